@@ -1,0 +1,111 @@
+using Loom.Kernels;
+
+namespace Loom.Autograd;
+
+/// <summary>
+/// Runs backward: sorts the graph reachable from the root topologically, seeds the root gradient, calls each node
+/// in reverse order and accumulates (never assigns) gradients, so a tensor used twice receives the sum.
+/// Saved tensors are released after each node unless the graph is retained.
+/// </summary>
+internal static class AutogradEngine
+{
+    public static void Backward(Tensor root, Tensor? gradient, bool retainGraph)
+    {
+        if (!root.RequiresGrad)
+            throw new InvalidOperationException($"Backward(): the tensor (shape {root.Shape}) does not require grad and has no GradFn; set RequiresGrad on the leaves before computing it");
+        if (gradient is null)
+        {
+            if (root.Numel != 1)
+                throw new ArgumentException($"Backward(): a gradient can only be created implicitly for a scalar output, but the output has shape {root.Shape}; pass a gradient of that shape");
+            gradient = Tensor.Ones(root.Shape, root.DType);
+        }
+        else if (gradient.Shape != root.Shape)
+        {
+            throw new ArgumentException($"Backward(): gradient of shape {gradient.Shape} does not match the output's shape {root.Shape}");
+        }
+        else if (gradient.DType != root.DType)
+        {
+            gradient = gradient.To(root.DType);
+        }
+
+        using var noGrad = new NoGrad();
+        if (root.GradFn is null)
+        {
+            AccumulateLeaf(root, gradient);
+            return;
+        }
+
+        var order = TopologicalOrder(root.GradFn);
+        var grads = new Dictionary<BackwardNode, Tensor>(ReferenceEqualityComparer.Instance) { [root.GradFn] = gradient };
+        for (int n = order.Count - 1; n >= 0; n--)
+        {
+            var node = order[n];
+            if (!grads.Remove(node, out var g)) continue;
+            if (node.Released)
+                throw new InvalidOperationException($"{node.OpName}: trying to backward through the graph a second time (its saved tensors were freed after the first Backward()); pass retainGraph: true to the first Backward()");
+            var inputGrads = node.Apply(g);
+            if (inputGrads.Length != node.Inputs.Length)
+                throw new InvalidOperationException($"{node.OpName}: backward returned {inputGrads.Length} gradients for {node.Inputs.Length} inputs");
+            for (int i = 0; i < inputGrads.Length; i++)
+            {
+                var input = node.Inputs[i];
+                var ig = inputGrads[i];
+                if (input is null || ig is null) continue;
+                if (ig.Shape != input.Shape)
+                    throw new InvalidOperationException($"{node.OpName}: backward produced a gradient of shape {ig.Shape} for input {i} of shape {input.Shape}");
+                if (input.GradFn is { } next)
+                    grads[next] = grads.TryGetValue(next, out var acc) ? Sum(acc, ig) : ig;
+                else
+                    AccumulateLeaf(input, ig);
+            }
+            if (!retainGraph) node.Release();
+        }
+    }
+
+    private static List<BackwardNode> TopologicalOrder(BackwardNode root)
+    {
+        // Iterative post-order DFS: a deep graph (an RNN over 1,000 steps) must not overflow the stack.
+        var order = new List<BackwardNode>();
+        var visited = new HashSet<BackwardNode>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<(BackwardNode Node, int Next)>();
+        stack.Push((root, 0));
+        visited.Add(root);
+        while (stack.Count > 0)
+        {
+            var (node, next) = stack.Pop();
+            if (next < node.Inputs.Length)
+            {
+                stack.Push((node, next + 1));
+                if (node.Inputs[next]?.GradFn is { } child && visited.Add(child)) stack.Push((child, 0));
+            }
+            else
+            {
+                order.Add(node);
+            }
+        }
+        return order; // children before parents; backward walks it from the end
+    }
+
+    private static void AccumulateLeaf(Tensor leaf, Tensor grad)
+    {
+        if (!leaf.RequiresGrad) return;
+        if (leaf.Grad is null)
+        {
+            // Gradients outlive the step's MemoryScope: the optimiser reads them after the scope's temporaries are gone.
+            using (Memory.MemoryScope.Persistent()) leaf.Grad = grad.Clone();
+        }
+        else
+        {
+            if (leaf.Grad.Shape != grad.Shape)
+                throw new InvalidOperationException($"gradient of shape {grad.Shape} cannot accumulate into Grad of shape {leaf.Grad.Shape}");
+            ElementwiseKernels.AddInPlace(leaf.Grad, grad);
+        }
+    }
+
+    private static Tensor Sum(Tensor a, Tensor b)
+    {
+        var result = a.Clone();
+        ElementwiseKernels.AddInPlace(result, b);
+        return result;
+    }
+}

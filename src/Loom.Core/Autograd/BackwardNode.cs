@@ -1,0 +1,63 @@
+namespace Loom.Autograd;
+
+/// <summary>
+/// The backward rule of one recorded op. Each op file declares a sealed subclass next to its forward, holding exactly
+/// the tensors its backward reads (as <see cref="SavedTensor"/>s), and computes one gradient per input.
+/// </summary>
+/// <remarks>
+/// Inputs that do not require grad are stored as null; their gradients are never computed (ops may check
+/// <see cref="NeedsGrad"/> to skip work). The backward runs with grad mode off.
+/// </remarks>
+public abstract class BackwardNode
+{
+    private List<SavedTensor>? _saved;
+
+    protected BackwardNode(string opName, params Tensor?[] inputs)
+    {
+        OpName = opName;
+        Inputs = new Tensor?[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++)
+            Inputs[i] = inputs[i] is { RequiresGrad: true } t ? t : null;
+    }
+
+    /// <summary>The op's name, as used in error messages ("matmul", "conv2d"…).</summary>
+    public string OpName { get; }
+
+    /// <summary>The op's inputs, null where an input needs no gradient.</summary>
+    internal Tensor?[] Inputs { get; }
+
+    internal bool Released { get; private set; }
+
+    /// <summary>Whether input <paramref name="index"/> needs a gradient.</summary>
+    protected bool NeedsGrad(int index) => Inputs[index] is not null;
+
+    /// <summary>Shape of input <paramref name="index"/> (valid only where <see cref="NeedsGrad"/>).</summary>
+    protected Shape InputShape(int index) => Inputs[index]!.Shape;
+
+    /// <summary>Keeps <paramref name="tensor"/> for backward, remembering its version.</summary>
+    protected SavedTensor Save(Tensor tensor)
+    {
+        var saved = new SavedTensor(tensor, this);
+        (_saved ??= []).Add(saved);
+        return saved;
+    }
+
+    /// <summary>Gradients with respect to each input (null for inputs that need none), given the output's gradient.</summary>
+    protected internal abstract Tensor?[] Apply(Tensor gradOutput);
+
+    internal void Release()
+    {
+        Released = true;
+        if (_saved is null) return;
+        foreach (var s in _saved) s.Release();
+    }
+
+    /// <summary>Attaches this node to <paramref name="output"/>, making it a non-leaf that requires grad.</summary>
+    internal Tensor Attach(Tensor output)
+    {
+        output.GradFn = this;
+        return output;
+    }
+
+    public override string ToString() => $"{OpName}Backward";
+}

@@ -1,0 +1,226 @@
+using Loom.Autograd;
+
+namespace Loom;
+
+/// <summary>
+/// An n-dimensional array: a <see cref="Shape"/>, strides and an offset into a shared <see cref="Loom.Storage"/>.
+/// Views (reshape, transpose, slice, expand…) share storage; ops that need flat data call <see cref="Contiguous"/>.
+/// Tensors that require gradients record the op that made them (<see cref="GradFn"/>) so that
+/// <see cref="Backward"/> can run the chain rule backwards.
+/// </summary>
+/// <remarks>
+/// Tensors hold managed arrays and are not <see cref="IDisposable"/>; a <see cref="Memory.MemoryScope"/> recycles
+/// the arrays of temporaries. The class is unsealed only so that <c>Loom.Nn.Parameter</c> can derive from it.
+/// </remarks>
+public partial class Tensor
+{
+    private readonly int[] _strides;
+    private bool _requiresGrad;
+    private BackwardNode? _gradFn;
+
+    internal Tensor(Storage storage, Shape shape, int[] strides, int offset)
+    {
+        Storage = storage;
+        Shape = shape;
+        _strides = strides;
+        Offset = offset;
+    }
+
+    internal Tensor(Storage storage, Shape shape) : this(storage, shape, shape.ContiguousStrides(), 0) { }
+
+    /// <summary>A new tensor over the same storage and layout as <paramref name="source"/>, with no autograd history.</summary>
+    protected Tensor(Tensor source) : this(source.Storage, source.Shape, source._strides, source.Offset) { }
+
+    public Shape Shape { get; }
+
+    public Storage Storage { get; }
+
+    /// <summary>Offset of element [0, 0, …] in <see cref="Storage"/>, in elements.</summary>
+    public int Offset { get; }
+
+    /// <summary>Steps in storage, in elements, between neighbours along each dimension (0 for broadcast dimensions).</summary>
+    public ReadOnlySpan<int> Strides => _strides;
+
+    internal int[] StridesArray => _strides;
+
+    public DType DType => Storage.DType;
+
+    public int Rank => Shape.Rank;
+
+    public int Numel => Shape.Numel;
+
+    /// <summary>Size of dimension <paramref name="axis"/> (negative counts from the end).</summary>
+    public int Size(int axis) => Shape[Shape.NormalizeAxis(axis, "Size")];
+
+    /// <summary>True when the elements lie in storage in row-major order with no gaps.</summary>
+    public bool IsContiguous
+    {
+        get
+        {
+            int expected = 1;
+            for (int i = Rank - 1; i >= 0; i--)
+            {
+                if (Shape[i] != 1 && _strides[i] != expected) return false;
+                expected *= Shape[i];
+            }
+            return true;
+        }
+    }
+
+    // ---------------------------------------------------------------- autograd state
+
+    /// <summary>
+    /// Whether gradients flow to this tensor. Settable on leaves only (tensors no op produced); a tensor computed
+    /// from one that requires grad requires grad itself.
+    /// </summary>
+    public bool RequiresGrad
+    {
+        get => _requiresGrad || _gradFn is not null;
+        set
+        {
+            if (_gradFn is not null && !value)
+                throw new InvalidOperationException($"RequiresGrad can only be changed on leaf tensors; this tensor was produced by {_gradFn.OpName}. Use Detach() to get a tensor without history.");
+            if (value && !DType.IsFloatingPoint())
+                throw new InvalidOperationException($"only floating-point tensors can require gradients, not {DType.Name()}");
+            _requiresGrad = value;
+        }
+    }
+
+    /// <summary>The accumulated gradient of a leaf after <see cref="Backward"/>; null until then.</summary>
+    public Tensor? Grad { get; set; }
+
+    /// <summary>The backward node of the op that produced this tensor, or null for a leaf.</summary>
+    public BackwardNode? GradFn
+    {
+        get => _gradFn;
+        internal set => _gradFn = value;
+    }
+
+    public bool IsLeaf => _gradFn is null;
+
+    /// <summary>Fluent form of setting <see cref="RequiresGrad"/>.</summary>
+    public Tensor RequiresGrad_(bool requiresGrad = true)
+    {
+        RequiresGrad = requiresGrad;
+        return this;
+    }
+
+    /// <summary>A tensor sharing this one's data with no autograd history and RequiresGrad false.</summary>
+    public Tensor Detach() => new(Storage, Shape, _strides, Offset);
+
+    /// <summary>
+    /// Back-propagates from this tensor, accumulating into <see cref="Grad"/> of every leaf that requires grad.
+    /// A non-scalar tensor needs an explicit <paramref name="gradient"/> of its own shape.
+    /// </summary>
+    /// <param name="retainGraph">Keep saved tensors so that a second backward through the same graph is possible.</param>
+    public void Backward(Tensor? gradient = null, bool retainGraph = false) => AutogradEngine.Backward(this, gradient, retainGraph);
+
+    /// <summary>Marks an in-place write: bumps the storage version and refuses writes autograd could not follow.</summary>
+    internal void MarkModifiedInPlace(string op)
+    {
+        if (GradMode.IsEnabled && RequiresGrad)
+            throw new InvalidOperationException(
+                IsLeaf
+                    ? $"{op}: a leaf tensor that requires grad (shape {Shape}) cannot be modified in place; do it inside a NoGrad scope or on a Detach()ed tensor"
+                    : $"{op}: in-place modification of a tensor that is part of an autograd graph (produced by {GradFn!.OpName}) is not supported; use the out-of-place op");
+        Storage.BumpVersion();
+    }
+
+    // ---------------------------------------------------------------- data access
+
+    /// <summary>The elements of a contiguous tensor as a span over its storage (no copy). Writes through it are not tracked by autograd.</summary>
+    public Span<T> AsSpan<T>() where T : unmanaged
+    {
+        CheckType<T>("AsSpan");
+        if (!IsContiguous)
+            throw new InvalidOperationException($"AsSpan needs a contiguous tensor, but this one (shape {Shape}, strides {Shape.Format(_strides)}) is a strided view; call Contiguous() first");
+        return Data<T>();
+    }
+
+    /// <summary>Span over [Offset, Offset + Numel) of storage, for contiguous tensors. Kernels use this.</summary>
+    internal Span<T> Data<T>() where T : unmanaged
+    {
+        var array = ((Storage<T>)Storage).Array;
+        if (array.Length < Offset + Numel)
+            throw new ObjectDisposedException(nameof(Tensor), $"the storage of this tensor (shape {Shape}) was returned to the buffer pool when its MemoryScope ended; use MemoryScope.Keep or Clone() for tensors that outlive the scope");
+        return array.AsSpan(Offset, Numel);
+    }
+
+    /// <summary>The whole backing array, for strided kernels that index with offsets and strides.</summary>
+    internal T[] Array<T>() where T : unmanaged
+    {
+        var array = ((Storage<T>)Storage).Array;
+        if (array.Length < Storage.Length)
+            throw new ObjectDisposedException(nameof(Tensor), $"the storage of this tensor (shape {Shape}) was returned to the buffer pool when its MemoryScope ended; use MemoryScope.Keep or Clone() for tensors that outlive the scope");
+        return array;
+    }
+
+    internal void CheckType<T>(string op) where T : unmanaged
+    {
+        var want = DTypeInfo.Of<T>();
+        if (want != DType) throw new InvalidOperationException($"{op}<{typeof(T).Name}>: tensor has dtype {DType.Name()}, not {want.Name()}; convert with To(DType.{want})");
+    }
+
+    /// <summary>Copies the elements in row-major order, converting to <typeparamref name="T"/> if the dtype differs.</summary>
+    public T[] ToArray<T>() where T : unmanaged
+    {
+        var t = DType == DTypeInfo.Of<T>() ? this : To(DTypeInfo.Of<T>());
+        return t.Contiguous().Data<T>().ToArray();
+    }
+
+    /// <summary>The value of a one-element tensor as a double.</summary>
+    public double Item()
+    {
+        if (Numel != 1) throw new InvalidOperationException($"Item() needs a tensor with one element, but shape {Shape} has {Numel}");
+        return DType switch
+        {
+            DType.Float32 => ((Storage<float>)Storage).Array[Offset],
+            DType.Float64 => ((Storage<double>)Storage).Array[Offset],
+            DType.Int32 => ((Storage<int>)Storage).Array[Offset],
+            DType.Int64 => ((Storage<long>)Storage).Array[Offset],
+            DType.UInt8 => ((Storage<byte>)Storage).Array[Offset],
+            DType.Int8 => ((Storage<sbyte>)Storage).Array[Offset],
+            DType.Bool => ((Storage<bool>)Storage).Array[Offset] ? 1 : 0,
+            _ => throw new NotSupportedException(),
+        };
+    }
+
+    /// <summary>The value of a one-element tensor as <typeparamref name="T"/> (which must match the dtype).</summary>
+    public T Item<T>() where T : unmanaged
+    {
+        CheckType<T>("Item");
+        if (Numel != 1) throw new InvalidOperationException($"Item() needs a tensor with one element, but shape {Shape} has {Numel}");
+        return Array<T>()[Offset];
+    }
+
+    /// <summary>Storage index of the element at <paramref name="index"/>.</summary>
+    internal int StorageIndex(ReadOnlySpan<int> index)
+    {
+        if (index.Length != Rank) throw new ArgumentException($"index of rank {index.Length} for a tensor of shape {Shape}");
+        int o = Offset;
+        for (int i = 0; i < index.Length; i++)
+        {
+            int ix = index[i] < 0 ? index[i] + Shape[i] : index[i];
+            if ((uint)ix >= (uint)Shape[i]) throw new IndexOutOfRangeException($"index {index[i]} is out of range for dimension {i} of size {Shape[i]} (shape {Shape})");
+            o += ix * _strides[i];
+        }
+        return o;
+    }
+
+    /// <summary>Reads one element as a double (for tests and printing; not a hot path).</summary>
+    public double GetDouble(params int[] index)
+    {
+        int o = StorageIndex(index);
+        return DType switch
+        {
+            DType.Float32 => ((Storage<float>)Storage).Array[o],
+            DType.Float64 => ((Storage<double>)Storage).Array[o],
+            DType.Int32 => ((Storage<int>)Storage).Array[o],
+            DType.Int64 => ((Storage<long>)Storage).Array[o],
+            DType.UInt8 => ((Storage<byte>)Storage).Array[o],
+            DType.Int8 => ((Storage<sbyte>)Storage).Array[o],
+            DType.Bool => ((Storage<bool>)Storage).Array[o] ? 1 : 0,
+            _ => throw new NotSupportedException(),
+        };
+    }
+}
