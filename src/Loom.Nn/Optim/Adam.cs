@@ -1,0 +1,41 @@
+namespace Loom.Nn;
+
+/// <summary>
+/// Adam (Kingma &amp; Ba) with optional AMSGrad and coupled L2 weight decay, as <c>torch.optim.Adam</c>.
+/// For decoupled weight decay use <see cref="AdamW"/>.
+/// </summary>
+public class Adam : Optimizer
+{
+    public Adam(IEnumerable<Parameter> parameters, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0, bool amsgrad = false)
+        : this(OneGroup(parameters), learningRate, beta1, beta2, eps, weightDecay, amsgrad) { }
+
+    public Adam(IEnumerable<ParamGroup> groups, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0, bool amsgrad = false)
+        : base(groups, learningRate, weightDecay)
+    {
+        if (!(beta1 >= 0 && beta1 < 1)) throw new ArgumentOutOfRangeException(nameof(beta1), beta1, "beta1 must be in [0, 1)");
+        if (!(beta2 >= 0 && beta2 < 1)) throw new ArgumentOutOfRangeException(nameof(beta2), beta2, "beta2 must be in [0, 1)");
+        if (!(eps >= 0)) throw new ArgumentOutOfRangeException(nameof(eps), eps, "eps must be ≥ 0");
+        (Beta1, Beta2, Eps, AmsGrad) = (beta1, beta2, eps, amsgrad);
+    }
+
+    public double Beta1 { get; }
+    public double Beta2 { get; }
+    public double Eps { get; }
+    public bool AmsGrad { get; }
+
+    /// <summary>True for AdamW's decoupled weight decay.</summary>
+    protected virtual bool Decoupled => false;
+
+    protected sealed override void Update(ParamGroup group, Parameter parameter, Tensor grad, ParameterState state)
+    {
+        var m = state.Buffer("exp_avg", parameter);
+        var v = state.Buffer("exp_avg_sq", parameter);
+        var vmax = AmsGrad ? state.Buffer("max_exp_avg_sq", parameter) : null;
+        if (parameter.DType == DType.Float32)
+            OptimizerKernels.Adam(parameter.Data<float>(), grad.Data<float>(), m.Data<float>(), v.Data<float>(), vmax is null ? default : vmax.Data<float>(),
+                (float)group.LearningRate, (float)Beta1, (float)Beta2, (float)Eps, (float)group.WeightDecay, Decoupled, AmsGrad, state.Step);
+        else
+            OptimizerKernels.Adam(parameter.Data<double>(), grad.Data<double>(), m.Data<double>(), v.Data<double>(), vmax is null ? default : vmax.Data<double>(),
+                group.LearningRate, Beta1, Beta2, Eps, group.WeightDecay, Decoupled, AmsGrad, state.Step);
+    }
+}

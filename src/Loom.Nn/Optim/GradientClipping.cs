@@ -1,0 +1,86 @@
+using System.Numerics.Tensors;
+using Loom.Autograd;
+
+namespace Loom.Nn;
+
+/// <summary>Gradient clipping, as <c>torch.nn.utils.clip_grad_norm_</c> and <c>clip_grad_value_</c>.</summary>
+public static class GradientClipping
+{
+    /// <summary>
+    /// Scales all gradients together so that their global norm is at most <paramref name="maxNorm"/>; returns the
+    /// norm before clipping. <paramref name="normType"/> is p of the p-norm (2 by default; infinity for the max norm).
+    /// A non-finite norm throws when <paramref name="errorIfNonFinite"/> is set.
+    /// </summary>
+    public static double ClipGradNorm(IEnumerable<Parameter> parameters, double maxNorm, double normType = 2, bool errorIfNonFinite = false)
+    {
+        if (!(maxNorm >= 0)) throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "max norm must be ≥ 0");
+        if (!(normType > 0)) throw new ArgumentOutOfRangeException(nameof(normType), normType, "norm type must be > 0");
+        var grads = parameters.Select(p => p.Grad).OfType<Tensor>().ToList();
+        if (grads.Count == 0) return 0;
+        double total = 0;
+        foreach (var g in grads)
+        {
+            double part = g.DType == DType.Float32 ? NormPart<float>(g.Contiguous().Data<float>(), normType) : NormPart<double>(g.Contiguous().Data<double>(), normType);
+            total = double.IsPositiveInfinity(normType) ? Math.Max(total, part) : total + part;
+        }
+        double norm = double.IsPositiveInfinity(normType) ? total : normType == 2 ? Math.Sqrt(total) : Math.Pow(total, 1 / normType);
+        if (errorIfNonFinite && !double.IsFinite(norm))
+            throw new InvalidOperationException($"the total norm of order {normType} of the gradients is non-finite ({norm}), so it cannot be clipped");
+        double coefficient = maxNorm / (norm + 1e-6);
+        if (coefficient < 1)
+        {
+            using var noGrad = new NoGrad();
+            foreach (var g in grads) Scale(g, coefficient);
+        }
+        return norm;
+    }
+
+    /// <summary>Clamps every gradient element into [−clipValue, clipValue].</summary>
+    public static void ClipGradValue(IEnumerable<Parameter> parameters, double clipValue)
+    {
+        if (!(clipValue >= 0)) throw new ArgumentOutOfRangeException(nameof(clipValue), clipValue, "clip value must be ≥ 0");
+        foreach (var p in parameters)
+        {
+            if (p.Grad is not { } g) continue;
+            if (!g.IsContiguous) p.Grad = g = g.Contiguous();
+            if (g.DType == DType.Float32)
+            {
+                var s = g.Data<float>();
+                TensorPrimitives.Clamp(s, (float)-clipValue, (float)clipValue, s);
+            }
+            else
+            {
+                var s = g.Data<double>();
+                TensorPrimitives.Clamp(s, -clipValue, clipValue, s);
+            }
+            g.Storage.BumpVersion();
+        }
+    }
+
+    // Σ|g|^p for finite p (Σg² for p = 2), or max|g| for p = ∞, without copying the gradient.
+    private static double NormPart<T>(ReadOnlySpan<T> g, double p) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        if (g.Length == 0) return 0;
+        if (double.IsPositiveInfinity(p)) return double.CreateChecked(T.Abs(TensorPrimitives.MaxMagnitude(g)));
+        if (p == 2) return double.CreateChecked(TensorPrimitives.SumOfSquares(g));
+        double sum = 0;
+        foreach (var v in g) sum += Math.Pow(Math.Abs(double.CreateChecked(v)), p);
+        return sum;
+    }
+
+    private static void Scale(Tensor g, double factor)
+    {
+        if (!g.IsContiguous) throw new InvalidOperationException("gradients are expected to be contiguous");
+        if (g.DType == DType.Float32)
+        {
+            var s = g.Data<float>();
+            TensorPrimitives.Multiply(s, (float)factor, s);
+        }
+        else
+        {
+            var s = g.Data<double>();
+            TensorPrimitives.Multiply(s, factor, s);
+        }
+        g.Storage.BumpVersion();
+    }
+}

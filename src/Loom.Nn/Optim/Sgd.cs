@@ -1,0 +1,34 @@
+namespace Loom.Nn;
+
+/// <summary>Stochastic gradient descent with optional momentum, dampening, Nesterov momentum and (coupled) weight decay, as <c>torch.optim.SGD</c>.</summary>
+public sealed class Sgd : Optimizer
+{
+    public Sgd(IEnumerable<Parameter> parameters, double learningRate, double momentum = 0, double dampening = 0, double weightDecay = 0, bool nesterov = false)
+        : this(OneGroup(parameters), learningRate, momentum, dampening, weightDecay, nesterov) { }
+
+    public Sgd(IEnumerable<ParamGroup> groups, double learningRate, double momentum = 0, double dampening = 0, double weightDecay = 0, bool nesterov = false)
+        : base(groups, learningRate, weightDecay)
+    {
+        if (!(momentum >= 0)) throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "momentum must be ≥ 0");
+        if (nesterov && (momentum <= 0 || dampening != 0)) throw new ArgumentException("Nesterov momentum requires a momentum > 0 and zero dampening");
+        Momentum = momentum;
+        Dampening = dampening;
+        Nesterov = nesterov;
+    }
+
+    public double Momentum { get; }
+    public double Dampening { get; }
+    public bool Nesterov { get; }
+
+    protected override void Update(ParamGroup group, Parameter parameter, Tensor grad, ParameterState state)
+    {
+        bool first = !state.Buffers.ContainsKey("momentum_buffer");
+        var buf = Momentum != 0 ? state.Buffer("momentum_buffer", parameter) : null;
+        if (parameter.DType == DType.Float32)
+            OptimizerKernels.Sgd(parameter.Data<float>(), grad.Data<float>(), buf is null ? default : buf.Data<float>(),
+                (float)group.LearningRate, (float)group.WeightDecay, (float)Momentum, (float)Dampening, Nesterov, first);
+        else
+            OptimizerKernels.Sgd(parameter.Data<double>(), grad.Data<double>(), buf is null ? default : buf.Data<double>(),
+                group.LearningRate, group.WeightDecay, Momentum, Dampening, Nesterov, first);
+    }
+}
