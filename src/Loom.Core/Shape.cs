@@ -31,6 +31,9 @@ public readonly struct Shape : IEquatable<Shape>
 
     public int this[int axis] => _dims![axis];
 
+    /// <summary>Dimension by index from either end (<c>shape[^1]</c> is the last).</summary>
+    public int this[Index axis] => _dims![axis];
+
     public ReadOnlySpan<int> Dims => _dims;
 
     /// <summary>The number of elements: the product of the dimensions (1 for a scalar).</summary>
