@@ -1,0 +1,42 @@
+using System.CommandLine;
+using Loom.Bench;
+using Spectre.Console;
+
+namespace Loom.Cli.Commands;
+
+/// <summary>`loom bench SUITE`: kernel or training-step benchmarks, optionally side by side with the peers, as JSON.</summary>
+internal static class BenchCommand
+{
+    public static Command Build(IAnsiConsole console)
+    {
+        var suite = new Argument<string>("suite") { Description = "kernels, train or all", DefaultValueFactory = _ => "kernels" };
+        suite.AcceptOnlyFromAmong("kernels", "train", "all");
+        var json = new Option<string?>("--json") { Description = "write the results to this JSON file" };
+        var quick = new Option<bool>("--quick") { Description = "fewer sizes and repetitions" };
+        var threads = new Option<string>("--threads") { Description = "comma-separated thread counts", DefaultValueFactory = _ => "1,2" };
+        var only = new Option<string?>("--only") { Description = "comma-separated benchmark names (e.g. sgemm,conv2d)" };
+        var peers = new Option<bool>("--peers") { Description = "also run the peer scripts (numpy/OpenBLAS, PyTorch) in the same run and report ratios" };
+        var command = new Command("bench", "Measure kernels and training steps; figures are medians after warm-up") { suite, json, quick, threads, only, peers };
+        command.SetAction(parse =>
+        {
+            int[] threadCounts;
+            try
+            {
+                threadCounts = parse.GetValue(threads)!.Split(',').Select(int.Parse).ToArray();
+            }
+            catch (FormatException)
+            {
+                throw new UserErrorException($"--threads expects numbers separated by commas, got '{parse.GetValue(threads)}'");
+            }
+            var options = BenchOptions.Default with
+            {
+                Quick = parse.GetValue(quick),
+                ThreadCounts = threadCounts,
+                Only = parse.GetValue(only)?.Split(',').ToHashSet(),
+            };
+            BenchRunner.Run(parse.GetValue(suite)!, options, parse.GetValue(json), Console.Out);
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,3 @@
+using Loom.Cli;
+
+return LoomCommand.Run(args);
