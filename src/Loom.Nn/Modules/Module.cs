@@ -156,10 +156,10 @@ public abstract class Module
     /// <summary>Evaluation mode: same as <c>Train(false)</c>.</summary>
     public Module Eval() => Train(false);
 
-    /// <summary>Clears the gradients of all parameters (sets them to null, as PyTorch's default set_to_none).</summary>
-    public void ZeroGrad()
+    /// <summary>Clears the gradients of all parameters: sets them to null (PyTorch's default) or zeroes them in place.</summary>
+    public void ZeroGrad(bool setToNone = true)
     {
-        foreach (var p in Parameters()) p.Grad = null;
+        foreach (var p in Parameters()) Optimizer.ClearGrad(p, setToNone);
     }
 
     /// <summary>Freezes (false) or unfreezes (true) every parameter of this subtree.</summary>

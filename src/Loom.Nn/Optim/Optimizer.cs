@@ -48,10 +48,29 @@ public abstract class Optimizer
 
     public IEnumerable<Parameter> Parameters => _groups.SelectMany(g => g.Parameters);
 
-    /// <summary>Clears every parameter's gradient (sets it to null).</summary>
-    public void ZeroGrad()
+    /// <summary>
+    /// Clears every parameter's gradient: sets it to null (PyTorch's default), or with <paramref name="setToNone"/>
+    /// false zeroes it in place, so the next backward accumulates into the same arrays (no allocation per step).
+    /// </summary>
+    public void ZeroGrad(bool setToNone = true)
     {
-        foreach (var p in Parameters) p.Grad = null;
+        foreach (var p in Parameters) ClearGrad(p, setToNone);
+    }
+
+    internal static void ClearGrad(Tensor p, bool setToNone)
+    {
+        if (setToNone || p.Grad is not { IsContiguous: true } g)
+        {
+            p.Grad = null;
+            return;
+        }
+        switch (g.DType)
+        {
+            case DType.Float32: g.Data<float>().Clear(); break;
+            case DType.Float64: g.Data<double>().Clear(); break;
+            default: p.Grad = null; return;
+        }
+        g.Storage.BumpVersion();
     }
 
     /// <summary>Updates every parameter that has a gradient.</summary>

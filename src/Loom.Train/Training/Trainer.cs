@@ -1,0 +1,234 @@
+using System.Diagnostics;
+using Loom.Autograd;
+using Loom.Data;
+using Loom.Memory;
+using Loom.Nn;
+using Loom.Random;
+
+namespace Loom.Train;
+
+/// <summary>
+/// Owns the training loop (PyTorch Lightning's Trainer, Burn's Learner): for each batch, forward, loss, backward
+/// (scaled for gradient accumulation), clipping, optimiser step, LR schedule; per epoch, training metrics,
+/// validation, callbacks. Each step runs in a <see cref="MemoryScope"/>, so activations return to the buffer pool.
+/// Seeded and resumable: <see cref="SaveCheckpoint(string)"/> captures model, optimiser, scheduler, RNG, data order and
+/// counters, and a run resumed with <see cref="LoadCheckpoint"/> ends with the same weights as an uninterrupted one.
+/// </summary>
+public sealed partial class Trainer
+{
+    private readonly Func<Tensor, Tensor, Tensor> _loss;
+    private readonly IReadOnlyList<Func<IMetric>> _metricFactories;
+    private readonly List<EpochSummary> _history = [];
+    private volatile bool _stopRequested;
+    private string _stopReason = "completed";
+    private DataLoaderState? _pendingLoaderState;
+    private double _epochLossSum;
+    private long _epochSamples;
+    private int _accumulated;
+
+    /// <param name="model">The network; its forward maps a batch of inputs to outputs.</param>
+    /// <param name="optimizer">Updates the model's parameters.</param>
+    /// <param name="loss">(outputs, targets) → scalar loss, e.g. <c>new CrossEntropyLoss().Forward</c>.</param>
+    /// <param name="options">Epochs, accumulation, clipping, seed…</param>
+    /// <param name="metrics">Factories of the metrics to compute (new instances for training and validation).</param>
+    /// <param name="callbacks">Early stopping, checkpoints, progress, logging.</param>
+    /// <param name="scheduler">Learning-rate schedule, stepped per epoch or per step (see <see cref="TrainerOptions.SchedulerStepPerBatch"/>).</param>
+    public Trainer(Module<Tensor, Tensor> model, Optimizer optimizer, Func<Tensor, Tensor, Tensor> loss, TrainerOptions? options = null,
+        IEnumerable<Func<IMetric>>? metrics = null, IEnumerable<ICallback>? callbacks = null, LRScheduler? scheduler = null)
+    {
+        Model = model;
+        Optimizer = optimizer;
+        _loss = loss;
+        Options = options ?? new TrainerOptions();
+        Options.Validate();
+        _metricFactories = metrics?.ToList() ?? [];
+        Callbacks = callbacks?.ToList() ?? [];
+        Scheduler = scheduler;
+    }
+
+    public Module<Tensor, Tensor> Model { get; }
+
+    public Optimizer Optimizer { get; }
+
+    public LRScheduler? Scheduler { get; }
+
+    public TrainerOptions Options { get; }
+
+    public List<ICallback> Callbacks { get; }
+
+    /// <summary>The epoch being trained (or the next one to train).</summary>
+    public int Epoch { get; private set; }
+
+    /// <summary>Optimiser steps taken.</summary>
+    public long GlobalStep { get; private set; }
+
+    /// <summary>Batches consumed in the current epoch.</summary>
+    public int BatchInEpoch { get; private set; }
+
+    /// <summary>Summaries of the finished epochs.</summary>
+    public IReadOnlyList<EpochSummary> History => _history;
+
+    /// <summary>Asks the loop to stop after the current batch (early stopping, Ctrl-C); thread-safe.</summary>
+    public void RequestStop(string reason)
+    {
+        _stopReason = reason;
+        _stopRequested = true;
+    }
+
+    public bool StopRequested => _stopRequested;
+
+    /// <summary>Trains for <see cref="TrainerOptions.Epochs"/> epochs (or until stopped), validating after each epoch when <paramref name="validation"/> is given.</summary>
+    public FitResult Fit<T>(DataLoader<T> train, IEnumerable<Batch>? validation = null)
+    {
+        if (_pendingLoaderState is { } state)
+        {
+            train.SetState(state);
+            _pendingLoaderState = null;
+        }
+        else if (GlobalStep == 0 && Epoch == 0)
+        {
+            Generator.ManualSeed(Options.Seed);
+        }
+        _stopRequested = false;
+        _stopReason = "completed";
+        foreach (var c in Callbacks) c.OnFitStart(this);
+        var trainMetrics = _metricFactories.Select(f => f()).ToList();
+        while (Epoch < Options.Epochs && !_stopRequested)
+        {
+            var clock = Stopwatch.StartNew();
+            foreach (var m in trainMetrics) m.Reset();
+            if (BatchInEpoch == 0) (_epochLossSum, _epochSamples) = (0, 0);
+            foreach (var c in Callbacks) c.OnEpochStart(this, Epoch, train.Count);
+            Model.Train();
+            foreach (var batch in train)
+            {
+                double loss = TrainBatch(batch, trainMetrics);
+                BatchInEpoch++;
+                NoteLoaderState(train.GetState());
+                var info = new StepInfo(Epoch, BatchInEpoch - 1, train.Count, GlobalStep, loss, Optimizer.LearningRate, batch.Size);
+                foreach (var c in Callbacks) c.OnBatchEnd(this, info);
+                if (Options.MaxSteps is long max && GlobalStep >= max) RequestStop($"reached {max} steps");
+                if (_stopRequested) break;
+            }
+            if (_stopRequested && BatchInEpoch < train.Count) break; // interrupted mid-epoch: no epoch summary
+            FlushAccumulatedGradients();
+            var values = new Dictionary<string, double> { ["loss"] = _epochSamples == 0 ? double.NaN : _epochLossSum / _epochSamples };
+            foreach (var m in trainMetrics) values[m.Name] = m.Compute();
+            if (validation is not null)
+            {
+                var eval = Evaluate(validation);
+                values["val_loss"] = eval.Loss;
+                foreach (var (k, v) in eval.Metrics) values["val_" + k] = v;
+            }
+            values["lr"] = Optimizer.LearningRate;
+            if (Scheduler is not null && !Options.SchedulerStepPerBatch) Scheduler.Step();
+            var summary = new EpochSummary(Epoch, GlobalStep, values, clock.Elapsed);
+            _history.Add(summary);
+            Epoch++;
+            BatchInEpoch = 0;
+            NoteLoaderState(train.GetState());
+            foreach (var c in Callbacks) c.OnEpochEnd(this, summary);
+        }
+        var result = new FitResult(_history.ToList(), GlobalStep, _stopReason);
+        foreach (var c in Callbacks) c.OnFitEnd(this, result);
+        return result;
+    }
+
+    private double TrainBatch(Batch batch, List<IMetric> metrics)
+    {
+        double value;
+        using (new MemoryScope())
+        {
+            var output = Model.Forward(batch.Inputs);
+            var loss = _loss(output, batch.Targets);
+            if (loss.Numel != 1)
+                throw new InvalidOperationException($"the loss function returned a tensor of shape {loss.Shape}; it must return a scalar (use a mean or sum reduction)");
+            value = loss.Item();
+            if (Options.StopOnNonFiniteLoss && !double.IsFinite(value))
+                throw new TrainingDivergedException($"the loss became {value} at epoch {Epoch + 1}, batch {BatchInEpoch + 1} (global step {GlobalStep}); lower the learning rate, clip gradients, or check the data for NaN/Inf");
+            int accumulation = Options.GradientAccumulationSteps;
+            loss.Backward(accumulation == 1 ? null : Tensor.Full(loss.Shape, 1.0 / accumulation, loss.DType));
+            if (metrics.Count > 0)
+            {
+                var detached = output.Detach();
+                foreach (var m in metrics) m.Update(detached, batch.Targets);
+            }
+            if (++_accumulated == accumulation) OptimizerStep();
+        }
+        _epochLossSum += value * batch.Size;
+        _epochSamples += batch.Size;
+        return value;
+    }
+
+    private void OptimizerStep()
+    {
+        if (Options.ClipGradValue is double clip) GradientClipping.ClipGradValue(Optimizer.Parameters, clip);
+        if (Options.ClipGradNorm is double maxNorm) GradientClipping.ClipGradNorm(Optimizer.Parameters, maxNorm);
+        Optimizer.Step();
+        Optimizer.ZeroGrad(setToNone: false);
+        _accumulated = 0;
+        GlobalStep++;
+        if (Scheduler is not null && Options.SchedulerStepPerBatch) Scheduler.Step();
+    }
+
+    // An epoch whose batch count is not a multiple of the accumulation steps still applies its last gradients.
+    private void FlushAccumulatedGradients()
+    {
+        if (_accumulated > 0) OptimizerStep();
+    }
+
+    /// <summary>Average loss and metrics over <paramref name="data"/> in eval mode, without gradients; restores the previous mode.</summary>
+    public EvaluationResult Evaluate(IEnumerable<Batch> data)
+    {
+        bool wasTraining = Model.Training;
+        Model.Eval();
+        var metrics = _metricFactories.Select(f => f()).ToList();
+        double lossSum = 0;
+        long samples = 0;
+        try
+        {
+            using var noGrad = new NoGrad();
+            foreach (var batch in data)
+            {
+                using var scope = new MemoryScope();
+                var output = Model.Forward(batch.Inputs);
+                lossSum += _loss(output, batch.Targets).Item() * batch.Size;
+                samples += batch.Size;
+                foreach (var m in metrics) m.Update(output, batch.Targets);
+            }
+        }
+        finally
+        {
+            Model.Train(wasTraining);
+        }
+        return new EvaluationResult(samples == 0 ? double.NaN : lossSum / samples, metrics.ToDictionary(m => m.Name, m => m.Compute()), samples);
+    }
+
+    /// <summary>The model's outputs for every batch, concatenated along the first dimension (eval mode, no gradients).</summary>
+    public Tensor Predict(IEnumerable<Batch> data)
+    {
+        bool wasTraining = Model.Training;
+        Model.Eval();
+        var rows = new List<float[]>();
+        int[]? rowShape = null;
+        int count = 0;
+        try
+        {
+            using var noGrad = new NoGrad();
+            foreach (var batch in data)
+            {
+                using var scope = new MemoryScope();
+                var output = Model.Forward(batch.Inputs);
+                rowShape ??= output.Shape.ToArray()[1..];
+                rows.Add(output.ToArray<float>());
+                count += output.Shape[0];
+            }
+        }
+        finally
+        {
+            Model.Train(wasTraining);
+        }
+        var flat = rows.SelectMany(r => r).ToArray();
+        return Tensor.FromArray(flat, [count, .. rowShape ?? []]);
+    }
+}
