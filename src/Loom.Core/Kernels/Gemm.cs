@@ -105,15 +105,24 @@ public static class Gemm
     }
 
     /// <summary>Many small matrices: one thread per matrix, threads over the batch.</summary>
-    private static void RunBatchOverThreads<T>(GemmPath path, GemmProblem<T> problem, int strideA, int strideB, int strideC,
+    private static void RunBatchOverThreads<T>(GemmPath path, in GemmProblem<T> problem, int strideA, int strideB, int strideC,
         int batchCount, long flops)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int grain = (int)Math.Clamp(ParallelThresholdFlops / Math.Max(1, flops), 1, batchCount);
-        Threading.ParallelHelper.For(batchCount, grain, (first, end) =>
+        var job = new BatchJob<T>(path, problem, strideA, strideB, strideC);
+        Threading.ParallelHelper.For(batchCount, grain, job, static (j, first, end) =>
         {
-            for (int i = first; i < end; i++) Dispatch(path, problem.Batch(i, strideA, strideB, strideC), 1);
+            for (int i = first; i < end; i++) Dispatch(j.Path, j.Problem.Batch(i, j.StrideA, j.StrideB, j.StrideC), 1);
         });
+    }
+
+    private readonly struct BatchJob<T>(GemmPath path, GemmProblem<T> problem, int strideA, int strideB, int strideC)
+        where T : unmanaged
+    {
+        public readonly GemmPath Path = path;
+        public readonly GemmProblem<T> Problem = problem;
+        public readonly int StrideA = strideA, StrideB = strideB, StrideC = strideC;
     }
 
     private static void Dispatch<T>(GemmPath path, in GemmProblem<T> p, int threads)

@@ -120,7 +120,7 @@ internal static unsafe class GemmDriver<T, TKernel>
         }
     }
 
-    private static void RunSplitColumns(GemmProblem<T> p)
+    private static void RunSplitColumns(in GemmProblem<T> p)
     {
         var blocking = Blocking;
         int mc = BalancedBlock(p.M, blocking.Mc, TKernel.MR);
@@ -131,20 +131,17 @@ internal static unsafe class GemmDriver<T, TKernel>
         {
             fixed (T* aRaw = aArray)
             {
-                T* aPack = Align(aRaw);
-                for (int ic = 0; ic < p.M; ic += mc)
+                var job = new BlockJob { P = p, APack = Align(aRaw) };
+                for (job.Ic = 0; job.Ic < p.M; job.Ic += mc)
                 {
-                    int mcCur = Math.Min(mc, p.M - ic);
-                    int mPanels = (mcCur + TKernel.MR - 1) / TKernel.MR;
-                    for (int pc = 0; pc < p.K; pc += kc)
+                    job.Mc = Math.Min(mc, p.M - job.Ic);
+                    for (job.Pc = 0; job.Pc < p.K; job.Pc += kc)
                     {
-                        int kcCur = Math.Min(kc, p.K - pc);
-                        T* aSource = p.AAt(ic, pc);
-                        ParallelHelper.For(mPanels, 4, (first, end) =>
-                            GemmPacking.PackA(p.TransA, aSource, p.Lda, mcCur, kcCur, TKernel.MR, aPack, first, end));
-                        int icCur = ic, pcCur = pc;
-                        ParallelHelper.For(nPanels, 1, (first, end) =>
-                            ComputeColumns(p, aPack, icCur, mcCur, pcCur, kcCur, first * TKernel.NR, Math.Min(p.N, end * TKernel.NR)));
+                        job.Kc = Math.Min(kc, p.K - job.Pc);
+                        ParallelHelper.For((job.Mc + TKernel.MR - 1) / TKernel.MR, 4, job, static (j, first, end) =>
+                            GemmPacking.PackA(j.P.TransA, j.P.AAt(j.Ic, j.Pc), j.P.Lda, j.Mc, j.Kc, TKernel.MR, j.APack, first, end));
+                        ParallelHelper.For(nPanels, 1, job, static (j, first, end) =>
+                            ComputeColumns(j.P, j.APack, j.Ic, j.Mc, j.Pc, j.Kc, first * TKernel.NR, Math.Min(j.P.N, end * TKernel.NR)));
                     }
                 }
             }
@@ -155,11 +152,17 @@ internal static unsafe class GemmDriver<T, TKernel>
         }
     }
 
-    private static void RunSplitRows(GemmProblem<T> p, int mPanels)
+    /// <summary>What the threads of one (ic, pc) block share: the problem, the packed A block and its position.</summary>
+    private struct BlockJob
     {
-        ParallelHelper.For(mPanels, 1, (first, end) =>
-            RunSerial(p.Rows(first * TKernel.MR, Math.Min(p.M, end * TKernel.MR))));
+        public GemmProblem<T> P;
+        public T* APack;
+        public int Ic, Mc, Pc, Kc;
     }
+
+    private static void RunSplitRows(in GemmProblem<T> p, int mPanels) =>
+        ParallelHelper.For(mPanels, 1, p, static (q, first, end) =>
+            RunSerial(q.Rows(first * TKernel.MR, Math.Min(q.M, end * TKernel.MR))));
 
     /// <summary>Columns [j0, j1) of the C block rows [ic, ic + mc), depth block [pc, pc + kc), with A already packed.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -3,7 +3,7 @@ using Loom.Testing;
 
 namespace Loom.Tests.Kernels;
 
-[Collection(GemmGlobals.Name)]
+[Collection(GlobalSettings.Name)]
 public class GemmTests
 {
     private static GemmBlocking FloatBlocking => GemmDriver<float, GemmKernelAvx512<float>>.Blocking;
@@ -173,9 +173,3 @@ public class GemmTests
     }
 }
 
-/// <summary>Tests that change Gemm.ForcedPath or Threads.Count run one at a time.</summary>
-[CollectionDefinition(Name)]
-public sealed class GemmGlobals
-{
-    public const string Name = "Gemm global settings";
-}
