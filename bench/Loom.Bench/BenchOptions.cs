@@ -4,7 +4,8 @@ namespace Loom.Bench;
 /// <param name="Quick">Fewer sizes and repetitions (for smoke tests).</param>
 /// <param name="ThreadCounts">Thread counts to measure at.</param>
 /// <param name="Only">Run only benchmarks whose name is in this set (null: all).</param>
-public sealed record BenchOptions(bool Quick, int[] ThreadCounts, IReadOnlySet<string>? Only = null)
+/// <param name="Peers">Also run the peer implementations (../shared/peers) in the same run and report ratios.</param>
+public sealed record BenchOptions(bool Quick, int[] ThreadCounts, IReadOnlySet<string>? Only = null, bool Peers = false)
 {
     public static BenchOptions Default => new(false, [1, 2]);
 }

@@ -1,0 +1,72 @@
+using Loom.Kernels;
+using Loom.Testing;
+
+namespace Loom.Tests.Kernels;
+
+/// <summary>Each micro-kernel path, forced, against the reference; and the paths against each other.</summary>
+[Collection(GlobalSettings.Name)]
+public class GemmPathTests
+{
+    /// <summary>Sizes around the tiles of every path (12×32, 6×16, 4×8 and their double versions) and a KC block.</summary>
+    private static readonly (int M, int N, int K)[] PathSizes =
+        [(1, 1, 1), (3, 5, 7), (4, 8, 9), (6, 16, 10), (12, 32, 11), (13, 33, 12), (25, 47, 13), (7, 9, 2 * 384 + 1)];
+
+    [GemmPathFact(GemmPath.Avx512)]
+    public void Avx512_path_matches_reference() => CheckPath(GemmPath.Avx512);
+
+    [GemmPathFact(GemmPath.Avx2)]
+    public void Avx2_path_matches_reference() => CheckPath(GemmPath.Avx2);
+
+    [GemmPathFact(GemmPath.Scalar)]
+    public void Scalar_path_matches_reference() => CheckPath(GemmPath.Scalar);
+
+    private static void CheckPath(GemmPath path) => WithPath(path, () =>
+    {
+        Assert.Equal(path, Gemm.ActivePath);
+        foreach (var c in GemmTestCase.AllTransposes(PathSizes, pad: 1))
+        {
+            c.Alpha = 1.5;
+            c.Beta = c.Seed % 2 == 0 ? 0 : -0.5;
+            c.CheckSgemm();
+            c.CheckDgemm();
+        }
+        // Large enough to take the multithreaded code path.
+        GlobalSettings.WithThreads(2, () => new GemmTestCase { M = 70, N = 90, K = 400, TransB = true }.CheckSgemm());
+    });
+
+    [Fact]
+    public void Every_supported_path_gives_the_same_result_within_float_rounding()
+    {
+        var c = new GemmTestCase { M = 37, N = 70, K = 300, Alpha = 0.5, Beta = 2, TransA = true };
+        var (a, b, cc) = c.Operands();
+        var results = Enum.GetValues<GemmPath>().Where(Gemm.IsSupported)
+            .Select(path => (path, result: WithPath(path, () => c.RunSgemm(a, b, cc))))
+            .ToList();
+        Assert.True(results.Count >= 2, "at least Auto and Scalar exist on every CPU");
+        foreach (var (path, result) in results.Skip(1))
+            TensorAssert.Close(results[0].result, result, c.FloatTolerance, 1e-5, $"{results[0].path} vs {path} ");
+    }
+
+    [Fact]
+    public void Auto_picks_the_widest_path_this_CPU_supports()
+    {
+        var expected = Gemm.IsSupported(GemmPath.Avx512) ? GemmPath.Avx512 : Gemm.IsSupported(GemmPath.Avx2) ? GemmPath.Avx2 : GemmPath.Scalar;
+        Assert.Equal(expected, WithPath(GemmPath.Auto, () => Gemm.ActivePath));
+    }
+
+    private static void WithPath(GemmPath path, Action action) => WithPath(path, () => { action(); return 0; });
+
+    private static TResult WithPath<TResult>(GemmPath path, Func<TResult> action)
+    {
+        var saved = Gemm.ForcedPath;
+        Gemm.ForcedPath = path;
+        try
+        {
+            return action();
+        }
+        finally
+        {
+            Gemm.ForcedPath = saved;
+        }
+    }
+}
