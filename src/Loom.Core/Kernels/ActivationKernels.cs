@@ -1,0 +1,467 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Loom.Kernels;
+
+/// <summary>Which register width a float kernel uses; <see cref="Auto"/> picks the widest the hardware accelerates.</summary>
+internal enum VectorWidth
+{
+    Auto,
+    W512,
+    W256,
+    Scalar,
+}
+
+/// <summary>An activation y = f(x): one formula for every float width, and a double form for Float64.</summary>
+internal interface IActivation
+{
+    TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV>;
+    double Invoke(double x);
+}
+
+/// <summary>A fused backward dx = f(gradOutput, saved), where saved is the op's input or output.</summary>
+internal interface IActivationBackward
+{
+    TV Invoke<TV, TOps>(TV grad, TV saved) where TV : struct where TOps : IFloatVector<TV>;
+    double Invoke(double grad, double saved);
+}
+
+/// <summary>
+/// Activation forward and fused backward kernels over spans. Float runs vectorised (Vector512, Vector256 or scalar,
+/// the same formula in each); double runs a scalar loop (Float64 is for gradient checks, not speed).
+/// </summary>
+internal static class ActivationKernels
+{
+    /// <summary>destination[i] = op(x[i]). <paramref name="x"/> and <paramref name="destination"/> may be the same span.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Apply<TOp>(ReadOnlySpan<float> x, Span<float> destination, TOp op, VectorWidth width = VectorWidth.Auto) where TOp : struct, IActivation
+    {
+        if (destination.Length < x.Length) throw new ArgumentException($"destination of {destination.Length} elements is shorter than the input's {x.Length}");
+        switch (Resolve(width))
+        {
+            case VectorWidth.W512: Loop<Vector512<float>, Float512, TOp>(x, destination, op); break;
+            case VectorWidth.W256: Loop<Vector256<float>, Float256, TOp>(x, destination, op); break;
+            default: Loop<float, Float1, TOp>(x, destination, op); break;
+        }
+    }
+
+    public static void Apply<TOp>(ReadOnlySpan<double> x, Span<double> destination, TOp op) where TOp : struct, IActivation
+    {
+        if (destination.Length < x.Length) throw new ArgumentException($"destination of {destination.Length} elements is shorter than the input's {x.Length}");
+        for (int i = 0; i < x.Length; i++) destination[i] = op.Invoke(x[i]);
+    }
+
+    /// <summary>destination[i] = op(grad[i], saved[i]).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Apply<TOp>(ReadOnlySpan<float> grad, ReadOnlySpan<float> saved, Span<float> destination, TOp op, VectorWidth width = VectorWidth.Auto) where TOp : struct, IActivationBackward
+    {
+        if (grad.Length != saved.Length || destination.Length < grad.Length)
+            throw new ArgumentException($"span lengths differ: gradient {grad.Length}, saved {saved.Length}, destination {destination.Length}");
+        switch (Resolve(width))
+        {
+            case VectorWidth.W512: Loop<Vector512<float>, Float512, TOp>(grad, saved, destination, op); break;
+            case VectorWidth.W256: Loop<Vector256<float>, Float256, TOp>(grad, saved, destination, op); break;
+            default: Loop<float, Float1, TOp>(grad, saved, destination, op); break;
+        }
+    }
+
+    public static void Apply<TOp>(ReadOnlySpan<double> grad, ReadOnlySpan<double> saved, Span<double> destination, TOp op) where TOp : struct, IActivationBackward
+    {
+        if (grad.Length != saved.Length || destination.Length < grad.Length)
+            throw new ArgumentException($"span lengths differ: gradient {grad.Length}, saved {saved.Length}, destination {destination.Length}");
+        for (int i = 0; i < grad.Length; i++) destination[i] = op.Invoke(grad[i], saved[i]);
+    }
+
+    private static VectorWidth Resolve(VectorWidth width) => width switch
+    {
+        VectorWidth.Auto when Vector512.IsHardwareAccelerated => VectorWidth.W512,
+        VectorWidth.Auto when Vector256.IsHardwareAccelerated => VectorWidth.W256,
+        VectorWidth.Auto => VectorWidth.Scalar,
+        _ => width,
+    };
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Loop<TV, TOps, TOp>(ReadOnlySpan<float> x, Span<float> d, TOp op)
+        where TV : struct where TOps : IFloatVector<TV> where TOp : struct, IActivation
+    {
+        int n = x.Length, w = TOps.Count, i = 0;
+        ref float xr = ref MemoryMarshal.GetReference(x);
+        ref float dr = ref MemoryMarshal.GetReference(d);
+        for (; i <= n - w; i += w)
+            TOps.Store(op.Invoke<TV, TOps>(TOps.Load(in Unsafe.Add(ref xr, i))), ref Unsafe.Add(ref dr, i));
+        if (i == n) return;
+        // The tail goes through a full-width buffer so that every element takes the same path: a value's result
+        // does not depend on where in the tensor it sits.
+        Span<float> buffer = stackalloc float[16];
+        buffer.Clear();
+        x[i..].CopyTo(buffer);
+        TOps.Store(op.Invoke<TV, TOps>(TOps.Load(in buffer[0])), ref buffer[0]);
+        buffer[..(n - i)].CopyTo(d[i..]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Loop<TV, TOps, TOp>(ReadOnlySpan<float> g, ReadOnlySpan<float> s, Span<float> d, TOp op)
+        where TV : struct where TOps : IFloatVector<TV> where TOp : struct, IActivationBackward
+    {
+        int n = g.Length, w = TOps.Count, i = 0;
+        ref float gr = ref MemoryMarshal.GetReference(g);
+        ref float sr = ref MemoryMarshal.GetReference(s);
+        ref float dr = ref MemoryMarshal.GetReference(d);
+        for (; i <= n - w; i += w)
+            TOps.Store(op.Invoke<TV, TOps>(TOps.Load(in Unsafe.Add(ref gr, i)), TOps.Load(in Unsafe.Add(ref sr, i))), ref Unsafe.Add(ref dr, i));
+        if (i == n) return;
+        Span<float> gb = stackalloc float[16];
+        Span<float> sb = stackalloc float[16];
+        gb.Clear();
+        sb.Clear();
+        g[i..].CopyTo(gb);
+        s[i..].CopyTo(sb);
+        TOps.Store(op.Invoke<TV, TOps>(TOps.Load(in gb[0]), TOps.Load(in sb[0])), ref gb[0]);
+        gb[..(n - i)].CopyTo(d[i..]);
+    }
+
+    // ------------------------------------------------------------------ erf and the normal CDF (float)
+    //
+    // erf(t), t = |x| ≥ 0, in two pieces:
+    //   t < 0.875:  erf(t) = t + t·P(t²), P of degree 5;
+    //   t ≥ 0.875:  erfc(t) = exp(−t²) · u·R(u), u = 1/(1 + 0.6·t), R of degree 8 (u·R(u) is erfc(t)·exp(t²), smooth
+    //               and ≈ 1/(t√π) for large t, so one fit covers t up to infinity with small relative error).
+    // Coefficients: weighted least squares in double, iterated towards minimax (Lawson), then rounded to float;
+    // P on t ∈ [0, 0.875] for absolute error of erf(t)/t, R on u ∈ (0, 1/(1 + 0.6·0.875)] for relative error.
+    // Measured in float against a 30-digit erf: ≤ 1.3 ulp for erf, erfc relative error ≤ 3e-7 for t ≤ 4 (then
+    // growing only as erfc enters the subnormal range). exp(−t²) uses t² = s + e split exactly with an FMA, since
+    // rounding t² alone would cost t²·2⁻²⁴ relative error in the tail.
+    // Evaluating erfc directly (not 1 − erf) keeps GELU's negative tail accurate, where 1 + erf(x) cancels.
+
+    private const float P0 = 0.12837915122509003f, P1 = -0.3761255741119385f, P2 = 0.11282525211572647f,
+        P3 = -0.02679397538304329f, P4 = 0.005035898182541132f, P5 = -0.0006222545634955168f;
+
+    private const float R0 = 0.3385137617588043f, R1 = 0.3385150730609894f, R2 = 0.2775079607963562f,
+        R3 = 0.15719957649707794f, R4 = -0.008921060711145401f, R5 = -0.0249586571007967f,
+        R6 = -0.3694855272769928f, R7 = 0.4486587643623352f, R8 = -0.1581229567527771f;
+
+    private const float SmallLimit = 0.875f;
+    private const float InvSqrt2 = 0.70710678118654752f;
+    private const float InvSqrt2Pi = 0.39894228040143268f;
+
+    /// <summary>erf(t) for t &lt; 0.875 (t ≥ 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV ErfSmall<TV, TOps>(TV t) where TV : struct where TOps : IFloatVector<TV>
+    {
+        var s = TOps.Multiply(t, t);
+        var p = TOps.MultiplyAdd(TOps.Create(P5), s, TOps.Create(P4));
+        p = TOps.MultiplyAdd(p, s, TOps.Create(P3));
+        p = TOps.MultiplyAdd(p, s, TOps.Create(P2));
+        p = TOps.MultiplyAdd(p, s, TOps.Create(P1));
+        p = TOps.MultiplyAdd(p, s, TOps.Create(P0));
+        return TOps.MultiplyAdd(t, p, t);
+    }
+
+    /// <summary>erfc(t) for t ≥ 0.875 (used for any t ≥ 0; meaningless below the limit).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV ErfcLarge<TV, TOps>(TV t) where TV : struct where TOps : IFloatVector<TV>
+    {
+        // Beyond 10, erfc is below float's smallest subnormal; clamping keeps ∞ from turning t² − t² into NaN.
+        t = TOps.Min(t, TOps.Create(10f));
+        var one = TOps.Create(1f);
+        var u = TOps.Divide(one, TOps.MultiplyAdd(TOps.Create(0.6f), t, one));
+        var r = TOps.MultiplyAdd(TOps.Create(R8), u, TOps.Create(R7));
+        r = TOps.MultiplyAdd(r, u, TOps.Create(R6));
+        r = TOps.MultiplyAdd(r, u, TOps.Create(R5));
+        r = TOps.MultiplyAdd(r, u, TOps.Create(R4));
+        r = TOps.MultiplyAdd(r, u, TOps.Create(R3));
+        r = TOps.MultiplyAdd(r, u, TOps.Create(R2));
+        r = TOps.MultiplyAdd(r, u, TOps.Create(R1));
+        r = TOps.MultiplyAdd(r, u, TOps.Create(R0));
+        var s = TOps.Multiply(t, t);
+        var e = TOps.MultiplyAdd(t, t, TOps.Subtract(TOps.Create(0f), s)); // t² − s, exactly
+        var ex = TOps.Exp(TOps.Subtract(TOps.Create(0f), s));
+        ex = TOps.MultiplyAdd(TOps.Subtract(TOps.Create(0f), ex), e, ex);   // exp(−s − e) ≈ exp(−s)·(1 − e)
+        return TOps.Multiply(ex, TOps.Multiply(u, r));
+    }
+
+    /// <summary>erf(x), float, any sign; NaN gives NaN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static TV Erf<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV>
+    {
+        var t = TOps.Abs(x);
+        var small = TOps.LessThan(t, TOps.Create(SmallLimit));
+        var r = TOps.Select(small, ErfSmall<TV, TOps>(t), TOps.Subtract(TOps.Create(1f), ErfcLarge<TV, TOps>(t)));
+        return TOps.Select(TOps.LessThan(x, TOps.Create(0f)), TOps.Subtract(TOps.Create(0f), r), r);
+    }
+
+    /// <summary>Φ(x) = P(N(0,1) ≤ x) = ½·erfc(−x/√2), accurate in relative terms in the negative tail.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static TV NormalCdf<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV>
+    {
+        var half = TOps.Create(0.5f);
+        var t = TOps.Multiply(TOps.Abs(x), TOps.Create(InvSqrt2));
+        var small = TOps.LessThan(t, TOps.Create(SmallLimit));
+        // lower = Φ(−|x|) = ½·erfc(t)
+        var lower = TOps.Select(small,
+            TOps.MultiplyAdd(TOps.Subtract(TOps.Create(0f), half), ErfSmall<TV, TOps>(t), half),
+            TOps.Multiply(half, ErfcLarge<TV, TOps>(t)));
+        return TOps.Select(TOps.LessThan(x, TOps.Create(0f)), lower, TOps.Subtract(TOps.Create(1f), lower));
+    }
+
+    // ------------------------------------------------------------------ double special functions
+
+    /// <summary>erf(x) in double, relative error ~1e-15: a positive-term series for |x| ≤ 2.5, else 1 − erfc.</summary>
+    public static double Erf(double x)
+    {
+        double t = Math.Abs(x);
+        if (double.IsNaN(x)) return x;
+        double r = t <= 2.5 ? ErfSeries(t) : 1 - ErfcContinuedFraction(t);
+        return x < 0 ? -r : r;
+    }
+
+    /// <summary>erfc(x) = 1 − erf(x) in double, accurate in relative terms for large x.</summary>
+    public static double Erfc(double x)
+    {
+        if (double.IsNaN(x)) return x;
+        if (x > 2.5) return ErfcContinuedFraction(x);
+        if (x < -2.5) return 2 - ErfcContinuedFraction(-x);
+        return 1 - Erf(x);
+    }
+
+    // erf(t) = 2/√π · exp(−t²) · Σ (2t²)ⁿ·t / (1·3·5···(2n+1)): every term positive, so no cancellation.
+    private static double ErfSeries(double t)
+    {
+        double t2 = 2 * t * t, term = t, sum = t;
+        for (int n = 1; n < 200 && term > 1e-17 * sum; n++)
+        {
+            term *= t2 / (2 * n + 1);
+            sum += term;
+        }
+        return 1.1283791670955126 * Math.Exp(-t * t) * sum;
+    }
+
+    // erfc(t) = exp(−t²)/√π · 1/(t + (1/2)/(t + 1/(t + (3/2)/(t + …)))), evaluated by the modified Lentz method.
+    private static double ErfcContinuedFraction(double t)
+    {
+        if (double.IsPositiveInfinity(t)) return 0;
+        const double tiny = 1e-300;
+        double f = t, c = t, d = 0;
+        for (int n = 1; n < 5000; n++)
+        {
+            double a = n * 0.5;
+            d = t + a * d;
+            d = Math.Abs(d) < tiny ? 1 / tiny : 1 / d;
+            c = t + a / c;
+            if (Math.Abs(c) < tiny) c = tiny;
+            double delta = c * d;
+            f *= delta;
+            if (Math.Abs(delta - 1) < 1e-16) break;
+        }
+        return Math.Exp(-t * t) / (f * 1.7724538509055160);
+    }
+
+    /// <summary>Φ(x) in double.</summary>
+    public static double NormalCdf(double x) => 0.5 * Erfc(-x * 0.70710678118654752);
+
+    private static double Sigmoid(double x) => x >= 0 ? 1 / (1 + Math.Exp(-x)) : Math.Exp(x) / (1 + Math.Exp(x));
+
+    // ------------------------------------------------------------------ activations
+
+    // Relu: ReLU's forward is TensorPrimitives.Max(x, 0); only its backward needs a kernel.
+    // Its gradient at exactly 0 is 0 (the mask is y > 0), as in PyTorch. The trap: writing relu as maximum(x, 0)
+    // and differentiating that gives ½ at 0 (maximum splits ties), which is wrong for ReLU.
+    public readonly struct ReluBackward : IActivationBackward
+    {
+        public TV Invoke<TV, TOps>(TV g, TV y) where TV : struct where TOps : IFloatVector<TV> =>
+            TOps.Select(TOps.GreaterThan(y, TOps.Create(0f)), g, TOps.Create(0f));
+
+        public double Invoke(double g, double y) => y > 0 ? g : 0;
+    }
+
+    public readonly struct LeakyRelu(double slope) : IActivation
+    {
+        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV> =>
+            TOps.Select(TOps.GreaterThan(x, TOps.Create(0f)), x, TOps.Multiply(x, TOps.Create((float)slope)));
+
+        public double Invoke(double x) => x > 0 ? x : x * slope;
+    }
+
+    public readonly struct LeakyReluBackward(double slope) : IActivationBackward
+    {
+        public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : IFloatVector<TV> =>
+            TOps.Select(TOps.GreaterThan(x, TOps.Create(0f)), g, TOps.Multiply(g, TOps.Create((float)slope)));
+
+        public double Invoke(double g, double x) => x > 0 ? g : g * slope;
+    }
+
+    public readonly struct SigmoidBackward : IActivationBackward
+    {
+        public TV Invoke<TV, TOps>(TV g, TV y) where TV : struct where TOps : IFloatVector<TV> =>
+            TOps.Multiply(TOps.Multiply(g, y), TOps.Subtract(TOps.Create(1f), y));
+
+        public double Invoke(double g, double y) => g * y * (1 - y);
+    }
+
+    public readonly struct TanhBackward : IActivationBackward
+    {
+        public TV Invoke<TV, TOps>(TV g, TV y) where TV : struct where TOps : IFloatVector<TV> =>
+            TOps.Multiply(g, TOps.MultiplyAdd(TOps.Subtract(TOps.Create(0f), y), y, TOps.Create(1f)));
+
+        public double Invoke(double g, double y) => g * (1 - y * y);
+    }
+
+    /// <summary>x·σ(x), computed as x / (1 + exp(−x)).</summary>
+    public readonly struct Silu : IActivation
+    {
+        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV> =>
+            TOps.Divide(x, TOps.Add(TOps.Create(1f), TOps.Exp(TOps.Subtract(TOps.Create(0f), x))));
+
+        public double Invoke(double x) => x * Sigmoid(x);
+    }
+
+    /// <summary>d silu = σ(x)·(1 + x·(1 − σ(x))).</summary>
+    public readonly struct SiluBackward : IActivationBackward
+    {
+        public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : IFloatVector<TV>
+        {
+            var one = TOps.Create(1f);
+            var s = TOps.Divide(one, TOps.Add(one, TOps.Exp(TOps.Subtract(TOps.Create(0f), x))));
+            return TOps.Multiply(TOps.Multiply(g, s), TOps.MultiplyAdd(x, TOps.Subtract(one, s), one));
+        }
+
+        public double Invoke(double g, double x)
+        {
+            double s = Sigmoid(x);
+            return g * s * (1 + x * (1 - s));
+        }
+    }
+
+    /// <summary>gelu(x) = x·Φ(x), the exact (erf) form.</summary>
+    public readonly struct Gelu : IActivation
+    {
+        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV> => TOps.Multiply(x, NormalCdf<TV, TOps>(x));
+
+        public double Invoke(double x) => x * NormalCdf(x);
+    }
+
+    /// <summary>d gelu = Φ(x) + x·φ(x), φ(x) = exp(−x²/2)/√(2π).</summary>
+    public readonly struct GeluBackward : IActivationBackward
+    {
+        public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : IFloatVector<TV>
+        {
+            var pdf = TOps.Multiply(TOps.Exp(TOps.Multiply(TOps.Multiply(x, x), TOps.Create(-0.5f))), TOps.Create(InvSqrt2Pi));
+            return TOps.Multiply(g, TOps.MultiplyAdd(x, pdf, NormalCdf<TV, TOps>(x)));
+        }
+
+        public double Invoke(double g, double x) => g * (NormalCdf(x) + x * Math.Exp(-0.5 * x * x) * 0.39894228040143268);
+    }
+
+    // The tanh approximation, ½x(1 + tanh(u)) with u = √(2/π)·(x + 0.044715x³), equals x·σ(2u): one exp, no tanh.
+    private const float GeluK = 0.7978845608028654f, GeluC = 0.044715f;
+
+    public readonly struct GeluTanh : IActivation
+    {
+        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV>
+        {
+            var x2 = TOps.Multiply(x, x);
+            var minus2u = TOps.Multiply(TOps.Multiply(x, TOps.Create(-2f * GeluK)), TOps.MultiplyAdd(x2, TOps.Create(GeluC), TOps.Create(1f)));
+            return TOps.Divide(x, TOps.Add(TOps.Create(1f), TOps.Exp(minus2u)));
+        }
+
+        public double Invoke(double x)
+        {
+            double u = 0.79788456080286536 * (x + 0.044715 * x * x * x);
+            return 0.5 * x * (1 + Math.Tanh(u));
+        }
+    }
+
+    /// <summary>With σ = σ(2u): d = σ + 2x·σ(1 − σ)·√(2/π)·(1 + 3·0.044715·x²).</summary>
+    public readonly struct GeluTanhBackward : IActivationBackward
+    {
+        public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : IFloatVector<TV>
+        {
+            var one = TOps.Create(1f);
+            var x2 = TOps.Multiply(x, x);
+            var minus2u = TOps.Multiply(TOps.Multiply(x, TOps.Create(-2f * GeluK)), TOps.MultiplyAdd(x2, TOps.Create(GeluC), one));
+            var s = TOps.Divide(one, TOps.Add(one, TOps.Exp(minus2u)));
+            var du = TOps.Multiply(TOps.Create(2f * GeluK), TOps.MultiplyAdd(x2, TOps.Create(3f * GeluC), one));
+            var d = TOps.MultiplyAdd(TOps.Multiply(TOps.Multiply(x, s), TOps.Subtract(one, s)), du, s);
+            return TOps.Multiply(g, d);
+        }
+
+        public double Invoke(double g, double x)
+        {
+            const double k = 0.79788456080286536, c = 0.044715;
+            double t = Math.Tanh(k * (x + c * x * x * x));
+            return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * c * x * x));
+        }
+    }
+
+    /// <summary>
+    /// softplus(x) = log(1 + exp(βx))/β, or x where βx &gt; threshold (PyTorch's linear regime). Computed as
+    /// (max(βx, 0) + log1p(exp(−|βx|)))/β so exp never overflows.
+    /// </summary>
+    public readonly struct Softplus(double beta, double threshold) : IActivation
+    {
+        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV>
+        {
+            var zero = TOps.Create(0f);
+            var one = TOps.Create(1f);
+            var z = TOps.Multiply(x, TOps.Create((float)beta));
+            var v = TOps.Exp(TOps.Subtract(zero, TOps.Abs(z)));
+            // log1p(v) = log(w) − ((w − 1) − v)/w with w = 1 + v: corrects the rounding of w (Goldberg), and is
+            // exactly v when w rounds to 1.
+            var w = TOps.Add(one, v);
+            var log1p = TOps.Subtract(TOps.Log(w), TOps.Divide(TOps.Subtract(TOps.Subtract(w, one), v), w));
+            var r = TOps.Divide(TOps.Add(TOps.Max(z, zero), log1p), TOps.Create((float)beta));
+            return TOps.Select(TOps.GreaterThan(z, TOps.Create((float)threshold)), x, r);
+        }
+
+        public double Invoke(double x)
+        {
+            double z = x * beta;
+            if (z > threshold) return x;
+            double v = Math.Exp(-Math.Abs(z)), w = 1 + v;
+            return (Math.Max(z, 0) + Math.Log(w) - (w - 1 - v) / w) / beta;
+        }
+    }
+
+    /// <summary>d softplus = σ(βx), or 1 in the linear regime.</summary>
+    public readonly struct SoftplusBackward(double beta, double threshold) : IActivationBackward
+    {
+        public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : IFloatVector<TV>
+        {
+            var one = TOps.Create(1f);
+            var z = TOps.Multiply(x, TOps.Create((float)beta));
+            var s = TOps.Divide(one, TOps.Add(one, TOps.Exp(TOps.Subtract(TOps.Create(0f), z))));
+            return TOps.Select(TOps.GreaterThan(z, TOps.Create((float)threshold)), g, TOps.Multiply(g, s));
+        }
+
+        public double Invoke(double g, double x)
+        {
+            double z = x * beta;
+            return z > threshold ? g : g * Sigmoid(z);
+        }
+    }
+
+    public readonly struct ErfFunction : IActivation
+    {
+        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV> => Erf<TV, TOps>(x);
+
+        public double Invoke(double x) => Erf(x);
+    }
+
+    /// <summary>d erf = 2/√π · exp(−x²).</summary>
+    public readonly struct ErfBackward : IActivationBackward
+    {
+        public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : IFloatVector<TV> =>
+            TOps.Multiply(g, TOps.Multiply(TOps.Create(1.1283791670955126f), TOps.Exp(TOps.Subtract(TOps.Create(0f), TOps.Multiply(x, x)))));
+
+        public double Invoke(double g, double x) => g * 1.1283791670955126 * Math.Exp(-x * x);
+    }
+}
+
+/// <summary>Plugs an activation into the <see cref="BroadcastKernels.Unary{T, TOp}"/> driver (strided input, threads).</summary>
+internal readonly struct ActivationOperator<TOp>(TOp op) : IUnaryOperator<float>, IUnaryOperator<double> where TOp : struct, IActivation
+{
+    public void Invoke(ReadOnlySpan<float> x, Span<float> d) => ActivationKernels.Apply(x, d, op);
+
+    public void Invoke(ReadOnlySpan<double> x, Span<double> d) => ActivationKernels.Apply(x, d, op);
+}

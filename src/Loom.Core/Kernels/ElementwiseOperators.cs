@@ -1,0 +1,236 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace Loom.Kernels;
+
+// Operator structs for the element-wise drivers in BroadcastKernels. Passed as generic arguments, they let the JIT
+// specialise each driver per op and inline the call, so hot loops have no delegates or virtual calls (the pattern of
+// TensorPrimitives' IBinaryOperator). Binary operators have no parameters and use static abstract members like
+// TensorPrimitives; unary operators are struct *instances* because some carry parameters (a clamp's bounds, a
+// scalar operand, LeakyRelu's slope); a generic method over a struct type parameter is specialised just the same.
+
+/// <summary>A parameterless binary operator with a span form for each operand shape a broadcast row can take.</summary>
+internal interface IBinaryOperator<T> where T : unmanaged
+{
+    static abstract T Invoke(T x, T y);
+    static abstract void Invoke(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> destination);
+    static abstract void Invoke(ReadOnlySpan<T> x, T y, Span<T> destination);
+    static abstract void Invoke(T x, ReadOnlySpan<T> y, Span<T> destination);
+}
+
+/// <summary>A unary operator over a span, possibly carrying parameters.</summary>
+internal interface IUnaryOperator<T> where T : unmanaged
+{
+    void Invoke(ReadOnlySpan<T> x, Span<T> destination);
+}
+
+/// <summary>A predicate of two values, producing the Bool result of a comparison.</summary>
+internal interface IComparisonOperator<T> where T : unmanaged
+{
+    static abstract bool Invoke(T x, T y);
+}
+
+internal readonly struct AddOperator<T> : IBinaryOperator<T> where T : unmanaged, INumber<T>
+{
+    public static T Invoke(T x, T y) => x + y;
+    public static void Invoke(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Add(x, y, d);
+    public static void Invoke(ReadOnlySpan<T> x, T y, Span<T> d) => TensorPrimitives.Add(x, y, d);
+    public static void Invoke(T x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Add(y, x, d);
+}
+
+internal readonly struct SubtractOperator<T> : IBinaryOperator<T> where T : unmanaged, INumber<T>
+{
+    public static T Invoke(T x, T y) => x - y;
+    public static void Invoke(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Subtract(x, y, d);
+    public static void Invoke(ReadOnlySpan<T> x, T y, Span<T> d) => TensorPrimitives.Subtract(x, y, d);
+    public static void Invoke(T x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Subtract(x, y, d);
+}
+
+internal readonly struct MultiplyOperator<T> : IBinaryOperator<T> where T : unmanaged, INumber<T>
+{
+    public static T Invoke(T x, T y) => x * y;
+    public static void Invoke(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Multiply(x, y, d);
+    public static void Invoke(ReadOnlySpan<T> x, T y, Span<T> d) => TensorPrimitives.Multiply(x, y, d);
+    public static void Invoke(T x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Multiply(y, x, d);
+}
+
+internal readonly struct DivideOperator<T> : IBinaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static T Invoke(T x, T y) => x / y;
+    public static void Invoke(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Divide(x, y, d);
+    public static void Invoke(ReadOnlySpan<T> x, T y, Span<T> d) => TensorPrimitives.Divide(x, y, d);
+    public static void Invoke(T x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Divide(x, y, d);
+}
+
+internal readonly struct PowOperator<T> : IBinaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static T Invoke(T x, T y) => T.Pow(x, y);
+    public static void Invoke(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Pow(x, y, d);
+    public static void Invoke(ReadOnlySpan<T> x, T y, Span<T> d) => TensorPrimitives.Pow(x, y, d);
+    public static void Invoke(T x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Pow(x, y, d);
+}
+
+/// <summary>Element-wise minimum; NaN wins, as in <c>torch.minimum</c>.</summary>
+internal readonly struct MinimumOperator<T> : IBinaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static T Invoke(T x, T y) => T.Min(x, y);
+    public static void Invoke(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Min(x, y, d);
+    public static void Invoke(ReadOnlySpan<T> x, T y, Span<T> d) => TensorPrimitives.Min(x, y, d);
+    public static void Invoke(T x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Min(y, x, d);
+}
+
+/// <summary>Element-wise maximum; NaN wins, as in <c>torch.maximum</c>.</summary>
+internal readonly struct MaximumOperator<T> : IBinaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static T Invoke(T x, T y) => T.Max(x, y);
+    public static void Invoke(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Max(x, y, d);
+    public static void Invoke(ReadOnlySpan<T> x, T y, Span<T> d) => TensorPrimitives.Max(x, y, d);
+    public static void Invoke(T x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Max(y, x, d);
+}
+
+/// <summary>x ∘ c for a fixed scalar c: a binary operator turned unary.</summary>
+internal readonly struct ScalarRightOperator<T, TOp>(T y) : IUnaryOperator<T>
+    where T : unmanaged where TOp : IBinaryOperator<T>
+{
+    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => TOp.Invoke(x, y, d);
+}
+
+/// <summary>c ∘ x for a fixed scalar c.</summary>
+internal readonly struct ScalarLeftOperator<T, TOp>(T x) : IUnaryOperator<T>
+    where T : unmanaged where TOp : IBinaryOperator<T>
+{
+    public void Invoke(ReadOnlySpan<T> y, Span<T> d) => TOp.Invoke(x, y, d);
+}
+
+internal readonly struct CopyOperator<T> : IUnaryOperator<T> where T : unmanaged
+{
+    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => x.CopyTo(d);
+}
+
+internal readonly struct NegateOperator<T> : IUnaryOperator<T> where T : unmanaged, INumber<T>
+{
+    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => TensorPrimitives.Negate(x, d);
+}
+
+internal readonly struct AbsOperator<T> : IUnaryOperator<T> where T : unmanaged, INumber<T>
+{
+    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => TensorPrimitives.Abs(x, d);
+}
+
+internal readonly struct SqrtOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => TensorPrimitives.Sqrt(x, d);
+}
+
+internal readonly struct RsqrtOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => TensorPrimitives.ReciprocalSqrt(x, d);
+}
+
+internal readonly struct ExpOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => TensorPrimitives.Exp(x, d);
+}
+
+internal readonly struct LogOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => TensorPrimitives.Log(x, d);
+}
+
+internal readonly struct SquareOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => TensorPrimitives.Multiply(x, x, d);
+}
+
+internal readonly struct ReciprocalOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => TensorPrimitives.Reciprocal(x, d);
+}
+
+internal readonly struct SinOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => TensorPrimitives.Sin(x, d);
+}
+
+internal readonly struct CosOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => TensorPrimitives.Cos(x, d);
+}
+
+internal readonly struct SigmoidOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => TensorPrimitives.Sigmoid(x, d);
+}
+
+internal readonly struct TanhOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => TensorPrimitives.Tanh(x, d);
+}
+
+/// <summary>min(max(x, lo), hi), with NaN propagating; a missing bound is ±∞.</summary>
+internal readonly struct ClampOperator<T>(T min, T max) : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public void Invoke(ReadOnlySpan<T> x, Span<T> d)
+    {
+        // Max then Min rather than TensorPrimitives.Clamp, which throws when min > max; PyTorch defines that case
+        // as "everything becomes max", which this order gives.
+        TensorPrimitives.Max(x, min, d);
+        TensorPrimitives.Min(d, max, d);
+    }
+}
+
+internal readonly struct EqualOperator<T> : IComparisonOperator<T> where T : unmanaged, INumber<T>
+{
+    public static bool Invoke(T x, T y) => x == y;
+}
+
+internal readonly struct NotEqualOperator<T> : IComparisonOperator<T> where T : unmanaged, INumber<T>
+{
+    public static bool Invoke(T x, T y) => x != y;
+}
+
+internal readonly struct LessThanOperator<T> : IComparisonOperator<T> where T : unmanaged, INumber<T>
+{
+    public static bool Invoke(T x, T y) => x < y;
+}
+
+internal readonly struct LessThanOrEqualOperator<T> : IComparisonOperator<T> where T : unmanaged, INumber<T>
+{
+    public static bool Invoke(T x, T y) => x <= y;
+}
+
+internal readonly struct GreaterThanOperator<T> : IComparisonOperator<T> where T : unmanaged, INumber<T>
+{
+    public static bool Invoke(T x, T y) => x > y;
+}
+
+internal readonly struct GreaterThanOrEqualOperator<T> : IComparisonOperator<T> where T : unmanaged, INumber<T>
+{
+    public static bool Invoke(T x, T y) => x >= y;
+}
+
+internal readonly struct LogicalAndOperator : IComparisonOperator<bool>
+{
+    public static bool Invoke(bool x, bool y) => x & y;
+}
+
+internal readonly struct LogicalOrOperator : IComparisonOperator<bool>
+{
+    public static bool Invoke(bool x, bool y) => x | y;
+}
+
+internal readonly struct LogicalXorOperator : IComparisonOperator<bool>
+{
+    public static bool Invoke(bool x, bool y) => x ^ y;
+}
+
+/// <summary>Stands in for the integer instantiation of a float-only op; dtype checks make it unreachable.</summary>
+internal readonly struct NoIntegerOperator<T> : IBinaryOperator<T> where T : unmanaged
+{
+    public static T Invoke(T x, T y) => throw Unsupported();
+    public static void Invoke(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) => throw Unsupported();
+    public static void Invoke(ReadOnlySpan<T> x, T y, Span<T> d) => throw Unsupported();
+    public static void Invoke(T x, ReadOnlySpan<T> y, Span<T> d) => throw Unsupported();
+
+    private static NotSupportedException Unsupported() => new($"this op does not support {typeof(T).Name} elements");
+}

@@ -1,0 +1,138 @@
+using Loom.Autograd;
+using Loom.Kernels;
+using Loom.Threading;
+
+namespace Loom;
+
+// Shared plumbing of the element-wise ops (Arithmetic, Math, Activations, Comparison, InPlace): dtype rules and the
+// dispatch from a tensor's dtype to a kernel instantiated for its element type.
+//
+// Dtype rules, as PyTorch:
+//   tensor ∘ tensor: DTypeInfo.Promote (float beats int, wider beats narrower);
+//   tensor ∘ scalar: the tensor's dtype, except that an integer tensor with a non-integral scalar gives Float32
+//   (a C# double cannot tell 2 from 2.0, so an integral value counts as an integer scalar).
+public partial class Tensor
+{
+    /// <summary>The dtype of this tensor combined with a scalar operand.</summary>
+    internal static DType ScalarResultType(DType dtype, double value) =>
+        dtype.IsFloatingPoint() || (value == Math.Floor(value) && !double.IsInfinity(value)) ? dtype : DType.Float32;
+
+    /// <summary>Throws unless <paramref name="dtype"/> is Float32 or Float64.</summary>
+    internal static void CheckFloat(DType dtype, string op)
+    {
+        if (!dtype.IsFloatingPoint())
+            throw new NotSupportedException($"{op}: dtype {dtype.Name()} is not supported (float32 or float64 only); convert with To(DType.Float32)");
+    }
+
+    /// <summary>Throws unless <paramref name="dtype"/> is a float or, when allowed, Int32/Int64.</summary>
+    internal static void CheckArithmetic(DType dtype, string op, bool integers)
+    {
+        if (dtype.IsFloatingPoint() || (integers && dtype is DType.Int32 or DType.Int64)) return;
+        throw new NotSupportedException(integers
+            ? $"{op}: dtype {dtype.Name()} is not supported (float32, float64, int32 or int64 only)"
+            : $"{op}: dtype {dtype.Name()} is not supported (float32 or float64 only); convert with To(DType.Float32)");
+    }
+
+    /// <summary>Broadcast shape, promoted operands and an uninitialised result for a binary op.</summary>
+    private static (Tensor A, Tensor B, Tensor Result) PrepareBinary(Tensor a, Tensor b, string op, bool integers)
+    {
+        var shape = Shape.Broadcast(a.Shape, b.Shape, op);
+        var dtype = DTypeInfo.Promote(a.DType, b.DType);
+        CheckArithmetic(dtype, op, integers);
+        return (a.To(dtype), b.To(dtype), Empty(shape, dtype));
+    }
+
+    /// <summary>result = op(a, b) for a binary operator available for floats and Int32/Int64.</summary>
+    private static void RunBinary<TF, TD, TI, TL>(Tensor a, Tensor b, Tensor result)
+        where TF : IBinaryOperator<float> where TD : IBinaryOperator<double> where TI : IBinaryOperator<int> where TL : IBinaryOperator<long>
+    {
+        switch (result.DType)
+        {
+            case DType.Float32: BroadcastKernels.Binary<float, TF>(a, b, result); break;
+            case DType.Float64: BroadcastKernels.Binary<double, TD>(a, b, result); break;
+            case DType.Int32: BroadcastKernels.Binary<int, TI>(a, b, result); break;
+            case DType.Int64: BroadcastKernels.Binary<long, TL>(a, b, result); break;
+            default: throw new NotSupportedException($"dtype {result.DType.Name()}");
+        }
+    }
+
+    /// <summary>result = op(a, b) for a float-only binary operator.</summary>
+    private static void RunBinary<TF, TD>(Tensor a, Tensor b, Tensor result)
+        where TF : IBinaryOperator<float> where TD : IBinaryOperator<double>
+    {
+        if (result.DType == DType.Float32) BroadcastKernels.Binary<float, TF>(a, b, result);
+        else BroadcastKernels.Binary<double, TD>(a, b, result);
+    }
+
+    /// <summary>x ∘ c (or c ∘ x when <paramref name="scalarFirst"/>) into result, for a scalar operand c.</summary>
+    private static void RunScalar<T, TOp>(Tensor x, T c, bool scalarFirst, Tensor result) where T : unmanaged where TOp : IBinaryOperator<T>
+    {
+        if (scalarFirst) BroadcastKernels.Unary<T, ScalarLeftOperator<T, TOp>>(x, result, new(c));
+        else BroadcastKernels.Unary<T, ScalarRightOperator<T, TOp>>(x, result, new(c));
+    }
+
+    /// <summary>This tensor ∘ a scalar, converted to the scalar result dtype; returns the (possibly converted) input and the result.</summary>
+    private (Tensor X, Tensor Result) ScalarBinary<TF, TD, TI, TL>(double value, bool scalarFirst, string op, bool integers)
+        where TF : IBinaryOperator<float> where TD : IBinaryOperator<double> where TI : IBinaryOperator<int> where TL : IBinaryOperator<long>
+    {
+        var dtype = ScalarResultType(DType, value);
+        CheckArithmetic(dtype, op, integers);
+        var x = To(dtype);
+        var result = Empty(Shape, dtype);
+        switch (dtype)
+        {
+            case DType.Float32: RunScalar<float, TF>(x, (float)value, scalarFirst, result); break;
+            case DType.Float64: RunScalar<double, TD>(x, value, scalarFirst, result); break;
+            case DType.Int32: RunScalar<int, TI>(x, checked((int)value), scalarFirst, result); break;
+            case DType.Int64: RunScalar<long, TL>(x, checked((long)value), scalarFirst, result); break;
+        }
+        return (x, result);
+    }
+
+    /// <summary>A float-only unary op: allocates the result and runs the kernel for this tensor's dtype.</summary>
+    private Tensor MapFloat<TF, TD>(string op, TF f, TD d) where TF : struct, IUnaryOperator<float> where TD : struct, IUnaryOperator<double>
+    {
+        CheckFloat(DType, op);
+        var result = Empty(Shape, DType);
+        if (DType == DType.Float32) BroadcastKernels.Unary<float, TF>(this, result, f);
+        else BroadcastKernels.Unary<double, TD>(this, result, d);
+        return result;
+    }
+
+    /// <summary>A float-only activation (a vectorised formula from <see cref="ActivationKernels"/>).</summary>
+    private Tensor MapActivation<TOp>(string op, TOp activation) where TOp : struct, IActivation
+    {
+        var adapter = new ActivationOperator<TOp>(activation);
+        return MapFloat(op, adapter, adapter);
+    }
+
+    /// <summary>dx = op(gradOutput, saved) element-wise with a fused backward kernel; split across threads when large.</summary>
+    internal static Tensor FusedBackward<TOp>(Tensor gradOutput, Tensor saved, TOp op) where TOp : struct, IActivationBackward
+    {
+        var s = saved.Contiguous();
+        var g = (gradOutput.DType == s.DType ? gradOutput : gradOutput.To(s.DType)).Contiguous();
+        var result = Empty(s.Shape, s.DType);
+        int n = result.Numel;
+        if (s.DType == DType.Float32)
+        {
+            float[] ga = g.Array<float>(), sa = s.Array<float>(), da = result.Array<float>();
+            int go = g.Offset, so = s.Offset, dO = result.Offset;
+            ParallelHelper.For(n, BroadcastKernels.ParallelGrain, (a, b) =>
+                ActivationKernels.Apply(ga.AsSpan(go + a, b - a), sa.AsSpan(so + a, b - a), da.AsSpan(dO + a, b - a), op));
+        }
+        else
+        {
+            double[] ga = g.Array<double>(), sa = s.Array<double>(), da = result.Array<double>();
+            int go = g.Offset, so = s.Offset, dO = result.Offset;
+            ParallelHelper.For(n, BroadcastKernels.ParallelGrain, (a, b) =>
+                ActivationKernels.Apply(ga.AsSpan(go + a, b - a), sa.AsSpan(so + a, b - a), da.AsSpan(dO + a, b - a), op));
+        }
+        return result;
+    }
+
+    /// <summary>Backward of ops whose local derivative is a constant: dx = factor · dy.</summary>
+    private sealed class ScaleBackward(string op, Tensor input, double factor) : BackwardNode(op, input)
+    {
+        protected internal override Tensor?[] Apply(Tensor gradOutput) => [factor == 1 ? gradOutput : gradOutput.Mul(factor)];
+    }
+}
