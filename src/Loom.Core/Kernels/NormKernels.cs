@@ -1,0 +1,251 @@
+using System.Buffers;
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+
+namespace Loom.Kernels;
+
+/// <summary>
+/// Normalisation kernels. Layer and RMS norm work on [rows, n] and keep per-row statistics for backward (llm.c's
+/// layernorm_forward/backward). Batch and group norm are built from the row kernels at the bottom, which apply
+/// per-row scalars to [rows, s] (rows = N·C, s = the spatial size); with s = 1 they become element-wise span ops,
+/// so a [N, C] batch norm is vectorised along C instead of calling a kernel per element.
+/// The naive twins are in <see cref="Reference.ReferenceNorm"/>.
+/// </summary>
+internal static class NormKernels
+{
+    /// <summary>
+    /// y = (x − mean) · rstd · w + b per row of n, with rstd = 1/√(var + eps) and var the biased variance (two-pass).
+    /// <paramref name="weight"/> and <paramref name="bias"/> may be empty (no affine step).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void LayerNorm<T>(ReadOnlySpan<T> x, int rows, int n, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, T eps,
+        Span<T> y, Span<T> mean, Span<T> rstd) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckRows(x.Length, rows, n, y.Length, "layer_norm");
+        T count = T.CreateTruncating(n);
+        for (int r = 0; r < rows; r++)
+        {
+            var xr = x.Slice(r * n, n);
+            var yr = y.Slice(r * n, n);
+            T m = TensorPrimitives.Sum(xr) / count;
+            TensorPrimitives.Subtract(xr, m, yr);
+            T s = T.One / T.Sqrt(TensorPrimitives.SumOfSquares<T>(yr) / count + eps);
+            mean[r] = m;
+            rstd[r] = s;
+            TensorPrimitives.Multiply(yr, s, yr);
+            if (!weight.IsEmpty)
+            {
+                if (bias.IsEmpty) TensorPrimitives.Multiply(yr, weight, yr);
+                else TensorPrimitives.FusedMultiplyAdd(yr, weight, bias, yr);
+            }
+            else if (!bias.IsEmpty) TensorPrimitives.Add(yr, bias, yr);
+        }
+    }
+
+    /// <summary>
+    /// With x̂ = (x − mean) · rstd and d = dy ⊙ w: dx = rstd · (d − mean(d) − x̂ · mean(d ⊙ x̂)); dweight += Σ_rows dy ⊙ x̂,
+    /// dbias += Σ_rows dy. Any of dx, dweight, dbias may be empty to skip it; dweight and dbias accumulate.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void LayerNormBackward<T>(ReadOnlySpan<T> dy, ReadOnlySpan<T> x, int rows, int n, ReadOnlySpan<T> weight,
+        ReadOnlySpan<T> mean, ReadOnlySpan<T> rstd, Span<T> dx, Span<T> dweight, Span<T> dbias) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckRows(x.Length, rows, n, dy.Length, "layer_norm_backward");
+        T count = T.CreateTruncating(n);
+        var scratch = ArrayPool<T>.Shared.Rent(Math.Max(1, 2 * n));
+        try
+        {
+            var norm = scratch.AsSpan(0, n);
+            var d = scratch.AsSpan(n, n);
+            for (int r = 0; r < rows; r++)
+            {
+                var dyr = dy.Slice(r * n, n);
+                TensorPrimitives.Subtract(x.Slice(r * n, n), mean[r], norm);
+                TensorPrimitives.Multiply(norm, rstd[r], norm);
+                if (!dweight.IsEmpty) TensorPrimitives.FusedMultiplyAdd(dyr, norm, dweight, dweight);
+                if (!dbias.IsEmpty) TensorPrimitives.Add(dbias, dyr, dbias);
+                if (dx.IsEmpty) continue;
+                if (weight.IsEmpty) dyr.CopyTo(d);
+                else TensorPrimitives.Multiply(dyr, weight, d);
+                T a = TensorPrimitives.Sum<T>(d) / count;
+                T b = TensorPrimitives.Dot<T>(d, norm) / count;
+                var dxr = dx.Slice(r * n, n);
+                TensorPrimitives.MultiplyAdd(norm, -b, d, dxr);
+                TensorPrimitives.Add(dxr, -a, dxr);
+                TensorPrimitives.Multiply(dxr, rstd[r], dxr);
+            }
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(scratch);
+        }
+    }
+
+    /// <summary>y = x · rrms · w per row, rrms = 1/√(mean(x²) + eps). <paramref name="weight"/> may be empty.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RmsNorm<T>(ReadOnlySpan<T> x, int rows, int n, ReadOnlySpan<T> weight, T eps, Span<T> y, Span<T> rrms)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckRows(x.Length, rows, n, y.Length, "rms_norm");
+        T count = T.CreateTruncating(n);
+        for (int r = 0; r < rows; r++)
+        {
+            var xr = x.Slice(r * n, n);
+            var yr = y.Slice(r * n, n);
+            T s = T.One / T.Sqrt(TensorPrimitives.SumOfSquares(xr) / count + eps);
+            rrms[r] = s;
+            TensorPrimitives.Multiply(xr, s, yr);
+            if (!weight.IsEmpty) TensorPrimitives.Multiply(yr, weight, yr);
+        }
+    }
+
+    /// <summary>With x̂ = x · rrms and d = dy ⊙ w: dx = rrms · (d − x̂ · mean(d ⊙ x̂)); dweight += Σ_rows dy ⊙ x̂ (accumulates).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RmsNormBackward<T>(ReadOnlySpan<T> dy, ReadOnlySpan<T> x, int rows, int n, ReadOnlySpan<T> weight,
+        ReadOnlySpan<T> rrms, Span<T> dx, Span<T> dweight) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckRows(x.Length, rows, n, dy.Length, "rms_norm_backward");
+        T count = T.CreateTruncating(n);
+        var scratch = ArrayPool<T>.Shared.Rent(Math.Max(1, 2 * n));
+        try
+        {
+            var norm = scratch.AsSpan(0, n);
+            var d = scratch.AsSpan(n, n);
+            for (int r = 0; r < rows; r++)
+            {
+                var dyr = dy.Slice(r * n, n);
+                TensorPrimitives.Multiply(x.Slice(r * n, n), rrms[r], norm);
+                if (!dweight.IsEmpty) TensorPrimitives.FusedMultiplyAdd(dyr, norm, dweight, dweight);
+                if (dx.IsEmpty) continue;
+                if (weight.IsEmpty) dyr.CopyTo(d);
+                else TensorPrimitives.Multiply(dyr, weight, d);
+                T b = TensorPrimitives.Dot<T>(d, norm) / count;
+                var dxr = dx.Slice(r * n, n);
+                TensorPrimitives.MultiplyAdd(norm, -b, d, dxr);
+                TensorPrimitives.Multiply(dxr, rrms[r], dxr);
+            }
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(scratch);
+        }
+    }
+
+    // ---------------------------------------------------------------- row kernels over [rows, s] with per-row scalars
+
+    /// <summary>sums[r] = Σ x[r, :].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RowSums<T>(ReadOnlySpan<T> x, int rows, int s, Span<T> sums) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckRows(x.Length, rows, s, x.Length, "row_sums");
+        if (s == 1)
+        {
+            x.CopyTo(sums);
+            return;
+        }
+        for (int r = 0; r < rows; r++) sums[r] = ReductionKernels.RowSum(x.Slice(r * s, s));
+    }
+
+    /// <summary>result[r] = Σ (x[r, :] − center[r])².</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RowCenteredSquares<T>(ReadOnlySpan<T> x, int rows, int s, ReadOnlySpan<T> center, Span<T> result)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckRows(x.Length, rows, s, x.Length, "row_centered_squares");
+        if (s == 1)
+        {
+            TensorPrimitives.Subtract(x, center.Slice(0, rows), result);
+            TensorPrimitives.Multiply(result.Slice(0, rows), result.Slice(0, rows), result);
+            return;
+        }
+        var scratch = ArrayPool<T>.Shared.Rent(s);
+        try
+        {
+            var diff = scratch.AsSpan(0, s);
+            for (int r = 0; r < rows; r++)
+            {
+                TensorPrimitives.Subtract(x.Slice(r * s, s), center[r], diff);
+                result[r] = TensorPrimitives.SumOfSquares<T>(diff);
+            }
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(scratch);
+        }
+    }
+
+    /// <summary>result[r] = Σ dy[r, :] · (x[r, :] − center[r]).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RowCenteredDot<T>(ReadOnlySpan<T> dy, ReadOnlySpan<T> x, int rows, int s, ReadOnlySpan<T> center, Span<T> result)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckRows(x.Length, rows, s, dy.Length, "row_centered_dot");
+        if (s == 1)
+        {
+            TensorPrimitives.Subtract(x, center.Slice(0, rows), result);
+            TensorPrimitives.Multiply(result.Slice(0, rows), dy, result);
+            return;
+        }
+        var scratch = ArrayPool<T>.Shared.Rent(s);
+        try
+        {
+            var diff = scratch.AsSpan(0, s);
+            for (int r = 0; r < rows; r++)
+            {
+                TensorPrimitives.Subtract(x.Slice(r * s, s), center[r], diff);
+                result[r] = TensorPrimitives.Dot<T>(dy.Slice(r * s, s), diff);
+            }
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(scratch);
+        }
+    }
+
+    /// <summary>y[r, :] = x[r, :] · scale[r] + shift[r].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RowAffine<T>(ReadOnlySpan<T> x, int rows, int s, ReadOnlySpan<T> scale, ReadOnlySpan<T> shift, Span<T> y)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckRows(x.Length, rows, s, y.Length, "row_affine");
+        if (s == 1)
+        {
+            TensorPrimitives.FusedMultiplyAdd(x, scale.Slice(0, rows), shift.Slice(0, rows), y);
+            return;
+        }
+        for (int r = 0; r < rows; r++)
+        {
+            var yr = y.Slice(r * s, s);
+            TensorPrimitives.Multiply(x.Slice(r * s, s), scale[r], yr);
+            TensorPrimitives.Add(yr, shift[r], yr);
+        }
+    }
+
+    /// <summary>dx[r, :] = dy[r, :] · k1[r] + x[r, :] · k2[r] + k3[r]: the form every batch- and group-norm input gradient takes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RowAffine2<T>(ReadOnlySpan<T> dy, ReadOnlySpan<T> x, int rows, int s, ReadOnlySpan<T> k1, ReadOnlySpan<T> k2,
+        ReadOnlySpan<T> k3, Span<T> dx) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckRows(x.Length, rows, s, dy.Length, "row_affine2");
+        if (s == 1)
+        {
+            TensorPrimitives.FusedMultiplyAdd(x, k2.Slice(0, rows), k3.Slice(0, rows), dx);
+            TensorPrimitives.FusedMultiplyAdd(dy, k1.Slice(0, rows), dx.Slice(0, rows), dx);
+            return;
+        }
+        for (int r = 0; r < rows; r++)
+        {
+            var dxr = dx.Slice(r * s, s);
+            TensorPrimitives.Multiply(x.Slice(r * s, s), k2[r], dxr);
+            TensorPrimitives.Add(dxr, k3[r], dxr);
+            TensorPrimitives.MultiplyAdd(dy.Slice(r * s, s), k1[r], dxr, dxr);
+        }
+    }
+
+    private static void CheckRows(int length, int rows, int n, int otherLength, string op)
+    {
+        if (rows < 0 || n < 0 || (long)rows * n != length || otherLength < length)
+            throw new ArgumentException($"{op}: a buffer of {length} elements is not [{rows}, {n}]");
+    }
+}

@@ -1,0 +1,388 @@
+using System.Buffers;
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Loom.Kernels;
+
+/// <summary>
+/// Reductions over the middle dimension of a contiguous [outer, reduce, inner] buffer (see <c>ReductionPlan</c>),
+/// writing [outer, inner] results. Two shapes of loop cover every case without a strided scalar walk:
+/// <list type="bullet">
+/// <item>inner = 1 (reducing the last axes): each of the outer rows is one span, reduced by TensorPrimitives.</item>
+/// <item>inner &gt; 1 (reducing leading or middle axes): whole rows of length inner are combined element-wise into the
+/// output row, so the work stays vectorised along the kept inner dimension.</item>
+/// </list>
+/// Float32 sums are blocked: TensorPrimitives sums blocks of <see cref="SumBlock"/> elements (16 lanes of 256
+/// additions each) and the block sums accumulate in double; along outer axes, rows are summed in groups of
+/// <see cref="RowBlock"/>. The rounding error then grows with the block size, not with the length.
+/// The naive twins are in <see cref="Reference.ReferenceReductions"/>.
+/// </summary>
+internal static class ReductionKernels
+{
+    /// <summary>Elements per block of a blocked row sum.</summary>
+    public const int SumBlock = 4096;
+
+    /// <summary>Rows per block when summing along an outer axis.</summary>
+    public const int RowBlock = 256;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Sum<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<T> destination)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckLayout(x.Length, outer, reduce, inner, destination.Length, "sum");
+        int size = reduce * inner;
+        for (int o = 0; o < outer; o++)
+        {
+            var block = x.Slice(o * size, size);
+            if (inner == 1) destination[o] = RowSum(block);
+            else SumRows(block, reduce, inner, destination.Slice(o * inner, inner));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Mean<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<T> destination)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Sum(x, outer, reduce, inner, destination);
+        // Divide rather than multiply by 1/N: an empty reduction gives 0/0 = NaN, as PyTorch.
+        TensorPrimitives.Divide(destination.Slice(0, outer * inner), T.CreateTruncating(reduce), destination);
+    }
+
+    /// <summary>Σ (x − mean)² / max(0, reduce − correction), by two passes (mean first) so that a large mean does not cancel the variance.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Variance<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, int correction, Span<T> destination)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckLayout(x.Length, outer, reduce, inner, destination.Length, "var");
+        T n = T.CreateTruncating(reduce);
+        T divisor = T.CreateTruncating(Math.Max(0, reduce - correction));
+        int size = reduce * inner;
+        var scratch = ArrayPool<T>.Shared.Rent(Math.Max(1, inner == 1 ? Math.Min(reduce, SumBlock) : 2 * inner));
+        try
+        {
+            for (int o = 0; o < outer; o++)
+            {
+                var block = x.Slice(o * size, size);
+                if (inner == 1)
+                {
+                    T mean = RowSum(block) / n;
+                    double squares = 0;
+                    for (int i = 0; i < reduce; i += SumBlock)
+                    {
+                        var part = block.Slice(i, Math.Min(SumBlock, reduce - i));
+                        var diff = scratch.AsSpan(0, part.Length);
+                        TensorPrimitives.Subtract(part, mean, diff);
+                        squares += double.CreateTruncating(TensorPrimitives.SumOfSquares<T>(diff));
+                    }
+                    destination[o] = T.CreateTruncating(squares) / divisor;
+                }
+                else
+                {
+                    var mean = scratch.AsSpan(0, inner);
+                    var diff = scratch.AsSpan(inner, inner);
+                    var dst = destination.Slice(o * inner, inner);
+                    SumRows(block, reduce, inner, mean);
+                    TensorPrimitives.Divide(mean, n, mean);
+                    dst.Clear();
+                    for (int r = 0; r < reduce; r++)
+                    {
+                        TensorPrimitives.Subtract(block.Slice(r * inner, inner), mean, diff);
+                        TensorPrimitives.MultiplyAdd(diff, diff, dst, dst);
+                    }
+                    TensorPrimitives.Divide(dst, divisor, dst);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(scratch);
+        }
+    }
+
+    /// <summary>log Σ exp(x), computed as m + log Σ exp(x − m) with m the maximum (taken as 0 when infinite, as PyTorch, so that all −∞ gives −∞).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void LogSumExp<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<T> destination)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckLayout(x.Length, outer, reduce, inner, destination.Length, "logsumexp");
+        int size = reduce * inner;
+        var scratch = ArrayPool<T>.Shared.Rent(Math.Max(1, inner == 1 ? Math.Min(reduce, SumBlock) : 2 * inner));
+        try
+        {
+            for (int o = 0; o < outer; o++)
+            {
+                var block = x.Slice(o * size, size);
+                if (inner == 1)
+                {
+                    T m = reduce == 0 ? T.NegativeInfinity : TensorPrimitives.Max(block);
+                    if (T.IsInfinity(m)) m = T.Zero;
+                    double sum = 0;
+                    for (int i = 0; i < reduce; i += SumBlock)
+                    {
+                        var part = block.Slice(i, Math.Min(SumBlock, reduce - i));
+                        var e = scratch.AsSpan(0, part.Length);
+                        TensorPrimitives.Subtract(part, m, e);
+                        TensorPrimitives.Exp(e, e);
+                        sum += double.CreateTruncating(TensorPrimitives.Sum<T>(e));
+                    }
+                    destination[o] = m + T.CreateTruncating(Math.Log(sum));
+                }
+                else
+                {
+                    var m = scratch.AsSpan(0, inner);
+                    var e = scratch.AsSpan(inner, inner);
+                    var dst = destination.Slice(o * inner, inner);
+                    if (reduce == 0) m.Fill(T.Zero);
+                    else ExtremeRows(block, reduce, inner, m, max: true);
+                    for (int i = 0; i < inner; i++) if (T.IsInfinity(m[i])) m[i] = T.Zero;
+                    dst.Clear();
+                    for (int r = 0; r < reduce; r++)
+                    {
+                        TensorPrimitives.Subtract(block.Slice(r * inner, inner), m, e);
+                        TensorPrimitives.Exp(e, e);
+                        TensorPrimitives.Add(dst, e, dst);
+                    }
+                    TensorPrimitives.Log(dst, dst);
+                    TensorPrimitives.Add(dst, m, dst);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(scratch);
+        }
+    }
+
+    /// <summary>Maximum along the reduced dimension (NaN if any element is NaN). <paramref name="reduce"/> must be positive.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Max<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<T> destination) where T : unmanaged, INumber<T> =>
+        Extreme(x, outer, reduce, inner, destination, max: true);
+
+    /// <summary>Minimum along the reduced dimension (NaN if any element is NaN). <paramref name="reduce"/> must be positive.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Min<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<T> destination) where T : unmanaged, INumber<T> =>
+        Extreme(x, outer, reduce, inner, destination, max: false);
+
+    private static void Extreme<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<T> destination, bool max) where T : unmanaged, INumber<T>
+    {
+        CheckLayout(x.Length, outer, reduce, inner, destination.Length, max ? "max" : "min");
+        if (reduce == 0 && outer * inner > 0) throw new ArgumentException($"{(max ? "max" : "min")}: cannot reduce over zero elements");
+        int size = reduce * inner;
+        for (int o = 0; o < outer; o++)
+        {
+            var block = x.Slice(o * size, size);
+            if (inner == 1) destination[o] = max ? TensorPrimitives.Max(block) : TensorPrimitives.Min(block);
+            else ExtremeRows(block, reduce, inner, destination.Slice(o * inner, inner), max);
+        }
+    }
+
+    private static void ExtremeRows<T>(ReadOnlySpan<T> block, int reduce, int inner, Span<T> destination, bool max) where T : unmanaged, INumber<T>
+    {
+        block.Slice(0, inner).CopyTo(destination);
+        for (int r = 1; r < reduce; r++)
+        {
+            var row = block.Slice(r * inner, inner);
+            if (max) TensorPrimitives.Max(destination, row, destination);
+            else TensorPrimitives.Min(destination, row, destination);
+        }
+    }
+
+    /// <summary>Index of the maximum along the reduced dimension; the first on ties, the first NaN if there is one (as PyTorch).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ArgMax<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<long> destination) where T : unmanaged, INumber<T> =>
+        ArgExtreme(x, outer, reduce, inner, destination, max: true);
+
+    /// <summary>Index of the minimum along the reduced dimension; the first on ties, the first NaN if there is one (as PyTorch).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ArgMin<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<long> destination) where T : unmanaged, INumber<T> =>
+        ArgExtreme(x, outer, reduce, inner, destination, max: false);
+
+    private static void ArgExtreme<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<long> destination, bool max) where T : unmanaged, INumber<T>
+    {
+        CheckLayout(x.Length, outer, reduce, inner, destination.Length, max ? "argmax" : "argmin");
+        if (reduce == 0 && outer * inner > 0) throw new ArgumentException($"{(max ? "argmax" : "argmin")}: cannot reduce over zero elements");
+        int size = reduce * inner;
+        if (inner == 1)
+        {
+            // Two vectorised passes: the extreme value (NaN-propagating), then the first element equal to it.
+            // TensorPrimitives.IndexOfMax is not used because it ranks +0 above −0, where PyTorch sees a tie.
+            for (int o = 0; o < outer; o++)
+            {
+                var row = x.Slice(o * size, size);
+                destination[o] = IndexOfFirst(row, max ? TensorPrimitives.Max(row) : TensorPrimitives.Min(row));
+            }
+            return;
+        }
+        var best = ArrayPool<T>.Shared.Rent(inner);
+        try
+        {
+            for (int o = 0; o < outer; o++)
+            {
+                var block = x.Slice(o * size, size);
+                var b = best.AsSpan(0, inner);
+                var index = destination.Slice(o * inner, inner);
+                block.Slice(0, inner).CopyTo(b);
+                index.Clear();
+                for (int r = 1; r < reduce; r++)
+                {
+                    var row = block.Slice(r * inner, inner);
+                    for (int i = 0; i < inner; i++)
+                    {
+                        T v = row[i], cur = b[i];
+                        bool better = max ? v > cur : v < cur;
+                        if (better || (T.IsNaN(v) && !T.IsNaN(cur)))
+                        {
+                            b[i] = v;
+                            index[i] = r;
+                        }
+                    }
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(best);
+        }
+    }
+
+    /// <summary>Index of the first element equal to <paramref name="value"/> (of the first NaN when it is NaN); −1 if none.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static int IndexOfFirst<T>(ReadOnlySpan<T> row, T value) where T : unmanaged, INumber<T>
+    {
+        bool nan = T.IsNaN(value);
+        ref T start = ref MemoryMarshal.GetReference(row);
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported)
+        {
+            var target = Vector512.Create(value);
+            for (; i <= row.Length - Vector512<T>.Count; i += Vector512<T>.Count)
+            {
+                var v = Vector512.LoadUnsafe(ref start, (nuint)i);
+                var hit = nan ? ~Vector512.Equals(v, v) : Vector512.Equals(v, target);
+                if (hit != Vector512<T>.Zero) return i + BitOperations.TrailingZeroCount(hit.ExtractMostSignificantBits());
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
+        {
+            var target = Vector256.Create(value);
+            for (; i <= row.Length - Vector256<T>.Count; i += Vector256<T>.Count)
+            {
+                var v = Vector256.LoadUnsafe(ref start, (nuint)i);
+                var hit = nan ? ~Vector256.Equals(v, v) : Vector256.Equals(v, target);
+                if (hit != Vector256<T>.Zero) return i + BitOperations.TrailingZeroCount(hit.ExtractMostSignificantBits());
+            }
+        }
+        for (; i < row.Length; i++)
+            if (nan ? T.IsNaN(row[i]) : row[i] == value) return i;
+        return -1;
+    }
+
+    /// <summary>Integer and boolean sums, accumulated in Int64 (the result dtype PyTorch gives them).</summary>
+    public static void SumToInt64<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<long> destination) where T : unmanaged, IBinaryInteger<T>
+    {
+        CheckLayout(x.Length, outer, reduce, inner, destination.Length, "sum");
+        int size = reduce * inner;
+        for (int o = 0; o < outer; o++)
+        {
+            var block = x.Slice(o * size, size);
+            var dst = destination.Slice(o * inner, inner);
+            dst.Clear();
+            for (int r = 0; r < reduce; r++)
+            {
+                var row = block.Slice(r * inner, inner);
+                for (int i = 0; i < inner; i++) dst[i] += long.CreateTruncating(row[i]);
+            }
+        }
+    }
+
+    /// <summary>mask[i] = 1 where x[i] equals y[i] (NaN equal to NaN), else 0. Used by the backward of max and min.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void EqualMask<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> mask) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (y.Length != x.Length || mask.Length < x.Length) throw new ArgumentException("equal_mask: spans differ in length");
+        ref T xs = ref MemoryMarshal.GetReference(x);
+        ref T ys = ref MemoryMarshal.GetReference(y);
+        ref T ms = ref MemoryMarshal.GetReference(mask);
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i <= x.Length - Vector512<T>.Count; i += Vector512<T>.Count)
+            {
+                var a = Vector512.LoadUnsafe(ref xs, (nuint)i);
+                var b = Vector512.LoadUnsafe(ref ys, (nuint)i);
+                var eq = Vector512.Equals(a, b) | (~Vector512.Equals(a, a) & ~Vector512.Equals(b, b));
+                (eq & Vector512<T>.One).StoreUnsafe(ref ms, (nuint)i);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= x.Length - Vector256<T>.Count; i += Vector256<T>.Count)
+            {
+                var a = Vector256.LoadUnsafe(ref xs, (nuint)i);
+                var b = Vector256.LoadUnsafe(ref ys, (nuint)i);
+                var eq = Vector256.Equals(a, b) | (~Vector256.Equals(a, a) & ~Vector256.Equals(b, b));
+                (eq & Vector256<T>.One).StoreUnsafe(ref ms, (nuint)i);
+            }
+        }
+        for (; i < x.Length; i++)
+            mask[i] = x[i] == y[i] || (T.IsNaN(x[i]) && T.IsNaN(y[i])) ? T.One : T.Zero;
+    }
+
+    /// <summary>Blocked sum of one row (see the class remarks).</summary>
+    public static T RowSum<T>(ReadOnlySpan<T> row) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (row.Length <= SumBlock) return TensorPrimitives.Sum(row);
+        double sum = 0;
+        for (int i = 0; i < row.Length; i += SumBlock)
+            sum += double.CreateTruncating(TensorPrimitives.Sum(row.Slice(i, Math.Min(SumBlock, row.Length - i))));
+        return T.CreateTruncating(sum);
+    }
+
+    /// <summary>destination = Σ_r block[r, :] over <paramref name="reduce"/> rows of length <paramref name="inner"/>, in groups of <see cref="RowBlock"/> rows.</summary>
+    public static void SumRows<T>(ReadOnlySpan<T> block, int reduce, int inner, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (reduce <= RowBlock)
+        {
+            AccumulateRows(block, reduce, inner, destination);
+            return;
+        }
+        var scratch = ArrayPool<T>.Shared.Rent(inner);
+        try
+        {
+            var group = scratch.AsSpan(0, inner);
+            destination.Clear();
+            for (int r = 0; r < reduce; r += RowBlock)
+            {
+                int rows = Math.Min(RowBlock, reduce - r);
+                AccumulateRows(block.Slice(r * inner, rows * inner), rows, inner, group);
+                TensorPrimitives.Add(destination, group, destination);
+            }
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(scratch);
+        }
+    }
+
+    private static void AccumulateRows<T>(ReadOnlySpan<T> block, int rows, int inner, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (rows == 0)
+        {
+            destination.Clear();
+            return;
+        }
+        block.Slice(0, inner).CopyTo(destination);
+        for (int r = 1; r < rows; r++) TensorPrimitives.Add(destination, block.Slice(r * inner, inner), destination);
+    }
+
+    private static void CheckLayout(int length, int outer, int reduce, int inner, int destinationLength, string op)
+    {
+        if (outer < 0 || reduce < 0 || inner < 0 || (long)outer * reduce * inner != length)
+            throw new ArgumentException($"{op}: a buffer of {length} elements is not [{outer}, {reduce}, {inner}]");
+        if (destinationLength < (long)outer * inner)
+            throw new ArgumentException($"{op}: destination of {destinationLength} elements is shorter than [{outer}, {inner}]");
+    }
+}
