@@ -1,0 +1,290 @@
+using System.Buffers;
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using Loom.Threading;
+
+namespace Loom.Kernels;
+
+/// <summary>
+/// The shape of one 2-D convolution: a batch of images [InChannels, Height, Width] becomes outputs
+/// [OutChannels, OutHeight, OutWidth] through a kernel [OutChannels, InChannels / Groups, KernelH, KernelW].
+/// A transposed convolution is described by the convolution it is the adjoint of (its output is this "image").
+/// </summary>
+internal readonly record struct Conv2dGeometry(
+    int Batch, int InChannels, int Height, int Width,
+    int OutChannels, int OutHeight, int OutWidth,
+    int KernelH, int KernelW, int StrideH, int StrideW, int PadH, int PadW, int DilationH, int DilationW, int Groups)
+{
+    public int InPerGroup => InChannels / Groups;
+
+    public int OutPerGroup => OutChannels / Groups;
+
+    /// <summary>Rows of the column matrix of one group: one per (input channel, kernel row, kernel column).</summary>
+    public int ColumnRows => InPerGroup * KernelH * KernelW;
+
+    /// <summary>Columns of the column matrix: one per output position.</summary>
+    public int OutPlane => OutHeight * OutWidth;
+
+    public int InPlane => Height * Width;
+
+    public int ImageSize => InChannels * InPlane;
+
+    public int OutImageSize => OutChannels * OutPlane;
+
+    public int WeightSize => OutChannels * ColumnRows;
+
+    /// <summary>A 1×1 kernel with unit stride and no padding: the image already is the column matrix, no im2col needed.</summary>
+    public bool IsPointwise => KernelH == 1 && KernelW == 1 && StrideH == 1 && StrideW == 1 && PadH == 0 && PadW == 0;
+
+    /// <summary>Multiply-adds of one image's convolution.</summary>
+    public long MacsPerImage => (long)OutChannels * OutPlane * ColumnRows;
+
+    /// <summary>Output size along one axis: ⌊(in + 2·pad − dilation·(kernel − 1) − 1) / stride⌋ + 1 (may be ≤ 0 when the kernel does not fit).</summary>
+    public static int OutputSize(int input, int kernel, int stride, int pad, int dilation)
+    {
+        long span = (long)input + 2L * pad - (long)dilation * (kernel - 1) - 1;
+        return span < 0 ? 0 : (int)(span / stride + 1);
+    }
+}
+
+/// <summary>
+/// Convolution as GEMM. im2col unfolds the receptive fields of one image group into a [C·kH·kW, outH·outW] matrix so
+/// that the convolution is W [outC, C·kH·kW] · columns; col2im folds such a matrix back, adding overlaps, which makes
+/// it the adjoint used for input gradients (and for transposed convolution). Drivers loop over images in parallel,
+/// each thread with its own pooled column buffer.
+/// </summary>
+internal static class ConvKernels
+{
+    // Images below this many multiply-adds per thread stay on one thread.
+    private const long ParallelMacs = 1 << 17;
+
+    /// <summary>
+    /// Unfolds one group of an image, <paramref name="image"/> [InPerGroup, Height, Width], into
+    /// <paramref name="columns"/> [InPerGroup·kH·kW, OutHeight·OutWidth]; positions in the padding read zero.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Im2col<T>(ReadOnlySpan<T> image, in Conv2dGeometry g, Span<T> columns) where T : unmanaged
+    {
+        int outPlane = g.OutPlane;
+        for (int c = 0; c < g.InPerGroup; c++)
+        {
+            var plane = image.Slice(c * g.InPlane, g.InPlane);
+            for (int ki = 0; ki < g.KernelH; ki++)
+            {
+                for (int kj = 0; kj < g.KernelW; kj++)
+                {
+                    var dst = columns.Slice(((c * g.KernelH + ki) * g.KernelW + kj) * outPlane, outPlane);
+                    int iw0 = kj * g.DilationW - g.PadW;
+                    var (owStart, owEnd) = ValidRange(iw0, g.StrideW, g.Width, g.OutWidth);
+                    for (int oh = 0; oh < g.OutHeight; oh++)
+                    {
+                        var row = dst.Slice(oh * g.OutWidth, g.OutWidth);
+                        int ih = oh * g.StrideH - g.PadH + ki * g.DilationH;
+                        if ((uint)ih >= (uint)g.Height)
+                        {
+                            row.Clear();
+                            continue;
+                        }
+                        var src = plane.Slice(ih * g.Width, g.Width);
+                        row[..owStart].Clear();
+                        row[owEnd..].Clear();
+                        if (g.StrideW == 1)
+                        {
+                            src.Slice(owStart + iw0, owEnd - owStart).CopyTo(row[owStart..owEnd]);
+                        }
+                        else
+                        {
+                            for (int ow = owStart, iw = owStart * g.StrideW + iw0; ow < owEnd; ow++, iw += g.StrideW) row[ow] = src[iw];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The adjoint of <see cref="Im2col"/>: adds each entry of <paramref name="columns"/> into the image position it was
+    /// read from. <paramref name="image"/> is accumulated into, not overwritten; padding positions are dropped.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Col2im<T>(ReadOnlySpan<T> columns, in Conv2dGeometry g, Span<T> image) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int outPlane = g.OutPlane;
+        for (int c = 0; c < g.InPerGroup; c++)
+        {
+            var plane = image.Slice(c * g.InPlane, g.InPlane);
+            for (int ki = 0; ki < g.KernelH; ki++)
+            {
+                for (int kj = 0; kj < g.KernelW; kj++)
+                {
+                    var src = columns.Slice(((c * g.KernelH + ki) * g.KernelW + kj) * outPlane, outPlane);
+                    int iw0 = kj * g.DilationW - g.PadW;
+                    var (owStart, owEnd) = ValidRange(iw0, g.StrideW, g.Width, g.OutWidth);
+                    if (owStart >= owEnd) continue;
+                    for (int oh = 0; oh < g.OutHeight; oh++)
+                    {
+                        int ih = oh * g.StrideH - g.PadH + ki * g.DilationH;
+                        if ((uint)ih >= (uint)g.Height) continue;
+                        var row = src.Slice(oh * g.OutWidth, g.OutWidth);
+                        var dst = plane.Slice(ih * g.Width, g.Width);
+                        if (g.StrideW == 1)
+                        {
+                            var d = dst.Slice(owStart + iw0, owEnd - owStart);
+                            TensorPrimitives.Add(d, row[owStart..owEnd], d);
+                        }
+                        else
+                        {
+                            for (int ow = owStart, iw = owStart * g.StrideW + iw0; ow < owEnd; ow++, iw += g.StrideW) dst[iw] += row[ow];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // Output columns ow in [start, end) read input column ow·stride + iw0 inside [0, width).
+    private static (int Start, int End) ValidRange(int iw0, int stride, int width, int outWidth)
+    {
+        int start = iw0 >= 0 ? 0 : (-iw0 + stride - 1) / stride;
+        int last = width - 1 - iw0;
+        int end = last < 0 ? 0 : last / stride + 1;
+        start = Math.Min(start, outWidth);
+        end = Math.Clamp(end, start, outWidth);
+        return (start, end);
+    }
+
+    /// <summary>
+    /// output = conv2d(input, weight) + bias for a batch: per image and group, W_g · im2col(x_g) by GEMM.
+    /// <paramref name="bias"/> is empty for none. Overwrites <paramref name="output"/> [Batch, OutChannels, OutHeight, OutWidth].
+    /// </summary>
+    public static void Conv2dForward<T>(ReadOnlyMemory<T> input, ReadOnlyMemory<T> weight, ReadOnlyMemory<T> bias, Conv2dGeometry g, Memory<T> output)
+        where T : unmanaged
+    {
+        bool hasBias = !bias.IsEmpty;
+        ParallelHelper.For(g.Batch, BatchGrain(g), (start, end) =>
+        {
+            T[]? columns = g.IsPointwise ? null : ArrayPool<T>.Shared.Rent(g.ColumnRows * g.OutPlane);
+            try
+            {
+                for (int n = start; n < end; n++)
+                {
+                    var x = input.Span.Slice(n * g.ImageSize, g.ImageSize);
+                    var y = output.Span.Slice(n * g.OutImageSize, g.OutImageSize);
+                    if (hasBias) BiasKernels.FillPlanes(bias.Span, g.OutPlane, y);
+                    for (int grp = 0; grp < g.Groups; grp++)
+                    {
+                        var xg = x.Slice(grp * g.InPerGroup * g.InPlane, g.InPerGroup * g.InPlane);
+                        ReadOnlySpan<T> cols = xg;
+                        if (columns is not null)
+                        {
+                            var buffer = columns.AsSpan(0, g.ColumnRows * g.OutPlane);
+                            Im2col(xg, g, buffer);
+                            cols = buffer;
+                        }
+                        TypedGemm.Run(false, false, g.OutPerGroup, g.OutPlane, g.ColumnRows,
+                            weight.Span.Slice(grp * g.OutPerGroup * g.ColumnRows, g.OutPerGroup * g.ColumnRows), g.ColumnRows,
+                            cols, g.OutPlane, hasBias, y.Slice(grp * g.OutPerGroup * g.OutPlane, g.OutPerGroup * g.OutPlane), g.OutPlane);
+                    }
+                }
+            }
+            finally
+            {
+                if (columns is not null) ArrayPool<T>.Shared.Return(columns);
+            }
+        });
+    }
+
+    /// <summary>
+    /// gradInput = the adjoint of conv2d applied to <paramref name="gradOutput"/>: col2im(W_gᵀ · dy_g) per image and
+    /// group. This is conv2d's input gradient and conv_transpose2d's forward. Overwrites <paramref name="gradInput"/>.
+    /// </summary>
+    public static void Conv2dInputGrad<T>(ReadOnlyMemory<T> gradOutput, ReadOnlyMemory<T> weight, Conv2dGeometry g, Memory<T> gradInput)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ParallelHelper.For(g.Batch, BatchGrain(g), (start, end) =>
+        {
+            T[]? columns = g.IsPointwise ? null : ArrayPool<T>.Shared.Rent(g.ColumnRows * g.OutPlane);
+            try
+            {
+                for (int n = start; n < end; n++)
+                {
+                    var dy = gradOutput.Span.Slice(n * g.OutImageSize, g.OutImageSize);
+                    var dx = gradInput.Span.Slice(n * g.ImageSize, g.ImageSize);
+                    if (columns is not null) dx.Clear();
+                    for (int grp = 0; grp < g.Groups; grp++)
+                    {
+                        var dxg = dx.Slice(grp * g.InPerGroup * g.InPlane, g.InPerGroup * g.InPlane);
+                        var cols = columns is null ? dxg : columns.AsSpan(0, g.ColumnRows * g.OutPlane);
+                        TypedGemm.Run(true, false, g.ColumnRows, g.OutPlane, g.OutPerGroup,
+                            weight.Span.Slice(grp * g.OutPerGroup * g.ColumnRows, g.OutPerGroup * g.ColumnRows), g.ColumnRows,
+                            dy.Slice(grp * g.OutPerGroup * g.OutPlane, g.OutPerGroup * g.OutPlane), g.OutPlane, false, cols, g.OutPlane);
+                        if (columns is not null) Col2im<T>(cols, g, dxg);
+                    }
+                }
+            }
+            finally
+            {
+                if (columns is not null) ArrayPool<T>.Shared.Return(columns);
+            }
+        });
+    }
+
+    /// <summary>
+    /// gradWeight = Σ_images dy_g · im2col(x_g)ᵀ per group, the weight gradient of conv2d (and, with input and output
+    /// swapped, of conv_transpose2d). Threads sum into private buffers that are added up at the end. Overwrites
+    /// <paramref name="gradWeight"/> [OutChannels, InPerGroup, kH, kW].
+    /// </summary>
+    public static void Conv2dWeightGrad<T>(ReadOnlyMemory<T> input, ReadOnlyMemory<T> gradOutput, Conv2dGeometry g, Memory<T> gradWeight)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        gradWeight.Span.Clear();
+        var sync = new object();
+        ParallelHelper.For(g.Batch, BatchGrain(g), (start, end) =>
+        {
+            // A thread that has the whole batch writes the result directly; otherwise it sums privately first.
+            bool alone = start == 0 && end == g.Batch;
+            T[]? partial = alone ? null : ArrayPool<T>.Shared.Rent(g.WeightSize);
+            T[]? columns = g.IsPointwise ? null : ArrayPool<T>.Shared.Rent(g.ColumnRows * g.OutPlane);
+            try
+            {
+                var dw = partial is null ? gradWeight.Span : partial.AsSpan(0, g.WeightSize);
+                if (partial is not null) dw.Clear();
+                for (int n = start; n < end; n++)
+                {
+                    var x = input.Span.Slice(n * g.ImageSize, g.ImageSize);
+                    var dy = gradOutput.Span.Slice(n * g.OutImageSize, g.OutImageSize);
+                    for (int grp = 0; grp < g.Groups; grp++)
+                    {
+                        var xg = x.Slice(grp * g.InPerGroup * g.InPlane, g.InPerGroup * g.InPlane);
+                        ReadOnlySpan<T> cols = xg;
+                        if (columns is not null)
+                        {
+                            var buffer = columns.AsSpan(0, g.ColumnRows * g.OutPlane);
+                            Im2col(xg, g, buffer);
+                            cols = buffer;
+                        }
+                        TypedGemm.Run(false, true, g.OutPerGroup, g.ColumnRows, g.OutPlane,
+                            dy.Slice(grp * g.OutPerGroup * g.OutPlane, g.OutPerGroup * g.OutPlane), g.OutPlane,
+                            cols, g.OutPlane, true, dw.Slice(grp * g.OutPerGroup * g.ColumnRows, g.OutPerGroup * g.ColumnRows), g.ColumnRows);
+                    }
+                }
+                if (partial is not null)
+                {
+                    lock (sync)
+                    {
+                        var total = gradWeight.Span;
+                        TensorPrimitives.Add(total, dw, total);
+                    }
+                }
+            }
+            finally
+            {
+                if (partial is not null) ArrayPool<T>.Shared.Return(partial);
+                if (columns is not null) ArrayPool<T>.Shared.Return(columns);
+            }
+        });
+    }
+
+    private static int BatchGrain(in Conv2dGeometry g) => (int)Math.Clamp(ParallelMacs / Math.Max(1, g.MacsPerImage), 1, int.MaxValue);
+}
