@@ -30,7 +30,7 @@ public partial class Tensor
         int a = Shape.NormalizeAxis(axis, "index_select");
         if (index.Rank > 1)
             throw new ArgumentException($"index_select: index must be 1-D, got shape {index.Shape} (input shape {Shape}, axis {axis})");
-        var (outer, axisSize, inner) = Split3(Shape, a);
+        var (outer, axisSize, inner) = OuterSizeInner(Shape, a);
         var dims = Shape.ToArray();
         dims[a] = index.Numel;
         var result = Empty(Shape.Wrap(dims), DType);
@@ -326,7 +326,7 @@ public partial class Tensor
     }
 
     /// <summary>(outer, size, inner): the product of the dimensions before <paramref name="axis"/>, its size, the product after it.</summary>
-    private static (int Outer, int Size, int Inner) Split3(Shape shape, int axis)
+    private static (int Outer, int Size, int Inner) OuterSizeInner(Shape shape, int axis)
     {
         int outer = 1, inner = 1;
         for (int d = 0; d < axis; d++) outer *= shape[d];
@@ -501,7 +501,7 @@ public partial class Tensor
         {
             var index = _index.Value;
             var grad = Zeros(_shape, _dtype);
-            var (outer, axisSize, inner) = Split3(_shape, _axis);
+            var (outer, axisSize, inner) = OuterSizeInner(_shape, _axis);
             var g = gradOutput.Contiguous();
             var idx = ArrayPool<int>.Shared.Rent(index.Numel);
             try

@@ -20,7 +20,7 @@ public partial class Tensor
     public (Tensor Values, Tensor Indices) Sort(int axis = -1, bool descending = false)
     {
         int a = Shape.NormalizeAxis(axis, "sort");
-        return SortAlong("sort", a, Split3(Shape, a).Size, largest: descending, sorted: true);
+        return SortAlong("sort", a, OuterSizeInner(Shape, a).Size, largest: descending, sorted: true);
     }
 
     /// <summary>The Int64 positions that sort this tensor along <paramref name="axis"/> (the indices of <see cref="Sort"/>).</summary>
@@ -38,7 +38,7 @@ public partial class Tensor
     public (Tensor Values, Tensor Indices) TopK(int k, int axis = -1, bool largest = true, bool sorted = true)
     {
         int a = Shape.NormalizeAxis(axis, "topk");
-        int n = Split3(Shape, a).Size;
+        int n = OuterSizeInner(Shape, a).Size;
         if (k < 0 || k > n || (Rank == 0 && k != 1))
             throw new ArgumentException($"topk: k = {k} is out of range for axis {axis} of size {n} (shape {Shape})");
         return SortAlong("topk", a, k, largest, sorted);
@@ -46,7 +46,7 @@ public partial class Tensor
 
     private (Tensor Values, Tensor Indices) SortAlong(string op, int axis, int k, bool largest, bool sorted)
     {
-        var (outer, size, inner) = Split3(Shape, axis);
+        var (outer, size, inner) = OuterSizeInner(Shape, axis);
         var dims = Shape.ToArray();
         if (Rank > 0) dims[axis] = k;
         var shape = Shape.Wrap(dims);

@@ -59,6 +59,20 @@ public class MaskTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Samples.DTypes), MemberType = typeof(Samples))]
+    public void MaskedFill_matches_a_loop_past_every_vector_width(DType dtype)
+    {
+        foreach (int n in TestTensors.OddSizes)
+        {
+            var x = Samples.Of(n, dtype, n);
+            var mask = Samples.Mask(n + 2, 0.5, n);
+            var m = mask.ToArray<bool>();
+            var expected = Samples.Values(x).Select((v, i) => m[i] ? 1 : v).ToArray();
+            Samples.Same(expected, [n], dtype, x.MaskedFill(mask, 1));
+        }
+    }
+
     [Fact]
     public void MaskedFill_with_a_causal_mask_hides_the_future()
     {
