@@ -1,0 +1,493 @@
+using System.Buffers;
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Loom.Kernels;
+
+/// <summary>
+/// Data-movement kernels behind joins, indexing, masks, triangles and sorting. Most problems are seen as
+/// (outer, axis, inner): the dimensions before the axis flattened, the axis itself, the dimensions after it flattened,
+/// so that "inner" elements are a unit-stride block that moves with one <see cref="Span{T}.CopyTo"/>.
+/// Indices arrive already validated and converted to <see cref="int"/>; kernels do not bounds-check them beyond what
+/// spans do.
+/// </summary>
+internal static class IndexingKernels
+{
+    /// <summary>
+    /// Writes <paramref name="outer"/> blocks of <paramref name="block"/> elements from <paramref name="source"/> into
+    /// <paramref name="destination"/>, block o at o·<paramref name="destinationStride"/> + <paramref name="offset"/>:
+    /// one input's share of a concatenation.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void CopyBlocks<T>(ReadOnlySpan<T> source, int outer, int block, int destinationStride, int offset, Span<T> destination)
+    {
+        if (block == 0) return;
+        if (outer == 1 || block == destinationStride)
+        {
+            source.Slice(0, outer * block).CopyTo(destination.Slice(offset, outer * block));
+            return;
+        }
+        for (int o = 0; o < outer; o++)
+            source.Slice(o * block, block).CopyTo(destination.Slice(o * destinationStride + offset, block));
+    }
+
+    /// <summary>destination[o, j, :] = source[o, index[j], :] for source (outer, axisSize, inner).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void IndexSelect<T>(ReadOnlySpan<T> source, ReadOnlySpan<int> index, int outer, int axisSize, int inner, Span<T> destination)
+    {
+        int n = index.Length;
+        if (inner == 1)
+        {
+            for (int o = 0; o < outer; o++)
+            {
+                var row = source.Slice(o * axisSize, axisSize);
+                var dst = destination.Slice(o * n, n);
+                for (int j = 0; j < n; j++) dst[j] = row[index[j]];
+            }
+            return;
+        }
+        for (int o = 0; o < outer; o++)
+        {
+            int s = o * axisSize * inner, d = o * n * inner;
+            for (int j = 0; j < n; j++)
+                source.Slice(s + index[j] * inner, inner).CopyTo(destination.Slice(d + j * inner, inner));
+        }
+    }
+
+    /// <summary>
+    /// destination[o, index[j], :] += source[o, j, :] for destination (outer, axisSize, inner): the adjoint of
+    /// <see cref="IndexSelect{T}"/>. Repeated indices accumulate.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void IndexAdd<T>(ReadOnlySpan<T> source, ReadOnlySpan<int> index, int outer, int axisSize, int inner, Span<T> destination)
+        where T : INumberBase<T>
+    {
+        int n = index.Length;
+        for (int o = 0; o < outer; o++)
+        {
+            int s = o * n * inner, d = o * axisSize * inner;
+            if (inner == 1)
+            {
+                for (int j = 0; j < n; j++) destination[d + index[j]] += source[s + j];
+                continue;
+            }
+            for (int j = 0; j < n; j++)
+            {
+                var dst = destination.Slice(d + index[j] * inner, inner);
+                TensorPrimitives.Add(dst, source.Slice(s + j * inner, inner), dst);
+            }
+        }
+    }
+
+    /// <summary>
+    /// torch.gather over an (outer, n, inner) index: destination[o, j, i] = source[outerOffsets[o] +
+    /// index[o, j, i]·axisStride + innerOffsets[i]]. The offsets describe any strided source, including one larger
+    /// than the index in the non-gathered dimensions.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Gather<T>(ReadOnlySpan<T> source, ReadOnlySpan<int> outerOffsets, int axisStride, ReadOnlySpan<int> innerOffsets,
+        ReadOnlySpan<int> index, Span<T> destination)
+    {
+        int inner = innerOffsets.Length;
+        if (inner == 0 || outerOffsets.Length == 0) return;
+        int n = index.Length / (outerOffsets.Length * inner);
+        int e = 0;
+        for (int o = 0; o < outerOffsets.Length; o++)
+        {
+            int baseOffset = outerOffsets[o];
+            for (int j = 0; j < n; j++)
+            {
+                if (inner == 1)
+                {
+                    destination[e] = source[baseOffset + index[e] * axisStride + innerOffsets[0]];
+                    e++;
+                    continue;
+                }
+                for (int i = 0; i < inner; i++, e++)
+                    destination[e] = source[baseOffset + index[e] * axisStride + innerOffsets[i]];
+            }
+        }
+    }
+
+    /// <summary>
+    /// The adjoint of <see cref="Gather{T}"/>: destination[outerOffsets[o] + index[o, j, i]·axisStride +
+    /// innerOffsets[i]] += source[o, j, i]. Repeated indices accumulate.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ScatterAdd<T>(ReadOnlySpan<T> source, ReadOnlySpan<int> index, ReadOnlySpan<int> outerOffsets, int axisStride,
+        ReadOnlySpan<int> innerOffsets, Span<T> destination) where T : INumberBase<T>
+    {
+        int inner = innerOffsets.Length;
+        if (inner == 0 || outerOffsets.Length == 0) return;
+        int n = index.Length / (outerOffsets.Length * inner);
+        int e = 0;
+        for (int o = 0; o < outerOffsets.Length; o++)
+        {
+            int baseOffset = outerOffsets[o];
+            for (int j = 0; j < n; j++)
+                for (int i = 0; i < inner; i++, e++)
+                    destination[baseOffset + index[e] * axisStride + innerOffsets[i]] += source[e];
+        }
+    }
+
+    /// <summary>How many elements of <paramref name="mask"/> are true.</summary>
+    public static int CountTrue(ReadOnlySpan<bool> mask) =>
+        // Bools are bytes; counting the zero bytes is vectorised by the runtime and does not assume true is 1.
+        mask.Length - MemoryMarshal.AsBytes(mask).Count((byte)0);
+
+    /// <summary>Copies source[i] for every true mask[i], in order, into the front of <paramref name="destination"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MaskedSelect<T>(ReadOnlySpan<T> source, ReadOnlySpan<bool> mask, Span<T> destination)
+    {
+        int k = 0;
+        for (int i = 0; i < source.Length; i++)
+            if (mask[i]) destination[k++] = source[i];
+    }
+
+    /// <summary>
+    /// The inverse of <see cref="MaskedSelect{T}"/>: destination[i] = source[k++] for every true mask[i]; other
+    /// elements of <paramref name="destination"/> are left as they are.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MaskedScatter<T>(ReadOnlySpan<T> source, ReadOnlySpan<bool> mask, Span<T> destination)
+    {
+        int k = 0;
+        for (int i = 0; i < mask.Length; i++)
+            if (mask[i]) destination[i] = source[k++];
+    }
+
+    /// <summary>
+    /// destination[i] = mask[i mod mask.Length] ? value : source[i]. The mask repeats over the source, which covers a
+    /// mask broadcast over leading dimensions (a causal [T, T] mask over [B, H, T, T] scores) without expanding it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MaskedFill<T>(ReadOnlySpan<T> source, ReadOnlySpan<bool> mask, T value, Span<T> destination) where T : unmanaged
+    {
+        int period = mask.Length;
+        if (period == 0) return;
+        var maskBytes = MemoryMarshal.AsBytes(mask);
+        for (int start = 0; start < source.Length; start += period)
+        {
+            var src = source.Slice(start, period);
+            var dst = destination.Slice(start, period);
+            switch (Unsafe.SizeOf<T>())
+            {
+                // The select only moves bits, so every dtype of a width shares one integer path.
+                case 1: Select(MemoryMarshal.Cast<T, byte>(src), maskBytes, Unsafe.As<T, byte>(ref value), MemoryMarshal.Cast<T, byte>(dst)); break;
+                case 4: Select(MemoryMarshal.Cast<T, int>(src), maskBytes, Unsafe.As<T, int>(ref value), MemoryMarshal.Cast<T, int>(dst)); break;
+                case 8: Select(MemoryMarshal.Cast<T, long>(src), maskBytes, Unsafe.As<T, long>(ref value), MemoryMarshal.Cast<T, long>(dst)); break;
+                default: throw new NotSupportedException($"masked_fill: no kernel for {Unsafe.SizeOf<T>()}-byte elements");
+            }
+        }
+    }
+
+    // destination[i] = mask[i] != 0 ? value : source[i]. Mask bytes are zero-extended to the element width
+    // (vpmovzx) and compared with zero, so any non-zero byte counts as true.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Select(ReadOnlySpan<int> source, ReadOnlySpan<byte> mask, int value, Span<int> destination)
+    {
+        int n = mask.Length, i = 0;
+        ref byte m = ref MemoryMarshal.GetReference(mask);
+        ref int s = ref MemoryMarshal.GetReference(source);
+        ref int d = ref MemoryMarshal.GetReference(destination);
+        if (Avx512F.IsSupported)
+        {
+            var fill = Vector512.Create(value);
+            for (; i <= n - 16; i += 16)
+            {
+                var keep = Vector512.Equals(Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref m, (nuint)i)), Vector512<int>.Zero);
+                Vector512.ConditionalSelect(keep, Vector512.LoadUnsafe(ref s, (nuint)i), fill).StoreUnsafe(ref d, (nuint)i);
+            }
+        }
+        if (Avx2.IsSupported)
+        {
+            var fill = Vector256.Create(value);
+            for (; i <= n - 8; i += 8)
+            {
+                var bytes = Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<long>(ref Unsafe.Add(ref m, i))).AsByte();
+                var keep = Vector256.Equals(Avx2.ConvertToVector256Int32(bytes), Vector256<int>.Zero);
+                Vector256.ConditionalSelect(keep, Vector256.LoadUnsafe(ref s, (nuint)i), fill).StoreUnsafe(ref d, (nuint)i);
+            }
+        }
+        for (; i < n; i++) destination[i] = mask[i] != 0 ? value : source[i];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Select(ReadOnlySpan<long> source, ReadOnlySpan<byte> mask, long value, Span<long> destination)
+    {
+        int n = mask.Length, i = 0;
+        ref byte m = ref MemoryMarshal.GetReference(mask);
+        ref long s = ref MemoryMarshal.GetReference(source);
+        ref long d = ref MemoryMarshal.GetReference(destination);
+        if (Avx512F.IsSupported)
+        {
+            var fill = Vector512.Create(value);
+            for (; i <= n - 8; i += 8)
+            {
+                var bytes = Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<long>(ref Unsafe.Add(ref m, i))).AsByte();
+                var keep = Vector512.Equals(Avx512F.ConvertToVector512Int64(bytes), Vector512<long>.Zero);
+                Vector512.ConditionalSelect(keep, Vector512.LoadUnsafe(ref s, (nuint)i), fill).StoreUnsafe(ref d, (nuint)i);
+            }
+        }
+        if (Avx2.IsSupported)
+        {
+            var fill = Vector256.Create(value);
+            for (; i <= n - 4; i += 4)
+            {
+                var bytes = Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref m, i))).AsByte();
+                var keep = Vector256.Equals(Avx2.ConvertToVector256Int64(bytes), Vector256<long>.Zero);
+                Vector256.ConditionalSelect(keep, Vector256.LoadUnsafe(ref s, (nuint)i), fill).StoreUnsafe(ref d, (nuint)i);
+            }
+        }
+        for (; i < n; i++) destination[i] = mask[i] != 0 ? value : source[i];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Select(ReadOnlySpan<byte> source, ReadOnlySpan<byte> mask, byte value, Span<byte> destination)
+    {
+        int n = mask.Length, i = 0;
+        ref byte m = ref MemoryMarshal.GetReference(mask);
+        ref byte s = ref MemoryMarshal.GetReference(source);
+        ref byte d = ref MemoryMarshal.GetReference(destination);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var fill = Vector512.Create(value);
+            for (; i <= n - 64; i += 64)
+            {
+                var keep = Vector512.Equals(Vector512.LoadUnsafe(ref m, (nuint)i), Vector512<byte>.Zero);
+                Vector512.ConditionalSelect(keep, Vector512.LoadUnsafe(ref s, (nuint)i), fill).StoreUnsafe(ref d, (nuint)i);
+            }
+        }
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var fill = Vector256.Create(value);
+            for (; i <= n - 32; i += 32)
+            {
+                var keep = Vector256.Equals(Vector256.LoadUnsafe(ref m, (nuint)i), Vector256<byte>.Zero);
+                Vector256.ConditionalSelect(keep, Vector256.LoadUnsafe(ref s, (nuint)i), fill).StoreUnsafe(ref d, (nuint)i);
+            }
+        }
+        for (; i < n; i++) destination[i] = mask[i] != 0 ? value : source[i];
+    }
+
+    /// <summary>How many elements of <paramref name="source"/> are not zero (NaN counts as non-zero).</summary>
+    public static int CountNonzero<T>(ReadOnlySpan<T> source) where T : unmanaged, IEquatable<T> => source.Length - source.Count(default(T));
+
+    /// <summary>
+    /// Writes the row-major coordinates of every non-zero element of a contiguous tensor of <paramref name="shape"/>
+    /// as rows of <paramref name="destination"/> (count × rank).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Nonzero<T>(ReadOnlySpan<T> source, ReadOnlySpan<int> shape, Span<long> destination) where T : unmanaged, IEquatable<T>
+    {
+        int rank = shape.Length;
+        Span<int> coordinate = stackalloc int[rank];
+        int k = 0;
+        for (int i = 0; i < source.Length; i++)
+        {
+            if (!source[i].Equals(default))
+            {
+                for (int a = 0; a < rank; a++) destination[k + a] = coordinate[a];
+                k += rank;
+            }
+            for (int a = rank - 1; a >= 0; a--)
+            {
+                if (++coordinate[a] < shape[a]) break;
+                coordinate[a] = 0;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Keeps the lower (tril) or upper (triu) triangle of each of <paramref name="batch"/> row-major
+    /// rows × cols matrices and zeroes the rest. Element (r, c) is kept when c − r ≤ diagonal (tril) or
+    /// c − r ≥ diagonal (triu). <paramref name="source"/> and <paramref name="destination"/> may be the same span.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Triangle<T>(ReadOnlySpan<T> source, int batch, int rows, int cols, int diagonal, bool upper, Span<T> destination)
+    {
+        for (int b = 0; b < batch; b++)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                int start = (b * rows + r) * cols;
+                var src = source.Slice(start, cols);
+                var dst = destination.Slice(start, cols);
+                // Columns [0, split) are one side of the diagonal, [split, cols) the other.
+                int split = (int)Math.Clamp((long)r + diagonal + (upper ? 0 : 1), 0, cols);
+                if (upper)
+                {
+                    dst.Slice(0, split).Clear();
+                    src.Slice(split).CopyTo(dst.Slice(split));
+                }
+                else
+                {
+                    src.Slice(0, split).CopyTo(dst.Slice(0, split));
+                    dst.Slice(split).Clear();
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ sorting
+
+    /// <summary>
+    /// Sorts each of the outer × inner rows of a contiguous (outer, axisSize, inner) source along the axis, writing
+    /// sorted values and their positions. Stable: equal values keep their order. NaN sorts above +∞ (last ascending,
+    /// first descending) and −0 equals +0, as in PyTorch.
+    /// </summary>
+    public static void Sort<T>(ReadOnlySpan<T> source, int outer, int axisSize, int inner, bool descending, Span<T> values, Span<long> indices)
+        where T : unmanaged =>
+        TopK(source, outer, axisSize, inner, axisSize, largest: descending, sorted: true, values, indices);
+
+    /// <summary>
+    /// The <paramref name="k"/> smallest (or largest) elements of each row along the axis of a contiguous
+    /// (outer, axisSize, inner) source, written as (outer, k, inner) values and positions. With
+    /// <paramref name="sorted"/> they come in order (ties by position); without, in no particular order.
+    /// </summary>
+    public static void TopK<T>(ReadOnlySpan<T> source, int outer, int axisSize, int inner, int k, bool largest, bool sorted,
+        Span<T> values, Span<long> indices) where T : unmanaged
+    {
+        if (k == 0 || outer * inner == 0) return;
+        var keys = ArrayPool<ulong>.Shared.Rent(axisSize);
+        var order = ArrayPool<int>.Shared.Rent(axisSize);
+        try
+        {
+            for (int o = 0; o < outer; o++)
+            {
+                for (int i = 0; i < inner; i++)
+                {
+                    int inBase = o * axisSize * inner + i, outBase = o * k * inner + i;
+                    SortRow(source, inBase, inner, axisSize, k, largest, sorted, keys, order);
+                    for (int j = 0; j < k; j++)
+                    {
+                        int at = order[j];
+                        values[outBase + j * inner] = source[inBase + at * inner];
+                        indices[outBase + j * inner] = at;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<ulong>.Shared.Return(keys);
+            ArrayPool<int>.Shared.Return(order);
+        }
+    }
+
+    /// <summary>
+    /// Puts into order[..k] the positions of the row's k first elements in sort order. Rows of 4-byte or smaller
+    /// elements pack (key, position) into one ulong, which makes every key unique (so the sort is stable and a
+    /// quickselect is safe) and sorts as a primitive; 8-byte elements sort keys with positions alongside and then
+    /// restore position order inside runs of equal keys.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SortRow<T>(ReadOnlySpan<T> source, int start, int stride, int n, int k, bool largest, bool sorted,
+        ulong[] keyBuffer, int[] orderBuffer) where T : unmanaged
+    {
+        var keys = keyBuffer.AsSpan(0, n);
+        var order = orderBuffer.AsSpan(0, n);
+        if (Unsafe.SizeOf<T>() <= 4)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                ulong key = OrderKey(source[start + j * stride]);
+                if (largest) key = ~key & 0xFFFF_FFFFUL;
+                keys[j] = key << 32 | (uint)j;
+            }
+            if (k < n)
+            {
+                SelectSmallest(keys, k);
+                keys = keys.Slice(0, k);
+            }
+            if (sorted) keys.Sort();
+            for (int j = 0; j < keys.Length; j++) order[j] = (int)(uint)keys[j];
+            return;
+        }
+
+        for (int j = 0; j < n; j++)
+        {
+            ulong key = OrderKey(source[start + j * stride]);
+            keys[j] = largest ? ~key : key;
+            order[j] = j;
+        }
+        keys.Sort(order);
+        for (int run = 0; run < n;)
+        {
+            int end = run + 1;
+            while (end < n && keys[end] == keys[run]) end++;
+            if (end - run > 1) order.Slice(run, end - run).Sort();
+            run = end;
+        }
+    }
+
+    /// <summary>
+    /// A ulong whose unsigned order is the value order of <typeparamref name="T"/>: floats flip the sign bit (and
+    /// every other bit when negative), signed integers flip the sign bit. Types of 4 bytes or fewer use the low 32 bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ulong OrderKey<T>(T value) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+        {
+            float f = Unsafe.As<T, float>(ref value);
+            if (float.IsNaN(f)) return uint.MaxValue; // all NaNs tie above +inf
+            if (f == 0) f = 0; // −0 ties with +0
+            uint bits = BitConverter.SingleToUInt32Bits(f);
+            return (bits & 0x8000_0000u) != 0 ? ~bits : bits | 0x8000_0000u;
+        }
+        if (typeof(T) == typeof(double))
+        {
+            double d = Unsafe.As<T, double>(ref value);
+            if (double.IsNaN(d)) return ulong.MaxValue;
+            if (d == 0) d = 0;
+            ulong bits = BitConverter.DoubleToUInt64Bits(d);
+            return (bits & 0x8000_0000_0000_0000UL) != 0 ? ~bits : bits | 0x8000_0000_0000_0000UL;
+        }
+        if (typeof(T) == typeof(int)) return (uint)Unsafe.As<T, int>(ref value) ^ 0x8000_0000u;
+        if (typeof(T) == typeof(long)) return (ulong)Unsafe.As<T, long>(ref value) ^ 0x8000_0000_0000_0000UL;
+        if (typeof(T) == typeof(byte)) return Unsafe.As<T, byte>(ref value);
+        if (typeof(T) == typeof(sbyte)) return (byte)(Unsafe.As<T, sbyte>(ref value) ^ unchecked((sbyte)0x80));
+        if (typeof(T) == typeof(bool)) return Unsafe.As<T, bool>(ref value) ? 1UL : 0UL;
+        throw new NotSupportedException($"sort: no ordering for elements of type {typeof(T).Name}");
+    }
+
+    /// <summary>
+    /// Rearranges distinct <paramref name="keys"/> so that the <paramref name="k"/> smallest occupy keys[..k], in no
+    /// particular order (Hoare's quickselect with a median-of-three pivot; expected linear time).
+    /// </summary>
+    internal static void SelectSmallest(Span<ulong> keys, int k)
+    {
+        int target = k - 1, lo = 0, hi = keys.Length - 1;
+        while (hi > lo)
+        {
+            if (hi - lo < 16)
+            {
+                keys.Slice(lo, hi - lo + 1).Sort();
+                return;
+            }
+            ulong a = keys[lo], b = keys[lo + (hi - lo) / 2], c = keys[hi];
+            ulong pivot = Math.Max(Math.Min(a, b), Math.Min(Math.Max(a, b), c));
+            int i = lo, j = hi;
+            while (i <= j)
+            {
+                while (keys[i] < pivot) i++;
+                while (keys[j] > pivot) j--;
+                if (i <= j)
+                {
+                    (keys[i], keys[j]) = (keys[j], keys[i]);
+                    i++;
+                    j--;
+                }
+            }
+            // Now keys[lo..j] ≤ pivot ≤ keys[i..hi], and anything between equals the pivot.
+            if (target <= j) hi = j;
+            else if (target >= i) lo = i;
+            else return;
+        }
+    }
+}
