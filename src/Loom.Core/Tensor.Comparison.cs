@@ -153,20 +153,6 @@ public partial class Tensor
     /// </summary>
     public static Tensor Where(Tensor condition, Tensor a, Tensor b) => WhereCore(condition, a, b, "where");
 
-    /// <summary>
-    /// This tensor with <paramref name="value"/> written where <paramref name="mask"/> is true; the mask broadcasts to
-    /// this tensor's shape (as <c>torch.masked_fill</c>). The gradient is zero at the filled positions.
-    /// </summary>
-    public Tensor MaskedFill(Tensor mask, double value)
-    {
-        if (mask.DType != DType.Bool)
-            throw new ArgumentException($"masked_fill: mask must be a bool tensor, got {mask.DType.Name()} of shape {mask.Shape}");
-        if (Shape.Broadcast(mask.Shape, Shape, "masked_fill") != Shape)
-            throw new ArgumentException($"masked_fill: mask of shape {mask.Shape} cannot be broadcast to the tensor's shape {Shape}");
-        if (!DType.IsFloatingPoint() && DType != DType.Bool && value != Math.Floor(value))
-            throw new ArgumentException($"masked_fill: value {value} cannot be stored in a {DType.Name()} tensor");
-        return WhereCore(mask, Scalar(value, DType), this, "masked_fill");
-    }
 
     private static Tensor WhereCore(Tensor condition, Tensor a, Tensor b, string op)
     {
