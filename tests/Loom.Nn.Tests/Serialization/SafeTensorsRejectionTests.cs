@@ -201,6 +201,13 @@ public class SafeTensorsRejectionTests
         Assert.Equal(new Shape(2), Read(Build($$"""{"w":{{F32Pair}}}""", new byte[8], pad: false)).Tensors["w"].Shape);
 
     [Fact]
+    public void Long_text_from_a_corrupt_header_is_shortened_in_the_message()
+    {
+        var ex = Rejects(OneEntry($$"""{"dtype":"{{new string('X', 5000)}}","shape":[2],"data_offsets":[0,8]}"""), "tensor 'w'", "unknown dtype 'XXXX");
+        Assert.True(ex.Message.Length < 200, ex.Message);
+    }
+
+    [Fact]
     public void Load_names_the_file_in_the_message()
     {
         using var dir = new TemporaryDirectory();
