@@ -130,7 +130,7 @@ internal sealed class SafeTensorsHeader
                         if (offsets.Length != 2) throw Fail(name, $"data_offsets must hold 2 integers [begin, end], not {offsets.Length}");
                         break;
                     default:
-                        throw Fail(name, $"unexpected field '{field}' (an entry holds only dtype, shape and data_offsets)");
+                        throw Fail(name, $"unexpected field '{Clip(field)}' (an entry holds only dtype, shape and data_offsets)");
                 }
             }
             if (dtype is null) throw Fail(name, "missing field 'dtype'");
@@ -139,7 +139,7 @@ internal sealed class SafeTensorsHeader
             var parsed = SafeTensorsDTypes.Parse(dtype, out bool known)
                 ?? throw Fail(name, known
                     ? $"dtype '{dtype}' is not supported by Loom (it reads F64, F32, F16, BF16, I64, I32, I8, U8 and BOOL)"
-                    : $"unknown dtype '{dtype}'");
+                    : $"unknown dtype '{Clip(dtype)}'");
             return new RawEntry(name, parsed, shape, offsets[0], offsets[1]);
         }
 
@@ -154,7 +154,7 @@ internal sealed class SafeTensorsHeader
                     throw Fail(name, $"{field} must be an array of integers, but holds {Describe(ref reader)}");
                 if (!reader.TryGetUInt64(out ulong value))
                 {
-                    string text = Encoding.UTF8.GetString(reader.ValueSpan);
+                    string text = Clip(Encoding.UTF8.GetString(reader.ValueSpan));
                     throw Fail(name, text.StartsWith('-')
                         ? $"{field} holds the negative number {text}"
                         : $"{field} holds {text}, which is not a non-negative 64-bit integer");
@@ -229,13 +229,16 @@ internal sealed class SafeTensorsHeader
             JsonTokenType.None => "nothing",
             JsonTokenType.StartObject => "an object",
             JsonTokenType.StartArray => "an array",
-            JsonTokenType.String => $"the string \"{reader.GetString()}\"",
-            JsonTokenType.Number => $"the number {Encoding.UTF8.GetString(reader.ValueSpan)}",
+            JsonTokenType.String => $"the string \"{Clip(reader.GetString()!)}\"",
+            JsonTokenType.Number => $"the number {Clip(Encoding.UTF8.GetString(reader.ValueSpan))}",
             JsonTokenType.True => "true",
             JsonTokenType.False => "false",
             JsonTokenType.Null => "null",
             var other => other.ToString(),
         };
+
+        /// <summary>Shortens text quoted from a corrupt header so that a message stays readable.</summary>
+        private static string Clip(string text) => text.Length <= 40 ? text : text[..40] + "…";
 
         private static string FormatShape(ulong[] shape) => "[" + string.Join(", ", shape) + "]";
     }

@@ -9,7 +9,8 @@ exactly as the reference library (huggingface/safetensors: the Rust core behind 
     padded with spaces to a multiple of 8 bytes, then the packed little-endian row-major data;
   * "__metadata__" first (the library keeps it in a hash map, so its key order is unspecified there; here and in Loom
     it is sorted by key), then the tensors sorted by dtype in the order of the library's Dtype enum, widest first,
-    then by name as UTF-8 bytes (Rust's String order); data in the same order.
+    then by name as UTF-8 bytes (Rust's String order); data in the same order. Empty metadata is omitted here and
+    in Loom (the library would write "__metadata__":{} when handed an empty dict).
 
 Files:
   python_written.safetensors       written here; Loom must read it and, given the same tensors, write the same bytes
