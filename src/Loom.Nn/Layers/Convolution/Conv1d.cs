@@ -1,0 +1,33 @@
+using Loom.Random;
+
+namespace Loom.Nn;
+
+/// <summary>1-D convolution, as <c>torch.nn.Conv1d</c>: weight [out, in/groups, k], PyTorch's default initialisation.</summary>
+/// <remarks>Shapes: [N, in, L] → [N, out, OL], OL = ⌊(L + 2·padding − dilation·(k − 1) − 1) / stride⌋ + 1.</remarks>
+public sealed class Conv1d : Module<Tensor, Tensor>
+{
+    public Conv1d(int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0, int dilation = 1, int groups = 1, bool bias = true,
+        DType dtype = DType.Float32, Generator? generator = null)
+    {
+        if (inChannels <= 0 || outChannels <= 0 || groups <= 0 || inChannels % groups != 0 || outChannels % groups != 0)
+            throw new ArgumentException($"Conv1d: in ({inChannels}) and out ({outChannels}) channels must be positive multiples of groups ({groups})");
+        (InChannels, OutChannels, KernelSize, Stride, Padding, Dilation, Groups) = (inChannels, outChannels, kernelSize, stride, padding, dilation, groups);
+        double bound = 1 / Math.Sqrt(inChannels / groups * kernelSize);
+        Weight = RegisterParameter("weight", new Parameter(Tensor.Uniform(new Shape(outChannels, inChannels / groups, kernelSize), -bound, bound, generator, dtype)))!;
+        Bias = RegisterParameter("bias", bias ? new Parameter(Tensor.Uniform(new Shape(outChannels), -bound, bound, generator, dtype)) : null);
+    }
+
+    public int InChannels { get; }
+    public int OutChannels { get; }
+    public int KernelSize { get; }
+    public int Stride { get; }
+    public int Padding { get; }
+    public int Dilation { get; }
+    public int Groups { get; }
+    public Parameter Weight { get; }
+    public Parameter? Bias { get; }
+
+    protected override Tensor ForwardCore(Tensor input) => Functional.Conv1d(input, Weight, Bias, Stride, Padding, Dilation, Groups);
+
+    protected override string ExtraRepr() => $"{InChannels}, {OutChannels}, kernel_size={KernelSize}, stride={Stride}, padding={Padding}";
+}

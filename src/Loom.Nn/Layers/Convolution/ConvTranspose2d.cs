@@ -1,0 +1,45 @@
+using Loom.Random;
+
+namespace Loom.Nn;
+
+/// <summary>
+/// 2-D transposed convolution, as <c>torch.nn.ConvTranspose2d</c>: weight [in, out/groups, kH, kW], uniform in ±1/√fan_in
+/// with PyTorch's fan_in = out/groups·kH·kW (its fan computation reads dimension 1 of this weight).
+/// </summary>
+/// <remarks>Shapes: [N, in, H, W] → [N, out, OH, OW], OH = (H − 1)·stride − 2·padding + dilation·(kH − 1) + outputPadding + 1.</remarks>
+public sealed class ConvTranspose2d : Module<Tensor, Tensor>
+{
+    public ConvTranspose2d(int inChannels, int outChannels, (int H, int W) kernelSize, (int H, int W)? stride = null, (int H, int W)? padding = null,
+        (int H, int W)? outputPadding = null, (int H, int W)? dilation = null, int groups = 1, bool bias = true, DType dtype = DType.Float32, Generator? generator = null)
+    {
+        if (inChannels <= 0 || outChannels <= 0 || groups <= 0 || inChannels % groups != 0 || outChannels % groups != 0)
+            throw new ArgumentException($"ConvTranspose2d: in ({inChannels}) and out ({outChannels}) channels must be positive multiples of groups ({groups})");
+        (InChannels, OutChannels, KernelSize, Groups) = (inChannels, outChannels, kernelSize, groups);
+        Stride = stride ?? (1, 1);
+        Padding = padding ?? (0, 0);
+        OutputPadding = outputPadding ?? (0, 0);
+        Dilation = dilation ?? (1, 1);
+        double bound = 1 / Math.Sqrt(outChannels / groups * kernelSize.H * kernelSize.W);
+        Weight = RegisterParameter("weight", new Parameter(Tensor.Uniform(new Shape(inChannels, outChannels / groups, kernelSize.H, kernelSize.W), -bound, bound, generator, dtype)))!;
+        Bias = RegisterParameter("bias", bias ? new Parameter(Tensor.Uniform(new Shape(outChannels), -bound, bound, generator, dtype)) : null);
+    }
+
+    public ConvTranspose2d(int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0, int outputPadding = 0, int dilation = 1, int groups = 1,
+        bool bias = true, DType dtype = DType.Float32, Generator? generator = null)
+        : this(inChannels, outChannels, (kernelSize, kernelSize), (stride, stride), (padding, padding), (outputPadding, outputPadding), (dilation, dilation), groups, bias, dtype, generator) { }
+
+    public int InChannels { get; }
+    public int OutChannels { get; }
+    public (int H, int W) KernelSize { get; }
+    public (int H, int W) Stride { get; }
+    public (int H, int W) Padding { get; }
+    public (int H, int W) OutputPadding { get; }
+    public (int H, int W) Dilation { get; }
+    public int Groups { get; }
+    public Parameter Weight { get; }
+    public Parameter? Bias { get; }
+
+    protected override Tensor ForwardCore(Tensor input) => Functional.ConvTranspose2d(input, Weight, Bias, Stride, Padding, OutputPadding, Dilation, Groups);
+
+    protected override string ExtraRepr() => $"{InChannels}, {OutChannels}, kernel_size={KernelSize}, stride={Stride}";
+}

@@ -1,0 +1,29 @@
+using Loom.Random;
+
+namespace Loom.Nn;
+
+/// <summary>
+/// y = x·Wᵀ + b, as <c>torch.nn.Linear</c>. Weight [out, in] and bias [out] start uniform in ±1/√in (PyTorch's
+/// default: Kaiming uniform with a = √5).
+/// </summary>
+/// <remarks>Shapes: input [*, in] → output [*, out].</remarks>
+public sealed class Linear : Module<Tensor, Tensor>
+{
+    public Linear(int inFeatures, int outFeatures, bool bias = true, DType dtype = DType.Float32, Generator? generator = null)
+    {
+        if (inFeatures <= 0 || outFeatures <= 0) throw new ArgumentException($"Linear: features must be positive, got in={inFeatures}, out={outFeatures}");
+        (InFeatures, OutFeatures) = (inFeatures, outFeatures);
+        double bound = 1 / Math.Sqrt(inFeatures);
+        Weight = RegisterParameter("weight", new Parameter(Tensor.Uniform(new Shape(outFeatures, inFeatures), -bound, bound, generator, dtype)))!;
+        Bias = RegisterParameter("bias", bias ? new Parameter(Tensor.Uniform(new Shape(outFeatures), -bound, bound, generator, dtype)) : null);
+    }
+
+    public int InFeatures { get; }
+    public int OutFeatures { get; }
+    public Parameter Weight { get; private set; }
+    public Parameter? Bias { get; private set; }
+
+    protected override Tensor ForwardCore(Tensor input) => Functional.Linear(input, Weight, Bias);
+
+    protected override string ExtraRepr() => $"in_features={InFeatures}, out_features={OutFeatures}, bias={(Bias is null ? "False" : "True")}";
+}
