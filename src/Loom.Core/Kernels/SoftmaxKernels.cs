@@ -78,8 +78,11 @@ internal static class SoftmaxKernels
             {
                 var xr = x.Slice(o * dim, dim);
                 var yr = y.Slice(o * dim, dim);
-                // y doubles as the scratch for exp(x − max) before it receives the result.
-                TensorPrimitives.Subtract(xr, LogSumExp(xr, yr), yr);
+                // y doubles as the scratch for exp(x − max) before it receives the result. Subtracting max and
+                // log Σ separately keeps x − max exact, as PyTorch does: their rounded sum would cost digits.
+                var (max, logSum) = MaxAndLogSum(xr, yr);
+                TensorPrimitives.Subtract(xr, max, yr);
+                TensorPrimitives.Subtract(yr, logSum, yr);
             }
             return;
         }
@@ -103,9 +106,12 @@ internal static class SoftmaxKernels
                     TensorPrimitives.Add(sum, yr, sum);
                 }
                 TensorPrimitives.Log(sum, sum);
-                TensorPrimitives.Add(sum, max, sum); // sum now holds log Σ exp(x)
                 for (int r = 0; r < dim; r++)
-                    TensorPrimitives.Subtract(xb.Slice(r * inner, inner), sum, yb.Slice(r * inner, inner));
+                {
+                    var yr = yb.Slice(r * inner, inner);
+                    TensorPrimitives.Subtract(xb.Slice(r * inner, inner), max, yr);
+                    TensorPrimitives.Subtract(yr, sum, yr);
+                }
             }
         }
         finally
@@ -207,18 +213,18 @@ internal static class SoftmaxKernels
     }
 
     /// <summary>
-    /// log Σ exp(row), stable: max + log Σ exp(row − max), with an infinite max taken as 0 (all −∞ gives −∞).
-    /// <paramref name="scratch"/> (at least the row's length) receives exp(row − max).
+    /// The two parts of log Σ exp(row) = max + log Σ exp(row − max), kept apart so callers can subtract max first;
+    /// an infinite max is taken as 0 (all −∞ gives −∞). <paramref name="scratch"/> receives exp(row − max).
     /// </summary>
-    public static T LogSumExp<T>(ReadOnlySpan<T> row, Span<T> scratch) where T : unmanaged, IFloatingPointIeee754<T>
+    public static (T Max, T LogSum) MaxAndLogSum<T>(ReadOnlySpan<T> row, Span<T> scratch) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (row.Length == 0) return T.NegativeInfinity;
+        if (row.Length == 0) return (T.Zero, T.NegativeInfinity);
         T max = TensorPrimitives.Max(row);
         if (T.IsInfinity(max)) max = T.Zero;
         var e = scratch.Slice(0, row.Length);
         TensorPrimitives.Subtract(row, max, e);
         TensorPrimitives.Exp(e, e);
-        return max + T.Log(TensorPrimitives.Sum<T>(e));
+        return (max, T.Log(TensorPrimitives.Sum<T>(e)));
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -246,8 +252,8 @@ internal static class SoftmaxKernels
             for (int i = 0; i < rows; i++)
             {
                 var x = logits.Slice(i * classes, classes);
-                T l = LogSumExp(x, scratch);
-                lse[i] = l;
+                var (max, logSum) = MaxAndLogSum(x, scratch);
+                lse[i] = max + logSum;
                 long t = target[i];
                 if (t == ignoreIndex)
                 {
@@ -255,12 +261,13 @@ internal static class SoftmaxKernels
                     continue;
                 }
                 T wt = weight.IsEmpty ? T.One : weight[(int)t];
-                T value = (T.One - smoothing) * wt * (l - x[(int)t]);
+                // lse − x_t as (max − x_t) + log Σ: the rounded lse would cost digits when the logits are large.
+                T value = (T.One - smoothing) * wt * (max - x[(int)t] + logSum);
                 if (smoothing != T.Zero)
                 {
-                    // Σ_c w_c (lse − x_c) = lse W − Σ_c w_c x_c
+                    // Σ_c w_c (lse − x_c) = (max W − Σ_c w_c x_c) + log Σ · W
                     T dot = weight.IsEmpty ? TensorPrimitives.Sum(x) : TensorPrimitives.Dot(weight, x);
-                    value += smoothing / c * (l * weightSum - dot);
+                    value += smoothing / c * (max * weightSum - dot + logSum * weightSum);
                 }
                 loss[i] = value;
             }
@@ -315,11 +322,12 @@ internal static class SoftmaxKernels
             for (int i = 0; i < rows; i++)
             {
                 var x = logits.Slice(i * classes, classes);
-                T l = LogSumExp(x, scratch);
-                lse[i] = l;
+                var (max, logSum) = MaxAndLogSum(x, scratch);
+                lse[i] = max + logSum;
                 SmoothedWeighted(probabilities.Slice(i * classes, classes), weight, smoothing, q);
-                // Σ_c q_c (lse − x_c) = lse Σ q − q·x
-                loss[i] = l * TensorPrimitives.Sum<T>(q) - TensorPrimitives.Dot<T>(q, x);
+                // Σ_c q_c (lse − x_c) = (max Σ q − q·x) + log Σ · Σ q
+                T mass = TensorPrimitives.Sum<T>(q);
+                loss[i] = max * mass - TensorPrimitives.Dot<T>(q, x) + logSum * mass;
             }
         }
         finally
