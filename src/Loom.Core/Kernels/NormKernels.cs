@@ -2,6 +2,8 @@ using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Loom.Kernels;
 
@@ -26,21 +28,96 @@ internal static class NormKernels
         T count = T.CreateTruncating(n);
         for (int r = 0; r < rows; r++)
         {
+            // Three passes, only the first from memory: the mean, Σ (x − mean)² and the normalised, affine row.
             var xr = x.Slice(r * n, n);
-            var yr = y.Slice(r * n, n);
             T m = TensorPrimitives.Sum(xr) / count;
-            TensorPrimitives.Subtract(xr, m, yr);
-            T s = T.One / T.Sqrt(TensorPrimitives.SumOfSquares<T>(yr) / count + eps);
+            T s = T.One / T.Sqrt(SquaredDeviations(xr, m) / count + eps);
             mean[r] = m;
             rstd[r] = s;
-            TensorPrimitives.Multiply(yr, s, yr);
-            if (!weight.IsEmpty)
-            {
-                if (bias.IsEmpty) TensorPrimitives.Multiply(yr, weight, yr);
-                else TensorPrimitives.FusedMultiplyAdd(yr, weight, bias, yr);
-            }
-            else if (!bias.IsEmpty) TensorPrimitives.Add(yr, bias, yr);
+            Normalize(xr, m, s, weight, bias, y.Slice(r * n, n));
         }
+    }
+
+    /// <summary>Σ (x − mean)², two vector accumulators deep.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static T SquaredDeviations<T>(ReadOnlySpan<T> x, T mean) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ref T xs = ref MemoryMarshal.GetReference(x);
+        int i = 0;
+        T sum = T.Zero;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var m = Vector512.Create(mean);
+            Vector512<T> a0 = default, a1 = default;
+            for (; i <= x.Length - 2 * Vector512<T>.Count; i += 2 * Vector512<T>.Count)
+            {
+                var d0 = Vector512.LoadUnsafe(ref xs, (nuint)i) - m;
+                var d1 = Vector512.LoadUnsafe(ref xs, (nuint)(i + Vector512<T>.Count)) - m;
+                a0 += d0 * d0;
+                a1 += d1 * d1;
+            }
+            sum = Vector512.Sum(a0 + a1);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var m = Vector256.Create(mean);
+            Vector256<T> a0 = default, a1 = default;
+            for (; i <= x.Length - 2 * Vector256<T>.Count; i += 2 * Vector256<T>.Count)
+            {
+                var d0 = Vector256.LoadUnsafe(ref xs, (nuint)i) - m;
+                var d1 = Vector256.LoadUnsafe(ref xs, (nuint)(i + Vector256<T>.Count)) - m;
+                a0 += d0 * d0;
+                a1 += d1 * d1;
+            }
+            sum = Vector256.Sum(a0 + a1);
+        }
+        for (; i < x.Length; i++) sum += (x[i] - mean) * (x[i] - mean);
+        return sum;
+    }
+
+    /// <summary>y = (x − mean) · rstd · w + b in one pass (w and b may be empty).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Normalize<T>(ReadOnlySpan<T> x, T mean, T rstd, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, Span<T> y)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (weight.IsEmpty != bias.IsEmpty)
+        {
+            // Only one of the two: rare enough for the multi-pass form.
+            TensorPrimitives.Subtract(x, mean, y);
+            TensorPrimitives.Multiply(y.Slice(0, x.Length), rstd, y);
+            if (!weight.IsEmpty) TensorPrimitives.Multiply(y.Slice(0, x.Length), weight, y);
+            else TensorPrimitives.Add(y.Slice(0, x.Length), bias, y);
+            return;
+        }
+        bool affine = !weight.IsEmpty;
+        ref T xs = ref MemoryMarshal.GetReference(x);
+        ref T ys = ref MemoryMarshal.GetReference(y);
+        ref T ws = ref MemoryMarshal.GetReference(weight);
+        ref T bs = ref MemoryMarshal.GetReference(bias);
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var m = Vector512.Create(mean);
+            var s = Vector512.Create(rstd);
+            if (affine)
+                for (; i <= x.Length - Vector512<T>.Count; i += Vector512<T>.Count)
+                    ((Vector512.LoadUnsafe(ref xs, (nuint)i) - m) * s * Vector512.LoadUnsafe(ref ws, (nuint)i) + Vector512.LoadUnsafe(ref bs, (nuint)i)).StoreUnsafe(ref ys, (nuint)i);
+            else
+                for (; i <= x.Length - Vector512<T>.Count; i += Vector512<T>.Count)
+                    ((Vector512.LoadUnsafe(ref xs, (nuint)i) - m) * s).StoreUnsafe(ref ys, (nuint)i);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var m = Vector256.Create(mean);
+            var s = Vector256.Create(rstd);
+            if (affine)
+                for (; i <= x.Length - Vector256<T>.Count; i += Vector256<T>.Count)
+                    ((Vector256.LoadUnsafe(ref xs, (nuint)i) - m) * s * Vector256.LoadUnsafe(ref ws, (nuint)i) + Vector256.LoadUnsafe(ref bs, (nuint)i)).StoreUnsafe(ref ys, (nuint)i);
+            else
+                for (; i <= x.Length - Vector256<T>.Count; i += Vector256<T>.Count)
+                    ((Vector256.LoadUnsafe(ref xs, (nuint)i) - m) * s).StoreUnsafe(ref ys, (nuint)i);
+        }
+        for (; i < x.Length; i++) y[i] = affine ? (x[i] - mean) * rstd * weight[i] + bias[i] : (x[i] - mean) * rstd;
     }
 
     /// <summary>

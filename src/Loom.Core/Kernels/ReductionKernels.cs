@@ -15,18 +15,15 @@ namespace Loom.Kernels;
 /// <item>inner &gt; 1 (reducing leading or middle axes): whole rows of length inner are combined element-wise into the
 /// output row, so the work stays vectorised along the kept inner dimension.</item>
 /// </list>
-/// Float32 sums are blocked: TensorPrimitives sums blocks of <see cref="SumBlock"/> elements (16 lanes of 256
-/// additions each) and the block sums accumulate in double; along outer axes, rows are summed in groups of
-/// <see cref="RowBlock"/>. The rounding error then grows with the block size, not with the length.
+/// Float32 sums accumulate in double (each vector of 16 floats is widened to two vectors of 8 doubles), so a sum of
+/// millions of float32 values is rounded once, at the end, instead of drifting by ~n·ε; the widening keeps the loop
+/// as fast as the memory feeding it. Float64 sums use TensorPrimitives directly.
 /// The naive twins are in <see cref="Reference.ReferenceReductions"/>.
 /// </summary>
 internal static class ReductionKernels
 {
-    /// <summary>Elements per block of a blocked row sum.</summary>
+    /// <summary>Elements per chunk when a row is transformed into scratch before being summed (variance, logsumexp).</summary>
     public const int SumBlock = 4096;
-
-    /// <summary>Rows per block when summing along an outer axis.</summary>
-    public const int RowBlock = 256;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Sum<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<T> destination)
@@ -331,51 +328,108 @@ internal static class ReductionKernels
             mask[i] = x[i] == y[i] || (T.IsNaN(x[i]) && T.IsNaN(y[i])) ? T.One : T.Zero;
     }
 
-    /// <summary>Blocked sum of one row (see the class remarks).</summary>
+    /// <summary>The sum of one row; float32 accumulates in double (see the class remarks).</summary>
     public static T RowSum<T>(ReadOnlySpan<T> row) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (row.Length <= SumBlock) return TensorPrimitives.Sum(row);
-        double sum = 0;
-        for (int i = 0; i < row.Length; i += SumBlock)
-            sum += double.CreateTruncating(TensorPrimitives.Sum(row.Slice(i, Math.Min(SumBlock, row.Length - i))));
-        return T.CreateTruncating(sum);
+        if (typeof(T) == typeof(float)) return T.CreateTruncating(SumWidened(MemoryMarshal.Cast<T, float>(row)));
+        return TensorPrimitives.Sum(row);
     }
 
-    /// <summary>destination = Σ_r block[r, :] over <paramref name="reduce"/> rows of length <paramref name="inner"/>, in groups of <see cref="RowBlock"/> rows.</summary>
+    /// <summary>destination = Σ_r block[r, :] over <paramref name="reduce"/> rows of length <paramref name="inner"/> (float32 accumulates in double).</summary>
     public static void SumRows<T>(ReadOnlySpan<T> block, int reduce, int inner, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (reduce <= RowBlock)
+        if (reduce == 0)
         {
-            AccumulateRows(block, reduce, inner, destination);
+            destination.Clear();
             return;
         }
-        var scratch = ArrayPool<T>.Shared.Rent(inner);
-        try
+        if (typeof(T) == typeof(float))
         {
-            var group = scratch.AsSpan(0, inner);
-            destination.Clear();
-            for (int r = 0; r < reduce; r += RowBlock)
+            var accumulator = ArrayPool<double>.Shared.Rent(inner);
+            try
             {
-                int rows = Math.Min(RowBlock, reduce - r);
-                AccumulateRows(block.Slice(r * inner, rows * inner), rows, inner, group);
-                TensorPrimitives.Add(destination, group, destination);
+                var acc = accumulator.AsSpan(0, inner);
+                acc.Clear();
+                var rows = MemoryMarshal.Cast<T, float>(block);
+                for (int r = 0; r < reduce; r++) AccumulateWidened(rows.Slice(r * inner, inner), acc);
+                TensorPrimitives.ConvertTruncating<double, float>(acc, MemoryMarshal.Cast<T, float>(destination));
             }
-        }
-        finally
-        {
-            ArrayPool<T>.Shared.Return(scratch);
-        }
-    }
-
-    private static void AccumulateRows<T>(ReadOnlySpan<T> block, int rows, int inner, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (rows == 0)
-        {
-            destination.Clear();
+            finally
+            {
+                ArrayPool<double>.Shared.Return(accumulator);
+            }
             return;
         }
         block.Slice(0, inner).CopyTo(destination);
-        for (int r = 1; r < rows; r++) TensorPrimitives.Add(destination, block.Slice(r * inner, inner), destination);
+        for (int r = 1; r < reduce; r++) TensorPrimitives.Add(destination, block.Slice(r * inner, inner), destination);
+    }
+
+    /// <summary>Σ x in double precision: each float vector is widened to two double vectors, four accumulators deep.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static double SumWidened(ReadOnlySpan<float> x)
+    {
+        ref float p = ref MemoryMarshal.GetReference(x);
+        int i = 0;
+        double total = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<double> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (; i <= x.Length - 32; i += 32)
+            {
+                var (l0, h0) = Vector512.Widen(Vector512.LoadUnsafe(ref p, (nuint)i));
+                var (l1, h1) = Vector512.Widen(Vector512.LoadUnsafe(ref p, (nuint)(i + 16)));
+                a0 += l0;
+                a1 += h0;
+                a2 += l1;
+                a3 += h1;
+            }
+            total = Vector512.Sum((a0 + a1) + (a2 + a3));
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<double> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (; i <= x.Length - 16; i += 16)
+            {
+                var (l0, h0) = Vector256.Widen(Vector256.LoadUnsafe(ref p, (nuint)i));
+                var (l1, h1) = Vector256.Widen(Vector256.LoadUnsafe(ref p, (nuint)(i + 8)));
+                a0 += l0;
+                a1 += h0;
+                a2 += l1;
+                a3 += h1;
+            }
+            total = Vector256.Sum((a0 + a1) + (a2 + a3));
+        }
+        for (; i < x.Length; i++) total += x[i];
+        return total;
+    }
+
+    /// <summary>accumulator[i] += x[i], widening float32 to double.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AccumulateWidened(ReadOnlySpan<float> x, Span<double> accumulator)
+    {
+        if (accumulator.Length < x.Length) throw new ArgumentException("accumulate: the accumulator is shorter than the row");
+        ref float p = ref MemoryMarshal.GetReference(x);
+        ref double a = ref MemoryMarshal.GetReference(accumulator);
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i <= x.Length - 16; i += 16)
+            {
+                var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref p, (nuint)i));
+                (Vector512.LoadUnsafe(ref a, (nuint)i) + lo).StoreUnsafe(ref a, (nuint)i);
+                (Vector512.LoadUnsafe(ref a, (nuint)(i + 8)) + hi).StoreUnsafe(ref a, (nuint)(i + 8));
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= x.Length - 8; i += 8)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref p, (nuint)i));
+                (Vector256.LoadUnsafe(ref a, (nuint)i) + lo).StoreUnsafe(ref a, (nuint)i);
+                (Vector256.LoadUnsafe(ref a, (nuint)(i + 4)) + hi).StoreUnsafe(ref a, (nuint)(i + 4));
+            }
+        }
+        for (; i < x.Length; i++) accumulator[i] += x[i];
     }
 
     private static void CheckLayout(int length, int outer, int reduce, int inner, int destinationLength, string op)

@@ -2,6 +2,8 @@ using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Loom.Kernels;
 
@@ -9,7 +11,9 @@ namespace Loom.Kernels;
 /// Softmax, log-softmax and the fused cross-entropy over the middle dimension of a contiguous [outer, dim, inner]
 /// buffer. With inner = 1 (the last axis, the common case) each row is a span handled by TensorPrimitives while it
 /// sits in L1: a pass for the maximum, a pass for exp(x − max) and its sum, a pass to normalise. With inner &gt; 1
-/// the same three passes run over whole rows of length inner, vectorised along the kept dimension.
+/// the same three passes run over whole rows of length inner, vectorised along the kept dimension. For float32 the
+/// exp pass is <see cref="ExpKernels.ExpShiftedSum(ReadOnlySpan{float}, float, Span{float})"/>, which fuses the
+/// shift, the exp and the sum.
 /// The naive twins are in <see cref="Reference.ReferenceSoftmax"/>.
 /// </summary>
 internal static class SoftmaxKernels
@@ -27,9 +31,8 @@ internal static class SoftmaxKernels
                 var xr = x.Slice(o * dim, dim);
                 var yr = y.Slice(o * dim, dim);
                 T max = TensorPrimitives.Max(xr);
-                TensorPrimitives.Subtract(xr, max, yr);
-                TensorPrimitives.Exp(yr, yr);
-                TensorPrimitives.Multiply(yr, T.One / TensorPrimitives.Sum<T>(yr), yr);
+                T sum = ExpShifted(xr, max, yr);
+                TensorPrimitives.Multiply(yr, T.One / sum, yr);
             }
             return;
         }
@@ -78,8 +81,10 @@ internal static class SoftmaxKernels
             {
                 var xr = x.Slice(o * dim, dim);
                 var yr = y.Slice(o * dim, dim);
-                // y doubles as the scratch for exp(x − max) before it receives the result.
-                TensorPrimitives.Subtract(xr, LogSumExp(xr, yr), yr);
+                // y doubles as the scratch for exp(x − max) before it receives the result. Subtracting max and
+                // log Σ separately keeps x − max exact, as PyTorch does: their rounded sum would cost digits.
+                var (max, logSum) = MaxAndLogSum(xr, yr);
+                SubtractTwice(xr, max, logSum, yr);
             }
             return;
         }
@@ -103,9 +108,12 @@ internal static class SoftmaxKernels
                     TensorPrimitives.Add(sum, yr, sum);
                 }
                 TensorPrimitives.Log(sum, sum);
-                TensorPrimitives.Add(sum, max, sum); // sum now holds log Σ exp(x)
                 for (int r = 0; r < dim; r++)
-                    TensorPrimitives.Subtract(xb.Slice(r * inner, inner), sum, yb.Slice(r * inner, inner));
+                {
+                    var yr = yb.Slice(r * inner, inner);
+                    TensorPrimitives.Subtract(xb.Slice(r * inner, inner), max, yr);
+                    TensorPrimitives.Subtract(yr, sum, yr);
+                }
             }
         }
         finally
@@ -174,7 +182,7 @@ internal static class SoftmaxKernels
                 var dyr = dy.Slice(o * dim, dim);
                 var dxr = dx.Slice(o * dim, dim);
                 T sum = TensorPrimitives.Sum(dyr);
-                TensorPrimitives.Exp(y.Slice(o * dim, dim), dxr);
+                ExpShifted(y.Slice(o * dim, dim), T.Zero, dxr);
                 TensorPrimitives.MultiplyAdd(dxr, -sum, dyr, dxr);
             }
             return;
@@ -207,18 +215,49 @@ internal static class SoftmaxKernels
     }
 
     /// <summary>
-    /// log Σ exp(row), stable: max + log Σ exp(row − max), with an infinite max taken as 0 (all −∞ gives −∞).
-    /// <paramref name="scratch"/> (at least the row's length) receives exp(row − max).
+    /// The two parts of log Σ exp(row) = max + log Σ exp(row − max), kept apart so callers can subtract max first;
+    /// an infinite max is taken as 0 (all −∞ gives −∞). <paramref name="scratch"/> receives exp(row − max).
     /// </summary>
-    public static T LogSumExp<T>(ReadOnlySpan<T> row, Span<T> scratch) where T : unmanaged, IFloatingPointIeee754<T>
+    public static (T Max, T LogSum) MaxAndLogSum<T>(ReadOnlySpan<T> row, Span<T> scratch) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (row.Length == 0) return T.NegativeInfinity;
+        if (row.Length == 0) return (T.Zero, T.NegativeInfinity);
         T max = TensorPrimitives.Max(row);
         if (T.IsInfinity(max)) max = T.Zero;
-        var e = scratch.Slice(0, row.Length);
-        TensorPrimitives.Subtract(row, max, e);
+        // float32 sums without storing the exps; float64 needs the scratch for TensorPrimitives.Exp.
+        return (max, T.Log(ExpShifted(row, max, typeof(T) == typeof(float) ? default : scratch.Slice(0, row.Length))));
+    }
+
+    /// <summary>y = (x − a) − b in one pass (not x − (a + b), whose rounding would cost digits).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SubtractTwice<T>(ReadOnlySpan<T> x, T a, T b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ref T xs = ref MemoryMarshal.GetReference(x);
+        ref T ys = ref MemoryMarshal.GetReference(y);
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<T> va = Vector512.Create(a), vb = Vector512.Create(b);
+            for (; i <= x.Length - Vector512<T>.Count; i += Vector512<T>.Count)
+                (Vector512.LoadUnsafe(ref xs, (nuint)i) - va - vb).StoreUnsafe(ref ys, (nuint)i);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<T> va = Vector256.Create(a), vb = Vector256.Create(b);
+            for (; i <= x.Length - Vector256<T>.Count; i += Vector256<T>.Count)
+                (Vector256.LoadUnsafe(ref xs, (nuint)i) - va - vb).StoreUnsafe(ref ys, (nuint)i);
+        }
+        for (; i < x.Length; i++) y[i] = x[i] - a - b;
+    }
+
+    /// <summary>y = exp(x − shift), returning Σ y. For float32, y may be empty (sum only).</summary>
+    private static T ExpShifted<T>(ReadOnlySpan<T> x, T shift, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float))
+            return T.CreateTruncating(ExpKernels.ExpShiftedSum(MemoryMarshal.Cast<T, float>(x), float.CreateTruncating(shift), MemoryMarshal.Cast<T, float>(y)));
+        var e = y.Slice(0, x.Length);
+        TensorPrimitives.Subtract(x, shift, e);
         TensorPrimitives.Exp(e, e);
-        return max + T.Log(TensorPrimitives.Sum<T>(e));
+        return TensorPrimitives.Sum<T>(e);
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -246,8 +285,8 @@ internal static class SoftmaxKernels
             for (int i = 0; i < rows; i++)
             {
                 var x = logits.Slice(i * classes, classes);
-                T l = LogSumExp(x, scratch);
-                lse[i] = l;
+                var (max, logSum) = MaxAndLogSum(x, scratch);
+                lse[i] = max + logSum;
                 long t = target[i];
                 if (t == ignoreIndex)
                 {
@@ -255,12 +294,13 @@ internal static class SoftmaxKernels
                     continue;
                 }
                 T wt = weight.IsEmpty ? T.One : weight[(int)t];
-                T value = (T.One - smoothing) * wt * (l - x[(int)t]);
+                // lse − x_t as (max − x_t) + log Σ: the rounded lse would cost digits when the logits are large.
+                T value = (T.One - smoothing) * wt * (max - x[(int)t] + logSum);
                 if (smoothing != T.Zero)
                 {
-                    // Σ_c w_c (lse − x_c) = lse W − Σ_c w_c x_c
+                    // Σ_c w_c (lse − x_c) = (max W − Σ_c w_c x_c) + log Σ · W
                     T dot = weight.IsEmpty ? TensorPrimitives.Sum(x) : TensorPrimitives.Dot(weight, x);
-                    value += smoothing / c * (l * weightSum - dot);
+                    value += smoothing / c * (max * weightSum - dot + logSum * weightSum);
                 }
                 loss[i] = value;
             }
@@ -289,8 +329,7 @@ internal static class SoftmaxKernels
             }
             T g = rowGrad[i];
             T wt = weight.IsEmpty ? T.One : weight[(int)t];
-            TensorPrimitives.Subtract(logits.Slice(i * classes, classes), lse[i], dx);
-            TensorPrimitives.Exp(dx, dx);
+            ExpShifted(logits.Slice(i * classes, classes), lse[i], dx);
             TensorPrimitives.Multiply(dx, g * ((T.One - smoothing) * wt + smoothing * weightSum / c), dx);
             if (smoothing != T.Zero)
             {
@@ -315,11 +354,12 @@ internal static class SoftmaxKernels
             for (int i = 0; i < rows; i++)
             {
                 var x = logits.Slice(i * classes, classes);
-                T l = LogSumExp(x, scratch);
-                lse[i] = l;
+                var (max, logSum) = MaxAndLogSum(x, scratch);
+                lse[i] = max + logSum;
                 SmoothedWeighted(probabilities.Slice(i * classes, classes), weight, smoothing, q);
-                // Σ_c q_c (lse − x_c) = lse Σ q − q·x
-                loss[i] = l * TensorPrimitives.Sum<T>(q) - TensorPrimitives.Dot<T>(q, x);
+                // Σ_c q_c (lse − x_c) = (max Σ q − q·x) + log Σ · Σ q
+                T mass = TensorPrimitives.Sum<T>(q);
+                loss[i] = max * mass - TensorPrimitives.Dot<T>(q, x) + logSum * mass;
             }
         }
         finally
@@ -346,8 +386,7 @@ internal static class SoftmaxKernels
                 if (!dlogits.IsEmpty)
                 {
                     var dx = dlogits.Slice(i * classes, classes);
-                    TensorPrimitives.Subtract(x, lse[i], dx);
-                    TensorPrimitives.Exp(dx, dx);
+                    ExpShifted(x, lse[i], dx);
                     TensorPrimitives.Multiply(dx, TensorPrimitives.Sum<T>(q), dx);
                     TensorPrimitives.Subtract(dx, q, dx);
                     TensorPrimitives.Multiply(dx, g, dx);
