@@ -81,7 +81,7 @@ public static partial class Functional
         using (new NoGrad()) x = input.Contiguous();
         var y = Tensor.Empty(shape, input.DType);
         var indices = Tensor.Empty(shape, DType.Int32);
-        PoolingKernels.MaxPool2dForward(ReadOf<T>(x), g, WriteOf<T>(y), WriteOf<int>(indices));
+        PoolingKernels.MaxPool2dForward(x.AsReadOnlyMemory<T>(), g, y.AsMemory<T>(), indices.AsMemory<int>());
         return GradMode.ShouldRecord(input) ? new MaxPoolBackward<T>(input, indices, g).Attach(y) : y;
     }
 
@@ -101,7 +101,7 @@ public static partial class Functional
         protected internal override Tensor?[] Apply(Tensor gradOutput)
         {
             var dx = Tensor.Empty(_inputShape, gradOutput.DType);
-            PoolingKernels.MaxPool2dBackward(ReadOf<T>(gradOutput.Contiguous()), ReadOf<int>(_indices.Value), _g, WriteOf<T>(dx));
+            PoolingKernels.MaxPool2dBackward(gradOutput.Contiguous().AsReadOnlyMemory<T>(), _indices.Value.AsReadOnlyMemory<int>(), _g, dx.AsMemory<T>());
             return [dx];
         }
     }
@@ -111,7 +111,7 @@ public static partial class Functional
         Tensor x;
         using (new NoGrad()) x = input.Contiguous();
         var y = Tensor.Empty(shape, input.DType);
-        PoolingKernels.AvgPool2dForward(ReadOf<T>(x), g, countIncludePad, WriteOf<T>(y));
+        PoolingKernels.AvgPool2dForward(x.AsReadOnlyMemory<T>(), g, countIncludePad, y.AsMemory<T>());
         return GradMode.ShouldRecord(input) ? new AvgPoolBackward<T>(input, g, countIncludePad).Attach(y) : y;
     }
 
@@ -123,7 +123,7 @@ public static partial class Functional
         protected internal override Tensor?[] Apply(Tensor gradOutput)
         {
             var dx = Tensor.Empty(_inputShape, gradOutput.DType);
-            PoolingKernels.AvgPool2dBackward(ReadOf<T>(gradOutput.Contiguous()), g, countIncludePad, WriteOf<T>(dx));
+            PoolingKernels.AvgPool2dBackward(gradOutput.Contiguous().AsReadOnlyMemory<T>(), g, countIncludePad, dx.AsMemory<T>());
             return [dx];
         }
     }
@@ -133,7 +133,7 @@ public static partial class Functional
         Tensor x;
         using (new NoGrad()) x = input.Contiguous();
         var y = Tensor.Empty(shape, input.DType);
-        PoolingKernels.AdaptiveAvgPool2dForward(ReadOf<T>(x), g, WriteOf<T>(y));
+        PoolingKernels.AdaptiveAvgPool2dForward(x.AsReadOnlyMemory<T>(), g, y.AsMemory<T>());
         return GradMode.ShouldRecord(input) ? new AdaptiveAvgPoolBackward<T>(input, g).Attach(y) : y;
     }
 
@@ -145,7 +145,7 @@ public static partial class Functional
         protected internal override Tensor?[] Apply(Tensor gradOutput)
         {
             var dx = Tensor.Empty(_inputShape, gradOutput.DType);
-            PoolingKernels.AdaptiveAvgPool2dBackward(ReadOf<T>(gradOutput.Contiguous()), g, WriteOf<T>(dx));
+            PoolingKernels.AdaptiveAvgPool2dBackward(gradOutput.Contiguous().AsReadOnlyMemory<T>(), g, dx.AsMemory<T>());
             return [dx];
         }
     }
