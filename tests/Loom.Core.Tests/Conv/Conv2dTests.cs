@@ -60,6 +60,7 @@ public class Conv2dTests
         var w = TestTensors.Param(2, 6, 2, 3, 2);
         var b = TestTensors.Param(3, 6);
         TensorAssert.GradientsMatch(t => Functional.Conv2d(t[0], t[1], t[2], stride: (2, 1), padding: (1, 1), dilation: (1, 2), groups: 2), x, w, b);
+        TensorAssert.GradientsMatch(t => Functional.Conv2d(t[0].Transpose(2, 3), t[1], t[2], padding: 1, groups: 2).Permute(0, 2, 3, 1), x, w, b);
     }
 
     [Fact]
@@ -106,6 +107,16 @@ public class Conv2dTests
         var g32 = Grads(DType.Float32);
         TensorAssert.Close(g64[0], g32[0], 1e-4, 1e-4);
         TensorAssert.Close(g64[1], g32[1], 1e-4, 1e-4);
+    }
+
+    [Fact]
+    public void Changing_the_saved_input_in_place_makes_backward_fail()
+    {
+        var x = TestTensors.Randn(1, DType.Float64, 1, 2, 4, 4);
+        var w = TestTensors.Param(2, 3, 2, 3, 3);
+        var y = Functional.Conv2d(x, w);
+        x.CopyFrom(Tensor.Ones(x.Shape, DType.Float64));
+        TensorAssert.Throws<InvalidOperationException>(() => y.Backward(Tensor.Ones(y.Shape, DType.Float64)), "conv2d", "in-place");
     }
 
     [Fact]
