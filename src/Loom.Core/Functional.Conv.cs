@@ -1,3 +1,4 @@
+using System.Numerics;
 using Loom.Autograd;
 using Loom.Kernels;
 
@@ -23,7 +24,7 @@ public static partial class Functional
         (int H, int W)? dilation = null, int groups = 1)
     {
         var g = ConvGeometry("conv2d", input.Shape, weight.Shape, bias, stride, padding ?? (0, 0), dilation ?? (1, 1), (0, 0), groups, transposed: false, oneD: false);
-        CheckFloat("conv2d", input, weight, bias);
+        CheckLayerDTypes("conv2d", input, weight, bias);
         bool unbatched = input.Rank == 3;
         var result = Conv2dCore(unbatched ? input.Unsqueeze(0) : input, weight, bias, g);
         return unbatched ? result.Squeeze(0) : result;
@@ -33,7 +34,7 @@ public static partial class Functional
     public static Tensor Conv1d(Tensor input, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int dilation = 1, int groups = 1)
     {
         var g = ConvGeometry("conv1d", input.Shape, weight.Shape, bias, (1, stride), (0, padding), (1, dilation), (0, 0), groups, transposed: false, oneD: true);
-        CheckFloat("conv1d", input, weight, bias);
+        CheckLayerDTypes("conv1d", input, weight, bias);
         bool unbatched = input.Rank == 2;
         var x = (unbatched ? input.Unsqueeze(0) : input).Unsqueeze(2);
         var result = Conv2dCore(x, weight.Unsqueeze(2), bias, g).Squeeze(2);
@@ -57,7 +58,7 @@ public static partial class Functional
     {
         var g = ConvGeometry("conv_transpose2d", input.Shape, weight.Shape, bias, stride, padding ?? (0, 0), dilation ?? (1, 1), outputPadding ?? (0, 0),
             groups, transposed: true, oneD: false);
-        CheckFloat("conv_transpose2d", input, weight, bias);
+        CheckLayerDTypes("conv_transpose2d", input, weight, bias);
         bool unbatched = input.Rank == 3;
         var x = unbatched ? input.Unsqueeze(0) : input;
         var result = input.DType == DType.Float32
@@ -69,7 +70,7 @@ public static partial class Functional
     private static Tensor Conv2dCore(Tensor input, Tensor weight, Tensor? bias, Conv2dGeometry g) =>
         input.DType == DType.Float32 ? Conv2dCore<float>(input, weight, bias, g) : Conv2dCore<double>(input, weight, bias, g);
 
-    private static Tensor Conv2dCore<T>(Tensor input, Tensor weight, Tensor? bias, Conv2dGeometry g) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    private static Tensor Conv2dCore<T>(Tensor input, Tensor weight, Tensor? bias, Conv2dGeometry g) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Tensor x, w, b;
         using (new NoGrad())
@@ -79,11 +80,11 @@ public static partial class Functional
             b = bias?.Contiguous() ?? Tensor.Empty(Shape.Wrap([0]), input.DType);
         }
         var y = Tensor.Empty(Shape.Wrap([g.Batch, g.OutChannels, g.OutHeight, g.OutWidth]), input.DType);
-        ConvKernels.Conv2dForward(ReadOf<T>(x), ReadOf<T>(w), ReadOf<T>(b), g, WriteOf<T>(y));
+        ConvKernels.Conv2dForward(x.AsReadOnlyMemory<T>(), w.AsReadOnlyMemory<T>(), b.AsReadOnlyMemory<T>(), g, y.AsMemory<T>());
         return GradMode.ShouldRecord(input, weight, bias) ? new Conv2dBackward<T>(input, weight, bias, x, w, g).Attach(y) : y;
     }
 
-    private sealed class Conv2dBackward<T> : BackwardNode where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    private sealed class Conv2dBackward<T> : BackwardNode where T : unmanaged, IFloatingPointIeee754<T>
     {
         private readonly SavedTensor? _x;
         private readonly SavedTensor? _w;
@@ -107,12 +108,12 @@ public static partial class Functional
             if (NeedsGrad(0))
             {
                 dx = Tensor.Empty(_inputShape, dy.DType);
-                ConvKernels.Conv2dInputGrad(ReadOf<T>(dy), ReadOf<T>(_w!.Value), _g, WriteOf<T>(dx));
+                ConvKernels.Conv2dInputGrad(dy.AsReadOnlyMemory<T>(), _w!.Value.AsReadOnlyMemory<T>(), _g, dx.AsMemory<T>());
             }
             if (NeedsGrad(1))
             {
                 dw = Tensor.Empty(_weightShape, dy.DType);
-                ConvKernels.Conv2dWeightGrad(ReadOf<T>(_x!.Value), ReadOf<T>(dy), _g, WriteOf<T>(dw));
+                ConvKernels.Conv2dWeightGrad(_x!.Value.AsReadOnlyMemory<T>(), dy.AsReadOnlyMemory<T>(), _g, dw.AsMemory<T>());
             }
             if (NeedsGrad(2))
             {
@@ -123,7 +124,7 @@ public static partial class Functional
         }
     }
 
-    private static Tensor ConvTranspose2dCore<T>(Tensor input, Tensor weight, Tensor? bias, Conv2dGeometry g) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    private static Tensor ConvTranspose2dCore<T>(Tensor input, Tensor weight, Tensor? bias, Conv2dGeometry g) where T : unmanaged, IFloatingPointIeee754<T>
     {
         // g describes the convolution this is the adjoint of: its "image" is our output, its output our input.
         Tensor x, w;
@@ -133,12 +134,12 @@ public static partial class Functional
             w = weight.Contiguous();
         }
         var y = Tensor.Empty(Shape.Wrap([g.Batch, g.InChannels, g.Height, g.Width]), input.DType);
-        ConvKernels.Conv2dInputGrad(ReadOf<T>(x), ReadOf<T>(w), g, WriteOf<T>(y));
+        ConvKernels.Conv2dInputGrad(x.AsReadOnlyMemory<T>(), w.AsReadOnlyMemory<T>(), g, y.AsMemory<T>());
         if (bias is not null) BiasKernels.AddPlanes<T>(bias.Contiguous().Data<T>(), g.InPlane, y.Data<T>());
         return GradMode.ShouldRecord(input, weight, bias) ? new ConvTranspose2dBackward<T>(input, weight, bias, x, w, g).Attach(y) : y;
     }
 
-    private sealed class ConvTranspose2dBackward<T> : BackwardNode where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    private sealed class ConvTranspose2dBackward<T> : BackwardNode where T : unmanaged, IFloatingPointIeee754<T>
     {
         private readonly SavedTensor? _x;
         private readonly SavedTensor? _w;
@@ -163,12 +164,12 @@ public static partial class Functional
             if (NeedsGrad(0))
             {
                 dx = Tensor.Empty(_inputShape, dy.DType);
-                ConvKernels.Conv2dForward(ReadOf<T>(dy), ReadOf<T>(_w!.Value), ReadOnlyMemory<T>.Empty, _g, WriteOf<T>(dx));
+                ConvKernels.Conv2dForward(dy.AsReadOnlyMemory<T>(), _w!.Value.AsReadOnlyMemory<T>(), ReadOnlyMemory<T>.Empty, _g, dx.AsMemory<T>());
             }
             if (NeedsGrad(1))
             {
                 dw = Tensor.Empty(_weightShape, dy.DType);
-                ConvKernels.Conv2dWeightGrad(ReadOf<T>(dy), ReadOf<T>(_x!.Value), _g, WriteOf<T>(dw));
+                ConvKernels.Conv2dWeightGrad(dy.AsReadOnlyMemory<T>(), _x!.Value.AsReadOnlyMemory<T>(), _g, dw.AsMemory<T>());
             }
             if (NeedsGrad(2))
             {
@@ -245,9 +246,4 @@ public static partial class Functional
             return new Conv2dGeometry(n, outChannels, (int)oh, (int)ow, c, h, w, kh, kw, stride.H, stride.W, padding.H, padding.W, dilation.H, dilation.W, groups);
         }
     }
-
-    /// <summary>The elements of a contiguous tensor as memory that parallel kernels can slice per thread.</summary>
-    private static ReadOnlyMemory<T> ReadOf<T>(Tensor t) where T : unmanaged => new(t.Array<T>(), t.Offset, t.Numel);
-
-    private static Memory<T> WriteOf<T>(Tensor t) where T : unmanaged => new(t.Array<T>(), t.Offset, t.Numel);
 }

@@ -21,7 +21,7 @@ public static partial class Functional
         int outFeatures = weight.Shape[0], inFeatures = weight.Shape[1];
         if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != outFeatures))
             throw new ArgumentException($"linear: bias must have shape [{outFeatures}] for weight {weight.Shape}, got {bias.Shape}");
-        CheckFloat("linear", input, weight, bias);
+        CheckLayerDTypes("linear", input, weight, bias);
 
         var leading = input.Shape.Dims[..^1].ToArray();
         int rows = 1;
@@ -92,7 +92,7 @@ public static partial class Functional
     }
 
     /// <summary>Checks that every given tensor is float32 or float64 and that they agree.</summary>
-    private static void CheckFloat(string op, Tensor input, Tensor weight, Tensor? bias)
+    private static void CheckLayerDTypes(string op, Tensor input, Tensor weight, Tensor? bias)
     {
         if (!input.DType.IsFloatingPoint())
             throw new NotSupportedException($"{op}: dtype {input.DType.Name()} is not supported (float32 or float64 only), input {input.Shape}");

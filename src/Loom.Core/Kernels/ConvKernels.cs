@@ -63,11 +63,15 @@ internal static class ConvKernels
     /// Unfolds one group of an image, <paramref name="image"/> [InPerGroup, Height, Width], into
     /// <paramref name="columns"/> [InPerGroup·kH·kW, OutHeight·OutWidth]; positions in the padding read zero.
     /// </summary>
+    public static void Im2col<T>(ReadOnlySpan<T> image, in Conv2dGeometry g, Span<T> columns) where T : unmanaged =>
+        Im2col(image, g, columns, 0, g.InPerGroup);
+
+    /// <summary>The rows of <see cref="Im2col{T}(ReadOnlySpan{T}, in Conv2dGeometry, Span{T})"/> that come from channels [first, end).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Im2col<T>(ReadOnlySpan<T> image, in Conv2dGeometry g, Span<T> columns) where T : unmanaged
+    private static void Im2col<T>(ReadOnlySpan<T> image, in Conv2dGeometry g, Span<T> columns, int first, int end) where T : unmanaged
     {
         int outPlane = g.OutPlane;
-        for (int c = 0; c < g.InPerGroup; c++)
+        for (int c = first; c < end; c++)
         {
             var plane = image.Slice(c * g.InPlane, g.InPlane);
             for (int ki = 0; ki < g.KernelH; ki++)
@@ -104,14 +108,18 @@ internal static class ConvKernels
     }
 
     /// <summary>
-    /// The adjoint of <see cref="Im2col"/>: adds each entry of <paramref name="columns"/> into the image position it was
+    /// The adjoint of <see cref="Im2col{T}(ReadOnlySpan{T}, in Conv2dGeometry, Span{T})"/>: adds each entry of <paramref name="columns"/> into the image position it was
     /// read from. <paramref name="image"/> is accumulated into, not overwritten; padding positions are dropped.
     /// </summary>
+    public static void Col2im<T>(ReadOnlySpan<T> columns, in Conv2dGeometry g, Span<T> image) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Col2im(columns, g, image, 0, g.InPerGroup);
+
+    /// <summary>The part of <see cref="Col2im{T}(ReadOnlySpan{T}, in Conv2dGeometry, Span{T})"/> that lands in channels [first, end).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Col2im<T>(ReadOnlySpan<T> columns, in Conv2dGeometry g, Span<T> image) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void Col2im<T>(ReadOnlySpan<T> columns, in Conv2dGeometry g, Span<T> image, int first, int end) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int outPlane = g.OutPlane;
-        for (int c = 0; c < g.InPerGroup; c++)
+        for (int c = first; c < end; c++)
         {
             var plane = image.Slice(c * g.InPlane, g.InPlane);
             for (int ki = 0; ki < g.KernelH; ki++)
@@ -143,6 +151,36 @@ internal static class ConvKernels
         }
     }
 
+    // Below this many column elements per thread, im2col and col2im of one image stay on one thread.
+    private const int ParallelElements = 1 << 16;
+
+    /// <summary>
+    /// im2col of one image group, split over channels when <paramref name="parallel"/>: a batch too small to keep every
+    /// thread busy (inference at batch 1) would otherwise unfold on one thread while GEMM runs on all.
+    /// </summary>
+    private static void Unfold<T>(ReadOnlyMemory<T> image, Conv2dGeometry g, Memory<T> columns, bool parallel) where T : unmanaged
+    {
+        int perChannel = g.KernelH * g.KernelW * g.OutPlane;
+        if (!parallel || g.InPerGroup * perChannel < 2 * ParallelElements)
+        {
+            Im2col(image.Span, g, columns.Span);
+            return;
+        }
+        ParallelHelper.For(g.InPerGroup, Math.Max(1, ParallelElements / perChannel), (first, end) => Im2col(image.Span, g, columns.Span, first, end));
+    }
+
+    /// <summary>col2im of one image group (accumulating into <paramref name="image"/>), split over channels when <paramref name="parallel"/>.</summary>
+    private static void Fold<T>(ReadOnlyMemory<T> columns, Conv2dGeometry g, Memory<T> image, bool parallel) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int perChannel = g.KernelH * g.KernelW * g.OutPlane;
+        if (!parallel || g.InPerGroup * perChannel < 2 * ParallelElements)
+        {
+            Col2im(columns.Span, g, image.Span);
+            return;
+        }
+        ParallelHelper.For(g.InPerGroup, Math.Max(1, ParallelElements / perChannel), (first, end) => Col2im(columns.Span, g, image.Span, first, end));
+    }
+
     // Output columns ow in [start, end) read input column ow·stride + iw0 inside [0, width).
     private static (int Start, int End) ValidRange(int iw0, int stride, int width, int outWidth)
     {
@@ -162,29 +200,25 @@ internal static class ConvKernels
         where T : unmanaged
     {
         bool hasBias = !bias.IsEmpty;
+        int groupImage = g.InPerGroup * g.InPlane, columnSize = g.ColumnRows * g.OutPlane;
         ParallelHelper.For(g.Batch, BatchGrain(g), (start, end) =>
         {
-            T[]? columns = g.IsPointwise ? null : ArrayPool<T>.Shared.Rent(g.ColumnRows * g.OutPlane);
+            bool alone = start == 0 && end == g.Batch; // no parallelism over images: spread im2col instead
+            T[]? columns = g.IsPointwise ? null : ArrayPool<T>.Shared.Rent(columnSize);
             try
             {
                 for (int n = start; n < end; n++)
                 {
-                    var x = input.Span.Slice(n * g.ImageSize, g.ImageSize);
                     var y = output.Span.Slice(n * g.OutImageSize, g.OutImageSize);
                     if (hasBias) BiasKernels.FillPlanes(bias.Span, g.OutPlane, y);
                     for (int grp = 0; grp < g.Groups; grp++)
                     {
-                        var xg = x.Slice(grp * g.InPerGroup * g.InPlane, g.InPerGroup * g.InPlane);
-                        ReadOnlySpan<T> cols = xg;
-                        if (columns is not null)
-                        {
-                            var buffer = columns.AsSpan(0, g.ColumnRows * g.OutPlane);
-                            Im2col(xg, g, buffer);
-                            cols = buffer;
-                        }
+                        var xg = input.Slice(n * g.ImageSize + grp * groupImage, groupImage);
+                        if (columns is not null) Unfold(xg, g, columns.AsMemory(0, columnSize), alone);
                         TypedGemm.Run(false, false, g.OutPerGroup, g.OutPlane, g.ColumnRows,
                             weight.Span.Slice(grp * g.OutPerGroup * g.ColumnRows, g.OutPerGroup * g.ColumnRows), g.ColumnRows,
-                            cols, g.OutPlane, hasBias, y.Slice(grp * g.OutPerGroup * g.OutPlane, g.OutPerGroup * g.OutPlane), g.OutPlane);
+                            columns is null ? xg.Span : columns.AsSpan(0, columnSize), g.OutPlane,
+                            hasBias, y.Slice(grp * g.OutPerGroup * g.OutPlane, g.OutPerGroup * g.OutPlane), g.OutPlane);
                     }
                 }
             }
@@ -202,24 +236,26 @@ internal static class ConvKernels
     public static void Conv2dInputGrad<T>(ReadOnlyMemory<T> gradOutput, ReadOnlyMemory<T> weight, Conv2dGeometry g, Memory<T> gradInput)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        int groupImage = g.InPerGroup * g.InPlane, columnSize = g.ColumnRows * g.OutPlane;
         ParallelHelper.For(g.Batch, BatchGrain(g), (start, end) =>
         {
-            T[]? columns = g.IsPointwise ? null : ArrayPool<T>.Shared.Rent(g.ColumnRows * g.OutPlane);
+            bool alone = start == 0 && end == g.Batch; // no parallelism over images: spread col2im instead
+            T[]? columns = g.IsPointwise ? null : ArrayPool<T>.Shared.Rent(columnSize);
             try
             {
                 for (int n = start; n < end; n++)
                 {
                     var dy = gradOutput.Span.Slice(n * g.OutImageSize, g.OutImageSize);
-                    var dx = gradInput.Span.Slice(n * g.ImageSize, g.ImageSize);
-                    if (columns is not null) dx.Clear();
+                    if (columns is not null) gradInput.Span.Slice(n * g.ImageSize, g.ImageSize).Clear();
                     for (int grp = 0; grp < g.Groups; grp++)
                     {
-                        var dxg = dx.Slice(grp * g.InPerGroup * g.InPlane, g.InPerGroup * g.InPlane);
-                        var cols = columns is null ? dxg : columns.AsSpan(0, g.ColumnRows * g.OutPlane);
+                        var dxg = gradInput.Slice(n * g.ImageSize + grp * groupImage, groupImage);
+                        // A 1×1 kernel's column matrix is the image itself: the GEMM writes the gradient directly.
                         TypedGemm.Run(true, false, g.ColumnRows, g.OutPlane, g.OutPerGroup,
                             weight.Span.Slice(grp * g.OutPerGroup * g.ColumnRows, g.OutPerGroup * g.ColumnRows), g.ColumnRows,
-                            dy.Slice(grp * g.OutPerGroup * g.OutPlane, g.OutPerGroup * g.OutPlane), g.OutPlane, false, cols, g.OutPlane);
-                        if (columns is not null) Col2im<T>(cols, g, dxg);
+                            dy.Slice(grp * g.OutPerGroup * g.OutPlane, g.OutPerGroup * g.OutPlane), g.OutPlane,
+                            false, columns is null ? dxg.Span : columns.AsSpan(0, columnSize), g.OutPlane);
+                        if (columns is not null) Fold<T>(columns.AsMemory(0, columnSize), g, dxg, alone);
                     }
                 }
             }
@@ -239,34 +275,29 @@ internal static class ConvKernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         gradWeight.Span.Clear();
+        int groupImage = g.InPerGroup * g.InPlane, columnSize = g.ColumnRows * g.OutPlane;
         var sync = new object();
         ParallelHelper.For(g.Batch, BatchGrain(g), (start, end) =>
         {
             // A thread that has the whole batch writes the result directly; otherwise it sums privately first.
             bool alone = start == 0 && end == g.Batch;
             T[]? partial = alone ? null : ArrayPool<T>.Shared.Rent(g.WeightSize);
-            T[]? columns = g.IsPointwise ? null : ArrayPool<T>.Shared.Rent(g.ColumnRows * g.OutPlane);
+            T[]? columns = g.IsPointwise ? null : ArrayPool<T>.Shared.Rent(columnSize);
             try
             {
                 var dw = partial is null ? gradWeight.Span : partial.AsSpan(0, g.WeightSize);
                 if (partial is not null) dw.Clear();
                 for (int n = start; n < end; n++)
                 {
-                    var x = input.Span.Slice(n * g.ImageSize, g.ImageSize);
                     var dy = gradOutput.Span.Slice(n * g.OutImageSize, g.OutImageSize);
                     for (int grp = 0; grp < g.Groups; grp++)
                     {
-                        var xg = x.Slice(grp * g.InPerGroup * g.InPlane, g.InPerGroup * g.InPlane);
-                        ReadOnlySpan<T> cols = xg;
-                        if (columns is not null)
-                        {
-                            var buffer = columns.AsSpan(0, g.ColumnRows * g.OutPlane);
-                            Im2col(xg, g, buffer);
-                            cols = buffer;
-                        }
+                        var xg = input.Slice(n * g.ImageSize + grp * groupImage, groupImage);
+                        if (columns is not null) Unfold(xg, g, columns.AsMemory(0, columnSize), alone);
                         TypedGemm.Run(false, true, g.OutPerGroup, g.ColumnRows, g.OutPlane,
                             dy.Slice(grp * g.OutPerGroup * g.OutPlane, g.OutPerGroup * g.OutPlane), g.OutPlane,
-                            cols, g.OutPlane, true, dw.Slice(grp * g.OutPerGroup * g.ColumnRows, g.OutPerGroup * g.ColumnRows), g.ColumnRows);
+                            columns is null ? xg.Span : columns.AsSpan(0, columnSize), g.OutPlane,
+                            true, dw.Slice(grp * g.OutPerGroup * g.ColumnRows, g.OutPerGroup * g.ColumnRows), g.ColumnRows);
                     }
                 }
                 if (partial is not null)

@@ -60,6 +60,7 @@ public class Conv2dTests
         var w = TestTensors.Param(2, 6, 2, 3, 2);
         var b = TestTensors.Param(3, 6);
         TensorAssert.GradientsMatch(t => Functional.Conv2d(t[0], t[1], t[2], stride: (2, 1), padding: (1, 1), dilation: (1, 2), groups: 2), x, w, b);
+        TensorAssert.GradientsMatch(t => Functional.Conv2d(t[0].Transpose(2, 3), t[1], t[2], padding: 1, groups: 2).Permute(0, 2, 3, 1), x, w, b);
     }
 
     [Fact]
@@ -89,6 +90,24 @@ public class Conv2dTests
         TensorAssert.Close(db, b.Grad!.ToArray<double>(), 1e-10, 1e-10);
     }
 
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 2)]
+    public void A_single_large_image_unfolds_over_threads_and_matches_the_reference(int stride, int dilation)
+    {
+        // Batch 1 cannot be split over threads, so im2col and col2im split the image's channels instead.
+        var x = TestTensors.Randn(1, DType.Float64, 1, 16, 33, 32).RequiresGrad_();
+        var w = TestTensors.Randn(2, DType.Float64, 8, 16, 3, 3).RequiresGrad_();
+        var y = Functional.Conv2d(x, w, null, stride, padding: 1, dilation: dilation);
+        TensorAssert.Close(ConvOracle.Conv2d(x, w, null, (stride, stride), (1, 1), (dilation, dilation), 1), y, 1e-10, 1e-10);
+        var dy = TestTensors.Randn(3, DType.Float64, y.Shape.ToArray());
+        y.Backward(dy);
+        int oh = y.Shape[2], ow = y.Shape[3];
+        var outputPadding = (33 - ((oh - 1) * stride - 2 + dilation * 2 + 1), 32 - ((ow - 1) * stride - 2 + dilation * 2 + 1));
+        TensorAssert.Close(ConvOracle.ConvTranspose2d(dy, w, null, (stride, stride), (1, 1), outputPadding, (dilation, dilation), 1), x.Grad!, 1e-10, 1e-10);
+        TensorAssert.Close(ConvOracle.WeightGrad(x, dy, [8, 16, 3, 3], (stride, stride), (1, 1), (dilation, dilation), 1), w.Grad!, 1e-10, 1e-10);
+    }
+
     [Fact]
     public void Float32_gradients_agree_with_float64()
     {
@@ -106,6 +125,16 @@ public class Conv2dTests
         var g32 = Grads(DType.Float32);
         TensorAssert.Close(g64[0], g32[0], 1e-4, 1e-4);
         TensorAssert.Close(g64[1], g32[1], 1e-4, 1e-4);
+    }
+
+    [Fact]
+    public void Changing_the_saved_input_in_place_makes_backward_fail()
+    {
+        var x = TestTensors.Randn(1, DType.Float64, 1, 2, 4, 4);
+        var w = TestTensors.Param(2, 3, 2, 3, 3);
+        var y = Functional.Conv2d(x, w);
+        x.CopyFrom(Tensor.Ones(x.Shape, DType.Float64));
+        TensorAssert.Throws<InvalidOperationException>(() => y.Backward(Tensor.Ones(y.Shape, DType.Float64)), "conv2d", "in-place");
     }
 
     [Fact]

@@ -12,6 +12,7 @@ public class ConvTranspose2dTests
     [InlineData(2, 4, 5, 5, 1, 3, 3, 1, 1, 0, 2, 4)]
     [InlineData(1, 5, 6, 6, 3, 1, 1, 1, 0, 0, 1, 1)]
     [InlineData(1, 2, 7, 9, 2, 4, 3, 3, 2, 2, 1, 1)]
+    [InlineData(1, 2, 4, 4, 2, 3, 3, 1, 0, 1, 2, 1)]  // output padding below the dilation: a row and column only the bias reaches
     public void ConvTranspose2d_matches_the_scatter_reference(int n, int c, int h, int w, int outPerGroup, int kh, int kw,
         int stride, int padding, int outputPadding, int dilation, int groups)
     {

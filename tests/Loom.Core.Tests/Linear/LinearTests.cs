@@ -63,6 +63,7 @@ public class LinearTests
         TensorAssert.GradientsMatch(t => Functional.Linear(t[0], t[1], t[2]), x, w, b);
         TensorAssert.GradientsMatch(t => Functional.Linear(t[0], t[1]), x, w);
         TensorAssert.GradientsMatch(t => Functional.Linear(t[0].Transpose(0, 1), t[1]), x, w);
+        TensorAssert.GradientsMatch(t => Functional.Linear(t[0], t[1], t[2]).Transpose(0, 2), x, w, b);
     }
 
     [Fact]
@@ -81,6 +82,16 @@ public class LinearTests
         for (int i = 0; i < xd.Length; i++) colSums[i % 4] += xd[i];
         var dw = w.Grad!.ToArray<double>();
         for (int i = 0; i < dw.Length; i++) Assert.Equal(colSums[i % 4], dw[i], 12);
+    }
+
+    [Fact]
+    public void Changing_the_saved_input_in_place_makes_backward_fail()
+    {
+        var x = TestTensors.Randn(1, DType.Float64, 6, 4);
+        var w = TestTensors.Param(2, 3, 4);
+        var y = Functional.Linear(x, w);
+        x.CopyFrom(Tensor.Ones(new Shape(6, 4), DType.Float64));
+        TensorAssert.Throws<InvalidOperationException>(() => y.Backward(Tensor.Ones(y.Shape, DType.Float64)), "linear", "in-place");
     }
 
     [Fact]

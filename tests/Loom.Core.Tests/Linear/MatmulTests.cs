@@ -45,6 +45,15 @@ public class MatmulTests
     }
 
     [Fact]
+    public void Batches_large_enough_to_split_over_threads_match_the_reference()
+    {
+        var a = R(1, 8, 65, 33);
+        var b = R(2, 8, 33, 65);
+        TensorAssert.Close(MatmulOracle.Matmul(a, b), a.Matmul(b), 1e-4, 1e-4);
+        TensorAssert.Close(MatmulOracle.Matmul(a, b.Select(0, 0)), a.Matmul(b.Select(0, 0)), 1e-4, 1e-4);
+    }
+
+    [Fact]
     public void Vector_dot_vector_is_a_scalar()
     {
         var a = Tensor.FromArray(new float[] { 1, 2, 3 });
@@ -114,6 +123,24 @@ public class MatmulTests
         var a = TestTensors.Param(1, 2, 4, 3);
         var b = TestTensors.Param(2, 2, 4);
         TensorAssert.GradientsMatch(t => t[0].Transpose(-1, -2).Matmul(t[1].Transpose(0, 1)), a, b);
+    }
+
+    [Fact]
+    public void Noncontiguous_output_gradients_are_accepted()
+    {
+        var a = TestTensors.Param(1, 2, 3, 4);
+        var b = TestTensors.Param(2, 4, 5);
+        TensorAssert.GradientsMatch(t => t[0].Matmul(t[1]).Permute(2, 0, 1), a, b);
+    }
+
+    [Fact]
+    public void Changing_a_saved_operand_in_place_makes_backward_fail()
+    {
+        var a = TestTensors.Randn(1, DType.Float64, 3, 4);
+        var b = TestTensors.Param(2, 4, 2);
+        var c = a.Matmul(b);
+        a.CopyFrom(Tensor.Zeros(new Shape(3, 4), DType.Float64));
+        TensorAssert.Throws<InvalidOperationException>(() => c.Backward(Tensor.Ones(c.Shape, DType.Float64)), "matmul", "in-place");
     }
 
     [Fact]

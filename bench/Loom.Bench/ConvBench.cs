@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Loom.Autograd;
+using Loom.Memory;
+using Loom.Random;
+
+namespace Loom.Bench;
+
+/// <summary>
+/// conv2d as in a small CNN layer: batch 64, 32 → 64 channels, 28×28, 3×3 kernel, padding 1 (1.85 GFLOP forward,
+/// twice that again backward). Reports median forward and forward+backward times and GFLOP/s per thread count.
+/// With <c>--peers</c> on the command line it also runs bench/peers/conv_torch.py for PyTorch's figures on the same shape.
+/// </summary>
+public sealed class ConvBench : IBenchmark
+{
+    private const int InChannels = 32, OutChannels = 64, Size = 28, Kernel = 3;
+
+    public string Suite => "kernels";
+
+    public string Name => "conv2d";
+
+    public void Run(BenchReport report, BenchOptions options)
+    {
+        int batch = options.Quick ? 8 : 64;
+        var g = new Generator(1);
+        var x = Tensor.Randn(new Shape(batch, InChannels, Size, Size), g);
+        var w = Tensor.Randn(new Shape(OutChannels, InChannels, Kernel, Kernel), g, std: 0.1);
+        var b = Tensor.Randn(new Shape(OutChannels), g);
+        var dy = Tensor.Randn(new Shape(batch, OutChannels, Size, Size), g);
+        var xg = x.Detach().RequiresGrad_();
+        var wg = w.Detach().RequiresGrad_();
+        var bg = b.Detach().RequiresGrad_();
+        double forwardFlops = 2.0 * batch * OutChannels * Size * Size * InChannels * Kernel * Kernel;
+        // Backward is two GEMMs of the forward's size (input and weight gradients); the bias sum is negligible.
+        double trainFlops = 3 * forwardFlops;
+        string shape = $"b{batch} {InChannels}->{OutChannels} {Size}x{Size} k{Kernel} p1";
+        int warmup = options.Quick ? 1 : 3, iterations = options.Quick ? 2 : 5;
+        double budget = options.Quick ? 0.2 : 1.0;
+
+        void Forward()
+        {
+            using var scope = new MemoryScope();
+            using var noGrad = new NoGrad();
+            Functional.Conv2d(x, w, b, padding: 1);
+        }
+
+        void ForwardBackward()
+        {
+            using var scope = new MemoryScope();
+            Functional.Conv2d(xg, wg, bg, padding: 1).Backward(dy);
+        }
+
+        foreach (int threads in options.ThreadCounts)
+        {
+            Threads.Count = threads;
+            var f = Timing.Measure(Forward, warmup, iterations, budget);
+            report.Add(Name, $"forward {shape} t{threads}", ("median_ms", f.Median * 1e3), ("gflops", forwardFlops / f.Median / 1e9),
+                ("alloc_kb", AllocatedKb(Forward)));
+            var t = Timing.Measure(ForwardBackward, warmup, iterations, budget);
+            report.Add(Name, $"forward+backward {shape} t{threads}", ("median_ms", t.Median * 1e3), ("gflops", trainFlops / t.Median / 1e9),
+                ("alloc_kb", AllocatedKb(ForwardBackward)));
+        }
+
+        if (Environment.GetCommandLineArgs().Contains("--peers")) RunTorchPeer(report, batch, options.ThreadCounts, shape);
+    }
+
+    // Managed bytes allocated by one run on all threads (after warm-up, so pooled buffers are reused).
+    private static double AllocatedKb(Action action)
+    {
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        action();
+        return (GC.GetTotalAllocatedBytes(precise: true) - before) / 1024.0;
+    }
+
+    private void RunTorchPeer(BenchReport report, int batch, int[] threads, string shape)
+    {
+        var script = FindUp(Path.Combine("bench", "peers", "conv_torch.py"));
+        if (script is null)
+        {
+            Console.Error.WriteLine("conv2d: bench/peers/conv_torch.py not found above the working directory; skipping the torch peer");
+            return;
+        }
+        var psi = new ProcessStartInfo("/usr/bin/python3", [script, "--batch", batch.ToString(), "--threads", string.Join(",", threads)])
+        {
+            RedirectStandardOutput = true,
+        };
+        // The two settings without which torch looks slower than it is (see /work/shared/peers/README.md).
+        psi.Environment["OPENBLAS_CORETYPE"] = "SkylakeX";
+        psi.Environment["LD_LIBRARY_PATH"] = "/usr/lib/x86_64-linux-gnu/openblas-openmp";
+        using var process = Process.Start(psi)!;
+        string? line;
+        while ((line = process.StandardOutput.ReadLine()) is not null)
+        {
+            if (JsonNode.Parse(line) is not JsonObject r) continue;
+            double ms = r["median_ms"]!.GetValue<double>();
+            string pass = r["pass"]!.GetValue<string>();
+            double flops = 2.0 * batch * OutChannels * Size * Size * InChannels * Kernel * Kernel * (pass == "forward" ? 1 : 3);
+            report.Add(Name, $"torch {pass} {shape} t{r["threads"]}", ("median_ms", ms), ("gflops", flops / (ms / 1e3) / 1e9));
+        }
+        process.WaitForExit();
+    }
+
+    private static string? FindUp(string relative)
+    {
+        for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, relative);
+            if (File.Exists(candidate)) return candidate;
+        }
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, relative);
+            if (File.Exists(candidate)) return candidate;
+        }
+        return null;
+    }
+}

@@ -1,0 +1,192 @@
+using System.Numerics;
+using Loom.Autograd;
+using Loom.Kernels;
+
+namespace Loom;
+
+// Pooling over the last two dimensions (every leading dimension is an independent plane), as torch.nn.functional.
+//   max_pool2d:           y = max over each window               dx = dy scattered to each window's argmax (saved)
+//   avg_pool2d:           y = Σ window / divisor                 dx = dy / divisor spread over each window
+//   adaptive_avg_pool2d:  windows [⌊i·H/OH⌋, ⌈(i+1)·H/OH⌉)       dx as avg_pool2d
+// The 1-D forms pool [N, C, L] as planes of height 1. Kernels: Kernels/PoolingKernels.cs.
+public static partial class Functional
+{
+    /// <summary>2-D max pooling of an input [N, C, H, W] (or [C, H, W]); stride defaults to the kernel size.</summary>
+    /// <remarks>OH = ⌊(H + 2p − d(k − 1) − 1) / s⌋ + 1 (rounded up in ceil mode); padding is never the maximum.</remarks>
+    public static Tensor MaxPool2d(Tensor input, int kernelSize, int? stride = null, int padding = 0, int dilation = 1, bool ceilMode = false) =>
+        MaxPool2d(input, (kernelSize, kernelSize), stride is int s ? (s, s) : null, (padding, padding), (dilation, dilation), ceilMode);
+
+    /// <summary>2-D max pooling with separate (height, width) kernel, stride, padding and dilation.</summary>
+    public static Tensor MaxPool2d(Tensor input, (int H, int W) kernelSize, (int H, int W)? stride = null, (int H, int W)? padding = null,
+        (int H, int W)? dilation = null, bool ceilMode = false)
+    {
+        var (g, shape) = PoolGeometry("max_pool2d", input, kernelSize, stride ?? kernelSize, padding ?? (0, 0), dilation ?? (1, 1), ceilMode, oneD: false, average: false);
+        return input.DType == DType.Float32 ? MaxPoolCore<float>(input, g, shape) : MaxPoolCore<double>(input, g, shape);
+    }
+
+    /// <summary>1-D max pooling of an input [N, C, L] (or [C, L]); stride defaults to the kernel size.</summary>
+    public static Tensor MaxPool1d(Tensor input, int kernelSize, int? stride = null, int padding = 0, int dilation = 1, bool ceilMode = false)
+    {
+        var (g, shape) = PoolGeometry("max_pool1d", input, (1, kernelSize), (1, stride ?? kernelSize), (0, padding), (1, dilation), ceilMode, oneD: true, average: false);
+        return input.DType == DType.Float32 ? MaxPoolCore<float>(input, g, shape) : MaxPoolCore<double>(input, g, shape);
+    }
+
+    /// <summary>
+    /// 2-D average pooling of an input [N, C, H, W] (or [C, H, W]); stride defaults to the kernel size. With
+    /// <paramref name="countIncludePad"/> padding zeros count in the divisor, as in PyTorch.
+    /// </summary>
+    public static Tensor AvgPool2d(Tensor input, int kernelSize, int? stride = null, int padding = 0, bool countIncludePad = true, bool ceilMode = false) =>
+        AvgPool2d(input, (kernelSize, kernelSize), stride is int s ? (s, s) : null, (padding, padding), countIncludePad, ceilMode);
+
+    /// <summary>2-D average pooling with separate (height, width) kernel, stride and padding.</summary>
+    public static Tensor AvgPool2d(Tensor input, (int H, int W) kernelSize, (int H, int W)? stride = null, (int H, int W)? padding = null,
+        bool countIncludePad = true, bool ceilMode = false)
+    {
+        var (g, shape) = PoolGeometry("avg_pool2d", input, kernelSize, stride ?? kernelSize, padding ?? (0, 0), (1, 1), ceilMode, oneD: false, average: true);
+        return input.DType == DType.Float32 ? AvgPoolCore<float>(input, g, shape, countIncludePad) : AvgPoolCore<double>(input, g, shape, countIncludePad);
+    }
+
+    /// <summary>1-D average pooling of an input [N, C, L] (or [C, L]); stride defaults to the kernel size.</summary>
+    public static Tensor AvgPool1d(Tensor input, int kernelSize, int? stride = null, int padding = 0, bool countIncludePad = true, bool ceilMode = false)
+    {
+        var (g, shape) = PoolGeometry("avg_pool1d", input, (1, kernelSize), (1, stride ?? kernelSize), (0, padding), (1, 1), ceilMode, oneD: true, average: true);
+        return input.DType == DType.Float32 ? AvgPoolCore<float>(input, g, shape, countIncludePad) : AvgPoolCore<double>(input, g, shape, countIncludePad);
+    }
+
+    /// <summary>Average pooling of an input [..., H, W] to [..., outH, outW] with windows chosen as PyTorch does.</summary>
+    public static Tensor AdaptiveAvgPool2d(Tensor input, (int H, int W) outputSize)
+    {
+        const string op = "adaptive_avg_pool2d";
+        if (input.Rank != 3 && input.Rank != 4)
+            throw new ArgumentException($"{op}: expected input [N, C, H, W] or unbatched [C, H, W], got shape {input.Shape}");
+        int h = input.Shape.Dims[^2], w = input.Shape.Dims[^1];
+        if (outputSize.H < 1 || outputSize.W < 1)
+            throw new ArgumentException($"{op}: output size ({outputSize.H}, {outputSize.W}) must be positive (input {input.Shape})");
+        if (h == 0 || w == 0)
+            throw new ArgumentException($"{op}: input {input.Shape} has an empty plane");
+        CheckPoolDType(op, input);
+        var shape = input.Shape.ToArray();
+        shape[^2] = outputSize.H;
+        shape[^1] = outputSize.W;
+        var g = new Pool2dGeometry(input.Numel / (h * w), h, w, outputSize.H, outputSize.W, 0, 0, 0, 0, 0, 0, 0, 0);
+        return input.DType == DType.Float32 ? AdaptiveAvgPoolCore<float>(input, g, Shape.Wrap(shape)) : AdaptiveAvgPoolCore<double>(input, g, Shape.Wrap(shape));
+    }
+
+    /// <summary>Adaptive average pooling to a square output.</summary>
+    public static Tensor AdaptiveAvgPool2d(Tensor input, int outputSize) => AdaptiveAvgPool2d(input, (outputSize, outputSize));
+
+    private static Tensor MaxPoolCore<T>(Tensor input, Pool2dGeometry g, Shape shape) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Tensor x;
+        using (new NoGrad()) x = input.Contiguous();
+        var y = Tensor.Empty(shape, input.DType);
+        var indices = Tensor.Empty(shape, DType.Int32);
+        PoolingKernels.MaxPool2dForward(x.AsReadOnlyMemory<T>(), g, y.AsMemory<T>(), indices.AsMemory<int>());
+        return GradMode.ShouldRecord(input) ? new MaxPoolBackward<T>(input, indices, g).Attach(y) : y;
+    }
+
+    private sealed class MaxPoolBackward<T> : BackwardNode where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly SavedTensor _indices;
+        private readonly Pool2dGeometry _g;
+        private readonly Shape _inputShape;
+
+        public MaxPoolBackward(Tensor input, Tensor indices, Pool2dGeometry g) : base("max_pool2d", input)
+        {
+            _indices = Save(indices);
+            _g = g;
+            _inputShape = input.Shape;
+        }
+
+        protected internal override Tensor?[] Apply(Tensor gradOutput)
+        {
+            var dx = Tensor.Empty(_inputShape, gradOutput.DType);
+            PoolingKernels.MaxPool2dBackward(gradOutput.Contiguous().AsReadOnlyMemory<T>(), _indices.Value.AsReadOnlyMemory<int>(), _g, dx.AsMemory<T>());
+            return [dx];
+        }
+    }
+
+    private static Tensor AvgPoolCore<T>(Tensor input, Pool2dGeometry g, Shape shape, bool countIncludePad) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Tensor x;
+        using (new NoGrad()) x = input.Contiguous();
+        var y = Tensor.Empty(shape, input.DType);
+        PoolingKernels.AvgPool2dForward(x.AsReadOnlyMemory<T>(), g, countIncludePad, y.AsMemory<T>());
+        return GradMode.ShouldRecord(input) ? new AvgPoolBackward<T>(input, g, countIncludePad).Attach(y) : y;
+    }
+
+    private sealed class AvgPoolBackward<T>(Tensor input, Pool2dGeometry g, bool countIncludePad) : BackwardNode("avg_pool2d", input)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly Shape _inputShape = input.Shape;
+
+        protected internal override Tensor?[] Apply(Tensor gradOutput)
+        {
+            var dx = Tensor.Empty(_inputShape, gradOutput.DType);
+            PoolingKernels.AvgPool2dBackward(gradOutput.Contiguous().AsReadOnlyMemory<T>(), g, countIncludePad, dx.AsMemory<T>());
+            return [dx];
+        }
+    }
+
+    private static Tensor AdaptiveAvgPoolCore<T>(Tensor input, Pool2dGeometry g, Shape shape) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Tensor x;
+        using (new NoGrad()) x = input.Contiguous();
+        var y = Tensor.Empty(shape, input.DType);
+        PoolingKernels.AdaptiveAvgPool2dForward(x.AsReadOnlyMemory<T>(), g, y.AsMemory<T>());
+        return GradMode.ShouldRecord(input) ? new AdaptiveAvgPoolBackward<T>(input, g).Attach(y) : y;
+    }
+
+    private sealed class AdaptiveAvgPoolBackward<T>(Tensor input, Pool2dGeometry g) : BackwardNode("adaptive_avg_pool2d", input)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly Shape _inputShape = input.Shape;
+
+        protected internal override Tensor?[] Apply(Tensor gradOutput)
+        {
+            var dx = Tensor.Empty(_inputShape, gradOutput.DType);
+            PoolingKernels.AdaptiveAvgPool2dBackward(gradOutput.Contiguous().AsReadOnlyMemory<T>(), g, dx.AsMemory<T>());
+            return [dx];
+        }
+    }
+
+    /// <summary>Validates a pooling's arguments; returns its geometry and output shape. Errors name the op, the input shape and the options.</summary>
+    private static (Pool2dGeometry Geometry, Shape Output) PoolGeometry(string op, Tensor input, (int H, int W) kernel, (int H, int W) stride,
+        (int H, int W) padding, (int H, int W) dilation, bool ceilMode, bool oneD, bool average)
+    {
+        string Pair((int H, int W) p) => oneD ? $"{p.W}" : $"({p.H}, {p.W})";
+        string Options() => $"kernel {Pair(kernel)}, stride {Pair(stride)}, padding {Pair(padding)}" + (average ? "" : $", dilation {Pair(dilation)}")
+            + (ceilMode ? ", ceil mode" : "");
+
+        int spatial = oneD ? 1 : 2;
+        if (input.Rank != spatial + 1 && input.Rank != spatial + 2)
+            throw new ArgumentException(oneD
+                ? $"{op}: expected input [N, C, L] or unbatched [C, L], got shape {input.Shape}"
+                : $"{op}: expected input [N, C, H, W] or unbatched [C, H, W], got shape {input.Shape}");
+        CheckPoolDType(op, input);
+        if (kernel.H < 1 || kernel.W < 1 || stride.H < 1 || stride.W < 1 || dilation.H < 1 || dilation.W < 1 || padding.H < 0 || padding.W < 0)
+            throw new ArgumentException($"{op}: invalid {Options()} for input {input.Shape} (kernel, stride and dilation must be positive, padding non-negative)");
+        // A window must see at least one input element, hence PyTorch's limit of half the (dilated) kernel.
+        if (padding.H > (dilation.H * (kernel.H - 1) + 1) / 2 || padding.W > (dilation.W * (kernel.W - 1) + 1) / 2)
+            throw new ArgumentException($"{op}: padding should be at most half of the kernel size, got {Options()} for input {input.Shape}");
+
+        int h = oneD ? 1 : input.Shape.Dims[^2], w = input.Shape.Dims[^1];
+        if (h == 0 || w == 0)
+            throw new ArgumentException($"{op}: input {input.Shape} has an empty plane");
+        int oh = Pool2dGeometry.OutputSize(h, kernel.H, stride.H, padding.H, dilation.H, ceilMode);
+        int ow = Pool2dGeometry.OutputSize(w, kernel.W, stride.W, padding.W, dilation.W, ceilMode);
+        if (oh <= 0 || ow <= 0)
+            throw new ArgumentException($"{op}: output would be empty: input {input.Shape} is smaller than the window with {Options()}");
+        var shape = input.Shape.ToArray();
+        if (!oneD) shape[^2] = oh;
+        shape[^1] = ow;
+        var g = new Pool2dGeometry(input.Numel / (h * w), h, w, oh, ow, kernel.H, kernel.W, stride.H, stride.W, padding.H, padding.W, dilation.H, dilation.W);
+        return (g, Shape.Wrap(shape));
+    }
+
+    private static void CheckPoolDType(string op, Tensor input)
+    {
+        if (!input.DType.IsFloatingPoint())
+            throw new NotSupportedException($"{op}: dtype {input.DType.Name()} is not supported (float32 or float64 only), input {input.Shape}");
+    }
+}
