@@ -26,8 +26,10 @@ public static class IdxReader
     public static Tensor Read(Stream stream, string name)
     {
         ArgumentNullException.ThrowIfNull(stream);
+        // Data read from files outlives any training step: keep it out of the caller's MemoryScope.
+        using var persistent = Memory.MemoryScope.Persistent();
         var (bytes, gzipped) = ReadAllBytes(stream, name);
-        return Parse(bytes, gzipped ? $"{name} (after gunzip)" : name);
+        return Parse(bytes.Span, gzipped ? $"{name} (after gunzip)" : name);
     }
 
     /// <summary>An image file: uint8 elements, three dimensions [N, H, W].</summary>
@@ -52,7 +54,7 @@ public static class IdxReader
             throw new InvalidDataException($"{name}: expected {what} of {dtype.Name()}, found {t.DType.Name()} with shape {t.Shape}");
     }
 
-    private static (byte[] Bytes, bool Gzipped) ReadAllBytes(Stream stream, string name)
+    private static (Memory<byte> Bytes, bool Gzipped) ReadAllBytes(Stream stream, string name)
     {
         var source = stream;
         if (!source.CanSeek)
@@ -70,7 +72,7 @@ public static class IdxReader
         if (!gzipped)
         {
             source.CopyTo(whole);
-            return (whole.ToArray(), false);
+            return (whole.GetBuffer().AsMemory(0, (int)whole.Length), false);
         }
         try
         {
@@ -81,10 +83,10 @@ public static class IdxReader
         {
             throw new InvalidDataException($"{name}: corrupt or truncated gzip data ({ex.Message})", ex);
         }
-        return (whole.ToArray(), true);
+        return (whole.GetBuffer().AsMemory(0, (int)whole.Length), true);
     }
 
-    private static Tensor Parse(byte[] bytes, string name)
+    private static Tensor Parse(ReadOnlySpan<byte> bytes, string name)
     {
         if (bytes.Length < 4) throw new InvalidDataException($"{name}: {bytes.Length} bytes is too short for an IDX header (4-byte magic)");
         if (bytes[0] != 0 || bytes[1] != 0)
@@ -107,7 +109,7 @@ public static class IdxReader
         long count = 1;
         for (int i = 0; i < rank; i++)
         {
-            uint d = BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(4 + 4 * i));
+            uint d = BinaryPrimitives.ReadUInt32BigEndian(bytes[(4 + 4 * i)..]);
             if (d > int.MaxValue) throw new InvalidDataException($"{name}: dimension {i} is {d}, beyond Loom's limit of {int.MaxValue}");
             dims[i] = (int)d;
             count = Math.Min(count * d, long.MaxValue / 16); // saturate: any overflow is far beyond the file length anyway
@@ -118,7 +120,7 @@ public static class IdxReader
             throw new InvalidDataException($"{name}: the header declares shape {shape} ({count} elements of {elementSize} bytes, {expected} bytes with the header) but the file holds only {bytes.Length} bytes: truncated, or the dimensions are wrong");
         if (bytes.Length > expected)
             throw new InvalidDataException($"{name}: the header declares shape {shape} ({expected} bytes with the header) but the file holds {bytes.Length} bytes: {bytes.Length - expected} unexpected trailing bytes");
-        var data = bytes.AsSpan(headerSize);
+        var data = bytes[headerSize..];
         int n = (int)count;
         switch (type)
         {

@@ -29,6 +29,7 @@ public static class NpyReader
     public static Tensor Read(Stream stream, string name)
     {
         ArgumentNullException.ThrowIfNull(stream);
+        using var persistent = Memory.MemoryScope.Persistent(); // file data outlives any training step
         var buffer = new MemoryStream();
         stream.CopyTo(buffer);
         return Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), name);

@@ -102,4 +102,19 @@ public class DatasetTests
         Assert.NotEqual(noisy[0].Input.ToArray<float>(), noisy[0].Input.ToArray<float>()); // fresh noise each access
         Assert.Equal(2, noisy[2].Target.Item());
     }
+
+    [Fact]
+    public void Datasets_built_inside_a_memory_scope_outlive_it()
+    {
+        TensorDataset data;
+        using (new Loom.Memory.MemoryScope())
+        {
+            var x = Tensor.Arange(0, 4096, 1, DType.Float32).Reshape(1024, 4);
+            data = new TensorDataset(TestTensors.NonContiguous(x), Tensor.Arange(1024)).Gather(Enumerable.Range(0, 1024).Reverse().ToArray());
+        }
+        using (new Loom.Memory.MemoryScope())
+            _ = Tensor.Full(new Shape(1024, 4), -1.0); // reuses pooled arrays, which would overwrite a returned dataset
+        Assert.Equal(new float[] { 4092, 4093, 4094, 4095 }, data[0].Input.ToArray<float>());
+        Assert.Equal(1023, data[0].Target.Item());
+    }
 }
