@@ -108,7 +108,7 @@ public sealed class DataLoader<T> : IEnumerable<Batch>
     }
 
     /// <summary>The order in which epoch <paramref name="epoch"/> visits the dataset (0..N-1 when not shuffling).</summary>
-    public int[] Order(int epoch) => Order(_seed, epoch);
+    public int[] Order(int epoch) => Order(Seed, epoch);
 
     private int[] Order(ulong seed, int epoch)
     {
@@ -119,7 +119,19 @@ public sealed class DataLoader<T> : IEnumerable<Batch>
         return new Generator(unchecked(seed + (ulong)(epoch + 1) * 0x9E3779B97F4A7C15UL)).Permutation(n);
     }
 
-    public IEnumerator<Batch> GetEnumerator()
+    public IEnumerator<Batch> GetEnumerator() => Start(CancellationToken.None);
+
+    /// <summary>
+    /// The next epoch, stopping with <see cref="OperationCanceledException"/> once <paramref name="cancellationToken"/>
+    /// is cancelled, also while waiting for a batch; the worker stops after the sample it is loading.
+    /// </summary>
+    public IEnumerable<Batch> WithCancellation(CancellationToken cancellationToken)
+    {
+        using var e = Start(cancellationToken);
+        while (e.MoveNext()) yield return e.Current;
+    }
+
+    private IEnumerator<Batch> Start(CancellationToken cancellationToken)
     {
         int epoch, start, generation;
         ulong seed;
@@ -131,7 +143,7 @@ public sealed class DataLoader<T> : IEnumerable<Batch>
             _active = new DataLoaderState(seed, epoch, start);
         }
         var plan = new EpochPlan(this, Order(seed, epoch), seed, epoch, start, generation);
-        return Prefetch == 0 ? new SyncEnumerator(plan) : new PrefetchEnumerator(plan, Prefetch);
+        return Prefetch == 0 ? new SyncEnumerator(plan, cancellationToken) : new PrefetchEnumerator(plan, Prefetch, cancellationToken);
     }
 
     System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
@@ -197,7 +209,7 @@ public sealed class DataLoader<T> : IEnumerable<Batch>
         System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => _items.GetEnumerator();
     }
 
-    private sealed class SyncEnumerator(EpochPlan plan) : IEnumerator<Batch>
+    private sealed class SyncEnumerator(EpochPlan plan, CancellationToken cancellationToken) : IEnumerator<Batch>
     {
         private Batch? _current;
         private int _consumed = plan.Next;
@@ -210,6 +222,11 @@ public sealed class DataLoader<T> : IEnumerable<Batch>
         public bool MoveNext()
         {
             if (_ended) return false;
+            if (cancellationToken.IsCancellationRequested)
+            {
+                Dispose();
+                cancellationToken.ThrowIfCancellationRequested();
+            }
             if (!plan.HasNext)
             {
                 Dispose();
@@ -239,14 +256,14 @@ public sealed class DataLoader<T> : IEnumerable<Batch>
         private int _consumed;
         private bool _ended;
 
-        public PrefetchEnumerator(EpochPlan plan, int capacity)
+        public PrefetchEnumerator(EpochPlan plan, int capacity, CancellationToken cancellationToken)
         {
             _plan = plan;
             _consumed = plan.Next;
             // The worker's closure holds the plan, never this enumerator, so an enumerator abandoned without Dispose
             // can be collected and its finalizer stops the worker.
             _worker = new PrefetchWorker<Batch>(capacity, () => plan.HasNext ? plan.LoadNext() : null,
-                plan.WorkerStarted, plan.WorkerStopped, "Loom DataLoader prefetch");
+                plan.WorkerStarted, plan.WorkerStopped, "Loom DataLoader prefetch", cancellationToken);
         }
 
         ~PrefetchEnumerator() => _worker.Cancel();

@@ -224,6 +224,26 @@ public class DataLoaderTests
         Assert.True(e.MoveNext());
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    public void Cancellation_stops_a_consumer_waiting_for_a_slow_batch_and_the_worker(int prefetch)
+    {
+        var data = new ListDataset<int>(Enumerable.Range(0, 100).ToArray(), delayFrom: 2, delayMs: 50);
+        var loader = new DataLoader<int>(data, batchSize: 1, prefetch: prefetch, collate: Sum);
+        using var cts = new CancellationTokenSource();
+        int seen = 0;
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+        {
+            foreach (var b in loader.WithCancellation(cts.Token))
+                if (++seen == 2) cts.Cancel();
+        });
+        Assert.Equal(2, seen);
+        Assert.Equal(0, loader.RunningWorkers);
+        Assert.True(data.Fetched < 10, $"the worker kept loading after cancellation ({data.Fetched} items)");
+        Assert.Equal(1, loader.Epoch);
+    }
+
     [Fact]
     public void Loading_overlaps_with_the_consumer()
     {
@@ -249,7 +269,7 @@ public class DataLoaderTests
 
     private sealed class DataFailure(string message) : Exception(message);
 
-    private sealed class ListDataset<T>(T[] items, int failAt = -1) : IDataset<T>
+    private sealed class ListDataset<T>(T[] items, int failAt = -1, int delayFrom = int.MaxValue, int delayMs = 0) : IDataset<T>
     {
         private int _fetched;
 
@@ -263,6 +283,7 @@ public class DataLoaderTests
             {
                 Interlocked.Increment(ref _fetched);
                 if (index == failAt) throw new DataFailure($"cannot load item {index}");
+                if (index >= delayFrom) Thread.Sleep(delayMs);
                 return items[index];
             }
         }
