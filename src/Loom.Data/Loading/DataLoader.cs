@@ -13,10 +13,11 @@ namespace Loom.Data;
 /// and a resumed run continues the same sequence: save <see cref="GetState"/> with a checkpoint and restore it with
 /// <see cref="SetState"/>, which makes the next enumeration start at the saved epoch and batch.</para>
 /// <para>With <c>prefetch</c> &gt; 0 one worker thread builds batches in order into a queue of that many batches.
-/// Disposing the enumerator (leaving the <c>foreach</c> by any path) cancels and joins the worker; an exception the
-/// dataset or collate throws reaches the consumer at the batch that failed, with its original type and stack trace.
-/// Random transforms therefore run on the worker thread, one sample at a time in order, so they stay deterministic
-/// as long as their generators are not shared with other threads.</para>
+/// Disposing the enumerator (leaving the <c>foreach</c> by any path) cancels and joins the worker, and
+/// <see cref="WithCancellation"/> lets a token stop both; an exception the dataset or collate throws reaches the
+/// consumer at the batch that failed, with its original type and stack trace. Samples are loaded on that one thread,
+/// one at a time in order, so random transforms stay deterministic as long as their generators are not shared with
+/// other threads.</para>
 /// </remarks>
 public sealed class DataLoader<T> : IEnumerable<Batch>
 {
