@@ -313,8 +313,9 @@ public partial class Tensor
     private Tensor ExpandedMask(Shape shape) => (Shape == shape ? this : Expand(shape.ToArray())).ContiguousValues();
 
     /// <summary>
-    /// The smallest contiguous mask whose repetition covers <paramref name="shape"/>: the mask itself when it only
-    /// lacks leading dimensions (or has them as 1), else the mask expanded to the full shape.
+    /// A contiguous mask whose repetition covers <paramref name="shape"/>: the mask itself when it only lacks leading
+    /// dimensions (or has them as 1), else the mask expanded to the full shape. A pattern of a few elements is
+    /// expanded too, since the kernel works one pattern at a time.
     /// </summary>
     private Tensor MaskPattern(Shape shape)
     {
@@ -322,7 +323,7 @@ public partial class Tensor
         while (d >= lead && Shape[d - lead] == shape[d]) d--;
         for (int e = d; e >= lead; e--)
             if (Shape[e - lead] != 1) return ExpandedMask(shape);
-        return ContiguousValues();
+        return Numel < 64 && shape.Numel > Numel ? ExpandedMask(shape) : ContiguousValues();
     }
 
     /// <summary>(outer, size, inner): the product of the dimensions before <paramref name="axis"/>, its size, the product after it.</summary>

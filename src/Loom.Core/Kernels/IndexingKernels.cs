@@ -445,6 +445,7 @@ internal static class IndexingKernels
     /// Leaves the k first (key, position) pairs in keys[..k] and order[..k], as a max-heap (no useful order).
     /// Positions must ascend (order[j] = j), as SortRow lays them out.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void HeapSelect(Span<ulong> keys, Span<int> order, int k)
     {
         for (int i = k / 2 - 1; i >= 0; i--) SiftDown(keys, order, i, k);
@@ -458,6 +459,7 @@ internal static class IndexingKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SiftDown(Span<ulong> keys, Span<int> order, int i, int count)
     {
         while (true)
@@ -473,6 +475,7 @@ internal static class IndexingKernels
     }
 
     /// <summary>Sorts pairs by (key, position): an introsort by key, then position order restored within runs of equal keys.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ComparisonSort(Span<ulong> keys, Span<int> order)
     {
         keys.Sort(order);
