@@ -7,6 +7,7 @@ namespace Loom;
 // Indexing with index tensors and boolean masks, triangles and flips. Writing i for a position and i⟨a←v⟩ for i with
 // its coordinate on axis a replaced by v:
 //   index_select(x, a, idx):   y[i] = x[i⟨a←idx[i_a]⟩]         dx = zeros, then dx[i⟨a←idx[i_a]⟩] += dy[i]   (index-add)
+//   index_add(x, a, idx, s):   y = x; y[i⟨a←idx[i_a]⟩] += s[i]  dx = dy,  ds = index_select(dy, a, idx)
 //   gather(x, a, idx):         y[i] = x[i⟨a←idx[i]⟩]           dx = zeros, then dx[i⟨a←idx[i]⟩] += dy[i]     (scatter-add)
 //   scatter_add(x, a, idx, s): y = x; y[i⟨a←idx[i]⟩] += s[i]   dx = dy,  ds = gather(dy, a, idx)
 //   masked_select(x, m):       y = the x[i] with m[i], in order dx = zeros with dy written back at those i (summed over broadcasting)
@@ -56,6 +57,52 @@ public partial class Tensor
             ArrayPool<int>.Shared.Return(idx);
         }
         return GradMode.ShouldRecord(this) ? new IndexSelectBackward(this, a, index).Attach(result) : result;
+    }
+
+    /// <summary>
+    /// A copy of this tensor with the slices of <paramref name="source"/> added at positions <paramref name="index"/>
+    /// along <paramref name="axis"/> (like <c>torch.index_add</c>): <c>y[…, index[j], …] += source[…, j, …]</c>.
+    /// Repeated positions accumulate. The source has this shape with that dimension replaced by the index's length.
+    /// Gradients flow to both this tensor and <paramref name="source"/>.
+    /// </summary>
+    public Tensor IndexAdd(int axis, Tensor index, Tensor source)
+    {
+        ArgumentNullException.ThrowIfNull(index);
+        ArgumentNullException.ThrowIfNull(source);
+        RequireIndexDType(index, "index_add");
+        if (Rank == 0) throw new ArgumentException($"index_add: needs a tensor of rank 1 or more, got shape {Shape}");
+        int a = Shape.NormalizeAxis(axis, "index_add");
+        if (index.Rank > 1)
+            throw new ArgumentException($"index_add: index must be 1-D, got shape {index.Shape} (input shape {Shape}, axis {axis})");
+        var expected = Shape.ToArray();
+        expected[a] = index.Numel;
+        if (source.Shape != Shape.Wrap(expected))
+            throw new ArgumentException($"index_add: source of shape {source.Shape} does not fit the input of shape {Shape} with an index of {index.Numel} positions along axis {axis} (expected {Shape.Format(expected)})");
+        if (source.DType != DType)
+            throw new ArgumentException($"index_add: source has dtype {source.DType.Name()}, the tensor has {DType.Name()}");
+        if (DType is not (DType.Float32 or DType.Float64 or DType.Int32 or DType.Int64))
+            throw new NotSupportedException($"index_add: dtype {DType.Name()} is not supported (float32, float64, int32 and int64 are)");
+        var (outer, axisSize, inner) = OuterSizeInner(Shape, a);
+        var result = Detach().Clone();
+        var src = source.ContiguousValues();
+        var idx = ArrayPool<int>.Shared.Rent(index.Numel);
+        try
+        {
+            var positions = idx.AsSpan(0, index.Numel);
+            ReadIndex(index, Shape, a, "index_add", positions);
+            switch (DType)
+            {
+                case DType.Float32: IndexingKernels.IndexAdd(src.Data<float>(), positions, outer, axisSize, inner, result.Data<float>()); break;
+                case DType.Float64: IndexingKernels.IndexAdd(src.Data<double>(), positions, outer, axisSize, inner, result.Data<double>()); break;
+                case DType.Int32: IndexingKernels.IndexAdd(src.Data<int>(), positions, outer, axisSize, inner, result.Data<int>()); break;
+                case DType.Int64: IndexingKernels.IndexAdd(src.Data<long>(), positions, outer, axisSize, inner, result.Data<long>()); break;
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(idx);
+        }
+        return GradMode.ShouldRecord(this, source) ? new IndexAddBackward(this, source, a, index).Attach(result) : result;
     }
 
     /// <summary>
@@ -313,8 +360,9 @@ public partial class Tensor
     private Tensor ExpandedMask(Shape shape) => (Shape == shape ? this : Expand(shape.ToArray())).ContiguousValues();
 
     /// <summary>
-    /// The smallest contiguous mask whose repetition covers <paramref name="shape"/>: the mask itself when it only
-    /// lacks leading dimensions (or has them as 1), else the mask expanded to the full shape.
+    /// A contiguous mask whose repetition covers <paramref name="shape"/>: the mask itself when it only lacks leading
+    /// dimensions (or has them as 1), else the mask expanded to the full shape. A pattern of a few elements is
+    /// expanded too, since the kernel works one pattern at a time.
     /// </summary>
     private Tensor MaskPattern(Shape shape)
     {
@@ -322,7 +370,7 @@ public partial class Tensor
         while (d >= lead && Shape[d - lead] == shape[d]) d--;
         for (int e = d; e >= lead; e--)
             if (Shape[e - lead] != 1) return ExpandedMask(shape);
-        return ContiguousValues();
+        return Numel < 64 && shape.Numel > Numel ? ExpandedMask(shape) : ContiguousValues();
     }
 
     /// <summary>(outer, size, inner): the product of the dimensions before <paramref name="axis"/>, its size, the product after it.</summary>
@@ -517,6 +565,21 @@ public partial class Tensor
             }
             return [grad];
         }
+    }
+
+    private sealed class IndexAddBackward : BackwardNode
+    {
+        private readonly int _axis;
+        private readonly SavedTensor? _index;
+
+        public IndexAddBackward(Tensor input, Tensor source, int axis, Tensor index) : base("index_add", input, source)
+        {
+            _axis = axis;
+            if (NeedsGrad(1)) _index = Save(index);
+        }
+
+        protected internal override Tensor?[] Apply(Tensor gradOutput) =>
+            [NeedsGrad(0) ? gradOutput : null, NeedsGrad(1) ? gradOutput.IndexSelect(_axis, _index!.Value) : null];
     }
 
     private sealed class GatherBackward : BackwardNode

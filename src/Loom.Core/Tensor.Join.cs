@@ -191,6 +191,8 @@ public partial class Tensor
     /// <summary>Copies the view (offset, dims, strides) over <paramref name="source"/>'s storage into the contiguous <paramref name="destination"/>.</summary>
     private static void GatherStrided(Tensor source, int offset, int[] dims, int[] strides, Tensor destination)
     {
+        if (destination.Numel == 0) return;
+        (dims, strides) = Coalesce(dims, strides);
         switch (source.DType)
         {
             case DType.Float32: StridedKernels.Gather<float>(source.Array<float>(), offset, dims, strides, destination.Data<float>()); break;
@@ -201,6 +203,32 @@ public partial class Tensor
             case DType.Int8: StridedKernels.Gather<sbyte>(source.Array<sbyte>(), offset, dims, strides, destination.Data<sbyte>()); break;
             case DType.Bool: StridedKernels.Gather<bool>(source.Array<bool>(), offset, dims, strides, destination.Data<bool>()); break;
         }
+    }
+
+    /// <summary>
+    /// The same row-major walk with fewer, longer rows: drops size-1 dimensions and merges a dimension into the next
+    /// when its stride steps exactly over it. [N, 1] repeated to [N, 64] becomes N rows filled from one element
+    /// (stride 0) instead of 64·N one-element rows; a flipped contiguous tensor becomes one row of stride −1.
+    /// </summary>
+    private static (int[] Dims, int[] Strides) Coalesce(int[] dims, int[] strides)
+    {
+        var d = new List<int>(dims.Length);
+        var s = new List<int>(dims.Length);
+        for (int i = 0; i < dims.Length; i++)
+        {
+            if (dims[i] == 1) continue;
+            if (d.Count > 0 && s[^1] == strides[i] * dims[i])
+            {
+                d[^1] *= dims[i];
+                s[^1] = strides[i];
+            }
+            else
+            {
+                d.Add(dims[i]);
+                s.Add(strides[i]);
+            }
+        }
+        return ([.. d], [.. s]);
     }
 
     private sealed class CatBackward(IReadOnlyList<Tensor> inputs, int axis) : BackwardNode("cat", [.. inputs])

@@ -139,13 +139,18 @@ internal static class IndexingKernels
         // Bools are bytes; counting the zero bytes is vectorised by the runtime and does not assume true is 1.
         mask.Length - MemoryMarshal.AsBytes(mask).Count((byte)0);
 
-    /// <summary>Copies source[i] for every true mask[i], in order, into the front of <paramref name="destination"/>.</summary>
+    /// <summary>Copies source[i] for every true mask[i], in order, into <paramref name="destination"/>, which holds exactly that many.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaskedSelect<T>(ReadOnlySpan<T> source, ReadOnlySpan<bool> mask, Span<T> destination)
     {
+        // Branch-free compaction: always write, advance only past kept elements. A random mask would mispredict a
+        // branch half the time; the bound check on k is taken only once, after the last kept element.
         int k = 0;
-        for (int i = 0; i < source.Length; i++)
-            if (mask[i]) destination[k++] = source[i];
+        for (int i = 0; i < source.Length && k < destination.Length; i++)
+        {
+            destination[k] = source[i];
+            k += mask[i] ? 1 : 0;
+        }
     }
 
     /// <summary>
@@ -353,19 +358,20 @@ internal static class IndexingKernels
         Span<T> values, Span<long> indices) where T : unmanaged
     {
         if (k == 0 || outer * inner == 0) return;
-        var keys = ArrayPool<ulong>.Shared.Rent(axisSize);
-        var order = ArrayPool<int>.Shared.Rent(axisSize);
+        var keys = ArrayPool<ulong>.Shared.Rent(2 * axisSize);
+        var order = ArrayPool<int>.Shared.Rent(2 * axisSize);
         try
         {
+            var row = new RowBuffers(keys.AsSpan(0, 2 * axisSize), order.AsSpan(0, 2 * axisSize));
             for (int o = 0; o < outer; o++)
             {
                 for (int i = 0; i < inner; i++)
                 {
                     int inBase = o * axisSize * inner + i, outBase = o * k * inner + i;
-                    SortRow(source, inBase, inner, axisSize, k, largest, sorted, keys, order);
+                    SortRow(source, inBase, inner, axisSize, k, largest, sorted, row);
                     for (int j = 0; j < k; j++)
                     {
-                        int at = order[j];
+                        int at = row.Order[j];
                         values[outBase + j * inner] = source[inBase + at * inner];
                         indices[outBase + j * inner] = at;
                     }
@@ -379,74 +385,173 @@ internal static class IndexingKernels
         }
     }
 
-    /// <summary>
-    /// Puts into order[..k] the positions of the row's k first elements in sort order. Rows of 4-byte or smaller
-    /// elements pack (key, position) into one ulong, which makes every key unique (so the sort is stable and a
-    /// quickselect is safe) and sorts as a primitive; 8-byte elements sort keys with positions alongside and then
-    /// restore position order inside runs of equal keys.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void SortRow<T>(ReadOnlySpan<T> source, int start, int stride, int n, int k, bool largest, bool sorted,
-        ulong[] keyBuffer, int[] orderBuffer) where T : unmanaged
+    /// <summary>Scratch for one row: (key, position) pairs and as much again for the radix sort's ping-pong.</summary>
+    private readonly ref struct RowBuffers(Span<ulong> keys, Span<int> order)
     {
-        var keys = keyBuffer.AsSpan(0, n);
-        var order = orderBuffer.AsSpan(0, n);
-        if (Unsafe.SizeOf<T>() <= 4)
-        {
-            for (int j = 0; j < n; j++)
-            {
-                ulong key = OrderKey(source[start + j * stride]);
-                if (largest) key = ~key & 0xFFFF_FFFFUL;
-                keys[j] = key << 32 | (uint)j;
-            }
-            if (k < n)
-            {
-                SelectSmallest(keys, k);
-                keys = keys.Slice(0, k);
-            }
-            if (sorted) keys.Sort();
-            for (int j = 0; j < keys.Length; j++) order[j] = (int)(uint)keys[j];
-            return;
-        }
+        public Span<ulong> Keys { get; } = keys[..(keys.Length / 2)];
+        public Span<int> Order { get; } = order[..(order.Length / 2)];
+        public Span<ulong> KeyScratch { get; } = keys[(keys.Length / 2)..];
+        public Span<int> OrderScratch { get; } = order[(order.Length / 2)..];
+    }
 
+    /// <summary>
+    /// Puts into row.Order[..k] the positions of the row's first k elements in (key, position) order. Every path
+    /// breaks ties by position, so results are deterministic and the sort is stable.
+    /// </summary>
+    /// <remarks>
+    /// Comparison sorts and quickselect branch on the data, and on random rows half those branches mispredict. So:
+    /// small k uses a heap of the k best, which a new element enters only when it beats the heap's worst (rare after
+    /// the first few hundred, so the branch predicts well); full sorts of long rows use an LSD radix sort, which does
+    /// not compare at all and is stable by construction.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SortRow<T>(ReadOnlySpan<T> source, int start, int stride, int n, int k, bool largest, bool sorted, RowBuffers row)
+        where T : unmanaged
+    {
+        var keys = row.Keys.Slice(0, n);
+        var order = row.Order.Slice(0, n);
+        // Keys of narrow types use only their low bytes; descending order complements just those.
+        int keyBytes = Unsafe.SizeOf<T>();
+        ulong flip = largest ? (keyBytes == 8 ? ulong.MaxValue : (1UL << (8 * keyBytes)) - 1) : 0;
         for (int j = 0; j < n; j++)
         {
-            ulong key = OrderKey(source[start + j * stride]);
-            keys[j] = largest ? ~key : key;
+            keys[j] = OrderKey(source[start + j * stride]) ^ flip;
             order[j] = j;
         }
+        if (k <= n / 8)
+        {
+            HeapSelect(keys, order, k);
+            if (sorted) ComparisonSort(keys.Slice(0, k), order.Slice(0, k));
+        }
+        else if (n >= RadixSortMinLength)
+        {
+            RadixSort(keys, order, row.KeyScratch.Slice(0, n), row.OrderScratch.Slice(0, n), keyBytes);
+        }
+        else
+        {
+            ComparisonSort(keys, order);
+        }
+    }
+
+    /// <summary>Below this length a comparison sort beats the radix sort's per-pass histogram of 256 buckets.</summary>
+    internal const int RadixSortMinLength = 256;
+
+    /// <summary>(key, position) order: by key, then by position.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Before(ulong keyA, int positionA, ulong keyB, int positionB) =>
+        keyA < keyB || (keyA == keyB && positionA < positionB);
+
+    /// <summary>
+    /// Leaves the k first (key, position) pairs in keys[..k] and order[..k], as a max-heap (no useful order).
+    /// Positions must ascend (order[j] = j), as SortRow lays them out.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void HeapSelect(Span<ulong> keys, Span<int> order, int k)
+    {
+        for (int i = k / 2 - 1; i >= 0; i--) SiftDown(keys, order, i, k);
+        for (int j = k; j < keys.Length; j++)
+        {
+            // A later position loses every tie, so one key compare decides entry.
+            if (keys[j] >= keys[0]) continue;
+            keys[0] = keys[j];
+            order[0] = order[j];
+            SiftDown(keys, order, 0, k);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SiftDown(Span<ulong> keys, Span<int> order, int i, int count)
+    {
+        while (true)
+        {
+            int worst = i, left = 2 * i + 1, right = left + 1;
+            if (left < count && Before(keys[worst], order[worst], keys[left], order[left])) worst = left;
+            if (right < count && Before(keys[worst], order[worst], keys[right], order[right])) worst = right;
+            if (worst == i) return;
+            (keys[i], keys[worst]) = (keys[worst], keys[i]);
+            (order[i], order[worst]) = (order[worst], order[i]);
+            i = worst;
+        }
+    }
+
+    /// <summary>Sorts pairs by (key, position): an introsort by key, then position order restored within runs of equal keys.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void ComparisonSort(Span<ulong> keys, Span<int> order)
+    {
         keys.Sort(order);
-        for (int run = 0; run < n;)
+        for (int run = 0; run < keys.Length;)
         {
             int end = run + 1;
-            while (end < n && keys[end] == keys[run]) end++;
+            while (end < keys.Length && keys[end] == keys[run]) end++;
             if (end - run > 1) order.Slice(run, end - run).Sort();
             run = end;
         }
     }
 
     /// <summary>
+    /// Stable LSD radix sort of pairs by the low <paramref name="keyBytes"/> bytes of their keys, one byte per pass;
+    /// a pass whose byte is the same for every key is skipped. Stability keeps equal keys in position order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void RadixSort(Span<ulong> keys, Span<int> order, Span<ulong> keyScratch, Span<int> orderScratch, int keyBytes)
+    {
+        int n = keys.Length;
+        Span<int> offsets = stackalloc int[256];
+        Span<ulong> fromKeys = keys, toKeys = keyScratch;
+        Span<int> fromOrder = order, toOrder = orderScratch;
+        for (int shift = 0; shift < 8 * keyBytes; shift += 8)
+        {
+            offsets.Clear();
+            for (int i = 0; i < n; i++) offsets[(int)(fromKeys[i] >> shift) & 0xFF]++;
+            if (offsets[(int)(fromKeys[0] >> shift) & 0xFF] == n) continue;
+            for (int b = 0, sum = 0; b < 256; b++)
+            {
+                int count = offsets[b];
+                offsets[b] = sum;
+                sum += count;
+            }
+            for (int i = 0; i < n; i++)
+            {
+                int at = offsets[(int)(fromKeys[i] >> shift) & 0xFF]++;
+                toKeys[at] = fromKeys[i];
+                toOrder[at] = fromOrder[i];
+            }
+            var k = fromKeys;
+            fromKeys = toKeys;
+            toKeys = k;
+            var o = fromOrder;
+            fromOrder = toOrder;
+            toOrder = o;
+        }
+        if (fromKeys != keys)
+        {
+            fromKeys.CopyTo(keys);
+            fromOrder.CopyTo(order);
+        }
+    }
+
+    /// <summary>
     /// A ulong whose unsigned order is the value order of <typeparamref name="T"/>: floats flip the sign bit (and
-    /// every other bit when negative), signed integers flip the sign bit. Types of 4 bytes or fewer use the low 32 bits.
+    /// every other bit when negative), signed integers flip the sign bit. A type of b bytes uses only the low b bytes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static ulong OrderKey<T>(T value) where T : unmanaged
     {
         if (typeof(T) == typeof(float))
         {
-            float f = Unsafe.As<T, float>(ref value);
+            // Branch-free: the sign is random in real data, and a branch on it mispredicts half the time.
+            // Adding +0 turns −0 into +0 (IEEE round-to-nearest), so the two tie.
+            float f = Unsafe.As<T, float>(ref value) + 0f;
             if (float.IsNaN(f)) return uint.MaxValue; // all NaNs tie above +inf
-            if (f == 0) f = 0; // −0 ties with +0
             uint bits = BitConverter.SingleToUInt32Bits(f);
-            return (bits & 0x8000_0000u) != 0 ? ~bits : bits | 0x8000_0000u;
+            return bits ^ ((uint)((int)bits >> 31) | 0x8000_0000u);
         }
         if (typeof(T) == typeof(double))
         {
-            double d = Unsafe.As<T, double>(ref value);
+            double d = Unsafe.As<T, double>(ref value) + 0d;
             if (double.IsNaN(d)) return ulong.MaxValue;
-            if (d == 0) d = 0;
             ulong bits = BitConverter.DoubleToUInt64Bits(d);
-            return (bits & 0x8000_0000_0000_0000UL) != 0 ? ~bits : bits | 0x8000_0000_0000_0000UL;
+            return bits ^ ((ulong)((long)bits >> 63) | 0x8000_0000_0000_0000UL);
         }
         if (typeof(T) == typeof(int)) return (uint)Unsafe.As<T, int>(ref value) ^ 0x8000_0000u;
         if (typeof(T) == typeof(long)) return (ulong)Unsafe.As<T, long>(ref value) ^ 0x8000_0000_0000_0000UL;
@@ -454,40 +559,5 @@ internal static class IndexingKernels
         if (typeof(T) == typeof(sbyte)) return (byte)(Unsafe.As<T, sbyte>(ref value) ^ unchecked((sbyte)0x80));
         if (typeof(T) == typeof(bool)) return Unsafe.As<T, bool>(ref value) ? 1UL : 0UL;
         throw new NotSupportedException($"sort: no ordering for elements of type {typeof(T).Name}");
-    }
-
-    /// <summary>
-    /// Rearranges distinct <paramref name="keys"/> so that the <paramref name="k"/> smallest occupy keys[..k], in no
-    /// particular order (Hoare's quickselect with a median-of-three pivot; expected linear time).
-    /// </summary>
-    internal static void SelectSmallest(Span<ulong> keys, int k)
-    {
-        int target = k - 1, lo = 0, hi = keys.Length - 1;
-        while (hi > lo)
-        {
-            if (hi - lo < 16)
-            {
-                keys.Slice(lo, hi - lo + 1).Sort();
-                return;
-            }
-            ulong a = keys[lo], b = keys[lo + (hi - lo) / 2], c = keys[hi];
-            ulong pivot = Math.Max(Math.Min(a, b), Math.Min(Math.Max(a, b), c));
-            int i = lo, j = hi;
-            while (i <= j)
-            {
-                while (keys[i] < pivot) i++;
-                while (keys[j] > pivot) j--;
-                if (i <= j)
-                {
-                    (keys[i], keys[j]) = (keys[j], keys[i]);
-                    i++;
-                    j--;
-                }
-            }
-            // Now keys[lo..j] ≤ pivot ≤ keys[i..hi], and anything between equals the pivot.
-            if (target <= j) hi = j;
-            else if (target >= i) lo = i;
-            else return;
-        }
     }
 }

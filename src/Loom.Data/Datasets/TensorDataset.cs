@@ -18,6 +18,8 @@ public sealed class TensorDataset : IDataset<Sample>, IRowGather
             throw new ArgumentException($"TensorDataset: inputs {inputs.Shape} and targets {targets.Shape} need a first dimension (the sample count)");
         if (inputs.Shape[0] != targets.Shape[0])
             throw new ArgumentException($"TensorDataset: inputs {inputs.Shape} and targets {targets.Shape} have different first dimensions ({inputs.Shape[0]} != {targets.Shape[0]})");
+        // A dataset lives across training steps: copies made here must not return to the pool when a step's MemoryScope ends.
+        using var persistent = Memory.MemoryScope.Persistent();
         Inputs = inputs.Detach().Contiguous();
         Targets = targets.Detach().Contiguous();
     }
@@ -42,8 +44,11 @@ public sealed class TensorDataset : IDataset<Sample>, IRowGather
     }
 
     /// <summary>A new dataset holding copies of the rows at <paramref name="indices"/>, in that order.</summary>
-    public TensorDataset Gather(ReadOnlySpan<int> indices) =>
-        new(RowGather.Rows(Inputs, indices, "TensorDataset.Gather"), RowGather.Rows(Targets, indices, "TensorDataset.Gather"));
+    public TensorDataset Gather(ReadOnlySpan<int> indices)
+    {
+        using var persistent = Memory.MemoryScope.Persistent();
+        return new(RowGather.Rows(Inputs, indices, "TensorDataset.Gather"), RowGather.Rows(Targets, indices, "TensorDataset.Gather"));
+    }
 
     bool IRowGather.CanGather => true;
 

@@ -13,10 +13,11 @@ namespace Loom.Data;
 /// and a resumed run continues the same sequence: save <see cref="GetState"/> with a checkpoint and restore it with
 /// <see cref="SetState"/>, which makes the next enumeration start at the saved epoch and batch.</para>
 /// <para>With <c>prefetch</c> &gt; 0 one worker thread builds batches in order into a queue of that many batches.
-/// Disposing the enumerator (leaving the <c>foreach</c> by any path) cancels and joins the worker; an exception the
-/// dataset or collate throws reaches the consumer at the batch that failed, with its original type and stack trace.
-/// Random transforms therefore run on the worker thread, one sample at a time in order, so they stay deterministic
-/// as long as their generators are not shared with other threads.</para>
+/// Disposing the enumerator (leaving the <c>foreach</c> by any path) cancels and joins the worker, and
+/// <see cref="WithCancellation"/> lets a token stop both; an exception the dataset or collate throws reaches the
+/// consumer at the batch that failed, with its original type and stack trace. Samples are loaded on that one thread,
+/// one at a time in order, so random transforms stay deterministic as long as their generators are not shared with
+/// other threads.</para>
 /// </remarks>
 public sealed class DataLoader<T> : IEnumerable<Batch>
 {
@@ -108,7 +109,7 @@ public sealed class DataLoader<T> : IEnumerable<Batch>
     }
 
     /// <summary>The order in which epoch <paramref name="epoch"/> visits the dataset (0..N-1 when not shuffling).</summary>
-    public int[] Order(int epoch) => Order(_seed, epoch);
+    public int[] Order(int epoch) => Order(Seed, epoch);
 
     private int[] Order(ulong seed, int epoch)
     {
@@ -119,7 +120,19 @@ public sealed class DataLoader<T> : IEnumerable<Batch>
         return new Generator(unchecked(seed + (ulong)(epoch + 1) * 0x9E3779B97F4A7C15UL)).Permutation(n);
     }
 
-    public IEnumerator<Batch> GetEnumerator()
+    public IEnumerator<Batch> GetEnumerator() => Start(CancellationToken.None);
+
+    /// <summary>
+    /// The next epoch, stopping with <see cref="OperationCanceledException"/> once <paramref name="cancellationToken"/>
+    /// is cancelled, also while waiting for a batch; the worker stops after the sample it is loading.
+    /// </summary>
+    public IEnumerable<Batch> WithCancellation(CancellationToken cancellationToken)
+    {
+        using var e = Start(cancellationToken);
+        while (e.MoveNext()) yield return e.Current;
+    }
+
+    private IEnumerator<Batch> Start(CancellationToken cancellationToken)
     {
         int epoch, start, generation;
         ulong seed;
@@ -131,7 +144,7 @@ public sealed class DataLoader<T> : IEnumerable<Batch>
             _active = new DataLoaderState(seed, epoch, start);
         }
         var plan = new EpochPlan(this, Order(seed, epoch), seed, epoch, start, generation);
-        return Prefetch == 0 ? new SyncEnumerator(plan) : new PrefetchEnumerator(plan, Prefetch);
+        return Prefetch == 0 ? new SyncEnumerator(plan, cancellationToken) : new PrefetchEnumerator(plan, Prefetch, cancellationToken);
     }
 
     System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
@@ -197,7 +210,7 @@ public sealed class DataLoader<T> : IEnumerable<Batch>
         System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => _items.GetEnumerator();
     }
 
-    private sealed class SyncEnumerator(EpochPlan plan) : IEnumerator<Batch>
+    private sealed class SyncEnumerator(EpochPlan plan, CancellationToken cancellationToken) : IEnumerator<Batch>
     {
         private Batch? _current;
         private int _consumed = plan.Next;
@@ -210,6 +223,11 @@ public sealed class DataLoader<T> : IEnumerable<Batch>
         public bool MoveNext()
         {
             if (_ended) return false;
+            if (cancellationToken.IsCancellationRequested)
+            {
+                Dispose();
+                cancellationToken.ThrowIfCancellationRequested();
+            }
             if (!plan.HasNext)
             {
                 Dispose();
@@ -239,14 +257,14 @@ public sealed class DataLoader<T> : IEnumerable<Batch>
         private int _consumed;
         private bool _ended;
 
-        public PrefetchEnumerator(EpochPlan plan, int capacity)
+        public PrefetchEnumerator(EpochPlan plan, int capacity, CancellationToken cancellationToken)
         {
             _plan = plan;
             _consumed = plan.Next;
             // The worker's closure holds the plan, never this enumerator, so an enumerator abandoned without Dispose
             // can be collected and its finalizer stops the worker.
             _worker = new PrefetchWorker<Batch>(capacity, () => plan.HasNext ? plan.LoadNext() : null,
-                plan.WorkerStarted, plan.WorkerStopped, "Loom DataLoader prefetch");
+                plan.WorkerStarted, plan.WorkerStopped, "Loom DataLoader prefetch", cancellationToken);
         }
 
         ~PrefetchEnumerator() => _worker.Cancel();

@@ -15,13 +15,17 @@ namespace Loom.Data;
 internal sealed class PrefetchWorker<TItem> : IDisposable where TItem : class
 {
     private readonly BlockingCollection<TItem> _queue;
-    private readonly CancellationTokenSource _cancel = new();
+    private readonly CancellationTokenSource _cancel;
+    private readonly CancellationToken _external;
     private readonly Thread _thread;
     private ExceptionDispatchInfo? _error;
     private bool _disposed;
 
-    public PrefetchWorker(int capacity, Func<TItem?> produce, Action started, Action stopped, string name)
+    /// <param name="cancellationToken">Cancels both the worker and a consumer waiting in <see cref="Take"/>.</param>
+    public PrefetchWorker(int capacity, Func<TItem?> produce, Action started, Action stopped, string name, CancellationToken cancellationToken = default)
     {
+        _external = cancellationToken;
+        _cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _queue = new BlockingCollection<TItem>(new ConcurrentQueue<TItem>(), capacity);
         var queue = _queue;
         var token = _cancel.Token;
@@ -57,11 +61,12 @@ internal sealed class PrefetchWorker<TItem> : IDisposable where TItem : class
         }
     }
 
-    /// <summary>The next item, or null once the producer has finished. Rethrows the producer's exception.</summary>
+    /// <summary>The next item, or null once the producer has finished. Rethrows the producer's exception; throws <see cref="OperationCanceledException"/> once cancelled.</summary>
     public TItem? Take()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_queue.TryTake(out var item, Timeout.Infinite)) return item;
+        if (_queue.TryTake(out var item, Timeout.Infinite, _external)) return item;
+        _external.ThrowIfCancellationRequested(); // the worker may have stopped for the cancellation before the consumer saw it
         // Completed and drained: CompleteAdding happens after _error is set, so the error is visible here.
         _error?.Throw();
         return null;

@@ -10,15 +10,18 @@ namespace Loom.Data;
 /// </summary>
 public sealed class RandomCrop : ImageTransform
 {
-    public RandomCrop(int height, int width, int padding = 0, double fill = 0, ulong seed = 0)
+    /// <param name="size">(height, width) of the crop.</param>
+    /// <param name="padding">Pixels of <paramref name="fill"/> added on every side before cropping.</param>
+    public RandomCrop((int Height, int Width) size, int padding = 0, double fill = 0, ulong seed = 0)
     {
-        if (height < 1 || width < 1) throw new ArgumentException($"RandomCrop: crop size {height}×{width} must be positive");
+        if (size.Height < 1 || size.Width < 1) throw new ArgumentException($"RandomCrop: crop size {size.Height}×{size.Width} must be positive");
         if (padding < 0) throw new ArgumentOutOfRangeException(nameof(padding), padding, "RandomCrop: padding must be non-negative");
-        (Height, Width, Padding, Fill) = (height, width, padding, fill);
+        (Height, Width, Padding, Fill) = (size.Height, size.Width, padding, fill);
         Generator = new Generator(seed);
     }
 
-    public RandomCrop(int size, int padding = 0, double fill = 0, ulong seed = 0) : this(size, size, padding, fill, seed) { }
+    /// <summary>A square crop of <paramref name="size"/>×<paramref name="size"/>.</summary>
+    public RandomCrop(int size, int padding = 0, double fill = 0, ulong seed = 0) : this((size, size), padding, fill, seed) { }
 
     public int Height { get; }
 

@@ -57,6 +57,41 @@ public class IndexSelectGatherTests
     }
 
     [Theory]
+    [InlineData(DType.Float32)]
+    [InlineData(DType.Float64)]
+    [InlineData(DType.Int32)]
+    [InlineData(DType.Int64)]
+    public void IndexAdd_matches_reference_and_accumulates_repeated_positions(DType dtype)
+    {
+        int[] shape = [3, 5, 4];
+        var self = Samples.Of(1, dtype, shape);
+        for (int axis = 0; axis < 3; axis++)
+        {
+            foreach (int n in TestTensors.OddSizes)
+            {
+                var sourceShape = (int[])shape.Clone();
+                sourceShape[axis] = n;
+                var source = Samples.Of(n, dtype, sourceShape);
+                var index = Samples.Index(n + axis, shape[axis], DType.Int32, n);
+                var expected = ReferenceIndexing.IndexAdd(Samples.Values(self), shape, axis, index.ToArray<long>(), Samples.Values(source));
+                var y = Samples.Strided(self).IndexAdd(axis, index, Samples.Strided(source));
+                Assert.Equal(dtype, y.DType);
+                TensorAssert.Close(Tensor.FromArray(expected, shape), y.To(DType.Float64), 1e-5, 1e-6);
+            }
+        }
+    }
+
+    [Fact]
+    public void IndexAdd_argument_errors_name_the_shapes()
+    {
+        var self = Tensor.Zeros(2, 5);
+        var index = Tensor.FromArray(new long[] { 4, 4, 0 });
+        TensorAssert.Throws<ArgumentException>(() => self.IndexAdd(1, index, Tensor.Zeros(2, 2)), "index_add", "[2, 2]", "[2, 5]", "[2, 3]");
+        TensorAssert.Throws<ArgumentException>(() => self.IndexAdd(1, Tensor.FromArray(new long[] { 5 }), Tensor.Zeros(2, 1)), "index_add", "index 5", "axis 1", "size 5");
+        TensorAssert.Throws<NotSupportedException>(() => Tensor.Zeros(new Shape(2), DType.Bool).IndexAdd(0, Tensor.FromArray(new long[] { 1, 1, 0 }), Tensor.Zeros(new Shape(3), DType.Bool)), "index_add", "bool");
+    }
+
+    [Theory]
     [MemberData(nameof(Samples.DTypes), MemberType = typeof(Samples))]
     public void Gather_matches_reference_including_indices_smaller_than_the_input(DType dtype)
     {

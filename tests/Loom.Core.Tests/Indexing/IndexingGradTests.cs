@@ -66,6 +66,16 @@ public class IndexingGradTests
     }
 
     [Fact]
+    public void IndexAdd_gradients_reach_self_and_source()
+    {
+        var self = TestTensors.Param(1, 4, 3);
+        var source = TestTensors.Param(2, 4, 5);
+        var index = Tensor.FromArray(new long[] { 2, 0, 2, 2, 1 });
+        TensorAssert.GradientsMatch(t => t[0].IndexAdd(1, index, t[1]), self, source);
+        TensorAssert.GradientsMatch(t => t[0].Transpose(0, 1).IndexAdd(0, Tensor.FromArray(new[] { 1, 1 }), t[1].Narrow(1, 0, 4).Transpose(0, 1).Narrow(0, 0, 2)), self, source);
+    }
+
+    [Fact]
     public void Gather_gradient_accumulates_repeated_indices()
     {
         var x = TestTensors.Param(1, 3, 4);

@@ -156,6 +156,8 @@ public class JoinTests
         {
             var x = Samples.Of(n, DType.Float32, n, 2);
             Samples.Same(ReferenceIndexing.Repeat(Samples.Values(x), [n, 2], [3, 2]), [3 * n, 4], DType.Float32, x.Repeat(3, 2));
+            var column = Samples.Of(n, DType.Int32, n, 1);
+            Samples.Same(ReferenceIndexing.Repeat(Samples.Values(column), [n, 1], [2, 1, 65]), [2, n, 65], DType.Int32, column.Repeat(2, 1, 65));
         }
     }
 

@@ -45,17 +45,18 @@ public class MaskTests
     [MemberData(nameof(Samples.DTypes), MemberType = typeof(Samples))]
     public void MaskedFill_matches_a_loop_for_repeating_and_expanded_masks(DType dtype)
     {
-        var x = Samples.Of(7, dtype, 2, 3, 17);
+        var x = Samples.Of(7, dtype, 2, 3, 33);
         double value = dtype == DType.Bool ? 1 : dtype == DType.UInt8 ? 7 : -7;
-        // A mask over the trailing dimensions repeats as a pattern; one with a size-1 middle dimension is expanded.
-        foreach (var maskShape in new[] { new[] { 2, 3, 17 }, new[] { 3, 17 }, new[] { 1, 1, 17 }, new[] { 2, 1, 17 }, new[] { 1 } })
+        // A mask over the trailing dimensions repeats as a pattern ([3, 33]); one with a size-1 middle dimension, or
+        // too short a pattern, is expanded to the full shape first.
+        foreach (var maskShape in new[] { new[] { 2, 3, 33 }, new[] { 3, 33 }, new[] { 1, 3, 33 }, new[] { 1, 1, 33 }, new[] { 2, 1, 33 }, new[] { 1 } })
         {
             var mask = Samples.Mask(maskShape.Length, 0.5, maskShape);
-            var full = mask.Expand(2, 3, 17).ToArray<bool>();
+            var full = mask.Expand(2, 3, 33).ToArray<bool>();
             var src = Samples.Values(x);
             var expected = src.Select((v, i) => full[i] ? value : v).ToArray();
-            Samples.Same(expected, [2, 3, 17], dtype, x.MaskedFill(mask, value));
-            Samples.Same(expected, [2, 3, 17], dtype, Samples.Strided(x).MaskedFill(Samples.Strided(mask), value));
+            Samples.Same(expected, [2, 3, 33], dtype, x.MaskedFill(mask, value));
+            Samples.Same(expected, [2, 3, 33], dtype, Samples.Strided(x).MaskedFill(Samples.Strided(mask), value));
         }
     }
 
@@ -76,7 +77,7 @@ public class MaskTests
     [Fact]
     public void MaskedFill_with_a_causal_mask_hides_the_future()
     {
-        int t = 5;
+        int t = 9;
         var scores = TestTensors.Randn(1, DType.Float32, 2, 3, t, t);
         var future = Tensor.Ones(new Shape(t, t)).Triu(1).To(DType.Bool);
         var masked = scores.MaskedFill(future, double.NegativeInfinity);

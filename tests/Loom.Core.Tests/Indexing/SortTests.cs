@@ -118,17 +118,43 @@ public class SortTests
     }
 
     [Fact]
-    public void SelectSmallest_leaves_the_k_smallest_in_front()
+    public void HeapSelect_keeps_the_k_first_pairs_preferring_earlier_positions_on_ties()
     {
         var rng = new System.Random(7);
         foreach (int n in new[] { 1, 2, 17, 100, 1000 })
         {
-            var keys = Enumerable.Range(0, n).Select(_ => (ulong)rng.NextInt64()).Distinct().ToArray();
-            foreach (int k in new[] { 1, keys.Length / 3 + 1, keys.Length })
+            // Few distinct keys, so that which of the tied positions survive matters.
+            var keys = Enumerable.Range(0, n).Select(_ => (ulong)rng.Next(0, 20)).ToArray();
+            var expected = keys.Select((key, position) => (key, position)).OrderBy(p => p.key).ThenBy(p => p.position).ToArray();
+            foreach (int k in new[] { 1, n / 8 + 1, n })
             {
                 var work = (ulong[])keys.Clone();
-                IndexingKernels.SelectSmallest(work, k);
-                Assert.Equal(keys.Order().Take(k), work.Take(k).Order());
+                var order = Enumerable.Range(0, n).ToArray();
+                IndexingKernels.HeapSelect(work, order, k);
+                Assert.Equal(expected.Take(k).Select(p => p.position).Order(), order.Take(k).Order());
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    [InlineData(8)]
+    public void RadixSort_agrees_with_the_comparison_sort(int keyBytes)
+    {
+        var rng = new System.Random(keyBytes);
+        ulong mask = keyBytes == 8 ? ulong.MaxValue : (1UL << (8 * keyBytes)) - 1;
+        foreach (int n in new[] { 1, 257, 3000 })
+        {
+            foreach (int distinct in new[] { 3, int.MaxValue })
+            {
+                var keys = Enumerable.Range(0, n).Select(_ => (ulong)rng.NextInt64(0, Math.Min(distinct, long.MaxValue)) * 0x9E3779B97F4A7C15UL & mask).ToArray();
+                var (k1, o1) = ((ulong[])keys.Clone(), Enumerable.Range(0, n).ToArray());
+                var (k2, o2) = ((ulong[])keys.Clone(), Enumerable.Range(0, n).ToArray());
+                IndexingKernels.ComparisonSort(k1, o1);
+                IndexingKernels.RadixSort(k2, o2, new ulong[n], new int[n], keyBytes);
+                Assert.Equal(k1, k2);
+                Assert.Equal(o1, o2);
             }
         }
     }

@@ -69,6 +69,21 @@ public static class ReferenceIndexing
         return output;
     }
 
+    /// <summary>torch.index_add: a copy of self with self[…, index[j], …] += source[…, j, …] along <paramref name="axis"/>.</summary>
+    public static double[] IndexAdd(double[] self, int[] shape, int axis, long[] index, double[] source)
+    {
+        var output = (double[])self.Clone();
+        var sourceShape = (int[])shape.Clone();
+        sourceShape[axis] = index.Length;
+        for (int e = 0; e < source.Length; e++)
+        {
+            var at = Unravel(e, sourceShape);
+            at[axis] = (int)index[at[axis]];
+            output[Ravel(at, shape)] += source[e];
+        }
+        return output;
+    }
+
     /// <summary>torch.gather: output[i] = source[i with i[axis] replaced by index[i]], output shaped like the index.</summary>
     public static T[] Gather<T>(T[] source, int[] shape, int axis, long[] index, int[] indexShape)
     {
