@@ -133,6 +133,11 @@ public static class Gemm
             ScaleC(p);
             return;
         }
+        if (GemmVector.Applies(p))
+        {
+            GemmVector.Run(p, threads);
+            return;
+        }
         switch (path)
         {
             case GemmPath.Avx512: GemmDriver<T, GemmKernelAvx512<T>>.Run(p, threads); break;

@@ -82,50 +82,21 @@ internal static unsafe class GemmDriver<T, TKernel>
     {
         int mPanels = (p.M + TKernel.MR - 1) / TKernel.MR;
         int nPanels = (p.N + TKernel.NR - 1) / TKernel.NR;
-        if (threads <= 1 || (nPanels < 2 && mPanels < 2))
-            RunSerial(p);
-        else if (nPanels >= threads || nPanels >= mPanels)
-            RunSplitColumns(p);
-        else
+        if (threads > 1 && nPanels < threads && mPanels > nPanels)
             RunSplitRows(p, mPanels);
+        else
+            RunBlocked(p, parallel: threads > 1);
     }
 
+    /// <summary>The loop nest above; with <paramref name="parallel"/>, A packing and the jc range are shared out.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RunSerial(in GemmProblem<T> p)
-    {
-        var blocking = Blocking;
-        int mc = BalancedBlock(p.M, blocking.Mc, TKernel.MR);
-        int kc = BalancedBlock(p.K, blocking.Kc, 1);
-        T[] aArray = Rent(RoundUp(mc, TKernel.MR) * kc);
-        try
-        {
-            fixed (T* aRaw = aArray)
-            {
-                T* aPack = Align(aRaw);
-                for (int ic = 0; ic < p.M; ic += mc)
-                {
-                    int mcCur = Math.Min(mc, p.M - ic);
-                    for (int pc = 0; pc < p.K; pc += kc)
-                    {
-                        int kcCur = Math.Min(kc, p.K - pc);
-                        GemmPacking.PackA(p.TransA, p.AAt(ic, pc), p.Lda, mcCur, kcCur, TKernel.MR, aPack, 0, (mcCur + TKernel.MR - 1) / TKernel.MR);
-                        ComputeColumns(p, aPack, ic, mcCur, pc, kcCur, 0, p.N);
-                    }
-                }
-            }
-        }
-        finally
-        {
-            ArrayPool<T>.Shared.Return(aArray);
-        }
-    }
-
-    private static void RunSplitColumns(in GemmProblem<T> p)
+    private static void RunBlocked(in GemmProblem<T> p, bool parallel)
     {
         var blocking = Blocking;
         int mc = BalancedBlock(p.M, blocking.Mc, TKernel.MR);
         int kc = BalancedBlock(p.K, blocking.Kc, 1);
         int nPanels = (p.N + TKernel.NR - 1) / TKernel.NR;
+        int packGrain = parallel ? 4 : int.MaxValue, computeGrain = parallel ? 1 : int.MaxValue; // MaxValue: stay on this thread
         T[] aArray = Rent(RoundUp(mc, TKernel.MR) * kc);
         try
         {
@@ -138,9 +109,9 @@ internal static unsafe class GemmDriver<T, TKernel>
                     for (job.Pc = 0; job.Pc < p.K; job.Pc += kc)
                     {
                         job.Kc = Math.Min(kc, p.K - job.Pc);
-                        ParallelHelper.For((job.Mc + TKernel.MR - 1) / TKernel.MR, 4, job, static (j, first, end) =>
+                        ParallelHelper.For((job.Mc + TKernel.MR - 1) / TKernel.MR, packGrain, job, static (j, first, end) =>
                             GemmPacking.PackA(j.P.TransA, j.P.AAt(j.Ic, j.Pc), j.P.Lda, j.Mc, j.Kc, TKernel.MR, j.APack, first, end));
-                        ParallelHelper.For(nPanels, 1, job, static (j, first, end) =>
+                        ParallelHelper.For(nPanels, computeGrain, job, static (j, first, end) =>
                             ComputeColumns(j.P, j.APack, j.Ic, j.Mc, j.Pc, j.Kc, first * TKernel.NR, Math.Min(j.P.N, end * TKernel.NR)));
                     }
                 }
@@ -162,7 +133,7 @@ internal static unsafe class GemmDriver<T, TKernel>
 
     private static void RunSplitRows(in GemmProblem<T> p, int mPanels) =>
         ParallelHelper.For(mPanels, 1, p, static (q, first, end) =>
-            RunSerial(q.Rows(first * TKernel.MR, Math.Min(q.M, end * TKernel.MR))));
+            RunBlocked(q.Rows(first * TKernel.MR, Math.Min(q.M, end * TKernel.MR)), parallel: false));
 
     /// <summary>Columns [j0, j1) of the C block rows [ic, ic + mc), depth block [pc, pc + kc), with A already packed.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

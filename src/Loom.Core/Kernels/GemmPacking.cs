@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Loom.Kernels;
 
@@ -86,22 +87,52 @@ internal static unsafe class GemmPacking
 
     /// <summary>
     /// Panel whose `width` source rows are each contiguous along k (op(A) as stored, op(B) transposed): a transpose of
-    /// a width×kc strip into kc×stride.
+    /// a width×kc strip into kc×stride. Float goes through 4×4 SSE transposes (about twice as fast as element by
+    /// element, which matters at n ≈ 512 where packing A is several percent of the run); the edges go element-wise.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackTransposed<T>(T* src, nint ld, int width, int kc, int stride, T* dst)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        for (int i = 0; i < width; i++)
+        int i = 0, kc4 = 0;
+        if (typeof(T) == typeof(float) && Sse.IsSupported)
         {
-            T* s = src + i * ld;
-            T* d = dst + i;
-            for (int p = 0; p < kc; p++) d[(nint)p * stride] = s[p];
+            kc4 = kc & ~3;
+            for (; i + 4 <= width; i += 4)
+                Transpose4Rows((float*)(src + i * ld), ld, kc4, stride, (float*)(dst + i));
         }
-        for (int i = width; i < stride; i++)
+        for (int r = 0; r < width; r++)
         {
-            T* d = dst + i;
+            T* s = src + r * ld;
+            T* d = dst + r;
+            for (int p = r < i ? kc4 : 0; p < kc; p++) d[(nint)p * stride] = s[p];
+        }
+        for (int r = width; r < stride; r++)
+        {
+            T* d = dst + r;
             for (int p = 0; p < kc; p++) d[(nint)p * stride] = T.Zero;
+        }
+    }
+
+    /// <summary>Rows r0..r3 (each contiguous, `kc4` a multiple of 4 long) written as kc4 groups of 4 values, `stride` apart.</summary>
+    private static void Transpose4Rows(float* src, nint ld, int kc4, int stride, float* dst)
+    {
+        float* s0 = src, s1 = src + ld, s2 = src + 2 * ld, s3 = src + 3 * ld;
+        for (int p = 0; p < kc4; p += 4)
+        {
+            var r0 = Sse.LoadVector128(s0 + p);
+            var r1 = Sse.LoadVector128(s1 + p);
+            var r2 = Sse.LoadVector128(s2 + p);
+            var r3 = Sse.LoadVector128(s3 + p);
+            var t0 = Sse.UnpackLow(r0, r1);  // r0[0] r1[0] r0[1] r1[1]
+            var t1 = Sse.UnpackLow(r2, r3);  // r2[0] r3[0] r2[1] r3[1]
+            var t2 = Sse.UnpackHigh(r0, r1); // r0[2] r1[2] r0[3] r1[3]
+            var t3 = Sse.UnpackHigh(r2, r3); // r2[2] r3[2] r2[3] r3[3]
+            float* d = dst + (nint)p * stride;
+            Sse.Store(d, Sse.MoveLowToHigh(t0, t1));              // column p
+            Sse.Store(d + stride, Sse.MoveHighToLow(t1, t0));     // column p + 1
+            Sse.Store(d + 2 * stride, Sse.MoveLowToHigh(t2, t3)); // column p + 2
+            Sse.Store(d + 3 * stride, Sse.MoveHighToLow(t3, t2)); // column p + 3
         }
     }
 }
