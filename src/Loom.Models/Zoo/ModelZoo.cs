@@ -1,0 +1,69 @@
+using Loom.Nn;
+
+namespace Loom.Models;
+
+/// <summary>
+/// The named models `loom train --model NAME` can build. Each takes the input shape of one sample and the number of
+/// classes (or outputs), so the same name works on 8×8 digits, 28×28 images or tabular rows.
+/// </summary>
+public static class ModelZoo
+{
+    /// <summary>Names and one-line descriptions.</summary>
+    public static IReadOnlyDictionary<string, string> Models { get; } = new Dictionary<string, string>
+    {
+        ["mlp"] = "multilayer perceptron: flatten → Linear(·, hidden) → ReLU → Dropout → Linear(hidden, hidden) → ReLU → Linear(hidden, classes)",
+        ["cnn"] = "small CNN for images: two Conv(3×3)–BatchNorm–ReLU–MaxPool blocks, then Linear layers",
+        ["lenet5"] = "LeNet-5: Conv(5×5, 6) → pool → Conv(5×5, 16) → pool → 120 → 84 → classes",
+    };
+
+    /// <summary>Builds model <paramref name="name"/> for samples of <paramref name="inputShape"/> (without the batch dimension).</summary>
+    public static Module<Tensor, Tensor> Create(string name, int[] inputShape, int outputs, int hidden = 256, double dropout = 0.1)
+    {
+        if (outputs <= 0) throw new ArgumentException($"the model needs at least one output, got {outputs}");
+        return name switch
+        {
+            "mlp" => Mlp(inputShape.Aggregate(1, (a, b) => a * b), hidden, outputs, dropout),
+            "cnn" => SmallCnn(ImageShape(inputShape, name), outputs, dropout),
+            "lenet5" => LeNet5(ImageShape(inputShape, name), outputs),
+            _ => throw new ArgumentException($"unknown model '{name}'; choose one of: {string.Join(", ", Models.Keys)}"),
+        };
+    }
+
+    public static Sequential Mlp(int inputs, int hidden, int outputs, double dropout = 0.1) => new(
+        new Flatten(),
+        new Linear(inputs, hidden), new ReLU(), new Dropout(dropout),
+        new Linear(hidden, hidden), new ReLU(),
+        new Linear(hidden, outputs));
+
+    /// <summary>Conv–BN–ReLU–pool ×2 then a two-layer head; padding keeps sizes, so it works from 8×8 up.</summary>
+    public static Sequential SmallCnn((int C, int H, int W) image, int outputs, double dropout = 0.1)
+    {
+        int h = image.H / 4, w = image.W / 4;
+        return new Sequential(
+            new Conv2d(image.C, 32, 3, padding: 1), new BatchNorm2d(32), new ReLU(), new MaxPool2d(2),
+            new Conv2d(32, 64, 3, padding: 1), new BatchNorm2d(64), new ReLU(), new MaxPool2d(2),
+            new Flatten(),
+            new Linear(64 * h * w, 128), new ReLU(), new Dropout(dropout),
+            new Linear(128, outputs));
+    }
+
+    /// <summary>LeNet-5 as in the PyTorch peer benchmark (padding 2 on the first convolution for 28×28 inputs).</summary>
+    public static Sequential LeNet5((int C, int H, int W) image, int outputs)
+    {
+        int h = ((image.H + 4 - 4) / 2 - 4) / 2, w = ((image.W + 4 - 4) / 2 - 4) / 2;
+        return new Sequential(
+            new Conv2d(image.C, 6, 5, padding: 2), new ReLU(), new MaxPool2d(2),
+            new Conv2d(6, 16, 5), new ReLU(), new MaxPool2d(2),
+            new Flatten(),
+            new Linear(16 * h * w, 120), new ReLU(),
+            new Linear(120, 84), new ReLU(),
+            new Linear(84, outputs));
+    }
+
+    private static (int C, int H, int W) ImageShape(int[] shape, string model) => shape.Length switch
+    {
+        2 => (1, shape[0], shape[1]),
+        3 => (shape[0], shape[1], shape[2]),
+        _ => throw new ArgumentException($"model '{model}' needs image samples [C, H, W] or [H, W], got a sample of shape {new Shape(shape)}"),
+    };
+}
