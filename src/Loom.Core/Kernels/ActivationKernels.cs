@@ -162,8 +162,8 @@ internal static class ActivationKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TV ErfcLarge<TV, TOps>(TV t) where TV : struct where TOps : IFloatVector<TV>
     {
-        // Beyond 10, erfc is below float's smallest subnormal; clamping keeps ∞ from turning t² − t² into NaN.
-        t = TOps.Min(t, TOps.Create(10f));
+        // From 11 on exp(−t²) underflows to exactly 0 in float; clamping keeps ∞ from turning t² − t² into NaN.
+        t = TOps.Min(t, TOps.Create(11f));
         var one = TOps.Create(1f);
         var u = TOps.Divide(one, TOps.MultiplyAdd(TOps.Create(0.6f), t, one));
         var r = TOps.MultiplyAdd(TOps.Create(R8), u, TOps.Create(R7));
@@ -219,9 +219,10 @@ internal static class ActivationKernels
     /// <summary>erfc(x) = 1 − erf(x) in double, accurate in relative terms for large x.</summary>
     public static double Erfc(double x)
     {
+        // 1 − erf(x) would lose log10(1/erfc) digits; the continued fraction converges in < 200 steps from x = 1.
         if (double.IsNaN(x)) return x;
-        if (x > 2.5) return ErfcContinuedFraction(x);
-        if (x < -2.5) return 2 - ErfcContinuedFraction(-x);
+        if (x > 1) return ErfcContinuedFraction(x);
+        if (x < -1) return 2 - ErfcContinuedFraction(-x);
         return 1 - Erf(x);
     }
 
