@@ -34,12 +34,14 @@ internal interface IActivationBackward
 internal static class ActivationKernels
 {
     /// <summary>destination[i] = op(x[i]). <paramref name="x"/> and <paramref name="destination"/> may be the same span.</summary>
+    /// <param name="streaming">Store with non-temporal writes (null: when the span is larger than <see cref="StreamingThreshold"/>).</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Apply<TOp>(ReadOnlySpan<float> x, Span<float> destination, TOp op, VectorWidth width = VectorWidth.Auto) where TOp : struct, IActivation
+    public static void Apply<TOp>(ReadOnlySpan<float> x, Span<float> destination, TOp op, VectorWidth width = VectorWidth.Auto, bool? streaming = null) where TOp : struct, IActivation
     {
         if (destination.Length < x.Length) throw new ArgumentException($"destination of {destination.Length} elements is shorter than the input's {x.Length}");
         switch (Resolve(width))
         {
+            case VectorWidth.W512 when streaming ?? x.Length >= StreamingThreshold: LoopStreaming(x, destination, op); break;
             case VectorWidth.W512: Loop<Vector512<float>, Float512, TOp>(x, destination, op); break;
             case VectorWidth.W256: Loop<Vector256<float>, Float256, TOp>(x, destination, op); break;
             default: Loop<float, Float1, TOp>(x, destination, op); break;
@@ -98,6 +100,32 @@ internal static class ActivationKernels
         x[i..].CopyTo(buffer);
         TOps.Store(op.Invoke<TV, TOps>(TOps.Load(in buffer[0])), ref buffer[0]);
         buffer[..(n - i)].CopyTo(d[i..]);
+    }
+
+    /// <summary>
+    /// Elements (8 MB of floats, four times L2) above which results are written with non-temporal stores: a result
+    /// that large leaves the cache before anyone reads it, and streaming it saves the read-for-ownership of every
+    /// destination line (a third of the traffic of a unary op).
+    /// </summary>
+    internal const int StreamingThreshold = 1 << 21;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void LoopStreaming<TOp>(ReadOnlySpan<float> x, Span<float> d, TOp op) where TOp : struct, IActivation
+    {
+        int n = x.Length;
+        fixed (float* dp = d)
+        {
+            // Non-temporal stores need 64-byte alignment: the head up to the first boundary goes the ordinary way.
+            int head = Math.Min(n, (int)((64 - ((nuint)dp & 63)) & 63) / sizeof(float));
+            Loop<Vector512<float>, Float512, TOp>(x[..head], d[..head], op);
+            ref float xr = ref MemoryMarshal.GetReference(x);
+            int i = head;
+            for (; i <= n - 16; i += 16)
+                op.Invoke<Vector512<float>, Float512>(Vector512.LoadUnsafe(ref Unsafe.Add(ref xr, i))).StoreAlignedNonTemporal(dp + i);
+            Loop<Vector512<float>, Float512, TOp>(x[i..], d[i..n], op);
+            // Streaming stores are weakly ordered: fence before another thread may read the result.
+            System.Runtime.Intrinsics.X86.Sse.StoreFence();
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

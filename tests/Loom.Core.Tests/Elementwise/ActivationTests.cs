@@ -176,6 +176,25 @@ public class ActivationTests
     }
 
     [Fact]
+    public void Streaming_stores_give_the_same_answers_at_every_alignment()
+    {
+        var x = TestTensors.Uniform(7, -6, 6, DType.Float32, 300).ToArray<float>();
+        foreach (int start in new[] { 0, 1, 3, 15, 16, 17 })
+        {
+            foreach (int n in TestTensors.OddSizes.Where(n => start + n <= x.Length))
+            {
+                var source = x.AsSpan(start, n);
+                var plain = new float[n];
+                var streamed = new float[n + 20];
+                ActivationKernels.Apply(source, plain, new ActivationKernels.Gelu(), VectorWidth.Auto, streaming: false);
+                ActivationKernels.Apply(source, streamed.AsSpan(start % 5, n), new ActivationKernels.Gelu(), VectorWidth.Auto, streaming: true);
+                Assert.Equal(plain, streamed.AsSpan(start % 5, n).ToArray());
+                Assert.All(streamed.AsSpan(start % 5 + n).ToArray(), v => Assert.Equal(0f, v));
+            }
+        }
+    }
+
+    [Fact]
     public void In_place_activation_kernel_may_alias_its_input()
     {
         var x = TestTensors.Uniform(3, -3, 3, DType.Float32, 37).ToArray<float>();
