@@ -298,6 +298,7 @@ internal static class ActivationKernels
     // and differentiating that gives ½ at 0 (maximum splits ties), which is wrong for ReLU.
     public readonly struct ReluBackward : IActivationBackward
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV g, TV y) where TV : struct where TOps : IFloatVector<TV> =>
             TOps.Select(TOps.GreaterThan(y, TOps.Create(0f)), g, TOps.Create(0f));
 
@@ -306,6 +307,7 @@ internal static class ActivationKernels
 
     public readonly struct LeakyRelu(double slope) : IActivation
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV> =>
             TOps.Select(TOps.GreaterThan(x, TOps.Create(0f)), x, TOps.Multiply(x, TOps.Create((float)slope)));
 
@@ -314,6 +316,7 @@ internal static class ActivationKernels
 
     public readonly struct LeakyReluBackward(double slope) : IActivationBackward
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : IFloatVector<TV> =>
             TOps.Select(TOps.GreaterThan(x, TOps.Create(0f)), g, TOps.Multiply(g, TOps.Create((float)slope)));
 
@@ -322,6 +325,7 @@ internal static class ActivationKernels
 
     public readonly struct SigmoidBackward : IActivationBackward
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV g, TV y) where TV : struct where TOps : IFloatVector<TV> =>
             TOps.Multiply(TOps.Multiply(g, y), TOps.Subtract(TOps.Create(1f), y));
 
@@ -330,6 +334,7 @@ internal static class ActivationKernels
 
     public readonly struct TanhBackward : IActivationBackward
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV g, TV y) where TV : struct where TOps : IFloatVector<TV> =>
             TOps.Multiply(g, TOps.MultiplyAdd(TOps.Subtract(TOps.Create(0f), y), y, TOps.Create(1f)));
 
@@ -339,6 +344,7 @@ internal static class ActivationKernels
     /// <summary>x·σ(x), computed as x / (1 + exp(−x)).</summary>
     public readonly struct Silu : IActivation
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV> =>
             TOps.Divide(x, TOps.Add(TOps.Create(1f), TOps.Exp(TOps.Subtract(TOps.Create(0f), x))));
 
@@ -348,6 +354,7 @@ internal static class ActivationKernels
     /// <summary>d silu = σ(x)·(1 + x·(1 − σ(x))).</summary>
     public readonly struct SiluBackward : IActivationBackward
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : IFloatVector<TV>
         {
             var one = TOps.Create(1f);
@@ -365,6 +372,7 @@ internal static class ActivationKernels
     /// <summary>gelu(x) = x·Φ(x), the exact (erf) form.</summary>
     public readonly struct Gelu : IActivation
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV> => TOps.Multiply(x, NormalCdf<TV, TOps>(x));
 
         public double Invoke(double x) => x * NormalCdf(x);
@@ -373,6 +381,7 @@ internal static class ActivationKernels
     /// <summary>d gelu = Φ(x) + x·φ(x), φ(x) = exp(−x²/2)/√(2π).</summary>
     public readonly struct GeluBackward : IActivationBackward
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : IFloatVector<TV>
         {
             var pdf = TOps.Multiply(TOps.Exp(TOps.Multiply(TOps.Multiply(x, x), TOps.Create(-0.5f))), TOps.Create(InvSqrt2Pi));
@@ -387,6 +396,7 @@ internal static class ActivationKernels
 
     public readonly struct GeluTanh : IActivation
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV>
         {
             var x2 = TOps.Multiply(x, x);
@@ -404,6 +414,7 @@ internal static class ActivationKernels
     /// <summary>With σ = σ(2u): d = σ + 2x·σ(1 − σ)·√(2/π)·(1 + 3·0.044715·x²).</summary>
     public readonly struct GeluTanhBackward : IActivationBackward
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : IFloatVector<TV>
         {
             var one = TOps.Create(1f);
@@ -429,6 +440,7 @@ internal static class ActivationKernels
     /// </summary>
     public readonly struct Softplus(double beta, double threshold) : IActivation
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV>
         {
             var zero = TOps.Create(0f);
@@ -455,6 +467,7 @@ internal static class ActivationKernels
     /// <summary>d softplus = σ(βx), or 1 in the linear regime.</summary>
     public readonly struct SoftplusBackward(double beta, double threshold) : IActivationBackward
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : IFloatVector<TV>
         {
             var one = TOps.Create(1f);
@@ -472,6 +485,7 @@ internal static class ActivationKernels
 
     public readonly struct ErfFunction : IActivation
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV> => Erf<TV, TOps>(x);
 
         public double Invoke(double x) => Erf(x);
@@ -480,6 +494,7 @@ internal static class ActivationKernels
     /// <summary>d erf = 2/√π · exp(−x²).</summary>
     public readonly struct ErfBackward : IActivationBackward
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : IFloatVector<TV> =>
             TOps.Multiply(g, TOps.Multiply(TOps.Create(1.1283791670955126f), TOps.Exp(TOps.Subtract(TOps.Create(0f), TOps.Multiply(x, x)))));
 
