@@ -133,6 +133,7 @@ public partial class Tensor
                 if (equalNan && double.IsNaN(x) && double.IsNaN(y)) continue;
                 return false;
             }
+            if (double.IsInfinity(x) || double.IsInfinity(y)) return false; // unequal, and ∞ − ∞ ≤ ∞ would pass
             if (!(Math.Abs(x - y) <= atol + rtol * Math.Abs(y))) return false;
         }
         return true;

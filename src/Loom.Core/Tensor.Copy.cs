@@ -93,7 +93,7 @@ public partial class Tensor
                     var b = src.Data<bool>();
                     var bytes = new byte[b.Length];
                     for (int i = 0; i < b.Length; i++) bytes[i] = b[i] ? (byte)1 : (byte)0;
-                    var asBytes = Wrap(bytes, Shape.ToArray());
+                    var asBytes = new Tensor(Storage<byte>.Wrap(bytes), Shape); // Wrap() would read an empty shape as 1-D
                     result = asBytes.To(dtype);
                     break;
                 }

@@ -34,12 +34,14 @@ internal interface IActivationBackward
 internal static class ActivationKernels
 {
     /// <summary>destination[i] = op(x[i]). <paramref name="x"/> and <paramref name="destination"/> may be the same span.</summary>
+    /// <param name="streaming">Store with non-temporal writes (null: when the span is larger than <see cref="StreamingThreshold"/>).</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Apply<TOp>(ReadOnlySpan<float> x, Span<float> destination, TOp op, VectorWidth width = VectorWidth.Auto) where TOp : struct, IActivation
+    public static void Apply<TOp>(ReadOnlySpan<float> x, Span<float> destination, TOp op, VectorWidth width = VectorWidth.Auto, bool? streaming = null) where TOp : struct, IActivation
     {
         if (destination.Length < x.Length) throw new ArgumentException($"destination of {destination.Length} elements is shorter than the input's {x.Length}");
         switch (Resolve(width))
         {
+            case VectorWidth.W512 when streaming ?? x.Length >= StreamingThreshold: LoopStreaming(x, destination, op); break;
             case VectorWidth.W512: Loop<Vector512<float>, Float512, TOp>(x, destination, op); break;
             case VectorWidth.W256: Loop<Vector256<float>, Float256, TOp>(x, destination, op); break;
             default: Loop<float, Float1, TOp>(x, destination, op); break;
@@ -98,6 +100,32 @@ internal static class ActivationKernels
         x[i..].CopyTo(buffer);
         TOps.Store(op.Invoke<TV, TOps>(TOps.Load(in buffer[0])), ref buffer[0]);
         buffer[..(n - i)].CopyTo(d[i..]);
+    }
+
+    /// <summary>
+    /// Elements (8 MB of floats, four times L2) above which results are written with non-temporal stores: a result
+    /// that large leaves the cache before anyone reads it, and streaming it saves the read-for-ownership of every
+    /// destination line (a third of the traffic of a unary op).
+    /// </summary>
+    internal const int StreamingThreshold = 1 << 21;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void LoopStreaming<TOp>(ReadOnlySpan<float> x, Span<float> d, TOp op) where TOp : struct, IActivation
+    {
+        int n = x.Length;
+        fixed (float* dp = d)
+        {
+            // Non-temporal stores need 64-byte alignment: the head up to the first boundary goes the ordinary way.
+            int head = Math.Min(n, (int)((64 - ((nuint)dp & 63)) & 63) / sizeof(float));
+            Loop<Vector512<float>, Float512, TOp>(x[..head], d[..head], op);
+            ref float xr = ref MemoryMarshal.GetReference(x);
+            int i = head;
+            for (; i <= n - 16; i += 16)
+                op.Invoke<Vector512<float>, Float512>(Vector512.LoadUnsafe(ref Unsafe.Add(ref xr, i))).StoreAlignedNonTemporal(dp + i);
+            Loop<Vector512<float>, Float512, TOp>(x[i..], d[i..n], op);
+            // Streaming stores are weakly ordered: fence before another thread may read the result.
+            System.Runtime.Intrinsics.X86.Sse.StoreFence();
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -162,8 +190,8 @@ internal static class ActivationKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TV ErfcLarge<TV, TOps>(TV t) where TV : struct where TOps : IFloatVector<TV>
     {
-        // Beyond 10, erfc is below float's smallest subnormal; clamping keeps ∞ from turning t² − t² into NaN.
-        t = TOps.Min(t, TOps.Create(10f));
+        // From 11 on exp(−t²) underflows to exactly 0 in float; clamping keeps ∞ from turning t² − t² into NaN.
+        t = TOps.Min(t, TOps.Create(11f));
         var one = TOps.Create(1f);
         var u = TOps.Divide(one, TOps.MultiplyAdd(TOps.Create(0.6f), t, one));
         var r = TOps.MultiplyAdd(TOps.Create(R8), u, TOps.Create(R7));
@@ -219,9 +247,10 @@ internal static class ActivationKernels
     /// <summary>erfc(x) = 1 − erf(x) in double, accurate in relative terms for large x.</summary>
     public static double Erfc(double x)
     {
+        // 1 − erf(x) would lose log10(1/erfc) digits; the continued fraction converges in < 200 steps from x = 1.
         if (double.IsNaN(x)) return x;
-        if (x > 2.5) return ErfcContinuedFraction(x);
-        if (x < -2.5) return 2 - ErfcContinuedFraction(-x);
+        if (x > 1) return ErfcContinuedFraction(x);
+        if (x < -1) return 2 - ErfcContinuedFraction(-x);
         return 1 - Erf(x);
     }
 
@@ -269,6 +298,7 @@ internal static class ActivationKernels
     // and differentiating that gives ½ at 0 (maximum splits ties), which is wrong for ReLU.
     public readonly struct ReluBackward : IActivationBackward
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV g, TV y) where TV : struct where TOps : IFloatVector<TV> =>
             TOps.Select(TOps.GreaterThan(y, TOps.Create(0f)), g, TOps.Create(0f));
 
@@ -277,6 +307,7 @@ internal static class ActivationKernels
 
     public readonly struct LeakyRelu(double slope) : IActivation
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV> =>
             TOps.Select(TOps.GreaterThan(x, TOps.Create(0f)), x, TOps.Multiply(x, TOps.Create((float)slope)));
 
@@ -285,6 +316,7 @@ internal static class ActivationKernels
 
     public readonly struct LeakyReluBackward(double slope) : IActivationBackward
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : IFloatVector<TV> =>
             TOps.Select(TOps.GreaterThan(x, TOps.Create(0f)), g, TOps.Multiply(g, TOps.Create((float)slope)));
 
@@ -293,6 +325,7 @@ internal static class ActivationKernels
 
     public readonly struct SigmoidBackward : IActivationBackward
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV g, TV y) where TV : struct where TOps : IFloatVector<TV> =>
             TOps.Multiply(TOps.Multiply(g, y), TOps.Subtract(TOps.Create(1f), y));
 
@@ -301,6 +334,7 @@ internal static class ActivationKernels
 
     public readonly struct TanhBackward : IActivationBackward
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV g, TV y) where TV : struct where TOps : IFloatVector<TV> =>
             TOps.Multiply(g, TOps.MultiplyAdd(TOps.Subtract(TOps.Create(0f), y), y, TOps.Create(1f)));
 
@@ -310,6 +344,7 @@ internal static class ActivationKernels
     /// <summary>x·σ(x), computed as x / (1 + exp(−x)).</summary>
     public readonly struct Silu : IActivation
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV> =>
             TOps.Divide(x, TOps.Add(TOps.Create(1f), TOps.Exp(TOps.Subtract(TOps.Create(0f), x))));
 
@@ -319,6 +354,7 @@ internal static class ActivationKernels
     /// <summary>d silu = σ(x)·(1 + x·(1 − σ(x))).</summary>
     public readonly struct SiluBackward : IActivationBackward
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : IFloatVector<TV>
         {
             var one = TOps.Create(1f);
@@ -336,6 +372,7 @@ internal static class ActivationKernels
     /// <summary>gelu(x) = x·Φ(x), the exact (erf) form.</summary>
     public readonly struct Gelu : IActivation
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV> => TOps.Multiply(x, NormalCdf<TV, TOps>(x));
 
         public double Invoke(double x) => x * NormalCdf(x);
@@ -344,6 +381,7 @@ internal static class ActivationKernels
     /// <summary>d gelu = Φ(x) + x·φ(x), φ(x) = exp(−x²/2)/√(2π).</summary>
     public readonly struct GeluBackward : IActivationBackward
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : IFloatVector<TV>
         {
             var pdf = TOps.Multiply(TOps.Exp(TOps.Multiply(TOps.Multiply(x, x), TOps.Create(-0.5f))), TOps.Create(InvSqrt2Pi));
@@ -358,6 +396,7 @@ internal static class ActivationKernels
 
     public readonly struct GeluTanh : IActivation
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV>
         {
             var x2 = TOps.Multiply(x, x);
@@ -375,6 +414,7 @@ internal static class ActivationKernels
     /// <summary>With σ = σ(2u): d = σ + 2x·σ(1 − σ)·√(2/π)·(1 + 3·0.044715·x²).</summary>
     public readonly struct GeluTanhBackward : IActivationBackward
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : IFloatVector<TV>
         {
             var one = TOps.Create(1f);
@@ -400,6 +440,7 @@ internal static class ActivationKernels
     /// </summary>
     public readonly struct Softplus(double beta, double threshold) : IActivation
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV>
         {
             var zero = TOps.Create(0f);
@@ -426,6 +467,7 @@ internal static class ActivationKernels
     /// <summary>d softplus = σ(βx), or 1 in the linear regime.</summary>
     public readonly struct SoftplusBackward(double beta, double threshold) : IActivationBackward
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : IFloatVector<TV>
         {
             var one = TOps.Create(1f);
@@ -443,6 +485,7 @@ internal static class ActivationKernels
 
     public readonly struct ErfFunction : IActivation
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV> => Erf<TV, TOps>(x);
 
         public double Invoke(double x) => Erf(x);
@@ -451,6 +494,7 @@ internal static class ActivationKernels
     /// <summary>d erf = 2/√π · exp(−x²).</summary>
     public readonly struct ErfBackward : IActivationBackward
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : IFloatVector<TV> =>
             TOps.Multiply(g, TOps.Multiply(TOps.Create(1.1283791670955126f), TOps.Exp(TOps.Subtract(TOps.Create(0f), TOps.Multiply(x, x)))));
 

@@ -73,23 +73,26 @@ public static class ReferenceElementwise
     {
         if (double.IsNaN(x)) return x;
         double t = Math.Abs(x);
-        double r = t <= 1 ? Simpson(0, t, 4000) : 1 - Erfc(t);
+        double r = t <= 1 ? Integral(0, t) : 1 - Erfc(t);
         return x < 0 ? -r : r;
     }
 
     /// <summary>
-    /// erfc(x) = 2/√π ∫ₓ^∞ exp(−t²) dt. The integral is cut at x + d with 2xd + d² ≥ 80, where the integrand has
-    /// fallen below e⁻⁸⁰ of its start.
+    /// erfc(x) = 2/√π ∫ₓ^∞ exp(−t²) dt. The integral is cut at x + d with 2xd + d² = 80, where the integrand has
+    /// fallen to e⁻⁸⁰ of its start.
     /// </summary>
     public static double Erfc(double x)
     {
         if (double.IsNaN(x)) return x;
         if (x < 0) return 2 - Erfc(-x);
-        if (x <= 1) return 1 - Simpson(0, x, 4000);
-        return double.IsPositiveInfinity(x) ? 0 : Simpson(x, x + Math.Min(9, 40 / x), 20000);
+        if (x <= 1) return 1 - Integral(0, x);
+        return double.IsPositiveInfinity(x) ? 0 : Integral(x, Math.Sqrt(x * x + 80));
     }
 
-    // Composite Simpson's rule with n (even) intervals; relative error below ~1e-12 for the ranges used above.
+    // Simpson's rule at n and n/2 intervals combined by one Richardson step, (16·S(n) − S(n/2))/15, which cancels
+    // the h⁴ error term: relative error ~1e-14 for these ranges, where Simpson alone would give ~1e-11.
+    private static double Integral(double a, double b) => (16 * Simpson(a, b, 4000) - Simpson(a, b, 2000)) / 15;
+
     private static double Simpson(double a, double b, int n)
     {
         double h = (b - a) / n, sum = F(a) + F(b);
