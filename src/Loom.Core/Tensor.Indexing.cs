@@ -232,6 +232,8 @@ public partial class Tensor
         ArgumentNullException.ThrowIfNull(mask);
         RequireMask(mask, "masked_fill");
         RequireMaskBroadcasts(mask, "masked_fill");
+        if (!DType.IsFloatingPoint() && DType != DType.Bool && value != Math.Floor(value))
+            throw new ArgumentException($"masked_fill: value {value} cannot be stored in a {DType.Name()} tensor");
         var pattern = mask.MaskPattern(Shape).Data<bool>();
         var src = ContiguousValues();
         var result = Empty(Shape, DType);
