@@ -9,6 +9,7 @@ public static class LoomCommand
 {
     public static RootCommand Build(IAnsiConsole console) => new("Loom: train, evaluate and benchmark neural networks in pure .NET")
     {
+        TrainCommand.Build(console),
         BenchCommand.Build(console),
     };
 

@@ -39,8 +39,7 @@ public static class Plots
             p.XLabel("epoch");
             p.ShowLegend();
         }
-        var multiplot = new Multiplot();
-        multiplot.AddPlot(loss);
+        var multiplot = new Multiplot(loss); // the parameterless constructor would add an empty first subplot
         multiplot.AddPlot(metrics);
         multiplot.Layout = new ScottPlot.MultiplotLayouts.Columns();
         multiplot.SavePng(path, width, height);

@@ -177,8 +177,12 @@ public sealed partial class Trainer
         if (_accumulated > 0) OptimizerStep();
     }
 
-    /// <summary>Average loss and metrics over <paramref name="data"/> in eval mode, without gradients; restores the previous mode.</summary>
-    public EvaluationResult Evaluate(IEnumerable<Batch> data)
+    /// <summary>
+    /// Average loss and metrics over <paramref name="data"/> in eval mode, without gradients; restores the previous
+    /// mode. <paramref name="extraMetrics"/> (e.g. a <see cref="ConfusionMatrix"/>) are updated in the same pass and
+    /// left for the caller to read.
+    /// </summary>
+    public EvaluationResult Evaluate(IEnumerable<Batch> data, params IMetric[] extraMetrics)
     {
         bool wasTraining = Model.Training;
         Model.Eval();
@@ -195,6 +199,7 @@ public sealed partial class Trainer
                 lossSum += _loss(output, batch.Targets).Item() * batch.Size;
                 samples += batch.Size;
                 foreach (var m in metrics) m.Update(output, batch.Targets);
+                foreach (var m in extraMetrics) m.Update(output, batch.Targets);
             }
         }
         finally

@@ -1,0 +1,49 @@
+using Loom.Data;
+
+namespace Loom.Train;
+
+/// <summary>The metrics of one fold.</summary>
+public sealed record FoldResult(int Fold, int TrainCount, int ValidationCount, IReadOnlyDictionary<string, double> Metrics);
+
+/// <summary>Every fold's metrics and, per metric, the mean and (sample) standard deviation across folds.</summary>
+public sealed record CrossValidationResult(IReadOnlyList<FoldResult> Folds, IReadOnlyDictionary<string, (double Mean, double Std)> Summary);
+
+/// <summary>
+/// K-fold cross-validation over any dataset and any way of training: for each fold, <c>trainAndEvaluate</c> gets the
+/// training and held-out parts (as <see cref="TensorDataset"/>s) and returns metrics computed on the held-out part.
+/// Stratified folds keep each class's share within one sample of its proportion.
+/// </summary>
+public static class CrossValidation
+{
+    public static CrossValidationResult Run(TensorDataset data, int folds, bool stratified, ulong seed,
+        Func<int, TensorDataset, TensorDataset, IReadOnlyDictionary<string, double>> trainAndEvaluate, Action<FoldResult>? onFold = null)
+    {
+        if (folds < 2) throw new ArgumentOutOfRangeException(nameof(folds), folds, "cross-validation needs at least 2 folds");
+        if (folds > data.Count) throw new ArgumentOutOfRangeException(nameof(folds), folds, $"cannot make {folds} folds of {data.Count} samples");
+        var splits = stratified
+            ? new StratifiedKFold(folds, seed).Split(data.Targets.ToArray<int>())
+            : new KFold(folds, shuffle: true, seed).Split(data.Count);
+        var results = new List<FoldResult>();
+        foreach (var fold in splits)
+        {
+            var metrics = trainAndEvaluate(fold.Index, data.Gather(fold.Train), data.Gather(fold.Validation));
+            var result = new FoldResult(fold.Index, fold.Train.Length, fold.Validation.Length, metrics);
+            results.Add(result);
+            onFold?.Invoke(result);
+        }
+        return new CrossValidationResult(results, Summarise(results));
+    }
+
+    public static IReadOnlyDictionary<string, (double Mean, double Std)> Summarise(IReadOnlyList<FoldResult> folds)
+    {
+        var summary = new Dictionary<string, (double, double)>();
+        foreach (var key in folds.SelectMany(f => f.Metrics.Keys).Distinct())
+        {
+            var values = folds.Where(f => f.Metrics.ContainsKey(key)).Select(f => f.Metrics[key]).ToArray();
+            double mean = values.Average();
+            double std = values.Length > 1 ? Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Length - 1)) : 0;
+            summary[key] = (mean, std);
+        }
+        return summary;
+    }
+}
