@@ -10,6 +10,10 @@ public static class LoomCommand
     public static RootCommand Build(IAnsiConsole console) => new("Loom: train, evaluate and benchmark neural networks in pure .NET")
     {
         TrainCommand.Build(console),
+        EvalCommand.Build(console),
+        PredictCommand.Build(console),
+        CrossValidateCommand.Build(console),
+        DatasetsCommand.Build(console),
         BenchCommand.Build(console),
     };
 
@@ -19,9 +23,16 @@ public static class LoomCommand
         console ??= AnsiConsole.Console;
         try
         {
-            return Build(console).Parse(args).Invoke();
+            var parse = Build(console).Parse(args);
+            if (parse.Errors.Count > 0)
+            {
+                foreach (var error in parse.Errors) console.MarkupLine($"[red]error:[/] {Markup.Escape(error.Message)}");
+                console.MarkupLine("run [bold]loom --help[/] or [bold]loom COMMAND --help[/] for the options");
+                return 1;
+            }
+            return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (Exception e) when (e is UserErrorException or ArgumentException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is UserErrorException or Train.TrainingDivergedException or Nn.StateDictMismatchException or ArgumentException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or IOException or UnauthorizedAccessException)
         {
             console.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
             return 1;
