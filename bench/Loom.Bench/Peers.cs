@@ -40,7 +40,7 @@ public static partial class Peers
     /// OpenBLAS (the pthread one oversubscribes the cores).
     /// </summary>
     public static Run RunScript(string script, bool torch = false, IReadOnlyDictionary<string, string>? environment = null,
-        TimeSpan? timeout = null)
+        TimeSpan? timeout = null, IReadOnlyList<string>? arguments = null)
     {
         var folder = FindFolder();
         if (folder is null) return new Run("", "peers folder not found (set LOOM_PEERS or run from inside the workspace)");
@@ -48,7 +48,7 @@ public static partial class Peers
         var path = Path.Combine(folder, script);
         if (!File.Exists(path)) return new Run("", $"{path} not found");
 
-        var start = new ProcessStartInfo(Python, [path])
+        var start = new ProcessStartInfo(Python, [path, .. arguments ?? []])
         {
             WorkingDirectory = folder,
             RedirectStandardOutput = true,

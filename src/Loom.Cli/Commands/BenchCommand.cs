@@ -33,6 +33,7 @@ internal static class BenchCommand
                 Quick = parse.GetValue(quick),
                 ThreadCounts = threadCounts,
                 Only = parse.GetValue(only)?.Split(',').ToHashSet(),
+                Peers = parse.GetValue(peers),
             };
             BenchRunner.Run(parse.GetValue(suite)!, options, parse.GetValue(json), Console.Out);
             return 0;
