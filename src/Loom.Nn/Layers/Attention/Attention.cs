@@ -72,7 +72,7 @@ public static class Attention
             CheckMaskDType(mask, op, "mask");
             var batch = Shape.Broadcast(new Shape(query.Shape.Dims[..^2]), new Shape(key.Shape.Dims[..^2]), op);
             var scores = new Shape([.. batch.Dims, l, s]);
-            if (Shape.Broadcast(scores, mask.Shape, op) != scores)
+            if (!BroadcastsTo(mask.Shape, scores))
                 throw new ArgumentException($"{op}: mask {mask.Shape} does not broadcast to the attention scores {scores}");
         }
         if (isCausal)
@@ -107,6 +107,14 @@ public static class Attention
         if (b is null) return a;
         if (a.DType == DType.Bool && b.DType == DType.Bool) return a.LogicalOr(b);
         return Additive(a, dtype).Add(Additive(b, dtype));
+    }
+
+    private static bool BroadcastsTo(Shape shape, Shape target)
+    {
+        if (shape.Rank > target.Rank) return false;
+        for (int i = 1; i <= shape.Rank; i++)
+            if (shape[^i] != 1 && shape[^i] != target[^i]) return false;
+        return true;
     }
 
     private static Tensor Additive(Tensor mask, DType dtype) =>
