@@ -144,3 +144,33 @@ case("loss_kl_div_log_target", Loss(nn.KLDivLoss(reduction="sum", log_target=Tru
 case("loss_cosine_embedding", Loss(nn.CosineEmbeddingLoss(margin=0.2)), [r(5, 6), r(5, 6), torch.tensor([1.0, -1.0, 1.0, -1.0, -1.0])], {"loss": "cosine_embedding", "margin": 0.2})
 case("loss_triplet", Loss(nn.TripletMarginLoss(margin=1.0)), [r(5, 6), r(5, 6), r(5, 6)], {"loss": "triplet", "margin": 1.0})
 case("loss_margin_ranking", Loss(nn.MarginRankingLoss(margin=0.3)), [r(6), r(6), torch.tensor([1.0, -1.0, 1.0, 1.0, -1.0, -1.0])], {"loss": "margin_ranking", "margin": 0.3})
+
+
+# Attention cases added for Loom's MultiheadAttention and transformer stacks. Weights are jittered so that zero biases,
+# unit norm weights and the identical layers of a deep-copied stack cannot hide a mix-up.
+def jitter(m):
+    with torch.no_grad():
+        for p in m.parameters():
+            p.add_(0.1 * torch.randn(p.shape))
+    return m
+
+
+case("mha_kdim_vdim", jitter(nn.MultiheadAttention(8, 2, kdim=6, vdim=5)), [r(4, 2, 8), r(5, 2, 6), r(5, 2, 5)],
+     {"d": 8, "heads": 2, "kdim": 6, "vdim": 5, "key_padding": [[0, 0, 0, 1, 1], [0, 0, 0, 0, 0]], "average_attn_weights": False},
+     forward=lambda m, q, k, v: m(q, k, v, key_padding_mask=pad, need_weights=True, average_attn_weights=False))
+case("mha_float_mask_nobias", nn.MultiheadAttention(8, 4, bias=False, batch_first=True), [r(2, 5, 8), r(5, 5)],
+     {"d": 8, "heads": 4, "bias": False, "attn_mask": "input.1 (float, added)"},
+     forward=lambda m, x, mask: m(x, x, x, attn_mask=mask, need_weights=True))
+head_mask = torch.rand(4, 4, 4) < 0.4
+head_mask[:, torch.arange(4), torch.arange(4)] = False
+case("mha_per_head_mask", jitter(nn.MultiheadAttention(8, 2, batch_first=True)), [r(2, 4, 8), head_mask],
+     {"d": 8, "heads": 2, "attn_mask": "input.1 (bool [batch*heads, L, S])", "average_attn_weights": False},
+     forward=lambda m, x, mask: m(x, x, x, attn_mask=mask, need_weights=True, average_attn_weights=False))
+case("transformer_encoder_stack", jitter(nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0), 2, norm=nn.LayerNorm(8))),
+     [r(5, 2, 8)], {"d": 8, "heads": 2, "ff": 16, "layers": 2, "norm": True, "key_padding": [[0, 0, 0, 1, 1], [0, 0, 0, 0, 0]]},
+     forward=lambda m, x: m(x, src_key_padding_mask=pad))
+case("transformer_decoder_stack_pre_gelu",
+     jitter(nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0, activation="gelu", norm_first=True), 2, norm=nn.LayerNorm(8))),
+     [r(4, 2, 8), r(5, 2, 8)],
+     {"d": 8, "heads": 2, "ff": 16, "layers": 2, "norm_first": True, "activation": "gelu", "causal": True, "memory_key_padding": [[0, 0, 0, 1, 1], [0, 0, 0, 0, 0]]},
+     forward=lambda m, t, mem: m(t, mem, tgt_mask=torch.triu(torch.ones(4, 4, dtype=torch.bool), diagonal=1), memory_key_padding_mask=pad))

@@ -1,0 +1,128 @@
+using Loom.Random;
+
+namespace Loom.Nn;
+
+// Scaled dot-product attention, the core of MultiheadAttention and the transformer layers:
+//   A = softmax(s·Q·Kᵀ + M),  O = A·V        Q [..., L, d], K [..., S, d], V [..., S, dv], M [..., L, S], s = 1/√d
+// A Bool mask is true where attention is NOT allowed (M = −∞ there, via MaskedFill); a float mask is added as M.
+// Backward is the composition of the ops used, each with its own rule:
+//   dV = Aᵀ·dO,  dA = dO·Vᵀ,  dZ = A ⊙ (dA − Σ_j dA ⊙ A)  (softmax),  dQ = s·dZ·K,  dK = s·dZᵀ·Q
+// The leading dimensions (batch and heads) go to the batched Matmul in one call, with K transposed as a view (no
+// copy); the scores are one contiguous [..., L, S] tensor that the fused softmax normalises row by row.
+// Trap: a row whose keys are all masked gets softmax(−∞, …, −∞) = NaN, as in PyTorch; padding masks must leave every
+// query at least one key.
+
+/// <summary>Scaled dot-product attention and the masks it uses.</summary>
+public static class Attention
+{
+    /// <summary>
+    /// The causal (look-ahead) mask for a square attention: Bool [size, size], true above the diagonal, i.e. where
+    /// query i would see a later position j &gt; i. Pass it as <c>attnMask</c>.
+    /// </summary>
+    public static Tensor CausalMask(int size) => CausalMask(size, size);
+
+    /// <summary>
+    /// The causal mask for <paramref name="queryLength"/> queries that are the last positions of
+    /// <paramref name="keyLength"/> keys (as when decoding with a <see cref="KeyValueCache"/>): Bool [L, S], true
+    /// where key j comes after query i, i.e. j &gt; i + S − L. Equals <see cref="CausalMask(int)"/> when L = S.
+    /// </summary>
+    public static Tensor CausalMask(int queryLength, int keyLength)
+    {
+        if (queryLength < 0 || keyLength < queryLength)
+            throw new ArgumentException($"CausalMask: needs 0 ≤ queryLength ≤ keyLength, got queryLength {queryLength} and keyLength {keyLength}");
+        var mask = Tensor.Zeros(new Shape(queryLength, keyLength), DType.Bool);
+        var data = mask.Data<bool>();
+        int shift = keyLength - queryLength;
+        for (int i = 0; i < queryLength; i++)
+            data.Slice(i * keyLength + i + shift + 1, keyLength - i - shift - 1).Fill(true);
+        return mask;
+    }
+
+    /// <summary>
+    /// softmax(scale·Q·Kᵀ + mask)·V over the last two dimensions, batched over the leading ones (which broadcast).
+    /// </summary>
+    /// <param name="query">[..., L, d].</param>
+    /// <param name="key">[..., S, d].</param>
+    /// <param name="value">[..., S, dv].</param>
+    /// <param name="mask">
+    /// Broadcastable to [..., L, S]: Bool, true where attention is NOT allowed (the convention of
+    /// <see cref="MultiheadAttention"/> and <see cref="CausalMask(int)"/>; note that torch's
+    /// <c>scaled_dot_product_attention</c> uses the opposite convention for Bool masks), or float, added to the scores.
+    /// </param>
+    /// <param name="dropoutP">Dropout probability on the attention weights (applied whenever it is positive).</param>
+    /// <param name="isCausal">Also mask later keys (<see cref="CausalMask(int, int)"/>: queries aligned to the last keys).</param>
+    /// <param name="scale">Defaults to 1/√d.</param>
+    /// <param name="generator">Dropout's random source (default <see cref="Generator.Default"/>).</param>
+    /// <remarks>Shapes: [..., L, d], [..., S, d], [..., S, dv] → [..., L, dv].</remarks>
+    public static Tensor ScaledDotProductAttention(Tensor query, Tensor key, Tensor value, Tensor? mask = null, double dropoutP = 0,
+        bool isCausal = false, double? scale = null, Generator? generator = null)
+    {
+        const string op = "scaled_dot_product_attention";
+        if (query.Rank < 2 || key.Rank < 2 || value.Rank < 2)
+            throw new ArgumentException($"{op}: query, key and value need at least 2 dimensions, got {query.Shape}, {key.Shape} and {value.Shape}");
+        int l = query.Shape.Dims[^2], d = query.Shape.Dims[^1], s = key.Shape.Dims[^2];
+        if (key.Shape.Dims[^1] != d)
+            throw new ArgumentException($"{op}: query {query.Shape} and key {key.Shape} must have the same last dimension ({d} != {key.Shape.Dims[^1]})");
+        if (value.Shape.Dims[^2] != s)
+            throw new ArgumentException($"{op}: key {key.Shape} and value {value.Shape} must have the same number of positions ({s} != {value.Shape.Dims[^2]})");
+        if (!(dropoutP >= 0 && dropoutP <= 1))
+            throw new ArgumentException($"{op}: dropout probability must be in [0, 1], got {dropoutP}");
+        if (mask is not null)
+        {
+            CheckMaskDType(mask, op, "mask");
+            var batch = Shape.Broadcast(new Shape(query.Shape.Dims[..^2]), new Shape(key.Shape.Dims[..^2]), op);
+            var scores = new Shape([.. batch.Dims, l, s]);
+            if (!BroadcastsTo(mask.Shape, scores))
+                throw new ArgumentException($"{op}: mask {mask.Shape} does not broadcast to the attention scores {scores}");
+        }
+        if (isCausal)
+        {
+            if (s < l) throw new ArgumentException($"{op}: a causal mask needs at least as many keys as queries, got query {query.Shape} and key {key.Shape}");
+            mask = CombineMasks(mask, CausalMask(l, s), query.DType);
+        }
+        return Compute(query, key, value, mask, dropoutP, scale ?? 1 / Math.Sqrt(d), generator).Output;
+    }
+
+    /// <summary>The attention output [..., L, dv] and the weights [..., L, S] (after dropout, as PyTorch returns them).</summary>
+    internal static (Tensor Output, Tensor Weights) Compute(Tensor query, Tensor key, Tensor value, Tensor? mask, double dropoutP, double scale,
+        Generator? generator)
+    {
+        // Scaling Q rather than the scores costs L·d instead of L·S multiplications (and matches PyTorch's rounding).
+        var q = scale == 1 ? query : query.Mul(scale);
+        var scores = q.Matmul(key.Transpose(-2, -1));
+        if (mask is not null)
+            scores = mask.DType == DType.Bool ? scores.MaskedFill(mask, double.NegativeInfinity) : scores.Add(mask);
+        var weights = scores.Softmax(-1);
+        if (dropoutP > 0) weights = Functional.Dropout(weights, dropoutP, training: true, generator);
+        return (weights.Matmul(value), weights);
+    }
+
+    /// <summary>
+    /// One mask equivalent to applying both: Bool masks are OR-ed; otherwise each becomes additive (0 or −∞ for a Bool
+    /// one, converted to <paramref name="dtype"/>) and they are summed. Shapes broadcast.
+    /// </summary>
+    internal static Tensor? CombineMasks(Tensor? a, Tensor? b, DType dtype)
+    {
+        if (a is null) return b;
+        if (b is null) return a;
+        if (a.DType == DType.Bool && b.DType == DType.Bool) return a.LogicalOr(b);
+        return Additive(a, dtype).Add(Additive(b, dtype));
+    }
+
+    private static bool BroadcastsTo(Shape shape, Shape target)
+    {
+        if (shape.Rank > target.Rank) return false;
+        for (int i = 1; i <= shape.Rank; i++)
+            if (shape[^i] != 1 && shape[^i] != target[^i]) return false;
+        return true;
+    }
+
+    private static Tensor Additive(Tensor mask, DType dtype) =>
+        mask.DType == DType.Bool ? Tensor.Zeros(mask.Shape, dtype).MaskedFill(mask, double.NegativeInfinity) : mask.To(dtype);
+
+    internal static void CheckMaskDType(Tensor mask, string op, string name)
+    {
+        if (mask.DType != DType.Bool && !mask.DType.IsFloatingPoint())
+            throw new ArgumentException($"{op}: {name} must be Bool (true = not allowed) or floating point (added to the scores), got {mask.DType.Name()} (shape {mask.Shape})");
+    }
+}
