@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Loom.Memory;
+using Loom.Models;
 using Loom.Nn;
 using Loom.Random;
 
@@ -18,8 +19,8 @@ public sealed partial class TrainStepBench : IBenchmark
 
     public string Name => "trainstep";
 
-    /// <summary>A model, a fixed batch and the torch_bench.py case name ("(a)", "(b)"…).</summary>
-    private sealed record Case(string Name, string TorchKey, Func<Module<Tensor, Tensor>> Model, Tensor Inputs, Tensor Targets);
+    /// <summary>A model, a fixed batch and the torch_bench.py case name ("(a)", "(b)"…); language models flatten [B, T, V] logits for the loss.</summary>
+    private sealed record Case(string Name, string TorchKey, Func<Module<Tensor, Tensor>> Model, Tensor Inputs, Tensor Targets, bool Sequence = false);
 
     private static IEnumerable<Case> Cases()
     {
@@ -33,6 +34,8 @@ public sealed partial class TrainStepBench : IBenchmark
                 new Conv2d(6, 16, 5), new ReLU(), new MaxPool2d(2), new Flatten(),
                 new Linear(16 * 5 * 5, 120), new ReLU(), new Linear(120, 84), new ReLU(), new Linear(84, 10)),
             Tensor.Randn(new Shape(64, 1, 28, 28), g), Tensor.Randint(0, 10, new Shape(64), g));
+        yield return new Case("gpt 4L d256 h4 T128 V4096, batch 8", "(c)", () => new Gpt(new GptConfig()),
+            Tensor.Randint(0, 4096, new Shape(8, 128), g), Tensor.Randint(0, 4096, new Shape(8, 128), g), Sequence: true);
     }
 
     public void Run(BenchReport report, BenchOptions options)
@@ -53,7 +56,10 @@ public sealed partial class TrainStepBench : IBenchmark
                 {
                     using var scope = new MemoryScope();
                     optimizer.ZeroGrad(setToNone: false);
-                    var loss = Functional.CrossEntropy(model.Forward(c.Inputs), c.Targets);
+                    var output = model.Forward(c.Inputs);
+                    var loss = c.Sequence
+                        ? Functional.CrossEntropy(output.Reshape(-1, output.Shape[^1]), c.Targets.Reshape(-1))
+                        : Functional.CrossEntropy(output, c.Targets);
                     loss.Backward();
                     optimizer.Step();
                 }
@@ -79,7 +85,7 @@ public sealed partial class TrainStepBench : IBenchmark
     // torch_bench.py prints lines like "(a) MLP 784-512-512-10 train step, batch 128   median     6.612 ms  min …".
     private static (Dictionary<string, double>? Medians, string? Error) TorchSteps(int threads)
     {
-        var run = Peers.RunScript("torch_bench.py", torch: true, timeout: TimeSpan.FromMinutes(5), arguments: ["--only", "mlp,cnn", "--threads", threads.ToString(CultureInfo.InvariantCulture)]);
+        var run = Peers.RunScript("torch_bench.py", torch: true, timeout: TimeSpan.FromMinutes(5), arguments: ["--only", "mlp,cnn,gpt", "--threads", threads.ToString(CultureInfo.InvariantCulture)]);
         if (run.Error is not null) return (null, run.Error);
         var medians = new Dictionary<string, double>();
         foreach (var line in run.StandardOutput.Split('\n'))

@@ -57,15 +57,15 @@ public static class ClassificationPipeline
         _ => throw new ArgumentException($"unknown schedule '{c.Schedule}'"),
     };
 
-    /// <summary>Cross-entropy plus the config's L1/L2 penalties on weights (rank ≥ 2 parameters).</summary>
+    /// <summary>Cross-entropy plus the config's L1/L2 penalties on weights (not biases or normalisation parameters).</summary>
     public static Func<Tensor, Tensor, Tensor> CreateLoss(TrainingConfig c, Module model)
     {
-        var weights = model.Parameters().Where(p => p.Rank >= 2).ToList();
+        var weights = Regularization.WeightsOnly(model).ToList();
         return (output, target) =>
         {
             var loss = Functional.CrossEntropy(output, target);
-            if (c.L1 > 0) loss = loss.Add(weights.Select(w => w.Abs().Sum()).Aggregate((a, b) => a.Add(b)).Mul(c.L1));
-            if (c.L2 > 0) loss = loss.Add(weights.Select(w => w.Square().Sum()).Aggregate((a, b) => a.Add(b)).Mul(c.L2));
+            if (c.L1 > 0) loss = loss.Add(Regularization.L1(weights, c.L1));
+            if (c.L2 > 0) loss = loss.Add(Regularization.L2(weights, c.L2));
             return loss;
         };
     }
