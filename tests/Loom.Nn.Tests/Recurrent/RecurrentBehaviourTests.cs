@@ -88,6 +88,36 @@ public class RecurrentBehaviourTests
     }
 
     [Fact]
+    public void Strided_input_and_initial_states_give_the_same_results_as_contiguous_ones()
+    {
+        var m = Recurrent.Make("lstm", 3, 4, layers: 2, bidirectional: true, dtype: DType.Float32);
+        var x = TestTensors.Randn(1, DType.Float32, 5, 2, 3);
+        var h0 = TestTensors.Randn(2, DType.Float32, 4, 2, 4);
+        var c0 = TestTensors.Randn(3, DType.Float32, 4, 2, 4);
+        var expected = Recurrent.Run(m, x, h0, c0, [5, 3]);
+        var actual = Recurrent.Run(m, TestTensors.NonContiguous(x), TestTensors.NonContiguous(h0), TestTensors.NonContiguous(c0), [5, 3]);
+        TensorAssert.Close(expected.Output, actual.Output, 0, 0);
+        TensorAssert.Close(expected.H, actual.H, 0, 0);
+        TensorAssert.Close(expected.C!, actual.C!, 0, 0);
+        // A state broadcast over the batch (stride 0) is read like its copy.
+        var shared = TestTensors.Randn(4, DType.Float32, 4, 1, 4);
+        var broadcast = Recurrent.Run(m, x, shared.Expand(4, 2, 4), shared.Expand(4, 2, 4));
+        var copied = Recurrent.Run(m, x, shared.Expand(4, 2, 4).Contiguous(), shared.Expand(4, 2, 4).Contiguous());
+        TensorAssert.Close(copied.Output, broadcast.Output, 0, 0);
+    }
+
+    [Fact]
+    public void Empty_batch_gives_empty_outputs_and_states()
+    {
+        // As PyTorch. (Backward through it is not checked: Core's Select/Stack backward fails on zero-size tensors.)
+        var m = Recurrent.Make("lstm", 3, 4, layers: 2, bidirectional: true);
+        var (y, h, c) = Recurrent.Run(m, TestTensors.Param(1, 5, 0, 3));
+        Assert.Equal(new Shape(5, 0, 8), y.Shape);
+        Assert.Equal(new Shape(4, 0, 4), h.Shape);
+        Assert.Equal(new Shape(4, 0, 4), c!.Shape);
+    }
+
+    [Fact]
     public void Module_forward_returns_the_output_sequence_and_composes_in_sequential()
     {
         var gru = new GRU(3, 4, batchFirst: true, generator: new Generator(1));
