@@ -44,7 +44,10 @@ internal static class RecurrentSequence
         int outputSize = plan.OutputElements + (cell == RecurrentCell.Lstm ? 2 : 1) * batch * hidden;
         var z = plan.HasPadding ? Tensor.Zeros(new Shape(outputSize), gatesX.DType) : Tensor.Empty(new Shape(outputSize), gatesX.DType);
         var gx = gatesX.Detach().Contiguous();
-        var w = weightHh.Detach().Contiguous();
+        // W_hhᵀ [H, G·H] stored row-major once per call: GEMM packs a row-major B with vector copies, a transposed one
+        // element by element, and with only B rows per step that packing is repeated every step.
+        Tensor w;
+        using (new NoGrad()) w = weightHh.Detach().Transpose(0, 1).Contiguous();
         var b = biasHh?.Detach().Contiguous();
         var h = h0?.Detach().Contiguous();
         var c = c0?.Detach().Contiguous();
@@ -59,12 +62,12 @@ internal static class RecurrentSequence
         return (output, hN, cN);
     }
 
-    private static void Forward<T>(SequencePlan p, SequenceTape tape, Tensor gatesX, Tensor weightHh, Tensor? biasHh, Tensor? h0, Tensor? c0, Tensor z)
+    private static void Forward<T>(SequencePlan p, SequenceTape tape, Tensor gatesX, Tensor weightHhT, Tensor? biasHh, Tensor? h0, Tensor? c0, Tensor z)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int batch = p.Batch, n = p.Hidden, width = p.GateWidth, bh = batch * n;
         var gx = gatesX.Data<T>();
-        var w = weightHh.Data<T>();
+        var wT = weightHhT.Data<T>();
         var bias = biasHh is null ? default : biasHh.Data<T>();
         var hAll = tape.H.Data<T>();
         var cAll = tape.C is null ? default : tape.C.Data<T>();
@@ -86,7 +89,7 @@ internal static class RecurrentSequence
                 var hPrev = hAll.Slice(tape.StateSlot(s) * bh, bh);
                 var hNext = hAll.Slice(tape.StateSlot(s + 1) * bh, bh);
                 if (!bias.IsEmpty) BiasKernels.FillRows<T>(bias, hg);
-                TypedGemm.Run<T>(false, true, batch, width, n, hPrev, n, w, n, accumulate: !bias.IsEmpty, hg, width);
+                TypedGemm.Run<T>(false, false, batch, width, n, hPrev, n, wT, width, accumulate: !bias.IsEmpty, hg, width);
                 int gateBase = tape.StepSlot(s) * batch;
                 for (int b = 0; b < batch; b++)
                 {
