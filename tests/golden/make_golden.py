@@ -144,3 +144,27 @@ case("loss_kl_div_log_target", Loss(nn.KLDivLoss(reduction="sum", log_target=Tru
 case("loss_cosine_embedding", Loss(nn.CosineEmbeddingLoss(margin=0.2)), [r(5, 6), r(5, 6), torch.tensor([1.0, -1.0, 1.0, -1.0, -1.0])], {"loss": "cosine_embedding", "margin": 0.2})
 case("loss_triplet", Loss(nn.TripletMarginLoss(margin=1.0)), [r(5, 6), r(5, 6), r(5, 6)], {"loss": "triplet", "margin": 1.0})
 case("loss_margin_ranking", Loss(nn.MarginRankingLoss(margin=0.3)), [r(6), r(6), torch.tensor([1.0, -1.0, 1.0, 1.0, -1.0, -1.0])], {"loss": "margin_ranking", "margin": 0.3})
+
+# ---- recurrent layers with lengths (packed sequences), initial states, relu and no-bias variants.
+# Own seed, so that cases added above do not change these.
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+torch.manual_seed(3)
+
+
+def packed(lengths, batch_first):
+    """Forward through pack_padded_sequence; outputs padded back to full length with zeros, like Loom's lengths."""
+    def run(m, x, *state):
+        total = x.shape[1 if batch_first else 0]
+        out, hn = m(pack_padded_sequence(x, torch.tensor(lengths), batch_first=batch_first, enforce_sorted=False),
+                    (state[0], state[1]) if len(state) == 2 else (state[0] if state else None))
+        y, _ = pad_packed_sequence(out, batch_first=batch_first, total_length=total)
+        return (y, hn[0], hn[1]) if isinstance(hn, tuple) else (y, hn)
+    return run
+
+
+case("lstm_packed_state", nn.LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True), [r(3, 5, 3), r(4, 3, 4), r(4, 3, 4)],
+     {"in": 3, "hidden": 4, "layers": 2, "bidirectional": True, "batch_first": True, "lengths": [5, 2, 4]}, forward=packed([5, 2, 4], True))
+case("gru_packed_bidirectional_nobias", nn.GRU(3, 4, bidirectional=True, bias=False), [r(5, 3, 3), r(2, 3, 4)],
+     {"in": 3, "hidden": 4, "bidirectional": True, "bias": False, "lengths": [3, 5, 1]}, forward=packed([3, 5, 1], False))
+case("rnn_relu_bidirectional", nn.RNN(3, 4, num_layers=2, nonlinearity="relu", bidirectional=True), [r(4, 2, 3), r(4, 2, 4)],
+     {"in": 3, "hidden": 4, "layers": 2, "nonlinearity": "relu", "bidirectional": True}, forward=lambda m, x, h0: m(x, h0))

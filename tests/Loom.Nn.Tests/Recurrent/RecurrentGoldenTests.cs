@@ -48,6 +48,40 @@ public class RecurrentGoldenTests
     }
 
     [Fact]
+    public void Lengths_match_pytorch_packed_sequences_with_initial_states()
+    {
+        // PyTorch: pack_padded_sequence → LSTM(h0, c0) → pad_packed_sequence, so padded outputs are zero.
+        var m = new LSTM(3, 4, numLayers: 2, batchFirst: true, bidirectional: true);
+        new LayerGolden("lstm_packed_state").Check(m, x =>
+        {
+            var (y, (h, c)) = m.Forward(x[0], (x[1], x[2]), [5, 2, 4]);
+            return [y, h, c];
+        });
+    }
+
+    [Fact]
+    public void Bidirectional_GRU_without_biases_matches_pytorch_packed_sequences()
+    {
+        var m = new GRU(3, 4, bias: false, bidirectional: true);
+        new LayerGolden("gru_packed_bidirectional_nobias").Check(m, x =>
+        {
+            var (y, h) = m.Forward(x[0], x[1], [3, 5, 1]);
+            return [y, h];
+        });
+    }
+
+    [Fact]
+    public void Two_layer_bidirectional_relu_RNN_matches_pytorch()
+    {
+        var m = new RNN(3, 4, numLayers: 2, nonlinearity: RNNNonlinearity.Relu, bidirectional: true);
+        new LayerGolden("rnn_relu_bidirectional").Check(m, x =>
+        {
+            var (y, h) = m.Forward(x[0], x[1]);
+            return [y, h];
+        });
+    }
+
+    [Fact]
     public void State_dict_names_and_shapes_are_pytorchs()
     {
         var m = new LSTM(3, 4, numLayers: 2, bidirectional: true);
