@@ -19,6 +19,9 @@ namespace Loom.Nn;
 // Why one op: a composed graph records ~15 small nodes per step; here a step costs one GEMM and one pass over the
 // gates each way, and the weight gradient is a single large GEMM instead of T small ones.
 //
+// The op has one output, the flat z = [output (T·B·H) | h_T (B·H) | c_T (B·H, LSTM)]; the tensors returned are views
+// of it, so gradients arriving through any of them meet in this one backward node.
+//
 // Lengths (padded batches, like packed sequences): row b is active for steps s < len_b, at time s (forward) or
 // len_b − 1 − s (reverse). An inactive row keeps its state, its output stays zero, and in backward its gradients pass
 // through unchanged (its dA row is zero).
@@ -88,6 +91,8 @@ internal static class RecurrentSequence
             {
                 var hPrev = hAll.Slice(tape.StateSlot(s) * bh, bh);
                 var hNext = hAll.Slice(tape.StateSlot(s + 1) * bh, bh);
+                var cPrev = cAll.IsEmpty ? default : cAll.Slice(tape.StateSlot(s) * bh, bh);
+                var cNext = cAll.IsEmpty ? default : cAll.Slice(tape.StateSlot(s + 1) * bh, bh);
                 if (!bias.IsEmpty) BiasKernels.FillRows<T>(bias, hg);
                 TypedGemm.Run<T>(false, false, batch, width, n, hPrev, n, wT, width, accumulate: !bias.IsEmpty, hg, width);
                 int gateBase = tape.StepSlot(s) * batch;
@@ -99,7 +104,7 @@ internal static class RecurrentSequence
                     if (t < 0)
                     {
                         hp.CopyTo(hb);
-                        if (p.Cell == RecurrentCell.Lstm) cAll.Slice(tape.StateSlot(s) * bh + b * n, n).CopyTo(cAll.Slice(tape.StateSlot(s + 1) * bh + b * n, n));
+                        if (!cPrev.IsEmpty) cPrev.Slice(b * n, n).CopyTo(cNext.Slice(b * n, n));
                         continue;
                     }
                     int row = p.Row(t, b);
@@ -108,8 +113,7 @@ internal static class RecurrentSequence
                     switch (p.Cell)
                     {
                         case RecurrentCell.Lstm:
-                            RecurrentKernels.LstmForward(gxRow, hgRow, cAll.Slice(tape.StateSlot(s) * bh + b * n, n),
-                                gatesAll.Slice((gateBase + b) * width, width), cAll.Slice(tape.StateSlot(s + 1) * bh + b * n, n), hb);
+                            RecurrentKernels.LstmForward(gxRow, hgRow, cPrev.Slice(b * n, n), gatesAll.Slice((gateBase + b) * width, width), cNext.Slice(b * n, n), hb);
                             break;
                         case RecurrentCell.Gru:
                             RecurrentKernels.GruForward(gxRow, hgRow, hp, gatesAll.Slice((gateBase + b) * width, width), hb);
