@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using Loom.Autograd;
 using Loom.Kernels;
+using Loom.Threading;
 
 namespace Loom.Nn;
 
@@ -65,73 +66,156 @@ internal static class RecurrentSequence
         return (output, hN, cN);
     }
 
+    // Rows of gate work per thread below which a step's cell math stays on one thread (a dispatch costs microseconds).
+    private const int ParallelGateElements = 1 << 14;
+
+    private static int RowGrain(SequencePlan p) => Math.Max(1, ParallelGateElements / Math.Max(1, p.GateWidth));
+
     private static void Forward<T>(SequencePlan p, SequenceTape tape, Tensor gatesX, Tensor weightHhT, Tensor? biasHh, Tensor? h0, Tensor? c0, Tensor z)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int batch = p.Batch, n = p.Hidden, width = p.GateWidth, bh = batch * n;
-        var gx = gatesX.Data<T>();
         var wT = weightHhT.Data<T>();
         var bias = biasHh is null ? default : biasHh.Data<T>();
         var hAll = tape.H.Data<T>();
-        var cAll = tape.C is null ? default : tape.C.Data<T>();
-        var gatesAll = tape.Gates is null ? default : tape.Gates.Data<T>();
-        var hgNAll = tape.HgN is null ? default : tape.HgN.Data<T>();
-        var output = z.Data<T>();
         if (h0 is null) hAll[..bh].Clear(); else h0.Data<T>().CopyTo(hAll);
-        if (p.Cell == RecurrentCell.Lstm)
+        if (tape.C is not null)
         {
-            if (c0 is null) cAll[..bh].Clear(); else c0.Data<T>().CopyTo(cAll);
+            if (c0 is null) tape.C.Data<T>()[..bh].Clear(); else c0.Data<T>().CopyTo(tape.C.Data<T>());
         }
 
-        var hgArray = ArrayPool<T>.Shared.Rent(batch * width);
+        var rows = new StepRows<T>(p, tape) { GatesX = gatesX, Output = z, HiddenGates = ArrayPool<T>.Shared.Rent(batch * width) };
         try
         {
-            var hg = hgArray.AsSpan(0, batch * width);
+            var hg = rows.HiddenGates.AsSpan(0, batch * width);
+            int grain = RowGrain(p);
             for (int s = 0; s < p.Steps; s++)
             {
-                var hPrev = hAll.Slice(tape.StateSlot(s) * bh, bh);
-                var hNext = hAll.Slice(tape.StateSlot(s + 1) * bh, bh);
-                var cPrev = cAll.IsEmpty ? default : cAll.Slice(tape.StateSlot(s) * bh, bh);
-                var cNext = cAll.IsEmpty ? default : cAll.Slice(tape.StateSlot(s + 1) * bh, bh);
                 if (!bias.IsEmpty) BiasKernels.FillRows<T>(bias, hg);
-                TypedGemm.Run<T>(false, false, batch, width, n, hPrev, n, wT, width, accumulate: !bias.IsEmpty, hg, width);
-                int gateBase = tape.StepSlot(s) * batch;
-                for (int b = 0; b < batch; b++)
-                {
-                    var hp = hPrev.Slice(b * n, n);
-                    var hb = hNext.Slice(b * n, n);
-                    int t = p.TimeAt(s, b);
-                    if (t < 0)
-                    {
-                        hp.CopyTo(hb);
-                        if (!cPrev.IsEmpty) cPrev.Slice(b * n, n).CopyTo(cNext.Slice(b * n, n));
-                        continue;
-                    }
-                    int row = p.Row(t, b);
-                    var gxRow = gx.Slice(row * width, width);
-                    var hgRow = hg.Slice(b * width, width);
-                    switch (p.Cell)
-                    {
-                        case RecurrentCell.Lstm:
-                            RecurrentKernels.LstmForward(gxRow, hgRow, cPrev.Slice(b * n, n), gatesAll.Slice((gateBase + b) * width, width), cNext.Slice(b * n, n), hb);
-                            break;
-                        case RecurrentCell.Gru:
-                            RecurrentKernels.GruForward(gxRow, hgRow, hp, gatesAll.Slice((gateBase + b) * width, width), hb);
-                            if (!hgNAll.IsEmpty) hgRow.Slice(2 * n, n).CopyTo(hgNAll.Slice((gateBase + b) * n, n));
-                            break;
-                        default:
-                            RecurrentKernels.RnnForward(gxRow, hgRow, p.Cell == RecurrentCell.RnnRelu, hb);
-                            break;
-                    }
-                    hb.CopyTo(output.Slice(row * n, n));
-                }
+                TypedGemm.Run<T>(false, false, batch, width, n, hAll.Slice(tape.StateSlot(s) * bh, bh), n, wT, width, accumulate: !bias.IsEmpty, hg, width);
+                ParallelHelper.For(batch, grain, (rows, s), static (st, b0, b1) => st.rows.Forward(st.s, b0, b1));
             }
+            var output = z.Data<T>();
             hAll.Slice(tape.StateSlot(p.Steps) * bh, bh).CopyTo(output.Slice(p.OutputElements, bh));
-            if (p.Cell == RecurrentCell.Lstm) cAll.Slice(tape.StateSlot(p.Steps) * bh, bh).CopyTo(output.Slice(p.OutputElements + bh, bh));
+            if (tape.C is not null) tape.C.Data<T>().Slice(tape.StateSlot(p.Steps) * bh, bh).CopyTo(output.Slice(p.OutputElements + bh, bh));
         }
         finally
         {
-            ArrayPool<T>.Shared.Return(hgArray);
+            ArrayPool<T>.Shared.Return(rows.HiddenGates);
+        }
+    }
+
+    /// <summary>
+    /// The cell math of one step for a range of batch rows, forward and backward. Rows are independent within a step,
+    /// so a step's rows can be split across threads; buffers are held as tensors and arrays because spans cannot be
+    /// handed to the parallel loop.
+    /// </summary>
+    private sealed class StepRows<T>(SequencePlan plan, SequenceTape tape) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        // Forward: gx in, z (output | h_T | c_T) out, hg = h·W_hhᵀ + b_hh of the current step.
+        public Tensor? GatesX, Output;
+        public T[] HiddenGates = [];
+        // Backward: dz in, dgx out (null when not needed), dA of every step, and the running dh, dh_prev, dc ([B, H]).
+        public Tensor? GradOutput, GradGatesX, GradHidden;
+        public T[] Dh = [], DhPrev = [], Dc = [];
+
+        public void Forward(int s, int b0, int b1)
+        {
+            int batch = plan.Batch, n = plan.Hidden, width = plan.GateWidth, bh = batch * n;
+            var gx = GatesX!.Data<T>();
+            var output = Output!.Data<T>();
+            var hPrev = tape.H.Data<T>().Slice(tape.StateSlot(s) * bh, bh);
+            var hNext = tape.H.Data<T>().Slice(tape.StateSlot(s + 1) * bh, bh);
+            var cPrev = tape.C is null ? default : tape.C.Data<T>().Slice(tape.StateSlot(s) * bh, bh);
+            var cNext = tape.C is null ? default : tape.C.Data<T>().Slice(tape.StateSlot(s + 1) * bh, bh);
+            var gates = tape.Gates is null ? default : tape.Gates.Data<T>().Slice(tape.StepSlot(s) * batch * width, batch * width);
+            var hgN = tape.HgN is null ? default : tape.HgN.Data<T>().Slice(tape.StepSlot(s) * bh, bh);
+            for (int b = b0; b < b1; b++)
+            {
+                var hp = hPrev.Slice(b * n, n);
+                var hb = hNext.Slice(b * n, n);
+                int t = plan.TimeAt(s, b);
+                if (t < 0)
+                {
+                    hp.CopyTo(hb);
+                    if (!cPrev.IsEmpty) cPrev.Slice(b * n, n).CopyTo(cNext.Slice(b * n, n));
+                    continue;
+                }
+                int row = plan.Row(t, b);
+                var gxRow = gx.Slice(row * width, width);
+                var hgRow = HiddenGates.AsSpan(b * width, width);
+                switch (plan.Cell)
+                {
+                    case RecurrentCell.Lstm:
+                        RecurrentKernels.LstmForward(gxRow, hgRow, cPrev.Slice(b * n, n), gates.Slice(b * width, width), cNext.Slice(b * n, n), hb);
+                        break;
+                    case RecurrentCell.Gru:
+                        RecurrentKernels.GruForward(gxRow, hgRow, hp, gates.Slice(b * width, width), hb);
+                        if (!hgN.IsEmpty) hgRow.Slice(2 * n, n).CopyTo(hgN.Slice(b * n, n));
+                        break;
+                    default:
+                        RecurrentKernels.RnnForward(gxRow, hgRow, plan.Cell == RecurrentCell.RnnRelu, hb);
+                        break;
+                }
+                hb.CopyTo(output.Slice(row * n, n));
+            }
+        }
+
+        /// <summary>
+        /// Adds the output's gradient into dh, then writes dA (and dgx) for step s and the direct part of dh_prev
+        /// (the GRU's dh⊙z; zero otherwise; all of dh for rows past their length, which also keep their dc).
+        /// </summary>
+        public void Backward(int s, int b0, int b1)
+        {
+            int batch = plan.Batch, n = plan.Hidden, width = plan.GateWidth, bh = batch * n;
+            var dy = GradOutput!.Data<T>()[..plan.OutputElements];
+            var dgx = GradGatesX is null ? default : GradGatesX.Data<T>();
+            var dA = GradHidden!.Data<T>().Slice(s * batch * width, batch * width);
+            var hAll = tape.H.Data<T>();
+            var cAll = tape.C is null ? default : tape.C.Data<T>();
+            var gates = tape.Gates is null ? default : tape.Gates.Data<T>().Slice(s * batch * width, batch * width);
+            var hgN = tape.HgN is null ? default : tape.HgN.Data<T>().Slice(s * bh, bh);
+            var scratchArray = ArrayPool<T>.Shared.Rent(width);
+            try
+            {
+                var scratch = scratchArray.AsSpan(0, width);
+                for (int b = b0; b < b1; b++)
+                {
+                    var dh = Dh.AsSpan(b * n, n);
+                    var dhPrev = DhPrev.AsSpan(b * n, n);
+                    var dAb = dA.Slice(b * width, width);
+                    int t = plan.TimeAt(s, b);
+                    if (t < 0)
+                    {
+                        dAb.Clear();
+                        dh.CopyTo(dhPrev);
+                        continue;
+                    }
+                    int row = plan.Row(t, b), state = s * bh + b * n;
+                    TensorPrimitives.Add(dh, dy.Slice(row * n, n), dh);
+                    switch (plan.Cell)
+                    {
+                        case RecurrentCell.Lstm:
+                            RecurrentKernels.LstmBackward<T>(gates.Slice(b * width, width), cAll.Slice(state + bh, n), cAll.Slice(state, n), dh,
+                                Dc.AsSpan(b * n, n), scratch[..n], dAb);
+                            dhPrev.Clear();
+                            break;
+                        case RecurrentCell.Gru:
+                            RecurrentKernels.GruBackward<T>(gates.Slice(b * width, width), hgN.Slice(b * n, n), hAll.Slice(state, n), dh,
+                                dgx.IsEmpty ? scratch : dgx.Slice(row * width, width), dAb, dhPrev);
+                            break;
+                        default:
+                            RecurrentKernels.RnnBackward<T>(hAll.Slice(state + bh, n), dh, plan.Cell == RecurrentCell.RnnRelu, dAb);
+                            dhPrev.Clear();
+                            break;
+                    }
+                    if (plan.Cell != RecurrentCell.Gru && !dgx.IsEmpty) dAb.CopyTo(dgx.Slice(row * width, width));
+                }
+            }
+            finally
+            {
+                ArrayPool<T>.Shared.Return(scratchArray);
+            }
         }
     }
 
@@ -170,72 +254,36 @@ internal static class RecurrentSequence
             int batch = p.Batch, n = p.Hidden, width = p.GateWidth, bh = batch * n;
             var dtype = gradOutput.DType;
             var dz = gradOutput.Data<T>();
-            var dy = dz[..p.OutputElements];
             var w = _weightHh.Value.Detach().Contiguous().Data<T>();
             var hAll = _h.Value.Data<T>();
-            var cAll = _c is null ? default : _c.Value.Data<T>();
-            var gatesAll = _gates is null ? default : _gates.Value.Data<T>();
-            var hgNAll = _hgN is null ? default : _hgN.Value.Data<T>();
-
-            Tensor? dgxTensor = NeedsGrad(0) ? (p.HasPadding ? Tensor.Zeros(_gatesXShape, dtype) : Tensor.Empty(_gatesXShape, dtype)) : null;
-            var dgx = dgxTensor is null ? default : dgxTensor.Data<T>();
-            // dA for every step, kept for the weight and bias gradients at the end.
-            var dATensor = Tensor.Empty(new Shape(p.Steps * batch, width), dtype);
-            var dAAll = dATensor.Data<T>();
+            // Reading the saved tensors checks that nothing modified them since the forward.
+            var tape = new SequenceTape(_h.Value, _c?.Value, _gates?.Value, _hgN?.Value);
 
             var pool = ArrayPool<T>.Shared;
-            T[] dhArray = pool.Rent(bh), dhPrevArray = pool.Rent(bh), dcArray = pool.Rent(bh), scratchArray = pool.Rent(width);
+            var rows = new StepRows<T>(p, tape)
+            {
+                GradOutput = gradOutput,
+                GradGatesX = NeedsGrad(0) ? (p.HasPadding ? Tensor.Zeros(_gatesXShape, dtype) : Tensor.Empty(_gatesXShape, dtype)) : null,
+                // dA of every step, kept for the weight and bias gradients at the end.
+                GradHidden = Tensor.Empty(new Shape(p.Steps * batch, width), dtype),
+                Dh = pool.Rent(bh),
+                DhPrev = pool.Rent(bh),
+                Dc = pool.Rent(bh),
+            };
             try
             {
-                var dh = dhArray.AsSpan(0, bh);
-                var dhPrev = dhPrevArray.AsSpan(0, bh);
-                var dc = dcArray.AsSpan(0, bh);
-                var scratch = scratchArray.AsSpan(0, width);
-                dz.Slice(p.OutputElements, bh).CopyTo(dh);
-                if (p.Cell == RecurrentCell.Lstm) dz.Slice(p.OutputElements + bh, bh).CopyTo(dc);
-
+                dz.Slice(p.OutputElements, bh).CopyTo(rows.Dh);
+                if (p.Cell == RecurrentCell.Lstm) dz.Slice(p.OutputElements + bh, bh).CopyTo(rows.Dc);
+                var dAAll = rows.GradHidden.Data<T>();
+                int grain = RowGrain(p);
                 for (int s = p.Steps - 1; s >= 0; s--)
                 {
-                    var dA = dAAll.Slice(s * batch * width, batch * width);
-                    for (int b = 0; b < batch; b++)
-                    {
-                        var dhb = dh.Slice(b * n, n);
-                        var dhPrevB = dhPrev.Slice(b * n, n);
-                        var dAb = dA.Slice(b * width, width);
-                        int t = p.TimeAt(s, b);
-                        if (t < 0)
-                        {
-                            dAb.Clear();
-                            dhb.CopyTo(dhPrevB);
-                            continue;
-                        }
-                        int row = p.Row(t, b);
-                        TensorPrimitives.Add(dhb, dy.Slice(row * n, n), dhb);
-                        int state = s * bh + b * n, gate = (s * batch + b) * width;
-                        switch (p.Cell)
-                        {
-                            case RecurrentCell.Lstm:
-                                RecurrentKernels.LstmBackward<T>(gatesAll.Slice(gate, width), cAll.Slice(state + bh, n), cAll.Slice(state, n), dhb,
-                                    dc.Slice(b * n, n), scratch[..n], dAb);
-                                dhPrevB.Clear();
-                                break;
-                            case RecurrentCell.Gru:
-                                RecurrentKernels.GruBackward<T>(gatesAll.Slice(gate, width), hgNAll.Slice((s * batch + b) * n, n), hAll.Slice(state, n), dhb,
-                                    dgx.IsEmpty ? scratch : dgx.Slice(row * width, width), dAb, dhPrevB);
-                                break;
-                            default:
-                                RecurrentKernels.RnnBackward<T>(hAll.Slice(state + bh, n), dhb, p.Cell == RecurrentCell.RnnRelu, dAb);
-                                dhPrevB.Clear();
-                                break;
-                        }
-                        if (p.Cell != RecurrentCell.Gru && !dgx.IsEmpty) dAb.CopyTo(dgx.Slice(row * width, width));
-                    }
-                    // The gradient reaching h0 is only needed when h0 wants one.
+                    ParallelHelper.For(batch, grain, (rows, s), static (st, b0, b1) => st.rows.Backward(st.s, b0, b1));
+                    // dh_prev += dA·W_hh; the gradient reaching h0 is only needed when h0 wants one.
                     if (s > 0 || NeedsGrad(3))
-                        TypedGemm.Run<T>(false, false, batch, n, width, dA, width, w, n, accumulate: true, dhPrev, n);
-                    var swap = dhArray; dhArray = dhPrevArray; dhPrevArray = swap;
-                    dh = dhArray.AsSpan(0, bh);
-                    dhPrev = dhPrevArray.AsSpan(0, bh);
+                        TypedGemm.Run<T>(false, false, batch, n, width, dAAll.Slice(s * batch * width, batch * width), width, w, n, accumulate: true,
+                            rows.DhPrev.AsSpan(0, bh), n);
+                    (rows.Dh, rows.DhPrev) = (rows.DhPrev, rows.Dh);
                 }
 
                 Tensor? dw = null, db = null, dh0 = null, dc0 = null;
@@ -249,16 +297,15 @@ internal static class RecurrentSequence
                     db = Tensor.Empty(new Shape(width), dtype);
                     BiasKernels.ColumnSums<T>(dAAll, db.Data<T>());
                 }
-                if (NeedsGrad(3)) dh0 = Tensor.FromSpan<T>(dh, batch, n);
-                if (NeedsGrad(4)) dc0 = Tensor.FromSpan<T>(dc, batch, n);
-                return [dgxTensor, dw, db, dh0, dc0];
+                if (NeedsGrad(3)) dh0 = Tensor.FromSpan<T>(rows.Dh.AsSpan(0, bh), batch, n);
+                if (NeedsGrad(4)) dc0 = Tensor.FromSpan<T>(rows.Dc.AsSpan(0, bh), batch, n);
+                return [rows.GradGatesX, dw, db, dh0, dc0];
             }
             finally
             {
-                pool.Return(dhArray);
-                pool.Return(dhPrevArray);
-                pool.Return(dcArray);
-                pool.Return(scratchArray);
+                pool.Return(rows.Dh);
+                pool.Return(rows.DhPrev);
+                pool.Return(rows.Dc);
             }
         }
     }
@@ -313,6 +360,13 @@ internal sealed class SequencePlan
 internal sealed class SequenceTape
 {
     private readonly bool _full;
+
+    /// <summary>The tape of a recorded forward, from its saved tensors.</summary>
+    public SequenceTape(Tensor h, Tensor? c, Tensor? gates, Tensor? hgN)
+    {
+        _full = true;
+        (H, C, Gates, HgN) = (h, c, gates, hgN);
+    }
 
     public SequenceTape(SequencePlan plan, DType dtype, bool record)
     {
