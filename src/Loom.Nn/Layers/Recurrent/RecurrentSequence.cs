@@ -66,7 +66,7 @@ internal static class RecurrentSequence
         return (output, hN, cN);
     }
 
-    // Rows of gate work per thread below which a step's cell math stays on one thread (a dispatch costs microseconds).
+    // Gate elements per thread below which a step's cell math stays on one thread (a dispatch costs microseconds).
     private const int ParallelGateElements = 1 << 14;
 
     private static int RowGrain(SequencePlan p) => Math.Max(1, ParallelGateElements / Math.Max(1, p.GateWidth));
