@@ -174,3 +174,26 @@ case("transformer_decoder_stack_pre_gelu",
      [r(4, 2, 8), r(5, 2, 8)],
      {"d": 8, "heads": 2, "ff": 16, "layers": 2, "norm_first": True, "activation": "gelu", "causal": True, "memory_key_padding": [[0, 0, 0, 1, 1], [0, 0, 0, 0, 0]]},
      forward=lambda m, t, mem: m(t, mem, tgt_mask=torch.triu(torch.ones(4, 4, dtype=torch.bool), diagonal=1), memory_key_padding_mask=pad))
+# ---- recurrent layers with lengths (packed sequences), initial states, relu and no-bias variants.
+# Own seed, so that cases added above do not change these.
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+torch.manual_seed(3)
+
+
+def packed(lengths, batch_first):
+    """Forward through pack_padded_sequence; outputs padded back to full length with zeros, like Loom's lengths."""
+    def run(m, x, *state):
+        total = x.shape[1 if batch_first else 0]
+        out, hn = m(pack_padded_sequence(x, torch.tensor(lengths), batch_first=batch_first, enforce_sorted=False),
+                    (state[0], state[1]) if len(state) == 2 else (state[0] if state else None))
+        y, _ = pad_packed_sequence(out, batch_first=batch_first, total_length=total)
+        return (y, hn[0], hn[1]) if isinstance(hn, tuple) else (y, hn)
+    return run
+
+
+case("lstm_packed_state", nn.LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True), [r(3, 5, 3), r(4, 3, 4), r(4, 3, 4)],
+     {"in": 3, "hidden": 4, "layers": 2, "bidirectional": True, "batch_first": True, "lengths": [5, 2, 4]}, forward=packed([5, 2, 4], True))
+case("gru_packed_bidirectional_nobias", nn.GRU(3, 4, bidirectional=True, bias=False), [r(5, 3, 3), r(2, 3, 4)],
+     {"in": 3, "hidden": 4, "bidirectional": True, "bias": False, "lengths": [3, 5, 1]}, forward=packed([3, 5, 1], False))
+case("rnn_relu_bidirectional", nn.RNN(3, 4, num_layers=2, nonlinearity="relu", bidirectional=True), [r(4, 2, 3), r(4, 2, 4)],
+     {"in": 3, "hidden": 4, "layers": 2, "nonlinearity": "relu", "bidirectional": True}, forward=lambda m, x, h0: m(x, h0))
