@@ -36,6 +36,23 @@ public sealed partial class TrainStepBench : IBenchmark
             Tensor.Randn(new Shape(64, 1, 28, 28), g), Tensor.Randint(0, 10, new Shape(64), g));
         yield return new Case("gpt 4L d256 h4 T128 V4096, batch 8", "(c)", () => new Gpt(new GptConfig()),
             Tensor.Randint(0, 4096, new Shape(8, 128), g), Tensor.Randint(0, 4096, new Shape(8, 128), g), Sequence: true);
+        yield return new Case("lstm in64 h256 T50, batch 32", "(d)", () => new LstmClassifier(),
+            Tensor.Randn(new Shape(32, 50, 64), g), Tensor.Randint(0, 10, new Shape(32), g));
+    }
+
+    /// <summary>torch_bench.py's LSTMNet: LSTM(64 → 256), batch first, the last hidden state through Linear(256, 10).</summary>
+    private sealed class LstmClassifier : Module<Tensor, Tensor>
+    {
+        private readonly LSTM _lstm;
+        private readonly Linear _fc;
+
+        public LstmClassifier()
+        {
+            _lstm = RegisterModule("lstm", new LSTM(64, 256, batchFirst: true));
+            _fc = RegisterModule("fc", new Linear(256, 10));
+        }
+
+        protected override Tensor ForwardCore(Tensor input) => _fc.Forward(_lstm.Forward(input, null).State.H.Select(0, -1));
     }
 
     public void Run(BenchReport report, BenchOptions options)
@@ -85,7 +102,7 @@ public sealed partial class TrainStepBench : IBenchmark
     // torch_bench.py prints lines like "(a) MLP 784-512-512-10 train step, batch 128   median     6.612 ms  min …".
     private static (Dictionary<string, double>? Medians, string? Error) TorchSteps(int threads)
     {
-        var run = Peers.RunScript("torch_bench.py", torch: true, timeout: TimeSpan.FromMinutes(5), arguments: ["--only", "mlp,cnn,gpt", "--threads", threads.ToString(CultureInfo.InvariantCulture)]);
+        var run = Peers.RunScript("torch_bench.py", torch: true, timeout: TimeSpan.FromMinutes(5), arguments: ["--only", "mlp,cnn,gpt,lstm", "--threads", threads.ToString(CultureInfo.InvariantCulture)]);
         if (run.Error is not null) return (null, run.Error);
         var medians = new Dictionary<string, double>();
         foreach (var line in run.StandardOutput.Split('\n'))
