@@ -30,7 +30,7 @@ public sealed class ResumeTests : IDisposable
         var checkpoint = new ModelCheckpoint(Path.Combine(_dir, folder), "val_loss");
         var options = new TrainerOptions { Epochs = epochs, Seed = 123, SchedulerStepPerBatch = perBatchSchedule, GradientAccumulationSteps = accumulation };
         var trainer = new Trainer(model, optimizer, TinyProblem.CrossEntropy, options, TinyProblem.Metrics,
-            [checkpoint, new EarlyStopping("val_loss", patience: 50), .. extra], scheduler);
+            [new EarlyStopping("val_loss", patience: 50), .. extra, checkpoint], scheduler);
         return new Run(model, trainer, loader, checkpoint);
     }
 
