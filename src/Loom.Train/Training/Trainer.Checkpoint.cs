@@ -106,7 +106,7 @@ public sealed partial class Trainer
                 foreach (var c in Callbacks.OfType<IStatefulCallback>())
                     if (callbacks[c.StateKey] is JsonObject cs) c.SetState(FromJson(cs));
         }
-        catch (Exception e) when (e is NullReferenceException or InvalidOperationException or FormatException or KeyNotFoundException)
+        catch (Exception e) when (e is NullReferenceException or InvalidOperationException or FormatException or OverflowException or KeyNotFoundException)
         {
             throw new InvalidDataException($"{path}: the trainer state in the checkpoint is incomplete or malformed ({e.Message})");
         }

@@ -199,6 +199,26 @@ public sealed class ResumeTests : IDisposable
         TensorAssert.Throws<InvalidDataException>(() => run.Trainer.LoadCheckpoint(path), "state.ckpt", problem);
     }
 
+    [Theory]
+    [InlineData("loader", "seed", "\"-1\"")]
+    [InlineData("loader", "seed", "\"many\"")]
+    [InlineData("rng", "s0", "\"99999999999999999999999\"")]
+    [InlineData("rng", "has_spare", "\"yes\"")]
+    [InlineData(null, "epoch", "1e30")]
+    [InlineData(null, "history", "{}")]
+    public void A_checkpoint_with_a_bad_value_in_a_complete_state_is_invalid_data(string? section, string key, string value)
+    {
+        var run = Build("values", 1);
+        run.Trainer.Fit(run.Loader, Validation);
+        var file = SafeTensors.Load(run.Checkpoint.LastPath);
+        var state = System.Text.Json.Nodes.JsonNode.Parse(file.Metadata["loom.trainer"])!;
+        (section is null ? state : state[section]!)[key] = System.Text.Json.Nodes.JsonNode.Parse(value);
+        var path = Path.Combine(_dir, "values.ckpt");
+        SafeTensors.Save(path, file.Tensors.ToDictionary(kv => kv.Key, kv => kv.Value), new Dictionary<string, string> { ["loom.trainer"] = state.ToJsonString() });
+
+        TensorAssert.Throws<InvalidDataException>(() => Build("values", 3).Trainer.LoadCheckpoint(path), "values.ckpt", "malformed");
+    }
+
     [Fact]
     public void A_checkpoint_of_another_model_is_refused()
     {
