@@ -26,7 +26,7 @@ public static class LoomCommand
             var parse = Build(console).Parse(args);
             if (parse.Errors.Count > 0)
             {
-                foreach (var error in parse.Errors) console.MarkupLine($"[red]error:[/] {Markup.Escape(error.Message)}");
+                foreach (var error in parse.Errors) WriteError(console, error.Message);
                 console.MarkupLine("run [bold]loom --help[/] or [bold]loom COMMAND --help[/] for the options");
                 return 1;
             }
@@ -34,8 +34,19 @@ public static class LoomCommand
         }
         catch (Exception e) when (e is UserErrorException or Train.TrainingDivergedException or Nn.StateDictMismatchException or ArgumentException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or IOException or UnauthorizedAccessException)
         {
-            console.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+            WriteError(console, e.Message);
             return 1;
         }
+    }
+
+    /// <summary>
+    /// "error: message" as one line whatever the console's width: Spectre wraps at 80 columns when the output is
+    /// redirected, and an error split over lines is hard to grep in a log.
+    /// </summary>
+    private static void WriteError(IAnsiConsole console, string message)
+    {
+        console.Markup("[red]error:[/] ");
+        console.Profile.Out.Writer.WriteLine(message);
+        console.Profile.Out.Writer.Flush();
     }
 }

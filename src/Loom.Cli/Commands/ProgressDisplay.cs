@@ -67,7 +67,9 @@ internal sealed class ProgressDisplay(IAnsiConsole console, int epochs) : ICallb
         }
         else
         {
-            console.WriteLine(line);
+            // Written past Spectre, which would wrap it at the 80 columns it assumes for redirected output.
+            console.Profile.Out.Writer.WriteLine(line);
+            console.Profile.Out.Writer.Flush();
         }
     }
 }

@@ -93,14 +93,13 @@ public static class ClassificationPipeline
         var trainLoader = new DataLoader<Sample>(train, config.BatchSize, shuffle: true, seed: config.Seed);
         var (scheduler, perStep) = CreateScheduler(config, optimizer, trainLoader.Count);
         var callbacks = new List<ICallback>();
-        if (folder is not null)
-        {
-            callbacks.Add(new RunLogger(folder));
-            callbacks.Add(new ModelCheckpoint(folder.Path, validation is null ? "loss" : "val_loss"));
-        }
+        if (folder is not null) callbacks.Add(new RunLogger(folder));
         if (config.Patience > 0) callbacks.Add(new EarlyStopping(validation is null ? "loss" : "val_loss", config.Patience));
         if (config.Schedule == "plateau") callbacks.Add(new PlateauCallback(new ReduceLROnPlateau(optimizer, patience: 1, factor: 0.3), validation is null ? "loss" : "val_loss"));
         callbacks.AddRange(extraCallbacks ?? []);
+        // Last, so that the epoch's checkpoint holds what the other callbacks changed at its end (patience counters, a
+        // reduced learning rate); saved before them, a resumed run would miss that epoch's updates.
+        if (folder is not null) callbacks.Add(new ModelCheckpoint(folder.Path, validation is null ? "loss" : "val_loss"));
         var options = new TrainerOptions
         {
             Epochs = config.Epochs,
@@ -125,6 +124,8 @@ public static class ClassificationPipeline
         {
             if (!File.Exists(folder.CheckpointPath)) throw new FileNotFoundException($"{folder.Path} has no checkpoint (last.ckpt) to resume from", folder.CheckpointPath);
             setup.Trainer.LoadCheckpoint(folder.CheckpointPath);
+            // A run killed after logging an epoch but before checkpointing it trains that epoch again: keep one line per epoch.
+            folder.RewriteMetrics(line => (string?)line["kind"] == "epoch" && (int?)line["epoch"] <= setup.Trainer.Epoch);
         }
         else
         {
@@ -133,7 +134,10 @@ public static class ClassificationPipeline
         setup.Data.Standardizer?.Save(folder.File("standardize.json"));
         var fit = setup.Trainer.Fit(setup.TrainLoader, setup.ValidationLoader);
         SafeTensors.Save(folder.ModelPath, setup.Model.StateDict());
-        if (setup.Trainer.BatchInEpoch > 0) return new RunResult(fit, null, null, folder); // interrupted: checkpoint written, no final report
+        // Interrupted mid-epoch (Ctrl-C): the checkpoint is written, the report waits for the resumed run. --max-steps
+        // ends the run on purpose, mid-epoch or not, so it gets its report.
+        bool reachedMaxSteps = setup.Config.MaxSteps is long max && setup.Trainer.GlobalStep >= max;
+        if (setup.Trainer.BatchInEpoch > 0 && !reachedMaxSteps) return new RunResult(fit, null, null, folder);
         var (test, confusion) = Evaluate(setup.Trainer, setup.TestLoader, setup.Data.ClassNames.Count);
         var line = new JsonObject { ["kind"] = "test", ["loss"] = test.Loss, ["samples"] = test.Samples };
         foreach (var (k, v) in test.Metrics) line[k] = v;

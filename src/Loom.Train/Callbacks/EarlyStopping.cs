@@ -42,8 +42,9 @@ public sealed class EarlyStopping : IStatefulCallback
             Best = value;
             Wait = 0;
         }
-        else if (++Wait > _patience)
+        else if (++Wait >= _patience)
         {
+            // As Keras and Lightning: patience 2 means the second epoch without improvement stops the run.
             trainer.RequestStop($"early stopping: {_monitor} did not improve for {Wait} epochs (best {Best:G6})");
         }
     }

@@ -5,7 +5,8 @@ namespace Loom.Train;
 /// <summary>
 /// Saves, in <c>directory</c>: <c>last.ckpt</c> (the full training state, for resuming) after every epoch, every
 /// <c>everyNSteps</c> optimiser steps if set, and when the run is interrupted; and <c>best.safetensors</c> (the model's
-/// weights) whenever the monitored value improves. All writes are atomic.
+/// weights) whenever the monitored value improves. All writes are atomic. Give it after the callbacks whose epoch-end
+/// changes (early-stopping counters, a plateau schedule's rate) the checkpoint must hold.
 /// </summary>
 public sealed class ModelCheckpoint : IStatefulCallback
 {

@@ -57,6 +57,15 @@ public sealed class RunFolder
         writer.WriteLine(line.ToJsonString());
     }
 
+    /// <summary>Rewrites metrics.jsonl (atomically) with only the lines <paramref name="keep"/> accepts.</summary>
+    public void RewriteMetrics(Func<JsonObject, bool> keep)
+    {
+        var kept = ReadMetrics().Where(keep).Select(l => l.ToJsonString() + "\n");
+        var temp = MetricsPath + ".tmp";
+        System.IO.File.WriteAllText(temp, string.Concat(kept));
+        System.IO.File.Move(temp, MetricsPath, overwrite: true);
+    }
+
     /// <summary>Every line of metrics.jsonl.</summary>
     public IReadOnlyList<JsonObject> ReadMetrics() =>
         System.IO.File.Exists(MetricsPath)

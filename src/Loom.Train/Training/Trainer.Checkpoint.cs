@@ -7,12 +7,14 @@ using Loom.Random;
 namespace Loom.Train;
 
 // A checkpoint is one safetensors file: the model's state dict under "model.", the optimiser's under "optimizer.",
-// and the rest of the trainer's state (counters, scheduler, RNG, data-loader position, history, callback states) as
+// gradients still waiting for an accumulated optimiser step under "grad." (only when a run stops between the batches
+// of one step: without them the resumed step would miss those batches), and the rest of the trainer's state (counters, scheduler, RNG, data-loader position, history, callback states) as
 // JSON in the metadata entry "loom.trainer". It is written atomically, so a run killed while saving keeps the
 // previous checkpoint.
 public sealed partial class Trainer
 {
     private const string MetadataKey = "loom.trainer";
+    private const string GradPrefix = "grad.";
     private DataLoaderState _lastLoaderState;
 
     /// <summary>Writes the full training state to <paramref name="path"/> (atomically).</summary>
@@ -21,6 +23,9 @@ public sealed partial class Trainer
         var tensors = new Dictionary<string, Tensor>();
         foreach (var (k, v) in Model.StateDict()) tensors["model." + k] = v;
         foreach (var (k, v) in Optimizer.StateDict()) tensors["optimizer." + k] = v;
+        if (_accumulated > 0)
+            foreach (var (k, p) in Model.NamedParameters())
+                if (p.Grad is { } g) tensors[GradPrefix + k] = g;
         var rng = Generator.Default.GetState();
         var state = new JsonObject
         {
@@ -76,6 +81,12 @@ public sealed partial class Trainer
         {
             Model.LoadStateDict(model);
             Optimizer.LoadStateDict(optimizer);
+            foreach (var (k, p) in Model.NamedParameters())
+            {
+                if (!file.Tensors.TryGetValue(GradPrefix + k, out var grad)) continue;
+                if (grad.Shape != p.Shape) throw new InvalidDataException($"{path}: the saved gradient of {k} has shape {grad.Shape}, but the parameter has shape {p.Shape}");
+                using (Memory.MemoryScope.Persistent()) p.Grad = grad.To(p.DType).Clone();
+            }
             Epoch = (int)state["epoch"]!;
             BatchInEpoch = (int)state["batch_in_epoch"]!;
             GlobalStep = (long)state["global_step"]!;
@@ -95,7 +106,7 @@ public sealed partial class Trainer
                 foreach (var c in Callbacks.OfType<IStatefulCallback>())
                     if (callbacks[c.StateKey] is JsonObject cs) c.SetState(FromJson(cs));
         }
-        catch (Exception e) when (e is NullReferenceException or InvalidOperationException or FormatException or KeyNotFoundException)
+        catch (Exception e) when (e is NullReferenceException or InvalidOperationException or FormatException or OverflowException or KeyNotFoundException)
         {
             throw new InvalidDataException($"{path}: the trainer state in the checkpoint is incomplete or malformed ({e.Message})");
         }

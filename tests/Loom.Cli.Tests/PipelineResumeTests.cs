@@ -1,0 +1,63 @@
+using System.Globalization;
+using System.Text;
+using Loom.Models;
+using Loom.Nn.Serialization;
+using Loom.Train;
+
+namespace Loom.Cli.Tests;
+
+/// <summary>Resuming through the classification pipeline, with the callbacks it adds (plateau schedule, early stopping).</summary>
+public sealed class PipelineResumeTests : IDisposable
+{
+    private readonly TempFolder _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    /// <summary>Random labels: the model can only memorise, so validation loss soon rises and the plateau schedule acts.</summary>
+    private string NoiseCsv()
+    {
+        var rng = new System.Random(5);
+        var sb = new StringBuilder("a,b,c,d,e,f,label\n");
+        for (int i = 0; i < 200; i++)
+            sb.Append(string.Join(',', Enumerable.Range(0, 6).Select(_ => rng.NextDouble().ToString("F4", CultureInfo.InvariantCulture)))).Append(',').Append(rng.Next(3)).Append('\n');
+        var path = _temp.File("noise.csv");
+        File.WriteAllText(path, sb.ToString());
+        return path;
+    }
+
+    private sealed class StopAtEpochEnd(int epochs) : ICallback
+    {
+        public void OnEpochEnd(Trainer trainer, EpochSummary summary)
+        {
+            if (summary.Epoch + 1 == epochs) trainer.RequestStop("paused");
+        }
+    }
+
+    [Fact]
+    public void A_resumed_run_with_a_plateau_schedule_reduces_the_rate_at_the_same_epochs()
+    {
+        var config = new TrainingConfig
+        {
+            Data = NoiseCsv(), Target = "label", Model = "mlp", Hidden = 64, Epochs = 8, BatchSize = 16, LearningRate = 0.01,
+            Schedule = "plateau", Patience = 6, ValidationFraction = 0.25, Threads = 1,
+        };
+        var straightFolder = new RunFolder(_temp.File("straight"));
+        var straight = ClassificationPipeline.Prepare(config, straightFolder);
+        ClassificationPipeline.Train(straight, straightFolder);
+        var rates = straight.Trainer.History.Select(h => h.Get("lr")).ToArray();
+        Assert.True(rates[4..].Min() < rates[3], $"the schedule never reduced the rate after epoch 4 ({string.Join(", ", rates)}), so this test shows nothing");
+
+        var pausedFolder = new RunFolder(_temp.File("paused"));
+        var paused = ClassificationPipeline.Prepare(config, pausedFolder, [new StopAtEpochEnd(4)]);
+        ClassificationPipeline.Train(paused, pausedFolder);
+        Assert.Equal(4, paused.Trainer.Epoch);
+        var resumed = ClassificationPipeline.Prepare(config, pausedFolder);
+        ClassificationPipeline.Train(resumed, pausedFolder, resume: true);
+
+        Assert.Equal(rates, resumed.Trainer.History.Select(h => h.Get("lr")));
+        var expected = SafeTensors.Load(straightFolder.ModelPath).Tensors;
+        var actual = SafeTensors.Load(pausedFolder.ModelPath).Tensors;
+        foreach (var (name, tensor) in expected)
+            Loom.Testing.TensorAssert.Close(tensor.ToArray<float>(), actual[name].ToArray<float>(), atol: 0, rtol: 0, what: name + " ");
+    }
+}
