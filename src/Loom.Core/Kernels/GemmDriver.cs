@@ -5,42 +5,6 @@ using Loom.Threading;
 
 namespace Loom.Kernels;
 
-/// <summary>One GEMM call, C = alpha · op(A) · op(B) + beta · C, as raw row-major pointers (see <see cref="Gemm"/>).</summary>
-internal unsafe struct GemmProblem<T> where T : unmanaged
-{
-    public bool TransA, TransB;
-    public int M, N, K;
-    public T Alpha, Beta;
-    public T* A, B, C;
-    public nint Lda, Ldb, Ldc;
-
-    /// <summary>Pointer to op(A)[i, p].</summary>
-    public readonly T* AAt(int i, int p) => TransA ? A + p * Lda + i : A + i * Lda + p;
-
-    /// <summary>Pointer to op(B)[p, j].</summary>
-    public readonly T* BAt(int p, int j) => TransB ? B + j * Ldb + p : B + p * Ldb + j;
-
-    /// <summary>Matrix <paramref name="index"/> of a strided batch.</summary>
-    public readonly GemmProblem<T> Batch(int index, int strideA, int strideB, int strideC)
-    {
-        var sub = this;
-        sub.A = A + (nint)index * strideA;
-        sub.B = B + (nint)index * strideB;
-        sub.C = C + (nint)index * strideC;
-        return sub;
-    }
-
-    /// <summary>The sub-problem computing rows [i0, i1) of C.</summary>
-    public readonly GemmProblem<T> Rows(int i0, int i1)
-    {
-        var sub = this;
-        sub.M = i1 - i0;
-        sub.A = AAt(i0, 0);
-        sub.C = C + i0 * Ldc;
-        return sub;
-    }
-}
-
 /// <summary>Cache-block sizes, in elements: an mc×kc block of A (L3), a kc×nc block of B (L2).</summary>
 internal readonly record struct GemmBlocking(int Mc, int Kc, int Nc);
 

@@ -8,6 +8,6 @@ public enum GemmPath
     Avx512,
     /// <summary>Vector256 FMA, 6×16 float (6×8 double) register tile.</summary>
     Avx2,
-    /// <summary>Plain scalar code, 4×8 tile; runs anywhere.</summary>
+    /// <summary>Plain scalar code, 4×4 tile; runs anywhere.</summary>
     Scalar,
 }

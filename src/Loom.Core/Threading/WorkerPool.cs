@@ -142,9 +142,10 @@ internal static class WorkerPool
         long spinTicks = (long)(SpinMicroseconds * Stopwatch.Frequency / 1e6);
         while (true)
         {
+            // Busy-poll with pause instructions only: SpinWait would yield the core, and on a busy machine a yielded
+            // worker comes back milliseconds later, after the caller has run every range alone.
             long deadline = Stopwatch.GetTimestamp() + spinTicks;
-            var spin = new SpinWait();
-            while (Volatile.Read(ref _generation) == seen && Stopwatch.GetTimestamp() < deadline) spin.SpinOnce(sleep1Threshold: -1);
+            while (Volatile.Read(ref _generation) == seen && Stopwatch.GetTimestamp() < deadline) Thread.SpinWait(10);
             if (Volatile.Read(ref _generation) == seen) Sleep(seen);
             seen = Volatile.Read(ref _generation);
 
