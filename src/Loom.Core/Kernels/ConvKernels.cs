@@ -52,7 +52,8 @@ internal readonly record struct Conv2dGeometry(
 /// Convolution as GEMM. im2col unfolds the receptive fields of one image group into a [C·kH·kW, outH·outW] matrix so
 /// that the convolution is W [outC, C·kH·kW] · columns; col2im folds such a matrix back, adding overlaps, which makes
 /// it the adjoint used for input gradients (and for transposed convolution). Drivers loop over images in parallel,
-/// each thread with its own pooled column buffer.
+/// each thread with its own pooled column buffer. Stride-1 shapes go to <see cref="DirectConv{T}"/> instead (see
+/// <see cref="UseDirect{T}"/>).
 /// </summary>
 internal static class ConvKernels
 {
