@@ -10,6 +10,7 @@ namespace Loom.Bench;
 /// conv2d as in a small CNN layer: batch 64, 32 → 64 channels, 28×28, 3×3 kernel, padding 1 (1.85 GFLOP forward,
 /// twice that again backward). Reports median forward and forward+backward times and GFLOP/s per thread count.
 /// With <c>--peers</c> on the command line it also runs bench/peers/conv_torch.py for PyTorch's figures on the same shape.
+/// Also times LeNet-5's two convolutions (batch 64), whose few channels are what the direct kernels are for.
 /// </summary>
 public sealed class ConvBench : IBenchmark
 {
@@ -62,6 +63,43 @@ public sealed class ConvBench : IBenchmark
         }
 
         if (Environment.GetCommandLineArgs().Contains("--peers")) RunTorchPeer(report, batch, options.ThreadCounts, shape);
+        RunLeNet(report, options, batch);
+    }
+
+    /// <summary>LeNet-5's conv1 (1 → 6, 5×5, padding 2, 28×28) and conv2 (6 → 16, 5×5, 14×14), forward and forward+backward.</summary>
+    private void RunLeNet(BenchReport report, BenchOptions options, int batch)
+    {
+        var g = new Generator(2);
+        var layers = new (string Name, Tensor X, Tensor W, Tensor B, int Padding)[]
+        {
+            ("lenet conv1 1->6 28x28 k5 p2", Tensor.Randn(new Shape(batch, 1, 28, 28), g), Tensor.Randn(new Shape(6, 1, 5, 5), g), Tensor.Randn(new Shape(6), g), 2),
+            ("lenet conv2 6->16 14x14 k5", Tensor.Randn(new Shape(batch, 6, 14, 14), g), Tensor.Randn(new Shape(16, 6, 5, 5), g), Tensor.Randn(new Shape(16), g), 0),
+        };
+        foreach (int threads in options.ThreadCounts)
+        {
+            Threads.Count = threads;
+            foreach (var (name, x, w, b, padding) in layers)
+            {
+                // conv1's input is the network's input, which needs no gradient; conv2's does.
+                var xg = padding == 2 ? x : x.Detach().RequiresGrad_();
+                var wg = w.Detach().RequiresGrad_();
+                var bg = b.Detach().RequiresGrad_();
+                var dy = Tensor.Randn(Functional.Conv2d(x, w, b, padding: padding).Shape, g);
+                var f = Timing.Measure(() =>
+                {
+                    using var scope = new MemoryScope();
+                    using var noGrad = new NoGrad();
+                    Functional.Conv2d(x, w, b, padding: padding);
+                }, 3, options.Quick ? 2 : 20, options.Quick ? 0.1 : 0.5);
+                report.Add(Name, $"forward {name} b{batch} t{threads}", ("median_ms", f.Median * 1e3));
+                var t = Timing.Measure(() =>
+                {
+                    using var scope = new MemoryScope();
+                    Functional.Conv2d(xg, wg, bg, padding: padding).Backward(dy);
+                }, 3, options.Quick ? 2 : 20, options.Quick ? 0.1 : 0.5);
+                report.Add(Name, $"forward+backward {name} b{batch} t{threads}", ("median_ms", t.Median * 1e3));
+            }
+        }
     }
 
     // Managed bytes allocated by one run on all threads (after warm-up, so pooled buffers are reused).

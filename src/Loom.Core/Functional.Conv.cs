@@ -11,7 +11,8 @@ namespace Loom;
 //   conv1d:            conv2d on [N, C, 1, L] with a [OutC, C/G, 1, k] kernel.
 //   conv_transpose2d:  the adjoint of conv2d: y = col2im(Wᵀ · x) + b with W [C, OutC/G, kH, kW];
 //                      dx = conv2d(dy, W);  dW = conv2d's weight gradient with the roles of x and dy swapped;  db = Σ dy
-// All run as im2col + GEMM per image and group, parallel over the batch (Kernels/ConvKernels.cs).
+// Stride 1 runs direct from padded planes (Kernels/DirectConv.cs), the rest as im2col + GEMM per image and group,
+// parallel over the batch (Kernels/ConvKernels.cs chooses; see docs/notes/conv.md).
 public static partial class Functional
 {
     /// <summary>2-D convolution over an input [N, C, H, W] (or unbatched [C, H, W]).</summary>

@@ -8,7 +8,8 @@ namespace Loom;
 //   max_pool2d:           y = max over each window               dx = dy scattered to each window's argmax (saved)
 //   avg_pool2d:           y = Σ window / divisor                 dx = dy / divisor spread over each window
 //   adaptive_avg_pool2d:  windows [⌊i·H/OH⌋, ⌈(i+1)·H/OH⌉)       dx as avg_pool2d
-// The 1-D forms pool [N, C, L] as planes of height 1. Kernels: Kernels/PoolingKernels.cs.
+// The 1-D forms pool [N, C, L] as planes of height 1. Kernels: Kernels/PoolingKernels.cs; 2×2 windows with stride 2
+// (the CNN case) take vectorised paths that save max-pool's argmax as a byte per window.
 public static partial class Functional
 {
     /// <summary>2-D max pooling of an input [N, C, H, W] (or [C, H, W]); stride defaults to the kernel size.</summary>
@@ -80,6 +81,12 @@ public static partial class Functional
         Tensor x;
         using (new NoGrad()) x = input.Contiguous();
         var y = Tensor.Empty(shape, input.DType);
+        if (PoolingKernels.Is2x2(g))
+        {
+            var codes = Tensor.Empty(shape, DType.UInt8);
+            PoolingKernels.MaxPool2x2Forward(x.AsReadOnlyMemory<T>(), g, y.AsMemory<T>(), codes.AsMemory<byte>());
+            return GradMode.ShouldRecord(input) ? new MaxPool2x2Backward<T>(input, codes, g).Attach(y) : y;
+        }
         var indices = Tensor.Empty(shape, DType.Int32);
         PoolingKernels.MaxPool2dForward(x.AsReadOnlyMemory<T>(), g, y.AsMemory<T>(), indices.AsMemory<int>());
         return GradMode.ShouldRecord(input) ? new MaxPoolBackward<T>(input, indices, g).Attach(y) : y;
@@ -106,12 +113,35 @@ public static partial class Functional
         }
     }
 
+    /// <summary>The 2×2, stride-2 max pool's backward: codes hold 2·row + column of each window's maximum.</summary>
+    private sealed class MaxPool2x2Backward<T> : BackwardNode where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly SavedTensor _codes;
+        private readonly Pool2dGeometry _g;
+        private readonly Shape _inputShape;
+
+        public MaxPool2x2Backward(Tensor input, Tensor codes, Pool2dGeometry g) : base("max_pool2d", input)
+        {
+            _codes = Save(codes);
+            _g = g;
+            _inputShape = input.Shape;
+        }
+
+        protected internal override Tensor?[] Apply(Tensor gradOutput)
+        {
+            var dx = Tensor.Empty(_inputShape, gradOutput.DType);
+            PoolingKernels.MaxPool2x2Backward(gradOutput.Contiguous().AsReadOnlyMemory<T>(), _codes.Value.AsReadOnlyMemory<byte>(), _g, dx.AsMemory<T>());
+            return [dx];
+        }
+    }
+
     private static Tensor AvgPoolCore<T>(Tensor input, Pool2dGeometry g, Shape shape, bool countIncludePad) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Tensor x;
         using (new NoGrad()) x = input.Contiguous();
         var y = Tensor.Empty(shape, input.DType);
-        PoolingKernels.AvgPool2dForward(x.AsReadOnlyMemory<T>(), g, countIncludePad, y.AsMemory<T>());
+        if (PoolingKernels.Is2x2(g)) PoolingKernels.AvgPool2x2Forward(x.AsReadOnlyMemory<T>(), g, y.AsMemory<T>());
+        else PoolingKernels.AvgPool2dForward(x.AsReadOnlyMemory<T>(), g, countIncludePad, y.AsMemory<T>());
         return GradMode.ShouldRecord(input) ? new AvgPoolBackward<T>(input, g, countIncludePad).Attach(y) : y;
     }
 
@@ -123,7 +153,9 @@ public static partial class Functional
         protected internal override Tensor?[] Apply(Tensor gradOutput)
         {
             var dx = Tensor.Empty(_inputShape, gradOutput.DType);
-            PoolingKernels.AvgPool2dBackward(gradOutput.Contiguous().AsReadOnlyMemory<T>(), g, countIncludePad, dx.AsMemory<T>());
+            var dy = gradOutput.Contiguous().AsReadOnlyMemory<T>();
+            if (PoolingKernels.Is2x2(g)) PoolingKernels.AvgPool2x2Backward(dy, g, dx.AsMemory<T>());
+            else PoolingKernels.AvgPool2dBackward(dy, g, countIncludePad, dx.AsMemory<T>());
             return [dx];
         }
     }

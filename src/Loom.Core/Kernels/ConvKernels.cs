@@ -52,12 +52,43 @@ internal readonly record struct Conv2dGeometry(
 /// Convolution as GEMM. im2col unfolds the receptive fields of one image group into a [C·kH·kW, outH·outW] matrix so
 /// that the convolution is W [outC, C·kH·kW] · columns; col2im folds such a matrix back, adding overlaps, which makes
 /// it the adjoint used for input gradients (and for transposed convolution). Drivers loop over images in parallel,
-/// each thread with its own pooled column buffer.
+/// each thread with its own pooled column buffer. Stride-1 shapes go to <see cref="DirectConv{T}"/> instead (see
+/// <see cref="UseDirect{T}"/>).
 /// </summary>
 internal static class ConvKernels
 {
     // Images below this many multiply-adds per thread stay on one thread.
     private const long ParallelMacs = 1 << 17;
+
+    /// <summary>
+    /// Forces one algorithm regardless of the shape (for tests and benchmarks); <see cref="ConvAlgorithm.Auto"/> chooses.
+    /// Per calling thread, so that tests running in parallel cannot change each other's choice; the choice is made on
+    /// the calling thread before any work is split.
+    /// </summary>
+    public static ConvAlgorithm ForcedAlgorithm
+    {
+        get => _forcedAlgorithm;
+        set => _forcedAlgorithm = value;
+    }
+
+    [ThreadStatic]
+    private static ConvAlgorithm _forcedAlgorithm;
+
+    /// <summary>
+    /// Whether the direct kernels (<see cref="DirectConv{T}"/>) compute this convolution rather than im2col + GEMM. They
+    /// take stride 1 only, and parallelise over images only, so a batch smaller than the thread count stays on GEMM,
+    /// which can split one image's product over threads.
+    /// </summary>
+    private static bool UseDirect<T>(in Conv2dGeometry g, bool inputGrad) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        bool applies = inputGrad ? DirectConv<T>.AppliesToInputGrad(g) : DirectConv<T>.Applies(g);
+        return ForcedAlgorithm switch
+        {
+            ConvAlgorithm.Im2col => false,
+            ConvAlgorithm.Direct => applies,
+            _ => applies && (g.Batch >= Threads.Count || g.MacsPerImage * g.Batch < 2 * ParallelMacs * Threads.Count),
+        };
+    }
 
     /// <summary>
     /// Unfolds one group of an image, <paramref name="image"/> [InPerGroup, Height, Width], into
@@ -197,8 +228,13 @@ internal static class ConvKernels
     /// <paramref name="bias"/> is empty for none. Overwrites <paramref name="output"/> [Batch, OutChannels, OutHeight, OutWidth].
     /// </summary>
     public static void Conv2dForward<T>(ReadOnlyMemory<T> input, ReadOnlyMemory<T> weight, ReadOnlyMemory<T> bias, Conv2dGeometry g, Memory<T> output)
-        where T : unmanaged
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (UseDirect<T>(g, inputGrad: false))
+        {
+            DirectConv<T>.Forward(input, weight, bias, g, output);
+            return;
+        }
         bool hasBias = !bias.IsEmpty;
         int groupImage = g.InPerGroup * g.InPlane, columnSize = g.ColumnRows * g.OutPlane;
         ParallelHelper.For(g.Batch, BatchGrain(g), (start, end) =>
@@ -236,6 +272,11 @@ internal static class ConvKernels
     public static void Conv2dInputGrad<T>(ReadOnlyMemory<T> gradOutput, ReadOnlyMemory<T> weight, Conv2dGeometry g, Memory<T> gradInput)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (UseDirect<T>(g, inputGrad: true))
+        {
+            DirectConv<T>.InputGrad(gradOutput, weight, g, gradInput);
+            return;
+        }
         int groupImage = g.InPerGroup * g.InPlane, columnSize = g.ColumnRows * g.OutPlane;
         ParallelHelper.For(g.Batch, BatchGrain(g), (start, end) =>
         {
@@ -274,6 +315,11 @@ internal static class ConvKernels
     public static void Conv2dWeightGrad<T>(ReadOnlyMemory<T> input, ReadOnlyMemory<T> gradOutput, Conv2dGeometry g, Memory<T> gradWeight)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (UseDirect<T>(g, inputGrad: false))
+        {
+            DirectConv<T>.WeightGrad(input, gradOutput, g, gradWeight);
+            return;
+        }
         gradWeight.Span.Clear();
         int groupImage = g.InPerGroup * g.InPlane, columnSize = g.ColumnRows * g.OutPlane;
         var sync = new object();

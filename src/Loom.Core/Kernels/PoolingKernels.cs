@@ -1,5 +1,8 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Loom.Threading;
 
 namespace Loom.Kernels;
@@ -241,6 +244,301 @@ internal static class PoolingKernels
         for (int o = 0; o < outSize; o++)
             windows[o] = ((int)((long)o * size / outSize), (int)(((long)(o + 1) * size + outSize - 1) / outSize));
         return windows;
+    }
+
+    /// <summary>
+    /// Whether a pooling is the common CNN case: 2×2 windows, stride 2, no padding or dilation, whole windows only.
+    /// Such windows tile the input without overlap, which the fast paths below rely on.
+    /// </summary>
+    public static bool Is2x2(in Pool2dGeometry g) =>
+        g.KernelH == 2 && g.KernelW == 2 && g.StrideH == 2 && g.StrideW == 2 && g.PadH == 0 && g.PadW == 0
+        && g.DilationH == 1 && g.DilationW == 1 && g.OutHeight == g.Height / 2 && g.OutWidth == g.Width / 2;
+
+    /// <summary>
+    /// Max pooling over 2×2 windows with stride 2 (<see cref="Is2x2"/>): output = the window's maximum, codes = where, as
+    /// 2·row + column within the window (one byte instead of an int index). Same answers as the general kernel: the
+    /// first maximum in row-major order wins, and NaN wins (the last NaN).
+    /// </summary>
+    public static void MaxPool2x2Forward<T>(ReadOnlyMemory<T> input, Pool2dGeometry g, Memory<T> output, Memory<byte> codes)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ParallelHelper.For(g.Planes, Grain(g, 4), (start, end) =>
+        {
+            var x = input.Span;
+            var y = output.Span;
+            var at = codes.Span;
+            for (int p = start; p < end; p++)
+            {
+                for (int oh = 0; oh < g.OutHeight; oh++)
+                {
+                    var top = x.Slice(p * g.InPlane + 2 * oh * g.Width, g.Width);
+                    var bottom = x.Slice(p * g.InPlane + (2 * oh + 1) * g.Width, g.Width);
+                    int o = (p * g.OutHeight + oh) * g.OutWidth;
+                    MaxRow2x2(top, bottom, y.Slice(o, g.OutWidth), at.Slice(o, g.OutWidth));
+                }
+            }
+        });
+    }
+
+    /// <summary>gradInput = gradOutput placed at each 2×2 window's recorded maximum, zeros elsewhere (a row or column no window covers included). Overwrites gradInput.</summary>
+    public static void MaxPool2x2Backward<T>(ReadOnlyMemory<T> gradOutput, ReadOnlyMemory<byte> codes, Pool2dGeometry g, Memory<T> gradInput)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ParallelHelper.For(g.Planes, Grain(g, 4), (start, end) =>
+        {
+            var dy = gradOutput.Span;
+            var at = codes.Span;
+            var dx = gradInput.Span;
+            for (int p = start; p < end; p++)
+            {
+                var plane = dx.Slice(p * g.InPlane, g.InPlane);
+                for (int oh = 0; oh < g.OutHeight; oh++)
+                {
+                    int o = (p * g.OutHeight + oh) * g.OutWidth;
+                    var top = plane.Slice(2 * oh * g.Width, g.Width);
+                    var bottom = plane.Slice((2 * oh + 1) * g.Width, g.Width);
+                    ScatterRow2x2(dy.Slice(o, g.OutWidth), at.Slice(o, g.OutWidth), top, bottom);
+                    if (g.Width % 2 == 1)
+                    {
+                        top[^1] = T.Zero;
+                        bottom[^1] = T.Zero;
+                    }
+                }
+                plane[(2 * g.OutHeight * g.Width)..].Clear();
+            }
+        });
+    }
+
+    /// <summary>Average pooling over 2×2 windows with stride 2 (<see cref="Is2x2"/>): ((x00 + x01) + x10) + x11, times 1/4, as the general kernel sums.</summary>
+    public static void AvgPool2x2Forward<T>(ReadOnlyMemory<T> input, Pool2dGeometry g, Memory<T> output) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ParallelHelper.For(g.Planes, Grain(g, 4), (start, end) =>
+        {
+            var x = input.Span;
+            var y = output.Span;
+            for (int p = start; p < end; p++)
+                for (int oh = 0; oh < g.OutHeight; oh++)
+                    AvgRow2x2(x.Slice(p * g.InPlane + 2 * oh * g.Width, g.Width), x.Slice(p * g.InPlane + (2 * oh + 1) * g.Width, g.Width),
+                        y.Slice((p * g.OutHeight + oh) * g.OutWidth, g.OutWidth));
+        });
+    }
+
+    /// <summary>gradInput = gradOutput / 4 over each 2×2 window, zeros where no window reaches. Overwrites gradInput.</summary>
+    public static void AvgPool2x2Backward<T>(ReadOnlyMemory<T> gradOutput, Pool2dGeometry g, Memory<T> gradInput) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ParallelHelper.For(g.Planes, Grain(g, 4), (start, end) =>
+        {
+            var dy = gradOutput.Span;
+            var dx = gradInput.Span;
+            for (int p = start; p < end; p++)
+            {
+                var plane = dx.Slice(p * g.InPlane, g.InPlane);
+                for (int oh = 0; oh < g.OutHeight; oh++)
+                {
+                    var top = plane.Slice(2 * oh * g.Width, g.Width);
+                    SpreadRow2x2(dy.Slice((p * g.OutHeight + oh) * g.OutWidth, g.OutWidth), top);
+                    if (g.Width % 2 == 1) top[^1] = T.Zero;
+                    top.CopyTo(plane.Slice((2 * oh + 1) * g.Width, g.Width));
+                }
+                plane[(2 * g.OutHeight * g.Width)..].Clear();
+            }
+        });
+    }
+
+    // Row kernels of the 2×2 paths: one output row (two input rows) each. The AVX-512 path takes 16 windows per step,
+    // the last ones of a row with masked loads and stores (rows of LeNet's 14 windows are all remainder); the scalar
+    // loop serves every other type and CPU. Both give the same answers.
+
+    private static bool VectorPath<T>() => typeof(T) == typeof(float) && Avx512BW.VL.IsSupported;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void MaxRow2x2<T>(ReadOnlySpan<T> top, ReadOnlySpan<T> bottom, Span<T> y, Span<byte> code) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (VectorPath<T>())
+        {
+            fixed (T* tp = top, bp = bottom, yp = y)
+            fixed (byte* cp = code)
+            {
+                float* t = (float*)tp, b = (float*)bp, o = (float*)yp;
+                for (int ow = 0; ow < y.Length; ow += Window2x2.Lanes)
+                    Window2x2.Max(t + 2 * ow, b + 2 * ow, o + ow, cp + ow, Math.Min(Window2x2.Lanes, y.Length - ow));
+            }
+            return;
+        }
+        for (int ow = 0; ow < y.Length; ow++)
+        {
+            T best = top[2 * ow];
+            byte at = 0;
+            T v = top[2 * ow + 1];
+            if (v > best || T.IsNaN(v)) { best = v; at = 1; }
+            v = bottom[2 * ow];
+            if (v > best || T.IsNaN(v)) { best = v; at = 2; }
+            v = bottom[2 * ow + 1];
+            if (v > best || T.IsNaN(v)) { best = v; at = 3; }
+            y[ow] = best;
+            code[ow] = at;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void ScatterRow2x2<T>(ReadOnlySpan<T> dy, ReadOnlySpan<byte> code, Span<T> top, Span<T> bottom) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (VectorPath<T>())
+        {
+            fixed (T* dp = dy, tp = top, bp = bottom)
+            fixed (byte* cp = code)
+            {
+                float* d = (float*)dp, t = (float*)tp, b = (float*)bp;
+                for (int ow = 0; ow < dy.Length; ow += Window2x2.Lanes)
+                    Window2x2.Scatter(d + ow, cp + ow, t + 2 * ow, b + 2 * ow, Math.Min(Window2x2.Lanes, dy.Length - ow));
+            }
+            return;
+        }
+        for (int ow = 0; ow < dy.Length; ow++)
+        {
+            int at = code[ow];
+            top[2 * ow] = at == 0 ? dy[ow] : T.Zero;
+            top[2 * ow + 1] = at == 1 ? dy[ow] : T.Zero;
+            bottom[2 * ow] = at == 2 ? dy[ow] : T.Zero;
+            bottom[2 * ow + 1] = at == 3 ? dy[ow] : T.Zero;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void AvgRow2x2<T>(ReadOnlySpan<T> top, ReadOnlySpan<T> bottom, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (VectorPath<T>())
+        {
+            fixed (T* tp = top, bp = bottom, yp = y)
+            {
+                float* t = (float*)tp, b = (float*)bp, o = (float*)yp;
+                for (int ow = 0; ow < y.Length; ow += Window2x2.Lanes)
+                    Window2x2.Average(t + 2 * ow, b + 2 * ow, o + ow, Math.Min(Window2x2.Lanes, y.Length - ow));
+            }
+            return;
+        }
+        T quarter = T.One / T.CreateTruncating(4);
+        for (int ow = 0; ow < y.Length; ow++) y[ow] = (top[2 * ow] + top[2 * ow + 1] + bottom[2 * ow] + bottom[2 * ow + 1]) * quarter;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void SpreadRow2x2<T>(ReadOnlySpan<T> dy, Span<T> row) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (VectorPath<T>())
+        {
+            fixed (T* dp = dy, rp = row)
+            {
+                float* d = (float*)dp, r = (float*)rp;
+                for (int ow = 0; ow < dy.Length; ow += Window2x2.Lanes)
+                    Window2x2.Spread(d + ow, r + 2 * ow, Math.Min(Window2x2.Lanes, dy.Length - ow));
+            }
+            return;
+        }
+        T quarter = T.One / T.CreateTruncating(4);
+        for (int ow = 0; ow < dy.Length; ow++) row[2 * ow] = row[2 * ow + 1] = dy[ow] * quarter;
+    }
+
+    /// <summary>
+    /// Up to 16 float windows of 2×2 at a time with AVX-512 (<c>count</c> of them: the rest of each vector is masked off,
+    /// neither read nor written). Even and odd columns of a pair of rows are de-interleaved with two-source permutes
+    /// (vpermt2ps), and interleaved back the same way for the gradients.
+    /// </summary>
+    private static unsafe class Window2x2
+    {
+        public const int Lanes = 16;
+
+        private static readonly Vector512<int> Iota = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        private static readonly Vector512<int> Even = Iota + Iota;
+        private static readonly Vector512<int> Odd = Even + Vector512<int>.One;
+        private static readonly Vector512<int> InterleaveLow = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        private static readonly Vector512<int> InterleaveHigh = InterleaveLow + Vector512.Create(8);
+        private static readonly Vector512<int> DoubleLow = Vector512.Create(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+        private static readonly Vector512<int> DoubleHigh = DoubleLow + Vector512.Create(8);
+        private static readonly Vector128<byte> ByteIota = Vector128.Create((byte)0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<float> First(int lanes) => Vector512.LessThan(Iota, Vector512.Create(lanes)).AsSingle();
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<float> Load(float* p, int lanes) =>
+            lanes >= Lanes ? Vector512.Load(p) : Avx512F.MaskLoad(p, First(lanes), Vector512<float>.Zero);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Store(float* p, Vector512<float> v, int lanes)
+        {
+            if (lanes >= Lanes) v.Store(p);
+            else if (lanes > 0) Avx512F.MaskStore(p, First(lanes), v);
+        }
+
+        /// <summary>The scalar scan with masks: a later element replaces the best when greater or NaN.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Max(float* top, float* bottom, float* y, byte* code, int count)
+        {
+            int low = Math.Min(2 * count, Lanes), high = 2 * count - low;
+            var t0 = Load(top, low);
+            var t1 = Load(top + Lanes, high);
+            var b0 = Load(bottom, low);
+            var b1 = Load(bottom + Lanes, high);
+            var best = Avx512F.PermuteVar16x32x2(t0, Even, t1);
+            var at = Vector512<int>.Zero;
+            Take(ref best, ref at, Avx512F.PermuteVar16x32x2(t0, Odd, t1), 1);
+            Take(ref best, ref at, Avx512F.PermuteVar16x32x2(b0, Even, b1), 2);
+            Take(ref best, ref at, Avx512F.PermuteVar16x32x2(b0, Odd, b1), 3);
+            Store(y, best, count);
+            var codes = Avx512F.ConvertToVector128Byte(at);
+            if (count == Lanes) codes.Store(code);
+            else Avx512BW.VL.MaskStore(code, Vector128.LessThan(ByteIota, Vector128.Create((byte)count)), codes);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Take(ref Vector512<float> best, ref Vector512<int> at, Vector512<float> v, int position)
+        {
+            var take = Vector512.GreaterThan(v, best) | ~Vector512.Equals(v, v);
+            best = Vector512.ConditionalSelect(take, v, best);
+            at = Vector512.ConditionalSelect(take.AsInt32(), Vector512.Create(position), at);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Scatter(float* dy, byte* code, float* top, float* bottom, int count)
+        {
+            var g = Load(dy, count);
+            var codes = count == Lanes
+                ? Vector128.Load(code)
+                : Avx512BW.VL.MaskLoad(code, Vector128.LessThan(ByteIota, Vector128.Create((byte)count)), Vector128<byte>.Zero);
+            var at = Avx512F.ConvertToVector512Int32(codes);
+            var g0 = Vector512.ConditionalSelect(Vector512.Equals(at, Vector512<int>.Zero).AsSingle(), g, Vector512<float>.Zero);
+            var g1 = Vector512.ConditionalSelect(Vector512.Equals(at, Vector512<int>.One).AsSingle(), g, Vector512<float>.Zero);
+            var g2 = Vector512.ConditionalSelect(Vector512.Equals(at, Vector512.Create(2)).AsSingle(), g, Vector512<float>.Zero);
+            var g3 = Vector512.ConditionalSelect(Vector512.Equals(at, Vector512.Create(3)).AsSingle(), g, Vector512<float>.Zero);
+            int low = Math.Min(2 * count, Lanes), high = 2 * count - low;
+            Store(top, Avx512F.PermuteVar16x32x2(g0, InterleaveLow, g1), low);
+            Store(top + Lanes, Avx512F.PermuteVar16x32x2(g0, InterleaveHigh, g1), high);
+            Store(bottom, Avx512F.PermuteVar16x32x2(g2, InterleaveLow, g3), low);
+            Store(bottom + Lanes, Avx512F.PermuteVar16x32x2(g2, InterleaveHigh, g3), high);
+        }
+
+        /// <summary>((x00 + x01) + x10) + x11, times 1/4: the scalar order, so both paths agree to the bit.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Average(float* top, float* bottom, float* y, int count)
+        {
+            int low = Math.Min(2 * count, Lanes), high = 2 * count - low;
+            var t0 = Load(top, low);
+            var t1 = Load(top + Lanes, high);
+            var b0 = Load(bottom, low);
+            var b1 = Load(bottom + Lanes, high);
+            var sum = Avx512F.PermuteVar16x32x2(t0, Even, t1) + Avx512F.PermuteVar16x32x2(t0, Odd, t1);
+            sum = sum + Avx512F.PermuteVar16x32x2(b0, Even, b1) + Avx512F.PermuteVar16x32x2(b0, Odd, b1);
+            Store(y, sum * 0.25f, count);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Spread(float* dy, float* row, int count)
+        {
+            var share = Load(dy, count) * 0.25f;
+            int low = Math.Min(2 * count, Lanes), high = 2 * count - low;
+            Store(row, Avx512F.PermuteVar16x32(share, DoubleLow), low);
+            Store(row + Lanes, Avx512F.PermuteVar16x32(share, DoubleHigh), high);
+        }
     }
 
     private static int Grain(in Pool2dGeometry g, int readsPerOutput) => Math.Max(1, ParallelWork / Math.Max(1, g.OutPlane * readsPerOutput));

@@ -1,0 +1,11 @@
+namespace Loom.Kernels;
+
+/// <summary>How <see cref="ConvKernels"/> computes a convolution. <see cref="Auto"/> picks by shape.</summary>
+internal enum ConvAlgorithm
+{
+    Auto,
+    /// <summary>Unfold with im2col (fold with col2im) and multiply by GEMM: any stride, and one image can use every thread.</summary>
+    Im2col,
+    /// <summary><see cref="DirectConv{T}"/> from padded planes where it applies (stride 1, Vector512), else im2col.</summary>
+    Direct,
+}
