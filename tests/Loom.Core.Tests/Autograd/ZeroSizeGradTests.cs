@@ -1,3 +1,4 @@
+using Loom.Memory;
 using Loom.Testing;
 
 namespace Loom.Tests.Autograd;
@@ -75,7 +76,7 @@ public class ZeroSizeGradTests
     public void Empty_batch_through_a_chain_inside_a_memory_scope_backpropagates()
     {
         var w = Tensor.Randn(new Shape(4, 3)).RequiresGrad_();
-        using (new Memory.MemoryScope())
+        using (new MemoryScope())
         {
             var x = Tensor.Zeros(new Shape(0, 2, 4));
             var h = Tensor.Stack([x.Select(1, 0).Matmul(w), x.Select(1, 1).Matmul(w)], axis: 1).Tanh(); // [0, 2, 3]
