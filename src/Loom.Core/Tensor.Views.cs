@@ -12,7 +12,9 @@ namespace Loom;
 //   expand/broadcast_to:                      dx = sum of dy over the broadcast dimensions (SumToSize)
 public partial class Tensor
 {
-    private Tensor ViewOf(Shape shape, int[] strides, int offset) => new(Storage, shape, strides, offset);
+    // An empty view starts at 0: selecting row i of [T, 0, C] would otherwise point i·C elements into a storage of
+    // length 0, which Data() reads as a storage returned to the pool.
+    private Tensor ViewOf(Shape shape, int[] strides, int offset) => new(Storage, shape, strides, shape.Numel == 0 ? 0 : offset);
 
     /// <summary>
     /// The same elements with a new shape; one dimension may be -1 (inferred). Shares storage when this tensor is

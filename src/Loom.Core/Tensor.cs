@@ -57,6 +57,7 @@ public partial class Tensor
     {
         get
         {
+            if (Shape.Numel == 0) return true; // as in PyTorch: no element is out of place (and strides of a [3, 0] tensor are [1, 1])
             int expected = 1;
             for (int i = Rank - 1; i >= 0; i--)
             {

@@ -10,6 +10,7 @@ internal static class StridedKernels
 {
     /// <summary>Copies the elements of a strided view (of <paramref name="shape"/>) in row-major order into <paramref name="destination"/>.</summary>
     public static void Gather<T>(ReadOnlySpan<T> source, int offset, ReadOnlySpan<int> shape, ReadOnlySpan<int> strides, Span<T> destination)
+        where T : unmanaged
     {
         int rank = shape.Length;
         if (rank == 0)
@@ -20,6 +21,11 @@ internal static class StridedKernels
         int inner = shape[rank - 1], innerStride = strides[rank - 1];
         int rows = RowCount(shape);
         if (rows == 0 || inner == 0) return;
+        if (IsTransposed(shape, strides))
+        {
+            GatherTransposed(source, offset, shape, strides, destination);
+            return;
+        }
         Span<int> index = stackalloc int[rank];
         int o = offset, d = 0;
         for (int r = 0; r < rows; r++)
@@ -30,6 +36,50 @@ internal static class StridedKernels
             else for (int j = 0; j < inner; j++) row[j] = source[o + j * innerStride];
             d += inner;
             o = Advance(index, shape, strides, o);
+        }
+    }
+
+    /// <summary>
+    /// The last two axes swapped: unit stride along the second-to-last and a larger one along the last, as in
+    /// <c>x.Transpose(-2, -1)</c>. Reading such rows element by element strides through memory; tiles do not.
+    /// </summary>
+    internal static bool IsTransposed(ReadOnlySpan<int> shape, ReadOnlySpan<int> strides)
+    {
+        int rank = shape.Length;
+        return rank >= 2 && strides[rank - 2] == 1 && shape[rank - 2] > 1 && shape[rank - 1] > 1 && Math.Abs(strides[rank - 1]) > 1;
+    }
+
+    /// <summary>Gather of a view for which <see cref="IsTransposed"/> holds: a batch of cache-blocked matrix transposes.</summary>
+    private static void GatherTransposed<T>(ReadOnlySpan<T> source, int offset, ReadOnlySpan<int> shape, ReadOnlySpan<int> strides, Span<T> destination)
+        where T : unmanaged
+    {
+        int rank = shape.Length;
+        var lead = shape[..^2];
+        int matrices = 1;
+        foreach (var d in lead) matrices *= d;
+        int[]? rented = matrices > 256 ? System.Buffers.ArrayPool<int>.Shared.Rent(matrices) : null;
+        Span<int> offsets = rented is null ? stackalloc int[matrices] : rented.AsSpan(0, matrices);
+        try
+        {
+            // Each matrix's first element: an odometer over the leading axes.
+            Span<int> index = stackalloc int[lead.Length];
+            int o = offset;
+            for (int m = 0; m < matrices; m++)
+            {
+                offsets[m] = o;
+                for (int ax = lead.Length - 1; ax >= 0; ax--)
+                {
+                    o += strides[ax];
+                    if (++index[ax] < lead[ax]) break;
+                    o -= strides[ax] * lead[ax];
+                    index[ax] = 0;
+                }
+            }
+            TransposeKernels.Gather(source, offsets, shape[rank - 2], shape[rank - 1], strides[rank - 1], destination);
+        }
+        finally
+        {
+            if (rented is not null) System.Buffers.ArrayPool<int>.Shared.Return(rented);
         }
     }
 

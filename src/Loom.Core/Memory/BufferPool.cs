@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Loom.Memory;
 
@@ -8,12 +9,18 @@ namespace Loom.Memory;
 /// of the hot loop. Arrays shorter than <see cref="MinPooledLength"/> are plain allocations: the GC handles small
 /// objects cheaply and pooling them would cost more than it saves.
 /// </summary>
+/// <remarks>
+/// The pool keeps every array it is given back, up to <see cref="BufferPoolBudget.MaxBytes"/> in all (shared by the
+/// element types), rather than a fixed number per bucket: a step holds all its activations at once, so the pool must
+/// keep as many arrays of one size as the step's peak demand (a 4-layer GPT holds over a hundred [B, T, C] tensors),
+/// and a cap below that makes every step allocate the excess anew on the large-object heap.
+/// </remarks>
 public static class BufferPool<T> where T : unmanaged
 {
     /// <summary>Arrays this short are not pooled.</summary>
     public const int MinPooledLength = 1024;
 
-    private const int MaxPerBucket = 64;
+    private static readonly int ElementSize = Unsafe.SizeOf<T>();
     private static readonly Stack<T[]>[] Buckets = CreateBuckets();
 
     private static Stack<T[]>[] CreateBuckets()
@@ -36,6 +43,7 @@ public static class BufferPool<T> where T : unmanaged
         {
             if (stack.TryPop(out var array))
             {
+                BufferPoolBudget.Release((long)array.Length * ElementSize);
                 fromPool = true;
                 return array;
             }
@@ -43,21 +51,37 @@ public static class BufferPool<T> where T : unmanaged
         return new T[1 << bucket]; // fresh arrays are zeroed, which Storage.Allocate relies on
     }
 
-    /// <summary>Gives an array back. Arrays whose length is not a pool bucket size are dropped for the GC.</summary>
+    /// <summary>
+    /// Gives an array back. Arrays whose length is not a pool bucket size, and arrays that would take the pool past
+    /// <see cref="BufferPoolBudget.MaxBytes"/>, are dropped for the GC.
+    /// </summary>
     public static void Return(T[] array)
     {
         if (array.Length < MinPooledLength || !BitOperations.IsPow2(array.Length)) return;
+        long bytes = (long)array.Length * ElementSize;
+        if (!BufferPoolBudget.TryReserve(bytes)) return;
         var stack = Buckets[BucketOf(array.Length)];
-        lock (stack)
-        {
-            if (stack.Count < MaxPerBucket) stack.Push(array);
-        }
+        lock (stack) stack.Push(array);
     }
 
-    /// <summary>Drops every pooled array (for tests and for freeing memory after a run).</summary>
+    /// <summary>Arrays of at least <paramref name="length"/> elements (in <paramref name="length"/>'s bucket) waiting in the pool.</summary>
+    public static int Pooled(int length)
+    {
+        if (length < MinPooledLength) return 0;
+        var stack = Buckets[BucketOf(length)];
+        lock (stack) return stack.Count;
+    }
+
+    /// <summary>Drops every pooled array of this element type (for tests and for freeing memory after a run).</summary>
     public static void Clear()
     {
         foreach (var stack in Buckets)
-            lock (stack) stack.Clear();
+        {
+            lock (stack)
+            {
+                foreach (var array in stack) BufferPoolBudget.Release((long)array.Length * ElementSize);
+                stack.Clear();
+            }
+        }
     }
 }
