@@ -167,9 +167,21 @@ internal readonly struct MatrixOperand
             return;
         }
 
+        MultiplyBatch<T>(a, b, c, aOffsets, bOffsets, cOffsets, accumulate);
+    }
+
+    // Its own method so that the closure of the parallel loop is allocated only when the batch takes this path
+    // (a closure over Multiply's parameters would be built on entry to Multiply, on every path).
+    private static void MultiplyBatch<T>(MatrixOperand a, MatrixOperand b, MatrixOperand c, int[] aOffsets, int[] bOffsets, int[] cOffsets, bool accumulate)
+        where T : unmanaged
+    {
+        int m = a.Rows, k = a.Cols, n = b.Cols;
+        var aData = a.Source.Array<T>();
+        var bData = b.Source.Array<T>();
+        var cData = c.Source.Array<T>();
         long flops = 2L * m * n * k;
         int grain = (int)Math.Clamp(ParallelFlops / Math.Max(1, flops), 1, int.MaxValue);
-        ParallelHelper.For(count, grain, (start, end) =>
+        ParallelHelper.For(aOffsets.Length, grain, (start, end) =>
         {
             for (int i = start; i < end; i++)
                 TypedGemm.Run<T>(a.Trans, b.Trans, m, n, k, a.Span(aData, aOffsets[i], a.StoredRows), a.Ld,

@@ -113,19 +113,16 @@ public partial class Tensor
         var g = (gradOutput.DType == s.DType ? gradOutput : gradOutput.To(s.DType)).Contiguous();
         var result = Empty(s.Shape, s.DType);
         int n = result.Numel;
+        // State tuples and static lambdas: no closure per call (an RNN's backward runs this once per time step).
         if (s.DType == DType.Float32)
         {
-            float[] ga = g.Array<float>(), sa = s.Array<float>(), da = result.Array<float>();
-            int go = g.Offset, so = s.Offset, dO = result.Offset;
-            ParallelHelper.For(n, BroadcastKernels.ParallelGrain, (a, b) =>
-                ActivationKernels.Apply(ga.AsSpan(go + a, b - a), sa.AsSpan(so + a, b - a), da.AsSpan(dO + a, b - a), op));
+            ParallelHelper.For(n, BroadcastKernels.ParallelGrain, (G: g.Array<float>(), GO: g.Offset, S: s.Array<float>(), SO: s.Offset, D: result.Array<float>(), DO: result.Offset, Op: op),
+                static (x, a, b) => ActivationKernels.Apply(x.G.AsSpan(x.GO + a, b - a), x.S.AsSpan(x.SO + a, b - a), x.D.AsSpan(x.DO + a, b - a), x.Op));
         }
         else
         {
-            double[] ga = g.Array<double>(), sa = s.Array<double>(), da = result.Array<double>();
-            int go = g.Offset, so = s.Offset, dO = result.Offset;
-            ParallelHelper.For(n, BroadcastKernels.ParallelGrain, (a, b) =>
-                ActivationKernels.Apply(ga.AsSpan(go + a, b - a), sa.AsSpan(so + a, b - a), da.AsSpan(dO + a, b - a), op));
+            ParallelHelper.For(n, BroadcastKernels.ParallelGrain, (G: g.Array<double>(), GO: g.Offset, S: s.Array<double>(), SO: s.Offset, D: result.Array<double>(), DO: result.Offset, Op: op),
+                static (x, a, b) => ActivationKernels.Apply(x.G.AsSpan(x.GO + a, b - a), x.S.AsSpan(x.SO + a, b - a), x.D.AsSpan(x.DO + a, b - a), x.Op));
         }
         return result;
     }

@@ -178,11 +178,15 @@ public partial class Tensor
         int i = index < 0 ? index + Shape[a] : index;
         if ((uint)i >= (uint)Shape[a])
             throw new ArgumentException($"select: index {index} is out of range for dimension {a} of size {Shape[a]} (shape {Shape})");
-        var dims = Shape.ToArray().ToList();
-        dims.RemoveAt(a);
-        var strides = _strides.ToList();
-        strides.RemoveAt(a);
-        var result = ViewOf(Shape.Wrap(dims.ToArray()), strides.ToArray(), Offset + i * _strides[a]);
+        var dims = new int[Rank - 1];
+        var strides = new int[Rank - 1];
+        for (int d = 0, k = 0; d < Rank; d++)
+        {
+            if (d == a) continue;
+            dims[k] = Shape[d];
+            strides[k++] = _strides[d];
+        }
+        var result = ViewOf(Shape.Wrap(dims), strides, Offset + i * _strides[a]);
         return GradMode.ShouldRecord(this) ? new SliceBackward(this, a, i, 1, selectIndex: i).Attach(result) : result;
     }
 

@@ -35,8 +35,44 @@ internal static class AutogradEngine
             return;
         }
 
-        var order = TopologicalOrder(root.GradFn);
-        var grads = new Dictionary<BackwardNode, Tensor>(ReferenceEqualityComparer.Instance) { [root.GradFn] = gradient };
+        // The sort's and the pass's collections are reused by the next Backward on this thread (a small graph's
+        // backward otherwise allocates more in them than in its tensors); a nested Backward gets fresh ones.
+        var workspace = _workspace ?? new Workspace();
+        _workspace = null;
+        try
+        {
+            Run(root.GradFn, gradient, retainGraph, workspace);
+        }
+        finally
+        {
+            workspace.Clear();
+            _workspace = workspace;
+        }
+    }
+
+    [ThreadStatic] private static Workspace? _workspace;
+
+    private sealed class Workspace
+    {
+        public readonly List<BackwardNode> Order = [];
+        public readonly HashSet<BackwardNode> Visited = new(ReferenceEqualityComparer.Instance);
+        public readonly Stack<(BackwardNode Node, int Next)> Stack = new();
+        public readonly Dictionary<BackwardNode, Tensor> Grads = new(ReferenceEqualityComparer.Instance);
+
+        public void Clear()
+        {
+            Order.Clear();
+            Visited.Clear();
+            Stack.Clear();
+            Grads.Clear();
+        }
+    }
+
+    private static void Run(BackwardNode rootNode, Tensor gradient, bool retainGraph, Workspace workspace)
+    {
+        var order = TopologicalOrder(rootNode, workspace);
+        var grads = workspace.Grads;
+        grads[rootNode] = gradient;
         for (int n = order.Count - 1; n >= 0; n--)
         {
             var node = order[n];
@@ -62,12 +98,10 @@ internal static class AutogradEngine
         }
     }
 
-    private static List<BackwardNode> TopologicalOrder(BackwardNode root)
+    private static List<BackwardNode> TopologicalOrder(BackwardNode root, Workspace workspace)
     {
         // Iterative post-order DFS: a deep graph (an RNN over 1,000 steps) must not overflow the stack.
-        var order = new List<BackwardNode>();
-        var visited = new HashSet<BackwardNode>(ReferenceEqualityComparer.Instance);
-        var stack = new Stack<(BackwardNode Node, int Next)>();
+        var (order, visited, stack) = (workspace.Order, workspace.Visited, workspace.Stack);
         stack.Push((root, 0));
         visited.Add(root);
         while (stack.Count > 0)

@@ -12,7 +12,9 @@ public abstract class BackwardNode
 {
     private List<SavedTensor>? _saved;
 
-    protected BackwardNode(string opName, params Tensor?[] inputs)
+    // A span, not an array: a derived node's base("op", a, b) then builds its arguments on the stack, and the one
+    // allocation is Inputs itself.
+    protected BackwardNode(string opName, params ReadOnlySpan<Tensor?> inputs)
     {
         OpName = opName;
         Inputs = new Tensor?[inputs.Length];

@@ -30,12 +30,16 @@ internal static class BroadcastKernels
         if (n == 0) return;
         if (x.IsContiguous)
         {
-            var src = x.Array<T>();
-            var dst = destination.Array<T>();
-            int xo = x.Offset, d0 = destination.Offset;
-            ParallelHelper.For(n, ParallelGrain, (s, e) => op.Invoke(src.AsSpan(xo + s, e - s), dst.AsSpan(d0 + s, e - s)));
+            // Static lambdas over a state tuple: a small op's fast path allocates no closure or delegate.
+            ParallelHelper.For(n, ParallelGrain, (Op: op, X: x.Array<T>(), XOffset: x.Offset, D: destination.Array<T>(), DOffset: destination.Offset),
+                static (s, start, end) => s.Op.Invoke(s.X.AsSpan(s.XOffset + start, end - start), s.D.AsSpan(s.DOffset + start, end - start)));
             return;
         }
+        UnaryStrided<T, TOp>(x, destination, op);
+    }
+
+    private static void UnaryStrided<T, TOp>(Tensor x, Tensor destination, TOp op) where T : unmanaged where TOp : struct, IUnaryOperator<T>
+    {
         var plan = new BroadcastPlan(destination.Shape, x);
         var xa = x.Array<T>();
         var da = destination.Array<T>();
@@ -82,30 +86,37 @@ internal static class BroadcastKernels
         int n = destination.Numel;
         if (n == 0) return;
         var shape = destination.Shape;
-        var xa = x.Array<T>();
-        var ya = y.Array<T>();
-        var da = destination.Array<T>();
-        int xo = x.Offset, yo = y.Offset, doff = destination.Offset;
         bool xFlat = x.Shape == shape && x.IsContiguous, yFlat = y.Shape == shape && y.IsContiguous;
+        // The flat cases pass their arrays as state to static lambdas: no closure or delegate per call.
+        var state = (X: x.Array<T>(), XOffset: x.Offset, Y: y.Array<T>(), YOffset: y.Offset, D: destination.Array<T>(), DOffset: destination.Offset);
         if (xFlat && yFlat)
         {
-            ParallelHelper.For(n, ParallelGrain, (s, e) => TOp.Invoke(xa.AsSpan(xo + s, e - s), ya.AsSpan(yo + s, e - s), da.AsSpan(doff + s, e - s)));
+            ParallelHelper.For(n, ParallelGrain, state, static (s, start, end) =>
+                TOp.Invoke(s.X.AsSpan(s.XOffset + start, end - start), s.Y.AsSpan(s.YOffset + start, end - start), s.D.AsSpan(s.DOffset + start, end - start)));
             return;
         }
         if (xFlat && y.Numel == 1)
         {
-            T c = ya[yo];
-            ParallelHelper.For(n, ParallelGrain, (s, e) => TOp.Invoke(xa.AsSpan(xo + s, e - s), c, da.AsSpan(doff + s, e - s)));
+            ParallelHelper.For(n, ParallelGrain, state, static (s, start, end) =>
+                TOp.Invoke(s.X.AsSpan(s.XOffset + start, end - start), s.Y[s.YOffset], s.D.AsSpan(s.DOffset + start, end - start)));
             return;
         }
         if (yFlat && x.Numel == 1)
         {
-            T c = xa[xo];
-            ParallelHelper.For(n, ParallelGrain, (s, e) => TOp.Invoke(c, ya.AsSpan(yo + s, e - s), da.AsSpan(doff + s, e - s)));
+            ParallelHelper.For(n, ParallelGrain, state, static (s, start, end) =>
+                TOp.Invoke(s.X[s.XOffset], s.Y.AsSpan(s.YOffset + start, end - start), s.D.AsSpan(s.DOffset + start, end - start)));
             return;
         }
+        BinaryStrided<T, TOp>(x, y, destination);
+    }
 
-        var plan = new BroadcastPlan(shape, x, y);
+    private static void BinaryStrided<T, TOp>(Tensor x, Tensor y, Tensor destination) where T : unmanaged where TOp : IBinaryOperator<T>
+    {
+        var xa = x.Array<T>();
+        var ya = y.Array<T>();
+        var da = destination.Array<T>();
+        int doff = destination.Offset;
+        var plan = new BroadcastPlan(destination.Shape, x, y);
         int inner = plan.Inner;
         ParallelHelper.For(plan.Rows, RowGrain(inner), (r0, r1) =>
         {
