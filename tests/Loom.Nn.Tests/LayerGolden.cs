@@ -35,7 +35,7 @@ internal sealed class LayerGolden
     /// Loads the state into <paramref name="module"/>, runs <paramref name="forward"/> on the case's inputs (float
     /// inputs require grad), and asserts that outputs, input gradients and parameter gradients match.
     /// </summary>
-    public void Check(Module module, Func<Tensor[], Tensor[]> forward, double atol = 1e-5, double rtol = 1e-4)
+    public void Check(Module module, Func<Tensor[], Tensor[]> forward, double atol = 1e-5, double rtol = 1e-5)
     {
         module.LoadStateDict(State);
         var inputs = _t.Where(kv => kv.Key.StartsWith("input.", StringComparison.Ordinal))
