@@ -14,7 +14,8 @@ public sealed record ClassificationData(TensorDataset Train, TensorDataset Test,
     /// an image folder with one sub-folder per class, or a folder holding <c>train-</c>/<c>t10k-</c> IDX files.
     /// CSV and image-folder data are split 80/20 (stratified, seeded) into train and test.
     /// </summary>
-    public static ClassificationData Load(TrainingConfig config)
+    /// <param name="standardizer">For tabular data: the statistics to apply (a trained run's), instead of fitting them on the training rows.</param>
+    public static ClassificationData Load(TrainingConfig config, Standardize? standardizer = null)
     {
         string data = config.Data;
         if (BuiltinDatasets.Names.Contains(data, StringComparer.OrdinalIgnoreCase))
@@ -23,7 +24,7 @@ public sealed record ClassificationData(TensorDataset Train, TensorDataset Test,
             return new ClassificationData(split.Train, split.Test, split.Info.InputShape, split.Info.ClassNames, $"{split.Info.Name} ({split.Info.Source})");
         }
         if (File.Exists(data) && (data.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) || data.EndsWith(".csv.gz", StringComparison.OrdinalIgnoreCase)))
-            return FromCsv(data, config);
+            return FromCsv(data, config, standardizer);
         if (Directory.Exists(data))
         {
             if (IdxFiles(data) is { } idx) return FromIdx(data, idx);
@@ -34,7 +35,7 @@ public sealed record ClassificationData(TensorDataset Train, TensorDataset Test,
         throw new FileNotFoundException($"--data {data}: no such built-in dataset, file or folder (built-in: {string.Join(", ", BuiltinDatasets.Names)})", data);
     }
 
-    private static ClassificationData FromCsv(string path, TrainingConfig config)
+    private static ClassificationData FromCsv(string path, TrainingConfig config, Standardize? standardizer)
     {
         if (config.Target is not { } target) throw new ArgumentException($"--data {path} is a CSV file: name its label column with --target COLUMN");
         var table = CsvReader.Read(path);
@@ -55,7 +56,9 @@ public sealed record ClassificationData(TensorDataset Train, TensorDataset Test,
         var split = Split.Stratified(y, validationFraction: 0, testFraction: 0.2, seed: config.Seed);
         var train = new TensorDataset(x, y).Gather(split.Train);
         var test = new TensorDataset(x, y).Gather(split.Test);
-        var standardize = Standardize.Fit(train.Inputs);
+        var standardize = standardizer ?? Standardize.Fit(train.Inputs);
+        if (standardize.FeatureShape != new Shape(x.Shape[1]))
+            throw new InvalidDataException($"{path}: {x.Shape[1]} feature columns, but the trained model was standardised for {standardize.FeatureShape}");
         return new ClassificationData(
             new TensorDataset(standardize.Apply(train.Inputs), train.Targets),
             new TensorDataset(standardize.Apply(test.Inputs), test.Targets),

@@ -160,7 +160,9 @@ public static class ClassificationPipeline
     {
         var config = TrainingConfig.FromJson(File.ReadAllText(folder.ConfigPath), folder.ConfigPath);
         if (dataOverride is not null) config = config with { Data = dataOverride };
-        var data = ClassificationData.Load(config);
+        // Tabular runs saved the standardisation fitted on their training rows: new data must be scaled the same way.
+        var standardizePath = folder.File("standardize.json");
+        var data = ClassificationData.Load(config, File.Exists(standardizePath) ? Standardize.Load(standardizePath) : null);
         var model = CreateModel(config, data);
         var weights = best && File.Exists(folder.BestModelPath) ? folder.BestModelPath : folder.ModelPath;
         if (!File.Exists(weights)) throw new FileNotFoundException($"{folder.Path} has no trained model ({Path.GetFileName(weights)})", weights);
