@@ -46,15 +46,7 @@ internal static class SoftmaxKernels
             {
                 var xb = x.Slice(o * size, size);
                 var yb = y.Slice(o * size, size);
-                ColumnMax(xb, dim, inner, max);
-                sum.Clear();
-                for (int r = 0; r < dim; r++)
-                {
-                    var yr = yb.Slice(r * inner, inner);
-                    TensorPrimitives.Subtract(xb.Slice(r * inner, inner), max, yr);
-                    TensorPrimitives.Exp(yr, yr);
-                    TensorPrimitives.Add(sum, yr, sum);
-                }
+                ShiftedExpColumns(xb, yb, dim, inner, max, sum);
                 TensorPrimitives.Reciprocal<T>(sum, sum);
                 for (int r = 0; r < dim; r++)
                 {
@@ -98,15 +90,7 @@ internal static class SoftmaxKernels
             {
                 var xb = x.Slice(o * size, size);
                 var yb = y.Slice(o * size, size);
-                ColumnMax(xb, dim, inner, max);
-                sum.Clear();
-                for (int r = 0; r < dim; r++)
-                {
-                    var yr = yb.Slice(r * inner, inner);
-                    TensorPrimitives.Subtract(xb.Slice(r * inner, inner), max, yr);
-                    TensorPrimitives.Exp(yr, yr);
-                    TensorPrimitives.Add(sum, yr, sum);
-                }
+                ShiftedExpColumns(xb, yb, dim, inner, max, sum);
                 TensorPrimitives.Log(sum, sum);
                 for (int r = 0; r < dim; r++)
                 {
@@ -119,6 +103,22 @@ internal static class SoftmaxKernels
         finally
         {
             ArrayPool<T>.Shared.Return(scratch);
+        }
+    }
+
+    // For a reduction over a non-innermost axis (rows of length inner, dim of them): max = column maxima,
+    // y = exp(x − max) and sum = Σ over the column of y; softmax and log-softmax finish from there.
+    private static void ShiftedExpColumns<T>(ReadOnlySpan<T> xb, Span<T> yb, int dim, int inner, Span<T> max, Span<T> sum)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ColumnMax(xb, dim, inner, max);
+        sum.Clear();
+        for (int r = 0; r < dim; r++)
+        {
+            var yr = yb.Slice(r * inner, inner);
+            TensorPrimitives.Subtract(xb.Slice(r * inner, inner), max, yr);
+            TensorPrimitives.Exp(yr, yr);
+            TensorPrimitives.Add(sum, yr, sum);
         }
     }
 
