@@ -116,7 +116,7 @@ internal static class ExpKernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Exp(Vector512<float> x)
+    internal static Vector512<float> Exp(Vector512<float> x)
     {
         var n = Vector512.Round(x * Vector512.Create(Log2E));
         var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Hi), x);
@@ -134,7 +134,7 @@ internal static class ExpKernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Exp(Vector256<float> x)
+    internal static Vector256<float> Exp(Vector256<float> x)
     {
         var n = Vector256.Round(x * Vector256.Create(Log2E));
         var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Hi), x);
