@@ -8,6 +8,7 @@ namespace Loom.Nn;
 public abstract class BatchNormBase : Module<Tensor, Tensor>
 {
     private readonly int[] _ranks;
+    private readonly Tensor? _numBatchesTracked;
 
     private protected BatchNormBase(int numFeatures, double eps, double momentum, bool affine, bool trackRunningStats, DType dtype, int[] ranks)
     {
@@ -15,9 +16,10 @@ public abstract class BatchNormBase : Module<Tensor, Tensor>
         (NumFeatures, Eps, Momentum, _ranks) = (numFeatures, eps, momentum, ranks);
         Weight = RegisterParameter("weight", affine ? new Parameter(Tensor.Ones(new Shape(numFeatures), dtype)) : null);
         Bias = RegisterParameter("bias", affine ? new Parameter(Tensor.Zeros(new Shape(numFeatures), dtype)) : null);
-        RegisterBuffer("running_mean", trackRunningStats ? Tensor.Zeros(new Shape(numFeatures), dtype) : null);
-        RegisterBuffer("running_var", trackRunningStats ? Tensor.Ones(new Shape(numFeatures), dtype) : null);
-        RegisterBuffer("num_batches_tracked", trackRunningStats ? Tensor.Zeros(new Shape(), DType.Int64) : null);
+        // LoadStateDict copies into these tensors in place, so the references stay valid for the module's life.
+        RunningMean = RegisterBuffer("running_mean", trackRunningStats ? Tensor.Zeros(new Shape(numFeatures), dtype) : null);
+        RunningVar = RegisterBuffer("running_var", trackRunningStats ? Tensor.Ones(new Shape(numFeatures), dtype) : null);
+        _numBatchesTracked = RegisterBuffer("num_batches_tracked", trackRunningStats ? Tensor.Zeros(new Shape(), DType.Int64) : null);
     }
 
     public int NumFeatures { get; }
@@ -25,17 +27,15 @@ public abstract class BatchNormBase : Module<Tensor, Tensor>
     public double Momentum { get; }
     public Parameter? Weight { get; }
     public Parameter? Bias { get; }
-    public Tensor? RunningMean => Buffer("running_mean");
-    public Tensor? RunningVar => Buffer("running_var");
-
-    private Tensor? Buffer(string name) => NamedBuffers().FirstOrDefault(b => b.Name == name).Buffer;
+    public Tensor? RunningMean { get; }
+    public Tensor? RunningVar { get; }
 
     protected override Tensor ForwardCore(Tensor input)
     {
         if (!_ranks.Contains(input.Rank) || input.Shape[1] != NumFeatures)
             throw new ArgumentException($"{GetType().Name}: expected input of rank {string.Join(" or ", _ranks)} with {NumFeatures} channels in dimension 1, got shape {input.Shape}");
         bool useBatchStats = Training || RunningMean is null;
-        if (Training && Buffer("num_batches_tracked") is { } n)
+        if (Training && _numBatchesTracked is { } n)
             using (new Autograd.NoGrad()) n.AddInPlace(1);
         return Functional.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, useBatchStats, Momentum, Eps);
     }
