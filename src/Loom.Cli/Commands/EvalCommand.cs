@@ -19,7 +19,7 @@ internal static class EvalCommand
         {
             var folder = new RunFolder(TrainCommand.ExistingRun(parse.GetValue(run)!));
             var (config, loaded, model) = ClassificationPipeline.Load(folder, parse.GetValue(data), parse.GetValue(best));
-            var trainer = new Trainer(model, new Nn.Sgd(model.Parameters(), 0), (o, t) => Functional.CrossEntropy(o, t), metrics: ClassificationPipeline.Metrics(loaded.ClassNames.Count));
+            var trainer = ClassificationPipeline.Inference(model, loaded.ClassNames.Count);
             var (result, confusion) = ClassificationPipeline.Evaluate(trainer, new DataLoader<Sample>(loaded.Test, 256), loaded.ClassNames.Count);
             var table = new Table().Title($"{config.Model} on {Markup.Escape(loaded.Description)}").AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
             table.AddRow("loss", $"{result.Loss:F4}");

@@ -21,7 +21,7 @@ internal static class PredictCommand
         {
             var folder = new RunFolder(TrainCommand.ExistingRun(parse.GetValue(run)!));
             var (_, loaded, model) = ClassificationPipeline.Load(folder, parse.GetValue(data));
-            var trainer = new Trainer(model, new Nn.Sgd(model.Parameters(), 0), (o, t) => Functional.CrossEntropy(o, t));
+            var trainer = ClassificationPipeline.Inference(model, loaded.ClassNames.Count);
             var probabilities = trainer.Predict(new DataLoader<Sample>(loaded.Test, 256)).Softmax(-1);
             int n = probabilities.Shape[0], c = probabilities.Shape[1];
             var p = probabilities.ToArray<float>();

@@ -148,6 +148,13 @@ public static class ClassificationPipeline
         return new RunResult(fit, test, confusion, folder);
     }
 
+    /// <summary>
+    /// A trainer for evaluating and predicting with a trained model (`loom eval`, `loom predict`): cross-entropy and
+    /// the classification metrics. It never steps, so its optimiser is a placeholder with learning rate 0.
+    /// </summary>
+    public static Trainer Inference(Module<Tensor, Tensor> model, int classes) =>
+        new(model, new Sgd(model.Parameters(), 0), (o, t) => Functional.CrossEntropy(o, t), metrics: Metrics(classes));
+
     /// <summary>Test loss and metrics plus the confusion matrix.</summary>
     public static (EvaluationResult Result, ConfusionMatrix Confusion) Evaluate(Trainer trainer, IEnumerable<Batch> data, int classes)
     {
