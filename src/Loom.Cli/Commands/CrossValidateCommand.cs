@@ -33,7 +33,7 @@ internal static class CrossValidateCommand
                 var foldData = data with { Train = train, Test = validation };
                 var setup = ClassificationPipeline.Prepare(config, null, data: foldData);
                 setup.Trainer.Fit(setup.TrainLoader);
-                var (eval, _) = ClassificationPipeline.Evaluate(setup.Trainer, setup.TestLoader, data.ClassNames.Count);
+                var (eval, _) = ClassificationPipeline.Evaluate(setup.Trainer.Evaluator, setup.TestLoader, data.ClassNames.Count);
                 var metrics = new Dictionary<string, double>(eval.Metrics) { ["loss"] = eval.Loss };
                 return metrics;
             }, fold =>

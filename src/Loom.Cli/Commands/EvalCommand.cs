@@ -19,8 +19,8 @@ internal static class EvalCommand
         {
             var folder = new RunFolder(TrainCommand.ExistingRun(parse.GetValue(run)!));
             var (config, loaded, model) = ClassificationPipeline.Load(folder, parse.GetValue(data), parse.GetValue(best));
-            var trainer = ClassificationPipeline.Inference(model, loaded.ClassNames.Count);
-            var (result, confusion) = ClassificationPipeline.Evaluate(trainer, new DataLoader<Sample>(loaded.Test, 256), loaded.ClassNames.Count);
+            var evaluator = ClassificationPipeline.Inference(model, loaded.ClassNames.Count);
+            var (result, confusion) = ClassificationPipeline.Evaluate(evaluator, new DataLoader<Sample>(loaded.Test, 256), loaded.ClassNames.Count);
             var table = new Table().Title($"{config.Model} on {Markup.Escape(loaded.Description)}").AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
             table.AddRow("loss", $"{result.Loss:F4}");
             foreach (var (k, v) in result.Metrics) table.AddRow(k, $"{v:F4}");

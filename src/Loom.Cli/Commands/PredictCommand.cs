@@ -21,10 +21,10 @@ internal static class PredictCommand
         {
             var folder = new RunFolder(TrainCommand.ExistingRun(parse.GetValue(run)!));
             var (_, loaded, model) = ClassificationPipeline.Load(folder, parse.GetValue(data));
-            var trainer = ClassificationPipeline.Inference(model, loaded.ClassNames.Count);
-            var probabilities = trainer.Predict(new DataLoader<Sample>(loaded.Test, 256)).Softmax(-1);
+            var evaluator = ClassificationPipeline.Inference(model, loaded.ClassNames.Count);
+            var probabilities = evaluator.Predict(new DataLoader<Sample>(loaded.Test, 256)).Softmax(-1);
             int n = probabilities.Shape[0], c = probabilities.Shape[1];
-            var p = probabilities.ToArray<float>();
+            var p = probabilities.ToArray<double>();
             var targets = loaded.Test.Targets.ToArray<long>();
             var names = loaded.ClassNames;
             var sb = new StringBuilder("index,target,predicted," + string.Join(",", names.Select(k => "p_" + Csv(k))) + "\n");

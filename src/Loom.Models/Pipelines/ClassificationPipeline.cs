@@ -138,7 +138,7 @@ public static class ClassificationPipeline
         // ends the run on purpose, mid-epoch or not, so it gets its report.
         bool reachedMaxSteps = setup.Config.MaxSteps is long max && setup.Trainer.GlobalStep >= max;
         if (setup.Trainer.BatchInEpoch > 0 && !reachedMaxSteps) return new RunResult(fit, null, null, folder);
-        var (test, confusion) = Evaluate(setup.Trainer, setup.TestLoader, setup.Data.ClassNames.Count);
+        var (test, confusion) = Evaluate(setup.Trainer.Evaluator, setup.TestLoader, setup.Data.ClassNames.Count);
         var line = new JsonObject { ["kind"] = "test", ["loss"] = test.Loss, ["samples"] = test.Samples };
         foreach (var (k, v) in test.Metrics) line[k] = v;
         folder.AppendMetrics(line);
@@ -149,17 +149,17 @@ public static class ClassificationPipeline
     }
 
     /// <summary>
-    /// A trainer for evaluating and predicting with a trained model (`loom eval`, `loom predict`): cross-entropy and
-    /// the classification metrics. It never steps, so its optimiser is a placeholder with learning rate 0.
+    /// Evaluates and predicts with a trained model (`loom eval`, `loom predict`): cross-entropy and the classification
+    /// metrics, and no optimiser.
     /// </summary>
-    public static Trainer Inference(Module<Tensor, Tensor> model, int classes) =>
-        new(model, new Sgd(model.Parameters(), 0), (o, t) => Functional.CrossEntropy(o, t), metrics: Metrics(classes));
+    public static Evaluator Inference(Module<Tensor, Tensor> model, int classes) =>
+        new(model, (o, t) => Functional.CrossEntropy(o, t), Metrics(classes));
 
     /// <summary>Test loss and metrics plus the confusion matrix.</summary>
-    public static (EvaluationResult Result, ConfusionMatrix Confusion) Evaluate(Trainer trainer, IEnumerable<Batch> data, int classes)
+    public static (EvaluationResult Result, ConfusionMatrix Confusion) Evaluate(Evaluator evaluator, IEnumerable<Batch> data, int classes)
     {
         var confusion = new ConfusionMatrix(classes);
-        return (trainer.Evaluate(data, confusion), confusion);
+        return (evaluator.Evaluate(data, confusion), confusion);
     }
 
     /// <summary>Rebuilds the run's model from config.json and loads model.safetensors (or best.safetensors when asked).</summary>
