@@ -45,6 +45,22 @@ public sealed class ErrorTests : IDisposable
         AssertOneErrorLine(CliRunner.Run("train", option, value, "--output", _temp.Path), message);
 
     [Fact]
+    public void An_image_model_on_a_table_is_one_error_line_naming_the_model_that_fits()
+    {
+        var csv = TestData.BlobsCsv(_temp.Path);
+        AssertOneErrorLine(CliRunner.Run("train", "--data", csv, "--target", "label", "--model", "cnn", "--output", _temp.Path),
+            $"--model cnn does not fit a CSV table ({csv}); classification of a CSV table uses mlp");
+    }
+
+    [Fact]
+    public void An_unknown_task_is_one_error_line() =>
+        AssertOneErrorLine(CliRunner.Run("train", "--task", "poetry", "--output", _temp.Path), "--task must be one of classification; got 'poetry'");
+
+    [Fact]
+    public void A_task_option_of_the_wrong_type_is_one_error_line() =>
+        AssertOneErrorLine(CliRunner.Run("train", "--hidden", "wide", "--output", _temp.Path), "--hidden expects a whole number, got 'wide'");
+
+    [Fact]
     public void A_missing_data_file_is_one_error_line_naming_it()
     {
         var missing = _temp.File("no-such-file-with-a-rather-long-name-so-the-message-is-wider-than-eighty-columns.csv");
@@ -101,14 +117,14 @@ public sealed class ErrorTests : IDisposable
     [Fact]
     public void Resuming_a_run_without_a_checkpoint_is_one_error_line()
     {
-        File.WriteAllText(_temp.File("config.json"), new Models.TrainingConfig { Model = "mlp", Hidden = 8 }.ToJson());
+        File.WriteAllText(_temp.File("config.json"), new Models.TrainingConfig { Model = "mlp" }.WithTaskOptions(new Models.ClassificationOptions { Hidden = 8 }).ToJson());
         AssertOneErrorLine(CliRunner.Run("train", "--resume", _temp.Path), "no checkpoint");
     }
 
     [Fact]
     public void Resuming_from_a_corrupt_checkpoint_is_one_error_line()
     {
-        File.WriteAllText(_temp.File("config.json"), new Models.TrainingConfig { Model = "mlp", Hidden = 8 }.ToJson());
+        File.WriteAllText(_temp.File("config.json"), new Models.TrainingConfig { Model = "mlp" }.WithTaskOptions(new Models.ClassificationOptions { Hidden = 8 }).ToJson());
         File.WriteAllBytes(_temp.File("last.ckpt"), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
         AssertOneErrorLine(CliRunner.Run("train", "--resume", _temp.Path), "last.ckpt");
     }

@@ -6,7 +6,7 @@ using Loom.Train;
 
 namespace Loom.Cli.Tests;
 
-/// <summary>Resuming through the classification pipeline, with the callbacks it adds (plateau schedule, early stopping).</summary>
+/// <summary>Resuming a classification run through the pipeline, with the callbacks it adds (plateau schedule, early stopping).</summary>
 public sealed class PipelineResumeTests : IDisposable
 {
     private readonly TempFolder _temp = new();
@@ -38,21 +38,21 @@ public sealed class PipelineResumeTests : IDisposable
     {
         var config = new TrainingConfig
         {
-            Data = NoiseCsv(), Target = "label", Model = "mlp", Hidden = 64, Epochs = 8, BatchSize = 16, LearningRate = 0.01,
+            Data = NoiseCsv(), Model = "mlp", Epochs = 8, BatchSize = 16, LearningRate = 0.01,
             Schedule = "plateau", Patience = 6, ValidationFraction = 0.25, Threads = 1,
-        };
+        }.WithTaskOptions(new ClassificationOptions { Target = "label", Hidden = 64 });
         var straightFolder = new RunFolder(_temp.File("straight"));
-        var straight = ClassificationPipeline.Prepare(config, straightFolder);
-        ClassificationPipeline.Train(straight, straightFolder);
+        var straight = Pipeline.Prepare(config, straightFolder);
+        Pipeline.Train(straight, straightFolder);
         var rates = straight.Trainer.History.Select(h => h.Get("lr")).ToArray();
         Assert.True(rates[4..].Min() < rates[3], $"the schedule never reduced the rate after epoch 4 ({string.Join(", ", rates)}), so this test shows nothing");
 
         var pausedFolder = new RunFolder(_temp.File("paused"));
-        var paused = ClassificationPipeline.Prepare(config, pausedFolder, [new StopAtEpochEnd(4)]);
-        ClassificationPipeline.Train(paused, pausedFolder);
+        var paused = Pipeline.Prepare(config, pausedFolder, [new StopAtEpochEnd(4)]);
+        Pipeline.Train(paused, pausedFolder);
         Assert.Equal(4, paused.Trainer.Epoch);
-        var resumed = ClassificationPipeline.Prepare(config, pausedFolder);
-        ClassificationPipeline.Train(resumed, pausedFolder, resume: true);
+        var resumed = Pipeline.Prepare(config, pausedFolder);
+        Pipeline.Train(resumed, pausedFolder, resume: true);
 
         Assert.Equal(rates, resumed.Trainer.History.Select(h => h.Get("lr")));
         var expected = SafeTensors.Load(straightFolder.ModelPath).Tensors;

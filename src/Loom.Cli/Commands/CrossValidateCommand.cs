@@ -1,13 +1,12 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
-using Loom.Data;
 using Loom.Models;
 using Loom.Train;
 using Spectre.Console;
 
 namespace Loom.Cli.Commands;
 
-/// <summary>`loom cv --folds K …`: stratified K-fold cross-validation of a training recipe on the training split, reporting each fold and mean ± std.</summary>
+/// <summary>`loom cv --folds K …`: K-fold cross-validation of a training recipe on the training split (stratified by class where there are classes), reporting each fold and mean ± std.</summary>
 internal static class CrossValidateCommand
 {
     public static Command Build(IAnsiConsole console)
@@ -15,28 +14,21 @@ internal static class CrossValidateCommand
         var options = new TrainingOptions();
         var folds = new Option<int>("--folds") { Description = "number of folds", DefaultValueFactory = _ => 5 };
         var output = new Option<string>("--output") { Description = "folder under which the run folder is created", DefaultValueFactory = _ => "runs" };
-        var command = new Command("cv", "Stratified K-fold cross-validation of a model on a dataset's training split");
+        var command = new Command("cv", "K-fold cross-validation of a model on a dataset's training split");
         foreach (var o in options.All) command.Options.Add(o);
         command.Options.Add(folds);
         command.Options.Add(output);
         command.SetAction(parse =>
         {
-            var config = options.Read(parse) with { ValidationFraction = 0 };
             int k = parse.GetValue(folds);
             if (k < 2) throw new UserErrorException($"--folds must be at least 2, got {k}");
+            var (task, _, config) = Tasks.Resolve(options.Read(parse) with { ValidationFraction = 0 });
             var folder = RunFolder.CreateUnder(parse.GetValue(output)!, $"cv{k}-{Path.GetFileNameWithoutExtension(config.Data)}-{config.Model}");
             folder.WriteConfig((JsonObject)JsonNode.Parse(config.ToJson())!);
-            var data = ClassificationData.Load(config);
-            console.MarkupLine($"[bold]loom cv[/] {k} stratified folds of {data.Train.Count} samples: {Markup.Escape(config.Model)} on {Markup.Escape(data.Description)}");
-            var result = CrossValidation.Run(data.Train, k, stratified: true, config.Seed, (fold, train, validation) =>
-            {
-                var foldData = data with { Train = train, Test = validation };
-                var setup = ClassificationPipeline.Prepare(config, null, data: foldData);
-                setup.Trainer.Fit(setup.TrainLoader);
-                var (eval, _) = ClassificationPipeline.Evaluate(setup.Trainer, setup.TestLoader, data.ClassNames.Count);
-                var metrics = new Dictionary<string, double>(eval.Metrics) { ["loss"] = eval.Loss };
-                return metrics;
-            }, fold =>
+            Loom.Threads.Count = config.Threads;
+            var data = task.Load(config);
+            console.MarkupLine($"[bold]loom cv[/] {k} {(data.Strata is null ? "" : "stratified ")}folds of {data.Train.Count} samples: {Markup.Escape(config.Model!)} on {Markup.Escape(data.Description)}");
+            var result = Pipeline.CrossValidate(config, data, k, fold =>
             {
                 var line = new JsonObject { ["kind"] = "fold", ["fold"] = fold.Fold + 1, ["train"] = fold.TrainCount, ["validation"] = fold.ValidationCount };
                 foreach (var (m, v) in fold.Metrics) line[m] = v;

@@ -5,7 +5,7 @@ using Spectre.Console;
 
 namespace Loom.Cli.Commands;
 
-/// <summary>`loom train`: train a classifier, with progress, a test-metrics table and a run folder.</summary>
+/// <summary>`loom train`: train the task's model on --data, with progress, a test-metrics table and a run folder.</summary>
 internal static class TrainCommand
 {
     public static Command Build(IAnsiConsole console)
@@ -29,7 +29,8 @@ internal static class TrainCommand
             }
             else
             {
-                config = options.Read(parse);
+                // Resolved here, so the run folder is named after the model the data chose.
+                config = Tasks.Resolve(options.Read(parse)).Config;
                 folder = RunFolder.CreateUnder(parse.GetValue(output)!, $"{Path.GetFileNameWithoutExtension(config.Data)}-{config.Model}");
             }
             return Run(console, config, folder, resuming);
@@ -47,8 +48,8 @@ internal static class TrainCommand
     private static int Run(IAnsiConsole console, TrainingConfig config, RunFolder folder, bool resume)
     {
         var progress = new ProgressDisplay(console, config.Epochs);
-        var setup = ClassificationPipeline.Prepare(config, folder, [progress]);
-        console.MarkupLine($"[bold]loom train[/] {Markup.Escape(config.Model)} on {Markup.Escape(setup.Data.Description)}");
+        var setup = Pipeline.Prepare(config, folder, [progress]);
+        console.MarkupLine($"[bold]loom train[/] {Markup.Escape(setup.Config.Model!)} on {Markup.Escape(setup.Data.Description)}");
         console.MarkupLine($"{setup.Data.Train.Count} training samples ({setup.TrainLoader.Dataset.Count} used for training), {setup.Data.Test.Count} test samples, " +
             $"{setup.Model.ParameterCount():N0} parameters, {config.Threads} threads{(resume ? ", resuming" : "")}");
         ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -60,7 +61,7 @@ internal static class TrainCommand
         RunResult result;
         try
         {
-            result = progress.Run(() => ClassificationPipeline.Train(setup, folder, resume));
+            result = progress.Run(() => Pipeline.Train(setup, folder, resume));
         }
         finally
         {

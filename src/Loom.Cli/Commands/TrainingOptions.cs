@@ -1,17 +1,20 @@
 using System.CommandLine;
-using System.Globalization;
+using System.Text.Json.Nodes;
 using Loom.Models;
 
 namespace Loom.Cli.Commands;
 
-/// <summary>The options `loom train` and `loom cv` share, and their mapping onto a <see cref="TrainingConfig"/>.</summary>
+/// <summary>
+/// The options `loom train` and `loom cv` share, and their mapping onto a <see cref="TrainingConfig"/>: the options
+/// every task has, then each task's own (<see cref="ITask.Options"/>), which reach the config as given.
+/// </summary>
 internal sealed class TrainingOptions
 {
     private static readonly TrainingConfig Defaults = new();
 
-    public Option<string> Data { get; } = new("--data") { Description = "built-in dataset name, a CSV file (with --target), an image folder (one sub-folder per class) or a folder of IDX files", DefaultValueFactory = _ => Defaults.Data };
-    public Option<string?> Target { get; } = new("--target") { Description = "label column of a CSV file" };
-    public Option<string> Model { get; } = new("--model") { Description = $"model: {string.Join(", ", ModelZoo.Models.Keys)}", DefaultValueFactory = _ => Defaults.Model };
+    public Option<string?> Task { get; } = new("--task") { Description = $"task: {string.Join(", ", Tasks.All.Select(t => $"{t.Name} ({t.Description})"))}; by default the one that takes --data" };
+    public Option<string> Data { get; } = new("--data") { Description = string.Join("; or ", Tasks.All.Select(t => t.AcceptedData)), DefaultValueFactory = _ => Defaults.Data };
+    public Option<string?> Model { get; } = new("--model") { Description = $"model: {string.Join(", ", ModelZoo.Models.Keys)}; by default the task's for the data ({DefaultModels()})" };
     public Option<int> Epochs { get; } = new("--epochs") { Description = "passes over the training data", DefaultValueFactory = _ => Defaults.Epochs };
     public Option<int> BatchSize { get; } = new("--batch-size") { Description = "samples per batch", DefaultValueFactory = _ => Defaults.BatchSize };
     public Option<string> Optimizer { get; } = new("--optimizer") { Description = "sgd, adam, adamw, rmsprop or adagrad", DefaultValueFactory = _ => Defaults.Optimizer };
@@ -21,27 +24,33 @@ internal sealed class TrainingOptions
     public Option<double> L1 { get; } = new("--l1") { Description = "L1 penalty on weights", DefaultValueFactory = _ => 0 };
     public Option<double> L2 { get; } = new("--l2") { Description = "L2 penalty on weights", DefaultValueFactory = _ => 0 };
     public Option<double> Dropout { get; } = new("--dropout") { Description = "dropout probability", DefaultValueFactory = _ => Defaults.Dropout };
-    public Option<int> Hidden { get; } = new("--hidden") { Description = "hidden width of the MLP", DefaultValueFactory = _ => Defaults.Hidden };
     public Option<ulong> Seed { get; } = new("--seed") { Description = "random seed (same seed, same numbers)", DefaultValueFactory = _ => Defaults.Seed };
     public Option<int> Threads { get; } = new("--threads") { Description = "threads for kernels", DefaultValueFactory = _ => Environment.ProcessorCount };
     public Option<double> ValidationFraction { get; } = new("--val-fraction") { Description = "fraction of the training data held out for validation", DefaultValueFactory = _ => Defaults.ValidationFraction };
     public Option<int> Patience { get; } = new("--patience") { Description = "stop when validation loss has not improved for this many epochs (0: never)", DefaultValueFactory = _ => 0 };
-    public Option<string> ImageSize { get; } = new("--image-size") { Description = "HEIGHTxWIDTH images of an image folder are resized to", DefaultValueFactory = _ => "28x28" };
-    public Option<int> Channels { get; } = new("--channels") { Description = "1 (grayscale) or 3 (RGB) for image folders", DefaultValueFactory = _ => 1 };
     public Option<long?> MaxSteps { get; } = new("--max-steps") { Description = "stop after this many optimiser steps" };
 
-    public IEnumerable<Option> All => [Data, Target, Model, Epochs, BatchSize, Optimizer, LearningRate, Schedule, WeightDecay, L1, L2, Dropout, Hidden, Seed, Threads, ValidationFraction, Patience, ImageSize, Channels, MaxSteps];
+    /// <summary>Each task's options, once per name (tasks may share one, such as --target).</summary>
+    private readonly List<(TaskOption Declared, Option<string?> Option)> _taskOptions = Tasks.All.SelectMany(t => t.Options)
+        .DistinctBy(o => o.Name)
+        .Select(o => (o, new Option<string?>(o.Name) { Description = o.DefaultText is null ? o.Description : $"{o.Description} [default: {o.DefaultText}]" }))
+        .ToList();
 
+    public IEnumerable<Option> All => [Task, Data, Model, Epochs, BatchSize, Optimizer, LearningRate, Schedule, WeightDecay, L1, L2, Dropout, Seed, Threads, ValidationFraction, Patience, MaxSteps,
+        .. _taskOptions.Select(t => t.Option)];
+
+    /// <summary>The config as given: task and model may still be open (see <see cref="Tasks.Resolve"/>).</summary>
     public TrainingConfig Read(ParseResult parse)
     {
-        var size = parse.GetValue(ImageSize)!.Split('x');
-        if (size.Length != 2 || !int.TryParse(size[0], NumberStyles.None, CultureInfo.InvariantCulture, out int h) || !int.TryParse(size[1], NumberStyles.None, CultureInfo.InvariantCulture, out int w))
-            throw new UserErrorException($"--image-size expects HEIGHTxWIDTH such as 28x28, got '{parse.GetValue(ImageSize)}'");
-        var config = new TrainingConfig
+        var taskOptions = new JsonObject();
+        foreach (var (declared, option) in _taskOptions)
+            if (parse.GetValue(option) is { } text)
+                taskOptions[declared.Key] = declared.Parse(text);
+        return new TrainingConfig
         {
+            Task = parse.GetValue(Task),
             Data = parse.GetValue(Data)!,
-            Target = parse.GetValue(Target),
-            Model = parse.GetValue(Model)!,
+            Model = parse.GetValue(Model),
             Epochs = parse.GetValue(Epochs),
             BatchSize = parse.GetValue(BatchSize),
             Optimizer = parse.GetValue(Optimizer)!,
@@ -51,16 +60,15 @@ internal sealed class TrainingOptions
             L1 = parse.GetValue(L1),
             L2 = parse.GetValue(L2),
             Dropout = parse.GetValue(Dropout),
-            Hidden = parse.GetValue(Hidden),
             Seed = parse.GetValue(Seed),
             Threads = parse.GetValue(Threads),
             ValidationFraction = parse.GetValue(ValidationFraction),
             Patience = parse.GetValue(Patience),
-            ImageSize = [h, w],
-            ImageChannels = parse.GetValue(Channels),
             MaxSteps = parse.GetValue(MaxSteps),
+            TaskOptions = taskOptions,
         };
-        config.Validate();
-        return config;
     }
+
+    // "mlp for a CSV table, cnn for images": the first model of each kind of data each task takes.
+    private static string DefaultModels() => string.Join(", ", Tasks.All.SelectMany(t => t.Kinds.Select(k => $"{t.Models(k)[0]} for {k.Description}")).Distinct());
 }

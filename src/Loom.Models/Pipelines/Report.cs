@@ -4,10 +4,10 @@ using Loom.Train;
 
 namespace Loom.Models;
 
-/// <summary>The run's report.md: what was trained, how long it took, and the final metrics.</summary>
+/// <summary>The run's report.md: what was trained, how long it took, the final metrics, and the task's own sections and figures.</summary>
 public static class Report
 {
-    public static string Markdown(ClassificationPipeline.Setup setup, FitResult fit, EvaluationResult test, ConfusionMatrix confusion)
+    public static string Markdown(Pipeline.Setup setup, FitResult fit, TaskEvaluation test, IReadOnlyList<string> plots)
     {
         var c = setup.Config;
         var sb = new StringBuilder();
@@ -21,18 +21,15 @@ public static class Report
         sb.AppendLine($"| loss | {F(test.Loss)} |");
         foreach (var (k, v) in test.Metrics) sb.AppendLine($"| {k} | {F(v)} |");
         sb.AppendLine($"| samples | {test.Samples} |").AppendLine();
-        sb.AppendLine("## Per class").AppendLine();
-        sb.AppendLine("| class | precision | recall | F1 | support |").AppendLine("|---|---|---|---|---|");
-        var per = PrecisionRecallF1.PerClass(confusion);
-        for (int i = 0; i < per.Length; i++)
-            sb.AppendLine($"| {setup.Data.ClassNames[i]} | {F(per[i].Precision)} | {F(per[i].Recall)} | {F(per[i].F1)} | {per[i].Support} |");
-        sb.AppendLine().AppendLine("## Epochs").AppendLine();
+        foreach (var table in test.Tables) sb.Append(table.ToMarkdown()).AppendLine();
+        sb.AppendLine("## Epochs").AppendLine();
         var keys = fit.Epochs.SelectMany(e => e.Values.Keys).Distinct().ToList();
         sb.AppendLine("| epoch | " + string.Join(" | ", keys) + " | seconds |");
         sb.AppendLine("|---|" + string.Concat(keys.Select(_ => "---|")) + "---|");
         foreach (var e in fit.Epochs)
             sb.AppendLine($"| {e.Epoch + 1} | " + string.Join(" | ", keys.Select(k => e.Values.TryGetValue(k, out var v) ? F(v) : "")) + $" | {e.Duration.TotalSeconds:F1} |");
-        sb.AppendLine().AppendLine("![curves](curves.png)").AppendLine().AppendLine("![confusion](confusion.png)");
+        sb.AppendLine().AppendLine("![curves](curves.png)");
+        foreach (var plot in plots) sb.AppendLine().AppendLine($"![{Path.GetFileNameWithoutExtension(plot)}]({plot})");
         return sb.ToString();
     }
 

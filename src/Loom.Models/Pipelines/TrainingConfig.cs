@@ -1,21 +1,27 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Loom.Models;
 
 /// <summary>
-/// Everything a classification run needs, as `loom train` options; saved as the run folder's config.json so that
-/// `loom eval`, `loom predict` and `--resume` can rebuild the same data, model and optimiser.
+/// Everything a run needs, as `loom train` options; saved as the run folder's config.json so that `loom eval`,
+/// `loom predict` and `--resume` can rebuild the same data, model and optimiser. The properties are what every task
+/// shares (data, model, optimiser, schedule, seed…); a task's own options (a CSV's target column, an image size) are
+/// <see cref="TaskOptions"/>, stored beside them in the same flat JSON object.
 /// </summary>
 public sealed record TrainingConfig
 {
-    /// <summary>A built-in dataset name, a CSV file, an image folder (one sub-folder per class) or a folder of IDX files.</summary>
+    /// <summary>The task's name ("classification"); null until resolved: the task that takes <see cref="Data"/>.</summary>
+    public string? Task { get; init; }
+
+    /// <summary>What the task trains on: a built-in dataset name, a file or a folder (see <see cref="ITask.AcceptedData"/>).</summary>
     public string Data { get; init; } = "digits";
 
-    /// <summary>The label column, for CSV data.</summary>
-    public string? Target { get; init; }
+    /// <summary>A model of the zoo; null until resolved: the task's default for the kind of data (an MLP for a table, a CNN for images).</summary>
+    public string? Model { get; init; }
 
-    public string Model { get; init; } = "cnn";
     public int Epochs { get; init; } = 8;
     public int BatchSize { get; init; } = 64;
     public string Optimizer { get; init; } = "adam";
@@ -29,11 +35,10 @@ public sealed record TrainingConfig
     public double L1 { get; init; }
     public double L2 { get; init; }
     public double Dropout { get; init; } = 0.1;
-    public int Hidden { get; init; } = 256;
     public ulong Seed { get; init; } = 42;
     public int Threads { get; init; } = Environment.ProcessorCount;
 
-    /// <summary>Fraction of the training data held out for validation (stratified).</summary>
+    /// <summary>Fraction of the training data held out for validation (stratified when the task has classes).</summary>
     public double ValidationFraction { get; init; } = 0.1;
 
     /// <summary>Early-stopping patience in epochs on validation loss (0: off).</summary>
@@ -41,28 +46,78 @@ public sealed record TrainingConfig
 
     public double? ClipGradNorm { get; init; }
 
-    /// <summary>(height, width) images from an image folder are resized to.</summary>
-    public int[] ImageSize { get; init; } = [28, 28];
-
-    /// <summary>1 (grayscale) or 3 (RGB) for image folders.</summary>
-    public int ImageChannels { get; init; } = 1;
-
     /// <summary>Stop after this many optimiser steps (for quick runs and tests).</summary>
     public long? MaxSteps { get; init; }
+
+    /// <summary>
+    /// The task's own options by their snake_case names ("target", "image_size"…), read with
+    /// <see cref="GetTaskOptions{T}"/>. In config.json they sit beside the shared options, so files written before
+    /// tasks existed read unchanged.
+    /// </summary>
+    [JsonIgnore]
+    public JsonObject? TaskOptions { get; init; }
 
     private static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver(),
     };
 
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    // The JSON names of the shared options; every other key of a config.json is a task option.
+    private static readonly HashSet<string> SharedKeys = Json.GetTypeInfo(typeof(TrainingConfig)).Properties.Select(p => p.Name).ToHashSet();
 
-    public static TrainingConfig FromJson(string json, string source) =>
-        JsonSerializer.Deserialize<TrainingConfig>(json, Json) ?? throw new InvalidDataException($"{source}: empty training configuration");
+    /// <summary>The task options as <typeparamref name="T"/>; options not given keep <typeparamref name="T"/>'s defaults, other tasks' are ignored.</summary>
+    public T GetTaskOptions<T>() where T : new()
+    {
+        if (TaskOptions is null) return new T();
+        try
+        {
+            return TaskOptions.Deserialize<T>(Json) ?? new T();
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"task options {TaskOptions.ToJsonString()}: {e.Message}");
+        }
+    }
 
-    /// <summary>Checks every value; the message names the option.</summary>
+    /// <summary>This config with exactly <paramref name="options"/> as its task options.</summary>
+    public TrainingConfig WithTaskOptions<T>(T options) =>
+        this with { TaskOptions = (JsonObject)JsonSerializer.SerializeToNode(options, Json)! };
+
+    /// <summary>One flat JSON object: the shared options, then the task's.</summary>
+    public string ToJson()
+    {
+        var json = JsonSerializer.SerializeToNode(this, Json)!.AsObject();
+        foreach (var (key, value) in TaskOptions ?? [])
+        {
+            if (SharedKeys.Contains(key)) throw new InvalidOperationException($"task option '{key}' has the name of a shared option");
+            json[key] = value?.DeepClone();
+        }
+        return json.ToJsonString(Json);
+    }
+
+    /// <summary>Reads a config.json; one written before tasks existed (no "task") is a classification run.</summary>
+    public static TrainingConfig FromJson(string json, string source)
+    {
+        TrainingConfig config;
+        try
+        {
+            var node = JsonNode.Parse(json) as JsonObject ?? throw new InvalidDataException($"{source}: a training configuration must be a JSON object");
+            config = node.Deserialize<TrainingConfig>(Json)! with
+            {
+                TaskOptions = new JsonObject(node.Where(p => !SharedKeys.Contains(p.Key)).Select(p => KeyValuePair.Create(p.Key, p.Value?.DeepClone()))),
+            };
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{source}: not a valid training configuration ({e.Message})");
+        }
+        return config.Task is null ? config with { Task = ClassificationTask.TaskName } : config;
+    }
+
+    /// <summary>Checks every shared value; the message names the option. The task checks its own options and the model.</summary>
     public void Validate()
     {
         void Require(bool ok, string message)
@@ -77,11 +132,7 @@ public sealed record TrainingConfig
         Require(Dropout >= 0 && Dropout < 1, $"--dropout must be in [0, 1), got {Dropout}");
         Require(ValidationFraction >= 0 && ValidationFraction < 1, $"--val-fraction must be in [0, 1), got {ValidationFraction}");
         Require(Threads >= 1, $"--threads must be at least 1, got {Threads}");
-        Require(Hidden >= 1, $"--hidden must be at least 1, got {Hidden}");
-        Require(ImageSize.Length == 2 && ImageSize.All(s => s > 0), "--image-size must be HEIGHTxWIDTH with positive sizes");
-        Require(ImageChannels is 1 or 3, $"--channels must be 1 or 3, got {ImageChannels}");
         Require(new[] { "sgd", "adam", "adamw", "rmsprop", "adagrad" }.Contains(Optimizer), $"--optimizer must be one of sgd, adam, adamw, rmsprop, adagrad; got '{Optimizer}'");
         Require(new[] { "none", "step", "cosine", "warmup-cosine", "onecycle", "plateau" }.Contains(Schedule), $"--schedule must be one of none, step, cosine, warmup-cosine, onecycle, plateau; got '{Schedule}'");
-        Require(ModelZoo.Models.ContainsKey(Model), $"--model must be one of {string.Join(", ", ModelZoo.Models.Keys)}; got '{Model}'");
     }
 }

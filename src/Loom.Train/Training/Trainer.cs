@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Loom.Autograd;
 using Loom.Data;
 using Loom.Memory;
 using Loom.Nn;
@@ -44,11 +43,15 @@ public sealed partial class Trainer
         _metricFactories = metrics?.ToList() ?? [];
         Callbacks = callbacks?.ToList() ?? [];
         Scheduler = scheduler;
+        Evaluator = new Evaluator(model, loss, _metricFactories);
     }
 
     public Module<Tensor, Tensor> Model { get; }
 
     public Optimizer Optimizer { get; }
+
+    /// <summary>Validation and evaluation: the model with the training loss and metrics, in eval mode.</summary>
+    public Evaluator Evaluator { get; }
 
     public LRScheduler? Scheduler { get; }
 
@@ -177,63 +180,9 @@ public sealed partial class Trainer
         if (_accumulated > 0) OptimizerStep();
     }
 
-    /// <summary>
-    /// Average loss and metrics over <paramref name="data"/> in eval mode, without gradients; restores the previous
-    /// mode. <paramref name="extraMetrics"/> (e.g. a <see cref="ConfusionMatrix"/>) are updated in the same pass and
-    /// left for the caller to read.
-    /// </summary>
-    public EvaluationResult Evaluate(IEnumerable<Batch> data, params IMetric[] extraMetrics)
-    {
-        bool wasTraining = Model.Training;
-        Model.Eval();
-        var metrics = _metricFactories.Select(f => f()).ToList();
-        double lossSum = 0;
-        long samples = 0;
-        try
-        {
-            using var noGrad = new NoGrad();
-            foreach (var batch in data)
-            {
-                using var scope = new MemoryScope();
-                var output = Model.Forward(batch.Inputs);
-                lossSum += _loss(output, batch.Targets).Item() * batch.Size;
-                samples += batch.Size;
-                foreach (var m in metrics) m.Update(output, batch.Targets);
-                foreach (var m in extraMetrics) m.Update(output, batch.Targets);
-            }
-        }
-        finally
-        {
-            Model.Train(wasTraining);
-        }
-        return new EvaluationResult(samples == 0 ? double.NaN : lossSum / samples, metrics.ToDictionary(m => m.Name, m => m.Compute()), samples);
-    }
+    /// <summary>Average loss and metrics over <paramref name="data"/> with the training loss; see <see cref="Evaluator.Evaluate"/>.</summary>
+    public EvaluationResult Evaluate(IEnumerable<Batch> data, params IMetric[] extraMetrics) => Evaluator.Evaluate(data, extraMetrics);
 
-    /// <summary>The model's outputs for every batch, concatenated along the first dimension (eval mode, no gradients).</summary>
-    public Tensor Predict(IEnumerable<Batch> data)
-    {
-        bool wasTraining = Model.Training;
-        Model.Eval();
-        var rows = new List<float[]>();
-        int[]? rowShape = null;
-        int count = 0;
-        try
-        {
-            using var noGrad = new NoGrad();
-            foreach (var batch in data)
-            {
-                using var scope = new MemoryScope();
-                var output = Model.Forward(batch.Inputs);
-                rowShape ??= output.Shape.ToArray()[1..];
-                rows.Add(output.ToArray<float>());
-                count += output.Shape[0];
-            }
-        }
-        finally
-        {
-            Model.Train(wasTraining);
-        }
-        var flat = rows.SelectMany(r => r).ToArray();
-        return Tensor.FromArray(flat, [count, .. rowShape ?? []]);
-    }
+    /// <summary>The model's outputs for every batch; see <see cref="Evaluator.Predict"/>.</summary>
+    public Tensor Predict(IEnumerable<Batch> data) => Evaluator.Predict(data);
 }

@@ -1,7 +1,6 @@
 using Loom.Nn;
-using Loom.Train;
 
-namespace Loom.Models;
+namespace Loom.Train;
 
 /// <summary>
 /// Feeds a monitored epoch value to a <see cref="ReduceLROnPlateau"/> schedule; its best value and counters go into

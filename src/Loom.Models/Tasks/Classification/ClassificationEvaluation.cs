@@ -1,0 +1,28 @@
+using Loom.Train;
+
+namespace Loom.Models;
+
+/// <summary>A classifier's test evaluation: loss and metrics, the confusion matrix, and from it the per-class table and figure.</summary>
+public sealed class ClassificationEvaluation(EvaluationResult result, ConfusionMatrix confusion, IReadOnlyList<string> classNames) : TaskEvaluation(result)
+{
+    public ConfusionMatrix Confusion { get; } = confusion;
+
+    public IReadOnlyList<string> ClassNames { get; } = classNames;
+
+    public override IReadOnlyList<ResultTable> Tables
+    {
+        get
+        {
+            var per = PrecisionRecallF1.PerClass(Confusion);
+            var rows = per.Select((p, i) => (IReadOnlyList<Cell>)[ClassNames[i], p.Precision, p.Recall, p.F1, p.Support]).ToList();
+            return [new ResultTable("Per class", ["class", "precision", "recall", "F1", "support"], rows)];
+        }
+    }
+
+    public override IReadOnlyList<string> WritePlots(RunFolder folder)
+    {
+        // Beyond about 20 classes the tick labels overlap; indices stay readable.
+        Plots.Confusion(Confusion.Counts, folder.ConfusionPath, ClassNames.Count <= 20 ? ClassNames : null);
+        return [Path.GetFileName(folder.ConfusionPath)];
+    }
+}

@@ -1,0 +1,36 @@
+namespace Loom.Models;
+
+/// <summary>The options of <see cref="ClassificationTask"/>, stored in config.json beside the shared ones.</summary>
+public sealed record ClassificationOptions
+{
+    /// <summary>The label column, for CSV data.</summary>
+    public string? Target { get; init; }
+
+    /// <summary>Hidden width of the MLP.</summary>
+    public int Hidden { get; init; } = 256;
+
+    /// <summary>(height, width) images from an image folder are resized to.</summary>
+    public int[] ImageSize { get; init; } = [28, 28];
+
+    /// <summary>1 (grayscale) or 3 (RGB) for image folders.</summary>
+    public int ImageChannels { get; init; } = 1;
+
+    private static readonly ClassificationOptions Defaults = new();
+
+    /// <summary>Their command-line form.</summary>
+    public static IReadOnlyList<TaskOption> Declared { get; } =
+    [
+        TaskOption.Text("--target", "target", "label column of a CSV file"),
+        TaskOption.Integer("--hidden", "hidden", "hidden width of the MLP", Defaults.Hidden),
+        TaskOption.Size("--image-size", "image_size", "HEIGHTxWIDTH images of an image folder are resized to", Defaults.ImageSize),
+        TaskOption.Integer("--channels", "image_channels", "1 (grayscale) or 3 (RGB) for image folders", Defaults.ImageChannels),
+    ];
+
+    /// <summary>Checks every value; the message names the option.</summary>
+    public void Validate()
+    {
+        if (Hidden < 1) throw new ArgumentException($"--hidden must be at least 1, got {Hidden}");
+        if (ImageSize is not [> 0, > 0]) throw new ArgumentException("--image-size must be HEIGHTxWIDTH with positive sizes");
+        if (ImageChannels is not (1 or 3)) throw new ArgumentException($"--channels must be 1 or 3, got {ImageChannels}");
+    }
+}

@@ -1,0 +1,87 @@
+using System.Globalization;
+using Loom.Data;
+using Loom.Nn;
+using Loom.Train;
+
+namespace Loom.Models;
+
+/// <summary>
+/// One class per sample, from a table row (an MLP by default) or an image (a CNN by default): cross-entropy, accuracy
+/// and macro F1, a per-class table and a confusion matrix; predictions are the class and its probabilities.
+/// </summary>
+public sealed class ClassificationTask : ITask
+{
+    public const string TaskName = "classification";
+
+    internal static string Accepted =>
+        $"a .csv file (with --target), an image folder (one sub-folder per class), a folder of IDX files or a built-in dataset ({string.Join(", ", BuiltinDatasets.Names)})";
+
+    public string Name => TaskName;
+
+    public string Description => "one class per table row or image";
+
+    public string AcceptedData => Accepted;
+
+    public IReadOnlyList<DataKind> Kinds { get; } = [DataKind.Table, DataKind.Images];
+
+    public IReadOnlyList<TaskOption> Options => ClassificationOptions.Declared;
+
+    public DataKind? Recognize(string data) => ClassificationData.Recognize(data);
+
+    // A table row has no spatial layout for a convolution to exploit; an image can be flattened for an MLP.
+    public IReadOnlyList<string> Models(DataKind kind) => kind == DataKind.Table ? ["mlp"] : ["cnn", "mlp", "lenet5"];
+
+    public TrainingConfig NormalizeOptions(TrainingConfig config)
+    {
+        var options = config.GetTaskOptions<ClassificationOptions>();
+        options.Validate();
+        return config.WithTaskOptions(options);
+    }
+
+    public TaskData Load(TrainingConfig config, RunFolder? trainedRun = null) =>
+        ClassificationData.Load(config, trainedRun is null ? null : ClassificationData.SavedStandardizer(trainedRun));
+
+    public Module<Tensor, Tensor> CreateModel(TrainingConfig config, TaskData data)
+    {
+        var d = (ClassificationData)data;
+        return ModelZoo.Create(config.Model!, d.InputShape, d.ClassNames.Count, config.GetTaskOptions<ClassificationOptions>().Hidden, config.Dropout);
+    }
+
+    public Func<Tensor, Tensor, Tensor> Loss(TaskData data) => (output, target) => Functional.CrossEntropy(output, target);
+
+    public IReadOnlyList<Func<IMetric>> Metrics(TaskData data)
+    {
+        int classes = ((ClassificationData)data).ClassNames.Count;
+        return [() => new Accuracy(), () => new PrecisionRecallF1(classes, ClassificationScore.F1, Averaging.Macro)];
+    }
+
+    public TaskEvaluation Evaluate(Evaluator evaluator, TaskData data, IEnumerable<Batch> test)
+    {
+        var names = ((ClassificationData)data).ClassNames;
+        var confusion = new ConfusionMatrix(names.Count);
+        return new ClassificationEvaluation(evaluator.Evaluate(test, confusion), confusion, names);
+    }
+
+    /// <summary>Per test sample: its index, true class, predicted class, and the probability of every class (p_NAME).</summary>
+    public ResultTable Predict(Evaluator evaluator, TaskData data, IEnumerable<Batch> test)
+    {
+        var d = (ClassificationData)data;
+        var probabilities = evaluator.Predict(test).Softmax(-1);
+        int n = probabilities.Shape[0], c = probabilities.Shape[1];
+        var p = probabilities.ToArray<double>();
+        var targets = d.Test.Targets.ToArray<long>();
+        var names = d.ClassNames;
+        var rows = new List<IReadOnlyList<Cell>>(n);
+        for (int i = 0; i < n; i++)
+        {
+            var row = p.AsSpan(i * c, c);
+            int best = 0;
+            for (int j = 1; j < c; j++) if (row[j] > row[best]) best = j;
+            var cells = new List<Cell>(3 + c) { (long)i, names[(int)targets[i]], names[best] };
+            // Six significant digits: plenty for a probability, and a readable file.
+            foreach (var v in row) cells.Add(v.ToString("G6", CultureInfo.InvariantCulture));
+            rows.Add(cells);
+        }
+        return new ResultTable("Predictions", ["index", "target", "predicted", .. names.Select(k => "p_" + k)], rows);
+    }
+}

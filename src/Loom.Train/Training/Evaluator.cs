@@ -1,0 +1,89 @@
+using Loom.Autograd;
+using Loom.Data;
+using Loom.Memory;
+using Loom.Nn;
+
+namespace Loom.Train;
+
+/// <summary>
+/// Runs a model over data in eval mode without gradients: average loss and metrics (<see cref="Evaluate"/>) or the
+/// raw outputs (<see cref="Predict"/>). It needs no optimiser, so evaluating or predicting with a trained model
+/// (`loom eval`, `loom predict`) builds only this; the <see cref="Trainer"/> validates through one too.
+/// </summary>
+/// <param name="model">The network; its forward maps a batch of inputs to outputs.</param>
+/// <param name="loss">(outputs, targets) → scalar loss, averaged over a batch.</param>
+/// <param name="metrics">Factories of the metrics to compute (a fresh instance per evaluation).</param>
+public sealed class Evaluator(Module<Tensor, Tensor> model, Func<Tensor, Tensor, Tensor> loss, IEnumerable<Func<IMetric>>? metrics = null)
+{
+    private readonly IReadOnlyList<Func<IMetric>> _metricFactories = metrics?.ToList() ?? [];
+
+    public Module<Tensor, Tensor> Model { get; } = model;
+
+    /// <summary>New instances of the metrics this evaluator computes.</summary>
+    public IReadOnlyList<IMetric> CreateMetrics() => _metricFactories.Select(f => f()).ToList();
+
+    /// <summary>
+    /// Average loss and metrics over <paramref name="data"/> in eval mode, without gradients; restores the previous
+    /// mode. <paramref name="extraMetrics"/> (e.g. a <see cref="ConfusionMatrix"/>) are updated in the same pass and
+    /// left for the caller to read.
+    /// </summary>
+    public EvaluationResult Evaluate(IEnumerable<Batch> data, params IMetric[] extraMetrics)
+    {
+        var metrics = CreateMetrics();
+        double lossSum = 0;
+        long samples = 0;
+        InEvalMode(() =>
+        {
+            foreach (var batch in data)
+            {
+                using var scope = new MemoryScope();
+                var output = Model.Forward(batch.Inputs);
+                lossSum += loss(output, batch.Targets).Item() * batch.Size;
+                samples += batch.Size;
+                foreach (var m in metrics) m.Update(output, batch.Targets);
+                foreach (var m in extraMetrics) m.Update(output, batch.Targets);
+            }
+        });
+        return new EvaluationResult(samples == 0 ? double.NaN : lossSum / samples, metrics.ToDictionary(m => m.Name, m => m.Compute()), samples);
+    }
+
+    /// <summary>
+    /// The model's outputs for every batch, concatenated along the first dimension, in the model's output dtype (a
+    /// Float64 model predicts Float64); eval mode, no gradients. No batches give an empty Float32 tensor.
+    /// </summary>
+    public Tensor Predict(IEnumerable<Batch> data)
+    {
+        var outputs = new List<Tensor>();
+        InEvalMode(() =>
+        {
+            foreach (var batch in data)
+            {
+                using var scope = new MemoryScope();
+                var output = Model.Forward(batch.Inputs);
+                // The step's scope returns the output's buffer to the pool; the prediction must outlive it.
+                using (MemoryScope.Persistent()) outputs.Add(output.Detach().Clone());
+            }
+        });
+        return outputs.Count switch
+        {
+            0 => Tensor.Zeros(new Shape(0)),
+            1 => outputs[0],
+            _ => Tensor.Cat(outputs),
+        };
+    }
+
+    private void InEvalMode(Action body)
+    {
+        bool wasTraining = Model.Training;
+        Model.Eval();
+        try
+        {
+            using var noGrad = new NoGrad();
+            body();
+        }
+        finally
+        {
+            Model.Train(wasTraining);
+        }
+    }
+}
