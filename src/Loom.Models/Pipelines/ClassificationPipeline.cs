@@ -143,7 +143,9 @@ public static class ClassificationPipeline
         foreach (var (k, v) in test.Metrics) line[k] = v;
         folder.AppendMetrics(line);
         if (setup.Trainer.History.Count > 0) Plots.Curves(setup.Trainer.History, folder.CurvesPath);
-        Plots.Confusion(confusion.Counts, folder.ConfusionPath, setup.Data.ClassNames.Count <= 20 ? setup.Data.ClassNames : null);
+        var classNames = setup.Data.ClassNames.Count <= 20 ? setup.Data.ClassNames : null;
+        Plots.Confusion(confusion.Counts, folder.ConfusionPath, classNames);
+        Plots.Confusion(confusion.Counts, folder.NormalizedConfusionPath, classNames, normalize: true);
         File.WriteAllText(folder.ReportPath, Report.Markdown(setup, fit, test, confusion));
         return new RunResult(fit, test, confusion, folder);
     }

@@ -32,7 +32,7 @@ public static class Report
         sb.AppendLine("|---|" + string.Concat(keys.Select(_ => "---|")) + "---|");
         foreach (var e in fit.Epochs)
             sb.AppendLine($"| {e.Epoch + 1} | " + string.Join(" | ", keys.Select(k => e.Values.TryGetValue(k, out var v) ? F(v) : "")) + $" | {e.Duration.TotalSeconds:F1} |");
-        sb.AppendLine().AppendLine("![curves](curves.png)").AppendLine().AppendLine("![confusion](confusion.png)");
+        sb.AppendLine().AppendLine("![curves](curves.png)").AppendLine().AppendLine("![confusion](confusion.png)").AppendLine().AppendLine("![confusion, % of each true class](confusion_normalized.png)");
         return sb.ToString();
     }
 
