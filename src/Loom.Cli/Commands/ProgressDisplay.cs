@@ -5,11 +5,14 @@ using Spectre.Console;
 namespace Loom.Cli.Commands;
 
 /// <summary>
-/// Shows training progress: on an interactive terminal a live bar per epoch (loss, samples/s, ETA, and the epoch's
-/// metrics when it ends); otherwise one plain line per epoch, so logs and CI output stay readable.
+/// Shows training progress. Every finished epoch becomes a row of an <see cref="EpochTable"/>; on an interactive
+/// terminal the epoch in progress has a live bar (loss, samples/s, ETA) below the rows. Rows are plain lines on any
+/// output, so logs and CI output stay readable and grep-able.
 /// </summary>
 internal sealed class ProgressDisplay(IAnsiConsole console, int epochs) : ICallback
 {
+    private readonly EpochTable _table = new(epochs);
+    private bool _headerWritten;
     private ProgressContext? _context;
     private ProgressTask? _task;
     private double _lossSum;
@@ -24,10 +27,15 @@ internal sealed class ProgressDisplay(IAnsiConsole console, int epochs) : ICallb
     {
         if (!Interactive) return body();
         T result = default!;
+        // The description holds only the running epoch's short status and the bar shrinks on narrow terminals, so the
+        // columns never squeeze each other into a vertical strip; finished epochs leave the live area (HideCompleted)
+        // as table rows written above it.
         console.Progress()
-            .AutoClear(false)
-            .HideCompleted(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .AutoClear(true)
+            .HideCompleted(true)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left },
+                new ProgressBarColumn { Width = Math.Clamp(console.Profile.Width - 60, 10, 40) },
+                new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
             .Start(ctx =>
             {
                 _context = ctx;
@@ -52,24 +60,35 @@ internal sealed class ProgressDisplay(IAnsiConsole console, int epochs) : ICallb
         if (_task is null) return;
         _task.Increment(1);
         double rate = _samples / Math.Max(_clock.Elapsed.TotalSeconds, 1e-9);
-        _task.Description = $"epoch {step.Epoch + 1}/{epochs}  loss {_lossSum / _batches:F4}  {rate:F0} samples/s";
+        _task.Description = $"epoch {step.Epoch + 1}/{epochs}  loss {_lossSum / _batches:F4}  {rate:F0}/s";
     }
 
     public void OnEpochEnd(Trainer trainer, EpochSummary summary)
     {
-        var shown = string.Join("  ", summary.Values.Where(kv => kv.Key != "lr").Select(kv => $"{kv.Key} {kv.Value:F4}"));
-        var line = $"epoch {summary.Epoch + 1}/{epochs}  {shown}  ({summary.Duration.TotalSeconds:F1} s)";
         if (_task is not null)
         {
-            _task.Description = Markup.Escape(line);
             _task.Value = _task.MaxValue;
             _task.StopTask();
+            _task = null;
         }
-        else
+        if (!_headerWritten)
         {
-            // Written past Spectre, which would wrap it at the 80 columns it assumes for redirected output.
-            console.Profile.Out.Writer.WriteLine(line);
-            console.Profile.Out.Writer.Flush();
+            foreach (var line in _table.Header(summary)) WriteLine(line);
+            _headerWritten = true;
         }
+        WriteLine(_table.Row(summary));
+    }
+
+    private void WriteLine(string line)
+    {
+        if (_context is not null)
+        {
+            // Through Spectre, which draws the live bar again below it; cropped rather than wrapped on a narrow terminal.
+            console.Write(new Text(line + "\n") { Overflow = Overflow.Ellipsis });
+            return;
+        }
+        // Written past Spectre, which would wrap it at the 80 columns it assumes for redirected output.
+        console.Profile.Out.Writer.WriteLine(line);
+        console.Profile.Out.Writer.Flush();
     }
 }

@@ -6,7 +6,7 @@ namespace Loom.Train;
 /// <summary>
 /// The folder of one run: <c>config.json</c> (what was asked), <c>metrics.jsonl</c> (one JSON line per epoch and per
 /// evaluation), <c>model.safetensors</c>, <c>last.ckpt</c>/<c>best.safetensors</c> (checkpoints), <c>report.md</c>
-/// (final metrics table), <c>curves.png</c> and, for classifiers, <c>confusion.png</c>.
+/// (final metrics table), <c>curves.png</c> and, for classifiers, <c>confusion.png</c> and <c>confusion_normalized.png</c>.
 /// </summary>
 public sealed class RunFolder
 {
@@ -37,6 +37,7 @@ public sealed class RunFolder
     public string ReportPath => File("report.md");
     public string CurvesPath => File("curves.png");
     public string ConfusionPath => File("confusion.png");
+    public string NormalizedConfusionPath => File("confusion_normalized.png");
 
     public string File(string name) => System.IO.Path.Combine(Path, name);
 

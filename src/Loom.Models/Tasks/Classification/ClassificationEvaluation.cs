@@ -22,7 +22,9 @@ public sealed class ClassificationEvaluation(EvaluationResult result, ConfusionM
     public override IReadOnlyList<string> WritePlots(RunFolder folder)
     {
         // Beyond about 20 classes the tick labels overlap; indices stay readable.
-        Plots.Confusion(Confusion.Counts, folder.ConfusionPath, ClassNames.Count <= 20 ? ClassNames : null);
-        return [Path.GetFileName(folder.ConfusionPath)];
+        var names = ClassNames.Count <= 20 ? ClassNames : null;
+        Plots.Confusion(Confusion.Counts, folder.ConfusionPath, names);
+        Plots.Confusion(Confusion.Counts, folder.NormalizedConfusionPath, names, normalize: true);
+        return [Path.GetFileName(folder.ConfusionPath), Path.GetFileName(folder.NormalizedConfusionPath)];
     }
 }
