@@ -52,7 +52,13 @@ public sealed class PipelineResumeTests : IDisposable
         Pipeline.Train(paused, pausedFolder);
         Assert.Equal(4, paused.Trainer.Epoch);
         var resumed = Pipeline.Prepare(config, pausedFolder);
-        Pipeline.Train(resumed, pausedFolder, resume: true);
+        var result = Pipeline.Train(resumed, pausedFolder, resume: true);
+
+        // It continued from the checkpoint (epoch 4, the paused run's step) and trained only the epochs left; a resume
+        // that ignored the checkpoint would start at 0 and retrain them all to the same weights.
+        Assert.Equal((4, 0, paused.Trainer.GlobalStep), (result.Fit.StartEpoch, result.Fit.StartBatch, result.Fit.StartStep));
+        Assert.Equal((straight.Trainer.History.Count - 4) * resumed.TrainLoader.Count, result.Fit.Batches);
+        Assert.Equal(straight.Trainer.GlobalStep - paused.Trainer.GlobalStep, result.Fit.Steps);
 
         Assert.Equal(rates, resumed.Trainer.History.Select(h => h.Get("lr")));
         var expected = SafeTensors.Load(straightFolder.ModelPath).Tensors;

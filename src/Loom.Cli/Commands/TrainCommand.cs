@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Loom.Models;
 using Loom.Train;
 using Spectre.Console;
@@ -38,6 +39,11 @@ internal static class TrainCommand
         return command;
     }
 
+    /// <summary>"N steps" or, for a resumed run, where it continued from: a resume that ignored its checkpoint shows.</summary>
+    private static string StepsLine(FitResult fit) => fit.Continued
+        ? $"{fit.Steps} steps in this run, resumed at epoch {fit.StartEpoch + 1} batch {fit.StartBatch} (step {fit.StartStep})"
+        : $"{fit.Steps} steps";
+
     internal static string ExistingRun(string path)
     {
         if (!Directory.Exists(path)) throw new UserErrorException($"run folder '{path}' does not exist");
@@ -52,32 +58,27 @@ internal static class TrainCommand
         console.MarkupLine($"[bold]loom train[/] {Markup.Escape(setup.Config.Model!)} on {Markup.Escape(setup.Data.Description)}");
         console.MarkupLine($"{setup.Data.Train.Count} training samples ({setup.TrainLoader.Dataset.Count} used for training), {setup.Data.Test.Count} test samples, " +
             $"{setup.Model.ParameterCount():N0} parameters, {config.Threads} threads{(resume ? ", resuming" : "")}");
-        ConsoleCancelEventHandler onCancel = (_, e) =>
+        // Ctrl-C (SIGINT) and SIGTERM, which kill, Docker, systemd and Slurm send, both stop after the current batch
+        // and write the checkpoint; without a handler .NET would end the process on SIGTERM with the epoch's work lost.
+        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        void Stop(PosixSignalContext context)
         {
-            e.Cancel = true;
-            setup.Trainer.RequestStop("interrupted");
-        };
-        Console.CancelKeyPress += onCancel;
-        RunResult result;
-        try
-        {
-            result = progress.Run(() => Pipeline.Train(setup, folder, resume));
+            context.Cancel = true;
+            setup.Trainer.RequestStop(context.Signal == PosixSignal.SIGTERM ? "terminated" : "interrupted");
         }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
-        }
+        var result = progress.Run(() => Pipeline.Train(setup, folder, resume));
         if (result.Test is null)
         {
-            console.MarkupLine($"[yellow]stopped ({Markup.Escape(result.Fit.StopReason)})[/]; checkpoint saved. Continue with: loom train --resume {Markup.Escape(folder.Path)}");
-            return 130;
+            console.MarkupLine($"[yellow]stopped ({Markup.Escape(result.Fit.StopReason)})[/]; {StepsLine(result.Fit)}; checkpoint saved. Continue with: loom train --resume {Markup.Escape(folder.Path)}");
+            return result.Fit.StopReason == "terminated" ? 143 : 130; // 128 + the signal, as shells report it
         }
         var table = new Table().AddColumn("test metric").AddColumn(new TableColumn("value").RightAligned());
         table.AddRow("loss", $"{result.Test.Loss:F4}");
         foreach (var (k, v) in result.Test.Metrics) table.AddRow(k, $"{v:F4}");
         table.AddRow("samples", result.Test.Samples.ToString());
         console.Write(table);
-        console.MarkupLine($"stopped: {Markup.Escape(result.Fit.StopReason)}; training took {result.Fit.Epochs.Sum(e => e.Duration.TotalSeconds):F1} s");
+        console.MarkupLine($"stopped: {Markup.Escape(result.Fit.StopReason)}; {StepsLine(result.Fit)}; training took {result.Fit.Epochs.Sum(e => e.Duration.TotalSeconds):F1} s");
         console.MarkupLine($"run folder: [link]{Markup.Escape(folder.Path)}[/]");
         return 0;
     }

@@ -94,6 +94,7 @@ public sealed partial class Trainer
         }
         _stopRequested = false;
         _stopReason = "completed";
+        (int startEpoch, int startBatch, long startStep, long batches) = (Epoch, BatchInEpoch, GlobalStep, 0);
         foreach (var c in Callbacks) c.OnFitStart(this);
         var trainMetrics = _metricFactories.Select(f => f()).ToList();
         while (Epoch < Options.Epochs && !_stopRequested)
@@ -107,6 +108,7 @@ public sealed partial class Trainer
             {
                 double loss = TrainBatch(batch, trainMetrics);
                 BatchInEpoch++;
+                batches++;
                 NoteLoaderState(train.GetState());
                 var info = new StepInfo(Epoch, BatchInEpoch - 1, train.Count, GlobalStep, loss, Optimizer.LearningRate, batch.Size);
                 foreach (var c in Callbacks) c.OnBatchEnd(this, info);
@@ -132,7 +134,10 @@ public sealed partial class Trainer
             NoteLoaderState(train.GetState());
             foreach (var c in Callbacks) c.OnEpochEnd(this, summary);
         }
-        var result = new FitResult(_history.ToList(), GlobalStep, _stopReason);
+        var result = new FitResult(_history.ToList(), GlobalStep, _stopReason)
+        {
+            StartEpoch = startEpoch, StartBatch = startBatch, StartStep = startStep, Batches = batches,
+        };
         foreach (var c in Callbacks) c.OnFitEnd(this, result);
         return result;
     }

@@ -43,11 +43,25 @@ public sealed class ResumeTests : IDisposable
         return run;
     }
 
+    /// <summary>
+    /// Resumes from the folder's checkpoint and checks that the run really continued from it: it starts at the
+    /// checkpoint's epoch, batch and step and trains only the batches that were left. Fit reseeds a fresh run, so a
+    /// resume that ignored the checkpoint would retrain from scratch to the same weights: these counts catch that.
+    /// </summary>
     private Run Resumed(string folder, bool perBatchSchedule = false, int accumulation = 1)
     {
+        var path = Path.Combine(_dir, folder, "last.ckpt");
+        var saved = System.Text.Json.Nodes.JsonNode.Parse(SafeTensors.Load(path).Metadata["loom.trainer"])!;
+        int epoch = (int)saved["epoch"]!, batch = (int)saved["batch_in_epoch"]!;
+        long step = (long)saved["global_step"]!;
+        Assert.True(epoch > 0 || batch > 0, "the checkpoint is at the very start, so resuming from it proves nothing");
+
         var run = Build(folder, 3, perBatchSchedule, accumulation);
-        run.Trainer.LoadCheckpoint(Path.Combine(_dir, folder, "last.ckpt"));
-        run.Trainer.Fit(run.Loader, Validation);
+        run.Trainer.LoadCheckpoint(path);
+        var fit = run.Trainer.Fit(run.Loader, Validation);
+
+        Assert.Equal((epoch, batch, step), (fit.StartEpoch, fit.StartBatch, fit.StartStep));
+        Assert.Equal(3 * run.Loader.Count - (epoch * run.Loader.Count + batch), fit.Batches);
         return run;
     }
 
