@@ -213,7 +213,7 @@ public static class CsvReader
                 throw new InvalidDataException($"{name}: column '{column}' has numbers written with thousands separators or a decimal comma ({Cells(formatted)}); " +
                     "Loom reads numbers with a '.' decimal point and no separators: rewrite the cells, or declare the column categorical if it is one");
             if (numbers > textRows.Count)
-                throw new InvalidDataException($"{name}: column '{column}' holds numbers but {textRows.Count} of its cells are not ({Cells(textRows)}); " +
+                throw new InvalidDataException($"{name}: column '{column}' holds numbers but {textRows.Count} of its cells {(textRows.Count == 1 ? "is" : "are")} not ({Cells(textRows)}); " +
                     "fix them, mark them missing (e.g. NA), or declare the column categorical if it is one");
         }
         int[] missingRows = [.. Enumerable.Range(0, rows).Where(r => isMissing[r])];

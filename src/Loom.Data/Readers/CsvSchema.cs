@@ -102,7 +102,7 @@ public sealed record CsvSchema(IReadOnlyList<CsvSchemaColumn> Columns, Categoric
             {
                 var infinite = Enumerable.Range(0, table.RowCount).Where(r => double.IsInfinity(c.Values[r])).ToList();
                 if (infinite.Count > 0)
-                    throw new InvalidDataException($"{table.Name}: column '{c.Name}' has {infinite.Count} infinite values ('{CsvTable.Show(c.Values[infinite[0]])}' at line {table.LineOf(infinite[0])}" +
+                    throw new InvalidDataException($"{table.Name}: column '{c.Name}' has {infinite.Count} infinite value{(infinite.Count == 1 ? "" : "s")} ('{CsvTable.Show(c.Values[infinite[0]])}' at line {table.LineOf(infinite[0])}" +
                         $"{(infinite.Count > 1 ? $", lines {table.DescribeLines(infinite)}" : "")}); features must be finite, or training turns them into NaN: replace the cells or mark them missing");
             }
         }

@@ -83,7 +83,7 @@ public class CsvInputTests
     [Fact]
     public void A_mostly_numeric_column_with_a_stray_word_is_reported_not_turned_categorical()
     {
-        TensorAssert.Throws<InvalidDataException>(() => Parse("x,y\n1,a\n2,b\n3,c\nunknown,d\n"), "column 'x'", "1 of its cells", "'unknown' at line 5", "missing");
+        TensorAssert.Throws<InvalidDataException>(() => Parse("x,y\n1,a\n2,b\n3,c\nunknown,d\n"), "column 'x'", "1 of its cells is not", "'unknown' at line 5", "missing");
         // Mostly text with a few numbers is an ordinary categorical column.
         var t = Parse("c\nred\nblue\n3\n");
         Assert.Equal(CsvColumnType.Categorical, t["c"].Type);
