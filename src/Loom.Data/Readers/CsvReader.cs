@@ -207,14 +207,19 @@ public static class CsvReader
         }
         if (given is null && textRows.Count > 0)
         {
+            // A column whose cells are mostly numbers (some perhaps written for people) is numeric with bad cells, not
+            // a categorical column: say so rather than one-hot encode the numbers. Mostly words is categorical.
             string Cells(IEnumerable<int> rs) => string.Join(", ", rs.Take(3).Select(r => $"'{raw[r]}' at line {lines[r]}")) + (rs.Count() > 3 ? ", …" : "");
             var formatted = textRows.Where(r => FormattedNumber.IsMatch(raw[r])).ToList();
-            if (formatted.Count > 0)
-                throw new InvalidDataException($"{name}: column '{column}' has numbers written with thousands separators or a decimal comma ({Cells(formatted)}); " +
-                    "Loom reads numbers with a '.' decimal point and no separators: rewrite the cells, or declare the column categorical if it is one");
-            if (numbers > textRows.Count)
+            int words = textRows.Count - formatted.Count;
+            if (numbers + formatted.Count > words)
+            {
+                if (formatted.Count > 0)
+                    throw new InvalidDataException($"{name}: column '{column}' has numbers written with thousands separators or a decimal comma ({Cells(formatted)}); " +
+                        "Loom reads numbers with a '.' decimal point and no separators: rewrite the cells, or declare the column categorical if it is one");
                 throw new InvalidDataException($"{name}: column '{column}' holds numbers but {textRows.Count} of its cells {(textRows.Count == 1 ? "is" : "are")} not ({Cells(textRows)}); " +
                     "fix them, mark them missing (e.g. NA), or declare the column categorical if it is one");
+            }
         }
         int[] missingRows = [.. Enumerable.Range(0, rows).Where(r => isMissing[r])];
         var type = given ?? (textRows.Count == 0 ? CsvColumnType.Numeric : CsvColumnType.Categorical);

@@ -84,10 +84,10 @@ public class CsvInputTests
     public void A_mostly_numeric_column_with_a_stray_word_is_reported_not_turned_categorical()
     {
         TensorAssert.Throws<InvalidDataException>(() => Parse("x,y\n1,a\n2,b\n3,c\nunknown,d\n"), "column 'x'", "1 of its cells is not", "'unknown' at line 5", "missing");
-        // Mostly text with a few numbers is an ordinary categorical column.
-        var t = Parse("c\nred\nblue\n3\n");
+        // Mostly words with a few numbers, even formatted ones, is an ordinary categorical column.
+        var t = Parse("c\nred\nblue\n3\ngreen\n\"1,000\"\n");
         Assert.Equal(CsvColumnType.Categorical, t["c"].Type);
-        Assert.Equal(new[] { "3", "blue", "red" }, t["c"].Categories);
+        Assert.Equal(new[] { "1,000", "3", "blue", "green", "red" }, t["c"].Categories);
     }
 
     private static byte[] Gzip(string text)
