@@ -71,15 +71,16 @@ public sealed class ImageFolder : IDataset<Sample>
     /// <summary>
     /// Reads a folder split into <c>train/</c> and <c>test/</c> and/or <c>val/</c> folders (see <see cref="TrainNames"/>,
     /// <see cref="ValidationNames"/>, <see cref="TestNames"/>), each holding one sub-folder per class, as the splits it
-    /// already is. The classes are the training split's; a validation or test folder with a class the training split
-    /// lacks is an error. Null when <paramref name="root"/> is not laid out so (an ordinary class-per-folder root).
+    /// already is. The classes are <paramref name="classes"/> when given (a trained model's), else the training split's
+    /// sub-folders; a folder in any split that is not one of them is an error. Null when <paramref name="root"/> is not
+    /// laid out so (an ordinary class-per-folder root).
     /// </summary>
-    public static ImageFolderSplits? FindSplits(string root, (int Height, int Width) size, int channels = 3)
+    public static ImageFolderSplits? FindSplits(string root, (int Height, int Width) size, int channels = 3, IReadOnlyList<string>? classes = null)
     {
         if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"ImageFolder: folder '{root}' does not exist");
         if (Splits(root) is not { } split) return null;
         string? Find(IReadOnlyList<string> names) => split.FirstOrDefault(s => names.Contains(s, StringComparer.OrdinalIgnoreCase));
-        var train = new ImageFolder(Path.Combine(root, Find(TrainNames)!), size, channels);
+        var train = new ImageFolder(Path.Combine(root, Find(TrainNames)!), size, channels, classes);
         ImageFolder? Other(IReadOnlyList<string> names)
         {
             var name = Find(names);

@@ -95,6 +95,13 @@ public class ImageInputTests
         splits = ImageFolder.FindSplits(dir.Path, (4, 4))!;
         Assert.Equal(new[] { 1 }, splits.Validation!.Labels());
 
+        // A trained model's class list labels every split, the training one included.
+        string[] model = ["fox", "dog", "cat", "owl"];
+        var byModel = ImageFolder.FindSplits(dir.Path, (4, 4), classes: model)!;
+        Assert.Equal(model, byModel.Test!.Classes);
+        Assert.Equal(new[] { 0, 0, 1, 1, 2, 2 }, byModel.Train.Labels());
+        Assert.All(byModel.Train.Samples.Concat(byModel.Test.Samples), s => Assert.Equal(model[s.Label], Path.GetFileName(Path.GetDirectoryName(s.Path))));
+
         Image(Path.Combine(dir.Path, "test", "bird", "0.png"), 0);
         TensorAssert.Throws<InvalidDataException>(() => ImageFolder.FindSplits(dir.Path, (4, 4)), "'bird'", "not a class", "cat, dog, fox");
     }
