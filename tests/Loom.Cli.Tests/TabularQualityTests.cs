@@ -1,18 +1,13 @@
+using Loom.Testing;
+
 namespace Loom.Cli.Tests;
 
-/// <summary>
-/// Skips when one of scikit-learn's bundled data files is not installed, unless LOOM_REQUIRE_DATASETS is set (as on CI,
-/// which installs python3-sklearn): then the test runs and fails on the missing file.
-/// </summary>
-public sealed class SklearnDataFactAttribute : FactAttribute
+/// <summary>One of scikit-learn's bundled data files (Debian python3-sklearn).</summary>
+public sealed class SklearnDataFactAttribute(string file) : InstalledDataFactAttribute(SklearnData(file))
 {
     public const string Folder = "/usr/lib/python3/dist-packages/sklearn/datasets/data";
 
-    public SklearnDataFactAttribute(string file)
-    {
-        if (!File.Exists(Path.Combine(Folder, file)) && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("LOOM_REQUIRE_DATASETS")))
-            Skip = $"{Path.Combine(Folder, file)} is not installed (apt install python3-sklearn); set LOOM_REQUIRE_DATASETS=1 to fail instead";
-    }
+    public static InstalledData SklearnData(string file) => new($"scikit-learn's {file}", "apt-get install python3-sklearn", Path.Combine(Folder, file));
 }
 
 /// <summary>The MLP trained through `loom train` on real tabular data must reach the accuracy such models are known to reach.</summary>
@@ -24,8 +19,8 @@ public sealed class TabularQualityTests : IDisposable
 
     private double TestAccuracy(string file, params string[] options)
     {
+        SklearnDataFactAttribute.SklearnData(file).Require();
         var source = Path.Combine(SklearnDataFactAttribute.Folder, file);
-        Assert.True(File.Exists(source), $"{source} is missing: install python3-sklearn (LOOM_REQUIRE_DATASETS is set)");
         var csv = TestData.FromSklearn(source, _temp.Path);
         var output = _temp.File("runs");
         CliRunner.Succeed(["train", "--data", csv, "--target", "target", "--model", "mlp", .. options, "--output", output]);

@@ -4,7 +4,7 @@
 Run by hand:  /usr/bin/python3 tests/golden/make_optim_golden.py
 Writes tests/golden/optim.json (committed; CI needs no Python). Everything is float64 so Loom can match to 1e-12.
 """
-import json, math, os
+import json, os, warnings
 import torch
 
 torch.manual_seed(0)
@@ -56,15 +56,22 @@ def lrs(make, n=12, metrics=None):
 
 
 S = torch.optim.lr_scheduler
-warm, total = 3, 12
-def warmup_cosine(step):
-    if step < warm:
-        return (step + 1) / warm
-    if step >= total:
-        return 0.0
-    pr = (step - warm) / (total - warm)
-    return 0.5 * (1 + math.cos(math.pi * pr))
+# SequentialLR steps the cosine schedule with an explicit epoch at the milestone, which PyTorch warns is deprecated.
+warnings.filterwarnings("ignore", category=UserWarning, module="torch.optim.lr_scheduler")
 
+
+def warmup_cosine(o, warm, total, min_lr):
+    """PyTorch's own composition: linear warm-up to lr0 over the first `warm` steps (lr0·(k+1)/warm at step k), then
+    cosine annealing to min_lr over the remaining total − warm steps. Loom's WarmupCosineLR is one class for this."""
+    cosine = S.CosineAnnealingLR(o, T_max=total - warm, eta_min=min_lr)
+    if warm == 0:
+        return cosine
+    linear = S.LinearLR(o, start_factor=1 / warm, end_factor=1.0, total_iters=warm - 1)
+    return S.SequentialLR(o, [linear, cosine], milestones=[warm])
+
+
+# Up to total_steps only: there Loom holds min_lr, while CosineAnnealingLR (period 2·T_max) climbs back up.
+warmup_cosine_configs = [(3, 12, 0.0), (1, 10, 0.001), (5, 8, 0.01), (0, 10, 0.002)]
 plateau_metrics = [1.0, 0.9, 0.95, 0.96, 0.97, 0.85, 0.86, 0.87, 0.88, 0.89, 0.9, 0.91]
 out["schedulers"] = [
     {"name": "StepLR", "options": {"step_size": 3, "gamma": 0.5}, "lrs": lrs(lambda o: S.StepLR(o, 3, 0.5))},
@@ -72,9 +79,12 @@ out["schedulers"] = [
     {"name": "ExponentialLR", "options": {"gamma": 0.9}, "lrs": lrs(lambda o: S.ExponentialLR(o, 0.9))},
     {"name": "CosineAnnealingLR", "options": {"t_max": 10, "eta_min": 0.001}, "lrs": lrs(lambda o: S.CosineAnnealingLR(o, 10, 0.001))},
     {"name": "OneCycleLR", "options": {"max_lr": 1.0, "total_steps": 12}, "lrs": lrs(lambda o: S.OneCycleLR(o, max_lr=1.0, total_steps=12, cycle_momentum=False), n=11)},
-    {"name": "WarmupCosineLR", "options": {"warmup_steps": warm, "total_steps": total}, "lrs": lrs(lambda o: S.LambdaLR(o, warmup_cosine))},
     {"name": "ReduceLROnPlateau", "options": {"factor": 0.5, "patience": 2, "metrics": plateau_metrics},
      "lrs": lrs(lambda o: S.ReduceLROnPlateau(o, factor=0.5, patience=2), metrics=plateau_metrics)},
+] + [
+    {"name": "WarmupCosineLR", "options": {"warmup_steps": w, "total_steps": t, "min_lr": m},
+     "lrs": lrs(lambda o, w=w, t=t, m=m: warmup_cosine(o, w, t, m), n=t)}
+    for w, t, m in warmup_cosine_configs
 ]
 
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "optim.json")

@@ -13,7 +13,8 @@ public static class FashionMnist
     public static readonly IReadOnlyList<string> ClassNames =
         ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
 
-    private static readonly string[] Files =
+    /// <summary>The four gzipped IDX files a Fashion-MNIST folder holds.</summary>
+    public static readonly IReadOnlyList<string> Files =
         ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"];
 
     /// <summary>Whether all four files exist in <paramref name="folder"/> (default <see cref="DefaultFolder"/>).</summary>

@@ -1,6 +1,9 @@
+using System.Text.Json.Serialization;
+
 namespace Loom.Data;
 
 /// <summary>How a CSV column's values are read: numbers, or categories (any other text).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<CsvColumnType>))]
 public enum CsvColumnType
 {
     Numeric,
@@ -8,6 +11,7 @@ public enum CsvColumnType
 }
 
 /// <summary>How <see cref="CsvTable.ToTensor"/> turns a categorical column into features.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<CategoricalEncoding>))]
 public enum CategoricalEncoding
 {
     /// <summary>One 0/1 feature per category ("colour=red", "colour=blue"…).</summary>
@@ -20,7 +24,11 @@ public enum CategoricalEncoding
 /// <summary>Options of <see cref="CsvReader"/>.</summary>
 public sealed record CsvOptions
 {
-    public char Delimiter { get; init; } = ',';
+    /// <summary>
+    /// The field delimiter; null (the default) detects it from the header and the first lines among ',', tab, ';'
+    /// and '|' (see <see cref="CsvReader.DetectedDelimiters"/>), respecting quoted fields.
+    /// </summary>
+    public char? Delimiter { get; init; }
 
     /// <summary>Whether the first record names the columns; without a header they are named "0", "1", … as pandas does.</summary>
     public bool HasHeader { get; init; } = true;
@@ -28,6 +36,6 @@ public sealed record CsvOptions
     /// <summary>Types for some or all columns, by name; the others are inferred (numeric when every present value parses as a number).</summary>
     public IReadOnlyDictionary<string, CsvColumnType>? ColumnTypes { get; init; }
 
-    /// <summary>Field values (after trimming spaces) that mean "missing".</summary>
+    /// <summary>Field values (after trimming spaces) that mean "missing". Any spelling of NaN that parses as a number is missing too.</summary>
     public IReadOnlySet<string> MissingMarkers { get; init; } = new HashSet<string>(StringComparer.Ordinal) { "", "NA", "N/A", "NaN", "nan", "null", "NULL", "?" };
 }

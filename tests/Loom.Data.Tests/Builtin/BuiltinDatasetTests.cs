@@ -4,9 +4,6 @@ namespace Loom.Data.Tests.Builtin;
 
 public class BuiltinDatasetTests
 {
-    /// <summary>CI sets LOOM_REQUIRE_DATASETS so that a missing package fails instead of silently skipping.</summary>
-    private static bool Required => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("LOOM_REQUIRE_DATASETS"));
-
     [Fact]
     public void Embedded_digits_hold_10000_real_28x28_digits_of_every_class()
     {
@@ -67,14 +64,10 @@ public class BuiltinDatasetTests
         TensorAssert.Throws<ArgumentException>(() => BuiltinDatasets.Load("cifar-10"), "cifar-10", "digits", "fashion-mnist");
     }
 
-    [Fact]
+    [FashionMnistFact]
     public void Fashion_mnist_loads_60000_and_10000_images_when_installed()
     {
-        if (!FashionMnist.IsAvailable())
-        {
-            Assert.False(Required, $"LOOM_REQUIRE_DATASETS is set but Fashion-MNIST is missing from {FashionMnist.DefaultFolder}: apt-get install dataset-fashion-mnist");
-            return; // not installed on this developer machine
-        }
+        TestDatasets.FashionMnist.Require();
         var split = BuiltinDatasets.Load("fashion-mnist");
         Assert.Equal(new Shape(60000, 1, 28, 28), split.Train.Inputs.Shape);
         Assert.Equal(new Shape(10000, 1, 28, 28), split.Test.Inputs.Shape);
@@ -113,7 +106,15 @@ public class BuiltinDatasetTests
         Assert.Equal(10, split.Test.Count);
         Assert.Equal(new Shape(40, 1, 8, 8), split.Train.Inputs.Shape);
         Assert.Equal(1f, split.Train.Inputs.ToArray<float>().Max());
-        if (SklearnDigits.IsAvailable())
-            Assert.Equal(1797, BuiltinDatasets.Load("sklearn-digits").Info.Size);
+    }
+
+    [SklearnDigitsFact]
+    public void Sklearn_digits_load_1797_images_when_installed()
+    {
+        TestDatasets.SklearnDigits.Require();
+        var split = BuiltinDatasets.Load("sklearn-digits");
+        Assert.Equal(1797, split.Info.Size);
+        Assert.Equal(1797, split.Train.Count + split.Test.Count);
+        Assert.Equal(new Shape(1, 8, 8), new Shape(split.Info.InputShape));
     }
 }
