@@ -66,11 +66,10 @@ public abstract class Optimizer
         }
         switch (g.DType)
         {
-            case DType.Float32: g.Data<float>().Clear(); break;
-            case DType.Float64: g.Data<double>().Clear(); break;
+            case DType.Float32: g.AsSpan<float>().Clear(); break;
+            case DType.Float64: g.AsSpan<double>().Clear(); break;
             default: p.Grad = null; return;
         }
-        g.Storage.BumpVersion();
     }
 
     /// <summary>Updates every parameter that has a gradient.</summary>
@@ -86,12 +85,15 @@ public abstract class Optimizer
                 if (!_state.TryGetValue(p, out var state)) _state[p] = state = new ParameterState();
                 state.Step++;
                 Update(group, p, grad.Contiguous(), state);
-                p.Storage.BumpVersion();
             }
         }
     }
 
-    /// <summary>Updates one parameter in place from its (contiguous) gradient.</summary>
+    /// <summary>
+    /// Updates one parameter in place from its (contiguous) gradient, with autograd off: write through
+    /// <see cref="Tensor.AsSpan{T}"/> (which bumps the version autograd checks) and read through
+    /// <see cref="Tensor.AsReadOnlySpan{T}"/>.
+    /// </summary>
     protected abstract void Update(ParamGroup group, Parameter parameter, Tensor grad, ParameterState state);
 
     /// <summary>The state of a parameter (null before its first step).</summary>
