@@ -54,22 +54,7 @@ public abstract class Optimizer
     /// </summary>
     public void ZeroGrad(bool setToNone = true)
     {
-        foreach (var p in Parameters) ClearGrad(p, setToNone);
-    }
-
-    internal static void ClearGrad(Tensor p, bool setToNone)
-    {
-        if (setToNone || p.Grad is not { IsContiguous: true } g)
-        {
-            p.Grad = null;
-            return;
-        }
-        switch (g.DType)
-        {
-            case DType.Float32: g.AsSpan<float>().Clear(); break;
-            case DType.Float64: g.AsSpan<double>().Clear(); break;
-            default: p.Grad = null; return;
-        }
+        foreach (var p in Parameters) p.ClearGrad(setToNone);
     }
 
     /// <summary>Updates every parameter that has a gradient.</summary>
