@@ -6,7 +6,7 @@ namespace Loom.Bench;
 /// <summary>
 /// "sgemm": square single-precision GEMM, C = A·B, median GFLOP/s per size and thread count, as a fraction of the
 /// measured FMA peak and (with --peers) as a ratio to OpenBLAS measured in the same run.
-/// Set LOOM_GEMM_SWEEP=1 to also sweep the cache-block sizes (how the defaults in GemmDriver were chosen).
+/// Set LOOM_GEMM_SWEEP=1 to also sweep the cache-block sizes (<see cref="Gemm.SgemmBlocking"/>; how the defaults were chosen).
 /// </summary>
 public sealed class GemmBench : IBenchmark
 {
@@ -61,10 +61,10 @@ public sealed class GemmBench : IBenchmark
         return 2.0 * n * n * n / median / 1e9;
     }
 
-    /// <summary>Sweeps KC and NC of the AVX-512 float kernel at n = 1024 and 2048.</summary>
+    /// <summary>Sweeps KC and NC of the float kernel of the active path at n = 1024 and 2048.</summary>
     private void Sweep(BenchReport report, BenchOptions options)
     {
-        var saved = GemmDriver<float, GemmKernelAvx512<float>>.Blocking;
+        var saved = Gemm.SgemmBlocking;
         try
         {
             foreach (int threads in options.ThreadCounts)
@@ -73,15 +73,15 @@ public sealed class GemmBench : IBenchmark
                 foreach (int kc in new[] { 192, 256, 320, 384, 480, 512 })
                     foreach (int nc in new[] { 256, 384, 512, 768, 1024 })
                     {
-                        GemmDriver<float, GemmKernelAvx512<float>>.Blocking = saved with { Kc = kc, Nc = nc };
-                        report.Add(Name, $"sweep kc={kc} nc={nc} threads={threads}",
+                        Gemm.SgemmBlocking = (kc, nc);
+                        report.Add(Name, $"sweep {Gemm.ActivePath} kc={kc} nc={nc} threads={threads}",
                             ("gflops_1024", Measure(1024, true)), ("gflops_2048", Measure(2048, true)));
                     }
             }
         }
         finally
         {
-            GemmDriver<float, GemmKernelAvx512<float>>.Blocking = saved;
+            Gemm.SgemmBlocking = saved;
         }
     }
 }

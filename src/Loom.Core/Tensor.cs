@@ -129,12 +129,43 @@ public partial class Tensor
 
     // ---------------------------------------------------------------- data access
 
-    /// <summary>The elements of a contiguous tensor as a span over its storage (no copy). Writes through it are not tracked by autograd.</summary>
+    /// <summary>
+    /// The elements of a contiguous tensor, in row-major order, for reading (no copy). Reading is not a
+    /// modification, so it never invalidates a tensor saved for backward.
+    /// </summary>
+    /// <exception cref="InvalidOperationException"><typeparamref name="T"/> is not the tensor's element type, or the
+    /// tensor is a strided view (call <see cref="Contiguous"/> first).</exception>
+    public ReadOnlySpan<T> AsReadOnlySpan<T>() where T : unmanaged => ContiguousElements<T>("AsReadOnlySpan");
+
+    /// <summary>
+    /// The elements of a contiguous tensor, in row-major order, for writing in place (no copy): what PyTorch code does
+    /// with <c>p.data</c> or an in-place op under <c>torch.no_grad()</c>, e.g. an optimiser's update, gradient
+    /// clipping or a weight constraint. Taking the span counts as an in-place modification: the storage version is
+    /// bumped, so if this tensor (or a view of its storage) was saved for backward, <see cref="Backward"/> fails
+    /// instead of computing a wrong gradient.
+    /// </summary>
+    /// <remarks>
+    /// <para>As for every in-place op, a tensor that requires grad can only be written while grad mode is off (inside
+    /// <see cref="Autograd.NoGrad"/>, as optimisers do); the write itself is not differentiable.</para>
+    /// <para>The version is bumped when the span is taken, so write through it straight away: a tensor saved by an op
+    /// that runs between taking the span and writing would not see the change. To read, use
+    /// <see cref="AsReadOnlySpan{T}"/>, which does not count as a modification.</para>
+    /// </remarks>
+    /// <exception cref="InvalidOperationException"><typeparamref name="T"/> is not the tensor's element type; the
+    /// tensor is a strided view (write a contiguous copy and <see cref="CopyFrom"/> it back); or grad mode is on
+    /// and the tensor requires grad.</exception>
     public Span<T> AsSpan<T>() where T : unmanaged
     {
-        CheckType<T>("AsSpan");
+        var span = ContiguousElements<T>("AsSpan");
+        MarkModifiedInPlace("AsSpan");
+        return span;
+    }
+
+    private Span<T> ContiguousElements<T>(string op) where T : unmanaged
+    {
+        CheckType<T>(op);
         if (!IsContiguous)
-            throw new InvalidOperationException($"AsSpan needs a contiguous tensor, but this one (shape {Shape}, strides {Shape.Format(_strides)}) is a strided view; call Contiguous() first");
+            throw new InvalidOperationException($"{op} needs a contiguous tensor, but this one (shape {Shape}, strides {Shape.Format(_strides)}) is a strided view; call Contiguous() first");
         return Data<T>();
     }
 

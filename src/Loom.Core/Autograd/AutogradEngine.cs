@@ -1,4 +1,4 @@
-using Loom.Kernels;
+using System.Numerics.Tensors;
 
 namespace Loom.Autograd;
 
@@ -132,14 +132,35 @@ internal static class AutogradEngine
         {
             if (leaf.Grad.Shape != grad.Shape)
                 throw new InvalidOperationException($"gradient of shape {grad.Shape} cannot accumulate into Grad of shape {leaf.Grad.Shape}");
-            ElementwiseKernels.AddInPlace(leaf.Grad, grad);
+            AddInto(leaf.Grad, grad);
         }
     }
 
     private static Tensor Sum(Tensor a, Tensor b)
     {
         var result = a.Clone();
-        ElementwiseKernels.AddInPlace(result, b);
+        AddInto(result, b);
         return result;
+    }
+
+    /// <summary>destination += source (same shape; destination contiguous): the accumulation every gradient goes through.</summary>
+    private static void AddInto(Tensor destination, Tensor source)
+    {
+        if (destination.Shape != source.Shape)
+            throw new ArgumentException($"add_: shapes {destination.Shape} and {source.Shape} differ");
+        if (!destination.IsContiguous) throw new InvalidOperationException("add_: destination must be contiguous");
+        var src = source.DType == destination.DType ? source.Contiguous() : source.To(destination.DType).Contiguous();
+        switch (destination.DType)
+        {
+            case DType.Float32:
+                TensorPrimitives.Add(destination.Data<float>(), src.Data<float>(), destination.Data<float>());
+                break;
+            case DType.Float64:
+                TensorPrimitives.Add(destination.Data<double>(), src.Data<double>(), destination.Data<double>());
+                break;
+            default:
+                throw new NotSupportedException($"add_: dtype {destination.DType.Name()} is not supported here");
+        }
+        destination.Storage.BumpVersion();
     }
 }

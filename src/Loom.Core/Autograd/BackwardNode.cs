@@ -5,8 +5,13 @@ namespace Loom.Autograd;
 /// the tensors its backward reads (as <see cref="SavedTensor"/>s), and computes one gradient per input.
 /// </summary>
 /// <remarks>
-/// Inputs that do not require grad are stored as null; their gradients are never computed (ops may check
-/// <see cref="NeedsGrad"/> to skip work). The backward runs with grad mode off.
+/// <para>Inputs that do not require grad are stored as null; their gradients are never computed (ops may check
+/// <see cref="NeedsGrad"/> to skip work). The backward runs with grad mode off.</para>
+/// <para>This is also how code outside Loom.Core defines a differentiable op (PyTorch's
+/// <c>torch.autograd.Function</c>): compute the output without autograd, and when
+/// <see cref="GradMode.ShouldRecord(Tensor)"/> holds for the inputs, create the node (passing the inputs to the base
+/// constructor and <see cref="Save"/>-ing what backward reads) and <see cref="Attach"/> it to the output. Override
+/// <see cref="Apply"/> as <c>protected override</c>; it returns one gradient per input, of that input's shape.</para>
 /// </remarks>
 public abstract class BackwardNode
 {
@@ -54,9 +59,18 @@ public abstract class BackwardNode
         foreach (var s in _saved) s.Release();
     }
 
-    /// <summary>Attaches this node to <paramref name="output"/>, making it a non-leaf that requires grad.</summary>
-    internal Tensor Attach(Tensor output)
+    /// <summary>
+    /// Records this node as the op that produced <paramref name="output"/>, making it a non-leaf that requires grad;
+    /// returns <paramref name="output"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException"><paramref name="output"/> already requires grad (it has a history,
+    /// or is a leaf such as a parameter): a node attaches only to the fresh result of its own forward.</exception>
+    public Tensor Attach(Tensor output)
     {
+        if (output.RequiresGrad)
+            throw new InvalidOperationException(
+                $"{OpName}: a backward node attaches only to its op's fresh output, but this tensor (shape {output.Shape}) already requires grad" +
+                (output.GradFn is { } fn ? $" (it was produced by {fn.OpName})" : " (it is a leaf)"));
         output.GradFn = this;
         return output;
     }

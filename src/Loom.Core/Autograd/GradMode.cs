@@ -11,15 +11,18 @@ public static class GradMode
 
     internal static void Restore() => _disabledDepth--;
 
-    /// <summary>True when an op with these inputs must record a backward node.</summary>
-    internal static bool ShouldRecord(Tensor a) => _disabledDepth == 0 && a.RequiresGrad;
+    /// <summary>
+    /// True when an op with these inputs must record a backward node: grad mode is on and some input requires grad.
+    /// A custom op (a <see cref="BackwardNode"/> subclass) asks this before attaching its node.
+    /// </summary>
+    public static bool ShouldRecord(Tensor a) => _disabledDepth == 0 && a.RequiresGrad;
 
-    internal static bool ShouldRecord(Tensor a, Tensor b) => _disabledDepth == 0 && (a.RequiresGrad || b.RequiresGrad);
+    public static bool ShouldRecord(Tensor a, Tensor b) => _disabledDepth == 0 && (a.RequiresGrad || b.RequiresGrad);
 
-    internal static bool ShouldRecord(Tensor a, Tensor? b, Tensor? c) =>
+    public static bool ShouldRecord(Tensor a, Tensor? b, Tensor? c) =>
         _disabledDepth == 0 && (a.RequiresGrad || (b?.RequiresGrad ?? false) || (c?.RequiresGrad ?? false));
 
-    internal static bool ShouldRecord(IReadOnlyList<Tensor> inputs)
+    public static bool ShouldRecord(IReadOnlyList<Tensor> inputs)
     {
         if (_disabledDepth != 0) return false;
         foreach (var t in inputs) if (t.RequiresGrad) return true;

@@ -48,6 +48,44 @@ public static class Gemm
         }
     }
 
+    /// <summary>
+    /// The cache-block sizes of single-precision GEMM on <see cref="ActivePath"/>: KC, the depth of a packed panel,
+    /// and NC, the width of the packed B block each thread keeps in its L2. Public only so that the <c>sgemm</c>
+    /// benchmark (<c>loom bench kernels</c> with <c>LOOM_GEMM_SWEEP=1</c>) can sweep them on the machine at hand,
+    /// which is how the defaults were chosen (docs/notes/gemm.md); setting them changes every later float32 GEMM on
+    /// that path in this process, and any positive values give correct results.
+    /// </summary>
+    public static (int Kc, int Nc) SgemmBlocking
+    {
+        get
+        {
+            var b = ActivePath switch
+            {
+                GemmPath.Avx512 => GemmDriver<float, GemmKernelAvx512<float>>.Blocking,
+                GemmPath.Avx2 => GemmDriver<float, GemmKernelAvx2<float>>.Blocking,
+                _ => GemmDriver<float, GemmKernelScalar<float>>.Blocking,
+            };
+            return (b.Kc, b.Nc);
+        }
+        set
+        {
+            if (value.Kc <= 0 || value.Nc <= 0)
+                throw new ArgumentOutOfRangeException(nameof(value), value, "sgemm: block sizes KC and NC must be positive");
+            switch (ActivePath)
+            {
+                case GemmPath.Avx512:
+                    GemmDriver<float, GemmKernelAvx512<float>>.Blocking = GemmDriver<float, GemmKernelAvx512<float>>.Blocking with { Kc = value.Kc, Nc = value.Nc };
+                    break;
+                case GemmPath.Avx2:
+                    GemmDriver<float, GemmKernelAvx2<float>>.Blocking = GemmDriver<float, GemmKernelAvx2<float>>.Blocking with { Kc = value.Kc, Nc = value.Nc };
+                    break;
+                default:
+                    GemmDriver<float, GemmKernelScalar<float>>.Blocking = GemmDriver<float, GemmKernelScalar<float>>.Blocking with { Kc = value.Kc, Nc = value.Nc };
+                    break;
+            }
+        }
+    }
+
     /// <summary>Single-precision GEMM (the fast path).</summary>
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)

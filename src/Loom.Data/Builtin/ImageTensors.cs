@@ -9,9 +9,9 @@ internal static class ImageTensors
     {
         var values = new float[images.Numel];
         if (images.DType == DType.UInt8)
-            TensorPrimitives.ConvertChecked<byte, float>(images.Contiguous().AsSpan<byte>(), values); // one pass, no float copy of the whole set
+            TensorPrimitives.ConvertChecked<byte, float>(images.Contiguous().AsReadOnlySpan<byte>(), values); // one pass, no float copy of the whole set
         else
-            images.To(DType.Float32).Contiguous().AsSpan<float>().CopyTo(values);
+            images.To(DType.Float32).Contiguous().AsReadOnlySpan<float>().CopyTo(values);
         TensorPrimitives.Multiply(values, (float)(1 / max), values);
         return Tensor.Wrap(values, images.Shape[0], 1, images.Shape[1], images.Shape[2]);
     }

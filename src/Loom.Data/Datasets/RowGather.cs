@@ -28,7 +28,7 @@ internal static class RowGather
 
     private static void Copy<T>(Tensor source, ReadOnlySpan<int> indices, Tensor destination) where T : unmanaged
     {
-        var src = source.Contiguous().AsSpan<T>();
+        var src = source.Contiguous().AsReadOnlySpan<T>();
         var dst = destination.AsSpan<T>();
         int row = source.Shape[0] == 0 ? 0 : src.Length / source.Shape[0];
         for (int k = 0; k < indices.Length; k++)

@@ -53,6 +53,6 @@ public static class Collate
         var dst = result.AsSpan<T>();
         int size = tensors[0].Numel;
         for (int i = 0; i < tensors.Count; i++)
-            tensors[i].Contiguous().AsSpan<T>().CopyTo(dst.Slice(i * size, size));
+            tensors[i].Contiguous().AsReadOnlySpan<T>().CopyTo(dst.Slice(i * size, size));
     }
 }

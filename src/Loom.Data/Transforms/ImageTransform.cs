@@ -40,7 +40,7 @@ public abstract class ImageTransform : ITransform
 
     private void Run<T>(Tensor x, Tensor output, int n, int c, int h, int w, int oh, int ow) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var src = x.AsSpan<T>();
+        var src = x.AsReadOnlySpan<T>();
         var dst = output.AsSpan<T>();
         int inSize = c * h * w, outSize = c * oh * ow;
         for (int i = 0; i < n; i++)

@@ -19,7 +19,7 @@ public sealed class BCELoss : Loss
     public Tensor? Weight { get; }
     public Reduction Reduction { get; }
 
-    protected override Tensor ForwardCore(Tensor input, Tensor target) => LossFunctions.BinaryCrossEntropy(input, target, Weight, Reduction);
+    protected override Tensor ForwardCore(Tensor input, Tensor target) => Functional.BinaryCrossEntropy(input, target, Weight, Reduction);
 
     protected override string ExtraRepr() => $"reduction={Repr(Reduction)}";
 }

@@ -23,7 +23,7 @@ public sealed class BCEWithLogitsLoss : Loss
     public Reduction Reduction { get; }
 
     protected override Tensor ForwardCore(Tensor input, Tensor target) =>
-        LossFunctions.BinaryCrossEntropyWithLogits(input, target, Weight, PosWeight, Reduction);
+        Functional.BinaryCrossEntropyWithLogits(input, target, Weight, PosWeight, Reduction);
 
     protected override string ExtraRepr() => $"reduction={Repr(Reduction)}";
 }

@@ -19,7 +19,7 @@ public sealed class CosineEmbeddingLoss : Loss
     public Reduction Reduction { get; }
 
     protected override Tensor ForwardCore(Tensor input1, Tensor input2, Tensor target) =>
-        LossFunctions.CosineEmbeddingLoss(input1, input2, target, Margin, Reduction);
+        Functional.CosineEmbeddingLoss(input1, input2, target, Margin, Reduction);
 
     protected override string ExtraRepr() => $"margin={Margin}, reduction={Repr(Reduction)}";
 }

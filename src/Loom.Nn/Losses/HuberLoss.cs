@@ -16,7 +16,7 @@ public sealed class HuberLoss : Loss
     public Reduction Reduction { get; }
     public double Delta { get; }
 
-    protected override Tensor ForwardCore(Tensor input, Tensor target) => LossFunctions.HuberLoss(input, target, Reduction, Delta);
+    protected override Tensor ForwardCore(Tensor input, Tensor target) => Functional.HuberLoss(input, target, Reduction, Delta);
 
     protected override string ExtraRepr() => $"reduction={Repr(Reduction)}, delta={Delta}";
 }

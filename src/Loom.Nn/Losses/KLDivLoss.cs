@@ -12,7 +12,7 @@ public sealed class KLDivLoss(KLDivReduction reduction = KLDivReduction.Mean, bo
     public KLDivReduction Reduction { get; } = reduction;
     public bool LogTarget { get; } = logTarget;
 
-    protected override Tensor ForwardCore(Tensor input, Tensor target) => LossFunctions.KLDiv(input, target, Reduction, LogTarget);
+    protected override Tensor ForwardCore(Tensor input, Tensor target) => Functional.KLDiv(input, target, Reduction, LogTarget);
 
     protected override string ExtraRepr() => $"reduction={Reduction.ToString().ToLowerInvariant()}, log_target={LogTarget}";
 }

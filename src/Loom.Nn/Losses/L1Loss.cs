@@ -6,7 +6,7 @@ public sealed class L1Loss(Reduction reduction = Reduction.Mean) : Loss
 {
     public Reduction Reduction { get; } = reduction;
 
-    protected override Tensor ForwardCore(Tensor input, Tensor target) => LossFunctions.L1Loss(input, target, Reduction);
+    protected override Tensor ForwardCore(Tensor input, Tensor target) => Functional.L1Loss(input, target, Reduction);
 
     protected override string ExtraRepr() => $"reduction={Repr(Reduction)}";
 }

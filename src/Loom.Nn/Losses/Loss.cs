@@ -9,7 +9,7 @@ namespace Loom.Nn;
 /// <remarks>
 /// A loss is a module so that it can hold state that belongs in a checkpoint (class weights are buffers, under
 /// PyTorch's names) and so that forward hooks see it; the hooks receive the inputs as a <c>Tensor[]</c>. The
-/// functional forms are in <see cref="LossFunctions"/> (and <see cref="Functional.CrossEntropy"/>).
+/// functional forms are in <see cref="Functional"/> (<see cref="Functional.MseLoss"/>, <see cref="Functional.CrossEntropy"/>, …).
 /// A two-tensor loss converts to a trainer's <c>Func&lt;Tensor, Tensor, Tensor&gt;</c> as <c>loss.Forward</c>.
 /// </remarks>
 public abstract class Loss : Module

@@ -6,7 +6,7 @@ public sealed class MSELoss(Reduction reduction = Reduction.Mean) : Loss
 {
     public Reduction Reduction { get; } = reduction;
 
-    protected override Tensor ForwardCore(Tensor input, Tensor target) => LossFunctions.MseLoss(input, target, Reduction);
+    protected override Tensor ForwardCore(Tensor input, Tensor target) => Functional.MseLoss(input, target, Reduction);
 
     protected override string ExtraRepr() => $"reduction={Repr(Reduction)}";
 }

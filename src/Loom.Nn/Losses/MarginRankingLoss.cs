@@ -11,7 +11,7 @@ public sealed class MarginRankingLoss(double margin = 0, Reduction reduction = R
     public Reduction Reduction { get; } = reduction;
 
     protected override Tensor ForwardCore(Tensor input1, Tensor input2, Tensor target) =>
-        LossFunctions.MarginRankingLoss(input1, input2, target, Margin, Reduction);
+        Functional.MarginRankingLoss(input1, input2, target, Margin, Reduction);
 
     protected override string ExtraRepr() => $"margin={Margin}, reduction={Repr(Reduction)}";
 }

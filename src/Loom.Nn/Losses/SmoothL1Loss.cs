@@ -16,7 +16,7 @@ public sealed class SmoothL1Loss : Loss
     public Reduction Reduction { get; }
     public double Beta { get; }
 
-    protected override Tensor ForwardCore(Tensor input, Tensor target) => LossFunctions.SmoothL1Loss(input, target, Reduction, Beta);
+    protected override Tensor ForwardCore(Tensor input, Tensor target) => Functional.SmoothL1Loss(input, target, Reduction, Beta);
 
     protected override string ExtraRepr() => $"reduction={Repr(Reduction)}, beta={Beta}";
 }

@@ -24,7 +24,7 @@ public sealed class TripletMarginLoss : Loss
     public Reduction Reduction { get; }
 
     protected override Tensor ForwardCore(Tensor anchor, Tensor positive, Tensor negative) =>
-        LossFunctions.TripletMarginLoss(anchor, positive, negative, Margin, P, Eps, Swap, Reduction);
+        Functional.TripletMarginLoss(anchor, positive, negative, Margin, P, Eps, Swap, Reduction);
 
     protected override string ExtraRepr() => $"margin={Margin}, p={P}, eps={Eps}, swap={Swap}, reduction={Repr(Reduction)}";
 }

@@ -51,30 +51,6 @@ public abstract class Module
         return module;
     }
 
-    /// <summary>Replaces a registered parameter (same name), e.g. to tie weights or after pruning shrank a layer.</summary>
-    protected internal void ReplaceParameter(string name, Parameter? parameter)
-    {
-        int i = _parameters.FindIndex(p => p.Name == name);
-        if (i < 0) throw new ArgumentException($"{GetType().Name} has no parameter named '{name}'");
-        _parameters[i] = (name, parameter);
-    }
-
-    /// <summary>Replaces a registered buffer's tensor (same name).</summary>
-    protected internal void ReplaceBuffer(string name, Tensor? buffer)
-    {
-        int i = _buffers.FindIndex(p => p.Name == name);
-        if (i < 0) throw new ArgumentException($"{GetType().Name} has no buffer named '{name}'");
-        _buffers[i] = (name, buffer is null ? null : Persist(buffer), _buffers[i].Persistent);
-    }
-
-    /// <summary>Replaces a registered child module (same name).</summary>
-    protected internal void ReplaceModule(string name, Module module)
-    {
-        int i = _modules.FindIndex(p => p.Name == name);
-        if (i < 0) throw new ArgumentException($"{GetType().Name} has no child module named '{name}'");
-        _modules[i] = (name, module);
-    }
-
     private void CheckName(string name)
     {
         if (string.IsNullOrEmpty(name) || name.Contains('.'))
@@ -159,7 +135,7 @@ public abstract class Module
     /// <summary>Clears the gradients of all parameters: sets them to null (PyTorch's default) or zeroes them in place.</summary>
     public void ZeroGrad(bool setToNone = true)
     {
-        foreach (var p in Parameters()) Optimizer.ClearGrad(p, setToNone);
+        foreach (var p in Parameters()) p.ClearGrad(setToNone);
     }
 
     /// <summary>Freezes (false) or unfreezes (true) every parameter of this subtree.</summary>

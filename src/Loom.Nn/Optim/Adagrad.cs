@@ -23,8 +23,8 @@ public sealed class Adagrad : Optimizer
     {
         var sum = state.Buffer("sum", parameter, InitialAccumulatorValue);
         if (parameter.DType == DType.Float32)
-            OptimizerKernels.Adagrad(parameter.Data<float>(), grad.Data<float>(), sum.Data<float>(), (float)group.LearningRate, (float)LrDecay, (float)Eps, (float)group.WeightDecay, state.Step);
+            OptimizerKernels.Adagrad(parameter.AsSpan<float>(), grad.AsReadOnlySpan<float>(), sum.AsSpan<float>(), (float)group.LearningRate, (float)LrDecay, (float)Eps, (float)group.WeightDecay, state.Step);
         else
-            OptimizerKernels.Adagrad(parameter.Data<double>(), grad.Data<double>(), sum.Data<double>(), group.LearningRate, LrDecay, Eps, group.WeightDecay, state.Step);
+            OptimizerKernels.Adagrad(parameter.AsSpan<double>(), grad.AsReadOnlySpan<double>(), sum.AsSpan<double>(), group.LearningRate, LrDecay, Eps, group.WeightDecay, state.Step);
     }
 }

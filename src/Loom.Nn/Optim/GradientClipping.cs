@@ -15,12 +15,12 @@ public static class GradientClipping
     {
         if (!(maxNorm >= 0)) throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "max norm must be ≥ 0");
         if (!(normType > 0)) throw new ArgumentOutOfRangeException(nameof(normType), normType, "norm type must be > 0");
-        var grads = parameters.Select(p => p.Grad).OfType<Tensor>().ToList();
-        if (grads.Count == 0) return 0;
+        var withGrad = parameters.Where(p => p.Grad is not null).ToList();
+        if (withGrad.Count == 0) return 0;
         double total = 0;
-        foreach (var g in grads)
+        foreach (var g in withGrad.Select(p => p.Grad!))
         {
-            double part = g.DType == DType.Float32 ? NormPart<float>(g.Contiguous().Data<float>(), normType) : NormPart<double>(g.Contiguous().Data<double>(), normType);
+            double part = g.DType == DType.Float32 ? NormPart<float>(g.Contiguous().AsReadOnlySpan<float>(), normType) : NormPart<double>(g.Contiguous().AsReadOnlySpan<double>(), normType);
             total = double.IsPositiveInfinity(normType) ? Math.Max(total, part) : total + part;
         }
         double norm = double.IsPositiveInfinity(normType) ? total : normType == 2 ? Math.Sqrt(total) : Math.Pow(total, 1 / normType);
@@ -30,7 +30,12 @@ public static class GradientClipping
         if (coefficient < 1)
         {
             using var noGrad = new NoGrad();
-            foreach (var g in grads) Scale(g, coefficient);
+            foreach (var p in withGrad)
+            {
+                // A gradient that is a strided view (set by hand) is replaced by a contiguous copy, as in ClipGradValue.
+                if (!p.Grad!.IsContiguous) p.Grad = p.Grad.Contiguous();
+                Scale(p.Grad, coefficient);
+            }
         }
         return norm;
     }
@@ -45,15 +50,14 @@ public static class GradientClipping
             if (!g.IsContiguous) p.Grad = g = g.Contiguous();
             if (g.DType == DType.Float32)
             {
-                var s = g.Data<float>();
+                var s = g.AsSpan<float>();
                 TensorPrimitives.Clamp(s, (float)-clipValue, (float)clipValue, s);
             }
             else
             {
-                var s = g.Data<double>();
+                var s = g.AsSpan<double>();
                 TensorPrimitives.Clamp(s, -clipValue, clipValue, s);
             }
-            g.Storage.BumpVersion();
         }
     }
 
@@ -70,17 +74,15 @@ public static class GradientClipping
 
     private static void Scale(Tensor g, double factor)
     {
-        if (!g.IsContiguous) throw new InvalidOperationException("gradients are expected to be contiguous");
         if (g.DType == DType.Float32)
         {
-            var s = g.Data<float>();
+            var s = g.AsSpan<float>();
             TensorPrimitives.Multiply(s, (float)factor, s);
         }
         else
         {
-            var s = g.Data<double>();
+            var s = g.AsSpan<double>();
             TensorPrimitives.Multiply(s, factor, s);
         }
-        g.Storage.BumpVersion();
     }
 }

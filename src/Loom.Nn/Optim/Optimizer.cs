@@ -54,23 +54,7 @@ public abstract class Optimizer
     /// </summary>
     public void ZeroGrad(bool setToNone = true)
     {
-        foreach (var p in Parameters) ClearGrad(p, setToNone);
-    }
-
-    internal static void ClearGrad(Tensor p, bool setToNone)
-    {
-        if (setToNone || p.Grad is not { IsContiguous: true } g)
-        {
-            p.Grad = null;
-            return;
-        }
-        switch (g.DType)
-        {
-            case DType.Float32: g.Data<float>().Clear(); break;
-            case DType.Float64: g.Data<double>().Clear(); break;
-            default: p.Grad = null; return;
-        }
-        g.Storage.BumpVersion();
+        foreach (var p in Parameters) p.ClearGrad(setToNone);
     }
 
     /// <summary>Updates every parameter that has a gradient.</summary>
@@ -86,12 +70,15 @@ public abstract class Optimizer
                 if (!_state.TryGetValue(p, out var state)) _state[p] = state = new ParameterState();
                 state.Step++;
                 Update(group, p, grad.Contiguous(), state);
-                p.Storage.BumpVersion();
             }
         }
     }
 
-    /// <summary>Updates one parameter in place from its (contiguous) gradient.</summary>
+    /// <summary>
+    /// Updates one parameter in place from its (contiguous) gradient, with autograd off: write through
+    /// <see cref="Tensor.AsSpan{T}"/> (which bumps the version autograd checks) and read through
+    /// <see cref="Tensor.AsReadOnlySpan{T}"/>.
+    /// </summary>
     protected abstract void Update(ParamGroup group, Parameter parameter, Tensor grad, ParameterState state);
 
     /// <summary>The state of a parameter (null before its first step).</summary>

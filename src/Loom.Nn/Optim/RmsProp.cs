@@ -26,10 +26,10 @@ public sealed class RmsProp : Optimizer
         var ga = Centered ? state.Buffer("grad_avg", parameter) : null;
         var buf = Momentum > 0 ? state.Buffer("momentum_buffer", parameter) : null;
         if (parameter.DType == DType.Float32)
-            OptimizerKernels.RmsProp(parameter.Data<float>(), grad.Data<float>(), sq.Data<float>(), ga is null ? default : ga.Data<float>(), buf is null ? default : buf.Data<float>(),
+            OptimizerKernels.RmsProp(parameter.AsSpan<float>(), grad.AsReadOnlySpan<float>(), sq.AsSpan<float>(), ga is null ? default : ga.AsSpan<float>(), buf is null ? default : buf.AsSpan<float>(),
                 (float)group.LearningRate, (float)Alpha, (float)Eps, (float)group.WeightDecay, (float)Momentum, Centered);
         else
-            OptimizerKernels.RmsProp(parameter.Data<double>(), grad.Data<double>(), sq.Data<double>(), ga is null ? default : ga.Data<double>(), buf is null ? default : buf.Data<double>(),
+            OptimizerKernels.RmsProp(parameter.AsSpan<double>(), grad.AsReadOnlySpan<double>(), sq.AsSpan<double>(), ga is null ? default : ga.AsSpan<double>(), buf is null ? default : buf.AsSpan<double>(),
                 group.LearningRate, Alpha, Eps, group.WeightDecay, Momentum, Centered);
     }
 }

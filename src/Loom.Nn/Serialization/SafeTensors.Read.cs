@@ -76,7 +76,7 @@ public static partial class SafeTensors
                 {
                     var result = ReadElements<bool>(stream, entry, shape, fileName);
                     // Any non-zero byte is true (as in NumPy), but a .NET bool must hold exactly 0 or 1.
-                    var bytes = MemoryMarshal.AsBytes(result.Data<bool>());
+                    var bytes = MemoryMarshal.AsBytes(result.AsSpan<bool>());
                     TensorPrimitives.Min(bytes, (byte)1, bytes);
                     return result;
                 }
@@ -100,7 +100,7 @@ public static partial class SafeTensors
             ReadExactly(stream, bytes, entry, fileName);
             if (!BitConverter.IsLittleEndian && size > 1) ReverseEndianness(bytes, size);
         }
-        return new Tensor(Storage<T>.Wrap(data), shape);
+        return Tensor.Wrap(data, shape);
     }
 
     private static Tensor ReadHalfAsFloat(Stream stream, SafeTensorsEntry entry, Shape shape, string? fileName)
@@ -126,7 +126,7 @@ public static partial class SafeTensors
         {
             ArrayPool<byte>.Shared.Return(scratch);
         }
-        return new Tensor(Storage<float>.Wrap(data), shape);
+        return Tensor.Wrap(data, shape);
     }
 
     /// <summary>bfloat16 is the top half of a float32, so widening is a 16-bit shift (exact, NaN and infinities included).</summary>

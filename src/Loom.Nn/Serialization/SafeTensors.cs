@@ -124,13 +124,13 @@ public static partial class SafeTensors
             var t = tensor.Detach().Contiguous();
             switch (t.DType)
             {
-                case DType.Float32: WriteElements<float>(stream, t.Data<float>()); break;
-                case DType.Float64: WriteElements<double>(stream, t.Data<double>()); break;
-                case DType.Int32: WriteElements<int>(stream, t.Data<int>()); break;
-                case DType.Int64: WriteElements<long>(stream, t.Data<long>()); break;
-                case DType.UInt8: WriteElements<byte>(stream, t.Data<byte>()); break;
-                case DType.Int8: WriteElements<sbyte>(stream, t.Data<sbyte>()); break;
-                case DType.Bool: WriteElements<bool>(stream, t.Data<bool>()); break; // .NET stores bool as one byte, 0 or 1, as the format does
+                case DType.Float32: WriteElements<float>(stream, t.AsReadOnlySpan<float>()); break;
+                case DType.Float64: WriteElements<double>(stream, t.AsReadOnlySpan<double>()); break;
+                case DType.Int32: WriteElements<int>(stream, t.AsReadOnlySpan<int>()); break;
+                case DType.Int64: WriteElements<long>(stream, t.AsReadOnlySpan<long>()); break;
+                case DType.UInt8: WriteElements<byte>(stream, t.AsReadOnlySpan<byte>()); break;
+                case DType.Int8: WriteElements<sbyte>(stream, t.AsReadOnlySpan<sbyte>()); break;
+                case DType.Bool: WriteElements<bool>(stream, t.AsReadOnlySpan<bool>()); break; // .NET stores bool as one byte, 0 or 1, as the format does
                 default: throw new ArgumentException($"SafeTensors.Write: dtype {t.DType.Name()} cannot be written");
             }
         }

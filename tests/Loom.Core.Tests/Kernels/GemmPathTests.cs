@@ -35,6 +35,26 @@ public class GemmPathTests
     });
 
     [Fact]
+    public void Block_sizes_set_for_the_benchmark_sweep_change_the_blocking_not_the_result()
+    {
+        var saved = Gemm.SgemmBlocking;
+        try
+        {
+            // Tiny blocks: many depth blocks and column blocks, each rounded up to the micro-tile.
+            Gemm.SgemmBlocking = (5, 7);
+            Assert.Equal((5, 7), Gemm.SgemmBlocking);
+            new GemmTestCase { M = 70, N = 90, K = 41, Beta = 0.5 }.CheckSgemm();
+            GlobalSettings.WithThreads(2, () => new GemmTestCase { M = 70, N = 90, K = 400, TransB = true }.CheckSgemm());
+            TensorAssert.Throws<ArgumentOutOfRangeException>(() => Gemm.SgemmBlocking = (0, 512), "sgemm", "positive");
+        }
+        finally
+        {
+            Gemm.SgemmBlocking = saved;
+        }
+        Assert.Equal(saved, Gemm.SgemmBlocking);
+    }
+
+    [Fact]
     public void Every_supported_path_gives_the_same_result_within_float_rounding()
     {
         var c = new GemmTestCase { M = 37, N = 70, K = 300, Alpha = 0.5, Beta = 2, TransA = true };

@@ -75,12 +75,30 @@ public class LossModuleTests
     {
         var x = TestTensors.Randn(1, DType.Float64, 4, 5);
         var y = TestTensors.Randn(2, DType.Float64, 4, 5);
-        TensorAssert.Close(LossFunctions.SmoothL1Loss(x, y, Reduction.Sum, 0.3), new SmoothL1Loss(Reduction.Sum, 0.3).Forward(x, y), 0, 0);
-        TensorAssert.Close(LossFunctions.HuberLoss(x, y, Reduction.None, 0.4), new HuberLoss(Reduction.None, 0.4).Forward(x, y), 0, 0);
-        TensorAssert.Close(LossFunctions.KLDiv(x, y, KLDivReduction.BatchMean, true), new KLDivLoss(KLDivReduction.BatchMean, logTarget: true).Forward(x, y), 0, 0);
+        TensorAssert.Close(Functional.SmoothL1Loss(x, y, Reduction.Sum, 0.3), new SmoothL1Loss(Reduction.Sum, 0.3).Forward(x, y), 0, 0);
+        TensorAssert.Close(Functional.HuberLoss(x, y, Reduction.None, 0.4), new HuberLoss(Reduction.None, 0.4).Forward(x, y), 0, 0);
+        TensorAssert.Close(Functional.KLDiv(x, y, KLDivReduction.BatchMean, true), new KLDivLoss(KLDivReduction.BatchMean, logTarget: true).Forward(x, y), 0, 0);
+        var w = TestTensors.Uniform(3, 0.5, 2, DType.Float64, 4, 5);
+        var p = TestTensors.Uniform(4, 0.05, 0.95, DType.Float64, 4, 5);
+        TensorAssert.Close(Functional.BinaryCrossEntropy(p, y.Sigmoid(), w, Reduction.Sum), new BCELoss(w, Reduction.Sum).Forward(p, y.Sigmoid()), 0, 0);
+        TensorAssert.Close(Functional.BinaryCrossEntropyWithLogits(x, y.Sigmoid(), w, Tensor.Full(new Shape(5), 2.5, DType.Float64), Reduction.None),
+            new BCEWithLogitsLoss(w, Tensor.Full(new Shape(5), 2.5, DType.Float64), Reduction.None).Forward(x, y.Sigmoid()), 0, 0);
+        var sign = Tensor.FromArray([1.0, -1, -1, 1]);
+        TensorAssert.Close(Functional.CosineEmbeddingLoss(x, y, sign, 0.2, Reduction.None), new CosineEmbeddingLoss(0.2, Reduction.None).Forward(x, y, sign), 0, 0);
+        var rank = Tensor.Where(y.Gt(0), Tensor.Scalar(1, DType.Float64), Tensor.Scalar(-1, DType.Float64));
+        TensorAssert.Close(Functional.MarginRankingLoss(x, y, rank, 0.3, Reduction.Sum), new MarginRankingLoss(0.3, Reduction.Sum).Forward(x, y, rank), 0, 0);
+        TensorAssert.Close(Functional.TripletMarginLoss(x, y, w, 0.8, 1, 1e-3, true, Reduction.None),
+            new TripletMarginLoss(0.8, 1, 1e-3, true, Reduction.None).Forward(x, y, w), 0, 0);
         var target = Tensor.FromArray([0L, 4, 1, 3]);
         TensorAssert.Close(Functional.CrossEntropy(x, target, labelSmoothing: 0.2, reduction: Reduction.None),
             new CrossEntropyLoss(reduction: Reduction.None, labelSmoothing: 0.2).Forward(x, target), 0, 0);
+    }
+
+    [Fact]
+    public void Bad_options_are_rejected_when_the_module_is_built()
+    {
+        TensorAssert.Throws<ArgumentOutOfRangeException>(() => new HuberLoss(delta: 0), "HuberLoss", "delta");
+        TensorAssert.Throws<ArgumentOutOfRangeException>(() => new SmoothL1Loss(beta: -1), "SmoothL1Loss", "beta");
     }
 
     [Fact]

@@ -164,4 +164,20 @@ public class ModuleTests
         net.ZeroGrad();
         Assert.All(net.Parameters(), p => Assert.Null(p.Grad));
     }
+
+    [Fact]
+    public void Zero_grad_without_set_to_none_zeroes_the_same_arrays_and_drops_strided_ones()
+    {
+        var net = new Net();
+        var grads = net.Parameters().Select(p => p.Grad = Tensor.OnesLike(p)).ToList();
+        var strided = net.Parameters().First(p => p.Numel > 1);
+        strided.Grad = Tensor.Ones(strided.Numel, 2).Select(1, 0); // every other element: not contiguous
+        net.ZeroGrad(setToNone: false);
+        Assert.Null(strided.Grad);
+        foreach (var (p, g) in net.Parameters().Zip(grads).Where(pair => !ReferenceEquals(pair.First, strided)))
+        {
+            Assert.Same(g, p.Grad);
+            Assert.All(g.ToArray<float>(), v => Assert.Equal(0, v));
+        }
+    }
 }

@@ -31,7 +31,7 @@ public static class Attention
         if (queryLength < 0 || keyLength < queryLength)
             throw new ArgumentException($"CausalMask: needs 0 ≤ queryLength ≤ keyLength, got queryLength {queryLength} and keyLength {keyLength}");
         var mask = Tensor.Zeros(new Shape(queryLength, keyLength), DType.Bool);
-        var data = mask.Data<bool>();
+        var data = mask.AsSpan<bool>();
         int shift = keyLength - queryLength;
         for (int i = 0; i < queryLength; i++)
             data.Slice(i * keyLength + i + shift + 1, keyLength - i - shift - 1).Fill(true);

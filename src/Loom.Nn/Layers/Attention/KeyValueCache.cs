@@ -113,8 +113,8 @@ public sealed class KeyValueCache
             Tensor newKeys, newValues;
             using (MemoryScope.Persistent())
             {
-                newKeys = Tensor.Empty(Shape.Wrap([keys.Shape[0], keys.Shape[1], capacity, keys.Shape[3]]), keys.DType);
-                newValues = Tensor.Empty(Shape.Wrap([values.Shape[0], values.Shape[1], capacity, values.Shape[3]]), values.DType);
+                newKeys = Tensor.Empty(new Shape(keys.Shape[0], keys.Shape[1], capacity, keys.Shape[3]), keys.DType);
+                newValues = Tensor.Empty(new Shape(values.Shape[0], values.Shape[1], capacity, values.Shape[3]), values.DType);
             }
             if (Length > 0)
             {

@@ -21,5 +21,5 @@ public sealed class LayerNorm : Module<Tensor, Tensor>
 
     protected override Tensor ForwardCore(Tensor input) => Functional.LayerNorm(input, NormalizedShape, Weight, Bias, Eps);
 
-    protected override string ExtraRepr() => $"{Shape.Format(NormalizedShape)}, eps={Eps}";
+    protected override string ExtraRepr() => $"{new Shape(NormalizedShape)}, eps={Eps}";
 }

@@ -19,5 +19,5 @@ public sealed class RMSNorm : Module<Tensor, Tensor>
 
     protected override Tensor ForwardCore(Tensor input) => Functional.RmsNorm(input, NormalizedShape, Weight, Eps);
 
-    protected override string ExtraRepr() => $"{Shape.Format(NormalizedShape)}, eps={Eps?.ToString() ?? "None"}";
+    protected override string ExtraRepr() => $"{new Shape(NormalizedShape)}, eps={Eps?.ToString() ?? "None"}";
 }

@@ -14,7 +14,7 @@ namespace Loom.Nn;
 /// <c>batchFirst</c>, or unbatched [T, in] → output [T, B, D·H] (same layout as the input; [T, D·H] unbatched);
 /// initial and final states [L·D, B, H] ([L·D, H] unbatched), always with the batch in dimension 1 as in PyTorch.</para>
 /// <para>Each layer and direction projects the whole input sequence with one GEMM, then runs the recurrence as one
-/// autograd op (<c>RecurrentSequence</c>): one h·W_hhᵀ GEMM and one fused pass over the gates per step.</para>
+/// autograd op (<see cref="Functional.RecurrentLayer"/>): one h·W_hhᵀ GEMM and one fused pass over the gates per step.</para>
 /// <para>Lengths (padded batches, in place of PyTorch's packed sequences): sequence b uses only its first lengths[b]
 /// steps. Its state stops at step lengths[b] − 1, its outputs beyond are zero, its final state is the one at its last
 /// valid step, and the reverse direction starts at step lengths[b] − 1.</para>
@@ -118,9 +118,8 @@ public abstract class RNNBase : Module<Tensor, Tensor>
             for (int d = 0; d < directions; d++)
             {
                 int k = layer * directions + d;
-                var gatesX = Functional.Linear(x, _weightIh[k], _biasIh[k]);
-                var (y, h, c) = RecurrentSequence.Run(_cell, gatesX, _weightHh[k], _biasHh[k], h0?.Select(0, k), c0?.Select(0, k),
-                    BatchFirst, reverse: d == 1, lengths);
+                var (y, h, c) = Functional.RecurrentLayer(_cell, x, _weightIh[k], _weightHh[k], _biasIh[k], _biasHh[k], h0?.Select(0, k),
+                    c0?.Select(0, k), BatchFirst, reverse: d == 1, lengths);
                 outputs[d] = y;
                 hN[k] = h;
                 if (c is not null) cN[k] = c;

@@ -1,4 +1,4 @@
-namespace Loom.Nn;
+namespace Loom;
 
 // Losses on pairs and triplets of embeddings, composed from tensor ops (they are small next to the network that
 // produces their inputs, and autograd composes their gradients exactly). With d the feature axis (the last):
@@ -8,7 +8,7 @@ namespace Loom.Nn;
 //   triplet_margin:    D(u, v) = ‖u − v + eps‖_p,  ℓ = max(D(a, p) − D(a, n) + margin, 0); with swap,
 //                      D(a, n) becomes min(D(a, n), D(p, n))
 // Gradients are the composed ops' (cosine_embedding's y only selects, so it gets none, as in PyTorch).
-public static partial class LossFunctions
+public static partial class Functional
 {
     /// <summary>
     /// Whether pairs are similar (y = 1: 1 − cos) or dissimilar (y = −1: max(0, cos − margin)), as

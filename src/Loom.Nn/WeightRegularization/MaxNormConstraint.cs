@@ -31,27 +31,30 @@ public static class MaxNormConstraint
             if (p.Rank == 0) throw new ArgumentException($"max_norm: a parameter of shape {p.Shape} has no axis {axis} to take slices along");
             int a = p.Shape.NormalizeAxis(axis, "max_norm");
             if (!p.IsContiguous) throw new ArgumentException($"max_norm: parameter of shape {p.Shape} is not contiguous");
-            bool changed = p.DType switch
+            switch (p.DType)
             {
-                DType.Float32 => Renormalize(p.Data<float>(), p.Shape, a, maxNorm),
-                DType.Float64 => Renormalize(p.Data<double>(), p.Shape, a, maxNorm),
-                _ => throw new NotSupportedException($"max_norm: dtype {p.DType.Name()} is not supported (float32 or float64)"),
-            };
-            if (changed) p.MarkModifiedInPlace("max_norm");
+                case DType.Float32: Renormalize<float>(p, a, maxNorm); break;
+                case DType.Float64: Renormalize<double>(p, a, maxNorm); break;
+                default: throw new NotSupportedException($"max_norm: dtype {p.DType.Name()} is not supported (float32 or float64)");
+            }
         }
     }
 
-    private static bool Renormalize<T>(Span<T> data, Shape shape, int axis, double maxNorm) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void Renormalize<T>(Parameter p, int axis, double maxNorm) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        var shape = p.Shape;
         int size = shape[axis], outer = 1, inner = 1;
         for (int i = 0; i < axis; i++) outer *= shape[i];
         for (int i = axis + 1; i < shape.Rank; i++) inner *= shape[i];
         // The slice j is the segments [o, j, :] for every o: contiguous runs of `inner` elements.
         var squares = new double[size];
+        var read = p.AsReadOnlySpan<T>();
         for (int o = 0; o < outer; o++)
             for (int j = 0; j < size; j++)
-                squares[j] += double.CreateTruncating(TensorPrimitives.SumOfSquares<T>(data.Slice((o * size + j) * inner, inner)));
-        bool changed = false;
+                squares[j] += double.CreateTruncating(TensorPrimitives.SumOfSquares<T>(read.Slice((o * size + j) * inner, inner)));
+        // Only a weight that really changes is written (and so counts as modified for autograd's version check).
+        if (!squares.Any(sq => Math.Sqrt(sq) > maxNorm)) return;
+        var data = p.AsSpan<T>();
         for (int j = 0; j < size; j++)
         {
             double norm = Math.Sqrt(squares[j]);
@@ -62,8 +65,6 @@ public static class MaxNormConstraint
                 var segment = data.Slice((o * size + j) * inner, inner);
                 TensorPrimitives.Multiply(segment, scale, segment);
             }
-            changed = true;
         }
-        return changed;
     }
 }

@@ -1,6 +1,5 @@
-using Loom.Kernels;
 
-namespace Loom.Nn.Losses;
+namespace Loom.Kernels;
 
 // The element-wise losses ℓ(x, y; a) of an input x and a target y (d = x − y), with their partial derivatives.
 // a is an auxiliary per-element operand, 1 unless stated (BCE with logits reads its positive-class weight from it).

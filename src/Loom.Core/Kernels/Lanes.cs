@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
-namespace Loom.Nn;
+namespace Loom.Kernels;
 
 /// <summary>
 /// The arithmetic the recurrent cell kernels need, over one register width of <typeparamref name="T"/> (float or

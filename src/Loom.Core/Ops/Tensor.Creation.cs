@@ -5,7 +5,11 @@ namespace Loom;
 public partial class Tensor
 {
     /// <summary>An uninitialised tensor (pooled memory may hold stale values): only for kernels that overwrite every element.</summary>
-    internal static Tensor Empty(Shape shape, DType dtype = DType.Float32) => new(Storage.Allocate(dtype, shape.Numel, zeroed: false), shape);
+    /// <summary>
+    /// A tensor whose elements are not initialised (<c>torch.empty</c>): for outputs that are about to be overwritten
+    /// entirely. The contents are arbitrary, possibly another tensor's old values when the array comes from the pool.
+    /// </summary>
+    public static Tensor Empty(Shape shape, DType dtype = DType.Float32) => new(Storage.Allocate(dtype, shape.Numel, zeroed: false), shape);
 
     public static Tensor Zeros(params int[] shape) => Zeros(new Shape(shape));
 
@@ -140,6 +144,14 @@ public partial class Tensor
         if (s.Numel != data.Length)
             throw new ArgumentException($"Wrap: {data.Length} elements cannot fill shape {s} ({s.Numel} elements)");
         return new Tensor(Storage<T>.Wrap(data), s);
+    }
+
+    /// <summary>A tensor of <paramref name="shape"/> over <paramref name="data"/> itself, without copying: writes to either are seen by both.</summary>
+    public static Tensor Wrap<T>(T[] data, Shape shape) where T : unmanaged
+    {
+        if (shape.Numel != data.Length)
+            throw new ArgumentException($"Wrap: {data.Length} elements cannot fill shape {shape} ({shape.Numel} elements)");
+        return new Tensor(Storage<T>.Wrap(data), shape);
     }
 
     /// <summary>A 2-D tensor from a jagged array whose rows all have the same length.</summary>

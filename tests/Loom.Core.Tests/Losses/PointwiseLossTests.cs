@@ -1,8 +1,8 @@
-using Loom.Nn.Losses;
-using Loom.Nn.Losses.Reference;
+using Loom.Kernels;
+using Loom.Kernels.Reference;
 using Loom.Testing;
 
-namespace Loom.Nn.Tests.Losses;
+namespace Loom.Tests.Losses;
 
 /// <summary>The element-wise losses (MSE, L1, smooth L1, Huber, BCE, BCE with logits, KL divergence): fused kernels against the reference.</summary>
 public class PointwiseLossTests
@@ -18,22 +18,22 @@ public class PointwiseLossTests
 
     private static readonly Dictionary<string, Case> Cases = new()
     {
-        ["mse"] = new((x, y, r) => LossFunctions.MseLoss(x, y, r), ReferenceLosses.Mse, Normal),
-        ["l1"] = new((x, y, r) => LossFunctions.L1Loss(x, y, r), ReferenceLosses.L1, Normal),
-        ["smooth_l1"] = new((x, y, r) => LossFunctions.SmoothL1Loss(x, y, r, beta: 0.5), (x, y) => ReferenceLosses.SmoothL1(x, y, 0.5), Normal),
-        ["smooth_l1_beta0"] = new((x, y, r) => LossFunctions.SmoothL1Loss(x, y, r, beta: 0), ReferenceLosses.L1, Normal),
-        ["huber"] = new((x, y, r) => LossFunctions.HuberLoss(x, y, r, delta: 0.7), (x, y) => ReferenceLosses.Huber(x, y, 0.7), Normal),
-        ["bce"] = new((x, y, r) => LossFunctions.BinaryCrossEntropy(x, y, reduction: r), ReferenceLosses.Bce,
+        ["mse"] = new((x, y, r) => Functional.MseLoss(x, y, r), ReferenceLosses.Mse, Normal),
+        ["l1"] = new((x, y, r) => Functional.L1Loss(x, y, r), ReferenceLosses.L1, Normal),
+        ["smooth_l1"] = new((x, y, r) => Functional.SmoothL1Loss(x, y, r, beta: 0.5), (x, y) => ReferenceLosses.SmoothL1(x, y, 0.5), Normal),
+        ["smooth_l1_beta0"] = new((x, y, r) => Functional.SmoothL1Loss(x, y, r, beta: 0), ReferenceLosses.L1, Normal),
+        ["huber"] = new((x, y, r) => Functional.HuberLoss(x, y, r, delta: 0.7), (x, y) => ReferenceLosses.Huber(x, y, 0.7), Normal),
+        ["bce"] = new((x, y, r) => Functional.BinaryCrossEntropy(x, y, reduction: r), ReferenceLosses.Bce,
             (seed, shape) => (TestTensors.Uniform(seed, 0.02, 0.98, DType.Float64, shape), TestTensors.Uniform(seed + 1, 0, 1, DType.Float64, shape))),
-        ["bce_logits"] = new((x, y, r) => LossFunctions.BinaryCrossEntropyWithLogits(x, y, reduction: r), (x, y) => ReferenceLosses.BceWithLogits(x, y, 1),
+        ["bce_logits"] = new((x, y, r) => Functional.BinaryCrossEntropyWithLogits(x, y, reduction: r), (x, y) => ReferenceLosses.BceWithLogits(x, y, 1),
             (seed, shape) => (TestTensors.Randn(seed, DType.Float64, shape).Mul(3), TestTensors.Uniform(seed + 1, 0, 1, DType.Float64, shape))),
         ["bce_logits_pos_weight"] = new(
-            (x, y, r) => LossFunctions.BinaryCrossEntropyWithLogits(x, y, posWeight: Tensor.Scalar(2.5, x.DType), reduction: r),
+            (x, y, r) => Functional.BinaryCrossEntropyWithLogits(x, y, posWeight: Tensor.Scalar(2.5, x.DType), reduction: r),
             (x, y) => ReferenceLosses.BceWithLogits(x, y, 2.5),
             (seed, shape) => (TestTensors.Randn(seed, DType.Float64, shape).Mul(3), TestTensors.Uniform(seed + 1, 0, 1, DType.Float64, shape))),
-        ["kl_div"] = new((x, y, r) => LossFunctions.KLDiv(x, y, ToKL(r)), ReferenceLosses.KLDiv,
+        ["kl_div"] = new((x, y, r) => Functional.KLDiv(x, y, ToKL(r)), ReferenceLosses.KLDiv,
             (seed, shape) => (TestTensors.Randn(seed, DType.Float64, shape), TestTensors.Uniform(seed + 1, 0.05, 1, DType.Float64, shape))),
-        ["kl_div_log_target"] = new((x, y, r) => LossFunctions.KLDiv(x, y, ToKL(r), logTarget: true), ReferenceLosses.KLDivLogTarget,
+        ["kl_div_log_target"] = new((x, y, r) => Functional.KLDiv(x, y, ToKL(r), logTarget: true), ReferenceLosses.KLDivLogTarget,
             (seed, shape) => (TestTensors.Randn(seed, DType.Float64, shape), TestTensors.Randn(seed + 1, DType.Float64, shape).Mul(0.5))),
     };
 
@@ -136,7 +136,7 @@ public class PointwiseLossTests
         void Compare<TOp>(TOp op) where TOp : struct, IPointwiseLoss
         {
             var results = new List<float[]>();
-            foreach (var width in new[] { LossKernelPath.Vector512, LossKernelPath.Vector256, LossKernelPath.Scalar })
+            foreach (var width in new[] { VectorWidth.W512, VectorWidth.W256, VectorWidth.Scalar })
             {
                 var loss = new float[x.Length];
                 var dx = new float[x.Length];
@@ -175,12 +175,12 @@ public class PointwiseLossTests
         var x = TestTensors.Uniform(1, 0.05, 0.95, DType.Float64, 3, 4).RequiresGrad_();
         var y = TestTensors.Uniform(2, 0, 1, DType.Float64, 3, 4).RequiresGrad_();
         var weight = TestTensors.Uniform(3, 0.5, 2, DType.Float64, 4).RequiresGrad_();
-        var loss = LossFunctions.BinaryCrossEntropy(x, y, weight, Reduction.None);
+        var loss = Functional.BinaryCrossEntropy(x, y, weight, Reduction.None);
         var (xs, ys, ws) = (x.ToArray<double>(), y.ToArray<double>(), weight.ToArray<double>());
         TensorAssert.Close(xs.Select((v, i) => ws[i % 4] * ReferenceLosses.Bce(v, ys[i])).ToArray(), loss.ToArray<double>(), 1e-12, 1e-12);
         loss.Sum().Backward();
         Assert.Null(weight.Grad);
-        TensorAssert.GradientsMatch(t => LossFunctions.BinaryCrossEntropy(t[0], t[1], weight, Reduction.Mean), x, y);
+        TensorAssert.GradientsMatch(t => Functional.BinaryCrossEntropy(t[0], t[1], weight, Reduction.Mean), x, y);
     }
 
     [Fact]
@@ -190,11 +190,11 @@ public class PointwiseLossTests
         var y = TestTensors.Uniform(2, 0, 1, DType.Float64, 5, 3).RequiresGrad_();
         var posWeight = Tensor.FromArray([0.5, 1.0, 4.0]);
         var weight = TestTensors.Uniform(3, 0.5, 2, DType.Float64, 5, 1);
-        var loss = LossFunctions.BinaryCrossEntropyWithLogits(x, y, weight, posWeight, Reduction.None);
+        var loss = Functional.BinaryCrossEntropyWithLogits(x, y, weight, posWeight, Reduction.None);
         var (xs, ys, ws) = (x.ToArray<double>(), y.ToArray<double>(), weight.ToArray<double>());
         var expected = xs.Select((v, i) => ws[i / 3] * ReferenceLosses.BceWithLogits(v, ys[i], new[] { 0.5, 1.0, 4.0 }[i % 3])).ToArray();
         TensorAssert.Close(expected, loss.ToArray<double>(), 1e-12, 1e-12);
-        TensorAssert.GradientsMatch(t => LossFunctions.BinaryCrossEntropyWithLogits(t[0], t[1], weight, posWeight, Reduction.Sum), x, y);
+        TensorAssert.GradientsMatch(t => Functional.BinaryCrossEntropyWithLogits(t[0], t[1], weight, posWeight, Reduction.Sum), x, y);
     }
 
     [Fact]
@@ -202,7 +202,7 @@ public class PointwiseLossTests
     {
         var x = Tensor.FromArray([100f, -100f, 100f, -100f, 0f]).RequiresGrad_();
         var y = Tensor.FromArray([0f, 1f, 1f, 0f, 1f]);
-        var loss = LossFunctions.BinaryCrossEntropyWithLogits(x, y, reduction: Reduction.None);
+        var loss = Functional.BinaryCrossEntropyWithLogits(x, y, reduction: Reduction.None);
         TensorAssert.Close(new[] { 100, 100, 0, 0, Math.Log(2) }, loss.ToArray<double>(), 1e-6, 1e-6);
         loss.Sum().Backward();
         TensorAssert.Close(new[] { 1, -1, 0, 0, -0.5 }, x.Grad!.ToArray<double>(), 1e-6, 1e-6); // σ(x) − y
@@ -211,7 +211,7 @@ public class PointwiseLossTests
     [Fact]
     public void Binary_cross_entropy_clamps_its_logs_at_minus_100()
     {
-        var loss = LossFunctions.BinaryCrossEntropy(Tensor.FromArray([0f, 1f, 0f, 1f]), Tensor.FromArray([1f, 0f, 0f, 1f]), reduction: Reduction.None);
+        var loss = Functional.BinaryCrossEntropy(Tensor.FromArray([0f, 1f, 0f, 1f]), Tensor.FromArray([1f, 0f, 0f, 1f]), reduction: Reduction.None);
         TensorAssert.Close(new double[] { 100, 100, 0, 0 }, loss.ToArray<double>(), 0, 0);
     }
 
@@ -219,16 +219,16 @@ public class PointwiseLossTests
     public void KL_batchmean_divides_the_sum_by_the_batch_size()
     {
         var (x, y) = Cases["kl_div"].Inputs(1, [4, 5]);
-        double sum = LossFunctions.KLDiv(x, y, KLDivReduction.Sum).Item();
-        Assert.Equal(sum / 4, LossFunctions.KLDiv(x, y, KLDivReduction.BatchMean).Item(), 12);
-        Assert.Equal(sum / 20, LossFunctions.KLDiv(x, y, KLDivReduction.Mean).Item(), 12);
-        TensorAssert.GradientsMatch(t => LossFunctions.KLDiv(t[0], t[1], KLDivReduction.BatchMean), x.RequiresGrad_(), y.RequiresGrad_());
+        double sum = Functional.KLDiv(x, y, KLDivReduction.Sum).Item();
+        Assert.Equal(sum / 4, Functional.KLDiv(x, y, KLDivReduction.BatchMean).Item(), 12);
+        Assert.Equal(sum / 20, Functional.KLDiv(x, y, KLDivReduction.Mean).Item(), 12);
+        TensorAssert.GradientsMatch(t => Functional.KLDiv(t[0], t[1], KLDivReduction.BatchMean), x.RequiresGrad_(), y.RequiresGrad_());
     }
 
     [Fact]
     public void KL_divergence_of_a_zero_target_probability_is_zero()
     {
-        var loss = LossFunctions.KLDiv(Tensor.FromArray([-1.5f, -0.2f]), Tensor.FromArray([0f, 1f]), KLDivReduction.None);
+        var loss = Functional.KLDiv(Tensor.FromArray([-1.5f, -0.2f]), Tensor.FromArray([0f, 1f]), KLDivReduction.None);
         TensorAssert.Close(new[] { 0, 0.2 }, loss.ToArray<double>(), 1e-7, 1e-6);
     }
 
@@ -236,30 +236,30 @@ public class PointwiseLossTests
     public void Mean_of_an_empty_input_is_nan_and_its_sum_zero()
     {
         var empty = Tensor.Zeros(0, 3);
-        Assert.True(double.IsNaN(LossFunctions.MseLoss(empty, empty).Item()));
-        Assert.Equal(0, LossFunctions.MseLoss(empty, empty, Reduction.Sum).Item());
+        Assert.True(double.IsNaN(Functional.MseLoss(empty, empty).Item()));
+        Assert.Equal(0, Functional.MseLoss(empty, empty, Reduction.Sum).Item());
     }
 
     [Fact]
     public void Shape_and_dtype_mismatches_name_the_loss_and_both_shapes()
     {
         var a = Tensor.Zeros(2, 3);
-        TensorAssert.Throws<ArgumentException>(() => LossFunctions.MseLoss(a, Tensor.Zeros(3, 2)), "mse_loss", "[3, 2]", "[2, 3]");
-        TensorAssert.Throws<ArgumentException>(() => new L1Loss().Forward(a, Tensor.Zeros(2, 1)), "l1_loss", "[2, 1]", "[2, 3]");
-        TensorAssert.Throws<ArgumentException>(() => new HuberLoss().Forward(a, Tensor.Zeros(new Shape(2, 3), DType.Float64)), "huber_loss", "float64", "float32");
-        TensorAssert.Throws<ArgumentException>(() => new KLDivLoss().Forward(a, Tensor.Zeros(6)), "kl_div", "[6]", "[2, 3]");
-        TensorAssert.Throws<NotSupportedException>(() => LossFunctions.MseLoss(Tensor.Zeros(new Shape(2), DType.Int64), Tensor.Zeros(new Shape(2), DType.Int64)), "mse_loss", "int64");
+        TensorAssert.Throws<ArgumentException>(() => Functional.MseLoss(a, Tensor.Zeros(3, 2)), "mse_loss", "[3, 2]", "[2, 3]");
+        TensorAssert.Throws<ArgumentException>(() => Functional.L1Loss(a, Tensor.Zeros(2, 1)), "l1_loss", "[2, 1]", "[2, 3]");
+        TensorAssert.Throws<ArgumentException>(() => Functional.HuberLoss(a, Tensor.Zeros(new Shape(2, 3), DType.Float64)), "huber_loss", "float64", "float32");
+        TensorAssert.Throws<ArgumentException>(() => Functional.KLDiv(a, Tensor.Zeros(6)), "kl_div", "[6]", "[2, 3]");
+        TensorAssert.Throws<NotSupportedException>(() => Functional.MseLoss(Tensor.Zeros(new Shape(2), DType.Int64), Tensor.Zeros(new Shape(2), DType.Int64)), "mse_loss", "int64");
     }
 
     [Fact]
     public void Bad_weights_and_probabilities_are_rejected_with_their_shapes()
     {
         var x = Tensor.Full(new Shape(2, 3), 0.5);
-        TensorAssert.Throws<ArgumentException>(() => new BCELoss(Tensor.Ones(2)).Forward(x, x), "binary_cross_entropy", "weight", "[2]", "[2, 3]");
-        TensorAssert.Throws<ArgumentException>(() => new BCEWithLogitsLoss(posWeight: Tensor.Ones(2, 1, 1)).Forward(x, x), "pos_weight", "[2, 1, 1]", "[2, 3]");
-        TensorAssert.Throws<ArgumentException>(() => new BCELoss().Forward(x.Add(1), x), "binary_cross_entropy", "[2, 3]", "[1.5, 1.5]");
-        Assert.Throws<ArgumentOutOfRangeException>(() => new HuberLoss(delta: 0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new SmoothL1Loss(beta: -1));
+        TensorAssert.Throws<ArgumentException>(() => Functional.BinaryCrossEntropy(x, x, Tensor.Ones(2)), "binary_cross_entropy", "weight", "[2]", "[2, 3]");
+        TensorAssert.Throws<ArgumentException>(() => Functional.BinaryCrossEntropyWithLogits(x, x, posWeight: Tensor.Ones(2, 1, 1)), "pos_weight", "[2, 1, 1]", "[2, 3]");
+        TensorAssert.Throws<ArgumentException>(() => Functional.BinaryCrossEntropy(x.Add(1), x), "binary_cross_entropy", "[2, 3]", "[1.5, 1.5]");
+        TensorAssert.Throws<ArgumentOutOfRangeException>(() => Functional.HuberLoss(x, x, delta: 0), "huber_loss", "delta");
+        TensorAssert.Throws<ArgumentOutOfRangeException>(() => Functional.SmoothL1Loss(x, x, beta: -1), "smooth_l1_loss", "beta");
     }
 
     [Fact]
@@ -267,8 +267,8 @@ public class PointwiseLossTests
     {
         var x = TestTensors.Randn(1, DType.Float32, 4).RequiresGrad_();
         var h = x.Mul(2);
-        var loss = LossFunctions.MseLoss(h, Tensor.Zeros(4));
-        using (new Autograd.NoGrad()) h.AddInPlace(1);
+        var loss = Functional.MseLoss(h, Tensor.Zeros(4));
+        using (new Loom.Autograd.NoGrad()) h.AddInPlace(1);
         TensorAssert.Throws<InvalidOperationException>(() => loss.Backward(), "mse_loss", "in-place");
     }
 }

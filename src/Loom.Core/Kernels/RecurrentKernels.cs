@@ -3,7 +3,7 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
-namespace Loom.Nn;
+namespace Loom.Kernels;
 
 /// <summary>
 /// The element-wise part of one recurrent cell step for one batch row of H hidden units: forward from the two

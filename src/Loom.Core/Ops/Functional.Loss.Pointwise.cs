@@ -1,23 +1,18 @@
 using System.Buffers;
 using Loom.Autograd;
 using Loom.Kernels;
-using Loom.Nn.Losses;
 using Loom.Threading;
 
-namespace Loom.Nn;
+namespace Loom;
 
-// Element-wise losses: ℓ_i = w_i · f(x_i, y_i) with f and its partials in Losses/PointwiseLosses.cs; one fused
+// Element-wise losses: ℓ_i = w_i · f(x_i, y_i) with f and its partials in Kernels/PointwiseLosses.cs; one fused
 // kernel pass forward and one backward (PointwiseLossKernels), instead of a chain of tensor ops and temporaries.
 //   reduction None → ℓ (g_i = dy_i), Sum → Σ ℓ_i (g_i = dy), Mean → Σ ℓ_i / D (g_i = dy / D), D = n or, for
 //   kl_div's batchmean, the batch size.
 //   dx_i = g_i w_i ∂f/∂x,  dy_i = g_i w_i ∂f/∂y.  Weights (and BCE's pos_weight) are constants: no gradient.
 // Input and target must have the same shape and dtype; PyTorch broadcasts them with a warning that the result is
 // "likely incorrect", which Loom makes an error.
-/// <summary>
-/// The losses of <c>torch.nn.functional</c> beyond the fused cross-entropy and NLL of <see cref="Functional"/>; the
-/// loss modules (<see cref="Loss"/>) call these.
-/// </summary>
-public static partial class LossFunctions
+public static partial class Functional
 {
     /// <summary>Mean squared error (x − y)², as <c>torch.nn.functional.mse_loss</c>.</summary>
     /// <remarks>Shapes: input and target [*], the same; output [] or, with <see cref="Reduction.None"/>, [*].</remarks>

@@ -5,10 +5,10 @@ using Loom.Autograd;
 using Loom.Kernels;
 using Loom.Threading;
 
-namespace Loom.Nn;
+namespace Loom;
 
 // One layer of a recurrent network in one direction, over the whole sequence, as a single autograd op.
-//   Inputs: gx = x·W_ihᵀ + b_ih for every step (one GEMM, done by the caller), W_hh [G·H, H], b_hh, h0, c0.
+//   Inputs: gx = x·W_ihᵀ + b_ih for every step (one GEMM, in RecurrentLayer), W_hh [G·H, H], b_hh, h0, c0.
 //   Step s, with hg = h_{s−1}·W_hhᵀ + b_hh (one GEMM per step):
 //     RNN   h = tanh(gx + hg) or relu(gx + hg)
 //     LSTM  i, f, g, o = σ, σ, tanh, σ of (gx + hg);  c = f⊙c_{s−1} + i⊙g;  h = o⊙tanh(c)
@@ -26,12 +26,83 @@ namespace Loom.Nn;
 // Lengths (padded batches, like packed sequences): row b is active for steps s < len_b, at time s (forward) or
 // len_b − 1 − s (reverse). An inactive row keeps its state, its output stays zero, and in backward its gradients pass
 // through unchanged (its dA row is zero).
+public static partial class Functional
+{
+    /// <summary>
+    /// One layer of a recurrent network (RNN, LSTM or GRU, by <paramref name="cell"/>) in one direction over a whole
+    /// sequence, as one autograd op: the recurrence inside PyTorch's <c>torch.nn.RNN</c>, <c>LSTM</c> and <c>GRU</c>
+    /// (and ONNX's single-layer RNN, LSTM and GRU operators). Stacking, bidirectionality, dropout between layers
+    /// and unbatched input are the modules' business.
+    /// </summary>
+    /// <param name="input">[T, B, in], or [B, T, in] with <paramref name="batchFirst"/>; T ≥ 1.</param>
+    /// <param name="weightIh">[G·H, in], G = <see cref="RecurrentCellExtensions.GateCount"/> gate blocks in PyTorch's order.</param>
+    /// <param name="weightHh">[G·H, H].</param>
+    /// <param name="biasIh">[G·H] or null.</param>
+    /// <param name="biasHh">[G·H] or null.</param>
+    /// <param name="h0">Initial hidden state [B, H], or null for zeros.</param>
+    /// <param name="c0">Initial LSTM cell state [B, H], or null for zeros; must be null for the other cells.</param>
+    /// <param name="reverse">Run from the last step to the first (the backward direction of a bidirectional layer).</param>
+    /// <param name="lengths">Per-sequence lengths for a padded batch (in place of PyTorch's packed sequences), each in
+    /// [0, T]: sequence b uses its first lengths[b] steps, its later outputs are zero, its final state is the one
+    /// after its last valid step, and in reverse it starts at step lengths[b] − 1. Null means all T.</param>
+    /// <returns>The output [T, B, H] (or [B, T, H]), the final hidden state [B, H] and, for LSTM, the final cell
+    /// state [B, H] (null otherwise). All three are views of one result, so gradients through any of them meet in
+    /// one backward.</returns>
+    public static (Tensor Output, Tensor H, Tensor? C) RecurrentLayer(RecurrentCell cell, Tensor input, Tensor weightIh, Tensor weightHh,
+        Tensor? biasIh = null, Tensor? biasHh = null, Tensor? h0 = null, Tensor? c0 = null, bool batchFirst = false, bool reverse = false,
+        int[]? lengths = null)
+    {
+        CheckRecurrentLayer(cell, input, weightIh, weightHh, biasIh, biasHh, h0, c0, batchFirst, lengths);
+        var gatesX = Linear(input, weightIh, biasIh);
+        return RecurrentSequence.Run(cell, gatesX, weightHh, biasHh, h0, c0, batchFirst, reverse, lengths);
+    }
+
+    private static void CheckRecurrentLayer(RecurrentCell cell, Tensor input, Tensor weightIh, Tensor weightHh, Tensor? biasIh, Tensor? biasHh,
+        Tensor? h0, Tensor? c0, bool batchFirst, int[]? lengths)
+    {
+        if (!Enum.IsDefined(cell)) throw new ArgumentOutOfRangeException(nameof(cell), cell, "recurrent layer: unknown cell");
+        string op = cell.OpName();
+        if (!input.DType.IsFloatingPoint())
+            throw new NotSupportedException($"{op}: dtype {input.DType.Name()} is not supported (float32 or float64)");
+        if (input.Rank != 3)
+            throw new ArgumentException($"{op}: expected input {(batchFirst ? "[B, T, in]" : "[T, B, in]")}, got shape {input.Shape}");
+        int steps = input.Shape[batchFirst ? 1 : 0], batch = input.Shape[batchFirst ? 0 : 1];
+        if (steps == 0) throw new ArgumentException($"{op}: the sequence length must be positive, got input of shape {input.Shape}");
+        if (weightHh.Rank != 2 || weightHh.Shape[1] <= 0 || weightHh.Shape[0] != cell.GateCount() * weightHh.Shape[1])
+            throw new ArgumentException($"{op}: weight_hh must be [{cell.GateCount()}·H, H], got shape {weightHh.Shape}");
+        int hidden = weightHh.Shape[1], gates = weightHh.Shape[0];
+        var state = new Shape(batch, hidden);
+        Check("weight_ih", weightIh, new Shape(gates, input.Shape[2]));
+        Check("bias_ih", biasIh, new Shape(gates));
+        Check("bias_hh", biasHh, new Shape(gates));
+        Check("h0", h0, state);
+        if (c0 is not null && cell != RecurrentCell.Lstm) throw new ArgumentException($"{op}: only an LSTM has a cell state c0");
+        Check("c0", c0, state);
+        if (lengths is null) return;
+        if (lengths.Length != batch)
+            throw new ArgumentException($"{op}: lengths has {lengths.Length} entries but input of shape {input.Shape} holds {batch} sequence(s)");
+        for (int b = 0; b < lengths.Length; b++)
+            if (lengths[b] < 0 || lengths[b] > steps)
+                throw new ArgumentException($"{op}: lengths[{b}] = {lengths[b]} is outside [0, {steps}] for input of shape {input.Shape}");
+
+        void Check(string what, Tensor? tensor, Shape expected)
+        {
+            if (tensor is null) return;
+            if (tensor.Shape != expected)
+                throw new ArgumentException($"{op}: expected {what} of shape {expected} for input of shape {input.Shape} and weight_hh of shape {weightHh.Shape}, got {tensor.Shape}");
+            if (tensor.DType != input.DType)
+                throw new ArgumentException($"{op}: {what} dtype {tensor.DType.Name()} does not match the input's {input.DType.Name()}");
+        }
+    }
+}
+
 internal static class RecurrentSequence
 {
     /// <summary>
     /// Runs one layer in one direction. <paramref name="gatesX"/> is [T, B, G·H] ([B, T, G·H] when
     /// <paramref name="batchFirst"/>); h0 and c0 are [B, H] or null for zeros. Returns the output in the input's layout
-    /// ([T, B, H] or [B, T, H]) and the final states [B, H] (C only for LSTM). Shapes are validated by the module.
+    /// ([T, B, H] or [B, T, H]) and the final states [B, H] (C only for LSTM). Shapes are validated by
+    /// <see cref="Functional.RecurrentLayer"/>.
     /// </summary>
     public static (Tensor Output, Tensor H, Tensor? C) Run(RecurrentCell cell, Tensor gatesX, Tensor weightHh, Tensor? biasHh,
         Tensor? h0, Tensor? c0, bool batchFirst, bool reverse, int[]? lengths)

@@ -1,9 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using Loom.Kernels;
 
-namespace Loom.Nn.Losses;
+namespace Loom.Kernels;
 
 /// <summary>
 /// Forward and backward of an element-wise loss (<see cref="IPointwiseLoss"/>) in one pass each. Float runs
@@ -23,14 +22,14 @@ internal static class PointwiseLossKernels
     /// <summary>loss[i] = w[i]·ℓ(x[i], y[i]; a[i]).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> weight, ReadOnlySpan<float> aux, Span<float> loss,
-        TOp op, LossKernelPath path = LossKernelPath.Auto) where TOp : struct, IPointwiseLoss
+        TOp op, VectorWidth path = VectorWidth.Auto) where TOp : struct, IPointwiseLoss
     {
         CheckOperands(x.Length, y.Length, weight.Length, aux.Length, 0);
         if (loss.Length < x.Length) throw new ArgumentException($"loss destination of {loss.Length} elements is shorter than the input's {x.Length}");
         switch (Resolve(path))
         {
-            case LossKernelPath.Vector512: ForwardLoop<Vector512<float>, Float512, TOp>(x, y, weight, aux, loss, op); break;
-            case LossKernelPath.Vector256: ForwardLoop<Vector256<float>, Float256, TOp>(x, y, weight, aux, loss, op); break;
+            case VectorWidth.W512: ForwardLoop<Vector512<float>, Float512, TOp>(x, y, weight, aux, loss, op); break;
+            case VectorWidth.W256: ForwardLoop<Vector256<float>, Float256, TOp>(x, y, weight, aux, loss, op); break;
             default: ForwardLoop<float, Float1, TOp>(x, y, weight, aux, loss, op); break;
         }
     }
@@ -49,14 +48,14 @@ internal static class PointwiseLossKernels
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> weight, ReadOnlySpan<float> aux, ReadOnlySpan<float> grad,
-        Span<float> dx, Span<float> dy, TOp op, LossKernelPath path = LossKernelPath.Auto) where TOp : struct, IPointwiseLoss
+        Span<float> dx, Span<float> dy, TOp op, VectorWidth path = VectorWidth.Auto) where TOp : struct, IPointwiseLoss
     {
         CheckOperands(x.Length, y.Length, weight.Length, aux.Length, grad.Length);
         CheckGradients(x.Length, dx.Length, dy.Length);
         switch (Resolve(path))
         {
-            case LossKernelPath.Vector512: BackwardLoop<Vector512<float>, Float512, TOp>(x, y, weight, aux, grad, dx, dy, op); break;
-            case LossKernelPath.Vector256: BackwardLoop<Vector256<float>, Float256, TOp>(x, y, weight, aux, grad, dx, dy, op); break;
+            case VectorWidth.W512: BackwardLoop<Vector512<float>, Float512, TOp>(x, y, weight, aux, grad, dx, dy, op); break;
+            case VectorWidth.W256: BackwardLoop<Vector256<float>, Float256, TOp>(x, y, weight, aux, grad, dx, dy, op); break;
             default: BackwardLoop<float, Float1, TOp>(x, y, weight, aux, grad, dx, dy, op); break;
         }
     }
@@ -185,20 +184,11 @@ internal static class PointwiseLossKernels
         if (dy != 0 && dy < n) throw new ArgumentException($"target gradient destination of {dy} elements is shorter than the input's {n}");
     }
 
-    private static LossKernelPath Resolve(LossKernelPath path) => path switch
+    private static VectorWidth Resolve(VectorWidth path) => path switch
     {
-        LossKernelPath.Auto when Vector512.IsHardwareAccelerated => LossKernelPath.Vector512,
-        LossKernelPath.Auto when Vector256.IsHardwareAccelerated => LossKernelPath.Vector256,
-        LossKernelPath.Auto => LossKernelPath.Scalar,
+        VectorWidth.Auto when Vector512.IsHardwareAccelerated => VectorWidth.W512,
+        VectorWidth.Auto when Vector256.IsHardwareAccelerated => VectorWidth.W256,
+        VectorWidth.Auto => VectorWidth.Scalar,
         _ => path,
     };
-}
-
-/// <summary>Which register width the float loss kernels use; tests force each one (Core's VectorWidth is not visible to them).</summary>
-internal enum LossKernelPath
-{
-    Auto,
-    Vector512,
-    Vector256,
-    Scalar,
 }

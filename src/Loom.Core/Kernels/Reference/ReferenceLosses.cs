@@ -1,4 +1,4 @@
-namespace Loom.Nn.Losses.Reference;
+namespace Loom.Kernels.Reference;
 
 /// <summary>
 /// Naive definitions of the losses in double, one element (or one sample) at a time, written from PyTorch's

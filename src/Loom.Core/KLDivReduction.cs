@@ -1,6 +1,6 @@
-namespace Loom.Nn;
+namespace Loom;
 
-/// <summary>How <see cref="KLDivLoss"/> combines its per-element values: <see cref="Reduction"/> plus PyTorch's <c>batchmean</c>.</summary>
+/// <summary>How <see cref="Functional.KLDiv"/> (and the <c>KLDivLoss</c> module) combines its per-element values: <see cref="Reduction"/> plus PyTorch's <c>batchmean</c>.</summary>
 public enum KLDivReduction
 {
     /// <summary>No reduction: one value per element.</summary>

@@ -62,7 +62,7 @@ public static class Regularization
             if (p.DType != dtype || !dtype.IsFloatingPoint())
                 throw new ArgumentException($"{op}: parameters must share one float dtype, got {dtype.Name()} and {p.DType.Name()} (shape {p.Shape})");
             var data = p.Contiguous();
-            total += dtype == DType.Float32 ? Sum(data.Data<float>(), kind) : Sum(data.Data<double>(), kind);
+            total += dtype == DType.Float32 ? Sum(data.AsReadOnlySpan<float>(), kind) : Sum(data.AsReadOnlySpan<double>(), kind);
         }
         var result = Tensor.Scalar(lambda * total, dtype);
         if (!GradMode.IsEnabled || !list.Any(p => p.RequiresGrad)) return result;
@@ -121,7 +121,7 @@ public static class Regularization
             (_lambda, _kind) = (lambda, kind);
         }
 
-        protected internal override Tensor?[] Apply(Tensor gradOutput)
+        protected override Tensor?[] Apply(Tensor gradOutput)
         {
             double scale = gradOutput.Item() * _lambda * (_kind == PenaltyKind.L2 ? 2 : 1);
             var grads = new Tensor?[_weights.Length];
@@ -130,8 +130,8 @@ public static class Regularization
                 if (_weights[i] is not { } saved) continue;
                 var w = saved.Value.Contiguous();
                 var g = Tensor.Empty(w.Shape, w.DType);
-                if (w.DType == DType.Float32) Fill(w.Data<float>(), (float)scale, g.Data<float>());
-                else Fill(w.Data<double>(), scale, g.Data<double>());
+                if (w.DType == DType.Float32) Fill(w.AsReadOnlySpan<float>(), (float)scale, g.AsSpan<float>());
+                else Fill(w.AsReadOnlySpan<double>(), scale, g.AsSpan<double>());
                 grads[i] = g;
             }
             return grads;
