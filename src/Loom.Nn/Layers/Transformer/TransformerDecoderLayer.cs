@@ -13,7 +13,7 @@ namespace Loom.Nn;
 /// <remarks>Shapes: tgt [B, T, E] and memory [B, S, E] with <c>batchFirst</c>, else [T, B, E] and [S, B, E] → tgt's shape.</remarks>
 public sealed class TransformerDecoderLayer : Module
 {
-    private readonly Func<Tensor, Tensor> _activation;
+    private readonly Loom.Activation _activation;
     private readonly DType _dtype;
     private readonly Generator? _generator;
 
@@ -106,7 +106,7 @@ public sealed class TransformerDecoderLayer : Module
             isCausal, cache, fixedKeyValue: true).Output);
 
     private Tensor FeedForwardBlock(Tensor x) =>
-        Dropout3.Forward(Linear2.Forward(Dropout.Forward(_activation(Linear1.Forward(x)))));
+        Dropout3.Forward(Linear2.Forward(Dropout.Forward(Linear1.Forward(x, _activation))));
 
     /// <summary>A layer with the same configuration, weights (copied), trainability and mode: what PyTorch's deepcopy gives.</summary>
     internal TransformerDecoderLayer Copy()

@@ -12,7 +12,7 @@ namespace Loom.Nn;
 /// <remarks>Shapes: src [B, S, E] with <c>batchFirst</c>, else [S, B, E] (E = dModel) → the same shape.</remarks>
 public sealed class TransformerEncoderLayer : Module<Tensor, Tensor>
 {
-    private readonly Func<Tensor, Tensor> _activation;
+    private readonly Loom.Activation _activation;
     private readonly DType _dtype;
     private readonly Generator? _generator;
 
@@ -85,7 +85,7 @@ public sealed class TransformerEncoderLayer : Module<Tensor, Tensor>
         Dropout1.Forward(SelfAttn.Forward(x, x, x, keyPaddingMask, mask, needWeights: false, isCausal: isCausal).Output);
 
     private Tensor FeedForwardBlock(Tensor x) =>
-        Dropout2.Forward(Linear2.Forward(Dropout.Forward(_activation(Linear1.Forward(x)))));
+        Dropout2.Forward(Linear2.Forward(Dropout.Forward(Linear1.Forward(x, _activation))));
 
     /// <summary>A layer with the same configuration, weights (copied), trainability and mode: what PyTorch's deepcopy gives.</summary>
     internal TransformerEncoderLayer Copy()
