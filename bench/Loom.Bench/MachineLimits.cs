@@ -66,13 +66,17 @@ public sealed class MachineLimits
             : MeasureMemory(threads, source.Length, (s, e) => Volatile.Write(ref _sink, ReadSum(source.AsSpan(s, e - s)))) * ArrayBytes / 1e9;
     }
 
-    /// <summary>Best of several runs of every thread doing independent FMA chains at once.</summary>
+    /// <summary>
+    /// Best of many short runs of every thread doing independent FMA chains at once. Short, because benchmarks report
+    /// medians of short steps, which on a shared machine fall between other processes' time slices; a long probe run
+    /// always contains some of them and understates the peak those steps reach (SGEMM came out at 1.2–1.8 "of peak").
+    /// </summary>
     private static double MeasureFma(int threads)
     {
-        const long iterations = 20_000_000; // 20M × 12 × 16 lanes × 2 flops ≈ 7.7 GFLOP per thread, ~50 ms
+        const long iterations = 1_000_000; // 1M × 12 × 16 lanes × 2 flops ≈ 0.38 GFLOP per thread, ~3 ms
         FmaChains(1000); // JIT warm-up
         double best = 0;
-        for (int run = 0; run < 5; run++)
+        for (int run = 0; run < 40; run++)
         {
             double seconds = RunOnThreads(threads, _ => Volatile.Write(ref _sink, FmaChains(iterations)));
             best = Math.Max(best, threads * iterations * 12.0 * 16 * 2 / seconds / 1e9);
@@ -97,21 +101,30 @@ public sealed class MachineLimits
         return 1 / best;
     }
 
-    /// <summary>Runs body(t) on `threads` dedicated threads released together; returns the wall time of the slowest.</summary>
+    /// <summary>
+    /// Runs body(t) on `threads` dedicated threads released together; returns the seconds from the first start to the
+    /// last end, as the workers' own clocks saw them (the releasing thread may wake late, after they have begun).
+    /// </summary>
     private static double RunOnThreads(int threads, Action<int> body)
     {
-        using var start = new Barrier(threads + 1);
+        using var start = new Barrier(threads);
         var workers = new Thread[threads];
+        var begins = new long[threads];
+        var ends = new long[threads];
         for (int t = 0; t < threads; t++)
         {
             int id = t;
-            workers[t] = new Thread(() => { start.SignalAndWait(); body(id); }) { IsBackground = true };
+            workers[t] = new Thread(() =>
+            {
+                start.SignalAndWait();
+                begins[id] = Stopwatch.GetTimestamp();
+                body(id);
+                ends[id] = Stopwatch.GetTimestamp();
+            }) { IsBackground = true };
             workers[t].Start();
         }
-        start.SignalAndWait();
-        long t0 = Stopwatch.GetTimestamp();
         foreach (var w in workers) w.Join();
-        return Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        return (ends.Max() - begins.Min()) / (double)Stopwatch.Frequency;
     }
 
     // 12 independent chains: FMA latency 4 × 2 pipes (or 1 zmm/cycle) needs at least 8 in flight to saturate.

@@ -36,8 +36,11 @@ public class PeerProtocolTests
         using var folder = new TempFolder();
         using var peer = StartPeer(folder, SleepPeer);
         Assert.Equal(("sleepy", "1.0", "test"), (peer.Name, peer.Version, peer.Details["kind"]!.GetValue<string>()));
-        var c = peer.Setup("sleep", threads: 1, new JsonObject { ["ms"] = 5 }, warmup: 2);
+        var parameters = new JsonObject { ["ms"] = 5 };
+        var c = peer.Setup("sleep", threads: 1, parameters, warmup: 2);
         Assert.InRange(c.StepSeconds, 0.005, 0.5);
+        // A benchmark sets up its cases with one parameter object (at 1 thread, then 2): it must stay reusable.
+        c = peer.Setup("sleep", threads: 2, parameters, warmup: 1);
         var round = c.Run(4);
         Assert.Equal(4, round.Iterations);
         Assert.InRange(round.MedianSeconds, 0.005, 0.5);

@@ -101,7 +101,7 @@ public sealed partial class PeerProcess : IDisposable
         _currentCase = null;
         var answer = Request(new JsonObject
         {
-            ["cmd"] = "setup", ["case"] = @case, ["threads"] = threads, ["params"] = parameters ?? [], ["warmup"] = warmup,
+            ["cmd"] = "setup", ["case"] = @case, ["threads"] = threads, ["params"] = parameters?.DeepClone() ?? new JsonObject(), ["warmup"] = warmup,
         }, $"setup of {@case}");
         _currentCase = @case;
         return new PeerCase(this, @case, answer["step_s"]!.GetValue<double>());
