@@ -74,8 +74,8 @@ public class PeerProtocolTests
         var peerCase = peer.Setup("sleep", 1, new JsonObject { ["ms"] = 4 }, warmup: 1);
         var options = BenchOptions.Default with { Comparison = new ComparisonSettings(Rounds: 3, RoundSeconds: 0.05) };
         var t = CaseTimer.Time(() => Thread.Sleep(12), peerCase, options, warmup: 1);
-        // Sleeps overshoot a little under load, the shorter one relatively more: about 3, never near 1/3.
-        Assert.InRange(t.Comparison!.Ratio.Median, 2.0, 3.6);
+        // Sleeps overshoot under load, the shorter one relatively more: about 3, far from 1 and from 1/3.
+        Assert.InRange(t.Comparison!.Ratio.Median, 1.6, 4.5);
         Assert.Equal(3, t.Comparison.Ratio.Ratios.Count);
         var metrics = t.PeerMetrics().ToDictionary(m => m.Key, m => m.Value);
         Assert.Equal("sleepy", metrics["peer"]);
