@@ -55,4 +55,14 @@ public sealed class ResumeOptionsTests : IDisposable
         CliRunner.Fail(["train", "--resume", folder, "--epochs", "1"], "--epochs 1: the run has already trained 2 epochs; give --epochs 2 or more to continue it");
         Assert.Equal(before, TestData.Snapshot(folder));
     }
+
+    [Fact]
+    public void A_damaged_metrics_line_is_one_error_line_and_changes_nothing()
+    {
+        var folder = OneEpochRun();
+        File.AppendAllText(Path.Combine(folder, "metrics.jsonl"), "{\"kind\": \"epoch\", \"epo\n");
+        var before = TestData.Snapshot(folder);
+        CliRunner.Fail(["train", "--resume", folder, "--epochs", "2"], $"{Path.Combine(folder, "metrics.jsonl")}: line 3 is not a line loom train writes");
+        Assert.Equal(before, TestData.Snapshot(folder));
+    }
 }

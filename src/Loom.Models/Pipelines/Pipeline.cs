@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Loom.Data;
 using Loom.Nn;
@@ -84,13 +85,15 @@ public static class Pipeline
     {
         if (resume)
         {
-            if (!File.Exists(folder.CheckpointPath)) throw new FileNotFoundException($"{folder.Path} has no checkpoint (last.ckpt) to resume from", folder.CheckpointPath);
+            if (!File.Exists(folder.CheckpointPath))
+                throw new FileNotFoundException(IsCrossValidation(folder) ? CrossValidationHasNoModel(folder) : $"{folder.Path} has no checkpoint (last.ckpt) to resume from", folder.CheckpointPath);
             LoadWeights(() => setup.Trainer.LoadCheckpoint(folder.CheckpointPath), folder.CheckpointPath, folder, setup.Config);
             var trainer = setup.Trainer;
             int started = trainer.Epoch + (trainer.BatchInEpoch > 0 ? 1 : 0);
             if (setup.Config.Epochs < started)
                 throw new ArgumentException($"--epochs {setup.Config.Epochs}: the run has already {(trainer.BatchInEpoch > 0 ? $"started epoch {started}" : $"trained {trainer.Epoch} epochs")}; " +
                     $"give --epochs {started} or more to continue it");
+            CheckMetricsLines(folder);
             // Options a resume may change (more epochs, another thread count) are recorded for the next resume and for eval.
             if (Tasks.Resolve(ReadConfig(folder)).Config.ToJson() != setup.Config.ToJson()) folder.WriteConfig(Stored(setup.Config));
             // A run killed after logging an epoch but before checkpointing it trains that epoch again: keep one line per epoch.
@@ -173,7 +176,8 @@ public static class Pipeline
         if (best && !File.Exists(weights))
             throw new FileNotFoundException($"{folder.Path} has no best.safetensors (the weights of the epoch with the lowest validation loss, saved at the end of each epoch that improved it); leave out --best to use the final model", weights);
         if (!File.Exists(weights))
-            throw new FileNotFoundException($"{folder.Path} has no trained model (model.safetensors): the run stopped before it finished; continue it with loom train --resume {folder.Path}", weights);
+            throw new FileNotFoundException(IsCrossValidation(folder) ? CrossValidationHasNoModel(folder)
+                : $"{folder.Path} has no trained model (model.safetensors): the run stopped before it finished; continue it with loom train --resume {folder.Path}", weights);
         var notes = new List<string>();
         bool newData = data is not null && !SameData(data, saved.Data);
         if (data is not null && !newData) notes.Add($"--data {data} is the data the run was trained on: its test split is used");
@@ -207,6 +211,36 @@ public static class Pipeline
         model.Eval();
         return new TrainedRun(resolved.Config, task, loaded, model) { Notes = [.. notes, .. loaded.Notes] };
     }
+
+    // Resuming rewrites metrics.jsonl from its lines: a line damaged by hand (or by a full disk) is reported, not a crash.
+    private static void CheckMetricsLines(RunFolder folder)
+    {
+        if (!File.Exists(folder.MetricsPath)) return;
+        int number = 0;
+        foreach (var line in File.ReadLines(folder.MetricsPath))
+        {
+            number++;
+            if (line.Length == 0) continue;
+            bool isObject;
+            try
+            {
+                isObject = JsonNode.Parse(line) is JsonObject o && (o["kind"] is null || o["kind"] is JsonValue v && v.TryGetValue<string>(out _))
+                    && (o["epoch"] is null || o["epoch"] is JsonValue e && e.TryGetValue<int>(out _));
+            }
+            catch (JsonException)
+            {
+                isObject = false;
+            }
+            if (!isObject) throw new InvalidDataException($"{folder.MetricsPath}: line {number} is not a line loom train writes (a JSON object with \"kind\"); mend or delete it to resume");
+        }
+    }
+
+    // A cv folder has a config.json like a training run's, but only fold lines in its metrics and no model.
+    private static bool IsCrossValidation(RunFolder folder) =>
+        File.Exists(folder.MetricsPath) && File.ReadLines(folder.MetricsPath).Any(l => l.StartsWith("{\"kind\":\"fold\"", StringComparison.Ordinal));
+
+    private static string CrossValidationHasNoModel(RunFolder folder) =>
+        $"{folder.Path} is a cross-validation run (loom cv), which keeps no model: train one with loom train and the same options";
 
     // The run's own data named again: the same built-in name, or the same file or folder however it is written.
     private static bool SameData(string data, string runData)
@@ -247,6 +281,7 @@ public static class Pipeline
     public static CrossValidationResult CrossValidate(TrainingConfig config, TaskData data, int folds, Action<FoldResult>? onFold = null)
     {
         var (task, _, resolved) = Tasks.Resolve(config with { ValidationFraction = 0 });
+        if (folds > data.Train.Count) throw new InvalidDataException($"--folds {folds}: the training split has {data.Train.Count} samples; give at most {data.Train.Count} folds");
         Loom.Threads.Count = resolved.Threads;
         return CrossValidation.Run(data.Train.Count, data.Strata, folds, resolved.Seed, fold =>
         {
