@@ -9,12 +9,8 @@ namespace Loom.Cli.Tests;
 /// A test metric that is not a finite number (a NaN loss, an undefined score) is written to metrics.jsonl as null, as
 /// the epoch lines write it, rather than failing the run after training with "cannot be written as valid JSON".
 /// </summary>
-public sealed class NonFiniteMetricsTests : IDisposable
+public sealed class NonFiniteMetricsTests
 {
-    private readonly TempFolder _temp = new();
-
-    public void Dispose() => _temp.Dispose();
-
     /// <summary>Classification whose evaluation reports a NaN loss and an infinite accuracy.</summary>
     private sealed class NonFiniteEvaluation(ITask inner) : ITask
     {
@@ -42,8 +38,9 @@ public sealed class NonFiniteMetricsTests : IDisposable
     [Fact]
     public void A_non_finite_test_metric_is_written_as_null()
     {
+        using var temp = new TempFolder();
         var config = new TrainingConfig { Model = "mlp", MaxSteps = 2, Threads = 1 }.WithTaskOptions(new ClassificationOptions { Hidden = 8 });
-        var folder = new RunFolder(_temp.File("run"));
+        var folder = new RunFolder(temp.File("run"));
         var setup = Pipeline.Prepare(config, folder);
 
         Pipeline.Train(setup with { Task = new NonFiniteEvaluation(setup.Task) }, folder);
