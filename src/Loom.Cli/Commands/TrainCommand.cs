@@ -53,12 +53,14 @@ internal static class TrainCommand
         void Stop(PosixSignalContext context)
         {
             context.Cancel = true;
-            setup.Trainer.RequestStop(context.Signal == PosixSignal.SIGTERM ? "terminated" : "interrupted");
+            setup.Trainer.Interrupt(context.Signal == PosixSignal.SIGTERM ? "terminated" : "interrupted");
         }
         var result = progress.Run(() => Pipeline.Train(setup, folder, resume));
         if (result.Test is null)
         {
-            console.MarkupLine($"[yellow]stopped ({Markup.Escape(result.Fit.StopReason)})[/]; {StepsLine(result.Fit)}; checkpoint saved. Continue with: loom train --resume {Markup.Escape(folder.Path)}");
+            var at = setup.Trainer;
+            console.MarkupLine($"[yellow]stopped ({Markup.Escape(result.Fit.StopReason)})[/] at epoch {at.Epoch + 1} batch {at.BatchInEpoch} (step {at.GlobalStep}); " +
+                $"{StepsLine(result.Fit)}; checkpoint saved. Continue with: loom train --resume {Markup.Escape(folder.Path)}");
             return result.Fit.StopReason == "terminated" ? 143 : 130; // 128 + the signal, as shells report it
         }
         var table = new Table().AddColumn("test metric").AddColumn(new TableColumn("value").RightAligned());

@@ -106,10 +106,10 @@ public static class Pipeline
         setup.Data.Save(folder);
         var fit = setup.Trainer.Fit(setup.TrainLoader, setup.ValidationLoader);
         SafeTensors.Save(folder.ModelPath, setup.Model.StateDict());
-        // Interrupted mid-epoch (Ctrl-C): the checkpoint is written, the report waits for the resumed run. --max-steps
-        // ends the run on purpose, mid-epoch or not, so it gets its report.
+        // Interrupted (Ctrl-C, SIGTERM), mid-epoch or at an epoch's end: the checkpoint is written, the report waits for
+        // the resumed run. --max-steps ends the run on purpose, mid-epoch or not, so it gets its report.
         bool reachedMaxSteps = setup.Config.MaxSteps is long max && setup.Trainer.GlobalStep >= max;
-        if (setup.Trainer.BatchInEpoch > 0 && !reachedMaxSteps) return new RunResult(fit, null, folder);
+        if (fit.Interrupted || (setup.Trainer.BatchInEpoch > 0 && !reachedMaxSteps)) return new RunResult(fit, null, folder);
         var test = setup.Task.Evaluate(setup.Trainer.Evaluator, setup.Data, setup.TestLoader);
         var line = new JsonObject { ["kind"] = "test", ["loss"] = JsonNumber(test.Loss), ["samples"] = test.Samples };
         foreach (var (k, v) in test.Metrics) line[k] = JsonNumber(v);
