@@ -37,7 +37,7 @@ public sealed class GptBlock : Module<Tensor, Tensor>
     public Tensor Forward(Tensor x, GptCache.Layer? cache)
     {
         x = x.Add(Drop.Forward(Attention(Ln1.Forward(x), cache)));
-        return x.Add(Drop.Forward(Fc2.Forward(Fc.Forward(Ln2.Forward(x)).Gelu())));
+        return x.Add(Drop.Forward(Fc2.Forward(Fc.Forward(Ln2.Forward(x), Activation.Gelu))));
     }
 
     private Tensor Attention(Tensor x, GptCache.Layer? cache)
