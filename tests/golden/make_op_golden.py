@@ -1,0 +1,573 @@
+#!/usr/bin/python3
+"""Golden values for Loom's OpInfo suite (tests/Loom.Core.Tests/OpInfo), computed by PyTorch (Debian python3-torch
+1.13) and, for the precision sweeps, by mpmath at 40 significant digits.
+
+Run by hand:  /usr/bin/python3 tests/golden/make_op_golden.py [op …]
+Writes tests/golden/ops/<op>.safetensors (committed; CI needs no Python). With op names, only those files.
+
+Every op is one `op(...)` call below: a name (the C# table has a row of the same name), the PyTorch function of
+(inputs, args), and its samples. Each sample is stored as
+  <sample>.in.<i>     the inputs: floats as F32 when every value is a float32 (generated inputs always are), else F64;
+                      indices and masks in their own dtype
+  <sample>.out.<j>    the outputs: floats in F64 (computed in float64), others in their own dtype
+  <sample>.probe.<j>  a fixed random F32 tensor per float output; the scalar loss is Σ_j Σ out_j · probe_j
+  <sample>.grad.<i>   d loss / d input_i, F64, for the inputs that require grad
+and the metadata entry "samples" lists, per sample, its name, args (JSON, passed to both sides), which inputs
+require grad, which outputs are differentiable, and whether it is "exact" (run once with the stored dtypes and every output's dtype checked as
+stored) or, by default, run by Loom in float64 (tight tolerance) and float32 (against the float64 values).
+A precision sweep is a sample named sweep32 or sweep64 (kind "sweep"): log-spaced inputs from the denormals to
+the overflow threshold with the correctly rounded value of the exact function (mpmath), in F64.
+
+Debian 12 has no python3-safetensors, so the format is written by hand (as make_golden.py does).
+"""
+import json, math, os, struct, sys, zlib
+import mpmath
+import torch
+import torch.nn.functional as F
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ops")
+DT = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.int32: "I32", torch.bool: "BOOL", torch.uint8: "U8"}
+mpmath.mp.dps = 40
+
+
+def save(path, tensors, metadata):
+    header, blobs, offset = {}, [], 0
+    for name in sorted(tensors):
+        t = tensors[name].detach().contiguous().cpu()
+        b = t.numpy().tobytes()
+        header[name] = {"dtype": DT[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(b)]}
+        blobs.append(b)
+        offset += len(b)
+    header["__metadata__"] = metadata
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Sample inputs. A generator is reseeded per op (from its name), so adding an op changes no other file.
+
+G = torch.Generator()
+
+
+def rn(*shape, scale=1.0):
+    """Normal values, float32-representable, as float64."""
+    return (torch.randn(shape, generator=G) * scale).float().double()
+
+
+def un(lo, hi, *shape):
+    return (torch.rand(shape, generator=G) * (hi - lo) + lo).float().double()
+
+
+def ints(lo, hi, *shape):
+    return torch.randint(lo, hi, shape, generator=G)
+
+
+def mask(*shape):
+    return torch.rand(shape, generator=G) < 0.5
+
+
+# Vector width on AVX-512 is 16 floats / 8 doubles: 37 elements are two or four full vectors and a tail of 5, so
+# special values at 3 and 17 sit in the vector body, at 34..36 in the tail.
+BODY_TAIL = {3: math.nan, 17: math.inf, 20: -math.inf, 34: math.nan, 35: math.inf, 36: -math.inf}
+
+
+def special(x, at=BODY_TAIL):
+    x = x.clone()
+    flat = x.view(-1)
+    for i, v in at.items():
+        if i < flat.numel():
+            flat[i] = v
+    return x
+
+
+class S:
+    """One sample: inputs (tensors), args (JSON-able, passed to both sides), grad (input indices needing gradients;
+    None: every float input when the op is differentiable), exact (run with the stored dtypes only)."""
+
+    def __init__(self, name, inputs, args=None, grad=None, exact=False):
+        self.name, self.inputs, self.args, self.grad, self.exact = name, inputs, args or {}, grad, exact
+
+
+def unary(domain=lambda *s: rn(*s), specials=True, empty=True):
+    """The element-wise samples: a vector with a tail, a 3-D block, a scalar, an empty tensor, NaN/±inf placements."""
+    s = [S("vec37", [domain(37)]), S("block", [domain(2, 3, 5)]), S("scalar", [domain()])]
+    if empty:
+        s.append(S("empty", [domain(0, 3)]))
+    if specials:
+        s.append(S("special", [special(domain(37))]))
+    return s
+
+
+BROADCAST = [("outer", (3, 1), (1, 4)), ("lead", (5,), (2, 3, 5)), ("scalar_left", (), (4,)), ("rows", (2, 3, 5), (5,)),
+             ("empty", (0, 3), (3,))]
+
+
+def binary(da=lambda *s: rn(*s), db=lambda *s: rn(*s), specials=True):
+    s = [S("same37", [da(37), db(37)])] + [S(n, [da(*a), db(*b)]) for n, a, b in BROADCAST]
+    if specials:
+        s.append(S("special", [special(da(37)), special(db(37), {5: math.nan, 17: 2.0, 21: math.inf, 33: -math.inf, 36: math.nan})]))
+    return s
+
+
+def pos(*s):
+    return un(0.2, 3.0, *s)
+
+
+def away(*s):
+    """Values with |x| in [0.5, 2]: denominators, and ops with a kink at zero."""
+    return un(0.5, 2.0, *s) * torch.where(torch.rand(s, generator=G) < 0.5, -1.0, 1.0).double()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Precision sweeps: log-spaced magnitudes from the smallest denormal to the largest finite value, both signs unless
+# the domain is positive, plus a dense linear stretch of [-10, 10] where most functions turn.
+
+def sweep_points(bits, positive):
+    lo, hi = (-45.0, 38.5) if bits == 32 else (-323.5, 308.2)
+    n = 240
+    mags = [10 ** (lo + (hi - lo) * i / (n - 1)) for i in range(n)]
+    mags += [2.0 ** -149 if bits == 32 else 5e-324, 1e-40 if bits == 32 else 1e-310]
+    lin = [-10 + 20 * i / 120 for i in range(121)]
+    vals = set()
+    for v in mags + [abs(x) for x in lin]:
+        vals.add(v)
+        if not positive:
+            vals.add(-v)
+    for v in lin:
+        if not positive or v > 0:
+            vals.add(v)
+    vals.add(0.0)
+    if positive:
+        vals.discard(0.0)
+    t = torch.tensor(sorted(vals), dtype=torch.float64)
+    if bits == 32:
+        t = t.float()
+        t = t[torch.isfinite(t)].unique().double()
+        if positive:
+            t = t[t > 0]
+    return t
+
+
+def sweep_samples(ref, positive=False):
+    out = []
+    for bits in (32, 64):
+        x = sweep_points(bits, positive)
+        y = torch.tensor([float(ref(mpmath.mpf(float(v)))) for v in x.tolist()], dtype=torch.float64)
+        out.append((f"sweep{bits}", x, y))
+    return out
+
+
+def clamp_exp(f):
+    """mpmath overflows to a huge mpf where doubles overflow to inf: float() of it is inf as required."""
+    return f
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The ops.
+
+OPS = {}
+
+
+def op(name, fn, samples, grad=True, sweep=None, sweep_positive=False):
+    assert name not in OPS, name
+    OPS[name] = (fn, samples, grad, sweep, sweep_positive)
+
+
+def build(name):
+    fn, samples, grad, sweep, sweep_positive = OPS[name]
+    G.manual_seed(zlib.crc32(name.encode()))
+    samples = samples() if callable(samples) else samples
+    tensors, meta = {}, []
+    for s in samples:
+        assert "." not in s.name, s.name
+        inputs = [x.clone() for x in s.inputs]
+        if not s.exact:
+            inputs = [x.double() if x.is_floating_point() else x for x in inputs]
+        need = s.grad if s.grad is not None else ([i for i, x in enumerate(inputs) if x.is_floating_point()] if grad else [])
+        for i in need:
+            inputs[i].requires_grad_(True)
+        outs = fn(inputs, s.args)
+        if not isinstance(outs, (tuple, list)):
+            outs = (outs,)
+        pg = torch.Generator().manual_seed(99)
+        loss, differentiable = None, []
+        for j, o in enumerate(outs):
+            tensors[f"{s.name}.out.{j}"] = o.detach().clone() if (s.exact or not o.is_floating_point()) else o.detach().double()
+            if o.is_floating_point():
+                p = torch.randn(o.shape, generator=pg).to(o.dtype)
+                tensors[f"{s.name}.probe.{j}"] = p.float()
+                if o.requires_grad:
+                    differentiable.append(j)
+                    term = (o * p).sum()
+                    loss = term if loss is None else loss + term
+        if loss is not None:
+            loss.backward()
+        for i, x in enumerate(inputs):
+            stored = s.inputs[i]
+            if stored.is_floating_point() and not s.exact:
+                finite = lambda t: torch.where(torch.isfinite(t), t, torch.zeros_like(t))
+                stored = stored.float() if torch.equal(finite(stored.float().double()), finite(stored.double())) else stored.double()
+            tensors[f"{s.name}.in.{i}"] = stored
+            if x.grad is not None:
+                tensors[f"{s.name}.grad.{i}"] = x.grad.double()
+        missing = [i for i in need if inputs[i].grad is None]
+        meta.append({"name": s.name, "args": s.args, "grad": [i for i in need if i not in missing], "exact": s.exact,
+                     "differentiable": differentiable})
+    if sweep is not None:
+        for sname, x, y in sweep_samples(sweep, sweep_positive):
+            tensors[f"{sname}.in.0"] = x.float() if sname == "sweep32" else x
+            tensors[f"{sname}.out.0"] = y
+            meta.append({"name": sname, "args": {}, "grad": [], "exact": False, "sweep": True})
+    save(os.path.join(OUT, name + ".safetensors"), tensors, {"op": name, "samples": json.dumps(meta, separators=(",", ":"))})
+
+
+# --- element-wise math -------------------------------------------------------------------------------------------
+mp = mpmath
+
+op("neg", lambda x, a: -x[0], unary)
+op("abs", lambda x, a: x[0].abs(), lambda: unary(away))
+op("sqrt", lambda x, a: x[0].sqrt(), lambda: unary(pos), sweep=mp.sqrt, sweep_positive=True)
+op("rsqrt", lambda x, a: x[0].rsqrt(), lambda: unary(pos), sweep=lambda v: 1 / mp.sqrt(v), sweep_positive=True)
+op("exp", lambda x, a: x[0].exp(), unary, sweep=mp.exp)
+op("log", lambda x, a: x[0].log(), lambda: unary(pos), sweep=mp.log, sweep_positive=True)
+op("square", lambda x, a: x[0].square(), unary)
+op("reciprocal", lambda x, a: x[0].reciprocal(), lambda: unary(away))
+op("sin", lambda x, a: x[0].sin(), unary, sweep=mp.sin)
+op("cos", lambda x, a: x[0].cos(), unary, sweep=mp.cos)
+op("erf", lambda x, a: x[0].erf(), unary, sweep=lambda v: mp.sign(v) if abs(v) > 30 else mp.erf(v))
+op("clamp", lambda x, a: x[0].clamp(a.get("min"), a.get("max")),
+   lambda: [S("both", [rn(37)], {"min": -0.5, "max": 0.7}), S("min", [rn(2, 3, 5)], {"min": 0.1}), S("max", [rn(3, 4)], {"max": -0.2}),
+            S("crossed", [rn(6)], {"min": 1.0, "max": -1.0}), S("scalar", [rn()], {"min": -0.3, "max": 0.3}),
+            S("special", [special(rn(37))], {"min": -0.5, "max": 0.7}), S("empty", [rn(0, 2)], {"min": 0.0})])
+
+# --- activations ------------------------------------------------------------------------------------------------
+sig = lambda v: 1 / (1 + mp.exp(-v))
+op("relu", lambda x, a: x[0].relu(), lambda: unary(away))
+op("leaky_relu", lambda x, a: F.leaky_relu(x[0], a["slope"]),
+   lambda: [S(s.name, s.inputs, {"slope": 0.2}) for s in unary(away)])
+# Beyond ±60 the exact value is x or underflows to (minus) zero in every format; mpmath's erfc overflows there.
+op("gelu", lambda x, a: F.gelu(x[0]), unary, sweep=lambda v: v if v > 60 else (mpmath.mpf(0) if v < -60 else v / 2 * mp.erfc(-v / mp.sqrt(2))))
+op("gelu_tanh", lambda x, a: F.gelu(x[0], approximate="tanh"), unary,
+   sweep=lambda v: v / 2 * (1 + mp.tanh(mp.sqrt(2 / mp.pi) * (v + mpmath.mpf("0.044715") * v ** 3))))
+op("silu", lambda x, a: F.silu(x[0]), unary, sweep=lambda v: v * sig(v))
+op("sigmoid", lambda x, a: x[0].sigmoid(), unary, sweep=sig)
+op("tanh", lambda x, a: x[0].tanh(), unary, sweep=mp.tanh)
+op("softplus", lambda x, a: F.softplus(x[0], a["beta"], a["threshold"]),
+   lambda: [S(s.name, s.inputs, {"beta": 1.0, "threshold": 20.0}) for s in unary(lambda *s: rn(*s, scale=3.0))]
+   + [S("beta2", [rn(4, 5, scale=8.0)], {"beta": 2.0, "threshold": 5.0})],
+   sweep=lambda v: v if v > 20 else mp.log(1 + mp.exp(v)))
+op("softmax", lambda x, a: x[0].softmax(a["axis"]),
+   lambda: [S("rows", [rn(4, 7)], {"axis": -1}), S("cols", [rn(4, 7)], {"axis": 0}), S("mid", [rn(2, 5, 3)], {"axis": 1}),
+            S("wide", [rn(3, 37)], {"axis": 1}), S("empty", [rn(0, 5)], {"axis": 1}), S("scalar", [rn()], {"axis": 0}),
+            S("neg_inf", [special(rn(3, 37), {5: -math.inf, 40: -math.inf, 41: -math.inf})], {"axis": 1}),
+            S("special", [special(rn(3, 37), {5: math.nan, 40: math.inf, 110: -math.inf})], {"axis": 1})])
+op("log_softmax", lambda x, a: x[0].log_softmax(a["axis"]), OPS["softmax"][1])
+
+# --- binary arithmetic ------------------------------------------------------------------------------------------
+op("add", lambda x, a: x[0] + x[1], binary)
+op("sub", lambda x, a: x[0] - x[1], binary)
+op("mul", lambda x, a: x[0] * x[1], binary)
+op("div", lambda x, a: x[0] / x[1], lambda: binary(db=away))
+op("pow", lambda x, a: x[0] ** x[1], lambda: binary(da=pos, db=lambda *s: un(-2, 2, *s)))
+op("minimum", lambda x, a: torch.minimum(x[0], x[1]), binary)
+op("maximum", lambda x, a: torch.maximum(x[0], x[1]), binary)
+
+
+def int_binary():
+    return [S("int64", [ints(-20, 20, 3, 4), ints(1, 9, 4)], exact=True), S("int32", [ints(-20, 20, 5).int(), ints(1, 9, 5).int()], exact=True)]
+
+
+op("add_int", lambda x, a: x[0] + x[1], int_binary, grad=False)
+op("mul_int", lambda x, a: x[0] * x[1], int_binary, grad=False)
+op("div_int", lambda x, a: x[0] / x[1], int_binary, grad=False)
+op("add_mixed", lambda x, a: x[0] + x[1], lambda: [S("int_float", [ints(-5, 5, 3, 4), rn(4).float()], exact=True, grad=[1])])
+
+
+def scalar_samples(value, domain=lambda *s: rn(*s)):
+    return lambda: [S(s.name, s.inputs, {"value": value}) for s in unary(domain)]
+
+
+op("add_scalar", lambda x, a: x[0] + a["value"], scalar_samples(2.5))
+op("sub_scalar", lambda x, a: x[0] - a["value"], scalar_samples(-1.25))
+op("rsub_scalar", lambda x, a: a["value"] - x[0], scalar_samples(0.75))
+op("mul_scalar", lambda x, a: x[0] * a["value"], scalar_samples(-3.0))
+op("div_scalar", lambda x, a: x[0] / a["value"], scalar_samples(0.3))
+op("rdiv_scalar", lambda x, a: a["value"] / x[0], scalar_samples(1.5, away))
+op("pow_scalar", lambda x, a: x[0] ** a["value"], scalar_samples(2.5, pos))
+# A C# double cannot tell 3 from 3.0, so Loom treats an integral scalar as an integer (Tensor.Elementwise.cs):
+# the sample passes Python's int 3, which PyTorch treats the same way.
+op("scalar_int", lambda x, a: x[0] * a["value"] + a["value"],
+   lambda: [S("int_int", [ints(-9, 9, 6)], {"value": 3}, exact=True), S("int_fraction", [ints(-9, 9, 6)], {"value": 0.5}, exact=True)], grad=False)
+
+# --- comparisons and logic (no gradients) -------------------------------------------------------------------------
+for name, f in [("eq", torch.eq), ("ne", torch.ne), ("lt", torch.lt), ("le", torch.le), ("gt", torch.gt), ("ge", torch.ge)]:
+    def cmp_samples():
+        s = binary(da=lambda *s: un(-2, 2, *s).round(), db=lambda *s: un(-2, 2, *s).round())
+        return s + [S("scalar_value", [un(-2, 2, 3, 4).round()], {"value": 1.0})]
+    op(name, (lambda f: lambda x, a: f(x[0], x[1]) if "value" not in a else f(x[0], a["value"]))(f), cmp_samples, grad=False)
+for name, f in [("logical_and", torch.logical_and), ("logical_or", torch.logical_or), ("logical_xor", torch.logical_xor)]:
+    op(name, (lambda f: lambda x, a: f(x[0], x[1]))(f), lambda: [S("bools", [mask(3, 4), mask(4)], exact=True)], grad=False)
+op("logical_not", lambda x, a: torch.logical_not(x[0]), lambda: [S("bools", [mask(3, 4)], exact=True)], grad=False)
+op("isnan", lambda x, a: torch.isnan(x[0]), lambda: [S("special", [special(rn(37))])], grad=False)
+op("isfinite", lambda x, a: torch.isfinite(x[0]), lambda: [S("special", [special(rn(37))])], grad=False)
+op("where", lambda x, a: torch.where(x[0], x[1], x[2]),
+   lambda: [S("same", [mask(37), rn(37), rn(37)]), S("broadcast", [mask(3, 1), rn(1, 4), rn(3, 4)]), S("scalar_b", [mask(5), rn(5), rn()]),
+            S("special", [mask(37), special(rn(37)), rn(37)])])
+
+# --- reductions ------------------------------------------------------------------------------------------------
+
+
+def reduce_samples(domain=lambda *s: rn(*s), empty=True):
+    s = [S("all", [domain(4, 37)], {}), S("last", [domain(4, 37)], {"axes": [-1]}), S("first", [domain(5, 3, 4)], {"axes": [0]}),
+         S("mid_keep", [domain(3, 5, 4)], {"axes": [1], "keep": True}), S("split", [domain(3, 4, 5)], {"axes": [0, 2]}),
+         S("scalar", [domain()], {}), S("special", [special(domain(3, 37), {5: math.nan, 40: math.inf, 80: -math.inf, 100: math.nan})], {"axes": [1]})]
+    if empty:
+        s.append(S("empty", [domain(0, 4)], {"axes": [0]}))
+    return s
+
+
+def red(f):
+    return lambda x, a: f(x[0]) if "axes" not in a else f(x[0], a["axes"], a.get("keep", False))
+
+
+op("sum", red(lambda t, *d: t.sum(*d)), reduce_samples)
+op("mean", red(lambda t, *d: t.mean(*d)), reduce_samples)
+op("var", lambda x, a: torch.var(x[0], dim=a.get("axes"), correction=a.get("correction", 1), keepdim=a.get("keep", False)),
+   lambda: reduce_samples(empty=False) + [S("population", [rn(3, 6)], {"axes": [1], "correction": 0})])
+op("std", lambda x, a: torch.std(x[0], dim=a.get("axes"), correction=a.get("correction", 1), keepdim=a.get("keep", False)),
+   lambda: reduce_samples(empty=False) + [S("population", [rn(3, 6)], {"axes": [1], "correction": 0})])
+op("logsumexp", lambda x, a: torch.logsumexp(x[0], a.get("axes", list(range(x[0].dim())) or 0), a.get("keep", False)), reduce_samples)
+op("amax", red(lambda t, *d: t.amax(*d) if d else t.max()), lambda: reduce_samples(empty=False))
+op("amin", red(lambda t, *d: t.amin(*d) if d else t.min()), lambda: reduce_samples(empty=False))
+op("argmax", lambda x, a: x[0].argmax(a.get("axis"), a.get("keep", False)),
+   lambda: [S("flat", [rn(4, 9)]), S("last", [rn(4, 9)], {"axis": -1}), S("first_keep", [rn(4, 9)], {"axis": 0, "keep": True}),
+            S("special", [special(rn(3, 37), {5: math.nan, 9: math.nan, 40: math.inf})], {"axis": 1})], grad=False)
+op("argmin", lambda x, a: x[0].argmin(a.get("axis"), a.get("keep", False)), OPS["argmax"][1], grad=False)
+op("sum_int", lambda x, a: x[0].sum(a["axis"]) if "axis" in a else x[0].sum(),
+   lambda: [S("int32", [ints(-50, 50, 4, 5).int()], {"axis": 1}, exact=True), S("bool", [mask(4, 5)], exact=True)], grad=False)
+
+# --- matmul and linear layers ------------------------------------------------------------------------------------
+op("matmul", lambda x, a: x[0] @ x[1],
+   lambda: [S("mm", [rn(5, 7), rn(7, 3)]), S("vv", [rn(6), rn(6)]), S("mv", [rn(4, 6), rn(6)]), S("vm", [rn(6), rn(6, 4)]),
+            S("batched", [rn(2, 3, 4, 5), rn(5, 6)]), S("broadcast", [rn(2, 1, 3, 4), rn(5, 4, 2)]), S("empty_k", [rn(3, 0), rn(0, 4)]),
+            S("special", [special(rn(4, 37), {3: math.nan, 50: math.inf}), rn(37, 3)])])
+op("linear", lambda x, a: F.linear(*x),
+   lambda: [S("bias", [rn(4, 5), rn(3, 5), rn(3)]), S("nobias", [rn(2, 3, 6), rn(4, 6)]), S("vector", [rn(5), rn(2, 5), rn(2)])])
+
+# --- shape, views, joins, copies ---------------------------------------------------------------------------------
+op("reshape", lambda x, a: x[0].reshape(a["shape"]), lambda: [S("split", [rn(4, 6)], {"shape": [2, -1, 3]}), S("scalar", [rn(1, 1)], {"shape": []})])
+op("flatten", lambda x, a: x[0].flatten(a["start"], a["end"]), lambda: [S("mid", [rn(2, 3, 4, 5)], {"start": 1, "end": 2}), S("all", [rn(2, 3)], {"start": 0, "end": -1})])
+op("transpose", lambda x, a: x[0].transpose(a["a"], a["b"]), lambda: [S("t", [rn(3, 5)], {"a": 0, "b": 1}), S("3d", [rn(2, 3, 4)], {"a": 0, "b": 2})])
+op("permute", lambda x, a: x[0].permute(a["axes"]), lambda: [S("rot", [rn(2, 3, 4)], {"axes": [2, 0, 1]})])
+op("squeeze", lambda x, a: x[0].squeeze(a["axis"]) if "axis" in a else x[0].squeeze(), lambda: [S("all", [rn(1, 3, 1, 2)]), S("one", [rn(3, 1, 2)], {"axis": 1})])
+op("unsqueeze", lambda x, a: x[0].unsqueeze(a["axis"]), lambda: [S("mid", [rn(3, 2)], {"axis": 1}), S("end", [rn(3)], {"axis": -1})])
+op("slice", lambda x, a: x[0][(slice(None),) * a["axis"] + (slice(a["start"], a["end"], a["step"]),)],
+   lambda: [S("step2", [rn(4, 9)], {"axis": 1, "start": 1, "end": 8, "step": 2}), S("rows", [rn(6, 3)], {"axis": 0, "start": 2, "end": 5, "step": 1})])
+op("narrow", lambda x, a: x[0].narrow(a["axis"], a["start"], a["length"]), lambda: [S("cols", [rn(3, 8)], {"axis": 1, "start": 2, "length": 4})])
+op("select", lambda x, a: x[0].select(a["axis"], a["index"]), lambda: [S("mid", [rn(3, 4, 5)], {"axis": 1, "index": 2}), S("neg", [rn(3, 4)], {"axis": 0, "index": -1})])
+op("expand", lambda x, a: x[0].expand(a["shape"]), lambda: [S("rows", [rn(3, 1)], {"shape": [3, 4]}), S("lead", [rn(4)], {"shape": [2, 3, 4]})])
+op("sum_to_size", lambda x, a: x[0].sum_to_size(a["shape"]), lambda: [S("cols", [rn(3, 4)], {"shape": [1, 4]}), S("lead", [rn(2, 3, 4)], {"shape": [3, 1]})])
+op("cat", lambda x, a: torch.cat(x, a["axis"]), lambda: [S("rows", [rn(2, 3), rn(4, 3), rn(1, 3)], {"axis": 0}), S("cols", [rn(2, 3), rn(2, 5)], {"axis": -1}),
+                                                      S("with_empty", [rn(0, 3), rn(2, 3)], {"axis": 0})])
+op("stack", lambda x, a: torch.stack(x, a["axis"]), lambda: [S("new0", [rn(2, 3), rn(2, 3), rn(2, 3)], {"axis": 0}), S("last", [rn(4), rn(4)], {"axis": 1})])
+op("split", lambda x, a: x[0].split(a["size"] if "size" in a else a["sizes"], a["axis"]),
+   lambda: [S("even", [rn(7, 3)], {"size": 3, "axis": 0}), S("sizes", [rn(2, 9)], {"sizes": [2, 3, 4], "axis": 1})])
+op("chunk", lambda x, a: x[0].chunk(a["chunks"], a["axis"]), lambda: [S("three", [rn(8, 2)], {"chunks": 3, "axis": 0})])
+op("repeat", lambda x, a: x[0].repeat(a["repeats"]), lambda: [S("tile", [rn(2, 3)], {"repeats": [2, 1]}), S("lead", [rn(3)], {"repeats": [2, 2]})])
+op("flip", lambda x, a: x[0].flip(a["axes"]), lambda: [S("both", [rn(3, 4)], {"axes": [0, 1]}), S("last", [rn(2, 3, 5)], {"axes": [-1]})])
+op("tril", lambda x, a: x[0].tril(a["diagonal"]), lambda: [S("main", [rn(4, 5)], {"diagonal": 0}), S("batched", [rn(2, 3, 4)], {"diagonal": -1})])
+op("triu", lambda x, a: x[0].triu(a["diagonal"]), lambda: [S("main", [rn(4, 5)], {"diagonal": 0}), S("batched", [rn(2, 3, 4)], {"diagonal": 1})])
+op("clone", lambda x, a: x[0].clone(), lambda: [S("block", [rn(3, 4)]), S("special", [special(rn(37))])])
+op("copy_", lambda x, a: x[0].clone().copy_(x[1]), lambda: [S("broadcast", [rn(3, 4), rn(4)])], grad=False)
+op("to_float32", lambda x, a: x[0].float(), lambda: [S("f64", [rn(2, 37)], exact=True), S("int", [ints(-7, 7, 5)], exact=True, grad=[])])
+
+op("view", lambda x, a: x[0].view(a["shape"]), lambda: [S("merge", [rn(4, 6)], {"shape": [3, 8]})])
+op("broadcast_to", lambda x, a: x[0].broadcast_to(a["shape"]), lambda: [S("rows", [rn(1, 4)], {"shape": [3, 4]})])
+op("contiguous", lambda x, a: x[0].contiguous(), lambda: [S("block", [rn(3, 5)])])
+
+# --- in place (no gradients: Loom's in-place ops are for optimisers and initialisers, outside autograd) --------------
+op("add_", lambda x, a: x[0].clone().add_(x[1], alpha=a["alpha"]) if len(x) > 1 else x[0].clone().add_(a["value"]),
+   lambda: [S("tensor", [rn(3, 4), rn(4)], {"alpha": -0.5}), S("value", [rn(3, 4)], {"value": 1.5})], grad=False)
+op("sub_", lambda x, a: x[0].clone().sub_(x[1], alpha=a["alpha"]) if len(x) > 1 else x[0].clone().sub_(a["value"]),
+   lambda: [S("tensor", [rn(3, 4), rn(3, 4)], {"alpha": 2.0}), S("value", [rn(3, 4)], {"value": 0.25})], grad=False)
+op("mul_", lambda x, a: x[0].clone().mul_(x[1]) if len(x) > 1 else x[0].clone().mul_(a["value"]),
+   lambda: [S("tensor", [rn(3, 4), rn(1, 4)]), S("value", [rn(3, 4)], {"value": -2.0})], grad=False)
+op("div_", lambda x, a: x[0].clone().div_(x[1]) if len(x) > 1 else x[0].clone().div_(a["value"]),
+   lambda: [S("tensor", [rn(3, 4), away(3, 4)]), S("value", [rn(3, 4)], {"value": 3.0})], grad=False)
+op("fill_", lambda x, a: x[0].clone().fill_(a["value"]), lambda: [S("block", [rn(3, 4)], {"value": -1.25})], grad=False)
+op("zero_", lambda x, a: x[0].clone().zero_(), lambda: [S("block", [rn(3, 4)])], grad=False)
+op("clamp_", lambda x, a: x[0].clone().clamp_(a.get("min"), a.get("max")), lambda: [S("both", [rn(37)], {"min": -0.5, "max": 0.5})], grad=False)
+op("scatter_add_", lambda x, a: x[0].clone().scatter_add_(a["axis"], x[1], x[2]),
+   lambda: [S("cols", [rn(3, 5), ints(0, 5, 3, 4), rn(3, 4)], {"axis": 1})], grad=False)
+
+# --- indexing ----------------------------------------------------------------------------------------------------
+op("index_select", lambda x, a: x[0].index_select(a["axis"], x[1]),
+   lambda: [S("rows", [rn(5, 3), torch.tensor([4, 0, 4, 2])], {"axis": 0}), S("cols", [rn(2, 6), torch.tensor([5, 1])], {"axis": 1})])
+op("index_add", lambda x, a: x[0].index_add(a["axis"], x[1], x[2]),
+   lambda: [S("rows", [rn(5, 3), torch.tensor([4, 0, 4]), rn(3, 3)], {"axis": 0})])
+op("gather", lambda x, a: x[0].gather(a["axis"], x[1]),
+   lambda: [S("cols", [rn(3, 5), ints(0, 5, 3, 4)], {"axis": 1}), S("rows", [rn(4, 3), ints(0, 4, 2, 3)], {"axis": 0})])
+op("scatter_add", lambda x, a: x[0].scatter_add(a["axis"], x[1], x[2]),
+   lambda: [S("cols", [rn(3, 5), ints(0, 5, 3, 4), rn(3, 4)], {"axis": 1})])
+op("masked_select", lambda x, a: x[0].masked_select(x[1]), lambda: [S("same", [rn(4, 5), mask(4, 5)]), S("broadcast", [rn(3, 4), mask(4)])])
+op("masked_scatter", lambda x, a: x[0].masked_scatter(x[1], x[2]), lambda: [S("same", [rn(4, 5), mask(4, 5), rn(20)])])
+op("masked_fill", lambda x, a: x[0].masked_fill(x[1], a["value"]), lambda: [S("same", [rn(4, 5), mask(4, 5)], {"value": -2.5}), S("broadcast", [rn(3, 4), mask(4)], {"value": 0.5})])
+op("nonzero", lambda x, a: x[0].nonzero(), lambda: [S("ints", [ints(-1, 2, 3, 4)], exact=True)], grad=False)
+
+# --- sorting -----------------------------------------------------------------------------------------------------
+op("sort", lambda x, a: torch.sort(x[0], stable=True, dim=a["axis"], descending=a["descending"]),
+   lambda: [S("last", [rn(4, 9)], {"axis": -1, "descending": False}), S("first_desc", [rn(6, 3)], {"axis": 0, "descending": True}),
+            S("special", [special(rn(37))], {"axis": 0, "descending": False})])
+op("argsort", lambda x, a: torch.sort(x[0], stable=True, dim=a["axis"], descending=a["descending"])[1], lambda: [S("last", [rn(4, 9)], {"axis": -1, "descending": True})], grad=False)
+op("topk", lambda x, a: torch.topk(x[0], a["k"], a["axis"], a["largest"]),
+   lambda: [S("largest", [rn(4, 9)], {"k": 3, "axis": -1, "largest": True}), S("smallest", [rn(7, 3)], {"k": 2, "axis": 0, "largest": False})])
+
+# --- creation (no inputs) ------------------------------------------------------------------------------------------
+op("arange", lambda x, a: torch.arange(a["start"], a["end"], a["step"], dtype=getattr(torch, a["dtype"])),
+   lambda: [S("float", [], {"start": 0.5, "end": 3.0, "step": 0.5, "dtype": "float32"}, exact=True),
+            S("double_down", [], {"start": 2.0, "end": -1.0, "step": -0.75, "dtype": "float64"}, exact=True)], grad=False)
+op("arange_int", lambda x, a: torch.arange(*a["bounds"]),
+   lambda: [S("end", [], {"bounds": [5]}, exact=True), S("start_end", [], {"bounds": [0, 5]}, exact=True),
+            S("start_end_step", [], {"bounds": [7, -3, -2]}, exact=True)], grad=False)
+op("linspace", lambda x, a: torch.linspace(a["start"], a["end"], a["steps"], dtype=torch.float64),
+   lambda: [S("five", [], {"start": -1.0, "end": 1.0, "steps": 5}, exact=True), S("one", [], {"start": 2.0, "end": 3.0, "steps": 1}, exact=True)], grad=False)
+op("eye", lambda x, a: torch.eye(a["n"], a["m"]), lambda: [S("rect", [], {"n": 3, "m": 4}, exact=True)], grad=False)
+op("full", lambda x, a: torch.full(a["shape"], a["value"]), lambda: [S("block", [], {"shape": [2, 3], "value": 1.5}, exact=True)], grad=False)
+
+# --- convolution and pooling -----------------------------------------------------------------------------------------
+op("conv2d", lambda x, a: F.conv2d(x[0], x[1], x[2] if len(x) > 2 else None, a["stride"], a["padding"], a["dilation"], a["groups"]),
+   lambda: [S("plain", [rn(2, 3, 7, 6), rn(4, 3, 3, 3), rn(4)], {"stride": [1, 1], "padding": [0, 0], "dilation": [1, 1], "groups": 1}),
+            S("strided", [rn(1, 4, 9, 8), rn(6, 2, 3, 2)], {"stride": [2, 1], "padding": [1, 2], "dilation": [1, 2], "groups": 2}),
+            S("pointwise", [rn(2, 5, 4, 4), rn(3, 5, 1, 1), rn(3)], {"stride": [1, 1], "padding": [0, 0], "dilation": [1, 1], "groups": 1})])
+op("conv1d", lambda x, a: F.conv1d(x[0], x[1], x[2] if len(x) > 2 else None, a["stride"], a["padding"], a["dilation"], a["groups"]),
+   lambda: [S("plain", [rn(2, 3, 11), rn(4, 3, 3), rn(4)], {"stride": 1, "padding": 1, "dilation": 1, "groups": 1}),
+            S("strided", [rn(1, 4, 12), rn(2, 2, 3)], {"stride": 2, "padding": 0, "dilation": 2, "groups": 2})])
+op("conv_transpose2d", lambda x, a: F.conv_transpose2d(x[0], x[1], x[2] if len(x) > 2 else None, a["stride"], a["padding"], a["output_padding"], a["groups"], a["dilation"]),
+   lambda: [S("plain", [rn(2, 3, 4, 5), rn(3, 2, 3, 3), rn(2)], {"stride": [1, 1], "padding": [0, 0], "output_padding": [0, 0], "dilation": [1, 1], "groups": 1}),
+            S("strided", [rn(1, 4, 3, 3), rn(4, 1, 2, 2)], {"stride": [2, 2], "padding": [1, 1], "output_padding": [1, 1], "dilation": [2, 2], "groups": 2})])
+op("max_pool2d", lambda x, a: F.max_pool2d(x[0], a["kernel"], a["stride"], a["padding"], a["dilation"], a["ceil_mode"]),
+   lambda: [S("k2", [rn(2, 3, 6, 8)], {"kernel": [2, 2], "stride": [2, 2], "padding": [0, 0], "dilation": [1, 1], "ceil_mode": False}),
+            S("k3s2p1", [rn(1, 2, 7, 9)], {"kernel": [3, 3], "stride": [2, 2], "padding": [1, 1], "dilation": [1, 1], "ceil_mode": True}),
+            S("dilated", [rn(2, 9, 8)], {"kernel": [2, 3], "stride": [1, 2], "padding": [0, 1], "dilation": [2, 1], "ceil_mode": False}),
+            S("special", [special(rn(1, 1, 6, 8), {3: math.nan, 17: math.inf, 30: -math.inf})], {"kernel": [2, 2], "stride": [2, 2], "padding": [0, 0], "dilation": [1, 1], "ceil_mode": False})])
+op("max_pool1d", lambda x, a: F.max_pool1d(x[0], a["kernel"], a["stride"], a["padding"], a["dilation"]),
+   lambda: [S("k3", [rn(2, 3, 10)], {"kernel": 3, "stride": 2, "padding": 1, "dilation": 1})])
+op("avg_pool2d", lambda x, a: F.avg_pool2d(x[0], a["kernel"], a["stride"], a["padding"], a["ceil_mode"], a["count_include_pad"]),
+   lambda: [S("k2", [rn(2, 3, 6, 8)], {"kernel": [2, 2], "stride": [2, 2], "padding": [0, 0], "ceil_mode": False, "count_include_pad": True}),
+            S("k3p1", [rn(1, 2, 7, 9)], {"kernel": [3, 3], "stride": [2, 2], "padding": [1, 1], "ceil_mode": True, "count_include_pad": True}),
+            S("k3p1_exclude", [rn(1, 2, 7, 9)], {"kernel": [3, 2], "stride": [2, 1], "padding": [1, 1], "ceil_mode": False, "count_include_pad": False})])
+op("avg_pool1d", lambda x, a: F.avg_pool1d(x[0], a["kernel"], a["stride"], a["padding"], False, a["count_include_pad"]),
+   lambda: [S("k3", [rn(2, 3, 10)], {"kernel": 3, "stride": 2, "padding": 1, "count_include_pad": False})])
+op("adaptive_avg_pool2d", lambda x, a: F.adaptive_avg_pool2d(x[0], a["size"]),
+   lambda: [S("down", [rn(2, 3, 7, 9)], {"size": [3, 4]}), S("up", [rn(1, 2, 3, 2)], {"size": [5, 3]})])
+
+# --- normalisation ---------------------------------------------------------------------------------------------------
+op("layer_norm", lambda x, a: F.layer_norm(x[0], a["shape"], *(x[1:] + [None] * (3 - len(x))), eps=a["eps"]),
+   lambda: [S("affine", [rn(3, 4, 5), rn(5), rn(5)], {"shape": [5], "eps": 1e-5}), S("two_dims", [rn(2, 3, 4), rn(3, 4), rn(3, 4)], {"shape": [3, 4], "eps": 1e-3}),
+            S("plain", [rn(4, 37)], {"shape": [37], "eps": 1e-5})])
+op("rms_norm", lambda x, a: x[0] * torch.rsqrt(x[0].pow(2).mean(list(range(-len(a["shape"]), 0)), keepdim=True) + a["eps"]) * (x[1] if len(x) > 1 else 1),
+   lambda: [S("affine", [rn(3, 4, 5), rn(5)], {"shape": [5], "eps": 1e-6}), S("plain", [rn(4, 37)], {"shape": [37], "eps": 1e-5})])
+def batch_norm(x, a):
+    """The output and, when given, the running statistics after the call (updated in place)."""
+    rm, rv = (x[1].detach().clone(), x[2].detach().clone()) if a["running"] else (None, None)
+    y = F.batch_norm(x[0], rm, rv, x[3] if len(x) > 3 else None, x[4] if len(x) > 4 else None, a["training"], 0.1, a["eps"])
+    return (y, rm, rv) if a["running"] else y
+
+
+op("batch_norm", batch_norm,
+   lambda: [S("train", [rn(4, 3, 5), rn(3), un(0.5, 2, 3), rn(3), rn(3)], {"running": True, "training": True, "eps": 1e-5}, grad=[0, 3, 4]),
+            S("eval", [rn(2, 3, 4, 4), rn(3), un(0.5, 2, 3), rn(3), rn(3)], {"running": True, "training": False, "eps": 1e-5}, grad=[0, 3, 4]),
+            S("batch_only", [rn(5, 4)], {"running": False, "training": True, "eps": 1e-3})])
+op("group_norm", lambda x, a: F.group_norm(x[0], a["groups"], *(x[1:] + [None] * (3 - len(x))), eps=a["eps"]),
+   lambda: [S("affine", [rn(2, 6, 5), rn(6), rn(6)], {"groups": 3, "eps": 1e-5}), S("plain", [rn(3, 4, 2, 3)], {"groups": 2, "eps": 1e-5})])
+
+# --- embedding, dropout ------------------------------------------------------------------------------------------------
+op("embedding", lambda x, a: F.embedding(x[0], x[1], a.get("padding_idx")),
+   lambda: [S("plain", [ints(0, 7, 3, 4), rn(7, 5)]), S("padding", [torch.tensor([[0, 2, 0], [4, 2, 1]]), rn(5, 3)], {"padding_idx": 2})])
+op("one_hot", lambda x, a: F.one_hot(x[0], a["classes"]), lambda: [S("given", [ints(0, 5, 2, 3)], {"classes": 6}, exact=True)], grad=False)
+op("dropout_eval", lambda x, a: F.dropout(x[0], 0.5, False), lambda: [S("block", [rn(3, 4)])])
+
+# --- losses --------------------------------------------------------------------------------------------------------------
+RED = ["none", "mean", "sum"]
+
+
+def loss_samples(make, reductions=RED):
+    return lambda: [S(r, make(), {"reduction": r}) for r in reductions]
+
+
+op("mse_loss", lambda x, a: F.mse_loss(x[0], x[1], reduction=a["reduction"]), loss_samples(lambda: [rn(4, 5), rn(4, 5)]))
+op("l1_loss", lambda x, a: F.l1_loss(x[0], x[1], reduction=a["reduction"]), loss_samples(lambda: [rn(4, 5), rn(4, 5)]))
+op("smooth_l1_loss", lambda x, a: F.smooth_l1_loss(x[0], x[1], reduction=a["reduction"], beta=0.5), loss_samples(lambda: [rn(4, 5), rn(4, 5)]))
+op("huber_loss", lambda x, a: F.huber_loss(x[0], x[1], reduction=a["reduction"], delta=0.7), loss_samples(lambda: [rn(4, 5), rn(4, 5)]))
+op("binary_cross_entropy", lambda x, a: F.binary_cross_entropy(x[0], x[1], x[2] if len(x) > 2 else None, reduction=a["reduction"]),
+   lambda: [S(r, [un(0.05, 0.95, 4, 5), un(0, 1, 4, 5)], {"reduction": r}) for r in RED] + [S("weighted", [un(0.05, 0.95, 3, 4), un(0, 1, 3, 4), un(0.5, 2, 4)], {"reduction": "mean"}, grad=[0, 1])])
+op("binary_cross_entropy_with_logits", lambda x, a: F.binary_cross_entropy_with_logits(x[0], x[1], x[2] if a.get("weight") else None, reduction=a["reduction"],
+                                                                                      pos_weight=x[-1] if a.get("pos_weight") else None),
+   lambda: [S(r, [rn(4, 5, scale=3.0), un(0, 1, 4, 5)], {"reduction": r}) for r in RED]
+   + [S("weighted", [rn(3, 4), un(0, 1, 3, 4), un(0.5, 2, 4), un(0.5, 3, 4)], {"reduction": "mean", "weight": True, "pos_weight": True}, grad=[0, 1])])
+op("kl_div", lambda x, a: F.kl_div(x[0], x[1], reduction=a["reduction"], log_target=a["log_target"]),
+   lambda: [S(r, [rn(3, 5).log_softmax(1), rn(3, 5).softmax(1)], {"reduction": r, "log_target": False}) for r in RED + ["batchmean"]]
+   + [S("log_target", [rn(3, 5).log_softmax(1), rn(3, 5).log_softmax(1)], {"reduction": "sum", "log_target": True})])
+op("cross_entropy", lambda x, a: F.cross_entropy(x[0], x[1], x[2] if len(x) > 2 else None, ignore_index=a.get("ignore_index", -100),
+                                                 reduction=a["reduction"], label_smoothing=a.get("smoothing", 0.0)),
+   lambda: [S(r, [rn(5, 7), ints(0, 7, 5)], {"reduction": r}) for r in RED]
+   + [S("weighted_ignore", [rn(6, 4), torch.tensor([0, 3, 1, 3, 2, 1]), un(0.5, 2, 4)], {"reduction": "mean", "ignore_index": 3}, grad=[0]),
+      S("smoothing", [rn(5, 6), ints(0, 6, 5)], {"reduction": "mean", "smoothing": 0.1}),
+      S("spatial", [rn(2, 4, 3, 3), ints(0, 4, 2, 3, 3)], {"reduction": "mean"}),
+      S("probabilities", [rn(4, 5), rn(4, 5).softmax(1)], {"reduction": "mean"}, grad=[0])])
+op("nll_loss", lambda x, a: F.nll_loss(x[0], x[1], x[2] if len(x) > 2 else None, ignore_index=a.get("ignore_index", -100), reduction=a["reduction"]),
+   lambda: [S(r, [rn(5, 7).log_softmax(1), ints(0, 7, 5)], {"reduction": r}) for r in RED]
+   + [S("weighted_ignore", [rn(6, 4).log_softmax(1), torch.tensor([0, 3, 1, 3, 2, 1]), un(0.5, 2, 4)], {"reduction": "mean", "ignore_index": 3}, grad=[0])])
+op("cosine_embedding_loss", lambda x, a: F.cosine_embedding_loss(x[0], x[1], x[2], a["margin"], reduction=a["reduction"]),
+   lambda: [S(r, [rn(5, 4), rn(5, 4), torch.tensor([1.0, -1.0, 1.0, -1.0, -1.0]).double()], {"margin": 0.1, "reduction": r}, grad=[0, 1]) for r in RED])
+op("margin_ranking_loss", lambda x, a: F.margin_ranking_loss(x[0], x[1], x[2], a["margin"], reduction=a["reduction"]),
+   lambda: [S(r, [rn(6), rn(6), torch.tensor([1.0, -1, 1, -1, 1, 1]).double()], {"margin": 0.3, "reduction": r}, grad=[0, 1]) for r in RED])
+op("triplet_margin_loss", lambda x, a: F.triplet_margin_loss(x[0], x[1], x[2], a["margin"], a["p"], 1e-6, a["swap"], reduction=a["reduction"]),
+   lambda: [S("p2", [rn(4, 5), rn(4, 5), rn(4, 5)], {"margin": 1.0, "p": 2.0, "swap": False, "reduction": "mean"}),
+            S("p1_swap", [rn(4, 5), rn(4, 5), rn(4, 5)], {"margin": 0.5, "p": 1.0, "swap": True, "reduction": "none"})])
+
+# --- recurrent ---------------------------------------------------------------------------------------------------------
+
+
+def recurrent(x, a):
+    # torch._VF is what nn.LSTM/GRU/RNN.forward call with their flat weights (functional_call cannot swap those in 1.13).
+    cell = a["cell"]
+    f = {"lstm": torch._VF.lstm, "gru": torch._VF.gru, "rnn_tanh": torch._VF.rnn_tanh, "rnn_relu": torch._VF.rnn_relu}[cell]
+    hx = (x[5].unsqueeze(0), x[6].unsqueeze(0)) if cell == "lstm" else x[5].unsqueeze(0)
+    out = f(x[0], hx, x[1:5], True, 1, 0.0, False, False, a["batch_first"])
+    return (out[0], out[1][0], out[2][0]) if cell == "lstm" else (out[0], out[1][0])
+
+
+def recurrent_samples():
+    out = []
+    for cell, g in [("lstm", 4), ("gru", 3), ("rnn_tanh", 1), ("rnn_relu", 1)]:
+        T, B, I, H = 5, 3, 4, 6
+        extra = [rn(B, H)] if cell == "lstm" else []
+        out.append(S(cell, [rn(T, B, I), rn(g * H, I, scale=0.4), rn(g * H, H, scale=0.4), rn(g * H, scale=0.4), rn(g * H, scale=0.4), rn(B, H)] + extra,
+                     {"cell": cell, "batch_first": cell == "gru"}))
+    out[1].inputs[0] = out[1].inputs[0].transpose(0, 1).contiguous()
+    return out
+
+
+op("recurrent_layer", recurrent, recurrent_samples)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    names = sys.argv[1:] or list(OPS)
+    for n in names:
+        build(n)
+    if not sys.argv[1:]:
+        stale = {f[:-len(".safetensors")] for f in os.listdir(OUT) if f.endswith(".safetensors")} - set(OPS)
+        for n in stale:
+            os.remove(os.path.join(OUT, n + ".safetensors"))
+    print(f"wrote {len(names)} ops to {OUT}")
+
+
+if __name__ == "__main__":
+    main()
