@@ -153,18 +153,15 @@ def sweep_points(bits, positive):
     return t
 
 
-def sweep_samples(ref, positive=False):
+def sweep_samples(ref, positive=False, domain=None):
     out = []
     for bits in (32, 64):
         x = sweep_points(bits, positive)
+        if domain is not None:
+            x = x[torch.tensor([bool(domain(v)) for v in x.tolist()], dtype=torch.bool)]
         y = torch.tensor([float(ref(mpmath.mpf(float(v)))) for v in x.tolist()], dtype=torch.float64)
         out.append((f"sweep{bits}", x, y))
     return out
-
-
-def clamp_exp(f):
-    """mpmath overflows to a huge mpf where doubles overflow to inf: float() of it is inf as required."""
-    return f
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -173,13 +170,15 @@ def clamp_exp(f):
 OPS = {}
 
 
-def op(name, fn, samples, grad=True, sweep=None, sweep_positive=False):
+def op(name, fn, samples, grad=True, sweep=None, sweep_positive=False, sweep_domain=None):
+    """sweep: the exact function for a precision sweep (mpmath), over inputs of both signs, positive ones only, or
+    those where sweep_domain holds."""
     assert name not in OPS, name
-    OPS[name] = (fn, samples, grad, sweep, sweep_positive)
+    OPS[name] = (fn, samples, grad, sweep, sweep_positive, sweep_domain)
 
 
 def build(name):
-    fn, samples, grad, sweep, sweep_positive = OPS[name]
+    fn, samples, grad, sweep, sweep_positive, sweep_domain = OPS[name]
     G.manual_seed(zlib.crc32(name.encode()))
     samples = samples() if callable(samples) else samples
     tensors, meta = {}, []
@@ -219,7 +218,7 @@ def build(name):
         meta.append({"name": s.name, "args": s.args, "grad": [i for i in need if i not in missing], "exact": s.exact,
                      "differentiable": differentiable})
     if sweep is not None:
-        for sname, x, y in sweep_samples(sweep, sweep_positive):
+        for sname, x, y in sweep_samples(sweep, sweep_positive, sweep_domain):
             tensors[f"{sname}.in.0"] = x.float() if sname == "sweep32" else x
             tensors[f"{sname}.out.0"] = y
             meta.append({"name": sname, "args": {}, "grad": [], "exact": False, "sweep": True})
@@ -244,6 +243,38 @@ op("clamp", lambda x, a: x[0].clamp(a.get("min"), a.get("max")),
    lambda: [S("both", [rn(37)], {"min": -0.5, "max": 0.7}), S("min", [rn(2, 3, 5)], {"min": 0.1}), S("max", [rn(3, 4)], {"max": -0.2}),
             S("crossed", [rn(6)], {"min": 1.0, "max": -1.0}), S("scalar", [rn()], {"min": -0.3, "max": 0.3}),
             S("special", [special(rn(37))], {"min": -0.5, "max": 0.7}), S("empty", [rn(0, 2)], {"min": 0.0})])
+
+# --- new element-wise math (issue 8) ----------------------------------------------------------------------------------
+op("log1p", lambda x, a: x[0].log1p(), lambda: unary(lambda *s: un(-0.9, 3, *s)), sweep=lambda v: mp.log1p(v), sweep_domain=lambda v: v > -1)
+op("expm1", lambda x, a: x[0].expm1(), unary, sweep=lambda v: mp.expm1(v))
+
+
+def rounding_samples():
+    s = unary(lambda *s: rn(*s, scale=3.0))
+    return s + [S("halves", [torch.tensor([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 3.5, -0.0]).double()])]
+
+
+def int_unary():
+    return [S("int64", [ints(-9, 9, 7)], exact=True), S("int32", [ints(-9, 9, 5).int()], exact=True)]
+
+
+for name, f in [("floor", torch.floor), ("ceil", torch.ceil), ("trunc", torch.trunc), ("round", torch.round), ("sign", torch.sign)]:
+    op(name, (lambda f: lambda x, a: f(x[0]))(f), (lambda: rounding_samples() + int_unary()))
+op("round_decimals", lambda x, a: torch.round(x[0], decimals=a["decimals"]),
+   lambda: [S("two", [rn(37, scale=5.0)], {"decimals": 2}), S("minus_one", [rn(3, 4, scale=300.0)], {"decimals": -1})])
+
+
+def division_samples():
+    s = binary(da=lambda *s: rn(*s, scale=4.0), db=away)
+    return s + [S("signs", [torch.tensor([7.0, -7.0, 7.0, -7.0, 0.0, 5.5]).double(), torch.tensor([2.0, 2.0, -2.0, -2.0, -3.0, 0.5]).double()]),
+                S("int64", [ints(-20, 20, 3, 4), torch.tensor([3, -3, 2, -7])], exact=True),
+                S("int32", [ints(-20, 20, 6).int(), torch.tensor([3, -3, 2, -7, 1, 5]).int()], exact=True)]
+
+
+op("floor_divide", lambda x, a: torch.floor_divide(x[0], x[1]), division_samples, grad=False)
+op("remainder", lambda x, a: torch.remainder(x[0], x[1]), division_samples)
+op("floor_divide_scalar", lambda x, a: torch.floor_divide(x[0], a["value"]), lambda: [S(s.name, s.inputs, {"value": -1.5}) for s in unary(lambda *s: rn(*s, scale=4.0))], grad=False)
+op("remainder_scalar", lambda x, a: torch.remainder(x[0], a["value"]), lambda: [S(s.name, s.inputs, {"value": 1.25}) for s in unary(lambda *s: rn(*s, scale=4.0))])
 
 # --- activations ------------------------------------------------------------------------------------------------
 sig = lambda v: 1 / (1 + mp.exp(-v))

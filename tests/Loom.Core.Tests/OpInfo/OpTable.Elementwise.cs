@@ -22,7 +22,22 @@ internal static partial class OpTable
             Known = [Issue(1, Check.Sweep, "sweep", DType.Float64, "8 ulp near ±2.5")],
         },
         Op("clamp", (x, a) => x[0].Clamp(a.DoubleOrNull("min"), a.DoubleOrNull("max")), "Clamp"),
+        Op("log1p", (x, a) => x[0].Log1p(), "Log1p") with { SweepUlps = (1, 2) },
+        Op("expm1", (x, a) => x[0].Expm1(), "Expm1") with { SweepUlps = (1, 2) },
+        Op("floor", (x, a) => x[0].Floor(), "Floor") with { NotGradChecked = OnTheSteps },
+        Op("ceil", (x, a) => x[0].Ceil(), "Ceil") with { NotGradChecked = OnTheSteps },
+        Op("trunc", (x, a) => x[0].Trunc(), "Trunc") with { NotGradChecked = OnTheSteps },
+        Op("round", (x, a) => x[0].Round(), "Round") with { NotGradChecked = OnTheSteps },
+        Op("round_decimals", (x, a) => x[0].Round(a.Int("decimals")), "Round"),
+        Op("sign", (x, a) => x[0].Sign(), "Sign") with { NotGradChecked = OnTheSteps },
+        Op("floor_divide", (x, a) => x[0].FloorDivide(x[1]), "FloorDivide"),
+        Op("floor_divide_scalar", (x, a) => x[0].FloorDivide(a.Double("value")), "FloorDivide"),
+        Op("remainder", (x, a) => x[0].Remainder(x[1]), "Remainder") with { NotGradChecked = [("signs", "integral quotients sit on the jumps")] },
+        Op("remainder_scalar", (x, a) => x[0].Remainder(a.Double("value")), "Remainder"),
     ];
+
+    /// <summary>The "halves" sample of the rounding ops sits on their jumps, where finite differences see a step.</summary>
+    private static (string, string)[] OnTheSteps => [("halves", "every value is on a jump")];
 
     private static IEnumerable<OpInfo> Activations() =>
     [
