@@ -299,6 +299,41 @@ op("softmax", lambda x, a: x[0].softmax(a["axis"]),
             S("special", [special(rn(3, 37), {5: math.nan, 40: math.inf, 110: -math.inf})], {"axis": 1})])
 op("log_softmax", lambda x, a: x[0].log_softmax(a["axis"]), OPS["softmax"][1])
 
+# --- new activations (issue 8) -------------------------------------------------------------------------------------
+SELU_SCALE, SELU_ALPHA = mpmath.mpf("1.0507009873554804934193349852946"), mpmath.mpf("1.6732632423543772848170429916717")
+
+
+def with_args(args, domain=lambda *s: rn(*s)):
+    return lambda: [S(s.name, s.inputs, args) for s in unary(domain)]
+
+
+# PyTorch's elu, hardtanh and hardswish backward kernels disagree at NaN: the vectorised body gives NaN (elu,
+# hardswish) or 0 (hardtanh), the scalar tail passes dy on. Loom gives the body's value everywhere, so these samples
+# put the special values in the body only.
+BODY_ONLY = {3: math.nan, 17: math.inf, 20: -math.inf, 5: math.nan, 9: math.inf, 12: -math.inf}
+
+
+def body_only_samples(args, domain=lambda *s: rn(*s)):
+    return lambda: [S(s.name, [special(domain(37), BODY_ONLY)] if s.name == "special" else s.inputs, args) for s in unary(domain)]
+
+
+def elu_samples(args):
+    return body_only_samples(args)
+
+
+op("elu", lambda x, a: F.elu(x[0], a["alpha"]), elu_samples({"alpha": 1.3}), sweep=lambda v: v if v > 0 else mp.expm1(v))
+op("selu", lambda x, a: F.selu(x[0]), elu_samples({}), sweep=lambda v: SELU_SCALE * v if v > 0 else SELU_SCALE * SELU_ALPHA * mp.expm1(v))
+op("celu", lambda x, a: F.celu(x[0], a["alpha"]), elu_samples({"alpha": 0.7}), sweep=lambda v: v if v > 0 else mp.expm1(v))
+op("hardtanh", lambda x, a: F.hardtanh(x[0], a["min"], a["max"]), body_only_samples({"min": -0.8, "max": 1.2}, lambda *s: rn(*s, scale=2.0)))
+op("relu6", lambda x, a: F.relu6(x[0]), body_only_samples({}, lambda *s: rn(*s, scale=5.0)))
+op("hardsigmoid", lambda x, a: F.hardsigmoid(x[0]), lambda: unary(lambda *s: rn(*s, scale=4.0)))
+op("hardswish", lambda x, a: F.hardswish(x[0]), body_only_samples({}, lambda *s: rn(*s, scale=4.0)))
+op("logsigmoid", lambda x, a: F.logsigmoid(x[0]), lambda: unary(lambda *s: rn(*s, scale=4.0)), sweep=lambda v: mp.log(sig(v)))
+# Below −700 the exact x·eˣ is a float64 denormal whose eˣ factor is itself a rounded denormal: |x| amplifies that
+# rounding (in any libm-based mish), so the float64 sweep stops there (float32 results underflow long before).
+op("mish", lambda x, a: F.mish(x[0]), lambda: unary(lambda *s: rn(*s, scale=3.0)), sweep=lambda v: v * mp.tanh(mp.log1p(mp.exp(v))),
+   sweep_domain=lambda v: v > -700)
+
 # --- binary arithmetic ------------------------------------------------------------------------------------------
 op("add", lambda x, a: x[0] + x[1], binary)
 op("sub", lambda x, a: x[0] - x[1], binary)

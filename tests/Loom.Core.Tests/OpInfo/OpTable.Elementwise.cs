@@ -69,6 +69,18 @@ internal static partial class OpTable
         {
             Known = [Issue(2, Check.Golden, "special", null, "a row holding +inf gives [NaN, −inf, …]; PyTorch gives a NaN row")],
         },
+        Op("elu", (x, a) => x[0].Elu(a.Double("alpha", 1)), "Elu"),
+        Op("selu", (x, a) => x[0].Selu(), "Selu"),
+        // PyTorch's float64 celu gradient uses 1/α rounded to float32 (its derivative formula calls alpha.toFloat()), ~3e-8 off;
+        // Loom's is exact (GradCheck), so float64 is compared at float32's tolerance.
+        Op("celu", (x, a) => x[0].Celu(a.Double("alpha", 1)), "Celu") with { F64 = new(1e-7, 1e-7) },
+        Op("hardtanh", (x, a) => x[0].Hardtanh(a.Double("min"), a.Double("max")), "Hardtanh"),
+        Op("relu6", (x, a) => x[0].Relu6(), "Relu6"),
+        // PyTorch's float64 hardsigmoid gradient multiplies by 1/6 rounded to float32 (~3e-8 off); Loom's is exact (GradCheck).
+        Op("hardsigmoid", (x, a) => x[0].Hardsigmoid(), "Hardsigmoid") with { F64 = new(1e-7, 1e-7) },
+        Op("hardswish", (x, a) => x[0].Hardswish(), "Hardswish"),
+        Op("logsigmoid", (x, a) => x[0].LogSigmoid(), "LogSigmoid"),
+        Op("mish", (x, a) => x[0].Mish(), "Mish"),
     ];
 
     private static IEnumerable<OpInfo> Arithmetic() =>
