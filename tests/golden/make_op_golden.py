@@ -222,7 +222,18 @@ def build(name):
             tensors[f"{sname}.in.0"] = x.float() if sname == "sweep32" else x
             tensors[f"{sname}.out.0"] = y
             meta.append({"name": sname, "args": {}, "grad": [], "exact": False, "sweep": True})
-    save(os.path.join(OUT, name + ".safetensors"), tensors, {"op": name, "samples": json.dumps(meta, separators=(",", ":"))})
+    save(os.path.join(OUT, name + ".safetensors"), tensors, {"op": name, "samples": json.dumps(strict_json(meta), separators=(",", ":"))})
+
+
+def strict_json(v):
+    """JSON has no infinities or NaN: they travel as the strings .NET parses ("Infinity", "-Infinity", "NaN")."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
+    if isinstance(v, dict):
+        return {k: strict_json(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [strict_json(x) for x in v]
+    return v
 
 
 # --- element-wise math -------------------------------------------------------------------------------------------
@@ -416,6 +427,58 @@ op("argmax", lambda x, a: x[0].argmax(a.get("axis"), a.get("keep", False)),
 op("argmin", lambda x, a: x[0].argmin(a.get("axis"), a.get("keep", False)), OPS["argmax"][1], grad=False)
 op("sum_int", lambda x, a: x[0].sum(a["axis"]) if "axis" in a else x[0].sum(),
    lambda: [S("int32", [ints(-50, 50, 4, 5).int()], {"axis": 1}, exact=True), S("bool", [mask(4, 5)], exact=True)], grad=False)
+
+# --- new reductions and scans (issue 8) ---------------------------------------------------------------------------
+def with_zeros(x, at):
+    x = x.clone()
+    x.view(-1)[list(at)] = 0.0
+    return x
+
+
+op("cumsum", lambda x, a: torch.cumsum(x[0], a["axis"]),
+   lambda: [S("vec37", [rn(37)], {"axis": 0}), S("mid", [rn(3, 5, 4)], {"axis": 1}), S("last", [rn(2, 3, 6)], {"axis": -1}),
+            S("scalar", [rn()], {"axis": 0}), S("empty", [rn(0, 3)], {"axis": 0}), S("special", [special(rn(37))], {"axis": 0}),
+            S("int32", [ints(-9, 9, 3, 4).int()], {"axis": 1}, exact=True), S("bool", [mask(2, 5)], {"axis": 1}, exact=True)])
+op("cumprod", lambda x, a: torch.cumprod(x[0], a["axis"]),
+   lambda: [S("vec", [away(9)], {"axis": 0}), S("mid", [away(3, 5, 4)], {"axis": 1}), S("one_zero", [with_zeros(away(2, 7), [3, 8])], {"axis": 1}),
+            S("two_zeros", [with_zeros(away(8), [2, 5])], {"axis": 0}), S("zero_first", [with_zeros(away(5), [0])], {"axis": 0}),
+            S("scalar", [rn()], {"axis": -1}), S("special", [special(away(37))], {"axis": 0}),
+            S("int64", [ints(-3, 4, 2, 5)], {"axis": 1}, exact=True)])
+op("prod", lambda x, a: torch.prod(x[0]) if "axis" not in a else torch.prod(x[0], a["axis"], a.get("keep", False)),
+   lambda: [S("all", [away(3, 4)]), S("axis", [away(3, 5, 4)], {"axis": 1}), S("keep", [away(4, 6)], {"axis": 0, "keep": True}),
+            S("one_zero", [with_zeros(away(3, 5), [1, 7])], {"axis": 1}), S("two_zeros", [with_zeros(away(2, 6), [1, 4])], {"axis": 1}),
+            S("scalar", [rn()]), S("empty", [rn(0, 3)], {"axis": 0}), S("special", [special(away(3, 37), {5: math.nan, 40: math.inf, 80: -math.inf})], {"axis": 1}),
+            S("int64", [ints(-3, 4, 3, 4)], {"axis": 1}, exact=True)])
+op("norm", lambda x, a: torch.linalg.vector_norm(x[0], a["p"], a.get("axes"), a.get("keep", False)),
+   lambda: [S("frobenius", [rn(3, 4)], {"p": 2.0}), S("l1_axis", [rn(4, 5)], {"p": 1.0, "axes": [1]}),
+            S("linf", [rn(4, 5)], {"p": math.inf, "axes": [0]}), S("lneginf", [rn(4, 5)], {"p": -math.inf, "axes": [1]}),
+            S("l0", [with_zeros(rn(3, 5), [2, 6, 7])], {"p": 0.0, "axes": [1]}), S("l3_split", [rn(3, 4, 5)], {"p": 3.0, "axes": [0, 2]}),
+            S("half", [away(4, 5)], {"p": 0.5, "axes": [1], "keep": True}), S("l1_5", [away(4, 5)], {"p": 1.5, "axes": [1]}),
+            S("zero_row", [with_zeros(rn(3, 4), [4, 5, 6, 7])], {"p": 2.0, "axes": [1]}), S("scalar", [rn()], {"p": 2.0}),
+            S("keep_all", [rn(2, 3)], {"p": 2.0, "keep": True}), S("special", [special(rn(3, 37), {5: math.nan, 40: math.inf})], {"p": 2.0, "axes": [1]})])
+op("max_with_indices", lambda x, a: torch.max(x[0], a["axis"], a.get("keep", False)),
+   lambda: [S("last", [rn(4, 9)], {"axis": -1}), S("first_keep", [rn(5, 3)], {"axis": 0, "keep": True}), S("mid", [rn(2, 6, 3)], {"axis": 1}),
+            S("special", [special(rn(3, 37), {5: math.nan, 9: math.nan, 40: math.inf})], {"axis": 1})])
+op("min_with_indices", lambda x, a: torch.min(x[0], a["axis"], a.get("keep", False)), OPS["max_with_indices"][1])
+op("median", lambda x, a: torch.median(x[0]) if "axis" not in a else torch.median(x[0], a["axis"], a.get("keep", False)),
+   lambda: [S("all_odd", [rn(3, 5)]), S("all_even", [rn(4, 5)]), S("rows_even", [rn(4, 6)], {"axis": 1}), S("cols_keep", [rn(5, 3)], {"axis": 0, "keep": True}),
+            S("special", [special(rn(3, 37), {5: math.nan, 9: math.nan, 40: math.inf})], {"axis": 1})])
+
+
+def quantile(x, a):
+    return torch.quantile(x[0], a["q"], a.get("axis"), a.get("keep", False), interpolation=a.get("interpolation", "linear"))
+
+
+op("quantile", quantile,
+   lambda: [S("linear", [rn(4, 9)], {"q": 0.3, "axis": 1}), S("all", [rn(3, 5)], {"q": 0.75}), S("keep", [rn(6, 3)], {"q": 0.5, "axis": 0, "keep": True}),
+            S("lower", [rn(3, 8)], {"q": 0.4, "axis": 1, "interpolation": "lower"}), S("higher", [rn(3, 8)], {"q": 0.4, "axis": 1, "interpolation": "higher"}),
+            S("nearest", [rn(3, 9)], {"q": 0.5625, "axis": 1, "interpolation": "nearest"}),
+            S("midpoint", [rn(3, 8)], {"q": 0.4, "axis": 1, "interpolation": "midpoint"}), S("ends", [rn(2, 7)], {"q": 1.0, "axis": 1}),
+            S("special", [special(rn(3, 37), {5: math.nan, 40: math.inf})], {"q": 0.3, "axis": 1})])
+op("cosine_similarity", lambda x, a: F.cosine_similarity(x[0], x[1], a["axis"], a["eps"]),
+   lambda: [S("rows", [rn(4, 5), rn(4, 5)], {"axis": 1, "eps": 1e-8}), S("broadcast", [rn(3, 1, 5), rn(4, 5)], {"axis": -1, "eps": 1e-8}),
+            S("zero_vector", [with_zeros(rn(3, 4), [4, 5, 6, 7]), rn(3, 4)], {"axis": 1, "eps": 1e-8}),
+            S("axis0", [rn(6, 2), rn(6, 2)], {"axis": 0, "eps": 1e-6})])
 
 # --- matmul and linear layers ------------------------------------------------------------------------------------
 op("matmul", lambda x, a: x[0] @ x[1],

@@ -18,7 +18,12 @@ internal sealed class SampleArgs(JsonElement args)
 
     public long Long(string name, long fallback) => Has(name) ? Get(name).GetInt64() : fallback;
 
-    public double Double(string name) => Get(name).GetDouble();
+    /// <summary>A number; ±∞ and NaN come as the strings "Infinity", "-Infinity" and "NaN" (JSON has no such numbers).</summary>
+    public double Double(string name)
+    {
+        var e = Get(name);
+        return e.ValueKind == JsonValueKind.String ? double.Parse(e.GetString()!, System.Globalization.CultureInfo.InvariantCulture) : e.GetDouble();
+    }
 
     public double Double(string name, double fallback) => Has(name) ? Double(name) : fallback;
 
