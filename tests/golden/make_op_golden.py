@@ -595,6 +595,99 @@ op("avg_pool1d", lambda x, a: F.avg_pool1d(x[0], a["kernel"], a["stride"], a["pa
 op("adaptive_avg_pool2d", lambda x, a: F.adaptive_avg_pool2d(x[0], a["size"]),
    lambda: [S("down", [rn(2, 3, 7, 9)], {"size": [3, 4]}), S("up", [rn(1, 2, 3, 2)], {"size": [5, 3]})])
 
+# --- new spatial ops (issue 8) --------------------------------------------------------------------------------------
+op("pad", lambda x, a: F.pad(x[0], a["pad"], a["mode"], a.get("value", 0.0)) if a["mode"] == "constant" else F.pad(x[0], a["pad"], a["mode"]),
+   lambda: [S("constant", [rn(2, 3, 4, 5)], {"pad": [1, 2, 0, 3], "mode": "constant", "value": -1.5}),
+            S("constant_crop", [rn(3, 6)], {"pad": [-1, 2, 1, -2], "mode": "constant", "value": 0.0}),
+            S("constant_3d", [rn(2, 3, 4, 5)], {"pad": [1, 0, 0, 1, 2, 1], "mode": "constant", "value": 0.25}),
+            S("reflect_1d", [rn(2, 3, 7)], {"pad": [3, 2], "mode": "reflect"}), S("reflect_2d", [rn(1, 2, 4, 5)], {"pad": [2, 1, 3, 3], "mode": "reflect"}),
+            S("replicate_2d", [rn(2, 2, 3, 4)], {"pad": [2, 3, 1, 0], "mode": "replicate"}), S("replicate_3d", [rn(1, 1, 2, 3, 4)], {"pad": [1, 1, 2, 0, 0, 1], "mode": "replicate"}),
+            S("circular_2d", [rn(1, 2, 3, 4)], {"pad": [2, 1, 3, 1], "mode": "circular"})])
+
+
+def interpolate(x, a):
+    kw = {"size": a["size"]} if "size" in a else {"scale_factor": a["scale"]}
+    if "align_corners" in a:
+        kw["align_corners"] = a["align_corners"]
+    return F.interpolate(x[0], mode=a["mode"], **kw)
+
+
+op("interpolate", interpolate,
+   lambda: [S("nearest_up", [rn(2, 3, 4, 5)], {"mode": "nearest", "size": [7, 9]}), S("nearest_down", [rn(1, 2, 9, 7)], {"mode": "nearest", "size": [4, 3]}),
+            S("nearest_scale", [rn(1, 2, 5, 6)], {"mode": "nearest", "scale": [1.5, 0.7]}), S("nearest_double", [rn(1, 1, 3, 4)], {"mode": "nearest", "scale": [2.0, 2.0]}),
+            S("nearest_1d", [rn(2, 3, 5)], {"mode": "nearest", "size": [8]}), S("nearest_exact", [rn(1, 2, 5, 6)], {"mode": "nearest-exact", "size": [8, 4]}),
+            S("bilinear_up", [rn(2, 2, 4, 5)], {"mode": "bilinear", "size": [7, 8], "align_corners": False}),
+            S("bilinear_up_corners", [rn(2, 2, 4, 5)], {"mode": "bilinear", "size": [7, 8], "align_corners": True}),
+            S("bilinear_down", [rn(1, 3, 9, 8)], {"mode": "bilinear", "size": [4, 5], "align_corners": False}),
+            S("bilinear_down_corners", [rn(1, 3, 9, 8)], {"mode": "bilinear", "size": [4, 5], "align_corners": True}),
+            S("bilinear_scale", [rn(1, 2, 5, 4)], {"mode": "bilinear", "scale": [1.7, 2.5], "align_corners": False}),
+            S("bilinear_to_one", [rn(1, 1, 4, 3)], {"mode": "bilinear", "size": [1, 2], "align_corners": True}),
+            S("linear_1d", [rn(2, 3, 6)], {"mode": "linear", "size": [10], "align_corners": False})])
+op("pixel_shuffle", lambda x, a: F.pixel_shuffle(x[0], a["r"]), lambda: [S("r2", [rn(2, 8, 3, 4)], {"r": 2}), S("r3_unbatched", [rn(9, 2, 3)], {"r": 3})])
+op("pixel_unshuffle", lambda x, a: F.pixel_unshuffle(x[0], a["r"]), lambda: [S("r2", [rn(2, 2, 6, 4)], {"r": 2}), S("r3_unbatched", [rn(1, 3, 6)], {"r": 3})])
+op("unfold", lambda x, a: F.unfold(x[0], a["kernel"], a["dilation"], a["padding"], a["stride"]),
+   lambda: [S("k3", [rn(2, 3, 5, 6)], {"kernel": [3, 3], "dilation": [1, 1], "padding": [0, 0], "stride": [1, 1]}),
+            S("strided_padded", [rn(1, 2, 7, 6)], {"kernel": [2, 3], "dilation": [1, 2], "padding": [1, 2], "stride": [2, 1]}),
+            S("unbatched", [rn(2, 4, 4)], {"kernel": [2, 2], "dilation": [1, 1], "padding": [0, 0], "stride": [2, 2]})])
+op("fold", lambda x, a: F.fold(x[0], a["size"], a["kernel"], a["dilation"], a["padding"], a["stride"]),
+   lambda: [S("k3", [rn(2, 27, 12)], {"size": [5, 6], "kernel": [3, 3], "dilation": [1, 1], "padding": [0, 0], "stride": [1, 1]}),
+            S("strided_padded", [rn(1, 12, 24)], {"size": [7, 6], "kernel": [2, 3], "dilation": [1, 2], "padding": [1, 2], "stride": [2, 1]}),
+            S("unbatched", [rn(8, 4)], {"size": [4, 4], "kernel": [2, 2], "dilation": [1, 1], "padding": [0, 0], "stride": [2, 2]})])
+op("max_pool2d_with_indices", lambda x, a: F.max_pool2d(x[0], a["kernel"], a["stride"], a["padding"], a["dilation"], a["ceil_mode"], return_indices=True),
+   lambda: [S("k2", [rn(2, 3, 6, 8)], {"kernel": [2, 2], "stride": [2, 2], "padding": [0, 0], "dilation": [1, 1], "ceil_mode": False}),
+            S("k3s2p1", [rn(1, 2, 7, 9)], {"kernel": [3, 3], "stride": [2, 2], "padding": [1, 1], "dilation": [1, 1], "ceil_mode": True}),
+            S("unbatched", [rn(2, 5, 6)], {"kernel": [2, 3], "stride": [1, 2], "padding": [1, 0], "dilation": [1, 1], "ceil_mode": False})])
+
+
+def unpool_samples():
+    out = []
+    for name, shape, k, st, p, size in [("k2", (2, 3, 6, 8), 2, 2, 0, None), ("k3s2p1", (1, 2, 7, 9), 3, 2, 1, [7, 9]), ("sized", (1, 1, 5, 5), 2, 2, 0, [5, 5])]:
+        v, i = F.max_pool2d(rn(*shape), k, st, p, return_indices=True)
+        args = {"kernel": k, "stride": st, "padding": p}
+        if size:
+            args["size"] = size
+        out.append(S(name, [rn(*v.shape), i], args))
+    return out
+
+
+op("max_unpool2d", lambda x, a: F.max_unpool2d(x[0], x[1], a["kernel"], a["stride"], a["padding"], a.get("size")), unpool_samples)
+op("adaptive_max_pool2d", lambda x, a: F.adaptive_max_pool2d(x[0], a["size"], return_indices=True),
+   lambda: [S("down", [rn(2, 3, 7, 9)], {"size": [3, 4]}), S("up", [rn(1, 2, 3, 2)], {"size": [5, 3]}), S("unbatched", [rn(2, 6, 6)], {"size": [4, 4]}),
+            S("special", [special(rn(1, 1, 6, 7), {3: math.nan, 17: math.inf, 30: -math.inf})], {"size": [3, 3]})])
+op("avg_pool2d_divisor", lambda x, a: F.avg_pool2d(x[0], a["kernel"], a["stride"], a["padding"], a["ceil_mode"], True, a["divisor"]),
+   lambda: [S("k2", [rn(2, 3, 6, 8)], {"kernel": [2, 2], "stride": [2, 2], "padding": [0, 0], "ceil_mode": False, "divisor": 3}),
+            S("k3p1_ceil", [rn(1, 2, 7, 9)], {"kernel": [3, 3], "stride": [2, 2], "padding": [1, 1], "ceil_mode": True, "divisor": 5})])
+op("conv2d_same", lambda x, a: F.conv2d(x[0], x[1], x[2] if len(x) > 2 else None, 1, "same", a["dilation"], a["groups"]),
+   lambda: [S("k3", [rn(2, 3, 6, 5), rn(4, 3, 3, 3), rn(4)], {"dilation": [1, 1], "groups": 1}),
+            S("even_kernel", [rn(1, 2, 5, 6), rn(3, 2, 2, 4)], {"dilation": [1, 1], "groups": 1}),
+            S("dilated_groups", [rn(1, 4, 7, 6), rn(4, 2, 3, 2), rn(4)], {"dilation": [2, 3], "groups": 2})])
+op("conv1d_same", lambda x, a: F.conv1d(x[0], x[1], x[2] if len(x) > 2 else None, 1, "same", a["dilation"]),
+   lambda: [S("k4", [rn(2, 3, 9), rn(2, 3, 4), rn(2)], {"dilation": 1}), S("dilated", [rn(1, 2, 8), rn(3, 2, 3)], {"dilation": 2})])
+
+
+def instance_norm(x, a):
+    rm, rv = (x[1].detach().clone(), x[2].detach().clone()) if a["running"] else (None, None)
+    w, b = (x[3], x[4]) if len(x) > 3 else (None, None)
+    y = F.instance_norm(x[0], rm, rv, w, b, a["use_input_stats"], 0.1, a["eps"])
+    return (y, rm, rv) if a["running"] else y
+
+
+op("instance_norm", instance_norm,
+   lambda: [S("plain", [rn(2, 3, 4, 5)], {"running": False, "use_input_stats": True, "eps": 1e-5}),
+            S("affine_1d", [rn(3, 2, 7), rn(2), un(0.5, 2, 2), rn(2), rn(2)], {"running": True, "use_input_stats": True, "eps": 1e-5}, grad=[0, 3, 4]),
+            S("running_eval", [rn(2, 3, 4, 4), rn(3), un(0.5, 2, 3), rn(3), rn(3)], {"running": True, "use_input_stats": False, "eps": 1e-3}, grad=[0, 3, 4])])
+
+
+def embedding_max_norm(x, a):
+    w = x[1]
+    y = F.embedding(x[0], w, max_norm=a["max_norm"], norm_type=a["norm_type"])
+    return y, w.detach().clone()
+
+
+op("embedding_max_norm", embedding_max_norm,
+   lambda: [S("l2", [torch.tensor([[0, 2, 4], [4, 1, 0]]), rn(6, 3, scale=2.0)], {"max_norm": 1.5, "norm_type": 2.0}),
+            S("l1", [torch.tensor([3, 3, 5, 0]), rn(6, 4)], {"max_norm": 2.0, "norm_type": 1.0})])
+
 # --- normalisation ---------------------------------------------------------------------------------------------------
 op("layer_norm", lambda x, a: F.layer_norm(x[0], a["shape"], *(x[1:] + [None] * (3 - len(x))), eps=a["eps"]),
    lambda: [S("affine", [rn(3, 4, 5), rn(5), rn(5)], {"shape": [5], "eps": 1e-5}), S("two_dims", [rn(2, 3, 4), rn(3, 4), rn(3, 4)], {"shape": [3, 4], "eps": 1e-3}),

@@ -9,7 +9,7 @@ internal static partial class OpTable
 {
     public static readonly IReadOnlyList<OpInfo> All =
         [.. Elementwise(), .. Activations(), .. Arithmetic(), .. Comparisons(), .. Reductions(), .. Shapes(), .. Indexing(), .. Creation(),
-         .. Layers(), .. Losses()];
+         .. Layers(), .. Losses(), .. Spatial()];
 
     public static OpInfo Row(string name) =>
         All.FirstOrDefault(r => r.Name == name) ?? throw new KeyNotFoundException($"the OpInfo table has no row '{name}'");
