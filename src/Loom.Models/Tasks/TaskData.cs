@@ -15,6 +15,22 @@ public abstract class TaskData
     /// <summary>The test split, as the model takes it.</summary>
     public abstract IDataset<Sample> Test { get; }
 
+    /// <summary>
+    /// The data's own validation split (an image folder's <c>val/</c>), which the trainer validates on instead of
+    /// holding out `--val-fraction` of <see cref="Train"/>; null for data that has none.
+    /// </summary>
+    public virtual IDataset<Sample>? Validation => null;
+
+    /// <summary>
+    /// Null when the test samples have targets. Otherwise why not ("new.csv has no column 'label'"): new data given to
+    /// `loom predict` may come without labels, and its <see cref="Test"/> targets are then placeholders that
+    /// `loom eval` refuses to score.
+    /// </summary>
+    public virtual string? Unlabelled => null;
+
+    /// <summary>What the user should know about how the data was read for a trained model (columns matched by name, columns left unused), one line each.</summary>
+    public virtual IReadOnlyList<string> Notes => [];
+
     /// <summary>One line for the console and report.md: where the data came from and its size.</summary>
     public abstract string Description { get; }
 
