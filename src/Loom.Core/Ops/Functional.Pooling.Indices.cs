@@ -33,7 +33,8 @@ public static partial class Functional
         var y = Tensor.Empty(shape, input.DType);
         var indices = Tensor.Empty(shape, DType.Int32);
         PoolingKernels.MaxPool2dForward(x.AsReadOnlyMemory<T>(), g, y.AsMemory<T>(), indices.AsMemory<int>());
-        if (GradMode.ShouldRecord(input)) new MaxPoolBackward<T>(input, indices, g).Attach(y);
+        // Int32 indices even for 2×2 windows (which max_pool2d itself stores as byte codes), so the int-index backward.
+        if (GradMode.ShouldRecord(input)) new ArgmaxScatterBackward<T>("max_pool2d", input, indices, g).Attach(y);
         return (y, indices.To(DType.Int64));
     }
 
