@@ -688,6 +688,16 @@ op("embedding_max_norm", embedding_max_norm,
    lambda: [S("l2", [torch.tensor([[0, 2, 4], [4, 1, 0]]), rn(6, 3, scale=2.0)], {"max_norm": 1.5, "norm_type": 2.0}),
             S("l1", [torch.tensor([3, 3, 5, 0]), rn(6, 4)], {"max_norm": 2.0, "norm_type": 1.0})])
 
+op("einsum", lambda x, a: torch.einsum(a["equation"], *x),
+   lambda: [S("matmul", [rn(3, 4), rn(4, 5)], {"equation": "ij,jk->ik"}), S("implicit", [rn(3, 4), rn(4, 5)], {"equation": "ij,jk"}),
+            S("batched", [rn(2, 3, 4), rn(2, 4, 5)], {"equation": "bij,bjk->bik"}), S("diagonal", [rn(4, 4)], {"equation": "ii->i"}),
+            S("trace", [rn(5, 5)], {"equation": "ii"}), S("transpose", [rn(3, 4)], {"equation": "ij->ji"}), S("outer", [rn(3), rn(4)], {"equation": "i,j->ij"}),
+            S("dot", [rn(6), rn(6)], {"equation": "i,i->"}), S("sum_all", [rn(3, 4)], {"equation": "ij->"}),
+            S("bilinear", [rn(2, 3), rn(4, 3, 5), rn(2, 5)], {"equation": "bn,anm,bm->ba"}),
+            S("ellipsis", [rn(2, 3, 4, 5), rn(3, 5, 6)], {"equation": "...ij,...jk->...ik"}), S("ellipsis_t", [rn(2, 3, 4)], {"equation": "...ij->...ji"}),
+            S("broadcast_one", [rn(2, 1, 3, 4), rn(5, 4, 2)], {"equation": "...ij,...jk->...ik"}),
+            S("batch_diag", [rn(2, 3, 3), rn(2, 3)], {"equation": "bii,bi->b"}), S("upper", [rn(2, 3), rn(3, 2)], {"equation": "Ab,bA->A"})])
+
 # --- normalisation ---------------------------------------------------------------------------------------------------
 op("layer_norm", lambda x, a: F.layer_norm(x[0], a["shape"], *(x[1:] + [None] * (3 - len(x))), eps=a["eps"]),
    lambda: [S("affine", [rn(3, 4, 5), rn(5), rn(5)], {"shape": [5], "eps": 1e-5}), S("two_dims", [rn(2, 3, 4), rn(3, 4), rn(3, 4)], {"shape": [3, 4], "eps": 1e-3}),

@@ -18,6 +18,7 @@ internal static partial class OpTable
             "bilinear" => InterpolateMode.Bilinear,
             _ => InterpolateMode.Nearest,
         }, a.Has("align_corners") ? a.Bool("align_corners") : null), "Interpolate"),
+        Op("einsum", (x, a) => Functional.Einsum(a.String("equation"), x), "Einsum"),
         Op("pixel_shuffle", (x, a) => Functional.PixelShuffle(x[0], a.Int("r")), "PixelShuffle"),
         Op("pixel_unshuffle", (x, a) => Functional.PixelUnshuffle(x[0], a.Int("r")), "PixelUnshuffle"),
         Op("unfold", (x, a) => Functional.Unfold(x[0], a.Pair("kernel"), a.Pair("dilation"), a.Pair("padding"), a.Pair("stride")), "Unfold"),
