@@ -763,6 +763,46 @@ op("triplet_margin_loss", lambda x, a: F.triplet_margin_loss(x[0], x[1], x[2], a
    lambda: [S("p2", [rn(4, 5), rn(4, 5), rn(4, 5)], {"margin": 1.0, "p": 2.0, "swap": False, "reduction": "mean"}),
             S("p1_swap", [rn(4, 5), rn(4, 5), rn(4, 5)], {"margin": 0.5, "p": 1.0, "swap": True, "reduction": "none"})])
 
+# --- new losses (issue 8) ------------------------------------------------------------------------------------------
+op("poisson_nll_loss", lambda x, a: F.poisson_nll_loss(x[0], x[1], a["log_input"], a["full"], reduction=a["reduction"]),
+   lambda: [S(f"log_{r}", [rn(4, 5), un(0, 4, 4, 5).round()], {"log_input": True, "full": False, "reduction": r}) for r in RED]
+   + [S("rate", [un(0.2, 3, 3, 4), un(0, 5, 3, 4).round()], {"log_input": False, "full": False, "reduction": "mean"}),
+      S("full", [rn(3, 4), un(0, 6, 3, 4).round()], {"log_input": True, "full": True, "reduction": "sum"})])
+op("gaussian_nll_loss", lambda x, a: F.gaussian_nll_loss(x[0], x[1], x[2], a["full"], a["eps"], a["reduction"]),
+   lambda: [S(r, [rn(4, 3), rn(4, 3), un(0.2, 2, 4, 3)], {"full": False, "eps": 1e-6, "reduction": r}) for r in RED]
+   + [S("per_sample", [rn(5, 3), rn(5, 3), un(0.2, 2, 5, 1)], {"full": True, "eps": 1e-6, "reduction": "mean"}),
+      S("per_sample_flat", [rn(5, 3), rn(5, 3), un(0.2, 2, 5)], {"full": False, "eps": 1e-6, "reduction": "sum"}),
+      S("clamped", [rn(2, 4), rn(2, 4), torch.tensor([[0.5, 1e-8, 2.0, 0.0], [1.0, 0.25, 3e-7, 0.7]]).double()], {"full": False, "eps": 1e-6, "reduction": "none"})])
+op("hinge_embedding_loss", lambda x, a: F.hinge_embedding_loss(x[0], x[1], a["margin"], reduction=a["reduction"]),
+   lambda: [S(r, [un(0, 2, 4, 5), torch.where(torch.rand(4, 5, generator=G) < 0.5, -1.0, 1.0).double()], {"margin": 1.2, "reduction": r}) for r in RED])
+op("soft_margin_loss", lambda x, a: F.soft_margin_loss(x[0], x[1], reduction=a["reduction"]),
+   lambda: [S(r, [rn(4, 5, scale=2.0), torch.where(torch.rand(4, 5, generator=G) < 0.5, -1.0, 1.0).double()], {"reduction": r}, grad=[0]) for r in RED])
+op("multi_margin_loss", lambda x, a: F.multi_margin_loss(x[0], x[1], a["p"], a["margin"], x[2] if len(x) > 2 else None, reduction=a["reduction"]),
+   lambda: [S(f"p1_{r}", [rn(5, 4), ints(0, 4, 5)], {"p": 1, "margin": 1.0, "reduction": r}) for r in RED]
+   + [S("p2_weighted", [rn(6, 5), ints(0, 5, 6), un(0.5, 2, 5)], {"p": 2, "margin": 0.7, "reduction": "mean"}, grad=[0]),
+      S("vector", [rn(4), torch.tensor(2)], {"p": 1, "margin": 1.0, "reduction": "sum"})])
+
+
+def ctc(x, a):
+    return F.ctc_loss(x[0].log_softmax(2), x[1], a["input_lengths"], a["target_lengths"], a["blank"], a["reduction"], a["zero_infinity"])
+
+
+def ctc_samples():
+    T, N, C = 12, 3, 5
+    padded = torch.tensor([[1, 2, 2, 3], [4, 1, 0, 0], [3, 3, 3, 1]])
+    out = [S(r, [rn(T, N, C), padded], {"input_lengths": [12, 9, 11], "target_lengths": [4, 2, 4], "blank": 0, "reduction": r, "zero_infinity": False})
+           for r in RED]
+    out.append(S("concatenated", [rn(T, N, C), torch.tensor([1, 2, 2, 3, 4, 1, 3, 3, 3, 1])],
+                 {"input_lengths": [12, 9, 11], "target_lengths": [4, 2, 4], "blank": 0, "reduction": "mean", "zero_infinity": False}))
+    out.append(S("blank_last_empty", [rn(8, 2, 4), torch.tensor([[0, 1, 0], [2, 2, 2]])],
+                 {"input_lengths": [8, 5], "target_lengths": [3, 0], "blank": 3, "reduction": "sum", "zero_infinity": False}))
+    out.append(S("zero_infinity", [rn(6, 2, 4), torch.tensor([[1, 1, 1, 1], [2, 3, 0, 0]])],
+                 {"input_lengths": [6, 6], "target_lengths": [4, 2], "blank": 0, "reduction": "none", "zero_infinity": True}))
+    return out
+
+
+op("ctc_loss", ctc, ctc_samples)
+
 # --- recurrent ---------------------------------------------------------------------------------------------------------
 
 
