@@ -461,7 +461,8 @@ op("max_with_indices", lambda x, a: torch.max(x[0], a["axis"], a.get("keep", Fal
             S("special", [special(rn(3, 37), {5: math.nan, 9: math.nan, 40: math.inf})], {"axis": 1})])
 op("min_with_indices", lambda x, a: torch.min(x[0], a["axis"], a.get("keep", False)), OPS["max_with_indices"][1])
 op("median", lambda x, a: torch.median(x[0]) if "axis" not in a else torch.median(x[0], a["axis"], a.get("keep", False)),
-   lambda: [S("all_odd", [rn(3, 5)]), S("all_even", [rn(4, 5)]), S("rows_even", [rn(4, 6)], {"axis": 1}), S("cols_keep", [rn(5, 3)], {"axis": 0, "keep": True}),
+   lambda: [S("all_odd", [rn(3, 5)]), S("all_even", [rn(4, 5)]), S("all_ties", [un(-3, 3, 3, 5).round()]), S("all_nan", [special(rn(3, 5), {2: math.nan, 7: math.nan})]),
+            S("rows_even", [rn(4, 6)], {"axis": 1}), S("cols_keep", [rn(5, 3)], {"axis": 0, "keep": True}),
             S("special", [special(rn(3, 37), {5: math.nan, 9: math.nan, 40: math.inf})], {"axis": 1})])
 
 

@@ -5,7 +5,8 @@ namespace Loom;
 // Values chosen by rank along an axis, with the positions they come from, composed from differentiable ops (ArgMax,
 // Sort, Gather), so each value's gradient goes back to the element it was taken from:
 //   max/min with indices:  (values, indices) of the first extreme element (the first NaN, if any), like torch.max(dim)
-//   median:                the lower median, sorted[(n − 1)/2], or NaN when the line holds one (like torch.median)
+//   median:                the lower median, sorted[(n − 1)/2], or NaN when the line holds one (like torch.median);
+//                          of the whole tensor, its gradient is shared by the elements equal to it, as PyTorch's
 //   quantile:              sorted values at rank q·(n − 1), interpolated (QuantileInterpolation), NaN when the line
 //                          holds one (like torch.quantile)
 public partial class Tensor
@@ -16,8 +17,34 @@ public partial class Tensor
     /// <summary>The smallest values along <paramref name="axis"/> and their Int64 positions (the first on ties, the first NaN if any), like <c>torch.min(x, dim)</c>.</summary>
     public (Tensor Values, Tensor Indices) MinWithIndices(int axis, bool keepDim = false) => Selected(ArgMin(axis, keepDim: true), axis, keepDim);
 
-    /// <summary>The lower median of all elements (the middle one of the sorted values; NaN if any is NaN), like <c>torch.median(x)</c>.</summary>
-    public Tensor Median() => Reshape(-1).Median(0).Values.Reshape([]);
+    /// <summary>
+    /// The lower median of all elements (the middle one of the sorted values; NaN if any is NaN), like
+    /// <c>torch.median(x)</c>; elements equal to it (NaN ones, for a NaN median) share its gradient equally, as there.
+    /// </summary>
+    public Tensor Median()
+    {
+        Tensor median, ties;
+        using (new NoGrad())
+        {
+            median = Reshape(-1).Median(0).Values.Reshape([]);
+            ties = double.IsNaN(median.Item()) ? IsNan() : Eq(median);
+        }
+        return GradMode.ShouldRecord(this) ? new SharedGradientBackward("median", this, ties).Attach(median.Clone()) : median;
+    }
+
+    /// <summary>dx = dy / #ties on the tied elements, 0 elsewhere.</summary>
+    private sealed class SharedGradientBackward : BackwardNode
+    {
+        private readonly SavedTensor _ties;
+
+        public SharedGradientBackward(string op, Tensor input, Tensor ties) : base(op, input) => _ties = Save(ties);
+
+        protected internal override Tensor?[] Apply(Tensor gradOutput)
+        {
+            var ties = _ties.Value.To(gradOutput.DType);
+            return [ties.Mul(gradOutput.Div(ties.Sum()))];
+        }
+    }
 
     /// <summary>
     /// The lower median along <paramref name="axis"/> and its Int64 position (NaN, at the first NaN's position, for a

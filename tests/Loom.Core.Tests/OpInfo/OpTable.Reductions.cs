@@ -46,7 +46,10 @@ internal static partial class OpTable
             if (!a.Has("axis")) return [x[0].Median()];
             var (v, i) = x[0].Median(a.Int("axis"), a.Bool("keep"));
             return [v, i];
-        }, "Median"),
+        }, "Median") with
+        {
+            NotGradChecked = [("all_ties", "at tied values the median is not differentiable; PyTorch (and Loom) share the gradient among the ties")],
+        },
         Op("quantile", (x, a) => x[0].Quantile(a.Double("q"), a.IntOrNull("axis"), a.Bool("keep"), a.String("interpolation", "linear") switch
         {
             "lower" => QuantileInterpolation.Lower,
