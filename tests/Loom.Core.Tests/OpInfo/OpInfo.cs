@@ -36,8 +36,8 @@ internal sealed record OpInfo(string Name, OpRun Run)
     /// <summary>Gradients in float32 (accumulate more rounding than forward values).</summary>
     public Tolerance? F32Grad { get; init; }
 
-    /// <summary>Whether GradCheck applies (false for ops that are differentiable but piecewise constant, say).</summary>
-    public bool GradCheck { get; init; } = true;
+    /// <summary>Why no sample of this row is grad-checked, when that is so (another row or test checks the same gradient).</summary>
+    public string? GradCheckElsewhere { get; init; }
 
     /// <summary>The most ulps a precision sweep allows in float32 and in float64.</summary>
     public (double F32, double F64) SweepUlps { get; init; } = (2, 2);

@@ -29,7 +29,7 @@ internal static partial class OpTable
         Op("clone", (x, a) => x[0].Clone(), "Clone"),
         Op("contiguous", (x, a) => x[0].Contiguous(), "Contiguous"),
         Op("copy_", (x, a) => x[0].Clone().CopyFrom(x[1]), "CopyFrom"),
-        Op("to_float32", (x, a) => x[0].To(DType.Float32), "To"),
+        Op("to_float32", (x, a) => x[0].To(DType.Float32), "To") with { GradCheckElsewhere = "Autograd/ConversionGradTests (float64 through float32 and back)" },
     ];
 
     private static IEnumerable<OpInfo> Indexing() =>
