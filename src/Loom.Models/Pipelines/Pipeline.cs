@@ -34,18 +34,13 @@ public static class Pipeline
         data ??= task.Load(config);
         var train = data.Train;
         IDataset<Sample>? validation = null;
-        if (config.ValidationFraction > 0)
-        {
-            var split = data.Strata is { } strata
-                ? Split.Stratified(strata, config.ValidationFraction, seed: config.Seed)
-                : Split.Random(train.Count, config.ValidationFraction, seed: config.Seed);
-            validation = Rows(train, split.Validation);
-            train = Rows(train, split.Train);
-        }
+        if (config.ValidationFraction > 0) (train, validation) = data.HoldOut(config.ValidationFraction, config.Seed);
         var model = CreateModel(task, config, data);
         var optimizer = CreateOptimizer(config, model);
-        var trainLoader = new DataLoader<Sample>(train, config.BatchSize, shuffle: true, seed: config.Seed);
-        var (scheduler, perStep) = CreateScheduler(config, optimizer, trainLoader.Count);
+        var trainLoader = new DataLoader<Sample>(train, config.BatchSize!.Value, shuffle: true, seed: config.Seed);
+        // With gradient accumulation an epoch takes fewer optimiser steps than batches; per-step schedules count steps.
+        int stepsPerEpoch = (trainLoader.Count + config.GradientAccumulation - 1) / config.GradientAccumulation;
+        var (scheduler, perStep) = CreateScheduler(config, optimizer, stepsPerEpoch);
         string monitor = validation is null ? "loss" : "val_loss";
         var callbacks = new List<ICallback>();
         if (folder is not null) callbacks.Add(new RunLogger(folder));
@@ -60,7 +55,8 @@ public static class Pipeline
             Epochs = config.Epochs,
             Seed = config.Seed,
             SchedulerStepPerBatch = perStep,
-            ClipGradNorm = config.ClipGradNorm,
+            ClipGradNorm = config.ClipGradNorm > 0 ? config.ClipGradNorm : null,
+            GradientAccumulationSteps = config.GradientAccumulation,
             MaxSteps = config.MaxSteps,
         };
         var trainer = new Trainer(model, optimizer, WithPenalties(config, model, task.Loss(data)), options, task.Metrics(data), callbacks, scheduler);
@@ -159,13 +155,14 @@ public static class Pipeline
         var noDecay = model.NamedParameters().Where(p => p.Parameter.Rank < 2).Select(p => p.Parameter).ToList();
         var groups = new List<ParamGroup> { new(decay) };
         if (noDecay.Count > 0) groups.Add(new ParamGroup(noDecay, weightDecay: 0));
+        double lr = Resolved(c.LearningRate, "learning rate"), weightDecay = Resolved(c.WeightDecay, "weight decay");
         return c.Optimizer switch
         {
-            "sgd" => new Sgd(groups, c.LearningRate, momentum: c.Momentum, weightDecay: c.WeightDecay, nesterov: c.Momentum > 0),
-            "adam" => new Adam(groups, c.LearningRate, weightDecay: c.WeightDecay),
-            "adamw" => new AdamW(groups, c.LearningRate, weightDecay: c.WeightDecay),
-            "rmsprop" => new RmsProp(groups, c.LearningRate, weightDecay: c.WeightDecay, momentum: c.Momentum),
-            "adagrad" => new Adagrad(groups, c.LearningRate, weightDecay: c.WeightDecay),
+            "sgd" => new Sgd(groups, lr, momentum: c.Momentum, weightDecay: weightDecay, nesterov: c.Momentum > 0),
+            "adam" => new Adam(groups, lr, weightDecay: weightDecay),
+            "adamw" => new AdamW(groups, lr, weightDecay: weightDecay),
+            "rmsprop" => new RmsProp(groups, lr, weightDecay: weightDecay, momentum: c.Momentum),
+            "adagrad" => new Adagrad(groups, lr, weightDecay: weightDecay),
             _ => throw new ArgumentException($"unknown optimizer '{c.Optimizer}'"),
         };
     }
@@ -177,9 +174,13 @@ public static class Pipeline
         "step" => (new StepLR(optimizer, Math.Max(1, c.Epochs / 3), 0.3), false),
         "cosine" => (new CosineAnnealingLR(optimizer, c.Epochs * stepsPerEpoch), true),
         "warmup-cosine" => (new WarmupCosineLR(optimizer, Math.Max(1, stepsPerEpoch / 2), c.Epochs * stepsPerEpoch + 1), true),
-        "onecycle" => (new OneCycleLR(optimizer, c.LearningRate, c.Epochs * stepsPerEpoch + 1), true),
+        "onecycle" => (new OneCycleLR(optimizer, Resolved(c.LearningRate, "learning rate"), c.Epochs * stepsPerEpoch + 1), true),
         _ => throw new ArgumentException($"unknown schedule '{c.Schedule}'"),
     };
+
+    // Set by Tasks.Resolve from the task's defaults; a config built by hand must be resolved first.
+    private static double Resolved(double? value, string what) =>
+        value ?? throw new InvalidOperationException($"the config has no {what}: resolve it with Tasks.Resolve first");
 
     /// <summary>The task's loss plus the config's L1/L2 penalties on weights (not biases or normalisation parameters).</summary>
     public static Func<Tensor, Tensor, Tensor> WithPenalties(TrainingConfig c, Module model, Func<Tensor, Tensor, Tensor> loss)
@@ -199,7 +200,7 @@ public static class Pipeline
     public static DataLoader<Sample> Batches(IDataset<Sample> data) => new(data, EvaluationBatchSize);
 
     // In-memory rows are copied (contiguous batches later); other datasets are indexed through.
-    private static IDataset<Sample> Rows(IDataset<Sample> data, int[] indices) =>
+    internal static IDataset<Sample> Rows(IDataset<Sample> data, int[] indices) =>
         data is TensorDataset rows ? rows.Gather(indices) : new Subset<Sample>(data, indices);
 }
 
