@@ -42,6 +42,7 @@ internal static class GenerateCommand
             var generator = Load(parse.GetValue(run), parse.GetValue(weights), parse.GetValue(tokenizer), parse.GetValue(heads), parse.GetValue(best));
             var options = new GenerationOptions(parse.GetValue(tokens), parse.GetValue(temperature), parse.GetValue(topK), parse.GetValue(topP),
                 parse.GetValue(penalty), parse.GetValue(seed));
+            options.Validate(); // before the prompt is echoed, so that an error is a line of its own
             var output = console.Profile.Out.Writer;
             var clock = Stopwatch.StartNew();
             int produced = 0;

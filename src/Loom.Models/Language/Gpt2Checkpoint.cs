@@ -56,6 +56,21 @@ public static class Gpt2Checkpoint
         return model;
     }
 
+    /// <summary>
+    /// Writes <paramref name="model"/> in Hugging Face GPT-2's layout (names without a prefix, Conv1D weights [in, out],
+    /// no lm_head when tied), which <see cref="Load"/> and transformers' GPT2LMHeadModel read; rotary models have no
+    /// GPT-2 equivalent.
+    /// </summary>
+    public static void Save(Gpt model, string path)
+    {
+        if (model.Config.Positions != GptPositions.Learned) throw new ArgumentException("GPT-2's format has learned positions only; this model is rotary");
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        using (new NoGrad())
+            foreach (var (key, tensor) in model.StateDict())
+                tensors[key] = Conv1D.Any(s => key.EndsWith(s, StringComparison.Ordinal)) ? tensor.Transpose(0, 1).Contiguous() : tensor;
+        SafeTensors.Save(path, tensors, new Dictionary<string, string> { ["format"] = "pt" });
+    }
+
     private static GptConfig InferConfig(string path, Dictionary<string, Tensor> tensors, int? heads)
     {
         Tensor Require(string name) => tensors.TryGetValue(name, out var t) && t.Rank == 2 ? t

@@ -89,3 +89,23 @@ public class Gpt2CheckpointTests
         Assert.Contains("missing tensor wte.weight", e.Message);
     }
 }
+
+public class Gpt2CheckpointSaveTests
+{
+    [Fact]
+    public void A_saved_model_loads_back_with_the_same_logits_and_conv1d_layout()
+    {
+        using var dir = new TempFolder();
+        Loom.Random.Generator.ManualSeed(11);
+        var gpt = new Gpt(new GptConfig(Vocab: 50, Dim: 24, Layers: 2, Heads: 3, Context: 16));
+        gpt.Eval();
+        Gpt2Checkpoint.Save(gpt, dir.File("model.safetensors"));
+        var stored = SafeTensors.Load(dir.File("model.safetensors")).Tensors;
+        Assert.Equal(new Shape(24, 72), stored["h.0.attn.c_attn.weight"].Shape);
+        Assert.DoesNotContain("lm_head.weight", stored.Keys);
+        var loaded = Gpt2Checkpoint.Load(dir.File("model.safetensors"), heads: 3);
+        var ids = Tensor.Randint(0, 50, new Shape(2, 10));
+        using var noGrad = new NoGrad();
+        TensorAssert.Close(gpt.Forward(ids), loaded.Forward(ids), 0, 0);
+    }
+}
