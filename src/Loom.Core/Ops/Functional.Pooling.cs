@@ -85,22 +85,26 @@ public static partial class Functional
         {
             var codes = Tensor.Empty(shape, DType.UInt8);
             PoolingKernels.MaxPool2x2Forward(x.AsReadOnlyMemory<T>(), g, y.AsMemory<T>(), codes.AsMemory<byte>());
-            return GradMode.ShouldRecord(input) ? new MaxPool2x2Backward<T>(input, codes, g).Attach(y) : y;
+            return GradMode.ShouldRecord(input) ? new MaxPoolBackward<T>(input, codes, g).Attach(y) : y;
         }
         var indices = Tensor.Empty(shape, DType.Int32);
         PoolingKernels.MaxPool2dForward(x.AsReadOnlyMemory<T>(), g, y.AsMemory<T>(), indices.AsMemory<int>());
         return GradMode.ShouldRecord(input) ? new MaxPoolBackward<T>(input, indices, g).Attach(y) : y;
     }
 
+    /// <summary>
+    /// Scatters dy to each window's maximum, which the forward saved as an Int32 input index per window, or, for
+    /// 2×2 windows with stride 2, as a byte code 2·row + column.
+    /// </summary>
     private sealed class MaxPoolBackward<T> : BackwardNode where T : unmanaged, IFloatingPointIeee754<T>
     {
-        private readonly SavedTensor _indices;
+        private readonly SavedTensor _argmax;
         private readonly Pool2dGeometry _g;
         private readonly Shape _inputShape;
 
-        public MaxPoolBackward(Tensor input, Tensor indices, Pool2dGeometry g) : base("max_pool2d", input)
+        public MaxPoolBackward(Tensor input, Tensor argmax, Pool2dGeometry g) : base("max_pool2d", input)
         {
-            _indices = Save(indices);
+            _argmax = Save(argmax);
             _g = g;
             _inputShape = input.Shape;
         }
@@ -108,29 +112,9 @@ public static partial class Functional
         protected internal override Tensor?[] Apply(Tensor gradOutput)
         {
             var dx = Tensor.Empty(_inputShape, gradOutput.DType);
-            PoolingKernels.MaxPool2dBackward(gradOutput.Contiguous().AsReadOnlyMemory<T>(), _indices.Value.AsReadOnlyMemory<int>(), _g, dx.AsMemory<T>());
-            return [dx];
-        }
-    }
-
-    /// <summary>The 2×2, stride-2 max pool's backward: codes hold 2·row + column of each window's maximum.</summary>
-    private sealed class MaxPool2x2Backward<T> : BackwardNode where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        private readonly SavedTensor _codes;
-        private readonly Pool2dGeometry _g;
-        private readonly Shape _inputShape;
-
-        public MaxPool2x2Backward(Tensor input, Tensor codes, Pool2dGeometry g) : base("max_pool2d", input)
-        {
-            _codes = Save(codes);
-            _g = g;
-            _inputShape = input.Shape;
-        }
-
-        protected internal override Tensor?[] Apply(Tensor gradOutput)
-        {
-            var dx = Tensor.Empty(_inputShape, gradOutput.DType);
-            PoolingKernels.MaxPool2x2Backward(gradOutput.Contiguous().AsReadOnlyMemory<T>(), _codes.Value.AsReadOnlyMemory<byte>(), _g, dx.AsMemory<T>());
+            var dy = gradOutput.Contiguous().AsReadOnlyMemory<T>();
+            if (PoolingKernels.Is2x2(_g)) PoolingKernels.MaxPool2x2Backward(dy, _argmax.Value.AsReadOnlyMemory<byte>(), _g, dx.AsMemory<T>());
+            else PoolingKernels.MaxPool2dBackward(dy, _argmax.Value.AsReadOnlyMemory<int>(), _g, dx.AsMemory<T>());
             return [dx];
         }
     }

@@ -232,6 +232,18 @@ public abstract class Module
         foreach (var hook in _hooks.ToArray()) hook(this, input, output);
     }
 
+    /// <summary>
+    /// The hook protocol of a Forward overload that takes more than its one main input: the pre-hooks on
+    /// <paramref name="input"/>, <paramref name="forward"/> on what they return, then the hooks with that input and the output.
+    /// </summary>
+    private protected Tensor RunWithHooks(Tensor input, Func<Tensor, Tensor> forward)
+    {
+        var actual = (Tensor)RunPreHooks(input);
+        var output = forward(actual);
+        RunHooks(actual, output);
+        return output;
+    }
+
     // ---------------------------------------------------------------- printing
 
     /// <summary>The arguments shown in this module's line of <see cref="ToString"/>, e.g. "in_features=784, out_features=10, bias=True".</summary>

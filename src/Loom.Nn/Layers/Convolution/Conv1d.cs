@@ -9,12 +9,11 @@ public sealed class Conv1d : Module<Tensor, Tensor>
     public Conv1d(int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0, int dilation = 1, int groups = 1, bool bias = true,
         DType dtype = DType.Float32, Generator? generator = null)
     {
-        if (inChannels <= 0 || outChannels <= 0 || groups <= 0 || inChannels % groups != 0 || outChannels % groups != 0)
-            throw new ArgumentException($"Conv1d: in ({inChannels}) and out ({outChannels}) channels must be positive multiples of groups ({groups})");
+        ConvolutionParameters.CheckChannels(nameof(Conv1d), inChannels, outChannels, groups);
         (InChannels, OutChannels, KernelSize, Stride, Padding, Dilation, Groups) = (inChannels, outChannels, kernelSize, stride, padding, dilation, groups);
-        double bound = 1 / Math.Sqrt(inChannels / groups * kernelSize);
-        Weight = RegisterParameter("weight", new Parameter(Tensor.Uniform(new Shape(outChannels, inChannels / groups, kernelSize), -bound, bound, generator, dtype)))!;
-        Bias = RegisterParameter("bias", bias ? new Parameter(Tensor.Uniform(new Shape(outChannels), -bound, bound, generator, dtype)) : null);
+        var (weight, biasParameter) = ConvolutionParameters.Uniform(new Shape(outChannels, inChannels / groups, kernelSize), outChannels, bias, dtype, generator);
+        Weight = RegisterParameter("weight", weight)!;
+        Bias = RegisterParameter("bias", biasParameter);
     }
 
     public int InChannels { get; }
