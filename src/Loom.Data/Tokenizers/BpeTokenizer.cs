@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Text;
-using System.Text.Json.Nodes;
 
 namespace Loom.Data;
 
@@ -104,19 +104,16 @@ public sealed class BpeTokenizer : ITokenizer
     }
 
     public void Save(string path) =>
-        Tokenizer.Write(path, new JsonObject
-        {
-            ["kind"] = Kind,
-            ["vocab_size"] = VocabSize,
-            ["merges"] = new JsonArray([.. _merges.Select(m => (JsonNode)new JsonArray(m.Left, m.Right))]),
-        });
+        JsonFile.Write(path, new TokenizerFile(Kind, VocabSize: VocabSize, Merges: [.. _merges.Select(m => $"{m.Left} {m.Right}")]));
 
-    internal static BpeTokenizer FromJson(JsonObject json)
+    internal static BpeTokenizer FromFile(TokenizerFile file)
     {
-        var merges = json["merges"]!.AsArray().Select(m => ((int)m![0]!, (int)m[1]!)).ToList();
+        var merges = (file.Merges ?? throw new InvalidDataException("no merges")).Select(m => m.Split(' ') is [var l, var r]
+            ? (int.Parse(l, CultureInfo.InvariantCulture), int.Parse(r, CultureInfo.InvariantCulture))
+            : throw new InvalidDataException($"merge '{m}' is not two ids")).ToList();
         var tokenizer = new BpeTokenizer(merges);
-        if (json["vocab_size"] is { } size && (int)size != tokenizer.VocabSize)
-            throw new InvalidDataException($"the file says {(int)size} tokens but its merges make {tokenizer.VocabSize}");
+        if (file.VocabSize is int size && size != tokenizer.VocabSize)
+            throw new InvalidDataException($"the file says {size} tokens but its merges make {tokenizer.VocabSize}");
         return tokenizer;
     }
 }

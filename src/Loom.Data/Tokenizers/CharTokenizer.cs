@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json.Nodes;
 
 namespace Loom.Data;
 
@@ -56,9 +55,5 @@ public sealed class CharTokenizer : ITokenizer
         return sb.ToString();
     }
 
-    public void Save(string path) =>
-        Tokenizer.Write(path, new JsonObject { ["kind"] = Kind, ["code_points"] = new JsonArray([.. _codePoints.Select(c => JsonValue.Create(c))]) });
-
-    internal static CharTokenizer FromJson(JsonObject json) =>
-        new(json["code_points"]!.AsArray().Select(n => (int)n!));
+    public void Save(string path) => JsonFile.Write(path, new TokenizerFile(Kind, CodePoints: _codePoints));
 }

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Microsoft.ML.Tokenizers;
 
 namespace Loom.Data;
@@ -41,5 +40,5 @@ public sealed class Gpt2Tokenizer : ITokenizer
         return _tokenizer.Decode(kept);
     }
 
-    public void Save(string path) => Tokenizer.Write(path, new JsonObject { ["kind"] = Kind });
+    public void Save(string path) => JsonFile.Write(path, new TokenizerFile(Kind));
 }

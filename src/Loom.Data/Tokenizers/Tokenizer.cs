@@ -1,6 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
-
 namespace Loom.Data;
 
 /// <summary>Builds the tokenizer a language-model run asks for, and reads back one a run saved.</summary>
@@ -24,32 +21,27 @@ public static class Tokenizer
     /// <summary>Reads a tokenizer written by <see cref="ITokenizer.Save"/>.</summary>
     public static ITokenizer Load(string path)
     {
-        JsonObject json;
+        var file = JsonFile.Read<TokenizerFile>(path, "a tokenizer file") ?? throw new InvalidDataException($"{path}: not a tokenizer file (null)");
         try
         {
-            json = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException($"{path}: a tokenizer file must be a JSON object");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{path}: not a tokenizer file ({e.Message})");
-        }
-        string? kind = (string?)json["kind"];
-        try
-        {
-            return kind switch
+            return file.Kind switch
             {
-                "char" => CharTokenizer.FromJson(json),
-                "bpe" => BpeTokenizer.FromJson(json),
+                "char" => new CharTokenizer(file.CodePoints ?? throw new InvalidDataException("no codePoints")),
+                "bpe" => BpeTokenizer.FromFile(file),
                 "gpt2" => Gpt2Tokenizer.Instance,
-                _ => throw new InvalidDataException($"{path}: unknown tokenizer kind '{kind}' (expected {string.Join(", ", Kinds)})"),
+                _ => throw new InvalidDataException($"unknown kind '{file.Kind}' (expected {string.Join(", ", Kinds)})"),
             };
         }
-        catch (Exception e) when (e is InvalidOperationException or FormatException or JsonException or NullReferenceException or ArgumentException)
+        catch (Exception e) when (e is InvalidDataException or FormatException or ArgumentException)
         {
-            throw new InvalidDataException($"{path}: a damaged {kind} tokenizer file ({e.Message})");
+            throw new InvalidDataException($"{path}: a damaged {file.Kind} tokenizer file ({e.Message})");
         }
     }
-
-    internal static void Write(string path, JsonObject json) =>
-        File.WriteAllText(path, json.ToJsonString(new JsonSerializerOptions { WriteIndented = false }) + "\n");
 }
+
+/// <summary>What a tokenizer file holds (tokenizer.json in a run folder): its kind and what that kind needs.</summary>
+/// <param name="Kind">char, bpe or gpt2.</param>
+/// <param name="CodePoints">char: the vocabulary's characters, in id order after the special tokens.</param>
+/// <param name="VocabSize">bpe: the number of ids, a check on the merges.</param>
+/// <param name="Merges">bpe: "left right" ids of each merge, in the order learnt (as GPT-2's merges.txt, by id).</param>
+internal sealed record TokenizerFile(string Kind, int[]? CodePoints = null, int? VocabSize = null, string[]? Merges = null);

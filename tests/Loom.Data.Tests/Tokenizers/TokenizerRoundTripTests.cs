@@ -72,7 +72,7 @@ public class TokenizerRoundTripTests
     {
         using var dir = new TempDir();
         var path = dir.File("tokenizer.json");
-        File.WriteAllText(path, "{\"kind\":\"bpe\",\"merges\":[[4,999]]}");
+        File.WriteAllText(path, "{\"kind\":\"bpe\",\"merges\":[\"4 999\"]}");
         var e = Assert.Throws<InvalidDataException>(() => Tokenizer.Load(path));
         Assert.Contains(path, e.Message);
         Assert.DoesNotContain('\n', e.Message);
