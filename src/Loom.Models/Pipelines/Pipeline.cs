@@ -15,9 +15,6 @@ namespace Loom.Models;
 /// </summary>
 public static class Pipeline
 {
-    /// <summary>Batch size for evaluation and prediction, where no gradients are kept.</summary>
-    private const int EvaluationBatchSize = 256;
-
     /// <summary>Everything a run trains with.</summary>
     public sealed record Setup(TrainingConfig Config, ITask Task, TaskData Data, Module<Tensor, Tensor> Model, Trainer Trainer,
         DataLoader<Sample> TrainLoader, DataLoader<Sample>? ValidationLoader, DataLoader<Sample> TestLoader);
@@ -61,8 +58,8 @@ public static class Pipeline
         };
         var trainer = new Trainer(model, optimizer, WithPenalties(config, model, task.Loss(data)), options, task.Metrics(data), callbacks, scheduler);
         return new Setup(config, task, data, model, trainer, trainLoader,
-            validation is null ? null : new DataLoader<Sample>(validation, EvaluationBatchSize),
-            Batches(data.Test));
+            validation is null ? null : Batches(validation, data.EvaluationBatchSize),
+            Batches(data.Test, data.EvaluationBatchSize));
     }
 
     /// <summary>
@@ -168,15 +165,20 @@ public static class Pipeline
     }
 
     /// <summary>The LR schedule; per-step schedules report <c>perStep</c>.</summary>
-    public static (LRScheduler? Scheduler, bool PerStep) CreateScheduler(TrainingConfig c, Optimizer optimizer, int stepsPerEpoch) => c.Schedule switch
+    /// <remarks>Per-step schedules span the run: its epochs, or its --max-steps when that ends it sooner.</remarks>
+    public static (LRScheduler? Scheduler, bool PerStep) CreateScheduler(TrainingConfig c, Optimizer optimizer, int stepsPerEpoch)
     {
-        "none" or "plateau" => (null, false),
-        "step" => (new StepLR(optimizer, Math.Max(1, c.Epochs / 3), 0.3), false),
-        "cosine" => (new CosineAnnealingLR(optimizer, c.Epochs * stepsPerEpoch), true),
-        "warmup-cosine" => (new WarmupCosineLR(optimizer, Math.Max(1, stepsPerEpoch / 2), c.Epochs * stepsPerEpoch + 1), true),
-        "onecycle" => (new OneCycleLR(optimizer, Resolved(c.LearningRate, "learning rate"), c.Epochs * stepsPerEpoch + 1), true),
-        _ => throw new ArgumentException($"unknown schedule '{c.Schedule}'"),
-    };
+        int total = (int)Math.Min((long)c.Epochs * stepsPerEpoch, c.MaxSteps ?? long.MaxValue);
+        return c.Schedule switch
+        {
+            "none" or "plateau" => (null, false),
+            "step" => (new StepLR(optimizer, Math.Max(1, c.Epochs / 3), 0.3), false),
+            "cosine" => (new CosineAnnealingLR(optimizer, Math.Max(1, total)), true),
+            "warmup-cosine" => (new WarmupCosineLR(optimizer, Math.Max(1, Math.Min(stepsPerEpoch / 2, total / 10)), total + 1), true),
+            "onecycle" => (new OneCycleLR(optimizer, Resolved(c.LearningRate, "learning rate"), total + 1), true),
+            _ => throw new ArgumentException($"unknown schedule '{c.Schedule}'"),
+        };
+    }
 
     // Set by Tasks.Resolve from the task's defaults; a config built by hand must be resolved first.
     private static double Resolved(double? value, string what) =>
@@ -197,7 +199,7 @@ public static class Pipeline
     }
 
     /// <summary>A dataset's samples in order, in evaluation-sized batches.</summary>
-    public static DataLoader<Sample> Batches(IDataset<Sample> data) => new(data, EvaluationBatchSize);
+    public static DataLoader<Sample> Batches(IDataset<Sample> data, int batchSize) => new(data, batchSize);
 
     // In-memory rows are copied (contiguous batches later); other datasets are indexed through.
     internal static IDataset<Sample> Rows(IDataset<Sample> data, int[] indices) =>
@@ -214,8 +216,8 @@ public sealed record TrainedRun(TrainingConfig Config, ITask Task, TaskData Data
     public Evaluator Evaluator => new(Model, Task.Loss(Data), Task.Metrics(Data));
 
     /// <summary>Loss, metrics and the task's report on the test split.</summary>
-    public TaskEvaluation Evaluate() => Task.Evaluate(Evaluator, Data, Pipeline.Batches(Data.Test));
+    public TaskEvaluation Evaluate() => Task.Evaluate(Evaluator, Data, Pipeline.Batches(Data.Test, Data.EvaluationBatchSize));
 
     /// <summary>One row per test sample (see <see cref="ITask.Predict"/>).</summary>
-    public ResultTable Predict() => Task.Predict(Evaluator, Data, Pipeline.Batches(Data.Test));
+    public ResultTable Predict() => Task.Predict(Evaluator, Data, Pipeline.Batches(Data.Test, Data.EvaluationBatchSize));
 }

@@ -36,6 +36,12 @@ public abstract class TaskData
     }
 
     /// <summary>
+    /// Samples per batch when evaluating and predicting without gradients: large, since nothing is kept for backward,
+    /// but a language model's windows hold context² attention scores per head and layer, so it takes fewer.
+    /// </summary>
+    public virtual int EvaluationBatchSize => 256;
+
+    /// <summary>
     /// What the progress line counts per second ("samples"; "tokens" for a language model) and how many of them one
     /// sample holds.
     /// </summary>

@@ -45,6 +45,10 @@ public sealed class LanguageModelData : TaskData
 
     public override (string Name, int PerSample) Throughput => ("tokens", Context);
 
+    // About 2,048 tokens a batch: until attention is fused, every layer's [B, heads, T, T] scores stay in the step's
+    // memory scope, and 256 windows of gpt-small's 256 tokens took over 20 GB.
+    public override int EvaluationBatchSize => Math.Max(1, 2048 / Context);
+
     /// <summary>The n-gram baselines, fitted on the training tokens that remain after the validation hold-out.</summary>
     public NGramBaseline Baseline => _baseline ??= new NGramBaseline(_trainTokens, Tokenizer.VocabSize);
 

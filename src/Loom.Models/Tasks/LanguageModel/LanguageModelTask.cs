@@ -90,7 +90,7 @@ public sealed class LanguageModelTask : ITask
         var rows = new List<IReadOnlyList<Cell>>();
         if (d.Validation is { } validation)
         {
-            var val = evaluator.Evaluate(Pipeline.Batches(validation));
+            var val = evaluator.Evaluate(Pipeline.Batches(validation, d.EvaluationBatchSize));
             var baseline = d.Baseline.Perplexities(validation);
             rows.Add(["validation", val.Metrics["perplexity"], baseline.Unigram, baseline.Bigram]);
         }
@@ -127,7 +127,8 @@ public sealed class LanguageModelTask : ITask
             truth.Add(d.Tokenizer.Decode(window[half..]));
         }
         var gpt = (Gpt)evaluator.Model;
-        var continued = gpt.Generate(prompts, new GenerationOptions(MaxTokens: d.Context - half, Temperature: 0, StopToken: d.Tokenizer.Special.Eos));
+        var options = new GenerationOptions(MaxTokens: d.Context - half, Temperature: 0, StopToken: d.Tokenizer.Special.Eos);
+        var continued = prompts.Chunk(d.EvaluationBatchSize).SelectMany(chunk => gpt.Generate(chunk, options)).ToList();
         var rows = prompts.Select((p, i) => (IReadOnlyList<Cell>)[(long)i, d.Tokenizer.Decode(p), d.Tokenizer.Decode(continued[i]), truth[i]]).ToList();
         return new ResultTable("Predictions", ["index", "prompt", "continuation", "actual"], rows);
     }
