@@ -1,4 +1,5 @@
 using Loom.Autograd;
+using Loom.Memory;
 using Loom.Nn;
 
 namespace Loom.Models;
@@ -157,11 +158,10 @@ public sealed class Gpt : Module<Tensor, Tensor>
             var next = new int[b];
             for (int step = 0; step < options.MaxTokens; step++)
             {
-                var rowsLogits = logits.Reshape(b, Config.Vocab).To(DType.Float32).ToArray<float>();
                 for (int r = 0; r < b; r++)
                 {
                     if (stopped[r]) { next[r] = -1; continue; }
-                    next[r] = sampler.Pick(rowsLogits.AsSpan(r * Config.Vocab, Config.Vocab), history[r]);
+                    next[r] = sampler.Pick(logits.AsSpan(r * Config.Vocab, Config.Vocab), history[r]);
                     if (next[r] == options.StopToken) { stopped[r] = true; continue; }
                     generated[r].Add(next[r]);
                     history[r].Add(next[r]);
@@ -171,7 +171,7 @@ public sealed class Gpt : Module<Tensor, Tensor>
                 var feed = next.Select(id => (long)Math.Max(id, 0)).ToArray();
                 if (cache.Length == Config.Context)
                     (cache, logits) = Prefill(history.Select(h => h.Count > Config.Context / 2 ? h.ToArray()[^(Config.Context / 2)..] : h.ToArray()).ToArray());
-                else logits = Forward(Tensor.FromArray(feed, b, 1), cache, lastOnly: true);
+                else logits = LastLogits(() => Forward(Tensor.FromArray(feed, b, 1), cache, lastOnly: true));
             }
             return generated.Select(g => g.ToArray()).ToArray();
         }
@@ -181,8 +181,16 @@ public sealed class Gpt : Module<Tensor, Tensor>
         }
     }
 
-    // Runs the (left-padded) prompts through the model into a fresh cache; returns the last position's logits [B, 1, V].
-    private (GptCache Cache, Tensor Logits) Prefill(int[][] rows)
+    // One decoding step inside its own memory scope, so that the step's activations return to the buffer pool instead
+    // of the garbage collector (the cache's buffers are persistent); the last position's logits come out as [B·V] floats.
+    private static float[] LastLogits(Func<Tensor> forward)
+    {
+        using var scope = new MemoryScope();
+        return forward().To(DType.Float32).ToArray<float>();
+    }
+
+    // Runs the (left-padded) prompts through the model into a fresh cache; returns the last position's logits [B·V].
+    private (GptCache Cache, float[] Logits) Prefill(int[][] rows)
     {
         int b = rows.Length, t = rows.Max(r => r.Length);
         var padding = rows.Select(r => t - r.Length).ToArray();
@@ -190,6 +198,6 @@ public sealed class Gpt : Module<Tensor, Tensor>
         for (int r = 0; r < b; r++)
             for (int j = 0; j < rows[r].Length; j++) ids[r * t + padding[r] + j] = rows[r][j];
         var cache = new GptCache(Config.Layers, padding.Any(p => p > 0) ? padding : null);
-        return (cache, Forward(Tensor.FromArray(ids, b, t), cache, lastOnly: true));
+        return (cache, LastLogits(() => Forward(Tensor.FromArray(ids, b, t), cache, lastOnly: true)));
     }
 }

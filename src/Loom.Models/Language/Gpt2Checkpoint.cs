@@ -17,7 +17,8 @@ public static class Gpt2Checkpoint
     private static readonly string[] Conv1D = [".attn.c_attn.weight", ".attn.c_proj.weight", ".mlp.c_fc.weight", ".mlp.c_proj.weight"];
 
     /// <summary>The model in <paramref name="path"/>, in eval mode; every problem is an <see cref="InvalidDataException"/> of one line naming the file and tensor.</summary>
-    public static Gpt Load(string path, int? heads = null)
+    /// <param name="dropout">Dropout for fine-tuning (GPT-2 trained with 0.1); generation ignores it.</param>
+    public static Gpt Load(string path, int? heads = null, double dropout = 0)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"--weights {path}: no such file", path);
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
@@ -27,7 +28,7 @@ public static class Gpt2Checkpoint
             if (key.EndsWith(".attn.bias", StringComparison.Ordinal) || key.EndsWith(".attn.masked_bias", StringComparison.Ordinal)) continue;
             tensors[key] = tensor;
         }
-        var config = InferConfig(path, tensors, heads);
+        var config = InferConfig(path, tensors, heads) with { Dropout = dropout };
         if (tensors.TryGetValue("lm_head.weight", out var head) && tensors["wte.weight"].Shape == head.Shape && Same(head, tensors["wte.weight"]))
             tensors.Remove("lm_head.weight"); // tied: the same matrix stored twice
         if (tensors.ContainsKey("lm_head.weight")) config = config with { TiedEmbeddings = false };

@@ -98,3 +98,35 @@ public sealed class LanguageModelTaskTests : IDisposable
             Assert.Equal(1, Enumerable.Range(0, 3).Sum(w => baseline.BigramProbability(v, w)), 12);
     }
 }
+
+/// <summary>`loom train --model gpt2 --weights model.safetensors`: fine-tuning starts from the checkpoint's weights.</summary>
+public sealed class FineTuningTests : IDisposable
+{
+    private readonly TempFolder _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public void Training_with_weights_starts_from_the_gpt2_checkpoint()
+    {
+        var checkpoint = Path.Combine(AppContext.BaseDirectory, "golden", "gpt2", "model.safetensors");
+        var text = _temp.File("t.txt");
+        File.WriteAllText(text, string.Concat(Enumerable.Repeat("the cat sat on the mat. ", 200)));
+        var config = new TrainingConfig
+        {
+            Data = text, Model = "gpt2", Epochs = 1, Threads = 1,
+            TaskOptions = new JsonObject { ["tokenizer"] = "char", ["context"] = 16, ["weights"] = checkpoint },
+        };
+        var setup = Pipeline.Prepare(config, null);
+        var expected = Gpt2Checkpoint.Load(checkpoint, heads: 4);
+        var model = (Gpt)setup.Model;
+        Assert.Equal(expected.Config with { Dropout = config.Dropout }, model.Config);
+        Assert.Equal(expected.Wte.Weight.ToArray<float>(), model.Wte.Weight.ToArray<float>());
+        Assert.Equal(expected.H[1].Mlp.CProj.Weight.ToArray<float>(), model.H[1].Mlp.CProj.Weight.ToArray<float>());
+        Assert.True(model.Training);
+
+        var tooLong = config.WithTaskOptions(config.GetTaskOptions<LanguageModelOptions>() with { Context = 64 });
+        Assert.Contains("longer than the 32 positions", Assert.Throws<ArgumentException>(() => Pipeline.Prepare(tooLong, null)).Message);
+        Assert.Contains("--model gpt2", Assert.Throws<ArgumentException>(() => Models.Tasks.Resolve(config with { Model = "gpt-tiny" })).Message);
+    }
+}

@@ -25,6 +25,9 @@ public sealed record LanguageModelOptions
     /// <summary>For CSV data: the column holding the text.</summary>
     public string? TextColumn { get; init; }
 
+    /// <summary>A Hugging Face GPT-2 model.safetensors to start from (fine-tuning) instead of a fresh initialisation.</summary>
+    public string? Weights { get; init; }
+
     private static readonly LanguageModelOptions Defaults = new();
 
     /// <summary>Their command-line form.</summary>
@@ -42,6 +45,7 @@ public sealed record LanguageModelOptions
                 ? JsonValue.Create(f)
                 : throw new ArgumentException($"--test-fraction expects a number, got '{value}'")),
         TaskOption.Text("--text-column", "text_column", "the text column of a CSV file (language models)"),
+        TaskOption.Text("--weights", "weights", "a Hugging Face GPT-2 model.safetensors to fine-tune (with --model gpt2)"),
     ];
 
     public GptPositions PositionKind => Positions == "rotary" ? GptPositions.Rotary : GptPositions.Learned;

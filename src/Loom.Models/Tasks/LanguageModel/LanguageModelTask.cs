@@ -50,6 +50,8 @@ public sealed class LanguageModelTask : ITask
         options.Validate();
         // The tokenizer is decided now, so config.json records it and a resumed or evaluated run reads text the same way.
         options = options with { Tokenizer = options.Tokenizer ?? (config.Model == "gpt2" ? "gpt2" : "bpe") };
+        if (options.Weights is not null && config.Model != "gpt2")
+            throw new ArgumentException($"--weights starts from a GPT-2 checkpoint: add --model gpt2 (not {config.Model})");
         return config.WithTaskOptions(options);
     }
 
@@ -73,6 +75,18 @@ public sealed class LanguageModelTask : ITask
     public static Gpt CreateGpt(TrainingConfig config, int vocab)
     {
         var options = config.GetTaskOptions<LanguageModelOptions>();
+        if (options.Weights is { } weights)
+        {
+            // Fine-tuning: the checkpoint decides the shapes (the run's own weights, if any, are loaded over it).
+            var gpt = Gpt2Checkpoint.Load(weights, dropout: config.Dropout);
+            if (vocab > gpt.Config.Vocab)
+                throw new ArgumentException($"--weights {weights} has a vocabulary of {gpt.Config.Vocab}, but the {options.Tokenizer} tokenizer has {vocab} tokens");
+            int windows = options.Context ?? GptConfig.Preset(config.Model!, 1).Context;
+            if (windows > gpt.Config.Context)
+                throw new ArgumentException($"windows of {windows} tokens (--context) are longer than the {gpt.Config.Context} positions of {weights}");
+            gpt.Train();
+            return gpt;
+        }
         var preset = GptConfig.Preset(config.Model!, vocab, config.Dropout, options.PositionKind);
         return new Gpt(options.Context is int context ? preset with { Context = context } : preset);
     }
