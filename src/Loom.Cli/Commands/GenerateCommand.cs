@@ -45,7 +45,7 @@ internal static class GenerateCommand
             options.Validate(); // before the prompt is echoed, so that an error is a line of its own
             var output = console.Profile.Out.Writer;
             var clock = Stopwatch.StartNew();
-            int produced = 0;
+            int produced;
             string[] texts;
             if (prompts.Length == 1)
             {
@@ -67,7 +67,7 @@ internal static class GenerateCommand
                     output.WriteLine(prompts[i] + texts[i]);
                 }
             }
-            produced = texts.Sum(x => generator.Tokenizer.Encode(x).Length);
+            produced = generator.TokensGenerated;
             Console.Error.WriteLine($"{produced} tokens in {clock.Elapsed.TotalSeconds:F2} s ({produced / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):F0} tokens/s, {prompts.Length} prompt{(prompts.Length == 1 ? "" : "s")}, {Loom.Threads.Count} threads)");
             return 0;
         });

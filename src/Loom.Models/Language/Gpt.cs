@@ -141,8 +141,8 @@ public sealed class Gpt : Module<Tensor, Tensor>
         options.Validate();
         if (prompts.Count == 0) throw new ArgumentException("generate: no prompts");
         if (prompts.Any(p => p.Length == 0)) throw new ArgumentException("generate: a prompt has no tokens (start it with the tokenizer's bos token)");
-        if (prompts.SelectMany(p => p).FirstOrDefault(id => id < 0 || id >= Config.Vocab, -1) is var bad && bad != -1)
-            throw new ArgumentException($"generate: token id {bad} is outside the model's vocabulary of {Config.Vocab}");
+        foreach (int id in prompts.SelectMany(p => p))
+            if (id < 0 || id >= Config.Vocab) throw new ArgumentException($"generate: token id {id} is outside the model's vocabulary of {Config.Vocab}");
         using var noGrad = new NoGrad();
         bool wasTraining = Training;
         Eval();

@@ -13,6 +13,9 @@ public sealed class TextGenerator(Gpt model, ITokenizer tokenizer)
 
     public ITokenizer Tokenizer { get; } = tokenizer;
 
+    /// <summary>Tokens the last <see cref="Generate"/> call produced, over all prompts (stop tokens not counted).</summary>
+    public int TokensGenerated { get; private set; }
+
     /// <summary>
     /// The continuation of every prompt. <paramref name="onText"/> gets (row, new text) whenever a row's decoded text
     /// grows; text ending in an incomplete UTF-8 character waits for the token that completes it. The tokenizer's eos
@@ -43,6 +46,7 @@ public sealed class TextGenerator(Gpt model, ITokenizer tokenizer)
                 }
             }
         });
+        TokensGenerated = result.Sum(r => r.Length);
         var output = result.Select(r => Tokenizer.Decode(r)).ToArray();
         if (onText is not null)
             for (int r = 0; r < output.Length; r++)

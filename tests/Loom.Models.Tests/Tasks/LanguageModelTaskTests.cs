@@ -67,7 +67,8 @@ public sealed class LanguageModelTaskTests : IDisposable
     public void Splits_are_by_position_and_the_baselines_see_only_the_tokens_before_validation()
     {
         // 1,000 characters: "ab…a" up to 811, "c" from 811 to 900, then the test tenth, "ab" again. Validation is the
-        // last tenth of the 901 training tokens (900 characters and an eos): the "c"s, none of which training sees.
+        // last tenth of the 900 training tokens (the document goes on into the test split, so no eos): "a" and the "c"s,
+        // none of which training sees.
         var path = _temp.File("abc.txt");
         File.WriteAllText(path, string.Concat(Enumerable.Repeat("ab", 405)) + "a" + new string('c', 89) + string.Concat(Enumerable.Repeat("ab", 50)));
         var config = Models.Tasks.Resolve(new TrainingConfig
@@ -83,7 +84,7 @@ public sealed class LanguageModelTaskTests : IDisposable
         Assert.All(((TensorDataset)validation).Targets.ToArray<long>(), t => Assert.True(t == c || t == eos, $"validation target {t}"));
         Assert.DoesNotContain((long)c, data.Test.Inputs.ToArray<long>());
         // Add-one smoothing of a token never seen in training: 1 / (training tokens + vocabulary).
-        Assert.Equal(1.0 / (811 + data.Tokenizer.VocabSize), data.Baseline.UnigramProbability(c), 12);
+        Assert.Equal(1.0 / (810 + data.Tokenizer.VocabSize), data.Baseline.UnigramProbability(c), 12);
     }
 
     [Fact]

@@ -4,7 +4,7 @@ using Loom.Train;
 namespace Loom.Models;
 
 /// <summary>
-/// Text tokenised into one stream (documents joined by the eos token) and cut by position — training first, then the
+/// Text tokenised into one stream (each document ending with the eos token) and cut by position — training first, then the
 /// validation hold-out (<see cref="HoldOut"/>), then the test split at the end — into windows of
 /// <see cref="Context"/> tokens with targets shifted by one. No window crosses from one split into another.
 /// </summary>
@@ -78,7 +78,7 @@ public sealed class LanguageModelData : TaskData
             : TextCorpus.Read(config.Data);
         // The test split is the end of the text; a tokenizer fitted here sees only the text before it.
         var (trainText, testText) = SplitText(corpus, options.TestFraction);
-        tokenizer ??= Data.Tokenizer.Create(options.Tokenizer ?? "bpe", new TextCorpus(trainText, corpus.Description), options.VocabSize);
+        tokenizer ??= Data.Tokenizer.Create(options.Tokenizer ?? "bpe", new TextCorpus([.. trainText.Select(p => p.Text)], corpus.Description), options.VocabSize);
         int[] trainTokens = Encode(tokenizer, trainText), testTokens = Encode(tokenizer, testText);
         if (TokenWindows.Count(testTokens.Length, context, context) == 0)
             throw new ArgumentException($"{config.Data}: the test split has {testTokens.Length} tokens, too few for one window of {context}; lower --context or give more text");
@@ -86,38 +86,38 @@ public sealed class LanguageModelData : TaskData
             $"{corpus.Description}; {tokenizer.Kind} tokenizer of {tokenizer.VocabSize:N0} tokens: {trainTokens.Length + testTokens.Length:N0} tokens in windows of {context}");
     }
 
-    // Documents in order, each ending with eos; the test split takes the last testFraction of the characters, cutting
-    // a document at a line break near the cut when there is one.
-    private static (List<string> Train, List<string> Test) SplitText(TextCorpus corpus, double testFraction)
+    // Documents in order; the test split takes the last testFraction of the characters, cutting a document at a line
+    // break near the cut when there is one. Each part says whether it ends its document (and so gets an eos).
+    private static (List<(string Text, bool Ends)> Train, List<(string Text, bool Ends)> Test) SplitText(TextCorpus corpus, double testFraction)
     {
         long total = corpus.Length, cut = (long)Math.Round(total * (1 - testFraction)), seen = 0;
-        var train = new List<string>();
-        var test = new List<string>();
+        var train = new List<(string, bool)>();
+        var test = new List<(string, bool)>();
         foreach (var doc in corpus.Documents)
         {
-            if (seen + doc.Length <= cut) train.Add(doc);
-            else if (seen >= cut) test.Add(doc);
+            if (seen + doc.Length <= cut) train.Add((doc, true));
+            else if (seen >= cut) test.Add((doc, true));
             else
             {
                 int at = (int)(cut - seen);
                 int line = doc.LastIndexOf('\n', at);
                 if (line > at / 2) at = line + 1;
-                train.Add(doc[..at]);
-                test.Add(doc[at..]);
+                train.Add((doc[..at], false));
+                test.Add((doc[at..], true));
             }
             seen += doc.Length;
         }
         return (train, test);
     }
 
-    private static int[] Encode(ITokenizer tokenizer, List<string> documents)
+    private static int[] Encode(ITokenizer tokenizer, List<(string Text, bool Ends)> parts)
     {
         var tokens = new List<int>();
-        foreach (var doc in documents)
+        foreach (var (text, ends) in parts)
         {
-            if (doc.Length == 0) continue;
-            tokens.AddRange(tokenizer.Encode(doc));
-            if (tokenizer.Special.Eos is int eos) tokens.Add(eos);
+            if (text.Length == 0) continue;
+            tokens.AddRange(tokenizer.Encode(text));
+            if (ends && tokenizer.Special.Eos is int eos) tokens.Add(eos);
         }
         return [.. tokens];
     }

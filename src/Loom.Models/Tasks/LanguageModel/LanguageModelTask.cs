@@ -35,7 +35,9 @@ public sealed class LanguageModelTask : ITask
         if (File.Exists(data)) return TextCorpus.TextExtensions.Contains(Path.GetExtension(data), StringComparer.OrdinalIgnoreCase) ? Text : null;
         if (!Directory.Exists(data)) return null;
         // A folder of text files only (an image folder has sub-folders of images and goes to classification).
-        var files = Directory.EnumerateFiles(data, "*", SearchOption.AllDirectories).Take(1000).ToList();
+        var files = Directory.EnumerateFiles(data, "*", SearchOption.AllDirectories)
+            .Where(f => !Path.GetFileName(f).StartsWith('.')) // .DS_Store and the like
+            .Take(1000).ToList();
         return files.Count > 0 && files.All(f => TextCorpus.TextExtensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase)) ? Text : null;
     }
 
