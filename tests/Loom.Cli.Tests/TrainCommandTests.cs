@@ -157,9 +157,7 @@ public class TrainCommandTests(DigitsRunFixture run) : IClassFixture<DigitsRunFi
     [Fact]
     public void Resuming_a_finished_run_keeps_one_line_per_epoch_and_retests()
     {
-        var copy = run.Temp("resumed-copy");
-        Directory.CreateDirectory(copy);
-        foreach (var f in Directory.GetFiles(run.Folder)) File.Copy(f, Path.Combine(copy, Path.GetFileName(f)));
+        var copy = TestData.CopyFolder(run.Folder, run.Temp("resumed-copy"));
 
         CliRunner.Succeed("train", "--resume", copy);
 

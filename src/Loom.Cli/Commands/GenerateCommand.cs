@@ -80,7 +80,7 @@ internal static class GenerateCommand
         {
             if (run is null) throw new UserErrorException("name a run folder (loom generate RUN --prompt …) or a GPT-2 checkpoint (--weights model.safetensors --tokenizer gpt2)");
             if (tokenizer is not null || heads is not null) throw new UserErrorException("--tokenizer and --heads go with --weights; a run folder has its own");
-            return LanguageModelTask.LoadGenerator(new RunFolder(TrainCommand.ExistingRun(run)), best);
+            return LanguageModelTask.LoadGenerator(new RunFolder(RunOptions.ExistingRun(run)), best);
         }
         if (run is not null) throw new UserErrorException("give either a run folder or --weights, not both");
         if (tokenizer is null) throw new UserErrorException("--weights needs --tokenizer (gpt2 for GPT-2 checkpoints, or a tokenizer.json)");

@@ -100,8 +100,6 @@ internal sealed class ProgressDisplay(IAnsiConsole console, int epochs) : ICallb
             console.Write(new Text(line + "\n") { Overflow = Overflow.Ellipsis });
             return;
         }
-        // Written past Spectre, which would wrap it at the 80 columns it assumes for redirected output.
-        console.Profile.Out.Writer.WriteLine(line);
-        console.Profile.Out.Writer.Flush();
+        console.WriteOneLine(line);
     }
 }

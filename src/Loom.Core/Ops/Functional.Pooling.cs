@@ -36,13 +36,16 @@ public static partial class Functional
     /// 2-D average pooling of an input [N, C, H, W] (or [C, H, W]); stride defaults to the kernel size. With
     /// <paramref name="countIncludePad"/> padding zeros count in the divisor, as in PyTorch.
     /// </summary>
-    public static Tensor AvgPool2d(Tensor input, int kernelSize, int? stride = null, int padding = 0, bool countIncludePad = true, bool ceilMode = false) =>
-        AvgPool2d(input, (kernelSize, kernelSize), stride is int s ? (s, s) : null, (padding, padding), countIncludePad, ceilMode);
+    /// <param name="divisorOverride">Divide every window's sum by this instead (padding and countIncludePad then do not matter).</param>
+    public static Tensor AvgPool2d(Tensor input, int kernelSize, int? stride = null, int padding = 0, bool countIncludePad = true, bool ceilMode = false,
+        int? divisorOverride = null) =>
+        AvgPool2d(input, (kernelSize, kernelSize), stride is int s ? (s, s) : null, (padding, padding), countIncludePad, ceilMode, divisorOverride);
 
     /// <summary>2-D average pooling with separate (height, width) kernel, stride and padding.</summary>
     public static Tensor AvgPool2d(Tensor input, (int H, int W) kernelSize, (int H, int W)? stride = null, (int H, int W)? padding = null,
-        bool countIncludePad = true, bool ceilMode = false)
+        bool countIncludePad = true, bool ceilMode = false, int? divisorOverride = null)
     {
+        if (divisorOverride is int d) return AvgPoolWithDivisor(input, kernelSize, stride ?? kernelSize, padding ?? (0, 0), ceilMode, d);
         var (g, shape) = PoolGeometry("avg_pool2d", input, kernelSize, stride ?? kernelSize, padding ?? (0, 0), (1, 1), ceilMode, oneD: false, average: true);
         return input.DType == DType.Float32 ? AvgPoolCore<float>(input, g, shape, countIncludePad) : AvgPoolCore<double>(input, g, shape, countIncludePad);
     }

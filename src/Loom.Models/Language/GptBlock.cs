@@ -86,5 +86,7 @@ public sealed class GptMlp : Module<Tensor, Tensor>
     public Linear CProj { get; }
     public Dropout Dropout { get; }
 
-    protected override Tensor ForwardCore(Tensor input) => Dropout.Forward(CProj.Forward(CFc.Forward(input).Gelu(approximate: _tanh)));
+    // The GELU runs in c_fc's GEMM epilogue, while its output is still in cache.
+    protected override Tensor ForwardCore(Tensor input) =>
+        Dropout.Forward(CProj.Forward(CFc.Forward(input, _tanh ? Activation.GeluTanh : Activation.Gelu)));
 }

@@ -81,6 +81,7 @@ public sealed record TrainingConfig
     private static readonly HashSet<string> SharedKeys = Json.GetTypeInfo(typeof(TrainingConfig)).Properties.Select(p => p.Name).ToHashSet();
 
     /// <summary>The task options as <typeparamref name="T"/>; options not given keep <typeparamref name="T"/>'s defaults, other tasks' are ignored.</summary>
+    /// <exception cref="InvalidDataException">An option of the wrong type, named with the type it needs.</exception>
     public T GetTaskOptions<T>() where T : new()
     {
         if (TaskOptions is null) return new T();
@@ -90,7 +91,7 @@ public sealed record TrainingConfig
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"task options {TaskOptions.ToJsonString()}: {e.Message}");
+            throw new InvalidDataException(WrongType(e, TaskOptions, typeof(T)));
         }
     }
 
@@ -110,13 +111,34 @@ public sealed record TrainingConfig
         return json.ToJsonString(Json);
     }
 
-    /// <summary>Reads a config.json; one written before tasks existed (no "task") is a classification run.</summary>
+    /// <summary>The keys every config.json `loom train` writes has, whatever its version: what the run trained on and which model.</summary>
+    private static readonly string[] RequiredKeys = ["data", "model"];
+
+    /// <summary>
+    /// Reads a config.json; one written before tasks existed (no "task") is a classification run. A file that is
+    /// empty, not JSON, not an object, lacks "data" or "model", or has a value of the wrong type is an
+    /// <see cref="InvalidDataException"/> of one line starting with <paramref name="source"/>.
+    /// </summary>
     public static TrainingConfig FromJson(string json, string source)
     {
+        if (string.IsNullOrWhiteSpace(json)) throw new InvalidDataException($"{source} is empty: a training configuration is a JSON object such as loom train writes");
+        JsonNode? parsed;
+        try
+        {
+            parsed = JsonNode.Parse(json);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{source}: not valid JSON (line {e.LineNumber + 1}, column {e.BytePositionInLine + 1})");
+        }
+        if (parsed is not JsonObject node)
+            throw new InvalidDataException($"{source}: a training configuration is a JSON object {{…}}, but the file holds {(parsed is JsonArray ? "a list" : parsed is null ? "null" : "a single value")}");
+        var missing = RequiredKeys.Where(k => node[k] is null).ToArray();
+        if (missing.Length > 0)
+            throw new InvalidDataException($"{source}: lacks {string.Join(" and ", missing.Select(k => $"\"{k}\""))}, which every config.json loom train writes has");
         TrainingConfig config;
         try
         {
-            var node = JsonNode.Parse(json) as JsonObject ?? throw new InvalidDataException($"{source}: a training configuration must be a JSON object");
             config = node.Deserialize<TrainingConfig>(Json)! with
             {
                 TaskOptions = new JsonObject(node.Where(p => !SharedKeys.Contains(p.Key)).Select(p => KeyValuePair.Create(p.Key, p.Value?.DeepClone()))),
@@ -124,7 +146,7 @@ public sealed record TrainingConfig
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{source}: not a valid training configuration ({e.Message})");
+            throw new InvalidDataException($"{source}: {WrongType(e, node, typeof(TrainingConfig))}");
         }
         return config.Task is null ? config with { Task = ClassificationTask.TaskName } : config;
     }
@@ -139,6 +161,29 @@ public sealed record TrainingConfig
         Schedule = Schedule ?? defaults.Schedule,
         ClipGradNorm = ClipGradNorm ?? defaults.ClipGradNorm,
     };
+
+    /// <summary>"\"epochs\" must be a whole number, got \"many\"": the key a deserialisation failed on, what it needs and what it holds.</summary>
+    private static string WrongType(JsonException e, JsonObject node, Type type)
+    {
+        // The path is "$.epochs" or "$.image_size[1]": the top-level key is what the user edits.
+        var key = e.Path is { Length: > 2 } path ? path[2..].Split('[', '.')[0] : null;
+        var property = key is null ? null : Json.GetTypeInfo(type).Properties.FirstOrDefault(p => p.Name == key);
+        if (key is null || property is null) return $"a value has the wrong type ({e.Path})";
+        return $"\"{key}\" must be {Describe(property.PropertyType)}, got {node[key]?.ToJsonString() ?? "null"}";
+    }
+
+    private static string Describe(Type type, bool plural = false)
+    {
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        if (type == typeof(string)) return plural ? "strings" : "a string";
+        if (type == typeof(bool)) return plural ? "true or false values" : "true or false";
+        if (type == typeof(double) || type == typeof(float)) return plural ? "numbers" : "a number";
+        if (type == typeof(ulong) || type == typeof(uint)) return plural ? "whole numbers ≥ 0" : "a whole number ≥ 0";
+        if (type.IsPrimitive) return plural ? "whole numbers" : "a whole number";
+        var element = type.IsArray ? type.GetElementType() : type.GetInterfaces().Append(type)
+            .FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IEnumerable<>))?.GetGenericArguments()[0];
+        return element is null ? $"a {type.Name}" : $"a list of {Describe(element, plural: true)}";
+    }
 
     /// <summary>Checks every shared value; the message names the option. The task checks its own options and the model.</summary>
     public void Validate()

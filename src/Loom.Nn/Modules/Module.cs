@@ -218,6 +218,9 @@ public abstract class Module
         return new HookHandle(() => _preHooks.Remove(hook));
     }
 
+    /// <summary>Whether forward hooks or pre-hooks are registered: a container may fuse this module with the next only when neither has any.</summary>
+    internal bool HasHooks => _preHooks.Count > 0 || _hooks.Count > 0;
+
     private protected object RunPreHooks(object input)
     {
         if (_preHooks.Count == 0) return input;

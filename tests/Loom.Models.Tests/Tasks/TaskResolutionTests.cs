@@ -94,7 +94,7 @@ public sealed class TaskResolutionTests : IDisposable
 
         Assert.Equal([28, 28], resolved.GetTaskOptions<ClassificationOptions>().ImageSize);
         Assert.Equal(8, resolved.GetTaskOptions<ClassificationOptions>().Hidden);
-        Assert.Equal(["hidden", "image_size", "image_channels"], resolved.TaskOptions!.Select(p => p.Key));
+        Assert.Equal(["categorical", "ignore", "hidden", "image_size", "image_channels"], resolved.TaskOptions!.Select(p => p.Key));
         Assert.Equal(resolved.ToJson(), Models.Tasks.Resolve(resolved).Config.ToJson());
     }
 

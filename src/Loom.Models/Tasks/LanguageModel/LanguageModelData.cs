@@ -38,8 +38,8 @@ public sealed class LanguageModelData : TaskData
 
     public override TensorDataset Test { get; }
 
-    /// <summary>The validation windows, once the trainer has held them out.</summary>
-    public TensorDataset? Validation => _validation;
+    /// <summary>The validation windows, once the trainer has held them out (<see cref="HoldOut"/>).</summary>
+    public TensorDataset? HeldOut => _validation;
 
     public override string Description { get; }
 
@@ -70,14 +70,15 @@ public sealed class LanguageModelData : TaskData
     public override TaskData Fold(int[] train, int[] validation) => new LanguageModelData(this, Train.Gather(train), Train.Gather(validation));
 
     /// <summary>Reads the config's text, tokenises it (fitting the tokenizer on the training part unless <paramref name="tokenizer"/> is given) and splits it.</summary>
-    public static LanguageModelData Load(TrainingConfig config, ITokenizer? tokenizer, int context)
+    /// <param name="newData">All of the text is the test split (new text for a trained run's tokenizer).</param>
+    public static LanguageModelData Load(TrainingConfig config, ITokenizer? tokenizer, int context, bool newData = false)
     {
         var options = config.GetTaskOptions<LanguageModelOptions>();
         var corpus = config.Data.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)
             ? TextCorpus.ReadCsvColumn(config.Data, options.TextColumn ?? throw new ArgumentException($"--data {config.Data} is a CSV file: name its text column with --text-column COLUMN"))
             : TextCorpus.Read(config.Data);
         // The test split is the end of the text; a tokenizer fitted here sees only the text before it.
-        var (trainText, testText) = SplitText(corpus, options.TestFraction);
+        var (trainText, testText) = SplitText(corpus, newData ? 1 : options.TestFraction);
         tokenizer ??= Data.Tokenizer.Create(options.Tokenizer ?? "bpe", new TextCorpus([.. trainText.Select(p => p.Text)], corpus.Description), options.VocabSize);
         int[] trainTokens = Encode(tokenizer, trainText), testTokens = Encode(tokenizer, testText);
         if (TokenWindows.Count(testTokens.Length, context, context) == 0)

@@ -57,7 +57,8 @@ public sealed class LanguageModelTask : ITask
         return config.WithTaskOptions(options);
     }
 
-    public TaskData Load(TrainingConfig config, RunFolder? trainedRun = null)
+    /// <remarks>With <paramref name="newData"/> the whole text is the test split (read with the run's tokenizer), and no baselines are fitted.</remarks>
+    public TaskData Load(TrainingConfig config, RunFolder? trainedRun = null, bool newData = false)
     {
         var options = config.GetTaskOptions<LanguageModelOptions>();
         ITokenizer? tokenizer = null;
@@ -68,7 +69,7 @@ public sealed class LanguageModelTask : ITask
             tokenizer = Data.Tokenizer.Load(path);
         }
         int context = options.Context ?? GptConfig.Preset(config.Model!, 1).Context;
-        return LanguageModelData.Load(config, tokenizer, context);
+        return LanguageModelData.Load(config, tokenizer, context, newData);
     }
 
     public Module<Tensor, Tensor> CreateModel(TrainingConfig config, TaskData data) => CreateGpt(config, ((LanguageModelData)data).Tokenizer.VocabSize);
@@ -102,9 +103,15 @@ public sealed class LanguageModelTask : ITask
     {
         var d = (LanguageModelData)data;
         var result = evaluator.Evaluate(test);
-        var testBaseline = d.Baseline.Perplexities(d.Test);
         var rows = new List<IReadOnlyList<Cell>>();
-        if (d.Validation is { } validation)
+        if (d.Train.Count == 0)
+        {
+            // New text for a trained run: its training tokens, which the baselines are fitted on, are not at hand.
+            rows.Add(["test", result.Metrics["perplexity"], "-", "-"]);
+            return new LanguageModelEvaluation(result, new ResultTable("Perplexity", ["split", "model", "unigram", "bigram"], rows), Samples(evaluator, d));
+        }
+        var testBaseline = d.Baseline.Perplexities(d.Test);
+        if (d.HeldOut is { } validation)
         {
             var val = evaluator.Evaluate(Pipeline.Batches(validation, d.EvaluationBatchSize));
             var baseline = d.Baseline.Perplexities(validation);

@@ -13,7 +13,7 @@ namespace Loom.Nn;
 /// <remarks>Shapes: tgt [B, T, E] and memory [B, S, E] with <c>batchFirst</c>, else [T, B, E] and [S, B, E] → tgt's shape.</remarks>
 public sealed class TransformerDecoderLayer : Module
 {
-    private readonly Func<Tensor, Tensor> _activation;
+    private readonly Loom.Activation _activation;
     private readonly DType _dtype;
     private readonly Generator? _generator;
 

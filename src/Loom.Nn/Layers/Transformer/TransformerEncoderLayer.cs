@@ -12,7 +12,7 @@ namespace Loom.Nn;
 /// <remarks>Shapes: src [B, S, E] with <c>batchFirst</c>, else [S, B, E] (E = dModel) → the same shape.</remarks>
 public sealed class TransformerEncoderLayer : Module<Tensor, Tensor>
 {
-    private readonly Func<Tensor, Tensor> _activation;
+    private readonly Loom.Activation _activation;
     private readonly DType _dtype;
     private readonly Generator? _generator;
 

@@ -10,9 +10,12 @@ internal static class TransformerSublayer
     public static Tensor Residual(Tensor x, LayerNorm norm, bool normFirst, Func<Tensor, Tensor> sublayer) =>
         normFirst ? x.Add(sublayer(norm.Forward(x))) : norm.Forward(x.Add(sublayer(x)));
 
-    /// <summary>linear2(dropout(activation(linear1(x)))), the position-wise block both layers end with.</summary>
-    public static Tensor FeedForward(Tensor x, Linear linear1, Func<Tensor, Tensor> activation, Dropout dropout, Linear linear2) =>
-        linear2.Forward(dropout.Forward(activation(linear1.Forward(x))));
+    /// <summary>
+    /// linear2(dropout(activation(linear1(x)))), the position-wise block both layers end with; the activation is fused
+    /// into linear1 (<see cref="Linear.Forward(Tensor, Loom.Activation)"/>).
+    /// </summary>
+    public static Tensor FeedForward(Tensor x, Linear linear1, Loom.Activation activation, Dropout dropout, Linear linear2) =>
+        linear2.Forward(dropout.Forward(linear1.Forward(x, activation)));
 
     /// <summary>The configuration in PyTorch's repr of either layer.</summary>
     public static string Describe(int dModel, int nhead, int dimFeedforward, double dropout, string activation, bool normFirst, bool batchFirst) =>
