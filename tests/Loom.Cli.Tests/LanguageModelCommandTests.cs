@@ -105,6 +105,18 @@ public class LanguageModelCommandTests(TextRunFixture run) : IClassFixture<TextR
     }
 
     [Fact]
+    public void Eval_on_new_text_scores_all_of_it_with_the_runs_tokenizer()
+    {
+        var other = run.Temp("other.txt");
+        System.IO.File.WriteAllText(other, TextRunFixture.Story(300).ToUpperInvariant().ToLowerInvariant());
+        var eval = CliRunner.Succeed("eval", run.Folder, "--data", other, "--threads", "1");
+        Assert.Contains("perplexity", eval.Output);
+        // 300 sentences of about 30 characters in windows of 32: far more than the tenth a test split would hold.
+        var samples = int.Parse(eval.Lines.Single(l => l.Contains("samples", StringComparison.Ordinal)).Split('│', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[1], CultureInfo.InvariantCulture);
+        Assert.True(samples > 200, $"{samples} windows scored");
+    }
+
+    [Fact]
     public void Generate_refuses_what_it_cannot_use_in_one_line()
     {
         static void OneError(CliResult r, string fragment)
