@@ -28,7 +28,7 @@ public sealed class InferenceBench : IBenchmark
             var x = Tensor.Randn(1, 784);
             Add(report, threads, "mlp batch 1", CaseTimer.Time(() => { using var _ = new NoGrad(); mlp.Forward(x); },
                 report.Peers.Setup("torch", "infer/mlp", threads, warmup: 50), options, warmup: 50, minIterations: 200, budgetSeconds: options.Quick ? 0.3 : 2));
-            var gpt = new Gpt(new GptConfig());
+            var gpt = new Gpt(new GptConfig(GeluTanh: false)); // as the peer: F.gelu's exact form
             gpt.Eval();
             var prompt = Tensor.Randint(0, 4096, new Shape(1, 1));
             int tokens = 64;

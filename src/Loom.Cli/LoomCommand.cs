@@ -13,6 +13,7 @@ public static class LoomCommand
         EvalCommand.Build(console),
         PredictCommand.Build(console),
         CrossValidateCommand.Build(console),
+        GenerateCommand.Build(console),
         DatasetsCommand.Build(console),
         BenchCommand.Build(console),
     };

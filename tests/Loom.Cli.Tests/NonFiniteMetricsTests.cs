@@ -21,6 +21,7 @@ public sealed class NonFiniteMetricsTests
         public IReadOnlyList<TaskOption> Options => inner.Options;
         public DataKind? Recognize(string data) => inner.Recognize(data);
         public IReadOnlyList<string> Models(DataKind kind) => inner.Models(kind);
+        public TrainingDefaults TrainingDefaults => inner.TrainingDefaults;
         public TrainingConfig NormalizeOptions(TrainingConfig config) => inner.NormalizeOptions(config);
         public TaskData Load(TrainingConfig config, RunFolder? trainedRun = null, bool newData = false) => inner.Load(config, trainedRun, newData);
         public Module<Tensor, Tensor> CreateModel(TrainingConfig config, TaskData data) => inner.CreateModel(config, data);

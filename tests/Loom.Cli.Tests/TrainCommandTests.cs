@@ -46,7 +46,8 @@ public class TrainCommandTests(DigitsRunFixture run) : IClassFixture<DigitsRunFi
     public void Config_json_records_the_options_given()
     {
         var config = TrainingConfig.FromJson(File.ReadAllText(run.File("config.json")), "config.json");
-        Assert.Equal(new TrainingConfig { Task = "classification", Model = "mlp", Epochs = 1, Threads = Environment.ProcessorCount }.WithTaskOptions(new ClassificationOptions { Hidden = 32 }).ToJson(), config.ToJson());
+        Assert.Equal(new TrainingConfig { Task = "classification", Model = "mlp", Epochs = 1, Threads = Environment.ProcessorCount }
+            .WithDefaults(new ClassificationTask().TrainingDefaults).WithTaskOptions(new ClassificationOptions { Hidden = 32 }).ToJson(), config.ToJson());
     }
 
     [Fact]

@@ -43,6 +43,7 @@ internal static class TrainCommand
     {
         var progress = new ProgressDisplay(console, config.Epochs);
         var setup = Pipeline.Prepare(config, folder, [progress]);
+        progress.Throughput = setup.Data.Throughput;
         console.MarkupLine($"[bold]loom train[/] {Markup.Escape(setup.Config.Model!)} on {Markup.Escape(setup.Data.Description)}");
         console.MarkupLine($"{setup.Data.Train.Count} training samples ({setup.TrainLoader.Dataset.Count} used for training), {setup.Data.Test.Count} test samples, " +
             $"{setup.Model.ParameterCount():N0} parameters, {config.Threads} threads{(resume ? ", resuming" : "")}");

@@ -18,11 +18,13 @@ internal sealed class TrainingOptions
     public Option<string> Data { get; } = new("--data") { Description = string.Join("; or ", Tasks.All.Select(t => t.AcceptedData)), DefaultValueFactory = _ => Defaults.Data };
     public Option<string?> Model { get; } = new("--model") { Description = $"model: {string.Join(", ", ModelZoo.Models.Keys)}; by default the task's for the data ({DefaultModels()})" };
     public Option<int> Epochs { get; } = new("--epochs") { Description = "passes over the training data", DefaultValueFactory = _ => Defaults.Epochs };
-    public Option<int> BatchSize { get; } = new("--batch-size") { Description = "samples per batch", DefaultValueFactory = _ => Defaults.BatchSize };
-    public Option<string> Optimizer { get; } = new("--optimizer") { Description = "sgd, adam, adamw, rmsprop or adagrad", DefaultValueFactory = _ => Defaults.Optimizer };
-    public Option<double> LearningRate { get; } = new("--lr") { Description = "learning rate", DefaultValueFactory = _ => Defaults.LearningRate };
-    public Option<string> Schedule { get; } = new("--schedule") { Description = "none, step, cosine, warmup-cosine, onecycle or plateau", DefaultValueFactory = _ => Defaults.Schedule };
-    public Option<double> WeightDecay { get; } = new("--weight-decay") { Description = "weight decay (decoupled for adamw)", DefaultValueFactory = _ => Defaults.WeightDecay };
+    public Option<int?> BatchSize { get; } = new("--batch-size") { Description = $"samples per batch [default: {TaskDefaults(d => d.BatchSize)}]" };
+    public Option<string?> Optimizer { get; } = new("--optimizer") { Description = $"sgd, adam, adamw, rmsprop or adagrad [default: {TaskDefaults(d => d.Optimizer)}]" };
+    public Option<double?> LearningRate { get; } = new("--lr") { Description = $"learning rate [default: {TaskDefaults(d => d.LearningRate)}]" };
+    public Option<string?> Schedule { get; } = new("--schedule") { Description = $"none, step, cosine, warmup-cosine, onecycle or plateau [default: {TaskDefaults(d => d.Schedule)}]" };
+    public Option<double?> WeightDecay { get; } = new("--weight-decay") { Description = $"weight decay (decoupled for adamw) [default: {TaskDefaults(d => d.WeightDecay)}]" };
+    public Option<double?> ClipGradNorm { get; } = new("--clip-grad-norm") { Description = $"clip the gradient norm to this before each step, 0 for none [default: {TaskDefaults(d => d.ClipGradNorm)}]" };
+    public Option<int> GradientAccumulation { get; } = new("--grad-accum") { Description = "batches whose gradients add up to one optimiser step", DefaultValueFactory = _ => Defaults.GradientAccumulation };
     public Option<double> L1 { get; } = new("--l1") { Description = "L1 penalty on weights", DefaultValueFactory = _ => 0 };
     public Option<double> L2 { get; } = new("--l2") { Description = "L2 penalty on weights", DefaultValueFactory = _ => 0 };
     public Option<double> Dropout { get; } = new("--dropout") { Description = "dropout probability", DefaultValueFactory = _ => Defaults.Dropout };
@@ -39,7 +41,8 @@ internal sealed class TrainingOptions
         .Select(o => (o, new Option<string?>(o.Name) { Description = o.DefaultText is null ? o.Description : $"{o.Description} [default: {o.DefaultText}]" }))
         .ToList();
 
-    public IEnumerable<Option> All => [Task, Data, Model, Epochs, BatchSize, Optimizer, LearningRate, Schedule, WeightDecay, L1, L2, Dropout, Seed, Threads, ValidationFraction, Patience, MaxSteps,
+    public IEnumerable<Option> All => [Task, Data, Model, Epochs, BatchSize, Optimizer, LearningRate, Schedule, WeightDecay, ClipGradNorm, GradientAccumulation,
+        L1, L2, Dropout, Seed, Threads, ValidationFraction, Patience, MaxSteps,
         .. _taskOptions.Select(t => t.Option), Output];
 
     /// <summary>A command with these options and <paramref name="extra"/> ones.</summary>
@@ -68,6 +71,8 @@ internal sealed class TrainingOptions
             LearningRate = parse.GetValue(LearningRate),
             Schedule = parse.GetValue(Schedule)!,
             WeightDecay = parse.GetValue(WeightDecay),
+            ClipGradNorm = parse.GetValue(ClipGradNorm),
+            GradientAccumulation = parse.GetValue(GradientAccumulation),
             L1 = parse.GetValue(L1),
             L2 = parse.GetValue(L2),
             Dropout = parse.GetValue(Dropout),
@@ -79,6 +84,10 @@ internal sealed class TrainingOptions
             TaskOptions = taskOptions,
         };
     }
+
+    // "16 for language-model, 64 for classification": a shared option's default per task.
+    private static string TaskDefaults<T>(Func<TrainingDefaults, T> value) =>
+        string.Join(", ", Tasks.All.Select(t => $"{string.Format(System.Globalization.CultureInfo.InvariantCulture, "{0}", value(t.TrainingDefaults))} for {t.Name}"));
 
     /// <summary>
     /// A run's saved config with what a resume may change: more epochs, a step limit, a thread count. Any other option

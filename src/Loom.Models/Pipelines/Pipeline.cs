@@ -16,9 +16,6 @@ namespace Loom.Models;
 /// </summary>
 public static class Pipeline
 {
-    /// <summary>Batch size for evaluation and prediction, where no gradients are kept.</summary>
-    private const int EvaluationBatchSize = 256;
-
     /// <summary>Everything a run trains with.</summary>
     public sealed record Setup(TrainingConfig Config, ITask Task, TaskData Data, Module<Tensor, Tensor> Model, Trainer Trainer,
         DataLoader<Sample> TrainLoader, DataLoader<Sample>? ValidationLoader, DataLoader<Sample> TestLoader);
@@ -35,25 +32,15 @@ public static class Pipeline
         data ??= task.Load(config);
         var train = data.Train;
         var validation = data.Validation;
-        if (validation is null && config.ValidationFraction > 0)
-        {
-            var split = data.Strata is { } strata
-                ? Split.Stratified(strata, config.ValidationFraction, seed: config.Seed)
-                : Split.Random(train.Count, config.ValidationFraction, seed: config.Seed);
-            // Checked before anything trains: an empty split would only show after training, as a NaN metric.
-            if (split.Validation.Length == 0)
-                throw new InvalidDataException($"--val-fraction {config.ValidationFraction} of {train.Count} training samples holds out none for validation; give more data, a larger fraction, or --val-fraction 0");
-            if (split.Train.Length == 0)
-                throw new InvalidDataException($"--val-fraction {config.ValidationFraction} of {train.Count} training samples leaves none to train on; give more data or a smaller fraction");
-            validation = Rows(train, split.Validation);
-            train = Rows(train, split.Train);
-        }
+        if (validation is null && config.ValidationFraction > 0) (train, validation) = data.HoldOut(config.ValidationFraction, config.Seed);
         if (train.Count == 0) throw new InvalidDataException($"{data.Description}: no training samples");
         if (data.Test.Count == 0) throw new InvalidDataException($"{data.Description}: no test samples");
         var model = CreateModel(task, config, data);
         var optimizer = CreateOptimizer(config, model);
-        var trainLoader = new DataLoader<Sample>(train, config.BatchSize, shuffle: true, seed: config.Seed);
-        var (scheduler, perStep) = CreateScheduler(config, optimizer, trainLoader.Count);
+        var trainLoader = new DataLoader<Sample>(train, config.BatchSize!.Value, shuffle: true, seed: config.Seed);
+        // With gradient accumulation an epoch takes fewer optimiser steps than batches; per-step schedules count steps.
+        int stepsPerEpoch = (trainLoader.Count + config.GradientAccumulation - 1) / config.GradientAccumulation;
+        var (scheduler, perStep) = CreateScheduler(config, optimizer, stepsPerEpoch);
         string monitor = validation is null ? "loss" : "val_loss";
         var callbacks = new List<ICallback>();
         if (folder is not null) callbacks.Add(new RunLogger(folder));
@@ -68,13 +55,14 @@ public static class Pipeline
             Epochs = config.Epochs,
             Seed = config.Seed,
             SchedulerStepPerBatch = perStep,
-            ClipGradNorm = config.ClipGradNorm,
+            ClipGradNorm = config.ClipGradNorm > 0 ? config.ClipGradNorm : null,
+            GradientAccumulationSteps = config.GradientAccumulation,
             MaxSteps = config.MaxSteps,
         };
         var trainer = new Trainer(model, optimizer, WithPenalties(config, model, task.Loss(data)), options, task.Metrics(data), callbacks, scheduler);
         return new Setup(config, task, data, model, trainer, trainLoader,
-            validation is null ? null : new DataLoader<Sample>(validation, EvaluationBatchSize),
-            Batches(data.Test));
+            validation is null ? null : Batches(validation, data.EvaluationBatchSize),
+            Batches(data.Test, data.EvaluationBatchSize));
     }
 
     /// <summary>
@@ -307,27 +295,37 @@ public static class Pipeline
         var noDecay = model.NamedParameters().Where(p => p.Parameter.Rank < 2).Select(p => p.Parameter).ToList();
         var groups = new List<ParamGroup> { new(decay) };
         if (noDecay.Count > 0) groups.Add(new ParamGroup(noDecay, weightDecay: 0));
+        double lr = Resolved(c.LearningRate, "learning rate"), weightDecay = Resolved(c.WeightDecay, "weight decay");
         return c.Optimizer switch
         {
-            "sgd" => new Sgd(groups, c.LearningRate, momentum: c.Momentum, weightDecay: c.WeightDecay, nesterov: c.Momentum > 0),
-            "adam" => new Adam(groups, c.LearningRate, weightDecay: c.WeightDecay),
-            "adamw" => new AdamW(groups, c.LearningRate, weightDecay: c.WeightDecay),
-            "rmsprop" => new RmsProp(groups, c.LearningRate, weightDecay: c.WeightDecay, momentum: c.Momentum),
-            "adagrad" => new Adagrad(groups, c.LearningRate, weightDecay: c.WeightDecay),
+            "sgd" => new Sgd(groups, lr, momentum: c.Momentum, weightDecay: weightDecay, nesterov: c.Momentum > 0),
+            "adam" => new Adam(groups, lr, weightDecay: weightDecay),
+            "adamw" => new AdamW(groups, lr, weightDecay: weightDecay),
+            "rmsprop" => new RmsProp(groups, lr, weightDecay: weightDecay, momentum: c.Momentum),
+            "adagrad" => new Adagrad(groups, lr, weightDecay: weightDecay),
             _ => throw new ArgumentException($"unknown optimizer '{c.Optimizer}'"),
         };
     }
 
     /// <summary>The LR schedule; per-step schedules report <c>perStep</c>.</summary>
-    public static (LRScheduler? Scheduler, bool PerStep) CreateScheduler(TrainingConfig c, Optimizer optimizer, int stepsPerEpoch) => c.Schedule switch
+    /// <remarks>Per-step schedules span the run: its epochs, or its --max-steps when that ends it sooner.</remarks>
+    public static (LRScheduler? Scheduler, bool PerStep) CreateScheduler(TrainingConfig c, Optimizer optimizer, int stepsPerEpoch)
     {
-        "none" or "plateau" => (null, false),
-        "step" => (new StepLR(optimizer, Math.Max(1, c.Epochs / 3), 0.3), false),
-        "cosine" => (new CosineAnnealingLR(optimizer, c.Epochs * stepsPerEpoch), true),
-        "warmup-cosine" => (new WarmupCosineLR(optimizer, Math.Max(1, stepsPerEpoch / 2), c.Epochs * stepsPerEpoch + 1), true),
-        "onecycle" => (new OneCycleLR(optimizer, c.LearningRate, c.Epochs * stepsPerEpoch + 1), true),
-        _ => throw new ArgumentException($"unknown schedule '{c.Schedule}'"),
-    };
+        int total = (int)Math.Min((long)c.Epochs * stepsPerEpoch, c.MaxSteps ?? long.MaxValue);
+        return c.Schedule switch
+        {
+            "none" or "plateau" => (null, false),
+            "step" => (new StepLR(optimizer, Math.Max(1, c.Epochs / 3), 0.3), false),
+            "cosine" => (new CosineAnnealingLR(optimizer, Math.Max(1, total)), true),
+            "warmup-cosine" => (new WarmupCosineLR(optimizer, Math.Max(1, Math.Min(stepsPerEpoch / 2, total / 10)), total + 1), true),
+            "onecycle" => (new OneCycleLR(optimizer, Resolved(c.LearningRate, "learning rate"), total + 1), true),
+            _ => throw new ArgumentException($"unknown schedule '{c.Schedule}'"),
+        };
+    }
+
+    // Set by Tasks.Resolve from the task's defaults; a config built by hand must be resolved first.
+    private static double Resolved(double? value, string what) =>
+        value ?? throw new InvalidOperationException($"the config has no {what}: resolve it with Tasks.Resolve first");
 
     /// <summary>The task's loss plus the config's L1/L2 penalties on weights (not biases or normalisation parameters).</summary>
     public static Func<Tensor, Tensor, Tensor> WithPenalties(TrainingConfig c, Module model, Func<Tensor, Tensor, Tensor> loss)
@@ -344,10 +342,10 @@ public static class Pipeline
     }
 
     /// <summary>A dataset's samples in order, in evaluation-sized batches.</summary>
-    public static DataLoader<Sample> Batches(IDataset<Sample> data) => new(data, EvaluationBatchSize);
+    public static DataLoader<Sample> Batches(IDataset<Sample> data, int batchSize) => new(data, batchSize);
 
     // In-memory rows are copied (contiguous batches later); other datasets are indexed through.
-    private static IDataset<Sample> Rows(IDataset<Sample> data, int[] indices) =>
+    internal static IDataset<Sample> Rows(IDataset<Sample> data, int[] indices) =>
         data is TensorDataset rows ? rows.Gather(indices) : new Subset<Sample>(data, indices);
 }
 
@@ -367,9 +365,9 @@ public sealed record TrainedRun(TrainingConfig Config, ITask Task, TaskData Data
     public TaskEvaluation Evaluate()
     {
         if (Data.Unlabelled is { } why) throw new InvalidDataException($"{why}: evaluating needs the labels; loom predict predicts without them");
-        return Task.Evaluate(Evaluator, Data, Pipeline.Batches(Data.Test));
+        return Task.Evaluate(Evaluator, Data, Pipeline.Batches(Data.Test, Data.EvaluationBatchSize));
     }
 
     /// <summary>One row per test sample (see <see cref="ITask.Predict"/>).</summary>
-    public ResultTable Predict() => Task.Predict(Evaluator, Data, Pipeline.Batches(Data.Test));
+    public ResultTable Predict() => Task.Predict(Evaluator, Data, Pipeline.Batches(Data.Test, Data.EvaluationBatchSize));
 }

@@ -23,14 +23,22 @@ public sealed record TrainingConfig
     public string? Model { get; init; }
 
     public int Epochs { get; init; } = 8;
-    public int BatchSize { get; init; } = 64;
-    public string Optimizer { get; init; } = "adam";
-    public double LearningRate { get; init; } = 2e-3;
+
+    // Batch size, optimiser, learning rate, weight decay, schedule and clipping are null until resolved: the task's
+    // defaults (TrainingDefaults) fill what was not given, as a CNN is the default model for images — Adam at 2e-3 with
+    // a cosine schedule suits a classifier, AdamW with warm-up, weight decay and clipping a language model.
+
+    public int? BatchSize { get; init; }
+
+    /// <summary>sgd, adam, adamw, rmsprop or adagrad.</summary>
+    public string? Optimizer { get; init; }
+
+    public double? LearningRate { get; init; }
     public double Momentum { get; init; } = 0.9;
-    public double WeightDecay { get; init; }
+    public double? WeightDecay { get; init; }
 
     /// <summary>none, step, cosine, warmup-cosine, onecycle or plateau.</summary>
-    public string Schedule { get; init; } = "cosine";
+    public string? Schedule { get; init; }
 
     public double L1 { get; init; }
     public double L2 { get; init; }
@@ -44,7 +52,11 @@ public sealed record TrainingConfig
     /// <summary>Early-stopping patience in epochs on validation loss (0: off).</summary>
     public int Patience { get; init; }
 
+    /// <summary>Clip the global gradient norm to this before each optimiser step; 0 turns clipping off.</summary>
     public double? ClipGradNorm { get; init; }
+
+    /// <summary>Batches whose gradients are summed (each scaled by 1/N) into one optimiser step.</summary>
+    public int GradientAccumulation { get; init; } = 1;
 
     /// <summary>Stop after this many optimiser steps (for quick runs and tests).</summary>
     public long? MaxSteps { get; init; }
@@ -139,6 +151,17 @@ public sealed record TrainingConfig
         return config.Task is null ? config with { Task = ClassificationTask.TaskName } : config;
     }
 
+    /// <summary>This config with the task's defaults wherever a value was not given.</summary>
+    public TrainingConfig WithDefaults(TrainingDefaults defaults) => this with
+    {
+        BatchSize = BatchSize ?? defaults.BatchSize,
+        Optimizer = Optimizer ?? defaults.Optimizer,
+        LearningRate = LearningRate ?? defaults.LearningRate,
+        WeightDecay = WeightDecay ?? defaults.WeightDecay,
+        Schedule = Schedule ?? defaults.Schedule,
+        ClipGradNorm = ClipGradNorm ?? defaults.ClipGradNorm,
+    };
+
     /// <summary>"\"epochs\" must be a whole number, got \"many\"": the key a deserialisation failed on, what it needs and what it holds.</summary>
     private static string WrongType(JsonException e, JsonObject node, Type type)
     {
@@ -170,14 +193,24 @@ public sealed record TrainingConfig
             if (!ok) throw new ArgumentException(message);
         }
         Require(Epochs >= 1, $"--epochs must be at least 1, got {Epochs}");
-        Require(BatchSize >= 1, $"--batch-size must be at least 1, got {BatchSize}");
-        Require(LearningRate > 0 && double.IsFinite(LearningRate), $"--lr must be a positive number, got {LearningRate}");
-        Require(WeightDecay >= 0, $"--weight-decay must be ≥ 0, got {WeightDecay}");
+        Require(BatchSize is null or >= 1, $"--batch-size must be at least 1, got {BatchSize}");
+        Require(LearningRate is null || (LearningRate > 0 && double.IsFinite(LearningRate.Value)), $"--lr must be a positive number, got {LearningRate}");
+        Require(WeightDecay is null or >= 0, $"--weight-decay must be ≥ 0, got {WeightDecay}");
+        Require(ClipGradNorm is null || (ClipGradNorm >= 0 && double.IsFinite(ClipGradNorm.Value)), $"--clip-grad-norm must be ≥ 0 (0: off), got {ClipGradNorm}");
+        Require(GradientAccumulation >= 1, $"--grad-accum must be at least 1, got {GradientAccumulation}");
         Require(L1 >= 0 && L2 >= 0, $"--l1 and --l2 must be ≥ 0, got {L1} and {L2}");
         Require(Dropout >= 0 && Dropout < 1, $"--dropout must be in [0, 1), got {Dropout}");
         Require(ValidationFraction >= 0 && ValidationFraction < 1, $"--val-fraction must be in [0, 1), got {ValidationFraction}");
         Require(Threads >= 1, $"--threads must be at least 1, got {Threads}");
-        Require(new[] { "sgd", "adam", "adamw", "rmsprop", "adagrad" }.Contains(Optimizer), $"--optimizer must be one of sgd, adam, adamw, rmsprop, adagrad; got '{Optimizer}'");
-        Require(new[] { "none", "step", "cosine", "warmup-cosine", "onecycle", "plateau" }.Contains(Schedule), $"--schedule must be one of none, step, cosine, warmup-cosine, onecycle, plateau; got '{Schedule}'");
+        Require(Optimizer is null || new[] { "sgd", "adam", "adamw", "rmsprop", "adagrad" }.Contains(Optimizer), $"--optimizer must be one of sgd, adam, adamw, rmsprop, adagrad; got '{Optimizer}'");
+        Require(Schedule is null || new[] { "none", "step", "cosine", "warmup-cosine", "onecycle", "plateau" }.Contains(Schedule), $"--schedule must be one of none, step, cosine, warmup-cosine, onecycle, plateau; got '{Schedule}'");
     }
 }
+
+/// <summary>
+/// What a task trains with unless told otherwise (<see cref="ITask.TrainingDefaults"/>): the values
+/// <see cref="TrainingConfig.WithDefaults"/> fills in when `--batch-size`, `--optimizer`, `--lr`, `--weight-decay`,
+/// `--schedule` or `--clip-grad-norm` were not given.
+/// </summary>
+/// <param name="ClipGradNorm">0: no clipping.</param>
+public sealed record TrainingDefaults(int BatchSize, string Optimizer, double LearningRate, double WeightDecay, string Schedule, double ClipGradNorm);

@@ -35,6 +35,15 @@ public interface ITask
     /// </summary>
     DataKind? Recognize(string data);
 
+    /// <summary>
+    /// The kind of <paramref name="data"/> when `--task` names this task: it may take data that it would not claim from
+    /// other tasks (a language model reads any CSV's text column when asked). By default, <see cref="Recognize"/>.
+    /// </summary>
+    DataKind? RecognizeWhenAsked(string data) => Recognize(data);
+
+    /// <summary>Batch size, optimiser, learning rate, weight decay, schedule and clipping for options not given.</summary>
+    TrainingDefaults TrainingDefaults { get; }
+
     /// <summary>The zoo models that fit <paramref name="kind"/>, the default first.</summary>
     IReadOnlyList<string> Models(DataKind kind);
 

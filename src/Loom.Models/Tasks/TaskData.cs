@@ -38,6 +38,38 @@ public abstract class TaskData
     public virtual Tensor? Strata => null;
 
     /// <summary>
+    /// For data without its own <see cref="Validation"/> split: the training split cut into what the trainer trains on
+    /// and the validation part it holds out
+    /// (<paramref name="fraction"/> of it, chosen by <paramref name="seed"/>): by default a random split, stratified by
+    /// <see cref="Strata"/> when the task has classes. A task whose samples overlap (windows of one text) splits by
+    /// position instead, so that no validation text is seen in training.
+    /// </summary>
+    public virtual (IDataset<Sample> Train, IDataset<Sample> Validation) HoldOut(double fraction, ulong seed)
+    {
+        var split = Strata is { } strata
+            ? Split.Stratified(strata, fraction, seed: seed)
+            : Split.Random(Train.Count, fraction, seed: seed);
+        // Checked before anything trains: an empty split would only show after training, as a NaN metric.
+        if (split.Validation.Length == 0)
+            throw new InvalidDataException($"--val-fraction {fraction} of {Train.Count} training samples holds out none for validation; give more data, a larger fraction, or --val-fraction 0");
+        if (split.Train.Length == 0)
+            throw new InvalidDataException($"--val-fraction {fraction} of {Train.Count} training samples leaves none to train on; give more data or a smaller fraction");
+        return (Pipeline.Rows(Train, split.Train), Pipeline.Rows(Train, split.Validation));
+    }
+
+    /// <summary>
+    /// Samples per batch when evaluating and predicting without gradients: large, since nothing is kept for backward,
+    /// but a language model's windows hold context² attention scores per head and layer, so it takes fewer.
+    /// </summary>
+    public virtual int EvaluationBatchSize => 256;
+
+    /// <summary>
+    /// What the progress line counts per second ("samples"; "tokens" for a language model) and how many of them one
+    /// sample holds.
+    /// </summary>
+    public virtual (string Name, int PerSample) Throughput => ("samples", 1);
+
+    /// <summary>
     /// Writes into a run folder what eval and predict need to read new data the same way (a standardisation, a
     /// vocabulary); <see cref="ITask.Load"/> reads it back from the trained run.
     /// </summary>
