@@ -44,12 +44,12 @@ public sealed class ClassificationTask : ITask
     {
         var data = ClassificationSources.Load(config, trainedRun, newData);
         var options = config.GetTaskOptions<ClassificationOptions>();
-        data.LabelSmoothing = options.LabelSmoothing;
-        if (options.Augment.Length == 0) return data;
+        data.LabelSmoothing = options.LabelSmoothing ?? 0;
+        if (options.Augment is not { Length: > 0 } augment) return data;
         if (data.Standardizer is not null || data.InputShape.Length is not (2 or 3))
-            throw new ArgumentException($"--augment {string.Join(",", options.Augment)} transforms images, but --data {config.Data} is a table");
+            throw new ArgumentException($"--augment {string.Join(",", augment)} transforms images, but --data {config.Data} is a table");
         // A trained run's data is only evaluated: nothing to augment.
-        if (trainedRun is null) data.Augmentation = ImageAugmentation.Create(options.Augment, data.InputShape[^2], data.InputShape[^1], config.Seed);
+        if (trainedRun is null) data.Augmentation = ImageAugmentation.Create(augment, data.InputShape[^2], data.InputShape[^1], config.Seed);
         return data;
     }
 
