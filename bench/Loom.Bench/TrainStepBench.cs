@@ -20,7 +20,29 @@ public sealed class TrainStepBench : IBenchmark
     public string Name => "trainstep";
 
     /// <summary>A model, a fixed batch and the peer's case name; language models flatten [B, T, V] logits for the loss.</summary>
-    private sealed record Case(string Name, string PeerCase, Func<Module<Tensor, Tensor>> Model, Tensor Inputs, Tensor Targets, bool Sequence = false);
+    private sealed record Case(string Name, string PeerCase, Func<Module<Tensor, Tensor>> Model, Tensor Inputs, Tensor Targets, bool Sequence = false, bool CountFlops = false);
+
+    /// <summary>
+    /// Multiply-add FLOPs of one training step's convolutions and linear layers: 2·MACs forward, counted from the
+    /// shapes one forward pass produces, times 3 (forward, input gradient, weight gradient), the usual convention.
+    /// Normalisation, activations and the optimiser are left out, so GFLOP/s is a slight understatement.
+    /// </summary>
+    private static double TrainingFlops(Module<Tensor, Tensor> model, Tensor inputs)
+    {
+        double forward = 0;
+        var hooks = new List<HookHandle>();
+        foreach (var module in model.Modules())
+        {
+            if (module is Conv2d conv)
+                hooks.Add(conv.RegisterForwardHook((_, _, output) =>
+                    forward += 2.0 * ((Tensor)output).Shape.Numel * (conv.InChannels / conv.Groups) * conv.KernelSize.H * conv.KernelSize.W));
+            else if (module is Linear linear)
+                hooks.Add(linear.RegisterForwardHook((_, _, output) => forward += 2.0 * ((Tensor)output).Shape.Numel * linear.InFeatures));
+        }
+        using (new Loom.Autograd.NoGrad()) model.Forward(inputs);
+        foreach (var h in hooks) h.Remove();
+        return 3 * forward;
+    }
 
     private static IEnumerable<Case> Cases()
     {
@@ -34,6 +56,8 @@ public sealed class TrainStepBench : IBenchmark
                 new Conv2d(6, 16, 5), new ReLU(), new MaxPool2d(2), new Flatten(),
                 new Linear(16 * 5 * 5, 120), new ReLU(), new Linear(120, 84), new ReLU(), new Linear(84, 10)),
             Tensor.Randn(new Shape(64, 1, 28, 28), g), Tensor.Randint(0, 10, new Shape(64), g));
+        yield return new Case("resnet-mini 1x28x28, batch 128", "trainstep/resnet-mini", () => new ResNet(ResNetConfig.Mini, 1, 10),
+            Tensor.Randn(new Shape(128, 1, 28, 28), g), Tensor.Randint(0, 10, new Shape(128), g), CountFlops: true);
         yield return new Case("gpt 4L d256 h4 T128 V4096, batch 8", "trainstep/gpt", () => new Gpt(new GptConfig(GeluTanh: false)), // the peer uses F.gelu's exact form
             Tensor.Randint(0, 4096, new Shape(8, 128), g), Tensor.Randint(0, 4096, new Shape(8, 128), g), Sequence: true);
         yield return new Case("lstm in64 h256 T50, batch 32", "trainstep/lstm", () => new LstmClassifier(),
@@ -57,6 +81,7 @@ public sealed class TrainStepBench : IBenchmark
 
     public void Run(BenchReport report, BenchOptions options)
     {
+        MachineLimits? limits = null;
         foreach (int threads in options.ThreadCounts)
         {
             Threads.Count = threads;
@@ -82,11 +107,23 @@ public sealed class TrainStepBench : IBenchmark
                 long before = GC.GetTotalAllocatedBytes(precise: true);
                 for (int i = 0; i < allocSteps; i++) Step();
                 double bytesPerStep = (GC.GetTotalAllocatedBytes(precise: true) - before) / (double)allocSteps;
-                report.Add(Name, $"{c.Name} @{threads}t",
-                [
+                var metrics = new List<(string, object)>
+                {
                     ("threads", threads), ("median_ms", t.MedianSeconds * 1e3), ("min_ms", t.MinSeconds * 1e3), ("steps", t.Iterations),
-                    ("alloc_kb_per_step", bytesPerStep / 1024), .. t.PeerMetrics(),
-                ]);
+                    ("alloc_kb_per_step", bytesPerStep / 1024),
+                };
+                if (c.CountFlops)
+                {
+                    double flops = TrainingFlops(model, c.Inputs), gflops = flops / t.MedianSeconds / 1e9;
+                    limits ??= MachineLimits.Measure();
+                    // Above the peak means the peak's probe ran while the machine was busier: probe again, keep the best.
+                    double peak = limits.FmaPeak(threads);
+                    if (gflops > peak) peak = limits.RemeasureFmaPeak(threads);
+                    metrics.AddRange([("gflop_per_step", flops / 1e9), ("gflops", gflops), ("of_peak", gflops / peak), ("peak_gflops", peak)]);
+                    if (t.Comparison is not null) metrics.Add(("peer_gflops", flops / t.Comparison.PeerMedianSeconds / 1e9));
+                }
+                metrics.AddRange(t.PeerMetrics());
+                report.Add(Name, $"{c.Name} @{threads}t", [.. metrics]);
             }
         }
     }

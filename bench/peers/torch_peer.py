@@ -105,6 +105,42 @@ class LSTMNet(nn.Module):
         return self.fc(h[-1])
 
 
+# ---------------------------------------------------------------- (e) ResNet-mini (Loom.Models.ResNetConfig.Mini), 1x28x28
+class BasicBlock(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.downsample = None
+        if stride != 1 or cin != cout:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(y + (x if self.downsample is None else self.downsample(x)))
+
+
+class ResNetMini(nn.Module):
+    """3x3 stem, stages of (16, 32, 64) channels with two basic blocks each, global average pooling, fc."""
+    def __init__(self, channels=1, classes=10, widths=(16, 32, 64), blocks=(2, 2, 2)):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, widths[0], 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(widths[0])
+        layers, cin = [], widths[0]
+        for s, (w, n) in enumerate(zip(widths, blocks)):
+            for b in range(n):
+                layers.append(BasicBlock(cin, w, 2 if s > 0 and b == 0 else 1))
+                cin = w
+        self.layers = nn.Sequential(*layers)
+        self.fc = nn.Linear(cin, classes)
+
+    def forward(self, x):
+        x = self.layers(F.relu(self.bn1(self.conv1(x))))
+        return self.fc(x.mean((2, 3)))
+
+
 def train_step(model, x, y, loss=ce):
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 
@@ -172,6 +208,7 @@ CASES = {
     "trainstep/mlp": lambda p: train_step(mlp(), torch.randn(128, 784), torch.randint(0, 10, (128,))),
     "trainstep/lenet5": lambda p: train_step(LeNet5(), torch.randn(64, 1, 28, 28), torch.randint(0, 10, (64,))),
     "trainstep/gpt": gpt_train,
+    "trainstep/resnet-mini": lambda p: train_step(ResNetMini(), torch.randn(128, 1, 28, 28), torch.randint(0, 10, (128,))),
     "trainstep/lstm": lambda p: train_step(LSTMNet(), torch.randn(32, 50, 64), torch.randint(0, 10, (32,))),
     "infer/mlp": mlp_inference,
     "infer/gpt-generate-cache": lambda p: gpt_generate(True),

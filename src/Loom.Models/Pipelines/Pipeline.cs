@@ -37,7 +37,7 @@ public static class Pipeline
         if (data.Test.Count == 0) throw new InvalidDataException($"{data.Description}: no test samples");
         var model = CreateModel(task, config, data);
         var optimizer = CreateOptimizer(config, model);
-        var trainLoader = new DataLoader<Sample>(train, config.BatchSize!.Value, shuffle: true, seed: config.Seed);
+        var trainLoader = new DataLoader<Sample>(data.ForTraining(train), config.BatchSize!.Value, shuffle: true, seed: config.Seed);
         // With gradient accumulation an epoch takes fewer optimiser steps than batches; per-step schedules count steps.
         int stepsPerEpoch = (trainLoader.Count + config.GradientAccumulation - 1) / config.GradientAccumulation;
         var (scheduler, perStep) = CreateScheduler(config, optimizer, stepsPerEpoch);

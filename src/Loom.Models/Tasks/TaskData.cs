@@ -58,6 +58,13 @@ public abstract class TaskData
     }
 
     /// <summary>
+    /// What the trainer trains on: <paramref name="train"/> (the training split less any validation hold-out) as it is,
+    /// or with random augmentations drawn as samples are loaded (classification's `--augment`). Validation and test
+    /// data are never passed through this.
+    /// </summary>
+    public virtual IDataset<Sample> ForTraining(IDataset<Sample> train) => train;
+
+    /// <summary>
     /// Samples per batch when evaluating and predicting without gradients: large, since nothing is kept for backward,
     /// but a language model's windows hold context² attention scores per head and layer, so it takes fewer.
     /// </summary>

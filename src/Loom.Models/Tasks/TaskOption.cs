@@ -24,6 +24,12 @@ public sealed record TaskOption(string Name, string Key, string Description, str
                 ? JsonValue.Create(n)
                 : throw new ArgumentException($"{name} expects a whole number, got '{value}'"));
 
+    public static TaskOption Number(string name, string key, string description, double defaultValue) =>
+        new(name, key, description, defaultValue.ToString(CultureInfo.InvariantCulture), value =>
+            double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) && double.IsFinite(x)
+                ? JsonValue.Create(x)
+                : throw new ArgumentException($"{name} expects a number, got '{value}'"));
+
     /// <summary>Names separated by commas, such as zip,colour, stored as a list of strings.</summary>
     public static TaskOption List(string name, string key, string description) =>
         new(name, key, description, null, value =>

@@ -14,6 +14,8 @@ public static class ModelZoo
         ["mlp"] = "multilayer perceptron: flatten → Linear(·, hidden) → ReLU → Dropout → Linear(hidden, hidden) → ReLU → Linear(hidden, classes)",
         ["cnn"] = "small CNN for images: two Conv(3×3)–BatchNorm–ReLU–MaxPool blocks, then Linear layers",
         ["lenet5"] = "LeNet-5: Conv(5×5, 6) → pool → Conv(5×5, 16) → pool → 120 → 84 → classes",
+        ["resnet-mini"] = "ResNet for 28×28–32×32 images: 3×3 stem, three stages of two basic blocks (16, 32, 64 channels), global average pooling",
+        ["resnet18"] = "ResNet-18 (ImageNet layout): 7×7 stride-2 stem, max pooling, four stages of two basic blocks (64–512 channels), global average pooling",
         // Language models take a vocabulary and a context rather than an input shape: LanguageModelTask builds them.
         ["gpt-tiny"] = GptConfig.Presets["gpt-tiny"],
         ["gpt-small"] = GptConfig.Presets["gpt-small"],
@@ -29,6 +31,8 @@ public static class ModelZoo
             "mlp" => Mlp(inputShape.Aggregate(1, (a, b) => a * b), hidden, outputs, dropout),
             "cnn" => SmallCnn(ImageShape(inputShape, name), outputs, dropout),
             "lenet5" => LeNet5(ImageShape(inputShape, name), outputs),
+            "resnet-mini" => new ResNet(ResNetConfig.Mini, ImageShape(inputShape, name).C, outputs),
+            "resnet18" => new ResNet(ResNetConfig.ResNet18, ImageShape(inputShape, name).C, outputs),
             _ => throw new ArgumentException($"unknown model '{name}'; choose one of: {string.Join(", ", Models.Keys)}"),
         };
     }

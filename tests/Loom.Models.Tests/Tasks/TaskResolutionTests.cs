@@ -57,7 +57,7 @@ public sealed class TaskResolutionTests : IDisposable
     public void An_unknown_model_lists_the_zoo()
     {
         var e = Assert.Throws<ArgumentException>(() => Resolve("digits", "resnet"));
-        Assert.Equal("--model must be one of mlp, cnn, lenet5, gpt-tiny, gpt-small, gpt2; got 'resnet'", e.Message);
+        Assert.Equal("--model must be one of mlp, cnn, lenet5, resnet-mini, resnet18, gpt-tiny, gpt-small, gpt2; got 'resnet'", e.Message);
     }
 
     [Fact]

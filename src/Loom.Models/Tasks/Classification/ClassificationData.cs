@@ -66,6 +66,14 @@ public sealed class ClassificationData : TaskData
 
     public override Tensor Strata => Train.Targets;
 
+    /// <summary>The random augmentation of training images (`--augment`), or null.</summary>
+    public ITransform? Augmentation { get; internal set; }
+
+    /// <summary>ε of the loss's label smoothing (`--label-smoothing`).</summary>
+    public double LabelSmoothing { get; internal set; }
+
+    public override IDataset<Sample> ForTraining(IDataset<Sample> train) => Augmentation is null ? train : train.WithTransform(Augmentation);
+
     public override void Save(RunFolder folder)
     {
         Standardizer?.Save(folder.File(StandardizeFile));
@@ -75,8 +83,8 @@ public sealed class ClassificationData : TaskData
 
     public override ClassificationData Fold(int[] train, int[] validation)
     {
-        if (_unscaledTrain is null) return new ClassificationData(Train.Gather(train), Train.Gather(validation), InputShape, ClassNames, Description);
+        if (_unscaledTrain is null) return new ClassificationData(Train.Gather(train), Train.Gather(validation), InputShape, ClassNames, Description) { Augmentation = Augmentation, LabelSmoothing = LabelSmoothing };
         var foldTrain = _unscaledTrain.Gather(train);
-        return new ClassificationData(foldTrain, _unscaledTrain.Gather(validation), Standardize.Fit(foldTrain.Inputs), Schema, ClassNames, Description);
+        return new ClassificationData(foldTrain, _unscaledTrain.Gather(validation), Standardize.Fit(foldTrain.Inputs), Schema, ClassNames, Description) { LabelSmoothing = LabelSmoothing };
     }
 }

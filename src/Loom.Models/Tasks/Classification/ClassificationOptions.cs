@@ -21,6 +21,12 @@ public sealed record ClassificationOptions
     /// <summary>1 (grayscale) or 3 (RGB) for image folders.</summary>
     public int ImageChannels { get; init; } = 1;
 
+    /// <summary>Training-image augmentations, of <see cref="ImageAugmentation.Names"/> (crop, flip, erase); null (none) is left out of config.json.</summary>
+    public string[]? Augment { get; init; }
+
+    /// <summary>ε of the cross-entropy's label smoothing (training, validation and test losses alike); null (0) is left out of config.json.</summary>
+    public double? LabelSmoothing { get; init; }
+
     private static readonly ClassificationOptions Defaults = new();
 
     /// <summary>Their command-line form.</summary>
@@ -32,6 +38,8 @@ public sealed record ClassificationOptions
         TaskOption.Integer("--hidden", "hidden", "hidden width of the MLP", Defaults.Hidden),
         TaskOption.Size("--image-size", "image_size", "HEIGHTxWIDTH images of an image folder are resized to", Defaults.ImageSize),
         TaskOption.Integer("--channels", "image_channels", "1 (grayscale) or 3 (RGB) for image folders", Defaults.ImageChannels),
+        TaskOption.List("--augment", "augment", "augment training images, comma-separated: crop (shift by up to 1/8 of the size, zero-padded), flip (left-right; not for digits or text), erase (random rectangle)"),
+        TaskOption.Number("--label-smoothing", "label_smoothing", "label smoothing ε of the loss", 0),
     ];
 
     /// <summary>Checks every value; the message names the option.</summary>
@@ -43,6 +51,9 @@ public sealed record ClassificationOptions
         if (Target is not null && Ignore.Contains(Target)) throw new ArgumentException($"--ignore {Target}: that is the --target column, which is never a feature");
         if (Hidden < 1) throw new ArgumentException($"--hidden must be at least 1, got {Hidden}");
         if (ImageSize is not [> 0, > 0]) throw new ArgumentException("--image-size must be HEIGHTxWIDTH with positive sizes");
+        if (Augment is not null && Augment.Any(a => !ImageAugmentation.Names.Contains(a)))
+            throw new ArgumentException($"--augment takes {string.Join(", ", ImageAugmentation.Names)}, comma-separated; got {string.Join(",", Augment)}");
+        if (LabelSmoothing is double e && !(e >= 0 && e < 1)) throw new ArgumentException($"--label-smoothing must be in [0, 1), got {LabelSmoothing}");
         if (ImageChannels is not (1 or 3)) throw new ArgumentException($"--channels must be 1 or 3, got {ImageChannels}");
     }
 }

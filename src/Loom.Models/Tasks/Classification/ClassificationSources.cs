@@ -20,7 +20,8 @@ public static class ClassificationSources
 
     /// <summary>
     /// What kind of data <paramref name="data"/> is, if classification reads it: a built-in dataset name, a CSV file, an
-    /// image folder with one sub-folder per class, or a folder holding <c>train-</c>/<c>t10k-</c> IDX files.
+    /// image folder with one sub-folder per class, a folder holding <c>train-</c>/<c>t10k-</c> IDX files, or one holding
+    /// CIFAR-10/100 binary batches (<see cref="CifarReader"/>).
     /// </summary>
     public static DataKind? Recognize(string data)
     {
@@ -52,6 +53,8 @@ public static class ClassificationSources
         if (Directory.Exists(data))
         {
             if (IdxFiles(data) is { } idx) return FromIdx(data, idx);
+            if (CifarReader.FindFolder(data) is { } cifar)
+                return new ClassificationData(cifar.ReadTrain(), cifar.ReadTest(), [CifarReader.Channels, CifarReader.Side, CifarReader.Side], cifar.ClassNames, $"CIFAR binary files in {data}");
             return FromImageFolder(data, options, config.Seed, trained, newData);
         }
         if (File.Exists(data))

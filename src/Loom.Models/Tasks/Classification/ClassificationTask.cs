@@ -14,7 +14,7 @@ public sealed class ClassificationTask : ITask
     public const string TaskName = "classification";
 
     internal static string Accepted =>
-        $"a .csv file (with --target), an image folder (one sub-folder per class), a folder of IDX files or a built-in dataset ({string.Join(", ", BuiltinDatasets.Names)})";
+        $"a .csv file (with --target), an image folder (one sub-folder per class), a folder of IDX or CIFAR binary files or a built-in dataset ({string.Join(", ", BuiltinDatasets.Names)})";
 
     public string Name => TaskName;
 
@@ -31,7 +31,7 @@ public sealed class ClassificationTask : ITask
     public TrainingDefaults TrainingDefaults { get; } = new(BatchSize: 64, Optimizer: "adam", LearningRate: 2e-3, WeightDecay: 0, Schedule: "cosine", ClipGradNorm: 0);
 
     // A table row has no spatial layout for a convolution to exploit; an image can be flattened for an MLP.
-    public IReadOnlyList<string> Models(DataKind kind) => kind == DataKind.Table ? ["mlp"] : ["cnn", "mlp", "lenet5"];
+    public IReadOnlyList<string> Models(DataKind kind) => kind == DataKind.Table ? ["mlp"] : ["cnn", "mlp", "lenet5", "resnet-mini", "resnet18"];
 
     public TrainingConfig NormalizeOptions(TrainingConfig config)
     {
@@ -40,8 +40,18 @@ public sealed class ClassificationTask : ITask
         return config.WithTaskOptions(options);
     }
 
-    public TaskData Load(TrainingConfig config, RunFolder? trainedRun = null, bool newData = false) =>
-        ClassificationSources.Load(config, trainedRun, newData);
+    public TaskData Load(TrainingConfig config, RunFolder? trainedRun = null, bool newData = false)
+    {
+        var data = ClassificationSources.Load(config, trainedRun, newData);
+        var options = config.GetTaskOptions<ClassificationOptions>();
+        data.LabelSmoothing = options.LabelSmoothing ?? 0;
+        if (options.Augment is not { Length: > 0 } augment) return data;
+        if (data.Standardizer is not null || data.InputShape.Length is not (2 or 3))
+            throw new ArgumentException($"--augment {string.Join(",", augment)} transforms images, but --data {config.Data} is a table");
+        // A trained run's data is only evaluated: nothing to augment.
+        if (trainedRun is null) data.Augmentation = ImageAugmentation.Create(augment, data.InputShape[^2], data.InputShape[^1], config.Seed);
+        return data;
+    }
 
     public Module<Tensor, Tensor> CreateModel(TrainingConfig config, TaskData data)
     {
@@ -49,7 +59,12 @@ public sealed class ClassificationTask : ITask
         return ModelZoo.Create(config.Model!, d.InputShape, d.ClassNames.Count, config.GetTaskOptions<ClassificationOptions>().Hidden, config.Dropout);
     }
 
-    public Func<Tensor, Tensor, Tensor> Loss(TaskData data) => (output, target) => Functional.CrossEntropy(output, target);
+    // The task's one loss serves training, validation and test alike (as one criterion does in PyTorch): with label
+    // smoothing all three report the smoothed cross-entropy.
+    public Func<Tensor, Tensor, Tensor> Loss(TaskData data) => Loss(((ClassificationData)data).LabelSmoothing);
+
+    private static Func<Tensor, Tensor, Tensor> Loss(double labelSmoothing) =>
+        (output, target) => Functional.CrossEntropy(output, target, labelSmoothing: labelSmoothing);
 
     public IReadOnlyList<Func<IMetric>> Metrics(TaskData data)
     {

@@ -1,0 +1,58 @@
+using Loom.Random;
+
+namespace Loom.Data;
+
+/// <summary>
+/// With probability <see cref="Probability"/>, fills one random rectangle of the image with <see cref="Value"/> in every
+/// channel (Zhong et al. 2017, torchvision's <c>RandomErasing</c>): its area is a uniform fraction of the image in
+/// <see cref="Scale"/>, its aspect ratio (height / width) log-uniform in <see cref="Ratio"/>. A draw that does not fit
+/// is retried up to 10 times, then the image is left whole, as torchvision does.
+/// </summary>
+public sealed class RandomErasing : ImageTransform
+{
+    public RandomErasing(double probability = 0.5, (double Min, double Max)? scale = null, (double Min, double Max)? ratio = null, double value = 0, ulong seed = 0)
+    {
+        if (!(probability >= 0 && probability <= 1)) throw new ArgumentOutOfRangeException(nameof(probability), probability, "RandomErasing: probability must lie in [0, 1]");
+        var s = scale ?? (0.02, 0.33);
+        var r = ratio ?? (0.3, 3.3);
+        if (!(s.Min > 0 && s.Min <= s.Max && s.Max <= 1)) throw new ArgumentException($"RandomErasing: scale ({s.Min}, {s.Max}) must satisfy 0 < min ≤ max ≤ 1");
+        if (!(r.Min > 0 && r.Min <= r.Max)) throw new ArgumentException($"RandomErasing: ratio ({r.Min}, {r.Max}) must satisfy 0 < min ≤ max");
+        (Probability, Scale, Ratio, Value) = (probability, s, r, value);
+        Generator = new Generator(seed);
+    }
+
+    public double Probability { get; }
+
+    /// <summary>The erased area as a fraction of the image's.</summary>
+    public (double Min, double Max) Scale { get; }
+
+    /// <summary>Height over width of the erased rectangle.</summary>
+    public (double Min, double Max) Ratio { get; }
+
+    public double Value { get; }
+
+    /// <summary>The transform's own generator; save its state to resume augmentation exactly.</summary>
+    public Generator Generator { get; }
+
+    protected override string Name => "RandomErasing";
+
+    protected override void TransformImage<T>(ReadOnlySpan<T> source, Span<T> destination, int channels, int height, int width)
+    {
+        source.CopyTo(destination);
+        if (Generator.NextDouble() >= Probability) return;
+        double area = (double)height * width, logLow = Math.Log(Ratio.Min), logHigh = Math.Log(Ratio.Max);
+        for (int attempt = 0; attempt < 10; attempt++)
+        {
+            double target = area * (Scale.Min + (Scale.Max - Scale.Min) * Generator.NextDouble());
+            double aspect = Math.Exp(logLow + (logHigh - logLow) * Generator.NextDouble());
+            int h = (int)Math.Round(Math.Sqrt(target * aspect)), w = (int)Math.Round(Math.Sqrt(target / aspect));
+            if (h < 1 || w < 1 || h > height || w > width) continue;
+            int top = Generator.NextInt(0, height - h + 1), left = Generator.NextInt(0, width - w + 1);
+            T fill = T.CreateChecked(Value);
+            for (int c = 0; c < channels; c++)
+                for (int i = top; i < top + h; i++)
+                    destination.Slice((c * height + i) * width + left, w).Fill(fill);
+            return;
+        }
+    }
+}
