@@ -170,15 +170,15 @@ def sweep_samples(ref, positive=False, domain=None):
 OPS = {}
 
 
-def op(name, fn, samples, grad=True, sweep=None, sweep_positive=False, sweep_domain=None):
+def op(name, fn, samples, grad=True, sweep=None, sweep_positive=False, sweep_domain=None, sweep_args=None):
     """sweep: the exact function for a precision sweep (mpmath), over inputs of both signs, positive ones only, or
-    those where sweep_domain holds."""
+    those where sweep_domain holds; sweep_args: the op's arguments in the sweep."""
     assert name not in OPS, name
-    OPS[name] = (fn, samples, grad, sweep, sweep_positive, sweep_domain)
+    OPS[name] = (fn, samples, grad, sweep, sweep_positive, sweep_domain, sweep_args or {})
 
 
 def build(name):
-    fn, samples, grad, sweep, sweep_positive, sweep_domain = OPS[name]
+    fn, samples, grad, sweep, sweep_positive, sweep_domain, sweep_args = OPS[name]
     G.manual_seed(zlib.crc32(name.encode()))
     samples = samples() if callable(samples) else samples
     tensors, meta = {}, []
@@ -221,7 +221,7 @@ def build(name):
         for sname, x, y in sweep_samples(sweep, sweep_positive, sweep_domain):
             tensors[f"{sname}.in.0"] = x.float() if sname == "sweep32" else x
             tensors[f"{sname}.out.0"] = y
-            meta.append({"name": sname, "args": {}, "grad": [], "exact": False, "sweep": True})
+            meta.append({"name": sname, "args": sweep_args, "grad": [], "exact": False, "sweep": True})
     save(os.path.join(OUT, name + ".safetensors"), tensors, {"op": name, "samples": json.dumps(strict_json(meta), separators=(",", ":"))})
 
 
@@ -246,7 +246,7 @@ op("rsqrt", lambda x, a: x[0].rsqrt(), lambda: unary(pos), sweep=lambda v: 1 / m
 op("exp", lambda x, a: x[0].exp(), unary, sweep=mp.exp)
 op("log", lambda x, a: x[0].log(), lambda: unary(pos), sweep=mp.log, sweep_positive=True)
 op("square", lambda x, a: x[0].square(), unary)
-op("reciprocal", lambda x, a: x[0].reciprocal(), lambda: unary(away))
+op("reciprocal", lambda x, a: x[0].reciprocal(), lambda: unary(away), sweep=lambda v: 1 / v, sweep_domain=lambda v: v != 0)
 op("sin", lambda x, a: x[0].sin(), unary, sweep=mp.sin)
 op("cos", lambda x, a: x[0].cos(), unary, sweep=mp.cos)
 op("erf", lambda x, a: x[0].erf(), unary, sweep=lambda v: mp.sign(v) if abs(v) > 30 else mp.erf(v))
@@ -375,7 +375,8 @@ op("rsub_scalar", lambda x, a: a["value"] - x[0], scalar_samples(0.75))
 op("mul_scalar", lambda x, a: x[0] * a["value"], scalar_samples(-3.0))
 op("div_scalar", lambda x, a: x[0] / a["value"], scalar_samples(0.3))
 op("rdiv_scalar", lambda x, a: a["value"] / x[0], scalar_samples(1.5, away))
-op("pow_scalar", lambda x, a: x[0] ** a["value"], scalar_samples(2.5, pos))
+op("pow_scalar", lambda x, a: x[0] ** a["value"], scalar_samples(2.5, pos), sweep=lambda v: v ** mpmath.mpf(2.5), sweep_positive=True,
+   sweep_args={"value": 2.5})
 # A C# double cannot tell 3 from 3.0, so Loom treats an integral scalar as an integer (Tensor.Elementwise.cs):
 # the sample passes Python's int 3, which PyTorch treats the same way.
 op("scalar_int", lambda x, a: x[0] * a["value"] + a["value"],
