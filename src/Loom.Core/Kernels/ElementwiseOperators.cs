@@ -164,7 +164,7 @@ internal readonly struct SigmoidOperator<T> : IUnaryOperator<T> where T : unmana
 
 internal readonly struct TanhOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => TensorPrimitives.Tanh(x, d);
+    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => TanhKernels.Tanh(x, d);
 }
 
 /// <summary>min(max(x, lo), hi), with NaN propagating; a missing bound is ±∞.</summary>
