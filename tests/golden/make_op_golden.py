@@ -303,11 +303,15 @@ op("softplus", lambda x, a: F.softplus(x[0], a["beta"], a["threshold"]),
    lambda: [S(s.name, s.inputs, {"beta": 1.0, "threshold": 20.0}) for s in unary(lambda *s: rn(*s, scale=3.0))]
    + [S("beta2", [rn(4, 5, scale=8.0)], {"beta": 2.0, "threshold": 5.0})],
    sweep=lambda v: v if v > 20 else mp.log(1 + mp.exp(v)))
+# Rows whose softmax PyTorch defines as NaN (+inf, NaN, all −inf) or not (−inf among finite values), for issue 8 item 2.
+NONFINITE_ROWS = torch.tensor([[math.inf, 1, 2], [-math.inf, 1, 2], [-math.inf, -math.inf, -math.inf], [math.nan, 1, 2],
+                               [math.inf, math.inf, 1], [-math.inf, 1, 2]], dtype=torch.float64)
 op("softmax", lambda x, a: x[0].softmax(a["axis"]),
    lambda: [S("rows", [rn(4, 7)], {"axis": -1}), S("cols", [rn(4, 7)], {"axis": 0}), S("mid", [rn(2, 5, 3)], {"axis": 1}),
             S("wide", [rn(3, 37)], {"axis": 1}), S("empty", [rn(0, 5)], {"axis": 1}), S("scalar", [rn()], {"axis": 0}),
             S("neg_inf", [special(rn(3, 37), {5: -math.inf, 40: -math.inf, 41: -math.inf})], {"axis": 1}),
-            S("special", [special(rn(3, 37), {5: math.nan, 40: math.inf, 110: -math.inf})], {"axis": 1})])
+            S("special", [special(rn(3, 37), {5: math.nan, 40: math.inf, 110: -math.inf})], {"axis": 1}),
+            S("nonfinite_rows", [NONFINITE_ROWS.clone()], {"axis": 1}), S("nonfinite_cols", [NONFINITE_ROWS.t().contiguous()], {"axis": 0})])
 op("log_softmax", lambda x, a: x[0].log_softmax(a["axis"]), OPS["softmax"][1])
 
 # --- new activations (issue 8) -------------------------------------------------------------------------------------
@@ -753,7 +757,10 @@ op("cross_entropy", lambda x, a: F.cross_entropy(x[0], x[1], x[2] if len(x) > 2 
    + [S("weighted_ignore", [rn(6, 4), torch.tensor([0, 3, 1, 3, 2, 1]), un(0.5, 2, 4)], {"reduction": "mean", "ignore_index": 3}, grad=[0]),
       S("smoothing", [rn(5, 6), ints(0, 6, 5)], {"reduction": "mean", "smoothing": 0.1}),
       S("spatial", [rn(2, 4, 3, 3), ints(0, 4, 2, 3, 3)], {"reduction": "mean"}),
-      S("probabilities", [rn(4, 5), rn(4, 5).softmax(1)], {"reduction": "mean"}, grad=[0])])
+      S("probabilities", [rn(4, 5), rn(4, 5).softmax(1)], {"reduction": "mean"}, grad=[0]),
+      S("nonfinite_rows", [NONFINITE_ROWS.clone(), torch.tensor([1, 0, 1, 2, 2, 2])], {"reduction": "none"}),
+      S("nonfinite_ignored", [NONFINITE_ROWS.clone(), torch.tensor([1, 2, 1, 0, 1, 1])], {"reduction": "sum", "ignore_index": 1}),
+      S("nonfinite_probabilities", [NONFINITE_ROWS.clone(), rn(6, 3).softmax(1)], {"reduction": "none"}, grad=[0])])
 op("nll_loss", lambda x, a: F.nll_loss(x[0], x[1], x[2] if len(x) > 2 else None, ignore_index=a.get("ignore_index", -100), reduction=a["reduction"]),
    lambda: [S(r, [rn(5, 7).log_softmax(1), ints(0, 7, 5)], {"reduction": r}) for r in RED]
    + [S("weighted_ignore", [rn(6, 4).log_softmax(1), torch.tensor([0, 3, 1, 3, 2, 1]), un(0.5, 2, 4)], {"reduction": "mean", "ignore_index": 3}, grad=[0])])
