@@ -294,15 +294,17 @@ internal static class ActivationKernels
     // ------------------------------------------------------------------ activations
 
     // Relu: ReLU's forward is TensorPrimitives.Max(x, 0); only its backward needs a kernel.
-    // Its gradient at exactly 0 is 0 (the mask is y > 0), as in PyTorch. The trap: writing relu as maximum(x, 0)
-    // and differentiating that gives ½ at 0 (maximum splits ties), which is wrong for ReLU.
+    // Its gradient is PyTorch's threshold_backward, y ≤ 0 ? 0 : dy: 0 at exactly 0, and dy passes at NaN (a test
+    // y > 0 would stop it). The trap: writing relu as maximum(x, 0) and differentiating that gives ½ at 0 (maximum
+    // splits ties), which is wrong for ReLU. The vector form tests y < ε (the smallest float32 denormal): for a relu
+    // output, which is never negative, that is y = 0 exactly.
     public readonly struct ReluBackward : IActivationBackward
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV g, TV y) where TV : struct where TOps : IFloatVector<TV> =>
-            TOps.Select(TOps.GreaterThan(y, TOps.Create(0f)), g, TOps.Create(0f));
+            TOps.Select(TOps.LessThan(y, TOps.Create(float.Epsilon)), TOps.Create(0f), g);
 
-        public double Invoke(double g, double y) => y > 0 ? g : 0;
+        public double Invoke(double g, double y) => y <= 0 ? 0 : g;
     }
 
     public readonly struct LeakyRelu(double slope) : IActivation

@@ -262,13 +262,14 @@ public partial class Tensor
         {
             var a = _a.Value;
             var b = _b.Value;
-            // Weight of a: 1 where a wins, ½ at a tie, 0 where b wins; b gets the rest.
-            var wins = OpName == "minimum" ? a.Lt(b) : a.Gt(b);
-            var weight = wins.To(g.DType).Add(a.Eq(b).To(g.DType).Mul(0.5));
+            // Each operand's weight is 0 where it loses, ½ at a tie, 1 otherwise. Where either is NaN neither loses
+            // (every comparison is false), so both get the whole gradient, as in PyTorch.
+            bool min = OpName == "minimum";
+            var tie = a.Eq(b).To(g.DType).Mul(0.5);
             return
             [
-                NeedsGrad(0) ? g.Mul(weight).SumToSize(_aShape) : null,
-                NeedsGrad(1) ? g.Mul(weight.RSub(1)).SumToSize(_bShape) : null,
+                NeedsGrad(0) ? g.Mul((min ? a.Gt(b) : a.Lt(b)).To(g.DType).Add(tie).RSub(1)).SumToSize(_aShape) : null,
+                NeedsGrad(1) ? g.Mul((min ? a.Lt(b) : a.Gt(b)).To(g.DType).Add(tie).RSub(1)).SumToSize(_bShape) : null,
             ];
         }
     }

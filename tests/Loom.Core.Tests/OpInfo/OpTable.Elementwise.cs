@@ -41,10 +41,7 @@ internal static partial class OpTable
 
     private static IEnumerable<OpInfo> Activations() =>
     [
-        Op("relu", (x, a) => x[0].Relu(), "Relu") with
-        {
-            Known = [Issue(5, Check.Golden, "special", null, "gradient 0 at NaN; PyTorch passes the incoming gradient")],
-        },
+        Op("relu", (x, a) => x[0].Relu(), "Relu"),
         Op("leaky_relu", (x, a) => x[0].LeakyRelu(a.Double("slope")), "LeakyRelu"),
         Op("gelu", (x, a) => x[0].Gelu(), "Gelu") with
         {
@@ -84,14 +81,8 @@ internal static partial class OpTable
         Op("mul", (x, a) => x[0].Mul(x[1]), "Mul"),
         Op("div", (x, a) => x[0].Div(x[1]), "Div"),
         Op("pow", (x, a) => x[0].Pow(x[1]), "Pow"),
-        Op("minimum", (x, a) => x[0].Minimum(x[1]), "Minimum") with
-        {
-            Known = [Issue(5, Check.Golden, "special", null, "the gradient goes only to the NaN operand; PyTorch gives it to both")],
-        },
-        Op("maximum", (x, a) => x[0].Maximum(x[1]), "Maximum") with
-        {
-            Known = [Issue(5, Check.Golden, "special", null, "the gradient goes only to the NaN operand; PyTorch gives it to both")],
-        },
+        Op("minimum", (x, a) => x[0].Minimum(x[1]), "Minimum"),
+        Op("maximum", (x, a) => x[0].Maximum(x[1]), "Maximum"),
         Op("add_int", (x, a) => x[0].Add(x[1]), "Add"),
         Op("mul_int", (x, a) => x[0].Mul(x[1]), "Mul"),
         Op("div_int", (x, a) => x[0].Div(x[1]), "Div") with
