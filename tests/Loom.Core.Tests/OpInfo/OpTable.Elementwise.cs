@@ -85,10 +85,7 @@ internal static partial class OpTable
         Op("maximum", (x, a) => x[0].Maximum(x[1]), "Maximum"),
         Op("add_int", (x, a) => x[0].Add(x[1]), "Add"),
         Op("mul_int", (x, a) => x[0].Mul(x[1]), "Mul"),
-        Op("div_int", (x, a) => x[0].Div(x[1]), "Div") with
-        {
-            Known = [Issue(3, Check.Golden, "*", null, "integer tensors: NotSupportedException; PyTorch divides into float")],
-        },
+        Op("div_int", (x, a) => x[0].Div(x[1]), "Div"),
         Op("add_mixed", (x, a) => x[0].Add(x[1]), "Add") with { GradCheckElsewhere = "the add row; this one checks the mixed dtypes" },
         Op("add_scalar", (x, a) => x[0].Add(a.Double("value")), "Add"),
         Op("sub_scalar", (x, a) => x[0].Sub(a.Double("value")), "Sub"),
