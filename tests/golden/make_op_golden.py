@@ -295,7 +295,8 @@ op("leaky_relu", lambda x, a: F.leaky_relu(x[0], a["slope"]),
 # Beyond ±60 the exact value is x or underflows to (minus) zero in every format; mpmath's erfc overflows there.
 op("gelu", lambda x, a: F.gelu(x[0]), unary, sweep=lambda v: v if v > 60 else (mpmath.mpf(0) if v < -60 else v / 2 * mp.erfc(-v / mp.sqrt(2))))
 op("gelu_tanh", lambda x, a: F.gelu(x[0], approximate="tanh"), unary,
-   sweep=lambda v: v / 2 * (1 + mp.tanh(mp.sqrt(2 / mp.pi) * (v + mpmath.mpf("0.044715") * v ** 3))))
+   # x·σ(2u), the same function: ½x(1 + tanh u) cancels at 40 digits too once 1 + tanh u < 1e-38 (x < −10).
+   sweep=lambda v: v / (1 + mp.exp(-2 * mp.sqrt(2 / mp.pi) * (v + mpmath.mpf("0.044715") * v ** 3))))
 op("silu", lambda x, a: F.silu(x[0]), unary, sweep=lambda v: v * sig(v))
 op("sigmoid", lambda x, a: x[0].sigmoid(), unary, sweep=sig)
 op("tanh", lambda x, a: x[0].tanh(), unary, sweep=mp.tanh)

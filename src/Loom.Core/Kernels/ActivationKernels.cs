@@ -406,10 +406,13 @@ internal static class ActivationKernels
             return TOps.Divide(x, TOps.Add(TOps.Create(1f), TOps.Exp(minus2u)));
         }
 
+        // As x·σ(2u) too: ½x(1 + tanh u) cancels to −0 for x below −7.5. For u < 0, x·e/(1 + e) with e = exp(2u)
+        // keeps its digits until the result itself underflows.
         public double Invoke(double x)
         {
             double u = 0.79788456080286536 * (x + 0.044715 * x * x * x);
-            return 0.5 * x * (1 + Math.Tanh(u));
+            double e = Math.Exp(-2 * Math.Abs(u));
+            return u >= 0 ? x / (1 + e) : x * e / (1 + e);
         }
     }
 
