@@ -157,7 +157,10 @@ internal static class RecurrentKernels
         else TanhKernels.Tanh(h, h);
     }
 
-    /// <summary>dA = dh⊙(1 − h²) for tanh, dh where h &gt; 0 (else 0) for relu; <paramref name="h"/> is the step's output.</summary>
+    /// <summary>
+    /// dA = dh⊙(1 − h²) for tanh; for relu dA = 0 where h ≤ 0, else dh (so dh passes at NaN, as PyTorch's
+    /// threshold_backward); <paramref name="h"/> is the step's output.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RnnBackward<T>(ReadOnlySpan<T> h, ReadOnlySpan<T> dh, bool relu, Span<T> dA)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -177,7 +180,7 @@ internal static class RecurrentKernels
         if (relu)
         {
             for (; j <= n - TL.Count; j += TL.Count)
-                TL.Store(TL.WherePositive(TL.Load(h, j), TL.Load(dh, j)), dA, j);
+                TL.Store(TL.UnlessAtMostZero(TL.Load(h, j), TL.Load(dh, j)), dA, j);
         }
         else
         {
