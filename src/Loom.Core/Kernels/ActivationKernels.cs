@@ -240,7 +240,8 @@ internal static class ActivationKernels
     {
         double t = Math.Abs(x);
         if (double.IsNaN(x)) return x;
-        double r = t <= 2.5 ? ErfSeries(t) : 1 - ErfcContinuedFraction(t);
+        // The series' rounding grows with t (8 ulp at 2.5); from 1.5 on, 1 − erfc loses nothing (erfc ≤ 0.034).
+        double r = t <= 1.5 ? ErfSeries(t) : 1 - ErfcContinuedFraction(t);
         return x < 0 ? -r : r;
     }
 
@@ -263,7 +264,17 @@ internal static class ActivationKernels
             term *= t2 / (2 * n + 1);
             sum += term;
         }
-        return 1.1283791670955126 * Math.Exp(-t * t) * sum;
+        return 1.1283791670955126 * ExpMinusSquare(t) * sum;
+    }
+
+    // exp(−t²) with t² split exactly into hi + lo (FMA): exp(−hi)·(1 − lo). The rounding of t² alone would cost t²·ε
+    // relative, up to several ulp where t² is large.
+    private static double ExpMinusSquare(double t)
+    {
+        double hi = t * t;
+        if (hi > 746) return 0; // exp underflows; lo would be ∞ − ∞ for t² = ∞
+        double lo = Math.FusedMultiplyAdd(t, t, -hi);
+        return Math.Exp(-hi) * (1 - lo);
     }
 
     // erfc(t) = exp(−t²)/√π · 1/(t + (1/2)/(t + 1/(t + (3/2)/(t + …)))), evaluated by the modified Lentz method.
@@ -283,7 +294,7 @@ internal static class ActivationKernels
             f *= delta;
             if (Math.Abs(delta - 1) < 1e-16) break;
         }
-        return Math.Exp(-t * t) / (f * 1.7724538509055160);
+        return ExpMinusSquare(t) / (f * 1.7724538509055160);
     }
 
     /// <summary>Φ(x) in double.</summary>
