@@ -297,8 +297,20 @@ internal static class ActivationKernels
         return ExpMinusSquare(t) / (f * 1.7724538509055160);
     }
 
-    /// <summary>Φ(x) in double.</summary>
-    public static double NormalCdf(double x) => 0.5 * Erfc(-x * 0.70710678118654752);
+    /// <summary>Φ(x) = ½·erfc(−x/√2) in double.</summary>
+    /// <remarks>
+    /// For x ≪ 0, erfc(z) is about exp(−z²), so it amplifies the rounding of z = −x/√2 by 2z² (about 90 ulp at x = −10).
+    /// So zl, the part of −x/√2 that z lost (exactly, by FMA, plus the rounding of 1/√2), enters at first order:
+    /// erfc(z + zl) ≈ erfc(z) − zl·(2/√π)·exp(−z²).
+    /// </remarks>
+    public static double NormalCdf(double x)
+    {
+        const double c = 0.7071067811865476, cLo = -4.833646656726457e-17; // 1/√2 = c + cLo
+        double z = -x * c;
+        if (!double.IsFinite(z)) return 0.5 * Erfc(z);
+        double zl = Math.FusedMultiplyAdd(-x, c, -z) - x * cLo;
+        return 0.5 * (Erfc(z) - zl * 1.1283791670955126 * ExpMinusSquare(z));
+    }
 
     private static double Sigmoid(double x) => x >= 0 ? 1 / (1 + Math.Exp(-x)) : Math.Exp(x) / (1 + Math.Exp(x));
 
