@@ -170,15 +170,15 @@ def sweep_samples(ref, positive=False, domain=None):
 OPS = {}
 
 
-def op(name, fn, samples, grad=True, sweep=None, sweep_positive=False, sweep_domain=None):
+def op(name, fn, samples, grad=True, sweep=None, sweep_positive=False, sweep_domain=None, sweep_args=None):
     """sweep: the exact function for a precision sweep (mpmath), over inputs of both signs, positive ones only, or
-    those where sweep_domain holds."""
+    those where sweep_domain holds; sweep_args: the op's arguments in the sweep."""
     assert name not in OPS, name
-    OPS[name] = (fn, samples, grad, sweep, sweep_positive, sweep_domain)
+    OPS[name] = (fn, samples, grad, sweep, sweep_positive, sweep_domain, sweep_args or {})
 
 
 def build(name):
-    fn, samples, grad, sweep, sweep_positive, sweep_domain = OPS[name]
+    fn, samples, grad, sweep, sweep_positive, sweep_domain, sweep_args = OPS[name]
     G.manual_seed(zlib.crc32(name.encode()))
     samples = samples() if callable(samples) else samples
     tensors, meta = {}, []
@@ -221,7 +221,7 @@ def build(name):
         for sname, x, y in sweep_samples(sweep, sweep_positive, sweep_domain):
             tensors[f"{sname}.in.0"] = x.float() if sname == "sweep32" else x
             tensors[f"{sname}.out.0"] = y
-            meta.append({"name": sname, "args": {}, "grad": [], "exact": False, "sweep": True})
+            meta.append({"name": sname, "args": sweep_args, "grad": [], "exact": False, "sweep": True})
     save(os.path.join(OUT, name + ".safetensors"), tensors, {"op": name, "samples": json.dumps(strict_json(meta), separators=(",", ":"))})
 
 
@@ -246,7 +246,7 @@ op("rsqrt", lambda x, a: x[0].rsqrt(), lambda: unary(pos), sweep=lambda v: 1 / m
 op("exp", lambda x, a: x[0].exp(), unary, sweep=mp.exp)
 op("log", lambda x, a: x[0].log(), lambda: unary(pos), sweep=mp.log, sweep_positive=True)
 op("square", lambda x, a: x[0].square(), unary)
-op("reciprocal", lambda x, a: x[0].reciprocal(), lambda: unary(away))
+op("reciprocal", lambda x, a: x[0].reciprocal(), lambda: unary(away), sweep=lambda v: 1 / v, sweep_domain=lambda v: v != 0)
 op("sin", lambda x, a: x[0].sin(), unary, sweep=mp.sin)
 op("cos", lambda x, a: x[0].cos(), unary, sweep=mp.cos)
 op("erf", lambda x, a: x[0].erf(), unary, sweep=lambda v: mp.sign(v) if abs(v) > 30 else mp.erf(v))
@@ -295,7 +295,8 @@ op("leaky_relu", lambda x, a: F.leaky_relu(x[0], a["slope"]),
 # Beyond ±60 the exact value is x or underflows to (minus) zero in every format; mpmath's erfc overflows there.
 op("gelu", lambda x, a: F.gelu(x[0]), unary, sweep=lambda v: v if v > 60 else (mpmath.mpf(0) if v < -60 else v / 2 * mp.erfc(-v / mp.sqrt(2))))
 op("gelu_tanh", lambda x, a: F.gelu(x[0], approximate="tanh"), unary,
-   sweep=lambda v: v / 2 * (1 + mp.tanh(mp.sqrt(2 / mp.pi) * (v + mpmath.mpf("0.044715") * v ** 3))))
+   # x·σ(2u), the same function: ½x(1 + tanh u) cancels at 40 digits too once 1 + tanh u < 1e-38 (x < −10).
+   sweep=lambda v: v / (1 + mp.exp(-2 * mp.sqrt(2 / mp.pi) * (v + mpmath.mpf("0.044715") * v ** 3))))
 op("silu", lambda x, a: F.silu(x[0]), unary, sweep=lambda v: v * sig(v))
 op("sigmoid", lambda x, a: x[0].sigmoid(), unary, sweep=sig)
 op("tanh", lambda x, a: x[0].tanh(), unary, sweep=mp.tanh)
@@ -303,11 +304,15 @@ op("softplus", lambda x, a: F.softplus(x[0], a["beta"], a["threshold"]),
    lambda: [S(s.name, s.inputs, {"beta": 1.0, "threshold": 20.0}) for s in unary(lambda *s: rn(*s, scale=3.0))]
    + [S("beta2", [rn(4, 5, scale=8.0)], {"beta": 2.0, "threshold": 5.0})],
    sweep=lambda v: v if v > 20 else mp.log(1 + mp.exp(v)))
+# Rows whose softmax PyTorch defines as NaN (+inf, NaN, all −inf) or not (−inf among finite values), for issue 8 item 2.
+NONFINITE_ROWS = torch.tensor([[math.inf, 1, 2], [-math.inf, 1, 2], [-math.inf, -math.inf, -math.inf], [math.nan, 1, 2],
+                               [math.inf, math.inf, 1], [-math.inf, 1, 2]], dtype=torch.float64)
 op("softmax", lambda x, a: x[0].softmax(a["axis"]),
    lambda: [S("rows", [rn(4, 7)], {"axis": -1}), S("cols", [rn(4, 7)], {"axis": 0}), S("mid", [rn(2, 5, 3)], {"axis": 1}),
             S("wide", [rn(3, 37)], {"axis": 1}), S("empty", [rn(0, 5)], {"axis": 1}), S("scalar", [rn()], {"axis": 0}),
             S("neg_inf", [special(rn(3, 37), {5: -math.inf, 40: -math.inf, 41: -math.inf})], {"axis": 1}),
-            S("special", [special(rn(3, 37), {5: math.nan, 40: math.inf, 110: -math.inf})], {"axis": 1})])
+            S("special", [special(rn(3, 37), {5: math.nan, 40: math.inf, 110: -math.inf})], {"axis": 1}),
+            S("nonfinite_rows", [NONFINITE_ROWS.clone()], {"axis": 1}), S("nonfinite_cols", [NONFINITE_ROWS.t().contiguous()], {"axis": 0})])
 op("log_softmax", lambda x, a: x[0].log_softmax(a["axis"]), OPS["softmax"][1])
 
 # --- new activations (issue 8) -------------------------------------------------------------------------------------
@@ -375,7 +380,8 @@ op("rsub_scalar", lambda x, a: a["value"] - x[0], scalar_samples(0.75))
 op("mul_scalar", lambda x, a: x[0] * a["value"], scalar_samples(-3.0))
 op("div_scalar", lambda x, a: x[0] / a["value"], scalar_samples(0.3))
 op("rdiv_scalar", lambda x, a: a["value"] / x[0], scalar_samples(1.5, away))
-op("pow_scalar", lambda x, a: x[0] ** a["value"], scalar_samples(2.5, pos))
+op("pow_scalar", lambda x, a: x[0] ** a["value"], scalar_samples(2.5, pos), sweep=lambda v: v ** mpmath.mpf(2.5), sweep_positive=True,
+   sweep_args={"value": 2.5})
 # A C# double cannot tell 3 from 3.0, so Loom treats an integral scalar as an integer (Tensor.Elementwise.cs):
 # the sample passes Python's int 3, which PyTorch treats the same way.
 op("scalar_int", lambda x, a: x[0] * a["value"] + a["value"],
@@ -752,7 +758,10 @@ op("cross_entropy", lambda x, a: F.cross_entropy(x[0], x[1], x[2] if len(x) > 2 
    + [S("weighted_ignore", [rn(6, 4), torch.tensor([0, 3, 1, 3, 2, 1]), un(0.5, 2, 4)], {"reduction": "mean", "ignore_index": 3}, grad=[0]),
       S("smoothing", [rn(5, 6), ints(0, 6, 5)], {"reduction": "mean", "smoothing": 0.1}),
       S("spatial", [rn(2, 4, 3, 3), ints(0, 4, 2, 3, 3)], {"reduction": "mean"}),
-      S("probabilities", [rn(4, 5), rn(4, 5).softmax(1)], {"reduction": "mean"}, grad=[0])])
+      S("probabilities", [rn(4, 5), rn(4, 5).softmax(1)], {"reduction": "mean"}, grad=[0]),
+      S("nonfinite_rows", [NONFINITE_ROWS.clone(), torch.tensor([1, 0, 1, 2, 2, 2])], {"reduction": "none"}),
+      S("nonfinite_ignored", [NONFINITE_ROWS.clone(), torch.tensor([1, 2, 1, 0, 1, 1])], {"reduction": "sum", "ignore_index": 1}),
+      S("nonfinite_probabilities", [NONFINITE_ROWS.clone(), rn(6, 3).softmax(1)], {"reduction": "none"}, grad=[0])])
 op("nll_loss", lambda x, a: F.nll_loss(x[0], x[1], x[2] if len(x) > 2 else None, ignore_index=a.get("ignore_index", -100), reduction=a["reduction"]),
    lambda: [S(r, [rn(5, 7).log_softmax(1), ints(0, 7, 5)], {"reduction": r}) for r in RED]
    + [S("weighted_ignore", [rn(6, 4).log_softmax(1), torch.tensor([0, 3, 1, 3, 2, 1]), un(0.5, 2, 4)], {"reduction": "mean", "ignore_index": 3}, grad=[0])])

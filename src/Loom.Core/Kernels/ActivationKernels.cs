@@ -240,7 +240,8 @@ internal static class ActivationKernels
     {
         double t = Math.Abs(x);
         if (double.IsNaN(x)) return x;
-        double r = t <= 2.5 ? ErfSeries(t) : 1 - ErfcContinuedFraction(t);
+        // The series' rounding grows with t (8 ulp at 2.5); from 1.5 on, 1 − erfc loses nothing (erfc ≤ 0.034).
+        double r = t <= 1.5 ? ErfSeries(t) : 1 - ErfcContinuedFraction(t);
         return x < 0 ? -r : r;
     }
 
@@ -263,7 +264,17 @@ internal static class ActivationKernels
             term *= t2 / (2 * n + 1);
             sum += term;
         }
-        return 1.1283791670955126 * Math.Exp(-t * t) * sum;
+        return 1.1283791670955126 * ExpMinusSquare(t) * sum;
+    }
+
+    // exp(−t²) with t² split exactly into hi + lo (FMA): exp(−hi)·(1 − lo). The rounding of t² alone would cost t²·ε
+    // relative, up to several ulp where t² is large.
+    private static double ExpMinusSquare(double t)
+    {
+        double hi = t * t;
+        if (hi > 746) return 0; // exp underflows; lo would be ∞ − ∞ for t² = ∞
+        double lo = Math.FusedMultiplyAdd(t, t, -hi);
+        return Math.Exp(-hi) * (1 - lo);
     }
 
     // erfc(t) = exp(−t²)/√π · 1/(t + (1/2)/(t + 1/(t + (3/2)/(t + …)))), evaluated by the modified Lentz method.
@@ -283,26 +294,40 @@ internal static class ActivationKernels
             f *= delta;
             if (Math.Abs(delta - 1) < 1e-16) break;
         }
-        return Math.Exp(-t * t) / (f * 1.7724538509055160);
+        return ExpMinusSquare(t) / (f * 1.7724538509055160);
     }
 
-    /// <summary>Φ(x) in double.</summary>
-    public static double NormalCdf(double x) => 0.5 * Erfc(-x * 0.70710678118654752);
+    /// <summary>Φ(x) = ½·erfc(−x/√2) in double.</summary>
+    /// <remarks>
+    /// For x ≪ 0, erfc(z) is about exp(−z²), so it amplifies the rounding of z = −x/√2 by 2z² (about 90 ulp at x = −10).
+    /// So zl, the part of −x/√2 that z lost (exactly, by FMA, plus the rounding of 1/√2), enters at first order:
+    /// erfc(z + zl) ≈ erfc(z) − zl·(2/√π)·exp(−z²).
+    /// </remarks>
+    public static double NormalCdf(double x)
+    {
+        const double c = 0.7071067811865476, cLo = -4.833646656726457e-17; // 1/√2 = c + cLo
+        double z = -x * c;
+        if (!double.IsFinite(z)) return 0.5 * Erfc(z);
+        double zl = Math.FusedMultiplyAdd(-x, c, -z) - x * cLo;
+        return 0.5 * (Erfc(z) - zl * 1.1283791670955126 * ExpMinusSquare(z));
+    }
 
     private static double Sigmoid(double x) => x >= 0 ? 1 / (1 + Math.Exp(-x)) : Math.Exp(x) / (1 + Math.Exp(x));
 
     // ------------------------------------------------------------------ activations
 
     // Relu: ReLU's forward is TensorPrimitives.Max(x, 0); only its backward needs a kernel.
-    // Its gradient at exactly 0 is 0 (the mask is y > 0), as in PyTorch. The trap: writing relu as maximum(x, 0)
-    // and differentiating that gives ½ at 0 (maximum splits ties), which is wrong for ReLU.
+    // Its gradient is PyTorch's threshold_backward, y ≤ 0 ? 0 : dy: 0 at exactly 0, and dy passes at NaN (a test
+    // y > 0 would stop it). The trap: writing relu as maximum(x, 0) and differentiating that gives ½ at 0 (maximum
+    // splits ties), which is wrong for ReLU. The vector form tests y < ε (the smallest float32 denormal): for a relu
+    // output, which is never negative, that is y = 0 exactly.
     public readonly struct ReluBackward : IActivationBackward
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV g, TV y) where TV : struct where TOps : IFloatVector<TV> =>
-            TOps.Select(TOps.GreaterThan(y, TOps.Create(0f)), g, TOps.Create(0f));
+            TOps.Select(TOps.LessThan(y, TOps.Create(float.Epsilon)), TOps.Create(0f), g);
 
-        public double Invoke(double g, double y) => y > 0 ? g : 0;
+        public double Invoke(double g, double y) => y <= 0 ? 0 : g;
     }
 
     public readonly struct LeakyRelu(double slope) : IActivation
@@ -404,10 +429,13 @@ internal static class ActivationKernels
             return TOps.Divide(x, TOps.Add(TOps.Create(1f), TOps.Exp(minus2u)));
         }
 
+        // As x·σ(2u) too: ½x(1 + tanh u) cancels to −0 for x below −7.5. For u < 0, x·e/(1 + e) with e = exp(2u)
+        // keeps its digits until the result itself underflows.
         public double Invoke(double x)
         {
             double u = 0.79788456080286536 * (x + 0.044715 * x * x * x);
-            return 0.5 * x * (1 + Math.Tanh(u));
+            double e = Math.Exp(-2 * Math.Abs(u));
+            return u >= 0 ? x / (1 + e) : x * e / (1 + e);
         }
     }
 

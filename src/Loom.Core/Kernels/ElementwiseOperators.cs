@@ -71,7 +71,7 @@ internal readonly struct PowOperator<T> : IBinaryOperator<T> where T : unmanaged
 }
 
 /// <summary>Element-wise minimum; NaN wins, as in <c>torch.minimum</c>.</summary>
-internal readonly struct MinimumOperator<T> : IBinaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal readonly struct MinimumOperator<T> : IBinaryOperator<T> where T : unmanaged, INumber<T>
 {
     public static T Invoke(T x, T y) => T.Min(x, y);
     public static void Invoke(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Min(x, y, d);
@@ -80,7 +80,7 @@ internal readonly struct MinimumOperator<T> : IBinaryOperator<T> where T : unman
 }
 
 /// <summary>Element-wise maximum; NaN wins, as in <c>torch.maximum</c>.</summary>
-internal readonly struct MaximumOperator<T> : IBinaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal readonly struct MaximumOperator<T> : IBinaryOperator<T> where T : unmanaged, INumber<T>
 {
     public static T Invoke(T x, T y) => T.Max(x, y);
     public static void Invoke(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Max(x, y, d);
@@ -164,7 +164,7 @@ internal readonly struct SigmoidOperator<T> : IUnaryOperator<T> where T : unmana
 
 internal readonly struct TanhOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => TensorPrimitives.Tanh(x, d);
+    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => TanhKernels.Tanh(x, d);
 }
 
 /// <summary>min(max(x, lo), hi), with NaN propagating; a missing bound is ±∞.</summary>
@@ -225,6 +225,41 @@ internal readonly struct LogicalXorOperator : IComparisonOperator<bool>
 }
 
 /// <summary>Stands in for the integer instantiation of a float-only op; dtype checks make it unreachable.</summary>
+/// <summary>
+/// Integer xʸ by squaring, wrapping on overflow as PyTorch's integer pow does. A negative exponent gives 0 unless
+/// |x| = 1 (x⁻ⁿ truncated toward zero).
+/// </summary>
+internal readonly struct IntegerPowOperator<T> : IBinaryOperator<T> where T : unmanaged, IBinaryInteger<T>
+{
+    public static T Invoke(T x, T y)
+    {
+        if (T.IsNegative(y)) return x == T.One ? T.One : x == -T.One ? (T.IsEvenInteger(y) ? T.One : -T.One) : T.Zero;
+        T result = T.One;
+        while (y != T.Zero)
+        {
+            if (T.IsOddInteger(y)) result = unchecked(result * x);
+            x = unchecked(x * x);
+            y >>= 1;
+        }
+        return result;
+    }
+
+    public static void Invoke(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d)
+    {
+        for (int i = 0; i < x.Length; i++) d[i] = Invoke(x[i], y[i]);
+    }
+
+    public static void Invoke(ReadOnlySpan<T> x, T y, Span<T> d)
+    {
+        for (int i = 0; i < x.Length; i++) d[i] = Invoke(x[i], y);
+    }
+
+    public static void Invoke(T x, ReadOnlySpan<T> y, Span<T> d)
+    {
+        for (int i = 0; i < y.Length; i++) d[i] = Invoke(x, y[i]);
+    }
+}
+
 internal readonly struct NoIntegerOperator<T> : IBinaryOperator<T> where T : unmanaged
 {
     public static T Invoke(T x, T y) => throw Unsupported();

@@ -61,7 +61,7 @@ internal static unsafe class GemmEpilogue
                 break;
             case Activation.Relu: TensorPrimitives.Max(source, T.Zero, destination); break;
             case Activation.Sigmoid: TensorPrimitives.Sigmoid(source, destination); break;
-            case Activation.Tanh: TensorPrimitives.Tanh(source, destination); break;
+            case Activation.Tanh: TanhKernels.Tanh(source, destination); break;
             case Activation.Gelu: Invoke(new ActivationOperator<ActivationKernels.Gelu>(new()), source, destination); break;
             case Activation.GeluTanh: Invoke(new ActivationOperator<ActivationKernels.GeluTanh>(new()), source, destination); break;
             case Activation.Silu: Invoke(new ActivationOperator<ActivationKernels.Silu>(new()), source, destination); break;

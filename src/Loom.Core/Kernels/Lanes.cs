@@ -20,8 +20,8 @@ internal interface ILanes<TV, T> where TV : struct where T : unmanaged
     static abstract TV Add(TV a, TV b);
     static abstract TV Subtract(TV a, TV b);
     static abstract TV Multiply(TV a, TV b);
-    /// <summary><paramref name="value"/> where <paramref name="test"/> &gt; 0, else 0 (NaN tests give 0).</summary>
-    static abstract TV WherePositive(TV test, TV value);
+    /// <summary>0 where <paramref name="test"/> ≤ 0, else <paramref name="value"/>: a NaN test passes the value, as PyTorch's threshold_backward.</summary>
+    static abstract TV UnlessAtMostZero(TV test, TV value);
 }
 
 internal readonly struct Lanes512<T> : ILanes<Vector512<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -36,7 +36,7 @@ internal readonly struct Lanes512<T> : ILanes<Vector512<T>, T> where T : unmanag
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Subtract(Vector512<T> a, Vector512<T> b) => a - b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Multiply(Vector512<T> a, Vector512<T> b) => a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<T> WherePositive(Vector512<T> test, Vector512<T> value) => Vector512.ConditionalSelect(Vector512.GreaterThan(test, Vector512<T>.Zero), value, Vector512<T>.Zero);
+    public static Vector512<T> UnlessAtMostZero(Vector512<T> test, Vector512<T> value) => Vector512.ConditionalSelect(Vector512.LessThanOrEqual(test, Vector512<T>.Zero), Vector512<T>.Zero, value);
 }
 
 internal readonly struct Lanes256<T> : ILanes<Vector256<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -51,7 +51,7 @@ internal readonly struct Lanes256<T> : ILanes<Vector256<T>, T> where T : unmanag
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Subtract(Vector256<T> a, Vector256<T> b) => a - b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Multiply(Vector256<T> a, Vector256<T> b) => a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<T> WherePositive(Vector256<T> test, Vector256<T> value) => Vector256.ConditionalSelect(Vector256.GreaterThan(test, Vector256<T>.Zero), value, Vector256<T>.Zero);
+    public static Vector256<T> UnlessAtMostZero(Vector256<T> test, Vector256<T> value) => Vector256.ConditionalSelect(Vector256.LessThanOrEqual(test, Vector256<T>.Zero), Vector256<T>.Zero, value);
 }
 
 internal readonly struct Lanes1<T> : ILanes<T, T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -63,5 +63,5 @@ internal readonly struct Lanes1<T> : ILanes<T, T> where T : unmanaged, IFloating
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Add(T a, T b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Subtract(T a, T b) => a - b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Multiply(T a, T b) => a * b;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T WherePositive(T test, T value) => test > T.Zero ? value : T.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T UnlessAtMostZero(T test, T value) => test <= T.Zero ? T.Zero : value;
 }

@@ -33,11 +33,11 @@ internal static class RecurrentKernels
         var cell = gates.Slice(2 * n, n);
         var output = gates.Slice(3 * n, n);
         TensorPrimitives.Sigmoid(gates[..(2 * n)], gates[..(2 * n)]);
-        TensorPrimitives.Tanh(cell, cell);
+        TanhKernels.Tanh(cell, cell);
         TensorPrimitives.Sigmoid(output, output);
         TensorPrimitives.Multiply(forget, cPrev, c);
         TensorPrimitives.FusedMultiplyAdd(input, cell, c, c);
-        TensorPrimitives.Tanh(c, h);
+        TanhKernels.Tanh(c, h);
         TensorPrimitives.Multiply(h, output, h);
     }
 
@@ -51,7 +51,7 @@ internal static class RecurrentKernels
     public static void LstmBackward<T>(ReadOnlySpan<T> gates, ReadOnlySpan<T> c, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> dh, Span<T> dc, Span<T> tanhC, Span<T> dA)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        TensorPrimitives.Tanh(c, tanhC);
+        TanhKernels.Tanh(c, tanhC);
         int j = 0;
         if (Vector512.IsHardwareAccelerated) j = LstmBackward<Vector512<T>, Lanes512<T>, T>(j, gates, cPrev, dh, dc, tanhC, dA);
         if (Vector256.IsHardwareAccelerated) j = LstmBackward<Vector256<T>, Lanes256<T>, T>(j, gates, cPrev, dh, dc, tanhC, dA);
@@ -98,7 +98,7 @@ internal static class RecurrentKernels
         TensorPrimitives.Sigmoid(rz, rz);
         var candidate = gates.Slice(2 * n, n);
         TensorPrimitives.FusedMultiplyAdd(gates[..n], hg.Slice(2 * n, n), gx.Slice(2 * n, n), candidate);
-        TensorPrimitives.Tanh(candidate, candidate);
+        TanhKernels.Tanh(candidate, candidate);
         TensorPrimitives.Subtract(hPrev, candidate, h);
         TensorPrimitives.FusedMultiplyAdd(gates.Slice(n, n), h, candidate, h);
     }
@@ -154,10 +154,13 @@ internal static class RecurrentKernels
     {
         TensorPrimitives.Add(gx, hg, h);
         if (relu) TensorPrimitives.Max(h, T.Zero, h);
-        else TensorPrimitives.Tanh(h, h);
+        else TanhKernels.Tanh(h, h);
     }
 
-    /// <summary>dA = dh⊙(1 − h²) for tanh, dh where h &gt; 0 (else 0) for relu; <paramref name="h"/> is the step's output.</summary>
+    /// <summary>
+    /// dA = dh⊙(1 − h²) for tanh; for relu dA = 0 where h ≤ 0, else dh (so dh passes at NaN, as PyTorch's
+    /// threshold_backward); <paramref name="h"/> is the step's output.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RnnBackward<T>(ReadOnlySpan<T> h, ReadOnlySpan<T> dh, bool relu, Span<T> dA)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -177,7 +180,7 @@ internal static class RecurrentKernels
         if (relu)
         {
             for (; j <= n - TL.Count; j += TL.Count)
-                TL.Store(TL.WherePositive(TL.Load(h, j), TL.Load(dh, j)), dA, j);
+                TL.Store(TL.UnlessAtMostZero(TL.Load(h, j), TL.Load(dh, j)), dA, j);
         }
         else
         {

@@ -76,7 +76,10 @@ internal static class SoftmaxKernels
                 // y doubles as the scratch for exp(x − max) before it receives the result. Subtracting max and
                 // log Σ separately keeps x − max exact, as PyTorch does: their rounded sum would cost digits.
                 var (max, logSum) = MaxAndLogSum(xr, yr);
-                SubtractTwice(xr, max, logSum, yr);
+                // An infinite log Σ means +∞ or only −∞ in the row, whose softmax is NaN (PyTorch's too, and the
+                // column path's below); x − max − log Σ would instead give [NaN, −∞, …] for a row holding +∞.
+                if (T.IsFinite(logSum)) SubtractTwice(xr, max, logSum, yr);
+                else yr.Fill(T.NaN);
             }
             return;
         }
@@ -286,6 +289,9 @@ internal static class SoftmaxKernels
             {
                 var x = logits.Slice(i * classes, classes);
                 var (max, logSum) = MaxAndLogSum(x, scratch);
+                // A row whose softmax is NaN (+∞, NaN, or only −∞) gets a NaN loss and, through lse, NaN gradients,
+                // as log_softmax followed by nll_loss gives in PyTorch.
+                if (!T.IsFinite(logSum)) (max, logSum) = (T.NaN, T.NaN);
                 lse[i] = max + logSum;
                 long t = target[i];
                 if (t == ignoreIndex)
@@ -324,7 +330,9 @@ internal static class SoftmaxKernels
             long t = target[i];
             if (t == ignoreIndex)
             {
-                dx.Clear();
+                // PyTorch's log_softmax backward turns the ignored row's zero gradient into dy − exp(y)·0: NaN for a NaN row.
+                if (T.IsNaN(lse[i])) dx.Fill(T.NaN);
+                else dx.Clear();
                 continue;
             }
             T g = rowGrad[i];
@@ -355,6 +363,7 @@ internal static class SoftmaxKernels
             {
                 var x = logits.Slice(i * classes, classes);
                 var (max, logSum) = MaxAndLogSum(x, scratch);
+                if (!T.IsFinite(logSum)) (max, logSum) = (T.NaN, T.NaN); // as for class targets
                 lse[i] = max + logSum;
                 SmoothedWeighted(probabilities.Slice(i * classes, classes), weight, smoothing, q);
                 // Σ_c q_c (lse − x_c) = (max Σ q − q·x) + log Σ · Σ q

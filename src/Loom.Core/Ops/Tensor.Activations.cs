@@ -14,9 +14,10 @@ namespace Loom;
 //   softplus:    y = log(1 + e^(βx))/β, or x where βx > threshold     dx = dy·σ(βx), or dy
 public partial class Tensor
 {
-    /// <summary>max(x, 0); NaN stays NaN.</summary>
+    /// <summary>max(x, 0); NaN stays NaN. Integer tensors stay integer, as in PyTorch.</summary>
     public Tensor Relu()
     {
+        if (DType is DType.Int32 or DType.Int64 or DType.UInt8 or DType.Int8) return Maximum(Scalar(0, DType));
         var result = MapFloat("relu",
             new ScalarRightOperator<float, MaximumOperator<float>>(0f),
             new ScalarRightOperator<double, MaximumOperator<double>>(0.0));

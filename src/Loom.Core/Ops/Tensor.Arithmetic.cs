@@ -16,7 +16,7 @@ namespace Loom;
 // Scalar operands (double) take the tensor's dtype (see Tensor.Elementwise.cs); their gradient is not computed.
 public partial class Tensor
 {
-    /// <summary>Element-wise a + b with broadcasting (floats, Int32, Int64).</summary>
+    /// <summary>Element-wise a + b with broadcasting; dtypes promote as in PyTorch (<see cref="TypePromotion"/>).</summary>
     public Tensor Add(Tensor other)
     {
         var (a, b, result) = PrepareBinary(this, other, "add", integers: true);
@@ -24,15 +24,16 @@ public partial class Tensor
         return GradMode.ShouldRecord(a, b) ? new AddBackward("add", a, b, negateB: false).Attach(result) : result;
     }
 
-    /// <summary>Element-wise a − b with broadcasting (floats, Int32, Int64).</summary>
+    /// <summary>Element-wise a − b with broadcasting (not for bool, as in PyTorch).</summary>
     public Tensor Sub(Tensor other)
     {
+        RejectBool("sub", DType, other.DType, DType, anyOperand: true);
         var (a, b, result) = PrepareBinary(this, other, "sub", integers: true);
         RunBinary<SubtractOperator<float>, SubtractOperator<double>, SubtractOperator<int>, SubtractOperator<long>>(a, b, result);
         return GradMode.ShouldRecord(a, b) ? new AddBackward("sub", a, b, negateB: true).Attach(result) : result;
     }
 
-    /// <summary>Element-wise a · b with broadcasting (floats, Int32, Int64).</summary>
+    /// <summary>Element-wise a · b with broadcasting.</summary>
     public Tensor Mul(Tensor other)
     {
         var (a, b, result) = PrepareBinary(this, other, "mul", integers: true);
@@ -40,7 +41,7 @@ public partial class Tensor
         return GradMode.ShouldRecord(a, b) ? new MulBackward(a, b).Attach(result) : result;
     }
 
-    /// <summary>Element-wise a / b with broadcasting (floats only: integer division is not true division).</summary>
+    /// <summary>Element-wise true division a / b with broadcasting: integer and bool operands divide into float32, as in PyTorch.</summary>
     public Tensor Div(Tensor other)
     {
         var (a, b, result) = PrepareBinary(this, other, "div", integers: false);
@@ -48,11 +49,12 @@ public partial class Tensor
         return GradMode.ShouldRecord(a, b) ? new DivBackward(a, b).Attach(result) : result;
     }
 
-    /// <summary>Element-wise aᵇ with broadcasting (floats).</summary>
+    /// <summary>Element-wise aᵇ with broadcasting; integers give integers (a negative exponent gives 0 unless |a| = 1).</summary>
     public Tensor Pow(Tensor exponent)
     {
-        var (a, b, result) = PrepareBinary(this, exponent, "pow", integers: false);
-        RunBinary<PowOperator<float>, PowOperator<double>>(a, b, result);
+        var (a, b, result) = PrepareBinary(this, exponent, "pow", integers: true);
+        RejectBool("pow", a.DType, b.DType, result.DType, anyOperand: false);
+        RunBinary<PowOperator<float>, PowOperator<double>, IntegerPowOperator<int>, IntegerPowOperator<long>>(a, b, result);
         if (!GradMode.ShouldRecord(a, b)) return result;
         return new PowBackward(a, b, result).Attach(result);
     }
@@ -60,16 +62,16 @@ public partial class Tensor
     /// <summary>Element-wise minimum with broadcasting; NaN propagates. At ties the gradient is split evenly.</summary>
     public Tensor Minimum(Tensor other)
     {
-        var (a, b, result) = PrepareBinary(this, other, "minimum", integers: false);
-        RunBinary<MinimumOperator<float>, MinimumOperator<double>>(a, b, result);
+        var (a, b, result) = PrepareBinary(this, other, "minimum", integers: true);
+        RunBinary<MinimumOperator<float>, MinimumOperator<double>, MinimumOperator<int>, MinimumOperator<long>>(a, b, result);
         return GradMode.ShouldRecord(a, b) ? new MinMaxBackward("minimum", a, b).Attach(result) : result;
     }
 
     /// <summary>Element-wise maximum with broadcasting; NaN propagates. At ties the gradient is split evenly.</summary>
     public Tensor Maximum(Tensor other)
     {
-        var (a, b, result) = PrepareBinary(this, other, "maximum", integers: false);
-        RunBinary<MaximumOperator<float>, MaximumOperator<double>>(a, b, result);
+        var (a, b, result) = PrepareBinary(this, other, "maximum", integers: true);
+        RunBinary<MaximumOperator<float>, MaximumOperator<double>, MaximumOperator<int>, MaximumOperator<long>>(a, b, result);
         return GradMode.ShouldRecord(a, b) ? new MinMaxBackward("maximum", a, b).Attach(result) : result;
     }
 
@@ -113,10 +115,12 @@ public partial class Tensor
         return GradMode.ShouldRecord(x) ? new RDivBackward(x, result).Attach(result) : result;
     }
 
-    /// <summary>Element-wise xᵖ for a scalar exponent (floats).</summary>
+    /// <summary>Element-wise xᵖ for a scalar exponent. An integer tensor with an integral exponent stays integer (p ≥ 0, as PyTorch requires).</summary>
     public Tensor Pow(double exponent)
     {
-        var (x, result) = ScalarBinary<PowOperator<float>, PowOperator<double>, NoIntegerOperator<int>, NoIntegerOperator<long>>(exponent, false, "pow", false);
+        if (!DType.IsFloatingPoint() && exponent < 0 && exponent == Math.Floor(exponent))
+            throw new ArgumentException($"pow: integers to negative integer powers are not allowed (dtype {DType.Name()}, exponent {exponent})");
+        var (x, result) = ScalarBinary<PowOperator<float>, PowOperator<double>, IntegerPowOperator<int>, IntegerPowOperator<long>>(exponent, false, "pow", true);
         return GradMode.ShouldRecord(x) ? new PowScalarBackward(x, exponent).Attach(result) : result;
     }
 
@@ -262,13 +266,14 @@ public partial class Tensor
         {
             var a = _a.Value;
             var b = _b.Value;
-            // Weight of a: 1 where a wins, ½ at a tie, 0 where b wins; b gets the rest.
-            var wins = OpName == "minimum" ? a.Lt(b) : a.Gt(b);
-            var weight = wins.To(g.DType).Add(a.Eq(b).To(g.DType).Mul(0.5));
+            // Each operand's weight is 0 where it loses, ½ at a tie, 1 otherwise. Where either is NaN neither loses
+            // (every comparison is false), so both get the whole gradient, as in PyTorch.
+            bool min = OpName == "minimum";
+            var tie = a.Eq(b).To(g.DType).Mul(0.5);
             return
             [
-                NeedsGrad(0) ? g.Mul(weight).SumToSize(_aShape) : null,
-                NeedsGrad(1) ? g.Mul(weight.RSub(1)).SumToSize(_bShape) : null,
+                NeedsGrad(0) ? g.Mul((min ? a.Gt(b) : a.Lt(b)).To(g.DType).Add(tie).RSub(1)).SumToSize(_aShape) : null,
+                NeedsGrad(1) ? g.Mul((min ? a.Lt(b) : a.Gt(b)).To(g.DType).Add(tie).RSub(1)).SumToSize(_bShape) : null,
             ];
         }
     }

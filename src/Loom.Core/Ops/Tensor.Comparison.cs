@@ -28,12 +28,12 @@ public partial class Tensor
     public Tensor Ge(double value) => Compare(this, ScalarOperand(value), Comparison.Ge, "ge");
 
     /// <summary>A zero-dimensional tensor holding <paramref name="value"/> in the dtype this tensor combines with it to.</summary>
-    private Tensor ScalarOperand(double value) => Scalar(value, DType == DType.Bool ? DType.Float32 : ScalarResultType(DType, value));
+    private Tensor ScalarOperand(double value) => Scalar(value, ScalarResultType(DType, value));
 
     private static Tensor Compare(Tensor a, Tensor b, Comparison kind, string op)
     {
         var shape = Shape.Broadcast(a.Shape, b.Shape, op);
-        var dtype = DTypeInfo.Promote(a.DType, b.DType);
+        var dtype = TypePromotion.ResultType(a, b);
         if (dtype == DType.Bool) dtype = DType.UInt8; // false < true, as 0 < 1
         a = a.Detach().To(dtype);
         b = b.Detach().To(dtype);
@@ -160,7 +160,7 @@ public partial class Tensor
         if (condition.DType != DType.Bool)
             throw new ArgumentException($"{op}: condition must be a bool tensor, got {condition.DType.Name()} of shape {condition.Shape}");
         var shape = Shape.Broadcast(Shape.Broadcast(condition.Shape, a.Shape, op), b.Shape, op);
-        var dtype = DTypeInfo.Promote(a.DType, b.DType);
+        var dtype = TypePromotion.ResultType(a, b);
         a = a.To(dtype);
         b = b.To(dtype);
         var result = Empty(shape, dtype);

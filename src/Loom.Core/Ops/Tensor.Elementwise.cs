@@ -7,15 +7,16 @@ namespace Loom;
 // Shared plumbing of the element-wise ops (Arithmetic, Math, Activations, Comparison, InPlace): dtype rules and the
 // dispatch from a tensor's dtype to a kernel instantiated for its element type.
 //
-// Dtype rules, as PyTorch:
-//   tensor ∘ tensor: DTypeInfo.Promote (float beats int, wider beats narrower);
-//   tensor ∘ scalar: the tensor's dtype, except that an integer tensor with a non-integral scalar gives Float32
-//   (a C# double cannot tell 2 from 2.0, so an integral value counts as an integer scalar).
+// Dtype rules: TypePromotion (PyTorch's result_type), for tensor ∘ tensor and tensor ∘ scalar alike. Ops defined on
+// floats only (true division) take the promoted dtype to float32 when it is an integer or bool. uint8, int8 and bool
+// results are computed in int32 and converted back, which wraps as PyTorch's narrow integer arithmetic does.
 public partial class Tensor
 {
     /// <summary>The dtype of this tensor combined with a scalar operand.</summary>
-    internal static DType ScalarResultType(DType dtype, double value) =>
-        dtype.IsFloatingPoint() || (value == Math.Floor(value) && !double.IsInfinity(value)) ? dtype : DType.Float32;
+    internal static DType ScalarResultType(DType dtype, double value) => TypePromotion.ResultType(dtype, value);
+
+    /// <summary>The dtype a binary kernel runs in for a result of <paramref name="dtype"/>: narrow integers and bool run in int32.</summary>
+    private static DType KernelType(DType dtype) => dtype is DType.UInt8 or DType.Int8 or DType.Bool ? DType.Int32 : dtype;
 
     /// <summary>Throws unless <paramref name="dtype"/> is Float32 or Float64.</summary>
     internal static void CheckFloat(DType dtype, string op)
@@ -33,16 +34,29 @@ public partial class Tensor
             : $"{op}: dtype {dtype.Name()} is not supported (float32 or float64 only); convert with To(DType.Float32)");
     }
 
-    /// <summary>Broadcast shape, promoted operands and an uninitialised result for a binary op.</summary>
+    /// <summary>
+    /// Broadcast shape, operands converted to the result dtype (<see cref="TypePromotion"/>) and an uninitialised
+    /// result for a binary op. <paramref name="integers"/> false: the op is defined on floats only (true division),
+    /// so an integer or bool result type becomes float32.
+    /// </summary>
     private static (Tensor A, Tensor B, Tensor Result) PrepareBinary(Tensor a, Tensor b, string op, bool integers)
     {
         var shape = Shape.Broadcast(a.Shape, b.Shape, op);
-        var dtype = DTypeInfo.Promote(a.DType, b.DType);
-        CheckArithmetic(dtype, op, integers);
+        var dtype = TypePromotion.ResultType(a, b);
+        if (!integers) dtype = TypePromotion.ToFloating(dtype);
         return (a.To(dtype), b.To(dtype), Empty(shape, dtype));
     }
 
-    /// <summary>result = op(a, b) for a binary operator available for floats and Int32/Int64.</summary>
+    /// <summary>Throws as PyTorch does for arithmetic that bool does not have (subtraction; pow, floor division and remainder of two bools).</summary>
+    private static void RejectBool(string op, DType a, DType b, DType result, bool anyOperand)
+    {
+        if (anyOperand ? a == DType.Bool || b == DType.Bool : result == DType.Bool)
+            throw new ArgumentException(op == "sub"
+                ? "sub: subtraction with a bool tensor is not supported; use LogicalXor, or LogicalNot for 1 − x"
+                : $"{op}: not defined for bool tensors; convert with To(DType.Int64)");
+    }
+
+    /// <summary>result = op(a, b) for a binary operator available for floats and Int32/Int64 (narrow integers and bool run in Int32).</summary>
     private static void RunBinary<TF, TD, TI, TL>(Tensor a, Tensor b, Tensor result)
         where TF : IBinaryOperator<float> where TD : IBinaryOperator<double> where TI : IBinaryOperator<int> where TL : IBinaryOperator<long>
     {
@@ -52,7 +66,11 @@ public partial class Tensor
             case DType.Float64: BroadcastKernels.Binary<double, TD>(a, b, result); break;
             case DType.Int32: BroadcastKernels.Binary<int, TI>(a, b, result); break;
             case DType.Int64: BroadcastKernels.Binary<long, TL>(a, b, result); break;
-            default: throw new NotSupportedException($"dtype {result.DType.Name()}");
+            default:
+                var wide = Empty(result.Shape, DType.Int32);
+                BroadcastKernels.Binary<int, TI>(a.To(DType.Int32), b.To(DType.Int32), wide);
+                result.CopyFrom(wide);
+                break;
         }
     }
 
@@ -76,7 +94,8 @@ public partial class Tensor
         where TF : IBinaryOperator<float> where TD : IBinaryOperator<double> where TI : IBinaryOperator<int> where TL : IBinaryOperator<long>
     {
         var dtype = ScalarResultType(DType, value);
-        CheckArithmetic(dtype, op, integers);
+        if (!integers) dtype = TypePromotion.ToFloating(dtype);
+        if (op is "sub" or "rsub") RejectBool(op == "rsub" ? "sub" : op, DType, DType, dtype, anyOperand: true);
         var x = To(dtype);
         var result = Empty(Shape, dtype);
         switch (dtype)
@@ -85,6 +104,12 @@ public partial class Tensor
             case DType.Float64: RunScalar<double, TD>(x, value, scalarFirst, result); break;
             case DType.Int32: RunScalar<int, TI>(x, checked((int)value), scalarFirst, result); break;
             case DType.Int64: RunScalar<long, TL>(x, checked((long)value), scalarFirst, result); break;
+            default:
+                // Narrow integers run in int32 and wrap back, as PyTorch's uint8/int8 arithmetic wraps.
+                var wide = Empty(Shape, DType.Int32);
+                RunScalar<int, TI>(x.To(DType.Int32), checked((int)value), scalarFirst, wide);
+                result.CopyFrom(wide);
+                break;
         }
         return (x, result);
     }

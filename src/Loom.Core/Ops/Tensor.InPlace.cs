@@ -85,8 +85,10 @@ public partial class Tensor
     {
         if (Shape.Broadcast(Shape, other.Shape, op) != Shape)
             throw new ArgumentException($"{op}: operand of shape {other.Shape} cannot be broadcast to the destination's shape {Shape}");
-        var promoted = DTypeInfo.Promote(DType, other.DType);
-        if (promoted != DType)
+        // PyTorch's rule: the result type may be narrowed within its category (float64 into float32) but not
+        // demoted to a lower category (float into an integer destination, an integer into bool).
+        var promoted = TypePromotion.ResultType(this, other);
+        if (Category(promoted) > Category(DType))
             throw new ArgumentException($"{op}: result type {promoted.Name()} cannot be stored in the {DType.Name()} destination (shape {Shape})");
         var b = other.Detach().To(DType);
         // An operand that overlaps the destination in a different layout (x.AddInPlace(x.T)) would read elements
@@ -98,9 +100,11 @@ public partial class Tensor
 
     private void CheckInPlaceScalar(double value, string op)
     {
-        if (ScalarResultType(DType, value) != DType && DType != DType.Bool)
+        if (Category(ScalarResultType(DType, value)) > Category(DType) && DType != DType.Bool)
             throw new ArgumentException($"{op}: value {value} cannot be stored in the {DType.Name()} destination (shape {Shape})");
     }
+
+    private static int Category(DType dtype) => dtype == DType.Bool ? 0 : dtype.IsFloatingPoint() ? 2 : 1;
 
     private Tensor BinaryInPlace<TF, TD, TI, TL>(Tensor operand, string op, bool integers)
         where TF : IBinaryOperator<float> where TD : IBinaryOperator<double> where TI : IBinaryOperator<int> where TL : IBinaryOperator<long>

@@ -13,13 +13,15 @@ namespace Loom;
 public partial class Tensor
 {
     /// <summary>
-    /// Joins tensors along an existing <paramref name="axis"/> (like <c>torch.cat</c>). All tensors must have one
-    /// dtype and the same size in every other dimension.
+    /// Joins tensors along an existing <paramref name="axis"/> (like <c>torch.cat</c>). All tensors must have the
+    /// same size in every other dimension; mixed dtypes promote (<see cref="TypePromotion.ResultType(IReadOnlyList{Tensor})"/>).
     /// </summary>
     public static Tensor Cat(IReadOnlyList<Tensor> tensors, int axis = 0)
     {
         ArgumentNullException.ThrowIfNull(tensors);
-        RequireSameDType(tensors, "cat");
+        RequireTensors(tensors, "cat");
+        var dtype = TypePromotion.ResultType(tensors);
+        if (tensors.Any(t => t.DType != dtype)) tensors = tensors.Select(t => t.To(dtype)).ToArray(); // To keeps float gradients flowing
         var first = tensors[0];
         if (first.Rank == 0)
             throw new ArgumentException("cat: zero-dimensional tensors cannot be concatenated; use Stack, or Unsqueeze(0) them first");
@@ -54,7 +56,7 @@ public partial class Tensor
     public static Tensor Stack(IReadOnlyList<Tensor> tensors, int axis = 0)
     {
         ArgumentNullException.ThrowIfNull(tensors);
-        RequireSameDType(tensors, "stack");
+        RequireTensors(tensors, "stack");
         var shape = tensors[0].Shape;
         foreach (var t in tensors)
             if (t.Shape != shape)
@@ -152,15 +154,11 @@ public partial class Tensor
     /// <summary>This tensor's elements laid out contiguously, without recording autograd (for ops that record their own backward).</summary>
     private Tensor ContiguousValues() => IsContiguous ? this : Detach().Clone();
 
-    private static void RequireSameDType(IReadOnlyList<Tensor> tensors, string op)
+    private static void RequireTensors(IReadOnlyList<Tensor> tensors, string op)
     {
         if (tensors.Count == 0) throw new ArgumentException($"{op}: expects a non-empty list of tensors");
         for (int i = 0; i < tensors.Count; i++)
-        {
             if (tensors[i] is null) throw new ArgumentNullException(nameof(tensors), $"{op}: tensor {i} is null");
-            if (tensors[i].DType != tensors[0].DType)
-                throw new ArgumentException($"{op}: expects tensors of one dtype, got {tensors[0].DType.Name()} (tensor 0) and {tensors[i].DType.Name()} (tensor {i}); convert with To()");
-        }
     }
 
     private static string FormatShapes(IReadOnlyList<Tensor> tensors)

@@ -77,6 +77,15 @@ public partial class Tensor
     public Tensor Clamp(double? min = null, double? max = null)
     {
         var (l, h) = ClampBounds(min, max, "clamp");
+        if (!DType.IsFloatingPoint())
+        {
+            // The bounds are scalars: integral ones keep an integer tensor's dtype, a fractional one makes it float32.
+            var dtype = min is double lo ? ScalarResultType(DType, lo) : DType;
+            if (max is double hi) dtype = ScalarResultType(dtype, hi);
+            if (dtype.IsFloatingPoint()) return To(dtype).Clamp(min, max);
+            var clamped = min is double a ? Maximum(Scalar(a, dtype)) : this;
+            return max is double b ? clamped.Minimum(Scalar(b, dtype)) : clamped;
+        }
         var result = MapFloat("clamp", new ClampOperator<float>((float)l, (float)h), new ClampOperator<double>(l, h));
         return GradMode.ShouldRecord(this) ? new ClampBackward(this, l, h).Attach(result) : result;
     }

@@ -16,6 +16,8 @@ public partial class Tensor
     /// <remarks>Shapes: [..., m, k] · [..., k, n] → [broadcast(...), m, n].</remarks>
     public Tensor Matmul(Tensor other)
     {
+        ArgumentNullException.ThrowIfNull(other);
+        if (!DType.IsFloatingPoint() && DType == other.DType && DType != DType.Bool) return IntegerMatmul(other);
         var plan = MatmulPlan.Create(this, other);
         var a = plan.PromoteA(this);
         var b = plan.PromoteB(other);
@@ -24,6 +26,30 @@ public partial class Tensor
             MatrixOperand.Of(result, plan.Batch), plan.Batch, accumulate: false);
         result = new Tensor(result.Storage, plan.ResultShape);
         return GradMode.ShouldRecord(this, other) ? new MatmulBackward(this, other, plan).Attach(result) : result;
+    }
+
+    /// <summary>
+    /// Integer matmul (PyTorch has it on the CPU): Σ over k of the broadcast products, in int64 and wrapped back to the
+    /// dtype, as integer overflow wraps in PyTorch. No GEMM: it materialises [..., m, k, n], which is fine for the index
+    /// arithmetic integer matmul is used for.
+    /// </summary>
+    private Tensor IntegerMatmul(Tensor other)
+    {
+        if (Rank == 0 || other.Rank == 0)
+            throw new ArgumentException($"matmul: both operands need at least one dimension (shapes {Shape} and {other.Shape})");
+        int k = Shape[^1], kOther = other.Rank == 1 ? other.Shape[0] : other.Shape[^2];
+        if (k != kOther)
+            throw new ArgumentException($"matmul: shapes {Shape} and {other.Shape} cannot be multiplied ({k} and {kOther} differ)");
+        var a = To(DType.Int64);
+        var b = other.To(DType.Int64);
+        Tensor product = (Rank, other.Rank) switch
+        {
+            (1, 1) => a.Mul(b).Sum(),
+            (_, 1) => a.Mul(b).Sum(-1),
+            (1, _) => a.Unsqueeze(-1).Mul(b).Sum(-2),
+            _ => a.Unsqueeze(-1).Mul(b.Unsqueeze(-3)).Sum(-2),
+        };
+        return product.To(DType);
     }
 
     /// <summary>The shapes of one matmul: validated once in the forward, reused by the backward.</summary>

@@ -124,7 +124,7 @@ public partial class Tensor
             ReduceOp.Mean => new SumBackward(this, plan, scale: 1.0 / plan.Count),
             ReduceOp.Var or ReduceOp.Std => new VarianceBackward(this, plan, correction, op == ReduceOp.Std ? result : null),
             ReduceOp.LogSumExp => new LogSumExpBackward(this, plan, result),
-            _ => new ExtremeBackward(name, this, plan, result),
+            _ => new ExtremeBackward(name, this, plan, result, nanSpoilsSlice: axes is not null),
         };
         return node.Attach(result);
     }
@@ -331,18 +331,25 @@ public partial class Tensor
         }
     }
 
-    /// <summary>Max and min: dx = broadcast(dy / count) · mask, where mask marks the elements equal to the result and count sums it.</summary>
+    /// <summary>
+    /// Max and min: dx = broadcast(dy / count) · mask, where mask marks the elements equal to the result (NaN equal to
+    /// NaN) and count sums it. PyTorch differs by form at a NaN maximum, and so does this: the whole-tensor max()
+    /// gives the gradient to the NaN elements (its evenly_distribute_backward), while amax over axes compares with ==
+    /// and so makes the whole slice NaN (nanSpoilsSlice).
+    /// </summary>
     private sealed class ExtremeBackward : BackwardNode
     {
         private readonly ReductionPlan _plan;
         private readonly SavedTensor _input;
         private readonly SavedTensor _output;
+        private readonly bool _nanSpoilsSlice;
 
-        public ExtremeBackward(string op, Tensor input, ReductionPlan plan, Tensor output) : base(op, input)
+        public ExtremeBackward(string op, Tensor input, ReductionPlan plan, Tensor output, bool nanSpoilsSlice) : base(op, input)
         {
             _plan = plan;
             _input = Save(input);
             _output = Save(output);
+            _nanSpoilsSlice = nanSpoilsSlice;
         }
 
         protected internal override Tensor?[] Apply(Tensor gradOutput)
@@ -365,7 +372,12 @@ public partial class Tensor
             ReductionKernels.EqualMask<T>(x.Data<T>(), m, m);
             var count = Empty(_plan.Output, x.DType);
             ReductionKernels.Sum(_plan.Arrange(mask).Data<T>(), _plan.Outer, _plan.Reduce, _plan.Inner, count.Data<T>());
-            TensorPrimitives.Divide<T>(share.Data<T>(), count.Data<T>(), share.Data<T>());
+            var d = share.Data<T>();
+            TensorPrimitives.Divide<T>(d, count.Data<T>(), d);
+            if (!_nanSpoilsSlice) return;
+            var y = _output.Value.Contiguous().Data<T>();
+            for (int i = 0; i < d.Length; i++)
+                if (T.IsNaN(y[i])) d[i] = T.NaN; // NaN · mask: NaN over the slice
         }
     }
 }

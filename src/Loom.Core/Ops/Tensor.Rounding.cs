@@ -85,19 +85,13 @@ public partial class Tensor
     {
         ArgumentNullException.ThrowIfNull(other);
         var shape = Shape.Broadcast(Shape, other.Shape, op);
-        var dtype = DTypeInfo.Promote(DType, other.DType);
-        CheckArithmetic(dtype, op, integers: true);
+        var dtype = TypePromotion.ResultType(this, other);
+        RejectBool(op, DType, other.DType, dtype, anyOperand: false);
         var (a, b) = (To(dtype), other.To(dtype));
         if (!dtype.IsFloatingPoint() && b.Numel > 0 && b.Eq(0).Sum().Item() > 0)
             throw new DivideByZeroException($"{op}: integer division by zero (divisor of shape {other.Shape}, dtype {dtype.Name()})");
         var result = Empty(shape, dtype);
-        switch (dtype)
-        {
-            case DType.Float32: BroadcastKernels.Binary<float, TF>(a, b, result); break;
-            case DType.Float64: BroadcastKernels.Binary<double, TD>(a, b, result); break;
-            case DType.Int32: BroadcastKernels.Binary<int, TI>(a, b, result); break;
-            default: BroadcastKernels.Binary<long, TL>(a, b, result); break;
-        }
+        RunBinary<TF, TD, TI, TL>(a, b, result);
         return (a, b, result);
     }
 

@@ -162,6 +162,7 @@ public class MatmulTests
             "matmul: batch dimensions of shapes [7, 2, 3, 4] and [3, 4, 5] cannot be broadcast together (2 vs 3 at batch dimension 1)");
         TensorAssert.Throws<ArgumentException>(() => Tensor.Scalar(1).Matmul(Tensor.Zeros(3)), "matmul", "[]", "[3]");
         TensorAssert.Throws<ArgumentException>(() => Tensor.Zeros(3).Matmul(Tensor.Zeros(new Shape(3), DType.Float64)), "matmul", "float32", "float64");
-        TensorAssert.Throws<NotSupportedException>(() => Tensor.Zeros(new Shape(3), DType.Int32).Matmul(Tensor.Zeros(new Shape(3), DType.Int32)), "matmul", "int32");
+        TensorAssert.Throws<NotSupportedException>(() => Tensor.Zeros(new Shape(3), DType.Bool).Matmul(Tensor.Zeros(new Shape(3), DType.Bool)), "matmul", "bool");
+        TensorAssert.Throws<ArgumentException>(() => Tensor.Zeros(new Shape(3), DType.Int32).Matmul(Tensor.Zeros(new Shape(3), DType.Int64)), "matmul", "int32", "int64");
     }
 }

@@ -1,5 +1,6 @@
 using Loom.Autograd;
 using Loom.Testing;
+using Xunit.Abstractions;
 using Xunit.Sdk;
 
 namespace Loom.Tests.OpInfo;
@@ -16,7 +17,7 @@ namespace Loom.Tests.OpInfo;
 /// reason another change owns is listed in its row's <see cref="OpInfo.Known"/> and reported as skipped with that item
 /// of issue 8 (<see cref="KnownIssueDataAttribute"/>).
 /// </remarks>
-public class OpInfoTests
+public class OpInfoTests(ITestOutputHelper output)
 {
     // GradCheck costs one backward per output element and two forwards per input element: keep it to small samples.
     private const int GradCheckMaxElements = 400;
@@ -91,6 +92,9 @@ public class OpInfoTests
         var input = x.ToArray<double>();
         double limit = single ? row.SweepUlps.F32 : row.SweepUlps.F64;
         var errors = Enumerable.Range(0, y.Length).Select(i => (At: i, Ulps: Ulp.Error(y[i], exact[i], single))).ToArray();
+        var worst = errors.MaxBy(e => e.Ulps);
+        // The worst error of every function is part of the test log, so a change of precision is visible before it fails.
+        output.WriteLine($"{id}: max {worst.Ulps:G3} ulp at x = {input[worst.At]:R} (limit {limit})");
         var bad = errors.Where(e => !(e.Ulps <= limit)).OrderByDescending(e => e.Ulps).ToArray();
         if (bad.Length > 0)
             throw new XunitException(

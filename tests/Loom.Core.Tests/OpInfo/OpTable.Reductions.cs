@@ -16,14 +16,8 @@ internal static partial class OpTable
             NotGradChecked = [("scalar", "one element with correction 1 is 0/0: NaN, nothing to differentiate")],
         },
         Op("logsumexp", (x, a) => a.Has("axes") ? x[0].LogSumExp(a.Ints("axes"), a.Bool("keep")) : x[0].LogSumExp(), "LogSumExp"),
-        Op("amax", (x, a) => a.Has("axes") ? x[0].Max(a.Ints("axes"), a.Bool("keep")) : x[0].Max(), "Max") with
-        {
-            Known = [Issue(5, Check.Golden, "special", null, "a row with NaN: gradient 0; PyTorch gives the whole row NaN")],
-        },
-        Op("amin", (x, a) => a.Has("axes") ? x[0].Min(a.Ints("axes"), a.Bool("keep")) : x[0].Min(), "Min") with
-        {
-            Known = [Issue(5, Check.Golden, "special", null, "a row with NaN: gradient 0; PyTorch gives the whole row NaN")],
-        },
+        Op("amax", (x, a) => a.Has("axes") ? x[0].Max(a.Ints("axes"), a.Bool("keep")) : x[0].Max(), "Max"),
+        Op("amin", (x, a) => a.Has("axes") ? x[0].Min(a.Ints("axes"), a.Bool("keep")) : x[0].Min(), "Min"),
         Op("argmax", (x, a) => a.Has("axis") ? x[0].ArgMax(a.Int("axis"), a.Bool("keep")) : x[0].ArgMax(), "ArgMax"),
         Op("argmin", (x, a) => a.Has("axis") ? x[0].ArgMin(a.Int("axis"), a.Bool("keep")) : x[0].ArgMin(), "ArgMin"),
         Op("sum_int", (x, a) => a.Has("axis") ? x[0].Sum(a.Int("axis")) : x[0].Sum(), "Sum"),
