@@ -4,26 +4,17 @@ using System.Runtime.Intrinsics;
 
 namespace Loom.Kernels;
 
-/// <summary>Which register width a float kernel uses; <see cref="Auto"/> picks the widest the hardware accelerates.</summary>
-internal enum VectorWidth
-{
-    Auto,
-    W512,
-    W256,
-    Scalar,
-}
-
 /// <summary>An activation y = f(x): one formula for every float width, and a double form for Float64.</summary>
 internal interface IActivation
 {
-    TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV>;
+    TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : ISimd<TV, float>;
     double Invoke(double x);
 }
 
 /// <summary>A fused backward dx = f(gradOutput, saved), where saved is the op's input or output.</summary>
 internal interface IActivationBackward
 {
-    TV Invoke<TV, TOps>(TV grad, TV saved) where TV : struct where TOps : IFloatVector<TV>;
+    TV Invoke<TV, TOps>(TV grad, TV saved) where TV : struct where TOps : ISimd<TV, float>;
     double Invoke(double grad, double saved);
 }
 
@@ -39,12 +30,12 @@ internal static class ActivationKernels
     public static void Apply<TOp>(ReadOnlySpan<float> x, Span<float> destination, TOp op, VectorWidth width = VectorWidth.Auto, bool? streaming = null) where TOp : struct, IActivation
     {
         if (destination.Length < x.Length) throw new ArgumentException($"destination of {destination.Length} elements is shorter than the input's {x.Length}");
-        switch (Resolve(width))
+        switch (Simd.Resolve(width))
         {
             case VectorWidth.W512 when streaming ?? x.Length >= StreamingThreshold: LoopStreaming(x, destination, op); break;
-            case VectorWidth.W512: Loop<Vector512<float>, Float512, TOp>(x, destination, op); break;
-            case VectorWidth.W256: Loop<Vector256<float>, Float256, TOp>(x, destination, op); break;
-            default: Loop<float, Float1, TOp>(x, destination, op); break;
+            case VectorWidth.W512: Loop<Vector512<float>, Simd512<float>, TOp>(x, destination, op); break;
+            case VectorWidth.W256: Loop<Vector256<float>, Simd256<float>, TOp>(x, destination, op); break;
+            default: Loop<float, Simd1<float>, TOp>(x, destination, op); break;
         }
     }
 
@@ -60,11 +51,11 @@ internal static class ActivationKernels
     {
         if (grad.Length != saved.Length || destination.Length < grad.Length)
             throw new ArgumentException($"span lengths differ: gradient {grad.Length}, saved {saved.Length}, destination {destination.Length}");
-        switch (Resolve(width))
+        switch (Simd.Resolve(width))
         {
-            case VectorWidth.W512: Loop<Vector512<float>, Float512, TOp>(grad, saved, destination, op); break;
-            case VectorWidth.W256: Loop<Vector256<float>, Float256, TOp>(grad, saved, destination, op); break;
-            default: Loop<float, Float1, TOp>(grad, saved, destination, op); break;
+            case VectorWidth.W512: Loop<Vector512<float>, Simd512<float>, TOp>(grad, saved, destination, op); break;
+            case VectorWidth.W256: Loop<Vector256<float>, Simd256<float>, TOp>(grad, saved, destination, op); break;
+            default: Loop<float, Simd1<float>, TOp>(grad, saved, destination, op); break;
         }
     }
 
@@ -75,30 +66,22 @@ internal static class ActivationKernels
         for (int i = 0; i < grad.Length; i++) destination[i] = op.Invoke(grad[i], saved[i]);
     }
 
-    private static VectorWidth Resolve(VectorWidth width) => width switch
-    {
-        VectorWidth.Auto when Vector512.IsHardwareAccelerated => VectorWidth.W512,
-        VectorWidth.Auto when Vector256.IsHardwareAccelerated => VectorWidth.W256,
-        VectorWidth.Auto => VectorWidth.Scalar,
-        _ => width,
-    };
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Loop<TV, TOps, TOp>(ReadOnlySpan<float> x, Span<float> d, TOp op)
-        where TV : struct where TOps : IFloatVector<TV> where TOp : struct, IActivation
+        where TV : struct where TOps : ISimd<TV, float> where TOp : struct, IActivation
     {
         int n = x.Length, w = TOps.Count, i = 0;
         ref float xr = ref MemoryMarshal.GetReference(x);
         ref float dr = ref MemoryMarshal.GetReference(d);
         for (; i <= n - w; i += w)
-            TOps.Store(op.Invoke<TV, TOps>(TOps.Load(in Unsafe.Add(ref xr, i))), ref Unsafe.Add(ref dr, i));
+            TOps.Store(op.Invoke<TV, TOps>(TOps.Load(in xr, (nuint)i)), ref dr, (nuint)i);
         if (i == n) return;
         // The tail goes through a full-width buffer so that every element takes the same path: a value's result
         // does not depend on where in the tensor it sits.
         Span<float> buffer = stackalloc float[16];
         buffer.Clear();
         x[i..].CopyTo(buffer);
-        TOps.Store(op.Invoke<TV, TOps>(TOps.Load(in buffer[0])), ref buffer[0]);
+        TOps.Store(op.Invoke<TV, TOps>(TOps.Load(in buffer[0], 0)), ref buffer[0], 0);
         buffer[..(n - i)].CopyTo(d[i..]);
     }
 
@@ -117,12 +100,12 @@ internal static class ActivationKernels
         {
             // Non-temporal stores need 64-byte alignment: the head up to the first boundary goes the ordinary way.
             int head = Math.Min(n, (int)((64 - ((nuint)dp & 63)) & 63) / sizeof(float));
-            Loop<Vector512<float>, Float512, TOp>(x[..head], d[..head], op);
+            Loop<Vector512<float>, Simd512<float>, TOp>(x[..head], d[..head], op);
             ref float xr = ref MemoryMarshal.GetReference(x);
             int i = head;
             for (; i <= n - 16; i += 16)
-                op.Invoke<Vector512<float>, Float512>(Vector512.LoadUnsafe(ref Unsafe.Add(ref xr, i))).StoreAlignedNonTemporal(dp + i);
-            Loop<Vector512<float>, Float512, TOp>(x[i..], d[i..n], op);
+                op.Invoke<Vector512<float>, Simd512<float>>(Vector512.LoadUnsafe(ref Unsafe.Add(ref xr, i))).StoreAlignedNonTemporal(dp + i);
+            Loop<Vector512<float>, Simd512<float>, TOp>(x[i..], d[i..n], op);
             // Streaming stores are weakly ordered: fence before another thread may read the result.
             System.Runtime.Intrinsics.X86.Sse.StoreFence();
         }
@@ -130,14 +113,14 @@ internal static class ActivationKernels
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Loop<TV, TOps, TOp>(ReadOnlySpan<float> g, ReadOnlySpan<float> s, Span<float> d, TOp op)
-        where TV : struct where TOps : IFloatVector<TV> where TOp : struct, IActivationBackward
+        where TV : struct where TOps : ISimd<TV, float> where TOp : struct, IActivationBackward
     {
         int n = g.Length, w = TOps.Count, i = 0;
         ref float gr = ref MemoryMarshal.GetReference(g);
         ref float sr = ref MemoryMarshal.GetReference(s);
         ref float dr = ref MemoryMarshal.GetReference(d);
         for (; i <= n - w; i += w)
-            TOps.Store(op.Invoke<TV, TOps>(TOps.Load(in Unsafe.Add(ref gr, i)), TOps.Load(in Unsafe.Add(ref sr, i))), ref Unsafe.Add(ref dr, i));
+            TOps.Store(op.Invoke<TV, TOps>(TOps.Load(in gr, (nuint)i), TOps.Load(in sr, (nuint)i)), ref dr, (nuint)i);
         if (i == n) return;
         Span<float> gb = stackalloc float[16];
         Span<float> sb = stackalloc float[16];
@@ -145,7 +128,7 @@ internal static class ActivationKernels
         sb.Clear();
         g[i..].CopyTo(gb);
         s[i..].CopyTo(sb);
-        TOps.Store(op.Invoke<TV, TOps>(TOps.Load(in gb[0]), TOps.Load(in sb[0])), ref gb[0]);
+        TOps.Store(op.Invoke<TV, TOps>(TOps.Load(in gb[0], 0), TOps.Load(in sb[0], 0)), ref gb[0], 0);
         gb[..(n - i)].CopyTo(d[i..]);
     }
 
@@ -175,7 +158,7 @@ internal static class ActivationKernels
 
     /// <summary>erf(t) for t &lt; 0.875 (t ≥ 0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV ErfSmall<TV, TOps>(TV t) where TV : struct where TOps : IFloatVector<TV>
+    private static TV ErfSmall<TV, TOps>(TV t) where TV : struct where TOps : ISimd<TV, float>
     {
         var s = TOps.Multiply(t, t);
         var p = TOps.MultiplyAdd(TOps.Create(P5), s, TOps.Create(P4));
@@ -188,7 +171,7 @@ internal static class ActivationKernels
 
     /// <summary>erfc(t) for t ≥ 0.875 (used for any t ≥ 0; meaningless below the limit).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV ErfcLarge<TV, TOps>(TV t) where TV : struct where TOps : IFloatVector<TV>
+    private static TV ErfcLarge<TV, TOps>(TV t) where TV : struct where TOps : ISimd<TV, float>
     {
         // From 11 on exp(−t²) underflows to exactly 0 in float; clamping keeps ∞ from turning t² − t² into NaN.
         t = TOps.Min(t, TOps.Create(11f));
@@ -204,14 +187,14 @@ internal static class ActivationKernels
         r = TOps.MultiplyAdd(r, u, TOps.Create(R0));
         var s = TOps.Multiply(t, t);
         var e = TOps.MultiplyAdd(t, t, TOps.Subtract(TOps.Create(0f), s)); // t² − s, exactly
-        var ex = TOps.Exp(TOps.Subtract(TOps.Create(0f), s));
+        var ex = ExpKernels.Exp<TV, TOps>(TOps.Subtract(TOps.Create(0f), s));
         ex = TOps.MultiplyAdd(TOps.Subtract(TOps.Create(0f), ex), e, ex);   // exp(−s − e) ≈ exp(−s)·(1 − e)
         return TOps.Multiply(ex, TOps.Multiply(u, r));
     }
 
     /// <summary>erf(x), float, any sign; NaN gives NaN.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static TV Erf<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV>
+    internal static TV Erf<TV, TOps>(TV x) where TV : struct where TOps : ISimd<TV, float>
     {
         var t = TOps.Abs(x);
         var small = TOps.LessThan(t, TOps.Create(SmallLimit));
@@ -221,7 +204,7 @@ internal static class ActivationKernels
 
     /// <summary>Φ(x) = P(N(0,1) ≤ x) = ½·erfc(−x/√2), accurate in relative terms in the negative tail.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static TV NormalCdf<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV>
+    internal static TV NormalCdf<TV, TOps>(TV x) where TV : struct where TOps : ISimd<TV, float>
     {
         var half = TOps.Create(0.5f);
         var t = TOps.Multiply(TOps.Abs(x), TOps.Create(InvSqrt2));
@@ -299,7 +282,7 @@ internal static class ActivationKernels
     public readonly struct ReluBackward : IActivationBackward
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV g, TV y) where TV : struct where TOps : IFloatVector<TV> =>
+        public TV Invoke<TV, TOps>(TV g, TV y) where TV : struct where TOps : ISimd<TV, float> =>
             TOps.Select(TOps.GreaterThan(y, TOps.Create(0f)), g, TOps.Create(0f));
 
         public double Invoke(double g, double y) => y > 0 ? g : 0;
@@ -308,7 +291,7 @@ internal static class ActivationKernels
     public readonly struct LeakyRelu(double slope) : IActivation
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV> =>
+        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : ISimd<TV, float> =>
             TOps.Select(TOps.GreaterThan(x, TOps.Create(0f)), x, TOps.Multiply(x, TOps.Create((float)slope)));
 
         public double Invoke(double x) => x > 0 ? x : x * slope;
@@ -317,7 +300,7 @@ internal static class ActivationKernels
     public readonly struct LeakyReluBackward(double slope) : IActivationBackward
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : IFloatVector<TV> =>
+        public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : ISimd<TV, float> =>
             TOps.Select(TOps.GreaterThan(x, TOps.Create(0f)), g, TOps.Multiply(g, TOps.Create((float)slope)));
 
         public double Invoke(double g, double x) => x > 0 ? g : g * slope;
@@ -326,7 +309,7 @@ internal static class ActivationKernels
     public readonly struct SigmoidBackward : IActivationBackward
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV g, TV y) where TV : struct where TOps : IFloatVector<TV> =>
+        public TV Invoke<TV, TOps>(TV g, TV y) where TV : struct where TOps : ISimd<TV, float> =>
             TOps.Multiply(TOps.Multiply(g, y), TOps.Subtract(TOps.Create(1f), y));
 
         public double Invoke(double g, double y) => g * y * (1 - y);
@@ -335,7 +318,7 @@ internal static class ActivationKernels
     public readonly struct TanhBackward : IActivationBackward
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV g, TV y) where TV : struct where TOps : IFloatVector<TV> =>
+        public TV Invoke<TV, TOps>(TV g, TV y) where TV : struct where TOps : ISimd<TV, float> =>
             TOps.Multiply(g, TOps.MultiplyAdd(TOps.Subtract(TOps.Create(0f), y), y, TOps.Create(1f)));
 
         public double Invoke(double g, double y) => g * (1 - y * y);
@@ -345,8 +328,8 @@ internal static class ActivationKernels
     public readonly struct Silu : IActivation
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV> =>
-            TOps.Divide(x, TOps.Add(TOps.Create(1f), TOps.Exp(TOps.Subtract(TOps.Create(0f), x))));
+        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : ISimd<TV, float> =>
+            TOps.Divide(x, TOps.Add(TOps.Create(1f), ExpKernels.Exp<TV, TOps>(TOps.Subtract(TOps.Create(0f), x))));
 
         public double Invoke(double x) => x * Sigmoid(x);
     }
@@ -355,10 +338,10 @@ internal static class ActivationKernels
     public readonly struct SiluBackward : IActivationBackward
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : IFloatVector<TV>
+        public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : ISimd<TV, float>
         {
             var one = TOps.Create(1f);
-            var s = TOps.Divide(one, TOps.Add(one, TOps.Exp(TOps.Subtract(TOps.Create(0f), x))));
+            var s = TOps.Divide(one, TOps.Add(one, ExpKernels.Exp<TV, TOps>(TOps.Subtract(TOps.Create(0f), x))));
             return TOps.Multiply(TOps.Multiply(g, s), TOps.MultiplyAdd(x, TOps.Subtract(one, s), one));
         }
 
@@ -373,7 +356,7 @@ internal static class ActivationKernels
     public readonly struct Gelu : IActivation
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV> => TOps.Multiply(x, NormalCdf<TV, TOps>(x));
+        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : ISimd<TV, float> => TOps.Multiply(x, NormalCdf<TV, TOps>(x));
 
         public double Invoke(double x) => x * NormalCdf(x);
     }
@@ -382,9 +365,9 @@ internal static class ActivationKernels
     public readonly struct GeluBackward : IActivationBackward
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : IFloatVector<TV>
+        public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : ISimd<TV, float>
         {
-            var pdf = TOps.Multiply(TOps.Exp(TOps.Multiply(TOps.Multiply(x, x), TOps.Create(-0.5f))), TOps.Create(InvSqrt2Pi));
+            var pdf = TOps.Multiply(ExpKernels.Exp<TV, TOps>(TOps.Multiply(TOps.Multiply(x, x), TOps.Create(-0.5f))), TOps.Create(InvSqrt2Pi));
             return TOps.Multiply(g, TOps.MultiplyAdd(x, pdf, NormalCdf<TV, TOps>(x)));
         }
 
@@ -397,11 +380,11 @@ internal static class ActivationKernels
     public readonly struct GeluTanh : IActivation
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV>
+        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : ISimd<TV, float>
         {
             var x2 = TOps.Multiply(x, x);
             var minus2u = TOps.Multiply(TOps.Multiply(x, TOps.Create(-2f * GeluK)), TOps.MultiplyAdd(x2, TOps.Create(GeluC), TOps.Create(1f)));
-            return TOps.Divide(x, TOps.Add(TOps.Create(1f), TOps.Exp(minus2u)));
+            return TOps.Divide(x, TOps.Add(TOps.Create(1f), ExpKernels.Exp<TV, TOps>(minus2u)));
         }
 
         public double Invoke(double x)
@@ -415,12 +398,12 @@ internal static class ActivationKernels
     public readonly struct GeluTanhBackward : IActivationBackward
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : IFloatVector<TV>
+        public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : ISimd<TV, float>
         {
             var one = TOps.Create(1f);
             var x2 = TOps.Multiply(x, x);
             var minus2u = TOps.Multiply(TOps.Multiply(x, TOps.Create(-2f * GeluK)), TOps.MultiplyAdd(x2, TOps.Create(GeluC), one));
-            var s = TOps.Divide(one, TOps.Add(one, TOps.Exp(minus2u)));
+            var s = TOps.Divide(one, TOps.Add(one, ExpKernels.Exp<TV, TOps>(minus2u)));
             var du = TOps.Multiply(TOps.Create(2f * GeluK), TOps.MultiplyAdd(x2, TOps.Create(3f * GeluC), one));
             var d = TOps.MultiplyAdd(TOps.Multiply(TOps.Multiply(x, s), TOps.Subtract(one, s)), du, s);
             return TOps.Multiply(g, d);
@@ -441,12 +424,12 @@ internal static class ActivationKernels
     public readonly struct Softplus(double beta, double threshold) : IActivation
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV>
+        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : ISimd<TV, float>
         {
             var zero = TOps.Create(0f);
             var one = TOps.Create(1f);
             var z = TOps.Multiply(x, TOps.Create((float)beta));
-            var v = TOps.Exp(TOps.Subtract(zero, TOps.Abs(z)));
+            var v = ExpKernels.Exp<TV, TOps>(TOps.Subtract(zero, TOps.Abs(z)));
             // log1p(v) = log(w) − ((w − 1) − v)/w with w = 1 + v: corrects the rounding of w (Goldberg), and is
             // exactly v when w rounds to 1.
             var w = TOps.Add(one, v);
@@ -468,11 +451,11 @@ internal static class ActivationKernels
     public readonly struct SoftplusBackward(double beta, double threshold) : IActivationBackward
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : IFloatVector<TV>
+        public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : ISimd<TV, float>
         {
             var one = TOps.Create(1f);
             var z = TOps.Multiply(x, TOps.Create((float)beta));
-            var s = TOps.Divide(one, TOps.Add(one, TOps.Exp(TOps.Subtract(TOps.Create(0f), z))));
+            var s = TOps.Divide(one, TOps.Add(one, ExpKernels.Exp<TV, TOps>(TOps.Subtract(TOps.Create(0f), z))));
             return TOps.Select(TOps.GreaterThan(z, TOps.Create((float)threshold)), g, TOps.Multiply(g, s));
         }
 
@@ -486,7 +469,7 @@ internal static class ActivationKernels
     public readonly struct ErfFunction : IActivation
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV> => Erf<TV, TOps>(x);
+        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : ISimd<TV, float> => Erf<TV, TOps>(x);
 
         public double Invoke(double x) => Erf(x);
     }
@@ -495,8 +478,8 @@ internal static class ActivationKernels
     public readonly struct ErfBackward : IActivationBackward
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : IFloatVector<TV> =>
-            TOps.Multiply(g, TOps.Multiply(TOps.Create(1.1283791670955126f), TOps.Exp(TOps.Subtract(TOps.Create(0f), TOps.Multiply(x, x)))));
+        public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : ISimd<TV, float> =>
+            TOps.Multiply(g, TOps.Multiply(TOps.Create(1.1283791670955126f), ExpKernels.Exp<TV, TOps>(TOps.Subtract(TOps.Create(0f), TOps.Multiply(x, x)))));
 
         public double Invoke(double g, double x) => g * 1.1283791670955126 * Math.Exp(-x * x);
     }
