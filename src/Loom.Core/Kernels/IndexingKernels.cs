@@ -3,8 +3,6 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace Loom.Kernels;
 
@@ -182,101 +180,38 @@ internal static class IndexingKernels
             switch (Unsafe.SizeOf<T>())
             {
                 // The select only moves bits, so every dtype of a width shares one integer path.
-                case 1: Select(MemoryMarshal.Cast<T, byte>(src), maskBytes, Unsafe.As<T, byte>(ref value), MemoryMarshal.Cast<T, byte>(dst)); break;
-                case 4: Select(MemoryMarshal.Cast<T, int>(src), maskBytes, Unsafe.As<T, int>(ref value), MemoryMarshal.Cast<T, int>(dst)); break;
-                case 8: Select(MemoryMarshal.Cast<T, long>(src), maskBytes, Unsafe.As<T, long>(ref value), MemoryMarshal.Cast<T, long>(dst)); break;
+                case 1: Fill(MemoryMarshal.Cast<T, byte>(src), maskBytes, Unsafe.As<T, byte>(ref value), MemoryMarshal.Cast<T, byte>(dst)); break;
+                case 4: Fill(MemoryMarshal.Cast<T, int>(src), maskBytes, Unsafe.As<T, int>(ref value), MemoryMarshal.Cast<T, int>(dst)); break;
+                case 8: Fill(MemoryMarshal.Cast<T, long>(src), maskBytes, Unsafe.As<T, long>(ref value), MemoryMarshal.Cast<T, long>(dst)); break;
                 default: throw new NotSupportedException($"masked_fill: no kernel for {Unsafe.SizeOf<T>()}-byte elements");
             }
         }
     }
 
-    // destination[i] = mask[i] != 0 ? value : source[i]. Mask bytes are zero-extended to the element width
-    // (vpmovzx) and compared with zero, so any non-zero byte counts as true.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Select(ReadOnlySpan<int> source, ReadOnlySpan<byte> mask, int value, Span<int> destination)
+    private static void Fill<T>(ReadOnlySpan<T> source, ReadOnlySpan<byte> mask, T value, Span<T> destination) where T : unmanaged, IBinaryInteger<T>
     {
-        int n = mask.Length, i = 0;
-        ref byte m = ref MemoryMarshal.GetReference(mask);
-        ref int s = ref MemoryMarshal.GetReference(source);
-        ref int d = ref MemoryMarshal.GetReference(destination);
-        if (Avx512F.IsSupported)
-        {
-            var fill = Vector512.Create(value);
-            for (; i <= n - 16; i += 16)
-            {
-                var keep = Vector512.Equals(Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref m, (nuint)i)), Vector512<int>.Zero);
-                Vector512.ConditionalSelect(keep, Vector512.LoadUnsafe(ref s, (nuint)i), fill).StoreUnsafe(ref d, (nuint)i);
-            }
-        }
-        if (Avx2.IsSupported)
-        {
-            var fill = Vector256.Create(value);
-            for (; i <= n - 8; i += 8)
-            {
-                var bytes = Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<long>(ref Unsafe.Add(ref m, i))).AsByte();
-                var keep = Vector256.Equals(Avx2.ConvertToVector256Int32(bytes), Vector256<int>.Zero);
-                Vector256.ConditionalSelect(keep, Vector256.LoadUnsafe(ref s, (nuint)i), fill).StoreUnsafe(ref d, (nuint)i);
-            }
-        }
-        for (; i < n; i++) destination[i] = mask[i] != 0 ? value : source[i];
+        var step = new MaskedFillStep<T>(source, mask, value, destination);
+        Simd.For<T, MaskedFillStep<T>>(ref step, mask.Length);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Select(ReadOnlySpan<long> source, ReadOnlySpan<byte> mask, long value, Span<long> destination)
+    /// <summary>
+    /// destination[i] = mask[i] != 0 ? value : source[i]. Mask bytes are zero-extended to the element width
+    /// (vpmovzx) and compared with zero, so any non-zero byte counts as true.
+    /// </summary>
+    private readonly ref struct MaskedFillStep<T>(ReadOnlySpan<T> source, ReadOnlySpan<byte> mask, T value, Span<T> destination)
+        : ISimdStep<T> where T : unmanaged
     {
-        int n = mask.Length, i = 0;
-        ref byte m = ref MemoryMarshal.GetReference(mask);
-        ref long s = ref MemoryMarshal.GetReference(source);
-        ref long d = ref MemoryMarshal.GetReference(destination);
-        if (Avx512F.IsSupported)
-        {
-            var fill = Vector512.Create(value);
-            for (; i <= n - 8; i += 8)
-            {
-                var bytes = Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<long>(ref Unsafe.Add(ref m, i))).AsByte();
-                var keep = Vector512.Equals(Avx512F.ConvertToVector512Int64(bytes), Vector512<long>.Zero);
-                Vector512.ConditionalSelect(keep, Vector512.LoadUnsafe(ref s, (nuint)i), fill).StoreUnsafe(ref d, (nuint)i);
-            }
-        }
-        if (Avx2.IsSupported)
-        {
-            var fill = Vector256.Create(value);
-            for (; i <= n - 4; i += 4)
-            {
-                var bytes = Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref m, i))).AsByte();
-                var keep = Vector256.Equals(Avx2.ConvertToVector256Int64(bytes), Vector256<long>.Zero);
-                Vector256.ConditionalSelect(keep, Vector256.LoadUnsafe(ref s, (nuint)i), fill).StoreUnsafe(ref d, (nuint)i);
-            }
-        }
-        for (; i < n; i++) destination[i] = mask[i] != 0 ? value : source[i];
-    }
+        private readonly ReadOnlySpan<T> source = source;
+        private readonly ReadOnlySpan<byte> mask = mask;
+        private readonly Span<T> destination = destination;
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Select(ReadOnlySpan<byte> source, ReadOnlySpan<byte> mask, byte value, Span<byte> destination)
-    {
-        int n = mask.Length, i = 0;
-        ref byte m = ref MemoryMarshal.GetReference(mask);
-        ref byte s = ref MemoryMarshal.GetReference(source);
-        ref byte d = ref MemoryMarshal.GetReference(destination);
-        if (Vector512.IsHardwareAccelerated)
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, T>
         {
-            var fill = Vector512.Create(value);
-            for (; i <= n - 64; i += 64)
-            {
-                var keep = Vector512.Equals(Vector512.LoadUnsafe(ref m, (nuint)i), Vector512<byte>.Zero);
-                Vector512.ConditionalSelect(keep, Vector512.LoadUnsafe(ref s, (nuint)i), fill).StoreUnsafe(ref d, (nuint)i);
-            }
+            var keep = TS.Equal(TS.LoadBytes(in MemoryMarshal.GetReference(mask), i), TS.Zero);
+            TS.Store(TS.Select(keep, TS.Load(in MemoryMarshal.GetReference(source), i), TS.Create(value)), ref MemoryMarshal.GetReference(destination), i);
         }
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var fill = Vector256.Create(value);
-            for (; i <= n - 32; i += 32)
-            {
-                var keep = Vector256.Equals(Vector256.LoadUnsafe(ref m, (nuint)i), Vector256<byte>.Zero);
-                Vector256.ConditionalSelect(keep, Vector256.LoadUnsafe(ref s, (nuint)i), fill).StoreUnsafe(ref d, (nuint)i);
-            }
-        }
-        for (; i < n; i++) destination[i] = mask[i] != 0 ? value : source[i];
     }
 
     /// <summary>How many elements of <paramref name="source"/> are not zero (NaN counts as non-zero).</summary>

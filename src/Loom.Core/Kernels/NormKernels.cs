@@ -3,7 +3,6 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 
 namespace Loom.Kernels;
 
@@ -40,44 +39,43 @@ internal static class NormKernels
 
     /// <summary>Σ (x − mean)², two vector accumulators deep.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static T SquaredDeviations<T>(ReadOnlySpan<T> x, T mean) where T : unmanaged, IFloatingPointIeee754<T>
+    public static T SquaredDeviations<T>(ReadOnlySpan<T> x, T mean, VectorWidth width = VectorWidth.Auto) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ref T xs = ref MemoryMarshal.GetReference(x);
-        int i = 0;
-        T sum = T.Zero;
-        if (Vector512.IsHardwareAccelerated)
+        var kernel = new SquaredDeviationsKernel<T>(x, mean);
+        return Simd.Run<T, T, SquaredDeviationsKernel<T>>(ref kernel, width);
+    }
+
+    private readonly ref struct SquaredDeviationsKernel<T>(ReadOnlySpan<T> x, T mean) : ISimdKernel<T, T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly ReadOnlySpan<T> x = x;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public T Run<TV, TS>() where TV : struct where TS : ISimd<TV, T>
         {
-            var m = Vector512.Create(mean);
-            Vector512<T> a0 = default, a1 = default;
-            for (; i <= x.Length - 2 * Vector512<T>.Count; i += 2 * Vector512<T>.Count)
+            ref T xs = ref MemoryMarshal.GetReference(x);
+            nuint i = 0, n = (nuint)x.Length, w = (nuint)TS.Count;
+            var m = TS.Create(mean);
+            TV a0 = TS.Zero, a1 = TS.Zero;
+            for (; i + 2 * w <= n; i += 2 * w)
             {
-                var d0 = Vector512.LoadUnsafe(ref xs, (nuint)i) - m;
-                var d1 = Vector512.LoadUnsafe(ref xs, (nuint)(i + Vector512<T>.Count)) - m;
-                a0 += d0 * d0;
-                a1 += d1 * d1;
+                var d0 = TS.Subtract(TS.Load(in xs, i), m);
+                var d1 = TS.Subtract(TS.Load(in xs, i + w), m);
+                a0 = TS.Add(a0, TS.Multiply(d0, d0));
+                a1 = TS.Add(a1, TS.Multiply(d1, d1));
             }
-            sum = Vector512.Sum(a0 + a1);
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            var m = Vector256.Create(mean);
-            Vector256<T> a0 = default, a1 = default;
-            for (; i <= x.Length - 2 * Vector256<T>.Count; i += 2 * Vector256<T>.Count)
+            T sum = TS.Sum(TS.Add(a0, a1));
+            for (; i < n; i++)
             {
-                var d0 = Vector256.LoadUnsafe(ref xs, (nuint)i) - m;
-                var d1 = Vector256.LoadUnsafe(ref xs, (nuint)(i + Vector256<T>.Count)) - m;
-                a0 += d0 * d0;
-                a1 += d1 * d1;
+                T d = Unsafe.Add(ref xs, i) - mean;
+                sum += d * d;
             }
-            sum = Vector256.Sum(a0 + a1);
+            return sum;
         }
-        for (; i < x.Length; i++) sum += (x[i] - mean) * (x[i] - mean);
-        return sum;
     }
 
     /// <summary>y = (x − mean) · rstd · w + b in one pass (w and b may be empty).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Normalize<T>(ReadOnlySpan<T> x, T mean, T rstd, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, Span<T> y)
+    public static void Normalize<T>(ReadOnlySpan<T> x, T mean, T rstd, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, Span<T> y, VectorWidth width = VectorWidth.Auto)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (weight.IsEmpty != bias.IsEmpty)
@@ -89,35 +87,24 @@ internal static class NormKernels
             else TensorPrimitives.Add(y.Slice(0, x.Length), bias, y);
             return;
         }
-        bool affine = !weight.IsEmpty;
-        ref T xs = ref MemoryMarshal.GetReference(x);
-        ref T ys = ref MemoryMarshal.GetReference(y);
-        ref T ws = ref MemoryMarshal.GetReference(weight);
-        ref T bs = ref MemoryMarshal.GetReference(bias);
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        var step = new NormalizeStep<T>(x, mean, rstd, weight, bias, y);
+        Simd.For<T, NormalizeStep<T>>(ref step, x.Length, width);
+    }
+
+    private readonly ref struct NormalizeStep<T>(ReadOnlySpan<T> x, T mean, T rstd, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, Span<T> y)
+        : ISimdStep<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly ReadOnlySpan<T> x = x, weight = weight, bias = bias;
+        private readonly Span<T> y = y;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, T>
         {
-            var m = Vector512.Create(mean);
-            var s = Vector512.Create(rstd);
-            if (affine)
-                for (; i <= x.Length - Vector512<T>.Count; i += Vector512<T>.Count)
-                    ((Vector512.LoadUnsafe(ref xs, (nuint)i) - m) * s * Vector512.LoadUnsafe(ref ws, (nuint)i) + Vector512.LoadUnsafe(ref bs, (nuint)i)).StoreUnsafe(ref ys, (nuint)i);
-            else
-                for (; i <= x.Length - Vector512<T>.Count; i += Vector512<T>.Count)
-                    ((Vector512.LoadUnsafe(ref xs, (nuint)i) - m) * s).StoreUnsafe(ref ys, (nuint)i);
+            var v = TS.Multiply(TS.Subtract(TS.Load(in MemoryMarshal.GetReference(x), i), TS.Create(mean)), TS.Create(rstd));
+            if (!weight.IsEmpty)
+                v = TS.Add(TS.Multiply(v, TS.Load(in MemoryMarshal.GetReference(weight), i)), TS.Load(in MemoryMarshal.GetReference(bias), i));
+            TS.Store(v, ref MemoryMarshal.GetReference(y), i);
         }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            var m = Vector256.Create(mean);
-            var s = Vector256.Create(rstd);
-            if (affine)
-                for (; i <= x.Length - Vector256<T>.Count; i += Vector256<T>.Count)
-                    ((Vector256.LoadUnsafe(ref xs, (nuint)i) - m) * s * Vector256.LoadUnsafe(ref ws, (nuint)i) + Vector256.LoadUnsafe(ref bs, (nuint)i)).StoreUnsafe(ref ys, (nuint)i);
-            else
-                for (; i <= x.Length - Vector256<T>.Count; i += Vector256<T>.Count)
-                    ((Vector256.LoadUnsafe(ref xs, (nuint)i) - m) * s).StoreUnsafe(ref ys, (nuint)i);
-        }
-        for (; i < x.Length; i++) y[i] = affine ? (x[i] - mean) * rstd * weight[i] + bias[i] : (x[i] - mean) * rstd;
     }
 
     /// <summary>

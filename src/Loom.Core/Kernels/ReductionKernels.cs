@@ -247,34 +247,36 @@ internal static class ReductionKernels
 
     /// <summary>Index of the first element equal to <paramref name="value"/> (of the first NaN when it is NaN); −1 if none.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int IndexOfFirst<T>(ReadOnlySpan<T> row, T value) where T : unmanaged, INumber<T>
+    public static int IndexOfFirst<T>(ReadOnlySpan<T> row, T value, VectorWidth width = VectorWidth.Auto) where T : unmanaged, INumber<T>
     {
-        bool nan = T.IsNaN(value);
-        ref T start = ref MemoryMarshal.GetReference(row);
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported)
+        var kernel = new IndexOfFirstKernel<T>(row, value);
+        return Simd.Run<T, int, IndexOfFirstKernel<T>>(ref kernel, Vector128<T>.IsSupported ? width : VectorWidth.Scalar);
+    }
+
+    private readonly ref struct IndexOfFirstKernel<T>(ReadOnlySpan<T> row, T value) : ISimdKernel<T, int> where T : unmanaged, INumber<T>
+    {
+        private readonly ReadOnlySpan<T> row = row;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int Run<TV, TS>() where TV : struct where TS : ISimd<TV, T>
         {
-            var target = Vector512.Create(value);
-            for (; i <= row.Length - Vector512<T>.Count; i += Vector512<T>.Count)
+            bool nan = T.IsNaN(value);
+            ref T start = ref MemoryMarshal.GetReference(row);
+            nuint i = 0, n = (nuint)row.Length, w = (nuint)TS.Count;
+            var target = TS.Create(value);
+            for (; i + w <= n; i += w)
             {
-                var v = Vector512.LoadUnsafe(ref start, (nuint)i);
-                var hit = nan ? ~Vector512.Equals(v, v) : Vector512.Equals(v, target);
-                if (hit != Vector512<T>.Zero) return i + BitOperations.TrailingZeroCount(hit.ExtractMostSignificantBits());
+                var v = TS.Load(in start, i);
+                ulong hit = TS.MaskBits(nan ? TS.IsNaN(v) : TS.Equal(v, target));
+                if (hit != 0) return (int)i + BitOperations.TrailingZeroCount(hit);
             }
-        }
-        else if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
-        {
-            var target = Vector256.Create(value);
-            for (; i <= row.Length - Vector256<T>.Count; i += Vector256<T>.Count)
+            for (; i < n; i++)
             {
-                var v = Vector256.LoadUnsafe(ref start, (nuint)i);
-                var hit = nan ? ~Vector256.Equals(v, v) : Vector256.Equals(v, target);
-                if (hit != Vector256<T>.Zero) return i + BitOperations.TrailingZeroCount(hit.ExtractMostSignificantBits());
+                T x = Unsafe.Add(ref start, i);
+                if (nan ? T.IsNaN(x) : x == value) return (int)i;
             }
+            return -1;
         }
-        for (; i < row.Length; i++)
-            if (nan ? T.IsNaN(row[i]) : row[i] == value) return i;
-        return -1;
     }
 
     /// <summary>Integer and boolean sums, accumulated in Int64 (the result dtype PyTorch gives them).</summary>
@@ -297,35 +299,27 @@ internal static class ReductionKernels
 
     /// <summary>mask[i] = 1 where x[i] equals y[i] (NaN equal to NaN), else 0. Used by the backward of max and min.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void EqualMask<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> mask) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void EqualMask<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> mask, VectorWidth width = VectorWidth.Auto)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (y.Length != x.Length || mask.Length < x.Length) throw new ArgumentException("equal_mask: spans differ in length");
-        ref T xs = ref MemoryMarshal.GetReference(x);
-        ref T ys = ref MemoryMarshal.GetReference(y);
-        ref T ms = ref MemoryMarshal.GetReference(mask);
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        var step = new EqualMaskStep<T>(x, y, mask);
+        Simd.For<T, EqualMaskStep<T>>(ref step, x.Length, width);
+    }
+
+    private readonly ref struct EqualMaskStep<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> mask) : ISimdStep<T> where T : unmanaged
+    {
+        private readonly ReadOnlySpan<T> x = x, y = y;
+        private readonly Span<T> mask = mask;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, T>
         {
-            for (; i <= x.Length - Vector512<T>.Count; i += Vector512<T>.Count)
-            {
-                var a = Vector512.LoadUnsafe(ref xs, (nuint)i);
-                var b = Vector512.LoadUnsafe(ref ys, (nuint)i);
-                var eq = Vector512.Equals(a, b) | (~Vector512.Equals(a, a) & ~Vector512.Equals(b, b));
-                (eq & Vector512<T>.One).StoreUnsafe(ref ms, (nuint)i);
-            }
+            var a = TS.Load(in MemoryMarshal.GetReference(x), i);
+            var b = TS.Load(in MemoryMarshal.GetReference(y), i);
+            var equal = TS.Or(TS.Equal(a, b), TS.And(TS.IsNaN(a), TS.IsNaN(b)));
+            TS.Store(TS.And(equal, TS.One), ref MemoryMarshal.GetReference(mask), i);
         }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            for (; i <= x.Length - Vector256<T>.Count; i += Vector256<T>.Count)
-            {
-                var a = Vector256.LoadUnsafe(ref xs, (nuint)i);
-                var b = Vector256.LoadUnsafe(ref ys, (nuint)i);
-                var eq = Vector256.Equals(a, b) | (~Vector256.Equals(a, a) & ~Vector256.Equals(b, b));
-                (eq & Vector256<T>.One).StoreUnsafe(ref ms, (nuint)i);
-            }
-        }
-        for (; i < x.Length; i++)
-            mask[i] = x[i] == y[i] || (T.IsNaN(x[i]) && T.IsNaN(y[i])) ? T.One : T.Zero;
     }
 
     /// <summary>The sum of one row; float32 accumulates in double (see the class remarks).</summary>
@@ -364,72 +358,57 @@ internal static class ReductionKernels
         for (int r = 1; r < reduce; r++) TensorPrimitives.Add(destination, block.Slice(r * inner, inner), destination);
     }
 
-    /// <summary>Σ x in double precision: each float vector is widened to two double vectors, four accumulators deep.</summary>
+    /// <summary>Σ x in double precision: floats are widened a vector at a time into four double accumulators.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static double SumWidened(ReadOnlySpan<float> x)
+    public static double SumWidened(ReadOnlySpan<float> x, VectorWidth width = VectorWidth.Auto)
     {
-        ref float p = ref MemoryMarshal.GetReference(x);
-        int i = 0;
-        double total = 0;
-        if (Vector512.IsHardwareAccelerated)
+        var kernel = new SumWidenedKernel(x);
+        return Simd.Run<double, double, SumWidenedKernel>(ref kernel, width);
+    }
+
+    private readonly ref struct SumWidenedKernel(ReadOnlySpan<float> x) : ISimdKernel<double, double>
+    {
+        private readonly ReadOnlySpan<float> x = x;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public double Run<TV, TS>() where TV : struct where TS : ISimd<TV, double>
         {
-            Vector512<double> a0 = default, a1 = default, a2 = default, a3 = default;
-            for (; i <= x.Length - 32; i += 32)
+            ref float p = ref MemoryMarshal.GetReference(x);
+            nuint i = 0, n = (nuint)x.Length, w = (nuint)TS.Count;
+            TV a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero;
+            for (; i + 4 * w <= n; i += 4 * w)
             {
-                var (l0, h0) = Vector512.Widen(Vector512.LoadUnsafe(ref p, (nuint)i));
-                var (l1, h1) = Vector512.Widen(Vector512.LoadUnsafe(ref p, (nuint)(i + 16)));
-                a0 += l0;
-                a1 += h0;
-                a2 += l1;
-                a3 += h1;
+                a0 = TS.Add(a0, TS.LoadSingles(in p, i));
+                a1 = TS.Add(a1, TS.LoadSingles(in p, i + w));
+                a2 = TS.Add(a2, TS.LoadSingles(in p, i + 2 * w));
+                a3 = TS.Add(a3, TS.LoadSingles(in p, i + 3 * w));
             }
-            total = Vector512.Sum((a0 + a1) + (a2 + a3));
+            double total = TS.Sum(TS.Add(TS.Add(a0, a1), TS.Add(a2, a3)));
+            for (; i < n; i++) total += Unsafe.Add(ref p, i);
+            return total;
         }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            Vector256<double> a0 = default, a1 = default, a2 = default, a3 = default;
-            for (; i <= x.Length - 16; i += 16)
-            {
-                var (l0, h0) = Vector256.Widen(Vector256.LoadUnsafe(ref p, (nuint)i));
-                var (l1, h1) = Vector256.Widen(Vector256.LoadUnsafe(ref p, (nuint)(i + 8)));
-                a0 += l0;
-                a1 += h0;
-                a2 += l1;
-                a3 += h1;
-            }
-            total = Vector256.Sum((a0 + a1) + (a2 + a3));
-        }
-        for (; i < x.Length; i++) total += x[i];
-        return total;
     }
 
     /// <summary>accumulator[i] += x[i], widening float32 to double.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void AccumulateWidened(ReadOnlySpan<float> x, Span<double> accumulator)
+    public static void AccumulateWidened(ReadOnlySpan<float> x, Span<double> accumulator, VectorWidth width = VectorWidth.Auto)
     {
         if (accumulator.Length < x.Length) throw new ArgumentException("accumulate: the accumulator is shorter than the row");
-        ref float p = ref MemoryMarshal.GetReference(x);
-        ref double a = ref MemoryMarshal.GetReference(accumulator);
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        var step = new AccumulateWidenedStep(x, accumulator);
+        Simd.For<double, AccumulateWidenedStep>(ref step, x.Length, width);
+    }
+
+    private readonly ref struct AccumulateWidenedStep(ReadOnlySpan<float> x, Span<double> accumulator) : ISimdStep<double>
+    {
+        private readonly ReadOnlySpan<float> x = x;
+        private readonly Span<double> accumulator = accumulator;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, double>
         {
-            for (; i <= x.Length - 16; i += 16)
-            {
-                var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref p, (nuint)i));
-                (Vector512.LoadUnsafe(ref a, (nuint)i) + lo).StoreUnsafe(ref a, (nuint)i);
-                (Vector512.LoadUnsafe(ref a, (nuint)(i + 8)) + hi).StoreUnsafe(ref a, (nuint)(i + 8));
-            }
+            ref double a = ref MemoryMarshal.GetReference(accumulator);
+            TS.Store(TS.Add(TS.Load(in a, i), TS.LoadSingles(in MemoryMarshal.GetReference(x), i)), ref a, i);
         }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            for (; i <= x.Length - 8; i += 8)
-            {
-                var (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref p, (nuint)i));
-                (Vector256.LoadUnsafe(ref a, (nuint)i) + lo).StoreUnsafe(ref a, (nuint)i);
-                (Vector256.LoadUnsafe(ref a, (nuint)(i + 4)) + hi).StoreUnsafe(ref a, (nuint)(i + 4));
-            }
-        }
-        for (; i < x.Length; i++) accumulator[i] += x[i];
     }
 
     private static void CheckLayout(int length, int outer, int reduce, int inner, int destinationLength, string op)
