@@ -143,7 +143,6 @@ internal static class ActivationKernels
     // Measured in float against a 30-digit erf: ≤ 1.3 ulp for erf, erfc relative error ≤ 3e-7 for t ≤ 4 (then
     // growing only as erfc enters the subnormal range). exp(−t²) uses t² = s + e split exactly with an FMA, since
     // rounding t² alone would cost t²·2⁻²⁴ relative error in the tail.
-    // Evaluating erfc directly (not 1 − erf) keeps GELU's negative tail accurate, where 1 + erf(x) cancels.
 
     private const float P0 = 0.12837915122509003f, P1 = -0.3761255741119385f, P2 = 0.11282525211572647f,
         P3 = -0.02679397538304329f, P4 = 0.005035898182541132f, P5 = -0.0006222545634955168f;
@@ -153,7 +152,6 @@ internal static class ActivationKernels
         R6 = -0.3694855272769928f, R7 = 0.4486587643623352f, R8 = -0.1581229567527771f;
 
     private const float SmallLimit = 0.875f;
-    private const float InvSqrt2 = 0.70710678118654752f;
     private const float InvSqrt2Pi = 0.39894228040143268f;
 
     /// <summary>erf(t) for t &lt; 0.875 (t ≥ 0).</summary>
@@ -174,7 +172,7 @@ internal static class ActivationKernels
     private static TV ErfcLarge<TV, TOps>(TV t) where TV : struct where TOps : ISimd<TV, float>
     {
         // From 11 on exp(−t²) underflows to exactly 0 in float; clamping keeps ∞ from turning t² − t² into NaN.
-        t = TOps.Min(t, TOps.Create(11f));
+        t = TOps.Clamp(t, TOps.Zero, TOps.Create(11f));
         var one = TOps.Create(1f);
         var u = TOps.Divide(one, TOps.MultiplyAdd(TOps.Create(0.6f), t, one));
         var r = TOps.MultiplyAdd(TOps.Create(R8), u, TOps.Create(R7));
@@ -185,11 +183,10 @@ internal static class ActivationKernels
         r = TOps.MultiplyAdd(r, u, TOps.Create(R2));
         r = TOps.MultiplyAdd(r, u, TOps.Create(R1));
         r = TOps.MultiplyAdd(r, u, TOps.Create(R0));
-        var s = TOps.Multiply(t, t);
-        var e = TOps.MultiplyAdd(t, t, TOps.Subtract(TOps.Create(0f), s)); // t² − s, exactly
-        var ex = ExpKernels.Exp<TV, TOps>(TOps.Subtract(TOps.Create(0f), s));
-        ex = TOps.MultiplyAdd(TOps.Subtract(TOps.Create(0f), ex), e, ex);   // exp(−s − e) ≈ exp(−s)·(1 − e)
-        return TOps.Multiply(ex, TOps.Multiply(u, r));
+        var minusT = TOps.Negate(t);
+        var s = TOps.Multiply(minusT, t);
+        var e = TOps.MultiplyAdd(minusT, t, TOps.Negate(s)); // −t² − s, exactly
+        return TOps.Multiply(ExpKernels.Exp<TV, TOps>(s, e), TOps.Multiply(u, r));
     }
 
     /// <summary>erf(x), float, any sign; NaN gives NaN.</summary>
@@ -202,18 +199,43 @@ internal static class ActivationKernels
         return TOps.Select(TOps.LessThan(x, TOps.Create(0f)), TOps.Subtract(TOps.Create(0f), r), r);
     }
 
-    /// <summary>Φ(x) = P(N(0,1) ≤ x) = ½·erfc(−x/√2), accurate in relative terms in the negative tail.</summary>
+    // Φ(−z) for z = |x| ≥ 0, the lower tail of the normal distribution, for GELU. It is computed in z itself, not in
+    // t = z/√2 as erfc would be: t would be rounded, and exp(−t²) turns that rounding into 2t²·2⁻²⁴ of relative
+    // error (10⁻⁵ at z = 12).
+    //   Φ(−z) = exp(−z²/2) · G(z),  G(z) = ½·erfcx(z/√2) ≈ u·R(u),  u = 1/(1 + 0.35·z),  R of degree 8.
+    // G is smooth, ½ at 0 and ≈ 1/(z√(2π)) for large z, so one fit in u covers z from 0 to where exp(−z²/2) underflows
+    // (14.5). R: minimax for relative error on u ∈ [1/(1 + 0.35·14.5), 1] (Lawson iterations over a Chebyshev basis
+    // against a 30-digit erfc, in double), 3.2·10⁻⁸ before rounding to float. exp(−z²/2) takes z²/2 as the exact sum
+    // s + e (an FMA gives e). One division, one exp and nine FMAs: the exp and the fit serve both signs, and the
+    // backward pass reuses exp(−z²/2) for the density φ.
+
+    private const float GeluU = 0.35f, GeluTailEnd = 14.5f;
+
+    private const float G0 = 1.396213025e-01f, G1 = 1.398635209e-01f, G2 = 1.198213026e-01f, G3 = 1.055524349e-01f,
+        G4 = -2.321217395e-02f, G5 = 1.593194008e-01f, G6 = -2.558387220e-01f, G7 = 1.440307647e-01f, G8 = -2.915785275e-02f;
+
+    /// <summary>
+    /// G(z) for z in [0, 14.5] (NaN stays NaN), and <paramref name="gauss"/> = exp(−z²/2): Φ(−z) is their product.
+    /// Callers clamp x to ±14.5, beyond which exp(−z²/2) is 0 in float; that also keeps ∞ from making ∞ − ∞ in the
+    /// split of z² and ∞·0 in x·Φ(−|x|).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static TV NormalCdf<TV, TOps>(TV x) where TV : struct where TOps : ISimd<TV, float>
+    private static TV LowerTail<TV, TOps>(TV z, out TV gauss) where TV : struct where TOps : ISimd<TV, float>
     {
-        var half = TOps.Create(0.5f);
-        var t = TOps.Multiply(TOps.Abs(x), TOps.Create(InvSqrt2));
-        var small = TOps.LessThan(t, TOps.Create(SmallLimit));
-        // lower = Φ(−|x|) = ½·erfc(t)
-        var lower = TOps.Select(small,
-            TOps.MultiplyAdd(TOps.Subtract(TOps.Create(0f), half), ErfSmall<TV, TOps>(t), half),
-            TOps.Multiply(half, ErfcLarge<TV, TOps>(t)));
-        return TOps.Select(TOps.LessThan(x, TOps.Create(0f)), lower, TOps.Subtract(TOps.Create(1f), lower));
+        var u = TOps.Divide(TOps.One, TOps.MultiplyAdd(TOps.Create(GeluU), z, TOps.One));
+        var r = TOps.MultiplyAdd(TOps.Create(G8), u, TOps.Create(G7));
+        r = TOps.MultiplyAdd(r, u, TOps.Create(G6));
+        r = TOps.MultiplyAdd(r, u, TOps.Create(G5));
+        r = TOps.MultiplyAdd(r, u, TOps.Create(G4));
+        r = TOps.MultiplyAdd(r, u, TOps.Create(G3));
+        r = TOps.MultiplyAdd(r, u, TOps.Create(G2));
+        r = TOps.MultiplyAdd(r, u, TOps.Create(G1));
+        r = TOps.MultiplyAdd(r, u, TOps.Create(G0));
+        var h = TOps.Multiply(z, TOps.Create(-0.5f));
+        var s = TOps.Multiply(h, z);
+        var e = TOps.MultiplyAdd(h, z, TOps.Negate(s)); // −z²/2 − s, exactly
+        gauss = ExpKernels.Exp<TV, TOps>(s, e);
+        return TOps.Multiply(u, r);
     }
 
     // ------------------------------------------------------------------ double special functions
@@ -356,7 +378,14 @@ internal static class ActivationKernels
     public readonly struct Gelu : IActivation
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : ISimd<TV, float> => TOps.Multiply(x, NormalCdf<TV, TOps>(x));
+        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : ISimd<TV, float>
+        {
+            // x·Φ(−|x|) as (x·G)·exp(−x²/2): near x = −13 the product Φ alone would already be subnormal.
+            var xc = TOps.Clamp(x, TOps.Create(-GeluTailEnd), TOps.Create(GeluTailEnd));
+            var g = LowerTail<TV, TOps>(TOps.Abs(xc), out var gauss);
+            var xLower = TOps.Multiply(TOps.Multiply(xc, g), gauss);
+            return TOps.Select(TOps.LessThan(x, TOps.Zero), xLower, TOps.Subtract(x, xLower));
+        }
 
         public double Invoke(double x) => x * NormalCdf(x);
     }
@@ -367,8 +396,10 @@ internal static class ActivationKernels
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : ISimd<TV, float>
         {
-            var pdf = TOps.Multiply(ExpKernels.Exp<TV, TOps>(TOps.Multiply(TOps.Multiply(x, x), TOps.Create(-0.5f))), TOps.Create(InvSqrt2Pi));
-            return TOps.Multiply(g, TOps.MultiplyAdd(x, pdf, NormalCdf<TV, TOps>(x)));
+            var xc = TOps.Clamp(x, TOps.Create(-GeluTailEnd), TOps.Create(GeluTailEnd));
+            var lower = TOps.Multiply(LowerTail<TV, TOps>(TOps.Abs(xc), out var gauss), gauss);
+            var cdf = TOps.Select(TOps.LessThan(x, TOps.Zero), lower, TOps.Subtract(TOps.One, lower));
+            return TOps.Multiply(g, TOps.MultiplyAdd(xc, TOps.Multiply(gauss, TOps.Create(InvSqrt2Pi)), cdf));
         }
 
         public double Invoke(double g, double x) => g * (NormalCdf(x) + x * Math.Exp(-0.5 * x * x) * 0.39894228040143268);

@@ -30,10 +30,35 @@ internal static class ExpKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Exp<TV, TS>(TV x) where TV : struct where TS : ISimd<TV, float>
     {
-        x = TS.Min(TS.Max(x, TS.Create(Lowest)), TS.Create(Highest));
-        var n = TS.Round(TS.Multiply(x, TS.Create(Log2E)));
+        var r = Reduce<TV, TS>(TS.Clamp(x, TS.Create(Lowest), TS.Create(Highest)), out var n);
+        return Expand<TV, TS>(r, n);
+    }
+
+    /// <summary>
+    /// exp(hi + lo) for |lo| at most half an ulp of hi: the argument as an unevaluated sum, when rounding it to one
+    /// float would cost relative accuracy (exp(−z²/2) for large z: rounding z²/2 ≈ 100 alone costs 4·10⁻⁶).
+    /// hi must lie in [−170, 88]: not clamped, as callers that need this form already bound it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Exp<TV, TS>(TV hi, TV lo) where TV : struct where TS : ISimd<TV, float>
+    {
+        var r = Reduce<TV, TS>(hi, out var n);
+        return Expand<TV, TS>(TS.Add(r, lo), n);
+    }
+
+    /// <summary>x = n·ln 2 + r with n integral and |r| ≤ ln 2/2.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Reduce<TV, TS>(TV x, out TV n) where TV : struct where TS : ISimd<TV, float>
+    {
+        n = TS.Round(TS.Multiply(x, TS.Create(Log2E)));
         var r = TS.MultiplyAdd(n, TS.Create(-Ln2Hi), x);
-        r = TS.MultiplyAdd(n, TS.Create(-Ln2Lo), r);
+        return TS.MultiplyAdd(n, TS.Create(-Ln2Lo), r);
+    }
+
+    /// <summary>2ⁿ·exp(r).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Expand<TV, TS>(TV r, TV n) where TV : struct where TS : ISimd<TV, float>
+    {
         var p = TS.MultiplyAdd(TS.Create(P0), r, TS.Create(P1));
         p = TS.MultiplyAdd(p, r, TS.Create(P2));
         p = TS.MultiplyAdd(p, r, TS.Create(P3));

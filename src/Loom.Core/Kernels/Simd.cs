@@ -38,6 +38,8 @@ internal interface ISimd<TV, T> where TV : struct where T : unmanaged
     static abstract TV Subtract(TV a, TV b);
     static abstract TV Multiply(TV a, TV b);
     static abstract TV Divide(TV a, TV b);
+    /// <summary>−x (the sign flipped: −0 for 0, unlike 0 − x).</summary>
+    static abstract TV Negate(TV x);
     /// <summary>a·b + c with one rounding (float and double; integers need none).</summary>
     static abstract TV MultiplyAdd(TV a, TV b, TV c);
     static abstract TV Sqrt(TV x);
@@ -46,11 +48,16 @@ internal interface ISimd<TV, T> where TV : struct where T : unmanaged
     static abstract TV Max(TV a, TV b);
     /// <summary>Minimum; NaN in either operand gives NaN.</summary>
     static abstract TV Min(TV a, TV b);
+    /// <summary>
+    /// min(max(x, lo), hi) for bounds that are not NaN; NaN stays NaN. One max and one min instruction (where
+    /// <see cref="Max"/> and <see cref="Min"/> spend more to order NaN and −0 in both operands).
+    /// </summary>
+    static abstract TV Clamp(TV x, TV lo, TV hi);
     /// <summary>To the nearest integer, ties to even.</summary>
     static abstract TV Round(TV x);
     /// <summary>
     /// x·2ⁿ for integral n (float only), rounded once even when the result is subnormal; exact for x in [½, 2],
-    /// which is all <see cref="ExpKernels.Exp{TV, TS}"/> needs.
+    /// which is all <see cref="ExpKernels"/> needs.
     /// </summary>
     static abstract TV ScaleB(TV x, TV n);
     /// <summary>Natural logarithm, from the runtime (may differ between widths in the last ulp).</summary>

@@ -21,6 +21,7 @@ internal readonly struct Simd512<T> : ISimd<Vector512<T>, T> where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Subtract(Vector512<T> a, Vector512<T> b) => a - b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Multiply(Vector512<T> a, Vector512<T> b) => a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Divide(Vector512<T> a, Vector512<T> b) => a / b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Negate(Vector512<T> x) => -x;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Sqrt(Vector512<T> x) => Vector512.Sqrt(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Abs(Vector512<T> x) => Vector512.Abs(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Max(Vector512<T> a, Vector512<T> b) => Vector512.Max(a, b);
@@ -41,6 +42,15 @@ internal readonly struct Simd512<T> : ISimd<Vector512<T>, T> where T : unmanaged
         if (typeof(T) == typeof(float)) return Vector512.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
         if (typeof(T) == typeof(double)) return Vector512.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
         return a * b + c;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Clamp(Vector512<T> x, Vector512<T> lo, Vector512<T> hi)
+    {
+        // vmaxps/vminps return their second operand when either is NaN, so x goes second.
+        if (typeof(T) == typeof(float)) return Avx512F.Min(hi.AsSingle(), Avx512F.Max(lo.AsSingle(), x.AsSingle())).As<float, T>();
+        if (typeof(T) == typeof(double)) return Avx512F.Min(hi.AsDouble(), Avx512F.Max(lo.AsDouble(), x.AsDouble())).As<double, T>();
+        return Vector512.Min(hi, Vector512.Max(lo, x));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -96,6 +106,7 @@ internal readonly struct Simd256<T> : ISimd<Vector256<T>, T> where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Subtract(Vector256<T> a, Vector256<T> b) => a - b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Multiply(Vector256<T> a, Vector256<T> b) => a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Divide(Vector256<T> a, Vector256<T> b) => a / b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Negate(Vector256<T> x) => -x;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Sqrt(Vector256<T> x) => Vector256.Sqrt(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Abs(Vector256<T> x) => Vector256.Abs(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Max(Vector256<T> a, Vector256<T> b) => Vector256.Max(a, b);
@@ -116,6 +127,15 @@ internal readonly struct Simd256<T> : ISimd<Vector256<T>, T> where T : unmanaged
         if (typeof(T) == typeof(float)) return Vector256.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
         if (typeof(T) == typeof(double)) return Vector256.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
         return a * b + c;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Clamp(Vector256<T> x, Vector256<T> lo, Vector256<T> hi)
+    {
+        // vmaxps/vminps return their second operand when either is NaN, so x goes second.
+        if (typeof(T) == typeof(float)) return Avx.Min(hi.AsSingle(), Avx.Max(lo.AsSingle(), x.AsSingle())).As<float, T>();
+        if (typeof(T) == typeof(double)) return Avx.Min(hi.AsDouble(), Avx.Max(lo.AsDouble(), x.AsDouble())).As<double, T>();
+        return Vector256.Min(hi, Vector256.Max(lo, x));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -180,6 +200,7 @@ internal readonly struct Simd1<T> : ISimd<T, T> where T : unmanaged, INumber<T>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Subtract(T a, T b) => a - b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Multiply(T a, T b) => a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Divide(T a, T b) => a / b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Negate(T x) => -x;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Abs(T x) => T.Abs(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Max(T a, T b) => T.Max(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Min(T a, T b) => T.Min(a, b);
@@ -210,6 +231,8 @@ internal readonly struct Simd1<T> : ISimd<T, T> where T : unmanaged, INumber<T>
         if (typeof(T) == typeof(double)) return Unsafe.BitCast<double, T>(Math.Sqrt(Unsafe.BitCast<T, double>(x)));
         throw new NotSupportedException($"sqrt: no kernel for {typeof(T).Name}");
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Clamp(T x, T lo, T hi) => T.Min(hi, T.Max(lo, x));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T Round(T x)
