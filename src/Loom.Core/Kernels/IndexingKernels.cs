@@ -168,7 +168,8 @@ internal static class IndexingKernels
     /// mask broadcast over leading dimensions (a causal [T, T] mask over [B, H, T, T] scores) without expanding it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void MaskedFill<T>(ReadOnlySpan<T> source, ReadOnlySpan<bool> mask, T value, Span<T> destination) where T : unmanaged
+    public static void MaskedFill<T>(ReadOnlySpan<T> source, ReadOnlySpan<bool> mask, T value, Span<T> destination, VectorWidth width = VectorWidth.Auto)
+        where T : unmanaged
     {
         int period = mask.Length;
         if (period == 0) return;
@@ -180,19 +181,20 @@ internal static class IndexingKernels
             switch (Unsafe.SizeOf<T>())
             {
                 // The select only moves bits, so every dtype of a width shares one integer path.
-                case 1: Fill(MemoryMarshal.Cast<T, byte>(src), maskBytes, Unsafe.As<T, byte>(ref value), MemoryMarshal.Cast<T, byte>(dst)); break;
-                case 4: Fill(MemoryMarshal.Cast<T, int>(src), maskBytes, Unsafe.As<T, int>(ref value), MemoryMarshal.Cast<T, int>(dst)); break;
-                case 8: Fill(MemoryMarshal.Cast<T, long>(src), maskBytes, Unsafe.As<T, long>(ref value), MemoryMarshal.Cast<T, long>(dst)); break;
+                case 1: Fill(MemoryMarshal.Cast<T, byte>(src), maskBytes, Unsafe.As<T, byte>(ref value), MemoryMarshal.Cast<T, byte>(dst), width); break;
+                case 4: Fill(MemoryMarshal.Cast<T, int>(src), maskBytes, Unsafe.As<T, int>(ref value), MemoryMarshal.Cast<T, int>(dst), width); break;
+                case 8: Fill(MemoryMarshal.Cast<T, long>(src), maskBytes, Unsafe.As<T, long>(ref value), MemoryMarshal.Cast<T, long>(dst), width); break;
                 default: throw new NotSupportedException($"masked_fill: no kernel for {Unsafe.SizeOf<T>()}-byte elements");
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Fill<T>(ReadOnlySpan<T> source, ReadOnlySpan<byte> mask, T value, Span<T> destination) where T : unmanaged, IBinaryInteger<T>
+    private static void Fill<T>(ReadOnlySpan<T> source, ReadOnlySpan<byte> mask, T value, Span<T> destination, VectorWidth width)
+        where T : unmanaged, IBinaryInteger<T>
     {
         var step = new MaskedFillStep<T>(source, mask, value, destination);
-        Simd.For<T, MaskedFillStep<T>>(ref step, mask.Length);
+        Simd.For<T, MaskedFillStep<T>>(ref step, mask.Length, width);
     }
 
     /// <summary>
