@@ -158,13 +158,7 @@ internal static class ActivationKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TV ErfSmall<TV, TOps>(TV t) where TV : struct where TOps : ISimd<TV, float>
     {
-        var s = TOps.Multiply(t, t);
-        var p = TOps.MultiplyAdd(TOps.Create(P5), s, TOps.Create(P4));
-        p = TOps.MultiplyAdd(p, s, TOps.Create(P3));
-        p = TOps.MultiplyAdd(p, s, TOps.Create(P2));
-        p = TOps.MultiplyAdd(p, s, TOps.Create(P1));
-        p = TOps.MultiplyAdd(p, s, TOps.Create(P0));
-        return TOps.MultiplyAdd(t, p, t);
+        return TOps.MultiplyAdd(t, SimdMath.Polynomial<TV, TOps>(TOps.Multiply(t, t), P0, P1, P2, P3, P4, P5), t);
     }
 
     /// <summary>erfc(t) for t ≥ 0.875 (used for any t ≥ 0; meaningless below the limit).</summary>
@@ -175,14 +169,7 @@ internal static class ActivationKernels
         t = TOps.Clamp(t, TOps.Zero, TOps.Create(11f));
         var one = TOps.Create(1f);
         var u = TOps.Divide(one, TOps.MultiplyAdd(TOps.Create(0.6f), t, one));
-        var r = TOps.MultiplyAdd(TOps.Create(R8), u, TOps.Create(R7));
-        r = TOps.MultiplyAdd(r, u, TOps.Create(R6));
-        r = TOps.MultiplyAdd(r, u, TOps.Create(R5));
-        r = TOps.MultiplyAdd(r, u, TOps.Create(R4));
-        r = TOps.MultiplyAdd(r, u, TOps.Create(R3));
-        r = TOps.MultiplyAdd(r, u, TOps.Create(R2));
-        r = TOps.MultiplyAdd(r, u, TOps.Create(R1));
-        r = TOps.MultiplyAdd(r, u, TOps.Create(R0));
+        var r = SimdMath.Polynomial<TV, TOps>(u, R0, R1, R2, R3, R4, R5, R6, R7, R8);
         var minusT = TOps.Negate(t);
         var s = TOps.Multiply(minusT, t);
         var e = TOps.MultiplyAdd(minusT, t, TOps.Negate(s)); // −t² − s, exactly
@@ -223,14 +210,7 @@ internal static class ActivationKernels
     private static TV LowerTail<TV, TOps>(TV z, out TV gauss) where TV : struct where TOps : ISimd<TV, float>
     {
         var u = TOps.Divide(TOps.One, TOps.MultiplyAdd(TOps.Create(GeluU), z, TOps.One));
-        var r = TOps.MultiplyAdd(TOps.Create(G8), u, TOps.Create(G7));
-        r = TOps.MultiplyAdd(r, u, TOps.Create(G6));
-        r = TOps.MultiplyAdd(r, u, TOps.Create(G5));
-        r = TOps.MultiplyAdd(r, u, TOps.Create(G4));
-        r = TOps.MultiplyAdd(r, u, TOps.Create(G3));
-        r = TOps.MultiplyAdd(r, u, TOps.Create(G2));
-        r = TOps.MultiplyAdd(r, u, TOps.Create(G1));
-        r = TOps.MultiplyAdd(r, u, TOps.Create(G0));
+        var r = SimdMath.Polynomial<TV, TOps>(u, G0, G1, G2, G3, G4, G5, G6, G7, G8);
         var h = TOps.Multiply(z, TOps.Create(-0.5f));
         var s = TOps.Multiply(h, z);
         var e = TOps.MultiplyAdd(h, z, TOps.Negate(s)); // −z²/2 − s, exactly

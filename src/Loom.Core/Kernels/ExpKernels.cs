@@ -23,8 +23,9 @@ internal static class ExpKernels
     private const float Ln2Lo = -2.12194440e-4f;
     private const float Lowest = -104f;
     private const float Highest = 89f;
-    private const float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f;
-    private const float P3 = 4.1665795894e-2f, P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
+    // Cephes' coefficients of (exp(r) − 1 − r)/r², constant term first.
+    private const float P0 = 5.0000001201e-1f, P1 = 1.6666665459e-1f, P2 = 4.1665795894e-2f;
+    private const float P3 = 8.3334519073e-3f, P4 = 1.3981999507e-3f, P5 = 1.9875691500e-4f;
 
     /// <summary>exp(x), lane by lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -59,11 +60,7 @@ internal static class ExpKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TV Expand<TV, TS>(TV r, TV n) where TV : struct where TS : ISimd<TV, float>
     {
-        var p = TS.MultiplyAdd(TS.Create(P0), r, TS.Create(P1));
-        p = TS.MultiplyAdd(p, r, TS.Create(P2));
-        p = TS.MultiplyAdd(p, r, TS.Create(P3));
-        p = TS.MultiplyAdd(p, r, TS.Create(P4));
-        p = TS.MultiplyAdd(p, r, TS.Create(P5));
+        var p = SimdMath.Polynomial<TV, TS>(r, P0, P1, P2, P3, P4, P5);
         p = TS.Add(TS.MultiplyAdd(p, TS.Multiply(r, r), r), TS.One);
         return TS.ScaleB(p, n);
     }

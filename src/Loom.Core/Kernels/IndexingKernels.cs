@@ -90,25 +90,8 @@ internal static class IndexingKernels
     public static void Gather<T>(ReadOnlySpan<T> source, ReadOnlySpan<int> outerOffsets, int axisStride, ReadOnlySpan<int> innerOffsets,
         ReadOnlySpan<int> index, Span<T> destination)
     {
-        int inner = innerOffsets.Length;
-        if (inner == 0 || outerOffsets.Length == 0) return;
-        int n = index.Length / (outerOffsets.Length * inner);
-        int e = 0;
-        for (int o = 0; o < outerOffsets.Length; o++)
-        {
-            int baseOffset = outerOffsets[o];
-            for (int j = 0; j < n; j++)
-            {
-                if (inner == 1)
-                {
-                    destination[e] = source[baseOffset + index[e] * axisStride + innerOffsets[0]];
-                    e++;
-                    continue;
-                }
-                for (int i = 0; i < inner; i++, e++)
-                    destination[e] = source[baseOffset + index[e] * axisStride + innerOffsets[i]];
-            }
-        }
+        var gather = new GatherElement<T>(source, destination);
+        ForEachIndexed(outerOffsets, axisStride, innerOffsets, index, ref gather);
     }
 
     /// <summary>
@@ -119,6 +102,39 @@ internal static class IndexingKernels
     public static void ScatterAdd<T>(ReadOnlySpan<T> source, ReadOnlySpan<int> index, ReadOnlySpan<int> outerOffsets, int axisStride,
         ReadOnlySpan<int> innerOffsets, Span<T> destination) where T : INumberBase<T>
     {
+        var scatter = new ScatterAddElement<T>(source, destination);
+        ForEachIndexed(outerOffsets, axisStride, innerOffsets, index, ref scatter);
+    }
+
+    /// <summary>What gather and scatter-add do with element e of the index and the offset it points at.</summary>
+    private interface IIndexedElement
+    {
+        void At(int e, int offset);
+    }
+
+    private readonly ref struct GatherElement<T>(ReadOnlySpan<T> source, Span<T> destination) : IIndexedElement
+    {
+        private readonly ReadOnlySpan<T> source = source;
+        private readonly Span<T> destination = destination;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void At(int e, int offset) => destination[e] = source[offset];
+    }
+
+    private readonly ref struct ScatterAddElement<T>(ReadOnlySpan<T> source, Span<T> destination) : IIndexedElement where T : INumberBase<T>
+    {
+        private readonly ReadOnlySpan<T> source = source;
+        private readonly Span<T> destination = destination;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void At(int e, int offset) => destination[offset] += source[e];
+    }
+
+    /// <summary>Visits every element e = (o, j, i) of an (outer, n, inner) index with offset outerOffsets[o] + index[e]·axisStride + innerOffsets[i].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ForEachIndexed<TElement>(ReadOnlySpan<int> outerOffsets, int axisStride, ReadOnlySpan<int> innerOffsets, ReadOnlySpan<int> index,
+        ref TElement element) where TElement : IIndexedElement, allows ref struct
+    {
         int inner = innerOffsets.Length;
         if (inner == 0 || outerOffsets.Length == 0) return;
         int n = index.Length / (outerOffsets.Length * inner);
@@ -126,9 +142,14 @@ internal static class IndexingKernels
         for (int o = 0; o < outerOffsets.Length; o++)
         {
             int baseOffset = outerOffsets[o];
+            if (inner == 1)
+            {
+                // The common 1-D case without the inner loop.
+                for (int j = 0; j < n; j++, e++) element.At(e, baseOffset + index[e] * axisStride + innerOffsets[0]);
+                continue;
+            }
             for (int j = 0; j < n; j++)
-                for (int i = 0; i < inner; i++, e++)
-                    destination[baseOffset + index[e] * axisStride + innerOffsets[i]] += source[e];
+                for (int i = 0; i < inner; i++, e++) element.At(e, baseOffset + index[e] * axisStride + innerOffsets[i]);
         }
     }
 

@@ -116,34 +116,7 @@ internal static class NormKernels
         ReadOnlySpan<T> mean, ReadOnlySpan<T> rstd, Span<T> dx, Span<T> dweight, Span<T> dbias) where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckRows(x.Length, rows, n, dy.Length, "layer_norm_backward");
-        T count = T.CreateTruncating(n);
-        var scratch = ArrayPool<T>.Shared.Rent(Math.Max(1, 2 * n));
-        try
-        {
-            var norm = scratch.AsSpan(0, n);
-            var d = scratch.AsSpan(n, n);
-            for (int r = 0; r < rows; r++)
-            {
-                var dyr = dy.Slice(r * n, n);
-                TensorPrimitives.Subtract(x.Slice(r * n, n), mean[r], norm);
-                TensorPrimitives.Multiply(norm, rstd[r], norm);
-                if (!dweight.IsEmpty) TensorPrimitives.FusedMultiplyAdd(dyr, norm, dweight, dweight);
-                if (!dbias.IsEmpty) TensorPrimitives.Add(dbias, dyr, dbias);
-                if (dx.IsEmpty) continue;
-                if (weight.IsEmpty) dyr.CopyTo(d);
-                else TensorPrimitives.Multiply(dyr, weight, d);
-                T a = TensorPrimitives.Sum<T>(d) / count;
-                T b = TensorPrimitives.Dot<T>(d, norm) / count;
-                var dxr = dx.Slice(r * n, n);
-                TensorPrimitives.MultiplyAdd(norm, -b, d, dxr);
-                TensorPrimitives.Add(dxr, -a, dxr);
-                TensorPrimitives.Multiply(dxr, rstd[r], dxr);
-            }
-        }
-        finally
-        {
-            ArrayPool<T>.Shared.Return(scratch);
-        }
+        Backward(dy, x, rows, n, weight, mean, rstd, dx, dweight, dbias);
     }
 
     /// <summary>y = x · rrms · w per row, rrms = 1/√(mean(x²) + eps). <paramref name="weight"/> may be empty.</summary>
@@ -170,6 +143,18 @@ internal static class NormKernels
         ReadOnlySpan<T> rrms, Span<T> dx, Span<T> dweight) where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckRows(x.Length, rows, n, dy.Length, "rms_norm_backward");
+        Backward(dy, x, rows, n, weight, default, rrms, dx, dweight, default);
+    }
+
+    /// <summary>
+    /// Both norms' backward: x̂ = (x − mean)·s, or x·s for RMS norm (<paramref name="mean"/> empty), and d = dy ⊙ w;
+    /// dx = s · (d − mean(d) − x̂ · mean(d ⊙ x̂)), without the mean(d) term for RMS norm (its forward subtracts no mean);
+    /// dweight += Σ_rows dy ⊙ x̂, dbias += Σ_rows dy. Empty destinations are skipped.
+    /// </summary>
+    private static void Backward<T>(ReadOnlySpan<T> dy, ReadOnlySpan<T> x, int rows, int n, ReadOnlySpan<T> weight, ReadOnlySpan<T> mean,
+        ReadOnlySpan<T> scale, Span<T> dx, Span<T> dweight, Span<T> dbias) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        bool centered = !mean.IsEmpty;
         T count = T.CreateTruncating(n);
         var scratch = ArrayPool<T>.Shared.Rent(Math.Max(1, 2 * n));
         try
@@ -179,15 +164,25 @@ internal static class NormKernels
             for (int r = 0; r < rows; r++)
             {
                 var dyr = dy.Slice(r * n, n);
-                TensorPrimitives.Multiply(x.Slice(r * n, n), rrms[r], norm);
+                if (centered)
+                {
+                    TensorPrimitives.Subtract(x.Slice(r * n, n), mean[r], norm);
+                    TensorPrimitives.Multiply(norm, scale[r], norm);
+                }
+                else
+                {
+                    TensorPrimitives.Multiply(x.Slice(r * n, n), scale[r], norm);
+                }
                 if (!dweight.IsEmpty) TensorPrimitives.FusedMultiplyAdd(dyr, norm, dweight, dweight);
+                if (!dbias.IsEmpty) TensorPrimitives.Add(dbias, dyr, dbias);
                 if (dx.IsEmpty) continue;
                 if (weight.IsEmpty) dyr.CopyTo(d);
                 else TensorPrimitives.Multiply(dyr, weight, d);
                 T b = TensorPrimitives.Dot<T>(d, norm) / count;
                 var dxr = dx.Slice(r * n, n);
                 TensorPrimitives.MultiplyAdd(norm, -b, d, dxr);
-                TensorPrimitives.Multiply(dxr, rrms[r], dxr);
+                if (centered) TensorPrimitives.Add(dxr, -(TensorPrimitives.Sum<T>(d) / count), dxr);
+                TensorPrimitives.Multiply(dxr, scale[r], dxr);
             }
         }
         finally

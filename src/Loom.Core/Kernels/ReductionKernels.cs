@@ -153,20 +153,14 @@ internal static class ReductionKernels
         }
     }
 
-    /// <summary>Maximum along the reduced dimension (NaN if any element is NaN). <paramref name="reduce"/> must be positive.</summary>
+    /// <summary>
+    /// Maximum (or minimum) along the reduced dimension; NaN if any element is NaN. <paramref name="reduce"/> must be
+    /// positive.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Max<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<T> destination) where T : unmanaged, INumber<T> =>
-        Extreme(x, outer, reduce, inner, destination, max: true);
-
-    /// <summary>Minimum along the reduced dimension (NaN if any element is NaN). <paramref name="reduce"/> must be positive.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Min<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<T> destination) where T : unmanaged, INumber<T> =>
-        Extreme(x, outer, reduce, inner, destination, max: false);
-
-    private static void Extreme<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<T> destination, bool max) where T : unmanaged, INumber<T>
+    public static void Extreme<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<T> destination, bool max) where T : unmanaged, INumber<T>
     {
-        CheckLayout(x.Length, outer, reduce, inner, destination.Length, max ? "max" : "min");
-        if (reduce == 0 && outer * inner > 0) throw new ArgumentException($"{(max ? "max" : "min")}: cannot reduce over zero elements");
+        CheckExtreme(x.Length, outer, reduce, inner, destination.Length, max ? "max" : "min");
         int size = reduce * inner;
         for (int o = 0; o < outer; o++)
         {
@@ -187,20 +181,14 @@ internal static class ReductionKernels
         }
     }
 
-    /// <summary>Index of the maximum along the reduced dimension; the first on ties, the first NaN if there is one (as PyTorch).</summary>
+    /// <summary>
+    /// Index of the maximum (or minimum) along the reduced dimension; the first on ties, the first NaN if there is one
+    /// (as PyTorch).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ArgMax<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<long> destination) where T : unmanaged, INumber<T> =>
-        ArgExtreme(x, outer, reduce, inner, destination, max: true);
-
-    /// <summary>Index of the minimum along the reduced dimension; the first on ties, the first NaN if there is one (as PyTorch).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ArgMin<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<long> destination) where T : unmanaged, INumber<T> =>
-        ArgExtreme(x, outer, reduce, inner, destination, max: false);
-
-    private static void ArgExtreme<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<long> destination, bool max) where T : unmanaged, INumber<T>
+    public static void ArgExtreme<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<long> destination, bool max) where T : unmanaged, INumber<T>
     {
-        CheckLayout(x.Length, outer, reduce, inner, destination.Length, max ? "argmax" : "argmin");
-        if (reduce == 0 && outer * inner > 0) throw new ArgumentException($"{(max ? "argmax" : "argmin")}: cannot reduce over zero elements");
+        CheckExtreme(x.Length, outer, reduce, inner, destination.Length, max ? "argmax" : "argmin");
         int size = reduce * inner;
         if (inner == 1)
         {
@@ -409,6 +397,12 @@ internal static class ReductionKernels
             ref double a = ref MemoryMarshal.GetReference(accumulator);
             TS.Store(TS.Add(TS.Load(in a, i), TS.LoadSingles(in MemoryMarshal.GetReference(x), i)), ref a, i);
         }
+    }
+
+    private static void CheckExtreme(int length, int outer, int reduce, int inner, int destinationLength, string op)
+    {
+        CheckLayout(length, outer, reduce, inner, destinationLength, op);
+        if (reduce == 0 && outer * inner > 0) throw new ArgumentException($"{op}: cannot reduce over zero elements");
     }
 
     private static void CheckLayout(int length, int outer, int reduce, int inner, int destinationLength, string op)

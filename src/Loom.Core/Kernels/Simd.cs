@@ -144,3 +144,33 @@ internal static class Simd
             _ => kernel.Run<T, Simd1<T>>(),
         };
 }
+
+/// <summary>Formulas written once over <see cref="ISimd{TV, T}"/> that several kernels evaluate.</summary>
+internal static class SimdMath
+{
+    // Polynomials take their coefficients as arguments, constant term first, so that after inlining each one is a
+    // broadcast constant of a straight-line chain of fused multiply-adds (a loop over a coefficient table would not be
+    // unrolled by the JIT).
+
+    /// <summary>c0 + c1·x + … + c5·x⁵ by Horner's rule.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Polynomial<TV, TS>(TV x, float c0, float c1, float c2, float c3, float c4, float c5) where TV : struct where TS : ISimd<TV, float>
+    {
+        var r = TS.MultiplyAdd(TS.Create(c5), x, TS.Create(c4));
+        r = TS.MultiplyAdd(r, x, TS.Create(c3));
+        r = TS.MultiplyAdd(r, x, TS.Create(c2));
+        r = TS.MultiplyAdd(r, x, TS.Create(c1));
+        return TS.MultiplyAdd(r, x, TS.Create(c0));
+    }
+
+    /// <summary>c0 + c1·x + … + c8·x⁸ by Horner's rule (the top six coefficients first).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Polynomial<TV, TS>(TV x, float c0, float c1, float c2, float c3, float c4, float c5, float c6, float c7, float c8)
+        where TV : struct where TS : ISimd<TV, float>
+    {
+        var r = Polynomial<TV, TS>(x, c3, c4, c5, c6, c7, c8);
+        r = TS.MultiplyAdd(r, x, TS.Create(c2));
+        r = TS.MultiplyAdd(r, x, TS.Create(c1));
+        return TS.MultiplyAdd(r, x, TS.Create(c0));
+    }
+}
