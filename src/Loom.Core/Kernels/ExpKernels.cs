@@ -68,6 +68,25 @@ internal static class ExpKernels
     /// <summary>exp of one float by the same steps as the vector paths.</summary>
     public static float Exp(float x) => Exp<float, Simd1<float>>(x);
 
+    /// <summary>y = exp(x) element-wise (Tensor.Exp's float32 kernel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Exp(ReadOnlySpan<float> x, Span<float> y, VectorWidth width = VectorWidth.Auto)
+    {
+        if (y.Length < x.Length) throw new ArgumentException($"exp: destination of {y.Length} elements is shorter than the input ({x.Length})");
+        var step = new ExpStep(x, y);
+        Simd.For<float, ExpStep>(ref step, x.Length, width);
+    }
+
+    private readonly ref struct ExpStep(ReadOnlySpan<float> x, Span<float> y) : ISimdStep<float>
+    {
+        private readonly ReadOnlySpan<float> x = x;
+        private readonly Span<float> y = y;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, float> =>
+            TS.Store(Exp<TV, TS>(TS.Load(in MemoryMarshal.GetReference(x), i)), ref MemoryMarshal.GetReference(y), i);
+    }
+
     /// <summary>y = exp(x − shift); returns Σ y. <paramref name="y"/> may be empty to only sum.</summary>
     /// <param name="width">The register width (tests compare them); the sum's order depends on it, the values do not.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

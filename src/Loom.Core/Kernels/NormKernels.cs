@@ -212,26 +212,7 @@ internal static class NormKernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckRows(x.Length, rows, s, x.Length, "row_centered_squares");
-        if (s == 1)
-        {
-            TensorPrimitives.Subtract(x, center.Slice(0, rows), result);
-            TensorPrimitives.Multiply(result.Slice(0, rows), result.Slice(0, rows), result);
-            return;
-        }
-        var scratch = ArrayPool<T>.Shared.Rent(s);
-        try
-        {
-            var diff = scratch.AsSpan(0, s);
-            for (int r = 0; r < rows; r++)
-            {
-                TensorPrimitives.Subtract(x.Slice(r * s, s), center[r], diff);
-                result[r] = TensorPrimitives.SumOfSquares<T>(diff);
-            }
-        }
-        finally
-        {
-            ArrayPool<T>.Shared.Return(scratch);
-        }
+        RowCentered(default, x, rows, s, center, result);
     }
 
     /// <summary>result[r] = Σ dy[r, :] · (x[r, :] − center[r]).</summary>
@@ -240,10 +221,18 @@ internal static class NormKernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckRows(x.Length, rows, s, dy.Length, "row_centered_dot");
+        RowCentered(dy, x, rows, s, center, result);
+    }
+
+    /// <summary>result[r] = Σ w[r, :] · (x[r, :] − center[r]) with w = dy, or x − center itself when dy is empty.</summary>
+    private static void RowCentered<T>(ReadOnlySpan<T> dy, ReadOnlySpan<T> x, int rows, int s, ReadOnlySpan<T> center, Span<T> result)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        bool squares = dy.IsEmpty;
         if (s == 1)
         {
             TensorPrimitives.Subtract(x, center.Slice(0, rows), result);
-            TensorPrimitives.Multiply(result.Slice(0, rows), dy, result);
+            TensorPrimitives.Multiply(result.Slice(0, rows), squares ? result.Slice(0, rows) : dy, result);
             return;
         }
         var scratch = ArrayPool<T>.Shared.Rent(s);
@@ -253,7 +242,7 @@ internal static class NormKernels
             for (int r = 0; r < rows; r++)
             {
                 TensorPrimitives.Subtract(x.Slice(r * s, s), center[r], diff);
-                result[r] = TensorPrimitives.Dot<T>(dy.Slice(r * s, s), diff);
+                result[r] = squares ? TensorPrimitives.SumOfSquares<T>(diff) : TensorPrimitives.Dot<T>(dy.Slice(r * s, s), diff);
             }
         }
         finally

@@ -51,60 +51,26 @@ internal static class ReductionKernels
     /// <summary>Σ (x − mean)² / max(0, reduce − correction), by two passes (mean first) so that a large mean does not cancel the variance.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Variance<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, int correction, Span<T> destination)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        CheckLayout(x.Length, outer, reduce, inner, destination.Length, "var");
-        T n = T.CreateTruncating(reduce);
-        T divisor = T.CreateTruncating(Math.Max(0, reduce - correction));
-        int size = reduce * inner;
-        var scratch = ArrayPool<T>.Shared.Rent(Math.Max(1, inner == 1 ? Math.Min(reduce, SumBlock) : 2 * inner));
-        try
-        {
-            for (int o = 0; o < outer; o++)
-            {
-                var block = x.Slice(o * size, size);
-                if (inner == 1)
-                {
-                    T mean = RowSum(block) / n;
-                    double squares = 0;
-                    for (int i = 0; i < reduce; i += SumBlock)
-                    {
-                        var part = block.Slice(i, Math.Min(SumBlock, reduce - i));
-                        var diff = scratch.AsSpan(0, part.Length);
-                        TensorPrimitives.Subtract(part, mean, diff);
-                        squares += double.CreateTruncating(TensorPrimitives.SumOfSquares<T>(diff));
-                    }
-                    destination[o] = T.CreateTruncating(squares) / divisor;
-                }
-                else
-                {
-                    var mean = scratch.AsSpan(0, inner);
-                    var diff = scratch.AsSpan(inner, inner);
-                    var dst = destination.Slice(o * inner, inner);
-                    SumRows(block, reduce, inner, mean);
-                    TensorPrimitives.Divide(mean, n, mean);
-                    dst.Clear();
-                    for (int r = 0; r < reduce; r++)
-                    {
-                        TensorPrimitives.Subtract(block.Slice(r * inner, inner), mean, diff);
-                        TensorPrimitives.MultiplyAdd(diff, diff, dst, dst);
-                    }
-                    TensorPrimitives.Divide(dst, divisor, dst);
-                }
-            }
-        }
-        finally
-        {
-            ArrayPool<T>.Shared.Return(scratch);
-        }
-    }
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        CenteredSum(x, outer, reduce, inner, destination, logSumExp: false, T.CreateTruncating(Math.Max(0, reduce - correction)), "var");
 
     /// <summary>log Σ exp(x), computed as m + log Σ exp(x − m) with m the maximum (taken as 0 when infinite, as PyTorch, so that all −∞ gives −∞).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LogSumExp<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<T> destination)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        CenteredSum(x, outer, reduce, inner, destination, logSumExp: true, T.One, "logsumexp");
+
+    /// <summary>
+    /// The two two-pass reductions: a centre c per output (variance: the mean; logsumexp: the maximum, 0 where
+    /// infinite), then Σ (x − c)² / <paramref name="divisor"/> or c + log Σ exp(x − c). With inner = 1 a row is
+    /// transformed in chunks of <see cref="SumBlock"/> into scratch and the chunk sums add up in double; with
+    /// inner &gt; 1 whole rows are combined element-wise.
+    /// </summary>
+    private static void CenteredSum<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<T> destination, bool logSumExp, T divisor, string op)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        CheckLayout(x.Length, outer, reduce, inner, destination.Length, "logsumexp");
+        CheckLayout(x.Length, outer, reduce, inner, destination.Length, op);
+        T n = T.CreateTruncating(reduce);
         int size = reduce * inner;
         var scratch = ArrayPool<T>.Shared.Rent(Math.Max(1, inner == 1 ? Math.Min(reduce, SumBlock) : 2 * inner));
         try
@@ -114,36 +80,63 @@ internal static class ReductionKernels
                 var block = x.Slice(o * size, size);
                 if (inner == 1)
                 {
-                    T m = reduce == 0 ? T.NegativeInfinity : TensorPrimitives.Max(block);
-                    if (T.IsInfinity(m)) m = T.Zero;
+                    T c = logSumExp ? (reduce == 0 ? T.NegativeInfinity : TensorPrimitives.Max(block)) : RowSum(block) / n;
+                    if (logSumExp && T.IsInfinity(c)) c = T.Zero;
                     double sum = 0;
                     for (int i = 0; i < reduce; i += SumBlock)
                     {
                         var part = block.Slice(i, Math.Min(SumBlock, reduce - i));
-                        var e = scratch.AsSpan(0, part.Length);
-                        TensorPrimitives.Subtract(part, m, e);
-                        TensorPrimitives.Exp(e, e);
-                        sum += double.CreateTruncating(TensorPrimitives.Sum<T>(e));
+                        var d = scratch.AsSpan(0, part.Length);
+                        TensorPrimitives.Subtract(part, c, d);
+                        if (logSumExp)
+                        {
+                            TensorPrimitives.Exp(d, d);
+                            sum += double.CreateTruncating(TensorPrimitives.Sum<T>(d));
+                        }
+                        else
+                        {
+                            sum += double.CreateTruncating(TensorPrimitives.SumOfSquares<T>(d));
+                        }
                     }
-                    destination[o] = m + T.CreateTruncating(Math.Log(sum));
+                    destination[o] = logSumExp ? c + T.CreateTruncating(Math.Log(sum)) : T.CreateTruncating(sum) / divisor;
+                    continue;
+                }
+                var centre = scratch.AsSpan(0, inner);
+                var diff = scratch.AsSpan(inner, inner);
+                var dst = destination.Slice(o * inner, inner);
+                if (!logSumExp)
+                {
+                    SumRows(block, reduce, inner, centre);
+                    TensorPrimitives.Divide(centre, n, centre);
+                }
+                else if (reduce == 0) centre.Fill(T.Zero);
+                else
+                {
+                    ExtremeRows(block, reduce, inner, centre, max: true);
+                    for (int i = 0; i < inner; i++) if (T.IsInfinity(centre[i])) centre[i] = T.Zero;
+                }
+                dst.Clear();
+                for (int r = 0; r < reduce; r++)
+                {
+                    TensorPrimitives.Subtract(block.Slice(r * inner, inner), centre, diff);
+                    if (logSumExp)
+                    {
+                        TensorPrimitives.Exp(diff, diff);
+                        TensorPrimitives.Add(dst, diff, dst);
+                    }
+                    else
+                    {
+                        TensorPrimitives.MultiplyAdd(diff, diff, dst, dst);
+                    }
+                }
+                if (logSumExp)
+                {
+                    TensorPrimitives.Log(dst, dst);
+                    TensorPrimitives.Add(dst, centre, dst);
                 }
                 else
                 {
-                    var m = scratch.AsSpan(0, inner);
-                    var e = scratch.AsSpan(inner, inner);
-                    var dst = destination.Slice(o * inner, inner);
-                    if (reduce == 0) m.Fill(T.Zero);
-                    else ExtremeRows(block, reduce, inner, m, max: true);
-                    for (int i = 0; i < inner; i++) if (T.IsInfinity(m[i])) m[i] = T.Zero;
-                    dst.Clear();
-                    for (int r = 0; r < reduce; r++)
-                    {
-                        TensorPrimitives.Subtract(block.Slice(r * inner, inner), m, e);
-                        TensorPrimitives.Exp(e, e);
-                        TensorPrimitives.Add(dst, e, dst);
-                    }
-                    TensorPrimitives.Log(dst, dst);
-                    TensorPrimitives.Add(dst, m, dst);
+                    TensorPrimitives.Divide(dst, divisor, dst);
                 }
             }
         }

@@ -58,4 +58,22 @@ public class ExpKernelTests
             }
         }
     }
+
+    [Fact]
+    public void Element_wise_exp_gives_the_fused_pass_values_on_every_width()
+    {
+        foreach (int n in TestTensors.OddSizes)
+        {
+            var x = TestTensors.Uniform(n, -100, 90, DType.Float32, n).ToArray<float>();
+            var fused = new float[n];
+            ExpKernels.ExpShiftedSum(x, 0, fused, VectorWidth.Scalar);
+            foreach (var width in new[] { VectorWidth.W512, VectorWidth.W256, VectorWidth.Scalar })
+            {
+                var y = new float[n];
+                ExpKernels.Exp(x, y, width);
+                Assert.Equal(fused, y);
+            }
+            Assert.Equal(fused, Tensor.FromArray(x).Exp().ToArray<float>());
+        }
+    }
 }
