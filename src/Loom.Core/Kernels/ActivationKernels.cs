@@ -191,10 +191,10 @@ internal static class ActivationKernels
     // error (10⁻⁵ at z = 12).
     //   Φ(−z) = exp(−z²/2) · G(z),  G(z) = ½·erfcx(z/√2) ≈ u·R(u),  u = 1/(1 + 0.35·z),  R of degree 8.
     // G is smooth, ½ at 0 and ≈ 1/(z√(2π)) for large z, so one fit in u covers z from 0 to where exp(−z²/2) underflows
-    // (14.5). R: minimax for relative error on u ∈ [1/(1 + 0.35·14.5), 1] (Lawson iterations over a Chebyshev basis
-    // against a 30-digit erfc, in double), 3.2·10⁻⁸ before rounding to float. exp(−z²/2) takes z²/2 as the exact sum
-    // s + e (an FMA gives e). One division, one exp and nine FMAs: the exp and the fit serve both signs, and the
-    // backward pass reuses exp(−z²/2) for the density φ.
+    // (14.5). R is minimax for relative error on u ∈ [1/(1 + 0.35·14.5), 1] (Lawson iterations over a Chebyshev basis
+    // against a 30-digit erfc, in double: tools/fit_gelu_tail.py), 3.2·10⁻⁸ before rounding to float. exp(−z²/2)
+    // takes −z²/2 as the exact sum s + e (an FMA gives e). One division, one exp and nine FMAs: the exp and the fit
+    // serve both signs, and the backward pass reuses exp(−z²/2) for the density φ.
 
     private const float GeluU = 0.35f, GeluTailEnd = 14.5f;
 

@@ -69,12 +69,11 @@ internal static class ExpKernels
     public static float Exp(float x) => Exp<float, Simd1<float>>(x);
 
     /// <summary>y = exp(x) element-wise (Tensor.Exp's float32 kernel).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public static void Exp(ReadOnlySpan<float> x, Span<float> y, VectorWidth width = VectorWidth.Auto)
     {
         if (y.Length < x.Length) throw new ArgumentException($"exp: destination of {y.Length} elements is shorter than the input ({x.Length})");
-        var step = new ExpStep(x, y);
-        Simd.For<float, ExpStep>(ref step, x.Length, width);
+        Simd.For<float, ExpStep>(new(x, y), x.Length, width);
     }
 
     private readonly ref struct ExpStep(ReadOnlySpan<float> x, Span<float> y) : ISimdStep<float>
@@ -89,12 +88,11 @@ internal static class ExpKernels
 
     /// <summary>y = exp(x − shift); returns Σ y. <paramref name="y"/> may be empty to only sum.</summary>
     /// <param name="width">The register width (tests compare them); the sum's order depends on it, the values do not.</param>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public static float ExpShiftedSum(ReadOnlySpan<float> x, float shift, Span<float> y, VectorWidth width = VectorWidth.Auto)
     {
         if (!y.IsEmpty && y.Length < x.Length) throw new ArgumentException($"exp: destination of {y.Length} elements is shorter than the input ({x.Length})");
-        var kernel = new ShiftedSum(x, shift, y);
-        return Simd.Run<float, float, ShiftedSum>(ref kernel, width);
+        return Simd.Run<float, float, ShiftedSum>(new(x, shift, y), width);
     }
 
     private readonly ref struct ShiftedSum(ReadOnlySpan<float> x, float shift, Span<float> y) : ISimdKernel<float, float>

@@ -210,12 +210,11 @@ internal static class IndexingKernels
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Fill<T>(ReadOnlySpan<T> source, ReadOnlySpan<byte> mask, T value, Span<T> destination, VectorWidth width)
         where T : unmanaged, IBinaryInteger<T>
     {
-        var step = new MaskedFillStep<T>(source, mask, value, destination);
-        Simd.For<T, MaskedFillStep<T>>(ref step, mask.Length, width);
+        Simd.For<T, MaskedFillStep<T>>(new(source, mask, value, destination), mask.Length, width);
     }
 
     /// <summary>

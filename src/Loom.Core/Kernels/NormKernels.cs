@@ -38,11 +38,10 @@ internal static class NormKernels
     }
 
     /// <summary>Σ (x − mean)², two vector accumulators deep.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public static T SquaredDeviations<T>(ReadOnlySpan<T> x, T mean, VectorWidth width = VectorWidth.Auto) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var kernel = new SquaredDeviationsKernel<T>(x, mean);
-        return Simd.Run<T, T, SquaredDeviationsKernel<T>>(ref kernel, width);
+        return Simd.Run<T, T, SquaredDeviationsKernel<T>>(new(x, mean), width);
     }
 
     private readonly ref struct SquaredDeviationsKernel<T>(ReadOnlySpan<T> x, T mean) : ISimdKernel<T, T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -74,21 +73,20 @@ internal static class NormKernels
     }
 
     /// <summary>y = (x − mean) · rstd · w + b in one pass (w and b may be empty).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public static void Normalize<T>(ReadOnlySpan<T> x, T mean, T rstd, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, Span<T> y, VectorWidth width = VectorWidth.Auto)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (weight.IsEmpty != bias.IsEmpty)
+        if (weight.IsEmpty || bias.IsEmpty)
         {
-            // Only one of the two: rare enough for the multi-pass form.
+            // Without the affine step, or with only half of it: rare enough for the multi-pass form.
             TensorPrimitives.Subtract(x, mean, y);
             TensorPrimitives.Multiply(y.Slice(0, x.Length), rstd, y);
             if (!weight.IsEmpty) TensorPrimitives.Multiply(y.Slice(0, x.Length), weight, y);
-            else TensorPrimitives.Add(y.Slice(0, x.Length), bias, y);
+            if (!bias.IsEmpty) TensorPrimitives.Add(y.Slice(0, x.Length), bias, y);
             return;
         }
-        var step = new NormalizeStep<T>(x, mean, rstd, weight, bias, y);
-        Simd.For<T, NormalizeStep<T>>(ref step, x.Length, width);
+        Simd.For<T, NormalizeStep<T>>(new(x, mean, rstd, weight, bias, y), x.Length, width);
     }
 
     private readonly ref struct NormalizeStep<T>(ReadOnlySpan<T> x, T mean, T rstd, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, Span<T> y)
@@ -101,8 +99,7 @@ internal static class NormKernels
         public void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, T>
         {
             var v = TS.Multiply(TS.Subtract(TS.Load(in MemoryMarshal.GetReference(x), i), TS.Create(mean)), TS.Create(rstd));
-            if (!weight.IsEmpty)
-                v = TS.Add(TS.Multiply(v, TS.Load(in MemoryMarshal.GetReference(weight), i)), TS.Load(in MemoryMarshal.GetReference(bias), i));
+            v = TS.Add(TS.Multiply(v, TS.Load(in MemoryMarshal.GetReference(weight), i)), TS.Load(in MemoryMarshal.GetReference(bias), i));
             TS.Store(v, ref MemoryMarshal.GetReference(y), i);
         }
     }
@@ -276,17 +273,15 @@ internal static class NormKernels
         ReadOnlySpan<T> k3, Span<T> dx) where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckRows(x.Length, rows, s, dy.Length, "row_affine2");
+        RowAffine(x, rows, s, k2, k3, dx);
         if (s == 1)
         {
-            TensorPrimitives.FusedMultiplyAdd(x, k2.Slice(0, rows), k3.Slice(0, rows), dx);
             TensorPrimitives.FusedMultiplyAdd(dy, k1.Slice(0, rows), dx.Slice(0, rows), dx);
             return;
         }
         for (int r = 0; r < rows; r++)
         {
             var dxr = dx.Slice(r * s, s);
-            TensorPrimitives.Multiply(x.Slice(r * s, s), k2[r], dxr);
-            TensorPrimitives.Add(dxr, k3[r], dxr);
             TensorPrimitives.MultiplyAdd(dy.Slice(r * s, s), k1[r], dxr, dxr);
         }
     }

@@ -16,12 +16,11 @@ internal static class OptimizerKernels
     /// SGD: g ← g + wd·p; with momentum, buf ← g on the first step else μ·buf + (1 − dampening)·g, and
     /// g ← g + μ·buf (Nesterov) or buf; then p ← p − lr·g.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public static void Sgd<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> buf, T lr, T weightDecay, T momentum, T dampening, bool nesterov, bool firstStep,
         VectorWidth width = VectorWidth.Auto) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var step = new SgdStep<T>(p, g, buf, lr, weightDecay, momentum, T.One - dampening, nesterov, firstStep);
-        Simd.For<T, SgdStep<T>>(ref step, p.Length, width);
+        Simd.For<T, SgdStep<T>>(new(p, g, buf, lr, weightDecay, momentum, T.One - dampening, nesterov, firstStep), p.Length, width);
     }
 
     private readonly ref struct SgdStep<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> buf, T lr, T weightDecay, T momentum, T oneMinusDamp,
@@ -53,7 +52,7 @@ internal static class OptimizerKernels
     /// m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; with AMSGrad vmax ← max(vmax, v) is used in place of v;
     /// p ← p − (lr / (1−β1ᵗ)) · m / (√v / √(1−β2ᵗ) + ε). <paramref name="vmax"/> is empty without AMSGrad.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public static void Adam<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> m, Span<T> v, Span<T> vmax, T lr, T beta1, T beta2, T eps,
         T weightDecay, bool decoupled, long step, VectorWidth width = VectorWidth.Auto)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -64,7 +63,7 @@ internal static class OptimizerKernels
             coupledWeightDecay: decoupled ? T.Zero : weightDecay,
             stepSize: lr / bc1,
             bc2Sqrt: T.Sqrt(T.One - T.Pow(beta2, T.CreateChecked(step))));
-        Simd.For<T, AdamStep<T>>(ref update, p.Length, width);
+        Simd.For<T, AdamStep<T>>(update, p.Length, width);
     }
 
     private readonly ref struct AdamStep<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> m, Span<T> v, Span<T> vmax, T beta1, T beta2, T eps,
@@ -101,13 +100,12 @@ internal static class OptimizerKernels
     /// RMSprop: g ← g + wd·p; sq ← α·sq + (1−α)·g²; centred (<paramref name="gradAvg"/> not empty): ga ← α·ga + (1−α)·g,
     /// avg = √(sq − ga²) + ε, else avg = √sq + ε; with momentum buf ← μ·buf + g/avg, p ← p − lr·buf; else p ← p − lr·g/avg.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public static void RmsProp<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> sq, Span<T> gradAvg, Span<T> buf, T lr, T alpha, T eps,
         T weightDecay, T momentum, VectorWidth width = VectorWidth.Auto)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var step = new RmsPropStep<T>(p, g, sq, gradAvg, buf, lr, alpha, eps, weightDecay, momentum);
-        Simd.For<T, RmsPropStep<T>>(ref step, p.Length, width);
+        Simd.For<T, RmsPropStep<T>>(new(p, g, sq, gradAvg, buf, lr, alpha, eps, weightDecay, momentum), p.Length, width);
     }
 
     private readonly ref struct RmsPropStep<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> sq, Span<T> gradAvg, Span<T> buf, T lr, T alpha, T eps,
@@ -151,12 +149,11 @@ internal static class OptimizerKernels
     }
 
     /// <summary>Adagrad: clr = lr / (1 + (t−1)·lr_decay); g ← g + wd·p; sum ← sum + g²; p ← p − clr·g / (√sum + ε).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public static void Adagrad<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> sum, T lr, T lrDecay, T eps, T weightDecay, long step,
         VectorWidth width = VectorWidth.Auto) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var update = new AdagradStep<T>(p, g, sum, lr / (T.One + T.CreateChecked(step - 1) * lrDecay), eps, weightDecay);
-        Simd.For<T, AdagradStep<T>>(ref update, p.Length, width);
+        Simd.For<T, AdagradStep<T>>(new(p, g, sum, lr / (T.One + T.CreateChecked(step - 1) * lrDecay), eps, weightDecay), p.Length, width);
     }
 
     private readonly ref struct AdagradStep<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> sum, T clr, T eps, T weightDecay)

@@ -47,14 +47,13 @@ internal static class RecurrentKernels
     /// dc_total = dc + dh⊙o⊙(1−tanh²c), di = dc_total⊙g, df = dc_total⊙c_prev, dg = dc_total⊙i, do = dh⊙tanh c.
     /// <paramref name="tanhC"/> is H of scratch.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public static void LstmBackward<T>(ReadOnlySpan<T> gates, ReadOnlySpan<T> c, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> dh, Span<T> dc, Span<T> tanhC, Span<T> dA,
         VectorWidth width = VectorWidth.Auto)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         TensorPrimitives.Tanh(c, tanhC);
-        var step = new LstmBackwardStep<T>(gates, cPrev, dh, dc, tanhC, dA);
-        Simd.For<T, LstmBackwardStep<T>>(ref step, dc.Length, width);
+        Simd.For<T, LstmBackwardStep<T>>(new(gates, cPrev, dh, dc, tanhC, dA), dc.Length, width);
     }
 
     private readonly ref struct LstmBackwardStep<T>(ReadOnlySpan<T> gates, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> dh, Span<T> dc, ReadOnlySpan<T> tanhC, Span<T> dA)
@@ -112,13 +111,12 @@ internal static class RecurrentKernels
     /// that its n part is dgx_n⊙r, where dn = dh⊙(1−z), dz = dh⊙(h_prev − n), dr = dgx_n⊙hg_n; and the direct part of
     /// the gradient for h_prev, dh⊙z, into <paramref name="dhPrev"/>. <paramref name="hgN"/> is hg's n part.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public static void GruBackward<T>(ReadOnlySpan<T> gates, ReadOnlySpan<T> hgN, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> dh, Span<T> dgx, Span<T> dA, Span<T> dhPrev,
         VectorWidth width = VectorWidth.Auto)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var step = new GruBackwardStep<T>(gates, hgN, hPrev, dh, dgx, dA, dhPrev);
-        Simd.For<T, GruBackwardStep<T>>(ref step, dh.Length, width);
+        Simd.For<T, GruBackwardStep<T>>(new(gates, hgN, hPrev, dh, dgx, dA, dhPrev), dh.Length, width);
     }
 
     private readonly ref struct GruBackwardStep<T>(ReadOnlySpan<T> gates, ReadOnlySpan<T> hgN, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> dh,
@@ -165,12 +163,11 @@ internal static class RecurrentKernels
     }
 
     /// <summary>dA = dh⊙(1 − h²) for tanh, dh where h &gt; 0 (else 0) for relu; <paramref name="h"/> is the step's output.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public static void RnnBackward<T>(ReadOnlySpan<T> h, ReadOnlySpan<T> dh, bool relu, Span<T> dA, VectorWidth width = VectorWidth.Auto)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var step = new RnnBackwardStep<T>(h, dh, relu, dA);
-        Simd.For<T, RnnBackwardStep<T>>(ref step, dh.Length, width);
+        Simd.For<T, RnnBackwardStep<T>>(new(h, dh, relu, dA), dh.Length, width);
     }
 
     private readonly ref struct RnnBackwardStep<T>(ReadOnlySpan<T> h, ReadOnlySpan<T> dh, bool relu, Span<T> dA) : ISimdStep<T> where T : unmanaged

@@ -15,9 +15,9 @@ namespace Loom.Kernels;
 /// <item>inner &gt; 1 (reducing leading or middle axes): whole rows of length inner are combined element-wise into the
 /// output row, so the work stays vectorised along the kept inner dimension.</item>
 /// </list>
-/// Float32 sums accumulate in double (each vector of 16 floats is widened to two vectors of 8 doubles), so a sum of
-/// millions of float32 values is rounded once, at the end, instead of drifting by ~n·ε; the widening keeps the loop
-/// as fast as the memory feeding it. Float64 sums use TensorPrimitives directly.
+/// Float32 sums accumulate in double (floats are loaded widened to double vectors), so a sum of millions of float32
+/// values is rounded once, at the end, instead of drifting by ~n·ε; the widening keeps the loop as fast as the memory
+/// feeding it. Float64 sums use TensorPrimitives directly.
 /// The naive twins are in <see cref="Reference.ReferenceReductions"/>.
 /// </summary>
 internal static class ReductionKernels
@@ -227,11 +227,10 @@ internal static class ReductionKernels
     }
 
     /// <summary>Index of the first element equal to <paramref name="value"/> (of the first NaN when it is NaN); −1 if none.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public static int IndexOfFirst<T>(ReadOnlySpan<T> row, T value, VectorWidth width = VectorWidth.Auto) where T : unmanaged, INumber<T>
     {
-        var kernel = new IndexOfFirstKernel<T>(row, value);
-        return Simd.Run<T, int, IndexOfFirstKernel<T>>(ref kernel, Vector128<T>.IsSupported ? width : VectorWidth.Scalar);
+        return Simd.Run<T, int, IndexOfFirstKernel<T>>(new(row, value), Vector128<T>.IsSupported ? width : VectorWidth.Scalar);
     }
 
     private readonly ref struct IndexOfFirstKernel<T>(ReadOnlySpan<T> row, T value) : ISimdKernel<T, int> where T : unmanaged, INumber<T>
@@ -279,13 +278,12 @@ internal static class ReductionKernels
     }
 
     /// <summary>mask[i] = 1 where x[i] equals y[i] (NaN equal to NaN), else 0. Used by the backward of max and min.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public static void EqualMask<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> mask, VectorWidth width = VectorWidth.Auto)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (y.Length != x.Length || mask.Length < x.Length) throw new ArgumentException("equal_mask: spans differ in length");
-        var step = new EqualMaskStep<T>(x, y, mask);
-        Simd.For<T, EqualMaskStep<T>>(ref step, x.Length, width);
+        Simd.For<T, EqualMaskStep<T>>(new(x, y, mask), x.Length, width);
     }
 
     private readonly ref struct EqualMaskStep<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> mask) : ISimdStep<T> where T : unmanaged
@@ -340,11 +338,10 @@ internal static class ReductionKernels
     }
 
     /// <summary>Σ x in double precision: floats are widened a vector at a time into four double accumulators.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public static double SumWidened(ReadOnlySpan<float> x, VectorWidth width = VectorWidth.Auto)
     {
-        var kernel = new SumWidenedKernel(x);
-        return Simd.Run<double, double, SumWidenedKernel>(ref kernel, width);
+        return Simd.Run<double, double, SumWidenedKernel>(new(x), width);
     }
 
     private readonly ref struct SumWidenedKernel(ReadOnlySpan<float> x) : ISimdKernel<double, double>
@@ -371,25 +368,21 @@ internal static class ReductionKernels
     }
 
     /// <summary>accumulator[i] += x[i], widening float32 to double.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public static void AccumulateWidened(ReadOnlySpan<float> x, Span<double> accumulator, VectorWidth width = VectorWidth.Auto)
     {
         if (accumulator.Length < x.Length) throw new ArgumentException("accumulate: the accumulator is shorter than the row");
-        var step = new AccumulateWidenedStep(x, accumulator);
-        Simd.For<double, AccumulateWidenedStep>(ref step, x.Length, width);
+        Simd.For<float, AccumulateWidenedStep>(new(x, accumulator), x.Length, width);
     }
 
-    private readonly ref struct AccumulateWidenedStep(ReadOnlySpan<float> x, Span<double> accumulator) : ISimdStep<double>
+    private readonly ref struct AccumulateWidenedStep(ReadOnlySpan<float> x, Span<double> accumulator) : ISimdStep<float>
     {
         private readonly ReadOnlySpan<float> x = x;
         private readonly Span<double> accumulator = accumulator;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, double>
-        {
-            ref double a = ref MemoryMarshal.GetReference(accumulator);
-            TS.Store(TS.Add(TS.Load(in a, i), TS.LoadSingles(in MemoryMarshal.GetReference(x), i)), ref a, i);
-        }
+        public void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, float> =>
+            TS.AddWidened(TS.Load(in MemoryMarshal.GetReference(x), i), ref MemoryMarshal.GetReference(accumulator), i);
     }
 
     private static void CheckExtreme(int length, int outer, int reduce, int inner, int destinationLength, string op)

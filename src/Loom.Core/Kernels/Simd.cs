@@ -77,6 +77,8 @@ internal interface ISimd<TV, T> where TV : struct where T : unmanaged
     static abstract TV LoadBytes(ref readonly byte source, nuint offset);
     /// <summary>Count floats, each converted to one lane (<typeparamref name="T"/> = double).</summary>
     static abstract TV LoadSingles(ref readonly float source, nuint offset);
+    /// <summary>destination[offset + k] += x[k] for the Count lanes of x, widened to double (<typeparamref name="T"/> = float).</summary>
+    static abstract void AddWidened(TV x, ref double destination, nuint offset);
 }
 
 /// <summary>
@@ -102,6 +104,7 @@ internal static class Simd
         Vector512.IsHardwareAccelerated ? VectorWidth.W512 : Vector256.IsHardwareAccelerated ? VectorWidth.W256 : VectorWidth.Scalar;
 
     /// <summary>The width to run: <see cref="Best"/> for Auto, and a forced width only where the hardware has it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static VectorWidth Resolve(VectorWidth width) => width switch
     {
         VectorWidth.Auto => Best,
@@ -116,27 +119,29 @@ internal static class Simd
     /// result does not depend on where it sits.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void For<T, TStep>(ref TStep step, int n, VectorWidth width = VectorWidth.Auto)
+    public static void For<T, TStep>(TStep step, int n, VectorWidth width = VectorWidth.Auto)
         where T : unmanaged, INumber<T> where TStep : ISimdStep<T>, allows ref struct
     {
         nuint i = 0, end = (nuint)n;
         var resolved = Resolve(width);
-        if (resolved == VectorWidth.W512) i = Steps<Vector512<T>, Simd512<T>, T, TStep>(ref step, i, end);
-        if (resolved != VectorWidth.Scalar) i = Steps<Vector256<T>, Simd256<T>, T, TStep>(ref step, i, end);
-        Steps<T, Simd1<T>, T, TStep>(ref step, i, end);
+        if (resolved == VectorWidth.W512) i = Steps<Vector512<T>, Simd512<T>, T, TStep>(step, i, end);
+        if (resolved != VectorWidth.Scalar) i = Steps<Vector256<T>, Simd256<T>, T, TStep>(step, i, end);
+        Steps<T, Simd1<T>, T, TStep>(step, i, end);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static nuint Steps<TV, TS, T, TStep>(ref TStep step, nuint i, nuint end)
+    private static nuint Steps<TV, TS, T, TStep>(TStep step, nuint i, nuint end)
         where TV : struct where TS : ISimd<TV, T> where T : unmanaged where TStep : ISimdStep<T>, allows ref struct
     {
-        for (; i + (nuint)TS.Count <= end; i += (nuint)TS.Count) step.Step<TV, TS>(i);
+        nuint w = (nuint)TS.Count;
+        if (end < w) return i;
+        for (nuint last = end - w; i <= last; i += w) step.Step<TV, TS>(i);
         return i;
     }
 
     /// <summary>Runs <paramref name="kernel"/> at the resolved width.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TResult Run<T, TResult, TKernel>(ref TKernel kernel, VectorWidth width = VectorWidth.Auto)
+    public static TResult Run<T, TResult, TKernel>(TKernel kernel, VectorWidth width = VectorWidth.Auto)
         where T : unmanaged, INumber<T> where TKernel : ISimdKernel<T, TResult>, allows ref struct => Resolve(width) switch
         {
             VectorWidth.W512 => kernel.Run<Vector512<T>, Simd512<T>>(),

@@ -86,6 +86,16 @@ internal readonly struct Simd512<T> : ISimd<Vector512<T>, T> where T : unmanaged
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AddWidened(Vector512<T> x, ref double destination, nuint offset)
+    {
+        if (typeof(T) != typeof(float)) throw new NotSupportedException($"widening: no kernel for {typeof(T).Name}");
+        var (low, high) = Vector512.Widen(x.AsSingle());
+        (Vector512.LoadUnsafe(ref destination, offset) + low).StoreUnsafe(ref destination, offset);
+        offset += (nuint)Vector512<double>.Count;
+        (Vector512.LoadUnsafe(ref destination, offset) + high).StoreUnsafe(ref destination, offset);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> LoadSingles(ref readonly float source, nuint offset)
     {
         if (typeof(T) == typeof(double)) return Avx512F.ConvertToVector512Double(Vector256.LoadUnsafe(in source, offset)).As<double, T>();
@@ -178,6 +188,16 @@ internal readonly struct Simd256<T> : ISimd<Vector256<T>, T> where T : unmanaged
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AddWidened(Vector256<T> x, ref double destination, nuint offset)
+    {
+        if (typeof(T) != typeof(float)) throw new NotSupportedException($"widening: no kernel for {typeof(T).Name}");
+        var (low, high) = Vector256.Widen(x.AsSingle());
+        (Vector256.LoadUnsafe(ref destination, offset) + low).StoreUnsafe(ref destination, offset);
+        offset += (nuint)Vector256<double>.Count;
+        (Vector256.LoadUnsafe(ref destination, offset) + high).StoreUnsafe(ref destination, offset);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> LoadSingles(ref readonly float source, nuint offset)
     {
         if (typeof(T) == typeof(double)) return Avx.ConvertToVector256Double(Vector128.LoadUnsafe(in source, offset)).As<double, T>();
@@ -215,6 +235,9 @@ internal readonly struct Simd1<T> : ISimd<T, T> where T : unmanaged, INumber<T>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(T x) => x;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T LoadBytes(ref readonly byte source, nuint offset) => T.CreateTruncating(Unsafe.Add(ref Unsafe.AsRef(in source), offset));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T LoadSingles(ref readonly float source, nuint offset) => T.CreateTruncating(Unsafe.Add(ref Unsafe.AsRef(in source), offset));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AddWidened(T x, ref double destination, nuint offset) => Unsafe.Add(ref destination, offset) += double.CreateTruncating(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T MultiplyAdd(T a, T b, T c)

@@ -214,11 +214,10 @@ internal static class SoftmaxKernels
     }
 
     /// <summary>y = (x − a) − b in one pass (not x − (a + b), whose rounding would cost digits).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void SubtractTwice<T>(ReadOnlySpan<T> x, T a, T b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var step = new SubtractTwiceStep<T>(x, a, b, y);
-        Simd.For<T, SubtractTwiceStep<T>>(ref step, x.Length);
+        Simd.For<T, SubtractTwiceStep<T>>(new(x, a, b, y), x.Length);
     }
 
     private readonly ref struct SubtractTwiceStep<T>(ReadOnlySpan<T> x, T a, T b, Span<T> y) : ISimdStep<T> where T : unmanaged

@@ -197,32 +197,44 @@ internal static unsafe class TransposeKernels
     private static void Transpose8x8(byte* d, long pair, long one, Vector512<double> r0, Vector512<double> r1, Vector512<double> r2,
         Vector512<double> r3, Vector512<double> r4, Vector512<double> r5, Vector512<double> r6, Vector512<double> r7)
     {
-        // t[2p + j] lane L holds elements 2L + j of rows 2p, 2p + 1; then two rounds of 128-bit lane shuffles (0x88
-        // picks lanes 0 and 2 of each source, 0xDD lanes 1 and 3).
-        var t0 = Avx512F.UnpackLow(r0, r1);
-        var t1 = Avx512F.UnpackHigh(r0, r1);
-        var t2 = Avx512F.UnpackLow(r2, r3);
-        var t3 = Avx512F.UnpackHigh(r2, r3);
-        var t4 = Avx512F.UnpackLow(r4, r5);
-        var t5 = Avx512F.UnpackHigh(r4, r5);
-        var t6 = Avx512F.UnpackLow(r6, r7);
-        var t7 = Avx512F.UnpackHigh(r6, r7);
-        var a0 = Avx512F.Shuffle4x128(t0, t2, 0x88);
-        var a2 = Avx512F.Shuffle4x128(t0, t2, 0xDD);
-        var b0 = Avx512F.Shuffle4x128(t4, t6, 0x88);
-        var b2 = Avx512F.Shuffle4x128(t4, t6, 0xDD);
-        var a1 = Avx512F.Shuffle4x128(t1, t3, 0x88);
-        var a3 = Avx512F.Shuffle4x128(t1, t3, 0xDD);
-        var b1 = Avx512F.Shuffle4x128(t5, t7, 0x88);
-        var b3 = Avx512F.Shuffle4x128(t5, t7, 0xDD);
-        Avx512F.Store((double*)d, Avx512F.Shuffle4x128(a0, b0, 0x88));
-        Avx512F.Store((double*)(d + pair), Avx512F.Shuffle4x128(a2, b2, 0x88));
-        Avx512F.Store((double*)(d + 2 * pair), Avx512F.Shuffle4x128(a0, b0, 0xDD));
-        Avx512F.Store((double*)(d + 3 * pair), Avx512F.Shuffle4x128(a2, b2, 0xDD));
-        Avx512F.Store((double*)(d + one), Avx512F.Shuffle4x128(a1, b1, 0x88));
-        Avx512F.Store((double*)(d + pair + one), Avx512F.Shuffle4x128(a3, b3, 0x88));
-        Avx512F.Store((double*)(d + 2 * pair + one), Avx512F.Shuffle4x128(a1, b1, 0xDD));
-        Avx512F.Store((double*)(d + 3 * pair + one), Avx512F.Shuffle4x128(a3, b3, 0xDD));
+        // Three rounds: elements interleaved within 128-bit lanes (t[2p + j] lane L holds elements 2L + j of rows
+        // 2p, 2p + 1), then 128-bit lanes regrouped twice; the last round stores outputs k and k + 4 together.
+        Interleave(r0, r1, out var t0, out var t1);
+        Interleave(r2, r3, out var t2, out var t3);
+        Interleave(r4, r5, out var t4, out var t5);
+        Interleave(r6, r7, out var t6, out var t7);
+        RegroupLanes(t0, t2, out var a0, out var a2);
+        RegroupLanes(t4, t6, out var b0, out var b2);
+        RegroupLanes(t1, t3, out var a1, out var a3);
+        RegroupLanes(t5, t7, out var b1, out var b3);
+        StoreRegrouped(d, 2 * pair, a0, b0);
+        StoreRegrouped(d + pair, 2 * pair, a2, b2);
+        StoreRegrouped(d + one, 2 * pair, a1, b1);
+        StoreRegrouped(d + pair + one, 2 * pair, a3, b3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Interleave(Vector512<double> a, Vector512<double> b, out Vector512<double> low, out Vector512<double> high)
+    {
+        low = Avx512F.UnpackLow(a, b);
+        high = Avx512F.UnpackHigh(a, b);
+    }
+
+    /// <summary>Lanes 0 and 2 of a then of b into <paramref name="even"/>, lanes 1 and 3 into <paramref name="odd"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RegroupLanes(Vector512<double> a, Vector512<double> b, out Vector512<double> even, out Vector512<double> odd)
+    {
+        even = Avx512F.Shuffle4x128(a, b, 0x88);
+        odd = Avx512F.Shuffle4x128(a, b, 0xDD);
+    }
+
+    /// <summary>The last regrouping: its even-lane result at d, its odd-lane result at d + offset.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRegrouped(byte* d, long offset, Vector512<double> a, Vector512<double> b)
+    {
+        RegroupLanes(a, b, out var even, out var odd);
+        Avx512F.Store((double*)d, even);
+        Avx512F.Store((double*)(d + offset), odd);
     }
 
     /// <summary>The 4×4 version of <see cref="Transpose8x8"/> in 256-bit registers: one unpack round, one lane permute.</summary>
