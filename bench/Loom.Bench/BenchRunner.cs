@@ -1,4 +1,4 @@
-using System.Reflection;
+using Loom.Bench.Peers;
 
 namespace Loom.Bench;
 
@@ -16,9 +16,10 @@ public static class BenchRunner
     /// <summary>Runs the suite; returns the report (also written to <paramref name="jsonPath"/> when given).</summary>
     public static BenchReport Run(string suite, BenchOptions options, string? jsonPath, TextWriter log)
     {
-        var report = new BenchReport(log);
         var benchmarks = Discover(suite).Where(b => options.Only is null || options.Only.Contains(b.Name)).ToList();
         if (benchmarks.Count == 0) throw new ArgumentException($"no benchmarks in suite '{suite}'" + (options.Only is null ? "" : $" named {string.Join(",", options.Only)}"));
+        using var peers = new PeerSet(options.Peers, log);
+        var report = new BenchReport(log, peers, options.ComparisonSettings);
         int saved = Threads.Count;
         try
         {
@@ -27,6 +28,14 @@ public static class BenchRunner
         finally
         {
             Threads.Count = saved;
+        }
+        var unstable = report.UnstableCases().ToList();
+        if (unstable.Count > 0)
+        {
+            log.WriteLine($"{unstable.Count} comparison(s) UNSTABLE: their per-round ratios spread more than " +
+                $"{options.ComparisonSettings.MaxSpread:P0} (interquartile range over median), so the machine's load changed under them:");
+            foreach (var c in unstable) log.WriteLine($"  {c}");
+            log.WriteLine("rerun them on a quieter machine (bench/peers/run_quiet.sh waits for one), or with more --rounds");
         }
         if (jsonPath is not null)
         {

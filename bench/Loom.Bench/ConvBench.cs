@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Loom.Autograd;
+using Loom.Bench.Comparison;
 using Loom.Memory;
 using Loom.Random;
 
@@ -9,7 +9,7 @@ namespace Loom.Bench;
 /// <summary>
 /// conv2d as in a small CNN layer: batch 64, 32 → 64 channels, 28×28, 3×3 kernel, padding 1 (1.85 GFLOP forward,
 /// twice that again backward). Reports median forward and forward+backward times and GFLOP/s per thread count.
-/// With <c>--peers</c> on the command line it also runs bench/peers/conv_torch.py for PyTorch's figures on the same shape.
+/// With --peers, both passes alternate rounds with PyTorch's on the same shape and report the time ratio.
 /// Also times LeNet-5's two convolutions (batch 64), whose few channels are what the direct kernels are for.
 /// </summary>
 public sealed class ConvBench : IBenchmark
@@ -54,15 +54,15 @@ public sealed class ConvBench : IBenchmark
         foreach (int threads in options.ThreadCounts)
         {
             Threads.Count = threads;
-            var f = Timing.Measure(Forward, warmup, iterations, budget);
-            report.Add(Name, $"forward {shape} t{threads}", ("median_ms", f.Median * 1e3), ("gflops", forwardFlops / f.Median / 1e9),
-                ("alloc_kb", AllocatedKb(Forward)));
-            var t = Timing.Measure(ForwardBackward, warmup, iterations, budget);
-            report.Add(Name, $"forward+backward {shape} t{threads}", ("median_ms", t.Median * 1e3), ("gflops", trainFlops / t.Median / 1e9),
-                ("alloc_kb", AllocatedKb(ForwardBackward)));
+            var peerParameters = new JsonObject { ["batch"] = batch };
+            var f = CaseTimer.Time(Forward, report.Peers.Setup("torch", "conv2d/forward", threads, peerParameters, warmup), options, warmup, iterations, budget);
+            report.Add(Name, $"forward {shape} t{threads}",
+                [("median_ms", f.MedianSeconds * 1e3), ("gflops", forwardFlops / f.MedianSeconds / 1e9), ("alloc_kb", AllocatedKb(Forward)), .. f.PeerMetrics()]);
+            var t = CaseTimer.Time(ForwardBackward, report.Peers.Setup("torch", "conv2d/forward+backward", threads, peerParameters, warmup), options, warmup, iterations, budget);
+            report.Add(Name, $"forward+backward {shape} t{threads}",
+                [("median_ms", t.MedianSeconds * 1e3), ("gflops", trainFlops / t.MedianSeconds / 1e9), ("alloc_kb", AllocatedKb(ForwardBackward)), .. t.PeerMetrics()]);
         }
 
-        if (Environment.GetCommandLineArgs().Contains("--peers")) RunTorchPeer(report, batch, options.ThreadCounts, shape);
         RunLeNet(report, options, batch);
     }
 
@@ -108,48 +108,5 @@ public sealed class ConvBench : IBenchmark
         long before = GC.GetTotalAllocatedBytes(precise: true);
         action();
         return (GC.GetTotalAllocatedBytes(precise: true) - before) / 1024.0;
-    }
-
-    private void RunTorchPeer(BenchReport report, int batch, int[] threads, string shape)
-    {
-        var script = FindUp(Path.Combine("bench", "peers", "conv_torch.py"));
-        if (script is null)
-        {
-            Console.Error.WriteLine("conv2d: bench/peers/conv_torch.py not found above the working directory; skipping the torch peer");
-            return;
-        }
-        var psi = new ProcessStartInfo("/usr/bin/python3", [script, "--batch", batch.ToString(), "--threads", string.Join(",", threads)])
-        {
-            RedirectStandardOutput = true,
-        };
-        // The two settings without which torch looks slower than it is (see /work/shared/peers/README.md).
-        psi.Environment["OPENBLAS_CORETYPE"] = "SkylakeX";
-        psi.Environment["LD_LIBRARY_PATH"] = "/usr/lib/x86_64-linux-gnu/openblas-openmp";
-        using var process = Process.Start(psi)!;
-        string? line;
-        while ((line = process.StandardOutput.ReadLine()) is not null)
-        {
-            if (JsonNode.Parse(line) is not JsonObject r) continue;
-            double ms = r["median_ms"]!.GetValue<double>();
-            string pass = r["pass"]!.GetValue<string>();
-            double flops = 2.0 * batch * OutChannels * Size * Size * InChannels * Kernel * Kernel * (pass == "forward" ? 1 : 3);
-            report.Add(Name, $"torch {pass} {shape} t{r["threads"]}", ("median_ms", ms), ("gflops", flops / (ms / 1e3) / 1e9));
-        }
-        process.WaitForExit();
-    }
-
-    private static string? FindUp(string relative)
-    {
-        for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, relative);
-            if (File.Exists(candidate)) return candidate;
-        }
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, relative);
-            if (File.Exists(candidate)) return candidate;
-        }
-        return null;
     }
 }

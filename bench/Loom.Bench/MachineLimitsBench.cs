@@ -1,6 +1,6 @@
 namespace Loom.Bench;
 
-/// <summary>"machine": the FMA peak and memory bandwidth other benchmarks are measured against.</summary>
+/// <summary>"machine": the FMA peak and memory bandwidth other benchmarks are measured against, at each thread count of the run.</summary>
 public sealed class MachineLimitsBench : IBenchmark
 {
     public string Suite => "kernels";
@@ -9,11 +9,11 @@ public sealed class MachineLimitsBench : IBenchmark
     public void Run(BenchReport report, BenchOptions options)
     {
         var limits = MachineLimits.Measure();
-        foreach (var (threads, gflops) in limits.FmaGflops.OrderBy(kv => kv.Key))
-            report.Add(Name, $"fp32 fma peak threads={threads}", ("gflops", gflops));
-        foreach (var (threads, gbps) in limits.ReadGBps.OrderBy(kv => kv.Key))
-            report.Add(Name, $"memory read threads={threads}", ("gbps", gbps));
-        foreach (var (threads, gbps) in limits.CopyGBps.OrderBy(kv => kv.Key))
-            report.Add(Name, $"memory copy threads={threads}", ("gbps", gbps));
+        foreach (int threads in options.ThreadCounts)
+            report.Add(Name, $"fp32 fma peak threads={threads}", ("gflops", limits.FmaPeak(threads)));
+        foreach (int threads in options.ThreadCounts)
+            report.Add(Name, $"memory read threads={threads}", ("gbps", limits.ReadBandwidth(threads)));
+        foreach (int threads in options.ThreadCounts)
+            report.Add(Name, $"memory copy threads={threads}", ("gbps", limits.CopyBandwidth(threads)));
     }
 }

@@ -1,11 +1,13 @@
 using Loom.Bench;
+using Loom.Bench.Comparison;
 
-// Usage: Loom.Bench SUITE [--json FILE] [--quick] [--threads 1,2] [--only a,b] [--peers]
+// Usage: Loom.Bench SUITE [--json FILE] [--quick] [--threads 1,2] [--only a,b] [--peers] [--rounds N]
 // SUITE is kernels, train or all. `loom bench` in Loom.Cli calls the same BenchRunner.
 string suite = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "kernels";
 string? json = null;
 bool quick = false;
 bool peers = false;
+int? rounds = null;
 int[] threads = [1, 2];
 HashSet<string>? only = null;
 for (int i = 0; i < args.Length; i++)
@@ -17,6 +19,9 @@ for (int i = 0; i < args.Length; i++)
         case "--threads": threads = args[++i].Split(',').Select(int.Parse).ToArray(); break;
         case "--only": only = args[++i].Split(',').ToHashSet(); break;
         case "--peers": peers = true; break;
+        case "--rounds": rounds = int.Parse(args[++i]); break;
     }
 }
-BenchRunner.Run(suite, new BenchOptions(quick, threads, only, peers), json, Console.Out);
+var options = new BenchOptions(quick, threads, only, peers);
+if (rounds is int r) options = options with { Comparison = options.ComparisonSettings with { Rounds = r } };
+BenchRunner.Run(suite, options, json, Console.Out);

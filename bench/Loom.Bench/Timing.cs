@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Loom.Bench.Comparison;
 
 namespace Loom.Bench;
 
@@ -19,5 +20,19 @@ public static class Timing
         }
         times.Sort();
         return (times[times.Count / 2], times[0], times.Count);
+    }
+
+    /// <summary>Times each of <paramref name="iterations"/> runs of <paramref name="action"/>: one block of an interleaved comparison.</summary>
+    public static RoundTiming Round(Action action, int iterations)
+    {
+        var times = new double[iterations];
+        for (int i = 0; i < iterations; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            action();
+            times[i] = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        }
+        Array.Sort(times);
+        return new RoundTiming(RatioSummary.Quantile(times, 0.5), times[0], iterations);
     }
 }

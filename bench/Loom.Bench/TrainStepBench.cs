@@ -1,5 +1,4 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
+using Loom.Bench.Comparison;
 using Loom.Memory;
 using Loom.Models;
 using Loom.Nn;
@@ -8,39 +7,40 @@ using Loom.Random;
 namespace Loom.Bench;
 
 /// <summary>
-/// Training-step time of the models `../shared/peers/torch_bench.py` measures, with the same shapes: one step is
-/// forward + cross-entropy + backward + Adam step, median after warm-up, inside a <see cref="MemoryScope"/> as the
-/// trainer runs it. Also reports managed bytes allocated per step (target: under 1 MB for the MLP). With --peers,
-/// runs torch_bench.py in the same run and reports Loom/PyTorch time ratios (below 1 means Loom is faster).
+/// Training-step time of the models the PyTorch peer (bench/peers/torch_peer.py) measures, with the same shapes: one
+/// step is forward + cross-entropy + backward + Adam step, median after warm-up, inside a <see cref="MemoryScope"/> as
+/// the trainer runs it. Also reports managed bytes allocated per step (target: under 1 MB for the MLP). With --peers,
+/// each case alternates rounds with the same case in PyTorch and reports the Loom/PyTorch time ratio (below 1 means
+/// Loom is faster).
 /// </summary>
-public sealed partial class TrainStepBench : IBenchmark
+public sealed class TrainStepBench : IBenchmark
 {
     public string Suite => "train";
 
     public string Name => "trainstep";
 
-    /// <summary>A model, a fixed batch and the torch_bench.py case name ("(a)", "(b)"…); language models flatten [B, T, V] logits for the loss.</summary>
-    private sealed record Case(string Name, string TorchKey, Func<Module<Tensor, Tensor>> Model, Tensor Inputs, Tensor Targets, bool Sequence = false);
+    /// <summary>A model, a fixed batch and the peer's case name; language models flatten [B, T, V] logits for the loss.</summary>
+    private sealed record Case(string Name, string PeerCase, Func<Module<Tensor, Tensor>> Model, Tensor Inputs, Tensor Targets, bool Sequence = false);
 
     private static IEnumerable<Case> Cases()
     {
         var g = new Generator(0);
-        yield return new Case("mlp 784-512-512-10, batch 128", "(a)",
+        yield return new Case("mlp 784-512-512-10, batch 128", "trainstep/mlp",
             () => new Sequential(new Linear(784, 512), new ReLU(), new Linear(512, 512), new ReLU(), new Linear(512, 10)),
             Tensor.Randn(new Shape(128, 784), g), Tensor.Randint(0, 10, new Shape(128), g));
-        yield return new Case("lenet5 1x28x28, batch 64", "(b)",
+        yield return new Case("lenet5 1x28x28, batch 64", "trainstep/lenet5",
             () => new Sequential(
                 new Conv2d(1, 6, 5, padding: 2), new ReLU(), new MaxPool2d(2),
                 new Conv2d(6, 16, 5), new ReLU(), new MaxPool2d(2), new Flatten(),
                 new Linear(16 * 5 * 5, 120), new ReLU(), new Linear(120, 84), new ReLU(), new Linear(84, 10)),
             Tensor.Randn(new Shape(64, 1, 28, 28), g), Tensor.Randint(0, 10, new Shape(64), g));
-        yield return new Case("gpt 4L d256 h4 T128 V4096, batch 8", "(c)", () => new Gpt(new GptConfig()),
+        yield return new Case("gpt 4L d256 h4 T128 V4096, batch 8", "trainstep/gpt", () => new Gpt(new GptConfig(GeluTanh: false)), // the peer uses F.gelu's exact form
             Tensor.Randint(0, 4096, new Shape(8, 128), g), Tensor.Randint(0, 4096, new Shape(8, 128), g), Sequence: true);
-        yield return new Case("lstm in64 h256 T50, batch 32", "(d)", () => new LstmClassifier(),
+        yield return new Case("lstm in64 h256 T50, batch 32", "trainstep/lstm", () => new LstmClassifier(),
             Tensor.Randn(new Shape(32, 50, 64), g), Tensor.Randint(0, 10, new Shape(32), g));
     }
 
-    /// <summary>torch_bench.py's LSTMNet: LSTM(64 → 256), batch first, the last hidden state through Linear(256, 10).</summary>
+    /// <summary>The peers' LSTMNet: LSTM(64 → 256), batch first, the last hidden state through Linear(256, 10).</summary>
     private sealed class LstmClassifier : Module<Tensor, Tensor>
     {
         private readonly LSTM _lstm;
@@ -60,10 +60,6 @@ public sealed partial class TrainStepBench : IBenchmark
         foreach (int threads in options.ThreadCounts)
         {
             Threads.Count = threads;
-            Dictionary<string, double>? torch = null;
-            string? peerError = null;
-            if (options.Peers) (torch, peerError) = TorchSteps(threads);
-            if (peerError is not null) Console.WriteLine($"trainstep: PyTorch peer unavailable: {peerError}");
             foreach (var c in Cases())
             {
                 Generator.ManualSeed(1);
@@ -80,40 +76,18 @@ public sealed partial class TrainStepBench : IBenchmark
                     loss.Backward();
                     optimizer.Step();
                 }
-                var (median, min, n) = Timing.Measure(Step, warmup: 5, minIterations: options.Quick ? 5 : 20, budgetSeconds: options.Quick ? 0.5 : 3);
+                var peer = report.Peers.Setup("torch", c.PeerCase, threads, warmup: 5);
+                var t = CaseTimer.Time(Step, peer, options, warmup: 5, minIterations: options.Quick ? 5 : 20, budgetSeconds: options.Quick ? 0.5 : 3);
                 const int allocSteps = 10;
                 long before = GC.GetTotalAllocatedBytes(precise: true);
                 for (int i = 0; i < allocSteps; i++) Step();
                 double bytesPerStep = (GC.GetTotalAllocatedBytes(precise: true) - before) / (double)allocSteps;
-                var metrics = new List<(string, object)>
-                {
-                    ("threads", threads), ("median_ms", median * 1e3), ("min_ms", min * 1e3), ("steps", n), ("alloc_kb_per_step", bytesPerStep / 1024),
-                };
-                if (torch is not null && torch.TryGetValue(c.TorchKey, out var torchMs))
-                {
-                    metrics.Add(("torch_ms", torchMs));
-                    metrics.Add(("ratio_to_torch", median * 1e3 / torchMs));
-                }
-                report.Add(Name, $"{c.Name} @{threads}t", metrics.ToArray());
+                report.Add(Name, $"{c.Name} @{threads}t",
+                [
+                    ("threads", threads), ("median_ms", t.MedianSeconds * 1e3), ("min_ms", t.MinSeconds * 1e3), ("steps", t.Iterations),
+                    ("alloc_kb_per_step", bytesPerStep / 1024), .. t.PeerMetrics(),
+                ]);
             }
         }
     }
-
-    // torch_bench.py prints lines like "(a) MLP 784-512-512-10 train step, batch 128   median     6.612 ms  min …".
-    private static (Dictionary<string, double>? Medians, string? Error) TorchSteps(int threads)
-    {
-        var run = Peers.RunScript("torch_bench.py", torch: true, timeout: TimeSpan.FromMinutes(5), arguments: ["--only", "mlp,cnn,gpt,lstm", "--threads", threads.ToString(CultureInfo.InvariantCulture)]);
-        if (run.Error is not null) return (null, run.Error);
-        var medians = new Dictionary<string, double>();
-        foreach (var line in run.StandardOutput.Split('\n'))
-        {
-            var m = TorchLine().Match(line);
-            if (m.Success && line.Contains("train step", StringComparison.Ordinal))
-                medians[m.Groups[1].Value] = double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
-        }
-        return medians.Count == 0 ? (null, "no train-step figures in torch_bench.py's output") : (medians, null);
-    }
-
-    [GeneratedRegex(@"^(\([a-z]\)).*median\s+([\d.]+) ms")]
-    private static partial Regex TorchLine();
 }

@@ -13,40 +13,48 @@ public static class LoomCommand
         EvalCommand.Build(console),
         PredictCommand.Build(console),
         CrossValidateCommand.Build(console),
+        GenerateCommand.Build(console),
         DatasetsCommand.Build(console),
         BenchCommand.Build(console),
     };
 
-    /// <summary>Parses and runs; user errors become one red line and exit code 1, never a stack trace.</summary>
-    public static int Run(string[] args, IAnsiConsole? console = null)
+    /// <summary>
+    /// Parses and runs. Results go to <paramref name="console"/> (standard output); a user error becomes one line on
+    /// <paramref name="errors"/> (standard error, so that it is seen even when the output is piped to a file or another
+    /// program) and exit code 1, never a stack trace.
+    /// </summary>
+    public static int Run(string[] args, IAnsiConsole? console = null, IAnsiConsole? errors = null)
     {
         console ??= AnsiConsole.Console;
+        errors ??= AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         try
         {
             var parse = Build(console).Parse(args);
             if (parse.Errors.Count > 0)
             {
-                foreach (var error in parse.Errors) WriteError(console, error.Message);
-                console.MarkupLine("run [bold]loom --help[/] or [bold]loom COMMAND --help[/] for the options");
+                var command = parse.CommandResult.Command is RootCommand ? "loom" : $"loom {parse.CommandResult.Command.Name}";
+                WriteError(errors, string.Join("; ", parse.Errors.Select(e => e.Message.TrimEnd('.'))) + $"; run {command} --help for the options");
                 return 1;
             }
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (e is UserErrorException or Train.TrainingDivergedException or Nn.StateDictMismatchException or ArgumentException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or IOException or UnauthorizedAccessException)
         {
-            WriteError(console, e.Message);
+            WriteError(errors, e.Message);
             return 1;
         }
     }
 
     /// <summary>
-    /// "error: message" as one line whatever the console's width: Spectre wraps at 80 columns when the output is
-    /// redirected, and an error split over lines is hard to grep in a log.
+    /// "error: message" as one line whatever the console's width or the message: Spectre wraps at 80 columns when the
+    /// output is redirected, and a message of several lines (a state-dict mismatch lists its keys line by line) is
+    /// joined, because an error split over lines is hard to grep in a log.
     /// </summary>
-    private static void WriteError(IAnsiConsole console, string message)
+    private static void WriteError(IAnsiConsole errors, string message)
     {
-        console.Markup("[red]error:[/] ");
-        console.Profile.Out.Writer.WriteLine(message);
-        console.Profile.Out.Writer.Flush();
+        var lines = message.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
+        var oneLine = string.Concat(lines.Select((l, i) => i == 0 ? l : (lines[i - 1].EndsWith(':') ? " " : "; ") + l));
+        errors.Markup("[red]error:[/] ");
+        errors.WriteOneLine(oneLine);
     }
 }

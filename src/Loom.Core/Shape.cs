@@ -78,17 +78,32 @@ public readonly struct Shape : IEquatable<Shape>
     public static Shape Broadcast(Shape a, Shape b, string op)
     {
         if (a.Equals(b)) return a;
-        int rank = Math.Max(a.Rank, b.Rank);
-        var dims = new int[rank];
+        if (!TryBroadcast(a.Dims, b.Dims, out var dims, out var mismatch))
+            throw new ArgumentException($"{op}: shapes {a} and {b} cannot be broadcast together (dimension {mismatch.Axis}: {mismatch.A} vs {mismatch.B})");
+        return Wrap(dims);
+    }
+
+    /// <summary>
+    /// NumPy broadcasting of two lists of dimensions, aligned at the right. When they do not broadcast, returns false
+    /// with the first dimension of the result that fails and the two sizes there, for the caller's message.
+    /// </summary>
+    internal static bool TryBroadcast(ReadOnlySpan<int> a, ReadOnlySpan<int> b, out int[] dims, out (int Axis, int A, int B) mismatch)
+    {
+        int rank = Math.Max(a.Length, b.Length);
+        dims = new int[rank];
+        mismatch = default;
         for (int i = 0; i < rank; i++)
         {
-            int da = i < rank - a.Rank ? 1 : a[i - (rank - a.Rank)];
-            int db = i < rank - b.Rank ? 1 : b[i - (rank - b.Rank)];
+            int da = i < rank - a.Length ? 1 : a[i - (rank - a.Length)];
+            int db = i < rank - b.Length ? 1 : b[i - (rank - b.Length)];
             if (da != db && da != 1 && db != 1)
-                throw new ArgumentException($"{op}: shapes {a} and {b} cannot be broadcast together (dimension {i}: {da} vs {db})");
+            {
+                mismatch = (i, da, db);
+                return false;
+            }
             dims[i] = da == 1 ? db : da;
         }
-        return Wrap(dims);
+        return true;
     }
 
     public bool Equals(Shape other) => Dims.SequenceEqual(other.Dims);

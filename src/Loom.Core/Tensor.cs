@@ -204,17 +204,7 @@ public partial class Tensor
     public double Item()
     {
         if (Numel != 1) throw new InvalidOperationException($"Item() needs a tensor with one element, but shape {Shape} has {Numel}");
-        return DType switch
-        {
-            DType.Float32 => ((Storage<float>)Storage).Array[Offset],
-            DType.Float64 => ((Storage<double>)Storage).Array[Offset],
-            DType.Int32 => ((Storage<int>)Storage).Array[Offset],
-            DType.Int64 => ((Storage<long>)Storage).Array[Offset],
-            DType.UInt8 => ((Storage<byte>)Storage).Array[Offset],
-            DType.Int8 => ((Storage<sbyte>)Storage).Array[Offset],
-            DType.Bool => ((Storage<bool>)Storage).Array[Offset] ? 1 : 0,
-            _ => throw new NotSupportedException(),
-        };
+        return StoredAsDouble(Offset);
     }
 
     /// <summary>The value of a one-element tensor as <typeparamref name="T"/> (which must match the dtype).</summary>
@@ -240,19 +230,18 @@ public partial class Tensor
     }
 
     /// <summary>Reads one element as a double (for tests and printing; not a hot path).</summary>
-    public double GetDouble(params int[] index)
+    public double GetDouble(params int[] index) => StoredAsDouble(StorageIndex(index));
+
+    /// <summary>The storage element at <paramref name="storageIndex"/> as a double (true is 1).</summary>
+    private double StoredAsDouble(int storageIndex) => DType switch
     {
-        int o = StorageIndex(index);
-        return DType switch
-        {
-            DType.Float32 => ((Storage<float>)Storage).Array[o],
-            DType.Float64 => ((Storage<double>)Storage).Array[o],
-            DType.Int32 => ((Storage<int>)Storage).Array[o],
-            DType.Int64 => ((Storage<long>)Storage).Array[o],
-            DType.UInt8 => ((Storage<byte>)Storage).Array[o],
-            DType.Int8 => ((Storage<sbyte>)Storage).Array[o],
-            DType.Bool => ((Storage<bool>)Storage).Array[o] ? 1 : 0,
-            _ => throw new NotSupportedException(),
-        };
-    }
+        DType.Float32 => ((Storage<float>)Storage).Array[storageIndex],
+        DType.Float64 => ((Storage<double>)Storage).Array[storageIndex],
+        DType.Int32 => ((Storage<int>)Storage).Array[storageIndex],
+        DType.Int64 => ((Storage<long>)Storage).Array[storageIndex],
+        DType.UInt8 => ((Storage<byte>)Storage).Array[storageIndex],
+        DType.Int8 => ((Storage<sbyte>)Storage).Array[storageIndex],
+        DType.Bool => ((Storage<bool>)Storage).Array[storageIndex] ? 1 : 0,
+        _ => throw new NotSupportedException(),
+    };
 }

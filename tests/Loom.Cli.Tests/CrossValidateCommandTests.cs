@@ -36,4 +36,25 @@ public sealed class CrossValidateCommandTests : IDisposable
         Assert.Contains(result.Lines, l => l.Contains("accuracy", StringComparison.Ordinal) && l.Contains(shown, StringComparison.Ordinal));
         Assert.Equal(3, result.Lines.Count(l => l.StartsWith("fold ", StringComparison.Ordinal)));
     }
+
+    [Fact]
+    public void More_folds_than_samples_is_one_error_line_and_leaves_no_folder()
+    {
+        var csv = TestData.BlobsCsv(_temp.Path);
+        var output = _temp.File("runs");
+        CliRunner.Fail(["cv", "--folds", "100", "--data", csv, "--target", "label", "--output", output], "--folds 100: the training split has 72 samples; give at most 72 folds");
+        Assert.False(Directory.Exists(output));
+    }
+
+    [Fact]
+    public void A_cv_folder_is_refused_by_eval_and_resume_as_a_run_without_a_model()
+    {
+        var output = _temp.File("runs");
+        CliRunner.Succeed("cv", "--folds", "2", "--data", TestData.BlobsCsv(_temp.Path), "--target", "label", "--hidden", "8", "--epochs", "1", "--output", output);
+        var folder = CliRunner.RunFolderUnder(output);
+        string message = $"{folder} is a cross-validation run (loom cv), which keeps no model";
+        CliRunner.Fail(["eval", folder], message);
+        CliRunner.Fail(["predict", folder, "--output", _temp.File("p.csv")], message);
+        CliRunner.Fail(["train", "--resume", folder], message);
+    }
 }

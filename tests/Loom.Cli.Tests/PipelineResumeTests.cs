@@ -33,6 +33,35 @@ public sealed class PipelineResumeTests : IDisposable
         }
     }
 
+    private sealed class InterruptAtEpochEnd(int epochs) : ICallback
+    {
+        public void OnEpochEnd(Trainer trainer, EpochSummary summary)
+        {
+            if (summary.Epoch + 1 == epochs) trainer.Interrupt("interrupted");
+        }
+    }
+
+    [Fact]
+    public void An_interrupt_that_falls_on_an_epochs_end_leaves_the_run_unfinished()
+    {
+        // Ctrl-C or SIGTERM during an epoch's last batch or its validation stops with no batch of the next epoch
+        // trained: the run must wait for --resume, not be evaluated and reported as if all its epochs had run.
+        var config = new TrainingConfig { Data = NoiseCsv(), Model = "mlp", Epochs = 4, BatchSize = 16, Threads = 1 }
+            .WithTaskOptions(new ClassificationOptions { Target = "label", Hidden = 16 });
+        var folder = new RunFolder(_temp.File("interrupted"));
+        var setup = Pipeline.Prepare(config, folder, [new InterruptAtEpochEnd(2)]);
+        var result = Pipeline.Train(setup, folder);
+        Assert.True(result.Fit.Interrupted);
+        Assert.Equal((2, 0), (setup.Trainer.Epoch, setup.Trainer.BatchInEpoch));
+        Assert.Null(result.Test);
+        Assert.DoesNotContain(folder.ReadMetrics(), l => (string?)l["kind"] == "test");
+
+        var resumed = Pipeline.Prepare(config, folder);
+        var finished = Pipeline.Train(resumed, folder, resume: true);
+        Assert.Equal(2, finished.Fit.StartEpoch);
+        Assert.NotNull(finished.Test);
+    }
+
     [Fact]
     public void A_resumed_run_with_a_plateau_schedule_reduces_the_rate_at_the_same_epochs()
     {

@@ -28,20 +28,24 @@ internal static class TestData
         return path;
     }
 
-    /// <summary>An image folder with sub-folders "dark" and "light" of small grey PNGs.</summary>
-    public static string ImageFolder(string folder, int perClass = 6)
+    /// <summary>
+    /// An image folder <paramref name="folder"/>/<paramref name="name"/> with class sub-folders of small grey PNGs:
+    /// "dark" and "light", or those of them in <paramref name="classes"/>.
+    /// </summary>
+    public static string ImageFolder(string folder, int perClass = 6, string name = "images", string[]? classes = null)
     {
-        var root = Path.Combine(folder, "images");
-        foreach (var (name, level) in new[] { ("dark", (byte)40), ("light", (byte)210) })
+        var root = Path.Combine(folder, name);
+        var levels = new Dictionary<string, byte> { ["dark"] = 40, ["light"] = 210 };
+        foreach (var className in classes ?? ["dark", "light"])
         {
-            Directory.CreateDirectory(Path.Combine(root, name));
+            Directory.CreateDirectory(Path.Combine(root, className));
             for (int i = 0; i < perClass; i++)
             {
                 using var bitmap = new SKBitmap(12, 10);
-                byte v = (byte)(level + i);
+                byte v = (byte)(levels[className] + i);
                 bitmap.Erase(new SKColor(v, v, v));
                 using var png = bitmap.Encode(SKEncodedImageFormat.Png, 100);
-                File.WriteAllBytes(Path.Combine(root, name, $"{i}.png"), png.ToArray());
+                File.WriteAllBytes(Path.Combine(root, className, $"{i}.png"), png.ToArray());
             }
         }
         return root;
@@ -68,6 +72,18 @@ internal static class TestData
         var path = Path.Combine(folder, Path.GetFileNameWithoutExtension(source) + ".csv");
         File.WriteAllText(path, sb.ToString());
         return path;
+    }
+
+    /// <summary>Every file of a folder (not its sub-folders) with its bytes: compare two to show that nothing was written.</summary>
+    public static SortedDictionary<string, string> Snapshot(string folder) =>
+        new(Directory.GetFiles(folder).ToDictionary(f => Path.GetFileName(f), f => Convert.ToHexString(File.ReadAllBytes(f))), StringComparer.Ordinal);
+
+    /// <summary>A copy of a folder's files (a run folder) at <paramref name="destination"/>.</summary>
+    public static string CopyFolder(string source, string destination)
+    {
+        Directory.CreateDirectory(destination);
+        foreach (var f in Directory.GetFiles(source)) File.Copy(f, Path.Combine(destination, Path.GetFileName(f)));
+        return destination;
     }
 
     /// <summary>Every line of a run folder's metrics.jsonl.</summary>

@@ -36,7 +36,7 @@ public sealed class ThreadsTests : IDisposable
 
         CliRunner.Succeed("eval", run, "--threads", "3");
         Assert.Equal(3, Loom.Threads.Count);
-        CliRunner.Succeed("predict", run, "--threads", "2", "--output", predictions);
+        CliRunner.Succeed("predict", run, "--threads", "2", "--output", predictions, "--force");
         Assert.Equal(2, Loom.Threads.Count);
     }
 

@@ -46,7 +46,8 @@ public class TrainCommandTests(DigitsRunFixture run) : IClassFixture<DigitsRunFi
     public void Config_json_records_the_options_given()
     {
         var config = TrainingConfig.FromJson(File.ReadAllText(run.File("config.json")), "config.json");
-        Assert.Equal(new TrainingConfig { Task = "classification", Model = "mlp", Epochs = 1, Threads = Environment.ProcessorCount }.WithTaskOptions(new ClassificationOptions { Hidden = 32 }).ToJson(), config.ToJson());
+        Assert.Equal(new TrainingConfig { Task = "classification", Model = "mlp", Epochs = 1, Threads = Environment.ProcessorCount }
+            .WithDefaults(new ClassificationTask().TrainingDefaults).WithTaskOptions(new ClassificationOptions { Hidden = 32 }).ToJson(), config.ToJson());
     }
 
     [Fact]
@@ -156,9 +157,7 @@ public class TrainCommandTests(DigitsRunFixture run) : IClassFixture<DigitsRunFi
     [Fact]
     public void Resuming_a_finished_run_keeps_one_line_per_epoch_and_retests()
     {
-        var copy = run.Temp("resumed-copy");
-        Directory.CreateDirectory(copy);
-        foreach (var f in Directory.GetFiles(run.Folder)) File.Copy(f, Path.Combine(copy, Path.GetFileName(f)));
+        var copy = TestData.CopyFolder(run.Folder, run.Temp("resumed-copy"));
 
         CliRunner.Succeed("train", "--resume", copy);
 

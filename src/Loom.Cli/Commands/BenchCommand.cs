@@ -15,8 +15,9 @@ internal static class BenchCommand
         var quick = new Option<bool>("--quick") { Description = "fewer sizes and repetitions" };
         var threads = new Option<string>("--threads") { Description = "comma-separated thread counts", DefaultValueFactory = _ => "1,2" };
         var only = new Option<string?>("--only") { Description = "comma-separated benchmark names (e.g. sgemm,conv2d)" };
-        var peers = new Option<bool>("--peers") { Description = "also run the peer scripts (numpy/OpenBLAS, PyTorch) in the same run and report ratios" };
-        var command = new Command("bench", "Measure kernels and training steps; figures are medians after warm-up") { suite, json, quick, threads, only, peers };
+        var peers = new Option<bool>("--peers") { Description = "also run the peers (PyTorch, numpy/OpenBLAS; bench/peers) in rounds alternating with Loom's and report the median ratio" };
+        var rounds = new Option<int?>("--rounds") { Description = "rounds per case compared with a peer (default 7, 3 with --quick)" };
+        var command = new Command("bench", "Measure kernels and training steps; figures are medians after warm-up") { suite, json, quick, threads, only, peers, rounds };
         command.SetAction(parse =>
         {
             int[] threadCounts;
@@ -35,6 +36,11 @@ internal static class BenchCommand
                 Only = parse.GetValue(only)?.Split(',').ToHashSet(),
                 Peers = parse.GetValue(peers),
             };
+            if (parse.GetValue(rounds) is int r)
+            {
+                if (r < 1) throw new UserErrorException($"--rounds must be at least 1, got {r}");
+                options = options with { Comparison = options.ComparisonSettings with { Rounds = r } };
+            }
             BenchRunner.Run(parse.GetValue(suite)!, options, parse.GetValue(json), Console.Out);
             return 0;
         });

@@ -8,16 +8,14 @@ internal static class EvalCommand
 {
     public static Command Build(IAnsiConsole console)
     {
-        var options = new RunOptions("evaluate on this data instead of the run's own (same formats as loom train)");
         var best = new Option<bool>("--best") { Description = "use best.safetensors (lowest validation loss) instead of the final model" };
-        var command = new Command("eval", "Evaluate a trained run on its test split or on other data");
-        options.AddTo(command);
-        command.Add(best);
+        var run = new RunOptions(console, "evaluate on all of this labelled data (or, for data that comes split, its test part) instead of the run's test split");
+        var command = run.Command("eval", "Evaluate a trained run on its test split or on other data", best);
         command.SetAction(parse =>
         {
-            var run = options.Load(parse, parse.GetValue(best));
-            var test = run.Evaluate();
-            var table = new Table().Title($"{Markup.Escape(run.Config.Model!)} on {Markup.Escape(run.Data.Description)}").AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
+            var trained = run.Load(parse, parse.GetValue(best));
+            var test = trained.Evaluate();
+            var table = new Table().Title($"{Markup.Escape(trained.Config.Model!)} on {Markup.Escape(trained.Data.Description)}").AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
             table.AddRow("loss", $"{test.Loss:F4}");
             foreach (var (k, v) in test.Metrics) table.AddRow(k, $"{v:F4}");
             table.AddRow("samples", test.Samples.ToString());

@@ -19,8 +19,13 @@ internal sealed class ProgressDisplay(IAnsiConsole console, int epochs) : ICallb
     private int _batches;
     private long _samples;
     private readonly Stopwatch _clock = new();
+    private TimeSpan _lastStatus;
+    private static readonly TimeSpan StatusInterval = TimeSpan.FromSeconds(60);
 
     public bool Interactive => console.Profile.Capabilities.Interactive;
+
+    /// <summary>What the rate counts (the task's unit: samples, or tokens for a language model) and how many per sample.</summary>
+    public (string Name, int PerSample) Throughput { get; set; } = ("samples", 1);
 
     /// <summary>Runs <paramref name="body"/> with the live display when the terminal supports it.</summary>
     public T Run<T>(Func<T> body)
@@ -46,7 +51,7 @@ internal sealed class ProgressDisplay(IAnsiConsole console, int epochs) : ICallb
 
     public void OnEpochStart(Trainer trainer, int epoch, int batches)
     {
-        (_lossSum, _batches, _samples) = (0, 0, 0);
+        (_lossSum, _batches, _samples, _lastStatus) = (0, 0, 0, TimeSpan.Zero);
         _clock.Restart();
         _task = _context?.AddTask($"epoch {epoch + 1}/{epochs}", maxValue: batches);
         if (_task is not null && trainer.BatchInEpoch > 0) _task.Value = trainer.BatchInEpoch;
@@ -57,11 +62,19 @@ internal sealed class ProgressDisplay(IAnsiConsole console, int epochs) : ICallb
         _lossSum += step.Loss;
         _batches++;
         _samples += step.Samples;
-        if (_task is null) return;
+        if (_task is null)
+        {
+            // A log has no live bar: a long epoch (a language model's can take many minutes) says where it is now and then.
+            if (_clock.Elapsed - _lastStatus < StatusInterval) return;
+            _lastStatus = _clock.Elapsed;
+            WriteLine($"  epoch {step.Epoch + 1}/{epochs}  batch {step.Batch + 1}/{step.BatchesPerEpoch}  loss {_lossSum / _batches:F4}  {Rate():F0} {Throughput.Name}/s");
+            return;
+        }
         _task.Increment(1);
-        double rate = _samples / Math.Max(_clock.Elapsed.TotalSeconds, 1e-9);
-        _task.Description = $"epoch {step.Epoch + 1}/{epochs}  loss {_lossSum / _batches:F4}  {rate:F0}/s";
+        _task.Description = $"epoch {step.Epoch + 1}/{epochs}  loss {_lossSum / _batches:F4}  {Rate():F0} {Throughput.Name}/s";
     }
+
+    private double Rate() => _samples * (double)Throughput.PerSample / Math.Max(_clock.Elapsed.TotalSeconds, 1e-9);
 
     public void OnEpochEnd(Trainer trainer, EpochSummary summary)
     {
@@ -87,8 +100,6 @@ internal sealed class ProgressDisplay(IAnsiConsole console, int epochs) : ICallb
             console.Write(new Text(line + "\n") { Overflow = Overflow.Ellipsis });
             return;
         }
-        // Written past Spectre, which would wrap it at the 80 columns it assumes for redirected output.
-        console.Profile.Out.Writer.WriteLine(line);
-        console.Profile.Out.Writer.Flush();
+        console.WriteOneLine(line);
     }
 }

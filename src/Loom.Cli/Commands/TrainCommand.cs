@@ -12,29 +12,24 @@ internal static class TrainCommand
     public static Command Build(IAnsiConsole console)
     {
         var options = new TrainingOptions();
-        var output = new Option<string>("--output") { Description = "folder under which the run folder is created", DefaultValueFactory = _ => "runs" };
-        var resume = new Option<string?>("--resume") { Description = "continue the run in this run folder from its last checkpoint" };
-        var command = new Command("train", "Train a model (default: a small CNN on the built-in digits) and write a run folder");
-        foreach (var o in options.All) command.Options.Add(o);
-        command.Options.Add(output);
-        command.Options.Add(resume);
+        var resume = new Option<string?>("--resume") { Description = "continue the run in this run folder from its last checkpoint (with more --epochs if given)" };
+        var command = options.Command("train", "Train a model (default: a small CNN on the built-in digits) and write a run folder", resume);
         command.SetAction(parse =>
         {
-            RunFolder folder;
-            TrainingConfig config;
-            bool resuming = parse.GetValue(resume) is not null;
             if (parse.GetValue(resume) is { } runPath)
             {
-                folder = new RunFolder(ExistingRun(runPath));
-                config = TrainingConfig.FromJson(File.ReadAllText(folder.ConfigPath), folder.ConfigPath);
+                var folder = new RunFolder(RunOptions.ExistingRun(runPath));
+                var saved = Pipeline.ReadConfig(folder);
+                var config = options.ForResume(parse, saved);
+                // Schedules laid out over the epochs stretch to the new count from where the run stopped, as PyTorch's would.
+                if (config.Epochs != saved.Epochs && config.Schedule is not ("none" or "plateau"))
+                    console.WriteOneLine($"note: the {config.Schedule} schedule now spans {config.Epochs} epochs instead of {saved.Epochs}; the learning rate continues on the longer curve");
+                return Run(console, config, folder, resume: true);
             }
-            else
-            {
-                // Resolved here, so the run folder is named after the model the data chose.
-                config = Tasks.Resolve(options.Read(parse)).Config;
-                folder = RunFolder.CreateUnder(parse.GetValue(output)!, $"{Path.GetFileNameWithoutExtension(config.Data)}-{config.Model}");
-            }
-            return Run(console, config, folder, resuming);
+            // Resolved here, so the run folder is named after the model the data chose.
+            var fresh = Tasks.Resolve(options.Read(parse)).Config;
+            return options.InNewRunFolder(parse, $"{Path.GetFileNameWithoutExtension(fresh.Data)}-{fresh.Model}",
+                folder => Run(console, fresh, folder, resume: false), folder => File.Exists(folder.CheckpointPath));
         });
         return command;
     }
@@ -44,17 +39,11 @@ internal static class TrainCommand
         ? $"{fit.Steps} steps in this run, resumed at epoch {fit.StartEpoch + 1} batch {fit.StartBatch} (step {fit.StartStep})"
         : $"{fit.Steps} steps";
 
-    internal static string ExistingRun(string path)
-    {
-        if (!Directory.Exists(path)) throw new UserErrorException($"run folder '{path}' does not exist");
-        if (!File.Exists(Path.Combine(path, "config.json"))) throw new UserErrorException($"'{path}' is not a Loom run folder (no config.json)");
-        return path;
-    }
-
     private static int Run(IAnsiConsole console, TrainingConfig config, RunFolder folder, bool resume)
     {
         var progress = new ProgressDisplay(console, config.Epochs);
         var setup = Pipeline.Prepare(config, folder, [progress]);
+        progress.Throughput = setup.Data.Throughput;
         console.MarkupLine($"[bold]loom train[/] {Markup.Escape(setup.Config.Model!)} on {Markup.Escape(setup.Data.Description)}");
         console.MarkupLine($"{setup.Data.Train.Count} training samples ({setup.TrainLoader.Dataset.Count} used for training), {setup.Data.Test.Count} test samples, " +
             $"{setup.Model.ParameterCount():N0} parameters, {config.Threads} threads{(resume ? ", resuming" : "")}");
@@ -65,12 +54,14 @@ internal static class TrainCommand
         void Stop(PosixSignalContext context)
         {
             context.Cancel = true;
-            setup.Trainer.RequestStop(context.Signal == PosixSignal.SIGTERM ? "terminated" : "interrupted");
+            setup.Trainer.Interrupt(context.Signal == PosixSignal.SIGTERM ? "terminated" : "interrupted");
         }
         var result = progress.Run(() => Pipeline.Train(setup, folder, resume));
         if (result.Test is null)
         {
-            console.MarkupLine($"[yellow]stopped ({Markup.Escape(result.Fit.StopReason)})[/]; {StepsLine(result.Fit)}; checkpoint saved. Continue with: loom train --resume {Markup.Escape(folder.Path)}");
+            var at = setup.Trainer;
+            console.MarkupLine($"[yellow]stopped ({Markup.Escape(result.Fit.StopReason)})[/] at epoch {at.Epoch + 1} batch {at.BatchInEpoch} (step {at.GlobalStep}); " +
+                $"{StepsLine(result.Fit)}; checkpoint saved. Continue with: loom train --resume {Markup.Escape(folder.Path)}");
             return result.Fit.StopReason == "terminated" ? 143 : 130; // 128 + the signal, as shells report it
         }
         var table = new Table().AddColumn("test metric").AddColumn(new TableColumn("value").RightAligned());

@@ -1,12 +1,14 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Loom.Models;
+using Loom.Train;
 
 namespace Loom.Cli.Commands;
 
 /// <summary>
-/// The options `loom train` and `loom cv` share, and their mapping onto a <see cref="TrainingConfig"/>: the options
-/// every task has, then each task's own (<see cref="ITask.Options"/>), which reach the config as given.
+/// What `loom train` and `loom cv` share: their options, the mapping onto a <see cref="TrainingConfig"/> (the options
+/// every task has, then each task's own, <see cref="ITask.Options"/>, which reach the config as given), and the new
+/// run folder under --output.
 /// </summary>
 internal sealed class TrainingOptions
 {
@@ -16,19 +18,22 @@ internal sealed class TrainingOptions
     public Option<string> Data { get; } = new("--data") { Description = string.Join("; or ", Tasks.All.Select(t => t.AcceptedData)), DefaultValueFactory = _ => Defaults.Data };
     public Option<string?> Model { get; } = new("--model") { Description = $"model: {string.Join(", ", ModelZoo.Models.Keys)}; by default the task's for the data ({DefaultModels()})" };
     public Option<int> Epochs { get; } = new("--epochs") { Description = "passes over the training data", DefaultValueFactory = _ => Defaults.Epochs };
-    public Option<int> BatchSize { get; } = new("--batch-size") { Description = "samples per batch", DefaultValueFactory = _ => Defaults.BatchSize };
-    public Option<string> Optimizer { get; } = new("--optimizer") { Description = "sgd, adam, adamw, rmsprop or adagrad", DefaultValueFactory = _ => Defaults.Optimizer };
-    public Option<double> LearningRate { get; } = new("--lr") { Description = "learning rate", DefaultValueFactory = _ => Defaults.LearningRate };
-    public Option<string> Schedule { get; } = new("--schedule") { Description = "none, step, cosine, warmup-cosine, onecycle or plateau", DefaultValueFactory = _ => Defaults.Schedule };
-    public Option<double> WeightDecay { get; } = new("--weight-decay") { Description = "weight decay (decoupled for adamw)", DefaultValueFactory = _ => Defaults.WeightDecay };
+    public Option<int?> BatchSize { get; } = new("--batch-size") { Description = $"samples per batch [default: {TaskDefaults(d => d.BatchSize)}]" };
+    public Option<string?> Optimizer { get; } = new("--optimizer") { Description = $"sgd, adam, adamw, rmsprop or adagrad [default: {TaskDefaults(d => d.Optimizer)}]" };
+    public Option<double?> LearningRate { get; } = new("--lr") { Description = $"learning rate [default: {TaskDefaults(d => d.LearningRate)}]" };
+    public Option<string?> Schedule { get; } = new("--schedule") { Description = $"none, step, cosine, warmup-cosine, onecycle or plateau [default: {TaskDefaults(d => d.Schedule)}]" };
+    public Option<double?> WeightDecay { get; } = new("--weight-decay") { Description = $"weight decay (decoupled for adamw) [default: {TaskDefaults(d => d.WeightDecay)}]" };
+    public Option<double?> ClipGradNorm { get; } = new("--clip-grad-norm") { Description = $"clip the gradient norm to this before each step, 0 for none [default: {TaskDefaults(d => d.ClipGradNorm)}]" };
+    public Option<int> GradientAccumulation { get; } = new("--grad-accum") { Description = "batches whose gradients add up to one optimiser step", DefaultValueFactory = _ => Defaults.GradientAccumulation };
     public Option<double> L1 { get; } = new("--l1") { Description = "L1 penalty on weights", DefaultValueFactory = _ => 0 };
     public Option<double> L2 { get; } = new("--l2") { Description = "L2 penalty on weights", DefaultValueFactory = _ => 0 };
     public Option<double> Dropout { get; } = new("--dropout") { Description = "dropout probability", DefaultValueFactory = _ => Defaults.Dropout };
     public Option<ulong> Seed { get; } = new("--seed") { Description = "random seed (same seed, same numbers)", DefaultValueFactory = _ => Defaults.Seed };
     public Option<int> Threads { get; } = new("--threads") { Description = "threads for kernels", DefaultValueFactory = _ => Environment.ProcessorCount };
-    public Option<double> ValidationFraction { get; } = new("--val-fraction") { Description = "fraction of the training data held out for validation", DefaultValueFactory = _ => Defaults.ValidationFraction };
+    public Option<double> ValidationFraction { get; } = new("--val-fraction") { Description = "fraction of the training data held out for validation (an image folder's val/ is used instead when it has one)", DefaultValueFactory = _ => Defaults.ValidationFraction };
     public Option<int> Patience { get; } = new("--patience") { Description = "stop when validation loss has not improved for this many epochs (0: never)", DefaultValueFactory = _ => 0 };
     public Option<long?> MaxSteps { get; } = new("--max-steps") { Description = "stop after this many optimiser steps" };
+    public Option<string> Output { get; } = new("--output") { Description = "folder under which the run folder is created", DefaultValueFactory = _ => "runs" };
 
     /// <summary>Each task's options, once per name (tasks may share one, such as --target).</summary>
     private readonly List<(TaskOption Declared, Option<string?> Option)> _taskOptions = Tasks.All.SelectMany(t => t.Options)
@@ -36,8 +41,17 @@ internal sealed class TrainingOptions
         .Select(o => (o, new Option<string?>(o.Name) { Description = o.DefaultText is null ? o.Description : $"{o.Description} [default: {o.DefaultText}]" }))
         .ToList();
 
-    public IEnumerable<Option> All => [Task, Data, Model, Epochs, BatchSize, Optimizer, LearningRate, Schedule, WeightDecay, L1, L2, Dropout, Seed, Threads, ValidationFraction, Patience, MaxSteps,
-        .. _taskOptions.Select(t => t.Option)];
+    public IEnumerable<Option> All => [Task, Data, Model, Epochs, BatchSize, Optimizer, LearningRate, Schedule, WeightDecay, ClipGradNorm, GradientAccumulation,
+        L1, L2, Dropout, Seed, Threads, ValidationFraction, Patience, MaxSteps,
+        .. _taskOptions.Select(t => t.Option), Output];
+
+    /// <summary>A command with these options and <paramref name="extra"/> ones.</summary>
+    public Command Command(string name, string description, params Option[] extra)
+    {
+        var command = new Command(name, description);
+        foreach (var o in All.Concat(extra)) command.Options.Add(o);
+        return command;
+    }
 
     /// <summary>The config as given: task and model may still be open (see <see cref="Tasks.Resolve"/>).</summary>
     public TrainingConfig Read(ParseResult parse)
@@ -57,6 +71,8 @@ internal sealed class TrainingOptions
             LearningRate = parse.GetValue(LearningRate),
             Schedule = parse.GetValue(Schedule)!,
             WeightDecay = parse.GetValue(WeightDecay),
+            ClipGradNorm = parse.GetValue(ClipGradNorm),
+            GradientAccumulation = parse.GetValue(GradientAccumulation),
             L1 = parse.GetValue(L1),
             L2 = parse.GetValue(L2),
             Dropout = parse.GetValue(Dropout),
@@ -67,6 +83,55 @@ internal sealed class TrainingOptions
             MaxSteps = parse.GetValue(MaxSteps),
             TaskOptions = taskOptions,
         };
+    }
+
+    // "16 for language-model, 64 for classification": a shared option's default per task.
+    private static string TaskDefaults<T>(Func<TrainingDefaults, T> value) =>
+        string.Join(", ", Tasks.All.Select(t => $"{string.Format(System.Globalization.CultureInfo.InvariantCulture, "{0}", value(t.TrainingDefaults))} for {t.Name}"));
+
+    /// <summary>
+    /// A run's saved config with what a resume may change: more epochs, a step limit, a thread count. Any other option
+    /// given would change the run being continued (its data, model, optimiser or schedule) and is refused by name,
+    /// rather than silently ignored.
+    /// </summary>
+    public TrainingConfig ForResume(ParseResult parse, TrainingConfig saved)
+    {
+        Option[] changeable = [Epochs, MaxSteps, Threads];
+        bool Given(Option o) => parse.GetResult(o) is { Implicit: false };
+        var refused = All.Where(o => Given(o) && !changeable.Contains(o)).Select(o => o.Name).ToList();
+        if (refused.Count > 0)
+            throw new UserErrorException($"--resume continues the run as its config.json set it up: {string.Join(", ", refused)} cannot change it (only --epochs, --max-steps and --threads can)");
+        return saved with
+        {
+            Epochs = Given(Epochs) ? parse.GetValue(Epochs) : saved.Epochs,
+            MaxSteps = Given(MaxSteps) ? parse.GetValue(MaxSteps) : saved.MaxSteps,
+            Threads = Given(Threads) ? parse.GetValue(Threads) : saved.Threads,
+        };
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> in a new run folder under --output named after <paramref name="name"/>. If it fails
+    /// before the folder holds anything worth keeping (<paramref name="worthKeeping"/>: a checkpoint, a finished fold),
+    /// the folder is removed, and --output too if this created it and it is left empty: a failed start leaves nothing.
+    /// </summary>
+    public int InNewRunFolder(ParseResult parse, string name, Func<RunFolder, int> body, Func<RunFolder, bool> worthKeeping)
+    {
+        var root = parse.GetValue(Output)!;
+        bool rootExisted = Directory.Exists(root);
+        var folder = RunFolder.CreateUnder(root, name);
+        try
+        {
+            return body(folder);
+        }
+        catch
+        {
+            if (!worthKeeping(folder))
+            {
+                Directory.Delete(folder.Path, recursive: true);
+                if (!rootExisted && !Directory.EnumerateFileSystemEntries(root).Any()) Directory.Delete(root);
+            }
+            throw;
+        }
     }
 
     // "mlp for a CSV table, cnn for images": the first model of each kind of data each task takes.

@@ -112,20 +112,42 @@ public static class Gemm
         double beta, Span<double> c, int ldc, int strideC, int batchCount)
         => Run("dgemm_batched", transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batchCount);
 
+    /// <summary>
+    /// C = op(A) · op(B), then C[i, j] += bias[j] and the activation, applied to each block of C as the GEMM finishes
+    /// it (the fused forward of a linear layer). With a non-empty <paramref name="activated"/> (same layout as C), C
+    /// keeps the pre-activation values and the activation goes there; otherwise C is activated in place. An empty
+    /// <paramref name="bias"/> adds nothing.
+    /// </summary>
+    internal static void GemmBiasActivation<T>(bool transA, bool transB, int m, int n, int k,
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc,
+        ReadOnlySpan<T> bias, Activation activation, Span<T> activated)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        const string op = "gemm_bias_activation";
+        if (!bias.IsEmpty && bias.Length < n)
+            throw new ArgumentException($"{op}: bias has {bias.Length} elements, C has {n} columns");
+        long cExtent = m == 0 || n == 0 ? 0 : (long)(m - 1) * ldc + n;
+        if (!activated.IsEmpty && activated.Length < cExtent)
+            throw new ArgumentException($"{op}: the activation output has {activated.Length} elements, C [{m}, {n}] with ldc {ldc} needs {cExtent}");
+        Run(op, transA, transB, m, n, k, T.One, a, lda, 0, b, ldb, 0, T.Zero, c, ldc, 0, 1, bias, activation, activated);
+    }
+
     private static unsafe void Run<T>(string op, bool transA, bool transB, int m, int n, int k, T alpha,
         ReadOnlySpan<T> a, int lda, int strideA, ReadOnlySpan<T> b, int ldb, int strideB,
-        T beta, Span<T> c, int ldc, int strideC, int batchCount)
+        T beta, Span<T> c, int ldc, int strideC, int batchCount,
+        ReadOnlySpan<T> bias = default, Activation activation = Activation.None, Span<T> activated = default)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Validate(op, transA, transB, m, n, k, a.Length, lda, strideA, b.Length, ldb, strideB, c.Length, ldc, strideC, batchCount);
         if (m == 0 || n == 0 || batchCount == 0) return;
         var path = ActivePath;
-        fixed (T* pa = a, pb = b, pc = c)
+        fixed (T* pa = a, pb = b, pc = c, pBias = bias, pActivated = activated)
         {
             var problem = new GemmProblem<T>
             {
                 TransA = transA, TransB = transB, M = m, N = n, K = k, Alpha = alpha, Beta = beta,
                 A = pa, B = pb, C = pc, Lda = lda, Ldb = ldb, Ldc = ldc,
+                Epilogue = new GemmEpilogue<T> { Bias = pBias, Activation = activation, Activated = pActivated },
             };
             long flops = 2L * m * n * k;
             int threads = flops < ParallelThresholdFlops ? 1 : Threads.Count;
@@ -163,17 +185,18 @@ public static class Gemm
         public readonly int StrideA = strideA, StrideB = strideB, StrideC = strideC;
     }
 
-    private static void Dispatch<T>(GemmPath path, in GemmProblem<T> p, int threads)
+    private static unsafe void Dispatch<T>(GemmPath path, in GemmProblem<T> p, int threads)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (p.K == 0 || T.IsZero(p.Alpha))
         {
             ScaleC(p);
+            if (!p.Epilogue.IsIdentity) GemmEpilogue.Apply(p.Epilogue, p.C, p.Ldc, 0, p.M, 0, p.N);
             return;
         }
         if (GemmVector.Applies(p))
         {
-            GemmVector.Run(p, threads);
+            GemmVector.Run(p, threads, path);
             return;
         }
         switch (path)

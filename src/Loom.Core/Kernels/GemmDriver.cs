@@ -22,6 +22,7 @@ internal readonly record struct GemmBlocking(int Mc, int Kc, int Nc);
 ///       for ir in MC step MR:          one A panel (MR×KC) stays in L1 while...
 ///         for jr in NC step NR:        ...the B panels stream from L2 through the micro-kernel
 ///           C[ir.., jr..] (+)= A panel · B panel
+///         after the last depth block: the epilogue (bias, activation) on the strip C[ir.., jc..]
 /// </code>
 /// Threads split the jc range (each packs its own B block into its own L2); A is packed once per block, also in
 /// parallel. When n is too narrow to give every thread columns, threads take disjoint row ranges instead.
@@ -107,6 +108,7 @@ internal static unsafe class GemmDriver<T, TKernel>
         int nc = BalancedBlock(j1 - j0, Blocking.Nc, nr);
         T beta = pc == 0 ? p.Beta : T.One; // later depth blocks accumulate onto the first
         T alpha = p.Alpha;
+        bool epilogue = pc + kc >= p.K && !p.Epilogue.IsIdentity; // C is final after the last depth block
         T* edge = stackalloc T[mr * nr];
         T[] bArray = Rent(RoundUp(nc, nr) * kc);
         try
@@ -132,6 +134,8 @@ internal static unsafe class GemmDriver<T, TKernel>
                             else
                                 EdgeTile(kc, aPanel, bPanel, cRow + jr, p.Ldc, rows, cols, alpha, beta, edge);
                         }
+                        // This strip of C (rows × ncCur, a few KiB) was just written and is still in L1.
+                        if (epilogue) GemmEpilogue.Apply(p.Epilogue, p.C, p.Ldc, ic + ir, ic + ir + rows, jc, jc + ncCur);
                     }
                 }
             }

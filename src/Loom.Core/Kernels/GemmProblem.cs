@@ -9,13 +9,16 @@ internal unsafe struct GemmProblem<T> where T : unmanaged
     public T* A, B, C;
     public nint Lda, Ldb, Ldc;
 
+    /// <summary>Bias and activation applied to C after the product (C = alpha · op(A) · op(B) + beta · C first).</summary>
+    public GemmEpilogue<T> Epilogue;
+
     /// <summary>Pointer to op(A)[i, p].</summary>
     public readonly T* AAt(int i, int p) => TransA ? A + p * Lda + i : A + i * Lda + p;
 
     /// <summary>Pointer to op(B)[p, j].</summary>
     public readonly T* BAt(int p, int j) => TransB ? B + j * Ldb + p : B + p * Ldb + j;
 
-    /// <summary>Matrix <paramref name="index"/> of a strided batch.</summary>
+    /// <summary>Matrix <paramref name="index"/> of a strided batch (batches carry no epilogue).</summary>
     public readonly GemmProblem<T> Batch(int index, int strideA, int strideB, int strideC)
     {
         var sub = this;
@@ -32,6 +35,7 @@ internal unsafe struct GemmProblem<T> where T : unmanaged
         sub.M = i1 - i0;
         sub.A = AAt(i0, 0);
         sub.C = C + i0 * Ldc;
+        if (Epilogue.Activated != null) sub.Epilogue.Activated = Epilogue.Activated + i0 * Ldc;
         return sub;
     }
 }

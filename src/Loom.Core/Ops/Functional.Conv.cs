@@ -82,20 +82,28 @@ public static partial class Functional
         }
         var y = Tensor.Empty(Shape.Wrap([g.Batch, g.OutChannels, g.OutHeight, g.OutWidth]), input.DType);
         ConvKernels.Conv2dForward(x.AsReadOnlyMemory<T>(), w.AsReadOnlyMemory<T>(), b.AsReadOnlyMemory<T>(), g, y.AsMemory<T>());
-        return GradMode.ShouldRecord(input, weight, bias) ? new Conv2dBackward<T>(input, weight, bias, x, w, g).Attach(y) : y;
+        return GradMode.ShouldRecord(input, weight, bias) ? new ConvBackward<T>(input, weight, bias, x, w, g, transposed: false).Attach(y) : y;
     }
 
-    private sealed class Conv2dBackward<T> : BackwardNode where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// The backward of conv2d and of its adjoint conv_transpose2d, both described by the convolution's geometry g:
+    /// transposing swaps the roles of the image and the output, so each input gradient is the other op's forward and
+    /// the weight gradient correlates dy with x the other way round.
+    /// </summary>
+    private sealed class ConvBackward<T> : BackwardNode where T : unmanaged, IFloatingPointIeee754<T>
     {
         private readonly SavedTensor? _x;
         private readonly SavedTensor? _w;
         private readonly Conv2dGeometry _g;
+        private readonly bool _transposed;
         private readonly Shape _inputShape;
         private readonly Shape _weightShape;
 
-        public Conv2dBackward(Tensor input, Tensor weight, Tensor? bias, Tensor x, Tensor w, Conv2dGeometry g) : base("conv2d", input, weight, bias)
+        public ConvBackward(Tensor input, Tensor weight, Tensor? bias, Tensor x, Tensor w, Conv2dGeometry g, bool transposed)
+            : base(transposed ? "conv_transpose2d" : "conv2d", input, weight, bias)
         {
             _g = g;
+            _transposed = transposed;
             _inputShape = input.Shape;
             _weightShape = weight.Shape;
             if (NeedsGrad(0)) _w = Save(w);
@@ -109,17 +117,20 @@ public static partial class Functional
             if (NeedsGrad(0))
             {
                 dx = Tensor.Empty(_inputShape, dy.DType);
-                ConvKernels.Conv2dInputGrad(dy.AsReadOnlyMemory<T>(), _w!.Value.AsReadOnlyMemory<T>(), _g, dx.AsMemory<T>());
+                if (_transposed) ConvKernels.Conv2dForward(dy.AsReadOnlyMemory<T>(), _w!.Value.AsReadOnlyMemory<T>(), ReadOnlyMemory<T>.Empty, _g, dx.AsMemory<T>());
+                else ConvKernels.Conv2dInputGrad(dy.AsReadOnlyMemory<T>(), _w!.Value.AsReadOnlyMemory<T>(), _g, dx.AsMemory<T>());
             }
             if (NeedsGrad(1))
             {
                 dw = Tensor.Empty(_weightShape, dy.DType);
-                ConvKernels.Conv2dWeightGrad(_x!.Value.AsReadOnlyMemory<T>(), dy.AsReadOnlyMemory<T>(), _g, dw.AsMemory<T>());
+                var (image, output) = _transposed ? (dy, _x!.Value) : (_x!.Value, dy);
+                ConvKernels.Conv2dWeightGrad(image.AsReadOnlyMemory<T>(), output.AsReadOnlyMemory<T>(), _g, dw.AsMemory<T>());
             }
             if (NeedsGrad(2))
             {
-                db = Tensor.Empty(Shape.Wrap([_g.OutChannels]), dy.DType);
-                BiasKernels.PlaneSums<T>(dy.Data<T>(), _g.OutPlane, db.Data<T>());
+                var (channels, plane) = _transposed ? (_g.InChannels, _g.InPlane) : (_g.OutChannels, _g.OutPlane);
+                db = Tensor.Empty(Shape.Wrap([channels]), dy.DType);
+                BiasKernels.PlaneSums<T>(dy.Data<T>(), plane, db.Data<T>());
             }
             return [dx, dw, db];
         }
@@ -137,48 +148,7 @@ public static partial class Functional
         var y = Tensor.Empty(Shape.Wrap([g.Batch, g.InChannels, g.Height, g.Width]), input.DType);
         ConvKernels.Conv2dInputGrad(x.AsReadOnlyMemory<T>(), w.AsReadOnlyMemory<T>(), g, y.AsMemory<T>());
         if (bias is not null) BiasKernels.AddPlanes<T>(bias.Contiguous().Data<T>(), g.InPlane, y.Data<T>());
-        return GradMode.ShouldRecord(input, weight, bias) ? new ConvTranspose2dBackward<T>(input, weight, bias, x, w, g).Attach(y) : y;
-    }
-
-    private sealed class ConvTranspose2dBackward<T> : BackwardNode where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        private readonly SavedTensor? _x;
-        private readonly SavedTensor? _w;
-        private readonly Conv2dGeometry _g;
-        private readonly Shape _inputShape;
-        private readonly Shape _weightShape;
-
-        public ConvTranspose2dBackward(Tensor input, Tensor weight, Tensor? bias, Tensor x, Tensor w, Conv2dGeometry g)
-            : base("conv_transpose2d", input, weight, bias)
-        {
-            _g = g;
-            _inputShape = input.Shape;
-            _weightShape = weight.Shape;
-            if (NeedsGrad(0)) _w = Save(w);
-            if (NeedsGrad(1)) _x = Save(x);
-        }
-
-        protected internal override Tensor?[] Apply(Tensor gradOutput)
-        {
-            var dy = gradOutput.Contiguous();
-            Tensor? dx = null, dw = null, db = null;
-            if (NeedsGrad(0))
-            {
-                dx = Tensor.Empty(_inputShape, dy.DType);
-                ConvKernels.Conv2dForward(dy.AsReadOnlyMemory<T>(), _w!.Value.AsReadOnlyMemory<T>(), ReadOnlyMemory<T>.Empty, _g, dx.AsMemory<T>());
-            }
-            if (NeedsGrad(1))
-            {
-                dw = Tensor.Empty(_weightShape, dy.DType);
-                ConvKernels.Conv2dWeightGrad(dy.AsReadOnlyMemory<T>(), _x!.Value.AsReadOnlyMemory<T>(), _g, dw.AsMemory<T>());
-            }
-            if (NeedsGrad(2))
-            {
-                db = Tensor.Empty(Shape.Wrap([_g.InChannels]), dy.DType);
-                BiasKernels.PlaneSums<T>(dy.Data<T>(), _g.InPlane, db.Data<T>());
-            }
-            return [dx, dw, db];
-        }
+        return GradMode.ShouldRecord(input, weight, bias) ? new ConvBackward<T>(input, weight, bias, x, w, g, transposed: true).Attach(y) : y;
     }
 
     /// <summary>

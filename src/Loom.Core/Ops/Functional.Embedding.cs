@@ -5,6 +5,7 @@ namespace Loom;
 
 // Lookups by index.
 //   embedding:  y[i, :] = weight[index_i, :]        dweight[v, :] = Σ_{i: index_i = v} dy[i, :], except v = paddingIdx
+//               (max_norm first renormalises the referenced rows in place: Functional.Embedding.MaxNorm.cs)
 //   one_hot:    y[..., c] = [index = c]             (Int64, not differentiable)
 public static partial class Functional
 {
@@ -13,7 +14,9 @@ public static partial class Functional
     /// shape), giving [..., D], as <c>torch.nn.functional.embedding</c>. The backward scatter-adds into the weight
     /// gradient; the row <paramref name="paddingIdx"/> (negative counts from the end) receives no gradient.
     /// </summary>
-    public static Tensor Embedding(Tensor indices, Tensor weight, int? paddingIdx = null)
+    /// <param name="maxNorm">When given, each referenced row whose <paramref name="normType"/>-norm exceeds it is first
+    /// scaled down to that norm, in place in <paramref name="weight"/> (PyTorch's max_norm).</param>
+    public static Tensor Embedding(Tensor indices, Tensor weight, int? paddingIdx = null, double? maxNorm = null, double normType = 2)
     {
         const string op = "embedding";
         if (weight.Rank != 2) throw new ArgumentException($"{op}: weight must be [num_embeddings, embedding_dim], got shape {weight.Shape}");
@@ -26,6 +29,7 @@ public static partial class Functional
             padding = pad < 0 ? pad + v : pad;
         }
         var index = CheckedIndices(indices, v, op, $"for {v} embeddings (weight shape {weight.Shape})");
+        if (maxNorm is double max) RenormReferencedRows(weight, index, max, normType);
         var w = weight.Detach().Contiguous();
         var y = Tensor.Empty(new Shape([.. indices.Shape.Dims, d]), weight.DType);
         var ix = index.Data<long>();

@@ -3,16 +3,25 @@ using Loom.Kernels;
 
 namespace Loom;
 
-// Fully connected layer, as torch.nn.functional.linear.
-//   y = x · Wᵀ + b          x [..., in], W [out, in], b [out], y [..., out]
-//   dx = dy · W,  dW = dyᵀ · x,  db = Σ_rows dy     (all leading dimensions flattened into the GEMM's rows)
-// Forward is one GEMM with W read transposed in place and the bias folded in: C starts as the bias rows and the
-// GEMM accumulates into it (beta = 1), so there is no separate pass over the output.
+// Fully connected layer, as torch.nn.functional.linear, optionally with its activation fused in.
+//   z = x · Wᵀ + b,  y = act(z)        x [..., in], W [out, in], b [out], y [..., out]
+//   dz = dy ⊙ act'(·),  dx = dz · W,  dW = dzᵀ · x,  db = Σ_rows dz     (leading dimensions flattened into the rows)
+// Forward is one GEMM with W read transposed in place; the bias and the activation are its epilogue, applied to each
+// block of the output while it is in cache (GemmEpilogue), so there is no separate pass over the output and, for
+// ReLU, sigmoid and tanh (whose derivative needs only y), no second tensor. GELU and SiLU need z for the backward:
+// when recording, z and y are separate tensors; under NoGrad the activation is applied in place.
 public static partial class Functional
 {
     /// <summary>Applies y = x · Wᵀ + b over the last dimension of <paramref name="input"/>.</summary>
     /// <remarks>Shapes: input [..., in], weight [out, in], bias [out] → [..., out].</remarks>
-    public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias = null)
+    public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias = null) => Linear(input, weight, bias, Activation.None);
+
+    /// <summary>
+    /// Applies y = activation(x · Wᵀ + b) as one op: the same values as <c>Linear</c> followed by the activation's tensor
+    /// op, computed while each block of the output is still in cache.
+    /// </summary>
+    /// <remarks>Shapes: input [..., in], weight [out, in], bias [out] → [..., out].</remarks>
+    public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias, Activation activation)
     {
         if (weight.Rank != 2)
             throw new ArgumentException($"linear: weight must be 2-D [out, in], got shape {weight.Shape}");
@@ -21,24 +30,37 @@ public static partial class Functional
         int outFeatures = weight.Shape[0], inFeatures = weight.Shape[1];
         if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != outFeatures))
             throw new ArgumentException($"linear: bias must have shape [{outFeatures}] for weight {weight.Shape}, got {bias.Shape}");
+        if (!Enum.IsDefined(activation))
+            throw new ArgumentOutOfRangeException(nameof(activation), activation, $"linear: unknown activation {activation}");
         CheckLayerDTypes("linear", input, weight, bias);
 
-        var leading = input.Shape.Dims[..^1].ToArray();
         int rows = 1;
-        foreach (var d in leading) rows *= d;
+        for (int i = 0; i < input.Rank - 1; i++) rows *= input.Shape[i];
         Tensor x;
-        using (new NoGrad()) x = input.Reshape(rows, inFeatures); // a view unless input is strided
+        using (new NoGrad()) x = input.Rank == 2 ? input : input.Reshape(rows, inFeatures); // a view unless input is strided
 
-        var y = Tensor.Empty(Shape.Wrap([rows, outFeatures]), input.DType);
-        if (bias is not null)
-        {
-            var b = bias.Contiguous();
-            if (input.DType == DType.Float32) BiasKernels.FillRows<float>(b.Data<float>(), y.Data<float>());
-            else BiasKernels.FillRows<double>(b.Data<double>(), y.Data<double>());
-        }
-        MatrixOperand.Multiply(MatrixOperand.Of(x, []), MatrixOperand.Of(weight, []).Transposed, MatrixOperand.Of(y, []), [], accumulate: bias is not null);
-        var result = new Tensor(y.Storage, Shape.Wrap([.. leading, outFeatures]));
-        return GradMode.ShouldRecord(input, weight, bias) ? new LinearBackward(input, weight, bias, x).Attach(result) : result;
+        bool record = GradMode.ShouldRecord(input, weight, bias);
+        bool keepPreActivation = record && BackwardNeedsInput(activation);
+        var z = Tensor.Empty(Shape.Wrap([rows, outFeatures]), input.DType);
+        var y = keepPreActivation ? Tensor.Empty(z.Shape, input.DType) : z;
+        MatrixOperand.MultiplyBiasActivation(MatrixOperand.Of(x, []), MatrixOperand.Of(weight, []).Transposed, z,
+            bias?.Contiguous(), activation, keepPreActivation ? y : null);
+        var result = input.Rank == 2 ? y : new Tensor(y.Storage, OutputShape(input.Shape, outFeatures));
+        if (!record) return result;
+        var saved = activation == Activation.None ? null : keepPreActivation ? z : result;
+        return new LinearBackward(input, weight, bias, x, activation, saved).Attach(result);
+    }
+
+    /// <summary>Whether the activation's derivative is computed from its input (else from its output).</summary>
+    private static bool BackwardNeedsInput(Activation activation) =>
+        activation is Activation.Gelu or Activation.GeluTanh or Activation.Silu;
+
+    private static Shape OutputShape(Shape input, int outFeatures)
+    {
+        var dims = new int[input.Rank];
+        for (int i = 0; i < dims.Length - 1; i++) dims[i] = input[i];
+        dims[^1] = outFeatures;
+        return Shape.Wrap(dims);
     }
 
     private sealed class LinearBackward : BackwardNode
@@ -46,18 +68,36 @@ public static partial class Functional
         private readonly SavedTensor? _x;
         private readonly SavedTensor? _weight;
         private readonly Shape _inputShape;
+        private readonly Activation _activation;
+        private readonly SavedTensor? _activationSaved; // the pre-activation or the output, see BackwardNeedsInput
 
-        public LinearBackward(Tensor input, Tensor weight, Tensor? bias, Tensor flatInput) : base("linear", input, weight, bias)
+        public LinearBackward(Tensor input, Tensor weight, Tensor? bias, Tensor flatInput, Activation activation, Tensor? activationSaved)
+            : base(Name(activation), input, weight, bias)
         {
             _inputShape = input.Shape;
+            _activation = activation;
             if (NeedsGrad(0)) _weight = Save(weight);
             if (NeedsGrad(1)) _x = Save(flatInput);
+            if (activationSaved is not null) _activationSaved = Save(activationSaved);
         }
+
+        private static string Name(Activation activation) => activation switch
+        {
+            Activation.None => "linear",
+            Activation.Relu => "linear_relu",
+            Activation.Gelu => "linear_gelu",
+            Activation.GeluTanh => "linear_gelu_tanh",
+            Activation.Silu => "linear_silu",
+            Activation.Sigmoid => "linear_sigmoid",
+            Activation.Tanh => "linear_tanh",
+            _ => "linear",
+        };
 
         protected internal override Tensor?[] Apply(Tensor gradOutput)
         {
             int outFeatures = gradOutput.Shape.Dims[^1];
-            var dy = gradOutput.Reshape(RowsOf(_inputShape), outFeatures);
+            var dz = _activation == Activation.None ? gradOutput : ActivationGrad(gradOutput, _activationSaved!.Value);
+            var dy = dz.Reshape(RowsOf(_inputShape), outFeatures);
             var g = MatrixOperand.Of(dy, []);
             Tensor? gradInput = null, gradWeight = null, gradBias = null;
             if (NeedsGrad(0))
@@ -82,6 +122,18 @@ public static partial class Functional
             }
             return [gradInput, gradWeight, gradBias];
         }
+
+        /// <summary>dz = dy ⊙ act'(·) through the same fused kernels as the activations' own backward.</summary>
+        private Tensor ActivationGrad(Tensor dy, Tensor saved) => _activation switch
+        {
+            Activation.Relu => Tensor.FusedBackward(dy, saved, new ActivationKernels.ReluBackward()),
+            Activation.Sigmoid => Tensor.FusedBackward(dy, saved, new ActivationKernels.SigmoidBackward()),
+            Activation.Tanh => Tensor.FusedBackward(dy, saved, new ActivationKernels.TanhBackward()),
+            Activation.Gelu => Tensor.FusedBackward(dy, saved, new ActivationKernels.GeluBackward()),
+            Activation.GeluTanh => Tensor.FusedBackward(dy, saved, new ActivationKernels.GeluTanhBackward()),
+            Activation.Silu => Tensor.FusedBackward(dy, saved, new ActivationKernels.SiluBackward()),
+            _ => throw new InvalidOperationException($"linear: no backward for activation {_activation}"),
+        };
 
         private static int RowsOf(Shape inputShape)
         {

@@ -36,13 +36,16 @@ public static partial class Functional
     /// 2-D average pooling of an input [N, C, H, W] (or [C, H, W]); stride defaults to the kernel size. With
     /// <paramref name="countIncludePad"/> padding zeros count in the divisor, as in PyTorch.
     /// </summary>
-    public static Tensor AvgPool2d(Tensor input, int kernelSize, int? stride = null, int padding = 0, bool countIncludePad = true, bool ceilMode = false) =>
-        AvgPool2d(input, (kernelSize, kernelSize), stride is int s ? (s, s) : null, (padding, padding), countIncludePad, ceilMode);
+    /// <param name="divisorOverride">Divide every window's sum by this instead (padding and countIncludePad then do not matter).</param>
+    public static Tensor AvgPool2d(Tensor input, int kernelSize, int? stride = null, int padding = 0, bool countIncludePad = true, bool ceilMode = false,
+        int? divisorOverride = null) =>
+        AvgPool2d(input, (kernelSize, kernelSize), stride is int s ? (s, s) : null, (padding, padding), countIncludePad, ceilMode, divisorOverride);
 
     /// <summary>2-D average pooling with separate (height, width) kernel, stride and padding.</summary>
     public static Tensor AvgPool2d(Tensor input, (int H, int W) kernelSize, (int H, int W)? stride = null, (int H, int W)? padding = null,
-        bool countIncludePad = true, bool ceilMode = false)
+        bool countIncludePad = true, bool ceilMode = false, int? divisorOverride = null)
     {
+        if (divisorOverride is int d) return AvgPoolWithDivisor(input, kernelSize, stride ?? kernelSize, padding ?? (0, 0), ceilMode, d);
         var (g, shape) = PoolGeometry("avg_pool2d", input, kernelSize, stride ?? kernelSize, padding ?? (0, 0), (1, 1), ceilMode, oneD: false, average: true);
         return input.DType == DType.Float32 ? AvgPoolCore<float>(input, g, shape, countIncludePad) : AvgPoolCore<double>(input, g, shape, countIncludePad);
     }
@@ -85,22 +88,26 @@ public static partial class Functional
         {
             var codes = Tensor.Empty(shape, DType.UInt8);
             PoolingKernels.MaxPool2x2Forward(x.AsReadOnlyMemory<T>(), g, y.AsMemory<T>(), codes.AsMemory<byte>());
-            return GradMode.ShouldRecord(input) ? new MaxPool2x2Backward<T>(input, codes, g).Attach(y) : y;
+            return GradMode.ShouldRecord(input) ? new MaxPoolBackward<T>(input, codes, g).Attach(y) : y;
         }
         var indices = Tensor.Empty(shape, DType.Int32);
         PoolingKernels.MaxPool2dForward(x.AsReadOnlyMemory<T>(), g, y.AsMemory<T>(), indices.AsMemory<int>());
         return GradMode.ShouldRecord(input) ? new MaxPoolBackward<T>(input, indices, g).Attach(y) : y;
     }
 
+    /// <summary>
+    /// Scatters dy to each window's maximum, which the forward saved as an Int32 input index per window, or, for
+    /// 2×2 windows with stride 2, as a byte code 2·row + column.
+    /// </summary>
     private sealed class MaxPoolBackward<T> : BackwardNode where T : unmanaged, IFloatingPointIeee754<T>
     {
-        private readonly SavedTensor _indices;
+        private readonly SavedTensor _argmax;
         private readonly Pool2dGeometry _g;
         private readonly Shape _inputShape;
 
-        public MaxPoolBackward(Tensor input, Tensor indices, Pool2dGeometry g) : base("max_pool2d", input)
+        public MaxPoolBackward(Tensor input, Tensor argmax, Pool2dGeometry g) : base("max_pool2d", input)
         {
-            _indices = Save(indices);
+            _argmax = Save(argmax);
             _g = g;
             _inputShape = input.Shape;
         }
@@ -108,29 +115,9 @@ public static partial class Functional
         protected internal override Tensor?[] Apply(Tensor gradOutput)
         {
             var dx = Tensor.Empty(_inputShape, gradOutput.DType);
-            PoolingKernels.MaxPool2dBackward(gradOutput.Contiguous().AsReadOnlyMemory<T>(), _indices.Value.AsReadOnlyMemory<int>(), _g, dx.AsMemory<T>());
-            return [dx];
-        }
-    }
-
-    /// <summary>The 2×2, stride-2 max pool's backward: codes hold 2·row + column of each window's maximum.</summary>
-    private sealed class MaxPool2x2Backward<T> : BackwardNode where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        private readonly SavedTensor _codes;
-        private readonly Pool2dGeometry _g;
-        private readonly Shape _inputShape;
-
-        public MaxPool2x2Backward(Tensor input, Tensor codes, Pool2dGeometry g) : base("max_pool2d", input)
-        {
-            _codes = Save(codes);
-            _g = g;
-            _inputShape = input.Shape;
-        }
-
-        protected internal override Tensor?[] Apply(Tensor gradOutput)
-        {
-            var dx = Tensor.Empty(_inputShape, gradOutput.DType);
-            PoolingKernels.MaxPool2x2Backward(gradOutput.Contiguous().AsReadOnlyMemory<T>(), _codes.Value.AsReadOnlyMemory<byte>(), _g, dx.AsMemory<T>());
+            var dy = gradOutput.Contiguous().AsReadOnlyMemory<T>();
+            if (PoolingKernels.Is2x2(_g)) PoolingKernels.MaxPool2x2Backward(dy, _argmax.Value.AsReadOnlyMemory<byte>(), _g, dx.AsMemory<T>());
+            else PoolingKernels.MaxPool2dBackward(dy, _argmax.Value.AsReadOnlyMemory<int>(), _g, dx.AsMemory<T>());
             return [dx];
         }
     }

@@ -64,7 +64,7 @@ internal readonly struct MatrixOperand
             TryLayout(t, out trans, out ld);
         }
         int tBatch = t.Rank - 2, lead = batchShape.Length - tBatch;
-        var strides = new int[batchShape.Length];
+        int[] strides = batchShape.IsEmpty ? [] : new int[batchShape.Length];
         for (int i = 0; i < strides.Length; i++)
         {
             int j = i - lead;
@@ -109,6 +109,33 @@ internal readonly struct MatrixOperand
             case DType.Float64: Multiply<double>(a, b, c, batchShape.ToArray(), accumulate); break;
             default: throw new NotSupportedException($"matmul: dtype {c.Source.DType.Name()} is not supported (float32 or float64 only)");
         }
+    }
+
+    /// <summary>
+    /// C = op(A) · op(B) for single matrices (no batch), then C[i, j] += bias[j] and the activation on each block of C
+    /// as the GEMM finishes it (see <see cref="Gemm.GemmBiasActivation{T}"/>). C, bias and <paramref name="activated"/>
+    /// are contiguous; with <paramref name="activated"/>, C keeps the pre-activation values.
+    /// </summary>
+    public static void MultiplyBiasActivation(MatrixOperand a, MatrixOperand b, Tensor c, Tensor? bias, Activation activation, Tensor? activated)
+    {
+        switch (c.DType)
+        {
+            case DType.Float32: MultiplyBiasActivation<float>(a, b, c, bias, activation, activated); break;
+            case DType.Float64: MultiplyBiasActivation<double>(a, b, c, bias, activation, activated); break;
+            default: throw new NotSupportedException($"matmul: dtype {c.DType.Name()} is not supported (float32 or float64 only)");
+        }
+    }
+
+    private static void MultiplyBiasActivation<T>(MatrixOperand a, MatrixOperand b, Tensor c, Tensor? bias, Activation activation, Tensor? activated)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        int m = a.Rows, k = a.Cols, n = b.Cols;
+        if (m == 0 || n == 0) return;
+        // k == 0 is an empty sum (C = bias, activated): the operands are not read, and their spans may not exist.
+        var aSpan = k == 0 ? default : a.Span(a.Source.Array<T>(), a.Offset, a.StoredRows);
+        var bSpan = k == 0 ? default : b.Span(b.Source.Array<T>(), b.Offset, b.StoredRows);
+        Gemm.GemmBiasActivation<T>(a.Trans, b.Trans, m, n, k, aSpan, a.Ld, bSpan, b.Ld, c.Data<T>(), n,
+            bias is null ? default : bias.Data<T>(), activation, activated is null ? default : activated.Data<T>());
     }
 
     // Below this many flops a product stays on one thread: a parallel dispatch costs microseconds.

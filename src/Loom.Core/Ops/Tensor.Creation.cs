@@ -34,7 +34,9 @@ public partial class Tensor
     /// <summary>A zero-dimensional tensor holding <paramref name="value"/>.</summary>
     public static Tensor Scalar(double value, DType dtype = DType.Float32) => Full(Shape.Scalar, value, dtype);
 
-    /// <summary>Values start, start+step, … below end (like <c>torch.arange</c>).</summary>
+    /// <summary>Values start, start+step, … below end (like <c>torch.arange</c>); Float32 unless told otherwise.</summary>
+    /// <remarks>Integer arguments bind to <see cref="Arange(long, long, long, DType)"/> instead, which gives Int64 as
+    /// PyTorch does for integer arguments.</remarks>
     public static Tensor Arange(double start, double end, double step = 1, DType dtype = DType.Float32)
     {
         if (step == 0) throw new ArgumentException("Arange: step must be non-zero");
@@ -47,6 +49,33 @@ public partial class Tensor
     }
 
     public static Tensor Arange(int end, DType dtype = DType.Int64) => Arange(0, end, 1, dtype);
+
+    /// <summary>Integers start, start+1, … below end, as Int64.</summary>
+    // Without this overload Arange(5, 0) would bind to Arange(int, DType): C# converts the constant 0 to any enum.
+    public static Tensor Arange(int start, int end) => Arange((long)start, end);
+
+    /// <summary>
+    /// Integers start, start+step, … below end (above it for a negative step), Int64 unless told otherwise, like
+    /// <c>torch.arange</c> with integer arguments: <c>Arange(0, 5)</c> is [0, 1, 2, 3, 4] as Int64.
+    /// </summary>
+    public static Tensor Arange(long start, long end, long step = 1, DType dtype = DType.Int64)
+    {
+        if (step == 0) throw new ArgumentException("Arange: step must be non-zero");
+        // Counted in 128 bits so that bounds near long's limits cannot overflow the arithmetic.
+        Int128 span = step > 0 ? (Int128)end - start : (Int128)start - end;
+        Int128 count = span <= 0 ? 0 : (span + Int128.Abs(step) - 1) / Int128.Abs(step);
+        if (count > System.Array.MaxLength) throw new ArgumentException($"Arange: [{start}, {end}) with step {step} has {count} elements, too many for one tensor");
+        int n = (int)count;
+        if (dtype == DType.Int64)
+        {
+            var values = new long[n];
+            for (int i = 0; i < n; i++) values[i] = start + i * step;
+            return new Tensor(Storage<long>.Wrap(values), new Shape(n));
+        }
+        var doubles = new double[n];
+        for (int i = 0; i < n; i++) doubles[i] = start + (double)i * step;
+        return FromDoubles(doubles, new Shape(n), dtype);
+    }
 
     /// <summary><paramref name="steps"/> values evenly spaced from start to end inclusive.</summary>
     public static Tensor Linspace(double start, double end, int steps, DType dtype = DType.Float32)

@@ -63,16 +63,8 @@ public partial class Tensor
 
             var aBatch = a.Rank > 2 ? a.Shape.Dims[..^2] : [];
             var bBatch = b.Rank > 2 ? b.Shape.Dims[..^2] : [];
-            int rank = Math.Max(aBatch.Length, bBatch.Length);
-            var batch = new int[rank];
-            for (int i = 0; i < rank; i++)
-            {
-                int da = i < rank - aBatch.Length ? 1 : aBatch[i - (rank - aBatch.Length)];
-                int db = i < rank - bBatch.Length ? 1 : bBatch[i - (rank - bBatch.Length)];
-                if (da != db && da != 1 && db != 1)
-                    throw new ArgumentException($"matmul: batch dimensions of shapes {a.Shape} and {b.Shape} cannot be broadcast together ({da} vs {db} at batch dimension {i})");
-                batch[i] = da == 1 ? db : da;
-            }
+            if (!Shape.TryBroadcast(aBatch, bBatch, out var batch, out var mismatch))
+                throw new ArgumentException($"matmul: batch dimensions of shapes {a.Shape} and {b.Shape} cannot be broadcast together ({mismatch.A} vs {mismatch.B} at batch dimension {mismatch.Axis})");
 
             int[] result = [.. batch];
             if (a.Rank > 1) result = [.. result, m];

@@ -210,11 +210,23 @@ public sealed class DataLoader<T> : IEnumerable<Batch>
         System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => _items.GetEnumerator();
     }
 
-    private sealed class SyncEnumerator(EpochPlan plan, CancellationToken cancellationToken) : IEnumerator<Batch>
+    /// <summary>
+    /// One epoch's enumeration: hands out the batches <see cref="Take"/> produces, reports each to the loader, and ends
+    /// the plan once, when the batches run out or the enumerator is disposed.
+    /// </summary>
+    private abstract class EpochEnumerator(EpochPlan plan) : IEnumerator<Batch>
     {
         private Batch? _current;
         private int _consumed = plan.Next;
         private bool _ended;
+
+        protected EpochPlan Plan => plan;
+
+        /// <summary>The next batch, or null after the epoch's last one.</summary>
+        protected abstract Batch? Take();
+
+        /// <summary>Releases what produces the batches; called once, before the plan ends.</summary>
+        protected virtual void Stop() { }
 
         public Batch Current => _current ?? throw new InvalidOperationException("DataLoader: enumeration has not started or has ended");
 
@@ -223,17 +235,13 @@ public sealed class DataLoader<T> : IEnumerable<Batch>
         public bool MoveNext()
         {
             if (_ended) return false;
-            if (cancellationToken.IsCancellationRequested)
-            {
-                Dispose();
-                cancellationToken.ThrowIfCancellationRequested();
-            }
-            if (!plan.HasNext)
+            var next = Take();
+            if (next is null)
             {
                 Dispose();
                 return false;
             }
-            _current = plan.LoadNext();
+            _current = next;
             plan.Report(++_consumed);
             return true;
         }
@@ -245,67 +253,53 @@ public sealed class DataLoader<T> : IEnumerable<Batch>
             if (_ended) return;
             _ended = true;
             _current = null;
+            Stop();
             plan.End();
+            GC.SuppressFinalize(this);
         }
     }
 
-    private sealed class PrefetchEnumerator : IEnumerator<Batch>
+    private sealed class SyncEnumerator(EpochPlan plan, CancellationToken cancellationToken) : EpochEnumerator(plan)
     {
-        private readonly EpochPlan _plan;
-        private readonly PrefetchWorker<Batch> _worker;
-        private Batch? _current;
-        private int _consumed;
-        private bool _ended;
-
-        public PrefetchEnumerator(EpochPlan plan, int capacity, CancellationToken cancellationToken)
+        protected override Batch? Take()
         {
-            _plan = plan;
-            _consumed = plan.Next;
-            // The worker's closure holds the plan, never this enumerator, so an enumerator abandoned without Dispose
-            // can be collected and its finalizer stops the worker.
+            if (cancellationToken.IsCancellationRequested)
+            {
+                Dispose();
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+            return Plan.HasNext ? Plan.LoadNext() : null;
+        }
+    }
+
+    private sealed class PrefetchEnumerator : EpochEnumerator
+    {
+        private readonly PrefetchWorker<Batch> _worker;
+
+        public PrefetchEnumerator(EpochPlan plan, int capacity, CancellationToken cancellationToken) : base(plan)
+        {
+            // Started in the body, after the base has read plan.Next: the worker advances it. The worker's closure
+            // holds the plan, never this enumerator, so an enumerator abandoned without Dispose can be collected and
+            // its finalizer stops the worker.
             _worker = new PrefetchWorker<Batch>(capacity, () => plan.HasNext ? plan.LoadNext() : null,
                 plan.WorkerStarted, plan.WorkerStopped, "Loom DataLoader prefetch", cancellationToken);
         }
 
         ~PrefetchEnumerator() => _worker.Cancel();
 
-        public Batch Current => _current ?? throw new InvalidOperationException("DataLoader: enumeration has not started or has ended");
-
-        object System.Collections.IEnumerator.Current => Current;
-
-        public bool MoveNext()
+        protected override Batch? Take()
         {
-            if (_ended) return false;
-            Batch? next;
             try
             {
-                next = _worker.Take();
+                return _worker.Take();
             }
             catch
             {
                 Dispose();
                 throw;
             }
-            if (next is null)
-            {
-                Dispose();
-                return false;
-            }
-            _current = next;
-            _plan.Report(++_consumed);
-            return true;
         }
 
-        public void Reset() => throw new NotSupportedException("DataLoader: enumerate the loader again for the next epoch");
-
-        public void Dispose()
-        {
-            if (_ended) return;
-            _ended = true;
-            _current = null;
-            _worker.Dispose();
-            _plan.End();
-            GC.SuppressFinalize(this);
-        }
+        protected override void Stop() => _worker.Dispose();
     }
 }

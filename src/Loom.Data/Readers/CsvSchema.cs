@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace Loom.Data;
@@ -146,19 +145,11 @@ public sealed record CsvSchema(IReadOnlyList<CsvSchemaColumn> Columns, Categoric
 
     private int Width(CsvSchemaColumn c) => IsOneHot(c) ? c.Categories.Count : 1;
 
-    public void Save(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, JsonOptions));
+    public void Save(string path) => JsonFile.Write(path, this);
 
     public static CsvSchema Load(string path)
     {
-        CsvSchema? schema;
-        try
-        {
-            schema = JsonSerializer.Deserialize<CsvSchema>(File.ReadAllText(path), JsonOptions);
-        }
-        catch (JsonException ex)
-        {
-            throw new InvalidDataException($"{path}: not a CSV feature schema ({ex.Message})", ex);
-        }
+        var schema = JsonFile.Read<CsvSchema>(path, "a CSV feature schema");
         if (schema?.Columns is null || schema.Columns.Any(c => c?.Name is null || c.Categories is null))
             throw new InvalidDataException($"{path}: a CSV feature schema needs \"columns\", each with \"name\", \"type\" and \"categories\"");
         var duplicate = schema.Columns.GroupBy(c => c.Name).FirstOrDefault(g => g.Count() > 1);
@@ -167,8 +158,6 @@ public sealed record CsvSchema(IReadOnlyList<CsvSchemaColumn> Columns, Categoric
         if (bad is not null) throw new InvalidDataException($"{path}: column '{bad.Name}' is {bad.Type} with {bad.Categories.Count} categories");
         return schema;
     }
-
-    private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, WriteIndented = true };
 
     // Records compare lists by reference; schemas are equal when their columns are.
     public bool Equals(CsvSchema? other) => other is not null && Encoding == other.Encoding && Columns.SequenceEqual(other.Columns);

@@ -1,5 +1,4 @@
 using System.Numerics.Tensors;
-using System.Text.Json;
 
 namespace Loom.Data;
 
@@ -106,20 +105,11 @@ public sealed class Standardize : ITransform
 
     private sealed record Stats(double[] Mean, double[] Std, int[] FeatureShape);
 
-    public void Save(string path) =>
-        File.WriteAllText(path, JsonSerializer.Serialize(new Stats(_mean, _std, _featureShape), JsonOptions));
+    public void Save(string path) => JsonFile.Write(path, new Stats(_mean, _std, _featureShape));
 
     public static Standardize Load(string path)
     {
-        Stats? stats;
-        try
-        {
-            stats = JsonSerializer.Deserialize<Stats>(File.ReadAllText(path), JsonOptions);
-        }
-        catch (JsonException ex)
-        {
-            throw new InvalidDataException($"{path}: not a Standardize statistics file ({ex.Message})", ex);
-        }
+        var stats = JsonFile.Read<Stats>(path, "a Standardize statistics file");
         if (stats?.Mean is null || stats.Std is null || stats.FeatureShape is null)
             throw new InvalidDataException($"{path}: a Standardize statistics file needs \"mean\", \"std\" and \"featureShape\"");
         try
@@ -131,6 +121,4 @@ public sealed class Standardize : ITransform
             throw new InvalidDataException($"{path}: {ex.Message}", ex);
         }
     }
-
-    private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, WriteIndented = true };
 }

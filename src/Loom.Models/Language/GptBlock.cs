@@ -3,59 +3,90 @@ using Loom.Nn;
 namespace Loom.Models;
 
 /// <summary>
-/// One pre-norm decoder block: x + attn(ln1(x)), then x + fc2(gelu(fc(ln2(x)))). Attention projects q, k, v with one
-/// Linear (qkv), is causal, and can append to a per-layer key/value cache for incremental decoding.
+/// One pre-norm decoder block, as GPT-2's: x + attn(ln_1(x)), then x + mlp(ln_2(x)). Names follow GPT-2's state dict
+/// (ln_1, attn.c_attn, attn.c_proj, ln_2, mlp.c_fc, mlp.c_proj), so Hugging Face checkpoints map one to one.
 /// </summary>
-/// <remarks>Shapes: x [B, T, C] → [B, T, C]; the cache holds k, v as [B, H, S, C/H].</remarks>
+/// <remarks>Shapes: x [B, T, C] → [B, T, C].</remarks>
 public sealed class GptBlock : Module<Tensor, Tensor>
 {
-    private readonly int _heads;
-
-    public GptBlock(int dim, int heads, double dropout = 0)
+    public GptBlock(GptConfig config)
     {
-        _heads = heads;
-        Ln1 = RegisterModule("ln1", new LayerNorm(dim));
-        Qkv = RegisterModule("qkv", new Linear(dim, 3 * dim));
-        Proj = RegisterModule("proj", new Linear(dim, dim));
-        Ln2 = RegisterModule("ln2", new LayerNorm(dim));
-        Fc = RegisterModule("fc", new Linear(dim, 4 * dim));
-        Fc2 = RegisterModule("fc2", new Linear(4 * dim, dim));
-        Drop = RegisterModule("drop", new Dropout(dropout));
+        Ln1 = RegisterModule("ln_1", new LayerNorm(config.Dim, dtype: config.DType));
+        Attn = RegisterModule("attn", new GptAttention(config));
+        Ln2 = RegisterModule("ln_2", new LayerNorm(config.Dim, dtype: config.DType));
+        Mlp = RegisterModule("mlp", new GptMlp(config));
     }
 
     public LayerNorm Ln1 { get; }
-    public Linear Qkv { get; }
-    public Linear Proj { get; }
+    public GptAttention Attn { get; }
     public LayerNorm Ln2 { get; }
-    public Linear Fc { get; }
-    public Linear Fc2 { get; }
-    public Dropout Drop { get; }
+    public GptMlp Mlp { get; }
 
-    protected override Tensor ForwardCore(Tensor input) => Forward(input, null);
+    protected override Tensor ForwardCore(Tensor input) => Forward(input, GptContext.Whole);
 
-    /// <summary>The block's output; with a cache, keys and values of earlier positions come from it and this step's are appended.</summary>
-    public Tensor Forward(Tensor x, GptCache.Layer? cache)
+    /// <summary>The block's output; <paramref name="context"/> carries positions, padding and the layer caches.</summary>
+    public Tensor Forward(Tensor x, GptContext context, GptCache.Layer? cache = null)
     {
-        x = x.Add(Drop.Forward(Attention(Ln1.Forward(x), cache)));
-        return x.Add(Drop.Forward(Fc2.Forward(Fc.Forward(Ln2.Forward(x)).Gelu())));
+        x = x.Add(Attn.Forward(Ln1.Forward(x), context, cache));
+        return x.Add(Mlp.Forward(Ln2.Forward(x)));
+    }
+}
+
+/// <summary>
+/// Causal multi-head self-attention: one projection to q, k, v (c_attn), rotary positions when configured, then
+/// <see cref="Functional.ScaledDotProductAttention"/> — the single entry point a fused attention kernel replaces — and
+/// the output projection (c_proj) with residual dropout.
+/// </summary>
+public sealed class GptAttention : Module<Tensor, Tensor>
+{
+    private readonly GptConfig _config;
+
+    public GptAttention(GptConfig config)
+    {
+        _config = config;
+        CAttn = RegisterModule("c_attn", new Linear(config.Dim, 3 * config.Dim, dtype: config.DType));
+        CProj = RegisterModule("c_proj", new Linear(config.Dim, config.Dim, dtype: config.DType));
+        ResidDropout = RegisterModule("resid_dropout", new Dropout(config.Dropout));
     }
 
-    private Tensor Attention(Tensor x, GptCache.Layer? cache)
+    public Linear CAttn { get; }
+    public Linear CProj { get; }
+    public Dropout ResidDropout { get; }
+
+    protected override Tensor ForwardCore(Tensor input) => Forward(input, GptContext.Whole, null);
+
+    public Tensor Forward(Tensor x, GptContext context, GptCache.Layer? cache)
     {
-        int b = x.Shape[0], t = x.Shape[1], c = x.Shape[2], hd = c / _heads;
-        var qkv = Qkv.Forward(x).Split(c, axis: 2);
-        Tensor Heads(Tensor z) => z.Reshape(b, t, _heads, hd).Transpose(1, 2); // [B, H, T, hd]
+        int b = x.Shape[0], t = x.Shape[1], c = x.Shape[2], heads = _config.Heads, hd = c / heads;
+        var qkv = CAttn.Forward(x).Split(c, axis: 2);
+        Tensor Heads(Tensor z) => z.Reshape(b, t, heads, hd).Transpose(1, 2); // [B, H, T, hd]
         Tensor q = Heads(qkv[0]), k = Heads(qkv[1]), v = Heads(qkv[2]);
+        if (context.Rotary is { } rotary) (q, k) = (rotary.Apply(q), rotary.Apply(k));
         if (cache is not null) (k, v) = cache.Append(k, v);
-        int s = k.Shape[2];
-        var scores = q.Matmul(k.Transpose(-2, -1)).Mul(1 / Math.Sqrt(hd)); // [B, H, T, S]
-        if (t > 1)
-        {
-            // Query i (at absolute position s − t + i) may see keys 0..s − t + i.
-            var future = Tensor.Ones(new Shape(t, s), DType.Bool).Triu(s - t + 1);
-            scores = scores.MaskedFill(future, double.NegativeInfinity);
-        }
-        var y = scores.Softmax(-1).Matmul(v).Transpose(1, 2).Reshape(b, t, c);
-        return Proj.Forward(y);
+        var y = Functional.ScaledDotProductAttention(q, k, v, context.KeyMask(k.Shape[2]), isCausal: true,
+            dropoutP: Training ? _config.Dropout : 0);
+        return ResidDropout.Forward(CProj.Forward(y.Transpose(1, 2).Reshape(b, t, c)));
     }
+}
+
+/// <summary>The block's feed-forward part: c_fc to 4·C, GELU, c_proj back to C, dropout.</summary>
+public sealed class GptMlp : Module<Tensor, Tensor>
+{
+    private readonly bool _tanh;
+
+    public GptMlp(GptConfig config)
+    {
+        _tanh = config.GeluTanh;
+        CFc = RegisterModule("c_fc", new Linear(config.Dim, 4 * config.Dim, dtype: config.DType));
+        CProj = RegisterModule("c_proj", new Linear(4 * config.Dim, config.Dim, dtype: config.DType));
+        Dropout = RegisterModule("dropout", new Dropout(config.Dropout));
+    }
+
+    public Linear CFc { get; }
+    public Linear CProj { get; }
+    public Dropout Dropout { get; }
+
+    // The GELU runs in c_fc's GEMM epilogue, while its output is still in cache.
+    protected override Tensor ForwardCore(Tensor input) =>
+        Dropout.Forward(CProj.Forward(CFc.Forward(input, _tanh ? Activation.GeluTanh : Activation.Gelu)));
 }

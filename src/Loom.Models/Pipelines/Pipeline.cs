@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Loom.Data;
 using Loom.Nn;
@@ -15,9 +16,6 @@ namespace Loom.Models;
 /// </summary>
 public static class Pipeline
 {
-    /// <summary>Batch size for evaluation and prediction, where no gradients are kept.</summary>
-    private const int EvaluationBatchSize = 256;
-
     /// <summary>Everything a run trains with.</summary>
     public sealed record Setup(TrainingConfig Config, ITask Task, TaskData Data, Module<Tensor, Tensor> Model, Trainer Trainer,
         DataLoader<Sample> TrainLoader, DataLoader<Sample>? ValidationLoader, DataLoader<Sample> TestLoader);
@@ -33,19 +31,16 @@ public static class Pipeline
         Loom.Threads.Count = config.Threads;
         data ??= task.Load(config);
         var train = data.Train;
-        IDataset<Sample>? validation = null;
-        if (config.ValidationFraction > 0)
-        {
-            var split = data.Strata is { } strata
-                ? Split.Stratified(strata, config.ValidationFraction, seed: config.Seed)
-                : Split.Random(train.Count, config.ValidationFraction, seed: config.Seed);
-            validation = Rows(train, split.Validation);
-            train = Rows(train, split.Train);
-        }
+        var validation = data.Validation;
+        if (validation is null && config.ValidationFraction > 0) (train, validation) = data.HoldOut(config.ValidationFraction, config.Seed);
+        if (train.Count == 0) throw new InvalidDataException($"{data.Description}: no training samples");
+        if (data.Test.Count == 0) throw new InvalidDataException($"{data.Description}: no test samples");
         var model = CreateModel(task, config, data);
         var optimizer = CreateOptimizer(config, model);
-        var trainLoader = new DataLoader<Sample>(train, config.BatchSize, shuffle: true, seed: config.Seed);
-        var (scheduler, perStep) = CreateScheduler(config, optimizer, trainLoader.Count);
+        var trainLoader = new DataLoader<Sample>(train, config.BatchSize!.Value, shuffle: true, seed: config.Seed);
+        // With gradient accumulation an epoch takes fewer optimiser steps than batches; per-step schedules count steps.
+        int stepsPerEpoch = (trainLoader.Count + config.GradientAccumulation - 1) / config.GradientAccumulation;
+        var (scheduler, perStep) = CreateScheduler(config, optimizer, stepsPerEpoch);
         string monitor = validation is null ? "loss" : "val_loss";
         var callbacks = new List<ICallback>();
         if (folder is not null) callbacks.Add(new RunLogger(folder));
@@ -60,13 +55,14 @@ public static class Pipeline
             Epochs = config.Epochs,
             Seed = config.Seed,
             SchedulerStepPerBatch = perStep,
-            ClipGradNorm = config.ClipGradNorm,
+            ClipGradNorm = config.ClipGradNorm > 0 ? config.ClipGradNorm : null,
+            GradientAccumulationSteps = config.GradientAccumulation,
             MaxSteps = config.MaxSteps,
         };
         var trainer = new Trainer(model, optimizer, WithPenalties(config, model, task.Loss(data)), options, task.Metrics(data), callbacks, scheduler);
         return new Setup(config, task, data, model, trainer, trainLoader,
-            validation is null ? null : new DataLoader<Sample>(validation, EvaluationBatchSize),
-            Batches(data.Test));
+            validation is null ? null : Batches(validation, data.EvaluationBatchSize),
+            Batches(data.Test, data.EvaluationBatchSize));
     }
 
     /// <summary>
@@ -77,25 +73,34 @@ public static class Pipeline
     {
         if (resume)
         {
-            if (!File.Exists(folder.CheckpointPath)) throw new FileNotFoundException($"{folder.Path} has no checkpoint (last.ckpt) to resume from", folder.CheckpointPath);
-            setup.Trainer.LoadCheckpoint(folder.CheckpointPath);
+            if (!File.Exists(folder.CheckpointPath))
+                throw new FileNotFoundException(IsCrossValidation(folder) ? CrossValidationHasNoModel(folder) : $"{folder.Path} has no checkpoint (last.ckpt) to resume from", folder.CheckpointPath);
+            LoadWeights(() => setup.Trainer.LoadCheckpoint(folder.CheckpointPath), folder.CheckpointPath, folder, setup.Config);
+            var trainer = setup.Trainer;
+            int started = trainer.Epoch + (trainer.BatchInEpoch > 0 ? 1 : 0);
+            if (setup.Config.Epochs < started)
+                throw new ArgumentException($"--epochs {setup.Config.Epochs}: the run has already {(trainer.BatchInEpoch > 0 ? $"started epoch {started}" : $"trained {trainer.Epoch} epochs")}; " +
+                    $"give --epochs {started} or more to continue it");
+            CheckMetricsLines(folder);
+            // Options a resume may change (more epochs, another thread count) are recorded for the next resume and for eval.
+            if (Tasks.Resolve(ReadConfig(folder)).Config.ToJson() != setup.Config.ToJson()) folder.WriteConfig(Stored(setup.Config));
             // A run killed after logging an epoch but before checkpointing it trains that epoch again: keep one line per epoch.
-            folder.RewriteMetrics(line => (string?)line["kind"] == "epoch" && (int?)line["epoch"] <= setup.Trainer.Epoch);
+            folder.RewriteMetrics(line => (string?)line["kind"] == "epoch" && (int?)line["epoch"] <= trainer.Epoch);
         }
         else
         {
-            folder.WriteConfig((JsonObject)JsonNode.Parse(setup.Config.ToJson())!);
+            folder.WriteConfig(Stored(setup.Config));
         }
         setup.Data.Save(folder);
         var fit = setup.Trainer.Fit(setup.TrainLoader, setup.ValidationLoader);
         SafeTensors.Save(folder.ModelPath, setup.Model.StateDict());
-        // Interrupted mid-epoch (Ctrl-C): the checkpoint is written, the report waits for the resumed run. --max-steps
-        // ends the run on purpose, mid-epoch or not, so it gets its report.
+        // Interrupted (Ctrl-C, SIGTERM), mid-epoch or at an epoch's end: the checkpoint is written, the report waits for
+        // the resumed run. --max-steps ends the run on purpose, mid-epoch or not, so it gets its report.
         bool reachedMaxSteps = setup.Config.MaxSteps is long max && setup.Trainer.GlobalStep >= max;
-        if (setup.Trainer.BatchInEpoch > 0 && !reachedMaxSteps) return new RunResult(fit, null, folder);
+        if (fit.Interrupted || (setup.Trainer.BatchInEpoch > 0 && !reachedMaxSteps)) return new RunResult(fit, null, folder);
         var test = setup.Task.Evaluate(setup.Trainer.Evaluator, setup.Data, setup.TestLoader);
-        var line = new JsonObject { ["kind"] = "test", ["loss"] = test.Loss, ["samples"] = test.Samples };
-        foreach (var (k, v) in test.Metrics) line[k] = v;
+        var line = new JsonObject { ["kind"] = "test", ["loss"] = JsonNumber(test.Loss), ["samples"] = test.Samples };
+        foreach (var (k, v) in test.Metrics) line[k] = JsonNumber(v);
         folder.AppendMetrics(line);
         if (setup.Trainer.History.Count > 0) Plots.Curves(setup.Trainer.History, folder.CurvesPath);
         var plots = test.WritePlots(folder);
@@ -104,26 +109,156 @@ public static class Pipeline
     }
 
     /// <summary>
+    /// A metric for metrics.jsonl: a number, or null when it is not finite (a NaN loss, an F1 of no samples). JSON has
+    /// no NaN or infinity; null keeps the line valid for every JSON reader, as the epoch lines (RunLogger) do.
+    /// </summary>
+    public static JsonNode? JsonNumber(double value) => double.IsFinite(value) ? JsonValue.Create(value) : null;
+
+    /// <summary>
+    /// The config as config.json keeps it: a data file or folder by its absolute path, so that eval, predict and
+    /// --resume find it from any working directory; a built-in dataset by its name.
+    /// </summary>
+    public static JsonObject Stored(TrainingConfig config)
+    {
+        bool isPath = !BuiltinDatasets.Names.Contains(config.Data, StringComparer.OrdinalIgnoreCase) && (File.Exists(config.Data) || Directory.Exists(config.Data));
+        return (JsonObject)JsonNode.Parse((isPath ? config with { Data = Path.GetFullPath(config.Data) } : config).ToJson())!;
+    }
+
+    /// <summary>
+    /// A run folder's config.json, checked as far as it can be without its data: valid JSON of the right types, a task
+    /// and model Loom knows, valid option values. Each problem is one line naming the file.
+    /// </summary>
+    public static TrainingConfig ReadConfig(RunFolder folder)
+    {
+        var path = folder.ConfigPath;
+        if (!File.Exists(path)) throw new FileNotFoundException($"{folder.Path} is not a Loom run folder (no config.json)", path);
+        var config = TrainingConfig.FromJson(File.ReadAllText(path), path);
+        try
+        {
+            if (!Tasks.All.Any(t => t.Name == config.Task))
+                throw new InvalidDataException($"\"task\" is '{config.Task}', which this Loom does not know (tasks: {string.Join(", ", Tasks.All.Select(t => t.Name))})");
+            if (!ModelZoo.Models.ContainsKey(config.Model!))
+                throw new InvalidDataException($"\"model\" is '{config.Model}', which this Loom does not have (models: {string.Join(", ", ModelZoo.Models.Keys)})");
+            config.Validate();
+            Tasks.Get(config.Task!).NormalizeOptions(config);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidDataException)
+        {
+            throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
+        return config;
+    }
+
+    /// <summary>
     /// Rebuilds a trained run from its config.json (an older one without a task is classification) and loads
     /// model.safetensors, or best.safetensors when <paramref name="best"/>. <paramref name="data"/> replaces the run's
-    /// data (read the way its training data was); <paramref name="threads"/> replaces its thread count, which is set.
+    /// data with new data, read the way its training data was (see <see cref="ITask.Load"/>: all of it is test data, and
+    /// it may lack labels); the run's own data, named again, keeps its test split. <paramref name="threads"/> replaces
+    /// its thread count, which is set.
     /// </summary>
     public static TrainedRun Load(RunFolder folder, string? data = null, bool best = false, int? threads = null)
     {
-        if (!File.Exists(folder.ConfigPath)) throw new FileNotFoundException($"{folder.Path} is not a Loom run folder (no config.json)", folder.ConfigPath);
-        var config = TrainingConfig.FromJson(File.ReadAllText(folder.ConfigPath), folder.ConfigPath);
-        if (data is not null) config = config with { Data = data };
-        if (threads is not null) config = config with { Threads = threads.Value };
-        var (task, _, resolved) = Tasks.Resolve(config);
-        Loom.Threads.Count = resolved.Threads;
-        var loaded = task.Load(resolved, folder);
-        var model = CreateModel(task, resolved, loaded);
-        var weights = best && File.Exists(folder.BestModelPath) ? folder.BestModelPath : folder.ModelPath;
-        if (!File.Exists(weights)) throw new FileNotFoundException($"{folder.Path} has no trained model ({Path.GetFileName(weights)})", weights);
-        model.LoadStateDict(SafeTensors.Load(weights).Tensors);
+        var saved = ReadConfig(folder);
+        var task = Tasks.Get(saved.Task!);
+        var weights = best ? folder.BestModelPath : folder.ModelPath;
+        if (best && !File.Exists(weights))
+            throw new FileNotFoundException($"{folder.Path} has no best.safetensors (the weights of the epoch with the lowest validation loss, saved at the end of each epoch that improved it); leave out --best to use the final model", weights);
+        if (!File.Exists(weights))
+            throw new FileNotFoundException(IsCrossValidation(folder) ? CrossValidationHasNoModel(folder)
+                : $"{folder.Path} has no trained model (model.safetensors): the run stopped before it finished; continue it with loom train --resume {folder.Path}", weights);
+        var notes = new List<string>();
+        bool newData = data is not null && !SameData(data, saved.Data);
+        if (data is not null && !newData) notes.Add($"--data {data} is the data the run was trained on: its test split is used");
+        var config = saved with { Data = newData ? data! : saved.Data, Threads = threads ?? saved.Threads };
+        ResolvedConfig resolved;
+        if (newData)
+        {
+            // Checked here so that the message speaks of the run's model rather than of a --model the user never gave.
+            if (task.Recognize(data!) is { } kind && !task.Models(kind).Contains(saved.Model!))
+            {
+                var fits = task.Kinds.Where(k => task.Models(k).Contains(saved.Model!)).Select(k => k.Description);
+                throw new ArgumentException($"--data {data} is {kind.Description}, but the run's model ({saved.Model}) takes {string.Join(" or ", fits)}: give it data like its training data ({saved.Data})");
+            }
+            resolved = Tasks.Resolve(config);
+        }
+        else
+        {
+            try
+            {
+                resolved = Tasks.Resolve(config);
+            }
+            catch (ArgumentException e)
+            {
+                throw new InvalidDataException($"{folder.ConfigPath}: {e.Message}", e);
+            }
+        }
+        Loom.Threads.Count = resolved.Config.Threads;
+        var loaded = task.Load(resolved.Config, folder, newData);
+        var model = CreateModel(task, resolved.Config, loaded);
+        LoadWeights(() => model.LoadStateDict(SafeTensors.Load(weights).Tensors), weights, folder, resolved.Config);
         model.Eval();
-        return new TrainedRun(resolved, task, loaded, model);
+        return new TrainedRun(resolved.Config, task, loaded, model) { Notes = [.. notes, .. loaded.Notes] };
     }
+
+    // Resuming rewrites metrics.jsonl from its lines: a line damaged by hand (or by a full disk) is reported, not a crash.
+    private static void CheckMetricsLines(RunFolder folder)
+    {
+        if (!File.Exists(folder.MetricsPath)) return;
+        int number = 0;
+        foreach (var line in File.ReadLines(folder.MetricsPath))
+        {
+            number++;
+            if (line.Length == 0) continue;
+            bool isObject;
+            try
+            {
+                isObject = JsonNode.Parse(line) is JsonObject o && (o["kind"] is null || o["kind"] is JsonValue v && v.TryGetValue<string>(out _))
+                    && (o["epoch"] is null || o["epoch"] is JsonValue e && e.TryGetValue<int>(out _));
+            }
+            catch (JsonException)
+            {
+                isObject = false;
+            }
+            if (!isObject) throw new InvalidDataException($"{folder.MetricsPath}: line {number} is not a line loom train writes (a JSON object with \"kind\"); mend or delete it to resume");
+        }
+    }
+
+    // A cv folder has a config.json like a training run's, but only fold lines in its metrics and no model.
+    private static bool IsCrossValidation(RunFolder folder) =>
+        File.Exists(folder.MetricsPath) && File.ReadLines(folder.MetricsPath).Any(l => l.StartsWith("{\"kind\":\"fold\"", StringComparison.Ordinal));
+
+    private static string CrossValidationHasNoModel(RunFolder folder) =>
+        $"{folder.Path} is a cross-validation run (loom cv), which keeps no model: train one with loom train and the same options";
+
+    // The run's own data named again: the same built-in name, or the same file or folder however it is written.
+    private static bool SameData(string data, string runData)
+    {
+        if (BuiltinDatasets.Names.Contains(runData, StringComparer.OrdinalIgnoreCase)) return string.Equals(data, runData, StringComparison.OrdinalIgnoreCase);
+        static string Full(string p) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(p));
+        return Full(data) == Full(runData);
+    }
+
+    /// <summary>
+    /// Loads weights into the model the config describes; weights that do not fit it (config.json edited, or another
+    /// run's file) are one line naming both files, not the module's list of keys.
+    /// </summary>
+    private static void LoadWeights(Action load, string weights, RunFolder folder, TrainingConfig config)
+    {
+        try
+        {
+            load();
+        }
+        catch (StateDictMismatchException e)
+        {
+            var problems = new List<string>();
+            if (e.MissingKeys.Count > 0) problems.Add($"{e.MissingKeys.Count} missing ({Few(e.MissingKeys)})");
+            if (e.UnexpectedKeys.Count > 0) problems.Add($"{e.UnexpectedKeys.Count} unexpected ({Few(e.UnexpectedKeys)})");
+            if (e.MisShapedKeys.Count > 0) problems.Add($"{e.MisShapedKeys.Count} of another shape ({Few(e.MisShapedKeys)})");
+            throw new InvalidDataException($"{weights} does not fit the {config.Model} that {folder.ConfigPath} describes: tensors {string.Join(", ", problems)}; was config.json edited, or the file copied from another run?", e);
+        }
+    }
+
+    private static string Few(IReadOnlyList<string> names) => string.Join(", ", names.Take(3)) + (names.Count > 3 ? ", …" : "");
 
     /// <summary>
     /// K-fold cross-validation of a config's recipe on <paramref name="data"/>'s training split (stratified when the
@@ -134,6 +269,7 @@ public static class Pipeline
     public static CrossValidationResult CrossValidate(TrainingConfig config, TaskData data, int folds, Action<FoldResult>? onFold = null)
     {
         var (task, _, resolved) = Tasks.Resolve(config with { ValidationFraction = 0 });
+        if (folds > data.Train.Count) throw new InvalidDataException($"--folds {folds}: the training split has {data.Train.Count} samples; give at most {data.Train.Count} folds");
         Loom.Threads.Count = resolved.Threads;
         return CrossValidation.Run(data.Train.Count, data.Strata, folds, resolved.Seed, fold =>
         {
@@ -159,27 +295,37 @@ public static class Pipeline
         var noDecay = model.NamedParameters().Where(p => p.Parameter.Rank < 2).Select(p => p.Parameter).ToList();
         var groups = new List<ParamGroup> { new(decay) };
         if (noDecay.Count > 0) groups.Add(new ParamGroup(noDecay, weightDecay: 0));
+        double lr = Resolved(c.LearningRate, "learning rate"), weightDecay = Resolved(c.WeightDecay, "weight decay");
         return c.Optimizer switch
         {
-            "sgd" => new Sgd(groups, c.LearningRate, momentum: c.Momentum, weightDecay: c.WeightDecay, nesterov: c.Momentum > 0),
-            "adam" => new Adam(groups, c.LearningRate, weightDecay: c.WeightDecay),
-            "adamw" => new AdamW(groups, c.LearningRate, weightDecay: c.WeightDecay),
-            "rmsprop" => new RmsProp(groups, c.LearningRate, weightDecay: c.WeightDecay, momentum: c.Momentum),
-            "adagrad" => new Adagrad(groups, c.LearningRate, weightDecay: c.WeightDecay),
+            "sgd" => new Sgd(groups, lr, momentum: c.Momentum, weightDecay: weightDecay, nesterov: c.Momentum > 0),
+            "adam" => new Adam(groups, lr, weightDecay: weightDecay),
+            "adamw" => new AdamW(groups, lr, weightDecay: weightDecay),
+            "rmsprop" => new RmsProp(groups, lr, weightDecay: weightDecay, momentum: c.Momentum),
+            "adagrad" => new Adagrad(groups, lr, weightDecay: weightDecay),
             _ => throw new ArgumentException($"unknown optimizer '{c.Optimizer}'"),
         };
     }
 
     /// <summary>The LR schedule; per-step schedules report <c>perStep</c>.</summary>
-    public static (LRScheduler? Scheduler, bool PerStep) CreateScheduler(TrainingConfig c, Optimizer optimizer, int stepsPerEpoch) => c.Schedule switch
+    /// <remarks>Per-step schedules span the run: its epochs, or its --max-steps when that ends it sooner.</remarks>
+    public static (LRScheduler? Scheduler, bool PerStep) CreateScheduler(TrainingConfig c, Optimizer optimizer, int stepsPerEpoch)
     {
-        "none" or "plateau" => (null, false),
-        "step" => (new StepLR(optimizer, Math.Max(1, c.Epochs / 3), 0.3), false),
-        "cosine" => (new CosineAnnealingLR(optimizer, c.Epochs * stepsPerEpoch), true),
-        "warmup-cosine" => (new WarmupCosineLR(optimizer, Math.Max(1, stepsPerEpoch / 2), c.Epochs * stepsPerEpoch + 1), true),
-        "onecycle" => (new OneCycleLR(optimizer, c.LearningRate, c.Epochs * stepsPerEpoch + 1), true),
-        _ => throw new ArgumentException($"unknown schedule '{c.Schedule}'"),
-    };
+        int total = (int)Math.Min((long)c.Epochs * stepsPerEpoch, c.MaxSteps ?? long.MaxValue);
+        return c.Schedule switch
+        {
+            "none" or "plateau" => (null, false),
+            "step" => (new StepLR(optimizer, Math.Max(1, c.Epochs / 3), 0.3), false),
+            "cosine" => (new CosineAnnealingLR(optimizer, Math.Max(1, total)), true),
+            "warmup-cosine" => (new WarmupCosineLR(optimizer, Math.Max(1, Math.Min(stepsPerEpoch / 2, total / 10)), total + 1), true),
+            "onecycle" => (new OneCycleLR(optimizer, Resolved(c.LearningRate, "learning rate"), total + 1), true),
+            _ => throw new ArgumentException($"unknown schedule '{c.Schedule}'"),
+        };
+    }
+
+    // Set by Tasks.Resolve from the task's defaults; a config built by hand must be resolved first.
+    private static double Resolved(double? value, string what) =>
+        value ?? throw new InvalidOperationException($"the config has no {what}: resolve it with Tasks.Resolve first");
 
     /// <summary>The task's loss plus the config's L1/L2 penalties on weights (not biases or normalisation parameters).</summary>
     public static Func<Tensor, Tensor, Tensor> WithPenalties(TrainingConfig c, Module model, Func<Tensor, Tensor, Tensor> loss)
@@ -196,10 +342,10 @@ public static class Pipeline
     }
 
     /// <summary>A dataset's samples in order, in evaluation-sized batches.</summary>
-    public static DataLoader<Sample> Batches(IDataset<Sample> data) => new(data, EvaluationBatchSize);
+    public static DataLoader<Sample> Batches(IDataset<Sample> data, int batchSize) => new(data, batchSize);
 
     // In-memory rows are copied (contiguous batches later); other datasets are indexed through.
-    private static IDataset<Sample> Rows(IDataset<Sample> data, int[] indices) =>
+    internal static IDataset<Sample> Rows(IDataset<Sample> data, int[] indices) =>
         data is TensorDataset rows ? rows.Gather(indices) : new Subset<Sample>(data, indices);
 }
 
@@ -209,12 +355,19 @@ public sealed record RunResult(FitResult Fit, TaskEvaluation? Test, RunFolder Fo
 /// <summary>A trained run loaded for evaluation or prediction (<see cref="Pipeline.Load"/>): no optimiser, the model in eval mode.</summary>
 public sealed record TrainedRun(TrainingConfig Config, ITask Task, TaskData Data, Module<Tensor, Tensor> Model)
 {
+    /// <summary>What the user should know about how the data was read (the run's own data named again, columns matched by name…), one line each.</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+
     /// <summary>The task's loss (without training penalties) and metrics over this model.</summary>
     public Evaluator Evaluator => new(Model, Task.Loss(Data), Task.Metrics(Data));
 
-    /// <summary>Loss, metrics and the task's report on the test split.</summary>
-    public TaskEvaluation Evaluate() => Task.Evaluate(Evaluator, Data, Pipeline.Batches(Data.Test));
+    /// <summary>Loss, metrics and the task's report on the test split, which must have targets.</summary>
+    public TaskEvaluation Evaluate()
+    {
+        if (Data.Unlabelled is { } why) throw new InvalidDataException($"{why}: evaluating needs the labels; loom predict predicts without them");
+        return Task.Evaluate(Evaluator, Data, Pipeline.Batches(Data.Test, Data.EvaluationBatchSize));
+    }
 
     /// <summary>One row per test sample (see <see cref="ITask.Predict"/>).</summary>
-    public ResultTable Predict() => Task.Predict(Evaluator, Data, Pipeline.Batches(Data.Test));
+    public ResultTable Predict() => Task.Predict(Evaluator, Data, Pipeline.Batches(Data.Test, Data.EvaluationBatchSize));
 }

@@ -23,14 +23,22 @@ public sealed record TrainingConfig
     public string? Model { get; init; }
 
     public int Epochs { get; init; } = 8;
-    public int BatchSize { get; init; } = 64;
-    public string Optimizer { get; init; } = "adam";
-    public double LearningRate { get; init; } = 2e-3;
+
+    // Batch size, optimiser, learning rate, weight decay, schedule and clipping are null until resolved: the task's
+    // defaults (TrainingDefaults) fill what was not given, as a CNN is the default model for images — Adam at 2e-3 with
+    // a cosine schedule suits a classifier, AdamW with warm-up, weight decay and clipping a language model.
+
+    public int? BatchSize { get; init; }
+
+    /// <summary>sgd, adam, adamw, rmsprop or adagrad.</summary>
+    public string? Optimizer { get; init; }
+
+    public double? LearningRate { get; init; }
     public double Momentum { get; init; } = 0.9;
-    public double WeightDecay { get; init; }
+    public double? WeightDecay { get; init; }
 
     /// <summary>none, step, cosine, warmup-cosine, onecycle or plateau.</summary>
-    public string Schedule { get; init; } = "cosine";
+    public string? Schedule { get; init; }
 
     public double L1 { get; init; }
     public double L2 { get; init; }
@@ -44,7 +52,11 @@ public sealed record TrainingConfig
     /// <summary>Early-stopping patience in epochs on validation loss (0: off).</summary>
     public int Patience { get; init; }
 
+    /// <summary>Clip the global gradient norm to this before each optimiser step; 0 turns clipping off.</summary>
     public double? ClipGradNorm { get; init; }
+
+    /// <summary>Batches whose gradients are summed (each scaled by 1/N) into one optimiser step.</summary>
+    public int GradientAccumulation { get; init; } = 1;
 
     /// <summary>Stop after this many optimiser steps (for quick runs and tests).</summary>
     public long? MaxSteps { get; init; }
@@ -69,6 +81,7 @@ public sealed record TrainingConfig
     private static readonly HashSet<string> SharedKeys = Json.GetTypeInfo(typeof(TrainingConfig)).Properties.Select(p => p.Name).ToHashSet();
 
     /// <summary>The task options as <typeparamref name="T"/>; options not given keep <typeparamref name="T"/>'s defaults, other tasks' are ignored.</summary>
+    /// <exception cref="InvalidDataException">An option of the wrong type, named with the type it needs.</exception>
     public T GetTaskOptions<T>() where T : new()
     {
         if (TaskOptions is null) return new T();
@@ -78,7 +91,7 @@ public sealed record TrainingConfig
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"task options {TaskOptions.ToJsonString()}: {e.Message}");
+            throw new InvalidDataException(WrongType(e, TaskOptions, typeof(T)));
         }
     }
 
@@ -98,13 +111,34 @@ public sealed record TrainingConfig
         return json.ToJsonString(Json);
     }
 
-    /// <summary>Reads a config.json; one written before tasks existed (no "task") is a classification run.</summary>
+    /// <summary>The keys every config.json `loom train` writes has, whatever its version: what the run trained on and which model.</summary>
+    private static readonly string[] RequiredKeys = ["data", "model"];
+
+    /// <summary>
+    /// Reads a config.json; one written before tasks existed (no "task") is a classification run. A file that is
+    /// empty, not JSON, not an object, lacks "data" or "model", or has a value of the wrong type is an
+    /// <see cref="InvalidDataException"/> of one line starting with <paramref name="source"/>.
+    /// </summary>
     public static TrainingConfig FromJson(string json, string source)
     {
+        if (string.IsNullOrWhiteSpace(json)) throw new InvalidDataException($"{source} is empty: a training configuration is a JSON object such as loom train writes");
+        JsonNode? parsed;
+        try
+        {
+            parsed = JsonNode.Parse(json);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{source}: not valid JSON (line {e.LineNumber + 1}, column {e.BytePositionInLine + 1})");
+        }
+        if (parsed is not JsonObject node)
+            throw new InvalidDataException($"{source}: a training configuration is a JSON object {{…}}, but the file holds {(parsed is JsonArray ? "a list" : parsed is null ? "null" : "a single value")}");
+        var missing = RequiredKeys.Where(k => node[k] is null).ToArray();
+        if (missing.Length > 0)
+            throw new InvalidDataException($"{source}: lacks {string.Join(" and ", missing.Select(k => $"\"{k}\""))}, which every config.json loom train writes has");
         TrainingConfig config;
         try
         {
-            var node = JsonNode.Parse(json) as JsonObject ?? throw new InvalidDataException($"{source}: a training configuration must be a JSON object");
             config = node.Deserialize<TrainingConfig>(Json)! with
             {
                 TaskOptions = new JsonObject(node.Where(p => !SharedKeys.Contains(p.Key)).Select(p => KeyValuePair.Create(p.Key, p.Value?.DeepClone()))),
@@ -112,9 +146,43 @@ public sealed record TrainingConfig
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{source}: not a valid training configuration ({e.Message})");
+            throw new InvalidDataException($"{source}: {WrongType(e, node, typeof(TrainingConfig))}");
         }
         return config.Task is null ? config with { Task = ClassificationTask.TaskName } : config;
+    }
+
+    /// <summary>This config with the task's defaults wherever a value was not given.</summary>
+    public TrainingConfig WithDefaults(TrainingDefaults defaults) => this with
+    {
+        BatchSize = BatchSize ?? defaults.BatchSize,
+        Optimizer = Optimizer ?? defaults.Optimizer,
+        LearningRate = LearningRate ?? defaults.LearningRate,
+        WeightDecay = WeightDecay ?? defaults.WeightDecay,
+        Schedule = Schedule ?? defaults.Schedule,
+        ClipGradNorm = ClipGradNorm ?? defaults.ClipGradNorm,
+    };
+
+    /// <summary>"\"epochs\" must be a whole number, got \"many\"": the key a deserialisation failed on, what it needs and what it holds.</summary>
+    private static string WrongType(JsonException e, JsonObject node, Type type)
+    {
+        // The path is "$.epochs" or "$.image_size[1]": the top-level key is what the user edits.
+        var key = e.Path is { Length: > 2 } path ? path[2..].Split('[', '.')[0] : null;
+        var property = key is null ? null : Json.GetTypeInfo(type).Properties.FirstOrDefault(p => p.Name == key);
+        if (key is null || property is null) return $"a value has the wrong type ({e.Path})";
+        return $"\"{key}\" must be {Describe(property.PropertyType)}, got {node[key]?.ToJsonString() ?? "null"}";
+    }
+
+    private static string Describe(Type type, bool plural = false)
+    {
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        if (type == typeof(string)) return plural ? "strings" : "a string";
+        if (type == typeof(bool)) return plural ? "true or false values" : "true or false";
+        if (type == typeof(double) || type == typeof(float)) return plural ? "numbers" : "a number";
+        if (type == typeof(ulong) || type == typeof(uint)) return plural ? "whole numbers ≥ 0" : "a whole number ≥ 0";
+        if (type.IsPrimitive) return plural ? "whole numbers" : "a whole number";
+        var element = type.IsArray ? type.GetElementType() : type.GetInterfaces().Append(type)
+            .FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IEnumerable<>))?.GetGenericArguments()[0];
+        return element is null ? $"a {type.Name}" : $"a list of {Describe(element, plural: true)}";
     }
 
     /// <summary>Checks every shared value; the message names the option. The task checks its own options and the model.</summary>
@@ -125,14 +193,24 @@ public sealed record TrainingConfig
             if (!ok) throw new ArgumentException(message);
         }
         Require(Epochs >= 1, $"--epochs must be at least 1, got {Epochs}");
-        Require(BatchSize >= 1, $"--batch-size must be at least 1, got {BatchSize}");
-        Require(LearningRate > 0 && double.IsFinite(LearningRate), $"--lr must be a positive number, got {LearningRate}");
-        Require(WeightDecay >= 0, $"--weight-decay must be ≥ 0, got {WeightDecay}");
+        Require(BatchSize is null or >= 1, $"--batch-size must be at least 1, got {BatchSize}");
+        Require(LearningRate is null || (LearningRate > 0 && double.IsFinite(LearningRate.Value)), $"--lr must be a positive number, got {LearningRate}");
+        Require(WeightDecay is null or >= 0, $"--weight-decay must be ≥ 0, got {WeightDecay}");
+        Require(ClipGradNorm is null || (ClipGradNorm >= 0 && double.IsFinite(ClipGradNorm.Value)), $"--clip-grad-norm must be ≥ 0 (0: off), got {ClipGradNorm}");
+        Require(GradientAccumulation >= 1, $"--grad-accum must be at least 1, got {GradientAccumulation}");
         Require(L1 >= 0 && L2 >= 0, $"--l1 and --l2 must be ≥ 0, got {L1} and {L2}");
         Require(Dropout >= 0 && Dropout < 1, $"--dropout must be in [0, 1), got {Dropout}");
         Require(ValidationFraction >= 0 && ValidationFraction < 1, $"--val-fraction must be in [0, 1), got {ValidationFraction}");
         Require(Threads >= 1, $"--threads must be at least 1, got {Threads}");
-        Require(new[] { "sgd", "adam", "adamw", "rmsprop", "adagrad" }.Contains(Optimizer), $"--optimizer must be one of sgd, adam, adamw, rmsprop, adagrad; got '{Optimizer}'");
-        Require(new[] { "none", "step", "cosine", "warmup-cosine", "onecycle", "plateau" }.Contains(Schedule), $"--schedule must be one of none, step, cosine, warmup-cosine, onecycle, plateau; got '{Schedule}'");
+        Require(Optimizer is null || new[] { "sgd", "adam", "adamw", "rmsprop", "adagrad" }.Contains(Optimizer), $"--optimizer must be one of sgd, adam, adamw, rmsprop, adagrad; got '{Optimizer}'");
+        Require(Schedule is null || new[] { "none", "step", "cosine", "warmup-cosine", "onecycle", "plateau" }.Contains(Schedule), $"--schedule must be one of none, step, cosine, warmup-cosine, onecycle, plateau; got '{Schedule}'");
     }
 }
+
+/// <summary>
+/// What a task trains with unless told otherwise (<see cref="ITask.TrainingDefaults"/>): the values
+/// <see cref="TrainingConfig.WithDefaults"/> fills in when `--batch-size`, `--optimizer`, `--lr`, `--weight-decay`,
+/// `--schedule` or `--clip-grad-norm` were not given.
+/// </summary>
+/// <param name="ClipGradNorm">0: no clipping.</param>
+public sealed record TrainingDefaults(int BatchSize, string Optimizer, double LearningRate, double WeightDecay, string Schedule, double ClipGradNorm);

@@ -35,6 +35,15 @@ public interface ITask
     /// </summary>
     DataKind? Recognize(string data);
 
+    /// <summary>
+    /// The kind of <paramref name="data"/> when `--task` names this task: it may take data that it would not claim from
+    /// other tasks (a language model reads any CSV's text column when asked). By default, <see cref="Recognize"/>.
+    /// </summary>
+    DataKind? RecognizeWhenAsked(string data) => Recognize(data);
+
+    /// <summary>Batch size, optimiser, learning rate, weight decay, schedule and clipping for options not given.</summary>
+    TrainingDefaults TrainingDefaults { get; }
+
     /// <summary>The zoo models that fit <paramref name="kind"/>, the default first.</summary>
     IReadOnlyList<string> Models(DataKind kind);
 
@@ -46,9 +55,13 @@ public interface ITask
 
     /// <summary>
     /// Loads the data of a resolved config. <paramref name="trainedRun"/>: the run whose model will see the data
-    /// (eval, predict), so the data is read as that run's training data was, with what <see cref="TaskData.Save"/> wrote.
+    /// (eval, predict), so the data is read as that run's training data was, with what <see cref="TaskData.Save"/> wrote
+    /// (columns and classes matched to the run's by name). <paramref name="newData"/>: with a trained run, the data is not
+    /// the run's own but new data to evaluate or predict (`--data`): all of it is the test split (its test part, for
+    /// data that comes split), and it may lack targets (<see cref="TaskData.Unlabelled"/>).
     /// </summary>
-    TaskData Load(TrainingConfig config, RunFolder? trainedRun = null);
+    /// <exception cref="InvalidDataException">Data the task cannot train on, or that does not match the trained run; one line naming the file.</exception>
+    TaskData Load(TrainingConfig config, RunFolder? trainedRun = null, bool newData = false);
 
     /// <summary>
     /// A new <see cref="TrainingConfig.Model"/> for <paramref name="data"/>; the caller has seeded the default

@@ -24,6 +24,15 @@ public sealed record TaskOption(string Name, string Key, string Description, str
                 ? JsonValue.Create(n)
                 : throw new ArgumentException($"{name} expects a whole number, got '{value}'"));
 
+    /// <summary>Names separated by commas, such as zip,colour, stored as a list of strings.</summary>
+    public static TaskOption List(string name, string key, string description) =>
+        new(name, key, description, null, value =>
+        {
+            var items = value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            if (items.Length == 0) throw new ArgumentException($"{name} expects names separated by commas, such as a,b; got '{value}'");
+            return new JsonArray(items.Select(i => (JsonNode?)JsonValue.Create(i)).ToArray());
+        });
+
     /// <summary>HEIGHTxWIDTH, such as 28x28, stored as [height, width].</summary>
     public static TaskOption Size(string name, string key, string description, int[] defaultValue) =>
         new(name, key, description, $"{defaultValue[0]}x{defaultValue[1]}", value =>

@@ -16,7 +16,7 @@ public static class Tasks
     /// Every task, in the order they are asked to recognise data: a task whose data is a special case of another's (a
     /// CSV with a text column is a text CSV, not a table) must come before it.
     /// </summary>
-    public static IReadOnlyList<ITask> All { get; } = [new ClassificationTask()];
+    public static IReadOnlyList<ITask> All { get; } = [new LanguageModelTask(), new ClassificationTask()];
 
     /// <summary>The task named <paramref name="name"/>.</summary>
     public static ITask Get(string name) =>
@@ -34,7 +34,7 @@ public static class Tasks
         if (config.Task is { } name)
         {
             task = Get(name);
-            kind = task.Recognize(config.Data) ?? throw Unrecognised(config.Data, $"--task {task.Name} does not take --data {config.Data}; it takes {task.AcceptedData}");
+            kind = task.RecognizeWhenAsked(config.Data) ?? throw Unrecognised(config.Data, $"--task {task.Name} does not take --data {config.Data}; it takes {task.AcceptedData}");
         }
         else
         {
@@ -49,7 +49,9 @@ public static class Tasks
             throw new ArgumentException($"--model must be one of {string.Join(", ", ModelZoo.Models.Keys)}; got '{model}'");
         if (!models.Contains(model))
             throw new ArgumentException($"--model {model} does not fit {kind.Description} ({config.Data}); {task.Name} of {kind.Description} uses {Either(models)}");
-        return new ResolvedConfig(task, kind, task.NormalizeOptions(config with { Task = task.Name, Model = model }));
+        var resolved = task.NormalizeOptions(config with { Task = task.Name, Model = model }).WithDefaults(task.TrainingDefaults);
+        resolved.Validate();
+        return new ResolvedConfig(task, kind, resolved);
     }
 
     private static string Either(IReadOnlyList<string> names) =>

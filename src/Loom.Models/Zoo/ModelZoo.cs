@@ -14,6 +14,10 @@ public static class ModelZoo
         ["mlp"] = "multilayer perceptron: flatten → Linear(·, hidden) → ReLU → Dropout → Linear(hidden, hidden) → ReLU → Linear(hidden, classes)",
         ["cnn"] = "small CNN for images: two Conv(3×3)–BatchNorm–ReLU–MaxPool blocks, then Linear layers",
         ["lenet5"] = "LeNet-5: Conv(5×5, 6) → pool → Conv(5×5, 16) → pool → 120 → 84 → classes",
+        // Language models take a vocabulary and a context rather than an input shape: LanguageModelTask builds them.
+        ["gpt-tiny"] = GptConfig.Presets["gpt-tiny"],
+        ["gpt-small"] = GptConfig.Presets["gpt-small"],
+        ["gpt2"] = GptConfig.Presets["gpt2"],
     };
 
     /// <summary>Builds model <paramref name="name"/> for samples of <paramref name="inputShape"/> (without the batch dimension).</summary>

@@ -218,6 +218,9 @@ public abstract class Module
         return new HookHandle(() => _preHooks.Remove(hook));
     }
 
+    /// <summary>Whether forward hooks or pre-hooks are registered: a container may fuse this module with the next only when neither has any.</summary>
+    internal bool HasHooks => _preHooks.Count > 0 || _hooks.Count > 0;
+
     private protected object RunPreHooks(object input)
     {
         if (_preHooks.Count == 0) return input;
@@ -230,6 +233,18 @@ public abstract class Module
     {
         if (_hooks.Count == 0) return;
         foreach (var hook in _hooks.ToArray()) hook(this, input, output);
+    }
+
+    /// <summary>
+    /// The hook protocol of a Forward overload that takes more than its one main input: the pre-hooks on
+    /// <paramref name="input"/>, <paramref name="forward"/> on what they return, then the hooks with that input and the output.
+    /// </summary>
+    private protected Tensor RunWithHooks(Tensor input, Func<Tensor, Tensor> forward)
+    {
+        var actual = (Tensor)RunPreHooks(input);
+        var output = forward(actual);
+        RunHooks(actual, output);
+        return output;
     }
 
     // ---------------------------------------------------------------- printing

@@ -21,10 +21,34 @@ public sealed class Sequential : Module<Tensor, Tensor>
 
     public Module<Tensor, Tensor> this[int index] => _layers[index];
 
+    /// <remarks>
+    /// A <see cref="Linear"/> followed by ReLU, GELU, SiLU, sigmoid or tanh runs as one fused op
+    /// (<see cref="Linear.Forward(Tensor, Activation)"/>): the same values, one pass over the output instead of three.
+    /// An activation module with hooks is run on its own so that its hooks still see its input and output.
+    /// </remarks>
     protected override Tensor ForwardCore(Tensor input)
     {
         var x = input;
-        foreach (var layer in _layers) x = layer.Forward(x);
+        for (int i = 0; i < _layers.Count; i++)
+        {
+            if (_layers[i] is Linear linear && i + 1 < _layers.Count && FusableActivation(_layers[i + 1]) is { } activation)
+            {
+                x = linear.Forward(x, activation);
+                i++;
+                continue;
+            }
+            x = _layers[i].Forward(x);
+        }
         return x;
     }
+
+    private static Activation? FusableActivation(Module<Tensor, Tensor> module) => module.HasHooks ? null : module switch
+    {
+        ReLU => Activation.Relu,
+        GELU gelu => gelu.ApproximateTanh ? Activation.GeluTanh : Activation.Gelu,
+        SiLU => Activation.Silu,
+        Sigmoid => Activation.Sigmoid,
+        Tanh => Activation.Tanh,
+        _ => null,
+    };
 }

@@ -1,3 +1,5 @@
+using Loom.Autograd;
+
 namespace Loom.Train;
 
 /// <summary>
@@ -17,22 +19,17 @@ public sealed class Perplexity(int ignoreIndex = -100) : IMetric
     {
         if (predictions.Rank < 2) throw new ArgumentException($"{Name}: logits must be [N, V] or [B, T, V], got {predictions.Shape}");
         int v = predictions.Shape[^1];
-        var logits = predictions.ToArray<double>();
-        var ids = targets.ToArray<long>();
-        if (ids.Length * v != logits.Length)
+        if (targets.Numel * v != predictions.Numel)
             throw new ArgumentException($"{Name}: targets {targets.Shape} do not match logits {predictions.Shape}");
-        for (int i = 0; i < ids.Length; i++)
-        {
-            if (ids[i] == ignoreIndex) continue;
-            if (ids[i] < 0 || ids[i] >= v) throw new ArgumentException($"{Name}: token id {ids[i]} is outside the vocabulary [0, {v})");
-            var row = logits.AsSpan(i * v, v);
-            double max = double.NegativeInfinity;
-            foreach (var x in row) max = Math.Max(max, x);
-            double sum = 0;
-            foreach (var x in row) sum += Math.Exp(x - max);
-            _nll -= row[(int)ids[i]] - max - Math.Log(sum);
-            _tokens++;
-        }
+        var ids = targets.To(DType.Int64).Reshape(-1);
+        foreach (long id in ids.AsReadOnlySpan<long>())
+            if (id != ignoreIndex && (id < 0 || id >= v)) throw new ArgumentException($"{Name}: token id {id} is outside the vocabulary [0, {v})");
+        // The fused cross-entropy kernel in the logits' precision: a language model's [B·T, V] logits are far too many
+        // for a scalar loop in double, and this runs on every training batch.
+        using var noGrad = new NoGrad();
+        var nll = Functional.CrossEntropy(predictions.Reshape(-1, v), ids, ignoreIndex: ignoreIndex, reduction: Reduction.None);
+        foreach (double x in nll.To(DType.Float64).AsReadOnlySpan<double>()) _nll += x;
+        foreach (long id in ids.AsReadOnlySpan<long>()) if (id != ignoreIndex) _tokens++;
     }
 
     /// <summary>Adds an already-computed mean loss over <paramref name="tokens"/> tokens (e.g. the training loss).</summary>

@@ -20,6 +20,9 @@ public sealed record FitResult(IReadOnlyList<EpochSummary> Epochs, long GlobalSt
     /// <summary>Optimiser steps taken by this call.</summary>
     public long Steps => GlobalStep - StartStep;
 
+    /// <summary>Stopped by <see cref="Trainer.Interrupt"/>: the run is unfinished and resumes from its checkpoint.</summary>
+    public bool Interrupted { get; init; }
+
     /// <summary>Whether this call continued a run (from a checkpoint or an earlier call) rather than starting one.</summary>
     public bool Continued => StartStep > 0 || StartEpoch > 0 || StartBatch > 0;
 }

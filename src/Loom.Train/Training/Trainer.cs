@@ -19,6 +19,7 @@ public sealed partial class Trainer
     private readonly IReadOnlyList<Func<IMetric>> _metricFactories;
     private readonly List<EpochSummary> _history = [];
     private volatile bool _stopRequested;
+    private volatile bool _interrupted;
     private string _stopReason = "completed";
     private DataLoaderState? _pendingLoaderState;
     private double _epochLossSum;
@@ -71,11 +72,22 @@ public sealed partial class Trainer
     /// <summary>Summaries of the finished epochs.</summary>
     public IReadOnlyList<EpochSummary> History => _history;
 
-    /// <summary>Asks the loop to stop after the current batch (early stopping, Ctrl-C); thread-safe.</summary>
+    /// <summary>Asks the loop to stop after the current batch and end the run (early stopping, a step limit); thread-safe.</summary>
     public void RequestStop(string reason)
     {
         _stopReason = reason;
         _stopRequested = true;
+    }
+
+    /// <summary>
+    /// Asks the loop to stop after the current batch and leave the run unfinished, to be resumed from its checkpoint
+    /// (Ctrl-C, SIGTERM); thread-safe. Unlike <see cref="RequestStop"/>, the run is not over even when the stop falls
+    /// on an epoch's end: <see cref="FitResult.Interrupted"/> says so.
+    /// </summary>
+    public void Interrupt(string reason)
+    {
+        _interrupted = true;
+        RequestStop(reason);
     }
 
     public bool StopRequested => _stopRequested;
@@ -93,6 +105,7 @@ public sealed partial class Trainer
             Generator.ManualSeed(Options.Seed);
         }
         _stopRequested = false;
+        _interrupted = false;
         _stopReason = "completed";
         (int startEpoch, int startBatch, long startStep, long batches) = (Epoch, BatchInEpoch, GlobalStep, 0);
         foreach (var c in Callbacks) c.OnFitStart(this);
@@ -136,7 +149,7 @@ public sealed partial class Trainer
         }
         var result = new FitResult(_history.ToList(), GlobalStep, _stopReason)
         {
-            StartEpoch = startEpoch, StartBatch = startBatch, StartStep = startStep, Batches = batches,
+            StartEpoch = startEpoch, StartBatch = startBatch, StartStep = startStep, Batches = batches, Interrupted = _interrupted,
         };
         foreach (var c in Callbacks) c.OnFitEnd(this, result);
         return result;

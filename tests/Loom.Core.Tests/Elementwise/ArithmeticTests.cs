@@ -253,6 +253,7 @@ public class ArithmeticTests
         TensorAssert.Throws<ArgumentException>(() => _ = a / Tensor.Zeros(2), "div", "[2, 3]", "[2]");
         TensorAssert.Throws<ArgumentException>(() => a.Pow(Tensor.Zeros(3, 3)), "pow", "[2, 3]", "[3, 3]");
         TensorAssert.Throws<ArgumentException>(() => a.Maximum(b), "maximum", "[2, 3]", "[4, 3]");
+        TensorAssert.Throws<ArgumentException>(() => a.Add(Tensor.Zeros(4, 1, 4)), "add: shapes [2, 3] and [4, 1, 4] cannot be broadcast together (dimension 2: 3 vs 4)");
     }
 
     [Fact]

@@ -20,7 +20,7 @@ public class GemmPathTests
     [GemmPathFact(GemmPath.Scalar)]
     public void Scalar_path_matches_reference() => CheckPath(GemmPath.Scalar);
 
-    private static void CheckPath(GemmPath path) => WithPath(path, () =>
+    private static void CheckPath(GemmPath path) => GemmTestCase.WithPath(path, () =>
     {
         Assert.Equal(path, Gemm.ActivePath);
         foreach (var c in GemmTestCase.AllTransposes(PathSizes, pad: 1))
@@ -60,7 +60,7 @@ public class GemmPathTests
         var c = new GemmTestCase { M = 37, N = 70, K = 300, Alpha = 0.5, Beta = 2, TransA = true };
         var (a, b, cc) = c.Operands();
         var results = Enum.GetValues<GemmPath>().Where(Gemm.IsSupported)
-            .Select(path => (path, result: WithPath(path, () => c.RunSgemm(a, b, cc))))
+            .Select(path => (path, result: GemmTestCase.WithPath(path, () => c.RunSgemm(a, b, cc))))
             .ToList();
         Assert.True(results.Count >= 2, "at least Auto and Scalar exist on every CPU");
         foreach (var (path, result) in results.Skip(1))
@@ -71,22 +71,6 @@ public class GemmPathTests
     public void Auto_picks_the_widest_path_this_CPU_supports()
     {
         var expected = Gemm.IsSupported(GemmPath.Avx512) ? GemmPath.Avx512 : Gemm.IsSupported(GemmPath.Avx2) ? GemmPath.Avx2 : GemmPath.Scalar;
-        Assert.Equal(expected, WithPath(GemmPath.Auto, () => Gemm.ActivePath));
-    }
-
-    private static void WithPath(GemmPath path, Action action) => WithPath(path, () => { action(); return 0; });
-
-    private static TResult WithPath<TResult>(GemmPath path, Func<TResult> action)
-    {
-        var saved = Gemm.ForcedPath;
-        Gemm.ForcedPath = path;
-        try
-        {
-            return action();
-        }
-        finally
-        {
-            Gemm.ForcedPath = saved;
-        }
+        Assert.Equal(expected, GemmTestCase.WithPath(GemmPath.Auto, () => Gemm.ActivePath));
     }
 }

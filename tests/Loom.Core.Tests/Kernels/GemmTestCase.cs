@@ -89,6 +89,23 @@ internal sealed class GemmTestCase
 
     public static float[] ToFloat(double[] x) => Array.ConvertAll(x, v => (float)v);
 
+    /// <summary>Runs <paramref name="action"/> with <see cref="Gemm.ForcedPath"/> set to <paramref name="path"/>, then restores it.</summary>
+    public static void WithPath(GemmPath path, Action action) => WithPath(path, () => { action(); return 0; });
+
+    public static TResult WithPath<TResult>(GemmPath path, Func<TResult> action)
+    {
+        var saved = Gemm.ForcedPath;
+        Gemm.ForcedPath = path;
+        try
+        {
+            return action();
+        }
+        finally
+        {
+            Gemm.ForcedPath = saved;
+        }
+    }
+
     /// <summary>Every transpose combination of each (m, n, k), with the given padding.</summary>
     public static IEnumerable<GemmTestCase> AllTransposes(IEnumerable<(int M, int N, int K)> sizes, int pad = 0)
     {

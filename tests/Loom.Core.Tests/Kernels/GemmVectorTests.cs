@@ -28,10 +28,41 @@ public class GemmVectorTests
         }
     }
 
+    /// <summary>
+    /// The dot-form kernels (four rows per pass, two accumulators per row, a scalar tail) around every vector width:
+    /// k below, at and past one and two vectors of float and double on each path, and row counts around the block of 4.
+    /// </summary>
+    private static void CheckDotKernels(GemmPath path) => GemmTestCase.WithPath(path, () =>
+    {
+        Assert.Equal(path, Gemm.ActivePath);
+        int[] ks = [1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 48, 63, 64, 65, 100];
+        foreach (int k in ks)
+            foreach (int n in new[] { 1, 3, 4, 5, 9 })
+                foreach (var c in GemmTestCase.AllTransposes([(1, n, k), (n, 1, k)], pad: 2))
+                {
+                    c.CheckSgemm(); // alpha 1, beta 0: written straight into C
+                    c.CheckDgemm();
+                    c.Alpha = -1.5;
+                    c.Beta = 0.25;
+                    c.CheckSgemm();
+                    c.CheckDgemm();
+                }
+    });
+
+    [GemmPathFact(GemmPath.Avx512)]
+    public void Avx512_dot_kernels_match_reference() => CheckDotKernels(GemmPath.Avx512);
+
+    [GemmPathFact(GemmPath.Avx2)]
+    public void Avx2_dot_kernels_match_reference() => CheckDotKernels(GemmPath.Avx2);
+
+    [GemmPathFact(GemmPath.Scalar)]
+    public void Scalar_dot_kernels_match_reference() => CheckDotKernels(GemmPath.Scalar);
+
     [Theory]
     [InlineData(1, 100_000, 64)]
     [InlineData(100_000, 1, 64)]
     [InlineData(1, 3000, 2000)]
+    [InlineData(1, 3003, 2000)] // the threads' ranges split a block of four rows
     public void Matrix_vector_products_are_identical_on_one_and_two_threads(int m, int n, int k)
     {
         foreach (var c in GemmTestCase.AllTransposes([(m, n, k)]))

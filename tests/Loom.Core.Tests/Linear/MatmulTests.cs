@@ -158,6 +158,8 @@ public class MatmulTests
     {
         TensorAssert.Throws<ArgumentException>(() => Tensor.Zeros(2, 3).Matmul(Tensor.Zeros(4, 5)), "matmul: shapes [2, 3] and [4, 5] are not aligned (3 != 4)");
         TensorAssert.Throws<ArgumentException>(() => Tensor.Zeros(2, 3, 4).Matmul(Tensor.Zeros(3, 4, 5)), "matmul", "[2, 3, 4]", "[3, 4, 5]", "broadcast");
+        TensorAssert.Throws<ArgumentException>(() => Tensor.Zeros(7, 2, 3, 4).Matmul(Tensor.Zeros(3, 4, 5)),
+            "matmul: batch dimensions of shapes [7, 2, 3, 4] and [3, 4, 5] cannot be broadcast together (2 vs 3 at batch dimension 1)");
         TensorAssert.Throws<ArgumentException>(() => Tensor.Scalar(1).Matmul(Tensor.Zeros(3)), "matmul", "[]", "[3]");
         TensorAssert.Throws<ArgumentException>(() => Tensor.Zeros(3).Matmul(Tensor.Zeros(new Shape(3), DType.Float64)), "matmul", "float32", "float64");
         TensorAssert.Throws<NotSupportedException>(() => Tensor.Zeros(new Shape(3), DType.Int32).Matmul(Tensor.Zeros(new Shape(3), DType.Int32)), "matmul", "int32");

@@ -68,7 +68,8 @@ public class TransformTests
         File.WriteAllText(dir.File("bad.json"), "{\"mean\": [1], \"std\": [0], \"featureShape\": [1]}");
         TensorAssert.Throws<InvalidDataException>(() => Standardize.Load(dir.File("bad.json")), "bad.json", "positive");
         File.WriteAllText(dir.File("junk.json"), "not json");
-        TensorAssert.Throws<InvalidDataException>(() => Standardize.Load(dir.File("junk.json")), "junk.json");
+        TensorAssert.Throws<InvalidDataException>(() => Standardize.Load(dir.File("junk.json")), "junk.json: not a Standardize statistics file");
+        Assert.Contains("\"featureShape\"", File.ReadAllText(dir.File("stats.json")));
     }
 
     [Fact]

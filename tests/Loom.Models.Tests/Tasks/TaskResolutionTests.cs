@@ -57,14 +57,14 @@ public sealed class TaskResolutionTests : IDisposable
     public void An_unknown_model_lists_the_zoo()
     {
         var e = Assert.Throws<ArgumentException>(() => Resolve("digits", "resnet"));
-        Assert.Equal("--model must be one of mlp, cnn, lenet5; got 'resnet'", e.Message);
+        Assert.Equal("--model must be one of mlp, cnn, lenet5, gpt-tiny, gpt-small, gpt2; got 'resnet'", e.Message);
     }
 
     [Fact]
     public void An_unknown_task_lists_the_tasks()
     {
         var e = Assert.Throws<ArgumentException>(() => Resolve("digits", task: "translation"));
-        Assert.Equal("--task must be one of classification; got 'translation'", e.Message);
+        Assert.Equal("--task must be one of language-model, classification; got 'translation'", e.Message);
     }
 
     [Fact]
@@ -79,9 +79,10 @@ public sealed class TaskResolutionTests : IDisposable
     [Fact]
     public void A_file_no_task_reads_is_refused_saying_what_is_read()
     {
-        var text = _temp.File("notes.txt");
-        File.WriteAllText(text, "hello");
-        Assert.StartsWith($"--data {text}: unsupported file type; give a .csv file (with --target)", Assert.Throws<ArgumentException>(() => Resolve(text)).Message);
+        var text = _temp.File("notes.json");
+        File.WriteAllText(text, "{}");
+        Assert.StartsWith($"--data {text}: unsupported file type; give a text file (.txt, .text, .md), a folder of text files", Assert.Throws<ArgumentException>(() => Resolve(text)).Message);
+        Assert.Contains("; or a .csv file (with --target)", Assert.Throws<ArgumentException>(() => Resolve(text)).Message);
         Assert.StartsWith($"--task classification does not take --data {text}; it takes a .csv file", Assert.Throws<ArgumentException>(() => Resolve(text, task: "classification")).Message);
     }
 
@@ -93,7 +94,7 @@ public sealed class TaskResolutionTests : IDisposable
 
         Assert.Equal([28, 28], resolved.GetTaskOptions<ClassificationOptions>().ImageSize);
         Assert.Equal(8, resolved.GetTaskOptions<ClassificationOptions>().Hidden);
-        Assert.Equal(["hidden", "image_size", "image_channels"], resolved.TaskOptions!.Select(p => p.Key));
+        Assert.Equal(["categorical", "ignore", "hidden", "image_size", "image_channels"], resolved.TaskOptions!.Select(p => p.Key));
         Assert.Equal(resolved.ToJson(), Models.Tasks.Resolve(resolved).Config.ToJson());
     }
 

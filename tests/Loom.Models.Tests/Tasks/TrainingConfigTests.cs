@@ -58,10 +58,22 @@ public sealed class TrainingConfigTests
         Assert.Equal(12, back.GetTaskOptions<ClassificationOptions>().Hidden);
     }
 
+    [Theory]
+    [InlineData("{", "runs/x/config.json: not valid JSON (line 1, column 2)")]
+    [InlineData(" \n", "runs/x/config.json is empty: a training configuration is a JSON object such as loom train writes")]
+    [InlineData("[1]", "runs/x/config.json: a training configuration is a JSON object {…}, but the file holds a list")]
+    [InlineData("{\"data\": \"digits\"}", "runs/x/config.json: lacks \"model\", which every config.json loom train writes has")]
+    [InlineData("{\"data\": \"digits\", \"model\": \"mlp\", \"epochs\": \"many\"}", "runs/x/config.json: \"epochs\" must be a whole number, got \"many\"")]
+    [InlineData("{\"data\": \"digits\", \"model\": \"mlp\", \"seed\": -1}", "runs/x/config.json: \"seed\" must be a whole number ≥ 0, got -1")]
+    [InlineData("{\"data\": \"digits\", \"model\": \"mlp\", \"learning_rate\": [1]}", "runs/x/config.json: \"learning_rate\" must be a number, got [1]")]
+    public void A_config_that_is_not_a_training_configuration_is_one_line_naming_its_file(string json, string message) =>
+        Assert.Equal(message, Assert.Throws<InvalidDataException>(() => TrainingConfig.FromJson(json, "runs/x/config.json")).Message);
+
     [Fact]
-    public void A_config_that_is_not_valid_json_names_its_file()
+    public void A_task_option_of_the_wrong_type_names_the_key_and_the_type()
     {
-        var e = Assert.Throws<InvalidDataException>(() => TrainingConfig.FromJson("{\"epochs\": \"many\"}", "runs/x/config.json"));
-        Assert.StartsWith("runs/x/config.json: not a valid training configuration", e.Message);
+        var config = TrainingConfig.FromJson("{\"data\": \"digits\", \"model\": \"mlp\", \"image_size\": \"big\"}", "config.json");
+        var e = Assert.Throws<InvalidDataException>(() => config.GetTaskOptions<ClassificationOptions>());
+        Assert.Equal("\"image_size\" must be a list of whole numbers, got \"big\"", e.Message);
     }
 }

@@ -149,6 +149,35 @@ public class TransformerTests
     }
 
     [Fact]
+    public void Multi_argument_forwards_run_the_input_a_pre_hook_returns()
+    {
+        var encoder = new TransformerEncoder(_ => new TransformerEncoderLayer(8, 2, 16, dropout: 0, normFirst: true, dtype: F64, generator: new Generator(1)), 1);
+        var decoder = new TransformerDecoder(_ => new TransformerDecoderLayer(8, 2, 16, dropout: 0, dtype: F64, generator: new Generator(2)), 1);
+        var x = TestTensors.Randn(1, F64, 3, 2, 8);
+        var doubled = x.Mul(2);
+        var memory = TestTensors.Randn(2, F64, 4, 2, 8);
+        foreach (Module m in new Module[] { encoder, encoder.Layers[0], decoder, decoder.Layers[0] })
+        {
+            var seen = new List<object>();
+            var pre = m.RegisterForwardPreHook((_, input) => ReferenceEquals(input, x) ? doubled : null);
+            var post = m.RegisterForwardHook((Module _, object input, object output) => { seen.Add(input); seen.Add(output); });
+            Func<Tensor, Tensor> run = m switch
+            {
+                TransformerEncoder e => t => e.Forward(t, isCausal: true),
+                TransformerEncoderLayer l => t => l.Forward(t, isCausal: true),
+                TransformerDecoder d => t => d.Forward(t, memory, tgtIsCausal: true),
+                _ => t => ((TransformerDecoderLayer)m).Forward(t, memory, tgtIsCausal: true),
+            };
+            var output = run(x);
+            Assert.Same(doubled, seen[0]);
+            Assert.Same(output, seen[1]);
+            pre.Remove();
+            post.Remove();
+            TensorAssert.Close(run(doubled), output, 1e-12, 0);
+        }
+    }
+
+    [Fact]
     public void Bad_configurations_are_rejected()
     {
         TensorAssert.Throws<ArgumentException>(() => new TransformerEncoderLayer(8, 2, activation: "tanh"), "TransformerEncoderLayer", "\"tanh\"");

@@ -24,6 +24,26 @@ public class InitTests
     }
 
     [Fact]
+    public void Convolutions_start_uniform_within_one_over_root_fan_in_of_weight_dimension_one()
+    {
+        // fan_in = weight dimension 1 × kernel: in/groups·k for a convolution, out/groups·k for a transposed one.
+        static void Check(Parameter weight, Parameter? bias, double bound)
+        {
+            var w = weight.ToArray<double>();
+            Assert.All(w, v => Assert.InRange(v, -bound, bound));
+            Assert.True(w.Max() > 0.95 * bound && w.Min() < -0.95 * bound, "weights should fill the interval");
+            Assert.All(bias!.ToArray<double>(), v => Assert.InRange(v, -bound, bound));
+        }
+        var c1 = new Conv1d(4, 64, 3, groups: 2, generator: new Generator(4));
+        Check(c1.Weight, c1.Bias, 1 / Math.Sqrt(2 * 3));
+        var c2 = new Conv2d(6, 66, (2, 3), groups: 3, generator: new Generator(5));
+        Check(c2.Weight, c2.Bias, 1 / Math.Sqrt(2 * 2 * 3));
+        var ct = new ConvTranspose2d(64, 6, (3, 2), groups: 2, generator: new Generator(6));
+        Check(ct.Weight, ct.Bias, 1 / Math.Sqrt(3 * 3 * 2));
+        Assert.Null(new Conv2d(2, 2, 1, bias: false).Bias);
+    }
+
+    [Fact]
     public void Kaiming_normal_uses_fan_in_and_relu_gain()
     {
         var w = Init.KaimingNormal(Tensor.Zeros(256, 64, 3, 3), nonlinearity: Nonlinearity.Relu, generator: new Generator(2));

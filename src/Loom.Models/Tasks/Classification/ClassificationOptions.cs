@@ -6,6 +6,12 @@ public sealed record ClassificationOptions
     /// <summary>The label column, for CSV data.</summary>
     public string? Target { get; init; }
 
+    /// <summary>CSV columns read as categories (one-hot encoded) whatever their values look like: codes written as numbers, or a mostly numeric column the reader would refuse.</summary>
+    public string[] Categorical { get; init; } = [];
+
+    /// <summary>CSV columns left out of the features: identifiers, free text, columns that leak the target.</summary>
+    public string[] Ignore { get; init; } = [];
+
     /// <summary>Hidden width of the MLP.</summary>
     public int Hidden { get; init; } = 256;
 
@@ -21,6 +27,8 @@ public sealed record ClassificationOptions
     public static IReadOnlyList<TaskOption> Declared { get; } =
     [
         TaskOption.Text("--target", "target", "label column of a CSV file"),
+        TaskOption.List("--categorical", "categorical", "CSV columns to read as categories, comma-separated (codes written as numbers, or a mostly numeric column with text in it)"),
+        TaskOption.List("--ignore", "ignore", "CSV columns to leave out of the features, comma-separated (identifiers, free text)"),
         TaskOption.Integer("--hidden", "hidden", "hidden width of the MLP", Defaults.Hidden),
         TaskOption.Size("--image-size", "image_size", "HEIGHTxWIDTH images of an image folder are resized to", Defaults.ImageSize),
         TaskOption.Integer("--channels", "image_channels", "1 (grayscale) or 3 (RGB) for image folders", Defaults.ImageChannels),
@@ -29,6 +37,10 @@ public sealed record ClassificationOptions
     /// <summary>Checks every value; the message names the option.</summary>
     public void Validate()
     {
+        // A config.json may hold null where the command line cannot give one.
+        if (Categorical is null || Categorical.Any(string.IsNullOrEmpty)) throw new ArgumentException("--categorical must be a list of column names");
+        if (Ignore is null || Ignore.Any(string.IsNullOrEmpty)) throw new ArgumentException("--ignore must be a list of column names");
+        if (Target is not null && Ignore.Contains(Target)) throw new ArgumentException($"--ignore {Target}: that is the --target column, which is never a feature");
         if (Hidden < 1) throw new ArgumentException($"--hidden must be at least 1, got {Hidden}");
         if (ImageSize is not [> 0, > 0]) throw new ArgumentException("--image-size must be HEIGHTxWIDTH with positive sizes");
         if (ImageChannels is not (1 or 3)) throw new ArgumentException($"--channels must be 1 or 3, got {ImageChannels}");

@@ -26,7 +26,9 @@ public sealed class ClassificationTask : ITask
 
     public IReadOnlyList<TaskOption> Options => ClassificationOptions.Declared;
 
-    public DataKind? Recognize(string data) => ClassificationData.Recognize(data);
+    public DataKind? Recognize(string data) => ClassificationSources.Recognize(data);
+
+    public TrainingDefaults TrainingDefaults { get; } = new(BatchSize: 64, Optimizer: "adam", LearningRate: 2e-3, WeightDecay: 0, Schedule: "cosine", ClipGradNorm: 0);
 
     // A table row has no spatial layout for a convolution to exploit; an image can be flattened for an MLP.
     public IReadOnlyList<string> Models(DataKind kind) => kind == DataKind.Table ? ["mlp"] : ["cnn", "mlp", "lenet5"];
@@ -38,8 +40,8 @@ public sealed class ClassificationTask : ITask
         return config.WithTaskOptions(options);
     }
 
-    public TaskData Load(TrainingConfig config, RunFolder? trainedRun = null) =>
-        ClassificationData.Load(config, trainedRun is null ? null : ClassificationData.SavedStandardizer(trainedRun));
+    public TaskData Load(TrainingConfig config, RunFolder? trainedRun = null, bool newData = false) =>
+        ClassificationSources.Load(config, trainedRun, newData);
 
     public Module<Tensor, Tensor> CreateModel(TrainingConfig config, TaskData data)
     {
@@ -62,7 +64,10 @@ public sealed class ClassificationTask : ITask
         return new ClassificationEvaluation(evaluator.Evaluate(test, confusion), confusion, names);
     }
 
-    /// <summary>Per test sample: its index, true class, predicted class, and the probability of every class (p_NAME).</summary>
+    /// <summary>
+    /// Per test sample: its index in the data (a CSV's data row, counting from 0), its true class when the data has
+    /// labels, the predicted class, and the probability of every class (p_NAME).
+    /// </summary>
     public ResultTable Predict(Evaluator evaluator, TaskData data, IEnumerable<Batch> test)
     {
         var d = (ClassificationData)data;
@@ -70,6 +75,7 @@ public sealed class ClassificationTask : ITask
         int n = probabilities.Shape[0], c = probabilities.Shape[1];
         var p = probabilities.ToArray<double>();
         var targets = d.Test.Targets.ToArray<long>();
+        bool labelled = d.Unlabelled is null;
         var names = d.ClassNames;
         var rows = new List<IReadOnlyList<Cell>>(n);
         for (int i = 0; i < n; i++)
@@ -77,11 +83,14 @@ public sealed class ClassificationTask : ITask
             var row = p.AsSpan(i * c, c);
             int best = 0;
             for (int j = 1; j < c; j++) if (row[j] > row[best]) best = j;
-            var cells = new List<Cell>(3 + c) { (long)i, names[(int)targets[i]], names[best] };
+            var cells = new List<Cell>(3 + c) { (long)(d.TestRows?[i] ?? i) };
+            if (labelled) cells.Add(names[(int)targets[i]]);
+            cells.Add(names[best]);
             // Six significant digits: plenty for a probability, and a readable file.
             foreach (var v in row) cells.Add(v.ToString("G6", CultureInfo.InvariantCulture));
             rows.Add(cells);
         }
-        return new ResultTable("Predictions", ["index", "target", "predicted", .. names.Select(k => "p_" + k)], rows);
+        string[] columns = labelled ? ["index", "target", "predicted"] : ["index", "predicted"];
+        return new ResultTable("Predictions", [.. columns, .. names.Select(k => "p_" + k)], rows);
     }
 }

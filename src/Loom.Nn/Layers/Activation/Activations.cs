@@ -21,6 +21,8 @@ public sealed class GELU(bool approximateTanh = false) : Module<Tensor, Tensor>
 {
     protected override Tensor ForwardCore(Tensor input) => input.Gelu(approximateTanh);
 
+    internal bool ApproximateTanh => approximateTanh;
+
     protected override string ExtraRepr() => approximateTanh ? "approximate='tanh'" : "";
 }
 

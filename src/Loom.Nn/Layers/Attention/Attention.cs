@@ -2,7 +2,8 @@ using Loom.Random;
 
 namespace Loom.Nn;
 
-// Scaled dot-product attention, the core of MultiheadAttention and the transformer layers:
+// Scaled dot-product attention, the core of MultiheadAttention and the transformer layers (the entry point without
+// weights is Functional.ScaledDotProductAttention in Loom.Core; MultiheadAttention also returns the weights):
 //   A = softmax(s·Q·Kᵀ + M),  O = A·V        Q [..., L, d], K [..., S, d], V [..., S, dv], M [..., L, S], s = 1/√d
 // A Bool mask is true where attention is NOT allowed (M = −∞ there, via MaskedFill); a float mask is added as M.
 // Backward is the composition of the ops used, each with its own rule:
@@ -55,33 +56,8 @@ public static class Attention
     /// <param name="generator">Dropout's random source (default <see cref="Generator.Default"/>).</param>
     /// <remarks>Shapes: [..., L, d], [..., S, d], [..., S, dv] → [..., L, dv].</remarks>
     public static Tensor ScaledDotProductAttention(Tensor query, Tensor key, Tensor value, Tensor? mask = null, double dropoutP = 0,
-        bool isCausal = false, double? scale = null, Generator? generator = null)
-    {
-        const string op = "scaled_dot_product_attention";
-        if (query.Rank < 2 || key.Rank < 2 || value.Rank < 2)
-            throw new ArgumentException($"{op}: query, key and value need at least 2 dimensions, got {query.Shape}, {key.Shape} and {value.Shape}");
-        int l = query.Shape.Dims[^2], d = query.Shape.Dims[^1], s = key.Shape.Dims[^2];
-        if (key.Shape.Dims[^1] != d)
-            throw new ArgumentException($"{op}: query {query.Shape} and key {key.Shape} must have the same last dimension ({d} != {key.Shape.Dims[^1]})");
-        if (value.Shape.Dims[^2] != s)
-            throw new ArgumentException($"{op}: key {key.Shape} and value {value.Shape} must have the same number of positions ({s} != {value.Shape.Dims[^2]})");
-        if (!(dropoutP >= 0 && dropoutP <= 1))
-            throw new ArgumentException($"{op}: dropout probability must be in [0, 1], got {dropoutP}");
-        if (mask is not null)
-        {
-            CheckMaskDType(mask, op, "mask");
-            var batch = Shape.Broadcast(new Shape(query.Shape.Dims[..^2]), new Shape(key.Shape.Dims[..^2]), op);
-            var scores = new Shape([.. batch.Dims, l, s]);
-            if (!BroadcastsTo(mask.Shape, scores))
-                throw new ArgumentException($"{op}: mask {mask.Shape} does not broadcast to the attention scores {scores}");
-        }
-        if (isCausal)
-        {
-            if (s < l) throw new ArgumentException($"{op}: a causal mask needs at least as many keys as queries, got query {query.Shape} and key {key.Shape}");
-            mask = CombineMasks(mask, CausalMask(l, s), query.DType);
-        }
-        return Compute(query, key, value, mask, dropoutP, scale ?? 1 / Math.Sqrt(d), generator).Output;
-    }
+        bool isCausal = false, double? scale = null, Generator? generator = null) =>
+        Functional.ScaledDotProductAttention(query, key, value, mask, isCausal, scale, dropoutP, generator);
 
     /// <summary>The attention output [..., L, dv] and the weights [..., L, S] (after dropout, as PyTorch returns them).</summary>
     internal static (Tensor Output, Tensor Weights) Compute(Tensor query, Tensor key, Tensor value, Tensor? mask, double dropoutP, double scale,
@@ -107,14 +83,6 @@ public static class Attention
         if (b is null) return a;
         if (a.DType == DType.Bool && b.DType == DType.Bool) return a.LogicalOr(b);
         return Additive(a, dtype).Add(Additive(b, dtype));
-    }
-
-    private static bool BroadcastsTo(Shape shape, Shape target)
-    {
-        if (shape.Rank > target.Rank) return false;
-        for (int i = 1; i <= shape.Rank; i++)
-            if (shape[^i] != 1 && shape[^i] != target[^i]) return false;
-        return true;
     }
 
     private static Tensor Additive(Tensor mask, DType dtype) =>

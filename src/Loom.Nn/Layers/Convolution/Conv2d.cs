@@ -12,34 +12,47 @@ public sealed class Conv2d : Module<Tensor, Tensor>
     public Conv2d(int inChannels, int outChannels, (int H, int W) kernelSize, (int H, int W)? stride = null, (int H, int W)? padding = null,
         (int H, int W)? dilation = null, int groups = 1, bool bias = true, DType dtype = DType.Float32, Generator? generator = null)
     {
-        if (inChannels <= 0 || outChannels <= 0 || groups <= 0 || inChannels % groups != 0 || outChannels % groups != 0)
-            throw new ArgumentException($"Conv2d: in ({inChannels}) and out ({outChannels}) channels must be positive multiples of groups ({groups})");
+        ConvolutionParameters.CheckChannels(nameof(Conv2d), inChannels, outChannels, groups);
         (InChannels, OutChannels, KernelSize, Groups) = (inChannels, outChannels, kernelSize, groups);
         Stride = stride ?? (1, 1);
         Padding = padding ?? (0, 0);
         Dilation = dilation ?? (1, 1);
-        double bound = 1 / Math.Sqrt(inChannels / groups * kernelSize.H * kernelSize.W);
-        Weight = RegisterParameter("weight", new Parameter(Tensor.Uniform(new Shape(outChannels, inChannels / groups, kernelSize.H, kernelSize.W), -bound, bound, generator, dtype)))!;
-        Bias = RegisterParameter("bias", bias ? new Parameter(Tensor.Uniform(new Shape(outChannels), -bound, bound, generator, dtype)) : null);
+        var (weight, biasParameter) = ConvolutionParameters.Uniform(new Shape(outChannels, inChannels / groups, kernelSize.H, kernelSize.W), outChannels, bias, dtype, generator);
+        Weight = RegisterParameter("weight", weight)!;
+        Bias = RegisterParameter("bias", biasParameter);
     }
 
     public Conv2d(int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0, int dilation = 1, int groups = 1, bool bias = true,
         DType dtype = DType.Float32, Generator? generator = null)
         : this(inChannels, outChannels, (kernelSize, kernelSize), (stride, stride), (padding, padding), (dilation, dilation), groups, bias, dtype, generator) { }
 
+    /// <summary>
+    /// A stride-1 convolution with padding named by its effect: <see cref="ConvPadding.Same"/> keeps the input's size
+    /// (PyTorch's padding='same'), <see cref="ConvPadding.Valid"/> pads nothing.
+    /// </summary>
+    public Conv2d(int inChannels, int outChannels, (int H, int W) kernelSize, ConvPadding padding, (int H, int W)? dilation = null, int groups = 1,
+        bool bias = true, DType dtype = DType.Float32, Generator? generator = null)
+        : this(inChannels, outChannels, kernelSize, (1, 1), (0, 0), dilation, groups, bias, dtype, generator) => PaddingMode = padding;
+
     public int InChannels { get; }
     public int OutChannels { get; }
     public (int H, int W) KernelSize { get; }
     public (int H, int W) Stride { get; }
     public (int H, int W) Padding { get; }
+
+    /// <summary>Padding named by its effect, or null when <see cref="Padding"/> gives it in elements.</summary>
+    public ConvPadding? PaddingMode { get; }
     public (int H, int W) Dilation { get; }
     public int Groups { get; }
     public Parameter Weight { get; }
     public Parameter? Bias { get; }
 
-    protected override Tensor ForwardCore(Tensor input) => Functional.Conv2d(input, Weight, Bias, Stride, Padding, Dilation, Groups);
+    protected override Tensor ForwardCore(Tensor input) => PaddingMode is ConvPadding mode
+        ? Functional.Conv2d(input, Weight, Bias, mode, Dilation, Groups)
+        : Functional.Conv2d(input, Weight, Bias, Stride, Padding, Dilation, Groups);
 
     protected override string ExtraRepr() =>
-        $"{InChannels}, {OutChannels}, kernel_size={KernelSize}, stride={Stride}" + (Padding != (0, 0) ? $", padding={Padding}" : "") +
+        $"{InChannels}, {OutChannels}, kernel_size={KernelSize}, stride={Stride}" +
+        (PaddingMode is ConvPadding mode ? $", padding={mode.ToString().ToLowerInvariant()}" : Padding != (0, 0) ? $", padding={Padding}" : "") +
         (Dilation != (1, 1) ? $", dilation={Dilation}" : "") + (Groups != 1 ? $", groups={Groups}" : "") + (Bias is null ? ", bias=False" : "");
 }

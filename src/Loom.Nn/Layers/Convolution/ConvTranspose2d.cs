@@ -12,16 +12,15 @@ public sealed class ConvTranspose2d : Module<Tensor, Tensor>
     public ConvTranspose2d(int inChannels, int outChannels, (int H, int W) kernelSize, (int H, int W)? stride = null, (int H, int W)? padding = null,
         (int H, int W)? outputPadding = null, (int H, int W)? dilation = null, int groups = 1, bool bias = true, DType dtype = DType.Float32, Generator? generator = null)
     {
-        if (inChannels <= 0 || outChannels <= 0 || groups <= 0 || inChannels % groups != 0 || outChannels % groups != 0)
-            throw new ArgumentException($"ConvTranspose2d: in ({inChannels}) and out ({outChannels}) channels must be positive multiples of groups ({groups})");
+        ConvolutionParameters.CheckChannels(nameof(ConvTranspose2d), inChannels, outChannels, groups);
         (InChannels, OutChannels, KernelSize, Groups) = (inChannels, outChannels, kernelSize, groups);
         Stride = stride ?? (1, 1);
         Padding = padding ?? (0, 0);
         OutputPadding = outputPadding ?? (0, 0);
         Dilation = dilation ?? (1, 1);
-        double bound = 1 / Math.Sqrt(outChannels / groups * kernelSize.H * kernelSize.W);
-        Weight = RegisterParameter("weight", new Parameter(Tensor.Uniform(new Shape(inChannels, outChannels / groups, kernelSize.H, kernelSize.W), -bound, bound, generator, dtype)))!;
-        Bias = RegisterParameter("bias", bias ? new Parameter(Tensor.Uniform(new Shape(outChannels), -bound, bound, generator, dtype)) : null);
+        var (weight, biasParameter) = ConvolutionParameters.Uniform(new Shape(inChannels, outChannels / groups, kernelSize.H, kernelSize.W), outChannels, bias, dtype, generator);
+        Weight = RegisterParameter("weight", weight)!;
+        Bias = RegisterParameter("bias", biasParameter);
     }
 
     public ConvTranspose2d(int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0, int outputPadding = 0, int dilation = 1, int groups = 1,

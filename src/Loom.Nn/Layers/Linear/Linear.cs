@@ -25,5 +25,28 @@ public sealed class Linear : Module<Tensor, Tensor>
 
     protected override Tensor ForwardCore(Tensor input) => Functional.Linear(input, Weight, Bias);
 
+    /// <summary>
+    /// activation(x·Wᵀ + b) as one fused op (<see cref="Functional.Linear(Tensor, Tensor, Tensor?, Activation)"/>): the
+    /// values of this layer followed by the activation's tensor op, computed while the output is in cache. With hooks
+    /// registered on this layer, it runs unfused so that the hooks see the layer's own output.
+    /// </summary>
+    public Tensor Forward(Tensor input, Activation activation)
+    {
+        if (activation == Activation.None) return Forward(input);
+        if (HasHooks) return Activate(Forward(input), activation);
+        return Functional.Linear(input, Weight, Bias, activation);
+    }
+
+    private static Tensor Activate(Tensor x, Activation activation) => activation switch
+    {
+        Activation.Relu => x.Relu(),
+        Activation.Gelu => x.Gelu(),
+        Activation.GeluTanh => x.Gelu(approximate: true),
+        Activation.Silu => x.Silu(),
+        Activation.Sigmoid => x.Sigmoid(),
+        Activation.Tanh => x.Tanh(),
+        _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, $"Linear: unknown activation {activation}"),
+    };
+
     protected override string ExtraRepr() => $"in_features={InFeatures}, out_features={OutFeatures}, bias={(Bias is null ? "False" : "True")}";
 }

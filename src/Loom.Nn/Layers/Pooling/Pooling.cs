@@ -7,6 +7,10 @@ public sealed class MaxPool2d(int kernelSize, int? stride = null, int padding = 
 {
     protected override Tensor ForwardCore(Tensor input) => Functional.MaxPool2d(input, kernelSize, stride, padding, dilation, ceilMode);
 
+    /// <summary>The pooled values and the Int64 in-plane index of each maximum, for <see cref="MaxUnpool2d"/> (PyTorch's return_indices; forward hooks do not run).</summary>
+    public (Tensor Output, Tensor Indices) ForwardWithIndices(Tensor input) =>
+        Functional.MaxPool2dWithIndices(input, kernelSize, stride, padding, dilation, ceilMode);
+
     protected override string ExtraRepr() => $"kernel_size={kernelSize}, stride={stride ?? kernelSize}, padding={padding}";
 }
 
@@ -19,11 +23,14 @@ public sealed class MaxPool1d(int kernelSize, int? stride = null, int padding = 
 }
 
 /// <summary>Mean over kH×kW windows. Shapes: [N, C, H, W] → [N, C, OH, OW].</summary>
-public sealed class AvgPool2d(int kernelSize, int? stride = null, int padding = 0, bool countIncludePad = true, bool ceilMode = false) : Module<Tensor, Tensor>
+/// <remarks>With <c>divisorOverride</c> every window's sum is divided by it instead.</remarks>
+public sealed class AvgPool2d(int kernelSize, int? stride = null, int padding = 0, bool countIncludePad = true, bool ceilMode = false, int? divisorOverride = null)
+    : Module<Tensor, Tensor>
 {
-    protected override Tensor ForwardCore(Tensor input) => Functional.AvgPool2d(input, kernelSize, stride, padding, countIncludePad, ceilMode);
+    protected override Tensor ForwardCore(Tensor input) => Functional.AvgPool2d(input, kernelSize, stride, padding, countIncludePad, ceilMode, divisorOverride);
 
-    protected override string ExtraRepr() => $"kernel_size={kernelSize}, stride={stride ?? kernelSize}, padding={padding}";
+    protected override string ExtraRepr() =>
+        $"kernel_size={kernelSize}, stride={stride ?? kernelSize}, padding={padding}" + (divisorOverride is int d ? $", divisor_override={d}" : "");
 }
 
 /// <summary>Mean over windows of length k. Shapes: [N, C, L] → [N, C, OL].</summary>

@@ -10,12 +10,14 @@ namespace Loom.Nn;
 /// <remarks>Shapes: indices [*] (Int32/Int64) → [*, embeddingDim].</remarks>
 public sealed class Embedding : Module<Tensor, Tensor>
 {
-    public Embedding(int numEmbeddings, int embeddingDim, int? paddingIdx = null, DType dtype = DType.Float32, Generator? generator = null)
+    /// <param name="maxNorm">Renormalise each looked-up row whose <paramref name="normType"/>-norm exceeds this, in place (PyTorch's max_norm).</param>
+    public Embedding(int numEmbeddings, int embeddingDim, int? paddingIdx = null, DType dtype = DType.Float32, Generator? generator = null,
+        double? maxNorm = null, double normType = 2)
     {
         if (numEmbeddings <= 0 || embeddingDim <= 0) throw new ArgumentException($"Embedding: sizes must be positive, got {numEmbeddings}×{embeddingDim}");
         if (paddingIdx is int p && (p < -numEmbeddings || p >= numEmbeddings))
             throw new ArgumentOutOfRangeException(nameof(paddingIdx), paddingIdx, $"padding index must be within [-{numEmbeddings}, {numEmbeddings})");
-        (NumEmbeddings, EmbeddingDim) = (numEmbeddings, embeddingDim);
+        (NumEmbeddings, EmbeddingDim, MaxNorm, NormType) = (numEmbeddings, embeddingDim, maxNorm, normType);
         PaddingIdx = paddingIdx is int q && q < 0 ? q + numEmbeddings : paddingIdx;
         var w = Tensor.Randn(new Shape(numEmbeddings, embeddingDim), generator, dtype);
         if (PaddingIdx is int pad) using (new NoGrad()) w.Select(0, pad).ZeroInPlace();
@@ -25,9 +27,12 @@ public sealed class Embedding : Module<Tensor, Tensor>
     public int NumEmbeddings { get; }
     public int EmbeddingDim { get; }
     public int? PaddingIdx { get; }
+    public double? MaxNorm { get; }
+    public double NormType { get; }
     public Parameter Weight { get; }
 
-    protected override Tensor ForwardCore(Tensor input) => Functional.Embedding(input, Weight, PaddingIdx);
+    protected override Tensor ForwardCore(Tensor input) => Functional.Embedding(input, Weight, PaddingIdx, MaxNorm, NormType);
 
-    protected override string ExtraRepr() => $"{NumEmbeddings}, {EmbeddingDim}" + (PaddingIdx is int p ? $", padding_idx={p}" : "");
+    protected override string ExtraRepr() => $"{NumEmbeddings}, {EmbeddingDim}" + (PaddingIdx is int p ? $", padding_idx={p}" : "") +
+        (MaxNorm is double m ? $", max_norm={m}" : "");
 }

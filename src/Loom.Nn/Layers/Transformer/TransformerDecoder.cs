@@ -17,9 +17,7 @@ public sealed class TransformerDecoder : Module
     /// <summary>Stacks the layers <paramref name="layerFactory"/> makes for indices 0…numLayers−1 (each initialised on its own).</summary>
     public TransformerDecoder(Func<int, TransformerDecoderLayer> layerFactory, int numLayers, Module<Tensor, Tensor>? norm = null)
     {
-        ArgumentNullException.ThrowIfNull(layerFactory);
-        if (numLayers <= 0) throw new ArgumentException($"TransformerDecoder: num_layers must be positive, got {numLayers}");
-        Layers = RegisterModule("layers", new ModuleList<TransformerDecoderLayer>(Enumerable.Range(0, numLayers).Select(layerFactory)));
+        Layers = RegisterModule("layers", TransformerStack.Layers(nameof(TransformerDecoder), layerFactory, numLayers));
         if (norm is not null) Norm = RegisterModule("norm", norm);
     }
 
@@ -34,12 +32,11 @@ public sealed class TransformerDecoder : Module
     public Tensor Forward(Tensor tgt, Tensor memory, Tensor? tgtMask = null, Tensor? memoryMask = null, Tensor? tgtKeyPaddingMask = null,
         Tensor? memoryKeyPaddingMask = null, bool tgtIsCausal = false, bool memoryIsCausal = false, KeyValueCache? cache = null)
     {
-        var x = (Tensor)RunPreHooks(tgt);
-        var input = x;
-        foreach (var layer in Layers)
-            x = layer.Forward(x, memory, tgtMask, memoryMask, tgtKeyPaddingMask, memoryKeyPaddingMask, tgtIsCausal, memoryIsCausal, cache);
-        if (Norm is not null) x = Norm.Forward(x);
-        RunHooks(input, x);
-        return x;
+        return RunWithHooks(tgt, x =>
+        {
+            foreach (var layer in Layers)
+                x = layer.Forward(x, memory, tgtMask, memoryMask, tgtKeyPaddingMask, memoryKeyPaddingMask, tgtIsCausal, memoryIsCausal, cache);
+            return Norm is null ? x : Norm.Forward(x);
+        });
     }
 }

@@ -13,7 +13,7 @@ namespace Loom.Nn;
 /// <remarks>Shapes: tgt [B, T, E] and memory [B, S, E] with <c>batchFirst</c>, else [T, B, E] and [S, B, E] → tgt's shape.</remarks>
 public sealed class TransformerDecoderLayer : Module
 {
-    private readonly Func<Tensor, Tensor> _activation;
+    private readonly Loom.Activation _activation;
     private readonly DType _dtype;
     private readonly Generator? _generator;
 
@@ -80,22 +80,12 @@ public sealed class TransformerDecoderLayer : Module
     {
         ArgumentNullException.ThrowIfNull(tgt);
         ArgumentNullException.ThrowIfNull(memory);
-        var x = (Tensor)RunPreHooks(tgt);
-        var input = x;
-        if (NormFirst)
+        return RunWithHooks(tgt, x =>
         {
-            x = x.Add(SelfAttentionBlock(Norm1.Forward(x), tgtMask, tgtKeyPaddingMask, tgtIsCausal, cache));
-            x = x.Add(CrossAttentionBlock(Norm2.Forward(x), memory, memoryMask, memoryKeyPaddingMask, memoryIsCausal, cache));
-            x = x.Add(FeedForwardBlock(Norm3.Forward(x)));
-        }
-        else
-        {
-            x = Norm1.Forward(x.Add(SelfAttentionBlock(x, tgtMask, tgtKeyPaddingMask, tgtIsCausal, cache)));
-            x = Norm2.Forward(x.Add(CrossAttentionBlock(x, memory, memoryMask, memoryKeyPaddingMask, memoryIsCausal, cache)));
-            x = Norm3.Forward(x.Add(FeedForwardBlock(x)));
-        }
-        RunHooks(input, x);
-        return x;
+            x = TransformerSublayer.Residual(x, Norm1, NormFirst, y => SelfAttentionBlock(y, tgtMask, tgtKeyPaddingMask, tgtIsCausal, cache));
+            x = TransformerSublayer.Residual(x, Norm2, NormFirst, y => CrossAttentionBlock(y, memory, memoryMask, memoryKeyPaddingMask, memoryIsCausal, cache));
+            return TransformerSublayer.Residual(x, Norm3, NormFirst, FeedForwardBlock);
+        });
     }
 
     private Tensor SelfAttentionBlock(Tensor x, Tensor? mask, Tensor? keyPaddingMask, bool isCausal, KeyValueCache? cache) =>
@@ -106,7 +96,7 @@ public sealed class TransformerDecoderLayer : Module
             isCausal, cache, fixedKeyValue: true).Output);
 
     private Tensor FeedForwardBlock(Tensor x) =>
-        Dropout3.Forward(Linear2.Forward(Dropout.Forward(_activation(Linear1.Forward(x)))));
+        Dropout3.Forward(TransformerSublayer.FeedForward(x, Linear1, _activation, Dropout, Linear2));
 
     /// <summary>A layer with the same configuration, weights (copied), trainability and mode: what PyTorch's deepcopy gives.</summary>
     internal TransformerDecoderLayer Copy()
@@ -117,6 +107,5 @@ public sealed class TransformerDecoderLayer : Module
     }
 
     protected override string ExtraRepr() =>
-        $"d_model={DModel}, nhead={NHead}, dim_feedforward={DimFeedforward}, dropout={DropoutP}, activation={Activation}" +
-        (NormFirst ? ", norm_first=True" : "") + (BatchFirst ? ", batch_first=True" : "");
+        TransformerSublayer.Describe(DModel, NHead, DimFeedforward, DropoutP, Activation, NormFirst, BatchFirst);
 }

@@ -17,9 +17,7 @@ public sealed class TransformerEncoder : Module<Tensor, Tensor>
     /// <summary>Stacks the layers <paramref name="layerFactory"/> makes for indices 0…numLayers−1 (each initialised on its own).</summary>
     public TransformerEncoder(Func<int, TransformerEncoderLayer> layerFactory, int numLayers, Module<Tensor, Tensor>? norm = null)
     {
-        ArgumentNullException.ThrowIfNull(layerFactory);
-        if (numLayers <= 0) throw new ArgumentException($"TransformerEncoder: num_layers must be positive, got {numLayers}");
-        Layers = RegisterModule("layers", new ModuleList<TransformerEncoderLayer>(Enumerable.Range(0, numLayers).Select(layerFactory)));
+        Layers = RegisterModule("layers", TransformerStack.Layers(nameof(TransformerEncoder), layerFactory, numLayers));
         if (norm is not null) Norm = RegisterModule("norm", norm);
     }
 
@@ -31,13 +29,8 @@ public sealed class TransformerEncoder : Module<Tensor, Tensor>
     /// <param name="mask">[S, S] or [B·heads, S, S]: Bool (true = not allowed) or float.</param>
     /// <param name="srcKeyPaddingMask">[B, S]: true at padding positions.</param>
     /// <param name="isCausal">Mask later positions when <paramref name="mask"/> is null.</param>
-    public Tensor Forward(Tensor src, Tensor? mask = null, Tensor? srcKeyPaddingMask = null, bool isCausal = false)
-    {
-        var input = (Tensor)RunPreHooks(src);
-        var output = Encode(input, mask, srcKeyPaddingMask, isCausal);
-        RunHooks(input, output);
-        return output;
-    }
+    public Tensor Forward(Tensor src, Tensor? mask = null, Tensor? srcKeyPaddingMask = null, bool isCausal = false) =>
+        RunWithHooks(src, x => Encode(x, mask, srcKeyPaddingMask, isCausal));
 
     protected override Tensor ForwardCore(Tensor input) => Encode(input, null, null, false);
 

@@ -12,7 +12,7 @@ namespace Loom.Nn;
 /// <remarks>Shapes: src [B, S, E] with <c>batchFirst</c>, else [S, B, E] (E = dModel) → the same shape.</remarks>
 public sealed class TransformerEncoderLayer : Module<Tensor, Tensor>
 {
-    private readonly Func<Tensor, Tensor> _activation;
+    private readonly Loom.Activation _activation;
     private readonly DType _dtype;
     private readonly Generator? _generator;
 
@@ -60,32 +60,22 @@ public sealed class TransformerEncoderLayer : Module<Tensor, Tensor>
     /// <param name="srcMask">[S, S] or [B·heads, S, S]: Bool (true = not allowed) or float (added to the scores).</param>
     /// <param name="srcKeyPaddingMask">[B, S]: Bool, true at padding positions, or float.</param>
     /// <param name="isCausal">Mask later positions when <paramref name="srcMask"/> is null (a hint otherwise).</param>
-    public Tensor Forward(Tensor src, Tensor? srcMask = null, Tensor? srcKeyPaddingMask = null, bool isCausal = false)
-    {
-        var input = (Tensor)RunPreHooks(src);
-        var output = Encode(input, srcMask, srcKeyPaddingMask, isCausal);
-        RunHooks(input, output);
-        return output;
-    }
+    public Tensor Forward(Tensor src, Tensor? srcMask = null, Tensor? srcKeyPaddingMask = null, bool isCausal = false) =>
+        RunWithHooks(src, x => Encode(x, srcMask, srcKeyPaddingMask, isCausal));
 
     protected override Tensor ForwardCore(Tensor input) => Encode(input, null, null, false);
 
     private Tensor Encode(Tensor x, Tensor? mask, Tensor? keyPaddingMask, bool isCausal)
     {
-        if (NormFirst)
-        {
-            x = x.Add(SelfAttentionBlock(Norm1.Forward(x), mask, keyPaddingMask, isCausal));
-            return x.Add(FeedForwardBlock(Norm2.Forward(x)));
-        }
-        x = Norm1.Forward(x.Add(SelfAttentionBlock(x, mask, keyPaddingMask, isCausal)));
-        return Norm2.Forward(x.Add(FeedForwardBlock(x)));
+        x = TransformerSublayer.Residual(x, Norm1, NormFirst, y => SelfAttentionBlock(y, mask, keyPaddingMask, isCausal));
+        return TransformerSublayer.Residual(x, Norm2, NormFirst, FeedForwardBlock);
     }
 
     private Tensor SelfAttentionBlock(Tensor x, Tensor? mask, Tensor? keyPaddingMask, bool isCausal) =>
         Dropout1.Forward(SelfAttn.Forward(x, x, x, keyPaddingMask, mask, needWeights: false, isCausal: isCausal).Output);
 
     private Tensor FeedForwardBlock(Tensor x) =>
-        Dropout2.Forward(Linear2.Forward(Dropout.Forward(_activation(Linear1.Forward(x)))));
+        Dropout2.Forward(TransformerSublayer.FeedForward(x, Linear1, _activation, Dropout, Linear2));
 
     /// <summary>A layer with the same configuration, weights (copied), trainability and mode: what PyTorch's deepcopy gives.</summary>
     internal TransformerEncoderLayer Copy()
@@ -96,6 +86,5 @@ public sealed class TransformerEncoderLayer : Module<Tensor, Tensor>
     }
 
     protected override string ExtraRepr() =>
-        $"d_model={DModel}, nhead={NHead}, dim_feedforward={DimFeedforward}, dropout={DropoutP}, activation={Activation}" +
-        (NormFirst ? ", norm_first=True" : "") + (BatchFirst ? ", batch_first=True" : "");
+        TransformerSublayer.Describe(DModel, NHead, DimFeedforward, DropoutP, Activation, NormFirst, BatchFirst);
 }

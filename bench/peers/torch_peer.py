@@ -1,0 +1,199 @@
+#!/usr/bin/python3
+"""PyTorch peer of `loom bench --peers`: the training steps, inference and convolutions Loom's benchmarks time, with
+the same shapes (those of the reference torch_bench.py that the peers README describes).
+
+    OPENBLAS_CORETYPE=SkylakeX LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp \
+        /usr/bin/python3 bench/peers/torch_peer.py [--threads 1,2] [--only trainstep/mlp,trainstep/gpt]
+
+Loom runs it with `--serve` (see peer_protocol.py) and sets those two variables itself. A training step is
+forward + cross-entropy + backward + Adam step, as in Loom's TrainStepBench.
+"""
+import math
+import os
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+import peer_protocol
+
+ce = nn.CrossEntropyLoss()
+
+
+# ---------------------------------------------------------------- (a) MLP 784-512-512-10
+def mlp():
+    return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+
+
+# ---------------------------------------------------------------- (b) LeNet-5 on 1x28x28
+class LeNet5(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(1, 6, 5, padding=2)   # 28 -> 28, pool -> 14
+        self.c2 = nn.Conv2d(6, 16, 5)             # 14 -> 10, pool -> 5
+        self.f1 = nn.Linear(16 * 5 * 5, 120)
+        self.f2 = nn.Linear(120, 84)
+        self.f3 = nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.c1(x)), 2)
+        x = F.max_pool2d(F.relu(self.c2(x)), 2)
+        return self.f3(F.relu(self.f2(F.relu(self.f1(x.flatten(1))))))
+
+
+# ---------------------------------------------------------------- (c) GPT: V 4096, 4 layers, d 256, 4 heads, T 128
+class Block(nn.Module):
+    def __init__(self, d, h):
+        super().__init__()
+        self.h = h
+        self.ln1 = nn.LayerNorm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+        self.ln2 = nn.LayerNorm(d)
+        self.fc = nn.Linear(d, 4 * d)
+        self.fc2 = nn.Linear(4 * d, d)
+
+    def attn(self, x, cache=None):
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).split(C, dim=2)
+        q = q.view(B, T, self.h, C // self.h).transpose(1, 2)
+        k = k.view(B, T, self.h, C // self.h).transpose(1, 2)
+        v = v.view(B, T, self.h, C // self.h).transpose(1, 2)
+        if cache is not None:
+            if cache.get("k") is not None:
+                k = torch.cat([cache["k"], k], dim=2)
+                v = torch.cat([cache["v"], v], dim=2)
+            cache["k"], cache["v"] = k, v
+        S = k.shape[2]
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(C // self.h))
+        if T > 1:  # causal: query i sees keys up to S - T + i
+            mask = torch.ones(T, S, dtype=torch.bool).tril(diagonal=S - T)
+            att = att.masked_fill(~mask, float("-inf"))
+        y = (F.softmax(att, dim=-1) @ v).transpose(1, 2).contiguous().view(B, T, C)
+        return self.proj(y)
+
+    def forward(self, x, cache=None):
+        x = x + self.attn(self.ln1(x), cache)
+        return x + self.fc2(F.gelu(self.fc(self.ln2(x))))
+
+
+class GPT(nn.Module):
+    def __init__(self, vocab=4096, d=256, layers=4, heads=4, ctx=128):
+        super().__init__()
+        self.tok = nn.Embedding(vocab, d)
+        self.pos = nn.Embedding(ctx, d)
+        self.blocks = nn.ModuleList([Block(d, heads) for _ in range(layers)])
+        self.lnf = nn.LayerNorm(d)
+
+    def forward(self, idx, caches=None, pos0=0):
+        B, T = idx.shape
+        x = self.tok(idx) + self.pos(torch.arange(pos0, pos0 + T))
+        for i, b in enumerate(self.blocks):
+            x = b(x, None if caches is None else caches[i])
+        return self.lnf(x) @ self.tok.weight.t()  # tied embeddings
+
+
+# ---------------------------------------------------------------- (d) LSTM 64 -> 256, 50 steps, batch 32
+class LSTMNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(64, 256, num_layers=1, batch_first=True)
+        self.fc = nn.Linear(256, 10)
+
+    def forward(self, x):
+        _, (h, _) = self.lstm(x)
+        return self.fc(h[-1])
+
+
+def train_step(model, x, y, loss=ce):
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss(model(x), y).backward()
+        opt.step()
+    return step
+
+
+def gpt_train(params):
+    B, T, V = 8, 128, 4096
+    return train_step(GPT(), torch.randint(0, V, (B, T)), torch.randint(0, V, (B, T)),
+                      lambda logits, y: ce(logits.view(-1, V), y.view(-1)))
+
+
+def no_grad(fn):
+    def step():
+        with torch.no_grad():
+            fn()
+    return step
+
+
+def gpt_generate(use_cache, tokens=64):
+    """Greedy generation of 64 tokens from a 1-token prompt at batch 1, with or without the key/value cache."""
+    m = GPT().eval()
+    prompt = torch.randint(0, 4096, (1, 1))
+
+    def recompute():
+        idx = prompt
+        for _ in range(tokens):  # the whole prefix again for every token
+            idx = torch.cat([idx, m(idx)[:, -1].argmax(-1, keepdim=True)], dim=1)
+
+    def cached():
+        caches = [dict() for _ in m.blocks]
+        logits, idx = m(prompt, caches, 0), prompt
+        for i in range(tokens):
+            nxt = logits[:, -1].argmax(-1, keepdim=True)
+            idx = torch.cat([idx, nxt], dim=1)
+            if i < tokens - 1:
+                logits = m(nxt, caches, i + 1)
+    return no_grad(cached if use_cache else recompute)
+
+
+def conv2d(backward):
+    """ConvBench's layer: batch (default 64) x 32 -> 64 channels, 28x28, 3x3, padding 1."""
+    def make(params):
+        batch = int(params.get("batch", 64))
+        x, w, b = torch.randn(batch, 32, 28, 28), torch.randn(64, 32, 3, 3) * 0.1, torch.randn(64)
+        if not backward:
+            return no_grad(lambda: F.conv2d(x, w, b, padding=1))
+        dy = torch.randn(batch, 64, 28, 28)
+        xg, wg, bg = (t.clone().requires_grad_() for t in (x, w, b))
+        # Gradients accumulate from step to step, as in ConvBench's Loom step.
+        return lambda: F.conv2d(xg, wg, bg, padding=1).backward(dy)
+    return make
+
+
+def mlp_inference(params):
+    m, x = mlp().eval(), torch.randn(1, 784)
+    return no_grad(lambda: m(x))
+
+
+CASES = {
+    "trainstep/mlp": lambda p: train_step(mlp(), torch.randn(128, 784), torch.randint(0, 10, (128,))),
+    "trainstep/lenet5": lambda p: train_step(LeNet5(), torch.randn(64, 1, 28, 28), torch.randint(0, 10, (64,))),
+    "trainstep/gpt": gpt_train,
+    "trainstep/lstm": lambda p: train_step(LSTMNet(), torch.randn(32, 50, 64), torch.randint(0, 10, (32,))),
+    "infer/mlp": mlp_inference,
+    "infer/gpt-generate-cache": lambda p: gpt_generate(True),
+    "infer/gpt-generate-nocache": lambda p: gpt_generate(False),
+    "conv2d/forward": conv2d(False),
+    "conv2d/forward+backward": conv2d(True),
+}
+
+
+def details():
+    d = {"env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "LD_LIBRARY_PATH", "OMP_NUM_THREADS")}}
+    for line in torch.__config__.show().splitlines():
+        if line.strip().startswith("- CPU capability"):
+            d["cpu_capability"] = line.split(":", 1)[1].strip()
+    try:
+        from threadpoolctl import threadpool_info
+        d["threadpools"] = [peer_protocol.describe_pool(i) for i in threadpool_info()]
+    except ImportError:
+        pass
+    return d
+
+
+if __name__ == "__main__":
+    torch.manual_seed(0)
+    peer_protocol.main("torch", torch.__version__, details(), CASES, torch.set_num_threads)

@@ -1,0 +1,73 @@
+namespace Loom.Cli.Tests;
+
+/// <summary>
+/// `loom predict --output` never destroys what the user has: an existing file only with --force, and never the data
+/// being predicted or a file of the run folder (its config.json, weights, checkpoint), --force or not.
+/// </summary>
+public sealed class PredictOutputTests(SmallRunFixture run) : IClassFixture<SmallRunFixture>, IDisposable
+{
+    private readonly TempFolder _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public void An_existing_file_is_kept_unless_force_is_given()
+    {
+        var path = _temp.File("mine.csv");
+        File.WriteAllText(path, "precious\n");
+
+        CliRunner.Fail(["predict", run.Folder, "--output", path], $"--output {path} exists; pass --force to overwrite it");
+        Assert.Equal("precious\n", File.ReadAllText(path));
+
+        CliRunner.Succeed("predict", run.Folder, "--output", path, "--force");
+        Assert.StartsWith("index,target,predicted,p_0,", File.ReadAllText(path));
+    }
+
+    [Theory]
+    [InlineData("config.json")]
+    [InlineData("model.safetensors")]
+    [InlineData("last.ckpt")]
+    [InlineData("new-file-in-the-run.csv")]
+    public void A_file_in_the_run_folder_is_refused_even_with_force(string name)
+    {
+        var before = TestData.Snapshot(run.Folder);
+        var path = Path.Combine(run.Folder, name);
+        CliRunner.Fail(["predict", run.Folder, "--output", path, "--force"], $"--output {path} is inside the run folder {run.Folder}");
+        Assert.Equal(before, TestData.Snapshot(run.Folder));
+    }
+
+    [Fact]
+    public void A_link_to_a_file_of_the_run_folder_is_refused_too()
+    {
+        var before = TestData.Snapshot(run.Folder);
+        var link = _temp.File("looks-harmless.csv");
+        File.CreateSymbolicLink(link, Path.Combine(run.Folder, "config.json"));
+        CliRunner.Fail(["predict", run.Folder, "--output", link, "--force"], "is inside the run folder");
+        Assert.Equal(before, TestData.Snapshot(run.Folder));
+    }
+
+    [Fact]
+    public void The_data_being_predicted_is_refused_even_with_force()
+    {
+        // A table run, predicting a copy of its data: the copy is the input and must survive.
+        var csv = TestData.BlobsCsv(_temp.Path);
+        CliRunner.Succeed("train", "--data", csv, "--target", "label", "--hidden", "8", "--epochs", "1", "--output", _temp.File("runs"));
+        var tableRun = CliRunner.RunFolderUnder(_temp.File("runs"));
+        var input = _temp.File("input.csv");
+        File.Copy(csv, input);
+        var bytes = File.ReadAllBytes(input);
+
+        CliRunner.Fail(["predict", tableRun, "--data", input, "--output", input, "--force"], $"--output {input} is the data being predicted");
+        Assert.Equal(bytes, File.ReadAllBytes(input));
+        // Without --data the run's own data is the input.
+        CliRunner.Fail(["predict", tableRun, "--output", csv, "--force"], "is the data being predicted");
+        Assert.Equal(bytes, File.ReadAllBytes(csv));
+    }
+
+    [Fact]
+    public void A_folder_or_a_missing_folder_is_one_error_line()
+    {
+        CliRunner.Fail(["predict", run.Folder, "--output", _temp.Path], "is a folder");
+        CliRunner.Fail(["predict", run.Folder, "--output", _temp.File("no/such/folder.csv")], "does not exist");
+    }
+}

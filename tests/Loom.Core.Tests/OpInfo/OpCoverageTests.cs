@@ -1,0 +1,84 @@
+using System.Reflection;
+using Xunit.Abstractions;
+
+namespace Loom.Tests.OpInfo;
+
+/// <summary>
+/// Keeps the OpInfo table complete: every public method of <see cref="Tensor"/> and <see cref="Functional"/> is
+/// exercised by a row or listed below with the reason it is not an op to check against PyTorch.
+/// </summary>
+public class OpCoverageTests(ITestOutputHelper output)
+{
+    private static readonly Dictionary<string, string> NotInTable = new()
+    {
+        ["Backward"] = "autograd entry point (tests/Loom.Core.Tests/Autograd)",
+        ["ScaledDotProductAttention"] = "a composition of rows (Mul, Matmul, MaskedFill, Add, Softmax, Dropout); checked in tests/Loom.Nn.Tests/Attention and by the GPT's float64 GradCheck (Loom.Models.Tests), until a fused kernel gets its own row",
+        ["Detach"] = "autograd bookkeeping, no values change",
+        ["RequiresGrad_"] = "autograd bookkeeping, no values change",
+        ["Item"] = "element access",
+        ["GetDouble"] = "element access",
+        ["ToArray"] = "element access",
+        ["AsSpan"] = "element access (SpanAccessTests)",
+        ["AsReadOnlySpan"] = "element access (SpanAccessTests)",
+        ["Size"] = "shape query",
+        ["ToString"] = "formatting",
+        ["HasNonFinite"] = "returns a C# bool (ComparisonTests)",
+        ["AllClose"] = "returns a C# bool (ComparisonTests)",
+        ["Equal"] = "returns a C# bool (ComparisonTests)",
+        ["Empty"] = "uninitialised memory",
+        ["Zeros"] = "builds a tensor of given values; every row builds inputs with the creation API",
+        ["Ones"] = "builds a tensor of given values",
+        ["ZerosLike"] = "builds a tensor of given values",
+        ["OnesLike"] = "builds a tensor of given values",
+        ["Scalar"] = "builds a tensor of given values",
+        ["FromArray"] = "builds a tensor of given values",
+        ["FromSpan"] = "builds a tensor of given values",
+        ["FromRows"] = "builds a tensor of given values",
+        ["Wrap"] = "builds a tensor over given memory",
+        ["Rand"] = "Loom's generator draws other numbers than PyTorch's",
+        ["Randn"] = "Loom's generator draws other numbers than PyTorch's",
+        ["Uniform"] = "Loom's generator draws other numbers than PyTorch's",
+        ["Randint"] = "Loom's generator draws other numbers than PyTorch's",
+    };
+
+    private static IEnumerable<string> PublicMethods() =>
+        typeof(Tensor).GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly)
+            .Concat(typeof(Functional).GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly))
+            .Where(m => !m.IsSpecialName) // property accessors and operators (which forward to the named methods)
+            .Select(m => m.Name)
+            .Where(n => n is not ("Equals" or "GetHashCode" or "GetType"))
+            .Distinct()
+            .Order();
+
+    [Fact]
+    public void Every_public_op_has_a_row_or_a_reason()
+    {
+        var covered = OpTable.All.SelectMany(r => r.Covers).ToHashSet();
+        var missing = PublicMethods().Where(m => !covered.Contains(m) && !NotInTable.ContainsKey(m)).ToArray();
+        Assert.True(missing.Length == 0, $"public methods with no OpInfo row and no reason: {string.Join(", ", missing)}");
+    }
+
+    [Fact]
+    public void Covered_names_are_public_methods()
+    {
+        var methods = PublicMethods().ToHashSet();
+        var unknown = OpTable.All.SelectMany(r => r.Covers.Where(c => !methods.Contains(c)).Select(c => $"{r.Name}: {c}")).ToArray();
+        Assert.True(unknown.Length == 0, $"rows cover names that are not public methods: {string.Join(", ", unknown)}");
+        var stale = NotInTable.Keys.Where(k => !methods.Contains(k)).ToArray();
+        Assert.True(stale.Length == 0, $"reasons given for methods that do not exist: {string.Join(", ", stale)}");
+    }
+
+    [Fact]
+    public void Coverage_summary()
+    {
+        var methods = PublicMethods().ToArray();
+        var covered = OpTable.All.SelectMany(r => r.Covers).ToHashSet();
+        var goldens = OpTable.All.Where(r => OpGolden.Exists(r.Name)).Select(r => OpGolden.Load(r.Name)).ToArray();
+        int samples = goldens.Sum(g => g.Samples.Count(s => !s.Sweep));
+        int sweeps = goldens.Sum(g => g.Samples.Count(s => s.Sweep));
+        int known = OpTable.All.Sum(r => r.Known.Length);
+        output.WriteLine($"{methods.Length} public methods: {methods.Count(covered.Contains)} in the table, {methods.Count(NotInTable.ContainsKey)} not ops");
+        output.WriteLine($"{OpTable.All.Count} rows, {samples} samples, {sweeps} precision sweeps, {known} known issues");
+        Assert.True(samples > OpTable.All.Count);
+    }
+}

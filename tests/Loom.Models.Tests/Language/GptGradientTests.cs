@@ -1,0 +1,45 @@
+using Loom.Autograd;
+using Loom.Random;
+using Loom.Testing;
+
+namespace Loom.Models.Tests.Language;
+
+/// <summary>
+/// The whole GPT — embeddings, attention (through Functional.ScaledDotProductAttention), MLP, LayerNorms, head — against
+/// central differences in float64: the cross-entropy of a gpt-tiny-shaped model (shrunk so the check perturbs a few
+/// thousand parameters) with respect to every parameter.
+/// </summary>
+public class GptGradientTests
+{
+    private static void Check(GptConfig config)
+    {
+        Generator.ManualSeed(5);
+        var gpt = new Gpt(config);
+        // GPT-2's 0.02 initialisation makes every logit nearly equal; larger weights exercise the softmax and GELU curves.
+        var g = new Generator(9);
+        using (new NoGrad())
+        {
+            foreach (var p in gpt.Parameters())
+            {
+                var data = p.AsSpan<double>();
+                for (int i = 0; i < data.Length; i++) data[i] = 0.5 * g.NextNormal();
+            }
+        }
+        var ids = Tensor.FromArray(new long[] { 1, 4, 2, 6, 0, 3, 3, 5, 1, 2 }, 2, 5);
+        var targets = Tensor.FromArray(new long[] { 4, 2, 6, 0, 3, 3, 5, 1, 2, 6 }, 10);
+        var parameters = gpt.Parameters().Cast<Tensor>().ToArray();
+        TensorAssert.GradientsMatch(_ => Functional.CrossEntropy(gpt.Forward(ids).Reshape(-1, config.Vocab), targets), parameters,
+            eps: 1e-6, atol: 1e-7, rtol: 1e-5);
+    }
+
+    private static GptConfig Tiny => GptConfig.Preset("gpt-tiny", vocab: 7) with { Dim = 8, Heads = 2, Context = 6, DType = DType.Float64 };
+
+    [Fact]
+    public void Learned_positions_and_tied_embeddings() => Check(Tiny);
+
+    [Fact]
+    public void Rotary_positions_and_a_separate_head() => Check(Tiny with { Positions = GptPositions.Rotary, TiedEmbeddings = false });
+
+    [Fact]
+    public void Exact_gelu() => Check(Tiny with { GeluTanh = false, Layers = 1 });
+}
