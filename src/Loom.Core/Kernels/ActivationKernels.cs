@@ -360,11 +360,14 @@ internal static class ActivationKernels
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : ISimd<TV, float>
         {
-            // x·Φ(−|x|) as (x·G)·exp(−x²/2): near x = −13 the product Φ alone would already be subnormal.
+            // x·Φ(−|x|) as (x·G)·exp(−x²/2): near x = −13 the product Φ alone would already be subnormal. Past the
+            // tail's end exp(−x²/2) is 0: on the negative side the unclamped x makes that −0, and NaN at −∞ (−∞·0, as
+            // PyTorch's x·Φ(x)); on the positive side the clamped one keeps x − 0 = x, also at +∞.
+            var negative = TOps.LessThan(x, TOps.Zero);
             var xc = TOps.Clamp(x, TOps.Create(-GeluTailEnd), TOps.Create(GeluTailEnd));
             var g = LowerTail<TV, TOps>(TOps.Abs(xc), out var gauss);
-            var xLower = TOps.Multiply(TOps.Multiply(xc, g), gauss);
-            return TOps.Select(TOps.LessThan(x, TOps.Zero), xLower, TOps.Subtract(x, xLower));
+            var xLower = TOps.Multiply(TOps.Multiply(TOps.Select(negative, x, xc), g), gauss);
+            return TOps.Select(negative, xLower, TOps.Subtract(x, xLower));
         }
 
         public double Invoke(double x) => x * NormalCdf(x);
@@ -379,7 +382,8 @@ internal static class ActivationKernels
             var xc = TOps.Clamp(x, TOps.Create(-GeluTailEnd), TOps.Create(GeluTailEnd));
             var lower = TOps.Multiply(LowerTail<TV, TOps>(TOps.Abs(xc), out var gauss), gauss);
             var cdf = TOps.Select(TOps.LessThan(x, TOps.Zero), lower, TOps.Subtract(TOps.One, lower));
-            return TOps.Multiply(g, TOps.MultiplyAdd(xc, TOps.Multiply(gauss, TOps.Create(InvSqrt2Pi)), cdf));
+            // x, not the clamped x, times the density: 0 beyond the tail's end, NaN at ±∞ (∞·0), as PyTorch.
+            return TOps.Multiply(g, TOps.MultiplyAdd(x, TOps.Multiply(gauss, TOps.Create(InvSqrt2Pi)), cdf));
         }
 
         public double Invoke(double g, double x) => g * (NormalCdf(x) + x * Math.Exp(-0.5 * x * x) * 0.39894228040143268);

@@ -103,10 +103,13 @@ public class ActivationTests(ITestOutputHelper output)
         TensorAssert.Close(expected, x.Gelu().ToArray<double>(), 0, 5e-7);
         Assert.Equal(float.PositiveInfinity, Tensor.FromArray(new[] { float.PositiveInfinity }).Gelu().Item());
         Assert.Equal(0.0, Tensor.FromArray(new[] { -200f }).Gelu().Item());
-        // The gradient's limits: Φ → 1 and x·φ(x) → 0 (not ∞·0).
-        var ends = Tensor.FromArray(new[] { float.NegativeInfinity, float.PositiveInfinity }).RequiresGrad_();
-        ends.Gelu().Backward(Tensor.Ones(new Shape(2)));
-        Assert.Equal(new[] { 0f, 1f }, ends.Grad!.ToArray<float>());
+        // Past the tail's end (|x| > 14.5) the gradient is its limit, Φ(x) exactly; at ±∞ and for gelu(−∞) it is
+        // PyTorch's NaN (∞·0 in x·φ(x) and x·Φ(x)).
+        var ends = Tensor.FromArray(new[] { -200f, 200f, float.NegativeInfinity, float.PositiveInfinity }).RequiresGrad_();
+        var y = ends.Gelu();
+        Assert.Equal(new[] { 0f, 200f, float.NaN, float.PositiveInfinity }, y.ToArray<float>());
+        y.Backward(Tensor.Ones(new Shape(4)));
+        Assert.Equal(new[] { 0f, 1f, float.NaN, float.NaN }, ends.Grad!.ToArray<float>());
     }
 
     [Fact]
