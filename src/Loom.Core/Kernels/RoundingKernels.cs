@@ -51,22 +51,23 @@ internal readonly struct SignOperator<T> : IUnaryOperator<T> where T : unmanaged
     }
 }
 
-/// <summary>Shared loops of the span forms, for operators defined by their scalar Invoke.</summary>
-internal static class ScalarLoops
+/// <summary>An operator defined by its scalar Invoke: the span forms are plain loops over it, written here once.</summary>
+internal interface IScalarBinaryOperator<TSelf, T> : IBinaryOperator<T>
+    where T : unmanaged where TSelf : IScalarBinaryOperator<TSelf, T>
 {
-    public static void Binary<T, TOp>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged where TOp : IBinaryOperator<T>
+    static void IBinaryOperator<T>.Invoke(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d)
     {
-        for (int i = 0; i < d.Length; i++) d[i] = TOp.Invoke(x[i], y[i]);
+        for (int i = 0; i < d.Length; i++) d[i] = TSelf.Invoke(x[i], y[i]);
     }
 
-    public static void Binary<T, TOp>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged where TOp : IBinaryOperator<T>
+    static void IBinaryOperator<T>.Invoke(ReadOnlySpan<T> x, T y, Span<T> d)
     {
-        for (int i = 0; i < d.Length; i++) d[i] = TOp.Invoke(x[i], y);
+        for (int i = 0; i < d.Length; i++) d[i] = TSelf.Invoke(x[i], y);
     }
 
-    public static void Binary<T, TOp>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged where TOp : IBinaryOperator<T>
+    static void IBinaryOperator<T>.Invoke(T x, ReadOnlySpan<T> y, Span<T> d)
     {
-        for (int i = 0; i < d.Length; i++) d[i] = TOp.Invoke(x, y[i]);
+        for (int i = 0; i < d.Length; i++) d[i] = TSelf.Invoke(x, y[i]);
     }
 }
 
@@ -74,7 +75,7 @@ internal static class ScalarLoops
 /// ⌊x / y⌋ for floats as PyTorch's div_floor: (x − fmod(x, y)) / y is exact or nearly, corrected by one where the
 /// remainder's sign differs from y's and rounded to the nearest integer; y = 0 gives x / y (±∞ or NaN).
 /// </summary>
-internal readonly struct FloorDivideOperator<T> : IBinaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal readonly struct FloorDivideOperator<T> : IScalarBinaryOperator<FloorDivideOperator<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public static T Invoke(T a, T b)
     {
@@ -87,14 +88,10 @@ internal readonly struct FloorDivideOperator<T> : IBinaryOperator<T> where T : u
         if (div - floor > T.CreateTruncating(0.5)) floor += T.One;
         return floor;
     }
-
-    public static void Invoke(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) => ScalarLoops.Binary<T, FloorDivideOperator<T>>(x, y, d);
-    public static void Invoke(ReadOnlySpan<T> x, T y, Span<T> d) => ScalarLoops.Binary<T, FloorDivideOperator<T>>(x, y, d);
-    public static void Invoke(T x, ReadOnlySpan<T> y, Span<T> d) => ScalarLoops.Binary<T, FloorDivideOperator<T>>(x, y, d);
 }
 
 /// <summary>x − ⌊x / y⌋·y with the sign of y (Python's %), as PyTorch's remainder: fmod, plus y where the signs differ.</summary>
-internal readonly struct RemainderOperator<T> : IBinaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal readonly struct RemainderOperator<T> : IScalarBinaryOperator<RemainderOperator<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public static T Invoke(T a, T b)
     {
@@ -102,36 +99,24 @@ internal readonly struct RemainderOperator<T> : IBinaryOperator<T> where T : unm
         if (mod != T.Zero && (b < T.Zero) != (mod < T.Zero)) mod += b;
         return mod;
     }
-
-    public static void Invoke(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) => ScalarLoops.Binary<T, RemainderOperator<T>>(x, y, d);
-    public static void Invoke(ReadOnlySpan<T> x, T y, Span<T> d) => ScalarLoops.Binary<T, RemainderOperator<T>>(x, y, d);
-    public static void Invoke(T x, ReadOnlySpan<T> y, Span<T> d) => ScalarLoops.Binary<T, RemainderOperator<T>>(x, y, d);
 }
 
 /// <summary>⌊x / y⌋ for integers (the caller has ruled out y = 0).</summary>
-internal readonly struct IntegerFloorDivideOperator<T> : IBinaryOperator<T> where T : unmanaged, IBinaryInteger<T>
+internal readonly struct IntegerFloorDivideOperator<T> : IScalarBinaryOperator<IntegerFloorDivideOperator<T>, T> where T : unmanaged, IBinaryInteger<T>
 {
     public static T Invoke(T a, T b)
     {
         T q = a / b; // truncates towards zero
         return (a % b != T.Zero) && ((a < T.Zero) != (b < T.Zero)) ? q - T.One : q;
     }
-
-    public static void Invoke(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) => ScalarLoops.Binary<T, IntegerFloorDivideOperator<T>>(x, y, d);
-    public static void Invoke(ReadOnlySpan<T> x, T y, Span<T> d) => ScalarLoops.Binary<T, IntegerFloorDivideOperator<T>>(x, y, d);
-    public static void Invoke(T x, ReadOnlySpan<T> y, Span<T> d) => ScalarLoops.Binary<T, IntegerFloorDivideOperator<T>>(x, y, d);
 }
 
 /// <summary>Integer remainder with the sign of the divisor (the caller has ruled out y = 0).</summary>
-internal readonly struct IntegerRemainderOperator<T> : IBinaryOperator<T> where T : unmanaged, IBinaryInteger<T>
+internal readonly struct IntegerRemainderOperator<T> : IScalarBinaryOperator<IntegerRemainderOperator<T>, T> where T : unmanaged, IBinaryInteger<T>
 {
     public static T Invoke(T a, T b)
     {
         T mod = a % b;
         return mod != T.Zero && (b < T.Zero) != (mod < T.Zero) ? mod + b : mod;
     }
-
-    public static void Invoke(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) => ScalarLoops.Binary<T, IntegerRemainderOperator<T>>(x, y, d);
-    public static void Invoke(ReadOnlySpan<T> x, T y, Span<T> d) => ScalarLoops.Binary<T, IntegerRemainderOperator<T>>(x, y, d);
-    public static void Invoke(T x, ReadOnlySpan<T> y, Span<T> d) => ScalarLoops.Binary<T, IntegerRemainderOperator<T>>(x, y, d);
 }
