@@ -143,13 +143,7 @@ internal static unsafe class UnaryFunctions<T> where T : unmanaged, IFloatingPoi
 
     private static void SquareOf(ReadOnlySpan<T> x, Span<T> d) => TensorPrimitives.Multiply(x, x, d);
 
-    // Float32 takes Loom's exp (ExpKernels, ≈1 ulp at the full vector width); TensorPrimitives evaluates float32 exp
-    // in double, at half the width.
-    private static void ExpOf(ReadOnlySpan<T> x, Span<T> d)
-    {
-        if (typeof(T) == typeof(float)) ExpKernels.Exp(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(d));
-        else TensorPrimitives.Exp(x, d);
-    }
+    private static void ExpOf(ReadOnlySpan<T> x, Span<T> d) => ExpKernels.Exp(x, d);
 }
 
 /// <summary>min(max(x, lo), hi), with NaN propagating; a missing bound is ±∞.</summary>

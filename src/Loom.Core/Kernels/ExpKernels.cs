@@ -1,3 +1,5 @@
+using System.Numerics;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -68,7 +70,19 @@ internal static class ExpKernels
     /// <summary>exp of one float by the same steps as the vector paths.</summary>
     public static float Exp(float x) => Exp<float, Simd1<float>>(x);
 
-    /// <summary>y = exp(x) element-wise (Tensor.Exp's float32 kernel).</summary>
+    /// <summary>
+    /// y = exp(x) for float or double spans: every exp Loom evaluates goes through here. Float32 takes the kernel below
+    /// (≈1 ulp at the full vector width); TensorPrimitives evaluates float32 exp in double, at half the width. Double
+    /// takes TensorPrimitives.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Exp<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float)) Exp(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(y), VectorWidth.Auto);
+        else TensorPrimitives.Exp(x, y);
+    }
+
+    /// <summary>y = exp(x) element-wise, float32.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public static void Exp(ReadOnlySpan<float> x, Span<float> y, VectorWidth width = VectorWidth.Auto)
     {

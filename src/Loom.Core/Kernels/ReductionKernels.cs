@@ -90,7 +90,7 @@ internal static class ReductionKernels
                         TensorPrimitives.Subtract(part, c, d);
                         if (logSumExp)
                         {
-                            TensorPrimitives.Exp(d, d);
+                            ExpKernels.Exp(d, d);
                             sum += double.CreateTruncating(TensorPrimitives.Sum<T>(d));
                         }
                         else
@@ -121,7 +121,7 @@ internal static class ReductionKernels
                     TensorPrimitives.Subtract(block.Slice(r * inner, inner), centre, diff);
                     if (logSumExp)
                     {
-                        TensorPrimitives.Exp(diff, diff);
+                        ExpKernels.Exp(diff, diff);
                         TensorPrimitives.Add(dst, diff, dst);
                     }
                     else

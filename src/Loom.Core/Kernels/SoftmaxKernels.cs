@@ -82,7 +82,7 @@ internal static class SoftmaxKernels
                 {
                     var yr = yb.Slice(r * inner, inner);
                     TensorPrimitives.Subtract(xb.Slice(r * inner, inner), max, yr);
-                    TensorPrimitives.Exp(yr, yr);
+                    ExpKernels.Exp(yr, yr);
                     TensorPrimitives.Add(sum, yr, sum);
                 }
                 if (log) TensorPrimitives.Log(sum, sum);
@@ -183,7 +183,7 @@ internal static class SoftmaxKernels
                     var dxr = dxb.Slice(r * inner, inner);
                     if (log)
                     {
-                        TensorPrimitives.Exp(yb.Slice(r * inner, inner), dxr);
+                        ExpKernels.Exp(yb.Slice(r * inner, inner), dxr);
                         TensorPrimitives.MultiplyAdd(dxr, a, dyb.Slice(r * inner, inner), dxr);
                     }
                     else
@@ -237,7 +237,7 @@ internal static class SoftmaxKernels
             return T.CreateTruncating(ExpKernels.ExpShiftedSum(MemoryMarshal.Cast<T, float>(x), float.CreateTruncating(shift), MemoryMarshal.Cast<T, float>(y)));
         var e = y.Slice(0, x.Length);
         TensorPrimitives.Subtract(x, shift, e);
-        TensorPrimitives.Exp(e, e);
+        ExpKernels.Exp(e, e);
         return TensorPrimitives.Sum<T>(e);
     }
 

@@ -317,7 +317,7 @@ public partial class Tensor
         {
             var d = dx.Data<T>();
             TensorPrimitives.Subtract(x.Data<T>(), d, d);
-            TensorPrimitives.Exp(d, d);
+            ExpKernels.Exp(d, d);
             TensorPrimitives.Multiply(d, dy.Data<T>(), d);
         }
     }
