@@ -1,10 +1,12 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Numerics.Tensors;
 
 namespace Loom.Kernels;
 
-// Operators for Tensor.Rounding.cs. Rounding is exact, so TensorPrimitives' vector forms are used as they are;
-// sign, floor division and remainder are plain loops written to give PyTorch's values bit for bit (its
+// Operators for Tensor.Rounding.cs. Rounding is exact, so TensorPrimitives' vector forms are used as they are; sign
+// is written over ISimd; floor division and remainder are plain loops written to give PyTorch's values bit for bit (its
 // div_floor/remainder algorithms: fmod first, then a correction, so that neither overflows nor rounds twice).
 
 internal readonly struct FloorOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -44,10 +46,24 @@ internal readonly struct RoundDecimalsOperator<T>(T scale, bool negative) : IUna
 /// <summary>−1, 0 or 1 by the sign of x; 0 for ±0 and, as PyTorch, for NaN.</summary>
 internal readonly struct SignOperator<T> : IUnaryOperator<T> where T : unmanaged, INumber<T>
 {
-    public void Invoke(ReadOnlySpan<T> x, Span<T> d)
+    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => Apply(x, d);
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    public static void Apply(ReadOnlySpan<T> x, Span<T> d, VectorWidth width = VectorWidth.Auto) => Simd.For<T, SignStep<T>>(new(x, d), x.Length, width);
+
+    /// <summary>(x &gt; 0) − (x &lt; 0) as masks of one: both comparisons are false for ±0 and NaN.</summary>
+    private readonly ref struct SignStep<TT>(ReadOnlySpan<TT> x, Span<TT> d) : ISimdStep<TT> where TT : unmanaged
     {
-        for (int i = 0; i < x.Length; i++)
-            d[i] = x[i] > T.Zero ? T.One : x[i] < T.Zero ? -T.One : T.Zero;
+        private readonly ReadOnlySpan<TT> x = x;
+        private readonly Span<TT> d = d;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, TT>
+        {
+            var v = TS.Load(in MemoryMarshal.GetReference(x), i);
+            var sign = TS.Subtract(TS.And(TS.GreaterThan(v, TS.Zero), TS.One), TS.And(TS.LessThan(v, TS.Zero), TS.One));
+            TS.Store(sign, ref MemoryMarshal.GetReference(d), i);
+        }
     }
 }
 

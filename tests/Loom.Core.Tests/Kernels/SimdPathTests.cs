@@ -156,6 +156,25 @@ public class SimdPathTests
     }
 
     [Theory, MemberData(nameof(Lengths))]
+    public void Sign_gives_minus_one_zero_or_one_at_every_width(int n)
+    {
+        // ±0 and NaN give 0 (PyTorch's sign); integers take the same masks.
+        var x = Data<float>(n, 7);
+        if (n > 3) (x[0], x[1], x[2]) = (float.NaN, -0f, 0f);
+        Check(x);
+        Check(Data<double>(n, 8));
+        Check(Data<double>(n, 9).Select(v => (int)(v * 3)).ToArray());
+        Check(Data<double>(n, 10).Select(v => (long)(v * 3)).ToArray());
+
+        static void Check<T>(T[] values) where T : unmanaged, INumber<T>
+        {
+            SameBitsAtEveryWidth([new T[values.Length]], (w, s) => SignOperator<T>.Apply(values, s[0], w), out var sign);
+            for (int i = 0; i < values.Length; i++)
+                Assert.Equal(values[i] > T.Zero ? T.One : values[i] < T.Zero ? -T.One : T.Zero, sign[0][i]);
+        }
+    }
+
+    [Theory, MemberData(nameof(Lengths))]
     public void Masked_fill_gives_the_same_bits_at_every_width(int n)
     {
         // Mask bytes other than 0 and 1 count as true, as the kernel reads them.
