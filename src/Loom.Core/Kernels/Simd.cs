@@ -100,8 +100,16 @@ internal interface ISimdKernel<T, TResult> where T : unmanaged
 internal static class Simd
 {
     /// <summary>The widest width the hardware accelerates: decided at run time, never assumed.</summary>
-    public static VectorWidth Best { get; } =
-        Vector512.IsHardwareAccelerated ? VectorWidth.W512 : Vector256.IsHardwareAccelerated ? VectorWidth.W256 : VectorWidth.Scalar;
+    /// <remarks>
+    /// An expression of JIT intrinsics, not a static readonly value: the JIT folds it to a constant in every method,
+    /// also in methods compiled before this class is initialised (kernel entry points are AggressiveOptimization and
+    /// the loom executable turns off quick JIT for loops, so no later tier would fold a static readonly field).
+    /// </remarks>
+    public static VectorWidth Best
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.IsHardwareAccelerated ? VectorWidth.W512 : Vector256.IsHardwareAccelerated ? VectorWidth.W256 : VectorWidth.Scalar;
+    }
 
     /// <summary>The width to run: <see cref="Best"/> for Auto, and a forced width only where the hardware has it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

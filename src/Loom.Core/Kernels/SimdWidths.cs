@@ -208,7 +208,12 @@ internal readonly struct Simd256<T> : ISimd<Vector256<T>, T> where T : unmanaged
 /// <summary>One element at a time: the path without SIMD, and the tail of every element-wise loop.</summary>
 internal readonly struct Simd1<T> : ISimd<T, T> where T : unmanaged, INumber<T>
 {
-    private static readonly T True = Vector128<T>.AllBitsSet.ToScalar();
+    // A constant the JIT folds in every method (a static readonly field is folded only once the class is initialised).
+    private static T True
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector128<T>.AllBitsSet.ToScalar();
+    }
 
     public static int Count => 1;
     public static T Zero => T.Zero;
