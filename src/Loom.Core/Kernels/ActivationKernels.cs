@@ -4,26 +4,17 @@ using System.Runtime.Intrinsics;
 
 namespace Loom.Kernels;
 
-/// <summary>Which register width a float kernel uses; <see cref="Auto"/> picks the widest the hardware accelerates.</summary>
-internal enum VectorWidth
-{
-    Auto,
-    W512,
-    W256,
-    Scalar,
-}
-
 /// <summary>An activation y = f(x): one formula for every float width, and a double form for Float64.</summary>
 internal interface IActivation
 {
-    TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV>;
+    TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : ISimd<TV, float>;
     double Invoke(double x);
 }
 
 /// <summary>A fused backward dx = f(gradOutput, saved), where saved is the op's input or output.</summary>
 internal interface IActivationBackward
 {
-    TV Invoke<TV, TOps>(TV grad, TV saved) where TV : struct where TOps : IFloatVector<TV>;
+    TV Invoke<TV, TOps>(TV grad, TV saved) where TV : struct where TOps : ISimd<TV, float>;
     double Invoke(double grad, double saved);
 }
 
@@ -39,12 +30,12 @@ internal static class ActivationKernels
     public static void Apply<TOp>(ReadOnlySpan<float> x, Span<float> destination, TOp op, VectorWidth width = VectorWidth.Auto, bool? streaming = null) where TOp : struct, IActivation
     {
         if (destination.Length < x.Length) throw new ArgumentException($"destination of {destination.Length} elements is shorter than the input's {x.Length}");
-        switch (Resolve(width))
+        switch (Simd.Resolve(width))
         {
             case VectorWidth.W512 when streaming ?? x.Length >= StreamingThreshold: LoopStreaming(x, destination, op); break;
-            case VectorWidth.W512: Loop<Vector512<float>, Float512, TOp>(x, destination, op); break;
-            case VectorWidth.W256: Loop<Vector256<float>, Float256, TOp>(x, destination, op); break;
-            default: Loop<float, Float1, TOp>(x, destination, op); break;
+            case VectorWidth.W512: Loop<Vector512<float>, Simd512<float>, TOp>(x, destination, op); break;
+            case VectorWidth.W256: Loop<Vector256<float>, Simd256<float>, TOp>(x, destination, op); break;
+            default: Loop<float, Simd1<float>, TOp>(x, destination, op); break;
         }
     }
 
@@ -60,11 +51,11 @@ internal static class ActivationKernels
     {
         if (grad.Length != saved.Length || destination.Length < grad.Length)
             throw new ArgumentException($"span lengths differ: gradient {grad.Length}, saved {saved.Length}, destination {destination.Length}");
-        switch (Resolve(width))
+        switch (Simd.Resolve(width))
         {
-            case VectorWidth.W512: Loop<Vector512<float>, Float512, TOp>(grad, saved, destination, op); break;
-            case VectorWidth.W256: Loop<Vector256<float>, Float256, TOp>(grad, saved, destination, op); break;
-            default: Loop<float, Float1, TOp>(grad, saved, destination, op); break;
+            case VectorWidth.W512: Loop<Vector512<float>, Simd512<float>, TOp>(grad, saved, destination, op); break;
+            case VectorWidth.W256: Loop<Vector256<float>, Simd256<float>, TOp>(grad, saved, destination, op); break;
+            default: Loop<float, Simd1<float>, TOp>(grad, saved, destination, op); break;
         }
     }
 
@@ -75,30 +66,22 @@ internal static class ActivationKernels
         for (int i = 0; i < grad.Length; i++) destination[i] = op.Invoke(grad[i], saved[i]);
     }
 
-    private static VectorWidth Resolve(VectorWidth width) => width switch
-    {
-        VectorWidth.Auto when Vector512.IsHardwareAccelerated => VectorWidth.W512,
-        VectorWidth.Auto when Vector256.IsHardwareAccelerated => VectorWidth.W256,
-        VectorWidth.Auto => VectorWidth.Scalar,
-        _ => width,
-    };
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Loop<TV, TOps, TOp>(ReadOnlySpan<float> x, Span<float> d, TOp op)
-        where TV : struct where TOps : IFloatVector<TV> where TOp : struct, IActivation
+        where TV : struct where TOps : ISimd<TV, float> where TOp : struct, IActivation
     {
         int n = x.Length, w = TOps.Count, i = 0;
         ref float xr = ref MemoryMarshal.GetReference(x);
         ref float dr = ref MemoryMarshal.GetReference(d);
         for (; i <= n - w; i += w)
-            TOps.Store(op.Invoke<TV, TOps>(TOps.Load(in Unsafe.Add(ref xr, i))), ref Unsafe.Add(ref dr, i));
+            TOps.Store(op.Invoke<TV, TOps>(TOps.Load(in xr, (nuint)i)), ref dr, (nuint)i);
         if (i == n) return;
         // The tail goes through a full-width buffer so that every element takes the same path: a value's result
         // does not depend on where in the tensor it sits.
         Span<float> buffer = stackalloc float[16];
         buffer.Clear();
         x[i..].CopyTo(buffer);
-        TOps.Store(op.Invoke<TV, TOps>(TOps.Load(in buffer[0])), ref buffer[0]);
+        TOps.Store(op.Invoke<TV, TOps>(TOps.Load(in buffer[0], 0)), ref buffer[0], 0);
         buffer[..(n - i)].CopyTo(d[i..]);
     }
 
@@ -117,12 +100,12 @@ internal static class ActivationKernels
         {
             // Non-temporal stores need 64-byte alignment: the head up to the first boundary goes the ordinary way.
             int head = Math.Min(n, (int)((64 - ((nuint)dp & 63)) & 63) / sizeof(float));
-            Loop<Vector512<float>, Float512, TOp>(x[..head], d[..head], op);
+            Loop<Vector512<float>, Simd512<float>, TOp>(x[..head], d[..head], op);
             ref float xr = ref MemoryMarshal.GetReference(x);
             int i = head;
             for (; i <= n - 16; i += 16)
-                op.Invoke<Vector512<float>, Float512>(Vector512.LoadUnsafe(ref Unsafe.Add(ref xr, i))).StoreAlignedNonTemporal(dp + i);
-            Loop<Vector512<float>, Float512, TOp>(x[i..], d[i..n], op);
+                op.Invoke<Vector512<float>, Simd512<float>>(Vector512.LoadUnsafe(ref Unsafe.Add(ref xr, i))).StoreAlignedNonTemporal(dp + i);
+            Loop<Vector512<float>, Simd512<float>, TOp>(x[i..], d[i..n], op);
             // Streaming stores are weakly ordered: fence before another thread may read the result.
             System.Runtime.Intrinsics.X86.Sse.StoreFence();
         }
@@ -130,14 +113,14 @@ internal static class ActivationKernels
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Loop<TV, TOps, TOp>(ReadOnlySpan<float> g, ReadOnlySpan<float> s, Span<float> d, TOp op)
-        where TV : struct where TOps : IFloatVector<TV> where TOp : struct, IActivationBackward
+        where TV : struct where TOps : ISimd<TV, float> where TOp : struct, IActivationBackward
     {
         int n = g.Length, w = TOps.Count, i = 0;
         ref float gr = ref MemoryMarshal.GetReference(g);
         ref float sr = ref MemoryMarshal.GetReference(s);
         ref float dr = ref MemoryMarshal.GetReference(d);
         for (; i <= n - w; i += w)
-            TOps.Store(op.Invoke<TV, TOps>(TOps.Load(in Unsafe.Add(ref gr, i)), TOps.Load(in Unsafe.Add(ref sr, i))), ref Unsafe.Add(ref dr, i));
+            TOps.Store(op.Invoke<TV, TOps>(TOps.Load(in gr, (nuint)i), TOps.Load(in sr, (nuint)i)), ref dr, (nuint)i);
         if (i == n) return;
         Span<float> gb = stackalloc float[16];
         Span<float> sb = stackalloc float[16];
@@ -145,7 +128,7 @@ internal static class ActivationKernels
         sb.Clear();
         g[i..].CopyTo(gb);
         s[i..].CopyTo(sb);
-        TOps.Store(op.Invoke<TV, TOps>(TOps.Load(in gb[0]), TOps.Load(in sb[0])), ref gb[0]);
+        TOps.Store(op.Invoke<TV, TOps>(TOps.Load(in gb[0], 0), TOps.Load(in sb[0], 0)), ref gb[0], 0);
         gb[..(n - i)].CopyTo(d[i..]);
     }
 
@@ -160,7 +143,6 @@ internal static class ActivationKernels
     // Measured in float against a 30-digit erf: ≤ 1.3 ulp for erf, erfc relative error ≤ 3e-7 for t ≤ 4 (then
     // growing only as erfc enters the subnormal range). exp(−t²) uses t² = s + e split exactly with an FMA, since
     // rounding t² alone would cost t²·2⁻²⁴ relative error in the tail.
-    // Evaluating erfc directly (not 1 − erf) keeps GELU's negative tail accurate, where 1 + erf(x) cancels.
 
     private const float P0 = 0.12837915122509003f, P1 = -0.3761255741119385f, P2 = 0.11282525211572647f,
         P3 = -0.02679397538304329f, P4 = 0.005035898182541132f, P5 = -0.0006222545634955168f;
@@ -170,48 +152,33 @@ internal static class ActivationKernels
         R6 = -0.3694855272769928f, R7 = 0.4486587643623352f, R8 = -0.1581229567527771f;
 
     private const float SmallLimit = 0.875f;
-    private const float InvSqrt2 = 0.70710678118654752f;
     private const float InvSqrt2Pi = 0.39894228040143268f;
 
     /// <summary>erf(t) for t &lt; 0.875 (t ≥ 0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV ErfSmall<TV, TOps>(TV t) where TV : struct where TOps : IFloatVector<TV>
+    private static TV ErfSmall<TV, TOps>(TV t) where TV : struct where TOps : ISimd<TV, float>
     {
-        var s = TOps.Multiply(t, t);
-        var p = TOps.MultiplyAdd(TOps.Create(P5), s, TOps.Create(P4));
-        p = TOps.MultiplyAdd(p, s, TOps.Create(P3));
-        p = TOps.MultiplyAdd(p, s, TOps.Create(P2));
-        p = TOps.MultiplyAdd(p, s, TOps.Create(P1));
-        p = TOps.MultiplyAdd(p, s, TOps.Create(P0));
-        return TOps.MultiplyAdd(t, p, t);
+        return TOps.MultiplyAdd(t, SimdMath.Polynomial<TV, TOps>(TOps.Multiply(t, t), P0, P1, P2, P3, P4, P5), t);
     }
 
     /// <summary>erfc(t) for t ≥ 0.875 (used for any t ≥ 0; meaningless below the limit).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV ErfcLarge<TV, TOps>(TV t) where TV : struct where TOps : IFloatVector<TV>
+    private static TV ErfcLarge<TV, TOps>(TV t) where TV : struct where TOps : ISimd<TV, float>
     {
         // From 11 on exp(−t²) underflows to exactly 0 in float; clamping keeps ∞ from turning t² − t² into NaN.
-        t = TOps.Min(t, TOps.Create(11f));
+        t = TOps.Clamp(t, TOps.Zero, TOps.Create(11f));
         var one = TOps.Create(1f);
         var u = TOps.Divide(one, TOps.MultiplyAdd(TOps.Create(0.6f), t, one));
-        var r = TOps.MultiplyAdd(TOps.Create(R8), u, TOps.Create(R7));
-        r = TOps.MultiplyAdd(r, u, TOps.Create(R6));
-        r = TOps.MultiplyAdd(r, u, TOps.Create(R5));
-        r = TOps.MultiplyAdd(r, u, TOps.Create(R4));
-        r = TOps.MultiplyAdd(r, u, TOps.Create(R3));
-        r = TOps.MultiplyAdd(r, u, TOps.Create(R2));
-        r = TOps.MultiplyAdd(r, u, TOps.Create(R1));
-        r = TOps.MultiplyAdd(r, u, TOps.Create(R0));
-        var s = TOps.Multiply(t, t);
-        var e = TOps.MultiplyAdd(t, t, TOps.Subtract(TOps.Create(0f), s)); // t² − s, exactly
-        var ex = TOps.Exp(TOps.Subtract(TOps.Create(0f), s));
-        ex = TOps.MultiplyAdd(TOps.Subtract(TOps.Create(0f), ex), e, ex);   // exp(−s − e) ≈ exp(−s)·(1 − e)
-        return TOps.Multiply(ex, TOps.Multiply(u, r));
+        var r = SimdMath.Polynomial<TV, TOps>(u, R0, R1, R2, R3, R4, R5, R6, R7, R8);
+        var minusT = TOps.Negate(t);
+        var s = TOps.Multiply(minusT, t);
+        var e = TOps.MultiplyAdd(minusT, t, TOps.Negate(s)); // −t² − s, exactly
+        return TOps.Multiply(ExpKernels.Exp<TV, TOps>(s, e), TOps.Multiply(u, r));
     }
 
     /// <summary>erf(x), float, any sign; NaN gives NaN.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static TV Erf<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV>
+    internal static TV Erf<TV, TOps>(TV x) where TV : struct where TOps : ISimd<TV, float>
     {
         var t = TOps.Abs(x);
         var small = TOps.LessThan(t, TOps.Create(SmallLimit));
@@ -219,18 +186,36 @@ internal static class ActivationKernels
         return TOps.Select(TOps.LessThan(x, TOps.Create(0f)), TOps.Subtract(TOps.Create(0f), r), r);
     }
 
-    /// <summary>Φ(x) = P(N(0,1) ≤ x) = ½·erfc(−x/√2), accurate in relative terms in the negative tail.</summary>
+    // Φ(−z) for z = |x| ≥ 0, the lower tail of the normal distribution, for GELU. It is computed in z itself, not in
+    // t = z/√2 as erfc would be: t would be rounded, and exp(−t²) turns that rounding into 2t²·2⁻²⁴ of relative
+    // error (10⁻⁵ at z = 12).
+    //   Φ(−z) = exp(−z²/2) · G(z),  G(z) = ½·erfcx(z/√2) ≈ u·R(u),  u = 1/(1 + 0.35·z),  R of degree 8.
+    // G is smooth, ½ at 0 and ≈ 1/(z√(2π)) for large z, so one fit in u covers z from 0 to where exp(−z²/2) underflows
+    // (14.5). R is minimax for relative error on u ∈ [1/(1 + 0.35·14.5), 1] (Lawson iterations over a Chebyshev basis
+    // against a 30-digit erfc, in double: tools/fit_gelu_tail.py), 3.2·10⁻⁸ before rounding to float. exp(−z²/2)
+    // takes −z²/2 as the exact sum s + e (an FMA gives e). One division, one exp and nine FMAs: the exp and the fit
+    // serve both signs, and the backward pass reuses exp(−z²/2) for the density φ.
+
+    private const float GeluU = 0.35f, GeluTailEnd = 14.5f;
+
+    private const float G0 = 1.396213025e-01f, G1 = 1.398635209e-01f, G2 = 1.198213026e-01f, G3 = 1.055524349e-01f,
+        G4 = -2.321217395e-02f, G5 = 1.593194008e-01f, G6 = -2.558387220e-01f, G7 = 1.440307647e-01f, G8 = -2.915785275e-02f;
+
+    /// <summary>
+    /// G(z) for z in [0, 14.5] (NaN stays NaN), and <paramref name="gauss"/> = exp(−z²/2): Φ(−z) is their product.
+    /// Callers clamp x to ±14.5, beyond which exp(−z²/2) is 0 in float; that also keeps ∞ from making ∞ − ∞ in the
+    /// split of z² and ∞·0 in x·Φ(−|x|).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static TV NormalCdf<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV>
+    private static TV LowerTail<TV, TOps>(TV z, out TV gauss) where TV : struct where TOps : ISimd<TV, float>
     {
-        var half = TOps.Create(0.5f);
-        var t = TOps.Multiply(TOps.Abs(x), TOps.Create(InvSqrt2));
-        var small = TOps.LessThan(t, TOps.Create(SmallLimit));
-        // lower = Φ(−|x|) = ½·erfc(t)
-        var lower = TOps.Select(small,
-            TOps.MultiplyAdd(TOps.Subtract(TOps.Create(0f), half), ErfSmall<TV, TOps>(t), half),
-            TOps.Multiply(half, ErfcLarge<TV, TOps>(t)));
-        return TOps.Select(TOps.LessThan(x, TOps.Create(0f)), lower, TOps.Subtract(TOps.Create(1f), lower));
+        var u = TOps.Divide(TOps.One, TOps.MultiplyAdd(TOps.Create(GeluU), z, TOps.One));
+        var r = SimdMath.Polynomial<TV, TOps>(u, G0, G1, G2, G3, G4, G5, G6, G7, G8);
+        var h = TOps.Multiply(z, TOps.Create(-0.5f));
+        var s = TOps.Multiply(h, z);
+        var e = TOps.MultiplyAdd(h, z, TOps.Negate(s)); // −z²/2 − s, exactly
+        gauss = ExpKernels.Exp<TV, TOps>(s, e);
+        return TOps.Multiply(u, r);
     }
 
     // ------------------------------------------------------------------ double special functions
@@ -324,7 +309,7 @@ internal static class ActivationKernels
     public readonly struct ReluBackward : IActivationBackward
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV g, TV y) where TV : struct where TOps : IFloatVector<TV> =>
+        public TV Invoke<TV, TOps>(TV g, TV y) where TV : struct where TOps : ISimd<TV, float> =>
             TOps.Select(TOps.LessThan(y, TOps.Create(float.Epsilon)), TOps.Create(0f), g);
 
         public double Invoke(double g, double y) => y <= 0 ? 0 : g;
@@ -333,7 +318,7 @@ internal static class ActivationKernels
     public readonly struct LeakyRelu(double slope) : IActivation
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV> =>
+        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : ISimd<TV, float> =>
             TOps.Select(TOps.GreaterThan(x, TOps.Create(0f)), x, TOps.Multiply(x, TOps.Create((float)slope)));
 
         public double Invoke(double x) => x > 0 ? x : x * slope;
@@ -342,7 +327,7 @@ internal static class ActivationKernels
     public readonly struct LeakyReluBackward(double slope) : IActivationBackward
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : IFloatVector<TV> =>
+        public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : ISimd<TV, float> =>
             TOps.Select(TOps.GreaterThan(x, TOps.Create(0f)), g, TOps.Multiply(g, TOps.Create((float)slope)));
 
         public double Invoke(double g, double x) => x > 0 ? g : g * slope;
@@ -351,7 +336,7 @@ internal static class ActivationKernels
     public readonly struct SigmoidBackward : IActivationBackward
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV g, TV y) where TV : struct where TOps : IFloatVector<TV> =>
+        public TV Invoke<TV, TOps>(TV g, TV y) where TV : struct where TOps : ISimd<TV, float> =>
             TOps.Multiply(TOps.Multiply(g, y), TOps.Subtract(TOps.Create(1f), y));
 
         public double Invoke(double g, double y) => g * y * (1 - y);
@@ -360,7 +345,7 @@ internal static class ActivationKernels
     public readonly struct TanhBackward : IActivationBackward
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV g, TV y) where TV : struct where TOps : IFloatVector<TV> =>
+        public TV Invoke<TV, TOps>(TV g, TV y) where TV : struct where TOps : ISimd<TV, float> =>
             TOps.Multiply(g, TOps.MultiplyAdd(TOps.Subtract(TOps.Create(0f), y), y, TOps.Create(1f)));
 
         public double Invoke(double g, double y) => g * (1 - y * y);
@@ -370,8 +355,8 @@ internal static class ActivationKernels
     public readonly struct Silu : IActivation
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV> =>
-            TOps.Divide(x, TOps.Add(TOps.Create(1f), TOps.Exp(TOps.Subtract(TOps.Create(0f), x))));
+        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : ISimd<TV, float> =>
+            TOps.Divide(x, TOps.Add(TOps.Create(1f), ExpKernels.Exp<TV, TOps>(TOps.Subtract(TOps.Create(0f), x))));
 
         public double Invoke(double x) => x * Sigmoid(x);
     }
@@ -380,10 +365,10 @@ internal static class ActivationKernels
     public readonly struct SiluBackward : IActivationBackward
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : IFloatVector<TV>
+        public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : ISimd<TV, float>
         {
             var one = TOps.Create(1f);
-            var s = TOps.Divide(one, TOps.Add(one, TOps.Exp(TOps.Subtract(TOps.Create(0f), x))));
+            var s = TOps.Divide(one, TOps.Add(one, ExpKernels.Exp<TV, TOps>(TOps.Subtract(TOps.Create(0f), x))));
             return TOps.Multiply(TOps.Multiply(g, s), TOps.MultiplyAdd(x, TOps.Subtract(one, s), one));
         }
 
@@ -398,7 +383,17 @@ internal static class ActivationKernels
     public readonly struct Gelu : IActivation
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV> => TOps.Multiply(x, NormalCdf<TV, TOps>(x));
+        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : ISimd<TV, float>
+        {
+            // x·Φ(−|x|) as (x·G)·exp(−x²/2): near x = −13 the product Φ alone would already be subnormal. Past the
+            // tail's end exp(−x²/2) is 0: on the negative side the unclamped x makes that −0, and NaN at −∞ (−∞·0, as
+            // PyTorch's x·Φ(x)); on the positive side the clamped one keeps x − 0 = x, also at +∞.
+            var negative = TOps.LessThan(x, TOps.Zero);
+            var xc = TOps.Clamp(x, TOps.Create(-GeluTailEnd), TOps.Create(GeluTailEnd));
+            var g = LowerTail<TV, TOps>(TOps.Abs(xc), out var gauss);
+            var xLower = TOps.Multiply(TOps.Multiply(TOps.Select(negative, x, xc), g), gauss);
+            return TOps.Select(negative, xLower, TOps.Subtract(x, xLower));
+        }
 
         public double Invoke(double x) => x * NormalCdf(x);
     }
@@ -407,10 +402,13 @@ internal static class ActivationKernels
     public readonly struct GeluBackward : IActivationBackward
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : IFloatVector<TV>
+        public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : ISimd<TV, float>
         {
-            var pdf = TOps.Multiply(TOps.Exp(TOps.Multiply(TOps.Multiply(x, x), TOps.Create(-0.5f))), TOps.Create(InvSqrt2Pi));
-            return TOps.Multiply(g, TOps.MultiplyAdd(x, pdf, NormalCdf<TV, TOps>(x)));
+            var xc = TOps.Clamp(x, TOps.Create(-GeluTailEnd), TOps.Create(GeluTailEnd));
+            var lower = TOps.Multiply(LowerTail<TV, TOps>(TOps.Abs(xc), out var gauss), gauss);
+            var cdf = TOps.Select(TOps.LessThan(x, TOps.Zero), lower, TOps.Subtract(TOps.One, lower));
+            // x, not the clamped x, times the density: 0 beyond the tail's end, NaN at ±∞ (∞·0), as PyTorch.
+            return TOps.Multiply(g, TOps.MultiplyAdd(x, TOps.Multiply(gauss, TOps.Create(InvSqrt2Pi)), cdf));
         }
 
         public double Invoke(double g, double x) => g * (NormalCdf(x) + x * Math.Exp(-0.5 * x * x) * 0.39894228040143268);
@@ -422,11 +420,11 @@ internal static class ActivationKernels
     public readonly struct GeluTanh : IActivation
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV>
+        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : ISimd<TV, float>
         {
             var x2 = TOps.Multiply(x, x);
             var minus2u = TOps.Multiply(TOps.Multiply(x, TOps.Create(-2f * GeluK)), TOps.MultiplyAdd(x2, TOps.Create(GeluC), TOps.Create(1f)));
-            return TOps.Divide(x, TOps.Add(TOps.Create(1f), TOps.Exp(minus2u)));
+            return TOps.Divide(x, TOps.Add(TOps.Create(1f), ExpKernels.Exp<TV, TOps>(minus2u)));
         }
 
         // As x·σ(2u) too: ½x(1 + tanh u) cancels to −0 for x below −7.5. For u < 0, x·e/(1 + e) with e = exp(2u)
@@ -443,12 +441,12 @@ internal static class ActivationKernels
     public readonly struct GeluTanhBackward : IActivationBackward
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : IFloatVector<TV>
+        public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : ISimd<TV, float>
         {
             var one = TOps.Create(1f);
             var x2 = TOps.Multiply(x, x);
             var minus2u = TOps.Multiply(TOps.Multiply(x, TOps.Create(-2f * GeluK)), TOps.MultiplyAdd(x2, TOps.Create(GeluC), one));
-            var s = TOps.Divide(one, TOps.Add(one, TOps.Exp(minus2u)));
+            var s = TOps.Divide(one, TOps.Add(one, ExpKernels.Exp<TV, TOps>(minus2u)));
             var du = TOps.Multiply(TOps.Create(2f * GeluK), TOps.MultiplyAdd(x2, TOps.Create(3f * GeluC), one));
             var d = TOps.MultiplyAdd(TOps.Multiply(TOps.Multiply(x, s), TOps.Subtract(one, s)), du, s);
             return TOps.Multiply(g, d);
@@ -469,12 +467,12 @@ internal static class ActivationKernels
     public readonly struct Softplus(double beta, double threshold) : IActivation
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV>
+        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : ISimd<TV, float>
         {
             var zero = TOps.Create(0f);
             var one = TOps.Create(1f);
             var z = TOps.Multiply(x, TOps.Create((float)beta));
-            var v = TOps.Exp(TOps.Subtract(zero, TOps.Abs(z)));
+            var v = ExpKernels.Exp<TV, TOps>(TOps.Subtract(zero, TOps.Abs(z)));
             // log1p(v) = log(w) − ((w − 1) − v)/w with w = 1 + v: corrects the rounding of w (Goldberg), and is
             // exactly v when w rounds to 1.
             var w = TOps.Add(one, v);
@@ -496,11 +494,11 @@ internal static class ActivationKernels
     public readonly struct SoftplusBackward(double beta, double threshold) : IActivationBackward
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : IFloatVector<TV>
+        public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : ISimd<TV, float>
         {
             var one = TOps.Create(1f);
             var z = TOps.Multiply(x, TOps.Create((float)beta));
-            var s = TOps.Divide(one, TOps.Add(one, TOps.Exp(TOps.Subtract(TOps.Create(0f), z))));
+            var s = TOps.Divide(one, TOps.Add(one, ExpKernels.Exp<TV, TOps>(TOps.Subtract(TOps.Create(0f), z))));
             return TOps.Select(TOps.GreaterThan(z, TOps.Create((float)threshold)), g, TOps.Multiply(g, s));
         }
 
@@ -514,7 +512,7 @@ internal static class ActivationKernels
     public readonly struct ErfFunction : IActivation
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV> => Erf<TV, TOps>(x);
+        public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : ISimd<TV, float> => Erf<TV, TOps>(x);
 
         public double Invoke(double x) => Erf(x);
     }
@@ -523,8 +521,8 @@ internal static class ActivationKernels
     public readonly struct ErfBackward : IActivationBackward
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : IFloatVector<TV> =>
-            TOps.Multiply(g, TOps.Multiply(TOps.Create(1.1283791670955126f), TOps.Exp(TOps.Subtract(TOps.Create(0f), TOps.Multiply(x, x)))));
+        public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : ISimd<TV, float> =>
+            TOps.Multiply(g, TOps.Multiply(TOps.Create(1.1283791670955126f), ExpKernels.Exp<TV, TOps>(TOps.Subtract(TOps.Create(0f), TOps.Multiply(x, x)))));
 
         public double Invoke(double g, double x) => g * 1.1283791670955126 * Math.Exp(-x * x);
     }

@@ -38,6 +38,10 @@ internal static class BroadcastKernels
         UnaryStrided<T, TOp>(x, destination, op);
     }
 
+    /// <summary>destination = f(x) for a span function f (<see cref="UnaryFunctions{T}"/>).</summary>
+    public static void Unary<T>(Tensor x, Tensor destination, SpanFunction<T> function) where T : unmanaged =>
+        Unary<T, SpanFunction<T>>(x, destination, function);
+
     private static void UnaryStrided<T, TOp>(Tensor x, Tensor destination, TOp op) where T : unmanaged where TOp : struct, IUnaryOperator<T>
     {
         var plan = new BroadcastPlan(destination.Shape, x);

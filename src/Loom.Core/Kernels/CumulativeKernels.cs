@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Loom.Kernels;
 
 /// <summary>
@@ -81,24 +83,13 @@ internal static class CumulativeKernels
             }
     }
 
-    /// <summary>y[o, i] = Π_k x[o, k, i].</summary>
-    public static void Prod(ReadOnlySpan<double> x, Span<double> y, int outer, int n, int inner)
+    /// <summary>y[o, i] = Π_k x[o, k, i] (double for floating types, long for integers and bool).</summary>
+    public static void Prod<T>(ReadOnlySpan<T> x, Span<T> y, int outer, int n, int inner) where T : INumber<T>
     {
         for (int o = 0; o < outer; o++)
             for (int i = 0; i < inner; i++)
             {
-                double acc = 1;
-                for (int k = 0, at = o * n * inner + i; k < n; k++, at += inner) acc *= x[at];
-                y[o * inner + i] = acc;
-            }
-    }
-
-    public static void Prod(ReadOnlySpan<long> x, Span<long> y, int outer, int n, int inner)
-    {
-        for (int o = 0; o < outer; o++)
-            for (int i = 0; i < inner; i++)
-            {
-                long acc = 1;
+                T acc = T.One;
                 for (int k = 0, at = o * n * inner + i; k < n; k++, at += inner) acc *= x[at];
                 y[o * inner + i] = acc;
             }

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 
 namespace Loom.Kernels;
 
@@ -117,54 +118,32 @@ internal readonly struct AbsOperator<T> : IUnaryOperator<T> where T : unmanaged,
     public void Invoke(ReadOnlySpan<T> x, Span<T> d) => TensorPrimitives.Abs(x, d);
 }
 
-internal readonly struct SqrtOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+/// <summary>
+/// A unary operator that is one span function (<see cref="UnaryFunctions{T}"/>): a single type holding a function
+/// pointer rather than a struct per function. The call is indirect, but drivers make it once per row or chunk.
+/// </summary>
+internal readonly unsafe struct SpanFunction<T>(delegate*<ReadOnlySpan<T>, Span<T>, void> function) : IUnaryOperator<T> where T : unmanaged
 {
-    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => TensorPrimitives.Sqrt(x, d);
+    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => function(x, d);
 }
 
-internal readonly struct RsqrtOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+/// <summary>The span functions behind the floating-point unary math ops.</summary>
+internal static unsafe class UnaryFunctions<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => TensorPrimitives.ReciprocalSqrt(x, d);
-}
+    public static SpanFunction<T> Sqrt => new(&TensorPrimitives.Sqrt<T>);
+    public static SpanFunction<T> Rsqrt => new(&TensorPrimitives.ReciprocalSqrt<T>);
+    public static SpanFunction<T> Exp => new(&ExpOf);
+    public static SpanFunction<T> Log => new(&TensorPrimitives.Log<T>);
+    public static SpanFunction<T> Square => new(&SquareOf);
+    public static SpanFunction<T> Reciprocal => new(&TensorPrimitives.Reciprocal<T>);
+    public static SpanFunction<T> Sin => new(&TensorPrimitives.Sin<T>);
+    public static SpanFunction<T> Cos => new(&TensorPrimitives.Cos<T>);
+    public static SpanFunction<T> Sigmoid => new(&TensorPrimitives.Sigmoid<T>);
+    public static SpanFunction<T> Tanh => new(&TanhKernels.Tanh<T>);
 
-internal readonly struct ExpOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
-{
-    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => TensorPrimitives.Exp(x, d);
-}
+    private static void SquareOf(ReadOnlySpan<T> x, Span<T> d) => TensorPrimitives.Multiply(x, x, d);
 
-internal readonly struct LogOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
-{
-    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => TensorPrimitives.Log(x, d);
-}
-
-internal readonly struct SquareOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
-{
-    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => TensorPrimitives.Multiply(x, x, d);
-}
-
-internal readonly struct ReciprocalOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
-{
-    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => TensorPrimitives.Reciprocal(x, d);
-}
-
-internal readonly struct SinOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
-{
-    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => TensorPrimitives.Sin(x, d);
-}
-
-internal readonly struct CosOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
-{
-    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => TensorPrimitives.Cos(x, d);
-}
-
-internal readonly struct SigmoidOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
-{
-    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => TensorPrimitives.Sigmoid(x, d);
-}
-
-internal readonly struct TanhOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
-{
-    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => TanhKernels.Tanh(x, d);
+    private static void ExpOf(ReadOnlySpan<T> x, Span<T> d) => ExpKernels.Exp(x, d);
 }
 
 /// <summary>min(max(x, lo), hi), with NaN propagating; a missing bound is ±∞.</summary>

@@ -1,153 +1,155 @@
+using System.Numerics;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 
 namespace Loom.Kernels;
 
 /// <summary>
-/// A float32 exp fused with the shift and the sum that softmax, log-softmax and cross-entropy need:
-/// y = exp(x − shift) and Σ y in one pass, instead of separate subtract, exp and sum passes over the row.
+/// The float32 exp, written once over <see cref="ISimd{TV, T}"/>, and the fused pass softmax, log-softmax and
+/// cross-entropy need: y = exp(x − shift) and Σ y in one pass, instead of separate subtract, exp and sum passes.
 /// </summary>
 /// <remarks>
 /// exp(x) = 2ⁿ · exp(r) with n = round(x · log₂e) and r = x − n · ln 2 (Cody–Waite split of ln 2, so r is exact to
-/// float precision), exp(r) by Cephes' degree-7 polynomial on [−ln 2/2, ln 2/2] (≈1 ulp), and 2ⁿ built in the
-/// exponent bits. Below −87.34 the result is 0 (exp underflows the normal range there); above 88.376 it is +∞
-/// (so the last 30% of the float range before float.MaxValue overflows early: softmax only feeds it x ≤ 0);
-/// NaN stays NaN. The Vector512, Vector256 and scalar paths run the same operations, fused multiply-adds included,
-/// so they give bit-identical exp values. TensorPrimitives.Exp is avoided for float32 because it evaluates in
-/// double precision, which halves the vector width.
+/// float precision), exp(r) by Cephes' degree-7 polynomial on [−ln 2/2, ln 2/2] (≈1 ulp), and 2ⁿ applied by
+/// <see cref="ISimd{TV, T}.ScaleB"/>, which rounds once, so results underflow gradually through the subnormals to 0
+/// and overflow to +∞ exactly where float's range ends. x is first clamped to [−104, 89] (beyond which the result is 0
+/// or +∞ anyway) so that ±∞ do not turn into ∞ − ∞; NaN stays NaN. Every operation rounds as IEEE says, so every width
+/// gives bit-identical values. TensorPrimitives.Exp is avoided for float32 because it evaluates in double precision,
+/// which halves the vector width.
 /// </remarks>
 internal static class ExpKernels
 {
     private const float Log2E = 1.44269504088896341f;
     private const float Ln2Hi = 0.693359375f;
     private const float Ln2Lo = -2.12194440e-4f;
-    private const float Lowest = -87.33654f;
-    private const float Highest = 88.37626f; // n = round(x·log₂e) ≤ 127 keeps 2ⁿ a finite float
-    private const float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f;
-    private const float P3 = 4.1665795894e-2f, P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
+    private const float Lowest = -104f;
+    private const float Highest = 89f;
+    // Cephes' coefficients of (exp(r) − 1 − r)/r², constant term first.
+    private const float P0 = 5.0000001201e-1f, P1 = 1.6666665459e-1f, P2 = 4.1665795894e-2f;
+    private const float P3 = 8.3334519073e-3f, P4 = 1.3981999507e-3f, P5 = 1.9875691500e-4f;
 
-    /// <summary>The vector width the fast paths use here: 512, 256 or 0 (scalar).</summary>
-    public static int BestWidth => Vector512.IsHardwareAccelerated ? 512 : Vector256.IsHardwareAccelerated ? 256 : 0;
-
-    /// <summary>y = exp(x − shift); returns Σ y. <paramref name="y"/> may be empty to only sum.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float ExpShiftedSum(ReadOnlySpan<float> x, float shift, Span<float> y) => ExpShiftedSum(x, shift, y, BestWidth);
-
-    /// <summary>As <see cref="ExpShiftedSum(ReadOnlySpan{float}, float, Span{float})"/> on a chosen path (tests compare them).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float ExpShiftedSum(ReadOnlySpan<float> x, float shift, Span<float> y, int width)
+    /// <summary>exp(x), lane by lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Exp<TV, TS>(TV x) where TV : struct where TS : ISimd<TV, float>
     {
-        bool store = !y.IsEmpty;
-        if (store && y.Length < x.Length) throw new ArgumentException($"exp: destination of {y.Length} elements is shorter than the input ({x.Length})");
-        ref float xs = ref MemoryMarshal.GetReference(x);
-        ref float ys = ref MemoryMarshal.GetReference(y);
-        int i = 0;
-        float sum = 0;
-        if (width == 512 && Vector512.IsHardwareAccelerated)
-        {
-            var s = Vector512.Create(shift);
-            Vector512<float> acc0 = default, acc1 = default;
-            for (; i <= x.Length - 32; i += 32)
-            {
-                var e0 = Exp(Vector512.LoadUnsafe(ref xs, (nuint)i) - s);
-                var e1 = Exp(Vector512.LoadUnsafe(ref xs, (nuint)(i + 16)) - s);
-                if (store)
-                {
-                    e0.StoreUnsafe(ref ys, (nuint)i);
-                    e1.StoreUnsafe(ref ys, (nuint)(i + 16));
-                }
-                acc0 += e0;
-                acc1 += e1;
-            }
-            for (; i <= x.Length - 16; i += 16)
-            {
-                var e = Exp(Vector512.LoadUnsafe(ref xs, (nuint)i) - s);
-                if (store) e.StoreUnsafe(ref ys, (nuint)i);
-                acc0 += e;
-            }
-            sum = Vector512.Sum(acc0 + acc1);
-        }
-        else if (width >= 256 && Vector256.IsHardwareAccelerated)
-        {
-            var s = Vector256.Create(shift);
-            Vector256<float> acc0 = default, acc1 = default;
-            for (; i <= x.Length - 16; i += 16)
-            {
-                var e0 = Exp(Vector256.LoadUnsafe(ref xs, (nuint)i) - s);
-                var e1 = Exp(Vector256.LoadUnsafe(ref xs, (nuint)(i + 8)) - s);
-                if (store)
-                {
-                    e0.StoreUnsafe(ref ys, (nuint)i);
-                    e1.StoreUnsafe(ref ys, (nuint)(i + 8));
-                }
-                acc0 += e0;
-                acc1 += e1;
-            }
-            sum = Vector256.Sum(acc0 + acc1);
-        }
-        for (; i < x.Length; i++)
-        {
-            float e = Exp(x[i] - shift);
-            if (store) y[i] = e;
-            sum += e;
-        }
-        return sum;
+        var r = Reduce<TV, TS>(TS.Clamp(x, TS.Create(Lowest), TS.Create(Highest)), out var n);
+        return Expand<TV, TS>(r, n);
+    }
+
+    /// <summary>
+    /// exp(hi + lo) for |lo| at most half an ulp of hi: the argument as an unevaluated sum, when rounding it to one
+    /// float would cost relative accuracy (exp(−z²/2) for large z: rounding z²/2 ≈ 100 alone costs 4·10⁻⁶).
+    /// hi must lie in [−170, 88]: not clamped, as callers that need this form already bound it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Exp<TV, TS>(TV hi, TV lo) where TV : struct where TS : ISimd<TV, float>
+    {
+        var r = Reduce<TV, TS>(hi, out var n);
+        return Expand<TV, TS>(TS.Add(r, lo), n);
+    }
+
+    /// <summary>x = n·ln 2 + r with n integral and |r| ≤ ln 2/2.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Reduce<TV, TS>(TV x, out TV n) where TV : struct where TS : ISimd<TV, float>
+    {
+        n = TS.Round(TS.Multiply(x, TS.Create(Log2E)));
+        var r = TS.MultiplyAdd(n, TS.Create(-Ln2Hi), x);
+        return TS.MultiplyAdd(n, TS.Create(-Ln2Lo), r);
+    }
+
+    /// <summary>2ⁿ·exp(r).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Expand<TV, TS>(TV r, TV n) where TV : struct where TS : ISimd<TV, float>
+    {
+        var p = SimdMath.Polynomial<TV, TS>(r, P0, P1, P2, P3, P4, P5);
+        p = TS.Add(TS.MultiplyAdd(p, TS.Multiply(r, r), r), TS.One);
+        return TS.ScaleB(p, n);
     }
 
     /// <summary>exp of one float by the same steps as the vector paths.</summary>
+    public static float Exp(float x) => Exp<float, Simd1<float>>(x);
+
+    /// <summary>
+    /// y = exp(x) for float or double spans: every exp Loom evaluates goes through here. Float32 takes the kernel below
+    /// (≈1 ulp at the full vector width); TensorPrimitives evaluates float32 exp in double, at half the width. Double
+    /// takes TensorPrimitives.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Exp(float x)
+    public static void Exp<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        float n = MathF.Round(x * Log2E);
-        float r = MathF.FusedMultiplyAdd(n, -Ln2Hi, x);
-        r = MathF.FusedMultiplyAdd(n, -Ln2Lo, r);
-        float p = MathF.FusedMultiplyAdd(P0, r, P1);
-        p = MathF.FusedMultiplyAdd(p, r, P2);
-        p = MathF.FusedMultiplyAdd(p, r, P3);
-        p = MathF.FusedMultiplyAdd(p, r, P4);
-        p = MathF.FusedMultiplyAdd(p, r, P5);
-        p = MathF.FusedMultiplyAdd(p, r * r, r) + 1f;
-        float scale = BitConverter.Int32BitsToSingle(((int)n + 127) << 23);
-        float result = p * scale;
-        if (x < Lowest) return 0f;
-        if (x > Highest) return float.PositiveInfinity;
-        return result;
+        if (typeof(T) == typeof(float)) Exp(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(y), VectorWidth.Auto);
+        else TensorPrimitives.Exp(x, y);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<float> Exp(Vector512<float> x)
+    /// <summary>y = exp(x) element-wise, float32.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    public static void Exp(ReadOnlySpan<float> x, Span<float> y, VectorWidth width = VectorWidth.Auto)
     {
-        var n = Vector512.Round(x * Vector512.Create(Log2E));
-        var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Hi), x);
-        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Lo), r);
-        var p = Vector512.FusedMultiplyAdd(Vector512.Create(P0), r, Vector512.Create(P1));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P2));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P3));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P4));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P5));
-        p = Vector512.FusedMultiplyAdd(p, r * r, r) + Vector512<float>.One;
-        var scale = Vector512.ShiftLeft(Vector512.ConvertToInt32(n) + Vector512.Create(127), 23).AsSingle();
-        var result = p * scale;
-        result = Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512.Create(Lowest)), Vector512<float>.Zero, result);
-        return Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512.Create(Highest)), Vector512.Create(float.PositiveInfinity), result);
+        if (y.Length < x.Length) throw new ArgumentException($"exp: destination of {y.Length} elements is shorter than the input ({x.Length})");
+        Simd.For<float, ExpStep>(new(x, y), x.Length, width);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector256<float> Exp(Vector256<float> x)
+    private readonly ref struct ExpStep(ReadOnlySpan<float> x, Span<float> y) : ISimdStep<float>
     {
-        var n = Vector256.Round(x * Vector256.Create(Log2E));
-        var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Hi), x);
-        r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Lo), r);
-        var p = Vector256.FusedMultiplyAdd(Vector256.Create(P0), r, Vector256.Create(P1));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(P2));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(P3));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(P4));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(P5));
-        p = Vector256.FusedMultiplyAdd(p, r * r, r) + Vector256<float>.One;
-        var scale = Vector256.ShiftLeft(Vector256.ConvertToInt32(n) + Vector256.Create(127), 23).AsSingle();
-        var result = p * scale;
-        result = Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256.Create(Lowest)), Vector256<float>.Zero, result);
-        return Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256.Create(Highest)), Vector256.Create(float.PositiveInfinity), result);
+        private readonly ReadOnlySpan<float> x = x;
+        private readonly Span<float> y = y;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, float> =>
+            TS.Store(Exp<TV, TS>(TS.Load(in MemoryMarshal.GetReference(x), i)), ref MemoryMarshal.GetReference(y), i);
+    }
+
+    /// <summary>y = exp(x − shift); returns Σ y. <paramref name="y"/> may be empty to only sum.</summary>
+    /// <param name="width">The register width (tests compare them); the sum's order depends on it, the values do not.</param>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    public static float ExpShiftedSum(ReadOnlySpan<float> x, float shift, Span<float> y, VectorWidth width = VectorWidth.Auto)
+    {
+        if (!y.IsEmpty && y.Length < x.Length) throw new ArgumentException($"exp: destination of {y.Length} elements is shorter than the input ({x.Length})");
+        return Simd.Run<float, float, ShiftedSum>(new(x, shift, y), width);
+    }
+
+    private readonly ref struct ShiftedSum(ReadOnlySpan<float> x, float shift, Span<float> y) : ISimdKernel<float, float>
+    {
+        private readonly ReadOnlySpan<float> x = x;
+        private readonly Span<float> y = y;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float Run<TV, TS>() where TV : struct where TS : ISimd<TV, float>
+        {
+            bool store = !y.IsEmpty;
+            ref float xs = ref MemoryMarshal.GetReference(x);
+            ref float ys = ref MemoryMarshal.GetReference(y);
+            nuint i = 0, n = (nuint)x.Length, w = (nuint)TS.Count;
+            var s = TS.Create(shift);
+            // Two accumulators: the adds of one vector do not wait for the previous one's.
+            TV acc0 = TS.Zero, acc1 = TS.Zero;
+            for (; i + 2 * w <= n; i += 2 * w)
+            {
+                var e0 = Exp<TV, TS>(TS.Subtract(TS.Load(in xs, i), s));
+                var e1 = Exp<TV, TS>(TS.Subtract(TS.Load(in xs, i + w), s));
+                if (store)
+                {
+                    TS.Store(e0, ref ys, i);
+                    TS.Store(e1, ref ys, i + w);
+                }
+                acc0 = TS.Add(acc0, e0);
+                acc1 = TS.Add(acc1, e1);
+            }
+            for (; i + w <= n; i += w)
+            {
+                var e = Exp<TV, TS>(TS.Subtract(TS.Load(in xs, i), s));
+                if (store) TS.Store(e, ref ys, i);
+                acc0 = TS.Add(acc0, e);
+            }
+            float sum = TS.Sum(TS.Add(acc0, acc1));
+            for (; i < n; i++)
+            {
+                float e = Exp(Unsafe.Add(ref xs, i) - shift);
+                if (store) Unsafe.Add(ref ys, i) = e;
+                sum += e;
+            }
+            return sum;
+        }
     }
 }

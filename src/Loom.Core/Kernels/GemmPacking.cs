@@ -63,18 +63,12 @@ internal static unsafe class GemmPacking
     {
         if (width == stride && stride * sizeof(T) % 64 == 0 && Vector512.IsHardwareAccelerated)
         {
-            int vectors = stride * sizeof(T) / 64;
-            for (int p = 0; p < kc; p++, src += ld, dst += stride)
-                for (int v = 0; v < vectors; v++)
-                    Vector512.Store(Vector512.Load((byte*)src + 64 * v), (byte*)dst + 64 * v);
+            CopyRows<Vector512<byte>, Simd512<byte>>((byte*)src, ld * sizeof(T), stride * sizeof(T), kc, (byte*)dst);
             return;
         }
         if (width == stride && stride * sizeof(T) % 32 == 0 && Vector256.IsHardwareAccelerated)
         {
-            int vectors = stride * sizeof(T) / 32;
-            for (int p = 0; p < kc; p++, src += ld, dst += stride)
-                for (int v = 0; v < vectors; v++)
-                    Vector256.Store(Vector256.Load((byte*)src + 32 * v), (byte*)dst + 32 * v);
+            CopyRows<Vector256<byte>, Simd256<byte>>((byte*)src, ld * sizeof(T), stride * sizeof(T), kc, (byte*)dst);
             return;
         }
         for (int p = 0; p < kc; p++, src += ld, dst += stride)
@@ -83,6 +77,15 @@ internal static unsafe class GemmPacking
             for (; j < width; j++) dst[j] = src[j];
             for (; j < stride; j++) dst[j] = T.Zero;
         }
+    }
+
+    /// <summary>kc rows of <paramref name="bytes"/> bytes (a whole number of registers), from rows ld bytes apart to packed rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyRows<TV, TS>(byte* src, nint ld, int bytes, int kc, byte* dst) where TV : struct where TS : ISimd<TV, byte>
+    {
+        for (int p = 0; p < kc; p++, src += ld, dst += bytes)
+            for (nuint v = 0; v < (nuint)bytes; v += (nuint)TS.Count)
+                TS.Store(TS.Load(in *src, v), ref *dst, v);
     }
 
     /// <summary>

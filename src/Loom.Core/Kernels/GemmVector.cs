@@ -20,8 +20,8 @@ namespace Loom.Kernels;
 /// not depend on the thread count.
 /// </summary>
 /// <remarks>
-/// The dot form has its own kernels (<see cref="DotRows512{T}"/>, <see cref="DotRows256{T}"/>, <see cref="DotRowsScalar{T}"/>,
-/// chosen by <see cref="Gemm.ActivePath"/>): four rows at a time share each load of x and keep eight accumulators in
+/// The dot form has its own kernels (<see cref="DotRows{T, TV, TS}"/> over ISimd for the AVX-512 and AVX2 paths,
+/// <see cref="DotRowsScalar{T}"/>, chosen by <see cref="Gemm.ActivePath"/>): four rows at a time share each load of x and keep eight accumulators in
 /// flight, where one <c>TensorPrimitives.Dot</c> per row paid its call, alignment prologue and horizontal sum per row
 /// and ran 30–40 % slower on the layers of a batch-1 MLP (784 → 512: 28 → 19 µs). The axpy form stays on
 /// TensorPrimitives (one fused multiply-add pass per row of M over an L1-sized chunk of out).
@@ -119,8 +119,8 @@ internal static unsafe class GemmVector
         {
             switch (job.Path)
             {
-                case GemmPath.Avx512: DotRows512(job.X, job.Matrix, job.Ld, job.K, job.Out, start, end); break;
-                case GemmPath.Avx2: DotRows256(job.X, job.Matrix, job.Ld, job.K, job.Out, start, end); break;
+                case GemmPath.Avx512: DotRows<T, Vector512<T>, Simd512<T>>(job.X, job.Matrix, job.Ld, job.K, job.Out, start, end); break;
+                case GemmPath.Avx2: DotRows<T, Vector256<T>, Simd256<T>>(job.X, job.Matrix, job.Ld, job.K, job.Out, start, end); break;
                 default: DotRowsScalar(job.X, job.Matrix, job.Ld, job.K, job.Out, start, end); break;
             }
         }
@@ -137,106 +137,60 @@ internal static unsafe class GemmVector
     }
 
     /// <summary>
-    /// out[j] = Σ_p x[p] · M[j, p] for j in [start, end), Vector512. Each row keeps two accumulators (even and odd
-    /// vectors of k), and a block of four rows shares each load of x: eight independent FMA chains, enough to cover
-    /// the FMA latency while the rows stream in. A row is summed in the same order in a block or alone.
+    /// out[j] = Σ_p x[p] · M[j, p] for j in [start, end), at the register width of <typeparamref name="TS"/> (the
+    /// AVX-512 and AVX2 paths). Each row keeps two accumulators (even and odd vectors of k), and a block of four rows
+    /// shares each load of x: eight independent FMA chains, enough to cover the FMA latency while the rows stream in.
+    /// A row is summed in the same order in a block or alone.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void DotRows512<T>(T* x, T* m, nint ld, int k, T* output, int start, int end)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    private static void DotRows<T, TV, TS>(T* x, T* m, nint ld, int k, T* output, int start, int end)
+        where T : unmanaged, IFloatingPointIeee754<T> where TV : struct where TS : ISimd<TV, T>
     {
-        int w = Vector512<T>.Count;
+        int w = TS.Count;
         int pairs = k / (2 * w) * (2 * w);
         bool odd = k - pairs >= w;
         int tail = pairs + (odd ? w : 0);
+        ref readonly T xr = ref *x;
         int j = start;
         for (; j + 4 <= end; j += 4)
         {
             T* r0 = m + j * ld, r1 = r0 + ld, r2 = r1 + ld, r3 = r2 + ld;
-            Vector512<T> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
-            for (int p = 0; p < pairs; p += 2 * w)
+            ref readonly T q0 = ref *r0, q1 = ref *r1, q2 = ref *r2, q3 = ref *r3;
+            TV a0 = TS.Zero, b0 = TS.Zero, a1 = TS.Zero, b1 = TS.Zero, a2 = TS.Zero, b2 = TS.Zero, a3 = TS.Zero, b3 = TS.Zero;
+            for (nuint p = 0, pe = (nuint)pairs, pw = (nuint)w; p < pe; p += 2 * pw)
             {
-                var x0 = Vector512.Load(x + p);
-                var x1 = Vector512.Load(x + p + w);
-                a0 = GemmFma.Fma(Vector512.Load(r0 + p), x0, a0); b0 = GemmFma.Fma(Vector512.Load(r0 + p + w), x1, b0);
-                a1 = GemmFma.Fma(Vector512.Load(r1 + p), x0, a1); b1 = GemmFma.Fma(Vector512.Load(r1 + p + w), x1, b1);
-                a2 = GemmFma.Fma(Vector512.Load(r2 + p), x0, a2); b2 = GemmFma.Fma(Vector512.Load(r2 + p + w), x1, b2);
-                a3 = GemmFma.Fma(Vector512.Load(r3 + p), x0, a3); b3 = GemmFma.Fma(Vector512.Load(r3 + p + w), x1, b3);
+                var x0 = TS.Load(in xr, p);
+                var x1 = TS.Load(in xr, p + pw);
+                a0 = TS.MultiplyAdd(TS.Load(in q0, p), x0, a0); b0 = TS.MultiplyAdd(TS.Load(in q0, p + pw), x1, b0);
+                a1 = TS.MultiplyAdd(TS.Load(in q1, p), x0, a1); b1 = TS.MultiplyAdd(TS.Load(in q1, p + pw), x1, b1);
+                a2 = TS.MultiplyAdd(TS.Load(in q2, p), x0, a2); b2 = TS.MultiplyAdd(TS.Load(in q2, p + pw), x1, b2);
+                a3 = TS.MultiplyAdd(TS.Load(in q3, p), x0, a3); b3 = TS.MultiplyAdd(TS.Load(in q3, p + pw), x1, b3);
             }
             if (odd)
             {
-                var x0 = Vector512.Load(x + pairs);
-                a0 = GemmFma.Fma(Vector512.Load(r0 + pairs), x0, a0);
-                a1 = GemmFma.Fma(Vector512.Load(r1 + pairs), x0, a1);
-                a2 = GemmFma.Fma(Vector512.Load(r2 + pairs), x0, a2);
-                a3 = GemmFma.Fma(Vector512.Load(r3 + pairs), x0, a3);
+                var x0 = TS.Load(in xr, (nuint)pairs);
+                a0 = TS.MultiplyAdd(TS.Load(in q0, (nuint)pairs), x0, a0);
+                a1 = TS.MultiplyAdd(TS.Load(in q1, (nuint)pairs), x0, a1);
+                a2 = TS.MultiplyAdd(TS.Load(in q2, (nuint)pairs), x0, a2);
+                a3 = TS.MultiplyAdd(TS.Load(in q3, (nuint)pairs), x0, a3);
             }
-            output[j] = ScalarTail(x, r0, tail, k, Vector512.Sum(a0 + b0));
-            output[j + 1] = ScalarTail(x, r1, tail, k, Vector512.Sum(a1 + b1));
-            output[j + 2] = ScalarTail(x, r2, tail, k, Vector512.Sum(a2 + b2));
-            output[j + 3] = ScalarTail(x, r3, tail, k, Vector512.Sum(a3 + b3));
+            output[j] = ScalarTail(x, r0, tail, k, TS.Sum(TS.Add(a0, b0)));
+            output[j + 1] = ScalarTail(x, r1, tail, k, TS.Sum(TS.Add(a1, b1)));
+            output[j + 2] = ScalarTail(x, r2, tail, k, TS.Sum(TS.Add(a2, b2)));
+            output[j + 3] = ScalarTail(x, r3, tail, k, TS.Sum(TS.Add(a3, b3)));
         }
         for (; j < end; j++)
         {
             T* r0 = m + j * ld;
-            Vector512<T> a0 = default, b0 = default;
-            for (int p = 0; p < pairs; p += 2 * w)
+            ref readonly T q0 = ref *r0;
+            TV a0 = TS.Zero, b0 = TS.Zero;
+            for (nuint p = 0, pe = (nuint)pairs, pw = (nuint)w; p < pe; p += 2 * pw)
             {
-                a0 = GemmFma.Fma(Vector512.Load(r0 + p), Vector512.Load(x + p), a0);
-                b0 = GemmFma.Fma(Vector512.Load(r0 + p + w), Vector512.Load(x + p + w), b0);
+                a0 = TS.MultiplyAdd(TS.Load(in q0, p), TS.Load(in xr, p), a0);
+                b0 = TS.MultiplyAdd(TS.Load(in q0, p + pw), TS.Load(in xr, p + pw), b0);
             }
-            if (odd) a0 = GemmFma.Fma(Vector512.Load(r0 + pairs), Vector512.Load(x + pairs), a0);
-            output[j] = ScalarTail(x, r0, tail, k, Vector512.Sum(a0 + b0));
-        }
-    }
-
-    /// <summary><see cref="DotRows512{T}"/> on Vector256 (the AVX2 path).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void DotRows256<T>(T* x, T* m, nint ld, int k, T* output, int start, int end)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int w = Vector256<T>.Count;
-        int pairs = k / (2 * w) * (2 * w);
-        bool odd = k - pairs >= w;
-        int tail = pairs + (odd ? w : 0);
-        int j = start;
-        for (; j + 4 <= end; j += 4)
-        {
-            T* r0 = m + j * ld, r1 = r0 + ld, r2 = r1 + ld, r3 = r2 + ld;
-            Vector256<T> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
-            for (int p = 0; p < pairs; p += 2 * w)
-            {
-                var x0 = Vector256.Load(x + p);
-                var x1 = Vector256.Load(x + p + w);
-                a0 = GemmFma.Fma(Vector256.Load(r0 + p), x0, a0); b0 = GemmFma.Fma(Vector256.Load(r0 + p + w), x1, b0);
-                a1 = GemmFma.Fma(Vector256.Load(r1 + p), x0, a1); b1 = GemmFma.Fma(Vector256.Load(r1 + p + w), x1, b1);
-                a2 = GemmFma.Fma(Vector256.Load(r2 + p), x0, a2); b2 = GemmFma.Fma(Vector256.Load(r2 + p + w), x1, b2);
-                a3 = GemmFma.Fma(Vector256.Load(r3 + p), x0, a3); b3 = GemmFma.Fma(Vector256.Load(r3 + p + w), x1, b3);
-            }
-            if (odd)
-            {
-                var x0 = Vector256.Load(x + pairs);
-                a0 = GemmFma.Fma(Vector256.Load(r0 + pairs), x0, a0);
-                a1 = GemmFma.Fma(Vector256.Load(r1 + pairs), x0, a1);
-                a2 = GemmFma.Fma(Vector256.Load(r2 + pairs), x0, a2);
-                a3 = GemmFma.Fma(Vector256.Load(r3 + pairs), x0, a3);
-            }
-            output[j] = ScalarTail(x, r0, tail, k, Vector256.Sum(a0 + b0));
-            output[j + 1] = ScalarTail(x, r1, tail, k, Vector256.Sum(a1 + b1));
-            output[j + 2] = ScalarTail(x, r2, tail, k, Vector256.Sum(a2 + b2));
-            output[j + 3] = ScalarTail(x, r3, tail, k, Vector256.Sum(a3 + b3));
-        }
-        for (; j < end; j++)
-        {
-            T* r0 = m + j * ld;
-            Vector256<T> a0 = default, b0 = default;
-            for (int p = 0; p < pairs; p += 2 * w)
-            {
-                a0 = GemmFma.Fma(Vector256.Load(r0 + p), Vector256.Load(x + p), a0);
-                b0 = GemmFma.Fma(Vector256.Load(r0 + p + w), Vector256.Load(x + p + w), b0);
-            }
-            if (odd) a0 = GemmFma.Fma(Vector256.Load(r0 + pairs), Vector256.Load(x + pairs), a0);
-            output[j] = ScalarTail(x, r0, tail, k, Vector256.Sum(a0 + b0));
+            if (odd) a0 = TS.MultiplyAdd(TS.Load(in q0, (nuint)pairs), TS.Load(in xr, (nuint)pairs), a0);
+            output[j] = ScalarTail(x, r0, tail, k, TS.Sum(TS.Add(a0, b0)));
         }
     }
 

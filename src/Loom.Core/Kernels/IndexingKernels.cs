@@ -3,8 +3,6 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace Loom.Kernels;
 
@@ -92,25 +90,8 @@ internal static class IndexingKernels
     public static void Gather<T>(ReadOnlySpan<T> source, ReadOnlySpan<int> outerOffsets, int axisStride, ReadOnlySpan<int> innerOffsets,
         ReadOnlySpan<int> index, Span<T> destination)
     {
-        int inner = innerOffsets.Length;
-        if (inner == 0 || outerOffsets.Length == 0) return;
-        int n = index.Length / (outerOffsets.Length * inner);
-        int e = 0;
-        for (int o = 0; o < outerOffsets.Length; o++)
-        {
-            int baseOffset = outerOffsets[o];
-            for (int j = 0; j < n; j++)
-            {
-                if (inner == 1)
-                {
-                    destination[e] = source[baseOffset + index[e] * axisStride + innerOffsets[0]];
-                    e++;
-                    continue;
-                }
-                for (int i = 0; i < inner; i++, e++)
-                    destination[e] = source[baseOffset + index[e] * axisStride + innerOffsets[i]];
-            }
-        }
+        var gather = new GatherElement<T>(source, destination);
+        ForEachIndexed(outerOffsets, axisStride, innerOffsets, index, ref gather);
     }
 
     /// <summary>
@@ -121,6 +102,39 @@ internal static class IndexingKernels
     public static void ScatterAdd<T>(ReadOnlySpan<T> source, ReadOnlySpan<int> index, ReadOnlySpan<int> outerOffsets, int axisStride,
         ReadOnlySpan<int> innerOffsets, Span<T> destination) where T : INumberBase<T>
     {
+        var scatter = new ScatterAddElement<T>(source, destination);
+        ForEachIndexed(outerOffsets, axisStride, innerOffsets, index, ref scatter);
+    }
+
+    /// <summary>What gather and scatter-add do with element e of the index and the offset it points at.</summary>
+    private interface IIndexedElement
+    {
+        void At(int e, int offset);
+    }
+
+    private readonly ref struct GatherElement<T>(ReadOnlySpan<T> source, Span<T> destination) : IIndexedElement
+    {
+        private readonly ReadOnlySpan<T> source = source;
+        private readonly Span<T> destination = destination;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void At(int e, int offset) => destination[e] = source[offset];
+    }
+
+    private readonly ref struct ScatterAddElement<T>(ReadOnlySpan<T> source, Span<T> destination) : IIndexedElement where T : INumberBase<T>
+    {
+        private readonly ReadOnlySpan<T> source = source;
+        private readonly Span<T> destination = destination;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void At(int e, int offset) => destination[offset] += source[e];
+    }
+
+    /// <summary>Visits every element e = (o, j, i) of an (outer, n, inner) index with offset outerOffsets[o] + index[e]·axisStride + innerOffsets[i].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ForEachIndexed<TElement>(ReadOnlySpan<int> outerOffsets, int axisStride, ReadOnlySpan<int> innerOffsets, ReadOnlySpan<int> index,
+        ref TElement element) where TElement : IIndexedElement, allows ref struct
+    {
         int inner = innerOffsets.Length;
         if (inner == 0 || outerOffsets.Length == 0) return;
         int n = index.Length / (outerOffsets.Length * inner);
@@ -128,9 +142,14 @@ internal static class IndexingKernels
         for (int o = 0; o < outerOffsets.Length; o++)
         {
             int baseOffset = outerOffsets[o];
+            if (inner == 1)
+            {
+                // The common 1-D case without the inner loop.
+                for (int j = 0; j < n; j++, e++) element.At(e, baseOffset + index[e] * axisStride + innerOffsets[0]);
+                continue;
+            }
             for (int j = 0; j < n; j++)
-                for (int i = 0; i < inner; i++, e++)
-                    destination[baseOffset + index[e] * axisStride + innerOffsets[i]] += source[e];
+                for (int i = 0; i < inner; i++, e++) element.At(e, baseOffset + index[e] * axisStride + innerOffsets[i]);
         }
     }
 
@@ -170,7 +189,8 @@ internal static class IndexingKernels
     /// mask broadcast over leading dimensions (a causal [T, T] mask over [B, H, T, T] scores) without expanding it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void MaskedFill<T>(ReadOnlySpan<T> source, ReadOnlySpan<bool> mask, T value, Span<T> destination) where T : unmanaged
+    public static void MaskedFill<T>(ReadOnlySpan<T> source, ReadOnlySpan<bool> mask, T value, Span<T> destination, VectorWidth width = VectorWidth.Auto)
+        where T : unmanaged
     {
         int period = mask.Length;
         if (period == 0) return;
@@ -182,101 +202,38 @@ internal static class IndexingKernels
             switch (Unsafe.SizeOf<T>())
             {
                 // The select only moves bits, so every dtype of a width shares one integer path.
-                case 1: Select(MemoryMarshal.Cast<T, byte>(src), maskBytes, Unsafe.As<T, byte>(ref value), MemoryMarshal.Cast<T, byte>(dst)); break;
-                case 4: Select(MemoryMarshal.Cast<T, int>(src), maskBytes, Unsafe.As<T, int>(ref value), MemoryMarshal.Cast<T, int>(dst)); break;
-                case 8: Select(MemoryMarshal.Cast<T, long>(src), maskBytes, Unsafe.As<T, long>(ref value), MemoryMarshal.Cast<T, long>(dst)); break;
+                case 1: Fill(MemoryMarshal.Cast<T, byte>(src), maskBytes, Unsafe.As<T, byte>(ref value), MemoryMarshal.Cast<T, byte>(dst), width); break;
+                case 4: Fill(MemoryMarshal.Cast<T, int>(src), maskBytes, Unsafe.As<T, int>(ref value), MemoryMarshal.Cast<T, int>(dst), width); break;
+                case 8: Fill(MemoryMarshal.Cast<T, long>(src), maskBytes, Unsafe.As<T, long>(ref value), MemoryMarshal.Cast<T, long>(dst), width); break;
                 default: throw new NotSupportedException($"masked_fill: no kernel for {Unsafe.SizeOf<T>()}-byte elements");
             }
         }
     }
 
-    // destination[i] = mask[i] != 0 ? value : source[i]. Mask bytes are zero-extended to the element width
-    // (vpmovzx) and compared with zero, so any non-zero byte counts as true.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Select(ReadOnlySpan<int> source, ReadOnlySpan<byte> mask, int value, Span<int> destination)
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Fill<T>(ReadOnlySpan<T> source, ReadOnlySpan<byte> mask, T value, Span<T> destination, VectorWidth width)
+        where T : unmanaged, IBinaryInteger<T>
     {
-        int n = mask.Length, i = 0;
-        ref byte m = ref MemoryMarshal.GetReference(mask);
-        ref int s = ref MemoryMarshal.GetReference(source);
-        ref int d = ref MemoryMarshal.GetReference(destination);
-        if (Avx512F.IsSupported)
-        {
-            var fill = Vector512.Create(value);
-            for (; i <= n - 16; i += 16)
-            {
-                var keep = Vector512.Equals(Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref m, (nuint)i)), Vector512<int>.Zero);
-                Vector512.ConditionalSelect(keep, Vector512.LoadUnsafe(ref s, (nuint)i), fill).StoreUnsafe(ref d, (nuint)i);
-            }
-        }
-        if (Avx2.IsSupported)
-        {
-            var fill = Vector256.Create(value);
-            for (; i <= n - 8; i += 8)
-            {
-                var bytes = Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<long>(ref Unsafe.Add(ref m, i))).AsByte();
-                var keep = Vector256.Equals(Avx2.ConvertToVector256Int32(bytes), Vector256<int>.Zero);
-                Vector256.ConditionalSelect(keep, Vector256.LoadUnsafe(ref s, (nuint)i), fill).StoreUnsafe(ref d, (nuint)i);
-            }
-        }
-        for (; i < n; i++) destination[i] = mask[i] != 0 ? value : source[i];
+        Simd.For<T, MaskedFillStep<T>>(new(source, mask, value, destination), mask.Length, width);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Select(ReadOnlySpan<long> source, ReadOnlySpan<byte> mask, long value, Span<long> destination)
+    /// <summary>
+    /// destination[i] = mask[i] != 0 ? value : source[i]. Mask bytes are zero-extended to the element width
+    /// (vpmovzx) and compared with zero, so any non-zero byte counts as true.
+    /// </summary>
+    private readonly ref struct MaskedFillStep<T>(ReadOnlySpan<T> source, ReadOnlySpan<byte> mask, T value, Span<T> destination)
+        : ISimdStep<T> where T : unmanaged
     {
-        int n = mask.Length, i = 0;
-        ref byte m = ref MemoryMarshal.GetReference(mask);
-        ref long s = ref MemoryMarshal.GetReference(source);
-        ref long d = ref MemoryMarshal.GetReference(destination);
-        if (Avx512F.IsSupported)
-        {
-            var fill = Vector512.Create(value);
-            for (; i <= n - 8; i += 8)
-            {
-                var bytes = Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<long>(ref Unsafe.Add(ref m, i))).AsByte();
-                var keep = Vector512.Equals(Avx512F.ConvertToVector512Int64(bytes), Vector512<long>.Zero);
-                Vector512.ConditionalSelect(keep, Vector512.LoadUnsafe(ref s, (nuint)i), fill).StoreUnsafe(ref d, (nuint)i);
-            }
-        }
-        if (Avx2.IsSupported)
-        {
-            var fill = Vector256.Create(value);
-            for (; i <= n - 4; i += 4)
-            {
-                var bytes = Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref m, i))).AsByte();
-                var keep = Vector256.Equals(Avx2.ConvertToVector256Int64(bytes), Vector256<long>.Zero);
-                Vector256.ConditionalSelect(keep, Vector256.LoadUnsafe(ref s, (nuint)i), fill).StoreUnsafe(ref d, (nuint)i);
-            }
-        }
-        for (; i < n; i++) destination[i] = mask[i] != 0 ? value : source[i];
-    }
+        private readonly ReadOnlySpan<T> source = source;
+        private readonly ReadOnlySpan<byte> mask = mask;
+        private readonly Span<T> destination = destination;
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Select(ReadOnlySpan<byte> source, ReadOnlySpan<byte> mask, byte value, Span<byte> destination)
-    {
-        int n = mask.Length, i = 0;
-        ref byte m = ref MemoryMarshal.GetReference(mask);
-        ref byte s = ref MemoryMarshal.GetReference(source);
-        ref byte d = ref MemoryMarshal.GetReference(destination);
-        if (Vector512.IsHardwareAccelerated)
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, T>
         {
-            var fill = Vector512.Create(value);
-            for (; i <= n - 64; i += 64)
-            {
-                var keep = Vector512.Equals(Vector512.LoadUnsafe(ref m, (nuint)i), Vector512<byte>.Zero);
-                Vector512.ConditionalSelect(keep, Vector512.LoadUnsafe(ref s, (nuint)i), fill).StoreUnsafe(ref d, (nuint)i);
-            }
+            var keep = TS.Equal(TS.LoadBytes(in MemoryMarshal.GetReference(mask), i), TS.Zero);
+            TS.Store(TS.Select(keep, TS.Load(in MemoryMarshal.GetReference(source), i), TS.Create(value)), ref MemoryMarshal.GetReference(destination), i);
         }
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var fill = Vector256.Create(value);
-            for (; i <= n - 32; i += 32)
-            {
-                var keep = Vector256.Equals(Vector256.LoadUnsafe(ref m, (nuint)i), Vector256<byte>.Zero);
-                Vector256.ConditionalSelect(keep, Vector256.LoadUnsafe(ref s, (nuint)i), fill).StoreUnsafe(ref d, (nuint)i);
-            }
-        }
-        for (; i < n; i++) destination[i] = mask[i] != 0 ? value : source[i];
     }
 
     /// <summary>How many elements of <paramref name="source"/> are not zero (NaN counts as non-zero).</summary>

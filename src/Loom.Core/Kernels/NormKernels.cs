@@ -3,7 +3,6 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 
 namespace Loom.Kernels;
 
@@ -39,85 +38,70 @@ internal static class NormKernels
     }
 
     /// <summary>Σ (x − mean)², two vector accumulators deep.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static T SquaredDeviations<T>(ReadOnlySpan<T> x, T mean) where T : unmanaged, IFloatingPointIeee754<T>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    public static T SquaredDeviations<T>(ReadOnlySpan<T> x, T mean, VectorWidth width = VectorWidth.Auto) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ref T xs = ref MemoryMarshal.GetReference(x);
-        int i = 0;
-        T sum = T.Zero;
-        if (Vector512.IsHardwareAccelerated)
+        return Simd.Run<T, T, SquaredDeviationsKernel<T>>(new(x, mean), width);
+    }
+
+    private readonly ref struct SquaredDeviationsKernel<T>(ReadOnlySpan<T> x, T mean) : ISimdKernel<T, T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly ReadOnlySpan<T> x = x;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public T Run<TV, TS>() where TV : struct where TS : ISimd<TV, T>
         {
-            var m = Vector512.Create(mean);
-            Vector512<T> a0 = default, a1 = default;
-            for (; i <= x.Length - 2 * Vector512<T>.Count; i += 2 * Vector512<T>.Count)
+            ref T xs = ref MemoryMarshal.GetReference(x);
+            nuint i = 0, n = (nuint)x.Length, w = (nuint)TS.Count;
+            var m = TS.Create(mean);
+            TV a0 = TS.Zero, a1 = TS.Zero;
+            for (; i + 2 * w <= n; i += 2 * w)
             {
-                var d0 = Vector512.LoadUnsafe(ref xs, (nuint)i) - m;
-                var d1 = Vector512.LoadUnsafe(ref xs, (nuint)(i + Vector512<T>.Count)) - m;
-                a0 += d0 * d0;
-                a1 += d1 * d1;
+                var d0 = TS.Subtract(TS.Load(in xs, i), m);
+                var d1 = TS.Subtract(TS.Load(in xs, i + w), m);
+                a0 = TS.Add(a0, TS.Multiply(d0, d0));
+                a1 = TS.Add(a1, TS.Multiply(d1, d1));
             }
-            sum = Vector512.Sum(a0 + a1);
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            var m = Vector256.Create(mean);
-            Vector256<T> a0 = default, a1 = default;
-            for (; i <= x.Length - 2 * Vector256<T>.Count; i += 2 * Vector256<T>.Count)
+            T sum = TS.Sum(TS.Add(a0, a1));
+            for (; i < n; i++)
             {
-                var d0 = Vector256.LoadUnsafe(ref xs, (nuint)i) - m;
-                var d1 = Vector256.LoadUnsafe(ref xs, (nuint)(i + Vector256<T>.Count)) - m;
-                a0 += d0 * d0;
-                a1 += d1 * d1;
+                T d = Unsafe.Add(ref xs, i) - mean;
+                sum += d * d;
             }
-            sum = Vector256.Sum(a0 + a1);
+            return sum;
         }
-        for (; i < x.Length; i++) sum += (x[i] - mean) * (x[i] - mean);
-        return sum;
     }
 
     /// <summary>y = (x − mean) · rstd · w + b in one pass (w and b may be empty).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Normalize<T>(ReadOnlySpan<T> x, T mean, T rstd, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, Span<T> y)
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    public static void Normalize<T>(ReadOnlySpan<T> x, T mean, T rstd, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, Span<T> y, VectorWidth width = VectorWidth.Auto)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (weight.IsEmpty != bias.IsEmpty)
+        if (weight.IsEmpty || bias.IsEmpty)
         {
-            // Only one of the two: rare enough for the multi-pass form.
+            // Without the affine step, or with only half of it: rare enough for the multi-pass form.
             TensorPrimitives.Subtract(x, mean, y);
             TensorPrimitives.Multiply(y.Slice(0, x.Length), rstd, y);
             if (!weight.IsEmpty) TensorPrimitives.Multiply(y.Slice(0, x.Length), weight, y);
-            else TensorPrimitives.Add(y.Slice(0, x.Length), bias, y);
+            if (!bias.IsEmpty) TensorPrimitives.Add(y.Slice(0, x.Length), bias, y);
             return;
         }
-        bool affine = !weight.IsEmpty;
-        ref T xs = ref MemoryMarshal.GetReference(x);
-        ref T ys = ref MemoryMarshal.GetReference(y);
-        ref T ws = ref MemoryMarshal.GetReference(weight);
-        ref T bs = ref MemoryMarshal.GetReference(bias);
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        Simd.For<T, NormalizeStep<T>>(new(x, mean, rstd, weight, bias, y), x.Length, width);
+    }
+
+    private readonly ref struct NormalizeStep<T>(ReadOnlySpan<T> x, T mean, T rstd, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, Span<T> y)
+        : ISimdStep<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly ReadOnlySpan<T> x = x, weight = weight, bias = bias;
+        private readonly Span<T> y = y;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, T>
         {
-            var m = Vector512.Create(mean);
-            var s = Vector512.Create(rstd);
-            if (affine)
-                for (; i <= x.Length - Vector512<T>.Count; i += Vector512<T>.Count)
-                    ((Vector512.LoadUnsafe(ref xs, (nuint)i) - m) * s * Vector512.LoadUnsafe(ref ws, (nuint)i) + Vector512.LoadUnsafe(ref bs, (nuint)i)).StoreUnsafe(ref ys, (nuint)i);
-            else
-                for (; i <= x.Length - Vector512<T>.Count; i += Vector512<T>.Count)
-                    ((Vector512.LoadUnsafe(ref xs, (nuint)i) - m) * s).StoreUnsafe(ref ys, (nuint)i);
+            var v = TS.Multiply(TS.Subtract(TS.Load(in MemoryMarshal.GetReference(x), i), TS.Create(mean)), TS.Create(rstd));
+            v = TS.Add(TS.Multiply(v, TS.Load(in MemoryMarshal.GetReference(weight), i)), TS.Load(in MemoryMarshal.GetReference(bias), i));
+            TS.Store(v, ref MemoryMarshal.GetReference(y), i);
         }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            var m = Vector256.Create(mean);
-            var s = Vector256.Create(rstd);
-            if (affine)
-                for (; i <= x.Length - Vector256<T>.Count; i += Vector256<T>.Count)
-                    ((Vector256.LoadUnsafe(ref xs, (nuint)i) - m) * s * Vector256.LoadUnsafe(ref ws, (nuint)i) + Vector256.LoadUnsafe(ref bs, (nuint)i)).StoreUnsafe(ref ys, (nuint)i);
-            else
-                for (; i <= x.Length - Vector256<T>.Count; i += Vector256<T>.Count)
-                    ((Vector256.LoadUnsafe(ref xs, (nuint)i) - m) * s).StoreUnsafe(ref ys, (nuint)i);
-        }
-        for (; i < x.Length; i++) y[i] = affine ? (x[i] - mean) * rstd * weight[i] + bias[i] : (x[i] - mean) * rstd;
     }
 
     /// <summary>
@@ -129,34 +113,7 @@ internal static class NormKernels
         ReadOnlySpan<T> mean, ReadOnlySpan<T> rstd, Span<T> dx, Span<T> dweight, Span<T> dbias) where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckRows(x.Length, rows, n, dy.Length, "layer_norm_backward");
-        T count = T.CreateTruncating(n);
-        var scratch = ArrayPool<T>.Shared.Rent(Math.Max(1, 2 * n));
-        try
-        {
-            var norm = scratch.AsSpan(0, n);
-            var d = scratch.AsSpan(n, n);
-            for (int r = 0; r < rows; r++)
-            {
-                var dyr = dy.Slice(r * n, n);
-                TensorPrimitives.Subtract(x.Slice(r * n, n), mean[r], norm);
-                TensorPrimitives.Multiply(norm, rstd[r], norm);
-                if (!dweight.IsEmpty) TensorPrimitives.FusedMultiplyAdd(dyr, norm, dweight, dweight);
-                if (!dbias.IsEmpty) TensorPrimitives.Add(dbias, dyr, dbias);
-                if (dx.IsEmpty) continue;
-                if (weight.IsEmpty) dyr.CopyTo(d);
-                else TensorPrimitives.Multiply(dyr, weight, d);
-                T a = TensorPrimitives.Sum<T>(d) / count;
-                T b = TensorPrimitives.Dot<T>(d, norm) / count;
-                var dxr = dx.Slice(r * n, n);
-                TensorPrimitives.MultiplyAdd(norm, -b, d, dxr);
-                TensorPrimitives.Add(dxr, -a, dxr);
-                TensorPrimitives.Multiply(dxr, rstd[r], dxr);
-            }
-        }
-        finally
-        {
-            ArrayPool<T>.Shared.Return(scratch);
-        }
+        Backward(dy, x, rows, n, weight, mean, rstd, dx, dweight, dbias);
     }
 
     /// <summary>y = x · rrms · w per row, rrms = 1/√(mean(x²) + eps). <paramref name="weight"/> may be empty.</summary>
@@ -183,6 +140,18 @@ internal static class NormKernels
         ReadOnlySpan<T> rrms, Span<T> dx, Span<T> dweight) where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckRows(x.Length, rows, n, dy.Length, "rms_norm_backward");
+        Backward(dy, x, rows, n, weight, default, rrms, dx, dweight, default);
+    }
+
+    /// <summary>
+    /// Both norms' backward: x̂ = (x − mean)·s, or x·s for RMS norm (<paramref name="mean"/> empty), and d = dy ⊙ w;
+    /// dx = s · (d − mean(d) − x̂ · mean(d ⊙ x̂)), without the mean(d) term for RMS norm (its forward subtracts no mean);
+    /// dweight += Σ_rows dy ⊙ x̂, dbias += Σ_rows dy. Empty destinations are skipped.
+    /// </summary>
+    private static void Backward<T>(ReadOnlySpan<T> dy, ReadOnlySpan<T> x, int rows, int n, ReadOnlySpan<T> weight, ReadOnlySpan<T> mean,
+        ReadOnlySpan<T> scale, Span<T> dx, Span<T> dweight, Span<T> dbias) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        bool centered = !mean.IsEmpty;
         T count = T.CreateTruncating(n);
         var scratch = ArrayPool<T>.Shared.Rent(Math.Max(1, 2 * n));
         try
@@ -192,15 +161,25 @@ internal static class NormKernels
             for (int r = 0; r < rows; r++)
             {
                 var dyr = dy.Slice(r * n, n);
-                TensorPrimitives.Multiply(x.Slice(r * n, n), rrms[r], norm);
+                if (centered)
+                {
+                    TensorPrimitives.Subtract(x.Slice(r * n, n), mean[r], norm);
+                    TensorPrimitives.Multiply(norm, scale[r], norm);
+                }
+                else
+                {
+                    TensorPrimitives.Multiply(x.Slice(r * n, n), scale[r], norm);
+                }
                 if (!dweight.IsEmpty) TensorPrimitives.FusedMultiplyAdd(dyr, norm, dweight, dweight);
+                if (!dbias.IsEmpty) TensorPrimitives.Add(dbias, dyr, dbias);
                 if (dx.IsEmpty) continue;
                 if (weight.IsEmpty) dyr.CopyTo(d);
                 else TensorPrimitives.Multiply(dyr, weight, d);
                 T b = TensorPrimitives.Dot<T>(d, norm) / count;
                 var dxr = dx.Slice(r * n, n);
                 TensorPrimitives.MultiplyAdd(norm, -b, d, dxr);
-                TensorPrimitives.Multiply(dxr, rrms[r], dxr);
+                if (centered) TensorPrimitives.Add(dxr, -(TensorPrimitives.Sum<T>(d) / count), dxr);
+                TensorPrimitives.Multiply(dxr, scale[r], dxr);
             }
         }
         finally
@@ -230,26 +209,7 @@ internal static class NormKernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckRows(x.Length, rows, s, x.Length, "row_centered_squares");
-        if (s == 1)
-        {
-            TensorPrimitives.Subtract(x, center.Slice(0, rows), result);
-            TensorPrimitives.Multiply(result.Slice(0, rows), result.Slice(0, rows), result);
-            return;
-        }
-        var scratch = ArrayPool<T>.Shared.Rent(s);
-        try
-        {
-            var diff = scratch.AsSpan(0, s);
-            for (int r = 0; r < rows; r++)
-            {
-                TensorPrimitives.Subtract(x.Slice(r * s, s), center[r], diff);
-                result[r] = TensorPrimitives.SumOfSquares<T>(diff);
-            }
-        }
-        finally
-        {
-            ArrayPool<T>.Shared.Return(scratch);
-        }
+        RowCentered(default, x, rows, s, center, result);
     }
 
     /// <summary>result[r] = Σ dy[r, :] · (x[r, :] − center[r]).</summary>
@@ -258,10 +218,18 @@ internal static class NormKernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckRows(x.Length, rows, s, dy.Length, "row_centered_dot");
+        RowCentered(dy, x, rows, s, center, result);
+    }
+
+    /// <summary>result[r] = Σ w[r, :] · (x[r, :] − center[r]) with w = dy, or x − center itself when dy is empty.</summary>
+    private static void RowCentered<T>(ReadOnlySpan<T> dy, ReadOnlySpan<T> x, int rows, int s, ReadOnlySpan<T> center, Span<T> result)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        bool squares = dy.IsEmpty;
         if (s == 1)
         {
             TensorPrimitives.Subtract(x, center.Slice(0, rows), result);
-            TensorPrimitives.Multiply(result.Slice(0, rows), dy, result);
+            TensorPrimitives.Multiply(result.Slice(0, rows), squares ? result.Slice(0, rows) : dy, result);
             return;
         }
         var scratch = ArrayPool<T>.Shared.Rent(s);
@@ -271,7 +239,7 @@ internal static class NormKernels
             for (int r = 0; r < rows; r++)
             {
                 TensorPrimitives.Subtract(x.Slice(r * s, s), center[r], diff);
-                result[r] = TensorPrimitives.Dot<T>(dy.Slice(r * s, s), diff);
+                result[r] = squares ? TensorPrimitives.SumOfSquares<T>(diff) : TensorPrimitives.Dot<T>(dy.Slice(r * s, s), diff);
             }
         }
         finally
@@ -305,17 +273,15 @@ internal static class NormKernels
         ReadOnlySpan<T> k3, Span<T> dx) where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckRows(x.Length, rows, s, dy.Length, "row_affine2");
+        RowAffine(x, rows, s, k2, k3, dx);
         if (s == 1)
         {
-            TensorPrimitives.FusedMultiplyAdd(x, k2.Slice(0, rows), k3.Slice(0, rows), dx);
             TensorPrimitives.FusedMultiplyAdd(dy, k1.Slice(0, rows), dx.Slice(0, rows), dx);
             return;
         }
         for (int r = 0; r < rows; r++)
         {
             var dxr = dx.Slice(r * s, s);
-            TensorPrimitives.Multiply(x.Slice(r * s, s), k2[r], dxr);
-            TensorPrimitives.Add(dxr, k3[r], dxr);
             TensorPrimitives.MultiplyAdd(dy.Slice(r * s, s), k1[r], dxr, dxr);
         }
     }

@@ -26,11 +26,11 @@ internal static class PointwiseLossKernels
     {
         CheckOperands(x.Length, y.Length, weight.Length, aux.Length, 0);
         if (loss.Length < x.Length) throw new ArgumentException($"loss destination of {loss.Length} elements is shorter than the input's {x.Length}");
-        switch (Resolve(path))
+        switch (Simd.Resolve(path))
         {
-            case VectorWidth.W512: ForwardLoop<Vector512<float>, Float512, TOp>(x, y, weight, aux, loss, op); break;
-            case VectorWidth.W256: ForwardLoop<Vector256<float>, Float256, TOp>(x, y, weight, aux, loss, op); break;
-            default: ForwardLoop<float, Float1, TOp>(x, y, weight, aux, loss, op); break;
+            case VectorWidth.W512: ForwardLoop<Vector512<float>, Simd512<float>, TOp>(x, y, weight, aux, loss, op); break;
+            case VectorWidth.W256: ForwardLoop<Vector256<float>, Simd256<float>, TOp>(x, y, weight, aux, loss, op); break;
+            default: ForwardLoop<float, Simd1<float>, TOp>(x, y, weight, aux, loss, op); break;
         }
     }
 
@@ -52,11 +52,11 @@ internal static class PointwiseLossKernels
     {
         CheckOperands(x.Length, y.Length, weight.Length, aux.Length, grad.Length);
         CheckGradients(x.Length, dx.Length, dy.Length);
-        switch (Resolve(path))
+        switch (Simd.Resolve(path))
         {
-            case VectorWidth.W512: BackwardLoop<Vector512<float>, Float512, TOp>(x, y, weight, aux, grad, dx, dy, op); break;
-            case VectorWidth.W256: BackwardLoop<Vector256<float>, Float256, TOp>(x, y, weight, aux, grad, dx, dy, op); break;
-            default: BackwardLoop<float, Float1, TOp>(x, y, weight, aux, grad, dx, dy, op); break;
+            case VectorWidth.W512: BackwardLoop<Vector512<float>, Simd512<float>, TOp>(x, y, weight, aux, grad, dx, dy, op); break;
+            case VectorWidth.W256: BackwardLoop<Vector256<float>, Simd256<float>, TOp>(x, y, weight, aux, grad, dx, dy, op); break;
+            default: BackwardLoop<float, Simd1<float>, TOp>(x, y, weight, aux, grad, dx, dy, op); break;
         }
     }
 
@@ -77,7 +77,7 @@ internal static class PointwiseLossKernels
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardLoop<TV, TOps, TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> weight, ReadOnlySpan<float> aux, Span<float> loss, TOp op)
-        where TV : struct where TOps : IFloatVector<TV> where TOp : struct, IPointwiseLoss
+        where TV : struct where TOps : ISimd<TV, float> where TOp : struct, IPointwiseLoss
     {
         int n = x.Length, lanes = TOps.Count, i = 0;
         Span<float> wFill = stackalloc float[MaxLanes], aFill = stackalloc float[MaxLanes];
@@ -101,13 +101,13 @@ internal static class PointwiseLossKernels
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void ForwardStep<TV, TOps, TOp>(in float x, in float y, in float w, in float a, ref float loss, TOp op)
-        where TV : struct where TOps : IFloatVector<TV> where TOp : struct, IPointwiseLoss =>
-        TOps.Store(TOps.Multiply(TOps.Load(in w), op.Loss<TV, TOps>(TOps.Load(in x), TOps.Load(in y), TOps.Load(in a))), ref loss);
+        where TV : struct where TOps : ISimd<TV, float> where TOp : struct, IPointwiseLoss =>
+        TOps.Store(TOps.Multiply(TOps.Load(in w, 0), op.Loss<TV, TOps>(TOps.Load(in x, 0), TOps.Load(in y, 0), TOps.Load(in a, 0))), ref loss, 0);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void BackwardLoop<TV, TOps, TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> weight, ReadOnlySpan<float> aux,
         ReadOnlySpan<float> grad, Span<float> dx, Span<float> dy, TOp op)
-        where TV : struct where TOps : IFloatVector<TV> where TOp : struct, IPointwiseLoss
+        where TV : struct where TOps : ISimd<TV, float> where TOp : struct, IPointwiseLoss
     {
         int n = x.Length, lanes = TOps.Count, i = 0;
         bool needX = !dx.IsEmpty, needY = !dy.IsEmpty;
@@ -134,14 +134,14 @@ internal static class PointwiseLossKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void BackwardStep<TV, TOps, TOp>(in float x, in float y, in float w, in float a, in float g, ref float dx, ref float dy,
         bool needX, bool needY, TOp op)
-        where TV : struct where TOps : IFloatVector<TV> where TOp : struct, IPointwiseLoss
+        where TV : struct where TOps : ISimd<TV, float> where TOp : struct, IPointwiseLoss
     {
-        var xv = TOps.Load(in x);
-        var yv = TOps.Load(in y);
-        var av = TOps.Load(in a);
-        var gw = TOps.Multiply(TOps.Load(in g), TOps.Load(in w));
-        if (needX) TOps.Store(TOps.Multiply(gw, op.GradInput<TV, TOps>(xv, yv, av)), ref dx);
-        if (needY) TOps.Store(TOps.Multiply(gw, op.GradTarget<TV, TOps>(xv, yv, av)), ref dy);
+        var xv = TOps.Load(in x, 0);
+        var yv = TOps.Load(in y, 0);
+        var av = TOps.Load(in a, 0);
+        var gw = TOps.Multiply(TOps.Load(in g, 0), TOps.Load(in w, 0));
+        if (needX) TOps.Store(TOps.Multiply(gw, op.GradInput<TV, TOps>(xv, yv, av)), ref dx, 0);
+        if (needY) TOps.Store(TOps.Multiply(gw, op.GradTarget<TV, TOps>(xv, yv, av)), ref dy, 0);
     }
 
     // ------------------------------------------------------------------ operands
@@ -183,12 +183,4 @@ internal static class PointwiseLossKernels
         if (dx != 0 && dx < n) throw new ArgumentException($"input gradient destination of {dx} elements is shorter than the input's {n}");
         if (dy != 0 && dy < n) throw new ArgumentException($"target gradient destination of {dy} elements is shorter than the input's {n}");
     }
-
-    private static VectorWidth Resolve(VectorWidth path) => path switch
-    {
-        VectorWidth.Auto when Vector512.IsHardwareAccelerated => VectorWidth.W512,
-        VectorWidth.Auto when Vector256.IsHardwareAccelerated => VectorWidth.W256,
-        VectorWidth.Auto => VectorWidth.Scalar,
-        _ => path,
-    };
 }

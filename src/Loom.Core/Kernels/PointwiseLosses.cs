@@ -18,14 +18,14 @@ namespace Loom.Kernels;
 // At y = 0 kl_div's ∂y is −∞, the one-sided derivative (PyTorch gives NaN).
 
 /// <summary>
-/// An element-wise loss and its partial derivatives, written once against <see cref="IFloatVector{TV}"/> (float at
+/// An element-wise loss and its partial derivatives, written once against <see cref="ISimd{TV, T}"/> (float at
 /// every register width) and once in double.
 /// </summary>
 internal interface IPointwiseLoss
 {
-    TV Loss<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : IFloatVector<TV>;
-    TV GradInput<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : IFloatVector<TV>;
-    TV GradTarget<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : IFloatVector<TV>;
+    TV Loss<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : ISimd<TV, float>;
+    TV GradInput<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : ISimd<TV, float>;
+    TV GradTarget<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : ISimd<TV, float>;
     double Loss(double x, double y, double a);
     double GradInput(double x, double y, double a);
     double GradTarget(double x, double y, double a);
@@ -34,7 +34,7 @@ internal interface IPointwiseLoss
 /// <summary>sign(d) with sign(0) = 0 and NaN propagating (d·0 is NaN only for NaN).</summary>
 file static class Sign
 {
-    public static TV Of<TV, TOps>(TV d) where TV : struct where TOps : IFloatVector<TV>
+    public static TV Of<TV, TOps>(TV d) where TV : struct where TOps : ISimd<TV, float>
     {
         var zero = TOps.Create(0);
         return TOps.Select(TOps.GreaterThan(d, zero), TOps.Create(1), TOps.Select(TOps.LessThan(d, zero), TOps.Create(-1), TOps.Multiply(d, zero)));
@@ -45,16 +45,16 @@ file static class Sign
 
 internal readonly struct MseLossOp : IPointwiseLoss
 {
-    public TV Loss<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : IFloatVector<TV>
+    public TV Loss<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : ISimd<TV, float>
     {
         var d = TOps.Subtract(x, y);
         return TOps.Multiply(d, d);
     }
 
-    public TV GradInput<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : IFloatVector<TV> =>
+    public TV GradInput<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : ISimd<TV, float> =>
         TOps.Multiply(TOps.Create(2), TOps.Subtract(x, y));
 
-    public TV GradTarget<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : IFloatVector<TV> =>
+    public TV GradTarget<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : ISimd<TV, float> =>
         TOps.Multiply(TOps.Create(2), TOps.Subtract(y, x));
 
     public double Loss(double x, double y, double a) => (x - y) * (x - y);
@@ -64,11 +64,11 @@ internal readonly struct MseLossOp : IPointwiseLoss
 
 internal readonly struct L1LossOp : IPointwiseLoss
 {
-    public TV Loss<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : IFloatVector<TV> => TOps.Abs(TOps.Subtract(x, y));
+    public TV Loss<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : ISimd<TV, float> => TOps.Abs(TOps.Subtract(x, y));
 
-    public TV GradInput<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : IFloatVector<TV> => Sign.Of<TV, TOps>(TOps.Subtract(x, y));
+    public TV GradInput<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : ISimd<TV, float> => Sign.Of<TV, TOps>(TOps.Subtract(x, y));
 
-    public TV GradTarget<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : IFloatVector<TV> => Sign.Of<TV, TOps>(TOps.Subtract(y, x));
+    public TV GradTarget<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : ISimd<TV, float> => Sign.Of<TV, TOps>(TOps.Subtract(y, x));
 
     public double Loss(double x, double y, double a) => Math.Abs(x - y);
     public double GradInput(double x, double y, double a) => Sign.Of(x - y);
@@ -77,7 +77,7 @@ internal readonly struct L1LossOp : IPointwiseLoss
 
 internal readonly struct SmoothL1LossOp(double beta) : IPointwiseLoss
 {
-    public TV Loss<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : IFloatVector<TV>
+    public TV Loss<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : ISimd<TV, float>
     {
         var d = TOps.Subtract(x, y);
         var ad = TOps.Abs(d);
@@ -86,14 +86,14 @@ internal readonly struct SmoothL1LossOp(double beta) : IPointwiseLoss
         return TOps.Select(TOps.LessThan(ad, b), quadratic, TOps.Subtract(ad, TOps.Create((float)(0.5 * beta))));
     }
 
-    public TV GradInput<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : IFloatVector<TV>
+    public TV GradInput<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : ISimd<TV, float>
     {
         var d = TOps.Subtract(x, y);
         var b = TOps.Create((float)beta);
         return TOps.Select(TOps.LessThan(TOps.Abs(d), b), TOps.Divide(d, b), Sign.Of<TV, TOps>(d));
     }
 
-    public TV GradTarget<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : IFloatVector<TV> =>
+    public TV GradTarget<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : ISimd<TV, float> =>
         TOps.Subtract(TOps.Create(0), GradInput<TV, TOps>(x, y, a));
 
     public double Loss(double x, double y, double a)
@@ -113,7 +113,7 @@ internal readonly struct SmoothL1LossOp(double beta) : IPointwiseLoss
 
 internal readonly struct HuberLossOp(double delta) : IPointwiseLoss
 {
-    public TV Loss<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : IFloatVector<TV>
+    public TV Loss<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : ISimd<TV, float>
     {
         var d = TOps.Subtract(x, y);
         var ad = TOps.Abs(d);
@@ -122,10 +122,10 @@ internal readonly struct HuberLossOp(double delta) : IPointwiseLoss
         return TOps.Select(TOps.LessThan(ad, TOps.Create((float)delta)), quadratic, linear);
     }
 
-    public TV GradInput<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : IFloatVector<TV> =>
+    public TV GradInput<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : ISimd<TV, float> =>
         TOps.Min(TOps.Max(TOps.Subtract(x, y), TOps.Create((float)-delta)), TOps.Create((float)delta));
 
-    public TV GradTarget<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : IFloatVector<TV> =>
+    public TV GradTarget<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : ISimd<TV, float> =>
         TOps.Subtract(TOps.Create(0), GradInput<TV, TOps>(x, y, a));
 
     public double Loss(double x, double y, double a)
@@ -142,7 +142,7 @@ internal readonly struct BceLossOp : IPointwiseLoss
 {
     private const float LogFloor = -100;
 
-    public TV Loss<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : IFloatVector<TV>
+    public TV Loss<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : ISimd<TV, float>
     {
         var one = TOps.Create(1);
         var floor = TOps.Create(LogFloor);
@@ -151,13 +151,13 @@ internal readonly struct BceLossOp : IPointwiseLoss
         return TOps.Subtract(TOps.Create(0), TOps.MultiplyAdd(y, logX, TOps.Multiply(TOps.Subtract(one, y), log1mX)));
     }
 
-    public TV GradInput<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : IFloatVector<TV>
+    public TV GradInput<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : ISimd<TV, float>
     {
         var denominator = TOps.Max(TOps.Multiply(x, TOps.Subtract(TOps.Create(1), x)), TOps.Create(1e-12f));
         return TOps.Divide(TOps.Subtract(x, y), denominator);
     }
 
-    public TV GradTarget<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : IFloatVector<TV>
+    public TV GradTarget<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : ISimd<TV, float>
     {
         var floor = TOps.Create(LogFloor);
         return TOps.Subtract(TOps.Max(TOps.Log(TOps.Subtract(TOps.Create(1), x)), floor), TOps.Max(TOps.Log(x), floor));
@@ -173,29 +173,29 @@ internal readonly struct BceLossOp : IPointwiseLoss
 internal readonly struct BceWithLogitsLossOp : IPointwiseLoss
 {
     /// <summary>softplus(−x) = log(1 + e^−|x|) + max(−x, 0), which never overflows.</summary>
-    private static TV SoftplusOfNegative<TV, TOps>(TV x) where TV : struct where TOps : IFloatVector<TV>
+    private static TV SoftplusOfNegative<TV, TOps>(TV x) where TV : struct where TOps : ISimd<TV, float>
     {
         var zero = TOps.Create(0);
-        var expNegAbs = TOps.Exp(TOps.Subtract(zero, TOps.Abs(x)));
+        var expNegAbs = ExpKernels.Exp<TV, TOps>(TOps.Subtract(zero, TOps.Abs(x)));
         return TOps.Add(TOps.Log(TOps.Add(TOps.Create(1), expNegAbs)), TOps.Max(TOps.Subtract(zero, x), zero));
     }
 
-    public TV Loss<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : IFloatVector<TV>
+    public TV Loss<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : ISimd<TV, float>
     {
         var one = TOps.Create(1);
         var logWeight = TOps.MultiplyAdd(TOps.Subtract(a, one), y, one);
         return TOps.MultiplyAdd(logWeight, SoftplusOfNegative<TV, TOps>(x), TOps.Multiply(TOps.Subtract(one, y), x));
     }
 
-    public TV GradInput<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : IFloatVector<TV>
+    public TV GradInput<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : ISimd<TV, float>
     {
         var one = TOps.Create(1);
         var logWeight = TOps.MultiplyAdd(TOps.Subtract(a, one), y, one);
-        var sigmoidOfNegative = TOps.Divide(one, TOps.Add(one, TOps.Exp(x))); // e^x = ∞ gives 0, as it should
+        var sigmoidOfNegative = TOps.Divide(one, TOps.Add(one, ExpKernels.Exp<TV, TOps>(x))); // e^x = ∞ gives 0, as it should
         return TOps.Subtract(TOps.Subtract(one, y), TOps.Multiply(logWeight, sigmoidOfNegative));
     }
 
-    public TV GradTarget<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : IFloatVector<TV> =>
+    public TV GradTarget<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : ISimd<TV, float> =>
         TOps.MultiplyAdd(TOps.Subtract(a, TOps.Create(1)), SoftplusOfNegative<TV, TOps>(x), TOps.Subtract(TOps.Create(0), x));
 
     public double Loss(double x, double y, double a) => (1 - y) * x + (1 + (a - 1) * y) * SoftplusOfNegative(x);
@@ -207,7 +207,7 @@ internal readonly struct BceWithLogitsLossOp : IPointwiseLoss
 
 internal readonly struct KLDivLossOp : IPointwiseLoss
 {
-    public TV Loss<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : IFloatVector<TV>
+    public TV Loss<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : ISimd<TV, float>
     {
         var zero = TOps.Create(0);
         var yLogY = TOps.Multiply(y, TOps.Log(y));
@@ -216,9 +216,9 @@ internal readonly struct KLDivLossOp : IPointwiseLoss
         return TOps.Subtract(xlogy, TOps.Multiply(y, x));
     }
 
-    public TV GradInput<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : IFloatVector<TV> => TOps.Subtract(TOps.Create(0), y);
+    public TV GradInput<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : ISimd<TV, float> => TOps.Subtract(TOps.Create(0), y);
 
-    public TV GradTarget<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : IFloatVector<TV> =>
+    public TV GradTarget<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : ISimd<TV, float> =>
         TOps.Subtract(TOps.Add(TOps.Log(y), TOps.Create(1)), x);
 
     public double Loss(double x, double y, double a) => (y == 0 ? 0 : y * Math.Log(y)) - y * x;
@@ -228,14 +228,14 @@ internal readonly struct KLDivLossOp : IPointwiseLoss
 
 internal readonly struct KLDivLogTargetLossOp : IPointwiseLoss
 {
-    public TV Loss<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : IFloatVector<TV> =>
-        TOps.Multiply(TOps.Exp(y), TOps.Subtract(y, x));
+    public TV Loss<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : ISimd<TV, float> =>
+        TOps.Multiply(ExpKernels.Exp<TV, TOps>(y), TOps.Subtract(y, x));
 
-    public TV GradInput<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : IFloatVector<TV> =>
-        TOps.Subtract(TOps.Create(0), TOps.Exp(y));
+    public TV GradInput<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : ISimd<TV, float> =>
+        TOps.Subtract(TOps.Create(0), ExpKernels.Exp<TV, TOps>(y));
 
-    public TV GradTarget<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : IFloatVector<TV> =>
-        TOps.Multiply(TOps.Exp(y), TOps.Add(TOps.Subtract(y, x), TOps.Create(1)));
+    public TV GradTarget<TV, TOps>(TV x, TV y, TV a) where TV : struct where TOps : ISimd<TV, float> =>
+        TOps.Multiply(ExpKernels.Exp<TV, TOps>(y), TOps.Add(TOps.Subtract(y, x), TOps.Create(1)));
 
     public double Loss(double x, double y, double a) => Math.Exp(y) * (y - x);
     public double GradInput(double x, double y, double a) => -Math.Exp(y);

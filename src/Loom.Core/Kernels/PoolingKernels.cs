@@ -109,142 +109,102 @@ internal static class PoolingKernels
 
     /// <summary>output = mean over each window (see <see cref="AvgWindows"/> for the divisor).</summary>
     public static void AvgPool2dForward<T>(ReadOnlyMemory<T> input, Pool2dGeometry g, bool countIncludePad, Memory<T> output)
-        where T : unmanaged, IFloatingPointIeee754<T>
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        Average(input, g, AvgRows(g), AvgColumns(g), countIncludePad, Grain(g, g.KernelH * g.KernelW), output, backward: false);
+
+    /// <summary>gradInput = each window's share of gradOutput (gradOutput / divisor added over the window). Overwrites gradInput.</summary>
+    public static void AvgPool2dBackward<T>(ReadOnlyMemory<T> gradOutput, Pool2dGeometry g, bool countIncludePad, Memory<T> gradInput)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        Average(gradOutput, g, AvgRows(g), AvgColumns(g), countIncludePad, Grain(g, g.KernelH * g.KernelW), gradInput, backward: true);
+
+    /// <summary>output[i, j] = mean of the input over rows ⌊i·H/OH⌋ … ⌈(i+1)·H/OH⌉ − 1 and likewise for columns.</summary>
+    public static void AdaptiveAvgPool2dForward<T>(ReadOnlyMemory<T> input, Pool2dGeometry g, Memory<T> output)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        Average(input, g, AdaptiveWindows(g.OutHeight, g.Height), AdaptiveWindows(g.OutWidth, g.Width), true, AdaptiveGrain(g), output, backward: false);
+
+    /// <summary>gradInput = each adaptive window's share of gradOutput. Overwrites gradInput.</summary>
+    public static void AdaptiveAvgPool2dBackward<T>(ReadOnlyMemory<T> gradOutput, Pool2dGeometry g, Memory<T> gradInput)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        Average(gradOutput, g, AdaptiveWindows(g.OutHeight, g.Height), AdaptiveWindows(g.OutWidth, g.Width), true, AdaptiveGrain(g), gradInput, backward: true);
+
+    /// <summary>
+    /// Average pooling over the given windows, planes in parallel: forward, each output is its window's sum over the
+    /// divisor; backward, each window receives its output gradient over the divisor, added over the window (the
+    /// gradient input is overwritten). The divisor counts the padding or not; a window with none gives 0.
+    /// </summary>
+    private static void Average<T>(ReadOnlyMemory<T> source, Pool2dGeometry g, Window[] rows, Window[] cols, bool countIncludePad, int grain,
+        Memory<T> destination, bool backward) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var rows = AvgWindows(g.OutHeight, g.KernelH, g.StrideH, g.PadH, g.Height);
-        var cols = AvgWindows(g.OutWidth, g.KernelW, g.StrideW, g.PadW, g.Width);
-        ParallelHelper.For(g.Planes, Grain(g, g.KernelH * g.KernelW), (start, end) =>
+        int sourcePlane = backward ? g.OutPlane : g.InPlane, destinationPlane = backward ? g.InPlane : g.OutPlane;
+        ParallelHelper.For(g.Planes, grain, (start, end) =>
         {
             for (int p = start; p < end; p++)
             {
-                var x = input.Span.Slice(p * g.InPlane, g.InPlane);
-                var y = output.Span.Slice(p * g.OutPlane, g.OutPlane);
+                var src = source.Span.Slice(p * sourcePlane, sourcePlane);
+                var dst = destination.Span.Slice(p * destinationPlane, destinationPlane);
+                if (backward) dst.Clear();
                 for (int oh = 0; oh < g.OutHeight; oh++)
                 {
-                    var (h0, h1, hPadded) = rows[oh];
+                    var r = rows[oh];
                     for (int ow = 0; ow < g.OutWidth; ow++)
                     {
-                        var (w0, w1, wPadded) = cols[ow];
-                        T sum = T.Zero;
-                        for (int ih = h0; ih < h1; ih++)
-                            for (int iw = w0; iw < w1; iw++) sum += x[ih * g.Width + iw];
-                        int divisor = countIncludePad ? hPadded * wPadded : (h1 - h0) * (w1 - w0);
-                        y[oh * g.OutWidth + ow] = divisor == 0 ? T.Zero : sum / T.CreateTruncating(divisor);
+                        var c = cols[ow];
+                        int o = oh * g.OutWidth + ow, divisor = countIncludePad ? r.Padded * c.Padded : (r.End - r.Start) * (c.End - c.Start);
+                        if (backward)
+                        {
+                            if (divisor == 0) continue;
+                            T share = src[o] / T.CreateTruncating(divisor);
+                            for (int ih = r.Start; ih < r.End; ih++)
+                                for (int iw = c.Start; iw < c.End; iw++) dst[ih * g.Width + iw] += share;
+                        }
+                        else
+                        {
+                            T sum = T.Zero;
+                            for (int ih = r.Start; ih < r.End; ih++)
+                                for (int iw = c.Start; iw < c.End; iw++) sum += src[ih * g.Width + iw];
+                            dst[o] = divisor == 0 ? T.Zero : sum / T.CreateTruncating(divisor);
+                        }
                     }
                 }
             }
         });
     }
 
-    /// <summary>gradInput = each window's share of gradOutput (gradOutput / divisor added over the window). Overwrites gradInput.</summary>
-    public static void AvgPool2dBackward<T>(ReadOnlyMemory<T> gradOutput, Pool2dGeometry g, bool countIncludePad, Memory<T> gradInput)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var rows = AvgWindows(g.OutHeight, g.KernelH, g.StrideH, g.PadH, g.Height);
-        var cols = AvgWindows(g.OutWidth, g.KernelW, g.StrideW, g.PadW, g.Width);
-        ParallelHelper.For(g.Planes, Grain(g, g.KernelH * g.KernelW), (start, end) =>
-        {
-            for (int p = start; p < end; p++)
-            {
-                var dy = gradOutput.Span.Slice(p * g.OutPlane, g.OutPlane);
-                var dx = gradInput.Span.Slice(p * g.InPlane, g.InPlane);
-                dx.Clear();
-                for (int oh = 0; oh < g.OutHeight; oh++)
-                {
-                    var (h0, h1, hPadded) = rows[oh];
-                    for (int ow = 0; ow < g.OutWidth; ow++)
-                    {
-                        var (w0, w1, wPadded) = cols[ow];
-                        int divisor = countIncludePad ? hPadded * wPadded : (h1 - h0) * (w1 - w0);
-                        if (divisor == 0) continue;
-                        T share = dy[oh * g.OutWidth + ow] / T.CreateTruncating(divisor);
-                        for (int ih = h0; ih < h1; ih++)
-                            for (int iw = w0; iw < w1; iw++) dx[ih * g.Width + iw] += share;
-                    }
-                }
-            }
-        });
-    }
+    /// <summary>One output index's window along an axis: the input range [Start, End) and the length the divisor counts with padding.</summary>
+    private readonly record struct Window(int Start, int End, int Padded);
+
+    private static Window[] AvgRows(in Pool2dGeometry g) => AvgWindows(g.OutHeight, g.KernelH, g.StrideH, g.PadH, g.Height);
+
+    private static Window[] AvgColumns(in Pool2dGeometry g) => AvgWindows(g.OutWidth, g.KernelW, g.StrideW, g.PadW, g.Width);
 
     /// <summary>
     /// Per output index along one axis: the window clipped to the input [Start, End) and its length counting padding
     /// (but not the overhang past the padded input that ceil mode allows), as PyTorch divides.
     /// </summary>
-    private static (int Start, int End, int Padded)[] AvgWindows(int outSize, int kernel, int stride, int pad, int size)
+    private static Window[] AvgWindows(int outSize, int kernel, int stride, int pad, int size)
     {
-        var windows = new (int, int, int)[outSize];
+        var windows = new Window[outSize];
         for (int o = 0; o < outSize; o++)
         {
             int start = o * stride - pad, end = Math.Min(start + kernel, size + pad);
-            windows[o] = (Math.Max(start, 0), Math.Min(end, size), end - start);
+            windows[o] = new(Math.Max(start, 0), Math.Min(end, size), end - start);
         }
         return windows;
     }
 
-    /// <summary>output[i, j] = mean of the input over rows ⌊i·H/OH⌋ … ⌈(i+1)·H/OH⌉ − 1 and likewise for columns.</summary>
-    public static void AdaptiveAvgPool2dForward<T>(ReadOnlyMemory<T> input, Pool2dGeometry g, Memory<T> output)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    // PyTorch's adaptive windows: start = ⌊o·size/out⌋, end = ⌈(o+1)·size/out⌉ (in integer arithmetic); no padding.
+    private static Window[] AdaptiveWindows(int outSize, int size)
     {
-        var rows = AdaptiveWindows(g.OutHeight, g.Height);
-        var cols = AdaptiveWindows(g.OutWidth, g.Width);
-        ParallelHelper.For(g.Planes, Grain(g, Math.Max(1, g.InPlane / Math.Max(1, g.OutPlane))), (start, end) =>
-        {
-            for (int p = start; p < end; p++)
-            {
-                var x = input.Span.Slice(p * g.InPlane, g.InPlane);
-                var y = output.Span.Slice(p * g.OutPlane, g.OutPlane);
-                for (int oh = 0; oh < g.OutHeight; oh++)
-                {
-                    var (h0, h1) = rows[oh];
-                    for (int ow = 0; ow < g.OutWidth; ow++)
-                    {
-                        var (w0, w1) = cols[ow];
-                        T sum = T.Zero;
-                        for (int ih = h0; ih < h1; ih++)
-                            for (int iw = w0; iw < w1; iw++) sum += x[ih * g.Width + iw];
-                        y[oh * g.OutWidth + ow] = sum / T.CreateTruncating((h1 - h0) * (w1 - w0));
-                    }
-                }
-            }
-        });
-    }
-
-    /// <summary>gradInput = each adaptive window's share of gradOutput. Overwrites gradInput.</summary>
-    public static void AdaptiveAvgPool2dBackward<T>(ReadOnlyMemory<T> gradOutput, Pool2dGeometry g, Memory<T> gradInput)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var rows = AdaptiveWindows(g.OutHeight, g.Height);
-        var cols = AdaptiveWindows(g.OutWidth, g.Width);
-        ParallelHelper.For(g.Planes, Grain(g, Math.Max(1, g.InPlane / Math.Max(1, g.OutPlane))), (start, end) =>
-        {
-            for (int p = start; p < end; p++)
-            {
-                var dy = gradOutput.Span.Slice(p * g.OutPlane, g.OutPlane);
-                var dx = gradInput.Span.Slice(p * g.InPlane, g.InPlane);
-                dx.Clear();
-                for (int oh = 0; oh < g.OutHeight; oh++)
-                {
-                    var (h0, h1) = rows[oh];
-                    for (int ow = 0; ow < g.OutWidth; ow++)
-                    {
-                        var (w0, w1) = cols[ow];
-                        T share = dy[oh * g.OutWidth + ow] / T.CreateTruncating((h1 - h0) * (w1 - w0));
-                        for (int ih = h0; ih < h1; ih++)
-                            for (int iw = w0; iw < w1; iw++) dx[ih * g.Width + iw] += share;
-                    }
-                }
-            }
-        });
-    }
-
-    // PyTorch's adaptive windows: start = ⌊o·size/out⌋, end = ⌈(o+1)·size/out⌉ (in integer arithmetic).
-    private static (int Start, int End)[] AdaptiveWindows(int outSize, int size)
-    {
-        var windows = new (int, int)[outSize];
+        var windows = new Window[outSize];
         for (int o = 0; o < outSize; o++)
-            windows[o] = ((int)((long)o * size / outSize), (int)(((long)(o + 1) * size + outSize - 1) / outSize));
+        {
+            int start = (int)((long)o * size / outSize), end = (int)(((long)(o + 1) * size + outSize - 1) / outSize);
+            windows[o] = new(start, end, end - start);
+        }
         return windows;
     }
+
+    private static int AdaptiveGrain(in Pool2dGeometry g) => Grain(g, Math.Max(1, g.InPlane / Math.Max(1, g.OutPlane)));
 
     /// <summary>
     /// Whether a pooling is the common CNN case: 2×2 windows, stride 2, no padding or dilation, whole windows only.

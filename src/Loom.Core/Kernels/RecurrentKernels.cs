@@ -1,7 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
+using System.Runtime.InteropServices;
 
 namespace Loom.Kernels;
 
@@ -9,7 +9,7 @@ namespace Loom.Kernels;
 /// The element-wise part of one recurrent cell step for one batch row of H hidden units: forward from the two
 /// pre-activation projections, backward from the gradient reaching the new state. Gate rows follow PyTorch's order
 /// (LSTM i, f, g, o; GRU r, z, n), each gate H wide. Forward uses TensorPrimitives for the non-linearities; backward
-/// is one vectorised pass (Vector512, then Vector256, then scalar, written once through <see cref="ILanes{TV, T}"/>).
+/// is one vectorised pass, written once through <see cref="ISimd{TV, T}"/> (Note [SIMD]).
 /// </summary>
 /// <remarks>
 /// Notation: gx = x·W_ihᵀ + b_ih and hg = h_prev·W_hhᵀ + b_hh, both G·H wide. Backward kernels write dA, the
@@ -47,39 +47,42 @@ internal static class RecurrentKernels
     /// dc_total = dc + dh⊙o⊙(1−tanh²c), di = dc_total⊙g, df = dc_total⊙c_prev, dg = dc_total⊙i, do = dh⊙tanh c.
     /// <paramref name="tanhC"/> is H of scratch.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void LstmBackward<T>(ReadOnlySpan<T> gates, ReadOnlySpan<T> c, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> dh, Span<T> dc, Span<T> tanhC, Span<T> dA)
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    public static void LstmBackward<T>(ReadOnlySpan<T> gates, ReadOnlySpan<T> c, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> dh, Span<T> dc, Span<T> tanhC, Span<T> dA,
+        VectorWidth width = VectorWidth.Auto)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         TanhKernels.Tanh(c, tanhC);
-        int j = 0;
-        if (Vector512.IsHardwareAccelerated) j = LstmBackward<Vector512<T>, Lanes512<T>, T>(j, gates, cPrev, dh, dc, tanhC, dA);
-        if (Vector256.IsHardwareAccelerated) j = LstmBackward<Vector256<T>, Lanes256<T>, T>(j, gates, cPrev, dh, dc, tanhC, dA);
-        LstmBackward<T, Lanes1<T>, T>(j, gates, cPrev, dh, dc, tanhC, dA);
+        Simd.For<T, LstmBackwardStep<T>>(new(gates, cPrev, dh, dc, tanhC, dA), dc.Length, width);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int LstmBackward<TV, TL, T>(int j, ReadOnlySpan<T> gates, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> dh, Span<T> dc, ReadOnlySpan<T> tanhC, Span<T> dA)
-        where TV : struct where TL : struct, ILanes<TV, T> where T : unmanaged
+    private readonly ref struct LstmBackwardStep<T>(ReadOnlySpan<T> gates, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> dh, Span<T> dc, ReadOnlySpan<T> tanhC, Span<T> dA)
+        : ISimdStep<T> where T : unmanaged
     {
-        int n = dc.Length;
-        var one = TL.One;
-        for (; j <= n - TL.Count; j += TL.Count)
+        private readonly ReadOnlySpan<T> gates = gates, cPrev = cPrev, dh = dh, tanhC = tanhC;
+        private readonly Span<T> dc = dc, dA = dA;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Step<TV, TS>(nuint j) where TV : struct where TS : ISimd<TV, T>
         {
-            var i = TL.Load(gates, j);
-            var f = TL.Load(gates, n + j);
-            var g = TL.Load(gates, 2 * n + j);
-            var o = TL.Load(gates, 3 * n + j);
-            var tc = TL.Load(tanhC, j);
-            var dhj = TL.Load(dh, j);
-            var dct = TL.Add(TL.Load(dc, j), TL.Multiply(TL.Multiply(dhj, o), TL.Subtract(one, TL.Multiply(tc, tc))));
-            TL.Store(TL.Multiply(TL.Multiply(TL.Multiply(dct, g), i), TL.Subtract(one, i)), dA, j);
-            TL.Store(TL.Multiply(TL.Multiply(TL.Multiply(dct, TL.Load(cPrev, j)), f), TL.Subtract(one, f)), dA, n + j);
-            TL.Store(TL.Multiply(TL.Multiply(dct, i), TL.Subtract(one, TL.Multiply(g, g))), dA, 2 * n + j);
-            TL.Store(TL.Multiply(TL.Multiply(TL.Multiply(dhj, tc), o), TL.Subtract(one, o)), dA, 3 * n + j);
-            TL.Store(TL.Multiply(dct, f), dc, j);
+            nuint n = (nuint)dc.Length;
+            ref T gr = ref MemoryMarshal.GetReference(gates);
+            ref T ar = ref MemoryMarshal.GetReference(dA);
+            ref T dcr = ref MemoryMarshal.GetReference(dc);
+            var one = TS.One;
+            var i = TS.Load(in gr, j);
+            var f = TS.Load(in gr, n + j);
+            var g = TS.Load(in gr, 2 * n + j);
+            var o = TS.Load(in gr, 3 * n + j);
+            var tc = TS.Load(in MemoryMarshal.GetReference(tanhC), j);
+            var dhj = TS.Load(in MemoryMarshal.GetReference(dh), j);
+            var dct = TS.Add(TS.Load(in dcr, j), TS.Multiply(TS.Multiply(dhj, o), TS.Subtract(one, TS.Multiply(tc, tc))));
+            TS.Store(TS.Multiply(TS.Multiply(TS.Multiply(dct, g), i), TS.Subtract(one, i)), ref ar, j);
+            TS.Store(TS.Multiply(TS.Multiply(TS.Multiply(dct, TS.Load(in MemoryMarshal.GetReference(cPrev), j)), f), TS.Subtract(one, f)), ref ar, n + j);
+            TS.Store(TS.Multiply(TS.Multiply(dct, i), TS.Subtract(one, TS.Multiply(g, g))), ref ar, 2 * n + j);
+            TS.Store(TS.Multiply(TS.Multiply(TS.Multiply(dhj, tc), o), TS.Subtract(one, o)), ref ar, 3 * n + j);
+            TS.Store(TS.Multiply(dct, f), ref dcr, j);
         }
-        return j;
     }
 
     // ---------------------------------------------------------------- GRU
@@ -108,41 +111,43 @@ internal static class RecurrentKernels
     /// that its n part is dgx_n⊙r, where dn = dh⊙(1−z), dz = dh⊙(h_prev − n), dr = dgx_n⊙hg_n; and the direct part of
     /// the gradient for h_prev, dh⊙z, into <paramref name="dhPrev"/>. <paramref name="hgN"/> is hg's n part.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void GruBackward<T>(ReadOnlySpan<T> gates, ReadOnlySpan<T> hgN, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> dh, Span<T> dgx, Span<T> dA, Span<T> dhPrev)
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    public static void GruBackward<T>(ReadOnlySpan<T> gates, ReadOnlySpan<T> hgN, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> dh, Span<T> dgx, Span<T> dA, Span<T> dhPrev,
+        VectorWidth width = VectorWidth.Auto)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int j = 0;
-        if (Vector512.IsHardwareAccelerated) j = GruBackward<Vector512<T>, Lanes512<T>, T>(j, gates, hgN, hPrev, dh, dgx, dA, dhPrev);
-        if (Vector256.IsHardwareAccelerated) j = GruBackward<Vector256<T>, Lanes256<T>, T>(j, gates, hgN, hPrev, dh, dgx, dA, dhPrev);
-        GruBackward<T, Lanes1<T>, T>(j, gates, hgN, hPrev, dh, dgx, dA, dhPrev);
+        Simd.For<T, GruBackwardStep<T>>(new(gates, hgN, hPrev, dh, dgx, dA, dhPrev), dh.Length, width);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int GruBackward<TV, TL, T>(int j, ReadOnlySpan<T> gates, ReadOnlySpan<T> hgN, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> dh,
-        Span<T> dgx, Span<T> dA, Span<T> dhPrev)
-        where TV : struct where TL : struct, ILanes<TV, T> where T : unmanaged
+    private readonly ref struct GruBackwardStep<T>(ReadOnlySpan<T> gates, ReadOnlySpan<T> hgN, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> dh,
+        Span<T> dgx, Span<T> dA, Span<T> dhPrev) : ISimdStep<T> where T : unmanaged
     {
-        int n = dh.Length;
-        var one = TL.One;
-        for (; j <= n - TL.Count; j += TL.Count)
+        private readonly ReadOnlySpan<T> gates = gates, hgN = hgN, hPrev = hPrev, dh = dh;
+        private readonly Span<T> dgx = dgx, dA = dA, dhPrev = dhPrev;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Step<TV, TS>(nuint j) where TV : struct where TS : ISimd<TV, T>
         {
-            var r = TL.Load(gates, j);
-            var z = TL.Load(gates, n + j);
-            var c = TL.Load(gates, 2 * n + j);
-            var dhj = TL.Load(dh, j);
-            var dn = TL.Multiply(TL.Multiply(dhj, TL.Subtract(one, z)), TL.Subtract(one, TL.Multiply(c, c)));
-            var dr = TL.Multiply(TL.Multiply(TL.Multiply(dn, TL.Load(hgN, j)), r), TL.Subtract(one, r));
-            var dz = TL.Multiply(TL.Multiply(TL.Multiply(dhj, TL.Subtract(TL.Load(hPrev, j), c)), z), TL.Subtract(one, z));
-            TL.Store(dr, dgx, j);
-            TL.Store(dz, dgx, n + j);
-            TL.Store(dn, dgx, 2 * n + j);
-            TL.Store(dr, dA, j);
-            TL.Store(dz, dA, n + j);
-            TL.Store(TL.Multiply(dn, r), dA, 2 * n + j);
-            TL.Store(TL.Multiply(dhj, z), dhPrev, j);
+            nuint n = (nuint)dh.Length;
+            ref T gr = ref MemoryMarshal.GetReference(gates);
+            ref T xr = ref MemoryMarshal.GetReference(dgx);
+            ref T ar = ref MemoryMarshal.GetReference(dA);
+            var one = TS.One;
+            var r = TS.Load(in gr, j);
+            var z = TS.Load(in gr, n + j);
+            var c = TS.Load(in gr, 2 * n + j);
+            var dhj = TS.Load(in MemoryMarshal.GetReference(dh), j);
+            var dn = TS.Multiply(TS.Multiply(dhj, TS.Subtract(one, z)), TS.Subtract(one, TS.Multiply(c, c)));
+            var dr = TS.Multiply(TS.Multiply(TS.Multiply(dn, TS.Load(in MemoryMarshal.GetReference(hgN), j)), r), TS.Subtract(one, r));
+            var dz = TS.Multiply(TS.Multiply(TS.Multiply(dhj, TS.Subtract(TS.Load(in MemoryMarshal.GetReference(hPrev), j), c)), z), TS.Subtract(one, z));
+            TS.Store(dr, ref xr, j);
+            TS.Store(dz, ref xr, n + j);
+            TS.Store(dn, ref xr, 2 * n + j);
+            TS.Store(dr, ref ar, j);
+            TS.Store(dz, ref ar, n + j);
+            TS.Store(TS.Multiply(dn, r), ref ar, 2 * n + j);
+            TS.Store(TS.Multiply(dhj, z), ref MemoryMarshal.GetReference(dhPrev), j);
         }
-        return j;
     }
 
     // ---------------------------------------------------------------- Elman RNN
@@ -161,35 +166,27 @@ internal static class RecurrentKernels
     /// dA = dh⊙(1 − h²) for tanh; for relu dA = 0 where h ≤ 0, else dh (so dh passes at NaN, as PyTorch's
     /// threshold_backward); <paramref name="h"/> is the step's output.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RnnBackward<T>(ReadOnlySpan<T> h, ReadOnlySpan<T> dh, bool relu, Span<T> dA)
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    public static void RnnBackward<T>(ReadOnlySpan<T> h, ReadOnlySpan<T> dh, bool relu, Span<T> dA, VectorWidth width = VectorWidth.Auto)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int j = 0;
-        if (Vector512.IsHardwareAccelerated) j = RnnBackward<Vector512<T>, Lanes512<T>, T>(j, h, dh, relu, dA);
-        if (Vector256.IsHardwareAccelerated) j = RnnBackward<Vector256<T>, Lanes256<T>, T>(j, h, dh, relu, dA);
-        RnnBackward<T, Lanes1<T>, T>(j, h, dh, relu, dA);
+        Simd.For<T, RnnBackwardStep<T>>(new(h, dh, relu, dA), dh.Length, width);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int RnnBackward<TV, TL, T>(int j, ReadOnlySpan<T> h, ReadOnlySpan<T> dh, bool relu, Span<T> dA)
-        where TV : struct where TL : struct, ILanes<TV, T> where T : unmanaged
+    private readonly ref struct RnnBackwardStep<T>(ReadOnlySpan<T> h, ReadOnlySpan<T> dh, bool relu, Span<T> dA) : ISimdStep<T> where T : unmanaged
     {
-        int n = dh.Length;
-        var one = TL.One;
-        if (relu)
+        private readonly ReadOnlySpan<T> h = h, dh = dh;
+        private readonly Span<T> dA = dA;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Step<TV, TS>(nuint j) where TV : struct where TS : ISimd<TV, T>
         {
-            for (; j <= n - TL.Count; j += TL.Count)
-                TL.Store(TL.UnlessAtMostZero(TL.Load(h, j), TL.Load(dh, j)), dA, j);
+            var hj = TS.Load(in MemoryMarshal.GetReference(h), j);
+            var dhj = TS.Load(in MemoryMarshal.GetReference(dh), j);
+            var da = relu
+                ? TS.Select(TS.Or(TS.LessThan(hj, TS.Zero), TS.Equal(hj, TS.Zero)), TS.Zero, dhj)
+                : TS.Multiply(dhj, TS.Subtract(TS.One, TS.Multiply(hj, hj)));
+            TS.Store(da, ref MemoryMarshal.GetReference(dA), j);
         }
-        else
-        {
-            for (; j <= n - TL.Count; j += TL.Count)
-            {
-                var hj = TL.Load(h, j);
-                TL.Store(TL.Multiply(TL.Load(dh, j), TL.Subtract(one, TL.Multiply(hj, hj))), dA, j);
-            }
-        }
-        return j;
     }
 }

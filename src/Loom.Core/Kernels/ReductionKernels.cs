@@ -15,9 +15,9 @@ namespace Loom.Kernels;
 /// <item>inner &gt; 1 (reducing leading or middle axes): whole rows of length inner are combined element-wise into the
 /// output row, so the work stays vectorised along the kept inner dimension.</item>
 /// </list>
-/// Float32 sums accumulate in double (each vector of 16 floats is widened to two vectors of 8 doubles), so a sum of
-/// millions of float32 values is rounded once, at the end, instead of drifting by ~n·ε; the widening keeps the loop
-/// as fast as the memory feeding it. Float64 sums use TensorPrimitives directly.
+/// Float32 sums accumulate in double (floats are loaded widened to double vectors), so a sum of millions of float32
+/// values is rounded once, at the end, instead of drifting by ~n·ε; the widening keeps the loop as fast as the memory
+/// feeding it. Float64 sums use TensorPrimitives directly.
 /// The naive twins are in <see cref="Reference.ReferenceReductions"/>.
 /// </summary>
 internal static class ReductionKernels
@@ -51,11 +51,26 @@ internal static class ReductionKernels
     /// <summary>Σ (x − mean)² / max(0, reduce − correction), by two passes (mean first) so that a large mean does not cancel the variance.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Variance<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, int correction, Span<T> destination)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        CenteredSum(x, outer, reduce, inner, destination, logSumExp: false, T.CreateTruncating(Math.Max(0, reduce - correction)), "var");
+
+    /// <summary>log Σ exp(x), computed as m + log Σ exp(x − m) with m the maximum (taken as 0 when infinite, as PyTorch, so that all −∞ gives −∞).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void LogSumExp<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<T> destination)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        CenteredSum(x, outer, reduce, inner, destination, logSumExp: true, T.One, "logsumexp");
+
+    /// <summary>
+    /// The two two-pass reductions: a centre c per output (variance: the mean; logsumexp: the maximum, 0 where
+    /// infinite), then Σ (x − c)² / <paramref name="divisor"/> or c + log Σ exp(x − c). With inner = 1 a row is
+    /// transformed in chunks of <see cref="SumBlock"/> into scratch and the chunk sums add up in double; with
+    /// inner &gt; 1 whole rows are combined element-wise.
+    /// </summary>
+    private static void CenteredSum<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<T> destination, bool logSumExp, T divisor, string op)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        CheckLayout(x.Length, outer, reduce, inner, destination.Length, "var");
+        CheckLayout(x.Length, outer, reduce, inner, destination.Length, op);
         T n = T.CreateTruncating(reduce);
-        T divisor = T.CreateTruncating(Math.Max(0, reduce - correction));
         int size = reduce * inner;
         var scratch = ArrayPool<T>.Shared.Rent(Math.Max(1, inner == 1 ? Math.Min(reduce, SumBlock) : 2 * inner));
         try
@@ -65,30 +80,62 @@ internal static class ReductionKernels
                 var block = x.Slice(o * size, size);
                 if (inner == 1)
                 {
-                    T mean = RowSum(block) / n;
-                    double squares = 0;
+                    T c = logSumExp ? (reduce == 0 ? T.NegativeInfinity : TensorPrimitives.Max(block)) : RowSum(block) / n;
+                    if (logSumExp && T.IsInfinity(c)) c = T.Zero;
+                    double sum = 0;
                     for (int i = 0; i < reduce; i += SumBlock)
                     {
                         var part = block.Slice(i, Math.Min(SumBlock, reduce - i));
-                        var diff = scratch.AsSpan(0, part.Length);
-                        TensorPrimitives.Subtract(part, mean, diff);
-                        squares += double.CreateTruncating(TensorPrimitives.SumOfSquares<T>(diff));
+                        var d = scratch.AsSpan(0, part.Length);
+                        TensorPrimitives.Subtract(part, c, d);
+                        if (logSumExp)
+                        {
+                            ExpKernels.Exp(d, d);
+                            sum += double.CreateTruncating(TensorPrimitives.Sum<T>(d));
+                        }
+                        else
+                        {
+                            sum += double.CreateTruncating(TensorPrimitives.SumOfSquares<T>(d));
+                        }
                     }
-                    destination[o] = T.CreateTruncating(squares) / divisor;
+                    destination[o] = logSumExp ? c + T.CreateTruncating(Math.Log(sum)) : T.CreateTruncating(sum) / divisor;
+                    continue;
+                }
+                var centre = scratch.AsSpan(0, inner);
+                var diff = scratch.AsSpan(inner, inner);
+                var dst = destination.Slice(o * inner, inner);
+                if (!logSumExp)
+                {
+                    SumRows(block, reduce, inner, centre);
+                    TensorPrimitives.Divide(centre, n, centre);
+                }
+                else if (reduce == 0) centre.Fill(T.Zero);
+                else
+                {
+                    ExtremeRows(block, reduce, inner, centre, max: true);
+                    for (int i = 0; i < inner; i++) if (T.IsInfinity(centre[i])) centre[i] = T.Zero;
+                }
+                dst.Clear();
+                for (int r = 0; r < reduce; r++)
+                {
+                    TensorPrimitives.Subtract(block.Slice(r * inner, inner), centre, diff);
+                    if (logSumExp)
+                    {
+                        ExpKernels.Exp(diff, diff);
+                        TensorPrimitives.Add(dst, diff, dst);
+                    }
+                    else
+                    {
+                        TensorPrimitives.MultiplyAdd(diff, diff, dst, dst);
+                    }
+                }
+                if (logSumExp)
+                {
+                    TensorPrimitives.Log(dst, dst);
+                    TensorPrimitives.Add(dst, centre, dst);
                 }
                 else
                 {
-                    var mean = scratch.AsSpan(0, inner);
-                    var diff = scratch.AsSpan(inner, inner);
-                    var dst = destination.Slice(o * inner, inner);
-                    SumRows(block, reduce, inner, mean);
-                    TensorPrimitives.Divide(mean, n, mean);
-                    dst.Clear();
-                    for (int r = 0; r < reduce; r++)
-                    {
-                        TensorPrimitives.Subtract(block.Slice(r * inner, inner), mean, diff);
-                        TensorPrimitives.MultiplyAdd(diff, diff, dst, dst);
-                    }
                     TensorPrimitives.Divide(dst, divisor, dst);
                 }
             }
@@ -99,74 +146,14 @@ internal static class ReductionKernels
         }
     }
 
-    /// <summary>log Σ exp(x), computed as m + log Σ exp(x − m) with m the maximum (taken as 0 when infinite, as PyTorch, so that all −∞ gives −∞).</summary>
+    /// <summary>
+    /// Maximum (or minimum) along the reduced dimension; NaN if any element is NaN. <paramref name="reduce"/> must be
+    /// positive.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void LogSumExp<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<T> destination)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    public static void Extreme<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<T> destination, bool max) where T : unmanaged, INumber<T>
     {
-        CheckLayout(x.Length, outer, reduce, inner, destination.Length, "logsumexp");
-        int size = reduce * inner;
-        var scratch = ArrayPool<T>.Shared.Rent(Math.Max(1, inner == 1 ? Math.Min(reduce, SumBlock) : 2 * inner));
-        try
-        {
-            for (int o = 0; o < outer; o++)
-            {
-                var block = x.Slice(o * size, size);
-                if (inner == 1)
-                {
-                    T m = reduce == 0 ? T.NegativeInfinity : TensorPrimitives.Max(block);
-                    if (T.IsInfinity(m)) m = T.Zero;
-                    double sum = 0;
-                    for (int i = 0; i < reduce; i += SumBlock)
-                    {
-                        var part = block.Slice(i, Math.Min(SumBlock, reduce - i));
-                        var e = scratch.AsSpan(0, part.Length);
-                        TensorPrimitives.Subtract(part, m, e);
-                        TensorPrimitives.Exp(e, e);
-                        sum += double.CreateTruncating(TensorPrimitives.Sum<T>(e));
-                    }
-                    destination[o] = m + T.CreateTruncating(Math.Log(sum));
-                }
-                else
-                {
-                    var m = scratch.AsSpan(0, inner);
-                    var e = scratch.AsSpan(inner, inner);
-                    var dst = destination.Slice(o * inner, inner);
-                    if (reduce == 0) m.Fill(T.Zero);
-                    else ExtremeRows(block, reduce, inner, m, max: true);
-                    for (int i = 0; i < inner; i++) if (T.IsInfinity(m[i])) m[i] = T.Zero;
-                    dst.Clear();
-                    for (int r = 0; r < reduce; r++)
-                    {
-                        TensorPrimitives.Subtract(block.Slice(r * inner, inner), m, e);
-                        TensorPrimitives.Exp(e, e);
-                        TensorPrimitives.Add(dst, e, dst);
-                    }
-                    TensorPrimitives.Log(dst, dst);
-                    TensorPrimitives.Add(dst, m, dst);
-                }
-            }
-        }
-        finally
-        {
-            ArrayPool<T>.Shared.Return(scratch);
-        }
-    }
-
-    /// <summary>Maximum along the reduced dimension (NaN if any element is NaN). <paramref name="reduce"/> must be positive.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Max<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<T> destination) where T : unmanaged, INumber<T> =>
-        Extreme(x, outer, reduce, inner, destination, max: true);
-
-    /// <summary>Minimum along the reduced dimension (NaN if any element is NaN). <paramref name="reduce"/> must be positive.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Min<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<T> destination) where T : unmanaged, INumber<T> =>
-        Extreme(x, outer, reduce, inner, destination, max: false);
-
-    private static void Extreme<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<T> destination, bool max) where T : unmanaged, INumber<T>
-    {
-        CheckLayout(x.Length, outer, reduce, inner, destination.Length, max ? "max" : "min");
-        if (reduce == 0 && outer * inner > 0) throw new ArgumentException($"{(max ? "max" : "min")}: cannot reduce over zero elements");
+        CheckExtreme(x.Length, outer, reduce, inner, destination.Length, max ? "max" : "min");
         int size = reduce * inner;
         for (int o = 0; o < outer; o++)
         {
@@ -187,20 +174,14 @@ internal static class ReductionKernels
         }
     }
 
-    /// <summary>Index of the maximum along the reduced dimension; the first on ties, the first NaN if there is one (as PyTorch).</summary>
+    /// <summary>
+    /// Index of the maximum (or minimum) along the reduced dimension; the first on ties, the first NaN if there is one
+    /// (as PyTorch).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ArgMax<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<long> destination) where T : unmanaged, INumber<T> =>
-        ArgExtreme(x, outer, reduce, inner, destination, max: true);
-
-    /// <summary>Index of the minimum along the reduced dimension; the first on ties, the first NaN if there is one (as PyTorch).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ArgMin<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<long> destination) where T : unmanaged, INumber<T> =>
-        ArgExtreme(x, outer, reduce, inner, destination, max: false);
-
-    private static void ArgExtreme<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<long> destination, bool max) where T : unmanaged, INumber<T>
+    public static void ArgExtreme<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<long> destination, bool max) where T : unmanaged, INumber<T>
     {
-        CheckLayout(x.Length, outer, reduce, inner, destination.Length, max ? "argmax" : "argmin");
-        if (reduce == 0 && outer * inner > 0) throw new ArgumentException($"{(max ? "argmax" : "argmin")}: cannot reduce over zero elements");
+        CheckExtreme(x.Length, outer, reduce, inner, destination.Length, max ? "argmax" : "argmin");
         int size = reduce * inner;
         if (inner == 1)
         {
@@ -246,35 +227,36 @@ internal static class ReductionKernels
     }
 
     /// <summary>Index of the first element equal to <paramref name="value"/> (of the first NaN when it is NaN); −1 if none.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int IndexOfFirst<T>(ReadOnlySpan<T> row, T value) where T : unmanaged, INumber<T>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    public static int IndexOfFirst<T>(ReadOnlySpan<T> row, T value, VectorWidth width = VectorWidth.Auto) where T : unmanaged, INumber<T>
     {
-        bool nan = T.IsNaN(value);
-        ref T start = ref MemoryMarshal.GetReference(row);
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported)
+        return Simd.Run<T, int, IndexOfFirstKernel<T>>(new(row, value), Vector128<T>.IsSupported ? width : VectorWidth.Scalar);
+    }
+
+    private readonly ref struct IndexOfFirstKernel<T>(ReadOnlySpan<T> row, T value) : ISimdKernel<T, int> where T : unmanaged, INumber<T>
+    {
+        private readonly ReadOnlySpan<T> row = row;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int Run<TV, TS>() where TV : struct where TS : ISimd<TV, T>
         {
-            var target = Vector512.Create(value);
-            for (; i <= row.Length - Vector512<T>.Count; i += Vector512<T>.Count)
+            bool nan = T.IsNaN(value);
+            ref T start = ref MemoryMarshal.GetReference(row);
+            nuint i = 0, n = (nuint)row.Length, w = (nuint)TS.Count;
+            var target = TS.Create(value);
+            for (; i + w <= n; i += w)
             {
-                var v = Vector512.LoadUnsafe(ref start, (nuint)i);
-                var hit = nan ? ~Vector512.Equals(v, v) : Vector512.Equals(v, target);
-                if (hit != Vector512<T>.Zero) return i + BitOperations.TrailingZeroCount(hit.ExtractMostSignificantBits());
+                var v = TS.Load(in start, i);
+                ulong hit = TS.MaskBits(nan ? TS.IsNaN(v) : TS.Equal(v, target));
+                if (hit != 0) return (int)i + BitOperations.TrailingZeroCount(hit);
             }
-        }
-        else if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
-        {
-            var target = Vector256.Create(value);
-            for (; i <= row.Length - Vector256<T>.Count; i += Vector256<T>.Count)
+            for (; i < n; i++)
             {
-                var v = Vector256.LoadUnsafe(ref start, (nuint)i);
-                var hit = nan ? ~Vector256.Equals(v, v) : Vector256.Equals(v, target);
-                if (hit != Vector256<T>.Zero) return i + BitOperations.TrailingZeroCount(hit.ExtractMostSignificantBits());
+                T x = Unsafe.Add(ref start, i);
+                if (nan ? T.IsNaN(x) : x == value) return (int)i;
             }
+            return -1;
         }
-        for (; i < row.Length; i++)
-            if (nan ? T.IsNaN(row[i]) : row[i] == value) return i;
-        return -1;
     }
 
     /// <summary>Integer and boolean sums, accumulated in Int64 (the result dtype PyTorch gives them).</summary>
@@ -296,36 +278,27 @@ internal static class ReductionKernels
     }
 
     /// <summary>mask[i] = 1 where x[i] equals y[i] (NaN equal to NaN), else 0. Used by the backward of max and min.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void EqualMask<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> mask) where T : unmanaged, IFloatingPointIeee754<T>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    public static void EqualMask<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> mask, VectorWidth width = VectorWidth.Auto)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (y.Length != x.Length || mask.Length < x.Length) throw new ArgumentException("equal_mask: spans differ in length");
-        ref T xs = ref MemoryMarshal.GetReference(x);
-        ref T ys = ref MemoryMarshal.GetReference(y);
-        ref T ms = ref MemoryMarshal.GetReference(mask);
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        Simd.For<T, EqualMaskStep<T>>(new(x, y, mask), x.Length, width);
+    }
+
+    private readonly ref struct EqualMaskStep<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> mask) : ISimdStep<T> where T : unmanaged
+    {
+        private readonly ReadOnlySpan<T> x = x, y = y;
+        private readonly Span<T> mask = mask;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, T>
         {
-            for (; i <= x.Length - Vector512<T>.Count; i += Vector512<T>.Count)
-            {
-                var a = Vector512.LoadUnsafe(ref xs, (nuint)i);
-                var b = Vector512.LoadUnsafe(ref ys, (nuint)i);
-                var eq = Vector512.Equals(a, b) | (~Vector512.Equals(a, a) & ~Vector512.Equals(b, b));
-                (eq & Vector512<T>.One).StoreUnsafe(ref ms, (nuint)i);
-            }
+            var a = TS.Load(in MemoryMarshal.GetReference(x), i);
+            var b = TS.Load(in MemoryMarshal.GetReference(y), i);
+            var equal = TS.Or(TS.Equal(a, b), TS.And(TS.IsNaN(a), TS.IsNaN(b)));
+            TS.Store(TS.And(equal, TS.One), ref MemoryMarshal.GetReference(mask), i);
         }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            for (; i <= x.Length - Vector256<T>.Count; i += Vector256<T>.Count)
-            {
-                var a = Vector256.LoadUnsafe(ref xs, (nuint)i);
-                var b = Vector256.LoadUnsafe(ref ys, (nuint)i);
-                var eq = Vector256.Equals(a, b) | (~Vector256.Equals(a, a) & ~Vector256.Equals(b, b));
-                (eq & Vector256<T>.One).StoreUnsafe(ref ms, (nuint)i);
-            }
-        }
-        for (; i < x.Length; i++)
-            mask[i] = x[i] == y[i] || (T.IsNaN(x[i]) && T.IsNaN(y[i])) ? T.One : T.Zero;
     }
 
     /// <summary>The sum of one row; float32 accumulates in double (see the class remarks).</summary>
@@ -364,72 +337,58 @@ internal static class ReductionKernels
         for (int r = 1; r < reduce; r++) TensorPrimitives.Add(destination, block.Slice(r * inner, inner), destination);
     }
 
-    /// <summary>Σ x in double precision: each float vector is widened to two double vectors, four accumulators deep.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static double SumWidened(ReadOnlySpan<float> x)
+    /// <summary>Σ x in double precision: floats are widened a vector at a time into four double accumulators.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    public static double SumWidened(ReadOnlySpan<float> x, VectorWidth width = VectorWidth.Auto)
     {
-        ref float p = ref MemoryMarshal.GetReference(x);
-        int i = 0;
-        double total = 0;
-        if (Vector512.IsHardwareAccelerated)
+        return Simd.Run<double, double, SumWidenedKernel>(new(x), width);
+    }
+
+    private readonly ref struct SumWidenedKernel(ReadOnlySpan<float> x) : ISimdKernel<double, double>
+    {
+        private readonly ReadOnlySpan<float> x = x;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public double Run<TV, TS>() where TV : struct where TS : ISimd<TV, double>
         {
-            Vector512<double> a0 = default, a1 = default, a2 = default, a3 = default;
-            for (; i <= x.Length - 32; i += 32)
+            ref float p = ref MemoryMarshal.GetReference(x);
+            nuint i = 0, n = (nuint)x.Length, w = (nuint)TS.Count;
+            TV a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero;
+            for (; i + 4 * w <= n; i += 4 * w)
             {
-                var (l0, h0) = Vector512.Widen(Vector512.LoadUnsafe(ref p, (nuint)i));
-                var (l1, h1) = Vector512.Widen(Vector512.LoadUnsafe(ref p, (nuint)(i + 16)));
-                a0 += l0;
-                a1 += h0;
-                a2 += l1;
-                a3 += h1;
+                a0 = TS.Add(a0, TS.LoadSingles(in p, i));
+                a1 = TS.Add(a1, TS.LoadSingles(in p, i + w));
+                a2 = TS.Add(a2, TS.LoadSingles(in p, i + 2 * w));
+                a3 = TS.Add(a3, TS.LoadSingles(in p, i + 3 * w));
             }
-            total = Vector512.Sum((a0 + a1) + (a2 + a3));
+            double total = TS.Sum(TS.Add(TS.Add(a0, a1), TS.Add(a2, a3)));
+            for (; i < n; i++) total += Unsafe.Add(ref p, i);
+            return total;
         }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            Vector256<double> a0 = default, a1 = default, a2 = default, a3 = default;
-            for (; i <= x.Length - 16; i += 16)
-            {
-                var (l0, h0) = Vector256.Widen(Vector256.LoadUnsafe(ref p, (nuint)i));
-                var (l1, h1) = Vector256.Widen(Vector256.LoadUnsafe(ref p, (nuint)(i + 8)));
-                a0 += l0;
-                a1 += h0;
-                a2 += l1;
-                a3 += h1;
-            }
-            total = Vector256.Sum((a0 + a1) + (a2 + a3));
-        }
-        for (; i < x.Length; i++) total += x[i];
-        return total;
     }
 
     /// <summary>accumulator[i] += x[i], widening float32 to double.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void AccumulateWidened(ReadOnlySpan<float> x, Span<double> accumulator)
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    public static void AccumulateWidened(ReadOnlySpan<float> x, Span<double> accumulator, VectorWidth width = VectorWidth.Auto)
     {
         if (accumulator.Length < x.Length) throw new ArgumentException("accumulate: the accumulator is shorter than the row");
-        ref float p = ref MemoryMarshal.GetReference(x);
-        ref double a = ref MemoryMarshal.GetReference(accumulator);
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            for (; i <= x.Length - 16; i += 16)
-            {
-                var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref p, (nuint)i));
-                (Vector512.LoadUnsafe(ref a, (nuint)i) + lo).StoreUnsafe(ref a, (nuint)i);
-                (Vector512.LoadUnsafe(ref a, (nuint)(i + 8)) + hi).StoreUnsafe(ref a, (nuint)(i + 8));
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            for (; i <= x.Length - 8; i += 8)
-            {
-                var (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref p, (nuint)i));
-                (Vector256.LoadUnsafe(ref a, (nuint)i) + lo).StoreUnsafe(ref a, (nuint)i);
-                (Vector256.LoadUnsafe(ref a, (nuint)(i + 4)) + hi).StoreUnsafe(ref a, (nuint)(i + 4));
-            }
-        }
-        for (; i < x.Length; i++) accumulator[i] += x[i];
+        Simd.For<float, AccumulateWidenedStep>(new(x, accumulator), x.Length, width);
+    }
+
+    private readonly ref struct AccumulateWidenedStep(ReadOnlySpan<float> x, Span<double> accumulator) : ISimdStep<float>
+    {
+        private readonly ReadOnlySpan<float> x = x;
+        private readonly Span<double> accumulator = accumulator;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, float> =>
+            TS.AddWidened(TS.Load(in MemoryMarshal.GetReference(x), i), ref MemoryMarshal.GetReference(accumulator), i);
+    }
+
+    private static void CheckExtreme(int length, int outer, int reduce, int inner, int destinationLength, string op)
+    {
+        CheckLayout(length, outer, reduce, inner, destinationLength, op);
+        if (reduce == 0 && outer * inner > 0) throw new ArgumentException($"{op}: cannot reduce over zero elements");
     }
 
     private static void CheckLayout(int length, int outer, int reduce, int inner, int destinationLength, string op)

@@ -1,10 +1,12 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Numerics.Tensors;
 
 namespace Loom.Kernels;
 
-// Operators for Tensor.Rounding.cs. Rounding is exact, so TensorPrimitives' vector forms are used as they are;
-// sign, floor division and remainder are plain loops written to give PyTorch's values bit for bit (its
+// Operators for Tensor.Rounding.cs. Rounding is exact, so TensorPrimitives' vector forms are used as they are; sign
+// is written over ISimd; floor division and remainder are plain loops written to give PyTorch's values bit for bit (its
 // div_floor/remainder algorithms: fmod first, then a correction, so that neither overflows nor rounds twice).
 
 internal readonly struct FloorOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -44,29 +46,44 @@ internal readonly struct RoundDecimalsOperator<T>(T scale, bool negative) : IUna
 /// <summary>−1, 0 or 1 by the sign of x; 0 for ±0 and, as PyTorch, for NaN.</summary>
 internal readonly struct SignOperator<T> : IUnaryOperator<T> where T : unmanaged, INumber<T>
 {
-    public void Invoke(ReadOnlySpan<T> x, Span<T> d)
+    public void Invoke(ReadOnlySpan<T> x, Span<T> d) => Apply(x, d);
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    public static void Apply(ReadOnlySpan<T> x, Span<T> d, VectorWidth width = VectorWidth.Auto) => Simd.For<T, SignStep<T>>(new(x, d), x.Length, width);
+
+    /// <summary>(x &gt; 0) − (x &lt; 0) as masks of one: both comparisons are false for ±0 and NaN.</summary>
+    private readonly ref struct SignStep<TT>(ReadOnlySpan<TT> x, Span<TT> d) : ISimdStep<TT> where TT : unmanaged
     {
-        for (int i = 0; i < x.Length; i++)
-            d[i] = x[i] > T.Zero ? T.One : x[i] < T.Zero ? -T.One : T.Zero;
+        private readonly ReadOnlySpan<TT> x = x;
+        private readonly Span<TT> d = d;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, TT>
+        {
+            var v = TS.Load(in MemoryMarshal.GetReference(x), i);
+            var sign = TS.Subtract(TS.And(TS.GreaterThan(v, TS.Zero), TS.One), TS.And(TS.LessThan(v, TS.Zero), TS.One));
+            TS.Store(sign, ref MemoryMarshal.GetReference(d), i);
+        }
     }
 }
 
-/// <summary>Shared loops of the span forms, for operators defined by their scalar Invoke.</summary>
-internal static class ScalarLoops
+/// <summary>An operator defined by its scalar Invoke: the span forms are plain loops over it, written here once.</summary>
+internal interface IScalarBinaryOperator<TSelf, T> : IBinaryOperator<T>
+    where T : unmanaged where TSelf : IScalarBinaryOperator<TSelf, T>
 {
-    public static void Binary<T, TOp>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged where TOp : IBinaryOperator<T>
+    static void IBinaryOperator<T>.Invoke(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d)
     {
-        for (int i = 0; i < d.Length; i++) d[i] = TOp.Invoke(x[i], y[i]);
+        for (int i = 0; i < d.Length; i++) d[i] = TSelf.Invoke(x[i], y[i]);
     }
 
-    public static void Binary<T, TOp>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged where TOp : IBinaryOperator<T>
+    static void IBinaryOperator<T>.Invoke(ReadOnlySpan<T> x, T y, Span<T> d)
     {
-        for (int i = 0; i < d.Length; i++) d[i] = TOp.Invoke(x[i], y);
+        for (int i = 0; i < d.Length; i++) d[i] = TSelf.Invoke(x[i], y);
     }
 
-    public static void Binary<T, TOp>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged where TOp : IBinaryOperator<T>
+    static void IBinaryOperator<T>.Invoke(T x, ReadOnlySpan<T> y, Span<T> d)
     {
-        for (int i = 0; i < d.Length; i++) d[i] = TOp.Invoke(x, y[i]);
+        for (int i = 0; i < d.Length; i++) d[i] = TSelf.Invoke(x, y[i]);
     }
 }
 
@@ -74,7 +91,7 @@ internal static class ScalarLoops
 /// ⌊x / y⌋ for floats as PyTorch's div_floor: (x − fmod(x, y)) / y is exact or nearly, corrected by one where the
 /// remainder's sign differs from y's and rounded to the nearest integer; y = 0 gives x / y (±∞ or NaN).
 /// </summary>
-internal readonly struct FloorDivideOperator<T> : IBinaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal readonly struct FloorDivideOperator<T> : IScalarBinaryOperator<FloorDivideOperator<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public static T Invoke(T a, T b)
     {
@@ -87,14 +104,10 @@ internal readonly struct FloorDivideOperator<T> : IBinaryOperator<T> where T : u
         if (div - floor > T.CreateTruncating(0.5)) floor += T.One;
         return floor;
     }
-
-    public static void Invoke(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) => ScalarLoops.Binary<T, FloorDivideOperator<T>>(x, y, d);
-    public static void Invoke(ReadOnlySpan<T> x, T y, Span<T> d) => ScalarLoops.Binary<T, FloorDivideOperator<T>>(x, y, d);
-    public static void Invoke(T x, ReadOnlySpan<T> y, Span<T> d) => ScalarLoops.Binary<T, FloorDivideOperator<T>>(x, y, d);
 }
 
 /// <summary>x − ⌊x / y⌋·y with the sign of y (Python's %), as PyTorch's remainder: fmod, plus y where the signs differ.</summary>
-internal readonly struct RemainderOperator<T> : IBinaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal readonly struct RemainderOperator<T> : IScalarBinaryOperator<RemainderOperator<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public static T Invoke(T a, T b)
     {
@@ -102,36 +115,24 @@ internal readonly struct RemainderOperator<T> : IBinaryOperator<T> where T : unm
         if (mod != T.Zero && (b < T.Zero) != (mod < T.Zero)) mod += b;
         return mod;
     }
-
-    public static void Invoke(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) => ScalarLoops.Binary<T, RemainderOperator<T>>(x, y, d);
-    public static void Invoke(ReadOnlySpan<T> x, T y, Span<T> d) => ScalarLoops.Binary<T, RemainderOperator<T>>(x, y, d);
-    public static void Invoke(T x, ReadOnlySpan<T> y, Span<T> d) => ScalarLoops.Binary<T, RemainderOperator<T>>(x, y, d);
 }
 
 /// <summary>⌊x / y⌋ for integers (the caller has ruled out y = 0).</summary>
-internal readonly struct IntegerFloorDivideOperator<T> : IBinaryOperator<T> where T : unmanaged, IBinaryInteger<T>
+internal readonly struct IntegerFloorDivideOperator<T> : IScalarBinaryOperator<IntegerFloorDivideOperator<T>, T> where T : unmanaged, IBinaryInteger<T>
 {
     public static T Invoke(T a, T b)
     {
         T q = a / b; // truncates towards zero
         return (a % b != T.Zero) && ((a < T.Zero) != (b < T.Zero)) ? q - T.One : q;
     }
-
-    public static void Invoke(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) => ScalarLoops.Binary<T, IntegerFloorDivideOperator<T>>(x, y, d);
-    public static void Invoke(ReadOnlySpan<T> x, T y, Span<T> d) => ScalarLoops.Binary<T, IntegerFloorDivideOperator<T>>(x, y, d);
-    public static void Invoke(T x, ReadOnlySpan<T> y, Span<T> d) => ScalarLoops.Binary<T, IntegerFloorDivideOperator<T>>(x, y, d);
 }
 
 /// <summary>Integer remainder with the sign of the divisor (the caller has ruled out y = 0).</summary>
-internal readonly struct IntegerRemainderOperator<T> : IBinaryOperator<T> where T : unmanaged, IBinaryInteger<T>
+internal readonly struct IntegerRemainderOperator<T> : IScalarBinaryOperator<IntegerRemainderOperator<T>, T> where T : unmanaged, IBinaryInteger<T>
 {
     public static T Invoke(T a, T b)
     {
         T mod = a % b;
         return mod != T.Zero && (b < T.Zero) != (mod < T.Zero) ? mod + b : mod;
     }
-
-    public static void Invoke(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) => ScalarLoops.Binary<T, IntegerRemainderOperator<T>>(x, y, d);
-    public static void Invoke(ReadOnlySpan<T> x, T y, Span<T> d) => ScalarLoops.Binary<T, IntegerRemainderOperator<T>>(x, y, d);
-    public static void Invoke(T x, ReadOnlySpan<T> y, Span<T> d) => ScalarLoops.Binary<T, IntegerRemainderOperator<T>>(x, y, d);
 }

@@ -3,7 +3,6 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 
 namespace Loom.Kernels;
 
@@ -12,7 +11,7 @@ namespace Loom.Kernels;
 /// buffer. With inner = 1 (the last axis, the common case) each row is a span handled by TensorPrimitives while it
 /// sits in L1: a pass for the maximum, a pass for exp(x − max) and its sum, a pass to normalise. With inner &gt; 1
 /// the same three passes run over whole rows of length inner, vectorised along the kept dimension. For float32 the
-/// exp pass is <see cref="ExpKernels.ExpShiftedSum(ReadOnlySpan{float}, float, Span{float})"/>, which fuses the
+/// exp pass is <see cref="ExpKernels.ExpShiftedSum"/>, which fuses the
 /// shift, the exp and the sum.
 /// The naive twins are in <see cref="Reference.ReferenceSoftmax"/>.
 /// </summary>
@@ -36,29 +35,7 @@ internal static class SoftmaxKernels
             }
             return;
         }
-        var scratch = ArrayPool<T>.Shared.Rent(2 * inner);
-        try
-        {
-            var max = scratch.AsSpan(0, inner);
-            var sum = scratch.AsSpan(inner, inner);
-            int size = dim * inner;
-            for (int o = 0; o < outer; o++)
-            {
-                var xb = x.Slice(o * size, size);
-                var yb = y.Slice(o * size, size);
-                ShiftedExpColumns(xb, yb, dim, inner, max, sum);
-                TensorPrimitives.Reciprocal<T>(sum, sum);
-                for (int r = 0; r < dim; r++)
-                {
-                    var yr = yb.Slice(r * inner, inner);
-                    TensorPrimitives.Multiply(yr, sum, yr);
-                }
-            }
-        }
-        finally
-        {
-            ArrayPool<T>.Shared.Return(scratch);
-        }
+        Columns(x, outer, dim, inner, y, log: false);
     }
 
     /// <summary>y = x − max − log Σ exp(x − max) along dim.</summary>
@@ -83,6 +60,15 @@ internal static class SoftmaxKernels
             }
             return;
         }
+        Columns(x, outer, dim, inner, y, log: true);
+    }
+
+    /// <summary>
+    /// Softmax or log-softmax along the middle dimension when inner &gt; 1, vectorised along inner: per block the column
+    /// maxima, y = exp(x − max) and its column sums, then each row finished from them.
+    /// </summary>
+    private static void Columns<T>(ReadOnlySpan<T> x, int outer, int dim, int inner, Span<T> y, bool log) where T : unmanaged, IFloatingPointIeee754<T>
+    {
         var scratch = ArrayPool<T>.Shared.Rent(2 * inner);
         try
         {
@@ -93,35 +79,36 @@ internal static class SoftmaxKernels
             {
                 var xb = x.Slice(o * size, size);
                 var yb = y.Slice(o * size, size);
-                ShiftedExpColumns(xb, yb, dim, inner, max, sum);
-                TensorPrimitives.Log(sum, sum);
+                ColumnMax(xb, dim, inner, max);
+                sum.Clear();
                 for (int r = 0; r < dim; r++)
                 {
                     var yr = yb.Slice(r * inner, inner);
                     TensorPrimitives.Subtract(xb.Slice(r * inner, inner), max, yr);
-                    TensorPrimitives.Subtract(yr, sum, yr);
+                    ExpKernels.Exp(yr, yr);
+                    TensorPrimitives.Add(sum, yr, sum);
+                }
+                if (log) TensorPrimitives.Log(sum, sum);
+                else TensorPrimitives.Reciprocal<T>(sum, sum);
+                for (int r = 0; r < dim; r++)
+                {
+                    var yr = yb.Slice(r * inner, inner);
+                    if (log)
+                    {
+                        // x − max − log Σ: subtracting the two separately keeps x − max exact.
+                        TensorPrimitives.Subtract(xb.Slice(r * inner, inner), max, yr);
+                        TensorPrimitives.Subtract(yr, sum, yr);
+                    }
+                    else
+                    {
+                        TensorPrimitives.Multiply(yr, sum, yr);
+                    }
                 }
             }
         }
         finally
         {
             ArrayPool<T>.Shared.Return(scratch);
-        }
-    }
-
-    // For a reduction over a non-innermost axis (rows of length inner, dim of them): max = column maxima,
-    // y = exp(x − max) and sum = Σ over the column of y; softmax and log-softmax finish from there.
-    private static void ShiftedExpColumns<T>(ReadOnlySpan<T> xb, Span<T> yb, int dim, int inner, Span<T> max, Span<T> sum)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        ColumnMax(xb, dim, inner, max);
-        sum.Clear();
-        for (int r = 0; r < dim; r++)
-        {
-            var yr = yb.Slice(r * inner, inner);
-            TensorPrimitives.Subtract(xb.Slice(r * inner, inner), max, yr);
-            TensorPrimitives.Exp(yr, yr);
-            TensorPrimitives.Add(sum, yr, sum);
         }
     }
 
@@ -144,30 +131,7 @@ internal static class SoftmaxKernels
             }
             return;
         }
-        var scratch = ArrayPool<T>.Shared.Rent(inner);
-        try
-        {
-            var dot = scratch.AsSpan(0, inner);
-            int size = dim * inner;
-            for (int o = 0; o < outer; o++)
-            {
-                var yb = y.Slice(o * size, size);
-                var dyb = dy.Slice(o * size, size);
-                var dxb = dx.Slice(o * size, size);
-                dot.Clear();
-                for (int r = 0; r < dim; r++) TensorPrimitives.MultiplyAdd(dyb.Slice(r * inner, inner), yb.Slice(r * inner, inner), dot, dot);
-                for (int r = 0; r < dim; r++)
-                {
-                    var dxr = dxb.Slice(r * inner, inner);
-                    TensorPrimitives.Subtract(dyb.Slice(r * inner, inner), dot, dxr);
-                    TensorPrimitives.Multiply(dxr, yb.Slice(r * inner, inner), dxr);
-                }
-            }
-        }
-        finally
-        {
-            ArrayPool<T>.Shared.Return(scratch);
-        }
+        BackwardColumns(y, dy, outer, dim, inner, dx, log: false);
     }
 
     /// <summary>Log-softmax backward from the output: dx = dy − exp(y) Σ dy.</summary>
@@ -190,24 +154,46 @@ internal static class SoftmaxKernels
             }
             return;
         }
+        BackwardColumns(y, dy, outer, dim, inner, dx, log: true);
+    }
+
+    /// <summary>
+    /// Both backward passes when inner &gt; 1, vectorised along inner: per block the column sums a = Σ dy ⊙ y (softmax)
+    /// or Σ dy (log-softmax), then row by row dx = (dy − a) ⊙ y or dy − exp(y) ⊙ a.
+    /// </summary>
+    private static void BackwardColumns<T>(ReadOnlySpan<T> y, ReadOnlySpan<T> dy, int outer, int dim, int inner, Span<T> dx, bool log)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         var scratch = ArrayPool<T>.Shared.Rent(inner);
         try
         {
-            var sum = scratch.AsSpan(0, inner);
+            var a = scratch.AsSpan(0, inner);
             int size = dim * inner;
             for (int o = 0; o < outer; o++)
             {
                 var yb = y.Slice(o * size, size);
                 var dyb = dy.Slice(o * size, size);
                 var dxb = dx.Slice(o * size, size);
-                sum.Clear();
-                for (int r = 0; r < dim; r++) TensorPrimitives.Add(sum, dyb.Slice(r * inner, inner), sum);
-                TensorPrimitives.Negate<T>(sum, sum);
+                a.Clear();
+                for (int r = 0; r < dim; r++)
+                {
+                    if (log) TensorPrimitives.Add(a, dyb.Slice(r * inner, inner), a);
+                    else TensorPrimitives.MultiplyAdd(dyb.Slice(r * inner, inner), yb.Slice(r * inner, inner), a, a);
+                }
+                if (log) TensorPrimitives.Negate<T>(a, a);
                 for (int r = 0; r < dim; r++)
                 {
                     var dxr = dxb.Slice(r * inner, inner);
-                    TensorPrimitives.Exp(yb.Slice(r * inner, inner), dxr);
-                    TensorPrimitives.MultiplyAdd(dxr, sum, dyb.Slice(r * inner, inner), dxr);
+                    if (log)
+                    {
+                        ExpKernels.Exp(yb.Slice(r * inner, inner), dxr);
+                        TensorPrimitives.MultiplyAdd(dxr, a, dyb.Slice(r * inner, inner), dxr);
+                    }
+                    else
+                    {
+                        TensorPrimitives.Subtract(dyb.Slice(r * inner, inner), a, dxr);
+                        TensorPrimitives.Multiply(dxr, yb.Slice(r * inner, inner), dxr);
+                    }
                 }
             }
         }
@@ -231,25 +217,20 @@ internal static class SoftmaxKernels
     }
 
     /// <summary>y = (x − a) − b in one pass (not x − (a + b), whose rounding would cost digits).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void SubtractTwice<T>(ReadOnlySpan<T> x, T a, T b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ref T xs = ref MemoryMarshal.GetReference(x);
-        ref T ys = ref MemoryMarshal.GetReference(y);
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            Vector512<T> va = Vector512.Create(a), vb = Vector512.Create(b);
-            for (; i <= x.Length - Vector512<T>.Count; i += Vector512<T>.Count)
-                (Vector512.LoadUnsafe(ref xs, (nuint)i) - va - vb).StoreUnsafe(ref ys, (nuint)i);
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            Vector256<T> va = Vector256.Create(a), vb = Vector256.Create(b);
-            for (; i <= x.Length - Vector256<T>.Count; i += Vector256<T>.Count)
-                (Vector256.LoadUnsafe(ref xs, (nuint)i) - va - vb).StoreUnsafe(ref ys, (nuint)i);
-        }
-        for (; i < x.Length; i++) y[i] = x[i] - a - b;
+        Simd.For<T, SubtractTwiceStep<T>>(new(x, a, b, y), x.Length);
+    }
+
+    private readonly ref struct SubtractTwiceStep<T>(ReadOnlySpan<T> x, T a, T b, Span<T> y) : ISimdStep<T> where T : unmanaged
+    {
+        private readonly ReadOnlySpan<T> x = x;
+        private readonly Span<T> y = y;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, T> =>
+            TS.Store(TS.Subtract(TS.Subtract(TS.Load(in MemoryMarshal.GetReference(x), i), TS.Create(a)), TS.Create(b)), ref MemoryMarshal.GetReference(y), i);
     }
 
     /// <summary>y = exp(x − shift), returning Σ y. For float32, y may be empty (sum only).</summary>
@@ -259,7 +240,7 @@ internal static class SoftmaxKernels
             return T.CreateTruncating(ExpKernels.ExpShiftedSum(MemoryMarshal.Cast<T, float>(x), float.CreateTruncating(shift), MemoryMarshal.Cast<T, float>(y)));
         var e = y.Slice(0, x.Length);
         TensorPrimitives.Subtract(x, shift, e);
-        TensorPrimitives.Exp(e, e);
+        ExpKernels.Exp(e, e);
         return TensorPrimitives.Sum<T>(e);
     }
 

@@ -132,7 +132,7 @@ internal static class TanhKernels
         p = Vector512.FusedMultiplyAdd(p, s, Vector512.Create(F0));
         var small = Vector512.FusedMultiplyAdd(a * s, p, a);
         // exp(−2|x|) is 0 below −87.3 (and for −∞), which gives tanh = ±1.
-        var e = ExpKernels.Exp(a * Vector512.Create(-2f));
+        var e = ExpKernels.Exp<Vector512<float>, Simd512<float>>(a * Vector512.Create(-2f));
         var large = Vector512<float>.One - (e + e) / (Vector512<float>.One + e);
         var t = Vector512.ConditionalSelect(Vector512.LessThan(a, Vector512.Create(Split32)), small, large);
         return (t.AsUInt32() | (x.AsUInt32() & Vector512.Create(0x8000_0000u))).AsSingle();
@@ -151,7 +151,7 @@ internal static class TanhKernels
         p = Vector256.FusedMultiplyAdd(p, s, Vector256.Create(F1));
         p = Vector256.FusedMultiplyAdd(p, s, Vector256.Create(F0));
         var small = Vector256.FusedMultiplyAdd(a * s, p, a);
-        var e = ExpKernels.Exp(a * Vector256.Create(-2f));
+        var e = ExpKernels.Exp<Vector256<float>, Simd256<float>>(a * Vector256.Create(-2f));
         var large = Vector256<float>.One - (e + e) / (Vector256<float>.One + e);
         var t = Vector256.ConditionalSelect(Vector256.LessThan(a, Vector256.Create(Split32)), small, large);
         return (t.AsUInt32() | (x.AsUInt32() & Vector256.Create(0x8000_0000u))).AsSingle();

@@ -116,196 +116,138 @@ internal static unsafe class TransposeKernels
         }
     }
 
-    /// <summary>
-    /// Rows k of the tile are the 16 floats (one cache line) at s + k·ss; they land as columns of the 16 rows at
-    /// d + j·ds, so both sides move whole lines.
-    /// </summary>
+    // The tiles. A float tile is first interleaved by pairs of rows (unpack low/high within 128-bit lanes), after which
+    // each 64-bit element holds one column's two floats of those rows: transposing that as a double tile then moves
+    // whole pairs, and two double transposes (the low and the high unpacks) finish it. So a float tile costs the
+    // shuffles of the classic transpose, and each register width has one transpose, written for 64-bit elements.
+    // In the double transposes output k (column k of the tile) is stored at d + (k / 2)·pair + (k % 2)·one bytes:
+    // for a double tile pair = 2 rows and one = 1 row of the destination; for the low half of a float tile, whose
+    // element k is column 4·(k / 2) + k % 2, pair = 4 rows and one = 1 row (the high half starts 2 rows later).
+
+    /// <summary>Rows k of the tile are the 16 floats (one cache line) at s + k·ss; they land as columns of the 16 rows at d + j·ds.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Tile16x16(float* s, int ss, float* d, int ds)
     {
-        long st = ss, dt = ds;
-        // Written out in full so that all 32 zmm registers stay registers (a stackalloc'd array would not).
-        var r0 = Avx512F.LoadVector512(s);
-        var r1 = Avx512F.LoadVector512(s + 1 * st);
-        var r2 = Avx512F.LoadVector512(s + 2 * st);
-        var r3 = Avx512F.LoadVector512(s + 3 * st);
-        var r4 = Avx512F.LoadVector512(s + 4 * st);
-        var r5 = Avx512F.LoadVector512(s + 5 * st);
-        var r6 = Avx512F.LoadVector512(s + 6 * st);
-        var r7 = Avx512F.LoadVector512(s + 7 * st);
-        var r8 = Avx512F.LoadVector512(s + 8 * st);
-        var r9 = Avx512F.LoadVector512(s + 9 * st);
-        var r10 = Avx512F.LoadVector512(s + 10 * st);
-        var r11 = Avx512F.LoadVector512(s + 11 * st);
-        var r12 = Avx512F.LoadVector512(s + 12 * st);
-        var r13 = Avx512F.LoadVector512(s + 13 * st);
-        var r14 = Avx512F.LoadVector512(s + 14 * st);
-        var r15 = Avx512F.LoadVector512(s + 15 * st);
-        // Within 128-bit lanes: u[4g + j] lane L holds column 4L + j of rows 4g..4g+3.
-        var t0 = Avx512F.UnpackLow(r0, r1);
-        var t1 = Avx512F.UnpackHigh(r0, r1);
-        var t2 = Avx512F.UnpackLow(r2, r3);
-        var t3 = Avx512F.UnpackHigh(r2, r3);
-        var t4 = Avx512F.UnpackLow(r4, r5);
-        var t5 = Avx512F.UnpackHigh(r4, r5);
-        var t6 = Avx512F.UnpackLow(r6, r7);
-        var t7 = Avx512F.UnpackHigh(r6, r7);
-        var t8 = Avx512F.UnpackLow(r8, r9);
-        var t9 = Avx512F.UnpackHigh(r8, r9);
-        var t10 = Avx512F.UnpackLow(r10, r11);
-        var t11 = Avx512F.UnpackHigh(r10, r11);
-        var t12 = Avx512F.UnpackLow(r12, r13);
-        var t13 = Avx512F.UnpackHigh(r12, r13);
-        var t14 = Avx512F.UnpackLow(r14, r15);
-        var t15 = Avx512F.UnpackHigh(r14, r15);
-        var u0 = Avx512F.Shuffle(t0, t2, 0x44);
-        var u1 = Avx512F.Shuffle(t0, t2, 0xEE);
-        var u2 = Avx512F.Shuffle(t1, t3, 0x44);
-        var u3 = Avx512F.Shuffle(t1, t3, 0xEE);
-        var u4 = Avx512F.Shuffle(t4, t6, 0x44);
-        var u5 = Avx512F.Shuffle(t4, t6, 0xEE);
-        var u6 = Avx512F.Shuffle(t5, t7, 0x44);
-        var u7 = Avx512F.Shuffle(t5, t7, 0xEE);
-        var u8 = Avx512F.Shuffle(t8, t10, 0x44);
-        var u9 = Avx512F.Shuffle(t8, t10, 0xEE);
-        var u10 = Avx512F.Shuffle(t9, t11, 0x44);
-        var u11 = Avx512F.Shuffle(t9, t11, 0xEE);
-        var u12 = Avx512F.Shuffle(t12, t14, 0x44);
-        var u13 = Avx512F.Shuffle(t12, t14, 0xEE);
-        var u14 = Avx512F.Shuffle(t13, t15, 0x44);
-        var u15 = Avx512F.Shuffle(t13, t15, 0xEE);
-        // Across lanes: lane L of u[j], u[4 + j], u[8 + j], u[12 + j] makes column 4L + j (0x88 picks lanes 0, 2; 0xDD lanes 1, 3).
-        var v0 = Avx512F.Shuffle4x128(u0, u4, 0x88);
-        var v4 = Avx512F.Shuffle4x128(u0, u4, 0xDD);
-        var v8 = Avx512F.Shuffle4x128(u8, u12, 0x88);
-        var v12 = Avx512F.Shuffle4x128(u8, u12, 0xDD);
-        var v1 = Avx512F.Shuffle4x128(u1, u5, 0x88);
-        var v5 = Avx512F.Shuffle4x128(u1, u5, 0xDD);
-        var v9 = Avx512F.Shuffle4x128(u9, u13, 0x88);
-        var v13 = Avx512F.Shuffle4x128(u9, u13, 0xDD);
-        var v2 = Avx512F.Shuffle4x128(u2, u6, 0x88);
-        var v6 = Avx512F.Shuffle4x128(u2, u6, 0xDD);
-        var v10 = Avx512F.Shuffle4x128(u10, u14, 0x88);
-        var v14 = Avx512F.Shuffle4x128(u10, u14, 0xDD);
-        var v3 = Avx512F.Shuffle4x128(u3, u7, 0x88);
-        var v7 = Avx512F.Shuffle4x128(u3, u7, 0xDD);
-        var v11 = Avx512F.Shuffle4x128(u11, u15, 0x88);
-        var v15 = Avx512F.Shuffle4x128(u11, u15, 0xDD);
-        Avx512F.Store(d, Avx512F.Shuffle4x128(v0, v8, 0x88));
-        Avx512F.Store(d + 4 * dt, Avx512F.Shuffle4x128(v4, v12, 0x88));
-        Avx512F.Store(d + 8 * dt, Avx512F.Shuffle4x128(v0, v8, 0xDD));
-        Avx512F.Store(d + 12 * dt, Avx512F.Shuffle4x128(v4, v12, 0xDD));
-        Avx512F.Store(d + 1 * dt, Avx512F.Shuffle4x128(v1, v9, 0x88));
-        Avx512F.Store(d + 5 * dt, Avx512F.Shuffle4x128(v5, v13, 0x88));
-        Avx512F.Store(d + 9 * dt, Avx512F.Shuffle4x128(v1, v9, 0xDD));
-        Avx512F.Store(d + 13 * dt, Avx512F.Shuffle4x128(v5, v13, 0xDD));
-        Avx512F.Store(d + 2 * dt, Avx512F.Shuffle4x128(v2, v10, 0x88));
-        Avx512F.Store(d + 6 * dt, Avx512F.Shuffle4x128(v6, v14, 0x88));
-        Avx512F.Store(d + 10 * dt, Avx512F.Shuffle4x128(v2, v10, 0xDD));
-        Avx512F.Store(d + 14 * dt, Avx512F.Shuffle4x128(v6, v14, 0xDD));
-        Avx512F.Store(d + 3 * dt, Avx512F.Shuffle4x128(v3, v11, 0x88));
-        Avx512F.Store(d + 7 * dt, Avx512F.Shuffle4x128(v7, v15, 0x88));
-        Avx512F.Store(d + 11 * dt, Avx512F.Shuffle4x128(v3, v11, 0xDD));
-        Avx512F.Store(d + 15 * dt, Avx512F.Shuffle4x128(v7, v15, 0xDD));
+        long st = ss, dt = ds * sizeof(float);
+        RowPair512(s, st, out var l0, out var h0);
+        RowPair512(s + 2 * st, st, out var l1, out var h1);
+        RowPair512(s + 4 * st, st, out var l2, out var h2);
+        RowPair512(s + 6 * st, st, out var l3, out var h3);
+        RowPair512(s + 8 * st, st, out var l4, out var h4);
+        RowPair512(s + 10 * st, st, out var l5, out var h5);
+        RowPair512(s + 12 * st, st, out var l6, out var h6);
+        RowPair512(s + 14 * st, st, out var l7, out var h7);
+        Transpose8x8((byte*)d, 4 * dt, dt, l0, l1, l2, l3, l4, l5, l6, l7);
+        Transpose8x8((byte*)d + 2 * dt, 4 * dt, dt, h0, h1, h2, h3, h4, h5, h6, h7);
     }
 
-    /// <summary>The 8×8 double version of <see cref="Tile16x16"/>: eight whole cache lines in, eight out.</summary>
+    /// <summary>Eight rows of 8 doubles (one cache line each) at s + k·ss become the columns of the 8 rows at d + j·ds.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Tile8x8Double(double* s, int ss, double* d, int ds)
     {
-        long st = ss, dt = ds;
-        var r0 = Avx512F.LoadVector512(s);
-        var r1 = Avx512F.LoadVector512(s + 1 * st);
-        var r2 = Avx512F.LoadVector512(s + 2 * st);
-        var r3 = Avx512F.LoadVector512(s + 3 * st);
-        var r4 = Avx512F.LoadVector512(s + 4 * st);
-        var r5 = Avx512F.LoadVector512(s + 5 * st);
-        var r6 = Avx512F.LoadVector512(s + 6 * st);
-        var r7 = Avx512F.LoadVector512(s + 7 * st);
-        // t[2p + j] lane L holds column 2L + j of rows 2p, 2p + 1.
-        var t0 = Avx512F.UnpackLow(r0, r1);
-        var t1 = Avx512F.UnpackHigh(r0, r1);
-        var t2 = Avx512F.UnpackLow(r2, r3);
-        var t3 = Avx512F.UnpackHigh(r2, r3);
-        var t4 = Avx512F.UnpackLow(r4, r5);
-        var t5 = Avx512F.UnpackHigh(r4, r5);
-        var t6 = Avx512F.UnpackLow(r6, r7);
-        var t7 = Avx512F.UnpackHigh(r6, r7);
-        var a0 = Avx512F.Shuffle4x128(t0, t2, 0x88);
-        var a2 = Avx512F.Shuffle4x128(t0, t2, 0xDD);
-        var b0 = Avx512F.Shuffle4x128(t4, t6, 0x88);
-        var b2 = Avx512F.Shuffle4x128(t4, t6, 0xDD);
-        var a1 = Avx512F.Shuffle4x128(t1, t3, 0x88);
-        var a3 = Avx512F.Shuffle4x128(t1, t3, 0xDD);
-        var b1 = Avx512F.Shuffle4x128(t5, t7, 0x88);
-        var b3 = Avx512F.Shuffle4x128(t5, t7, 0xDD);
-        Avx512F.Store(d, Avx512F.Shuffle4x128(a0, b0, 0x88));
-        Avx512F.Store(d + 2 * dt, Avx512F.Shuffle4x128(a2, b2, 0x88));
-        Avx512F.Store(d + 4 * dt, Avx512F.Shuffle4x128(a0, b0, 0xDD));
-        Avx512F.Store(d + 6 * dt, Avx512F.Shuffle4x128(a2, b2, 0xDD));
-        Avx512F.Store(d + 1 * dt, Avx512F.Shuffle4x128(a1, b1, 0x88));
-        Avx512F.Store(d + 3 * dt, Avx512F.Shuffle4x128(a3, b3, 0x88));
-        Avx512F.Store(d + 5 * dt, Avx512F.Shuffle4x128(a1, b1, 0xDD));
-        Avx512F.Store(d + 7 * dt, Avx512F.Shuffle4x128(a3, b3, 0xDD));
+        long st = ss, dt = ds * sizeof(double);
+        Transpose8x8((byte*)d, 2 * dt, dt, Avx512F.LoadVector512(s), Avx512F.LoadVector512(s + st), Avx512F.LoadVector512(s + 2 * st),
+            Avx512F.LoadVector512(s + 3 * st), Avx512F.LoadVector512(s + 4 * st), Avx512F.LoadVector512(s + 5 * st),
+            Avx512F.LoadVector512(s + 6 * st), Avx512F.LoadVector512(s + 7 * st));
     }
 
     /// <summary>Rows k of the tile are the 8 floats at s + k·ss; they land as columns of the 8 rows at d + j·ds.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Tile8x8Avx(float* s, int ss, float* d, int ds)
     {
-        long st = ss;
-        var r0 = Avx.LoadVector256(s);
-        var r1 = Avx.LoadVector256(s + st);
-        var r2 = Avx.LoadVector256(s + 2 * st);
-        var r3 = Avx.LoadVector256(s + 3 * st);
-        var r4 = Avx.LoadVector256(s + 4 * st);
-        var r5 = Avx.LoadVector256(s + 5 * st);
-        var r6 = Avx.LoadVector256(s + 6 * st);
-        var r7 = Avx.LoadVector256(s + 7 * st);
-        // Interleave pairs of rows, then pairs of pairs, then swap 128-bit halves: the classic 24-shuffle transpose.
-        var t0 = Avx.UnpackLow(r0, r1);
-        var t1 = Avx.UnpackHigh(r0, r1);
-        var t2 = Avx.UnpackLow(r2, r3);
-        var t3 = Avx.UnpackHigh(r2, r3);
-        var t4 = Avx.UnpackLow(r4, r5);
-        var t5 = Avx.UnpackHigh(r4, r5);
-        var t6 = Avx.UnpackLow(r6, r7);
-        var t7 = Avx.UnpackHigh(r6, r7);
-        var u0 = Avx.Shuffle(t0, t2, 0x44);
-        var u1 = Avx.Shuffle(t0, t2, 0xEE);
-        var u2 = Avx.Shuffle(t1, t3, 0x44);
-        var u3 = Avx.Shuffle(t1, t3, 0xEE);
-        var u4 = Avx.Shuffle(t4, t6, 0x44);
-        var u5 = Avx.Shuffle(t4, t6, 0xEE);
-        var u6 = Avx.Shuffle(t5, t7, 0x44);
-        var u7 = Avx.Shuffle(t5, t7, 0xEE);
-        long dt = ds;
-        Avx.Store(d, Avx.Permute2x128(u0, u4, 0x20));
-        Avx.Store(d + dt, Avx.Permute2x128(u1, u5, 0x20));
-        Avx.Store(d + 2 * dt, Avx.Permute2x128(u2, u6, 0x20));
-        Avx.Store(d + 3 * dt, Avx.Permute2x128(u3, u7, 0x20));
-        Avx.Store(d + 4 * dt, Avx.Permute2x128(u0, u4, 0x31));
-        Avx.Store(d + 5 * dt, Avx.Permute2x128(u1, u5, 0x31));
-        Avx.Store(d + 6 * dt, Avx.Permute2x128(u2, u6, 0x31));
-        Avx.Store(d + 7 * dt, Avx.Permute2x128(u3, u7, 0x31));
+        long st = ss, dt = ds * sizeof(float);
+        RowPair256(s, st, out var l0, out var h0);
+        RowPair256(s + 2 * st, st, out var l1, out var h1);
+        RowPair256(s + 4 * st, st, out var l2, out var h2);
+        RowPair256(s + 6 * st, st, out var l3, out var h3);
+        Transpose4x4((byte*)d, 4 * dt, dt, l0, l1, l2, l3);
+        Transpose4x4((byte*)d + 2 * dt, 4 * dt, dt, h0, h1, h2, h3);
     }
 
     /// <summary>The 4×4 double version of <see cref="Tile8x8Avx"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Tile4x4Avx(double* s, int ss, double* d, int ds)
     {
-        long st = ss, dt = ds;
-        var r0 = Avx.LoadVector256(s);
-        var r1 = Avx.LoadVector256(s + st);
-        var r2 = Avx.LoadVector256(s + 2 * st);
-        var r3 = Avx.LoadVector256(s + 3 * st);
+        long st = ss, dt = ds * sizeof(double);
+        Transpose4x4((byte*)d, 2 * dt, dt, Avx.LoadVector256(s), Avx.LoadVector256(s + st), Avx.LoadVector256(s + 2 * st), Avx.LoadVector256(s + 3 * st));
+    }
+
+    /// <summary>Rows s and s + st interleaved: element k of each result holds both rows' floats of one column.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RowPair512(float* s, long st, out Vector512<double> low, out Vector512<double> high)
+    {
+        var a = Avx512F.LoadVector512(s);
+        var b = Avx512F.LoadVector512(s + st);
+        low = Avx512F.UnpackLow(a, b).AsDouble();
+        high = Avx512F.UnpackHigh(a, b).AsDouble();
+    }
+
+    /// <summary>As <see cref="RowPair512"/> for 8 floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RowPair256(float* s, long st, out Vector256<double> low, out Vector256<double> high)
+    {
+        var a = Avx.LoadVector256(s);
+        var b = Avx.LoadVector256(s + st);
+        low = Avx.UnpackLow(a, b).AsDouble();
+        high = Avx.UnpackHigh(a, b).AsDouble();
+    }
+
+    /// <summary>Transposes 8×8 64-bit elements held in r0…r7 and stores output k at d + (k / 2)·pair + (k % 2)·one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(byte* d, long pair, long one, Vector512<double> r0, Vector512<double> r1, Vector512<double> r2,
+        Vector512<double> r3, Vector512<double> r4, Vector512<double> r5, Vector512<double> r6, Vector512<double> r7)
+    {
+        // Three rounds: elements interleaved within 128-bit lanes (t[2p + j] lane L holds elements 2L + j of rows
+        // 2p, 2p + 1), then 128-bit lanes regrouped twice; the last round stores outputs k and k + 4 together.
+        Interleave(r0, r1, out var t0, out var t1);
+        Interleave(r2, r3, out var t2, out var t3);
+        Interleave(r4, r5, out var t4, out var t5);
+        Interleave(r6, r7, out var t6, out var t7);
+        RegroupLanes(t0, t2, out var a0, out var a2);
+        RegroupLanes(t4, t6, out var b0, out var b2);
+        RegroupLanes(t1, t3, out var a1, out var a3);
+        RegroupLanes(t5, t7, out var b1, out var b3);
+        StoreRegrouped(d, 2 * pair, a0, b0);
+        StoreRegrouped(d + pair, 2 * pair, a2, b2);
+        StoreRegrouped(d + one, 2 * pair, a1, b1);
+        StoreRegrouped(d + pair + one, 2 * pair, a3, b3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Interleave(Vector512<double> a, Vector512<double> b, out Vector512<double> low, out Vector512<double> high)
+    {
+        low = Avx512F.UnpackLow(a, b);
+        high = Avx512F.UnpackHigh(a, b);
+    }
+
+    /// <summary>Lanes 0 and 2 of a then of b into <paramref name="even"/>, lanes 1 and 3 into <paramref name="odd"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RegroupLanes(Vector512<double> a, Vector512<double> b, out Vector512<double> even, out Vector512<double> odd)
+    {
+        even = Avx512F.Shuffle4x128(a, b, 0x88);
+        odd = Avx512F.Shuffle4x128(a, b, 0xDD);
+    }
+
+    /// <summary>The last regrouping: its even-lane result at d, its odd-lane result at d + offset.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRegrouped(byte* d, long offset, Vector512<double> a, Vector512<double> b)
+    {
+        RegroupLanes(a, b, out var even, out var odd);
+        Avx512F.Store((double*)d, even);
+        Avx512F.Store((double*)(d + offset), odd);
+    }
+
+    /// <summary>The 4×4 version of <see cref="Transpose8x8"/> in 256-bit registers: one unpack round, one lane permute.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose4x4(byte* d, long pair, long one, Vector256<double> r0, Vector256<double> r1, Vector256<double> r2, Vector256<double> r3)
+    {
         var t0 = Avx.UnpackLow(r0, r1);
         var t1 = Avx.UnpackHigh(r0, r1);
         var t2 = Avx.UnpackLow(r2, r3);
         var t3 = Avx.UnpackHigh(r2, r3);
-        Avx.Store(d, Avx.Permute2x128(t0, t2, 0x20));
-        Avx.Store(d + dt, Avx.Permute2x128(t1, t3, 0x20));
-        Avx.Store(d + 2 * dt, Avx.Permute2x128(t0, t2, 0x31));
-        Avx.Store(d + 3 * dt, Avx.Permute2x128(t1, t3, 0x31));
+        Avx.Store((double*)d, Avx.Permute2x128(t0, t2, 0x20));
+        Avx.Store((double*)(d + one), Avx.Permute2x128(t1, t3, 0x20));
+        Avx.Store((double*)(d + pair), Avx.Permute2x128(t0, t2, 0x31));
+        Avx.Store((double*)(d + pair + one), Avx.Permute2x128(t1, t3, 0x31));
     }
 }

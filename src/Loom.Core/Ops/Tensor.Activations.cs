@@ -55,13 +55,13 @@ public partial class Tensor
 
     public Tensor Sigmoid()
     {
-        var result = MapFloat("sigmoid", new SigmoidOperator<float>(), new SigmoidOperator<double>());
+        var result = MapFloat("sigmoid", UnaryFunctions<float>.Sigmoid, UnaryFunctions<double>.Sigmoid);
         return GradMode.ShouldRecord(this) ? new ActivationBackward<ActivationKernels.SigmoidBackward>("sigmoid", this, result, new()).Attach(result) : result;
     }
 
     public Tensor Tanh()
     {
-        var result = MapFloat("tanh", new TanhOperator<float>(), new TanhOperator<double>());
+        var result = MapFloat("tanh", UnaryFunctions<float>.Tanh, UnaryFunctions<double>.Tanh);
         return GradMode.ShouldRecord(this) ? new ActivationBackward<ActivationKernels.TanhBackward>("tanh", this, result, new()).Attach(result) : result;
     }
 

@@ -48,24 +48,24 @@ public partial class Tensor
         return GradMode.ShouldRecord(this) ? new UnaryBackward("abs", this, result).Attach(result) : result;
     }
 
-    public Tensor Sqrt() => RecordUnary("sqrt", MapFloat("sqrt", new SqrtOperator<float>(), new SqrtOperator<double>()));
+    public Tensor Sqrt() => RecordUnary("sqrt", MapFloat("sqrt", UnaryFunctions<float>.Sqrt, UnaryFunctions<double>.Sqrt));
 
     /// <summary>1/√x.</summary>
-    public Tensor Rsqrt() => RecordUnary("rsqrt", MapFloat("rsqrt", new RsqrtOperator<float>(), new RsqrtOperator<double>()));
+    public Tensor Rsqrt() => RecordUnary("rsqrt", MapFloat("rsqrt", UnaryFunctions<float>.Rsqrt, UnaryFunctions<double>.Rsqrt));
 
-    public Tensor Exp() => RecordUnary("exp", MapFloat("exp", new ExpOperator<float>(), new ExpOperator<double>()));
+    public Tensor Exp() => RecordUnary("exp", MapFloat("exp", UnaryFunctions<float>.Exp, UnaryFunctions<double>.Exp));
 
     /// <summary>Natural logarithm.</summary>
-    public Tensor Log() => RecordUnary("log", MapFloat("log", new LogOperator<float>(), new LogOperator<double>()));
+    public Tensor Log() => RecordUnary("log", MapFloat("log", UnaryFunctions<float>.Log, UnaryFunctions<double>.Log));
 
-    public Tensor Square() => RecordUnary("square", MapFloat("square", new SquareOperator<float>(), new SquareOperator<double>()));
+    public Tensor Square() => RecordUnary("square", MapFloat("square", UnaryFunctions<float>.Square, UnaryFunctions<double>.Square));
 
     /// <summary>1/x.</summary>
-    public Tensor Reciprocal() => RecordUnary("reciprocal", MapFloat("reciprocal", new ReciprocalOperator<float>(), new ReciprocalOperator<double>()));
+    public Tensor Reciprocal() => RecordUnary("reciprocal", MapFloat("reciprocal", UnaryFunctions<float>.Reciprocal, UnaryFunctions<double>.Reciprocal));
 
-    public Tensor Sin() => RecordUnary("sin", MapFloat("sin", new SinOperator<float>(), new SinOperator<double>()));
+    public Tensor Sin() => RecordUnary("sin", MapFloat("sin", UnaryFunctions<float>.Sin, UnaryFunctions<double>.Sin));
 
-    public Tensor Cos() => RecordUnary("cos", MapFloat("cos", new CosOperator<float>(), new CosOperator<double>()));
+    public Tensor Cos() => RecordUnary("cos", MapFloat("cos", UnaryFunctions<float>.Cos, UnaryFunctions<double>.Cos));
 
     /// <summary>The error function, 2/√π ∫₀ˣ exp(−t²) dt (float: ≤ ~1.3 ulp; double: ~1e-15 relative).</summary>
     public Tensor Erf() => RecordUnary("erf", MapActivation("erf", new ActivationKernels.ErfFunction()));

@@ -149,8 +149,8 @@ public partial class Tensor
                     TensorPrimitives.Sqrt<T>(y, y);
                     break;
                 case ReduceOp.LogSumExp: ReductionKernels.LogSumExp(x, rows, plan.Reduce, inner, y); break;
-                case ReduceOp.Max: ReductionKernels.Max(x, rows, plan.Reduce, inner, y); break;
-                case ReduceOp.Min: ReductionKernels.Min(x, rows, plan.Reduce, inner, y); break;
+                case ReduceOp.Max: ReductionKernels.Extreme(x, rows, plan.Reduce, inner, y, max: true); break;
+                case ReduceOp.Min: ReductionKernels.Extreme(x, rows, plan.Reduce, inner, y, max: false); break;
             }
         });
     }
@@ -182,16 +182,8 @@ public partial class Tensor
     {
         var src = plan.Arrange(this);
         var result = Empty(plan.Output, DType);
-        if (DType == DType.Int32)
-        {
-            if (max) ReductionKernels.Max<int>(src.Data<int>(), plan.Outer, plan.Reduce, plan.Inner, result.Data<int>());
-            else ReductionKernels.Min<int>(src.Data<int>(), plan.Outer, plan.Reduce, plan.Inner, result.Data<int>());
-        }
-        else
-        {
-            if (max) ReductionKernels.Max<long>(src.Data<long>(), plan.Outer, plan.Reduce, plan.Inner, result.Data<long>());
-            else ReductionKernels.Min<long>(src.Data<long>(), plan.Outer, plan.Reduce, plan.Inner, result.Data<long>());
-        }
+        if (DType == DType.Int32) ReductionKernels.Extreme<int>(src.Data<int>(), plan.Outer, plan.Reduce, plan.Inner, result.Data<int>(), max);
+        else ReductionKernels.Extreme<long>(src.Data<long>(), plan.Outer, plan.Reduce, plan.Inner, result.Data<long>(), max);
         return result;
     }
 
@@ -217,8 +209,7 @@ public partial class Tensor
 
     private static void ArgKernel<T>(Tensor src, ReductionPlan plan, Span<long> destination, bool max) where T : unmanaged, INumber<T>
     {
-        if (max) ReductionKernels.ArgMax(src.Data<T>(), plan.Outer, plan.Reduce, plan.Inner, destination);
-        else ReductionKernels.ArgMin(src.Data<T>(), plan.Outer, plan.Reduce, plan.Inner, destination);
+        ReductionKernels.ArgExtreme(src.Data<T>(), plan.Outer, plan.Reduce, plan.Inner, destination, max);
     }
 
     /// <summary>
@@ -326,7 +317,7 @@ public partial class Tensor
         {
             var d = dx.Data<T>();
             TensorPrimitives.Subtract(x.Data<T>(), d, d);
-            TensorPrimitives.Exp(d, d);
+            ExpKernels.Exp(d, d);
             TensorPrimitives.Multiply(d, dy.Data<T>(), d);
         }
     }

@@ -22,9 +22,6 @@ public sealed class Adagrad : Optimizer
     protected override void Update(ParamGroup group, Parameter parameter, Tensor grad, ParameterState state)
     {
         var sum = state.Buffer("sum", parameter, InitialAccumulatorValue);
-        if (parameter.DType == DType.Float32)
-            OptimizerKernels.Adagrad(parameter.AsSpan<float>(), grad.AsReadOnlySpan<float>(), sum.AsSpan<float>(), (float)group.LearningRate, (float)LrDecay, (float)Eps, (float)group.WeightDecay, state.Step);
-        else
-            OptimizerKernels.Adagrad(parameter.AsSpan<double>(), grad.AsReadOnlySpan<double>(), sum.AsSpan<double>(), group.LearningRate, LrDecay, Eps, group.WeightDecay, state.Step);
+        Functional.AdagradUpdate(parameter, grad, sum, state.Step, group.LearningRate, LrDecay, Eps, group.WeightDecay);
     }
 }

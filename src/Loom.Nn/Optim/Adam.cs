@@ -31,11 +31,6 @@ public class Adam : Optimizer
         var m = state.Buffer("exp_avg", parameter);
         var v = state.Buffer("exp_avg_sq", parameter);
         var vmax = AmsGrad ? state.Buffer("max_exp_avg_sq", parameter) : null;
-        if (parameter.DType == DType.Float32)
-            OptimizerKernels.Adam(parameter.AsSpan<float>(), grad.AsReadOnlySpan<float>(), m.AsSpan<float>(), v.AsSpan<float>(), vmax is null ? default : vmax.AsSpan<float>(),
-                (float)group.LearningRate, (float)Beta1, (float)Beta2, (float)Eps, (float)group.WeightDecay, Decoupled, AmsGrad, state.Step);
-        else
-            OptimizerKernels.Adam(parameter.AsSpan<double>(), grad.AsReadOnlySpan<double>(), m.AsSpan<double>(), v.AsSpan<double>(), vmax is null ? default : vmax.AsSpan<double>(),
-                group.LearningRate, Beta1, Beta2, Eps, group.WeightDecay, Decoupled, AmsGrad, state.Step);
+        Functional.AdamUpdate(parameter, grad, m, v, vmax, state.Step, group.LearningRate, Beta1, Beta2, Eps, group.WeightDecay, Decoupled);
     }
 }

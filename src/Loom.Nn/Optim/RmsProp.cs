@@ -25,11 +25,6 @@ public sealed class RmsProp : Optimizer
         var sq = state.Buffer("square_avg", parameter);
         var ga = Centered ? state.Buffer("grad_avg", parameter) : null;
         var buf = Momentum > 0 ? state.Buffer("momentum_buffer", parameter) : null;
-        if (parameter.DType == DType.Float32)
-            OptimizerKernels.RmsProp(parameter.AsSpan<float>(), grad.AsReadOnlySpan<float>(), sq.AsSpan<float>(), ga is null ? default : ga.AsSpan<float>(), buf is null ? default : buf.AsSpan<float>(),
-                (float)group.LearningRate, (float)Alpha, (float)Eps, (float)group.WeightDecay, (float)Momentum, Centered);
-        else
-            OptimizerKernels.RmsProp(parameter.AsSpan<double>(), grad.AsReadOnlySpan<double>(), sq.AsSpan<double>(), ga is null ? default : ga.AsSpan<double>(), buf is null ? default : buf.AsSpan<double>(),
-                group.LearningRate, Alpha, Eps, group.WeightDecay, Momentum, Centered);
+        Functional.RmsPropUpdate(parameter, grad, sq, ga, buf, group.LearningRate, Alpha, Eps, group.WeightDecay, Momentum);
     }
 }

@@ -24,11 +24,6 @@ public sealed class Sgd : Optimizer
     {
         bool first = !state.Buffers.ContainsKey("momentum_buffer");
         var buf = Momentum != 0 ? state.Buffer("momentum_buffer", parameter) : null;
-        if (parameter.DType == DType.Float32)
-            OptimizerKernels.Sgd(parameter.AsSpan<float>(), grad.AsReadOnlySpan<float>(), buf is null ? default : buf.AsSpan<float>(),
-                (float)group.LearningRate, (float)group.WeightDecay, (float)Momentum, (float)Dampening, Nesterov, first);
-        else
-            OptimizerKernels.Sgd(parameter.AsSpan<double>(), grad.AsReadOnlySpan<double>(), buf is null ? default : buf.AsSpan<double>(),
-                group.LearningRate, group.WeightDecay, Momentum, Dampening, Nesterov, first);
+        Functional.SgdUpdate(parameter, grad, buf, group.LearningRate, group.WeightDecay, Momentum, Dampening, Nesterov, first);
     }
 }

@@ -1,6 +1,5 @@
 using System.Numerics;
 using System.Numerics.Tensors;
-using System.Runtime.Intrinsics;
 using Loom.Autograd;
 
 namespace Loom.Nn;
@@ -82,31 +81,6 @@ public static class Regularization
         return total;
     }
 
-    /// <summary>destination = c·sign(x), with sign(0) = 0.</summary>
-    private static void ScaledSign<T>(ReadOnlySpan<T> x, T c, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var cv = Vector512.Create(c);
-            for (; i <= x.Length - Vector512<T>.Count; i += Vector512<T>.Count)
-            {
-                var v = Vector512.Create(x.Slice(i, Vector512<T>.Count));
-                ((Vector512.GreaterThan(v, Vector512<T>.Zero) & cv) - (Vector512.LessThan(v, Vector512<T>.Zero) & cv)).CopyTo(destination.Slice(i));
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            var cv = Vector256.Create(c);
-            for (; i <= x.Length - Vector256<T>.Count; i += Vector256<T>.Count)
-            {
-                var v = Vector256.Create(x.Slice(i, Vector256<T>.Count));
-                ((Vector256.GreaterThan(v, Vector256<T>.Zero) & cv) - (Vector256.LessThan(v, Vector256<T>.Zero) & cv)).CopyTo(destination.Slice(i));
-            }
-        }
-        for (; i < x.Length; i++) destination[i] = x[i] > T.Zero ? c : x[i] < T.Zero ? -c : T.Zero;
-    }
-
     private sealed class PenaltyBackward : BackwardNode
     {
         private readonly SavedTensor?[] _weights;
@@ -129,18 +103,14 @@ public static class Regularization
             {
                 if (_weights[i] is not { } saved) continue;
                 var w = saved.Value.Contiguous();
-                var g = Tensor.Empty(w.Shape, w.DType);
-                if (w.DType == DType.Float32) Fill(w.AsReadOnlySpan<float>(), (float)scale, g.AsSpan<float>());
-                else Fill(w.AsReadOnlySpan<double>(), scale, g.AsSpan<double>());
+                // L1: scale·sign(w), with sign(0) = 0; L2: scale·w. Sign is Core's vectorised op, scaled in place.
+                var g = _kind == PenaltyKind.L1 ? w.Sign() : Tensor.Empty(w.Shape, w.DType);
+                var source = _kind == PenaltyKind.L1 ? g : w;
+                if (w.DType == DType.Float32) TensorPrimitives.Multiply(source.AsReadOnlySpan<float>(), (float)scale, g.AsSpan<float>());
+                else TensorPrimitives.Multiply(source.AsReadOnlySpan<double>(), scale, g.AsSpan<double>());
                 grads[i] = g;
             }
             return grads;
-        }
-
-        private void Fill<T>(ReadOnlySpan<T> w, T scale, Span<T> g) where T : unmanaged, IFloatingPointIeee754<T>
-        {
-            if (_kind == PenaltyKind.L2) TensorPrimitives.Multiply(w, scale, g);
-            else ScaledSign(w, scale, g);
         }
     }
 }

@@ -1,10 +1,11 @@
 using Loom.Kernels;
 using Loom.Kernels.Reference;
 using Loom.Testing;
+using Xunit.Abstractions;
 
 namespace Loom.Tests.Elementwise;
 
-public class ActivationTests
+public class ActivationTests(ITestOutputHelper output)
 {
     public static TheoryData<string> Activations => ["relu", "leaky_relu", "gelu", "gelu_tanh", "silu", "sigmoid", "tanh", "softplus", "softplus_beta"];
 
@@ -96,12 +97,19 @@ public class ActivationTests
     [Fact]
     public void Gelu_negative_tail_keeps_relative_accuracy()
     {
-        // 1 + erf(x/√2) cancels for x ≪ 0; the kernel evaluates erfc directly.
+        // 1 + erf(x/√2) cancels for x ≪ 0; the kernel evaluates the lower tail Φ(−|x|) directly.
         var x = Tensor.FromArray(new float[] { -5, -7, -9, -11, -12 }); // below −12.7 results are subnormal
         var expected = x.ToArray<double>().Select(ReferenceElementwise.Gelu).ToArray();
-        TensorAssert.Close(expected, x.Gelu().ToArray<double>(), 0, 2e-5);
+        TensorAssert.Close(expected, x.Gelu().ToArray<double>(), 0, 5e-7);
         Assert.Equal(float.PositiveInfinity, Tensor.FromArray(new[] { float.PositiveInfinity }).Gelu().Item());
         Assert.Equal(0.0, Tensor.FromArray(new[] { -200f }).Gelu().Item());
+        // Past the tail's end (|x| > 14.5) the gradient is its limit, Φ(x) exactly; at ±∞ and for gelu(−∞) it is
+        // PyTorch's NaN (∞·0 in x·φ(x) and x·Φ(x)).
+        var ends = Tensor.FromArray(new[] { -200f, 200f, float.NegativeInfinity, float.PositiveInfinity }).RequiresGrad_();
+        var y = ends.Gelu();
+        Assert.Equal(new[] { 0f, 200f, float.NaN, float.PositiveInfinity }, y.ToArray<float>());
+        y.Backward(Tensor.Ones(new Shape(4)));
+        Assert.Equal(new[] { 0f, 1f, float.NaN, float.NaN }, ends.Grad!.ToArray<float>());
     }
 
     [Fact]
@@ -113,6 +121,7 @@ public class ActivationTests
         for (float v = 1e-30f; v < 1; v *= 3.7f) { values.Add(v); values.Add(-v); }
         var x = Tensor.FromArray(values.ToArray());
         var actual = x.Erf().ToArray<float>();
+        double worst = 0;
         for (int i = 0; i < actual.Length; i++)
         {
             // The double erf is the oracle here (it is checked against the integral definition below): the
@@ -120,6 +129,57 @@ public class ActivationTests
             double exact = ActivationKernels.Erf(values[i]);
             double ulp = Math.Max(Math.Abs(MathF.BitIncrement((float)exact) - (float)exact), float.Epsilon);
             Assert.True(Math.Abs(actual[i] - exact) <= 2 * ulp, $"erf({values[i]:R}) = {actual[i]:R}, exact {exact:R}");
+            worst = Math.Max(worst, Math.Abs(actual[i] - exact) / ulp);
+        }
+        output.WriteLine($"erf within {worst:F2} ulp");
+    }
+
+    [Fact]
+    public void Float_gelu_and_its_gradient_are_within_a_few_ulp_everywhere()
+    {
+        // Every 1/256 from −14 to 14 (both tails, down to subnormal results), tiny arguments, on every width. The
+        // oracle is the double Φ (checked against the integral definition below).
+        var values = new List<float>();
+        for (float v = -14f; v <= 14f; v += 1f / 256) values.Add(v);
+        for (float v = 1e-30f; v < 1; v *= 3.7f) { values.Add(v); values.Add(-v); }
+        var x = values.ToArray();
+        var ones = Enumerable.Repeat(1f, x.Length).ToArray();
+        float[]? first = null, firstGradient = null;
+        foreach (var width in new[] { VectorWidth.W512, VectorWidth.W256, VectorWidth.Scalar })
+        {
+            var y = new float[x.Length];
+            var dx = new float[x.Length];
+            ActivationKernels.Apply(x, y, new ActivationKernels.Gelu(), width);
+            ActivationKernels.Apply(ones, x, dx, new ActivationKernels.GeluBackward(), width);
+            // IEEE operations and Loom's own exp only: every width gives the same bits.
+            Assert.Equal(first ??= y, y);
+            Assert.Equal(firstGradient ??= dx, dx);
+            double worstForward = 0, worstBackward = 0;
+            for (int i = 0; i < x.Length; i++)
+            {
+                double v = x[i], cdf = ActivationKernels.NormalCdf(v), pdf = Math.Exp(-0.5 * v * v) / Math.Sqrt(2 * Math.PI);
+                if (Math.Abs(v * cdf) < 1.2e-38)
+                {
+                    // Subnormal results: exp(−x²/2) is already subnormal and has lost its low bits.
+                    Assert.True(Math.Abs(y[i] - v * cdf) <= 8 * float.Epsilon, $"{width}: gelu({v:R}) = {y[i]:R}, exact {v * cdf:R}");
+                    continue;
+                }
+                double forward = Math.Abs(y[i] - v * cdf) / Ulp(v * cdf);
+                // The gradient Φ + x·φ cancels near its zero (x ≈ −0.75): errors are measured against its terms' size.
+                double backward = Math.Abs(dx[i] - (cdf + v * pdf)) / Ulp(cdf + Math.Abs(v) * pdf);
+                Assert.True(forward <= 4, $"{width}: gelu({v:R}) = {y[i]:R}, exact {v * cdf:R} ({forward:F1} ulp)");
+                Assert.True(backward <= 4, $"{width}: gelu'({v:R}) = {dx[i]:R}, exact {cdf + v * pdf:R} ({backward:F1} ulp)");
+                worstForward = Math.Max(worstForward, forward);
+                worstBackward = Math.Max(worstBackward, backward);
+            }
+            output.WriteLine($"{width}: gelu within {worstForward:F2} ulp, its gradient within {worstBackward:F2} ulp of the terms' size");
+        }
+
+        // The spacing of floats at |value|, the smallest subnormal spacing below float's normal range.
+        static double Ulp(double value)
+        {
+            float f = (float)Math.Abs(value);
+            return Math.Max(MathF.BitIncrement(f) - f, float.Epsilon);
         }
     }
 

@@ -15,9 +15,9 @@ public class ExpKernelTests
             var y512 = new float[n];
             var y256 = new float[n];
             var scalar = new float[n];
-            float s512 = ExpKernels.ExpShiftedSum(x, 1.5f, y512, 512);
-            float s256 = ExpKernels.ExpShiftedSum(x, 1.5f, y256, 256);
-            float s0 = ExpKernels.ExpShiftedSum(x, 1.5f, scalar, 0);
+            float s512 = ExpKernels.ExpShiftedSum(x, 1.5f, y512, VectorWidth.W512);
+            float s256 = ExpKernels.ExpShiftedSum(x, 1.5f, y256, VectorWidth.W256);
+            float s0 = ExpKernels.ExpShiftedSum(x, 1.5f, scalar, VectorWidth.Scalar);
             Assert.Equal(scalar, y512);
             Assert.Equal(scalar, y256);
             if (float.IsNaN(s0)) Assert.True(float.IsNaN(s512) && float.IsNaN(s256)); // a NaN input poisons the sum
@@ -26,15 +26,54 @@ public class ExpKernelTests
                 Assert.Equal(s0, s512, Math.Abs(s0) * 1e-5);
                 Assert.Equal(s0, s256, Math.Abs(s0) * 1e-5);
             }
-            Assert.Equal(s0, ExpKernels.ExpShiftedSum(x, 1.5f, default, 0)); // sum only, no store
+            Assert.Equal(s0, ExpKernels.ExpShiftedSum(x, 1.5f, default, VectorWidth.Scalar)); // sum only, no store
             for (int i = 0; i < n; i++)
             {
                 double exact = Math.Exp(x[i] - 1.5f);
                 if (double.IsNaN(exact)) Assert.True(float.IsNaN(scalar[i]));
-                else if (exact < 1.2e-38) Assert.True(scalar[i] <= 1.2e-38);
-                else if (exact > 2.4e38) Assert.Equal(float.PositiveInfinity, scalar[i]); // documented early overflow
+                else if (exact < 1.2e-38) Assert.Equal(exact, scalar[i], 1.5e-45); // subnormal: within one spacing
+                else if (exact > float.MaxValue) Assert.Equal(float.PositiveInfinity, scalar[i]);
                 else Assert.Equal(exact, scalar[i], exact * 3e-7);
             }
+        }
+    }
+
+    [Fact]
+    public void Exp_underflows_through_the_subnormals_and_overflows_where_the_float_range_ends()
+    {
+        float[] x = [-200, -104.5f, -103.3f, -100, -95, -90, -87.5f, -87.33f, 88.3f, 88.5f, 88.7f, 88.72f, 88.73f, 89, 200,
+            float.NegativeInfinity, float.PositiveInfinity, float.NaN];
+        foreach (var width in new[] { VectorWidth.W512, VectorWidth.W256, VectorWidth.Scalar })
+        {
+            // Eighteen elements: each vector width runs its vector loop and then its scalar tail.
+            var y = new float[x.Length];
+            ExpKernels.ExpShiftedSum(x, 0, y, width);
+            for (int i = 0; i < x.Length; i++)
+            {
+                double exact = Math.Exp(x[i]);
+                if (double.IsNaN(exact)) Assert.True(float.IsNaN(y[i]), $"exp({x[i]}) on {width}");
+                else if (exact > float.MaxValue) Assert.Equal(float.PositiveInfinity, y[i]);
+                else if (exact < 1.2e-38) Assert.Equal(exact, y[i], 1.5e-45);
+                else Assert.Equal(exact, y[i], exact * 3e-7);
+            }
+        }
+    }
+
+    [Fact]
+    public void Element_wise_exp_gives_the_fused_pass_values_on_every_width()
+    {
+        foreach (int n in TestTensors.OddSizes)
+        {
+            var x = TestTensors.Uniform(n, -100, 90, DType.Float32, n).ToArray<float>();
+            var fused = new float[n];
+            ExpKernels.ExpShiftedSum(x, 0, fused, VectorWidth.Scalar);
+            foreach (var width in new[] { VectorWidth.W512, VectorWidth.W256, VectorWidth.Scalar })
+            {
+                var y = new float[n];
+                ExpKernels.Exp(x, y, width);
+                Assert.Equal(fused, y);
+            }
+            Assert.Equal(fused, Tensor.FromArray(x).Exp().ToArray<float>());
         }
     }
 }

@@ -1,0 +1,106 @@
+using System.Numerics;
+using Loom.Kernels;
+
+namespace Loom;
+
+// Optimiser updates, in place, as PyTorch's single-tensor implementations (torch/optim/*.py) compute them: what
+// Loom.Nn's optimisers run for each parameter, open to anyone writing their own. Every tensor is contiguous, of the
+// parameter's dtype (float32 or float64) and size; hyperparameters are rounded to that dtype first, so a float32
+// update is computed in float32 throughout. Writing a parameter that requires grad needs grad mode off (NoGrad), as
+// every in-place write does.
+public static partial class Functional
+{
+    /// <summary>
+    /// One SGD step in place: g ← grad + weightDecay·param; with a <paramref name="momentumBuffer"/>, buf ← g on the
+    /// first step, else momentum·buf + (1 − dampening)·g, and g ← g + momentum·buf (Nesterov) or buf; then
+    /// param ← param − learningRate·g.
+    /// </summary>
+    public static void SgdUpdate(Tensor param, Tensor grad, Tensor? momentumBuffer, double learningRate, double weightDecay = 0,
+        double momentum = 0, double dampening = 0, bool nesterov = false, bool firstStep = false)
+    {
+        CheckUpdate("sgd", param, grad, momentumBuffer);
+        if (momentum != 0 && momentumBuffer is null) throw new ArgumentException("sgd: momentum needs a momentum buffer");
+        if (param.DType == DType.Float32) Sgd<float>(param, grad, momentumBuffer, learningRate, weightDecay, momentum, dampening, nesterov, firstStep);
+        else Sgd<double>(param, grad, momentumBuffer, learningRate, weightDecay, momentum, dampening, nesterov, firstStep);
+    }
+
+    private static void Sgd<T>(Tensor param, Tensor grad, Tensor? buffer, double learningRate, double weightDecay, double momentum,
+        double dampening, bool nesterov, bool firstStep) where T : unmanaged, IFloatingPointIeee754<T> =>
+        OptimizerKernels.Sgd(param.AsSpan<T>(), grad.AsReadOnlySpan<T>(), SpanOrEmpty<T>(buffer), T.CreateTruncating(learningRate),
+            T.CreateTruncating(weightDecay), T.CreateTruncating(momentum), T.CreateTruncating(dampening), nesterov, firstStep);
+
+    /// <summary>
+    /// One Adam (or, with <paramref name="decoupledWeightDecay"/>, AdamW) step in place at step number
+    /// <paramref name="step"/> (1 for the first): coupled decay g ← grad + weightDecay·param, or decoupled
+    /// param ← param·(1 − learningRate·weightDecay); m ← β1·m + (1 − β1)·g; v ← β2·v + (1 − β2)·g²; with a
+    /// <paramref name="maxExpAvgSq"/> (AMSGrad) vmax ← max(vmax, v) stands in for v; then
+    /// param ← param − learningRate/(1 − β1ᵗ) · m / (√v/√(1 − β2ᵗ) + eps).
+    /// </summary>
+    public static void AdamUpdate(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, Tensor? maxExpAvgSq, long step, double learningRate,
+        double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0, bool decoupledWeightDecay = false)
+    {
+        CheckUpdate("adam", param, grad, expAvg, expAvgSq, maxExpAvgSq);
+        if (step < 1) throw new ArgumentOutOfRangeException(nameof(step), step, "adam: step counts from 1");
+        if (param.DType == DType.Float32) Adam<float>(param, grad, expAvg, expAvgSq, maxExpAvgSq, step, learningRate, beta1, beta2, eps, weightDecay, decoupledWeightDecay);
+        else Adam<double>(param, grad, expAvg, expAvgSq, maxExpAvgSq, step, learningRate, beta1, beta2, eps, weightDecay, decoupledWeightDecay);
+    }
+
+    private static void Adam<T>(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, Tensor? maxExpAvgSq, long step, double learningRate,
+        double beta1, double beta2, double eps, double weightDecay, bool decoupled) where T : unmanaged, IFloatingPointIeee754<T> =>
+        OptimizerKernels.Adam(param.AsSpan<T>(), grad.AsReadOnlySpan<T>(), expAvg.AsSpan<T>(), expAvgSq.AsSpan<T>(), SpanOrEmpty<T>(maxExpAvgSq),
+            T.CreateTruncating(learningRate), T.CreateTruncating(beta1), T.CreateTruncating(beta2), T.CreateTruncating(eps),
+            T.CreateTruncating(weightDecay), decoupled, step);
+
+    /// <summary>
+    /// One RMSprop step in place: g ← grad + weightDecay·param; sq ← α·sq + (1 − α)·g²; centred (with a
+    /// <paramref name="gradAvg"/>) ga ← α·ga + (1 − α)·g and avg = √(sq − ga²) + eps, else avg = √sq + eps; with
+    /// momentum buf ← momentum·buf + g/avg and param ← param − learningRate·buf, else param ← param − learningRate·g/avg.
+    /// </summary>
+    public static void RmsPropUpdate(Tensor param, Tensor grad, Tensor squareAvg, Tensor? gradAvg, Tensor? momentumBuffer, double learningRate,
+        double alpha = 0.99, double eps = 1e-8, double weightDecay = 0, double momentum = 0)
+    {
+        CheckUpdate("rmsprop", param, grad, squareAvg, gradAvg, momentumBuffer);
+        if (momentum > 0 && momentumBuffer is null) throw new ArgumentException("rmsprop: momentum needs a momentum buffer");
+        if (param.DType == DType.Float32) RmsProp<float>(param, grad, squareAvg, gradAvg, momentumBuffer, learningRate, alpha, eps, weightDecay, momentum);
+        else RmsProp<double>(param, grad, squareAvg, gradAvg, momentumBuffer, learningRate, alpha, eps, weightDecay, momentum);
+    }
+
+    private static void RmsProp<T>(Tensor param, Tensor grad, Tensor squareAvg, Tensor? gradAvg, Tensor? buffer, double learningRate,
+        double alpha, double eps, double weightDecay, double momentum) where T : unmanaged, IFloatingPointIeee754<T> =>
+        OptimizerKernels.RmsProp(param.AsSpan<T>(), grad.AsReadOnlySpan<T>(), squareAvg.AsSpan<T>(), SpanOrEmpty<T>(gradAvg), SpanOrEmpty<T>(buffer),
+            T.CreateTruncating(learningRate), T.CreateTruncating(alpha), T.CreateTruncating(eps), T.CreateTruncating(weightDecay),
+            T.CreateTruncating(momentum));
+
+    /// <summary>
+    /// One Adagrad step in place at step number <paramref name="step"/> (1 for the first): clr = learningRate /
+    /// (1 + (step − 1)·lrDecay); g ← grad + weightDecay·param; sum ← sum + g²; param ← param − clr·g / (√sum + eps).
+    /// </summary>
+    public static void AdagradUpdate(Tensor param, Tensor grad, Tensor stateSum, long step, double learningRate, double lrDecay = 0,
+        double eps = 1e-10, double weightDecay = 0)
+    {
+        CheckUpdate("adagrad", param, grad, stateSum);
+        if (step < 1) throw new ArgumentOutOfRangeException(nameof(step), step, "adagrad: step counts from 1");
+        if (param.DType == DType.Float32) Adagrad<float>(param, grad, stateSum, step, learningRate, lrDecay, eps, weightDecay);
+        else Adagrad<double>(param, grad, stateSum, step, learningRate, lrDecay, eps, weightDecay);
+    }
+
+    private static void Adagrad<T>(Tensor param, Tensor grad, Tensor stateSum, long step, double learningRate, double lrDecay, double eps,
+        double weightDecay) where T : unmanaged, IFloatingPointIeee754<T> =>
+        OptimizerKernels.Adagrad(param.AsSpan<T>(), grad.AsReadOnlySpan<T>(), stateSum.AsSpan<T>(), T.CreateTruncating(learningRate),
+            T.CreateTruncating(lrDecay), T.CreateTruncating(eps), T.CreateTruncating(weightDecay), step);
+
+    private static Span<T> SpanOrEmpty<T>(Tensor? tensor) where T : unmanaged => tensor is null ? default : tensor.AsSpan<T>();
+
+    /// <summary>Every tensor of an update: the parameter's dtype (float32 or float64) and number of elements.</summary>
+    private static void CheckUpdate(string op, Tensor param, params ReadOnlySpan<Tensor?> others)
+    {
+        if (param.DType is not (DType.Float32 or DType.Float64))
+            throw new NotSupportedException($"{op}: dtype {param.DType.Name()} is not supported (float32 or float64)");
+        foreach (var other in others)
+        {
+            if (other is null) continue;
+            if (other.DType != param.DType || other.Numel != param.Numel)
+                throw new ArgumentException($"{op}: a {other.DType.Name()} tensor of shape {other.Shape} does not match the {param.DType.Name()} parameter of shape {param.Shape}");
+        }
+    }
+}
