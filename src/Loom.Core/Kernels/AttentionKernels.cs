@@ -91,11 +91,10 @@ internal static class AttentionKernels
                     row.Clear(); // nothing visible yet: P = 0, and O (zero or untouched) needs no rescale
                     continue;
                 }
-                TensorPrimitives.Subtract(row[..seen], newMax, row[..seen]);
-                TensorPrimitives.Exp(row[..seen], row[..seen]);
+                T rowSum = ExpShifted(row[..seen], newMax);
                 row[seen..].Clear();
                 T factor = T.Exp(max[r] - newMax); // 0 when max was −∞
-                sum[r] = sum[r] * factor + TensorPrimitives.Sum(row[..seen]);
+                sum[r] = sum[r] * factor + rowSum;
                 max[r] = newMax;
                 if (!first && factor != T.One)
                 {
@@ -180,8 +179,7 @@ internal static class AttentionKernels
                     var row = weights.Slice(r * KeyTile, keys);
                     int seen = Visible(p, i0 + r, j0, keys);
                     if (keyMask != null) HideMasked(row[..seen], new ReadOnlySpan<bool>(keyMask + (long)b * tokens + j0, seen));
-                    TensorPrimitives.Subtract(row[..seen], rowLse[i0 + r], row[..seen]);
-                    TensorPrimitives.Exp(row[..seen], row[..seen]);
+                    ExpShifted(row[..seen], rowLse[i0 + r]);
                     row[seen..].Clear();
                 }
                 // dV_j += Pᵀ·dO_i
@@ -209,6 +207,19 @@ internal static class AttentionKernels
     {
         for (int j = 0; j < row.Length; j++)
             if (hidden[j]) row[j] = T.NegativeInfinity;
+    }
+
+    /// <summary>row = exp(row − shift) in place; returns Σ row. Float goes through softmax's one-pass kernel.</summary>
+    private static T ExpShifted<T>(Span<T> row, T shift) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float))
+        {
+            var values = MemoryMarshal.Cast<T, float>(row);
+            return T.CreateTruncating(ExpKernels.ExpShiftedSum(values, float.CreateTruncating(shift), values));
+        }
+        TensorPrimitives.Subtract(row, shift, row);
+        TensorPrimitives.Exp(row, row);
+        return TensorPrimitives.Sum<T>(row);
     }
 
     /// <summary>Loom's GEMM for float or double on spans that start at each operand's first element.</summary>
