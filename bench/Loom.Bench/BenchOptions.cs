@@ -14,5 +14,14 @@ public sealed record BenchOptions(bool Quick, int[] ThreadCounts, IReadOnlySet<s
     /// <summary>How cases are compared with their peers; null: <see cref="ComparisonSettings.Quick"/> when quick, the defaults otherwise.</summary>
     public ComparisonSettings? Comparison { get; init; }
 
+    /// <summary>Run only the cases whose name contains one of these (null: all cases).</summary>
+    public IReadOnlyList<string>? Cases { get; init; }
+
+    /// <summary>Also profile each training step op by op (<see cref="Loom.Autograd.OpProfiler"/>) and print the table.</summary>
+    public bool Profile { get; init; }
+
+    /// <summary>Whether the case named <paramref name="name"/> passes <see cref="Cases"/>.</summary>
+    public bool Includes(string name) => Cases is null || Cases.Any(c => name.Contains(c, StringComparison.OrdinalIgnoreCase));
+
     public ComparisonSettings ComparisonSettings => Comparison ?? (Quick ? ComparisonSettings.Quick : new ComparisonSettings());
 }

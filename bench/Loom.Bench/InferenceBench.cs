@@ -22,6 +22,8 @@ public sealed class InferenceBench : IBenchmark
         foreach (int threads in options.ThreadCounts)
         {
             Threads.Count = threads;
+            if (options.Includes("gpt-small generate")) GenerateSmall(report, options, threads);
+            if (!options.Includes("mlp batch 1") && !options.Includes("gpt generate 64")) continue;
             Generator.ManualSeed(3);
             var mlp = new Sequential(new Linear(784, 512), new ReLU(), new Linear(512, 512), new ReLU(), new Linear(512, 10));
             mlp.Eval();
@@ -37,6 +39,25 @@ public sealed class InferenceBench : IBenchmark
             Add(report, threads, "gpt generate 64, no cache", CaseTimer.Time(() => gpt.Generate(prompt, tokens, useCache: false),
                 report.Peers.Setup("torch", "infer/gpt-generate-nocache", threads, warmup: 1), options, warmup: 1, minIterations: 3, budgetSeconds: options.Quick ? 0.5 : 5));
         }
+    }
+
+    /// <summary>
+    /// The generation bar: gpt-small (6 layers, width 384, its 4,096-token BPE vocabulary) continuing a 4-token
+    /// prompt by 240 tokens at batch 1 with the key/value cache, sampled as `loom generate` does; tokens/s of the whole
+    /// call (prefill included).
+    /// </summary>
+    private void GenerateSmall(BenchReport report, BenchOptions options, int threads)
+    {
+        const int tokens = 240;
+        var gpt = new Gpt(GptConfig.Preset("gpt-small", 4096));
+        int[][] prompt = [[11, 402, 1543, 7]];
+        var generation = new GenerationOptions(MaxTokens: tokens, Temperature: 0.8, TopK: 40, Seed: 1);
+        var t = CaseTimer.Time(() => gpt.Generate(prompt, generation), null, options, warmup: 1, minIterations: 3, budgetSeconds: options.Quick ? 1 : 6);
+        report.Add(Name, $"gpt-small generate {tokens} @{threads}t",
+        [
+            ("threads", threads), ("median_ms", t.MedianSeconds * 1e3), ("min_ms", t.MinSeconds * 1e3), ("runs", t.Iterations),
+            ("tokens_per_s", tokens / t.MedianSeconds), ("best_tokens_per_s", tokens / t.MinSeconds),
+        ]);
     }
 
     private void Add(BenchReport report, int threads, string name, CaseTiming t) =>

@@ -1,13 +1,15 @@
 using Loom.Bench;
 using Loom.Bench.Comparison;
 
-// Usage: Loom.Bench SUITE [--json FILE] [--quick] [--threads 1,2] [--only a,b] [--peers] [--rounds N]
+// Usage: Loom.Bench SUITE [--json FILE] [--quick] [--threads 1,2] [--only a,b] [--peers] [--rounds N] [--case gpt,mlp] [--profile]
 // SUITE is kernels, train or all. `loom bench` in Loom.Cli calls the same BenchRunner.
 string suite = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "kernels";
 string? json = null;
 bool quick = false;
 bool peers = false;
 int? rounds = null;
+string[]? cases = null;
+bool profile = false;
 int[] threads = [1, 2];
 HashSet<string>? only = null;
 for (int i = 0; i < args.Length; i++)
@@ -20,8 +22,10 @@ for (int i = 0; i < args.Length; i++)
         case "--only": only = args[++i].Split(',').ToHashSet(); break;
         case "--peers": peers = true; break;
         case "--rounds": rounds = int.Parse(args[++i]); break;
+        case "--case": cases = args[++i].Split(','); break;
+        case "--profile": profile = true; break;
     }
 }
-var options = new BenchOptions(quick, threads, only, peers);
+var options = new BenchOptions(quick, threads, only, peers) { Cases = cases, Profile = profile };
 if (rounds is int r) options = options with { Comparison = options.ComparisonSettings with { Rounds = r } };
 BenchRunner.Run(suite, options, json, Console.Out);

@@ -1,3 +1,4 @@
+using Loom.Autograd;
 using Loom.Bench.Comparison;
 using Loom.Memory;
 using Loom.Models;
@@ -19,8 +20,13 @@ public sealed class TrainStepBench : IBenchmark
 
     public string Name => "trainstep";
 
-    /// <summary>A model, a fixed batch and the peer's case name; language models flatten [B, T, V] logits for the loss.</summary>
-    private sealed record Case(string Name, string PeerCase, Func<Module<Tensor, Tensor>> Model, Tensor Inputs, Tensor Targets, bool Sequence = false, bool CountFlops = false);
+    /// <summary>
+    /// A model, a fixed batch and the peer's case name; language models flatten [B, T, V] logits for the loss. Flops:
+    /// the step's nominal floating-point operations (0: not reported, unless CountFlops counts them from the model's
+    /// convolutions and linear layers); Threads: the only thread count the case runs at.
+    /// </summary>
+    private sealed record Case(string Name, string PeerCase, Func<Module<Tensor, Tensor>> Model, Tensor Inputs, Tensor Targets, bool Sequence = false,
+        double Flops = 0, int? Threads = null, bool DecoupledDecay = false, bool CountFlops = false);
 
     /// <summary>
     /// Multiply-add FLOPs of one training step's convolutions and linear layers: 2·MACs forward, counted from the
@@ -44,6 +50,17 @@ public sealed class TrainStepBench : IBenchmark
         return 3 * forward;
     }
 
+    /// <summary>
+    /// A GPT step's nominal FLOPs: forward GEMMs (the four projections of each block, Q·Kᵀ and A·V over all T×T scores
+    /// as the unfused peer computes them, the tied logits) times 3 for forward + backward, as the issue counts it.
+    /// </summary>
+    private static double GptFlops(GptConfig c, int batch, int tokens)
+    {
+        double rows = (double)batch * tokens;
+        double perLayer = 2 * rows * 12.0 * c.Dim * c.Dim + 2 * 2.0 * batch * tokens * tokens * c.Dim;
+        return 3 * (c.Layers * perLayer + 2 * rows * c.Dim * c.Vocab);
+    }
+
     private static IEnumerable<Case> Cases()
     {
         var g = new Generator(0);
@@ -58,10 +75,17 @@ public sealed class TrainStepBench : IBenchmark
             Tensor.Randn(new Shape(64, 1, 28, 28), g), Tensor.Randint(0, 10, new Shape(64), g));
         yield return new Case("resnet-mini 1x28x28, batch 128", "trainstep/resnet-mini", () => new ResNet(ResNetConfig.Mini, 1, 10),
             Tensor.Randn(new Shape(128, 1, 28, 28), g), Tensor.Randint(0, 10, new Shape(128), g), CountFlops: true);
-        yield return new Case("gpt 4L d256 h4 T128 V4096, batch 8", "trainstep/gpt", () => new Gpt(new GptConfig(GeluTanh: false)), // the peer uses F.gelu's exact form
-            Tensor.Randint(0, 4096, new Shape(8, 128), g), Tensor.Randint(0, 4096, new Shape(8, 128), g), Sequence: true);
+        var gpt = new GptConfig(GeluTanh: false); // the peer uses F.gelu's exact form
+        yield return new Case("gpt 4L d256 h4 T128 V4096, batch 8", "trainstep/gpt", () => new Gpt(gpt),
+            Tensor.Randint(0, 4096, new Shape(8, 128), g), Tensor.Randint(0, 4096, new Shape(8, 128), g), Sequence: true, Flops: GptFlops(gpt, 8, 128));
         yield return new Case("lstm in64 h256 T50, batch 32", "trainstep/lstm", () => new LstmClassifier(),
             Tensor.Randn(new Shape(32, 50, 64), g), Tensor.Randint(0, 10, new Shape(32), g));
+        // llm.c's reference shape: GPT-2 124M, B 4, T 64, AdamW, 2 threads; FLOPs as llm.c counts them, 6·N·tokens.
+        var gpt2 = GptConfig.Preset("gpt2", 50257);
+        const double gpt2Parameters = 124_439_808; // wte, wpe, 12 blocks, ln_f (tied head)
+        yield return new Case("gpt2-124m B4 T64 AdamW", "trainstep/gpt2-124m", () => new Gpt(gpt2),
+            Tensor.Randint(0, 50257, new Shape(4, 64), g), Tensor.Randint(0, 50257, new Shape(4, 64), g), Sequence: true,
+            Flops: 6 * gpt2Parameters * 4 * 64, Threads: 2, DecoupledDecay: true);
     }
 
     /// <summary>The peers' LSTMNet: LSTM(64 → 256), batch first, the last hidden state through Linear(256, 10).</summary>
@@ -87,22 +111,30 @@ public sealed class TrainStepBench : IBenchmark
             Threads.Count = threads;
             foreach (var c in Cases())
             {
+                if (!options.Includes(c.Name) || c.Threads is int only && only != threads) continue;
                 Generator.ManualSeed(1);
+                PeakResidentMemory.Reset();
                 var model = c.Model();
-                var optimizer = new Adam(model.Parameters(), 1e-3);
+                Optimizer optimizer = c.DecoupledDecay ? new AdamW(model.Parameters(), 1e-4) : new Adam(model.Parameters(), 1e-3);
+                OpProfiler? profiler = null;
                 void Step()
                 {
                     using var scope = new MemoryScope();
                     optimizer.ZeroGrad(setToNone: false);
+                    profiler?.Mark("zero_grad");
                     var output = model.Forward(c.Inputs);
                     var loss = c.Sequence
                         ? Functional.CrossEntropy(output.Reshape(-1, output.Shape[^1]), c.Targets.Reshape(-1))
                         : Functional.CrossEntropy(output, c.Targets);
+                    profiler?.Mark("forward (not in an op)");
                     loss.Backward();
+                    profiler?.Mark("backward (after the last node)");
                     optimizer.Step();
+                    profiler?.Mark("optimizer step");
                 }
                 var peer = report.Peers.Setup("torch", c.PeerCase, threads, warmup: 5);
-                var t = CaseTimer.Time(Step, peer, options, warmup: 5, minIterations: options.Quick ? 5 : 20, budgetSeconds: options.Quick ? 0.5 : 3);
+                bool big = c.Flops > 1e11;
+                var t = CaseTimer.Time(Step, peer, options, warmup: big ? 2 : 5, minIterations: options.Quick || big ? 5 : 20, budgetSeconds: options.Quick ? 0.5 : 3);
                 const int allocSteps = 10;
                 long before = GC.GetTotalAllocatedBytes(precise: true);
                 for (int i = 0; i < allocSteps; i++) Step();
@@ -112,19 +144,63 @@ public sealed class TrainStepBench : IBenchmark
                     ("threads", threads), ("median_ms", t.MedianSeconds * 1e3), ("min_ms", t.MinSeconds * 1e3), ("steps", t.Iterations),
                     ("alloc_kb_per_step", bytesPerStep / 1024),
                 };
-                if (c.CountFlops)
+                double flops = c.CountFlops ? TrainingFlops(model, c.Inputs) : c.Flops;
+                if (flops > 0)
                 {
-                    double flops = TrainingFlops(model, c.Inputs), gflops = flops / t.MedianSeconds / 1e9;
                     limits ??= MachineLimits.Measure();
-                    // Above the peak means the peak's probe ran while the machine was busier: probe again, keep the best.
-                    double peak = limits.FmaPeak(threads);
+                    double gflops = flops / t.MedianSeconds / 1e9, peak = limits.FmaPeak(threads);
                     if (gflops > peak) peak = limits.RemeasureFmaPeak(threads);
                     metrics.AddRange([("gflop_per_step", flops / 1e9), ("gflops", gflops), ("of_peak", gflops / peak), ("peak_gflops", peak)]);
-                    if (t.Comparison is not null) metrics.Add(("peer_gflops", flops / t.Comparison.PeerMedianSeconds / 1e9));
+                    if (t.Comparison is { } cmp)
+                    {
+                        double peerGflops = flops / cmp.PeerMedianSeconds / 1e9;
+                        metrics.AddRange([("peer_gflops", peerGflops), ("peer_of_peak", peerGflops / peak)]);
+                    }
                 }
-                metrics.AddRange(t.PeerMetrics());
-                report.Add(Name, $"{c.Name} @{threads}t", [.. metrics]);
+                if (PeakResidentMemory.Read() is long rss) metrics.Add(("peak_rss_mb", rss / 1048576.0));
+                report.Add(Name, $"{c.Name} @{threads}t", [.. metrics, .. t.PeerMetrics()]);
+                if (options.Profile)
+                {
+                    const int profiled = 10;
+                    using (profiler = OpProfiler.Start())
+                    {
+                        for (int i = 0; i < profiled; i++) Step();
+                        Console.Out.WriteLine($"profile of {c.Name} @{threads}t, {profiled} steps:");
+                        Console.Out.Write(profiler.Format(profiled));
+                    }
+                    profiler = null;
+                }
             }
         }
+    }
+}
+
+/// <summary>
+/// The process's peak resident set (Linux: VmHWM), reset before a case by writing 5 to /proc/self/clear_refs, so the
+/// figure is the case's own high-water mark plus whatever the process already held.
+/// </summary>
+internal static class PeakResidentMemory
+{
+    public static void Reset()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        try { File.WriteAllText("/proc/self/clear_refs", "5"); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>Bytes, or null where /proc is not there.</summary>
+    public static long? Read()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                    return long.Parse(line.AsSpan(6).Trim().ToString().Split(' ')[0]) * 1024;
+        }
+        catch (IOException) { }
+        return null;
     }
 }

@@ -43,9 +43,10 @@ class LeNet5(nn.Module):
 
 # ---------------------------------------------------------------- (c) GPT: V 4096, 4 layers, d 256, 4 heads, T 128
 class Block(nn.Module):
-    def __init__(self, d, h):
+    def __init__(self, d, h, gelu="none"):
         super().__init__()
         self.h = h
+        self.gelu = gelu
         self.ln1 = nn.LayerNorm(d)
         self.qkv = nn.Linear(d, 3 * d)
         self.proj = nn.Linear(d, d)
@@ -74,15 +75,15 @@ class Block(nn.Module):
 
     def forward(self, x, cache=None):
         x = x + self.attn(self.ln1(x), cache)
-        return x + self.fc2(F.gelu(self.fc(self.ln2(x))))
+        return x + self.fc2(F.gelu(self.fc(self.ln2(x)), approximate=self.gelu))
 
 
 class GPT(nn.Module):
-    def __init__(self, vocab=4096, d=256, layers=4, heads=4, ctx=128):
+    def __init__(self, vocab=4096, d=256, layers=4, heads=4, ctx=128, gelu="none"):
         super().__init__()
         self.tok = nn.Embedding(vocab, d)
         self.pos = nn.Embedding(ctx, d)
-        self.blocks = nn.ModuleList([Block(d, heads) for _ in range(layers)])
+        self.blocks = nn.ModuleList([Block(d, heads, gelu) for _ in range(layers)])
         self.lnf = nn.LayerNorm(d)
 
     def forward(self, idx, caches=None, pos0=0):
@@ -157,6 +158,21 @@ def gpt_train(params):
                       lambda logits, y: ce(logits.view(-1, V), y.view(-1)))
 
 
+def gpt2_124m_train(params):
+    """GPT-2 124M (GPT-2's shapes, tanh GELU, tied head), B 4, T 64, AdamW: the shapes of
+    ../shared/peers/gpt2_124m_torch.py, the step llm.c reports."""
+    B, T, V = 4, 64, 50257
+    model = GPT(vocab=V, d=768, layers=12, heads=12, ctx=1024, gelu="tanh")
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    x, y = torch.randint(0, V, (B, T)), torch.randint(0, V, (B, T))
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        ce(model(x).view(-1, V), y.view(-1)).backward()
+        opt.step()
+    return step
+
+
 def no_grad(fn):
     def step():
         with torch.no_grad():
@@ -209,6 +225,7 @@ CASES = {
     "trainstep/lenet5": lambda p: train_step(LeNet5(), torch.randn(64, 1, 28, 28), torch.randint(0, 10, (64,))),
     "trainstep/gpt": gpt_train,
     "trainstep/resnet-mini": lambda p: train_step(ResNetMini(), torch.randn(128, 1, 28, 28), torch.randint(0, 10, (128,))),
+    "trainstep/gpt2-124m": gpt2_124m_train,
     "trainstep/lstm": lambda p: train_step(LSTMNet(), torch.randn(32, 50, 64), torch.randint(0, 10, (32,))),
     "infer/mlp": mlp_inference,
     "infer/gpt-generate-cache": lambda p: gpt_generate(True),

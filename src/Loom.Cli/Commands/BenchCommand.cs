@@ -17,7 +17,9 @@ internal static class BenchCommand
         var only = new Option<string?>("--only") { Description = "comma-separated benchmark names (e.g. sgemm,conv2d)" };
         var peers = new Option<bool>("--peers") { Description = "also run the peers (PyTorch, numpy/OpenBLAS; bench/peers) in rounds alternating with Loom's and report the median ratio" };
         var rounds = new Option<int?>("--rounds") { Description = "rounds per case compared with a peer (default 7, 3 with --quick)" };
-        var command = new Command("bench", "Measure kernels and training steps; figures are medians after warm-up") { suite, json, quick, threads, only, peers, rounds };
+        var cases = new Option<string?>("--case") { Description = "comma-separated parts of case names to run (e.g. gpt2 runs only the GPT-2 124M step)" };
+        var profile = new Option<bool>("--profile") { Description = "also profile each training step op by op and print the breakdown" };
+        var command = new Command("bench", "Measure kernels and training steps; figures are medians after warm-up") { suite, json, quick, threads, only, peers, rounds, cases, profile };
         command.SetAction(parse =>
         {
             int[] threadCounts;
@@ -35,6 +37,8 @@ internal static class BenchCommand
                 ThreadCounts = threadCounts,
                 Only = parse.GetValue(only)?.Split(',').ToHashSet(),
                 Peers = parse.GetValue(peers),
+                Cases = parse.GetValue(cases)?.Split(','),
+                Profile = parse.GetValue(profile),
             };
             if (parse.GetValue(rounds) is int r)
             {

@@ -79,6 +79,8 @@ internal static class AutogradEngine
             if (!grads.Remove(node, out var g)) continue;
             if (node.Released)
                 throw new InvalidOperationException($"{node.OpName}: trying to backward through the graph a second time (its saved tensors were freed after the first Backward()); pass retainGraph: true to the first Backward()");
+            var profiler = OpProfiler.Active;
+            profiler?.Mark("autograd engine");
             var inputGrads = node.Apply(g);
             if (inputGrads.Length != node.Inputs.Length)
                 throw new InvalidOperationException($"{node.OpName}: backward returned {inputGrads.Length} gradients for {node.Inputs.Length} inputs");
@@ -95,6 +97,7 @@ internal static class AutogradEngine
                     AccumulateLeaf(input, ig);
             }
             if (!retainGraph) node.Release();
+            profiler?.Mark(node.OpName + " backward");
         }
     }
 

@@ -72,6 +72,7 @@ public abstract class BackwardNode
                 $"{OpName}: a backward node attaches only to its op's fresh output, but this tensor (shape {output.Shape}) already requires grad" +
                 (output.GradFn is { } fn ? $" (it was produced by {fn.OpName})" : " (it is a leaf)"));
         output.GradFn = this;
+        OpProfiler.Active?.Mark(OpName);
         return output;
     }
 

@@ -5,8 +5,10 @@ namespace Loom.Memory;
 
 /// <summary>
 /// Size-bucketed pool of arrays for tensor storage. A training step allocates the same shapes every step; renting
-/// from power-of-two buckets lets the arrays of step N serve step N+1, so the GC (and the large-object heap) stays out
-/// of the hot loop. Arrays shorter than <see cref="MinPooledLength"/> are plain allocations: the GC handles small
+/// from size classes lets the arrays of step N serve step N+1, so the GC (and the large-object heap) stays out of the
+/// hot loop. Classes are powers of two up to <see cref="FineClassesAbove"/> elements and quarter steps between powers
+/// of two above it (5/4, 6/4, 7/4 and 8/4 of the power below): a power-of-two array for GPT-2's 38.6 M-element
+/// embedding gradient would be 64 M elements, 100 MiB of freshly zeroed, resident memory that nothing uses. Arrays shorter than <see cref="MinPooledLength"/> are plain allocations: the GC handles small
 /// objects cheaply and pooling them would cost more than it saves.
 /// </summary>
 /// <remarks>
@@ -19,25 +21,44 @@ public static class BufferPool<T> where T : unmanaged
 {
     /// <summary>Arrays this short are not pooled.</summary>
     public const int MinPooledLength = 1024;
+    /// <summary>Lengths above this (1 Mi elements) get quarter-step size classes instead of powers of two.</summary>
+    public const int FineClassesAbove = 1 << 20;
 
     private static readonly int ElementSize = Unsafe.SizeOf<T>();
     private static readonly Stack<T[]>[] Buckets = CreateBuckets();
 
     private static Stack<T[]>[] CreateBuckets()
     {
-        var buckets = new Stack<T[]>[32];
+        var buckets = new Stack<T[]>[4 * 33];
         for (int i = 0; i < buckets.Length; i++) buckets[i] = new Stack<T[]>();
         return buckets;
     }
 
-    private static int BucketOf(int length) => BitOperations.Log2((uint)length - 1) + 1; // ceil(log2(length))
+    // Bucket 4·b holds arrays of 2^b elements; 4·e + q (q = 1, 2, 3) holds (4 + q)·2^(e−2), between 2^e and 2^(e+1).
+    private static (int Bucket, int Size) ClassOf(int length)
+    {
+        int ceilLog2 = BitOperations.Log2((uint)length - 1) + 1;
+        if (length <= FineClassesAbove) return (4 * ceilLog2, 1 << ceilLog2);
+        int e = ceilLog2 - 1, quarter = 1 << (e - 2);
+        int m = (int)(((long)length + quarter - 1) / quarter); // 5..8
+        return m == 8 ? (4 * ceilLog2, (int)Math.Min(1L << ceilLog2, Array.MaxLength)) : (4 * e + m - 4, m * quarter);
+    }
+
+    /// <summary>The bucket of an array whose length is a class size, else −1.</summary>
+    private static int BucketOfSize(int length)
+    {
+        if (BitOperations.IsPow2(length)) return 4 * BitOperations.Log2((uint)length);
+        if (length <= FineClassesAbove) return -1;
+        int e = BitOperations.Log2((uint)length), quarter = 1 << (e - 2);
+        return length % quarter == 0 ? 4 * e + length / quarter - 4 : -1;
+    }
 
     /// <summary>An array of at least <paramref name="length"/> elements; <paramref name="fromPool"/> says whether it was reused (and so holds stale data).</summary>
     public static T[] Rent(int length, out bool fromPool)
     {
         fromPool = false;
         if (length < MinPooledLength) return length == 0 ? [] : new T[length];
-        int bucket = BucketOf(length);
+        var (bucket, size) = ClassOf(length);
         var stack = Buckets[bucket];
         lock (stack)
         {
@@ -48,7 +69,7 @@ public static class BufferPool<T> where T : unmanaged
                 return array;
             }
         }
-        return new T[1 << bucket]; // fresh arrays are zeroed, which Storage.Allocate relies on
+        return new T[size]; // fresh arrays are zeroed, which Storage.Allocate relies on
     }
 
     /// <summary>
@@ -57,10 +78,12 @@ public static class BufferPool<T> where T : unmanaged
     /// </summary>
     public static void Return(T[] array)
     {
-        if (array.Length < MinPooledLength || !BitOperations.IsPow2(array.Length)) return;
+        if (array.Length < MinPooledLength) return;
+        int bucket = BucketOfSize(array.Length);
+        if (bucket < 0) return;
         long bytes = (long)array.Length * ElementSize;
         if (!BufferPoolBudget.TryReserve(bytes)) return;
-        var stack = Buckets[BucketOf(array.Length)];
+        var stack = Buckets[bucket];
         lock (stack) stack.Push(array);
     }
 
@@ -68,7 +91,7 @@ public static class BufferPool<T> where T : unmanaged
     public static int Pooled(int length)
     {
         if (length < MinPooledLength) return 0;
-        var stack = Buckets[BucketOf(length)];
+        var stack = Buckets[ClassOf(length).Bucket];
         lock (stack) return stack.Count;
     }
 

@@ -34,8 +34,9 @@ public sealed class GptBlock : Module<Tensor, Tensor>
 
 /// <summary>
 /// Causal multi-head self-attention: one projection to q, k, v (c_attn), rotary positions when configured, then
-/// <see cref="Functional.ScaledDotProductAttention"/> — the single entry point a fused attention kernel replaces — and
-/// the output projection (c_proj) with residual dropout.
+/// <see cref="Functional.ScaledDotProductAttention"/> and the output projection (c_proj) with residual dropout. A whole
+/// sequence without rotary positions, cache or attention dropout (training a GPT-2-style model, scoring text) takes
+/// the fused <see cref="Functional.SelfAttention"/> instead, which gives the same values without the copies.
 /// </summary>
 public sealed class GptAttention : Module<Tensor, Tensor>
 {
@@ -58,13 +59,19 @@ public sealed class GptAttention : Module<Tensor, Tensor>
     public Tensor Forward(Tensor x, GptContext context, GptCache.Layer? cache)
     {
         int b = x.Shape[0], t = x.Shape[1], c = x.Shape[2], heads = _config.Heads, hd = c / heads;
+        bool dropout = Training && _config.Dropout > 0;
+        if (cache is null && context.Rotary is null && context.KeyMask(t) is null && !dropout)
+        {
+            // The fused kernel reads the heads in place from c_attn's output and writes them where c_proj reads them.
+            return ResidDropout.Forward(CProj.Forward(Functional.SelfAttention(CAttn.Forward(x), heads)));
+        }
         var qkv = CAttn.Forward(x).Split(c, axis: 2);
         Tensor Heads(Tensor z) => z.Reshape(b, t, heads, hd).Transpose(1, 2); // [B, H, T, hd]
         Tensor q = Heads(qkv[0]), k = Heads(qkv[1]), v = Heads(qkv[2]);
         if (context.Rotary is { } rotary) (q, k) = (rotary.Apply(q), rotary.Apply(k));
         if (cache is not null) (k, v) = cache.Append(k, v);
         var y = Functional.ScaledDotProductAttention(q, k, v, context.KeyMask(k.Shape[2]), isCausal: true,
-            dropoutP: Training ? _config.Dropout : 0);
+            dropoutP: dropout ? _config.Dropout : 0);
         return ResidDropout.Forward(CProj.Forward(y.Transpose(1, 2).Reshape(b, t, c)));
     }
 }

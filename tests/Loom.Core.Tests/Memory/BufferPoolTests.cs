@@ -66,6 +66,25 @@ public class BufferPoolTests
     }
 
     [Fact]
+    public void Large_arrays_take_quarter_step_sizes_and_are_reused()
+    {
+        // 2^20 + 1 elements: a power-of-two class would hand out 2^21 (twice what is asked, all of it zeroed and resident).
+        BufferPool<sbyte>.Clear();
+        int length = BufferPool<sbyte>.FineClassesAbove + 1, size = 5 << 18;
+        long before = BufferPoolBudget.PooledBytes;
+        using (new MemoryScope()) Tensor.Zeros(new Shape(length), DType.Int8);
+        Assert.Equal(size, BufferPoolBudget.PooledBytes - before);
+        Assert.Equal(1, BufferPool<sbyte>.Pooled(size - 100)); // the same class serves any length up to 5·2^18
+        Assert.Equal(0, BufferPool<sbyte>.Pooled(size + 1));   // the next class, 6·2^18, is another bucket
+        using (new MemoryScope())
+        {
+            Tensor.Zeros(new Shape(size), DType.Int8);
+            Assert.Equal(0, BufferPool<sbyte>.Pooled(size)); // it came from the pool
+        }
+        BufferPool<sbyte>.Clear();
+    }
+
+    [Fact]
     public void Budget_refuses_a_negative_size() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => BufferPoolBudget.MaxBytes = -1);
 

@@ -33,6 +33,25 @@ public class LookupTests
     }
 
     [Fact]
+    public void Embedding_backward_into_an_existing_gradient_accumulates_as_a_dense_one_would()
+    {
+        // With the weight's gradient already there (ZeroGrad without dropping it), backward writes the rows into it:
+        // the result must be what the dense gradient added to it gives, padding row skipped, repeats summed, and a
+        // second use of the weight (the tied logits of a GPT) accumulated too.
+        var indices = Tensor.FromArray(new long[] { 3, 0, 3, 1 }, 2, 2);
+        var weight = TestTensors.Randn(1, DType.Float64, 5, 3).RequiresGrad_();
+        var upstream = TestTensors.Randn(2, DType.Float64, 2, 2, 3);
+        var tied = TestTensors.Randn(3, DType.Float64, 4, 5);
+        Tensor Loss(Tensor w) => Functional.Embedding(indices, w, paddingIdx: 1).Mul(upstream).Sum().Add(tied.Matmul(w).Sum());
+        Loss(weight).Backward();
+        var dense = weight.Grad!.Clone(); // from nothing: the dense path
+        weight.Grad = TestTensors.Randn(4, DType.Float64, 5, 3);
+        var before = weight.Grad.Clone();
+        Loss(weight).Backward();
+        TensorAssert.Close(before.Add(dense), weight.Grad, 1e-14, 1e-14);
+    }
+
+    [Fact]
     public void Embedding_rejects_out_of_range_indices_naming_the_index_and_the_size()
     {
         var weight = Tensor.Zeros(10, 4);

@@ -1,0 +1,242 @@
+using System.Buffers;
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using Loom.Threading;
+
+namespace Loom.Kernels;
+
+// Fused multi-head self-attention over a packed projection, flash-attention style on CPU (Dao et al. 2022, FA-2's
+// loop order). Legend: B batch, T tokens, H heads, D head size, C = H·D.
+//   qkv [B, T, 3C]: row (b, t) holds q | k | v, head h at columns h·D of each third (GPT-2's c_attn output)
+//   out [B, T, C]:  head h at columns h·D (what c_proj reads: no transpose back)
+//   lse [B, H, T]:  log Σ_j exp(s_ij) per query, all backward needs to rebuild the weights
+// Forward, per (b, h, tile of Br queries): for each tile of Bc keys up to the causal end,
+//   S = scale · Q·Kᵀ (GEMM), m' = max(m, rowmax S), P = exp(S − m'), l = l·e^(m−m') + Σ P,
+//   O = O·e^(m−m') + P·V (GEMM), and at the end O /= l, lse = m + log l.
+// Only a Br×Bc tile of scores exists at a time: no T×T matrix per head, and the tiles above the diagonal are never
+// computed (a causal step does about half the unfused score work).
+// Backward, per (b, h), recomputing P = exp(S − lse) tile by tile, with Dᵢ = Σ dOᵢ ⊙ Oᵢ:
+//   dV += Pᵀ·dO,  dP = dO·Vᵀ,  dS = P ⊙ (dP − D),  dQ += scale · dS·K,  dK += scale · dSᵀ·Q      (all GEMMs)
+// Each (b, h) owns its own columns of dqkv, so threads never write the same element.
+// Masking: causal hides key j from query i when j > i; a key mask hides key j of batch row b everywhere. A query
+// that sees no key at all outputs zeros and passes no gradient (lse = +∞ makes its weights exp(−∞) = 0), where the
+// unfused softmax(−∞, …) gives NaN.
+internal static class AttentionKernels
+{
+    private const int QueryTile = 64;  // Br: 64 queries × 64 head dims of Q stay in L1 while K and V tiles stream
+    private const int KeyTile = 256;   // Bc: the 64×256 score tile (64 KiB of float) stays in L2
+
+    private readonly record struct Problem<T>(int Batch, int Tokens, int Heads, int HeadDim, T Scale, bool Causal)
+    {
+        public int Width => Heads * HeadDim;        // C
+        public int Stride => 3 * Heads * HeadDim;   // a row of qkv
+    }
+
+    /// <summary>out and lse from qkv; <paramref name="keyMask"/> ([B·T], true = hidden) may be empty.</summary>
+    public static unsafe void Forward<T>(ReadOnlySpan<T> qkv, ReadOnlySpan<bool> keyMask, Span<T> output, Span<T> lse,
+        int batch, int tokens, int heads, int headDim, T scale, bool causal)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var p = new Problem<T>(batch, tokens, heads, headDim, scale, causal);
+        int tiles = (tokens + QueryTile - 1) / QueryTile;
+        fixed (T* q = qkv, o = output, l = lse)
+        fixed (bool* mask = keyMask)
+        {
+            var state = (p, (nint)q, (nint)mask, (nint)o, (nint)l, tiles);
+            ParallelHelper.For(batch * heads * tiles, 1, state, static (s, start, end) =>
+            {
+                var (p, q, mask, o, l, tiles) = s;
+                T[] scores = ArrayPool<T>.Shared.Rent(QueryTile * KeyTile + 2 * QueryTile);
+                try
+                {
+                    for (int item = start; item < end; item++)
+                        ForwardTile(p, item / tiles, item % tiles, (T*)q, (bool*)mask, (T*)o, (T*)l, scores);
+                }
+                finally
+                {
+                    ArrayPool<T>.Shared.Return(scores);
+                }
+            });
+        }
+    }
+
+    private static unsafe void ForwardTile<T>(Problem<T> p, int batchHead, int tile, T* qkv, bool* keyMask, T* output, T* lse, T[] scratch)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int b = batchHead / p.Heads, h = batchHead % p.Heads, d = p.HeadDim, c = p.Width, ld = p.Stride, tokens = p.Tokens;
+        int i0 = tile * QueryTile, rows = Math.Min(QueryTile, tokens - i0), keyEnd = p.Causal ? i0 + rows : tokens;
+        var qkvRows = new ReadOnlySpan<T>(qkv + (long)b * tokens * ld, tokens * ld);
+        var queries = qkvRows[(i0 * ld + h * d)..];
+        var outRows = new Span<T>(output + ((long)b * tokens + i0) * c + h * d, (rows - 1) * c + d);
+        var scores = scratch.AsSpan(0, QueryTile * KeyTile);
+        var max = scratch.AsSpan(QueryTile * KeyTile, rows);
+        var sum = scratch.AsSpan(QueryTile * KeyTile + QueryTile, rows);
+        max.Fill(T.NegativeInfinity);
+        sum.Clear();
+        for (int j0 = 0; j0 < keyEnd; j0 += KeyTile)
+        {
+            int keys = Math.Min(KeyTile, keyEnd - j0);
+            bool first = j0 == 0;
+            Gemm(false, true, rows, keys, d, p.Scale, queries, ld, qkvRows[(j0 * ld + c + h * d)..], ld, T.Zero, scores, KeyTile);
+            for (int r = 0; r < rows; r++)
+            {
+                var row = scores.Slice(r * KeyTile, keys);
+                int seen = Visible(p, i0 + r, j0, keys);
+                if (keyMask != null) HideMasked(row[..seen], new ReadOnlySpan<bool>(keyMask + (long)b * tokens + j0, seen));
+                T rowMax = seen > 0 ? TensorPrimitives.Max(row[..seen]) : T.NegativeInfinity;
+                T newMax = T.Max(max[r], rowMax);
+                if (T.IsNegativeInfinity(newMax))
+                {
+                    row.Clear(); // nothing visible yet: P = 0, and O (zero or untouched) needs no rescale
+                    continue;
+                }
+                T rowSum = ExpShifted(row[..seen], newMax);
+                row[seen..].Clear();
+                T factor = T.Exp(max[r] - newMax); // 0 when max was −∞
+                sum[r] = sum[r] * factor + rowSum;
+                max[r] = newMax;
+                if (!first && factor != T.One)
+                {
+                    var o = outRows.Slice(r * c, d);
+                    TensorPrimitives.Multiply(o, factor, o);
+                }
+            }
+            Gemm(false, false, rows, d, keys, T.One, scores, KeyTile, qkvRows[(j0 * ld + 2 * c + h * d)..], ld, first ? T.Zero : T.One, outRows, c);
+        }
+        var rowLse = new Span<T>(lse + (long)batchHead * tokens + i0, rows);
+        for (int r = 0; r < rows; r++)
+        {
+            var o = outRows.Slice(r * c, d);
+            if (sum[r] == T.Zero)
+            {
+                o.Clear();
+                rowLse[r] = T.PositiveInfinity;
+                continue;
+            }
+            TensorPrimitives.Multiply(o, T.One / sum[r], o);
+            rowLse[r] = max[r] + T.Log(sum[r]);
+        }
+    }
+
+    /// <summary>
+    /// dqkv (cleared by the caller) from qkv, out, lse and dout; each (b, h) recomputes its weights tile by tile.
+    /// </summary>
+    public static unsafe void Backward<T>(ReadOnlySpan<T> qkv, ReadOnlySpan<bool> keyMask, ReadOnlySpan<T> output, ReadOnlySpan<T> lse,
+        ReadOnlySpan<T> gradOutput, Span<T> gradQkv, int batch, int tokens, int heads, int headDim, T scale, bool causal)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var p = new Problem<T>(batch, tokens, heads, headDim, scale, causal);
+        fixed (T* q = qkv, o = output, l = lse, dout = gradOutput, dq = gradQkv)
+        fixed (bool* mask = keyMask)
+        {
+            var state = (p, (nint)q, (nint)mask, (nint)o, (nint)l, (nint)dout, (nint)dq);
+            ParallelHelper.For(batch * heads, 1, state, static (s, start, end) =>
+            {
+                var (p, q, mask, o, l, dout, dq) = s;
+                T[] scratch = ArrayPool<T>.Shared.Rent(2 * QueryTile * KeyTile + p.Tokens);
+                try
+                {
+                    for (int item = start; item < end; item++)
+                        BackwardHead(p, item, (T*)q, (bool*)mask, (T*)o, (T*)l, (T*)dout, (T*)dq, scratch);
+                }
+                finally
+                {
+                    ArrayPool<T>.Shared.Return(scratch);
+                }
+            });
+        }
+    }
+
+    private static unsafe void BackwardHead<T>(Problem<T> p, int batchHead, T* qkv, bool* keyMask, T* output, T* lse, T* gradOutput, T* gradQkv, T[] scratch)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int b = batchHead / p.Heads, h = batchHead % p.Heads, d = p.HeadDim, c = p.Width, ld = p.Stride, tokens = p.Tokens;
+        var qkvRows = new ReadOnlySpan<T>(qkv + (long)b * tokens * ld, tokens * ld);
+        var gradRows = new Span<T>(gradQkv + (long)b * tokens * ld, tokens * ld);
+        var outRows = new ReadOnlySpan<T>(output + (long)b * tokens * c, tokens * c);
+        var dOutRows = new ReadOnlySpan<T>(gradOutput + (long)b * tokens * c, tokens * c);
+        var rowLse = new ReadOnlySpan<T>(lse + (long)batchHead * tokens, tokens);
+        var weights = scratch.AsSpan(0, QueryTile * KeyTile);
+        var gradScores = scratch.AsSpan(QueryTile * KeyTile, QueryTile * KeyTile);
+        var delta = scratch.AsSpan(2 * QueryTile * KeyTile, tokens);
+        for (int i = 0; i < tokens; i++)
+            delta[i] = TensorPrimitives.Dot(dOutRows.Slice(i * c + h * d, d), outRows.Slice(i * c + h * d, d));
+        int qCol = h * d, kCol = c + h * d, vCol = 2 * c + h * d;
+        for (int i0 = 0; i0 < tokens; i0 += QueryTile)
+        {
+            int rows = Math.Min(QueryTile, tokens - i0), keyEnd = p.Causal ? i0 + rows : tokens;
+            var queries = qkvRows[(i0 * ld + qCol)..];
+            var dOut = dOutRows[(i0 * c + h * d)..];
+            for (int j0 = 0; j0 < keyEnd; j0 += KeyTile)
+            {
+                int keys = Math.Min(KeyTile, keyEnd - j0);
+                var keyRows = qkvRows[(j0 * ld + kCol)..];
+                var valueRows = qkvRows[(j0 * ld + vCol)..];
+                Gemm(false, true, rows, keys, d, p.Scale, queries, ld, keyRows, ld, T.Zero, weights, KeyTile);
+                for (int r = 0; r < rows; r++)
+                {
+                    var row = weights.Slice(r * KeyTile, keys);
+                    int seen = Visible(p, i0 + r, j0, keys);
+                    if (keyMask != null) HideMasked(row[..seen], new ReadOnlySpan<bool>(keyMask + (long)b * tokens + j0, seen));
+                    ExpShifted(row[..seen], rowLse[i0 + r]);
+                    row[seen..].Clear();
+                }
+                // dV_j += Pᵀ·dO_i
+                Gemm(true, false, keys, d, rows, T.One, weights, KeyTile, dOut, c, T.One, gradRows[(j0 * ld + vCol)..], ld);
+                // dP = dO_i·V_jᵀ, then dS = P ⊙ (dP − D) in place
+                Gemm(false, true, rows, keys, d, T.One, dOut, c, valueRows, ld, T.Zero, gradScores, KeyTile);
+                for (int r = 0; r < rows; r++)
+                {
+                    var dS = gradScores.Slice(r * KeyTile, keys);
+                    TensorPrimitives.Subtract(dS, delta[i0 + r], dS);
+                    TensorPrimitives.Multiply(dS, weights.Slice(r * KeyTile, keys), dS);
+                }
+                // dQ_i += scale·dS·K_j,  dK_j += scale·dSᵀ·Q_i
+                Gemm(false, false, rows, d, keys, p.Scale, gradScores, KeyTile, keyRows, ld, T.One, gradRows[(i0 * ld + qCol)..], ld);
+                Gemm(true, false, keys, d, rows, p.Scale, gradScores, KeyTile, queries, ld, T.One, gradRows[(j0 * ld + kCol)..], ld);
+            }
+        }
+    }
+
+    /// <summary>How many of the tile's keys (from <paramref name="j0"/>) query <paramref name="i"/> may see before masks.</summary>
+    private static int Visible<T>(Problem<T> p, int i, int j0, int keys) =>
+        p.Causal ? Math.Clamp(i - j0 + 1, 0, keys) : keys;
+
+    private static void HideMasked<T>(Span<T> row, ReadOnlySpan<bool> hidden) where T : IFloatingPointIeee754<T>
+    {
+        for (int j = 0; j < row.Length; j++)
+            if (hidden[j]) row[j] = T.NegativeInfinity;
+    }
+
+    /// <summary>row = exp(row − shift) in place; returns Σ row. Float goes through softmax's one-pass kernel.</summary>
+    private static T ExpShifted<T>(Span<T> row, T shift) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float))
+        {
+            var values = MemoryMarshal.Cast<T, float>(row);
+            return T.CreateTruncating(ExpKernels.ExpShiftedSum(values, float.CreateTruncating(shift), values));
+        }
+        TensorPrimitives.Subtract(row, shift, row);
+        TensorPrimitives.Exp(row, row);
+        return TensorPrimitives.Sum<T>(row);
+    }
+
+    /// <summary>Loom's GEMM for float or double on spans that start at each operand's first element.</summary>
+    private static void Gemm<T>(bool transA, bool transB, int m, int n, int k, T alpha, ReadOnlySpan<T> a, int lda,
+        ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        // The spans run to the end of their buffers; trim them to the last element each matrix touches, which is all
+        // GEMM's bound checks ask for.
+        int aRows = transA ? k : m, aCols = transA ? m : k, bRows = transB ? n : k, bCols = transB ? k : n;
+        a = a[..((aRows - 1) * lda + aCols)];
+        b = b[..((bRows - 1) * ldb + bCols)];
+        c = c[..((m - 1) * ldc + n)];
+        if (typeof(T) == typeof(float))
+            Kernels.Gemm.Sgemm(transA, transB, m, n, k, float.CreateTruncating(alpha), MemoryMarshal.Cast<T, float>(a), lda,
+                MemoryMarshal.Cast<T, float>(b), ldb, float.CreateTruncating(beta), MemoryMarshal.Cast<T, float>(c), ldc);
+        else
+            Kernels.Gemm.Dgemm(transA, transB, m, n, k, double.CreateTruncating(alpha), MemoryMarshal.Cast<T, double>(a), lda,
+                MemoryMarshal.Cast<T, double>(b), ldb, double.CreateTruncating(beta), MemoryMarshal.Cast<T, double>(c), ldc);
+    }
+}

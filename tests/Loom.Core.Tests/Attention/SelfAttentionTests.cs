@@ -1,0 +1,127 @@
+using Loom.Autograd;
+using Loom.Testing;
+
+namespace Loom.Tests.Attention;
+
+/// <summary>
+/// The fused <see cref="Functional.SelfAttention"/> against the unfused composition it replaces (Split, heads as
+/// views, <see cref="Functional.ScaledDotProductAttention"/>, heads back), forward and qkv gradients, in float64.
+/// </summary>
+[Collection(GlobalSettings.Name)]
+public class SelfAttentionTests
+{
+    private const DType F64 = DType.Float64;
+
+    private static Tensor Unfused(Tensor qkv, int heads, bool causal, Tensor? keyPadding, double? scale = null)
+    {
+        int b = qkv.Shape[0], t = qkv.Shape[1], c = qkv.Shape[2] / 3, d = c / heads;
+        var parts = qkv.Split(c, axis: 2);
+        Tensor Heads(Tensor z) => z.Reshape(b, t, heads, d).Transpose(1, 2);
+        var y = Functional.ScaledDotProductAttention(Heads(parts[0]), Heads(parts[1]), Heads(parts[2]), keyPadding?.Reshape(b, 1, 1, t),
+            isCausal: causal, scale: scale);
+        return y.Transpose(1, 2).Reshape(b, t, c);
+    }
+
+    /// <summary>Output and qkv gradient of Σ output ⊙ w, the upstream gradient w random.</summary>
+    private static (Tensor Output, Tensor Grad) Run(Func<Tensor, Tensor> attention, Tensor qkv, Tensor w)
+    {
+        var x = qkv.Detach().RequiresGrad_();
+        var y = attention(x);
+        y.Mul(w).Sum().Backward();
+        return (y.Detach(), x.Grad!);
+    }
+
+    // Lengths around the kernel's 64-query and 256-key tiles, so that the online softmax rescales across key tiles.
+    [Theory]
+    [InlineData(1, true)]
+    [InlineData(7, true)]
+    [InlineData(7, false)]
+    [InlineData(70, true)]
+    [InlineData(300, true)]
+    [InlineData(300, false)]
+    public void Matches_the_unfused_attention_and_its_gradients(int tokens, bool causal)
+    {
+        const int heads = 3, d = 4, c = heads * d;
+        var qkv = TestTensors.Randn(1, F64, 2, tokens, 3 * c).Mul(1.5); // scores of a few units: softmaxes far from uniform
+        var w = TestTensors.Randn(2, F64, 2, tokens, c);
+        var (expected, expectedGrad) = Run(x => Unfused(x, heads, causal, null), qkv, w);
+        var (actual, actualGrad) = Run(x => Functional.SelfAttention(x, heads, causal), qkv, w);
+        TensorAssert.Close(expected, actual, 1e-12, 1e-10);
+        TensorAssert.Close(expectedGrad, actualGrad, 1e-12, 1e-10);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Padding_hides_keys_as_the_unfused_mask_does(bool causal)
+    {
+        const int heads = 2, d = 5, c = heads * d, t = 9;
+        var qkv = TestTensors.Randn(3, F64, 3, t, 3 * c);
+        var w = TestTensors.Randn(4, F64, 3, t, c);
+        // Row 0 right-padded (the last 4 keys), row 1 none, row 2 with holes; key 0 stays visible to every query, so
+        // no softmax is over nothing (the unfused one gives NaN there).
+        var padding = new bool[3 * t];
+        for (int j = 5; j < t; j++) padding[j] = true;
+        padding[2 * t + 2] = padding[2 * t + 3] = padding[2 * t + 7] = true;
+        var mask = Tensor.FromArray(padding, 3, t);
+        var (expected, expectedGrad) = Run(x => Unfused(x, heads, causal, mask, 0.7), qkv, w);
+        var (actual, actualGrad) = Run(x => Functional.SelfAttention(x, heads, causal, mask, 0.7), qkv, w);
+        TensorAssert.Close(expected, actual, 1e-12, 1e-10);
+        TensorAssert.Close(expectedGrad, actualGrad, 1e-12, 1e-10);
+    }
+
+    [Fact]
+    public void Gradients_match_finite_differences()
+    {
+        var mask = Tensor.FromArray(new[] { false, false, false, false, true, false, false, true, false, false }, 2, 5);
+        var qkv = TestTensors.Param(5, 2, 5, 3 * 6);
+        Assert.Null(GradCheck.Run(x => Functional.SelfAttention(x[0], 2, isCausal: true, keyPadding: mask), [qkv]));
+        Assert.Null(GradCheck.Run(x => Functional.SelfAttention(x[0], 3, isCausal: false), [qkv]));
+    }
+
+    [Fact]
+    public void A_query_that_sees_no_key_outputs_zeros_and_passes_no_gradient()
+    {
+        const int t = 4;
+        var mask = Tensor.FromArray(new[] { true, true, false, false }, 1, t); // left padding: queries 0 and 1 see nothing
+        var qkv = TestTensors.Randn(6, F64, 1, t, 3 * 4);
+        var (output, grad) = Run(x => Functional.SelfAttention(x, 2, isCausal: true, keyPadding: mask), qkv, Tensor.Ones(new Shape(1, t, 4), F64));
+        Assert.All(output.Narrow(1, 0, 2).ToArray<double>(), v => Assert.Equal(0, v));
+        Assert.False(grad.HasNonFinite());
+        Assert.All(grad.Narrow(1, 0, 2).Narrow(2, 0, 4).ToArray<double>(), v => Assert.Equal(0, v)); // their queries
+        Assert.Contains(output.Narrow(1, 2, 2).ToArray<double>(), v => v != 0);
+    }
+
+    [Fact]
+    public void Float32_agrees_with_float64()
+    {
+        var qkv = TestTensors.Randn(7, F64, 2, 130, 3 * 32);
+        var w = TestTensors.Randn(8, F64, 2, 130, 32);
+        var (expected, expectedGrad) = Run(x => Functional.SelfAttention(x, 4), qkv, w);
+        var (actual, actualGrad) = Run(x => Functional.SelfAttention(x, 4), qkv.To(DType.Float32), w.To(DType.Float32));
+        TensorAssert.Close(expected, actual.To(F64), 1e-5, 1e-4);
+        TensorAssert.Close(expectedGrad, actualGrad.To(F64), 1e-4, 1e-3);
+    }
+
+    [Fact]
+    public void Threads_do_not_change_a_result()
+    {
+        var qkv = TestTensors.Randn(9, DType.Float32, 4, 100, 3 * 64);
+        var w = TestTensors.Randn(10, DType.Float32, 4, 100, 64);
+        float[][] Values() { var (y, g) = Run(x => Functional.SelfAttention(x, 4), qkv, w); return [y.ToArray<float>(), g.ToArray<float>()]; }
+        float[][] one = [], two = [];
+        GlobalSettings.WithThreads(1, () => one = Values());
+        GlobalSettings.WithThreads(2, () => two = Values());
+        Assert.Equal(one[0], two[0]);
+        Assert.Equal(one[1], two[1]);
+    }
+
+    [Fact]
+    public void Bad_shapes_are_refused_with_a_clear_message()
+    {
+        var qkv = Tensor.Zeros(new Shape(2, 5, 12));
+        Assert.Contains("[B, T, 3·C]", Assert.Throws<ArgumentException>(() => Functional.SelfAttention(Tensor.Zeros(new Shape(2, 5, 13)), 2)).Message);
+        Assert.Contains("not divisible into 3 heads", Assert.Throws<ArgumentException>(() => Functional.SelfAttention(qkv, 3)).Message);
+        Assert.Contains("keyPadding must be Bool [2, 5]", Assert.Throws<ArgumentException>(() => Functional.SelfAttention(qkv, 2, keyPadding: Tensor.Zeros(new Shape(2, 4), DType.Bool))).Message);
+    }
+}
