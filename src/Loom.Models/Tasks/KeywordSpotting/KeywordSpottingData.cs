@@ -128,7 +128,19 @@ public sealed class KeywordSpottingData : TaskData
         int n = clips.Count, copies = 1 + augmented, size = features.Size;
         var x = new float[(long)n * copies * size];
         var y = new long[n * copies];
-        Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = Loom.Threads.Count }, i =>
+        try
+        {
+            Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = Loom.Threads.Count }, i => Compute(i));
+        }
+        catch (AggregateException e)
+        {
+            // A damaged file is the user's error, reported as its own one line rather than as "one or more errors".
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
+        using var persistent = Loom.Memory.MemoryScope.Persistent();
+        return new TensorDataset(Tensor.FromArray(x, [n * copies, 1, features.Bands, features.Frames]), Tensor.FromArray(y));
+
+        void Compute(int i)
         {
             var samples = features.Resample(WavFile.Read(clips[i].File));
             for (int k = 0; k < copies; k++)
@@ -138,8 +150,6 @@ public sealed class KeywordSpottingData : TaskData
                 features.Compute(samples, x.AsSpan(row * size, size), random);
                 y[row] = clips[i].Label ?? 0;
             }
-        });
-        using var persistent = Loom.Memory.MemoryScope.Persistent();
-        return new TensorDataset(Tensor.FromArray(x, [n * copies, 1, features.Bands, features.Frames]), Tensor.FromArray(y));
+        }
     }
 }
