@@ -81,6 +81,28 @@ public class KeywordSpottingTaskTests
         // Loading is reproducible, augmentation included.
         var again = (KeywordSpottingData)new KeywordSpottingTask().Load(config);
         Assert.Equal(x, again.Train.Inputs.ToArray<float>());
+
+        // The validation hold-out and cross-validation folds go by clip: no copy of a validating clip is trained on.
+        var (train, validation) = data.HoldOut(0.25, seed: 1);
+        Assert.Equal(4, validation.Count);
+        Assert.Equal(12 * 3, train.Count);
+        AssertDisjoint(train, validation);
+        var fold = (KeywordSpottingData)data.Fold([.. Enumerable.Range(0, 48).Where(r => r % 16 >= 1)], [0, 17, 35]);
+        Assert.Equal(3, fold.Test.Count);
+        Assert.Equal(3 * 13, fold.Train.Count);
+        AssertDisjoint(fold.Train, fold.Test);
+    }
+
+    // Every row of `held` (a clean clip) differs from every clean row among `train`, so no clip is in both: the clean
+    // rows of training clips are the first third, and an augmented copy never equals its clean clip.
+    private static void AssertDisjoint(IDataset<Sample> train, IDataset<Sample> held)
+    {
+        var trained = Enumerable.Range(0, train.Count).Select(i => train[i].Input.ToArray<float>()).ToList();
+        for (int i = 0; i < held.Count; i++)
+        {
+            var row = held[i].Input.ToArray<float>();
+            Assert.DoesNotContain(trained, t => t.AsSpan().SequenceEqual(row));
+        }
     }
 
     [Fact]

@@ -37,6 +37,28 @@ public sealed class KeywordSpottingData : TaskData
 
     public override Tensor Strata => Train.Targets;
 
+    /// <summary>
+    /// Rows of <see cref="Train"/> per clip: the clean clip and its augmented copies. Row r is a copy of clip
+    /// r mod (rows / copies), so splits of the training data go by clip, and no copy of a held-out clip is trained on.
+    /// </summary>
+    public int Copies { get; init; } = 1;
+
+    private int Clips => Train.Count / Copies;
+
+    /// <summary>The validation hold-out by clip (stratified): the held-out clips' clean rows validate, every row of the others trains.</summary>
+    public override (IDataset<Sample> Train, IDataset<Sample> Validation) HoldOut(double fraction, ulong seed)
+    {
+        var clean = Train.Targets.ToArray<long>()[..Clips].Select(v => (int)v).ToArray();
+        var split = Split.Stratified(clean, fraction, seed: seed);
+        if (split.Validation.Length == 0)
+            throw new InvalidDataException($"--val-fraction {fraction} of {Clips} training clips holds out none for validation; give more data, a larger fraction, or --val-fraction 0");
+        if (split.Train.Length == 0)
+            throw new InvalidDataException($"--val-fraction {fraction} of {Clips} training clips leaves none to train on; give more data or a smaller fraction");
+        return (Train.Gather(AllCopies(split.Train)), Train.Gather(split.Validation));
+    }
+
+    private int[] AllCopies(int[] clips) => [.. Enumerable.Range(0, Copies).SelectMany(k => clips.Select(c => k * Clips + c))];
+
     public override string? Unlabelled => UnlabelledReason;
 
     internal string? UnlabelledReason { get; init; }
@@ -47,8 +69,21 @@ public sealed class KeywordSpottingData : TaskData
 
     public override void Save(RunFolder folder) => File.WriteAllText(folder.File(ClassesFile), JsonSerializer.Serialize(ClassNames));
 
-    public override TaskData Fold(int[] train, int[] validation) =>
-        new KeywordSpottingData(Train.Gather(train), Train.Gather(validation), null, ClassNames, [.. validation.Select(i => $"training clip {i}")], Description);
+    /// <summary>
+    /// A cross-validation fold: the validation rows' clips, clean, are its test split; its training rows are the given
+    /// ones less every copy of those clips (a fold of rows would otherwise train on augmented copies of what it tests).
+    /// </summary>
+    public override TaskData Fold(int[] train, int[] validation)
+    {
+        var held = validation.Select(r => r % Clips).ToHashSet();
+        var test = held.Order().ToArray();
+        // By clip, keeping the layout of copies, so that the fold's own hold-out also goes by clip.
+        var kept = train.Select(r => r % Clips).Where(c => !held.Contains(c)).Distinct().Order().ToArray();
+        return new KeywordSpottingData(Train.Gather(AllCopies(kept)), Train.Gather(test), null, ClassNames, [.. test.Select(i => $"training clip {i}")], Description)
+        {
+            Copies = Copies,
+        };
+    }
 
     /// <summary>The class names a trained run saved.</summary>
     public static string[] ReadClasses(RunFolder folder)
@@ -116,7 +151,10 @@ public sealed class KeywordSpottingData : TaskData
         var trainSet = trainedRun is null ? Features(features, train, options.Augment, config.Seed) : empty;
         return new KeywordSpottingData(trainSet, Features(features, test, 0, config.Seed),
             validation.Count > 0 ? Features(features, validation, 0, config.Seed) : null, classes, [.. test.Select(c => c.File)],
-            $"audio folder {data}: {all.Count} clips in {classes.Count} classes; {how}; {options.SampleRate} Hz, {options.Mels} mel bands{(options.Augment > 0 ? $", {options.Augment} augmented copies per training clip" : "")}");
+            $"audio folder {data}: {all.Count} clips in {classes.Count} classes; {how}; {options.SampleRate} Hz, {options.Mels} mel bands{(options.Augment > 0 ? $", {options.Augment} augmented copies per training clip" : "")}")
+        {
+            Copies = trainedRun is null ? 1 + options.Augment : 1,
+        };
     }
 
     /// <summary>
