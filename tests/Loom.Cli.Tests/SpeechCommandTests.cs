@@ -97,7 +97,7 @@ public class SpeechCommandTests(SpeechRunFixture run) : IClassFixture<SpeechRunF
 
         Assert.Equal("start,end,word,probability", result.Lines[0]);
         var heard = result.Lines.Skip(1).Select(l => l.Split(',')).Select(f => (Word: f[2], Start: double.Parse(f[0], CultureInfo.InvariantCulture), End: double.Parse(f[1], CultureInfo.InvariantCulture))).ToList();
-        Assert.Equal(placed.Select(p => p.Word), heard.Select(h => h.Word));
+        Assert.True(placed.Select(p => p.Word).SequenceEqual(heard.Select(h => h.Word)), $"placed {string.Join(", ", placed)}; heard:\n{result.Output}");
         for (int i = 0; i < placed.Count; i++)
         {
             Assert.True(Math.Abs(heard[i].Start - placed[i].Start) < 0.15, $"word {i}: heard from {heard[i].Start:F2} s, placed from {placed[i].Start:F2} s");
