@@ -14,6 +14,8 @@ public static class LoomCommand
         PredictCommand.Build(console),
         CrossValidateCommand.Build(console),
         GenerateCommand.Build(console),
+        ListenCommand.Build(console),
+        SpeechTranslateCommand.Build(console),
         DatasetsCommand.Build(console),
         BenchCommand.Build(console),
     };

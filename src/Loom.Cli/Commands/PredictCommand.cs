@@ -4,7 +4,11 @@ using Spectre.Console;
 
 namespace Loom.Cli.Commands;
 
-/// <summary>`loom predict RUN [--data …] [--output preds.csv]`: the task's prediction for every sample (for a classifier, the class and probabilities), as CSV.</summary>
+/// <summary>
+/// `loom predict RUN [--data …] [--output preds.csv]`: the task's prediction for every sample (for a classifier, the
+/// class and probabilities), as CSV. `loom predict RUN INPUT` (a file such as a .wav clip) prints the predictions of
+/// that input instead, unless --output is given.
+/// </summary>
 internal static class PredictCommand
 {
     public static Command Build(IAnsiConsole console)
@@ -13,12 +17,24 @@ internal static class PredictCommand
         var output = new Option<string>("--output") { Description = "CSV file to write (never a file of the run folder or the data)", DefaultValueFactory = _ => "predictions.csv" };
         var force = new Option<bool>("--force") { Description = "overwrite --output if it exists" };
         var command = run.Command("predict", "Write predictions of a trained run (for a classifier: class and probabilities) as CSV", output, force);
+        var input = new Argument<string?>("input") { Description = "data to predict (a .wav clip for a keyword-spotting run); the predictions are printed unless --output is given", Arity = ArgumentArity.ZeroOrOne };
+        command.Arguments.Add(input);
         command.SetAction(parse =>
         {
+            if (parse.GetValue(input) is { } given)
+            {
+                if (parse.GetValue(run.Data) is not null) throw new UserErrorException($"give the data either as {given} or with --data, not both");
+                if (parse.GetResult(output) is not { Implicit: false })
+                {
+                    console.Profile.Out.Writer.Write(run.Load(parse, data: given).Predict().ToCsv());
+                    return 0;
+                }
+            }
             // Checked before the model runs: a mistake costs nothing, and nothing of the user's is overwritten.
             var folder = run.Folder(parse);
-            var path = CheckOutput(parse.GetValue(output)!, folder.Path, parse.GetValue(run.Data) ?? Pipeline.ReadConfig(folder).Data, parse.GetValue(force));
-            var predictions = run.Load(parse).Predict();
+            var data = parse.GetValue(input) ?? parse.GetValue(run.Data);
+            var path = CheckOutput(parse.GetValue(output)!, folder.Path, data ?? Pipeline.ReadConfig(folder).Data, parse.GetValue(force));
+            var predictions = run.Load(parse, data: data).Predict();
             WriteReplacing(path, predictions.ToCsv());
             console.MarkupLine($"wrote {predictions.Rows.Count} predictions to {Markup.Escape(parse.GetValue(output)!)}");
             return 0;

@@ -24,10 +24,11 @@ internal sealed class RunOptions(IAnsiConsole console, string dataDescription)
     public RunFolder Folder(ParseResult parse) => new(ExistingRun(parse.GetValue(Run)!));
 
     /// <summary>The trained run, with the data and thread count asked for; prints the notes on how the data was read.</summary>
-    public TrainedRun Load(ParseResult parse, bool best = false)
+    /// <param name="data">The data, when given otherwise than by --data.</param>
+    public TrainedRun Load(ParseResult parse, bool best = false, string? data = null)
     {
         if (parse.GetValue(Threads) is < 1 and var threads) throw new UserErrorException($"--threads must be at least 1, got {threads}");
-        var run = Pipeline.Load(Folder(parse), parse.GetValue(Data), best, parse.GetValue(Threads));
+        var run = Pipeline.Load(Folder(parse), data ?? parse.GetValue(Data), best, parse.GetValue(Threads));
         foreach (var note in run.Notes) console.WriteOneLine($"note: {note}");
         return run;
     }

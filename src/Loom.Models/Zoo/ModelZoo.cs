@@ -20,6 +20,9 @@ public static class ModelZoo
         ["gpt-tiny"] = GptConfig.Presets["gpt-tiny"],
         ["gpt-small"] = GptConfig.Presets["gpt-small"],
         ["gpt2"] = GptConfig.Presets["gpt2"],
+        // Keyword spotting takes log-mel features of the run's sample rate: KeywordSpottingTask builds them.
+        [KeywordModels.Cnn] = KeywordModels.Descriptions[KeywordModels.Cnn],
+        [KeywordModels.DepthwiseSeparable] = KeywordModels.Descriptions[KeywordModels.DepthwiseSeparable],
     };
 
     /// <summary>Builds model <paramref name="name"/> for samples of <paramref name="inputShape"/> (without the batch dimension).</summary>
