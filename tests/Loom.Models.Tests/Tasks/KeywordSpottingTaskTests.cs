@@ -66,7 +66,7 @@ public class KeywordSpottingTaskTests
             Clip(dir.File($"low/{i}.wav"), 300 + 10 * i);
             Clip(dir.File($"high/{i}.wav"), 2000 + 10 * i, rate: 22050);
         }
-        var config = Models.Tasks.Resolve(new TrainingConfig { Data = dir.Path, TaskOptions = new() { ["augment"] = 2 } }).Config;
+        var config = Models.Tasks.Resolve(new TrainingConfig { Data = dir.Path, TaskOptions = new() { ["augment_copies"] = 2 } }).Config;
         var data = (KeywordSpottingData)new KeywordSpottingTask().Load(config);
         Assert.Equal(["high", "low"], data.ClassNames);
         Assert.Equal(4, data.Test.Count);

@@ -148,12 +148,12 @@ public sealed class KeywordSpottingData : TaskData
         }
         if (test.Count == 0) throw new InvalidDataException($"{data}: no test clips ({how})");
         // Eval of the run's own data needs only the test split.
-        var trainSet = trainedRun is null ? Features(features, train, options.Augment, config.Seed) : empty;
+        var trainSet = trainedRun is null ? Features(features, train, options.AugmentCopies, config.Seed) : empty;
         return new KeywordSpottingData(trainSet, Features(features, test, 0, config.Seed),
             validation.Count > 0 ? Features(features, validation, 0, config.Seed) : null, classes, [.. test.Select(c => c.File)],
-            $"audio folder {data}: {all.Count} clips in {classes.Count} classes; {how}; {options.SampleRate} Hz, {options.Mels} mel bands{(options.Augment > 0 ? $", {options.Augment} augmented copies per training clip" : "")}")
+            $"audio folder {data}: {all.Count} clips in {classes.Count} classes; {how}; {options.SampleRate} Hz, {options.Mels} mel bands{(options.AugmentCopies > 0 ? $", {options.AugmentCopies} augmented copies per training clip" : "")}")
         {
-            Copies = trainedRun is null ? 1 + options.Augment : 1,
+            Copies = trainedRun is null ? 1 + options.AugmentCopies : 1,
         };
     }
 
