@@ -16,7 +16,7 @@ public static class Tasks
     /// Every task, in the order they are asked to recognise data: a task whose data is a special case of another's (a
     /// CSV with a text column is a text CSV, not a table) must come before it.
     /// </summary>
-    public static IReadOnlyList<ITask> All { get; } = [new LanguageModelTask(), new ClassificationTask()];
+    public static IReadOnlyList<ITask> All { get; } = [new LanguageModelTask(), new TextClassificationTask(), new ClassificationTask()];
 
     /// <summary>The task named <paramref name="name"/>.</summary>
     public static ITask Get(string name) =>
