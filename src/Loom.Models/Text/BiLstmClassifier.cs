@@ -12,15 +12,15 @@ namespace Loom.Models;
 /// </remarks>
 public sealed class BiLstmClassifier : Module<Tensor, Tensor>
 {
-    public BiLstmClassifier(int vocab, int classes, int embeddingDim = 128, int hidden = 128, double dropout = 0.5)
+    public BiLstmClassifier(int vocab, int classes, int embeddingDim = 128, int hidden = 128, double dropout = 0.5, Tensor? wordScores = null)
     {
-        Embedding = RegisterModule("embedding", new Embedding(vocab, embeddingDim, paddingIdx: TextMasks.Pad));
+        Embedding = RegisterModule("embedding", new WordEmbedding(vocab, embeddingDim, wordScores));
         Lstm = RegisterModule("lstm", new LSTM(embeddingDim, hidden, batchFirst: true, bidirectional: true));
         Drop = RegisterModule("drop", new Dropout(dropout));
         Head = RegisterModule("head", new Linear(4 * hidden, classes));
     }
 
-    public Embedding Embedding { get; }
+    public WordEmbedding Embedding { get; }
     public LSTM Lstm { get; }
     public Dropout Drop { get; }
     public Linear Head { get; }

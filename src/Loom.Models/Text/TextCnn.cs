@@ -12,17 +12,17 @@ namespace Loom.Models;
 /// </remarks>
 public sealed class TextCnn : Module<Tensor, Tensor>
 {
-    public TextCnn(int vocab, int classes, int embeddingDim = 128, int filters = 100, int[]? widths = null, double dropout = 0.5)
+    public TextCnn(int vocab, int classes, int embeddingDim = 128, int filters = 100, int[]? widths = null, double dropout = 0.5, Tensor? wordScores = null)
     {
         Widths = widths ?? [3, 4, 5];
-        Embedding = RegisterModule("embedding", new Embedding(vocab, embeddingDim, paddingIdx: TextMasks.Pad));
+        Embedding = RegisterModule("embedding", new WordEmbedding(vocab, embeddingDim, wordScores));
         Convs = RegisterModule("convs", new ModuleList<Conv1d>(Widths.Select(w => new Conv1d(embeddingDim, filters, w))));
         Drop = RegisterModule("drop", new Dropout(dropout));
         Head = RegisterModule("head", new Linear(filters * Widths.Count, classes));
     }
 
     public IReadOnlyList<int> Widths { get; }
-    public Embedding Embedding { get; }
+    public WordEmbedding Embedding { get; }
     public ModuleList<Conv1d> Convs { get; }
     public Dropout Drop { get; }
     public Linear Head { get; }

@@ -10,11 +10,11 @@ namespace Loom.Models;
 /// <remarks>Sinusoidal rather than learned positions: nothing of the model depends on a maximum length, so a trained model reads texts of any length.</remarks>
 public sealed class TransformerClassifier : Module<Tensor, Tensor>
 {
-    public TransformerClassifier(int vocab, int classes, int dim = 128, int layers = 2, int heads = 4, double dropout = 0.1)
+    public TransformerClassifier(int vocab, int classes, int dim = 128, int layers = 2, int heads = 4, double dropout = 0.1, Tensor? wordScores = null)
     {
         if (dim % heads != 0 || dim % 2 != 0) throw new ArgumentException($"transformer: the width {dim} must be even and divisible by the {heads} heads");
         Dim = dim;
-        Embedding = RegisterModule("embedding", new Embedding(vocab, dim, paddingIdx: TextMasks.Pad));
+        Embedding = RegisterModule("embedding", new WordEmbedding(vocab, dim, wordScores));
         Drop = RegisterModule("drop", new Dropout(dropout));
         Encoder = RegisterModule("encoder", new TransformerEncoder(
             _ => new TransformerEncoderLayer(dim, heads, 2 * dim, dropout, "gelu", batchFirst: true, normFirst: true), layers));
@@ -23,7 +23,7 @@ public sealed class TransformerClassifier : Module<Tensor, Tensor>
     }
 
     public int Dim { get; }
-    public Embedding Embedding { get; }
+    public WordEmbedding Embedding { get; }
     public Dropout Drop { get; }
     public TransformerEncoder Encoder { get; }
     public LayerNorm Norm { get; }
@@ -34,7 +34,7 @@ public sealed class TransformerClassifier : Module<Tensor, Tensor>
         TextMasks.CheckIds(ids, "transformer");
         var lengths = TextMasks.Lengths(ids);
         var padding = TextMasks.Padding(ids);
-        var x = Embedding.Forward(ids).Mul(Math.Sqrt(Dim)).Add(Positions(ids.Shape[1], Dim).To(Embedding.Weight.DType));
+        var x = Embedding.Forward(ids).Mul(Math.Sqrt(Dim)).Add(Positions(ids.Shape[1], Dim).To(DType.Float32));
         x = Encoder.Forward(Drop.Forward(x), null, padding);
         x = Norm.Forward(x).MaskedFill(padding.Unsqueeze(2), 0);
         return Head.Forward(x.Sum(1).Div(TextMasks.LengthColumn(lengths, x.DType)));

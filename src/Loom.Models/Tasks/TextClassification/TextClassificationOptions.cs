@@ -24,6 +24,9 @@ public sealed record TextClassificationOptions
     /// <summary>Share of the rows held out (stratified) as the test split; 0 keeps every row for `loom cv`.</summary>
     public double TestFraction { get; init; } = 0.1;
 
+    /// <summary>lexicon: word embeddings carry each word's VADER valence along a learned direction (<see cref="WordEmbedding"/>); none: plain embeddings.</summary>
+    public string WordScores { get; init; } = "lexicon";
+
     /// <summary>Small models over at most 64 words: a run of seconds, for tests and trying things out.</summary>
     public bool Quick { get; init; }
 
@@ -43,6 +46,7 @@ public sealed record TextClassificationOptions
         TaskOption.Integer("--max-length", "max_length", "words of a text the classifier reads", Defaults.MaxLength),
         TaskOption.Integer("--min-count", "min_count", "training words seen fewer times are unknown words", Defaults.MinCount),
         TaskOption.Integer("--embedding-dim", "embedding_dim", "width of the word embeddings", Defaults.EmbeddingDim),
+        TaskOption.Text("--word-scores", "word_scores", "lexicon (embeddings carry each word's VADER valence) or none", Defaults.WordScores),
         TaskOption.Flag("--quick", "quick", "small text models over at most 64 words: seconds, for tests"),
     ];
 
@@ -56,6 +60,7 @@ public sealed record TextClassificationOptions
         if (MinCount < 1) throw new ArgumentException($"--min-count must be at least 1, got {MinCount}");
         if (EmbeddingDim < 2 || EmbeddingDim % 4 != 0) throw new ArgumentException($"--embedding-dim must be a positive multiple of 4 (the transformer's 4 heads), got {EmbeddingDim}");
         if (!(TestFraction >= 0 && TestFraction < 1)) throw new ArgumentException($"--test-fraction must be in [0, 1), got {TestFraction}");
+        if (WordScores is not ("lexicon" or "none")) throw new ArgumentException($"--word-scores must be lexicon or none, got '{WordScores}'");
         if (TextColumn is not null && TextColumn == Target) throw new ArgumentException($"--text-column and --target both name '{Target}'");
     }
 }

@@ -55,21 +55,31 @@ public sealed class TextClassificationTask : ITask
     public Module<Tensor, Tensor> CreateModel(TrainingConfig config, TaskData data)
     {
         var d = (TextClassificationData)data;
-        return CreateModel(config, d.Tokenizer.VocabSize, d.ClassNames.Count);
+        return CreateModel(config, d.Tokenizer, d.ClassNames.Count);
     }
 
-    /// <summary>The run's model for a vocabulary of <paramref name="vocab"/> words and <paramref name="classes"/> classes.</summary>
-    public static Module<Tensor, Tensor> CreateModel(TrainingConfig config, int vocab, int classes)
+    /// <summary>The run's model for the words of <paramref name="tokenizer"/> and <paramref name="classes"/> classes.</summary>
+    public static Module<Tensor, Tensor> CreateModel(TrainingConfig config, WordTokenizer tokenizer, int classes)
     {
         var o = config.GetTaskOptions<TextClassificationOptions>();
+        int vocab = tokenizer.VocabSize;
+        var scores = o.WordScores == "lexicon" ? LexiconScores(tokenizer) : null;
         int dim = o.Quick ? TextClassificationOptions.QuickWidth : o.EmbeddingDim;
         return config.Model switch
         {
-            "textcnn" => new TextCnn(vocab, classes, dim, filters: o.Quick ? TextClassificationOptions.QuickWidth : 100, dropout: config.Dropout),
-            "bilstm" => new BiLstmClassifier(vocab, classes, dim, hidden: dim, dropout: config.Dropout),
-            "transformer" => new TransformerClassifier(vocab, classes, dim, layers: o.Quick ? 1 : 2, heads: 4, dropout: config.Dropout),
+            "textcnn" => new TextCnn(vocab, classes, dim, filters: o.Quick ? TextClassificationOptions.QuickWidth : 100, dropout: config.Dropout, wordScores: scores),
+            "bilstm" => new BiLstmClassifier(vocab, classes, dim, hidden: dim, dropout: config.Dropout, wordScores: scores),
+            "transformer" => new TransformerClassifier(vocab, classes, dim, layers: o.Quick ? 1 : 2, heads: 4, dropout: config.Dropout, wordScores: scores),
             _ => throw new ArgumentException($"--model {config.Model} is not a text model; {TaskName} uses textcnn, bilstm or transformer"),
         };
+    }
+
+    /// <summary>[V] each vocabulary word's VADER valence divided by 4 (the lexicon's range), 0 for special tokens and unrated words.</summary>
+    public static Tensor LexiconScores(WordTokenizer tokenizer)
+    {
+        var scores = new double[tokenizer.VocabSize];
+        for (int i = 0; i < tokenizer.Words.Count; i++) scores[i + SpecialTokens.ReservedCount] = SentimentLexicon.Vader.Valence(tokenizer.Words[i]) / 4;
+        return Tensor.FromArray(scores, scores.Length);
     }
 
     public Func<Tensor, Tensor, Tensor> Loss(TaskData data) => (output, target) => Functional.CrossEntropy(output, target);

@@ -30,7 +30,7 @@ public sealed class TextClassifier
             throw new ArgumentException($"--text needs a {TextClassificationTask.TaskName} run; {folder.Path} is a {config.Task ?? ClassificationTask.TaskName} run (give it --data instead)");
         var tokenizer = TextClassificationData.ReadTokenizer(folder);
         var classes = TextClassificationData.ReadClasses(folder.File(TextClassificationData.ClassesFile));
-        var model = TextClassificationTask.CreateModel(config, tokenizer.VocabSize, classes.Length);
+        var model = TextClassificationTask.CreateModel(config, tokenizer, classes.Length);
         var weights = best && File.Exists(folder.BestModelPath) ? folder.BestModelPath : folder.ModelPath;
         if (!File.Exists(weights)) throw new FileNotFoundException($"{folder.Path} has no trained model ({Path.GetFileName(weights)})", weights);
         model.LoadStateDict(SafeTensors.Load(weights).Tensors);
