@@ -7,8 +7,8 @@ namespace Loom.Models;
 /// 5 words, ReLU, max over time, dropout and a linear layer. Token ids [B, T] → logits [B, classes].
 /// </summary>
 /// <remarks>
-/// Max over time takes only windows that start inside the text, so how much padding a batch carries does not change a
-/// text's score (the padding embedding is zero and stays zero, as in Kim's zero-padded sentences).
+/// Max over time takes exactly the windows that start at a word of the text (those near its end run into zero padding,
+/// as in Kim's zero-padded sentences), so how much padding a batch carries does not change a text's score.
 /// </remarks>
 public sealed class TextCnn : Module<Tensor, Tensor>
 {
@@ -30,7 +30,8 @@ public sealed class TextCnn : Module<Tensor, Tensor>
     protected override Tensor ForwardCore(Tensor ids)
     {
         TextMasks.CheckIds(ids, "textcnn");
-        ids = TextMasks.AtLeast(ids, Widths.Max());
+        // Every window that starts at a word fits, however the batch is padded: a window may run into padding.
+        ids = TextMasks.AtLeast(ids, ids.Shape[1] + Widths.Max() - 1);
         int t = ids.Shape[1];
         var padding = TextMasks.Padding(ids);
         var x = Embedding.Forward(ids).Transpose(1, 2); // [B, E, T]
