@@ -16,11 +16,21 @@ internal static class PredictCommand
         var run = new RunOptions(console, "predict every sample of this data (labels not needed; for data that comes split, its test part) instead of the run's test split");
         var output = new Option<string>("--output") { Description = "CSV file to write (never a file of the run folder or the data)", DefaultValueFactory = _ => "predictions.csv" };
         var force = new Option<bool>("--force") { Description = "overwrite --output if it exists" };
-        var command = run.Command("predict", "Write predictions of a trained run (for a classifier: class and probabilities) as CSV", output, force);
+        var text = new Option<string[]>("--text") { Description = "a text-classification run: print the class and probability of this text (may be repeated) instead of writing a CSV" };
+        var command = run.Command("predict", "Write predictions of a trained run (for a classifier: class and probabilities) as CSV", output, force, text);
         var input = new Argument<string?>("input") { Description = "data to predict (a .wav clip for a keyword-spotting run); the predictions are printed unless --output is given", Arity = ArgumentArity.ZeroOrOne };
         command.Arguments.Add(input);
         command.SetAction(parse =>
         {
+            if (parse.GetValue(text) is { Length: > 0 } texts)
+            {
+                if (parse.GetValue(run.Data) is not null || parse.GetValue(input) is not null) throw new UserErrorException("give either --text or data to predict, not both");
+                Loom.Threads.Count = parse.GetValue(run.Threads) ?? Environment.ProcessorCount;
+                var classifier = TextClassifier.Load(run.Folder(parse));
+                foreach (var (label, probability, _) in classifier.Predict(texts))
+                    console.WriteLine($"{label}\t{probability:F4}");
+                return 0;
+            }
             if (parse.GetValue(input) is { } given)
             {
                 if (parse.GetValue(run.Data) is not null) throw new UserErrorException($"give the data either as {given} or with --data, not both");

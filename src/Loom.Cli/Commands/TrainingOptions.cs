@@ -36,9 +36,11 @@ internal sealed class TrainingOptions
     public Option<string> Output { get; } = new("--output") { Description = "folder under which the run folder is created", DefaultValueFactory = _ => "runs" };
 
     /// <summary>Each task's options, once per name (tasks may share one, such as --target).</summary>
-    private readonly List<(TaskOption Declared, Option<string?> Option)> _taskOptions = Tasks.All.SelectMany(t => t.Options)
+    private readonly List<(TaskOption Declared, Option Option)> _taskOptions = Tasks.All.SelectMany(t => t.Options)
         .DistinctBy(o => o.Name)
-        .Select(o => (o, new Option<string?>(o.Name) { Description = o.DefaultText is null ? o.Description : $"{o.Description} [default: {o.DefaultText}]" }))
+        .Select(o => (o, o.IsFlag
+            ? (Option)new Option<bool>(o.Name) { Description = o.Description }
+            : new Option<string?>(o.Name) { Description = o.DefaultText is null ? o.Description : $"{o.Description} [default: {o.DefaultText}]" }))
         .ToList();
 
     public IEnumerable<Option> All => [Task, Data, Model, Epochs, BatchSize, Optimizer, LearningRate, Schedule, WeightDecay, ClipGradNorm, GradientAccumulation,
@@ -58,8 +60,10 @@ internal sealed class TrainingOptions
     {
         var taskOptions = new JsonObject();
         foreach (var (declared, option) in _taskOptions)
-            if (parse.GetValue(option) is { } text)
-                taskOptions[declared.Key] = declared.Parse(text);
+        {
+            var text = option is Option<bool> flag ? (parse.GetValue(flag) ? "true" : null) : parse.GetValue((Option<string?>)option);
+            if (text is not null) taskOptions[declared.Key] = declared.Parse(text);
+        }
         return new TrainingConfig
         {
             Task = parse.GetValue(Task),

@@ -29,7 +29,8 @@ public static class Tokenizer
                 "char" => new CharTokenizer(file.CodePoints ?? throw new InvalidDataException("no codePoints")),
                 "bpe" => BpeTokenizer.FromFile(file),
                 "gpt2" => Gpt2Tokenizer.Instance,
-                _ => throw new InvalidDataException($"unknown kind '{file.Kind}' (expected {string.Join(", ", Kinds)})"),
+                "word" => new WordTokenizer(file.Words ?? throw new InvalidDataException("no words")),
+                _ => throw new InvalidDataException($"unknown kind '{file.Kind}' (expected {string.Join(", ", Kinds)} or word)"),
             };
         }
         catch (Exception e) when (e is InvalidDataException or FormatException or ArgumentException)
@@ -44,4 +45,5 @@ public static class Tokenizer
 /// <param name="CodePoints">char: the vocabulary's characters, in id order after the special tokens.</param>
 /// <param name="VocabSize">bpe: the number of ids, a check on the merges.</param>
 /// <param name="Merges">bpe: "left right" ids of each merge, in the order learnt (as GPT-2's merges.txt, by id).</param>
-internal sealed record TokenizerFile(string Kind, int[]? CodePoints = null, int? VocabSize = null, string[]? Merges = null);
+/// <param name="Words">word: the vocabulary's words, in id order after the special tokens.</param>
+internal sealed record TokenizerFile(string Kind, int[]? CodePoints = null, int? VocabSize = null, string[]? Merges = null, string[]? Words = null);

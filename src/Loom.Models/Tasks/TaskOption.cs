@@ -15,6 +15,14 @@ namespace Loom.Models;
 /// <param name="Parse">The command-line text to its JSON value; throws an <see cref="ArgumentException"/> naming the option.</param>
 public sealed record TaskOption(string Name, string Key, string Description, string? DefaultText, Func<string, JsonNode?> Parse)
 {
+    /// <summary>An option given without a value (--quick), stored as true; the CLI passes "true" to <see cref="Parse"/> when it is given.</summary>
+    public bool IsFlag { get; init; }
+
+    public static TaskOption Flag(string name, string key, string description) =>
+        new(name, key, description, null, value => bool.TryParse(value, out bool b)
+            ? JsonValue.Create(b)
+            : throw new ArgumentException($"{name} takes no value, got '{value}'")) { IsFlag = true };
+
     public static TaskOption Text(string name, string key, string description, string? defaultText = null) =>
         new(name, key, description, defaultText, value => JsonValue.Create(value));
 

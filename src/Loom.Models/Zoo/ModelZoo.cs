@@ -23,6 +23,10 @@ public static class ModelZoo
         // Keyword spotting takes log-mel features of the run's sample rate: KeywordSpottingTask builds them.
         [KeywordModels.Cnn] = KeywordModels.Descriptions[KeywordModels.Cnn],
         [KeywordModels.DepthwiseSeparable] = KeywordModels.Descriptions[KeywordModels.DepthwiseSeparable],
+        // Text classifiers take a vocabulary: TextClassificationTask builds them.
+        ["textcnn"] = "Kim's text CNN: word embeddings → Conv1d over 3, 4 and 5 words (100 filters each) → ReLU → max over time → Dropout → Linear",
+        ["bilstm"] = "word embeddings → bidirectional LSTM over each text's length → max and mean over time → Dropout → Linear",
+        ["transformer"] = "word embeddings + sinusoidal positions → 2 pre-norm transformer encoder layers (4 heads, padding masked) → mean over the text → Linear",
     };
 
     /// <summary>Builds model <paramref name="name"/> for samples of <paramref name="inputShape"/> (without the batch dimension).</summary>

@@ -55,7 +55,8 @@ public sealed class LanguageModelTaskTests : IDisposable
     {
         var csv = _temp.File("posts.csv");
         File.WriteAllText(csv, "id,body\n" + string.Concat(Enumerable.Range(0, 200).Select(i => $"{i},\"post {i % 9}, with words and more words\"\n")));
-        Assert.Equal("classification", Models.Tasks.Resolve(new TrainingConfig { Data = csv }).Config.Task);
+        // A CSV with a text column is labelled text for a classifier unless the language model is asked for.
+        Assert.Equal("text-classification", Models.Tasks.Resolve(new TrainingConfig { Data = csv }).Config.Task);
         var asked = Models.Tasks.Resolve(new TrainingConfig { Data = csv, Task = "language-model", Model = "gpt-tiny" }).Config;
         var e = Assert.Throws<ArgumentException>(() => new LanguageModelTask().Load(asked));
         Assert.Contains("--text-column", e.Message);

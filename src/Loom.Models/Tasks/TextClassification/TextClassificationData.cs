@@ -1,0 +1,197 @@
+using System.Globalization;
+using System.Text.Json;
+using Loom.Data;
+using Loom.Train;
+
+namespace Loom.Models;
+
+/// <summary>
+/// Labelled texts ready for a text classifier: word ids [N, T] (Int64, padded with 0 at the end, cut at the maximum
+/// length) and class indices [N], with the texts themselves for the lexicon baseline and the report. The vocabulary
+/// is fitted on the training texts only (in cross-validation, on each fold's training texts).
+/// </summary>
+public sealed class TextClassificationData : TaskData
+{
+    internal const string TokenizerFile = "tokenizer.json", ClassesFile = "classes.json";
+
+    // A window of Kim's widest filter (5 words) must fit, so batches of very short texts are padded to it.
+    private const int MinimumWidth = 5;
+
+    private readonly bool _ownTokenizer;
+    private LexiconBaseline? _baseline;
+    private bool _baselineFitted;
+
+    public TextClassificationData(IReadOnlyList<string> trainTexts, int[] trainLabels, IReadOnlyList<string> testTexts, int[] testLabels,
+        IReadOnlyList<string> classNames, int maxLength, int minCount, string description, WordTokenizer? tokenizer = null)
+    {
+        _ownTokenizer = tokenizer is null;
+        Tokenizer = tokenizer ?? WordTokenizer.Fit(trainTexts, minCount);
+        (TrainTexts, TrainLabels, TestTexts, TestLabels, ClassNames, MaxLength, MinCount, Description) =
+            (trainTexts, trainLabels, testTexts, testLabels, classNames, maxLength, minCount, description);
+        Train = Encode(trainTexts, trainLabels);
+        Test = Encode(testTexts, testLabels);
+    }
+
+    public WordTokenizer Tokenizer { get; }
+
+    public IReadOnlyList<string> TrainTexts { get; }
+
+    public int[] TrainLabels { get; }
+
+    public IReadOnlyList<string> TestTexts { get; }
+
+    public int[] TestLabels { get; }
+
+    public IReadOnlyList<string> ClassNames { get; }
+
+    /// <summary>Words of a text the model reads.</summary>
+    public int MaxLength { get; }
+
+    public int MinCount { get; }
+
+    public override TensorDataset Train { get; }
+
+    public override TensorDataset Test { get; }
+
+    public override string Description { get; }
+
+    public override Tensor Strata => Train.Targets;
+
+    /// <summary>Where each test text is in its file (the line it starts on); null: in order.</summary>
+    public IReadOnlyList<int>? TestLines { get; init; }
+
+    public override string? Unlabelled => UnlabelledReason;
+
+    internal string? UnlabelledReason { get; init; }
+
+    /// <summary>The VADER lexicon baseline fitted on the training texts, for two classes; null otherwise (or with no training texts).</summary>
+    public LexiconBaseline? Baseline
+    {
+        get
+        {
+            if (!_baselineFitted)
+            {
+                _baseline = ClassNames.Count == 2 && TrainTexts.Count > 0 ? LexiconBaseline.Fit(SentimentLexicon.Vader, TrainTexts, TrainLabels) : null;
+                _baselineFitted = true;
+            }
+            return _baseline;
+        }
+    }
+
+    /// <summary>Word ids [N, T] of <paramref name="texts"/>, as the training texts were encoded.</summary>
+    public Tensor EncodeTexts(IReadOnlyList<string> texts) => Encode(Tokenizer, texts, MaxLength);
+
+    /// <summary>Word ids [N, T]: each text's first <paramref name="maxLength"/> words (at least one: an empty text is one unk), padded with 0 to the longest.</summary>
+    public static Tensor Encode(WordTokenizer tokenizer, IReadOnlyList<string> texts, int maxLength)
+    {
+        var ids = texts.Select(t => tokenizer.Encode(t) is { Length: > 0 } e ? e[..Math.Min(e.Length, maxLength)] : [tokenizer.Special.Unk!.Value]).ToList();
+        int width = Math.Max(MinimumWidth, ids.Count == 0 ? 0 : ids.Max(i => i.Length));
+        var flat = new long[ids.Count * width];
+        for (int r = 0; r < ids.Count; r++)
+            for (int j = 0; j < ids[r].Length; j++) flat[r * width + j] = ids[r][j];
+        return Tensor.FromArray(flat, ids.Count, width);
+    }
+
+    private TensorDataset Encode(IReadOnlyList<string> texts, int[] labels) =>
+        new(EncodeTexts(texts), Tensor.FromArray(labels.Select(l => (long)l).ToArray(), labels.Length));
+
+    public override void Save(RunFolder folder)
+    {
+        Tokenizer.Save(folder.File(TokenizerFile));
+        File.WriteAllText(folder.File(ClassesFile), JsonSerializer.Serialize(ClassNames));
+    }
+
+    /// <summary>A cross-validation fold, its vocabulary refitted on the fold's training texts (a trained run's vocabulary is kept).</summary>
+    public override TextClassificationData Fold(int[] train, int[] validation) =>
+        new([.. train.Select(i => TrainTexts[i])], [.. train.Select(i => TrainLabels[i])],
+            [.. validation.Select(i => TrainTexts[i])], [.. validation.Select(i => TrainLabels[i])],
+            ClassNames, MaxLength, MinCount, Description, _ownTokenizer ? null : Tokenizer);
+
+    /// <summary>Reads <see cref="TrainingConfig.Data"/> (see <see cref="ITask.Load"/>).</summary>
+    public static TextClassificationData Load(TrainingConfig config, RunFolder? trainedRun, bool newData)
+    {
+        var options = config.GetTaskOptions<TextClassificationOptions>();
+        var table = TextTable.Read(config.Data, options.TextColumn, options.Target, labelsRequired: !newData);
+        WordTokenizer? tokenizer = null;
+        IReadOnlyList<string> classes;
+        if (trainedRun is not null)
+        {
+            tokenizer = ReadTokenizer(trainedRun);
+            classes = ReadClasses(trainedRun.File(ClassesFile));
+        }
+        else
+        {
+            classes = OrderClasses(table.Labels!.Distinct());
+            if (classes.Count < 2)
+                throw new InvalidDataException($"{config.Data}: the label column '{table.LabelColumn}' holds only '{classes[0]}'; a classifier needs two or more classes");
+        }
+        var labels = table.Labels is null ? new int[table.Count] : table.Labels.Select((l, r) =>
+        {
+            int c = IndexOf(classes, l);
+            return c >= 0 ? c : throw new InvalidDataException($"{config.Data}: line {table.Lines[r]}: label '{l}' is not one of the run's classes ({string.Join(", ", classes)})");
+        }).ToArray();
+        string source = $"{Path.GetFileName(config.Data)}: {table.Count:N0} texts in column '{table.TextColumn}'" +
+            (table.LabelColumn is null ? "" : $", {classes.Count} classes in column '{table.LabelColumn}'");
+        int maxLength = options.EffectiveMaxLength;
+        if (newData)
+        {
+            return new TextClassificationData([], [], table.Texts, labels, classes, maxLength, options.MinCount, source, tokenizer)
+            {
+                TestLines = table.Lines,
+                UnlabelledReason = table.Labels is null ? $"{Path.GetFileName(config.Data)} has no label column '{options.Target ?? "(none)"}'" : null,
+            };
+        }
+        int[] trainRows, testRows;
+        if (options.TestFraction == 0) (trainRows, testRows) = (Enumerable.Range(0, table.Count).ToArray(), []);
+        else
+        {
+            var split = Split.Stratified(labels, options.TestFraction, seed: config.Seed);
+            (trainRows, testRows) = (split.Train, split.Validation);
+            if (testRows.Length == 0) throw new InvalidDataException($"--test-fraction {options.TestFraction} of {table.Count} texts holds out none for testing; give a larger fraction or more data");
+        }
+        var data = new TextClassificationData([.. trainRows.Select(r => table.Texts[r])], [.. trainRows.Select(r => labels[r])],
+            [.. testRows.Select(r => table.Texts[r])], [.. testRows.Select(r => labels[r])], classes, maxLength, options.MinCount, source, tokenizer)
+        {
+            TestLines = [.. testRows.Select(r => table.Lines[r])],
+        };
+        return data;
+    }
+
+    internal static WordTokenizer ReadTokenizer(RunFolder run)
+    {
+        var path = run.File(TokenizerFile);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{run.Path} has no {TokenizerFile}; was it trained by loom train on labelled text?", path);
+        return Data.Tokenizer.Load(path) as WordTokenizer ?? throw new InvalidDataException($"{path}: not a word vocabulary, which a text classifier reads");
+    }
+
+    internal static string[] ReadClasses(string path)
+    {
+        string[]? names;
+        try
+        {
+            names = File.Exists(path) ? JsonSerializer.Deserialize<string[]>(File.ReadAllText(path)) : null;
+        }
+        catch (JsonException)
+        {
+            names = null;
+        }
+        if (names is null || names.Length < 2 || names.Any(n => n is null) || names.Distinct().Count() != names.Length)
+            throw new InvalidDataException($"{path}: the run's class names must be a JSON list of two or more different strings, as loom train writes it");
+        return names;
+    }
+
+    // Numbers in numeric order (-1 before 1), otherwise ordinal: the same labels give the same class indices.
+    private static List<string> OrderClasses(IEnumerable<string> labels)
+    {
+        var distinct = labels.ToList();
+        return distinct.All(l => double.TryParse(l, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+            ? [.. distinct.OrderBy(l => double.Parse(l, CultureInfo.InvariantCulture))]
+            : [.. distinct.Order(StringComparer.Ordinal)];
+    }
+
+    private static int IndexOf(IReadOnlyList<string> classes, string label)
+    {
+        for (int i = 0; i < classes.Count; i++) if (classes[i] == label) return i;
+        return -1;
+    }
+}

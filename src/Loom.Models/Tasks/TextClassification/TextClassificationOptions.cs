@@ -1,0 +1,66 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace Loom.Models;
+
+/// <summary>The options of <see cref="TextClassificationTask"/>, stored in config.json beside the shared ones.</summary>
+public sealed record TextClassificationOptions
+{
+    /// <summary>The text column (header name, or number from 0 in a file without a header); null: the column with the most words.</summary>
+    public string? TextColumn { get; init; }
+
+    /// <summary>The label column; null: the other column of a two-column file.</summary>
+    public string? Target { get; init; }
+
+    /// <summary>Words of a text the model reads; the rest is cut off.</summary>
+    public int MaxLength { get; init; } = 400;
+
+    /// <summary>Training words seen fewer times than this are unknown words.</summary>
+    public int MinCount { get; init; } = 1;
+
+    /// <summary>Width of the word embeddings (and of the transformer).</summary>
+    public int EmbeddingDim { get; init; } = 128;
+
+    /// <summary>Share of the rows held out (stratified) as the test split; 0 keeps every row for `loom cv`.</summary>
+    public double TestFraction { get; init; } = 0.1;
+
+    /// <summary>lexicon: word embeddings carry each word's VADER valence along a learned direction (<see cref="WordEmbedding"/>); none: plain embeddings.</summary>
+    public string WordScores { get; init; } = "lexicon";
+
+    /// <summary>Small models over at most 64 words: a run of seconds, for tests and trying things out.</summary>
+    public bool Quick { get; init; }
+
+    public const int QuickMaxLength = 64, QuickWidth = 32;
+
+    private static readonly TextClassificationOptions Defaults = new();
+
+    /// <summary>Their command-line form. --text-column and --test-fraction are shared with the language model, --target with classification.</summary>
+    public static IReadOnlyList<TaskOption> Declared { get; } =
+    [
+        TaskOption.Text("--text-column", "text_column", "the text column of a CSV file (header name, or number from 0 without a header)", "the column with the most words"),
+        TaskOption.Text("--target", "target", "label column of a CSV file"),
+        new("--test-fraction", "test_fraction", "share of the data held out for testing (text: 0 keeps all rows for loom cv)", "0.1", value =>
+            double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double f)
+                ? JsonValue.Create(f)
+                : throw new ArgumentException($"--test-fraction expects a number, got '{value}'")),
+        TaskOption.Integer("--max-length", "max_length", "words of a text the classifier reads", Defaults.MaxLength),
+        TaskOption.Integer("--min-count", "min_count", "training words seen fewer times are unknown words", Defaults.MinCount),
+        TaskOption.Integer("--embedding-dim", "embedding_dim", "width of the word embeddings", Defaults.EmbeddingDim),
+        TaskOption.Text("--word-scores", "word_scores", "lexicon (embeddings carry each word's VADER valence) or none", Defaults.WordScores),
+        TaskOption.Flag("--quick", "quick", "small text models over at most 64 words: seconds, for tests"),
+    ];
+
+    /// <summary>Words per text after <see cref="Quick"/> is applied.</summary>
+    public int EffectiveMaxLength => Quick ? Math.Min(MaxLength, QuickMaxLength) : MaxLength;
+
+    /// <summary>Checks every value; the message names the option.</summary>
+    public void Validate()
+    {
+        if (MaxLength < 1) throw new ArgumentException($"--max-length must be at least 1, got {MaxLength}");
+        if (MinCount < 1) throw new ArgumentException($"--min-count must be at least 1, got {MinCount}");
+        if (EmbeddingDim < 2 || EmbeddingDim % 4 != 0) throw new ArgumentException($"--embedding-dim must be a positive multiple of 4 (the transformer's 4 heads), got {EmbeddingDim}");
+        if (!(TestFraction >= 0 && TestFraction < 1)) throw new ArgumentException($"--test-fraction must be in [0, 1), got {TestFraction}");
+        if (WordScores is not ("lexicon" or "none")) throw new ArgumentException($"--word-scores must be lexicon or none, got '{WordScores}'");
+        if (TextColumn is not null && TextColumn == Target) throw new ArgumentException($"--text-column and --target both name '{Target}'");
+    }
+}

@@ -1,0 +1,202 @@
+using System.Globalization;
+using Loom.Data;
+using Loom.Nn;
+using Loom.Train;
+
+namespace Loom.Models;
+
+/// <summary>
+/// One class per text, from a CSV of texts and labels (sentiment, topic…): word vocabulary fitted on the training
+/// texts, a text CNN (Kim 2014, the default), a BiLSTM or a small transformer encoder; cross-entropy, accuracy and
+/// macro F1 beside a VADER lexicon baseline scored by the same metrics; predictions are the class and its probabilities.
+/// </summary>
+public sealed class TextClassificationTask : ITask
+{
+    public const string TaskName = "text-classification";
+
+    /// <summary>A CSV (or TSV) of a free-text column and a label column.</summary>
+    public static DataKind LabelledText { get; } = new("labelled-text", "labelled text (a CSV of texts and labels)");
+
+    public string Name => TaskName;
+
+    public string Description => "one class per text of a CSV (sentiment, topic), with a lexicon baseline";
+
+    public string AcceptedData => "a .csv or .tsv file of a text column and a label column (--text-column, --target)";
+
+    public IReadOnlyList<DataKind> Kinds { get; } = [LabelledText];
+
+    public IReadOnlyList<TaskOption> Options => TextClassificationOptions.Declared;
+
+    // Kim's recipe as far as it carries over: Adam instead of Adadelta (it needs no tuning of its own), mini-batches of
+    // 50, the gradient norm clipped (Kim clipped weight norms at 3, which is the recurrent models' safeguard here).
+    public TrainingDefaults TrainingDefaults { get; } = new(BatchSize: 50, Optimizer: "adam", LearningRate: 1e-3, WeightDecay: 0, Schedule: "cosine", ClipGradNorm: 5);
+
+    // Claimed before classification, which would read a text column as thousands of categories.
+    public DataKind? Recognize(string data) => TextTable.LooksLikeText(data) ? LabelledText : null;
+
+    public DataKind? RecognizeWhenAsked(string data) =>
+        File.Exists(data) && TextTable.Extensions.Contains(Path.GetExtension(data), StringComparer.OrdinalIgnoreCase) ? LabelledText : null;
+
+    public IReadOnlyList<string> Models(DataKind kind) => ["textcnn", "bilstm", "transformer"];
+
+    public TrainingConfig NormalizeOptions(TrainingConfig config)
+    {
+        var options = config.GetTaskOptions<TextClassificationOptions>();
+        options.Validate();
+        return config.WithTaskOptions(options);
+    }
+
+    public TaskData Load(TrainingConfig config, RunFolder? trainedRun = null, bool newData = false)
+    {
+        if (newData && trainedRun is null) throw new ArgumentException("new data is read for a trained run: give the run", nameof(trainedRun));
+        return TextClassificationData.Load(config, trainedRun, newData);
+    }
+
+    public Module<Tensor, Tensor> CreateModel(TrainingConfig config, TaskData data)
+    {
+        var d = (TextClassificationData)data;
+        return CreateModel(config, d.Tokenizer, d.ClassNames.Count);
+    }
+
+    /// <summary>The run's model for the words of <paramref name="tokenizer"/> and <paramref name="classes"/> classes.</summary>
+    public static Module<Tensor, Tensor> CreateModel(TrainingConfig config, WordTokenizer tokenizer, int classes)
+    {
+        var o = config.GetTaskOptions<TextClassificationOptions>();
+        int vocab = tokenizer.VocabSize;
+        var scores = o.WordScores == "lexicon" ? LexiconScores(tokenizer) : null;
+        int dim = o.Quick ? TextClassificationOptions.QuickWidth : o.EmbeddingDim;
+        return config.Model switch
+        {
+            "textcnn" => new TextCnn(vocab, classes, dim, filters: o.Quick ? TextClassificationOptions.QuickWidth : 100, dropout: config.Dropout, wordScores: scores),
+            "bilstm" => new BiLstmClassifier(vocab, classes, dim, hidden: dim, dropout: config.Dropout, wordScores: scores),
+            "transformer" => new TransformerClassifier(vocab, classes, dim, layers: o.Quick ? 1 : 2, heads: 4, dropout: config.Dropout, wordScores: scores),
+            _ => throw new ArgumentException($"--model {config.Model} is not a text model; {TaskName} uses textcnn, bilstm or transformer"),
+        };
+    }
+
+    /// <summary>[V] each vocabulary word's VADER valence divided by 4 (the lexicon's range), 0 for special tokens and unrated words.</summary>
+    public static Tensor LexiconScores(WordTokenizer tokenizer)
+    {
+        var scores = new double[tokenizer.VocabSize];
+        for (int i = 0; i < tokenizer.Words.Count; i++) scores[i + SpecialTokens.ReservedCount] = SentimentLexicon.Vader.Valence(tokenizer.Words[i]) / 4;
+        return Tensor.FromArray(scores, scores.Length);
+    }
+
+    public Func<Tensor, Tensor, Tensor> Loss(TaskData data) => (output, target) => Functional.CrossEntropy(output, target);
+
+    public IReadOnlyList<Func<IMetric>> Metrics(TaskData data)
+    {
+        int classes = ((TextClassificationData)data).ClassNames.Count;
+        return [() => new Accuracy(), () => new PrecisionRecallF1(classes, ClassificationScore.F1, Averaging.Macro)];
+    }
+
+    public TaskEvaluation Evaluate(Evaluator evaluator, TaskData data, IEnumerable<Batch> test)
+    {
+        var d = (TextClassificationData)data;
+        var names = d.ClassNames;
+        var confusion = new ConfusionMatrix(names.Count);
+        var result = evaluator.Evaluate(test, confusion);
+        ResultTable? baselineTable = null;
+        if (d.Baseline is { } baseline && d.Unlabelled is null && d.TestTexts.Count > 0)
+        {
+            // The baseline's classes as one-hot scores, through the same metric objects as the model's.
+            var scores = OneHot(d.TestTexts.Select(baseline.Predict).ToArray(), names.Count);
+            var accuracy = new Accuracy();
+            var f1 = new PrecisionRecallF1(names.Count, ClassificationScore.F1, Averaging.Macro);
+            foreach (var metric in new IMetric[] { accuracy, f1 }) metric.Update(scores, d.Test.Targets);
+            var metrics = new Dictionary<string, double>(result.Metrics)
+            {
+                ["lexicon_" + accuracy.Name] = accuracy.Compute(),
+                ["lexicon_" + f1.Name] = f1.Compute(),
+            };
+            baselineTable = new ResultTable("Model against the VADER lexicon baseline", ["", "accuracy", "F1 (macro)"],
+            [
+                [evaluator.Model.GetType().Name, result.Metrics[accuracy.Name], result.Metrics[f1.Name]],
+                [$"lexicon (class '{names[baseline.Positive]}' above {baseline.Threshold:G4})", metrics["lexicon_" + accuracy.Name], metrics["lexicon_" + f1.Name]],
+            ]);
+            result = result with { Metrics = metrics };
+        }
+        return new TextClassificationEvaluation(result, confusion, names, baselineTable, Examples(evaluator, d));
+    }
+
+    // The first five test texts with their classes and the model's.
+    private static ResultTable Examples(Evaluator evaluator, TextClassificationData d)
+    {
+        int n = Math.Min(5, d.TestTexts.Count);
+        var texts = d.TestTexts.Take(n).ToList();
+        var rows = new List<IReadOnlyList<Cell>>();
+        if (n > 0)
+        {
+            var p = Probabilities(evaluator.Model, d.EncodeTexts(texts));
+            for (int i = 0; i < n; i++)
+            {
+                int best = ArgMax(p[i]);
+                rows.Add([Shorten(texts[i], 120), d.Unlabelled is null ? d.ClassNames[d.TestLabels[i]] : "-", d.ClassNames[best], p[i][best]]);
+            }
+        }
+        return new ResultTable("Examples", ["text", "label", "predicted", "probability"], rows);
+    }
+
+    /// <summary>Per test text: its line in the file, its label when the data has labels, the predicted class and the probability of every class (p_NAME).</summary>
+    public ResultTable Predict(Evaluator evaluator, TaskData data, IEnumerable<Batch> test)
+    {
+        var d = (TextClassificationData)data;
+        var probabilities = evaluator.Predict(test).Softmax(-1);
+        int n = probabilities.Shape[0], c = probabilities.Shape[1];
+        var p = probabilities.ToArray<double>();
+        bool labelled = d.Unlabelled is null;
+        var rows = new List<IReadOnlyList<Cell>>(n);
+        for (int i = 0; i < n; i++)
+        {
+            var row = p.AsSpan(i * c, c);
+            int best = 0;
+            for (int j = 1; j < c; j++) if (row[j] > row[best]) best = j;
+            var cells = new List<Cell>(4 + c) { (long)(d.TestLines?[i] ?? i), Shorten(d.TestTexts[i], 200) };
+            if (labelled) cells.Add(d.ClassNames[d.TestLabels[i]]);
+            cells.Add(d.ClassNames[best]);
+            foreach (var v in row) cells.Add(v.ToString("G6", CultureInfo.InvariantCulture));
+            rows.Add(cells);
+        }
+        string[] columns = labelled ? ["line", "text", "target", "predicted"] : ["line", "text", "predicted"];
+        return new ResultTable("Predictions", [.. columns, .. d.ClassNames.Select(k => "p_" + k)], rows);
+    }
+
+    /// <summary>Softmax probabilities [N][C] of <paramref name="model"/> on word ids [N, T], without gradients.</summary>
+    internal static double[][] Probabilities(Module<Tensor, Tensor> model, Tensor ids)
+    {
+        using var noGrad = new Loom.Autograd.NoGrad();
+        bool training = model.Training;
+        model.Eval();
+        try
+        {
+            var p = model.Forward(ids).Softmax(-1);
+            int c = p.Shape[1];
+            var flat = p.ToArray<double>();
+            return [.. Enumerable.Range(0, p.Shape[0]).Select(i => flat.AsSpan(i * c, c).ToArray())];
+        }
+        finally
+        {
+            if (training) model.Train();
+        }
+    }
+
+    internal static int ArgMax(double[] row)
+    {
+        int best = 0;
+        for (int j = 1; j < row.Length; j++) if (row[j] > row[best]) best = j;
+        return best;
+    }
+
+    private static Tensor OneHot(int[] classes, int count)
+    {
+        var v = new double[classes.Length * count];
+        for (int i = 0; i < classes.Length; i++) v[i * count + classes[i]] = 1;
+        return Tensor.FromArray(v, classes.Length, count);
+    }
+
+    private static string Shorten(string text, int length)
+    {
+        var flat = text.ReplaceLineEndings(" ");
+        return flat.Length <= length ? flat : flat[..(length - 1)] + "…";
+    }
+}

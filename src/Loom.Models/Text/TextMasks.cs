@@ -1,0 +1,44 @@
+namespace Loom.Models;
+
+/// <summary>
+/// What the text models share about padded batches: token ids [B, T] (Int64) hold each text from position 0, padded at
+/// the end with <see cref="Pad"/> (id 0, the reserved pad of Loom's vocabularies).
+/// </summary>
+internal static class TextMasks
+{
+    public const int Pad = 0;
+
+    /// <summary>[B, T] Bool, true at padding.</summary>
+    public static Tensor Padding(Tensor ids) => ids.Eq(Pad);
+
+    /// <summary>Each text's length, its ids before the first pad (at least 1: an empty text is read as one unk).</summary>
+    public static int[] Lengths(Tensor ids)
+    {
+        int b = ids.Shape[0], t = ids.Shape[1];
+        var values = ids.ToArray<long>();
+        var lengths = new int[b];
+        for (int r = 0; r < b; r++)
+        {
+            int n = 0;
+            while (n < t && values[r * t + n] != Pad) n++;
+            lengths[r] = Math.Max(1, n);
+        }
+        return lengths;
+    }
+
+    /// <summary>[B, 1] lengths as floats, to divide sums over positions by.</summary>
+    public static Tensor LengthColumn(int[] lengths, DType dtype) =>
+        Tensor.FromArray(lengths.Select(l => (double)l).ToArray(), lengths.Length, 1).To(dtype);
+
+    /// <summary>Ids [B, T] padded on the right to at least <paramref name="length"/> positions.</summary>
+    public static Tensor AtLeast(Tensor ids, int length)
+    {
+        if (ids.Shape[1] >= length) return ids;
+        return Tensor.Cat([ids, Tensor.Zeros(new Shape(ids.Shape[0], length - ids.Shape[1]), DType.Int64)], 1);
+    }
+
+    public static void CheckIds(Tensor ids, string model)
+    {
+        if (ids.Rank != 2 || ids.DType != DType.Int64) throw new ArgumentException($"{model}: token ids must be Int64 [B, T], got {ids.DType.Name()} {ids.Shape}");
+    }
+}
