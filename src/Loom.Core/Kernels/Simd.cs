@@ -56,8 +56,8 @@ internal interface ISimd<TV, T> where TV : struct where T : unmanaged
     /// <summary>To the nearest integer, ties to even.</summary>
     static abstract TV Round(TV x);
     /// <summary>
-    /// x·2ⁿ for integral n (float only), rounded once even when the result is subnormal; exact for x in [½, 2],
-    /// which is all <see cref="ExpKernels"/> needs.
+    /// x·2ⁿ for integral n (float and double), rounded once even when the result is subnormal; exact for x in [½, 2]
+    /// while the result is normal, which is all <see cref="ExpKernels"/> and <see cref="TanhKernels"/>' exps need.
     /// </summary>
     static abstract TV ScaleB(TV x, TV n);
     /// <summary>Natural logarithm, from the runtime (may differ between widths in the last ulp).</summary>
