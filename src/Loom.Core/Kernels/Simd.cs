@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace Loom.Kernels;
@@ -88,6 +89,23 @@ internal interface ISimd<TV, T> where TV : struct where T : unmanaged
 internal interface ISimdStep<T> where T : unmanaged
 {
     void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, T>;
+}
+
+/// <summary>An element-wise function y = f(x) written once over <see cref="ISimd{TV, T}"/>; <see cref="MapStep{T, TMap}"/> runs it over spans.</summary>
+internal interface ISimdMap<T> where T : unmanaged
+{
+    static abstract TV Apply<TV, TS>(TV x) where TV : struct where TS : ISimd<TV, T>;
+}
+
+/// <summary>y[i] = f(x[i]) for <see cref="Simd.For{T, TStep}"/>, so that a pure function needs no step of its own.</summary>
+internal readonly ref struct MapStep<T, TMap>(ReadOnlySpan<T> x, Span<T> y) : ISimdStep<T> where T : unmanaged where TMap : ISimdMap<T>
+{
+    private readonly ReadOnlySpan<T> x = x;
+    private readonly Span<T> y = y;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, T> =>
+        TS.Store(TMap.Apply<TV, TS>(TS.Load(in MemoryMarshal.GetReference(x), i)), ref MemoryMarshal.GetReference(y), i);
 }
 
 /// <summary>A kernel that runs at one width from start to end (a reduction, whose order depends on the width).</summary>
