@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace Loom.Kernels;
@@ -56,8 +57,8 @@ internal interface ISimd<TV, T> where TV : struct where T : unmanaged
     /// <summary>To the nearest integer, ties to even.</summary>
     static abstract TV Round(TV x);
     /// <summary>
-    /// x·2ⁿ for integral n (float only), rounded once even when the result is subnormal; exact for x in [½, 2],
-    /// which is all <see cref="ExpKernels"/> needs.
+    /// x·2ⁿ for integral n (float and double), rounded once even when the result is subnormal; exact for x in [½, 2]
+    /// while the result is normal, which is all <see cref="ExpKernels"/> and <see cref="TanhKernels"/>' exps need.
     /// </summary>
     static abstract TV ScaleB(TV x, TV n);
     /// <summary>Natural logarithm, from the runtime (may differ between widths in the last ulp).</summary>
@@ -88,6 +89,23 @@ internal interface ISimd<TV, T> where TV : struct where T : unmanaged
 internal interface ISimdStep<T> where T : unmanaged
 {
     void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, T>;
+}
+
+/// <summary>An element-wise function y = f(x) written once over <see cref="ISimd{TV, T}"/>; <see cref="MapStep{T, TMap}"/> runs it over spans.</summary>
+internal interface ISimdMap<T> where T : unmanaged
+{
+    static abstract TV Apply<TV, TS>(TV x) where TV : struct where TS : ISimd<TV, T>;
+}
+
+/// <summary>y[i] = f(x[i]) for <see cref="Simd.For{T, TStep}"/>, so that a pure function needs no step of its own.</summary>
+internal readonly ref struct MapStep<T, TMap>(ReadOnlySpan<T> x, Span<T> y) : ISimdStep<T> where T : unmanaged where TMap : ISimdMap<T>
+{
+    private readonly ReadOnlySpan<T> x = x;
+    private readonly Span<T> y = y;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, T> =>
+        TS.Store(TMap.Apply<TV, TS>(TS.Load(in MemoryMarshal.GetReference(x), i)), ref MemoryMarshal.GetReference(y), i);
 }
 
 /// <summary>A kernel that runs at one width from start to end (a reduction, whose order depends on the width).</summary>

@@ -65,6 +65,7 @@ internal readonly struct Simd512<T> : ISimd<Vector512<T>, T> where T : unmanaged
     public static Vector512<T> ScaleB(Vector512<T> x, Vector512<T> n)
     {
         if (typeof(T) == typeof(float)) return Avx512F.Scale(x.AsSingle(), n.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double)) return Avx512F.Scale(x.AsDouble(), n.AsDouble()).As<double, T>();
         throw new NotSupportedException($"scaleb: no kernel for {typeof(T).Name}");
     }
 
@@ -159,6 +160,7 @@ internal readonly struct Simd256<T> : ISimd<Vector256<T>, T> where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> ScaleB(Vector256<T> x, Vector256<T> n)
     {
+        if (typeof(T) == typeof(double)) return ScaleB64(x.AsDouble(), n.AsDouble()).As<double, T>();
         if (typeof(T) != typeof(float)) throw new NotSupportedException($"scaleb: no kernel for {typeof(T).Name}");
         if (Avx512F.VL.IsSupported) return Avx512F.VL.Scale(x.AsSingle(), n.AsSingle()).As<float, T>();
         // x·2^h·2^(k−h) with h = ⌊k/2⌋: for x in [½, 2] the first product is exact and normal down to k = −252, so
@@ -168,6 +170,20 @@ internal readonly struct Simd256<T> : ISimd<Vector256<T>, T> where T : unmanaged
         return (x.AsSingle() * PowerOfTwo(h) * PowerOfTwo(k - h)).As<float, T>();
 
         static Vector256<float> PowerOfTwo(Vector256<int> e) => Vector256.ShiftLeft(e + Vector256.Create(127), 23).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<double> ScaleB64(Vector256<double> x, Vector256<double> n)
+    {
+        if (Avx512F.VL.IsSupported) return Avx512F.VL.Scale(x, n);
+        // As for float, with h = ⌊k/2⌋ and k clamped to [−2044, 2046]. AVX2 has no double-to-int64 conversion, so the
+        // integral k is read from the low bits of k + 1.5·2⁵² (exact below 2⁵¹), which also carry the bias 1023.
+        var k = Avx.Min(Vector256.Create(2046.0), Avx.Max(Vector256.Create(-2044.0), n));
+        var h = Vector256.Floor(k * Vector256.Create(0.5));
+        return x * PowerOfTwo(h) * PowerOfTwo(k - h);
+
+        static Vector256<double> PowerOfTwo(Vector256<double> e) =>
+            Vector256.ShiftLeft((e + Vector256.Create(6755399441056768.0 + 1023)).AsUInt64(), 52).AsDouble();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -273,12 +289,19 @@ internal readonly struct Simd1<T> : ISimd<T, T> where T : unmanaged, INumber<T>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T ScaleB(T x, T n)
     {
+        if (typeof(T) == typeof(double))
+        {
+            // As Simd256 without AVX-512.
+            long k64 = Math.Clamp((long)Unsafe.BitCast<T, double>(n), -2044, 2046), h64 = k64 >> 1;
+            return Unsafe.BitCast<double, T>(Unsafe.BitCast<T, double>(x) * PowerOfTwo64(h64) * PowerOfTwo64(k64 - h64));
+        }
         if (typeof(T) != typeof(float)) throw new NotSupportedException($"scaleb: no kernel for {typeof(T).Name}");
         // As Simd256 without AVX-512 (MathF.ScaleB gives the same values, but through a call and branches).
         int k = Math.Clamp((int)Unsafe.BitCast<T, float>(n), -252, 254), h = k >> 1;
         return Unsafe.BitCast<float, T>(Unsafe.BitCast<T, float>(x) * PowerOfTwo(h) * PowerOfTwo(k - h));
 
         static float PowerOfTwo(int e) => BitConverter.Int32BitsToSingle((e + 127) << 23);
+        static double PowerOfTwo64(long e) => BitConverter.Int64BitsToDouble((e + 1023) << 52);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

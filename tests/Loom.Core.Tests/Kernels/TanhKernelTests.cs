@@ -98,6 +98,56 @@ public class TanhKernelTests
     }
 
     [Fact]
+    public void Every_register_width_gives_the_same_bits()
+    {
+        // 27 floats and 15 doubles leave a tail at every width; the sweep runs through both sides of each split, the
+        // exp range, saturation and the special values.
+        float[] special32 = [0f, -0f, float.Epsilon, -float.Epsilon, 1e-40f, -1e-40f, 1.17549435e-38f, 1e-30f, -1e-6f, 1e-4f,
+            0.999999f, 1f, -1.000001f, 9.1f, 87.4f, -90f, 1e30f, float.MaxValue, float.PositiveInfinity, float.NegativeInfinity, float.NaN];
+        var rng = new System.Random(7);
+        var x32 = special32.Concat(Enumerable.Range(0, 2000).Select(_ => (float)((rng.NextDouble() - 0.5) * Math.Pow(10, rng.Next(-8, 3))))).ToArray();
+        double[] special64 = [0.0, -0.0, double.Epsilon, -double.Epsilon, 1e-310, 2.2250738585072014e-308, -1e-300, 1e-20, 0.6249999999, 0.625,
+            -0.6250000001, 19.999999, 20, -20.000001, 700, 1e300, double.MaxValue, double.PositiveInfinity, double.NegativeInfinity, double.NaN];
+        var x64 = special64.Concat(Enumerable.Range(0, 2000).Select(_ => (rng.NextDouble() - 0.5) * Math.Pow(10, rng.Next(-8, 3)))).ToArray();
+        foreach (int n in new[] { 27, x32.Length })
+        {
+            var reference = new float[n];
+            TanhKernels.Tanh(x32.AsSpan(0, n), reference, VectorWidth.Scalar);
+            foreach (var width in new[] { VectorWidth.W512, VectorWidth.W256, VectorWidth.Auto })
+            {
+                var y = new float[n];
+                TanhKernels.Tanh(x32.AsSpan(0, n), y, width);
+                for (int i = 0; i < n; i++)
+                {
+                    // NaN's payload is not promised; every other value must match to the bit.
+                    if (float.IsNaN(x32[i])) Assert.True(float.IsNaN(y[i]), $"{width}: tanh(NaN) = {y[i]}");
+                    else Assert.True(BitConverter.SingleToUInt32Bits(reference[i]) == BitConverter.SingleToUInt32Bits(y[i]),
+                        $"{width}: tanh({x32[i]:R}) = {y[i]:R}, scalar width: {reference[i]:R}");
+                }
+            }
+        }
+        foreach (int n in new[] { 15, x64.Length })
+        {
+            var reference = new double[n];
+            TanhKernels.Tanh(x64.AsSpan(0, n), reference, VectorWidth.Scalar);
+            foreach (var width in new[] { VectorWidth.W512, VectorWidth.W256, VectorWidth.Auto })
+            {
+                var y = new double[n];
+                TanhKernels.Tanh(x64.AsSpan(0, n), y, width);
+                for (int i = 0; i < n; i++)
+                {
+                    if (double.IsNaN(x64[i])) Assert.True(double.IsNaN(y[i]), $"{width}: tanh(NaN) = {y[i]}");
+                    else Assert.True(BitConverter.DoubleToInt64Bits(reference[i]) == BitConverter.DoubleToInt64Bits(y[i]),
+                        $"{width}: tanh({x64[i]:R}) = {y[i]:R}, scalar width: {reference[i]:R}");
+                }
+            }
+        }
+        // The scalar width is also what the one-value overloads run, and it keeps the sign of zero.
+        Assert.True(float.IsNegative(TanhKernels.Tanh(-0f)) && double.IsNegative(TanhKernels.Tanh(-0.0)));
+        Assert.Equal(1.0, TanhKernels.Tanh(double.PositiveInfinity));
+    }
+
+    [Fact]
     public void Recurrent_cells_use_the_accurate_tanh()
     {
         // One RNN step h = tanh(x·Wᵀ + h0·Uᵀ) with a tiny pre-activation: TensorPrimitives gave 9.5e-7 for tanh(1e-6).
