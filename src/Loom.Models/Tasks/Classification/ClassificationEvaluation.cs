@@ -1,3 +1,4 @@
+using Loom.Data;
 using Loom.Train;
 
 namespace Loom.Models;
@@ -6,6 +7,17 @@ namespace Loom.Models;
 public sealed class ClassificationEvaluation(EvaluationResult result, ConfusionMatrix confusion, IReadOnlyList<string> classNames) : TaskEvaluation(result)
 {
     public ConfusionMatrix Confusion { get; } = confusion;
+
+    /// <summary>The metrics every one-class-per-sample task reports: accuracy and macro F1 over <paramref name="classes"/>.</summary>
+    public static IReadOnlyList<Func<IMetric>> ClassMetrics(int classes) =>
+        [() => new Accuracy(), () => new PrecisionRecallF1(classes, ClassificationScore.F1, Averaging.Macro)];
+
+    /// <summary>Evaluates <paramref name="test"/> with a confusion matrix over <paramref name="classNames"/> counted alongside.</summary>
+    public static ClassificationEvaluation Of(Evaluator evaluator, IEnumerable<Batch> test, IReadOnlyList<string> classNames)
+    {
+        var confusion = new ConfusionMatrix(classNames.Count);
+        return new ClassificationEvaluation(evaluator.Evaluate(test, confusion), confusion, classNames);
+    }
 
     public IReadOnlyList<string> ClassNames { get; } = classNames;
 

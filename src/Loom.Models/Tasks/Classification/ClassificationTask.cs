@@ -66,18 +66,10 @@ public sealed class ClassificationTask : ITask
     private static Func<Tensor, Tensor, Tensor> Loss(double labelSmoothing) =>
         (output, target) => Functional.CrossEntropy(output, target, labelSmoothing: labelSmoothing);
 
-    public IReadOnlyList<Func<IMetric>> Metrics(TaskData data)
-    {
-        int classes = ((ClassificationData)data).ClassNames.Count;
-        return [() => new Accuracy(), () => new PrecisionRecallF1(classes, ClassificationScore.F1, Averaging.Macro)];
-    }
+    public IReadOnlyList<Func<IMetric>> Metrics(TaskData data) => ClassificationEvaluation.ClassMetrics(((ClassificationData)data).ClassNames.Count);
 
-    public TaskEvaluation Evaluate(Evaluator evaluator, TaskData data, IEnumerable<Batch> test)
-    {
-        var names = ((ClassificationData)data).ClassNames;
-        var confusion = new ConfusionMatrix(names.Count);
-        return new ClassificationEvaluation(evaluator.Evaluate(test, confusion), confusion, names);
-    }
+    public TaskEvaluation Evaluate(Evaluator evaluator, TaskData data, IEnumerable<Batch> test) =>
+        ClassificationEvaluation.Of(evaluator, test, ((ClassificationData)data).ClassNames);
 
     /// <summary>
     /// Per test sample: its index in the data (a CSV's data row, counting from 0), its true class when the data has

@@ -56,18 +56,10 @@ public sealed class KeywordSpottingTask : ITask
 
     public Func<Tensor, Tensor, Tensor> Loss(TaskData data) => (output, target) => Functional.CrossEntropy(output, target);
 
-    public IReadOnlyList<Func<IMetric>> Metrics(TaskData data)
-    {
-        int classes = ((KeywordSpottingData)data).ClassNames.Count;
-        return [() => new Accuracy(), () => new PrecisionRecallF1(classes, ClassificationScore.F1, Averaging.Macro)];
-    }
+    public IReadOnlyList<Func<IMetric>> Metrics(TaskData data) => ClassificationEvaluation.ClassMetrics(((KeywordSpottingData)data).ClassNames.Count);
 
-    public TaskEvaluation Evaluate(Evaluator evaluator, TaskData data, IEnumerable<Batch> test)
-    {
-        var names = ((KeywordSpottingData)data).ClassNames;
-        var confusion = new ConfusionMatrix(names.Count);
-        return new ClassificationEvaluation(evaluator.Evaluate(test, confusion), confusion, names);
-    }
+    public TaskEvaluation Evaluate(Evaluator evaluator, TaskData data, IEnumerable<Batch> test) =>
+        ClassificationEvaluation.Of(evaluator, test, ((KeywordSpottingData)data).ClassNames);
 
     /// <summary>Per test clip: its file, its true word when labelled, the predicted word and its probability, and every class's probability.</summary>
     public ResultTable Predict(Evaluator evaluator, TaskData data, IEnumerable<Batch> test)

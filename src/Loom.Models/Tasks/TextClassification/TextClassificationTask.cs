@@ -84,11 +84,7 @@ public sealed class TextClassificationTask : ITask
 
     public Func<Tensor, Tensor, Tensor> Loss(TaskData data) => (output, target) => Functional.CrossEntropy(output, target);
 
-    public IReadOnlyList<Func<IMetric>> Metrics(TaskData data)
-    {
-        int classes = ((TextClassificationData)data).ClassNames.Count;
-        return [() => new Accuracy(), () => new PrecisionRecallF1(classes, ClassificationScore.F1, Averaging.Macro)];
-    }
+    public IReadOnlyList<Func<IMetric>> Metrics(TaskData data) => ClassificationEvaluation.ClassMetrics(((TextClassificationData)data).ClassNames.Count);
 
     public TaskEvaluation Evaluate(Evaluator evaluator, TaskData data, IEnumerable<Batch> test)
     {
