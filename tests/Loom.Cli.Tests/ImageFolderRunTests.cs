@@ -62,7 +62,7 @@ public sealed class ImageFolderRunTests : IDisposable
         CliRunner.Succeed("predict", folder, "--data", light, "--output", path);
 
         var lines = File.ReadAllLines(path);
-        Assert.Equal("index,target,predicted,p_dark,p_light", lines[0]);
+        Assert.Equal("index,target,predicted,probability,p_dark,p_light", lines[0]);
         Assert.Equal(4, lines.Length - 1);
         Assert.All(lines.Skip(1), l => Assert.Equal("light", l.Split(',')[1]));
     }

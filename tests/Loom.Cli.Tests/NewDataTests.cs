@@ -87,7 +87,7 @@ public sealed class NewDataTests(BlobsRunFixture run) : IClassFixture<BlobsRunFi
 
         var path = _temp.File("gamma-predictions.csv");
         var lines = Predictions(CliRunner.Succeed("predict", run.Folder, "--data", gamma, "--output", path), path);
-        Assert.Equal("index,target,predicted,p_alpha,p_beta,p_gamma", lines[0]);
+        Assert.Equal("index,target,predicted,probability,p_alpha,p_beta,p_gamma", lines[0]);
         Assert.All(lines.Skip(1), l => Assert.Equal("gamma", l.Split(',')[1]));
     }
 
@@ -107,7 +107,7 @@ public sealed class NewDataTests(BlobsRunFixture run) : IClassFixture<BlobsRunFi
         var unlabelled = Rewrite("unlabelled.csv", ["x0", "x1", "x2", "x3"]);
         var path = _temp.File("unlabelled-predictions.csv");
         var lines = Predictions(CliRunner.Succeed("predict", run.Folder, "--data", unlabelled, "--output", path), path);
-        Assert.Equal("index,predicted,p_alpha,p_beta,p_gamma", lines[0]);
+        Assert.Equal("index,predicted,probability,p_alpha,p_beta,p_gamma", lines[0]);
         Assert.Equal(Enumerable.Range(0, 90).Select(i => i.ToString(CultureInfo.InvariantCulture)), lines.Skip(1).Select(l => l.Split(',')[0]));
         // The blobs rows cycle alpha, beta, gamma: a good model predicts them so.
         var expected = new[] { "alpha", "beta", "gamma" };

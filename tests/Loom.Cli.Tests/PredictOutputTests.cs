@@ -20,7 +20,7 @@ public sealed class PredictOutputTests(SmallRunFixture run) : IClassFixture<Smal
         Assert.Equal("precious\n", File.ReadAllText(path));
 
         CliRunner.Succeed("predict", run.Folder, "--output", path, "--force");
-        Assert.StartsWith("index,target,predicted,p_0,", File.ReadAllText(path));
+        Assert.StartsWith("index,target,predicted,probability,p_0,", File.ReadAllText(path));
     }
 
     [Theory]

@@ -64,7 +64,7 @@ public sealed class TextClassificationCommandTests : IDisposable
         var output = _temp.File("predictions.csv");
         CliRunner.Succeed("predict", run, "--data", fresh, "--output", output);
         var rows = File.ReadAllLines(output);
-        Assert.Equal("line,text,predicted,p_neg,p_pos", rows[0]);
+        Assert.Equal("line,text,predicted,probability,p_neg,p_pos", rows[0]);
         Assert.StartsWith("2,the film was wonderful , and the cast was funny,pos,", rows[1].Replace("\"", ""));
     }
 

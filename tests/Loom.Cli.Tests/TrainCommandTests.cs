@@ -139,16 +139,17 @@ public class TrainCommandTests(DigitsRunFixture run) : IClassFixture<DigitsRunFi
         Assert.Contains($"wrote {DigitsTestCount} predictions", result.Output);
 
         var lines = File.ReadAllLines(path);
-        Assert.Equal("index,target,predicted," + string.Join(",", Enumerable.Range(0, 10).Select(c => $"p_{c}")), lines[0]);
+        Assert.Equal("index,target,predicted,probability," + string.Join(",", Enumerable.Range(0, 10).Select(c => $"p_{c}")), lines[0]);
         Assert.Equal(DigitsTestCount, lines.Length - 1);
         int correct = 0;
         for (int i = 1; i < lines.Length; i++)
         {
             var f = lines[i].Split(',');
             Assert.Equal(i - 1, int.Parse(f[0], CultureInfo.InvariantCulture));
-            var p = f[3..].Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+            var p = f[4..].Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
             Assert.Equal(1.0, p.Sum(), 4);
             Assert.Equal(f[2], Array.IndexOf(p, p.Max()).ToString(CultureInfo.InvariantCulture));
+            Assert.Equal(p.Max(), double.Parse(f[3], CultureInfo.InvariantCulture));
             if (f[1] == f[2]) correct++;
         }
         Assert.Equal(TestAccuracy, correct / (double)DigitsTestCount, 9);

@@ -1,8 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using Loom.Data;
-using Loom.Models;
-using Loom.Train;
 using Spectre.Console;
 
 namespace Loom.Cli.Commands;
@@ -12,19 +9,17 @@ internal static class ListenCommand
 {
     public static Command Build(IAnsiConsole console)
     {
-        var run = new Argument<string>("run") { Description = "a run folder written by loom train on an audio folder" };
-        var audio = new Argument<string>("audio") { Description = "a .wav recording of any length" };
+        var spotting = new SpotterArguments("a .wav recording of any length");
         var hop = new Option<double>("--hop") { Description = "seconds between the one-second windows classified", DefaultValueFactory = _ => 0.1 };
         var threshold = new Option<double>("--threshold") { Description = "probability a word needs in consecutive windows to be reported", DefaultValueFactory = _ => 0.6 };
-        var best = new Option<bool>("--best") { Description = "use the run's best.safetensors (lowest validation loss)" };
         var threads = new Option<int>("--threads") { Description = "threads for kernels", DefaultValueFactory = _ => 1 };
-        var command = new Command("listen", "Print the words a keyword-spotting run hears in a recording, with their start and end times") { run, audio, hop, threshold, best, threads };
+        var command = new Command("listen", "Print the words a keyword-spotting run hears in a recording, with their start and end times") { spotting.Run, spotting.Audio, hop, threshold, spotting.Best, threads };
         command.SetAction(parse =>
         {
             if (parse.GetValue(threads) < 1) throw new UserErrorException($"--threads must be at least 1, got {parse.GetValue(threads)}");
             Loom.Threads.Count = parse.GetValue(threads);
-            var spotter = KeywordSpotter.Load(new RunFolder(RunOptions.ExistingRun(parse.GetValue(run)!)), "listen", parse.GetValue(best));
-            var recording = WavFile.Read(parse.GetValue(audio)!);
+            var spotter = spotting.LoadSpotter(parse, "listen");
+            var recording = spotting.ReadAudio(parse);
             var words = spotter.Listen(recording, parse.GetValue(hop), parse.GetValue(threshold));
             var output = console.Profile.Out.Writer;
             output.WriteLine("start,end,word,probability");

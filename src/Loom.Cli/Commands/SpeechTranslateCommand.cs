@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using Loom.Data;
 using Loom.Models;
-using Loom.Train;
 using Spectre.Console;
 
 namespace Loom.Cli.Commands;
@@ -15,18 +14,15 @@ internal static class SpeechTranslateCommand
 {
     public static Command Build(IAnsiConsole console)
     {
-        var run = new Argument<string>("run") { Description = "a run folder written by loom train on an audio folder" };
-        var audio = new Argument<string>("audio") { Description = "a .wav clip of one spoken word" };
+        var spotting = new SpotterArguments("a .wav clip of one spoken word");
         var to = new Option<string>("--to") { Description = $"the target language ({string.Join(", ", WordTable.BuiltinLanguages)} built in)", Required = true };
         var table = new Option<string?>("--table") { Description = "a word table of \"english<TAB>translation\" lines instead of the built-in one" };
-        var best = new Option<bool>("--best") { Description = "use the run's best.safetensors (lowest validation loss)" };
-        var command = new Command("speech-translate", "Recognise a spoken word with a keyword-spotting run and translate it (a cascade through a word table)") { run, audio, to, table, best };
+        var command = new Command("speech-translate", "Recognise a spoken word with a keyword-spotting run and translate it (a cascade through a word table)") { spotting.Run, spotting.Audio, to, table, spotting.Best };
         command.SetAction(parse =>
         {
             string language = parse.GetValue(to)!;
             var words = parse.GetValue(table) is { } file ? WordTable.Read(file, language) : WordTable.Builtin(language);
-            var spotter = KeywordSpotter.Load(new RunFolder(RunOptions.ExistingRun(parse.GetValue(run)!)), "speech-translate", parse.GetValue(best));
-            var (word, probability) = spotter.Classify(WavFile.Read(parse.GetValue(audio)!));
+            var (word, probability) = spotting.LoadSpotter(parse, "speech-translate").Classify(spotting.ReadAudio(parse));
             var output = console.Profile.Out.Writer;
             if (word.StartsWith('_'))
             {

@@ -11,7 +11,7 @@ namespace Loom.Models;
 public sealed class ClassificationData : TaskData
 {
     // What a run folder keeps so that eval and predict read new data as the training data was read.
-    internal const string StandardizeFile = "standardize.json", FeaturesFile = "features.json", ClassesFile = "classes.json";
+    internal const string StandardizeFile = "standardize.json", FeaturesFile = "features.json", ClassesFile = ClassNamesFile.Name;
 
     // Tables keep their rows as read, so that a cross-validation fold can refit the standardisation on its own rows.
     private readonly TensorDataset? _unscaledTrain;
@@ -78,7 +78,7 @@ public sealed class ClassificationData : TaskData
     {
         Standardizer?.Save(folder.File(StandardizeFile));
         Schema?.Save(folder.File(FeaturesFile));
-        File.WriteAllText(folder.File(ClassesFile), System.Text.Json.JsonSerializer.Serialize(ClassNames));
+        ClassNamesFile.Write(folder, ClassNames);
     }
 
     public override ClassificationData Fold(int[] train, int[] validation)

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Loom.Data;
 using Loom.Train;
 
@@ -18,6 +19,38 @@ public sealed class ClassificationEvaluation(EvaluationResult result, ConfusionM
         var confusion = new ConfusionMatrix(classNames.Count);
         return new ClassificationEvaluation(evaluator.Evaluate(test, confusion), confusion, classNames);
     }
+
+    /// <summary>
+    /// The predictions table of a one-class-per-sample task, one row per sample: the sample's own columns
+    /// (<paramref name="keyColumns"/>, e.g. its row, file or text), its true class when <paramref name="target"/> is
+    /// given, the predicted class and its probability, and every class's probability (p_NAME).
+    /// </summary>
+    public static ResultTable Predictions(Tensor logits, IReadOnlyList<string> classNames, string[] keyColumns,
+        Func<int, IEnumerable<Cell>> keys, Func<int, int>? target)
+    {
+        var probabilities = logits.Softmax(-1);
+        int n = probabilities.Shape[0], c = probabilities.Shape[1];
+        var p = probabilities.ToArray<double>();
+        var rows = new List<IReadOnlyList<Cell>>(n);
+        for (int i = 0; i < n; i++)
+        {
+            var row = p.AsSpan(i * c, c);
+            int best = 0;
+            for (int j = 1; j < c; j++) if (row[j] > row[best]) best = j;
+            var cells = new List<Cell>(keyColumns.Length + 3 + c);
+            cells.AddRange(keys(i));
+            if (target is not null) cells.Add(classNames[target(i)]);
+            cells.Add(classNames[best]);
+            // Six significant digits: plenty for a probability, and a readable file.
+            cells.Add(Probability(row[best]));
+            foreach (var v in row) cells.Add(Probability(v));
+            rows.Add(cells);
+        }
+        string[] columns = [.. keyColumns, .. target is null ? Array.Empty<string>() : ["target"], "predicted", "probability", .. classNames.Select(k => "p_" + k)];
+        return new ResultTable("Predictions", columns, rows);
+    }
+
+    private static Cell Probability(double p) => p.ToString("G6", CultureInfo.InvariantCulture);
 
     public IReadOnlyList<string> ClassNames { get; } = classNames;
 

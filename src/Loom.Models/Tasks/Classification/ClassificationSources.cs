@@ -1,6 +1,5 @@
 using System.IO.Compression;
 using System.Text;
-using System.Text.Json;
 using Loom.Data;
 using Loom.Train;
 
@@ -70,23 +69,7 @@ public static class ClassificationSources
             string standardize = folder.File(ClassificationData.StandardizeFile), features = folder.File(ClassificationData.FeaturesFile), classes = folder.File(ClassificationData.ClassesFile);
             return new TrainedFiles(File.Exists(standardize) ? Standardize.Load(standardize) : null,
                 File.Exists(features) ? CsvSchema.Load(features) : null,
-                File.Exists(classes) ? ReadClasses(classes) : null);
-        }
-
-        private static string[] ReadClasses(string path)
-        {
-            string[]? names;
-            try
-            {
-                names = JsonSerializer.Deserialize<string[]>(File.ReadAllText(path));
-            }
-            catch (JsonException)
-            {
-                names = null;
-            }
-            if (names is null || names.Length < 2 || names.Any(n => n is null) || names.Distinct().Count() != names.Length)
-                throw new InvalidDataException($"{path}: the run's class names must be a JSON list of two or more different strings, as loom train writes it");
-            return names;
+                File.Exists(classes) ? ClassNamesFile.Read(classes) : null);
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Loom.Data;
 using Loom.Nn;
 using Loom.Train;
@@ -73,31 +72,13 @@ public sealed class ClassificationTask : ITask
 
     /// <summary>
     /// Per test sample: its index in the data (a CSV's data row, counting from 0), its true class when the data has
-    /// labels, the predicted class, and the probability of every class (p_NAME).
+    /// labels, the predicted class and its probability, and every class's probability (p_NAME).
     /// </summary>
     public ResultTable Predict(Evaluator evaluator, TaskData data, IEnumerable<Batch> test)
     {
         var d = (ClassificationData)data;
-        var probabilities = evaluator.Predict(test).Softmax(-1);
-        int n = probabilities.Shape[0], c = probabilities.Shape[1];
-        var p = probabilities.ToArray<double>();
-        var targets = d.Test.Targets.ToArray<long>();
-        bool labelled = d.Unlabelled is null;
-        var names = d.ClassNames;
-        var rows = new List<IReadOnlyList<Cell>>(n);
-        for (int i = 0; i < n; i++)
-        {
-            var row = p.AsSpan(i * c, c);
-            int best = 0;
-            for (int j = 1; j < c; j++) if (row[j] > row[best]) best = j;
-            var cells = new List<Cell>(3 + c) { (long)(d.TestRows?[i] ?? i) };
-            if (labelled) cells.Add(names[(int)targets[i]]);
-            cells.Add(names[best]);
-            // Six significant digits: plenty for a probability, and a readable file.
-            foreach (var v in row) cells.Add(v.ToString("G6", CultureInfo.InvariantCulture));
-            rows.Add(cells);
-        }
-        string[] columns = labelled ? ["index", "target", "predicted"] : ["index", "predicted"];
-        return new ResultTable("Predictions", [.. columns, .. names.Select(k => "p_" + k)], rows);
+        var targets = d.Unlabelled is null ? d.Test.Targets.ToArray<long>() : null;
+        return ClassificationEvaluation.Predictions(evaluator.Predict(test), d.ClassNames, ["index"],
+            i => [(long)(d.TestRows?[i] ?? i)], targets is null ? null : i => (int)targets[i]);
     }
 }

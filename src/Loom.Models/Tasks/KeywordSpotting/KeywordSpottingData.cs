@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Loom.Data;
 using Loom.Train;
 
@@ -10,7 +9,7 @@ namespace Loom.Models;
 /// </summary>
 public sealed class KeywordSpottingData : TaskData
 {
-    public const string ClassesFile = "classes.json";
+    public const string ClassesFile = ClassNamesFile.Name;
 
     /// <summary>Share of a dataset without its own splits (no manifest) held out, stratified and seeded, as the test split.</summary>
     public const double TestFraction = 0.2;
@@ -67,7 +66,7 @@ public sealed class KeywordSpottingData : TaskData
 
     internal IReadOnlyList<string> NoteList { get; init; } = [];
 
-    public override void Save(RunFolder folder) => File.WriteAllText(folder.File(ClassesFile), JsonSerializer.Serialize(ClassNames));
+    public override void Save(RunFolder folder) => ClassNamesFile.Write(folder, ClassNames);
 
     /// <summary>
     /// A cross-validation fold: the validation rows' clips, clean, are its test split; its training rows are the given
@@ -90,18 +89,7 @@ public sealed class KeywordSpottingData : TaskData
     {
         var path = folder.File(ClassesFile);
         if (!File.Exists(path)) throw new FileNotFoundException($"{folder.Path} has no {ClassesFile}; was it trained by loom train on audio?", path);
-        string[]? names;
-        try
-        {
-            names = JsonSerializer.Deserialize<string[]>(File.ReadAllText(path));
-        }
-        catch (JsonException)
-        {
-            names = null;
-        }
-        if (names is null || names.Length < 2 || names.Any(n => n is null) || names.Distinct().Count() != names.Length)
-            throw new InvalidDataException($"{path}: the run's class names must be a JSON list of two or more different strings, as loom train writes it");
-        return names;
+        return ClassNamesFile.Read(path);
     }
 
     /// <summary>Reads <see cref="TrainingConfig.Data"/> (see <see cref="ITask.Load"/>).</summary>

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Loom.Data;
 using Loom.Nn;
 using Loom.Train;
@@ -65,25 +64,8 @@ public sealed class KeywordSpottingTask : ITask
     public ResultTable Predict(Evaluator evaluator, TaskData data, IEnumerable<Batch> test)
     {
         var d = (KeywordSpottingData)data;
-        var probabilities = evaluator.Predict(test).Softmax(-1);
-        int n = probabilities.Shape[0], c = probabilities.Shape[1];
-        var p = probabilities.ToArray<double>();
-        var targets = d.Test.Targets.ToArray<long>();
-        bool labelled = d.Unlabelled is null;
-        var rows = new List<IReadOnlyList<Cell>>(n);
-        for (int i = 0; i < n; i++)
-        {
-            var row = p.AsSpan(i * c, c);
-            int best = 0;
-            for (int j = 1; j < c; j++) if (row[j] > row[best]) best = j;
-            var cells = new List<Cell>(4 + c) { d.TestFiles[i] };
-            if (labelled) cells.Add(d.ClassNames[(int)targets[i]]);
-            cells.Add(d.ClassNames[best]);
-            cells.Add(row[best].ToString("G4", CultureInfo.InvariantCulture));
-            foreach (var v in row) cells.Add(v.ToString("G4", CultureInfo.InvariantCulture));
-            rows.Add(cells);
-        }
-        string[] columns = labelled ? ["file", "target", "predicted", "probability"] : ["file", "predicted", "probability"];
-        return new ResultTable("Predictions", [.. columns, .. d.ClassNames.Select(k => "p_" + k)], rows);
+        var targets = d.Unlabelled is null ? d.Test.Targets.ToArray<long>() : null;
+        return ClassificationEvaluation.Predictions(evaluator.Predict(test), d.ClassNames, ["file"],
+            i => [d.TestFiles[i]], targets is null ? null : i => (int)targets[i]);
     }
 }

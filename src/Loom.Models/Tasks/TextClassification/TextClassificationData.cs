@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using Loom.Data;
 using Loom.Train;
 
@@ -12,7 +11,7 @@ namespace Loom.Models;
 /// </summary>
 public sealed class TextClassificationData : TaskData
 {
-    internal const string TokenizerFile = "tokenizer.json", ClassesFile = "classes.json";
+    internal const string TokenizerFile = "tokenizer.json", ClassesFile = ClassNamesFile.Name;
 
     // A window of Kim's widest filter (5 words) must fit, so batches of very short texts are padded to it.
     private const int MinimumWidth = 5;
@@ -98,7 +97,7 @@ public sealed class TextClassificationData : TaskData
     public override void Save(RunFolder folder)
     {
         Tokenizer.Save(folder.File(TokenizerFile));
-        File.WriteAllText(folder.File(ClassesFile), JsonSerializer.Serialize(ClassNames));
+        ClassNamesFile.Write(folder, ClassNames);
     }
 
     /// <summary>A cross-validation fold, its vocabulary refitted on the fold's training texts (a trained run's vocabulary is kept).</summary>
@@ -117,7 +116,7 @@ public sealed class TextClassificationData : TaskData
         if (trainedRun is not null)
         {
             tokenizer = ReadTokenizer(trainedRun);
-            classes = ReadClasses(trainedRun.File(ClassesFile));
+            classes = ClassNamesFile.Read(trainedRun.File(ClassesFile));
         }
         else
         {
@@ -162,22 +161,6 @@ public sealed class TextClassificationData : TaskData
         var path = run.File(TokenizerFile);
         if (!File.Exists(path)) throw new FileNotFoundException($"{run.Path} has no {TokenizerFile}; was it trained by loom train on labelled text?", path);
         return Data.Tokenizer.Load(path) as WordTokenizer ?? throw new InvalidDataException($"{path}: not a word vocabulary, which a text classifier reads");
-    }
-
-    internal static string[] ReadClasses(string path)
-    {
-        string[]? names;
-        try
-        {
-            names = File.Exists(path) ? JsonSerializer.Deserialize<string[]>(File.ReadAllText(path)) : null;
-        }
-        catch (JsonException)
-        {
-            names = null;
-        }
-        if (names is null || names.Length < 2 || names.Any(n => n is null) || names.Distinct().Count() != names.Length)
-            throw new InvalidDataException($"{path}: the run's class names must be a JSON list of two or more different strings, as loom train writes it");
-        return names;
     }
 
     // Numbers in numeric order (-1 before 1), otherwise ordinal: the same labels give the same class indices.

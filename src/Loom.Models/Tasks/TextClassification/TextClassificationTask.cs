@@ -1,4 +1,3 @@
-using System.Globalization;
 using Loom.Data;
 using Loom.Nn;
 using Loom.Train;
@@ -133,28 +132,12 @@ public sealed class TextClassificationTask : ITask
         return new ResultTable("Examples", ["text", "label", "predicted", "probability"], rows);
     }
 
-    /// <summary>Per test text: its line in the file, its label when the data has labels, the predicted class and the probability of every class (p_NAME).</summary>
+    /// <summary>Per test text: its line in the file, its text, its label when the data has labels, the predicted class and its probability, and every class's probability (p_NAME).</summary>
     public ResultTable Predict(Evaluator evaluator, TaskData data, IEnumerable<Batch> test)
     {
         var d = (TextClassificationData)data;
-        var probabilities = evaluator.Predict(test).Softmax(-1);
-        int n = probabilities.Shape[0], c = probabilities.Shape[1];
-        var p = probabilities.ToArray<double>();
-        bool labelled = d.Unlabelled is null;
-        var rows = new List<IReadOnlyList<Cell>>(n);
-        for (int i = 0; i < n; i++)
-        {
-            var row = p.AsSpan(i * c, c);
-            int best = 0;
-            for (int j = 1; j < c; j++) if (row[j] > row[best]) best = j;
-            var cells = new List<Cell>(4 + c) { (long)(d.TestLines?[i] ?? i), Shorten(d.TestTexts[i], 200) };
-            if (labelled) cells.Add(d.ClassNames[d.TestLabels[i]]);
-            cells.Add(d.ClassNames[best]);
-            foreach (var v in row) cells.Add(v.ToString("G6", CultureInfo.InvariantCulture));
-            rows.Add(cells);
-        }
-        string[] columns = labelled ? ["line", "text", "target", "predicted"] : ["line", "text", "predicted"];
-        return new ResultTable("Predictions", [.. columns, .. d.ClassNames.Select(k => "p_" + k)], rows);
+        return ClassificationEvaluation.Predictions(evaluator.Predict(test), d.ClassNames, ["line", "text"],
+            i => [(long)(d.TestLines?[i] ?? i), Shorten(d.TestTexts[i], 200)], d.Unlabelled is null ? i => d.TestLabels[i] : null);
     }
 
     /// <summary>Softmax probabilities [N][C] of <paramref name="model"/> on word ids [N, T], without gradients.</summary>

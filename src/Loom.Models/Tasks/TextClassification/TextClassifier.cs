@@ -29,7 +29,7 @@ public sealed class TextClassifier
         if (config.Task != TextClassificationTask.TaskName)
             throw new ArgumentException($"--text needs a {TextClassificationTask.TaskName} run; {folder.Path} is a {config.Task ?? ClassificationTask.TaskName} run (give it --data instead)");
         var tokenizer = TextClassificationData.ReadTokenizer(folder);
-        var classes = TextClassificationData.ReadClasses(folder.File(TextClassificationData.ClassesFile));
+        var classes = ClassNamesFile.Read(folder.File(TextClassificationData.ClassesFile));
         var model = TextClassificationTask.CreateModel(config, tokenizer, classes.Length);
         var weights = best && File.Exists(folder.BestModelPath) ? folder.BestModelPath : folder.ModelPath;
         if (!File.Exists(weights)) throw new FileNotFoundException($"{folder.Path} has no trained model ({Path.GetFileName(weights)})", weights);

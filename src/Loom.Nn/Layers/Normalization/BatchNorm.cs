@@ -5,42 +5,24 @@ namespace Loom.Nn;
 /// <see cref="BatchNorm1d"/> and <see cref="BatchNorm2d"/>): training mode normalises with the batch statistics and
 /// updates <c>running_mean</c>/<c>running_var</c> with <c>momentum</c>; eval mode uses the running statistics.
 /// </summary>
-public abstract class BatchNormBase : Module<Tensor, Tensor>
+public abstract class BatchNormBase : NormBase
 {
     private readonly int[] _ranks;
-    private readonly Tensor? _numBatchesTracked;
 
     private protected BatchNormBase(int numFeatures, double eps, double momentum, bool affine, bool trackRunningStats, DType dtype, int[] ranks)
-    {
-        if (numFeatures <= 0) throw new ArgumentException($"{GetType().Name}: num_features must be positive, got {numFeatures}");
-        (NumFeatures, Eps, Momentum, _ranks) = (numFeatures, eps, momentum, ranks);
-        Weight = RegisterParameter("weight", affine ? new Parameter(Tensor.Ones(new Shape(numFeatures), dtype)) : null);
-        Bias = RegisterParameter("bias", affine ? new Parameter(Tensor.Zeros(new Shape(numFeatures), dtype)) : null);
-        // LoadStateDict copies into these tensors in place, so the references stay valid for the module's life.
-        RunningMean = RegisterBuffer("running_mean", trackRunningStats ? Tensor.Zeros(new Shape(numFeatures), dtype) : null);
-        RunningVar = RegisterBuffer("running_var", trackRunningStats ? Tensor.Ones(new Shape(numFeatures), dtype) : null);
-        _numBatchesTracked = RegisterBuffer("num_batches_tracked", trackRunningStats ? Tensor.Zeros(new Shape(), DType.Int64) : null);
-    }
-
-    public int NumFeatures { get; }
-    public double Eps { get; }
-    public double Momentum { get; }
-    public Parameter? Weight { get; }
-    public Parameter? Bias { get; }
-    public Tensor? RunningMean { get; }
-    public Tensor? RunningVar { get; }
+        : base(numFeatures, eps, momentum, affine, trackRunningStats, dtype) => _ranks = ranks;
 
     protected override Tensor ForwardCore(Tensor input)
     {
         if (!_ranks.Contains(input.Rank) || input.Shape[1] != NumFeatures)
             throw new ArgumentException($"{GetType().Name}: expected input of rank {string.Join(" or ", _ranks)} with {NumFeatures} channels in dimension 1, got shape {input.Shape}");
         bool useBatchStats = Training || RunningMean is null;
-        if (Training && _numBatchesTracked is { } n)
+        if (Training && NumBatchesTracked is { } n)
             using (new Autograd.NoGrad()) n.AddInPlace(1);
         return Functional.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, useBatchStats, Momentum, Eps);
     }
 
-    protected override string ExtraRepr() => $"{NumFeatures}, eps={Eps}, momentum={Momentum}, affine={(Weight is null ? "False" : "True")}";
+    protected override string ExtraRepr() => $"{NumFeatures}, eps={Eps}, momentum={Momentum}, affine={Affine}";
 }
 
 /// <summary>Batch norm over [N, C] or [N, C, L] inputs.</summary>

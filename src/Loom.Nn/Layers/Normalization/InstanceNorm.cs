@@ -6,29 +6,13 @@ namespace Loom.Nn;
 /// PyTorch; with <c>trackRunningStats</c>, training updates <c>running_mean</c>/<c>running_var</c> and evaluation
 /// normalises with them. Unbatched input (no N) is accepted.
 /// </summary>
-public abstract class InstanceNormBase : Module<Tensor, Tensor>
+public abstract class InstanceNormBase : NormBase
 {
     private readonly int _spatial;
 
+    // PyTorch's state dict has num_batches_tracked too; instance norm never advances it.
     private protected InstanceNormBase(int numFeatures, double eps, double momentum, bool affine, bool trackRunningStats, DType dtype, int spatial)
-    {
-        if (numFeatures <= 0) throw new ArgumentException($"{GetType().Name}: num_features must be positive, got {numFeatures}");
-        (NumFeatures, Eps, Momentum, _spatial) = (numFeatures, eps, momentum, spatial);
-        Weight = RegisterParameter("weight", affine ? new Parameter(Tensor.Ones(new Shape(numFeatures), dtype)) : null);
-        Bias = RegisterParameter("bias", affine ? new Parameter(Tensor.Zeros(new Shape(numFeatures), dtype)) : null);
-        RunningMean = RegisterBuffer("running_mean", trackRunningStats ? Tensor.Zeros(new Shape(numFeatures), dtype) : null);
-        RunningVar = RegisterBuffer("running_var", trackRunningStats ? Tensor.Ones(new Shape(numFeatures), dtype) : null);
-        // PyTorch's state dict has it too; instance norm never advances it.
-        RegisterBuffer("num_batches_tracked", trackRunningStats ? Tensor.Zeros(new Shape(), DType.Int64) : null);
-    }
-
-    public int NumFeatures { get; }
-    public double Eps { get; }
-    public double Momentum { get; }
-    public Parameter? Weight { get; }
-    public Parameter? Bias { get; }
-    public Tensor? RunningMean { get; }
-    public Tensor? RunningVar { get; }
+        : base(numFeatures, eps, momentum, affine, trackRunningStats, dtype) => _spatial = spatial;
 
     protected override Tensor ForwardCore(Tensor input)
     {
@@ -43,7 +27,7 @@ public abstract class InstanceNormBase : Module<Tensor, Tensor>
     private string Spatial() => _spatial == 1 ? "L" : "H, W";
 
     protected override string ExtraRepr() =>
-        $"{NumFeatures}, eps={Eps}, momentum={Momentum}, affine={(Weight is null ? "False" : "True")}, track_running_stats={(RunningMean is null ? "False" : "True")}";
+        $"{NumFeatures}, eps={Eps}, momentum={Momentum}, affine={Affine}, track_running_stats={(RunningMean is null ? "False" : "True")}";
 }
 
 /// <summary>Instance norm over [N, C, L] (or [C, L]) inputs.</summary>
