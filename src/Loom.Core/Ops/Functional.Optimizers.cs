@@ -1,5 +1,6 @@
 using System.Numerics;
 using Loom.Kernels;
+using Loom.Threading;
 
 namespace Loom;
 
@@ -26,8 +27,9 @@ public static partial class Functional
 
     private static void Sgd<T>(Tensor param, Tensor grad, Tensor? buffer, double learningRate, double weightDecay, double momentum,
         double dampening, bool nesterov, bool firstStep) where T : unmanaged, IFloatingPointIeee754<T> =>
-        OptimizerKernels.Sgd(param.AsSpan<T>(), grad.AsReadOnlySpan<T>(), SpanOrEmpty<T>(buffer), T.CreateTruncating(learningRate),
-            T.CreateTruncating(weightDecay), T.CreateTruncating(momentum), T.CreateTruncating(dampening), nesterov, firstStep);
+        InChunks(param.Numel, (start, length) =>
+            OptimizerKernels.Sgd(param.AsSpan<T>().Slice(start, length), grad.AsReadOnlySpan<T>().Slice(start, length), SpanOrEmpty<T>(buffer, start, length),
+                T.CreateTruncating(learningRate), T.CreateTruncating(weightDecay), T.CreateTruncating(momentum), T.CreateTruncating(dampening), nesterov, firstStep));
 
     /// <summary>
     /// One Adam (or, with <paramref name="decoupledWeightDecay"/>, AdamW) step in place at step number
@@ -47,9 +49,10 @@ public static partial class Functional
 
     private static void Adam<T>(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, Tensor? maxExpAvgSq, long step, double learningRate,
         double beta1, double beta2, double eps, double weightDecay, bool decoupled) where T : unmanaged, IFloatingPointIeee754<T> =>
-        OptimizerKernels.Adam(param.AsSpan<T>(), grad.AsReadOnlySpan<T>(), expAvg.AsSpan<T>(), expAvgSq.AsSpan<T>(), SpanOrEmpty<T>(maxExpAvgSq),
-            T.CreateTruncating(learningRate), T.CreateTruncating(beta1), T.CreateTruncating(beta2), T.CreateTruncating(eps),
-            T.CreateTruncating(weightDecay), decoupled, step);
+        InChunks(param.Numel, (start, length) =>
+            OptimizerKernels.Adam(param.AsSpan<T>().Slice(start, length), grad.AsReadOnlySpan<T>().Slice(start, length), expAvg.AsSpan<T>().Slice(start, length),
+                expAvgSq.AsSpan<T>().Slice(start, length), SpanOrEmpty<T>(maxExpAvgSq, start, length), T.CreateTruncating(learningRate),
+                T.CreateTruncating(beta1), T.CreateTruncating(beta2), T.CreateTruncating(eps), T.CreateTruncating(weightDecay), decoupled, step));
 
     /// <summary>
     /// One RMSprop step in place: g ← grad + weightDecay·param; sq ← α·sq + (1 − α)·g²; centred (with a
@@ -67,9 +70,10 @@ public static partial class Functional
 
     private static void RmsProp<T>(Tensor param, Tensor grad, Tensor squareAvg, Tensor? gradAvg, Tensor? buffer, double learningRate,
         double alpha, double eps, double weightDecay, double momentum) where T : unmanaged, IFloatingPointIeee754<T> =>
-        OptimizerKernels.RmsProp(param.AsSpan<T>(), grad.AsReadOnlySpan<T>(), squareAvg.AsSpan<T>(), SpanOrEmpty<T>(gradAvg), SpanOrEmpty<T>(buffer),
-            T.CreateTruncating(learningRate), T.CreateTruncating(alpha), T.CreateTruncating(eps), T.CreateTruncating(weightDecay),
-            T.CreateTruncating(momentum));
+        InChunks(param.Numel, (start, length) =>
+            OptimizerKernels.RmsProp(param.AsSpan<T>().Slice(start, length), grad.AsReadOnlySpan<T>().Slice(start, length), squareAvg.AsSpan<T>().Slice(start, length),
+                SpanOrEmpty<T>(gradAvg, start, length), SpanOrEmpty<T>(buffer, start, length), T.CreateTruncating(learningRate), T.CreateTruncating(alpha),
+                T.CreateTruncating(eps), T.CreateTruncating(weightDecay), T.CreateTruncating(momentum)));
 
     /// <summary>
     /// One Adagrad step in place at step number <paramref name="step"/> (1 for the first): clr = learningRate /
@@ -86,10 +90,33 @@ public static partial class Functional
 
     private static void Adagrad<T>(Tensor param, Tensor grad, Tensor stateSum, long step, double learningRate, double lrDecay, double eps,
         double weightDecay) where T : unmanaged, IFloatingPointIeee754<T> =>
-        OptimizerKernels.Adagrad(param.AsSpan<T>(), grad.AsReadOnlySpan<T>(), stateSum.AsSpan<T>(), T.CreateTruncating(learningRate),
-            T.CreateTruncating(lrDecay), T.CreateTruncating(eps), T.CreateTruncating(weightDecay), step);
+        InChunks(param.Numel, (start, length) =>
+            OptimizerKernels.Adagrad(param.AsSpan<T>().Slice(start, length), grad.AsReadOnlySpan<T>().Slice(start, length), stateSum.AsSpan<T>().Slice(start, length),
+                T.CreateTruncating(learningRate), T.CreateTruncating(lrDecay), T.CreateTruncating(eps), T.CreateTruncating(weightDecay), step));
 
-    private static Span<T> SpanOrEmpty<T>(Tensor? tensor) where T : unmanaged => tensor is null ? default : tensor.AsSpan<T>();
+    private static Span<T> SpanOrEmpty<T>(Tensor? tensor, int start, int length) where T : unmanaged =>
+        tensor is null ? default : tensor.AsSpan<T>().Slice(start, length);
+
+    // An update is element by element, so a large tensor splits over the worker threads: streaming a GPT-2's 124 M
+    // parameters and their Adam moments is memory-bound, and one core does not saturate the memory bus. Chunks start on
+    // 64-element boundaries (aligned vectors); where a chunk ends changes no bit, as every vector width and the scalar
+    // tail compute the same (SimdPathTests).
+    private const int UpdateBlock = 64, ParallelUpdateElements = 1 << 16;
+
+    private static void InChunks(int length, Action<int, int> update)
+    {
+        int blocks = (length + UpdateBlock - 1) / UpdateBlock;
+        if (length < 2 * ParallelUpdateElements || Threads.Count == 1)
+        {
+            update(0, length);
+            return;
+        }
+        ParallelHelper.For(blocks, ParallelUpdateElements / UpdateBlock, (first, end) =>
+        {
+            int start = first * UpdateBlock;
+            update(start, Math.Min(end * UpdateBlock, length) - start);
+        });
+    }
 
     /// <summary>Every tensor of an update: the parameter's dtype (float32 or float64) and number of elements.</summary>
     private static void CheckUpdate(string op, Tensor param, params ReadOnlySpan<Tensor?> others)

@@ -3,8 +3,50 @@ using Loom.Testing;
 namespace Loom.Tests.Optim;
 
 /// <summary>The public optimiser updates (what Loom.Nn's optimisers call); their arithmetic is checked in SimdPathTests.</summary>
+[Collection(GlobalSettings.Name)]
 public class OptimizerUpdateTests
 {
+    // Large enough to split over threads, and not a multiple of any vector width: every chunk boundary and the last,
+    // short chunk must update each element exactly once, as one thread does.
+    private const int Large = 3 * 65536 + 37;
+
+    [Theory]
+    [InlineData("sgd")]
+    [InlineData("adam")]
+    [InlineData("amsgrad")]
+    [InlineData("rmsprop")]
+    [InlineData("adagrad")]
+    public void A_large_update_split_over_threads_gives_the_bits_of_one_thread(string optimizer)
+    {
+        var one = RunTwoSteps(optimizer, threads: 1);
+        var two = RunTwoSteps(optimizer, threads: 2);
+        for (int i = 0; i < one.Length; i++)
+            Assert.Equal(one[i].ToArray<float>(), two[i].ToArray<float>());
+    }
+
+    private static Tensor[] RunTwoSteps(string optimizer, int threads)
+    {
+        var gen = new Random.Generator(5);
+        var p = Tensor.Randn(new Shape(Large), generator: gen);
+        var g = Tensor.Randn(new Shape(Large), generator: gen);
+        Tensor a = Tensor.Zeros(new Shape(Large)), b = Tensor.Zeros(new Shape(Large)), c = Tensor.Zeros(new Shape(Large));
+        GlobalSettings.WithThreads(threads, () =>
+        {
+            for (int step = 1; step <= 2; step++)
+            {
+                switch (optimizer)
+                {
+                    case "sgd": Functional.SgdUpdate(p, g, a, 0.1, weightDecay: 0.01, momentum: 0.9, nesterov: true, firstStep: step == 1); break;
+                    case "adam": Functional.AdamUpdate(p, g, a, b, null, step, 1e-3, weightDecay: 0.01, decoupledWeightDecay: true); break;
+                    case "amsgrad": Functional.AdamUpdate(p, g, a, b, c, step, 1e-3, weightDecay: 0.01); break;
+                    case "rmsprop": Functional.RmsPropUpdate(p, g, a, b, c, 1e-2, weightDecay: 0.01, momentum: 0.9); break;
+                    default: Functional.AdagradUpdate(p, g, a, step, 1e-2, lrDecay: 0.01, weightDecay: 0.01); break;
+                }
+            }
+        });
+        return [p, a, b, c];
+    }
+
     [Fact]
     public void Adam_update_moves_the_parameter_against_the_gradient_and_fills_its_moments()
     {
