@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Loom.Kernels;
 
 namespace Loom.Bench;
 
@@ -13,11 +15,13 @@ namespace Loom.Bench;
 public sealed class MachineLimits
 {
     private const long ArrayBytes = 256L << 20;
-    private static float _sink; // results land here so the JIT cannot drop the measured loops
+    private static float _sink;
+    private static int _intSink; // results land here so the JIT cannot drop the measured loops
     private static readonly MachineLimits Instance = new();
     private readonly Dictionary<int, double> _fma = [];
     private readonly Dictionary<int, double> _read = [];
     private readonly Dictionary<int, double> _copy = [];
+    private readonly Dictionary<int, double> _int8 = [];
 
     private MachineLimits()
     {
@@ -37,6 +41,119 @@ public sealed class MachineLimits
     {
         double again = MeasureFma(threads);
         lock (_fma) return _fma[threads] = Math.Max(again, _fma.GetValueOrDefault(threads));
+    }
+
+    /// <summary>
+    /// Peak int8 throughput, G op/s (one multiply-add = 2 ops), of <paramref name="path"/>'s multiply-accumulate
+    /// sequence at <paramref name="threads"/> threads: 12 independent chains in registers, as the FMA probe.
+    /// </summary>
+    public double Int8Peak(int threads, Int8GemmPath path) =>
+        Memoised(_int8, threads * 16 + (int)path, _ => MeasureInt8(threads, path));
+
+    private static double MeasureInt8(int threads, Int8GemmPath path)
+    {
+        const long iterations = 500_000;
+        int macsPerIteration = path switch
+        {
+            Int8GemmPath.AvxVnni or Int8GemmPath.Avx2 => 12 * 32,
+            Int8GemmPath.Avx512BW => 12 * 64,
+            _ => throw new ArgumentOutOfRangeException(nameof(path), path, "int8 peak: no probe for this path"),
+        };
+        Func<long, int> chains = path switch
+        {
+            Int8GemmPath.AvxVnni => VnniChains,
+            Int8GemmPath.Avx2 => Avx2Int8Chains,
+            _ => Avx512BWInt8Chains,
+        };
+        chains(1000); // JIT warm-up
+        double best = 0;
+        for (int run = 0; run < 30; run++)
+        {
+            double seconds = RunOnThreads(threads, _ => Volatile.Write(ref _intSink, chains(iterations)));
+            best = Math.Max(best, threads * iterations * macsPerIteration * 2.0 / seconds / 1e9);
+        }
+        return best;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int VnniChains(long iterations)
+    {
+        var x = Vector256.Create((byte)3);
+        var w = Vector256.Create((sbyte)-2);
+        Vector256<int> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        Vector256<int> c6 = default, c7 = default, c8 = default, c9 = default, c10 = default, c11 = default;
+        for (long i = 0; i < iterations; i++)
+        {
+            c0 = AvxVnni.MultiplyWideningAndAdd(c0, x, w); c1 = AvxVnni.MultiplyWideningAndAdd(c1, x, w);
+            c2 = AvxVnni.MultiplyWideningAndAdd(c2, x, w); c3 = AvxVnni.MultiplyWideningAndAdd(c3, x, w);
+            c4 = AvxVnni.MultiplyWideningAndAdd(c4, x, w); c5 = AvxVnni.MultiplyWideningAndAdd(c5, x, w);
+            c6 = AvxVnni.MultiplyWideningAndAdd(c6, x, w); c7 = AvxVnni.MultiplyWideningAndAdd(c7, x, w);
+            c8 = AvxVnni.MultiplyWideningAndAdd(c8, x, w); c9 = AvxVnni.MultiplyWideningAndAdd(c9, x, w);
+            c10 = AvxVnni.MultiplyWideningAndAdd(c10, x, w); c11 = AvxVnni.MultiplyWideningAndAdd(c11, x, w);
+        }
+        return Vector256.Sum(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int Avx512BWInt8Chains(long iterations)
+    {
+        // A distinct weight per chain (equal operands would be folded into one product) and x changing every round
+        // (a loop-invariant product would be hoisted): 12 independent multiply-accumulate sequences per round.
+        var x = Vector512.Create((byte)3);
+        var ones = Vector512.Create((short)1);
+        var w0 = Vector512.Create((sbyte)(0 + 1)); var w1 = Vector512.Create((sbyte)(1 + 1)); var w2 = Vector512.Create((sbyte)(2 + 1)); var w3 = Vector512.Create((sbyte)(3 + 1));
+        var w4 = Vector512.Create((sbyte)(4 + 1)); var w5 = Vector512.Create((sbyte)(5 + 1)); var w6 = Vector512.Create((sbyte)(6 + 1)); var w7 = Vector512.Create((sbyte)(7 + 1));
+        var w8 = Vector512.Create((sbyte)(8 + 1)); var w9 = Vector512.Create((sbyte)(9 + 1)); var w10 = Vector512.Create((sbyte)(10 + 1)); var w11 = Vector512.Create((sbyte)(11 + 1));
+        Vector512<int> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        Vector512<int> c6 = default, c7 = default, c8 = default, c9 = default, c10 = default, c11 = default;
+        for (long i = 0; i < iterations; i++)
+        {
+            x += Vector512<byte>.One;
+            c0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, w0), ones);
+            c1 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, w1), ones);
+            c2 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, w2), ones);
+            c3 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, w3), ones);
+            c4 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, w4), ones);
+            c5 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, w5), ones);
+            c6 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, w6), ones);
+            c7 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, w7), ones);
+            c8 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, w8), ones);
+            c9 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, w9), ones);
+            c10 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, w10), ones);
+            c11 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, w11), ones);
+        }
+        return Vector512.Sum(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int Avx2Int8Chains(long iterations)
+    {
+        // A distinct weight per chain (equal operands would be folded into one product) and x changing every round
+        // (a loop-invariant product would be hoisted): 12 independent multiply-accumulate sequences per round.
+        var x = Vector256.Create((byte)3);
+        var ones = Vector256.Create((short)1);
+        var w0 = Vector256.Create((sbyte)(0 + 1)); var w1 = Vector256.Create((sbyte)(1 + 1)); var w2 = Vector256.Create((sbyte)(2 + 1)); var w3 = Vector256.Create((sbyte)(3 + 1));
+        var w4 = Vector256.Create((sbyte)(4 + 1)); var w5 = Vector256.Create((sbyte)(5 + 1)); var w6 = Vector256.Create((sbyte)(6 + 1)); var w7 = Vector256.Create((sbyte)(7 + 1));
+        var w8 = Vector256.Create((sbyte)(8 + 1)); var w9 = Vector256.Create((sbyte)(9 + 1)); var w10 = Vector256.Create((sbyte)(10 + 1)); var w11 = Vector256.Create((sbyte)(11 + 1));
+        Vector256<int> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        Vector256<int> c6 = default, c7 = default, c8 = default, c9 = default, c10 = default, c11 = default;
+        for (long i = 0; i < iterations; i++)
+        {
+            x += Vector256<byte>.One;
+            c0 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(x, w0), ones);
+            c1 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(x, w1), ones);
+            c2 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(x, w2), ones);
+            c3 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(x, w3), ones);
+            c4 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(x, w4), ones);
+            c5 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(x, w5), ones);
+            c6 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(x, w6), ones);
+            c7 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(x, w7), ones);
+            c8 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(x, w8), ones);
+            c9 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(x, w9), ones);
+            c10 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(x, w10), ones);
+            c11 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(x, w11), ones);
+        }
+        return Vector256.Sum(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11);
     }
 
     /// <summary>Memory read bandwidth, GB/s, at <paramref name="threads"/> threads (arrays of 256 MiB, well past L3).</summary>

@@ -17,6 +17,7 @@ public static class LoomCommand
         ListenCommand.Build(console),
         SpeechTranslateCommand.Build(console),
         DatasetsCommand.Build(console),
+        QuantizeCommand.Build(console),
         BenchCommand.Build(console),
     };
 

@@ -195,7 +195,16 @@ public static class Pipeline
         Loom.Threads.Count = resolved.Config.Threads;
         var loaded = task.Load(resolved.Config, folder, newData);
         var model = CreateModel(task, resolved.Config, loaded);
-        LoadWeights(() => model.LoadStateDict(SafeTensors.Load(weights).Tensors), weights, folder, resolved.Config);
+        if (resolved.Config.Quantization is null)
+        {
+            LoadWeights(() => model.LoadStateDict(SafeTensors.Load(weights).Tensors), weights, folder, resolved.Config);
+        }
+        else
+        {
+            // A run of `loom quantize`: the zoo's float model, given the quantised layers, then the int8 weights.
+            model = Compress.Quantization.QuantizeDynamic(model).Model;
+            LoadWeights(() => Compress.Quantization.LoadStateDict(model, SafeTensors.Load(weights).Tensors, weights), weights, folder, resolved.Config);
+        }
         model.Eval();
         return new TrainedRun(resolved.Config, task, loaded, model) { Notes = [.. notes, .. loaded.Notes] };
     }

@@ -62,6 +62,12 @@ public sealed record TrainingConfig
     public long? MaxSteps { get; init; }
 
     /// <summary>
+    /// How the run's weights are quantised: null for float, "dynamic-int8" for a run written by <c>loom quantize</c>
+    /// (its model.safetensors holds int8 linear layers; eval and predict rebuild the model in that form).
+    /// </summary>
+    public string? Quantization { get; init; }
+
+    /// <summary>
     /// The task's own options by their snake_case names ("target", "image_size"…), read with
     /// <see cref="GetTaskOptions{T}"/>. In config.json they sit beside the shared options, so files written before
     /// tasks existed read unchanged.
@@ -203,6 +209,7 @@ public sealed record TrainingConfig
         Require(ValidationFraction >= 0 && ValidationFraction < 1, $"--val-fraction must be in [0, 1), got {ValidationFraction}");
         Require(Threads >= 1, $"--threads must be at least 1, got {Threads}");
         Require(Optimizer is null || new[] { "sgd", "adam", "adamw", "rmsprop", "adagrad" }.Contains(Optimizer), $"--optimizer must be one of sgd, adam, adamw, rmsprop, adagrad; got '{Optimizer}'");
+        Require(Quantization is null or Compress.Quantization.DynamicInt8, $"quantization must be {Compress.Quantization.DynamicInt8} (or absent), got '{Quantization}'");
         Require(Schedule is null || new[] { "none", "step", "cosine", "warmup-cosine", "onecycle", "plateau" }.Contains(Schedule), $"--schedule must be one of none, step, cosine, warmup-cosine, onecycle, plateau; got '{Schedule}'");
     }
 }

@@ -51,6 +51,44 @@ public abstract class Module
         return module;
     }
 
+    /// <summary>
+    /// Replaces the descendant at the dotted path <paramref name="target"/> (<c>"0"</c>, <c>"encoder.fc"</c>) with
+    /// <paramref name="module"/>, as PyTorch's <c>set_submodule</c>: how compression swaps a layer for its quantised
+    /// or pruned form. The parent must accept the swap (<see cref="OnChildReplacing"/>); nothing changes when it refuses.
+    /// </summary>
+    public void SetSubmodule(string target, Module module)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        int dot = target.LastIndexOf('.');
+        var parent = dot < 0 ? this : GetSubmodule(target[..dot]);
+        string name = target[(dot + 1)..];
+        int index = parent._modules.FindIndex(m => m.Name == name);
+        if (index < 0) throw new ArgumentException($"{parent.GetType().Name} has no child module '{name}' (looking for '{target}')");
+        parent.OnChildReplacing(name, parent._modules[index].Value, module);
+        parent._modules[index] = (name, module);
+    }
+
+    /// <summary>The descendant at the dotted path <paramref name="target"/> ("" is this module).</summary>
+    public Module GetSubmodule(string target)
+    {
+        var current = this;
+        if (target.Length == 0) return current;
+        foreach (var part in target.Split('.'))
+        {
+            var found = current._modules.Find(m => m.Name == part).Value;
+            current = found ?? throw new ArgumentException($"{current.GetType().Name} has no child module '{part}' (looking for '{target}')");
+        }
+        return current;
+    }
+
+    /// <summary>
+    /// Called before <see cref="SetSubmodule"/> swaps child <paramref name="name"/>. A module that keeps its children
+    /// in typed fields would go on calling the old one, so the default refuses; modules that look their children up
+    /// through the registration (such as <see cref="Sequential"/>) override this to update their own references.
+    /// </summary>
+    protected virtual void OnChildReplacing(string name, Module current, Module replacement) =>
+        throw new NotSupportedException($"{GetType().Name} keeps its child '{name}' ({current.GetType().Name}) in a field and cannot swap it for {replacement.GetType().Name}");
+
     private void CheckName(string name)
     {
         if (string.IsNullOrEmpty(name) || name.Contains('.'))

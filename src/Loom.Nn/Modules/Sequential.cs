@@ -19,6 +19,14 @@ public sealed class Sequential : Module<Tensor, Tensor>
 
     public int Count => _layers.Count;
 
+    /// <summary>A layer may be swapped for any module with the same forward signature (a quantised or pruned form).</summary>
+    protected override void OnChildReplacing(string name, Module current, Module replacement)
+    {
+        if (replacement is not Module<Tensor, Tensor> layer)
+            throw new ArgumentException($"Sequential: layer {name} must map a tensor to a tensor, but {replacement.GetType().Name} does not");
+        _layers[_layers.IndexOf((Module<Tensor, Tensor>)current)] = layer;
+    }
+
     public Module<Tensor, Tensor> this[int index] => _layers[index];
 
     /// <remarks>

@@ -1,0 +1,45 @@
+using System.Text.Json.Nodes;
+using Loom.Nn.Serialization;
+
+namespace Loom.Cli.Tests;
+
+/// <summary>
+/// `loom quantize RUN` writes a new run folder with int8 linear layers that eval and predict take like any run; a
+/// quantised run is not quantised again, an occupied --out is refused, and a float checkpoint put in a quantised run's
+/// place is one error line naming the file.
+/// </summary>
+public sealed class QuantizeCommandTests(SmallRunFixture run) : IClassFixture<SmallRunFixture>, IDisposable
+{
+    private readonly TempFolder _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public void Quantised_run_is_int8_on_disk_and_eval_and_predict_take_it()
+    {
+        var target = _temp.File("q");
+        var result = CliRunner.Succeed("quantize", run.Folder, "--out", target, "--threads", "1");
+        Assert.Contains("bytes on disk", result.Output);
+        Assert.Contains("accuracy", result.Output);
+        Assert.Equal("dynamic-int8", (string?)JsonNode.Parse(File.ReadAllText(Path.Combine(target, "config.json")))!["quantization"]);
+        var tensors = SafeTensors.Load(Path.Combine(target, "model.safetensors")).Tensors;
+        Assert.Equal(DType.Int8, tensors["1.weight"].DType);
+        Assert.Equal(DType.Float32, tensors["1.weight_scale"].DType);
+        Assert.True(File.Exists(Path.Combine(target, "report.md")));
+
+        Assert.Contains("accuracy", CliRunner.Succeed("eval", target, "--threads", "1").Output);
+        CliRunner.Succeed("predict", target, "--threads", "1");
+
+        CliRunner.Fail(["quantize", target], "already quantised (dynamic-int8)");
+        CliRunner.Fail(["quantize", run.Folder, "--out", target], "already exists and is not empty", "--out");
+    }
+
+    [Fact]
+    public void A_float_checkpoint_in_a_quantised_run_is_one_error_line()
+    {
+        var target = _temp.File("q");
+        CliRunner.Succeed("quantize", run.Folder, "--out", target, "--threads", "1");
+        File.Copy(Path.Combine(run.Folder, "model.safetensors"), Path.Combine(target, "model.safetensors"), overwrite: true);
+        CliRunner.Fail(["eval", target], "model.safetensors", "'1.weight' is float32", "quantised model holds int8");
+    }
+}
