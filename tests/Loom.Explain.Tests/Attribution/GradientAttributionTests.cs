@@ -197,3 +197,40 @@ public sealed class GradientAttributionTests
         TensorAssert.Close([1, 1, 0, 0, 0, 0, /**/ 0, 1, 1, 0, 0, 0, /**/ 0, 0, 0, 1, 1, 0, /**/ 0, 0, 0, 0, 1, 1], masks, atol: 0, rtol: 0);
     }
 }
+
+public sealed class LayerIntegratedGradientsTests
+{
+    [Fact]
+    public void Embedding_attributions_of_a_linear_head_are_embedding_times_weight_and_complete()
+    {
+        // f(ids) = w · flatten(E[ids]) + b: the path from zero embeddings is linear, so IG on the embedding output is e ⊙ w.
+        var generator = new Generator(4);
+        var embedding = new Embedding(10, 3, dtype: DType.Float64, generator: generator);
+        var head = new Linear(4 * 3, 2, dtype: DType.Float64, generator: generator);
+        var model = new Sequential(embedding, new Flatten(), head);
+        model.Eval();
+        var ids = Tensor.FromArray(new long[] { 1, 2, 3, 4, /**/ 9, 9, 0, 5, /**/ 7, 1, 1, 2 }, 3, 4);
+        var targets = Tensor.FromArray(new long[] { 0, 1, 1 });
+        var result = new LayerIntegratedGradients(model, embedding) { Steps = 5, BatchSize = 4 }.Explain(ids, targets);
+        var vectors = embedding.Weight.Detach().IndexSelect(0, ids.Reshape(-1)).Reshape(3, 4, 3);
+        var weights = head.Weight.Detach().IndexSelect(0, targets).Reshape(3, 4, 3);
+        TensorAssert.Close(vectors.Mul(weights), result.Attributions, atol: 1e-12, rtol: 1e-12);
+        Assert.All(result.Delta, d => Assert.True(Math.Abs(d) < 1e-12, $"completeness delta {d}"));
+        Assert.True(embedding.Weight.RequiresGrad);
+        Assert.Null(embedding.Weight.Grad);
+    }
+
+    [Fact]
+    public void Embedding_attributions_of_a_nonlinear_head_are_complete_with_the_default_steps()
+    {
+        var generator = new Generator(5);
+        var embedding = new Embedding(20, 4, dtype: DType.Float64, generator: generator);
+        var model = new Sequential(embedding, new Flatten(), new Linear(24, 8, dtype: DType.Float64, generator: generator), new Tanh(), new Linear(8, 3, dtype: DType.Float64, generator: generator));
+        model.Eval();
+        var ids = Tensor.Randint(0, 20, new Shape(7, 6), generator);
+        var result = new LayerIntegratedGradients(model, embedding).Explain(ids, Tensor.FromArray(new long[] { 0, 1, 2, 0, 1, 2, 0 }));
+        Assert.Equal([7, 6, 4], result.Attributions.Shape.ToArray());
+        Assert.True(result.MaxRelativeError < 1e-6, $"completeness error {result.MaxRelativeError}");
+        TensorAssert.Throws<InvalidOperationException>(() => new LayerIntegratedGradients(model, model.Children().ElementAt(1)).Explain(ids, Tensor.Zeros(new Shape(7), DType.Int64)), "view of its input");
+    }
+}
