@@ -11,13 +11,13 @@ internal sealed class OnnxGraphBuilder
 
     public OnnxGraphBuilder(int opset = 17) => _opset = opset;
 
-    public OnnxGraphBuilder Input(string name, int elemType, params object[] dims)
+    public OnnxGraphBuilder TypedInput(string name, int elemType, params object[] dims)
     {
         _graph.Input.Add(Value(name, elemType, dims));
         return this;
     }
 
-    public OnnxGraphBuilder Input(string name, params object[] dims) => Input(name, OnnxDataType.Float, dims);
+    public OnnxGraphBuilder Input(string name, params object[] dims) => TypedInput(name, OnnxDataType.Float, dims);
 
     public OnnxGraphBuilder Output(string name, int elemType = OnnxDataType.Float)
     {

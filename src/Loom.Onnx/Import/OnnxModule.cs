@@ -121,7 +121,10 @@ public sealed class OnnxModule : Module<Tensor, Tensor>
             module.Eval();
             return module;
         }
-        catch (OnnxException) { throw; }
+        catch (OnnxException e) when (!e.Message.StartsWith($"{source}: ", StringComparison.Ordinal))
+        {
+            throw new OnnxException($"{source}: {e.Message}", e);
+        }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException or FormatException)
         {
             throw new OnnxException($"{source}: {e.Message}", e);
