@@ -18,6 +18,8 @@ public static class LoomCommand
         SpeechTranslateCommand.Build(console),
         DatasetsCommand.Build(console),
         BenchCommand.Build(console),
+        ExportCommand.Build(console),
+        ImportCommand.Build(console),
     };
 
     /// <summary>
