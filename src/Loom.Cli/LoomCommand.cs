@@ -19,6 +19,8 @@ public static class LoomCommand
         DatasetsCommand.Build(console),
         QuantizeCommand.Build(console),
         BenchCommand.Build(console),
+        ExportCommand.Build(console),
+        ImportCommand.Build(console),
     };
 
     /// <summary>

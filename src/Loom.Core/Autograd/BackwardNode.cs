@@ -33,6 +33,12 @@ public abstract class BackwardNode
     /// <summary>The op's inputs, null where an input needs no gradient.</summary>
     internal Tensor?[] Inputs { get; }
 
+    /// <summary>
+    /// The op's inputs in argument order, null where an input needs no gradient: the edges of the recorded graph
+    /// (PyTorch's <c>next_functions</c>), which ONNX export walks from an output back to the inputs.
+    /// </summary>
+    public IReadOnlyList<Tensor?> InputTensors => Inputs;
+
     internal bool Released { get; private set; }
 
     /// <summary>Whether input <paramref name="index"/> needs a gradient.</summary>

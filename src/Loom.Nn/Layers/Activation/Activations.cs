@@ -11,6 +11,8 @@ public sealed class ReLU : Module<Tensor, Tensor>
 /// <summary>x for x ≥ 0, slope·x otherwise.</summary>
 public sealed class LeakyReLU(double negativeSlope = 0.01) : Module<Tensor, Tensor>
 {
+    public double NegativeSlope => negativeSlope;
+
     protected override Tensor ForwardCore(Tensor input) => input.LeakyRelu(negativeSlope);
 
     protected override string ExtraRepr() => $"negative_slope={negativeSlope}";
@@ -21,7 +23,7 @@ public sealed class GELU(bool approximateTanh = false) : Module<Tensor, Tensor>
 {
     protected override Tensor ForwardCore(Tensor input) => input.Gelu(approximateTanh);
 
-    internal bool ApproximateTanh => approximateTanh;
+    public bool ApproximateTanh => approximateTanh;
 
     protected override string ExtraRepr() => approximateTanh ? "approximate='tanh'" : "";
 }
@@ -45,6 +47,8 @@ public sealed class Sigmoid : Module<Tensor, Tensor>
 /// <summary>Softmax along <c>dim</c>.</summary>
 public sealed class Softmax(int dim = -1) : Module<Tensor, Tensor>
 {
+    public int Dim => dim;
+
     protected override Tensor ForwardCore(Tensor input) => input.Softmax(dim);
 
     protected override string ExtraRepr() => $"dim={dim}";
@@ -53,6 +57,8 @@ public sealed class Softmax(int dim = -1) : Module<Tensor, Tensor>
 /// <summary>Log-softmax along <c>dim</c>.</summary>
 public sealed class LogSoftmax(int dim = -1) : Module<Tensor, Tensor>
 {
+    public int Dim => dim;
+
     protected override Tensor ForwardCore(Tensor input) => input.LogSoftmax(dim);
 
     protected override string ExtraRepr() => $"dim={dim}";

@@ -1,0 +1,36 @@
+using System.CommandLine;
+using Loom.Models;
+using Loom.Onnx;
+using Spectre.Console;
+
+namespace Loom.Cli.Commands;
+
+/// <summary>`loom export RUN --onnx FILE`: the run's model as ONNX, traced on two of its test samples, with a symbolic batch.</summary>
+internal static class ExportCommand
+{
+    public static Command Build(IAnsiConsole console)
+    {
+        var onnx = new Option<string>("--onnx") { Description = "the ONNX file to write", Required = true };
+        var best = new Option<bool>("--best") { Description = "export best.safetensors (lowest validation loss) instead of the final model" };
+        var run = new RunOptions(console, "trace on a sample of this data instead of the run's test split");
+        var command = run.Command("export", "Export a trained run's model to ONNX (opset 17, dynamic batch)", onnx, best);
+        command.SetAction(parse =>
+        {
+            var trained = run.Load(parse, parse.GetValue(best));
+            // Two samples, so that the trace tells the batch axis from a dimension that happens to be 1.
+            var example = Pipeline.Batches(trained.Data.Test, 2).First().Inputs;
+            string path = parse.GetValue(onnx)!;
+            try
+            {
+                OnnxExport.Save(trained.Model, example, path);
+            }
+            catch (OnnxException e)
+            {
+                throw new UserErrorException($"{trained.Config.Model}: {e.Message}");
+            }
+            console.WriteOneLine($"wrote {path}: {trained.Config.Model}, input [batch, {string.Join(", ", example.Shape.Dims[1..].ToArray())}] {example.DType.Name()}, {new FileInfo(path).Length:N0} bytes");
+            return 0;
+        });
+        return command;
+    }
+}
