@@ -1,4 +1,5 @@
 using Loom.Nn;
+using Loom.Train;
 
 namespace Loom.Distributed;
 
@@ -23,7 +24,7 @@ namespace Loom.Distributed;
 /// are broadcast again from rank 0 by <see cref="BroadcastBuffers"/> (the Trainer does it before evaluating and
 /// saving), as PyTorch's <c>broadcast_buffers</c> does at each forward.</para>
 /// </remarks>
-public sealed class DistributedDataParallel : IDisposable
+public sealed class DistributedDataParallel : IDataParallel, IDisposable
 {
     /// <summary>PyTorch's default bucket size: large enough that a collective's latency is amortised.</summary>
     public const int DefaultBucketCapBytes = 25 << 20;
@@ -58,6 +59,12 @@ public sealed class DistributedDataParallel : IDisposable
     public Module Module { get; }
 
     public Communicator Communicator { get; }
+
+    public int Rank => Communicator.Rank;
+
+    public int WorldSize => Communicator.Size;
+
+    public void SumAcrossRanks(Span<double> values) => Communicator.AllReduce(values);
 
     /// <summary>False during the micro-steps of gradient accumulation: gradients then accumulate locally only.</summary>
     public bool RequireGradientSync { get; set; } = true;

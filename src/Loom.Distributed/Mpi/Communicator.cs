@@ -44,6 +44,17 @@ public sealed unsafe partial class Communicator
         }
     }
 
+    /// <summary>Rank <paramref name="root"/>'s string on every rank (a run folder's path, say); the others' argument is ignored.</summary>
+    public string BroadcastString(string? value, int root = 0)
+    {
+        var bytes = Rank == root ? System.Text.Encoding.UTF8.GetBytes(value ?? throw new ArgumentNullException(nameof(value))) : [];
+        int[] length = [bytes.Length];
+        Broadcast<int>(length, root);
+        if (Rank != root) bytes = new byte[length[0]];
+        Broadcast<byte>(bytes, root);
+        return System.Text.Encoding.UTF8.GetString(bytes);
+    }
+
     /// <summary>Replaces <paramref name="buffer"/> on every rank with the element-wise reduction of all ranks' buffers.</summary>
     public void AllReduce<T>(Span<T> buffer, ReduceOp op = ReduceOp.Sum) where T : unmanaged
     {

@@ -31,6 +31,26 @@ public static class Mpi
         return _world;
     }
 
+    /// <summary>
+    /// Runs one rank's work so that a failure ends the whole job at once: an exception is printed as one line naming
+    /// this rank and the cause, then <c>MPI_Abort</c> makes mpirun kill every other rank (which would otherwise wait
+    /// in their next collective until <see cref="Communicator.Timeout"/>). Returns the body's exit code.
+    /// </summary>
+    public static int RunOrAbort(Func<int> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        try
+        {
+            return body();
+        }
+        catch (Exception e) when (_world is not null)
+        {
+            Console.Error.WriteLine($"loom: rank {_world.Rank} of {_world.Size} failed: {e.GetType().Name}: {e.Message}");
+            _world.Abort(1);
+            return 1;
+        }
+    }
+
     /// <summary>Shuts MPI down; no MPI call may follow. Every rank must call it.</summary>
     public static void Shutdown()
     {
