@@ -12,7 +12,6 @@ namespace Loom.Cli.Tests;
 /// </summary>
 public sealed class DistributedTrainTests : IDisposable
 {
-    private static readonly InstalledData OpenMpi = new("OpenMPI", "apt-get install openmpi-bin libopenmpi-dev", "/usr/bin/mpirun");
     private static readonly TimeSpan Limit = TimeSpan.FromMinutes(4);
 
     // The global batch of 16 is 8 per rank; several hundred steps per epoch leave time to kill inside epoch 2. No
@@ -26,11 +25,9 @@ public sealed class DistributedTrainTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private sealed class MpiFactAttribute() : InstalledDataFactAttribute(OpenMpi);
-
     private static Process Start(int ranks, string[] args, System.Text.StringBuilder output)
     {
-        OpenMpi.Require();
+        OpenMpi.Installed.Require();
         var loom = Path.Combine(AppContext.BaseDirectory, "loom.dll");
         string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
         var info = MpiLauncher.StartInfo(ranks, dotnet, [loom, .. args, "--distributed"], MpiLauncher.CanIsolateNetwork);

@@ -10,8 +10,6 @@ namespace Loom.Distributed.Tests;
 /// </summary>
 internal static class MpiJob
 {
-    public static readonly InstalledData OpenMpi = new("OpenMPI", "apt-get install openmpi-bin libopenmpi-dev", "/usr/bin/mpirun");
-
     public sealed record Outcome(int ExitCode, string Stdout, string Stderr, TimeSpan Elapsed, Dictionary<string, string> Results)
     {
         public double Number(string key) => double.Parse(Results[key], CultureInfo.InvariantCulture);
@@ -22,7 +20,7 @@ internal static class MpiJob
     /// <summary>Runs the scenario; a job still running after <paramref name="limit"/> is killed and reported as exit −1.</summary>
     public static Outcome Run(int ranks, string[] scenario, TimeSpan? limit = null, IReadOnlyDictionary<string, string>? environment = null)
     {
-        OpenMpi.Require();
+        OpenMpi.Installed.Require();
         string assembly = typeof(Host.RankHost).Assembly.Location;
         string dotnet = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
         var info = MpiLauncher.StartInfo(ranks, dotnet, [assembly, .. scenario], MpiLauncher.CanIsolateNetwork);
@@ -42,13 +40,4 @@ internal static class MpiJob
             .ToDictionary(kv => kv[0], kv => kv[1]);
         return new Outcome(finished ? process.ExitCode : -1, stdout.Result, stderr.Result, clock.Elapsed, results);
     }
-}
-
-/// <summary>A [Fact] that needs OpenMPI: skipped without it unless LOOM_REQUIRE_DATASETS is set (as in CI).</summary>
-public sealed class MpiFactAttribute() : InstalledDataFactAttribute(MpiJob.OpenMpi);
-
-/// <summary>A [Theory] that needs OpenMPI: skipped without it unless LOOM_REQUIRE_DATASETS is set (as in CI).</summary>
-public sealed class MpiTheoryAttribute : TheoryAttribute
-{
-    public MpiTheoryAttribute() => Skip = MpiJob.OpenMpi.SkipReason(InstalledData.Required);
 }
