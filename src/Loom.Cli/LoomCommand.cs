@@ -10,6 +10,7 @@ public static class LoomCommand
     public static RootCommand Build(IAnsiConsole console) => new("Loom: train, evaluate and benchmark neural networks in pure .NET")
     {
         TrainCommand.Build(console),
+        LaunchCommand.Build(console),
         EvalCommand.Build(console),
         PredictCommand.Build(console),
         CrossValidateCommand.Build(console),

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
+using Loom.Distributed;
 using Loom.Models;
 using Loom.Train;
 using Spectre.Console;
@@ -13,8 +14,27 @@ internal static class TrainCommand
     {
         var options = new TrainingOptions();
         var resume = new Option<string?>("--resume") { Description = "continue the run in this run folder from its last checkpoint (with more --epochs if given)" };
-        var command = options.Command("train", "Train a model (default: a small CNN on the built-in digits) and write a run folder", resume);
+        var distributed = new Option<bool>("--distributed")
+        {
+            Description = "train data-parallel as one rank of an MPI job (mpirun -np N loom train … --distributed, or loom launch -n N -- train …); --batch-size is the global batch",
+        };
+        var command = options.Command("train", "Train a model (default: a small CNN on the built-in digits) and write a run folder", resume, distributed);
         command.SetAction(parse =>
+        {
+            if (parse.GetValue(distributed))
+            {
+                if (!Mpi.LaunchedByMpirun)
+                    throw new UserErrorException("--distributed: this process was not started by mpirun; run mpirun -np N loom train … --distributed, or loom launch -n N -- train …");
+                var world = Mpi.Initialize();
+                int code = Mpi.RunOrAbort(() => Train(parse, world.Rank == 0 ? console : Silent(), world));
+                Mpi.Shutdown();
+                return code;
+            }
+            return Train(parse, console, null);
+        });
+        return command;
+
+        int Train(ParseResult parse, IAnsiConsole console, Communicator? world)
         {
             if (parse.GetValue(resume) is { } runPath)
             {
@@ -24,29 +44,34 @@ internal static class TrainCommand
                 // Schedules laid out over the epochs stretch to the new count from where the run stopped, as PyTorch's would.
                 if (config.Epochs != saved.Epochs && config.Schedule is not ("none" or "plateau"))
                     console.WriteOneLine($"note: the {config.Schedule} schedule now spans {config.Epochs} epochs instead of {saved.Epochs}; the learning rate continues on the longer curve");
-                return Run(console, config, folder, resume: true);
+                return Run(console, config, folder, resume: true, world);
             }
             // Resolved here, so the run folder is named after the model the data chose.
             var fresh = Tasks.Resolve(options.Read(parse)).Config;
+            if (world is { Rank: > 0 }) return Run(console, fresh, new RunFolder(world.BroadcastString(null)), resume: false, world);
             return options.InNewRunFolder(parse, $"{Path.GetFileNameWithoutExtension(fresh.Data)}-{fresh.Model}",
-                folder => Run(console, fresh, folder, resume: false), folder => File.Exists(folder.CheckpointPath));
-        });
-        return command;
+                folder => Run(console, fresh, folder, resume: false, world, announce: true), folder => File.Exists(folder.CheckpointPath));
+        }
     }
+
+    // Ranks other than 0 train in silence: progress, tables and the run folder are rank 0's.
+    private static IAnsiConsole Silent() => AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) });
 
     /// <summary>"N steps" or, for a resumed run, where it continued from: a resume that ignored its checkpoint shows.</summary>
     private static string StepsLine(FitResult fit) => fit.Continued
         ? $"{fit.Steps} steps in this run, resumed at epoch {fit.StartEpoch + 1} batch {fit.StartBatch} (step {fit.StartStep})"
         : $"{fit.Steps} steps";
 
-    private static int Run(IAnsiConsole console, TrainingConfig config, RunFolder folder, bool resume)
+    private static int Run(IAnsiConsole console, TrainingConfig config, RunFolder folder, bool resume, Communicator? world, bool announce = false)
     {
+        // Rank 0 made the new run folder; the other ranks learn its path here.
+        if (announce && world is not null) world.BroadcastString(folder.Path);
         var progress = new ProgressDisplay(console, config.Epochs);
-        var setup = Pipeline.Prepare(config, folder, [progress]);
+        var setup = Pipeline.Prepare(config, folder, world is { Rank: > 0 } ? [] : [progress], world: world);
         progress.Throughput = setup.Data.Throughput;
         console.MarkupLine($"[bold]loom train[/] {Markup.Escape(setup.Config.Model!)} on {Markup.Escape(setup.Data.Description)}");
         console.MarkupLine($"{setup.Data.Train.Count} training samples ({setup.TrainLoader.Dataset.Count} used for training), {setup.Data.Test.Count} test samples, " +
-            $"{setup.Model.ParameterCount():N0} parameters, {config.Threads} threads{(resume ? ", resuming" : "")}");
+            $"{setup.Model.ParameterCount():N0} parameters, {(world is null ? "" : $"{world.Size} ranks × ")}{config.Threads} threads{(resume ? ", resuming" : "")}");
         // Ctrl-C (SIGINT) and SIGTERM, which kill, Docker, systemd and Slurm send, both stop after the current batch
         // and write the checkpoint; without a handler .NET would end the process on SIGTERM with the epoch's work lost.
         using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
@@ -57,6 +82,7 @@ internal static class TrainCommand
             setup.Trainer.Interrupt(context.Signal == PosixSignal.SIGTERM ? "terminated" : "interrupted");
         }
         var result = progress.Run(() => Pipeline.Train(setup, folder, resume));
+        if (world is { Rank: > 0 }) return result.Fit.Interrupted ? 130 : 0; // rank 0 reports
         if (result.Test is null)
         {
             var at = setup.Trainer;

@@ -32,6 +32,7 @@ internal static class AutogradEngine
         if (root.GradFn is null)
         {
             AccumulateLeaf(root, gradient);
+            if (root.HasGradHooks) root.RunGradHooks();
             return;
         }
 
@@ -58,6 +59,7 @@ internal static class AutogradEngine
         public readonly HashSet<BackwardNode> Visited = new(ReferenceEqualityComparer.Instance);
         public readonly Stack<(BackwardNode Node, int Next)> Stack = new();
         public readonly Dictionary<BackwardNode, Tensor> Grads = new(ReferenceEqualityComparer.Instance);
+        public readonly Dictionary<Tensor, int> PendingHookedLeaves = new(ReferenceEqualityComparer.Instance);
 
         public void Clear()
         {
@@ -65,6 +67,7 @@ internal static class AutogradEngine
             Visited.Clear();
             Stack.Clear();
             Grads.Clear();
+            PendingHookedLeaves.Clear();
         }
     }
 
@@ -73,10 +76,16 @@ internal static class AutogradEngine
         var order = TopologicalOrder(rootNode, workspace);
         var grads = workspace.Grads;
         grads[rootNode] = gradient;
+        var pending = Tensor.AnyGradHooks ? CountHookedLeafEdges(order, workspace.PendingHookedLeaves) : null;
         for (int n = order.Count - 1; n >= 0; n--)
         {
             var node = order[n];
-            if (!grads.Remove(node, out var g)) continue;
+            if (!grads.Remove(node, out var g))
+            {
+                // A node no gradient reached still closes its edges: its leaves' gradients may be final now.
+                if (pending is not null) ReleaseHookedLeafEdges(node, pending);
+                continue;
+            }
             if (node.Released)
                 throw new InvalidOperationException($"{node.OpName}: trying to backward through the graph a second time (its saved tensors were freed after the first Backward()); pass retainGraph: true to the first Backward()");
             var profiler = OpProfiler.Active;
@@ -98,6 +107,33 @@ internal static class AutogradEngine
             }
             if (!retainGraph) node.Release();
             profiler?.Mark(node.OpName + " backward");
+            if (pending is not null) ReleaseHookedLeafEdges(node, pending);
+        }
+    }
+
+    // Post-accumulate-grad hooks fire when the last edge into their leaf has run: count the edges from the nodes of
+    // this graph into hooked leaves, then count them down as the nodes run (see Tensor.RegisterPostAccumulateGradHook).
+    private static Dictionary<Tensor, int>? CountHookedLeafEdges(List<BackwardNode> order, Dictionary<Tensor, int> pending)
+    {
+        foreach (var node in order)
+            foreach (var input in node.Inputs)
+                if (input is { GradFn: null, HasGradHooks: true })
+                    pending[input] = pending.GetValueOrDefault(input) + 1;
+        return pending.Count == 0 ? null : pending;
+    }
+
+    private static void ReleaseHookedLeafEdges(BackwardNode node, Dictionary<Tensor, int> pending)
+    {
+        foreach (var input in node.Inputs)
+        {
+            if (input is null || !pending.TryGetValue(input, out int left)) continue;
+            if (left > 1)
+            {
+                pending[input] = left - 1;
+                continue;
+            }
+            pending.Remove(input);
+            input.RunGradHooks();
         }
     }
 

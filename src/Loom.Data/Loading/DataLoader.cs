@@ -1,5 +1,3 @@
-using Loom.Random;
-
 namespace Loom.Data;
 
 /// <summary>
@@ -37,8 +35,10 @@ public sealed class DataLoader<T> : IEnumerable<Batch>
     /// <param name="dropLast">Skip the final batch when it would be smaller than <paramref name="batchSize"/>.</param>
     /// <param name="prefetch">Batches a background worker prepares ahead; 0 loads on the consumer's thread.</param>
     /// <param name="collate">Builds a batch from its samples; the default (for <see cref="Sample"/>) stacks inputs and targets.</param>
+    /// <param name="sampler">Which indices each epoch visits, in which order (a <c>DistributedSampler</c>'s shard, say);
+    /// the default is every index, shuffled when <paramref name="shuffle"/>. Not both.</param>
     public DataLoader(IDataset<T> dataset, int batchSize = 32, bool shuffle = false, ulong seed = 0, bool dropLast = false,
-        int prefetch = 2, Func<IReadOnlyList<T>, Batch>? collate = null)
+        int prefetch = 2, Func<IReadOnlyList<T>, Batch>? collate = null, ISampler? sampler = null)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "DataLoader: batch size must be at least 1");
@@ -49,7 +49,10 @@ public sealed class DataLoader<T> : IEnumerable<Batch>
             else if (typeof(T) == typeof(Sample)) collate = samples => Collate.Samples((IReadOnlyList<Sample>)samples);
             else throw new ArgumentException($"DataLoader: there is no default collate for items of type {typeof(T).Name}; pass a collate function that builds a Batch");
         }
+        if (sampler is not null && shuffle)
+            throw new ArgumentException("DataLoader: give either shuffle or a sampler (the sampler decides the order)");
         Dataset = dataset;
+        Sampler = sampler ?? (shuffle ? new RandomSampler(dataset.Count) : new SequentialSampler(dataset.Count));
         BatchSize = batchSize;
         Shuffle = shuffle;
         DropLast = dropLast;
@@ -59,6 +62,9 @@ public sealed class DataLoader<T> : IEnumerable<Batch>
     }
 
     public IDataset<T> Dataset { get; }
+
+    /// <summary>The indices each epoch visits, in order.</summary>
+    public ISampler Sampler { get; }
 
     public int BatchSize { get; }
 
@@ -80,7 +86,7 @@ public sealed class DataLoader<T> : IEnumerable<Batch>
     }
 
     /// <summary>Batches per epoch.</summary>
-    public int Count => DropLast ? Dataset.Count / BatchSize : (Dataset.Count + BatchSize - 1) / BatchSize;
+    public int Count => DropLast ? Sampler.Count / BatchSize : (Sampler.Count + BatchSize - 1) / BatchSize;
 
     /// <summary>Worker threads of this loader still running (0 once every enumeration has ended or been disposed).</summary>
     internal int RunningWorkers => Volatile.Read(ref _runningWorkers);
@@ -113,11 +119,10 @@ public sealed class DataLoader<T> : IEnumerable<Batch>
 
     private int[] Order(ulong seed, int epoch)
     {
-        int n = Dataset.Count;
-        if (!Shuffle) return Enumerable.Range(0, n).ToArray();
-        // The golden-ratio step spreads consecutive epochs over the seed space; Generator's SplitMix seeding
-        // decorrelates the streams.
-        return new Generator(unchecked(seed + (ulong)(epoch + 1) * 0x9E3779B97F4A7C15UL)).Permutation(n);
+        var order = Sampler.Order(seed, epoch);
+        if (order.Length != Sampler.Count)
+            throw new InvalidOperationException($"DataLoader: the sampler returned {order.Length} indices for epoch {epoch} but says it has {Sampler.Count}");
+        return order;
     }
 
     public IEnumerator<Batch> GetEnumerator() => Start(CancellationToken.None);

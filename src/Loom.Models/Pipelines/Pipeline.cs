@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Loom.Data;
+using Loom.Distributed;
 using Loom.Nn;
 using Loom.Nn.Serialization;
 using Loom.Random;
@@ -24,7 +25,12 @@ public static class Pipeline
     /// Resolves the config's task and model (<see cref="Tasks.Resolve"/>), then builds data (unless given), model,
     /// optimiser, schedule, loss and trainer; with <paramref name="folder"/>, adds logging and checkpoints there.
     /// </summary>
-    public static Setup Prepare(TrainingConfig config, RunFolder? folder, IEnumerable<ICallback>? extraCallbacks = null, TaskData? data = null)
+    /// <param name="world">Train data-parallel over these ranks (Note [Distributed]): the config's batch size is the
+    /// global batch, split evenly over the ranks, each rank loads its shard of every epoch, gradients are averaged,
+    /// and rank 0 alone logs and writes checkpoints. The same config then trains the same way on any number of ranks,
+    /// which is what lets a run resume with another rank count.</param>
+    public static Setup Prepare(TrainingConfig config, RunFolder? folder, IEnumerable<ICallback>? extraCallbacks = null, TaskData? data = null,
+        Communicator? world = null)
     {
         var (task, _, resolved) = Tasks.Resolve(config);
         config = resolved;
@@ -37,19 +43,23 @@ public static class Pipeline
         if (data.Test.Count == 0) throw new InvalidDataException($"{data.Description}: no test samples");
         var model = CreateModel(task, config, data);
         var optimizer = CreateOptimizer(config, model);
-        var trainLoader = new DataLoader<Sample>(data.ForTraining(train), config.BatchSize!.Value, shuffle: true, seed: config.Seed);
+        var trainLoader = world is null
+            ? new DataLoader<Sample>(data.ForTraining(train), config.BatchSize!.Value, shuffle: true, seed: config.Seed)
+            : new DataLoader<Sample>(data.ForTraining(train), PerRankBatch(config.BatchSize!.Value, world.Size), seed: config.Seed,
+                sampler: new DistributedSampler(train.Count, world.Rank, world.Size));
+        bool main = world is null || world.Rank == 0;
         // With gradient accumulation an epoch takes fewer optimiser steps than batches; per-step schedules count steps.
         int stepsPerEpoch = (trainLoader.Count + config.GradientAccumulation - 1) / config.GradientAccumulation;
         var (scheduler, perStep) = CreateScheduler(config, optimizer, stepsPerEpoch);
         string monitor = validation is null ? "loss" : "val_loss";
         var callbacks = new List<ICallback>();
-        if (folder is not null) callbacks.Add(new RunLogger(folder));
+        if (folder is not null && main) callbacks.Add(new RunLogger(folder));
         if (config.Patience > 0) callbacks.Add(new EarlyStopping(monitor, config.Patience));
         if (config.Schedule == "plateau") callbacks.Add(new PlateauCallback(new ReduceLROnPlateau(optimizer, patience: 1, factor: 0.3), monitor));
         callbacks.AddRange(extraCallbacks ?? []);
         // Last, so that the epoch's checkpoint holds what the other callbacks changed at its end (patience counters, a
         // reduced learning rate); saved before them, a resumed run would miss that epoch's updates.
-        if (folder is not null) callbacks.Add(new ModelCheckpoint(folder.Path, monitor));
+        if (folder is not null && main) callbacks.Add(new ModelCheckpoint(folder.Path, monitor));
         var options = new TrainerOptions
         {
             Epochs = config.Epochs,
@@ -60,6 +70,7 @@ public static class Pipeline
             MaxSteps = config.MaxSteps,
         };
         var trainer = new Trainer(model, optimizer, WithPenalties(config, model, task.Loss(data)), options, task.Metrics(data), callbacks, scheduler);
+        if (world is not null) trainer.DataParallel = new DistributedDataParallel(model, world);
         return new Setup(config, task, data, model, trainer, trainLoader,
             validation is null ? null : Batches(validation, data.EvaluationBatchSize),
             Batches(data.Test, data.EvaluationBatchSize));
@@ -71,6 +82,8 @@ public static class Pipeline
     /// </summary>
     public static RunResult Train(Setup setup, RunFolder folder, bool resume = false)
     {
+        // Data-parallel ranks other than 0 train and evaluate like rank 0 but write nothing: one run folder, one writer.
+        bool main = setup.Trainer.DataParallel is not { Rank: > 0 };
         if (resume)
         {
             if (!File.Exists(folder.CheckpointPath))
@@ -82,17 +95,21 @@ public static class Pipeline
                 throw new ArgumentException($"--epochs {setup.Config.Epochs}: the run has already {(trainer.BatchInEpoch > 0 ? $"started epoch {started}" : $"trained {trainer.Epoch} epochs")}; " +
                     $"give --epochs {started} or more to continue it");
             CheckMetricsLines(folder);
-            // Options a resume may change (more epochs, another thread count) are recorded for the next resume and for eval.
-            if (Tasks.Resolve(ReadConfig(folder)).Config.ToJson() != setup.Config.ToJson()) folder.WriteConfig(Stored(setup.Config));
-            // A run killed after logging an epoch but before checkpointing it trains that epoch again: keep one line per epoch.
-            folder.RewriteMetrics(line => (string?)line["kind"] == "epoch" && (int?)line["epoch"] <= trainer.Epoch);
+            if (main)
+            {
+                // Options a resume may change (more epochs, another thread count) are recorded for the next resume and for eval.
+                if (Tasks.Resolve(ReadConfig(folder)).Config.ToJson() != setup.Config.ToJson()) folder.WriteConfig(Stored(setup.Config));
+                // A run killed after logging an epoch but before checkpointing it trains that epoch again: keep one line per epoch.
+                folder.RewriteMetrics(line => (string?)line["kind"] == "epoch" && (int?)line["epoch"] <= trainer.Epoch);
+            }
         }
-        else
+        else if (main)
         {
             folder.WriteConfig(Stored(setup.Config));
         }
-        setup.Data.Save(folder);
+        if (main) setup.Data.Save(folder);
         var fit = setup.Trainer.Fit(setup.TrainLoader, setup.ValidationLoader);
+        if (!main) return new RunResult(fit, null, folder);
         SafeTensors.Save(folder.ModelPath, setup.Model.StateDict());
         // Interrupted (Ctrl-C, SIGTERM), mid-epoch or at an epoch's end: the checkpoint is written, the report waits for
         // the resumed run. --max-steps ends the run on purpose, mid-epoch or not, so it gets its report.
@@ -349,6 +366,10 @@ public static class Pipeline
             return total;
         };
     }
+
+    private static int PerRankBatch(int batchSize, int ranks) =>
+        batchSize % ranks == 0 ? batchSize / ranks
+        : throw new ArgumentException($"--batch-size {batchSize} is the global batch and must divide evenly over the {ranks} ranks; give a multiple of {ranks}");
 
     /// <summary>A dataset's samples in order, in evaluation-sized batches.</summary>
     public static DataLoader<Sample> Batches(IDataset<Sample> data, int batchSize) => new(data, batchSize);

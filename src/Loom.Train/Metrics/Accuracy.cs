@@ -1,7 +1,7 @@
 namespace Loom.Train;
 
 /// <summary>Fraction of samples whose true class is among the top <c>k</c> scores (k = 1: plain accuracy).</summary>
-public sealed class Accuracy(int topK = 1) : IMetric
+public sealed class Accuracy(int topK = 1) : IReducibleMetric
 {
     private long _correct, _total;
 
@@ -31,4 +31,11 @@ public sealed class Accuracy(int topK = 1) : IMetric
     public double Compute() => _total == 0 ? double.NaN : (double)_correct / _total;
 
     public void Reset() => (_correct, _total) = (0, 0);
+
+    public void Reduce(SumAcrossRanks sumAcrossRanks)
+    {
+        Span<double> counts = [_correct, _total];
+        sumAcrossRanks(counts);
+        (_correct, _total) = ((long)counts[0], (long)counts[1]);
+    }
 }

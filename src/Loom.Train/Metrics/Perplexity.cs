@@ -6,7 +6,7 @@ namespace Loom.Train;
 /// exp(mean negative log-likelihood per token) of a language model. Predictions are logits [N, V] (or [B, T, V],
 /// flattened) and targets token ids; tokens equal to <c>ignoreIndex</c> are left out.
 /// </summary>
-public sealed class Perplexity(int ignoreIndex = -100) : IMetric
+public sealed class Perplexity(int ignoreIndex = -100) : IReducibleMetric
 {
     private double _nll;
     private long _tokens;
@@ -42,4 +42,11 @@ public sealed class Perplexity(int ignoreIndex = -100) : IMetric
     public double Compute() => _tokens == 0 ? double.NaN : Math.Exp(_nll / _tokens);
 
     public void Reset() => (_nll, _tokens) = (0, 0);
+
+    public void Reduce(SumAcrossRanks sumAcrossRanks)
+    {
+        Span<double> sums = [_nll, _tokens];
+        sumAcrossRanks(sums);
+        (_nll, _tokens) = (sums[0], (long)sums[1]);
+    }
 }

@@ -92,6 +92,13 @@ public sealed partial class Trainer
 
     public bool StopRequested => _stopRequested;
 
+    /// <summary>
+    /// Data parallelism this trainer takes part in, if any: gradients are averaged over ranks before each optimiser
+    /// step (not on accumulation micro-steps), the epoch's loss and metrics are reduced over ranks, and buffers come
+    /// from rank 0 before validation, so every rank sees the same figures and takes the same decisions.
+    /// </summary>
+    public IDataParallel? DataParallel { get; set; }
+
     /// <summary>Trains for <see cref="TrainerOptions.Epochs"/> epochs (or until stopped), validating after each epoch when <paramref name="validation"/> is given.</summary>
     public FitResult Fit<T>(DataLoader<T> train, IEnumerable<Batch>? validation = null)
     {
@@ -130,7 +137,16 @@ public sealed partial class Trainer
             }
             if (_stopRequested && BatchInEpoch < train.Count) break; // interrupted mid-epoch: no epoch summary
             FlushAccumulatedGradients();
-            var values = new Dictionary<string, double> { ["loss"] = _epochSamples == 0 ? double.NaN : _epochLossSum / _epochSamples };
+            var (lossSum, samples) = (_epochLossSum, (double)_epochSamples);
+            if (DataParallel is { } dp)
+            {
+                Span<double> totals = [lossSum, samples];
+                dp.SumAcrossRanks(totals);
+                (lossSum, samples) = (totals[0], totals[1]);
+                foreach (var m in trainMetrics) (m as IReducibleMetric)?.Reduce(dp.SumAcrossRanks);
+                dp.BroadcastBuffers();
+            }
+            var values = new Dictionary<string, double> { ["loss"] = samples == 0 ? double.NaN : lossSum / samples };
             foreach (var m in trainMetrics) values[m.Name] = m.Compute();
             if (validation is not null)
             {
@@ -168,6 +184,7 @@ public sealed partial class Trainer
             if (Options.StopOnNonFiniteLoss && !double.IsFinite(value))
                 throw new TrainingDivergedException($"the loss became {value} at epoch {Epoch + 1}, batch {BatchInEpoch + 1} (global step {GlobalStep}); lower the learning rate, clip gradients, or check the data for NaN/Inf");
             int accumulation = Options.GradientAccumulationSteps;
+            if (DataParallel is { } dp) dp.RequireGradientSync = _accumulated + 1 == accumulation;
             loss.Backward(accumulation == 1 ? null : Tensor.Full(loss.Shape, 1.0 / accumulation, loss.DType));
             if (metrics.Count > 0)
             {
@@ -183,6 +200,12 @@ public sealed partial class Trainer
 
     private void OptimizerStep()
     {
+        if (DataParallel is { } dp)
+        {
+            // After a flush of a partial accumulation the last backward ran unsynchronised: this reduces it all now.
+            dp.RequireGradientSync = true;
+            dp.SynchronizeGradients();
+        }
         if (Options.ClipGradValue is double clip) GradientClipping.ClipGradValue(Optimizer.Parameters, clip);
         if (Options.ClipGradNorm is double maxNorm) GradientClipping.ClipGradNorm(Optimizer.Parameters, maxNorm);
         Optimizer.Step();

@@ -1,0 +1,45 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Loom.Distributed;
+using Spectre.Console;
+
+namespace Loom.Cli.Commands;
+
+/// <summary>
+/// `loom launch -n N -- train …`: runs `loom train … --distributed` as N ranks on this machine through mpirun, with
+/// the flags one machine needs (<see cref="MpiLauncher"/>), and passes the job's exit code on.
+/// </summary>
+internal static class LaunchCommand
+{
+    public static Command Build(IAnsiConsole console)
+    {
+        var ranks = new Option<int>("-n", "--ranks") { Description = "processes (ranks) to start", DefaultValueFactory = _ => 2 };
+        var isolate = new Option<bool>("--isolate-network")
+        {
+            Description = "run the job in an empty network namespace (unshare --net), so mpirun listens on nothing reachable; needs the right to create namespaces",
+        };
+        var rest = new Argument<string[]>("command") { Description = "the loom command each rank runs, after --: train …", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("launch", "Run a loom command as N data-parallel ranks on this machine through OpenMPI's mpirun") { ranks, isolate, rest };
+        command.SetAction(parse =>
+        {
+            var args = parse.GetValue(rest)!.ToList();
+            if (args[0] != "train") throw new UserErrorException($"launch: only train runs distributed, not '{args[0]}'; give loom launch -n N -- train …");
+            int n = parse.GetValue(ranks);
+            if (n < 1) throw new UserErrorException($"launch: -n {n}: give at least 1 rank");
+            if (!MpiLauncher.IsAvailable) throw new UserErrorException("launch: mpirun was not found; install OpenMPI (Debian: apt-get install openmpi-bin libopenmpi-dev)");
+            if (!args.Contains("--distributed")) args.Add("--distributed");
+            // The same loom the user ran: the tool's executable, or `dotnet loom.dll` when run through dotnet.
+            var program = Environment.ProcessPath!;
+            if (Path.GetFileNameWithoutExtension(program) == "dotnet") args.Insert(0, typeof(LaunchCommand).Assembly.Location);
+            bool isolated = parse.GetValue(isolate);
+            if (isolated && !MpiLauncher.CanIsolateNetwork) throw new UserErrorException("launch: --isolate-network: unshare --net is not permitted here");
+            var info = MpiLauncher.StartInfo(n, program, args, isolated);
+            console.MarkupLine($"[bold]loom launch[/] {n} ranks: {Markup.Escape(string.Join(' ', args))}");
+            using var job = Process.Start(info)!;
+            job.WaitForExit();
+            if (job.ExitCode != 0) console.WriteOneLine($"loom launch: the job ended with exit code {job.ExitCode}{(job.ExitCode == 137 ? " (a rank was killed)" : "")}");
+            return job.ExitCode;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,166 @@
+using Loom.Nn;
+using Loom.Train;
+
+namespace Loom.Distributed;
+
+/// <summary>
+/// Data parallelism for any module (PyTorch's <c>DistributedDataParallel</c>, Horovod's bucketed all-reduce): every
+/// rank holds a full replica, trains on its own shard of each batch, and after backward every replica holds the
+/// gradient averaged over all ranks, so every optimiser step is identical everywhere.
+/// </summary>
+/// <remarks>
+/// <para>At construction, parameters and buffers are broadcast from rank 0, so the replicas start equal whatever each
+/// rank's initialisation did.</para>
+/// <para>Gradients are grouped into buckets of about <c>bucketCapBytes</c>, in reverse registration order (roughly
+/// the order backward produces them). A hook on each parameter (<see cref="Tensor.RegisterPostAccumulateGradHook"/>)
+/// counts it ready; a full bucket starts its non-blocking all-reduce at once, while backward goes on with the layers
+/// below, so communication overlaps computation. Buckets start strictly in order, which keeps the collectives in the
+/// same order on every rank. <see cref="SynchronizeGradients"/> (after backward, before the optimiser step) starts
+/// what is left (parameters that took no part in this forward), waits, and writes sum / N into each gradient.</para>
+/// <para>A parameter with no gradient on a rank contributes zeros and leaves with the averaged gradient, so all
+/// replicas agree on which parameters have one. Set <see cref="RequireGradientSync"/> to false on the micro-steps of
+/// gradient accumulation: they accumulate locally with no communication (PyTorch's <c>no_sync()</c>).</para>
+/// <para>Batch-norm statistics are per rank unless the model uses SyncBatchNorm; the running buffers
+/// are broadcast again from rank 0 by <see cref="BroadcastBuffers"/> (the Trainer does it before evaluating and
+/// saving), as PyTorch's <c>broadcast_buffers</c> does at each forward.</para>
+/// </remarks>
+public sealed class DistributedDataParallel : IDataParallel, IDisposable
+{
+    /// <summary>PyTorch's default bucket size: large enough that a collective's latency is amortised.</summary>
+    public const int DefaultBucketCapBytes = 25 << 20;
+
+    private readonly IGradientBucket[] _buckets;
+    private readonly Dictionary<Parameter, IGradientBucket> _bucketOf = new(ReferenceEqualityComparer.Instance);
+    private readonly List<IDisposable> _hooks = [];
+    private int _nextToLaunch;
+
+    /// <param name="model">The replica on this rank.</param>
+    /// <param name="communicator">The ranks that train together (<see cref="Mpi.World"/>).</param>
+    /// <param name="bucketCapBytes">Gradient bytes per all-reduce (the last parameter of a bucket may take it past).</param>
+    public DistributedDataParallel(Module model, Communicator communicator, int bucketCapBytes = DefaultBucketCapBytes)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(communicator);
+        if (bucketCapBytes < 1) throw new ArgumentOutOfRangeException(nameof(bucketCapBytes), bucketCapBytes, "DistributedDataParallel: the bucket cap must be at least 1 byte");
+        Module = model;
+        Communicator = communicator;
+        BroadcastParameters();
+        BroadcastBuffers();
+        var parameters = model.Parameters().Where(p => p.RequiresGrad).Distinct(ReferenceEqualityComparer.Instance).Cast<Parameter>().Reverse().ToList();
+        _buckets = [.. Bucketize(parameters, bucketCapBytes)];
+        foreach (var bucket in _buckets)
+            foreach (var p in bucket.Parameters)
+            {
+                _bucketOf[p] = bucket;
+                _hooks.Add(p.RegisterPostAccumulateGradHook(OnGradientReady));
+            }
+    }
+
+    public Module Module { get; }
+
+    public Communicator Communicator { get; }
+
+    public int Rank => Communicator.Rank;
+
+    public int WorldSize => Communicator.Size;
+
+    public void SumAcrossRanks(Span<double> values) => Communicator.AllReduce(values);
+
+    /// <summary>False during the micro-steps of gradient accumulation: gradients then accumulate locally only.</summary>
+    public bool RequireGradientSync { get; set; } = true;
+
+    /// <summary>The buckets' sizes in bytes, in launch order.</summary>
+    public IReadOnlyList<long> BucketBytes => [.. _buckets.Select(b => b.Bytes)];
+
+    /// <summary>Buckets whose all-reduce started during the last backward, before <see cref="SynchronizeGradients"/>.</summary>
+    public int BucketsLaunchedDuringBackward { get; private set; }
+
+    /// <summary>
+    /// Finishes the gradient all-reduce of this step: starts the buckets backward did not fill, waits for every one,
+    /// and leaves the average over ranks in each parameter's <c>Grad</c>. Call it after backward, before the
+    /// optimiser step; it does nothing while <see cref="RequireGradientSync"/> is false.
+    /// </summary>
+    public void SynchronizeGradients()
+    {
+        if (!RequireGradientSync) return;
+        BucketsLaunchedDuringBackward = _nextToLaunch;
+        foreach (var bucket in _buckets) bucket.Ready = bucket.Parameters.Count;
+        LaunchReadyBuckets();
+        foreach (var bucket in _buckets) bucket.Finish(Communicator.Size);
+        _nextToLaunch = 0;
+    }
+
+    /// <summary>Copies rank 0's parameters into every replica.</summary>
+    public void BroadcastParameters()
+    {
+        foreach (var p in Module.Parameters().Distinct(ReferenceEqualityComparer.Instance).Cast<Parameter>())
+            Broadcast(p);
+    }
+
+    /// <summary>Copies rank 0's buffers (batch-norm running statistics…) into every replica.</summary>
+    public void BroadcastBuffers()
+    {
+        foreach (var (_, buffer) in Module.NamedBuffers()) Broadcast(buffer);
+    }
+
+    private void Broadcast(Tensor t)
+    {
+        using var noGrad = new Autograd.NoGrad();
+        switch (t.DType)
+        {
+            case DType.Float32: Communicator.Broadcast(t.AsSpan<float>()); break;
+            case DType.Float64: Communicator.Broadcast(t.AsSpan<double>()); break;
+            case DType.Int32: Communicator.Broadcast(t.AsSpan<int>()); break;
+            case DType.Int64: Communicator.Broadcast(t.AsSpan<long>()); break;
+            case DType.UInt8: Communicator.Broadcast(t.AsSpan<byte>()); break;
+            default: throw new NotSupportedException($"DistributedDataParallel: cannot broadcast a {t.DType.Name()} tensor");
+        }
+    }
+
+    private void OnGradientReady(Tensor parameter)
+    {
+        if (!RequireGradientSync) return;
+        var bucket = _bucketOf[(Parameter)parameter];
+        bucket.Ready++;
+        LaunchReadyBuckets();
+        // No progress thread on shared memory: poke the collectives in flight so they advance during backward.
+        for (int i = 0; i < _nextToLaunch; i++) _buckets[i].Progress();
+    }
+
+    private void LaunchReadyBuckets()
+    {
+        while (_nextToLaunch < _buckets.Length && _buckets[_nextToLaunch].Ready >= _buckets[_nextToLaunch].Parameters.Count)
+            _buckets[_nextToLaunch++].Launch(Communicator);
+    }
+
+    private static IEnumerable<IGradientBucket> Bucketize(List<Parameter> parameters, int capBytes)
+    {
+        var current = new List<Parameter>();
+        long bytes = 0;
+        foreach (var p in parameters)
+        {
+            if (current.Count > 0 && (bytes >= capBytes || current[0].DType != p.DType))
+            {
+                yield return NewBucket(current);
+                (current, bytes) = ([], 0);
+            }
+            current.Add(p);
+            bytes += (long)p.Numel * p.DType.SizeInBytes();
+        }
+        if (current.Count > 0) yield return NewBucket(current);
+    }
+
+    private static IGradientBucket NewBucket(List<Parameter> parameters) => parameters[0].DType switch
+    {
+        DType.Float32 => new GradientBucket<float>(parameters),
+        DType.Float64 => new GradientBucket<double>(parameters),
+        var d => throw new NotSupportedException($"DistributedDataParallel: gradients of dtype {d.Name()} are not supported"),
+    };
+
+    /// <summary>Removes the gradient hooks; the model trains locally again.</summary>
+    public void Dispose()
+    {
+        foreach (var h in _hooks) h.Dispose();
+        _hooks.Clear();
+    }
+}

@@ -1,0 +1,143 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+
+namespace Loom.Distributed;
+
+/// <summary>
+/// A group of MPI ranks and the collectives Loom needs over it: broadcast, all-reduce (blocking and non-blocking),
+/// barrier, abort. Obtain the world communicator from <see cref="Mpi.World"/>.
+/// </summary>
+/// <remarks>
+/// Every blocking collective here is the non-blocking one followed by <see cref="CollectiveRequest.Wait"/>, so each
+/// obeys <see cref="Timeout"/>: a blocking <c>MPI_Allreduce</c> with a hung peer waits forever, and mpirun does not
+/// notice a hung rank. All MPI calls must come from one thread at a time (MPI_THREAD_SERIALIZED).
+/// </remarks>
+public sealed unsafe partial class Communicator
+{
+    private readonly nint _comm;
+
+    internal Communicator(nint comm)
+    {
+        _comm = comm;
+        MpiNative.Check(MpiNative.CommRank(comm, out int rank), "MPI_Comm_rank");
+        MpiNative.Check(MpiNative.CommSize(comm, out int size), "MPI_Comm_size");
+        (Rank, Size) = (rank, size);
+    }
+
+    /// <summary>This process's index in the group, 0..Size-1.</summary>
+    public int Rank { get; }
+
+    /// <summary>Processes in the group.</summary>
+    public int Size { get; }
+
+    /// <summary>How long a collective may wait for the other ranks before <see cref="CollectiveTimeoutException"/>.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Copies <paramref name="root"/>'s buffer into every rank's.</summary>
+    public void Broadcast<T>(Span<T> buffer, int root = 0) where T : unmanaged
+    {
+        CheckRoot(root);
+        fixed (T* p = buffer)
+        {
+            MpiNative.Check(MpiNative.Ibcast((nint)p, buffer.Length, Datatype<T>(), root, _comm, out nint request), "MPI_Ibcast");
+            new CollectiveRequest(this, "MPI_Ibcast", request, default).Wait();
+        }
+    }
+
+    /// <summary>Rank <paramref name="root"/>'s string on every rank (a run folder's path, say); the others' argument is ignored.</summary>
+    public string BroadcastString(string? value, int root = 0)
+    {
+        var bytes = Rank == root ? System.Text.Encoding.UTF8.GetBytes(value ?? throw new ArgumentNullException(nameof(value))) : [];
+        int[] length = [bytes.Length];
+        Broadcast<int>(length, root);
+        if (Rank != root) bytes = new byte[length[0]];
+        Broadcast<byte>(bytes, root);
+        return System.Text.Encoding.UTF8.GetString(bytes);
+    }
+
+    /// <summary>Replaces <paramref name="buffer"/> on every rank with the element-wise reduction of all ranks' buffers.</summary>
+    public void AllReduce<T>(Span<T> buffer, ReduceOp op = ReduceOp.Sum) where T : unmanaged
+    {
+        fixed (T* p = buffer)
+        {
+            MpiNative.Check(MpiNative.Iallreduce(MpiNative.InPlace, (nint)p, buffer.Length, Datatype<T>(), Op(op), _comm, out nint request), "MPI_Iallreduce");
+            new CollectiveRequest(this, "MPI_Iallreduce", request, default).Wait();
+        }
+    }
+
+    /// <summary>
+    /// Starts an in-place all-reduce of <paramref name="buffer"/> and returns at once; the buffer is pinned and must
+    /// not be touched until the request completes.
+    /// </summary>
+    public CollectiveRequest AllReduceAsync<T>(Memory<T> buffer, ReduceOp op = ReduceOp.Sum) where T : unmanaged
+    {
+        var pin = buffer.Pin();
+        int code = MpiNative.Iallreduce(MpiNative.InPlace, (nint)pin.Pointer, buffer.Length, Datatype<T>(), Op(op), _comm, out nint request);
+        if (code != MpiNative.Success)
+        {
+            pin.Dispose();
+            MpiNative.Check(code, "MPI_Iallreduce");
+        }
+        return new CollectiveRequest(this, "MPI_Iallreduce", request, pin);
+    }
+
+    /// <summary>
+    /// The MPI library's own blocking <c>MPI_Allreduce</c>, without a timeout: the reference the benchmark holds
+    /// <see cref="AllReduce{T}"/> against. Prefer <see cref="AllReduce{T}"/>.
+    /// </summary>
+    public void AllReduceBlockingNative<T>(Span<T> buffer, ReduceOp op = ReduceOp.Sum) where T : unmanaged
+    {
+        fixed (T* p = buffer)
+            MpiNative.Check(MpiNative.Allreduce(MpiNative.InPlace, (nint)p, buffer.Length, Datatype<T>(), Op(op), _comm), "MPI_Allreduce");
+    }
+
+    /// <summary>Returns once every rank has called it.</summary>
+    public void Barrier()
+    {
+        MpiNative.Check(MpiNative.Ibarrier(_comm, out nint request), "MPI_Ibarrier");
+        new CollectiveRequest(this, "MPI_Ibarrier", request, default).Wait();
+    }
+
+    /// <summary>Ends every rank of the job (mpirun kills the others) with <paramref name="errorCode"/>; does not return.</summary>
+    public void Abort(int errorCode = 1)
+    {
+        Console.Out.Flush();
+        Console.Error.Flush();
+        MpiNative.Abort(_comm, errorCode);
+        Environment.Exit(errorCode); // not reached: MPI_Abort does not return
+    }
+
+    private void CheckRoot(int root)
+    {
+        if (root < 0 || root >= Size) throw new ArgumentOutOfRangeException(nameof(root), root, $"root must be a rank in 0..{Size - 1}");
+    }
+
+    private static nint Datatype<T>() where T : unmanaged =>
+        typeof(T) == typeof(float) ? Handles.Float
+        : typeof(T) == typeof(double) ? Handles.Double
+        : typeof(T) == typeof(int) ? Handles.Int
+        : typeof(T) == typeof(long) ? Handles.Long
+        : typeof(T) == typeof(byte) ? Handles.Byte
+        : throw new NotSupportedException($"MPI: no datatype for {typeof(T).Name} (float, double, int, long and byte are supported)");
+
+    private static nint Op(ReduceOp op) => op switch
+    {
+        ReduceOp.Sum => Handles.Sum,
+        ReduceOp.Max => Handles.Max,
+        ReduceOp.Min => Handles.Min,
+        _ => throw new ArgumentOutOfRangeException(nameof(op), op, "unknown reduction"),
+    };
+
+    // Predefined handles, read once the library is loaded (see MpiNative).
+    private static class Handles
+    {
+        public static readonly nint Float = MpiNative.Global("ompi_mpi_float");
+        public static readonly nint Double = MpiNative.Global("ompi_mpi_double");
+        public static readonly nint Int = MpiNative.Global("ompi_mpi_int");
+        public static readonly nint Long = MpiNative.Global("ompi_mpi_long"); // 64-bit on Linux x86-64 and arm64
+        public static readonly nint Byte = MpiNative.Global("ompi_mpi_byte");
+        public static readonly nint Sum = MpiNative.Global("ompi_mpi_op_sum");
+        public static readonly nint Max = MpiNative.Global("ompi_mpi_op_max");
+        public static readonly nint Min = MpiNative.Global("ompi_mpi_op_min");
+    }
+}

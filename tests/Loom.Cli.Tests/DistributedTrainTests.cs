@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using Loom.Distributed;
+using Loom.Nn.Serialization;
+using Loom.Testing;
+
+namespace Loom.Cli.Tests;
+
+/// <summary>
+/// `loom train --distributed` as real ranks under mpirun: a rank killed with SIGKILL mid-run ends the job within
+/// seconds with mpirun naming it, the checkpoint rank 0 wrote survives, and resuming it with another rank count
+/// (one plain process) ends with the weights of an uninterrupted two-rank run.
+/// </summary>
+public sealed class DistributedTrainTests : IDisposable
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromMinutes(4);
+
+    // The global batch of 16 is 8 per rank; several hundred steps per epoch leave time to kill inside epoch 2. No
+    // dropout: each rank draws masks for its own shard, which one process drawing for the whole batch cannot repeat.
+    // SGD rather than Adam: Adam divides by the gradient's running magnitude, which turns float rounding on
+    // near-zero gradients into full-size steps, so two summation orders drift apart over hundreds of steps.
+    private static readonly string[] Recipe = ["train", "--model", "mlp", "--hidden", "32", "--epochs", "2", "--batch-size", "16", "--threads", "1",
+        "--dropout", "0", "--optimizer", "sgd"];
+
+    private readonly TempFolder _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    private static Process Start(int ranks, string[] args, System.Text.StringBuilder output)
+    {
+        OpenMpi.Installed.Require();
+        var loom = Path.Combine(AppContext.BaseDirectory, "loom.dll");
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        var info = MpiLauncher.StartInfo(ranks, dotnet, [loom, .. args, "--distributed"], MpiLauncher.CanIsolateNetwork);
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        var process = Process.Start(info)!;
+        process.OutputDataReceived += (_, e) => { if (e.Data is { } l) lock (output) output.AppendLine(l); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is { } l) lock (output) output.AppendLine(l); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static string Folder(string root) => Assert.Single(Directory.GetDirectories(root));
+
+    private static Dictionary<string, float[]> Weights(string folder) =>
+        SafeTensors.Load(Path.Combine(folder, "model.safetensors")).Tensors.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray<float>());
+
+    [MpiFact]
+    [Trait("Category", "Slow")]
+    public void A_rank_killed_mid_run_stops_the_job_and_the_checkpoint_resumes_with_another_rank_count_to_the_same_weights()
+    {
+        var whole = _temp.File("whole");
+        var log = new System.Text.StringBuilder();
+        using (var job = Start(2, [.. Recipe, "--output", whole], log))
+        {
+            Assert.True(job.WaitForExit(Limit), $"the uninterrupted job did not finish: {log}");
+            job.WaitForExit();
+            Assert.True(job.ExitCode == 0, $"exit {job.ExitCode}: {log}");
+        }
+        Assert.Contains("2 ranks × 1 threads", log.ToString());
+        Assert.Single(Regex(log.ToString(), "stopped: completed")); // rank 0 alone reports
+
+        var killed = _temp.File("killed");
+        var killLog = new System.Text.StringBuilder();
+        string folder;
+        using (var job = Start(2, [.. Recipe, "--output", killed], killLog))
+        {
+            var clock = Stopwatch.StartNew();
+            while (!(Directory.Exists(killed) && Directory.GetFiles(killed, "last.ckpt", SearchOption.AllDirectories).Length > 0))
+            {
+                Assert.False(job.HasExited, $"the job ended before its first checkpoint: {killLog}");
+                Assert.True(clock.Elapsed < Limit, "no checkpoint appeared in time");
+                Thread.Sleep(5);
+            }
+            folder = Folder(killed);
+            int rank1 = RankProcess(killed, 1);
+            Process.GetProcessById(rank1).Kill(); // SIGKILL
+            var killedAt = Stopwatch.StartNew();
+            Assert.True(job.WaitForExit(TimeSpan.FromSeconds(30)), "the job did not stop within 30 s of a rank's death");
+            job.WaitForExit();
+            Assert.NotEqual(0, job.ExitCode);
+            Assert.InRange(killedAt.Elapsed.TotalSeconds, 0, 30);
+        }
+        // mpirun's own report names the rank and the signal.
+        Assert.Matches("rank 1 .*(signal 9|Killed)", killLog.ToString().Replace('\n', ' '));
+        Assert.False(File.Exists(Path.Combine(folder, "model.safetensors")), "the run finished before it was killed, so this test proved nothing");
+        Assert.True(File.Exists(Path.Combine(folder, "last.ckpt")));
+
+        // One plain process continues the two-rank run: the config's batch is the global batch, so it is the same run.
+        var resumed = CliRunner.Succeed("train", "--resume", folder);
+        Assert.Contains("resumed at epoch", resumed.Output);
+        var expected = Weights(Folder(whole));
+        var got = Weights(folder);
+        Assert.Equal(expected.Keys.Order(), got.Keys.Order());
+        foreach (var (name, values) in expected)
+            for (int i = 0; i < values.Length; i++)
+                Assert.True(Math.Abs(values[i] - got[name][i]) <= 1e-4f + 1e-3f * Math.Abs(values[i]), $"{name}[{i}]: {got[name][i]} vs uninterrupted {values[i]}");
+    }
+
+    private static string[] Regex(string text, string pattern) => [.. System.Text.RegularExpressions.Regex.Matches(text, pattern).Select(m => m.Value)];
+
+    /// <summary>The PID of the rank of the job whose command line names <paramref name="marker"/>.</summary>
+    private static int RankProcess(string marker, int rank)
+    {
+        foreach (var dir in Directory.GetDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
+            try
+            {
+                if (!File.ReadAllText(Path.Combine(dir, "cmdline")).Contains(marker, StringComparison.Ordinal)) continue;
+                var environ = File.ReadAllText(Path.Combine(dir, "environ")).Split('\0');
+                if (environ.Contains($"OMPI_COMM_WORLD_RANK={rank}")) return pid;
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        throw new InvalidOperationException($"no process of rank {rank} with {marker} on its command line");
+    }
+}

@@ -1,0 +1,121 @@
+using Loom.Nn;
+using Loom.Random;
+
+namespace Loom.Distributed.Tests.Host;
+
+/// <summary>
+/// Collectives against sums computed locally: every rank's input is seeded by its rank, so each rank can rebuild all
+/// the others' inputs and the reference sum in float64 without communicating.
+/// </summary>
+internal static class Collectives
+{
+    private static float[] Values(int rank, int salt, int n) =>
+        Tensor.Randn(new Shape(n), new Generator((ulong)(1000 * rank + salt))).ToArray<float>();
+
+    public static void Run(Communicator world)
+    {
+        RankHost.Result(world, "size", world.Size);
+
+        // Blocking all-reduce of several lengths (0, 1, odd, large), float and double, sum/max/min.
+        foreach (int n in new[] { 0, 1, 17, 100_003 })
+        {
+            var mine = Values(world.Rank, n, n);
+            var sum = (float[])mine.Clone();
+            world.AllReduce<float>(sum);
+            var max = (float[])mine.Clone();
+            world.AllReduce<float>(max, ReduceOp.Max);
+            var asDouble = mine.Select(v => (double)v).ToArray();
+            world.AllReduce<double>(asDouble);
+            var everyRank = Enumerable.Range(0, world.Size).Select(r => Values(r, n, n)).ToArray();
+            double worst = 0;
+            for (int i = 0; i < n; i++)
+            {
+                double reference = 0;
+                float refMax = float.NegativeInfinity;
+                for (int r = 0; r < world.Size; r++)
+                {
+                    float v = everyRank[r][i];
+                    reference += v;
+                    refMax = Math.Max(refMax, v);
+                }
+                worst = Math.Max(worst, Math.Abs(sum[i] - reference));
+                RankHost.Check(max[i] == refMax, $"max of element {i}: {max[i]} != {refMax}");
+                RankHost.Check(Math.Abs(asDouble[i] - reference) < 1e-12, $"double sum of element {i}");
+            }
+            RankHost.Result(world, $"allreduce{n}.maxerr", worst.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        long[] ranks = [world.Rank, 1];
+        world.AllReduce<long>(ranks);
+        RankHost.Check(ranks[0] == (long)world.Size * (world.Size - 1) / 2 && ranks[1] == world.Size, "long sum of ranks");
+
+        // Broadcast: every rank ends with rank 0's values.
+        var b = Values(world.Rank, 5, 1000);
+        world.Broadcast<float>(b);
+        RankHost.Check(b.SequenceEqual(Values(0, 5, 1000)), "broadcast from rank 0");
+
+        // Non-blocking: start two, wait in the opposite order.
+        var first = Values(world.Rank, 6, 5000);
+        var second = Values(world.Rank, 7, 5000);
+        var r1 = world.AllReduceAsync<float>(first);
+        var r2 = world.AllReduceAsync<float>(second);
+        r2.Wait();
+        r1.Wait();
+        RankHost.Check(r1.IsCompleted && r2.Test(), "requests complete");
+        var reference1 = Enumerable.Range(0, world.Size).Select(r => Values(r, 6, 5000)).Aggregate(new double[5000], (acc, v) => { for (int i = 0; i < v.Length; i++) acc[i] += v[i]; return acc; });
+        RankHost.Result(world, "async.maxerr", first.Select((v, i) => Math.Abs(v - reference1[i])).Max().ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+        world.Barrier();
+
+        BucketedGradients(world);
+    }
+
+    // A module of parameters of awkward sizes; loss = Σ_i Σ(p_i ⊙ c_i) with c_i seeded by rank, so each rank's
+    // gradient of p_i is c_i and DDP must leave mean_r(c_i) in every replica.
+    private sealed class Bag : Module
+    {
+        public Bag(int rank)
+        {
+            // Registered first, so it lands in the last bucket: buckets start in order, and one waiting for a
+            // parameter backward never reaches would hold back every bucket after it until SynchronizeGradients.
+            RegisterParameter("unused", new Parameter(Tensor.Ones(new Shape(10))));
+            int[][] shapes = [[3], [257, 5], [1], [4000], [2, 3, 4], [999]];
+            for (int i = 0; i < shapes.Length; i++)
+                RegisterParameter($"p{i}", new Parameter(Tensor.Randn(new Shape(shapes[i]), new Generator((ulong)(77 + rank * 10 + i)))));
+        }
+    }
+
+    private static void BucketedGradients(Communicator world)
+    {
+        var bag = new Bag(world.Rank);
+        // 4 KB buckets: several buckets, one parameter larger than the cap, a bucket launched during backward.
+        using var ddp = new DistributedDataParallel(bag, world, bucketCapBytes: 4096);
+        var rank0 = new Bag(0);
+        foreach (var ((name, p), (_, q)) in bag.NamedParameters().Zip(rank0.NamedParameters()))
+            RankHost.Check(p.ToArray<float>().SequenceEqual(q.ToArray<float>()), $"parameter {name} was not broadcast from rank 0");
+
+        var parameters = bag.NamedParameters().Where(p => p.Name != "unused").Select(p => p.Parameter).ToList();
+        Tensor Coefficients(int rank, int i) => Tensor.Randn(parameters[i].Shape, new Generator((ulong)(5000 + rank * 100 + i)));
+        for (int step = 0; step < 2; step++)
+        {
+            bag.ZeroGrad();
+            Tensor loss = Tensor.Zeros(new Shape());
+            for (int i = 0; i < parameters.Count; i++) loss = loss.Add(parameters[i].Mul(Coefficients(world.Rank, i)).Sum());
+            loss.Backward();
+            ddp.SynchronizeGradients();
+            double worst = 0;
+            for (int i = 0; i < parameters.Count; i++)
+            {
+                var got = parameters[i].Grad!.ToArray<float>();
+                var all = Enumerable.Range(0, world.Size).Select(r => Coefficients(r, i).ToArray<float>()).ToArray();
+                for (int k = 0; k < got.Length; k++)
+                    worst = Math.Max(worst, Math.Abs(got[k] - all.Sum(c => (double)c[k]) / world.Size));
+            }
+            var unused = bag.NamedParameters().Single(p => p.Name == "unused").Parameter.Grad;
+            RankHost.Check(unused is not null && unused.ToArray<float>().All(v => v == 0), "an unused parameter leaves with a zero gradient");
+            RankHost.Result(world, $"ddp.step{step}.maxerr", worst.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+            RankHost.Result(world, $"ddp.step{step}.launchedDuringBackward", ddp.BucketsLaunchedDuringBackward);
+        }
+        RankHost.Result(world, "ddp.buckets", ddp.BucketBytes.Count);
+        RankHost.Result(world, "ddp.bucketBytes", string.Join(",", ddp.BucketBytes));
+    }
+}

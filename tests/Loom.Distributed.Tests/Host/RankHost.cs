@@ -1,0 +1,53 @@
+using System.Globalization;
+using Loom.Data;
+using Loom.Nn;
+using Loom.Random;
+
+namespace Loom.Distributed.Tests.Host;
+
+/// <summary>
+/// The program each rank runs when a test starts this assembly under mpirun (<see cref="MpiJob"/>). A scenario
+/// checks what only real ranks can show and prints <c>RESULT key=value</c> lines (rank 0) for the test to judge;
+/// a broken invariant is an exception, which <see cref="Mpi.RunOrAbort"/> turns into a failed job.
+/// </summary>
+public static class RankHost
+{
+    public static int Main(string[] args)
+    {
+        var world = Mpi.Initialize();
+        world.Timeout = TimeSpan.FromSeconds(double.Parse(Environment.GetEnvironmentVariable("LOOM_TEST_TIMEOUT") ?? "60", CultureInfo.InvariantCulture));
+        int code = Mpi.RunOrAbort(() =>
+        {
+            switch (args[0])
+            {
+                case "collectives": Collectives.Run(world); break;
+                case "sampler": SamplerCoverage.Run(world, int.Parse(args[1], CultureInfo.InvariantCulture), args[2] == "drop"); break;
+                case "equivalence": Equivalence.Run(world, args[1], args[2]); break;
+                case "bandwidth": Bandwidth.Run(world, int.Parse(args[1], CultureInfo.InvariantCulture)); break;
+                case "throw":
+                    world.Barrier();
+                    if (world.Rank == world.Size - 1) throw new InvalidOperationException("the test asked this rank to fail");
+                    world.Barrier();
+                    break;
+                case "hang":
+                    if (world.Rank == world.Size - 1) Thread.Sleep(Timeout.Infinite);
+                    world.Barrier();
+                    break;
+                default: throw new ArgumentException($"unknown scenario {args[0]}");
+            }
+            return 0;
+        });
+        Mpi.Shutdown();
+        return code;
+    }
+
+    internal static void Result(Communicator world, string key, object value)
+    {
+        if (world.Rank == 0) Console.WriteLine(FormattableString.Invariant($"RESULT {key}={value}"));
+    }
+
+    internal static void Check(bool condition, string what)
+    {
+        if (!condition) throw new InvalidOperationException(what);
+    }
+}
