@@ -16,6 +16,7 @@ public static class LoomCommand
         CrossValidateCommand.Build(console),
         GenerateCommand.Build(console),
         ListenCommand.Build(console),
+        TranslateCommand.Build(console),
         SpeechTranslateCommand.Build(console),
         DatasetsCommand.Build(console),
         QuantizeCommand.Build(console),

@@ -52,10 +52,13 @@ public sealed partial class WordTokenizer : ITokenizer
     public IReadOnlyList<string> Words => _words;
 
     /// <summary>The words and punctuation marks of <paramref name="text"/>, lower-cased, as the tokenizer sees them.</summary>
-    public static List<string> Split(string text)
+    public static List<string> Split(string text) => Split(text, lowerCase: true);
+
+    /// <summary>The words and punctuation marks of <paramref name="text"/>, lower-cased or as written (a translation baseline restores capitals from them).</summary>
+    public static List<string> Split(string text, bool lowerCase)
     {
         var words = new List<string>();
-        foreach (Match m in WordPattern().Matches(text.ToLowerInvariant())) words.Add(m.Value);
+        foreach (Match m in WordPattern().Matches(lowerCase ? text.ToLowerInvariant() : text)) words.Add(m.Value);
         return words;
     }
 

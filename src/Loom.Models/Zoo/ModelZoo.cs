@@ -27,6 +27,9 @@ public static class ModelZoo
         ["textcnn"] = "Kim's text CNN: word embeddings → Conv1d over 3, 4 and 5 words (100 filters each) → ReLU → max over time → Dropout → Linear",
         ["bilstm"] = "word embeddings → bidirectional LSTM over each text's length → max and mean over time → Dropout → Linear",
         ["transformer"] = "word embeddings + sinusoidal positions → 2 pre-norm transformer encoder layers (4 heads, padding masked) → mean over the text → Linear",
+        // Translation models take a shared source and target vocabulary: TranslationTask builds them.
+        ["translation-transformer"] = "encoder–decoder transformer: shared embeddings (tied to the output) + sinusoidal positions, pre-norm encoder and decoder layers (--layers, --dim, --heads)",
+        ["translation-lstm"] = "attention LSTM (Luong): bidirectional LSTM encoder, LSTM decoder, global attention with the general score, tied embeddings",
     };
 
     /// <summary>Builds model <paramref name="name"/> for samples of <paramref name="inputShape"/> (without the batch dimension).</summary>

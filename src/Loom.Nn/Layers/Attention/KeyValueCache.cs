@@ -34,6 +34,17 @@ public sealed class KeyValueCache
     public (Tensor Keys, Tensor Values)? Get(MultiheadAttention layer) =>
         _entries.TryGetValue(layer, out var e) && e.Length > 0 ? e.Current : null;
 
+    /// <summary>
+    /// Reorders the batch of every entry: row i becomes the old row <paramref name="rows"/>[i] (Int64 [B′]; rows may
+    /// repeat or drop). Beam search calls it after each step, when the surviving hypotheses continue other rows' prefixes.
+    /// </summary>
+    public void Reorder(Tensor rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        if (rows.Rank != 1 || rows.DType != DType.Int64) throw new ArgumentException($"KeyValueCache.Reorder: rows must be Int64 [B], got {rows.DType.Name()} {rows.Shape}");
+        foreach (var entry in _entries.Values) entry.Reorder(rows);
+    }
+
     internal Entry For(MultiheadAttention layer)
     {
         if (!_entries.TryGetValue(layer, out var entry)) _entries[layer] = entry = new Entry();
@@ -94,6 +105,33 @@ public sealed class KeyValueCache
             IsFixed = true;
             Length = keys.Shape[2];
             return Current;
+        }
+
+        public void Reorder(Tensor rows)
+        {
+            if (Length == 0) return;
+            using (new NoGrad())
+            {
+                var (keys, values) = Current;
+                keys = keys.IndexSelect(0, rows);
+                values = values.IndexSelect(0, rows);
+                if (keys.Shape[0] == _keys!.Shape[0] && !_keys.RequiresGrad)
+                {
+                    // Gathered into a temporary, then copied back: a beam keeps its batch size, so the buffers stay and
+                    // nothing is allocated outside the step's memory scope.
+                    _keys.Narrow(2, 0, Length).CopyFrom(keys);
+                    _values!.Narrow(2, 0, Length).CopyFrom(values);
+                    return;
+                }
+                int capacity = IsFixed ? Length : Math.Max(Length, _keys.Shape[2]);
+                using (MemoryScope.Persistent())
+                {
+                    _keys = Tensor.Empty(new Shape(keys.Shape[0], keys.Shape[1], capacity, keys.Shape[3]), keys.DType);
+                    _values = Tensor.Empty(new Shape(values.Shape[0], values.Shape[1], capacity, values.Shape[3]), values.DType);
+                }
+                _keys.Narrow(2, 0, Length).CopyFrom(keys);
+                _values.Narrow(2, 0, Length).CopyFrom(values);
+            }
         }
 
         private void Check(Tensor keys, Tensor values)
