@@ -14,6 +14,7 @@ public static class LoomCommand
         PredictCommand.Build(console),
         CrossValidateCommand.Build(console),
         GenerateCommand.Build(console),
+        SummarizeCommand.Build(console),
         ListenCommand.Build(console),
         SpeechTranslateCommand.Build(console),
         DatasetsCommand.Build(console),

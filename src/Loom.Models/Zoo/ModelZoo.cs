@@ -27,6 +27,8 @@ public static class ModelZoo
         ["textcnn"] = "Kim's text CNN: word embeddings → Conv1d over 3, 4 and 5 words (100 filters each) → ReLU → max over time → Dropout → Linear",
         ["bilstm"] = "word embeddings → bidirectional LSTM over each text's length → max and mean over time → Dropout → Linear",
         ["transformer"] = "word embeddings + sinusoidal positions → 2 pre-norm transformer encoder layers (4 heads, padding masked) → mean over the text → Linear",
+        // The summariser takes a vocabulary and a source length: SummarizationTask builds it.
+        ["seq2seq"] = "encoder–decoder transformer over words: tied embeddings, 3 + 3 pre-norm layers (4 heads, plain attention), greedy decoding",
     };
 
     /// <summary>Builds model <paramref name="name"/> for samples of <paramref name="inputShape"/> (without the batch dimension).</summary>
