@@ -15,6 +15,7 @@ public static class LoomCommand
         PredictCommand.Build(console),
         CrossValidateCommand.Build(console),
         GenerateCommand.Build(console),
+        SummarizeCommand.Build(console),
         ListenCommand.Build(console),
         TranslateCommand.Build(console),
         SpeechTranslateCommand.Build(console),

@@ -30,6 +30,8 @@ public static class ModelZoo
         // Translation models take a shared source and target vocabulary: TranslationTask builds them.
         ["translation-transformer"] = "encoder–decoder transformer: shared embeddings (tied to the output) + sinusoidal positions, pre-norm encoder and decoder layers (--layers, --dim, --heads)",
         ["translation-lstm"] = "attention LSTM (Luong): bidirectional LSTM encoder, LSTM decoder, global attention with the general score, tied embeddings",
+        // The summariser takes a vocabulary and a source length: SummarizationTask builds it.
+        ["seq2seq"] = "encoder–decoder transformer over words: tied embeddings, 3 + 3 pre-norm layers (4 heads, plain attention), greedy decoding",
     };
 
     /// <summary>Builds model <paramref name="name"/> for samples of <paramref name="inputShape"/> (without the batch dimension).</summary>

@@ -61,6 +61,15 @@ public sealed class TextClassificationData : TaskData
 
     public override string? Unlabelled => UnlabelledReason;
 
+    /// <summary>Probability that a training word is replaced by unk as samples are loaded (<see cref="WordDropout"/>).</summary>
+    public double WordDropoutRate { get; init; }
+
+    /// <summary>Seeds the word dropout.</summary>
+    public ulong Seed { get; init; }
+
+    public override IDataset<Sample> ForTraining(IDataset<Sample> train) =>
+        WordDropoutRate > 0 ? train.WithTransform(new WordDropout(WordDropoutRate, Tokenizer.Special.Unk!.Value, SpecialTokens.ReservedCount, Seed)) : train;
+
     internal string? UnlabelledReason { get; init; }
 
     /// <summary>The VADER lexicon baseline fitted on the training texts, for two classes; null otherwise (or with no training texts).</summary>
@@ -104,7 +113,8 @@ public sealed class TextClassificationData : TaskData
     public override TextClassificationData Fold(int[] train, int[] validation) =>
         new([.. train.Select(i => TrainTexts[i])], [.. train.Select(i => TrainLabels[i])],
             [.. validation.Select(i => TrainTexts[i])], [.. validation.Select(i => TrainLabels[i])],
-            ClassNames, MaxLength, MinCount, Description, _ownTokenizer ? null : Tokenizer);
+            ClassNames, MaxLength, MinCount, Description, _ownTokenizer ? null : Tokenizer)
+        { WordDropoutRate = WordDropoutRate, Seed = Seed };
 
     /// <summary>Reads <see cref="TrainingConfig.Data"/> (see <see cref="ITask.Load"/>).</summary>
     public static TextClassificationData Load(TrainingConfig config, RunFolder? trainedRun, bool newData)
@@ -152,6 +162,8 @@ public sealed class TextClassificationData : TaskData
             [.. testRows.Select(r => table.Texts[r])], [.. testRows.Select(r => labels[r])], classes, maxLength, options.MinCount, source, tokenizer)
         {
             TestLines = [.. testRows.Select(r => table.Lines[r])],
+            WordDropoutRate = options.WordDropout,
+            Seed = config.Seed,
         };
         return data;
     }

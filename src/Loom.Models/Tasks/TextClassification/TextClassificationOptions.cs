@@ -27,6 +27,9 @@ public sealed record TextClassificationOptions
     /// <summary>lexicon: word embeddings carry each word's VADER valence along a learned direction (<see cref="WordEmbedding"/>); none: plain embeddings.</summary>
     public string WordScores { get; init; } = "lexicon";
 
+    /// <summary>Probability that a training word is read as the unknown word (<see cref="Data.WordDropout"/>); 0 turns it off.</summary>
+    public double WordDropout { get; init; }
+
     /// <summary>Small models over at most 64 words: a run of seconds, for tests and trying things out.</summary>
     public bool Quick { get; init; }
 
@@ -47,6 +50,7 @@ public sealed record TextClassificationOptions
         TaskOption.Integer("--min-count", "min_count", "training words seen fewer times are unknown words", Defaults.MinCount),
         TaskOption.Integer("--embedding-dim", "embedding_dim", "width of the word embeddings", Defaults.EmbeddingDim),
         TaskOption.Text("--word-scores", "word_scores", "lexicon (embeddings carry each word's VADER valence) or none", Defaults.WordScores),
+        TaskOption.Number("--word-dropout", "word_dropout", "probability that a training word is read as the unknown word", Defaults.WordDropout),
         TaskOption.Flag("--quick", "quick", "small text models over at most 64 words: seconds, for tests"),
     ];
 
@@ -60,6 +64,7 @@ public sealed record TextClassificationOptions
         if (MinCount < 1) throw new ArgumentException($"--min-count must be at least 1, got {MinCount}");
         if (EmbeddingDim < 2 || EmbeddingDim % 4 != 0) throw new ArgumentException($"--embedding-dim must be a positive multiple of 4 (the transformer's 4 heads), got {EmbeddingDim}");
         if (!(TestFraction >= 0 && TestFraction < 1)) throw new ArgumentException($"--test-fraction must be in [0, 1), got {TestFraction}");
+        if (!(WordDropout >= 0 && WordDropout < 1)) throw new ArgumentException($"--word-dropout must be in [0, 1), got {WordDropout}");
         if (WordScores is not ("lexicon" or "none")) throw new ArgumentException($"--word-scores must be lexicon or none, got '{WordScores}'");
         if (TextColumn is not null && TextColumn == Target) throw new ArgumentException($"--text-column and --target both name '{Target}'");
     }

@@ -1,0 +1,143 @@
+using Loom.Data;
+using Loom.Nn;
+using Loom.Train;
+
+namespace Loom.Models;
+
+/// <summary>
+/// One-line summaries of long texts, trained on Debian package descriptions (long description → synopsis) read from
+/// a package index (`apt-cache show` output, /var/lib/dpkg/status, a Translation-en file): an encoder–decoder
+/// transformer with plain attention, cross-entropy per word, greedy decoding; ROUGE-1/2/L beside the lead baseline
+/// tuned on the validation split; predictions and `loom summarize` are the model's summaries. See
+/// docs/notes/summarization.md.
+/// </summary>
+public sealed class SummarizationTask : ITask
+{
+    public const string TaskName = "summarization";
+
+    /// <summary>A Debian package index in control-file form with long descriptions.</summary>
+    public static DataKind PackageIndex { get; } = new("package-index", "a Debian package index (control-file stanzas)");
+
+    public string Name => TaskName;
+
+    public string Description => "one-line summaries of long texts (Debian package synopses from their descriptions), with ROUGE and a lead baseline";
+
+    public string AcceptedData => "a Debian package index of 'Package:' stanzas with long descriptions (apt-cache show output, /var/lib/dpkg/status)";
+
+    public IReadOnlyList<DataKind> Kinds { get; } = [PackageIndex];
+
+    public IReadOnlyList<TaskOption> Options => SummarizationOptions.Declared;
+
+    // The transformer recipe of the language model: AdamW, warm-up then cosine decay, the gradient norm clipped to 1.
+    public TrainingDefaults TrainingDefaults { get; } = new(BatchSize: 64, Optimizer: "adamw", LearningRate: 1e-3, WeightDecay: 0.01, Schedule: "warmup-cosine", ClipGradNorm: 1);
+
+    // A file whose first stanza starts with a Package field, read from its first few KB only.
+    public DataKind? Recognize(string data)
+    {
+        if (!File.Exists(data)) return null;
+        try
+        {
+            using var reader = new StreamReader(data);
+            var buffer = new char[4096];
+            int read = reader.ReadBlock(buffer, 0, buffer.Length);
+            var first = new string(buffer, 0, read).Split('\n').Select(l => l.TrimEnd('\r')).FirstOrDefault(l => l.Trim().Length > 0 && !l.StartsWith('#'));
+            return first is not null && first.StartsWith("Package:", StringComparison.OrdinalIgnoreCase) ? PackageIndex : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    public IReadOnlyList<string> Models(DataKind kind) => ["seq2seq"];
+
+    public TrainingConfig NormalizeOptions(TrainingConfig config)
+    {
+        var options = config.GetTaskOptions<SummarizationOptions>();
+        options.Validate();
+        return config.WithTaskOptions(options);
+    }
+
+    public TaskData Load(TrainingConfig config, RunFolder? trainedRun = null, bool newData = false) => SummarizationData.Load(config, trainedRun, newData);
+
+    public Module<Tensor, Tensor> CreateModel(TrainingConfig config, TaskData data) => CreateModel(config, ((SummarizationData)data).Tokenizer.VocabSize);
+
+    /// <summary>The run's encoder–decoder for a vocabulary of <paramref name="vocab"/> ids.</summary>
+    public static Seq2SeqTransformer CreateModel(TrainingConfig config, int vocab)
+    {
+        var o = config.GetTaskOptions<SummarizationOptions>();
+        return new Seq2SeqTransformer(vocab, o.EffectiveSourceLength, o.EffectiveDim, o.EffectiveLayers, o.EffectiveLayers, heads: 4, dropout: config.Dropout);
+    }
+
+    public Func<Tensor, Tensor, Tensor> Loss(TaskData data) =>
+        (logits, targets) => Functional.CrossEntropy(logits.Reshape(-1, logits.Shape[^1]), targets.Reshape(-1), ignoreIndex: SummarizationData.IgnoredTarget);
+
+    public IReadOnlyList<Func<IMetric>> Metrics(TaskData data) => [() => new Perplexity((int)SummarizationData.IgnoredTarget)];
+
+    public TaskEvaluation Evaluate(Evaluator evaluator, TaskData data, IEnumerable<Batch> test)
+    {
+        var d = (SummarizationData)data;
+        var result = evaluator.Evaluate(test);
+        var model = (Seq2SeqTransformer)evaluator.Model;
+        var references = d.TestPairs.Select(p => p.Synopsis).ToList();
+        var summaries = Summarize(model, d.Tokenizer, [.. d.TestPairs.Select(p => p.Text)], d.SummaryLength);
+        var scores = Rouge.Corpus(summaries, references);
+        var metrics = new Dictionary<string, double>(result.Metrics) { ["rouge1"] = scores.Rouge1, ["rouge2"] = scores.Rouge2, ["rougeL"] = scores.RougeL };
+        var rows = new List<IReadOnlyList<Cell>>();
+        rows.Add(["seq2seq (greedy)", scores.Rouge1, scores.Rouge2, scores.RougeL]);
+        List<string>? leads = null;
+        // The lead's length is tuned on the validation pairs; new data for a trained run has no training pairs to tune on.
+        var tuning = d.HeldOut ?? (d.TrainPairs.Count > 0 ? d.TrainPairs : null);
+        if (tuning is not null)
+        {
+            var lead = LeadBaseline.Tune([.. tuning.Select(p => p.Text)], [.. tuning.Select(p => p.Synopsis)]);
+            leads = [.. d.TestPairs.Select(p => lead.Summarize(p.Text))];
+            var leadScores = Rouge.Corpus(leads, references);
+            metrics["lead_words"] = lead.Words;
+            metrics["lead_rouge1"] = leadScores.Rouge1;
+            metrics["lead_rouge2"] = leadScores.Rouge2;
+            metrics["lead_rougeL"] = leadScores.RougeL;
+            rows.Add([$"lead-{lead.Words} (tuned on {(d.HeldOut is null ? "training" : "validation")} ROUGE-L)", leadScores.Rouge1, leadScores.Rouge2, leadScores.RougeL]);
+        }
+        var table = new ResultTable($"ROUGE F-measure on {d.TestPairs.Count:N0} test descriptions", ["summariser", "ROUGE-1", "ROUGE-2", "ROUGE-L"], rows);
+        var examples = new List<IReadOnlyList<Cell>>();
+        int shown = Math.Min(8, d.TestPairs.Count);
+        for (int i = 0; i < shown; i++)
+        {
+            int at = i * d.TestPairs.Count / shown;
+            var p = d.TestPairs[at];
+            examples.Add([p.Package, Shorten(p.Text, 160), p.Synopsis, summaries[at], leads?[at] ?? "-"]);
+        }
+        return new SummarizationEvaluation(result with { Metrics = metrics }, table,
+            new ResultTable("Examples (test)", ["package", "description", "synopsis", "model", "lead"], examples));
+    }
+
+    /// <summary>Per test description: the package, its synopsis and the model's summary.</summary>
+    public ResultTable Predict(Evaluator evaluator, TaskData data, IEnumerable<Batch> test)
+    {
+        var d = (SummarizationData)data;
+        var summaries = Summarize((Seq2SeqTransformer)evaluator.Model, d.Tokenizer, [.. d.TestPairs.Select(p => p.Text)], d.SummaryLength);
+        var rows = d.TestPairs.Select((p, i) => (IReadOnlyList<Cell>)[(long)p.Line, p.Package, p.Synopsis, summaries[i]]).ToList();
+        return new ResultTable("Predictions", ["line", "package", "synopsis", "summary"], rows);
+    }
+
+    /// <summary>Greedy summaries of <paramref name="texts"/>, at most <paramref name="maxWords"/> words each, unknown words left out.</summary>
+    public static List<string> Summarize(Seq2SeqTransformer model, WordTokenizer tokenizer, IReadOnlyList<string> texts, int maxWords)
+    {
+        var special = tokenizer.Special;
+        var summaries = new List<string>(texts.Count);
+        foreach (var chunk in texts.Chunk(128))
+        {
+            var source = SummarizationData.EncodeSources(tokenizer, chunk, model.SourceLength);
+            foreach (var ids in model.Greedy(source, special.Bos!.Value, special.Eos!.Value, maxWords))
+                summaries.Add(tokenizer.Decode([.. ids.Where(id => id != special.Unk)]));
+        }
+        return summaries;
+    }
+
+    private static string Shorten(string text, int length)
+    {
+        var flat = text.ReplaceLineEndings(" ");
+        return flat.Length <= length ? flat : flat[..(length - 1)] + "…";
+    }
+}
