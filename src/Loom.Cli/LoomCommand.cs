@@ -15,6 +15,7 @@ public static class LoomCommand
         CrossValidateCommand.Build(console),
         GenerateCommand.Build(console),
         ListenCommand.Build(console),
+        DetectCommand.Build(console),
         SpeechTranslateCommand.Build(console),
         DatasetsCommand.Build(console),
         BenchCommand.Build(console),
