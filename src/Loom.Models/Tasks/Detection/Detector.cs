@@ -2,7 +2,6 @@ using Loom.Autograd;
 using Loom.Data;
 using Loom.Memory;
 using Loom.Nn;
-using Loom.Nn.Serialization;
 using Loom.Train;
 using SkiaSharp;
 
@@ -27,14 +26,10 @@ public sealed class Detector
     /// <summary>The detector of the run in <paramref name="folder"/> (its best weights when <paramref name="best"/>).</summary>
     public static Detector Load(RunFolder folder, bool best = false)
     {
-        var config = Pipeline.ReadConfig(folder);
-        if (config.Task != DetectionTask.TaskName)
-            throw new ArgumentException($"loom detect needs a {DetectionTask.TaskName} run; {folder.Path} is a {config.Task} run");
+        var config = TrainedWeights.ReadConfig(folder, DetectionTask.TaskName, "detect");
         var classes = DetectionData.Source(config.Data).Classes;
         var model = DetectionTask.CreateModel(classes.Count);
-        var weights = best && File.Exists(folder.BestModelPath) ? folder.BestModelPath : folder.ModelPath;
-        if (!File.Exists(weights)) throw new FileNotFoundException($"{folder.Path} has no trained model ({Path.GetFileName(weights)})", weights);
-        model.LoadStateDict(SafeTensors.Load(weights).Tensors);
+        TrainedWeights.Load(model, folder, best);
         return new Detector(model, classes);
     }
 
@@ -108,10 +103,7 @@ public sealed class Detector
                 canvas.DrawText(label, rect.Left + 3, top + 14, font, ink);
             }
         }
-        using var encoded = bitmap.Encode(SKEncodedImageFormat.Png, 100)
-            ?? throw new IOException($"{outputPath}: could not encode the picture as PNG");
-        using var file = File.Create(outputPath);
-        encoded.SaveTo(file);
+        SavePng(bitmap, outputPath);
     }
 
     /// <summary>Writes a grey picture [H, W] in [0, 1] as a PNG (a composed scene, for `loom detect` to read back).</summary>
@@ -124,6 +116,11 @@ public sealed class Detector
                 byte v = Byte(pixels[y * width + x]);
                 bitmap.SetPixel(x, y, new SKColor(v, v, v));
             }
+        SavePng(bitmap, path);
+    }
+
+    private static void SavePng(SKBitmap bitmap, string path)
+    {
         using var encoded = bitmap.Encode(SKEncodedImageFormat.Png, 100) ?? throw new IOException($"{path}: could not encode the picture as PNG");
         using var file = File.Create(path);
         encoded.SaveTo(file);
