@@ -16,6 +16,7 @@ public static class LoomCommand
         GenerateCommand.Build(console),
         ListenCommand.Build(console),
         DetectCommand.Build(console),
+        FacesCommand.Build(console),
         SpeechTranslateCommand.Build(console),
         DatasetsCommand.Build(console),
         BenchCommand.Build(console),
