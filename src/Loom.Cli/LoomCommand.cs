@@ -18,6 +18,8 @@ public static class LoomCommand
         SummarizeCommand.Build(console),
         ListenCommand.Build(console),
         TranslateCommand.Build(console),
+        DetectCommand.Build(console),
+        FacesCommand.Build(console),
         SpeechTranslateCommand.Build(console),
         DatasetsCommand.Build(console),
         QuantizeCommand.Build(console),

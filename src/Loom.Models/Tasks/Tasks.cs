@@ -17,7 +17,7 @@ public static class Tasks
     /// CSV with a text column is a text CSV, not a table; a folder of class folders of .wav clips is audio, not images)
     /// must come before it.
     /// </summary>
-    public static IReadOnlyList<ITask> All { get; } = [new KeywordSpottingTask(), new TranslationTask(), new SummarizationTask(), new LanguageModelTask(), new TextClassificationTask(), new ClassificationTask()];
+    public static IReadOnlyList<ITask> All { get; } = [new DetectionTask(), new FaceVerificationTask(), new KeywordSpottingTask(), new TranslationTask(), new SummarizationTask(), new LanguageModelTask(), new TextClassificationTask(), new ClassificationTask()];
 
     /// <summary>The task named <paramref name="name"/>.</summary>
     public static ITask Get(string name) =>

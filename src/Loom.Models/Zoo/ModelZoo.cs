@@ -23,6 +23,10 @@ public static class ModelZoo
         // Keyword spotting takes log-mel features of the run's sample rate: KeywordSpottingTask builds them.
         [KeywordModels.Cnn] = KeywordModels.Descriptions[KeywordModels.Cnn],
         [KeywordModels.DepthwiseSeparable] = KeywordModels.Descriptions[KeywordModels.DepthwiseSeparable],
+        // The detector takes composed scenes and their classes: DetectionTask builds it.
+        [DetectionTask.ModelName] = "CenterNet-style detector: conv backbone to stride 4 (dilated 1, 2, 4), per-cell class heatmaps, box size and centre offset",
+        // The face embedder takes its trained classes and embedding length: FaceVerificationTask builds it.
+        [FaceVerificationTask.ModelName] = "face embedding: three Conv–BatchNorm–ReLU blocks, global average pooling, Linear to an L2-normalised embedding, CosFace head for training",
         // Text classifiers take a vocabulary: TextClassificationTask builds them.
         ["textcnn"] = "Kim's text CNN: word embeddings → Conv1d over 3, 4 and 5 words (100 filters each) → ReLU → max over time → Dropout → Linear",
         ["bilstm"] = "word embeddings → bidirectional LSTM over each text's length → max and mean over time → Dropout → Linear",

@@ -2,7 +2,6 @@ using Loom.Autograd;
 using Loom.Data;
 using Loom.Memory;
 using Loom.Nn;
-using Loom.Nn.Serialization;
 using Loom.Train;
 
 namespace Loom.Models;
@@ -31,14 +30,10 @@ public sealed class KeywordSpotter
     /// <summary>The model of the keyword-spotting run in <paramref name="folder"/> (its best weights when <paramref name="best"/>).</summary>
     public static KeywordSpotter Load(RunFolder folder, string verb, bool best = false)
     {
-        var config = Pipeline.ReadConfig(folder);
-        if (config.Task != KeywordSpottingTask.TaskName)
-            throw new ArgumentException($"loom {verb} needs a {KeywordSpottingTask.TaskName} run; {folder.Path} is a {config.Task} run");
+        var config = TrainedWeights.ReadConfig(folder, KeywordSpottingTask.TaskName, verb);
         var classes = KeywordSpottingData.ReadClasses(folder);
         var model = KeywordSpottingTask.CreateModel(config, classes.Length);
-        var weights = best && File.Exists(folder.BestModelPath) ? folder.BestModelPath : folder.ModelPath;
-        if (!File.Exists(weights)) throw new FileNotFoundException($"{folder.Path} has no trained model ({Path.GetFileName(weights)})", weights);
-        model.LoadStateDict(SafeTensors.Load(weights).Tensors);
+        TrainedWeights.Load(model, folder, best);
         return new KeywordSpotter(model, classes, config.GetTaskOptions<KeywordSpottingOptions>());
     }
 

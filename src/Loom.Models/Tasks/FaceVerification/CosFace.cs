@@ -1,0 +1,77 @@
+using Loom.Autograd;
+using Loom.Nn;
+
+namespace Loom.Models;
+
+/// <summary>
+/// CosFace (Wang et al. 2018, "Large Margin Cosine Loss"): the training head and loss of a face-recognition
+/// embedding. Each class has a learnt direction; the logits are s·cos θ between the L2-normalised embedding and each
+/// direction, less a margin m on the true class: s·(cos θ_y − m). Cross-entropy over these pushes an embedding closer
+/// (in angle) to its own class than to any other by the margin, so embeddings of one identity cluster tightly and a
+/// fixed cosine threshold separates same from different, also for identities never trained on.
+/// </summary>
+public static class CosFace
+{
+    /// <summary>
+    /// The mean CosFace loss of cosines [N, classes] (from <see cref="CosineClassifier"/>) against class indices [N]:
+    /// cross-entropy of s·(cos − m·onehot(target)).
+    /// </summary>
+    public static Tensor Loss(Tensor cosines, Tensor targets, double scale = 16, double margin = 0.35)
+    {
+        if (cosines.Rank != 2 || targets.Rank != 1 || targets.Shape[0] != cosines.Shape[0])
+            throw new ArgumentException($"CosFace.Loss: expected cosines [N, classes] and targets [N], got {cosines.Shape} and {targets.Shape}");
+        if (!(scale > 0) || !(margin >= 0)) throw new ArgumentException($"CosFace.Loss: needs scale > 0 and margin ≥ 0, got {scale} and {margin}");
+        var oneHot = Functional.OneHot(targets.To(DType.Int64), cosines.Shape[1]).To(cosines.DType);
+        return Functional.CrossEntropy((cosines - oneHot * margin) * scale, targets.To(DType.Int64));
+    }
+
+    /// <summary>Rows of <paramref name="x"/> [N, D] scaled to unit length (a zero row stays zero).</summary>
+    public static Tensor Normalize(Tensor x) => x / x.Norm(2, 1, keepDim: true).Clamp(min: 1e-12);
+}
+
+/// <summary>Cosines [N, classes] between L2-normalised inputs [N, D] and each class's learnt direction (a bias-free linear layer of unit rows).</summary>
+public sealed class CosineClassifier : Module<Tensor, Tensor>
+{
+    public CosineClassifier(int dimension, int classes)
+    {
+        if (dimension < 1 || classes < 2) throw new ArgumentException($"CosineClassifier: needs a dimension ≥ 1 and two or more classes, got {dimension} and {classes}");
+        Weight = RegisterParameter("weight", new Parameter(Tensor.Zeros(classes, dimension)))!;
+        using var noGrad = new NoGrad();
+        Init.XavierUniform(Weight);
+    }
+
+    public Parameter Weight { get; }
+
+    protected override Tensor ForwardCore(Tensor input) => CosFace.Normalize(input).Matmul(CosFace.Normalize(Weight).Transpose(0, 1));
+}
+
+/// <summary>
+/// A face-recognition network: a small CNN maps an image to an L2-normalised embedding (<see cref="Embed"/>); for
+/// training, <see cref="CosineClassifier"/> turns it into cosines to the training identities, which
+/// <see cref="CosFace.Loss"/> scores. Verification and identification use the embedding only, so identities never
+/// seen in training are compared the same way.
+/// </summary>
+public sealed class FaceEmbedder : Module<Tensor, Tensor>
+{
+    public FaceEmbedder(int inChannels, int height, int width, int classes, int dimension = 64)
+    {
+        InChannels = inChannels;
+        Dimension = dimension;
+        Backbone = RegisterModule("backbone", new Sequential(
+            new Conv2d(inChannels, 32, 3, padding: 1, bias: false), new BatchNorm2d(32), new ReLU(), new MaxPool2d(2),
+            new Conv2d(32, 64, 3, padding: 1, bias: false), new BatchNorm2d(64), new ReLU(), new MaxPool2d(2),
+            new Conv2d(64, 128, 3, padding: 1, bias: false), new BatchNorm2d(128), new ReLU(), new AdaptiveAvgPool2d(1),
+            new Flatten(), new Linear(128, dimension)));
+        Head = RegisterModule("head", new CosineClassifier(dimension, classes));
+    }
+
+    public int InChannels { get; }
+    public int Dimension { get; }
+    public Sequential Backbone { get; }
+    public CosineClassifier Head { get; }
+
+    /// <summary>L2-normalised embeddings [N, D] of images [N, C, H, W].</summary>
+    public Tensor Embed(Tensor images) => CosFace.Normalize(Backbone.Forward(images));
+
+    protected override Tensor ForwardCore(Tensor input) => Head.Forward(Embed(input));
+}

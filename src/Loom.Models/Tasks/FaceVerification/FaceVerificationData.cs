@@ -1,0 +1,84 @@
+using System.Text.Json;
+using Loom.Data;
+using Loom.Train;
+
+namespace Loom.Models;
+
+/// <summary>
+/// Open-set verification data from a labelled image dataset: the training split of every class but the last
+/// <see cref="FaceVerificationOptions.HeldOut"/> (class indices 0..k−1) to train on, and the test split of those held-out
+/// classes only to verify and identify on: identities the network has never seen, as faces at a door would be.
+/// </summary>
+public sealed class FaceVerificationData(TensorDataset train, TensorDataset test, FaceModelShape shape, IReadOnlyList<string> heldOutNames, FaceVerificationOptions options, string description) : TaskData
+{
+    public FaceVerificationOptions Options { get; } = options;
+
+    public const string ShapeFile = "faces.json";
+
+    public override TensorDataset Train { get; } = train;
+
+    /// <summary>Held-out classes' test images; targets index <see cref="HeldOutNames"/>.</summary>
+    public override TensorDataset Test { get; } = test;
+
+    public FaceModelShape Shape { get; } = shape;
+
+    public IReadOnlyList<string> HeldOutNames { get; } = heldOutNames;
+
+    public override string Description { get; } = description;
+
+    public override Tensor Strata => Train.Targets;
+
+    public override void Save(RunFolder folder) => File.WriteAllText(folder.File(ShapeFile), JsonSerializer.Serialize(Shape));
+
+    public override TaskData Fold(int[] train, int[] validation) =>
+        throw new InvalidDataException("loom cv does not apply to face verification: its test split is classes held out of training, not rows");
+
+    /// <summary>Reads a built-in image dataset (`--task face-verification --data fashion-mnist`).</summary>
+    public static FaceVerificationData Load(TrainingConfig config)
+    {
+        var options = config.GetTaskOptions<FaceVerificationOptions>();
+        if (!BuiltinDatasets.Names.Contains(config.Data, StringComparer.OrdinalIgnoreCase))
+            throw new ArgumentException($"--data {config.Data}: face verification trains on a built-in image dataset ({string.Join(", ", BuiltinDatasets.Names)})");
+        var split = BuiltinDatasets.Load(config.Data);
+        int classes = split.Info.ClassNames.Count, trained = classes - options.HeldOut;
+        if (trained < 2) throw new ArgumentException($"--held-out {options.HeldOut} leaves {trained} of {split.Info.ClassNames.Count} classes to train on; at least 2 are needed");
+        var trainRows = Rows(split.Train, c => c < trained);
+        var testRows = Rows(split.Test, c => c >= trained);
+        var test = split.Test.Gather(testRows);
+        // Held-out classes renumbered from 0, so their targets index the held-out names.
+        var heldTargets = Tensor.FromArray(test.Targets.ToArray<long>().Select(t => t - trained).ToArray(), test.Count);
+        var names = split.Info.ClassNames;
+        var shape = new FaceModelShape(split.Info.InputShape, trained, options.Embedding);
+        return new FaceVerificationData(split.Train.Gather(trainRows), new TensorDataset(test.Inputs, heldTargets), shape, names.Skip(trained).ToArray(), options,
+            $"{split.Info.Name}: trained on {trained} classes ({string.Join(", ", names.Take(trained))}), verified on {options.HeldOut} held out ({string.Join(", ", names.Skip(trained))})");
+    }
+
+    private static int[] Rows(TensorDataset data, Func<long, bool> keep)
+    {
+        var targets = data.Targets.ToArray<long>();
+        return [.. Enumerable.Range(0, targets.Length).Where(i => keep(targets[i]))];
+    }
+
+    /// <summary>The shape a face run's model was built with, as <see cref="Save"/> wrote it.</summary>
+    public static FaceModelShape ReadShape(RunFolder folder)
+    {
+        var path = folder.File(ShapeFile);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{folder.Path} has no {ShapeFile}; was it trained by loom train --task face-verification?", path);
+        try
+        {
+            return JsonSerializer.Deserialize<FaceModelShape>(File.ReadAllText(path)) is { InputShape.Length: 3, TrainedClasses: >= 2, Embedding: >= 2 } shape
+                ? shape
+                : throw new InvalidDataException($"{path}: expected input_shape [C, H, W], trained_classes ≥ 2 and embedding ≥ 2, as loom train writes it");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: not valid JSON ({e.Message})");
+        }
+    }
+}
+
+/// <summary>What a face run's network takes and gives: images [C, H, W], the trained classes of its CosFace head, the embedding length.</summary>
+public sealed record FaceModelShape(
+    [property: System.Text.Json.Serialization.JsonPropertyName("input_shape")] int[] InputShape,
+    [property: System.Text.Json.Serialization.JsonPropertyName("trained_classes")] int TrainedClasses,
+    [property: System.Text.Json.Serialization.JsonPropertyName("embedding")] int Embedding);

@@ -1,0 +1,101 @@
+using System.Globalization;
+using Loom.Data;
+using Loom.Models;
+
+namespace Loom.Cli.Tests;
+
+/// <summary>
+/// One quick face-verification run (a few steps on digits 0–6, verified on 7–9: plumbing, not quality), and pictures of
+/// held-out digits written as a user's files and as an LFW-format folder.
+/// </summary>
+public sealed class FaceRunFixture : IDisposable
+{
+    private readonly TempFolder _temp = new();
+
+    public FaceRunFixture()
+    {
+        Train = CliRunner.Succeed("train", "--task", "face-verification", "--data", "digits", "--epochs", "1", "--max-steps", "5", "--pairs", "200", "--threads", "2", "--output", _temp.File("runs"));
+        Folder = CliRunner.RunFolderUnder(_temp.File("runs"));
+        var test = Digits.Load().Test;
+        var pixels = test.Inputs.ToArray<float>();
+        var labels = test.Targets.ToArray<long>();
+        Lfw = _temp.File("lfw");
+        foreach (var (digit, name) in new[] { (7L, "Seven"), (8L, "Eight") })
+        {
+            Directory.CreateDirectory(Path.Combine(Lfw, name));
+            var rows = Enumerable.Range(0, labels.Length).Where(i => labels[i] == digit).Take(3).ToArray();
+            for (int k = 0; k < rows.Length; k++)
+                Detector.WriteGrey(pixels.AsSpan(rows[k] * 784, 784).ToArray(), 28, 28, LfwPairs.ImagePath(Lfw, name, k + 1));
+        }
+        File.WriteAllText(Path.Combine(Lfw, "pairs.txt"), "4\nSeven 1 2\nEight 2 3\nSeven 1 Eight 1\nSeven 3 Eight 2\n");
+    }
+
+    internal CliResult Train { get; }
+
+    public string Folder { get; }
+
+    public string Lfw { get; }
+
+    public string Temp(string name) => _temp.File(name);
+
+    public void Dispose() => _temp.Dispose();
+}
+
+public class FacesCommandTests(FaceRunFixture run) : IClassFixture<FaceRunFixture>
+{
+    private static (double Similarity, string Decision, double Threshold) Parse(string line)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(line, @"^similarity (-?[0-9.]+): (same|different) \(threshold (-?[0-9.]+), the run's equal-error-rate threshold\)$");
+        Assert.True(m.Success, line);
+        return (double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), m.Groups[2].Value, double.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void Training_records_the_task_and_the_open_set_figures()
+    {
+        Assert.Contains("\"task\": \"face-verification\"", File.ReadAllText(Path.Combine(run.Folder, "config.json")));
+        var test = TestData.Metrics(run.Folder).Single(l => (string?)l["kind"] == "test");
+        Assert.InRange((double)test["eer"]!, 0, 1);
+        Assert.InRange((double)test["top1_identification"]!, 0, 1);
+        Assert.True(File.Exists(Path.Combine(run.Folder, "verification.json")));
+        Assert.Contains("## Open-set verification (held-out classes)", File.ReadAllText(Path.Combine(run.Folder, "report.md")));
+    }
+
+    [Fact]
+    public void Verify_prints_the_similarity_and_the_decision_at_the_run_s_threshold()
+    {
+        string seven = LfwPairs.ImagePath(run.Lfw, "Seven", 1), eight = LfwPairs.ImagePath(run.Lfw, "Eight", 1);
+        var (s, decision, threshold) = Parse(Assert.Single(CliRunner.Succeed("faces", "verify", run.Folder, seven, eight).Lines));
+        Assert.InRange(s, -1, 1);
+        Assert.Equal(s >= threshold ? "same" : "different", decision);
+        // A picture against itself: similarity one, the same identity whatever the threshold below one.
+        var (self, selfDecision, _) = Parse(Assert.Single(CliRunner.Succeed("faces", "verify", run.Folder, seven, seven).Lines));
+        Assert.Equal(1, self, 1e-3);
+        Assert.Equal("same", selfDecision);
+    }
+
+    [Fact]
+    public void Pairs_scores_an_lfw_format_folder()
+    {
+        var result = CliRunner.Succeed("faces", "pairs", run.Folder, run.Lfw);
+        Assert.Equal("pairs,eer,tar_at_far_1e-2,accuracy,threshold", result.Lines[0]);
+        var f = result.Lines[1].Split(',');
+        Assert.Equal("4", f[0]);
+        foreach (var v in f[1..4]) Assert.InRange(double.Parse(v, CultureInfo.InvariantCulture), 0, 1);
+    }
+
+    [Fact]
+    public void Bad_input_is_one_line_naming_the_file()
+    {
+        var seven = LfwPairs.ImagePath(run.Lfw, "Seven", 1);
+        CliRunner.Fail(["faces", "verify", run.Folder, seven, run.Temp("nobody.png")], "nobody.png", "does not exist");
+        var broken = run.Temp("broken");
+        Directory.CreateDirectory(Path.Combine(broken, "Seven"));
+        File.Copy(seven, LfwPairs.ImagePath(broken, "Seven", 1));
+        File.WriteAllText(Path.Combine(broken, "pairs.txt"), "1\nSeven 1\n");
+        CliRunner.Fail(["faces", "pairs", run.Folder, broken], Path.Combine(broken, "pairs.txt") + ":2: expected 'name n1 n2'");
+        var truncated = run.Temp("truncated.png");
+        File.WriteAllBytes(truncated, File.ReadAllBytes(seven)[..30]);
+        CliRunner.Fail(["faces", "verify", run.Folder, seven, truncated], "truncated.png");
+    }
+}
