@@ -98,6 +98,14 @@ public sealed class DistributedTrainTests : IDisposable
                 Assert.True(Math.Abs(values[i] - got[name][i]) <= 1e-4f + 1e-3f * Math.Abs(values[i]), $"{name}[{i}]: {got[name][i]} vs uninterrupted {values[i]}");
     }
 
+    [Fact]
+    public void Distributed_outside_mpirun_and_launching_anything_but_train_are_one_line_errors()
+    {
+        CliRunner.Fail(["train", "--distributed"], "--distributed", "not started by mpirun", "loom launch -n N -- train");
+        CliRunner.Fail(["launch", "-n", "2", "--", "eval", "runs/x"], "launch", "only train runs distributed");
+        CliRunner.Fail(["launch", "-n", "0", "--", "train"], "-n 0", "at least 1 rank");
+    }
+
     private static string[] Regex(string text, string pattern) => [.. System.Text.RegularExpressions.Regex.Matches(text, pattern).Select(m => m.Value)];
 
     /// <summary>The PID of the rank of the job whose command line names <paramref name="marker"/>.</summary>

@@ -28,6 +28,9 @@ internal static class LaunchCommand
             if (n < 1) throw new UserErrorException($"launch: -n {n}: give at least 1 rank");
             if (!MpiLauncher.IsAvailable) throw new UserErrorException("launch: mpirun was not found; install OpenMPI (Debian: apt-get install openmpi-bin libopenmpi-dev)");
             if (!args.Contains("--distributed")) args.Add("--distributed");
+            // N ranks × T threads want N·T cores: without --threads, the cores are shared out rather than each rank
+            // taking them all (train's own default), which would oversubscribe the machine N-fold.
+            if (!args.Contains("--threads")) args.AddRange(["--threads", Math.Max(1, Environment.ProcessorCount / n).ToString(System.Globalization.CultureInfo.InvariantCulture)]);
             // The same loom the user ran: the tool's executable, or `dotnet loom.dll` when run through dotnet.
             var program = Environment.ProcessPath!;
             if (Path.GetFileNameWithoutExtension(program) == "dotnet") args.Insert(0, typeof(LaunchCommand).Assembly.Location);

@@ -16,6 +16,7 @@ public class OpCoverageTests(ITestOutputHelper output)
         ["SelfAttention"] = "fused kernel checked against the unfused composition (forward, gradients, causal and padded) and by GradCheck in tests/Loom.Core.Tests/Attention",
         ["Detach"] = "autograd bookkeeping, no values change",
         ["RequiresGrad_"] = "autograd bookkeeping, no values change",
+        ["RegisterPostAccumulateGradHook"] = "autograd bookkeeping, no values change (tests/Loom.Core.Tests/Autograd/GradHookTests)",
         ["Item"] = "element access",
         ["GetDouble"] = "element access",
         ["ToArray"] = "element access",
