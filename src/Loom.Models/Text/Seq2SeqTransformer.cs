@@ -77,9 +77,10 @@ public sealed class Seq2SeqTransformer : Module<Tensor, Tensor>
 
     /// <summary>
     /// Greedy decoding: for each source [B, S], the most likely word at each step after <paramref name="bos"/>, until
-    /// <paramref name="eos"/> or <paramref name="maxLength"/> words; the words without bos and eos.
+    /// <paramref name="eos"/> or <paramref name="maxLength"/> words; the words without bos and eos. Eos is not chosen
+    /// before <paramref name="minLength"/> words, and the <paramref name="banned"/> ids (bos, padding, unk) never are.
     /// </summary>
-    public List<int[]> Greedy(Tensor source, int bos, int eos, int maxLength)
+    public List<int[]> Greedy(Tensor source, int bos, int eos, int maxLength, int minLength = 0, IReadOnlyCollection<int>? banned = null)
     {
         using var noGrad = new NoGrad();
         bool training = Training;
@@ -95,7 +96,18 @@ public sealed class Seq2SeqTransformer : Module<Tensor, Tensor>
             for (int step = 0; step < maxLength && done.Contains(false); step++)
             {
                 var logits = Decode(next, memory, padding, step, cache);
-                var best = logits.Narrow(1, 0, 1).Reshape(b, Vocab).ArgMax(1).ToArray<long>();
+                var scores = logits.Narrow(1, 0, 1).Reshape(b, Vocab).To(DType.Float64).ToArray<double>();
+                var best = new long[b];
+                for (int i = 0; i < b; i++)
+                {
+                    int top = -1;
+                    for (int v = 0; v < Vocab; v++)
+                    {
+                        if ((v == eos && step < minLength) || (banned?.Contains(v) ?? false)) continue;
+                        if (top < 0 || scores[i * Vocab + v] > scores[i * Vocab + top]) top = v;
+                    }
+                    best[i] = top;
+                }
                 for (int i = 0; i < b; i++)
                 {
                     if (done[i]) continue;

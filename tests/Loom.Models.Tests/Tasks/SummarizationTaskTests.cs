@@ -99,5 +99,12 @@ public sealed class SummarizationTaskTests : IDisposable
             for (int i = 0; i < words.Length; i++) Assert.Equal(words[i], (int)best[i]);
             if (words.Length < 5) Assert.Equal(2, (int)best[words.Length]); // stopped at eos
         }
+
+        // Held back from eos until four words, and never choosing the banned ids.
+        foreach (var words in model.Greedy(source, bos: 1, eos: 2, maxLength: 6, minLength: 4, banned: [0, 1, 3, 5, 6]))
+        {
+            Assert.InRange(words.Length, 4, 6);
+            Assert.DoesNotContain(words, w => w is 0 or 1 or 2 or 3 or 5 or 6);
+        }
     }
 }

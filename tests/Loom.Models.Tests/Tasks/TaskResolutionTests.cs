@@ -57,14 +57,14 @@ public sealed class TaskResolutionTests : IDisposable
     public void An_unknown_model_lists_the_zoo()
     {
         var e = Assert.Throws<ArgumentException>(() => Resolve("digits", "resnet"));
-        Assert.Equal("--model must be one of mlp, cnn, lenet5, resnet-mini, resnet18, gpt-tiny, gpt-small, gpt2, kws-cnn, kws-dscnn, textcnn, bilstm, transformer; got 'resnet'", e.Message);
+        Assert.Equal("--model must be one of mlp, cnn, lenet5, resnet-mini, resnet18, gpt-tiny, gpt-small, gpt2, kws-cnn, kws-dscnn, textcnn, bilstm, transformer, seq2seq; got 'resnet'", e.Message);
     }
 
     [Fact]
     public void An_unknown_task_lists_the_tasks()
     {
         var e = Assert.Throws<ArgumentException>(() => Resolve("digits", task: "translation"));
-        Assert.Equal("--task must be one of keyword-spotting, language-model, text-classification, classification; got 'translation'", e.Message);
+        Assert.Equal("--task must be one of keyword-spotting, summarization, language-model, text-classification, classification; got 'translation'", e.Message);
     }
 
     [Fact]

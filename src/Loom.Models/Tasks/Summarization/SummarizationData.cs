@@ -42,6 +42,9 @@ public sealed class SummarizationData : TaskData
     /// <summary>Words of a summary at most.</summary>
     public int SummaryLength { get; }
 
+    /// <summary>Words of a summary at least, when decoding.</summary>
+    public int MinSummaryLength { get; init; }
+
     public override TensorDataset Train { get; }
 
     public override TensorDataset Test { get; }
@@ -62,7 +65,8 @@ public sealed class SummarizationData : TaskData
 
     /// <summary>A cross-validation fold of the training pairs (the vocabulary is kept: it was fitted on training pairs only).</summary>
     public override TaskData Fold(int[] train, int[] validation) =>
-        new SummarizationData(Tokenizer, [.. train.Select(i => TrainPairs[i])], [.. validation.Select(i => TrainPairs[i])], SourceLength, SummaryLength, Description);
+        new SummarizationData(Tokenizer, [.. train.Select(i => TrainPairs[i])], [.. validation.Select(i => TrainPairs[i])], SourceLength, SummaryLength, Description)
+        { MinSummaryLength = MinSummaryLength };
 
     /// <summary>Source ids [N, S] of <paramref name="texts"/>: each text's first S words (an empty text is one unk), padded with 0.</summary>
     public static Tensor EncodeSources(WordTokenizer tokenizer, IReadOnlyList<string> texts, int sourceLength)
@@ -129,7 +133,7 @@ public sealed class SummarizationData : TaskData
         if (newData)
         {
             var tokenizer = ReadTokenizer(trainedRun ?? throw new ArgumentException("new data is read for a trained run: give the run", nameof(trainedRun)));
-            return new SummarizationData(tokenizer, [], set.Descriptions, s, t, read);
+            return new SummarizationData(tokenizer, [], set.Descriptions, s, t, read) { MinSummaryLength = options.MinSummaryLength };
         }
         var (train, test) = SplitBySource(set.Descriptions, options.TestFraction, config.Seed);
         if (train.Count == 0 || test.Count == 0)
@@ -144,7 +148,8 @@ public sealed class SummarizationData : TaskData
             ? WordTokenizer.Fit(train.Select(p => p.Text).Concat(train.Select(p => p.Synopsis)), options.MinCount, options.VocabSize)
             : ReadTokenizer(trainedRun);
         return new SummarizationData(vocabulary, train, test, s, t,
-            $"{read}; split by source package: {train.Count:N0} train, {test.Count:N0} test; {vocabulary.VocabSize:N0} words");
+            $"{read}; split by source package: {train.Count:N0} train, {test.Count:N0} test; {vocabulary.VocabSize:N0} words")
+        { MinSummaryLength = options.MinSummaryLength };
     }
 
     internal static WordTokenizer ReadTokenizer(RunFolder run)

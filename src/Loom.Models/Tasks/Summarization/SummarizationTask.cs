@@ -80,7 +80,7 @@ public sealed class SummarizationTask : ITask
         var result = evaluator.Evaluate(test);
         var model = (Seq2SeqTransformer)evaluator.Model;
         var references = d.TestPairs.Select(p => p.Synopsis).ToList();
-        var summaries = Summarize(model, d.Tokenizer, [.. d.TestPairs.Select(p => p.Text)], d.SummaryLength);
+        var summaries = Summarize(model, d.Tokenizer, [.. d.TestPairs.Select(p => p.Text)], d.SummaryLength, d.MinSummaryLength);
         var scores = Rouge.Corpus(summaries, references);
         var metrics = new Dictionary<string, double>(result.Metrics) { ["rouge1"] = scores.Rouge1, ["rouge2"] = scores.Rouge2, ["rougeL"] = scores.RougeL };
         var rows = new List<IReadOnlyList<Cell>>();
@@ -116,20 +116,24 @@ public sealed class SummarizationTask : ITask
     public ResultTable Predict(Evaluator evaluator, TaskData data, IEnumerable<Batch> test)
     {
         var d = (SummarizationData)data;
-        var summaries = Summarize((Seq2SeqTransformer)evaluator.Model, d.Tokenizer, [.. d.TestPairs.Select(p => p.Text)], d.SummaryLength);
+        var summaries = Summarize((Seq2SeqTransformer)evaluator.Model, d.Tokenizer, [.. d.TestPairs.Select(p => p.Text)], d.SummaryLength, d.MinSummaryLength);
         var rows = d.TestPairs.Select((p, i) => (IReadOnlyList<Cell>)[(long)p.Line, p.Package, p.Synopsis, summaries[i]]).ToList();
         return new ResultTable("Predictions", ["line", "package", "synopsis", "summary"], rows);
     }
 
-    /// <summary>Greedy summaries of <paramref name="texts"/>, at most <paramref name="maxWords"/> words each, unknown words left out.</summary>
-    public static List<string> Summarize(Seq2SeqTransformer model, WordTokenizer tokenizer, IReadOnlyList<string> texts, int maxWords)
+    /// <summary>
+    /// Greedy summaries of <paramref name="texts"/>, <paramref name="minWords"/> to <paramref name="maxWords"/> words
+    /// each; never unk, which would only be left out of the text and cost a word of the summary.
+    /// </summary>
+    public static List<string> Summarize(Seq2SeqTransformer model, WordTokenizer tokenizer, IReadOnlyList<string> texts, int maxWords, int minWords)
     {
         var special = tokenizer.Special;
+        int[] banned = [special.Pad!.Value, special.Bos!.Value, special.Unk!.Value];
         var summaries = new List<string>(texts.Count);
         foreach (var chunk in texts.Chunk(128))
         {
             var source = SummarizationData.EncodeSources(tokenizer, chunk, model.SourceLength);
-            foreach (var ids in model.Greedy(source, special.Bos!.Value, special.Eos!.Value, maxWords))
+            foreach (var ids in model.Greedy(source, special.Bos!.Value, special.Eos!.Value, maxWords, Math.Min(minWords, maxWords), banned))
                 summaries.Add(tokenizer.Decode([.. ids.Where(id => id != special.Unk)]));
         }
         return summaries;

@@ -10,11 +10,15 @@ namespace Loom.Models;
 /// </summary>
 public sealed class Summarizer
 {
-    private Summarizer(Seq2SeqTransformer model, WordTokenizer tokenizer, int maxWords) => (Model, Tokenizer, MaxWords) = (model, tokenizer, maxWords);
+    private Summarizer(Seq2SeqTransformer model, WordTokenizer tokenizer, int minWords, int maxWords) =>
+        (Model, Tokenizer, MinWords, MaxWords) = (model, tokenizer, minWords, maxWords);
 
     public Seq2SeqTransformer Model { get; }
 
     public WordTokenizer Tokenizer { get; }
+
+    /// <summary>Words of a summary at least.</summary>
+    public int MinWords { get; }
 
     /// <summary>Words of a summary at most.</summary>
     public int MaxWords { get; }
@@ -32,9 +36,10 @@ public sealed class Summarizer
         if (!File.Exists(weights)) throw new FileNotFoundException($"{folder.Path} has no trained model ({Path.GetFileName(weights)})", weights);
         model.LoadStateDict(SafeTensors.Load(weights).Tensors);
         model.Eval();
-        return new Summarizer(model, tokenizer, config.GetTaskOptions<SummarizationOptions>().EffectiveSummaryLength);
+        var options = config.GetTaskOptions<SummarizationOptions>();
+        return new Summarizer(model, tokenizer, options.MinSummaryLength, options.EffectiveSummaryLength);
     }
 
     /// <summary>A greedy summary of each text.</summary>
-    public IReadOnlyList<string> Summarize(IReadOnlyList<string> texts) => SummarizationTask.Summarize(Model, Tokenizer, texts, MaxWords);
+    public IReadOnlyList<string> Summarize(IReadOnlyList<string> texts) => SummarizationTask.Summarize(Model, Tokenizer, texts, MaxWords, MinWords);
 }
