@@ -17,6 +17,8 @@ public static class LoomCommand
         ListenCommand.Build(console),
         SpeechTranslateCommand.Build(console),
         DatasetsCommand.Build(console),
+        ExplainCommand.Build(console),
+        ActivationsCommand.Build(console),
         BenchCommand.Build(console),
     };
 
