@@ -40,7 +40,7 @@ internal static class ActivationsCommand
             if (!layers.Contains(chosen)) layers.Add(chosen);
             var test = trained.Data.Test;
             int n = Math.Min(parse.GetValue(samples), test.Count);
-            var inputs = Enumerable.Range(0, n).Select(i => test[i]).ToList();
+            var inputs = ExplainCommand.Spread(test.Count, n).ToArray<long>().Select(i => test[(int)i]).ToList();
             var batches = Enumerable.Range(0, (n + 255) / 256).Select(b =>
             {
                 var rows = inputs.Skip(b * 256).Take(256).ToList();

@@ -76,8 +76,9 @@ internal static class ExplainCommand
             return md.ToString();
         }
         int n = Math.Min(options.Samples, test.Count);
-        var inputs = test.Inputs.Narrow(0, 0, n);
-        var labels = test.Targets.Narrow(0, 0, n);
+        var picked = Spread(test.Count, n);
+        var inputs = test.Inputs.IndexSelect(0, picked);
+        var labels = test.Targets.IndexSelect(0, picked);
         Tensor predicted;
         using (new NoGrad()) predicted = model.Forward(inputs).ArgMax(1);
         var (attributions, summary) = Attribute(model, inputs, predicted, options, table, trained.Config.Seed);
@@ -134,6 +135,12 @@ internal static class ExplainCommand
         }
     }
 
+    /// <summary>
+    /// <paramref name="n"/> indices spread evenly over <paramref name="count"/> samples: a test split may be ordered by
+    /// class (the built-in digits are), and its first samples would then all be zeros.
+    /// </summary>
+    internal static Tensor Spread(int count, int n) => Tensor.FromArray(Enumerable.Range(0, n).Select(i => (long)i * count / n).ToArray());
+
     private static string Title(string method) => method switch
     {
         "ig" => "Integrated gradients",
@@ -156,7 +163,8 @@ internal static class ExplainCommand
         var embedding = model.Modules().OfType<Embedding>().FirstOrDefault()
             ?? throw new UserErrorException($"the run's model ({trained.Config.Model}) has no embedding layer to attribute to");
         int n = Math.Min(options.Samples, data.Test.Count);
-        var ids = data.Test.Inputs.Narrow(0, 0, n);
+        var picked = Spread(data.Test.Count, n);
+        var ids = data.Test.Inputs.IndexSelect(0, picked);
         Tensor predicted;
         using (new NoGrad()) predicted = model.Forward(ids).ArgMax(1);
         var clock = Stopwatch.StartNew();
@@ -166,7 +174,7 @@ internal static class ExplainCommand
         int t = ids.Shape[1];
         var idValues = ids.To(DType.Int64).ToArray<long>();
         var guess = predicted.ToArray<long>();
-        var truth = data.Test.Targets.Narrow(0, 0, n).ToArray<long>();
+        var truth = data.Test.Targets.IndexSelect(0, picked).ToArray<long>();
         var md = new StringBuilder($"## Token attributions ({(options.Method == "ig" ? "integrated gradients" : "gradient × embedding")})\n\n{n} test texts, attributions on the word embeddings summed per token ({clock.Elapsed.TotalSeconds:F1} s); completeness relative error mean {100 * result.MeanRelativeError:F3} %. Red pushes towards the predicted class, blue away.\n\n");
         var explainFolder = ExplainReport.Folder(folder);
         for (int i = 0; i < Math.Min(n, 12); i++)
