@@ -23,6 +23,8 @@ public static class LoomCommand
         SpeechTranslateCommand.Build(console),
         DatasetsCommand.Build(console),
         QuantizeCommand.Build(console),
+        ExplainCommand.Build(console),
+        ActivationsCommand.Build(console),
         BenchCommand.Build(console),
         ExportCommand.Build(console),
         ImportCommand.Build(console),
