@@ -25,7 +25,7 @@ public sealed class GptBlock : Module<Tensor, Tensor>
     protected override Tensor ForwardCore(Tensor input) => Forward(input, GptContext.Whole);
 
     /// <summary>The block's output; <paramref name="context"/> carries positions, padding and the layer caches.</summary>
-    public Tensor Forward(Tensor x, GptContext context, GptCache.Layer? cache = null)
+    public Tensor Forward(Tensor x, GptContext context, KeyValueCache.Entry? cache = null)
     {
         x = x.Add(Attn.Forward(Ln1.Forward(x), context, cache));
         return x.Add(Mlp.Forward(Ln2.Forward(x)));
@@ -56,7 +56,7 @@ public sealed class GptAttention : Module<Tensor, Tensor>
 
     protected override Tensor ForwardCore(Tensor input) => Forward(input, GptContext.Whole, null);
 
-    public Tensor Forward(Tensor x, GptContext context, GptCache.Layer? cache)
+    public Tensor Forward(Tensor x, GptContext context, KeyValueCache.Entry? cache)
     {
         int b = x.Shape[0], t = x.Shape[1], c = x.Shape[2], heads = _config.Heads, hd = c / heads;
         bool dropout = Training && _config.Dropout > 0;

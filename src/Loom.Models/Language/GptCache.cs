@@ -1,5 +1,4 @@
-using Loom.Autograd;
-using Loom.Memory;
+using Loom.Nn;
 
 namespace Loom.Models;
 
@@ -17,63 +16,18 @@ public sealed class GptCache
 {
     public GptCache(int layers, int[]? padding = null)
     {
-        Layers = Enumerable.Range(0, layers).Select(_ => new Layer()).ToArray();
+        Layers = Enumerable.Range(0, layers).Select(_ => new KeyValueCache.Entry()).ToArray();
         Padding = padding;
     }
 
-    public Layer[] Layers { get; }
+    /// <summary>Each block's keys and values [B, H, S, head dim], in the buffers every Loom decoder caches with.</summary>
+    public KeyValueCache.Entry[] Layers { get; }
 
     /// <summary>Per row, the number of pad positions at the start of the sequence (null: none).</summary>
     public int[]? Padding { get; }
 
     /// <summary>Positions held (the next token's position, counting padding).</summary>
     public int Length => Layers[0].Length;
-
-    /// <summary>One layer's cache: k and v as [B, H, S, head dim].</summary>
-    public sealed class Layer
-    {
-        private Tensor? _keys;
-        private Tensor? _values;
-
-        public int Length { get; private set; }
-
-        /// <summary>Appends this step's keys and values [B, H, n, hd] along the sequence axis and returns all cached so far.</summary>
-        public (Tensor Keys, Tensor Values) Append(Tensor k, Tensor v)
-        {
-            int n = k.Shape[2];
-            if (GradMode.ShouldRecord(k, v))
-            {
-                _keys = Length == 0 ? k : Tensor.Cat([_keys!.Narrow(2, 0, Length), k], 2);
-                _values = Length == 0 ? v : Tensor.Cat([_values!.Narrow(2, 0, Length), v], 2);
-                Length += n;
-                return (_keys, _values);
-            }
-            using (new NoGrad())
-            {
-                if (_keys is null || _keys.RequiresGrad || Length + n > _keys.Shape[2])
-                {
-                    // Doubling capacity: a few copies over a whole generation, none per step.
-                    int capacity = Math.Max(Length + n, Math.Max(2 * (_keys?.Shape[2] ?? 0), 64));
-                    Tensor keys, values;
-                    using (MemoryScope.Persistent())
-                    {
-                        keys = Tensor.Empty(new Shape(k.Shape[0], k.Shape[1], capacity, k.Shape[3]), k.DType);
-                        values = Tensor.Empty(new Shape(v.Shape[0], v.Shape[1], capacity, v.Shape[3]), v.DType);
-                    }
-                    if (Length > 0)
-                    {
-                        keys.Narrow(2, 0, Length).CopyFrom(_keys!.Narrow(2, 0, Length));
-                        values.Narrow(2, 0, Length).CopyFrom(_values!.Narrow(2, 0, Length));
-                    }
-                    (_keys, _values) = (keys, values);
-                }
-                _keys.Narrow(2, Length, n).CopyFrom(k);
-                _values!.Narrow(2, Length, n).CopyFrom(v);
-            }
-            Length += n;
-            return (_keys.Narrow(2, 0, Length), _values.Narrow(2, 0, Length));
-        }
-    }
 }
 
 /// <summary>

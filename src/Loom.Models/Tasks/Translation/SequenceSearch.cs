@@ -81,7 +81,8 @@ public static class SequenceSearch
         var done = new bool[sentences];
         var tokens = Enumerable.Repeat(bos, rows).ToArray();
         int[]? parents = null;
-        var candidates = new List<(double Score, int Row, int Token)>(beam * v);
+        var candidates = new List<(double Score, int Row, int Token)>(2 * beam);
+        var best = new PriorityQueue<(double Score, int Row, int Token), (double Score, int Row, int Token)>(2 * beam + 1, Order);
         while (!done.All(d => d))
         {
             var logProbs = decoder.Step(tokens, parents);
@@ -98,18 +99,27 @@ public static class SequenceSearch
                     for (int k = 0; k < beam; k++) (nextParents[first + k], nextTokens[first + k], nextPrefixes[first + k], nextScores[first + k]) = (first + k, eos, prefixes[first + k], double.NegativeInfinity);
                     continue;
                 }
-                candidates.Clear();
+                // The best 2·beam of beam·V candidates through a heap of the worst kept: sorting all of them every step
+                // cost more than the model's step once V reached thousands.
+                best.Clear();
                 for (int k = 0; k < beam; k++)
                 {
                     int r = first + k;
                     if (double.IsNegativeInfinity(scores[r])) continue;
                     var row = logProbs.AsSpan(r * v, v);
                     for (int t = 0; t < v; t++)
-                        if (!float.IsNegativeInfinity(row[t])) candidates.Add((scores[r] + row[t], r, t));
+                    {
+                        if (float.IsNegativeInfinity(row[t])) continue;
+                        var candidate = (scores[r] + row[t], r, t);
+                        if (best.Count < 2 * beam) best.Enqueue(candidate, candidate);
+                        else if (Order.Compare(candidate, best.Peek()) > 0) best.DequeueEnqueue(candidate, candidate);
+                    }
                 }
-                candidates.Sort((a, b) => b.Score.CompareTo(a.Score) is var c && c != 0 ? c : (a.Row, a.Token).CompareTo((b.Row, b.Token)));
+                candidates.Clear();
+                while (best.Count > 0) candidates.Add(best.Dequeue());
+                candidates.Reverse();
                 int filled = 0;
-                foreach (var (score, row, token) in candidates.Take(2 * beam))
+                foreach (var (score, row, token) in candidates)
                 {
                     if (filled == beam) break;
                     int length = prefixes[row].Count + 1;
@@ -130,6 +140,10 @@ public static class SequenceSearch
         }
         return [.. finished.Select(f => f.OrderByDescending(h => h.Score).ToArray())];
     }
+
+    // Candidates from worse to better: lower score, then (ties) the later row and token, so the search is deterministic.
+    private static readonly Comparer<(double Score, int Row, int Token)> Order = Comparer<(double Score, int Row, int Token)>.Create((a, b) =>
+        a.Score != b.Score ? a.Score.CompareTo(b.Score) : (b.Row, b.Token).CompareTo((a.Row, a.Token)));
 
     // Every live log-probability is ≤ 0 and can only fall, so its best possible score is itself divided by the largest
     // penalty any continuation could have (the one at the length limit).

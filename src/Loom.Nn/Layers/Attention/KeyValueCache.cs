@@ -51,8 +51,12 @@ public sealed class KeyValueCache
         return entry;
     }
 
-    /// <summary>One layer's keys and values, [B, H, capacity, D] of which the first <see cref="Length"/> positions are filled.</summary>
-    internal sealed class Entry
+    /// <summary>
+    /// One layer's keys and values, [B, H, capacity, D] of which the first <see cref="Length"/> positions are filled.
+    /// A model with attention of its own (the GPT's blocks) keeps one per layer directly, so every decoder shares this
+    /// one cache implementation.
+    /// </summary>
+    public sealed class Entry
     {
         private const int MinCapacity = 16;
         private Tensor? _keys;
@@ -107,6 +111,7 @@ public sealed class KeyValueCache
             return Current;
         }
 
+        /// <summary>Row i becomes the old row <paramref name="rows"/>[i] (see <see cref="KeyValueCache.Reorder"/>).</summary>
         public void Reorder(Tensor rows)
         {
             if (Length == 0) return;
