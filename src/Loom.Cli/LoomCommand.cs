@@ -18,6 +18,7 @@ public static class LoomCommand
         SpeechTranslateCommand.Build(console),
         DatasetsCommand.Build(console),
         QuantizeCommand.Build(console),
+        PruneCommand.Build(console),
         BenchCommand.Build(console),
     };
 
