@@ -25,6 +25,7 @@ public static class LoomCommand
         QuantizeCommand.Build(console),
         ExplainCommand.Build(console),
         ActivationsCommand.Build(console),
+        PruneCommand.Build(console),
         BenchCommand.Build(console),
         ExportCommand.Build(console),
         ImportCommand.Build(console),

@@ -28,7 +28,7 @@ public sealed class QuantizeCommandTests(SmallRunFixture run) : IClassFixture<Sm
         Assert.True(File.Exists(Path.Combine(target, "report.md")));
 
         Assert.Contains("accuracy", CliRunner.Succeed("eval", target, "--threads", "1").Output);
-        CliRunner.Succeed("predict", target, "--threads", "1");
+        CliRunner.Succeed("predict", target, "--threads", "1", "--output", _temp.File("predictions.csv"));
 
         CliRunner.Fail(["quantize", target], "already quantised (dynamic-int8)");
         CliRunner.Fail(["quantize", run.Folder, "--out", target], "already exists and is not empty", "--out");

@@ -25,6 +25,22 @@ public static class StructuredPruning
     public static IReadOnlyList<PrunedUnits> Prune(Sequential model, double fraction)
     {
         if (!(fraction >= 0 && fraction < 1)) throw new ArgumentOutOfRangeException(nameof(fraction), fraction, "structured pruning: fraction must be in [0, 1)");
+        return Cut(model, units => Math.Max(1, (int)Math.Round(units * (1 - fraction))), byImportance: true);
+    }
+
+    /// <summary>
+    /// Gives the layers the unit counts a pruned model had (<see cref="PrunedUnits.After"/> by layer name), keeping
+    /// the first units: the shape to load a structurally pruned checkpoint into (the values come from the checkpoint).
+    /// </summary>
+    public static void Resize(Sequential model, IReadOnlyDictionary<string, int> units)
+    {
+        var cut = Cut(model, null, byImportance: false, units);
+        var missing = units.Keys.Except(cut.Select(c => c.Layer)).ToList();
+        if (missing.Count > 0) throw new InvalidDataException($"structured pruning: layer(s) {string.Join(", ", missing)} of the record are not prunable layers of this model");
+    }
+
+    private static List<PrunedUnits> Cut(Sequential model, Func<int, int>? keepOf, bool byImportance, IReadOnlyDictionary<string, int>? counts = null)
+    {
         var result = new List<PrunedUnits>();
         using var noGrad = new NoGrad();
         for (int i = 0; i < model.Count; i++)
@@ -36,18 +52,21 @@ public static class StructuredPruning
             while (next < model.Count && IsPassThrough(model[next])) next++;
             if (next >= model.Count || model[next] is not (Linear or Conv2d)) continue;
             var unit = Producer(model[i]);
-            int units = unit.Weight.Shape[0], keep = Math.Max(1, (int)Math.Round(units * (1 - fraction)));
+            string name = i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            int units = unit.Weight.Shape[0];
+            int keep = keepOf?.Invoke(units) ?? (counts!.TryGetValue(name, out var c) ? c : units);
+            if (keep < 1 || keep > units) throw new InvalidDataException($"structured pruning: layer {name} has {units} units, cannot keep {keep}");
             if (keep == units) continue;
             var bn = norm >= 0 ? (BatchNormBase)model[norm] : null;
-            var importance = Importance(unit.Weight, bn);
+            var importance = byImportance ? Importance(unit.Weight, bn) : new double[units];
             var kept = Enumerable.Range(0, units).OrderByDescending(u => importance[u]).ThenBy(u => u).Take(keep).Order().ToArray();
             var removed = Enumerable.Range(0, units).Except(kept).ToArray();
-            var constants = Constants(unit, bn, removed, model, between, next);
+            var constants = byImportance ? Constants(unit, bn, removed, model, between, next) : new float[removed.Length];
 
-            model.SetSubmodule(i.ToString(System.Globalization.CultureInfo.InvariantCulture), SliceOutputs(model[i], kept));
+            model.SetSubmodule(name, SliceOutputs(model[i], kept));
             if (bn is not null) model.SetSubmodule(norm.ToString(System.Globalization.CultureInfo.InvariantCulture), SliceNorm(bn, kept));
             model.SetSubmodule(next.ToString(System.Globalization.CultureInfo.InvariantCulture), SliceInputs(model[next], units, kept, removed, constants));
-            result.Add(new PrunedUnits(i.ToString(System.Globalization.CultureInfo.InvariantCulture), units, keep));
+            result.Add(new PrunedUnits(name, units, keep));
         }
         return result;
     }

@@ -311,7 +311,14 @@ public static class Pipeline
     public static Module<Tensor, Tensor> CreateModel(ITask task, TrainingConfig config, TaskData data)
     {
         Generator.ManualSeed(config.Seed);
-        return task.CreateModel(config, data);
+        var model = task.CreateModel(config, data);
+        if (config.PrunedUnits is { Count: > 0 } units)
+        {
+            if (model is not Sequential sequential)
+                throw new InvalidDataException($"pruned_units is set, but the {config.Model} is not a sequence of layers that structured pruning can resize");
+            Compress.StructuredPruning.Resize(sequential, units);
+        }
+        return model;
     }
 
     public static Optimizer CreateOptimizer(TrainingConfig c, Module model)

@@ -68,6 +68,12 @@ public sealed record TrainingConfig
     public string? Quantization { get; init; }
 
     /// <summary>
+    /// Units each structurally pruned layer kept, by layer name (written by <c>loom prune --structured</c>): the model
+    /// is built at these sizes, so the run's pruned weights fit it.
+    /// </summary>
+    public Dictionary<string, int>? PrunedUnits { get; init; }
+
+    /// <summary>
     /// The task's own options by their snake_case names ("target", "image_size"…), read with
     /// <see cref="GetTaskOptions{T}"/>. In config.json they sit beside the shared options, so files written before
     /// tasks existed read unchanged.

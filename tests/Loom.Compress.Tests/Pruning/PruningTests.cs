@@ -63,7 +63,7 @@ public sealed class PruningTests : IDisposable
     {
         var model = Mlp(3);
         var optimizer = new Adam(model.Parameters(), 0.05); // momentum would revive pruned weights if the mask were not re-applied
-        var pruning = new PruningCallback(model, new SparsitySchedule(0.2, 0.8, beginStep: 0, endStep: 12, frequency: 3));
+        var pruning = new PruningCallback(new SparsitySchedule(0.2, 0.8, beginStep: 0, endStep: 12, frequency: 3), model: model);
         var trainer = new Trainer(model, optimizer, (o, t) => Functional.CrossEntropy(o, t), new TrainerOptions { Epochs = epochs, Seed = 4 }, callbacks: [pruning]);
         return (model, trainer, new DataLoader<Sample>(Blobs(96), 16, shuffle: true, seed: 5), pruning);
     }

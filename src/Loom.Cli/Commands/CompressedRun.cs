@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using Loom.Models;
+using Loom.Train;
+using Spectre.Console;
+
+namespace Loom.Cli.Commands;
+
+/// <summary>What the compression verbs (quantize, prune) share: the new run folder, and the before/after measurements and table.</summary>
+internal static class CompressedRun
+{
+    public sealed record Measurement(double Loss, IReadOnlyDictionary<string, double> Metrics, long Bytes, double Batch1Milliseconds);
+
+    public static Measurement Measure(TrainedRun run, string weights)
+    {
+        var test = run.Evaluate();
+        return new Measurement(test.Loss, test.Metrics, new FileInfo(weights).Length, Batch1Latency(run));
+    }
+
+    /// <summary>Median of 200 single-sample forwards (after 20 of warm-up) on the first test sample.</summary>
+    public static double Batch1Latency(TrainedRun run)
+    {
+        var batch = Pipeline.Batches(run.Data.Test, 1).First();
+        var x = batch.Inputs;
+        var times = new double[200];
+        using var noGrad = new Autograd.NoGrad();
+        for (int i = -20; i < times.Length; i++)
+        {
+            using var scope = new Memory.MemoryScope();
+            long t0 = Stopwatch.GetTimestamp();
+            run.Model.Forward(x);
+            if (i >= 0) times[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        }
+        Array.Sort(times);
+        return times[times.Length / 2];
+    }
+
+    public sealed record Row(string Name, string Before, string After, string Change);
+
+    public static List<Row> Rows(Measurement before, Measurement after)
+    {
+        var rows = new List<Row> { new("loss", $"{before.Loss:F4}", $"{after.Loss:F4}", $"{after.Loss - before.Loss:+0.0000;-0.0000}") };
+        foreach (var (name, value) in before.Metrics)
+            if (after.Metrics.TryGetValue(name, out var v)) rows.Add(new(name, $"{value:F4}", $"{v:F4}", $"{v - value:+0.0000;-0.0000}"));
+        rows.Add(new("bytes on disk", $"{before.Bytes:N0}", $"{after.Bytes:N0}", $"{(double)before.Bytes / after.Bytes:F2}× smaller"));
+        rows.Add(new("batch-1 latency (ms)", $"{before.Batch1Milliseconds:F4}", $"{after.Batch1Milliseconds:F4}", $"{before.Batch1Milliseconds / after.Batch1Milliseconds:F2}× faster"));
+        return rows;
+    }
+
+    /// <summary>The before/after table on the console.</summary>
+    public static void Write(IAnsiConsole console, string title, string before, string after, IEnumerable<Row> rows)
+    {
+        var table = new Table().Title(Markup.Escape(title)).AddColumn("")
+            .AddColumn(new TableColumn(Markup.Escape(before)).RightAligned()).AddColumn(new TableColumn(Markup.Escape(after)).RightAligned()).AddColumn(new TableColumn("change").RightAligned());
+        foreach (var r in rows) table.AddRow(Markup.Escape(r.Name), r.Before, r.After, r.Change);
+        console.Write(table);
+    }
+
+    /// <summary>The rows as a markdown table.</summary>
+    public static IEnumerable<string> Markdown(string before, string after, IEnumerable<Row> rows) =>
+        new[] { $"| | {before} | {after} | change |", "|---|---:|---:|---:|" }.Concat(rows.Select(r => $"| {r.Name} | {r.Before} | {r.After} | {r.Change} |"));
+
+    /// <summary>The new run folder: --out, or RUN-suffix beside RUN; an occupied folder is refused.</summary>
+    public static RunFolder NewFolder(RunFolder source, string? output, string suffix)
+    {
+        var path = output ?? source.Path.TrimEnd(Path.DirectorySeparatorChar) + "-" + suffix;
+        if (Directory.Exists(path) && Directory.EnumerateFileSystemEntries(path).Any())
+            throw new UserErrorException($"'{path}' already exists and is not empty; give another folder with --out");
+        return new RunFolder(path);
+    }
+
+    /// <summary>
+    /// Everything the task wrote beside the model (vocabularies, feature statistics, the training history) goes along;
+    /// the float weights and checkpoints do not, and the report is the quantisation's own.
+    /// </summary>
+    public static void CopyRunFiles(RunFolder source, RunFolder target)
+    {
+        var skip = new HashSet<string> { "model.safetensors", "best.safetensors", "last.ckpt", "report.md", "config.json" };
+        foreach (var file in Directory.EnumerateFiles(source.Path))
+            if (!skip.Contains(Path.GetFileName(file))) File.Copy(file, Path.Combine(target.Path, Path.GetFileName(file)));
+    }
+}
