@@ -47,7 +47,7 @@ public sealed class ErrorTests : IDisposable
 
     [Fact]
     public void An_unknown_task_is_one_error_line() =>
-        AssertOneErrorLine(CliRunner.Run("train", "--task", "poetry", "--output", _temp.Path), "--task must be one of keyword-spotting, summarization, language-model, text-classification, classification; got 'poetry'");
+        AssertOneErrorLine(CliRunner.Run("train", "--task", "poetry", "--output", _temp.Path), "--task must be one of detection, face-verification, keyword-spotting, translation, summarization, language-model, text-classification, classification; got 'poetry'");
 
     [Fact]
     public void A_task_option_of_the_wrong_type_is_one_error_line() =>

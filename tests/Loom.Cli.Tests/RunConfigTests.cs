@@ -51,7 +51,7 @@ public sealed class RunConfigTests(SmallRunFixture run) : IClassFixture<SmallRun
             data.Add(verb, "epochs-many", "config.json: \"epochs\" must be a whole number, got \"many\"");
             data.Add(verb, "only-epochs-many", "config.json: lacks \"data\" and \"model\"");
             data.Add(verb, "model-5", "config.json: \"model\" must be a string, got 5");
-            data.Add(verb, "task-poetry", "config.json: \"task\" is 'poetry', which this Loom does not know (tasks: keyword-spotting, summarization, language-model, text-classification, classification)");
+            data.Add(verb, "task-poetry", "config.json: \"task\" is 'poetry', which this Loom does not know (tasks: detection, face-verification, keyword-spotting, translation, summarization, language-model, text-classification, classification)");
             data.Add(verb, "no-model", "config.json: lacks \"model\"");
             data.Add(verb, "hidden-wide", "config.json: \"hidden\" must be a whole number, got \"wide\"");
             data.Add(verb, "epochs-0", "config.json: --epochs must be at least 1, got 0");

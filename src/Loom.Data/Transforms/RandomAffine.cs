@@ -1,5 +1,4 @@
 using System.Numerics;
-using Loom.Random;
 
 namespace Loom.Data;
 
@@ -10,12 +9,13 @@ namespace Loom.Data;
 /// inverse image p = c + R(−θ)(p' − c − t)/s, and points outside the image read <see cref="Fill"/>.
 /// </summary>
 /// <remarks>Positive angles turn the picture counter-clockwise as displayed (rows grow downwards), as in torchvision.</remarks>
-public sealed class RandomAffine : ImageTransform
+public sealed class RandomAffine : RandomImageTransform
 {
     /// <param name="degrees">θ is drawn uniformly from [−degrees, degrees].</param>
     /// <param name="translate">Largest shift as a fraction of the width (x) and height (y); the shift is uniform in ±that.</param>
     /// <param name="scale">s is drawn uniformly from [scale.Min, scale.Max]; null keeps the size.</param>
     public RandomAffine(double degrees, (double X, double Y)? translate = null, (double Min, double Max)? scale = null, double fill = 0, ulong seed = 0)
+        : base(seed)
     {
         if (!(degrees >= 0 && degrees <= 180)) throw new ArgumentOutOfRangeException(nameof(degrees), degrees, "RandomAffine: degrees must lie in [0, 180]");
         var t = translate ?? (0, 0);
@@ -23,7 +23,6 @@ public sealed class RandomAffine : ImageTransform
         var s = scale ?? (1, 1);
         if (!(s.Min > 0 && s.Min <= s.Max) || double.IsInfinity(s.Max)) throw new ArgumentOutOfRangeException(nameof(scale), s, "RandomAffine: scale range must satisfy 0 < min ≤ max");
         (Degrees, Translate, Scale, Fill) = (degrees, t, s, fill);
-        Generator = new Generator(seed);
     }
 
     public double Degrees { get; }
@@ -33,8 +32,6 @@ public sealed class RandomAffine : ImageTransform
     public (double Min, double Max) Scale { get; }
 
     public double Fill { get; }
-
-    public Generator Generator { get; }
 
     protected override string Name => "RandomAffine";
 
@@ -47,8 +44,6 @@ public sealed class RandomAffine : ImageTransform
         InverseMatrix(angle, s, tx, ty, height, width, m);
         ImageKernels.AffineBilinear(source, channels, height, width, m, T.CreateChecked(Fill), destination);
     }
-
-    private double Uniform(double low, double high) => low == high ? low : low + (high - low) * Generator.NextDouble();
 
     /// <summary>
     /// The inverse map as a 2×3 matrix [m0 m1 m2; m3 m4 m5] from output to source pixel coordinates. With rows growing

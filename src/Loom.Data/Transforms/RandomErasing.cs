@@ -1,5 +1,3 @@
-using Loom.Random;
-
 namespace Loom.Data;
 
 /// <summary>
@@ -8,9 +6,10 @@ namespace Loom.Data;
 /// <see cref="Scale"/>, its aspect ratio (height / width) log-uniform in <see cref="Ratio"/>. A draw that does not fit
 /// is retried up to 10 times, then the image is left whole, as torchvision does.
 /// </summary>
-public sealed class RandomErasing : ImageTransform
+public sealed class RandomErasing : RandomImageTransform
 {
     public RandomErasing(double probability = 0.5, (double Min, double Max)? scale = null, (double Min, double Max)? ratio = null, double value = 0, ulong seed = 0)
+        : base(seed)
     {
         if (!(probability >= 0 && probability <= 1)) throw new ArgumentOutOfRangeException(nameof(probability), probability, "RandomErasing: probability must lie in [0, 1]");
         var s = scale ?? (0.02, 0.33);
@@ -18,7 +17,6 @@ public sealed class RandomErasing : ImageTransform
         if (!(s.Min > 0 && s.Min <= s.Max && s.Max <= 1)) throw new ArgumentException($"RandomErasing: scale ({s.Min}, {s.Max}) must satisfy 0 < min ≤ max ≤ 1");
         if (!(r.Min > 0 && r.Min <= r.Max)) throw new ArgumentException($"RandomErasing: ratio ({r.Min}, {r.Max}) must satisfy 0 < min ≤ max");
         (Probability, Scale, Ratio, Value) = (probability, s, r, value);
-        Generator = new Generator(seed);
     }
 
     public double Probability { get; }
@@ -31,20 +29,17 @@ public sealed class RandomErasing : ImageTransform
 
     public double Value { get; }
 
-    /// <summary>The transform's own generator; save its state to resume augmentation exactly.</summary>
-    public Generator Generator { get; }
-
     protected override string Name => "RandomErasing";
 
     protected override void TransformImage<T>(ReadOnlySpan<T> source, Span<T> destination, int channels, int height, int width)
     {
         source.CopyTo(destination);
         if (Generator.NextDouble() >= Probability) return;
-        double area = (double)height * width, logLow = Math.Log(Ratio.Min), logHigh = Math.Log(Ratio.Max);
+        double area = (double)height * width;
         for (int attempt = 0; attempt < 10; attempt++)
         {
-            double target = area * (Scale.Min + (Scale.Max - Scale.Min) * Generator.NextDouble());
-            double aspect = Math.Exp(logLow + (logHigh - logLow) * Generator.NextDouble());
+            double target = area * Uniform(Scale.Min, Scale.Max);
+            double aspect = LogUniform(Ratio.Min, Ratio.Max);
             int h = (int)Math.Round(Math.Sqrt(target * aspect)), w = (int)Math.Round(Math.Sqrt(target / aspect));
             if (h < 1 || w < 1 || h > height || w > width) continue;
             int top = Generator.NextInt(0, height - h + 1), left = Generator.NextInt(0, width - w + 1);

@@ -57,14 +57,14 @@ public sealed class TaskResolutionTests : IDisposable
     public void An_unknown_model_lists_the_zoo()
     {
         var e = Assert.Throws<ArgumentException>(() => Resolve("digits", "resnet"));
-        Assert.Equal("--model must be one of mlp, cnn, lenet5, resnet-mini, resnet18, gpt-tiny, gpt-small, gpt2, kws-cnn, kws-dscnn, textcnn, bilstm, transformer, seq2seq; got 'resnet'", e.Message);
+        Assert.Equal("--model must be one of mlp, cnn, lenet5, resnet-mini, resnet18, gpt-tiny, gpt-small, gpt2, kws-cnn, kws-dscnn, centernet, face-embedder, textcnn, bilstm, transformer, translation-transformer, translation-lstm, seq2seq; got 'resnet'", e.Message);
     }
 
     [Fact]
     public void An_unknown_task_lists_the_tasks()
     {
-        var e = Assert.Throws<ArgumentException>(() => Resolve("digits", task: "translation"));
-        Assert.Equal("--task must be one of keyword-spotting, summarization, language-model, text-classification, classification; got 'translation'", e.Message);
+        var e = Assert.Throws<ArgumentException>(() => Resolve("digits", task: "poetry"));
+        Assert.Equal("--task must be one of detection, face-verification, keyword-spotting, translation, summarization, language-model, text-classification, classification; got 'poetry'", e.Message);
     }
 
     [Fact]
@@ -81,7 +81,8 @@ public sealed class TaskResolutionTests : IDisposable
     {
         var text = _temp.File("notes.json");
         File.WriteAllText(text, "{}");
-        Assert.StartsWith($"--data {text}: unsupported file type; give an audio folder (one sub-folder of .wav clips per word", Assert.Throws<ArgumentException>(() => Resolve(text)).Message);
+        Assert.StartsWith($"--data {text}: unsupported file type; give composed scenes (digit-scenes: MNIST digits", Assert.Throws<ArgumentException>(() => Resolve(text)).Message);
+        Assert.Contains("; or an audio folder (one sub-folder of .wav clips per word", Assert.Throws<ArgumentException>(() => Resolve(text)).Message);
         Assert.Contains("; or a text file (.txt, .text, .md), a folder of text files", Assert.Throws<ArgumentException>(() => Resolve(text)).Message);
         Assert.Contains("; or a .csv file (with --target)", Assert.Throws<ArgumentException>(() => Resolve(text)).Message);
         Assert.StartsWith($"--task classification does not take --data {text}; it takes a .csv file", Assert.Throws<ArgumentException>(() => Resolve(text, task: "classification")).Message);

@@ -87,7 +87,8 @@ public sealed class Detector
         using (var canvas = new SKCanvas(bitmap))
         {
             using var font = new SKFont(SKTypeface.Default, 14);
-            foreach (var o in objects)
+            // Best last, so that where labels overlap the best one is on top.
+            foreach (var o in objects.OrderBy(d => d.Score))
             {
                 var colour = Palette[o.Class % Palette.Length];
                 using var stroke = new SKPaint { Color = colour, Style = SKPaintStyle.Stroke, StrokeWidth = 2, IsAntialias = true };
