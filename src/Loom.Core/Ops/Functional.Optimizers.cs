@@ -26,10 +26,14 @@ public static partial class Functional
     }
 
     private static void Sgd<T>(Tensor param, Tensor grad, Tensor? buffer, double learningRate, double weightDecay, double momentum,
-        double dampening, bool nesterov, bool firstStep) where T : unmanaged, IFloatingPointIeee754<T> =>
+        double dampening, bool nesterov, bool firstStep) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        BeginWrite<T>(param, buffer);
+        grad.AsReadOnlySpan<T>();
         InChunks(param.Numel, (start, length) =>
-            OptimizerKernels.Sgd(param.AsSpan<T>().Slice(start, length), grad.AsReadOnlySpan<T>().Slice(start, length), SpanOrEmpty<T>(buffer, start, length),
+            OptimizerKernels.Sgd(param.Data<T>().Slice(start, length), grad.Data<T>().Slice(start, length), SpanOrEmpty<T>(buffer, start, length),
                 T.CreateTruncating(learningRate), T.CreateTruncating(weightDecay), T.CreateTruncating(momentum), T.CreateTruncating(dampening), nesterov, firstStep));
+    }
 
     /// <summary>
     /// One Adam (or, with <paramref name="decoupledWeightDecay"/>, AdamW) step in place at step number
@@ -48,11 +52,15 @@ public static partial class Functional
     }
 
     private static void Adam<T>(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, Tensor? maxExpAvgSq, long step, double learningRate,
-        double beta1, double beta2, double eps, double weightDecay, bool decoupled) where T : unmanaged, IFloatingPointIeee754<T> =>
+        double beta1, double beta2, double eps, double weightDecay, bool decoupled) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        BeginWrite<T>(param, expAvg, expAvgSq, maxExpAvgSq);
+        grad.AsReadOnlySpan<T>();
         InChunks(param.Numel, (start, length) =>
-            OptimizerKernels.Adam(param.AsSpan<T>().Slice(start, length), grad.AsReadOnlySpan<T>().Slice(start, length), expAvg.AsSpan<T>().Slice(start, length),
-                expAvgSq.AsSpan<T>().Slice(start, length), SpanOrEmpty<T>(maxExpAvgSq, start, length), T.CreateTruncating(learningRate),
+            OptimizerKernels.Adam(param.Data<T>().Slice(start, length), grad.Data<T>().Slice(start, length), expAvg.Data<T>().Slice(start, length),
+                expAvgSq.Data<T>().Slice(start, length), SpanOrEmpty<T>(maxExpAvgSq, start, length), T.CreateTruncating(learningRate),
                 T.CreateTruncating(beta1), T.CreateTruncating(beta2), T.CreateTruncating(eps), T.CreateTruncating(weightDecay), decoupled, step));
+    }
 
     /// <summary>
     /// One RMSprop step in place: g ← grad + weightDecay·param; sq ← α·sq + (1 − α)·g²; centred (with a
@@ -69,11 +77,15 @@ public static partial class Functional
     }
 
     private static void RmsProp<T>(Tensor param, Tensor grad, Tensor squareAvg, Tensor? gradAvg, Tensor? buffer, double learningRate,
-        double alpha, double eps, double weightDecay, double momentum) where T : unmanaged, IFloatingPointIeee754<T> =>
+        double alpha, double eps, double weightDecay, double momentum) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        BeginWrite<T>(param, squareAvg, gradAvg, buffer);
+        grad.AsReadOnlySpan<T>();
         InChunks(param.Numel, (start, length) =>
-            OptimizerKernels.RmsProp(param.AsSpan<T>().Slice(start, length), grad.AsReadOnlySpan<T>().Slice(start, length), squareAvg.AsSpan<T>().Slice(start, length),
+            OptimizerKernels.RmsProp(param.Data<T>().Slice(start, length), grad.Data<T>().Slice(start, length), squareAvg.Data<T>().Slice(start, length),
                 SpanOrEmpty<T>(gradAvg, start, length), SpanOrEmpty<T>(buffer, start, length), T.CreateTruncating(learningRate), T.CreateTruncating(alpha),
                 T.CreateTruncating(eps), T.CreateTruncating(weightDecay), T.CreateTruncating(momentum)));
+    }
 
     /// <summary>
     /// One Adagrad step in place at step number <paramref name="step"/> (1 for the first): clr = learningRate /
@@ -89,13 +101,27 @@ public static partial class Functional
     }
 
     private static void Adagrad<T>(Tensor param, Tensor grad, Tensor stateSum, long step, double learningRate, double lrDecay, double eps,
-        double weightDecay) where T : unmanaged, IFloatingPointIeee754<T> =>
+        double weightDecay) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        BeginWrite<T>(param, stateSum);
+        grad.AsReadOnlySpan<T>();
         InChunks(param.Numel, (start, length) =>
-            OptimizerKernels.Adagrad(param.AsSpan<T>().Slice(start, length), grad.AsReadOnlySpan<T>().Slice(start, length), stateSum.AsSpan<T>().Slice(start, length),
+            OptimizerKernels.Adagrad(param.Data<T>().Slice(start, length), grad.Data<T>().Slice(start, length), stateSum.Data<T>().Slice(start, length),
                 T.CreateTruncating(learningRate), T.CreateTruncating(lrDecay), T.CreateTruncating(eps), T.CreateTruncating(weightDecay), step));
+    }
 
     private static Span<T> SpanOrEmpty<T>(Tensor? tensor, int start, int length) where T : unmanaged =>
-        tensor is null ? default : tensor.AsSpan<T>().Slice(start, length);
+        tensor is null ? default : tensor.Data<T>().Slice(start, length);
+
+    /// <summary>
+    /// Checks, on the calling thread, that each tensor may be written here (grad mode off for a parameter that requires
+    /// grad; contiguous) and counts the write in its version: the chunks run on worker threads, outside the caller's
+    /// NoGrad scope, and reach the storage directly.
+    /// </summary>
+    private static void BeginWrite<T>(params ReadOnlySpan<Tensor?> written) where T : unmanaged
+    {
+        foreach (var tensor in written) tensor?.AsSpan<T>();
+    }
 
     // An update is element by element, so a large tensor splits over the worker threads: streaming a GPT-2's 124 M
     // parameters and their Adam moments is memory-bound, and one core does not saturate the memory bus. Chunks start on

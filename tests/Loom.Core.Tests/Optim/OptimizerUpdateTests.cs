@@ -27,11 +27,14 @@ public class OptimizerUpdateTests
     private static Tensor[] RunTwoSteps(string optimizer, int threads)
     {
         var gen = new Random.Generator(5);
-        var p = Tensor.Randn(new Shape(Large), generator: gen);
+        // A parameter that requires grad, updated under NoGrad as optimisers do: the worker threads that run the
+        // chunks are outside that scope, so the permission to write must be checked on the calling thread.
+        var p = Tensor.Randn(new Shape(Large), generator: gen).RequiresGrad_();
         var g = Tensor.Randn(new Shape(Large), generator: gen);
         Tensor a = Tensor.Zeros(new Shape(Large)), b = Tensor.Zeros(new Shape(Large)), c = Tensor.Zeros(new Shape(Large));
         GlobalSettings.WithThreads(threads, () =>
         {
+            using var noGrad = new Loom.Autograd.NoGrad();
             for (int step = 1; step <= 2; step++)
             {
                 switch (optimizer)
@@ -44,7 +47,7 @@ public class OptimizerUpdateTests
                 }
             }
         });
-        return [p, a, b, c];
+        return [p.Detach(), a, b, c];
     }
 
     [Fact]
