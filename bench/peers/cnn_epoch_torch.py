@@ -5,11 +5,13 @@ the same data (Debian's dataset-fashion-mnist), batch size, optimiser and schedu
     OPENBLAS_CORETYPE=SkylakeX LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp \
         /usr/bin/python3 bench/peers/cnn_epoch_torch.py [--epochs 5] [--threads 2]
 """
-import argparse, gzip, struct, time
-import numpy as np
+import argparse, os, sys, time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cnn_epoch_torch_data import load  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--epochs", type=int, default=5)
@@ -20,23 +22,8 @@ args = ap.parse_args()
 torch.set_num_threads(args.threads)
 torch.manual_seed(42)
 
-
-def idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    dims = data[3]
-    shape = struct.unpack(">" + "I" * dims, data[4:4 + 4 * dims])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
-
-
-def load(prefix):
-    x = torch.from_numpy(idx(f"{args.folder}/{prefix}-images-idx3-ubyte.gz").astype(np.float32) / 255).unsqueeze(1)
-    y = torch.from_numpy(idx(f"{args.folder}/{prefix}-labels-idx1-ubyte.gz").astype(np.int64))
-    return x, y
-
-
-xtr, ytr = load("train")
-xte, yte = load("t10k")
+xtr, ytr = load(args.folder, "train")
+xte, yte = load(args.folder, "t10k")
 # Loom holds out 10% for validation (stratified); the peer trains on the same amount.
 perm = torch.randperm(len(xtr))
 ntr = int(len(xtr) * 0.9)
