@@ -2,7 +2,9 @@ using Loom.Bench;
 using Loom.Bench.Comparison;
 
 // Usage: Loom.Bench SUITE [--json FILE] [--quick] [--threads 1,2] [--only a,b] [--peers] [--rounds N] [--case gpt,mlp] [--profile]
-// SUITE is kernels, train or all. `loom bench` in Loom.Cli calls the same BenchRunner.
+// SUITE is kernels, train, distributed or all. `loom bench` in Loom.Cli calls the same BenchRunner.
+// The distributed benchmarks start MPI jobs whose ranks run this program as `Loom.Bench __rank-server`.
+if (args is [Loom.Bench.Distributed.RankServer.Command, ..]) return Loom.Bench.Distributed.RankServer.Run();
 string suite = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "kernels";
 string? json = null;
 bool quick = false;
@@ -29,3 +31,4 @@ for (int i = 0; i < args.Length; i++)
 var options = new BenchOptions(quick, threads, only, peers) { Cases = cases, Profile = profile };
 if (rounds is int r) options = options with { Comparison = options.ComparisonSettings with { Rounds = r } };
 BenchRunner.Run(suite, options, json, Console.Out);
+return 0;

@@ -12,7 +12,7 @@ public class CollectiveTests
         // float32 sums of three N(0,1) values: a few ulps of error at most.
         foreach (var n in new[] { 0, 1, 17, 100_003 }) Assert.InRange(job.Number($"allreduce{n}.maxerr"), 0, 1e-5);
         Assert.InRange(job.Number("async.maxerr"), 0, 1e-5);
-        for (int step = 0; step < 2; step++)
+        for (int step = 0; step < 3; step++)
         {
             Assert.InRange(job.Number($"ddp.step{step}.maxerr"), 0, 1e-6);
             // Overlap: buckets whose gradients were ready started their all-reduce during backward.

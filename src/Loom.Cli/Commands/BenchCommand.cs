@@ -9,8 +9,8 @@ internal static class BenchCommand
 {
     public static Command Build(IAnsiConsole console)
     {
-        var suite = new Argument<string>("suite") { Description = "kernels, train or all", DefaultValueFactory = _ => "kernels" };
-        suite.AcceptOnlyFromAmong("kernels", "train", "all");
+        var suite = new Argument<string>("suite") { Description = "kernels, train, distributed (MPI jobs: all-reduce, data-parallel throughput) or all", DefaultValueFactory = _ => "kernels" };
+        suite.AcceptOnlyFromAmong("kernels", "train", "distributed", "all");
         var json = new Option<string?>("--json") { Description = "write the results to this JSON file" };
         var quick = new Option<bool>("--quick") { Description = "fewer sizes and repetitions" };
         var threads = new Option<string>("--threads") { Description = "comma-separated thread counts", DefaultValueFactory = _ => "1,2" };

@@ -11,9 +11,10 @@ public enum ClassificationScore
 /// <summary>
 /// Precision, recall or F1 with macro, micro or weighted averaging, from a confusion matrix. A class never predicted
 /// has precision 0 (and a class never present recall 0), as scikit-learn's <c>zero_division=0</c>; macro averages
-/// over the classes that occur in targets or predictions, as scikit-learn does.
+/// over the classes that occur in targets or predictions, as scikit-learn does. In data-parallel training the confusion
+/// counts are summed over ranks before the score is computed (a macro F1 is not the mean of the ranks' F1s).
 /// </summary>
-public sealed class PrecisionRecallF1(int classes, ClassificationScore score = ClassificationScore.F1, Averaging averaging = Averaging.Macro) : IMetric
+public sealed class PrecisionRecallF1(int classes, ClassificationScore score = ClassificationScore.F1, Averaging averaging = Averaging.Macro) : IReducibleMetric
 {
     private readonly ConfusionMatrix _matrix = new(classes);
 
@@ -26,6 +27,8 @@ public sealed class PrecisionRecallF1(int classes, ClassificationScore score = C
     public void Reset() => _matrix.Reset();
 
     public double Compute() => Compute(_matrix, score, averaging);
+
+    public void Reduce(SumAcrossRanks sumAcrossRanks) => _matrix.Reduce(sumAcrossRanks);
 
     /// <summary>Per-class precision, recall, F1 and support.</summary>
     public static (double Precision, double Recall, double F1, long Support)[] PerClass(ConfusionMatrix m)

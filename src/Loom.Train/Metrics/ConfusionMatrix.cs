@@ -2,9 +2,9 @@ namespace Loom.Train;
 
 /// <summary>
 /// Counts of (true class, predicted class) pairs; the source of precision, recall and F1. <see cref="Compute"/>
-/// returns accuracy; read <see cref="Counts"/> for the matrix itself.
+/// returns accuracy; read <see cref="Counts"/> for the matrix itself. Reducible: the counts add up over ranks.
 /// </summary>
-public sealed class ConfusionMatrix(int classes) : IMetric
+public sealed class ConfusionMatrix(int classes) : IReducibleMetric
 {
     private long[,] _counts = new long[classes, classes];
 
@@ -49,6 +49,17 @@ public sealed class ConfusionMatrix(int classes) : IMetric
     }
 
     public void Reset() => _counts = new long[classes, classes];
+
+    public void Reduce(SumAcrossRanks sumAcrossRanks)
+    {
+        // Counts travel as doubles, exact up to 2^53 samples.
+        var flat = new double[classes * classes];
+        int k = 0;
+        foreach (var v in _counts) flat[k++] = v;
+        sumAcrossRanks(flat);
+        for (int i = 0; i < classes; i++)
+            for (int j = 0; j < classes; j++) _counts[i, j] = (long)flat[i * classes + j];
+    }
 
     /// <summary>True positives, false positives and false negatives of one class.</summary>
     public (long Tp, long Fp, long Fn) Outcomes(int cls)

@@ -4,7 +4,7 @@ namespace Loom.Train;
 /// Mean negative log-likelihood of the true class. Predictions are logits (log-softmax is applied) unless
 /// <c>probabilities</c> is set, in which case they are clipped to [1e-15, 1] as scikit-learn does.
 /// </summary>
-public sealed class LogLoss(bool probabilities = false) : IMetric
+public sealed class LogLoss(bool probabilities = false) : IReducibleMetric
 {
     private double _sum;
     private long _count;
@@ -38,4 +38,11 @@ public sealed class LogLoss(bool probabilities = false) : IMetric
     public double Compute() => _count == 0 ? double.NaN : _sum / _count;
 
     public void Reset() => (_sum, _count) = (0, 0);
+
+    public void Reduce(SumAcrossRanks sumAcrossRanks)
+    {
+        Span<double> totals = [_sum, _count];
+        sumAcrossRanks(totals);
+        (_sum, _count) = (totals[0], (long)totals[1]);
+    }
 }

@@ -9,8 +9,11 @@ public enum RegressionKind
     R2,
 }
 
-/// <summary>MSE, MAE or R² over all elements of predictions and targets of the same shape.</summary>
-public sealed class RegressionMetric(RegressionKind kind) : IMetric
+/// <summary>
+/// MSE, MAE or R² over all elements of predictions and targets of the same shape. Reducible: R² too is a function of
+/// sums (of squared errors, of y and of y²) that add up over ranks.
+/// </summary>
+public sealed class RegressionMetric(RegressionKind kind) : IReducibleMetric
 {
     private double _sumSqErr, _sumAbsErr, _sumY, _sumY2;
     private long _n;
@@ -53,4 +56,11 @@ public sealed class RegressionMetric(RegressionKind kind) : IMetric
     }
 
     public void Reset() => (_sumSqErr, _sumAbsErr, _sumY, _sumY2, _n) = (0, 0, 0, 0, 0);
+
+    public void Reduce(SumAcrossRanks sumAcrossRanks)
+    {
+        Span<double> sums = [_sumSqErr, _sumAbsErr, _sumY, _sumY2, _n];
+        sumAcrossRanks(sums);
+        (_sumSqErr, _sumAbsErr, _sumY, _sumY2, _n) = (sums[0], sums[1], sums[2], sums[3], (long)sums[4]);
+    }
 }

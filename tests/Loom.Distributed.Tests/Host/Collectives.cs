@@ -95,9 +95,11 @@ internal static class Collectives
 
         var parameters = bag.NamedParameters().Where(p => p.Name != "unused").Select(p => p.Parameter).ToList();
         Tensor Coefficients(int rank, int i) => Tensor.Randn(parameters[i].Shape, new Generator((ulong)(5000 + rank * 100 + i)));
-        for (int step = 0; step < 2; step++)
+        // Step 0 starts with no gradients (copied into the buckets); steps 1 and 2 zero them in place, so backward
+        // accumulates straight into the buckets the gradients are views of.
+        for (int step = 0; step < 3; step++)
         {
-            bag.ZeroGrad();
+            bag.ZeroGrad(setToNone: step == 0);
             Tensor loss = Tensor.Zeros(new Shape());
             for (int i = 0; i < parameters.Count; i++) loss = loss.Add(parameters[i].Mul(Coefficients(world.Rank, i)).Sum());
             loss.Backward();

@@ -1,0 +1,66 @@
+using System.Reflection;
+using Loom.Bench.Peers;
+using Loom.Distributed;
+
+namespace Loom.Bench.Distributed;
+
+/// <summary>
+/// Starts the MPI jobs of the distributed benchmarks, each a long-lived peer (<see cref="PeerProcess"/>) whose rank 0
+/// answers the benchmark: Loom's own ranks (<see cref="RankServer"/>) and MPI's through mpi4py
+/// (bench/peers/mpi4py_peer.py). Jobs run with the tests' one-machine settings (<see cref="MpiLauncher"/>: shared
+/// memory only) inside an empty network namespace; where the machine cannot make one, nothing starts, because
+/// mpirun's control channel would listen on the machine's network.
+/// </summary>
+internal sealed class MpiJobs : IDisposable
+{
+    private readonly List<PeerProcess> _started = [];
+
+    /// <summary>Why no job can start here, or null when jobs can start.</summary>
+    public static string? Unavailable =>
+        !MpiLauncher.IsAvailable ? "mpirun not found (apt-get install openmpi-bin)"
+        : !MpiLauncher.CanIsolateNetwork ? "cannot make an empty network namespace here (unshare --net needs root or user namespaces); refusing to start mpirun, whose control channel would listen on this machine's network"
+        : null;
+
+    /// <summary>A job of <paramref name="ranks"/> Loom ranks serving <see cref="DataParallelCases"/>.</summary>
+    public PeerProcess Loom(int ranks)
+    {
+        // The ranks run this assembly, with the runtime settings and dependencies of the program that started the
+        // benchmark (Loom.Bench itself, or the loom tool, whose dependencies include this assembly's).
+        var entry = Assembly.GetEntryAssembly()?.Location ?? typeof(MpiJobs).Assembly.Location;
+        string Beside(string extension) => Path.ChangeExtension(entry, extension);
+        string dotnet = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
+        return Start(ranks, dotnet,
+            ["exec", "--runtimeconfig", Beside(".runtimeconfig.json"), "--depsfile", Beside(".deps.json"), typeof(MpiJobs).Assembly.Location, RankServer.Command],
+            AppContext.BaseDirectory);
+    }
+
+    /// <summary>A job of <paramref name="ranks"/> ranks of bench/peers/mpi4py_peer.py: MPI_Allreduce with no Loom code.</summary>
+    public PeerProcess MpiPeer(int ranks)
+    {
+        var folder = PeerFolder.Find() ?? throw new PeerException(
+            $"no peers folder: none set in {PeerFolder.EnvironmentVariable}, no bench/peers above the working directory, none beside the program");
+        var script = Path.Combine(folder, "mpi4py_peer.py");
+        if (!File.Exists(script)) throw new PeerException($"{script} not found");
+        return Start(ranks, PeerSet.Python, ["-u", "-B", script, "--serve"], folder);
+    }
+
+    private PeerProcess Start(int ranks, string program, IReadOnlyList<string> arguments, string workingDirectory)
+    {
+        if (Unavailable is { } why) throw new PeerException(why);
+        var info = MpiLauncher.StartInfo(ranks, program, arguments, isolateNetwork: true);
+        var environment = info.Environment.Where(kv => MpiLauncher.Environment.ContainsKey(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value);
+        // A blocking MPI call yields its core while it waits, as Loom's polled wait does (CollectiveRequest.Wait):
+        // otherwise, on a machine with other work, MPI_Allreduce spins through its time slice while the rank it waits
+        // for waits for a core, and the peer's figure measures the scheduler. On a quiet machine it changes nothing.
+        environment["OMPI_MCA_mpi_yield_when_idle"] = "1";
+        var job = PeerProcess.Start(info.FileName, [.. info.ArgumentList], workingDirectory, environment);
+        _started.Add(job);
+        return job;
+    }
+
+    public void Dispose()
+    {
+        foreach (var job in _started) job.Dispose();
+        _started.Clear();
+    }
+}

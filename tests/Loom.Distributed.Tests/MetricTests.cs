@@ -1,0 +1,16 @@
+namespace Loom.Distributed.Tests;
+
+/// <summary>Training metrics of a data-parallel epoch are those of the whole data: counts reduced across ranks.</summary>
+public class MetricTests
+{
+    [MpiFact]
+    public void Two_ranks_report_the_F1_precision_and_log_loss_of_one_process_on_all_the_data()
+    {
+        var job = MpiJob.Run(2, ["metrics"]);
+        Assert.True(job.ExitCode == 0, job.ToString());
+        foreach (var key in new[] { "f1_macro", "precision_micro", "log_loss" })
+            Assert.Equal(job.Number($"{key}.single"), job.Number($"{key}.distributed"), 12);
+        // Rank 0's shard alone scores differently, so a metric left unreduced fails the equality above.
+        Assert.True(Math.Abs(job.Number("f1_macro.shard0") - job.Number("f1_macro.single")) > 1e-3, job.ToString());
+    }
+}
