@@ -38,9 +38,10 @@ public sealed class GptBlock : Module<Tensor, Tensor>
 /// sequence without rotary positions, cache or attention dropout (training a GPT-2-style model, scoring text) takes
 /// the fused <see cref="Functional.SelfAttention"/> instead, which gives the same values without the copies.
 /// </summary>
-public sealed class GptAttention : Module<Tensor, Tensor>
+public sealed class GptAttention : Module<Tensor, Tensor>, IAttentionLayer
 {
     private readonly GptConfig _config;
+    private readonly AttentionHooks _attentionHooks = new();
 
     public GptAttention(GptConfig config)
     {
@@ -56,20 +57,30 @@ public sealed class GptAttention : Module<Tensor, Tensor>
 
     protected override Tensor ForwardCore(Tensor input) => Forward(input, GptContext.Whole, null);
 
+    public HookHandle RegisterAttentionHook(Action<Module, Tensor> hook) => _attentionHooks.Register(hook);
+
     public Tensor Forward(Tensor x, GptContext context, KeyValueCache.Entry? cache)
     {
         int b = x.Shape[0], t = x.Shape[1], c = x.Shape[2], heads = _config.Heads, hd = c / heads;
         bool dropout = Training && _config.Dropout > 0;
+        Tensor Heads(Tensor z) => z.Reshape(b, t, heads, hd).Transpose(1, 2); // [B, H, T, hd]
         if (cache is null && context.Rotary is null && context.KeyMask(t) is null && !dropout)
         {
-            // The fused kernel reads the heads in place from c_attn's output and writes them where c_proj reads them.
-            return ResidDropout.Forward(CProj.Forward(Functional.SelfAttention(CAttn.Forward(x), heads)));
+            // The fused kernel reads the heads in place from c_attn's output and writes them where c_proj reads them;
+            // it never forms the probabilities, so a hook gets them computed beside it from the same c_attn output.
+            var fused = CAttn.Forward(x);
+            if (_attentionHooks.Any)
+            {
+                var parts = fused.Split(c, axis: 2);
+                _attentionHooks.Run(this, Attention.Weights(Heads(parts[0]), Heads(parts[1]), isCausal: true));
+            }
+            return ResidDropout.Forward(CProj.Forward(Functional.SelfAttention(fused, heads)));
         }
         var qkv = CAttn.Forward(x).Split(c, axis: 2);
-        Tensor Heads(Tensor z) => z.Reshape(b, t, heads, hd).Transpose(1, 2); // [B, H, T, hd]
         Tensor q = Heads(qkv[0]), k = Heads(qkv[1]), v = Heads(qkv[2]);
         if (context.Rotary is { } rotary) (q, k) = (rotary.Apply(q), rotary.Apply(k));
         if (cache is not null) (k, v) = cache.Append(k, v);
+        if (_attentionHooks.Any) _attentionHooks.Run(this, Attention.Weights(q, k, context.KeyMask(k.Shape[2]), isCausal: true));
         var y = Functional.ScaledDotProductAttention(q, k, v, context.KeyMask(k.Shape[2]), isCausal: true,
             dropoutP: dropout ? _config.Dropout : 0);
         return ResidDropout.Forward(CProj.Forward(y.Transpose(1, 2).Reshape(b, t, c)));

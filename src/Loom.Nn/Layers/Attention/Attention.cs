@@ -59,18 +59,46 @@ public static class Attention
         bool isCausal = false, double? scale = null, Generator? generator = null) =>
         Functional.ScaledDotProductAttention(query, key, value, mask, isCausal, scale, dropoutP, generator);
 
-    /// <summary>The attention output [..., L, dv] and the weights [..., L, S] (after dropout, as PyTorch returns them).</summary>
-    internal static (Tensor Output, Tensor Weights) Compute(Tensor query, Tensor key, Tensor value, Tensor? mask, double dropoutP, double scale,
+    /// <summary>
+    /// The attention probabilities softmax(scale·Q·Kᵀ + mask) [..., L, S] alone, without the values: what
+    /// <see cref="ScaledDotProductAttention"/> weights the values with (before dropout). Layers that take a fused path
+    /// which never forms them call this only when someone asks for them (<see cref="IAttentionLayer"/>).
+    /// </summary>
+    /// <param name="mask">As for <see cref="ScaledDotProductAttention"/>: Bool (true = not allowed) or float, added.</param>
+    /// <param name="isCausal">Also mask later keys (queries aligned to the last keys).</param>
+    /// <param name="scale">Defaults to 1/√d.</param>
+    public static Tensor Weights(Tensor query, Tensor key, Tensor? mask = null, bool isCausal = false, double? scale = null)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(key);
+        if (query.Rank < 2 || key.Rank < 2 || query.Shape[^1] != key.Shape[^1])
+            throw new ArgumentException($"attention weights: query {query.Shape} and key {key.Shape} must be [..., L, d] and [..., S, d]");
+        int l = query.Shape[^2], s = key.Shape[^2];
+        if (mask is not null) CheckMaskDType(mask, "attention weights", "mask");
+        var causal = isCausal && l > 1 ? CausalMask(l, s) : null;
+        return Probabilities(query, key, CombineMasks(causal, mask, query.DType), scale ?? 1 / Math.Sqrt(query.Shape[^1]));
+    }
+
+    /// <summary>
+    /// The attention output [..., L, dv], the weights [..., L, S] after dropout (as PyTorch returns them) and the
+    /// probabilities before it (what attention hooks see).
+    /// </summary>
+    internal static (Tensor Output, Tensor Weights, Tensor Probabilities) Compute(Tensor query, Tensor key, Tensor value, Tensor? mask, double dropoutP, double scale,
         Generator? generator)
+    {
+        var probabilities = Probabilities(query, key, mask, scale);
+        var weights = dropoutP > 0 ? Functional.Dropout(probabilities, dropoutP, training: true, generator) : probabilities;
+        return (weights.Matmul(value), weights, probabilities);
+    }
+
+    private static Tensor Probabilities(Tensor query, Tensor key, Tensor? mask, double scale)
     {
         // Scaling Q rather than the scores costs L·d instead of L·S multiplications (and matches PyTorch's rounding).
         var q = scale == 1 ? query : query.Mul(scale);
         var scores = q.Matmul(key.Transpose(-2, -1));
         if (mask is not null)
             scores = mask.DType == DType.Bool ? scores.MaskedFill(mask, double.NegativeInfinity) : scores.Add(mask);
-        var weights = scores.Softmax(-1);
-        if (dropoutP > 0) weights = Functional.Dropout(weights, dropoutP, training: true, generator);
-        return (weights.Matmul(value), weights);
+        return scores.Softmax(-1);
     }
 
     /// <summary>

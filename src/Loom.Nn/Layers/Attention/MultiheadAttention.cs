@@ -18,10 +18,11 @@ namespace Loom.Nn;
 /// as the query; weights [B, L, S] averaged over heads, or [B, heads, L, S]. As a <see cref="Module{TIn, TOut}"/> it
 /// is self-attention (query = key = value, no mask), so it can sit in a <see cref="Sequential"/>.
 /// </remarks>
-public sealed class MultiheadAttention : Module<Tensor, Tensor>
+public sealed class MultiheadAttention : Module<Tensor, Tensor>, IAttentionLayer
 {
     private const string Op = "multi_head_attention";
     private readonly Generator? _generator;
+    private readonly AttentionHooks _attentionHooks = new();
 
     public MultiheadAttention(int embedDim, int numHeads, double dropout = 0, bool bias = true, bool batchFirst = false, int? kdim = null, int? vdim = null,
         DType dtype = DType.Float32, Generator? generator = null)
@@ -157,7 +158,8 @@ public sealed class MultiheadAttention : Module<Tensor, Tensor>
         int s = k.Shape[2];
 
         var mask = BuildMask(attnMask, keyPaddingMask, isCausal, b, l, s, query.DType, cache is not null);
-        var (heads, weights) = Attention.Compute(q, k, v, mask, Training ? DropoutP : 0, 1 / Math.Sqrt(HeadDim), _generator);
+        var (heads, weights, probabilities) = Attention.Compute(q, k, v, mask, Training ? DropoutP : 0, 1 / Math.Sqrt(HeadDim), _generator);
+        if (_attentionHooks.Any) _attentionHooks.Run(this, probabilities);
 
         // [B, H, L, D] → [B, L, H·D] or [L, B, H·D]: the one copy of the attention output, which out_proj then reads.
         var merged = BatchFirst ? heads.Permute(0, 2, 1, 3).Reshape(b, l, EmbedDim) : heads.Permute(2, 0, 1, 3).Reshape(l, b, EmbedDim);
@@ -170,6 +172,8 @@ public sealed class MultiheadAttention : Module<Tensor, Tensor>
         }
         return (output, returned);
     }
+
+    public HookHandle RegisterAttentionHook(Action<Module, Tensor> hook) => _attentionHooks.Register(hook);
 
     /// <summary>Validates ranks and sizes; returns whether the call is batched.</summary>
     private bool CheckInputs(Tensor query, Tensor key, Tensor value, Tensor? keyPaddingMask)
