@@ -88,7 +88,7 @@ public static class Pipeline
         {
             if (!File.Exists(folder.CheckpointPath))
                 throw new FileNotFoundException(IsCrossValidation(folder) ? CrossValidationHasNoModel(folder) : $"{folder.Path} has no checkpoint (last.ckpt) to resume from", folder.CheckpointPath);
-            LoadWeights(() => setup.Trainer.LoadCheckpoint(folder.CheckpointPath), folder.CheckpointPath, folder, setup.Config);
+            TrainedWeights.Fit(() => setup.Trainer.LoadCheckpoint(folder.CheckpointPath), folder.CheckpointPath, folder, setup.Config.Model);
             var trainer = setup.Trainer;
             int started = trainer.Epoch + (trainer.BatchInEpoch > 0 ? 1 : 0);
             if (setup.Config.Epochs < started)
@@ -214,13 +214,13 @@ public static class Pipeline
         var model = CreateModel(task, resolved.Config, loaded);
         if (resolved.Config.Quantization is null)
         {
-            LoadWeights(() => model.LoadStateDict(SafeTensors.Load(weights).Tensors), weights, folder, resolved.Config);
+            TrainedWeights.Fit(() => model.LoadStateDict(SafeTensors.Load(weights).Tensors), weights, folder, resolved.Config.Model);
         }
         else
         {
             // A run of `loom quantize`: the zoo's float model, given the quantised layers, then the int8 weights.
             model = Compress.Quantization.QuantizeDynamic(model).Model;
-            LoadWeights(() => Compress.Quantization.LoadStateDict(model, SafeTensors.Load(weights).Tensors, weights), weights, folder, resolved.Config);
+            TrainedWeights.Fit(() => Compress.Quantization.LoadStateDict(model, SafeTensors.Load(weights).Tensors, weights), weights, folder, resolved.Config.Model);
         }
         model.Eval();
         return new TrainedRun(resolved.Config, task, loaded, model) { Notes = [.. notes, .. loaded.Notes] };
@@ -263,28 +263,6 @@ public static class Pipeline
         static string Full(string p) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(p));
         return Full(data) == Full(runData);
     }
-
-    /// <summary>
-    /// Loads weights into the model the config describes; weights that do not fit it (config.json edited, or another
-    /// run's file) are one line naming both files, not the module's list of keys.
-    /// </summary>
-    private static void LoadWeights(Action load, string weights, RunFolder folder, TrainingConfig config)
-    {
-        try
-        {
-            load();
-        }
-        catch (StateDictMismatchException e)
-        {
-            var problems = new List<string>();
-            if (e.MissingKeys.Count > 0) problems.Add($"{e.MissingKeys.Count} missing ({Few(e.MissingKeys)})");
-            if (e.UnexpectedKeys.Count > 0) problems.Add($"{e.UnexpectedKeys.Count} unexpected ({Few(e.UnexpectedKeys)})");
-            if (e.MisShapedKeys.Count > 0) problems.Add($"{e.MisShapedKeys.Count} of another shape ({Few(e.MisShapedKeys)})");
-            throw new InvalidDataException($"{weights} does not fit the {config.Model} that {folder.ConfigPath} describes: tensors {string.Join(", ", problems)}; was config.json edited, or the file copied from another run?", e);
-        }
-    }
-
-    private static string Few(IReadOnlyList<string> names) => string.Join(", ", names.Take(3)) + (names.Count > 3 ? ", …" : "");
 
     /// <summary>
     /// K-fold cross-validation of a config's recipe on <paramref name="data"/>'s training split (stratified when the

@@ -1,3 +1,4 @@
+using Loom.Data;
 using Loom.Nn;
 using Loom.Nn.Serialization;
 using Loom.Train;
@@ -5,7 +6,7 @@ using Loom.Train;
 namespace Loom.Models;
 
 /// <summary>
-/// What a task's own verb (`loom detect`, `listen`, `faces verify`) needs of a run folder without its data: the run's
+/// What a task's own verb (`loom detect`, `listen`, `faces verify`, `translate`, `summarize`, `generate`, `predict --text`) needs of a run folder without its data: the run's
 /// config, checked to be of that task, and its trained weights.
 /// </summary>
 public static class TrainedWeights
@@ -18,11 +19,42 @@ public static class TrainedWeights
         return config;
     }
 
-    /// <summary>Loads the run's model.safetensors (best.safetensors when <paramref name="best"/> and there is one) into <paramref name="model"/>.</summary>
-    public static void Load(Module model, RunFolder folder, bool best = false)
+    /// <summary>The run's tokenizer (<paramref name="file"/> in the run folder).</summary>
+    public static ITokenizer ReadTokenizer(RunFolder folder, string file)
+    {
+        var path = folder.File(file);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{folder.Path} has no {file}", path);
+        return Tokenizer.Load(path);
+    }
+
+    /// <summary>
+    /// Loads the run's model.safetensors (best.safetensors when <paramref name="best"/> and there is one) into
+    /// <paramref name="model"/>; weights that do not fit it (a run of an older model of that name, config.json edited,
+    /// another run's file) are one line naming the file and the tensors.
+    /// </summary>
+    public static void Load(Module model, RunFolder folder, bool best = false, string? name = null)
     {
         var weights = best && File.Exists(folder.BestModelPath) ? folder.BestModelPath : folder.ModelPath;
         if (!File.Exists(weights)) throw new FileNotFoundException($"{folder.Path} has no trained model ({Path.GetFileName(weights)})", weights);
-        model.LoadStateDict(SafeTensors.Load(weights).Tensors);
+        Fit(() => model.LoadStateDict(SafeTensors.Load(weights).Tensors), weights, folder, name);
     }
+
+    /// <summary>Runs <paramref name="load"/>, turning a <see cref="StateDictMismatchException"/> into one line naming <paramref name="weights"/> and the run's config.</summary>
+    public static void Fit(Action load, string weights, RunFolder folder, string? name = null)
+    {
+        try
+        {
+            load();
+        }
+        catch (StateDictMismatchException e)
+        {
+            var problems = new List<string>();
+            if (e.MissingKeys.Count > 0) problems.Add($"{e.MissingKeys.Count} missing ({Few(e.MissingKeys)})");
+            if (e.UnexpectedKeys.Count > 0) problems.Add($"{e.UnexpectedKeys.Count} unexpected ({Few(e.UnexpectedKeys)})");
+            if (e.MisShapedKeys.Count > 0) problems.Add($"{e.MisShapedKeys.Count} of another shape ({Few(e.MisShapedKeys)})");
+            throw new InvalidDataException($"{weights} does not fit the {name ?? "model"} that {folder.ConfigPath} describes: tensors {string.Join(", ", problems)}; was it written by an older Loom whose model had other layers, config.json edited, or the file copied from another run?", e);
+        }
+    }
+
+    private static string Few(IReadOnlyList<string> names) => string.Join(", ", names.Take(3)) + (names.Count > 3 ? ", …" : "");
 }

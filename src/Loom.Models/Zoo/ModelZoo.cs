@@ -32,10 +32,10 @@ public static class ModelZoo
         ["bilstm"] = "word embeddings → bidirectional LSTM over each text's length → max and mean over time → Dropout → Linear",
         ["transformer"] = "word embeddings + sinusoidal positions → 2 pre-norm transformer encoder layers (4 heads, padding masked) → mean over the text → Linear",
         // Translation models take a shared source and target vocabulary: TranslationTask builds them.
-        ["translation-transformer"] = "encoder–decoder transformer: shared embeddings (tied to the output) + sinusoidal positions, pre-norm encoder and decoder layers (--layers, --dim, --heads)",
+        ["translation-transformer"] = "encoder–decoder transformer (Seq2SeqTransformer, as summarisation's seq2seq) over BPE tokens: tied embeddings + sinusoidal positions, pre-norm ReLU layers (--layers, --dim, --heads), greedy or beam search",
         ["translation-lstm"] = "attention LSTM (Luong): bidirectional LSTM encoder, LSTM decoder, global attention with the general score, tied embeddings",
         // The summariser takes a vocabulary and a source length: SummarizationTask builds it.
-        ["seq2seq"] = "encoder–decoder transformer over words: tied embeddings, 3 + 3 pre-norm layers (4 heads, plain attention), greedy decoding",
+        ["seq2seq"] = "encoder–decoder transformer (Seq2SeqTransformer, as translation's) over words: tied embeddings, pre-norm GELU layers (4 heads), plain attention or a pointer-generator (--copy), greedy or beam search",
     };
 
     /// <summary>Builds model <paramref name="name"/> for samples of <paramref name="inputShape"/> (without the batch dimension).</summary>

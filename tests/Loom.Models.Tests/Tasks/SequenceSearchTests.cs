@@ -109,11 +109,11 @@ public sealed class SequenceSearchTests
     }
 
     /// <summary>Decodes by running the whole prefix through the decoder at every step: no cache to reorder.</summary>
-    private sealed class Recomputing(TranslationTransformer model, Tensor memory, Tensor padding) : IStepDecoder
+    private sealed class Recomputing(Seq2SeqTransformer model, Seq2SeqTransformer.Encoding source) : IStepDecoder
     {
         private List<int>[]? _prefixes;
 
-        public int Vocab => model.Vocab;
+        public int Vocab => model.Outputs;
 
         public float[] Step(int[] tokens, int[]? parents)
         {
@@ -123,22 +123,26 @@ public sealed class SequenceSearchTests
             int b = tokens.Length, t = _prefixes[0].Count;
             var ids = Tensor.FromArray(_prefixes.SelectMany(p => p.Select(x => (long)x)).ToArray(), b, t);
             using var noGrad = new NoGrad();
-            return model.Decode(ids, memory, padding, null, 0).Select(1, t - 1).LogSoftmax(-1).ToArray<float>();
+            var scores = model.Decode(ids, source, null, 0).Select(1, t - 1);
+            return (model.Copy is null ? scores.LogSoftmax(-1) : scores).ToArray<float>();
         }
     }
 
-    [Fact]
-    public void Cached_beam_search_reorders_the_transformer_cache_to_match_recomputing_every_prefix()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Cached_beam_search_reorders_the_transformer_cache_to_match_recomputing_every_prefix(bool copy)
     {
         Loom.Random.Generator.ManualSeed(5);
-        var model = new TranslationTransformer(vocab: 12, dim: 16, layers: 2, heads: 2, dropout: 0);
+        // With copying, the source's 13 is an extended id (vocabulary 12, 3 extended): the copy keys are reordered too.
+        var model = new Seq2SeqTransformer(vocab: 12, dim: 16, layers: 2, heads: 2, dropout: 0, copy: copy ? new CopyMechanism(3, Unknown: 3) : null);
         model.Eval();
         // Two sentences, the second padded; a beam of 3 copies each.
-        var source = Tensor.FromArray(new long[] { 5, 6, 7, 8, 2, 9, 4, 2, 0, 0 }, 2, 5);
+        var source = Tensor.FromArray(new long[] { 5, 6, copy ? 13 : 7, 8, 2, 9, 4, 2, 0, 0 }, 2, 5);
         const int beam = 3;
         var rows = Tensor.FromArray(Enumerable.Range(0, 2 * beam).Select(r => (long)(r / beam)).ToArray());
-        var (memory, padding) = model.Encode(source);
-        var slow = new Recomputing(model, memory.IndexSelect(0, rows), padding.IndexSelect(0, rows));
+        var encoding = model.Encode(source);
+        var slow = new Recomputing(model, encoding.Rows(rows));
         int[] limits = [6, 6];
         var expected = SequenceSearch.Beam(slow, 2, beam, bos: 1, eos: 2, limits, alpha: 0.6);
         var cached = SequenceSearch.Beam(model.StartDecoding(source, beam), 2, beam, bos: 1, eos: 2, limits, alpha: 0.6);
@@ -148,7 +152,7 @@ public sealed class SequenceSearchTests
             Assert.Equal(expected[s].Select(h => h.Score), cached[s].Select(h => h.Score), (a, b) => Math.Abs(a - b) < 1e-4);
         }
         var greedy = SequenceSearch.Greedy(model.StartDecoding(source, 1), 2, bos: 1, eos: 2, limits);
-        var greedySlow = SequenceSearch.Greedy(new Recomputing(model, memory, padding), 2, bos: 1, eos: 2, limits);
+        var greedySlow = SequenceSearch.Greedy(new Recomputing(model, encoding), 2, bos: 1, eos: 2, limits);
         Assert.Equal(greedySlow, greedy);
     }
 }

@@ -55,53 +55,66 @@ public sealed class SummarizationTaskTests : IDisposable
         Assert.Equal(3, LeadBaseline.Tune(texts, references).Words);
     }
 
-    private static Seq2SeqTransformer Model(int vocab = 30, int source = 6)
+    private static Seq2SeqTransformer Model(int vocab = 30)
     {
         Generator.ManualSeed(3);
-        var model = new Seq2SeqTransformer(vocab, source, dim: 16, encoderLayers: 1, decoderLayers: 2, heads: 4, dropout: 0);
+        var model = new Seq2SeqTransformer(vocab, dim: 16, layers: 2, heads: 4, dropout: 0, activation: "gelu");
         model.Eval();
         return model;
+    }
+
+    // Packed pairs [B, 2, L] (SentencePairs): each row's source, then bos and its target, padded with 0.
+    private static Tensor Pairs(int length, params (long[] Source, long[] Target)[] rows)
+    {
+        var ids = new long[rows.Length * 2 * length];
+        for (int r = 0; r < rows.Length; r++)
+        {
+            rows[r].Source.CopyTo(ids, r * 2 * length);
+            ids[r * 2 * length + length] = 1;
+            rows[r].Target.CopyTo(ids, r * 2 * length + length + 1);
+        }
+        return Tensor.FromArray(ids, rows.Length, 2, length);
     }
 
     [Fact]
     public void A_target_position_sees_neither_later_target_words_nor_source_padding()
     {
         var model = Model();
-        // Row 0: source of 3 words + padding, target "bos 7 8 9"; row 1: the same but later target words changed.
-        var a = Tensor.FromArray(new long[] { 5, 6, 7, 0, 0, 0, 1, 7, 8, 9, 5, 6, 7, 0, 0, 0, 1, 7, 20, 21 }, 2, 10);
-        var logits = model.Forward(a).ToArray<float>();
+        // The same source and target but for the last two target words.
+        var logits = model.Forward(Pairs(6, ([5, 6, 7], [7, 8, 9]), ([5, 6, 7], [7, 20, 21]))).ToArray<float>();
         int v = 30, t = 4;
         for (int pos = 0; pos < 2; pos++)
             for (int k = 0; k < v; k++)
                 Assert.Equal(logits[(0 * t + pos) * v + k], logits[(1 * t + pos) * v + k], 5);
-        Assert.NotEqual(logits[(0 * t + 3) * v], logits[(1 * t + 3) * v]);
+        Assert.NotEqual(logits[(0 * t + 3) * v + 5], logits[(1 * t + 3) * v + 5]); // not column 0: the padding token's embedding, and so its logit, is 0
 
-        // The same sample alone and in a batch beside a longer source: padding changes nothing.
-        var alone = model.Forward(Tensor.FromArray(new long[] { 5, 6, 7, 0, 0, 0, 1, 7, 8, 9 }, 1, 10)).ToArray<float>();
-        var beside = model.Forward(Tensor.FromArray(new long[] { 5, 6, 7, 0, 0, 0, 1, 7, 8, 9, 9, 9, 9, 9, 9, 9, 1, 4, 4, 4 }, 2, 10)).ToArray<float>();
+        // The same pair alone (its source cut to its 3 words) and beside a longer source (padded to 6): padding changes nothing.
+        var alone = model.Forward(Pairs(6, ([5, 6, 7], [7, 8, 9]))).ToArray<float>();
+        var beside = model.Forward(Pairs(6, ([5, 6, 7], [7, 8, 9]), ([9, 9, 9, 9, 9, 9], [4, 4, 4]))).ToArray<float>();
         for (int i = 0; i < alone.Length; i++) Assert.Equal(alone[i], beside[i], 5);
     }
 
     [Fact]
-    public void Greedy_decoding_with_the_cache_picks_what_the_full_forward_pass_ranks_first()
+    public void Greedy_decoding_with_the_cache_picks_what_the_full_forward_pass_ranks_first_and_obeys_the_constraints()
     {
         var model = Model();
         var source = Tensor.FromArray(new long[] { 5, 6, 7, 8, 0, 0, 9, 10, 11, 12, 13, 14 }, 2, 6);
-        var decoded = model.Greedy(source, bos: 1, eos: 2, maxLength: 5);
+        var decoded = SequenceSearch.Greedy(model.StartDecoding(source, 1), 2, bos: 1, eos: 2, [5, 5]);
         for (int r = 0; r < 2; r++)
         {
             // Teacher-force the decoded words: each must be the argmax of the full pass at its position.
             var words = decoded[r];
-            var input = new List<long>(source.Narrow(0, r, 1).ToArray<long>()) { 1 };
-            input.AddRange(words.Select(w => (long)w));
-            var logits = model.Forward(Tensor.FromArray(input.ToArray(), 1, input.Count));
+            var logits = model.Forward(Pairs(7, (source.Select(0, r).ToArray<long>(), [.. words.Select(w => (long)w)])));
             var best = logits.ArgMax(2).ToArray<long>();
             for (int i = 0; i < words.Length; i++) Assert.Equal(words[i], (int)best[i]);
             if (words.Length < 5) Assert.Equal(2, (int)best[words.Length]); // stopped at eos
         }
 
-        // Held back from eos until four words, and never choosing the banned ids.
-        foreach (var words in model.Greedy(source, bos: 1, eos: 2, maxLength: 6, minLength: 4, banned: [0, 1, 3, 5, 6]))
+        // Held back from eos until four words, and never choosing the banned ids, greedy and beam alike.
+        int[] banned = [0, 1, 3, 5, 6];
+        var greedy = SequenceSearch.Greedy(new ConstrainedDecoder(model.StartDecoding(source, 1), 2, 4, banned), 2, bos: 1, eos: 2, [6, 6]);
+        var beam = SequenceSearch.Beam(new ConstrainedDecoder(model.StartDecoding(source, 3), 2, 4, banned), 2, 3, bos: 1, eos: 2, [6, 6], 0.6).Select(h => h[0].Tokens);
+        foreach (var words in greedy.Concat(beam))
         {
             Assert.InRange(words.Length, 4, 6);
             Assert.DoesNotContain(words, w => w is 0 or 1 or 2 or 3 or 5 or 6);

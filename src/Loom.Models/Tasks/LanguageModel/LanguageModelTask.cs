@@ -162,16 +162,10 @@ public sealed class LanguageModelTask : ITask
     /// </summary>
     public static TextGenerator LoadGenerator(RunFolder folder, bool best = false)
     {
-        if (!File.Exists(folder.ConfigPath)) throw new FileNotFoundException($"{folder.Path} is not a Loom run folder (no config.json)", folder.ConfigPath);
-        var config = TrainingConfig.FromJson(File.ReadAllText(folder.ConfigPath), folder.ConfigPath);
-        if (config.Task != TaskName) throw new ArgumentException($"loom generate needs a {TaskName} run; {folder.Path} is a {config.Task} run");
-        var tokenizerPath = folder.File(LanguageModelData.TokenizerFile);
-        if (!File.Exists(tokenizerPath)) throw new FileNotFoundException($"{folder.Path} has no {LanguageModelData.TokenizerFile}", tokenizerPath);
-        var tokenizer = Data.Tokenizer.Load(tokenizerPath);
+        var config = TrainedWeights.ReadConfig(folder, TaskName, "generate");
+        var tokenizer = TrainedWeights.ReadTokenizer(folder, LanguageModelData.TokenizerFile);
         var gpt = CreateGpt(config, tokenizer.VocabSize);
-        var weights = best && File.Exists(folder.BestModelPath) ? folder.BestModelPath : folder.ModelPath;
-        if (!File.Exists(weights)) throw new FileNotFoundException($"{folder.Path} has no trained model ({Path.GetFileName(weights)})", weights);
-        gpt.LoadStateDict(Loom.Nn.Serialization.SafeTensors.Load(weights).Tensors);
+        TrainedWeights.Load(gpt, folder, best, config.Model);
         gpt.Eval();
         return new TextGenerator(gpt, tokenizer);
     }

@@ -4,25 +4,23 @@ using Loom.Train;
 namespace Loom.Models;
 
 /// <summary>
-/// Package descriptions ready for a <see cref="Seq2SeqTransformer"/>: inputs [N, S + T + 1] (the long description's
-/// first S word ids, padded with 0, then bos and the synopsis's ids, padded with 0), targets [N, T + 1] (the synopsis's
-/// ids then eos, padded with −100, which the loss ignores). Splits are by source package: every binary package of a
-/// source lands on the same side, so near-identical descriptions (foo, foo-dev, foo-doc) never cross a split. The
-/// vocabulary is fitted on the training pairs' descriptions and synopses.
+/// Package descriptions ready for a <see cref="Seq2SeqTransformer"/>, packed as <see cref="SentencePairs"/>: the long
+/// description's first S word ids, and bos then the synopsis's first T ids; targets the synopsis then eos (none when
+/// it was cut). With <see cref="Copy"/>, a source's out-of-vocabulary words get extended ids (the k-th distinct one
+/// V + k) in the source and in the synopsis, which the pointer-generator learns to copy. Splits are by source package:
+/// every binary package of a source lands on the same side, so near-identical descriptions (foo, foo-dev, foo-doc)
+/// never cross a split. The vocabulary is fitted on the training pairs' descriptions and synopses.
 /// </summary>
 public sealed class SummarizationData : TaskData
 {
     public const string TokenizerFile = "tokenizer.json";
 
-    /// <summary>Target padding: left out of the loss and perplexity.</summary>
-    public const long IgnoredTarget = -100;
-
     private IReadOnlyList<PackageDescription>? _heldOut;
 
     public SummarizationData(WordTokenizer tokenizer, IReadOnlyList<PackageDescription> train, IReadOnlyList<PackageDescription> test,
-        int sourceLength, int summaryLength, string description)
+        int sourceLength, int summaryLength, bool copy, string description)
     {
-        (Tokenizer, TrainPairs, TestPairs, SourceLength, SummaryLength, Description) = (tokenizer, train, test, sourceLength, summaryLength, description);
+        (Tokenizer, TrainPairs, TestPairs, SourceLength, SummaryLength, Copy, Description) = (tokenizer, train, test, sourceLength, summaryLength, copy, description);
         Train = Encode(train);
         Test = Encode(test);
     }
@@ -42,8 +40,11 @@ public sealed class SummarizationData : TaskData
     /// <summary>Words of a summary at most.</summary>
     public int SummaryLength { get; }
 
-    /// <summary>Words of a summary at least, when decoding.</summary>
-    public int MinSummaryLength { get; init; }
+    /// <summary>Source words get extended ids for the pointer-generator (see <see cref="EncodeSource"/>).</summary>
+    public bool Copy { get; }
+
+    /// <summary>How the test split is decoded: words of a summary at least, beam width and length penalty.</summary>
+    public SummarizationOptions Options { get; init; } = new();
 
     public override TensorDataset Train { get; }
 
@@ -65,45 +66,55 @@ public sealed class SummarizationData : TaskData
 
     /// <summary>A cross-validation fold of the training pairs (the vocabulary is kept: it was fitted on training pairs only).</summary>
     public override TaskData Fold(int[] train, int[] validation) =>
-        new SummarizationData(Tokenizer, [.. train.Select(i => TrainPairs[i])], [.. validation.Select(i => TrainPairs[i])], SourceLength, SummaryLength, Description)
-        { MinSummaryLength = MinSummaryLength };
+        new SummarizationData(Tokenizer, [.. train.Select(i => TrainPairs[i])], [.. validation.Select(i => TrainPairs[i])], SourceLength, SummaryLength, Copy, Description)
+        { Options = Options };
 
-    /// <summary>Source ids [N, S] of <paramref name="texts"/>: each text's first S words (an empty text is one unk), padded with 0.</summary>
-    public static Tensor EncodeSources(WordTokenizer tokenizer, IReadOnlyList<string> texts, int sourceLength)
+    /// <summary>
+    /// The source ids of <paramref name="text"/>: its first <paramref name="sourceLength"/> words (an empty text is one
+    /// unk). With <paramref name="copy"/>, a word the vocabulary lacks gets the extended id V + k, k its rank among the
+    /// text's distinct unknown words, which <c>Unknown</c> lists in that order; without, it is unk.
+    /// </summary>
+    public static (int[] Ids, List<string> Unknown) EncodeSource(WordTokenizer tokenizer, string text, int sourceLength, bool copy)
     {
-        var ids = new long[texts.Count * sourceLength];
-        for (int r = 0; r < texts.Count; r++)
-        {
-            var words = tokenizer.Encode(texts[r]);
-            if (words.Length == 0) words = [tokenizer.Special.Unk!.Value];
-            for (int j = 0; j < Math.Min(words.Length, sourceLength); j++) ids[r * sourceLength + j] = words[j];
-        }
-        return Tensor.FromArray(ids, texts.Count, sourceLength);
+        var words = WordTokenizer.Split(text);
+        if (words.Count > sourceLength) words.RemoveRange(sourceLength, words.Count - sourceLength);
+        var unknown = new List<string>();
+        if (words.Count == 0) return ([tokenizer.Special.Unk!.Value], unknown);
+        return ([.. words.Select(w => Id(tokenizer, w, unknown, copy, add: true))], unknown);
     }
+
+    /// <summary>The target ids of <paramref name="text"/>: a word the vocabulary lacks is its extended id when the source has it (<paramref name="unknown"/>), else unk.</summary>
+    public static int[] EncodeTarget(WordTokenizer tokenizer, string text, List<string> unknown, bool copy) =>
+        [.. WordTokenizer.Split(text).Select(w => Id(tokenizer, w, unknown, copy, add: false))];
+
+    private static int Id(WordTokenizer tokenizer, string word, List<string> unknown, bool copy, bool add)
+    {
+        if (tokenizer.Id(word) is { } id) return id;
+        if (!copy) return tokenizer.Special.Unk!.Value;
+        int k = unknown.IndexOf(word);
+        if (k < 0 && add)
+        {
+            unknown.Add(word);
+            k = unknown.Count - 1;
+        }
+        return k < 0 ? tokenizer.Special.Unk!.Value : tokenizer.VocabSize + k;
+    }
+
+    /// <summary>The words of decoded ids: extended ids are the source's unknown words; unk (left out of the text, it would only cost a word) and special tokens are dropped.</summary>
+    public static string DecodeSummary(WordTokenizer tokenizer, IEnumerable<int> ids, IReadOnlyList<string> unknown) =>
+        string.Join(' ', ids.Where(id => id != tokenizer.Special.Unk).Select(id => id >= tokenizer.VocabSize ? unknown[id - tokenizer.VocabSize] : tokenizer.Decode([id])).Where(w => w.Length > 0));
 
     private TensorDataset Encode(IReadOnlyList<PackageDescription> pairs)
     {
-        int s = SourceLength, t = SummaryLength + 1;
-        var sources = EncodeSources(Tokenizer, [.. pairs.Select(p => p.Text)], s).ToArray<long>();
-        var inputs = new long[pairs.Count * (s + t)];
-        var targets = new long[pairs.Count * t];
-        Array.Fill(targets, IgnoredTarget);
         var special = Tokenizer.Special;
-        for (int r = 0; r < pairs.Count; r++)
+        var packed = pairs.Select(p =>
         {
-            Array.Copy(sources, r * s, inputs, r * (s + t), s);
-            var summary = Tokenizer.Encode(pairs[r].Synopsis);
-            int n = Math.Min(summary.Length, SummaryLength);
-            inputs[r * (s + t) + s] = special.Bos!.Value;
-            for (int j = 0; j < n; j++)
-            {
-                inputs[r * (s + t) + s + 1 + j] = summary[j];
-                targets[r * t + j] = summary[j];
-            }
+            var (source, unknown) = EncodeSource(Tokenizer, p.Text, SourceLength, Copy);
+            var summary = EncodeTarget(Tokenizer, p.Synopsis, unknown, Copy);
             // A synopsis cut at SummaryLength has no eos: the model learns to stop only where a synopsis really ends.
-            if (n == summary.Length) targets[r * t + n] = special.Eos!.Value;
-        }
-        return new TensorDataset(Tensor.FromArray(inputs, pairs.Count, s + t), Tensor.FromArray(targets, pairs.Count, t));
+            return (source, summary.Length > SummaryLength ? summary[..SummaryLength] : summary, summary.Length <= SummaryLength);
+        }).ToList();
+        return SentencePairs.Pack(packed, special.Bos!.Value, special.Eos!.Value);
     }
 
     /// <summary>
@@ -133,7 +144,7 @@ public sealed class SummarizationData : TaskData
         if (newData)
         {
             var tokenizer = ReadTokenizer(trainedRun ?? throw new ArgumentException("new data is read for a trained run: give the run", nameof(trainedRun)));
-            return new SummarizationData(tokenizer, [], set.Descriptions, s, t, read) { MinSummaryLength = options.MinSummaryLength };
+            return new SummarizationData(tokenizer, [], set.Descriptions, s, t, options.Copy, read) { Options = options };
         }
         var (train, test) = SplitBySource(set.Descriptions, options.TestFraction, config.Seed);
         if (train.Count == 0 || test.Count == 0)
@@ -147,9 +158,9 @@ public sealed class SummarizationData : TaskData
         var vocabulary = trainedRun is null
             ? WordTokenizer.Fit(train.Select(p => p.Text).Concat(train.Select(p => p.Synopsis)), options.MinCount, options.VocabSize)
             : ReadTokenizer(trainedRun);
-        return new SummarizationData(vocabulary, train, test, s, t,
+        return new SummarizationData(vocabulary, train, test, s, t, options.Copy,
             $"{read}; split by source package: {train.Count:N0} train, {test.Count:N0} test; {vocabulary.VocabSize:N0} words")
-        { MinSummaryLength = options.MinSummaryLength };
+        { Options = options };
     }
 
     internal static WordTokenizer ReadTokenizer(RunFolder run)

@@ -27,6 +27,18 @@ public sealed record SummarizationOptions
     /// <summary>Encoder layers, and as many decoder layers.</summary>
     public int Layers { get; init; } = 3;
 
+    /// <summary>Hypotheses kept by beam search; 1: greedy decoding.</summary>
+    public int Beam { get; init; } = 1;
+
+    /// <summary>α of GNMT's length penalty in beam search.</summary>
+    public double LengthPenalty { get; init; } = 0.6;
+
+    /// <summary>
+    /// A pointer-generator (See et al. 2017) instead of plain attention: the decoder can copy any source word, one the
+    /// vocabulary lacks included (extended ids, one per distinct unknown word of a source).
+    /// </summary>
+    public bool Copy { get; init; }
+
     /// <summary>Share of the source packages held out (with all their binary packages) as the test split.</summary>
     public double TestFraction { get; init; } = 0.1;
 
@@ -47,6 +59,8 @@ public sealed record SummarizationOptions
         TaskOption.Integer("--vocab-size", "vocab_size", "words in the vocabulary at most (summarisation)", Defaults.VocabSize),
         TaskOption.Integer("--dim", "dim", "width of the summariser's embeddings and layers", Defaults.Dim),
         TaskOption.Integer("--layers", "layers", "encoder layers and decoder layers of the summariser", Defaults.Layers),
+        .. SequenceTasks.Declared("summarisation", Defaults.Beam, Defaults.LengthPenalty),
+        TaskOption.Flag("--copy", "copy", "summarisation: a pointer-generator that copies source words, unknown words included"),
         TaskOption.Number("--test-fraction", "test_fraction", "share of the data held out for testing (summarisation: by source package)", Defaults.TestFraction),
         TaskOption.Flag("--quick", "quick", "small models on little data: seconds, for tests"),
     ];
@@ -69,6 +83,7 @@ public sealed record SummarizationOptions
         if (VocabSize < 1) throw new ArgumentException($"--vocab-size must be at least 1, got {VocabSize}");
         if (Dim < 4 || Dim % 4 != 0) throw new ArgumentException($"--dim must be a positive multiple of 4 (the 4 attention heads), got {Dim}");
         if (Layers < 1) throw new ArgumentException($"--layers must be at least 1, got {Layers}");
+        SequenceTasks.Validate(Beam, LengthPenalty);
         if (!(TestFraction > 0 && TestFraction < 1)) throw new ArgumentException($"--test-fraction must be in (0, 1), got {TestFraction}");
     }
 }

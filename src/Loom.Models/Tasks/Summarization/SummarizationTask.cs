@@ -62,29 +62,29 @@ public sealed class SummarizationTask : ITask
 
     public Module<Tensor, Tensor> CreateModel(TrainingConfig config, TaskData data) => CreateModel(config, ((SummarizationData)data).Tokenizer.VocabSize);
 
-    /// <summary>The run's encoder–decoder for a vocabulary of <paramref name="vocab"/> ids.</summary>
+    /// <summary>The run's encoder–decoder for a vocabulary of <paramref name="vocab"/> words (a pointer-generator with --copy).</summary>
     public static Seq2SeqTransformer CreateModel(TrainingConfig config, int vocab)
     {
         var o = config.GetTaskOptions<SummarizationOptions>();
-        return new Seq2SeqTransformer(vocab, o.EffectiveSourceLength, o.EffectiveDim, o.EffectiveLayers, o.EffectiveLayers, heads: 4, dropout: config.Dropout);
+        // One extended id per source word at most: every unknown word of a source can be copied.
+        var copy = o.Copy ? new CopyMechanism(o.EffectiveSourceLength, SpecialTokens.Reserved.Unk!.Value) : null;
+        return new Seq2SeqTransformer(vocab, o.EffectiveDim, o.EffectiveLayers, heads: 4, config.Dropout, "gelu", copy);
     }
 
-    public Func<Tensor, Tensor, Tensor> Loss(TaskData data) =>
-        (logits, targets) => Functional.CrossEntropy(logits.Reshape(-1, logits.Shape[^1]), targets.Reshape(-1), ignoreIndex: SummarizationData.IgnoredTarget);
+    public Func<Tensor, Tensor, Tensor> Loss(TaskData data) => SequenceTasks.Loss();
 
-    public IReadOnlyList<Func<IMetric>> Metrics(TaskData data) => [() => new Perplexity((int)SummarizationData.IgnoredTarget)];
+    public IReadOnlyList<Func<IMetric>> Metrics(TaskData data) => SequenceTasks.Metrics();
 
     public TaskEvaluation Evaluate(Evaluator evaluator, TaskData data, IEnumerable<Batch> test)
     {
         var d = (SummarizationData)data;
         var result = evaluator.Evaluate(test);
-        var model = (Seq2SeqTransformer)evaluator.Model;
         var references = d.TestPairs.Select(p => p.Synopsis).ToList();
-        var summaries = Summarize(model, d.Tokenizer, [.. d.TestPairs.Select(p => p.Text)], d.SummaryLength, d.MinSummaryLength);
+        var summaries = Summarize(evaluator.Model, d.Tokenizer, [.. d.TestPairs.Select(p => p.Text)], d.SourceLength, d.SummaryLength, d.Options);
         var scores = Rouge.Corpus(summaries, references);
         var metrics = new Dictionary<string, double>(result.Metrics) { ["rouge1"] = scores.Rouge1, ["rouge2"] = scores.Rouge2, ["rougeL"] = scores.RougeL };
         var rows = new List<IReadOnlyList<Cell>>();
-        rows.Add(["seq2seq (greedy)", scores.Rouge1, scores.Rouge2, scores.RougeL]);
+        rows.Add([$"{(d.Copy ? "pointer-generator" : "seq2seq")} ({(d.Options.Beam > 1 ? $"beam {d.Options.Beam}" : "greedy")})", scores.Rouge1, scores.Rouge2, scores.RougeL]);
         List<string>? leads = null;
         // The lead's length is tuned on the validation pairs; new data for a trained run has no training pairs to tune on.
         var tuning = d.HeldOut ?? (d.TrainPairs.Count > 0 ? d.TrainPairs : null);
@@ -116,27 +116,26 @@ public sealed class SummarizationTask : ITask
     public ResultTable Predict(Evaluator evaluator, TaskData data, IEnumerable<Batch> test)
     {
         var d = (SummarizationData)data;
-        var summaries = Summarize((Seq2SeqTransformer)evaluator.Model, d.Tokenizer, [.. d.TestPairs.Select(p => p.Text)], d.SummaryLength, d.MinSummaryLength);
+        var summaries = Summarize(evaluator.Model, d.Tokenizer, [.. d.TestPairs.Select(p => p.Text)], d.SourceLength, d.SummaryLength, d.Options);
         var rows = d.TestPairs.Select((p, i) => (IReadOnlyList<Cell>)[(long)p.Line, p.Package, p.Synopsis, summaries[i]]).ToList();
         return new ResultTable("Predictions", ["line", "package", "synopsis", "summary"], rows);
     }
 
     /// <summary>
-    /// Greedy summaries of <paramref name="texts"/>, <paramref name="minWords"/> to <paramref name="maxWords"/> words
-    /// each; never unk, which would only be left out of the text and cost a word of the summary.
+    /// Summaries of <paramref name="texts"/> (their first <paramref name="sourceLength"/> words), decoded as
+    /// <paramref name="options"/> say: greedy or beam search, --min-summary-length to <paramref name="maxWords"/> words,
+    /// never pad, bos or unk (an unk would only be left out of the text and cost a word of the summary); with --copy an
+    /// extended id is the source's own unknown word.
     /// </summary>
-    public static List<string> Summarize(Seq2SeqTransformer model, WordTokenizer tokenizer, IReadOnlyList<string> texts, int maxWords, int minWords)
+    public static List<string> Summarize(Module<Tensor, Tensor> model, WordTokenizer tokenizer, IReadOnlyList<string> texts, int sourceLength, int maxWords, SummarizationOptions options)
     {
         var special = tokenizer.Special;
         int[] banned = [special.Pad!.Value, special.Bos!.Value, special.Unk!.Value];
-        var summaries = new List<string>(texts.Count);
-        foreach (var chunk in texts.Chunk(128))
-        {
-            var source = SummarizationData.EncodeSources(tokenizer, chunk, model.SourceLength);
-            foreach (var ids in model.Greedy(source, special.Bos!.Value, special.Eos!.Value, maxWords, Math.Min(minWords, maxWords), banned))
-                summaries.Add(tokenizer.Decode([.. ids.Where(id => id != special.Unk)]));
-        }
-        return summaries;
+        var encoded = texts.Select(t => SummarizationData.EncodeSource(tokenizer, t, sourceLength, options.Copy)).ToList();
+        int eos = special.Eos!.Value, minWords = Math.Min(options.MinSummaryLength, maxWords);
+        var best = SequenceTasks.Decode(model, [.. encoded.Select(e => e.Ids)], special.Bos!.Value, eos, _ => maxWords, options.Beam, options.LengthPenalty,
+            decoder => new ConstrainedDecoder(decoder, eos, minWords, banned));
+        return [.. best.Select((ids, i) => SummarizationData.DecodeSummary(tokenizer, ids, encoded[i].Unknown))];
     }
 
     private static string Shorten(string text, int length)

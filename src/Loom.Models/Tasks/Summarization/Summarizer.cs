@@ -1,5 +1,4 @@
 using Loom.Data;
-using Loom.Nn.Serialization;
 using Loom.Train;
 
 namespace Loom.Models;
@@ -10,36 +9,28 @@ namespace Loom.Models;
 /// </summary>
 public sealed class Summarizer
 {
-    private Summarizer(Seq2SeqTransformer model, WordTokenizer tokenizer, int minWords, int maxWords) =>
-        (Model, Tokenizer, MinWords, MaxWords) = (model, tokenizer, minWords, maxWords);
+    private Summarizer(Seq2SeqTransformer model, WordTokenizer tokenizer, SummarizationOptions options) =>
+        (Model, Tokenizer, Options) = (model, tokenizer, options);
 
     public Seq2SeqTransformer Model { get; }
 
     public WordTokenizer Tokenizer { get; }
 
-    /// <summary>Words of a summary at least.</summary>
-    public int MinWords { get; }
-
-    /// <summary>Words of a summary at most.</summary>
-    public int MaxWords { get; }
+    /// <summary>The run's options: the source and summary lengths, and how it decodes.</summary>
+    public SummarizationOptions Options { get; }
 
     /// <summary>The run in <paramref name="folder"/> (model.safetensors, or best.safetensors when <paramref name="best"/> and present).</summary>
     public static Summarizer Load(RunFolder folder, bool best = false)
     {
-        if (!File.Exists(folder.ConfigPath)) throw new FileNotFoundException($"{folder.Path} is not a Loom run folder (no config.json)", folder.ConfigPath);
-        var config = TrainingConfig.FromJson(File.ReadAllText(folder.ConfigPath), folder.ConfigPath);
-        if (config.Task != SummarizationTask.TaskName)
-            throw new ArgumentException($"loom summarize needs a {SummarizationTask.TaskName} run; {folder.Path} is a {config.Task ?? ClassificationTask.TaskName} run");
+        var config = TrainedWeights.ReadConfig(folder, SummarizationTask.TaskName, "summarize");
         var tokenizer = SummarizationData.ReadTokenizer(folder);
         var model = SummarizationTask.CreateModel(config, tokenizer.VocabSize);
-        var weights = best && File.Exists(folder.BestModelPath) ? folder.BestModelPath : folder.ModelPath;
-        if (!File.Exists(weights)) throw new FileNotFoundException($"{folder.Path} has no trained model ({Path.GetFileName(weights)})", weights);
-        model.LoadStateDict(SafeTensors.Load(weights).Tensors);
+        TrainedWeights.Load(model, folder, best, config.Model);
         model.Eval();
-        var options = config.GetTaskOptions<SummarizationOptions>();
-        return new Summarizer(model, tokenizer, options.MinSummaryLength, options.EffectiveSummaryLength);
+        return new Summarizer(model, tokenizer, config.GetTaskOptions<SummarizationOptions>());
     }
 
-    /// <summary>A greedy summary of each text.</summary>
-    public IReadOnlyList<string> Summarize(IReadOnlyList<string> texts) => SummarizationTask.Summarize(Model, Tokenizer, texts, MaxWords, MinWords);
+    /// <summary>A summary of each text, decoded as the run's options say.</summary>
+    public IReadOnlyList<string> Summarize(IReadOnlyList<string> texts) =>
+        SummarizationTask.Summarize(Model, Tokenizer, texts, Options.EffectiveSourceLength, Options.EffectiveSummaryLength, Options);
 }

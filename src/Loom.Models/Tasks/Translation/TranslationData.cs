@@ -68,29 +68,11 @@ public sealed class TranslationData : TaskData
 
     private static int[] Cut(int[] ids) => ids.Length > MaxTestTokens ? ids[..MaxTestTokens] : ids;
 
-    /// <summary>Samples [N, 2, L] and targets [N, L] as <see cref="SentencePairs"/> describes them.</summary>
+    /// <summary>Samples [N, 2, L] and targets [N, L] as <see cref="SentencePairs"/> describes them; the source ends with eos.</summary>
     public static TensorDataset Pack(ITokenizer tokenizer, IReadOnlyList<(int[] Source, int[] Target)> pairs)
     {
         int bos = tokenizer.Special.Bos!.Value, eos = tokenizer.Special.Eos!.Value;
-        int width = pairs.Count == 0 ? 1 : pairs.Max(p => Math.Max(p.Source.Length, p.Target.Length) + 1);
-        var inputs = new long[pairs.Count * 2 * width];
-        var targets = new long[pairs.Count * width];
-        Array.Fill(targets, SentencePairs.Ignore);
-        for (int n = 0; n < pairs.Count; n++)
-        {
-            var (source, target) = pairs[n];
-            long row0 = (long)n * 2 * width, row1 = row0 + width, t0 = (long)n * width;
-            for (int j = 0; j < source.Length; j++) inputs[row0 + j] = source[j];
-            inputs[row0 + source.Length] = eos;
-            inputs[row1] = bos;
-            for (int j = 0; j < target.Length; j++)
-            {
-                inputs[row1 + j + 1] = target[j];
-                targets[t0 + j] = target[j];
-            }
-            targets[t0 + target.Length] = eos;
-        }
-        return new TensorDataset(Tensor.FromArray(inputs, pairs.Count, 2, width), Tensor.FromArray(targets, pairs.Count, width));
+        return SentencePairs.Pack([.. pairs.Select(p => ((int[])[.. p.Source, eos], p.Target, true))], bos, eos);
     }
 
     /// <summary>The pairs --data (and --target-data) name, before any split.</summary>

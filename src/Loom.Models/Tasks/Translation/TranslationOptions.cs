@@ -1,4 +1,3 @@
-using System.Globalization;
 using Loom.Data;
 
 namespace Loom.Models;
@@ -51,8 +50,7 @@ public sealed record TranslationOptions
         TaskOption.Integer("--dim", "dim", "translation: model width", Defaults.Dim),
         TaskOption.Integer("--layers", "layers", "translation: encoder and decoder layers (each)", Defaults.Layers),
         TaskOption.Integer("--heads", "heads", "translation: attention heads", Defaults.Heads),
-        TaskOption.Integer("--beam", "beam", "translation: beam size (1: greedy only)", Defaults.Beam),
-        TaskOption.Number("--length-penalty", "length_penalty", "translation: α of the GNMT length penalty in beam search", Defaults.LengthPenalty),
+        .. SequenceTasks.Declared("translation", Defaults.Beam, Defaults.LengthPenalty),
         TaskOption.List("--test-books", "test_books", "translation: books (or TSV groups) held out for testing, such as Deut,Acts"),
         TaskOption.Integer("--test-limit", "test_limit", "translation: test sentences translated for BLEU (0: all)", Defaults.TestLimit),
         TaskOption.Flag("--quick", "quick", "small text models over at most 64 words: seconds, for tests"),
@@ -75,8 +73,7 @@ public sealed record TranslationOptions
         if (Layers < 1) throw new ArgumentException($"--layers must be at least 1, got {Layers}");
         if (Heads < 1 || Dim % Heads != 0) throw new ArgumentException($"--heads must divide --dim {Dim}, got {Heads}");
         if (Quick && QuickDim % Heads != 0) throw new ArgumentException($"--quick models are {QuickDim} wide: --heads must divide it, got {Heads}");
-        if (Beam < 1) throw new ArgumentException($"--beam must be at least 1, got {Beam}");
-        if (!(LengthPenalty >= 0 && LengthPenalty <= 2)) throw new ArgumentException($"--length-penalty must be in [0, 2], got {LengthPenalty.ToString(CultureInfo.InvariantCulture)}");
+        SequenceTasks.Validate(Beam, LengthPenalty);
         if (TestLimit < 0) throw new ArgumentException($"--test-limit must be 0 (all) or more, got {TestLimit}");
     }
 }

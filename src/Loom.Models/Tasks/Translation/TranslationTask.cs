@@ -1,6 +1,5 @@
 using Loom.Data;
 using Loom.Nn;
-using Loom.Nn.Serialization;
 using Loom.Train;
 
 namespace Loom.Models;
@@ -61,31 +60,15 @@ public sealed class TranslationTask : ITask
         int dim = o.EffectiveDim, layers = o.EffectiveLayers;
         return config.Model switch
         {
-            "translation-transformer" => new TranslationTransformer(vocab, dim, layers, o.Heads, config.Dropout),
+            "translation-transformer" => new Seq2SeqTransformer(vocab, dim, layers, o.Heads, config.Dropout, "relu"),
             "translation-lstm" => new AttentionLstmTranslator(vocab, dim, o.Quick ? 1 : Math.Min(layers, 2), config.Dropout),
             _ => throw new ArgumentException($"--model {config.Model} is not a translation model; {TaskName} uses translation-transformer or translation-lstm"),
         };
     }
 
-    public Func<Tensor, Tensor, Tensor> Loss(TaskData data) =>
-        (logits, targets) => Functional.CrossEntropy(logits.Reshape(-1, logits.Shape[^1]), Trimmed(targets, logits).Reshape(-1),
-            ignoreIndex: SentencePairs.Ignore, labelSmoothing: LabelSmoothing);
+    public Func<Tensor, Tensor, Tensor> Loss(TaskData data) => SequenceTasks.Loss(LabelSmoothing);
 
-    // The model cuts a batch to its longest target; the columns cut off hold only ignored targets.
-    private static Tensor Trimmed(Tensor targets, Tensor logits) =>
-        targets.Shape[1] == logits.Shape[1] ? targets : targets.Narrow(1, 0, logits.Shape[1]);
-
-    public IReadOnlyList<Func<IMetric>> Metrics(TaskData data) => [() => new TrimmedTargets(new Perplexity(SentencePairs.Ignore))];
-
-    /// <summary>Hands a metric the targets cut to the logits' length, as the loss takes them.</summary>
-    private sealed class TrimmedTargets(IMetric inner) : IMetric
-    {
-        public string Name => inner.Name;
-        public bool HigherIsBetter => inner.HigherIsBetter;
-        public void Update(Tensor predictions, Tensor targets) => inner.Update(predictions, Trimmed(targets, predictions));
-        public double Compute() => inner.Compute();
-        public void Reset() => inner.Reset();
-    }
+    public IReadOnlyList<Func<IMetric>> Metrics(TaskData data) => SequenceTasks.Metrics();
 
     public TaskEvaluation Evaluate(Evaluator evaluator, TaskData data, IEnumerable<Batch> test)
     {
@@ -130,16 +113,10 @@ public sealed class TranslationTask : ITask
     /// </summary>
     public static Translator LoadTranslator(RunFolder folder, bool best = false, int? beam = null)
     {
-        if (!File.Exists(folder.ConfigPath)) throw new FileNotFoundException($"{folder.Path} is not a Loom run folder (no config.json)", folder.ConfigPath);
-        var config = TrainingConfig.FromJson(File.ReadAllText(folder.ConfigPath), folder.ConfigPath);
-        if (config.Task != TaskName) throw new ArgumentException($"loom translate needs a {TaskName} run; {folder.Path} is a {config.Task ?? "classification"} run");
-        var tokenizerPath = folder.File(TranslationData.TokenizerFile);
-        if (!File.Exists(tokenizerPath)) throw new FileNotFoundException($"{folder.Path} has no {TranslationData.TokenizerFile}", tokenizerPath);
-        var tokenizer = Data.Tokenizer.Load(tokenizerPath);
+        var config = TrainedWeights.ReadConfig(folder, TaskName, "translate");
+        var tokenizer = TrainedWeights.ReadTokenizer(folder, TranslationData.TokenizerFile);
         var model = CreateModel(config, tokenizer.VocabSize);
-        var weights = best && File.Exists(folder.BestModelPath) ? folder.BestModelPath : folder.ModelPath;
-        if (!File.Exists(weights)) throw new FileNotFoundException($"{folder.Path} has no trained model ({Path.GetFileName(weights)})", weights);
-        model.LoadStateDict(SafeTensors.Load(weights).Tensors);
+        TrainedWeights.Load(model, folder, best, config.Model);
         model.Eval();
         var options = config.GetTaskOptions<TranslationOptions>();
         return new Translator(model, tokenizer, beam ?? options.Beam, options.LengthPenalty);

@@ -17,6 +17,31 @@ public interface IStepDecoder
     float[] Step(int[] tokens, int[]? parents);
 }
 
+/// <summary>
+/// A decoder whose <paramref name="banned"/> tokens are never chosen, and whose <paramref name="eos"/> is not chosen
+/// before <paramref name="minLength"/> tokens (their log-probabilities are −∞, which both searches skip): a summary
+/// that must say something, without the unknown word that would only be dropped from the text.
+/// </summary>
+public sealed class ConstrainedDecoder(IStepDecoder inner, int eos, int minLength, IReadOnlyCollection<int> banned) : IStepDecoder
+{
+    private int _step;
+
+    public int Vocab => inner.Vocab;
+
+    public float[] Step(int[] tokens, int[]? parents)
+    {
+        var scores = inner.Step(tokens, parents);
+        int v = Vocab;
+        for (int r = 0; r < tokens.Length; r++)
+        {
+            foreach (int t in banned) scores[r * v + t] = float.NegativeInfinity;
+            if (_step < minLength) scores[r * v + eos] = float.NegativeInfinity;
+        }
+        _step++;
+        return scores;
+    }
+}
+
 /// <summary>One finished hypothesis: its tokens (without bos and eos), log-probability and length-normalised score.</summary>
 public sealed record Hypothesis(int[] Tokens, double LogProbability, double Score);
 
