@@ -162,6 +162,7 @@ internal static class ExplainCommand
         var model = trained.Model;
         var embedding = model.Modules().OfType<Embedding>().FirstOrDefault()
             ?? throw new UserErrorException($"the run's model ({trained.Config.Model}) has no embedding layer to attribute to");
+        var tokenizer = data.Tokenizer ?? throw new UserErrorException($"the run's model ({trained.Config.Model}) reads a pretrained encoder's sentence embeddings, not words of its own vocabulary");
         int n = Math.Min(options.Samples, data.Test.Count);
         var picked = Spread(data.Test.Count, n);
         var ids = data.Test.Inputs.IndexSelect(0, picked);
@@ -184,8 +185,8 @@ internal static class ExplainCommand
             for (int k = 0; k < t; k++)
             {
                 int id = (int)idValues[i * t + k];
-                if (id == data.Tokenizer.Special.Pad) continue;
-                tokens.Add(data.Tokenizer.Decode([id]));
+                if (id == tokenizer.Special.Pad) continue;
+                tokens.Add(tokenizer.Decode([id]));
                 scores.Add(perToken[i * t + k]);
             }
             string name = $"{options.Method}_text{i}.png";

@@ -26,10 +26,10 @@ public sealed class TextClassificationTaskTests : IDisposable
     public void A_cross_validation_fold_fits_its_vocabulary_on_its_own_training_texts()
     {
         var data = new TextClassificationData(["good film", "bad film", "fine acting", "poor acting"], [1, 0, 1, 0], [], [], ["neg", "pos"], 50, 1, "test");
-        Assert.NotNull(data.Tokenizer.Id("poor"));
+        Assert.NotNull(data.Tokenizer!.Id("poor"));
         var fold = data.Fold([0, 1, 2], [3]);
-        Assert.Null(fold.Tokenizer.Id("poor")); // only in the held-out row
-        Assert.NotNull(fold.Tokenizer.Id("fine"));
+        Assert.Null(fold.Tokenizer!.Id("poor")); // only in the held-out row
+        Assert.NotNull(fold.Tokenizer!.Id("fine"));
         Assert.Equal(["poor acting"], fold.TestTexts);
         // Its held-out text is encoded with the fold's vocabulary: poor is unknown there.
         Assert.Equal(SpecialTokens.Reserved.Unk, (int)fold.Test.Inputs.ToArray<long>()[0]);

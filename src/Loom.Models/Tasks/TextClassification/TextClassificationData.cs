@@ -6,8 +6,10 @@ namespace Loom.Models;
 
 /// <summary>
 /// Labelled texts ready for a text classifier: word ids [N, T] (Int64, padded with 0 at the end, cut at the maximum
-/// length) and class indices [N], with the texts themselves for the lexicon baseline and the report. The vocabulary
-/// is fitted on the training texts only (in cross-validation, on each fold's training texts).
+/// length) or, for a model on a frozen pretrained encoder, the encoder's sentence embeddings [N, D]; class indices
+/// [N]; and the texts themselves for the lexicon baseline and the report. The vocabulary is fitted on the training
+/// texts only (in cross-validation, on each fold's training texts); embeddings are computed once per text and shared
+/// by every fold.
 /// </summary>
 public sealed class TextClassificationData : TaskData
 {
@@ -21,17 +23,22 @@ public sealed class TextClassificationData : TaskData
     private bool _baselineFitted;
 
     public TextClassificationData(IReadOnlyList<string> trainTexts, int[] trainLabels, IReadOnlyList<string> testTexts, int[] testLabels,
-        IReadOnlyList<string> classNames, int maxLength, int minCount, string description, WordTokenizer? tokenizer = null)
+        IReadOnlyList<string> classNames, int maxLength, int minCount, string description, WordTokenizer? tokenizer = null, SentenceEmbeddings? embeddings = null)
     {
         _ownTokenizer = tokenizer is null;
-        Tokenizer = tokenizer ?? WordTokenizer.Fit(trainTexts, minCount);
+        Embeddings = embeddings;
+        Tokenizer = embeddings is not null ? null : tokenizer ?? WordTokenizer.Fit(trainTexts, minCount);
         (TrainTexts, TrainLabels, TestTexts, TestLabels, ClassNames, MaxLength, MinCount, Description) =
             (trainTexts, trainLabels, testTexts, testLabels, classNames, maxLength, minCount, description);
         Train = Encode(trainTexts, trainLabels);
         Test = Encode(testTexts, testLabels);
     }
 
-    public WordTokenizer Tokenizer { get; }
+    /// <summary>The word vocabulary of a model that learns its own word embeddings; null for one on a pretrained encoder.</summary>
+    public WordTokenizer? Tokenizer { get; }
+
+    /// <summary>The frozen pretrained encoder's embeddings of the texts (the model's inputs); null for a word model.</summary>
+    public SentenceEmbeddings? Embeddings { get; }
 
     public IReadOnlyList<string> TrainTexts { get; }
 
@@ -68,7 +75,7 @@ public sealed class TextClassificationData : TaskData
     public ulong Seed { get; init; }
 
     public override IDataset<Sample> ForTraining(IDataset<Sample> train) =>
-        WordDropoutRate > 0 ? train.WithTransform(new WordDropout(WordDropoutRate, Tokenizer.Special.Unk!.Value, SpecialTokens.ReservedCount, Seed)) : train;
+        WordDropoutRate > 0 && Tokenizer is not null ? train.WithTransform(new WordDropout(WordDropoutRate, Tokenizer.Special.Unk!.Value, SpecialTokens.ReservedCount, Seed)) : train;
 
     internal string? UnlabelledReason { get; init; }
 
@@ -86,8 +93,8 @@ public sealed class TextClassificationData : TaskData
         }
     }
 
-    /// <summary>Word ids [N, T] of <paramref name="texts"/>, as the training texts were encoded.</summary>
-    public Tensor EncodeTexts(IReadOnlyList<string> texts) => Encode(Tokenizer, texts, MaxLength);
+    /// <summary>The model's inputs for <paramref name="texts"/> (word ids [N, T] or embeddings [N, D]), as the training texts were encoded.</summary>
+    public Tensor EncodeTexts(IReadOnlyList<string> texts) => Embeddings?.Embed(texts) ?? Encode(Tokenizer!, texts, MaxLength);
 
     /// <summary>Word ids [N, T]: each text's first <paramref name="maxLength"/> words (at least one: an empty text is one unk), padded with 0 to the longest.</summary>
     public static Tensor Encode(WordTokenizer tokenizer, IReadOnlyList<string> texts, int maxLength)
@@ -105,7 +112,7 @@ public sealed class TextClassificationData : TaskData
 
     public override void Save(RunFolder folder)
     {
-        Tokenizer.Save(folder.File(TokenizerFile));
+        Tokenizer?.Save(folder.File(TokenizerFile));
         ClassNamesFile.Write(folder, ClassNames);
     }
 
@@ -113,7 +120,7 @@ public sealed class TextClassificationData : TaskData
     public override TextClassificationData Fold(int[] train, int[] validation) =>
         new([.. train.Select(i => TrainTexts[i])], [.. train.Select(i => TrainLabels[i])],
             [.. validation.Select(i => TrainTexts[i])], [.. validation.Select(i => TrainLabels[i])],
-            ClassNames, MaxLength, MinCount, Description, _ownTokenizer ? null : Tokenizer)
+            ClassNames, MaxLength, MinCount, Description, _ownTokenizer ? null : Tokenizer, Embeddings)
         { WordDropoutRate = WordDropoutRate, Seed = Seed };
 
     /// <summary>Reads <see cref="TrainingConfig.Data"/> (see <see cref="ITask.Load"/>).</summary>
@@ -122,10 +129,16 @@ public sealed class TextClassificationData : TaskData
         var options = config.GetTaskOptions<TextClassificationOptions>();
         var table = TextTable.Read(config.Data, options.TextColumn, options.Target, labelsRequired: !newData);
         WordTokenizer? tokenizer = null;
+        SentenceEmbeddings? embeddings = null;
+        if (TextClassificationTask.UsesEncoder(config))
+        {
+            var encoder = MiniLm.Load(options.Encoder);
+            embeddings = new SentenceEmbeddings(encoder, SentenceEmbeddings.DefaultCacheFile(encoder));
+        }
         IReadOnlyList<string> classes;
         if (trainedRun is not null)
         {
-            tokenizer = ReadTokenizer(trainedRun);
+            if (embeddings is null) tokenizer = ReadTokenizer(trainedRun);
             classes = ClassNamesFile.Read(trainedRun.File(ClassesFile));
         }
         else
@@ -144,7 +157,7 @@ public sealed class TextClassificationData : TaskData
         int maxLength = options.EffectiveMaxLength;
         if (newData)
         {
-            return new TextClassificationData([], [], table.Texts, labels, classes, maxLength, options.MinCount, source, tokenizer)
+            return new TextClassificationData([], [], table.Texts, labels, classes, maxLength, options.MinCount, source, tokenizer, embeddings)
             {
                 TestLines = table.Lines,
                 UnlabelledReason = table.Labels is null ? $"{Path.GetFileName(config.Data)} has no label column '{options.Target ?? "(none)"}'" : null,
@@ -159,7 +172,7 @@ public sealed class TextClassificationData : TaskData
             if (testRows.Length == 0) throw new InvalidDataException($"--test-fraction {options.TestFraction} of {table.Count} texts holds out none for testing; give a larger fraction or more data");
         }
         var data = new TextClassificationData([.. trainRows.Select(r => table.Texts[r])], [.. trainRows.Select(r => labels[r])],
-            [.. testRows.Select(r => table.Texts[r])], [.. testRows.Select(r => labels[r])], classes, maxLength, options.MinCount, source, tokenizer)
+            [.. testRows.Select(r => table.Texts[r])], [.. testRows.Select(r => labels[r])], classes, maxLength, options.MinCount, source, tokenizer, embeddings)
         {
             TestLines = [.. testRows.Select(r => table.Lines[r])],
             WordDropoutRate = options.WordDropout,

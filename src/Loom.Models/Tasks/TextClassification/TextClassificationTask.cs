@@ -6,7 +6,8 @@ namespace Loom.Models;
 
 /// <summary>
 /// One class per text, from a CSV of texts and labels (sentiment, topic…): word vocabulary fitted on the training
-/// texts, a text CNN (Kim 2014, the default), a BiLSTM or a small transformer encoder; cross-entropy, accuracy and
+/// texts, a text CNN (Kim 2014, the default), a BiLSTM or a small transformer encoder, or a head on the sentence
+/// embeddings of a frozen pretrained encoder (all-MiniLM-L6-v2); cross-entropy, accuracy and
 /// macro F1 beside a VADER lexicon baseline scored by the same metrics; predictions are the class and its probabilities.
 /// </summary>
 public sealed class TextClassificationTask : ITask
@@ -36,7 +37,13 @@ public sealed class TextClassificationTask : ITask
     public DataKind? RecognizeWhenAsked(string data) =>
         File.Exists(data) && TextTable.Extensions.Contains(Path.GetExtension(data), StringComparer.OrdinalIgnoreCase) ? LabelledText : null;
 
-    public IReadOnlyList<string> Models(DataKind kind) => ["textcnn", "bilstm", "transformer"];
+    public IReadOnlyList<string> Models(DataKind kind) => ["textcnn", "bilstm", "transformer", "fasttext", MiniLmModel];
+
+    /// <summary>A head on all-MiniLM-L6-v2's sentence embeddings, the encoder frozen.</summary>
+    public const string MiniLmModel = "minilm";
+
+    /// <summary>Whether the run's model reads a pretrained encoder's embeddings rather than word ids of its own vocabulary.</summary>
+    public static bool UsesEncoder(TrainingConfig config) => config.Model == MiniLmModel;
 
     public TrainingConfig NormalizeOptions(TrainingConfig config)
     {
@@ -54,11 +61,30 @@ public sealed class TextClassificationTask : ITask
     public Module<Tensor, Tensor> CreateModel(TrainingConfig config, TaskData data)
     {
         var d = (TextClassificationData)data;
-        return CreateModel(config, d.Tokenizer, d.ClassNames.Count);
+        if (d.Embeddings is { } embeddings) return CreateHead(config, embeddings.Encoder.Dim, d.ClassNames.Count);
+        var tokenizer = d.Tokenizer!;
+        var o = config.GetTaskOptions<TextClassificationOptions>();
+        // Fitted on the training split (a fold's, under loom cv), like the vocabulary; saved with the model.
+        var ratios = config.Model == "fasttext" && UsesNaiveBayes(o, d.ClassNames.Count)
+            ? NgramBag.NaiveBayesRatios(d.Train.Inputs, d.Train.Targets, tokenizer.VocabSize, Buckets(o))
+            : null;
+        return CreateModel(config, tokenizer, d.ClassNames.Count, ratios);
     }
 
-    /// <summary>The run's model for the words of <paramref name="tokenizer"/> and <paramref name="classes"/> classes.</summary>
-    public static Module<Tensor, Tensor> CreateModel(TrainingConfig config, WordTokenizer tokenizer, int classes)
+    private static int Buckets(TextClassificationOptions o) => o.Quick ? 1 << 16 : 1 << 20;
+
+    // Log-count ratios compare two classes; with more, fastText runs plain.
+    private static bool UsesNaiveBayes(TextClassificationOptions o, int classes) => o.NgramWeights == "nb" && classes == 2;
+
+    /// <summary>The head of a model on a frozen encoder, for embeddings of width <paramref name="dim"/>.</summary>
+    public static Module<Tensor, Tensor> CreateHead(TrainingConfig config, int dim, int classes) => new EmbeddingClassifier(dim, classes, dropout: config.Dropout);
+
+    /// <summary>
+    /// The run's model for the words of <paramref name="tokenizer"/> and <paramref name="classes"/> classes.
+    /// <paramref name="ngramRatios"/>: fastText's naive-Bayes weights when fitted; left out, placeholders that a trained
+    /// run's weights replace.
+    /// </summary>
+    public static Module<Tensor, Tensor> CreateModel(TrainingConfig config, WordTokenizer tokenizer, int classes, Tensor? ngramRatios = null)
     {
         var o = config.GetTaskOptions<TextClassificationOptions>();
         int vocab = tokenizer.VocabSize;
@@ -68,10 +94,15 @@ public sealed class TextClassificationTask : ITask
         {
             "textcnn" => new TextCnn(vocab, classes, dim, filters: o.Quick ? TextClassificationOptions.QuickWidth : 100, dropout: config.Dropout, wordScores: scores),
             "bilstm" => new BiLstmClassifier(vocab, classes, dim, hidden: dim, dropout: config.Dropout, wordScores: scores),
+            "fasttext" => new NgramBag(vocab, classes, dim: FastTextDim, buckets: Buckets(o), dropout: config.Dropout,
+                ratios: UsesNaiveBayes(o, classes) ? ngramRatios ?? Tensor.Zeros(vocab + Buckets(o)) : null),
             "transformer" => new TransformerClassifier(vocab, classes, dim, layers: o.Quick ? 1 : 2, heads: 4, dropout: config.Dropout, wordScores: scores),
-            _ => throw new ArgumentException($"--model {config.Model} is not a text model; {TaskName} uses textcnn, bilstm or transformer"),
+            _ => throw new ArgumentException($"--model {config.Model} is not a text model; {TaskName} uses textcnn, bilstm, transformer, fasttext or {MiniLmModel}"),
         };
     }
+
+    // fastText's width for sentiment: a bag of n-grams needs few dimensions, and its table has a million rows.
+    private const int FastTextDim = 10;
 
     /// <summary>[V] each vocabulary word's VADER valence divided by 4 (the lexicon's range), 0 for special tokens and unrated words.</summary>
     public static Tensor LexiconScores(WordTokenizer tokenizer)

@@ -6,16 +6,17 @@ namespace Loom.Models;
 
 /// <summary>
 /// A trained text-classification run ready to classify texts given on the command line (`loom predict RUN --text`):
-/// its model, vocabulary and classes, read from the run folder without its training data.
+/// its model, vocabulary (or pretrained encoder) and classes, read from the run folder without its training data.
 /// </summary>
 public sealed class TextClassifier
 {
-    private TextClassifier(Module<Tensor, Tensor> model, Data.WordTokenizer tokenizer, IReadOnlyList<string> classes, int maxLength) =>
-        (Model, Tokenizer, ClassNames, MaxLength) = (model, tokenizer, classes, maxLength);
+    private readonly Func<IReadOnlyList<string>, Tensor> _encode;
 
+    private TextClassifier(Module<Tensor, Tensor> model, Func<IReadOnlyList<string>, Tensor> encode, IReadOnlyList<string> classes, int maxLength) =>
+        (Model, _encode, ClassNames, MaxLength) = (model, encode, classes, maxLength);
+
+    /// <summary>The trained model: on word ids, or the head on a frozen encoder's embeddings.</summary>
     public Module<Tensor, Tensor> Model { get; }
-
-    public Data.WordTokenizer Tokenizer { get; }
 
     public IReadOnlyList<string> ClassNames { get; }
 
@@ -28,21 +29,34 @@ public sealed class TextClassifier
         var config = TrainingConfig.FromJson(File.ReadAllText(folder.ConfigPath), folder.ConfigPath);
         if (config.Task != TextClassificationTask.TaskName)
             throw new ArgumentException($"--text needs a {TextClassificationTask.TaskName} run; {folder.Path} is a {config.Task ?? ClassificationTask.TaskName} run (give it --data instead)");
-        var tokenizer = TextClassificationData.ReadTokenizer(folder);
         var classes = ClassNamesFile.Read(folder.File(TextClassificationData.ClassesFile));
-        var model = TextClassificationTask.CreateModel(config, tokenizer, classes.Length);
+        var options = config.GetTaskOptions<TextClassificationOptions>();
+        Module<Tensor, Tensor> model;
+        Func<IReadOnlyList<string>, Tensor> encode;
+        if (TextClassificationTask.UsesEncoder(config))
+        {
+            var encoder = MiniLm.Load(options.Encoder);
+            model = TextClassificationTask.CreateHead(config, encoder.Dim, classes.Length);
+            encode = texts => encoder.Embed(texts);
+        }
+        else
+        {
+            var tokenizer = TextClassificationData.ReadTokenizer(folder);
+            model = TextClassificationTask.CreateModel(config, tokenizer, classes.Length);
+            encode = texts => TextClassificationData.Encode(tokenizer, texts, options.EffectiveMaxLength);
+        }
         var weights = best && File.Exists(folder.BestModelPath) ? folder.BestModelPath : folder.ModelPath;
         if (!File.Exists(weights)) throw new FileNotFoundException($"{folder.Path} has no trained model ({Path.GetFileName(weights)})", weights);
         model.LoadStateDict(SafeTensors.Load(weights).Tensors);
         model.Eval();
-        return new TextClassifier(model, tokenizer, classes, config.GetTaskOptions<TextClassificationOptions>().EffectiveMaxLength);
+        return new TextClassifier(model, encode, classes, options.EffectiveMaxLength);
     }
 
     /// <summary>Each text's most probable class and that probability, and the probability of every class.</summary>
     public IReadOnlyList<(string Class, double Probability, double[] Probabilities)> Predict(IReadOnlyList<string> texts)
     {
         if (texts.Count == 0) return [];
-        var p = TextClassificationTask.Probabilities(Model, TextClassificationData.Encode(Tokenizer, texts, MaxLength));
+        var p = TextClassificationTask.Probabilities(Model, _encode(texts));
         return [.. p.Select(row => { int best = TextClassificationTask.ArgMax(row); return (ClassNames[best], row[best], row); })];
     }
 }
