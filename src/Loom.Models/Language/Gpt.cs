@@ -1,6 +1,7 @@
 using Loom.Autograd;
 using Loom.Memory;
 using Loom.Nn;
+using Loom.Onnx;
 
 namespace Loom.Models;
 
@@ -16,7 +17,7 @@ namespace Loom.Models;
 /// write into the residual stream (attn.c_proj, mlp.c_proj) N(0, 0.02/√(2·layers)), so the stream's variance does not
 /// grow with depth. Shapes: token ids [B, T] (Int64) → logits [B, T, V].
 /// </remarks>
-public sealed class Gpt : Module<Tensor, Tensor>
+public sealed class Gpt : Module<Tensor, Tensor>, IOnnxExportable
 {
     private const double PaddingScore = -1e9; // finite: a row of padding only gets uniform weights, not NaN
     private readonly Tensor? _rotaryCos;
@@ -84,6 +85,28 @@ public sealed class Gpt : Module<Tensor, Tensor>
         if (lastOnly && t > 1) x = x.Narrow(1, t - 1, 1);
         var h = LnF.Forward(x);
         return LmHead is null ? Functional.Linear(h, Wte.Weight) : LmHead.Forward(h);
+    }
+
+    /// <summary>
+    /// The whole-sequence forward pass (no cache, learned positions): ids [batch, sequence] → logits [batch, sequence, V],
+    /// positions and the causal mask built from the sequence length at run time.
+    /// </summary>
+    public string ExportOnnx(OnnxExportContext onnx, string ids)
+    {
+        if (Wpe is null)
+            throw new OnnxException($"export: module '{(onnx.Scope == "" ? "(root)" : onnx.Scope)}' (Gpt with rotary positions) has no ONNX mapping in Loom's exporter");
+        var x = onnx.Op("Add", [onnx.Module(Wte, ids), onnx.Module(Wpe, onnx.Arange(onnx.Dim(ids, 1)))]);
+        foreach (var block in H)
+        {
+            OnnxExportContext inBlock = onnx.Within(block), inAttention = onnx.Within(block.Attn), inMlp = onnx.Within(block.Mlp);
+            var qkv = onnx.Module(block.Attn.CAttn, onnx.Module(block.Ln1, x));
+            var attention = onnx.Module(block.Attn.CProj, inAttention.SelfAttention(qkv, Config.Dim, Config.Heads, isCausal: true, keyPadding: null));
+            x = inBlock.Op("Add", [x, attention]);
+            var hidden = inMlp.Gelu(onnx.Module(block.Mlp.CFc, onnx.Module(block.Ln2, x)), Config.GeluTanh);
+            x = inBlock.Op("Add", [x, onnx.Module(block.Mlp.CProj, hidden)]);
+        }
+        var h = onnx.Module(LnF, x);
+        return LmHead is null ? onnx.Op("MatMul", [h, onnx.Op("Transpose", [onnx.Parameter(Wte.Weight)])]) : onnx.Module(LmHead, h);
     }
 
     // [T] positions start..start+T−1, or [B, T] when rows are left-padded: a row's first real token is position 0.

@@ -1,4 +1,5 @@
 using Loom.Nn;
+using Loom.Onnx;
 
 namespace Loom.Models;
 
@@ -10,7 +11,7 @@ namespace Loom.Models;
 /// The lengths make the backward direction start at each text's last word rather than in the padding, so a text gets
 /// the same logits whatever batch it is padded in.
 /// </remarks>
-public sealed class BiLstmClassifier : Module<Tensor, Tensor>
+public sealed class BiLstmClassifier : Module<Tensor, Tensor>, IOnnxExportable
 {
     public BiLstmClassifier(int vocab, int classes, int embeddingDim = 128, int hidden = 128, double dropout = 0.5, Tensor? wordScores = null)
     {
@@ -35,5 +36,17 @@ public sealed class BiLstmClassifier : Module<Tensor, Tensor>
         var max = output.MaskedFill(padding, double.NegativeInfinity).Max(1);
         var mean = output.Sum(1).Div(TextMasks.LengthColumn(lengths, output.DType));
         return Head.Forward(Drop.Forward(Tensor.Cat([max, mean], 1)));
+    }
+
+    /// <summary>The same graph with the lengths and the padding computed from the ids at run time (ONNX's LSTM takes the lengths).</summary>
+    public string ExportOnnx(OnnxExportContext onnx, string ids)
+    {
+        var padding = TextMasks.Padding(onnx, ids);
+        var lengths = TextMasks.Lengths(onnx, ids, padding);
+        var output = onnx.Recurrent(Lstm, onnx.Module(Embedding, ids), onnx.Cast(lengths, DType.Int32));
+        var max = onnx.Op("ReduceMax", [onnx.Op("Where", [onnx.Unsqueeze(padding, 2), onnx.Scalar("masked", double.NegativeInfinity), output])],
+            OnnxExportContext.Ints("axes", 1), OnnxExportContext.Int("keepdims", 0));
+        var mean = onnx.Op("Div", [onnx.Op("ReduceSum", [output, onnx.Longs("time", 1)], OnnxExportContext.Int("keepdims", 0)), onnx.Unsqueeze(lengths, 1)]);
+        return onnx.Module(Head, onnx.Op("Concat", [max, mean], OnnxExportContext.Int("axis", 1)));
     }
 }

@@ -1,3 +1,5 @@
+using Loom.Onnx;
+
 namespace Loom.Models;
 
 /// <summary>
@@ -35,6 +37,21 @@ internal static class TextMasks
     {
         if (ids.Shape[1] >= length) return ids;
         return Tensor.Cat([ids, Tensor.Zeros(new Shape(ids.Shape[0], length - ids.Shape[1]), DType.Int64)], 1);
+    }
+
+    /// <summary><see cref="Padding(Tensor)"/> in an exported graph: Bool [B, T].</summary>
+    public static string Padding(OnnxExportContext onnx, string ids) => onnx.Op("Equal", [ids, onnx.Constant("pad", Tensor.Scalar(Pad, DType.Int64))]);
+
+    /// <summary>
+    /// <see cref="Lengths(Tensor)"/> in an exported graph, as floats [B]: the first pad's position (the arg-max of "is pad" with
+    /// a pad column appended, so a text without padding gets T), at least 1.
+    /// </summary>
+    public static string Lengths(OnnxExportContext onnx, string ids, string padding)
+    {
+        var isPad = onnx.Cast(padding, DType.Float32);
+        var column = onnx.Full(onnx.Op("Concat", [onnx.Dim(ids, 0), onnx.Longs("one", 1)], OnnxExportContext.Int("axis", 0)), 1, DType.Float32);
+        var firstPad = onnx.Op("ArgMax", [onnx.Op("Concat", [isPad, column], OnnxExportContext.Int("axis", 1))], OnnxExportContext.Int("axis", 1), OnnxExportContext.Int("keepdims", 0));
+        return onnx.Op("Max", [onnx.Cast(firstPad, DType.Float32), onnx.Constant("min_length", Tensor.Scalar(1))]);
     }
 
     public static void CheckIds(Tensor ids, string model)

@@ -1,4 +1,5 @@
 using Loom.Nn;
+using Loom.Onnx;
 
 namespace Loom.Models;
 
@@ -8,7 +9,7 @@ namespace Loom.Models;
 /// ids [B, T] → logits [B, classes].
 /// </summary>
 /// <remarks>Sinusoidal rather than learned positions: nothing of the model depends on a maximum length, so a trained model reads texts of any length.</remarks>
-public sealed class TransformerClassifier : Module<Tensor, Tensor>
+public sealed class TransformerClassifier : Module<Tensor, Tensor>, IOnnxExportable
 {
     public TransformerClassifier(int vocab, int classes, int dim = 128, int layers = 2, int heads = 4, double dropout = 0.1, Tensor? wordScores = null)
     {
@@ -52,5 +53,35 @@ public sealed class TransformerClassifier : Module<Tensor, Tensor>
                 p[pos * dim + i + 1] = Math.Cos(angle);
             }
         return Tensor.FromArray(p, length, dim);
+    }
+
+    /// <summary>The same graph with the padding, the lengths and the positions computed from the ids at run time.</summary>
+    public string ExportOnnx(OnnxExportContext onnx, string ids)
+    {
+        var padding = TextMasks.Padding(onnx, ids);
+        var lengths = TextMasks.Lengths(onnx, ids, padding);
+        var x = onnx.Op("Mul", [onnx.Module(Embedding, ids), onnx.Scalar("scale", Math.Sqrt(Dim))]);
+        x = onnx.Op("Add", [x, OnnxPositions(onnx, onnx.Dim(ids, 1), Dim)]);
+        x = onnx.Encoder(Encoder, x, padding);
+        x = onnx.Op("Where", [onnx.Unsqueeze(padding, 2), onnx.Scalar("zero", 0), onnx.Module(Norm, x)]);
+        var sum = onnx.Op("ReduceSum", [x, onnx.Longs("time", 1)], OnnxExportContext.Int("keepdims", 0));
+        return onnx.Module(Head, onnx.Op("Div", [sum, onnx.Unsqueeze(lengths, 1)]));
+    }
+
+    // Positions [T, d] for a run-time T, in double as Positions computes them: pos / 10000^(i/d) for the pair (i, i + 1),
+    // and cos as sin shifted by π/2 (one Sin op; the difference is at double rounding, far below float's).
+    private static string OnnxPositions(OnnxExportContext onnx, string length, int dim)
+    {
+        var divisor = new double[dim];
+        var phase = new double[dim];
+        for (int i = 0; i < dim; i++)
+        {
+            divisor[i] = Math.Pow(10000, (double)(i - i % 2) / dim);
+            phase[i] = i % 2 == 0 ? 0 : Math.PI / 2;
+        }
+        var positions = onnx.Unsqueeze(onnx.Cast(onnx.Arange(length), DType.Float64), 1);
+        var angles = onnx.Op("Div", [positions, onnx.Constant("position_divisor", Tensor.FromArray(divisor, dim))]);
+        var sines = onnx.Op("Sin", [onnx.Op("Add", [angles, onnx.Constant("position_phase", Tensor.FromArray(phase, dim))])]);
+        return onnx.Cast(sines, DType.Float32);
     }
 }

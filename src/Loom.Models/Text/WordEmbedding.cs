@@ -1,4 +1,5 @@
 using Loom.Nn;
+using Loom.Onnx;
 
 namespace Loom.Models;
 
@@ -8,7 +9,7 @@ namespace Loom.Models;
 /// [dim] a learned direction. A word seen too rarely in training to learn a useful embedding still brings its
 /// polarity, which a few thousand training sentences cannot teach for most of the vocabulary.
 /// </summary>
-public sealed class WordEmbedding : Module<Tensor, Tensor>
+public sealed class WordEmbedding : Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly Tensor? _scores;
 
@@ -45,5 +46,12 @@ public sealed class WordEmbedding : Module<Tensor, Tensor>
         if (Direction is null || _scores is null) return x;
         var scores = Functional.Embedding(ids, _scores); // [B, T, 1]
         return x.Add(scores.Mul(Direction));
+    }
+
+    public string ExportOnnx(OnnxExportContext onnx, string ids)
+    {
+        var x = onnx.Module(Embedding, ids);
+        if (Direction is null || _scores is null) return x;
+        return onnx.Op("Add", [x, onnx.Op("Mul", [onnx.Op("Gather", [onnx.Parameter(_scores), ids]), onnx.Parameter(Direction)])]);
     }
 }

@@ -9,13 +9,14 @@ internal static class ModuleEmitters
     public static bool Handles(Module m) => m is Linear or Conv2d or BatchNormBase or ReLU or Tanh or Sigmoid or LeakyReLU or GELU or Softmax
         or LogSoftmax or MaxPool2d or AvgPool2d or AdaptiveAvgPool2d or Flatten or LayerNorm or Embedding;
 
-    public static string Emit(Module m, OnnxGraphWriter w, string scope, string x, Tensor input, Tensor output, OnnxExport.IStateSource state)
+    /// <param name="input">The traced input (null when the layer was called in a way its hooks did not see): chooses Gemm over MatMul, and gives pooling and Flatten their sizes.</param>
+    public static string Emit(Module m, OnnxGraphWriter w, string scope, string x, Tensor? input, Tensor? output, OnnxExport.IStateSource state)
     {
         string P(Tensor t, string suffix) => state.State(t, $"{scope}.{suffix}");
         switch (m)
         {
             case Linear linear:
-                if (input.Rank == 2)
+                if (input?.Rank == 2)
                     return w.Node(scope, "Gemm", linear.Bias is null ? [x, P(linear.Weight, "weight")] : [x, P(linear.Weight, "weight"), P(linear.Bias, "bias")],
                         Int("transB", 1));
                 var product = w.Node(scope, "MatMul", [x, w.Node(scope, "Transpose", [P(linear.Weight, "weight")])]);
@@ -35,8 +36,8 @@ internal static class ModuleEmitters
             {
                 if (bn.RunningMean is null || bn.RunningVar is null)
                     throw new OnnxException($"export: module '{scope}' (BatchNorm without running statistics) normalises with batch statistics at inference, which ONNX's BatchNormalization cannot");
-                var scale = bn.Weight is null ? w.Initializer($"{scope}.weight", Tensor.Ones(new Shape(bn.NumFeatures), input.DType)) : P(bn.Weight, "weight");
-                var bias = bn.Bias is null ? w.Initializer($"{scope}.bias", Tensor.Zeros(new Shape(bn.NumFeatures), input.DType)) : P(bn.Bias, "bias");
+                var scale = bn.Weight is null ? w.Initializer($"{scope}.weight", Tensor.Ones(new Shape(bn.NumFeatures), bn.RunningMean.DType)) : P(bn.Weight, "weight");
+                var bias = bn.Bias is null ? w.Initializer($"{scope}.bias", Tensor.Zeros(new Shape(bn.NumFeatures), bn.RunningMean.DType)) : P(bn.Bias, "bias");
                 return w.Node(scope, "BatchNormalization", [x, scale, bias, P(bn.RunningMean, "running_mean"), P(bn.RunningVar, "running_var")],
                     Float("epsilon", bn.Eps), Float("momentum", 1 - bn.Momentum));
             }
@@ -45,7 +46,7 @@ internal static class ModuleEmitters
             case Tanh: return w.Node(scope, "Tanh", [x]);
             case Sigmoid: return w.Node(scope, "Sigmoid", [x]);
             case LeakyReLU leaky: return w.Node(scope, "LeakyRelu", [x], Float("alpha", leaky.NegativeSlope));
-            case GELU gelu: return Gelu(w, scope, x, gelu.ApproximateTanh, input.DType);
+            case GELU gelu: return Gelu(w, scope, x, gelu.ApproximateTanh, input?.DType ?? DType.Float32);
             case Softmax softmax: return w.Node(scope, "Softmax", [x], Int("axis", softmax.Dim));
             case LogSoftmax logSoftmax: return w.Node(scope, "LogSoftmax", [x], Int("axis", logSoftmax.Dim));
 
@@ -64,6 +65,7 @@ internal static class ModuleEmitters
             case AdaptiveAvgPool2d adaptive:
             {
                 if (adaptive.OutputSize == (1, 1)) return w.Node(scope, "GlobalAveragePool", [x]);
+                if (input is null) throw NoTrace(scope, m);
                 int h = input.Shape[^2], wd = input.Shape[^1];
                 var (oh, ow) = adaptive.OutputSize;
                 // Adaptive windows are fixed-size (hence one AveragePool) only when the output size divides the input's.
@@ -73,12 +75,13 @@ internal static class ModuleEmitters
             }
 
             case Flatten:
+                if (input is null || output is null) throw NoTrace(scope, m);
                 return Reshape(w, scope, x, input.Shape, output.Shape);
 
             case LayerNorm norm:
             {
                 var shape = new Shape(norm.NormalizedShape);
-                var scale = norm.Weight is null ? w.Initializer($"{scope}.weight", Tensor.Ones(shape, input.DType)) : P(norm.Weight, "weight");
+                var scale = norm.Weight is null ? w.Initializer($"{scope}.weight", Tensor.Ones(shape, norm.Bias?.DType ?? DType.Float32)) : P(norm.Weight, "weight");
                 var inputs = norm.Bias is null ? new[] { x, scale } : [x, scale, P(norm.Bias, "bias")];
                 return w.Node(scope, "LayerNormalization", inputs, Int("axis", -norm.NormalizedShape.Length), Float("epsilon", norm.Eps));
             }
@@ -93,6 +96,9 @@ internal static class ModuleEmitters
         }
     }
 
+    private static OnnxException NoTrace(string scope, Module m) =>
+        new($"export: module '{scope}' ({m.GetType().Name}) was not seen by the trace, so its sizes are unknown");
+
     // PyTorch's (and Loom's) 'same' padding puts the odd one of d·(k − 1) after.
     private static (int, int, int, int) SamePads((int H, int W) kernel, (int H, int W) dilation)
     {
@@ -101,7 +107,7 @@ internal static class ModuleEmitters
     }
 
     // Opset 17 has no Gelu op (it arrived in 20): 0.5·x·(1 + erf(x/√2)), or the tanh form 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
-    private static string Gelu(OnnxGraphWriter w, string scope, string x, bool approximateTanh, DType dtype)
+    public static string Gelu(OnnxGraphWriter w, string scope, string x, bool approximateTanh, DType dtype)
     {
         string C(string name, double v) => w.Initializer($"{scope}.{name}", Tensor.Scalar(v, dtype));
         string inner;

@@ -30,7 +30,7 @@ public static class OnnxExport
     public static void Save(Module<Tensor, Tensor> model, Tensor example, string path, OnnxExportOptions? options = null) =>
         File.WriteAllBytes(path, ToBytes(model, example, options));
 
-    private sealed record Call(string Name, Module Module, Tensor Input, Tensor Output);
+    internal sealed record Call(string Name, Module Module, Tensor Input, Tensor Output);
 
     internal static ModelProto Trace(Module<Tensor, Tensor> model, Tensor example, OnnxExportOptions options)
     {
@@ -96,7 +96,7 @@ public static class OnnxExport
         };
     }
 
-    private sealed class Tracer : IStateSource
+    internal sealed class Tracer : IStateSource
     {
         private readonly Tensor _input;
         private readonly OnnxExportOptions _options;
@@ -104,6 +104,8 @@ public static class OnnxExport
         private readonly Dictionary<Tensor, string> _stateNames = new(ReferenceEqualityComparer.Instance);
         private readonly Dictionary<Tensor, Call> _layerOutputs = new(ReferenceEqualityComparer.Instance);
         private readonly Dictionary<Tensor, string> _moduleOutputs = new(ReferenceEqualityComparer.Instance);
+        private readonly Dictionary<Module, string> _moduleNames = new(ReferenceEqualityComparer.Instance);
+        private readonly Dictionary<Module, Call> _firstCalls = new(ReferenceEqualityComparer.Instance);
 
         public Tracer(Module model, Tensor input, List<Call> calls, OnnxExportOptions options)
         {
@@ -111,13 +113,18 @@ public static class OnnxExport
             _options = options;
             foreach (var (name, p) in model.NamedParameters()) _stateNames.TryAdd(p, name);
             foreach (var (name, b) in model.NamedBuffers()) _stateNames.TryAdd(b, name);
+            foreach (var (name, m) in model.NamedModules()) _moduleNames.TryAdd(m, name);
             // Hooks fire innermost first, so TryAdd keeps the innermost module that produced a tensor.
             foreach (var call in calls)
             {
                 if (ReferenceEquals(call.Input, call.Output)) continue; // Dropout and Identity in evaluation mode
                 if (ModuleEmitters.Handles(call.Module)) _layerOutputs.TryAdd(call.Output, call);
                 _moduleOutputs.TryAdd(call.Output, call.Name);
+                _firstCalls.TryAdd(call.Module, call);
             }
+            // A module that exports itself stands for everything inside it, so the outermost one producing a tensor wins.
+            foreach (var call in calls)
+                if (call.Module is IOnnxExportable) _layerOutputs[call.Output] = call;
         }
 
         public OnnxGraphWriter Writer { get; } = new();
@@ -133,7 +140,9 @@ public static class OnnxExport
                 Writer.Unique(value);
             }
             else if (_stateNames.TryGetValue(t, out var stateName)) value = Writer.Initializer(stateName, t);
-            else if (_layerOutputs.TryGetValue(t, out var call))
+            else if (_layerOutputs.TryGetValue(t, out var call) && call.Module is IOnnxExportable exportable)
+                value = exportable.ExportOnnx(new OnnxExportContext(this, call.Name, FloatType(call.Module, DType.Float32)), Emit(call.Input, call.Name));
+            else if (call is not null)
                 value = ModuleEmitters.Emit(call.Module, Writer, call.Name, Emit(call.Input, call.Name), call.Input, call.Output, this);
             else if (t.GradFn is { } fn) value = EmitOp(fn, t, _moduleOutputs.GetValueOrDefault(t, scope));
             else
@@ -142,6 +151,12 @@ public static class OnnxExport
             _values[t] = value;
             return value;
         }
+
+        public string NameOf(Module module) => _moduleNames.TryGetValue(module, out var name) ? name
+            : throw new OnnxException($"export: a {module.GetType().Name} is used in the forward pass but is not a registered module of the model");
+
+        /// <summary>The module's first traced call (its input and output shapes), or null when its hooks never fired.</summary>
+        public Call? FirstCall(Module module) => _firstCalls.GetValueOrDefault(module);
 
         /// <summary>A module's parameter or buffer as an initializer (shared when several layers read it).</summary>
         public string State(Tensor t, string fallbackName)
@@ -170,8 +185,13 @@ public static class OnnxExport
             }
         }
 
-        private static string Display(string scope) => scope == "" ? "(root)" : scope;
     }
+
+    internal static string Display(string scope) => scope == "" ? "(root)" : scope;
+
+    /// <summary>The type of <paramref name="module"/>'s first floating-point parameter, or <paramref name="fallback"/>.</summary>
+    internal static DType FloatType(Module module, DType fallback) =>
+        module.Parameters().Select(p => p.DType).Where(d => d.IsFloatingPoint()).DefaultIfEmpty(fallback).First();
 
     /// <summary>What a layer emitter needs from the trace: initializers for its parameters.</summary>
     internal interface IStateSource
