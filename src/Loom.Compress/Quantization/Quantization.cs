@@ -40,7 +40,7 @@ public static class Quantization
 
     /// <summary>
     /// Loads an int8 checkpoint into a quantised model: every tensor must have the dtype the model holds (a float
-    /// checkpoint is not silently converted) and every quantised layer must pass <see cref="QuantizedLinear.Validate"/>.
+    /// checkpoint is not silently converted) and every quantised layer must pass its Validate (<see cref="QuantizedLinear.Validate"/>, <see cref="StaticQuantizedLayer.Validate"/>).
     /// Errors are one line naming <paramref name="source"/> and the tensor.
     /// </summary>
     public static void LoadStateDict(Module model, IReadOnlyDictionary<string, Tensor> state, string source)
@@ -51,10 +51,16 @@ public static class Quantization
         model.LoadStateDict(state);
         foreach (var (name, module) in model.NamedModules())
         {
-            if (module is not QuantizedLinear q) continue;
+            Action? validate = module switch
+            {
+                QuantizedLinear q => q.Validate,
+                StaticQuantizedLayer s => s.Validate,
+                _ => null,
+            };
+            if (validate is null) continue;
             try
             {
-                q.Validate();
+                validate();
             }
             catch (InvalidDataException e)
             {

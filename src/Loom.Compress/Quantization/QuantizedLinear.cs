@@ -18,9 +18,7 @@ namespace Loom.Compress;
 /// </remarks>
 public sealed class QuantizedLinear : Module<Tensor, Tensor>
 {
-    private Int8PackedWeights? _packed;
-    private float[] _scales = [], _bias = [];
-    private (int Weight, int Scale, int Zero, int Bias) _packedVersions = (-1, -1, -1, -1);
+    private readonly Int8WeightState _state;
 
     /// <summary>An all-zero layer of the given size, to load an int8 checkpoint into.</summary>
     public QuantizedLinear(int inFeatures, int outFeatures, bool bias = true)
@@ -31,6 +29,7 @@ public sealed class QuantizedLinear : Module<Tensor, Tensor>
         WeightScale = RegisterBuffer("weight_scale", Tensor.Ones(new Shape(outFeatures)))!;
         WeightZeroPoint = RegisterBuffer("weight_zero_point", Tensor.Zeros(new Shape(outFeatures), DType.Int32))!;
         Bias = RegisterBuffer("bias", bias ? Tensor.Zeros(new Shape(outFeatures)) : null);
+        _state = new Int8WeightState(nameof(QuantizedLinear), Weight, WeightScale, WeightZeroPoint, Bias, outFeatures, inFeatures);
     }
 
     /// <summary>The int8 form of a trained float32 <paramref name="linear"/>.</summary>
@@ -42,9 +41,7 @@ public sealed class QuantizedLinear : Module<Tensor, Tensor>
         var q = new QuantizedLinear(linear.InFeatures, linear.OutFeatures, linear.Bias is not null);
         using (new Autograd.NoGrad())
         {
-            var w = linear.Weight.Contiguous().AsReadOnlySpan<float>();
-            Int8Quantization.QuantizeWeightsPerChannel(w, linear.OutFeatures, linear.InFeatures, q.Weight.AsSpan<sbyte>(), q.WeightScale.AsSpan<float>());
-            if (linear.Bias is not null) q.Bias!.CopyFrom(linear.Bias);
+            q._state.Quantize(linear.Weight.Contiguous().AsReadOnlySpan<float>(), linear.Bias is null ? [] : linear.Bias.Contiguous().AsReadOnlySpan<float>());
         }
         return q;
     }
@@ -64,13 +61,13 @@ public sealed class QuantizedLinear : Module<Tensor, Tensor>
     public Tensor? Bias { get; }
 
     /// <summary>Bytes of the layer's state as a checkpoint stores it (int8 weights, scales, zero points, bias).</summary>
-    public long SizeInBytes => Weight.Numel + 4L * WeightScale.Numel + 4L * WeightZeroPoint.Numel + 4L * (Bias?.Numel ?? 0);
+    public long SizeInBytes => _state.SizeInBytes;
 
     /// <summary>
     /// Checks the stored state and packs it for the kernels: weights of −128, non-positive or non-finite scales and
     /// non-zero zero points are refused (a damaged or foreign checkpoint), with the tensor named.
     /// </summary>
-    public void Validate() => Packed();
+    public void Validate() => _state.Packed();
 
     protected override Tensor ForwardCore(Tensor input)
     {
@@ -78,7 +75,7 @@ public sealed class QuantizedLinear : Module<Tensor, Tensor>
             throw new ArgumentException($"QuantizedLinear: takes float32 input, got {input.DType.Name()}");
         if (input.Rank == 0 || input.Shape[^1] != InFeatures)
             throw new ArgumentException($"QuantizedLinear: input {input.Shape} must end in in_features {InFeatures}");
-        var packed = Packed();
+        var packed = _state.Packed();
         var x = input.Contiguous();
         int m = x.Numel / InFeatures;
         var dims = input.Shape.Dims.ToArray();
@@ -90,39 +87,13 @@ public sealed class QuantizedLinear : Module<Tensor, Tensor>
         try
         {
             var qp = Int8Quantization.QuantizeActivations(x.AsReadOnlySpan<float>(), m, InFeatures, InFeatures, q, ldq);
-            Int8Gemm.MultiplyDequantize(m, q, ldq, qp.Scale, qp.ZeroPoint, packed, _scales, _bias, output.AsSpan<float>(), OutFeatures);
+            Int8Gemm.MultiplyDequantize(m, q, ldq, qp.Scale, qp.ZeroPoint, packed, _state.Scales, _state.Bias, output.AsSpan<float>(), OutFeatures);
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(q);
         }
         return output;
-    }
-
-    private Int8PackedWeights Packed()
-    {
-        var versions = (Weight.Storage.Version, WeightScale.Storage.Version, WeightZeroPoint.Storage.Version, Bias?.Storage.Version ?? 0);
-        if (_packed is not null && versions == _packedVersions) return _packed;
-        var scales = WeightScale.Contiguous().ToArray<float>();
-        for (int j = 0; j < scales.Length; j++)
-            if (!(scales[j] > 0) || !float.IsFinite(scales[j]))
-                throw new InvalidDataException($"QuantizedLinear: weight_scale[{j}] is {scales[j]}; scales must be positive and finite");
-        var zeros = WeightZeroPoint.Contiguous().ToArray<int>();
-        int nonZero = Array.FindIndex(zeros, z => z != 0);
-        if (nonZero >= 0)
-            throw new InvalidDataException($"QuantizedLinear: weight_zero_point[{nonZero}] is {zeros[nonZero]}; dynamic int8 weights are symmetric (zero point 0)");
-        try
-        {
-            _packed = new Int8PackedWeights(Weight.Contiguous().AsReadOnlySpan<sbyte>(), OutFeatures, InFeatures, InFeatures);
-        }
-        catch (ArgumentException e)
-        {
-            throw new InvalidDataException($"QuantizedLinear: {e.Message}", e);
-        }
-        _scales = scales;
-        _bias = Bias?.Contiguous().ToArray<float>() ?? [];
-        _packedVersions = versions;
-        return _packed;
     }
 
     protected override string ExtraRepr() =>
