@@ -10,7 +10,7 @@ public static class BuiltinDatasets
     /// <summary>The dataset used when none is named: always available.</summary>
     public const string Default = Digits.Name;
 
-    public static IReadOnlyList<string> Names { get; } = [Digits.Name, FashionMnist.Name, SklearnDigits.Name];
+    public static IReadOnlyList<string> Names { get; } = [Digits.Name, FashionMnist.Name, SklearnDigits.Name, LfwSubset.Name];
 
     /// <summary>Every built-in dataset with its availability checked now.</summary>
     public static IReadOnlyList<DatasetInfo> List() => Names.Select(n => Info(n)).ToArray();
@@ -21,6 +21,7 @@ public static class BuiltinDatasets
         Digits.Name => Digits.Info,
         FashionMnist.Name => FashionMnist.GetInfo(location),
         SklearnDigits.Name => SklearnDigits.GetInfo(location),
+        LfwSubset.Name => LfwSubset.GetInfo(location),
         _ => throw Unknown(name),
     };
 
@@ -30,6 +31,7 @@ public static class BuiltinDatasets
         Digits.Name => Digits.Load(),
         FashionMnist.Name => FashionMnist.Load(location),
         SklearnDigits.Name => SklearnDigits.Load(location),
+        LfwSubset.Name => LfwSubset.Load(location),
         _ => throw Unknown(name),
     };
 

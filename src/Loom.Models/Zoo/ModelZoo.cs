@@ -15,6 +15,7 @@ public static class ModelZoo
         ["cnn"] = "small CNN for images: two Conv(3×3)–BatchNorm–ReLU–MaxPool blocks, then Linear layers",
         ["lenet5"] = "LeNet-5: Conv(5×5, 6) → pool → Conv(5×5, 16) → pool → 120 → 84 → classes",
         ["resnet-mini"] = "ResNet for 28×28–32×32 images: 3×3 stem, three stages of two basic blocks (16, 32, 64 channels), global average pooling",
+        [FaceWindowNet] = "fully convolutional window classifier (a face detector's): two Conv(3×3)–BatchNorm–ReLU–MaxPool blocks, a convolution over the rest of the window, 1×1 to the classes; slides over a picture as one convolution",
         ["resnet18"] = "ResNet-18 (ImageNet layout): 7×7 stride-2 stem, max pooling, four stages of two basic blocks (64–512 channels), global average pooling",
         // Language models take a vocabulary and a context rather than an input shape: LanguageModelTask builds them.
         ["gpt-tiny"] = GptConfig.Presets["gpt-tiny"],
@@ -49,6 +50,7 @@ public static class ModelZoo
             "mlp" => Mlp(inputShape.Aggregate(1, (a, b) => a * b), hidden, outputs, dropout),
             "cnn" => SmallCnn(ImageShape(inputShape, name), outputs, dropout),
             "lenet5" => LeNet5(ImageShape(inputShape, name), outputs),
+            FaceWindowNet => WindowClassifier(ImageShape(inputShape, name), outputs),
             "resnet-mini" => new ResNet(ResNetConfig.Mini, ImageShape(inputShape, name).C, outputs),
             "resnet18" => new ResNet(ResNetConfig.ResNet18, ImageShape(inputShape, name).C, outputs),
             _ => throw new ArgumentException($"unknown model '{name}'; choose one of: {string.Join(", ", Models.Keys)}"),
@@ -71,6 +73,27 @@ public static class ModelZoo
             new Flatten(),
             new Linear(64 * h * w, 128), new ReLU(), new Dropout(dropout),
             new Linear(128, outputs));
+    }
+
+    /// <summary>The name of <see cref="WindowClassifier"/> in the zoo.</summary>
+    public const string FaceWindowNet = "face-fcn";
+
+    /// <summary>
+    /// A window classifier without padding or linear layers: Conv(3×3)–BN–ReLU–MaxPool(2) twice, a convolution as large
+    /// as what is left of the window (4×4 for 25×25), ReLU, and a 1×1 convolution to the classes, then Flatten. Without
+    /// the Flatten it is fully convolutional: on a larger picture it gives one class score per window position, windows
+    /// 4 pixels apart, exactly the scores of those windows cut out (a detector's sliding window, computed once).
+    /// </summary>
+    public static Sequential WindowClassifier((int C, int H, int W) window, int outputs)
+    {
+        int h = ((window.H - 2) / 2 - 2) / 2, w = ((window.W - 2) / 2 - 2) / 2;
+        if (h < 1 || w < 1) throw new ArgumentException($"model '{FaceWindowNet}' needs windows of at least 10×10 pixels, got {window.H}×{window.W}");
+        return new Sequential(
+            new Conv2d(window.C, 16, 3), new BatchNorm2d(16), new ReLU(), new MaxPool2d(2),
+            new Conv2d(16, 32, 3), new BatchNorm2d(32), new ReLU(), new MaxPool2d(2),
+            new Conv2d(32, 64, (h, w)), new BatchNorm2d(64), new ReLU(),
+            new Conv2d(64, outputs, 1),
+            new Flatten());
     }
 
     /// <summary>LeNet-5 as in the PyTorch peer benchmark (padding 2 on the first convolution for 28×28 inputs).</summary>

@@ -27,6 +27,12 @@ public sealed record ClassificationOptions
     /// <summary>ε of the cross-entropy's label smoothing (training, validation and test losses alike); null (0) is left out of config.json.</summary>
     public double? LabelSmoothing { get; init; }
 
+    /// <summary>
+    /// For lfw-faces: photos without faces and .npy arrays of windows whose windows join the training split as
+    /// non-faces (a detector's negatives); null (none) is left out of config.json.
+    /// </summary>
+    public string[]? Negatives { get; init; }
+
     private static readonly ClassificationOptions Defaults = new();
 
     /// <summary>Their command-line form.</summary>
@@ -38,7 +44,8 @@ public sealed record ClassificationOptions
         TaskOption.Integer("--hidden", "hidden", "hidden width of the MLP", Defaults.Hidden),
         TaskOption.Size("--image-size", "image_size", "HEIGHTxWIDTH images of an image folder are resized to", Defaults.ImageSize),
         TaskOption.Integer("--channels", "image_channels", "1 (grayscale) or 3 (RGB) for image folders", Defaults.ImageChannels),
-        TaskOption.List("--augment", "augment", "augment training images, comma-separated: crop (shift by up to 1/8 of the size, zero-padded), flip (left-right; not for digits or text), erase (random rectangle)"),
+        TaskOption.List("--augment", "augment", "augment training images, comma-separated: crop (shift by up to 1/8 of the size, zero-padded), flip (left-right; not for digits or text), erase (random rectangle), jitter (small rotation, shift and scale), light (random contrast and brightness)"),
+        TaskOption.List("--negatives", "negatives", "lfw-faces only: more non-face training windows, comma-separated: photos without faces (random windows of every size) or .npy arrays of 25×25 windows (loom faces mine)"),
         TaskOption.Number("--label-smoothing", "label_smoothing", "label smoothing ε of the loss", 0),
     ];
 
@@ -54,6 +61,7 @@ public sealed record ClassificationOptions
         if (Augment is not null && Augment.Any(a => !ImageAugmentation.Names.Contains(a)))
             throw new ArgumentException($"--augment takes {string.Join(", ", ImageAugmentation.Names)}, comma-separated; got {string.Join(",", Augment)}");
         if (LabelSmoothing is double e && !(e >= 0 && e < 1)) throw new ArgumentException($"--label-smoothing must be in [0, 1), got {LabelSmoothing}");
+        if (Negatives is not null && Negatives.Any(string.IsNullOrEmpty)) throw new ArgumentException("--negatives must be a list of photos or .npy files");
         if (ImageChannels is not (1 or 3)) throw new ArgumentException($"--channels must be 1 or 3, got {ImageChannels}");
     }
 }

@@ -46,7 +46,14 @@ public static class ClassificationSources
         if (BuiltinDatasets.Names.Contains(data, StringComparer.OrdinalIgnoreCase))
         {
             var split = BuiltinDatasets.Load(data);
-            return new ClassificationData(split.Train, split.Test, split.Info.InputShape, split.Info.ClassNames, $"{split.Info.Name} ({split.Info.Source})");
+            var train = split.Train;
+            if (options.Negatives is { Length: > 0 } negatives)
+            {
+                if (split.Info.Name != LfwSubset.Name) throw new ArgumentException($"--negatives adds non-face windows to {LfwSubset.Name}; --data is {data}");
+                // A trained run's data is only evaluated, on the crops' own test split.
+                if (trained is null) train = FaceWindows.WithNegatives(train, negatives, config.Seed);
+            }
+            return new ClassificationData(train, split.Test, split.Info.InputShape, split.Info.ClassNames, $"{split.Info.Name} ({split.Info.Source})");
         }
         if (kind == DataKind.Table) return FromCsv(data, options, config.Seed, trained, newData);
         if (Directory.Exists(data))

@@ -30,7 +30,7 @@ public sealed class ClassificationTask : ITask
     public TrainingDefaults TrainingDefaults { get; } = new(BatchSize: 64, Optimizer: "adam", LearningRate: 2e-3, WeightDecay: 0, Schedule: "cosine", ClipGradNorm: 0);
 
     // A table row has no spatial layout for a convolution to exploit; an image can be flattened for an MLP.
-    public IReadOnlyList<string> Models(DataKind kind) => kind == DataKind.Table ? ["mlp"] : ["cnn", "mlp", "lenet5", "resnet-mini", "resnet18"];
+    public IReadOnlyList<string> Models(DataKind kind) => kind == DataKind.Table ? ["mlp"] : ["cnn", "mlp", "lenet5", "resnet-mini", "resnet18", ModelZoo.FaceWindowNet];
 
     public TrainingConfig NormalizeOptions(TrainingConfig config)
     {

@@ -71,7 +71,10 @@ public sealed class Detector
     /// per object with its class and score. Small pictures are enlarged (nearest neighbour, to a side of about 512)
     /// so the labels can be read.
     /// </summary>
-    public void Draw(string imagePath, IReadOnlyList<Detection> objects, string outputPath)
+    public void Draw(string imagePath, IReadOnlyList<Detection> objects, string outputPath) => Draw(imagePath, objects, Classes, outputPath);
+
+    /// <summary>Draws <paramref name="objects"/>, labelled with <paramref name="classes"/>, on a picture and writes a PNG (as the instance method).</summary>
+    public static void Draw(string imagePath, IReadOnlyList<Detection> objects, IReadOnlyList<string> classes, string outputPath)
     {
         var picture = ImageReader.Read(imagePath);
         int h = picture.Shape[1], w = picture.Shape[2];
@@ -96,7 +99,7 @@ public sealed class Detector
                 using var ink = new SKPaint { Color = SKColors.Black, IsAntialias = true };
                 var rect = new SKRect((float)o.Box.X1 * scale, (float)o.Box.Y1 * scale, (float)o.Box.X2 * scale, (float)o.Box.Y2 * scale);
                 canvas.DrawRect(rect, stroke);
-                string label = $"{Classes[o.Class]} {o.Score:0.00}";
+                string label = $"{classes[o.Class]} {o.Score:0.00}";
                 float textWidth = font.MeasureText(label);
                 // The label sits above the box, or inside it when the box touches the top.
                 float top = rect.Top >= 18 ? rect.Top - 18 : rect.Top;
