@@ -9,6 +9,8 @@ namespace Loom.Bench.Distributed;
 /// library's own <c>MPI_Allreduce</c> of the same number of bytes called from mpi4py (no Loom code), in interleaved
 /// rounds of two long-lived jobs. Bandwidths as nccl-tests define them: algorithm bandwidth = bytes / time, bus
 /// bandwidth = algorithm bandwidth · 2(n−1)/n (what each rank's link carries in a ring). The bar: Loom ≥ 0.9× MPI.
+/// Two Loom rows per size: "ddp", the whole bucket path of a training step (which also averages), and "collective",
+/// the non-blocking all-reduce with Loom's polled wait that the bucket issues.
 /// The MPI peer always runs (it is the point of the row); without mpi4py Loom is measured alone.
 /// </summary>
 public sealed class AllReduceBench : IBenchmark
@@ -40,11 +42,12 @@ public sealed class AllReduceBench : IBenchmark
         }
         long[] sizes = options.Quick ? [256 << 10, 4 << 20] : [256 << 10, 4 << 20, 25 << 20, 100 << 20];
         foreach (long bytes in sizes)
+        foreach (var (path, @case) in Paths)
         {
-            string name = $"{Ranks} ranks, {Megabytes(bytes)}";
+            string name = $"{path}, {Ranks} ranks, {Megabytes(bytes)}";
             if (!options.Includes(name)) continue;
             var parameters = new JsonObject { ["bytes"] = bytes };
-            var loomCase = loom.Setup("allreduce", 1, parameters, warmup: 5);
+            var loomCase = loom.Setup(@case, 1, parameters, warmup: 5);
             var peerCase = mpi?.Setup("allreduce", 1, parameters, warmup: 5);
             CaseTiming t;
             if (peerCase is null)
@@ -73,6 +76,10 @@ public sealed class AllReduceBench : IBenchmark
             report.Add(Name, name, [.. metrics, .. t.PeerMetrics()]);
         }
     }
+
+    // "ddp": DistributedDataParallel.SynchronizeGradients of one bucket (the collective and the division by the number
+    // of ranks, which a raw MPI_Allreduce does not do); "collective": the bucket's MPI_Iallreduce and Loom's polled wait.
+    private static readonly (string Path, string Case)[] Paths = [("ddp", "allreduce"), ("collective", "iallreduce")];
 
     private static (double Median, double Min, int Iterations) MeasureAlone(PeerCase loom, BenchOptions options)
     {

@@ -13,7 +13,9 @@ namespace Loom.Bench.Distributed;
 /// <list type="bullet">
 /// <item><c>allreduce</c> (<c>{"bytes": n}</c>): one step is <see cref="DistributedDataParallel.SynchronizeGradients"/>
 /// of a model whose gradients fill one bucket of n bytes: the copy into the bucket, the non-blocking all-reduce and
-/// its polled wait, and the averaged copy back, which is what a training step pays per bucket.</item>
+/// its polled wait, and the division by the number of ranks, which is what a training step pays per bucket.</item>
+/// <item><c>iallreduce</c> (<c>{"bytes": n}</c>): the bucket's collective alone, <see cref="Communicator.AllReduce{T}(Span{T}, ReduceOp)"/>
+/// (MPI_Iallreduce in place and the polled wait with a timeout), without the division.</item>
 /// <item><c>trainstep/gpt</c> and <c>cnn/fashion-mnist</c> (<c>{"global_batch": b}</c>): a training step (forward,
 /// cross-entropy, backward, gradient all-reduce, Adam step) on b / ranks samples per rank, so every job configuration
 /// trains on the same global batch. With one rank there is no DistributedDataParallel at all, as a user without
@@ -25,9 +27,10 @@ internal static class DataParallelCases
     public static Action Create(string name, JsonObject parameters, Communicator world) => name switch
     {
         "allreduce" => AllReduce(parameters["bytes"]?.GetValue<long>() ?? 4 << 20, world),
+        "iallreduce" => Collective(parameters["bytes"]?.GetValue<long>() ?? 4 << 20, world),
         "trainstep/gpt" => GptStep(Batch(parameters, 8, world), world),
         "cnn/fashion-mnist" => CnnStep(Batch(parameters, 64, world), world),
-        _ => throw new CaseUnavailableException($"unknown case '{name}' (this job has: allreduce, trainstep/gpt, cnn/fashion-mnist)"),
+        _ => throw new CaseUnavailableException($"unknown case '{name}' (this job has: allreduce, iallreduce, trainstep/gpt, cnn/fashion-mnist)"),
     };
 
     private static int Batch(JsonObject parameters, int defaultGlobal, Communicator world)
@@ -51,6 +54,17 @@ internal static class DataParallelCases
         if (grad[0] != expected || grad[^1] != expected)
             throw new InvalidOperationException($"allreduce: DistributedDataParallel averaged to {grad[0]}, expected {expected}");
         return ddp.SynchronizeGradients;
+    }
+
+    private static Action Collective(long bytes, Communicator world)
+    {
+        var buffer = new float[Math.Max(1, bytes / sizeof(float))];
+        Array.Fill(buffer, world.Rank + 1);
+        world.AllReduce<float>(buffer);
+        float expected = world.Size * (world.Size + 1) / 2f;
+        if (buffer[0] != expected || buffer[^1] != expected)
+            throw new InvalidOperationException($"iallreduce: the sum was {buffer[0]}, expected {expected}");
+        return () => world.AllReduce<float>(buffer);
     }
 
     private sealed class GradientHolder : Module

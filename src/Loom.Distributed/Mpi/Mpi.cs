@@ -8,6 +8,9 @@ public static class Mpi
 {
     private static Communicator? _world;
 
+    /// <summary>The MCA variable that chooses OpenMPI's MPI_Iallreduce algorithm; Loom sets it (unless already set) before MPI_Init.</summary>
+    public const string IallreduceAlgorithmVariable = "OMPI_MCA_coll_libnbc_iallreduce_algorithm";
+
     /// <summary>Whether this process was started by OpenMPI's mpirun (which sets OMPI_COMM_WORLD_SIZE).</summary>
     public static bool LaunchedByMpirun => Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_SIZE") is not null;
 
@@ -23,6 +26,12 @@ public static class Mpi
         MpiNative.Check(MpiNative.Initialized(out int already), "MPI_Initialized");
         if (already == 0)
         {
+            // libnbc, OpenMPI's non-blocking collectives, picks a binomial tree (reduce to rank 0, then broadcast) for
+            // MPI_Iallreduce on fewer than 4 ranks or in place, which is every DDP bucket here: rank 0 reduces the
+            // whole buffer alone, and a bucket took twice as long as the blocking MPI_Allreduce of the same bytes.
+            // Reduce-scatter + all-gather (Rabenseifner) splits the reduction among the ranks and needs log2(p)
+            // rounds of progress instead of a ring's 2(p−1). A user's own setting wins (overwrite 0).
+            MpiNative.SetEnv(IallreduceAlgorithmVariable, "3", 0); // 3: rabenseifner
             // SERIALIZED, not SINGLE: the .NET runtime may move work between threads (test hosts, finalisers), and
             // Loom's own calls never overlap.
             MpiNative.Check(MpiNative.InitThread(null, null, MpiNative.ThreadSerialized, out _), "MPI_Init_thread");

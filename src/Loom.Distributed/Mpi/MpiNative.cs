@@ -36,6 +36,11 @@ internal static unsafe partial class MpiNative
     /// <summary>The address of an exported predefined handle (<c>ompi_mpi_comm_world</c>…).</summary>
     public static nint Global(string name) => NativeLibrary.GetExport(Handle, name);
 
+    // .NET's Environment.SetEnvironmentVariable changes only the runtime's own copy on Unix; MPI_Init reads the C
+    // environment, so MCA defaults must go through libc.
+    [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int SetEnv(string name, string value, int overwrite);
+
     [LibraryImport(Library, EntryPoint = "MPI_Init_thread")]
     public static partial int InitThread(int* argc, nint* argv, int required, out int provided);
 
