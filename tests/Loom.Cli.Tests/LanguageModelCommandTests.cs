@@ -131,6 +131,24 @@ public class LanguageModelCommandTests(TextRunFixture run) : IClassFixture<TextR
         OneError(CliRunner.Run("generate", "--weights", run.Temp("none.safetensors"), "--tokenizer", "gpt2", "--prompt", "x"), "none.safetensors");
         OneError(CliRunner.Run("generate", "--weights", run.File("model.safetensors"), "--tokenizer", "gpt2", "--prompt", "x"), "(Conv1D, stored [in, out])"); // a Loom run stores Linear weights [out, in]
     }
+
+    [Fact]
+    public void Activations_attention_draws_each_blocks_heads_over_the_characters_of_a_text()
+    {
+        var result = CliRunner.Succeed("activations", run.Folder, "--attention", "--text", "The cat sat");
+        // gpt-tiny: 2 blocks of 4 heads; the char tokenizer makes 11 tokens of "The cat sat".
+        foreach (var block in new[] { "0", "1" })
+        {
+            Assert.Contains($"attention of h.{block}.attn: 4 heads over 11 tokens", result.Output);
+            var picture = run.File($"explain/attention_h_{block}_attn.png");
+            using var codec = SkiaSharp.SKCodec.Create(picture);
+            Assert.Equal((4 * 420, 36 + 420), (codec.Info.Width, codec.Info.Height));
+            Assert.Contains($"](explain/attention_h_{block}_attn.png)", System.IO.File.ReadAllText(run.File("explain.md")));
+        }
+        Assert.Contains("`T h e _ c a t _ s a t`", System.IO.File.ReadAllText(run.File("explain/attention.md")));
+        // Without --text: the start of the first test window, at most 32 characters.
+        Assert.Contains("over 32 tokens", CliRunner.Succeed("activations", run.Folder, "--attention").Output);
+    }
 }
 
 /// <summary>`loom generate --weights model.safetensors --tokenizer gpt2`: a GPT-2-shaped checkpoint with GPT-2's 50,257-token vocabulary.</summary>

@@ -12,6 +12,8 @@ namespace Loom.Cli.Commands;
 /// `loom activations RUN [--layer NAME] [--samples N]`: what each layer of a trained run does over its test split
 /// (mean, variance, zeros, dead units, saturation), a PCA picture of one layer coloured by class and, for images, the
 /// test images that most excite its first units; a table on the console and a section of RUN/explain.md.
+/// `--attention [--text "…"]` instead draws the attention maps of a transformer run (text classifier or GPT), one
+/// picture per layer with a token × token panel per head.
 /// </summary>
 internal static class ActivationsCommand
 {
@@ -20,12 +22,21 @@ internal static class ActivationsCommand
         var run = new RunOptions(console, "run this data (read as the run's training data was) instead of the run's test split");
         var layer = new Option<string?>("--layer") { Description = "the layer to project with PCA and whose top-activating examples to show (default: the input of the last linear layer)" };
         var samples = new Option<int>("--samples") { Description = "test samples to run through the model", DefaultValueFactory = _ => 1000 };
-        var command = run.Command("activations", "Per-layer activation statistics (dead units, saturation) of a trained run, a PCA picture and top-activating examples", layer, samples);
+        var attention = new Option<bool>("--attention") { Description = "draw the attention maps (per layer and head) of a transformer run instead of the statistics" };
+        var text = new Option<string?>("--text") { Description = "with --attention: the text to attend over (default: the start of the first test sample)" };
+        var command = run.Command("activations", "Per-layer activation statistics (dead units, saturation) of a trained run, a PCA picture and top-activating examples", layer, samples, attention, text);
         command.SetAction(parse =>
         {
             if (parse.GetValue(samples) < 1) throw new UserErrorException($"--samples must be at least 1, got {parse.GetValue(samples)}");
+            if (parse.GetValue(text) is not null && !parse.GetValue(attention)) throw new UserErrorException("--text goes with --attention (the text whose attention maps to draw)");
             var trained = run.Load(parse);
             var folder = run.Folder(parse).Path;
+            if (parse.GetValue(attention))
+            {
+                var path = ExplainReport.WriteSection(folder, "attention", AttentionMaps.Draw(trained, parse.GetValue(text), folder, console));
+                console.WriteOneLine($"wrote {path}");
+                return 0;
+            }
             var (classNames, sequence) = trained.Data switch
             {
                 TextClassificationData text => (text.ClassNames, true),

@@ -156,11 +156,44 @@ public static class ExplainPlots
     }
 
     /// <summary>An attention matrix [queries, keys] as a heat map with the tokens on both axes.</summary>
-    public static void AttentionMap(double[,] weights, IReadOnlyList<string> tokens, string path, string title, int size = 700)
+    public static void AttentionMap(double[,] weights, IReadOnlyList<string> tokens, string path, string title, int size = 700) =>
+        AttentionPlot(weights, tokens, title).SavePng(path, size, size);
+
+    /// <summary>
+    /// One layer's attention, one panel per head (<paramref name="heads"/>: [queries, keys] each), <paramref name="columns"/>
+    /// panels a row, tokens on both axes of every panel and one colour scale from 0 to 1 for all, so heads compare.
+    /// </summary>
+    public static (int Width, int Height) AttentionHeads(IReadOnlyList<double[,]> heads, IReadOnlyList<string> tokens, string path, string title, int columns = 4, int size = 420)
+    {
+        if (heads.Count == 0) throw new ArgumentException("no attention heads to draw");
+        columns = Math.Min(columns, heads.Count);
+        int rows = (heads.Count + columns - 1) / columns;
+        const int header = 36;
+        int width = columns * size, height = header + rows * size;
+        using var bitmap = new SKBitmap(width, height);
+        using var canvas = new SKCanvas(bitmap);
+        canvas.Clear(SKColors.White);
+        using (var font = new SKFont(SKTypeface.Default, 20))
+        using (var ink = new SKPaint { Color = SKColors.Black, IsAntialias = true })
+            canvas.DrawText(title, 10, 26, font, ink);
+        for (int h = 0; h < heads.Count; h++)
+        {
+            canvas.Save();
+            canvas.Translate(h % columns * size, header + h / columns * size);
+            AttentionPlot(heads[h], tokens, $"head {h}").Render(canvas, size, size);
+            canvas.Restore();
+        }
+        Save(bitmap, path);
+        return (width, height);
+    }
+
+    private static Plot AttentionPlot(double[,] weights, IReadOnlyList<string> tokens, string title)
     {
         var plot = new Plot();
         var map = plot.Add.Heatmap(weights);
         map.Colormap = new ScottPlot.Colormaps.Viridis();
+        // Probabilities: a fixed 0–1 scale, or every panel would stretch its own maximum to yellow.
+        map.ManualRange = new ScottPlot.Range(0, 1);
         int n = weights.GetLength(0), m = weights.GetLength(1);
         if (tokens.Count == Math.Max(n, m))
         {
@@ -174,7 +207,7 @@ public static class ExplainPlots
         plot.XLabel("key");
         plot.YLabel("query");
         plot.Title(title);
-        plot.SavePng(path, size, size);
+        return plot;
     }
 
     private static (int N, int H, int W) ImageSize(Tensor images) => images.Rank switch

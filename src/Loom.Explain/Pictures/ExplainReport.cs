@@ -7,7 +7,7 @@ namespace Loom.Explain;
 public static class ExplainReport
 {
     /// <summary>Section keys in the order explain.md lists them; other keys follow alphabetically.</summary>
-    public static readonly IReadOnlyList<string> Order = ["ig", "saliency", "smoothgrad", "occlusion", "permutation", "shap", "activations"];
+    public static readonly IReadOnlyList<string> Order = ["ig", "saliency", "smoothgrad", "occlusion", "permutation", "shap", "activations", "attention"];
 
     /// <summary>The folder for pictures and sections: &lt;run&gt;/explain, created if needed.</summary>
     public static string Folder(string runFolder) => Directory.CreateDirectory(Path.Combine(runFolder, "explain")).FullName;
