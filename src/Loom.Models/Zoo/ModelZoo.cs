@@ -17,6 +17,8 @@ public static class ModelZoo
         ["resnet-mini"] = "ResNet for 28×28–32×32 images: 3×3 stem, three stages of two basic blocks (16, 32, 64 channels), global average pooling",
         [FaceWindowNet] = "fully convolutional window classifier (a face detector's): two Conv(3×3)–BatchNorm–ReLU–MaxPool blocks, a convolution over the rest of the window, 1×1 to the classes; slides over a picture as one convolution",
         ["resnet18"] = "ResNet-18 (ImageNet layout): 7×7 stride-2 stem, max pooling, four stages of two basic blocks (64–512 channels), global average pooling",
+        // An imported network takes its ONNX file: ClassificationTask builds it for runs that loom import --out writes.
+        [ImportedClassifier.ModelName] = "an imported ONNX network (loom import --out) with a new Linear head: its outputs, flattened, are the features",
         // Language models take a vocabulary and a context rather than an input shape: LanguageModelTask builds them.
         ["gpt-tiny"] = GptConfig.Presets["gpt-tiny"],
         ["gpt-small"] = GptConfig.Presets["gpt-small"],

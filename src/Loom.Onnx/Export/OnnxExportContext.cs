@@ -30,6 +30,10 @@ public sealed class OnnxExportContext
     /// <summary>An ONNX node of the default domain; returns its (first) output.</summary>
     public string Op(string opType, IReadOnlyList<string> inputs, params AttributeProto[] attributes) => Writer.Node(Scope, opType, inputs, attributes);
 
+    /// <summary>An ONNX node with <paramref name="outputs"/> outputs; returns their names.</summary>
+    public string[] Op(string opType, IReadOnlyList<string> inputs, int outputs, params AttributeProto[] attributes) =>
+        Writer.NodeOutputs(Scope, opType, inputs, outputs, attributes);
+
     /// <summary>A constant as an initializer named "{scope}.{name}" (made unique).</summary>
     public string Constant(string name, Tensor value) => Writer.Initializer(Scope == "" ? name : $"{Scope}.{name}", value);
 

@@ -23,7 +23,7 @@ public sealed record OnnxValueInfo(string Name, string ElementType, IReadOnlyLis
 /// <see cref="OnnxException"/>s. <see cref="Module{TIn,TOut}.Forward"/> runs a one-input graph and returns its first
 /// output; <see cref="Run(IReadOnlyDictionary{string, Tensor})"/> takes and returns every named value.
 /// </remarks>
-public sealed class OnnxModule : Module<Tensor, Tensor>
+public sealed class OnnxModule : Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly List<OnnxNode> _nodes = [];
     private readonly Dictionary<string, Tensor> _constants = [];
@@ -167,6 +167,47 @@ public sealed class OnnxModule : Module<Tensor, Tensor>
     }
 
     protected override Tensor ForwardCore(Tensor input) => Run([input])[0];
+
+    // Ops whose inputs or attributes changed form between opsets 7 and 13 (attribute axes became inputs, Softmax's 2-D
+    // coercion went): a graph older than 13 that uses them cannot be written back at opset 17 node for node.
+    private static readonly HashSet<string> ChangedBefore13 =
+        ["Softmax", "LogSoftmax", "Squeeze", "Unsqueeze", "ReduceSum", "Split", "Pad", "Clip", "Slice", "Upsample", "Resize", "TopK"];
+
+    /// <summary>
+    /// Writes the graph back node for node, with the parameters' and running statistics' current values (an imported
+    /// network, fine-tuned, exports again). Dropout becomes Identity; BatchNormalization loses the pre-9 `spatial`
+    /// attribute (1, the only value with opset-9 meaning). Graphs newer than opset 17, and older graphs using an op
+    /// whose form changed by 13, fail naming the op.
+    /// </summary>
+    public string ExportOnnx(OnnxExportContext onnx, string input)
+    {
+        string module = onnx.Scope == "" ? "(root)" : onnx.Scope;
+        if (Inputs.Count != 1 || Outputs.Count != 1)
+            throw new OnnxException($"export: module '{module}' (an ONNX graph of {Inputs.Count} inputs and {Outputs.Count} outputs) exports only with one of each");
+        if (Opset > 17) throw new OnnxException($"export: module '{module}' (an ONNX graph of opset {Opset}) cannot be written at opset 17");
+        var values = new Dictionary<string, string> { [Inputs[0].Name] = input };
+        string Value(string name)
+        {
+            if (name == "") return "";
+            if (values.TryGetValue(name, out var known)) return known;
+            var value = _weights.TryGetValue(name, out var w) ? onnx.Parameter(w) : onnx.Constant(name, _constants[name]);
+            return values[name] = value;
+        }
+        foreach (var node in _nodes)
+        {
+            if (Opset < 13 && ChangedBefore13.Contains(node.OpType))
+                throw new OnnxException($"export: op '{node.OpType}' in module '{module}' changed form after this graph's opset {Opset}; Loom cannot write it at opset 17");
+            var inputs = node.Inputs.Select(Value).ToList();
+            var attributes = node.Proto.Attribute.Where(a => !(node.OpType == "BatchNormalization" && a.Name is "spatial" or "consumed_inputs")).ToArray();
+            if (node.OpType == "BatchNormalization" && node.Has("spatial") && node.Int("spatial", 1) != 1)
+                throw new OnnxException($"export: op 'BatchNormalization' (spatial = 0) in module '{module}' has no opset-17 form");
+            int used = Array.FindLastIndex(node.Outputs, o => o != "") + 1;
+            var outputs = node.OpType == "Dropout" ? [onnx.Op("Identity", [inputs[0]])] : onnx.Op(node.OpType, inputs, used, attributes);
+            for (int k = 0; k < used; k++)
+                if (node.Outputs[k] != "") values[node.Outputs[k]] = outputs[k];
+        }
+        return Value(Outputs[0].Name);
+    }
 
     /// <summary>A few lines describing the graph: producer, opset, inputs, outputs, op counts and parameter count.</summary>
     public string Summary()

@@ -13,6 +13,7 @@ internal sealed class OnnxNode
 
     public OnnxNode(NodeProto proto, int opset, int index)
     {
+        Proto = proto;
         OpType = proto.OpType;
         Name = string.IsNullOrEmpty(proto.Name) ? $"{proto.OpType}_{index}" : proto.Name;
         Domain = proto.Domain;
@@ -23,6 +24,9 @@ internal sealed class OnnxNode
             if (!_attributes.TryAdd(a.Name, a))
                 throw new OnnxException($"attribute '{a.Name}' is given twice");
     }
+
+    /// <summary>The node as read (re-export writes it back).</summary>
+    public NodeProto Proto { get; }
 
     public string OpType { get; }
     public string Name { get; }

@@ -86,6 +86,9 @@ internal static partial class OnnxOps
         ["Constant"] = (n, x, _) => [Constant(n)],
         ["Expand"] = (n, x, _) => [Expand(n, Req(x, 0), Req(x, 1))],
         ["Range"] = (n, x, _) => [Range(Req(x, 0), Req(x, 1), Req(x, 2))],
+        ["Resize"] = (n, x, _) => [Resize(n, x)],
+        ["ArgMax"] = (n, x, _) => [Req(x, 0).ArgMax((int)n.Int("axis", 0), keepDim: n.Int("keepdims", 1) != 0)],
+        ["Sin"] = (n, x, _) => [Req(x, 0).Sin()],
     };
 
     /// <summary>Ops whose result depends on more than their inputs (the mode), so constant inputs do not make them constant.</summary>
@@ -403,6 +406,37 @@ internal static partial class OnnxOps
         var outShape = Shape.Broadcast(x.Shape, new Shape(target), "expand");
         OnnxTensors.CheckedDims(outShape.Dims.ToArray().Select(d => (long)d).ToArray(), "expanded shape", OnnxTensors.MaxComputedElements);
         return x.BroadcastTo(outShape);
+    }
+
+    // Spatial resizing of [N, C, H, W] (opset 11+: X, roi, scales, sizes): linear as Loom's bilinear with half-pixel
+    // centres (PyTorch's align_corners = False), or nearest with asymmetric coordinates and floor (PyTorch's nearest).
+    private static Tensor Resize(OnnxNode n, Tensor?[] x)
+    {
+        var input = Req(x, 0);
+        if (input.Rank != 4) throw new OnnxException($"Resize of a {input.Rank}-D tensor is not supported (only [N, C, H, W])");
+        string mode = n.String("mode", "nearest"), coordinates = n.String("coordinate_transformation_mode", "half_pixel");
+        int[] size;
+        if (Opt(x, 3) is { } sizes)
+            size = n.ToInts(OnnxTensors.Longs(sizes, "sizes"), "sizes");
+        else if (Opt(x, 2) is { } scales && scales.Shape.Numel == 4)
+        {
+            var f = scales.ToArray<double>();
+            size = [.. Enumerable.Range(0, 4).Select(i => (int)Math.Floor(input.Shape[i] * f[i]))];
+        }
+        else throw new OnnxException("Resize needs scales or sizes");
+        if (size.Length != 4 || size[0] != input.Shape[0] || size[1] != input.Shape[1])
+            throw new OnnxException($"Resize to [{string.Join(", ", size)}] changes more than the spatial dimensions of {input.Shape}");
+        var (interpolation, expected) = mode switch
+        {
+            "linear" => (InterpolateMode.Bilinear, "half_pixel"),
+            "nearest" => (InterpolateMode.Nearest, "asymmetric"),
+            _ => throw new OnnxException($"Resize mode '{mode}' is not supported"),
+        };
+        if (coordinates != expected && !(mode == "linear" && coordinates == "pytorch_half_pixel"))
+            throw new OnnxException($"Resize mode '{mode}' with coordinate_transformation_mode '{coordinates}' is not supported");
+        if (mode == "nearest" && n.String("nearest_mode", "round_prefer_floor") != "floor")
+            throw new OnnxException("Resize mode 'nearest' needs nearest_mode 'floor'");
+        return Functional.Interpolate(input, [size[2], size[3]], mode: interpolation);
     }
 
     private static Tensor Range(Tensor start, Tensor limit, Tensor delta)

@@ -33,6 +33,18 @@ public sealed record ClassificationOptions
     /// </summary>
     public string[]? Negatives { get; init; }
 
+    /// <summary>Model "onnx" (written by `loom import --out`): the imported ONNX file the classifier's features come from.</summary>
+    public string? OnnxModel { get; init; }
+
+    /// <summary>[C, H, W] the imported network reads (images are resized and their channels repeated to it); null: the samples' own shape.</summary>
+    public int[]? OnnxInput { get; init; }
+
+    /// <summary>Factor on the inputs before the imported network (CNTK's ResNet18 reads pixels in 0–255); null: 1.</summary>
+    public double? OnnxScale { get; init; }
+
+    /// <summary>Whether training updates the imported network as well as the new head (null: the head only).</summary>
+    public bool? OnnxTrainAll { get; init; }
+
     private static readonly ClassificationOptions Defaults = new();
 
     /// <summary>Their command-line form.</summary>
@@ -62,6 +74,9 @@ public sealed record ClassificationOptions
             throw new ArgumentException($"--augment takes {string.Join(", ", ImageAugmentation.Names)}, comma-separated; got {string.Join(",", Augment)}");
         if (LabelSmoothing is double e && !(e >= 0 && e < 1)) throw new ArgumentException($"--label-smoothing must be in [0, 1), got {LabelSmoothing}");
         if (Negatives is not null && Negatives.Any(string.IsNullOrEmpty)) throw new ArgumentException("--negatives must be a list of photos or .npy files");
+        if (OnnxInput is not null && (OnnxInput.Length is not (1 or 3) || OnnxInput.Any(d => d < 1)))
+            throw new ArgumentException($"onnx_input must be [C, H, W] or [features] with positive sizes, got [{string.Join(", ", OnnxInput)}]");
+        if (OnnxScale is double scale && !double.IsFinite(scale)) throw new ArgumentException($"onnx_scale must be finite, got {scale}");
         if (ImageChannels is not (1 or 3)) throw new ArgumentException($"--channels must be 1 or 3, got {ImageChannels}");
     }
 }

@@ -30,7 +30,9 @@ public sealed class ClassificationTask : ITask
     public TrainingDefaults TrainingDefaults { get; } = new(BatchSize: 64, Optimizer: "adam", LearningRate: 2e-3, WeightDecay: 0, Schedule: "cosine", ClipGradNorm: 0);
 
     // A table row has no spatial layout for a convolution to exploit; an image can be flattened for an MLP.
-    public IReadOnlyList<string> Models(DataKind kind) => kind == DataKind.Table ? ["mlp"] : ["cnn", "mlp", "lenet5", "resnet-mini", "resnet18", ModelZoo.FaceWindowNet];
+    public IReadOnlyList<string> Models(DataKind kind) => kind == DataKind.Table
+        ? ["mlp", ImportedClassifier.ModelName]
+        : ["cnn", "mlp", "lenet5", "resnet-mini", "resnet18", ModelZoo.FaceWindowNet, ImportedClassifier.ModelName];
 
     public TrainingConfig NormalizeOptions(TrainingConfig config)
     {
@@ -55,7 +57,14 @@ public sealed class ClassificationTask : ITask
     public Module<Tensor, Tensor> CreateModel(TrainingConfig config, TaskData data)
     {
         var d = (ClassificationData)data;
-        return ModelZoo.Create(config.Model!, d.InputShape, d.ClassNames.Count, config.GetTaskOptions<ClassificationOptions>().Hidden, config.Dropout);
+        var options = config.GetTaskOptions<ClassificationOptions>();
+        if (config.Model == ImportedClassifier.ModelName)
+        {
+            if (options.OnnxModel is null) throw new ArgumentException($"model '{ImportedClassifier.ModelName}' needs onnx_model in the config: make the run with loom import --out");
+            return new ImportedClassifier(ImportedClassifier.LoadNetwork(options.OnnxModel), d.InputShape, options.OnnxInput ?? d.InputShape,
+                options.OnnxScale ?? 1, d.ClassNames.Count, options.OnnxTrainAll ?? false);
+        }
+        return ModelZoo.Create(config.Model!, d.InputShape, d.ClassNames.Count, options.Hidden, config.Dropout);
     }
 
     // The task's one loss serves training, validation and test alike (as one criterion does in PyTorch): with label
