@@ -43,3 +43,36 @@ public sealed class QuantizeCommandTests(SmallRunFixture run) : IClassFixture<Sm
         CliRunner.Fail(["eval", target], "model.safetensors", "'1.weight' is float32", "quantised model holds int8");
     }
 }
+
+/// <summary>
+/// `loom quantize RUN --calibrate N --method M`: static int8 of a CNN run (batch norm folded, convolutions int8), a
+/// folder eval and predict take; the options' misuse is one error line.
+/// </summary>
+public sealed class StaticQuantizeCommandTests : IDisposable
+{
+    private readonly TempFolder _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public void Static_int8_cnn_run_holds_int8_convolutions_and_eval_takes_it()
+    {
+        CliRunner.Succeed("train", "--model", "cnn", "--max-steps", "3", "--threads", "1", "--output", _temp.Path);
+        var source = CliRunner.RunFolderUnder(_temp.Path);
+        var target = _temp.File("static");
+        var result = CliRunner.Succeed("quantize", source, "--calibrate", "100", "--method", "entropy", "--out", target, "--threads", "1");
+        Assert.Contains("static int8 (entropy calibration on 100 samples)", result.Output);
+        Assert.Contains("batch-64 latency", result.Output);
+        Assert.Equal("static-int8", (string?)JsonNode.Parse(File.ReadAllText(Path.Combine(target, "config.json")))!["quantization"]);
+        var tensors = SafeTensors.Load(Path.Combine(target, "model.safetensors")).Tensors;
+        Assert.Equal(DType.Int8, tensors["0.weight"].DType);          // the first convolution
+        Assert.Equal(4, tensors["0.weight"].Rank);
+        Assert.True(tensors.ContainsKey("0.output_scale"));           // requantised for the second convolution
+        Assert.False(tensors.ContainsKey("1.running_mean"));          // batch norm folded away
+        Assert.Contains("accuracy", CliRunner.Succeed("eval", target, "--threads", "1").Output);
+
+        CliRunner.Fail(["quantize", source, "--method", "entropy"], "--method", "--calibrate N");
+        CliRunner.Fail(["quantize", source, "--calibrate", "10", "--method", "kl"], "--method must be minmax, percentile or entropy", "'kl'");
+        CliRunner.Fail(["quantize", source, "--calibrate", "0"], "--calibrate must be at least 1");
+    }
+}

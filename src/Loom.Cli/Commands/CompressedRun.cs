@@ -8,22 +8,22 @@ namespace Loom.Cli.Commands;
 /// <summary>What the compression verbs (quantize, prune) share: the new run folder, and the before/after measurements and table.</summary>
 internal static class CompressedRun
 {
-    public sealed record Measurement(double Loss, IReadOnlyDictionary<string, double> Metrics, long Bytes, double Batch1Milliseconds);
+    public sealed record Measurement(double Loss, IReadOnlyDictionary<string, double> Metrics, long Bytes, double Batch1Milliseconds, double Batch64Milliseconds);
 
     public static Measurement Measure(TrainedRun run, string weights)
     {
         var test = run.Evaluate();
-        return new Measurement(test.Loss, test.Metrics, new FileInfo(weights).Length, Batch1Latency(run));
+        return new Measurement(test.Loss, test.Metrics, new FileInfo(weights).Length, Latency(run, 1, 200), Latency(run, 64, 30));
     }
 
-    /// <summary>Median of 200 single-sample forwards (after 20 of warm-up) on the first test sample.</summary>
-    public static double Batch1Latency(TrainedRun run)
+    /// <summary>Median of <paramref name="repeats"/> forwards (after a tenth as many of warm-up) of the first test batch of <paramref name="batchSize"/>.</summary>
+    public static double Latency(TrainedRun run, int batchSize, int repeats)
     {
-        var batch = Pipeline.Batches(run.Data.Test, 1).First();
+        var batch = Pipeline.Batches(run.Data.Test, batchSize).First();
         var x = batch.Inputs;
-        var times = new double[200];
+        var times = new double[repeats];
         using var noGrad = new Autograd.NoGrad();
-        for (int i = -20; i < times.Length; i++)
+        for (int i = -Math.Max(2, repeats / 10); i < times.Length; i++)
         {
             using var scope = new Memory.MemoryScope();
             long t0 = Stopwatch.GetTimestamp();
@@ -43,6 +43,7 @@ internal static class CompressedRun
             if (after.Metrics.TryGetValue(name, out var v)) rows.Add(new(name, $"{value:F4}", $"{v:F4}", $"{v - value:+0.0000;-0.0000}"));
         rows.Add(new("bytes on disk", $"{before.Bytes:N0}", $"{after.Bytes:N0}", $"{(double)before.Bytes / after.Bytes:F2}× smaller"));
         rows.Add(new("batch-1 latency (ms)", $"{before.Batch1Milliseconds:F4}", $"{after.Batch1Milliseconds:F4}", $"{before.Batch1Milliseconds / after.Batch1Milliseconds:F2}× faster"));
+        rows.Add(new("batch-64 latency (ms)", $"{before.Batch64Milliseconds:F3}", $"{after.Batch64Milliseconds:F3}", $"{before.Batch64Milliseconds / after.Batch64Milliseconds:F2}× faster"));
         return rows;
     }
 

@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Loom.Compress;
+using Loom.Data;
 using Loom.Models;
+using Loom.Nn;
 using Loom.Nn.Serialization;
 using Loom.Train;
 using Spectre.Console;
@@ -9,32 +11,57 @@ using Spectre.Console;
 namespace Loom.Cli.Commands;
 
 /// <summary>
-/// `loom quantize RUN [--out DIR]`: post-training dynamic int8 quantisation of a trained run's linear layers into a
-/// new run folder that `loom eval` and `loom predict` take like any other; prints test metrics, size on disk and
-/// batch-1 latency before and after, and writes them to the new folder's report.md.
+/// `loom quantize RUN [--calibrate N [--method minmax|percentile|entropy]] [--out DIR]`: post-training int8
+/// quantisation into a new run folder that `loom eval` and `loom predict` take like any other — dynamic (linear layers)
+/// by default, static (convolutions and linear layers, calibrated activation ranges) with --calibrate; prints test
+/// metrics, size on disk and batch-1/batch-64 latency before and after, and writes them to the new folder's report.md.
 /// </summary>
 internal static class QuantizeCommand
 {
     public static Command Build(IAnsiConsole console)
     {
         var output = new Option<string?>("--out") { Description = "the new run folder (default: RUN-int8 beside RUN)" };
+        var calibrate = new Option<int?>("--calibrate")
+        {
+            Description = "static int8: calibrate the activation ranges on the first N training samples (convolutions and linear layers of a sequential model; batch norm folded first)",
+        };
+        var method = new Option<string?>("--method") { Description = "how calibration picks each range: minmax, percentile (99.99 %) or entropy (KL) [default: minmax]" };
         var run = new RunOptions(console, "evaluate before and after on this labelled data instead of the run's test split");
-        var command = run.Command("quantize", "Quantise a trained run's linear layers to int8 (dynamic: weights per channel, activations per batch) into a new run folder", output);
+        var command = run.Command("quantize", "Quantise a trained run to int8 into a new run folder: dynamic (linear layers; activations per batch), or static with --calibrate N (convolutions and linear layers; fixed activation ranges)", output, calibrate, method);
         command.SetAction(parse =>
         {
             var source = run.Folder(parse);
+            int? samples = parse.GetValue(calibrate);
+            string? methodName = parse.GetValue(method);
+            if (samples is null && methodName is not null) throw new UserErrorException("--method chooses how static quantisation calibrates: give --calibrate N with it");
+            if (samples is < 1) throw new UserErrorException($"--calibrate must be at least 1 sample, got {samples}");
+            var calibration = ParseMethod(methodName);
             var trained = run.Load(parse);
             if (trained.Config.Quantization is not null) throw new UserErrorException($"{source.Path} is already quantised ({trained.Config.Quantization})");
             var before = CompressedRun.Measure(trained, source.ModelPath);
 
-            var quantized = Quantization.QuantizeDynamic(trained.Model);
+            QuantizedModel quantized;
+            string kind;
+            if (samples is int n)
+            {
+                if (trained.Model is not Sequential sequential)
+                    throw new UserErrorException($"static int8 quantises sequential models (cnn, mlp, lenet5); the {trained.Config.Model} of {source.Path} is not one: leave out --calibrate for dynamic int8");
+                var batches = CalibrationBatches(trained, n);
+                quantized = StaticQuantization.Quantize(sequential, batches, calibration);
+                kind = StaticQuantization.StaticInt8;
+            }
+            else
+            {
+                quantized = Quantization.QuantizeDynamic(trained.Model);
+                kind = Quantization.DynamicInt8;
+            }
             if (quantized.Quantized.Count == 0)
                 throw new UserErrorException($"the {trained.Config.Model} of {source.Path} has no linear layer that can be quantised" +
                     (quantized.LeftInFloat.Count > 0 ? $" ({string.Join(", ", quantized.LeftInFloat)} are held in fields of their modules)" : ""));
             var target = CompressedRun.NewFolder(source, parse.GetValue(output), "int8");
             CompressedRun.CopyRunFiles(source, target);
             var config = source.ReadConfig();
-            config["quantization"] = Quantization.DynamicInt8;
+            config["quantization"] = kind;
             target.WriteConfig(config);
             SafeTensors.Save(target.ModelPath, quantized.Model.StateDict());
 
@@ -43,27 +70,50 @@ internal static class QuantizeCommand
             var after = CompressedRun.Measure(reloaded, target.ModelPath);
 
             var rows = CompressedRun.Rows(before, after);
-            CompressedRun.Write(console, $"{trained.Config.Model}: float32 → dynamic int8", "float32", "int8", rows);
-            if (quantized.LeftInFloat.Count > 0) console.WriteOneLine($"note: left in float32 (held in fields of their modules): {string.Join(", ", quantized.LeftInFloat)}");
-            File.WriteAllText(target.ReportPath, Report(trained.Config.Model!, source, quantized, rows));
+            string how = samples is int count ? $"static int8 ({MethodName(calibration)} calibration on {count} samples)" : "dynamic int8";
+            CompressedRun.Write(console, $"{trained.Config.Model}: float32 → {how}", "float32", "int8", rows);
+            if (quantized.LeftInFloat.Count > 0) console.WriteOneLine($"note: left in float32: {string.Join(", ", quantized.LeftInFloat)}");
+            File.WriteAllText(target.ReportPath, Report(trained.Config.Model!, source, quantized, rows, how, samples is not null));
             console.WriteOneLine($"quantised run: {target.Path}");
             return 0;
         });
         return command;
     }
 
-    private static string Report(string model, RunFolder source, QuantizedModel quantized, List<CompressedRun.Row> rows)
+    private static CalibrationMethod ParseMethod(string? name) => name switch
     {
+        null or "minmax" => CalibrationMethod.MinMax,
+        "percentile" => CalibrationMethod.Percentile,
+        "entropy" => CalibrationMethod.Entropy,
+        _ => throw new UserErrorException($"--method must be minmax, percentile or entropy, got '{name}'"),
+    };
+
+    private static string MethodName(CalibrationMethod method) => method.ToString().ToLowerInvariant();
+
+    /// <summary>The first <paramref name="samples"/> training samples (all there are, if fewer) in batches of 64.</summary>
+    private static List<Tensor> CalibrationBatches(TrainedRun run, int samples)
+    {
+        var train = run.Data.Train;
+        var subset = new Subset<Sample>(train, Enumerable.Range(0, Math.Min(samples, train.Count)).ToArray());
+        return Pipeline.Batches(subset, 64).Select(b => b.Inputs).ToList();
+    }
+
+    private static string Report(string model, RunFolder source, QuantizedModel quantized, List<CompressedRun.Row> rows, string how, bool isStatic)
+    {
+        string layers = string.Join(", ", quantized.Quantized.Select(n => $"`{n}`"));
         var lines = new List<string>
         {
-            $"# {model}, dynamic int8", "",
-            $"Quantised from `{source.Path}` by `loom quantize`: linear layers {string.Join(", ", quantized.Quantized.Select(n => $"`{n}`"))} hold int8 weights " +
-            "(symmetric, one scale per output channel); their inputs are quantised per batch from the batch's own range. " +
-            "Latency is the median of 200 single-sample forwards on this machine at the time of quantising.", "",
+            $"# {model}, {how}", "",
+            isStatic
+                ? $"Quantised from `{source.Path}` by `loom quantize --calibrate`: batch norm folded into the layer before it, then layers {layers} hold int8 " +
+                  "weights (symmetric, one scale per output channel) and quantise their inputs with ranges fixed by calibration; between quantised layers " +
+                  "the activations stay u8 (ReLU fused into the requantisation, max pooling on u8)."
+                : $"Quantised from `{source.Path}` by `loom quantize`: linear layers {layers} hold int8 weights " +
+                  "(symmetric, one scale per output channel); their inputs are quantised per batch from the batch's own range.",
+            "Latency is the median of repeated forwards (batch 1 and 64) on this machine at the time of quantising.", "",
         };
         lines.AddRange(CompressedRun.Markdown("float32", "int8", rows));
         if (quantized.LeftInFloat.Count > 0) lines.Add($"\nLeft in float32: {string.Join(", ", quantized.LeftInFloat)}.");
         return string.Join('\n', lines) + "\n";
     }
-
 }

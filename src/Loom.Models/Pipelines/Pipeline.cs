@@ -219,7 +219,10 @@ public static class Pipeline
         else
         {
             // A run of `loom quantize`: the zoo's float model, given the quantised layers, then the int8 weights.
-            model = Compress.Quantization.QuantizeDynamic(model).Model;
+            model = resolved.Config.Quantization == Compress.StaticQuantization.StaticInt8
+                ? Compress.StaticQuantization.Prepare(model as Sequential
+                    ?? throw new InvalidDataException($"{folder.ConfigPath}: quantization is {Compress.StaticQuantization.StaticInt8}, but the {resolved.Config.Model} is not a sequence of layers"))
+                : Compress.Quantization.QuantizeDynamic(model).Model;
             TrainedWeights.Fit(() => Compress.Quantization.LoadStateDict(model, SafeTensors.Load(weights).Tensors, weights), weights, folder, resolved.Config.Model);
         }
         model.Eval();

@@ -62,8 +62,8 @@ public sealed record TrainingConfig
     public long? MaxSteps { get; init; }
 
     /// <summary>
-    /// How the run's weights are quantised: null for float, "dynamic-int8" for a run written by <c>loom quantize</c>
-    /// (its model.safetensors holds int8 linear layers; eval and predict rebuild the model in that form).
+    /// How the run's weights are quantised: null for float, "dynamic-int8" or "static-int8" for a run written by
+    /// <c>loom quantize</c> (its model.safetensors holds int8 layers; eval and predict rebuild the model in that form).
     /// </summary>
     public string? Quantization { get; init; }
 
@@ -215,7 +215,8 @@ public sealed record TrainingConfig
         Require(ValidationFraction >= 0 && ValidationFraction < 1, $"--val-fraction must be in [0, 1), got {ValidationFraction}");
         Require(Threads >= 1, $"--threads must be at least 1, got {Threads}");
         Require(Optimizer is null || new[] { "sgd", "adam", "adamw", "rmsprop", "adagrad" }.Contains(Optimizer), $"--optimizer must be one of sgd, adam, adamw, rmsprop, adagrad; got '{Optimizer}'");
-        Require(Quantization is null or Compress.Quantization.DynamicInt8, $"quantization must be {Compress.Quantization.DynamicInt8} (or absent), got '{Quantization}'");
+        Require(Quantization is null or Compress.Quantization.DynamicInt8 or Compress.StaticQuantization.StaticInt8,
+            $"quantization must be {Compress.Quantization.DynamicInt8} or {Compress.StaticQuantization.StaticInt8} (or absent), got '{Quantization}'");
         Require(Schedule is null || new[] { "none", "step", "cosine", "warmup-cosine", "onecycle", "plateau" }.Contains(Schedule), $"--schedule must be one of none, step, cosine, warmup-cosine, onecycle, plateau; got '{Schedule}'");
     }
 }
