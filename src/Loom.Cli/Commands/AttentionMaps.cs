@@ -65,12 +65,14 @@ internal static class AttentionMaps
 
     private static (Tensor Ids, List<string> Tokens, string Source) Words(TextClassificationData data, string? text)
     {
+        // A run on a frozen sentence encoder (minilm) feeds the head one embedding per text: no token attention to draw.
+        var tokenizer = data.Tokenizer ?? throw new UserErrorException("--attention needs a model that reads word tokens; this run's model reads sentence embeddings");
         var chosen = text ?? (data.TestTexts.Count > 0 ? data.TestTexts[0] : throw new UserErrorException("the run has no test texts; give one with --text"));
         var ids = data.EncodeTexts([chosen]);
         var values = ids.ToArray<long>();
         // The encoding pads short texts to the narrowest width the models take; a transformer reads any length.
-        int words = values.TakeWhile(id => id != data.Tokenizer.Special.Pad).Count(), n = Math.Min(MaxTokens, words);
-        return (ids.Narrow(1, 0, n), values.Take(n).Select(id => Label(data.Tokenizer, id)).ToList(), Source(text, n, words));
+        int words = values.TakeWhile(id => id != tokenizer.Special.Pad).Count(), n = Math.Min(MaxTokens, words);
+        return (ids.Narrow(1, 0, n), values.Take(n).Select(id => Label(tokenizer, id)).ToList(), Source(text, n, words));
     }
 
     private static (Tensor Ids, List<string> Tokens, string Source) Tokens(LanguageModelData data, string? text)
@@ -87,7 +89,7 @@ internal static class AttentionMaps
         }
         int n = Math.Min(Math.Min(MaxTokens, data.Context), values.Length);
         var ids = Tensor.FromArray(values[..n], 1, n);
-        return (ids, values.Take(n).Select(id => Label(data.Tokenizer, id)).ToList(), Source(text, n, values.Length));
+        return (ids, values.Take(n).Select(id => Label(tokenizer, id)).ToList(), Source(text, n, values.Length));
     }
 
     private static string Source(string? text, int shown, int total) =>
