@@ -89,7 +89,7 @@ internal static class AttentionMaps
         }
         int n = Math.Min(Math.Min(MaxTokens, data.Context), values.Length);
         var ids = Tensor.FromArray(values[..n], 1, n);
-        return (ids, values.Take(n).Select(id => Label(tokenizer, id)).ToList(), Source(text, n, values.Length));
+        return (ids, values.Take(n).Select(id => Label(data.Tokenizer, id)).ToList(), Source(text, n, values.Length));
     }
 
     private static string Source(string? text, int shown, int total) =>
