@@ -23,12 +23,7 @@ public sealed class AllReduceBench : IBenchmark
 
     public void Run(BenchReport report, BenchOptions options)
     {
-        if (MpiJobs.Unavailable is { } why)
-        {
-            report.Log.WriteLine($"allreduce: not run: {why}");
-            report.Add(Name, "skipped", ("error", why));
-            return;
-        }
+        if (MpiJobs.Refused(report, Name)) return;
         using var jobs = new MpiJobs();
         var loom = jobs.Loom(Ranks);
         PeerProcess? mpi = null;

@@ -26,12 +26,7 @@ public sealed class DataParallelBench : IBenchmark
 
     public void Run(BenchReport report, BenchOptions options)
     {
-        if (MpiJobs.Unavailable is { } why)
-        {
-            report.Log.WriteLine($"dataparallel: not run: {why}");
-            report.Add(Name, "skipped", ("error", why));
-            return;
-        }
+        if (MpiJobs.Refused(report, Name)) return;
         using var jobs = new MpiJobs();
         var running = Configurations.ToDictionary(c => c, c => jobs.Loom(c.Ranks));
         (string Name, string Case, int GlobalBatch)[] cases =

@@ -21,17 +21,34 @@ internal sealed class MpiJobs : IDisposable
         : !MpiLauncher.CanIsolateNetwork ? "cannot make an empty network namespace here (unshare --net needs root or user namespaces); refusing to start mpirun, whose control channel would listen on this machine's network"
         : null;
 
+    /// <summary>When no job can start here: says why on the log and as the benchmark's one row, and returns true.</summary>
+    public static bool Refused(BenchReport report, string benchmark)
+    {
+        if (Unavailable is not { } why) return false;
+        report.Log.WriteLine($"{benchmark}: not run: {why}");
+        report.Add(benchmark, "skipped", ("error", why));
+        return true;
+    }
+
     /// <summary>A job of <paramref name="ranks"/> Loom ranks serving <see cref="DataParallelCases"/>.</summary>
     public PeerProcess Loom(int ranks)
     {
-        // The ranks run this assembly, with the runtime settings and dependencies of the program that started the
-        // benchmark (Loom.Bench itself, or the loom tool, whose dependencies include this assembly's).
-        var entry = Assembly.GetEntryAssembly()?.Location ?? typeof(MpiJobs).Assembly.Location;
-        string Beside(string extension) => Path.ChangeExtension(entry, extension);
+        // The ranks run this assembly with the runtime settings and dependency list of a program beside it: its own
+        // when built as Loom.Bench, else the program's that started the benchmark (the loom tool, a test host), whose
+        // dependencies include this assembly's. Without a dependency list the host loads what is in the folder.
+        var self = typeof(MpiJobs).Assembly.Location;
+        var folder = Path.GetDirectoryName(self)!;
+        var entry = Assembly.GetEntryAssembly()?.Location;
+        string[] candidates = [self, .. entry is { Length: > 0 } ? new[] { entry } : [], .. Directory.EnumerateFiles(folder, "*.runtimeconfig.json")];
+        var runtimeConfig = candidates.Select(c => c.EndsWith(".runtimeconfig.json", StringComparison.Ordinal) ? c : Path.ChangeExtension(c, ".runtimeconfig.json"))
+            .FirstOrDefault(File.Exists) ?? throw new PeerException($"no *.runtimeconfig.json beside {self} to run the ranks with");
+        var dependencies = new[] { runtimeConfig.Replace(".runtimeconfig.json", ".deps.json", StringComparison.Ordinal), entry is null ? "" : Path.ChangeExtension(entry, ".deps.json") }
+            .FirstOrDefault(File.Exists);
         string dotnet = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
-        return Start(ranks, dotnet,
-            ["exec", "--runtimeconfig", Beside(".runtimeconfig.json"), "--depsfile", Beside(".deps.json"), typeof(MpiJobs).Assembly.Location, RankServer.Command],
-            AppContext.BaseDirectory);
+        List<string> arguments = ["exec", "--runtimeconfig", runtimeConfig];
+        if (dependencies is not null) arguments.AddRange(["--depsfile", dependencies]);
+        arguments.AddRange([self, RankServer.Command]);
+        return Start(ranks, dotnet, arguments, AppContext.BaseDirectory);
     }
 
     /// <summary>A job of <paramref name="ranks"/> ranks of bench/peers/mpi4py_peer.py: MPI_Allreduce with no Loom code.</summary>
