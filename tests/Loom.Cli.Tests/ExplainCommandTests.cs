@@ -86,6 +86,25 @@ public sealed class ExplainCommandTests(ExplainRunsFixture runs) : IClassFixture
     }
 
     [Fact]
+    public void Ig_writes_each_samples_completeness_and_refines_those_above_the_tolerance()
+    {
+        var run = runs.Digits;
+        var result = CliRunner.Succeed("explain", run, "--method", "ig", "--samples", "6", "--steps", "4", "--ig-tolerance", "0.01");
+        Assert.Matches(@"with 4 Gauss–Legendre steps: relative error mean [0-9.]+ %, max [0-9.]+ %; after integrating the [0-9]+ samples above 1 % again", result.Output);
+        var rows = File.ReadAllLines(Path.Combine(run, "explain", "ig_completeness.csv"));
+        Assert.Equal("test_index,class,output_difference,delta,relative_error,first_pass_relative_error,steps", rows[0]);
+        Assert.Equal(7, rows.Length);
+        foreach (var row in rows.Skip(1).Select(r => r.Split(',')))
+        {
+            double relative = double.Parse(row[4], System.Globalization.CultureInfo.InvariantCulture), first = double.Parse(row[5], System.Globalization.CultureInfo.InvariantCulture);
+            int steps = int.Parse(row[6], System.Globalization.CultureInfo.InvariantCulture);
+            // Met at once (4 steps, unchanged), or refined until met or the cap of 32 × 4 steps.
+            Assert.True(first <= 0.01 ? steps == 4 && relative == first : steps > 4 && (relative <= 0.01 || steps == 128), string.Join(",", row));
+        }
+        Assert.Contains("explain/ig_completeness.csv", Links(run));
+    }
+
+    [Fact]
     public void Table_methods_draw_one_bar_per_feature()
     {
         var run = runs.Table;
@@ -97,7 +116,7 @@ public sealed class ExplainCommandTests(ExplainRunsFixture runs) : IClassFixture
         }
         var permutation = File.ReadAllText(Path.Combine(run, "explain", "permutation.md"));
         foreach (var feature in new[] { "x0", "x1", "x2", "x3" }) Assert.Contains($"| {feature} |", permutation);
-        Assert.Equal(3, Links(run).Count);
+        Assert.Subset(Links(run).ToHashSet(), new HashSet<string> { "explain/permutation.png", "explain/shap.png", "explain/ig.png", "explain/ig_completeness.csv" });
     }
 
     [Fact]
@@ -145,6 +164,7 @@ public sealed class ExplainCommandTests(ExplainRunsFixture runs) : IClassFixture
         CliRunner.Fail(["activations", runs.Digits, "--layer", "nope", "--samples", "8"], "--layer nope", "no such layer");
         CliRunner.Fail(["activations", runs.Digits, "--attention"], "--attention", "this run's task is classification");
         CliRunner.Fail(["activations", runs.Text, "--text", "a film"], "--text goes with --attention");
+        CliRunner.Fail(["explain", runs.Digits, "--method", "saliency", "--ig-tolerance", "0.01"], "--ig-tolerance goes with --method ig");
         CliRunner.Fail(["explain", runs.Temp("no-such-run")], "run folder", "does not exist");
         CliRunner.Fail(["activations", runs.Temp("no-such-run")], "run folder", "does not exist");
     }

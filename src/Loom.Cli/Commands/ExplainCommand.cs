@@ -28,15 +28,18 @@ internal static class ExplainCommand
         var input = new Option<string?>("--input") { Description = "explain the samples of this file or folder (as --data)" };
         var samples = new Option<int>("--samples") { Description = "samples to explain (permutation importance uses the whole test split)", DefaultValueFactory = _ => 16 };
         var steps = new Option<int>("--steps") { Description = "integration steps for ig (Gauss–Legendre)", DefaultValueFactory = _ => IntegratedGradients.DefaultSteps };
-        var command = run.Command("explain", "Explain a trained run's predictions: attributions and feature importance, as pictures and explain.md", method, input, samples, steps);
+        var tolerance = new Option<double?>("--ig-tolerance") { Description = "for ig: integrate the samples whose completeness error exceeds this fraction again with doubled steps (up to 32× --steps)" };
+        var command = run.Command("explain", "Explain a trained run's predictions: attributions and feature importance, as pictures and explain.md", method, input, samples, steps, tolerance);
         command.SetAction(parse =>
         {
             if (parse.GetValue(samples) < 1) throw new UserErrorException($"--samples must be at least 1, got {parse.GetValue(samples)}");
             if (parse.GetValue(steps) < 1) throw new UserErrorException($"--steps must be at least 1, got {parse.GetValue(steps)}");
             if (parse.GetValue(input) is not null && parse.GetValue(run.Data) is not null) throw new UserErrorException("give the data either with --input or with --data, not both");
+            if (parse.GetValue(tolerance) is { } t && (parse.GetValue(method) != "ig" || !(t > 0 && t < 1)))
+                throw new UserErrorException($"--ig-tolerance goes with --method ig and is a fraction in (0, 1), e.g. 0.01; got {t} with --method {parse.GetValue(method)}");
             var trained = run.Load(parse, data: parse.GetValue(input));
             var folder = run.Folder(parse).Path;
-            var options = new Options(parse.GetValue(method)!, parse.GetValue(samples), parse.GetValue(steps));
+            var options = new Options(parse.GetValue(method)!, parse.GetValue(samples), parse.GetValue(steps), parse.GetValue(tolerance));
             var section = trained.Data switch
             {
                 TextClassificationData text => ExplainText(trained, text, options, folder, console),
@@ -50,7 +53,7 @@ internal static class ExplainCommand
         return command;
     }
 
-    private sealed record Options(string Method, int Samples, int Steps);
+    private sealed record Options(string Method, int Samples, int Steps, double? Tolerance);
 
     private static string ExplainClassification(TrainedRun trained, ClassificationData data, Options options, string folder, IAnsiConsole console)
     {
@@ -81,10 +84,11 @@ internal static class ExplainCommand
         var labels = test.Targets.IndexSelect(0, picked);
         Tensor predicted;
         using (new NoGrad()) predicted = model.Forward(inputs).ArgMax(1);
-        var (attributions, summary) = Attribute(model, inputs, predicted, options, table, trained.Config.Seed);
+        var (attributions, summary, ig) = Attribute(model, inputs, predicted, options, table, trained.Config.Seed);
         double seconds = clock.Elapsed.TotalSeconds;
         string title = Title(options.Method);
         md.Append($"## {title}\n\n{n} test samples, each explained for its predicted class ({seconds:F1} s). {summary}\n\n");
+        if (ig is not null) md.Append(Completeness(ig, picked.ToArray<long>(), predicted.ToArray<long>(), folder));
         console.WriteOneLine($"{title} of {n} samples in {seconds:F1} s. {summary}");
         if (table)
         {
@@ -108,31 +112,56 @@ internal static class ExplainCommand
         return md.ToString();
     }
 
-    /// <summary>The attributions of one method for the predicted classes, and one line about them (ig: the completeness check).</summary>
-    private static (Tensor Attributions, string Summary) Attribute(Module<Tensor, Tensor> model, Tensor inputs, Tensor targets, Options options, bool table, ulong seed)
+    /// <summary>The attributions of one method for the predicted classes, one line about them and, for ig, the completeness check.</summary>
+    private static (Tensor Attributions, string Summary, IntegratedGradientsResult? Ig) Attribute(Module<Tensor, Tensor> model, Tensor inputs, Tensor targets, Options options, bool table, ulong seed)
     {
         switch (options.Method)
         {
             case "ig":
-                var result = new IntegratedGradients(model) { Steps = options.Steps }.Explain(inputs, targets);
-                return (result.Attributions, string.Create(CultureInfo.InvariantCulture,
-                    $"Completeness (Σ attributions = f(x) − f(0)) with {options.Steps} Gauss–Legendre steps: relative error mean {100 * result.MeanRelativeError:F3} %, max {100 * result.MaxRelativeError:F3} %, over all samples {100 * result.TotalRelativeError:F3} %."));
+                var result = new IntegratedGradients(model) { Steps = options.Steps, Tolerance = options.Tolerance }.Explain(inputs, targets);
+                var first = result.FirstPassRelativeError;
+                string line = string.Create(CultureInfo.InvariantCulture,
+                    $"Completeness (Σ attributions = f(x) − f(0)) with {options.Steps} Gauss–Legendre steps: relative error mean {100 * first.Average():F3} %, max {100 * first.Max():F3} %");
+                if (options.Tolerance is { } tolerance)
+                {
+                    int refined = result.Steps.Count(k => k > options.Steps);
+                    line += string.Create(CultureInfo.InvariantCulture,
+                        $"; after integrating the {refined} samples above {100 * tolerance:G3} % again with doubled steps (up to {result.Steps.Max()}): mean {100 * result.MeanRelativeError:F3} %, max {100 * result.MaxRelativeError:F3} %");
+                }
+                return (result.Attributions, line + string.Create(CultureInfo.InvariantCulture, $", over all samples {100 * result.TotalRelativeError:F3} %."), result);
             case "saliency":
-                return (new Saliency(model).Attribute(inputs, targets), "Absolute gradient of the class score.");
+                return (new Saliency(model).Attribute(inputs, targets), "Absolute gradient of the class score.", null);
             case "smoothgrad":
                 var range = inputs.Max().Item() - inputs.Min().Item();
                 var tunnel = new NoiseTunnel(new Saliency(model)) { Samples = 20, Stdev = 0.15 * range, Generator = new Random.Generator(seed) };
-                return (tunnel.Attribute(inputs, targets), $"Saliency averaged over 20 copies with noise σ = 15 % of the input range ({0.15 * range:G3}).");
+                return (tunnel.Attribute(inputs, targets), $"Saliency averaged over 20 copies with noise σ = 15 % of the input range ({0.15 * range:G3}).", null);
             case "occlusion":
                 int[] window = table ? [1] : inputs.Rank == 4 ? [inputs.Shape[1], Math.Max(1, inputs.Shape[2] / 7), Math.Max(1, inputs.Shape[3] / 7)] : [Math.Max(1, inputs.Shape[1] / 7), Math.Max(1, inputs.Shape[2] / 7)];
                 int[] strides = table ? [1] : window.Select((s, d) => d == 0 && inputs.Rank == 4 ? s : Math.Max(1, s / 2)).ToArray();
-                return (new Occlusion(model, window, strides).Attribute(inputs, targets), $"Class score drop when a window of [{string.Join("×", window)}] (stride [{string.Join("×", strides)}]) is set to 0.");
+                return (new Occlusion(model, window, strides).Attribute(inputs, targets), $"Class score drop when a window of [{string.Join("×", window)}] (stride [{string.Join("×", strides)}]) is set to 0.", null);
             case "shap":
                 var shap = new KernelShap(model) { Samples = 512, Generator = new Random.Generator(seed) };
-                return (shap.Attribute(inputs, targets), "KernelSHAP with 512 coalitions per sample against the all-zero (training mean) baseline.");
+                return (shap.Attribute(inputs, targets), "KernelSHAP with 512 coalitions per sample against the all-zero (training mean) baseline.", null);
             default:
                 throw new UserErrorException($"unknown --method {options.Method}");
         }
+    }
+
+    /// <summary>
+    /// Captum's convergence delta per sample into explain/ig_completeness.csv, and the worst samples as a table.
+    /// </summary>
+    private static string Completeness(IntegratedGradientsResult ig, long[] testIndices, long[] classes, string folder)
+    {
+        var relative = ig.RelativeError;
+        var csv = new StringBuilder("test_index,class,output_difference,delta,relative_error,first_pass_relative_error,steps\n");
+        for (int i = 0; i < relative.Length; i++)
+            csv.Append(CultureInfo.InvariantCulture, $"{testIndices[i]},{classes[i]},{ig.OutputDifference[i]:R},{ig.Delta[i]:R},{relative[i]:R},{ig.FirstPassRelativeError[i]:R},{ig.Steps[i]}\n");
+        File.WriteAllText(Path.Combine(ExplainReport.Folder(folder), "ig_completeness.csv"), csv.ToString());
+        var md = new StringBuilder("Per-sample completeness (Captum's convergence delta δ = Σ attributions − (f(x) − f(0))) is in [explain/ig_completeness.csv](explain/ig_completeness.csv); the worst samples:\n\n");
+        md.Append("| test sample | f(x) − f(0) | δ | relative error | first pass | steps |\n|---:|---:|---:|---:|---:|---:|\n");
+        foreach (int i in Enumerable.Range(0, relative.Length).OrderByDescending(i => ig.FirstPassRelativeError[i]).Take(5))
+            md.Append(CultureInfo.InvariantCulture, $"| {testIndices[i]} | {ig.OutputDifference[i]:G4} | {ig.Delta[i]:G3} | {100 * relative[i]:F3} % | {100 * ig.FirstPassRelativeError[i]:F3} % | {ig.Steps[i]} |\n");
+        return md.Append('\n').ToString();
     }
 
     /// <summary>
@@ -159,6 +188,8 @@ internal static class ExplainCommand
     {
         if (options.Method is not ("ig" or "saliency"))
             throw new UserErrorException($"for a text-classification run, --method ig or saliency (attributions on the word embeddings); {options.Method} is for images or tables");
+        if (options.Tolerance is not null)
+            throw new UserErrorException("--ig-tolerance refines integrated gradients on images and tables; text runs integrate on the embeddings with --steps");
         var model = trained.Model;
         var embedding = model.Modules().OfType<Embedding>().FirstOrDefault()
             ?? throw new UserErrorException($"the run's model ({trained.Config.Model}) has no embedding layer to attribute to");

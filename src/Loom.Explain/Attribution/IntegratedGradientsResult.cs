@@ -10,9 +10,20 @@ namespace Loom.Explain;
 public sealed record IntegratedGradientsResult(Tensor Attributions, double[] Delta, double[] OutputDifference)
 {
     /// <summary>Per sample, |delta| / |f(x) − f(x')|: the completeness error as a fraction of what is being explained.</summary>
-    public double[] RelativeError => Delta.Select((d, i) => Math.Abs(d) / Math.Max(Math.Abs(OutputDifference[i]), 1e-12)).ToArray();
+    public double[] RelativeError => Delta.Select((d, i) => Relative(d, OutputDifference[i])).ToArray();
+
+    internal static double Relative(double delta, double outputDifference) => Math.Abs(delta) / Math.Max(Math.Abs(outputDifference), 1e-12);
 
     public double MaxRelativeError => RelativeError.DefaultIfEmpty(0).Max();
+
+    /// <summary>The sample with the largest relative error (−1 when there are none).</summary>
+    public int WorstSample => RelativeError is { Length: > 0 } e ? Array.IndexOf(e, e.Max()) : -1;
+
+    /// <summary>Per sample, the integration steps its attributions came from (more than the first pass's where a tolerance refined them).</summary>
+    public int[] Steps { get; init; } = [];
+
+    /// <summary>Per sample, the relative error of the first pass, before any refinement (equal to <see cref="RelativeError"/> without a tolerance).</summary>
+    public double[] FirstPassRelativeError { get; init; } = [];
 
     public double MeanRelativeError => RelativeError.DefaultIfEmpty(0).Average();
 
