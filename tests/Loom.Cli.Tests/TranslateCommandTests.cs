@@ -35,6 +35,12 @@ public sealed class TranslateCommandTests : IDisposable
         CliRunner.Fail(["translate", run], "--text");
         CliRunner.Fail(["translate", run, "--text", "one", "--beam", "0"], "--beam must be at least 1");
         CliRunner.Fail(["train", "--data", Pairs(), "--task", "translation", "--beam", "0", "--output", _temp.File("bad")], "--beam must be at least 1");
+
+        // Weights of a model with other layers (a run of an older Loom): one line naming the file and the tensors.
+        var weights = Path.Combine(run, "model.safetensors");
+        var tensors = Loom.Nn.Serialization.SafeTensors.Load(weights).Tensors.Where(kv => !kv.Key.StartsWith("decoder.", StringComparison.Ordinal)).ToDictionary();
+        Loom.Nn.Serialization.SafeTensors.Save(weights, tensors);
+        CliRunner.Fail(["translate", run, "--text", "one"], "model.safetensors does not fit the translation-transformer", "missing (decoder.");
     }
 
     [Fact]

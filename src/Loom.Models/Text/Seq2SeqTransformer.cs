@@ -139,8 +139,9 @@ public sealed class Seq2SeqTransformer : Module<Tensor, Tensor>, ISequenceToSequ
         var generated = Functional.Linear(h, embedding).Softmax(-1);
         if (outputs > vocab) generated = Tensor.Cat([generated, Tensor.Zeros(new Shape(b, t, outputs - vocab), h.DType)], 2);
         var index = sourceIds.Unsqueeze(1).Expand(b, t, s).Contiguous();
-        var copied = Tensor.Zeros(new Shape(b, t, outputs), h.DType).ScatterAdd(2, index, attention);
-        return generated.Mul(gate).Add(copied.Mul(gate.Neg().Add(1))).Add(Floor).Log();
+        // The copy mass is scattered straight into the gated vocabulary distribution: [B, T, outputs] is the largest
+        // tensor here, and a separate copy distribution of that size would cost two more passes over it.
+        return generated.Mul(gate).ScatterAdd(2, index, attention.Mul(gate.Neg().Add(1))).Add(Floor).Log();
     }
 
     private Tensor Embed(Tensor ids, int start)

@@ -78,11 +78,22 @@ public sealed class TranslationTask : ITask
         var translator = new Translator(evaluator.Model, d.Tokenizer, options.Beam, options.LengthPenalty);
         var sources = d.TestPairs.Select(p => p.Source).ToList();
         var references = d.TestPairs.Select(p => p.Target).ToList();
+        // Wall time of each part, in the metrics: what a slow evaluation spends its time on.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var greedy = translator.Translate(sources, beam: 1);
+        double greedySeconds = clock.Elapsed.TotalSeconds;
+        clock.Restart();
         var beam = options.Beam > 1 ? translator.Translate(sources) : greedy;
+        double beamSeconds = clock.Elapsed.TotalSeconds;
+        clock.Restart();
         var baseline = d.Baseline is { } dictionary ? sources.Select(dictionary.Translate).ToList() : null;
+        double baselineSeconds = clock.Elapsed.TotalSeconds;
         double greedyBleu = Bleu.Corpus(greedy, references), beamBleu = Bleu.Corpus(beam, references);
-        var metrics = new Dictionary<string, double>(result.Metrics) { ["bleu"] = options.Beam > 1 ? beamBleu : greedyBleu, ["bleu_greedy"] = greedyBleu };
+        var metrics = new Dictionary<string, double>(result.Metrics)
+        {
+            ["bleu"] = options.Beam > 1 ? beamBleu : greedyBleu, ["bleu_greedy"] = greedyBleu,
+            ["seconds_greedy"] = greedySeconds, ["seconds_beam"] = beamSeconds, ["seconds_dictionary"] = baselineSeconds,
+        };
         if (baseline is not null) metrics["bleu_dictionary"] = Bleu.Corpus(baseline, references);
         var rows = new List<IReadOnlyList<Cell>>();
         rows.Add(["model, greedy", greedyBleu, Bleu.Statistics(greedy, references).BrevityPenalty]);
