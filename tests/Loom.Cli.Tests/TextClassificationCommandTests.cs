@@ -84,6 +84,37 @@ public sealed class TextClassificationCommandTests : IDisposable
     }
 
     [Fact]
+    public void Fasttext_in_cv_beats_chance_on_words_it_must_learn()
+    {
+        var data = Reviews();
+        CliRunner.Succeed("cv", "--folds", "2", "--data", data, "--model", "fasttext", "--quick", "--epochs", "10", "--lr", "3e-2", "--test-fraction", "0", "--output", _temp.Path);
+        var summary = Assert.Single(TestData.Metrics(CliRunner.RunFolderUnder(_temp.Path)), l => (string?)l["kind"] == "cv_summary");
+        Assert.True((double)summary["accuracy"]!["mean"]! >= 0.9, $"fasttext cv accuracy {summary["accuracy"]!["mean"]}");
+    }
+
+    [Fact]
+    public void A_minilm_run_predicts_text_and_a_missing_encoder_is_one_clear_error()
+    {
+        var cache = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        Environment.SetEnvironmentVariable("XDG_CACHE_HOME", _temp.File("cache")); // not the user's ~/.cache
+        try
+        {
+            var data = Reviews(40);
+            CliRunner.Succeed("train", "--data", data, "--model", "minilm", "--epochs", "10", "--lr", "1e-2", "--val-fraction", "0", "--output", _temp.File("runs"));
+            var run = CliRunner.RunFolderUnder(_temp.File("runs"));
+            Assert.False(File.Exists(Path.Combine(run, "tokenizer.json"))); // the encoder's vocabulary comes with the encoder
+            var result = CliRunner.Succeed("predict", run, "--text", "the film was wonderful , and the cast was superb", "--text", "the film was tedious , and the cast was awful");
+            Assert.Equal(["pos", "neg"], result.Lines.Select(l => l.Split('\t')[0]));
+            var missing = _temp.File("nowhere/model.onnx");
+            CliRunner.Fail(["train", "--data", data, "--model", "minilm", "--encoder", missing, "--output", _temp.File("runs2")], missing, "no such file");
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("XDG_CACHE_HOME", cache);
+        }
+    }
+
+    [Fact]
     public void Bad_text_data_and_misused_runs_give_one_line_errors_naming_the_file_and_place()
     {
         var broken = _temp.File("broken.csv");

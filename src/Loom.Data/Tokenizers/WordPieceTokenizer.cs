@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Microsoft.ML.Tokenizers;
 
@@ -53,9 +54,18 @@ public sealed class WordPieceTokenizer
     public int[] Encode(string text)
     {
         // Hugging Face strips accents from the canonical decomposition (é → e + U+0301, the mark then dropped); the
-        // tokenizer here drops only marks already decomposed, so a precomposed "café" would be [UNK] without this.
-        if (_stripAccents) text = text.Normalize(NormalizationForm.FormD);
+        // tokenizer here left a precomposed "café" whole, an [UNK], so the marks go before it sees the text.
+        if (_stripAccents) text = StripAccents(text);
         return [.. _tokenizer.EncodeToIds(text, addSpecialTokens: false, considerPreTokenization: true, considerNormalization: true)];
+    }
+
+    private static string StripAccents(string text)
+    {
+        var decomposed = text.Normalize(NormalizationForm.FormD);
+        var kept = new StringBuilder(decomposed.Length);
+        foreach (char c in decomposed)
+            if (CharUnicodeInfo.GetUnicodeCategory(c) != UnicodeCategory.NonSpacingMark) kept.Append(c);
+        return kept.ToString();
     }
 
     /// <summary>The text of <paramref name="ids"/>, word pieces joined back into words.</summary>

@@ -10,15 +10,15 @@ namespace Loom.Models;
 /// </summary>
 /// <remarks>
 /// Bigrams are hashed from the word ids rather than kept as a vocabulary of their own, so the model needs nothing but
-/// the word vocabulary to read a text; with 2^20 buckets, the few ten thousand bigrams of a training set rarely
-/// collide. Each n-gram counts once per text (binarised, as Wang &amp; Manning found best for sentiment).
+/// the word vocabulary to read a text; in 2^18 buckets, most of the few ten thousand bigrams of a training set of
+/// sentences have one of their own. Each n-gram counts once per text (binarised, as Wang &amp; Manning found best for sentiment).
 /// </remarks>
 public sealed class NgramBag : Module<Tensor, Tensor>
 {
     private readonly Tensor? _ratios;
 
     /// <param name="ratios">[vocab + buckets] fixed weight of each n-gram (<see cref="NaiveBayesRatios"/>), or null for fastText's plain bag.</param>
-    public NgramBag(int vocab, int classes, int dim = 10, int buckets = 1 << 20, double dropout = 0, Tensor? ratios = null)
+    public NgramBag(int vocab, int classes, int dim = 10, int buckets = 1 << 18, double dropout = 0, Tensor? ratios = null)
     {
         if (buckets < 1) throw new ArgumentException($"ngram bag: buckets must be positive, got {buckets}");
         Vocab = vocab;

@@ -19,6 +19,9 @@ public sealed class SentenceEmbeddings
     private readonly Dictionary<string, float[]> _rows = new(StringComparer.Ordinal);
     private readonly string? _cacheFile;
 
+    // Texts encoded between writes to the cache: long reviews take seconds each on two cores.
+    private const int Chunk = 128;
+
     public SentenceEmbeddings(SentenceEncoder encoder, string? cacheFile = null)
     {
         Encoder = encoder;
@@ -45,17 +48,19 @@ public sealed class SentenceEmbeddings
         var wanted = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < texts.Count; i++)
             if (!_rows.ContainsKey(keys[i]) && wanted.Add(keys[i])) missing.Add(i);
-        if (missing.Count > 0)
+        // Minutes for a thousand full reviews on two cores: say what is happening when someone is watching.
+        bool show = missing.Count >= Chunk && !Console.IsErrorRedirected;
+        // In chunks, each cached as soon as it is done, so a run stopped part way keeps what it encoded.
+        for (int start = 0; start < missing.Count; start += Chunk)
         {
-            // Minutes for a thousand full reviews on two cores: say what is happening when someone is watching.
-            bool show = missing.Count >= 256 && !Console.IsErrorRedirected;
-            var embedded = Encoder.Embed([.. missing.Select(i => texts[i])],
-                show ? (done, all) => Console.Error.Write($"\rembedding {all:N0} texts with the pretrained encoder: {done:N0}") : null);
-            if (show) Console.Error.WriteLine();
-            var flat = embedded.ToArray<float>();
-            for (int k = 0; k < missing.Count; k++) _rows[keys[missing[k]]] = flat.AsSpan(k * dim, dim).ToArray();
-            WriteCache([.. missing.Select(i => keys[i])]);
+            var chunk = missing.GetRange(start, Math.Min(Chunk, missing.Count - start));
+            int before = start;
+            var flat = Encoder.Embed([.. chunk.Select(i => texts[i])],
+                show ? (done, _) => Console.Error.Write($"\rembedding {missing.Count:N0} texts with the pretrained encoder: {before + done:N0}") : null).ToArray<float>();
+            for (int k = 0; k < chunk.Count; k++) _rows[keys[chunk[k]]] = flat.AsSpan(k * dim, dim).ToArray();
+            WriteCache([.. chunk.Select(i => keys[i])]);
         }
+        if (show) Console.Error.WriteLine();
         var result = new float[texts.Count * dim];
         for (int i = 0; i < texts.Count; i++) _rows[keys[i]].CopyTo(result, i * dim);
         return Tensor.FromArray(result, texts.Count, dim);
