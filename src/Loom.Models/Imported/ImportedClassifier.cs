@@ -35,7 +35,14 @@ public sealed class ImportedClassifier : Module<Tensor, Tensor>, IOnnxExportable
         {
             bool training = network.Training;
             network.Eval();
-            features = network.Forward(Adapt(Tensor.Zeros(new Shape([1, .. sampleShape])), _networkInput, scale)).Shape.Numel;
+            try
+            {
+                features = network.Forward(Adapt(Tensor.Zeros(new Shape([1, .. sampleShape])), _networkInput, scale)).Shape.Numel;
+            }
+            catch (OnnxException e)
+            {
+                throw new ArgumentException($"onnx: the network does not run on inputs [{string.Join(", ", _networkInput)}] (choose them with loom import --input): {e.Message}", e);
+            }
             network.Train(training);
         }
         Head = RegisterModule("head", new Linear(features, classes));
