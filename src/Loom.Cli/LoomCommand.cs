@@ -23,6 +23,7 @@ public static class LoomCommand
         SpeechTranslateCommand.Build(console),
         DatasetsCommand.Build(console),
         QuantizeCommand.Build(console),
+        DistillCommand.Build(console),
         ExplainCommand.Build(console),
         ActivationsCommand.Build(console),
         PruneCommand.Build(console),

@@ -29,8 +29,10 @@ public static class Pipeline
     /// global batch, split evenly over the ranks, each rank loads its shard of every epoch, gradients are averaged,
     /// and rank 0 alone logs and writes checkpoints. The same config then trains the same way on any number of ranks,
     /// which is what lets a run resume with another rank count.</param>
+    /// <param name="loss">The training loss instead of the task's (knowledge distillation: the task loss blended with
+    /// the teacher's softened outputs); metrics and the test evaluation's metrics are the task's.</param>
     public static Setup Prepare(TrainingConfig config, RunFolder? folder, IEnumerable<ICallback>? extraCallbacks = null, TaskData? data = null,
-        Communicator? world = null)
+        Communicator? world = null, Func<Tensor, Tensor, Tensor>? loss = null)
     {
         var (task, _, resolved) = Tasks.Resolve(config);
         config = resolved;
@@ -69,7 +71,7 @@ public static class Pipeline
             GradientAccumulationSteps = config.GradientAccumulation,
             MaxSteps = config.MaxSteps,
         };
-        var trainer = new Trainer(model, optimizer, WithPenalties(config, model, task.Loss(data)), options, task.Metrics(data), callbacks, scheduler);
+        var trainer = new Trainer(model, optimizer, WithPenalties(config, model, loss ?? task.Loss(data)), options, task.Metrics(data), callbacks, scheduler);
         if (world is not null) trainer.DataParallel = new DistributedDataParallel(model, world);
         return new Setup(config, task, data, model, trainer, trainLoader,
             validation is null ? null : Batches(validation, data.EvaluationBatchSize),

@@ -1,0 +1,68 @@
+using System.CommandLine;
+using Loom.Compress;
+using Loom.Models;
+using Loom.Train;
+using Spectre.Console;
+
+namespace Loom.Cli.Commands;
+
+/// <summary>
+/// `loom distill --teacher RUN --model SMALLER [--temperature T] [--alpha A]` and any `loom train` option: trains the
+/// smaller model on the teacher run's data with α·T²·KL(teacher_T ‖ student_T) + (1 − α)·CE (Hinton et al. 2015) into a
+/// new run folder that eval and predict take like any run. The teacher runs in eval mode on each training batch.
+/// </summary>
+internal static class DistillCommand
+{
+    public static Command Build(IAnsiConsole console)
+    {
+        var options = new TrainingOptions();
+        var teacher = new Option<string>("--teacher") { Description = "the trained run whose model teaches (its data is the student's)", Required = true };
+        var temperature = new Option<double>("--temperature") { Description = "softmax temperature of the soft targets", DefaultValueFactory = _ => 4 };
+        var alpha = new Option<double>("--alpha") { Description = "weight of the soft-target term (1 − alpha on the labels)", DefaultValueFactory = _ => 0.9 };
+        var command = options.Command("distill", "Train a smaller model (--model) from a trained run's model (--teacher) by knowledge distillation, into a new run folder", teacher, temperature, alpha);
+        command.SetAction(parse =>
+        {
+            double t = parse.GetValue(temperature), a = parse.GetValue(alpha);
+            if (!(t > 0) || !double.IsFinite(t)) throw new UserErrorException($"--temperature must be positive, got {t}");
+            if (!(a >= 0 && a <= 1)) throw new UserErrorException($"--alpha must be in [0, 1], got {a}");
+            var teacherFolder = new RunFolder(RunOptions.ExistingRun(parse.GetValue(teacher)!));
+            var trained = Pipeline.Load(teacherFolder, threads: parse.GetValue(options.Threads));
+            if (trained.Config.Quantization is not null) throw new UserErrorException($"{teacherFolder.Path} is quantised; distil from the float run it came from");
+            var config = Tasks.Resolve(options.Read(parse) with { Data = trained.Config.Data, Task = trained.Config.Task }).Config;
+            return options.InNewRunFolder(parse, $"{Path.GetFileNameWithoutExtension(config.Data)}-{config.Model}-distilled",
+                folder => Run(console, config, folder, trained, t, a), folder => File.Exists(folder.CheckpointPath));
+        });
+        return command;
+    }
+
+    private static int Run(IAnsiConsole console, TrainingConfig config, RunFolder folder, TrainedRun teacher, double temperature, double alpha)
+    {
+        // The loss sees (output, target) only: the batch's input reaches it through a pre-hook on the student.
+        Tensor? input = null;
+        Tensor Loss(Tensor output, Tensor target)
+        {
+            Tensor soft;
+            using (new Autograd.NoGrad()) soft = teacher.Model.Forward(input ?? throw new InvalidOperationException("distill: the loss ran before the student's forward"));
+            return Distillation.Loss(output, soft, target, temperature, alpha);
+        }
+        var progress = new ProgressDisplay(console, config.Epochs);
+        var setup = Pipeline.Prepare(config, folder, [progress], teacher.Data, loss: Loss);
+        setup.Model.RegisterForwardPreHook((_, x) => { input = (Tensor)x; return null; });
+        progress.Throughput = setup.Data.Throughput;
+        long teacherParameters = teacher.Model.ParameterCount(), studentParameters = setup.Model.ParameterCount();
+        console.MarkupLine($"[bold]loom distill[/] {Markup.Escape(setup.Config.Model!)} ({studentParameters:N0} parameters) from the {Markup.Escape(teacher.Config.Model!)} " +
+            $"({teacherParameters:N0} parameters, {(double)studentParameters / teacherParameters:P1}) on {Markup.Escape(setup.Data.Description)}, T = {temperature}, α = {alpha}");
+        var result = progress.Run(() => Pipeline.Train(setup, folder));
+        if (result.Test is null)
+        {
+            console.MarkupLine($"[yellow]stopped ({Markup.Escape(result.Fit.StopReason)})[/]");
+            return 130;
+        }
+        var table = new Table().AddColumn("test metric").AddColumn(new TableColumn("value").RightAligned());
+        foreach (var (k, v) in result.Test.Metrics) table.AddRow(k, $"{v:F4}");
+        console.Write(table);
+        console.MarkupLine($"training took {result.Fit.Epochs.Sum(e => e.Duration.TotalSeconds):F1} s");
+        console.MarkupLine($"run folder: [link]{Markup.Escape(folder.Path)}[/]");
+        return 0;
+    }
+}
