@@ -51,7 +51,7 @@ public class BuiltinDatasetTests
     public void Registry_lists_every_dataset_with_source_licence_and_availability()
     {
         var list = BuiltinDatasets.List();
-        Assert.Equal(new[] { "digits", "fashion-mnist", "sklearn-digits" }, list.Select(d => d.Name));
+        Assert.Equal(new[] { "digits", "fashion-mnist", "sklearn-digits", "lfw-faces" }, list.Select(d => d.Name));
         Assert.All(list, d =>
         {
             Assert.False(string.IsNullOrWhiteSpace(d.Source));
@@ -116,5 +116,61 @@ public class BuiltinDatasetTests
         Assert.Equal(1797, split.Info.Size);
         Assert.Equal(1797, split.Train.Count + split.Test.Count);
         Assert.Equal(new Shape(1, 8, 8), new Shape(split.Info.InputShape));
+    }
+
+    // The layout of skimage's file: float64 (200, 25, 25), the faces first.
+    private static void WriteLfwLike(string path, Func<int, int, double> pixel, int images = 200)
+    {
+        var values = new double[images * 25 * 25];
+        for (int i = 0; i < values.Length; i++) values[i] = pixel(i / 625, i % 625);
+        NpyWriter.Write(path, Tensor.FromArray(values, images, 25, 25));
+    }
+
+    [Fact]
+    public void Lfw_faces_label_the_first_100_crops_faces_and_split_them_80_20_stratified()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("lfw_subset.npy");
+        // Each crop's pixels carry its index, so the labels can be checked against the file order.
+        WriteLfwLike(path, (image, _) => image / 200.0);
+        var split = LfwSubset.Load(path);
+        Assert.Equal((160, 40), (split.Train.Count, split.Test.Count));
+        Assert.Equal(new Shape(160, 1, 25, 25), split.Train.Inputs.Shape);
+        Assert.Equal(new[] { "non-face", "face" }, split.Info.ClassNames);
+        foreach (var part in new[] { split.Train, split.Test })
+        {
+            var x = part.Inputs.ToArray<float>();
+            var y = part.Targets.ToArray<long>();
+            for (int n = 0; n < part.Count; n++)
+                Assert.Equal(x[n * 625] < 100 / 200.0 ? LfwSubset.Face : LfwSubset.NonFace, y[n]);
+            Assert.Equal(part.Count / 2, y.Count(v => v == LfwSubset.Face));
+        }
+        Assert.Equal(split.Test.Targets.ToArray<long>(), LfwSubset.Load(path).Test.Targets.ToArray<long>());
+    }
+
+    [Fact]
+    public void Lfw_faces_name_the_file_when_its_shape_values_or_header_are_wrong()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("lfw_subset.npy");
+        WriteLfwLike(path, (_, _) => 0.5, images: 199);
+        TensorAssert.Throws<InvalidDataException>(() => LfwSubset.Load(path), path, "(200, 25, 25)", "199");
+        WriteLfwLike(path, (image, p) => image == 7 && p == 3 ? 1.5 : 0.5);
+        TensorAssert.Throws<InvalidDataException>(() => LfwSubset.Load(path), path, "[0, 1]");
+        // A header cut short: the file ends inside the dict literal.
+        File.WriteAllBytes(path, File.ReadAllBytes(path)[..40]);
+        TensorAssert.Throws<InvalidDataException>(() => LfwSubset.Load(path), path, "truncated");
+        TensorAssert.Throws<FileNotFoundException>(() => LfwSubset.Load(dir.File("none.npy")), "none.npy", "python3-skimage");
+    }
+
+    [LfwSubsetFact]
+    public void Lfw_faces_load_scikit_images_200_crops_when_installed()
+    {
+        TestDatasets.LfwSubset.Require();
+        var split = BuiltinDatasets.Load("lfw-faces");
+        Assert.Equal(200, split.Train.Count + split.Test.Count);
+        var x = split.Train.Inputs.ToArray<float>();
+        Assert.InRange(x.Min(), 0f, 0.05f);
+        Assert.InRange(x.Max(), 0.95f, 1f);
     }
 }

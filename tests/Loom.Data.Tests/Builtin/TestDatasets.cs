@@ -9,8 +9,12 @@ internal static class TestDatasets
         Data.FashionMnist.Files.Select(f => Path.Combine(Data.FashionMnist.DefaultFolder, f)));
 
     public static readonly InstalledData SklearnDigits = new("scikit-learn's digits", "apt-get install python3-sklearn", Data.SklearnDigits.DefaultPath);
+
+    public static readonly InstalledData LfwSubset = new("scikit-image's LFW subset", "apt-get install python3-skimage", Data.LfwSubset.DefaultPath);
 }
 
 public sealed class FashionMnistFactAttribute() : InstalledDataFactAttribute(TestDatasets.FashionMnist);
 
 public sealed class SklearnDigitsFactAttribute() : InstalledDataFactAttribute(TestDatasets.SklearnDigits);
+
+public sealed class LfwSubsetFactAttribute() : InstalledDataFactAttribute(TestDatasets.LfwSubset);

@@ -88,9 +88,11 @@ public sealed class FaceDetector
             int h = (int)Math.Round(height * scale), w = (int)Math.Round(width * scale);
             if (h < side || w < side) break;
             var level = GreyImage.Resize(pixels, height, width, h, w);
-            var (probabilities, rows, columns) = FaceMap(level, h, w);
-            for (int i = 0; i < rows; i++)
-                for (int j = 0; j < columns; j++)
+            var (probabilities, _, columns) = FaceMap(level, h, w);
+            // The classifier's poolings drop a window's last pixels, so the map may hold a row or column of windows
+            // that would run past the picture: those are no windows of the picture.
+            for (int i = 0; i <= (h - side) / Stride; i++)
+                for (int j = 0; j <= (w - side) / Stride; j++)
                 {
                     float p = probabilities[i * columns + j];
                     if (p < search.Threshold) continue;
