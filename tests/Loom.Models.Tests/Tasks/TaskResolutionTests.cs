@@ -50,14 +50,14 @@ public sealed class TaskResolutionTests : IDisposable
     {
         var csv = TestFiles.TableCsv(_temp.Path);
         var e = Assert.Throws<ArgumentException>(() => Resolve(csv, model));
-        Assert.Equal($"--model {model} does not fit a CSV table ({csv}); classification of a CSV table uses mlp", e.Message);
+        Assert.Equal($"--model {model} does not fit a CSV table ({csv}); classification of a CSV table uses mlp or onnx", e.Message);
     }
 
     [Fact]
     public void An_unknown_model_lists_the_zoo()
     {
         var e = Assert.Throws<ArgumentException>(() => Resolve("digits", "resnet"));
-        Assert.Equal("--model must be one of mlp, cnn, lenet5, resnet-mini, resnet18, gpt-tiny, gpt-small, gpt2, kws-cnn, kws-dscnn, centernet, face-embedder, textcnn, bilstm, transformer, translation-transformer, translation-lstm, seq2seq; got 'resnet'", e.Message);
+        Assert.Equal("--model must be one of mlp, cnn, lenet5, resnet-mini, face-fcn, resnet18, onnx, gpt-tiny, gpt-small, gpt2, kws-cnn, kws-dscnn, centernet, face-embedder, textcnn, bilstm, transformer, fasttext, minilm, translation-transformer, translation-lstm, seq2seq; got 'resnet'", e.Message);
     }
 
     [Fact]
