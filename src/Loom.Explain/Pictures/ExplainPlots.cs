@@ -176,12 +176,15 @@ public static class ExplainPlots
         using (var font = new SKFont(SKTypeface.Default, 20))
         using (var ink = new SKPaint { Color = SKColors.Black, IsAntialias = true })
             canvas.DrawText(title, 10, 26, font, ink);
+        // Each panel renders into a bitmap of its own: ScottPlot clears the whole canvas it is given before drawing, so
+        // panels rendered straight onto the shared canvas would wipe the title and every earlier panel.
+        using var panel = new SKBitmap(size, size);
+        using var panelCanvas = new SKCanvas(panel);
         for (int h = 0; h < heads.Count; h++)
         {
-            canvas.Save();
-            canvas.Translate(h % columns * size, header + h / columns * size);
-            AttentionPlot(heads[h], tokens, $"head {h}").Render(canvas, size, size);
-            canvas.Restore();
+            AttentionPlot(heads[h], tokens, $"head {h}").Render(panelCanvas, size, size);
+            panelCanvas.Flush();
+            canvas.DrawBitmap(panel, h % columns * size, header + h / columns * size);
         }
         Save(bitmap, path);
         return (width, height);

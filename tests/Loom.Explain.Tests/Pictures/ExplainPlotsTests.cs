@@ -54,6 +54,46 @@ public sealed class ExplainPlotsTests : IDisposable
     }
 
     [Fact]
+    public void Every_head_of_a_layer_is_drawn_in_its_own_panel_under_the_title()
+    {
+        // Three heads, each attending from every query to one key only: each panel must hold its own heat map. (ScottPlot
+        // clears the canvas it renders to, so panels drawn onto one shared canvas left only the last one and no title.)
+        var heads = Enumerable.Range(0, 3).Select(h =>
+        {
+            var w = new double[4, 4];
+            for (int q = 0; q < 4; q++) w[q, h] = 1;
+            return w;
+        }).ToList();
+        var path = Path.Combine(_folder, "heads.png");
+        var (width, height) = ExplainPlots.AttentionHeads(heads, ["a", "b", "c", "d"], path, "layer 0", columns: 3, size: 200);
+        Assert.Equal((3 * 200, 36 + 200), (width, height));
+        using var bitmap = SKBitmap.Decode(path);
+        Assert.True(DarkPixels(bitmap, 0, 0, width, 36) > 20, "the title is missing");
+        for (int h = 0; h < 3; h++)
+        {
+            // Viridis: the zeros are dark purple (blue above red and green), the ones yellow (red and green above blue).
+            int purple = 0, yellow = 0;
+            for (int y = 36; y < height; y++)
+                for (int x = h * 200; x < (h + 1) * 200; x++)
+                {
+                    var c = bitmap.GetPixel(x, y);
+                    if (c.Blue > 60 && c.Red < 90 && c.Green < 40) purple++;
+                    if (c.Red > 180 && c.Green > 180 && c.Blue < 100) yellow++;
+                }
+            Assert.True(purple > 500 && yellow > 100, $"head {h}'s panel holds no heat map ({purple} purple, {yellow} yellow pixels)");
+        }
+    }
+
+    private static int DarkPixels(SKBitmap bitmap, int x0, int y0, int x1, int y1)
+    {
+        int n = 0;
+        for (int y = y0; y < y1; y++)
+            for (int x = x0; x < x1; x++)
+                if (bitmap.GetPixel(x, y) is var c && c.Red < 80 && c.Green < 80 && c.Blue < 80) n++;
+        return n;
+    }
+
+    [Fact]
     public void The_report_keeps_one_section_per_method_in_a_fixed_order()
     {
         ExplainReport.WriteSection(_folder, "activations", "## Activations\n");
