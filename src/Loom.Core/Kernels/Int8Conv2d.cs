@@ -6,8 +6,8 @@ namespace Loom.Kernels;
 public readonly record struct Int8ConvGeometry(int Channels, int Height, int Width, int KernelH, int KernelW,
     int StrideH = 1, int StrideW = 1, int PadH = 0, int PadW = 0, int DilationH = 1, int DilationW = 1)
 {
-    public int OutHeight => (Height + 2 * PadH - DilationH * (KernelH - 1) - 1) / StrideH + 1;
-    public int OutWidth => (Width + 2 * PadW - DilationW * (KernelW - 1) - 1) / StrideW + 1;
+    public int OutHeight => Conv2dGeometry.OutputSize(Height, KernelH, StrideH, PadH, DilationH);
+    public int OutWidth => Conv2dGeometry.OutputSize(Width, KernelW, StrideW, PadW, DilationW);
 
     /// <summary>Output positions per image (rows of the im2col matrix).</summary>
     public int Positions => OutHeight * OutWidth;

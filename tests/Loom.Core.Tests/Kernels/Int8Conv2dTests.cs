@@ -68,6 +68,8 @@ public class Int8Conv2dTests
         var w18 = new Int8PackedWeights(new sbyte[3 * 18], 3, 18, 18);
         TensorAssert.Throws<ArgumentException>(() => Int8Conv2d.ForwardDequantize(1, new byte[31], g, new(1, 0), w18, new float[3], [], new float[12]), "needs 32 bytes");
         TensorAssert.Throws<ArgumentException>(() => Int8Conv2d.ForwardDequantize(1, new byte[4], new(1, 2, 2, 3, 3), new(1, 0), w18, new float[3], [], new float[12]), "does not fit");
+        // Short by less than a stride: 2 − 3 < 0 would truncate to an output row of 1 with stride 2, reading past the image.
+        Assert.Equal((0, 0), (new Int8ConvGeometry(1, 2, 2, 3, 3, StrideH: 2, StrideW: 2).OutHeight, new Int8ConvGeometry(1, 2, 2, 3, 3, StrideH: 2, StrideW: 2).OutWidth));
     }
 
     /// <summary>One seeded convolution: u8 input in [0, 127], int8 weights in [−127, 127], per-channel scales, a bias.</summary>
