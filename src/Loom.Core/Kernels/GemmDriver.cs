@@ -99,6 +99,13 @@ internal static unsafe class GemmDriver<T, TKernel>
         }
         ParallelHelper.For(grid.Threads, 1, (Problem: p, Grid: grid, MPanels: mPanels, NPanels: nPanels), static (job, first, end) =>
         {
+            if (first == 0 && end == job.Grid.Threads)
+            {
+                // Every rectangle on this thread: the pool was busy (a GEMM inside a parallel loop, as attention's
+                // tiles are), so one pass over the whole of C packs each operand once instead of once per rectangle.
+                RunBlocked(job.Problem);
+                return;
+            }
             for (int t = first; t < end; t++)
             {
                 var (i0, i1) = job.Grid.Rows(t, job.MPanels);
