@@ -9,12 +9,55 @@ namespace Loom.Kernels;
 internal readonly record struct GemmBlocking(int Mc, int Kc, int Nc);
 
 /// <summary>
+/// How the threads of one GEMM share C out: a grid of <see cref="RowBlocks"/> × <see cref="ColumnBlocks"/> rectangles,
+/// one per thread, cut at whole register panels (so an element lands in the same kind of tile, full or edge, whatever
+/// the grid, and results do not depend on the thread count).
+/// </summary>
+/// <remarks>
+/// Each thread packs the A rows and B columns its rectangle needs, so splitting rows in r blocks packs B r times and
+/// splitting columns in c blocks packs A c times: the grid minimises c·m + r·n (times k) among those using the most
+/// threads. With two threads that is rows when m ≥ n (the GPT's 1024-row products) and columns otherwise (the tied
+/// logits over a 50257-word vocabulary).
+/// </remarks>
+internal readonly record struct ThreadGrid(int RowBlocks, int ColumnBlocks)
+{
+    public int Threads => RowBlocks * ColumnBlocks;
+
+    public static ThreadGrid Choose(int threads, int m, int n, int mPanels, int nPanels)
+    {
+        var best = new ThreadGrid(1, 1);
+        long bestCost = long.MaxValue;
+        for (int r = 1; r <= Math.Min(threads, mPanels); r++)
+        {
+            int c = Math.Min(threads / r, nPanels);
+            long cost = (long)c * m + (long)r * n;
+            var grid = new ThreadGrid(r, c);
+            if (grid.Threads > best.Threads || grid.Threads == best.Threads && cost <= bestCost)
+            {
+                best = grid;
+                bestCost = cost;
+            }
+        }
+        return best;
+    }
+
+    /// <summary>Register panels [first, end) of the rows that thread <paramref name="thread"/> computes.</summary>
+    public (int First, int End) Rows(int thread, int mPanels) => Share(thread / ColumnBlocks, RowBlocks, mPanels);
+
+    /// <summary>Register panels [first, end) of the columns that thread <paramref name="thread"/> computes.</summary>
+    public (int First, int End) Columns(int thread, int nPanels) => Share(thread % ColumnBlocks, ColumnBlocks, nPanels);
+
+    private static (int, int) Share(int block, int blocks, int panels) =>
+        ((int)((long)panels * block / blocks), (int)((long)panels * (block + 1) / blocks));
+}
+
+/// <summary>
 /// The blocked GEMM algorithm (Goto/BLIS), specialised per element type and micro-kernel.
 /// </summary>
 /// <remarks>
 /// Loop nest, outermost first (row-major, so the vector dimension of the tile runs along n):
 /// <code>
-/// for ic in m step MC:                 A block, MC×KC, packed into MR-row panels, lives in L3 (shared by threads)
+/// for ic in m step MC:                 A block, MC×KC, packed into MR-row panels, lives in L3
 ///   for pc in k step KC:
 ///     pack A[ic.., pc..]
 ///     for jc in n step NC:             B block, KC×NC, packed into NR-column panels, lives in this core's L2
@@ -24,8 +67,9 @@ internal readonly record struct GemmBlocking(int Mc, int Kc, int Nc);
 ///           C[ir.., jr..] (+)= A panel · B panel
 ///         after the last depth block: the epilogue (bias, activation) on the strip C[ir.., jc..]
 /// </code>
-/// Threads split the jc range (each packs its own B block into its own L2); A is packed once per block, also in
-/// parallel. When n is too narrow to give every thread columns, threads take disjoint row ranges instead.
+/// Threads do not share packed data: each takes a rectangle of C (<see cref="ThreadGrid"/>) and runs the whole loop
+/// nest on it alone, packing its own A and B blocks. Packed blocks shared between cores cost more than packing them
+/// twice (docs/notes/gemm.md, "Threads").
 /// See docs/notes/gemm.md for how the sizes were measured.
 /// </remarks>
 internal static unsafe class GemmDriver<T, TKernel>
@@ -47,37 +91,52 @@ internal static unsafe class GemmDriver<T, TKernel>
     {
         int mPanels = (p.M + TKernel.MR - 1) / TKernel.MR;
         int nPanels = (p.N + TKernel.NR - 1) / TKernel.NR;
-        if (threads > 1 && nPanels < threads && mPanels > nPanels)
-            RunSplitRows(p, mPanels);
-        else
-            RunBlocked(p, parallel: threads > 1);
+        var grid = ThreadGrid.Choose(threads, p.M, p.N, mPanels, nPanels);
+        if (grid.Threads <= 1)
+        {
+            RunBlocked(p);
+            return;
+        }
+        ParallelHelper.For(grid.Threads, 1, (Problem: p, Grid: grid, MPanels: mPanels, NPanels: nPanels), static (job, first, end) =>
+        {
+            if (first == 0 && end == job.Grid.Threads)
+            {
+                // Every rectangle on this thread: the pool was busy (a GEMM inside a parallel loop, as attention's
+                // tiles are), so one pass over the whole of C packs each operand once instead of once per rectangle.
+                RunBlocked(job.Problem);
+                return;
+            }
+            for (int t = first; t < end; t++)
+            {
+                var (i0, i1) = job.Grid.Rows(t, job.MPanels);
+                var (j0, j1) = job.Grid.Columns(t, job.NPanels);
+                RunBlocked(job.Problem.Rows(i0 * TKernel.MR, Math.Min(job.Problem.M, i1 * TKernel.MR))
+                    .Columns(j0 * TKernel.NR, Math.Min(job.Problem.N, j1 * TKernel.NR)));
+            }
+        });
     }
 
-    /// <summary>The loop nest above; with <paramref name="parallel"/>, A packing and the jc range are shared out.</summary>
+    /// <summary>The loop nest above, on the calling thread.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RunBlocked(in GemmProblem<T> p, bool parallel)
+    private static void RunBlocked(in GemmProblem<T> p)
     {
         var blocking = Blocking;
         int mc = BalancedBlock(p.M, blocking.Mc, TKernel.MR);
         int kc = BalancedBlock(p.K, blocking.Kc, 1);
-        int nPanels = (p.N + TKernel.NR - 1) / TKernel.NR;
-        int packGrain = parallel ? 4 : int.MaxValue, computeGrain = parallel ? 1 : int.MaxValue; // MaxValue: stay on this thread
         T[] aArray = Rent(RoundUp(mc, TKernel.MR) * kc);
         try
         {
             fixed (T* aRaw = aArray)
             {
-                var job = new BlockJob { P = p, APack = Align(aRaw) };
-                for (job.Ic = 0; job.Ic < p.M; job.Ic += mc)
+                T* aPack = Align(aRaw);
+                for (int ic = 0; ic < p.M; ic += mc)
                 {
-                    job.Mc = Math.Min(mc, p.M - job.Ic);
-                    for (job.Pc = 0; job.Pc < p.K; job.Pc += kc)
+                    int mcCur = Math.Min(mc, p.M - ic);
+                    for (int pc = 0; pc < p.K; pc += kc)
                     {
-                        job.Kc = Math.Min(kc, p.K - job.Pc);
-                        ParallelHelper.For((job.Mc + TKernel.MR - 1) / TKernel.MR, packGrain, job, static (j, first, end) =>
-                            GemmPacking.PackA(j.P.TransA, j.P.AAt(j.Ic, j.Pc), j.P.Lda, j.Mc, j.Kc, TKernel.MR, j.APack, first, end));
-                        ParallelHelper.For(nPanels, computeGrain, job, static (j, first, end) =>
-                            ComputeColumns(j.P, j.APack, j.Ic, j.Mc, j.Pc, j.Kc, first * TKernel.NR, Math.Min(j.P.N, end * TKernel.NR)));
+                        int kcCur = Math.Min(kc, p.K - pc);
+                        GemmPacking.PackA(p.TransA, p.AAt(ic, pc), p.Lda, mcCur, kcCur, TKernel.MR, aPack, 0, (mcCur + TKernel.MR - 1) / TKernel.MR);
+                        ComputeColumns(p, aPack, ic, mcCur, pc, kcCur, 0, p.N);
                     }
                 }
             }
@@ -87,18 +146,6 @@ internal static unsafe class GemmDriver<T, TKernel>
             ArrayPool<T>.Shared.Return(aArray);
         }
     }
-
-    /// <summary>What the threads of one (ic, pc) block share: the problem, the packed A block and its position.</summary>
-    private struct BlockJob
-    {
-        public GemmProblem<T> P;
-        public T* APack;
-        public int Ic, Mc, Pc, Kc;
-    }
-
-    private static void RunSplitRows(in GemmProblem<T> p, int mPanels) =>
-        ParallelHelper.For(mPanels, 1, p, static (q, first, end) =>
-            RunBlocked(q.Rows(first * TKernel.MR, Math.Min(q.M, end * TKernel.MR)), parallel: false));
 
     /// <summary>Columns [j0, j1) of the C block rows [ic, ic + mc), depth block [pc, pc + kc), with A already packed.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Loom.Kernels;
 
@@ -34,6 +35,16 @@ internal readonly unsafe struct GemmKernelAvx512<T> : IGemmMicroKernel<T> where 
         Vector512<T> c10a = default, c10b = default;
         Vector512<T> c11a = default, c11b = default;
         nint w = Vector512<T>.Count;
+        if (Sse.IsSupported)
+        {
+            // The tile's 24 lines of C are read (beta != 0) or written only after the k loop: ask for them now, so
+            // that a C larger than L2 (a weight gradient summed over several depth blocks) does not stall each store.
+            for (nint i = 0; i < 12; i++)
+            {
+                Sse.Prefetch0(c + i * ldc);
+                Sse.Prefetch0(c + i * ldc + w);
+            }
+        }
         for (nint p = 0; p < kc; p++)
         {
             var b0 = Vector512.Load(b);

@@ -22,6 +22,15 @@ internal static unsafe class GemmPacking
     public static void PackA<T>(bool trans, T* a, nint lda, int mc, int kc, int mr, T* dst, int firstPanel, int endPanel)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (trans)
+        {
+            // Whole panels in groups whose source rows span whole cache lines (the GPT's weight gradients, dyᵀ·x, read
+            // dy down its columns: panel by panel, each 48-byte read would come from a row 16 KiB further on and
+            // leave the rest of its line to be fetched again for the next panel).
+            int fullEnd = Math.Min(endPanel, mc / mr);
+            for (; firstPanel + PanelGroup <= fullEnd; firstPanel += PanelGroup)
+                PackPanelGroup(a + firstPanel * mr, lda, kc, mr, dst + (nint)firstPanel * mr * kc);
+        }
         for (int panel = firstPanel; panel < endPanel; panel++)
         {
             int i0 = panel * mr;
@@ -32,6 +41,39 @@ internal static unsafe class GemmPacking
             else
                 PackTransposed(a + i0 * lda, lda, rows, kc, mr, d);
         }
+    }
+
+    /// <summary>Panels per group in <see cref="PackPanelGroup{T}"/>: 16 × 12 floats is 12 whole cache lines per source row.</summary>
+    private const int PanelGroup = 16;
+
+    /// <summary>
+    /// <see cref="PanelGroup"/> full panels whose mr values per step are contiguous in the source: for each step p, one
+    /// contiguous source run of PanelGroup·mr values is dealt out to the panels, mr values each.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackPanelGroup<T>(T* src, nint ld, int kc, int mr, T* dst)
+        where T : unmanaged
+    {
+        int bytes = mr * sizeof(T);
+        nint panelStride = (nint)mr * kc;
+        for (int p = 0; p < kc; p++, src += ld)
+        {
+            byte* s = (byte*)src;
+            byte* d = (byte*)(dst + (nint)p * mr);
+            for (int q = 0; q < PanelGroup; q++, s += bytes, d += panelStride * sizeof(T))
+                CopySmall(s, d, bytes);
+        }
+    }
+
+    /// <summary>A short copy (a panel row: 24 to 96 bytes) in the widest vectors that fit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopySmall(byte* s, byte* d, int bytes)
+    {
+        int i = 0;
+        for (; i + 32 <= bytes; i += 32) Vector256.Store(Vector256.Load(s + i), d + i);
+        for (; i + 16 <= bytes; i += 16) Vector128.Store(Vector128.Load(s + i), d + i);
+        for (; i + 8 <= bytes; i += 8) *(ulong*)(d + i) = *(ulong*)(s + i);
+        for (; i < bytes; i++) d[i] = s[i];
     }
 
     /// <summary>

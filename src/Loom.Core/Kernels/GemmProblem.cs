@@ -38,4 +38,16 @@ internal unsafe struct GemmProblem<T> where T : unmanaged
         if (Epilogue.Activated != null) sub.Epilogue.Activated = Epilogue.Activated + i0 * Ldc;
         return sub;
     }
+
+    /// <summary>The sub-problem computing columns [j0, j1) of C.</summary>
+    public readonly GemmProblem<T> Columns(int j0, int j1)
+    {
+        var sub = this;
+        sub.N = j1 - j0;
+        sub.B = BAt(0, j0);
+        sub.C = C + j0;
+        if (Epilogue.Bias != null) sub.Epilogue.Bias = Epilogue.Bias + j0;
+        if (Epilogue.Activated != null) sub.Epilogue.Activated = Epilogue.Activated + j0;
+        return sub;
+    }
 }
