@@ -17,7 +17,7 @@ namespace Loom.Models;
 /// Haar cascade's minNeighbors): a face scores high at several neighbouring positions and scales, a chance texture
 /// often at one or two only.
 /// </param>
-public sealed record FaceSearch(double Threshold = 0.9, int MinFace = 25, int? MaxFace = null, double ScaleStep = 1.2, double NmsIoU = 0.3, int MinNeighbours = 0)
+public sealed record FaceSearch(double Threshold = 0.9, int MinFace = 25, int? MaxFace = null, double ScaleStep = 1.2, double NmsIoU = 0.3, int MinNeighbours = 4)
 {
     public void Validate()
     {

@@ -18,8 +18,7 @@ public static class ArcFace
     /// </summary>
     public static Tensor Loss(Tensor cosines, Tensor targets, double scale = 16, double margin = 0.3)
     {
-        if (cosines.Rank != 2 || targets.Rank != 1 || targets.Shape[0] != cosines.Shape[0])
-            throw new ArgumentException($"ArcFace.Loss: expected cosines [N, classes] and targets [N], got {cosines.Shape} and {targets.Shape}");
+        CosFace.CheckShapes("ArcFace.Loss", cosines, targets);
         if (!(scale > 0) || !(margin >= 0 && margin < Math.PI / 2)) throw new ArgumentException($"ArcFace.Loss: needs scale > 0 and 0 ≤ margin < π/2, got {scale} and {margin}");
         var labels = targets.To(DType.Int64);
         var oneHot = Functional.OneHot(labels, cosines.Shape[1]).To(cosines.DType);

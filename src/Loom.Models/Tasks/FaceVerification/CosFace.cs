@@ -18,11 +18,17 @@ public static class CosFace
     /// </summary>
     public static Tensor Loss(Tensor cosines, Tensor targets, double scale = 16, double margin = 0.35)
     {
-        if (cosines.Rank != 2 || targets.Rank != 1 || targets.Shape[0] != cosines.Shape[0])
-            throw new ArgumentException($"CosFace.Loss: expected cosines [N, classes] and targets [N], got {cosines.Shape} and {targets.Shape}");
+        CheckShapes("CosFace.Loss", cosines, targets);
         if (!(scale > 0) || !(margin >= 0)) throw new ArgumentException($"CosFace.Loss: needs scale > 0 and margin ≥ 0, got {scale} and {margin}");
         var oneHot = Functional.OneHot(targets.To(DType.Int64), cosines.Shape[1]).To(cosines.DType);
         return Functional.CrossEntropy((cosines - oneHot * margin) * scale, targets.To(DType.Int64));
+    }
+
+    /// <summary>The margin losses' check of their inputs: cosines [N, classes] and one target per row.</summary>
+    internal static void CheckShapes(string loss, Tensor cosines, Tensor targets)
+    {
+        if (cosines.Rank != 2 || targets.Rank != 1 || targets.Shape[0] != cosines.Shape[0])
+            throw new ArgumentException($"{loss}: expected cosines [N, classes] and targets [N], got {cosines.Shape} and {targets.Shape}");
     }
 
     /// <summary>Rows of <paramref name="x"/> [N, D] scaled to unit length (a zero row stays zero).</summary>
