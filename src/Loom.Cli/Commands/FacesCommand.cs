@@ -66,18 +66,19 @@ internal static class FacesCommand
         public Option<int> MinFace { get; } = new("--min-face") { Description = "side in pixels of the smallest face looked for (at least 25)", DefaultValueFactory = _ => new FaceSearch().MinFace };
         public Option<int?> MaxFace { get; } = new("--max-face") { Description = "side in pixels of the largest face looked for (default: the picture's shorter side)" };
         public Option<double> ScaleStep { get; } = new("--scale-step") { Description = "ratio of one pyramid level's face size to the next", DefaultValueFactory = _ => new FaceSearch().ScaleStep };
+        public Option<int> MinNeighbours { get; } = new("--min-neighbours") { Description = "other windows above the threshold a face box must overlap (as the Haar cascade's minNeighbors)", DefaultValueFactory = _ => new FaceSearch().MinNeighbours };
         public Option<bool> Best { get; } = new("--best") { Description = "use the run's best.safetensors (lowest validation loss)" };
         public Option<int> Threads { get; } = new("--threads") { Description = "threads for kernels", DefaultValueFactory = _ => 1 };
 
         public void AddTo(Command command)
         {
-            foreach (var option in new Option[] { Threshold, MinFace, MaxFace, ScaleStep, Best, Threads }) command.Options.Add(option);
+            foreach (var option in new Option[] { Threshold, MinFace, MaxFace, ScaleStep, MinNeighbours, Best, Threads }) command.Options.Add(option);
         }
 
         public (FaceDetector Detector, FaceSearch Search) Read(ParseResult parse, string run, string verb)
         {
             if (parse.GetValue(Threads) < 1) throw new UserErrorException($"--threads must be at least 1, got {parse.GetValue(Threads)}");
-            var search = new FaceSearch(parse.GetValue(Threshold), parse.GetValue(MinFace), parse.GetValue(MaxFace), parse.GetValue(ScaleStep));
+            var search = new FaceSearch(parse.GetValue(Threshold), parse.GetValue(MinFace), parse.GetValue(MaxFace), parse.GetValue(ScaleStep), MinNeighbours: parse.GetValue(MinNeighbours));
             search.Validate();
             Loom.Threads.Count = parse.GetValue(Threads);
             return (FaceDetector.Load(new RunFolder(RunOptions.ExistingRun(run)), verb, parse.GetValue(Best)), search);

@@ -29,7 +29,8 @@ public static class ModelZoo
         // The detector takes composed scenes and their classes: DetectionTask builds it.
         [DetectionTask.ModelName] = "CenterNet-style detector: conv backbone to stride 4 (dilated 1, 2, 4), per-cell class heatmaps, box size and centre offset",
         // The face embedder takes its trained classes and embedding length: FaceVerificationTask builds it.
-        [FaceVerificationTask.ModelName] = "face embedding: three Conv–BatchNorm–ReLU blocks, global average pooling, Linear to an L2-normalised embedding, CosFace head for training",
+        [FaceVerificationTask.ModelName] = "face embedding: three Conv–BatchNorm–ReLU blocks, global average pooling, Linear (and batch norm) to an L2-normalised embedding, CosFace/ArcFace head for training",
+        [FaceVerificationTask.ResNetModelName] = "face embedding on a resnet-mini trunk whose fc gives the embedding (then batch norm and L2 normalisation), CosFace/ArcFace head for training",
         // Text classifiers take a vocabulary: TextClassificationTask builds them.
         ["textcnn"] = "Kim's text CNN: word embeddings → Conv1d over 3, 4 and 5 words (100 filters each) → ReLU → max over time → Dropout → Linear",
         ["bilstm"] = "word embeddings → bidirectional LSTM over each text's length → max and mean over time → Dropout → Linear",

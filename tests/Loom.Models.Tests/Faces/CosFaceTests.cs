@@ -43,4 +43,21 @@ public sealed class CosFaceTests
         Assert.Equal(new Shape(3, 7), cosines.Shape);
         Assert.All(cosines.ToArray<float>(), c => Assert.InRange(c, -1.0001f, 1.0001f));
     }
+
+    [Fact]
+    public void The_resnet_trunk_with_a_batch_normalised_embedding_gives_unit_vectors_and_centres_them_in_training()
+    {
+        Generator.ManualSeed(3);
+        var model = new FaceEmbedder(1, 28, 28, classes: 7, dimension: 16, trunk: FaceVerificationTask.ResNetModelName, batchNormEmbedding: true);
+        Assert.NotNull(model.EmbeddingNorm);
+        Assert.IsType<ResNet>(model.Backbone);
+        var images = Tensor.Rand(new Shape(8, 1, 28, 28), new Generator(6));
+        // In training mode the batch norm removes the batch's mean before the normalisation: without it every
+        // embedding of these similar images would point the same way (the narrow cone the remarks describe).
+        var e = model.Embed(images).ToArray<float>();
+        for (int i = 0; i < 8; i++) Assert.Equal(1, Math.Sqrt(e.Skip(16 * i).Take(16).Sum(v => (double)v * v)), 1e-5);
+        var mean = Enumerable.Range(0, 16).Select(d => Enumerable.Range(0, 8).Average(i => (double)e[16 * i + d])).ToArray();
+        Assert.True(Math.Sqrt(mean.Sum(m => m * m)) < 0.5, $"mean embedding length {Math.Sqrt(mean.Sum(m => m * m)):F3}");
+        Assert.Contains("unknown face-embedding trunk 'vgg'", Assert.Throws<ArgumentException>(() => new FaceEmbedder(1, 28, 28, 7, trunk: "vgg")).Message);
+    }
 }

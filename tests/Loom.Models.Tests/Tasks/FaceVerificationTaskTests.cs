@@ -1,3 +1,4 @@
+using Loom.Train;
 using System.Text.Json.Nodes;
 
 namespace Loom.Models.Tests.Tasks;
@@ -47,5 +48,41 @@ public sealed class FaceVerificationTaskTests
             $"top-1 {after.Metrics["top1_identification"]:F3} after training, {before.Metrics["top1_identification"]:F3} before");
         Assert.InRange(after.Metrics["tar_at_far_1e-2"], 0, 1);
         Assert.True(double.IsNaN(after.Loss)); // no CosFace loss on classes the head does not know
+    }
+
+    [Fact]
+    public void Loss_trunk_embedding_norm_and_augmentation_are_options_and_the_shape_file_records_the_network()
+    {
+        var asked = Quick() with { Model = FaceVerificationTask.ResNetModelName, TaskOptions = new JsonObject { ["loss"] = "arcface", ["margin"] = 0.2, ["augment"] = new JsonArray("crop") } };
+        var (task, _, config) = Models.Tasks.Resolve(asked);
+        var data = (FaceVerificationData)task.Load(config);
+        Assert.Equal((7, 64, FaceVerificationTask.ResNetModelName, true), (data.Shape.TrainedClasses, data.Shape.Embedding, data.Shape.Model, data.Shape.BatchNormEmbedding));
+        Assert.NotNull(data.Augmentation);
+        var model = (FaceEmbedder)task.CreateModel(config, data);
+        Assert.IsType<ResNet>(model.Backbone);
+        // The loss is ArcFace's: the same cosines give ArcFace.Loss's value, not CosFace's.
+        var cosines = Tensor.FromArray([0.5f, 0.2f, 0.1f, 0.7f, 0.3f, 0.0f, 0.2f, 0.1f, 0.4f, 0.6f, 0.1f, 0.3f, 0.2f, 0.9f], 2, 7);
+        var targets = Tensor.FromArray([0L, 6L], 2);
+        Assert.Equal(ArcFace.Loss(cosines, targets, 16, 0.2).Item(), task.Loss(data)(cosines, targets).Item(), 1e-6);
+        Assert.Contains("--loss must be cosface or arcface", Assert.Throws<ArgumentException>(() => Models.Tasks.Resolve(Quick() with { TaskOptions = new JsonObject { ["loss"] = "triplet" } })).Message);
+        Assert.Contains("--embedding-norm must be batch or none", Assert.Throws<ArgumentException>(() => Models.Tasks.Resolve(Quick() with { TaskOptions = new JsonObject { ["embedding_norm"] = "layer" } })).Message);
+    }
+
+    [Fact]
+    public void A_shape_file_written_before_trunks_and_embedding_norms_reads_as_the_small_cnn_without_batch_norm()
+    {
+        var dir = Directory.CreateTempSubdirectory("loom-faces-shape");
+        try
+        {
+            var folder = new RunFolder(dir.FullName);
+            File.WriteAllText(folder.File(FaceVerificationData.ShapeFile), """{"input_shape":[1,28,28],"trained_classes":7,"embedding":64}""");
+            var shape = FaceVerificationData.ReadShape(folder);
+            Assert.Equal((FaceVerificationTask.ModelName, false), (shape.Model, shape.BatchNormEmbedding));
+            Assert.Null(FaceVerificationTask.CreateModel(shape).EmbeddingNorm);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
     }
 }

@@ -67,14 +67,34 @@ public sealed class FaceDetectorTests : IDisposable
         var whole = windows.Single(x => x.Detection.Box == new Box(0, 0, 50, 50));
         Assert.Equal(GreyImage.Resize(pixels, 50, 50, 25, 25), whole.Window);
         // Suppression keeps fewer boxes, best first.
-        var kept = detector.Detect(pixels, 50, 50, new FaceSearch(Threshold: 1e-9, ScaleStep: 2));
+        var kept = detector.Detect(pixels, 50, 50, new FaceSearch(Threshold: 1e-9, ScaleStep: 2, MinNeighbours: 0));
         Assert.InRange(kept.Count, 1, windows.Count - 1);
         Assert.Equal(windows.Max(x => x.Detection.Score), kept[0].Score);
     }
 
     [Fact]
+    public void Min_neighbours_keeps_boxes_that_several_overlapping_windows_agree_on()
+    {
+        // A face found at three neighbouring windows (IoU 0.72 and 0.43 with the best, 0.61 with each other) and a lone window elsewhere.
+        Detection[] windows =
+        [
+            new(new Box(0, 0, 25, 25), 0, 0.97), new(new Box(4, 0, 29, 25), 0, 0.95), new(new Box(10, 0, 35, 25), 0, 0.93),
+            new(new Box(100, 100, 125, 125), 0, 0.99),
+        ];
+        // Plain suppression at 0.3 keeps the lone window and the face's best, which suppresses the other two.
+        Assert.Equal([windows[3], windows[0]], FaceDetector.Group(windows, 0.3, 0));
+        // The face's best overlaps two other windows by more than 0.3, the lone window none.
+        Assert.Equal([windows[0]], FaceDetector.Group(windows, 0.3, 2));
+        Assert.Empty(FaceDetector.Group(windows, 0.3, 3));
+        // At 0.5 the window two steps away (0.43) survives suppression; it and the best each have one neighbour above 0.5.
+        Assert.Equal([windows[0], windows[2]], FaceDetector.Group(windows, 0.5, 1));
+        Assert.Empty(FaceDetector.Group(windows, 0.5, 2));
+    }
+
+    [Fact]
     public void Search_settings_out_of_range_are_named()
     {
+        TensorAssert.Throws<ArgumentException>(() => new FaceSearch(MinNeighbours: -1).Validate(), "--min-neighbours");
         TensorAssert.Throws<ArgumentException>(() => new FaceSearch(Threshold: 1).Validate(), "--threshold");
         TensorAssert.Throws<ArgumentException>(() => new FaceSearch(MinFace: 20).Validate(), "--min-face", "25");
         TensorAssert.Throws<ArgumentException>(() => new FaceSearch(MinFace: 40, MaxFace: 30).Validate(), "--max-face");

@@ -12,7 +12,12 @@ namespace Loom.Models;
 /// <param name="MaxFace">Side of the largest face looked for; null: the picture's shorter side.</param>
 /// <param name="ScaleStep">Ratio of one pyramid level's face size to the next.</param>
 /// <param name="NmsIoU">Overlap above which the weaker of two face boxes is dropped.</param>
-public sealed record FaceSearch(double Threshold = 0.9, int MinFace = 25, int? MaxFace = null, double ScaleStep = 1.2, double NmsIoU = 0.3)
+/// <param name="MinNeighbours">
+/// Other windows above the threshold that a kept box must overlap by more than <paramref name="NmsIoU"/> (as the
+/// Haar cascade's minNeighbors): a face scores high at several neighbouring positions and scales, a chance texture
+/// often at one or two only.
+/// </param>
+public sealed record FaceSearch(double Threshold = 0.9, int MinFace = 25, int? MaxFace = null, double ScaleStep = 1.2, double NmsIoU = 0.3, int MinNeighbours = 4)
 {
     public void Validate()
     {
@@ -21,6 +26,7 @@ public sealed record FaceSearch(double Threshold = 0.9, int MinFace = 25, int? M
         if (MaxFace is int max && max < MinFace) throw new ArgumentException($"--max-face must be at least --min-face ({MinFace}), got {max}");
         if (!(ScaleStep > 1 && ScaleStep <= 2)) throw new ArgumentException($"--scale-step must be in (1, 2], got {ScaleStep}");
         if (!(NmsIoU > 0 && NmsIoU <= 1)) throw new ArgumentException($"--nms must be in (0, 1], got {NmsIoU}");
+        if (MinNeighbours is < 0 or > 1000) throw new ArgumentException($"--min-neighbours must be between 0 and 1000, got {MinNeighbours}");
     }
 }
 
@@ -62,7 +68,17 @@ public sealed class FaceDetector
 
     /// <summary>The faces in a grey picture [H, W] in [0, 1], best first, after non-maximum suppression.</summary>
     public IReadOnlyList<Detection> Detect(float[] pixels, int height, int width, FaceSearch search) =>
-        Nms.Apply(Windows(pixels, height, width, search).Select(w => w.Detection), search.NmsIoU);
+        Group([.. Windows(pixels, height, width, search).Select(w => w.Detection)], search.NmsIoU, search.MinNeighbours);
+
+    /// <summary>
+    /// Non-maximum suppression of the windows above the threshold, keeping only boxes that overlap at least
+    /// <paramref name="minNeighbours"/> other such windows by more than <paramref name="nmsIoU"/>; best first.
+    /// </summary>
+    public static IReadOnlyList<Detection> Group(IReadOnlyList<Detection> windows, double nmsIoU, int minNeighbours)
+    {
+        var kept = Nms.Apply(windows, nmsIoU);
+        return minNeighbours == 0 ? kept : [.. kept.Where(k => windows.Count(w => Box.IoU(w.Box, k.Box) > nmsIoU) - 1 >= minNeighbours)];
+    }
 
     /// <summary>Reads an image file (PNG, JPEG…) as grey and detects its faces.</summary>
     public IReadOnlyList<Detection> Detect(string imagePath, FaceSearch search)

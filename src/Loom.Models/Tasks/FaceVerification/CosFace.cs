@@ -18,11 +18,17 @@ public static class CosFace
     /// </summary>
     public static Tensor Loss(Tensor cosines, Tensor targets, double scale = 16, double margin = 0.35)
     {
-        if (cosines.Rank != 2 || targets.Rank != 1 || targets.Shape[0] != cosines.Shape[0])
-            throw new ArgumentException($"CosFace.Loss: expected cosines [N, classes] and targets [N], got {cosines.Shape} and {targets.Shape}");
+        CheckShapes("CosFace.Loss", cosines, targets);
         if (!(scale > 0) || !(margin >= 0)) throw new ArgumentException($"CosFace.Loss: needs scale > 0 and margin ≥ 0, got {scale} and {margin}");
         var oneHot = Functional.OneHot(targets.To(DType.Int64), cosines.Shape[1]).To(cosines.DType);
         return Functional.CrossEntropy((cosines - oneHot * margin) * scale, targets.To(DType.Int64));
+    }
+
+    /// <summary>The margin losses' check of their inputs: cosines [N, classes] and one target per row.</summary>
+    internal static void CheckShapes(string loss, Tensor cosines, Tensor targets)
+    {
+        if (cosines.Rank != 2 || targets.Rank != 1 || targets.Shape[0] != cosines.Shape[0])
+            throw new ArgumentException($"{loss}: expected cosines [N, classes] and targets [N], got {cosines.Shape} and {targets.Shape}");
     }
 
     /// <summary>Rows of <paramref name="x"/> [N, D] scaled to unit length (a zero row stays zero).</summary>
@@ -46,32 +52,52 @@ public sealed class CosineClassifier : Module<Tensor, Tensor>
 }
 
 /// <summary>
-/// A face-recognition network: a small CNN maps an image to an L2-normalised embedding (<see cref="Embed"/>); for
+/// A face-recognition network: a trunk maps an image to an embedding, L2-normalised (<see cref="Embed"/>); for
 /// training, <see cref="CosineClassifier"/> turns it into cosines to the training identities, which
-/// <see cref="CosFace.Loss"/> scores. Verification and identification use the embedding only, so identities never
-/// seen in training are compared the same way.
+/// <see cref="CosFace.Loss"/> or <see cref="ArcFace.Loss"/> scores. Verification and identification use the embedding
+/// only, so identities never seen in training are compared the same way.
 /// </summary>
+/// <remarks>
+/// Trunks: <see cref="FaceVerificationTask.ModelName"/>, three Conv–BatchNorm–ReLU blocks (32, 64, 128 channels) with
+/// global average pooling and a Linear layer to the embedding; <see cref="FaceVerificationTask.ResNetModelName"/>,
+/// resnet-mini whose last layer (fc) maps to the embedding. With a batch-normalised embedding (batchNormEmbedding) the embedding
+/// passes a batch norm before the normalisation (ArcFace's "BN after the embedding" output): it centres the
+/// embeddings on the training data's mean, so the sphere's directions are spent on differences between identities
+/// rather than on the offset every image shares, which is what lets unseen identities spread out instead of sharing
+/// a narrow cone near the training classes they resemble.
+/// </remarks>
 public sealed class FaceEmbedder : Module<Tensor, Tensor>
 {
-    public FaceEmbedder(int inChannels, int height, int width, int classes, int dimension = 64)
+    public FaceEmbedder(int inChannels, int height, int width, int classes, int dimension = 64, string trunk = FaceVerificationTask.ModelName, bool batchNormEmbedding = false)
     {
         InChannels = inChannels;
         Dimension = dimension;
-        Backbone = RegisterModule("backbone", new Sequential(
-            new Conv2d(inChannels, 32, 3, padding: 1, bias: false), new BatchNorm2d(32), new ReLU(), new MaxPool2d(2),
-            new Conv2d(32, 64, 3, padding: 1, bias: false), new BatchNorm2d(64), new ReLU(), new MaxPool2d(2),
-            new Conv2d(64, 128, 3, padding: 1, bias: false), new BatchNorm2d(128), new ReLU(), new AdaptiveAvgPool2d(1),
-            new Flatten(), new Linear(128, dimension)));
+        Backbone = RegisterModule("backbone", trunk switch
+        {
+            FaceVerificationTask.ModelName => new Sequential(
+                new Conv2d(inChannels, 32, 3, padding: 1, bias: false), new BatchNorm2d(32), new ReLU(), new MaxPool2d(2),
+                new Conv2d(32, 64, 3, padding: 1, bias: false), new BatchNorm2d(64), new ReLU(), new MaxPool2d(2),
+                new Conv2d(64, 128, 3, padding: 1, bias: false), new BatchNorm2d(128), new ReLU(), new AdaptiveAvgPool2d(1),
+                new Flatten(), new Linear(128, dimension)),
+            FaceVerificationTask.ResNetModelName => (Module<Tensor, Tensor>)new ResNet(ResNetConfig.Mini, inChannels, dimension),
+            _ => throw new ArgumentException($"unknown face-embedding trunk '{trunk}'; choose {FaceVerificationTask.ModelName} or {FaceVerificationTask.ResNetModelName}"),
+        });
+        if (batchNormEmbedding) EmbeddingNorm = RegisterModule("embedding_norm", new BatchNorm1d(dimension));
         Head = RegisterModule("head", new CosineClassifier(dimension, classes));
     }
 
     public int InChannels { get; }
     public int Dimension { get; }
-    public Sequential Backbone { get; }
+    public Module<Tensor, Tensor> Backbone { get; }
+    public BatchNorm1d? EmbeddingNorm { get; }
     public CosineClassifier Head { get; }
 
     /// <summary>L2-normalised embeddings [N, D] of images [N, C, H, W].</summary>
-    public Tensor Embed(Tensor images) => CosFace.Normalize(Backbone.Forward(images));
+    public Tensor Embed(Tensor images)
+    {
+        var e = Backbone.Forward(images);
+        return CosFace.Normalize(EmbeddingNorm is null ? e : EmbeddingNorm.Forward(e));
+    }
 
     protected override Tensor ForwardCore(Tensor input) => Head.Forward(Embed(input));
 }

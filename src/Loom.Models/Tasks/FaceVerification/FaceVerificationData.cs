@@ -28,6 +28,11 @@ public sealed class FaceVerificationData(TensorDataset train, TensorDataset test
 
     public override Tensor Strata => Train.Targets;
 
+    /// <summary>The `--augment` transform of training images (never validation or test ones); null for none.</summary>
+    public ITransform? Augmentation { get; init; }
+
+    public override IDataset<Sample> ForTraining(IDataset<Sample> train) => Augmentation is null ? train : train.WithTransform(Augmentation);
+
     public override void Save(RunFolder folder) => File.WriteAllText(folder.File(ShapeFile), JsonSerializer.Serialize(Shape));
 
     public override TaskData Fold(int[] train, int[] validation) =>
@@ -48,9 +53,13 @@ public sealed class FaceVerificationData(TensorDataset train, TensorDataset test
         // Held-out classes renumbered from 0, so their targets index the held-out names.
         var heldTargets = Tensor.FromArray(test.Targets.ToArray<long>().Select(t => t - trained).ToArray(), test.Count);
         var names = split.Info.ClassNames;
-        var shape = new FaceModelShape(split.Info.InputShape, trained, options.Embedding);
+        int[] input = split.Info.InputShape;
+        var shape = new FaceModelShape(input, trained, options.Embedding, config.Model ?? FaceVerificationTask.ModelName, options.EmbeddingNorm == "batch");
         return new FaceVerificationData(split.Train.Gather(trainRows), new TensorDataset(test.Inputs, heldTargets), shape, names.Skip(trained).ToArray(), options,
-            $"{split.Info.Name}: trained on {trained} classes ({string.Join(", ", names.Take(trained))}), verified on {options.HeldOut} held out ({string.Join(", ", names.Skip(trained))})");
+            $"{split.Info.Name}: trained on {trained} classes ({string.Join(", ", names.Take(trained))}), verified on {options.HeldOut} held out ({string.Join(", ", names.Skip(trained))})")
+        {
+            Augmentation = options.Augment is { Length: > 0 } augment ? ImageAugmentation.Create(augment, input[^2], input[^1], config.Seed) : null,
+        };
     }
 
     private static int[] Rows(TensorDataset data, Func<long, bool> keep)
@@ -77,8 +86,14 @@ public sealed class FaceVerificationData(TensorDataset train, TensorDataset test
     }
 }
 
-/// <summary>What a face run's network takes and gives: images [C, H, W], the trained classes of its CosFace head, the embedding length.</summary>
+/// <summary>
+/// What a face run's network takes and gives: images [C, H, W], the trained classes of its margin head, the embedding
+/// length, the trunk (a model name) and whether the embedding is batch-normalised. Runs written before the last two
+/// existed read as the small CNN without the batch norm, which is what they were.
+/// </summary>
 public sealed record FaceModelShape(
     [property: System.Text.Json.Serialization.JsonPropertyName("input_shape")] int[] InputShape,
     [property: System.Text.Json.Serialization.JsonPropertyName("trained_classes")] int TrainedClasses,
-    [property: System.Text.Json.Serialization.JsonPropertyName("embedding")] int Embedding);
+    [property: System.Text.Json.Serialization.JsonPropertyName("embedding")] int Embedding,
+    [property: System.Text.Json.Serialization.JsonPropertyName("model")] string Model = FaceVerificationTask.ModelName,
+    [property: System.Text.Json.Serialization.JsonPropertyName("batch_norm_embedding")] bool BatchNormEmbedding = false);

@@ -9,7 +9,16 @@ public sealed record FaceVerificationOptions
     /// <summary>Length of the L2-normalised embedding.</summary>
     public int Embedding { get; init; } = 64;
 
-    /// <summary>CosFace's cosine margin m.</summary>
+    /// <summary>The margin loss: "cosface" (cos θ − m on the true class) or "arcface" (cos(θ + m)).</summary>
+    public string Loss { get; init; } = "cosface";
+
+    /// <summary>"batch": a batch norm on the embedding before its L2 normalisation (see <see cref="FaceEmbedder"/>); "none": straight from the trunk.</summary>
+    public string EmbeddingNorm { get; init; } = "batch";
+
+    /// <summary>Training-image augmentations, of <see cref="ImageAugmentation.Names"/>; null (none) is left out of config.json.</summary>
+    public string[]? Augment { get; init; }
+
+    /// <summary>The margin m: CosFace's cosine margin, or ArcFace's angle in radians.</summary>
     public double Margin { get; init; } = 0.35;
 
     /// <summary>CosFace's scale s.</summary>
@@ -24,8 +33,11 @@ public sealed record FaceVerificationOptions
     [
         TaskOption.Integer("--held-out", "held_out", "last classes left out of training and verified on (face verification)", Defaults.HeldOut),
         TaskOption.Integer("--embedding", "embedding", "length of the L2-normalised embedding (face verification)", Defaults.Embedding),
-        TaskOption.Number("--margin", "margin", "CosFace cosine margin m (face verification)", Defaults.Margin),
-        TaskOption.Number("--scale", "scale", "CosFace logit scale s (face verification)", Defaults.Scale),
+        TaskOption.Text("--loss", "loss", "margin loss, cosface or arcface (face verification)", Defaults.Loss),
+        TaskOption.Number("--margin", "margin", "CosFace cosine margin or ArcFace angle margin m (face verification)", Defaults.Margin),
+        TaskOption.Number("--scale", "scale", "CosFace/ArcFace logit scale s (face verification)", Defaults.Scale),
+        TaskOption.Text("--embedding-norm", "embedding_norm", "batch (batch norm before the L2 normalisation) or none (face verification)", Defaults.EmbeddingNorm),
+        TaskOption.List("--augment", "augment", $"training-image augmentations, comma-separated: {string.Join(", ", ImageAugmentation.Names)}"),
         TaskOption.Integer("--pairs", "pairs", "held-out test pairs scored for the ROC (face verification)", Defaults.Pairs),
     ];
 
@@ -35,6 +47,10 @@ public sealed record FaceVerificationOptions
         if (Embedding is < 2 or > 4096) throw new ArgumentException($"--embedding must be between 2 and 4096, got {Embedding}");
         if (!(Margin >= 0 && Margin < 1)) throw new ArgumentException($"--margin must be in [0, 1), got {Margin}");
         if (!(Scale > 0 && Scale <= 128)) throw new ArgumentException($"--scale must be in (0, 128], got {Scale}");
+        if (Loss is not ("cosface" or "arcface")) throw new ArgumentException($"--loss must be cosface or arcface, got '{Loss}'");
+        if (EmbeddingNorm is not ("batch" or "none")) throw new ArgumentException($"--embedding-norm must be batch or none, got '{EmbeddingNorm}'");
+        if (Augment is not null && Augment.Any(a => !ImageAugmentation.Names.Contains(a)))
+            throw new ArgumentException($"--augment takes {string.Join(", ", ImageAugmentation.Names)}, comma-separated; got {string.Join(",", Augment)}");
         if (Pairs is < 2 or > 10_000_000) throw new ArgumentException($"--pairs must be between 2 and 10000000, got {Pairs}");
     }
 }

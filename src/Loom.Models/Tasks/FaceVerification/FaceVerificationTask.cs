@@ -16,6 +16,7 @@ public sealed class FaceVerificationTask : ITask
 {
     public const string TaskName = "face-verification";
     public const string ModelName = "face-embedder";
+    public const string ResNetModelName = "face-resnet";
 
     public static DataKind Identities { get; } = new("identities", "images labelled by identity");
 
@@ -36,7 +37,7 @@ public sealed class FaceVerificationTask : ITask
 
     public TrainingDefaults TrainingDefaults { get; } = new(BatchSize: 128, Optimizer: "adamw", LearningRate: 3e-3, WeightDecay: 5e-4, Schedule: "cosine", ClipGradNorm: 0);
 
-    public IReadOnlyList<string> Models(DataKind kind) => [ModelName];
+    public IReadOnlyList<string> Models(DataKind kind) => [ModelName, ResNetModelName];
 
     public TrainingConfig NormalizeOptions(TrainingConfig config)
     {
@@ -50,12 +51,14 @@ public sealed class FaceVerificationTask : ITask
     public Module<Tensor, Tensor> CreateModel(TrainingConfig config, TaskData data) => CreateModel(((FaceVerificationData)data).Shape);
 
     public static FaceEmbedder CreateModel(FaceModelShape shape) =>
-        new(shape.InputShape[0], shape.InputShape[1], shape.InputShape[2], shape.TrainedClasses, shape.Embedding);
+        new(shape.InputShape[0], shape.InputShape[1], shape.InputShape[2], shape.TrainedClasses, shape.Embedding, shape.Model, shape.BatchNormEmbedding);
 
     public Func<Tensor, Tensor, Tensor> Loss(TaskData data)
     {
         var options = ((FaceVerificationData)data).Options;
-        return (cosines, targets) => CosFace.Loss(cosines, targets, options.Scale, options.Margin);
+        return options.Loss == "arcface"
+            ? (cosines, targets) => ArcFace.Loss(cosines, targets, options.Scale, options.Margin)
+            : (cosines, targets) => CosFace.Loss(cosines, targets, options.Scale, options.Margin);
     }
 
     public IReadOnlyList<Func<IMetric>> Metrics(TaskData data) => [() => new Accuracy()];
