@@ -105,7 +105,7 @@ internal static class CompressReportCommand
         yield return "|---|---|---|---:|---:|---:|---:|---:|---:|" + string.Concat(metrics.Select(_ => "---:|"));
         foreach (var f in figures)
             yield return $"| {f.Run} | {f.Model} | {f.Method} | {f.Parameters:N0} | {f.NonZero:N0} | {f.Bytes:N0} | {Number(f.Batch1Milliseconds, "F4")} | {Number(f.Batch64Milliseconds, "F3")} | {Number(f.Loss, "F4")} | "
-                + string.Concat(metrics.Select(k => Number(f.Metrics[k], "F4") + " | "));
+                + string.Concat(metrics.Select(k => Number(f.Metrics[k], "F4") + " | ")).TrimEnd();
         yield return "";
         yield return "Latencies are medians of repeated forwards of one test batch on this machine (noisy when it is shared); parameters exclude batch-norm statistics and quantisation scales.";
     }

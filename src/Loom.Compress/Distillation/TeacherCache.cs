@@ -15,8 +15,8 @@ namespace Loom.Compress;
 /// </remarks>
 public sealed class TeacherCache(Func<Tensor, Tensor> teacher)
 {
-    private readonly Dictionary<(ulong, ulong), float[]> _outputs = [];
-    private int[]? _rowShape;
+    // Each row with its own shape: a sequence model's rows are as long as their batch's padding.
+    private readonly Dictionary<(ulong, ulong), (float[] Values, int[] Shape)> _outputs = [];
 
     /// <summary>Samples whose outputs came from the cache.</summary>
     public long Hits { get; private set; }
@@ -32,31 +32,31 @@ public sealed class TeacherCache(Func<Tensor, Tensor> teacher)
         var values = input.ToArray<double>();
         int width = n == 0 ? 0 : values.Length / n;
         var keys = new (ulong, ulong)[n];
-        var rows = new float[n][];
-        bool all = _rowShape is not null;
+        var rows = new (float[] Values, int[] Shape)[n];
+        bool all = n > 0;
         for (int i = 0; i < n; i++)
         {
             keys[i] = Key(values.AsSpan(i * width, width));
-            if (all && _outputs.TryGetValue(keys[i], out var row)) rows[i] = row;
+            if (all && _outputs.TryGetValue(keys[i], out var row) && (i == 0 || row.Shape.AsSpan().SequenceEqual(rows[0].Shape))) rows[i] = row;
             else all = false;
         }
-        if (all && n > 0)
+        if (all)
         {
             Hits += n;
-            int rowLength = rows[0].Length;
+            int rowLength = rows[0].Values.Length;
             var data = new float[n * rowLength];
-            for (int i = 0; i < n; i++) rows[i].CopyTo(data, i * rowLength);
-            return Tensor.FromArray(data, [n, .. _rowShape!]);
+            for (int i = 0; i < n; i++) rows[i].Values.CopyTo(data, i * rowLength);
+            return Tensor.FromArray(data, [n, .. rows[0].Shape]);
         }
         Tensor output;
         using (new Autograd.NoGrad()) output = teacher(input);
         if (output.Shape.Rank == 0 || output.Shape[0] != n)
             throw new InvalidOperationException($"teacher cache: the teacher gave {output.Shape} for a batch of {n}");
         Misses += n;
-        _rowShape ??= output.Shape.ToArray()[1..];
+        var rowShape = output.Shape.ToArray()[1..];
         var computed = output.ToArray<float>();
         int length = n == 0 ? 0 : computed.Length / n;
-        for (int i = 0; i < n; i++) _outputs[keys[i]] = computed.AsSpan(i * length, length).ToArray();
+        for (int i = 0; i < n; i++) _outputs[keys[i]] = (computed.AsSpan(i * length, length).ToArray(), rowShape);
         return output.DType == DType.Float32 ? output : output.To(DType.Float32);
     }
 

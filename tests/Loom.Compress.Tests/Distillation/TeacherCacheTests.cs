@@ -33,4 +33,20 @@ public class TeacherCacheTests
         cache.Forward(changed);
         Assert.Equal(3, calls);
     }
+
+    [Fact]
+    public void Rows_keep_their_own_shape_when_batches_differ_in_length()
+    {
+        // A sequence teacher: one output per position, so a batch padded to 5 gives rows of 5, one padded to 3 rows of 3.
+        var cache = new TeacherCache(x => x.Mul(2.0));
+        var short_ = Tensor.FromArray(new[] { 1f, 2f, 3f, 4f, 5f, 6f }, 2, 3);
+        var long_ = Tensor.FromArray(new[] { 1f, 2f, 3f, 0f, 0f, 7f, 8f, 9f, 10f, 0f }, 2, 5);
+        cache.Forward(short_);
+        cache.Forward(long_);
+        var again = cache.Forward(long_);
+        Assert.Equal(new Shape(2, 5), again.Shape);
+        Assert.Equal(long_.Mul(2.0).ToArray<float>(), again.ToArray<float>());
+        Assert.Equal(new Shape(2, 3), cache.Forward(short_).Shape);
+        Assert.Equal((4L, 4L), (cache.Hits, cache.Misses));
+    }
 }
