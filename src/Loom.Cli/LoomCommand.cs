@@ -27,6 +27,8 @@ public static class LoomCommand
         ExplainCommand.Build(console),
         ActivationsCommand.Build(console),
         PruneCommand.Build(console),
+        ClusterCommand.Build(console),
+        CompressReportCommand.Build(console),
         BenchCommand.Build(console),
         ExportCommand.Build(console),
         ImportCommand.Build(console),

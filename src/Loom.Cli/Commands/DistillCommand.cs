@@ -9,7 +9,8 @@ namespace Loom.Cli.Commands;
 /// <summary>
 /// `loom distill --teacher RUN --model SMALLER [--temperature T] [--alpha A]` and any `loom train` option: trains the
 /// smaller model on the teacher run's data with α·T²·KL(teacher_T ‖ student_T) + (1 − α)·CE (Hinton et al. 2015) into a
-/// new run folder that eval and predict take like any run. The teacher runs in eval mode on each training batch.
+/// new run folder that eval and predict take like any run. The teacher runs in eval mode once per distinct sample
+/// (<see cref="TeacherCache"/>).
 /// </summary>
 internal static class DistillCommand
 {
@@ -39,12 +40,9 @@ internal static class DistillCommand
     {
         // The loss sees (output, target) only: the batch's input reaches it through a pre-hook on the student.
         Tensor? input = null;
-        Tensor Loss(Tensor output, Tensor target)
-        {
-            Tensor soft;
-            using (new Autograd.NoGrad()) soft = teacher.Model.Forward(input ?? throw new InvalidOperationException("distill: the loss ran before the student's forward"));
-            return Distillation.Loss(output, soft, target, temperature, alpha);
-        }
+        var cache = new TeacherCache(teacher.Model.Forward);
+        Tensor Loss(Tensor output, Tensor target) =>
+            Distillation.Loss(output, cache.Forward(input ?? throw new InvalidOperationException("distill: the loss ran before the student's forward")), target, temperature, alpha);
         var progress = new ProgressDisplay(console, config.Epochs);
         var setup = Pipeline.Prepare(config, folder, [progress], teacher.Data, loss: Loss);
         setup.Model.RegisterForwardPreHook((_, x) => { input = (Tensor)x; return null; });
@@ -61,7 +59,8 @@ internal static class DistillCommand
         var table = new Table().AddColumn("test metric").AddColumn(new TableColumn("value").RightAligned());
         foreach (var (k, v) in result.Test.Metrics) table.AddRow(k, $"{v:F4}");
         console.Write(table);
-        console.MarkupLine($"training took {result.Fit.Epochs.Sum(e => e.Duration.TotalSeconds):F1} s");
+        console.MarkupLine($"training took {result.Fit.Epochs.Sum(e => e.Duration.TotalSeconds):F1} s; the teacher ran on {cache.Misses:N0} samples, " +
+            $"its remembered outputs served {cache.Hits:N0}");
         console.MarkupLine($"run folder: [link]{Markup.Escape(folder.Path)}[/]");
         return 0;
     }

@@ -14,7 +14,7 @@ namespace Loom.Cli.Commands;
 /// run folder that eval and predict take. Unstructured: the smallest weights are masked (global by default); with
 /// fine-tuning the sparsity ramps up cubically over the first two thirds of the steps while the masks stay applied.
 /// Structured: that fraction of hidden neurons and conv channels is cut, giving a smaller dense model (config.json
-/// records the sizes). Prints metrics, bytes on disk and batch-1 latency before and after; report.md adds the
+/// records the sizes). Prints metrics, multiply-adds, bytes on disk and latency before and after; report.md adds the
 /// per-layer sparsity.
 /// </summary>
 internal static class PruneCommand
@@ -39,6 +39,8 @@ internal static class PruneCommand
             if (trained.Config.Quantization is not null) throw new UserErrorException($"{source.Path} is quantised; prune the float run it came from");
             var before = CompressedRun.Measure(trained, source.ModelPath);
             (long parameters, long nonZero) = (trained.Model.ParameterCount(), SparsityReport.Of(trained.Model).NonZero); // pruning changes the model in place
+            var sample = Pipeline.Batches(trained.Data.Test, 1).First().Inputs;
+            long multiplyAdds = MultiplyAdds.PerSample(trained.Model, sample);
             var scope = parse.GetValue(layerWise) ? PruningScope.LayerWise : PruningScope.Global;
 
             var config = source.ReadConfig();
@@ -68,6 +70,9 @@ internal static class PruneCommand
             rows.Insert(0, new CompressedRun.Row("parameters", $"{parameters:N0}", $"{reloaded.Model.ParameterCount():N0}", ""));
             var report = SparsityReport.Of(reloaded.Model);
             rows.Insert(1, new CompressedRun.Row("non-zero weights", $"{nonZero:N0}", $"{report.NonZero:N0}", $"{report.Sparsity * 100:F1}% zero"));
+            // Unstructured zeros still run through the dense kernels: only structured pruning lowers this count.
+            long multiplyAddsAfter = MultiplyAdds.PerSample(reloaded.Model, sample);
+            rows.Insert(2, new CompressedRun.Row("multiply-adds per sample", $"{multiplyAdds:N0}", $"{multiplyAddsAfter:N0}", $"{(double)multiplyAdds / multiplyAddsAfter:F2}× fewer"));
             string title = $"{trained.Config.Model}: {(parse.GetValue(structured) ? "structured" : scope == PruningScope.Global ? "global" : "layer-wise")} pruning {s:P0}{(epochs > 0 ? $", {epochs} epochs fine-tuned" : "")}";
             CompressedRun.Write(console, title, "before", "after", rows);
             File.WriteAllText(target.ReportPath, string.Join('\n', new[] { $"# {title}", "", $"Pruned from `{source.Path}` by `loom prune`.", "" }

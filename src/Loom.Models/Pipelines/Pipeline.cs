@@ -216,7 +216,12 @@ public static class Pipeline
         var model = CreateModel(task, resolved.Config, loaded);
         if (resolved.Config.Quantization is null)
         {
-            TrainedWeights.Fit(() => model.LoadStateDict(SafeTensors.Load(weights).Tensors), weights, folder, resolved.Config.Model);
+            // A run of `loom cluster` stores weight matrices as codebook + indices: looked up here into float weights.
+            TrainedWeights.Fit(() =>
+            {
+                var tensors = SafeTensors.Load(weights).Tensors;
+                model.LoadStateDict(Compress.WeightClustering.IsClustered(tensors) ? Compress.WeightClustering.Decode(tensors, model, weights) : tensors);
+            }, weights, folder, resolved.Config.Model);
         }
         else
         {

@@ -1,0 +1,47 @@
+using System.Text.RegularExpressions;
+using Loom.Nn.Serialization;
+
+namespace Loom.Cli.Tests;
+
+/// <summary>
+/// `loom distill --teacher RUN --model SMALLER` end to end: a smaller student trained on the teacher run's data into a
+/// run folder that eval takes, the teacher's outputs remembered after the first epoch, and bad options refused.
+/// </summary>
+public sealed partial class DistillCommandTests(SmallRunFixture run) : IClassFixture<SmallRunFixture>, IDisposable
+{
+    private readonly TempFolder _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public void Student_run_is_written_and_the_teacher_runs_once_per_sample()
+    {
+        var result = CliRunner.Succeed("distill", "--teacher", run.Folder, "--model", "mlp", "--hidden", "4", "--epochs", "2",
+            "--temperature", "3", "--alpha", "0.8", "--threads", "1", "--output", _temp.Path);
+        var output = Regex.Replace(result.Output, @"\s+", " "); // lines wrap at the console's width
+        Assert.Contains("T = 3, α = 0.8", output);
+        var folder = CliRunner.RunFolderUnder(_temp.Path);
+        Assert.Contains("distilled", Path.GetFileName(folder));
+        // The student (hidden 4) is the smaller model, not a copy of the teacher (hidden 8).
+        Assert.Equal(new Shape(4, 784), SafeTensors.Load(Path.Combine(folder, "model.safetensors")).Tensors["1.weight"].Shape);
+        Assert.Contains("accuracy", CliRunner.Succeed("eval", folder, "--threads", "1").Output);
+
+        // Epoch 2 sees epoch 1's training and validation samples again, so every one of them is served from memory;
+        // only the test split (seen once) adds teacher forwards.
+        var counts = TeacherCounts().Match(output);
+        Assert.True(counts.Success, result.Output);
+        long ran = long.Parse(counts.Groups[1].Value.Replace(",", "")), served = long.Parse(counts.Groups[2].Value.Replace(",", ""));
+        Assert.True(served > 0 && served < ran, $"teacher ran on {ran}, cache served {served}");
+    }
+
+    [Fact]
+    public void Bad_options_are_one_error_line()
+    {
+        CliRunner.Fail(["distill", "--teacher", run.Folder, "--model", "mlp", "--alpha", "1.5"], "--alpha must be in [0, 1], got 1.5");
+        CliRunner.Fail(["distill", "--teacher", run.Folder, "--model", "mlp", "--temperature", "0"], "--temperature must be positive, got 0");
+        CliRunner.Fail(["distill", "--teacher", _temp.File("missing"), "--model", "mlp"], "missing");
+    }
+
+    [GeneratedRegex(@"teacher ran on ([\d,]+) samples, its remembered outputs served ([\d,]+)")]
+    private static partial Regex TeacherCounts();
+}
