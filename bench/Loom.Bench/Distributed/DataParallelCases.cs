@@ -64,6 +64,9 @@ internal static class DataParallelCases
             using var scope = new MemoryScope();
             holder.Weight.Grad!.AsSpan<float>().Clear();
             (holder.Weight * weights).Sum().Backward();
+            // Both ranks then enter the timed all-reduce together, as consecutive MPI_Allreduce calls do: otherwise
+            // rank 0's time would include waiting for rank 1's backward.
+            world.Barrier();
         }
         Backward();
         ddp.SynchronizeGradients();
