@@ -13,10 +13,12 @@ namespace Loom.Distributed;
 /// rank's initialisation did.</para>
 /// <para>Gradients are grouped into buckets of about <c>bucketCapBytes</c>, in reverse registration order (roughly
 /// the order backward produces them). A hook on each parameter (<see cref="Tensor.RegisterPostAccumulateGradHook"/>)
-/// counts it ready; a full bucket starts its non-blocking all-reduce at once, while backward goes on with the layers
-/// below, so communication overlaps computation. Buckets start strictly in order, which keeps the collectives in the
-/// same order on every rank. <see cref="SynchronizeGradients"/> (after backward, before the optimiser step) starts
-/// what is left (parameters that took no part in this forward), waits, and writes sum / N into each gradient.</para>
+/// divides the gradient by the number of ranks while it is in cache and counts it ready; a full bucket's all-reduce
+/// starts at once on the communicator's communication thread (the library's blocking MPI_Allreduce there), while
+/// backward goes on with the layers below, so communication overlaps computation. Buckets start strictly in order,
+/// which keeps the collectives in the same order on every rank. <see cref="SynchronizeGradients"/> (after backward,
+/// before the optimiser step) runs what is left (parameters that took no part in this forward, and the last bucket),
+/// waits, and leaves the average in each gradient.</para>
 /// <para>A parameter with no gradient on a rank contributes zeros and leaves with the averaged gradient, so all
 /// replicas agree on which parameters have one. Set <see cref="RequireGradientSync"/> to false on the micro-steps of
 /// gradient accumulation: they accumulate locally with no communication (PyTorch's <c>no_sync()</c>).</para>
@@ -30,7 +32,7 @@ public sealed class DistributedDataParallel : IDataParallel, IDisposable
     public const int DefaultBucketCapBytes = 25 << 20;
 
     private readonly IGradientBucket[] _buckets;
-    private readonly Dictionary<Parameter, IGradientBucket> _bucketOf = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<Parameter, (IGradientBucket Bucket, int Index)> _bucketOf = new(ReferenceEqualityComparer.Instance);
     private readonly List<IDisposable> _hooks = [];
     private int _nextToLaunch;
 
@@ -49,10 +51,10 @@ public sealed class DistributedDataParallel : IDataParallel, IDisposable
         var parameters = model.Parameters().Where(p => p.RequiresGrad).Distinct(ReferenceEqualityComparer.Instance).Cast<Parameter>().Reverse().ToList();
         _buckets = [.. Bucketize(parameters, bucketCapBytes)];
         foreach (var bucket in _buckets)
-            foreach (var p in bucket.Parameters)
+            for (int i = 0; i < bucket.Parameters.Count; i++)
             {
-                _bucketOf[p] = bucket;
-                _hooks.Add(p.RegisterPostAccumulateGradHook(OnGradientReady));
+                _bucketOf[bucket.Parameters[i]] = (bucket, i);
+                _hooks.Add(bucket.Parameters[i].RegisterPostAccumulateGradHook(OnGradientReady));
             }
     }
 
@@ -84,9 +86,12 @@ public sealed class DistributedDataParallel : IDataParallel, IDisposable
     {
         if (!RequireGradientSync) return;
         BucketsLaunchedDuringBackward = _nextToLaunch;
-        foreach (var bucket in _buckets) bucket.Ready = bucket.Parameters.Count;
-        LaunchReadyBuckets();
-        foreach (var bucket in _buckets) bucket.Finish(Communicator.Size);
+        // What backward did not start runs here on the caller's thread: handing it to the communication thread only to
+        // wait for it would add two thread hand-offs. Communicator.AllReduce first waits for the buckets in flight, so
+        // the order of collectives is the same on every rank.
+        foreach (var bucket in _buckets) bucket.MarkAllReady();
+        LaunchReadyBuckets(inBackground: false);
+        foreach (var bucket in _buckets) bucket.Finish();
         _nextToLaunch = 0;
     }
 
@@ -120,17 +125,15 @@ public sealed class DistributedDataParallel : IDataParallel, IDisposable
     private void OnGradientReady(Tensor parameter)
     {
         if (!RequireGradientSync) return;
-        var bucket = _bucketOf[(Parameter)parameter];
-        bucket.Ready++;
-        LaunchReadyBuckets();
-        // No progress thread on shared memory: poke the collectives in flight so they advance during backward.
-        for (int i = 0; i < _nextToLaunch; i++) _buckets[i].Progress();
+        var (bucket, index) = _bucketOf[(Parameter)parameter];
+        bucket.GradientReady(index, Communicator.Size);
+        LaunchReadyBuckets(inBackground: true);
     }
 
-    private void LaunchReadyBuckets()
+    private void LaunchReadyBuckets(bool inBackground)
     {
         while (_nextToLaunch < _buckets.Length && _buckets[_nextToLaunch].Ready >= _buckets[_nextToLaunch].Parameters.Count)
-            _buckets[_nextToLaunch++].Launch(Communicator);
+            _buckets[_nextToLaunch++].Launch(Communicator, inBackground);
     }
 
     private static IEnumerable<IGradientBucket> Bucketize(List<Parameter> parameters, int capBytes)

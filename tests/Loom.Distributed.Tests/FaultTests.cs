@@ -22,4 +22,14 @@ public class FaultTests
         Assert.Contains("rank 0 of 2 failed: CollectiveTimeoutException: rank 0: MPI_Ibarrier did not complete within 2 s", job.Stderr);
         Assert.InRange(job.Elapsed.TotalSeconds, 0, 30);
     }
+
+    [MpiFact]
+    public void A_hung_rank_in_a_blocking_all_reduce_is_caught_by_the_watchdog()
+    {
+        var job = MpiJob.Run(2, ["hang", "allreduce"], TimeSpan.FromSeconds(60), new Dictionary<string, string> { ["LOOM_TEST_TIMEOUT"] = "2" });
+        Assert.NotEqual(0, job.ExitCode);
+        Assert.NotEqual(-1, job.ExitCode);
+        Assert.Contains("rank 0 of 2 failed: CollectiveTimeoutException: rank 0: MPI_Allreduce did not complete within 2 s", job.Stderr);
+        Assert.InRange(job.Elapsed.TotalSeconds, 0, 30);
+    }
 }

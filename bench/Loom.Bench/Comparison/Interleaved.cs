@@ -1,7 +1,11 @@
 namespace Loom.Bench.Comparison;
 
 /// <summary>Median and minimum seconds per step over one block of steps, and the block's length.</summary>
-public readonly record struct RoundTiming(double MedianSeconds, double MinSeconds, int Iterations);
+public readonly record struct RoundTiming(double MedianSeconds, double MinSeconds, int Iterations)
+{
+    /// <summary>Mean seconds per step of each phase of the step, when the peer reports them.</summary>
+    public IReadOnlyDictionary<string, double>? Phases { get; init; }
+}
 
 /// <summary>Runs and times a block of <c>iterations</c> steps of one side of a comparison.</summary>
 public delegate RoundTiming RoundRunner(int iterations);

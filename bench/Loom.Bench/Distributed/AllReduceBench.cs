@@ -9,8 +9,8 @@ namespace Loom.Bench.Distributed;
 /// library's own <c>MPI_Allreduce</c> of the same number of bytes called from mpi4py (no Loom code), in interleaved
 /// rounds of two long-lived jobs. Bandwidths as nccl-tests define them: algorithm bandwidth = bytes / time, bus
 /// bandwidth = algorithm bandwidth · 2(n−1)/n (what each rank's link carries in a ring). The bar: Loom ≥ 0.9× MPI.
-/// Two Loom rows per size: "ddp", the whole bucket path of a training step (which also averages), and "collective",
-/// the non-blocking all-reduce with Loom's polled wait that the bucket issues.
+/// Two Loom rows per size: "ddp", DistributedDataParallel.SynchronizeGradients of one bucket after an untimed
+/// backward (what a step pays for its last bucket), and "collective", Loom's Communicator.AllReduce alone.
 /// The MPI peer always runs (it is the point of the row); without mpi4py Loom is measured alone.
 /// </summary>
 public sealed class AllReduceBench : IBenchmark
@@ -72,8 +72,8 @@ public sealed class AllReduceBench : IBenchmark
         }
     }
 
-    // "ddp": DistributedDataParallel.SynchronizeGradients of one bucket (the collective and the division by the number
-    // of ranks, which a raw MPI_Allreduce does not do); "collective": the bucket's MPI_Iallreduce and Loom's polled wait.
+    // "ddp": DistributedDataParallel.SynchronizeGradients of one bucket after an untimed backward; "collective":
+    // Communicator.AllReduce (the library's blocking MPI_Allreduce under Loom's timeout watchdog).
     private static readonly (string Path, string Case)[] Paths = [("ddp", "allreduce"), ("collective", "iallreduce")];
 
     private static (double Median, double Min, int Iterations) MeasureAlone(PeerCase loom, BenchOptions options)

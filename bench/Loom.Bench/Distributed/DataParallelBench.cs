@@ -75,6 +75,9 @@ public sealed class DataParallelBench : IBenchmark
             {
                 double median = RatioSummary.Quantile(rounds[c].Select(r => r.MedianSeconds).Order().ToArray(), 0.5);
                 metrics.Add(($"samples_per_s_{c.Name}", globalBatch / median));
+                // Where a step's time goes in each configuration (rank 0's view; means over rounds).
+                foreach (var phase in rounds[c].FirstOrDefault().Phases?.Keys ?? [])
+                    metrics.Add(($"{phase}_ms_{c.Name}", rounds[c].Average(r => r.Phases![phase]) * 1e3));
             }
             metrics.AddRange(Summary("speedup_2x1_over_1x1", RatioSummary.Of(speedup, settings.MaxSpread)));
             metrics.Add(("meets_1_7", RatioSummary.Of(speedup, settings.MaxSpread).Median >= 1.7));

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Loom.Data;
 using Loom.Distributed;
@@ -12,22 +13,25 @@ namespace Loom.Bench.Distributed;
 /// The cases a rank of a benchmark job can run (<see cref="RankServer"/>), each built the same way on every rank.
 /// <list type="bullet">
 /// <item><c>allreduce</c> (<c>{"bytes": n}</c>): one step is <see cref="DistributedDataParallel.SynchronizeGradients"/>
-/// of a model whose gradients fill one bucket of n bytes: the copy into the bucket, the non-blocking all-reduce and
-/// its polled wait, and the division by the number of ranks, which is what a training step pays per bucket.</item>
-/// <item><c>iallreduce</c> (<c>{"bytes": n}</c>): the bucket's collective alone, <see cref="Communicator.AllReduce{T}(Span{T}, ReduceOp)"/>
-/// (MPI_Iallreduce in place and the polled wait with a timeout), without the division.</item>
+/// after a backward (untimed) has filled one bucket of n bytes, which is what a training step pays for the gradient
+/// all-reduce of its last bucket: the bucket waits for a parameter backward does not reach, so its all-reduce starts in
+/// SynchronizeGradients rather than in the untimed backward. Backward divides each gradient by the number of ranks
+/// as it becomes ready (see GradientBucket), so that pass is in the backward, not here.</item>
+/// <item><c>iallreduce</c> (<c>{"bytes": n}</c>): the collective alone, <see cref="Communicator.AllReduce{T}(Span{T}, ReduceOp)"/>
+/// (the library's blocking MPI_Allreduce, in place, under Loom's timeout watchdog).</item>
 /// <item><c>trainstep/gpt</c> and <c>cnn/fashion-mnist</c> (<c>{"global_batch": b}</c>): a training step (forward,
 /// cross-entropy, backward, gradient all-reduce, Adam step) on b / ranks samples per rank, so every job configuration
 /// trains on the same global batch. With one rank there is no DistributedDataParallel at all, as a user without
-/// `--distributed` runs.</item>
+/// `--distributed` runs. Each step's time is also split into forward (with the loss), backward, gradient
+/// synchronisation and optimiser (with zeroing the gradients), reported per configuration.</item>
 /// </list>
 /// </summary>
 internal static class DataParallelCases
 {
-    public static Action Create(string name, JsonObject parameters, Communicator world) => name switch
+    public static BenchStep Create(string name, JsonObject parameters, Communicator world) => name switch
     {
         "allreduce" => AllReduce(parameters["bytes"]?.GetValue<long>() ?? 4 << 20, world),
-        "iallreduce" => Collective(parameters["bytes"]?.GetValue<long>() ?? 4 << 20, world),
+        "iallreduce" => new BenchStep(Collective(parameters["bytes"]?.GetValue<long>() ?? 4 << 20, world)),
         "trainstep/gpt" => GptStep(Batch(parameters, 8, world), world),
         "cnn/fashion-mnist" => CnnStep(Batch(parameters, 64, world), world),
         _ => throw new CaseUnavailableException($"unknown case '{name}' (this job has: allreduce, iallreduce, trainstep/gpt, cnn/fashion-mnist)"),
@@ -41,7 +45,7 @@ internal static class DataParallelCases
         return global / world.Size;
     }
 
-    private static Action AllReduce(long bytes, Communicator world)
+    private static BenchStep AllReduce(long bytes, Communicator world)
     {
         int floats = (int)Math.Max(1, bytes / sizeof(float));
         var holder = new GradientHolder(floats);
@@ -53,7 +57,22 @@ internal static class DataParallelCases
         var grad = holder.Weight.Grad!.AsReadOnlySpan<float>();
         if (grad[0] != expected || grad[^1] != expected)
             throw new InvalidOperationException($"allreduce: DistributedDataParallel averaged to {grad[0]}, expected {expected}");
-        return ddp.SynchronizeGradients;
+        // The step's backward: d(Σ w·(rank+1))/dw = rank+1 on every element, accumulated into the zeroed bucket view.
+        var weights = Tensor.Full(new Shape(floats), world.Rank + 1.0);
+        void Backward()
+        {
+            using var scope = new MemoryScope();
+            holder.Weight.Grad!.AsSpan<float>().Clear();
+            (holder.Weight * weights).Sum().Backward();
+            // Both ranks then enter the timed all-reduce together, as consecutive MPI_Allreduce calls do: otherwise
+            // rank 0's time would include waiting for rank 1's backward.
+            world.Barrier();
+        }
+        Backward();
+        ddp.SynchronizeGradients();
+        if (grad[0] != expected || grad[^1] != expected)
+            throw new InvalidOperationException($"allreduce: after a backward DistributedDataParallel averaged to {grad[0]}, expected {expected}");
+        return new BenchStep(ddp.SynchronizeGradients, Backward);
     }
 
     private static Action Collective(long bytes, Communicator world)
@@ -69,13 +88,19 @@ internal static class DataParallelCases
 
     private sealed class GradientHolder : Module
     {
-        public GradientHolder(int floats) => Weight = RegisterParameter("weight", new Parameter(Tensor.Zeros(floats)))!;
+        public GradientHolder(int floats)
+        {
+            Weight = RegisterParameter("weight", new Parameter(Tensor.Zeros(floats)))!;
+            // Registered after the weight, so first in bucket order and in the same bucket: backward never reaches
+            // it, which holds the bucket back until SynchronizeGradients.
+            RegisterParameter("anchor", new Parameter(Tensor.Zeros(1)));
+        }
 
         public Parameter Weight { get; }
     }
 
     // TrainStepBench's GPT case (4 layers, d 256, T 128, vocab 4096), its batch of 8 shared out among the ranks.
-    private static Action GptStep(int batch, Communicator world)
+    private static BenchStep GptStep(int batch, Communicator world)
     {
         var config = new GptConfig(GeluTanh: false);
         var g = new Generator(0);
@@ -88,7 +113,7 @@ internal static class DataParallelCases
 
     // The CLI's `--model cnn` on Fashion-MNIST with its task defaults (batch 64, Adam 2e-3), through the training set
     // batch after batch; each rank takes its share of the global batch.
-    private static Action CnnStep(int batch, Communicator world)
+    private static BenchStep CnnStep(int batch, Communicator world)
     {
         if (!FashionMnist.IsAvailable())
             throw new CaseUnavailableException($"Fashion-MNIST is not installed in {FashionMnist.DefaultFolder} (apt-get install dataset-fashion-mnist)");
@@ -103,24 +128,57 @@ internal static class DataParallelCases
         }, sequence: false);
     }
 
-    private static Action TrainingStep(Module<Tensor, Tensor> model, double learningRate, Communicator world, Func<int, (Tensor Inputs, Tensor Targets)> batchAt, bool sequence)
+    private static BenchStep TrainingStep(Module<Tensor, Tensor> model, double learningRate, Communicator world, Func<int, (Tensor Inputs, Tensor Targets)> batchAt, bool sequence)
     {
         var ddp = world.Size > 1 ? new DistributedDataParallel(model, world) : null;
         var optimizer = new Adam(model.Parameters(), learningRate);
         model.Train();
         int k = 0;
-        return () =>
+        var phases = new StepPhases("forward", "backward", "gradient_sync", "optimizer");
+        return new BenchStep(() =>
         {
             using var scope = new MemoryScope();
             var (x, y) = batchAt(k++);
-            optimizer.ZeroGrad(setToNone: false);
+            long t0 = Stopwatch.GetTimestamp();
             var output = model.Forward(x);
             var loss = sequence
                 ? Functional.CrossEntropy(output.Reshape(-1, output.Shape[^1]), y.Reshape(-1))
                 : Functional.CrossEntropy(output, y);
+            long t1 = Stopwatch.GetTimestamp();
             loss.Backward();
+            long t2 = Stopwatch.GetTimestamp();
             ddp?.SynchronizeGradients();
+            long t3 = Stopwatch.GetTimestamp();
             optimizer.Step();
-        };
+            optimizer.ZeroGrad(setToNone: false);
+            phases.Add(t0, t1, t2, t3, Stopwatch.GetTimestamp());
+        }, Phases: phases);
+    }
+}
+
+/// <summary>One step of a case; <paramref name="Prepare"/> runs before each step, untimed.</summary>
+internal sealed record BenchStep(Action Run, Action? Prepare = null, StepPhases? Phases = null);
+
+/// <summary>Seconds a step spends in each of its phases, summed until <see cref="TakeMeans"/>.</summary>
+internal sealed class StepPhases(params string[] names)
+{
+    private readonly double[] _seconds = new double[names.Length];
+    private int _steps;
+
+    /// <summary>Phase i ran from timestamp i to timestamp i + 1.</summary>
+    public void Add(params long[] timestamps)
+    {
+        for (int i = 0; i < _seconds.Length; i++) _seconds[i] += Stopwatch.GetElapsedTime(timestamps[i], timestamps[i + 1]).TotalSeconds;
+        _steps++;
+    }
+
+    /// <summary>Mean seconds per step of each phase since the last call, and starts over.</summary>
+    public JsonObject TakeMeans()
+    {
+        var means = new JsonObject();
+        for (int i = 0; i < names.Length; i++) means[names[i]] = _seconds[i] / Math.Max(1, _steps);
+        Array.Clear(_seconds);
+        _steps = 0;
+        return means;
     }
 }

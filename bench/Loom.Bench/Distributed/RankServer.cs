@@ -44,7 +44,7 @@ internal static class RankServer
             ["version"] = typeof(Tensor).Assembly.GetName().Version?.ToString() ?? "?",
             ["details"] = new JsonObject { ["ranks"] = world.Size },
         });
-        Action? step = null;
+        BenchStep? step = null;
         while (NextRequest(world) is { } line)
         {
             if (string.IsNullOrWhiteSpace(line)) continue;
@@ -69,6 +69,7 @@ internal static class RankServer
                     }
                     double last = 0;
                     for (int i = 0, n = Math.Max(1, request["warmup"]?.GetValue<int>() ?? 3); i < n; i++) last = Time(step);
+                    step.Phases?.TakeMeans();
                     Answer(new JsonObject { ["ok"] = true, ["step_s"] = last });
                     break;
                 case "run":
@@ -81,7 +82,7 @@ internal static class RankServer
                     Answer(new JsonObject
                     {
                         ["ok"] = true, ["iterations"] = iterations, ["median_s"] = Comparison.RatioSummary.Quantile(times, 0.5),
-                        ["min_s"] = times[0], ["total_s"] = clock.Elapsed.TotalSeconds,
+                        ["min_s"] = times[0], ["total_s"] = clock.Elapsed.TotalSeconds, ["phases_s"] = step.Phases?.TakeMeans(),
                     });
                     break;
                 default:
@@ -90,10 +91,11 @@ internal static class RankServer
         }
     }
 
-    private static double Time(Action step)
+    private static double Time(BenchStep step)
     {
+        step.Prepare?.Invoke();
         long t0 = Stopwatch.GetTimestamp();
-        step();
+        step.Run();
         return Stopwatch.GetElapsedTime(t0).TotalSeconds;
     }
 

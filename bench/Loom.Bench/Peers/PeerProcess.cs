@@ -112,7 +112,10 @@ public sealed partial class PeerProcess : IDisposable
     {
         if (_currentCase != @case) throw new InvalidOperationException($"peer case '{@case}' is no longer the one set up ('{_currentCase}')");
         var answer = Request(new JsonObject { ["cmd"] = "run", ["iterations"] = iterations }, $"run of {@case}");
-        return new RoundTiming(answer["median_s"]!.GetValue<double>(), answer["min_s"]!.GetValue<double>(), answer["iterations"]!.GetValue<int>());
+        return new RoundTiming(answer["median_s"]!.GetValue<double>(), answer["min_s"]!.GetValue<double>(), answer["iterations"]!.GetValue<int>())
+        {
+            Phases = (answer["phases_s"] as JsonObject)?.ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<double>()),
+        };
     }
 
     private JsonObject Request(JsonObject request, string what)

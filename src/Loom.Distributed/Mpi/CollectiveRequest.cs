@@ -31,7 +31,8 @@ public sealed class CollectiveRequest
     public bool Test()
     {
         if (_done) return true;
-        MpiNative.Check(MpiNative.Test(ref _request, out int flag, 0), _operation);
+        int flag;
+        lock (_communicator.Gate) MpiNative.Check(MpiNative.Test(ref _request, out flag, 0), _operation);
         if (flag == 0) return false;
         _done = true;
         _pin.Dispose();
@@ -53,8 +54,7 @@ public sealed class CollectiveRequest
         {
             if (spins < 2000) continue;
             if (clock.Elapsed > timeout)
-                throw new CollectiveTimeoutException(
-                    $"rank {_communicator.Rank}: {_operation} did not complete within {timeout.TotalSeconds:0.#} s; another rank is hung, dead or far behind");
+                throw new CollectiveTimeoutException(CollectiveTimeoutException.Describe(_communicator, _operation));
             Thread.Yield();
         }
     }

@@ -8,17 +8,25 @@ namespace Loom.Distributed;
 /// barrier, abort. Obtain the world communicator from <see cref="Mpi.World"/>.
 /// </summary>
 /// <remarks>
-/// Every blocking collective here is the non-blocking one followed by <see cref="CollectiveRequest.Wait"/>, so each
-/// obeys <see cref="Timeout"/>: a blocking <c>MPI_Allreduce</c> with a hung peer waits forever, and mpirun does not
-/// notice a hung rank. All MPI calls must come from one thread at a time (MPI_THREAD_SERIALIZED).
+/// <para>Every collective obeys <see cref="Timeout"/> (mpirun does not notice a hung rank). <see cref="AllReduce{T}"/>
+/// is the library's blocking <c>MPI_Allreduce</c>, whose tuned algorithms beat the non-blocking ones (libnbc) at every
+/// size measured, watched by a <see cref="CollectiveWatchdog"/> that ends the job when it overruns; broadcast and
+/// barrier are the non-blocking calls with a polled wait, which throws <see cref="CollectiveTimeoutException"/>.</para>
+/// <para>MPI runs MPI_THREAD_SERIALIZED: calls from any thread, never two at once. Every call here holds the
+/// communicator's gate, and a collective issued on the caller's thread first waits for the ones queued on the
+/// communication thread, so the ranks issue collectives in the same order whichever thread runs them.</para>
 /// </remarks>
 public sealed unsafe partial class Communicator
 {
     private readonly nint _comm;
+    private readonly object _gate = new();
+    private readonly CollectiveWatchdog _watchdog;
+    private readonly CommunicationThread _communication = new();
 
     internal Communicator(nint comm)
     {
         _comm = comm;
+        _watchdog = new CollectiveWatchdog(this);
         MpiNative.Check(MpiNative.CommRank(comm, out int rank), "MPI_Comm_rank");
         MpiNative.Check(MpiNative.CommSize(comm, out int size), "MPI_Comm_size");
         (Rank, Size) = (rank, size);
@@ -33,10 +41,15 @@ public sealed unsafe partial class Communicator
     /// <summary>How long a collective may wait for the other ranks before <see cref="CollectiveTimeoutException"/>.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>Held around every MPI call on this communicator (MPI_THREAD_SERIALIZED).</summary>
+    internal object Gate => _gate;
+
     /// <summary>Copies <paramref name="root"/>'s buffer into every rank's.</summary>
     public void Broadcast<T>(Span<T> buffer, int root = 0) where T : unmanaged
     {
         CheckRoot(root);
+        _communication.Drain();
+        lock (_gate)
         fixed (T* p = buffer)
         {
             MpiNative.Check(MpiNative.Ibcast((nint)p, buffer.Length, Datatype<T>(), root, _comm, out nint request), "MPI_Ibcast");
@@ -55,24 +68,45 @@ public sealed unsafe partial class Communicator
         return System.Text.Encoding.UTF8.GetString(bytes);
     }
 
-    /// <summary>Replaces <paramref name="buffer"/> on every rank with the element-wise reduction of all ranks' buffers.</summary>
+    /// <summary>
+    /// Replaces <paramref name="buffer"/> on every rank with the element-wise reduction of all ranks' buffers. A call
+    /// that overruns <see cref="Timeout"/> ends the job with a one-line message (the blocking call cannot be abandoned).
+    /// </summary>
     public void AllReduce<T>(Span<T> buffer, ReduceOp op = ReduceOp.Sum) where T : unmanaged
     {
-        fixed (T* p = buffer)
-        {
-            MpiNative.Check(MpiNative.Iallreduce(MpiNative.InPlace, (nint)p, buffer.Length, Datatype<T>(), Op(op), _comm, out nint request), "MPI_Iallreduce");
-            new CollectiveRequest(this, "MPI_Iallreduce", request, default).Wait();
-        }
+        _communication.Drain();
+        AllReduceNow(buffer, op);
     }
 
     /// <summary>
-    /// Starts an in-place all-reduce of <paramref name="buffer"/> and returns at once; the buffer is pinned and must
-    /// not be touched until the request completes.
+    /// Queues an in-place sum of <paramref name="buffer"/> on the communication thread; the caller computes meanwhile
+    /// and must not touch the buffer until the work completes.
+    /// </summary>
+    internal CommunicationThread.Work AllReduceInBackground<T>(T[] buffer) where T : unmanaged =>
+        _communication.Enqueue(() => AllReduceNow<T>(buffer, ReduceOp.Sum));
+
+    private void AllReduceNow<T>(Span<T> buffer, ReduceOp op) where T : unmanaged
+    {
+        lock (_gate)
+        using (_watchdog.Watch("MPI_Allreduce"))
+        fixed (T* p = buffer)
+            MpiNative.Check(MpiNative.Allreduce(MpiNative.InPlace, (nint)p, buffer.Length, Datatype<T>(), Op(op), _comm), "MPI_Allreduce");
+    }
+
+    /// <summary>
+    /// Starts an in-place all-reduce of <paramref name="buffer"/> (<c>MPI_Iallreduce</c>) and returns at once; the
+    /// buffer is pinned and must not be touched until the request completes. It advances only inside MPI calls
+    /// (<see cref="CollectiveRequest.Test"/>), and waiting on it needs no core, which suits an idle rank polling with
+    /// sleeps; to overlap communication with computation, DistributedDataParallel queues blocking collectives on a
+    /// communication thread instead.
     /// </summary>
     public CollectiveRequest AllReduceAsync<T>(Memory<T> buffer, ReduceOp op = ReduceOp.Sum) where T : unmanaged
     {
+        _communication.Drain();
         var pin = buffer.Pin();
-        int code = MpiNative.Iallreduce(MpiNative.InPlace, (nint)pin.Pointer, buffer.Length, Datatype<T>(), Op(op), _comm, out nint request);
+        int code;
+        nint request;
+        lock (_gate) code = MpiNative.Iallreduce(MpiNative.InPlace, (nint)pin.Pointer, buffer.Length, Datatype<T>(), Op(op), _comm, out request);
         if (code != MpiNative.Success)
         {
             pin.Dispose();
@@ -87,6 +121,8 @@ public sealed unsafe partial class Communicator
     /// </summary>
     public void AllReduceBlockingNative<T>(Span<T> buffer, ReduceOp op = ReduceOp.Sum) where T : unmanaged
     {
+        _communication.Drain();
+        lock (_gate)
         fixed (T* p = buffer)
             MpiNative.Check(MpiNative.Allreduce(MpiNative.InPlace, (nint)p, buffer.Length, Datatype<T>(), Op(op), _comm), "MPI_Allreduce");
     }
@@ -94,8 +130,12 @@ public sealed unsafe partial class Communicator
     /// <summary>Returns once every rank has called it.</summary>
     public void Barrier()
     {
-        MpiNative.Check(MpiNative.Ibarrier(_comm, out nint request), "MPI_Ibarrier");
-        new CollectiveRequest(this, "MPI_Ibarrier", request, default).Wait();
+        _communication.Drain();
+        lock (_gate)
+        {
+            MpiNative.Check(MpiNative.Ibarrier(_comm, out nint request), "MPI_Ibarrier");
+            new CollectiveRequest(this, "MPI_Ibarrier", request, default).Wait();
+        }
     }
 
     /// <summary>Ends every rank of the job (mpirun kills the others) with <paramref name="errorCode"/>; does not return.</summary>

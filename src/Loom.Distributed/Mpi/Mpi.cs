@@ -54,10 +54,16 @@ public static class Mpi
         }
         catch (Exception e) when (_world is not null)
         {
-            Console.Error.WriteLine($"loom: rank {_world.Rank} of {_world.Size} failed: {e.GetType().Name}: {e.Message}");
-            _world.Abort(1);
+            Fail(_world, e);
             return 1;
         }
+    }
+
+    /// <summary>Prints the one-line failure naming this rank and <paramref name="cause"/>, then ends the job.</summary>
+    internal static void Fail(Communicator communicator, Exception cause)
+    {
+        Console.Error.WriteLine($"loom: rank {communicator.Rank} of {communicator.Size} failed: {cause.GetType().Name}: {cause.Message}");
+        communicator.Abort(1);
     }
 
     /// <summary>Shuts MPI down; no MPI call may follow. Every rank must call it.</summary>

@@ -25,6 +25,7 @@ public static class RankHost
                 case "equivalence": Equivalence.Run(world, args[1], args[2]); break;
                 case "metrics": Metrics.Run(world); break;
                 case "bandwidth": Bandwidth.Run(world, int.Parse(args[1], CultureInfo.InvariantCulture)); break;
+                case "probe": Probe.Run(world, int.Parse(args[1], CultureInfo.InvariantCulture), int.Parse(args[2], CultureInfo.InvariantCulture)); break;
                 case "throw":
                     world.Barrier();
                     if (world.Rank == world.Size - 1) throw new InvalidOperationException("the test asked this rank to fail");
@@ -32,7 +33,10 @@ public static class RankHost
                     break;
                 case "hang":
                     if (world.Rank == world.Size - 1) Thread.Sleep(Timeout.Infinite);
-                    world.Barrier();
+                    // The barrier is a non-blocking call with a polled wait; the all-reduce is the library's blocking
+                    // call, which only the watchdog can end.
+                    if (args.ElementAtOrDefault(1) == "allreduce") world.AllReduce<float>(new float[1000]);
+                    else world.Barrier();
                     break;
                 default: throw new ArgumentException($"unknown scenario {args[0]}");
             }

@@ -1,0 +1,46 @@
+using System.Text.Json.Nodes;
+using Loom.Bench.Distributed;
+using Loom.Distributed;
+using Loom.Testing;
+
+namespace Loom.Bench.Tests;
+
+/// <summary>
+/// The all-reduce row of `loom bench distributed` end to end on its smallest case: two 2-rank MPI jobs (Loom's ranks
+/// serving the peer protocol, and MPI's own MPI_Allreduce through mpi4py), or a refusal where no empty network
+/// namespace can be made.
+/// </summary>
+public class DistributedBenchTests
+{
+    private static bool Mpi4PyInstalled => Directory.Exists("/usr/lib/python3/dist-packages/mpi4py");
+
+    [MpiFact]
+    public void The_allreduce_row_measures_Loom_against_MPI_in_jobs_inside_an_empty_network_namespace()
+    {
+        var log = new StringWriter();
+        var options = new BenchOptions(Quick: true, ThreadCounts: [1]) { Cases = ["256 KB"] };
+        var report = new BenchReport(log, null, options.ComparisonSettings);
+        new AllReduceBench().Run(report, options);
+        var rows = report.Results.OfType<JsonObject>().ToList();
+        if (!MpiLauncher.CanIsolateNetwork)
+        {
+            // Nothing may listen on the machine's network: the benchmark says why and starts no job.
+            Assert.Contains("network namespace", (string)rows.Single()["error"]!);
+            return;
+        }
+        Assert.True(rows.Count == 2, log.ToString());
+        Assert.Equal(["ddp, 2 ranks, 256 KB", "collective, 2 ranks, 256 KB"], rows.Select(r => (string)r["case"]!));
+        foreach (var row in rows)
+        {
+            Assert.Equal(256 << 10, (long)row["bytes"]!);
+            // 2 ranks: the bus carries what the algorithm moves, 2(n−1)/n = 1.
+            Assert.Equal((double)row["algbw_gb_s"]!, (double)row["busbw_gb_s"]!, 12);
+            Assert.InRange((double)row["busbw_gb_s"]!, 1e-4, 1e3);
+            if (InstalledData.Required || Mpi4PyInstalled)
+            {
+                Assert.True(row["of_mpi"] is not null, $"no MPI peer ran (apt-get install python3-mpi4py):\n{log}");
+                Assert.Equal(3, (int)row["rounds"]!);
+            }
+        }
+    }
+}
