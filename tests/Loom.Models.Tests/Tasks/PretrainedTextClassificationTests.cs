@@ -82,4 +82,30 @@ public sealed class PretrainedTextClassificationTests : IDisposable
         Assert.True(trained >= 0.85, $"cross-validated accuracy {trained:P1} (chance: 50 %)");
         Assert.True(trained >= before + 0.2, $"trained {trained:P1}, untrained {before:P1}");
     }
+
+    [Fact]
+    public void Minilm_with_the_ngram_bag_packs_both_views_of_a_text_and_adds_their_logits()
+    {
+        var config = Models.Tasks.Resolve(Config(Reviews()) with { Model = TextClassificationTask.MiniLmFastTextModel }).Config;
+        var task = new TextClassificationTask();
+        var data = (TextClassificationData)task.Load(config);
+        Assert.NotNull(data.Tokenizer);
+        var ids = TextClassificationData.Encode(data.Tokenizer!, data.TrainTexts, data.MaxLength);
+        var embeddings = data.Embeddings!.Embed(data.TrainTexts);
+        // One row per text: the embedding, then the word ids, which come back exactly.
+        Assert.Equal([48, 384 + ids.Shape[1]], data.Train.Inputs.Shape.ToArray());
+        Assert.True(EmbeddingNgramClassifier.Ids(data.Train.Inputs, 384).Equal(ids));
+        Assert.True(data.Train.Inputs.Narrow(1, 0, 384).Equal(embeddings));
+
+        var model = Assert.IsType<EmbeddingNgramClassifier>(Pipeline.CreateModel(task, config, data));
+        model.Eval();
+        using (new NoGrad())
+        {
+            var sum = model.Embedding.Forward(embeddings).Add(model.Bag.Forward(ids));
+            Assert.True(model.Forward(data.Train.Inputs).AllClose(sum, 1e-6, 1e-6));
+        }
+        // Each fold fits its own vocabulary and naive-Bayes ratios, and the model learns the reviews.
+        var cv = Pipeline.CrossValidate(config, data, folds: 3);
+        Assert.True(cv.Summary["accuracy"].Mean >= 0.85, $"cross-validated accuracy {cv.Summary["accuracy"].Mean:P1} (chance: 50 %)");
+    }
 }

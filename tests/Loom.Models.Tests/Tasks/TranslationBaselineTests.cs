@@ -39,6 +39,84 @@ public sealed class TranslationBaselineTests(ITestOutputHelper output)
         Assert.Null(dictionary.Lookup("zebra"));
     }
 
+    [Fact]
+    public void Ibm_model_1_gives_the_hand_worked_probabilities_of_two_em_iterations()
+    {
+        // Pairs ("a b", "x y") and ("a", "x"); every source word co-occurs with x and y, so t starts at 1/2.
+        // Iteration 1: sentence 1 shares each target word among NULL, a and b (1/3 each), sentence 2 shares x between NULL
+        // and a (1/2 each): counts (NULL|a, x) = 5/6, (NULL|a, y) = 1/3, (b, x) = (b, y) = 1/3, so t(x | a) = 5/7 and
+        // t(x | b) = t(y | b) = 1/2. Iteration 2: z(x) = 5/7 + 5/7 + 1/2 = 27/14 and z(y) = 15/14 in sentence 1, z(x) = 10/7
+        // in sentence 2; counts (b, x) = 7/27 and (b, y) = 7/15 give t(y | b) = 9/14, and (NULL, x) = 10/27 + 1/2,
+        // (NULL, y) = 4/15 give t(x | NULL) = 235/307.
+        (string, string)[] pairs = [("a b", "x y"), ("a", "x")];
+        var one = LexicalTable.Fit(pairs, iterations: 1);
+        Assert.Equal(5.0 / 7, one.Probability("a", "x"), 1e-14);
+        Assert.Equal(0.5, one.Probability("b", "y"), 1e-14);
+        var two = LexicalTable.Fit(pairs, iterations: 2);
+        Assert.Equal(9.0 / 14, two.Probability("b", "y"), 1e-14);
+        Assert.Equal(5.0 / 14, two.Probability("b", "x"), 1e-14);
+        Assert.Equal(235.0 / 307, two.Probability(LexicalTable.NullWord, "x"), 1e-14);
+        Assert.Equal(0, two.Probability("b", "z"));
+        // After one iteration b's two words tie and the ordinally first wins; the second iteration settles it on y.
+        Assert.Equal("x", WordDictionary.Learn(pairs, iterations: 1).Lookup("b"));
+        Assert.Equal("y", WordDictionary.Learn(pairs, iterations: 2).Lookup("b"));
+    }
+
+    [Fact]
+    public void Ibm_model_1_matches_the_textbook_loop_over_word_positions_with_repeated_words()
+    {
+        // The textbook E-step (Koehn, Statistical Machine Translation, fig. 4.3) over every target and source position,
+        // with t in a dictionary of word pairs: the flat table of slots must give the same probabilities, words repeated
+        // within a sentence included.
+        var random = new System.Random(7);
+        string[] english = ["the", "house", "is", "small", "a", "book", "and", "big"], spanish = ["la", "casa", "es", "pequeña", "un", "libro", "y", "grande", "el"];
+        var pairs = Enumerable.Range(0, 40).Select(_ =>
+            (string.Join(' ', Enumerable.Range(0, random.Next(1, 7)).Select(_ => english[random.Next(english.Length)])),
+             string.Join(' ', Enumerable.Range(0, random.Next(1, 7)).Select(_ => spanish[random.Next(spanish.Length)])))).ToList();
+        var table = LexicalTable.Fit(pairs, iterations: 3);
+
+        var sentences = pairs.Select(p => (E: p.Item1.Split(' ').Prepend(LexicalTable.NullWord).ToArray(), F: p.Item2.Split(' '))).ToList();
+        var t = new Dictionary<(string, string), double>();
+        foreach (var e in sentences.SelectMany(s => s.E).Distinct())
+        {
+            var cooccurring = sentences.Where(s => s.E.Contains(e)).SelectMany(s => s.F).Distinct().ToList();
+            foreach (var f in cooccurring) t[(e, f)] = 1.0 / cooccurring.Count;
+        }
+        for (int iteration = 0; iteration < 3; iteration++)
+        {
+            var count = t.Keys.ToDictionary(k => k, _ => 0.0);
+            foreach (var (es, fs) in sentences)
+                foreach (var f in fs)
+                {
+                    double z = es.Sum(e => t[(e, f)]);
+                    foreach (var e in es) count[(e, f)] += t[(e, f)] / z;
+                }
+            var total = count.GroupBy(kv => kv.Key.Item1).ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value));
+            foreach (var key in t.Keys.ToList()) t[key] = count[key] / total[key.Item1];
+        }
+        Assert.Equal(t.Count, table.Pairs);
+        foreach (var ((e, f), p) in t) Assert.Equal(p, table.Probability(e, f), 1e-12);
+    }
+
+    [Fact]
+    public void A_saved_dictionary_reads_back_the_same_and_a_malformed_line_names_the_file_and_line()
+    {
+        using var dir = new TempFolder();
+        var dictionary = WordDictionary.Learn(Toy().Pairs.Select(p => (p.Source, p.Target)), iterations: 10);
+        var path = dir.File(WordDictionary.FileName);
+        dictionary.Save(path);
+        var loaded = WordDictionary.Load(path);
+        Assert.Equal(dictionary.Count, loaded.Count);
+        foreach (var word in new[] { "the", "house", "book", "a" }) Assert.Equal(dictionary.Lookup(word), loaded.Lookup(word));
+        Assert.Equal(dictionary.Translate("The book, a house."), loaded.Translate("The book, a house."));
+
+        File.WriteAllLines(path, ["the\tdas", "house haus"]);
+        var e = Assert.Throws<InvalidDataException>(() => WordDictionary.Load(path));
+        Assert.StartsWith($"{path}:2: expected a source word, a tab and its target word", e.Message);
+        File.WriteAllLines(path, ["the\tdas", "the\tel"]);
+        Assert.Contains($"{path}:2: 'the' has a second entry", Assert.Throws<InvalidDataException>(() => WordDictionary.Load(path)).Message);
+    }
+
     public static readonly InstalledData Bibles = new("the KJV and Reina-Valera 1909 SWORD modules", "apt-get install sword-text-kjv sword-text-sparv",
         "/usr/share/sword/modules/texts/ztext/engKJV2006eb/ot.bzv", "/usr/share/sword/modules/texts/ztext/spaRV1909eb/ot.bzv");
 

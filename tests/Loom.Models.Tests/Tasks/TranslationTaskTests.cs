@@ -115,6 +115,14 @@ public sealed class TranslationTaskTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("word-by-word dictionary", report);
         Assert.Contains("## Example translations", report);
 
+        // The run keeps the dictionary it was scored with, and loading the run reads it rather than fitting it again:
+        // an edited file is what the loaded run's baseline holds.
+        var dictionaryPath = Path.Combine(_temp.File("run"), WordDictionary.FileName);
+        Assert.Equal(data.Baseline!.Count, File.ReadAllLines(dictionaryPath).Length);
+        File.WriteAllLines(dictionaryPath, ["the\tun"]);
+        var reloaded = (TranslationData)Pipeline.Load(new RunFolder(_temp.File("run"))).Data;
+        Assert.Equal((1, "un"), (reloaded.Baseline!.Count, reloaded.Baseline.Lookup("the")));
+
         var translator = TranslationTask.LoadTranslator(new RunFolder(_temp.File("run")));
         var translated = translator.Translate(["the white horse eats the bird", "the small fish sees the dog"]);
         output.WriteLine(string.Join(" | ", translated));

@@ -23,18 +23,19 @@ public sealed class TextClassificationData : TaskData
     private bool _baselineFitted;
 
     public TextClassificationData(IReadOnlyList<string> trainTexts, int[] trainLabels, IReadOnlyList<string> testTexts, int[] testLabels,
-        IReadOnlyList<string> classNames, int maxLength, int minCount, string description, WordTokenizer? tokenizer = null, SentenceEmbeddings? embeddings = null)
+        IReadOnlyList<string> classNames, int maxLength, int minCount, string description, WordTokenizer? tokenizer = null, SentenceEmbeddings? embeddings = null,
+        bool words = true)
     {
         _ownTokenizer = tokenizer is null;
         Embeddings = embeddings;
-        Tokenizer = embeddings is not null ? null : tokenizer ?? WordTokenizer.Fit(trainTexts, minCount);
+        Tokenizer = embeddings is not null && !words ? null : tokenizer ?? WordTokenizer.Fit(trainTexts, minCount);
         (TrainTexts, TrainLabels, TestTexts, TestLabels, ClassNames, MaxLength, MinCount, Description) =
             (trainTexts, trainLabels, testTexts, testLabels, classNames, maxLength, minCount, description);
         Train = Encode(trainTexts, trainLabels);
         Test = Encode(testTexts, testLabels);
     }
 
-    /// <summary>The word vocabulary of a model that learns its own word embeddings; null for one on a pretrained encoder.</summary>
+    /// <summary>The word vocabulary of a model that learns its own word embeddings; null for a head on a pretrained encoder alone.</summary>
     public WordTokenizer? Tokenizer { get; }
 
     /// <summary>The frozen pretrained encoder's embeddings of the texts (the model's inputs); null for a word model.</summary>
@@ -93,8 +94,16 @@ public sealed class TextClassificationData : TaskData
         }
     }
 
-    /// <summary>The model's inputs for <paramref name="texts"/> (word ids [N, T] or embeddings [N, D]), as the training texts were encoded.</summary>
-    public Tensor EncodeTexts(IReadOnlyList<string> texts) => Embeddings?.Embed(texts) ?? Encode(Tokenizer!, texts, MaxLength);
+    /// <summary>
+    /// The model's inputs for <paramref name="texts"/> (word ids [N, T], embeddings [N, D], or both packed as
+    /// <see cref="EmbeddingNgramClassifier.Pack"/> does), as the training texts were encoded.
+    /// </summary>
+    public Tensor EncodeTexts(IReadOnlyList<string> texts) => (Embeddings, Tokenizer) switch
+    {
+        ({ } embeddings, { } tokenizer) => EmbeddingNgramClassifier.Pack(embeddings.Embed(texts), Encode(tokenizer, texts, MaxLength)),
+        ({ } embeddings, null) => embeddings.Embed(texts),
+        _ => Encode(Tokenizer!, texts, MaxLength),
+    };
 
     /// <summary>Word ids [N, T]: each text's first <paramref name="maxLength"/> words (at least one: an empty text is one unk), padded with 0 to the longest.</summary>
     public static Tensor Encode(WordTokenizer tokenizer, IReadOnlyList<string> texts, int maxLength)
@@ -120,7 +129,7 @@ public sealed class TextClassificationData : TaskData
     public override TextClassificationData Fold(int[] train, int[] validation) =>
         new([.. train.Select(i => TrainTexts[i])], [.. train.Select(i => TrainLabels[i])],
             [.. validation.Select(i => TrainTexts[i])], [.. validation.Select(i => TrainLabels[i])],
-            ClassNames, MaxLength, MinCount, Description, _ownTokenizer ? null : Tokenizer, Embeddings)
+            ClassNames, MaxLength, MinCount, Description, _ownTokenizer ? null : Tokenizer, Embeddings, words: Tokenizer is not null)
         { WordDropoutRate = WordDropoutRate, Seed = Seed };
 
     /// <summary>Reads <see cref="TrainingConfig.Data"/> (see <see cref="ITask.Load"/>).</summary>
@@ -138,7 +147,7 @@ public sealed class TextClassificationData : TaskData
         IReadOnlyList<string> classes;
         if (trainedRun is not null)
         {
-            if (embeddings is null) tokenizer = ReadTokenizer(trainedRun);
+            if (TextClassificationTask.UsesWords(config)) tokenizer = ReadTokenizer(trainedRun);
             classes = ClassNamesFile.Read(trainedRun.File(ClassesFile));
         }
         else
@@ -157,7 +166,7 @@ public sealed class TextClassificationData : TaskData
         int maxLength = options.EffectiveMaxLength;
         if (newData)
         {
-            return new TextClassificationData([], [], table.Texts, labels, classes, maxLength, options.MinCount, source, tokenizer, embeddings)
+            return new TextClassificationData([], [], table.Texts, labels, classes, maxLength, options.MinCount, source, tokenizer, embeddings, TextClassificationTask.UsesWords(config))
             {
                 TestLines = table.Lines,
                 UnlabelledReason = table.Labels is null ? $"{Path.GetFileName(config.Data)} has no label column '{options.Target ?? "(none)"}'" : null,
@@ -172,7 +181,7 @@ public sealed class TextClassificationData : TaskData
             if (testRows.Length == 0) throw new InvalidDataException($"--test-fraction {options.TestFraction} of {table.Count} texts holds out none for testing; give a larger fraction or more data");
         }
         var data = new TextClassificationData([.. trainRows.Select(r => table.Texts[r])], [.. trainRows.Select(r => labels[r])],
-            [.. testRows.Select(r => table.Texts[r])], [.. testRows.Select(r => labels[r])], classes, maxLength, options.MinCount, source, tokenizer, embeddings)
+            [.. testRows.Select(r => table.Texts[r])], [.. testRows.Select(r => labels[r])], classes, maxLength, options.MinCount, source, tokenizer, embeddings, TextClassificationTask.UsesWords(config))
         {
             TestLines = [.. testRows.Select(r => table.Lines[r])],
             WordDropoutRate = options.WordDropout,

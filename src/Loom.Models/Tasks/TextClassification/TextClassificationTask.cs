@@ -37,13 +37,19 @@ public sealed class TextClassificationTask : ITask
     public DataKind? RecognizeWhenAsked(string data) =>
         File.Exists(data) && TextTable.Extensions.Contains(Path.GetExtension(data), StringComparer.OrdinalIgnoreCase) ? LabelledText : null;
 
-    public IReadOnlyList<string> Models(DataKind kind) => ["textcnn", "bilstm", "transformer", "fasttext", MiniLmModel];
+    public IReadOnlyList<string> Models(DataKind kind) => ["textcnn", "bilstm", "transformer", "fasttext", MiniLmModel, MiniLmFastTextModel];
 
     /// <summary>A head on all-MiniLM-L6-v2's sentence embeddings, the encoder frozen.</summary>
     public const string MiniLmModel = "minilm";
 
-    /// <summary>Whether the run's model reads a pretrained encoder's embeddings rather than word ids of its own vocabulary.</summary>
-    public static bool UsesEncoder(TrainingConfig config) => config.Model == MiniLmModel;
+    /// <summary>MiniLM's sentence embedding and fastText's n-gram bag in one linear model (<see cref="EmbeddingNgramClassifier"/>).</summary>
+    public const string MiniLmFastTextModel = "minilm-fasttext";
+
+    /// <summary>Whether the run's model reads a pretrained encoder's embeddings.</summary>
+    public static bool UsesEncoder(TrainingConfig config) => config.Model is MiniLmModel or MiniLmFastTextModel;
+
+    /// <summary>Whether the run's model reads word ids of its own vocabulary (with or without embeddings beside them).</summary>
+    public static bool UsesWords(TrainingConfig config) => config.Model != MiniLmModel;
 
     public TrainingConfig NormalizeOptions(TrainingConfig config)
     {
@@ -61,14 +67,15 @@ public sealed class TextClassificationTask : ITask
     public Module<Tensor, Tensor> CreateModel(TrainingConfig config, TaskData data)
     {
         var d = (TextClassificationData)data;
-        if (d.Embeddings is { } embeddings) return CreateHead(config, embeddings.Encoder.Dim, d.ClassNames.Count);
-        var tokenizer = d.Tokenizer!;
+        if (d.Tokenizer is null) return CreateHead(config, d.Embeddings!.Encoder.Dim, d.ClassNames.Count);
+        var tokenizer = d.Tokenizer;
         var o = config.GetTaskOptions<TextClassificationOptions>();
+        var ids = d.Embeddings is { } embeddings ? EmbeddingNgramClassifier.Ids(d.Train.Inputs, embeddings.Encoder.Dim) : d.Train.Inputs;
         // Fitted on the training split (a fold's, under loom cv), like the vocabulary; saved with the model.
-        var ratios = config.Model == "fasttext" && UsesNaiveBayes(o, d.ClassNames.Count)
-            ? NgramBag.NaiveBayesRatios(d.Train.Inputs, d.Train.Targets, tokenizer.VocabSize, Buckets(o))
+        var ratios = (config.Model is "fasttext" or MiniLmFastTextModel) && UsesNaiveBayes(o, d.ClassNames.Count)
+            ? NgramBag.NaiveBayesRatios(ids, d.Train.Targets, tokenizer.VocabSize, Buckets(o))
             : null;
-        return CreateModel(config, tokenizer, d.ClassNames.Count, ratios);
+        return CreateModel(config, tokenizer, d.ClassNames.Count, ratios, d.Embeddings?.Encoder.Dim);
     }
 
     // 2^18 buckets keep a training set's few ten thousand bigrams mostly apart, while the table (which Adam updates
@@ -84,9 +91,10 @@ public sealed class TextClassificationTask : ITask
     /// <summary>
     /// The run's model for the words of <paramref name="tokenizer"/> and <paramref name="classes"/> classes.
     /// <paramref name="ngramRatios"/>: fastText's naive-Bayes weights when fitted; left out, placeholders that a trained
-    /// run's weights replace.
+    /// run's weights replace. <paramref name="encoderDim"/>: the width of the sentence embeddings beside the words
+    /// (<see cref="MiniLmFastTextModel"/>).
     /// </summary>
-    public static Module<Tensor, Tensor> CreateModel(TrainingConfig config, WordTokenizer tokenizer, int classes, Tensor? ngramRatios = null)
+    public static Module<Tensor, Tensor> CreateModel(TrainingConfig config, WordTokenizer tokenizer, int classes, Tensor? ngramRatios = null, int? encoderDim = null)
     {
         var o = config.GetTaskOptions<TextClassificationOptions>();
         int vocab = tokenizer.VocabSize;
@@ -98,8 +106,10 @@ public sealed class TextClassificationTask : ITask
             "bilstm" => new BiLstmClassifier(vocab, classes, dim, hidden: dim, dropout: config.Dropout, wordScores: scores),
             "fasttext" => new NgramBag(vocab, classes, dim: FastTextDim, buckets: Buckets(o), dropout: config.Dropout,
                 ratios: UsesNaiveBayes(o, classes) ? ngramRatios ?? Tensor.Zeros(vocab + Buckets(o)) : null),
+            MiniLmFastTextModel => new EmbeddingNgramClassifier(encoderDim ?? throw new ArgumentException($"--model {MiniLmFastTextModel} needs the encoder's width"),
+                vocab, classes, FastTextDim, Buckets(o), config.Dropout, UsesNaiveBayes(o, classes) ? ngramRatios ?? Tensor.Zeros(vocab + Buckets(o)) : null),
             "transformer" => new TransformerClassifier(vocab, classes, dim, layers: o.Quick ? 1 : 2, heads: 4, dropout: config.Dropout, wordScores: scores),
-            _ => throw new ArgumentException($"--model {config.Model} is not a text model; {TaskName} uses textcnn, bilstm, transformer, fasttext or {MiniLmModel}"),
+            _ => throw new ArgumentException($"--model {config.Model} is not a text model; {TaskName} uses textcnn, bilstm, transformer, fasttext, {MiniLmModel} or {MiniLmFastTextModel}"),
         };
     }
 

@@ -33,7 +33,14 @@ public sealed class TextClassifier
         var options = config.GetTaskOptions<TextClassificationOptions>();
         Module<Tensor, Tensor> model;
         Func<IReadOnlyList<string>, Tensor> encode;
-        if (TextClassificationTask.UsesEncoder(config))
+        if (TextClassificationTask.UsesEncoder(config) && TextClassificationTask.UsesWords(config))
+        {
+            var encoder = MiniLm.Load(options.Encoder);
+            var tokenizer = TextClassificationData.ReadTokenizer(folder);
+            model = TextClassificationTask.CreateModel(config, tokenizer, classes.Length, encoderDim: encoder.Dim);
+            encode = texts => EmbeddingNgramClassifier.Pack(encoder.Embed(texts), TextClassificationData.Encode(tokenizer, texts, options.EffectiveMaxLength));
+        }
+        else if (TextClassificationTask.UsesEncoder(config))
         {
             var encoder = MiniLm.Load(options.Encoder);
             model = TextClassificationTask.CreateHead(config, encoder.Dim, classes.Length);

@@ -57,10 +57,18 @@ public sealed class TranslationData : TaskData
     // A batch's logits are [B, T, V]: 32 sentences of 100 tokens over 8,000 ids are 100 MB.
     public override int EvaluationBatchSize => 32;
 
-    /// <summary>The word-by-word dictionary baseline learnt from the training pairs (null without any: new data for a trained run).</summary>
-    public WordDictionary? Baseline => TrainPairs.Count == 0 ? null : _baseline ??= WordDictionary.Learn(TrainPairs.Select(p => (p.Source, p.Target)));
+    /// <summary>
+    /// The word-by-word dictionary baseline learnt from the training pairs, or read from the trained run's
+    /// <see cref="WordDictionary.FileName"/>; null without either (new data for a run trained before runs kept it).
+    /// </summary>
+    public WordDictionary? Baseline => _baseline ??= TrainPairs.Count == 0 ? null : WordDictionary.Learn(TrainPairs.Select(p => (p.Source, p.Target)));
 
-    public override void Save(RunFolder folder) => Tokenizer.Save(folder.File(TokenizerFile));
+    /// <summary>The vocabulary, and the dictionary baseline, so that every later evaluation of the run reads it instead of fitting it again.</summary>
+    public override void Save(RunFolder folder)
+    {
+        Tokenizer.Save(folder.File(TokenizerFile));
+        Baseline?.Save(folder.File(WordDictionary.FileName));
+    }
 
     /// <summary>A cross-validation fold of the training pairs, with the run's vocabulary.</summary>
     public override TaskData Fold(int[] train, int[] validation) =>
@@ -134,6 +142,7 @@ public sealed class TranslationData : TaskData
             tokenizer = BpeTrainer.Train(train.Select(p => p.Source).Concat(train.Select(p => p.Target)), options.EffectiveVocab);
         }
         var data = new TranslationData(tokenizer, train, test, options.EffectiveMaxLength, "");
+        if (trainedRun is not null && File.Exists(trainedRun.File(WordDictionary.FileName))) data._baseline = WordDictionary.Load(trainedRun.File(WordDictionary.FileName));
         string held = newData ? "all of it as test data" : $"test books {string.Join(", ", testBooks)}: {test.Count:N0} pairs; training {data.TrainPairs.Count:N0} pairs" +
             (data.LeftOut > 0 ? $" ({data.LeftOut:N0} longer than {options.EffectiveMaxLength} tokens left out)" : "");
         return new TranslationData(tokenizer, data, $"{corpus.Description}; {held}; shared BPE vocabulary of {tokenizer.VocabSize:N0} tokens") { Options = options };
@@ -143,6 +152,7 @@ public sealed class TranslationData : TaskData
     {
         (Tokenizer, TrainPairs, LeftOut, TestPairs, Train, Test, Description) =
             (tokenizer, encoded.TrainPairs, encoded.LeftOut, encoded.TestPairs, encoded.Train, encoded.Test, description);
+        _baseline = encoded._baseline;
     }
 
     /// <summary>Every 8th book from the 5th (Deuteronomy, 1 Chronicles, Ecclesiastes, Joel, Haggai, Romans, 2 Thessalonians, 2 Peter in the Bible); the last group of a smaller corpus.</summary>
