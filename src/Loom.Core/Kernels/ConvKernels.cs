@@ -79,13 +79,14 @@ internal static class ConvKernels
 
     /// <summary>
     /// Whether the direct kernels (<see cref="DirectConv{T}"/>) compute this convolution rather than im2col + GEMM. They
-    /// take stride 1 only, and parallelise over images only, so a batch smaller than the thread count stays on GEMM,
-    /// which can split one image's product over threads. Nor do they suit wide layers: every grid tile streams the
-    /// whole weight tensor, one 8-channel cache line per tap, so once the weights leave L2 GEMM's packed panels win
-    /// (ResNet18 at batch 1, one thread: 512 → 512 3×3 on 7×7 took 21 ms direct against 3.9 ms by GEMM, 256 → 256 on
-    /// 14×14 6.3 against 2.9; 128 → 128 on 28×28, 0.6 MB of weights, is still even).
+    /// take stride 1 only. The forward and input-gradient kernels share one image's tiles among threads when there are
+    /// fewer images than threads; the weight gradient parallelises over images only, so a batch smaller than the thread
+    /// count leaves it to GEMM, which can split one image's product. Nor do they suit wide layers: every grid tile
+    /// streams the whole weight tensor, one 8-channel cache line per tap, so once the weights leave L2 GEMM's packed
+    /// panels win (ResNet18 at batch 1, one thread: 512 → 512 3×3 on 7×7 took 21 ms direct against 3.9 ms by GEMM,
+    /// 256 → 256 on 14×14 6.3 against 2.9; 128 → 128 on 28×28, 0.6 MB of weights, is still even).
     /// </summary>
-    private static bool UseDirect<T>(in Conv2dGeometry g, bool inputGrad) where T : unmanaged, IFloatingPointIeee754<T>
+    private static bool UseDirect<T>(in Conv2dGeometry g, bool inputGrad, bool weightGrad = false) where T : unmanaged, IFloatingPointIeee754<T>
     {
         bool applies = inputGrad ? DirectConv<T>.AppliesToInputGrad(g) : DirectConv<T>.Applies(g);
         return ForcedAlgorithm switch
@@ -93,7 +94,7 @@ internal static class ConvKernels
             ConvAlgorithm.Im2col => false,
             ConvAlgorithm.Direct => applies,
             _ => applies && (long)g.OutPerGroup * g.ColumnRows * Unsafe.SizeOf<T>() <= DirectWeightBytes
-                && (g.Batch >= Threads.Count || g.MacsPerImage * g.Batch < 2 * ParallelMacs * Threads.Count),
+                && (!weightGrad || g.Batch >= Threads.Count || g.MacsPerImage * g.Batch < 2 * ParallelMacs * Threads.Count),
         };
     }
 
@@ -338,7 +339,7 @@ internal static class ConvKernels
     public static void Conv2dWeightGrad<T>(ReadOnlyMemory<T> input, ReadOnlyMemory<T> gradOutput, Conv2dGeometry g, Memory<T> gradWeight)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (UseDirect<T>(g, inputGrad: false))
+        if (UseDirect<T>(g, inputGrad: false, weightGrad: true))
         {
             DirectConv<T>.WeightGrad(input, gradOutput, g, gradWeight);
             return;
