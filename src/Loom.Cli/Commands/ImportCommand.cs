@@ -21,10 +21,11 @@ internal static class ImportCommand
         var data = new Option<string>("--data") { Description = "the classification data the new head is for (built-in name, image folder, CSV…)", DefaultValueFactory = _ => new TrainingConfig().Data };
         var input = new Option<string?>("--input") { Description = "C,H,W the network reads (images are resized and grayscale repeated); default: the ONNX input's static dims" };
         var scale = new Option<double>("--scale") { Description = "factor on the inputs before the network (CNTK's ResNet18 reads 0–255 pixels: 255)", DefaultValueFactory = _ => 1 };
+        var mean = new Option<string?>("--mean") { Description = "per-channel values subtracted after --scale (ML.NET's ResNet18 preprocessing: 103.1,115.9,123.2)" };
         var trainAll = new Option<bool>("--train-all") { Description = "fine-tuning updates the imported network too (default: only the new head)" };
         var epochs = new Option<int>("--epochs") { Description = "epochs `loom train --resume RUN` fine-tunes for", DefaultValueFactory = _ => 3 };
         var command = new Command("import", "Read an ONNX model, print its graph summary, and (with --out) make it a run folder to evaluate and fine-tune")
-            { file, output, data, input, scale, trainAll, epochs };
+            { file, output, data, input, scale, mean, trainAll, epochs };
         command.SetAction(parse =>
         {
             string path = parse.GetValue(file)!;
@@ -47,7 +48,8 @@ internal static class ImportCommand
             string onnxPath = Path.Combine(folder.Path, "model.onnx");
             if (Path.GetFullPath(path) != onnxPath) File.Copy(path, onnxPath, overwrite: true);
             File.WriteAllText(Path.Combine(folder.Path, "summary.txt"), summary + Environment.NewLine);
-            var options = new ClassificationOptions { OnnxModel = onnxPath, OnnxInput = networkInput, OnnxScale = parse.GetValue(scale), OnnxTrainAll = parse.GetValue(trainAll) ? true : null };
+            var options = new ClassificationOptions { OnnxModel = onnxPath, OnnxInput = networkInput, OnnxScale = parse.GetValue(scale),
+                OnnxMean = parse.GetValue(mean) is { } means ? ParseMeans(means) : null, OnnxTrainAll = parse.GetValue(trainAll) ? true : null };
             var config = new TrainingConfig { Task = ClassificationTask.TaskName, Data = parse.GetValue(data)!, Model = ImportedClassifier.ModelName, Epochs = parse.GetValue(epochs) }
                 .WithTaskOptions(options);
             var setup = Pipeline.Prepare(config, null);
@@ -61,6 +63,16 @@ internal static class ImportCommand
             return 0;
         });
         return command;
+    }
+
+    private static double[] ParseMeans(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var values = new double[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!double.TryParse(parts[i], System.Globalization.CultureInfo.InvariantCulture, out values[i]) || !double.IsFinite(values[i]))
+                throw new UserErrorException($"--mean {text}: expected one number per channel, comma-separated");
+        return values;
     }
 
     private static int[] ParseDims(string text)

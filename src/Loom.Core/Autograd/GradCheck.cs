@@ -59,11 +59,16 @@ public static class GradCheck
                 double[] plus, minus;
                 using (new NoGrad())
                 {
+                    // Each perturbation is an in-place write: bumping the version tells caches of values derived
+                    // from x (an imported network's folded BatchNorm weights) that x changed.
                     data[e] = saved + eps;
+                    x.Storage.BumpVersion();
                     plus = function(inputs).Contiguous().To(DType.Float64).Data<double>().ToArray();
                     data[e] = saved - eps;
+                    x.Storage.BumpVersion();
                     minus = function(inputs).Contiguous().To(DType.Float64).Data<double>().ToArray();
                     data[e] = saved;
+                    x.Storage.BumpVersion();
                 }
                 for (int j = 0; j < m; j++)
                 {

@@ -74,19 +74,27 @@ internal static class ConvKernels
     [ThreadStatic]
     private static ConvAlgorithm _forcedAlgorithm;
 
+    // Above this many bytes of one group's weights, im2col + GEMM beats the direct kernels (see UseDirect).
+    private const long DirectWeightBytes = 1 << 20;
+
     /// <summary>
     /// Whether the direct kernels (<see cref="DirectConv{T}"/>) compute this convolution rather than im2col + GEMM. They
-    /// take stride 1 only, and parallelise over images only, so a batch smaller than the thread count stays on GEMM,
-    /// which can split one image's product over threads.
+    /// take stride 1 only. The forward and input-gradient kernels share one image's tiles among threads when there are
+    /// fewer images than threads; the weight gradient parallelises over images only, so a batch smaller than the thread
+    /// count leaves it to GEMM, which can split one image's product. Nor do they suit wide layers: every grid tile
+    /// streams the whole weight tensor, one 8-channel cache line per tap, so once the weights leave L2 GEMM's packed
+    /// panels win (ResNet18 at batch 1, one thread: 512 → 512 3×3 on 7×7 took 21 ms direct against 3.9 ms by GEMM,
+    /// 256 → 256 on 14×14 6.3 against 2.9; 128 → 128 on 28×28, 0.6 MB of weights, is still even).
     /// </summary>
-    private static bool UseDirect<T>(in Conv2dGeometry g, bool inputGrad) where T : unmanaged, IFloatingPointIeee754<T>
+    private static bool UseDirect<T>(in Conv2dGeometry g, bool inputGrad, bool weightGrad = false) where T : unmanaged, IFloatingPointIeee754<T>
     {
         bool applies = inputGrad ? DirectConv<T>.AppliesToInputGrad(g) : DirectConv<T>.Applies(g);
         return ForcedAlgorithm switch
         {
             ConvAlgorithm.Im2col => false,
             ConvAlgorithm.Direct => applies,
-            _ => applies && (g.Batch >= Threads.Count || g.MacsPerImage * g.Batch < 2 * ParallelMacs * Threads.Count),
+            _ => applies && (long)g.OutPerGroup * g.ColumnRows * Unsafe.SizeOf<T>() <= DirectWeightBytes
+                && (!weightGrad || g.Batch >= Threads.Count || g.MacsPerImage * g.Batch < 2 * ParallelMacs * Threads.Count),
         };
     }
 
@@ -224,18 +232,20 @@ internal static class ConvKernels
     }
 
     /// <summary>
-    /// output = conv2d(input, weight) + bias for a batch: per image and group, W_g · im2col(x_g) by GEMM.
-    /// <paramref name="bias"/> is empty for none. Overwrites <paramref name="output"/> [Batch, OutChannels, OutHeight, OutWidth].
+    /// output = activation(conv2d(input, weight) + bias + residual) for a batch: per image and group, W_g · im2col(x_g)
+    /// by GEMM, accumulated onto the bias planes (plus the residual). <paramref name="bias"/> and
+    /// <paramref name="residual"/> are empty for none. Overwrites <paramref name="output"/> [Batch, OutChannels, OutHeight, OutWidth].
     /// </summary>
-    public static void Conv2dForward<T>(ReadOnlyMemory<T> input, ReadOnlyMemory<T> weight, ReadOnlyMemory<T> bias, Conv2dGeometry g, Memory<T> output)
+    public static void Conv2dForward<T>(ReadOnlyMemory<T> input, ReadOnlyMemory<T> weight, ReadOnlyMemory<T> bias, Conv2dGeometry g, Memory<T> output,
+        ReadOnlyMemory<T> residual = default, Activation activation = Activation.None)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (UseDirect<T>(g, inputGrad: false))
         {
-            DirectConv<T>.Forward(input, weight, bias, g, output);
+            DirectConv<T>.Forward(input, weight, bias, g, output, residual, activation);
             return;
         }
-        bool hasBias = !bias.IsEmpty;
+        bool hasBias = !bias.IsEmpty, hasResidual = !residual.IsEmpty;
         int groupImage = g.InPerGroup * g.InPlane, columnSize = g.ColumnRows * g.OutPlane;
         ParallelHelper.For(g.Batch, BatchGrain(g), (start, end) =>
         {
@@ -246,7 +256,8 @@ internal static class ConvKernels
                 for (int n = start; n < end; n++)
                 {
                     var y = output.Span.Slice(n * g.OutImageSize, g.OutImageSize);
-                    if (hasBias) BiasKernels.FillPlanes(bias.Span, g.OutPlane, y);
+                    if (hasResidual) Seed(residual.Span.Slice(n * g.OutImageSize, g.OutImageSize), bias.Span, g.OutPlane, y);
+                    else if (hasBias) BiasKernels.FillPlanes(bias.Span, g.OutPlane, y);
                     for (int grp = 0; grp < g.Groups; grp++)
                     {
                         var xg = input.Slice(n * g.ImageSize + grp * groupImage, groupImage);
@@ -254,8 +265,9 @@ internal static class ConvKernels
                         TypedGemm.Run(false, false, g.OutPerGroup, g.OutPlane, g.ColumnRows,
                             weight.Span.Slice(grp * g.OutPerGroup * g.ColumnRows, g.OutPerGroup * g.ColumnRows), g.ColumnRows,
                             columns is null ? xg.Span : columns.AsSpan(0, columnSize), g.OutPlane,
-                            hasBias, y.Slice(grp * g.OutPerGroup * g.OutPlane, g.OutPerGroup * g.OutPlane), g.OutPlane);
+                            hasBias || hasResidual, y.Slice(grp * g.OutPerGroup * g.OutPlane, g.OutPerGroup * g.OutPlane), g.OutPlane);
                     }
+                    if (activation != Activation.None) GemmEpilogue.Activate<T>(y, y, activation);
                 }
             }
             finally
@@ -263,6 +275,18 @@ internal static class ConvKernels
                 if (columns is not null) ArrayPool<T>.Shared.Return(columns);
             }
         });
+    }
+
+    /// <summary>destination = residual + bias[c] over each channel plane c (residual alone when there is no bias): the seed the GEMM accumulates onto.</summary>
+    private static void Seed<T>(ReadOnlySpan<T> residual, ReadOnlySpan<T> bias, int plane, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (bias.IsEmpty)
+        {
+            residual.CopyTo(destination);
+            return;
+        }
+        for (int c = 0; c < bias.Length; c++)
+            TensorPrimitives.Add(residual.Slice(c * plane, plane), bias[c], destination.Slice(c * plane, plane));
     }
 
     /// <summary>
@@ -315,7 +339,7 @@ internal static class ConvKernels
     public static void Conv2dWeightGrad<T>(ReadOnlyMemory<T> input, ReadOnlyMemory<T> gradOutput, Conv2dGeometry g, Memory<T> gradWeight)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (UseDirect<T>(g, inputGrad: false))
+        if (UseDirect<T>(g, inputGrad: false, weightGrad: true))
         {
             DirectConv<T>.WeightGrad(input, gradOutput, g, gradWeight);
             return;

@@ -95,8 +95,12 @@ internal static unsafe class DirectConv<T> where T : unmanaged, IFloatingPointIe
     public static bool AppliesToInputGrad(in Conv2dGeometry g) =>
         Applies(g) && g.PadH <= g.DilationH * (g.KernelH - 1) && g.PadW <= g.DilationW * (g.KernelW - 1);
 
-    /// <summary>output = conv2d(input, weight) + bias; <paramref name="bias"/> is empty for none. Overwrites output.</summary>
-    public static void Forward(ReadOnlyMemory<T> input, ReadOnlyMemory<T> weight, ReadOnlyMemory<T> bias, Conv2dGeometry g, Memory<T> output)
+    /// <summary>
+    /// output = activation(conv2d(input, weight) + bias + residual); <paramref name="bias"/> and <paramref name="residual"/>
+    /// are empty for none. Overwrites output.
+    /// </summary>
+    public static void Forward(ReadOnlyMemory<T> input, ReadOnlyMemory<T> weight, ReadOnlyMemory<T> bias, Conv2dGeometry g, Memory<T> output,
+        ReadOnlyMemory<T> residual = default, Activation activation = Activation.None)
     {
         var layout = new Layout(g.InPerGroup, g.Height, g.Width, g.PadH, g.PadW, g.KernelH, g.KernelW, g.DilationH, g.DilationW);
         int k = g.ColumnRows, rows = g.OutPerGroup;
@@ -109,7 +113,7 @@ internal static unsafe class DirectConv<T> where T : unmanaged, IFloatingPointIe
                 for (int o = 0; o < rows; o++)
                     for (int p = 0; p < k; p++)
                         wt[(grp * k + p) * rows + o] = w[(grp * rows + o) * k + p];
-            Convolve(input, g.Batch, g.Groups, layout, wt, rows, bias, output, g.MacsPerImage);
+            Convolve(input, g.Batch, g.Groups, layout, wt, rows, bias, output, g.MacsPerImage, residual, activation);
         }
         finally
         {
@@ -146,9 +150,14 @@ internal static unsafe class DirectConv<T> where T : unmanaged, IFloatingPointIe
     /// out (adding the bias). Parallel over images, each thread with its own padded and grid buffers.
     /// </summary>
     private static void Convolve(ReadOnlyMemory<T> input, int batch, int groups, Layout l, T[] weights, int rows, ReadOnlyMemory<T> bias,
-        Memory<T> output, long macsPerImage)
+        Memory<T> output, long macsPerImage, ReadOnlyMemory<T> residual = default, Activation activation = Activation.None)
     {
         int groupIn = l.Channels * l.Height * l.Width, groupOut = rows * l.OutHeight * l.OutWidth, k = l.Channels * l.Taps;
+        if (batch < Threads.Count)
+        {
+            ConvolveSplittingTiles(input, batch, groups, l, weights, rows, bias, output, residual, activation);
+            return;
+        }
         int grain = (int)Math.Clamp((1L << 17) / Math.Max(1, macsPerImage), 1, int.MaxValue);
         ParallelHelper.For(batch, grain, (start, end) =>
         {
@@ -166,10 +175,12 @@ internal static unsafe class DirectConv<T> where T : unmanaged, IFloatingPointIe
                         for (int grp = 0; grp < groups; grp++)
                         {
                             Pad(input.Span.Slice((n * groups + grp) * groupIn, groupIn), l, padded);
-                            RunTiles(xp, op, k, wp + grp * k * rows, rows, yp, l.Grid);
+                            RunTiles(xp, op, k, wp + grp * k * rows, rows, yp, l.Grid, 0, l.Grid);
                             var y = output.Span.Slice((n * groups + grp) * groupOut, groupOut);
                             var b = bias.IsEmpty ? default : bias.Span.Slice(grp * rows, rows);
-                            Extract(new ReadOnlySpan<T>(yp, rows * l.Grid), l, b, y);
+                            var r = residual.IsEmpty ? default : residual.Span.Slice((n * groups + grp) * groupOut, groupOut);
+                            Extract(new ReadOnlySpan<T>(yp, rows * l.Grid), l, b, r, y);
+                            if (activation != Activation.None) GemmEpilogue.Activate(y, y, activation);
                         }
                     }
                 }
@@ -181,6 +192,50 @@ internal static unsafe class DirectConv<T> where T : unmanaged, IFloatingPointIe
                 ArrayPool<T>.Shared.Return(padded);
             }
         });
+    }
+
+    /// <summary>
+    /// <see cref="Convolve"/> for fewer images than threads (inference at batch 1): each image's grid tiles are shared
+    /// out instead, so one image uses every thread. Padding and extraction stay on the calling thread (a copy each).
+    /// </summary>
+    private static void ConvolveSplittingTiles(ReadOnlyMemory<T> input, int batch, int groups, Layout l, T[] weights, int rows, ReadOnlyMemory<T> bias,
+        Memory<T> output, ReadOnlyMemory<T> residual, Activation activation)
+    {
+        int groupIn = l.Channels * l.Height * l.Width, groupOut = rows * l.OutHeight * l.OutWidth, k = l.Channels * l.Taps;
+        int tiles = l.Grid / TileWidth;
+        int grain = (int)Math.Clamp((1L << 17) / Math.Max(1L, (long)rows * k * TileWidth), 1, int.MaxValue);
+        T[] padded = ArrayPool<T>.Shared.Rent(l.BufferLength);
+        T[] grid = ArrayPool<T>.Shared.Rent(rows * l.Grid);
+        int[] offsets = ArrayPool<int>.Shared.Rent(k);
+        try
+        {
+            l.FillOffsets(offsets);
+            for (int n = 0; n < batch; n++)
+            {
+                for (int grp = 0; grp < groups; grp++)
+                {
+                    Pad(input.Span.Slice((n * groups + grp) * groupIn, groupIn), l, padded);
+                    int group = grp;
+                    ParallelHelper.For(tiles, grain, (first, end) =>
+                    {
+                        fixed (T* xp = padded, yp = grid, wp = weights)
+                        fixed (int* op = offsets)
+                            RunTiles(xp, op, k, wp + group * k * rows, rows, yp, l.Grid, first * TileWidth, end * TileWidth);
+                    });
+                    var y = output.Span.Slice((n * groups + grp) * groupOut, groupOut);
+                    var b = bias.IsEmpty ? default : bias.Span.Slice(grp * rows, rows);
+                    var r = residual.IsEmpty ? default : residual.Span.Slice((n * groups + grp) * groupOut, groupOut);
+                    Extract(grid.AsSpan(0, rows * l.Grid), l, b, r, y);
+                    if (activation != Activation.None) GemmEpilogue.Activate(y, y, activation);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(offsets);
+            ArrayPool<T>.Shared.Return(grid);
+            ArrayPool<T>.Shared.Return(padded);
+        }
     }
 
     /// <summary>Copies planes [Channels, Height, Width] into the middle of zeroed [PaddedHeight, PaddedWidth] planes, and zeroes the tail.</summary>
@@ -210,7 +265,7 @@ internal static unsafe class DirectConv<T> where T : unmanaged, IFloatingPointIe
     }
 
     /// <summary>Copies the real columns of the grid [rows, Grid] to output planes [rows, OutHeight, OutWidth], adding bias[row] when given.</summary>
-    private static void Extract(ReadOnlySpan<T> grid, in Layout l, ReadOnlySpan<T> bias, Span<T> output)
+    private static void Extract(ReadOnlySpan<T> grid, in Layout l, ReadOnlySpan<T> bias, ReadOnlySpan<T> residual, Span<T> output)
     {
         int rows = output.Length / (l.OutHeight * l.OutWidth);
         for (int o = 0; o < rows; o++)
@@ -221,15 +276,16 @@ internal static unsafe class DirectConv<T> where T : unmanaged, IFloatingPointIe
                 var dst = output.Slice((o * l.OutHeight + i) * l.OutWidth, l.OutWidth);
                 if (bias.IsEmpty) src.CopyTo(dst);
                 else System.Numerics.Tensors.TensorPrimitives.Add(src, bias[o], dst);
+                if (!residual.IsEmpty) System.Numerics.Tensors.TensorPrimitives.Add(dst, residual.Slice((o * l.OutHeight + i) * l.OutWidth, l.OutWidth), dst);
             }
         }
     }
 
     /// <summary>grid[o, q] = Σ_k w[k, o] · x[q + offsets[k]] for every tile of the grid and every block of rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RunTiles(T* x, int* offsets, int k, T* w, int rows, T* grid, int gridLength)
+    private static void RunTiles(T* x, int* offsets, int k, T* w, int rows, T* grid, int gridLength, int qStart, int qEnd)
     {
-        for (int q = 0; q < gridLength; q += TileWidth)
+        for (int q = qStart; q < qEnd; q += TileWidth)
         {
             for (int o = 0; o < rows; o += MaxRows)
             {

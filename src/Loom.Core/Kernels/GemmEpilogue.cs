@@ -51,7 +51,7 @@ internal static unsafe class GemmEpilogue
     }
 
     /// <summary>destination = activation(source), with the kernels the tensor ops use (see Tensor.Activations.cs).</summary>
-    private static void Activate<T>(ReadOnlySpan<T> source, Span<T> destination, Activation activation)
+    internal static void Activate<T>(ReadOnlySpan<T> source, Span<T> destination, Activation activation)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         switch (activation)

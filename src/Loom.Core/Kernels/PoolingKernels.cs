@@ -89,6 +89,66 @@ internal static class PoolingKernels
         }
     }
 
+    /// <summary>
+    /// output = max over each window, without recording where (inference: nothing will scatter a gradient back). Per
+    /// output row, the window's rows are first reduced element-wise (vectorised along the row), then each window reads
+    /// kW values of that row maximum; the indexed kernel's per-window scan was 8 ms of ResNet18's 3×3/2 pool at batch 1.
+    /// NaN wins, as there; a window wholly in the padding gives −∞.
+    /// </summary>
+    public static void MaxPool2dForward<T>(ReadOnlyMemory<T> input, Pool2dGeometry g, Memory<T> output)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ParallelHelper.For(g.Planes, Grain(g, g.KernelH * g.KernelW), (start, end) =>
+        {
+            T[] rowMax = System.Buffers.ArrayPool<T>.Shared.Rent(g.Width);
+            try
+            {
+                for (int p = start; p < end; p++)
+                    MaxPlane(input.Span.Slice(p * g.InPlane, g.InPlane), g, output.Span.Slice(p * g.OutPlane, g.OutPlane), rowMax.AsSpan(0, g.Width));
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<T>.Shared.Return(rowMax);
+            }
+        });
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MaxPlane<T>(ReadOnlySpan<T> x, in Pool2dGeometry g, Span<T> y, Span<T> rowMax) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int oh = 0; oh < g.OutHeight; oh++)
+        {
+            int h0 = oh * g.StrideH - g.PadH;
+            bool any = false;
+            for (int ki = 0; ki < g.KernelH; ki++)
+            {
+                int ih = h0 + ki * g.DilationH;
+                if ((uint)ih >= (uint)g.Height) continue;
+                var row = x.Slice(ih * g.Width, g.Width);
+                if (any) System.Numerics.Tensors.TensorPrimitives.Max(rowMax, row, rowMax);
+                else row.CopyTo(rowMax);
+                any = true;
+            }
+            var yRow = y.Slice(oh * g.OutWidth, g.OutWidth);
+            if (!any)
+            {
+                yRow.Fill(T.NegativeInfinity);
+                continue;
+            }
+            for (int ow = 0; ow < g.OutWidth; ow++)
+            {
+                int w0 = ow * g.StrideW - g.PadW;
+                T best = T.NegativeInfinity;
+                for (int kj = 0; kj < g.KernelW; kj++)
+                {
+                    int iw = w0 + kj * g.DilationW;
+                    if ((uint)iw < (uint)g.Width) best = T.Max(best, rowMax[iw]);
+                }
+                yRow[ow] = best;
+            }
+        }
+    }
+
     /// <summary>gradInput = scatter-add of gradOutput to the recorded maxima. Overwrites gradInput.</summary>
     public static void MaxPool2dBackward<T>(ReadOnlyMemory<T> gradOutput, ReadOnlyMemory<int> indices, Pool2dGeometry g, Memory<T> gradInput)
         where T : unmanaged, IFloatingPointIeee754<T>

@@ -31,6 +31,65 @@ public static partial class Functional
         return unbatched ? result.Squeeze(0) : result;
     }
 
+    /// <summary>
+    /// activation(conv2d(input, weight, bias) + residual) as one op, the inference form of a conv–BN–ReLU block or a
+    /// residual block's last convolution: the bias (and the residual) seed the output before the product accumulates
+    /// onto it, and the activation runs over each image while it is in cache. Without it, each of the three is
+    /// another pass over a freshly allocated activation. The values are those of the separate ops.
+    /// </summary>
+    /// <remarks>
+    /// Shapes as <see cref="Conv2d(Tensor, Tensor, Tensor?, ValueTuple{int, int}, ValueTuple{int, int}?, ValueTuple{int, int}?, int)"/>;
+    /// <paramref name="residual"/>, if given, has the output's shape. When autograd records (an input requires grad),
+    /// the op is the separate ops one after the other, so it differentiates as they do.
+    /// </remarks>
+    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation,
+        int groups, Activation activation, Tensor? residual = null)
+    {
+        var g = ConvGeometry("conv2d", input.Shape, weight.Shape, bias, stride, padding, dilation, (0, 0), groups, transposed: false, oneD: false);
+        CheckLayerDTypes("conv2d", input, weight, bias);
+        if (!Enum.IsDefined(activation))
+            throw new ArgumentOutOfRangeException(nameof(activation), activation, $"conv2d: unknown activation {activation}");
+        bool unbatched = input.Rank == 3;
+        var outShape = unbatched ? Shape.Wrap([g.OutChannels, g.OutHeight, g.OutWidth]) : Shape.Wrap([g.Batch, g.OutChannels, g.OutHeight, g.OutWidth]);
+        if (residual is not null && (residual.Shape != outShape || residual.DType != input.DType))
+            throw new ArgumentException($"conv2d: the residual must be the output's {input.DType} {outShape}, got {residual.DType} {residual.Shape}");
+        if (GradMode.ShouldRecord(input, weight, bias) || residual is not null && GradMode.ShouldRecord(residual))
+        {
+            var y = Conv2d(input, weight, bias, stride, padding, dilation, groups);
+            return Activate(residual is null ? y : y.Add(residual), activation);
+        }
+        var x = unbatched ? input.Unsqueeze(0) : input;
+        var result = input.DType == DType.Float32
+            ? Conv2dFused<float>(x, weight, bias, residual, activation, g)
+            : Conv2dFused<double>(x, weight, bias, residual, activation, g);
+        return unbatched ? result.Squeeze(0) : result;
+    }
+
+    private static Tensor Conv2dFused<T>(Tensor input, Tensor weight, Tensor? bias, Tensor? residual, Activation activation, Conv2dGeometry g)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var x = input.Contiguous();
+        var b = bias?.Contiguous() ?? Tensor.Empty(Shape.Wrap([0]), input.DType);
+        var r = residual?.Contiguous();
+        var y = Tensor.Empty(Shape.Wrap([g.Batch, g.OutChannels, g.OutHeight, g.OutWidth]), input.DType);
+        ConvKernels.Conv2dForward(x.AsReadOnlyMemory<T>(), weight.Contiguous().AsReadOnlyMemory<T>(), b.AsReadOnlyMemory<T>(), g, y.AsMemory<T>(),
+            r is null ? ReadOnlyMemory<T>.Empty : r.AsReadOnlyMemory<T>(), activation);
+        return y;
+    }
+
+    /// <summary>The tensor op of each fused activation (what a fused op computes when autograd records).</summary>
+    private static Tensor Activate(Tensor x, Activation activation) => activation switch
+    {
+        Activation.None => x,
+        Activation.Relu => x.Relu(),
+        Activation.Gelu => x.Gelu(),
+        Activation.GeluTanh => x.Gelu(approximate: true),
+        Activation.Silu => x.Silu(),
+        Activation.Sigmoid => x.Sigmoid(),
+        Activation.Tanh => x.Tanh(),
+        _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, $"unknown activation {activation}"),
+    };
+
     /// <summary>1-D convolution over an input [N, C, L] (or unbatched [C, L]) with a weight [OutC, C / groups, k].</summary>
     public static Tensor Conv1d(Tensor input, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int dilation = 1, int groups = 1)
     {

@@ -90,6 +90,11 @@ public static partial class Functional
             PoolingKernels.MaxPool2x2Forward(x.AsReadOnlyMemory<T>(), g, y.AsMemory<T>(), codes.AsMemory<byte>());
             return GradMode.ShouldRecord(input) ? new MaxPoolBackward<T>(input, codes, g).Attach(y) : y;
         }
+        if (!GradMode.ShouldRecord(input))
+        {
+            PoolingKernels.MaxPool2dForward(x.AsReadOnlyMemory<T>(), g, y.AsMemory<T>());
+            return y;
+        }
         var indices = Tensor.Empty(shape, DType.Int32);
         PoolingKernels.MaxPool2dForward(x.AsReadOnlyMemory<T>(), g, y.AsMemory<T>(), indices.AsMemory<int>());
         return GradMode.ShouldRecord(input) ? new MaxPoolBackward<T>(input, indices, g).Attach(y) : y;

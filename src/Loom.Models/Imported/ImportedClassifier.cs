@@ -1,4 +1,7 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using Loom.Autograd;
+using Loom.Memory;
 using Loom.Nn;
 using Loom.Onnx;
 
@@ -6,9 +9,11 @@ namespace Loom.Models;
 
 /// <summary>
 /// Transfer learning on an imported network: samples adapted to the network's input (channels repeated, images
-/// resized bilinearly, values scaled), the imported network, its output flattened into features, and a new Linear
-/// head for the task's classes. Frozen (the default), the network is a fixed feature extractor — its parameters take no
-/// gradient and its BatchNorms keep their running statistics even in training mode — and only the head learns.
+/// resized bilinearly, values scaled, per-channel means subtracted), the imported network, its output flattened into
+/// features, and a new Linear head for the task's classes. Frozen (the default), the network is a fixed feature
+/// extractor — its parameters take no gradient and its BatchNorms keep their running statistics even in training mode
+/// — and only the head learns; its features are then computed once per distinct sample and reused
+/// (<see cref="CacheFeatures"/>), so epochs after the first cost the head alone.
 /// </summary>
 /// <remarks>Children: <c>features</c> (the <see cref="OnnxModule"/>, parameters under its ONNX names) and <c>head</c>.</remarks>
 public sealed class ImportedClassifier : Module<Tensor, Tensor>, IOnnxExportable
@@ -19,15 +24,25 @@ public sealed class ImportedClassifier : Module<Tensor, Tensor>, IOnnxExportable
     private readonly int[] _sampleShape;
     private readonly double _scale;
     private readonly bool _trainAll;
+    private readonly double[]? _mean;
+
+    // Frozen features by sample: a 128-bit digest of the sample's bytes → its feature row. Valid while the network's
+    // tensors keep the storage versions they had when the rows were computed (loading a checkpoint empties it).
+    private readonly Dictionary<(ulong, ulong), float[]> _featureCache = [];
+    private long _cacheStamp = -1;
 
     /// <param name="sampleShape">One sample's shape ([C, H, W] or [H, W] images, [F] rows).</param>
     /// <param name="networkInput">What the network reads per sample: [C, H, W] for images, or the sample's own shape.</param>
-    public ImportedClassifier(OnnxModule network, int[] sampleShape, int[] networkInput, double scale, int classes, bool trainAll)
+    /// <param name="mean">Per-channel values subtracted after the scale (images only); null: none.</param>
+    public ImportedClassifier(OnnxModule network, int[] sampleShape, int[] networkInput, double scale, int classes, bool trainAll, double[]? mean = null)
     {
         _networkInput = (int[])networkInput.Clone();
         _sampleShape = (int[])sampleShape.Clone();
         _scale = scale;
         _trainAll = trainAll;
+        if (mean is not null && (networkInput.Length != 3 || mean.Length != networkInput[0]))
+            throw new ArgumentException($"onnx: onnx_mean has {mean.Length} values; it needs one per channel of an image network (input [{string.Join(", ", networkInput)}])");
+        _mean = mean is null ? null : (double[])mean.Clone();
         Features = RegisterModule("features", network);
         if (!trainAll) network.RequiresGrad_(false);
         int features;
@@ -37,7 +52,7 @@ public sealed class ImportedClassifier : Module<Tensor, Tensor>, IOnnxExportable
             network.Eval();
             try
             {
-                features = network.Forward(Adapt(Tensor.Zeros(new Shape([1, .. sampleShape])), _networkInput, scale)).Shape.Numel;
+                features = network.Forward(Adapt(Tensor.Zeros(new Shape([1, .. sampleShape])))).Shape.Numel;
             }
             catch (OnnxException e)
             {
@@ -51,6 +66,16 @@ public sealed class ImportedClassifier : Module<Tensor, Tensor>, IOnnxExportable
     public OnnxModule Features { get; }
 
     public Linear Head { get; }
+
+    /// <summary>
+    /// Whether a frozen network's features are remembered per distinct sample (by a digest of its values) instead of
+    /// recomputed: the same images every epoch cost the network once. Default true; it does not apply with
+    /// train-all, to inputs that require grad, or to non-Float32 features.
+    /// </summary>
+    public bool CacheFeatures { get; set; } = true;
+
+    /// <summary>How many samples' features are cached.</summary>
+    public int CachedSamples => _featureCache.Count;
 
     /// <summary>The imported network of <paramref name="path"/>; a damaged file is an <see cref="InvalidDataException"/> naming it.</summary>
     public static OnnxModule LoadNetwork(string path)
@@ -73,12 +98,56 @@ public sealed class ImportedClassifier : Module<Tensor, Tensor>, IOnnxExportable
     {
         // A frozen network is a fixed function: its BatchNorms must not normalise with (or move towards) batch statistics.
         if (!_trainAll && Features.Training) Features.Eval();
-        var features = Features.Forward(Adapt(input, _networkInput, _scale));
-        return Head.Forward(features.Reshape(features.Shape[0], -1));
+        bool cache = CacheFeatures && !_trainAll && !GradMode.ShouldRecord(input) && input.DType == DType.Float32 && input.Rank >= 1 && input.Shape[0] > 0;
+        var features = cache ? CachedFeatures(input) : Compute(input);
+        return Head.Forward(features);
     }
 
-    private static Tensor Adapt(Tensor x, int[] networkInput, double scale)
+    private Tensor Compute(Tensor input)
     {
+        var features = Features.Forward(Adapt(input));
+        return features.Reshape(features.Shape[0], -1);
+    }
+
+    /// <summary>The features of a batch: cached rows where the sample was seen, the network run once on the others.</summary>
+    private Tensor CachedFeatures(Tensor input)
+    {
+        long stamp = Features.Parameters().Select(p => (Tensor)p).Concat(Features.NamedBuffers().Select(b => b.Buffer)).Sum(t => (long)t.Storage.Version);
+        if (stamp != _cacheStamp)
+        {
+            _featureCache.Clear();
+            _cacheStamp = stamp;
+        }
+        int batch = input.Shape[0];
+        var samples = input.Contiguous().ToArray<float>();
+        int sampleSize = samples.Length / batch;
+        var keys = new (ulong, ulong)[batch];
+        var missing = new List<int>();
+        Span<byte> digest = stackalloc byte[32];
+        for (int i = 0; i < batch; i++)
+        {
+            SHA256.HashData(MemoryMarshal.AsBytes(samples.AsSpan(i * sampleSize, sampleSize)), digest);
+            keys[i] = (BitConverter.ToUInt64(digest), BitConverter.ToUInt64(digest[8..]));
+            if (!_featureCache.ContainsKey(keys[i]) && !missing.Any(m => keys[m] == keys[i])) missing.Add(i);
+        }
+        if (missing.Count > 0)
+        {
+            Tensor computed;
+            using (new NoGrad()) computed = Compute(input.IndexSelect(0, Tensor.FromArray(missing.Select(m => (long)m).ToArray(), missing.Count)));
+            if (computed.DType != DType.Float32) return Compute(input);
+            var rows = computed.ToArray<float>();
+            int width = rows.Length / missing.Count;
+            for (int k = 0; k < missing.Count; k++) _featureCache[keys[missing[k]]] = rows.AsSpan(k * width, width).ToArray();
+        }
+        int featureCount = _featureCache[keys[0]].Length;
+        var result = new float[batch * featureCount];
+        for (int i = 0; i < batch; i++) _featureCache[keys[i]].CopyTo(result, i * featureCount);
+        return Tensor.FromArray(result, batch, featureCount);
+    }
+
+    private Tensor Adapt(Tensor x)
+    {
+        var networkInput = _networkInput;
         if (networkInput.Length == 3)
         {
             if (x.Rank == 3) x = x.Unsqueeze(1); // [B, H, W] grayscale
@@ -92,7 +161,9 @@ public sealed class ImportedClassifier : Module<Tensor, Tensor>, IOnnxExportable
             if (x.Shape[2] != networkInput[1] || x.Shape[3] != networkInput[2])
                 x = Functional.Interpolate(x, [networkInput[1], networkInput[2]], mode: InterpolateMode.Bilinear);
         }
-        return scale == 1 ? x : x.Mul(scale);
+        if (_scale != 1) x = x.Mul(_scale);
+        if (_mean is not null) x = x.Sub(Tensor.FromArray(_mean, 1, _mean.Length, 1, 1).To(x.DType));
+        return x;
     }
 
     /// <summary>The adaptation (Expand, Resize as bilinear with half-pixel centres, Mul), the network's own graph, Flatten and the head.</summary>
@@ -111,6 +182,7 @@ public sealed class ImportedClassifier : Module<Tensor, Tensor>, IOnnxExportable
                     OnnxExportContext.Str("mode", "linear"), OnnxExportContext.Str("coordinate_transformation_mode", "half_pixel"));
         }
         if (_scale != 1) x = onnx.Op("Mul", [x, onnx.Scalar("scale", _scale)]);
+        if (_mean is not null) x = onnx.Op("Sub", [x, onnx.Constant("channel_mean", Tensor.FromArray(_mean, 1, _mean.Length, 1, 1).To(DType.Float32))]);
         var features = onnx.Module(Features, x);
         return onnx.Module(Head, onnx.Op("Flatten", [features], OnnxExportContext.Int("axis", 1)));
     }

@@ -110,6 +110,50 @@ internal static partial class OnnxOps
         return CropTo(From2d(y, x.Rank), x, w, ceil: false);
     }
 
+    /// <summary>
+    /// A Conv with the ops the inference plan fused into it: relu?(conv(x, weight) + bias + residual?) as one
+    /// <see cref="Functional.Conv2d(Tensor, Tensor, Tensor?, ValueTuple{int, int}, ValueTuple{int, int}, ValueTuple{int, int}, int, Activation, Tensor?)"/>
+    /// when the convolution is 2-D and needs no crop and the residual has the output's shape; otherwise the separate
+    /// ops (a broadcast Add, say).
+    /// </summary>
+    public static Tensor FusedConv(OnnxNode n, Tensor x, Tensor weight, Tensor? bias, Tensor? residual, bool relu)
+    {
+        if (weight.Rank != x.Rank) throw new OnnxException($"weight {weight.Shape} does not match input {x.Shape}");
+        var w = ReadWindow(n, x, weight.Shape.Dims[2..].ToArray());
+        int groups = n.SmallInt("group", 1);
+        var (padded, symmetric) = PadEnds(x, w, 0);
+        if (x.Rank == 4 && !NeedsCrop(padded, x, w, symmetric))
+        {
+            var outShape = new Shape(x.Shape[0], weight.Shape[0], ConvOutSize(x, w, 0), ConvOutSize(x, w, 1));
+            if (residual is null || residual.Shape == outShape && residual.DType == x.DType)
+                return Functional.Conv2d(padded, weight, bias, Pair(w.Strides, 1), Pair(symmetric, 0), Pair(w.Dilations, 1), groups,
+                    relu ? Activation.Relu : Activation.None, residual);
+        }
+        var y = Functional.Conv2d(As2d(padded), As2d(weight), bias, Pair(w.Strides, 1), Pair(symmetric, 0), Pair(w.Dilations, 1), groups);
+        y = CropTo(From2d(y, x.Rank), x, w, ceil: false);
+        if (residual is not null) y = y.Add(residual);
+        return relu ? y.Relu() : y;
+    }
+
+    /// <summary>ONNX's output size of a convolution along spatial axis i (floor mode).</summary>
+    private static int ConvOutSize(Tensor x, Window w, int i)
+    {
+        long span = x.Shape[2 + i] + w.Begin[i] + w.End[i] - ((long)(w.Kernel[i] - 1) * w.Dilations[i] + 1);
+        if (span < 0) throw new OnnxException($"the kernel is larger than the padded input {x.Shape}");
+        return (int)(span / w.Strides[i] + 1);
+    }
+
+    /// <summary>Whether the symmetric padding gives more positions than ONNX's (the extra ones are then cropped).</summary>
+    private static bool NeedsCrop(Tensor padded, Tensor x, Window w, int[] symmetric)
+    {
+        for (int i = 0; i < symmetric.Length; i++)
+        {
+            long span = padded.Shape[2 + i] + 2L * symmetric[i] - ((long)(w.Kernel[i] - 1) * w.Dilations[i] + 1);
+            if (span < 0 || span / w.Strides[i] + 1 != ConvOutSize(x, w, i)) return true;
+        }
+        return false;
+    }
+
     private static Tensor ConvTranspose(OnnxNode n, Tensor?[] inputs)
     {
         var x = Req(inputs, 0);

@@ -22,6 +22,21 @@ public class MaxPoolTests
         TensorAssert.Close(expected, y, 0, 0);
         TensorAssert.Close(expected, Functional.MaxPool2d(TestTensors.NonContiguous(x), (kh, kw), (sh, sw), (ph, pw), (dh, dw), ceil == 1), 0, 0);
         TensorAssert.Close(expected.Select(0, 1), Functional.MaxPool2d(x.Select(0, 1), (kh, kw), (sh, sw), (ph, pw), (dh, dw), ceil == 1), 0, 0);
+        // An input that requires grad takes the kernel that records each maximum's index (the others do not).
+        var recorded = Functional.MaxPool2d(x.Detach().RequiresGrad_(), (kh, kw), (sh, sw), (ph, pw), (dh, dw), ceil == 1);
+        TensorAssert.Close(expected, recorded.Detach(), 0, 0);
+    }
+
+    [Fact]
+    public void NaN_wins_in_the_inference_kernel_too()
+    {
+        // 3×3 windows with stride 2 and padding 1 (ResNet's stem pool), computed without recording indices.
+        var data = TestTensors.Randn(3, DType.Float32, 1, 1, 6, 6).ToArray<float>();
+        data[2 * 6 + 3] = float.NaN; // row 2, column 3: only the windows of output row 1, columns 1 and 2, hold it
+        var y = Functional.MaxPool2d(Tensor.FromArray(data, 1, 1, 6, 6), (3, 3), (2, 2), (1, 1)).ToArray<float>();
+        for (int oh = 0; oh < 3; oh++)
+            for (int ow = 0; ow < 3; ow++)
+                Assert.Equal(oh is 1 && ow is 1 or 2, float.IsNaN(y[oh * 3 + ow]));
     }
 
     [Fact]

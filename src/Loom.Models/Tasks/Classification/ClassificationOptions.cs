@@ -42,6 +42,12 @@ public sealed record ClassificationOptions
     /// <summary>Factor on the inputs before the imported network (CNTK's ResNet18 reads pixels in 0–255); null: 1.</summary>
     public double? OnnxScale { get; init; }
 
+    /// <summary>
+    /// Per-channel values subtracted after <see cref="OnnxScale"/>, as the network was trained to read its inputs (CNTK's
+    /// ResNet18: ML.NET's preprocessing subtracts a mean image of per-channel means 103.1, 115.9, 123.2); null: none.
+    /// </summary>
+    public double[]? OnnxMean { get; init; }
+
     /// <summary>Whether training updates the imported network as well as the new head (null: the head only).</summary>
     public bool? OnnxTrainAll { get; init; }
 
@@ -77,6 +83,8 @@ public sealed record ClassificationOptions
         if (OnnxInput is not null && (OnnxInput.Length is not (1 or 3) || OnnxInput.Any(d => d < 1)))
             throw new ArgumentException($"onnx_input must be [C, H, W] or [features] with positive sizes, got [{string.Join(", ", OnnxInput)}]");
         if (OnnxScale is double scale && !double.IsFinite(scale)) throw new ArgumentException($"onnx_scale must be finite, got {scale}");
+        if (OnnxMean is not null && (OnnxMean.Length == 0 || OnnxMean.Any(m => !double.IsFinite(m))))
+            throw new ArgumentException($"onnx_mean must be finite per-channel values, got [{string.Join(", ", OnnxMean)}]");
         if (ImageChannels is not (1 or 3)) throw new ArgumentException($"--channels must be 1 or 3, got {ImageChannels}");
     }
 }

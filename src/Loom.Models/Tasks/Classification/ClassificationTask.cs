@@ -62,7 +62,7 @@ public sealed class ClassificationTask : ITask
         {
             if (options.OnnxModel is null) throw new ArgumentException($"model '{ImportedClassifier.ModelName}' needs onnx_model in the config: make the run with loom import --out");
             return new ImportedClassifier(ImportedClassifier.LoadNetwork(options.OnnxModel), d.InputShape, options.OnnxInput ?? d.InputShape,
-                options.OnnxScale ?? 1, d.ClassNames.Count, options.OnnxTrainAll ?? false);
+                options.OnnxScale ?? 1, d.ClassNames.Count, options.OnnxTrainAll ?? false, options.OnnxMean);
         }
         return ModelZoo.Create(config.Model!, d.InputShape, d.ClassNames.Count, options.Hidden, config.Dropout);
     }

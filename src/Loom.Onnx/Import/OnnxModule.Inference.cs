@@ -1,0 +1,152 @@
+using Loom.Autograd;
+using Loom.Memory;
+
+namespace Loom.Onnx;
+
+// The inference plan: the graph's nodes with every Conv → [BatchNormalization] → [Add] → [Relu] chain run as one fused
+// convolution (Functional.Conv2d with an activation and a residual). In evaluation mode BatchNormalization is a
+// per-channel affine map, so it folds into the convolution's weights and bias: W' = W·a, b' = (b − mean)·a + B with
+// a = scale/√(var + ε). The fold is cached and recomputed when any of its six tensors changes (storage versions move
+// on every in-place write: optimiser steps, load_state_dict), so a model fine-tuned and then evaluated sees its new
+// weights. Training mode, and any run in which autograd records, take the node-by-node graph: BatchNormalization then
+// uses batch statistics, and gradients reach scale and B as separate parameters.
+public sealed partial class OnnxModule
+{
+    /// <summary>One step of the inference plan: an imported node, or a convolution block standing for several.</summary>
+    private sealed record PlanStep(OnnxNode? Node, ConvBlock? Block)
+    {
+        public IEnumerable<string> Inputs => Node?.Inputs ?? Block!.Inputs;
+
+        public string[] Outputs => Node?.Outputs ?? [Block!.Output];
+    }
+
+    /// <summary>A Conv and the nodes fused into it; the block's output is the last node's.</summary>
+    private sealed class ConvBlock(OnnxNode conv, OnnxNode? norm, string? residual, bool relu, string output)
+    {
+        public OnnxNode Conv { get; } = conv;
+        public OnnxNode? Norm { get; } = norm;
+        public string? Residual { get; } = residual;
+        public bool Relu { get; } = relu;
+        public string Output { get; } = output;
+
+        public IEnumerable<string> Inputs => Conv.Inputs.Concat(Norm?.Inputs.Skip(1) ?? []).Concat(Residual is null ? [] : [Residual]).Where(i => i != "");
+
+        // The folded weight and bias, and the storage versions of the tensors they were computed from.
+        public int[]? FoldedVersions;
+        public Tensor? FoldedWeight, FoldedBias;
+    }
+
+    private readonly List<PlanStep> _plan = [];
+    private readonly Dictionary<string, int> _planLastUse = [];
+
+    /// <summary>How many Conv chains the inference plan fuses, and how many BatchNormalizations it folds (for the summary and tests).</summary>
+    public (int Convolutions, int FoldedNorms) FusedBlocks => (_plan.Count(s => s.Block is not null), _plan.Count(s => s.Block?.Norm is not null));
+
+    private void BuildInferencePlan()
+    {
+        var readers = new Dictionary<string, List<int>>();
+        for (int i = 0; i < _nodes.Count; i++)
+            foreach (var name in _nodes[i].Inputs.Where(n => n != "").Distinct())
+                (readers.TryGetValue(name, out var list) ? list : readers[name] = []).Add(i);
+        var graphOutputs = Outputs.Select(o => o.Name).ToHashSet();
+        // The node that alone reads `value` (and the graph does not return it), else null.
+        // A node already in a block is not taken again (both branches of a residual block end in the same Add).
+        var absorbed = new HashSet<OnnxNode>();
+        OnnxNode? SoleReader(string value) =>
+            !graphOutputs.Contains(value) && readers.TryGetValue(value, out var list) && list.Count == 1 && _nodes[list[0]].Inputs.Count(i => i == value) == 1
+            && !absorbed.Contains(_nodes[list[0]])
+                ? _nodes[list[0]] : null;
+
+        var blockAt = new Dictionary<OnnxNode, ConvBlock>(); // keyed by the block's last node, where it runs
+        foreach (var conv in _nodes.Where(n => n.OpType == "Conv"))
+        {
+            if (!_weights.TryGetValue(conv.Inputs.ElementAtOrDefault(1) ?? "", out var weight) || weight.Rank != 4) continue;
+            string bias = conv.Inputs.ElementAtOrDefault(2) ?? "";
+            if (bias != "" && !_weights.ContainsKey(bias)) continue;
+            var chain = new List<OnnxNode> { conv };
+            OnnxNode? norm = null;
+            if (SoleReader(chain[^1].Outputs[0]) is { OpType: "BatchNormalization" } bn && bn.Inputs[0] == chain[^1].Outputs[0]
+                && FoldsInto(bn, weight.Shape[0], graphOutputs, readers))
+                chain.Add(norm = bn);
+            string? residual = null;
+            if (SoleReader(chain[^1].Outputs[0]) is { OpType: "Add", Inputs.Length: 2 } add)
+            {
+                residual = add.Inputs[0] == chain[^1].Outputs[0] ? add.Inputs[1] : add.Inputs[0];
+                chain.Add(add);
+            }
+            bool relu = false;
+            if (SoleReader(chain[^1].Outputs[0]) is { OpType: "Relu" } r)
+            {
+                chain.Add(r);
+                relu = true;
+            }
+            if (chain.Count == 1) continue;
+            var last = chain[^1];
+            absorbed.UnionWith(chain);
+            blockAt[last] = new ConvBlock(conv, norm, residual, relu, last.Outputs[0]);
+        }
+        // Every node of a chain between the Conv and the block's last node has a single reader, so running the block
+        // where its last node was keeps the order valid (the residual is computed by then).
+        foreach (var node in _nodes)
+        {
+            if (blockAt.TryGetValue(node, out var block)) _plan.Add(new PlanStep(null, block));
+            else if (!absorbed.Contains(node)) _plan.Add(new PlanStep(node, null));
+        }
+        for (int i = 0; i < _plan.Count; i++)
+            foreach (var name in _plan[i].Inputs)
+                if (name != "") _planLastUse[name] = i;
+    }
+
+    // A BatchNormalization folds when its statistics and affine parameters are initializers of one value per output
+    // channel and nothing reads its training-only outputs.
+    private bool FoldsInto(OnnxNode bn, int channels, HashSet<string> graphOutputs, Dictionary<string, List<int>> readers)
+    {
+        if (bn.Inputs.Length < 5 || bn.Opset < 9 && bn.Int("spatial", 1) == 0) return false;
+        if (bn.Outputs.Skip(1).Any(o => o != "" && (graphOutputs.Contains(o) || readers.ContainsKey(o)))) return false;
+        return bn.Inputs.Skip(1).Take(4).All(name => _weights.TryGetValue(name, out var t) && t.Numel == channels);
+    }
+
+    /// <summary>Whether a run takes the fused plan: evaluation mode, and nothing for autograd to record.</summary>
+    private bool Fusing(bool recording) => !Training && !recording;
+
+    private Tensor RunBlock(ConvBlock block, Func<string, Tensor> lookup)
+    {
+        var conv = block.Conv;
+        try
+        {
+            var x = lookup(conv.Inputs[0]);
+            Tensor weight = lookup(conv.Inputs[1]);
+            Tensor? bias = conv.Inputs.Length > 2 && conv.Inputs[2] != "" ? lookup(conv.Inputs[2]) : null;
+            if (block.Norm is not null) (weight, bias) = Folded(block, weight, bias);
+            var residual = block.Residual is null ? null : lookup(block.Residual);
+            return OnnxOps.FusedConv(conv, x, weight, bias, residual, block.Relu);
+        }
+        catch (OnnxException e) { throw new OnnxException($"{Source}: {conv.Describe()}: {e.Message}", e); }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException)
+        {
+            throw new OnnxException($"{Source}: {conv.Describe()}: {e.Message}", e);
+        }
+    }
+
+    private (Tensor Weight, Tensor Bias) Folded(ConvBlock block, Tensor weight, Tensor? bias)
+    {
+        var norm = block.Norm!;
+        Tensor scale = _weights[norm.Inputs[1]], shift = _weights[norm.Inputs[2]], mean = _weights[norm.Inputs[3]], variance = _weights[norm.Inputs[4]];
+        int[] versions = [weight.Storage.Version, bias?.Storage.Version ?? -1, scale.Storage.Version, shift.Storage.Version,
+            mean.Storage.Version, variance.Storage.Version];
+        if (block.FoldedVersions is { } cached && cached.AsSpan().SequenceEqual(versions)) return (block.FoldedWeight!, block.FoldedBias!);
+        int channels = weight.Shape[0];
+        using (new NoGrad())
+        using (MemoryScope.Persistent()) // the fold outlives the run's scope
+        {
+            // In double, so that the folded weights round once.
+            Tensor D(Tensor t) => t.To(DType.Float64).Reshape(channels);
+            var a = D(scale).Div(D(variance).Add(norm.Float("epsilon", 1e-5f)).Sqrt());
+            var b = (bias is null ? Tensor.Zeros(new Shape(channels), DType.Float64) : D(bias)).Sub(D(mean)).Mul(a).Add(D(shift));
+            block.FoldedWeight = weight.To(DType.Float64).Mul(a.Reshape(channels, 1, 1, 1)).To(weight.DType).Contiguous();
+            block.FoldedBias = b.To(weight.DType).Contiguous();
+        }
+        block.FoldedVersions = versions;
+        return (block.FoldedWeight, block.FoldedBias);
+    }
+}

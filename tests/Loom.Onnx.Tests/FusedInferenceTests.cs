@@ -1,0 +1,117 @@
+using Loom.Autograd;
+using Loom.Memory;
+using Loom.Nn;
+using Loom.Testing;
+using static Loom.Onnx.Tests.OnnxGraphBuilder;
+
+namespace Loom.Onnx.Tests;
+
+/// <summary>
+/// The inference plan (Conv chains fused, BatchNormalization folded into the weights) computes what the node-by-node
+/// graph computes, follows the weights when they change, and stays out of training and of recorded runs.
+/// </summary>
+public class FusedInferenceTests
+{
+    // A residual block as ResNet18 has it: x → conv–BN–ReLU → conv–BN, plus a conv–BN shortcut, Add, ReLU; then a
+    // conv with bias and ReLU (no BN), a conv alone, and a conv–BN whose output the graph also returns.
+    private static byte[] ResidualBlock(DType dtype)
+    {
+        var g = new Loom.Random.Generator(21);
+        Tensor R(params int[] s) => Tensor.Randn(new Shape(s), g).Mul(0.5).To(dtype);
+        Tensor V(int c) => Tensor.Rand(new Shape(c), g).Add(0.5).To(dtype);
+        var b = new OnnxGraphBuilder(8).Input("x", "N", 3, 8, 8);
+        foreach (var (name, cin, k) in new[] { ("a", 3, 3), ("b", 4, 3), ("s", 3, 1) })
+            b.Initializer($"{name}w", R(4, cin, k, k)).Initializer($"{name}g", R(4)).Initializer($"{name}b", R(4)).Initializer($"{name}m", R(4)).Initializer($"{name}v", V(4));
+        return b.Initializer("cw", R(5, 4, 3, 3)).Initializer("cb", R(5)).Initializer("dw", R(2, 5, 1, 1))
+            .Node("Conv", ["x", "aw"], ["a1"], Ints("pads", 1, 1, 1, 1), Ints("strides", 2, 2))
+            .Node("BatchNormalization", ["a1", "ag", "ab", "am", "av"], ["a2"], Int("spatial", 1), Float("epsilon", 1e-3f))
+            .Node("Relu", ["a2"], ["a3"])
+            .Node("Conv", ["a3", "bw"], ["b1"], Ints("pads", 1, 1, 1, 1))
+            .Node("BatchNormalization", ["b1", "bg", "bb", "bm", "bv"], ["b2"])
+            .Node("Conv", ["x", "sw"], ["s1"], Ints("strides", 2, 2))
+            .Node("BatchNormalization", ["s1", "sg", "sb", "sm", "sv"], ["s2"])
+            .Node("Add", ["b2", "s2"], ["r1"]).Node("Relu", ["r1"], ["r2"])
+            .Node("Conv", ["r2", "cw", "cb"], ["c1"], Ints("pads", 1, 1, 1, 1)).Node("Relu", ["c1"], ["c2"])
+            .Node("Conv", ["c2", "dw"], ["y"])
+            .Output("y").Output("s2").Bytes();
+    }
+
+    // The node-by-node graph, forced by an input that requires grad (autograd records, so the plan is not taken).
+    private static Tensor[] Unfused(OnnxModule model, Tensor x) => model.Run(x.Detach().RequiresGrad_()).Select(t => t.Detach()).ToArray();
+
+    [Fact]
+    public void Fused_plan_matches_the_graph_node_by_node()
+    {
+        var model = OnnxModule.Load(ResidualBlock(DType.Float64));
+        // conv–BN–ReLU, conv–BN–Add–ReLU, the shortcut conv–BN (its output is returned, so the chain stops there) and
+        // conv–ReLU; the last conv has nothing to fuse.
+        Assert.Equal((4, 3), model.FusedBlocks);
+        var x = Tensor.Randn(new Shape(2, 3, 8, 8), new Loom.Random.Generator(5), DType.Float64);
+        Tensor[] fused;
+        using (new NoGrad()) fused = model.Run(x);
+        var expected = Unfused(model, x);
+        for (int i = 0; i < fused.Length; i++) TensorAssert.Close(expected[i], fused[i], 1e-12, 1e-12);
+        Assert.Null(fused[0].GradFn);
+    }
+
+    [Fact]
+    public void The_fold_follows_the_weights_when_they_change()
+    {
+        var model = OnnxModule.Load(ResidualBlock(DType.Float32));
+        var x = Tensor.Randn(new Shape(1, 3, 8, 8), new Loom.Random.Generator(6));
+        Tensor before;
+        using (new NoGrad()) before = model.Forward(x);
+        // Fine-tune: a step of SGD in training mode moves the weights and the running statistics.
+        model.Train();
+        var optimizer = new Sgd(model.Parameters(), 0.1);
+        model.Forward(x).Square().Sum().Backward();
+        optimizer.Step();
+        model.Eval();
+        Tensor after;
+        using (new NoGrad()) after = model.Forward(x);
+        Assert.False(before.AllClose(after, 1e-3, 1e-3));
+        TensorAssert.Close(Unfused(model, x)[0], after, 1e-4, 1e-4);
+        // And a state dict loaded in place.
+        var state = model.StateDict().ToDictionary(p => p.Key, p => p.Value.Mul(1.5));
+        model.LoadStateDict(state);
+        using (new NoGrad()) after = model.Forward(x);
+        TensorAssert.Close(Unfused(model, x)[0], after, 1e-4, 1e-4);
+    }
+
+    [Fact]
+    public void Training_mode_normalises_with_batch_statistics_not_the_fold()
+    {
+        var model = OnnxModule.Load(ResidualBlock(DType.Float64));
+        var x = Tensor.Randn(new Shape(4, 3, 8, 8), new Loom.Random.Generator(7), DType.Float64);
+        Tensor evaluated, trained;
+        using (new NoGrad()) evaluated = model.Forward(x);
+        model.Train();
+        using (new NoGrad()) trained = model.Forward(x);
+        Assert.False(evaluated.AllClose(trained, 1e-3, 1e-3));
+    }
+
+    [Fact]
+    public void Inference_recycles_activations_without_touching_weights_or_inputs()
+    {
+        var model = OnnxModule.Load(ResidualBlock(DType.Float32));
+        var x = Tensor.Randn(new Shape(1, 3, 8, 8), new Loom.Random.Generator(8));
+        var weights = model.StateDict().ToDictionary(p => p.Key, p => p.Value.Clone());
+        Tensor first;
+        using (new NoGrad()) first = model.Forward(x).Clone();
+        using (var outer = new MemoryScope())
+        using (new NoGrad())
+        {
+            var y = model.Forward(x);
+            TensorAssert.Close(first, y, 0, 0); // kept past the model's own scope
+        }
+        foreach (var (name, value) in model.StateDict()) TensorAssert.Close(weights[name], value, 0, 0);
+        // An output that only views an input must not hand the input's storage to the caller's scope.
+        var identity = OnnxModule.Load(new OnnxGraphBuilder().Input("x", 2, 3).Node("Identity", ["x"], ["y"]).Output("y").Bytes());
+        var input = Tensor.Randn(new Shape(2, 3), new Loom.Random.Generator(9));
+        var copy = input.Clone();
+        using (new MemoryScope())
+        using (new NoGrad())
+            identity.Forward(input);
+        TensorAssert.Close(copy, input, 0, 0);
+    }
+}
