@@ -56,7 +56,7 @@ public static partial class Functional
         if (GradMode.ShouldRecord(input, weight, bias) || residual is not null && GradMode.ShouldRecord(residual))
         {
             var y = Conv2d(input, weight, bias, stride, padding, dilation, groups);
-            return Activate(residual is null ? y : y.Add(residual), activation);
+            return Functional.Activate(residual is null ? y : y.Add(residual), activation);
         }
         var x = unbatched ? input.Unsqueeze(0) : input;
         var result = input.DType == DType.Float32
@@ -77,18 +77,6 @@ public static partial class Functional
         return y;
     }
 
-    /// <summary>The tensor op of each fused activation (what a fused op computes when autograd records).</summary>
-    private static Tensor Activate(Tensor x, Activation activation) => activation switch
-    {
-        Activation.None => x,
-        Activation.Relu => x.Relu(),
-        Activation.Gelu => x.Gelu(),
-        Activation.GeluTanh => x.Gelu(approximate: true),
-        Activation.Silu => x.Silu(),
-        Activation.Sigmoid => x.Sigmoid(),
-        Activation.Tanh => x.Tanh(),
-        _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, $"unknown activation {activation}"),
-    };
 
     /// <summary>1-D convolution over an input [N, C, L] (or unbatched [C, L]) with a weight [OutC, C / groups, k].</summary>
     public static Tensor Conv1d(Tensor input, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int dilation = 1, int groups = 1)

@@ -12,6 +12,23 @@ namespace Loom;
 // when recording, z and y are separate tensors; under NoGrad the activation is applied in place.
 public static partial class Functional
 {
+    /// <summary>
+    /// <paramref name="activation"/> applied to <paramref name="x"/> as its separate tensor op (<see cref="Activation.None"/>
+    /// returns <paramref name="x"/> itself): what an op with a fused activation computes when it cannot fuse, e.g. while
+    /// autograd records or a hook must see the pre-activation output.
+    /// </summary>
+    public static Tensor Activate(Tensor x, Activation activation) => activation switch
+    {
+        Activation.None => x,
+        Activation.Relu => x.Relu(),
+        Activation.Gelu => x.Gelu(),
+        Activation.GeluTanh => x.Gelu(approximate: true),
+        Activation.Silu => x.Silu(),
+        Activation.Sigmoid => x.Sigmoid(),
+        Activation.Tanh => x.Tanh(),
+        _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, $"unknown activation {activation}"),
+    };
+
     /// <summary>Applies y = x · Wᵀ + b over the last dimension of <paramref name="input"/>.</summary>
     /// <remarks>Shapes: input [..., in], weight [out, in], bias [out] → [..., out].</remarks>
     public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias = null) => Linear(input, weight, bias, Activation.None);

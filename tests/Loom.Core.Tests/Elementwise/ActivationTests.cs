@@ -265,6 +265,21 @@ public class ActivationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Activate_applies_each_fused_activation_as_its_tensor_op()
+    {
+        var x = Tensor.FromArray(new[] { -3f, -0.5f, 0f, 0.25f, 2f, 9f });
+        Assert.Same(x, Functional.Activate(x, Activation.None));
+        var ops = new (Activation Kind, Func<Tensor, Tensor> Op)[]
+        {
+            (Activation.Relu, t => t.Relu()), (Activation.Gelu, t => t.Gelu()), (Activation.GeluTanh, t => t.Gelu(approximate: true)),
+            (Activation.Silu, t => t.Silu()), (Activation.Sigmoid, t => t.Sigmoid()), (Activation.Tanh, t => t.Tanh()),
+        };
+        Assert.Equal(Enum.GetValues<Activation>().Length - 1, ops.Length); // every activation but None is listed here
+        foreach (var (kind, op) in ops) Assert.Equal(op(x).ToArray<float>(), Functional.Activate(x, kind).ToArray<float>());
+        Assert.Throws<ArgumentOutOfRangeException>(() => Functional.Activate(x, (Activation)99));
+    }
+
+    [Fact]
     public void Activations_other_than_relu_refuse_integer_tensors()
     {
         var i = Tensor.FromArray(new int[] { 1, -1 });

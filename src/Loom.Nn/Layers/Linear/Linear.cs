@@ -33,20 +33,9 @@ public sealed class Linear : Module<Tensor, Tensor>
     public Tensor Forward(Tensor input, Activation activation)
     {
         if (activation == Activation.None) return Forward(input);
-        if (HasHooks) return Activate(Forward(input), activation);
+        if (HasHooks) return Functional.Activate(Forward(input), activation);
         return Functional.Linear(input, Weight, Bias, activation);
     }
-
-    private static Tensor Activate(Tensor x, Activation activation) => activation switch
-    {
-        Activation.Relu => x.Relu(),
-        Activation.Gelu => x.Gelu(),
-        Activation.GeluTanh => x.Gelu(approximate: true),
-        Activation.Silu => x.Silu(),
-        Activation.Sigmoid => x.Sigmoid(),
-        Activation.Tanh => x.Tanh(),
-        _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, $"Linear: unknown activation {activation}"),
-    };
 
     protected override string ExtraRepr() => $"in_features={InFeatures}, out_features={OutFeatures}, bias={(Bias is null ? "False" : "True")}";
 }
