@@ -14,6 +14,7 @@ public class OpCoverageTests(ITestOutputHelper output)
         ["Backward"] = "autograd entry point (tests/Loom.Core.Tests/Autograd)",
         ["ScaledDotProductAttention"] = "a composition of rows (Mul, Matmul, MaskedFill, Add, Softmax, Dropout); checked in tests/Loom.Nn.Tests/Attention and by the GPT's float64 GradCheck (Loom.Models.Tests), until a fused kernel gets its own row",
         ["SelfAttention"] = "fused kernel checked against the unfused composition (forward, gradients, causal and padded) and by GradCheck in tests/Loom.Core.Tests/Attention",
+        ["Activate"] = "dispatches to the activation rows (Relu, Gelu, Silu, Sigmoid, Tanh); the mapping is checked in tests/Loom.Core.Tests/Elementwise/ActivationTests",
         ["Detach"] = "autograd bookkeeping, no values change",
         ["RequiresGrad_"] = "autograd bookkeeping, no values change",
         ["RegisterPostAccumulateGradHook"] = "autograd bookkeeping, no values change (tests/Loom.Core.Tests/Autograd/GradHookTests)",
