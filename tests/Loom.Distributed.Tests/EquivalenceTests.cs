@@ -23,6 +23,23 @@ public class EquivalenceTests
     }
 
     [MpiFact]
+    public void A_model_built_with_plain_batch_norm_and_converted_matches_one_process()
+    {
+        var job = MpiJob.Run(2, ["equivalence", "cnn-converted", "sgd"]);
+        Assert.True(job.ExitCode == 0, job.ToString());
+        Assert.InRange(job.Number("moved"), 1e-2, double.MaxValue);
+        Assert.InRange(job.Number("maxdiff"), 0, 5e-6 * Math.Max(1, job.Number("scale")));
+    }
+
+    [MpiFact]
+    public void Converting_a_batch_norm_held_in_a_field_is_refused_by_name_and_undone()
+    {
+        var job = MpiJob.Run(2, ["convert-refusal"]);
+        Assert.True(job.ExitCode == 0, job.ToString());
+        Assert.Equal(1, job.Number("refused"));
+    }
+
+    [MpiFact]
     public void Per_rank_batch_norm_does_not_match_which_is_why_SyncBatchNorm_exists()
     {
         var job = MpiJob.Run(2, ["equivalence", "cnn-unsynced", "sgd"]);

@@ -18,9 +18,15 @@ internal static class TrainCommand
         {
             Description = "train data-parallel as one rank of an MPI job (mpirun -np N loom train … --distributed, or loom launch -n N -- train …); --batch-size is the global batch",
         };
-        var command = options.Command("train", "Train a model (default: a small CNN on the built-in digits) and write a run folder", resume, distributed);
+        var syncBatchNorm = new Option<bool>("--sync-batchnorm")
+        {
+            Description = "with --distributed: batch norm normalises over the global batch, all ranks' samples together (SyncBatchNorm), instead of each rank's share",
+        };
+        var command = options.Command("train", "Train a model (default: a small CNN on the built-in digits) and write a run folder", resume, distributed, syncBatchNorm);
         command.SetAction(parse =>
         {
+            if (parse.GetValue(syncBatchNorm) && !parse.GetValue(distributed))
+                throw new UserErrorException("--sync-batchnorm synchronises batch norm across the ranks of a --distributed run; add --distributed (under mpirun or loom launch)");
             if (parse.GetValue(distributed))
             {
                 if (!Mpi.LaunchedByMpirun)
@@ -40,14 +46,16 @@ internal static class TrainCommand
             {
                 var folder = new RunFolder(RunOptions.ExistingRun(runPath));
                 var saved = Pipeline.ReadConfig(folder);
-                var config = options.ForResume(parse, saved);
+                // Synchronised and per-rank statistics leave the same state dict, so a resume may turn it on; a run
+                // started with it keeps it (a resume on one plain process has nothing to synchronise).
+                var config = options.ForResume(parse, saved) with { SyncBatchNorm = saved.SyncBatchNorm || parse.GetValue(syncBatchNorm) };
                 // Schedules laid out over the epochs stretch to the new count from where the run stopped, as PyTorch's would.
                 if (config.Epochs != saved.Epochs && config.Schedule is not ("none" or "plateau"))
                     console.WriteOneLine($"note: the {config.Schedule} schedule now spans {config.Epochs} epochs instead of {saved.Epochs}; the learning rate continues on the longer curve");
                 return Run(console, config, folder, resume: true, world);
             }
             // Resolved here, so the run folder is named after the model the data chose.
-            var fresh = Tasks.Resolve(options.Read(parse)).Config;
+            var fresh = Tasks.Resolve(options.Read(parse) with { SyncBatchNorm = parse.GetValue(syncBatchNorm) }).Config;
             if (world is { Rank: > 0 }) return Run(console, fresh, new RunFolder(world.BroadcastString(null)), resume: false, world);
             return options.InNewRunFolder(parse, $"{Path.GetFileNameWithoutExtension(fresh.Data)}-{fresh.Model}",
                 folder => Run(console, fresh, folder, resume: false, world, announce: true), folder => File.Exists(folder.CheckpointPath));

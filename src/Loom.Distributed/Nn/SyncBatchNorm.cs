@@ -84,5 +84,34 @@ public sealed class SyncBatchNorm : Module<Tensor, Tensor>
         return sync;
     }
 
+    /// <summary>
+    /// Replaces every batch-norm layer inside <paramref name="model"/> with a synchronised copy (PyTorch's
+    /// <c>convert_sync_batchnorm</c>); returns how many were replaced. Build the optimiser afterwards: the copies hold
+    /// new parameter objects. All or nothing: when a layer's parent keeps it in a typed field and refuses the swap
+    /// (<see cref="Module.SetSubmodule"/>), the layers already swapped are put back and an
+    /// <see cref="ArgumentException"/> names the layer that could not be swapped.
+    /// </summary>
+    public static int ConvertAll(Module model, Communicator communicator)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(communicator);
+        var targets = model.NamedModules().Where(m => m.Name.Length > 0 && m.Module is BatchNormBase).ToList();
+        var swapped = new List<(string Name, Module Original)>();
+        try
+        {
+            foreach (var (name, layer) in targets)
+            {
+                model.SetSubmodule(name, From((BatchNormBase)layer, communicator));
+                swapped.Add((name, layer));
+            }
+        }
+        catch (NotSupportedException e)
+        {
+            foreach (var (name, original) in Enumerable.Reverse(swapped)) model.SetSubmodule(name, original);
+            throw new ArgumentException($"cannot synchronise the batch norm '{targets[swapped.Count].Name}' of {model.GetType().Name}: {e.Message}", e);
+        }
+        return targets.Count;
+    }
+
     protected override string ExtraRepr() => $"{NumFeatures}, eps={Eps}, momentum={Momentum}, affine={(Weight is null ? "False" : "True")}";
 }

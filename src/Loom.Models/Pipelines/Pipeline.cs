@@ -44,6 +44,8 @@ public static class Pipeline
         if (train.Count == 0) throw new InvalidDataException($"{data.Description}: no training samples");
         if (data.Test.Count == 0) throw new InvalidDataException($"{data.Description}: no test samples");
         var model = CreateModel(task, config, data);
+        // Before the optimiser: the synchronised layers carry new parameter objects.
+        if (world is not null && config.SyncBatchNorm) SyncBatchNorm.ConvertAll(model, world);
         var optimizer = CreateOptimizer(config, model);
         var trainLoader = world is null
             ? new DataLoader<Sample>(data.ForTraining(train), config.BatchSize!.Value, shuffle: true, seed: config.Seed)

@@ -62,6 +62,12 @@ public sealed record TrainingConfig
     public long? MaxSteps { get; init; }
 
     /// <summary>
+    /// Data-parallel runs only: batch norm normalises over the global batch, every rank's samples together
+    /// (<c>SyncBatchNorm</c>), instead of each rank's share of it. Without it, N ranks train as N smaller batches would.
+    /// </summary>
+    public bool SyncBatchNorm { get; init; }
+
+    /// <summary>
     /// How the run's weights are quantised: null for float, "dynamic-int8" or "static-int8" for a run written by
     /// <c>loom quantize</c> (its model.safetensors holds int8 layers; eval and predict rebuild the model in that form).
     /// </summary>

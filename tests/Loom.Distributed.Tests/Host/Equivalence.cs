@@ -78,7 +78,7 @@ internal static class Equivalence
         var shape = model switch
         {
             "mlp" => new Shape(count, 6),
-            "cnn" or "cnn-unsynced" => new Shape(count, 1, 8, 8),
+            "cnn" or "cnn-unsynced" or "cnn-converted" => new Shape(count, 1, 8, 8),
             "lstm" => new Shape(count, 5, 3),
             _ => throw new ArgumentException($"unknown model {model}"),
         };
@@ -97,9 +97,46 @@ internal static class Equivalence
             "cnn" or "cnn-unsynced" => new Sequential(new Conv2d(1, 4, 3, padding: 1, bias: false),
                 world is null || model == "cnn-unsynced" ? new BatchNorm2d(4) : new SyncBatchNorm(4, world),
                 new ReLU(), new MaxPool2d(2), new Flatten(), new Linear(4 * 4 * 4, 3)),
+            // Built with plain batch norm, then swapped the way `loom train --sync-batchnorm` does it.
+            "cnn-converted" => Converted(Build("cnn-unsynced", null), world),
             "lstm" => new LastStep(),
             _ => throw new ArgumentException($"unknown model {model}"),
         };
+    }
+
+    private static Module<Tensor, Tensor> Converted(Module<Tensor, Tensor> model, Communicator? world)
+    {
+        if (world is not null) RankHost.Check(SyncBatchNorm.ConvertAll(model, world) == 1, "ConvertAll should replace the one batch norm");
+        return model;
+    }
+
+    /// <summary>
+    /// ConvertAll on a model one of whose batch norms sits in a typed field: the refusal names that layer, and the
+    /// layers swapped before it are put back.
+    /// </summary>
+    public static void ConvertRefusal(Communicator world)
+    {
+        var model = new Sequential(new BatchNorm1d(3), new FieldHeldNorm());
+        try
+        {
+            SyncBatchNorm.ConvertAll(model, world);
+            RankHost.Check(false, "ConvertAll accepted a batch norm its parent keeps in a field");
+        }
+        catch (ArgumentException e)
+        {
+            RankHost.Check(e.Message.Contains("'1.norm'", StringComparison.Ordinal), $"the error should name the layer: {e.Message}");
+        }
+        RankHost.Check(model.GetSubmodule("0") is BatchNorm1d, "the batch norm swapped before the refusal was not put back");
+        RankHost.Result(world, "refused", 1);
+    }
+
+    private sealed class FieldHeldNorm : Module<Tensor, Tensor>
+    {
+        private readonly BatchNorm1d _norm;
+
+        public FieldHeldNorm() => _norm = RegisterModule("norm", new BatchNorm1d(3));
+
+        protected override Tensor ForwardCore(Tensor input) => _norm.Forward(input);
     }
 
     private sealed class LastStep : Module<Tensor, Tensor>
