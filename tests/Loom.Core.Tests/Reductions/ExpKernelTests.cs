@@ -60,6 +60,39 @@ public class ExpKernelTests
     }
 
     [Fact]
+    public void Table_exp_of_minus_half_a_square_is_within_one_ulp_and_identical_on_every_width()
+    {
+        // GELU's exp(−z²/2) on [0, 14.5], every 1/1024 (27 + 16k elements: every width runs a tail), and NaN.
+        var z = Enumerable.Range(0, 14 * 1024 + 512 + 1).Select(i => i / 1024f).Append(float.NaN).Append(1e-20f).ToArray();
+        var first = new float[z.Length];
+        Simd.For<float, MapStep<float, HalfSquareExp>>(new(z, first), z.Length, VectorWidth.Scalar);
+        foreach (var width in new[] { VectorWidth.W512, VectorWidth.W256 })
+        {
+            var y = new float[z.Length];
+            Simd.For<float, MapStep<float, HalfSquareExp>>(new(z, y), z.Length, width);
+            Assert.Equal(first, y);
+        }
+        for (int i = 0; i < z.Length; i++)
+        {
+            double exact = Math.Exp(-0.5 * ((double)z[i] * z[i])); // z² is exact in double
+            if (double.IsNaN(exact)) Assert.True(float.IsNaN(first[i]));
+            else if (exact < 1.1754943508222875e-38) Assert.True(Math.Abs(first[i] - exact) <= 1.401298464324817e-45, $"exp(−{z[i]}²/2) = {first[i]:R}, exact {exact:R}");
+            else
+            {
+                double ulp = Math.ScaleB(1.0, Math.ILogB(exact) - 23);
+                Assert.True(Math.Abs(first[i] - exact) <= 1.1 * ulp, $"exp(−{z[i]}²/2) = {first[i]:R}, exact {exact:R}");
+            }
+        }
+        Assert.Equal(0f, first[14 * 1024 + 512]); // z = 14.5, GELU's tail end: below half the smallest subnormal
+        Assert.Equal(1f, first[0]);
+    }
+
+    private readonly struct HalfSquareExp : ISimdMap<float>
+    {
+        public static TV Apply<TV, TS>(TV z) where TV : struct where TS : ISimd<TV, float> => ExpKernels.ExpMinusHalfSquare<TV, TS>(z);
+    }
+
+    [Fact]
     public void Element_wise_exp_gives_the_fused_pass_values_on_every_width()
     {
         foreach (int n in TestTensors.OddSizes)
