@@ -352,7 +352,7 @@ internal static class ActivationKernels
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : ISimd<TV, float> =>
-            TOps.Divide(x, TOps.Add(TOps.Create(1f), ExpKernels.Exp<TV, TOps>(TOps.Subtract(TOps.Create(0f), x))));
+            TOps.Divide(x, TOps.Add(TOps.Create(1f), ExpKernels.ExpByTable<TV, TOps>(TOps.Subtract(TOps.Create(0f), x))));
 
         public double Invoke(double x) => x * Sigmoid(x);
     }
@@ -364,7 +364,7 @@ internal static class ActivationKernels
         public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : ISimd<TV, float>
         {
             var one = TOps.Create(1f);
-            var s = TOps.Divide(one, TOps.Add(one, ExpKernels.Exp<TV, TOps>(TOps.Subtract(TOps.Create(0f), x))));
+            var s = TOps.Divide(one, TOps.Add(one, ExpKernels.ExpByTable<TV, TOps>(TOps.Subtract(TOps.Create(0f), x))));
             return TOps.Multiply(TOps.Multiply(g, s), TOps.MultiplyAdd(x, TOps.Subtract(one, s), one));
         }
 
@@ -420,7 +420,7 @@ internal static class ActivationKernels
         {
             var x2 = TOps.Multiply(x, x);
             var minus2u = TOps.Multiply(TOps.Multiply(x, TOps.Create(-2f * GeluK)), TOps.MultiplyAdd(x2, TOps.Create(GeluC), TOps.Create(1f)));
-            return TOps.Divide(x, TOps.Add(TOps.Create(1f), ExpKernels.Exp<TV, TOps>(minus2u)));
+            return TOps.Divide(x, TOps.Add(TOps.Create(1f), ExpKernels.ExpByTable<TV, TOps>(minus2u)));
         }
 
         // As x·σ(2u) too: ½x(1 + tanh u) cancels to −0 for x below −7.5. For u < 0, x·e/(1 + e) with e = exp(2u)
@@ -442,7 +442,7 @@ internal static class ActivationKernels
             var one = TOps.Create(1f);
             var x2 = TOps.Multiply(x, x);
             var minus2u = TOps.Multiply(TOps.Multiply(x, TOps.Create(-2f * GeluK)), TOps.MultiplyAdd(x2, TOps.Create(GeluC), one));
-            var s = TOps.Divide(one, TOps.Add(one, ExpKernels.Exp<TV, TOps>(minus2u)));
+            var s = TOps.Divide(one, TOps.Add(one, ExpKernels.ExpByTable<TV, TOps>(minus2u)));
             var du = TOps.Multiply(TOps.Create(2f * GeluK), TOps.MultiplyAdd(x2, TOps.Create(3f * GeluC), one));
             var d = TOps.MultiplyAdd(TOps.Multiply(TOps.Multiply(x, s), TOps.Subtract(one, s)), du, s);
             return TOps.Multiply(g, d);

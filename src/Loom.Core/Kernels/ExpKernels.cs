@@ -105,6 +105,38 @@ internal static class ExpKernels
         return TS.ScaleB(TS.MultiplyAdd(t, p, t), TS.Multiply(k, TS.Create(-1f / 16)));
     }
 
+    // The same table form for any argument: x = (k/16)·ln 2 + r, k = round(16·x/ln 2) by the shift above (k from −2401
+    // to 2054 on the clamped range: the low four bits of the two's complement are k mod 16), exp(x) = 2^⌊k/16⌋ ·
+    // 2^((k mod 16)/16) · exp(r). 13 operations to the Cephes form's 15, within 0.98 ulp (ExpKernelTests); measured
+    // 1.07-1.12× faster in tanh GELU and SiLU (docs/notes/jit.md). The activations use it; span exps (Tensor.Exp,
+    // softmax) keep the Cephes form, where the table was not measured.
+    private const float SixteenLog2E = 23.083120346069336f;
+    // ln 2/16 = Ln2Over16Hi + Ln2Over16Lo, Hi of 12 bits so that k·Hi is exact for |k| < 2¹².
+    private const float Ln2Over16Hi = 0.0433197021484375f, Ln2Over16Lo = 1.9966364561696537e-06f;
+    // exp(r) − 1 ≈ r·(1 + r·(E2 + r·E3)), the fit of Q1..Q3 above in r itself (Q2·4, −Q3·8: exact rescalings).
+    private const float E2 = 0.5000165700912476f, E3 = 0.16667219996452332f;
+
+    /// <summary>2^(j/16) rounded to float, j = 0..15.</summary>
+    private static ReadOnlySpan<float> TwoToSixteenths =>
+    [
+        1f, 1.0442737f, 1.0905077f, 1.1387886f, 1.1892071f, 1.2418578f, 1.2968396f, 1.3542556f,
+        1.4142135f, 1.4768262f, 1.5422108f, 1.6104903f, 1.6817929f, 1.7562522f, 1.8340081f, 1.9152066f,
+    ];
+
+    /// <summary>exp(x) by the 16-entry table, lane by lane: clamped as <see cref="Exp{TV, TS}(TV)"/>, NaN stays NaN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV ExpByTable<TV, TS>(TV x) where TV : struct where TS : ISimd<TV, float>
+    {
+        x = TS.Clamp(x, TS.Create(Lowest), TS.Create(Highest));
+        var shifted = TS.MultiplyAdd(x, TS.Create(SixteenLog2E), TS.Create(TableShift));
+        var k = TS.Subtract(shifted, TS.Create(TableShift));
+        var r = TS.MultiplyAdd(k, TS.Create(-Ln2Over16Hi), x);
+        r = TS.MultiplyAdd(k, TS.Create(-Ln2Over16Lo), r);
+        var p = TS.Multiply(TS.MultiplyAdd(TS.MultiplyAdd(TS.Create(E3), r, TS.Create(E2)), r, TS.One), r);
+        var t = TS.Lookup16(in MemoryMarshal.GetReference(TwoToSixteenths), shifted);
+        return TS.ScaleB(TS.MultiplyAdd(t, p, t), TS.Multiply(k, TS.Create(1f / 16)));
+    }
+
     /// <summary>exp of one float by the same steps as the vector paths.</summary>
     public static float Exp(float x) => Exp<float, Simd1<float>>(x);
 

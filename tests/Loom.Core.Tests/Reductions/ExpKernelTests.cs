@@ -87,6 +87,35 @@ public class ExpKernelTests
         Assert.Equal(1f, first[0]);
     }
 
+    [Fact]
+    public void Table_exp_is_within_one_ulp_underflows_gradually_and_is_identical_on_every_width()
+    {
+        // The activations' exp (tanh GELU, SiLU) over its whole range, every 1/512, with both ends and NaN.
+        var x = Enumerable.Range(0, 193 * 512).Select(i => -104f + i / 512f)
+            .Concat([float.NaN, float.NegativeInfinity, float.PositiveInfinity, -0f, 88.72f, 88.73f, -87.4f, -103.9f]).ToArray();
+        var first = new float[x.Length];
+        Simd.For<float, MapStep<float, TableExp>>(new(x, first), x.Length, VectorWidth.Scalar);
+        foreach (var width in new[] { VectorWidth.W512, VectorWidth.W256 })
+        {
+            var y = new float[x.Length];
+            Simd.For<float, MapStep<float, TableExp>>(new(x, y), x.Length, width);
+            Assert.Equal(first, y);
+        }
+        for (int i = 0; i < x.Length; i++)
+        {
+            double exact = Math.Exp(x[i]);
+            if (double.IsNaN(exact)) Assert.True(float.IsNaN(first[i]));
+            else if (exact > float.MaxValue) Assert.Equal(float.PositiveInfinity, first[i]);
+            else if (exact < 1.1754943508222875e-38) Assert.True(Math.Abs(first[i] - exact) <= 1.401298464324817e-45, $"exp({x[i]}) = {first[i]:R}, exact {exact:R}");
+            else Assert.True(Math.Abs(first[i] - exact) <= Math.ScaleB(1.0, Math.ILogB(exact) - 23), $"exp({x[i]}) = {first[i]:R}, exact {exact:R}");
+        }
+    }
+
+    private readonly struct TableExp : ISimdMap<float>
+    {
+        public static TV Apply<TV, TS>(TV x) where TV : struct where TS : ISimd<TV, float> => ExpKernels.ExpByTable<TV, TS>(x);
+    }
+
     private readonly struct HalfSquareExp : ISimdMap<float>
     {
         public static TV Apply<TV, TS>(TV z) where TV : struct where TS : ISimd<TV, float> => ExpKernels.ExpMinusHalfSquare<TV, TS>(z);
