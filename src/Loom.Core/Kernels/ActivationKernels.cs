@@ -193,8 +193,8 @@ internal static class ActivationKernels
     // G is smooth, ½ at 0 and ≈ 1/(z√(2π)) for large z, so one fit in u covers z from 0 to where exp(−z²/2) underflows
     // (14.5). R is minimax for relative error on u ∈ [1/(1 + 0.35·14.5), 1] (Lawson iterations over a Chebyshev basis
     // against a 30-digit erfc, in double: tools/fit_gelu_tail.py), 3.2·10⁻⁸ before rounding to float. exp(−z²/2)
-    // takes −z²/2 as the exact sum s + e (an FMA gives e). One division, one exp and nine FMAs: the exp and the fit
-    // serve both signs, and the backward pass reuses exp(−z²/2) for the density φ.
+    // is ExpKernels.ExpMinusHalfSquare (a table exp that takes z² exactly). One division, one exp and nine FMAs: the
+    // exp and the fit serve both signs, and the backward pass reuses exp(−z²/2) for the density φ.
 
     private const float GeluU = 0.35f, GeluTailEnd = 14.5f;
 
@@ -203,18 +203,14 @@ internal static class ActivationKernels
 
     /// <summary>
     /// G(z) for z in [0, 14.5] (NaN stays NaN), and <paramref name="gauss"/> = exp(−z²/2): Φ(−z) is their product.
-    /// Callers clamp x to ±14.5, beyond which exp(−z²/2) is 0 in float; that also keeps ∞ from making ∞ − ∞ in the
-    /// split of z² and ∞·0 in x·Φ(−|x|).
+    /// Callers bound |x| by 14.5, beyond which exp(−z²/2) is 0 in float; that also keeps ∞ out of the exp's reduction.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TV LowerTail<TV, TOps>(TV z, out TV gauss) where TV : struct where TOps : ISimd<TV, float>
     {
         var u = TOps.Divide(TOps.One, TOps.MultiplyAdd(TOps.Create(GeluU), z, TOps.One));
         var r = SimdMath.Polynomial<TV, TOps>(u, G0, G1, G2, G3, G4, G5, G6, G7, G8);
-        var h = TOps.Multiply(z, TOps.Create(-0.5f));
-        var s = TOps.Multiply(h, z);
-        var e = TOps.MultiplyAdd(h, z, TOps.Negate(s)); // −z²/2 − s, exactly
-        gauss = ExpKernels.Exp<TV, TOps>(s, e);
+        gauss = ExpKernels.ExpMinusHalfSquare<TV, TOps>(z);
         return TOps.Multiply(u, r);
     }
 
@@ -356,7 +352,7 @@ internal static class ActivationKernels
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : ISimd<TV, float> =>
-            TOps.Divide(x, TOps.Add(TOps.Create(1f), ExpKernels.Exp<TV, TOps>(TOps.Subtract(TOps.Create(0f), x))));
+            TOps.Divide(x, TOps.Add(TOps.Create(1f), ExpKernels.ExpByTable<TV, TOps>(TOps.Subtract(TOps.Create(0f), x))));
 
         public double Invoke(double x) => x * Sigmoid(x);
     }
@@ -368,7 +364,7 @@ internal static class ActivationKernels
         public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : ISimd<TV, float>
         {
             var one = TOps.Create(1f);
-            var s = TOps.Divide(one, TOps.Add(one, ExpKernels.Exp<TV, TOps>(TOps.Subtract(TOps.Create(0f), x))));
+            var s = TOps.Divide(one, TOps.Add(one, ExpKernels.ExpByTable<TV, TOps>(TOps.Subtract(TOps.Create(0f), x))));
             return TOps.Multiply(TOps.Multiply(g, s), TOps.MultiplyAdd(x, TOps.Subtract(one, s), one));
         }
 
@@ -385,14 +381,15 @@ internal static class ActivationKernels
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : ISimd<TV, float>
         {
-            // x·Φ(−|x|) as (x·G)·exp(−x²/2): near x = −13 the product Φ alone would already be subnormal. Past the
-            // tail's end exp(−x²/2) is 0: on the negative side the unclamped x makes that −0, and NaN at −∞ (−∞·0, as
-            // PyTorch's x·Φ(x)); on the positive side the clamped one keeps x − 0 = x, also at +∞.
-            var negative = TOps.LessThan(x, TOps.Zero);
-            var xc = TOps.Clamp(x, TOps.Create(-GeluTailEnd), TOps.Create(GeluTailEnd));
-            var g = LowerTail<TV, TOps>(TOps.Abs(xc), out var gauss);
-            var xLower = TOps.Multiply(TOps.Multiply(TOps.Select(negative, x, xc), g), gauss);
-            return TOps.Select(negative, xLower, TOps.Subtract(x, xLower));
+            // Both signs at once: x·Φ(x) = max(x, 0) − |x|·Φ(−|x|), with |x|·Φ(−|x|) as (|x|·G)·exp(−x²/2) (near
+            // x = −13 the product Φ alone would already be subnormal), and the subtraction fused into the last FMA.
+            // w = |min(x, 14.5)|: on the negative side the unbounded |x| times exp(−x²/2) = 0 past the tail's end
+            // gives 0, and NaN at −∞ (∞·0, as PyTorch's x·Φ(x)); on the positive side the bounded one keeps
+            // x − 0 = x, also at +∞. NaN passes through every step.
+            var tailEnd = TOps.Create(GeluTailEnd);
+            var w = TOps.Abs(TOps.AtMost(x, tailEnd));
+            var g = LowerTail<TV, TOps>(TOps.AtMost(w, tailEnd), out var gauss);
+            return TOps.MultiplyAdd(TOps.Negate(TOps.Multiply(w, g)), gauss, TOps.AtLeast(x, TOps.Zero));
         }
 
         public double Invoke(double x) => x * NormalCdf(x);
@@ -404,8 +401,7 @@ internal static class ActivationKernels
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV g, TV x) where TV : struct where TOps : ISimd<TV, float>
         {
-            var xc = TOps.Clamp(x, TOps.Create(-GeluTailEnd), TOps.Create(GeluTailEnd));
-            var lower = TOps.Multiply(LowerTail<TV, TOps>(TOps.Abs(xc), out var gauss), gauss);
+            var lower = TOps.Multiply(LowerTail<TV, TOps>(TOps.AtMost(TOps.Abs(x), TOps.Create(GeluTailEnd)), out var gauss), gauss);
             var cdf = TOps.Select(TOps.LessThan(x, TOps.Zero), lower, TOps.Subtract(TOps.One, lower));
             // x, not the clamped x, times the density: 0 beyond the tail's end, NaN at ±∞ (∞·0), as PyTorch.
             return TOps.Multiply(g, TOps.MultiplyAdd(x, TOps.Multiply(gauss, TOps.Create(InvSqrt2Pi)), cdf));
@@ -424,7 +420,7 @@ internal static class ActivationKernels
         {
             var x2 = TOps.Multiply(x, x);
             var minus2u = TOps.Multiply(TOps.Multiply(x, TOps.Create(-2f * GeluK)), TOps.MultiplyAdd(x2, TOps.Create(GeluC), TOps.Create(1f)));
-            return TOps.Divide(x, TOps.Add(TOps.Create(1f), ExpKernels.Exp<TV, TOps>(minus2u)));
+            return TOps.Divide(x, TOps.Add(TOps.Create(1f), ExpKernels.ExpByTable<TV, TOps>(minus2u)));
         }
 
         // As x·σ(2u) too: ½x(1 + tanh u) cancels to −0 for x below −7.5. For u < 0, x·e/(1 + e) with e = exp(2u)
@@ -446,7 +442,7 @@ internal static class ActivationKernels
             var one = TOps.Create(1f);
             var x2 = TOps.Multiply(x, x);
             var minus2u = TOps.Multiply(TOps.Multiply(x, TOps.Create(-2f * GeluK)), TOps.MultiplyAdd(x2, TOps.Create(GeluC), one));
-            var s = TOps.Divide(one, TOps.Add(one, ExpKernels.Exp<TV, TOps>(minus2u)));
+            var s = TOps.Divide(one, TOps.Add(one, ExpKernels.ExpByTable<TV, TOps>(minus2u)));
             var du = TOps.Multiply(TOps.Create(2f * GeluK), TOps.MultiplyAdd(x2, TOps.Create(3f * GeluC), one));
             var d = TOps.MultiplyAdd(TOps.Multiply(TOps.Multiply(x, s), TOps.Subtract(one, s)), du, s);
             return TOps.Multiply(g, d);

@@ -54,11 +54,24 @@ internal interface ISimd<TV, T> where TV : struct where T : unmanaged
     /// <see cref="Max"/> and <see cref="Min"/> spend more to order NaN and −0 in both operands).
     /// </summary>
     static abstract TV Clamp(TV x, TV lo, TV hi);
+    /// <summary>
+    /// min(x, hi) for a bound that is not NaN, as one vminps: NaN stays NaN, and x is returned where x = hi (so
+    /// ±0 keep their sign against a zero bound). Cheaper than <see cref="Min"/>, which orders NaN and −0 in both operands.
+    /// </summary>
+    static abstract TV AtMost(TV x, TV hi);
+    /// <summary>max(x, lo) for a bound that is not NaN, as one vmaxps: NaN stays NaN, x is returned where x = lo.</summary>
+    static abstract TV AtLeast(TV x, TV lo);
+    /// <summary>
+    /// table[b &amp; 15] in each lane, b the lane of <paramref name="index"/> read as a 32-bit integer (a 32-bit
+    /// <typeparamref name="T"/> only): one vpermps over a 16-entry table with AVX-512.
+    /// </summary>
+    static abstract TV Lookup16(ref readonly T table, TV index);
     /// <summary>To the nearest integer, ties to even.</summary>
     static abstract TV Round(TV x);
     /// <summary>
-    /// x·2ⁿ for integral n (float and double), rounded once even when the result is subnormal; exact for x in [½, 2]
-    /// while the result is normal, which is all <see cref="ExpKernels"/> and <see cref="TanhKernels"/>' exps need.
+    /// x·2^⌊n⌋ (float and double), rounded once even when the result is subnormal; exact for x in [½, 2] while the
+    /// result is normal, which is all <see cref="ExpKernels"/> and <see cref="TanhKernels"/>' exps need. n is floored
+    /// as vscalefps does, so a table exp can pass k/16 for 2^⌊k/16⌋ without rounding it first.
     /// </summary>
     static abstract TV ScaleB(TV x, TV n);
     /// <summary>Natural logarithm, from the runtime (may differ between widths in the last ulp).</summary>

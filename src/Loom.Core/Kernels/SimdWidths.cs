@@ -54,6 +54,29 @@ internal readonly struct Simd512<T> : ISimd<Vector512<T>, T> where T : unmanaged
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> AtMost(Vector512<T> x, Vector512<T> hi)
+    {
+        if (typeof(T) == typeof(float)) return Avx512F.Min(hi.AsSingle(), x.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double)) return Avx512F.Min(hi.AsDouble(), x.AsDouble()).As<double, T>();
+        return Vector512.Min(hi, x);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> AtLeast(Vector512<T> x, Vector512<T> lo)
+    {
+        if (typeof(T) == typeof(float)) return Avx512F.Max(lo.AsSingle(), x.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double)) return Avx512F.Max(lo.AsDouble(), x.AsDouble()).As<double, T>();
+        return Vector512.Max(lo, x);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Lookup16(ref readonly T table, Vector512<T> index)
+    {
+        if (Unsafe.SizeOf<T>() != 4) throw new NotSupportedException($"lookup: no kernel for {typeof(T).Name}");
+        return Avx512F.PermuteVar16x32(Vector512.LoadUnsafe(in table).AsSingle(), index.AsInt32()).As<float, T>();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> Round(Vector512<T> x)
     {
         if (typeof(T) == typeof(float)) return Vector512.Round(x.AsSingle()).As<float, T>();
@@ -150,6 +173,40 @@ internal readonly struct Simd256<T> : ISimd<Vector256<T>, T> where T : unmanaged
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> AtMost(Vector256<T> x, Vector256<T> hi)
+    {
+        if (typeof(T) == typeof(float)) return Avx.Min(hi.AsSingle(), x.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double)) return Avx.Min(hi.AsDouble(), x.AsDouble()).As<double, T>();
+        return Vector256.Min(hi, x);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> AtLeast(Vector256<T> x, Vector256<T> lo)
+    {
+        if (typeof(T) == typeof(float)) return Avx.Max(lo.AsSingle(), x.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double)) return Avx.Max(lo.AsDouble(), x.AsDouble()).As<double, T>();
+        return Vector256.Max(lo, x);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Lookup16(ref readonly T table, Vector256<T> index)
+    {
+        if (Unsafe.SizeOf<T>() != 4) throw new NotSupportedException($"lookup: no kernel for {typeof(T).Name}");
+        var lower = Vector256.LoadUnsafe(in table).AsSingle();
+        var upper = Vector256.LoadUnsafe(in table, 8).AsSingle();
+        if (Avx512F.VL.IsSupported) return Avx512F.VL.PermuteVar8x32x2(lower, index.AsInt32(), upper).As<float, T>();
+        return Lookup16Avx2(lower, index.AsInt32(), upper).As<float, T>();
+    }
+
+    /// <summary>The AVX2 form of <see cref="Lookup16"/> (internal so that tests run it on AVX-512 machines too).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> Lookup16Avx2(Vector256<float> lower, Vector256<int> index, Vector256<float> upper)
+    {
+        // vpermps reads three bits of the index; bit 3 picks the half, moved into the sign bit that vblendvps reads.
+        return Avx.BlendVariable(Avx2.PermuteVar8x32(lower, index), Avx2.PermuteVar8x32(upper, index), Avx2.ShiftLeftLogical(index, 28).AsSingle());
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> Round(Vector256<T> x)
     {
         if (typeof(T) == typeof(float)) return Vector256.Round(x.AsSingle()).As<float, T>();
@@ -163,11 +220,18 @@ internal readonly struct Simd256<T> : ISimd<Vector256<T>, T> where T : unmanaged
         if (typeof(T) == typeof(double)) return ScaleB64(x.AsDouble(), n.AsDouble()).As<double, T>();
         if (typeof(T) != typeof(float)) throw new NotSupportedException($"scaleb: no kernel for {typeof(T).Name}");
         if (Avx512F.VL.IsSupported) return Avx512F.VL.Scale(x.AsSingle(), n.AsSingle()).As<float, T>();
-        // x·2^h·2^(k−h) with h = ⌊k/2⌋: for x in [½, 2] the first product is exact and normal down to k = −252, so
-        // the one rounding is the second's, as with vscalefps. Beyond ±252 the result is 0 or ∞ either way.
-        var k = Vector256.Clamp(Vector256.ConvertToInt32(n.AsSingle()), Vector256.Create(-252), Vector256.Create(254));
+        return ScaleBAvx2(x.AsSingle(), n.AsSingle()).As<float, T>();
+    }
+
+    /// <summary>The AVX2 form of <see cref="ScaleB"/> for float (internal so that tests run it on AVX-512 machines too).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> ScaleBAvx2(Vector256<float> x, Vector256<float> n)
+    {
+        // x·2^h·2^(k−h) with k = ⌊n⌋ and h = ⌊k/2⌋: for x in [½, 2] the first product is exact and normal down to
+        // k = −252, so the one rounding is the second's, as with vscalefps. Beyond ±252 the result is 0 or ∞ either way.
+        var k = Vector256.Clamp(Vector256.ConvertToInt32(Vector256.Floor(n)), Vector256.Create(-252), Vector256.Create(254));
         var h = Vector256.ShiftRightArithmetic(k, 1);
-        return (x.AsSingle() * PowerOfTwo(h) * PowerOfTwo(k - h)).As<float, T>();
+        return x * PowerOfTwo(h) * PowerOfTwo(k - h);
 
         static Vector256<float> PowerOfTwo(Vector256<int> e) => Vector256.ShiftLeft(e + Vector256.Create(127), 23).AsSingle();
     }
@@ -178,7 +242,7 @@ internal readonly struct Simd256<T> : ISimd<Vector256<T>, T> where T : unmanaged
         if (Avx512F.VL.IsSupported) return Avx512F.VL.Scale(x, n);
         // As for float, with h = ⌊k/2⌋ and k clamped to [−2044, 2046]. AVX2 has no double-to-int64 conversion, so the
         // integral k is read from the low bits of k + 1.5·2⁵² (exact below 2⁵¹), which also carry the bias 1023.
-        var k = Avx.Min(Vector256.Create(2046.0), Avx.Max(Vector256.Create(-2044.0), n));
+        var k = Avx.Min(Vector256.Create(2046.0), Avx.Max(Vector256.Create(-2044.0), Vector256.Floor(n)));
         var h = Vector256.Floor(k * Vector256.Create(0.5));
         return x * PowerOfTwo(h) * PowerOfTwo(k - h);
 
@@ -278,6 +342,17 @@ internal readonly struct Simd1<T> : ISimd<T, T> where T : unmanaged, INumber<T>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Clamp(T x, T lo, T hi) => T.Min(hi, T.Max(lo, x));
 
+    // As vminps(hi, x) and vmaxps(lo, x): the bound only where it compares strictly less (greater), else x.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T AtMost(T x, T hi) => hi < x ? hi : x;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T AtLeast(T x, T lo) => lo > x ? lo : x;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Lookup16(ref readonly T table, T index)
+    {
+        if (Unsafe.SizeOf<T>() != 4) throw new NotSupportedException($"lookup: no kernel for {typeof(T).Name}");
+        return Unsafe.Add(ref Unsafe.AsRef(in table), (nint)(Bits(index) & 15));
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T Round(T x)
     {
@@ -292,12 +367,12 @@ internal readonly struct Simd1<T> : ISimd<T, T> where T : unmanaged, INumber<T>
         if (typeof(T) == typeof(double))
         {
             // As Simd256 without AVX-512.
-            long k64 = Math.Clamp((long)Unsafe.BitCast<T, double>(n), -2044, 2046), h64 = k64 >> 1;
+            long k64 = Math.Clamp((long)Math.Floor(Unsafe.BitCast<T, double>(n)), -2044, 2046), h64 = k64 >> 1;
             return Unsafe.BitCast<double, T>(Unsafe.BitCast<T, double>(x) * PowerOfTwo64(h64) * PowerOfTwo64(k64 - h64));
         }
         if (typeof(T) != typeof(float)) throw new NotSupportedException($"scaleb: no kernel for {typeof(T).Name}");
         // As Simd256 without AVX-512 (MathF.ScaleB gives the same values, but through a call and branches).
-        int k = Math.Clamp((int)Unsafe.BitCast<T, float>(n), -252, 254), h = k >> 1;
+        int k = Math.Clamp((int)MathF.Floor(Unsafe.BitCast<T, float>(n)), -252, 254), h = k >> 1;
         return Unsafe.BitCast<float, T>(Unsafe.BitCast<T, float>(x) * PowerOfTwo(h) * PowerOfTwo(k - h));
 
         static float PowerOfTwo(int e) => BitConverter.Int32BitsToSingle((e + 127) << 23);

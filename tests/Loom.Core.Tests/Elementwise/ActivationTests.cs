@@ -103,6 +103,8 @@ public class ActivationTests(ITestOutputHelper output)
         TensorAssert.Close(expected, x.Gelu().ToArray<double>(), 0, 5e-7);
         Assert.Equal(float.PositiveInfinity, Tensor.FromArray(new[] { float.PositiveInfinity }).Gelu().Item());
         Assert.Equal(0.0, Tensor.FromArray(new[] { -200f }).Gelu().Item());
+        // gelu(−0) = −0·Φ(0) = −0, as PyTorch: the sign of zero survives max(x, 0) − |x|·Φ(−|x|).
+        Assert.True(float.IsNegative(Tensor.FromArray(new[] { -0f }).Gelu().Item<float>()));
         // Past the tail's end (|x| > 14.5) the gradient is its limit, Φ(x) exactly; at ±∞ and for gelu(−∞) it is
         // PyTorch's NaN (∞·0 in x·φ(x) and x·Φ(x)).
         var ends = Tensor.FromArray(new[] { -200f, 200f, float.NegativeInfinity, float.PositiveInfinity }).RequiresGrad_();

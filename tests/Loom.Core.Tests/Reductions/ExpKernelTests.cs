@@ -60,6 +60,68 @@ public class ExpKernelTests
     }
 
     [Fact]
+    public void Table_exp_of_minus_half_a_square_is_within_one_ulp_and_identical_on_every_width()
+    {
+        // GELU's exp(−z²/2) on [0, 14.5], every 1/1024 (a length that leaves a tail), NaN and a tiny z.
+        var z = Enumerable.Range(0, 14 * 1024 + 512 + 1).Select(i => i / 1024f).Append(float.NaN).Append(1e-20f).ToArray();
+        var first = SameBitsAtEveryWidth<HalfSquareExp>(z);
+        for (int i = 0; i < z.Length; i++)
+        {
+            double exact = Math.Exp(-0.5 * ((double)z[i] * z[i])); // z² is exact in double
+            if (double.IsNaN(exact)) Assert.True(float.IsNaN(first[i]));
+            else if (exact < 1.1754943508222875e-38) Assert.True(Math.Abs(first[i] - exact) <= 1.401298464324817e-45, $"exp(−{z[i]}²/2) = {first[i]:R}, exact {exact:R}");
+            else
+            {
+                double ulp = Math.ScaleB(1.0, Math.ILogB(exact) - 23);
+                Assert.True(Math.Abs(first[i] - exact) <= 1.1 * ulp, $"exp(−{z[i]}²/2) = {first[i]:R}, exact {exact:R}");
+            }
+        }
+        Assert.Equal(0f, first[14 * 1024 + 512]); // z = 14.5, GELU's tail end: below half the smallest subnormal
+        Assert.Equal(1f, first[0]);
+    }
+
+    [Fact]
+    public void Table_exp_is_within_one_ulp_underflows_gradually_and_is_identical_on_every_width()
+    {
+        // The activations' exp (tanh GELU, SiLU) over its whole range, every 1/512, with both ends and NaN.
+        var x = Enumerable.Range(0, 193 * 512).Select(i => -104f + i / 512f)
+            .Concat([float.NaN, float.NegativeInfinity, float.PositiveInfinity, -0f, 88.72f, 88.73f, -87.4f, -103.9f]).ToArray();
+        var first = SameBitsAtEveryWidth<TableExp>(x);
+        for (int i = 0; i < x.Length; i++)
+        {
+            double exact = Math.Exp(x[i]);
+            if (double.IsNaN(exact)) Assert.True(float.IsNaN(first[i]));
+            else if (exact > float.MaxValue) Assert.Equal(float.PositiveInfinity, first[i]);
+            else if (exact < 1.1754943508222875e-38) Assert.True(Math.Abs(first[i] - exact) <= 1.401298464324817e-45, $"exp({x[i]}) = {first[i]:R}, exact {exact:R}");
+            else Assert.True(Math.Abs(first[i] - exact) <= Math.ScaleB(1.0, Math.ILogB(exact) - 23), $"exp({x[i]}) = {first[i]:R}, exact {exact:R}");
+        }
+    }
+
+    /// <summary>f(x) on the scalar path, asserting that both vector widths (each with its narrower tail) give the same bits.</summary>
+    private static float[] SameBitsAtEveryWidth<TMap>(float[] x) where TMap : ISimdMap<float>
+    {
+        var scalar = new float[x.Length];
+        Simd.For<float, MapStep<float, TMap>>(new(x, scalar), x.Length, VectorWidth.Scalar);
+        foreach (var width in new[] { VectorWidth.W512, VectorWidth.W256 })
+        {
+            var y = new float[x.Length];
+            Simd.For<float, MapStep<float, TMap>>(new(x, y), x.Length, width);
+            Assert.Equal(scalar, y);
+        }
+        return scalar;
+    }
+
+    private readonly struct TableExp : ISimdMap<float>
+    {
+        public static TV Apply<TV, TS>(TV x) where TV : struct where TS : ISimd<TV, float> => ExpKernels.ExpByTable<TV, TS>(x);
+    }
+
+    private readonly struct HalfSquareExp : ISimdMap<float>
+    {
+        public static TV Apply<TV, TS>(TV z) where TV : struct where TS : ISimd<TV, float> => ExpKernels.ExpMinusHalfSquare<TV, TS>(z);
+    }
+
+    [Fact]
     public void Element_wise_exp_gives_the_fused_pass_values_on_every_width()
     {
         foreach (int n in TestTensors.OddSizes)
