@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
+using Loom.Threading;
 
 namespace Loom.Kernels;
 
@@ -141,15 +142,86 @@ public static unsafe class Int8Conv2d
     public static void ForwardDequantize(int n, ReadOnlySpan<byte> x, Int8ConvGeometry g, QuantParams input, Int8PackedWeights w,
         ReadOnlySpan<float> scaleW, ReadOnlySpan<float> bias, Span<float> y)
     {
-        int ld = Prepare(n, x, g, input, w, y.Length, out var cols);
+        Check(n, x, g, input, w, scaleW, bias, y.Length);
+        fixed (byte* px = x)
+        fixed (float* py = y, psw = scaleW, pb = bias)
+            Run(new Job { X = px, YFloat = py, G = g, Input = input, W = w, ScaleW = psw, Bias = bias.IsEmpty ? null : pb, N = w.N }, n);
+    }
+
+    /// <summary>
+    /// As <see cref="ForwardDequantize"/>, then requantised for the next layer: y = clamp(round(value / output.Scale) +
+    /// output.ZeroPoint, 0, 127) as u8 [N, OH, OW, out] (channels-last, the next int8 convolution's input as it stands).
+    /// With output zero point 0 the clamp at 0 is a fused ReLU.
+    /// </summary>
+    public static void ForwardRequantize(int n, ReadOnlySpan<byte> x, Int8ConvGeometry g, QuantParams input, Int8PackedWeights w,
+        ReadOnlySpan<float> scaleW, ReadOnlySpan<float> bias, QuantParams output, Span<byte> y)
+    {
+        Check(n, x, g, input, w, scaleW, bias, y.Length);
+        if (!(output.Scale > 0) || !float.IsFinite(output.Scale) || output.ZeroPoint is < 0 or > Int8Gemm.ActivationMax)
+            throw new ArgumentOutOfRangeException(nameof(output), output, $"int8 conv: output parameters need a positive finite scale and a zero point in [0, {Int8Gemm.ActivationMax}]");
+        fixed (byte* px = x, py = y)
+        fixed (float* psw = scaleW, pb = bias)
+            Run(new Job { X = px, YByte = py, G = g, Input = input, Output = output, W = w, ScaleW = psw, Bias = bias.IsEmpty ? null : pb, N = w.N }, n);
+    }
+
+    /// <summary>The im2col buffer of one chunk of images stays below this, so it is still in L2 when the GEMM reads it.</summary>
+    private const int ChunkBytes = 512 * 1024;
+
+    /// <summary>One convolution as raw pointers, for the parallel helper.</summary>
+    private struct Job
+    {
+        public byte* X, YByte;
+        public float* YFloat, ScaleW, Bias;
+        public Int8ConvGeometry G;
+        public QuantParams Input, Output;
+        public Int8PackedWeights W;
+        /// <summary>Output channels (the GEMM's n), images in the batch, images per chunk.</summary>
+        public int N, Batch, ImagesPerChunk;
+    }
+
+    /// <summary>
+    /// Threads take chunks of whole images: each unfolds its chunk into its own small buffer and multiplies it at once
+    /// (as the float convolution splits the batch), so im2col runs in parallel and its output is read from cache. A
+    /// single chunk (batch 1) runs on the calling thread, where the GEMM splits its columns over the threads instead.
+    /// </summary>
+    private static void Run(Job job, int n)
+    {
+        if (n == 0) return;
+        job.Batch = n;
+        long perImage = (long)job.G.Positions * job.W.PaddedDepth;
+        int byThreads = (n + Threads.Count - 1) / Threads.Count;
+        job.ImagesPerChunk = (int)Math.Max(1, Math.Min(byThreads, ChunkBytes / Math.Max(1, perImage)));
+        int chunks = (n + job.ImagesPerChunk - 1) / job.ImagesPerChunk;
+        ParallelHelper.For(chunks, 1, job, static (j, first, end) =>
+        {
+            for (int chunk = first; chunk < end; chunk++) RunChunk(j, chunk);
+        });
+    }
+
+    private static void RunChunk(in Job j, int chunk)
+    {
+        var g = j.G;
+        int first = chunk * j.ImagesPerChunk, images = Math.Min(j.ImagesPerChunk, j.Batch - first);
+        int ld = j.W.PaddedDepth, positions = g.Positions, m = images * positions, image = g.Channels * g.Height * g.Width;
+        byte[] cols = ArrayPool<byte>.Shared.Rent(Math.Max(1, m * ld));
         try
         {
-            int m = n * g.Positions;
-            float[] product = ArrayPool<float>.Shared.Rent(m * w.N);
+            fixed (byte* pc = cols)
+                for (int i = 0; i < images; i++)
+                    Im2ColUnchecked(j.X + (long)(first + i) * image, g, (byte)j.Input.ZeroPoint, pc + (long)i * positions * ld, ld);
+            var scaleW = new ReadOnlySpan<float>(j.ScaleW, j.N);
+            var bias = j.Bias == null ? ReadOnlySpan<float>.Empty : new ReadOnlySpan<float>(j.Bias, j.N);
+            if (j.YByte != null)
+            {
+                var y = new Span<byte>(j.YByte + (long)first * positions * j.N, m * j.N);
+                Int8Gemm.MultiplyRequantize(m, cols, ld, j.Input.Scale, j.Input.ZeroPoint, j.W, scaleW, bias, j.Output.Scale, j.Output.ZeroPoint, y, j.N, checkActivations: false);
+                return;
+            }
+            float[] product = ArrayPool<float>.Shared.Rent(m * j.N);
             try
             {
-                Int8Gemm.MultiplyDequantize(m, cols, ld, input.Scale, input.ZeroPoint, w, scaleW, bias, product, w.N, checkActivations: false);
-                ToChannelsFirst(product, n, g.Positions, w.N, y);
+                Int8Gemm.MultiplyDequantize(m, cols, ld, j.Input.Scale, j.Input.ZeroPoint, j.W, scaleW, bias, product, j.N, checkActivations: false);
+                ToChannelsFirst(product, images, positions, j.N, new Span<float>(j.YFloat + (long)first * positions * j.N, m * j.N));
             }
             finally
             {
@@ -162,26 +234,8 @@ public static unsafe class Int8Conv2d
         }
     }
 
-    /// <summary>
-    /// As <see cref="ForwardDequantize"/>, then requantised for the next layer: y = clamp(round(value / output.Scale) +
-    /// output.ZeroPoint, 0, 127) as u8 [N, OH, OW, out] (channels-last, the next int8 convolution's input as it stands).
-    /// With output zero point 0 the clamp at 0 is a fused ReLU.
-    /// </summary>
-    public static void ForwardRequantize(int n, ReadOnlySpan<byte> x, Int8ConvGeometry g, QuantParams input, Int8PackedWeights w,
-        ReadOnlySpan<float> scaleW, ReadOnlySpan<float> bias, QuantParams output, Span<byte> y)
-    {
-        int ld = Prepare(n, x, g, input, w, y.Length, out var cols);
-        try
-        {
-            Int8Gemm.MultiplyRequantize(n * g.Positions, cols, ld, input.Scale, input.ZeroPoint, w, scaleW, bias, output.Scale, output.ZeroPoint, y, w.N, checkActivations: false);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(cols);
-        }
-    }
-
-    private static int Prepare(int n, ReadOnlySpan<byte> x, Int8ConvGeometry g, QuantParams input, Int8PackedWeights w, int yLength, out byte[] cols)
+    private static void Check(int n, ReadOnlySpan<byte> x, Int8ConvGeometry g, QuantParams input, Int8PackedWeights w,
+        ReadOnlySpan<float> scaleW, ReadOnlySpan<float> bias, int yLength)
     {
         ArgumentNullException.ThrowIfNull(w);
         g.Check();
@@ -192,6 +246,8 @@ public static unsafe class Int8Conv2d
         int image = g.Channels * g.Height * g.Width;
         if (x.Length < (long)n * image) throw new ArgumentException($"int8 conv: input [{n}, {g.Height}, {g.Width}, {g.Channels}] needs {(long)n * image} bytes, span has {x.Length}");
         if (yLength < (long)n * w.N * g.Positions) throw new ArgumentException($"int8 conv: output [{n}, {w.N}, {g.OutHeight}, {g.OutWidth}] needs {(long)n * w.N * g.Positions} values, span has {yLength}");
+        if (scaleW.Length < w.N) throw new ArgumentException($"int8 conv: {w.N} output channels need {w.N} weight scales, got {scaleW.Length}");
+        if (!bias.IsEmpty && bias.Length < w.N) throw new ArgumentException($"int8 conv: {w.N} output channels need {w.N} biases, got {bias.Length}");
         // Checked once here rather than per im2col row by the GEMM: im2col only copies these bytes and the zero point.
         var images = x[..(n * image)];
         if (!images.IsEmpty)
@@ -200,12 +256,6 @@ public static unsafe class Int8Conv2d
             if (max > Int8Gemm.ActivationMax)
                 throw new ArgumentException($"int8 conv: activation {images.IndexOf(max)} is {max}; quantised activations lie in [0, {Int8Gemm.ActivationMax}]");
         }
-        int ld = w.PaddedDepth;
-        cols = ArrayPool<byte>.Shared.Rent(Math.Max(1, n * g.Positions * ld));
-        fixed (byte* px = x, pc = cols)
-            for (int i = 0; i < n; i++)
-                Im2ColUnchecked(px + (long)i * image, g, (byte)input.ZeroPoint, pc + (long)i * g.Positions * ld, ld);
-        return ld;
     }
 
     /// <summary>[N, positions, channels] → [N, channels, positions].</summary>
