@@ -94,7 +94,7 @@ public sealed class QatQuantizeCommandTests : IDisposable
         var source = CliRunner.RunFolderUnder(_temp.Path);
         var target = _temp.File("qat");
         var result = CliRunner.Succeed("quantize", source, "--qat", "--epochs", "1", "--out", target, "--threads", "1");
-        Assert.Contains("static int8 (quantisation-aware training, 1 epoch)", result.Output);
+        Assert.Contains("static int8 (QAT, 1 epoch)", result.Output);
         Assert.Equal("static-int8", (string?)JsonNode.Parse(File.ReadAllText(Path.Combine(target, "config.json")))!["quantization"]);
         var tensors = SafeTensors.Load(Path.Combine(target, "model.safetensors")).Tensors;
         Assert.Equal(DType.Int8, tensors["0.weight"].DType);

@@ -87,11 +87,11 @@ internal static class QuantizeCommand
             var after = CompressedRun.Measure(reloaded, target.ModelPath);
 
             var rows = CompressedRun.Rows(before, after);
-            string how = aware ? $"static int8 (quantisation-aware training, {epochs} epoch{(epochs == 1 ? "" : "s")})"
+            string how = aware ? $"static int8 (QAT, {epochs} epoch{(epochs == 1 ? "" : "s")})"
                 : samples is int count ? $"static int8 ({MethodName(calibration)} calibration on {count} samples)" : "dynamic int8";
             CompressedRun.Write(console, $"{trained.Config.Model}: float32 → {how}", "float32", "int8", rows);
             if (quantized.LeftInFloat.Count > 0) console.WriteOneLine($"note: left in float32: {string.Join(", ", quantized.LeftInFloat)}");
-            File.WriteAllText(target.ReportPath, Report(trained.Config.Model!, source, quantized, rows, how, samples is not null || aware));
+            File.WriteAllText(target.ReportPath, Report(trained.Config.Model!, source, quantized, rows, how, samples is not null || aware, aware));
             console.WriteOneLine($"quantised run: {target.Path}");
             return 0;
         });
@@ -134,15 +134,16 @@ internal static class QuantizeCommand
         return Pipeline.Batches(subset, 64).Select(b => b.Inputs).ToList();
     }
 
-    private static string Report(string model, RunFolder source, QuantizedModel quantized, List<CompressedRun.Row> rows, string how, bool isStatic)
+    private static string Report(string model, RunFolder source, QuantizedModel quantized, List<CompressedRun.Row> rows, string how, bool isStatic, bool aware)
     {
         string layers = string.Join(", ", quantized.Quantized.Select(n => $"`{n}`"));
         var lines = new List<string>
         {
             $"# {model}, {how}", "",
             isStatic
-                ? $"Quantised from `{source.Path}` by `loom quantize --calibrate`: batch norm folded into the layer before it, then layers {layers} hold int8 " +
-                  "weights (symmetric, one scale per output channel) and quantise their inputs with ranges fixed by calibration; between quantised layers " +
+                ? $"Quantised from `{source.Path}` by `loom quantize {(aware ? "--qat" : "--calibrate")}`: batch norm folded into the layer before it, then layers {layers} hold int8 " +
+                  "weights (symmetric, one scale per output channel) and quantise their inputs with ranges fixed by " +
+                  (aware ? "the moving averages fake-quantised fine-tuning observed" : "calibration") + "; between quantised layers " +
                   "the activations stay u8 (ReLU fused into the requantisation, max pooling on u8)."
                 : $"Quantised from `{source.Path}` by `loom quantize`: linear layers {layers} hold int8 weights " +
                   "(symmetric, one scale per output channel); their inputs are quantised per batch from the batch's own range.",
