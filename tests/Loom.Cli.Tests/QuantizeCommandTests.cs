@@ -76,3 +76,33 @@ public sealed class StaticQuantizeCommandTests : IDisposable
         CliRunner.Fail(["quantize", source, "--calibrate", "0"], "--calibrate must be at least 1");
     }
 }
+
+/// <summary>
+/// `loom quantize RUN --qat --epochs N`: quantisation-aware fine-tuning of a CNN run, converted to the static int8
+/// format (so eval takes it like a calibrated run); misuse of the options is one error line.
+/// </summary>
+public sealed class QatQuantizeCommandTests : IDisposable
+{
+    private readonly TempFolder _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public void Qat_cnn_run_is_written_in_the_static_int8_format_and_eval_takes_it()
+    {
+        CliRunner.Succeed("train", "--model", "cnn", "--max-steps", "3", "--threads", "1", "--output", _temp.Path);
+        var source = CliRunner.RunFolderUnder(_temp.Path);
+        var target = _temp.File("qat");
+        var result = CliRunner.Succeed("quantize", source, "--qat", "--epochs", "1", "--out", target, "--threads", "1");
+        Assert.Contains("static int8 (QAT, 1 epoch)", result.Output);
+        Assert.Equal("static-int8", (string?)JsonNode.Parse(File.ReadAllText(Path.Combine(target, "config.json")))!["quantization"]);
+        var tensors = SafeTensors.Load(Path.Combine(target, "model.safetensors")).Tensors;
+        Assert.Equal(DType.Int8, tensors["0.weight"].DType);
+        Assert.DoesNotContain(tensors.Keys, k => k.Contains("input_quantizer", StringComparison.Ordinal)); // converted, not the training form
+        Assert.Contains("accuracy", CliRunner.Succeed("eval", target, "--threads", "1").Output);
+
+        CliRunner.Fail(["quantize", source, "--qat", "--calibrate", "10"], "--qat", "leave out --calibrate");
+        CliRunner.Fail(["quantize", source, "--epochs", "2"], "--epochs", "give --qat");
+        CliRunner.Fail(["quantize", source, "--qat", "--epochs", "0"], "--epochs must be at least 1");
+    }
+}

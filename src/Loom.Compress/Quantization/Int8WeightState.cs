@@ -6,9 +6,11 @@ namespace Loom.Compress;
 /// The int8 weights of a quantised layer as its state dict holds them (weight, weight_scale, weight_zero_point, bias)
 /// and their packed form for <see cref="Int8Gemm"/>, rebuilt whenever those buffers change (a loaded checkpoint),
 /// tracked through their storage versions. Shared by the dynamic and static layers, so that both refuse a damaged
-/// checkpoint alike.
+/// checkpoint alike. A convolution's weights (<paramref name="convKernel"/> set: C, kH, kW) are packed in the
+/// channels-last depth order <see cref="Int8Conv2d"/> reads; the state dict keeps PyTorch's [out, C, kH, kW].
 /// </summary>
-internal sealed class Int8WeightState(string layer, Tensor weight, Tensor scale, Tensor zeroPoint, Tensor? bias, int outputs, int depth)
+internal sealed class Int8WeightState(string layer, Tensor weight, Tensor scale, Tensor zeroPoint, Tensor? bias, int outputs, int depth,
+    (int Channels, int KernelH, int KernelW)? convKernel = null)
 {
     private Int8PackedWeights? _packed;
     private float[] _scales = [], _bias = [];
@@ -45,7 +47,10 @@ internal sealed class Int8WeightState(string layer, Tensor weight, Tensor scale,
             throw new InvalidDataException($"{layer}: weight_zero_point[{nonZero}] is {zeros[nonZero]}; int8 weights are symmetric (zero point 0)");
         try
         {
-            _packed = new Int8PackedWeights(weight.Contiguous().AsReadOnlySpan<sbyte>(), outputs, depth, depth);
+            var w = weight.Contiguous().AsReadOnlySpan<sbyte>();
+            _packed = convKernel is var (c, kh, kw)
+                ? Int8Conv2d.PackWeights(w, outputs, c, kh, kw)
+                : new Int8PackedWeights(w, outputs, depth, depth);
         }
         catch (ArgumentException e)
         {

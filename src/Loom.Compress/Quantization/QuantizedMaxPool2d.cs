@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using Loom.Nn;
 
 namespace Loom.Compress;
@@ -5,7 +6,9 @@ namespace Loom.Compress;
 /// <summary>
 /// Max pooling that passes quantised u8 activations through without dequantising: quantisation is monotonic, so the
 /// maximum of the quantised values is the quantised maximum (same scale and zero point). Float input goes to the
-/// float kernel. Padding reads as 0, the least u8 value, so it never wins against a real position.
+/// float kernel. Padding reads as 0, the least u8 value, so it never wins against a real position. A channels-last
+/// input (what <see cref="StaticQuantizedConv2d"/> returns) is pooled channels-last, a whole pixel's channels per
+/// vector operation, and returned channels-last, so the next int8 convolution reads it without a copy.
 /// </summary>
 public sealed class QuantizedMaxPool2d(int kernelSize, int stride, int padding) : Module<Tensor, Tensor>
 {
@@ -27,6 +30,8 @@ public sealed class QuantizedMaxPool2d(int kernelSize, int stride, int padding) 
         int planes = input.Shape[0] * input.Shape[1], h = input.Shape[2], w = input.Shape[3];
         int oh = (h + 2 * padding - kernelSize) / stride + 1, ow = (w + 2 * padding - kernelSize) / stride + 1;
         if (oh <= 0 || ow <= 0) throw new ArgumentException($"{nameof(QuantizedMaxPool2d)}: a {kernelSize}×{kernelSize} window does not fit {h}×{w}");
+        var channelsLast = input.Permute(0, 2, 3, 1);
+        if (channelsLast.IsContiguous) return PoolChannelsLast(channelsLast, oh, ow);
         var x = input.Contiguous().AsReadOnlySpan<byte>();
         var output = Tensor.Empty(new Shape(input.Shape[0], input.Shape[1], oh, ow), DType.UInt8);
         var y = output.AsSpan<byte>();
@@ -48,6 +53,31 @@ public sealed class QuantizedMaxPool2d(int kernelSize, int stride, int padding) 
             }
         }
         return output;
+    }
+
+    private Tensor PoolChannelsLast(Tensor input, int oh, int ow)
+    {
+        int n = input.Shape[0], h = input.Shape[1], w = input.Shape[2], c = input.Shape[3];
+        var x = input.AsReadOnlySpan<byte>();
+        var output = Tensor.Empty(new Shape(n, oh, ow, c), DType.UInt8);
+        var y = output.AsSpan<byte>();
+        for (int i = 0; i < n; i++)
+        {
+            var image = x.Slice(i * h * w * c, h * w * c);
+            for (int oy = 0; oy < oh; oy++)
+            {
+                int y0 = Math.Max(0, oy * stride - padding), y1 = Math.Min(h, oy * stride - padding + kernelSize);
+                for (int ox = 0; ox < ow; ox++)
+                {
+                    int x0 = Math.Max(0, ox * stride - padding), x1 = Math.Min(w, ox * stride - padding + kernelSize);
+                    var dst = y.Slice(((i * oh + oy) * ow + ox) * c, c);
+                    dst.Clear();
+                    for (int iy = y0; iy < y1; iy++)
+                        for (int ix = x0; ix < x1; ix++) TensorPrimitives.Max(dst, image.Slice((iy * w + ix) * c, c), dst);
+                }
+            }
+        }
+        return output.Permute(0, 3, 1, 2);
     }
 
     protected override string ExtraRepr() => $"kernel_size={kernelSize}, stride={stride}, padding={padding}, u8 pass-through";

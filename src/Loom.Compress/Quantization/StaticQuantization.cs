@@ -48,11 +48,24 @@ public static class StaticQuantization
         return model;
     }
 
+    /// <summary>
+    /// Static int8 in place (eval mode, batch norm folded) with the input parameters of each quantisable layer given
+    /// by index: what quantisation-aware training observed instead of a calibration pass.
+    /// </summary>
+    internal static QuantizedModel Convert(Sequential model, Func<int, QuantParams> inputParams)
+    {
+        model.Eval();
+        BatchNormFolding.Fold(model);
+        var plan = Plan(model);
+        Convert(model, plan, inputParams);
+        return new QuantizedModel(model, plan.Layers.Select(Name).ToList(), plan.LeftInFloat);
+    }
+
     private sealed record QuantizationPlan(List<int> Layers, Dictionary<int, int> Consumer, List<string> LeftInFloat);
 
     private static string Name(int index) => index.ToString(CultureInfo.InvariantCulture);
 
-    private static bool Quantizable(Module m) => m is Linear or Conv2d { Groups: 1, PaddingMode: null };
+    internal static bool Quantizable(Module m) => m is Linear or Conv2d { Groups: 1, PaddingMode: null };
 
     // Modules that u8 activations can pass through unchanged in meaning (ReLU only when fused, see Convert).
     private static bool PassesU8(Module m) =>

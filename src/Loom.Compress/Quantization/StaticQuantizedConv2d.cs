@@ -44,6 +44,12 @@ public sealed class StaticQuantizedConv2d : StaticQuantizedLayer
     public (int H, int W) Padding { get; }
     public (int H, int W) Dilation { get; }
 
+    /// <remarks>
+    /// Works channels-last (<see cref="Int8Conv2d"/>): the input is read as [N, H, W, C] (a channels-last view, which
+    /// the previous int8 layer returns, costs no copy; an NCHW tensor is transposed once), and a requantised output
+    /// is returned as an [N, C, H, W] view of an [N, H, W, C] buffer, so its shape means what a float convolution's
+    /// does and anything that needs NCHW order (a Flatten) gets it through <see cref="Tensor.Contiguous"/>.
+    /// </remarks>
     protected override Tensor ForwardCore(Tensor input)
     {
         if (input.Rank != 4 || input.Shape[1] != InChannels)
@@ -53,17 +59,16 @@ public sealed class StaticQuantizedConv2d : StaticQuantizedLayer
             Stride.H, Stride.W, Padding.H, Padding.W, Dilation.H, Dilation.W);
         var packed = State.Packed();
         int image = InChannels * g.Height * g.Width;
-        var (x, qp) = QuantizedInput(input, image, image);
+        var (x, qp) = QuantizedInput(input.Permute(0, 2, 3, 1), image, image);
         try
         {
-            var shape = new Shape(n, OutChannels, g.OutHeight, g.OutWidth);
             if (Requantizes)
             {
-                var y = Tensor.Empty(shape, DType.UInt8);
+                var y = Tensor.Empty(new Shape(n, g.OutHeight, g.OutWidth, OutChannels), DType.UInt8);
                 Int8Conv2d.ForwardRequantize(n, x, g, qp, packed, State.Scales, State.Bias, OutputParams, y.AsSpan<byte>());
-                return y;
+                return y.Permute(0, 3, 1, 2);
             }
-            var f = Tensor.Empty(shape);
+            var f = Tensor.Empty(new Shape(n, OutChannels, g.OutHeight, g.OutWidth));
             Int8Conv2d.ForwardDequantize(n, x, g, qp, packed, State.Scales, State.Bias, f.AsSpan<float>());
             return f;
         }

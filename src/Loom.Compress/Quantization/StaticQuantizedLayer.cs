@@ -30,7 +30,8 @@ public abstract class StaticQuantizedLayer : Module<Tensor, Tensor>
         InputZeroPoint = RegisterBuffer("input_zero_point", Tensor.Zeros(new Shape(1), DType.Int32))!;
         OutputScale = RegisterBuffer("output_scale", requantize ? Tensor.Ones(new Shape(1)) : null);
         OutputZeroPoint = RegisterBuffer("output_zero_point", requantize ? Tensor.Zeros(new Shape(1), DType.Int32) : null);
-        State = new Int8WeightState(GetType().Name, Weight, WeightScale, WeightZeroPoint, Bias, outputs, depth);
+        State = new Int8WeightState(GetType().Name, Weight, WeightScale, WeightZeroPoint, Bias, outputs, depth,
+            weightShape.Rank == 4 ? (weightShape[1], weightShape[2], weightShape[3]) : null);
     }
 
     public Tensor Weight { get; }

@@ -33,6 +33,9 @@ public static unsafe class Int8Gemm
     /// <summary>Products below this many operations (2·m·n·k) run on the calling thread: a dispatch costs more.</summary>
     internal const long ParallelThresholdOps = 1L << 21;
 
+    /// <summary>Row blocks of a split product are multiples of this: whole tiles for every path (MR is 3 or 4).</summary>
+    private const int RowBlockUnit = 12;
+
     /// <summary>
     /// Forces one micro-kernel regardless of what the CPU offers (tests, benchmarks). Forcing a path the CPU lacks
     /// makes the product throw <see cref="PlatformNotSupportedException"/>; check <see cref="IsSupported"/> first.
@@ -73,7 +76,7 @@ public static unsafe class Int8Gemm
     /// <summary>C [m, n] = (A − zeroA) · Wᵀ as int32. A rows are <paramref name="lda"/> ≥ <see cref="Int8PackedWeights.PaddedDepth"/> bytes apart.</summary>
     public static void Multiply(int m, ReadOnlySpan<byte> a, int lda, int zeroA, Int8PackedWeights w, Span<int> c, int ldc)
     {
-        Validate("int8 gemm", m, a, lda, zeroA, w, c.Length, ldc, default, default, needScales: false);
+        Validate("int8 gemm", m, a, lda, zeroA, w, c.Length, ldc, default, default, needScales: false, checkActivations: true);
         fixed (int* pc = c)
             Run(new Int8Problem { Output = Int8Output.Int32, CInt = pc, Ldc = ldc, ZeroA = zeroA }, m, a, lda, w);
     }
@@ -83,9 +86,15 @@ public static unsafe class Int8Gemm
     /// quantised linear layer. <paramref name="bias"/> may be empty.
     /// </summary>
     public static void MultiplyDequantize(int m, ReadOnlySpan<byte> a, int lda, float scaleA, int zeroA, Int8PackedWeights w,
-        ReadOnlySpan<float> scaleW, ReadOnlySpan<float> bias, Span<float> c, int ldc)
+        ReadOnlySpan<float> scaleW, ReadOnlySpan<float> bias, Span<float> c, int ldc) =>
+        MultiplyDequantize(m, a, lda, scaleA, zeroA, w, scaleW, bias, c, ldc, checkActivations: true);
+
+    /// <param name="checkActivations">False when the caller has already checked every activation byte against
+    /// <see cref="ActivationMax"/> (the convolution checks its image once instead of every im2col row).</param>
+    internal static void MultiplyDequantize(int m, ReadOnlySpan<byte> a, int lda, float scaleA, int zeroA, Int8PackedWeights w,
+        ReadOnlySpan<float> scaleW, ReadOnlySpan<float> bias, Span<float> c, int ldc, bool checkActivations)
     {
-        Validate("int8 gemm", m, a, lda, zeroA, w, c.Length, ldc, scaleW, bias, needScales: true);
+        Validate("int8 gemm", m, a, lda, zeroA, w, c.Length, ldc, scaleW, bias, needScales: true, checkActivations);
         fixed (float* pc = c, psw = scaleW, pb = bias)
             Run(new Int8Problem
             {
@@ -95,13 +104,18 @@ public static unsafe class Int8Gemm
     }
 
     /// <summary>
-    /// As <see cref="MultiplyDequantize"/>, then requantised for the next quantised layer:
+    /// As <see cref="MultiplyDequantize(int, ReadOnlySpan{byte}, int, float, int, Int8PackedWeights, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int)"/>, then requantised for the next quantised layer:
     /// C = clamp(round(value / outScale) + outZero, 0, <see cref="ActivationMax"/>) (rounding half to even).
     /// </summary>
     public static void MultiplyRequantize(int m, ReadOnlySpan<byte> a, int lda, float scaleA, int zeroA, Int8PackedWeights w,
-        ReadOnlySpan<float> scaleW, ReadOnlySpan<float> bias, float outScale, int outZero, Span<byte> c, int ldc)
+        ReadOnlySpan<float> scaleW, ReadOnlySpan<float> bias, float outScale, int outZero, Span<byte> c, int ldc) =>
+        MultiplyRequantize(m, a, lda, scaleA, zeroA, w, scaleW, bias, outScale, outZero, c, ldc, checkActivations: true);
+
+    /// <inheritdoc cref="MultiplyDequantize(int, ReadOnlySpan{byte}, int, float, int, Int8PackedWeights, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, bool)"/>
+    internal static void MultiplyRequantize(int m, ReadOnlySpan<byte> a, int lda, float scaleA, int zeroA, Int8PackedWeights w,
+        ReadOnlySpan<float> scaleW, ReadOnlySpan<float> bias, float outScale, int outZero, Span<byte> c, int ldc, bool checkActivations)
     {
-        Validate("int8 gemm", m, a, lda, zeroA, w, c.Length, ldc, scaleW, bias, needScales: true);
+        Validate("int8 gemm", m, a, lda, zeroA, w, c.Length, ldc, scaleW, bias, needScales: true, checkActivations);
         if (!(outScale > 0) || !float.IsFinite(outScale))
             throw new ArgumentOutOfRangeException(nameof(outScale), outScale, "int8 gemm: output scale must be positive and finite");
         if (outZero is < 0 or > ActivationMax)
@@ -127,43 +141,52 @@ public static unsafe class Int8Gemm
             p.Steps = w.PaddedDepth / 4; p.PanelBytes = w.PanelBytes;
             int pairs = w.PaddedN / (2 * Int8PackedWeights.PanelWidth);
             long ops = 2L * m * w.N * w.K;
-            int grain = ops < ParallelThresholdOps ? int.MaxValue : 1;
+            bool parallel = ops >= ParallelThresholdOps;
+            // Fewer column pairs than threads (a convolution with 32 output channels has one pair, but tens of
+            // thousands of rows): split the rows too, in blocks that are whole tiles for every path (MR 3 or 4).
+            int blocks = parallel && pairs < Threads.Count ? Math.Min((Threads.Count + pairs - 1) / pairs, (m + RowBlockUnit - 1) / RowBlockUnit) : 1;
+            p.RowBlock = (m + blocks - 1) / blocks;
+            p.RowBlock = (p.RowBlock + RowBlockUnit - 1) / RowBlockUnit * RowBlockUnit;
+            p.RowBlocks = (m + p.RowBlock - 1) / p.RowBlock;
+            int tasks = pairs * p.RowBlocks, grain = parallel ? 1 : int.MaxValue;
             switch (path)
             {
-                case Int8GemmPath.AvxVnni: Driver<Int8Kernel256<Int8DotAvxVnni>>.Run(p, pairs, grain); break;
-                case Int8GemmPath.Avx512BW: Driver<Int8KernelAvx512BW>.Run(p, pairs, grain); break;
-                case Int8GemmPath.Avx2: Driver<Int8Kernel256<Int8DotAvx2>>.Run(p, pairs, grain); break;
-                default: Driver<Int8KernelScalar>.Run(p, pairs, grain); break;
+                case Int8GemmPath.AvxVnni: Driver<Int8Kernel256<Int8DotAvxVnni>>.Run(p, tasks, grain); break;
+                case Int8GemmPath.Avx512BW: Driver<Int8KernelAvx512BW>.Run(p, tasks, grain); break;
+                case Int8GemmPath.Avx2: Driver<Int8Kernel256<Int8DotAvx2>>.Run(p, tasks, grain); break;
+                default: Driver<Int8KernelScalar>.Run(p, tasks, grain); break;
             }
         }
     }
 
     private static class Driver<TKernel> where TKernel : IInt8MicroKernel
     {
-        public static void Run(in Int8Problem p, int pairs, int grain) =>
-            ParallelHelper.For(pairs, grain, p, static (q, first, end) => RunPairs(q, first, end));
+        public static void Run(in Int8Problem p, int tasks, int grain) =>
+            ParallelHelper.For(tasks, grain, p, static (q, first, end) => RunTasks(q, first, end));
 
         /// <summary>
-        /// Column pairs [first, end): each pair's weight panels (32 × k bytes) stay in L1/L2 while every row tile of A
-        /// streams past them; rows left below MR go through the one-row kernel.
+        /// Tasks [first, end), each one column pair × one block of rows, pair-major so that a thread's tasks share the
+        /// pair's weight panels (32 × k bytes), which stay in L1/L2 while the row tiles of A stream past them; rows
+        /// left below MR go through the one-row kernel.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void RunPairs(in Int8Problem p, int first, int end)
+        private static void RunTasks(in Int8Problem p, int first, int end)
         {
             int mr = TKernel.MR;
             int* tile = stackalloc int[4 * 2 * Int8PackedWeights.PanelWidth];
-            for (int pair = first; pair < end; pair++)
+            for (int task = first; task < end; task++)
             {
+                int pair = task / p.RowBlocks, rowStart = task % p.RowBlocks * p.RowBlock, rowEnd = Math.Min(p.M, rowStart + p.RowBlock);
                 sbyte* b = p.B + 2 * pair * p.PanelBytes;
                 int j0 = pair * 2 * Int8PackedWeights.PanelWidth;
                 int cols = Math.Min(2 * Int8PackedWeights.PanelWidth, p.N - j0);
-                int i = 0;
-                for (; i + mr <= p.M; i += mr)
+                int i = rowStart;
+                for (; i + mr <= rowEnd; i += mr)
                 {
                     TKernel.Run(p.Steps, p.A + i * p.Lda, p.Lda, b, p.PanelBytes, tile);
                     for (int r = 0; r < mr; r++) Store(p, tile + r * 32, i + r, j0, cols);
                 }
-                for (; i < p.M; i++)
+                for (; i < rowEnd; i++)
                 {
                     TKernel.RunRow(p.Steps, p.A + i * p.Lda, b, p.PanelBytes, tile);
                     Store(p, tile, i, j0, cols);
@@ -212,15 +235,38 @@ public static unsafe class Int8Gemm
                 byte* dst = p.CByte + row * p.Ldc + j0;
                 float* sw = p.ScaleW + j0;
                 float* bias = p.Bias == null ? null : p.Bias + j0;
-                for (int j = 0; j < cols; j++)
+                float sa = p.ScaleA, inv = p.InvOutScale, zero = p.OutZero;
+                int j = 0;
+                if (Vector256.IsHardwareAccelerated)
                 {
-                    float v = Dequantized(acc[j], z, rs[j], sw[j], p.ScaleA, bias == null ? 0f : bias[j], bias != null);
-                    dst[j] = (byte)Math.Clamp((int)MathF.Round(v * p.InvOutScale) + p.OutZero, 0, ActivationMax);
+                    for (; j + 8 <= cols; j += 8)
+                    {
+                        // The scalar tail's steps in the same order (Vector256.Round and MathF.Round both round half
+                        // to even), so every column requantises alike.
+                        var v = Vector256.ConvertToSingle(Vector256.Load(acc + j) - Vector256.Load(rs + j) * z)
+                                * (Vector256.Load(sw + j) * sa);
+                        if (bias != null) v += Vector256.Load(bias + j);
+                        var q = Vector256.Min(Vector256.Max(Vector256.Round(v * inv) + Vector256.Create(zero), Vector256<float>.Zero),
+                            Vector256.Create((float)ActivationMax));
+                        var i32 = Vector256.ConvertToInt32(q);
+                        var bytes = Vector256.Narrow(Vector256.Narrow(i32, i32), Vector256<short>.Zero).AsByte();
+                        *(long*)(dst + j) = bytes.AsInt64().ToScalar();
+                    }
                 }
+                for (; j < cols; j++)
+                    dst[j] = Requantized(Dequantized(acc[j], z, rs[j], sw[j], sa, bias == null ? 0f : bias[j], bias != null), inv, zero);
                 return;
             }
         }
     }
+
+    /// <summary>
+    /// The requantising epilogue for one dequantised value: clamp(round(v / outScale) + outZero, 0, 127), clamped in
+    /// float so that a value beyond int range clamps instead of wrapping.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static byte Requantized(float value, float invOutScale, float outZero) =>
+        (byte)Math.Clamp(MathF.Round(value * invOutScale) + outZero, 0f, ActivationMax);
 
     /// <summary>The dequantising epilogue for one value; the reference and the vector form follow exactly these steps.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -231,7 +277,7 @@ public static unsafe class Int8Gemm
     }
 
     private static void Validate(string op, int m, ReadOnlySpan<byte> a, int lda, int zeroA, Int8PackedWeights w, int cLength, int ldc,
-        ReadOnlySpan<float> scaleW, ReadOnlySpan<float> bias, bool needScales)
+        ReadOnlySpan<float> scaleW, ReadOnlySpan<float> bias, bool needScales, bool checkActivations)
     {
         ArgumentNullException.ThrowIfNull(w);
         if (m < 0) throw new ArgumentException($"{op}: m must not be negative, got {m}");
@@ -250,6 +296,7 @@ public static unsafe class Int8Gemm
         if (!bias.IsEmpty && bias.Length < w.N)
             throw new ArgumentException($"{op}: {w.N} output channels need {w.N} biases, got {bias.Length}");
         // A value above 127 could saturate vpmaddubsw on two of the paths and make them disagree; refuse it instead.
+        if (!checkActivations) return;
         for (int i = 0; i < m; i++)
         {
             var row = a.Slice(i * lda, w.K);
@@ -264,7 +311,7 @@ public static unsafe class Int8Gemm
     /// <summary>One product as raw pointers, passed by value to the parallel helper.</summary>
     private struct Int8Problem
     {
-        public int M, N;
+        public int M, N, RowBlock, RowBlocks;
         public byte* A;
         public nint Lda, Ldc, Steps, PanelBytes;
         public sbyte* B;

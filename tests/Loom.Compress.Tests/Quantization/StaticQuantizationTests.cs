@@ -191,4 +191,34 @@ public class StaticQuantizationTests
         using var noGrad = new NoGrad();
         Assert.Equal(q.Forward(x).ToArray<float>(), q.Forward(Tensor.FromArray(bytes, 2, 10)).ToArray<float>());
     }
+
+    [Fact]
+    public void A_requantised_convolution_returns_a_channels_last_view_that_reads_as_nchw_and_pools_alike()
+    {
+        var g = new Generator(17);
+        var conv = new Conv2d(3, 20, 3, padding: 1, generator: g);
+        var x = Tensor.Uniform(new Shape(2, 3, 7, 6), -1, 1, g);
+        var output = new QuantParams(0.02f, 40);
+        var q = StaticQuantizedConv2d.FromConv2d(conv, Int8Quantization.ActivationParams(-1, 1), output);
+        using var noGrad = new NoGrad();
+        var y = q.Forward(x);
+        Assert.Equal(new Shape(2, 20, 7, 6), y.Shape);
+        Assert.False(y.IsContiguous);                       // [N, C, H, W] over an [N, H, W, C] buffer
+        Assert.True(y.Permute(0, 2, 3, 1).IsContiguous);
+
+        // In NCHW order each value is the float convolution's, requantised, within the rounding of the int8 operands.
+        var expected = conv.Forward(x).ToArray<float>();
+        var actual = y.Contiguous().ToArray<byte>();
+        for (int i = 0; i < expected.Length; i++)
+        {
+            float exact = Math.Clamp(expected[i] / output.Scale + output.ZeroPoint, 0, 127);
+            Assert.True(Math.Abs(actual[i] - exact) <= 2f, $"value {i}: {actual[i]} against {exact}");
+        }
+
+        // The channels-last pooling gives what pooling the NCHW copy gives, and stays channels-last for the next layer.
+        var pool = new QuantizedMaxPool2d(2, 2, 0);
+        var pooled = pool.Forward(y);
+        Assert.True(pooled.Permute(0, 2, 3, 1).IsContiguous);
+        Assert.Equal(pool.Forward(y.Contiguous()).ToArray<byte>(), pooled.Contiguous().ToArray<byte>());
+    }
 }

@@ -5,8 +5,10 @@ using Loom.Testing;
 namespace Loom.Tests.Kernels;
 
 /// <summary>
-/// The int8 convolution (im2col over every forced GEMM path, fused requantisation) against a direct integer
-/// convolution written from the definition: padded positions are real 0 (the zero point), so they add nothing.
+/// The int8 convolution (channels-last im2col over every forced GEMM path, fused requantisation) against a direct
+/// integer convolution written from the definition on NCHW data: padded positions are real 0 (the zero point), so
+/// they add nothing. The cases hold NCHW input and [out, C, kH, kW] weights, as a float layer and a checkpoint do, and
+/// convert on the way in and out, so a layout slip in the kernel or in <see cref="Int8Conv2d.PackWeights"/> fails.
 /// </summary>
 [Collection(GlobalSettings.Name)]
 public class Int8Conv2dTests
@@ -64,6 +66,9 @@ public class Int8Conv2dTests
     {
         var g = new Int8ConvGeometry(2, 4, 4, 3, 3);
         var w = new Int8PackedWeights(new sbyte[3 * 17], 3, 17, 17);
+        var bad = new sbyte[3 * 18];
+        bad[18 + 1 * 9 + 1 * 3 + 2] = sbyte.MinValue;
+        TensorAssert.Throws<ArgumentException>(() => Int8Conv2d.PackWeights(bad, 3, 2, 3, 3), "weight [1, 1, 1, 2] is -128");
         TensorAssert.Throws<ArgumentException>(() => Int8Conv2d.ForwardDequantize(1, new byte[32], g, new(1, 0), w, new float[3], [], new float[12]), "depth 17", "18");
         var w18 = new Int8PackedWeights(new sbyte[3 * 18], 3, 18, 18);
         TensorAssert.Throws<ArgumentException>(() => Int8Conv2d.ForwardDequantize(1, new byte[31], g, new(1, 0), w18, new float[3], [], new float[12]), "needs 32 bytes");
@@ -93,21 +98,39 @@ public class Int8Conv2dTests
             _bias = Enumerable.Range(0, outputs).Select(j => 0.25f * (j % 5) - 0.5f).ToArray();
         }
 
-        private Int8PackedWeights Packed => new(_w, _out, _g.Depth, _g.Depth);
+        private Int8PackedWeights Packed => Int8Conv2d.PackWeights(_w, _out, _g.Channels, _g.KernelH, _g.KernelW);
         private int OutLength => _n * _out * _g.Positions;
+
+        /// <summary>The input channels-last, as the kernel takes it.</summary>
+        private byte[] InputNhwc => ChannelsLast(_x, _n, _g.Channels, _g.Height * _g.Width);
 
         public float[] RunDequantize()
         {
             var y = new float[OutLength];
-            Int8Conv2d.ForwardDequantize(_n, _x, _g, _input, Packed, _scaleW, _bias, y);
+            Int8Conv2d.ForwardDequantize(_n, InputNhwc, _g, _input, Packed, _scaleW, _bias, y);
             return y;
         }
 
+        /// <summary>The requantised output, which the kernel writes channels-last, in NCHW order.</summary>
         public byte[] RunRequantize(QuantParams? output = null)
         {
             var y = new byte[OutLength];
-            Int8Conv2d.ForwardRequantize(_n, _x, _g, _input, Packed, _scaleW, _bias, output ?? _output, y);
-            return y;
+            Int8Conv2d.ForwardRequantize(_n, InputNhwc, _g, _input, Packed, _scaleW, _bias, output ?? _output, y);
+            var nchw = new byte[OutLength];
+            int positions = _g.Positions;
+            for (int i = 0; i < _n; i++)
+                for (int p = 0; p < positions; p++)
+                    for (int o = 0; o < _out; o++) nchw[(i * _out + o) * positions + p] = y[(i * positions + p) * _out + o];
+            return nchw;
+        }
+
+        private static byte[] ChannelsLast(byte[] nchw, int n, int channels, int pixels)
+        {
+            var nhwc = new byte[nchw.Length];
+            for (int i = 0; i < n; i++)
+                for (int c = 0; c < channels; c++)
+                    for (int p = 0; p < pixels; p++) nhwc[(i * pixels + p) * channels + c] = nchw[(i * channels + c) * pixels + p];
+            return nhwc;
         }
 
         /// <summary>Direct loops over output positions and kernel taps; out-of-image taps skipped (real 0).</summary>

@@ -35,6 +35,9 @@ public class Int8GemmTests
         new Int8Case(5, 40, 37, 98) { Extreme = true, ZeroA = 127 }.CheckAll();
         // Large enough for the threads to split the columns.
         GlobalSettings.WithThreads(2, () => new Int8Case(70, 200, 300, 7).CheckAll());
+        // One column pair but many rows (a convolution's 32 output channels): the threads split the rows, in blocks
+        // of whole tiles, the second ending on leftover rows for the one-row kernel.
+        GlobalSettings.WithThreads(2, () => new Int8Case(1003, 20, 57, 8).CheckAll());
     });
 
     [Fact]
