@@ -35,6 +35,24 @@ public sealed partial class DistillCommandTests(SmallRunFixture run) : IClassFix
     }
 
     [Fact]
+    public void With_augment_the_teacher_scores_every_augmented_view_the_student_sees()
+    {
+        (long Ran, long Served) Distil(string name, params string[] extra)
+        {
+            var result = CliRunner.Succeed(["distill", "--teacher", run.Folder, "--model", "mlp", "--hidden", "4", "--epochs", "2", "--threads", "1",
+                "--output", _temp.File(name), .. extra]);
+            var counts = TeacherCounts().Match(Regex.Replace(result.Output, @"\s+", " "));
+            Assert.True(counts.Success, result.Output);
+            return (long.Parse(counts.Groups[1].Value.Replace(",", "")), long.Parse(counts.Groups[2].Value.Replace(",", "")));
+        }
+        var plain = Distil("plain");
+        // Shifted views are new inputs in both epochs: the teacher runs on them (consistent teaching) rather than the
+        // student being trained towards the teacher's outputs for the unshifted images.
+        var augmented = Distil("augmented", "--augment", "crop");
+        Assert.True(augmented.Ran > plain.Ran && augmented.Served < plain.Served, $"plain {plain}, augmented {augmented}");
+    }
+
+    [Fact]
     public void Bad_options_are_one_error_line()
     {
         CliRunner.Fail(["distill", "--teacher", run.Folder, "--model", "mlp", "--alpha", "1.5"], "--alpha must be in [0, 1], got 1.5");

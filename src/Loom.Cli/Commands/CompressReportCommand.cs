@@ -87,6 +87,7 @@ internal static class CompressReportCommand
         var json = JsonNode.Parse(File.ReadAllText(folder.ConfigPath))!.AsObject();
         var parts = new List<string>();
         if (json["pruned_units"] is not null) parts.Add("structured pruning");
+        if (json["pruned_heads"] is not null) parts.Add("head pruning");
         if (config.Quantization is { } q) parts.Add(q);
         if (WeightClustering.IsClustered(saved))
             parts.Add($"k-means ≤ {saved.Where(kv => kv.Key.EndsWith(WeightClustering.CodebookSuffix, StringComparison.Ordinal)).Max(kv => kv.Value.Shape[0])} centroids");

@@ -44,6 +44,9 @@ internal static class DistillCommand
         Tensor Loss(Tensor output, Tensor target) =>
             Distillation.Loss(output, cache.Forward(input ?? throw new InvalidOperationException("distill: the loss ran before the student's forward")), target, temperature, alpha);
         var progress = new ProgressDisplay(console, config.Epochs);
+        // The student's own --augment: the teacher then sees each augmented view the student sees (consistent teaching,
+        // Beyer et al. 2022), since its targets are computed from the batch the student gets.
+        if (teacher.Data is ClassificationData) ClassificationTask.Augment(teacher.Data, config);
         var setup = Pipeline.Prepare(config, folder, [progress], teacher.Data, loss: Loss);
         setup.Model.RegisterForwardPreHook((_, x) => { input = (Tensor)x; return null; });
         progress.Throughput = setup.Data.Throughput;

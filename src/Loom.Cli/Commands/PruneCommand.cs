@@ -14,25 +14,34 @@ namespace Loom.Cli.Commands;
 /// run folder that eval and predict take. Unstructured: the smallest weights are masked (global by default); with
 /// fine-tuning the sparsity ramps up cubically over the first two thirds of the steps while the masks stay applied.
 /// Structured: that fraction of hidden neurons and conv channels is cut, giving a smaller dense model (config.json
-/// records the sizes). Prints metrics, multiply-adds, bytes on disk and latency before and after; report.md adds the
+/// records the sizes). With --heads F instead: that fraction of all attention heads goes, the lowest by their mean
+/// contribution on calibration batches (<see cref="HeadPruning"/>), each attention layer sliced to its remaining heads
+/// (config.json records the counts). Prints metrics, multiply-adds, bytes on disk and latency before and after; report.md adds the
 /// per-layer sparsity.
 /// </summary>
 internal static class PruneCommand
 {
     public static Command Build(IAnsiConsole console)
     {
-        var sparsity = new Option<double>("--sparsity") { Description = "fraction of weights (or, with --structured, of units) to remove", Required = true };
+        var sparsity = new Option<double?>("--sparsity") { Description = "fraction of weights (or, with --structured, of units) to remove" };
+        var heads = new Option<double?>("--heads") { Description = "instead of --sparsity: fraction of all attention heads to remove, the least important on calibration batches (transformer, GPT)" };
+        var calibrate = new Option<int>("--calibrate") { Description = "--heads: training samples that score the heads", DefaultValueFactory = _ => 512 };
         var structured = new Option<bool>("--structured") { Description = "remove whole neurons and channels (a smaller dense model) instead of single weights" };
         var finetune = new Option<int>("--finetune-epochs") { Description = "epochs of training after (or, unstructured, while) pruning", DefaultValueFactory = _ => 0 };
         var layerWise = new Option<bool>("--layer-wise") { Description = "the same sparsity in every layer instead of one global threshold" };
         var output = new Option<string?>("--out") { Description = "the new run folder (default: RUN-pruned beside RUN)" };
         var run = new RunOptions(console, "evaluate before and after on this labelled data instead of the run's test split");
-        var command = run.Command("prune", "Prune a trained run's weights (magnitude, unstructured or structured) into a new run folder", sparsity, structured, finetune, layerWise, output);
+        var command = run.Command("prune", "Prune a trained run's weights (magnitude, unstructured or structured) or attention heads into a new run folder", sparsity, structured, finetune, layerWise, output, heads, calibrate);
         command.SetAction(parse =>
         {
-            double s = parse.GetValue(sparsity);
+            double? headFraction = parse.GetValue(heads);
+            if ((parse.GetValue(sparsity) is null) == (headFraction is null)) throw new UserErrorException("give one of --sparsity (weights or units) and --heads (attention heads)");
+            double s = parse.GetValue(sparsity) ?? headFraction!.Value;
             int epochs = parse.GetValue(finetune);
-            if (!(s > 0 && s < 1)) throw new UserErrorException($"--sparsity must be in (0, 1), got {s}");
+            if (!(s > 0 && s < 1)) throw new UserErrorException($"{(headFraction is null ? "--sparsity" : "--heads")} must be in (0, 1), got {s}");
+            if (headFraction is not null && (parse.GetValue(structured) || parse.GetValue(layerWise)))
+                throw new UserErrorException("--heads removes whole heads: --structured and --layer-wise do not apply");
+            if (parse.GetValue(calibrate) < 1) throw new UserErrorException($"--calibrate must be at least 1, got {parse.GetValue(calibrate)}");
             if (epochs < 0) throw new UserErrorException($"--finetune-epochs must be at least 0, got {epochs}");
             var source = run.Folder(parse);
             var trained = run.Load(parse);
@@ -45,7 +54,11 @@ internal static class PruneCommand
 
             var config = source.ReadConfig();
             var model = trained.Model;
-            if (parse.GetValue(structured))
+            if (headFraction is not null)
+            {
+                config["pruned_heads"] = PruneHeads(trained, model, s, parse.GetValue(calibrate));
+            }
+            else if (parse.GetValue(structured))
             {
                 if (model is not Sequential sequential) throw new UserErrorException($"structured pruning takes a sequence of layers; the {trained.Config.Model} is not one");
                 var cut = StructuredPruning.Prune(sequential, s);
@@ -58,7 +71,7 @@ internal static class PruneCommand
             {
                 PruningMasks.Magnitude(model, s, scope);
             }
-            if (epochs > 0) model = FineTune(trained, config, model, epochs, parse.GetValue(structured) ? null : (s, scope));
+            if (epochs > 0) model = FineTune(trained, config, model, epochs, parse.GetValue(structured) || headFraction is not null ? null : (s, scope));
 
             var target = CompressedRun.NewFolder(source, parse.GetValue(output), "pruned");
             CompressedRun.CopyRunFiles(source, target);
@@ -73,7 +86,8 @@ internal static class PruneCommand
             // Unstructured zeros still run through the dense kernels: only structured pruning lowers this count.
             long multiplyAddsAfter = MultiplyAdds.PerSample(reloaded.Model, sample);
             rows.Insert(2, new CompressedRun.Row("multiply-adds per sample", $"{multiplyAdds:N0}", $"{multiplyAddsAfter:N0}", $"{(double)multiplyAdds / multiplyAddsAfter:F2}× fewer"));
-            string title = $"{trained.Config.Model}: {(parse.GetValue(structured) ? "structured" : scope == PruningScope.Global ? "global" : "layer-wise")} pruning {s:P0}{(epochs > 0 ? $", {epochs} epochs fine-tuned" : "")}";
+            string kind = headFraction is not null ? "attention-head" : parse.GetValue(structured) ? "structured" : scope == PruningScope.Global ? "global" : "layer-wise";
+            string title = $"{trained.Config.Model}: {kind} pruning {s:P0}{(epochs > 0 ? $", {epochs} epochs fine-tuned" : "")}";
             CompressedRun.Write(console, title, "before", "after", rows);
             File.WriteAllText(target.ReportPath, string.Join('\n', new[] { $"# {title}", "", $"Pruned from `{source.Path}` by `loom prune`.", "" }
                 .Concat(CompressedRun.Markdown("before", "after", rows)).Concat(["", "## Sparsity per layer", "", report.Markdown()])));
@@ -81,6 +95,29 @@ internal static class PruneCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// Scores the heads on the first <paramref name="samples"/> training samples (in the run's batch size), removes
+    /// <paramref name="fraction"/> of them, prints each layer's counts and returns them for config.json.
+    /// </summary>
+    private static JsonObject PruneHeads(TrainedRun trained, Module<Tensor, Tensor> model, double fraction, int samples)
+    {
+        if (!model.Modules().Any(m => m is IHeadPrunable)) throw new UserErrorException($"the {trained.Config.Model} has no attention heads to remove");
+        int batch = Math.Min(samples, trained.Config.BatchSize ?? 64);
+        var calibration = Pipeline.Batches(trained.Data.Train, batch).Take((samples + batch - 1) / batch).Select(b => b.Inputs);
+        IReadOnlyList<PrunedHeads> cut;
+        try
+        {
+            cut = HeadPruning.Prune(model, fraction, HeadPruning.Importance(model, calibration));
+        }
+        catch (NotSupportedException e)
+        {
+            throw new UserErrorException($"the {trained.Config.Model} cannot take smaller attention layers: {e.Message}");
+        }
+        var counts = new JsonObject();
+        foreach (var c in cut) counts[c.Layer] = c.After;
+        return counts;
     }
 
     /// <summary>

@@ -31,7 +31,10 @@ public sealed class Gpt : Module<Tensor, Tensor>, IOnnxExportable
         if (config.Positions == GptPositions.Learned) Wpe = RegisterModule("wpe", new Embedding(config.Context, config.Dim, dtype: config.DType));
         else (_rotaryCos, _rotarySin) = RotaryAngles.Tables(config.Context, config.HeadDim, config.DType);
         Drop = RegisterModule("drop", new Dropout(config.Dropout));
-        H = RegisterModule("h", new ModuleList<GptBlock>(Enumerable.Range(0, config.Layers).Select(_ => new GptBlock(config))));
+        // Shared: the one block sits in every slot, so it is one module (h.0 in the state dict) whose parameters
+        // collect the gradients of every use.
+        var shared = config.ShareLayers ? new GptBlock(config) : null;
+        H = RegisterModule("h", new ModuleList<GptBlock>(Enumerable.Range(0, config.Layers).Select(_ => shared ?? new GptBlock(config))));
         LnF = RegisterModule("ln_f", new LayerNorm(config.Dim, dtype: config.DType));
         if (!config.TiedEmbeddings) LmHead = RegisterModule("lm_head", new Linear(config.Dim, config.Vocab, bias: false, dtype: config.DType));
         Initialize();
@@ -100,7 +103,7 @@ public sealed class Gpt : Module<Tensor, Tensor>, IOnnxExportable
         {
             OnnxExportContext inBlock = onnx.Within(block), inAttention = onnx.Within(block.Attn), inMlp = onnx.Within(block.Mlp);
             var qkv = onnx.Module(block.Attn.CAttn, onnx.Module(block.Ln1, x));
-            var attention = onnx.Module(block.Attn.CProj, inAttention.SelfAttention(qkv, Config.Dim, Config.Heads, isCausal: true, keyPadding: null));
+            var attention = onnx.Module(block.Attn.CProj, inAttention.SelfAttention(qkv, block.Attn.InnerDim, block.Attn.NumHeads, isCausal: true, keyPadding: null));
             x = inBlock.Op("Add", [x, attention]);
             var hidden = inMlp.Gelu(onnx.Module(block.Mlp.CFc, onnx.Module(block.Ln2, x)), Config.GeluTanh);
             x = inBlock.Op("Add", [x, onnx.Module(block.Mlp.CProj, hidden)]);

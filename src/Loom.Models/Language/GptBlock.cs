@@ -18,11 +18,18 @@ public sealed class GptBlock : Module<Tensor, Tensor>
     }
 
     public LayerNorm Ln1 { get; }
-    public GptAttention Attn { get; }
+    public GptAttention Attn { get; private set; }
     public LayerNorm Ln2 { get; }
     public GptMlp Mlp { get; }
 
     protected override Tensor ForwardCore(Tensor input) => Forward(input, GptContext.Whole);
+
+    /// <summary>Accepts an attention layer with fewer heads in place of <see cref="Attn"/> (head pruning); refuses anything else.</summary>
+    protected override void OnChildReplacing(string name, Module current, Module replacement)
+    {
+        if (name == "attn" && replacement is GptAttention attention) Attn = attention;
+        else base.OnChildReplacing(name, current, replacement);
+    }
 
     /// <summary>The block's output; <paramref name="context"/> carries positions, padding and the layer caches.</summary>
     public Tensor Forward(Tensor x, GptContext context, KeyValueCache.Entry? cache = null)
@@ -38,18 +45,32 @@ public sealed class GptBlock : Module<Tensor, Tensor>
 /// sequence without rotary positions, cache or attention dropout (training a GPT-2-style model, scoring text) takes
 /// the fused <see cref="Functional.SelfAttention"/> instead, which gives the same values without the copies.
 /// </summary>
-public sealed class GptAttention : Module<Tensor, Tensor>, IAttentionLayer
+public sealed class GptAttention : Module<Tensor, Tensor>, IAttentionLayer, IHeadPrunable
 {
     private readonly GptConfig _config;
     private readonly AttentionHooks _attentionHooks = new();
 
-    public GptAttention(GptConfig config)
+    public GptAttention(GptConfig config) : this(config, config.Heads) { }
+
+    /// <summary>
+    /// <paramref name="heads"/> heads of the config's head size: fewer than the config's after head pruning, so c_attn
+    /// has 3·heads·HeadDim outputs and c_proj heads·HeadDim inputs.
+    /// </summary>
+    public GptAttention(GptConfig config, int heads)
     {
-        _config = config;
-        CAttn = RegisterModule("c_attn", new Linear(config.Dim, 3 * config.Dim, dtype: config.DType));
-        CProj = RegisterModule("c_proj", new Linear(config.Dim, config.Dim, dtype: config.DType));
+        if (heads < 1 || heads > config.Heads) throw new ArgumentException($"GPT attention: {heads} heads; the config has {config.Heads}");
+        (_config, NumHeads) = (config, heads);
+        CAttn = RegisterModule("c_attn", new Linear(config.Dim, 3 * InnerDim, dtype: config.DType));
+        CProj = RegisterModule("c_proj", new Linear(InnerDim, config.Dim, dtype: config.DType));
         ResidDropout = RegisterModule("resid_dropout", new Dropout(config.Dropout));
     }
+
+    public int NumHeads { get; }
+
+    public int HeadDim => _config.HeadDim;
+
+    /// <summary>NumHeads · HeadDim: the config's width unless heads were pruned.</summary>
+    public int InnerDim => NumHeads * HeadDim;
 
     public Linear CAttn { get; }
     public Linear CProj { get; }
@@ -61,7 +82,7 @@ public sealed class GptAttention : Module<Tensor, Tensor>, IAttentionLayer
 
     public Tensor Forward(Tensor x, GptContext context, KeyValueCache.Entry? cache)
     {
-        int b = x.Shape[0], t = x.Shape[1], c = x.Shape[2], heads = _config.Heads, hd = c / heads;
+        int b = x.Shape[0], t = x.Shape[1], c = InnerDim, heads = NumHeads, hd = HeadDim;
         bool dropout = Training && _config.Dropout > 0;
         Tensor Heads(Tensor z) => z.Reshape(b, t, heads, hd).Transpose(1, 2); // [B, H, T, hd]
         if (cache is null && context.Rotary is null && context.KeyMask(t) is null && !dropout)
@@ -85,6 +106,27 @@ public sealed class GptAttention : Module<Tensor, Tensor>, IAttentionLayer
             dropoutP: dropout ? _config.Dropout : 0);
         return ResidDropout.Forward(CProj.Forward(y.Transpose(1, 2).Reshape(b, t, c)));
     }
+
+    Linear IHeadPrunable.OutputProjection => CProj;
+
+    /// <summary>A copy holding only <paramref name="heads"/>: their rows of c_attn (queries, keys and values) and columns of c_proj.</summary>
+    public GptAttention KeepHeads(IReadOnlyList<int> heads)
+    {
+        var stacked = AttentionHeads.Rows(heads, NumHeads, HeadDim, 3, "GPT attention");
+        var columns = AttentionHeads.Rows(heads, NumHeads, HeadDim, 1, "GPT attention");
+        var copy = new GptAttention(_config, heads.Count);
+        using (new Autograd.NoGrad())
+        {
+            copy.CAttn.Weight.CopyFrom(CAttn.Weight.IndexSelect(0, stacked));
+            copy.CAttn.Bias!.CopyFrom(CAttn.Bias!.IndexSelect(0, stacked));
+            copy.CProj.Weight.CopyFrom(CProj.Weight.IndexSelect(1, columns));
+            copy.CProj.Bias!.CopyFrom(CProj.Bias!);
+        }
+        copy.Train(Training);
+        return copy;
+    }
+
+    Module IHeadPrunable.KeepHeads(IReadOnlyList<int> heads) => KeepHeads(heads);
 }
 
 /// <summary>The block's feed-forward part: c_fc to 4·C, GELU, c_proj back to C, dropout.</summary>

@@ -24,8 +24,10 @@ public enum GptPositions
 /// <param name="TiedEmbeddings">Logits use the token embedding transposed (GPT-2) rather than a separate lm_head.</param>
 /// <param name="GeluTanh">GELU's tanh approximation, which GPT-2 was trained with ("gelu_new"); false for the exact erf form.</param>
 /// <param name="DType">Float32, or Float64 for gradient checks.</param>
+/// <param name="ShareLayers">One block's parameters used by every layer (ALBERT's cross-layer sharing): the blocks'
+/// parameters shrink by a factor of Layers, the compute stays.</param>
 public sealed record GptConfig(int Vocab = 4096, int Dim = 256, int Layers = 4, int Heads = 4, int Context = 128, double Dropout = 0,
-    GptPositions Positions = GptPositions.Learned, bool TiedEmbeddings = true, bool GeluTanh = true, DType DType = DType.Float32)
+    GptPositions Positions = GptPositions.Learned, bool TiedEmbeddings = true, bool GeluTanh = true, DType DType = DType.Float32, bool ShareLayers = false)
 {
     /// <summary>The presets `--model` names, each with one line of description.</summary>
     public static IReadOnlyDictionary<string, string> Presets { get; } = new Dictionary<string, string>

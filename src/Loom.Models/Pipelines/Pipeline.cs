@@ -308,6 +308,7 @@ public static class Pipeline
                 throw new InvalidDataException($"pruned_units is set, but the {config.Model} is not a sequence of layers that structured pruning can resize");
             Compress.StructuredPruning.Resize(sequential, units);
         }
+        if (config.PrunedHeads is { Count: > 0 } heads) Compress.HeadPruning.Resize(model, heads);
         return model;
     }
 

@@ -80,6 +80,12 @@ public sealed record TrainingConfig
     public Dictionary<string, int>? PrunedUnits { get; init; }
 
     /// <summary>
+    /// Heads each attention layer kept, by layer name (written by <c>loom prune --heads</c>): the model is built with
+    /// these head counts, so the run's sliced projections fit it.
+    /// </summary>
+    public Dictionary<string, int>? PrunedHeads { get; init; }
+
+    /// <summary>
     /// The task's own options by their snake_case names ("target", "image_size"…), read with
     /// <see cref="GetTaskOptions{T}"/>. In config.json they sit beside the shared options, so files written before
     /// tasks existed read unchanged.

@@ -11,14 +11,17 @@ namespace Loom.Models;
 /// <remarks>Sinusoidal rather than learned positions: nothing of the model depends on a maximum length, so a trained model reads texts of any length.</remarks>
 public sealed class TransformerClassifier : Module<Tensor, Tensor>, IOnnxExportable
 {
-    public TransformerClassifier(int vocab, int classes, int dim = 128, int layers = 2, int heads = 4, double dropout = 0.1, Tensor? wordScores = null)
+    public TransformerClassifier(int vocab, int classes, int dim = 128, int layers = 2, int heads = 4, double dropout = 0.1, Tensor? wordScores = null,
+        bool shareLayers = false)
     {
         if (dim % heads != 0 || dim % 2 != 0) throw new ArgumentException($"transformer: the width {dim} must be even and divisible by the {heads} heads");
         Dim = dim;
         Embedding = RegisterModule("embedding", new WordEmbedding(vocab, dim, wordScores));
         Drop = RegisterModule("drop", new Dropout(dropout));
-        Encoder = RegisterModule("encoder", new TransformerEncoder(
-            _ => new TransformerEncoderLayer(dim, heads, 2 * dim, dropout, "gelu", batchFirst: true, normFirst: true), layers));
+        TransformerEncoderLayer NewLayer() => new(dim, heads, 2 * dim, dropout, "gelu", batchFirst: true, normFirst: true);
+        // ALBERT's cross-layer sharing: the same layer in every slot (one set of parameters, encoder.layers.0).
+        var shared = shareLayers ? NewLayer() : null;
+        Encoder = RegisterModule("encoder", new TransformerEncoder(_ => shared ?? NewLayer(), layers));
         Norm = RegisterModule("norm", new LayerNorm(dim));
         Head = RegisterModule("head", new Linear(dim, classes));
     }

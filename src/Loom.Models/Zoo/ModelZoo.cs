@@ -46,13 +46,15 @@ public static class ModelZoo
     };
 
     /// <summary>Builds model <paramref name="name"/> for samples of <paramref name="inputShape"/> (without the batch dimension).</summary>
-    public static Module<Tensor, Tensor> Create(string name, int[] inputShape, int outputs, int hidden = 256, double dropout = 0.1)
+    /// <param name="width">Factor on the cnn's channels and hidden units (<see cref="SmallCnn"/>); other models refuse anything but 1.</param>
+    public static Module<Tensor, Tensor> Create(string name, int[] inputShape, int outputs, int hidden = 256, double dropout = 0.1, double width = 1)
     {
         if (outputs <= 0) throw new ArgumentException($"the model needs at least one output, got {outputs}");
+        if (width != 1 && name != "cnn") throw new ArgumentException($"--width scales the cnn only; model '{name}' has its own sizes");
         return name switch
         {
             "mlp" => Mlp(inputShape.Aggregate(1, (a, b) => a * b), hidden, outputs, dropout),
-            "cnn" => SmallCnn(ImageShape(inputShape, name), outputs, dropout),
+            "cnn" => SmallCnn(ImageShape(inputShape, name), outputs, dropout, width),
             "lenet5" => LeNet5(ImageShape(inputShape, name), outputs),
             FaceWindowNet => WindowClassifier(ImageShape(inputShape, name), outputs),
             "resnet-mini" => new ResNet(ResNetConfig.Mini, ImageShape(inputShape, name).C, outputs),
@@ -67,16 +69,24 @@ public static class ModelZoo
         new Linear(hidden, hidden), new ReLU(),
         new Linear(hidden, outputs));
 
-    /// <summary>Conv–BN–ReLU–pool ×2 then a two-layer head; padding keeps sizes, so it works from 8×8 up.</summary>
-    public static Sequential SmallCnn((int C, int H, int W) image, int outputs, double dropout = 0.1)
+    /// <summary>
+    /// Conv–BN–ReLU–pool ×2 then a two-layer head; padding keeps sizes, so it works from 8×8 up. <paramref name="width"/>
+    /// scales the 32 and 64 channels and the 128 hidden units alike (rounded, at least 1), so the parameters scale about
+    /// as width²: the same architecture at another size, as a distillation student or a pruning baseline.
+    /// </summary>
+    public static Sequential SmallCnn((int C, int H, int W) image, int outputs, double dropout = 0.1, double width = 1)
     {
+        if (!(width > 0) || !double.IsFinite(width)) throw new ArgumentOutOfRangeException(nameof(width), width, "cnn: width must be positive");
         int h = image.H / 4, w = image.W / 4;
+        int c1 = Scaled(32), c2 = Scaled(64), hidden = Scaled(128);
         return new Sequential(
-            new Conv2d(image.C, 32, 3, padding: 1), new BatchNorm2d(32), new ReLU(), new MaxPool2d(2),
-            new Conv2d(32, 64, 3, padding: 1), new BatchNorm2d(64), new ReLU(), new MaxPool2d(2),
+            new Conv2d(image.C, c1, 3, padding: 1), new BatchNorm2d(c1), new ReLU(), new MaxPool2d(2),
+            new Conv2d(c1, c2, 3, padding: 1), new BatchNorm2d(c2), new ReLU(), new MaxPool2d(2),
             new Flatten(),
-            new Linear(64 * h * w, 128), new ReLU(), new Dropout(dropout),
-            new Linear(128, outputs));
+            new Linear(c2 * h * w, hidden), new ReLU(), new Dropout(dropout),
+            new Linear(hidden, outputs));
+
+        int Scaled(int units) => Math.Max(1, (int)Math.Round(units * width, MidpointRounding.AwayFromZero));
     }
 
     /// <summary>The name of <see cref="WindowClassifier"/> in the zoo.</summary>

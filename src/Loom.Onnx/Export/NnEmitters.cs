@@ -80,7 +80,7 @@ internal static class NnEmitters
         if (!attention.BatchFirst) x = onnx.Op("Transpose", [x], Ints("perm", 1, 0, 2));
         var qkv = onnx.Op("MatMul", [x, onnx.Op("Transpose", [onnx.Parameter(attention.InProjWeight)])]);
         if (attention.InProjBias is not null) qkv = onnx.Op("Add", [qkv, onnx.Parameter(attention.InProjBias)]);
-        var heads = onnx.SelfAttention(qkv, attention.EmbedDim, attention.NumHeads, isCausal: false, keyPadding);
+        var heads = onnx.SelfAttention(qkv, attention.InnerDim, attention.NumHeads, isCausal: false, keyPadding);
         var output = onnx.Module(attention.OutProj, heads);
         return attention.BatchFirst ? output : onnx.Op("Transpose", [output], Ints("perm", 1, 0, 2));
     }

@@ -42,4 +42,8 @@ public class GptGradientTests
 
     [Fact]
     public void Exact_gelu() => Check(Tiny with { GeluTanh = false, Layers = 1 });
+
+    // One block in both slots: its gradient is the sum over both uses, which the differences see as one parameter.
+    [Fact]
+    public void Layers_shared_across_the_stack() => Check(Tiny with { ShareLayers = true });
 }

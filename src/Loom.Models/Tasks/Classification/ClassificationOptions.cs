@@ -15,6 +15,12 @@ public sealed record ClassificationOptions
     /// <summary>Hidden width of the MLP.</summary>
     public int Hidden { get; init; } = 256;
 
+    /// <summary>
+    /// Factor on the channel and hidden widths of the CNN (0.5: half the channels in every layer, about a quarter of the
+    /// parameters): a narrower copy of the same architecture, the natural student for distilling a trained CNN; null (1) is left out of config.json.
+    /// </summary>
+    public double? Width { get; init; }
+
     /// <summary>(height, width) images from an image folder are resized to.</summary>
     public int[] ImageSize { get; init; } = [28, 28];
 
@@ -60,6 +66,7 @@ public sealed record ClassificationOptions
         TaskOption.List("--categorical", "categorical", "CSV columns to read as categories, comma-separated (codes written as numbers, or a mostly numeric column with text in it)"),
         TaskOption.List("--ignore", "ignore", "CSV columns to leave out of the features, comma-separated (identifiers, free text)"),
         TaskOption.Integer("--hidden", "hidden", "hidden width of the MLP", Defaults.Hidden),
+        TaskOption.Number("--width", "width", "cnn only: factor on every layer's channels and hidden units (0.5 ≈ a quarter of the parameters)", 1),
         TaskOption.Size("--image-size", "image_size", "HEIGHTxWIDTH images of an image folder are resized to", Defaults.ImageSize),
         TaskOption.Integer("--channels", "image_channels", "1 (grayscale) or 3 (RGB) for image folders", Defaults.ImageChannels),
         TaskOption.List("--augment", "augment", "augment training images, comma-separated: crop (shift by up to 1/8 of the size, zero-padded), flip (left-right; not for digits or text), erase (random rectangle), jitter (small rotation, shift and scale), light (random contrast and brightness)"),
@@ -75,6 +82,7 @@ public sealed record ClassificationOptions
         if (Ignore is null || Ignore.Any(string.IsNullOrEmpty)) throw new ArgumentException("--ignore must be a list of column names");
         if (Target is not null && Ignore.Contains(Target)) throw new ArgumentException($"--ignore {Target}: that is the --target column, which is never a feature");
         if (Hidden < 1) throw new ArgumentException($"--hidden must be at least 1, got {Hidden}");
+        if (Width is double width && !(width > 0 && width <= 8)) throw new ArgumentException($"--width must be in (0, 8], got {width}");
         if (ImageSize is not [> 0, > 0]) throw new ArgumentException("--image-size must be HEIGHTxWIDTH with positive sizes");
         if (Augment is not null && Augment.Any(a => !ImageAugmentation.Names.Contains(a)))
             throw new ArgumentException($"--augment takes {string.Join(", ", ImageAugmentation.Names)}, comma-separated; got {string.Join(",", Augment)}");

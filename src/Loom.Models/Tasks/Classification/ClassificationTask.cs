@@ -46,12 +46,25 @@ public sealed class ClassificationTask : ITask
         var data = ClassificationSources.Load(config, trainedRun, newData);
         var options = config.GetTaskOptions<ClassificationOptions>();
         data.LabelSmoothing = options.LabelSmoothing ?? 0;
-        if (options.Augment is not { Length: > 0 } augment) return data;
-        if (data.Standardizer is not null || data.InputShape.Length is not (2 or 3))
-            throw new ArgumentException($"--augment {string.Join(",", augment)} transforms images, but --data {config.Data} is a table");
         // A trained run's data is only evaluated: nothing to augment.
-        if (trainedRun is null) data.Augmentation = ImageAugmentation.Create(augment, data.InputShape[^2], data.InputShape[^1], config.Seed);
+        if (trainedRun is null) Augment(data, config);
         return data;
+    }
+
+    /// <summary>
+    /// Gives <paramref name="data"/> the training augmentation of <paramref name="config"/>'s --augment (none when it
+    /// has none). `loom distill` trains its student on the teacher run's data, which loads unaugmented as a trained
+    /// run's data does: this is how the student gets the augmentation its own options ask for.
+    /// </summary>
+    public static void Augment(TaskData data, TrainingConfig config)
+    {
+        var d = (ClassificationData)data;
+        var options = config.GetTaskOptions<ClassificationOptions>();
+        d.Augmentation = null;
+        if (options.Augment is not { Length: > 0 } augment) return;
+        if (d.Standardizer is not null || d.InputShape.Length is not (2 or 3))
+            throw new ArgumentException($"--augment {string.Join(",", augment)} transforms images, but --data {config.Data} is a table");
+        d.Augmentation = ImageAugmentation.Create(augment, d.InputShape[^2], d.InputShape[^1], config.Seed);
     }
 
     public Module<Tensor, Tensor> CreateModel(TrainingConfig config, TaskData data)
@@ -64,7 +77,7 @@ public sealed class ClassificationTask : ITask
             return new ImportedClassifier(ImportedClassifier.LoadNetwork(options.OnnxModel), d.InputShape, options.OnnxInput ?? d.InputShape,
                 options.OnnxScale ?? 1, d.ClassNames.Count, options.OnnxTrainAll ?? false, options.OnnxMean);
         }
-        return ModelZoo.Create(config.Model!, d.InputShape, d.ClassNames.Count, options.Hidden, config.Dropout);
+        return ModelZoo.Create(config.Model!, d.InputShape, d.ClassNames.Count, options.Hidden, config.Dropout, options.Width ?? 1);
     }
 
     // The task's one loss serves training, validation and test alike (as one criterion does in PyTorch): with label

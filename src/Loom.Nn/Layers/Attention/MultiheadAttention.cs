@@ -5,12 +5,14 @@ namespace Loom.Nn;
 
 /// <summary>
 /// Multi-head attention, as <c>torch.nn.MultiheadAttention</c>: the query, key and value are projected to
-/// <c>numHeads</c> heads of size E/numHeads, each head attends with scaled dot products
+/// <c>numHeads</c> heads of size E/numHeads (or <c>headDim</c>), each head attends with scaled dot products
 /// (<see cref="Attention.ScaledDotProductAttention"/>), and the concatenated heads go through <c>out_proj</c>.
 /// Parameters (PyTorch's names): <c>in_proj_weight</c> [3E, E] (Xavier uniform) holding the query, key and value
 /// projections stacked, <c>in_proj_bias</c> [3E] (zeros) and the child <c>out_proj</c>, a <see cref="Linear"/> whose
 /// bias starts at zero. When kdim or vdim differ from E the projections are separate: <c>q_proj_weight</c> [E, E],
-/// <c>k_proj_weight</c> [E, kdim], <c>v_proj_weight</c> [E, vdim].
+/// <c>k_proj_weight</c> [E, kdim], <c>v_proj_weight</c> [E, vdim]. With <c>headDim</c> the heads span
+/// I = numHeads·headDim rather than E (T5's inner_dim): the projections have I rows and out_proj I inputs — what
+/// removing heads from a trained layer leaves (<see cref="KeepHeads"/>).
 /// </summary>
 /// <remarks>
 /// Shapes (L target length, S source length, B batch, E embed_dim): query [B, L, E] with <c>batchFirst</c>, else
@@ -18,47 +20,56 @@ namespace Loom.Nn;
 /// as the query; weights [B, L, S] averaged over heads, or [B, heads, L, S]. As a <see cref="Module{TIn, TOut}"/> it
 /// is self-attention (query = key = value, no mask), so it can sit in a <see cref="Sequential"/>.
 /// </remarks>
-public sealed class MultiheadAttention : Module<Tensor, Tensor>, IAttentionLayer
+public sealed class MultiheadAttention : Module<Tensor, Tensor>, IAttentionLayer, IHeadPrunable
 {
     private const string Op = "multi_head_attention";
     private readonly Generator? _generator;
     private readonly AttentionHooks _attentionHooks = new();
+    private readonly DType _dtype;
+    private readonly bool _bias;
 
     public MultiheadAttention(int embedDim, int numHeads, double dropout = 0, bool bias = true, bool batchFirst = false, int? kdim = null, int? vdim = null,
-        DType dtype = DType.Float32, Generator? generator = null)
+        DType dtype = DType.Float32, Generator? generator = null, int? headDim = null)
     {
         if (embedDim <= 0 || numHeads <= 0)
             throw new ArgumentException($"MultiheadAttention: embed_dim ({embedDim}) and num_heads ({numHeads}) must be positive");
-        if (embedDim % numHeads != 0)
+        if (headDim is null && embedDim % numHeads != 0)
             throw new ArgumentException($"MultiheadAttention: embed_dim ({embedDim}) must be divisible by num_heads ({numHeads})");
+        if (headDim <= 0) throw new ArgumentException($"MultiheadAttention: head_dim ({headDim}) must be positive");
         if (!(dropout >= 0 && dropout <= 1))
             throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "MultiheadAttention: dropout probability must be in [0, 1]");
         if (kdim <= 0 || vdim <= 0)
             throw new ArgumentException($"MultiheadAttention: kdim ({kdim}) and vdim ({vdim}) must be positive");
         (EmbedDim, NumHeads, DropoutP, BatchFirst) = (embedDim, numHeads, dropout, batchFirst);
+        HeadDim = headDim ?? embedDim / numHeads;
+        int inner = InnerDim;
         KDim = kdim ?? embedDim;
         VDim = vdim ?? embedDim;
         _generator = generator;
 
         if (KDim == embedDim && VDim == embedDim)
         {
-            InProjWeight = RegisterParameter("in_proj_weight", XavierUniform(new Shape(3 * embedDim, embedDim), dtype, generator));
+            InProjWeight = RegisterParameter("in_proj_weight", XavierUniform(new Shape(3 * inner, embedDim), dtype, generator));
         }
         else
         {
-            QProjWeight = RegisterParameter("q_proj_weight", XavierUniform(new Shape(embedDim, embedDim), dtype, generator));
-            KProjWeight = RegisterParameter("k_proj_weight", XavierUniform(new Shape(embedDim, KDim), dtype, generator));
-            VProjWeight = RegisterParameter("v_proj_weight", XavierUniform(new Shape(embedDim, VDim), dtype, generator));
+            QProjWeight = RegisterParameter("q_proj_weight", XavierUniform(new Shape(inner, embedDim), dtype, generator));
+            KProjWeight = RegisterParameter("k_proj_weight", XavierUniform(new Shape(inner, KDim), dtype, generator));
+            VProjWeight = RegisterParameter("v_proj_weight", XavierUniform(new Shape(inner, VDim), dtype, generator));
         }
-        InProjBias = RegisterParameter("in_proj_bias", bias ? new Parameter(Tensor.Zeros(new Shape(3 * embedDim), dtype)) : null);
-        OutProj = RegisterModule("out_proj", new Linear(embedDim, embedDim, bias, dtype, generator));
+        InProjBias = RegisterParameter("in_proj_bias", bias ? new Parameter(Tensor.Zeros(new Shape(3 * inner), dtype)) : null);
+        OutProj = RegisterModule("out_proj", new Linear(inner, embedDim, bias, dtype, generator));
+        (_dtype, _bias) = (dtype, bias);
         if (OutProj.Bias is not null)
             using (new NoGrad()) OutProj.Bias.ZeroInPlace();
     }
 
     public int EmbedDim { get; }
     public int NumHeads { get; }
-    public int HeadDim => EmbedDim / NumHeads;
+    public int HeadDim { get; }
+
+    /// <summary>NumHeads · HeadDim: the width of the projected queries, keys and values (E unless head_dim was given).</summary>
+    public int InnerDim => NumHeads * HeadDim;
     public int KDim { get; }
     public int VDim { get; }
 
@@ -67,14 +78,14 @@ public sealed class MultiheadAttention : Module<Tensor, Tensor>, IAttentionLayer
 
     public bool BatchFirst { get; }
 
-    /// <summary>[3E, E]: the query, key and value projections stacked (null when kdim or vdim differ from E).</summary>
+    /// <summary>[3I, E]: the query, key and value projections stacked (null when kdim or vdim differ from E).</summary>
     public Parameter? InProjWeight { get; }
 
     public Parameter? QProjWeight { get; }
     public Parameter? KProjWeight { get; }
     public Parameter? VProjWeight { get; }
 
-    /// <summary>[3E]: the query, key and value biases stacked (null without bias).</summary>
+    /// <summary>[3I]: the query, key and value biases stacked (null without bias).</summary>
     public Parameter? InProjBias { get; }
 
     public Linear OutProj { get; }
@@ -162,7 +173,7 @@ public sealed class MultiheadAttention : Module<Tensor, Tensor>, IAttentionLayer
         if (_attentionHooks.Any) _attentionHooks.Run(this, probabilities);
 
         // [B, H, L, D] → [B, L, H·D] or [L, B, H·D]: the one copy of the attention output, which out_proj then reads.
-        var merged = BatchFirst ? heads.Permute(0, 2, 1, 3).Reshape(b, l, EmbedDim) : heads.Permute(2, 0, 1, 3).Reshape(l, b, EmbedDim);
+        var merged = BatchFirst ? heads.Permute(0, 2, 1, 3).Reshape(b, l, InnerDim) : heads.Permute(2, 0, 1, 3).Reshape(l, b, InnerDim);
         var output = OutProj.Forward(merged);
         Tensor? returned = !needWeights ? null : averageAttnWeights ? weights.Mean(1) : weights;
         if (!batched)
@@ -220,7 +231,7 @@ public sealed class MultiheadAttention : Module<Tensor, Tensor>, IAttentionLayer
     /// </summary>
     private Tensor Project(Tensor x, Parameter? separate, int first, int count)
     {
-        int e = EmbedDim;
+        int e = InnerDim;
         var weight = InProjWeight is not null ? (count == 3 ? InProjWeight : InProjWeight.Narrow(0, first * e, count * e)) : separate!;
         var bias = InProjBias is null ? null : count == 3 ? InProjBias : InProjBias.Narrow(0, first * e, count * e);
         return Functional.Linear(x, weight, bias);
@@ -263,6 +274,37 @@ public sealed class MultiheadAttention : Module<Tensor, Tensor>, IAttentionLayer
         return Attention.CombineMasks(attn, padding, dtype);
     }
 
+    Linear IHeadPrunable.OutputProjection => OutProj;
+
+    /// <summary>
+    /// A copy holding only <paramref name="heads"/> (indices, in the order given): their rows of the query, key and
+    /// value projections and their columns of out_proj, so it computes what this layer computes minus the other heads'
+    /// contributions. HuggingFace's <c>prune_heads</c>, as a new module to swap in (<see cref="Module.SetSubmodule"/>).
+    /// </summary>
+    public MultiheadAttention KeepHeads(IReadOnlyList<int> heads)
+    {
+        var rows = AttentionHeads.Rows(heads, NumHeads, HeadDim, 1, nameof(MultiheadAttention));
+        var stacked = AttentionHeads.Rows(heads, NumHeads, HeadDim, 3, nameof(MultiheadAttention));
+        var copy = new MultiheadAttention(EmbedDim, heads.Count, DropoutP, _bias, BatchFirst, KDim, VDim, _dtype, _generator, HeadDim);
+        using (new NoGrad())
+        {
+            if (InProjWeight is not null) copy.InProjWeight!.CopyFrom(InProjWeight.IndexSelect(0, stacked));
+            else
+            {
+                copy.QProjWeight!.CopyFrom(QProjWeight!.IndexSelect(0, rows));
+                copy.KProjWeight!.CopyFrom(KProjWeight!.IndexSelect(0, rows));
+                copy.VProjWeight!.CopyFrom(VProjWeight!.IndexSelect(0, rows));
+            }
+            if (InProjBias is not null) copy.InProjBias!.CopyFrom(InProjBias.IndexSelect(0, stacked));
+            copy.OutProj.Weight.CopyFrom(OutProj.Weight.IndexSelect(1, rows));
+            if (OutProj.Bias is not null) copy.OutProj.Bias!.CopyFrom(OutProj.Bias);
+        }
+        copy.Train(Training);
+        return copy;
+    }
+
+    Module IHeadPrunable.KeepHeads(IReadOnlyList<int> heads) => KeepHeads(heads);
+
     private static Parameter XavierUniform(Shape shape, DType dtype, Generator? generator)
     {
         var w = new Parameter(Tensor.Zeros(shape, dtype));
@@ -272,5 +314,5 @@ public sealed class MultiheadAttention : Module<Tensor, Tensor>, IAttentionLayer
 
     protected override string ExtraRepr() =>
         $"embed_dim={EmbedDim}, num_heads={NumHeads}" + (DropoutP != 0 ? $", dropout={DropoutP}" : "") + (BatchFirst ? ", batch_first=True" : "") +
-        (KDim != EmbedDim ? $", kdim={KDim}" : "") + (VDim != EmbedDim ? $", vdim={VDim}" : "") + (InProjBias is null ? ", bias=False" : "");
+        (InnerDim != EmbedDim ? $", head_dim={HeadDim}" : "") + (KDim != EmbedDim ? $", kdim={KDim}" : "") + (VDim != EmbedDim ? $", vdim={VDim}" : "") + (InProjBias is null ? ", bias=False" : "");
 }

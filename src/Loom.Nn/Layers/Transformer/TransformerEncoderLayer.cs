@@ -47,7 +47,7 @@ public sealed class TransformerEncoderLayer : Module<Tensor, Tensor>
     public bool NormFirst { get; }
     public bool HasBias { get; }
 
-    public MultiheadAttention SelfAttn { get; }
+    public MultiheadAttention SelfAttn { get; private set; }
     public Linear Linear1 { get; }
     public Dropout Dropout { get; }
     public Linear Linear2 { get; }
@@ -78,6 +78,20 @@ public sealed class TransformerEncoderLayer : Module<Tensor, Tensor>
         Dropout2.Forward(TransformerSublayer.FeedForward(x, Linear1, _activation, Dropout, Linear2));
 
     /// <summary>A layer with the same configuration, weights (copied), trainability and mode: what PyTorch's deepcopy gives.</summary>
+    /// <summary>
+    /// Accepts another self-attention of the same width and layout in place of <see cref="SelfAttn"/> (one with fewer
+    /// heads, after head pruning); refuses anything else, which this layer could not call.
+    /// </summary>
+    protected override void OnChildReplacing(string name, Module current, Module replacement)
+    {
+        if (name != "self_attn") base.OnChildReplacing(name, current, replacement);
+        else if (replacement is MultiheadAttention attention && attention.EmbedDim == DModel && attention.KDim == DModel && attention.VDim == DModel && attention.BatchFirst == BatchFirst)
+            SelfAttn = attention;
+        else
+            throw new NotSupportedException($"{nameof(TransformerEncoderLayer)}: self_attn must be a MultiheadAttention of width {DModel} with batch_first={BatchFirst}, got " +
+                (replacement is MultiheadAttention other ? $"one of width {other.EmbedDim} with batch_first={other.BatchFirst}" : replacement.GetType().Name));
+    }
+
     internal TransformerEncoderLayer Copy()
     {
         var copy = new TransformerEncoderLayer(DModel, NHead, DimFeedforward, DropoutP, Activation, LayerNormEps, BatchFirst, NormFirst, HasBias, _dtype, _generator);
