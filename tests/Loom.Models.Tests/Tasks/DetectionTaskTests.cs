@@ -58,8 +58,12 @@ public sealed class DetectionTaskTests
         Assert.True(after.Map50 > Math.Max(0.05, 5 * before.Map50), $"mAP@0.5 {after.Map50:F3} after training, {before.Map50:F3} before");
         Assert.True(after.Coco < after.Map50 && after.Coco > before.Coco);
         Assert.Equal(after.Map50, after.Metrics["map50"]);
-        var table = Assert.Single(after.Tables);
+        var table = after.Tables[0];
         Assert.Equal(["class", "AP@0.5", "AP@[.5:.95]"], table.Columns);
         Assert.Equal(10, table.Rows.Count);
+        // Then where AP is lost: by kind of object (its first row is the overall figure), outcomes, score bands.
+        Assert.Equal(4, after.Tables.Count);
+        Assert.Equal(after.Map50, double.Parse(after.Tables[1].Rows[0][2].ToString(), System.Globalization.CultureInfo.InvariantCulture), 12);
+        Assert.Equal(10, after.Tables[3].Rows.Count);
     }
 }

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Loom.Models.Tests.Vision;
 
 /// <summary>IoU, non-maximum suppression and mean average precision against cases worked out by hand.</summary>
@@ -109,5 +111,66 @@ public sealed class DetectionMetricsTests
         map.Add([D(0, 0, 10, 10)], [D(0, 0, 10, 7.2, score: 0.5)]);
         Assert.Equal(0.5, map.Coco, 12);
         Assert.Throws<ArgumentException>(() => map.Add([D(0, 0, 1, 1, c: 1)], []));
+    }
+
+    [Fact]
+    public void Ignored_objects_are_neither_found_nor_missed_and_their_detections_count_neither_way()
+    {
+        var map = new MeanAveragePrecision(1);
+        // By score: the ignored object's detection (skipped), a false alarm, the counted object's hit.
+        map.Add([D(0, 0, 10, 10), D(20, 20, 30, 30)],
+            [D(20, 20, 30, 30, score: 0.9), D(50, 50, 60, 60, score: 0.8), D(0, 0, 10, 10, score: 0.7)], [false, true]);
+        // Precision 0 then 1/2 at recall 1: AP 1/2. Counted as an object, the first detection would make it 1/2 · 1 + 1/2 · 2/3.
+        Assert.Equal(0.5, map.At(0.5).Mean, 12);
+        // Second detections of an ignored object are ignored too; one of a counted, matched object is still a duplicate.
+        var duplicates = new MeanAveragePrecision(1);
+        duplicates.Add([D(0, 0, 10, 10), D(20, 20, 30, 30), D(40, 40, 50, 50)],
+            [D(0, 0, 10, 10, score: 0.9), D(20, 20, 30, 30, score: 0.8), D(20, 20, 30, 29, score: 0.7), D(0, 0, 10, 9, score: 0.6), D(40, 40, 50, 50, score: 0.5)],
+            [false, true, false]);
+        // Counted: hit, duplicate, hit: precision 1, 1/2, 2/3 at recall 1/2, 1/2, 1; AP 1/2 + 1/2 · 2/3.
+        Assert.Equal(0.5 + 0.5 * 2 / 3, duplicates.At(0.5).Mean, 12);
+        // Only ignored objects: nothing to score.
+        var onlyIgnored = new MeanAveragePrecision(1);
+        onlyIgnored.Add([D(0, 0, 10, 10)], [D(0, 0, 10, 10)], [true]);
+        Assert.True(double.IsNaN(onlyIgnored.At(0.5).Mean));
+        Assert.Throws<ArgumentException>(() => map.Add([D(0, 0, 1, 1)], [], []));
+    }
+
+    [Fact]
+    public void The_breakdown_sorts_objects_and_detections_by_what_became_of_them()
+    {
+        var breakdown = new DetectionBreakdown(classes: 2, canvas: 40, scoreThreshold: 0.3);
+        var truth = new[]
+        {
+            D(0, 0, 6, 20),          // cut by the left border, narrow: found exactly
+            D(10, 10, 30, 30),       // inside, large: found as class 1 only
+            D(25, 25, 35, 35),       // overlapped (by the large one: 25 of its 100 px²): found with a loose box
+            D(2, 30, 8, 36, c: 1),   // missed
+        };
+        var predicted = new[]
+        {
+            D(0, 0, 6, 20, score: 0.9), D(0, 0, 6, 19, score: 0.8),   // hit, duplicate
+            D(10, 10, 30, 30, c: 1, score: 0.7),                      // the large object's box, wrong class
+            D(25, 25, 31, 31, score: 0.6),                             // IoU 0.36 with the overlapped object: loose
+            D(30, 0, 38, 8, c: 1, score: 0.5),                         // background
+            D(10, 10, 30, 30, score: 0.2),                             // under the threshold: not counted in the outcomes
+        };
+        breakdown.Add(truth, predicted);
+        var o = breakdown.Outcomes();
+        Assert.Equal((1L, 1L, 1L, 1L), (o.Found, o.WrongClass, o.Loose, o.Missed));
+        Assert.Equal((1L, 1L, 1L, 1L, 1L), (o.Hits, o.Duplicates, o.OtherClass, o.LooseBox, o.Background));
+        Assert.Equal(1, o.MeanHitIoU, 12);
+        Assert.True(breakdown.IsCut(truth[0].Box));
+        Assert.False(breakdown.IsCut(truth[1].Box));
+        Assert.Equal(0.25, DetectionBreakdown.Covered(truth, 2), 12);
+        Assert.Equal(0, DetectionBreakdown.Covered(truth, 3));
+
+        var subsets = breakdown.SubsetTable().Rows.ToDictionary(r => r[0].ToString(), r => (Count: long.Parse(r[1].ToString()), AP: double.Parse(r[2].ToString(), CultureInfo.InvariantCulture)));
+        // Only the cut object counts in its subset, and the best detection finds it: AP 1 (the false alarms come after it,
+        // the detection of the ignored large object is skipped).
+        Assert.Equal((1L, 1.0), subsets["cut by the border"]);
+        // All: class 0 by score hit, duplicate, loose, hit (the 0.2 detection) of 3: 1/3 · 1 + 1/3 · 1/2; class 1: 0.
+        Assert.Equal(4, subsets["all"].Count);
+        Assert.Equal((1.0 / 3 + 1.0 / 6) / 2, subsets["all"].AP, 12);
     }
 }

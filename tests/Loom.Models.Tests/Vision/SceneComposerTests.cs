@@ -37,6 +37,30 @@ public sealed class SceneComposerTests
         Assert.True(dropped < 40, $"{dropped} of 200 objects dropped");
     }
 
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.5)]
+    [InlineData(1.0)]
+    public void The_visible_share_decides_how_much_of_an_object_the_border_may_cut(double share)
+    {
+        var digits = Digits.Load().Train;
+        // Lone objects 20 px tall, so a box's height shows how much of its ink (about 20 rows) stayed on the canvas.
+        var c = new SceneComposer(digits.Inputs.Narrow(0, 0, 50), digits.Targets.Narrow(0, 0, 50).ToArray<long>(), 10, size: 48, objects: (1, 1), scale: (20, 20), visibleShare: share);
+        var heights = new List<double>();
+        int cut = 0;
+        for (int i = 0; i < 300; i++)
+            foreach (var o in c.Compose(seed: 9, i).Objects)
+            {
+                heights.Add(o.Box.Height);
+                if (o.Box.Y1 == 0 || o.Box.Y2 == 48) cut++;
+            }
+        Assert.True(heights.Count > 200, $"only {heights.Count} of 300 objects drawn");
+        if (share == 0) Assert.Contains(heights, h => h < 8);              // slivers of 4–7 rows
+        else Assert.All(heights, h => Assert.True(h >= Math.Ceiling(share * 18), $"a box {h} px tall at share {share}"));
+        if (share < 1) Assert.True(cut > 10, $"only {cut} objects cut by the top or bottom border");
+        Assert.Throws<ArgumentException>(() => new SceneComposer(digits.Inputs.Narrow(0, 0, 2), [0, 1], 10, visibleShare: 1.5));
+    }
+
     [Fact]
     public void In_crowded_scenes_boxes_cover_all_ink_and_each_box_has_ink_on_all_four_sides()
     {

@@ -95,10 +95,10 @@ public sealed class DetectionData(SceneSet train, SceneSet test, IReadOnlyList<s
         var (dataset, classes) = Source(config.Data);
         var split = BuiltinDatasets.Load(dataset);
         SceneComposer Composer(TensorDataset images) =>
-            new(images.Inputs, images.Targets.ToArray<long>(), classes.Count, options.Canvas, scale: options.ObjectHeights);
+            new(images.Inputs, images.Targets.ToArray<long>(), classes.Count, options.Canvas, scale: options.ObjectHeights, visibleShare: options.VisibleShare);
         var train = new SceneSet(Composer(split.Train), config.Seed, options.Scenes);
         var test = new SceneSet(Composer(split.Test), TestSeed, options.TestScenes);
         return new DetectionData(train, test, classes,
-            $"{config.Data}: {options.Canvas}×{options.Canvas} scenes of 2–5 objects from {dataset}, {options.Scenes} composed from training images, {options.TestScenes} from test images");
+            $"{config.Data}: {options.Canvas}×{options.Canvas} scenes of 2–5 objects from {dataset} (≥ {options.VisibleShare:0.##} of each on the canvas), {options.Scenes} composed from training images, {options.TestScenes} from test images");
     }
 }

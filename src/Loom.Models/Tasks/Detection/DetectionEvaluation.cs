@@ -62,11 +62,11 @@ internal sealed class DetectionCollector : IMetric
 
 /// <summary>
 /// A detector's test evaluation: mAP@0.5 and COCO's mAP@[0.5:0.95] against the test scenes' exact boxes, with AP per
-/// class at both.
+/// class at both, and where AP is lost (<see cref="DetectionBreakdown"/>).
 /// </summary>
 public sealed class DetectionEvaluation : TaskEvaluation
 {
-    private DetectionEvaluation(EvaluationResult result, MeanAveragePrecision map, IReadOnlyList<string> classNames) : base(result)
+    private DetectionEvaluation(EvaluationResult result, MeanAveragePrecision map, DetectionBreakdown breakdown, IReadOnlyList<string> classNames) : base(result)
     {
         var (map50, perClass50) = map.At(0.5);
         var perThreshold = MeanAveragePrecision.CocoThresholds.Select(t => map.At(t).PerClass).ToArray();
@@ -77,6 +77,7 @@ public sealed class DetectionEvaluation : TaskEvaluation
         [
             new ResultTable("Average precision per class", ["class", "AP@0.5", "AP@[.5:.95]"],
                 [.. classNames.Select((name, c) => (IReadOnlyList<Cell>)[name, perClass50[c], coco[c]])]),
+            breakdown.SubsetTable(), breakdown.OutcomeTable(), breakdown.CalibrationTable(),
         ];
     }
 
@@ -92,8 +93,14 @@ public sealed class DetectionEvaluation : TaskEvaluation
         var collector = new DetectionCollector();
         var result = evaluator.Evaluate(test, collector);
         var map = new MeanAveragePrecision(data.ClassNames.Count);
-        for (int i = 0; i < collector.Detections.Count; i++) map.Add(data.Test.Objects(i), collector.Detections[i]);
+        var breakdown = new DetectionBreakdown(data.ClassNames.Count, data.Test.Size);
+        for (int i = 0; i < collector.Detections.Count; i++)
+        {
+            var truth = data.Test.Objects(i);
+            map.Add(truth, collector.Detections[i]);
+            breakdown.Add(truth, collector.Detections[i]);
+        }
         var metrics = new Dictionary<string, double>(result.Metrics) { ["map50"] = map.At(0.5).Mean, ["map50_95"] = map.Coco };
-        return new DetectionEvaluation(result with { Metrics = metrics }, map, data.ClassNames);
+        return new DetectionEvaluation(result with { Metrics = metrics }, map, breakdown, data.ClassNames);
     }
 }

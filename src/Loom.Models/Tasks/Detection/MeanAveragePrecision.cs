@@ -3,7 +3,7 @@ namespace Loom.Models;
 /// <summary>
 /// Mean average precision of detections over a set of images: mAP at one IoU threshold (mAP@0.5, Pascal VOC's figure)
 /// and COCO's mAP@[0.5:0.95], the mean over the thresholds 0.50, 0.55, …, 0.95. Add each image's ground truth and
-/// predictions with <see cref="Add"/>, then read <see cref="At"/> and <see cref="Coco"/>.
+/// predictions with <c>Add</c>, then read <see cref="At"/> and <see cref="Coco"/>.
 /// </summary>
 /// <remarks>
 /// Per class, predictions of all images are ranked by score (ties in the order added); each is a true positive when it
@@ -11,11 +11,13 @@ namespace Loom.Models;
 /// as COCO matches), else a false positive: a second detection of a matched object counts against precision. AP is the
 /// area under the precision–recall curve with precision made monotone (the all-point interpolation of VOC 2010 and
 /// later; COCO samples the same curve at 101 recall points, which differs slightly). Classes without ground truth are
-/// left out of the mean; a class with ground truth but no predictions has AP 0.
+/// left out of the mean; a class with ground truth but no predictions has AP 0. Objects marked ignored (VOC's
+/// "difficult", or those outside a subset being scored) count neither way: they are not positives, and a prediction
+/// that matches only an ignored object is neither a hit nor a false alarm.
 /// </remarks>
 public sealed class MeanAveragePrecision
 {
-    private readonly List<(IReadOnlyList<Detection> Truth, IReadOnlyList<Detection> Predicted)> _images = [];
+    private readonly List<(IReadOnlyList<Detection> Truth, IReadOnlyList<Detection> Predicted, bool[] Ignored)> _images = [];
 
     public MeanAveragePrecision(int classes)
     {
@@ -31,11 +33,15 @@ public sealed class MeanAveragePrecision
     public static IReadOnlyList<double> CocoThresholds { get; } = Enumerable.Range(0, 10).Select(i => 0.5 + 0.05 * i).ToArray();
 
     /// <summary>One image: its annotated objects (their scores are ignored) and the detections predicted for it.</summary>
-    public void Add(IReadOnlyList<Detection> truth, IReadOnlyList<Detection> predicted)
+    public void Add(IReadOnlyList<Detection> truth, IReadOnlyList<Detection> predicted) => Add(truth, predicted, new bool[truth.Count]);
+
+    /// <summary>One image, with the annotated objects that are <paramref name="ignored"/> (one flag per object of <paramref name="truth"/>).</summary>
+    public void Add(IReadOnlyList<Detection> truth, IReadOnlyList<Detection> predicted, IReadOnlyList<bool> ignored)
     {
+        if (ignored.Count != truth.Count) throw new ArgumentException($"MeanAveragePrecision: {ignored.Count} ignore flags for {truth.Count} objects");
         foreach (var d in truth.Concat(predicted))
             if (d.Class < 0 || d.Class >= Classes) throw new ArgumentException($"MeanAveragePrecision: class {d.Class} is outside 0..{Classes - 1}");
-        _images.Add((truth.ToArray(), predicted.ToArray()));
+        _images.Add((truth.ToArray(), predicted.ToArray(), ignored.ToArray()));
     }
 
     /// <summary>AP of each class at <paramref name="iouThreshold"/> (NaN for a class without ground truth) and their mean over classes with ground truth (NaN if none has).</summary>
@@ -52,39 +58,44 @@ public sealed class MeanAveragePrecision
 
     private double AveragePrecision(int c, double threshold)
     {
-        int positives = _images.Sum(im => im.Truth.Count(d => d.Class == c));
+        int positives = _images.Sum(im => im.Truth.Where((d, g) => d.Class == c && !im.Ignored[g]).Count());
         if (positives == 0) return double.NaN;
         var ranked = _images.SelectMany((im, i) => im.Predicted.Where(d => d.Class == c).Select(d => (Image: i, d.Box, d.Score)))
             .Select((p, order) => (p, order)).OrderByDescending(q => q.p.Score).ThenBy(q => q.order).Select(q => q.p).ToList();
         var matched = _images.Select(im => new bool[im.Truth.Count]).ToArray();
-        var precision = new double[ranked.Count];
-        var recall = new double[ranked.Count];
-        int tp = 0;
-        for (int k = 0; k < ranked.Count; k++)
+        var precision = new List<double>(ranked.Count);
+        var recall = new List<double>(ranked.Count);
+        int tp = 0, scored = 0;
+        foreach (var (image, box, _) in ranked)
         {
-            var (image, box, _) = ranked[k];
-            var truth = _images[image].Truth;
+            var (truth, _, ignored) = _images[image];
+            // The best unmatched counted object, as COCO; failing that, an ignored object it overlaps enough.
             int best = -1;
             double bestIoU = threshold;
+            bool matchesIgnored = false;
             for (int g = 0; g < truth.Count; g++)
             {
-                if (truth[g].Class != c || matched[image][g]) continue;
+                if (truth[g].Class != c) continue;
                 double iou = Box.IoU(truth[g].Box, box);
-                if (iou >= bestIoU && (best < 0 || iou > bestIoU)) (best, bestIoU) = (g, iou);
+                // IoU 0 never matches, even at threshold 0: a detection must overlap its object.
+                if (iou < threshold || iou <= 0) continue;
+                if (ignored[g]) matchesIgnored = true;
+                else if (!matched[image][g] && (best < 0 || iou > bestIoU)) (best, bestIoU) = (g, iou);
             }
-            // IoU 0 never matches, even at threshold 0: a detection must overlap its object.
-            if (best >= 0 && bestIoU > 0)
+            if (best >= 0)
             {
                 matched[image][best] = true;
                 tp++;
             }
-            precision[k] = tp / (double)(k + 1);
-            recall[k] = tp / (double)positives;
+            else if (matchesIgnored) continue;
+            scored++;
+            precision.Add(tp / (double)scored);
+            recall.Add(tp / (double)positives);
         }
         // Area under the monotone envelope: precision at recall r is the best precision at any recall ≥ r.
-        for (int k = ranked.Count - 2; k >= 0; k--) precision[k] = Math.Max(precision[k], precision[k + 1]);
+        for (int k = precision.Count - 2; k >= 0; k--) precision[k] = Math.Max(precision[k], precision[k + 1]);
         double area = 0, previousRecall = 0;
-        for (int k = 0; k < ranked.Count; k++)
+        for (int k = 0; k < precision.Count; k++)
         {
             area += (recall[k] - previousRecall) * precision[k];
             previousRecall = recall[k];
