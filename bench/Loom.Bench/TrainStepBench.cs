@@ -23,10 +23,14 @@ public sealed class TrainStepBench : IBenchmark
     /// <summary>
     /// A model, a fixed batch and the peer's case name; language models flatten [B, T, V] logits for the loss. Flops:
     /// the step's nominal floating-point operations (0: not reported, unless CountFlops counts them from the model's
-    /// convolutions and linear layers); Threads: the only thread count the case runs at.
+    /// convolutions and linear layers); Threads: the only thread count the case runs at; StepsPerEpoch: when set, the
+    /// step times are also given as the time of an epoch of that many steps (the epoch-time bar).
     /// </summary>
     private sealed record Case(string Name, string PeerCase, Func<Module<Tensor, Tensor>> Model, Tensor Inputs, Tensor Targets, bool Sequence = false,
-        double Flops = 0, int? Threads = null, bool DecoupledDecay = false, bool CountFlops = false);
+        double Flops = 0, int? Threads = null, bool DecoupledDecay = false, bool CountFlops = false, int StepsPerEpoch = 0);
+
+    /// <summary>Fashion-MNIST's training steps per epoch at batch 128 (`loom train` holds out 10 % of the 60,000 for validation).</summary>
+    private const int FashionMnistSteps = (54_000 + 127) / 128;
 
     /// <summary>
     /// Multiply-add FLOPs of one training step's convolutions and linear layers: 2·MACs forward, counted from the
@@ -74,7 +78,7 @@ public sealed class TrainStepBench : IBenchmark
                 new Linear(16 * 5 * 5, 120), new ReLU(), new Linear(120, 84), new ReLU(), new Linear(84, 10)),
             Tensor.Randn(new Shape(64, 1, 28, 28), g), Tensor.Randint(0, 10, new Shape(64), g));
         yield return new Case("resnet-mini 1x28x28, batch 128", "trainstep/resnet-mini", () => new ResNet(ResNetConfig.Mini, 1, 10),
-            Tensor.Randn(new Shape(128, 1, 28, 28), g), Tensor.Randint(0, 10, new Shape(128), g), CountFlops: true);
+            Tensor.Randn(new Shape(128, 1, 28, 28), g), Tensor.Randint(0, 10, new Shape(128), g), CountFlops: true, StepsPerEpoch: FashionMnistSteps);
         var gpt = new GptConfig(GeluTanh: false); // the peer uses F.gelu's exact form
         yield return new Case("gpt 4L d256 h4 T128 V4096, batch 8", "trainstep/gpt", () => new Gpt(gpt),
             Tensor.Randint(0, 4096, new Shape(8, 128), g), Tensor.Randint(0, 4096, new Shape(8, 128), g), Sequence: true, Flops: GptFlops(gpt, 8, 128));
@@ -156,6 +160,11 @@ public sealed class TrainStepBench : IBenchmark
                         double peerGflops = flops / cmp.PeerMedianSeconds / 1e9;
                         metrics.AddRange([("peer_gflops", peerGflops), ("peer_of_peak", peerGflops / peak)]);
                     }
+                }
+                if (c.StepsPerEpoch > 0)
+                {
+                    metrics.AddRange([("steps_per_epoch", c.StepsPerEpoch), ("epoch_s", c.StepsPerEpoch * t.MedianSeconds)]);
+                    if (t.Comparison is { } cmp) metrics.Add(("peer_epoch_s", c.StepsPerEpoch * cmp.PeerMedianSeconds));
                 }
                 if (PeakResidentMemory.Read() is long rss) metrics.Add(("peak_rss_mb", rss / 1048576.0));
                 report.Add(Name, $"{c.Name} @{threads}t", [.. metrics, .. t.PeerMetrics()]);

@@ -215,6 +215,28 @@ def conv2d(backward):
     return make
 
 
+def conv_layer(params):
+    """ResNetLayersBench's convolutions: batch x in -> out channels, size x size, square kernel, stride, padding
+    kernel // 2, no bias; forward + backward, the input gradient only when input_grad (the stem's input needs none)."""
+    batch, cin, cout, size = (int(params[k]) for k in ("batch", "in", "out", "size"))
+    kernel, stride = int(params["kernel"]), int(params["stride"])
+    x = torch.randn(batch, cin, size, size).requires_grad_(bool(params.get("input_grad", True)))
+    w = (torch.randn(cout, cin, kernel, kernel) * 0.1).requires_grad_()
+    out = (size + 2 * (kernel // 2) - kernel) // stride + 1
+    dy = torch.randn(batch, cout, out, out)
+    return lambda: F.conv2d(x, w, None, stride=stride, padding=kernel // 2).backward(dy)
+
+
+def bn_relu_layer(params):
+    """ResNetLayersBench's batch norm (training statistics) + ReLU, forward + backward."""
+    batch, channels, size = (int(params[k]) for k in ("batch", "channels", "size"))
+    x = torch.randn(batch, channels, size, size).requires_grad_()
+    w, b = torch.ones(channels).requires_grad_(), torch.zeros(channels).requires_grad_()
+    mean, var = torch.zeros(channels), torch.ones(channels)
+    dy = torch.randn(batch, channels, size, size)
+    return lambda: F.relu(F.batch_norm(x, mean, var, w, b, training=True)).backward(dy)
+
+
 def mlp_inference(params):
     m, x = mlp().eval(), torch.randn(1, 784)
     return no_grad(lambda: m(x))
@@ -232,6 +254,8 @@ CASES = {
     "infer/gpt-generate-nocache": lambda p: gpt_generate(False),
     "conv2d/forward": conv2d(False),
     "conv2d/forward+backward": conv2d(True),
+    "layer/conv2d": conv_layer,
+    "layer/bn-relu": bn_relu_layer,
 }
 
 

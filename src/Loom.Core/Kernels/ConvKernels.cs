@@ -52,8 +52,8 @@ internal readonly record struct Conv2dGeometry(
 /// Convolution as GEMM. im2col unfolds the receptive fields of one image group into a [C·kH·kW, outH·outW] matrix so
 /// that the convolution is W [outC, C·kH·kW] · columns; col2im folds such a matrix back, adding overlaps, which makes
 /// it the adjoint used for input gradients (and for transposed convolution). Drivers loop over images in parallel,
-/// each thread with its own pooled column buffer. Stride-1 shapes go to <see cref="DirectConv{T}"/> instead (see
-/// <see cref="UseDirect{T}"/>).
+/// each thread with its own pooled column buffer. Stride-1 and stride-2 shapes go to <see cref="DirectConv{T}"/> instead
+/// (see <see cref="UseDirect{T}"/>; the input gradient of a stride-2 convolution stays here).
 /// </summary>
 internal static class ConvKernels
 {
@@ -79,7 +79,7 @@ internal static class ConvKernels
 
     /// <summary>
     /// Whether the direct kernels (<see cref="DirectConv{T}"/>) compute this convolution rather than im2col + GEMM. They
-    /// take stride 1 only. The forward and input-gradient kernels share one image's tiles among threads when there are
+    /// take strides 1 and 2 (the input gradient stride 1 only). The forward and input-gradient kernels share one image's tiles among threads when there are
     /// fewer images than threads; the weight gradient parallelises over images only, so a batch smaller than the thread
     /// count leaves it to GEMM, which can split one image's product. Nor do they suit wide layers: every grid tile
     /// streams the whole weight tensor, one 8-channel cache line per tap, so once the weights leave L2 GEMM's packed

@@ -7,8 +7,8 @@ using Loom.Threading;
 namespace Loom.Kernels;
 
 /// <summary>
-/// Stride-1 convolution computed straight from a zero-padded copy of each image, with no column matrix: forward,
-/// input gradient (the same kernel) and weight gradient, on Vector512 for float and double.
+/// Convolution computed straight from a zero-padded copy of each image, with no column matrix: forward, input gradient
+/// (the same kernel; stride 1 only) and weight gradient, on Vector512 for float and double, for strides 1 and 2.
 /// </summary>
 /// <remarks>
 /// The grid trick. Pad each channel to Hp × Wp and let the output run over a grid of OH rows × Wp columns instead of
@@ -46,54 +46,101 @@ internal static unsafe class DirectConv<T> where T : unmanaged, IFloatingPointIe
 
     /// <summary>
     /// Padded planes of one image group and the output grid they produce. <see cref="Channels"/> planes [Height, Width]
-    /// are padded to [PaddedHeight, PaddedWidth]; the grid has <see cref="OutHeight"/> rows of PaddedWidth positions, of
-    /// which the first <see cref="OutWidth"/> of each row are real outputs.
+    /// are padded to [PaddedHeight, PaddedWidth]; the grid has <see cref="OutHeight"/> rows of <see cref="GridWidth"/>
+    /// positions, of which the first <see cref="OutWidth"/> of each row are real outputs.
     /// </summary>
-    private readonly record struct Layout(int Channels, int Height, int Width, int PadH, int PadW, int KernelH, int KernelW, int DilationH, int DilationW)
+    /// <remarks>
+    /// Stride s > 1 keeps every tap a contiguous window by splitting each padded plane into its phases (space to
+    /// depth): phase (a, b) holds the padded pixels (s·r + a, s·t + b) as a plane [PhaseHeight, PhaseWidth], and tap
+    /// (ki, kj) of output (oh, ow) reads phase (ki·d mod s, kj·d mod s) at (oh + ⌊ki·d / s⌋, ow + ⌊kj·d / s⌋): the stride-1
+    /// grid again, of PhaseWidth columns. Only the phases some tap reads are stored (one for a 1×1 stride-2 kernel).
+    /// For stride 1 there is one phase, the padded plane itself.
+    /// </remarks>
+    private readonly record struct Layout(int Channels, int Height, int Width, int PadH, int PadW, int KernelH, int KernelW, int DilationH, int DilationW,
+        int StrideH = 1, int StrideW = 1)
     {
         public int PaddedHeight => Height + 2 * PadH;
 
         public int PaddedWidth => Width + 2 * PadW;
 
-        public int Plane => PaddedHeight * PaddedWidth;
+        public int PhaseHeight => (PaddedHeight + StrideH - 1) / StrideH;
 
-        public int OutHeight => PaddedHeight - DilationH * (KernelH - 1);
+        public int PhaseWidth => (PaddedWidth + StrideW - 1) / StrideW;
 
-        public int OutWidth => PaddedWidth - DilationW * (KernelW - 1);
+        /// <summary>Row phases some tap reads (ki·dH mod sH over ki); likewise <see cref="ColumnPhases"/>.</summary>
+        public int RowPhases => PhaseRank(StrideH, KernelH, DilationH, StrideH);
+
+        public int ColumnPhases => PhaseRank(StrideW, KernelW, DilationW, StrideW);
+
+        public int PhasePlane => PhaseHeight * PhaseWidth;
+
+        /// <summary>One channel's stored phases.</summary>
+        public int Plane => RowPhases * ColumnPhases * PhasePlane;
+
+        public int OutHeight => (PaddedHeight - DilationH * (KernelH - 1) - 1) / StrideH + 1;
+
+        public int OutWidth => (PaddedWidth - DilationW * (KernelW - 1) - 1) / StrideW + 1;
+
+        /// <summary>Grid positions per output row.</summary>
+        public int GridWidth => PhaseWidth;
 
         public int Taps => KernelH * KernelW;
 
         /// <summary>Grid positions, rounded up to whole tiles (the extra positions are garbage too).</summary>
-        public int Grid => (OutHeight * PaddedWidth + TileWidth - 1) / TileWidth * TileWidth;
+        public int Grid => (OutHeight * GridWidth + TileWidth - 1) / TileWidth * TileWidth;
 
         /// <summary>
-        /// Padded planes plus the tail that the last tile reads: the last grid position reads up to Plane + (Grid −
-        /// OutHeight·PaddedWidth) + dW(kW − 1) − 1 past the start of the last channel.
+        /// Stored phases plus the tail that the last tile reads: the last grid position reads up to Plane + (Grid −
+        /// OutHeight·GridWidth) + ⌊dW(kW − 1) / sW⌋ − 1 past the start of the last channel.
         /// </summary>
-        public int BufferLength => Channels * Plane + TileWidth + DilationW * (KernelW - 1);
+        public int BufferLength => Channels * Plane + TileWidth + DilationW * (KernelW - 1) / StrideW;
 
         /// <summary>offsets[c·kH·kW + ki·kW + kj] = where tap (ki, kj) of channel c starts, relative to the grid position.</summary>
         public void FillOffsets(Span<int> offsets)
         {
+            int columnPhases = ColumnPhases;
             for (int c = 0, k = 0; c < Channels; c++)
+            {
                 for (int ki = 0; ki < KernelH; ki++)
+                {
                     for (int kj = 0; kj < KernelW; kj++, k++)
-                        offsets[k] = c * Plane + ki * DilationH * PaddedWidth + kj * DilationW;
+                    {
+                        int phase = PhaseRank(ki * DilationH % StrideH, KernelH, DilationH, StrideH) * columnPhases
+                            + PhaseRank(kj * DilationW % StrideW, KernelW, DilationW, StrideW);
+                        offsets[k] = c * Plane + phase * PhasePlane + ki * DilationH / StrideH * PhaseWidth + kj * DilationW / StrideW;
+                    }
+                }
+            }
+        }
+
+        /// <summary>
+        /// How many of the residues ki·d mod s (0 ≤ ki &lt; kernel) are below <paramref name="residue"/>: the index of that
+        /// residue's phase among the stored ones; for residue = s, how many phases are stored along the axis.
+        /// </summary>
+        private static int PhaseRank(int residue, int kernel, int dilation, int stride)
+        {
+            int rank = 0;
+            for (int r = 0; r < residue; r++) rank += Reached(r, kernel, dilation, stride) ? 1 : 0;
+            return rank;
         }
     }
 
     /// <summary>
-    /// Whether the direct kernels compute this convolution: stride 1, and an output that exactly spans the padded image
-    /// (not so for the geometry of a transposed convolution with output padding, whose last rows no window reaches).
+    /// Whether the direct kernels compute this convolution: stride 1 or 2 (a larger stride stores s² phases of mostly
+    /// unread pixels), and an output of exactly the size the padded image gives (not so for the geometry of a
+    /// transposed convolution with output padding, whose last rows no window reaches).
     /// </summary>
     public static bool Applies(in Conv2dGeometry g) =>
-        IsSupported && g.StrideH == 1 && g.StrideW == 1
-        && g.OutHeight == g.Height + 2 * g.PadH - g.DilationH * (g.KernelH - 1)
-        && g.OutWidth == g.Width + 2 * g.PadW - g.DilationW * (g.KernelW - 1);
+        IsSupported && g.StrideH is 1 or 2 && g.StrideW is 1 or 2
+        && g.OutHeight == Conv2dGeometry.OutputSize(g.Height, g.KernelH, g.StrideH, g.PadH, g.DilationH)
+        && g.OutWidth == Conv2dGeometry.OutputSize(g.Width, g.KernelW, g.StrideW, g.PadW, g.DilationW) && g.OutHeight > 0 && g.OutWidth > 0;
 
-    /// <summary>Whether the input gradient is a direct convolution too: it needs the padding d(k − 1) − p ≥ 0.</summary>
+    /// <summary>
+    /// Whether the input gradient is a direct convolution too: stride 1 only (the adjoint of a strided convolution is
+    /// a convolution of the dilated gradient), and it needs the padding d(k − 1) − p ≥ 0.
+    /// </summary>
     public static bool AppliesToInputGrad(in Conv2dGeometry g) =>
-        Applies(g) && g.PadH <= g.DilationH * (g.KernelH - 1) && g.PadW <= g.DilationW * (g.KernelW - 1);
+        Applies(g) && g.StrideH == 1 && g.StrideW == 1 && g.PadH <= g.DilationH * (g.KernelH - 1) && g.PadW <= g.DilationW * (g.KernelW - 1);
 
     /// <summary>
     /// output = activation(conv2d(input, weight) + bias + residual); <paramref name="bias"/> and <paramref name="residual"/>
@@ -102,7 +149,7 @@ internal static unsafe class DirectConv<T> where T : unmanaged, IFloatingPointIe
     public static void Forward(ReadOnlyMemory<T> input, ReadOnlyMemory<T> weight, ReadOnlyMemory<T> bias, Conv2dGeometry g, Memory<T> output,
         ReadOnlyMemory<T> residual = default, Activation activation = Activation.None)
     {
-        var layout = new Layout(g.InPerGroup, g.Height, g.Width, g.PadH, g.PadW, g.KernelH, g.KernelW, g.DilationH, g.DilationW);
+        var layout = new Layout(g.InPerGroup, g.Height, g.Width, g.PadH, g.PadW, g.KernelH, g.KernelW, g.DilationH, g.DilationW, g.StrideH, g.StrideW);
         int k = g.ColumnRows, rows = g.OutPerGroup;
         T[] wt = ArrayPool<T>.Shared.Rent(g.Groups * k * rows);
         try
@@ -238,9 +285,17 @@ internal static unsafe class DirectConv<T> where T : unmanaged, IFloatingPointIe
         }
     }
 
-    /// <summary>Copies planes [Channels, Height, Width] into the middle of zeroed [PaddedHeight, PaddedWidth] planes, and zeroes the tail.</summary>
+    /// <summary>
+    /// Copies planes [Channels, Height, Width] into the middle of zeroed [PaddedHeight, PaddedWidth] planes (into their
+    /// stored phases when strided), and zeroes the tail.
+    /// </summary>
     private static void Pad(ReadOnlySpan<T> planes, in Layout l, Span<T> padded)
     {
+        if (l.StrideH != 1 || l.StrideW != 1)
+        {
+            PadPhases(planes, l, padded);
+            return;
+        }
         int wp = l.PaddedWidth, top = l.PadH * wp;
         for (int c = 0; c < l.Channels; c++)
         {
@@ -264,6 +319,50 @@ internal static unsafe class DirectConv<T> where T : unmanaged, IFloatingPointIe
         padded[(l.Channels * l.Plane)..l.BufferLength].Clear();
     }
 
+    /// <summary>
+    /// <see cref="Pad"/> for a strided layout: phase (a, b) row r, column t holds the padded pixel (s·r + a, s·t + b),
+    /// that is input pixel (s·r + a − padH, s·t + b − padW), or zero outside the image.
+    /// </summary>
+    private static void PadPhases(ReadOnlySpan<T> planes, in Layout l, Span<T> padded)
+    {
+        int sh = l.StrideH, sw = l.StrideW, hq = l.PhaseHeight, wq = l.PhaseWidth;
+        padded[..(l.Channels * l.Plane)].Clear();
+        for (int c = 0; c < l.Channels; c++)
+        {
+            var src = planes.Slice(c * l.Height * l.Width, l.Height * l.Width);
+            var dst = padded.Slice(c * l.Plane, l.Plane);
+            int phase = 0;
+            for (int a = 0; a < sh; a++)
+            {
+                if (!Reached(a, l.KernelH, l.DilationH, sh)) continue;
+                for (int b = 0; b < sw; b++)
+                {
+                    if (!Reached(b, l.KernelW, l.DilationW, sw)) continue;
+                    var plane = dst.Slice(phase++ * l.PhasePlane, l.PhasePlane);
+                    // Columns t whose input column s·t + b − padW lies in [0, Width).
+                    int t0 = Math.Max(0, (l.PadW - b + sw - 1) / sw), t1 = Math.Min(wq, (l.Width + l.PadW - b + sw - 1) / sw);
+                    for (int r = 0; r < hq; r++)
+                    {
+                        int ih = sh * r + a - l.PadH;
+                        if ((uint)ih >= (uint)l.Height) continue;
+                        var row = src.Slice(ih * l.Width, l.Width);
+                        var outRow = plane.Slice(r * wq, wq);
+                        for (int t = t0, iw = sw * t0 + b - l.PadW; t < t1; t++, iw += sw) outRow[t] = row[iw];
+                    }
+                }
+            }
+        }
+        padded[(l.Channels * l.Plane)..l.BufferLength].Clear();
+    }
+
+    /// <summary>Whether some tap ki (0 ≤ ki &lt; kernel) has ki·d ≡ residue (mod s): whether that phase is stored.</summary>
+    private static bool Reached(int residue, int kernel, int dilation, int stride)
+    {
+        for (int k = 0; k < Math.Min(kernel, stride); k++) // ki·d mod s repeats with period s
+            if (k * dilation % stride == residue) return true;
+        return false;
+    }
+
     /// <summary>Copies the real columns of the grid [rows, Grid] to output planes [rows, OutHeight, OutWidth], adding bias[row] when given.</summary>
     private static void Extract(ReadOnlySpan<T> grid, in Layout l, ReadOnlySpan<T> bias, ReadOnlySpan<T> residual, Span<T> output)
     {
@@ -272,7 +371,7 @@ internal static unsafe class DirectConv<T> where T : unmanaged, IFloatingPointIe
         {
             for (int i = 0; i < l.OutHeight; i++)
             {
-                var src = grid.Slice(o * l.Grid + i * l.PaddedWidth, l.OutWidth);
+                var src = grid.Slice(o * l.Grid + i * l.GridWidth, l.OutWidth);
                 var dst = output.Slice((o * l.OutHeight + i) * l.OutWidth, l.OutWidth);
                 if (bias.IsEmpty) src.CopyTo(dst);
                 else System.Numerics.Tensors.TensorPrimitives.Add(src, bias[o], dst);
@@ -348,7 +447,7 @@ internal static unsafe class DirectConv<T> where T : unmanaged, IFloatingPointIe
     /// </summary>
     public static void WeightGrad(ReadOnlyMemory<T> input, ReadOnlyMemory<T> gradOutput, Conv2dGeometry g, Memory<T> gradWeight)
     {
-        var l = new Layout(g.InPerGroup, g.Height, g.Width, g.PadH, g.PadW, g.KernelH, g.KernelW, g.DilationH, g.DilationW);
+        var l = new Layout(g.InPerGroup, g.Height, g.Width, g.PadH, g.PadW, g.KernelH, g.KernelW, g.DilationH, g.DilationW, g.StrideH, g.StrideW);
         int k = g.ColumnRows, rows = g.OutPerGroup, groupIn = l.Channels * l.Height * l.Width, groupOut = rows * l.OutHeight * l.OutWidth;
         int kPadded = (k + WgradTaps - 1) / WgradTaps * WgradTaps, rowsPadded = (rows + WgradRows - 1) / WgradRows * WgradRows;
         int lanes = Lanes, accLength = g.Groups * rowsPadded * kPadded * lanes;
@@ -410,7 +509,7 @@ internal static unsafe class DirectConv<T> where T : unmanaged, IFloatingPointIe
     {
         for (int o = 0; o < rows; o++)
             for (int i = 0; i < l.OutHeight; i++)
-                planes.Slice((o * l.OutHeight + i) * l.OutWidth, l.OutWidth).CopyTo(grid.Slice(o * l.Grid + i * l.PaddedWidth, l.OutWidth));
+                planes.Slice((o * l.OutHeight + i) * l.OutWidth, l.OutWidth).CopyTo(grid.Slice(o * l.Grid + i * l.GridWidth, l.OutWidth));
     }
 
     /// <summary>

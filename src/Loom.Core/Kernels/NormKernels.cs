@@ -286,6 +286,82 @@ internal static class NormKernels
         }
     }
 
+    // Batch norm fused with ReLU. ReLU's mask is taken from its output y as in ReluBackward: the gradient passes
+    // where y > 0 or y is NaN (PyTorch's threshold_backward), and is 0 where y ≤ 0.
+
+    /// <summary>y[r, :] = max(x[r, :] · scale[r] + shift[r], 0), NaN staying NaN (as <see cref="Tensor.Relu"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RowAffineRelu<T>(ReadOnlySpan<T> x, int rows, int s, ReadOnlySpan<T> scale, ReadOnlySpan<T> shift, Span<T> y)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        RowAffine(x, rows, s, scale, shift, y);
+        TensorPrimitives.Max(y[..(rows * s)], T.Zero, y);
+    }
+
+    /// <summary>
+    /// With g = dy masked by ReLU's output y: sumG[r] = Σ g[r, :] and sumGCentered[r] = Σ g[r, :] · (x[r, :] − center[r]),
+    /// in one pass over dy, y and x.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RowMaskedSums<T>(ReadOnlySpan<T> dy, ReadOnlySpan<T> y, ReadOnlySpan<T> x, int rows, int s, ReadOnlySpan<T> center,
+        Span<T> sumG, Span<T> sumGCentered) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckRows(x.Length, rows, s, dy.Length, "row_masked_sums");
+        CheckRows(x.Length, rows, s, y.Length, "row_masked_sums");
+        int lanes = Vector<T>.Count;
+        for (int r = 0; r < rows; r++)
+        {
+            var dyr = dy.Slice(r * s, s);
+            var yr = y.Slice(r * s, s);
+            var xr = x.Slice(r * s, s);
+            var c = new Vector<T>(center[r]);
+            Vector<T> g = Vector<T>.Zero, gc = Vector<T>.Zero;
+            int i = 0;
+            for (; i <= s - lanes; i += lanes)
+            {
+                var masked = Vector.ConditionalSelect(Vector.LessThanOrEqual(new Vector<T>(yr[i..]), Vector<T>.Zero), Vector<T>.Zero, new Vector<T>(dyr[i..]));
+                g += masked;
+                gc += masked * (new Vector<T>(xr[i..]) - c);
+            }
+            T sum = Vector.Sum(g), centered = Vector.Sum(gc);
+            for (; i < s; i++)
+            {
+                if (yr[i] <= T.Zero) continue;
+                sum += dyr[i];
+                centered += dyr[i] * (xr[i] - center[r]);
+            }
+            sumG[r] = sum;
+            sumGCentered[r] = centered;
+        }
+    }
+
+    /// <summary>dx[r, :] = g[r, :] · k1[r] + x[r, :] · k2[r] + k3[r] with g = dy masked by ReLU's output y: <see cref="RowAffine2"/> after ReLU's backward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RowAffine2Masked<T>(ReadOnlySpan<T> dy, ReadOnlySpan<T> y, ReadOnlySpan<T> x, int rows, int s, ReadOnlySpan<T> k1,
+        ReadOnlySpan<T> k2, ReadOnlySpan<T> k3, Span<T> dx) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckRows(x.Length, rows, s, dy.Length, "row_affine2_masked");
+        CheckRows(x.Length, rows, s, y.Length, "row_affine2_masked");
+        CheckRows(x.Length, rows, s, dx.Length, "row_affine2_masked");
+        int lanes = Vector<T>.Count;
+        for (int r = 0; r < rows; r++)
+        {
+            var dyr = dy.Slice(r * s, s);
+            var yr = y.Slice(r * s, s);
+            var xr = x.Slice(r * s, s);
+            var dxr = dx.Slice(r * s, s);
+            T a = k1[r], b = k2[r], c = k3[r];
+            Vector<T> va = new(a), vb = new(b), vc = new(c);
+            int i = 0;
+            for (; i <= s - lanes; i += lanes)
+            {
+                var masked = Vector.ConditionalSelect(Vector.LessThanOrEqual(new Vector<T>(yr[i..]), Vector<T>.Zero), Vector<T>.Zero, new Vector<T>(dyr[i..]));
+                (masked * va + new Vector<T>(xr[i..]) * vb + vc).CopyTo(dxr[i..]);
+            }
+            for (; i < s; i++) dxr[i] = (yr[i] <= T.Zero ? T.Zero : dyr[i]) * a + xr[i] * b + c;
+        }
+    }
+
     private static void CheckRows(int length, int rows, int n, int otherLength, string op)
     {
         if (rows < 0 || n < 0 || (long)rows * n != length || otherLength < length)

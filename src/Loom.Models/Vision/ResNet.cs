@@ -83,7 +83,7 @@ public sealed class ResNet : Module<Tensor, Tensor>
     {
         if (input.Rank != 4 || input.Shape[1] != Conv1.InChannels)
             throw new ArgumentException($"ResNet: expected images [N, {Conv1.InChannels}, H, W], got shape {input.Shape}");
-        var x = Bn1.Forward(Conv1.Forward(input)).Relu();
+        var x = Bn1.Forward(Conv1.Forward(input), Activation.Relu);
         if (MaxPool is not null) x = MaxPool.Forward(x);
         foreach (var stage in Stages) x = stage.Forward(x);
         return Fc.Forward(Pool.Forward(x).Flatten(1));
@@ -116,7 +116,7 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
 
     protected override Tensor ForwardCore(Tensor input)
     {
-        var y = Bn2.Forward(Conv2.Forward(Bn1.Forward(Conv1.Forward(input)).Relu()));
+        var y = Bn2.Forward(Conv2.Forward(Bn1.Forward(Conv1.Forward(input), Activation.Relu)));
         var shortcut = Downsample is null ? input : Downsample.Forward(input);
         return y.Add(shortcut).Relu();
     }

@@ -6,8 +6,8 @@ namespace Loom.Tests.Conv;
 
 /// <summary>
 /// Both convolution algorithms, forced one at a time (the choice is per thread), against the direct-loop reference:
-/// forward, input gradient and weight gradient, in float32 and float64, on the stride-1 shapes the direct kernels take
-/// and on the ones they hand back to im2col.
+/// forward, input gradient and weight gradient, in float32 and float64, on the stride-1 and stride-2 shapes the direct
+/// kernels take and on the ones they hand back to im2col.
 /// </summary>
 public class ConvAlgorithmTests
 {
@@ -59,15 +59,86 @@ public class ConvAlgorithmTests
         }
     }
 
+    // N, C, H, W, OutC, kH, kW, strideH, strideW, padH, padW, dilationH, dilationW, groups
+    public static TheoryData<int[]> StridedCases => new()
+    {
+        new[] { 2, 16, 28, 28, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1 },  // resnet-mini's layer2.0.conv1: four stored phases
+        new[] { 2, 16, 28, 28, 32, 1, 1, 2, 2, 0, 0, 1, 1, 1 },  // its shortcut: a 1×1 kernel reads one phase only
+        new[] { 3, 3, 7, 9, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1 },      // odd sizes: phases of unequal height; 9 = 8 + 1 rows
+        new[] { 2, 4, 10, 9, 6, 3, 2, 2, 1, 1, 0, 1, 1, 2 },     // stride (2, 1), non-square kernel, 2 groups
+        new[] { 1, 3, 11, 12, 5, 3, 3, 2, 2, 2, 2, 2, 2, 1 },    // dilation 2 with stride 2: every tap in the even phase
+        new[] { 2, 2, 8, 8, 13, 4, 4, 2, 2, 1, 1, 1, 1, 1 },     // 4×4 kernel: two taps per phase and axis; 13 rows
+        new[] { 1, 2, 6, 7, 3, 2, 2, 2, 2, 0, 0, 1, 1, 1 },      // 2×2 patches, an odd width left over
+        new[] { 1, 3, 5, 5, 2, 5, 5, 2, 2, 0, 0, 1, 1, 1 },      // the kernel covers the image: 1×1 output
+        new[] { 2, 3, 9, 9, 4, 3, 3, 2, 2, 3, 3, 1, 1, 1 },      // padding beyond the kernel's reach: all-zero border rows
+        new[] { 0, 3, 6, 6, 2, 3, 3, 2, 2, 1, 1, 1, 1, 1 },      // empty batch
+    };
+
+    [Theory]
+    [MemberData(nameof(StridedCases))]
+    public void Strided_convolutions_match_the_reference_with_both_algorithms(int[] c)
+    {
+        var (stride, padding, dilation, groups) = ((c[7], c[8]), (c[9], c[10]), (c[11], c[12]), c[13]);
+        foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+        {
+            var x = TestTensors.Randn(1, dtype, c[0], c[1], c[2], c[3]);
+            var w = TestTensors.Randn(2, dtype, c[4], c[1] / groups, c[5], c[6]);
+            var b = TestTensors.Randn(3, dtype, c[4]);
+            var expected = ConvOracle.Conv2d(x, w, b, stride, padding, dilation, groups);
+            var dy = TestTensors.Randn(4, dtype, expected.Shape.ToArray());
+            // The rows and columns past the last window get no gradient; output padding restores the input's size.
+            var outputPadding = (c[2] - TransposedSize(expected.Shape[2], c[5], stride.Item1, padding.Item1, dilation.Item1),
+                c[3] - TransposedSize(expected.Shape[3], c[6], stride.Item2, padding.Item2, dilation.Item2));
+            var expectedDx = ConvOracle.ConvTranspose2d(dy, w, null, stride, padding, outputPadding, dilation, groups);
+            var expectedDw = ConvOracle.WeightGrad(x, dy, w.Shape.ToArray(), stride, padding, dilation, groups);
+            double tol = dtype == DType.Float32 ? 1e-4 : 1e-11;
+            foreach (var algorithm in new[] { ConvAlgorithm.Im2col, ConvAlgorithm.Direct })
+            {
+                var (y, dx, dw) = WithAlgorithm(algorithm, () =>
+                {
+                    var xs = x.Detach().RequiresGrad_();
+                    var ws = w.Detach().RequiresGrad_();
+                    var result = Functional.Conv2d(xs, ws, b, stride, padding, dilation, groups);
+                    result.Backward(dy);
+                    return (result, xs.Grad!, ws.Grad!);
+                });
+                TensorAssert.Close(expected, y, tol, tol);
+                TensorAssert.Close(expectedDx, dx, tol, tol);
+                TensorAssert.Close(expectedDw, dw, tol, tol);
+            }
+        }
+    }
+
+    private static int TransposedSize(int size, int kernel, int stride, int padding, int dilation) =>
+        (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + 1;
+
     [Fact]
-    public void The_direct_kernels_take_stride_one_and_leave_the_rest_to_im2col()
+    public void Direct_strided_gradients_match_finite_differences()
+    {
+        WithAlgorithm(ConvAlgorithm.Direct, () =>
+        {
+            var x = TestTensors.Param(1, 2, 4, 7, 6);
+            var w = TestTensors.Param(2, 6, 2, 3, 3);
+            var b = TestTensors.Param(3, 6);
+            TensorAssert.GradientsMatch(t => Functional.Conv2d(t[0], t[1], t[2], (2, 2), (1, 1), (1, 1), groups: 2), x, w, b);
+            TensorAssert.GradientsMatch(t => Functional.Conv2d(t[0], t[1], null, (2, 1), (0, 1), (1, 2), groups: 2), x, w);
+            return 0;
+        });
+    }
+
+    [Fact]
+    public void The_direct_kernels_take_strides_one_and_two_and_leave_the_rest_to_im2col()
     {
         bool vector512 = Vector512.IsHardwareAccelerated; // without it, im2col takes everything
         var lenet = new Conv2dGeometry(64, 1, 28, 28, 6, 28, 28, 5, 5, 1, 1, 2, 2, 1, 1, 1);
         Assert.Equal(vector512, DirectConv<float>.Applies(lenet));
         Assert.Equal(vector512, DirectConv<float>.AppliesToInputGrad(lenet));
         Assert.Equal(vector512, DirectConv<double>.Applies(lenet));
-        Assert.False(DirectConv<float>.Applies(lenet with { StrideH = 2, OutHeight = 14 }));
+        // Stride 2 forward and weight gradient through phases; its input gradient and stride 3 go to im2col.
+        var strided = lenet with { StrideH = 2, OutHeight = 14 };
+        Assert.Equal(vector512, DirectConv<float>.Applies(strided));
+        Assert.False(DirectConv<float>.AppliesToInputGrad(strided));
+        Assert.False(DirectConv<float>.Applies(lenet with { StrideH = 3, OutHeight = 10 }));
         // Padding 1 around a 1×1 kernel: the input gradient would need padding −1.
         var wide = new Conv2dGeometry(2, 3, 4, 4, 2, 6, 6, 1, 1, 1, 1, 1, 1, 1, 1, 1);
         Assert.Equal(vector512, DirectConv<float>.Applies(wide));

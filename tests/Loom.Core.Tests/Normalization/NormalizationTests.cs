@@ -138,6 +138,69 @@ public class NormalizationTests
         }
     }
 
+    [Theory]
+    [InlineData(new[] { 3, 4, 5, 7 }, true)]   // 35 positions: whole vectors and a scalar tail in every row
+    [InlineData(new[] { 2, 3, 4, 8 }, false)]  // evaluation: the running statistics normalise
+    [InlineData(new[] { 6, 3 }, true)]         // [N, C]: one position per row
+    public void Batch_norm_fused_with_relu_equals_batch_norm_then_relu(int[] shape, bool training)
+    {
+        foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+        {
+            double tol = dtype == DType.Float32 ? 1e-5 : 1e-12;
+            int c = shape[1];
+            var x = TestTensors.Randn(1, dtype, shape);
+            var dy = TestTensors.Randn(2, dtype, shape);
+            var w = TestTensors.Randn(3, dtype, c);
+            var b = TestTensors.Randn(4, dtype, c);
+            (Tensor Y, Tensor Dx, Tensor Dw, Tensor Db, Tensor Mean, Tensor Var) Run(bool fused)
+            {
+                var (xs, ws, bs) = (x.Detach().RequiresGrad_(), w.Detach().RequiresGrad_(), b.Detach().RequiresGrad_());
+                var mean = TestTensors.Randn(5, dtype, c);
+                var variance = TestTensors.Uniform(6, 0.5, 2, dtype, c);
+                var y = fused
+                    ? Functional.BatchNorm(xs, mean, variance, ws, bs, training, 0.1, 1e-5, Activation.Relu)
+                    : Functional.BatchNorm(xs, mean, variance, ws, bs, training, 0.1, 1e-5).Relu();
+                y.Backward(dy);
+                return (y, xs.Grad!, ws.Grad!, bs.Grad!, mean, variance);
+            }
+            var expected = Run(fused: false);
+            var actual = Run(fused: true);
+            TensorAssert.Close(expected.Y, actual.Y, tol, tol);
+            TensorAssert.Close(expected.Dx, actual.Dx, tol, tol);
+            TensorAssert.Close(expected.Dw, actual.Dw, tol, tol);
+            TensorAssert.Close(expected.Db, actual.Db, tol, tol);
+            TensorAssert.Close(expected.Mean, actual.Mean, tol, tol);
+            TensorAssert.Close(expected.Var, actual.Var, tol, tol);
+        }
+    }
+
+    [Fact]
+    public void Fused_relu_passes_no_gradient_where_its_output_is_exactly_zero()
+    {
+        // Weight and bias zero: every output is relu(0) = 0, so ReLU's backward (threshold_backward) stops all of dy
+        // and the scale and bias gradients are 0; a mask that let y = 0 through would give dw = Σ dy·x̂, db = Σ dy.
+        var x = TestTensors.Randn(1, DType.Float64, 4, 3, 5);
+        var w = Tensor.Zeros(new Shape(3), DType.Float64).RequiresGrad_();
+        var b = Tensor.Zeros(new Shape(3), DType.Float64).RequiresGrad_();
+        Functional.BatchNorm(x, null, null, w, b, true, 0.1, 1e-5, Activation.Relu).Backward(TestTensors.Randn(2, DType.Float64, 4, 3, 5));
+        Assert.All(w.Grad!.ToArray<double>(), v => Assert.Equal(0.0, v));
+        Assert.All(b.Grad!.ToArray<double>(), v => Assert.Equal(0.0, v));
+    }
+
+    [Fact]
+    public void Gradients_of_batch_norm_fused_with_relu_match_finite_differences()
+    {
+        var x = TestTensors.Param(1, 3, 3, 2, 3);
+        var w = TestTensors.Param(2, 3);
+        var b = TestTensors.Param(3, 3);
+        TensorAssert.GradientsMatch(t => Functional.BatchNorm(t[0], null, null, t[1], t[2], true, 0.1, 1e-5, Activation.Relu), x, w, b);
+        var rm = TestTensors.Randn(4, DType.Float64, 3);
+        var rv = TestTensors.Uniform(5, 0.5, 2, DType.Float64, 3);
+        TensorAssert.GradientsMatch(t => Functional.BatchNorm(t[0], rm, rv, t[1], t[2], false, 0.1, 1e-5, Activation.Relu), x, w, b);
+        // Other activations are batch norm followed by their own op.
+        TensorAssert.GradientsMatch(t => Functional.BatchNorm(t[0], null, null, t[1], t[2], true, 0.1, 1e-5, Activation.Tanh), x, w, b);
+    }
+
     [Fact]
     public void Group_norm_matches_the_reference_and_its_gradients_match_finite_differences()
     {

@@ -12,14 +12,28 @@ public abstract class BatchNormBase : NormBase
     private protected BatchNormBase(int numFeatures, double eps, double momentum, bool affine, bool trackRunningStats, DType dtype, int[] ranks)
         : base(numFeatures, eps, momentum, affine, trackRunningStats, dtype) => _ranks = ranks;
 
-    protected override Tensor ForwardCore(Tensor input)
+    protected override Tensor ForwardCore(Tensor input) => Normalize(input, Activation.None);
+
+    /// <summary>
+    /// activation(this layer's output) as one op (<see cref="Functional.BatchNorm(Tensor, Tensor?, Tensor?, Tensor?, Tensor?, bool, double, double, Activation)"/>,
+    /// which fuses ReLU into the normalisation and its backward). With hooks registered on this layer, it runs unfused
+    /// so that the hooks see the layer's own output.
+    /// </summary>
+    public Tensor Forward(Tensor input, Activation activation)
+    {
+        if (activation == Activation.None) return Forward(input);
+        if (HasHooks) return Functional.Activate(Forward(input), activation);
+        return Normalize(input, activation);
+    }
+
+    private Tensor Normalize(Tensor input, Activation activation)
     {
         if (!_ranks.Contains(input.Rank) || input.Shape[1] != NumFeatures)
             throw new ArgumentException($"{GetType().Name}: expected input of rank {string.Join(" or ", _ranks)} with {NumFeatures} channels in dimension 1, got shape {input.Shape}");
         bool useBatchStats = Training || RunningMean is null;
         if (Training && NumBatchesTracked is { } n)
             using (new Autograd.NoGrad()) n.AddInPlace(1);
-        return Functional.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, useBatchStats, Momentum, Eps);
+        return Functional.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, useBatchStats, Momentum, Eps, activation);
     }
 
     protected override string ExtraRepr() => $"{NumFeatures}, eps={Eps}, momentum={Momentum}, affine={Affine}";
