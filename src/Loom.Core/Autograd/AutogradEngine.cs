@@ -162,6 +162,14 @@ internal static class AutogradEngine
     private static void AccumulateLeaf(Tensor leaf, Tensor grad)
     {
         if (!leaf.RequiresGrad) return;
+        if (leaf.InPlaceGradTarget(grad.Shape, grad.DType, out bool assign) is { } target)
+        {
+            // The first contribution after a deferred ZeroGrad overwrites the array: no clearing pass, no add.
+            if (assign) CopyInto(target, grad);
+            else AddInto(target, grad);
+            leaf.GradWritten();
+            return;
+        }
         if (leaf.Grad is null)
         {
             // Gradients outlive the step's MemoryScope: the optimiser reads them after the scope's temporaries are gone.
@@ -173,6 +181,14 @@ internal static class AutogradEngine
                 throw new InvalidOperationException($"gradient of shape {grad.Shape} cannot accumulate into Grad of shape {leaf.Grad.Shape}");
             AddInto(leaf.Grad, grad);
         }
+    }
+
+    /// <summary>destination = source (same shape and dtype; destination contiguous).</summary>
+    private static void CopyInto(Tensor destination, Tensor source)
+    {
+        var src = source.Contiguous();
+        if (destination.DType == DType.Float32) src.Data<float>().CopyTo(destination.Data<float>());
+        else src.Data<double>().CopyTo(destination.Data<double>());
     }
 
     private static Tensor Sum(Tensor a, Tensor b)
