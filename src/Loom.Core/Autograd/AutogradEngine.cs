@@ -191,8 +191,12 @@ internal static class AutogradEngine
         else src.Data<double>().CopyTo(destination.Data<double>());
     }
 
+    /// <summary>a + b, the gradients of a tensor used twice (a residual stream feeds a norm and an add).</summary>
     private static Tensor Sum(Tensor a, Tensor b)
     {
+        // The tensor op reads both and writes once, over the threads; a clone then an add made five passes on one.
+        // (Grad mode is off here, so nothing is recorded.)
+        if (a.DType == b.DType && a.Shape == b.Shape && a.DType.IsFloatingPoint()) return a.Add(b);
         var result = a.Clone();
         AddInto(result, b);
         return result;
