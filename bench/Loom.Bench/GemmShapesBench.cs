@@ -8,7 +8,9 @@ namespace Loom.Bench;
 /// (dy·W) and weight gradient (dyᵀ·x) — for the GPT 4L step of <c>bench train</c> (1024 rows, d 256) and GPT-2 124M
 /// (256 rows, d 768), at every thread count asked for: GFLOP/s, fraction of the FMA peak measured in the same run, and
 /// the speed-up over the first thread count, so that two-thread scaling can be read shape by shape. Select shapes with
-/// --case (e.g. <c>--case "gpt4l"</c>, <c>--case "dW"</c>).
+/// --case (e.g. <c>--case "gpt4l"</c>, <c>--case "dW"</c>). With LOOM_GEMM_SWEEP=1 each product is also timed at every
+/// cache-block size pair of a small grid (<see cref="Gemm.SgemmBlocking"/>), which is how KC and NC are checked for the
+/// step's own shapes rather than square ones.
 /// </summary>
 public sealed class GemmShapesBench : IBenchmark
 {
@@ -54,7 +56,31 @@ public sealed class GemmShapesBench : IBenchmark
                 report.Add(Name, $"{s.Name} {(s.TransA ? 'T' : 'N')}{(s.TransB ? 'T' : 'N')} {s.M}x{s.N}x{s.K} threads={threads}",
                     ("gflops", gflops), ("best_gflops", best), ("of_peak", gflops / peak), ("peak_gflops", peak),
                     ("speedup", gflops / first.Value));
+                if (Environment.GetEnvironmentVariable("LOOM_GEMM_SWEEP") == "1") Sweep(report, s, step, flops, threads, options);
             }
+        }
+    }
+
+    private static readonly int[] SweptKc = [256, 384, 512], SweptNc = [256, 512, 768];
+
+    /// <summary>The product at each (KC, NC) of the grid, the default restored after.</summary>
+    private void Sweep(BenchReport report, Product s, Action step, double flops, int threads, BenchOptions options)
+    {
+        var saved = Gemm.SgemmBlocking;
+        try
+        {
+            foreach (int kc in SweptKc)
+                foreach (int nc in SweptNc)
+                {
+                    Gemm.SgemmBlocking = (kc, nc);
+                    var t = Timing.Measure(step, warmup: 2, minIterations: 5, budgetSeconds: options.Quick ? 0.1 : 0.3);
+                    report.Add(Name, $"sweep {s.Name} {s.M}x{s.N}x{s.K} kc={kc} nc={nc} threads={threads}",
+                        ("gflops", flops / t.Median / 1e9), ("best_gflops", flops / t.Min / 1e9));
+                }
+        }
+        finally
+        {
+            Gemm.SgemmBlocking = saved;
         }
     }
 

@@ -88,7 +88,74 @@ public partial class Tensor
     }
 
     /// <summary>The accumulated gradient of a leaf after <see cref="Backward"/>; null until then.</summary>
-    public Tensor? Grad { get; set; }
+    public Tensor? Grad
+    {
+        get
+        {
+            if (_gradZeroPending) MaterializeZeroGrad();
+            return _grad;
+        }
+        set
+        {
+            _grad = value;
+            _gradZeroPending = false;
+        }
+    }
+
+    private Tensor? _grad;
+
+    // ZeroGrad(setToNone: false) keeps the array but defers the clearing: the next backward's first contribution
+    // overwrites it (a GEMM with beta = 0, a copy) instead of adding to zeros, so a training step makes no pass over
+    // its gradients to clear them and none to add a temporary into them. Anyone who reads Grad first gets the zeros.
+    private bool _gradZeroPending;
+
+    /// <summary>
+    /// Clears the gradient: sets <see cref="Grad"/> to null (PyTorch's default), or with <paramref name="setToNone"/>
+    /// false makes it zero while keeping its array, so the next backward accumulates into the same memory. The zeros
+    /// are not written now: the next backward's first contribution overwrites the array instead of adding to it, and
+    /// reading <see cref="Grad"/> before that writes them. A gradient that cannot be kept (strided, or not floating
+    /// point) is dropped instead.
+    /// </summary>
+    public void ZeroGrad(bool setToNone = true)
+    {
+        if (setToNone || _grad is not { IsContiguous: true } g || !g.DType.IsFloatingPoint())
+        {
+            Grad = null;
+            return;
+        }
+        _gradZeroPending = true;
+        g.Storage.BumpVersion(); // its values change now for anything that saved it, even though no memory is touched
+    }
+
+    private void MaterializeZeroGrad()
+    {
+        _gradZeroPending = false;
+        var g = _grad!;
+        if (g.DType == DType.Float32) g.Data<float>().Clear();
+        else g.Data<double>().Clear();
+        g.Storage.BumpVersion();
+    }
+
+    /// <summary>
+    /// Where a backward node may write this leaf's gradient contribution itself (a GEMM straight into it, a scatter)
+    /// instead of returning a temporary for the engine to add: the existing contiguous <see cref="Grad"/> of that shape
+    /// and dtype, or null. <paramref name="assign"/> says the array holds a deferred zero (<see cref="ZeroGrad"/>): the
+    /// write must overwrite it. Call <see cref="GradWritten"/> after writing; the node then returns no gradient for it.
+    /// </summary>
+    internal Tensor? InPlaceGradTarget(Shape shape, DType dtype, out bool assign)
+    {
+        assign = false;
+        if (!IsLeaf || !RequiresGrad || _grad is not { IsContiguous: true } g || g.DType != dtype || g.Shape != shape) return null;
+        assign = _gradZeroPending;
+        return g;
+    }
+
+    /// <summary>A node wrote its contribution into the target <see cref="InPlaceGradTarget"/> gave.</summary>
+    internal void GradWritten()
+    {
+        _gradZeroPending = false;
+        _grad!.Storage.BumpVersion();
+    }
 
     /// <summary>The backward node of the op that produced this tensor, or null for a leaf.</summary>
     public BackwardNode? GradFn

@@ -162,6 +162,14 @@ internal static class AutogradEngine
     private static void AccumulateLeaf(Tensor leaf, Tensor grad)
     {
         if (!leaf.RequiresGrad) return;
+        if (leaf.InPlaceGradTarget(grad.Shape, grad.DType, out bool assign) is { } target)
+        {
+            // The first contribution after a deferred ZeroGrad overwrites the array: no clearing pass, no add.
+            if (assign) CopyInto(target, grad);
+            else AddInto(target, grad);
+            leaf.GradWritten();
+            return;
+        }
         if (leaf.Grad is null)
         {
             // Gradients outlive the step's MemoryScope: the optimiser reads them after the scope's temporaries are gone.
@@ -175,8 +183,20 @@ internal static class AutogradEngine
         }
     }
 
+    /// <summary>destination = source (same shape and dtype; destination contiguous).</summary>
+    private static void CopyInto(Tensor destination, Tensor source)
+    {
+        var src = source.Contiguous();
+        if (destination.DType == DType.Float32) src.Data<float>().CopyTo(destination.Data<float>());
+        else src.Data<double>().CopyTo(destination.Data<double>());
+    }
+
+    /// <summary>a + b, the gradients of a tensor used twice (a residual stream feeds a norm and an add).</summary>
     private static Tensor Sum(Tensor a, Tensor b)
     {
+        // The tensor op reads both and writes once, over the threads; a clone then an add made five passes on one.
+        // (Grad mode is off here, so nothing is recorded.)
+        if (a.DType == b.DType && a.Shape == b.Shape && a.DType.IsFloatingPoint()) return a.Add(b);
         var result = a.Clone();
         AddInto(result, b);
         return result;

@@ -18,10 +18,13 @@ internal static class BiasKernels
         for (int o = 0; o < destination.Length; o += bias.Length) bias.CopyTo(destination.Slice(o, bias.Length));
     }
 
-    /// <summary>destination[f] = Σ_r source[r, f] for a [rows, destination.Length] source: the gradient of a row bias.</summary>
-    public static void ColumnSums<T>(ReadOnlySpan<T> source, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// destination[f] = Σ_r source[r, f] for a [rows, destination.Length] source: the gradient of a row bias
+    /// (destination[f] += … when <paramref name="accumulate"/>).
+    /// </summary>
+    public static void ColumnSums<T>(ReadOnlySpan<T> source, Span<T> destination, bool accumulate = false) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        destination.Clear();
+        if (!accumulate) destination.Clear();
         int n = destination.Length;
         if (n == 0) return;
         for (int o = 0; o < source.Length; o += n) TensorPrimitives.Add(destination, source.Slice(o, n), destination);

@@ -94,14 +94,15 @@ public static partial class Functional
             var shape = InputShape(0);
             var dy = gradOutput.Contiguous();
             var ix = _index.Value.Data<long>();
-            if (Inputs[0] is { IsLeaf: true, Grad: { } grad } && grad.IsContiguous && grad.DType == dy.DType && grad.Shape == shape)
+            if (Inputs[0]!.InPlaceGradTarget(shape, dy.DType, out bool assign) is { } grad)
             {
                 // The weight's gradient exists (a training loop that zeroes rather than drops it): the batch's rows go
                 // straight into it, as accumulation would put them. A dense [V, C] gradient would be cleared, written
                 // and added for the few rows a batch touches: 154 MB three times per step for GPT-2's embedding.
-                if (dy.DType == DType.Float32) ScatterAdd<float>(ix, dy.Data<float>(), shape[1], grad.Data<float>());
-                else ScatterAdd<double>(ix, dy.Data<double>(), shape[1], grad.Data<double>());
-                grad.Storage.BumpVersion();
+                // A deferred zero is written here: the rows the batch does not touch must read zero.
+                if (dy.DType == DType.Float32) ScatterAdd<float>(ix, dy.Data<float>(), shape[1], grad.Data<float>(), assign);
+                else ScatterAdd<double>(ix, dy.Data<double>(), shape[1], grad.Data<double>(), assign);
+                Inputs[0]!.GradWritten();
                 return [null];
             }
             var dw = Tensor.Zeros(shape, dy.DType);
@@ -110,8 +111,9 @@ public static partial class Functional
             return [dw];
         }
 
-        private void ScatterAdd<T>(ReadOnlySpan<long> index, ReadOnlySpan<T> dy, int d, Span<T> dw) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        private void ScatterAdd<T>(ReadOnlySpan<long> index, ReadOnlySpan<T> dy, int d, Span<T> dw, bool clearFirst = false) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
         {
+            if (clearFirst) dw.Clear();
             for (int i = 0; i < index.Length; i++)
             {
                 int row = (int)index[i];

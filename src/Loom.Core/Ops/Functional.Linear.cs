@@ -124,18 +124,27 @@ public static partial class Functional
                 MatrixOperand.Multiply(g, MatrixOperand.Of(w, []), MatrixOperand.Of(dx, []), [], accumulate: false);
                 gradInput = new Tensor(dx.Storage, _inputShape);
             }
+            // A parameter whose gradient array exists (a loop that zeroes rather than drops gradients) gets its
+            // contribution written straight into it, with beta = 0 after a deferred ZeroGrad and 1 otherwise: a
+            // temporary would cost GPT-2's step 500 MB written, then read twice and written again by the add.
             if (NeedsGrad(1))
             {
                 var x = _x!.Value;
-                gradWeight = Tensor.Empty(Shape.Wrap([outFeatures, x.Shape[1]]), x.DType);
-                MatrixOperand.Multiply(g.Transposed, MatrixOperand.Of(x, []), MatrixOperand.Of(gradWeight, []), [], accumulate: false);
+                var shape = Shape.Wrap([outFeatures, x.Shape[1]]);
+                var target = Inputs[1]!.InPlaceGradTarget(shape, x.DType, out bool assign);
+                var dw = target ?? (gradWeight = Tensor.Empty(shape, x.DType));
+                MatrixOperand.Multiply(g.Transposed, MatrixOperand.Of(x, []), MatrixOperand.Of(dw, []), [], accumulate: target is not null && !assign);
+                if (target is not null) Inputs[1]!.GradWritten();
             }
             if (NeedsGrad(2))
             {
                 var rows = dy.Contiguous();
-                gradBias = Tensor.Empty(Shape.Wrap([outFeatures]), rows.DType);
-                if (rows.DType == DType.Float32) BiasKernels.ColumnSums<float>(rows.Data<float>(), gradBias.Data<float>());
-                else BiasKernels.ColumnSums<double>(rows.Data<double>(), gradBias.Data<double>());
+                var target = Inputs[2]!.InPlaceGradTarget(Shape.Wrap([outFeatures]), rows.DType, out bool assign);
+                var db = target ?? (gradBias = Tensor.Empty(Shape.Wrap([outFeatures]), rows.DType));
+                bool accumulate = target is not null && !assign;
+                if (rows.DType == DType.Float32) BiasKernels.ColumnSums<float>(rows.Data<float>(), db.Data<float>(), accumulate);
+                else BiasKernels.ColumnSums<double>(rows.Data<double>(), db.Data<double>(), accumulate);
+                if (target is not null) Inputs[2]!.GradWritten();
             }
             return [gradInput, gradWeight, gradBias];
         }

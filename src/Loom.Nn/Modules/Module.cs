@@ -173,7 +173,7 @@ public abstract class Module
     /// <summary>Clears the gradients of all parameters: sets them to null (PyTorch's default) or zeroes them in place.</summary>
     public void ZeroGrad(bool setToNone = true)
     {
-        foreach (var p in Parameters()) p.ClearGrad(setToNone);
+        foreach (var p in Parameters()) p.ZeroGrad(setToNone);
     }
 
     /// <summary>Freezes (false) or unfreezes (true) every parameter of this subtree.</summary>

@@ -23,25 +23,5 @@ public sealed class Parameter : Tensor
             return data.Detach().Clone();
     }
 
-    /// <summary>
-    /// Clears the gradient for <see cref="Module.ZeroGrad"/> and the optimisers' <c>ZeroGrad</c>: sets it to null,
-    /// or with <paramref name="setToNone"/> false zeroes it in place, so the next backward accumulates into the same
-    /// array (a gradient that cannot be zeroed in place, strided or not floating-point, is dropped instead).
-    /// </summary>
-    internal void ClearGrad(bool setToNone)
-    {
-        if (setToNone || Grad is not { IsContiguous: true } g)
-        {
-            Grad = null;
-            return;
-        }
-        switch (g.DType)
-        {
-            case DType.Float32: g.AsSpan<float>().Clear(); break;
-            case DType.Float64: g.AsSpan<double>().Clear(); break;
-            default: Grad = null; break;
-        }
-    }
-
     public override string ToString() => "Parameter containing:\n" + base.ToString();
 }

@@ -50,11 +50,12 @@ public abstract class Optimizer
 
     /// <summary>
     /// Clears every parameter's gradient: sets it to null (PyTorch's default), or with <paramref name="setToNone"/>
-    /// false zeroes it in place, so the next backward accumulates into the same arrays (no allocation per step).
+    /// false zeroes it in place, so the next backward accumulates into the same arrays (no allocation per step); the
+    /// zeros are deferred to that backward's first write (<see cref="Tensor.ZeroGrad"/>).
     /// </summary>
     public void ZeroGrad(bool setToNone = true)
     {
-        foreach (var p in Parameters) p.ClearGrad(setToNone);
+        foreach (var p in Parameters) p.ZeroGrad(setToNone);
     }
 
     /// <summary>Updates every parameter that has a gradient.</summary>

@@ -18,6 +18,7 @@ public class OpCoverageTests(ITestOutputHelper output)
         ["Detach"] = "autograd bookkeeping, no values change",
         ["RequiresGrad_"] = "autograd bookkeeping, no values change",
         ["RegisterPostAccumulateGradHook"] = "autograd bookkeeping, no values change (tests/Loom.Core.Tests/Autograd/GradHookTests)",
+        ["ZeroGrad"] = "autograd bookkeeping on the gradient, not an op on values (tests/Loom.Core.Tests/Autograd/DeferredZeroGradTests)",
         ["Item"] = "element access",
         ["GetDouble"] = "element access",
         ["ToArray"] = "element access",
