@@ -77,6 +77,9 @@ internal static class ConvKernels
     // Above this many bytes of one group's weights, im2col + GEMM beats the direct kernels (see UseDirect).
     private const long DirectWeightBytes = 1 << 20;
 
+    // The same threshold when the weights come packed already (GEMM then skips packing them each call).
+    internal static long PackedDirectWeightBytes = 1 << 20;
+
     /// <summary>
     /// Whether the direct kernels (<see cref="DirectConv{T}"/>) compute this convolution rather than im2col + GEMM. They
     /// take stride 1 only. The forward and input-gradient kernels share one image's tiles among threads when there are
@@ -86,14 +89,14 @@ internal static class ConvKernels
     /// panels win (ResNet18 at batch 1, one thread: 512 → 512 3×3 on 7×7 took 21 ms direct against 3.9 ms by GEMM,
     /// 256 → 256 on 14×14 6.3 against 2.9; 128 → 128 on 28×28, 0.6 MB of weights, is still even).
     /// </summary>
-    private static bool UseDirect<T>(in Conv2dGeometry g, bool inputGrad, bool weightGrad = false) where T : unmanaged, IFloatingPointIeee754<T>
+    private static bool UseDirect<T>(in Conv2dGeometry g, bool inputGrad, bool weightGrad = false, bool packed = false) where T : unmanaged, IFloatingPointIeee754<T>
     {
         bool applies = inputGrad ? DirectConv<T>.AppliesToInputGrad(g) : DirectConv<T>.Applies(g);
         return ForcedAlgorithm switch
         {
             ConvAlgorithm.Im2col => false,
             ConvAlgorithm.Direct => applies,
-            _ => applies && (long)g.OutPerGroup * g.ColumnRows * Unsafe.SizeOf<T>() <= DirectWeightBytes
+            _ => applies && (long)g.OutPerGroup * g.ColumnRows * Unsafe.SizeOf<T>() <= (packed ? PackedDirectWeightBytes : DirectWeightBytes)
                 && (!weightGrad || g.Batch >= Threads.Count || g.MacsPerImage * g.Batch < 2 * ParallelMacs * Threads.Count),
         };
     }
@@ -235,12 +238,18 @@ internal static class ConvKernels
     /// output = activation(conv2d(input, weight) + bias + residual) for a batch: per image and group, W_g · im2col(x_g)
     /// by GEMM, accumulated onto the bias planes (plus the residual). <paramref name="bias"/> and
     /// <paramref name="residual"/> are empty for none. Overwrites <paramref name="output"/> [Batch, OutChannels, OutHeight, OutWidth].
+    /// <paramref name="packedWeight"/>, if given, holds each group's W_g already packed for GEMM (same values as
+    /// <paramref name="weight"/>, same bits out); without it every call packs the weights again.
     /// </summary>
     public static void Conv2dForward<T>(ReadOnlyMemory<T> input, ReadOnlyMemory<T> weight, ReadOnlyMemory<T> bias, Conv2dGeometry g, Memory<T> output,
-        ReadOnlyMemory<T> residual = default, Activation activation = Activation.None)
+        ReadOnlyMemory<T> residual = default, Activation activation = Activation.None, PackedGemmA<T>[]? packedWeight = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (UseDirect<T>(g, inputGrad: false))
+        if (packedWeight is not null && (packedWeight.Length != g.Groups || packedWeight[0].M != g.OutPerGroup || packedWeight[0].K != g.ColumnRows))
+            throw new ArgumentException($"conv2d: the packed weight does not match the weight [{g.OutChannels}, {g.InPerGroup}, {g.KernelH}, {g.KernelW}] in {g.Groups} groups");
+        // One output position makes each product a matrix-vector one, which GEMM computes from the unpacked weights.
+        if (packedWeight is not null && (g.OutPlane < 2 || !packedWeight[0].Matches)) packedWeight = null;
+        if (UseDirect<T>(g, inputGrad: false, packed: packedWeight is not null))
         {
             DirectConv<T>.Forward(input, weight, bias, g, output, residual, activation);
             return;
@@ -262,6 +271,12 @@ internal static class ConvKernels
                     {
                         var xg = input.Slice(n * g.ImageSize + grp * groupImage, groupImage);
                         if (columns is not null) Unfold(xg, g, columns.AsMemory(0, columnSize), alone);
+                        if (packedWeight is not null)
+                        {
+                            packedWeight[grp].Multiply(g.OutPlane, columns is null ? xg.Span : columns.AsSpan(0, columnSize), g.OutPlane,
+                                hasBias || hasResidual, y.Slice(grp * g.OutPerGroup * g.OutPlane, g.OutPerGroup * g.OutPlane), g.OutPlane);
+                            continue;
+                        }
                         TypedGemm.Run(false, false, g.OutPerGroup, g.OutPlane, g.ColumnRows,
                             weight.Span.Slice(grp * g.OutPerGroup * g.ColumnRows, g.OutPerGroup * g.ColumnRows), g.ColumnRows,
                             columns is null ? xg.Span : columns.AsSpan(0, columnSize), g.OutPlane,

@@ -1,0 +1,118 @@
+using Loom.Autograd;
+using Loom.Kernels;
+using Loom.Testing;
+
+namespace Loom.Tests.Conv;
+
+/// <summary>
+/// A convolution weight packed once for GEMM (<see cref="PackedConv2dWeight"/>) gives the bits the unpacked fused
+/// convolution gives, is really what the GEMM reads, and repacks when the weight changes in place.
+/// </summary>
+public class PackedConvTests
+{
+    // N, C, H, W, OutC, k, stride, pad, groups: shapes that take im2col + GEMM (stride 2, 1×1, and a forced stride 1).
+    public static TheoryData<int[], bool> Cases => new()
+    {
+        { new[] { 1, 6, 11, 9, 26, 3, 2, 1, 2 }, false },  // stride 2, 2 groups, 13 rows per group: a partial register panel
+        { new[] { 2, 8, 7, 7, 30, 1, 1, 0, 1 }, false },   // 1×1: GEMM on the image itself
+        { new[] { 1, 40, 7, 7, 25, 3, 1, 1, 1 }, true },   // stride 1 forced to GEMM: depth 360, 49 columns as ResNet18's last stage
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Packed_weights_give_the_bits_of_the_unpacked_convolution(int[] c, bool forceIm2col)
+    {
+        var saved = ConvKernels.ForcedAlgorithm;
+        if (forceIm2col) ConvKernels.ForcedAlgorithm = ConvAlgorithm.Im2col;
+        try
+        {
+            foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+            {
+                var x = TestTensors.Randn(1, dtype, c[0], c[1], c[2], c[3]);
+                var w = TestTensors.Randn(2, dtype, c[4], c[1] / c[8], c[5], c[5]);
+                var b = TestTensors.Randn(3, dtype, c[4]);
+                var packed = new PackedConv2dWeight(w, c[8]);
+                (int, int) stride = (c[6], c[6]), pad = (c[7], c[7]);
+                var plain = Functional.Conv2d(x, w, b, stride, pad, (1, 1), c[8]);
+                var r = TestTensors.Randn(4, dtype, plain.Shape.ToArray());
+                foreach (var (bias, residual, activation) in new[] { (b, r, Activation.Relu), (null, null, Activation.None), (b, null, Activation.Tanh) })
+                {
+                    var expected = Functional.Conv2d(x, w, bias, stride, pad, (1, 1), c[8], activation, residual);
+                    var actual = Functional.Conv2d(x, packed, bias, stride, pad, (1, 1), activation, residual);
+                    TensorAssert.Close(expected, actual, 0, 0);
+                }
+            }
+        }
+        finally
+        {
+            ConvKernels.ForcedAlgorithm = saved;
+        }
+    }
+
+    [Fact]
+    public void The_packed_copy_is_what_gemm_reads_and_an_in_place_change_repacks()
+    {
+        var x = TestTensors.Randn(1, DType.Float32, 1, 4, 9, 9);
+        var w = TestTensors.Randn(2, DType.Float32, 16, 4, 3, 3);
+        var packed = new PackedConv2dWeight(w);
+        var original = Functional.Conv2d(x, w, null, 2, 1);
+        TensorAssert.Close(original, Functional.Conv2d(x, packed, null, (2, 2), (1, 1), (1, 1)), 0, 0);
+        // A write behind the storage's back (no version bump) is not seen: the product reads the packed copy.
+        ((float[])w.Storage.RawArray)[0] += 1f;
+        TensorAssert.Close(original, Functional.Conv2d(x, packed, null, (2, 2), (1, 1), (1, 1)), 0, 0);
+        // An in-place op bumps the version, and the next call repacks from the current values.
+        w.MulInPlace(2.0);
+        var changed = Functional.Conv2d(x, w, null, 2, 1);
+        Assert.False(changed.AllClose(original, 1e-3, 1e-3));
+        TensorAssert.Close(changed, Functional.Conv2d(x, packed, null, (2, 2), (1, 1), (1, 1)), 0, 0);
+    }
+
+    [Fact]
+    public void When_autograd_records_the_packed_op_differentiates_through_its_weight()
+    {
+        var x = TestTensors.Param(1, 1, 2, 6, 6);
+        var w = TestTensors.Param(2, 3, 2, 3, 3);
+        var packed = new PackedConv2dWeight(w);
+        var y = Functional.Conv2d(x, packed, null, (2, 2), (1, 1), (1, 1), Activation.Tanh);
+        Assert.NotNull(y.GradFn);
+        TensorAssert.GradientsMatch(t => Functional.Conv2d(t[0], new PackedConv2dWeight(t[1]), null, (2, 2), (1, 1), (1, 1), Activation.Tanh), x, w);
+    }
+
+    [Fact]
+    public void Bad_weights_are_refused_with_a_clear_message()
+    {
+        Assert.Contains("[OutC, C / groups, kH, kW]", Assert.Throws<ArgumentException>(() => new PackedConv2dWeight(Tensor.Zeros(new Shape(3, 3)))).Message);
+        Assert.Contains("groups", Assert.Throws<ArgumentException>(() => new PackedConv2dWeight(Tensor.Zeros(new Shape(3, 2, 1, 1)), 2)).Message);
+        Assert.Contains("float32 or float64", Assert.Throws<ArgumentException>(() => new PackedConv2dWeight(Tensor.Zeros(new Shape(3, 2, 1, 1), DType.Int32))).Message);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Packed_gemm_matches_gemm_bit_for_bit(int threads)
+    {
+        // 37 rows (3 full panels and an edge), depth 900 (several depth blocks), 70 columns (two panels and an edge).
+        const int m = 37, k = 900, n = 70;
+        var a = TestTensors.Randn(1, DType.Float32, m, k).ToArray<float>();
+        var b = TestTensors.Randn(2, DType.Float32, k, n).ToArray<float>();
+        var c0 = TestTensors.Randn(3, DType.Float32, m, n).ToArray<float>();
+        var saved = Threads.Count;
+        Threads.Count = threads;
+        try
+        {
+            var packed = new PackedGemmA<float>(a, m, k, k);
+            foreach (bool accumulate in new[] { false, true })
+            {
+                var expected = (float[])c0.Clone();
+                var actual = (float[])c0.Clone();
+                TypedGemm.Run(false, false, m, n, k, a.AsSpan(), k, b.AsSpan(), n, accumulate, expected.AsSpan(), n);
+                packed.Multiply(n, b, n, accumulate, actual, n);
+                Assert.Equal(expected, actual);
+            }
+        }
+        finally
+        {
+            Threads.Count = saved;
+        }
+    }
+}
