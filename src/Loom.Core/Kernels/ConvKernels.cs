@@ -77,9 +77,6 @@ internal static class ConvKernels
     // Above this many bytes of one group's weights, im2col + GEMM beats the direct kernels (see UseDirect).
     private const long DirectWeightBytes = 1 << 20;
 
-    // The same threshold when the weights come packed already (GEMM then skips packing them each call).
-    internal static long PackedDirectWeightBytes = 1 << 20;
-
     /// <summary>
     /// Whether the direct kernels (<see cref="DirectConv{T}"/>) compute this convolution rather than im2col + GEMM. They
     /// take stride 1 only. The forward and input-gradient kernels share one image's tiles among threads when there are
@@ -87,7 +84,10 @@ internal static class ConvKernels
     /// count leaves it to GEMM, which can split one image's product. Nor do they suit wide layers: every grid tile
     /// streams the whole weight tensor, one 8-channel cache line per tap, so once the weights leave L2 GEMM's packed
     /// panels win (ResNet18 at batch 1, one thread: 512 → 512 3×3 on 7×7 took 21 ms direct against 3.9 ms by GEMM,
-    /// 256 → 256 on 14×14 6.3 against 2.9; 128 → 128 on 28×28, 0.6 MB of weights, is still even).
+    /// 256 → 256 on 14×14 6.3 against 2.9; 128 → 128 on 28×28, 0.6 MB of weights, is still even). Weights packed ahead
+    /// of time in the direct kernel's blocked layout (<paramref name="packed"/>) lift that limit: each block of output
+    /// channels then stays in cache across the grid (ResNet18, one thread: 512 → 512 at 7×7 1.9 ms direct against 2.7
+    /// by GEMM from prepacked panels; 256 → 256 at 14×14 1.45 against 2.0).
     /// </summary>
     private static bool UseDirect<T>(in Conv2dGeometry g, bool inputGrad, bool weightGrad = false, bool packed = false) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -96,7 +96,7 @@ internal static class ConvKernels
         {
             ConvAlgorithm.Im2col => false,
             ConvAlgorithm.Direct => applies,
-            _ => applies && (long)g.OutPerGroup * g.ColumnRows * Unsafe.SizeOf<T>() <= (packed ? PackedDirectWeightBytes : DirectWeightBytes)
+            _ => applies && (packed || (long)g.OutPerGroup * g.ColumnRows * Unsafe.SizeOf<T>() <= DirectWeightBytes)
                 && (!weightGrad || g.Batch >= Threads.Count || g.MacsPerImage * g.Batch < 2 * ParallelMacs * Threads.Count),
         };
     }
@@ -238,22 +238,24 @@ internal static class ConvKernels
     /// output = activation(conv2d(input, weight) + bias + residual) for a batch: per image and group, W_g · im2col(x_g)
     /// by GEMM, accumulated onto the bias planes (plus the residual). <paramref name="bias"/> and
     /// <paramref name="residual"/> are empty for none. Overwrites <paramref name="output"/> [Batch, OutChannels, OutHeight, OutWidth].
-    /// <paramref name="packedWeight"/>, if given, holds each group's W_g already packed for GEMM (same values as
-    /// <paramref name="weight"/>, same bits out); without it every call packs the weights again.
+    /// <paramref name="packed"/>, if given, is the same weight packed ahead of time (for the direct kernel's blocked
+    /// layout or GEMM's panels, whichever runs), so that no call re-packs or transposes it; the direct kernel then takes
+    /// any weight size, since it no longer streams wide weights with a stride.
     /// </summary>
     public static void Conv2dForward<T>(ReadOnlyMemory<T> input, ReadOnlyMemory<T> weight, ReadOnlyMemory<T> bias, Conv2dGeometry g, Memory<T> output,
-        ReadOnlyMemory<T> residual = default, Activation activation = Activation.None, PackedGemmA<T>[]? packedWeight = null)
+        ReadOnlyMemory<T> residual = default, Activation activation = Activation.None, PackedConv2dWeight? packed = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (packedWeight is not null && (packedWeight.Length != g.Groups || packedWeight[0].M != g.OutPerGroup || packedWeight[0].K != g.ColumnRows))
-            throw new ArgumentException($"conv2d: the packed weight does not match the weight [{g.OutChannels}, {g.InPerGroup}, {g.KernelH}, {g.KernelW}] in {g.Groups} groups");
-        // One output position makes each product a matrix-vector one, which GEMM computes from the unpacked weights.
-        if (packedWeight is not null && (g.OutPlane < 2 || !packedWeight[0].Matches)) packedWeight = null;
-        if (UseDirect<T>(g, inputGrad: false, packed: packedWeight is not null))
+        if (packed is not null && (packed.Groups != g.Groups || packed.Weight.Shape != Shape.Wrap([g.OutChannels, g.InPerGroup, g.KernelH, g.KernelW])))
+            throw new ArgumentException($"conv2d: the packed weight {packed.Weight.Shape} in {packed.Groups} groups does not match [{g.OutChannels}, {g.InPerGroup}, {g.KernelH}, {g.KernelW}] in {g.Groups}");
+        if (UseDirect<T>(g, inputGrad: false, packed: packed is not null))
         {
-            DirectConv<T>.Forward(input, weight, bias, g, output, residual, activation);
+            if (packed is not null) DirectConv<T>.ForwardPacked(input, packed.Direct<T>(), bias, g, output, residual, activation);
+            else DirectConv<T>.Forward(input, weight, bias, g, output, residual, activation);
             return;
         }
+        // One output position makes each product a matrix-vector one, which GEMM computes from the unpacked weights.
+        var packedWeight = packed is not null && g.OutPlane >= 2 ? packed.Gemm<T>() : null;
         bool hasBias = !bias.IsEmpty, hasResidual = !residual.IsEmpty;
         int groupImage = g.InPerGroup * g.InPlane, columnSize = g.ColumnRows * g.OutPlane;
         ParallelHelper.For(g.Batch, BatchGrain(g), (start, end) =>

@@ -29,7 +29,7 @@ namespace Loom.Kernels;
 /// grid, accumulated per (o, tap) in vector registers and summed across lanes once at the end.
 /// </para>
 /// </remarks>
-internal static unsafe class DirectConv<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal static unsafe partial class DirectConv<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private static int Lanes => Vector512<T>.Count;
 

@@ -26,7 +26,7 @@ public static partial class Functional
         if (residual is not null && (residual.Shape != outShape || residual.DType != input.DType))
             throw new ArgumentException($"conv2d: the residual must be the output's {input.DType} {outShape}, got {residual.DType} {residual.Shape}");
         return input.DType == DType.Float32
-            ? Conv2dFused<float>(input, w, bias, residual, activation, g, weight.Packed<float>())
-            : Conv2dFused<double>(input, w, bias, residual, activation, g, weight.Packed<double>());
+            ? Conv2dFused<float>(input, w, bias, residual, activation, g, weight)
+            : Conv2dFused<double>(input, w, bias, residual, activation, g, weight);
     }
 }

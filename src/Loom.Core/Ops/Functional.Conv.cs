@@ -66,7 +66,7 @@ public static partial class Functional
     }
 
     private static Tensor Conv2dFused<T>(Tensor input, Tensor weight, Tensor? bias, Tensor? residual, Activation activation, Conv2dGeometry g,
-        PackedGemmA<T>[]? packedWeight = null)
+        PackedConv2dWeight? packedWeight = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var x = input.Contiguous();

@@ -5,8 +5,9 @@ using Loom.Testing;
 namespace Loom.Tests.Conv;
 
 /// <summary>
-/// A convolution weight packed once for GEMM (<see cref="PackedConv2dWeight"/>) gives the bits the unpacked fused
-/// convolution gives, is really what the GEMM reads, and repacks when the weight changes in place.
+/// A convolution weight packed once (<see cref="PackedConv2dWeight"/>, for GEMM's panels or the direct kernel's
+/// blocks) gives the bits the unpacked fused convolution gives, is really what the kernels read, and repacks when the
+/// weight changes in place.
 /// </summary>
 public class PackedConvTests
 {
@@ -49,6 +50,44 @@ public class PackedConvTests
         }
     }
 
+    // N, C, H, W, OutC, k, pad, groups: stride 1, the direct kernel (forced, so that the unpacked reference takes it
+    // too whatever the weight size): 10 rows per group (a block of 8 and a partial one), and batch 1 (threads share
+    // the blocks of output channels) beside batch 3 (threads take images).
+    public static TheoryData<int[]> DirectCases => new()
+    {
+        new[] { 3, 6, 9, 11, 20, 3, 1, 2 },
+        new[] { 1, 5, 7, 7, 13, 3, 1, 1 },
+        new[] { 1, 24, 6, 6, 64, 3, 1, 1 },
+    };
+
+    [Theory]
+    [MemberData(nameof(DirectCases))]
+    public void Packed_weights_give_the_bits_of_the_unpacked_direct_kernel(int[] c)
+    {
+        var saved = ConvKernels.ForcedAlgorithm;
+        ConvKernels.ForcedAlgorithm = ConvAlgorithm.Direct;
+        try
+        {
+            foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+            {
+                var x = TestTensors.Randn(1, dtype, c[0], c[1], c[2], c[3]);
+                var w = TestTensors.Randn(2, dtype, c[4], c[1] / c[7], c[5], c[5]);
+                var b = TestTensors.Randn(3, dtype, c[4]);
+                var packed = new PackedConv2dWeight(w, c[7]);
+                var r = TestTensors.Randn(4, dtype, Functional.Conv2d(x, w, b, (1, 1), (c[6], c[6]), (1, 1), c[7]).Shape.ToArray());
+                foreach (var (bias, residual, activation) in new[] { (b, r, Activation.Relu), (null, null, Activation.None) })
+                {
+                    var expected = Functional.Conv2d(x, w, bias, (1, 1), (c[6], c[6]), (1, 1), c[7], activation, residual);
+                    TensorAssert.Close(expected, Functional.Conv2d(x, packed, bias, (1, 1), (c[6], c[6]), (1, 1), activation, residual), 0, 0);
+                }
+            }
+        }
+        finally
+        {
+            ConvKernels.ForcedAlgorithm = saved;
+        }
+    }
+
     [Fact]
     public void The_packed_copy_is_what_gemm_reads_and_an_in_place_change_repacks()
     {
@@ -65,6 +104,22 @@ public class PackedConvTests
         var changed = Functional.Conv2d(x, w, null, 2, 1);
         Assert.False(changed.AllClose(original, 1e-3, 1e-3));
         TensorAssert.Close(changed, Functional.Conv2d(x, packed, null, (2, 2), (1, 1), (1, 1)), 0, 0);
+    }
+
+    [Fact]
+    public void The_packed_copy_is_what_the_direct_kernel_reads_and_an_in_place_change_repacks()
+    {
+        var x = TestTensors.Randn(1, DType.Float32, 1, 4, 9, 9);
+        var w = TestTensors.Randn(2, DType.Float32, 10, 4, 3, 3);
+        var packed = new PackedConv2dWeight(w);
+        var original = Functional.Conv2d(x, w, null, 1, 1);
+        TensorAssert.Close(original, Functional.Conv2d(x, packed, null, (1, 1), (1, 1), (1, 1)), 0, 0);
+        ((float[])w.Storage.RawArray)[0] += 1f;
+        TensorAssert.Close(original, Functional.Conv2d(x, packed, null, (1, 1), (1, 1), (1, 1)), 0, 0);
+        w.MulInPlace(2.0);
+        var changed = Functional.Conv2d(x, w, null, 1, 1);
+        Assert.False(changed.AllClose(original, 1e-3, 1e-3));
+        TensorAssert.Close(changed, Functional.Conv2d(x, packed, null, (1, 1), (1, 1), (1, 1)), 0, 0);
     }
 
     [Fact]
