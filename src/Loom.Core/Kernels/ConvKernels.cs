@@ -85,18 +85,19 @@ internal static class ConvKernels
     /// streams the whole weight tensor, one 8-channel cache line per tap, so once the weights leave L2 GEMM's packed
     /// panels win (ResNet18 at batch 1, one thread: 512 → 512 3×3 on 7×7 took 21 ms direct against 3.9 ms by GEMM,
     /// 256 → 256 on 14×14 6.3 against 2.9; 128 → 128 on 28×28, 0.6 MB of weights, is still even). Weights packed ahead
-    /// of time in the direct kernel's blocked layout (<paramref name="packed"/>) lift that limit: each block of output
-    /// channels then stays in cache across the grid (ResNet18, one thread: 512 → 512 at 7×7 1.9 ms direct against 2.7
-    /// by GEMM from prepacked panels; 256 → 256 at 14×14 1.45 against 2.0).
+    /// of time in the direct kernel's blocked layout (a <see cref="PackedConv2dWeight"/>) lift that limit, and the
+    /// stride-1 one (Conv2dForward): each block of output channels then stays in cache across the grid (ResNet18, one
+    /// thread: 512 → 512 at 7×7 1.9 ms direct against 2.7 by GEMM from prepacked panels; 256 → 256 at 14×14 1.45
+    /// against 2.0).
     /// </summary>
-    private static bool UseDirect<T>(in Conv2dGeometry g, bool inputGrad, bool weightGrad = false, bool packed = false) where T : unmanaged, IFloatingPointIeee754<T>
+    private static bool UseDirect<T>(in Conv2dGeometry g, bool inputGrad, bool weightGrad = false) where T : unmanaged, IFloatingPointIeee754<T>
     {
         bool applies = inputGrad ? DirectConv<T>.AppliesToInputGrad(g) : DirectConv<T>.Applies(g);
         return ForcedAlgorithm switch
         {
             ConvAlgorithm.Im2col => false,
             ConvAlgorithm.Direct => applies,
-            _ => applies && (packed || (long)g.OutPerGroup * g.ColumnRows * Unsafe.SizeOf<T>() <= DirectWeightBytes)
+            _ => applies && (long)g.OutPerGroup * g.ColumnRows * Unsafe.SizeOf<T>() <= DirectWeightBytes
                 && (!weightGrad || g.Batch >= Threads.Count || g.MacsPerImage * g.Batch < 2 * ParallelMacs * Threads.Count),
         };
     }
@@ -248,10 +249,16 @@ internal static class ConvKernels
     {
         if (packed is not null && (packed.Groups != g.Groups || packed.Weight.Shape != Shape.Wrap([g.OutChannels, g.InPerGroup, g.KernelH, g.KernelW])))
             throw new ArgumentException($"conv2d: the packed weight {packed.Weight.Shape} in {packed.Groups} groups does not match [{g.OutChannels}, {g.InPerGroup}, {g.KernelH}, {g.KernelW}] in {g.Groups}");
-        if (UseDirect<T>(g, inputGrad: false, packed: packed is not null))
+        // A strided 1×1 kernel reads one phase of four: im2col (a subsample) and GEMM beat splitting all of them
+        // (ResNet18's shortcuts: 0.2 ms against 0.3).
+        if (packed is not null && ForcedAlgorithm != ConvAlgorithm.Im2col && DirectConv<T>.AppliesPacked(g) && (g.StrideH == 1 || g.KernelH * g.KernelW > 1))
         {
-            if (packed is not null) DirectConv<T>.ForwardPacked(input, packed.Direct<T>(), bias, g, output, residual, activation);
-            else DirectConv<T>.Forward(input, weight, bias, g, output, residual, activation);
+            DirectConv<T>.ForwardPacked(input, packed.Direct<T>(), bias, g, output, residual, activation);
+            return;
+        }
+        if (UseDirect<T>(g, inputGrad: false))
+        {
+            DirectConv<T>.Forward(input, weight, bias, g, output, residual, activation);
             return;
         }
         // One output position makes each product a matrix-vector one, which GEMM computes from the unpacked weights.

@@ -36,22 +36,101 @@ internal static unsafe partial class DirectConv<T>
             }
     }
 
-    /// <summary><see cref="Forward"/> from weights packed by <see cref="PackWeights"/>.</summary>
+    /// <summary>
+    /// The input planes of one image group split into stride × stride phases, so that a strided convolution is a
+    /// stride-1 one over the phases: with P_ab[i, j] = x_pad[s·i + a, s·j + b], output (oh, ow) reads tap (ki, kj) at
+    /// P_ab[oh + ⌊ki·dH / s⌋, ow + ⌊kj·dW / s⌋], a = ki·dH mod s, b = kj·dW mod s. Each tap is then one contiguous
+    /// window at a constant offset, as in <see cref="Layout"/> (which this is for stride 1), and no tap is wasted; the
+    /// grid has OutHeight rows of PhaseWidth positions. ResNet18's stem (7×7, stride 2) and its stride-2 3×3 layers run
+    /// this way instead of as im2col (nine times the input) plus GEMM.
+    /// </summary>
+    private readonly record struct PhaseLayout(Conv2dGeometry G)
+    {
+        public int Stride => G.StrideH; // PhaseLayout requires StrideH == StrideW
+
+        public int PaddedHeight => G.Height + 2 * G.PadH;
+
+        public int PaddedWidth => G.Width + 2 * G.PadW;
+
+        public int PhaseHeight => (PaddedHeight + Stride - 1) / Stride;
+
+        public int PhaseWidth => (PaddedWidth + Stride - 1) / Stride;
+
+        public int PhasePlane => PhaseHeight * PhaseWidth;
+
+        public int Grid => (G.OutHeight * PhaseWidth + TileWidth - 1) / TileWidth * TileWidth;
+
+        /// <summary>Phase planes plus the tail the last tile reads past them (see <see cref="Layout.BufferLength"/>).</summary>
+        public int BufferLength => G.InPerGroup * Stride * Stride * PhasePlane + TileWidth + G.DilationW * (G.KernelW - 1) / Stride + 1;
+
+        public void FillOffsets(Span<int> offsets)
+        {
+            int s = Stride;
+            for (int c = 0, k = 0; c < G.InPerGroup; c++)
+                for (int ki = 0; ki < G.KernelH; ki++)
+                    for (int kj = 0; kj < G.KernelW; kj++, k++)
+                    {
+                        int r = ki * G.DilationH, q = kj * G.DilationW;
+                        offsets[k] = ((c * s + r % s) * s + q % s) * PhasePlane + r / s * PhaseWidth + q / s;
+                    }
+        }
+
+        /// <summary>Writes the phases of planes [InPerGroup, Height, Width] (zero where they fall in the padding) and zeroes the tail.</summary>
+        public void Split(ReadOnlySpan<T> planes, Span<T> phases)
+        {
+            int s = Stride, hq = PhaseHeight, wq = PhaseWidth;
+            for (int c = 0; c < G.InPerGroup; c++)
+            {
+                var plane = planes.Slice(c * G.Height * G.Width, G.Height * G.Width);
+                for (int a = 0; a < s; a++)
+                    for (int b = 0; b < s; b++)
+                    {
+                        var dst = phases.Slice(((c * s + a) * s + b) * PhasePlane, PhasePlane);
+                        // Phase column j reads input column s·j + b − PadW: valid for j in [j0, j1).
+                        int j0 = Math.Max(0, (G.PadW - b + s - 1) / s), j1 = Math.Clamp((G.Width + G.PadW - b + s - 1) / s, j0, wq);
+                        for (int i = 0; i < hq; i++)
+                        {
+                            var row = dst.Slice(i * wq, wq);
+                            int y = s * i + a - G.PadH;
+                            if ((uint)y >= (uint)G.Height || j0 >= j1)
+                            {
+                                row.Clear();
+                                continue;
+                            }
+                            row[..j0].Clear();
+                            row[j1..].Clear();
+                            var src = plane.Slice(y * G.Width, G.Width);
+                            if (s == 1) src.Slice(j0 + b - G.PadW, j1 - j0).CopyTo(row[j0..j1]);
+                            else for (int j = j0, x = s * j0 + b - G.PadW; j < j1; j++, x += s) row[j] = src[x];
+                        }
+                    }
+            }
+            phases[(G.InPerGroup * s * s * PhasePlane)..BufferLength].Clear();
+        }
+    }
+
+    /// <summary>Whether <see cref="ForwardPacked"/> computes this convolution: any stride (equal along both axes), the output a plain convolution's.</summary>
+    public static bool AppliesPacked(in Conv2dGeometry g) =>
+        IsSupported && g.StrideH == g.StrideW
+        && g.OutHeight == Conv2dGeometry.OutputSize(g.Height, g.KernelH, g.StrideH, g.PadH, g.DilationH)
+        && g.OutWidth == Conv2dGeometry.OutputSize(g.Width, g.KernelW, g.StrideW, g.PadW, g.DilationW);
+
+    /// <summary><see cref="Forward"/> from weights packed by <see cref="PackWeights"/>, for any stride (<see cref="AppliesPacked"/>).</summary>
     public static void ForwardPacked(ReadOnlyMemory<T> input, T[] packed, ReadOnlyMemory<T> bias, Conv2dGeometry g, Memory<T> output,
         ReadOnlyMemory<T> residual, Activation activation)
     {
-        var l = new Layout(g.InPerGroup, g.Height, g.Width, g.PadH, g.PadW, g.KernelH, g.KernelW, g.DilationH, g.DilationW);
-        int k = g.ColumnRows, rows = g.OutPerGroup, blocks = (rows + MaxRows - 1) / MaxRows;
-        int groupIn = l.Channels * l.Height * l.Width, groupOut = rows * l.OutHeight * l.OutWidth;
+        var l = new PhaseLayout(g);
+        int k = g.ColumnRows, rows = g.OutPerGroup, blocks = (rows + MaxRows - 1) / MaxRows, gridLength = l.Grid;
+        int groupIn = g.InPerGroup * g.InPlane, groupOut = rows * g.OutPlane;
         // Threads take whole images when there are enough, else share each image's blocks of output channels.
         bool splitBlocks = g.Batch < Threads.Count;
         int imageGrain = (int)Math.Clamp((1L << 17) / Math.Max(1, g.MacsPerImage), 1, int.MaxValue);
-        int blockGrain = (int)Math.Clamp((1L << 17) / Math.Max(1L, (long)MaxRows * k * l.Grid), 1, int.MaxValue);
+        int blockGrain = (int)Math.Clamp((1L << 17) / Math.Max(1L, (long)MaxRows * k * gridLength), 1, int.MaxValue);
         ParallelHelper.For(splitBlocks ? 1 : g.Batch, splitBlocks ? 1 : imageGrain, (start, end) =>
         {
             if (splitBlocks) (start, end) = (0, g.Batch);
-            T[] padded = ArrayPool<T>.Shared.Rent(l.BufferLength);
-            T[] grid = ArrayPool<T>.Shared.Rent(blocks * MaxRows * l.Grid);
+            T[] phases = ArrayPool<T>.Shared.Rent(l.BufferLength);
+            T[] grid = ArrayPool<T>.Shared.Rent(blocks * MaxRows * gridLength);
             int[] offsets = ArrayPool<int>.Shared.Rent(k);
             try
             {
@@ -60,14 +139,14 @@ internal static unsafe partial class DirectConv<T>
                 {
                     for (int grp = 0; grp < g.Groups; grp++)
                     {
-                        Pad(input.Span.Slice((n * g.Groups + grp) * groupIn, groupIn), l, padded);
-                        var job = (Padded: padded, Grid: grid, Offsets: offsets, Weights: packed, Base: grp * blocks * MaxRows * k, K: k, Rows: rows, Length: l.Grid);
+                        l.Split(input.Span.Slice((n * g.Groups + grp) * groupIn, groupIn), phases);
+                        var job = (Padded: phases, Grid: grid, Offsets: offsets, Weights: packed, Base: grp * blocks * MaxRows * k, K: k, Rows: rows, Length: gridLength);
                         if (splitBlocks) ParallelHelper.For(blocks, blockGrain, job, static (j, first, last) => RunBlocks(j, first, last));
                         else RunBlocks(job, 0, blocks);
                         var y = output.Span.Slice((n * g.Groups + grp) * groupOut, groupOut);
                         var b = bias.IsEmpty ? default : bias.Span.Slice(grp * rows, rows);
                         var r = residual.IsEmpty ? default : residual.Span.Slice((n * g.Groups + grp) * groupOut, groupOut);
-                        Extract(grid.AsSpan(0, rows * l.Grid), l, b, r, y);
+                        Extract(grid.AsSpan(0, rows * gridLength), gridLength, l.PhaseWidth, g.OutHeight, g.OutWidth, b, r, y);
                         if (activation != Activation.None) GemmEpilogue.Activate(y, y, activation);
                     }
                 }
@@ -76,9 +155,27 @@ internal static unsafe partial class DirectConv<T>
             {
                 ArrayPool<int>.Shared.Return(offsets);
                 ArrayPool<T>.Shared.Return(grid);
-                ArrayPool<T>.Shared.Return(padded);
+                ArrayPool<T>.Shared.Return(phases);
             }
         });
+    }
+
+    /// <summary>The real columns of a grid [rows, gridLength] whose output rows are rowStride apart, plus bias[row] and the residual.</summary>
+    private static void Extract(ReadOnlySpan<T> grid, int gridLength, int rowStride, int outHeight, int outWidth, ReadOnlySpan<T> bias,
+        ReadOnlySpan<T> residual, Span<T> output)
+    {
+        int rows = output.Length / (outHeight * outWidth);
+        for (int o = 0; o < rows; o++)
+        {
+            for (int i = 0; i < outHeight; i++)
+            {
+                var src = grid.Slice(o * gridLength + i * rowStride, outWidth);
+                var dst = output.Slice((o * outHeight + i) * outWidth, outWidth);
+                if (bias.IsEmpty) src.CopyTo(dst);
+                else System.Numerics.Tensors.TensorPrimitives.Add(src, bias[o], dst);
+                if (!residual.IsEmpty) System.Numerics.Tensors.TensorPrimitives.Add(dst, residual.Slice((o * outHeight + i) * outWidth, outWidth), dst);
+            }
+        }
     }
 
     /// <summary>Blocks [first, end) of output channels over the whole grid: a block's weights stay in cache across the grid's tiles.</summary>

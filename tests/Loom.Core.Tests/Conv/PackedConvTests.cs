@@ -11,20 +11,20 @@ namespace Loom.Tests.Conv;
 /// </summary>
 public class PackedConvTests
 {
-    // N, C, H, W, OutC, k, stride, pad, groups: shapes that take im2col + GEMM (stride 2, 1×1, and a forced stride 1).
-    public static TheoryData<int[], bool> Cases => new()
+    // N, C, H, W, OutC, k, stride, pad, groups, forced to im2col + GEMM (packed: GEMM's panels).
+    public static TheoryData<int[]> Cases => new()
     {
-        { new[] { 1, 6, 11, 9, 26, 3, 2, 1, 2 }, false },  // stride 2, 2 groups, 13 rows per group: a partial register panel
-        { new[] { 2, 8, 7, 7, 30, 1, 1, 0, 1 }, false },   // 1×1: GEMM on the image itself
-        { new[] { 1, 40, 7, 7, 25, 3, 1, 1, 1 }, true },   // stride 1 forced to GEMM: depth 360, 49 columns as ResNet18's last stage
+        new[] { 1, 6, 11, 9, 26, 3, 2, 1, 2 },  // stride 2, 2 groups, 13 rows per group: a partial register panel
+        new[] { 2, 8, 7, 7, 30, 1, 1, 0, 1 },   // 1×1: GEMM on the image itself
+        new[] { 1, 40, 7, 7, 25, 3, 1, 1, 1 },  // depth 360, 49 columns as ResNet18's last stage
     };
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Packed_weights_give_the_bits_of_the_unpacked_convolution(int[] c, bool forceIm2col)
+    public void Packed_weights_give_the_bits_of_the_unpacked_gemm_convolution(int[] c)
     {
         var saved = ConvKernels.ForcedAlgorithm;
-        if (forceIm2col) ConvKernels.ForcedAlgorithm = ConvAlgorithm.Im2col;
+        ConvKernels.ForcedAlgorithm = ConvAlgorithm.Im2col;
         try
         {
             foreach (var dtype in new[] { DType.Float32, DType.Float64 })
@@ -88,8 +88,47 @@ public class PackedConvTests
         }
     }
 
+    // N, C, H, W, OutC, k, stride, pad, dilation, groups: strided convolutions, which packed weights run as a direct
+    // convolution over the input's stride × stride phases: ResNet18's stem (7×7, stride 2, pad 3), a stride-2 3×3 with
+    // an odd input, a stride-2 2×2, stride 3 with dilation 2 and groups, and a batch of 3 (threads take images).
+    public static TheoryData<int[]> StridedCases => new()
+    {
+        new[] { 1, 3, 20, 18, 10, 7, 2, 3, 1, 1 },
+        new[] { 1, 6, 13, 13, 16, 3, 2, 1, 1, 1 },
+        new[] { 1, 8, 9, 10, 12, 2, 2, 0, 1, 1 },
+        new[] { 1, 4, 17, 16, 6, 3, 3, 2, 2, 2 },
+        new[] { 3, 5, 11, 12, 9, 3, 2, 0, 1, 1 },
+    };
+
+    [Theory]
+    [MemberData(nameof(StridedCases))]
+    public void Strided_convolutions_from_packed_weights_match_the_oracle(int[] c)
+    {
+        var x = TestTensors.Randn(1, DType.Float64, c[0], c[1], c[2], c[3]);
+        var w = TestTensors.Randn(2, DType.Float64, c[4], c[1] / c[9], c[5], c[5]);
+        var b = TestTensors.Randn(3, DType.Float64, c[4]);
+        (int, int) stride = (c[6], c[6]), pad = (c[7], c[7]), dilation = (c[8], c[8]);
+        var expected = ConvOracle.Conv2d(x, w, b, stride, pad, dilation, c[9]).Add(0.5).Relu();
+        var r = Tensor.Full(expected.Shape, 0.5, DType.Float64);
+        TensorAssert.Close(expected, Functional.Conv2d(x, new PackedConv2dWeight(w, c[9]), b, stride, pad, dilation, Activation.Relu, r), 1e-12, 1e-12);
+    }
+
     [Fact]
     public void The_packed_copy_is_what_gemm_reads_and_an_in_place_change_repacks()
+    {
+        var saved = ConvKernels.ForcedAlgorithm;
+        ConvKernels.ForcedAlgorithm = ConvAlgorithm.Im2col;
+        try
+        {
+            ReadsThePackedCopy();
+        }
+        finally
+        {
+            ConvKernels.ForcedAlgorithm = saved;
+        }
+    }
+
+    private static void ReadsThePackedCopy()
     {
         var x = TestTensors.Randn(1, DType.Float32, 1, 4, 9, 9);
         var w = TestTensors.Randn(2, DType.Float32, 16, 4, 3, 3);
