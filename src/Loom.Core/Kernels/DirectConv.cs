@@ -265,21 +265,8 @@ internal static unsafe partial class DirectConv<T> where T : unmanaged, IFloatin
     }
 
     /// <summary>Copies the real columns of the grid [rows, Grid] to output planes [rows, OutHeight, OutWidth], adding bias[row] when given.</summary>
-    private static void Extract(ReadOnlySpan<T> grid, in Layout l, ReadOnlySpan<T> bias, ReadOnlySpan<T> residual, Span<T> output)
-    {
-        int rows = output.Length / (l.OutHeight * l.OutWidth);
-        for (int o = 0; o < rows; o++)
-        {
-            for (int i = 0; i < l.OutHeight; i++)
-            {
-                var src = grid.Slice(o * l.Grid + i * l.PaddedWidth, l.OutWidth);
-                var dst = output.Slice((o * l.OutHeight + i) * l.OutWidth, l.OutWidth);
-                if (bias.IsEmpty) src.CopyTo(dst);
-                else System.Numerics.Tensors.TensorPrimitives.Add(src, bias[o], dst);
-                if (!residual.IsEmpty) System.Numerics.Tensors.TensorPrimitives.Add(dst, residual.Slice((o * l.OutHeight + i) * l.OutWidth, l.OutWidth), dst);
-            }
-        }
-    }
+    private static void Extract(ReadOnlySpan<T> grid, in Layout l, ReadOnlySpan<T> bias, ReadOnlySpan<T> residual, Span<T> output) =>
+        Extract(grid, l.Grid, l.PaddedWidth, l.OutHeight, l.OutWidth, bias, residual, output);
 
     /// <summary>grid[o, q] = Σ_k w[k, o] · x[q + offsets[k]] for every tile of the grid and every block of rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
