@@ -29,7 +29,7 @@ namespace Loom.Kernels;
 /// grid, accumulated per (o, tap) in vector registers and summed across lanes once at the end.
 /// </para>
 /// </remarks>
-internal static unsafe class DirectConv<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal static unsafe partial class DirectConv<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private static int Lanes => Vector512<T>.Count;
 
@@ -364,21 +364,8 @@ internal static unsafe class DirectConv<T> where T : unmanaged, IFloatingPointIe
     }
 
     /// <summary>Copies the real columns of the grid [rows, Grid] to output planes [rows, OutHeight, OutWidth], adding bias[row] when given.</summary>
-    private static void Extract(ReadOnlySpan<T> grid, in Layout l, ReadOnlySpan<T> bias, ReadOnlySpan<T> residual, Span<T> output)
-    {
-        int rows = output.Length / (l.OutHeight * l.OutWidth);
-        for (int o = 0; o < rows; o++)
-        {
-            for (int i = 0; i < l.OutHeight; i++)
-            {
-                var src = grid.Slice(o * l.Grid + i * l.GridWidth, l.OutWidth);
-                var dst = output.Slice((o * l.OutHeight + i) * l.OutWidth, l.OutWidth);
-                if (bias.IsEmpty) src.CopyTo(dst);
-                else System.Numerics.Tensors.TensorPrimitives.Add(src, bias[o], dst);
-                if (!residual.IsEmpty) System.Numerics.Tensors.TensorPrimitives.Add(dst, residual.Slice((o * l.OutHeight + i) * l.OutWidth, l.OutWidth), dst);
-            }
-        }
-    }
+    private static void Extract(ReadOnlySpan<T> grid, in Layout l, ReadOnlySpan<T> bias, ReadOnlySpan<T> residual, Span<T> output) =>
+        Extract(grid, l.Grid, l.GridWidth, l.OutHeight, l.OutWidth, bias, residual, output);
 
     /// <summary>grid[o, q] = Σ_k w[k, o] · x[q + offsets[k]] for every tile of the grid and every block of rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -72,7 +72,7 @@ internal readonly record struct ThreadGrid(int RowBlocks, int ColumnBlocks)
 /// twice (docs/notes/gemm.md, "Threads").
 /// See docs/notes/gemm.md for how the sizes were measured.
 /// </remarks>
-internal static unsafe class GemmDriver<T, TKernel>
+internal static unsafe partial class GemmDriver<T, TKernel>
     where T : unmanaged, IFloatingPointIeee754<T>
     where TKernel : IGemmMicroKernel<T>
 {

@@ -65,7 +65,8 @@ public static partial class Functional
         return unbatched ? result.Squeeze(0) : result;
     }
 
-    private static Tensor Conv2dFused<T>(Tensor input, Tensor weight, Tensor? bias, Tensor? residual, Activation activation, Conv2dGeometry g)
+    private static Tensor Conv2dFused<T>(Tensor input, Tensor weight, Tensor? bias, Tensor? residual, Activation activation, Conv2dGeometry g,
+        PackedConv2dWeight? packedWeight = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var x = input.Contiguous();
@@ -73,7 +74,7 @@ public static partial class Functional
         var r = residual?.Contiguous();
         var y = Tensor.Empty(Shape.Wrap([g.Batch, g.OutChannels, g.OutHeight, g.OutWidth]), input.DType);
         ConvKernels.Conv2dForward(x.AsReadOnlyMemory<T>(), weight.Contiguous().AsReadOnlyMemory<T>(), b.AsReadOnlyMemory<T>(), g, y.AsMemory<T>(),
-            r is null ? ReadOnlyMemory<T>.Empty : r.AsReadOnlyMemory<T>(), activation);
+            r is null ? ReadOnlyMemory<T>.Empty : r.AsReadOnlyMemory<T>(), activation, packedWeight);
         return y;
     }
 

@@ -34,6 +34,9 @@ public sealed partial class OnnxModule
         // The folded weight and bias, and the storage versions of the tensors they were computed from.
         public int[]? FoldedVersions;
         public Tensor? FoldedWeight, FoldedBias;
+
+        // The convolution's weight (the folded one, or the Conv's own) packed for GEMM once rather than on every run.
+        public PackedConv2dWeight? Packed;
     }
 
     private readonly List<PlanStep> _plan = [];
@@ -118,8 +121,11 @@ public sealed partial class OnnxModule
             Tensor weight = lookup(conv.Inputs[1]);
             Tensor? bias = conv.Inputs.Length > 2 && conv.Inputs[2] != "" ? lookup(conv.Inputs[2]) : null;
             if (block.Norm is not null) (weight, bias) = Folded(block, weight, bias);
+            // A new fold is a new tensor; the Conv's own weight repacks itself when its storage version moves.
+            if (!ReferenceEquals(block.Packed?.Weight, weight) && weight.Rank == 4 && weight.DType is DType.Float32 or DType.Float64)
+                block.Packed = new PackedConv2dWeight(weight, conv.SmallInt("group", 1));
             var residual = block.Residual is null ? null : lookup(block.Residual);
-            return OnnxOps.FusedConv(conv, x, weight, bias, residual, block.Relu);
+            return OnnxOps.FusedConv(conv, x, weight, bias, residual, block.Relu, block.Packed);
         }
         catch (OnnxException e) { throw new OnnxException($"{Source}: {conv.Describe()}: {e.Message}", e); }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException)

@@ -116,7 +116,7 @@ internal static partial class OnnxOps
     /// when the convolution is 2-D and needs no crop and the residual has the output's shape; otherwise the separate
     /// ops (a broadcast Add, say).
     /// </summary>
-    public static Tensor FusedConv(OnnxNode n, Tensor x, Tensor weight, Tensor? bias, Tensor? residual, bool relu)
+    public static Tensor FusedConv(OnnxNode n, Tensor x, Tensor weight, Tensor? bias, Tensor? residual, bool relu, PackedConv2dWeight? packed = null)
     {
         if (weight.Rank != x.Rank) throw new OnnxException($"weight {weight.Shape} does not match input {x.Shape}");
         var w = ReadWindow(n, x, weight.Shape.Dims[2..].ToArray());
@@ -126,8 +126,10 @@ internal static partial class OnnxOps
         {
             var outShape = new Shape(x.Shape[0], weight.Shape[0], ConvOutSize(x, w, 0), ConvOutSize(x, w, 1));
             if (residual is null || residual.Shape == outShape && residual.DType == x.DType)
-                return Functional.Conv2d(padded, weight, bias, Pair(w.Strides, 1), Pair(symmetric, 0), Pair(w.Dilations, 1), groups,
-                    relu ? Activation.Relu : Activation.None, residual);
+                return packed is not null && packed.Groups == groups
+                    ? Functional.Conv2d(padded, packed, bias, Pair(w.Strides, 1), Pair(symmetric, 0), Pair(w.Dilations, 1), relu ? Activation.Relu : Activation.None, residual)
+                    : Functional.Conv2d(padded, weight, bias, Pair(w.Strides, 1), Pair(symmetric, 0), Pair(w.Dilations, 1), groups,
+                        relu ? Activation.Relu : Activation.None, residual);
         }
         var y = Functional.Conv2d(As2d(padded), As2d(weight), bias, Pair(w.Strides, 1), Pair(symmetric, 0), Pair(w.Dilations, 1), groups);
         y = CropTo(From2d(y, x.Rank), x, w, ceil: false);
