@@ -27,19 +27,17 @@ internal static class GenerateCommand
         var weights = new Option<string?>("--weights") { Description = "a Hugging Face GPT-2 model.safetensors instead of a run" };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "with --weights: gpt2, or a tokenizer.json written by loom train" };
         var heads = new Option<int?>("--heads") { Description = "with --weights: attention heads (default: config.json beside the file, else width/64)" };
-        var best = new Option<bool>("--best") { Description = "use the run's best.safetensors (lowest validation loss)" };
-        var threads = new Option<int?>("--threads") { Description = "threads for kernels (default: all cores)" };
+        var inference = new InferenceOptions();
         var command = new Command("generate", "Continue text with a trained language model or a GPT-2 checkpoint")
         {
-            run, prompt, tokens, temperature, topK, topP, penalty, seed, weights, tokenizer, heads, best, threads,
+            run, prompt, tokens, temperature, topK, topP, penalty, seed, weights, tokenizer, heads, inference.Best, inference.Threads,
         };
         command.SetAction(parse =>
         {
-            if (parse.GetValue(threads) is < 1 and var t) throw new UserErrorException($"--threads must be at least 1, got {t}");
-            Loom.Threads.Count = parse.GetValue(threads) ?? Environment.ProcessorCount;
+            inference.ApplyThreads(parse);
             var prompts = parse.GetValue(prompt) ?? [];
             if (prompts.Length == 0) throw new UserErrorException("give at least one --prompt (an empty one, --prompt \"\", starts from nothing)");
-            var generator = Load(parse.GetValue(run), parse.GetValue(weights), parse.GetValue(tokenizer), parse.GetValue(heads), parse.GetValue(best));
+            var generator = Load(parse.GetValue(run), parse.GetValue(weights), parse.GetValue(tokenizer), parse.GetValue(heads), parse.GetValue(inference.Best));
             var options = new GenerationOptions(parse.GetValue(tokens), parse.GetValue(temperature), parse.GetValue(topK), parse.GetValue(topP),
                 parse.GetValue(penalty), parse.GetValue(seed));
             options.Validate(); // before the prompt is echoed, so that an error is a line of its own

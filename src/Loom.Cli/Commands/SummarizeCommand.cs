@@ -13,12 +13,11 @@ internal static class SummarizeCommand
         var run = new Argument<string>("run") { Description = "a run folder written by loom train on package descriptions" };
         var text = new Option<string[]>("--text") { Description = "a text to summarise (may be repeated)", Arity = ArgumentArity.OneOrMore };
         var file = new Option<string?>("--file") { Description = "a UTF-8 file whose whole content is one text to summarise" };
-        var best = new Option<bool>("--best") { Description = "use the run's best.safetensors (lowest validation loss)" };
-        var threads = new Option<int?>("--threads") { Description = "threads for kernels (default: all cores)" };
-        var command = new Command("summarize", "Summarise texts in one line with a trained summarisation run") { run, text, file, best, threads };
+        var inference = new InferenceOptions();
+        var command = new Command("summarize", "Summarise texts in one line with a trained summarisation run") { run, text, file, inference.Best, inference.Threads };
         command.SetAction(parse =>
         {
-            if (parse.GetValue(threads) is < 1 and var t) throw new UserErrorException($"--threads must be at least 1, got {t}");
+            inference.ApplyThreads(parse);
             var texts = (parse.GetValue(text) ?? []).ToList();
             if (parse.GetValue(file) is { } path)
             {
@@ -26,8 +25,7 @@ internal static class SummarizeCommand
                 texts.Add(File.ReadAllText(path));
             }
             if (texts.Count == 0) throw new UserErrorException("give a text to summarise with --text \"…\" or --file FILE");
-            Loom.Threads.Count = parse.GetValue(threads) ?? Environment.ProcessorCount;
-            var summarizer = Summarizer.Load(new RunFolder(RunOptions.ExistingRun(parse.GetValue(run)!)), parse.GetValue(best));
+            var summarizer = Summarizer.Load(new RunFolder(RunOptions.ExistingRun(parse.GetValue(run)!)), parse.GetValue(inference.Best));
             foreach (var summary in summarizer.Summarize(texts)) console.Profile.Out.Writer.WriteLine(summary);
             return 0;
         });

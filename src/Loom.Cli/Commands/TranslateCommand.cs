@@ -14,14 +14,12 @@ internal static class TranslateCommand
         var text = new Option<string[]>("--text") { Description = "a sentence to translate (repeat for several)", Arity = ArgumentArity.OneOrMore };
         var file = new Option<string?>("--file") { Description = "a text file: each non-empty line is translated" };
         var beam = new Option<int?>("--beam") { Description = "beam size (1: greedy; default: the run's --beam)" };
-        var best = new Option<bool>("--best") { Description = "use the run's best.safetensors (lowest validation loss)" };
-        var threads = new Option<int?>("--threads") { Description = "threads for kernels (default: all cores)" };
-        var command = new Command("translate", "Translate sentences with a trained translation run") { run, text, file, beam, best, threads };
+        var inference = new InferenceOptions();
+        var command = new Command("translate", "Translate sentences with a trained translation run") { run, text, file, beam, inference.Best, inference.Threads };
         command.SetAction(parse =>
         {
-            if (parse.GetValue(threads) is < 1 and var t) throw new UserErrorException($"--threads must be at least 1, got {t}");
+            inference.ApplyThreads(parse);
             if (parse.GetValue(beam) is < 1 and var b) throw new UserErrorException($"--beam must be at least 1, got {b}");
-            Loom.Threads.Count = parse.GetValue(threads) ?? Environment.ProcessorCount;
             var sentences = (parse.GetValue(text) ?? []).ToList();
             if (parse.GetValue(file) is { } path)
             {
@@ -29,7 +27,7 @@ internal static class TranslateCommand
                 sentences.AddRange(File.ReadAllLines(path).Where(l => l.Trim().Length > 0));
             }
             if (sentences.Count == 0) throw new UserErrorException("give a sentence with --text \"…\" or a file of sentences with --file");
-            var translator = TranslationTask.LoadTranslator(new RunFolder(RunOptions.ExistingRun(parse.GetValue(run)!)), parse.GetValue(best), parse.GetValue(beam));
+            var translator = TranslationTask.LoadTranslator(new RunFolder(RunOptions.ExistingRun(parse.GetValue(run)!)), parse.GetValue(inference.Best), parse.GetValue(beam));
             var output = console.Profile.Out.Writer;
             foreach (var translation in translator.Translate(sentences)) output.WriteLine(translation);
             return 0;

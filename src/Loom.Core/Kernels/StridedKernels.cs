@@ -49,6 +49,30 @@ internal static class StridedKernels
         return rank >= 2 && strides[rank - 2] == 1 && shape[rank - 2] > 1 && shape[rank - 1] > 1 && Math.Abs(strides[rank - 1]) > 1;
     }
 
+    /// <summary>
+    /// The storage offset of every position of a block of <paramref name="dims"/> laid out with
+    /// <paramref name="strides"/> from <paramref name="start"/>, in row-major order (an odometer over the axes):
+    /// offsets[0 … Π dims − 1].
+    /// </summary>
+    public static void Offsets(ReadOnlySpan<int> dims, ReadOnlySpan<int> strides, int start, Span<int> offsets)
+    {
+        int count = 1;
+        foreach (var d in dims) count *= d;
+        Span<int> coordinate = stackalloc int[dims.Length];
+        int o = start;
+        for (int e = 0; e < count; e++)
+        {
+            offsets[e] = o;
+            for (int a = dims.Length - 1; a >= 0; a--)
+            {
+                o += strides[a];
+                if (++coordinate[a] < dims[a]) break;
+                o -= strides[a] * dims[a];
+                coordinate[a] = 0;
+            }
+        }
+    }
+
     /// <summary>Gather of a view for which <see cref="IsTransposed"/> holds: a batch of cache-blocked matrix transposes.</summary>
     private static void GatherTransposed<T>(ReadOnlySpan<T> source, int offset, ReadOnlySpan<int> shape, ReadOnlySpan<int> strides, Span<T> destination)
         where T : unmanaged
@@ -61,20 +85,7 @@ internal static class StridedKernels
         Span<int> offsets = rented is null ? stackalloc int[matrices] : rented.AsSpan(0, matrices);
         try
         {
-            // Each matrix's first element: an odometer over the leading axes.
-            Span<int> index = stackalloc int[lead.Length];
-            int o = offset;
-            for (int m = 0; m < matrices; m++)
-            {
-                offsets[m] = o;
-                for (int ax = lead.Length - 1; ax >= 0; ax--)
-                {
-                    o += strides[ax];
-                    if (++index[ax] < lead[ax]) break;
-                    o -= strides[ax] * lead[ax];
-                    index[ax] = 0;
-                }
-            }
+            Offsets(lead, strides[..^2], offset, offsets); // each matrix's first element
             TransposeKernels.Gather(source, offsets, shape[rank - 2], shape[rank - 1], strides[rank - 1], destination);
         }
         finally

@@ -23,18 +23,23 @@ public static partial class Functional
         (int H, int W)? padding = null, (int H, int W)? dilation = null, bool ceilMode = false)
     {
         var (g, shape) = PoolGeometry("max_pool2d", input, kernelSize, stride ?? kernelSize, padding ?? (0, 0), dilation ?? (1, 1), ceilMode, oneD: false, average: false);
-        return input.DType == DType.Float32 ? MaxPoolIndexed<float>(input, g, shape) : MaxPoolIndexed<double>(input, g, shape);
+        return input.DType == DType.Float32 ? ArgmaxPool<float>(input, g, shape, adaptive: false) : ArgmaxPool<double>(input, g, shape, adaptive: false);
     }
 
-    private static (Tensor, Tensor) MaxPoolIndexed<T>(Tensor input, Pool2dGeometry g, Shape shape) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// max_pool2d (or, <paramref name="adaptive"/>, adaptive_max_pool2d) of geometry <paramref name="g"/> with the Int64
+    /// in-plane index of each maximum. The kernel writes Int32 indices, even for 2×2 windows (which max_pool2d itself
+    /// stores as byte codes), so both share the int-index backward.
+    /// </summary>
+    private static (Tensor, Tensor) ArgmaxPool<T>(Tensor input, Pool2dGeometry g, Shape shape, bool adaptive) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Tensor x;
         using (new NoGrad()) x = input.Contiguous();
         var y = Tensor.Empty(shape, input.DType);
         var indices = Tensor.Empty(shape, DType.Int32);
-        PoolingKernels.MaxPool2dForward(x.AsReadOnlyMemory<T>(), g, y.AsMemory<T>(), indices.AsMemory<int>());
-        // Int32 indices even for 2×2 windows (which max_pool2d itself stores as byte codes), so the int-index backward.
-        if (GradMode.ShouldRecord(input)) new ArgmaxScatterBackward<T>("max_pool2d", input, indices, g).Attach(y);
+        if (adaptive) MaxPoolIndexKernels.AdaptiveMaxPool2d(x.AsReadOnlyMemory<T>(), g, y.AsMemory<T>(), indices.AsMemory<int>());
+        else PoolingKernels.MaxPool2dForward(x.AsReadOnlyMemory<T>(), g, y.AsMemory<T>(), indices.AsMemory<int>());
+        if (GradMode.ShouldRecord(input)) new ArgmaxScatterBackward<T>(adaptive ? "adaptive_max_pool2d" : "max_pool2d", input, indices, g).Attach(y);
         return (y, indices.To(DType.Int64));
     }
 
@@ -59,18 +64,8 @@ public static partial class Functional
         var dims = input.Shape.ToArray();
         (dims[^2], dims[^1]) = (outputSize.H, outputSize.W);
         var g = new Pool2dGeometry(input.Numel / (h * w), h, w, outputSize.H, outputSize.W, 0, 0, 0, 0, 0, 0, 0, 0);
-        return input.DType == DType.Float32 ? AdaptiveMaxCore<float>(input, g, new Shape(dims)) : AdaptiveMaxCore<double>(input, g, new Shape(dims));
-    }
-
-    private static (Tensor, Tensor) AdaptiveMaxCore<T>(Tensor input, Pool2dGeometry g, Shape shape) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        Tensor x;
-        using (new NoGrad()) x = input.Contiguous();
-        var y = Tensor.Empty(shape, input.DType);
-        var indices = Tensor.Empty(shape, DType.Int32);
-        MaxPoolIndexKernels.AdaptiveMaxPool2d(x.AsReadOnlyMemory<T>(), g, y.AsMemory<T>(), indices.AsMemory<int>());
-        if (GradMode.ShouldRecord(input)) new ArgmaxScatterBackward<T>("adaptive_max_pool2d", input, indices, g).Attach(y);
-        return (y, indices.To(DType.Int64));
+        var shape = new Shape(dims);
+        return input.DType == DType.Float32 ? ArgmaxPool<float>(input, g, shape, adaptive: true) : ArgmaxPool<double>(input, g, shape, adaptive: true);
     }
 
     /// <summary>The backward of a pooling that recorded each output's argmax: dx = dy scattered onto those positions.</summary>

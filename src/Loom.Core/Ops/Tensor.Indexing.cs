@@ -513,19 +513,7 @@ public partial class Tensor
             count = 1;
             foreach (var d in dims) count *= d;
             var offsets = ArrayPool<int>.Shared.Rent(count);
-            Span<int> coordinate = stackalloc int[dims.Length];
-            int o = start;
-            for (int e = 0; e < count; e++)
-            {
-                offsets[e] = o;
-                for (int a = dims.Length - 1; a >= 0; a--)
-                {
-                    o += strides[a];
-                    if (++coordinate[a] < dims[a]) break;
-                    o -= strides[a] * dims[a];
-                    coordinate[a] = 0;
-                }
-            }
+            StridedKernels.Offsets(dims, strides, start, offsets);
             return offsets;
         }
     }

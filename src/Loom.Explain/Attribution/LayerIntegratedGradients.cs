@@ -116,13 +116,9 @@ public sealed class LayerIntegratedGradients(Module<Tensor, Tensor> model, Modul
     /// <summary>The explained output per sample when the layer's output is multiplied by <paramref name="alpha"/>.</summary>
     private double[] Outputs(Tensor inputs, Tensor? targets, double alpha)
     {
-        int n = inputs.Shape[0];
-        var values = new double[n];
-        using var noGrad = new NoGrad();
-        for (int start = 0; start < n; start += BatchSize)
+        var values = new double[inputs.Shape[0]];
+        ModelOutputs.InBatches(values.Length, BatchSize, (start, rows) =>
         {
-            int rows = Math.Min(BatchSize, n - start);
-            using var scope = new MemoryScope();
             var scale = Enumerable.Repeat(alpha, rows).ToArray();
             var hook = layer.RegisterForwardHook((_, input, output) => Scale(input, output, scale));
             try
@@ -134,7 +130,7 @@ public sealed class LayerIntegratedGradients(Module<Tensor, Tensor> model, Modul
             {
                 hook.Remove();
             }
-        }
+        });
         return values;
     }
 

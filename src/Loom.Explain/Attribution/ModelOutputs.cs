@@ -44,17 +44,28 @@ internal static class ModelOutputs
     /// <summary>The explained output per sample, without gradients, in batches of <paramref name="batchSize"/> rows.</summary>
     public static double[] Values(Module<Tensor, Tensor> model, Tensor inputs, Tensor? targets, int batchSize)
     {
-        int n = inputs.Shape[0];
-        var values = new double[n];
+        var values = new double[inputs.Shape[0]];
+        InBatches(values.Length, batchSize, (start, rows) =>
+        {
+            var selected = Select(model.Forward(inputs.Narrow(0, start, rows)), targets?.Narrow(0, start, rows)).To(DType.Float64);
+            selected.Contiguous().AsReadOnlySpan<double>().CopyTo(values.AsSpan(start, rows));
+        });
+        return values;
+    }
+
+    /// <summary>
+    /// Calls <paramref name="batch"/>(start, rows) for consecutive batches of at most <paramref name="batchSize"/> of
+    /// <paramref name="n"/> rows, without gradients, each in its own memory scope: the forward passes that only read
+    /// the model's outputs keep neither graphs nor intermediate tensors beyond their batch.
+    /// </summary>
+    public static void InBatches(int n, int batchSize, Action<int, int> batch)
+    {
         using var noGrad = new NoGrad();
         for (int start = 0; start < n; start += batchSize)
         {
-            int rows = Math.Min(batchSize, n - start);
             using var scope = new MemoryScope();
-            var selected = Select(model.Forward(inputs.Narrow(0, start, rows)), targets?.Narrow(0, start, rows)).To(DType.Float64);
-            selected.Contiguous().AsReadOnlySpan<double>().CopyTo(values.AsSpan(start, rows));
+            batch(start, Math.Min(batchSize, n - start));
         }
-        return values;
     }
 
     /// <summary>

@@ -68,15 +68,9 @@ public static class PermutationImportance
 
     private static long[] Predict(Module<Tensor, Tensor> model, Tensor inputs, int batchSize, Func<Tensor, Tensor> decide)
     {
-        int n = inputs.Shape[0];
-        var result = new long[n];
-        using var noGrad = new NoGrad();
-        for (int start = 0; start < n; start += batchSize)
-        {
-            int rows = Math.Min(batchSize, n - start);
-            using var scope = new MemoryScope();
-            decide(model.Forward(inputs.Narrow(0, start, rows))).To(DType.Int64).ToArray<long>().CopyTo(result, start);
-        }
+        var result = new long[inputs.Shape[0]];
+        ModelOutputs.InBatches(result.Length, batchSize, (start, rows) =>
+            decide(model.Forward(inputs.Narrow(0, start, rows))).To(DType.Int64).ToArray<long>().CopyTo(result, start));
         return result;
     }
 }

@@ -88,7 +88,7 @@ public sealed class AttentionLstmTranslator : Module<Tensor, Tensor>, ISequenceT
     {
         using var noGrad = new NoGrad();
         var encoded = Encode(SentencePairs.Trim(source));
-        if (copies > 1) encoded = encoded.Rows(Tensor.FromArray(Enumerable.Range(0, source.Shape[0] * copies).Select(r => (long)(r / copies)).ToArray()));
+        if (copies > 1) encoded = encoded.Rows(SequenceSearch.CopyRows(source.Shape[0], copies));
         return new Stepper(this, encoded);
     }
 

@@ -156,7 +156,7 @@ public sealed class Seq2SeqTransformer : Module<Tensor, Tensor>, ISequenceToSequ
     {
         using var noGrad = new NoGrad();
         var encoding = Encode(SentencePairs.Trim(source));
-        if (copies > 1) encoding = encoding.Rows(Tensor.FromArray(Enumerable.Range(0, source.Shape[0] * copies).Select(r => (long)(r / copies)).ToArray()));
+        if (copies > 1) encoding = encoding.Rows(SequenceSearch.CopyRows(source.Shape[0], copies));
         return new Stepper(this, encoding);
     }
 

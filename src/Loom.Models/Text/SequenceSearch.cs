@@ -52,6 +52,13 @@ public sealed record Hypothesis(int[] Tokens, double LogProbability, double Scor
 /// </summary>
 public static class SequenceSearch
 {
+    /// <summary>
+    /// For each of the B · <paramref name="copies"/> decoder rows of <see cref="ISequenceToSequence.StartDecoding"/>, the
+    /// sentence it decodes (row r: sentence r / copies): the row index that spreads an encoded batch of B sentences over them.
+    /// </summary>
+    internal static Tensor CopyRows(int sentences, int copies) =>
+        Tensor.FromArray(Enumerable.Range(0, sentences * copies).Select(r => (long)(r / copies)).ToArray());
+
     /// <summary>GNMT's length penalty ((5 + length) / 6)^α.</summary>
     public static double LengthPenalty(int length, double alpha) => alpha == 0 ? 1 : Math.Pow((5.0 + length) / 6.0, alpha);
 

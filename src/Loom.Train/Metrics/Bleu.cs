@@ -32,8 +32,8 @@ public static partial class Bleu
             referenceLength += reference.Length;
             for (int n = 1; n <= MaxOrder; n++)
             {
-                var referenceCounts = NGrams(reference, n);
-                foreach (var (gram, count) in NGrams(hyp, n))
+                var referenceCounts = NGrams.Count(reference, n);
+                foreach (var (gram, count) in NGrams.Count(hyp, n))
                 {
                     totals[n - 1] += count;
                     matches[n - 1] += Math.Min(count, referenceCounts.GetValueOrDefault(gram));
@@ -54,17 +54,6 @@ public static partial class Bleu
         line = PeriodCommaBefore().Replace(line, " $1 $2");
         line = DashAfterDigit().Replace(line, "$1 $2 ");
         return line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-    }
-
-    private static Dictionary<string, int> NGrams(string[] words, int n)
-    {
-        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int i = 0; i + n <= words.Length; i++)
-        {
-            var gram = string.Join('\u0001', words, i, n);
-            counts[gram] = counts.GetValueOrDefault(gram) + 1;
-        }
-        return counts;
     }
 
     // mteval-v13a's character classes: { | } ~, [ \ ] ^ _ `, space ! " # $ % &, ( ) * +, : ; < = > ? @, and /.

@@ -59,8 +59,8 @@ public static partial class Rouge
 
     private static double NGramF(string[] hypothesis, string[] reference, int n)
     {
-        var hyp = NGrams(hypothesis, n);
-        var refs = NGrams(reference, n);
+        var hyp = NGrams.Count(hypothesis, n);
+        var refs = NGrams.Count(reference, n);
         int overlap = hyp.Sum(kv => Math.Min(kv.Value, refs.GetValueOrDefault(kv.Key)));
         return F(overlap, Math.Max(0, hypothesis.Length - n + 1), Math.Max(0, reference.Length - n + 1));
     }
@@ -70,17 +70,6 @@ public static partial class Rouge
         if (hypothesisCount == 0 || referenceCount == 0 || overlap == 0) return 0;
         double precision = (double)overlap / hypothesisCount, recall = (double)overlap / referenceCount;
         return 2 * precision * recall / (precision + recall);
-    }
-
-    private static Dictionary<string, int> NGrams(string[] words, int n)
-    {
-        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int i = 0; i + n <= words.Length; i++)
-        {
-            var gram = string.Join(' ', words, i, n);
-            counts[gram] = counts.GetValueOrDefault(gram) + 1;
-        }
-        return counts;
     }
 
     [GeneratedRegex(@"[\p{L}\p{N}]+")]

@@ -66,6 +66,10 @@ public sealed class ClassificationData : TaskData
 
     public override Tensor Strata => Train.Targets;
 
+    /// <summary>The predictions table of the test samples, keyed by their index in the data (<see cref="TestRows"/>).</summary>
+    internal ResultTable Predictions(Tensor logits) =>
+        ClassificationEvaluation.Predictions(logits, ClassNames, ["index"], i => [(long)(TestRows?[i] ?? i)], ClassificationEvaluation.TestClasses(this, Test));
+
     /// <summary>The random augmentation of training images (`--augment`), or null.</summary>
     public ITransform? Augmentation { get; internal set; }
 

@@ -50,6 +50,18 @@ public sealed class ClassificationEvaluation(EvaluationResult result, ConfusionM
         return new ResultTable("Predictions", columns, rows);
     }
 
+    /// <summary>
+    /// The true class of each sample of <paramref name="test"/> (class indices as targets), or null when
+    /// <paramref name="data"/> is unlabelled and those targets are placeholders: the <c>target</c> argument of
+    /// <see cref="Predictions"/>.
+    /// </summary>
+    internal static Func<int, int>? TestClasses(TaskData data, TensorDataset test)
+    {
+        if (data.Unlabelled is not null) return null;
+        var targets = test.Targets.ToArray<long>();
+        return i => (int)targets[i];
+    }
+
     private static Cell Probability(double p) => p.ToString("G6", CultureInfo.InvariantCulture);
 
     public IReadOnlyList<string> ClassNames { get; } = classNames;

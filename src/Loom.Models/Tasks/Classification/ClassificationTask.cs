@@ -96,11 +96,6 @@ public sealed class ClassificationTask : ITask
     /// Per test sample: its index in the data (a CSV's data row, counting from 0), its true class when the data has
     /// labels, the predicted class and its probability, and every class's probability (p_NAME).
     /// </summary>
-    public ResultTable Predict(Evaluator evaluator, TaskData data, IEnumerable<Batch> test)
-    {
-        var d = (ClassificationData)data;
-        var targets = d.Unlabelled is null ? d.Test.Targets.ToArray<long>() : null;
-        return ClassificationEvaluation.Predictions(evaluator.Predict(test), d.ClassNames, ["index"],
-            i => [(long)(d.TestRows?[i] ?? i)], targets is null ? null : i => (int)targets[i]);
-    }
+    public ResultTable Predict(Evaluator evaluator, TaskData data, IEnumerable<Batch> test) =>
+        ((ClassificationData)data).Predictions(evaluator.Predict(test));
 }

@@ -68,6 +68,10 @@ public sealed class KeywordSpottingData : TaskData
 
     public override void Save(RunFolder folder) => ClassNamesFile.Write(folder, ClassNames);
 
+    /// <summary>The predictions table of the test clips, keyed by their file.</summary>
+    internal ResultTable Predictions(Tensor logits) =>
+        ClassificationEvaluation.Predictions(logits, ClassNames, ["file"], i => [TestFiles[i]], ClassificationEvaluation.TestClasses(this, Test));
+
     /// <summary>
     /// A cross-validation fold: the validation rows' clips, clean, are its test split; its training rows are the given
     /// ones less every copy of those clips (a fold of rows would otherwise train on augmented copies of what it tests).

@@ -61,11 +61,6 @@ public sealed class KeywordSpottingTask : ITask
         ClassificationEvaluation.Of(evaluator, test, ((KeywordSpottingData)data).ClassNames);
 
     /// <summary>Per test clip: its file, its true word when labelled, the predicted word and its probability, and every class's probability.</summary>
-    public ResultTable Predict(Evaluator evaluator, TaskData data, IEnumerable<Batch> test)
-    {
-        var d = (KeywordSpottingData)data;
-        var targets = d.Unlabelled is null ? d.Test.Targets.ToArray<long>() : null;
-        return ClassificationEvaluation.Predictions(evaluator.Predict(test), d.ClassNames, ["file"],
-            i => [d.TestFiles[i]], targets is null ? null : i => (int)targets[i]);
-    }
+    public ResultTable Predict(Evaluator evaluator, TaskData data, IEnumerable<Batch> test) =>
+        ((KeywordSpottingData)data).Predictions(evaluator.Predict(test));
 }

@@ -7,20 +7,12 @@ namespace Loom.Nn;
 /// ±1/√fan_in with fan_in = in/groups·kH·kW (PyTorch's default).
 /// </summary>
 /// <remarks>Shapes: [N, in, H, W] → [N, out, OH, OW], OH = ⌊(H + 2·padding − dilation·(kH − 1) − 1) / stride⌋ + 1.</remarks>
-public sealed class Conv2d : Module<Tensor, Tensor>
+public sealed class Conv2d : ConvNd<(int H, int W)>
 {
     public Conv2d(int inChannels, int outChannels, (int H, int W) kernelSize, (int H, int W)? stride = null, (int H, int W)? padding = null,
         (int H, int W)? dilation = null, int groups = 1, bool bias = true, DType dtype = DType.Float32, Generator? generator = null)
-    {
-        ConvolutionParameters.CheckChannels(nameof(Conv2d), inChannels, outChannels, groups);
-        (InChannels, OutChannels, KernelSize, Groups) = (inChannels, outChannels, kernelSize, groups);
-        Stride = stride ?? (1, 1);
-        Padding = padding ?? (0, 0);
-        Dilation = dilation ?? (1, 1);
-        var (weight, biasParameter) = ConvolutionParameters.Uniform(new Shape(outChannels, inChannels / groups, kernelSize.H, kernelSize.W), outChannels, bias, dtype, generator);
-        Weight = RegisterParameter("weight", weight)!;
-        Bias = RegisterParameter("bias", biasParameter);
-    }
+        : base(nameof(Conv2d), inChannels, outChannels, kernelSize, stride ?? (1, 1), padding ?? (0, 0), dilation ?? (1, 1), groups,
+            () => new Shape(outChannels, inChannels / groups, kernelSize.H, kernelSize.W), bias, dtype, generator) { }
 
     public Conv2d(int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0, int dilation = 1, int groups = 1, bool bias = true,
         DType dtype = DType.Float32, Generator? generator = null)
@@ -34,18 +26,8 @@ public sealed class Conv2d : Module<Tensor, Tensor>
         bool bias = true, DType dtype = DType.Float32, Generator? generator = null)
         : this(inChannels, outChannels, kernelSize, (1, 1), (0, 0), dilation, groups, bias, dtype, generator) => PaddingMode = padding;
 
-    public int InChannels { get; }
-    public int OutChannels { get; }
-    public (int H, int W) KernelSize { get; }
-    public (int H, int W) Stride { get; }
-    public (int H, int W) Padding { get; }
-
-    /// <summary>Padding named by its effect, or null when <see cref="Padding"/> gives it in elements.</summary>
+    /// <summary>Padding named by its effect, or null when <see cref="ConvNd{TSize}.Padding"/> gives it in elements.</summary>
     public ConvPadding? PaddingMode { get; }
-    public (int H, int W) Dilation { get; }
-    public int Groups { get; }
-    public Parameter Weight { get; }
-    public Parameter? Bias { get; }
 
     protected override Tensor ForwardCore(Tensor input) => PaddingMode is ConvPadding mode
         ? Functional.Conv2d(input, Weight, Bias, mode, Dilation, Groups)
