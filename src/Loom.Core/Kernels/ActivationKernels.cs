@@ -189,17 +189,50 @@ internal static class ActivationKernels
     // Φ(−z) for z = |x| ≥ 0, the lower tail of the normal distribution, for GELU. It is computed in z itself, not in
     // t = z/√2 as erfc would be: t would be rounded, and exp(−t²) turns that rounding into 2t²·2⁻²⁴ of relative
     // error (10⁻⁵ at z = 12).
-    //   Φ(−z) = exp(−z²/2) · G(z),  G(z) = ½·erfcx(z/√2) ≈ u·R(u),  u = 1/(1 + 0.35·z),  R of degree 8.
-    // G is smooth, ½ at 0 and ≈ 1/(z√(2π)) for large z, so one fit in u covers z from 0 to where exp(−z²/2) underflows
-    // (14.5). R is minimax for relative error on u ∈ [1/(1 + 0.35·14.5), 1] (Lawson iterations over a Chebyshev basis
-    // against a 30-digit erfc, in double: tools/fit_gelu_tail.py), 3.2·10⁻⁸ before rounding to float. exp(−z²/2)
-    // is ExpKernels.ExpMinusHalfSquare (a table exp that takes z² exactly). One division, one exp and nine FMAs: the
-    // exp and the fit serve both signs, and the backward pass reuses exp(−z²/2) for the density φ.
+    //   Φ(−z) = exp(−z²/2) · G(z),  G(z) = ½·erfcx(z/√2),  G by a polynomial of degree 6 in z − c per interval.
+    // G is smooth, ½ at 0 and ≈ 1/(z√(2π)) for large z. Its 16 intervals are the quarters of the octaves of y = z + 1
+    // (z from 0 to 1 by 0.25, to 3 by 0.5, to 7 by 1, to 15 by 2: finer where G bends most), so the interval's index
+    // is a bit field of the float y, bits 21–24 (the low two bits of the exponent, the top two of the mantissa), and
+    // the centre c and the seven coefficients are each one Lookup16 (vpermps) of that index. The table is fitted for
+    // relative error against a 30-digit erfc, the coefficients rounded to float one at a time with the higher ones
+    // refitted (tools/fit_gelu_tail.py): 5.6·10⁻⁹ in all. One division-free fit in one variable (u = 1/(1 + 0.35z),
+    // degree 8: a vdivps and ten multiply-adds) was 3.2·10⁻⁸ and slower (docs/notes/jit.md). exp(−z²/2) is
+    // ExpKernels.ExpMinusHalfSquare (a table exp that takes z² exactly). The exp and the fit serve both signs, and
+    // the backward pass reuses exp(−z²/2) for the density φ.
 
-    private const float GeluU = 0.35f, GeluTailEnd = 14.5f;
+    private const float GeluTailEnd = 14.5f;
 
-    private const float G0 = 1.396213025e-01f, G1 = 1.398635209e-01f, G2 = 1.198213026e-01f, G3 = 1.055524349e-01f,
-        G4 = -2.321217395e-02f, G5 = 1.593194008e-01f, G6 = -2.558387220e-01f, G7 = 1.440307647e-01f, G8 = -2.915785275e-02f;
+    /// <summary>
+    /// G's centres and coefficients, 16 floats per row in the order of the index bits of z + 1 (y in [2, 4), [4, 8),
+    /// [8, 16), then [1, 2)): the centres, then the coefficients of t⁰ to t⁶, t = z − centre.
+    /// </summary>
+    private static ReadOnlySpan<float> GeluTail =>
+    [
+        // centre
+        1.2373047f, 1.7568359f, 2.2421875f, 2.7451172f, 3.5117188f, 4.4785156f, 5.515625f, 6.4765625f,
+        7.96875f, 10.019531f, 12.050781f, 13.796875f, 0.12054443f, 0.3737793f, 0.6213379f, 0.8691406f,
+        // t^0
+        2.321705520e-01f, 1.847216934e-01f, 1.540687978e-01f, 1.309176236e-01f, 1.060327366e-01f, 8.517723531e-02f, 7.015478611e-02f, 6.022357568e-02f,
+        4.930955544e-02f, 3.943114728e-02f, 3.288168833e-02f, 2.876583859e-02f, 4.553220868e-01f, 3.799178600e-01f, 3.240783811e-01f, 2.806762457e-01f,
+        // t^1
+        -1.116765738e-01f, -7.441657037e-02f, -5.349114910e-02f, -3.955806419e-02f, -2.658513561e-02f, -1.747470163e-02f, -1.199478656e-02f, -8.900528774e-03f,
+        -6.006762385e-03f, -3.860668279e-03f, -2.692247508e-03f, -2.063601278e-03f, -3.440557420e-01f, -2.569368482e-01f, -1.975800991e-01f, -1.549951583e-01f,
+        // t^2
+        4.699633271e-02f, 2.699199878e-02f, 1.706580445e-02f, 1.116285380e-02f, 6.336621009e-03f, 3.458261723e-03f, 1.998045715e-03f, 1.289363950e-03f,
+        7.215896621e-04f, 3.745325957e-04f, 2.190016676e-04f, 1.472951262e-04f, 2.069239765e-01f, 1.419401467e-01f, 1.006570756e-01f, 7.298165560e-02f,
+        // t^3
+        -1.784200966e-02f, -8.998600766e-03f, -5.075338762e-03f, -2.971317153e-03f, -1.444092486e-03f, -6.622496876e-04f, -3.248126595e-04f, -1.832872513e-04f,
+        -8.551624342e-05f, -3.600724813e-05f, -1.770068593e-05f, -1.046091802e-05f, -1.063691676e-01f, -6.796116382e-02f, -4.501366615e-02f, -3.051970899e-02f,
+        // t^4
+        6.229382940e-03f, 2.795417560e-03f, 1.421518275e-03f, 7.594473427e-04f, 3.161271743e-04f, 1.230351190e-04f, 5.135253014e-05f, 2.566003604e-05f,
+        1.000941666e-05f, 3.430945071e-06f, 1.422058631e-06f, 7.406832765e-07f, 4.853432253e-02f, 2.912743948e-02f, 1.819008589e-02f, 1.163672656e-02f,
+        // t^5
+        -2.045759000e-03f, -8.226094069e-04f, -3.809433547e-04f, -1.834774885e-04f, -6.793974171e-05f, -2.250232319e-05f, -8.076181985e-06f, -3.495013289e-06f,
+        -1.182413826e-06f, -3.296080422e-07f, -1.147202369e-07f, -5.329421882e-08f, -2.023163810e-02f, -1.142092794e-02f, -6.699645426e-03f, -4.173503723e-03f,
+        // t^6
+        6.227543927e-04f, 2.312631841e-04f, 9.519719606e-05f, -3.679597648e-05f, 1.405878265e-05f, 3.953247870e-06f, 1.929620794e-06f, 2.832912287e-07f,
+        1.320317153e-07f, 3.158770312e-08f, 9.015423075e-09f, 2.108458297e-09f, 7.396357134e-03f, 4.388371482e-03f, 1.598006347e-03f, 5.923188291e-04f,
+    ];
 
     /// <summary>
     /// G(z) for z in [0, 14.5] (NaN stays NaN), and <paramref name="gauss"/> = exp(−z²/2): Φ(−z) is their product.
@@ -208,11 +241,23 @@ internal static class ActivationKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TV LowerTail<TV, TOps>(TV z, out TV gauss) where TV : struct where TOps : ISimd<TV, float>
     {
-        var u = TOps.Divide(TOps.One, TOps.MultiplyAdd(TOps.Create(GeluU), z, TOps.One));
-        var r = SimdMath.Polynomial<TV, TOps>(u, G0, G1, G2, G3, G4, G5, G6, G7, G8);
+        // y = z + 1 is rounded, which only moves z across an edge to the next interval's polynomial (fitted a little
+        // beyond its edges); t itself is taken from z, exactly where c is within a factor 2 of z.
+        var index = TOps.ShiftRightLogical(TOps.Add(z, TOps.One), 21);
+        var t = TOps.Subtract(z, TailRow<TV, TOps>(0, index));
+        var g = TOps.MultiplyAdd(TailRow<TV, TOps>(7, index), t, TailRow<TV, TOps>(6, index));
+        g = TOps.MultiplyAdd(g, t, TailRow<TV, TOps>(5, index));
+        g = TOps.MultiplyAdd(g, t, TailRow<TV, TOps>(4, index));
+        g = TOps.MultiplyAdd(g, t, TailRow<TV, TOps>(3, index));
+        g = TOps.MultiplyAdd(g, t, TailRow<TV, TOps>(2, index));
+        g = TOps.MultiplyAdd(g, t, TailRow<TV, TOps>(1, index));
         gauss = ExpKernels.ExpMinusHalfSquare<TV, TOps>(z);
-        return TOps.Multiply(u, r);
+        return g;
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV TailRow<TV, TOps>(int row, TV index) where TV : struct where TOps : ISimd<TV, float> =>
+        TOps.Lookup16(in Unsafe.Add(ref MemoryMarshal.GetReference(GeluTail), 16 * row), index);
 
     // ------------------------------------------------------------------ double special functions
 
