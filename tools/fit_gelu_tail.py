@@ -12,7 +12,7 @@ term (up to half an ulp of G) is not left on top of the fit's error; the centre 
 of the interval, to where G rounds to float best.
 
 Prints the worst relative error per interval (of the float coefficients, evaluated in double) and the C# table.
-Usage: /usr/bin/python3 tools/fit_gelu_tail.py [degree]      (default 6)
+Usage: /usr/bin/python3 tools/fit_gelu_tail.py [degree]      (default 5)
 """
 import sys
 
@@ -77,7 +77,7 @@ def fit(lo, hi, c, degree, points=400, iterations=100):
 
 
 if __name__ == "__main__":
-    degree = int(sys.argv[1]) if len(sys.argv) > 1 else 6
+    degree = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     rows, centres, overall = [[] for _ in range(degree + 1)], [], 0
     for lo, hi in INTERVALS:
         hi = min(hi, Z_MAX)
