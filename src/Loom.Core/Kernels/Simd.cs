@@ -66,6 +66,11 @@ internal interface ISimd<TV, T> where TV : struct where T : unmanaged
     /// <typeparamref name="T"/> only): one vpermps over a 16-entry table with AVX-512.
     /// </summary>
     static abstract TV Lookup16(ref readonly T table, TV index);
+    /// <summary>
+    /// Each lane's bits shifted right by <paramref name="count"/> as an unsigned integer (32- and 64-bit
+    /// <typeparamref name="T"/>): a bit field of a float brought down to the index bits <see cref="Lookup16"/> reads.
+    /// </summary>
+    static abstract TV ShiftRightLogical(TV x, int count);
     /// <summary>To the nearest integer, ties to even.</summary>
     static abstract TV Round(TV x);
     /// <summary>

@@ -77,6 +77,14 @@ internal readonly struct Simd512<T> : ISimd<Vector512<T>, T> where T : unmanaged
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> ShiftRightLogical(Vector512<T> x, int count) => Unsafe.SizeOf<T>() switch
+    {
+        4 => Vector512.ShiftRightLogical(x.AsUInt32(), count).As<uint, T>(),
+        8 => Vector512.ShiftRightLogical(x.AsUInt64(), count).As<ulong, T>(),
+        _ => throw new NotSupportedException($"shift: no kernel for {typeof(T).Name}"),
+    };
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> Round(Vector512<T> x)
     {
         if (typeof(T) == typeof(float)) return Vector512.Round(x.AsSingle()).As<float, T>();
@@ -205,6 +213,14 @@ internal readonly struct Simd256<T> : ISimd<Vector256<T>, T> where T : unmanaged
         // vpermps reads three bits of the index; bit 3 picks the half, moved into the sign bit that vblendvps reads.
         return Avx.BlendVariable(Avx2.PermuteVar8x32(lower, index), Avx2.PermuteVar8x32(upper, index), Avx2.ShiftLeftLogical(index, 28).AsSingle());
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> ShiftRightLogical(Vector256<T> x, int count) => Unsafe.SizeOf<T>() switch
+    {
+        4 => Vector256.ShiftRightLogical(x.AsUInt32(), count).As<uint, T>(),
+        8 => Vector256.ShiftRightLogical(x.AsUInt64(), count).As<ulong, T>(),
+        _ => throw new NotSupportedException($"shift: no kernel for {typeof(T).Name}"),
+    };
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> Round(Vector256<T> x)
@@ -352,6 +368,9 @@ internal readonly struct Simd1<T> : ISimd<T, T> where T : unmanaged, INumber<T>
         if (Unsafe.SizeOf<T>() != 4) throw new NotSupportedException($"lookup: no kernel for {typeof(T).Name}");
         return Unsafe.Add(ref Unsafe.AsRef(in table), (nint)(Bits(index) & 15));
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T ShiftRightLogical(T x, int count) => FromBits(Bits(x) >> count);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T Round(T x)

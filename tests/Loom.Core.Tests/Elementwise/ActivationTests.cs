@@ -186,6 +186,36 @@ public class ActivationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Float_gelu_is_accurate_on_both_sides_of_every_interval_edge_of_its_tail_fit()
+    {
+        // Φ(−|x|)'s fit changes polynomial where z + 1 crosses a quarter of an octave (z = 0.25, 0.5, … 1, 1.5, … 3,
+        // 4, … 7, 9, 11, 13). z + 1 is rounded, so a z one ulp from an edge may take either neighbour's polynomial:
+        // both must hold there. The sweep of the test above steps over these neighbours.
+        double[] edges = [0.25, 0.5, 0.75, 1, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 9, 11, 13];
+        var values = new List<float>();
+        foreach (double edge in edges)
+        {
+            float e = (float)edge;
+            for (float v = e, k = 0; k < 4; k++, v = MathF.BitDecrement(v)) values.AddRange([v, -v]);
+            for (float v = MathF.BitIncrement(e), k = 0; k < 4; k++, v = MathF.BitIncrement(v)) values.AddRange([v, -v]);
+        }
+        var x = values.ToArray();
+        var ones = Enumerable.Repeat(1f, x.Length).ToArray();
+        var y = new float[x.Length];
+        var dx = new float[x.Length];
+        ActivationKernels.Apply(x, y, new ActivationKernels.Gelu());
+        ActivationKernels.Apply(ones, x, dx, new ActivationKernels.GeluBackward());
+        for (int i = 0; i < x.Length; i++)
+        {
+            double v = x[i], cdf = ActivationKernels.NormalCdf(v), pdf = Math.Exp(-0.5 * v * v) / Math.Sqrt(2 * Math.PI);
+            double ulp = MathF.BitIncrement((float)Math.Abs(v * cdf)) - (float)Math.Abs(v * cdf);
+            double gradientUlp = MathF.BitIncrement((float)(cdf + Math.Abs(v) * pdf)) - (float)(cdf + Math.Abs(v) * pdf);
+            Assert.True(Math.Abs(y[i] - v * cdf) <= 4 * ulp, $"gelu({v:R}) = {y[i]:R}, exact {v * cdf:R}");
+            Assert.True(Math.Abs(dx[i] - (cdf + v * pdf)) <= 4 * gradientUlp, $"gelu'({v:R}) = {dx[i]:R}, exact {cdf + v * pdf:R}");
+        }
+    }
+
+    [Fact]
     public void Double_erf_matches_the_integral_definition_to_1e_12()
     {
         for (double v = -7; v <= 7; v += 0.0371)

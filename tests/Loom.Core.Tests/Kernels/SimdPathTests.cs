@@ -155,6 +155,26 @@ public class SimdPathTests
         for (int i = 0; i < n; i++) Assert.Equal(before[i] + xs[i], accumulated[0][i]);
     }
 
+    [Fact]
+    public void Logical_right_shift_moves_a_float_bit_field_down_at_every_width()
+    {
+        // GELU's lower tail indexes its tables by bits 21–24 of z + 1: the shift must be logical (a negative float
+        // keeps no sign bits) and reach Lookup16's index bits on every width alike.
+        float[] values = [1f, 1.25f, 2.75f, 15.5f, -3f, float.NaN, float.PositiveInfinity, 0f, -0f, 1e-30f, 3.4e38f, -1.5f, 7f, 9f, 0.5f, 12f];
+        var expected = values.Select(v => BitConverter.SingleToUInt32Bits(v) >> 21).ToArray();
+        Assert.Equal(expected, Shifted<System.Runtime.Intrinsics.Vector512<float>, Simd512<float>>());
+        Assert.Equal(expected, Shifted<System.Runtime.Intrinsics.Vector256<float>, Simd256<float>>());
+        Assert.Equal(expected, Shifted<float, Simd1<float>>());
+
+        uint[] Shifted<TV, TS>() where TV : struct where TS : ISimd<TV, float>
+        {
+            var result = new float[values.Length];
+            for (int i = 0; i < values.Length; i += TS.Count)
+                TS.Store(TS.ShiftRightLogical(TS.Load(in values[i], 0), 21), ref result[i], 0);
+            return result.Select(BitConverter.SingleToUInt32Bits).ToArray();
+        }
+    }
+
     [Theory, MemberData(nameof(Lengths))]
     public void Sign_gives_minus_one_zero_or_one_at_every_width(int n)
     {
