@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Loom.Threading;
 
 namespace Loom.Kernels;
@@ -31,10 +32,24 @@ internal static unsafe partial class DirectConv<T>
     private const int MaxPositions = 8;
 
     /// <summary>
-    /// Output widths up to this run row tiles, wider ones column tiles (measured on ResNet18's layers; see
-    /// docs/notes/onnx.md). Settable for benchmarks and tests, which compare the two on one shape.
+    /// Output widths up to this run row tiles, wider ones column tiles. Measured on ResNet18's layers at one thread
+    /// (docs/notes/onnx.md): row tiles win clearly at 7 and 14 wide (1.42 against 1.78 ms at 512 → 512 on 7×7), tie at
+    /// 28 and 56, and lose at the 7×7/2 stem (depth 147, where the scalar epilogue weighs: 2.3 against 1.4 ms).
     /// </summary>
-    internal static int RowTileMaxWidth { get; set; } = 28;
+    private const int RowTileMaxWidth = 28;
+
+    /// <summary>
+    /// For tests and benchmarks: on the calling thread, forces row tiles (true) or column tiles (false) for every
+    /// width; null chooses by <see cref="RowTileMaxWidth"/>. The tiles give the same bits.
+    /// </summary>
+    internal static bool? ForcedRowTiles
+    {
+        get => _forcedRowTiles;
+        set => _forcedRowTiles = value;
+    }
+
+    [ThreadStatic]
+    private static bool? _forcedRowTiles;
 
     /// <summary>Elements of <see cref="PackWeights"/>'s layout for a weight of <paramref name="outChannels"/> rows of depth <paramref name="depth"/> in <paramref name="groups"/> groups.</summary>
     public static int PackedLength(int outChannels, int depth, int groups)
@@ -95,7 +110,7 @@ internal static unsafe partial class DirectConv<T>
         {
             l.FillOffsets(offsets);
             // ReLU runs in the tiles' epilogue; any other activation afterwards over each image group's output.
-            var job = new PackedJob(l, offsets, packed, k, rows, g.OutWidth <= RowTileMaxWidth, activation == Activation.Relu);
+            var job = new PackedJob(l, offsets, packed, k, rows, ForcedRowTiles ?? g.OutWidth <= RowTileMaxWidth, activation == Activation.Relu);
             Activation after = activation == Activation.Relu ? Activation.None : activation;
             PackedJob Part(PackedJob j, T[] padded, int n, int grp) => j with
             {
@@ -259,24 +274,32 @@ internal static unsafe partial class DirectConv<T>
         fixed (T* xp = j.Padded, wp = j.Weights, yp = j.Output.Span, bp = j.Bias.Span, rp = j.Residual.Span)
         fixed (int* op = j.Offsets)
         {
+            // A block's weights are read once per output row: the first row takes them from memory (ResNet18's 512 →
+            // 512 layers hold 590 KB per block, 9.4 MB per layer, read once per run), at far fewer FMAs per byte than
+            // the FMAs could use. So each row prefetches its share of the next block's cache lines into L2, spread
+            // over its taps, and the next block starts from L2 (ResNet18's last stage: ~1.8 → ~1.4 ms per layer).
+            long lines = (long)j.K * blockRows * sizeof(T) / 64;
             for (int unit = first; unit < end; unit++)
             {
                 int o = unit / outHeight * blockRows, oh = unit % outHeight, rows = Math.Min(blockRows, j.Rows - o);
                 T* w = wp + j.WeightBase + (nint)o * j.K;
-                for (int chunk = 0; chunk < chunks; chunk++)
+                bool prefetch = o + blockRows < j.Rows;
+                int lineStart = (int)(oh * lines / outHeight), lineCount = prefetch ? (int)((oh + 1) * lines / outHeight) - lineStart : 0;
+                byte* next = (byte*)(w + (nint)blockRows * j.K) + (nint)lineStart * 64;
+                for (int chunk = 0; chunk < chunks; chunk++, lineCount = 0)
                 {
                     int ow = chunk * outWidth / chunks, n = (chunk + 1) * outWidth / chunks - ow;
                     T* x = xp + (nint)oh * l.GridWidth + ow;
                     switch (n)
                     {
-                        case 1: RowTile<R1>(x, op, j.K, w, tile); break;
-                        case 2: RowTile<R2>(x, op, j.K, w, tile); break;
-                        case 3: RowTile<R3>(x, op, j.K, w, tile); break;
-                        case 4: RowTile<R4>(x, op, j.K, w, tile); break;
-                        case 5: RowTile<R5>(x, op, j.K, w, tile); break;
-                        case 6: RowTile<R6>(x, op, j.K, w, tile); break;
-                        case 7: RowTile<R7>(x, op, j.K, w, tile); break;
-                        default: RowTile<R8>(x, op, j.K, w, tile); break;
+                        case 1: RowTile<R1>(x, op, j.K, w, tile, next, lineCount); break;
+                        case 2: RowTile<R2>(x, op, j.K, w, tile, next, lineCount); break;
+                        case 3: RowTile<R3>(x, op, j.K, w, tile, next, lineCount); break;
+                        case 4: RowTile<R4>(x, op, j.K, w, tile, next, lineCount); break;
+                        case 5: RowTile<R5>(x, op, j.K, w, tile, next, lineCount); break;
+                        case 6: RowTile<R6>(x, op, j.K, w, tile, next, lineCount); break;
+                        case 7: RowTile<R7>(x, op, j.K, w, tile, next, lineCount); break;
+                        default: RowTile<R8>(x, op, j.K, w, tile, next, lineCount); break;
                     }
                     nint at = (nint)oh * outWidth + ow;
                     for (int c = 0; c < rows; c++)
@@ -299,10 +322,11 @@ internal static unsafe partial class DirectConv<T>
 
     /// <summary>
     /// One row tile: 2 vectors of output channels × TPositions consecutive outputs, summed over all k taps in the column
-    /// tile's order (so both give the same bits); tile[i·BlockRows + c] = output c at position i.
+    /// tile's order (so both give the same bits); tile[i·BlockRows + c] = output c at position i. Prefetches the
+    /// <paramref name="prefetchLines"/> cache lines from <paramref name="prefetch"/> into L2 along the way, at most two per tap.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowTile<TPositions>(T* x, int* offsets, int k, T* w, T* tile) where TPositions : struct, IRowCount
+    private static void RowTile<TPositions>(T* x, int* offsets, int k, T* w, T* tile, byte* prefetch, int prefetchLines) where TPositions : struct, IRowCount
     {
         int n = TPositions.Count;
         nint lanes = Vector512<T>.Count;
@@ -310,6 +334,11 @@ internal static unsafe partial class DirectConv<T>
         Vector512<T> a4 = default, b4 = default, a5 = default, b5 = default, a6 = default, b6 = default, a7 = default, b7 = default;
         for (int p = 0; p < k; p++, w += 2 * lanes)
         {
+            if (Sse.IsSupported && p < prefetchLines)
+            {
+                Sse.Prefetch1(prefetch + (nint)p * 64);
+                if (p + k < prefetchLines) Sse.Prefetch1(prefetch + (nint)(p + k) * 64);
+            }
             T* xp = x + offsets[p];
             var lo = Vector512.Load(w);
             var hi = Vector512.Load(w + lanes);
