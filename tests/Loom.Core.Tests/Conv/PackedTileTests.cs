@@ -6,7 +6,7 @@ namespace Loom.Tests.Conv;
 /// <summary>
 /// The packed forward's two tiles (row tiles: channels vectorised, no grid; column tiles: grid positions vectorised)
 /// with their epilogue (bias, residual, ReLU written by the worker that computed the outputs), at one thread and at
-/// several (batch 1: threads share the padding and the work units).
+/// several (batch 1: threads share the padding and the work units, or take bands of output rows).
 /// </summary>
 [Collection(GlobalSettings.Name)]
 public class PackedTileTests
@@ -19,6 +19,7 @@ public class PackedTileTests
         new[] { 3, 5, 11, 10, 12, 1, 2, 0, 1 },  // strided 1×1 (one stored phase), batch 3: threads take images
         new[] { 1, 3, 23, 21, 9, 7, 2, 3, 1 },   // a 7×7/2 stem with odd sizes
         new[] { 1, 9, 5, 33, 16, 3, 1, 1, 1 },   // one output row of 33: five row chunks, column tiles over a 35-wide grid
+        new[] { 1, 16, 13, 40, 24, 5, 1, 2, 1 }, // column tiles at 3 threads: bands of 4, 4 and 5 output rows, each reading 4 rows below
     };
 
     [Theory]
