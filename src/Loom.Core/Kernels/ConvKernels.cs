@@ -249,9 +249,8 @@ internal static class ConvKernels
     {
         if (packed is not null && (packed.Groups != g.Groups || packed.Weight.Shape != Shape.Wrap([g.OutChannels, g.InPerGroup, g.KernelH, g.KernelW])))
             throw new ArgumentException($"conv2d: the packed weight {packed.Weight.Shape} in {packed.Groups} groups does not match [{g.OutChannels}, {g.InPerGroup}, {g.KernelH}, {g.KernelW}] in {g.Groups}");
-        // A strided 1×1 kernel reads one phase of four: im2col (a subsample) and GEMM beat splitting all of them
-        // (ResNet18's shortcuts: 0.2 ms against 0.3).
-        if (packed is not null && ForcedAlgorithm != ConvAlgorithm.Im2col && DirectConv<T>.AppliesPacked(g) && (g.StrideH == 1 || g.KernelH * g.KernelW > 1))
+        // A strided 1×1 kernel stores one phase of four (a subsampling copy), then runs as a pointwise convolution.
+        if (packed is not null && ForcedAlgorithm != ConvAlgorithm.Im2col && DirectConv<T>.AppliesPacked(g))
         {
             DirectConv<T>.ForwardPacked(input, packed.Direct<T>(), bias, g, output, residual, activation);
             return;

@@ -289,18 +289,24 @@ internal static unsafe partial class DirectConv<T> where T : unmanaged, IFloatin
     /// Copies planes [Channels, Height, Width] into the middle of zeroed [PaddedHeight, PaddedWidth] planes (into their
     /// stored phases when strided), and zeroes the tail.
     /// </summary>
-    private static void Pad(ReadOnlySpan<T> planes, in Layout l, Span<T> padded)
+    private static void Pad(ReadOnlySpan<T> planes, in Layout l, Span<T> padded) => Pad(planes, l, padded, 0, l.Channels);
+
+    /// <summary>
+    /// <see cref="Pad(ReadOnlySpan{T}, in Layout, Span{T})"/> for channels [first, end) only, so that threads can share
+    /// one image's padding; the range that ends at the last channel also zeroes the tail.
+    /// </summary>
+    private static void Pad(ReadOnlySpan<T> planes, in Layout l, Span<T> padded, int first, int end)
     {
-        if (l.StrideH != 1 || l.StrideW != 1)
-        {
-            PadPhases(planes, l, padded);
-            return;
-        }
-        int wp = l.PaddedWidth, top = l.PadH * wp;
-        for (int c = 0; c < l.Channels; c++)
+        int wp = l.PaddedWidth, top = l.PadH * wp, plane = l.Height * l.Width;
+        for (int c = first; c < end; c++)
         {
             var dst = padded.Slice(c * l.Plane, l.Plane);
-            var src = planes.Slice(c * l.Height * l.Width, l.Height * l.Width);
+            var src = planes.Slice(c * plane, plane);
+            if (l.StrideH != 1 || l.StrideW != 1)
+            {
+                PadPhases(src, l, dst);
+                continue;
+            }
             dst[..top].Clear();
             dst[(l.Plane - top)..].Clear();
             if (l.PadW == 0)
@@ -316,43 +322,38 @@ internal static unsafe partial class DirectConv<T> where T : unmanaged, IFloatin
                 row[(l.PadW + l.Width)..].Clear();
             }
         }
-        padded[(l.Channels * l.Plane)..l.BufferLength].Clear();
+        if (end == l.Channels) padded[(l.Channels * l.Plane)..l.BufferLength].Clear();
     }
 
     /// <summary>
-    /// <see cref="Pad"/> for a strided layout: phase (a, b) row r, column t holds the padded pixel (s·r + a, s·t + b),
-    /// that is input pixel (s·r + a − padH, s·t + b − padW), or zero outside the image.
+    /// One channel of <see cref="Pad(ReadOnlySpan{T}, in Layout, Span{T})"/> for a strided layout: phase (a, b) row r,
+    /// column t holds the padded pixel (s·r + a, s·t + b), that is input pixel (s·r + a − padH, s·t + b − padW), or zero
+    /// outside the image.
     /// </summary>
-    private static void PadPhases(ReadOnlySpan<T> planes, in Layout l, Span<T> padded)
+    private static void PadPhases(ReadOnlySpan<T> src, in Layout l, Span<T> dst)
     {
         int sh = l.StrideH, sw = l.StrideW, hq = l.PhaseHeight, wq = l.PhaseWidth;
-        padded[..(l.Channels * l.Plane)].Clear();
-        for (int c = 0; c < l.Channels; c++)
+        dst.Clear();
+        int phase = 0;
+        for (int a = 0; a < sh; a++)
         {
-            var src = planes.Slice(c * l.Height * l.Width, l.Height * l.Width);
-            var dst = padded.Slice(c * l.Plane, l.Plane);
-            int phase = 0;
-            for (int a = 0; a < sh; a++)
+            if (!Reached(a, l.KernelH, l.DilationH, sh)) continue;
+            for (int b = 0; b < sw; b++)
             {
-                if (!Reached(a, l.KernelH, l.DilationH, sh)) continue;
-                for (int b = 0; b < sw; b++)
+                if (!Reached(b, l.KernelW, l.DilationW, sw)) continue;
+                var plane = dst.Slice(phase++ * l.PhasePlane, l.PhasePlane);
+                // Columns t whose input column s·t + b − padW lies in [0, Width).
+                int t0 = Math.Max(0, (l.PadW - b + sw - 1) / sw), t1 = Math.Min(wq, (l.Width + l.PadW - b + sw - 1) / sw);
+                for (int r = 0; r < hq; r++)
                 {
-                    if (!Reached(b, l.KernelW, l.DilationW, sw)) continue;
-                    var plane = dst.Slice(phase++ * l.PhasePlane, l.PhasePlane);
-                    // Columns t whose input column s·t + b − padW lies in [0, Width).
-                    int t0 = Math.Max(0, (l.PadW - b + sw - 1) / sw), t1 = Math.Min(wq, (l.Width + l.PadW - b + sw - 1) / sw);
-                    for (int r = 0; r < hq; r++)
-                    {
-                        int ih = sh * r + a - l.PadH;
-                        if ((uint)ih >= (uint)l.Height) continue;
-                        var row = src.Slice(ih * l.Width, l.Width);
-                        var outRow = plane.Slice(r * wq, wq);
-                        for (int t = t0, iw = sw * t0 + b - l.PadW; t < t1; t++, iw += sw) outRow[t] = row[iw];
-                    }
+                    int ih = sh * r + a - l.PadH;
+                    if ((uint)ih >= (uint)l.Height) continue;
+                    var row = src.Slice(ih * l.Width, l.Width);
+                    var outRow = plane.Slice(r * wq, wq);
+                    for (int t = t0, iw = sw * t0 + b - l.PadW; t < t1; t++, iw += sw) outRow[t] = row[iw];
                 }
             }
         }
-        padded[(l.Channels * l.Plane)..l.BufferLength].Clear();
     }
 
     /// <summary>Whether some tap ki (0 ≤ ki &lt; kernel) has ki·d ≡ residue (mod s): whether that phase is stored.</summary>
@@ -364,8 +365,21 @@ internal static unsafe partial class DirectConv<T> where T : unmanaged, IFloatin
     }
 
     /// <summary>Copies the real columns of the grid [rows, Grid] to output planes [rows, OutHeight, OutWidth], adding bias[row] when given.</summary>
-    private static void Extract(ReadOnlySpan<T> grid, in Layout l, ReadOnlySpan<T> bias, ReadOnlySpan<T> residual, Span<T> output) =>
-        Extract(grid, l.Grid, l.GridWidth, l.OutHeight, l.OutWidth, bias, residual, output);
+    private static void Extract(ReadOnlySpan<T> grid, in Layout l, ReadOnlySpan<T> bias, ReadOnlySpan<T> residual, Span<T> output)
+    {
+        int rows = output.Length / (l.OutHeight * l.OutWidth);
+        for (int o = 0; o < rows; o++)
+        {
+            for (int i = 0; i < l.OutHeight; i++)
+            {
+                var src = grid.Slice(o * l.Grid + i * l.GridWidth, l.OutWidth);
+                var dst = output.Slice((o * l.OutHeight + i) * l.OutWidth, l.OutWidth);
+                if (bias.IsEmpty) src.CopyTo(dst);
+                else System.Numerics.Tensors.TensorPrimitives.Add(src, bias[o], dst);
+                if (!residual.IsEmpty) System.Numerics.Tensors.TensorPrimitives.Add(dst, residual.Slice((o * l.OutHeight + i) * l.OutWidth, l.OutWidth), dst);
+            }
+        }
+    }
 
     /// <summary>grid[o, q] = Σ_k w[k, o] · x[q + offsets[k]] for every tile of the grid and every block of rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -11,9 +11,10 @@ namespace Loom;
 /// </summary>
 /// <remarks>
 /// Packing happens on first use and again whenever <see cref="Weight"/>'s storage version moves (an optimiser step,
-/// <c>LoadStateDict</c>, any in-place write), so the packed copy never serves stale values. Stride-1 convolutions run
-/// the direct kernel from the weights in its own blocked layout, the rest GEMM from its panels; each layout is made
-/// when first needed and holds about one more copy of the weight.
+/// <c>LoadStateDict</c>, any in-place write), so the packed copy never serves stale values. Convolutions with equal
+/// strides run the direct kernel from the weights in its own blocked layout (strided ones over the input's stride
+/// phases), the rest GEMM from its panels; each layout is made when first needed and holds about one more copy of the
+/// weight.
 /// </remarks>
 public sealed class PackedConv2dWeight
 {

@@ -1,0 +1,120 @@
+using Loom.Kernels;
+using Loom.Testing;
+
+namespace Loom.Tests.Conv;
+
+/// <summary>
+/// The packed forward's two tiles (row tiles: channels vectorised, no grid; column tiles: grid positions vectorised)
+/// with their epilogue (bias, residual, ReLU written by the worker that computed the outputs), at one thread and at
+/// several (batch 1: threads share the padding and the work units, or take bands of output rows).
+/// </summary>
+[Collection(GlobalSettings.Name)]
+public class PackedTileTests
+{
+    // N, C, H, W, OutC, k, stride, pad, groups.
+    public static TheoryData<int[]> Cases => new()
+    {
+        new[] { 1, 7, 9, 17, 37, 3, 1, 1, 1 },   // 37 outputs: full and partial blocks of two vectors; 17 wide: row chunks 6 + 6 + 5
+        new[] { 1, 6, 15, 13, 20, 3, 2, 1, 2 },  // stride 2 over phases, odd input, 2 groups of 10 rows
+        new[] { 3, 5, 11, 10, 12, 1, 2, 0, 1 },  // strided 1×1 (one stored phase), batch 3: threads take images
+        new[] { 1, 3, 23, 21, 9, 7, 2, 3, 1 },   // a 7×7/2 stem with odd sizes
+        new[] { 1, 9, 5, 33, 16, 3, 1, 1, 1 },   // one output row of 33: five row chunks, column tiles over a 35-wide grid
+        new[] { 1, 16, 13, 40, 24, 5, 1, 2, 1 }, // column tiles at 3 threads: bands of 4, 4 and 5 output rows, each reading 4 rows below
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Both_tiles_match_the_float64_oracle_with_bias_residual_and_relu(int[] c)
+    {
+        var x = TestTensors.Randn(1, DType.Float64, c[0], c[1], c[2], c[3]);
+        var w = TestTensors.Randn(2, DType.Float64, c[4], c[1] / c[8], c[5], c[5]);
+        var b = TestTensors.Randn(3, DType.Float64, c[4]);
+        (int, int) stride = (c[6], c[6]), pad = (c[7], c[7]);
+        var conv = ConvOracle.Conv2d(x, w, b, stride, pad, (1, 1), c[8]);
+        var residual = TestTensors.Randn(4, DType.Float64, conv.Shape.ToArray());
+        var packed = new PackedConv2dWeight(w, c[8]);
+        foreach (int threads in new[] { 1, 3 })
+        {
+            GlobalSettings.WithThreads(threads, () =>
+            {
+                foreach (bool rowTiles in new[] { true, false })
+                {
+                    WithTiles(rowTiles, () =>
+                    {
+                        TensorAssert.Close(conv.Add(residual).Relu(), Functional.Conv2d(x, packed, b, stride, pad, (1, 1), Activation.Relu, residual), 1e-12, 1e-12);
+                        TensorAssert.Close(conv.Sub(b.Reshape(1, c[4], 1, 1)), Functional.Conv2d(x, packed, null, stride, pad, (1, 1)), 1e-12, 1e-12);
+                        TensorAssert.Close(conv.Tanh(), Functional.Conv2d(x, packed, b, stride, pad, (1, 1), Activation.Tanh), 1e-12, 1e-12);
+                    });
+                }
+            });
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Row_tiles_give_the_bits_of_column_tiles_and_of_the_unpacked_kernel(int[] c)
+    {
+        var x = TestTensors.Randn(1, DType.Float32, c[0], c[1], c[2], c[3]);
+        var w = TestTensors.Randn(2, DType.Float32, c[4], c[1] / c[8], c[5], c[5]);
+        var b = TestTensors.Randn(3, DType.Float32, c[4]);
+        (int, int) stride = (c[6], c[6]), pad = (c[7], c[7]);
+        var packed = new PackedConv2dWeight(w, c[8]);
+        var residual = TestTensors.Randn(4, DType.Float32, Functional.Conv2d(x, w, b, stride, pad, (1, 1), c[8]).Shape.ToArray());
+        GlobalSettings.WithThreads(2, () =>
+        {
+            Tensor Run(bool rowTiles) => WithTiles(rowTiles, () => Functional.Conv2d(x, packed, b, stride, pad, (1, 1), Activation.Relu, residual));
+            var rows = Run(true);
+            Assert.Equal(Run(false).ToArray<float>(), rows.ToArray<float>());
+            var saved = ConvKernels.ForcedAlgorithm;
+            ConvKernels.ForcedAlgorithm = ConvAlgorithm.Direct;
+            try
+            {
+                Assert.Equal(Functional.Conv2d(x, w, b, stride, pad, (1, 1), c[8], Activation.Relu, residual).ToArray<float>(), rows.ToArray<float>());
+            }
+            finally
+            {
+                ConvKernels.ForcedAlgorithm = saved;
+            }
+        });
+    }
+
+    [Fact]
+    public void The_relu_epilogue_keeps_nan_as_the_separate_relu_does()
+    {
+        var x = TestTensors.Randn(1, DType.Float32, 1, 4, 6, 40);
+        var data = (float[])x.Storage.RawArray;
+        data[3 * 6 * 40 + 2 * 40 + 17] = float.NaN; // one pixel: every output whose window covers it is NaN
+        var w = TestTensors.Randn(2, DType.Float32, 5, 4, 3, 3);
+        var packed = new PackedConv2dWeight(w);
+        var expected = Functional.Conv2d(x, w, null, padding: 1).Relu().ToArray<float>();
+        Assert.Contains(expected, float.IsNaN);
+        foreach (bool rowTiles in new[] { true, false })
+        {
+            var actual = WithTiles(rowTiles, () => Functional.Conv2d(x, packed, null, (1, 1), (1, 1), (1, 1), Activation.Relu)).ToArray<float>();
+            Assert.Equal(expected.Select(float.IsNaN), actual.Select(float.IsNaN));
+            Assert.Equal(expected.Where(v => !float.IsNaN(v)), actual.Where(v => !float.IsNaN(v)));
+        }
+    }
+
+    private static void WithTiles(bool rowTiles, Action action) => WithTiles(rowTiles, () =>
+    {
+        action();
+        return 0;
+    });
+
+    private static TResult WithTiles<TResult>(bool rowTiles, Func<TResult> action)
+    {
+        var saved = DirectConv<float>.ForcedRowTiles;
+        var savedDouble = DirectConv<double>.ForcedRowTiles;
+        DirectConv<float>.ForcedRowTiles = DirectConv<double>.ForcedRowTiles = rowTiles;
+        try
+        {
+            return action();
+        }
+        finally
+        {
+            DirectConv<float>.ForcedRowTiles = saved;
+            DirectConv<double>.ForcedRowTiles = savedDouble;
+        }
+    }
+}
