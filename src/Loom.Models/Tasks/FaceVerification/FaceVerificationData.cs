@@ -11,6 +11,13 @@ namespace Loom.Models;
 /// </summary>
 public sealed class FaceVerificationData(TensorDataset train, TensorDataset test, FaceModelShape shape, IReadOnlyList<string> heldOutNames, FaceVerificationOptions options, string description) : TaskData
 {
+    /// <summary>
+    /// The held-out classes' training-split images (targets index <see cref="HeldOutNames"/>), never trained on: open-set
+    /// choices such as the score normalisation are made on them, so the test images decide nothing. Null when the
+    /// source has none.
+    /// </summary>
+    public TensorDataset? HeldOutValidation { get; init; }
+
     public FaceVerificationOptions Options { get; } = options;
 
     public const string ShapeFile = "faces.json";
@@ -50,17 +57,21 @@ public sealed class FaceVerificationData(TensorDataset train, TensorDataset test
         var trainRows = Rows(split.Train, c => c < trained);
         var testRows = Rows(split.Test, c => c >= trained);
         var test = split.Test.Gather(testRows);
-        // Held-out classes renumbered from 0, so their targets index the held-out names.
-        var heldTargets = Tensor.FromArray(test.Targets.ToArray<long>().Select(t => t - trained).ToArray(), test.Count);
+        var heldOutTrain = split.Train.Gather(Rows(split.Train, c => c >= trained));
         var names = split.Info.ClassNames;
         int[] input = split.Info.InputShape;
         var shape = new FaceModelShape(input, trained, options.Embedding, config.Model ?? FaceVerificationTask.ModelName, options.EmbeddingNorm == "batch");
-        return new FaceVerificationData(split.Train.Gather(trainRows), new TensorDataset(test.Inputs, heldTargets), shape, names.Skip(trained).ToArray(), options,
+        return new FaceVerificationData(split.Train.Gather(trainRows), Renumbered(test, trained), shape, names.Skip(trained).ToArray(), options,
             $"{split.Info.Name}: trained on {trained} classes ({string.Join(", ", names.Take(trained))}), verified on {options.HeldOut} held out ({string.Join(", ", names.Skip(trained))})")
         {
             Augmentation = options.Augment is { Length: > 0 } augment ? ImageAugmentation.Create(augment, input[^2], input[^1], config.Seed) : null,
+            HeldOutValidation = heldOutTrain.Count >= 2 ? Renumbered(heldOutTrain, trained) : null,
         };
     }
+
+    // Held-out classes renumbered from 0, so their targets index the held-out names.
+    private static TensorDataset Renumbered(TensorDataset heldOut, int trained) =>
+        new(heldOut.Inputs, Tensor.FromArray(heldOut.Targets.ToArray<long>().Select(t => t - trained).ToArray(), heldOut.Count));
 
     private static int[] Rows(TensorDataset data, Func<long, bool> keep)
     {
