@@ -28,6 +28,14 @@ public sealed record FaceVerificationOptions
     public int Pairs { get; init; } = 6000;
 
     /// <summary>
+    /// Another built-in image dataset of the same image shape whose classes all join training as further identities
+    /// (`--data digits --extra-data fashion-mnist`: 7 digits + 10 clothes = 17 identities, verified on digits 7–9 as
+    /// before); null (none) is left out of config.json. Open-set metric learning generalises with the number of
+    /// training identities, and the built-in sets have few.
+    /// </summary>
+    public string? ExtraData { get; init; }
+
+    /// <summary>
     /// How a pair is scored: "cosine" (the embeddings' cosine) or "asnorm" (the cosine normalised against a cohort of
     /// training images, <see cref="CohortNormalization"/>). Used by the test evaluation, `loom faces verify` and `loom faces pairs`.
     /// </summary>
@@ -47,6 +55,7 @@ public sealed record FaceVerificationOptions
         TaskOption.Number("--scale", "scale", "CosFace/ArcFace logit scale s (face verification)", Defaults.Scale),
         TaskOption.Text("--embedding-norm", "embedding_norm", "batch (batch norm before the L2 normalisation) or none (face verification)", Defaults.EmbeddingNorm),
         TaskOption.List("--augment", "augment", $"training-image augmentations, comma-separated: {string.Join(", ", ImageAugmentation.Names)}"),
+        TaskOption.Text("--extra-data", "extra_data", "another built-in image dataset whose classes all join training as further identities (face verification)"),
         TaskOption.Text("--score-norm", "score_norm", "pair score, cosine or asnorm (cosine normalised against a cohort of training images; face verification)", Defaults.ScoreNorm),
         TaskOption.Integer("--cohort-top", "cohort_top", $"AS-norm's K: nearest cohort embeddings per side, 2 to {FaceVerificationEvaluation.CohortSize} (face verification)", Defaults.CohortTop),
         TaskOption.Integer("--pairs", "pairs", "held-out test pairs scored for the ROC (face verification)", Defaults.Pairs),
