@@ -78,6 +78,20 @@ public class DetectCommandTests(DetectionRunFixture run) : IClassFixture<Detecti
     }
 
     [Fact]
+    public void A_wide_detector_run_is_trained_and_loaded_by_detect_as_its_config_names_it()
+    {
+        var runs = run.Temp("wide");
+        CliRunner.Succeed("train", "--data", "digit-scenes", "--model", "centernet-wide", "--scenes", "32", "--test-scenes", "8", "--canvas", "48",
+            "--epochs", "1", "--max-steps", "2", "--threads", "2", "--output", runs);
+        var folder = CliRunner.RunFolderUnder(runs);
+        Assert.Contains("\"model\": \"centernet-wide\"", File.ReadAllText(Path.Combine(folder, "config.json")));
+        // The small detector's weights would not load into it: detect must build the network the run was trained with.
+        var result = CliRunner.Succeed("detect", folder, run.Scene, "--threshold", "0.01");
+        Assert.Equal("class,score,x1,y1,x2,y2", result.Lines[0]);
+        CliRunner.Fail(["train", "--data", "digit-scenes", "--model", "centernet-wide", "--canvas", "52", "--epochs", "1", "--output", runs], "--canvas must be a multiple of 8");
+    }
+
+    [Fact]
     public void Bad_pictures_and_runs_of_other_tasks_are_one_line_errors()
     {
         CliRunner.Fail(["detect", run.Folder, run.Temp("missing.png")], "missing.png", "does not exist");

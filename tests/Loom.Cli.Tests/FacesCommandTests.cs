@@ -45,7 +45,7 @@ public class FacesCommandTests(FaceRunFixture run) : IClassFixture<FaceRunFixtur
 {
     private static (double Similarity, string Decision, double Threshold) Parse(string line)
     {
-        var m = System.Text.RegularExpressions.Regex.Match(line, @"^similarity (-?[0-9.]+): (same|different) \(threshold (-?[0-9.]+), the run's equal-error-rate threshold\)$");
+        var m = System.Text.RegularExpressions.Regex.Match(line, @"^similarity (-?[0-9.]+): (same|different) \(threshold (-?[0-9.]+), the run's equal-error-rate threshold; (cosine|AS-norm, top [0-9]+ of [0-9]+ cohort images)\)$");
         Assert.True(m.Success, line);
         return (double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), m.Groups[2].Value, double.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture));
     }
@@ -58,7 +58,29 @@ public class FacesCommandTests(FaceRunFixture run) : IClassFixture<FaceRunFixtur
         Assert.InRange((double)test["eer"]!, 0, 1);
         Assert.InRange((double)test["top1_identification"]!, 0, 1);
         Assert.True(File.Exists(Path.Combine(run.Folder, "verification.json")));
-        Assert.Contains("## Open-set verification (held-out classes)", File.ReadAllText(Path.Combine(run.Folder, "report.md")));
+        var report = File.ReadAllText(Path.Combine(run.Folder, "report.md"));
+        Assert.Contains("## Open-set verification (held-out classes, cosine)", report);
+        // The score is chosen on the held-out classes' training images, never on the test pairs.
+        Assert.Contains("## Pair score on held-out validation", report);
+        Assert.InRange((double)test["val_eer_asnorm"]!, 0, 1);
+        // The AS-norm cohort: embeddings of training images, saved so `loom faces` can score as the evaluation did.
+        var cohort = NpyReader.Read(Path.Combine(run.Folder, "cohort.npy"));
+        Assert.Equal([FaceVerificationEvaluation.CohortSize, 64], cohort.Shape.ToArray());
+    }
+
+    [Fact]
+    public void Verify_by_as_norm_uses_the_saved_cohort_and_its_own_threshold()
+    {
+        string seven = LfwPairs.ImagePath(run.Lfw, "Seven", 1), eight = LfwPairs.ImagePath(run.Lfw, "Eight", 1);
+        var line = Assert.Single(CliRunner.Succeed("faces", "verify", run.Folder, seven, eight, "--score-norm", "asnorm").Lines);
+        Assert.EndsWith($"AS-norm, top 200 of {FaceVerificationEvaluation.CohortSize} cohort images)", line);
+        var (s, decision, threshold) = Parse(line);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(run.Folder, "verification.json")))!;
+        Assert.Equal((double)json["threshold_asnorm"]!, threshold, 1e-4);
+        Assert.Equal(s >= threshold ? "same" : "different", decision);
+        // The cosine line of the same pair differs: the score is not the cosine.
+        Assert.NotEqual(Parse(Assert.Single(CliRunner.Succeed("faces", "verify", run.Folder, seven, eight).Lines)).Similarity, s, 3);
+        CliRunner.Fail(["faces", "verify", run.Folder, seven, eight, "--score-norm", "znorm"], "--score-norm must be cosine or asnorm");
     }
 
     [Fact]

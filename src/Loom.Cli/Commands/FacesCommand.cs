@@ -28,15 +28,16 @@ internal static class FacesCommand
         var run = new Argument<string>("run") { Description = "a run folder written by loom train --task face-verification" };
         var first = new Argument<string>("first") { Description = "a picture (PNG, JPEG…)" };
         var second = new Argument<string>("second") { Description = "another picture" };
-        var command = new Command("verify", "Print the cosine similarity of two pictures' embeddings and whether they are the same identity at the run's threshold") { run, first, second };
+        var score = ScoreOption();
+        var command = new Command("verify", "Print the score of two pictures' embeddings (cosine or AS-norm) and whether they are the same identity at the run's threshold") { run, first, second, score };
         command.SetAction(parse =>
         {
-            var verifier = FaceVerifier.Load(new RunFolder(RunOptions.ExistingRun(parse.GetValue(run)!)), "faces verify");
+            var verifier = LoadVerifier(parse, run, score, "faces verify");
             foreach (var image in new[] { parse.GetValue(first)!, parse.GetValue(second)! })
                 if (!File.Exists(image)) throw new UserErrorException($"image '{image}' does not exist");
             var (similarity, same) = verifier.Verify(parse.GetValue(first)!, parse.GetValue(second)!);
             console.Profile.Out.Writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"similarity {similarity:F4}: {(same ? "same" : "different")} (threshold {verifier.Threshold:F4}, the run's equal-error-rate threshold)"));
+                $"similarity {similarity:F4}: {(same ? "same" : "different")} (threshold {verifier.Threshold:F4}, the run's equal-error-rate threshold; {verifier.Decision.Describe()})"));
             return 0;
         });
         return command;
@@ -46,10 +47,11 @@ internal static class FacesCommand
     {
         var run = new Argument<string>("run") { Description = "a run folder written by loom train --task face-verification" };
         var folder = new Argument<string>("folder") { Description = "an LFW-format folder: one folder of Name_0001.jpg… per person, and pairs.txt" };
-        var command = new Command("pairs", "Score a run on an LFW-format folder's pairs.txt: equal error rate, TAR at FAR 1e-2, accuracy at the run's threshold") { run, folder };
+        var score = ScoreOption();
+        var command = new Command("pairs", "Score a run on an LFW-format folder's pairs.txt: equal error rate, TAR at FAR 1e-2, accuracy at the run's threshold") { run, folder, score };
         command.SetAction(parse =>
         {
-            var verifier = FaceVerifier.Load(new RunFolder(RunOptions.ExistingRun(parse.GetValue(run)!)), "faces pairs");
+            var verifier = LoadVerifier(parse, run, score, "faces pairs");
             var (pairs, eer, tar, accuracy) = verifier.Evaluate(parse.GetValue(folder)!);
             var w = console.Profile.Out.Writer;
             w.WriteLine("pairs,eer,tar_at_far_1e-2,accuracy,threshold");
@@ -57,6 +59,16 @@ internal static class FacesCommand
             return 0;
         });
         return command;
+    }
+
+    private static Option<string?> ScoreOption() =>
+        new("--score-norm") { Description = "pair score: cosine, or asnorm (normalised against the run's cohort of training images); default: the one the run was evaluated with" };
+
+    private static FaceVerifier LoadVerifier(ParseResult parse, Argument<string> run, Option<string?> score, string verb)
+    {
+        var choice = parse.GetValue(score);
+        if (choice is not null && !VerificationDecision.Scores.Contains(choice)) throw new UserErrorException($"--score-norm must be cosine or asnorm, got '{choice}'");
+        return FaceVerifier.Load(new RunFolder(RunOptions.ExistingRun(parse.GetValue(run)!)), verb, choice);
     }
 
     // The search options detect and mine share.

@@ -38,13 +38,37 @@ public sealed class CenterNet : Module<Tensor, Tensor>
         Head = RegisterModule("head", new Sequential(new Conv2d(width, width, 3, padding: 1), new ReLU()));
         Heat = RegisterModule("heat", new Conv2d(width, classes, 1));
         Box = RegisterModule("box", new Conv2d(width, 4, 1));
+        Initialize(this, Heat, Box);
+    }
+
+    /// <summary>
+    /// A centre-based detector's initialisation: Kaiming-normal convolutions, then the heatmap's bias at −log 9 (a prior
+    /// score of 0.1) and small heatmap and box weights. Convolutions whose weights were already set to something
+    /// else on purpose (a residual block's last batch-norm scale is not a convolution) are unaffected.
+    /// </summary>
+    internal static void Initialize(Module<Tensor, Tensor> model, Conv2d heat, Conv2d box)
+    {
         using var noGrad = new NoGrad();
-        foreach (var module in Modules())
+        foreach (var module in model.Modules())
             if (module is Conv2d conv) Init.KaimingNormal(conv.Weight, mode: FanMode.FanOut, nonlinearity: Nonlinearity.Relu);
-        Init.Normal(Heat.Weight, std: 0.01);
-        Init.Constant(Heat.Bias!, -Math.Log(9));
-        Init.Normal(Box.Weight, std: 0.01);
-        Init.Zeros(Box.Bias!);
+        Init.Normal(heat.Weight, std: 0.01);
+        Init.Constant(heat.Bias!, -Math.Log(9));
+        Init.Normal(box.Weight, std: 0.01);
+        Init.Zeros(box.Bias!);
+    }
+
+    /// <summary>The check of a detector's input: images [N, C, H, W] with H and W multiples of <see cref="Stride"/>.</summary>
+    internal static void CheckInput(string name, Tensor input, int inChannels)
+    {
+        if (input.Rank != 4 || input.Shape[1] != inChannels || input.Shape[2] % Stride != 0 || input.Shape[3] % Stride != 0)
+            throw new ArgumentException($"{name}: expected images [N, {inChannels}, H, W] with H and W multiples of {Stride}, got shape {input.Shape}");
+    }
+
+    /// <summary>The output layout from the last features: heatmap logits, then width and height in pixels and the offset.</summary>
+    internal static Tensor Output(Tensor features, Conv2d heat, Conv2d box)
+    {
+        var b = box.Forward(features);
+        return Tensor.Cat([heat.Forward(features), b.Narrow(1, 0, 2).Mul(SizeUnit), b.Narrow(1, 2, 2)], axis: 1);
     }
 
     public int Classes { get; }
@@ -54,16 +78,13 @@ public sealed class CenterNet : Module<Tensor, Tensor>
     public Conv2d Heat { get; }
     public Conv2d Box { get; }
 
-    private static Sequential ConvBn(int inChannels, int outChannels, int stride = 1, int dilation = 1) =>
+    internal static Sequential ConvBn(int inChannels, int outChannels, int stride = 1, int dilation = 1) =>
         new(new Conv2d(inChannels, outChannels, 3, stride: stride, padding: dilation, dilation: dilation, bias: false), new BatchNorm2d(outChannels), new ReLU());
 
     protected override Tensor ForwardCore(Tensor input)
     {
-        if (input.Rank != 4 || input.Shape[1] != InChannels || input.Shape[2] % Stride != 0 || input.Shape[3] % Stride != 0)
-            throw new ArgumentException($"CenterNet: expected images [N, {InChannels}, H, W] with H and W multiples of {Stride}, got shape {input.Shape}");
-        var features = Head.Forward(Backbone.Forward(input));
-        var box = Box.Forward(features);
-        return Tensor.Cat([Heat.Forward(features), box.Narrow(1, 0, 2).Mul(SizeUnit), box.Narrow(1, 2, 2)], axis: 1);
+        CheckInput("CenterNet", input, InChannels);
+        return Output(Head.Forward(Backbone.Forward(input)), Heat, Box);
     }
 
     /// <summary>

@@ -28,6 +28,7 @@ public static class ModelZoo
         [KeywordModels.DepthwiseSeparable] = KeywordModels.Descriptions[KeywordModels.DepthwiseSeparable],
         // The detector takes composed scenes and their classes: DetectionTask builds it.
         [DetectionTask.ModelName] = "CenterNet-style detector: conv backbone to stride 4 (dilated 1, 2, 4), per-cell class heatmaps, box size and centre offset",
+        [DetectionTask.WideModelName] = "the CenterNet-style detector on a wider residual backbone: 64 channels at stride 4, 96 at stride 8 upsampled and added back",
         // The face embedder takes its trained classes and embedding length: FaceVerificationTask builds it.
         [FaceVerificationTask.ModelName] = "face embedding: three Conv–BatchNorm–ReLU blocks, global average pooling, Linear (and batch norm) to an L2-normalised embedding, CosFace/ArcFace head for training",
         [FaceVerificationTask.ResNetModelName] = "face embedding on a resnet-mini trunk whose fc gives the embedding (then batch norm and L2 normalisation), CosFace/ArcFace head for training",

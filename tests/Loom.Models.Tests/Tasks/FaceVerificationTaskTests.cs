@@ -1,11 +1,17 @@
+using Loom.Testing;
 using Loom.Train;
 using System.Text.Json.Nodes;
 
 namespace Loom.Models.Tests.Tasks;
 
+public sealed class FashionMnistFactAttribute() : InstalledDataFactAttribute(FaceVerificationTaskTests.FashionMnist);
+
 /// <summary>The face-verification task: asked for, it trains on some classes and verifies on classes it never saw.</summary>
 public sealed class FaceVerificationTaskTests
 {
+    internal static readonly InstalledData FashionMnist = new("Fashion-MNIST", "apt-get install dataset-fashion-mnist",
+        Loom.Data.FashionMnist.Files.Select(f => Path.Combine(Loom.Data.FashionMnist.DefaultFolder, f)));
+
     private static TrainingConfig Quick() => new()
     {
         Task = FaceVerificationTask.TaskName, Data = "digits", Epochs = 1, Threads = 2,
@@ -33,6 +39,35 @@ public sealed class FaceVerificationTaskTests
         Assert.Equal(7, data.Shape.TrainedClasses);
         var digits = Loom.Data.Digits.Load();
         Assert.Equal(digits.Test.Targets.ToArray<long>().Count(t => t >= 7), data.Test.Count);
+        // The held-out classes' training images, never trained on, are where the pair score is chosen.
+        var validation = data.HeldOutValidation!;
+        Assert.Equal(digits.Train.Targets.ToArray<long>().Count(t => t >= 7), validation.Count);
+        Assert.Equal([0L, 1L, 2L], validation.Targets.ToArray<long>().Distinct().Order());
+    }
+
+    [FashionMnistFact]
+    public void Extra_data_adds_another_dataset_s_classes_as_balanced_identities_and_still_verifies_on_the_held_out_digits()
+    {
+        FashionMnist.Require();
+        var (task, _, config) = Models.Tasks.Resolve(Quick() with { TaskOptions = new JsonObject { ["extra_data"] = "fashion-mnist" } });
+        var data = (FaceVerificationData)task.Load(config);
+        Assert.Equal(17, data.Shape.TrainedClasses);
+        var targets = data.Train.Targets.ToArray<long>();
+        int perDigit = targets.Count(t => t < 7) / 7;
+        // Ten clothes identities, each with as many images as the average digit (not Fashion-MNIST's 6,000).
+        Assert.All(Enumerable.Range(7, 10), c => Assert.Equal(perDigit, targets.Count(t => t == c)));
+        Assert.Equal(["7", "8", "9"], data.HeldOutNames);
+        var plain = (FaceVerificationData)task.Load(Models.Tasks.Resolve(Quick()).Config);
+        Assert.True(plain.Test.Inputs.Equal(data.Test.Inputs));
+    }
+
+    [Fact]
+    public void Extra_data_must_be_another_built_in_dataset()
+    {
+        var (task, _, config) = Models.Tasks.Resolve(Quick() with { TaskOptions = new JsonObject { ["extra_data"] = "digits" } });
+        Assert.Contains("is the --data dataset itself", Assert.Throws<ArgumentException>(() => task.Load(config)).Message);
+        var (_, _, unknown) = Models.Tasks.Resolve(Quick() with { TaskOptions = new JsonObject { ["extra_data"] = "cifar" } });
+        Assert.Contains("--extra-data cifar: expected a built-in image dataset", Assert.Throws<ArgumentException>(() => task.Load(unknown)).Message);
     }
 
     [Fact]

@@ -57,7 +57,7 @@ public sealed class TaskResolutionTests : IDisposable
     public void An_unknown_model_lists_the_zoo()
     {
         var e = Assert.Throws<ArgumentException>(() => Resolve("digits", "resnet"));
-        Assert.Equal("--model must be one of mlp, cnn, lenet5, resnet-mini, face-fcn, resnet18, onnx, gpt-tiny, gpt-small, gpt2, kws-cnn, kws-dscnn, centernet, face-embedder, face-resnet, textcnn, bilstm, transformer, fasttext, minilm, minilm-fasttext, translation-transformer, translation-lstm, seq2seq; got 'resnet'", e.Message);
+        Assert.Equal("--model must be one of mlp, cnn, lenet5, resnet-mini, face-fcn, resnet18, onnx, gpt-tiny, gpt-small, gpt2, kws-cnn, kws-dscnn, centernet, centernet-wide, face-embedder, face-resnet, textcnn, bilstm, transformer, fasttext, minilm, minilm-fasttext, translation-transformer, translation-lstm, seq2seq; got 'resnet'", e.Message);
     }
 
     [Fact]

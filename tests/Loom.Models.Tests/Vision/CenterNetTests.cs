@@ -1,4 +1,5 @@
 using Loom.Autograd;
+using Loom.Nn;
 using Loom.Random;
 
 namespace Loom.Models.Tests.Vision;
@@ -77,6 +78,41 @@ public sealed class CenterNetTests
         Assert.Equal(-Math.Log(9), y.Narrow(1, 0, 10).Mean().Item(), 1e-2);
         var e = Assert.Throws<ArgumentException>(() => net.Forward(Tensor.Zeros(1, 1, 30, 30)));
         Assert.Contains("multiples of 4", e.Message);
+    }
+
+    [Fact]
+    public void The_wide_network_gives_the_same_layout_and_prior()
+    {
+        Generator.ManualSeed(3);
+        var net = new WideCenterNet(classes: 10);
+        var y = net.Forward(Tensor.Zeros(2, 1, 48, 48));
+        Assert.Equal(new Shape(2, 14, 12, 12), y.Shape);
+        Assert.Equal(-Math.Log(9), y.Narrow(1, 0, 10).Mean().Item(), 1e-2);
+        Assert.Contains("multiples of 8", Assert.Throws<ArgumentException>(() => net.Forward(Tensor.Zeros(1, 1, 36, 36))).Message);
+        Assert.Contains("multiples of 4", Assert.Throws<ArgumentException>(() => net.Forward(Tensor.Zeros(1, 1, 30, 30))).Message);
+    }
+
+    [Fact]
+    public void The_wide_network_s_stride_eight_level_sees_context_the_small_network_cannot()
+    {
+        // Which input pixels reach one output cell's heatmap: the gradient of that logit with respect to the picture.
+        // The small network's receptive field is about 75 px (37 either side); the wide one's stride-8 level reaches
+        // further. Residual blocks start as identities (zero last batch-norm scale), so they are given scale one here.
+        static bool Reaches(Module<Tensor, Tensor> net, int distance)
+        {
+            foreach (var module in net.Modules())
+                if (module is BatchNorm2d bn) using (new NoGrad()) Init.Constant(bn.Weight!, 1);
+            net.Eval();
+            var x = Tensor.Rand(new Shape(1, 1, 96, 96), new Generator(1)).RequiresGrad_();
+            // Cell (12, 12) is centred on pixel (50, 50).
+            net.Forward(x).Narrow(1, 0, 1).Narrow(2, 12, 1).Narrow(3, 12, 1).Sum().Backward();
+            var g = x.Grad!.ToArray<float>();
+            return Math.Abs(g[50 * 96 + 50 + distance]) + Math.Abs(g[(50 + distance) * 96 + 50]) > 0;
+        }
+        Generator.ManualSeed(4);
+        Assert.True(Reaches(new CenterNet(10), 30));
+        Assert.False(Reaches(new CenterNet(10), 44));
+        Assert.True(Reaches(new WideCenterNet(10), 44));
     }
 
     [Fact]

@@ -17,6 +17,7 @@ public sealed class DetectionTask : ITask
     public const string DigitScenes = "digit-scenes";
     public const string FashionScenes = "fashion-scenes";
     public const string ModelName = "centernet";
+    public const string WideModelName = "centernet-wide";
 
     public static DataKind Scenes { get; } = new("scenes", "composed detection scenes");
 
@@ -35,21 +36,28 @@ public sealed class DetectionTask : ITask
 
     public TrainingDefaults TrainingDefaults { get; } = new(BatchSize: 32, Optimizer: "adamw", LearningRate: 2e-3, WeightDecay: 1e-4, Schedule: "cosine", ClipGradNorm: 10);
 
-    public IReadOnlyList<string> Models(DataKind kind) => [ModelName];
+    public IReadOnlyList<string> Models(DataKind kind) => [ModelName, WideModelName];
 
     public TrainingConfig NormalizeOptions(TrainingConfig config)
     {
         var options = config.GetTaskOptions<DetectionOptions>();
         options.Validate();
+        if (config.Model == WideModelName && options.Canvas % 8 != 0)
+            throw new ArgumentException($"--canvas must be a multiple of 8 for --model {WideModelName} (its stride-8 level), got {options.Canvas}");
         return config.WithTaskOptions(options);
     }
 
     public TaskData Load(TrainingConfig config, RunFolder? trainedRun = null, bool newData = false) => DetectionData.Load(config);
 
-    public Module<Tensor, Tensor> CreateModel(TrainingConfig config, TaskData data) => CreateModel(((DetectionData)data).ClassNames.Count);
+    public Module<Tensor, Tensor> CreateModel(TrainingConfig config, TaskData data) => CreateModel(((DetectionData)data).ClassNames.Count, config.Model);
 
-    /// <summary>The detector for <paramref name="classes"/> classes of grey scenes.</summary>
-    public static Module<Tensor, Tensor> CreateModel(int classes) => new CenterNet(classes);
+    /// <summary>The detector <paramref name="model"/> (<see cref="ModelName"/> when null) for <paramref name="classes"/> classes of grey scenes.</summary>
+    public static Module<Tensor, Tensor> CreateModel(int classes, string? model = null) => model switch
+    {
+        null or ModelName => new CenterNet(classes),
+        WideModelName => new WideCenterNet(classes),
+        _ => throw new ArgumentException($"unknown detector '{model}'; choose {ModelName} or {WideModelName}"),
+    };
 
     public Func<Tensor, Tensor, Tensor> Loss(TaskData data) => CenterNet.Loss;
 

@@ -28,7 +28,7 @@ public sealed class Detector
     {
         var config = TrainedWeights.ReadConfig(folder, DetectionTask.TaskName, "detect");
         var classes = DetectionData.Source(config.Data).Classes;
-        var model = DetectionTask.CreateModel(classes.Count);
+        var model = DetectionTask.CreateModel(classes.Count, config.Model);
         TrainedWeights.Load(model, folder, best);
         return new Detector(model, classes);
     }
@@ -42,8 +42,9 @@ public sealed class Detector
     {
         if (pixels.Length != height * width) throw new ArgumentException($"Detector: {pixels.Length} pixels for a {height}×{width} picture");
         if (!(minScore > 0 && minScore < 1)) throw new ArgumentException($"--threshold must be in (0, 1), got {minScore}");
-        // The network is fully convolutional but decodes square maps: pad right and bottom with background.
-        int side = (Math.Max(height, width) + CenterNet.Stride - 1) / CenterNet.Stride * CenterNet.Stride;
+        // The network is fully convolutional but decodes square maps: pad right and bottom with background, to a
+        // multiple of 8 (the wide detector's coarse level; the small one needs 4).
+        int side = (Math.Max(height, width) + 7) / 8 * 8;
         var padded = new float[side * side];
         for (int y = 0; y < height; y++) pixels.AsSpan(y * width, width).CopyTo(padded.AsSpan(y * side));
         using var noGrad = new NoGrad();

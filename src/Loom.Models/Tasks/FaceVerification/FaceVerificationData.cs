@@ -11,6 +11,13 @@ namespace Loom.Models;
 /// </summary>
 public sealed class FaceVerificationData(TensorDataset train, TensorDataset test, FaceModelShape shape, IReadOnlyList<string> heldOutNames, FaceVerificationOptions options, string description) : TaskData
 {
+    /// <summary>
+    /// The held-out classes' training-split images (targets index <see cref="HeldOutNames"/>), never trained on: open-set
+    /// choices such as the score normalisation are made on them, so the test images decide nothing. Null when the
+    /// source has none.
+    /// </summary>
+    public TensorDataset? HeldOutValidation { get; init; }
+
     public FaceVerificationOptions Options { get; } = options;
 
     public const string ShapeFile = "faces.json";
@@ -48,19 +55,53 @@ public sealed class FaceVerificationData(TensorDataset train, TensorDataset test
         int classes = split.Info.ClassNames.Count, trained = classes - options.HeldOut;
         if (trained < 2) throw new ArgumentException($"--held-out {options.HeldOut} leaves {trained} of {split.Info.ClassNames.Count} classes to train on; at least 2 are needed");
         var trainRows = Rows(split.Train, c => c < trained);
-        var testRows = Rows(split.Test, c => c >= trained);
-        var test = split.Test.Gather(testRows);
-        // Held-out classes renumbered from 0, so their targets index the held-out names.
-        var heldTargets = Tensor.FromArray(test.Targets.ToArray<long>().Select(t => t - trained).ToArray(), test.Count);
+        var test = split.Test.Gather(Rows(split.Test, c => c >= trained));
+        var heldOutTrain = split.Train.Gather(Rows(split.Train, c => c >= trained));
         var names = split.Info.ClassNames;
         int[] input = split.Info.InputShape;
-        var shape = new FaceModelShape(input, trained, options.Embedding, config.Model ?? FaceVerificationTask.ModelName, options.EmbeddingNorm == "batch");
-        return new FaceVerificationData(split.Train.Gather(trainRows), new TensorDataset(test.Inputs, heldTargets), shape, names.Skip(trained).ToArray(), options,
-            $"{split.Info.Name}: trained on {trained} classes ({string.Join(", ", names.Take(trained))}), verified on {options.HeldOut} held out ({string.Join(", ", names.Skip(trained))})")
+        var train = split.Train.Gather(trainRows);
+        var trainedNames = names.Take(trained).ToList();
+        string extraText = "";
+        if (options.ExtraData is { } extraName)
+        {
+            var (extra, extraNames) = ExtraIdentities(extraName, split.Info.Name, input, perClass: trainRows.Length / trained, firstTarget: trained);
+            train = new TensorDataset(Tensor.Cat([train.Inputs, extra.Inputs]), Tensor.Cat([train.Targets.To(DType.Int64), extra.Targets]));
+            trainedNames.AddRange(extraNames);
+            extraText = $" + {extraNames.Count} classes of {extraName} ({extra.Count} images)";
+        }
+        var shape = new FaceModelShape(input, trainedNames.Count, options.Embedding, config.Model ?? FaceVerificationTask.ModelName, options.EmbeddingNorm == "batch");
+        return new FaceVerificationData(train, Renumbered(test, trained), shape, names.Skip(trained).ToArray(), options,
+            $"{split.Info.Name}: trained on {trained} classes ({string.Join(", ", names.Take(trained))}){extraText}, verified on {options.HeldOut} held out ({string.Join(", ", names.Skip(trained))})")
         {
             Augmentation = options.Augment is { Length: > 0 } augment ? ImageAugmentation.Create(augment, input[^2], input[^1], config.Seed) : null,
+            HeldOutValidation = heldOutTrain.Count >= 2 ? Renumbered(heldOutTrain, trained) : null,
         };
     }
+
+    /// <summary>
+    /// Every class of the built-in dataset <paramref name="name"/> as further training identities numbered from
+    /// <paramref name="firstTarget"/>: at most <paramref name="perClass"/> training images each (the first ones), so the
+    /// extra identities weigh as much as the main ones rather than drowning them (Fashion-MNIST has 6,000 a class).
+    /// </summary>
+    private static (TensorDataset Data, IReadOnlyList<string> Names) ExtraIdentities(string name, string main, int[] input, int perClass, int firstTarget)
+    {
+        if (!BuiltinDatasets.Names.Contains(name, StringComparer.OrdinalIgnoreCase))
+            throw new ArgumentException($"--extra-data {name}: expected a built-in image dataset ({string.Join(", ", BuiltinDatasets.Names)})");
+        var split = BuiltinDatasets.Load(name);
+        if (split.Info.Name == main) throw new ArgumentException($"--extra-data {name} is the --data dataset itself; it would add the held-out classes to training");
+        if (!split.Info.InputShape.SequenceEqual(input))
+            throw new ArgumentException($"--extra-data {name}: its images are [{string.Join(", ", split.Info.InputShape)}], the --data images [{string.Join(", ", input)}]; they must match");
+        var targets = split.Train.Targets.ToArray<long>();
+        var taken = new int[split.Info.ClassNames.Count];
+        var rows = Enumerable.Range(0, targets.Length).Where(i => taken[targets[i]]++ < perClass).ToArray();
+        var picked = split.Train.Gather(rows);
+        var shifted = Tensor.FromArray(picked.Targets.ToArray<long>().Select(t => t + firstTarget).ToArray(), picked.Count);
+        return (new TensorDataset(picked.Inputs, shifted), [.. split.Info.ClassNames.Select(c => $"{split.Info.Name}:{c}")]);
+    }
+
+    // Held-out classes renumbered from 0, so their targets index the held-out names.
+    private static TensorDataset Renumbered(TensorDataset heldOut, int trained) =>
+        new(heldOut.Inputs, Tensor.FromArray(heldOut.Targets.ToArray<long>().Select(t => t - trained).ToArray(), heldOut.Count));
 
     private static int[] Rows(TensorDataset data, Func<long, bool> keep)
     {

@@ -9,59 +9,62 @@ using Loom.Train;
 namespace Loom.Models;
 
 /// <summary>
-/// Open-set evaluation of an embedding on classes it never trained on: the ROC of cosine similarities of test pairs
-/// (half of one class, half of two), its equal error rate and threshold, the true accept rate at FAR 1e-2, and top-1
-/// identification by nearest neighbour among the held-out test images. The test loss is NaN: the CosFace head knows
-/// only the training classes, so there is no loss on held-out ones.
+/// Open-set evaluation of an embedding on classes it never trained on: the ROC of test pairs' scores (half of one
+/// class, half of two), its equal error rate and threshold, the true accept rate at FAR 1e-2, and top-1
+/// identification by nearest neighbour among the held-out test images. Pairs are scored by cosine or by AS-norm
+/// against a cohort of training images (`--score-norm`); both are measured on held-out validation images (the
+/// held-out classes' training split) so the choice is made there, not on the test pairs. The test loss is NaN: the
+/// CosFace head knows only the training classes, so there is no loss on held-out ones.
 /// </summary>
 public sealed class FaceVerificationEvaluation : TaskEvaluation
 {
     public const string ThresholdFile = "verification.json";
 
+    /// <summary>The cohort's embeddings, written beside the weights so `loom faces` scores as the evaluation did.</summary>
+    public const string CohortFile = "cohort.npy";
+
+    /// <summary>Training images embedded as the AS-norm cohort (evenly spread over the training split).</summary>
+    public const int CohortSize = 2000;
+
+    /// <summary>Held-out validation images scored for the choice of score (evenly spread; bounds the pair and cohort work).</summary>
+    public const int ValidationSize = 3000;
+
+    /// <summary>The AS-norm K values the validation table compares (K = the cohort's size is plain S-norm).</summary>
+    public static IReadOnlyList<int> CohortTopGrid { get; } = [10, 50, 200, 1000, CohortSize];
+
     /// <summary>The sequence test pairs are drawn from; fixed, so every run is scored on the same pairs.</summary>
     public const ulong PairSeed = 0xFACE5;
 
-    private FaceVerificationEvaluation(EvaluationResult result, IReadOnlyList<RocPoint> roc, double threshold) : base(result)
+    private readonly VerificationDecision _decision;
+
+    private FaceVerificationEvaluation(EvaluationResult result, IReadOnlyList<RocPoint> roc, VerificationDecision decision, IReadOnlyList<ResultTable> tables) : base(result)
     {
         Roc = roc;
-        Threshold = threshold;
+        _decision = decision;
         Tables =
         [
-            new ResultTable("Open-set verification (held-out classes)", ["FAR at most", "TAR", "threshold"],
+            new ResultTable($"Open-set verification (held-out classes, {decision.Describe()})", ["FAR at most", "TAR", "threshold"],
                 [.. new[] { 1e-3, 1e-2, 1e-1 }.Select(far => Verification.TrueAcceptRateAt(roc, far)).Zip([1e-3, 1e-2, 1e-1], (t, far) => (IReadOnlyList<Cell>)[far, t.Rate, t.Threshold])]),
+            .. tables,
         ];
     }
 
     public IReadOnlyList<RocPoint> Roc { get; }
 
-    /// <summary>The equal-error-rate threshold, which `loom faces verify` decides at.</summary>
-    public double Threshold { get; }
+    /// <summary>The equal-error-rate threshold of the chosen score, which `loom faces verify` decides at.</summary>
+    public double Threshold => _decision.Threshold;
 
     public override IReadOnlyList<ResultTable> Tables { get; }
 
-    /// <summary>Writes <see cref="ThresholdFile"/> (the decision threshold of `loom faces verify`); no figure.</summary>
+    /// <summary>Writes <see cref="ThresholdFile"/> (the decision of `loom faces verify`) and <see cref="CohortFile"/>; no figure.</summary>
     public override IReadOnlyList<string> WritePlots(RunFolder folder)
     {
-        File.WriteAllText(folder.File(ThresholdFile), new JsonObject { ["threshold"] = Threshold, ["eer"] = Metrics["eer"] }.ToJsonString());
+        _decision.Write(folder, Metrics["eer"]);
         return [];
     }
 
-    /// <summary>The decision threshold a run's evaluation wrote.</summary>
-    public static double ReadThreshold(RunFolder folder)
-    {
-        var path = folder.File(ThresholdFile);
-        if (!File.Exists(path)) throw new FileNotFoundException($"{folder.Path} has no {ThresholdFile}: the run has not finished its test evaluation", path);
-        try
-        {
-            return (double?)JsonNode.Parse(File.ReadAllText(path))?["threshold"] is double t && double.IsFinite(t)
-                ? t
-                : throw new InvalidDataException($"{path}: expected {{\"threshold\": number}}, as loom train writes it");
-        }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
-        {
-            throw new InvalidDataException($"{path}: expected {{\"threshold\": number}}, as loom train writes it");
-        }
-    }
+    /// <summary>The decision a run's evaluation wrote: threshold, score and cohort.</summary>
+    public static VerificationDecision ReadDecision(RunFolder folder) => VerificationDecision.Read(folder);
 
     /// <summary>L2-normalised embeddings [N, D] of <paramref name="images"/> [N, C, H, W], in eval mode without gradients.</summary>
     public static float[] Embed(FaceEmbedder model, Tensor images, int batchSize = 256)
@@ -90,29 +93,76 @@ public sealed class FaceVerificationEvaluation : TaskEvaluation
     public static FaceVerificationEvaluation Of(Evaluator evaluator, FaceVerificationData data, int pairs)
     {
         var model = (FaceEmbedder)evaluator.Model;
+        var options = data.Options;
+        int d = model.Dimension;
+        var cohort = Embed(model, Spread(data.Train, CohortSize).Inputs);
+        CohortNormalization Norm(int top) => new(cohort, d, Math.Min(top, cohort.Length / d));
+        var chosen = options.ScoreNorm == "asnorm" ? Norm(options.CohortTop) : null;
+
         var embeddings = Embed(model, data.Test.Inputs);
-        var labels = data.Test.Targets.ToArray<long>().Select(t => (int)t).ToArray();
-        var (scores, same) = Pairs(embeddings, model.Dimension, labels, pairs);
-        var roc = Verification.Roc(scores, same);
-        var (eer, threshold) = Verification.EqualErrorRate(roc);
+        var labels = Labels(data.Test.Targets);
+        var scores = new PairScores(embeddings, d, chosen);
+        var (roc, eer, _) = Score(scores, labels, pairs);
         var metrics = new Dictionary<string, double>
         {
             ["eer"] = eer,
             ["tar_at_far_1e-2"] = Verification.TrueAcceptRateAt(roc, 1e-2).Rate,
-            ["top1_identification"] = Verification.NearestNeighbourAccuracy(embeddings, model.Dimension, labels),
+            ["top1_identification"] = Verification.NearestNeighbourAccuracy(scores, labels),
         };
-        return new FaceVerificationEvaluation(new EvaluationResult(double.NaN, metrics, labels.Length), roc, threshold);
+        var tables = new List<ResultTable>();
+        if (data.HeldOutValidation is { } validation)
+        {
+            // The choice of score, on held-out classes' images no test pair uses.
+            var rows = Spread(validation, ValidationSize);
+            var ve = Embed(model, rows.Inputs);
+            var vl = Labels(rows.Targets);
+            var choices = new List<(string Score, int? Top, CohortNormalization? Norm)> { ("cosine", null, null) };
+            choices.AddRange(CohortTopGrid.Where(k => k <= cohort.Length / d).Select(k => ("asnorm", (int?)k, (CohortNormalization?)Norm(k))));
+            var cells = new List<IReadOnlyList<Cell>>();
+            foreach (var (score, top, norm) in choices)
+            {
+                var (vroc, veer, _) = Score(new PairScores(ve, d, norm), vl, pairs);
+                cells.Add([score, top is int k ? (long)k : "", veer, Verification.TrueAcceptRateAt(vroc, 1e-2).Rate]);
+            }
+            tables.Add(new ResultTable($"Pair score on held-out validation ({vl.Length} training-split images of the held-out classes; choose --score-norm and --cohort-top here)",
+                ["score", "cohort top K", "EER", "TAR at FAR 1e-2"], cells));
+            metrics["val_eer_cosine"] = Score(new PairScores(ve, d), vl, pairs).Eer;
+            metrics["val_eer_asnorm"] = Score(new PairScores(ve, d, Norm(options.CohortTop)), vl, pairs).Eer;
+        }
+        // Both scores' test figures and thresholds, so `loom faces verify --score-norm` can decide by either.
+        var cosineTest = Score(new PairScores(embeddings, d), labels, pairs);
+        var asnormTest = Score(new PairScores(embeddings, d, Norm(options.CohortTop)), labels, pairs);
+        metrics["eer_cosine"] = cosineTest.Eer;
+        metrics["eer_asnorm"] = asnormTest.Eer;
+        var decision = new VerificationDecision(cosineTest.Threshold, asnormTest.Threshold, options.ScoreNorm, Math.Min(options.CohortTop, cohort.Length / d), cohort, d);
+        return new FaceVerificationEvaluation(new EvaluationResult(double.NaN, metrics, labels.Length), roc, decision, tables);
     }
 
-    /// <summary>Cosine similarities of <paramref name="count"/> pairs of different images, half of one class and half of two, drawn by <see cref="PairSeed"/>.</summary>
-    public static (double[] Scores, bool[] Same) Pairs(float[] embeddings, int dimension, int[] labels, int count)
+    private static (IReadOnlyList<RocPoint> Roc, double Eer, double Threshold) Score(PairScores scores, int[] labels, int pairs)
+    {
+        var (first, second, same) = PairIndices(labels, pairs);
+        var roc = Verification.Roc([.. first.Select((i, k) => scores[i, second[k]])], same);
+        var (eer, threshold) = Verification.EqualErrorRate(roc);
+        return (roc, eer, threshold);
+    }
+
+    private static int[] Labels(Tensor targets) => [.. targets.ToArray<long>().Select(t => (int)t)];
+
+    // At most `count` rows spread evenly over the dataset's order, so every class keeps its share.
+    private static TensorDataset Spread(TensorDataset data, int count) =>
+        data.Count <= count ? data : data.Gather([.. Enumerable.Range(0, count).Select(k => (int)((long)k * data.Count / count))]);
+
+    /// <summary>
+    /// The index pairs of <paramref name="count"/> pairs of different images, half of one class and half of two, drawn
+    /// by <see cref="PairSeed"/>, and whether each pair is of one class.
+    /// </summary>
+    public static (int[] First, int[] Second, bool[] Same) PairIndices(int[] labels, int count)
     {
         var byClass = labels.Select((c, i) => (c, i)).GroupBy(p => p.c).ToDictionary(g => g.Key, g => g.Select(p => p.i).ToArray());
         if (byClass.Count < 2 || byClass.Values.All(v => v.Length < 2))
             throw new InvalidDataException("face verification needs test images of at least two classes, one with two or more images");
         var g = new Generator(PairSeed);
-        var scores = new double[count];
-        var same = new bool[count];
+        var (first, second, same) = (new int[count], new int[count], new bool[count]);
         for (int k = 0; k < count; k++)
         {
             int i, j;
@@ -127,9 +177,8 @@ public sealed class FaceVerificationEvaluation : TaskEvaluation
                 i = g.NextInt(0, labels.Length);
                 do j = g.NextInt(0, labels.Length); while (labels[j] == labels[i]);
             }
-            same[k] = labels[i] == labels[j];
-            scores[k] = System.Numerics.Tensors.TensorPrimitives.Dot(embeddings.AsSpan(i * dimension, dimension), embeddings.AsSpan(j * dimension, dimension));
+            (first[k], second[k], same[k]) = (i, j, labels[i] == labels[j]);
         }
-        return (scores, same);
+        return (first, second, same);
     }
 }

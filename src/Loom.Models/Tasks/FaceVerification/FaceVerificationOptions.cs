@@ -27,6 +27,23 @@ public sealed record FaceVerificationOptions
     /// <summary>Pairs of held-out test images scored for the ROC, half of one class, half of two.</summary>
     public int Pairs { get; init; } = 6000;
 
+    /// <summary>
+    /// Another built-in image dataset of the same image shape whose classes all join training as further identities
+    /// (`--data digits --extra-data fashion-mnist`: 7 digits + 10 clothes = 17 identities, verified on digits 7–9 as
+    /// before); null (none) is left out of config.json. Open-set metric learning generalises with the number of
+    /// training identities, and the built-in sets have few.
+    /// </summary>
+    public string? ExtraData { get; init; }
+
+    /// <summary>
+    /// How a pair is scored: "cosine" (the embeddings' cosine) or "asnorm" (the cosine normalised against a cohort of
+    /// training images, <see cref="CohortNormalization"/>). Used by the test evaluation, `loom faces verify` and `loom faces pairs`.
+    /// </summary>
+    public string ScoreNorm { get; init; } = "cosine";
+
+    /// <summary>AS-norm's K: the most similar cohort embeddings whose mean and spread normalise each side.</summary>
+    public int CohortTop { get; init; } = 200;
+
     private static readonly FaceVerificationOptions Defaults = new();
 
     public static IReadOnlyList<TaskOption> Declared { get; } =
@@ -38,6 +55,9 @@ public sealed record FaceVerificationOptions
         TaskOption.Number("--scale", "scale", "CosFace/ArcFace logit scale s (face verification)", Defaults.Scale),
         TaskOption.Text("--embedding-norm", "embedding_norm", "batch (batch norm before the L2 normalisation) or none (face verification)", Defaults.EmbeddingNorm),
         TaskOption.List("--augment", "augment", $"training-image augmentations, comma-separated: {string.Join(", ", ImageAugmentation.Names)}"),
+        TaskOption.Text("--extra-data", "extra_data", "another built-in image dataset whose classes all join training as further identities (face verification)"),
+        TaskOption.Text("--score-norm", "score_norm", "pair score, cosine or asnorm (cosine normalised against a cohort of training images; face verification)", Defaults.ScoreNorm),
+        TaskOption.Integer("--cohort-top", "cohort_top", $"AS-norm's K: nearest cohort embeddings per side, 2 to {FaceVerificationEvaluation.CohortSize} (face verification)", Defaults.CohortTop),
         TaskOption.Integer("--pairs", "pairs", "held-out test pairs scored for the ROC (face verification)", Defaults.Pairs),
     ];
 
@@ -51,6 +71,8 @@ public sealed record FaceVerificationOptions
         if (EmbeddingNorm is not ("batch" or "none")) throw new ArgumentException($"--embedding-norm must be batch or none, got '{EmbeddingNorm}'");
         if (Augment is not null && Augment.Any(a => !ImageAugmentation.Names.Contains(a)))
             throw new ArgumentException($"--augment takes {string.Join(", ", ImageAugmentation.Names)}, comma-separated; got {string.Join(",", Augment)}");
+        if (ScoreNorm is not ("cosine" or "asnorm")) throw new ArgumentException($"--score-norm must be cosine or asnorm, got '{ScoreNorm}'");
+        if (CohortTop < 2 || CohortTop > FaceVerificationEvaluation.CohortSize) throw new ArgumentException($"--cohort-top must be between 2 and {FaceVerificationEvaluation.CohortSize}, got {CohortTop}");
         if (Pairs is < 2 or > 10_000_000) throw new ArgumentException($"--pairs must be between 2 and 10000000, got {Pairs}");
     }
 }

@@ -5,30 +5,37 @@ namespace Loom.Models;
 
 /// <summary>
 /// A trained face-verification run ready for pictures (`loom faces verify`, `loom faces pairs`): the embedding
-/// network, the image shape it takes and the decision threshold its test evaluation chose (the equal-error-rate one).
+/// network, the image shape it takes, and how it decides (<see cref="VerificationDecision"/>: the pair score, cosine or
+/// AS-norm against the run's cohort, and the threshold its test evaluation chose for it, the equal-error-rate one).
 /// </summary>
 public sealed class FaceVerifier
 {
     private readonly FaceEmbedder _model;
 
-    public FaceVerifier(FaceEmbedder model, FaceModelShape shape, double threshold)
+    public FaceVerifier(FaceEmbedder model, FaceModelShape shape, VerificationDecision decision)
     {
-        (_model, Shape, Threshold) = (model, shape, threshold);
+        if (decision.Normalization is { } norm && norm.Dimension != shape.Embedding)
+            throw new InvalidDataException($"the run's cohort has embeddings of {norm.Dimension}, its network gives {shape.Embedding}");
+        (_model, Shape, Decision) = (model, shape, decision);
         _model.Eval();
     }
 
     public FaceModelShape Shape { get; }
 
-    /// <summary>Cosine similarity at or above which two pictures are judged the same identity.</summary>
-    public double Threshold { get; }
+    public VerificationDecision Decision { get; }
 
-    public static FaceVerifier Load(RunFolder folder, string verb)
+    /// <summary>Score (cosine, or AS-norm) at or above which two pictures are judged the same identity.</summary>
+    public double Threshold => Decision.Threshold;
+
+    /// <summary>The run in <paramref name="folder"/>, deciding by <paramref name="score"/> ("cosine" or "asnorm") or, when null, by the score it was evaluated with.</summary>
+    public static FaceVerifier Load(RunFolder folder, string verb, string? score = null)
     {
         TrainedWeights.ReadConfig(folder, FaceVerificationTask.TaskName, verb);
         var shape = FaceVerificationData.ReadShape(folder);
         var model = FaceVerificationTask.CreateModel(shape);
         TrainedWeights.Load(model, folder);
-        return new FaceVerifier(model, shape, FaceVerificationEvaluation.ReadThreshold(folder));
+        var decision = FaceVerificationEvaluation.ReadDecision(folder);
+        return new FaceVerifier(model, shape, score is null ? decision : decision.Using(score, folder.Path));
     }
 
     /// <summary>Embeddings [N, D] of image files, each read as the run's images were (channels and size).</summary>
@@ -41,12 +48,10 @@ public sealed class FaceVerifier
         return FaceVerificationEvaluation.Embed(_model, Tensor.FromArray(pixels, images.Count, c, h, w));
     }
 
-    /// <summary>The cosine similarity of two pictures' embeddings and whether it reaches <see cref="Threshold"/>.</summary>
+    /// <summary>The score of two pictures' embeddings (their cosine, or its AS-norm) and whether it reaches <see cref="Threshold"/>.</summary>
     public (double Similarity, bool Same) Verify(string first, string second)
     {
-        var e = Embed([first, second]);
-        int d = Shape.Embedding;
-        double s = System.Numerics.Tensors.TensorPrimitives.Dot(e.AsSpan(0, d), e.AsSpan(d, d));
+        double s = new PairScores(Embed([first, second]), Shape.Embedding, Decision.Normalization)[0, 1];
         return (s, s >= Threshold);
     }
 
@@ -56,9 +61,8 @@ public sealed class FaceVerifier
         var pairs = LfwPairs.Read(lfwFolder);
         var files = pairs.SelectMany(p => new[] { p.First, p.Second }).Distinct().ToList();
         var index = files.Select((f, i) => (f, i)).ToDictionary(p => p.f, p => p.i);
-        var e = Embed(files);
-        int d = Shape.Embedding;
-        var scores = pairs.Select(p => (double)System.Numerics.Tensors.TensorPrimitives.Dot(e.AsSpan(index[p.First] * d, d), e.AsSpan(index[p.Second] * d, d))).ToArray();
+        var pairScores = new PairScores(Embed(files), Shape.Embedding, Decision.Normalization);
+        var scores = pairs.Select(p => pairScores[index[p.First], index[p.Second]]).ToArray();
         var same = pairs.Select(p => p.Same).ToArray();
         var roc = Verification.Roc(scores, same);
         double accuracy = scores.Zip(same, (s, y) => (s >= Threshold) == y).Count(ok => ok) / (double)pairs.Count;

@@ -62,32 +62,65 @@ public static class Verification
     /// Top-1 identification: the share of <paramref name="embeddings"/> [N, D] (L2-normalised rows) whose most similar
     /// other row (by cosine) has the same label: leave-one-out nearest neighbour, every sample a probe against the rest.
     /// </summary>
-    public static double NearestNeighbourAccuracy(float[] embeddings, int dimension, IReadOnlyList<int> labels)
-    {
-        var nearest = NearestNeighbours(embeddings, dimension);
-        if (nearest.Length != labels.Count) throw new ArgumentException($"Verification: {nearest.Length} embeddings but {labels.Count} labels");
-        return Enumerable.Range(0, labels.Count).Count(i => labels[nearest[i].Index] == labels[i]) / (double)labels.Count;
-    }
+    public static double NearestNeighbourAccuracy(float[] embeddings, int dimension, IReadOnlyList<int> labels) =>
+        NearestNeighbourAccuracy(new PairScores(embeddings, dimension), labels);
 
     /// <summary>For each row of <paramref name="embeddings"/> [N, D] (N ≥ 2), the most similar other row by dot product (cosine, for unit rows) and that similarity.</summary>
-    public static (int Index, double Similarity)[] NearestNeighbours(float[] embeddings, int dimension)
+    public static (int Index, double Similarity)[] NearestNeighbours(float[] embeddings, int dimension) => NearestNeighbours(new PairScores(embeddings, dimension));
+
+    /// <summary>For each embedding of <paramref name="scores"/> (two or more), the other with the highest score and that score.</summary>
+    public static (int Index, double Similarity)[] NearestNeighbours(PairScores scores)
     {
-        int n = embeddings.Length / Math.Max(1, dimension);
-        if (dimension < 1 || embeddings.Length != n * dimension || n < 2) throw new ArgumentException($"Verification: {embeddings.Length} values are not two or more embeddings of {dimension}");
+        int n = scores.Count;
         var result = new (int, double)[n];
         for (int i = 0; i < n; i++)
         {
-            var a = embeddings.AsSpan(i * dimension, dimension);
             int best = -1;
             double bestScore = double.NegativeInfinity;
             for (int j = 0; j < n; j++)
             {
                 if (j == i) continue;
-                double s = System.Numerics.Tensors.TensorPrimitives.Dot(a, embeddings.AsSpan(j * dimension, dimension));
+                double s = scores[i, j];
                 if (s > bestScore) (best, bestScore) = (j, s);
             }
             result[i] = (best, bestScore);
         }
         return result;
     }
+
+    /// <summary>Top-1 identification (as <see cref="NearestNeighbourAccuracy(float[], int, IReadOnlyList{int})"/>) under any pair score.</summary>
+    public static double NearestNeighbourAccuracy(PairScores scores, IReadOnlyList<int> labels)
+    {
+        if (scores.Count != labels.Count) throw new ArgumentException($"Verification: {scores.Count} embeddings but {labels.Count} labels");
+        var nearest = NearestNeighbours(scores);
+        return Enumerable.Range(0, labels.Count).Count(i => labels[nearest[i].Index] == labels[i]) / (double)labels.Count;
+    }
+}
+
+/// <summary>
+/// The score of a pair of rows of one set of L2-normalised embeddings [N, D]: their cosine, or with a cohort
+/// (<see cref="CohortNormalization"/>) the cosine normalised by both sides' cohort statistics.
+/// </summary>
+public sealed class PairScores
+{
+    private readonly float[] _embeddings;
+    private readonly (double Mean, double Std)[]? _statistics;
+
+    public PairScores(float[] embeddings, int dimension, CohortNormalization? normalization = null)
+    {
+        int n = embeddings.Length / Math.Max(1, dimension);
+        if (dimension < 1 || embeddings.Length != n * dimension || n < 2) throw new ArgumentException($"Verification: {embeddings.Length} values are not two or more embeddings of {dimension}");
+        if (normalization is not null && normalization.Dimension != dimension)
+            throw new ArgumentException($"Verification: embeddings of {dimension} against a cohort of {normalization.Dimension}");
+        (_embeddings, Dimension, Count) = (embeddings, dimension, n);
+        _statistics = normalization?.Statistics(embeddings);
+    }
+
+    public int Dimension { get; }
+
+    public int Count { get; }
+
+    public double Cosine(int i, int j) => System.Numerics.Tensors.TensorPrimitives.Dot(_embeddings.AsSpan(i * Dimension, Dimension), _embeddings.AsSpan(j * Dimension, Dimension));
+
+    public double this[int i, int j] => _statistics is null ? Cosine(i, j) : CohortNormalization.Score(Cosine(i, j), _statistics[i], _statistics[j]);
 }
