@@ -2,7 +2,7 @@ namespace Loom;
 
 /// <summary>
 /// The cell a recurrent layer runs at each step (PyTorch's <c>RNNBase</c> modes), for
-/// <see cref="Functional.RecurrentLayer"/>. Gate blocks follow PyTorch's order: LSTM i, f, g, o; GRU r, z, n.
+/// <see cref="Functional.RecurrentLayer(RecurrentCell, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, bool, bool, int[])"/>. Gate blocks follow PyTorch's order: LSTM i, f, g, o; GRU r, z, n.
 /// </summary>
 public enum RecurrentCell
 {

@@ -44,6 +44,30 @@ public sealed class QuantizeCommandTests(SmallRunFixture run) : IClassFixture<Sm
     }
 }
 
+/// <summary>`loom quantize` of a bilstm text classifier: the LSTM's W_ih and W_hh of both directions become int8 in place.</summary>
+public sealed class RecurrentQuantizeCommandTests : IDisposable
+{
+    private readonly TempFolder _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public void Bilstm_run_quantises_its_lstm_and_predict_takes_it()
+    {
+        var data = TextClassificationCommandTests.WriteReviews(_temp.File("reviews.csv"));
+        CliRunner.Succeed("train", "--data", data, "--text-column", "text", "--target", "label", "--model", "bilstm", "--quick", "--epochs", "2",
+            "--val-fraction", "0", "--threads", "1", "--output", _temp.File("runs"));
+        var target = _temp.File("q");
+        CliRunner.Succeed("quantize", CliRunner.RunFolderUnder(_temp.File("runs")), "--out", target, "--threads", "1");
+        var tensors = SafeTensors.Load(Path.Combine(target, "model.safetensors")).Tensors;
+        var recurrent = tensors.Keys.Where(k => k.Contains("weight_ih_l0") || k.Contains("weight_hh_l0")).Where(k => !k.EndsWith("_scale") && !k.EndsWith("_zero_point")).ToList();
+        Assert.Equal(4, recurrent.Count); // W_ih and W_hh, forward and reverse
+        Assert.All(recurrent, k => Assert.Equal(DType.Int8, tensors[k].DType));
+        var result = CliRunner.Succeed("predict", target, "--text", "the film was superb , and the cast was great");
+        Assert.Single(result.Lines);
+    }
+}
+
 /// <summary>
 /// `loom quantize RUN --calibrate N --method M`: static int8 of a CNN run (batch norm folded, convolutions int8), a
 /// folder eval and predict take; the options' misuse is one error line.

@@ -23,10 +23,11 @@ public sealed class TextClassificationCommandTests : IDisposable
 
     private static readonly string[] Good = ["good", "great", "wonderful", "moving", "funny", "superb"], Bad = ["bad", "dull", "awful", "boring", "weak", "tedious"];
 
-    // Sentences whose class shows only in their adjectives; the rest of each sentence is shared filler.
-    private string Reviews(int rows = 80)
+    private string Reviews(int rows = 80) => WriteReviews(_temp.File("reviews.csv"), rows);
+
+    /// <summary>Writes a CSV (text, label) of sentences whose class shows only in their adjectives; the rest of each sentence is shared filler.</summary>
+    public static string WriteReviews(string path, int rows = 80)
     {
-        var path = _temp.File("reviews.csv");
         var lines = new List<string> { "text,label" };
         for (int i = 0; i < rows; i++)
         {

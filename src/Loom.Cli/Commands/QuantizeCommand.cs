@@ -73,8 +73,8 @@ internal static class QuantizeCommand
                 kind = Quantization.DynamicInt8;
             }
             if (quantized.Quantized.Count == 0)
-                throw new UserErrorException($"the {trained.Config.Model} of {source.Path} has no linear layer that can be quantised" +
-                    (quantized.LeftInFloat.Count > 0 ? $" ({string.Join(", ", quantized.LeftInFloat)} are held in fields of their modules)" : ""));
+                throw new UserErrorException($"the {trained.Config.Model} of {source.Path} has no linear, recurrent or attention weight that can be quantised" +
+                    (quantized.LeftInFloat.Count > 0 ? $" ({string.Join(", ", quantized.LeftInFloat)} stay float32)" : ""));
             var target = CompressedRun.NewFolder(source, parse.GetValue(output), "int8");
             CompressedRun.CopyRunFiles(source, target);
             var config = source.ReadConfig();
@@ -145,8 +145,9 @@ internal static class QuantizeCommand
                   "weights (symmetric, one scale per output channel) and quantise their inputs with ranges fixed by " +
                   (aware ? "the moving averages fake-quantised fine-tuning observed" : "calibration") + "; between quantised layers " +
                   "the activations stay u8 (ReLU fused into the requantisation, max pooling on u8)."
-                : $"Quantised from `{source.Path}` by `loom quantize`: linear layers {layers} hold int8 weights " +
-                  "(symmetric, one scale per output channel); their inputs are quantised per batch from the batch's own range.",
+                : $"Quantised from `{source.Path}` by `loom quantize`: the weight matrices {layers} (linear layers, attention " +
+                  "projections, recurrent W_ih and W_hh) are int8 (symmetric, one scale per output channel); each product quantises " +
+                  "its input per tensor from that input's own range (a recurrent layer: the whole sequence for W_ih, each step's h for W_hh).",
             "Latency is the median of repeated forwards (batch 1 and 64) on this machine at the time of quantising.", "",
         };
         lines.AddRange(CompressedRun.Markdown("float32", "int8", rows));

@@ -12,22 +12,26 @@ public static class Quantization
     public const string DynamicInt8 = "dynamic-int8";
 
     /// <summary>
-    /// Replaces every <see cref="Linear"/> in <paramref name="model"/> by its <see cref="QuantizedLinear"/> (PyTorch:
-    /// <c>torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)</c>), in place. A layer whose
-    /// parent keeps it in a field (and so cannot swap it) stays in float and is listed as such.
+    /// Dynamic int8 quantisation in place (PyTorch: <c>torch.ao.quantization.quantize_dynamic(model, {nn.Linear,
+    /// nn.LSTM, nn.GRU}, dtype=torch.qint8)</c>, which also covers the Linear layers inside attention): every float32
+    /// weight matrix whose layer can multiply through a packed weight — <see cref="Linear"/>, the input projections of
+    /// <see cref="MultiheadAttention"/>, W_ih and W_hh of <see cref="LSTM"/>, <see cref="GRU"/> and <see cref="RNN"/> —
+    /// is replaced by its <see cref="DynamicInt8Weight"/> (<see cref="Module.PackParameter"/>). The layers stay where
+    /// they are, so parents holding them in typed fields (a GPT block's <c>c_attn</c>, a classifier's LSTM) keep
+    /// working. Other matrices (embeddings) stay float and are listed as such; convolutions are static quantisation's.
     /// </summary>
+    /// <remarks>Names are the parameters' dotted names (<c>lstm.weight_ih_l0</c>, <c>h.0.attn.c_attn.weight</c>).</remarks>
     public static QuantizedModel QuantizeDynamic(Module<Tensor, Tensor> model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        if (model is Linear root) return new QuantizedModel(QuantizedLinear.FromLinear(root), [""], []);
         var quantized = new List<string>();
         var leftInFloat = new List<string>();
-        foreach (var (name, module) in model.NamedModules().ToList())
+        foreach (var (name, parameter) in model.NamedParameters().ToList())
         {
-            if (module is not Linear linear) continue;
+            if (parameter.Rank != 2 || parameter.DType != DType.Float32) continue;
             try
             {
-                model.SetSubmodule(name, QuantizedLinear.FromLinear(linear));
+                model.PackParameter(name, DynamicInt8Weight.FromFloat(parameter, name));
                 quantized.Add(name);
             }
             catch (NotSupportedException)
@@ -49,14 +53,16 @@ public static class Quantization
             if (state.TryGetValue(key, out var stored) && stored.DType != own.DType)
                 throw new InvalidDataException($"{source}: tensor '{key}' is {stored.DType.Name()}, but the quantised model holds {own.DType.Name()}; is this the checkpoint of an unquantised run?");
         model.LoadStateDict(state);
-        foreach (var (name, module) in model.NamedModules())
-        {
-            Action? validate = module switch
+        var checks = model.NamedModules()
+            .Select(m => (Name: $"layer '{m.Name}'", Validate: m.Module switch
             {
                 QuantizedLinear q => q.Validate,
                 StaticQuantizedLayer s => s.Validate,
-                _ => null,
-            };
+                _ => (Action?)null,
+            }))
+            .Concat(model.NamedPackedWeights().Select(w => (Name: $"weight '{w.Name}'", Validate: (Action?)w.Weight.Validate)));
+        foreach (var (name, validate) in checks)
+        {
             if (validate is null) continue;
             try
             {
@@ -64,7 +70,7 @@ public static class Quantization
             }
             catch (InvalidDataException e)
             {
-                throw new InvalidDataException($"{source}: layer '{name}': {e.Message}", e);
+                throw new InvalidDataException($"{source}: {name}: {e.Message}", e);
             }
         }
     }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using Loom.Autograd;
 using Loom.Kernels;
 using Loom.Threading;
@@ -52,15 +53,39 @@ public static partial class Functional
         Tensor? biasIh = null, Tensor? biasHh = null, Tensor? h0 = null, Tensor? c0 = null, bool batchFirst = false, bool reverse = false,
         int[]? lengths = null)
     {
-        CheckRecurrentLayer(cell, input, weightIh, weightHh, biasIh, biasHh, h0, c0, batchFirst, lengths);
+        if (!Enum.IsDefined(cell)) throw new ArgumentOutOfRangeException(nameof(cell), cell, "recurrent layer: unknown cell");
+        CheckRecurrentLayer(cell, input, weightIh.Shape, weightHh.Shape, biasIh, biasHh, h0, c0, batchFirst, lengths);
+        foreach (var (what, weight) in new[] { ("weight_ih", weightIh), ("weight_hh", weightHh) })
+            if (weight.DType != input.DType)
+                throw new ArgumentException($"{cell.OpName()}: {what} dtype {weight.DType.Name()} does not match the input's {input.DType.Name()}");
         var gatesX = Linear(input, weightIh, biasIh);
-        return RecurrentSequence.Run(cell, gatesX, weightHh, biasHh, h0, c0, batchFirst, reverse, lengths);
+        return RecurrentSequence.Run(cell, gatesX, weightHh, null, biasHh, h0, c0, batchFirst, reverse, lengths);
     }
 
-    private static void CheckRecurrentLayer(RecurrentCell cell, Tensor input, Tensor weightIh, Tensor weightHh, Tensor? biasIh, Tensor? biasHh,
+    /// <summary>
+    /// <see cref="RecurrentLayer(RecurrentCell, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, bool, bool, int[])"/>
+    /// with packed (int8) weights, for inference: the input projection of the whole sequence is one packed product,
+    /// the hidden projection one packed product per step (each step's h quantised on the fly), the cell math is the
+    /// float layer's. Float32 only; nothing records a gradient.
+    /// </summary>
+    public static (Tensor Output, Tensor H, Tensor? C) RecurrentLayer(RecurrentCell cell, Tensor input, PackedWeight weightIh, PackedWeight weightHh,
+        Tensor? biasIh = null, Tensor? biasHh = null, Tensor? h0 = null, Tensor? c0 = null, bool batchFirst = false, bool reverse = false,
+        int[]? lengths = null)
+    {
+        ArgumentNullException.ThrowIfNull(weightIh);
+        ArgumentNullException.ThrowIfNull(weightHh);
+        if (!Enum.IsDefined(cell)) throw new ArgumentOutOfRangeException(nameof(cell), cell, "recurrent layer: unknown cell");
+        CheckRecurrentLayer(cell, input, new Shape(weightIh.OutFeatures, weightIh.InFeatures), new Shape(weightHh.OutFeatures, weightHh.InFeatures),
+            biasIh, biasHh, h0, c0, batchFirst, lengths);
+        if (input.DType != DType.Float32) throw new ArgumentException($"{cell.OpName()}: packed weights take float32 input, got {input.DType.Name()}");
+        var gatesX = Linear(input, weightIh, biasIh);
+        return RecurrentSequence.Run(cell, gatesX, null, weightHh, biasHh, h0, c0, batchFirst, reverse, lengths);
+    }
+
+    /// <summary>Checks the shapes of a layer's inputs and the dtypes of all but the weights (the callers check those).</summary>
+    private static void CheckRecurrentLayer(RecurrentCell cell, Tensor input, Shape weightIh, Shape weightHh, Tensor? biasIh, Tensor? biasHh,
         Tensor? h0, Tensor? c0, bool batchFirst, int[]? lengths)
     {
-        if (!Enum.IsDefined(cell)) throw new ArgumentOutOfRangeException(nameof(cell), cell, "recurrent layer: unknown cell");
         string op = cell.OpName();
         if (!input.DType.IsFloatingPoint())
             throw new NotSupportedException($"{op}: dtype {input.DType.Name()} is not supported (float32 or float64)");
@@ -68,11 +93,12 @@ public static partial class Functional
             throw new ArgumentException($"{op}: expected input {(batchFirst ? "[B, T, in]" : "[T, B, in]")}, got shape {input.Shape}");
         int steps = input.Shape[batchFirst ? 1 : 0], batch = input.Shape[batchFirst ? 0 : 1];
         if (steps == 0) throw new ArgumentException($"{op}: the sequence length must be positive, got input of shape {input.Shape}");
-        if (weightHh.Rank != 2 || weightHh.Shape[1] <= 0 || weightHh.Shape[0] != cell.GateCount() * weightHh.Shape[1])
-            throw new ArgumentException($"{op}: weight_hh must be [{cell.GateCount()}·H, H], got shape {weightHh.Shape}");
-        int hidden = weightHh.Shape[1], gates = weightHh.Shape[0];
+        if (weightHh.Rank != 2 || weightHh[1] <= 0 || weightHh[0] != cell.GateCount() * weightHh[1])
+            throw new ArgumentException($"{op}: weight_hh must be [{cell.GateCount()}·H, H], got shape {weightHh}");
+        int hidden = weightHh[1], gates = weightHh[0];
         var state = new Shape(batch, hidden);
-        Check("weight_ih", weightIh, new Shape(gates, input.Shape[2]));
+        if (weightIh != new Shape(gates, input.Shape[2]))
+            throw new ArgumentException($"{op}: expected weight_ih of shape {new Shape(gates, input.Shape[2])} for input of shape {input.Shape} and weight_hh of shape {weightHh}, got {weightIh}");
         Check("bias_ih", biasIh, new Shape(gates));
         Check("bias_hh", biasHh, new Shape(gates));
         Check("h0", h0, state);
@@ -89,7 +115,7 @@ public static partial class Functional
         {
             if (tensor is null) return;
             if (tensor.Shape != expected)
-                throw new ArgumentException($"{op}: expected {what} of shape {expected} for input of shape {input.Shape} and weight_hh of shape {weightHh.Shape}, got {tensor.Shape}");
+                throw new ArgumentException($"{op}: expected {what} of shape {expected} for input of shape {input.Shape} and weight_hh of shape {weightHh}, got {tensor.Shape}");
             if (tensor.DType != input.DType)
                 throw new ArgumentException($"{op}: {what} dtype {tensor.DType.Name()} does not match the input's {input.DType.Name()}");
         }
@@ -102,18 +128,20 @@ internal static class RecurrentSequence
     /// Runs one layer in one direction. <paramref name="gatesX"/> is [T, B, G·H] ([B, T, G·H] when
     /// <paramref name="batchFirst"/>); h0 and c0 are [B, H] or null for zeros. Returns the output in the input's layout
     /// ([T, B, H] or [B, T, H]) and the final states [B, H] (C only for LSTM). Shapes are validated by
-    /// <see cref="Functional.RecurrentLayer"/>.
+    /// <see cref="Functional.RecurrentLayer(RecurrentCell, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, bool, bool, int[])"/>.
     /// </summary>
-    public static (Tensor Output, Tensor H, Tensor? C) Run(RecurrentCell cell, Tensor gatesX, Tensor weightHh, Tensor? biasHh,
+    /// <param name="weightHh">The float W_hh, or null with <paramref name="packedHh"/> (inference, nothing recorded).</param>
+    public static (Tensor Output, Tensor H, Tensor? C) Run(RecurrentCell cell, Tensor gatesX, Tensor? weightHh, PackedWeight? packedHh, Tensor? biasHh,
         Tensor? h0, Tensor? c0, bool batchFirst, bool reverse, int[]? lengths)
     {
-        int steps = gatesX.Shape[batchFirst ? 1 : 0], batch = gatesX.Shape[batchFirst ? 0 : 1], hidden = weightHh.Shape[1];
+        int steps = gatesX.Shape[batchFirst ? 1 : 0], batch = gatesX.Shape[batchFirst ? 0 : 1], hidden = weightHh?.Shape[1] ?? packedHh!.InFeatures;
         var plan = new SequencePlan(cell, steps, batch, hidden, batchFirst, reverse, lengths);
-        var inputs = new List<Tensor> { gatesX, weightHh };
+        var inputs = new List<Tensor> { gatesX };
+        if (weightHh is not null) inputs.Add(weightHh);
         if (biasHh is not null) inputs.Add(biasHh);
         if (h0 is not null) inputs.Add(h0);
         if (c0 is not null) inputs.Add(c0);
-        bool record = GradMode.ShouldRecord(inputs);
+        bool record = packedHh is null && GradMode.ShouldRecord(inputs);
 
         var tape = new SequenceTape(plan, gatesX.DType, record);
         int outputSize = plan.OutputElements + (cell == RecurrentCell.Lstm ? 2 : 1) * batch * hidden;
@@ -121,14 +149,15 @@ internal static class RecurrentSequence
         var gx = gatesX.Detach().Contiguous();
         // W_hhᵀ [H, G·H] stored row-major once per call: GEMM packs a row-major B with vector copies, a transposed one
         // element by element, and with only B rows per step that packing is repeated every step.
-        Tensor w;
-        using (new NoGrad()) w = weightHh.Detach().Transpose(0, 1).Contiguous();
+        Tensor? w = null;
+        if (weightHh is not null)
+            using (new NoGrad()) w = weightHh.Detach().Transpose(0, 1).Contiguous();
         var b = biasHh?.Detach().Contiguous();
         var h = h0?.Detach().Contiguous();
         var c = c0?.Detach().Contiguous();
-        if (gx.DType == DType.Float32) Forward<float>(plan, tape, gx, w, b, h, c, z);
-        else Forward<double>(plan, tape, gx, w, b, h, c, z);
-        if (record) z = new SequenceBackward(plan, tape, gatesX, weightHh, biasHh, h0, c0).Attach(z);
+        if (gx.DType == DType.Float32) Forward<float>(plan, tape, gx, w, packedHh, b, h, c, z);
+        else Forward<double>(plan, tape, gx, w, null, b, h, c, z);
+        if (record) z = new SequenceBackward(plan, tape, gatesX, weightHh!, biasHh, h0, c0).Attach(z);
 
         int bh = batch * hidden;
         var output = z.Narrow(0, 0, plan.OutputElements).Reshape(batchFirst ? [batch, steps, hidden] : [steps, batch, hidden]);
@@ -142,11 +171,12 @@ internal static class RecurrentSequence
 
     private static int RowGrain(SequencePlan p) => Math.Max(1, ParallelGateElements / Math.Max(1, p.GateWidth));
 
-    private static void Forward<T>(SequencePlan p, SequenceTape tape, Tensor gatesX, Tensor weightHhT, Tensor? biasHh, Tensor? h0, Tensor? c0, Tensor z)
+    private static void Forward<T>(SequencePlan p, SequenceTape tape, Tensor gatesX, Tensor? weightHhT, PackedWeight? packedHh, Tensor? biasHh,
+        Tensor? h0, Tensor? c0, Tensor z)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int batch = p.Batch, n = p.Hidden, width = p.GateWidth, bh = batch * n;
-        var wT = weightHhT.Data<T>();
+        var wT = weightHhT is null ? default : weightHhT.Data<T>();
         var bias = biasHh is null ? default : biasHh.Data<T>();
         var hAll = tape.H.Data<T>();
         if (h0 is null) hAll[..bh].Clear(); else h0.Data<T>().CopyTo(hAll);
@@ -162,8 +192,17 @@ internal static class RecurrentSequence
             int grain = RowGrain(p);
             for (int s = 0; s < p.Steps; s++)
             {
-                if (!bias.IsEmpty) BiasKernels.FillRows<T>(bias, hg);
-                TypedGemm.Run<T>(false, false, batch, width, n, hAll.Slice(tape.StateSlot(s) * bh, bh), n, wT, width, accumulate: !bias.IsEmpty, hg, width);
+                var hPrev = hAll.Slice(tape.StateSlot(s) * bh, bh);
+                if (packedHh is not null)
+                {
+                    // Float32 only (checked by the packed RecurrentLayer); the whole step's h is one quantised tensor.
+                    packedHh.Multiply(MemoryMarshal.Cast<T, float>(hPrev), batch, MemoryMarshal.Cast<T, float>(bias), MemoryMarshal.Cast<T, float>(hg));
+                }
+                else
+                {
+                    if (!bias.IsEmpty) BiasKernels.FillRows<T>(bias, hg);
+                    TypedGemm.Run<T>(false, false, batch, width, n, hPrev, n, wT, width, accumulate: !bias.IsEmpty, hg, width);
+                }
                 ParallelHelper.For(batch, grain, (rows, s), static (st, b0, b1) => st.rows.Forward(st.s, b0, b1));
             }
             var output = z.Data<T>();

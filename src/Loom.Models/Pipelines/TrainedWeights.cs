@@ -32,11 +32,21 @@ public static class TrainedWeights
     /// <paramref name="model"/>; weights that do not fit it (a run of an older model of that name, config.json edited,
     /// another run's file) are one line naming the file and the tensors.
     /// </summary>
-    public static void Load(Module model, RunFolder folder, bool best = false, string? name = null)
+    /// <param name="quantization">The run's config.json <c>quantization</c>: for a dynamic int8 run of `loom quantize` the
+    /// model's weights are packed as the run's were before loading (static int8 runs load through <see cref="Pipeline.Load"/>).</param>
+    public static void Load(Module model, RunFolder folder, bool best = false, string? name = null, string? quantization = null)
     {
         var weights = best && File.Exists(folder.BestModelPath) ? folder.BestModelPath : folder.ModelPath;
         if (!File.Exists(weights)) throw new FileNotFoundException($"{folder.Path} has no trained model ({Path.GetFileName(weights)})", weights);
-        Fit(() => model.LoadStateDict(SafeTensors.Load(weights).Tensors), weights, folder, name);
+        if (quantization is null)
+        {
+            Fit(() => model.LoadStateDict(SafeTensors.Load(weights).Tensors), weights, folder, name);
+            return;
+        }
+        if (quantization != Compress.Quantization.DynamicInt8 || model is not Module<Tensor, Tensor> quantizable)
+            throw new InvalidDataException($"{folder.ConfigPath}: quantization {quantization} is not one the {name ?? "model"} of this run can load");
+        Compress.Quantization.QuantizeDynamic(quantizable);
+        Fit(() => Compress.Quantization.LoadStateDict(model, SafeTensors.Load(weights).Tensors, weights), weights, folder, name);
     }
 
     /// <summary>Runs <paramref name="load"/>, turning a <see cref="StateDictMismatchException"/> into one line naming <paramref name="weights"/> and the run's config.</summary>

@@ -18,6 +18,7 @@ public abstract class Module
     private readonly List<(string Name, Parameter? Value)> _parameters = [];
     private readonly List<(string Name, Tensor? Value, bool Persistent)> _buffers = [];
     private readonly List<(string Name, Module Value)> _modules = [];
+    private readonly List<(string Name, PackedWeight Value)> _packed = [];
     private readonly List<Func<Module, object, object?>> _preHooks = [];
     private readonly List<Action<Module, object, object>> _hooks = [];
 
@@ -88,6 +89,53 @@ public abstract class Module
     /// </summary>
     protected virtual void OnChildReplacing(string name, Module current, Module replacement) =>
         throw new NotSupportedException($"{GetType().Name} keeps its child '{name}' ({current.GetType().Name}) in a field and cannot swap it for {replacement.GetType().Name}");
+
+    /// <summary>
+    /// Replaces the parameter at the dotted path <paramref name="target"/> (<c>"fc.weight"</c>) with
+    /// <paramref name="weight"/>, a packed inference form of it (Loom.Compress's int8): how dynamic quantisation
+    /// converts a layer in place, so that a parent holding the layer in a typed field keeps working. The parameter
+    /// leaves the module (nothing is left to train), <paramref name="weight"/>'s <see cref="PackedWeight.State"/>
+    /// takes its place in the state dict (its name plus each suffix), and the layer multiplies through the packed
+    /// weight. The owning layer must accept (<see cref="OnParameterPacking"/>); nothing changes when it refuses.
+    /// </summary>
+    public void PackParameter(string target, PackedWeight weight)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        int dot = target.LastIndexOf('.');
+        var owner = dot < 0 ? this : GetSubmodule(target[..dot]);
+        string name = target[(dot + 1)..];
+        int index = owner._parameters.FindIndex(p => p.Name == name && p.Value is not null);
+        if (index < 0) throw new ArgumentException($"{owner.GetType().Name} has no parameter '{name}' (looking for '{target}')");
+        var current = owner._parameters[index].Value!;
+        if (current.Shape != new Shape(weight.OutFeatures, weight.InFeatures))
+            throw new ArgumentException($"{owner.GetType().Name}: parameter '{target}' is {current.Shape}, the packed weight [{weight.OutFeatures}, {weight.InFeatures}]");
+        foreach (var (suffix, _) in weight.State)
+        {
+            string key = name + suffix;
+            if ((suffix.Length > 0 && owner._parameters.Exists(p => p.Name == key)) || owner._buffers.Exists(b => b.Name == key) || owner._modules.Exists(m => m.Name == key))
+                throw new ArgumentException($"{owner.GetType().Name}: packing '{target}' would store '{key}', which is already registered");
+        }
+        owner.OnParameterPacking(name, current, weight);
+        owner._parameters.RemoveAt(index);
+        foreach (var (suffix, tensor) in weight.State) owner._buffers.Add((name + suffix, tensor, true));
+        owner._packed.Add((name, weight));
+    }
+
+    /// <summary>
+    /// Called before <see cref="PackParameter"/> replaces parameter <paramref name="name"/>: a layer that can multiply
+    /// through a <see cref="PackedWeight"/> switches its forward to it here. The default refuses (the layer would go on
+    /// reading the float parameter).
+    /// </summary>
+    protected virtual void OnParameterPacking(string name, Parameter current, PackedWeight weight) =>
+        throw new NotSupportedException($"{GetType().Name} reads its parameter '{name}' directly and cannot run it packed");
+
+    /// <summary>Every packed weight (<see cref="PackParameter"/>) under the dotted name of the parameter it replaced.</summary>
+    public IEnumerable<(string Name, PackedWeight Weight)> NamedPackedWeights()
+    {
+        foreach (var (prefix, m) in NamedModules())
+            foreach (var (name, w) in m._packed)
+                yield return (Join(prefix, name), w);
+    }
 
     private void CheckName(string name)
     {

@@ -46,6 +46,45 @@ public class HeadPruningTests
         using (new NoGrad()) TensorAssert.Close(before, encoder.Forward(x), 1e-12, 1e-12);
     }
 
+    /// <summary>A decoder as a one-input model (what <see cref="HeadPruning.Importance"/> runs): causal self-attention, cross-attention to the same sequence.</summary>
+    private sealed class Decoder : Module<Tensor, Tensor>
+    {
+        public Decoder(int seed) => Stack = RegisterModule("decoder", new TransformerDecoder(
+            i => new TransformerDecoderLayer(8, 4, 16, dropout: 0, batchFirst: true, normFirst: true, dtype: DType.Float64, generator: new Generator((ulong)(seed + i))), 2));
+
+        public TransformerDecoder Stack { get; }
+
+        protected override Tensor ForwardCore(Tensor input) => Stack.Forward(input, input.Mul(0.5), tgtIsCausal: true);
+    }
+
+    [Fact]
+    public void Decoder_self_and_cross_attention_heads_that_write_nothing_go_leaving_the_outputs_unchanged()
+    {
+        var model = new Decoder(6);
+        using (new NoGrad())
+        {
+            // Head 1 of layer 0's self-attention and head 3 of layer 1's cross-attention write nothing.
+            var self = model.Stack.Layers[0].SelfAttn.OutProj.Weight.AsSpan<double>();
+            var cross = model.Stack.Layers[1].MultiheadAttn.OutProj.Weight.AsSpan<double>();
+            for (int row = 0; row < 8; row++) (self[row * 8 + 2], self[row * 8 + 3], cross[row * 8 + 6], cross[row * 8 + 7]) = (0, 0, 0, 0);
+        }
+        model.Eval();
+        var x = TestTensors.Randn(23, DType.Float64, 2, 6, 8);
+        Tensor before;
+        using (new NoGrad()) before = model.Forward(x);
+
+        var importance = HeadPruning.Importance(model, Batches());
+        Assert.Equal(["decoder.layers.0.multihead_attn", "decoder.layers.0.self_attn", "decoder.layers.1.multihead_attn", "decoder.layers.1.self_attn"],
+            importance.Keys.Order());
+        Assert.Equal(0, importance["decoder.layers.0.self_attn"][1]);
+        Assert.Equal(0, importance["decoder.layers.1.multihead_attn"][3]);
+        HeadPruning.Prune(model, 2.0 / 16, importance);
+        Assert.Equal(3, model.Stack.Layers[0].SelfAttn.NumHeads);
+        Assert.Equal(3, model.Stack.Layers[1].MultiheadAttn.NumHeads);
+        Assert.Equal(4, model.Stack.Layers[1].SelfAttn.NumHeads);
+        using (new NoGrad()) TensorAssert.Close(before, model.Forward(x), 1e-12, 1e-12);
+    }
+
     [Fact]
     public void The_lowest_heads_go_across_layers_and_every_layer_keeps_one()
     {

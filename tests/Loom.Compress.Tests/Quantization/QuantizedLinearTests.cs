@@ -48,7 +48,7 @@ public class QuantizedLinearTests
     }
 
     [Fact]
-    public void QuantizeDynamic_swaps_every_linear_of_a_sequential_and_leaves_field_held_ones_in_float()
+    public void QuantizeDynamic_packs_every_linear_in_place_including_field_held_ones()
     {
         var g = new Generator(3);
         var model = new Sequential(new Flatten(), new Linear(12, 16, generator: g), new ReLU(), new Linear(16, 4, generator: g));
@@ -56,18 +56,23 @@ public class QuantizedLinearTests
         float[] before;
         using (new NoGrad()) before = model.Forward(x).ToArray<float>();
         var result = Compress.Quantization.QuantizeDynamic(model);
-        Assert.Equal(["1", "3"], result.Quantized);
+        Assert.Equal(["1.weight", "3.weight"], result.Quantized);
         Assert.Empty(result.LeftInFloat);
-        Assert.IsType<QuantizedLinear>(model[1]);
-        Assert.IsType<QuantizedLinear>(model[3]);
+        Assert.NotNull(((Linear)model[1]).PackedWeight);
+        Assert.DoesNotContain(model.Parameters(), p => p.Rank == 2);
         float[] after;
         using (new NoGrad()) after = model.Forward(x).ToArray<float>();
         TensorAssert.Close(before, after, 0.05, 0.05, "quantised MLP ");
 
+        // A parent holding the layer in a typed field keeps calling the same object, which now runs in int8; an
+        // embedding, which reads its matrix directly, stays float and is listed.
         var holder = new Holder(g);
         var held = Compress.Quantization.QuantizeDynamic(holder);
-        Assert.Equal(["inner"], held.LeftInFloat);
-        Assert.IsType<Linear>(holder.GetSubmodule("inner"));
+        Assert.Equal(["inner.weight"], held.Quantized);
+        Assert.Equal(["embedding.weight"], held.LeftInFloat);
+        Assert.Same(holder.Inner, holder.GetSubmodule("inner"));
+        Assert.NotNull(holder.Inner.PackedWeight);
+        TensorAssert.Throws<InvalidOperationException>(() => _ = holder.Inner.Weight, "packed");
     }
 
     [Fact]
@@ -108,7 +113,7 @@ public class QuantizedLinearTests
         var minWeight = good["0.weight"].Clone();
         minWeight.AsSpan<sbyte>()[4] = sbyte.MinValue;
         TensorAssert.Throws<InvalidDataException>(() => Compress.Quantization.LoadStateDict(Quantised(), With("0.weight", minWeight), "f.safetensors"),
-            "f.safetensors", "layer '0'", "weight [0, 4] is -128");
+            "f.safetensors", "weight '0.weight'", "weight [0, 4] is -128");
 
         var zeroScale = good["0.weight_scale"].Clone();
         zeroScale.AsSpan<float>()[2] = 0;
@@ -123,9 +128,15 @@ public class QuantizedLinearTests
 
     private sealed class Holder : Module<Tensor, Tensor>
     {
-        private readonly Linear _inner;
-        public Holder(Generator g) => _inner = RegisterModule("inner", new Linear(4, 2, generator: g));
-        protected override Tensor ForwardCore(Tensor input) => _inner.Forward(input);
+        public Holder(Generator g)
+        {
+            Inner = RegisterModule("inner", new Linear(4, 2, generator: g));
+            Embedding = RegisterModule("embedding", new Embedding(5, 4, generator: g));
+        }
+
+        public Linear Inner { get; }
+        public Embedding Embedding { get; }
+        protected override Tensor ForwardCore(Tensor input) => Inner.Forward(input);
     }
 
     private sealed class TempDir : IDisposable

@@ -3,7 +3,7 @@ using Loom.Testing;
 namespace Loom.Tests.Recurrent;
 
 /// <summary>
-/// <see cref="Functional.RecurrentLayer"/> on its own (the stacked modules are tested in Loom.Nn.Tests): forward
+/// <see cref="Functional.RecurrentLayer(RecurrentCell, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, bool, bool, int[])"/> on its own (the stacked modules are tested in Loom.Nn.Tests): forward
 /// against a reference composed from tensor ops one sequence and one step at a time, gradients by central
 /// differences in float64, and the errors for inputs that do not fit together.
 /// </summary>

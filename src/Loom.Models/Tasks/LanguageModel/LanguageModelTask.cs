@@ -169,7 +169,7 @@ public sealed class LanguageModelTask : ITask
         var config = TrainedWeights.ReadConfig(folder, TaskName, "generate");
         var tokenizer = TrainedWeights.ReadTokenizer(folder, LanguageModelData.TokenizerFile);
         var gpt = CreateGpt(config, tokenizer.VocabSize);
-        TrainedWeights.Load(gpt, folder, best, config.Model);
+        TrainedWeights.Load(gpt, folder, best, config.Model, config.Quantization);
         gpt.Eval();
         return new TextGenerator(gpt, tokenizer);
     }

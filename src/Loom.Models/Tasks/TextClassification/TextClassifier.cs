@@ -52,9 +52,7 @@ public sealed class TextClassifier
             model = TextClassificationTask.CreateModel(config, tokenizer, classes.Length);
             encode = texts => TextClassificationData.Encode(tokenizer, texts, options.EffectiveMaxLength);
         }
-        var weights = best && File.Exists(folder.BestModelPath) ? folder.BestModelPath : folder.ModelPath;
-        if (!File.Exists(weights)) throw new FileNotFoundException($"{folder.Path} has no trained model ({Path.GetFileName(weights)})", weights);
-        model.LoadStateDict(SafeTensors.Load(weights).Tensors);
+        TrainedWeights.Load(model, folder, best, config.Model, config.Quantization);
         model.Eval();
         return new TextClassifier(model, encode, classes, options.EffectiveMaxLength);
     }

@@ -27,6 +27,9 @@ public sealed class MultiheadAttention : Module<Tensor, Tensor>, IAttentionLayer
     private readonly AttentionHooks _attentionHooks = new();
     private readonly DType _dtype;
     private readonly bool _bias;
+    private readonly bool _stacked;
+    // Packed (int8) projections for inference, set by Module.PackParameter: in_proj, or q, k, v when separate.
+    private PackedWeight? _inProjPacked, _qPacked, _kPacked, _vPacked;
 
     public MultiheadAttention(int embedDim, int numHeads, double dropout = 0, bool bias = true, bool batchFirst = false, int? kdim = null, int? vdim = null,
         DType dtype = DType.Float32, Generator? generator = null, int? headDim = null)
@@ -47,7 +50,8 @@ public sealed class MultiheadAttention : Module<Tensor, Tensor>, IAttentionLayer
         VDim = vdim ?? embedDim;
         _generator = generator;
 
-        if (KDim == embedDim && VDim == embedDim)
+        _stacked = KDim == embedDim && VDim == embedDim;
+        if (_stacked)
         {
             InProjWeight = RegisterParameter("in_proj_weight", XavierUniform(new Shape(3 * inner, embedDim), dtype, generator));
         }
@@ -78,12 +82,13 @@ public sealed class MultiheadAttention : Module<Tensor, Tensor>, IAttentionLayer
 
     public bool BatchFirst { get; }
 
-    /// <summary>[3I, E]: the query, key and value projections stacked (null when kdim or vdim differ from E).</summary>
-    public Parameter? InProjWeight { get; }
+    /// <summary>[3I, E]: the query, key and value projections stacked (null when kdim or vdim differ from E, or once packed).</summary>
+    public Parameter? InProjWeight { get; private set; }
 
-    public Parameter? QProjWeight { get; }
-    public Parameter? KProjWeight { get; }
-    public Parameter? VProjWeight { get; }
+    /// <summary>The separate projections (null when stacked in <see cref="InProjWeight"/>, or once packed).</summary>
+    public Parameter? QProjWeight { get; private set; }
+    public Parameter? KProjWeight { get; private set; }
+    public Parameter? VProjWeight { get; private set; }
 
     /// <summary>[3I]: the query, key and value biases stacked (null without bias).</summary>
     public Parameter? InProjBias { get; }
@@ -158,7 +163,7 @@ public sealed class MultiheadAttention : Module<Tensor, Tensor>, IAttentionLayer
         Tensor q, k, v;
         if (reuse)
         {
-            q = Heads(Project(query, QProjWeight, 0, 1), 1, 0);
+            q = Heads(Project(query, 0, 1), 1, 0);
             (k, v) = entry!.Current;
         }
         else
@@ -211,30 +216,49 @@ public sealed class MultiheadAttention : Module<Tensor, Tensor>, IAttentionLayer
     /// <summary>The query, key and value heads [B, H, n, D] (views), with as few GEMMs as the inputs allow.</summary>
     private (Tensor Q, Tensor K, Tensor V) ProjectAll(Tensor query, Tensor key, Tensor value, bool selfAttention, bool sharedKeyValue)
     {
-        if (InProjWeight is not null && selfAttention)
+        if (_stacked && selfAttention)
         {
-            var qkv = Project(query, InProjWeight, 0, 3);
+            var qkv = Project(query, 0, 3);
             return (Heads(qkv, 3, 0), Heads(qkv, 3, 1), Heads(qkv, 3, 2));
         }
-        var q = Heads(Project(query, QProjWeight, 0, 1), 1, 0);
-        if (InProjWeight is not null && sharedKeyValue)
+        var q = Heads(Project(query, 0, 1), 1, 0);
+        if (_stacked && sharedKeyValue)
         {
-            var kv = Project(key, null, 1, 2);
+            var kv = Project(key, 1, 2);
             return (q, Heads(kv, 2, 0), Heads(kv, 2, 1));
         }
-        return (q, Heads(Project(key, KProjWeight, 1, 1), 1, 0), Heads(Project(value, VProjWeight, 2, 1), 1, 0));
+        return (q, Heads(Project(key, 1, 1), 1, 0), Heads(Project(value, 2, 1), 1, 0));
     }
 
     /// <summary>
     /// x · Wᵀ + b for <paramref name="count"/> consecutive projections starting at <paramref name="first"/> (0 query,
-    /// 1 key, 2 value): rows of in_proj_weight, or <paramref name="separate"/> when the weights are not stacked.
+    /// 1 key, 2 value): rows of in_proj_weight, or the separate weight (count 1) when they are not stacked; float or packed.
     /// </summary>
-    private Tensor Project(Tensor x, Parameter? separate, int first, int count)
+    private Tensor Project(Tensor x, int first, int count)
     {
         int e = InnerDim;
-        var weight = InProjWeight is not null ? (count == 3 ? InProjWeight : InProjWeight.Narrow(0, first * e, count * e)) : separate!;
         var bias = InProjBias is null ? null : count == 3 ? InProjBias : InProjBias.Narrow(0, first * e, count * e);
-        return Functional.Linear(x, weight, bias);
+        if (_stacked)
+        {
+            if (_inProjPacked is { } packed) return Functional.Linear(x, count == 3 ? packed : packed.Narrow(first * e, count * e), bias);
+            return Functional.Linear(x, count == 3 ? InProjWeight! : InProjWeight!.Narrow(0, first * e, count * e), bias);
+        }
+        var separatePacked = first switch { 0 => _qPacked, 1 => _kPacked, _ => _vPacked };
+        if (separatePacked is not null) return Functional.Linear(x, separatePacked, bias);
+        return Functional.Linear(x, (first switch { 0 => QProjWeight, 1 => KProjWeight, _ => VProjWeight })!, bias);
+    }
+
+    /// <summary>Accepts packed forms of the input projections (quantised inference); out_proj packs itself, being a <see cref="Linear"/>.</summary>
+    protected override void OnParameterPacking(string name, Parameter current, PackedWeight weight)
+    {
+        switch (name)
+        {
+            case "in_proj_weight": (_inProjPacked, InProjWeight) = (weight, null); break;
+            case "q_proj_weight": (_qPacked, QProjWeight) = (weight, null); break;
+            case "k_proj_weight": (_kPacked, KProjWeight) = (weight, null); break;
+            case "v_proj_weight": (_vPacked, VProjWeight) = (weight, null); break;
+            default: base.OnParameterPacking(name, current, weight); break;
+        }
     }
 
     /// <summary>Part <paramref name="part"/> of <paramref name="parts"/> stacked projections [n0, n1, parts·E] as heads [B, H, n, D] (a view).</summary>
@@ -283,6 +307,8 @@ public sealed class MultiheadAttention : Module<Tensor, Tensor>, IAttentionLayer
     /// </summary>
     public MultiheadAttention KeepHeads(IReadOnlyList<int> heads)
     {
+        if (_inProjPacked is not null || _qPacked is not null || _kPacked is not null || _vPacked is not null || OutProj.PackedWeight is not null)
+            throw new InvalidOperationException("MultiheadAttention: the projections are packed (int8); remove heads before quantising");
         var rows = AttentionHeads.Rows(heads, NumHeads, HeadDim, 1, nameof(MultiheadAttention));
         var stacked = AttentionHeads.Rows(heads, NumHeads, HeadDim, 3, nameof(MultiheadAttention));
         var copy = new MultiheadAttention(EmbedDim, heads.Count, DropoutP, _bias, BatchFirst, KDim, VDim, _dtype, _generator, HeadDim);

@@ -14,16 +14,32 @@ public sealed class Linear : Module<Tensor, Tensor>
         if (inFeatures <= 0 || outFeatures <= 0) throw new ArgumentException($"Linear: features must be positive, got in={inFeatures}, out={outFeatures}");
         (InFeatures, OutFeatures) = (inFeatures, outFeatures);
         double bound = 1 / Math.Sqrt(inFeatures);
-        Weight = RegisterParameter("weight", new Parameter(Tensor.Uniform(new Shape(outFeatures, inFeatures), -bound, bound, generator, dtype)))!;
+        _weight = RegisterParameter("weight", new Parameter(Tensor.Uniform(new Shape(outFeatures, inFeatures), -bound, bound, generator, dtype)))!;
         Bias = RegisterParameter("bias", bias ? new Parameter(Tensor.Uniform(new Shape(outFeatures), -bound, bound, generator, dtype)) : null);
     }
 
     public int InFeatures { get; }
     public int OutFeatures { get; }
-    public Parameter Weight { get; private set; }
-    public Parameter? Bias { get; private set; }
+    private Parameter? _weight;
 
-    protected override Tensor ForwardCore(Tensor input) => Functional.Linear(input, Weight, Bias);
+    /// <summary>[out, in]. Gone once the layer runs packed (<see cref="PackedWeight"/>): reading it then throws.</summary>
+    public Parameter Weight => _weight ?? throw new InvalidOperationException(
+        $"Linear({InFeatures}, {OutFeatures}): the weight was packed for inference (int8) and the float weight is gone; see PackedWeight");
+
+    public Parameter? Bias { get; }
+
+    /// <summary>The packed inference form the layer multiplies through after <see cref="Module.PackParameter"/> (null while float).</summary>
+    public PackedWeight? PackedWeight { get; private set; }
+
+    protected override Tensor ForwardCore(Tensor input) =>
+        PackedWeight is { } packed ? Functional.Linear(input, packed, Bias) : Functional.Linear(input, Weight, Bias);
+
+    protected override void OnParameterPacking(string name, Parameter current, PackedWeight weight)
+    {
+        if (name != "weight") base.OnParameterPacking(name, current, weight);
+        PackedWeight = weight;
+        _weight = null;
+    }
 
     /// <summary>
     /// activation(x·Wᵀ + b) as one fused op (<see cref="Functional.Linear(Tensor, Tensor, Tensor?, Activation)"/>): the
@@ -33,9 +49,10 @@ public sealed class Linear : Module<Tensor, Tensor>
     public Tensor Forward(Tensor input, Activation activation)
     {
         if (activation == Activation.None) return Forward(input);
-        if (HasHooks) return Functional.Activate(Forward(input), activation);
+        if (HasHooks || PackedWeight is not null) return Functional.Activate(Forward(input), activation);
         return Functional.Linear(input, Weight, Bias, activation);
     }
 
-    protected override string ExtraRepr() => $"in_features={InFeatures}, out_features={OutFeatures}, bias={(Bias is null ? "False" : "True")}";
+    protected override string ExtraRepr() =>
+        $"in_features={InFeatures}, out_features={OutFeatures}, bias={(Bias is null ? "False" : "True")}" + (PackedWeight is null ? "" : ", packed");
 }

@@ -14,7 +14,7 @@ namespace Loom.Nn;
 /// <c>batchFirst</c>, or unbatched [T, in] → output [T, B, D·H] (same layout as the input; [T, D·H] unbatched);
 /// initial and final states [L·D, B, H] ([L·D, H] unbatched), always with the batch in dimension 1 as in PyTorch.</para>
 /// <para>Each layer and direction projects the whole input sequence with one GEMM, then runs the recurrence as one
-/// autograd op (<see cref="Functional.RecurrentLayer"/>): one h·W_hhᵀ GEMM and one fused pass over the gates per step.</para>
+/// autograd op (<see cref="Functional.RecurrentLayer(RecurrentCell, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, bool, bool, int[])"/>): one h·W_hhᵀ GEMM and one fused pass over the gates per step.</para>
 /// <para>Lengths (padded batches, in place of PyTorch's packed sequences): sequence b uses only its first lengths[b]
 /// steps. Its state stops at step lengths[b] − 1, its outputs beyond are zero, its final state is the one at its last
 /// valid step, and the reverse direction starts at step lengths[b] − 1.</para>
@@ -24,7 +24,10 @@ public abstract class RNNBase : Module<Tensor, Tensor>
     private readonly RecurrentCell _cell;
     private readonly Parameter[] _weightIh, _weightHh;
     private readonly Parameter?[] _biasIh, _biasHh;
+    // Packed (int8) forms of W_ih and W_hh per layer and direction, set by Module.PackParameter for inference.
+    private readonly PackedWeight?[] _packedIh, _packedHh;
     private readonly Generator? _generator;
+    private readonly DType _dtype;
 
     private protected RNNBase(RecurrentCell cell, int inputSize, int hiddenSize, int numLayers, bool bias, bool batchFirst, double dropout,
         bool bidirectional, DType dtype, Generator? generator)
@@ -46,6 +49,9 @@ public abstract class RNNBase : Module<Tensor, Tensor>
         _weightHh = new Parameter[numLayers * directions];
         _biasIh = new Parameter?[numLayers * directions];
         _biasHh = new Parameter?[numLayers * directions];
+        _packedIh = new PackedWeight?[numLayers * directions];
+        _packedHh = new PackedWeight?[numLayers * directions];
+        _dtype = dtype;
         // Registration order is PyTorch's (layer, then direction, then w_ih, w_hh, b_ih, b_hh), so state dicts list alike.
         for (int layer = 0; layer < numLayers; layer++)
         {
@@ -118,8 +124,15 @@ public abstract class RNNBase : Module<Tensor, Tensor>
             for (int d = 0; d < directions; d++)
             {
                 int k = layer * directions + d;
-                var (y, h, c) = Functional.RecurrentLayer(_cell, x, _weightIh[k], _weightHh[k], _biasIh[k], _biasHh[k], h0?.Select(0, k),
-                    c0?.Select(0, k), BatchFirst, reverse: d == 1, lengths);
+                var (y, h, c) = (_packedIh[k], _packedHh[k]) switch
+                {
+                    (null, null) => Functional.RecurrentLayer(_cell, x, _weightIh[k], _weightHh[k], _biasIh[k], _biasHh[k], h0?.Select(0, k),
+                        c0?.Select(0, k), BatchFirst, reverse: d == 1, lengths),
+                    ({ } ih, { } hh) => Functional.RecurrentLayer(_cell, x, ih, hh, _biasIh[k], _biasHh[k], h0?.Select(0, k),
+                        c0?.Select(0, k), BatchFirst, reverse: d == 1, lengths),
+                    _ => throw new InvalidOperationException(
+                        $"{GetType().Name}: layer {layer}{(d == 1 ? " (reverse)" : "")} has one of weight_ih and weight_hh packed; pack both or neither"),
+                };
                 outputs[d] = y;
                 hN[k] = h;
                 if (c is not null) cN[k] = c;
@@ -147,7 +160,7 @@ public abstract class RNNBase : Module<Tensor, Tensor>
             throw new ArgumentException($"{name}: expected input {layout} (or [T, input_size] unbatched), got shape {input.Shape}");
         if (input.Shape[^1] != InputSize)
             throw new ArgumentException($"{name}: input of shape {input.Shape} has {input.Shape[^1]} features in its last dimension, expected input_size = {InputSize}");
-        var dtype = _weightIh[0].DType;
+        var dtype = _dtype;
         if (input.DType != dtype)
             throw new ArgumentException($"{name}: input dtype {input.DType.Name()} does not match the parameters' {dtype.Name()} (input shape {input.Shape})");
         bool batched = input.Rank == 3;
@@ -176,6 +189,20 @@ public abstract class RNNBase : Module<Tensor, Tensor>
             if (state.DType != dtype)
                 throw new ArgumentException($"{name}: {what} dtype {state.DType.Name()} does not match the parameters' {dtype.Name()}");
         }
+    }
+
+    /// <summary>Accepts a packed form of any weight_ih / weight_hh (quantised inference); the biases stay float.</summary>
+    protected override void OnParameterPacking(string name, Parameter current, PackedWeight weight)
+    {
+        int k = Array.FindIndex(_weightIh, w => ReferenceEquals(w, current));
+        if (k >= 0)
+        {
+            _packedIh[k] = weight;
+            return;
+        }
+        k = Array.FindIndex(_weightHh, w => ReferenceEquals(w, current));
+        if (k < 0) base.OnParameterPacking(name, current, weight);
+        _packedHh[k] = weight;
     }
 
     protected override string ExtraRepr()

@@ -51,8 +51,8 @@ public sealed class TransformerDecoderLayer : Module
     public bool NormFirst { get; }
     public bool HasBias { get; }
 
-    public MultiheadAttention SelfAttn { get; }
-    public MultiheadAttention MultiheadAttn { get; }
+    public MultiheadAttention SelfAttn { get; private set; }
+    public MultiheadAttention MultiheadAttn { get; private set; }
     public Linear Linear1 { get; }
     public Dropout Dropout { get; }
     public Linear Linear2 { get; }
@@ -99,6 +99,17 @@ public sealed class TransformerDecoderLayer : Module
         Dropout3.Forward(TransformerSublayer.FeedForward(x, Linear1, _activation, Dropout, Linear2));
 
     /// <summary>A layer with the same configuration, weights (copied), trainability and mode: what PyTorch's deepcopy gives.</summary>
+    /// <summary>
+    /// Accepts an attention layer with fewer heads (head pruning) in place of self_attn or multihead_attn (the
+    /// cross-attention, whose keys and values are the d_model-wide memory); refuses anything else.
+    /// </summary>
+    protected override void OnChildReplacing(string name, Module current, Module replacement)
+    {
+        if (name is not ("self_attn" or "multihead_attn")) base.OnChildReplacing(name, current, replacement);
+        else if (name == "self_attn") SelfAttn = TransformerSublayer.AcceptAttention(nameof(TransformerDecoderLayer), name, replacement, DModel, BatchFirst);
+        else MultiheadAttn = TransformerSublayer.AcceptAttention(nameof(TransformerDecoderLayer), name, replacement, DModel, BatchFirst);
+    }
+
     internal TransformerDecoderLayer Copy()
     {
         var copy = new TransformerDecoderLayer(DModel, NHead, DimFeedforward, DropoutP, Activation, LayerNormEps, BatchFirst, NormFirst, HasBias, _dtype, _generator);

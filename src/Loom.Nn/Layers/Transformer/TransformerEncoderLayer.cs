@@ -85,11 +85,7 @@ public sealed class TransformerEncoderLayer : Module<Tensor, Tensor>
     protected override void OnChildReplacing(string name, Module current, Module replacement)
     {
         if (name != "self_attn") base.OnChildReplacing(name, current, replacement);
-        else if (replacement is MultiheadAttention attention && attention.EmbedDim == DModel && attention.KDim == DModel && attention.VDim == DModel && attention.BatchFirst == BatchFirst)
-            SelfAttn = attention;
-        else
-            throw new NotSupportedException($"{nameof(TransformerEncoderLayer)}: self_attn must be a MultiheadAttention of width {DModel} with batch_first={BatchFirst}, got " +
-                (replacement is MultiheadAttention other ? $"one of width {other.EmbedDim} with batch_first={other.BatchFirst}" : replacement.GetType().Name));
+        else SelfAttn = TransformerSublayer.AcceptAttention(nameof(TransformerEncoderLayer), name, replacement, DModel, BatchFirst);
     }
 
     internal TransformerEncoderLayer Copy()

@@ -21,4 +21,14 @@ internal static class TransformerSublayer
     public static string Describe(int dModel, int nhead, int dimFeedforward, double dropout, string activation, bool normFirst, bool batchFirst) =>
         $"d_model={dModel}, nhead={nhead}, dim_feedforward={dimFeedforward}, dropout={dropout}, activation={activation}" +
         (normFirst ? ", norm_first=True" : "") + (batchFirst ? ", batch_first=True" : "");
+
+    /// <summary>
+    /// The attention layer a transformer layer accepts in place of one of its own (head pruning gives fewer heads): a
+    /// <see cref="MultiheadAttention"/> of width <paramref name="dModel"/>, keys and values as wide, the same batch_first.
+    /// </summary>
+    public static MultiheadAttention AcceptAttention(string layer, string name, Module replacement, int dModel, bool batchFirst) =>
+        replacement is MultiheadAttention attention && attention.EmbedDim == dModel && attention.KDim == dModel && attention.VDim == dModel && attention.BatchFirst == batchFirst
+            ? attention
+            : throw new NotSupportedException($"{layer}: {name} must be a MultiheadAttention of width {dModel} with batch_first={batchFirst}, got " +
+                (replacement is MultiheadAttention other ? $"one of width {other.EmbedDim} with batch_first={other.BatchFirst}" : replacement.GetType().Name));
 }
