@@ -19,6 +19,8 @@ namespace Loom.Kernels;
 // Backward, per (b, h), recomputing P = exp(S − lse) tile by tile, with Dᵢ = Σ dOᵢ ⊙ Oᵢ:
 //   dV += Pᵀ·dO,  dP = dO·Vᵀ,  dS = P ⊙ (dP − D),  dQ += scale · dS·K,  dK += scale · dSᵀ·Q      (all GEMMs)
 // Each (b, h) owns its own columns of dqkv, so threads never write the same element.
+// The products: float heads whose size is a multiple of 16 run them in place through AttentionTileGemm (no packing;
+// each (b, h) transposes its K, and in backward its V, once, for Q·Kᵀ and dO·Vᵀ); others through Loom's GEMM.
 // Masking: causal hides key j from query i when j > i; a key mask hides key j of batch row b everywhere. A query
 // that sees no key at all outputs zeros and passes no gradient (lse = +∞ makes its weights exp(−∞) = 0), where the
 // unfused softmax(−∞, …) gives NaN.
@@ -39,33 +41,39 @@ internal static class AttentionKernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var p = new Problem<T>(batch, tokens, heads, headDim, scale, causal);
-        int tiles = (tokens + QueryTile - 1) / QueryTile;
         fixed (T* q = qkv, o = output, l = lse)
         fixed (bool* mask = keyMask)
         {
-            var state = (p, (nint)q, (nint)mask, (nint)o, (nint)l, tiles);
-            ParallelHelper.For(batch * heads * tiles, 1, state, static (s, start, end) =>
+            // One item per (batch, head): the head's keys are transposed once for all its query tiles.
+            var state = (p, (nint)q, (nint)mask, (nint)o, (nint)l);
+            ParallelHelper.For(batch * heads, 1, state, static (s, start, end) =>
             {
-                var (p, q, mask, o, l, tiles) = s;
-                T[] scores = ArrayPool<T>.Shared.Rent(QueryTile * KeyTile + 2 * QueryTile);
+                var (p, q, mask, o, l) = s;
+                var keysT = TransposedHeads(p, 1);
+                T[] scratch = ArrayPool<T>.Shared.Rent(QueryTile * KeyTile + 2 * QueryTile + keysT.Length);
                 try
                 {
                     for (int item = start; item < end; item++)
-                        ForwardTile(p, item / tiles, item % tiles, (T*)q, (bool*)mask, (T*)o, (T*)l, scores);
+                    {
+                        var transposed = keysT.Transpose(p, item, (T*)q, scratch, QueryTile * KeyTile + 2 * QueryTile);
+                        for (int i0 = 0; i0 < p.Tokens; i0 += QueryTile)
+                            ForwardTile(p, item, i0, (T*)q, (bool*)mask, (T*)o, (T*)l, scratch, transposed);
+                    }
                 }
                 finally
                 {
-                    ArrayPool<T>.Shared.Return(scores);
+                    ArrayPool<T>.Shared.Return(scratch);
                 }
             });
         }
     }
 
-    private static unsafe void ForwardTile<T>(Problem<T> p, int batchHead, int tile, T* qkv, bool* keyMask, T* output, T* lse, T[] scratch)
+    private static unsafe void ForwardTile<T>(Problem<T> p, int batchHead, int i0, T* qkv, bool* keyMask, T* output, T* lse, T[] scratch,
+        Transposed<T> keysT)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int b = batchHead / p.Heads, h = batchHead % p.Heads, d = p.HeadDim, c = p.Width, ld = p.Stride, tokens = p.Tokens;
-        int i0 = tile * QueryTile, rows = Math.Min(QueryTile, tokens - i0), keyEnd = p.Causal ? i0 + rows : tokens;
+        int rows = Math.Min(QueryTile, tokens - i0), keyEnd = p.Causal ? i0 + rows : tokens;
         var qkvRows = new ReadOnlySpan<T>(qkv + (long)b * tokens * ld, tokens * ld);
         var queries = qkvRows[(i0 * ld + h * d)..];
         var outRows = new Span<T>(output + ((long)b * tokens + i0) * c + h * d, (rows - 1) * c + d);
@@ -78,7 +86,7 @@ internal static class AttentionKernels
         {
             int keys = Math.Min(KeyTile, keyEnd - j0);
             bool first = j0 == 0;
-            Gemm(false, true, rows, keys, d, p.Scale, queries, ld, qkvRows[(j0 * ld + c + h * d)..], ld, T.Zero, scores, KeyTile);
+            ScoreProduct(keysT, 0, rows, keys, d, p.Scale, queries, ld, qkvRows[(j0 * ld + c + h * d)..], ld, j0, scores, KeyTile);
             for (int r = 0; r < rows; r++)
             {
                 var row = scores.Slice(r * KeyTile, keys);
@@ -102,7 +110,7 @@ internal static class AttentionKernels
                     TensorPrimitives.Multiply(o, factor, o);
                 }
             }
-            Gemm(false, false, rows, d, keys, T.One, scores, KeyTile, qkvRows[(j0 * ld + 2 * c + h * d)..], ld, first ? T.Zero : T.One, outRows, c);
+            Product(keysT.Fast, false, rows, d, keys, T.One, scores, KeyTile, qkvRows[(j0 * ld + 2 * c + h * d)..], ld, first ? T.Zero : T.One, outRows, c);
         }
         var rowLse = new Span<T>(lse + (long)batchHead * tokens + i0, rows);
         for (int r = 0; r < rows; r++)
@@ -134,11 +142,13 @@ internal static class AttentionKernels
             ParallelHelper.For(batch * heads, 1, state, static (s, start, end) =>
             {
                 var (p, q, mask, o, l, dout, dq) = s;
-                T[] scratch = ArrayPool<T>.Shared.Rent(2 * QueryTile * KeyTile + p.Tokens);
+                var transposedHeads = TransposedHeads(p, 2);
+                T[] scratch = ArrayPool<T>.Shared.Rent(2 * QueryTile * KeyTile + p.Tokens + transposedHeads.Length);
                 try
                 {
                     for (int item = start; item < end; item++)
-                        BackwardHead(p, item, (T*)q, (bool*)mask, (T*)o, (T*)l, (T*)dout, (T*)dq, scratch);
+                        BackwardHead(p, item, (T*)q, (bool*)mask, (T*)o, (T*)l, (T*)dout, (T*)dq, scratch,
+                            transposedHeads.Transpose(p, item, (T*)q, scratch, 2 * QueryTile * KeyTile + p.Tokens));
                 }
                 finally
                 {
@@ -148,7 +158,8 @@ internal static class AttentionKernels
         }
     }
 
-    private static unsafe void BackwardHead<T>(Problem<T> p, int batchHead, T* qkv, bool* keyMask, T* output, T* lse, T* gradOutput, T* gradQkv, T[] scratch)
+    private static unsafe void BackwardHead<T>(Problem<T> p, int batchHead, T* qkv, bool* keyMask, T* output, T* lse, T* gradOutput, T* gradQkv, T[] scratch,
+        Transposed<T> keysValuesT)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int b = batchHead / p.Heads, h = batchHead % p.Heads, d = p.HeadDim, c = p.Width, ld = p.Stride, tokens = p.Tokens;
@@ -173,7 +184,7 @@ internal static class AttentionKernels
                 int keys = Math.Min(KeyTile, keyEnd - j0);
                 var keyRows = qkvRows[(j0 * ld + kCol)..];
                 var valueRows = qkvRows[(j0 * ld + vCol)..];
-                Gemm(false, true, rows, keys, d, p.Scale, queries, ld, keyRows, ld, T.Zero, weights, KeyTile);
+                ScoreProduct(keysValuesT, 0, rows, keys, d, p.Scale, queries, ld, keyRows, ld, j0, weights, KeyTile);
                 for (int r = 0; r < rows; r++)
                 {
                     var row = weights.Slice(r * KeyTile, keys);
@@ -183,9 +194,9 @@ internal static class AttentionKernels
                     row[seen..].Clear();
                 }
                 // dV_j += Pᵀ·dO_i
-                Gemm(true, false, keys, d, rows, T.One, weights, KeyTile, dOut, c, T.One, gradRows[(j0 * ld + vCol)..], ld);
+                Product(keysValuesT.Fast, true, keys, d, rows, T.One, weights, KeyTile, dOut, c, T.One, gradRows[(j0 * ld + vCol)..], ld);
                 // dP = dO_i·V_jᵀ, then dS = P ⊙ (dP − D) in place
-                Gemm(false, true, rows, keys, d, T.One, dOut, c, valueRows, ld, T.Zero, gradScores, KeyTile);
+                ScoreProduct(keysValuesT, 1, rows, keys, d, T.One, dOut, c, valueRows, ld, j0, gradScores, KeyTile);
                 for (int r = 0; r < rows; r++)
                 {
                     var dS = gradScores.Slice(r * KeyTile, keys);
@@ -193,8 +204,8 @@ internal static class AttentionKernels
                     TensorPrimitives.Multiply(dS, weights.Slice(r * KeyTile, keys), dS);
                 }
                 // dQ_i += scale·dS·K_j,  dK_j += scale·dSᵀ·Q_i
-                Gemm(false, false, rows, d, keys, p.Scale, gradScores, KeyTile, keyRows, ld, T.One, gradRows[(i0 * ld + qCol)..], ld);
-                Gemm(true, false, keys, d, rows, p.Scale, gradScores, KeyTile, queries, ld, T.One, gradRows[(j0 * ld + kCol)..], ld);
+                Product(keysValuesT.Fast, false, rows, d, keys, p.Scale, gradScores, KeyTile, keyRows, ld, T.One, gradRows[(i0 * ld + qCol)..], ld);
+                Product(keysValuesT.Fast, true, keys, d, rows, p.Scale, gradScores, KeyTile, queries, ld, T.One, gradRows[(j0 * ld + kCol)..], ld);
             }
         }
     }
@@ -220,6 +231,82 @@ internal static class AttentionKernels
         TensorPrimitives.Subtract(row, shift, row);
         TensorPrimitives.Exp(row, row);
         return TensorPrimitives.Sum<T>(row);
+    }
+
+    /// <summary>
+    /// Where a (batch, head) item keeps the transposes of its keys (part 0) and values (part 1) for the score-shaped
+    /// products Q·Kᵀ and dO·Vᵀ of <see cref="AttentionTileGemm"/>: [D, Tpad] each, T rounded up to 16 with zero
+    /// columns, so a tile's last vector of scores reads zeros past the keys. Empty (Fast false) when the products go
+    /// through GEMM, which packs Kᵀ itself.
+    /// </summary>
+    private readonly record struct Transposed<T>(bool Fast, int Parts, int Padded, int PartLength, int Offset = 0, T[]? Buffer = null)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public int Length => Parts * PartLength;
+
+        /// <summary>Transposes item's keys (and values) into <paramref name="scratch"/> from <paramref name="offset"/> on.</summary>
+        public unsafe Transposed<T> Transpose(Problem<T> p, int batchHead, T* qkv, T[] scratch, int offset)
+        {
+            if (!Fast) return this;
+            int b = batchHead / p.Heads, h = batchHead % p.Heads;
+            fixed (T* dst = scratch)
+            {
+                for (int part = 0; part < Parts; part++)
+                {
+                    T* source = qkv + (long)b * p.Tokens * p.Stride + (part + 1) * p.Width + h * p.HeadDim;
+                    // op(B) = Kᵀ stored as K's rows: one panel of Padded columns, k = D deep, is exactly [D, Padded].
+                    GemmPacking.PackB(true, source, p.Stride, p.HeadDim, p.Tokens, Padded, dst + offset + part * PartLength);
+                }
+            }
+            return this with { Offset = offset, Buffer = scratch };
+        }
+
+        public Span<T> Part(int part) => Buffer.AsSpan(Offset + part * PartLength, PartLength);
+    }
+
+    private static Transposed<T> TransposedHeads<T>(Problem<T> p, int parts) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        bool fast = typeof(T) == typeof(float) && AttentionTileGemm.Fits(p.HeadDim);
+        int padded = (p.Tokens + 15) / 16 * 16;
+        return new Transposed<T>(fast, parts, padded, fast ? p.HeadDim * padded : 0);
+    }
+
+    /// <summary>
+    /// scores[rows × keys] = alpha · A · (keys or values j0.. of the head)ᵀ: through <see cref="AttentionTileGemm"/> on
+    /// the transposed copy of part <paramref name="part"/> (columns rounded up to 16: zeros past the last key), or GEMM
+    /// on the rows themselves.
+    /// </summary>
+    private static void ScoreProduct<T>(Transposed<T> transposed, int part, int rows, int keys, int d, T alpha, ReadOnlySpan<T> a, int lda,
+        ReadOnlySpan<T> keyRows, int ldk, int j0, Span<T> scores, int ldc) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (!transposed.Fast)
+        {
+            Gemm(false, true, rows, keys, d, alpha, a, lda, keyRows, ldk, T.Zero, scores, ldc);
+            return;
+        }
+        int columns = (keys + 15) / 16 * 16;
+        Product(true, false, rows, columns, d, alpha, a, lda, transposed.Part(part)[j0..], transposed.Padded, T.Zero, scores, ldc);
+    }
+
+    /// <summary>
+    /// C = alpha · op(A) · B + beta · C with B's rows contiguous: in place through <see cref="AttentionTileGemm"/> when
+    /// <paramref name="fast"/> (float), else GEMM.
+    /// </summary>
+    private static unsafe void Product<T>(bool fast, bool transA, int m, int n, int k, T alpha, ReadOnlySpan<T> a, int lda,
+        ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (!fast)
+        {
+            Gemm(transA, false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
+        // The same extents GEMM's bound checks ask for, checked here since the kernel takes raw pointers.
+        int aRows = transA ? k : m, aCols = transA ? m : k;
+        if ((aRows - 1) * (long)lda + aCols > a.Length || (k - 1) * (long)ldb + n > b.Length || (m - 1) * (long)ldc + n > c.Length)
+            throw new InvalidOperationException($"attention: tile product {m}×{n}×{k} runs past its operands");
+        fixed (T* pa = a, pb = b, pc = c)
+            AttentionTileGemm.Run(m, n, k, float.CreateTruncating(alpha), (float*)pa, transA ? 1 : lda, transA ? lda : 1,
+                (float*)pb, ldb, float.CreateTruncating(beta), (float*)pc, ldc);
     }
 
     /// <summary>Loom's GEMM for float or double on spans that start at each operand's first element.</summary>
