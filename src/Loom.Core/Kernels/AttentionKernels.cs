@@ -82,11 +82,13 @@ internal static class AttentionKernels
         var sum = scratch.AsSpan(QueryTile * KeyTile + QueryTile, rows);
         max.Fill(T.NegativeInfinity);
         sum.Clear();
+        // Causal: scores past the diagonal are never read (each row stops at its last visible key), weights there are 0.
+        var (columnSkip, depthSkip, _) = Skips(p.Causal);
         for (int j0 = 0; j0 < keyEnd; j0 += KeyTile)
         {
             int keys = Math.Min(KeyTile, keyEnd - j0);
             bool first = j0 == 0;
-            ScoreProduct(keysT, 0, rows, keys, d, p.Scale, queries, ld, qkvRows[(j0 * ld + c + h * d)..], ld, j0, scores, KeyTile);
+            ScoreProduct(keysT, 0, rows, keys, d, p.Scale, queries, ld, qkvRows[(j0 * ld + c + h * d)..], ld, j0, scores, KeyTile, columnSkip, i0 - j0);
             for (int r = 0; r < rows; r++)
             {
                 var row = scores.Slice(r * KeyTile, keys);
@@ -110,7 +112,8 @@ internal static class AttentionKernels
                     TensorPrimitives.Multiply(o, factor, o);
                 }
             }
-            Product(keysT.Fast, false, rows, d, keys, T.One, scores, KeyTile, qkvRows[(j0 * ld + 2 * c + h * d)..], ld, first ? T.Zero : T.One, outRows, c);
+            Product(keysT.Fast, false, rows, d, keys, T.One, scores, KeyTile, qkvRows[(j0 * ld + 2 * c + h * d)..], ld, first ? T.Zero : T.One, outRows, c,
+                depthSkip, i0 - j0);
         }
         var rowLse = new Span<T>(lse + (long)batchHead * tokens + i0, rows);
         for (int r = 0; r < rows; r++)
@@ -174,6 +177,7 @@ internal static class AttentionKernels
         for (int i = 0; i < tokens; i++)
             delta[i] = TensorPrimitives.Dot(dOutRows.Slice(i * c + h * d, d), outRows.Slice(i * c + h * d, d));
         int qCol = h * d, kCol = c + h * d, vCol = 2 * c + h * d;
+        var (columnSkip, depthSkip, transposedSkip) = Skips(p.Causal);
         for (int i0 = 0; i0 < tokens; i0 += QueryTile)
         {
             int rows = Math.Min(QueryTile, tokens - i0), keyEnd = p.Causal ? i0 + rows : tokens;
@@ -184,7 +188,7 @@ internal static class AttentionKernels
                 int keys = Math.Min(KeyTile, keyEnd - j0);
                 var keyRows = qkvRows[(j0 * ld + kCol)..];
                 var valueRows = qkvRows[(j0 * ld + vCol)..];
-                ScoreProduct(keysValuesT, 0, rows, keys, d, p.Scale, queries, ld, keyRows, ld, j0, weights, KeyTile);
+                ScoreProduct(keysValuesT, 0, rows, keys, d, p.Scale, queries, ld, keyRows, ld, j0, weights, KeyTile, columnSkip, i0 - j0);
                 for (int r = 0; r < rows; r++)
                 {
                     var row = weights.Slice(r * KeyTile, keys);
@@ -194,21 +198,35 @@ internal static class AttentionKernels
                     row[seen..].Clear();
                 }
                 // dV_j += Pᵀ·dO_i
-                Product(keysValuesT.Fast, true, keys, d, rows, T.One, weights, KeyTile, dOut, c, T.One, gradRows[(j0 * ld + vCol)..], ld);
+                Product(keysValuesT.Fast, true, keys, d, rows, T.One, weights, KeyTile, dOut, c, T.One, gradRows[(j0 * ld + vCol)..], ld,
+                    transposedSkip, j0 - i0);
                 // dP = dO_i·V_jᵀ, then dS = P ⊙ (dP − D) in place
-                ScoreProduct(keysValuesT, 1, rows, keys, d, T.One, dOut, c, valueRows, ld, j0, gradScores, KeyTile);
+                ScoreProduct(keysValuesT, 1, rows, keys, d, T.One, dOut, c, valueRows, ld, j0, gradScores, KeyTile, columnSkip, i0 - j0);
                 for (int r = 0; r < rows; r++)
                 {
+                    // Past the last visible key P is 0, and a causal dP was not computed there: dS = 0 explicitly.
+                    int seen = Visible(p, i0 + r, j0, keys);
                     var dS = gradScores.Slice(r * KeyTile, keys);
-                    TensorPrimitives.Subtract(dS, delta[i0 + r], dS);
-                    TensorPrimitives.Multiply(dS, weights.Slice(r * KeyTile, keys), dS);
+                    TensorPrimitives.Subtract(dS[..seen], delta[i0 + r], dS[..seen]);
+                    TensorPrimitives.Multiply(dS[..seen], weights.Slice(r * KeyTile, seen), dS[..seen]);
+                    dS[seen..].Clear();
                 }
                 // dQ_i += scale·dS·K_j,  dK_j += scale·dSᵀ·Q_i
-                Product(keysValuesT.Fast, false, rows, d, keys, p.Scale, gradScores, KeyTile, keyRows, ld, T.One, gradRows[(i0 * ld + qCol)..], ld);
-                Product(keysValuesT.Fast, true, keys, d, rows, p.Scale, gradScores, KeyTile, queries, ld, T.One, gradRows[(j0 * ld + kCol)..], ld);
+                Product(keysValuesT.Fast, false, rows, d, keys, p.Scale, gradScores, KeyTile, keyRows, ld, T.One, gradRows[(i0 * ld + qCol)..], ld,
+                    depthSkip, i0 - j0);
+                Product(keysValuesT.Fast, true, keys, d, rows, p.Scale, gradScores, KeyTile, queries, ld, T.One, gradRows[(j0 * ld + kCol)..], ld,
+                    transposedSkip, j0 - i0);
             }
         }
     }
+
+    /// <summary>
+    /// What a causal tile lets the in-place products skip (GEMM ignores it and computes whole tiles): the scores
+    /// past the diagonal, the weights past it as depth of P·V and dS·K, and before it as depth of Pᵀ·dO and dSᵀ·Q.
+    /// </summary>
+    private static (CausalSkip Columns, CausalSkip Depth, CausalSkip TransposedDepth) Skips(bool causal) => causal
+        ? (CausalSkip.ColumnsPastDiagonal, CausalSkip.DepthPastDiagonal, CausalSkip.DepthBeforeDiagonal)
+        : (CausalSkip.None, CausalSkip.None, CausalSkip.None);
 
     /// <summary>How many of the tile's keys (from <paramref name="j0"/>) query <paramref name="i"/> may see before masks.</summary>
     private static int Visible<T>(Problem<T> p, int i, int j0, int keys) =>
@@ -277,7 +295,7 @@ internal static class AttentionKernels
     /// on the rows themselves.
     /// </summary>
     private static void ScoreProduct<T>(Transposed<T> transposed, int part, int rows, int keys, int d, T alpha, ReadOnlySpan<T> a, int lda,
-        ReadOnlySpan<T> keyRows, int ldk, int j0, Span<T> scores, int ldc) where T : unmanaged, IFloatingPointIeee754<T>
+        ReadOnlySpan<T> keyRows, int ldk, int j0, Span<T> scores, int ldc, CausalSkip skip, int diagonal) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (!transposed.Fast)
         {
@@ -285,7 +303,7 @@ internal static class AttentionKernels
             return;
         }
         int columns = (keys + 15) / 16 * 16;
-        Product(true, false, rows, columns, d, alpha, a, lda, transposed.Part(part)[j0..], transposed.Padded, T.Zero, scores, ldc);
+        Product(true, false, rows, columns, d, alpha, a, lda, transposed.Part(part)[j0..], transposed.Padded, T.Zero, scores, ldc, skip, diagonal);
     }
 
     /// <summary>
@@ -293,7 +311,8 @@ internal static class AttentionKernels
     /// <paramref name="fast"/> (float), else GEMM.
     /// </summary>
     private static unsafe void Product<T>(bool fast, bool transA, int m, int n, int k, T alpha, ReadOnlySpan<T> a, int lda,
-        ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc) where T : unmanaged, IFloatingPointIeee754<T>
+        ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc, CausalSkip skip = CausalSkip.None, int diagonal = 0)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (!fast)
         {
@@ -306,7 +325,7 @@ internal static class AttentionKernels
             throw new InvalidOperationException($"attention: tile product {m}×{n}×{k} runs past its operands");
         fixed (T* pa = a, pb = b, pc = c)
             AttentionTileGemm.Run(m, n, k, float.CreateTruncating(alpha), (float*)pa, transA ? 1 : lda, transA ? lda : 1,
-                (float*)pb, ldb, float.CreateTruncating(beta), (float*)pc, ldc);
+                (float*)pb, ldb, float.CreateTruncating(beta), (float*)pc, ldc, skip, diagonal);
     }
 
     /// <summary>Loom's GEMM for float or double on spans that start at each operand's first element.</summary>

@@ -28,26 +28,51 @@ internal static unsafe class AttentionTileGemm
     public static bool Fits(int headDim) =>
         headDim % Lanes == 0 && Gemm.ActivePath == GemmPath.Avx512;
 
-    /// <summary>C = alpha·A·B + beta·C (beta == 0: C is only written); n must be a multiple of 16.</summary>
+    /// <summary>
+    /// C = alpha·A·B + beta·C (beta == 0: C is only written); n must be a multiple of 16. With a causal
+    /// <paramref name="skip"/>, the work a causal mask makes zero is left out, block of 8 rows by block (see
+    /// <see cref="CausalSkip"/>; <paramref name="diagonal"/> places the diagonal).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int m, int n, int k, float alpha, float* a, nint aRow, nint aCol, float* b, nint ldb, float beta, float* c, nint ldc)
+    public static void Run(int m, int n, int k, float alpha, float* a, nint aRow, nint aCol, float* b, nint ldb, float beta, float* c, nint ldc,
+        CausalSkip skip = CausalSkip.None, int diagonal = 0)
     {
         if (n % Lanes != 0)
             throw new ArgumentException($"attention tile product: n = {n} is not a multiple of {Lanes}");
-        int i = 0;
-        for (; i + 8 <= m; i += 8)
+        for (int i = 0; i < m;)
         {
-            float* ai = a + i * aRow;
+            int rows = m - i >= 8 ? 8 : 1;
+            int columns = n, first = 0, last = k;
+            switch (skip)
+            {
+                case CausalSkip.ColumnsPastDiagonal:
+                    columns = Math.Min(n, (int)Math.Max(0, ((long)i + rows + diagonal + Lanes - 1) / Lanes * Lanes));
+                    break;
+                case CausalSkip.DepthPastDiagonal:
+                    last = Math.Clamp(i + rows + diagonal, 0, k);
+                    break;
+                case CausalSkip.DepthBeforeDiagonal:
+                    first = Math.Clamp(i + diagonal, 0, k);
+                    break;
+            }
+            int depth = Math.Max(0, last - first);
+            float* ai = a + i * aRow + first * aCol, bi = b + first * ldb;
             float* ci = c + i * ldc;
-            int j = 0;
-            for (; j + 2 * Lanes <= n; j += 2 * Lanes)
-                Rows8x32(k, ai, aRow, aCol, b + j, ldb, ci + j, ldc, alpha, beta);
-            if (j < n)
-                Rows8x16(k, ai, aRow, aCol, b + j, ldb, ci + j, ldc, alpha, beta);
+            if (rows == 8)
+            {
+                int j = 0;
+                for (; j + 2 * Lanes <= columns; j += 2 * Lanes)
+                    Rows8x32(depth, ai, aRow, aCol, bi + j, ldb, ci + j, ldc, alpha, beta);
+                if (j < columns)
+                    Rows8x16(depth, ai, aRow, aCol, bi + j, ldb, ci + j, ldc, alpha, beta);
+            }
+            else
+            {
+                for (int j = 0; j < columns; j += Lanes)
+                    Row1x16(depth, ai, aCol, bi + j, ldb, ci + j, alpha, beta);
+            }
+            i += rows;
         }
-        for (; i < m; i++)
-            for (int j = 0; j < n; j += Lanes)
-                Row1x16(k, a + i * aRow, aCol, b + j, ldb, c + i * ldc + j, alpha, beta);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -139,4 +164,22 @@ internal static unsafe class AttentionTileGemm
         else
             Vector512.Store(Avx512F.FusedMultiplyAdd(Vector512.Create(beta), Vector512.Load(c), scaled), c);
     }
+}
+
+/// <summary>
+/// The part of a causal attention tile that is zero, so that <see cref="AttentionTileGemm"/> does not compute it.
+/// Rows i of C and steps p of the depth are counted from the tile's corner; the diagonal is where key = query.
+/// </summary>
+internal enum CausalSkip
+{
+    None,
+
+    /// <summary>C's columns j > i + diagonal are not needed (scores of keys after the query: Q·Kᵀ, dO·Vᵀ); they are left unwritten, cut at whole vectors.</summary>
+    ColumnsPastDiagonal,
+
+    /// <summary>A(i, p) = 0 for p > i + diagonal (weights of keys after the query: P·V, dS·K).</summary>
+    DepthPastDiagonal,
+
+    /// <summary>A(i, p) = 0 for p &lt; i + diagonal (the transposed weights: Pᵀ·dO, dSᵀ·Q, row i a key, p a query).</summary>
+    DepthBeforeDiagonal,
 }
