@@ -18,6 +18,8 @@ public sealed class AttentionBench : IBenchmark
 
     public string Name => "attention";
 
+    private const int Warmup = 50;
+
     public void Run(BenchReport report, BenchOptions options)
     {
         const int batch = 8, context = 128, dModel = 256, heads = 4, layers = 4, tokens = 64;
@@ -63,6 +65,10 @@ public sealed class AttentionBench : IBenchmark
     /// Q·Kᵀ and P·V over T(T+1)/2 query-key pairs per head forward (4·B·C·T(T+1)/2), 2.5× that backward
     /// (recomputed Q·Kᵀ, then dV, dP, dQ, dK).
     /// </summary>
+    /// <remarks>
+    /// Warm-up of 50 calls: with 3, the first case of a process (1 thread) timed the kernels' loops before the JIT's
+    /// second tier had compiled them, 3–5× slower than later in the same process.
+    /// </remarks>
     private void Fused(BenchReport report, BenchOptions options, double budget, int threads, int batch, int tokens, int width, int heads)
     {
         string name = $"fused self_attention causal B{batch} T{tokens} C{width} H{heads}";
@@ -75,13 +81,13 @@ public sealed class AttentionBench : IBenchmark
             using var scope = new MemoryScope();
             using var noGrad = new NoGrad();
             Functional.SelfAttention(qkv, heads);
-        }, budgetSeconds: budget).Median;
+        }, warmup: Warmup, budgetSeconds: budget).Median;
         double training = Timing.Measure(() =>
         {
             using var scope = new MemoryScope();
             Functional.SelfAttention(qkv, heads).Backward(gradOutput);
             qkv.Grad = null;
-        }, budgetSeconds: budget).Median;
+        }, warmup: Warmup, budgetSeconds: budget).Median;
         report.Add(Name, $"{name} forward f32 t{threads}", ("ms", forward * 1e3), ("GFLOP/s", flops / forward / 1e9));
         report.Add(Name, $"{name} forward+backward f32 t{threads}", ("ms", training * 1e3), ("GFLOP/s", 3.5 * flops / training / 1e9));
     }
