@@ -18,8 +18,6 @@ public sealed class AttentionBench : IBenchmark
 
     public string Name => "attention";
 
-    private const int Warmup = 50;
-
     public void Run(BenchReport report, BenchOptions options)
     {
         const int batch = 8, context = 128, dModel = 256, heads = 4, layers = 4, tokens = 64;
@@ -66,8 +64,8 @@ public sealed class AttentionBench : IBenchmark
     /// (recomputed Q·Kᵀ, then dV, dP, dQ, dK).
     /// </summary>
     /// <remarks>
-    /// Warm-up of 50 calls: with 3, the first case of a process (1 thread) timed the kernels' loops before the JIT's
-    /// second tier had compiled them, 3–5× slower than later in the same process.
+    /// Half a second of warm-up first: with 3 calls (or 50 of ~1 ms), the first case of a process (1 thread) timed the
+    /// kernels' loops before the JIT's second tier had compiled them, 2–5× slower than later in the same process.
     /// </remarks>
     private void Fused(BenchReport report, BenchOptions options, double budget, int threads, int batch, int tokens, int width, int heads)
     {
@@ -76,18 +74,20 @@ public sealed class AttentionBench : IBenchmark
         var qkv = Tensor.Randn(new Shape(batch, tokens, 3 * width), new Generator(11)).RequiresGrad_();
         var gradOutput = Tensor.Randn(new Shape(batch, tokens, width), new Generator(12));
         double flops = 4.0 * batch * width * tokens * (tokens + 1) / 2;
+        void Train()
+        {
+            using var scope = new MemoryScope();
+            Functional.SelfAttention(qkv, heads).Backward(gradOutput);
+            qkv.Grad = null;
+        }
+        for (var clock = System.Diagnostics.Stopwatch.StartNew(); clock.Elapsed.TotalSeconds < 0.5;) Train();
         double forward = Timing.Measure(() =>
         {
             using var scope = new MemoryScope();
             using var noGrad = new NoGrad();
             Functional.SelfAttention(qkv, heads);
-        }, warmup: Warmup, budgetSeconds: budget).Median;
-        double training = Timing.Measure(() =>
-        {
-            using var scope = new MemoryScope();
-            Functional.SelfAttention(qkv, heads).Backward(gradOutput);
-            qkv.Grad = null;
-        }, warmup: Warmup, budgetSeconds: budget).Median;
+        }, budgetSeconds: budget).Median;
+        double training = Timing.Measure(Train, budgetSeconds: budget).Median;
         report.Add(Name, $"{name} forward f32 t{threads}", ("ms", forward * 1e3), ("GFLOP/s", flops / forward / 1e9));
         report.Add(Name, $"{name} forward+backward f32 t{threads}", ("ms", training * 1e3), ("GFLOP/s", 3.5 * flops / training / 1e9));
     }
