@@ -19,6 +19,8 @@ namespace Loom.Kernels;
 // Backward, per (b, h), recomputing P = exp(S − lse) tile by tile, with Dᵢ = Σ dOᵢ ⊙ Oᵢ:
 //   dV += Pᵀ·dO,  dP = dO·Vᵀ,  dS = P ⊙ (dP − D),  dQ += scale · dS·K,  dK += scale · dSᵀ·Q      (all GEMMs)
 // Each (b, h) owns its own columns of dqkv, so threads never write the same element.
+// The products: float heads whose size is a multiple of 16 run them in place through AttentionTileGemm (no packing;
+// each (b, h) transposes its K, and in backward its V, once, for Q·Kᵀ and dO·Vᵀ); others through Loom's GEMM.
 // Masking: causal hides key j from query i when j > i; a key mask hides key j of batch row b everywhere. A query
 // that sees no key at all outputs zeros and passes no gradient (lse = +∞ makes its weights exp(−∞) = 0), where the
 // unfused softmax(−∞, …) gives NaN.
@@ -39,33 +41,39 @@ internal static class AttentionKernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var p = new Problem<T>(batch, tokens, heads, headDim, scale, causal);
-        int tiles = (tokens + QueryTile - 1) / QueryTile;
         fixed (T* q = qkv, o = output, l = lse)
         fixed (bool* mask = keyMask)
         {
-            var state = (p, (nint)q, (nint)mask, (nint)o, (nint)l, tiles);
-            ParallelHelper.For(batch * heads * tiles, 1, state, static (s, start, end) =>
+            // One item per (batch, head): the head's keys are transposed once for all its query tiles.
+            var state = (p, (nint)q, (nint)mask, (nint)o, (nint)l);
+            ParallelHelper.For(batch * heads, 1, state, static (s, start, end) =>
             {
-                var (p, q, mask, o, l, tiles) = s;
-                T[] scores = ArrayPool<T>.Shared.Rent(QueryTile * KeyTile + 2 * QueryTile);
+                var (p, q, mask, o, l) = s;
+                var keysT = TransposedHeads(p, 1);
+                T[] scratch = ArrayPool<T>.Shared.Rent(QueryTile * KeyTile + 2 * QueryTile + keysT.Length);
                 try
                 {
                     for (int item = start; item < end; item++)
-                        ForwardTile(p, item / tiles, item % tiles, (T*)q, (bool*)mask, (T*)o, (T*)l, scores);
+                    {
+                        var transposed = keysT.Transpose(p, item, (T*)q, scratch, QueryTile * KeyTile + 2 * QueryTile);
+                        for (int i0 = 0; i0 < p.Tokens; i0 += QueryTile)
+                            ForwardTile(p, item, i0, (T*)q, (bool*)mask, (T*)o, (T*)l, scratch, transposed);
+                    }
                 }
                 finally
                 {
-                    ArrayPool<T>.Shared.Return(scores);
+                    ArrayPool<T>.Shared.Return(scratch);
                 }
             });
         }
     }
 
-    private static unsafe void ForwardTile<T>(Problem<T> p, int batchHead, int tile, T* qkv, bool* keyMask, T* output, T* lse, T[] scratch)
+    private static unsafe void ForwardTile<T>(Problem<T> p, int batchHead, int i0, T* qkv, bool* keyMask, T* output, T* lse, T[] scratch,
+        Transposed<T> keysT)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int b = batchHead / p.Heads, h = batchHead % p.Heads, d = p.HeadDim, c = p.Width, ld = p.Stride, tokens = p.Tokens;
-        int i0 = tile * QueryTile, rows = Math.Min(QueryTile, tokens - i0), keyEnd = p.Causal ? i0 + rows : tokens;
+        int rows = Math.Min(QueryTile, tokens - i0), keyEnd = p.Causal ? i0 + rows : tokens;
         var qkvRows = new ReadOnlySpan<T>(qkv + (long)b * tokens * ld, tokens * ld);
         var queries = qkvRows[(i0 * ld + h * d)..];
         var outRows = new Span<T>(output + ((long)b * tokens + i0) * c + h * d, (rows - 1) * c + d);
@@ -74,11 +82,13 @@ internal static class AttentionKernels
         var sum = scratch.AsSpan(QueryTile * KeyTile + QueryTile, rows);
         max.Fill(T.NegativeInfinity);
         sum.Clear();
+        // Causal: scores past the diagonal are never read (each row stops at its last visible key), weights there are 0.
+        var (columnSkip, depthSkip, _) = Skips(p.Causal);
         for (int j0 = 0; j0 < keyEnd; j0 += KeyTile)
         {
             int keys = Math.Min(KeyTile, keyEnd - j0);
             bool first = j0 == 0;
-            Gemm(false, true, rows, keys, d, p.Scale, queries, ld, qkvRows[(j0 * ld + c + h * d)..], ld, T.Zero, scores, KeyTile);
+            ScoreProduct(keysT, 0, rows, keys, d, p.Scale, queries, ld, qkvRows[(j0 * ld + c + h * d)..], ld, j0, scores, KeyTile, columnSkip, i0 - j0);
             for (int r = 0; r < rows; r++)
             {
                 var row = scores.Slice(r * KeyTile, keys);
@@ -102,7 +112,8 @@ internal static class AttentionKernels
                     TensorPrimitives.Multiply(o, factor, o);
                 }
             }
-            Gemm(false, false, rows, d, keys, T.One, scores, KeyTile, qkvRows[(j0 * ld + 2 * c + h * d)..], ld, first ? T.Zero : T.One, outRows, c);
+            Product(keysT.Fast, false, rows, d, keys, T.One, scores, KeyTile, qkvRows[(j0 * ld + 2 * c + h * d)..], ld, first ? T.Zero : T.One, outRows, c,
+                depthSkip, i0 - j0);
         }
         var rowLse = new Span<T>(lse + (long)batchHead * tokens + i0, rows);
         for (int r = 0; r < rows; r++)
@@ -134,11 +145,13 @@ internal static class AttentionKernels
             ParallelHelper.For(batch * heads, 1, state, static (s, start, end) =>
             {
                 var (p, q, mask, o, l, dout, dq) = s;
-                T[] scratch = ArrayPool<T>.Shared.Rent(2 * QueryTile * KeyTile + p.Tokens);
+                var transposedHeads = TransposedHeads(p, 2);
+                T[] scratch = ArrayPool<T>.Shared.Rent(2 * QueryTile * KeyTile + p.Tokens + transposedHeads.Length);
                 try
                 {
                     for (int item = start; item < end; item++)
-                        BackwardHead(p, item, (T*)q, (bool*)mask, (T*)o, (T*)l, (T*)dout, (T*)dq, scratch);
+                        BackwardHead(p, item, (T*)q, (bool*)mask, (T*)o, (T*)l, (T*)dout, (T*)dq, scratch,
+                            transposedHeads.Transpose(p, item, (T*)q, scratch, 2 * QueryTile * KeyTile + p.Tokens));
                 }
                 finally
                 {
@@ -148,7 +161,8 @@ internal static class AttentionKernels
         }
     }
 
-    private static unsafe void BackwardHead<T>(Problem<T> p, int batchHead, T* qkv, bool* keyMask, T* output, T* lse, T* gradOutput, T* gradQkv, T[] scratch)
+    private static unsafe void BackwardHead<T>(Problem<T> p, int batchHead, T* qkv, bool* keyMask, T* output, T* lse, T* gradOutput, T* gradQkv, T[] scratch,
+        Transposed<T> keysValuesT)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int b = batchHead / p.Heads, h = batchHead % p.Heads, d = p.HeadDim, c = p.Width, ld = p.Stride, tokens = p.Tokens;
@@ -163,6 +177,7 @@ internal static class AttentionKernels
         for (int i = 0; i < tokens; i++)
             delta[i] = TensorPrimitives.Dot(dOutRows.Slice(i * c + h * d, d), outRows.Slice(i * c + h * d, d));
         int qCol = h * d, kCol = c + h * d, vCol = 2 * c + h * d;
+        var (columnSkip, depthSkip, transposedSkip) = Skips(p.Causal);
         for (int i0 = 0; i0 < tokens; i0 += QueryTile)
         {
             int rows = Math.Min(QueryTile, tokens - i0), keyEnd = p.Causal ? i0 + rows : tokens;
@@ -173,7 +188,7 @@ internal static class AttentionKernels
                 int keys = Math.Min(KeyTile, keyEnd - j0);
                 var keyRows = qkvRows[(j0 * ld + kCol)..];
                 var valueRows = qkvRows[(j0 * ld + vCol)..];
-                Gemm(false, true, rows, keys, d, p.Scale, queries, ld, keyRows, ld, T.Zero, weights, KeyTile);
+                ScoreProduct(keysValuesT, 0, rows, keys, d, p.Scale, queries, ld, keyRows, ld, j0, weights, KeyTile, columnSkip, i0 - j0);
                 for (int r = 0; r < rows; r++)
                 {
                     var row = weights.Slice(r * KeyTile, keys);
@@ -183,21 +198,35 @@ internal static class AttentionKernels
                     row[seen..].Clear();
                 }
                 // dV_j += Pᵀ·dO_i
-                Gemm(true, false, keys, d, rows, T.One, weights, KeyTile, dOut, c, T.One, gradRows[(j0 * ld + vCol)..], ld);
+                Product(keysValuesT.Fast, true, keys, d, rows, T.One, weights, KeyTile, dOut, c, T.One, gradRows[(j0 * ld + vCol)..], ld,
+                    transposedSkip, j0 - i0);
                 // dP = dO_i·V_jᵀ, then dS = P ⊙ (dP − D) in place
-                Gemm(false, true, rows, keys, d, T.One, dOut, c, valueRows, ld, T.Zero, gradScores, KeyTile);
+                ScoreProduct(keysValuesT, 1, rows, keys, d, T.One, dOut, c, valueRows, ld, j0, gradScores, KeyTile, columnSkip, i0 - j0);
                 for (int r = 0; r < rows; r++)
                 {
+                    // Past the last visible key P is 0, and a causal dP was not computed there: dS = 0 explicitly.
+                    int seen = Visible(p, i0 + r, j0, keys);
                     var dS = gradScores.Slice(r * KeyTile, keys);
-                    TensorPrimitives.Subtract(dS, delta[i0 + r], dS);
-                    TensorPrimitives.Multiply(dS, weights.Slice(r * KeyTile, keys), dS);
+                    TensorPrimitives.Subtract(dS[..seen], delta[i0 + r], dS[..seen]);
+                    TensorPrimitives.Multiply(dS[..seen], weights.Slice(r * KeyTile, seen), dS[..seen]);
+                    dS[seen..].Clear();
                 }
                 // dQ_i += scale·dS·K_j,  dK_j += scale·dSᵀ·Q_i
-                Gemm(false, false, rows, d, keys, p.Scale, gradScores, KeyTile, keyRows, ld, T.One, gradRows[(i0 * ld + qCol)..], ld);
-                Gemm(true, false, keys, d, rows, p.Scale, gradScores, KeyTile, queries, ld, T.One, gradRows[(j0 * ld + kCol)..], ld);
+                Product(keysValuesT.Fast, false, rows, d, keys, p.Scale, gradScores, KeyTile, keyRows, ld, T.One, gradRows[(i0 * ld + qCol)..], ld,
+                    depthSkip, i0 - j0);
+                Product(keysValuesT.Fast, true, keys, d, rows, p.Scale, gradScores, KeyTile, queries, ld, T.One, gradRows[(j0 * ld + kCol)..], ld,
+                    transposedSkip, j0 - i0);
             }
         }
     }
+
+    /// <summary>
+    /// What a causal tile lets the in-place products skip (GEMM ignores it and computes whole tiles): the scores
+    /// past the diagonal, the weights past it as depth of P·V and dS·K, and before it as depth of Pᵀ·dO and dSᵀ·Q.
+    /// </summary>
+    private static (CausalSkip Columns, CausalSkip Depth, CausalSkip TransposedDepth) Skips(bool causal) => causal
+        ? (CausalSkip.ColumnsPastDiagonal, CausalSkip.DepthPastDiagonal, CausalSkip.DepthBeforeDiagonal)
+        : (CausalSkip.None, CausalSkip.None, CausalSkip.None);
 
     /// <summary>How many of the tile's keys (from <paramref name="j0"/>) query <paramref name="i"/> may see before masks.</summary>
     private static int Visible<T>(Problem<T> p, int i, int j0, int keys) =>
@@ -220,6 +249,83 @@ internal static class AttentionKernels
         TensorPrimitives.Subtract(row, shift, row);
         TensorPrimitives.Exp(row, row);
         return TensorPrimitives.Sum<T>(row);
+    }
+
+    /// <summary>
+    /// Where a (batch, head) item keeps the transposes of its keys (part 0) and values (part 1) for the score-shaped
+    /// products Q·Kᵀ and dO·Vᵀ of <see cref="AttentionTileGemm"/>: [D, Tpad] each, T rounded up to 16 with zero
+    /// columns, so a tile's last vector of scores reads zeros past the keys. Empty (Fast false) when the products go
+    /// through GEMM, which packs Kᵀ itself.
+    /// </summary>
+    private readonly record struct Transposed<T>(bool Fast, int Parts, int Padded, int PartLength, int Offset = 0, T[]? Buffer = null)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public int Length => Parts * PartLength;
+
+        /// <summary>Transposes item's keys (and values) into <paramref name="scratch"/> from <paramref name="offset"/> on.</summary>
+        public unsafe Transposed<T> Transpose(Problem<T> p, int batchHead, T* qkv, T[] scratch, int offset)
+        {
+            if (!Fast) return this;
+            int b = batchHead / p.Heads, h = batchHead % p.Heads;
+            fixed (T* dst = scratch)
+            {
+                for (int part = 0; part < Parts; part++)
+                {
+                    T* source = qkv + (long)b * p.Tokens * p.Stride + (part + 1) * p.Width + h * p.HeadDim;
+                    // op(B) = Kᵀ stored as K's rows: one panel of Padded columns, k = D deep, is exactly [D, Padded].
+                    GemmPacking.PackB(true, source, p.Stride, p.HeadDim, p.Tokens, Padded, dst + offset + part * PartLength);
+                }
+            }
+            return this with { Offset = offset, Buffer = scratch };
+        }
+
+        public Span<T> Part(int part) => Buffer.AsSpan(Offset + part * PartLength, PartLength);
+    }
+
+    private static Transposed<T> TransposedHeads<T>(Problem<T> p, int parts) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        bool fast = typeof(T) == typeof(float) && AttentionTileGemm.Fits(p.HeadDim);
+        int padded = (p.Tokens + 15) / 16 * 16;
+        return new Transposed<T>(fast, parts, padded, fast ? p.HeadDim * padded : 0);
+    }
+
+    /// <summary>
+    /// scores[rows × keys] = alpha · A · (keys or values j0.. of the head)ᵀ: through <see cref="AttentionTileGemm"/> on
+    /// the transposed copy of part <paramref name="part"/> (columns rounded up to 16: zeros past the last key), or GEMM
+    /// on the rows themselves.
+    /// </summary>
+    private static void ScoreProduct<T>(Transposed<T> transposed, int part, int rows, int keys, int d, T alpha, ReadOnlySpan<T> a, int lda,
+        ReadOnlySpan<T> keyRows, int ldk, int j0, Span<T> scores, int ldc, CausalSkip skip, int diagonal) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (!transposed.Fast)
+        {
+            Gemm(false, true, rows, keys, d, alpha, a, lda, keyRows, ldk, T.Zero, scores, ldc);
+            return;
+        }
+        int columns = (keys + 15) / 16 * 16;
+        Product(true, false, rows, columns, d, alpha, a, lda, transposed.Part(part)[j0..], transposed.Padded, T.Zero, scores, ldc, skip, diagonal);
+    }
+
+    /// <summary>
+    /// C = alpha · op(A) · B + beta · C with B's rows contiguous: in place through <see cref="AttentionTileGemm"/> when
+    /// <paramref name="fast"/> (float), else GEMM.
+    /// </summary>
+    private static unsafe void Product<T>(bool fast, bool transA, int m, int n, int k, T alpha, ReadOnlySpan<T> a, int lda,
+        ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc, CausalSkip skip = CausalSkip.None, int diagonal = 0)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (!fast)
+        {
+            Gemm(transA, false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
+        // The same extents GEMM's bound checks ask for, checked here since the kernel takes raw pointers.
+        int aRows = transA ? k : m, aCols = transA ? m : k;
+        if ((aRows - 1) * (long)lda + aCols > a.Length || (k - 1) * (long)ldb + n > b.Length || (m - 1) * (long)ldc + n > c.Length)
+            throw new InvalidOperationException($"attention: tile product {m}×{n}×{k} runs past its operands");
+        fixed (T* pa = a, pb = b, pc = c)
+            AttentionTileGemm.Run(m, n, k, float.CreateTruncating(alpha), (float*)pa, transA ? 1 : lda, transA ? lda : 1,
+                (float*)pb, ldb, float.CreateTruncating(beta), (float*)pc, ldc, skip, diagonal);
     }
 
     /// <summary>Loom's GEMM for float or double on spans that start at each operand's first element.</summary>

@@ -1,5 +1,7 @@
 using Loom.Autograd;
+using Loom.Kernels;
 using Loom.Testing;
+using Loom.Tests.Kernels;
 
 namespace Loom.Tests.Attention;
 
@@ -101,6 +103,34 @@ public class SelfAttentionTests
         var (actual, actualGrad) = Run(x => Functional.SelfAttention(x, 4), qkv.To(DType.Float32), w.To(DType.Float32));
         TensorAssert.Close(expected, actual.To(F64), 1e-5, 1e-4);
         TensorAssert.Close(expectedGrad, actualGrad.To(F64), 1e-4, 1e-3);
+    }
+
+    // Heads of 64 and 48 take the in-place tile products (AttentionTileGemm: 32- and 16-column tiles, an 8-row
+    // remainder at 13 and 70 tokens, two key tiles at 300); float32 against float64 and against the same op with GEMM
+    // doing the products (the AVX2 path forced), forward and gradients, causal or not, one batch row padded.
+    [GemmPathFact(GemmPath.Avx512)]
+    public void Float32_tile_products_agree_with_gemm_and_float64()
+    {
+        foreach (int d in new[] { 64, 48 })
+            foreach (int tokens in new[] { 1, 13, 70, 300 })
+                foreach (bool causal in new[] { true, false })
+                {
+                    const int heads = 2;
+                    int c = heads * d;
+                    var qkv = TestTensors.Randn(tokens + d, F64, 2, tokens, 3 * c);
+                    var w = TestTensors.Randn(tokens + d + 1, F64, 2, tokens, c);
+                    var padding = new bool[2 * tokens];
+                    for (int j = 1; j < tokens; j += 3) padding[tokens + j] = true; // key 0 stays visible
+                    var mask = Tensor.FromArray(padding, 2, tokens);
+                    Tensor Attention(Tensor x) => Functional.SelfAttention(x, heads, causal, mask);
+                    var (expected, expectedGrad) = Run(Attention, qkv, w);
+                    var (fast, fastGrad) = Run(Attention, qkv.To(DType.Float32), w.To(DType.Float32));
+                    var (gemm, gemmGrad) = GemmTestCase.WithPath(GemmPath.Avx2, () => Run(Attention, qkv.To(DType.Float32), w.To(DType.Float32)));
+                    TensorAssert.Close(expected, fast.To(F64), 1e-5, 1e-4);
+                    TensorAssert.Close(expectedGrad, fastGrad.To(F64), 1e-4, 1e-3);
+                    TensorAssert.Close(gemm, fast, 1e-6, 1e-5);
+                    TensorAssert.Close(gemmGrad, fastGrad, 1e-5, 1e-4);
+                }
     }
 
     [Fact]
