@@ -66,14 +66,20 @@ public static partial class Functional
         return weights.Matmul(value);
     }
 
-    /// <summary>Bool [L, S], true where key j comes after query i aligned to the end (j &gt; i + S − L).</summary>
-    private static Tensor CausalMask(int queries, int keys)
+    /// <summary>
+    /// The causal (look-ahead) mask for <paramref name="queryLength"/> queries that are the last positions of
+    /// <paramref name="keyLength"/> keys (square when they are equal; the last rows when decoding with a cache): Bool
+    /// [L, S], true where key j comes after query i, i.e. j &gt; i + S − L — where attention is not allowed.
+    /// </summary>
+    public static Tensor CausalMask(int queryLength, int keyLength)
     {
-        var mask = Tensor.Zeros(new Shape(queries, keys), DType.Bool);
+        if (queryLength < 0 || keyLength < queryLength)
+            throw new ArgumentException($"CausalMask: needs 0 ≤ queryLength ≤ keyLength, got queryLength {queryLength} and keyLength {keyLength}");
+        var mask = Tensor.Zeros(new Shape(queryLength, keyLength), DType.Bool);
         var data = mask.AsSpan<bool>();
-        int shift = keys - queries;
-        for (int i = 0; i < queries; i++)
-            data.Slice(i * keys + i + shift + 1, keys - i - shift - 1).Fill(true);
+        int shift = keyLength - queryLength;
+        for (int i = 0; i < queryLength; i++)
+            data.Slice(i * keyLength + i + shift + 1, keyLength - i - shift - 1).Fill(true);
         return mask;
     }
 

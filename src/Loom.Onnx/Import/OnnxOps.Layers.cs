@@ -97,14 +97,20 @@ internal static partial class OnnxOps
         return y;
     }
 
+    /// <summary>The window attributes (kernel from the weight, pads, strides, dilations) and the group count that
+    /// Conv and ConvTranspose read alike.</summary>
+    private static (Window Window, int Groups) ConvWindow(OnnxNode n, Tensor x, Tensor weight)
+    {
+        if (weight.Rank != x.Rank) throw new OnnxException($"weight {weight.Shape} does not match input {x.Shape}");
+        return (ReadWindow(n, x, weight.Shape.Dims[2..].ToArray()), n.SmallInt("group", 1));
+    }
+
     private static Tensor Conv(OnnxNode n, Tensor?[] inputs)
     {
         var x = Req(inputs, 0);
         var weight = Req(inputs, 1);
         var bias = Opt(inputs, 2);
-        if (weight.Rank != x.Rank) throw new OnnxException($"weight {weight.Shape} does not match input {x.Shape}");
-        var w = ReadWindow(n, x, weight.Shape.Dims[2..].ToArray());
-        int groups = n.SmallInt("group", 1);
+        var (w, groups) = ConvWindow(n, x, weight);
         var (padded, symmetric) = PadEnds(x, w, 0);
         var y = Functional.Conv2d(As2d(padded), As2d(weight), bias, Pair(w.Strides, 1), Pair(symmetric, 0), Pair(w.Dilations, 1), groups);
         return CropTo(From2d(y, x.Rank), x, w, ceil: false);
@@ -118,9 +124,7 @@ internal static partial class OnnxOps
     /// </summary>
     public static Tensor FusedConv(OnnxNode n, Tensor x, Tensor weight, Tensor? bias, Tensor? residual, bool relu, PackedConv2dWeight? packed = null)
     {
-        if (weight.Rank != x.Rank) throw new OnnxException($"weight {weight.Shape} does not match input {x.Shape}");
-        var w = ReadWindow(n, x, weight.Shape.Dims[2..].ToArray());
-        int groups = n.SmallInt("group", 1);
+        var (w, groups) = ConvWindow(n, x, weight);
         var (padded, symmetric) = PadEnds(x, w, 0);
         if (x.Rank == 4 && !NeedsCrop(padded, x, w, symmetric))
         {
@@ -161,10 +165,8 @@ internal static partial class OnnxOps
         var x = Req(inputs, 0);
         var weight = Req(inputs, 1);
         var bias = Opt(inputs, 2);
-        if (weight.Rank != x.Rank) throw new OnnxException($"weight {weight.Shape} does not match input {x.Shape}");
-        var w = ReadWindow(n, x, weight.Shape.Dims[2..].ToArray());
+        var (w, groups) = ConvWindow(n, x, weight);
         int spatial = x.Rank - 2;
-        int groups = n.SmallInt("group", 1);
         var outputPadding = n.SmallInts("output_padding") ?? new int[spatial];
         if (outputPadding.Length != spatial) throw new OnnxException($"output_padding must have {spatial} values");
         int FullSize(int i) => (x.Shape[2 + i] - 1) * w.Strides[i] + (w.Kernel[i] - 1) * w.Dilations[i] + 1 + outputPadding[i];

@@ -12,6 +12,7 @@ public class OpCoverageTests(ITestOutputHelper output)
     private static readonly Dictionary<string, string> NotInTable = new()
     {
         ["Backward"] = "autograd entry point (tests/Loom.Core.Tests/Autograd)",
+        ["CausalMask"] = "builds a constant Bool mask, no gradient; its layout and argument check are tested through Attention.CausalMask in tests/Loom.Nn.Tests/Attention",
         ["ScaledDotProductAttention"] = "a composition of rows (Mul, Matmul, MaskedFill, Add, Softmax, Dropout); checked in tests/Loom.Nn.Tests/Attention and by the GPT's float64 GradCheck (Loom.Models.Tests), until a fused kernel gets its own row",
         ["SelfAttention"] = "fused kernel checked against the unfused composition (forward, gradients, causal and padded) and by GradCheck in tests/Loom.Core.Tests/Attention",
         ["Activate"] = "dispatches to the activation rows (Relu, Gelu, Silu, Sigmoid, Tanh); the mapping is checked in tests/Loom.Core.Tests/Elementwise/ActivationTests",

@@ -27,17 +27,7 @@ public static class Attention
     /// <paramref name="keyLength"/> keys (as when decoding with a <see cref="KeyValueCache"/>): Bool [L, S], true
     /// where key j comes after query i, i.e. j &gt; i + S − L. Equals <see cref="CausalMask(int)"/> when L = S.
     /// </summary>
-    public static Tensor CausalMask(int queryLength, int keyLength)
-    {
-        if (queryLength < 0 || keyLength < queryLength)
-            throw new ArgumentException($"CausalMask: needs 0 ≤ queryLength ≤ keyLength, got queryLength {queryLength} and keyLength {keyLength}");
-        var mask = Tensor.Zeros(new Shape(queryLength, keyLength), DType.Bool);
-        var data = mask.AsSpan<bool>();
-        int shift = keyLength - queryLength;
-        for (int i = 0; i < queryLength; i++)
-            data.Slice(i * keyLength + i + shift + 1, keyLength - i - shift - 1).Fill(true);
-        return mask;
-    }
+    public static Tensor CausalMask(int queryLength, int keyLength) => Functional.CausalMask(queryLength, keyLength);
 
     /// <summary>
     /// softmax(scale·Q·Kᵀ + mask)·V over the last two dimensions, batched over the leading ones (which broadcast).
