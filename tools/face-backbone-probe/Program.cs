@@ -32,7 +32,12 @@ switch (args[0])
         var (val, train, d) = Frozen(p, int.Parse(args[2]), args[3]);
         Console.WriteLine($"frozen {args[3]} at {args[2]}×{args[2]}, {d} features:");
         Report("raw", val, d, p.ValLabels);
-        Report("centred", Centred(val, train, d), d, p.ValLabels);
+        var centred = Centred(val, train, d);
+        Report("centred", centred, d, p.ValLabels);
+        // AS-norm as the task scores it: a cohort of training images spread evenly, centred the same way.
+        var cohort = Centred(Rows(train, d, FaceVerificationEvaluation.CohortSize), train, d);
+        foreach (int top in new[] { 10, 200 })
+            Report($"centred, AS-norm K {top}", centred, d, p.ValLabels, new CohortNormalization(cohort, d, top));
         if (args.Contains("--head")) TrainHeads(p, val, train, d);
         break;
     }
@@ -122,9 +127,18 @@ static float[] Centred(float[] rows, float[] reference, int d)
     return result;
 }
 
-static void Report(string what, float[] embeddings, int d, int[] labels)
+static float[] Rows(float[] rows, int d, int count)
 {
-    var scores = new PairScores(embeddings, d);
+    int n = rows.Length / d;
+    if (n <= count) return rows;
+    var result = new float[count * d];
+    for (int k = 0; k < count; k++) Array.Copy(rows, (int)((long)k * n / count) * d, result, k * d, d);
+    return result;
+}
+
+static void Report(string what, float[] embeddings, int d, int[] labels, CohortNormalization? norm = null)
+{
+    var scores = new PairScores(embeddings, d, norm);
     var (first, second, same) = FaceVerificationEvaluation.PairIndices(labels, Pairs);
     var roc = Verification.Roc([.. first.Select((i, k) => scores[i, second[k]])], same);
     Console.WriteLine($"  {what}: validation EER {Verification.EqualErrorRate(roc).Rate:F3}, TAR at FAR 1e-2 {Verification.TrueAcceptRateAt(roc, 1e-2).Rate:F3}, top-1 {Verification.NearestNeighbourAccuracy(scores, labels):F3}");
