@@ -88,7 +88,15 @@ public sealed partial class OnnxModule : Module<Tensor, Tensor>, IOnnxExportable
             .GroupBy(o => o).Select(g => (g.Key, g.Count())).OrderByDescending(g => g.Item2).ThenBy(g => g.Key).ToList();
 
     /// <summary>Reads an ONNX file; any problem with it is an <see cref="OnnxException"/> naming the file.</summary>
-    public static OnnxModule Load(string path)
+    public static OnnxModule Load(string path) => Load(path, null);
+
+    /// <summary>
+    /// Reads an ONNX file whose graph ends at <paramref name="outputs"/> (values some node computes) instead of the
+    /// file's own outputs: the nodes and initializers only later values need are dropped, as ONNX Runtime's extractor
+    /// does. A pretrained network's intermediate features this way run at input sizes its head would reject (a fixed
+    /// 7×7 average pool). Null: the file's outputs.
+    /// </summary>
+    public static OnnxModule Load(string path, IReadOnlyList<string>? outputs)
     {
         ArgumentNullException.ThrowIfNull(path);
         byte[] bytes;
@@ -102,11 +110,14 @@ public sealed partial class OnnxModule : Module<Tensor, Tensor>, IOnnxExportable
         }
         catch (IOException e) { throw new OnnxException($"{path}: {e.Message}", e); }
         catch (UnauthorizedAccessException e) { throw new OnnxException($"{path}: {e.Message}", e); }
-        return Load(bytes, path);
+        return Load(bytes, path, outputs);
     }
 
     /// <summary>Reads an ONNX model from its bytes; <paramref name="source"/> names it in messages.</summary>
-    public static OnnxModule Load(byte[] bytes, string source = "ONNX model")
+    public static OnnxModule Load(byte[] bytes, string source = "ONNX model") => Load(bytes, source, null);
+
+    /// <summary>Reads an ONNX model from its bytes, its graph ending at <paramref name="outputs"/> (see <see cref="Load(string, IReadOnlyList{string})"/>).</summary>
+    public static OnnxModule Load(byte[] bytes, string source, IReadOnlyList<string>? outputs)
     {
         ArgumentNullException.ThrowIfNull(bytes);
         ModelProto model;
@@ -120,6 +131,7 @@ public sealed partial class OnnxModule : Module<Tensor, Tensor>, IOnnxExportable
         }
         try
         {
+            if (outputs is not null) EndAt(model.Graph ?? throw new OnnxException("the model has no graph"), outputs);
             var module = new OnnxModule(model, source);
             module.Eval();
             return module;
@@ -274,6 +286,40 @@ public sealed partial class OnnxModule : Module<Tensor, Tensor>, IOnnxExportable
         if (entry.Version < OnnxOps.MinOpset || entry.Version > OnnxOps.MaxOpset)
             throw new OnnxException($"{source}: opset {entry.Version} is outside the supported {OnnxOps.MinOpset}–{OnnxOps.MaxOpset}");
         return (int)entry.Version;
+    }
+
+    // Keeps the nodes the requested values depend on (a fixed point over value names, so file order does not matter)
+    // and the initializers those nodes read; the requested values become the graph's outputs.
+    private static void EndAt(GraphProto graph, IReadOnlyList<string> outputs)
+    {
+        if (outputs.Count == 0) throw new OnnxException("no outputs were asked for");
+        var inputs = graph.Input.Select(i => i.Name).ToHashSet();
+        foreach (var o in outputs)
+            if (!inputs.Contains(o) && !graph.Node.Any(n => n.Output.Contains(o)))
+                throw new OnnxException($"no node computes '{o}', so the graph cannot end there");
+        var needed = outputs.ToHashSet();
+        var kept = new bool[graph.Node.Count];
+        for (bool grew = true; grew;)
+        {
+            grew = false;
+            for (int i = 0; i < graph.Node.Count; i++)
+            {
+                if (kept[i] || !graph.Node[i].Output.Any(needed.Contains)) continue;
+                kept[i] = grew = true;
+                needed.UnionWith(graph.Node[i].Input.Where(v => v != ""));
+            }
+        }
+        var nodes = graph.Node.Where((_, i) => kept[i]).ToList();
+        var initializers = graph.Initializer.Where(t => needed.Contains(t.Name)).ToList();
+        var declared = graph.Input.Where(i => needed.Contains(i.Name) || !graph.Initializer.Any(t => t.Name == i.Name)).ToList();
+        graph.Node.Clear();
+        graph.Node.AddRange(nodes);
+        graph.Initializer.Clear();
+        graph.Initializer.AddRange(initializers);
+        graph.Input.Clear();
+        graph.Input.AddRange(declared);
+        graph.Output.Clear();
+        graph.Output.AddRange(outputs.Select(o => new ValueInfoProto { Name = o }));
     }
 
     private static OnnxValueInfo Describe(ValueInfoProto v)
