@@ -178,6 +178,8 @@ internal static unsafe partial class GemmDriver<T, TKernel>
                             T* bPanel = bPack + (nint)jr * kc;
                             if (rows == mr && cols == nr)
                                 TKernel.Run(kc, aPanel, bPanel, cRow + jr, p.Ldc, alpha, beta);
+                            else if (rows == 4 && cols == nr && TKernel.HasFourRowTile)
+                                TKernel.RunFourRows(kc, aPanel, bPanel, cRow + jr, p.Ldc, alpha, beta);
                             else
                                 EdgeTile(kc, aPanel, bPanel, cRow + jr, p.Ldc, rows, cols, alpha, beta, edge);
                         }

@@ -82,6 +82,46 @@ internal readonly unsafe struct GemmKernelAvx512<T> : IGemmMicroKernel<T> where 
         Store(c + 11 * ldc, c11a, c11b, va, vb, betaZero);
     }
 
+    public static bool HasFourRowTile => true;
+
+    /// <summary>The first four rows of the tile (the panel's last rows, its other rows padding): 8 accumulators.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunFourRows(nint kc, T* a, T* b, T* c, nint ldc, T alpha, T beta)
+    {
+        Vector512<T> c0a = default, c0b = default;
+        Vector512<T> c1a = default, c1b = default;
+        Vector512<T> c2a = default, c2b = default;
+        Vector512<T> c3a = default, c3b = default;
+        nint w = Vector512<T>.Count, mr = MR;
+        if (Sse.IsSupported)
+        {
+            for (nint i = 0; i < 4; i++)
+            {
+                Sse.Prefetch0(c + i * ldc);
+                Sse.Prefetch0(c + i * ldc + w);
+            }
+        }
+        for (nint p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + w);
+            Vector512<T> x;
+            x = Vector512.Create(a[0]); c0a = GemmFma.Fma(x, b0, c0a); c0b = GemmFma.Fma(x, b1, c0b);
+            x = Vector512.Create(a[1]); c1a = GemmFma.Fma(x, b0, c1a); c1b = GemmFma.Fma(x, b1, c1b);
+            x = Vector512.Create(a[2]); c2a = GemmFma.Fma(x, b0, c2a); c2b = GemmFma.Fma(x, b1, c2b);
+            x = Vector512.Create(a[3]); c3a = GemmFma.Fma(x, b0, c3a); c3b = GemmFma.Fma(x, b1, c3b);
+            a += mr;
+            b += 2 * w;
+        }
+        var va = Vector512.Create(alpha);
+        var vb = Vector512.Create(beta);
+        bool betaZero = T.IsZero(beta);
+        Store(c + 0 * ldc, c0a, c0b, va, vb, betaZero);
+        Store(c + 1 * ldc, c1a, c1b, va, vb, betaZero);
+        Store(c + 2 * ldc, c2a, c2b, va, vb, betaZero);
+        Store(c + 3 * ldc, c3a, c3b, va, vb, betaZero);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(T* c, Vector512<T> lo, Vector512<T> hi, Vector512<T> alpha, Vector512<T> beta, bool betaZero)
     {

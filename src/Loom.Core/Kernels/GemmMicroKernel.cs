@@ -19,6 +19,17 @@ internal unsafe interface IGemmMicroKernel<T> where T : unmanaged, IFloatingPoin
     static abstract int NR { get; }
 
     static abstract void Run(nint kc, T* a, T* b, T* c, nint ldc, T alpha, T beta);
+
+    /// <summary>Whether <see cref="RunFourRows"/> exists: a tile of the panel's first four rows only.</summary>
+    static virtual bool HasFourRowTile => false;
+
+    /// <summary>
+    /// C[0..4, 0..NR] = alpha · Ap[0..4] · Bp + beta · C, the other MR − 4 rows of the packed panel (zero padding) not
+    /// touched: the last panel of 256 or 1024 rows holds 4 rows with MR = 12 (or 6), and the full tile would spend
+    /// two thirds of its FMAs on the padding. Each element is the same FMA chain as in <see cref="Run"/>.
+    /// </summary>
+    static virtual void RunFourRows(nint kc, T* a, T* b, T* c, nint ldc, T alpha, T beta) =>
+        throw new NotSupportedException("gemm: this micro-kernel has no four-row tile");
 }
 
 /// <summary>Fused multiply-add on generic vectors; the type tests are constants to the JIT, so each compiles to one instruction.</summary>

@@ -139,23 +139,79 @@ internal static unsafe class GemmPacking
     private static void PackTransposed<T>(T* src, nint ld, int width, int kc, int stride, T* dst)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int i = 0, kc4 = 0;
+        // Rows below i8 are transposed up to kc8 in 8×8 blocks, rows from i8 to i4 up to kc4 in 4×4 blocks; the
+        // element loop finishes each row from there.
+        int i8 = 0, i4 = 0, kc8 = 0, kc4 = 0;
+        if (typeof(T) == typeof(float) && Avx.IsSupported)
+        {
+            kc8 = kc & ~7;
+            for (; i8 + 8 <= width; i8 += 8)
+                Transpose8Rows((float*)(src + i8 * ld), ld, kc8, stride, (float*)(dst + i8));
+        }
+        i4 = i8;
         if (typeof(T) == typeof(float) && Sse.IsSupported)
         {
             kc4 = kc & ~3;
-            for (; i + 4 <= width; i += 4)
-                Transpose4Rows((float*)(src + i * ld), ld, kc4, stride, (float*)(dst + i));
+            for (; i4 + 4 <= width; i4 += 4)
+                Transpose4Rows((float*)(src + i4 * ld), ld, kc4, stride, (float*)(dst + i4));
         }
         for (int r = 0; r < width; r++)
         {
             T* s = src + r * ld;
             T* d = dst + r;
-            for (int p = r < i ? kc4 : 0; p < kc; p++) d[(nint)p * stride] = s[p];
+            for (int p = r < i8 ? kc8 : r < i4 ? kc4 : 0; p < kc; p++) d[(nint)p * stride] = s[p];
         }
         for (int r = width; r < stride; r++)
         {
             T* d = dst + r;
             for (int p = 0; p < kc; p++) d[(nint)p * stride] = T.Zero;
+        }
+    }
+
+    /// <summary>
+    /// Rows r0..r7 (each contiguous, `kc8` a multiple of 8 long) written as kc8 groups of 8 values, `stride` apart:
+    /// 8×8 blocks transposed in registers (24 shuffles per 64 values), each column stored whole. Against the 4×4 SSE
+    /// form this halves the shuffles per value and the partial-line stores into each packed row.
+    /// </summary>
+    private static void Transpose8Rows(float* src, nint ld, int kc8, int stride, float* dst)
+    {
+        float* s0 = src, s1 = src + ld, s2 = src + 2 * ld, s3 = src + 3 * ld;
+        float* s4 = src + 4 * ld, s5 = src + 5 * ld, s6 = src + 6 * ld, s7 = src + 7 * ld;
+        for (int p = 0; p < kc8; p += 8)
+        {
+            var r0 = Avx.LoadVector256(s0 + p);
+            var r1 = Avx.LoadVector256(s1 + p);
+            var r2 = Avx.LoadVector256(s2 + p);
+            var r3 = Avx.LoadVector256(s3 + p);
+            var r4 = Avx.LoadVector256(s4 + p);
+            var r5 = Avx.LoadVector256(s5 + p);
+            var r6 = Avx.LoadVector256(s6 + p);
+            var r7 = Avx.LoadVector256(s7 + p);
+            var t0 = Avx.UnpackLow(r0, r1);  // r0[0] r1[0] r0[1] r1[1] | r0[4] r1[4] r0[5] r1[5]
+            var t1 = Avx.UnpackHigh(r0, r1); // r0[2] r1[2] r0[3] r1[3] | r0[6] r1[6] r0[7] r1[7]
+            var t2 = Avx.UnpackLow(r2, r3);
+            var t3 = Avx.UnpackHigh(r2, r3);
+            var t4 = Avx.UnpackLow(r4, r5);
+            var t5 = Avx.UnpackHigh(r4, r5);
+            var t6 = Avx.UnpackLow(r6, r7);
+            var t7 = Avx.UnpackHigh(r6, r7);
+            var u0 = Avx.Shuffle(t0, t2, 0x44); // r0..r3 at [0] | at [4]
+            var u1 = Avx.Shuffle(t0, t2, 0xEE); // at [1] | [5]
+            var u2 = Avx.Shuffle(t1, t3, 0x44); // at [2] | [6]
+            var u3 = Avx.Shuffle(t1, t3, 0xEE); // at [3] | [7]
+            var u4 = Avx.Shuffle(t4, t6, 0x44); // r4..r7 likewise
+            var u5 = Avx.Shuffle(t4, t6, 0xEE);
+            var u6 = Avx.Shuffle(t5, t7, 0x44);
+            var u7 = Avx.Shuffle(t5, t7, 0xEE);
+            float* d = dst + (nint)p * stride;
+            Avx.Store(d, Avx.Permute2x128(u0, u4, 0x20));              // column p
+            Avx.Store(d + stride, Avx.Permute2x128(u1, u5, 0x20));     // column p + 1
+            Avx.Store(d + 2 * stride, Avx.Permute2x128(u2, u6, 0x20));
+            Avx.Store(d + 3 * stride, Avx.Permute2x128(u3, u7, 0x20));
+            Avx.Store(d + 4 * stride, Avx.Permute2x128(u0, u4, 0x31)); // column p + 4
+            Avx.Store(d + 5 * stride, Avx.Permute2x128(u1, u5, 0x31));
+            Avx.Store(d + 6 * stride, Avx.Permute2x128(u2, u6, 0x31));
+            Avx.Store(d + 7 * stride, Avx.Permute2x128(u3, u7, 0x31));
         }
     }
 

@@ -9,10 +9,13 @@ public class GemmPathTests
 {
     /// <summary>
     /// Sizes around the tiles of every path (12×32, 6×16, 4×4 and their double versions) and a KC block; m = 233 packs a
-    /// transposed A in groups of 16 panels on every path, then single panels, then the edge panel.
+    /// transposed A in groups of 16 panels on every path, then single panels, then the edge panel. m = 16 and 40 end
+    /// in a panel of four rows on the 12- and 6-row tiles (the four-row tile where the columns are whole, the edge
+    /// tile at n = 97's last 1 or 17 columns).
     /// </summary>
     private static readonly (int M, int N, int K)[] PathSizes =
-        [(1, 1, 1), (3, 5, 7), (4, 4, 9), (5, 8, 3), (6, 16, 10), (12, 32, 11), (13, 33, 12), (25, 47, 13), (7, 9, 2 * 384 + 1), (233, 19, 21)];
+        [(1, 1, 1), (3, 5, 7), (4, 4, 9), (5, 8, 3), (6, 16, 10), (12, 32, 11), (13, 33, 12), (25, 47, 13), (7, 9, 2 * 384 + 1), (233, 19, 21),
+         (16, 64, 19), (40, 97, 390)];
 
     [GemmPathFact(GemmPath.Avx512)]
     public void Avx512_path_matches_reference() => CheckPath(GemmPath.Avx512);

@@ -17,6 +17,7 @@ public class GemmThreadingTests
         { 300, 200, 150, false, true },  // tall: rows, each thread packing all of B
         { 50, 2000, 64, false, true },
         { 130, 130, 1025, true, true },  // several depth blocks
+        { 400, 64, 50, false, false },   // rows split; the last panel holds four rows (the four-row tile)
     };
 
     [Theory]

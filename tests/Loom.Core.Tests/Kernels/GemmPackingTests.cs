@@ -1,0 +1,65 @@
+using Loom.Kernels;
+
+namespace Loom.Tests.Kernels;
+
+/// <summary>
+/// The packing routines against their definition, element by element: the transposing pack (row-major A, transposed
+/// B) runs 8×8 AVX blocks, then 4×4 SSE blocks, then single elements, so every split of the rows and of the depth
+/// between the three is covered, and the padding columns past the width must read zero.
+/// </summary>
+public class GemmPackingTests
+{
+    [Fact]
+    public unsafe void Transposed_B_panels_hold_every_value_at_its_place_and_zero_padding()
+    {
+        const int nr = 32, ld = 45;
+        var random = new System.Random(5);
+        var source = new float[40 * ld];
+        for (int i = 0; i < source.Length; i++) source[i] = (float)(random.NextDouble() * 2 - 1);
+        foreach (int width in new[] { 1, 3, 4, 7, 8, 12, 13, 16, 20, 31, 32, 40 })
+            foreach (int kc in new[] { 1, 3, 4, 7, 8, 9, 15, 16, 17, 43 })
+            {
+                int panels = (width + nr - 1) / nr;
+                var packed = new float[panels * nr * kc];
+                Array.Fill(packed, float.NaN);
+                fixed (float* b = source)
+                fixed (float* dst = packed)
+                    GemmPacking.PackB(true, b, ld, kc, width, nr, dst);
+                for (int q = 0; q < panels; q++)
+                    for (int p = 0; p < kc; p++)
+                        for (int j = 0; j < nr; j++)
+                        {
+                            int column = q * nr + j;
+                            float expected = column < width ? source[column * ld + p] : 0f;
+                            Assert.True(expected.Equals(packed[(q * kc + p) * nr + j]), $"width {width} kc {kc}: panel {q} step {p} column {j}");
+                        }
+            }
+    }
+
+    [Fact]
+    public unsafe void Row_major_A_panels_of_twelve_rows_split_into_eight_and_four()
+    {
+        const int mr = 12, ld = 50;
+        var random = new System.Random(6);
+        var source = new float[30 * ld];
+        for (int i = 0; i < source.Length; i++) source[i] = (float)(random.NextDouble() * 2 - 1);
+        foreach (int rows in new[] { 1, 4, 5, 8, 11, 12, 13, 24, 28, 30 })
+            foreach (int kc in new[] { 1, 7, 8, 12, 19, 48 })
+            {
+                int panels = (rows + mr - 1) / mr;
+                var packed = new float[panels * mr * kc];
+                Array.Fill(packed, float.NaN);
+                fixed (float* a = source)
+                fixed (float* dst = packed)
+                    GemmPacking.PackA(false, a, ld, rows, kc, mr, dst, 0, panels);
+                for (int r = 0; r < panels; r++)
+                    for (int p = 0; p < kc; p++)
+                        for (int i = 0; i < mr; i++)
+                        {
+                            int row = r * mr + i;
+                            float expected = row < rows ? source[row * ld + p] : 0f;
+                            Assert.True(expected.Equals(packed[(r * kc + p) * mr + i]), $"rows {rows} kc {kc}: panel {r} step {p} row {i}");
+                        }
+            }
+    }
+}
