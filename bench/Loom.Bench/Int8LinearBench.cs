@@ -9,8 +9,9 @@ using Loom.Random;
 namespace Loom.Bench;
 
 /// <summary>
-/// Dynamic int8 Linear (<see cref="QuantizedLinear"/>: activation quantisation + int8 GEMM + dequantising epilogue)
-/// against Loom's float32 Linear on the same weights, forward under NoGrad, at batch 1 and 64, on the MLP's layers
+/// Dynamic int8 Linear (a <see cref="Linear"/> packed in place by <see cref="Quantization.QuantizeDynamic"/>, as a
+/// quantised run's layers are: activation quantisation + int8 GEMM + dequantising epilogue) against Loom's float32
+/// Linear on the same weights, forward under NoGrad, at batch 1 and 64, on the MLP's layers
 /// and a transformer's projections, interleaved in rounds so that the speed-up (float time / int8 time) is measured
 /// under the same load. Each int8 row also gives its G op/s as a fraction of the int8 peak of its path, probed in
 /// the same run (<see cref="MachineLimits.Int8Peak"/>); where the CPU has AVX-VNNI the AVX-512BW path is measured too,
@@ -65,9 +66,11 @@ public sealed class Int8LinearBench : IBenchmark
     {
         var g = new Generator(1);
         var linear = new Linear(c.In, c.Out, generator: g);
-        var quantized = QuantizedLinear.FromLinear(linear);
+        var quantized = new Linear(c.In, c.Out, generator: g);
+        quantized.LoadStateDict(linear.StateDict());
+        Quantization.QuantizeDynamic(quantized);
         var x = Tensor.Randn(new Shape(batch, c.In), g);
-        Action int8 = () => { using var scope = new MemoryScope(); quantized.Forward(x); };
+        Action int8 = () => { using var scope = new MemoryScope(); using var noGrad = new NoGrad(); quantized.Forward(x); };
         Action fp32 = () => { using var scope = new MemoryScope(); using var noGrad = new NoGrad(); linear.Forward(x); };
         var warmInt8 = Timing.Measure(int8, warmup: 5, minIterations: 5, budgetSeconds: 0.05);
         var warmFloat = Timing.Measure(fp32, warmup: 5, minIterations: 5, budgetSeconds: 0.05);
@@ -79,7 +82,7 @@ public sealed class Int8LinearBench : IBenchmark
             ("threads", threads), ("path", path.ToString()), ("batch", batch), ("int8_ms", r.LoomMedianSeconds * 1e3), ("float_ms", r.PeerMedianSeconds * 1e3),
             ("speedup", 1 / r.Ratio.Median), ("spread", r.Ratio.Spread), ("rounds", r.Ratio.Ratios.Count), ("unstable", r.Ratio.Unstable),
             ("int8_gops", gops), ("int8_peak_gops", peak), ("fraction_of_int8_peak", gops / peak),
-            ("size_ratio", (double)floatBytes / quantized.SizeInBytes),
+            ("size_ratio", (double)floatBytes / Quantization.StateSizeInBytes(quantized)),
         ]);
     }
 

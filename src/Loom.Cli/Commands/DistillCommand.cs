@@ -7,10 +7,11 @@ using Spectre.Console;
 namespace Loom.Cli.Commands;
 
 /// <summary>
-/// `loom distill --teacher RUN --model SMALLER [--temperature T] [--alpha A]` and any `loom train` option: trains the
+/// `loom distill --teacher RUN --model SMALLER [--temperature T] [--alpha A] [--mixup]` and any `loom train` option: trains the
 /// smaller model on the teacher run's data with α·T²·KL(teacher_T ‖ student_T) + (1 − α)·CE (Hinton et al. 2015) into a
 /// new run folder that eval and predict take like any run. The teacher runs in eval mode once per distinct sample
-/// (<see cref="TeacherCache"/>).
+/// (<see cref="TeacherCache"/>). With --mixup every training batch is mixed (<see cref="Mixup"/>) and the teacher scores
+/// the mixed batch (function matching); --alpha 0 --mixup is the student trained alone with the same mixup on its labels.
 /// </summary>
 internal static class DistillCommand
 {
@@ -20,7 +21,8 @@ internal static class DistillCommand
         var teacher = new Option<string>("--teacher") { Description = "the trained run whose model teaches (its data is the student's)", Required = true };
         var temperature = new Option<double>("--temperature") { Description = "softmax temperature of the soft targets", DefaultValueFactory = _ => 4 };
         var alpha = new Option<double>("--alpha") { Description = "weight of the soft-target term (1 − alpha on the labels)", DefaultValueFactory = _ => 0.9 };
-        var command = options.Command("distill", "Train a smaller model (--model) from a trained run's model (--teacher) by knowledge distillation, into a new run folder", teacher, temperature, alpha);
+        var mixup = new Option<bool>("--mixup") { Description = "mix each training batch with a shuffled copy of itself (λ uniform in [0, 1]); the teacher scores the mixed batch, the labels mix alike" };
+        var command = options.Command("distill", "Train a smaller model (--model) from a trained run's model (--teacher) by knowledge distillation, into a new run folder", teacher, temperature, alpha, mixup);
         command.SetAction(parse =>
         {
             double t = parse.GetValue(temperature), a = parse.GetValue(alpha);
@@ -31,28 +33,46 @@ internal static class DistillCommand
             if (trained.Config.Quantization is not null) throw new UserErrorException($"{teacherFolder.Path} is quantised; distil from the float run it came from");
             var config = Tasks.Resolve(options.Read(parse) with { Data = trained.Config.Data, Task = trained.Config.Task }).Config;
             return options.InNewRunFolder(parse, $"{Path.GetFileNameWithoutExtension(config.Data)}-{config.Model}-distilled",
-                folder => Run(console, config, folder, trained, t, a), folder => File.Exists(folder.CheckpointPath));
+                folder => Run(console, config, folder, trained, t, a, parse.GetValue(mixup)), folder => File.Exists(folder.CheckpointPath));
         });
         return command;
     }
 
-    private static int Run(IAnsiConsole console, TrainingConfig config, RunFolder folder, TrainedRun teacher, double temperature, double alpha)
+    private static int Run(IAnsiConsole console, TrainingConfig config, RunFolder folder, TrainedRun teacher, double temperature, double alpha, bool mix)
     {
         // The loss sees (output, target) only: the batch's input reaches it through a pre-hook on the student.
         Tensor? input = null;
         var cache = new TeacherCache(teacher.Model.Forward);
-        Tensor Loss(Tensor output, Tensor target) =>
-            Distillation.Loss(output, cache.Forward(input ?? throw new InvalidOperationException("distill: the loss ran before the student's forward")), target, temperature, alpha);
+        var mixup = mix ? new Mixup(new Loom.Random.Generator(config.Seed)) : null;
+        Tensor Loss(Tensor output, Tensor target)
+        {
+            if (input is null) throw new InvalidOperationException("distill: the loss ran before the student's forward");
+            // α = 0 weighs the teacher's term by 0: the student trained alone, without paying for the teacher's forwards.
+            var soft = alpha == 0 ? output.Detach() : cache.Forward(input);
+            return mixup is null
+                ? Distillation.Loss(output, soft, target, temperature, alpha)
+                : mixup.Loss(t => Distillation.Loss(output, soft, t, temperature, alpha), target); // the soft term does not read t
+        }
         var progress = new ProgressDisplay(console, config.Epochs);
         // The student's own --augment: the teacher then sees each augmented view the student sees (consistent teaching,
         // Beyer et al. 2022), since its targets are computed from the batch the student gets.
         if (teacher.Data is ClassificationData) ClassificationTask.Augment(teacher.Data, config);
         var setup = Pipeline.Prepare(config, folder, [progress], teacher.Data, loss: Loss);
-        setup.Model.RegisterForwardPreHook((_, x) => { input = (Tensor)x; return null; });
+        setup.Model.RegisterForwardPreHook((student, x) =>
+        {
+            // Training batches only: validation and test are scored on the images as they are.
+            if (mixup is null || !student.Training)
+            {
+                mixup?.Clear();
+                input = (Tensor)x;
+                return null;
+            }
+            return input = mixup.Mix((Tensor)x);
+        });
         progress.Throughput = setup.Data.Throughput;
         long teacherParameters = teacher.Model.ParameterCount(), studentParameters = setup.Model.ParameterCount();
         console.MarkupLine($"[bold]loom distill[/] {Markup.Escape(setup.Config.Model!)} ({studentParameters:N0} parameters) from the {Markup.Escape(teacher.Config.Model!)} " +
-            $"({teacherParameters:N0} parameters, {(double)studentParameters / teacherParameters:P1}) on {Markup.Escape(setup.Data.Description)}, T = {temperature}, α = {alpha}");
+            $"({teacherParameters:N0} parameters, {(double)studentParameters / teacherParameters:P1}) on {Markup.Escape(setup.Data.Description)}, T = {temperature}, α = {alpha}{(mix ? ", mixup" : "")}");
         var result = progress.Run(() => Pipeline.Train(setup, folder));
         if (result.Test is null)
         {

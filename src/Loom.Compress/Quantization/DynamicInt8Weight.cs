@@ -12,7 +12,8 @@ namespace Loom.Compress;
 /// <remarks>
 /// State (suffixes of the replaced parameter's name): <c>""</c> int8 [out, in], <c>"_scale"</c> float32 [out],
 /// <c>"_zero_point"</c> int32 [out] (all 0), so a quantised Linear's checkpoint reads <c>weight</c>,
-/// <c>weight_scale</c>, <c>weight_zero_point</c>, <c>bias</c>, as <see cref="QuantizedLinear"/>'s does.
+/// <c>weight_scale</c>, <c>weight_zero_point</c>, <c>bias</c>, the keys of PyTorch's dynamic quantised Linear (and of
+/// the standalone int8 layer Loom had before weights were packed in place, so its run folders still load).
 /// </remarks>
 internal sealed class DynamicInt8Weight : PackedWeight
 {

@@ -44,7 +44,7 @@ public static class Quantization
 
     /// <summary>
     /// Loads an int8 checkpoint into a quantised model: every tensor must have the dtype the model holds (a float
-    /// checkpoint is not silently converted) and every quantised layer must pass its Validate (<see cref="QuantizedLinear.Validate"/>, <see cref="StaticQuantizedLayer.Validate"/>).
+    /// checkpoint is not silently converted) and every int8 weight must pass its Validate (<see cref="PackedWeight.Validate"/>, <see cref="StaticQuantizedLayer.Validate"/>).
     /// Errors are one line naming <paramref name="source"/> and the tensor.
     /// </summary>
     public static void LoadStateDict(Module model, IReadOnlyDictionary<string, Tensor> state, string source)
@@ -54,12 +54,7 @@ public static class Quantization
                 throw new InvalidDataException($"{source}: tensor '{key}' is {stored.DType.Name()}, but the quantised model holds {own.DType.Name()}; is this the checkpoint of an unquantised run?");
         model.LoadStateDict(state);
         var checks = model.NamedModules()
-            .Select(m => (Name: $"layer '{m.Name}'", Validate: m.Module switch
-            {
-                QuantizedLinear q => q.Validate,
-                StaticQuantizedLayer s => s.Validate,
-                _ => (Action?)null,
-            }))
+            .Select(m => (Name: $"layer '{m.Name}'", Validate: m.Module is StaticQuantizedLayer s ? s.Validate : (Action?)null))
             .Concat(model.NamedPackedWeights().Select(w => (Name: $"weight '{w.Name}'", Validate: (Action?)w.Weight.Validate)));
         foreach (var (name, validate) in checks)
         {

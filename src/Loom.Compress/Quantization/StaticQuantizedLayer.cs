@@ -67,7 +67,7 @@ public abstract class StaticQuantizedLayer : Module<Tensor, Tensor>
     /// <summary>Bytes of the layer's state as a checkpoint stores it.</summary>
     public long SizeInBytes => State.SizeInBytes + 8 + (Requantizes ? 8 : 0);
 
-    /// <summary>Checks the stored state (as <see cref="QuantizedLinear.Validate"/>, plus the activation parameters) and packs it.</summary>
+    /// <summary>Checks the stored state (as a dynamic int8 weight's <see cref="PackedWeight.Validate"/>, plus the activation parameters) and packs it.</summary>
     public void Validate()
     {
         State.Packed();

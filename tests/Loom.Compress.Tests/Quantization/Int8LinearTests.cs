@@ -6,14 +6,24 @@ using Loom.Testing;
 
 namespace Loom.Compress.Tests.Quantization;
 
-public class QuantizedLinearTests
+/// <summary>Dynamic int8 of Linear layers, packed in place (<see cref="Compress.Quantization.QuantizeDynamic"/>).</summary>
+public class Int8LinearTests
 {
+    /// <summary>A copy of <paramref name="source"/> with its weight packed to int8.</summary>
+    private static Linear Int8Copy(Linear source)
+    {
+        var copy = new Linear(source.InFeatures, source.OutFeatures, source.Bias is not null);
+        copy.LoadStateDict(source.StateDict());
+        Compress.Quantization.QuantizeDynamic(copy);
+        return copy;
+    }
+
     [Fact]
     public void Output_is_within_the_error_bound_of_the_float_layer()
     {
         var g = new Generator(1);
         var linear = new Linear(37, 21, generator: g);
-        var q = QuantizedLinear.FromLinear(linear);
+        var q = Int8Copy(linear);
         var x = Tensor.Uniform(new Shape(5, 37), -1.5, 2.5, g);
         float[] exact, approx;
         using (new NoGrad())
@@ -23,7 +33,7 @@ public class QuantizedLinearTests
         }
         // |Δy| ≤ Σ|w|·Δx + Σ|x|·Δw + k·Δx·Δw, with Δx = scale_x / 2 and Δw = scale_w / 2 (rounding to nearest).
         var w = linear.Weight.ToArray<float>();
-        var scales = q.WeightScale.ToArray<float>();
+        var scales = q.StateDict()["weight_scale"].ToArray<float>();
         var xs = x.ToArray<float>();
         float scaleX = (2.5f + 1.5f) / 127; // at most: the batch's range is inside [-1.5, 2.5]
         for (int i = 0; i < 5; i++)
@@ -42,9 +52,9 @@ public class QuantizedLinearTests
     [Fact]
     public void Leading_dimensions_are_kept_and_a_wrong_width_is_refused()
     {
-        var q = QuantizedLinear.FromLinear(new Linear(8, 3, generator: new Generator(2)));
+        var q = Int8Copy(new Linear(8, 3, generator: new Generator(2)));
         Assert.Equal(new Shape(2, 4, 3), q.Forward(Tensor.Ones(2, 4, 8)).Shape);
-        TensorAssert.Throws<ArgumentException>(() => q.Forward(Tensor.Ones(2, 7)), "in_features 8");
+        TensorAssert.Throws<ArgumentException>(() => q.Forward(Tensor.Ones(2, 7)), "in-features (8)");
     }
 
     [Fact]
@@ -92,6 +102,11 @@ public class QuantizedLinearTests
         Compress.Quantization.QuantizeDynamic(fresh);
         var file = SafeTensors.Load(int8Path);
         Assert.Equal(DType.Int8, file.Tensors["0.weight"].DType);
+        // The names and dtypes the retired standalone int8 layer wrote (run folders quantised before session 23), so
+        // those folders load into the in-place packed layers.
+        Assert.Equal(["0.bias", "0.weight", "0.weight_scale", "0.weight_zero_point", "2.bias", "2.weight", "2.weight_scale", "2.weight_zero_point"],
+            file.Tensors.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal((DType.Float32, DType.Int32, DType.Float32), (file.Tensors["0.weight_scale"].DType, file.Tensors["0.weight_zero_point"].DType, file.Tensors["0.bias"].DType));
         Compress.Quantization.LoadStateDict(fresh, file.Tensors, int8Path);
         var x = Tensor.Uniform(new Shape(3, 784), -1, 1, g);
         using (new NoGrad())
