@@ -7,7 +7,7 @@ using Loom.Threading;
 
 namespace Loom.Kernels;
 
-// The forward kernel with weights packed once (PackedConv2dWeight) in blocks of BlockRows output channels (two
+// The forward kernel with weights packed once (PackedConv2dWeight) in blocks of BlockRows output channels (four
 // vectors), each block contiguous: [group][block][tap k][BlockRows]. Unpacked, Forward transposes the weights on every
 // call and each tile walks them with a stride of OutPerGroup elements, so a wide layer (512 → 512 at 7×7: 9.4 MB)
 // streams the whole weight tensor once per grid tile in 2 KB jumps (21 ms against 2.7 by GEMM). Packed, a block's
@@ -17,19 +17,20 @@ namespace Loom.Kernels;
 // - Column tiles (ForwardTile, the unpacked kernel's): MaxRows channels × 2 vectors of grid positions, broadcasting
 //   weights. Over a grid of OH × GridWidth positions, (GridWidth − OW) / GridWidth of the work is wasted: 4 % at
 //   56 × 56, but 23 % at ResNet18's last stage (7 × 7 outputs on a 9-wide grid, 63 positions rounded up to 64).
-// - Row tiles (RowTile): 2 vectors of output channels × up to 8 consecutive outputs of one row, broadcasting input
-//   pixels. No grid: every position computed is an output, so the 7 × 7 stage computes 49 positions, not 64. Its
+// - Row tiles (RowTile): 4 vectors of output channels × up to 6 outputs (consecutive in the output plane, so a tile
+//   may cross output rows), broadcasting input pixels. No grid: every position computed is an output, so the 7 × 7
+//   stage computes 49 positions, not 64. Its
 //   epilogue transposes through a small buffer (scalar), which costs little when the depth k is large, as it is
 //   where outputs are narrow.
 // Both write their outputs with bias, residual and ReLU applied, in the worker that computed them: no grid-sized
 // buffer is extracted on the calling thread, and no separate pass runs over the output.
 internal static unsafe partial class DirectConv<T>
 {
-    /// <summary>Output channels per packed block: two vectors, a row tile's height (column tiles take MaxRows at a time).</summary>
-    private static int BlockRows => 2 * Vector512<T>.Count;
+    /// <summary>Output channels per packed block: four vectors, a row tile's height (column tiles take MaxRows at a time).</summary>
+    private static int BlockRows => 4 * Vector512<T>.Count;
 
-    /// <summary>Outputs per row tile at most: 2 × 8 accumulators, 2 weight loads and 8 broadcasts per 16 FMAs (as the column tile).</summary>
-    private const int MaxPositions = 8;
+    /// <summary>Outputs per row tile at most: 4 × 6 accumulators, 4 weight loads and 6 broadcasts per 24 FMAs.</summary>
+    private const int MaxPositions = 6;
 
     /// <summary>
     /// Output widths up to this run row tiles, wider ones column tiles. Measured on ResNet18's layers at one thread
@@ -93,10 +94,13 @@ internal static unsafe partial class DirectConv<T>
         T[]? Padded = null, int WeightBase = 0, ReadOnlyMemory<T> Bias = default, Memory<T> Output = default, ReadOnlyMemory<T> Residual = default,
         int OutPlane = 0, ReadOnlyMemory<T> Input = default)
     {
-        /// <summary>Work units: (block, output row) pairs for row tiles, slices of MaxRows channels for column tiles.</summary>
-        public int Units => RowTiles ? (Rows + BlockRows - 1) / BlockRows * L.OutHeight : (Rows + MaxRows - 1) / MaxRows;
+        /// <summary>Row tiles per block: the output plane's positions in equal chunks of at most MaxPositions.</summary>
+        public int Chunks => (L.OutHeight * L.OutWidth + MaxPositions - 1) / MaxPositions;
 
-        public long UnitMacs => RowTiles ? (long)BlockRows * K * L.OutWidth : (long)MaxRows * K * L.Grid;
+        /// <summary>Work units: (block, chunk) pairs for row tiles, slices of MaxRows channels for column tiles.</summary>
+        public int Units => RowTiles ? (Rows + BlockRows - 1) / BlockRows * Chunks : (Rows + MaxRows - 1) / MaxRows;
+
+        public long UnitMacs => RowTiles ? (long)BlockRows * K * MaxPositions : (long)MaxRows * K * L.Grid;
     }
 
     /// <summary><see cref="Forward"/> from weights packed by <see cref="PackWeights"/>, for any stride (<see cref="AppliesPacked"/>).</summary>
@@ -322,60 +326,63 @@ internal static unsafe partial class DirectConv<T>
     }
 
     /// <summary>
-    /// (block, output row) units: each row split into chunks of at most MaxPositions outputs, one row tile per chunk,
-    /// written through a small transposing buffer with the epilogue.
+    /// (block, chunk) units: a block's output positions, taken in the output plane's order (row after row), split into
+    /// equal chunks of at most MaxPositions; one row tile per chunk, written through a small transposing buffer with the
+    /// epilogue. A chunk may run across output rows: each position reads its own input offset, so the 7 × 7 stage
+    /// takes its 49 positions as 9 chunks of 5–6 instead of 14 chunks of 3–4.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunRowTiles(PackedJob j, int first, int end)
     {
         var l = j.L;
-        int blockRows = BlockRows, outHeight = l.OutHeight, outWidth = l.OutWidth, plane = j.OutPlane;
-        // Equal chunks (9 outputs as 5 + 4, not 8 + 1): a narrow tile costs nearly as many loads as a wide one.
-        int chunks = (outWidth + MaxPositions - 1) / MaxPositions;
+        int blockRows = BlockRows, outWidth = l.OutWidth, positions = l.OutHeight * outWidth, plane = j.OutPlane, chunks = j.Chunks;
         T* tile = stackalloc T[MaxPositions * BlockRows];
+        nint* deltas = stackalloc nint[MaxPositions];
         fixed (T* xp = j.Padded, wp = j.Weights, yp = j.Output.Span, bp = j.Bias.Span, rp = j.Residual.Span)
         fixed (int* op = j.Offsets)
         {
-            // A block's weights are read once per output row: the first row takes them from memory (ResNet18's 512 →
-            // 512 layers hold 590 KB per block, 9.4 MB per layer, read once per run), at far fewer FMAs per byte than
-            // the FMAs could use. So each row prefetches its share of the next block's cache lines into L2, spread
-            // over its taps, and the next block starts from L2 (ResNet18's last stage: ~1.8 → ~1.4 ms per layer).
+            // A block's weights are read once per chunk: the first chunk takes them from memory (ResNet18's 512 → 512
+            // layers hold 1.2 MB per block, 9.4 MB per layer, read once per run), at far fewer FMAs per byte than the
+            // FMAs could use. So each chunk prefetches its share of the next block's cache lines into L2, spread over
+            // its taps, and the next block starts from L2 (ResNet18's last stage: ~1.8 → ~1.4 ms per layer).
             long lines = (long)j.K * blockRows * sizeof(T) / 64;
             for (int unit = first; unit < end; unit++)
             {
-                int o = unit / outHeight * blockRows, oh = unit % outHeight, rows = Math.Min(blockRows, j.Rows - o);
+                int o = unit / chunks * blockRows, chunk = unit % chunks, rows = Math.Min(blockRows, j.Rows - o);
                 T* w = wp + j.WeightBase + (nint)o * j.K;
                 bool prefetch = o + blockRows < j.Rows;
-                int lineStart = (int)(oh * lines / outHeight), lineCount = prefetch ? (int)((oh + 1) * lines / outHeight) - lineStart : 0;
+                int lineStart = (int)(chunk * lines / chunks), lineCount = prefetch ? (int)((chunk + 1) * lines / chunks) - lineStart : 0;
                 byte* next = (byte*)(w + (nint)blockRows * j.K) + (nint)lineStart * 64;
-                for (int chunk = 0; chunk < chunks; chunk++, lineCount = 0)
+                int at = chunk * positions / chunks, n = (chunk + 1) * positions / chunks - at;
+                // Input of position at + i: its output row's grid row, its column; relative to the chunk's first.
+                int oh0 = at / outWidth, ow0 = at % outWidth;
+                T* x = xp + (nint)oh0 * l.GridWidth + ow0;
+                for (int i = 0; i < n; i++)
                 {
-                    int ow = chunk * outWidth / chunks, n = (chunk + 1) * outWidth / chunks - ow;
-                    T* x = xp + (nint)oh * l.GridWidth + ow;
-                    switch (n)
+                    int oh = (at + i) / outWidth, ow = (at + i) % outWidth;
+                    deltas[i] = (nint)(oh - oh0) * l.GridWidth + ow - ow0;
+                }
+                bool narrow = rows <= blockRows / 2; // the group's last block, half empty: half the FMAs
+                switch (n)
+                {
+                    case 1: if (narrow) RowTile<V2, R1>(x, deltas, op, j.K, w, tile, next, lineCount); else RowTile<V4, R1>(x, deltas, op, j.K, w, tile, next, lineCount); break;
+                    case 2: if (narrow) RowTile<V2, R2>(x, deltas, op, j.K, w, tile, next, lineCount); else RowTile<V4, R2>(x, deltas, op, j.K, w, tile, next, lineCount); break;
+                    case 3: if (narrow) RowTile<V2, R3>(x, deltas, op, j.K, w, tile, next, lineCount); else RowTile<V4, R3>(x, deltas, op, j.K, w, tile, next, lineCount); break;
+                    case 4: if (narrow) RowTile<V2, R4>(x, deltas, op, j.K, w, tile, next, lineCount); else RowTile<V4, R4>(x, deltas, op, j.K, w, tile, next, lineCount); break;
+                    case 5: if (narrow) RowTile<V2, R5>(x, deltas, op, j.K, w, tile, next, lineCount); else RowTile<V4, R5>(x, deltas, op, j.K, w, tile, next, lineCount); break;
+                    default: if (narrow) RowTile<V2, R6>(x, deltas, op, j.K, w, tile, next, lineCount); else RowTile<V4, R6>(x, deltas, op, j.K, w, tile, next, lineCount); break;
+                }
+                for (int c = 0; c < rows; c++)
+                {
+                    T* y = yp + (nint)(o + c) * plane + at, res = rp == null ? null : rp + (nint)(o + c) * plane + at;
+                    T b = bp == null ? T.Zero : bp[o + c];
+                    for (int i = 0; i < n; i++)
                     {
-                        case 1: RowTile<R1>(x, op, j.K, w, tile, next, lineCount); break;
-                        case 2: RowTile<R2>(x, op, j.K, w, tile, next, lineCount); break;
-                        case 3: RowTile<R3>(x, op, j.K, w, tile, next, lineCount); break;
-                        case 4: RowTile<R4>(x, op, j.K, w, tile, next, lineCount); break;
-                        case 5: RowTile<R5>(x, op, j.K, w, tile, next, lineCount); break;
-                        case 6: RowTile<R6>(x, op, j.K, w, tile, next, lineCount); break;
-                        case 7: RowTile<R7>(x, op, j.K, w, tile, next, lineCount); break;
-                        default: RowTile<R8>(x, op, j.K, w, tile, next, lineCount); break;
-                    }
-                    nint at = (nint)oh * outWidth + ow;
-                    for (int c = 0; c < rows; c++)
-                    {
-                        T* y = yp + (nint)(o + c) * plane + at, res = rp == null ? null : rp + (nint)(o + c) * plane + at;
-                        T b = bp == null ? T.Zero : bp[o + c];
-                        for (int i = 0; i < n; i++)
-                        {
-                            T v = tile[i * blockRows + c];
-                            if (bp != null) v += b;
-                            if (res != null) v += res[i];
-                            if (j.Relu) v = T.Max(v, T.Zero);
-                            y[i] = v;
-                        }
+                        T v = tile[i * blockRows + c];
+                        if (bp != null) v += b;
+                        if (res != null) v += res[i];
+                        if (j.Relu) v = T.Max(v, T.Zero);
+                        y[i] = v;
                     }
                 }
             }
@@ -383,18 +390,24 @@ internal static unsafe partial class DirectConv<T>
     }
 
     /// <summary>
-    /// One row tile: 2 vectors of output channels × TPositions consecutive outputs, summed over all k taps in the column
-    /// tile's order (so both give the same bits); tile[i·BlockRows + c] = output c at position i. Prefetches the
+    /// One row tile: TVectors vectors of output channels (4, or 2 for a half-empty last block) × TPositions outputs,
+    /// output i reading the input at x + deltas[i], summed over all k taps in the column tile's order (so both give the
+    /// same bits); tile[i·BlockRows + c] = output c at position i. 4 × 6 keeps 24 accumulators, 4 weight vectors and a
+    /// broadcast in 29 of the 32 vector registers: 10 loads per 24 FMAs, against 10 per 16 for 2 × 8. Prefetches the
     /// <paramref name="prefetchLines"/> cache lines from <paramref name="prefetch"/> into L2 along the way, at most two per tap.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowTile<TPositions>(T* x, int* offsets, int k, T* w, T* tile, byte* prefetch, int prefetchLines) where TPositions : struct, IRowCount
+    private static void RowTile<TVectors, TPositions>(T* x, nint* deltas, int* offsets, int k, T* w, T* tile, byte* prefetch, int prefetchLines)
+        where TVectors : struct, IRowCount where TPositions : struct, IRowCount
     {
         int n = TPositions.Count;
-        nint lanes = Vector512<T>.Count;
-        Vector512<T> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
-        Vector512<T> a4 = default, b4 = default, a5 = default, b5 = default, a6 = default, b6 = default, a7 = default, b7 = default;
-        for (int p = 0; p < k; p++, w += 2 * lanes)
+        bool wide = TVectors.Count == 4;
+        nint lanes = Vector512<T>.Count, stride = BlockRows;
+        nint d1 = n > 1 ? deltas[1] : 0, d2 = n > 2 ? deltas[2] : 0, d3 = n > 3 ? deltas[3] : 0, d4 = n > 4 ? deltas[4] : 0, d5 = n > 5 ? deltas[5] : 0;
+        Vector512<T> a0 = default, b0 = default, c0 = default, e0 = default, a1 = default, b1 = default, c1 = default, e1 = default;
+        Vector512<T> a2 = default, b2 = default, c2 = default, e2 = default, a3 = default, b3 = default, c3 = default, e3 = default;
+        Vector512<T> a4 = default, b4 = default, c4 = default, e4 = default, a5 = default, b5 = default, c5 = default, e5 = default;
+        for (int p = 0; p < k; p++, w += stride)
         {
             if (Sse.IsSupported && p < prefetchLines)
             {
@@ -402,25 +415,55 @@ internal static unsafe partial class DirectConv<T>
                 if (p + k < prefetchLines) Sse.Prefetch1(prefetch + (nint)(p + k) * 64);
             }
             T* xp = x + offsets[p];
-            var lo = Vector512.Load(w);
-            var hi = Vector512.Load(w + lanes);
+            var w0 = Vector512.Load(w);
+            var w1 = Vector512.Load(w + lanes);
+            var w2 = wide ? Vector512.Load(w + 2 * lanes) : default;
+            var w3 = wide ? Vector512.Load(w + 3 * lanes) : default;
             Vector512<T> v = Vector512.Create(xp[0]);
-            a0 = GemmFma.Fma(v, lo, a0); b0 = GemmFma.Fma(v, hi, b0);
-            if (n > 1) { v = Vector512.Create(xp[1]); a1 = GemmFma.Fma(v, lo, a1); b1 = GemmFma.Fma(v, hi, b1); }
-            if (n > 2) { v = Vector512.Create(xp[2]); a2 = GemmFma.Fma(v, lo, a2); b2 = GemmFma.Fma(v, hi, b2); }
-            if (n > 3) { v = Vector512.Create(xp[3]); a3 = GemmFma.Fma(v, lo, a3); b3 = GemmFma.Fma(v, hi, b3); }
-            if (n > 4) { v = Vector512.Create(xp[4]); a4 = GemmFma.Fma(v, lo, a4); b4 = GemmFma.Fma(v, hi, b4); }
-            if (n > 5) { v = Vector512.Create(xp[5]); a5 = GemmFma.Fma(v, lo, a5); b5 = GemmFma.Fma(v, hi, b5); }
-            if (n > 6) { v = Vector512.Create(xp[6]); a6 = GemmFma.Fma(v, lo, a6); b6 = GemmFma.Fma(v, hi, b6); }
-            if (n > 7) { v = Vector512.Create(xp[7]); a7 = GemmFma.Fma(v, lo, a7); b7 = GemmFma.Fma(v, hi, b7); }
+            a0 = GemmFma.Fma(v, w0, a0); b0 = GemmFma.Fma(v, w1, b0);
+            if (wide) { c0 = GemmFma.Fma(v, w2, c0); e0 = GemmFma.Fma(v, w3, e0); }
+            if (n > 1)
+            {
+                v = Vector512.Create(xp[d1]); a1 = GemmFma.Fma(v, w0, a1); b1 = GemmFma.Fma(v, w1, b1);
+                if (wide) { c1 = GemmFma.Fma(v, w2, c1); e1 = GemmFma.Fma(v, w3, e1); }
+            }
+            if (n > 2)
+            {
+                v = Vector512.Create(xp[d2]); a2 = GemmFma.Fma(v, w0, a2); b2 = GemmFma.Fma(v, w1, b2);
+                if (wide) { c2 = GemmFma.Fma(v, w2, c2); e2 = GemmFma.Fma(v, w3, e2); }
+            }
+            if (n > 3)
+            {
+                v = Vector512.Create(xp[d3]); a3 = GemmFma.Fma(v, w0, a3); b3 = GemmFma.Fma(v, w1, b3);
+                if (wide) { c3 = GemmFma.Fma(v, w2, c3); e3 = GemmFma.Fma(v, w3, e3); }
+            }
+            if (n > 4)
+            {
+                v = Vector512.Create(xp[d4]); a4 = GemmFma.Fma(v, w0, a4); b4 = GemmFma.Fma(v, w1, b4);
+                if (wide) { c4 = GemmFma.Fma(v, w2, c4); e4 = GemmFma.Fma(v, w3, e4); }
+            }
+            if (n > 5)
+            {
+                v = Vector512.Create(xp[d5]); a5 = GemmFma.Fma(v, w0, a5); b5 = GemmFma.Fma(v, w1, b5);
+                if (wide) { c5 = GemmFma.Fma(v, w2, c5); e5 = GemmFma.Fma(v, w3, e5); }
+            }
         }
-        a0.Store(tile); b0.Store(tile + lanes);
-        if (n > 1) { a1.Store(tile + 2 * lanes); b1.Store(tile + 3 * lanes); }
-        if (n > 2) { a2.Store(tile + 4 * lanes); b2.Store(tile + 5 * lanes); }
-        if (n > 3) { a3.Store(tile + 6 * lanes); b3.Store(tile + 7 * lanes); }
-        if (n > 4) { a4.Store(tile + 8 * lanes); b4.Store(tile + 9 * lanes); }
-        if (n > 5) { a5.Store(tile + 10 * lanes); b5.Store(tile + 11 * lanes); }
-        if (n > 6) { a6.Store(tile + 12 * lanes); b6.Store(tile + 13 * lanes); }
-        if (n > 7) { a7.Store(tile + 14 * lanes); b7.Store(tile + 15 * lanes); }
+        Store(tile, a0, b0, c0, e0, wide);
+        if (n > 1) Store(tile + stride, a1, b1, c1, e1, wide);
+        if (n > 2) Store(tile + 2 * stride, a2, b2, c2, e2, wide);
+        if (n > 3) Store(tile + 3 * stride, a3, b3, c3, e3, wide);
+        if (n > 4) Store(tile + 4 * stride, a4, b4, c4, e4, wide);
+        if (n > 5) Store(tile + 5 * stride, a5, b5, c5, e5, wide);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void Store(T* at, Vector512<T> a, Vector512<T> b, Vector512<T> c, Vector512<T> e, bool wide)
+        {
+            nint lanes = Vector512<T>.Count;
+            a.Store(at); b.Store(at + lanes);
+            if (wide) { c.Store(at + 2 * lanes); e.Store(at + 3 * lanes); }
+        }
     }
+
+    private struct V2 : IRowCount { public static int Count => 2; }
+    private struct V4 : IRowCount { public static int Count => 4; }
 }
