@@ -331,75 +331,126 @@ internal static unsafe partial class DirectConv<T>
     /// epilogue. A chunk may run across output rows: each position reads its own input offset, so the 7 × 7 stage
     /// takes its 49 positions as 9 chunks of 5–6 instead of 14 chunks of 3–4.
     /// </summary>
+    /// <remarks>
+    /// A block's weights are read once per chunk, so they must stay in L2: a block of four vectors at ResNet18's last
+    /// stage holds 1.2 MB (4608 taps × 64 channels), more than a Zen 5 core's L2. Such blocks are taken in slices of at
+    /// most SliceBytes of weights: every chunk of the range runs one slice, its accumulators kept in a buffer between
+    /// slices (stored and reloaded exactly, so each output's sum runs over the taps in the same order, with the same bits).
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunRowTiles(PackedJob j, int first, int end)
     {
         var l = j.L;
         int blockRows = BlockRows, outWidth = l.OutWidth, positions = l.OutHeight * outWidth, plane = j.OutPlane, chunks = j.Chunks;
-        T* tile = stackalloc T[MaxPositions * BlockRows];
+        int tileLength = MaxPositions * blockRows, blockTaps = Math.Max(1, SliceBytes / (blockRows * sizeof(T)));
+        int slices = (j.K + blockTaps - 1) / blockTaps, sliceTaps = (j.K + slices - 1) / slices;
+        // One tile's buffer when a block is one slice; otherwise one per chunk of the range (at most all of a block's).
+        int buffered = slices == 1 ? 1 : Math.Min(chunks, end - first);
+        T[] accumulators = ArrayPool<T>.Shared.Rent(buffered * tileLength);
         nint* deltas = stackalloc nint[MaxPositions];
-        fixed (T* xp = j.Padded, wp = j.Weights, yp = j.Output.Span, bp = j.Bias.Span, rp = j.Residual.Span)
-        fixed (int* op = j.Offsets)
+        try
         {
-            // A block's weights are read once per chunk: the first chunk takes them from memory (ResNet18's 512 → 512
-            // layers hold 1.2 MB per block, 9.4 MB per layer, read once per run), at far fewer FMAs per byte than the
-            // FMAs could use. So each chunk prefetches its share of the next block's cache lines into L2, spread over
-            // its taps, and the next block starts from L2 (ResNet18's last stage: ~1.8 → ~1.4 ms per layer).
-            long lines = (long)j.K * blockRows * sizeof(T) / 64;
-            for (int unit = first; unit < end; unit++)
+            fixed (T* xp = j.Padded, wp = j.Weights, yp = j.Output.Span, bp = j.Bias.Span, rp = j.Residual.Span, ap = accumulators)
+            fixed (int* op = j.Offsets)
             {
-                int o = unit / chunks * blockRows, chunk = unit % chunks, rows = Math.Min(blockRows, j.Rows - o);
-                T* w = wp + j.WeightBase + (nint)o * j.K;
-                bool prefetch = o + blockRows < j.Rows;
-                int lineStart = (int)(chunk * lines / chunks), lineCount = prefetch ? (int)((chunk + 1) * lines / chunks) - lineStart : 0;
-                byte* next = (byte*)(w + (nint)blockRows * j.K) + (nint)lineStart * 64;
-                int at = chunk * positions / chunks, n = (chunk + 1) * positions / chunks - at;
-                // Input of position at + i: its output row's grid row, its column; relative to the chunk's first.
-                int oh0 = at / outWidth, ow0 = at % outWidth;
-                T* x = xp + (nint)oh0 * l.GridWidth + ow0;
-                for (int i = 0; i < n; i++)
+                for (int unit = first; unit < end;)
                 {
-                    int oh = (at + i) / outWidth, ow = (at + i) % outWidth;
-                    deltas[i] = (nint)(oh - oh0) * l.GridWidth + ow - ow0;
-                }
-                bool narrow = rows <= blockRows / 2; // the group's last block, half empty: half the FMAs
-                switch (n)
-                {
-                    case 1: if (narrow) RowTile<V2, R1>(x, deltas, op, j.K, w, tile, next, lineCount); else RowTile<V4, R1>(x, deltas, op, j.K, w, tile, next, lineCount); break;
-                    case 2: if (narrow) RowTile<V2, R2>(x, deltas, op, j.K, w, tile, next, lineCount); else RowTile<V4, R2>(x, deltas, op, j.K, w, tile, next, lineCount); break;
-                    case 3: if (narrow) RowTile<V2, R3>(x, deltas, op, j.K, w, tile, next, lineCount); else RowTile<V4, R3>(x, deltas, op, j.K, w, tile, next, lineCount); break;
-                    case 4: if (narrow) RowTile<V2, R4>(x, deltas, op, j.K, w, tile, next, lineCount); else RowTile<V4, R4>(x, deltas, op, j.K, w, tile, next, lineCount); break;
-                    case 5: if (narrow) RowTile<V2, R5>(x, deltas, op, j.K, w, tile, next, lineCount); else RowTile<V4, R5>(x, deltas, op, j.K, w, tile, next, lineCount); break;
-                    default: if (narrow) RowTile<V2, R6>(x, deltas, op, j.K, w, tile, next, lineCount); else RowTile<V4, R6>(x, deltas, op, j.K, w, tile, next, lineCount); break;
-                }
-                for (int c = 0; c < rows; c++)
-                {
-                    T* y = yp + (nint)(o + c) * plane + at, res = rp == null ? null : rp + (nint)(o + c) * plane + at;
-                    T b = bp == null ? T.Zero : bp[o + c];
-                    for (int i = 0; i < n; i++)
+                    int o = unit / chunks * blockRows, c0 = unit % chunks, c1 = Math.Min(chunks, c0 + end - unit), rows = Math.Min(blockRows, j.Rows - o);
+                    T* w = wp + j.WeightBase + (nint)o * j.K;
+                    bool narrow = rows <= blockRows / 2; // the group's last block, half empty: half the FMAs
+                    for (int p0 = 0; p0 < j.K; p0 += sliceTaps)
                     {
-                        T v = tile[i * blockRows + c];
-                        if (bp != null) v += b;
-                        if (res != null) v += res[i];
-                        if (j.Relu) v = T.Max(v, T.Zero);
-                        y[i] = v;
+                        int taps = Math.Min(sliceTaps, j.K - p0);
+                        // The next slice (of this block, or the next block's first) follows in memory: the chunks
+                        // prefetch it into L2 in equal shares spread over their taps, so it is there when they finish
+                        // this one (the last stage's 9.4 MB per layer come from memory on every run).
+                        bool prefetch = p0 + taps < j.K || o + blockRows < j.Rows;
+                        long lines = prefetch ? (long)Math.Min(taps, j.K - p0 - taps > 0 ? j.K - p0 - taps : sliceTaps) * blockRows * sizeof(T) / 64 : 0;
+                        byte* next = (byte*)(w + (nint)(p0 + taps) * blockRows);
+                        for (int c = c0; c < c1; c++)
+                        {
+                            int at = c * positions / chunks, n = (c + 1) * positions / chunks - at;
+                            // Input of output at + i: its row's grid row and its column, relative to the chunk's first.
+                            int oh0 = at / outWidth, ow0 = at % outWidth;
+                            T* x = xp + (nint)oh0 * l.GridWidth + ow0;
+                            for (int i = 0; i < n; i++)
+                                deltas[i] = (nint)((at + i) / outWidth - oh0) * l.GridWidth + (at + i) % outWidth - ow0;
+                            int lineStart = (int)((c - c0) * lines / (c1 - c0)), lineCount = (int)((c - c0 + 1) * lines / (c1 - c0)) - lineStart;
+                            T* tile = ap + (slices == 1 ? 0 : (nint)(c - c0) * tileLength);
+                            var s = new TileArgs(x, deltas, op + p0, taps, w + (nint)p0 * blockRows, tile, p0 > 0, next + (nint)lineStart * 64, lineCount);
+                            switch (n)
+                            {
+                                case 1: if (narrow) RowTile<V2, R1>(s); else RowTile<V4, R1>(s); break;
+                                case 2: if (narrow) RowTile<V2, R2>(s); else RowTile<V4, R2>(s); break;
+                                case 3: if (narrow) RowTile<V2, R3>(s); else RowTile<V4, R3>(s); break;
+                                case 4: if (narrow) RowTile<V2, R4>(s); else RowTile<V4, R4>(s); break;
+                                case 5: if (narrow) RowTile<V2, R5>(s); else RowTile<V4, R5>(s); break;
+                                default: if (narrow) RowTile<V2, R6>(s); else RowTile<V4, R6>(s); break;
+                            }
+                            if (p0 + taps == j.K) RowEpilogue(j, tile, yp, bp, rp, o, rows, at, n);
+                        }
                     }
+                    unit += c1 - c0;
                 }
+            }
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(accumulators);
+        }
+    }
+
+    /// <summary>Weights per slice of a block at most (see <see cref="RunRowTiles"/>): a third of a 1 MB L2, beside the input and the next slice.</summary>
+    private const int SliceBytes = 320 << 10;
+
+    /// <summary>Outputs at + [0, n) of channels o + [0, rows) from a row tile's buffer, with bias, residual and ReLU.</summary>
+    private static void RowEpilogue(in PackedJob j, T* tile, T* yp, T* bp, T* rp, int o, int rows, int at, int n)
+    {
+        int blockRows = BlockRows, plane = j.OutPlane;
+        for (int c = 0; c < rows; c++)
+        {
+            T* y = yp + (nint)(o + c) * plane + at, res = rp == null ? null : rp + (nint)(o + c) * plane + at;
+            T b = bp == null ? T.Zero : bp[o + c];
+            for (int i = 0; i < n; i++)
+            {
+                T v = tile[i * blockRows + c];
+                if (bp != null) v += b;
+                if (res != null) v += res[i];
+                if (j.Relu) v = T.Max(v, T.Zero);
+                y[i] = v;
             }
         }
     }
 
     /// <summary>
-    /// One row tile: TVectors vectors of output channels (4, or 2 for a half-empty last block) × TPositions outputs,
-    /// output i reading the input at x + deltas[i], summed over all k taps in the column tile's order (so both give the
-    /// same bits); tile[i·BlockRows + c] = output c at position i. 4 × 6 keeps 24 accumulators, 4 weight vectors and a
-    /// broadcast in 29 of the 32 vector registers: 10 loads per 24 FMAs, against 10 per 16 for 2 × 8. Prefetches the
-    /// <paramref name="prefetchLines"/> cache lines from <paramref name="prefetch"/> into L2 along the way, at most two per tap.
+    /// A row tile's operands: output i reads the input at X + Deltas[i] + Offsets[p] for the K taps p of the slice,
+    /// weights from W; the sums go to Tile, starting from Tile's values when Accumulate (a later slice), else from zero.
+    /// </summary>
+    private readonly struct TileArgs(T* x, nint* deltas, int* offsets, int k, T* w, T* tile, bool accumulate, byte* prefetch, int prefetchLines)
+    {
+        public readonly T* X = x, W = w, Tile = tile;
+        public readonly nint* Deltas = deltas;
+        public readonly int* Offsets = offsets;
+        public readonly int K = k, PrefetchLines = prefetchLines;
+        public readonly bool Accumulate = accumulate;
+        public readonly byte* Prefetch = prefetch;
+    }
+
+    /// <summary>
+    /// One row tile (<see cref="TileArgs"/>): TVectors vectors of output channels (4, or 2 for a half-empty last block) ×
+    /// TPositions outputs, summed over the slice's taps in the column tile's order (so both give the same bits);
+    /// tile[i·BlockRows + c] = output c at position i. 4 × 6 keeps 24 accumulators, 4 weight vectors and a broadcast in
+    /// 29 of the 32 vector registers: 10 loads per 24 FMAs, against 10 per 16 for 2 × 8. Prefetches the PrefetchLines
+    /// cache lines from Prefetch into L2 along the way, at most two per tap.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowTile<TVectors, TPositions>(T* x, nint* deltas, int* offsets, int k, T* w, T* tile, byte* prefetch, int prefetchLines)
-        where TVectors : struct, IRowCount where TPositions : struct, IRowCount
+    private static void RowTile<TVectors, TPositions>(in TileArgs s) where TVectors : struct, IRowCount where TPositions : struct, IRowCount
     {
+        T* x = s.X, w = s.W, tile = s.Tile;
+        nint* deltas = s.Deltas;
+        int* offsets = s.Offsets;
+        byte* prefetch = s.Prefetch;
+        int k = s.K, prefetchLines = s.PrefetchLines;
         int n = TPositions.Count;
         bool wide = TVectors.Count == 4;
         nint lanes = Vector512<T>.Count, stride = BlockRows;
@@ -407,6 +458,15 @@ internal static unsafe partial class DirectConv<T>
         Vector512<T> a0 = default, b0 = default, c0 = default, e0 = default, a1 = default, b1 = default, c1 = default, e1 = default;
         Vector512<T> a2 = default, b2 = default, c2 = default, e2 = default, a3 = default, b3 = default, c3 = default, e3 = default;
         Vector512<T> a4 = default, b4 = default, c4 = default, e4 = default, a5 = default, b5 = default, c5 = default, e5 = default;
+        if (s.Accumulate)
+        {
+            Load(tile, ref a0, ref b0, ref c0, ref e0, wide);
+            if (n > 1) Load(tile + stride, ref a1, ref b1, ref c1, ref e1, wide);
+            if (n > 2) Load(tile + 2 * stride, ref a2, ref b2, ref c2, ref e2, wide);
+            if (n > 3) Load(tile + 3 * stride, ref a3, ref b3, ref c3, ref e3, wide);
+            if (n > 4) Load(tile + 4 * stride, ref a4, ref b4, ref c4, ref e4, wide);
+            if (n > 5) Load(tile + 5 * stride, ref a5, ref b5, ref c5, ref e5, wide);
+        }
         for (int p = 0; p < k; p++, w += stride)
         {
             if (Sse.IsSupported && p < prefetchLines)
@@ -454,6 +514,14 @@ internal static unsafe partial class DirectConv<T>
         if (n > 3) Store(tile + 3 * stride, a3, b3, c3, e3, wide);
         if (n > 4) Store(tile + 4 * stride, a4, b4, c4, e4, wide);
         if (n > 5) Store(tile + 5 * stride, a5, b5, c5, e5, wide);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void Load(T* at, ref Vector512<T> a, ref Vector512<T> b, ref Vector512<T> c, ref Vector512<T> e, bool wide)
+        {
+            nint lanes = Vector512<T>.Count;
+            a = Vector512.Load(at); b = Vector512.Load(at + lanes);
+            if (wide) { c = Vector512.Load(at + 2 * lanes); e = Vector512.Load(at + 3 * lanes); }
+        }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         static void Store(T* at, Vector512<T> a, Vector512<T> b, Vector512<T> c, Vector512<T> e, bool wide)
