@@ -7,7 +7,7 @@ using Loom.Threading;
 
 namespace Loom.Kernels;
 
-// The forward kernel with weights packed once (PackedConv2dWeight) in blocks of BlockRows output channels (four
+// The forward kernel with weights packed once (PackedConv2dWeight) in blocks of BlockRows output channels (two
 // vectors), each block contiguous: [group][block][tap k][BlockRows]. Unpacked, Forward transposes the weights on every
 // call and each tile walks them with a stride of OutPerGroup elements, so a wide layer (512 → 512 at 7×7: 9.4 MB)
 // streams the whole weight tensor once per grid tile in 2 KB jumps (21 ms against 2.7 by GEMM). Packed, a block's
@@ -17,20 +17,19 @@ namespace Loom.Kernels;
 // - Column tiles (ForwardTile, the unpacked kernel's): MaxRows channels × 2 vectors of grid positions, broadcasting
 //   weights. Over a grid of OH × GridWidth positions, (GridWidth − OW) / GridWidth of the work is wasted: 4 % at
 //   56 × 56, but 23 % at ResNet18's last stage (7 × 7 outputs on a 9-wide grid, 63 positions rounded up to 64).
-// - Row tiles (RowTile): 4 vectors of output channels × up to 6 outputs (consecutive in the output plane, so a tile
-//   may cross output rows), broadcasting input pixels. No grid: every position computed is an output, so the 7 × 7
-//   stage computes 49 positions, not 64. Its
+// - Row tiles (RowTile): 2 vectors of output channels × up to 8 consecutive outputs of one row, broadcasting input
+//   pixels. No grid: every position computed is an output, so the 7 × 7 stage computes 49 positions, not 64. Its
 //   epilogue transposes through a small buffer (scalar), which costs little when the depth k is large, as it is
 //   where outputs are narrow.
 // Both write their outputs with bias, residual and ReLU applied, in the worker that computed them: no grid-sized
 // buffer is extracted on the calling thread, and no separate pass runs over the output.
 internal static unsafe partial class DirectConv<T>
 {
-    /// <summary>Output channels per packed block: four vectors, a row tile's height (column tiles take MaxRows at a time).</summary>
-    private static int BlockRows => 4 * Vector512<T>.Count;
+    /// <summary>Output channels per packed block: two vectors, a row tile's height (column tiles take MaxRows at a time).</summary>
+    private static int BlockRows => 2 * Vector512<T>.Count;
 
-    /// <summary>Outputs per row tile at most: 4 × 6 accumulators, 4 weight loads and 6 broadcasts per 24 FMAs.</summary>
-    private const int MaxPositions = 6;
+    /// <summary>Outputs per row tile at most: 2 × 8 accumulators, 2 weight loads and 8 broadcasts per 16 FMAs (as the column tile).</summary>
+    private const int MaxPositions = 8;
 
     /// <summary>
     /// Output widths up to this run row tiles, wider ones column tiles. Measured on ResNet18's layers at one thread
@@ -94,13 +93,10 @@ internal static unsafe partial class DirectConv<T>
         T[]? Padded = null, int WeightBase = 0, ReadOnlyMemory<T> Bias = default, Memory<T> Output = default, ReadOnlyMemory<T> Residual = default,
         int OutPlane = 0, ReadOnlyMemory<T> Input = default)
     {
-        /// <summary>Row tiles per block: the output plane's positions in equal chunks of at most MaxPositions.</summary>
-        public int Chunks => (L.OutHeight * L.OutWidth + MaxPositions - 1) / MaxPositions;
+        /// <summary>Work units: (block, output row) pairs for row tiles, slices of MaxRows channels for column tiles.</summary>
+        public int Units => RowTiles ? (Rows + BlockRows - 1) / BlockRows * L.OutHeight : (Rows + MaxRows - 1) / MaxRows;
 
-        /// <summary>Work units: (block, chunk) pairs for row tiles, slices of MaxRows channels for column tiles.</summary>
-        public int Units => RowTiles ? (Rows + BlockRows - 1) / BlockRows * Chunks : (Rows + MaxRows - 1) / MaxRows;
-
-        public long UnitMacs => RowTiles ? (long)BlockRows * K * MaxPositions : (long)MaxRows * K * L.Grid;
+        public long UnitMacs => RowTiles ? (long)BlockRows * K * L.OutWidth : (long)MaxRows * K * L.Grid;
     }
 
     /// <summary><see cref="Forward"/> from weights packed by <see cref="PackWeights"/>, for any stride (<see cref="AppliesPacked"/>).</summary>
@@ -326,148 +322,79 @@ internal static unsafe partial class DirectConv<T>
     }
 
     /// <summary>
-    /// (block, chunk) units: a block's output positions, taken in the output plane's order (row after row), split into
-    /// equal chunks of at most MaxPositions; one row tile per chunk, written through a small transposing buffer with the
-    /// epilogue. A chunk may run across output rows: each position reads its own input offset, so the 7 × 7 stage
-    /// takes its 49 positions as 9 chunks of 5–6 instead of 14 chunks of 3–4.
+    /// (block, output row) units: each row split into chunks of at most MaxPositions outputs, one row tile per chunk,
+    /// written through a small transposing buffer with the epilogue.
     /// </summary>
-    /// <remarks>
-    /// A block's weights are read once per chunk, so they must stay in L2: a block of four vectors at ResNet18's last
-    /// stage holds 1.2 MB (4608 taps × 64 channels), more than a Zen 5 core's L2. Such blocks are taken in slices of at
-    /// most SliceBytes of weights: every chunk of the range runs one slice, its accumulators kept in a buffer between
-    /// slices (stored and reloaded exactly, so each output's sum runs over the taps in the same order, with the same bits).
-    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunRowTiles(PackedJob j, int first, int end)
     {
         var l = j.L;
-        int blockRows = BlockRows, outWidth = l.OutWidth, positions = l.OutHeight * outWidth, plane = j.OutPlane, chunks = j.Chunks;
-        int tileLength = MaxPositions * blockRows, blockTaps = Math.Max(1, SliceBytes / (blockRows * sizeof(T)));
-        int slices = (j.K + blockTaps - 1) / blockTaps, sliceTaps = (j.K + slices - 1) / slices;
-        // One tile's buffer when a block is one slice; otherwise one per chunk of the range (at most all of a block's).
-        int buffered = slices == 1 ? 1 : Math.Min(chunks, end - first);
-        T[] accumulators = ArrayPool<T>.Shared.Rent(buffered * tileLength);
-        nint* deltas = stackalloc nint[MaxPositions];
-        try
+        int blockRows = BlockRows, outHeight = l.OutHeight, outWidth = l.OutWidth, plane = j.OutPlane;
+        // Equal chunks (9 outputs as 5 + 4, not 8 + 1): a narrow tile costs nearly as many loads as a wide one.
+        int chunks = (outWidth + MaxPositions - 1) / MaxPositions;
+        T* tile = stackalloc T[MaxPositions * BlockRows];
+        fixed (T* xp = j.Padded, wp = j.Weights, yp = j.Output.Span, bp = j.Bias.Span, rp = j.Residual.Span)
+        fixed (int* op = j.Offsets)
         {
-            fixed (T* xp = j.Padded, wp = j.Weights, yp = j.Output.Span, bp = j.Bias.Span, rp = j.Residual.Span, ap = accumulators)
-            fixed (int* op = j.Offsets)
+            // A block's weights are read once per output row: the first row takes them from memory (ResNet18's 512 →
+            // 512 layers hold 590 KB per block, 9.4 MB per layer, read once per run), at far fewer FMAs per byte than
+            // the FMAs could use. So each row prefetches its share of the next block's cache lines into L2, spread
+            // over its taps, and the next block starts from L2 (ResNet18's last stage: ~1.8 → ~1.4 ms per layer).
+            long lines = (long)j.K * blockRows * sizeof(T) / 64;
+            for (int unit = first; unit < end; unit++)
             {
-                for (int unit = first; unit < end;)
+                int o = unit / outHeight * blockRows, oh = unit % outHeight, rows = Math.Min(blockRows, j.Rows - o);
+                T* w = wp + j.WeightBase + (nint)o * j.K;
+                bool prefetch = o + blockRows < j.Rows;
+                int lineStart = (int)(oh * lines / outHeight), lineCount = prefetch ? (int)((oh + 1) * lines / outHeight) - lineStart : 0;
+                byte* next = (byte*)(w + (nint)blockRows * j.K) + (nint)lineStart * 64;
+                for (int chunk = 0; chunk < chunks; chunk++, lineCount = 0)
                 {
-                    int o = unit / chunks * blockRows, c0 = unit % chunks, c1 = Math.Min(chunks, c0 + end - unit), rows = Math.Min(blockRows, j.Rows - o);
-                    T* w = wp + j.WeightBase + (nint)o * j.K;
-                    bool narrow = rows <= blockRows / 2; // the group's last block, half empty: half the FMAs
-                    for (int p0 = 0; p0 < j.K; p0 += sliceTaps)
+                    int ow = chunk * outWidth / chunks, n = (chunk + 1) * outWidth / chunks - ow;
+                    T* x = xp + (nint)oh * l.GridWidth + ow;
+                    switch (n)
                     {
-                        int taps = Math.Min(sliceTaps, j.K - p0);
-                        // The next slice (of this block, or the next block's first) follows in memory: the chunks
-                        // prefetch it into L2 in equal shares spread over their taps, so it is there when they finish
-                        // this one (the last stage's 9.4 MB per layer come from memory on every run).
-                        bool prefetch = p0 + taps < j.K || o + blockRows < j.Rows;
-                        long lines = prefetch ? (long)Math.Min(taps, j.K - p0 - taps > 0 ? j.K - p0 - taps : sliceTaps) * blockRows * sizeof(T) / 64 : 0;
-                        byte* next = (byte*)(w + (nint)(p0 + taps) * blockRows);
-                        for (int c = c0; c < c1; c++)
+                        case 1: RowTile<R1>(x, op, j.K, w, tile, next, lineCount); break;
+                        case 2: RowTile<R2>(x, op, j.K, w, tile, next, lineCount); break;
+                        case 3: RowTile<R3>(x, op, j.K, w, tile, next, lineCount); break;
+                        case 4: RowTile<R4>(x, op, j.K, w, tile, next, lineCount); break;
+                        case 5: RowTile<R5>(x, op, j.K, w, tile, next, lineCount); break;
+                        case 6: RowTile<R6>(x, op, j.K, w, tile, next, lineCount); break;
+                        case 7: RowTile<R7>(x, op, j.K, w, tile, next, lineCount); break;
+                        default: RowTile<R8>(x, op, j.K, w, tile, next, lineCount); break;
+                    }
+                    nint at = (nint)oh * outWidth + ow;
+                    for (int c = 0; c < rows; c++)
+                    {
+                        T* y = yp + (nint)(o + c) * plane + at, res = rp == null ? null : rp + (nint)(o + c) * plane + at;
+                        T b = bp == null ? T.Zero : bp[o + c];
+                        for (int i = 0; i < n; i++)
                         {
-                            int at = c * positions / chunks, n = (c + 1) * positions / chunks - at;
-                            // Input of output at + i: its row's grid row and its column, relative to the chunk's first.
-                            int oh0 = at / outWidth, ow0 = at % outWidth;
-                            T* x = xp + (nint)oh0 * l.GridWidth + ow0;
-                            for (int i = 0; i < n; i++)
-                                deltas[i] = (nint)((at + i) / outWidth - oh0) * l.GridWidth + (at + i) % outWidth - ow0;
-                            int lineStart = (int)((c - c0) * lines / (c1 - c0)), lineCount = (int)((c - c0 + 1) * lines / (c1 - c0)) - lineStart;
-                            T* tile = ap + (slices == 1 ? 0 : (nint)(c - c0) * tileLength);
-                            var s = new TileArgs(x, deltas, op + p0, taps, w + (nint)p0 * blockRows, tile, p0 > 0, next + (nint)lineStart * 64, lineCount);
-                            switch (n)
-                            {
-                                case 1: if (narrow) RowTile<V2, R1>(s); else RowTile<V4, R1>(s); break;
-                                case 2: if (narrow) RowTile<V2, R2>(s); else RowTile<V4, R2>(s); break;
-                                case 3: if (narrow) RowTile<V2, R3>(s); else RowTile<V4, R3>(s); break;
-                                case 4: if (narrow) RowTile<V2, R4>(s); else RowTile<V4, R4>(s); break;
-                                case 5: if (narrow) RowTile<V2, R5>(s); else RowTile<V4, R5>(s); break;
-                                default: if (narrow) RowTile<V2, R6>(s); else RowTile<V4, R6>(s); break;
-                            }
-                            if (p0 + taps == j.K) RowEpilogue(j, tile, yp, bp, rp, o, rows, at, n);
+                            T v = tile[i * blockRows + c];
+                            if (bp != null) v += b;
+                            if (res != null) v += res[i];
+                            if (j.Relu) v = T.Max(v, T.Zero);
+                            y[i] = v;
                         }
                     }
-                    unit += c1 - c0;
                 }
             }
         }
-        finally
-        {
-            ArrayPool<T>.Shared.Return(accumulators);
-        }
-    }
-
-    /// <summary>Weights per slice of a block at most (see <see cref="RunRowTiles"/>): a third of a 1 MB L2, beside the input and the next slice.</summary>
-    private const int SliceBytes = 320 << 10;
-
-    /// <summary>Outputs at + [0, n) of channels o + [0, rows) from a row tile's buffer, with bias, residual and ReLU.</summary>
-    private static void RowEpilogue(in PackedJob j, T* tile, T* yp, T* bp, T* rp, int o, int rows, int at, int n)
-    {
-        int blockRows = BlockRows, plane = j.OutPlane;
-        for (int c = 0; c < rows; c++)
-        {
-            T* y = yp + (nint)(o + c) * plane + at, res = rp == null ? null : rp + (nint)(o + c) * plane + at;
-            T b = bp == null ? T.Zero : bp[o + c];
-            for (int i = 0; i < n; i++)
-            {
-                T v = tile[i * blockRows + c];
-                if (bp != null) v += b;
-                if (res != null) v += res[i];
-                if (j.Relu) v = T.Max(v, T.Zero);
-                y[i] = v;
-            }
-        }
     }
 
     /// <summary>
-    /// A row tile's operands: output i reads the input at X + Deltas[i] + Offsets[p] for the K taps p of the slice,
-    /// weights from W; the sums go to Tile, starting from Tile's values when Accumulate (a later slice), else from zero.
-    /// </summary>
-    private readonly struct TileArgs(T* x, nint* deltas, int* offsets, int k, T* w, T* tile, bool accumulate, byte* prefetch, int prefetchLines)
-    {
-        public readonly T* X = x, W = w, Tile = tile;
-        public readonly nint* Deltas = deltas;
-        public readonly int* Offsets = offsets;
-        public readonly int K = k, PrefetchLines = prefetchLines;
-        public readonly bool Accumulate = accumulate;
-        public readonly byte* Prefetch = prefetch;
-    }
-
-    /// <summary>
-    /// One row tile (<see cref="TileArgs"/>): TVectors vectors of output channels (4, or 2 for a half-empty last block) ×
-    /// TPositions outputs, summed over the slice's taps in the column tile's order (so both give the same bits);
-    /// tile[i·BlockRows + c] = output c at position i. 4 × 6 keeps 24 accumulators, 4 weight vectors and a broadcast in
-    /// 29 of the 32 vector registers: 10 loads per 24 FMAs, against 10 per 16 for 2 × 8. Prefetches the PrefetchLines
-    /// cache lines from Prefetch into L2 along the way, at most two per tap.
+    /// One row tile: 2 vectors of output channels × TPositions consecutive outputs, summed over all k taps in the column
+    /// tile's order (so both give the same bits); tile[i·BlockRows + c] = output c at position i. Prefetches the
+    /// <paramref name="prefetchLines"/> cache lines from <paramref name="prefetch"/> into L2 along the way, at most two per tap.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowTile<TVectors, TPositions>(in TileArgs s) where TVectors : struct, IRowCount where TPositions : struct, IRowCount
+    private static void RowTile<TPositions>(T* x, int* offsets, int k, T* w, T* tile, byte* prefetch, int prefetchLines) where TPositions : struct, IRowCount
     {
-        T* x = s.X, w = s.W, tile = s.Tile;
-        nint* deltas = s.Deltas;
-        int* offsets = s.Offsets;
-        byte* prefetch = s.Prefetch;
-        int k = s.K, prefetchLines = s.PrefetchLines;
         int n = TPositions.Count;
-        bool wide = TVectors.Count == 4;
-        nint lanes = Vector512<T>.Count, stride = BlockRows;
-        nint d1 = n > 1 ? deltas[1] : 0, d2 = n > 2 ? deltas[2] : 0, d3 = n > 3 ? deltas[3] : 0, d4 = n > 4 ? deltas[4] : 0, d5 = n > 5 ? deltas[5] : 0;
-        Vector512<T> a0 = default, b0 = default, c0 = default, e0 = default, a1 = default, b1 = default, c1 = default, e1 = default;
-        Vector512<T> a2 = default, b2 = default, c2 = default, e2 = default, a3 = default, b3 = default, c3 = default, e3 = default;
-        Vector512<T> a4 = default, b4 = default, c4 = default, e4 = default, a5 = default, b5 = default, c5 = default, e5 = default;
-        if (s.Accumulate)
-        {
-            Load(tile, ref a0, ref b0, ref c0, ref e0, wide);
-            if (n > 1) Load(tile + stride, ref a1, ref b1, ref c1, ref e1, wide);
-            if (n > 2) Load(tile + 2 * stride, ref a2, ref b2, ref c2, ref e2, wide);
-            if (n > 3) Load(tile + 3 * stride, ref a3, ref b3, ref c3, ref e3, wide);
-            if (n > 4) Load(tile + 4 * stride, ref a4, ref b4, ref c4, ref e4, wide);
-            if (n > 5) Load(tile + 5 * stride, ref a5, ref b5, ref c5, ref e5, wide);
-        }
-        for (int p = 0; p < k; p++, w += stride)
+        nint lanes = Vector512<T>.Count;
+        Vector512<T> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
+        Vector512<T> a4 = default, b4 = default, a5 = default, b5 = default, a6 = default, b6 = default, a7 = default, b7 = default;
+        for (int p = 0; p < k; p++, w += 2 * lanes)
         {
             if (Sse.IsSupported && p < prefetchLines)
             {
@@ -475,63 +402,25 @@ internal static unsafe partial class DirectConv<T>
                 if (p + k < prefetchLines) Sse.Prefetch1(prefetch + (nint)(p + k) * 64);
             }
             T* xp = x + offsets[p];
-            var w0 = Vector512.Load(w);
-            var w1 = Vector512.Load(w + lanes);
-            var w2 = wide ? Vector512.Load(w + 2 * lanes) : default;
-            var w3 = wide ? Vector512.Load(w + 3 * lanes) : default;
+            var lo = Vector512.Load(w);
+            var hi = Vector512.Load(w + lanes);
             Vector512<T> v = Vector512.Create(xp[0]);
-            a0 = GemmFma.Fma(v, w0, a0); b0 = GemmFma.Fma(v, w1, b0);
-            if (wide) { c0 = GemmFma.Fma(v, w2, c0); e0 = GemmFma.Fma(v, w3, e0); }
-            if (n > 1)
-            {
-                v = Vector512.Create(xp[d1]); a1 = GemmFma.Fma(v, w0, a1); b1 = GemmFma.Fma(v, w1, b1);
-                if (wide) { c1 = GemmFma.Fma(v, w2, c1); e1 = GemmFma.Fma(v, w3, e1); }
-            }
-            if (n > 2)
-            {
-                v = Vector512.Create(xp[d2]); a2 = GemmFma.Fma(v, w0, a2); b2 = GemmFma.Fma(v, w1, b2);
-                if (wide) { c2 = GemmFma.Fma(v, w2, c2); e2 = GemmFma.Fma(v, w3, e2); }
-            }
-            if (n > 3)
-            {
-                v = Vector512.Create(xp[d3]); a3 = GemmFma.Fma(v, w0, a3); b3 = GemmFma.Fma(v, w1, b3);
-                if (wide) { c3 = GemmFma.Fma(v, w2, c3); e3 = GemmFma.Fma(v, w3, e3); }
-            }
-            if (n > 4)
-            {
-                v = Vector512.Create(xp[d4]); a4 = GemmFma.Fma(v, w0, a4); b4 = GemmFma.Fma(v, w1, b4);
-                if (wide) { c4 = GemmFma.Fma(v, w2, c4); e4 = GemmFma.Fma(v, w3, e4); }
-            }
-            if (n > 5)
-            {
-                v = Vector512.Create(xp[d5]); a5 = GemmFma.Fma(v, w0, a5); b5 = GemmFma.Fma(v, w1, b5);
-                if (wide) { c5 = GemmFma.Fma(v, w2, c5); e5 = GemmFma.Fma(v, w3, e5); }
-            }
+            a0 = GemmFma.Fma(v, lo, a0); b0 = GemmFma.Fma(v, hi, b0);
+            if (n > 1) { v = Vector512.Create(xp[1]); a1 = GemmFma.Fma(v, lo, a1); b1 = GemmFma.Fma(v, hi, b1); }
+            if (n > 2) { v = Vector512.Create(xp[2]); a2 = GemmFma.Fma(v, lo, a2); b2 = GemmFma.Fma(v, hi, b2); }
+            if (n > 3) { v = Vector512.Create(xp[3]); a3 = GemmFma.Fma(v, lo, a3); b3 = GemmFma.Fma(v, hi, b3); }
+            if (n > 4) { v = Vector512.Create(xp[4]); a4 = GemmFma.Fma(v, lo, a4); b4 = GemmFma.Fma(v, hi, b4); }
+            if (n > 5) { v = Vector512.Create(xp[5]); a5 = GemmFma.Fma(v, lo, a5); b5 = GemmFma.Fma(v, hi, b5); }
+            if (n > 6) { v = Vector512.Create(xp[6]); a6 = GemmFma.Fma(v, lo, a6); b6 = GemmFma.Fma(v, hi, b6); }
+            if (n > 7) { v = Vector512.Create(xp[7]); a7 = GemmFma.Fma(v, lo, a7); b7 = GemmFma.Fma(v, hi, b7); }
         }
-        Store(tile, a0, b0, c0, e0, wide);
-        if (n > 1) Store(tile + stride, a1, b1, c1, e1, wide);
-        if (n > 2) Store(tile + 2 * stride, a2, b2, c2, e2, wide);
-        if (n > 3) Store(tile + 3 * stride, a3, b3, c3, e3, wide);
-        if (n > 4) Store(tile + 4 * stride, a4, b4, c4, e4, wide);
-        if (n > 5) Store(tile + 5 * stride, a5, b5, c5, e5, wide);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        static void Load(T* at, ref Vector512<T> a, ref Vector512<T> b, ref Vector512<T> c, ref Vector512<T> e, bool wide)
-        {
-            nint lanes = Vector512<T>.Count;
-            a = Vector512.Load(at); b = Vector512.Load(at + lanes);
-            if (wide) { c = Vector512.Load(at + 2 * lanes); e = Vector512.Load(at + 3 * lanes); }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        static void Store(T* at, Vector512<T> a, Vector512<T> b, Vector512<T> c, Vector512<T> e, bool wide)
-        {
-            nint lanes = Vector512<T>.Count;
-            a.Store(at); b.Store(at + lanes);
-            if (wide) { c.Store(at + 2 * lanes); e.Store(at + 3 * lanes); }
-        }
+        a0.Store(tile); b0.Store(tile + lanes);
+        if (n > 1) { a1.Store(tile + 2 * lanes); b1.Store(tile + 3 * lanes); }
+        if (n > 2) { a2.Store(tile + 4 * lanes); b2.Store(tile + 5 * lanes); }
+        if (n > 3) { a3.Store(tile + 6 * lanes); b3.Store(tile + 7 * lanes); }
+        if (n > 4) { a4.Store(tile + 8 * lanes); b4.Store(tile + 9 * lanes); }
+        if (n > 5) { a5.Store(tile + 10 * lanes); b5.Store(tile + 11 * lanes); }
+        if (n > 6) { a6.Store(tile + 12 * lanes); b6.Store(tile + 13 * lanes); }
+        if (n > 7) { a7.Store(tile + 14 * lanes); b7.Store(tile + 15 * lanes); }
     }
-
-    private struct V2 : IRowCount { public static int Count => 2; }
-    private struct V4 : IRowCount { public static int Count => 4; }
 }
