@@ -15,6 +15,8 @@ public class PackedTileTests
     public static TheoryData<int[]> Cases => new()
     {
         new[] { 1, 7, 9, 17, 37, 3, 1, 1, 1 },   // 37 outputs: full and partial blocks of two vectors; 17 wide: row chunks 6 + 6 + 5
+        new[] { 1, 4, 5, 6, 70, 3, 2, 1, 1 },    // 3 × 3 outputs (one chunk of 3 per row), 70 outputs: a last block of 6 rows
+        new[] { 1, 150, 6, 7, 70, 3, 1, 1, 1 },  // depth 1350 (a block's weights 173 KB in float), 7 wide, split among 3 threads
         new[] { 1, 6, 15, 13, 20, 3, 2, 1, 2 },  // stride 2 over phases, odd input, 2 groups of 10 rows
         new[] { 3, 5, 11, 10, 12, 1, 2, 0, 1 },  // strided 1×1 (one stored phase), batch 3: threads take images
         new[] { 1, 3, 23, 21, 9, 7, 2, 3, 1 },   // a 7×7/2 stem with odd sizes
