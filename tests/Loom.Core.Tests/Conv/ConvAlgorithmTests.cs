@@ -9,6 +9,7 @@ namespace Loom.Tests.Conv;
 /// forward, input gradient and weight gradient, in float32 and float64, on the stride-1 and stride-2 shapes the direct
 /// kernels take and on the ones they hand back to im2col.
 /// </summary>
+[Collection(GlobalSettings.Name)]
 public class ConvAlgorithmTests
 {
     // N, C, H, W, OutC, kH, kW, padH, padW, dilationH, dilationW, groups

@@ -8,6 +8,7 @@ namespace Loom.Tests.Conv;
 /// conv2d with a fused residual and activation (the inference form of conv–BN–ReLU and residual blocks) against the
 /// separate ops, on both algorithms; and, when autograd records, its gradients against finite differences.
 /// </summary>
+[Collection(GlobalSettings.Name)]
 public class FusedConvTests
 {
     // N, C, H, W, OutC, k, stride, pad, groups

@@ -9,6 +9,7 @@ namespace Loom.Tests.Conv;
 /// blocks) gives the bits the unpacked fused convolution gives, is really what the kernels read, and repacks when the
 /// weight changes in place.
 /// </summary>
+[Collection(GlobalSettings.Name)]
 public class PackedConvTests
 {
     // N, C, H, W, OutC, k, stride, pad, groups, forced to im2col + GEMM (packed: GEMM's panels).

@@ -1,7 +1,11 @@
 namespace Loom.Tests;
 
-/// <summary>Tests that change process-wide settings (Threads.Count, Gemm.ForcedPath) run one at a time.</summary>
-[CollectionDefinition(Name)]
+/// <summary>
+/// Tests that change process-wide settings (Threads.Count, Gemm.ForcedPath, ConvKernels.ForcedAlgorithm), or that hold
+/// weights packed for the active GEMM path, run one at a time and with no other test running: a weight packed for
+/// AVX-512 is refused while another test forces AVX2.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class GlobalSettings
 {
     public const string Name = "Process-wide settings";
