@@ -9,6 +9,13 @@ internal interface IActivation
 {
     TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : ISimd<TV, float>;
     double Invoke(double x);
+
+    /// <summary>
+    /// Whether outputs above <see cref="ActivationKernels.StreamingThreshold"/> are written with non-temporal stores.
+    /// Not for the activations of ~30 vector operations an element (exact and tanh GELU, erf, SiLU): with their
+    /// stores going through the cache they measured 1.2–1.7× faster at one and two threads (docs/notes/jit.md).
+    /// </summary>
+    static virtual bool StreamsLargeOutputs => true;
 }
 
 /// <summary>A fused backward dx = f(gradOutput, saved), where saved is the op's input or output.</summary>
@@ -25,14 +32,14 @@ internal interface IActivationBackward
 internal static class ActivationKernels
 {
     /// <summary>destination[i] = op(x[i]). <paramref name="x"/> and <paramref name="destination"/> may be the same span.</summary>
-    /// <param name="streaming">Store with non-temporal writes (null: when the span is larger than <see cref="StreamingThreshold"/>).</param>
+    /// <param name="streaming">Store with non-temporal writes (null: when the span is larger than <see cref="StreamingThreshold"/> and the activation <see cref="IActivation.StreamsLargeOutputs"/>).</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Apply<TOp>(ReadOnlySpan<float> x, Span<float> destination, TOp op, VectorWidth width = VectorWidth.Auto, bool? streaming = null) where TOp : struct, IActivation
     {
         if (destination.Length < x.Length) throw new ArgumentException($"destination of {destination.Length} elements is shorter than the input's {x.Length}");
         switch (Simd.Resolve(width))
         {
-            case VectorWidth.W512 when streaming ?? x.Length >= StreamingThreshold: LoopStreaming(x, destination, op); break;
+            case VectorWidth.W512 when streaming ?? (TOp.StreamsLargeOutputs && x.Length >= StreamingThreshold): LoopStreaming(x, destination, op); break;
             case VectorWidth.W512: Loop<Vector512<float>, Simd512<float>, TOp>(x, destination, op); break;
             case VectorWidth.W256: Loop<Vector256<float>, Simd256<float>, TOp>(x, destination, op); break;
             default: Loop<float, Simd1<float>, TOp>(x, destination, op); break;
@@ -88,7 +95,8 @@ internal static class ActivationKernels
     /// <summary>
     /// Elements (8 MB of floats, four times L2) above which results are written with non-temporal stores: a result
     /// that large leaves the cache before anyone reads it, and streaming it saves the read-for-ownership of every
-    /// destination line (a third of the traffic of a unary op).
+    /// destination line (a third of the traffic of a unary op). Only for the activations whose
+    /// <see cref="IActivation.StreamsLargeOutputs"/> says so.
     /// </summary>
     internal const int StreamingThreshold = 1 << 21;
 
@@ -103,8 +111,8 @@ internal static class ActivationKernels
             Loop<Vector512<float>, Simd512<float>, TOp>(x[..head], d[..head], op);
             ref float xr = ref MemoryMarshal.GetReference(x);
             int i = head;
-            // Two vectors per iteration: the loop is compute-bound at one thread, and two independent chains per
-            // iteration measured 2–3 % faster for exact GELU (docs/notes/jit.md).
+            // Two vectors per iteration: two independent chains per iteration measured 2–3 % faster for exact GELU
+            // when it still streamed (docs/notes/jit.md).
             for (; i <= n - 32; i += 32)
             {
                 var a = op.Invoke<Vector512<float>, Simd512<float>>(Vector512.LoadUnsafe(ref Unsafe.Add(ref xr, i)));
@@ -402,6 +410,8 @@ internal static class ActivationKernels
     /// <summary>x·σ(x), computed as x / (1 + exp(−x)).</summary>
     public readonly struct Silu : IActivation
     {
+        public static bool StreamsLargeOutputs => false;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : ISimd<TV, float> =>
             TOps.Divide(x, TOps.Add(TOps.Create(1f), ExpKernels.ExpByTable<TV, TOps>(TOps.Subtract(TOps.Create(0f), x))));
@@ -430,6 +440,8 @@ internal static class ActivationKernels
     /// <summary>gelu(x) = x·Φ(x), the exact (erf) form.</summary>
     public readonly struct Gelu : IActivation
     {
+        public static bool StreamsLargeOutputs => false;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : ISimd<TV, float>
         {
@@ -467,6 +479,8 @@ internal static class ActivationKernels
 
     public readonly struct GeluTanh : IActivation
     {
+        public static bool StreamsLargeOutputs => false;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : ISimd<TV, float>
         {
@@ -559,6 +573,8 @@ internal static class ActivationKernels
 
     public readonly struct ErfFunction : IActivation
     {
+        public static bool StreamsLargeOutputs => false;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Invoke<TV, TOps>(TV x) where TV : struct where TOps : ISimd<TV, float> => Erf<TV, TOps>(x);
 
