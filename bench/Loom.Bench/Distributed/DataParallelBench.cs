@@ -29,6 +29,8 @@ public sealed class DataParallelBench : IBenchmark
 
     public string Name => "dataparallel";
 
+    private const double WarmupSeconds = 4;
+
     /// <param name="Batch">Samples per rank.</param>
     /// <param name="Independent">Ranks train their own replicas with no gradient sync (the memory-system set).</param>
     private sealed record Configuration(string Name, int Ranks, int Threads, int Batch, bool Independent = false)
@@ -36,8 +38,11 @@ public sealed class DataParallelBench : IBenchmark
         public int Samples => Ranks * Batch;
     }
 
-    /// <summary>A reported ratio: <paramref name="Faster"/>'s samples per second over <paramref name="Slower"/>'s.</summary>
-    private sealed record Ratio(string Key, string Faster, string Slower);
+    /// <summary>
+    /// A reported ratio: <paramref name="Faster"/>'s samples per second over <paramref name="Slower"/>'s, the job's
+    /// (all ranks together) or, with <paramref name="PerRank"/>, one rank's.
+    /// </summary>
+    private sealed record Ratio(string Key, string Faster, string Slower, bool PerRank = false);
 
     private sealed record Set(string Kind, string Title, Configuration[] Configurations, Ratio[] Ratios, (string Key, object Value)[] Facts);
 
@@ -56,8 +61,8 @@ public sealed class DataParallelBench : IBenchmark
              new("alone_b", 1, 1, batch), new("together_b", 2, 1, batch, Independent: true)],
             [
                 // Each rank's speed when the other computes at the same time, against its speed alone (1 = no loss).
-                new("per_rank_speed_together_over_alone_b/2", "together_b/2", "alone_b/2"),
-                new("per_rank_speed_together_over_alone_b", "together_b", "alone_b"),
+                new("per_rank_speed_together_over_alone_b/2", "together_b/2", "alone_b/2", PerRank: true),
+                new("per_rank_speed_together_over_alone_b", "together_b", "alone_b", PerRank: true),
                 // One rank's throughput at half the batch against the whole: what a smaller batch costs the kernels.
                 new("throughput_b/2_over_b_alone", "alone_b/2", "alone_b"),
             ],
@@ -100,7 +105,15 @@ public sealed class DataParallelBench : IBenchmark
             report.Add(Name, name, ("error", e.Message));
             return;
         }
+        // A GPT step takes 0.1–0.3 s: blocks of the default 0.4 s would hold 2–3 steps, whose median swings by 20 %.
         var settings = options.ComparisonSettings;
+        if (!options.Quick) settings = settings with { RoundSeconds = Math.Max(settings.RoundSeconds, 1.5) };
+        // Each job warms up alone, untimed, for a few seconds: three steps leave most of the step's methods to be
+        // recompiled (tiered JIT, then PGO) on a background thread during the first rounds. One rank alone has an idle
+        // core for that thread; two ranks have none, so the first rounds ran 2 × 1 at 0.8–1.0 × 1 × 1 and the later
+        // ones at 1.6–1.9 × (session 24).
+        if (!options.Quick)
+            foreach (var (c, job) in prepared) job.Run(Math.Max(10, Interleaved.IterationsFor(job.StepSeconds, WarmupSeconds)));
         var iterations = prepared.ToDictionary(kv => kv.Key, kv => Interleaved.IterationsFor(kv.Value.StepSeconds, settings.RoundSeconds));
         var rounds = configurations.ToDictionary(c => c, _ => new List<RoundTiming>());
         var ratios = set.Ratios.ToDictionary(r => r, _ => new List<double>());
@@ -113,8 +126,12 @@ public sealed class DataParallelBench : IBenchmark
                 rounds[c].Add(prepared[c].Run(iterations[c]));
                 Thread.Sleep(20); // let the last job's spinning workers settle before the next block
             }
-            double Throughput(string configuration) => Named(configuration).Samples / rounds[Named(configuration)][round].MedianSeconds;
-            foreach (var r in set.Ratios) ratios[r].Add(Throughput(r.Faster) / Throughput(r.Slower));
+            double Throughput(string configuration, bool perRank)
+            {
+                var c = Named(configuration);
+                return (perRank ? c.Batch : c.Samples) / rounds[c][round].MedianSeconds;
+            }
+            foreach (var r in set.Ratios) ratios[r].Add(Throughput(r.Faster, r.PerRank) / Throughput(r.Slower, r.PerRank));
             if (round == 0)
                 foreach (var c in configurations) iterations[c] = Interleaved.IterationsFor(rounds[c][0].MedianSeconds, settings.RoundSeconds);
         }
