@@ -31,6 +31,17 @@ public class EquivalenceTests
         Assert.InRange(job.Number("maxdiff"), 0, 5e-6 * Math.Max(1, job.Number("scale")));
     }
 
+    [MpiTheory]
+    [InlineData("sgd")]
+    [InlineData("adam")]
+    public void A_resnet_with_its_batch_norms_synchronised_matches_one_process(string optimizer)
+    {
+        var job = MpiJob.Run(2, ["equivalence", "resnet", optimizer]);
+        Assert.True(job.ExitCode == 0, job.ToString());
+        Assert.InRange(job.Number("moved"), 1e-2, double.MaxValue);
+        Assert.InRange(job.Number("maxdiff"), 0, 5e-6 * Math.Max(1, job.Number("scale")));
+    }
+
     [MpiFact]
     public void Converting_a_batch_norm_held_in_a_field_is_refused_by_name_and_undone()
     {

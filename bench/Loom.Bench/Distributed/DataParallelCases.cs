@@ -19,11 +19,14 @@ namespace Loom.Bench.Distributed;
 /// as it becomes ready (see GradientBucket), so that pass is in the backward, not here.</item>
 /// <item><c>iallreduce</c> (<c>{"bytes": n}</c>): the collective alone, <see cref="Communicator.AllReduce{T}(Span{T}, ReduceOp)"/>
 /// (the library's blocking MPI_Allreduce, in place, under Loom's timeout watchdog).</item>
-/// <item><c>trainstep/gpt</c> and <c>cnn/fashion-mnist</c> (<c>{"global_batch": b}</c>): a training step (forward,
-/// cross-entropy, backward, gradient all-reduce, Adam step) on b / ranks samples per rank, so every job configuration
-/// trains on the same global batch. With one rank there is no DistributedDataParallel at all, as a user without
-/// `--distributed` runs. Each step's time is also split into forward (with the loss), backward, gradient
-/// synchronisation and optimiser (with zeroing the gradients), reported per configuration.</item>
+/// <item><c>trainstep/gpt</c> and <c>cnn/fashion-mnist</c> (<c>{"global_batch": b}</c> or <c>{"per_rank_batch": b}</c>,
+/// optionally <c>"independent": true</c>): a training step (forward, cross-entropy, backward, gradient all-reduce,
+/// Adam step) on b / ranks samples per rank (strong scaling: every job configuration trains on the same global batch)
+/// or on b per rank (weak scaling). With one rank there is no DistributedDataParallel at all, as a user without
+/// `--distributed` runs. Independent ranks train each its own replica with no gradient sync, a barrier (untimed)
+/// before each step keeping them in step: what the ranks' computation alone costs when they run at once. Each step's
+/// time is also split into forward (with the loss), backward, gradient synchronisation and optimiser (with zeroing
+/// the gradients), reported per configuration.</item>
 /// </list>
 /// </summary>
 internal static class DataParallelCases
@@ -32,13 +35,16 @@ internal static class DataParallelCases
     {
         "allreduce" => AllReduce(parameters["bytes"]?.GetValue<long>() ?? 4 << 20, world),
         "iallreduce" => new BenchStep(Collective(parameters["bytes"]?.GetValue<long>() ?? 4 << 20, world)),
-        "trainstep/gpt" => GptStep(Batch(parameters, 8, world), world),
-        "cnn/fashion-mnist" => CnnStep(Batch(parameters, 64, world), world),
+        "trainstep/gpt" => GptStep(Batch(parameters, 8, world), world, Independent(parameters)),
+        "cnn/fashion-mnist" => CnnStep(Batch(parameters, 64, world), world, Independent(parameters)),
         _ => throw new CaseUnavailableException($"unknown case '{name}' (this job has: allreduce, iallreduce, trainstep/gpt, cnn/fashion-mnist)"),
     };
 
+    private static bool Independent(JsonObject parameters) => parameters["independent"]?.GetValue<bool>() ?? false;
+
     private static int Batch(JsonObject parameters, int defaultGlobal, Communicator world)
     {
+        if (parameters["per_rank_batch"]?.GetValue<int>() is { } perRank) return perRank;
         int global = parameters["global_batch"]?.GetValue<int>() ?? defaultGlobal;
         if (global % world.Size != 0)
             throw new CaseUnavailableException($"the global batch {global} does not divide among {world.Size} ranks");
@@ -100,7 +106,7 @@ internal static class DataParallelCases
     }
 
     // TrainStepBench's GPT case (4 layers, d 256, T 128, vocab 4096), its batch of 8 shared out among the ranks.
-    private static BenchStep GptStep(int batch, Communicator world)
+    private static BenchStep GptStep(int batch, Communicator world, bool independent)
     {
         var config = new GptConfig(GeluTanh: false);
         var g = new Generator(0);
@@ -108,12 +114,12 @@ internal static class DataParallelCases
         var inputs = Tensor.Randint(0, config.Vocab, new Shape(global, config.Context), g).Narrow(0, world.Rank * batch, batch).Contiguous();
         var targets = Tensor.Randint(0, config.Vocab, new Shape(global, config.Context), g).Narrow(0, world.Rank * batch, batch).Contiguous();
         Generator.ManualSeed(1);
-        return TrainingStep(new Gpt(config), 1e-3, world, _ => (inputs, targets), sequence: true);
+        return TrainingStep(new Gpt(config), 1e-3, world, independent, _ => (inputs, targets), sequence: true);
     }
 
     // The CLI's `--model cnn` on Fashion-MNIST with its task defaults (batch 64, Adam 2e-3), through the training set
     // batch after batch; each rank takes its share of the global batch.
-    private static BenchStep CnnStep(int batch, Communicator world)
+    private static BenchStep CnnStep(int batch, Communicator world, bool independent)
     {
         if (!FashionMnist.IsAvailable())
             throw new CaseUnavailableException($"Fashion-MNIST is not installed in {FashionMnist.DefaultFolder} (apt-get install dataset-fashion-mnist)");
@@ -121,16 +127,17 @@ internal static class DataParallelCases
         int global = batch * world.Size, batches = train.Count / global;
         Generator.ManualSeed(1);
         var model = ModelZoo.SmallCnn((1, 28, 28), FashionMnist.ClassNames.Count);
-        return TrainingStep(model, 2e-3, world, k =>
+        return TrainingStep(model, 2e-3, world, independent, k =>
         {
             int start = (k % batches) * global + world.Rank * batch;
             return (train.Inputs.Narrow(0, start, batch), train.Targets.Narrow(0, start, batch));
         }, sequence: false);
     }
 
-    private static BenchStep TrainingStep(Module<Tensor, Tensor> model, double learningRate, Communicator world, Func<int, (Tensor Inputs, Tensor Targets)> batchAt, bool sequence)
+    private static BenchStep TrainingStep(Module<Tensor, Tensor> model, double learningRate, Communicator world, bool independent,
+        Func<int, (Tensor Inputs, Tensor Targets)> batchAt, bool sequence)
     {
-        var ddp = world.Size > 1 ? new DistributedDataParallel(model, world) : null;
+        var ddp = world.Size > 1 && !independent ? new DistributedDataParallel(model, world) : null;
         var optimizer = new Adam(model.Parameters(), learningRate);
         model.Train();
         int k = 0;
@@ -152,7 +159,7 @@ internal static class DataParallelCases
             optimizer.Step();
             optimizer.ZeroGrad(setToNone: false);
             phases.Add(t0, t1, t2, t3, Stopwatch.GetTimestamp());
-        }, Phases: phases);
+        }, Prepare: independent && world.Size > 1 ? world.Barrier : null, Phases: phases);
     }
 }
 

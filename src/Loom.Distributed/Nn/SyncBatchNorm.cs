@@ -15,38 +15,24 @@ namespace Loom.Distributed;
 /// through the shared statistics, with no hand-written gradient. Three small all-reduces per layer per step (the
 /// count, the sum, the squares) and their three in backward cost microseconds on shared memory.
 /// </remarks>
-public sealed class SyncBatchNorm : Module<Tensor, Tensor>
+public sealed class SyncBatchNorm : BatchNormBase
 {
-    private readonly Tensor? _numBatchesTracked;
-
     /// <param name="numFeatures">Channels (dimension 1 of the input).</param>
     /// <param name="communicator">The ranks whose batches are normalised together.</param>
-    public SyncBatchNorm(int numFeatures, Communicator communicator, double eps = 1e-5, double momentum = 0.1, bool affine = true, DType dtype = DType.Float32)
+    public SyncBatchNorm(int numFeatures, Communicator communicator, double eps = 1e-5, double momentum = 0.1, bool affine = true, bool trackRunningStats = true, DType dtype = DType.Float32)
+        : base(numFeatures, eps, momentum, affine, trackRunningStats, dtype, [2, 3, 4, 5])
     {
-        if (numFeatures <= 0) throw new ArgumentException($"SyncBatchNorm: num_features must be positive, got {numFeatures}");
         ArgumentNullException.ThrowIfNull(communicator);
-        (NumFeatures, Eps, Momentum, Communicator) = (numFeatures, eps, momentum, communicator);
-        Weight = RegisterParameter("weight", affine ? new Parameter(Tensor.Ones(new Shape(numFeatures), dtype)) : null);
-        Bias = RegisterParameter("bias", affine ? new Parameter(Tensor.Zeros(new Shape(numFeatures), dtype)) : null);
-        RunningMean = RegisterBuffer("running_mean", Tensor.Zeros(new Shape(numFeatures), dtype))!;
-        RunningVar = RegisterBuffer("running_var", Tensor.Ones(new Shape(numFeatures), dtype))!;
-        _numBatchesTracked = RegisterBuffer("num_batches_tracked", Tensor.Zeros(new Shape(), DType.Int64));
+        Communicator = communicator;
     }
 
-    public int NumFeatures { get; }
-    public double Eps { get; }
-    public double Momentum { get; }
     public Communicator Communicator { get; }
-    public Parameter? Weight { get; }
-    public Parameter? Bias { get; }
-    public Tensor RunningMean { get; }
-    public Tensor RunningVar { get; }
 
-    protected override Tensor ForwardCore(Tensor input)
+    protected override Tensor Normalize(Tensor input, Activation activation)
     {
-        if (input.Rank < 2 || input.Shape[1] != NumFeatures)
-            throw new ArgumentException($"SyncBatchNorm: expected input [N, {NumFeatures}, …] with {NumFeatures} channels in dimension 1, got shape {input.Shape}");
-        if (!Training) return Functional.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, false, Momentum, Eps);
+        CheckInput(input);
+        if (!Training && RunningMean is not null)
+            return Functional.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, false, Momentum, Eps, activation);
 
         int[] axes = [0, .. Enumerable.Range(2, input.Rank - 2)];
         var statShape = Enumerable.Repeat(1, input.Rank).ToArray();
@@ -63,14 +49,15 @@ public sealed class SyncBatchNorm : Module<Tensor, Tensor>
         if (Weight is not null) output = output.Mul(Weight.Reshape(statShape));
         if (Bias is not null) output = output.Add(Bias.Reshape(statShape));
 
-        using (new NoGrad())
-        {
-            // PyTorch's rule: the running variance takes the unbiased estimate.
-            RunningMean.CopyFrom(RunningMean.Mul(1 - Momentum).Add(mean.Reshape(NumFeatures).Mul(Momentum)));
-            RunningVar.CopyFrom(RunningVar.Mul(1 - Momentum).Add(variance.Reshape(NumFeatures).Mul(Momentum * n / (n - 1))));
-            _numBatchesTracked?.AddInPlace(1);
-        }
-        return output;
+        if (Training && RunningMean is not null)
+            using (new NoGrad())
+            {
+                // PyTorch's rule: the running variance takes the unbiased estimate.
+                RunningMean.CopyFrom(RunningMean.Mul(1 - Momentum).Add(mean.Reshape(NumFeatures).Mul(Momentum)));
+                RunningVar!.CopyFrom(RunningVar.Mul(1 - Momentum).Add(variance.Reshape(NumFeatures).Mul(Momentum * n / (n - 1))));
+                NumBatchesTracked?.AddInPlace(1);
+            }
+        return Functional.Activate(output, activation);
     }
 
     /// <summary>
@@ -79,8 +66,9 @@ public sealed class SyncBatchNorm : Module<Tensor, Tensor>
     /// </summary>
     public static SyncBatchNorm From(BatchNormBase batchNorm, Communicator communicator)
     {
-        var sync = new SyncBatchNorm(batchNorm.NumFeatures, communicator, batchNorm.Eps, batchNorm.Momentum, batchNorm.Weight is not null, batchNorm.RunningMean?.DType ?? DType.Float32);
-        sync.LoadStateDict(batchNorm.StateDict(), strict: false);
+        var sync = new SyncBatchNorm(batchNorm.NumFeatures, communicator, batchNorm.Eps, batchNorm.Momentum, batchNorm.Weight is not null,
+            batchNorm.RunningMean is not null, batchNorm.Weight?.DType ?? batchNorm.RunningMean?.DType ?? DType.Float32);
+        sync.LoadStateDict(batchNorm.StateDict());
         return sync;
     }
 
@@ -95,7 +83,7 @@ public sealed class SyncBatchNorm : Module<Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(communicator);
-        var targets = model.NamedModules().Where(m => m.Name.Length > 0 && m.Module is BatchNormBase).ToList();
+        var targets = model.NamedModules().Where(m => m.Name.Length > 0 && m.Module is BatchNormBase and not SyncBatchNorm).ToList();
         var swapped = new List<(string Name, Module Original)>();
         try
         {
@@ -112,6 +100,4 @@ public sealed class SyncBatchNorm : Module<Tensor, Tensor>
         }
         return targets.Count;
     }
-
-    protected override string ExtraRepr() => $"{NumFeatures}, eps={Eps}, momentum={Momentum}, affine={(Weight is null ? "False" : "True")}";
 }

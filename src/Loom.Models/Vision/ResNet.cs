@@ -64,11 +64,24 @@ public sealed class ResNet : Module<Tensor, Tensor>
 
     public ResNetConfig Config { get; }
     public Conv2d Conv1 { get; }
-    public BatchNorm2d Bn1 { get; }
+    public BatchNormBase Bn1 { get; private set; }
     public MaxPool2d? MaxPool { get; }
     public IReadOnlyList<Sequential> Stages { get; }
     public AdaptiveAvgPool2d Pool { get; }
     public Linear Fc { get; }
+
+    // Only the batch norms can be swapped (for SyncBatchNorm, or a frozen copy): the other children are called as
+    // their own types, and the stages are Sequentials, which take swaps themselves.
+    protected override void OnChildReplacing(string name, Module current, Module replacement)
+    {
+        if (name == "bn1") Bn1 = Replacement(this, name, current, replacement);
+        else base.OnChildReplacing(name, current, replacement);
+    }
+
+    internal static BatchNormBase Replacement(Module parent, string name, Module current, Module replacement) =>
+        replacement is BatchNormBase norm && norm.NumFeatures == ((BatchNormBase)current).NumFeatures
+            ? norm
+            : throw new NotSupportedException($"{parent.GetType().Name}: '{name}' can only be replaced by a batch norm of {((BatchNormBase)current).NumFeatures} channels, not {replacement.GetType().Name}");
 
     private void Initialize()
     {
@@ -109,10 +122,20 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
     }
 
     public Conv2d Conv1 { get; }
-    public BatchNorm2d Bn1 { get; }
+    public BatchNormBase Bn1 { get; private set; }
     public Conv2d Conv2 { get; }
-    public BatchNorm2d Bn2 { get; }
+    public BatchNormBase Bn2 { get; private set; }
     public Sequential? Downsample { get; }
+
+    protected override void OnChildReplacing(string name, Module current, Module replacement)
+    {
+        switch (name)
+        {
+            case "bn1": Bn1 = ResNet.Replacement(this, name, current, replacement); break;
+            case "bn2": Bn2 = ResNet.Replacement(this, name, current, replacement); break;
+            default: base.OnChildReplacing(name, current, replacement); break;
+        }
+    }
 
     protected override Tensor ForwardCore(Tensor input)
     {

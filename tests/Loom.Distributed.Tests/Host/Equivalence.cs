@@ -1,4 +1,5 @@
 using Loom.Data;
+using Loom.Models;
 using Loom.Nn;
 using Loom.Random;
 
@@ -78,7 +79,7 @@ internal static class Equivalence
         var shape = model switch
         {
             "mlp" => new Shape(count, 6),
-            "cnn" or "cnn-unsynced" or "cnn-converted" => new Shape(count, 1, 8, 8),
+            "cnn" or "cnn-unsynced" or "cnn-converted" or "resnet" => new Shape(count, 1, 8, 8),
             "lstm" => new Shape(count, 5, 3),
             _ => throw new ArgumentException($"unknown model {model}"),
         };
@@ -98,15 +99,18 @@ internal static class Equivalence
                 world is null || model == "cnn-unsynced" ? new BatchNorm2d(4) : new SyncBatchNorm(4, world),
                 new ReLU(), new MaxPool2d(2), new Flatten(), new Linear(4 * 4 * 4, 3)),
             // Built with plain batch norm, then swapped the way `loom train --sync-batchnorm` does it.
-            "cnn-converted" => Converted(Build("cnn-unsynced", null), world),
+            "cnn-converted" => Converted(Build("cnn-unsynced", null), world, 1),
+            // The zoo's ResNet keeps its batch norms in typed properties: stem, two per block, one in the downsampling
+            // shortcut, all swapped by ConvertAll as `loom train --model resnet-mini --sync-batchnorm` does.
+            "resnet" => Converted(new ResNet(new ResNetConfig([4, 8], [1, 1], ImageNetStem: false), 1, 3), world, 6),
             "lstm" => new LastStep(),
             _ => throw new ArgumentException($"unknown model {model}"),
         };
     }
 
-    private static Module<Tensor, Tensor> Converted(Module<Tensor, Tensor> model, Communicator? world)
+    private static Module<Tensor, Tensor> Converted(Module<Tensor, Tensor> model, Communicator? world, int batchNorms)
     {
-        if (world is not null) RankHost.Check(SyncBatchNorm.ConvertAll(model, world) == 1, "ConvertAll should replace the one batch norm");
+        if (world is not null) RankHost.Check(SyncBatchNorm.ConvertAll(model, world) == batchNorms, $"ConvertAll should replace the model's {batchNorms} batch norms");
         return model;
     }
 

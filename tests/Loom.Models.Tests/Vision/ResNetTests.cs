@@ -22,6 +22,32 @@ public sealed class ResNetTests
     }
 
     [Fact]
+    public void Its_batch_norms_can_be_swapped_for_another_of_the_same_width_and_nothing_else_can()
+    {
+        Generator.ManualSeed(2);
+        var model = new ResNet(new ResNetConfig([4, 8], [1, 1], ImageNetStem: false), 1, 3);
+        model.Eval();
+        var x = Tensor.Randn(new Shape(2, 1, 8, 8));
+        using var noGrad = new NoGrad();
+        var before = model.Forward(x).ToArray<float>();
+        // A batch norm whose running mean shifts every channel: the model must call it from now on.
+        foreach (var name in new[] { "bn1", "layer1.0.bn1", "layer2.0.bn2" })
+        {
+            var replacement = new BatchNorm2d(((BatchNormBase)model.GetSubmodule(name)).NumFeatures);
+            replacement.RunningMean!.CopyFrom(Tensor.Full(replacement.RunningMean.Shape, 3.0));
+            model.SetSubmodule(name, replacement);
+            Assert.Same(replacement, model.GetSubmodule(name));
+        }
+        Assert.Same(model.GetSubmodule("bn1"), model.Bn1);
+        Assert.Same(model.GetSubmodule("layer1.0.bn1"), ((BasicBlock)model.Stages[0][0]).Bn1);
+        Assert.NotEqual(before, model.Forward(x).ToArray<float>());
+
+        TensorAssert.Throws<NotSupportedException>(() => model.SetSubmodule("layer1.0.bn2", new BatchNorm2d(5)), "bn2", "4 channels");
+        TensorAssert.Throws<NotSupportedException>(() => model.SetSubmodule("layer1.0.bn2", new Identity()), "bn2", "Identity");
+        TensorAssert.Throws<NotSupportedException>(() => model.SetSubmodule("conv1", new Identity()), "conv1");
+    }
+
+    [Fact]
     public void The_layouts_reduce_the_image_as_their_stems_and_stages_say()
     {
         Generator.ManualSeed(1);

@@ -4,12 +4,16 @@ namespace Loom.Nn;
 /// Batch normalisation over the channel dimension 1 (PyTorch's BatchNorm1d/2d share this class through
 /// <see cref="BatchNorm1d"/> and <see cref="BatchNorm2d"/>): training mode normalises with the batch statistics and
 /// updates <c>running_mean</c>/<c>running_var</c> with <c>momentum</c>; eval mode uses the running statistics.
+/// A subclass may compute the statistics another way by overriding <see cref="Normalize"/> (Loom.Distributed's
+/// <c>SyncBatchNorm</c> takes them over every rank's batch): models that hold their batch norms as this type then
+/// accept it in place of theirs.
 /// </summary>
 public abstract class BatchNormBase : NormBase
 {
     private readonly int[] _ranks;
 
-    private protected BatchNormBase(int numFeatures, double eps, double momentum, bool affine, bool trackRunningStats, DType dtype, int[] ranks)
+    /// <param name="ranks">The input ranks the layer accepts ([N, C, …] with C = <paramref name="numFeatures"/>).</param>
+    protected BatchNormBase(int numFeatures, double eps, double momentum, bool affine, bool trackRunningStats, DType dtype, int[] ranks)
         : base(numFeatures, eps, momentum, affine, trackRunningStats, dtype) => _ranks = ranks;
 
     protected override Tensor ForwardCore(Tensor input) => Normalize(input, Activation.None);
@@ -26,14 +30,21 @@ public abstract class BatchNormBase : NormBase
         return Normalize(input, activation);
     }
 
-    private Tensor Normalize(Tensor input, Activation activation)
+    /// <summary>activation(batch norm of <paramref name="input"/>): what both forwards run.</summary>
+    protected virtual Tensor Normalize(Tensor input, Activation activation)
     {
-        if (!_ranks.Contains(input.Rank) || input.Shape[1] != NumFeatures)
-            throw new ArgumentException($"{GetType().Name}: expected input of rank {string.Join(" or ", _ranks)} with {NumFeatures} channels in dimension 1, got shape {input.Shape}");
+        CheckInput(input);
         bool useBatchStats = Training || RunningMean is null;
         if (Training && NumBatchesTracked is { } n)
             using (new Autograd.NoGrad()) n.AddInPlace(1);
         return Functional.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, useBatchStats, Momentum, Eps, activation);
+    }
+
+    /// <summary>Throws the layer's one-line error unless <paramref name="input"/> has an accepted rank and the layer's channels.</summary>
+    protected void CheckInput(Tensor input)
+    {
+        if (!_ranks.Contains(input.Rank) || input.Shape[1] != NumFeatures)
+            throw new ArgumentException($"{GetType().Name}: expected input of rank {string.Join(" or ", _ranks)} with {NumFeatures} channels in dimension 1, got shape {input.Shape}");
     }
 
     protected override string ExtraRepr() => $"{NumFeatures}, eps={Eps}, momentum={Momentum}, affine={Affine}";
