@@ -1,5 +1,3 @@
-using Spectre.Console;
-
 namespace Loom.Cli;
 
 internal static class ConsoleLines

@@ -1,6 +1,4 @@
-using System.CommandLine;
 using Loom.Cli.Commands;
-using Spectre.Console;
 
 namespace Loom.Cli;
 

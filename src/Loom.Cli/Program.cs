@@ -1,5 +1,4 @@
 using Loom.Cli;
-using Spectre.Console;
 
 // Output to a file, a pipe or CI gets plain text: Spectre colours (and writes hyperlink escapes) whenever TERM is set,
 // which garbles logs.

@@ -1,4 +1,3 @@
-using Loom.Nn;
 using Loom.Train;
 
 namespace Loom.Distributed;

@@ -1,6 +1,4 @@
 using System.Numerics.Tensors;
-using System.Runtime.InteropServices;
-using Loom.Nn;
 
 namespace Loom.Distributed;
 

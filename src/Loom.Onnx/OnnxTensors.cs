@@ -1,6 +1,4 @@
 using System.Runtime.InteropServices;
-using Google.Protobuf;
-using Onnx;
 
 namespace Loom.Onnx;
 

@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using Loom.Bench.Comparison;
-
 namespace Loom.Bench.Tests;
 
 public class BenchReportTests

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Loom.Bench.Distributed;
 using Loom.Distributed;
 using Loom.Testing;

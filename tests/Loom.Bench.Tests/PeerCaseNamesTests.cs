@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Loom.Bench.Peers;
 
 namespace Loom.Bench.Tests;
 

@@ -1,5 +1,3 @@
-using Loom.Bench.Peers;
-
 namespace Loom.Bench.Tests;
 
 public class PeerFolderTests

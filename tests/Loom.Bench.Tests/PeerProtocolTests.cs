@@ -1,7 +1,3 @@
-using System.Text.Json.Nodes;
-using Loom.Bench.Comparison;
-using Loom.Bench.Peers;
-
 namespace Loom.Bench.Tests;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Loom.Bench.Comparison;
-
 namespace Loom.Bench.Tests;
 
 public class RatioSummaryTests

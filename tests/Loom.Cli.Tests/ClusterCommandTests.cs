@@ -1,5 +1,3 @@
-using Loom.Nn.Serialization;
-
 namespace Loom.Cli.Tests;
 
 /// <summary>`loom cluster RUN`: a codebook run that is several times smaller on disk and that eval takes; bad input is one error line.</summary>

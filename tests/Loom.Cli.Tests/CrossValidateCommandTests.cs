@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Loom.Cli.Tests;
 
 public sealed class CrossValidateCommandTests : IDisposable

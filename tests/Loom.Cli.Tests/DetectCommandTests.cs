@@ -1,6 +1,3 @@
-using Loom.Data;
-using Loom.Models;
-
 namespace Loom.Cli.Tests;
 
 /// <summary>One tiny detection run (a single epoch on 64 small scenes: it exercises the plumbing, not quality), shared by the tests of `loom detect`.</summary>

@@ -1,6 +1,3 @@
-using System.Text.RegularExpressions;
-using Loom.Nn.Serialization;
-
 namespace Loom.Cli.Tests;
 
 /// <summary>

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using Loom.Distributed;
-using Loom.Nn.Serialization;
-using Loom.Testing;
 
 namespace Loom.Cli.Tests;
 

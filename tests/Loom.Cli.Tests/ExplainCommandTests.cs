@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using SkiaSharp;
 
 namespace Loom.Cli.Tests;

@@ -1,6 +1,3 @@
-using Loom.Data;
-using Loom.Testing;
-
 namespace Loom.Cli.Tests;
 
 public sealed class LfwFacesFactAttribute() : InstalledDataFactAttribute(FaceDetectionCommandTests.Lfw);

@@ -1,7 +1,3 @@
-using System.Globalization;
-using Loom.Data;
-using Loom.Models;
-
 namespace Loom.Cli.Tests;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using Loom.Nn;
 using Loom.Onnx;
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Loom.Nn.Serialization;
 
 namespace Loom.Cli.Tests;
 

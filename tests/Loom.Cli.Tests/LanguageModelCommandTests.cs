@@ -1,8 +1,3 @@
-using System.Globalization;
-using System.Text;
-using Loom.Data;
-using Loom.Models;
-
 namespace Loom.Cli.Tests;
 
 /// <summary>One quick `loom train` of gpt-tiny on a small generated text, shared by the tests that read its run folder.</summary>

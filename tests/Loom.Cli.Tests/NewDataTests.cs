@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Loom.Cli.Tests;
 
 /// <summary>An MLP trained well on the blobs table (three separable classes), shared by the tests that give it new data.</summary>

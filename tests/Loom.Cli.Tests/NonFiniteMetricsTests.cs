@@ -1,5 +1,3 @@
-using Loom.Data;
-using Loom.Models;
 using Loom.Nn;
 using Loom.Train;
 

@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text;
-using Loom.Models;
-using Loom.Nn.Serialization;
 using Loom.Train;
 
 namespace Loom.Cli.Tests;

@@ -1,6 +1,4 @@
-using System.Text.RegularExpressions;
 using Loom.Cli.Commands;
-using Loom.Data;
 using Loom.Nn;
 using Loom.Random;
 using Loom.Train;

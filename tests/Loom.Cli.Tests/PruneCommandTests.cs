@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using Loom.Nn.Serialization;
-
 namespace Loom.Cli.Tests;
 
 /// <summary>`loom prune RUN`: unstructured, structured and fine-tuned runs that eval takes, with the sparsity asked for.</summary>

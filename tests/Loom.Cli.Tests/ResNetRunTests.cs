@@ -1,5 +1,3 @@
-using Loom.Models;
-
 namespace Loom.Cli.Tests;
 
 /// <summary>The ResNet pipeline end to end on a tiny image folder: train with augmentation and label smoothing, then eval.</summary>

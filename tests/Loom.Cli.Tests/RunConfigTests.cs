@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace Loom.Cli.Tests;
 
 /// <summary>A small trained run on the digits (an MLP, two steps), shared by tests that copy it and break the copy.</summary>

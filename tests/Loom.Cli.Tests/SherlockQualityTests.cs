@@ -1,6 +1,3 @@
-using System.Globalization;
-using Loom.Testing;
-
 namespace Loom.Cli.Tests;
 
 /// <summary>Project Gutenberg's "The Adventures of Sherlock Holmes" (pg1661), which Debian's golang-github-pierrec-lz4-dev ships as test data.</summary>

@@ -1,5 +1,3 @@
-using Loom.Testing;
-
 namespace Loom.Cli.Tests;
 
 /// <summary>One of scikit-learn's bundled data files (Debian python3-sklearn).</summary>

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using SkiaSharp;
 
 namespace Loom.Cli.Tests;

@@ -1,6 +1,3 @@
-using System.Globalization;
-using Loom.Testing;
-
 namespace Loom.Cli.Tests;
 
 /// <summary>The Pang &amp; Lee movie-review polarity sets in Debian's python3-pattern (research use).</summary>

@@ -1,6 +1,3 @@
-using System.Globalization;
-using Loom.Models;
-using Loom.Nn.Serialization;
 using SkiaSharp;
 
 namespace Loom.Cli.Tests;

@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using Loom.Testing;
-
 namespace Loom.Distributed.Tests;
 
 /// <summary>

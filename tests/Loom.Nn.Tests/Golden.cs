@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Loom.Nn.Tests;
 
 /// <summary>Loads golden files written by the PyTorch scripts in tests/golden (copied next to the test assembly).</summary>

@@ -1,7 +1,3 @@
-using System.Text.Json;
-using Loom.Nn.Serialization;
-using Loom.Testing;
-
 namespace Loom.Nn.Tests;
 
 /// <summary>

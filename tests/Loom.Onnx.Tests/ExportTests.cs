@@ -1,8 +1,3 @@
-using Loom.Autograd;
-using Loom.Models;
-using Loom.Nn;
-using Onnx;
-
 namespace Loom.Onnx.Tests;
 
 /// <summary>

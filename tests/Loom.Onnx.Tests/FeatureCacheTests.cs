@@ -1,6 +1,3 @@
-using Loom.Autograd;
-using Loom.Models;
-using Loom.Testing;
 using static Loom.Onnx.Tests.OnnxGraphBuilder;
 
 namespace Loom.Onnx.Tests;

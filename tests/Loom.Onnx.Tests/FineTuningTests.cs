@@ -1,5 +1,3 @@
-using Loom.Autograd;
-using Loom.Nn;
 using static Loom.Onnx.Tests.OnnxGraphBuilder;
 
 namespace Loom.Onnx.Tests;

@@ -1,7 +1,4 @@
-using Loom.Autograd;
 using Loom.Memory;
-using Loom.Nn;
-using Loom.Testing;
 using static Loom.Onnx.Tests.OnnxGraphBuilder;
 
 namespace Loom.Onnx.Tests;

@@ -1,5 +1,4 @@
 using Google.Protobuf;
-using Onnx;
 using static Loom.Onnx.Tests.OnnxGraphBuilder;
 
 namespace Loom.Onnx.Tests;

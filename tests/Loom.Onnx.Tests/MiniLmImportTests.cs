@@ -1,6 +1,3 @@
-using Loom.Autograd;
-using Microsoft.ML.OnnxRuntime;
-
 namespace Loom.Onnx.Tests;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using Google.Protobuf;
-using Onnx;
 
 namespace Loom.Onnx.Tests;
 

@@ -1,4 +1,3 @@
-using Loom.Testing;
 using static Loom.Onnx.Tests.OnnxGraphBuilder;
 
 namespace Loom.Onnx.Tests;

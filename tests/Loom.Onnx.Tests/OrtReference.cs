@@ -1,4 +1,3 @@
-using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace Loom.Onnx.Tests;

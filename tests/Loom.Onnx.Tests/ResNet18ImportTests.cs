@@ -1,5 +1,3 @@
-using Microsoft.ML.OnnxRuntime;
-
 namespace Loom.Onnx.Tests;
 
 /// <summary>The CNTK ResNet18 that ML.NET ships (IR 3, opset 8, uneven pads, BatchNormalization with `spatial`), imported and run against ONNX Runtime.</summary>

@@ -1,11 +1,3 @@
-using System.Globalization;
-using System.Text;
-using Loom.Data;
-using Loom.Explain;
-using Loom.Models;
-using Loom.Nn;
-using Spectre.Console;
-
 namespace Loom.Cli.Commands;
 
 /// <summary>

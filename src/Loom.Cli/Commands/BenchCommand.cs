@@ -1,6 +1,4 @@
-using System.CommandLine;
 using Loom.Bench;
-using Spectre.Console;
 
 namespace Loom.Cli.Commands;
 

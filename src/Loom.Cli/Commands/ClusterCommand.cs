@@ -1,9 +1,3 @@
-using System.CommandLine;
-using Loom.Compress;
-using Loom.Models;
-using Loom.Nn.Serialization;
-using Spectre.Console;
-
 namespace Loom.Cli.Commands;
 
 /// <summary>

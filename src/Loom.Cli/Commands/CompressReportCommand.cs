@@ -1,13 +1,5 @@
-using System.CommandLine;
-using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Nodes;
-using Loom.Compress;
-using Loom.Models;
-using Loom.Nn.Serialization;
-using Loom.Train;
 using ScottPlot;
-using Spectre.Console;
 
 namespace Loom.Cli.Commands;
 

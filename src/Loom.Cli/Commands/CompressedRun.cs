@@ -1,8 +1,3 @@
-using System.Diagnostics;
-using Loom.Models;
-using Loom.Train;
-using Spectre.Console;
-
 namespace Loom.Cli.Commands;
 
 /// <summary>What the compression verbs (quantize, prune) share: the new run folder, and the before/after measurements and table.</summary>

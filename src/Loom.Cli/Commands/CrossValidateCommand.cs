@@ -1,8 +1,3 @@
-using System.CommandLine;
-using System.Text.Json.Nodes;
-using Loom.Models;
-using Spectre.Console;
-
 namespace Loom.Cli.Commands;
 
 /// <summary>`loom cv --folds K …`: K-fold cross-validation of a training recipe on the training split (stratified by class where there are classes), reporting each fold and mean ± std.</summary>

@@ -1,7 +1,3 @@
-using System.CommandLine;
-using Loom.Data;
-using Spectre.Console;
-
 namespace Loom.Cli.Commands;
 
 /// <summary>

@@ -1,9 +1,3 @@
-using System.CommandLine;
-using System.Globalization;
-using Loom.Models;
-using Loom.Train;
-using Spectre.Console;
-
 namespace Loom.Cli.Commands;
 
 /// <summary>`loom detect RUN IMAGE -o out.png`: the objects a detection run finds in a picture, as CSV lines and as boxes drawn on it.</summary>

@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text;
-using Loom.Train;
-
 namespace Loom.Cli.Commands;
 
 /// <summary>

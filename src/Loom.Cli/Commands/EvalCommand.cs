@@ -1,6 +1,3 @@
-using System.CommandLine;
-using Spectre.Console;
-
 namespace Loom.Cli.Commands;
 
 /// <summary>`loom eval RUN [--data …]`: the test metrics of a trained run, on its own test split or on other data, and the task's tables.</summary>

@@ -1,12 +1,4 @@
-using System.CommandLine;
-using System.Diagnostics;
-using System.Globalization;
-using System.Text;
 using Loom.Autograd;
-using Loom.Explain;
-using Loom.Models;
-using Loom.Nn;
-using Spectre.Console;
 
 namespace Loom.Cli.Commands;
 

@@ -1,7 +1,4 @@
-using System.CommandLine;
-using Loom.Models;
 using Loom.Onnx;
-using Spectre.Console;
 
 namespace Loom.Cli.Commands;
 

@@ -1,9 +1,3 @@
-using System.CommandLine;
-using System.Globalization;
-using Loom.Models;
-using Loom.Train;
-using Spectre.Console;
-
 namespace Loom.Cli.Commands;
 
 /// <summary>

@@ -1,10 +1,3 @@
-using System.CommandLine;
-using System.Diagnostics;
-using Loom.Data;
-using Loom.Models;
-using Loom.Train;
-using Spectre.Console;
-
 namespace Loom.Cli.Commands;
 
 /// <summary>

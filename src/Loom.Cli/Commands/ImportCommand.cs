@@ -1,9 +1,4 @@
-using System.CommandLine;
-using Loom.Models;
-using Loom.Nn.Serialization;
 using Loom.Onnx;
-using Loom.Train;
-using Spectre.Console;
 
 namespace Loom.Cli.Commands;
 

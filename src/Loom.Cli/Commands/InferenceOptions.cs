@@ -1,5 +1,3 @@
-using System.CommandLine;
-
 namespace Loom.Cli.Commands;
 
 /// <summary>

@@ -1,7 +1,4 @@
-using System.CommandLine;
-using System.Diagnostics;
 using Loom.Distributed;
-using Spectre.Console;
 
 namespace Loom.Cli.Commands;
 

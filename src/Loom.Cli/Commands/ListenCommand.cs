@@ -1,7 +1,3 @@
-using System.CommandLine;
-using System.Globalization;
-using Spectre.Console;
-
 namespace Loom.Cli.Commands;
 
 /// <summary>`loom listen RUN long.wav`: the words a keyword-spotting run hears in a recording, one line each with start and end times.</summary>

@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using Loom.Train;
-using Spectre.Console;
-
 namespace Loom.Cli.Commands;
 
 /// <summary>

@@ -1,12 +1,3 @@
-using System.CommandLine;
-using System.Text.Json.Nodes;
-using Loom.Compress;
-using Loom.Models;
-using Loom.Nn;
-using Loom.Nn.Serialization;
-using Loom.Train;
-using Spectre.Console;
-
 namespace Loom.Cli.Commands;
 
 /// <summary>

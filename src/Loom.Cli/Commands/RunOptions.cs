@@ -1,8 +1,3 @@
-using System.CommandLine;
-using Loom.Models;
-using Loom.Train;
-using Spectre.Console;
-
 namespace Loom.Cli.Commands;
 
 /// <summary>What `loom eval` and `loom predict` share: the run folder, other data, the thread count, and loading the trained run.</summary>

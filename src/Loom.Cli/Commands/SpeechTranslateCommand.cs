@@ -1,9 +1,3 @@
-using System.CommandLine;
-using System.Globalization;
-using Loom.Data;
-using Loom.Models;
-using Spectre.Console;
-
 namespace Loom.Cli.Commands;
 
 /// <summary>

@@ -1,8 +1,3 @@
-using System.CommandLine;
-using Loom.Data;
-using Loom.Models;
-using Loom.Train;
-
 namespace Loom.Cli.Commands;
 
 /// <summary>What the verbs that run a keyword-spotting model on a recording share: the run, the .wav file and --best.</summary>

@@ -1,8 +1,3 @@
-using System.CommandLine;
-using Loom.Models;
-using Loom.Train;
-using Spectre.Console;
-
 namespace Loom.Cli.Commands;
 
 /// <summary>`loom summarize RUN --text "…"`: a trained summarisation run's one-line summary of each text, one per line.</summary>

@@ -1,9 +1,5 @@
-using System.CommandLine;
 using System.Runtime.InteropServices;
 using Loom.Distributed;
-using Loom.Models;
-using Loom.Train;
-using Spectre.Console;
 
 namespace Loom.Cli.Commands;
 

@@ -1,8 +1,3 @@
-using System.CommandLine;
-using System.Text.Json.Nodes;
-using Loom.Models;
-using Loom.Train;
-
 namespace Loom.Cli.Commands;
 
 /// <summary>

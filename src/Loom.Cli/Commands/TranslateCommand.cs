@@ -1,8 +1,3 @@
-using System.CommandLine;
-using Loom.Models;
-using Loom.Train;
-using Spectre.Console;
-
 namespace Loom.Cli.Commands;
 
 /// <summary>`loom translate RUN --text "…"`: translate sentences (each --text, or each line of --file) with a trained translation run.</summary>

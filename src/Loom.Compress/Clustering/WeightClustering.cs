@@ -1,6 +1,3 @@
-using Loom.Autograd;
-using Loom.Nn;
-
 namespace Loom.Compress;
 
 /// <summary>One layer's clustered weights: what the layer's values were replaced by and how far they moved.</summary>

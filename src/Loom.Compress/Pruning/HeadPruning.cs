@@ -1,6 +1,3 @@
-using Loom.Autograd;
-using Loom.Nn;
-
 namespace Loom.Compress;
 
 /// <summary>One attention layer's head count before and after <see cref="HeadPruning.Prune"/>.</summary>

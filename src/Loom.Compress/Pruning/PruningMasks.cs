@@ -1,7 +1,3 @@
-using System.Numerics.Tensors;
-using Loom.Autograd;
-using Loom.Nn;
-
 namespace Loom.Compress;
 
 /// <summary>How magnitude pruning ranks weights: against every pruned tensor at once, or within each tensor.</summary>

@@ -1,6 +1,3 @@
-using Loom.Autograd;
-using Loom.Nn;
-
 namespace Loom.Compress;
 
 /// <summary>What structured pruning removed from one layer.</summary>

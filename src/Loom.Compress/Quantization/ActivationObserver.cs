@@ -1,6 +1,3 @@
-using System.Numerics.Tensors;
-using Loom.Kernels;
-
 namespace Loom.Compress;
 
 /// <summary>How static quantisation chooses each activation's range from the calibration data.</summary>

@@ -1,6 +1,3 @@
-using System.Buffers;
-using Loom.Kernels;
-
 namespace Loom.Compress;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Loom.Nn;
-
 namespace Loom.Compress;
 
 /// <summary>A model after quantisation, with the dotted names of the layers converted and of those left in float.</summary>

@@ -1,6 +1,4 @@
 using System.Globalization;
-using Loom.Kernels;
-using Loom.Nn;
 
 namespace Loom.Compress;
 

@@ -1,6 +1,3 @@
-using System.Numerics.Tensors;
-using Loom.Nn;
-
 namespace Loom.Compress;
 
 /// <summary>

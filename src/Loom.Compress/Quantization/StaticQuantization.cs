@@ -1,7 +1,4 @@
 using System.Globalization;
-using Loom.Autograd;
-using Loom.Kernels;
-using Loom.Nn;
 
 namespace Loom.Compress;
 

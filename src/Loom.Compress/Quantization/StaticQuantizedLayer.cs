@@ -1,7 +1,3 @@
-using System.Buffers;
-using Loom.Kernels;
-using Loom.Nn;
-
 namespace Loom.Compress;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Loom.Autograd;
-
 namespace Loom;
 
 // Post-accumulate-grad hooks (PyTorch's Tensor.register_post_accumulate_grad_hook). Data parallelism needs to know,

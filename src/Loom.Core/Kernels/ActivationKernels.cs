@@ -1,7 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
-
 namespace Loom.Kernels;
 
 /// <summary>An activation y = f(x): one formula for every float width, and a double form for Float64.</summary>

@@ -1,9 +1,3 @@
-using System.Buffers;
-using System.Numerics;
-using System.Numerics.Tensors;
-using System.Runtime.InteropServices;
-using Loom.Threading;
-
 namespace Loom.Kernels;
 
 // Fused multi-head self-attention over a packed projection, flash-attention style on CPU (Dao et al. 2022, FA-2's

@@ -1,7 +1,3 @@
-using System.Buffers;
-using System.Runtime.CompilerServices;
-using Loom.Threading;
-
 namespace Loom.Kernels;
 
 /// <summary>

@@ -1,9 +1,3 @@
-using System.Buffers;
-using System.Numerics;
-using System.Numerics.Tensors;
-using System.Runtime.CompilerServices;
-using Loom.Threading;
-
 namespace Loom.Kernels;
 
 /// <summary>

@@ -1,9 +1,3 @@
-using System.Buffers;
-using System.Numerics;
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using Loom.Threading;
-
 namespace Loom.Kernels;
 
 /// <summary>

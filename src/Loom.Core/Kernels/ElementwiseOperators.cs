@@ -1,7 +1,3 @@
-using System.Numerics;
-using System.Numerics.Tensors;
-using System.Runtime.InteropServices;
-
 namespace Loom.Kernels;
 
 // Operator structs for the element-wise drivers in BroadcastKernels. Passed as generic arguments, they let the JIT

@@ -1,5 +1,3 @@
-using System.Numerics;
-using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 namespace Loom.Kernels;

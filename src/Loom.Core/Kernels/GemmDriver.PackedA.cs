@@ -1,7 +1,3 @@
-using System.Numerics;
-using System.Runtime.CompilerServices;
-using Loom.Threading;
-
 namespace Loom.Kernels;
 
 // The blocked algorithm with op(A) packed once, ahead of time (see PackedGemmA): a layer's weights are the left

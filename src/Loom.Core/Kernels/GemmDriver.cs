@@ -1,8 +1,3 @@
-using System.Buffers;
-using System.Numerics;
-using System.Runtime.CompilerServices;
-using Loom.Threading;
-
 namespace Loom.Kernels;
 
 /// <summary>Cache-block sizes, in elements: an mc×kc block of A (L3), a kc×nc block of B (L2).</summary>

@@ -1,8 +1,3 @@
-using System.Buffers;
-using System.Runtime.CompilerServices;
-using System.Numerics.Tensors;
-using Loom.Threading;
-
 namespace Loom.Kernels;
 
 /// <summary>The shape of one 2-D convolution over u8 images [C, H, W] (no groups).</summary>

@@ -1,8 +1,4 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
-using System.Numerics.Tensors;
-using Loom.Threading;
 
 namespace Loom.Kernels;
 

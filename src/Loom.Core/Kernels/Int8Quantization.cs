@@ -1,7 +1,3 @@
-using System.Numerics.Tensors;
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-
 namespace Loom.Kernels;
 
 /// <summary>Affine quantisation parameters: real = scale · (q − zeroPoint).</summary>

@@ -1,6 +1,3 @@
-using System.Numerics;
-using Loom.Threading;
-
 namespace Loom.Kernels;
 
 /// <summary>

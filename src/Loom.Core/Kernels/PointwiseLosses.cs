@@ -1,4 +1,3 @@
-
 namespace Loom.Kernels;
 
 // The element-wise losses ℓ(x, y; a) of an input x and a target y (d = x − y), with their partial derivatives.

@@ -1,8 +1,3 @@
-using System.Numerics;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Numerics.Tensors;
-
 namespace Loom.Kernels;
 
 // Operators for Tensor.Rounding.cs. Rounding is exact, so TensorPrimitives' vector forms are used as they are; sign

@@ -1,5 +1,3 @@
-using Loom.Threading;
-
 namespace Loom.Kernels;
 
 /// <summary>

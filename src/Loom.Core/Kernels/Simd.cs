@@ -1,8 +1,3 @@
-using System.Numerics;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
-
 namespace Loom.Kernels;
 
 /// <summary>Which register width a kernel uses; <see cref="Auto"/> picks the widest the hardware accelerates.</summary>

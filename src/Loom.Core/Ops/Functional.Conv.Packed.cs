@@ -1,7 +1,3 @@
-using System.Numerics;
-using Loom.Autograd;
-using Loom.Kernels;
-
 namespace Loom;
 
 public static partial class Functional

@@ -1,7 +1,3 @@
-using System.Numerics;
-using Loom.Autograd;
-using Loom.Kernels;
-
 namespace Loom;
 
 // Convolutions, as torch.nn.functional (⋆ is the strided, padded, dilated cross-correlation; G groups).

@@ -1,6 +1,3 @@
-using System.Numerics;
-using System.Numerics.Tensors;
-using Loom.Autograd;
 using Loom.Random;
 
 namespace Loom;

@@ -1,6 +1,3 @@
-using System.Numerics;
-using Loom.Autograd;
-
 namespace Loom;
 
 // embedding(max_norm): before the lookup, every row of the weight that the indices reference and whose p-norm exceeds

@@ -1,6 +1,3 @@
-using System.Numerics.Tensors;
-using Loom.Autograd;
-
 namespace Loom;
 
 // Lookups by index.

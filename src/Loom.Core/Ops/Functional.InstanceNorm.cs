@@ -1,5 +1,3 @@
-using Loom.Autograd;
-
 namespace Loom;
 
 // Instance normalisation of x [N, C, *]: each (sample, channel) normalised over its own spatial positions,

@@ -1,6 +1,3 @@
-using Loom.Autograd;
-using Loom.Kernels;
-
 namespace Loom;
 
 // Fully connected layer, as torch.nn.functional.linear, optionally with its activation fused in.

@@ -1,7 +1,3 @@
-using Loom.Autograd;
-using Loom.Kernels;
-using Loom.Threading;
-
 namespace Loom;
 
 // CTC loss (Kernels/CtcKernels.cs): per sample, nll_n = −log Σ over alignments of the target with its input frames;

@@ -1,5 +1,3 @@
-using Loom.Autograd;
-
 namespace Loom;
 
 // Negative log-likelihood losses of a predicted distribution, composed from tensor ops (gradients by composition):

@@ -1,8 +1,3 @@
-using System.Buffers;
-using Loom.Autograd;
-using Loom.Kernels;
-using Loom.Threading;
-
 namespace Loom;
 
 // Element-wise losses: ℓ_i = w_i · f(x_i, y_i) with f and its partials in Kernels/PointwiseLosses.cs; one fused

@@ -1,8 +1,3 @@
-using System.Numerics;
-using Loom.Autograd;
-using Loom.Kernels;
-using Loom.Threading;
-
 namespace Loom;
 
 // Classification losses. The input holds one score per class along axis 1: [N, C] or [N, C, d1, …] (a 1-D [C]

@@ -1,9 +1,3 @@
-using System.Numerics;
-using System.Numerics.Tensors;
-using Loom.Autograd;
-using Loom.Kernels;
-using Loom.Threading;
-
 namespace Loom;
 
 // Normalisation layers. x̂ = (x − μ) · rstd with rstd = 1/√(σ² + eps) and σ² the biased variance over the

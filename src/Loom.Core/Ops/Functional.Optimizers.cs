@@ -1,7 +1,3 @@
-using System.Numerics;
-using Loom.Kernels;
-using Loom.Threading;
-
 namespace Loom;
 
 // Optimiser updates, in place, as PyTorch's single-tensor implementations (torch/optim/*.py) compute them: what

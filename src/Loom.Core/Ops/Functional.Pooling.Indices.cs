@@ -1,7 +1,3 @@
-using System.Numerics;
-using Loom.Autograd;
-using Loom.Kernels;
-
 namespace Loom;
 
 // Max pooling that returns where each maximum came from, its inverse, adaptive max pooling, and average pooling

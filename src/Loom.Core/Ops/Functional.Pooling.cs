@@ -1,7 +1,3 @@
-using System.Numerics;
-using Loom.Autograd;
-using Loom.Kernels;
-
 namespace Loom;
 
 // Pooling over the last two dimensions (every leading dimension is an independent plane), as torch.nn.functional.

@@ -1,11 +1,3 @@
-using System.Buffers;
-using System.Numerics;
-using System.Numerics.Tensors;
-using System.Runtime.InteropServices;
-using Loom.Autograd;
-using Loom.Kernels;
-using Loom.Threading;
-
 namespace Loom;
 
 // One layer of a recurrent network in one direction, over the whole sequence, as a single autograd op.

@@ -1,6 +1,3 @@
-using Loom.Autograd;
-using Loom.Kernels;
-
 namespace Loom;
 
 // Multi-head self-attention straight from a packed q|k|v projection, as one fused op (Kernels/AttentionKernels):

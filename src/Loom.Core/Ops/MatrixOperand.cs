@@ -1,7 +1,3 @@
-using Loom.Autograd;
-using Loom.Kernels;
-using Loom.Threading;
-
 namespace Loom;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using System.Numerics;
-using Loom.Kernels;
-
 namespace Loom;
 
 /// <summary>

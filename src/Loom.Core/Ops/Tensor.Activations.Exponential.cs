@@ -1,5 +1,3 @@
-using Loom.Kernels;
-
 namespace Loom;
 
 // Exponential linear units (floats), one kernel with PyTorch's coefficients (EluActivation):

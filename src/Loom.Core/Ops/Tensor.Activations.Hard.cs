@@ -1,5 +1,3 @@
-using Loom.Kernels;
-
 namespace Loom;
 
 // Piecewise-linear activations (floats); gradients at the kinks as PyTorch's backward kernels define them:

@@ -1,6 +1,3 @@
-using Loom.Autograd;
-using Loom.Kernels;
-
 namespace Loom;
 
 // Plumbing of the activations computed element by element in double (Kernels/ScalarActivationKernels.cs): the

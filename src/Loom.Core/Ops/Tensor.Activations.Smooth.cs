@@ -1,5 +1,3 @@
-using Loom.Kernels;
-
 namespace Loom;
 
 // Smooth activations built on softplus (floats), in forms without overflow or cancellation:

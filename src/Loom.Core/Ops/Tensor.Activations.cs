@@ -1,6 +1,3 @@
-using Loom.Autograd;
-using Loom.Kernels;
-
 namespace Loom;
 
 // Activations, element-wise (floats). Backward kernels are fused (one pass over dy and the saved tensor).

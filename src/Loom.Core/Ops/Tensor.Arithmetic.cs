@@ -1,6 +1,3 @@
-using Loom.Autograd;
-using Loom.Kernels;
-
 namespace Loom;
 
 // Binary arithmetic with NumPy broadcasting. Every gradient is reduced back to its input's shape (SumToSize), the

@@ -1,8 +1,3 @@
-using System.Numerics;
-using System.Numerics.Tensors;
-using Loom.Autograd;
-using Loom.Kernels;
-
 namespace Loom;
 
 // Comparisons and selection. Comparisons and logical ops return Bool tensors and have no gradient.

@@ -1,8 +1,3 @@
-using System.Numerics;
-using System.Numerics.Tensors;
-using Loom.Autograd;
-using Loom.Kernels;
-
 namespace Loom;
 
 // Copies and conversions.

@@ -1,6 +1,3 @@
-using Loom.Autograd;
-using Loom.Kernels;
-
 namespace Loom;
 
 // Inclusive scans along one axis (Kernels/CumulativeKernels.cs), accumulated in double:

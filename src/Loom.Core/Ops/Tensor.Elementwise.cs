@@ -1,7 +1,3 @@
-using Loom.Autograd;
-using Loom.Kernels;
-using Loom.Threading;
-
 namespace Loom;
 
 // Shared plumbing of the element-wise ops (Arithmetic, Math, Activations, Comparison, InPlace): dtype rules and the

@@ -1,7 +1,3 @@
-using System.Numerics.Tensors;
-using Loom.Autograd;
-using Loom.Kernels;
-
 namespace Loom;
 
 // In-place ops (PyTorch's trailing underscore: add_, mul_…). They write into this tensor's storage, bump its version

@@ -1,7 +1,3 @@
-using System.Buffers;
-using Loom.Autograd;
-using Loom.Kernels;
-
 namespace Loom;
 
 // Indexing with index tensors and boolean masks, triangles and flips. Writing i for a position and i⟨a←v⟩ for i with

@@ -1,6 +1,4 @@
 using System.Text;
-using Loom.Autograd;
-using Loom.Kernels;
 
 namespace Loom;
 

@@ -1,6 +1,3 @@
-using Loom.Autograd;
-using Loom.Kernels;
-
 namespace Loom;
 
 // log(1 + x) and eˣ − 1 for small x without cancellation (Kernels/Log1pExpm1Kernels.cs), floats only.

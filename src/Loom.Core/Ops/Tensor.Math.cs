@@ -1,6 +1,3 @@
-using Loom.Autograd;
-using Loom.Kernels;
-
 namespace Loom;
 
 // Unary math, element-wise (floats; Neg and Abs also on Int32/Int64).

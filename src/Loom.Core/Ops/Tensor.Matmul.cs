@@ -1,5 +1,3 @@
-using Loom.Autograd;
-
 namespace Loom;
 
 // Matrix products with torch.matmul semantics.

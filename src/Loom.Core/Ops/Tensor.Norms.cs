@@ -1,5 +1,3 @@
-using Loom.Autograd;
-
 namespace Loom;
 
 // Vector p-norms over a set of axes (every axis by default), like torch.linalg.vector_norm; p = 2 over a matrix is its

@@ -1,5 +1,3 @@
-using Loom.Autograd;
-
 namespace Loom;
 
 // Values chosen by rank along an axis, with the positions they come from, composed from differentiable ops (ArgMax,

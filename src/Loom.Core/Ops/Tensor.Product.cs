@@ -1,6 +1,3 @@
-using Loom.Autograd;
-using Loom.Kernels;
-
 namespace Loom;
 
 // Product along one axis (or of everything), accumulated in double:

@@ -1,10 +1,3 @@
-using System.Numerics;
-using System.Numerics.Tensors;
-using System.Runtime.InteropServices;
-using Loom.Autograd;
-using Loom.Kernels;
-using Loom.Threading;
-
 namespace Loom;
 
 // Reductions over a set of axes (every axis when none is given); keepDim keeps each reduced axis with size 1.

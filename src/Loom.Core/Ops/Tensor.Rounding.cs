@@ -1,6 +1,3 @@
-using Loom.Autograd;
-using Loom.Kernels;
-
 namespace Loom;
 
 // Rounding, sign, and the divisions that round (Kernels/RoundingKernels.cs), with PyTorch's values:

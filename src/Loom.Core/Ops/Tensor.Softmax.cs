@@ -1,8 +1,3 @@
-using System.Numerics;
-using Loom.Autograd;
-using Loom.Kernels;
-using Loom.Threading;
-
 namespace Loom;
 
 // Softmax along one axis, numerically stable (the maximum is subtracted before exp):

@@ -1,8 +1,3 @@
-using System.Numerics;
-using System.Numerics.Tensors;
-using Loom.Autograd;
-using Loom.Kernels;
-
 namespace Loom;
 
 // Views: new shape/strides/offset over the same storage, no copy.

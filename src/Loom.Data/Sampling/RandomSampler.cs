@@ -1,5 +1,3 @@
-using Loom.Random;
-
 namespace Loom.Data;
 
 /// <summary>A new random permutation of 0..count−1 each epoch, a function of (seed, epoch) only.</summary>

@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Net;
-using System.Text;
 using System.Text.RegularExpressions;
 
 namespace Loom.Data;

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Microsoft.ML.Tokenizers;
 
 namespace Loom.Data;

@@ -1,5 +1,3 @@
-using Loom.Random;
-
 namespace Loom.Data;
 
 /// <summary>Adds independent normal noise to every element: y = x + σ·ε, ε ~ N(0, 1). Works on float tensors of any shape.</summary>

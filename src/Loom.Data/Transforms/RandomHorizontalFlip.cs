@@ -1,5 +1,4 @@
 using System.Numerics;
-using Loom.Random;
 
 namespace Loom.Data;
 

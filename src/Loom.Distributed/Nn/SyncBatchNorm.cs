@@ -1,5 +1,4 @@
 using Loom.Autograd;
-using Loom.Nn;
 
 namespace Loom.Distributed;
 

@@ -1,7 +1,3 @@
-using Loom.Autograd;
-using Loom.Memory;
-using Loom.Nn;
-
 namespace Loom.Explain;
 
 /// <summary>Per-layer activation statistics of a model over a dataset, gathered through forward hooks.</summary>

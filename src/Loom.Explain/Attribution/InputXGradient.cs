@@ -1,5 +1,3 @@
-using Loom.Nn;
-
 namespace Loom.Explain;
 
 /// <summary>Gradient × input (Shrikumar et al. 2016), as Captum's <c>InputXGradient</c>: x ⊙ ∂f_t(x)/∂x.</summary>

@@ -1,6 +1,3 @@
-using Loom.Nn;
-using Loom.Random;
-
 namespace Loom.Explain;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using Loom.Autograd;
-using Loom.Memory;
-using Loom.Random;
-
 namespace Loom.Explain;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using Loom.Autograd;
-using Loom.Memory;
-
 namespace Loom.Explain;
 
 /// <summary>

@@ -1,8 +1,3 @@
-using Loom.Autograd;
-using Loom.Memory;
-using Loom.Nn;
-using Loom.Random;
-
 namespace Loom.Explain;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using Loom.Autograd;
-using Loom.Nn;
-using Loom.Random;
-
 namespace Loom.Explain;
 
 /// <summary>

@@ -1,8 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
-using Loom.Autograd;
 using Loom.Memory;
-using Loom.Nn;
 using Loom.Onnx;
 
 namespace Loom.Models;

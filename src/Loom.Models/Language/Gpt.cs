@@ -1,6 +1,4 @@
-using Loom.Autograd;
 using Loom.Memory;
-using Loom.Nn;
 using Loom.Onnx;
 
 namespace Loom.Models;

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Loom.Autograd;
 using Loom.Nn.Serialization;
 
 namespace Loom.Models;

@@ -1,5 +1,4 @@
 using System.Text;
-using Loom.Data;
 
 namespace Loom.Models;
 

@@ -1,11 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Loom.Data;
 using Loom.Distributed;
-using Loom.Nn;
 using Loom.Nn.Serialization;
 using Loom.Random;
-using Loom.Train;
 
 namespace Loom.Models;
 

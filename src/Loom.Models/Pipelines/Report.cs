@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Text;
-using Loom.Train;
 
 namespace Loom.Models;
 

@@ -1,7 +1,4 @@
-using Loom.Data;
-using Loom.Nn;
 using Loom.Nn.Serialization;
-using Loom.Train;
 
 namespace Loom.Models;
 

@@ -1,7 +1,4 @@
-using System.Globalization;
 using Loom.Memory;
-using Loom.Nn;
-using Loom.Train;
 
 namespace Loom.Models;
 

@@ -1,6 +1,3 @@
-using Loom.Data;
-using Loom.Train;
-
 namespace Loom.Models;
 
 /// <summary>

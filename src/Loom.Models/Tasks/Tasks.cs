@@ -1,5 +1,3 @@
-using Loom.Data;
-
 namespace Loom.Models;
 
 /// <summary>A config whose task and model are decided: the task, the kind of data it saw, and the config recording both.</summary>

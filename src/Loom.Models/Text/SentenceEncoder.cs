@@ -1,6 +1,3 @@
-using Loom.Autograd;
-using Loom.Data;
-using Loom.Nn;
 using Loom.Onnx;
 
 namespace Loom.Models;

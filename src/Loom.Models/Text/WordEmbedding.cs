@@ -1,4 +1,3 @@
-using Loom.Nn;
 using Loom.Onnx;
 
 namespace Loom.Models;

@@ -1,4 +1,3 @@
-using Loom.Nn;
 using static Loom.Onnx.OnnxExportContext;
 
 namespace Loom.Onnx;

@@ -1,7 +1,3 @@
-using Google.Protobuf;
-using Loom.Autograd;
-using Loom.Nn;
-using Onnx;
 using static Loom.Onnx.OnnxGraphWriter;
 
 namespace Loom.Onnx;

@@ -1,6 +1,3 @@
-using Loom.Nn;
-using Onnx;
-
 namespace Loom.Onnx;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using Google.Protobuf;
-using Onnx;
-
 namespace Loom.Onnx;
 
 /// <summary>Accumulates the nodes and initializers of an exported graph, giving every node and value a unique, readable name.</summary>

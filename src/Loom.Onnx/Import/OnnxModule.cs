@@ -1,9 +1,5 @@
 using System.Text;
-using Google.Protobuf;
-using Loom.Autograd;
 using Loom.Memory;
-using Loom.Nn;
-using Onnx;
 
 namespace Loom.Onnx;
 

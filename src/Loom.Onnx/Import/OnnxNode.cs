@@ -1,4 +1,3 @@
-using Onnx;
 using AttributeType = Onnx.AttributeProto.Types.AttributeType;
 
 namespace Loom.Onnx;

@@ -1,5 +1,3 @@
-using Loom.Data;
-
 namespace Loom.Train;
 
 /// <summary>The metrics of one fold.</summary>

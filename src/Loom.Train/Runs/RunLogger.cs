@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace Loom.Train;
 
 /// <summary>Writes a metrics.jsonl line ({"kind":"epoch", "epoch", "step", "seconds", values…}) after every epoch.</summary>

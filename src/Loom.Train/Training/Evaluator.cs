@@ -1,5 +1,4 @@
 using Loom.Autograd;
-using Loom.Data;
 using Loom.Memory;
 using Loom.Nn;
 

@@ -1,6 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
-using Loom.Data;
 using Loom.Nn.Serialization;
 using Loom.Random;
 

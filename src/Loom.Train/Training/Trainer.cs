@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Loom.Data;
 using Loom.Memory;
 using Loom.Nn;
 using Loom.Random;

@@ -1,6 +1,3 @@
-using Loom.Random;
-using Loom.Testing;
-
 namespace Loom.Compress.Tests.Distillation;
 
 public class MixupTests

@@ -1,5 +1,3 @@
-using Loom.Random;
-
 namespace Loom.Compress.Tests.Distillation;
 
 public class TeacherCacheTests

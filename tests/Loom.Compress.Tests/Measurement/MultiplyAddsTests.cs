@@ -1,5 +1,3 @@
-using Loom.Nn;
-
 namespace Loom.Compress.Tests.Measurement;
 
 public class MultiplyAddsTests

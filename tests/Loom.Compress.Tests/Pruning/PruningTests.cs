@@ -1,7 +1,4 @@
 using Loom.Data;
-using Loom.Nn;
-using Loom.Random;
-using Loom.Testing;
 using Loom.Train;
 
 namespace Loom.Compress.Tests.Pruning;

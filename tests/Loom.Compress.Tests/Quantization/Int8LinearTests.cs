@@ -1,8 +1,4 @@
-using Loom.Autograd;
-using Loom.Nn;
 using Loom.Nn.Serialization;
-using Loom.Random;
-using Loom.Testing;
 
 namespace Loom.Compress.Tests.Quantization;
 

@@ -1,9 +1,3 @@
-using Loom.Autograd;
-using Loom.Kernels;
-using Loom.Nn;
-using Loom.Random;
-using Loom.Testing;
-
 namespace Loom.Compress.Tests.Quantization;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using Loom.Autograd;
-using Loom.Kernels;
-using Loom.Testing;
 using Loom.Tests.Kernels;
 
 namespace Loom.Tests.Attention;

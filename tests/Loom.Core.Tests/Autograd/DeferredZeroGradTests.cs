@@ -1,5 +1,3 @@
-using Loom.Testing;
-
 namespace Loom.Tests.Autograd;
 
 // ZeroGrad(setToNone: false) keeps each gradient's array but writes no zeros: the next backward's first contribution

@@ -1,6 +1,3 @@
-using Loom.Autograd;
-using Loom.Testing;
-
 namespace Loom.Tests.Autograd;
 
 /// <summary>The autograd engine's contract: accumulation, graph shapes, modes and the errors that protect gradients.</summary>

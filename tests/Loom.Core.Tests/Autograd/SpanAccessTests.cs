@@ -1,6 +1,3 @@
-using Loom.Autograd;
-using Loom.Testing;
-
 namespace Loom.Tests.Autograd;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Loom.Testing;
-
 namespace Loom.Tests.Conv;
 
 public class Conv2dTests

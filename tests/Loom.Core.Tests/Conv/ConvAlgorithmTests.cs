@@ -1,6 +1,4 @@
 using System.Runtime.Intrinsics;
-using Loom.Kernels;
-using Loom.Testing;
 
 namespace Loom.Tests.Conv;
 

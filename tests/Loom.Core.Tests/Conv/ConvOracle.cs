@@ -1,5 +1,3 @@
-using Loom.Kernels.Reference;
-
 namespace Loom.Tests.Conv;
 
 /// <summary>Tensor-level wrappers over the reference convolutions, in float64, plus the weight gradient by its definition.</summary>

@@ -1,6 +1,3 @@
-using Loom.Kernels;
-using Loom.Kernels.Reference;
-using Loom.Testing;
 using Xunit.Abstractions;
 
 namespace Loom.Tests.Elementwise;

@@ -1,6 +1,3 @@
-using Loom.Kernels.Reference;
-using Loom.Testing;
-
 namespace Loom.Tests.Elementwise;
 
 /// <summary>Runs an op on seeded inputs of many layouts and compares it with its ReferenceElementwise definition.</summary>

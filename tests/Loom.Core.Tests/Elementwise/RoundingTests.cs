@@ -1,5 +1,3 @@
-using Loom.Testing;
-
 namespace Loom.Tests.Elementwise;
 
 /// <summary>What the OpInfo goldens cannot show: errors, and which results carry gradients.</summary>

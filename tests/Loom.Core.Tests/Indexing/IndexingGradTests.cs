@@ -1,5 +1,3 @@
-using Loom.Testing;
-
 namespace Loom.Tests.Indexing;
 
 /// <summary>Backward of every differentiable op in the area, checked against central differences in float64.</summary>

@@ -1,6 +1,3 @@
-using Loom.Kernels.Reference;
-using Loom.Testing;
-
 namespace Loom.Tests.Indexing;
 
 public class JoinTests

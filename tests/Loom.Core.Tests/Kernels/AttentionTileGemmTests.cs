@@ -1,6 +1,3 @@
-using Loom.Kernels;
-using Loom.Testing;
-
 namespace Loom.Tests.Kernels;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Loom.Kernels;
-
 namespace Loom.Tests.Kernels;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using Loom.Kernels;
-using Loom.Testing;
-
 namespace Loom.Tests.Kernels;
 
 /// <summary>Each micro-kernel path, forced, against the reference; and the paths against each other.</summary>

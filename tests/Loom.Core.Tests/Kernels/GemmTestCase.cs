@@ -1,7 +1,3 @@
-using Loom.Kernels;
-using Loom.Kernels.Reference;
-using Loom.Testing;
-
 namespace Loom.Tests.Kernels;
 
 /// <summary>

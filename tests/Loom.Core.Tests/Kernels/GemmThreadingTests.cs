@@ -1,6 +1,3 @@
-using Loom.Kernels;
-using Loom.Kernels.Reference;
-
 namespace Loom.Tests.Kernels;
 
 /// <summary>

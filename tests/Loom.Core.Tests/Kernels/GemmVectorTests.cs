@@ -1,5 +1,3 @@
-using Loom.Kernels;
-
 namespace Loom.Tests.Kernels;
 
 /// <summary>m == 1 and n == 1 run as matrix-vector products (GemmVector) instead of the blocked driver.</summary>

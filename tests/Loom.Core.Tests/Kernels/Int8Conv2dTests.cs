@@ -1,6 +1,4 @@
-using Loom.Kernels;
 using Loom.Random;
-using Loom.Testing;
 
 namespace Loom.Tests.Kernels;
 

@@ -1,7 +1,3 @@
-using Loom.Kernels;
-using Loom.Kernels.Reference;
-using Loom.Testing;
-
 namespace Loom.Tests.Kernels;
 
 /// <summary>Every int8 path, forced, against the naive integer reference; quantisation round trips and bad input.</summary>

@@ -1,6 +1,5 @@
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
-using Loom.Kernels;
 
 namespace Loom.Tests.Kernels;
 

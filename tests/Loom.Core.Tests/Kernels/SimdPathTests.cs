@@ -1,7 +1,5 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
-using Loom.Kernels;
-using Loom.Testing;
 
 namespace Loom.Tests.Kernels;
 

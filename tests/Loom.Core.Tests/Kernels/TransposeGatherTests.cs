@@ -1,4 +1,3 @@
-using Loom.Kernels.Reference;
 using Loom.Tests.Indexing;
 
 namespace Loom.Tests.Kernels;

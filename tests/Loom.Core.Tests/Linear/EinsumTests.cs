@@ -1,5 +1,3 @@
-using Loom.Testing;
-
 namespace Loom.Tests.Linear;
 
 /// <summary>Einsum's equation errors (its values are in the OpInfo table).</summary>

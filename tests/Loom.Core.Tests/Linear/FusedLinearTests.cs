@@ -1,6 +1,3 @@
-using Loom.Autograd;
-using Loom.Testing;
-
 namespace Loom.Tests.Linear;
 
 // Compares float32 gradients at 1e-5 between two GEMM routes: with another test forcing Gemm.ForcedPath (AVX2, scalar)

@@ -1,6 +1,3 @@
-using Loom.Autograd;
-using Loom.Kernels.Reference;
-
 namespace Loom.Tests.Linear;
 
 /// <summary>torch.matmul by its definition, in float64: vectors promoted, batches expanded, the reference GEMM per matrix.</summary>

@@ -1,6 +1,3 @@
-using Loom.Kernels.Reference;
-using Loom.Testing;
-
 namespace Loom.Tests.Losses;
 
 /// <summary>Cosine embedding, margin ranking and triplet margin losses against the reference; gradients by GradCheck.</summary>

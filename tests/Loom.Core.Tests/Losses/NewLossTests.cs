@@ -1,5 +1,3 @@
-using Loom.Testing;
-
 namespace Loom.Tests.Losses;
 
 /// <summary>What the OpInfo goldens cannot show for the losses added for issue 8: errors, and CTC's gradient on log-probabilities.</summary>

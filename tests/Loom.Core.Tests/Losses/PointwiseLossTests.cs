@@ -1,7 +1,3 @@
-using Loom.Kernels;
-using Loom.Kernels.Reference;
-using Loom.Testing;
-
 namespace Loom.Tests.Losses;
 
 /// <summary>The element-wise losses (MSE, L1, smooth L1, Huber, BCE, BCE with logits, KL divergence): fused kernels against the reference.</summary>

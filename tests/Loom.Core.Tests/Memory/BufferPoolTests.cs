@@ -1,5 +1,4 @@
 using Loom.Memory;
-using Loom.Testing;
 
 namespace Loom.Tests.Memory;
 

@@ -1,4 +1,3 @@
-using Loom.Autograd;
 using Loom.Memory;
 using Loom.Random;
 

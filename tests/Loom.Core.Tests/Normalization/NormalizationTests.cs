@@ -1,7 +1,3 @@
-using Loom.Autograd;
-using Loom.Kernels.Reference;
-using Loom.Testing;
-
 namespace Loom.Tests.Normalization;
 
 public class NormalizationTests

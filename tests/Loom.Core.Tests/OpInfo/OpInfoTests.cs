@@ -1,5 +1,3 @@
-using Loom.Autograd;
-using Loom.Testing;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 

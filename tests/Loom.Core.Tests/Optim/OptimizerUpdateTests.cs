@@ -1,5 +1,3 @@
-using Loom.Testing;
-
 namespace Loom.Tests.Optim;
 
 /// <summary>The public optimiser updates (what Loom.Nn's optimisers call); their arithmetic is checked in SimdPathTests.</summary>

@@ -1,5 +1,3 @@
-using Loom.Kernels.Reference;
-
 namespace Loom.Tests.Pooling;
 
 /// <summary>Tensor-level wrappers over the reference poolings (float64, input [N, C, H, W]).</summary>

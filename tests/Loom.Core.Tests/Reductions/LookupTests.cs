@@ -1,5 +1,4 @@
 using Loom.Random;
-using Loom.Testing;
 
 namespace Loom.Tests.Reductions;
 

@@ -1,6 +1,4 @@
-using Loom.Kernels.Reference;
 using Loom.Random;
-using Loom.Testing;
 
 namespace Loom.Tests.Reductions;
 

@@ -1,6 +1,3 @@
-using Loom.Autograd;
-using Loom.Testing;
-
 namespace Loom.Tests.Spatial;
 
 /// <summary>What the OpInfo goldens cannot show for the spatial ops: bad arguments fail with one clear line, and the in-place parts.</summary>

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Loom.Testing;
 using Loom.Threading;
 
 namespace Loom.Tests.Threading;

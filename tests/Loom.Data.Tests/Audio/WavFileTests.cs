@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-
 namespace Loom.Data.Tests.Audio;
 
 public class WavFileTests

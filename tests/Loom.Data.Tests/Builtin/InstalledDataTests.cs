@@ -1,4 +1,3 @@
-using Loom.Testing;
 using Xunit.Sdk;
 
 namespace Loom.Data.Tests.Builtin;

@@ -1,5 +1,3 @@
-using Loom.Testing;
-
 namespace Loom.Data.Tests.Builtin;
 
 /// <summary>The installed data sets the built-in loaders read.</summary>

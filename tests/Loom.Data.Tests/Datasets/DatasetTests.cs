@@ -1,5 +1,3 @@
-using Loom.Testing;
-
 namespace Loom.Data.Tests.Datasets;
 
 public class DatasetTests

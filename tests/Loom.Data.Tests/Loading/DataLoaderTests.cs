@@ -1,5 +1,3 @@
-using Loom.Testing;
-
 namespace Loom.Data.Tests.Loading;
 
 public class DataLoaderTests

@@ -1,5 +1,3 @@
-using Loom.Testing;
-
 namespace Loom.Data.Tests.Readers;
 
 /// <summary>The CIFAR binary format on small files written here (no package ships CIFAR itself).</summary>

@@ -1,7 +1,3 @@
-using System.IO.Compression;
-using System.Text;
-using Loom.Testing;
-
 namespace Loom.Data.Tests.Readers;
 
 /// <summary>Files as they come from spreadsheets, pandas and downloads: other delimiters, odd numbers, cut-short archives, id columns.</summary>

@@ -1,5 +1,3 @@
-using Loom.Testing;
-
 namespace Loom.Data.Tests.Readers;
 
 /// <summary>Features of new data built by column name exactly as from the training data (eval and predict on other files).</summary>

@@ -1,6 +1,3 @@
-using System.Text;
-using Loom.Testing;
-
 namespace Loom.Data.Tests.Readers;
 
 public class CsvTests

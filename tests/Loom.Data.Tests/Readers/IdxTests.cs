@@ -1,7 +1,3 @@
-using System.Buffers.Binary;
-using System.IO.Compression;
-using Loom.Testing;
-
 namespace Loom.Data.Tests.Readers;
 
 public class IdxTests

@@ -1,7 +1,3 @@
-using System.Buffers.Binary;
-using System.IO.Compression;
-using System.Text;
-using Loom.Testing;
 using SkiaSharp;
 
 namespace Loom.Data.Tests.Readers;

@@ -1,5 +1,3 @@
-using System.IO.Compression;
-
 namespace Loom.Data.Tests.Text;
 
 /// <summary>Debian control files (apt-cache output, Packages, Translation-en, dpkg status) and the package descriptions in them, read from small files the tests write.</summary>

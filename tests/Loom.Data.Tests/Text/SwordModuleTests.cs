@@ -1,8 +1,3 @@
-using System.Buffers.Binary;
-using System.IO.Compression;
-using System.Text;
-using Loom.Testing;
-
 namespace Loom.Data.Tests.Text;
 
 public class SwordModuleTests

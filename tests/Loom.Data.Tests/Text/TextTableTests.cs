@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Loom.Data.Tests.Text;
 
 public class TextTableTests

@@ -1,4 +1,3 @@
-using System.Text;
 using CsCheck;
 
 namespace Loom.Data.Tests.Tokenizers;

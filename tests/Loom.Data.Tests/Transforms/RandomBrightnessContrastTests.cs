@@ -1,5 +1,3 @@
-using Loom.Testing;
-
 namespace Loom.Data.Tests.Transforms;
 
 public sealed class RandomBrightnessContrastTests

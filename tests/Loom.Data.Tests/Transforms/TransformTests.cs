@@ -1,5 +1,4 @@
 using Loom.Data.Reference;
-using Loom.Testing;
 
 namespace Loom.Data.Tests.Transforms;
 

@@ -1,7 +1,4 @@
-using Loom.Data;
 using Loom.Models;
-using Loom.Nn;
-using Loom.Random;
 
 namespace Loom.Distributed.Tests.Host;
 

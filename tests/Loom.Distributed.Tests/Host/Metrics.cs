@@ -1,7 +1,3 @@
-using System.Globalization;
-using Loom.Data;
-using Loom.Nn;
-using Loom.Random;
 using Loom.Train;
 
 namespace Loom.Distributed.Tests.Host;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Numerics.Tensors;
 
 namespace Loom.Distributed.Tests.Host;

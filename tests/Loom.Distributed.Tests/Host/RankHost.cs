@@ -1,8 +1,3 @@
-using System.Globalization;
-using Loom.Data;
-using Loom.Nn;
-using Loom.Random;
-
 namespace Loom.Distributed.Tests.Host;
 
 /// <summary>

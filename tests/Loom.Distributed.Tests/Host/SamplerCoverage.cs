@@ -1,5 +1,3 @@
-using Loom.Data;
-
 namespace Loom.Distributed.Tests.Host;
 
 /// <summary>

@@ -1,10 +1,5 @@
 using BindingFlags = System.Reflection.BindingFlags;
-using Loom.Autograd;
-using Loom.Data;
 using Loom.Models;
-using Loom.Nn;
-using Loom.Random;
-using Loom.Testing;
 
 namespace Loom.Explain.Tests;
 

@@ -1,8 +1,4 @@
-using Loom.Autograd;
 using Loom.Models;
-using Loom.Nn;
-using Loom.Random;
-using Loom.Testing;
 
 namespace Loom.Explain.Tests;
 

@@ -1,5 +1,3 @@
-using Loom.Testing;
-
 namespace Loom.Explain.Tests;
 
 public sealed class IntegratedGradientsToleranceTests

@@ -1,8 +1,3 @@
-using Loom.Autograd;
-using Loom.Nn;
-using Loom.Random;
-using Loom.Testing;
-
 namespace Loom.Explain.Tests;
 
 public sealed class KernelShapTests

@@ -1,6 +1,3 @@
-using Loom.Nn;
-using Loom.Random;
-
 namespace Loom.Explain.Tests;
 
 /// <summary>Small models whose attributions can be worked out by hand.</summary>

@@ -1,9 +1,4 @@
 using System.Globalization;
-using Loom.Autograd;
-using Loom.Data;
-using Loom.Nn;
-using Loom.Random;
-using Loom.Testing;
 
 namespace Loom.Explain.Tests;
 

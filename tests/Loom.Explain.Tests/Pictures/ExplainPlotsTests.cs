@@ -1,4 +1,3 @@
-using Loom.Testing;
 using SkiaSharp;
 
 namespace Loom.Explain.Tests;

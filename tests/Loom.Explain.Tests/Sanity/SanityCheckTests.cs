@@ -1,7 +1,3 @@
-using Loom.Data;
-using Loom.Nn;
-using Loom.Random;
-
 namespace Loom.Explain.Tests;
 
 /// <summary>Adebayo et al. (2018) in a quick setting: small networks trained for a few seconds on 1,000 digits.</summary>

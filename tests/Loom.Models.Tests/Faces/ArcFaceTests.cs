@@ -1,6 +1,3 @@
-using Loom.Autograd;
-using Loom.Random;
-
 namespace Loom.Models.Tests.Faces;
 
 /// <summary>ArcFace's loss against values worked by hand (both branches of the true logit) and finite differences.</summary>

@@ -1,6 +1,3 @@
-using Loom.Autograd;
-using Loom.Random;
-
 namespace Loom.Models.Tests.Faces;
 
 /// <summary>CosFace's loss against values worked by hand and finite differences; embeddings of unit length.</summary>

@@ -1,6 +1,4 @@
-using Loom.Autograd;
 using Loom.Nn.Serialization;
-using Loom.Testing;
 
 namespace Loom.Models.Tests.Language;
 

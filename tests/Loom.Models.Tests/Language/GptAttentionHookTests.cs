@@ -1,7 +1,4 @@
-using Loom.Autograd;
 using Loom.Nn;
-using Loom.Random;
-using Loom.Testing;
 
 namespace Loom.Models.Tests;
 

@@ -1,7 +1,3 @@
-using Loom.Autograd;
-using Loom.Random;
-using Loom.Testing;
-
 namespace Loom.Models.Tests.Language;
 
 /// <summary>The key/value cache and batched, padded decoding give the logits and tokens of recomputing without them.</summary>

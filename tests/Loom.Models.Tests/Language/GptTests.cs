@@ -1,6 +1,4 @@
 using Loom.Nn;
-using Loom.Random;
-using Loom.Testing;
 
 namespace Loom.Models.Tests;
 

@@ -1,9 +1,6 @@
-using Loom.Autograd;
 using Loom.Compress;
 using Loom.Nn;
 using Loom.Nn.Serialization;
-using Loom.Random;
-using Loom.Testing;
 
 namespace Loom.Models.Tests.Language;
 

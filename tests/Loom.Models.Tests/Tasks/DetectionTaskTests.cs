@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using Loom.Data;
-
 namespace Loom.Models.Tests.Tasks;
 
 /// <summary>The detection task: data names pick it, scenes are composed from the right split, and a short run learns.</summary>

@@ -1,7 +1,3 @@
-using Loom.Testing;
-using Loom.Train;
-using System.Text.Json.Nodes;
-
 namespace Loom.Models.Tests.Tasks;
 
 public sealed class FashionMnistFactAttribute() : InstalledDataFactAttribute(FaceVerificationTaskTests.FashionMnist);

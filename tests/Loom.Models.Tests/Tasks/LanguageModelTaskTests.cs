@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using Loom.Data;
-
 namespace Loom.Models.Tests.Tasks;
 
 /// <summary>Text picks the language-model task and its defaults; the data is split by position and the baselines are fitted on training text only.</summary>

@@ -1,5 +1,3 @@
-using Loom.Autograd;
-
 namespace Loom.Models.Tests.Tasks;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Loom.Autograd;
-
 namespace Loom.Models.Tests.Tasks;
 
 /// <summary>Greedy and beam search against exhaustive enumeration, and cached decoding against recomputing every prefix.</summary>

@@ -1,6 +1,3 @@
-using Loom.Random;
-using Loom.Data;
-
 namespace Loom.Models.Tests.Tasks;
 
 /// <summary>Summarisation data split by source package, the lead baseline, and the encoder–decoder's masking and decoding.</summary>

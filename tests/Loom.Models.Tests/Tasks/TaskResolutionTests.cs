@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace Loom.Models.Tests.Tasks;
 
 /// <summary>The task and model follow the data unless given; what does not fit is refused with a message naming the option.</summary>

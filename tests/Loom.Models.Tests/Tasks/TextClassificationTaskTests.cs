@@ -1,5 +1,3 @@
-using Loom.Data;
-
 namespace Loom.Models.Tests.Tasks;
 
 /// <summary>Labelled text picks the text-classification task; vocabularies are fitted on training text only; the lexicon baseline is VADER's rules by hand.</summary>

@@ -1,5 +1,3 @@
-using Loom.Testing;
-using Loom.Train;
 using Xunit.Abstractions;
 
 namespace Loom.Models.Tests.Tasks;

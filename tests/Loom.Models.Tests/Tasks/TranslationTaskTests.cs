@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using Loom.Data;
-using Loom.Train;
 using Xunit.Abstractions;
 
 namespace Loom.Models.Tests.Tasks;

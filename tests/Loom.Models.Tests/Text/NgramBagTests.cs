@@ -1,5 +1,3 @@
-using Loom.Random;
-
 namespace Loom.Models.Tests.Text;
 
 /// <summary>fastText's bag of distinct words and hashed bigrams, and Wang &amp; Manning's naive-Bayes ratios worked by hand.</summary>

@@ -1,7 +1,4 @@
-using Loom.Autograd;
-using Loom.Data;
 using Loom.Nn;
-using Loom.Random;
 
 namespace Loom.Models.Tests.Text;
 

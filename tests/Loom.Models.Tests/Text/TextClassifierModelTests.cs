@@ -1,4 +1,3 @@
-using Loom.Random;
 using Loom.Nn;
 
 namespace Loom.Models.Tests.Text;

@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using Loom.Testing;
-
 namespace Loom.Models.Tests.Vision;
 
 public sealed class LabelmeVocFactAttribute() : InstalledDataFactAttribute(AnnotationFormatTests.LabelmeVoc);

@@ -1,6 +1,4 @@
-using Loom.Autograd;
 using Loom.Nn;
-using Loom.Random;
 
 namespace Loom.Models.Tests.Vision;
 

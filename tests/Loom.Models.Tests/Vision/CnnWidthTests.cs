@@ -1,5 +1,4 @@
 using Loom.Nn;
-using Loom.Testing;
 
 namespace Loom.Models.Tests.Vision;
 

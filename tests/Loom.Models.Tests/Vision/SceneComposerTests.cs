@@ -1,5 +1,3 @@
-using Loom.Data;
-
 namespace Loom.Models.Tests.Vision;
 
 /// <summary>Composed detection scenes: every box is exactly where its object's ink is, on real MNIST digits.</summary>

@@ -1,7 +1,3 @@
-using Loom.Autograd;
-using Loom.Random;
-using Loom.Testing;
-
 namespace Loom.Nn.Tests.Attention;
 
 /// <summary>Attention with fewer heads than the model width (head_dim), slicing heads out, and cross-layer sharing.</summary>

@@ -1,7 +1,3 @@
-using Loom.Autograd;
-using Loom.Random;
-using Loom.Testing;
-
 namespace Loom.Nn.Tests.Attention;
 
 /// <summary>IAttentionLayer on MultiheadAttention: the probabilities a hook sees, and that hooks change nothing else.</summary>

@@ -1,8 +1,3 @@
-using Loom.Autograd;
-using Loom.Memory;
-using Loom.Random;
-using Loom.Testing;
-
 namespace Loom.Nn.Tests.Attention;
 
 /// <summary>Incremental decoding with a <see cref="KeyValueCache"/> must reproduce the full causal pass.</summary>

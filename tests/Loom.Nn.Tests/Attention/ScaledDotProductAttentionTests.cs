@@ -1,4 +1,3 @@
-using Loom.Testing;
 using static Loom.Nn.Attention;
 
 namespace Loom.Nn.Tests.Attention;

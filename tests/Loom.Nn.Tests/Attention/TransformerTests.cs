@@ -1,6 +1,3 @@
-using Loom.Autograd;
-using Loom.Random;
-using Loom.Testing;
 using static Loom.Nn.Attention;
 
 namespace Loom.Nn.Tests.Attention;

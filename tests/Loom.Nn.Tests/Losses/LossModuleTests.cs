@@ -1,5 +1,3 @@
-using Loom.Testing;
-
 namespace Loom.Nn.Tests.Losses;
 
 /// <summary>The loss modules as modules: buffers in the state dict, hooks, arity, and agreement with the functional forms.</summary>

@@ -1,5 +1,3 @@
-using Loom.Testing;
-
 namespace Loom.Nn.Tests.Modules;
 
 public class ModuleTests

@@ -1,7 +1,3 @@
-using Loom.Autograd;
-using Loom.Random;
-using Loom.Testing;
-
 namespace Loom.Nn.Tests.Modules;
 
 /// <summary>

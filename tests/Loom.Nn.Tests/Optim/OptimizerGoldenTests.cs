@@ -1,6 +1,3 @@
-using System.Text.Json;
-using Loom.Testing;
-
 namespace Loom.Nn.Tests.Optim;
 
 /// <summary>Ten steps of every optimiser configuration against PyTorch's values (tests/golden/make_optim_golden.py).</summary>

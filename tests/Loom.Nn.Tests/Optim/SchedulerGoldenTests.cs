@@ -1,6 +1,3 @@
-using System.Text.Json;
-using Loom.Testing;
-
 namespace Loom.Nn.Tests.Optim;
 
 /// <summary>Learning-rate sequences against PyTorch's (tests/golden/make_optim_golden.py).</summary>

@@ -1,6 +1,3 @@
-using Loom.Random;
-using Loom.Testing;
-
 namespace Loom.Nn.Tests.Recurrent;
 
 /// <summary>Builds the three recurrent modules by name and runs their typed forwards through one signature.</summary>

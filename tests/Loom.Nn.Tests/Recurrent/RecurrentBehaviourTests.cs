@@ -1,7 +1,3 @@
-using Loom.Autograd;
-using Loom.Random;
-using Loom.Testing;
-
 namespace Loom.Nn.Tests.Recurrent;
 
 /// <summary>Lengths, layouts, unbatched input, dropout, initialisation and training of the recurrent layers.</summary>

@@ -1,5 +1,3 @@
-using Loom.Testing;
-
 namespace Loom.Nn.Tests.Recurrent;
 
 /// <summary>Bad arguments fail with messages that name the layer and the shapes involved.</summary>

@@ -1,7 +1,3 @@
-using Loom.Memory;
-using Loom.Nn.Serialization;
-using Loom.Testing;
-
 namespace Loom.Nn.Tests.Serialization;
 
 public class AtomicFileTests

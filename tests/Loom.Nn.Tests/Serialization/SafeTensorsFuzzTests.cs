@@ -1,7 +1,4 @@
-using System.Buffers.Binary;
 using System.Text;
-using Loom.Nn.Serialization;
-using Loom.Testing;
 using Xunit.Sdk;
 using static Loom.Nn.Tests.Serialization.SafeTensorsTestHelpers;
 

@@ -1,4 +1,3 @@
-using Loom.Nn.Serialization;
 using static Loom.Nn.Tests.Serialization.SafeTensorsTestHelpers;
 
 namespace Loom.Nn.Tests.Serialization;

@@ -1,6 +1,3 @@
-using System.Buffers.Binary;
-using Loom.Nn.Serialization;
-using Loom.Testing;
 using static Loom.Nn.Tests.Serialization.SafeTensorsTestHelpers;
 
 namespace Loom.Nn.Tests.Serialization;

@@ -1,8 +1,3 @@
-using System.Buffers.Binary;
-using Loom.Memory;
-using Loom.Nn.Serialization;
-using Loom.Random;
-using Loom.Testing;
 using static Loom.Nn.Tests.Serialization.SafeTensorsTestHelpers;
 
 namespace Loom.Nn.Tests.Serialization;

@@ -1,7 +1,5 @@
-using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
-using Loom.Nn.Serialization;
 using Xunit.Sdk;
 
 namespace Loom.Nn.Tests.Serialization;

@@ -1,5 +1,3 @@
-using Loom.Memory;
-using Loom.Random;
 using Xunit.Abstractions;
 
 namespace Loom.Nn.Tests.Training;

@@ -1,5 +1,3 @@
-using Loom.Testing;
-
 namespace Loom.Nn.Tests.WeightRegularization;
 
 /// <summary>L1/L2 penalties (value and gradient), the selection of weights to penalise, and the max-norm constraint.</summary>

@@ -1,6 +1,3 @@
-using Loom.Data;
-using Loom.Testing;
-
 namespace Loom.Train.Tests.CrossValidation;
 
 public class CrossValidationTests

@@ -1,5 +1,3 @@
-using Loom.Testing;
-
 namespace Loom.Train.Tests.Metrics;
 
 public class MetricTests

@@ -1,4 +1,3 @@
-using Loom.Data;
 using Loom.Nn;
 
 namespace Loom.Train.Tests.Training;

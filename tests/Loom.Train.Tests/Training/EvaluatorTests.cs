@@ -1,6 +1,4 @@
-using Loom.Data;
 using Loom.Nn;
-using Loom.Testing;
 
 namespace Loom.Train.Tests.Training;
 

@@ -1,8 +1,6 @@
 using System.Text;
-using Loom.Data;
 using Loom.Nn;
 using Loom.Nn.Serialization;
-using Loom.Testing;
 
 namespace Loom.Train.Tests.Training;
 

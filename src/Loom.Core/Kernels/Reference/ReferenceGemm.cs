@@ -1,5 +1,3 @@
-using System.Numerics;
-
 namespace Loom.Kernels.Reference;
 
 /// <summary>The naive triple loop, kept forever as the oracle the fast GEMM is tested against.</summary>

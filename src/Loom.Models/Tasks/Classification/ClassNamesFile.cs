@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Loom.Train;
 
 namespace Loom.Models;
 

@@ -1,7 +1,3 @@
-using System.Globalization;
-using Loom.Data;
-using Loom.Train;
-
 namespace Loom.Models;
 
 /// <summary>A classifier's test evaluation: loss and metrics, the confusion matrix, and from it the per-class table and figure.</summary>

@@ -1,7 +1,5 @@
 using System.IO.Compression;
 using System.Text;
-using Loom.Data;
-using Loom.Train;
 
 namespace Loom.Models;
 

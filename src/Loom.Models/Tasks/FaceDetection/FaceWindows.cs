@@ -1,4 +1,3 @@
-using Loom.Data;
 using Loom.Random;
 
 namespace Loom.Models;

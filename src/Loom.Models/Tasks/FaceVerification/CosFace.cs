@@ -1,6 +1,3 @@
-using Loom.Autograd;
-using Loom.Nn;
-
 namespace Loom.Models;
 
 /// <summary>

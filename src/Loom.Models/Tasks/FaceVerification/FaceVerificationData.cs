@@ -1,6 +1,4 @@
 using System.Text.Json;
-using Loom.Data;
-using Loom.Train;
 
 namespace Loom.Models;
 

@@ -1,10 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Loom.Autograd;
-using Loom.Data;
 using Loom.Memory;
 using Loom.Random;
-using Loom.Train;
 
 namespace Loom.Models;
 

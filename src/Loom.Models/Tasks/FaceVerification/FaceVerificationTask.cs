@@ -1,8 +1,3 @@
-using System.Globalization;
-using Loom.Data;
-using Loom.Nn;
-using Loom.Train;
-
 namespace Loom.Models;
 
 /// <summary>

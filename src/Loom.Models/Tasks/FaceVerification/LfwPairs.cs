@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Loom.Models;
 
 /// <summary>A pair of images to verify: the same identity or not, and the line of pairs.txt it came from.</summary>

@@ -1,7 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Loom.Data;
-using Loom.Train;
 
 namespace Loom.Models;
 

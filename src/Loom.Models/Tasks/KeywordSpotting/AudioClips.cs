@@ -1,5 +1,3 @@
-using Loom.Data;
-
 namespace Loom.Models;
 
 /// <summary>One clip of an audio dataset: its file, its class (null when unknown) and its split ("train", "validation", "test", or null).</summary>

@@ -1,8 +1,4 @@
-using Loom.Autograd;
-using Loom.Data;
 using Loom.Memory;
-using Loom.Nn;
-using Loom.Train;
 
 namespace Loom.Models;
 

@@ -1,7 +1,3 @@
-using Loom.Data;
-using Loom.Nn;
-using Loom.Train;
-
 namespace Loom.Models;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Loom.Train;
-
 namespace Loom.Models;
 
 /// <summary>A language model's test evaluation: loss and perplexity, the n-gram baselines on the same splits, and a few sampled continuations.</summary>

@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
-using Loom.Data;
 
 namespace Loom.Models;
 

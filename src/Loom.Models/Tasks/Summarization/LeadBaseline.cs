@@ -1,5 +1,3 @@
-using Loom.Train;
-
 namespace Loom.Models;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Loom.Train;
-
 namespace Loom.Models;
 
 /// <summary>A summariser's test evaluation: loss and perplexity, ROUGE of the model beside the tuned lead baseline, and example summaries next to their references.</summary>

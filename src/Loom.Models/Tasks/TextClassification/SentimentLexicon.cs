@@ -1,6 +1,3 @@
-using System.Globalization;
-using Loom.Data;
-
 namespace Loom.Models;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using System.Globalization;
-using Loom.Data;
-using Loom.Train;
-
 namespace Loom.Models;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Loom.Train;
-using Loom.Nn;
 using Loom.Nn.Serialization;
 
 namespace Loom.Models;

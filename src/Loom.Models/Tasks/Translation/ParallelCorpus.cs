@@ -1,5 +1,3 @@
-using Loom.Data;
-
 namespace Loom.Models;
 
 /// <summary>One aligned sentence pair and the book it comes from (held-out splits are by book).</summary>

@@ -1,5 +1,3 @@
-using Loom.Data;
-
 namespace Loom.Models;
 
 /// <summary>The options of <see cref="TranslationTask"/>, stored in config.json beside the shared ones.</summary>

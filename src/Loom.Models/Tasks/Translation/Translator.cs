@@ -1,6 +1,3 @@
-using Loom.Data;
-using Loom.Nn;
-
 namespace Loom.Models;
 
 /// <summary>

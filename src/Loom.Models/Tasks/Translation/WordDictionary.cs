@@ -1,5 +1,3 @@
-using Loom.Data;
-
 namespace Loom.Models;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Loom.Random;
-
 namespace Loom.Nn;
 
 // Scaled dot-product attention, the core of MultiheadAttention and the transformer layers (the entry point without

@@ -1,5 +1,3 @@
-using Loom.Random;
-
 namespace Loom.Nn;
 
 /// <summary>1-D convolution, as <c>torch.nn.Conv1d</c>: weight [out, in/groups, k], PyTorch's default initialisation.</summary>

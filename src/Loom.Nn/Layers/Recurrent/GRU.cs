@@ -1,5 +1,3 @@
-using Loom.Random;
-
 namespace Loom.Nn;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using System.Text;
-using Loom.Random;
 
 namespace Loom.Nn;
 

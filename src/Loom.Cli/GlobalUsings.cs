@@ -1,0 +1,15 @@
+// Namespaces most files of this project import (written by global-usings.py); ImplicitUsings adds System,
+// System.Collections.Generic, System.IO, System.Linq, System.Net.Http and System.Threading(.Tasks).
+global using System.CommandLine;
+global using System.Diagnostics;
+global using System.Globalization;
+global using System.Text;
+global using System.Text.Json.Nodes;
+global using Loom.Compress;
+global using Loom.Data;
+global using Loom.Explain;
+global using Loom.Models;
+global using Loom.Nn;
+global using Loom.Nn.Serialization;
+global using Loom.Train;
+global using Spectre.Console;

@@ -1,0 +1,7 @@
+// Namespaces most files of this project import (written by global-usings.py); ImplicitUsings adds System,
+// System.Collections.Generic, System.IO, System.Linq, System.Net.Http and System.Threading(.Tasks).
+global using System.Globalization;
+global using Loom.Autograd;
+global using Loom.Data;
+global using Loom.Nn;
+global using Loom.Train;

@@ -1,0 +1,6 @@
+// Namespaces most files of this project import (written by global-usings.py); ImplicitUsings adds System,
+// System.Collections.Generic, System.IO, System.Linq, System.Net.Http and System.Threading(.Tasks).
+global using Google.Protobuf;
+global using Loom.Autograd;
+global using Loom.Nn;
+global using Onnx;

@@ -1,0 +1,6 @@
+// Namespaces most files of this project import (written by global-usings.py); ImplicitUsings adds System,
+// System.Collections.Generic, System.IO, System.Linq, System.Net.Http and System.Threading(.Tasks).
+global using Loom.Autograd;
+global using Loom.Kernels;
+global using Loom.Kernels.Reference;
+global using Loom.Testing;

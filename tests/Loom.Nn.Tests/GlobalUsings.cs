@@ -1,0 +1,9 @@
+// Namespaces most files of this project import (written by global-usings.py); ImplicitUsings adds System,
+// System.Collections.Generic, System.IO, System.Linq, System.Net.Http and System.Threading(.Tasks).
+global using System.Buffers.Binary;
+global using System.Text.Json;
+global using Loom.Autograd;
+global using Loom.Memory;
+global using Loom.Nn.Serialization;
+global using Loom.Random;
+global using Loom.Testing;

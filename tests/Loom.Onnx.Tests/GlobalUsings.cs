@@ -1,0 +1,8 @@
+// Namespaces most files of this project import (written by global-usings.py); ImplicitUsings adds System,
+// System.Collections.Generic, System.IO, System.Linq, System.Net.Http and System.Threading(.Tasks).
+global using Loom.Autograd;
+global using Loom.Models;
+global using Loom.Nn;
+global using Loom.Testing;
+global using Microsoft.ML.OnnxRuntime;
+global using Onnx;
