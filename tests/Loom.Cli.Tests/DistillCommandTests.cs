@@ -34,14 +34,6 @@ public sealed partial class DistillCommandTests(SmallRunFixture run) : IClassFix
     [Fact]
     public void With_augment_the_teacher_scores_every_augmented_view_the_student_sees()
     {
-        (long Ran, long Served) Distil(string name, params string[] extra)
-        {
-            var result = CliRunner.Succeed(["distill", "--teacher", run.Folder, "--model", "mlp", "--hidden", "4", "--epochs", "2", "--threads", "1",
-                "--output", _temp.File(name), .. extra]);
-            var counts = TeacherCounts().Match(Regex.Replace(result.Output, @"\s+", " "));
-            Assert.True(counts.Success, result.Output);
-            return (long.Parse(counts.Groups[1].Value.Replace(",", "")), long.Parse(counts.Groups[2].Value.Replace(",", "")));
-        }
         var plain = Distil("plain");
         // Shifted views are new inputs in both epochs: the teacher runs on them (consistent teaching) rather than the
         // student being trained towards the teacher's outputs for the unshifted images.
@@ -52,17 +44,6 @@ public sealed partial class DistillCommandTests(SmallRunFixture run) : IClassFix
     [Fact]
     public void With_mixup_the_teacher_scores_the_mixed_batches_and_alpha_0_never_runs_it()
     {
-        (long Ran, long Served) Distil(string name, params string[] extra)
-        {
-            var result = CliRunner.Succeed(["distill", "--teacher", run.Folder, "--model", "mlp", "--hidden", "4", "--epochs", "2", "--threads", "1",
-                "--output", _temp.File(name), .. extra]);
-            var output = Regex.Replace(result.Output, @"\s+", " ");
-            var counts = TeacherCounts().Match(output);
-            Assert.True(counts.Success, result.Output);
-            if (extra.Contains("--mixup")) Assert.Contains(", mixup", output);
-            Assert.Contains("accuracy", CliRunner.Succeed("eval", CliRunner.RunFolderUnder(_temp.File(name)), "--threads", "1").Output);
-            return (long.Parse(counts.Groups[1].Value.Replace(",", "")), long.Parse(counts.Groups[2].Value.Replace(",", "")));
-        }
         var plain = Distil("plain");
         // Every training batch is a new mix in both epochs, so the teacher runs on each; validation and test are not
         // mixed, so epoch 2's validation samples are still served from memory.
@@ -70,6 +51,22 @@ public sealed partial class DistillCommandTests(SmallRunFixture run) : IClassFix
         Assert.True(mixed.Ran > plain.Ran && mixed.Served > 0, $"plain {plain}, mixed {mixed}");
         // α = 0 (the student alone, with the same mixup) weighs the teacher by 0 and never asks it.
         Assert.Equal((0L, 0L), Distil("alone", "--mixup", "--alpha", "0"));
+    }
+
+    /// <summary>
+    /// A two-epoch distillation into a run folder that eval takes, with the teacher's counts the command prints: the
+    /// samples it ran on and those its remembered outputs served.
+    /// </summary>
+    private (long Ran, long Served) Distil(string name, params string[] extra)
+    {
+        var result = CliRunner.Succeed(["distill", "--teacher", run.Folder, "--model", "mlp", "--hidden", "4", "--epochs", "2", "--threads", "1",
+            "--output", _temp.File(name), .. extra]);
+        var output = Regex.Replace(result.Output, @"\s+", " ");
+        var counts = TeacherCounts().Match(output);
+        Assert.True(counts.Success, result.Output);
+        if (extra.Contains("--mixup")) Assert.Contains(", mixup", output);
+        Assert.Contains("accuracy", CliRunner.Succeed("eval", CliRunner.RunFolderUnder(_temp.File(name)), "--threads", "1").Output);
+        return (long.Parse(counts.Groups[1].Value.Replace(",", "")), long.Parse(counts.Groups[2].Value.Replace(",", "")));
     }
 
     [Fact]

@@ -36,13 +36,14 @@ internal static class DistillCommand
     {
         // The loss sees (output, target) only: the batch's input reaches it through a pre-hook on the student.
         Tensor? input = null;
+        bool inputCanRepeat = true;
         var cache = new TeacherCache(teacher.Model.Forward);
         var mixup = mix ? new Mixup(new Loom.Random.Generator(config.Seed)) : null;
         Tensor Loss(Tensor output, Tensor target)
         {
             if (input is null) throw new InvalidOperationException("distill: the loss ran before the student's forward");
             // α = 0 weighs the teacher's term by 0: the student trained alone, without paying for the teacher's forwards.
-            var soft = alpha == 0 ? output.Detach() : cache.Forward(input);
+            var soft = alpha == 0 ? output.Detach() : cache.Forward(input, remember: inputCanRepeat);
             return mixup is null
                 ? Distillation.Loss(output, soft, target, temperature, alpha)
                 : mixup.Loss(t => Distillation.Loss(output, soft, t, temperature, alpha), target); // the soft term does not read t
@@ -51,9 +52,12 @@ internal static class DistillCommand
         // The student's own --augment: the teacher then sees each augmented view the student sees (consistent teaching,
         // Beyer et al. 2022), since its targets are computed from the batch the student gets.
         if (teacher.Data is ClassificationData) ClassificationTask.Augment(teacher.Data, config);
+        bool augmented = teacher.Data is ClassificationData { Augmentation: not null };
         var setup = Pipeline.Prepare(config, folder, [progress], teacher.Data, loss: Loss);
         setup.Model.RegisterForwardPreHook((student, x) =>
         {
+            // A mixed or augmented training batch is new every time; validation and test batches come again each epoch.
+            inputCanRepeat = !student.Training || (mixup is null && !augmented);
             // Training batches only: validation and test are scored on the images as they are.
             if (mixup is null || !student.Training)
             {

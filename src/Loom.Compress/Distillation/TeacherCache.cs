@@ -25,10 +25,15 @@ public sealed class TeacherCache(Func<Tensor, Tensor> teacher)
     public long Misses { get; private set; }
 
     /// <summary>The teacher's outputs for <paramref name="input"/> [N, ...]: [N, ...] float32, no gradient.</summary>
-    public Tensor Forward(Tensor input)
+    /// <param name="input">The batch.</param>
+    /// <param name="remember">False for a batch that cannot come again (mixed or augmented training batches): the
+    /// teacher runs on it (counted in <see cref="Misses"/>) without hashing its samples or keeping its outputs, which
+    /// would grow by a batch's rows every step and never be served.</param>
+    public Tensor Forward(Tensor input, bool remember = true)
     {
         if (input.Shape.Rank == 0) throw new ArgumentException("teacher cache: the input needs a batch dimension");
         int n = input.Shape[0];
+        if (!remember) return ToFloat32(RunTeacher(input, n));
         var values = input.ToArray<double>();
         int width = n == 0 ? 0 : values.Length / n;
         var keys = new (ulong, ulong)[n];
@@ -48,17 +53,25 @@ public sealed class TeacherCache(Func<Tensor, Tensor> teacher)
             for (int i = 0; i < n; i++) rows[i].Values.CopyTo(data, i * rowLength);
             return Tensor.FromArray(data, [n, .. rows[0].Shape]);
         }
+        var output = RunTeacher(input, n);
+        var rowShape = output.Shape.ToArray()[1..];
+        var computed = output.ToArray<float>();
+        int length = n == 0 ? 0 : computed.Length / n;
+        for (int i = 0; i < n; i++) _outputs[keys[i]] = (computed.AsSpan(i * length, length).ToArray(), rowShape);
+        return ToFloat32(output);
+    }
+
+    private Tensor RunTeacher(Tensor input, int n)
+    {
         Tensor output;
         using (new Autograd.NoGrad()) output = teacher(input);
         if (output.Shape.Rank == 0 || output.Shape[0] != n)
             throw new InvalidOperationException($"teacher cache: the teacher gave {output.Shape} for a batch of {n}");
         Misses += n;
-        var rowShape = output.Shape.ToArray()[1..];
-        var computed = output.ToArray<float>();
-        int length = n == 0 ? 0 : computed.Length / n;
-        for (int i = 0; i < n; i++) _outputs[keys[i]] = (computed.AsSpan(i * length, length).ToArray(), rowShape);
-        return output.DType == DType.Float32 ? output : output.To(DType.Float32);
+        return output;
     }
+
+    private static Tensor ToFloat32(Tensor output) => output.DType == DType.Float32 ? output : output.To(DType.Float32);
 
     private static (ulong, ulong) Key(ReadOnlySpan<double> values)
     {

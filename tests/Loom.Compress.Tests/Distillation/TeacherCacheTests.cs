@@ -33,6 +33,22 @@ public class TeacherCacheTests
     }
 
     [Fact]
+    public void A_batch_not_remembered_runs_the_teacher_and_is_not_served_later()
+    {
+        int calls = 0;
+        var cache = new TeacherCache(x => { calls++; return x.Mul(2.0); });
+        var batch = Tensor.FromArray(new[] { 1.0, 2.0, 3.0, 4.0 }, 2, 2);
+        var once = cache.Forward(batch, remember: false);
+        Assert.Equal(DType.Float32, once.DType);
+        Assert.Equal(new[] { 2f, 4f, 6f, 8f }, once.ToArray<float>());
+        Assert.Equal((1, 0L, 2L), (calls, cache.Hits, cache.Misses));
+        // Nothing was kept: the same batch again is a miss, and this time it is remembered and served the third time.
+        cache.Forward(batch);
+        cache.Forward(batch);
+        Assert.Equal((2, 2L, 4L), (calls, cache.Hits, cache.Misses));
+    }
+
+    [Fact]
     public void Rows_keep_their_own_shape_when_batches_differ_in_length()
     {
         // A sequence teacher: one output per position, so a batch padded to 5 gives rows of 5, one padded to 3 rows of 3.
