@@ -84,15 +84,13 @@ public sealed partial class OnnxModule : Module<Tensor, Tensor>, IOnnxExportable
             .GroupBy(o => o).Select(g => (g.Key, g.Count())).OrderByDescending(g => g.Item2).ThenBy(g => g.Key).ToList();
 
     /// <summary>Reads an ONNX file; any problem with it is an <see cref="OnnxException"/> naming the file.</summary>
-    public static OnnxModule Load(string path) => Load(path, null);
-
-    /// <summary>
-    /// Reads an ONNX file whose graph ends at <paramref name="outputs"/> (values some node computes) instead of the
-    /// file's own outputs: the nodes and initializers only later values need are dropped, as ONNX Runtime's extractor
-    /// does. A pretrained network's intermediate features this way run at input sizes its head would reject (a fixed
-    /// 7×7 average pool). Null: the file's outputs.
-    /// </summary>
-    public static OnnxModule Load(string path, IReadOnlyList<string>? outputs)
+    /// <param name="path">The .onnx file.</param>
+    /// <param name="outputs">
+    /// Where the graph ends, if not at the file's own outputs: values some node computes. The nodes and initializers
+    /// only later values need are dropped, as ONNX Runtime's extractor does, so a pretrained network's intermediate
+    /// features run at input sizes its head would reject (a fixed 7×7 average pool).
+    /// </param>
+    public static OnnxModule Load(string path, IReadOnlyList<string>? outputs = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         byte[] bytes;
@@ -110,10 +108,10 @@ public sealed partial class OnnxModule : Module<Tensor, Tensor>, IOnnxExportable
     }
 
     /// <summary>Reads an ONNX model from its bytes; <paramref name="source"/> names it in messages.</summary>
-    public static OnnxModule Load(byte[] bytes, string source = "ONNX model") => Load(bytes, source, null);
-
-    /// <summary>Reads an ONNX model from its bytes, its graph ending at <paramref name="outputs"/> (see <see cref="Load(string, IReadOnlyList{string})"/>).</summary>
-    public static OnnxModule Load(byte[] bytes, string source, IReadOnlyList<string>? outputs)
+    /// <param name="bytes">The serialised ModelProto.</param>
+    /// <param name="source">What messages call the model.</param>
+    /// <param name="outputs">Where the graph ends, if not at the model's own outputs (see <see cref="Load(string, IReadOnlyList{string})"/>).</param>
+    public static OnnxModule Load(byte[] bytes, string source = "ONNX model", IReadOnlyList<string>? outputs = null)
     {
         ArgumentNullException.ThrowIfNull(bytes);
         ModelProto model;
