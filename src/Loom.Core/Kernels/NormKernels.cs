@@ -322,7 +322,7 @@ internal static class NormKernels
             TV g = TS.Zero, gc = TS.Zero;
             for (; i + w <= n; i += w)
             {
-                var masked = ReluGradient<TV, TS, T>(TS.Load(in dys, i), TS.Load(in ys, i));
+                var masked = SimdMath.ReluGradient<TV, TS, T>(TS.Load(in dys, i), TS.Load(in ys, i));
                 g = TS.Add(g, masked);
                 gc = TS.MultiplyAdd(masked, TS.Subtract(TS.Load(in xs, i), c), gc);
             }
@@ -359,16 +359,11 @@ internal static class NormKernels
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, T>
         {
-            var masked = ReluGradient<TV, TS, T>(TS.Load(in MemoryMarshal.GetReference(dy), i), TS.Load(in MemoryMarshal.GetReference(y), i));
+            var masked = SimdMath.ReluGradient<TV, TS, T>(TS.Load(in MemoryMarshal.GetReference(dy), i), TS.Load(in MemoryMarshal.GetReference(y), i));
             var v = TS.Add(TS.Add(TS.Multiply(masked, TS.Create(a)), TS.Multiply(TS.Load(in MemoryMarshal.GetReference(x), i), TS.Create(b))), TS.Create(c));
             TS.Store(v, ref MemoryMarshal.GetReference(dx), i);
         }
     }
-
-    /// <summary>dy where ReLU's output y is above 0 or NaN, else 0 (PyTorch's threshold_backward).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV ReluGradient<TV, TS, T>(TV dy, TV y) where TV : struct where TS : ISimd<TV, T> where T : unmanaged =>
-        TS.Select(TS.Or(TS.LessThan(y, TS.Zero), TS.Equal(y, TS.Zero)), TS.Zero, dy);
 
     private static void CheckRows(int length, int rows, int n, int otherLength, string op)
     {
