@@ -30,12 +30,16 @@ internal sealed class TrainingOptions
     public Option<long?> MaxSteps { get; } = new("--max-steps") { Description = "stop after this many optimiser steps" };
     public Option<string> Output { get; } = new("--output") { Description = "folder under which the run folder is created", DefaultValueFactory = _ => "runs" };
 
-    /// <summary>Each task's options, once per name (tasks may share one, such as --target).</summary>
-    private readonly List<(TaskOption Declared, Option Option)> _taskOptions = Tasks.All.SelectMany(t => t.Options)
-        .DistinctBy(o => o.Name)
-        .Select(o => (o, o.IsFlag
-            ? (Option)new Option<bool>(o.Name) { Description = o.Description }
-            : new Option<string?>(o.Name) { Description = o.DefaultText is null ? o.Description : $"{o.Description} [default: {o.DefaultText}]" }))
+    /// <summary>
+    /// Each task's options, once per name: tasks may share one (--target, --min-count), each with its own default, so
+    /// the help states every declaring task's default, not the first one's.
+    /// </summary>
+    private readonly List<(TaskOption Declared, Option Option)> _taskOptions = Tasks.All
+        .SelectMany(t => t.Options.Select(o => (Task: t.Name, Option: o)))
+        .GroupBy(p => p.Option.Name)
+        .Select(g => (g.First().Option, g.First().Option.IsFlag
+            ? (Option)new Option<bool>(g.Key) { Description = TaskOptionHelp(g.ToList()) }
+            : new Option<string?>(g.Key) { Description = TaskOptionHelp(g.ToList()) }))
         .ToList();
 
     public IEnumerable<Option> All => [Task, Data, Model, Epochs, BatchSize, Optimizer, LearningRate, Schedule, WeightDecay, ClipGradNorm, GradientAccumulation,
@@ -86,7 +90,28 @@ internal sealed class TrainingOptions
 
     // "16 for language-model, 64 for classification": a shared option's default per task.
     private static string TaskDefaults<T>(Func<TrainingDefaults, T> value) =>
-        string.Join(", ", Tasks.All.Select(t => $"{string.Format(System.Globalization.CultureInfo.InvariantCulture, "{0}", value(t.TrainingDefaults))} for {t.Name}"));
+        PerTask(Tasks.All.Select(t => (t.Name, string.Format(CultureInfo.InvariantCulture, "{0}", value(t.TrainingDefaults)))));
+
+    // "x", or "x for a, y for b" where the tasks differ.
+    private static string PerTask(IEnumerable<(string Task, string Text)> values)
+    {
+        var list = values.ToList();
+        return list.Select(v => v.Text).Distinct().Count() == 1 ? list[0].Text : string.Join(", ", list.Select(v => $"{v.Text} for {v.Task}"));
+    }
+
+    /// <summary>
+    /// The help of a task option as the tasks that declare it describe it: one description when they share the
+    /// declaration (<see cref="SharedTaskOptions"/>), else each task's own; the default of each task that has one.
+    /// </summary>
+    internal static string TaskOptionHelp(IReadOnlyList<(string Task, TaskOption Option)> declared)
+    {
+        var descriptions = declared.GroupBy(d => d.Option.Description).ToList();
+        string description = descriptions.Count == 1
+            ? descriptions[0].Key
+            : string.Join("; ", descriptions.Select(g => $"{string.Join(", ", g.Select(d => d.Task))}: {g.Key}"));
+        if (declared.All(d => d.Option.DefaultText is null)) return description;
+        return $"{description} [default: {PerTask(declared.Select(d => (d.Task, d.Option.DefaultText ?? "none")))}]";
+    }
 
     /// <summary>
     /// A run's saved config with what a resume may change: more epochs, a step limit, a thread count. Any other option

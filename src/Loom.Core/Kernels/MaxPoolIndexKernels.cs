@@ -48,33 +48,35 @@ internal static class MaxPoolIndexKernels
 
     /// <summary>output plane = zeros with output[indices[i]] = input[i] (OutPlane is the unpooled plane here).</summary>
     public static void MaxUnpool2d<T>(ReadOnlyMemory<T> input, ReadOnlyMemory<long> indices, int planes, int inPlane, int outPlane, Memory<T> output)
-        where T : unmanaged
-    {
-        ParallelHelper.For(planes, Grain(inPlane), (start, end) =>
-        {
-            for (int p = start; p < end; p++)
-            {
-                var x = input.Span.Slice(p * inPlane, inPlane);
-                var at = indices.Span.Slice(p * inPlane, inPlane);
-                var y = output.Span.Slice(p * outPlane, outPlane);
-                y.Clear();
-                for (int i = 0; i < inPlane; i++) y[(int)at[i]] = x[i];
-            }
-        });
-    }
+        where T : unmanaged => Unpool(input, indices, planes, inPlane, outPlane, output, scatter: true);
 
     /// <summary>gradInput[i] = gradOutput[indices[i]] within each plane.</summary>
     public static void MaxUnpool2dBackward<T>(ReadOnlyMemory<T> gradOutput, ReadOnlyMemory<long> indices, int planes, int inPlane, int outPlane, Memory<T> gradInput)
+        where T : unmanaged => Unpool(gradOutput, indices, planes, inPlane, outPlane, gradInput, scatter: false);
+
+    // Per plane, the pooled side has inPlane elements (as many as the indices) and the unpooled side outPlane: the
+    // forward scatters pooled values into the zeroed unpooled plane, the backward (its transpose) gathers them back.
+    private static void Unpool<T>(ReadOnlyMemory<T> source, ReadOnlyMemory<long> indices, int planes, int inPlane, int outPlane, Memory<T> destination, bool scatter)
         where T : unmanaged
     {
         ParallelHelper.For(planes, Grain(inPlane), (start, end) =>
         {
             for (int p = start; p < end; p++)
             {
-                var dy = gradOutput.Span.Slice(p * outPlane, outPlane);
                 var at = indices.Span.Slice(p * inPlane, inPlane);
-                var dx = gradInput.Span.Slice(p * inPlane, inPlane);
-                for (int i = 0; i < inPlane; i++) dx[i] = dy[(int)at[i]];
+                if (scatter)
+                {
+                    var pooled = source.Span.Slice(p * inPlane, inPlane);
+                    var unpooled = destination.Span.Slice(p * outPlane, outPlane);
+                    unpooled.Clear();
+                    for (int i = 0; i < inPlane; i++) unpooled[(int)at[i]] = pooled[i];
+                }
+                else
+                {
+                    var unpooled = source.Span.Slice(p * outPlane, outPlane);
+                    var pooled = destination.Span.Slice(p * inPlane, inPlane);
+                    for (int i = 0; i < inPlane; i++) pooled[i] = unpooled[(int)at[i]];
+                }
             }
         });
     }

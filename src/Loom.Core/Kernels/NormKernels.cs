@@ -298,61 +298,70 @@ internal static class NormKernels
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RowMaskedSums<T>(ReadOnlySpan<T> dy, ReadOnlySpan<T> y, ReadOnlySpan<T> x, int rows, int s, ReadOnlySpan<T> center,
-        Span<T> sumG, Span<T> sumGCentered) where T : unmanaged, IFloatingPointIeee754<T>
+        Span<T> sumG, Span<T> sumGCentered, VectorWidth width = VectorWidth.Auto) where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckRows(x.Length, rows, s, dy.Length, "row_masked_sums");
         CheckRows(x.Length, rows, s, y.Length, "row_masked_sums");
-        int lanes = Vector<T>.Count;
         for (int r = 0; r < rows; r++)
+            (sumG[r], sumGCentered[r]) = Simd.Run<T, (T, T), MaskedSumsKernel<T>>(new(dy.Slice(r * s, s), y.Slice(r * s, s), x.Slice(r * s, s), center[r]), width);
+    }
+
+    private readonly ref struct MaskedSumsKernel<T>(ReadOnlySpan<T> dy, ReadOnlySpan<T> y, ReadOnlySpan<T> x, T center)
+        : ISimdKernel<T, (T, T)> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly ReadOnlySpan<T> dy = dy, y = y, x = x;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public (T, T) Run<TV, TS>() where TV : struct where TS : ISimd<TV, T>
         {
-            var dyr = dy.Slice(r * s, s);
-            var yr = y.Slice(r * s, s);
-            var xr = x.Slice(r * s, s);
-            var c = new Vector<T>(center[r]);
-            Vector<T> g = Vector<T>.Zero, gc = Vector<T>.Zero;
-            int i = 0;
-            for (; i <= s - lanes; i += lanes)
+            ref T dys = ref MemoryMarshal.GetReference(dy);
+            ref T ys = ref MemoryMarshal.GetReference(y);
+            ref T xs = ref MemoryMarshal.GetReference(x);
+            nuint i = 0, n = (nuint)x.Length, w = (nuint)TS.Count;
+            var c = TS.Create(center);
+            TV g = TS.Zero, gc = TS.Zero;
+            for (; i + w <= n; i += w)
             {
-                var masked = Vector.ConditionalSelect(Vector.LessThanOrEqual(new Vector<T>(yr[i..]), Vector<T>.Zero), Vector<T>.Zero, new Vector<T>(dyr[i..]));
-                g += masked;
-                gc += masked * (new Vector<T>(xr[i..]) - c);
+                var masked = SimdMath.ReluGradient<TV, TS, T>(TS.Load(in dys, i), TS.Load(in ys, i));
+                g = TS.Add(g, masked);
+                gc = TS.MultiplyAdd(masked, TS.Subtract(TS.Load(in xs, i), c), gc);
             }
-            T sum = Vector.Sum(g), centered = Vector.Sum(gc);
-            for (; i < s; i++)
+            T sum = TS.Sum(g), centered = TS.Sum(gc);
+            for (; i < n; i++)
             {
-                if (yr[i] <= T.Zero) continue;
-                sum += dyr[i];
-                centered += dyr[i] * (xr[i] - center[r]);
+                if (Unsafe.Add(ref ys, i) <= T.Zero) continue;
+                T d = Unsafe.Add(ref dys, i);
+                sum += d;
+                centered += d * (Unsafe.Add(ref xs, i) - center);
             }
-            sumG[r] = sum;
-            sumGCentered[r] = centered;
+            return (sum, centered);
         }
     }
 
     /// <summary>dx[r, :] = g[r, :] · k1[r] + x[r, :] · k2[r] + k3[r] with g = dy masked by ReLU's output y: <see cref="RowAffine2"/> after ReLU's backward.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RowAffine2Masked<T>(ReadOnlySpan<T> dy, ReadOnlySpan<T> y, ReadOnlySpan<T> x, int rows, int s, ReadOnlySpan<T> k1,
-        ReadOnlySpan<T> k2, ReadOnlySpan<T> k3, Span<T> dx) where T : unmanaged, IFloatingPointIeee754<T>
+        ReadOnlySpan<T> k2, ReadOnlySpan<T> k3, Span<T> dx, VectorWidth width = VectorWidth.Auto) where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckRows(x.Length, rows, s, dy.Length, "row_affine2_masked");
         CheckRows(x.Length, rows, s, y.Length, "row_affine2_masked");
         CheckRows(x.Length, rows, s, dx.Length, "row_affine2_masked");
-        int lanes = Vector<T>.Count;
         for (int r = 0; r < rows; r++)
+            Simd.For<T, Affine2MaskedStep<T>>(new(dy.Slice(r * s, s), y.Slice(r * s, s), x.Slice(r * s, s), k1[r], k2[r], k3[r], dx.Slice(r * s, s)), s, width);
+    }
+
+    private readonly ref struct Affine2MaskedStep<T>(ReadOnlySpan<T> dy, ReadOnlySpan<T> y, ReadOnlySpan<T> x, T a, T b, T c, Span<T> dx)
+        : ISimdStep<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly ReadOnlySpan<T> dy = dy, y = y, x = x;
+        private readonly Span<T> dx = dx;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, T>
         {
-            var dyr = dy.Slice(r * s, s);
-            var yr = y.Slice(r * s, s);
-            var xr = x.Slice(r * s, s);
-            var dxr = dx.Slice(r * s, s);
-            T a = k1[r], b = k2[r], c = k3[r];
-            Vector<T> va = new(a), vb = new(b), vc = new(c);
-            int i = 0;
-            for (; i <= s - lanes; i += lanes)
-            {
-                var masked = Vector.ConditionalSelect(Vector.LessThanOrEqual(new Vector<T>(yr[i..]), Vector<T>.Zero), Vector<T>.Zero, new Vector<T>(dyr[i..]));
-                (masked * va + new Vector<T>(xr[i..]) * vb + vc).CopyTo(dxr[i..]);
-            }
-            for (; i < s; i++) dxr[i] = (yr[i] <= T.Zero ? T.Zero : dyr[i]) * a + xr[i] * b + c;
+            var masked = SimdMath.ReluGradient<TV, TS, T>(TS.Load(in MemoryMarshal.GetReference(dy), i), TS.Load(in MemoryMarshal.GetReference(y), i));
+            var v = TS.Add(TS.Add(TS.Multiply(masked, TS.Create(a)), TS.Multiply(TS.Load(in MemoryMarshal.GetReference(x), i), TS.Create(b))), TS.Create(c));
+            TS.Store(v, ref MemoryMarshal.GetReference(dx), i);
         }
     }
 

@@ -179,7 +179,7 @@ internal static class RecurrentKernels
             var hj = TS.Load(in MemoryMarshal.GetReference(h), j);
             var dhj = TS.Load(in MemoryMarshal.GetReference(dh), j);
             var da = relu
-                ? TS.Select(TS.Or(TS.LessThan(hj, TS.Zero), TS.Equal(hj, TS.Zero)), TS.Zero, dhj)
+                ? SimdMath.ReluGradient<TV, TS, T>(dhj, hj)
                 : TS.Multiply(dhj, TS.Subtract(TS.One, TS.Multiply(hj, hj)));
             TS.Store(da, ref MemoryMarshal.GetReference(dA), j);
         }

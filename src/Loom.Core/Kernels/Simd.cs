@@ -196,6 +196,11 @@ internal static class SimdMath
     // straight-line chain of fused multiply-adds on broadcast constants (a loop over a coefficient table is not
     // unrolled by the JIT, and measured slower).
 
+    /// <summary>dy where ReLU's output y is above 0 or NaN, else 0 (PyTorch's threshold_backward).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV ReluGradient<TV, TS, T>(TV dy, TV y) where TV : struct where TS : ISimd<TV, T> where T : unmanaged =>
+        TS.Select(TS.Or(TS.LessThan(y, TS.Zero), TS.Equal(y, TS.Zero)), TS.Zero, dy);
+
     /// <summary>c0 + c1·x + … + c5·x⁵ by Horner's rule.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Polynomial<TV, TS>(TV x, float c0, float c1, float c2, float c3, float c4, float c5) where TV : struct where TS : ISimd<TV, float>

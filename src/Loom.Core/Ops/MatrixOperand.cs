@@ -6,40 +6,15 @@ namespace Loom;
 /// Trans true (Ld = column stride), so <c>x.Transpose(-1, -2)</c> costs no copy; a broadcast (stride 0) batch
 /// dimension simply reuses the same matrix. Other layouts (step-2 slices, expanded rows) are copied once.
 /// </summary>
-internal readonly struct MatrixOperand
+/// <param name="Source">The tensor whose storage holds the matrices.</param>
+/// <param name="Offset">Storage index of element [0, 0] of the first matrix.</param>
+/// <param name="Rows">Rows of op(X), the matrix as it enters the product.</param>
+/// <param name="Cols">Columns of op(X).</param>
+/// <param name="Trans">Whether op(X) is the transpose of the row-major block in storage.</param>
+/// <param name="Ld">Distance in storage between consecutive rows of the stored block.</param>
+/// <param name="BatchStrides">Storage step per index of each batch dimension; 0 where the operand is broadcast (or reduced into).</param>
+internal readonly record struct MatrixOperand(Tensor Source, int Offset, int Rows, int Cols, bool Trans, int Ld, int[] BatchStrides)
 {
-    private MatrixOperand(Tensor source, int offset, int rows, int cols, bool trans, int ld, int[] batchStrides)
-    {
-        Source = source;
-        Offset = offset;
-        Rows = rows;
-        Cols = cols;
-        Trans = trans;
-        Ld = ld;
-        BatchStrides = batchStrides;
-    }
-
-    /// <summary>The tensor whose storage holds the matrices.</summary>
-    public Tensor Source { get; }
-
-    /// <summary>Storage index of element [0, 0] of the first matrix.</summary>
-    public int Offset { get; }
-
-    /// <summary>Rows of op(X), the matrix as it enters the product.</summary>
-    public int Rows { get; }
-
-    /// <summary>Columns of op(X).</summary>
-    public int Cols { get; }
-
-    /// <summary>Whether op(X) is the transpose of the row-major block in storage.</summary>
-    public bool Trans { get; }
-
-    /// <summary>Distance in storage between consecutive rows of the stored block.</summary>
-    public int Ld { get; }
-
-    /// <summary>Storage step per index of each batch dimension; 0 where the operand is broadcast (or reduced into).</summary>
-    public int[] BatchStrides { get; }
-
     private int StoredRows => Trans ? Cols : Rows;
 
     private int StoredCols => Trans ? Rows : Cols;

@@ -11,40 +11,16 @@ namespace Loom;
 /// reduced axes last (one copy) so the layout becomes [kept, reduced, 1]. Either way, the output elements come out
 /// in the row-major order of the kept axes.
 /// </remarks>
-internal sealed class ReductionPlan
+/// <param name="Input">The input's shape.</param>
+/// <param name="Output">The result's shape: the kept axes, plus size-1 reduced axes when keepDim.</param>
+/// <param name="KeepDimShape">The input's shape with every reduced axis set to 1: the gradient broadcasts back from it.</param>
+/// <param name="Count">How many input elements fold into each output element (N).</param>
+/// <param name="Outer">Outer extent of the kernels' [outer, reduce, inner] layout.</param>
+/// <param name="Reduce">The reduced extent.</param>
+/// <param name="Inner">Inner extent.</param>
+/// <param name="Permutation">Non-null when the reduced axes must be moved last before the kernel can read them.</param>
+internal sealed record ReductionPlan(Shape Input, Shape Output, Shape KeepDimShape, int Count, int Outer, int Reduce, int Inner, int[]? Permutation)
 {
-    private ReductionPlan(Shape input, Shape output, Shape keepDimShape, int count, int outer, int reduce, int inner, int[]? permutation)
-    {
-        Input = input;
-        Output = output;
-        KeepDimShape = keepDimShape;
-        Count = count;
-        Outer = outer;
-        Reduce = reduce;
-        Inner = inner;
-        Permutation = permutation;
-    }
-
-    public Shape Input { get; }
-
-    /// <summary>The result's shape: the kept axes, plus size-1 reduced axes when keepDim.</summary>
-    public Shape Output { get; }
-
-    /// <summary>The input's shape with every reduced axis set to 1: the gradient broadcasts back from it.</summary>
-    public Shape KeepDimShape { get; }
-
-    /// <summary>How many input elements fold into each output element (N).</summary>
-    public int Count { get; }
-
-    public int Outer { get; }
-
-    public int Reduce { get; }
-
-    public int Inner { get; }
-
-    /// <summary>Non-null when the reduced axes must be moved last before the kernel can read them.</summary>
-    public int[]? Permutation { get; }
-
     /// <summary>Plans a reduction over one axis.</summary>
     public static ReductionPlan Create(Shape shape, int axis, bool keepDim, string op) => Create(shape, [axis], keepDim, op);
 

@@ -51,27 +51,8 @@ public partial class Tensor
     }
 
     /// <summary>The shapes of one matmul: validated once in the forward, reused by the backward.</summary>
-    private sealed class MatmulPlan
+    private sealed record MatmulPlan(bool AIsVector, bool BIsVector, int[] Batch, int M, int K, int N, Shape ResultShape)
     {
-        private MatmulPlan(bool aIsVector, bool bIsVector, int[] batch, int m, int k, int n, Shape resultShape)
-        {
-            AIsVector = aIsVector;
-            BIsVector = bIsVector;
-            Batch = batch;
-            M = m;
-            K = k;
-            N = n;
-            ResultShape = resultShape;
-        }
-
-        public bool AIsVector { get; }
-        public bool BIsVector { get; }
-        public int[] Batch { get; }
-        public int M { get; }
-        public int K { get; }
-        public int N { get; }
-        public Shape ResultShape { get; }
-
         public static MatmulPlan Create(Tensor a, Tensor b)
         {
             if (a.DType != b.DType)

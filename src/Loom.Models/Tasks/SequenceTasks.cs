@@ -5,7 +5,7 @@ namespace Loom.Models;
 /// <summary>
 /// What translation and summarisation share: sequence pairs packed as <see cref="SentencePairs"/>, a cross-entropy
 /// over the targets cut to the logits, perplexity, batched greedy or beam-search decoding through
-/// <see cref="SequenceSearch"/>, and the beam options.
+/// <see cref="SequenceSearch"/>, and the check of the beam options.
 /// </summary>
 public static class SequenceTasks
 {
@@ -68,14 +68,7 @@ public static class SequenceTasks
         return output;
     }
 
-    /// <summary>--beam and --length-penalty, described for <paramref name="task"/>.</summary>
-    public static TaskOption[] Declared(string task, int beam, double lengthPenalty) =>
-    [
-        TaskOption.Integer("--beam", "beam", $"{task}: beam size (1: greedy only)", beam),
-        TaskOption.Number("--length-penalty", "length_penalty", $"{task}: α of the GNMT length penalty in beam search", lengthPenalty),
-    ];
-
-    /// <summary>Checks both; the message names the option.</summary>
+    /// <summary>Checks --beam and --length-penalty (<see cref="SharedTaskOptions.Beam"/>); the message names the option.</summary>
     public static void Validate(int beam, double lengthPenalty)
     {
         if (beam < 1) throw new ArgumentException($"--beam must be at least 1, got {beam}");

@@ -254,6 +254,37 @@ public class SimdPathTests
         }
     }
 
+    [Theory, MemberData(nameof(Lengths))]
+    public void Batch_norm_relu_backward_rows_agree_at_every_width(int s)
+    {
+        const int rows = 3;
+        var dy = Data<double>(rows * s, 1);
+        var x = Data<double>(rows * s, 2);
+        var y = Data<double>(rows * s, 3); // ReLU's output: only its sign and NaN matter
+        y[0] = 0;
+        y[^1] = double.NaN;
+        double[] center = [0.1, -0.2, 0.3], k1 = [1.5, -0.5, 2], k2 = [0.25, 1, -1], k3 = [0, 0.5, -0.125];
+        SameBitsAtEveryWidth([new double[rows * s]], (w, b) => NormKernels.RowAffine2Masked<double>(dy, y, x, rows, s, k1, k2, k3, b[0], w), out var dx);
+        for (int r = 0; r < rows; r++)
+        {
+            double sum = 0, centered = 0;
+            for (int i = r * s; i < (r + 1) * s; i++)
+            {
+                double g = y[i] <= 0 ? 0 : dy[i]; // passes at NaN, as PyTorch's threshold_backward
+                Assert.Equal(g * k1[r] + x[i] * k2[r] + k3[r], dx[0][i]);
+                sum += g;
+                centered += g * (x[i] - center[r]);
+            }
+            foreach (var width in Widths)
+            {
+                double[] sums = new double[rows], centeredSums = new double[rows];
+                NormKernels.RowMaskedSums<double>(dy, y, x, rows, s, center, sums, centeredSums, width);
+                Assert.Equal(sum, sums[r], 1e-12);
+                Assert.Equal(centered, centeredSums[r], 1e-12);
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- helpers
 
     /// <summary>Runs <paramref name="kernel"/> on fresh copies of <paramref name="buffers"/> at each width; all must end bit for bit alike.</summary>

@@ -59,17 +59,17 @@ public sealed record ClassificationOptions
 
     private static readonly ClassificationOptions Defaults = new();
 
-    /// <summary>Their command-line form.</summary>
+    /// <summary>Their command-line form; those of <see cref="SharedTaskOptions"/> are shared with other tasks.</summary>
     public static IReadOnlyList<TaskOption> Declared { get; } =
     [
-        TaskOption.Text("--target", "target", "label column of a CSV file"),
+        SharedTaskOptions.Target(),
         TaskOption.List("--categorical", "categorical", "CSV columns to read as categories, comma-separated (codes written as numbers, or a mostly numeric column with text in it)"),
         TaskOption.List("--ignore", "ignore", "CSV columns to leave out of the features, comma-separated (identifiers, free text)"),
         TaskOption.Integer("--hidden", "hidden", "hidden width of the MLP", Defaults.Hidden),
         TaskOption.Number("--width", "width", "cnn only: factor on every layer's channels and hidden units (0.5 ≈ a quarter of the parameters)", 1),
         TaskOption.Size("--image-size", "image_size", "HEIGHTxWIDTH images of an image folder are resized to", Defaults.ImageSize),
         TaskOption.Integer("--channels", "image_channels", "1 (grayscale) or 3 (RGB) for image folders", Defaults.ImageChannels),
-        TaskOption.List("--augment", "augment", "augment training images, comma-separated: crop (shift by up to 1/8 of the size, zero-padded), flip (left-right; not for digits or text), erase (random rectangle), jitter (small rotation, shift and scale), light (random contrast and brightness)"),
+        SharedTaskOptions.Augment(),
         TaskOption.List("--negatives", "negatives", "lfw-faces only: more non-face training windows, comma-separated: photos without faces (random windows of every size) or .npy arrays of 25×25 windows (loom faces mine)"),
         TaskOption.Number("--label-smoothing", "label_smoothing", "label smoothing ε of the loss", 0),
     ];

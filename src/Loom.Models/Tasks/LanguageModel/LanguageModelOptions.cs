@@ -28,23 +28,20 @@ public sealed record LanguageModelOptions
 
     private static readonly LanguageModelOptions Defaults = new();
 
-    /// <summary>Their command-line form.</summary>
+    /// <summary>Their command-line form; those of <see cref="SharedTaskOptions"/> are shared with other tasks.</summary>
     public static IReadOnlyList<TaskOption> Declared { get; } =
     [
         TaskOption.Text("--tokenizer", "tokenizer", "char, bpe (trained on the training text) or gpt2", "bpe (gpt2 for --model gpt2)"),
-        TaskOption.Integer("--vocab-size", "vocab_size", "tokens of a trained BPE vocabulary", Defaults.VocabSize),
+        SharedTaskOptions.VocabSize(Defaults.VocabSize),
         new("--context", "context", "tokens per training window", "the model's context length", value =>
             int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n)
                 ? JsonValue.Create(n)
                 : throw new ArgumentException($"--context expects a whole number, got '{value}'")),
         TaskOption.Text("--positions", "positions", "learned or rotary position embeddings", Defaults.Positions),
-        new("--test-fraction", "test_fraction", "the last fraction of the text held out for testing", "0.1", value =>
-            double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double f)
-                ? JsonValue.Create(f)
-                : throw new ArgumentException($"--test-fraction expects a number, got '{value}'")),
-        TaskOption.Text("--text-column", "text_column", "the text column of a CSV file (language models)"),
+        SharedTaskOptions.TestFraction(Defaults.TestFraction),
+        SharedTaskOptions.TextColumn(),
         TaskOption.Text("--weights", "weights", "a Hugging Face GPT-2 model.safetensors to fine-tune (with --model gpt2)"),
-        TaskOption.Flag("--share-layers", "share_layers", "transformer and GPT: one layer's parameters reused by every layer (ALBERT cross-layer sharing)"),
+        SharedTaskOptions.ShareLayers(),
         TaskOption.Flag("--untie-embeddings", "untie_embeddings", "GPT: a separate output layer (lm_head) instead of the token embedding transposed"),
     ];
 

@@ -49,20 +49,21 @@ public sealed record SummarizationOptions
 
     private static readonly SummarizationOptions Defaults = new();
 
-    /// <summary>Their command-line form. --test-fraction and --min-count are shared with text classification, --vocab-size with the language model.</summary>
+    /// <summary>Their command-line form; those of <see cref="SharedTaskOptions"/> are shared with other tasks.</summary>
     public static IReadOnlyList<TaskOption> Declared { get; } =
     [
         TaskOption.Integer("--source-length", "source_length", "words of a long description the summariser reads", Defaults.SourceLength),
         TaskOption.Integer("--summary-length", "summary_length", "words of a summary at most", Defaults.SummaryLength),
         TaskOption.Integer("--min-summary-length", "min_summary_length", "words of a summary at least (decoding does not stop before)", Defaults.MinSummaryLength),
-        TaskOption.Integer("--min-count", "min_count", "training words seen fewer times are unknown words", Defaults.MinCount),
-        TaskOption.Integer("--vocab-size", "vocab_size", "words in the vocabulary at most (summarisation)", Defaults.VocabSize),
-        TaskOption.Integer("--dim", "dim", "width of the summariser's embeddings and layers", Defaults.Dim),
-        TaskOption.Integer("--layers", "layers", "encoder layers and decoder layers of the summariser", Defaults.Layers),
-        .. SequenceTasks.Declared("summarisation", Defaults.Beam, Defaults.LengthPenalty),
+        SharedTaskOptions.MinCount(Defaults.MinCount),
+        SharedTaskOptions.VocabSize(Defaults.VocabSize),
+        SharedTaskOptions.Dim(Defaults.Dim),
+        SharedTaskOptions.Layers(Defaults.Layers),
+        SharedTaskOptions.Beam(Defaults.Beam),
+        SharedTaskOptions.LengthPenalty(Defaults.LengthPenalty),
         TaskOption.Flag("--copy", "copy", "summarisation: a pointer-generator that copies source words, unknown words included"),
-        TaskOption.Number("--test-fraction", "test_fraction", "share of the data held out for testing (summarisation: by source package)", Defaults.TestFraction),
-        TaskOption.Flag("--quick", "quick", "small models on little data: seconds, for tests"),
+        SharedTaskOptions.TestFraction(Defaults.TestFraction),
+        SharedTaskOptions.Quick(),
     ];
 
     public int EffectiveSourceLength => Quick ? Math.Min(SourceLength, QuickSourceLength) : SourceLength;

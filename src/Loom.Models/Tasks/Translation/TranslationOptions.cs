@@ -39,19 +39,20 @@ public sealed record TranslationOptions
 
     private static readonly TranslationOptions Defaults = new();
 
-    /// <summary>Their command-line form; --vocab-size, --max-length and --quick mean what they mean for the other text tasks.</summary>
+    /// <summary>Their command-line form; those of <see cref="SharedTaskOptions"/> are shared with other tasks.</summary>
     public static IReadOnlyList<TaskOption> Declared { get; } =
     [
         TaskOption.Text("--target-data", "target_data", "translation: the target side (a SWORD module folder or a line-aligned text file) when --data is the source side"),
-        TaskOption.Integer("--vocab-size", "vocab_size", "tokens of a trained BPE vocabulary", Defaults.VocabSize),
-        TaskOption.Integer("--max-length", "max_length", "translation: training pairs with a side longer than this many tokens are left out", Defaults.MaxLength),
-        TaskOption.Integer("--dim", "dim", "translation: model width", Defaults.Dim),
-        TaskOption.Integer("--layers", "layers", "translation: encoder and decoder layers (each)", Defaults.Layers),
+        SharedTaskOptions.VocabSize(Defaults.VocabSize),
+        SharedTaskOptions.MaxLength(Defaults.MaxLength),
+        SharedTaskOptions.Dim(Defaults.Dim),
+        SharedTaskOptions.Layers(Defaults.Layers),
         TaskOption.Integer("--heads", "heads", "translation: attention heads", Defaults.Heads),
-        .. SequenceTasks.Declared("translation", Defaults.Beam, Defaults.LengthPenalty),
+        SharedTaskOptions.Beam(Defaults.Beam),
+        SharedTaskOptions.LengthPenalty(Defaults.LengthPenalty),
         TaskOption.List("--test-books", "test_books", "translation: books (or TSV groups) held out for testing, such as Deut,Acts"),
         TaskOption.Integer("--test-limit", "test_limit", "translation: test sentences translated for BLEU (0: all)", Defaults.TestLimit),
-        TaskOption.Flag("--quick", "quick", "small text models over at most 64 words: seconds, for tests"),
+        SharedTaskOptions.Quick(),
     ];
 
     public int EffectiveVocab => Quick ? Math.Min(VocabSize, QuickVocab) : VocabSize;
