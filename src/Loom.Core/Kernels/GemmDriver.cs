@@ -130,10 +130,8 @@ internal static unsafe partial class GemmDriver<T, TKernel>
                     for (int pc = 0; pc < p.K; pc += kc)
                     {
                         int kcCur = Math.Min(kc, p.K - pc);
-                        // A transposed is read in place (see ComputeColumns); only a short last panel is packed.
-                        if (!p.TransA)
-                            GemmPacking.PackA(false, p.AAt(ic, pc), p.Lda, mcCur, kcCur, TKernel.MR, aPack, 0, (mcCur + TKernel.MR - 1) / TKernel.MR);
-                        ComputeColumns(p, aPack, ic, mcCur, pc, kcCur, 0, p.N, p.TransA ? p.AAt(ic, pc) : null);
+                        GemmPacking.PackA(p.TransA, p.AAt(ic, pc), p.Lda, mcCur, kcCur, TKernel.MR, aPack, 0, (mcCur + TKernel.MR - 1) / TKernel.MR);
+                        ComputeColumns(p, aPack, ic, mcCur, pc, kcCur, 0, p.N);
                     }
                 }
             }
@@ -144,20 +142,9 @@ internal static unsafe partial class GemmDriver<T, TKernel>
         }
     }
 
-    /// <summary>
-    /// Columns [j0, j1) of the C block rows [ic, ic + mc), depth block [pc, pc + kc): with A packed at
-    /// <paramref name="aPack"/>, or, when <paramref name="transposedA"/> points at op(A)[ic, pc] of a transposed A,
-    /// with A read in place.
-    /// </summary>
-    /// <remarks>
-    /// A transposed (the weight gradient dyᵀ·x of a linear layer) already holds the MR values of each step of a panel
-    /// contiguously, a row of dy apart: the micro-kernel broadcasts them from there, so nothing is packed. Packing it
-    /// copied all of dy (16 MB for the GPT 4L logits) from memory before any FMA could start, ~15 % of those products
-    /// in the training step. A last panel of other than MR (or four) rows would read past the matrix: it is packed,
-    /// once, on the first column block.
-    /// </remarks>
+    /// <summary>Columns [j0, j1) of the C block rows [ic, ic + mc), depth block [pc, pc + kc), with A already packed.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ComputeColumns(in GemmProblem<T> p, T* aPack, int ic, int mc, int pc, int kc, int j0, int j1, T* transposedA)
+    private static void ComputeColumns(in GemmProblem<T> p, T* aPack, int ic, int mc, int pc, int kc, int j0, int j1)
     {
         int mr = TKernel.MR, nr = TKernel.NR;
         int nc = BalancedBlock(j1 - j0, Blocking.Nc, nr);
@@ -179,30 +166,17 @@ internal static unsafe partial class GemmDriver<T, TKernel>
                     {
                         int rows = Math.Min(mr, mc - ir);
                         T* aPanel = aPack + (nint)ir * kc;
-                        nint aStride = mr;
-                        if (transposedA != null)
-                        {
-                            if (rows == mr || rows == 4 && TKernel.HasFourRowTile)
-                            {
-                                aPanel = transposedA + ir;
-                                aStride = p.Lda;
-                            }
-                            else if (jc == j0)
-                            {
-                                GemmPacking.PackA(true, transposedA, p.Lda, mc, kc, mr, aPack, ir / mr, ir / mr + 1);
-                            }
-                        }
                         T* cRow = p.C + (ic + ir) * p.Ldc + jc;
                         for (int jr = 0; jr < ncCur; jr += nr)
                         {
                             int cols = Math.Min(nr, ncCur - jr);
                             T* bPanel = bPack + (nint)jr * kc;
                             if (rows == mr && cols == nr)
-                                TKernel.Run(kc, aPanel, aStride, bPanel, cRow + jr, p.Ldc, alpha, beta);
+                                TKernel.Run(kc, aPanel, bPanel, cRow + jr, p.Ldc, alpha, beta);
                             else if (rows == 4 && cols == nr && TKernel.HasFourRowTile)
-                                TKernel.RunFourRows(kc, aPanel, aStride, bPanel, cRow + jr, p.Ldc, alpha, beta);
+                                TKernel.RunFourRows(kc, aPanel, bPanel, cRow + jr, p.Ldc, alpha, beta);
                             else
-                                EdgeTile(kc, aPanel, aStride, bPanel, cRow + jr, p.Ldc, rows, cols, alpha, beta, edge);
+                                EdgeTile(kc, aPanel, bPanel, cRow + jr, p.Ldc, rows, cols, alpha, beta, edge);
                         }
                         // This strip of C (rows × ncCur, a few KiB) was just written and is still in L1.
                         if (epilogue) GemmEpilogue.Apply(p.Epilogue, p.C, p.Ldc, ic + ir, ic + ir + rows, jc, jc + ncCur);
@@ -218,10 +192,10 @@ internal static unsafe partial class GemmDriver<T, TKernel>
 
     /// <summary>A tile cut by the edge of C: run the full kernel into a scratch tile, then merge the valid part.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void EdgeTile(nint kc, T* aPanel, nint aStride, T* bPanel, T* c, nint ldc, int rows, int cols, T alpha, T beta, T* scratch)
+    private static void EdgeTile(nint kc, T* aPanel, T* bPanel, T* c, nint ldc, int rows, int cols, T alpha, T beta, T* scratch)
     {
         int nr = TKernel.NR;
-        TKernel.Run(kc, aPanel, aStride, bPanel, scratch, nr, T.One, T.Zero);
+        TKernel.Run(kc, aPanel, bPanel, scratch, nr, T.One, T.Zero);
         bool betaZero = T.IsZero(beta);
         for (int i = 0; i < rows; i++)
         {

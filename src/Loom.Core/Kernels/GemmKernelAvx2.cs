@@ -12,7 +12,7 @@ internal readonly unsafe struct GemmKernelAvx2<T> : IGemmMicroKernel<T> where T 
     public static int NR => 2 * Vector256<T>.Count;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(nint kc, T* a, nint aStride, T* b, T* c, nint ldc, T alpha, T beta)
+    public static void Run(nint kc, T* a, T* b, T* c, nint ldc, T alpha, T beta)
     {
         Vector256<T> c0a = default, c0b = default;
         Vector256<T> c1a = default, c1b = default;
@@ -32,7 +32,7 @@ internal readonly unsafe struct GemmKernelAvx2<T> : IGemmMicroKernel<T> where T 
             x = Vector256.Create(a[3]); c3a = GemmFma.Fma(x, b0, c3a); c3b = GemmFma.Fma(x, b1, c3b);
             x = Vector256.Create(a[4]); c4a = GemmFma.Fma(x, b0, c4a); c4b = GemmFma.Fma(x, b1, c4b);
             x = Vector256.Create(a[5]); c5a = GemmFma.Fma(x, b0, c5a); c5b = GemmFma.Fma(x, b1, c5b);
-            a += aStride;
+            a += 6;
             b += 2 * w;
         }
         var va = Vector256.Create(alpha);
@@ -50,7 +50,7 @@ internal readonly unsafe struct GemmKernelAvx2<T> : IGemmMicroKernel<T> where T 
 
     /// <summary>The first four rows of the tile (the panel's last rows, its other rows padding): 8 accumulators.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunFourRows(nint kc, T* a, nint aStride, T* b, T* c, nint ldc, T alpha, T beta)
+    public static void RunFourRows(nint kc, T* a, T* b, T* c, nint ldc, T alpha, T beta)
     {
         Vector256<T> c0a = default, c0b = default;
         Vector256<T> c1a = default, c1b = default;
@@ -66,7 +66,7 @@ internal readonly unsafe struct GemmKernelAvx2<T> : IGemmMicroKernel<T> where T 
             x = Vector256.Create(a[1]); c1a = GemmFma.Fma(x, b0, c1a); c1b = GemmFma.Fma(x, b1, c1b);
             x = Vector256.Create(a[2]); c2a = GemmFma.Fma(x, b0, c2a); c2b = GemmFma.Fma(x, b1, c2b);
             x = Vector256.Create(a[3]); c3a = GemmFma.Fma(x, b0, c3a); c3b = GemmFma.Fma(x, b1, c3b);
-            a += aStride;
+            a += mr;
             b += 2 * w;
         }
         var va = Vector256.Create(alpha);

@@ -17,7 +17,7 @@ internal readonly unsafe struct GemmKernelAvx512<T> : IGemmMicroKernel<T> where 
     public static int NR => 2 * Vector512<T>.Count;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(nint kc, T* a, nint aStride, T* b, T* c, nint ldc, T alpha, T beta)
+    public static void Run(nint kc, T* a, T* b, T* c, nint ldc, T alpha, T beta)
     {
         Vector512<T> c0a = default, c0b = default;
         Vector512<T> c1a = default, c1b = default;
@@ -59,7 +59,7 @@ internal readonly unsafe struct GemmKernelAvx512<T> : IGemmMicroKernel<T> where 
             x = Vector512.Create(a[9]); c9a = GemmFma.Fma(x, b0, c9a); c9b = GemmFma.Fma(x, b1, c9b);
             x = Vector512.Create(a[10]); c10a = GemmFma.Fma(x, b0, c10a); c10b = GemmFma.Fma(x, b1, c10b);
             x = Vector512.Create(a[11]); c11a = GemmFma.Fma(x, b0, c11a); c11b = GemmFma.Fma(x, b1, c11b);
-            a += aStride;
+            a += 12;
             b += 2 * w;
         }
         var va = Vector512.Create(alpha);
@@ -83,7 +83,7 @@ internal readonly unsafe struct GemmKernelAvx512<T> : IGemmMicroKernel<T> where 
 
     /// <summary>The first four rows of the tile (the panel's last rows, its other rows padding): 8 accumulators.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunFourRows(nint kc, T* a, nint aStride, T* b, T* c, nint ldc, T alpha, T beta)
+    public static void RunFourRows(nint kc, T* a, T* b, T* c, nint ldc, T alpha, T beta)
     {
         Vector512<T> c0a = default, c0b = default;
         Vector512<T> c1a = default, c1b = default;
@@ -107,7 +107,7 @@ internal readonly unsafe struct GemmKernelAvx512<T> : IGemmMicroKernel<T> where 
             x = Vector512.Create(a[1]); c1a = GemmFma.Fma(x, b0, c1a); c1b = GemmFma.Fma(x, b1, c1b);
             x = Vector512.Create(a[2]); c2a = GemmFma.Fma(x, b0, c2a); c2b = GemmFma.Fma(x, b1, c2b);
             x = Vector512.Create(a[3]); c3a = GemmFma.Fma(x, b0, c3a); c3b = GemmFma.Fma(x, b1, c3b);
-            a += aStride;
+            a += mr;
             b += 2 * w;
         }
         var va = Vector512.Create(alpha);

@@ -11,13 +11,13 @@ internal readonly unsafe struct GemmKernelScalar<T> : IGemmMicroKernel<T> where 
     public static int NR => 4;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(nint kc, T* a, nint aStride, T* b, T* c, nint ldc, T alpha, T beta)
+    public static void Run(nint kc, T* a, T* b, T* c, nint ldc, T alpha, T beta)
     {
         T c00 = T.Zero, c01 = T.Zero, c02 = T.Zero, c03 = T.Zero;
         T c10 = T.Zero, c11 = T.Zero, c12 = T.Zero, c13 = T.Zero;
         T c20 = T.Zero, c21 = T.Zero, c22 = T.Zero, c23 = T.Zero;
         T c30 = T.Zero, c31 = T.Zero, c32 = T.Zero, c33 = T.Zero;
-        for (nint p = 0; p < kc; p++, a += aStride, b += 4)
+        for (nint p = 0; p < kc; p++, a += 4, b += 4)
         {
             T b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3];
             T a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];

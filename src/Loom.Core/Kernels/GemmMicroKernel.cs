@@ -14,11 +14,7 @@ internal unsafe interface IGemmMicroKernel<T> where T : unmanaged, IFloatingPoin
     /// <summary>Columns of the tile (values of B loaded as vectors per step of k).</summary>
     static abstract int NR { get; }
 
-    /// <remarks>
-    /// Step p of A's panel is the MR values at a + p·<paramref name="aStride"/>: MR for a packed panel, or the row
-    /// stride of a transposed A read in place (its MR values per step are contiguous there already).
-    /// </remarks>
-    static abstract void Run(nint kc, T* a, nint aStride, T* b, T* c, nint ldc, T alpha, T beta);
+    static abstract void Run(nint kc, T* a, T* b, T* c, nint ldc, T alpha, T beta);
 
     /// <summary>Whether <see cref="RunFourRows"/> exists: a tile of the panel's first four rows only.</summary>
     static virtual bool HasFourRowTile => false;
@@ -28,7 +24,7 @@ internal unsafe interface IGemmMicroKernel<T> where T : unmanaged, IFloatingPoin
     /// touched: the last panel of 256 or 1024 rows holds 4 rows with MR = 12 (or 6), and the full tile would spend
     /// two thirds of its FMAs on the padding. Each element is the same FMA chain as in <see cref="Run"/>.
     /// </summary>
-    static virtual void RunFourRows(nint kc, T* a, nint aStride, T* b, T* c, nint ldc, T alpha, T beta) =>
+    static virtual void RunFourRows(nint kc, T* a, T* b, T* c, nint ldc, T alpha, T beta) =>
         throw new NotSupportedException("gemm: this micro-kernel has no four-row tile");
 }
 
