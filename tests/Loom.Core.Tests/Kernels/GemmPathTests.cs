@@ -57,6 +57,40 @@ public class GemmPathTests
         Assert.Equal(saved, Gemm.SgemmBlocking);
     }
 
+    /// <summary>
+    /// A transposed is read in place by the micro-kernel (its MR values per step are contiguous), any other A is packed:
+    /// the kernel sees the same values in the same order either way, so Aᵀ stored (with a padded row stride) must give
+    /// the very bits of A stored as is. m = 40 ends in a four-row panel on the 12- and 6-row tiles, m = 37 and 35 in
+    /// short panels that are packed; k = 390 makes two depth blocks; n = 97 ends in an edge tile.
+    /// </summary>
+    [Theory]
+    [InlineData(40)]
+    [InlineData(37)]
+    [InlineData(35)]
+    public void Transposed_A_read_in_place_gives_the_bits_of_A_packed(int m)
+    {
+        const int n = 97, k = 390, ldaT = 45;
+        var random = new System.Random(m);
+        var a = new float[m * k];
+        var aT = new float[k * ldaT];
+        var b = new float[k * n];
+        for (int i = 0; i < m; i++)
+            for (int p = 0; p < k; p++)
+                aT[p * ldaT + i] = a[i * k + p] = (float)(random.NextDouble() * 2 - 1);
+        for (int i = 0; i < b.Length; i++) b[i] = (float)(random.NextDouble() * 2 - 1);
+        foreach (var path in Enum.GetValues<GemmPath>().Where(Gemm.IsSupported))
+        {
+            GemmTestCase.WithPath(path, () =>
+            {
+                var packed = new float[m * n];
+                var inPlace = new float[m * n];
+                Gemm.Sgemm(false, false, m, n, k, 1.5f, a, k, b, n, 0f, packed, n);
+                Gemm.Sgemm(true, false, m, n, k, 1.5f, aT, ldaT, b, n, 0f, inPlace, n);
+                Assert.Equal(packed, inPlace);
+            });
+        }
+    }
+
     [Fact]
     public void Every_supported_path_gives_the_same_result_within_float_rounding()
     {
