@@ -42,7 +42,7 @@ public class FusedInferenceTests
         var model = OnnxModule.Load(ResidualBlock(DType.Float64));
         // conv–BN–ReLU, conv–BN–Add–ReLU, the shortcut conv–BN (its output is returned, so the chain stops there) and
         // conv–ReLU; the last conv has nothing to fuse.
-        Assert.Equal((4, 3), model.FusedBlocks);
+        Assert.Equal((4, 3, 0), model.FusedBlocks);
         var x = Tensor.Randn(new Shape(2, 3, 8, 8), new Loom.Random.Generator(5), DType.Float64);
         Tensor[] fused;
         using (new NoGrad()) fused = model.Run(x);
@@ -73,6 +73,50 @@ public class FusedInferenceTests
         model.LoadStateDict(state);
         using (new NoGrad()) after = model.Forward(x);
         TensorAssert.Close(Unfused(model, x)[0], after, 1e-4, 1e-4);
+    }
+
+    // A transformer's feed-forward block as exported from PyTorch: MatMul by a weight and Add of the bias (bias first),
+    // ReLU, MatMul without a bias and a residual Add (not a constant: it stays a node), then a MatMul whose output the
+    // graph also returns (so its bias Add stays a node), and a MatMul by a computed value (not a weight).
+    private static byte[] FeedForward(DType dtype)
+    {
+        var g = new Loom.Random.Generator(22);
+        Tensor R(params int[] s) => Tensor.Randn(new Shape(s), g).Mul(0.5).To(dtype);
+        return new OnnxGraphBuilder(13).TypedInput("x", dtype == DType.Float64 ? OnnxDataType.Double : OnnxDataType.Float, "N", "T", 8)
+            .Initializer("w1", R(8, 40)).Initializer("b1", R(40)).Initializer("w2", R(40, 8)).Initializer("w3", R(8, 6)).Initializer("b3", R(6))
+            .Node("MatMul", ["x", "w1"], ["h1"]).Node("Add", ["b1", "h1"], ["h2"]).Node("Relu", ["h2"], ["h3"])
+            .Node("MatMul", ["h3", "w2"], ["h4"]).Node("Add", ["h4", "x"], ["h5"])
+            .Node("MatMul", ["h5", "w3"], ["p"]).Node("Add", ["p", "b3"], ["y"])
+            .Node("Transpose", ["h5"], ["h5t"], Ints("perm", 0, 2, 1)).Node("MatMul", ["h5", "h5t"], ["gram"])
+            .Output("y", dtype == DType.Float64 ? OnnxDataType.Double : OnnxDataType.Float)
+            .Output("p", dtype == DType.Float64 ? OnnxDataType.Double : OnnxDataType.Float)
+            .Output("gram", dtype == DType.Float64 ? OnnxDataType.Double : OnnxDataType.Float).Bytes();
+    }
+
+    [Fact]
+    public void Products_by_weights_run_packed_with_the_bias_and_follow_the_weights()
+    {
+        var model = OnnxModule.Load(FeedForward(DType.Float64));
+        Assert.Equal((0, 0, 3), model.FusedBlocks);
+        // 1 × 1 (one row: the unpacked path), 2 × 13 (a partial register panel) and 3 × 20 rows.
+        foreach (var (n, t) in new[] { (1, 1), (2, 13), (3, 20) })
+        {
+            var x = Tensor.Randn(new Shape(n, t, 8), new Loom.Random.Generator((ulong)(n + t)), DType.Float64);
+            Tensor[] fused;
+            using (new NoGrad()) fused = model.Run(x);
+            var expected = Unfused(model, x);
+            for (int i = 0; i < fused.Length; i++) TensorAssert.Close(expected[i], fused[i], 1e-12, 1e-12);
+        }
+        // A step of SGD moves the weights in place; the packed copies follow.
+        var input = Tensor.Randn(new Shape(2, 5, 8), new Loom.Random.Generator(30), DType.Float64);
+        Tensor before, after;
+        using (new NoGrad()) before = model.Run(input)[0];
+        var optimizer = new Sgd(model.Parameters(), 0.1);
+        model.Run(input)[0].Square().Sum().Backward();
+        optimizer.Step();
+        using (new NoGrad()) after = model.Run(input)[0];
+        Assert.False(before.AllClose(after, 1e-3, 1e-3));
+        TensorAssert.Close(Unfused(model, input)[0], after, 1e-12, 1e-12);
     }
 
     [Fact]

@@ -11,12 +11,28 @@ namespace Loom.Onnx;
 // uses batch statistics, and gradients reach scale and B as separate parameters.
 public sealed partial class OnnxModule
 {
-    /// <summary>One step of the inference plan: an imported node, or a convolution block standing for several.</summary>
-    private sealed record PlanStep(OnnxNode? Node, ConvBlock? Block)
+    /// <summary>One step of the inference plan: an imported node, or a convolution or product block standing for several.</summary>
+    private sealed record PlanStep(OnnxNode? Node, ConvBlock? Block, MatmulBlock? Product = null)
     {
-        public IEnumerable<string> Inputs => Node?.Inputs ?? Block!.Inputs;
+        public IEnumerable<string> Inputs => Node?.Inputs ?? Block?.Inputs ?? Product!.Inputs;
 
-        public string[] Outputs => Node?.Outputs ?? [Block!.Output];
+        public string[] Outputs => Node?.Outputs ?? [Block?.Output ?? Product!.Output];
+    }
+
+    /// <summary>
+    /// A MatMul by a constant weight [in, out] and the Add of a constant bias [out] after it, run as one product from
+    /// the weight packed once (<see cref="PackedMatmulWeight"/>) with the bias in GEMM's epilogue: a transformer's
+    /// projections, where packing the weight on every call cost as much as the product at batch 1.
+    /// </summary>
+    private sealed class MatmulBlock(OnnxNode matmul, string? bias, string output)
+    {
+        public OnnxNode Matmul { get; } = matmul;
+        public string? Bias { get; } = bias;
+        public string Output { get; } = output;
+
+        public IEnumerable<string> Inputs => Bias is null ? Matmul.Inputs : Matmul.Inputs.Append(Bias);
+
+        public PackedMatmulWeight? Packed;
     }
 
     /// <summary>A Conv and the nodes fused into it; the block's output is the last node's.</summary>
@@ -41,8 +57,12 @@ public sealed partial class OnnxModule
     private readonly List<PlanStep> _plan = [];
     private readonly Dictionary<string, int> _planLastUse = [];
 
-    /// <summary>How many Conv chains the inference plan fuses, and how many BatchNormalizations it folds (for the summary and tests).</summary>
-    public (int Convolutions, int FoldedNorms) FusedBlocks => (_plan.Count(s => s.Block is not null), _plan.Count(s => s.Block?.Norm is not null));
+    /// <summary>
+    /// How many Conv chains the inference plan fuses, how many BatchNormalizations it folds, and how many MatMuls by a
+    /// constant weight it runs from packed weights (for the summary and tests).
+    /// </summary>
+    public (int Convolutions, int FoldedNorms, int Products) FusedBlocks =>
+        (_plan.Count(s => s.Block is not null), _plan.Count(s => s.Block?.Norm is not null), _plan.Count(s => s.Product is not null));
 
     private void BuildInferencePlan()
     {
@@ -87,11 +107,32 @@ public sealed partial class OnnxModule
             absorbed.UnionWith(chain);
             blockAt[last] = new ConvBlock(conv, norm, residual, relu, last.Outputs[0]);
         }
+        var productAt = new Dictionary<OnnxNode, MatmulBlock>();
+        foreach (var matmul in _nodes.Where(n => n.OpType == "MatMul" && n.Inputs.Length == 2))
+        {
+            if (!_weights.TryGetValue(matmul.Inputs[1], out var weight) || weight.Rank != 2 || weight.Numel == 0
+                || weight.DType is not (DType.Float32 or DType.Float64) || absorbed.Contains(matmul)) continue;
+            var last = matmul;
+            string? bias = null;
+            if (SoleReader(matmul.Outputs[0]) is { OpType: "Add", Inputs.Length: 2 } add)
+            {
+                string other = add.Inputs[0] == matmul.Outputs[0] ? add.Inputs[1] : add.Inputs[0];
+                if (_weights.TryGetValue(other, out var b) && b.Rank == 1 && b.Shape[0] == weight.Shape[1] && b.DType == weight.DType)
+                {
+                    bias = other;
+                    last = add;
+                }
+            }
+            absorbed.Add(matmul);
+            absorbed.Add(last);
+            productAt[last] = new MatmulBlock(matmul, bias, last.Outputs[0]);
+        }
         // Every node of a chain between the Conv and the block's last node has a single reader, so running the block
         // where its last node was keeps the order valid (the residual is computed by then).
         foreach (var node in _nodes)
         {
             if (blockAt.TryGetValue(node, out var block)) _plan.Add(new PlanStep(null, block));
+            else if (productAt.TryGetValue(node, out var product)) _plan.Add(new PlanStep(null, null, product));
             else if (!absorbed.Contains(node)) _plan.Add(new PlanStep(node, null));
         }
         for (int i = 0; i < _plan.Count; i++)
@@ -130,6 +171,22 @@ public sealed partial class OnnxModule
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException)
         {
             throw new OnnxException($"{Source}: {conv.Describe()}: {e.Message}", e);
+        }
+    }
+
+    private Tensor RunProduct(MatmulBlock block, Func<string, Tensor> lookup)
+    {
+        var matmul = block.Matmul;
+        try
+        {
+            var weight = lookup(matmul.Inputs[1]);
+            if (!ReferenceEquals(block.Packed?.Weight, weight)) block.Packed = new PackedMatmulWeight(weight);
+            return Functional.Matmul(lookup(matmul.Inputs[0]), block.Packed, block.Bias is null ? null : lookup(block.Bias));
+        }
+        catch (OnnxException e) { throw new OnnxException($"{Source}: {matmul.Describe()}: {e.Message}", e); }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException)
+        {
+            throw new OnnxException($"{Source}: {matmul.Describe()}: {e.Message}", e);
         }
     }
 
