@@ -119,6 +119,38 @@ public class FusedInferenceTests
         TensorAssert.Close(Unfused(model, input)[0], after, 1e-12, 1e-12);
     }
 
+    // BERT's feed-forward GELU as PyTorch exports it: (h · (erf(h / √2) + 1)) · 0.5 after MatMul and the bias Add.
+    private static byte[] GeluFeedForward()
+    {
+        var g = new Loom.Random.Generator(23);
+        Tensor R(params int[] s) => Tensor.Randn(new Shape(s), g).To(DType.Float64);
+        Tensor S(double v) => Tensor.Scalar(v, DType.Float64);
+        return new OnnxGraphBuilder(13).TypedInput("x", OnnxDataType.Double, "N", 6)
+            .Initializer("w", R(6, 40)).Initializer("b", R(40)).Initializer("root2", S(Math.Sqrt(2))).Initializer("one", S(1)).Initializer("half", S(0.5))
+            .Node("MatMul", ["x", "w"], ["m"]).Node("Add", ["m", "b"], ["h"])
+            .Node("Div", ["h", "root2"], ["a"]).Node("Erf", ["a"], ["e"]).Node("Add", ["e", "one"], ["f"])
+            .Node("Mul", ["h", "f"], ["p"]).Node("Mul", ["p", "half"], ["y"])
+            .Output("y", OnnxDataType.Double).Bytes();
+    }
+
+    [Fact]
+    public void Gelu_written_out_runs_in_the_products_epilogue_while_its_constants_hold()
+    {
+        var model = OnnxModule.Load(GeluFeedForward());
+        var x = Tensor.Randn(new Shape(9, 6), new Loom.Random.Generator(31), DType.Float64);
+        Tensor fused;
+        using (new NoGrad()) fused = model.Forward(x);
+        Assert.Equal((0, 0, 1), model.FusedBlocks);
+        var h = x.Matmul(model.StateDict()["w"]).Add(model.StateDict()["b"]);
+        TensorAssert.Close(h.Gelu(), fused, 1e-12, 1e-12);
+        TensorAssert.Close(Unfused(model, x)[0], fused, 1e-12, 1e-12);
+        // A fine-tuned constant is no longer GELU's: the nodes run as written.
+        using (new NoGrad()) model.StateDict()["half"].MulInPlace(3.0);
+        using (new NoGrad()) fused = model.Forward(x);
+        TensorAssert.Close(h.Gelu().Mul(3), fused, 1e-12, 1e-12);
+        TensorAssert.Close(Unfused(model, x)[0], fused, 1e-12, 1e-12);
+    }
+
     [Fact]
     public void Training_mode_normalises_with_batch_statistics_not_the_fold()
     {

@@ -24,15 +24,33 @@ public sealed partial class OnnxModule
     /// the weight packed once (<see cref="PackedMatmulWeight"/>) with the bias in GEMM's epilogue: a transformer's
     /// projections, where packing the weight on every call cost as much as the product at batch 1.
     /// </summary>
-    private sealed class MatmulBlock(OnnxNode matmul, string? bias, string output)
+    private sealed class MatmulBlock(OnnxNode matmul, string? bias, GeluNodes? gelu, string output)
     {
         public OnnxNode Matmul { get; } = matmul;
         public string? Bias { get; } = bias;
+        public GeluNodes? Gelu { get; } = gelu;
         public string Output { get; } = output;
 
-        public IEnumerable<string> Inputs => Bias is null ? Matmul.Inputs : Matmul.Inputs.Append(Bias);
+        public IEnumerable<string> Inputs =>
+            Matmul.Inputs.Concat(Bias is null ? [] : [Bias]).Concat(Gelu?.Nodes.SelectMany(n => n.Inputs).Where(i => !Gelu.Internal.Contains(i)) ?? []).Distinct();
 
         public PackedMatmulWeight? Packed;
+    }
+
+    /// <summary>
+    /// GELU written out as ops, as PyTorch exports it from BERT-style models: y = (h · (erf(h / √2) + 1)) · 0.5. The
+    /// product block applies it in GEMM's epilogue (<see cref="Activation.Gelu"/>, the same function) while its three
+    /// constants hold those values; parameters can be fine-tuned, so they are checked on every run.
+    /// </summary>
+    private sealed record GeluNodes(OnnxNode Div, OnnxNode Erf, OnnxNode AddOne, OnnxNode Mul, OnnxNode Half)
+    {
+        public OnnxNode[] Nodes => [Div, Erf, AddOne, Mul, Half];
+
+        /// <summary>The values only these nodes read and write (the block's input h included).</summary>
+        public HashSet<string> Internal => [Div.Inputs[0], .. Nodes.Select(n => n.Outputs[0])];
+
+        /// <summary>The constant operand of a binary node: the input other than <paramref name="value"/>.</summary>
+        public static string Other(OnnxNode node, string value) => node.Inputs[0] == value ? node.Inputs[1] : node.Inputs[0];
     }
 
     /// <summary>A Conv and the nodes fused into it; the block's output is the last node's.</summary>
@@ -123,9 +141,15 @@ public sealed partial class OnnxModule
                     last = add;
                 }
             }
+            var gelu = GeluAfter(last.Outputs[0], readers, graphOutputs, absorbed);
             absorbed.Add(matmul);
             absorbed.Add(last);
-            productAt[last] = new MatmulBlock(matmul, bias, last.Outputs[0]);
+            if (gelu is not null)
+            {
+                absorbed.UnionWith(gelu.Nodes);
+                last = gelu.Half;
+            }
+            productAt[last] = new MatmulBlock(matmul, bias, gelu, last.Outputs[0]);
         }
         // Every node of a chain between the Conv and the block's last node has a single reader, so running the block
         // where its last node was keeps the order valid (the residual is computed by then).
@@ -138,6 +162,34 @@ public sealed partial class OnnxModule
         for (int i = 0; i < _plan.Count; i++)
             foreach (var name in _plan[i].Inputs)
                 if (name != "") _planLastUse[name] = i;
+    }
+
+    // The five GELU nodes reading `h` (see GeluNodes), if they are there with their constants and nothing else reads
+    // what lies between them.
+    private GeluNodes? GeluAfter(string h, Dictionary<string, List<int>> readers, HashSet<string> graphOutputs, HashSet<OnnxNode> absorbed)
+    {
+        if (graphOutputs.Contains(h) || !readers.TryGetValue(h, out var hReaders) || hReaders.Count != 2) return null;
+        var hNodes = hReaders.Select(i => _nodes[i]).ToArray();
+        var div = hNodes.FirstOrDefault(n => n is { OpType: "Div", Inputs.Length: 2 } && n.Inputs[0] == h && n.Inputs[1] != h);
+        var mul = hNodes.FirstOrDefault(n => n is { OpType: "Mul", Inputs.Length: 2 } && n.Inputs.Count(i => i == h) == 1);
+        if (div is null || mul is null || absorbed.Contains(div) || absorbed.Contains(mul)) return null;
+        OnnxNode? Only(string value, string op) =>
+            !graphOutputs.Contains(value) && readers.TryGetValue(value, out var list) && list.Count == 1 && _nodes[list[0]].OpType == op
+            && _nodes[list[0]].Inputs.Count(i => i == value) == 1 && !absorbed.Contains(_nodes[list[0]]) ? _nodes[list[0]] : null;
+        if (Only(div.Outputs[0], "Erf") is not { } erf || Only(erf.Outputs[0], "Add") is not { Inputs.Length: 2 } addOne
+            || Only(addOne.Outputs[0], "Mul") is not { } product || product != mul || Only(mul.Outputs[0], "Mul") is not { Inputs.Length: 2 } half)
+            return null;
+        var nodes = new GeluNodes(div, erf, addOne, mul, half);
+        return GeluConstantsHold(nodes, name => _weights.TryGetValue(name, out var w) ? w : _constants.GetValueOrDefault(name)) ? nodes : null;
+    }
+
+    // Whether the divisor is √2, the added constant 1 and the factor 0.5 (as float32 rounds them).
+    private static bool GeluConstantsHold(GeluNodes gelu, Func<string, Tensor?> value)
+    {
+        static bool Is(Tensor? t, double expected) =>
+            t is { Numel: 1 } && t.DType.IsFloatingPoint() && Math.Abs(t.Item() - expected) <= 1e-6 * expected;
+        return Is(value(gelu.Div.Inputs[1]), Math.Sqrt(2)) && Is(value(GeluNodes.Other(gelu.AddOne, gelu.Erf.Outputs[0])), 1)
+            && Is(value(GeluNodes.Other(gelu.Half, gelu.Mul.Outputs[0])), 0.5);
     }
 
     // A BatchNormalization folds when its statistics and affine parameters are initializers of one value per output
@@ -181,7 +233,14 @@ public sealed partial class OnnxModule
         {
             var weight = lookup(matmul.Inputs[1]);
             if (!ReferenceEquals(block.Packed?.Weight, weight)) block.Packed = new PackedMatmulWeight(weight);
-            return Functional.Matmul(lookup(matmul.Inputs[0]), block.Packed, block.Bias is null ? null : lookup(block.Bias));
+            bool gelu = block.Gelu is { } g && GeluConstantsHold(g, lookup);
+            var h = Functional.Matmul(lookup(matmul.Inputs[0]), block.Packed, block.Bias is null ? null : lookup(block.Bias), gelu ? Activation.Gelu : Activation.None);
+            if (block.Gelu is null || gelu) return h;
+            // Its constants were changed (fine-tuned): the GELU nodes run as written.
+            var values = new Dictionary<string, Tensor> { [block.Gelu.Div.Inputs[0]] = h };
+            foreach (var node in block.Gelu.Nodes)
+                values[node.Outputs[0]] = RunNode(node, node.Inputs.Select(n => values.TryGetValue(n, out var t) ? t : lookup(n)).ToArray(), false)[0];
+            return values[block.Output];
         }
         catch (OnnxException e) { throw new OnnxException($"{Source}: {matmul.Describe()}: {e.Message}", e); }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException)
