@@ -42,7 +42,7 @@ public class FusedInferenceTests
         var model = OnnxModule.Load(ResidualBlock(DType.Float64));
         // conv–BN–ReLU, conv–BN–Add–ReLU, the shortcut conv–BN (its output is returned, so the chain stops there) and
         // conv–ReLU; the last conv has nothing to fuse.
-        Assert.Equal((4, 3, 0), model.FusedBlocks);
+        Assert.Equal((4, 3, 0, 0), model.FusedBlocks);
         var x = Tensor.Randn(new Shape(2, 3, 8, 8), new Loom.Random.Generator(5), DType.Float64);
         Tensor[] fused;
         using (new NoGrad()) fused = model.Run(x);
@@ -97,7 +97,7 @@ public class FusedInferenceTests
     public void Products_by_weights_run_packed_with_the_bias_and_follow_the_weights()
     {
         var model = OnnxModule.Load(FeedForward(DType.Float64));
-        Assert.Equal((0, 0, 3), model.FusedBlocks);
+        Assert.Equal((0, 0, 3, 0), model.FusedBlocks);
         // 1 × 1 (one row: the unpacked path), 2 × 13 (a partial register panel) and 3 × 20 rows.
         foreach (var (n, t) in new[] { (1, 1), (2, 13), (3, 20) })
         {
@@ -140,7 +140,7 @@ public class FusedInferenceTests
         var x = Tensor.Randn(new Shape(9, 6), new Loom.Random.Generator(31), DType.Float64);
         Tensor fused;
         using (new NoGrad()) fused = model.Forward(x);
-        Assert.Equal((0, 0, 1), model.FusedBlocks);
+        Assert.Equal((0, 0, 1, 0), model.FusedBlocks);
         var h = x.Matmul(model.StateDict()["w"]).Add(model.StateDict()["b"]);
         TensorAssert.Close(h.Gelu(), fused, 1e-12, 1e-12);
         TensorAssert.Close(Unfused(model, x)[0], fused, 1e-12, 1e-12);
@@ -149,6 +149,50 @@ public class FusedInferenceTests
         using (new NoGrad()) fused = model.Forward(x);
         TensorAssert.Close(h.Gelu().Mul(3), fused, 1e-12, 1e-12);
         TensorAssert.Close(Unfused(model, x)[0], fused, 1e-12, 1e-12);
+    }
+
+    // LayerNormalization over the last axis as PyTorch writes it out before opset 17, after a residual Add (x has two
+    // readers), at opset 13 (axes as attributes) and 18 (axes as constant inputs); a second ReduceMean over axis 1
+    // is not a layer norm.
+    private static byte[] WrittenOutLayerNorm(int opset)
+    {
+        var g = new Loom.Random.Generator(24);
+        Tensor R(params int[] s) => Tensor.Randn(new Shape(s), g).To(DType.Float64);
+        Tensor S(double v) => Tensor.Scalar(v, DType.Float64);
+        var b = new OnnxGraphBuilder(opset).TypedInput("x", OnnxDataType.Double, "N", 5, 12).TypedInput("r", OnnxDataType.Double, "N", 5, 12)
+            .Initializer("two", S(2)).Initializer("eps", S(1e-5)).Initializer("gamma", R(12)).Initializer("beta", R(12))
+            .Initializer("last", Tensor.FromArray(new long[] { -1 }, 1)).Initializer("second", Tensor.FromArray(new long[] { 1 }, 1))
+            .Node("Add", ["x", "r"], ["s"]);
+        AttributeProto[] Axes(long axis) => opset < 18 ? [Ints("axes", axis)] : [];
+        string[] In(string value, string axes) => opset < 18 ? [value] : [value, axes];
+        return b.Node("ReduceMean", In("s", "last"), ["m"], Axes(-1)).Node("Sub", ["s", "m"], ["d"]).Node("Pow", ["d", "two"], ["p"])
+            .Node("ReduceMean", In("p", "last"), ["v"], Axes(-1)).Node("Add", ["v", "eps"], ["ve"]).Node("Sqrt", ["ve"], ["sd"])
+            .Node("Div", ["d", "sd"], ["n"]).Node("Mul", ["n", "gamma"], ["ng"]).Node("Add", ["ng", "beta"], ["y"])
+            .Node("ReduceMean", In("y", "second"), ["z"], Axes(1))
+            .Output("y", OnnxDataType.Double).Output("z", OnnxDataType.Double).Bytes();
+    }
+
+    [Theory]
+    [InlineData(13)]
+    [InlineData(18)]
+    public void Layer_norm_written_out_runs_as_one_while_it_is_one(int opset)
+    {
+        var model = OnnxModule.Load(WrittenOutLayerNorm(opset));
+        Assert.Equal((0, 0, 0, 1), model.FusedBlocks);
+        var x = Tensor.Randn(new Shape(3, 5, 12), new Loom.Random.Generator(32), DType.Float64);
+        var r = Tensor.Randn(new Shape(3, 5, 12), new Loom.Random.Generator(33), DType.Float64);
+        Tensor[] fused;
+        using (new NoGrad()) fused = model.Run(x, r);
+        var state = model.StateDict();
+        var expected = Functional.LayerNorm(x.Add(r), [12], state["gamma"], state["beta"], 1e-5);
+        TensorAssert.Close(expected, fused[0], 1e-12, 1e-12);
+        var unfused = model.Run(x.Detach().RequiresGrad_(), r).Select(t => t.Detach()).ToArray();
+        for (int i = 0; i < 2; i++) TensorAssert.Close(unfused[i], fused[i], 1e-12, 1e-12);
+        // A fine-tuned exponent is no longer a variance: the nodes run as written.
+        using (new NoGrad()) state["two"].AddInPlace(1.0);
+        using (new NoGrad()) fused = model.Run(x, r);
+        Assert.False(expected.AllClose(fused[0], 1e-3, 1e-3));
+        TensorAssert.Close(model.Run(x.Detach().RequiresGrad_(), r)[0].Detach(), fused[0], 1e-12, 1e-12);
     }
 
     [Fact]

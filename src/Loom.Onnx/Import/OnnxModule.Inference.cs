@@ -12,11 +12,38 @@ namespace Loom.Onnx;
 public sealed partial class OnnxModule
 {
     /// <summary>One step of the inference plan: an imported node, or a convolution or product block standing for several.</summary>
-    private sealed record PlanStep(OnnxNode? Node, ConvBlock? Block, MatmulBlock? Product = null)
+    private sealed record PlanStep(OnnxNode? Node, ConvBlock? Block, MatmulBlock? Product = null, NormBlock? Norm = null)
     {
-        public IEnumerable<string> Inputs => Node?.Inputs ?? Block?.Inputs ?? Product!.Inputs;
+        public IEnumerable<string> Inputs => Node?.Inputs ?? Block?.Inputs ?? Product?.Inputs ?? Norm!.Inputs;
 
-        public string[] Outputs => Node?.Outputs ?? [Block?.Output ?? Product!.Output];
+        public string[] Outputs => Node?.Outputs ?? [Block?.Output ?? Product?.Output ?? Norm!.Output];
+    }
+
+    /// <summary>
+    /// LayerNormalization over the last axis written out as ops, as PyTorch exports it from BERT-style models before
+    /// opset 17: d = x − ReduceMean(x); y = d / Sqrt(ReduceMean(Pow(d, 2)) + ε) · γ + β — nine nodes and eight passes
+    /// over the activations, run as one <see cref="Functional.LayerNorm"/> while the exponent is 2 and γ, β fit.
+    /// </summary>
+    private sealed record NormBlock(OnnxNode Mean, OnnxNode Sub, OnnxNode Pow, OnnxNode Variance, OnnxNode AddEps, OnnxNode Sqrt,
+        OnnxNode Div, OnnxNode Scale, OnnxNode Shift)
+    {
+        public OnnxNode[] Nodes => [Mean, Sub, Pow, Variance, AddEps, Sqrt, Div, Scale, Shift];
+
+        public string X => Mean.Inputs[0];
+        public string Output => Shift.Outputs[0];
+        public string Exponent => GeluNodes.Other(Pow, Sub.Outputs[0]);
+        public string Epsilon => GeluNodes.Other(AddEps, Variance.Outputs[0]);
+        public string Gamma => GeluNodes.Other(Scale, Div.Outputs[0]);
+        public string Beta => GeluNodes.Other(Shift, Scale.Outputs[0]);
+
+        public IEnumerable<string> Inputs
+        {
+            get
+            {
+                var inner = Nodes.Select(n => n.Outputs[0]).ToHashSet();
+                return Nodes.SelectMany(n => n.Inputs).Where(i => i != "" && !inner.Contains(i)).Distinct();
+            }
+        }
     }
 
     /// <summary>
@@ -76,11 +103,13 @@ public sealed partial class OnnxModule
     private readonly Dictionary<string, int> _planLastUse = [];
 
     /// <summary>
-    /// How many Conv chains the inference plan fuses, how many BatchNormalizations it folds, and how many MatMuls by a
-    /// constant weight it runs from packed weights (for the summary and tests).
+    /// How many Conv chains the inference plan fuses, how many BatchNormalizations it folds, how many MatMuls by a
+    /// constant weight it runs from packed weights, and how many layer norms written out as ops it runs as one (for
+    /// the summary and tests).
     /// </summary>
-    public (int Convolutions, int FoldedNorms, int Products) FusedBlocks =>
-        (_plan.Count(s => s.Block is not null), _plan.Count(s => s.Block?.Norm is not null), _plan.Count(s => s.Product is not null));
+    public (int Convolutions, int FoldedNorms, int Products, int LayerNorms) FusedBlocks =>
+        (_plan.Count(s => s.Block is not null), _plan.Count(s => s.Block?.Norm is not null), _plan.Count(s => s.Product is not null),
+         _plan.Count(s => s.Norm is not null));
 
     private void BuildInferencePlan()
     {
@@ -151,12 +180,20 @@ public sealed partial class OnnxModule
             }
             productAt[last] = new MatmulBlock(matmul, bias, gelu, last.Outputs[0]);
         }
+        var normAt = new Dictionary<OnnxNode, NormBlock>();
+        foreach (var mean in _nodes.Where(n => n.OpType == "ReduceMean"))
+            if (LayerNormAt(mean, readers, graphOutputs, absorbed) is { } norm)
+            {
+                absorbed.UnionWith(norm.Nodes);
+                normAt[norm.Shift] = norm;
+            }
         // Every node of a chain between the Conv and the block's last node has a single reader, so running the block
         // where its last node was keeps the order valid (the residual is computed by then).
         foreach (var node in _nodes)
         {
             if (blockAt.TryGetValue(node, out var block)) _plan.Add(new PlanStep(null, block));
             else if (productAt.TryGetValue(node, out var product)) _plan.Add(new PlanStep(null, null, product));
+            else if (normAt.TryGetValue(node, out var norm)) _plan.Add(new PlanStep(null, null, null, norm));
             else if (!absorbed.Contains(node)) _plan.Add(new PlanStep(node, null));
         }
         for (int i = 0; i < _plan.Count; i++)
@@ -181,6 +218,63 @@ public sealed partial class OnnxModule
             return null;
         var nodes = new GeluNodes(div, erf, addOne, mul, half);
         return GeluConstantsHold(nodes, name => _weights.TryGetValue(name, out var w) ? w : _constants.GetValueOrDefault(name)) ? nodes : null;
+    }
+
+    // The nine nodes of a LayerNormalization written out (see NormBlock) starting at `mean`, if they are there, reduce
+    // over the last axis only, and nothing else reads what lies between them.
+    private NormBlock? LayerNormAt(OnnxNode mean, Dictionary<string, List<int>> readers, HashSet<string> graphOutputs, HashSet<OnnxNode> absorbed)
+    {
+        if (!ReducesLastAxis(mean) || absorbed.Contains(mean)) return null;
+        string x = mean.Inputs[0];
+        OnnxNode? Only(string value, string op, int inputs = 2) =>
+            !graphOutputs.Contains(value) && readers.TryGetValue(value, out var list) && list.Count == 1 && _nodes[list[0]].OpType == op
+            && _nodes[list[0]].Inputs.Length == inputs && _nodes[list[0]].Inputs.Count(i => i == value) == 1 && !absorbed.Contains(_nodes[list[0]])
+                ? _nodes[list[0]] : null;
+        if (Only(mean.Outputs[0], "Sub") is not { } sub || sub.Inputs[0] != x || sub.Inputs[1] != mean.Outputs[0]) return null;
+        string d = sub.Outputs[0];
+        if (graphOutputs.Contains(d) || !readers.TryGetValue(d, out var dReaders) || dReaders.Count != 2) return null;
+        var pow = dReaders.Select(i => _nodes[i]).FirstOrDefault(n => n is { OpType: "Pow", Inputs.Length: 2 } && n.Inputs[0] == d && n.Inputs[1] != d);
+        var div = dReaders.Select(i => _nodes[i]).FirstOrDefault(n => n is { OpType: "Div", Inputs.Length: 2 } && n.Inputs[0] == d && n.Inputs[1] != d);
+        if (pow is null || div is null || absorbed.Contains(pow) || absorbed.Contains(div)) return null;
+        if (Only(pow.Outputs[0], "ReduceMean", pow.Opset >= 18 ? 2 : 1) is not { } variance || !ReducesLastAxis(variance)
+            || Only(variance.Outputs[0], "Add") is not { } addEps || Only(addEps.Outputs[0], "Sqrt", 1) is not { } sqrt
+            || Only(sqrt.Outputs[0], "Div") != div || Only(div.Outputs[0], "Mul") is not { } scale || Only(scale.Outputs[0], "Add") is not { } shift)
+            return null;
+        var norm = new NormBlock(mean, sub, pow, variance, addEps, sqrt, div, scale, shift);
+        bool Known(string name) => _weights.ContainsKey(name) || _constants.ContainsKey(name);
+        return Known(norm.Exponent) && Known(norm.Epsilon) && Known(norm.Gamma) && Known(norm.Beta) ? norm : null;
+    }
+
+    // ReduceMean over [-1] with the dimension kept: the axes as an attribute, or from opset 18 a constant input.
+    private bool ReducesLastAxis(OnnxNode reduce)
+    {
+        if (reduce.Int("keepdims", 1) == 0) return false;
+        long[]? axes = reduce.Opset < 18 ? reduce.Ints("axes")
+            : reduce.Inputs.Length > 1 && _constants.TryGetValue(reduce.Inputs[1], out var a) && a.DType == DType.Int64 ? a.ToArray<long>() : null;
+        return axes is [-1];
+    }
+
+    private Tensor RunNorm(NormBlock block, Func<string, Tensor> lookup)
+    {
+        try
+        {
+            var x = lookup(block.X);
+            Tensor exponent = lookup(block.Exponent), epsilon = lookup(block.Epsilon), gamma = lookup(block.Gamma), beta = lookup(block.Beta);
+            int c = x.Rank == 0 ? -1 : x.Shape[^1];
+            bool fuses = x.DType.IsFloatingPoint() && exponent.Numel == 1 && exponent.Item() == 2 && epsilon.Numel == 1
+                && gamma is { Rank: 1 } && gamma.Shape[0] == c && gamma.DType == x.DType && beta is { Rank: 1 } && beta.Shape[0] == c && beta.DType == x.DType;
+            if (fuses) return Functional.LayerNorm(x, [c], gamma, beta, epsilon.Item());
+            // Not a layer norm after all (another exponent, γ broadcast otherwise…): the nodes run as written.
+            var values = new Dictionary<string, Tensor>();
+            foreach (var node in block.Nodes)
+                values[node.Outputs[0]] = RunNode(node, node.Inputs.Select(n => n == "" ? null : values.TryGetValue(n, out var t) ? t : lookup(n)).ToArray(), false)[0];
+            return values[block.Output];
+        }
+        catch (OnnxException e) { throw new OnnxException($"{Source}: {block.Shift.Describe()}: {e.Message}", e); }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException)
+        {
+            throw new OnnxException($"{Source}: {block.Shift.Describe()}: {e.Message}", e);
+        }
     }
 
     // Whether the divisor is √2, the added constant 1 and the factor 0.5 (as float32 rounds them).
