@@ -26,17 +26,23 @@ internal static unsafe partial class GemmDriver<T, TKernel>
     /// <paramref name="kc"/>; <paramref name="p"/>.B is not read. Threads split C as <see cref="Run"/> does, each
     /// packing its own rows of A and reading its columns' panels of B.
     /// </summary>
-    public static void RunPackedB(in GemmProblem<T> p, T* packedB, int kc, int threads)
+    public static void RunPackedB(in GemmProblem<T> p, T* packedB, int kc, int threads) => RunPrepacked(p, packedB, kc, threads, packedB: true);
+
+    /// <summary>
+    /// <see cref="RunPackedA"/> or <see cref="RunPackedB"/>: the threads' rectangles of C (<see cref="ThreadGrid"/>),
+    /// each run from the operand packed ahead of time, starting at its first row (A) or column (B) panel.
+    /// </summary>
+    private static void RunPrepacked(in GemmProblem<T> p, T* packed, int kc, int threads, bool packedB)
     {
         int mPanels = (p.M + TKernel.MR - 1) / TKernel.MR;
         int nPanels = (p.N + TKernel.NR - 1) / TKernel.NR;
         var grid = ThreadGrid.Choose(threads, p.M, p.N, mPanels, nPanels);
         if (grid.Threads <= 1)
         {
-            RunBlockedPackedB(p, packedB, nPanels, 0, kc);
+            RunRectangle(p, packed, kc, packedB, mPanels, nPanels, 0, 0);
             return;
         }
-        ParallelHelper.For(grid.Threads, 1, (Problem: p, Grid: grid, MPanels: mPanels, NPanels: nPanels, PackedB: (nint)packedB, Kc: kc),
+        ParallelHelper.For(grid.Threads, 1, (Problem: p, Grid: grid, MPanels: mPanels, NPanels: nPanels, Packed: (nint)packed, Kc: kc, PackedB: packedB),
             static (job, first, end) =>
             {
                 for (int t = first; t < end; t++)
@@ -45,9 +51,15 @@ internal static unsafe partial class GemmDriver<T, TKernel>
                     var (j0, j1) = job.Grid.Columns(t, job.NPanels);
                     var sub = job.Problem.Rows(i0 * TKernel.MR, Math.Min(job.Problem.M, i1 * TKernel.MR))
                         .Columns(j0 * TKernel.NR, Math.Min(job.Problem.N, j1 * TKernel.NR));
-                    RunBlockedPackedB(sub, (T*)job.PackedB, job.NPanels, j0, job.Kc);
+                    RunRectangle(sub, (T*)job.Packed, job.Kc, job.PackedB, job.MPanels, job.NPanels, i0, j0);
                 }
             });
+    }
+
+    private static void RunRectangle(in GemmProblem<T> p, T* packed, int kc, bool packedB, int mPanels, int nPanels, int firstRowPanel, int firstColumnPanel)
+    {
+        if (packedB) RunBlockedPackedB(p, packed, nPanels, firstColumnPanel, kc);
+        else RunBlockedPackedA(p, packed, mPanels, firstRowPanel, kc);
     }
 
     /// <summary>
