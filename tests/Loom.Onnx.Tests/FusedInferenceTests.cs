@@ -42,7 +42,7 @@ public class FusedInferenceTests
         var model = OnnxModule.Load(ResidualBlock(DType.Float64));
         // conv–BN–ReLU, conv–BN–Add–ReLU, the shortcut conv–BN (its output is returned, so the chain stops there) and
         // conv–ReLU; the last conv has nothing to fuse.
-        Assert.Equal((4, 3), model.FusedBlocks);
+        Assert.Equal((4, 3, 0, 0), model.FusedBlocks);
         var x = Tensor.Randn(new Shape(2, 3, 8, 8), new Loom.Random.Generator(5), DType.Float64);
         Tensor[] fused;
         using (new NoGrad()) fused = model.Run(x);
@@ -73,6 +73,126 @@ public class FusedInferenceTests
         model.LoadStateDict(state);
         using (new NoGrad()) after = model.Forward(x);
         TensorAssert.Close(Unfused(model, x)[0], after, 1e-4, 1e-4);
+    }
+
+    // A transformer's feed-forward block as exported from PyTorch: MatMul by a weight and Add of the bias (bias first),
+    // ReLU, MatMul without a bias and a residual Add (not a constant: it stays a node), then a MatMul whose output the
+    // graph also returns (so its bias Add stays a node), and a MatMul by a computed value (not a weight).
+    private static byte[] FeedForward(DType dtype)
+    {
+        var g = new Loom.Random.Generator(22);
+        Tensor R(params int[] s) => Tensor.Randn(new Shape(s), g).Mul(0.5).To(dtype);
+        return new OnnxGraphBuilder(13).TypedInput("x", dtype == DType.Float64 ? OnnxDataType.Double : OnnxDataType.Float, "N", "T", 8)
+            .Initializer("w1", R(8, 40)).Initializer("b1", R(40)).Initializer("w2", R(40, 8)).Initializer("w3", R(8, 6)).Initializer("b3", R(6))
+            .Node("MatMul", ["x", "w1"], ["h1"]).Node("Add", ["b1", "h1"], ["h2"]).Node("Relu", ["h2"], ["h3"])
+            .Node("MatMul", ["h3", "w2"], ["h4"]).Node("Add", ["h4", "x"], ["h5"])
+            .Node("MatMul", ["h5", "w3"], ["p"]).Node("Add", ["p", "b3"], ["y"])
+            .Node("Transpose", ["h5"], ["h5t"], Ints("perm", 0, 2, 1)).Node("MatMul", ["h5", "h5t"], ["gram"])
+            .Output("y", dtype == DType.Float64 ? OnnxDataType.Double : OnnxDataType.Float)
+            .Output("p", dtype == DType.Float64 ? OnnxDataType.Double : OnnxDataType.Float)
+            .Output("gram", dtype == DType.Float64 ? OnnxDataType.Double : OnnxDataType.Float).Bytes();
+    }
+
+    [Fact]
+    public void Products_by_weights_run_packed_with_the_bias_and_follow_the_weights()
+    {
+        var model = OnnxModule.Load(FeedForward(DType.Float64));
+        Assert.Equal((0, 0, 3, 0), model.FusedBlocks);
+        // 1 × 1 (one row: the unpacked path), 2 × 13 (a partial register panel) and 3 × 20 rows.
+        foreach (var (n, t) in new[] { (1, 1), (2, 13), (3, 20) })
+        {
+            var x = Tensor.Randn(new Shape(n, t, 8), new Loom.Random.Generator((ulong)(n + t)), DType.Float64);
+            Tensor[] fused;
+            using (new NoGrad()) fused = model.Run(x);
+            var expected = Unfused(model, x);
+            for (int i = 0; i < fused.Length; i++) TensorAssert.Close(expected[i], fused[i], 1e-12, 1e-12);
+        }
+        // A step of SGD moves the weights in place; the packed copies follow.
+        var input = Tensor.Randn(new Shape(2, 5, 8), new Loom.Random.Generator(30), DType.Float64);
+        Tensor before, after;
+        using (new NoGrad()) before = model.Run(input)[0];
+        var optimizer = new Sgd(model.Parameters(), 0.1);
+        model.Run(input)[0].Square().Sum().Backward();
+        optimizer.Step();
+        using (new NoGrad()) after = model.Run(input)[0];
+        Assert.False(before.AllClose(after, 1e-3, 1e-3));
+        TensorAssert.Close(Unfused(model, input)[0], after, 1e-12, 1e-12);
+    }
+
+    // BERT's feed-forward GELU as PyTorch exports it: (h · (erf(h / √2) + 1)) · 0.5 after MatMul and the bias Add.
+    private static byte[] GeluFeedForward()
+    {
+        var g = new Loom.Random.Generator(23);
+        Tensor R(params int[] s) => Tensor.Randn(new Shape(s), g).To(DType.Float64);
+        Tensor S(double v) => Tensor.Scalar(v, DType.Float64);
+        return new OnnxGraphBuilder(13).TypedInput("x", OnnxDataType.Double, "N", 6)
+            .Initializer("w", R(6, 40)).Initializer("b", R(40)).Initializer("root2", S(Math.Sqrt(2))).Initializer("one", S(1)).Initializer("half", S(0.5))
+            .Node("MatMul", ["x", "w"], ["m"]).Node("Add", ["m", "b"], ["h"])
+            .Node("Div", ["h", "root2"], ["a"]).Node("Erf", ["a"], ["e"]).Node("Add", ["e", "one"], ["f"])
+            .Node("Mul", ["h", "f"], ["p"]).Node("Mul", ["p", "half"], ["y"])
+            .Output("y", OnnxDataType.Double).Bytes();
+    }
+
+    [Fact]
+    public void Gelu_written_out_runs_in_the_products_epilogue_while_its_constants_hold()
+    {
+        var model = OnnxModule.Load(GeluFeedForward());
+        var x = Tensor.Randn(new Shape(9, 6), new Loom.Random.Generator(31), DType.Float64);
+        Tensor fused;
+        using (new NoGrad()) fused = model.Forward(x);
+        Assert.Equal((0, 0, 1, 0), model.FusedBlocks);
+        var h = x.Matmul(model.StateDict()["w"]).Add(model.StateDict()["b"]);
+        TensorAssert.Close(h.Gelu(), fused, 1e-12, 1e-12);
+        TensorAssert.Close(Unfused(model, x)[0], fused, 1e-12, 1e-12);
+        // A fine-tuned constant is no longer GELU's: the nodes run as written.
+        using (new NoGrad()) model.StateDict()["half"].MulInPlace(3.0);
+        using (new NoGrad()) fused = model.Forward(x);
+        TensorAssert.Close(h.Gelu().Mul(3), fused, 1e-12, 1e-12);
+        TensorAssert.Close(Unfused(model, x)[0], fused, 1e-12, 1e-12);
+    }
+
+    // LayerNormalization over the last axis as PyTorch writes it out before opset 17, after a residual Add (x has two
+    // readers), at opset 13 (axes as attributes) and 18 (axes as constant inputs); a second ReduceMean over axis 1
+    // is not a layer norm.
+    private static byte[] WrittenOutLayerNorm(int opset)
+    {
+        var g = new Loom.Random.Generator(24);
+        Tensor R(params int[] s) => Tensor.Randn(new Shape(s), g).To(DType.Float64);
+        Tensor S(double v) => Tensor.Scalar(v, DType.Float64);
+        var b = new OnnxGraphBuilder(opset).TypedInput("x", OnnxDataType.Double, "N", 5, 12).TypedInput("r", OnnxDataType.Double, "N", 5, 12)
+            .Initializer("two", S(2)).Initializer("eps", S(1e-5)).Initializer("gamma", R(12)).Initializer("beta", R(12))
+            .Initializer("last", Tensor.FromArray(new long[] { -1 }, 1)).Initializer("second", Tensor.FromArray(new long[] { 1 }, 1))
+            .Node("Add", ["x", "r"], ["s"]);
+        AttributeProto[] Axes(long axis) => opset < 18 ? [Ints("axes", axis)] : [];
+        string[] In(string value, string axes) => opset < 18 ? [value] : [value, axes];
+        return b.Node("ReduceMean", In("s", "last"), ["m"], Axes(-1)).Node("Sub", ["s", "m"], ["d"]).Node("Pow", ["d", "two"], ["p"])
+            .Node("ReduceMean", In("p", "last"), ["v"], Axes(-1)).Node("Add", ["v", "eps"], ["ve"]).Node("Sqrt", ["ve"], ["sd"])
+            .Node("Div", ["d", "sd"], ["n"]).Node("Mul", ["n", "gamma"], ["ng"]).Node("Add", ["ng", "beta"], ["y"])
+            .Node("ReduceMean", In("y", "second"), ["z"], Axes(1))
+            .Output("y", OnnxDataType.Double).Output("z", OnnxDataType.Double).Bytes();
+    }
+
+    [Theory]
+    [InlineData(13)]
+    [InlineData(18)]
+    public void Layer_norm_written_out_runs_as_one_while_it_is_one(int opset)
+    {
+        var model = OnnxModule.Load(WrittenOutLayerNorm(opset));
+        Assert.Equal((0, 0, 0, 1), model.FusedBlocks);
+        var x = Tensor.Randn(new Shape(3, 5, 12), new Loom.Random.Generator(32), DType.Float64);
+        var r = Tensor.Randn(new Shape(3, 5, 12), new Loom.Random.Generator(33), DType.Float64);
+        Tensor[] fused;
+        using (new NoGrad()) fused = model.Run(x, r);
+        var state = model.StateDict();
+        var expected = Functional.LayerNorm(x.Add(r), [12], state["gamma"], state["beta"], 1e-5);
+        TensorAssert.Close(expected, fused[0], 1e-12, 1e-12);
+        var unfused = model.Run(x.Detach().RequiresGrad_(), r).Select(t => t.Detach()).ToArray();
+        for (int i = 0; i < 2; i++) TensorAssert.Close(unfused[i], fused[i], 1e-12, 1e-12);
+        // A fine-tuned exponent is no longer a variance: the nodes run as written.
+        using (new NoGrad()) state["two"].AddInPlace(1.0);
+        using (new NoGrad()) fused = model.Run(x, r);
+        Assert.False(expected.AllClose(fused[0], 1e-3, 1e-3));
+        TensorAssert.Close(model.Run(x.Detach().RequiresGrad_(), r)[0].Detach(), fused[0], 1e-12, 1e-12);
     }
 
     [Fact]

@@ -28,29 +28,7 @@ internal static unsafe partial class GemmDriver<T, TKernel>
     /// C = alpha · A · op(B) + beta · C with A packed by <see cref="PackWholeA"/> at depth block <paramref name="kc"/>;
     /// <paramref name="p"/>.A is not read. Threads split C as <see cref="Run"/> does, each reading its rows' panels.
     /// </summary>
-    public static void RunPackedA(in GemmProblem<T> p, T* packedA, int kc, int threads)
-    {
-        int mPanels = (p.M + TKernel.MR - 1) / TKernel.MR;
-        int nPanels = (p.N + TKernel.NR - 1) / TKernel.NR;
-        var grid = ThreadGrid.Choose(threads, p.M, p.N, mPanels, nPanels);
-        if (grid.Threads <= 1)
-        {
-            RunBlockedPackedA(p, packedA, mPanels, 0, kc);
-            return;
-        }
-        ParallelHelper.For(grid.Threads, 1, (Problem: p, Grid: grid, MPanels: mPanels, NPanels: nPanels, PackedA: (nint)packedA, Kc: kc),
-            static (job, first, end) =>
-            {
-                for (int t = first; t < end; t++)
-                {
-                    var (i0, i1) = job.Grid.Rows(t, job.MPanels);
-                    var (j0, j1) = job.Grid.Columns(t, job.NPanels);
-                    var sub = job.Problem.Rows(i0 * TKernel.MR, Math.Min(job.Problem.M, i1 * TKernel.MR))
-                        .Columns(j0 * TKernel.NR, Math.Min(job.Problem.N, j1 * TKernel.NR));
-                    RunBlockedPackedA(sub, (T*)job.PackedA, job.MPanels, i0, job.Kc);
-                }
-            });
-    }
+    public static void RunPackedA(in GemmProblem<T> p, T* packedA, int kc, int threads) => RunPrepacked(p, packedA, kc, threads, packedB: false);
 
     /// <summary>The depth loop of <see cref="RunBlocked"/> for rows starting at panel <paramref name="firstPanel"/> of a packed A of <paramref name="mPanels"/> panels.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -11,12 +11,73 @@ namespace Loom.Onnx;
 // uses batch statistics, and gradients reach scale and B as separate parameters.
 public sealed partial class OnnxModule
 {
-    /// <summary>One step of the inference plan: an imported node, or a convolution block standing for several.</summary>
-    private sealed record PlanStep(OnnxNode? Node, ConvBlock? Block)
+    /// <summary>One step of the inference plan: an imported node, or a convolution or product block standing for several.</summary>
+    private sealed record PlanStep(OnnxNode? Node, ConvBlock? Block, MatmulBlock? Product = null, NormBlock? Norm = null)
     {
-        public IEnumerable<string> Inputs => Node?.Inputs ?? Block!.Inputs;
+        public IEnumerable<string> Inputs => Node?.Inputs ?? Block?.Inputs ?? Product?.Inputs ?? Norm!.Inputs;
 
-        public string[] Outputs => Node?.Outputs ?? [Block!.Output];
+        public string[] Outputs => Node?.Outputs ?? [Block?.Output ?? Product?.Output ?? Norm!.Output];
+    }
+
+    /// <summary>
+    /// LayerNormalization over the last axis written out as ops, as PyTorch exports it from BERT-style models before
+    /// opset 17: d = x − ReduceMean(x); y = d / Sqrt(ReduceMean(Pow(d, 2)) + ε) · γ + β — nine nodes and eight passes
+    /// over the activations, run as one <see cref="Functional.LayerNorm"/> while the exponent is 2 and γ, β fit.
+    /// </summary>
+    private sealed record NormBlock(OnnxNode Mean, OnnxNode Sub, OnnxNode Pow, OnnxNode Variance, OnnxNode AddEps, OnnxNode Sqrt,
+        OnnxNode Div, OnnxNode Scale, OnnxNode Shift)
+    {
+        public OnnxNode[] Nodes => [Mean, Sub, Pow, Variance, AddEps, Sqrt, Div, Scale, Shift];
+
+        public string X => Mean.Inputs[0];
+        public string Output => Shift.Outputs[0];
+        public string Exponent => GeluNodes.Other(Pow, Sub.Outputs[0]);
+        public string Epsilon => GeluNodes.Other(AddEps, Variance.Outputs[0]);
+        public string Gamma => GeluNodes.Other(Scale, Div.Outputs[0]);
+        public string Beta => GeluNodes.Other(Shift, Scale.Outputs[0]);
+
+        public IEnumerable<string> Inputs
+        {
+            get
+            {
+                var inner = Nodes.Select(n => n.Outputs[0]).ToHashSet();
+                return Nodes.SelectMany(n => n.Inputs).Where(i => i != "" && !inner.Contains(i)).Distinct();
+            }
+        }
+    }
+
+    /// <summary>
+    /// A MatMul by a constant weight [in, out] and the Add of a constant bias [out] after it, run as one product from
+    /// the weight packed once (<see cref="PackedMatmulWeight"/>) with the bias in GEMM's epilogue: a transformer's
+    /// projections, where packing the weight on every call cost as much as the product at batch 1.
+    /// </summary>
+    private sealed class MatmulBlock(OnnxNode matmul, string? bias, GeluNodes? gelu, string output)
+    {
+        public OnnxNode Matmul { get; } = matmul;
+        public string? Bias { get; } = bias;
+        public GeluNodes? Gelu { get; } = gelu;
+        public string Output { get; } = output;
+
+        public IEnumerable<string> Inputs =>
+            Matmul.Inputs.Concat(Bias is null ? [] : [Bias]).Concat(Gelu?.Nodes.SelectMany(n => n.Inputs).Where(i => !Gelu.Internal.Contains(i)) ?? []).Distinct();
+
+        public PackedMatmulWeight? Packed;
+    }
+
+    /// <summary>
+    /// GELU written out as ops, as PyTorch exports it from BERT-style models: y = (h · (erf(h / √2) + 1)) · 0.5. The
+    /// product block applies it in GEMM's epilogue (<see cref="Activation.Gelu"/>, the same function) while its three
+    /// constants hold those values; parameters can be fine-tuned, so they are checked on every run.
+    /// </summary>
+    private sealed record GeluNodes(OnnxNode Div, OnnxNode Erf, OnnxNode AddOne, OnnxNode Mul, OnnxNode Half)
+    {
+        public OnnxNode[] Nodes => [Div, Erf, AddOne, Mul, Half];
+
+        /// <summary>The values only these nodes read and write (the block's input h included).</summary>
+        public HashSet<string> Internal => [Div.Inputs[0], .. Nodes.Select(n => n.Outputs[0])];
+
+        /// <summary>The constant operand of a binary node: the input other than <paramref name="value"/>.</summary>
+        public static string Other(OnnxNode node, string value) => node.Inputs[0] == value ? node.Inputs[1] : node.Inputs[0];
     }
 
     /// <summary>A Conv and the nodes fused into it; the block's output is the last node's.</summary>
@@ -41,8 +102,14 @@ public sealed partial class OnnxModule
     private readonly List<PlanStep> _plan = [];
     private readonly Dictionary<string, int> _planLastUse = [];
 
-    /// <summary>How many Conv chains the inference plan fuses, and how many BatchNormalizations it folds (for the summary and tests).</summary>
-    public (int Convolutions, int FoldedNorms) FusedBlocks => (_plan.Count(s => s.Block is not null), _plan.Count(s => s.Block?.Norm is not null));
+    /// <summary>
+    /// How many Conv chains the inference plan fuses, how many BatchNormalizations it folds, how many MatMuls by a
+    /// constant weight it runs from packed weights, and how many layer norms written out as ops it runs as one (for
+    /// the summary and tests).
+    /// </summary>
+    public (int Convolutions, int FoldedNorms, int Products, int LayerNorms) FusedBlocks =>
+        (_plan.Count(s => s.Block is not null), _plan.Count(s => s.Block?.Norm is not null), _plan.Count(s => s.Product is not null),
+         _plan.Count(s => s.Norm is not null));
 
     private void BuildInferencePlan()
     {
@@ -87,16 +154,136 @@ public sealed partial class OnnxModule
             absorbed.UnionWith(chain);
             blockAt[last] = new ConvBlock(conv, norm, residual, relu, last.Outputs[0]);
         }
+        var productAt = new Dictionary<OnnxNode, MatmulBlock>();
+        foreach (var matmul in _nodes.Where(n => n.OpType == "MatMul" && n.Inputs.Length == 2))
+        {
+            if (!_weights.TryGetValue(matmul.Inputs[1], out var weight) || weight.Rank != 2 || weight.Numel == 0
+                || weight.DType is not (DType.Float32 or DType.Float64) || absorbed.Contains(matmul)) continue;
+            var last = matmul;
+            string? bias = null;
+            if (SoleReader(matmul.Outputs[0]) is { OpType: "Add", Inputs.Length: 2 } add)
+            {
+                string other = add.Inputs[0] == matmul.Outputs[0] ? add.Inputs[1] : add.Inputs[0];
+                if (_weights.TryGetValue(other, out var b) && b.Rank == 1 && b.Shape[0] == weight.Shape[1] && b.DType == weight.DType)
+                {
+                    bias = other;
+                    last = add;
+                }
+            }
+            var gelu = GeluAfter(last.Outputs[0], readers, graphOutputs, absorbed);
+            absorbed.Add(matmul);
+            absorbed.Add(last);
+            if (gelu is not null)
+            {
+                absorbed.UnionWith(gelu.Nodes);
+                last = gelu.Half;
+            }
+            productAt[last] = new MatmulBlock(matmul, bias, gelu, last.Outputs[0]);
+        }
+        var normAt = new Dictionary<OnnxNode, NormBlock>();
+        foreach (var mean in _nodes.Where(n => n.OpType == "ReduceMean"))
+            if (LayerNormAt(mean, readers, graphOutputs, absorbed) is { } norm)
+            {
+                absorbed.UnionWith(norm.Nodes);
+                normAt[norm.Shift] = norm;
+            }
         // Every node of a chain between the Conv and the block's last node has a single reader, so running the block
         // where its last node was keeps the order valid (the residual is computed by then).
         foreach (var node in _nodes)
         {
             if (blockAt.TryGetValue(node, out var block)) _plan.Add(new PlanStep(null, block));
+            else if (productAt.TryGetValue(node, out var product)) _plan.Add(new PlanStep(null, null, product));
+            else if (normAt.TryGetValue(node, out var norm)) _plan.Add(new PlanStep(null, null, null, norm));
             else if (!absorbed.Contains(node)) _plan.Add(new PlanStep(node, null));
         }
         for (int i = 0; i < _plan.Count; i++)
             foreach (var name in _plan[i].Inputs)
                 if (name != "") _planLastUse[name] = i;
+    }
+
+    // The five GELU nodes reading `h` (see GeluNodes), if they are there with their constants and nothing else reads
+    // what lies between them.
+    private GeluNodes? GeluAfter(string h, Dictionary<string, List<int>> readers, HashSet<string> graphOutputs, HashSet<OnnxNode> absorbed)
+    {
+        if (graphOutputs.Contains(h) || !readers.TryGetValue(h, out var hReaders) || hReaders.Count != 2) return null;
+        var hNodes = hReaders.Select(i => _nodes[i]).ToArray();
+        var div = hNodes.FirstOrDefault(n => n is { OpType: "Div", Inputs.Length: 2 } && n.Inputs[0] == h && n.Inputs[1] != h);
+        var mul = hNodes.FirstOrDefault(n => n is { OpType: "Mul", Inputs.Length: 2 } && n.Inputs.Count(i => i == h) == 1);
+        if (div is null || mul is null || absorbed.Contains(div) || absorbed.Contains(mul)) return null;
+        OnnxNode? Only(string value, string op) =>
+            !graphOutputs.Contains(value) && readers.TryGetValue(value, out var list) && list.Count == 1 && _nodes[list[0]].OpType == op
+            && _nodes[list[0]].Inputs.Count(i => i == value) == 1 && !absorbed.Contains(_nodes[list[0]]) ? _nodes[list[0]] : null;
+        if (Only(div.Outputs[0], "Erf") is not { } erf || Only(erf.Outputs[0], "Add") is not { Inputs.Length: 2 } addOne
+            || Only(addOne.Outputs[0], "Mul") is not { } product || product != mul || Only(mul.Outputs[0], "Mul") is not { Inputs.Length: 2 } half)
+            return null;
+        var nodes = new GeluNodes(div, erf, addOne, mul, half);
+        return GeluConstantsHold(nodes, name => _weights.TryGetValue(name, out var w) ? w : _constants.GetValueOrDefault(name)) ? nodes : null;
+    }
+
+    // The nine nodes of a LayerNormalization written out (see NormBlock) starting at `mean`, if they are there, reduce
+    // over the last axis only, and nothing else reads what lies between them.
+    private NormBlock? LayerNormAt(OnnxNode mean, Dictionary<string, List<int>> readers, HashSet<string> graphOutputs, HashSet<OnnxNode> absorbed)
+    {
+        if (!ReducesLastAxis(mean) || absorbed.Contains(mean)) return null;
+        string x = mean.Inputs[0];
+        OnnxNode? Only(string value, string op, int inputs = 2) =>
+            !graphOutputs.Contains(value) && readers.TryGetValue(value, out var list) && list.Count == 1 && _nodes[list[0]].OpType == op
+            && _nodes[list[0]].Inputs.Length == inputs && _nodes[list[0]].Inputs.Count(i => i == value) == 1 && !absorbed.Contains(_nodes[list[0]])
+                ? _nodes[list[0]] : null;
+        if (Only(mean.Outputs[0], "Sub") is not { } sub || sub.Inputs[0] != x || sub.Inputs[1] != mean.Outputs[0]) return null;
+        string d = sub.Outputs[0];
+        if (graphOutputs.Contains(d) || !readers.TryGetValue(d, out var dReaders) || dReaders.Count != 2) return null;
+        var pow = dReaders.Select(i => _nodes[i]).FirstOrDefault(n => n is { OpType: "Pow", Inputs.Length: 2 } && n.Inputs[0] == d && n.Inputs[1] != d);
+        var div = dReaders.Select(i => _nodes[i]).FirstOrDefault(n => n is { OpType: "Div", Inputs.Length: 2 } && n.Inputs[0] == d && n.Inputs[1] != d);
+        if (pow is null || div is null || absorbed.Contains(pow) || absorbed.Contains(div)) return null;
+        if (Only(pow.Outputs[0], "ReduceMean", pow.Opset >= 18 ? 2 : 1) is not { } variance || !ReducesLastAxis(variance)
+            || Only(variance.Outputs[0], "Add") is not { } addEps || Only(addEps.Outputs[0], "Sqrt", 1) is not { } sqrt
+            || Only(sqrt.Outputs[0], "Div") != div || Only(div.Outputs[0], "Mul") is not { } scale || Only(scale.Outputs[0], "Add") is not { } shift)
+            return null;
+        var norm = new NormBlock(mean, sub, pow, variance, addEps, sqrt, div, scale, shift);
+        bool Known(string name) => _weights.ContainsKey(name) || _constants.ContainsKey(name);
+        return Known(norm.Exponent) && Known(norm.Epsilon) && Known(norm.Gamma) && Known(norm.Beta) ? norm : null;
+    }
+
+    // ReduceMean over [-1] with the dimension kept: the axes as an attribute, or from opset 18 a constant input.
+    private bool ReducesLastAxis(OnnxNode reduce)
+    {
+        if (reduce.Int("keepdims", 1) == 0) return false;
+        long[]? axes = reduce.Opset < 18 ? reduce.Ints("axes")
+            : reduce.Inputs.Length > 1 && _constants.TryGetValue(reduce.Inputs[1], out var a) && a.DType == DType.Int64 ? a.ToArray<long>() : null;
+        return axes is [-1];
+    }
+
+    private Tensor RunNorm(NormBlock block, Func<string, Tensor> lookup)
+    {
+        try
+        {
+            var x = lookup(block.X);
+            Tensor exponent = lookup(block.Exponent), epsilon = lookup(block.Epsilon), gamma = lookup(block.Gamma), beta = lookup(block.Beta);
+            int c = x.Rank == 0 ? -1 : x.Shape[^1];
+            bool fuses = x.DType.IsFloatingPoint() && exponent.Numel == 1 && exponent.Item() == 2 && epsilon.Numel == 1
+                && gamma is { Rank: 1 } && gamma.Shape[0] == c && gamma.DType == x.DType && beta is { Rank: 1 } && beta.Shape[0] == c && beta.DType == x.DType;
+            if (fuses) return Functional.LayerNorm(x, [c], gamma, beta, epsilon.Item());
+            // Not a layer norm after all (another exponent, γ broadcast otherwise…): the nodes run as written.
+            var values = new Dictionary<string, Tensor>();
+            foreach (var node in block.Nodes)
+                values[node.Outputs[0]] = RunNode(node, node.Inputs.Select(n => n == "" ? null : values.TryGetValue(n, out var t) ? t : lookup(n)).ToArray(), false)[0];
+            return values[block.Output];
+        }
+        catch (OnnxException e) { throw new OnnxException($"{Source}: {block.Shift.Describe()}: {e.Message}", e); }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException)
+        {
+            throw new OnnxException($"{Source}: {block.Shift.Describe()}: {e.Message}", e);
+        }
+    }
+
+    // Whether the divisor is √2, the added constant 1 and the factor 0.5 (as float32 rounds them).
+    private static bool GeluConstantsHold(GeluNodes gelu, Func<string, Tensor?> value)
+    {
+        static bool Is(Tensor? t, double expected) =>
+            t is { Numel: 1 } && t.DType.IsFloatingPoint() && Math.Abs(t.Item() - expected) <= 1e-6 * expected;
+        return Is(value(gelu.Div.Inputs[1]), Math.Sqrt(2)) && Is(value(GeluNodes.Other(gelu.AddOne, gelu.Erf.Outputs[0])), 1)
+            && Is(value(GeluNodes.Other(gelu.Half, gelu.Mul.Outputs[0])), 0.5);
     }
 
     // A BatchNormalization folds when its statistics and affine parameters are initializers of one value per output
@@ -130,6 +317,29 @@ public sealed partial class OnnxModule
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException)
         {
             throw new OnnxException($"{Source}: {conv.Describe()}: {e.Message}", e);
+        }
+    }
+
+    private Tensor RunProduct(MatmulBlock block, Func<string, Tensor> lookup)
+    {
+        var matmul = block.Matmul;
+        try
+        {
+            var weight = lookup(matmul.Inputs[1]);
+            if (!ReferenceEquals(block.Packed?.Weight, weight)) block.Packed = new PackedMatmulWeight(weight);
+            bool gelu = block.Gelu is { } g && GeluConstantsHold(g, lookup);
+            var h = Functional.Matmul(lookup(matmul.Inputs[0]), block.Packed, block.Bias is null ? null : lookup(block.Bias), gelu ? Activation.Gelu : Activation.None);
+            if (block.Gelu is null || gelu) return h;
+            // Its constants were changed (fine-tuned): the GELU nodes run as written.
+            var values = new Dictionary<string, Tensor> { [block.Gelu.Div.Inputs[0]] = h };
+            foreach (var node in block.Gelu.Nodes)
+                values[node.Outputs[0]] = RunNode(node, node.Inputs.Select(n => values.TryGetValue(n, out var t) ? t : lookup(n)).ToArray(), false)[0];
+            return values[block.Output];
+        }
+        catch (OnnxException e) { throw new OnnxException($"{Source}: {matmul.Describe()}: {e.Message}", e); }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException)
+        {
+            throw new OnnxException($"{Source}: {matmul.Describe()}: {e.Message}", e);
         }
     }
 

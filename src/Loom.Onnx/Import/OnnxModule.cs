@@ -166,6 +166,8 @@ public sealed partial class OnnxModule : Module<Tensor, Tensor>, IOnnxExportable
             var step = fused ? _plan[i] : new PlanStep(_nodes[i], null);
             Tensor[] results;
             if (step.Block is { } block) results = [RunBlock(block, name => Lookup(values, name))];
+            else if (step.Product is { } product) results = [RunProduct(product, name => Lookup(values, name))];
+            else if (step.Norm is { } norm) results = [RunNorm(norm, name => Lookup(values, name))];
             else results = RunNode(step.Node!, step.Node!.Inputs.Select(name => name == "" ? null : Lookup(values, name)).ToArray(), Training);
             // Drop what no later node reads, so inference holds only the live activations (autograd keeps what backward needs).
             foreach (var name in step.Inputs)

@@ -108,8 +108,12 @@ internal static partial class OnnxOps
 
     // x^c with a constant scalar c (GELU's x³, LayerNorm's x² in decomposed exports) takes the scalar path, whose
     // backward needs no log(x) and so stays finite at x ≤ 0.
+    // A square (LayerNormalization written out as ops: Pow(x − mean, 2)) as a product: pow per element cost 1.9 of
+    // MiniLM's 12 ms at batch 1.
     private static Tensor Pow(Tensor x, Tensor y) =>
-        y.Numel == 1 && y.Rank <= x.Rank && !y.RequiresGrad ? x.Pow(y.Item()) : x.Pow(y);
+        y.Numel == 1 && y.Rank <= x.Rank && !y.RequiresGrad
+            ? (y.Item() == 2 && x.DType.IsFloatingPoint() ? x.Mul(x) : x.Pow(y.Item()))
+            : x.Pow(y);
 
     private static Tensor Clip(OnnxNode n, Tensor?[] x)
     {
