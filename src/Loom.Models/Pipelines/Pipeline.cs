@@ -29,10 +29,14 @@ public static class Pipeline
     /// <param name="loss">The training loss instead of the task's (knowledge distillation: the task loss blended with
     /// the teacher's softened outputs); metrics and the test evaluation's metrics are the task's.</param>
     /// <param name="lossModule">A module whose parameters <paramref name="loss"/> uses (a hint loss's regressor): the
-    /// optimiser trains them with the model's, and they are not part of the model (not in its saved weights).</param>
+    /// optimiser trains them with the model's, and they are not part of the model (not in its saved weights nor in its
+    /// checkpoints, so a run with one does not resume; nor averaged over data-parallel ranks, so it is refused with
+    /// <paramref name="world"/>).</param>
     public static Setup Prepare(TrainingConfig config, RunFolder? folder, IEnumerable<ICallback>? extraCallbacks = null, TaskData? data = null,
         Communicator? world = null, Func<Tensor, Tensor, Tensor>? loss = null, Module? lossModule = null)
     {
+        if (world is not null && lossModule is not null)
+            throw new ArgumentException("a loss module's gradients are not averaged over data-parallel ranks: train it in one process", nameof(lossModule));
         var (task, _, resolved) = Tasks.Resolve(config);
         config = resolved;
         Loom.Threads.Count = config.Threads;
