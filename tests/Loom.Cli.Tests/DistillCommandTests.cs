@@ -53,6 +53,17 @@ public sealed partial class DistillCommandTests(SmallRunFixture run) : IClassFix
         Assert.Equal((0L, 0L), Distil("alone", "--mixup", "--alpha", "0"));
     }
 
+    [Fact]
+    public void With_a_hint_the_teacher_features_are_remembered_beside_its_logits()
+    {
+        var plain = Distil("plain");
+        // The student's 4 hidden units map to the teacher's 8 (the features each last Linear layer reads); the teacher's
+        // features ride in its cache with the logits, so it runs on exactly the samples it runs on without a hint.
+        Assert.Equal(plain, Distil("hinted", "--hint-weight", "0.5"));
+        // α = 0 with a hint still needs the teacher: its features.
+        Assert.Equal(plain, Distil("hint-only", "--hint-weight", "1", "--alpha", "0"));
+    }
+
     /// <summary>
     /// A two-epoch distillation into a run folder that eval takes, with the teacher's counts the command prints: the
     /// samples it ran on and those its remembered outputs served.
@@ -65,6 +76,7 @@ public sealed partial class DistillCommandTests(SmallRunFixture run) : IClassFix
         var counts = TeacherCounts().Match(output);
         Assert.True(counts.Success, result.Output);
         if (extra.Contains("--mixup")) Assert.Contains(", mixup", output);
+        if (extra.Contains("--hint-weight")) Assert.Contains("(4 → 8 features, regressor 40 parameters, not saved)", output);
         Assert.Contains("accuracy", CliRunner.Succeed("eval", CliRunner.RunFolderUnder(_temp.File(name)), "--threads", "1").Output);
         return (long.Parse(counts.Groups[1].Value.Replace(",", "")), long.Parse(counts.Groups[2].Value.Replace(",", "")));
     }
@@ -75,6 +87,7 @@ public sealed partial class DistillCommandTests(SmallRunFixture run) : IClassFix
         CliRunner.Fail(["distill", "--teacher", run.Folder, "--model", "mlp", "--alpha", "1.5"], "--alpha must be in [0, 1], got 1.5");
         CliRunner.Fail(["distill", "--teacher", run.Folder, "--model", "mlp", "--temperature", "0"], "--temperature must be positive, got 0");
         CliRunner.Fail(["distill", "--teacher", _temp.File("missing"), "--model", "mlp"], "missing");
+        CliRunner.Fail(["distill", "--teacher", run.Folder, "--model", "mlp", "--hint-weight", "-1"], "--hint-weight must be 0 or more, got -1");
     }
 
     [GeneratedRegex(@"teacher ran on ([\d,]+) samples, its remembered outputs served ([\d,]+)")]

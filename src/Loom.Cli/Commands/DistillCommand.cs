@@ -6,6 +6,8 @@ namespace Loom.Cli.Commands;
 /// new run folder that eval and predict take like any run. The teacher runs in eval mode once per distinct sample
 /// (<see cref="TeacherCache"/>). With --mixup every training batch is mixed (<see cref="Mixup"/>) and the teacher scores
 /// the mixed batch (function matching); --alpha 0 --mixup is the student trained alone with the same mixup on its labels.
+/// --hint-weight W adds W × the FitNets hint (<see cref="FeatureHint"/>) between the features the two models' last Linear
+/// layers read; its regressor trains with the student and is not saved with it.
 /// </summary>
 internal static class DistillCommand
 {
@@ -16,44 +18,69 @@ internal static class DistillCommand
         var temperature = new Option<double>("--temperature") { Description = "softmax temperature of the soft targets", DefaultValueFactory = _ => 4 };
         var alpha = new Option<double>("--alpha") { Description = "weight of the soft-target term (1 − alpha on the labels)", DefaultValueFactory = _ => 0.9 };
         var mixup = new Option<bool>("--mixup") { Description = "mix each training batch with a shuffled copy of itself (λ uniform in [0, 1]); the teacher scores the mixed batch, the labels mix alike" };
-        var command = options.Command("distill", "Train a smaller model (--model) from a trained run's model (--teacher) by knowledge distillation, into a new run folder", teacher, temperature, alpha, mixup);
+        var hintWeight = new Option<double>("--hint-weight")
+        {
+            Description = "weight of the FitNets hint: the features the student's last Linear layer reads, through a trained linear regressor, match the teacher's in mean squared error (0: none)",
+            DefaultValueFactory = _ => 0,
+        };
+        var command = options.Command("distill", "Train a smaller model (--model) from a trained run's model (--teacher) by knowledge distillation, into a new run folder", teacher, temperature, alpha, mixup, hintWeight);
         command.SetAction(parse =>
         {
             double t = parse.GetValue(temperature), a = parse.GetValue(alpha);
             if (!(t > 0) || !double.IsFinite(t)) throw new UserErrorException($"--temperature must be positive, got {t}");
             if (!(a >= 0 && a <= 1)) throw new UserErrorException($"--alpha must be in [0, 1], got {a}");
+            double hint = parse.GetValue(hintWeight);
+            if (!(hint >= 0) || !double.IsFinite(hint)) throw new UserErrorException($"--hint-weight must be 0 or more, got {hint}");
             var teacherFolder = new RunFolder(RunOptions.ExistingRun(parse.GetValue(teacher)!));
             var trained = Pipeline.Load(teacherFolder, threads: parse.GetValue(options.Threads));
             if (trained.Config.Quantization is not null) throw new UserErrorException($"{teacherFolder.Path} is quantised; distil from the float run it came from");
             var config = Tasks.Resolve(options.Read(parse) with { Data = trained.Config.Data, Task = trained.Config.Task }).Config;
             return options.InNewRunFolder(parse, $"{Path.GetFileNameWithoutExtension(config.Data)}-{config.Model}-distilled",
-                folder => Run(console, config, folder, trained, t, a, parse.GetValue(mixup)), folder => File.Exists(folder.CheckpointPath));
+                folder => Run(console, config, folder, trained, new Recipe(t, a, parse.GetValue(mixup), hint)), folder => File.Exists(folder.CheckpointPath));
         });
         return command;
     }
 
-    private static int Run(IAnsiConsole console, TrainingConfig config, RunFolder folder, TrainedRun teacher, double temperature, double alpha, bool mix)
+    private sealed record Recipe(double Temperature, double Alpha, bool Mixup, double HintWeight);
+
+    private static int Run(IAnsiConsole console, TrainingConfig config, RunFolder folder, TrainedRun teacher, Recipe recipe)
     {
+        var (temperature, alpha, mix, hintWeight) = recipe;
         // The loss sees (output, target) only: the batch's input reaches it through a pre-hook on the student.
         Tensor? input = null;
         bool inputCanRepeat = true;
-        var cache = new TeacherCache(teacher.Model.Forward);
+        // With a hint, the teacher's features ride in the cache beside its logits: [logits | features] per sample.
+        var teacherTap = hintWeight > 0 ? FeatureHint.TapPenultimate(teacher.Model) ?? throw NoLinear(teacher.Config.Model!) : null;
+        var cache = new TeacherCache(x => teacherTap is null ? teacher.Model.Forward(x) : Tensor.Cat([teacher.Model.Forward(x), teacherTap.Features!.Flatten(1)], 1));
         var mixup = mix ? new Mixup(new Loom.Random.Generator(config.Seed)) : null;
+        FeatureTap? studentTap = null;
+        FeatureHint? hint = null;
         Tensor Loss(Tensor output, Tensor target)
         {
             if (input is null) throw new InvalidOperationException("distill: the loss ran before the student's forward");
-            // α = 0 weighs the teacher's term by 0: the student trained alone, without paying for the teacher's forwards.
-            var soft = alpha == 0 ? output.Detach() : cache.Forward(input, remember: inputCanRepeat);
-            return mixup is null
+            // α = 0 weighs the teacher's logits by 0: without a hint the student trains alone, without paying for the teacher's forwards.
+            var scored = alpha == 0 && hint is null ? null : cache.Forward(input, remember: inputCanRepeat);
+            int classes = output.Shape[^1];
+            var soft = scored is null ? output.Detach() : hint is null ? scored : scored.Narrow(1, 0, classes);
+            var loss = mixup is null
                 ? Distillation.Loss(output, soft, target, temperature, alpha)
                 : mixup.Loss(t => Distillation.Loss(output, soft, t, temperature, alpha), target); // the soft term does not read t
+            return hint is null ? loss : loss.Add(hint.Loss(studentTap!.Features!, scored!.Narrow(1, classes, teacherTap!.Width)).Mul(hintWeight));
         }
         var progress = new ProgressDisplay(console, config.Epochs);
         // The student's own --augment: the teacher then sees each augmented view the student sees (consistent teaching,
         // Beyer et al. 2022), since its targets are computed from the batch the student gets.
         if (teacher.Data is ClassificationData) ClassificationTask.Augment(teacher.Data, config);
         bool augmented = teacher.Data is ClassificationData { Augmentation: not null };
-        var setup = Pipeline.Prepare(config, folder, [progress], teacher.Data, loss: Loss);
+        if (teacherTap is not null)
+        {
+            // The student is built here only to size the regressor; Prepare builds the one that trains, the same way.
+            var student = Pipeline.CreateModel(Tasks.Resolve(config).Task, config, teacher.Data);
+            var width = FeatureHint.TapPenultimate(student)?.Width ?? throw NoLinear(config.Model!);
+            hint = new FeatureHint(width, teacherTap.Width, new Loom.Random.Generator(config.Seed));
+        }
+        var setup = Pipeline.Prepare(config, folder, mixup is null ? [progress] : [progress, mixup], teacher.Data, loss: Loss, lossModule: hint);
+        if (hint is not null) studentTap = FeatureHint.TapPenultimate(setup.Model);
         setup.Model.RegisterForwardPreHook((student, x) =>
         {
             // A mixed or augmented training batch is new every time; validation and test batches come again each epoch.
@@ -70,7 +97,8 @@ internal static class DistillCommand
         progress.Throughput = setup.Data.Throughput;
         long teacherParameters = teacher.Model.ParameterCount(), studentParameters = setup.Model.ParameterCount();
         console.MarkupLine($"[bold]loom distill[/] {Markup.Escape(setup.Config.Model!)} ({studentParameters:N0} parameters) from the {Markup.Escape(teacher.Config.Model!)} " +
-            $"({teacherParameters:N0} parameters, {(double)studentParameters / teacherParameters:P1}) on {Markup.Escape(setup.Data.Description)}, T = {temperature}, α = {alpha}{(mix ? ", mixup" : "")}");
+            $"({teacherParameters:N0} parameters, {(double)studentParameters / teacherParameters:P1}) on {Markup.Escape(setup.Data.Description)}, T = {temperature}, α = {alpha}{(mix ? ", mixup" : "")}" +
+            (hint is null ? "" : $", hint × {hintWeight} ({studentTap!.Width} → {teacherTap!.Width} features, regressor {hint.ParameterCount():N0} parameters, not saved)"));
         var result = progress.Run(() => Pipeline.Train(setup, folder));
         if (result.Test is null)
         {
@@ -85,4 +113,6 @@ internal static class DistillCommand
         console.MarkupLine($"run folder: [link]{Markup.Escape(folder.Path)}[/]");
         return 0;
     }
+
+    private static UserErrorException NoLinear(string model) => new($"--hint-weight: the {model} has no Linear layer whose input features could carry the hint");
 }

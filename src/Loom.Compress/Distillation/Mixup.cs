@@ -1,4 +1,5 @@
 using Loom.Random;
+using Loom.Train;
 
 namespace Loom.Compress;
 
@@ -8,8 +9,10 @@ namespace Loom.Compress;
 /// scores that same mixed batch, so its outputs describe points between the training images that it never fitted,
 /// where its soft targets say far more than on the images it memorised. The labels mix with the same λ and π
 /// (<see cref="Loss"/>). One λ per batch costs one pass over the batch, where per-sample transforms cost an epoch ×4.
+/// Given to the trainer as a callback, its generator's state goes into checkpoints, so a resumed run draws the λ and
+/// pairings the uninterrupted run would have drawn instead of those of its first batches again.
 /// </summary>
-public sealed class Mixup(Generator generator)
+public sealed class Mixup(Generator generator) : IStatefulCallback
 {
     /// <summary>The weight of the batch's own samples in the last <see cref="Mix"/> (1 when nothing was mixed).</summary>
     public double Lambda { get; private set; } = 1;
@@ -42,5 +45,23 @@ public sealed class Mixup(Generator generator)
         if (target.Rank == 0 || target.Shape[0] != Partners.Shape[0])
             throw new ArgumentException($"mixup: target {target.Shape} does not match the mixed batch of {Partners.Shape[0]}");
         return loss(target).Mul(Lambda).Add(loss(target.IndexSelect(0, Partners)).Mul(1 - Lambda));
+    }
+
+    public string StateKey => "mixup";
+
+    // Checkpoint states are doubles: each 64-bit word of the generator is kept as two exact 32-bit halves.
+    public Dictionary<string, double> GetState()
+    {
+        var s = generator.GetState();
+        var state = new Dictionary<string, double> { ["has_spare"] = s.HasSpareNormal ? 1 : 0, ["spare"] = s.SpareNormal };
+        foreach (var (name, word) in new[] { ("s0", s.S0), ("s1", s.S1), ("s2", s.S2), ("s3", s.S3) })
+            (state[name + "_high"], state[name + "_low"]) = (word >> 32, word & 0xFFFF_FFFF);
+        return state;
+    }
+
+    public void SetState(IReadOnlyDictionary<string, double> state)
+    {
+        ulong Word(string name) => ((ulong)state[name + "_high"] << 32) | (ulong)state[name + "_low"];
+        generator.SetState(new GeneratorState(Word("s0"), Word("s1"), Word("s2"), Word("s3"), state["has_spare"] != 0, state["spare"]));
     }
 }

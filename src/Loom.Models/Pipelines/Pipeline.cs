@@ -28,9 +28,15 @@ public static class Pipeline
     /// which is what lets a run resume with another rank count.</param>
     /// <param name="loss">The training loss instead of the task's (knowledge distillation: the task loss blended with
     /// the teacher's softened outputs); metrics and the test evaluation's metrics are the task's.</param>
+    /// <param name="lossModule">A module whose parameters <paramref name="loss"/> uses (a hint loss's regressor): the
+    /// optimiser trains them with the model's, and they are not part of the model (not in its saved weights nor in its
+    /// checkpoints, so a run with one does not resume; nor averaged over data-parallel ranks, so it is refused with
+    /// <paramref name="world"/>).</param>
     public static Setup Prepare(TrainingConfig config, RunFolder? folder, IEnumerable<ICallback>? extraCallbacks = null, TaskData? data = null,
-        Communicator? world = null, Func<Tensor, Tensor, Tensor>? loss = null)
+        Communicator? world = null, Func<Tensor, Tensor, Tensor>? loss = null, Module? lossModule = null)
     {
+        if (world is not null && lossModule is not null)
+            throw new ArgumentException("a loss module's gradients are not averaged over data-parallel ranks: train it in one process", nameof(lossModule));
         var (task, _, resolved) = Tasks.Resolve(config);
         config = resolved;
         Loom.Threads.Count = config.Threads;
@@ -43,7 +49,7 @@ public static class Pipeline
         var model = CreateModel(task, config, data);
         // Before the optimiser: the synchronised layers carry new parameter objects.
         if (world is not null && config.SyncBatchNorm) SyncBatchNorm.ConvertAll(model, world);
-        var optimizer = CreateOptimizer(config, model);
+        var optimizer = CreateOptimizer(config, model, lossModule);
         var trainLoader = world is null
             ? new DataLoader<Sample>(data.ForTraining(train), config.BatchSize!.Value, shuffle: true, seed: config.Seed)
             : new DataLoader<Sample>(data.ForTraining(train), PerRankBatch(config.BatchSize!.Value, world.Size), seed: config.Seed,
@@ -309,11 +315,13 @@ public static class Pipeline
         return model;
     }
 
-    public static Optimizer CreateOptimizer(TrainingConfig c, Module model)
+    /// <summary>The config's optimiser over the model's parameters and <paramref name="alsoTrained"/>'s (a loss's own).</summary>
+    public static Optimizer CreateOptimizer(TrainingConfig c, Module model, Module? alsoTrained = null)
     {
+        var parameters = model.Parameters().Concat(alsoTrained?.Parameters() ?? []).ToList();
         // Weight decay applies to weights, not to biases and normalisation parameters.
-        var decay = model.NamedParameters().Where(p => p.Parameter.Rank >= 2).Select(p => p.Parameter).ToList();
-        var noDecay = model.NamedParameters().Where(p => p.Parameter.Rank < 2).Select(p => p.Parameter).ToList();
+        var decay = parameters.Where(p => p.Rank >= 2).ToList();
+        var noDecay = parameters.Where(p => p.Rank < 2).ToList();
         var groups = new List<ParamGroup> { new(decay) };
         if (noDecay.Count > 0) groups.Add(new ParamGroup(noDecay, weightDecay: 0));
         double lr = Resolved(c.LearningRate, "learning rate"), weightDecay = Resolved(c.WeightDecay, "weight decay");
