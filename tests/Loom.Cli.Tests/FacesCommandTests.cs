@@ -107,10 +107,10 @@ public class FacesCommandTests(FaceRunFixture run) : IClassFixture<FaceRunFixtur
     {
         var runs = run.Temp("supcon-runs");
         var train = CliRunner.Succeed("train", "--task", "face-verification", "--data", "digits", "--epochs", "1", "--max-steps", "3", "--pairs", "200", "--threads", "2",
-            "--loss", "supcon", "--augment", "crop", "--instance-weight", "0.3", "--temperature", "0.2", "--projection", "32", "--output", runs);
+            "--loss", "supcon", "--augment", "crop", "--instance-weight", "0.3", "--contrast-temperature", "0.2", "--projection", "32", "--output", runs);
         var folder = CliRunner.RunFolderUnder(runs);
         var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!;
-        Assert.Equal(("supcon", 0.3, 0.2), ((string?)config["loss"], (double)config["instance_weight"]!, (double)config["temperature"]!));
+        Assert.Equal(("supcon", 0.3, 0.2), ((string?)config["loss"], (double)config["instance_weight"]!, (double)config["contrast_temperature"]!));
         var shape = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "faces.json")))!;
         Assert.Equal((32, false), ((int)shape["projection"]!, (bool)shape["margin_head"]!));
         Assert.InRange((double)TestData.Metrics(folder).Single(l => (string?)l["kind"] == "test")["eer"]!, 0, 1);

@@ -102,7 +102,7 @@ public sealed class FaceVerificationTaskTests
     [Fact]
     public void Supcon_trains_on_two_different_views_of_each_image_through_a_projection_head_the_shape_file_records()
     {
-        var asked = Quick() with { TaskOptions = new JsonObject { ["loss"] = "supcon", ["augment"] = new JsonArray("crop", "jitter"), ["temperature"] = 0.2, ["instance_weight"] = 0.4, ["projection"] = 24 } };
+        var asked = Quick() with { TaskOptions = new JsonObject { ["loss"] = "supcon", ["augment"] = new JsonArray("crop", "jitter"), ["contrast_temperature"] = 0.2, ["instance_weight"] = 0.4, ["projection"] = 24 } };
         var (task, _, config) = Models.Tasks.Resolve(asked);
         var data = (FaceVerificationData)task.Load(config);
         Assert.Equal(24, data.Shape.Projection);

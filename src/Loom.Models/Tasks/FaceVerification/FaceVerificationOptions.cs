@@ -16,7 +16,7 @@ public sealed record FaceVerificationOptions
     public string Loss { get; init; } = "cosface";
 
     /// <summary>SupCon's temperature τ: cosines are divided by it before the softmax over the batch's other views.</summary>
-    public double Temperature { get; init; } = 0.1;
+    public double ContrastTemperature { get; init; } = 0.1;
 
     /// <summary>
     /// The weight w of the instance term (<see cref="SupCon"/> with the other view of the same image as the only
@@ -73,7 +73,7 @@ public sealed record FaceVerificationOptions
         TaskOption.Integer("--held-out", "held_out", "last classes left out of training and verified on (face verification)", Defaults.HeldOut),
         TaskOption.Integer("--embedding", "embedding", "length of the L2-normalised embedding (face verification)", Defaults.Embedding),
         TaskOption.Text("--loss", "loss", "cosface, arcface (margin losses) or supcon (two augmented views; supervised contrastive + instance discrimination) (face verification)", Defaults.Loss),
-        TaskOption.Number("--temperature", "temperature", "SupCon's temperature τ (face verification)", Defaults.Temperature),
+        TaskOption.Number("--contrast-temperature", "contrast_temperature", "temperature τ of supcon and of the instance term (face verification)", Defaults.ContrastTemperature),
         TaskOption.Number("--instance-weight", "instance_weight", "weight of the instance term (two views, positives: the other view) against the class term (SupCon's or the margin loss's), 0 to 1 (face verification)", 0)
             with { DefaultText = "0.5 with supcon, 0 otherwise" },
         TaskOption.Integer("--projection", "projection", "projection-head size of supcon and of the instance term (face verification)", Defaults.Projection),
@@ -94,7 +94,7 @@ public sealed record FaceVerificationOptions
         if (!(Margin >= 0 && Margin < 1)) throw new ArgumentException($"--margin must be in [0, 1), got {Margin}");
         if (!(Scale > 0 && Scale <= 128)) throw new ArgumentException($"--scale must be in (0, 128], got {Scale}");
         if (Loss is not ("cosface" or "arcface" or "supcon")) throw new ArgumentException($"--loss must be cosface, arcface or supcon, got '{Loss}'");
-        if (!(Temperature > 0 && Temperature <= 10)) throw new ArgumentException($"--temperature must be in (0, 10], got {Temperature}");
+        if (!(ContrastTemperature > 0 && ContrastTemperature <= 10)) throw new ArgumentException($"--contrast-temperature must be in (0, 10], got {ContrastTemperature}");
         if (InstanceWeight is double w && !(w >= 0 && w <= 1)) throw new ArgumentException($"--instance-weight must be in [0, 1], got {w}");
         if (Projection is < 1 or > 4096) throw new ArgumentException($"--projection must be between 1 and 4096, got {Projection}");
         if (Contrastive && Augment is not { Length: > 0 })

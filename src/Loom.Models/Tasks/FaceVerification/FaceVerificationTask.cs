@@ -53,11 +53,11 @@ public sealed class FaceVerificationTask : ITask
         var d = (FaceVerificationData)data;
         var options = d.Options;
         double w = options.EffectiveInstanceWeight;
-        if (options.Loss == "supcon") return (projections, targets) => SupCon.Loss(projections, targets, options.Temperature, w);
+        if (options.Loss == "supcon") return (projections, targets) => SupCon.Loss(projections, targets, options.ContrastTemperature, w);
         Func<Tensor, Tensor, Tensor> margin = options.Loss == "arcface"
             ? (cosines, targets) => ArcFace.Loss(cosines, targets, options.Scale, options.Margin)
             : (cosines, targets) => CosFace.Loss(cosines, targets, options.Scale, options.Margin);
-        return options.Contrastive ? (output, targets) => SupCon.WithMargin(output, targets, d.Shape.TrainedClasses, margin, options.Temperature, w) : margin;
+        return options.Contrastive ? (output, targets) => SupCon.WithMargin(output, targets, d.Shape.TrainedClasses, margin, options.ContrastTemperature, w) : margin;
     }
 
     // Contrastive training's output is views' projections, not one row of class scores: there is no training accuracy to count.
