@@ -103,6 +103,26 @@ public class FacesCommandTests(FaceRunFixture run) : IClassFixture<FaceRunFixtur
     }
 
     [Fact]
+    public void A_supcon_run_records_its_loss_and_projection_head_and_verify_and_pairs_and_eval_load_it()
+    {
+        var runs = run.Temp("supcon-runs");
+        var train = CliRunner.Succeed("train", "--task", "face-verification", "--data", "digits", "--epochs", "1", "--max-steps", "3", "--pairs", "200", "--threads", "2",
+            "--loss", "supcon", "--augment", "crop", "--instance-weight", "0.3", "--contrast-temperature", "0.2", "--projection", "32", "--output", runs);
+        var folder = CliRunner.RunFolderUnder(runs);
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!;
+        Assert.Equal(("supcon", 0.3, 0.2), ((string?)config["loss"], (double)config["instance_weight"]!, (double)config["contrast_temperature"]!));
+        var shape = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "faces.json")))!;
+        Assert.Equal((32, false), ((int)shape["projection"]!, (bool)shape["margin_head"]!));
+        Assert.InRange((double)TestData.Metrics(folder).Single(l => (string?)l["kind"] == "test")["eer"]!, 0, 1);
+        // The network is rebuilt with its projection head from faces.json, so its weights load; the embedding is the one before it.
+        string seven = LfwPairs.ImagePath(run.Lfw, "Seven", 1);
+        Assert.Equal(1, Parse(Assert.Single(CliRunner.Succeed("faces", "verify", folder, seven, seven).Lines)).Similarity, 1e-3);
+        Assert.Equal("4", CliRunner.Succeed("faces", "pairs", folder, run.Lfw).Lines[1].Split(',')[0]);
+        Assert.Contains("eer", CliRunner.Succeed("eval", folder).Output);
+        CliRunner.Fail(["train", "--task", "face-verification", "--data", "digits", "--loss", "supcon", "--output", runs], "--loss supcon compares two random views of each image: give --augment");
+    }
+
+    [Fact]
     public void Bad_input_is_one_line_naming_the_file()
     {
         var seven = LfwPairs.ImagePath(run.Lfw, "Seven", 1);

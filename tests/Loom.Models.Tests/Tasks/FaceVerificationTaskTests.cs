@@ -95,8 +95,45 @@ public sealed class FaceVerificationTaskTests
         var cosines = Tensor.FromArray([0.5f, 0.2f, 0.1f, 0.7f, 0.3f, 0.0f, 0.2f, 0.1f, 0.4f, 0.6f, 0.1f, 0.3f, 0.2f, 0.9f], 2, 7);
         var targets = Tensor.FromArray([0L, 6L], 2);
         Assert.Equal(ArcFace.Loss(cosines, targets, 16, 0.2).Item(), task.Loss(data)(cosines, targets).Item(), 1e-6);
-        Assert.Contains("--loss must be cosface or arcface", Assert.Throws<ArgumentException>(() => Models.Tasks.Resolve(Quick() with { TaskOptions = new JsonObject { ["loss"] = "triplet" } })).Message);
+        Assert.Contains("--loss must be cosface, arcface or supcon", Assert.Throws<ArgumentException>(() => Models.Tasks.Resolve(Quick() with { TaskOptions = new JsonObject { ["loss"] = "triplet" } })).Message);
         Assert.Contains("--embedding-norm must be batch or none", Assert.Throws<ArgumentException>(() => Models.Tasks.Resolve(Quick() with { TaskOptions = new JsonObject { ["embedding_norm"] = "layer" } })).Message);
+    }
+
+    [Fact]
+    public void Supcon_trains_on_two_different_views_of_each_image_through_a_projection_head_the_shape_file_records()
+    {
+        var asked = Quick() with { TaskOptions = new JsonObject { ["loss"] = "supcon", ["augment"] = new JsonArray("crop", "jitter"), ["contrast_temperature"] = 0.2, ["instance_weight"] = 0.4, ["projection"] = 24 } };
+        var (task, _, config) = Models.Tasks.Resolve(asked);
+        var data = (FaceVerificationData)task.Load(config);
+        Assert.Equal(24, data.Shape.Projection);
+        var sample = data.ForTraining(data.Train)[0];
+        Assert.Equal(new Shape(2, 28, 28), sample.Input.Shape);
+        // Two independent draws of the augmentation: the views differ from each other (and each from the image).
+        Assert.False(sample.Input.Narrow(0, 0, 1).Equal(sample.Input.Narrow(0, 1, 1)));
+        var model = (FaceEmbedder)task.CreateModel(config, data);
+        Assert.Equal(24, FaceVerificationTask.CreateModel(data.Shape).Projector is Loom.Nn.Sequential p ? ((Loom.Nn.Linear)p[2]).OutFeatures : 0);
+        var batch = Tensor.Stack([sample.Input, data.ForTraining(data.Train)[1].Input]);
+        var projections = model.Forward(batch);
+        Assert.Equal(new Shape(2, 2, 24), projections.Shape);
+        var targets = Tensor.FromArray([data.Train.Targets.ToArray<long>()[0], data.Train.Targets.ToArray<long>()[1]], 2);
+        Assert.Equal(SupCon.Loss(projections, targets, 0.2, 0.4).Item(), task.Loss(data)(projections, targets).Item(), 1e-6);
+        Assert.Empty(task.Metrics(data)); // projections, not class scores: no accuracy
+        Assert.Contains("--loss supcon compares two random views", Assert.Throws<ArgumentException>(() => Models.Tasks.Resolve(Quick() with { TaskOptions = new JsonObject { ["loss"] = "supcon" } })).Message);
+        // A margin loss with an instance term: both heads, two views, and the blend of the two losses.
+        var (_, _, blended) = Models.Tasks.Resolve(Quick() with { TaskOptions = new JsonObject { ["instance_weight"] = 0.2, ["augment"] = new JsonArray("crop") } });
+        var blendedData = (FaceVerificationData)task.Load(blended);
+        Assert.Equal((128, true), (blendedData.Shape.Projection, blendedData.Shape.MarginHead));
+        Assert.Equal(new Shape(2, 28, 28), blendedData.ForTraining(blendedData.Train)[0].Input.Shape);
+        var output = ((FaceEmbedder)task.CreateModel(blended, blendedData)).Forward(batch);
+        Assert.Equal(new Shape(2, 2, 7 + 128), output.Shape);
+        Assert.Equal(SupCon.WithMargin(output, targets, 7, (c, t) => CosFace.Loss(c, t, 16, 0.35), 0.1, 0.2).Item(), task.Loss(blendedData)(output, targets).Item(), 1e-6);
+        Assert.Contains("--instance-weight compares two random views", Assert.Throws<ArgumentException>(() => Models.Tasks.Resolve(Quick() with { TaskOptions = new JsonObject { ["instance_weight"] = 0.2 } })).Message);
+        // Without an instance weight a margin loss trains as before: one view, no projection head.
+        var plain = (FaceVerificationData)task.Load(Models.Tasks.Resolve(Quick()).Config);
+        Assert.Equal((0, true), (plain.Shape.Projection, plain.Shape.MarginHead));
+        Assert.Null(((FaceEmbedder)task.CreateModel(config, plain)).Projector);
+        Assert.Single(task.Metrics(plain));
+        Assert.Contains("--instance-weight must be in [0, 1]", Assert.Throws<ArgumentException>(() => Models.Tasks.Resolve(asked with { TaskOptions = new JsonObject { ["loss"] = "supcon", ["augment"] = new JsonArray("crop"), ["instance_weight"] = 2 } })).Message);
     }
 
     [Fact]

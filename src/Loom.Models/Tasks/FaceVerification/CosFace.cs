@@ -51,8 +51,9 @@ public sealed class CosineClassifier : Module<Tensor, Tensor>
 /// <summary>
 /// A face-recognition network: a trunk maps an image to an embedding, L2-normalised (<see cref="Embed"/>); for
 /// training, <see cref="CosineClassifier"/> turns it into cosines to the training identities, which
-/// <see cref="CosFace.Loss"/> or <see cref="ArcFace.Loss"/> scores. Verification and identification use the embedding
-/// only, so identities never seen in training are compared the same way.
+/// <see cref="CosFace.Loss"/> or <see cref="ArcFace.Loss"/> scores; or (projection > 0) a <see cref="Projector"/>
+/// maps two views of each image to what <see cref="SupCon.Loss"/> scores. Verification and identification use the
+/// embedding only, so identities never seen in training are compared the same way.
 /// </summary>
 /// <remarks>
 /// Trunks: <see cref="FaceVerificationTask.ModelName"/>, three Conv–BatchNorm–ReLU blocks (32, 64, 128 channels) with
@@ -65,8 +66,11 @@ public sealed class CosineClassifier : Module<Tensor, Tensor>
 /// </remarks>
 public sealed class FaceEmbedder : Module<Tensor, Tensor>
 {
-    public FaceEmbedder(int inChannels, int height, int width, int classes, int dimension = 64, string trunk = FaceVerificationTask.ModelName, bool batchNormEmbedding = false)
+    public FaceEmbedder(int inChannels, int height, int width, int classes, int dimension = 64, string trunk = FaceVerificationTask.ModelName, bool batchNormEmbedding = false,
+        int projection = 0, bool marginHead = true)
     {
+        if (projection < 0) throw new ArgumentException($"FaceEmbedder: the projection head's size must be ≥ 0 (0: none), got {projection}");
+        if (projection == 0 && !marginHead) throw new ArgumentException("FaceEmbedder: needs a margin head, a projection head or both");
         InChannels = inChannels;
         Dimension = dimension;
         Backbone = RegisterModule("backbone", trunk switch
@@ -80,14 +84,23 @@ public sealed class FaceEmbedder : Module<Tensor, Tensor>
             _ => throw new ArgumentException($"unknown face-embedding trunk '{trunk}'; choose {FaceVerificationTask.ModelName} or {FaceVerificationTask.ResNetModelName}"),
         });
         if (batchNormEmbedding) EmbeddingNorm = RegisterModule("embedding_norm", new BatchNorm1d(dimension));
-        Head = RegisterModule("head", new CosineClassifier(dimension, classes));
+        if (marginHead) Head = RegisterModule("head", new CosineClassifier(dimension, classes));
+        if (projection > 0) Projector = RegisterModule("projector", new Sequential(new Linear(dimension, projection), new ReLU(), new Linear(projection, projection)));
     }
 
     public int InChannels { get; }
     public int Dimension { get; }
     public Module<Tensor, Tensor> Backbone { get; }
     public BatchNorm1d? EmbeddingNorm { get; }
-    public CosineClassifier Head { get; }
+    /// <summary>The margin losses' head (cosines to the training identities); null for SupCon alone.</summary>
+    public CosineClassifier? Head { get; }
+
+    /// <summary>
+    /// SupCon's projection head (Linear–ReLU–Linear from the embedding before its L2 normalisation), used in training
+    /// only: the contrastive loss is taken on its output, and the embedding before it keeps more of what the loss
+    /// does not need (SimCLR's finding), which is what unseen identities are told apart by. Null without contrastive training.
+    /// </summary>
+    public Module<Tensor, Tensor>? Projector { get; }
 
     /// <summary>L2-normalised embeddings [N, D] of images [N, C, H, W].</summary>
     public Tensor Embed(Tensor images)
@@ -96,5 +109,22 @@ public sealed class FaceEmbedder : Module<Tensor, Tensor>
         return CosFace.Normalize(EmbeddingNorm is null ? e : EmbeddingNorm.Forward(e));
     }
 
-    protected override Tensor ForwardCore(Tensor input) => Head.Forward(Embed(input));
+    /// <summary>
+    /// Without a <see cref="Projector"/>: cosines [N, classes] of images [N, C, H, W]. With one: for images given as V
+    /// views stacked on the channel axis, [N, V·C, H, W] (V = 1 for plain images), each view's cosines (with a
+    /// <see cref="Head"/>) followed by its projection, [N, V, classes + P] (or [N, V, P]).
+    /// </summary>
+    protected override Tensor ForwardCore(Tensor input)
+    {
+        if (Projector is null) return Head!.Forward(Embed(input));
+        if (input.Rank != 4 || input.Shape[1] % InChannels != 0)
+            throw new ArgumentException($"FaceEmbedder: expected views stacked on the channel axis, [N, V·{InChannels}, H, W], got {input.Shape}");
+        int n = input.Shape[0], views = input.Shape[1] / InChannels;
+        // One pass over all views: the batch norms see both views of every image.
+        var e = Backbone.Forward(input.Reshape(n * views, InChannels, input.Shape[2], input.Shape[3]));
+        if (EmbeddingNorm is not null) e = EmbeddingNorm.Forward(e);
+        var projections = Projector.Forward(e);
+        var output = Head is null ? projections : Tensor.Cat([Head.Forward(CosFace.Normalize(e)), projections], 1);
+        return output.Reshape(n, views, -1);
+    }
 }

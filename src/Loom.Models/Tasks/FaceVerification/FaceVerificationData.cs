@@ -36,7 +36,15 @@ public sealed class FaceVerificationData(TensorDataset train, TensorDataset test
     /// <summary>The `--augment` transform of training images (never validation or test ones); null for none.</summary>
     public ITransform? Augmentation { get; init; }
 
-    public override IDataset<Sample> ForTraining(IDataset<Sample> train) => Augmentation is null ? train : train.WithTransform(Augmentation);
+    public override IDataset<Sample> ForTraining(IDataset<Sample> train)
+    {
+        if (Augmentation is null) return train;
+        if (Shape.Projection == 0) return train.WithTransform(Augmentation);
+        // SupCon's two views: the image augmented twice, independently, stacked on the channel axis ([2C, H, W]), which
+        // is how FaceEmbedder takes views; the trainer and its batching stay as they are.
+        var augment = Augmentation;
+        return train.Map(s => s with { Input = Tensor.Cat([augment.Apply(s.Input), augment.Apply(s.Input)]) });
+    }
 
     public override void Save(RunFolder folder) => File.WriteAllText(folder.File(ShapeFile), JsonSerializer.Serialize(Shape));
 
@@ -67,7 +75,8 @@ public sealed class FaceVerificationData(TensorDataset train, TensorDataset test
             trainedNames.AddRange(extraNames);
             extraText = $" + {extraNames.Count} classes of {extraName} ({extra.Count} images)";
         }
-        var shape = new FaceModelShape(input, trainedNames.Count, options.Embedding, config.Model ?? FaceVerificationTask.ModelName, options.EmbeddingNorm == "batch");
+        var shape = new FaceModelShape(input, trainedNames.Count, options.Embedding, config.Model ?? FaceVerificationTask.ModelName, options.EmbeddingNorm == "batch",
+            options.Contrastive ? options.Projection : 0, MarginHead: options.Loss != "supcon");
         return new FaceVerificationData(train, Renumbered(test, trained), shape, names.Skip(trained).ToArray(), options,
             $"{split.Info.Name}: trained on {trained} classes ({string.Join(", ", names.Take(trained))}){extraText}, verified on {options.HeldOut} held out ({string.Join(", ", names.Skip(trained))})")
         {
@@ -127,12 +136,15 @@ public sealed class FaceVerificationData(TensorDataset train, TensorDataset test
 
 /// <summary>
 /// What a face run's network takes and gives: images [C, H, W], the trained classes of its margin head, the embedding
-/// length, the trunk (a model name) and whether the embedding is batch-normalised. Runs written before the last two
-/// existed read as the small CNN without the batch norm, which is what they were.
+/// length, the trunk (a model name), whether the embedding is batch-normalised, the size of the contrastive projection
+/// head (0: none) and whether there is a margin head (not with SupCon alone). Runs written before the last four
+/// existed read as the small CNN without the batch norm, with a margin head and no projection, which is what they were.
 /// </summary>
 public sealed record FaceModelShape(
     [property: System.Text.Json.Serialization.JsonPropertyName("input_shape")] int[] InputShape,
     [property: System.Text.Json.Serialization.JsonPropertyName("trained_classes")] int TrainedClasses,
     [property: System.Text.Json.Serialization.JsonPropertyName("embedding")] int Embedding,
     [property: System.Text.Json.Serialization.JsonPropertyName("model")] string Model = FaceVerificationTask.ModelName,
-    [property: System.Text.Json.Serialization.JsonPropertyName("batch_norm_embedding")] bool BatchNormEmbedding = false);
+    [property: System.Text.Json.Serialization.JsonPropertyName("batch_norm_embedding")] bool BatchNormEmbedding = false,
+    [property: System.Text.Json.Serialization.JsonPropertyName("projection")] int Projection = 0,
+    [property: System.Text.Json.Serialization.JsonPropertyName("margin_head")] bool MarginHead = true);

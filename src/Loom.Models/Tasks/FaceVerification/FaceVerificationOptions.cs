@@ -9,8 +9,30 @@ public sealed record FaceVerificationOptions
     /// <summary>Length of the L2-normalised embedding.</summary>
     public int Embedding { get; init; } = 64;
 
-    /// <summary>The margin loss: "cosface" (cos θ − m on the true class) or "arcface" (cos(θ + m)).</summary>
+    /// <summary>
+    /// The loss: the margin losses "cosface" (cos θ − m on the true class) or "arcface" (cos(θ + m)), or "supcon"
+    /// (<see cref="SupCon"/>: two augmented views of each image, supervised contrastive plus instance discrimination, on a projection head).
+    /// </summary>
     public string Loss { get; init; } = "cosface";
+
+    /// <summary>SupCon's temperature τ: cosines are divided by it before the softmax over the batch's other views.</summary>
+    public double ContrastTemperature { get; init; } = 0.1;
+
+    /// <summary>
+    /// The weight w of the instance term (<see cref="SupCon"/> with the other view of the same image as the only
+    /// positive, on a projection head) against the class term (1 − w): SupCon's, or the margin loss's. Null (left out
+    /// of config.json) is 0.5 with supcon and 0 (no instance term, one view) with a margin loss.
+    /// </summary>
+    public double? InstanceWeight { get; init; }
+
+    /// <summary>The instance weight in effect: <see cref="InstanceWeight"/>, or its default for the loss.</summary>
+    public double EffectiveInstanceWeight => InstanceWeight ?? (Loss == "supcon" ? 0.5 : 0);
+
+    /// <summary>Whether training sees two views of each image through a projection head (SupCon, or a margin loss with an instance term).</summary>
+    public bool Contrastive => Loss == "supcon" || EffectiveInstanceWeight > 0;
+
+    /// <summary>The projection head: Linear–ReLU–Linear to this many outputs, trained on and dropped for verification.</summary>
+    public int Projection { get; init; } = 128;
 
     /// <summary>"batch": a batch norm on the embedding before its L2 normalisation (see <see cref="FaceEmbedder"/>); "none": straight from the trunk.</summary>
     public string EmbeddingNorm { get; init; } = "batch";
@@ -50,7 +72,11 @@ public sealed record FaceVerificationOptions
     [
         TaskOption.Integer("--held-out", "held_out", "last classes left out of training and verified on (face verification)", Defaults.HeldOut),
         TaskOption.Integer("--embedding", "embedding", "length of the L2-normalised embedding (face verification)", Defaults.Embedding),
-        TaskOption.Text("--loss", "loss", "margin loss, cosface or arcface (face verification)", Defaults.Loss),
+        TaskOption.Text("--loss", "loss", "cosface, arcface (margin losses) or supcon (two augmented views; supervised contrastive + instance discrimination) (face verification)", Defaults.Loss),
+        TaskOption.Number("--contrast-temperature", "contrast_temperature", "temperature τ of supcon and of the instance term (face verification)", Defaults.ContrastTemperature),
+        TaskOption.Number("--instance-weight", "instance_weight", "weight of the instance term (two views, positives: the other view) against the class term (SupCon's or the margin loss's), 0 to 1 (face verification)", 0)
+            with { DefaultText = "0.5 with supcon, 0 otherwise" },
+        TaskOption.Integer("--projection", "projection", "projection-head size of supcon and of the instance term (face verification)", Defaults.Projection),
         TaskOption.Number("--margin", "margin", "CosFace cosine margin or ArcFace angle margin m (face verification)", Defaults.Margin),
         TaskOption.Number("--scale", "scale", "CosFace/ArcFace logit scale s (face verification)", Defaults.Scale),
         TaskOption.Text("--embedding-norm", "embedding_norm", "batch (batch norm before the L2 normalisation) or none (face verification)", Defaults.EmbeddingNorm),
@@ -67,7 +93,12 @@ public sealed record FaceVerificationOptions
         if (Embedding is < 2 or > 4096) throw new ArgumentException($"--embedding must be between 2 and 4096, got {Embedding}");
         if (!(Margin >= 0 && Margin < 1)) throw new ArgumentException($"--margin must be in [0, 1), got {Margin}");
         if (!(Scale > 0 && Scale <= 128)) throw new ArgumentException($"--scale must be in (0, 128], got {Scale}");
-        if (Loss is not ("cosface" or "arcface")) throw new ArgumentException($"--loss must be cosface or arcface, got '{Loss}'");
+        if (Loss is not ("cosface" or "arcface" or "supcon")) throw new ArgumentException($"--loss must be cosface, arcface or supcon, got '{Loss}'");
+        if (!(ContrastTemperature > 0 && ContrastTemperature <= 10)) throw new ArgumentException($"--contrast-temperature must be in (0, 10], got {ContrastTemperature}");
+        if (InstanceWeight is double w && !(w >= 0 && w <= 1)) throw new ArgumentException($"--instance-weight must be in [0, 1], got {w}");
+        if (Projection is < 1 or > 4096) throw new ArgumentException($"--projection must be between 1 and 4096, got {Projection}");
+        if (Contrastive && Augment is not { Length: > 0 })
+            throw new ArgumentException($"{(Loss == "supcon" ? "--loss supcon" : "--instance-weight")} compares two random views of each image: give --augment (e.g. crop,jitter)");
         if (EmbeddingNorm is not ("batch" or "none")) throw new ArgumentException($"--embedding-norm must be batch or none, got '{EmbeddingNorm}'");
         if (Augment is not null && Augment.Any(a => !ImageAugmentation.Names.Contains(a)))
             throw new ArgumentException($"--augment takes {string.Join(", ", ImageAugmentation.Names)}, comma-separated; got {string.Join(",", Augment)}");

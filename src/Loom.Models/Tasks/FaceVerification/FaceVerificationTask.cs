@@ -17,7 +17,7 @@ public sealed class FaceVerificationTask : ITask
 
     public string Name => TaskName;
 
-    public string Description => "face recognition: an embedding trained with CosFace, verified open-set on held-out identities, with loom faces verify";
+    public string Description => "face recognition: an embedding trained with CosFace, ArcFace or SupCon, verified open-set on held-out identities, with loom faces verify";
 
     public string AcceptedData => $"a built-in image dataset when asked with --task {TaskName} ({string.Join(", ", BuiltinDatasets.Names)})";
 
@@ -46,17 +46,22 @@ public sealed class FaceVerificationTask : ITask
     public Module<Tensor, Tensor> CreateModel(TrainingConfig config, TaskData data) => CreateModel(((FaceVerificationData)data).Shape);
 
     public static FaceEmbedder CreateModel(FaceModelShape shape) =>
-        new(shape.InputShape[0], shape.InputShape[1], shape.InputShape[2], shape.TrainedClasses, shape.Embedding, shape.Model, shape.BatchNormEmbedding);
+        new(shape.InputShape[0], shape.InputShape[1], shape.InputShape[2], shape.TrainedClasses, shape.Embedding, shape.Model, shape.BatchNormEmbedding, shape.Projection, shape.MarginHead);
 
     public Func<Tensor, Tensor, Tensor> Loss(TaskData data)
     {
-        var options = ((FaceVerificationData)data).Options;
-        return options.Loss == "arcface"
+        var d = (FaceVerificationData)data;
+        var options = d.Options;
+        double w = options.EffectiveInstanceWeight;
+        if (options.Loss == "supcon") return (projections, targets) => SupCon.Loss(projections, targets, options.ContrastTemperature, w);
+        Func<Tensor, Tensor, Tensor> margin = options.Loss == "arcface"
             ? (cosines, targets) => ArcFace.Loss(cosines, targets, options.Scale, options.Margin)
             : (cosines, targets) => CosFace.Loss(cosines, targets, options.Scale, options.Margin);
+        return options.Contrastive ? (output, targets) => SupCon.WithMargin(output, targets, d.Shape.TrainedClasses, margin, options.ContrastTemperature, w) : margin;
     }
 
-    public IReadOnlyList<Func<IMetric>> Metrics(TaskData data) => [() => new Accuracy()];
+    // Contrastive training's output is views' projections, not one row of class scores: there is no training accuracy to count.
+    public IReadOnlyList<Func<IMetric>> Metrics(TaskData data) => ((FaceVerificationData)data).Options.Contrastive ? [] : [() => new Accuracy()];
 
     public TaskEvaluation Evaluate(Evaluator evaluator, TaskData data, IEnumerable<Batch> test)
     {
