@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Loom.Cli.Commands;
 
 namespace Loom.Cli.Tests;
@@ -43,5 +44,14 @@ public sealed class TaskOptionHelpTests
     {
         Assert.EndsWith("[default: 0.6]", Help["--length-penalty"]);
         Assert.DoesNotContain(" for ", Help["--length-penalty"]);
+    }
+
+    [Fact]
+    public void A_command_option_named_like_a_task_option_is_refused_when_the_command_is_built()
+    {
+        // distill's --temperature once met a face-verification option of that name: the parser gave the value to one.
+        var error = Assert.Throws<InvalidOperationException>(() => new TrainingOptions().Command("distill", "d", new Option<double>("--beam")));
+        Assert.Contains("--beam", error.Message);
+        Assert.NotNull(new TrainingOptions().Command("distill", "d", new Option<double>("--temperature")));
     }
 }

@@ -46,9 +46,15 @@ internal sealed class TrainingOptions
         L1, L2, Dropout, Seed, Threads, ValidationFraction, Patience, MaxSteps,
         .. _taskOptions.Select(t => t.Option), Output];
 
-    /// <summary>A command with these options and <paramref name="extra"/> ones.</summary>
+    /// <summary>
+    /// A command with these options and <paramref name="extra"/> ones. A command's own option may not take the name
+    /// of a training or task option: the parser would hand the value to one of them silently.
+    /// </summary>
     public Command Command(string name, string description, params Option[] extra)
     {
+        var taken = All.Select(o => o.Name).ToHashSet();
+        if (extra.FirstOrDefault(o => taken.Contains(o.Name)) is { } clash)
+            throw new InvalidOperationException($"loom {name}: its option {clash.Name} has the name of a training or task option");
         var command = new Command(name, description);
         foreach (var o in All.Concat(extra)) command.Options.Add(o);
         return command;

@@ -80,7 +80,7 @@ public sealed record FaceVerificationOptions
         TaskOption.Number("--margin", "margin", "CosFace cosine margin or ArcFace angle margin m (face verification)", Defaults.Margin),
         TaskOption.Number("--scale", "scale", "CosFace/ArcFace logit scale s (face verification)", Defaults.Scale),
         TaskOption.Text("--embedding-norm", "embedding_norm", "batch (batch norm before the L2 normalisation) or none (face verification)", Defaults.EmbeddingNorm),
-        TaskOption.List("--augment", "augment", $"training-image augmentations, comma-separated: {string.Join(", ", ImageAugmentation.Names)}"),
+        SharedTaskOptions.Augment(),
         TaskOption.Text("--extra-data", "extra_data", "another built-in image dataset whose classes all join training as further identities (face verification)"),
         TaskOption.Text("--score-norm", "score_norm", "pair score, cosine or asnorm (cosine normalised against a cohort of training images; face verification)", Defaults.ScoreNorm),
         TaskOption.Integer("--cohort-top", "cohort_top", $"AS-norm's K: nearest cohort embeddings per side, 2 to {FaceVerificationEvaluation.CohortSize} (face verification)", Defaults.CohortTop),
