@@ -116,6 +116,7 @@ public sealed partial class Trainer
         (int startEpoch, int startBatch, long startStep, long batches) = (Epoch, BatchInEpoch, GlobalStep, 0);
         foreach (var c in Callbacks) c.OnFitStart(this);
         var trainMetrics = _metricFactories.Select(f => f()).ToList();
+        StepProfile.Begin();
         while (Epoch < Options.Epochs && !_stopRequested)
         {
             var clock = Stopwatch.StartNew();
@@ -123,8 +124,10 @@ public sealed partial class Trainer
             if (BatchInEpoch == 0) (_epochLossSum, _epochSamples) = (0, 0);
             foreach (var c in Callbacks) c.OnEpochStart(this, Epoch, train.Count);
             Model.Train();
+            StepProfile.Mark();
             foreach (var batch in train)
             {
+                StepProfile.End(StepProfile.Phase.Fetch);
                 double loss = TrainBatch(batch, trainMetrics);
                 BatchInEpoch++;
                 batches++;
@@ -132,8 +135,10 @@ public sealed partial class Trainer
                 var info = new StepInfo(Epoch, BatchInEpoch - 1, train.Count, GlobalStep, loss, Optimizer.LearningRate, batch.Size);
                 foreach (var c in Callbacks) c.OnBatchEnd(this, info);
                 if (Options.MaxSteps is long max && GlobalStep >= max) RequestStop($"reached {max} steps");
+                StepProfile.End(StepProfile.Phase.Callbacks);
                 if (_stopRequested) break;
             }
+            StepProfile.Mark();
             if (_stopRequested && BatchInEpoch < train.Count) break; // interrupted mid-epoch: no epoch summary
             FlushAccumulatedGradients();
             var (lossSum, samples) = (_epochLossSum, (double)_epochSamples);
@@ -149,19 +154,22 @@ public sealed partial class Trainer
             foreach (var m in trainMetrics) values[m.Name] = m.Compute();
             if (validation is not null)
             {
-                var eval = Evaluate(validation);
+                var eval = DataParallel is { } ranks ? Evaluator.EvaluateAcrossRanks(validation, ranks) : Evaluate(validation);
                 values["val_loss"] = eval.Loss;
                 foreach (var (k, v) in eval.Metrics) values["val_" + k] = v;
             }
             values["lr"] = Optimizer.LearningRate;
             if (Scheduler is not null && !Options.SchedulerStepPerBatch) Scheduler.Step();
             var summary = new EpochSummary(Epoch, GlobalStep, values, clock.Elapsed);
+            StepProfile.End(StepProfile.Phase.EpochEnd);
             _history.Add(summary);
             Epoch++;
             BatchInEpoch = 0;
             NoteLoaderState(train.GetState());
             foreach (var c in Callbacks) c.OnEpochEnd(this, summary);
+            StepProfile.End(StepProfile.Phase.EpochCallbacks);
         }
+        StepProfile.Report();
         var result = new FitResult(_history.ToList(), GlobalStep, _stopReason)
         {
             StartEpoch = startEpoch, StartBatch = startBatch, StartStep = startStep, Batches = batches, Interrupted = _interrupted,
@@ -176,6 +184,7 @@ public sealed partial class Trainer
         using (new MemoryScope())
         {
             var output = Model.Forward(batch.Inputs);
+            StepProfile.End(StepProfile.Phase.Forward);
             var loss = _loss(output, batch.Targets);
             if (loss.Numel != 1)
                 throw new InvalidOperationException($"the loss function returned a tensor of shape {loss.Shape}; it must return a scalar (use a mean or sum reduction)");
@@ -184,13 +193,17 @@ public sealed partial class Trainer
                 throw new TrainingDivergedException($"the loss became {value} at epoch {Epoch + 1}, batch {BatchInEpoch + 1} (global step {GlobalStep}); lower the learning rate, clip gradients, or check the data for NaN/Inf");
             int accumulation = Options.GradientAccumulationSteps;
             if (DataParallel is { } dp) dp.RequireGradientSync = _accumulated + 1 == accumulation;
+            StepProfile.End(StepProfile.Phase.Loss);
             loss.Backward(accumulation == 1 ? null : Tensor.Full(loss.Shape, 1.0 / accumulation, loss.DType));
+            StepProfile.End(StepProfile.Phase.Backward);
             if (metrics.Count > 0)
             {
                 var detached = output.Detach();
                 foreach (var m in metrics) m.Update(detached, batch.Targets);
             }
+            StepProfile.End(StepProfile.Phase.Metrics);
             if (++_accumulated == accumulation) OptimizerStep();
+            StepProfile.End(StepProfile.Phase.Optimizer);
         }
         _epochLossSum += value * batch.Size;
         _epochSamples += batch.Size;
@@ -204,6 +217,7 @@ public sealed partial class Trainer
             // After a flush of a partial accumulation the last backward ran unsynchronised: this reduces it all now.
             dp.RequireGradientSync = true;
             dp.SynchronizeGradients();
+            StepProfile.End(StepProfile.Phase.Sync);
         }
         if (Options.ClipGradValue is double clip) GradientClipping.ClipGradValue(Optimizer.Parameters, clip);
         if (Options.ClipGradNorm is double maxNorm) GradientClipping.ClipGradNorm(Optimizer.Parameters, maxNorm);

@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace Loom.Train;
+
+/// <summary>
+/// Where a training loop's time goes, for diagnosing data-parallel scaling (Note [Distributed], session 25): with
+/// <c>LOOM_PROFILE_STEP=1</c> in the environment, each process prints to stderr at the end of <see cref="Trainer.Fit"/>
+/// the wall time, the training thread's own CPU time and its allocations per phase of the step (batch fetch, forward,
+/// loss, backward, metrics, gradient sync, optimiser, callbacks, epoch end), its garbage collections, and the CPU time
+/// of each of its threads. Wall time well above CPU time means the thread waited or was preempted. Off, each call is
+/// one test of a static readonly field, which the JIT folds away.
+/// </summary>
+internal static partial class StepProfile
+{
+    public static readonly bool Enabled = Environment.GetEnvironmentVariable("LOOM_PROFILE_STEP") == "1";
+
+    public enum Phase { Fetch, Forward, Loss, Backward, Metrics, Sync, Optimizer, Callbacks, EpochEnd, EpochCallbacks, Count }
+
+    private static readonly long[] Wall = new long[(int)Phase.Count];
+    private static readonly long[] Cpu = new long[(int)Phase.Count];
+    private static readonly long[] Alloc = new long[(int)Phase.Count];
+    private static long _allocMark;
+    private static long _wallMark, _cpuMark;
+    private static long _steps;
+    private static long _start, _cpuStart;
+    private static int _gc0, _gc1, _gc2;
+    private static TimeSpan _pause, _procCpu;
+    private static long _allocated;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct Timespec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [LibraryImport("libc", EntryPoint = "clock_gettime")]
+    private static partial int ClockGetTime(int clock, out Timespec time);
+
+    private static long ThreadCpuNs()
+    {
+        ClockGetTime(3, out var t); // CLOCK_THREAD_CPUTIME_ID
+        return t.Seconds * 1_000_000_000 + t.Nanoseconds;
+    }
+
+    public static void Begin()
+    {
+        if (!Enabled) return;
+        Array.Clear(Wall);
+        Array.Clear(Cpu);
+        Array.Clear(Alloc);
+        _steps = 0;
+        _start = Stopwatch.GetTimestamp();
+        _cpuStart = ThreadCpuNs();
+        (_gc0, _gc1, _gc2) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+        _pause = GC.GetTotalPauseDuration();
+        _allocated = GC.GetTotalAllocatedBytes();
+        _procCpu = Process.GetCurrentProcess().TotalProcessorTime;
+        Mark();
+    }
+
+    public static void Mark()
+    {
+        if (!Enabled) return;
+        _wallMark = Stopwatch.GetTimestamp();
+        _cpuMark = ThreadCpuNs();
+        _allocMark = GC.GetAllocatedBytesForCurrentThread();
+    }
+
+    public static void End(Phase phase)
+    {
+        if (!Enabled) return;
+        long wall = Stopwatch.GetTimestamp(), cpu = ThreadCpuNs();
+        Wall[(int)phase] += wall - _wallMark;
+        Cpu[(int)phase] += cpu - _cpuMark;
+        (_wallMark, _cpuMark) = (wall, cpu);
+        long alloc = GC.GetAllocatedBytesForCurrentThread();
+        Alloc[(int)phase] += alloc - _allocMark;
+        _allocMark = alloc;
+        if (phase == Phase.Callbacks) _steps++;
+    }
+
+    public static void Report()
+    {
+        if (!Enabled) return;
+        string rank = Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_RANK") ?? "-";
+        var w = Console.Error;
+        double totalWall = Stopwatch.GetElapsedTime(_start).TotalSeconds, mainCpu = (ThreadCpuNs() - _cpuStart) / 1e9;
+        var proc = Process.GetCurrentProcess();
+        w.WriteLine($"[profile rank {rank}] fit wall {totalWall:F2} s, main-thread cpu {mainCpu:F2} s, process cpu {(proc.TotalProcessorTime - _procCpu).TotalSeconds:F2} s, steps {_steps}");
+        for (int i = 0; i < (int)Phase.Count; i++)
+            w.WriteLine($"[profile rank {rank}]   {(Phase)i,-15} wall {Wall[i] / (double)Stopwatch.Frequency,8:F3} s  cpu {Cpu[i] / 1e9,8:F3} s  alloc {Alloc[i] / 1e6,8:F1} MB");
+        w.WriteLine($"[profile rank {rank}] gc gen0 {GC.CollectionCount(0) - _gc0} gen1 {GC.CollectionCount(1) - _gc1} gen2 {GC.CollectionCount(2) - _gc2}, pause {(GC.GetTotalPauseDuration() - _pause).TotalSeconds:F3} s, allocated {(GC.GetTotalAllocatedBytes() - _allocated) / 1e6:F0} MB, threads {Process.GetCurrentProcess().Threads.Count}, server {System.Runtime.GCSettings.IsServerGC}");
+        try
+        {
+            foreach (var task in Directory.GetDirectories("/proc/self/task"))
+            {
+                string comm = File.ReadAllText(Path.Combine(task, "comm")).Trim();
+                string stat = File.ReadAllText(Path.Combine(task, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                double utime = long.Parse(fields[11]) / 100.0, stime = long.Parse(fields[12]) / 100.0;
+                w.WriteLine($"[profile rank {rank}]   thread {Path.GetFileName(task),7} {comm,-16} user {utime,7:F2} s sys {stime,6:F2} s");
+            }
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
