@@ -42,30 +42,19 @@ public sealed class CollectiveRequest
     /// Blocks until the collective completes, or throws <see cref="CollectiveTimeoutException"/> after the
     /// communicator's <see cref="Communicator.Timeout"/>.
     /// </summary>
-    /// <remarks>
-    /// It tests for <see cref="SpinMicroseconds"/> (a collective between ranks that are all there completes in
-    /// microseconds on shared memory), then sleeps between tests, each sleep a twentieth of the time waited so far
-    /// (50 µs to 1 ms): a long wait costs about 1 % of a core, and the sleep adds at most 5 % to the wait. A rank
-    /// waiting for a slower one must leave its core idle rather than spin or <c>sched_yield</c> on it: a yielding thread
-    /// still counts as running, so the scheduler puts the slower rank's other threads (its data loader, the JIT, the
-    /// garbage collector) on the slower rank's own core instead of the idle one, and the waiting rank waits longer still.
-    /// </remarks>
     public void Wait()
     {
         if (_done) return;
-        long start = Stopwatch.GetTimestamp();
-        long spinUntil = start + SpinMicroseconds * Stopwatch.Frequency / 1_000_000;
+        var clock = Stopwatch.StartNew();
         var timeout = _communicator.Timeout;
-        while (!Test())
+        // Spin first (a collective between two processes on shared memory completes in microseconds), then yield the
+        // core: with more ranks than cores a spinning rank would starve the one it is waiting for.
+        for (int spins = 0; !Test(); spins++)
         {
-            if (Stopwatch.GetTimestamp() < spinUntil) continue;
-            var waited = Stopwatch.GetElapsedTime(start);
-            if (waited > timeout)
+            if (spins < 2000) continue;
+            if (clock.Elapsed > timeout)
                 throw new CollectiveTimeoutException(CollectiveTimeoutException.Describe(_communicator, _operation));
-            MpiNative.USleep((uint)Math.Clamp(waited.TotalMicroseconds / 20, 50, 1000));
+            Thread.Yield();
         }
     }
-
-    /// <summary>How long <see cref="Wait"/> tests without pause before it sleeps.</summary>
-    internal const long SpinMicroseconds = 50;
 }

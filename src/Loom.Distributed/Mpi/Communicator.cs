@@ -79,30 +79,10 @@ public sealed unsafe partial class Communicator
 
     /// <summary>
     /// Queues an in-place sum of <paramref name="buffer"/> on the communication thread; the caller computes meanwhile
-    /// and must not touch the buffer until the work completes. The thread first waits, sleeping, for every rank to
-    /// issue the same sum, so the library's busy-polling call runs only for the transfer itself.
+    /// and must not touch the buffer until the work completes.
     /// </summary>
     internal CommunicationThread.Work AllReduceInBackground<T>(T[] buffer) where T : unmanaged =>
-        _communication.Enqueue(() =>
-        {
-            WaitForEveryRank();
-            AllReduceNow<T>(buffer, ReduceOp.Sum);
-        });
-
-    /// <summary>
-    /// Returns once every rank has reached this call, waiting without holding a core (<see cref="CollectiveRequest.Wait"/>
-    /// sleeps). The library's blocking collectives busy-poll until the last rank arrives: a gradient bucket's
-    /// all-reduce is issued when the rank's backward ends, so the rank that finishes first would spin through the
-    /// other's remaining backward on a core the other's threads need (Note [Distributed]).
-    /// </summary>
-    private void WaitForEveryRank()
-    {
-        lock (_gate)
-        {
-            MpiNative.Check(MpiNative.Ibarrier(_comm, out nint request), "MPI_Ibarrier");
-            new CollectiveRequest(this, "MPI_Ibarrier", request, default).Wait();
-        }
-    }
+        _communication.Enqueue(() => AllReduceNow<T>(buffer, ReduceOp.Sum));
 
     private void AllReduceNow<T>(Span<T> buffer, ReduceOp op) where T : unmanaged
     {
@@ -150,7 +130,11 @@ public sealed unsafe partial class Communicator
     public void Barrier()
     {
         _communication.Drain();
-        WaitForEveryRank();
+        lock (_gate)
+        {
+            MpiNative.Check(MpiNative.Ibarrier(_comm, out nint request), "MPI_Ibarrier");
+            new CollectiveRequest(this, "MPI_Ibarrier", request, default).Wait();
+        }
     }
 
     /// <summary>Ends every rank of the job (mpirun kills the others) with <paramref name="errorCode"/>; does not return.</summary>

@@ -39,10 +39,6 @@ internal static unsafe partial class MpiNative
     [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
     public static partial int SetEnv(string name, string value, int overwrite);
 
-    // Sleeps that Thread.Sleep cannot give (its unit is the millisecond, a tenth of a small model's training step).
-    [LibraryImport("libc", EntryPoint = "usleep")]
-    public static partial int USleep(uint microseconds);
-
     [LibraryImport(Library, EntryPoint = "MPI_Init_thread")]
     public static partial int InitThread(int* argc, nint* argv, int required, out int provided);
 

@@ -20,7 +20,6 @@ public static class RankHost
                 case "equivalence": Equivalence.Run(world, args[1], args[2]); break;
                 case "convert-refusal": Equivalence.ConvertRefusal(world); break;
                 case "metrics": Metrics.Run(world); break;
-                case "idle-wait": IdleWait.Run(world); break;
                 case "bandwidth": Bandwidth.Run(world, int.Parse(args[1], CultureInfo.InvariantCulture)); break;
                 case "probe": Probe.Run(world, int.Parse(args[1], CultureInfo.InvariantCulture), int.Parse(args[2], CultureInfo.InvariantCulture)); break;
                 case "throw":
