@@ -118,13 +118,8 @@ public sealed partial class OnnxModule
             foreach (var name in _nodes[i].Inputs.Where(n => n != "").Distinct())
                 (readers.TryGetValue(name, out var list) ? list : readers[name] = []).Add(i);
         var graphOutputs = Outputs.Select(o => o.Name).ToHashSet();
-        // The node that alone reads `value` (and the graph does not return it), else null.
-        // A node already in a block is not taken again (both branches of a residual block end in the same Add).
         var absorbed = new HashSet<OnnxNode>();
-        OnnxNode? SoleReader(string value) =>
-            !graphOutputs.Contains(value) && readers.TryGetValue(value, out var list) && list.Count == 1 && _nodes[list[0]].Inputs.Count(i => i == value) == 1
-            && !absorbed.Contains(_nodes[list[0]])
-                ? _nodes[list[0]] : null;
+        OnnxNode? SoleReader(string value) => SoleReaderOf(value, readers, graphOutputs, absorbed);
 
         var blockAt = new Dictionary<OnnxNode, ConvBlock>(); // keyed by the block's last node, where it runs
         foreach (var conv in _nodes.Where(n => n.OpType == "Conv"))
@@ -201,6 +196,22 @@ public sealed partial class OnnxModule
                 if (name != "") _planLastUse[name] = i;
     }
 
+    // The node that alone reads `value` (once; and the graph does not return it), else null. A node already in a block
+    // is not taken again (both branches of a residual block end in the same Add).
+    private OnnxNode? SoleReaderOf(string value, Dictionary<string, List<int>> readers, HashSet<string> graphOutputs, HashSet<OnnxNode> absorbed) =>
+        !graphOutputs.Contains(value) && readers.TryGetValue(value, out var list) && list.Count == 1 && _nodes[list[0]].Inputs.Count(i => i == value) == 1
+        && !absorbed.Contains(_nodes[list[0]])
+            ? _nodes[list[0]] : null;
+
+    // The nodes of a fused block whose pattern did not hold at run time, run as written; `values` holds what the
+    // block computed so far, anything else comes from `lookup`.
+    private Tensor RunAsWritten(IEnumerable<OnnxNode> nodes, Dictionary<string, Tensor> values, Func<string, Tensor> lookup, string output)
+    {
+        foreach (var node in nodes)
+            values[node.Outputs[0]] = RunNode(node, node.Inputs.Select(n => n == "" ? null : values.TryGetValue(n, out var t) ? t : lookup(n)).ToArray(), false)[0];
+        return values[output];
+    }
+
     // The five GELU nodes reading `h` (see GeluNodes), if they are there with their constants and nothing else reads
     // what lies between them.
     private GeluNodes? GeluAfter(string h, Dictionary<string, List<int>> readers, HashSet<string> graphOutputs, HashSet<OnnxNode> absorbed)
@@ -210,9 +221,7 @@ public sealed partial class OnnxModule
         var div = hNodes.FirstOrDefault(n => n is { OpType: "Div", Inputs.Length: 2 } && n.Inputs[0] == h && n.Inputs[1] != h);
         var mul = hNodes.FirstOrDefault(n => n is { OpType: "Mul", Inputs.Length: 2 } && n.Inputs.Count(i => i == h) == 1);
         if (div is null || mul is null || absorbed.Contains(div) || absorbed.Contains(mul)) return null;
-        OnnxNode? Only(string value, string op) =>
-            !graphOutputs.Contains(value) && readers.TryGetValue(value, out var list) && list.Count == 1 && _nodes[list[0]].OpType == op
-            && _nodes[list[0]].Inputs.Count(i => i == value) == 1 && !absorbed.Contains(_nodes[list[0]]) ? _nodes[list[0]] : null;
+        OnnxNode? Only(string value, string op) => SoleReaderOf(value, readers, graphOutputs, absorbed) is { } n && n.OpType == op ? n : null;
         if (Only(div.Outputs[0], "Erf") is not { } erf || Only(erf.Outputs[0], "Add") is not { Inputs.Length: 2 } addOne
             || Only(addOne.Outputs[0], "Mul") is not { } product || product != mul || Only(mul.Outputs[0], "Mul") is not { Inputs.Length: 2 } half)
             return null;
@@ -227,9 +236,7 @@ public sealed partial class OnnxModule
         if (!ReducesLastAxis(mean) || absorbed.Contains(mean)) return null;
         string x = mean.Inputs[0];
         OnnxNode? Only(string value, string op, int inputs = 2) =>
-            !graphOutputs.Contains(value) && readers.TryGetValue(value, out var list) && list.Count == 1 && _nodes[list[0]].OpType == op
-            && _nodes[list[0]].Inputs.Length == inputs && _nodes[list[0]].Inputs.Count(i => i == value) == 1 && !absorbed.Contains(_nodes[list[0]])
-                ? _nodes[list[0]] : null;
+            SoleReaderOf(value, readers, graphOutputs, absorbed) is { } n && n.OpType == op && n.Inputs.Length == inputs ? n : null;
         if (Only(mean.Outputs[0], "Sub") is not { } sub || sub.Inputs[0] != x || sub.Inputs[1] != mean.Outputs[0]) return null;
         string d = sub.Outputs[0];
         if (graphOutputs.Contains(d) || !readers.TryGetValue(d, out var dReaders) || dReaders.Count != 2) return null;
@@ -265,10 +272,7 @@ public sealed partial class OnnxModule
                 && gamma is { Rank: 1 } && gamma.Shape[0] == c && gamma.DType == x.DType && beta is { Rank: 1 } && beta.Shape[0] == c && beta.DType == x.DType;
             if (fuses) return Functional.LayerNorm(x, [c], gamma, beta, epsilon.Item());
             // Not a layer norm after all (another exponent, γ broadcast otherwise…): the nodes run as written.
-            var values = new Dictionary<string, Tensor>();
-            foreach (var node in block.Nodes)
-                values[node.Outputs[0]] = RunNode(node, node.Inputs.Select(n => n == "" ? null : values.TryGetValue(n, out var t) ? t : lookup(n)).ToArray(), false)[0];
-            return values[block.Output];
+            return RunAsWritten(block.Nodes, [], lookup, block.Output);
         }
         catch (OnnxException e) { throw new OnnxException($"{Source}: {block.Shift.Describe()}: {e.Message}", e); }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException)
@@ -331,10 +335,7 @@ public sealed partial class OnnxModule
             var h = Functional.Matmul(lookup(matmul.Inputs[0]), block.Packed, block.Bias is null ? null : lookup(block.Bias), gelu ? Activation.Gelu : Activation.None);
             if (block.Gelu is null || gelu) return h;
             // Its constants were changed (fine-tuned): the GELU nodes run as written.
-            var values = new Dictionary<string, Tensor> { [block.Gelu.Div.Inputs[0]] = h };
-            foreach (var node in block.Gelu.Nodes)
-                values[node.Outputs[0]] = RunNode(node, node.Inputs.Select(n => values.TryGetValue(n, out var t) ? t : lookup(n)).ToArray(), false)[0];
-            return values[block.Output];
+            return RunAsWritten(block.Gelu.Nodes, new() { [block.Gelu.Div.Inputs[0]] = h }, lookup, block.Output);
         }
         catch (OnnxException e) { throw new OnnxException($"{Source}: {matmul.Describe()}: {e.Message}", e); }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException)
