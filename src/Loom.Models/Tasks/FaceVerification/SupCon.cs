@@ -40,7 +40,8 @@ public static class SupCon
                 if (labels[a / views] == labels[p / views]) sameClass[a * m + p] = 1;
                 if (a / views == p / views) sameImage[a * m + p] = 1;
             }
-        var classTerm = Term(logProbabilities, sameClass, m);
+        // The instance term alone (w = 1, as WithMargin asks for it) has no use for the class term.
+        var classTerm = views > 1 && instanceWeight == 1 ? null : Term(logProbabilities, sameClass, m);
         // A batch of single views whose classes are all distinct (a last batch of one image) has nothing to pull
         // together: it adds 0, still connected to the graph.
         if (views == 1 || instanceWeight == 0) return classTerm ?? (logProbabilities * 0).Sum();
