@@ -276,22 +276,14 @@ internal static class ReductionKernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (y.Length != x.Length || mask.Length < x.Length) throw new ArgumentException("equal_mask: spans differ in length");
-        Simd.For<T, EqualMaskStep<T>>(new(x, y, mask), x.Length, width);
+        Simd.For<T, BinaryMapStep<T, EqualOrBothNaN<T>>>(new(x, y, mask), x.Length, width);
     }
 
-    private readonly ref struct EqualMaskStep<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> mask) : ISimdStep<T> where T : unmanaged
+    private readonly struct EqualOrBothNaN<T> : ISimdBinaryMap<T> where T : unmanaged
     {
-        private readonly ReadOnlySpan<T> x = x, y = y;
-        private readonly Span<T> mask = mask;
-
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, T>
-        {
-            var a = TS.Load(in MemoryMarshal.GetReference(x), i);
-            var b = TS.Load(in MemoryMarshal.GetReference(y), i);
-            var equal = TS.Or(TS.Equal(a, b), TS.And(TS.IsNaN(a), TS.IsNaN(b)));
-            TS.Store(TS.And(equal, TS.One), ref MemoryMarshal.GetReference(mask), i);
-        }
+        public static TV Apply<TV, TS>(TV x, TV y) where TV : struct where TS : ISimd<TV, T> =>
+            TS.And(TS.Or(TS.Equal(x, y), TS.And(TS.IsNaN(x), TS.IsNaN(y))), TS.One);
     }
 
     /// <summary>The sum of one row; float32 accumulates in double (see the class remarks).</summary>
