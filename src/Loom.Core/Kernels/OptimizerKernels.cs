@@ -68,12 +68,12 @@ internal static class OptimizerKernels
     }
 
     /// <summary>The part every rule shares: load p, g ← g + wd·p, store the rule's new p.</summary>
-    private ref struct UpdateStep<T, TRule>(Span<T> p, ReadOnlySpan<T> g, T weightDecay, TRule rule) : ISimdStep<T>
+    private readonly ref struct UpdateStep<T, TRule>(Span<T> p, ReadOnlySpan<T> g, T weightDecay, TRule rule) : ISimdStep<T>
         where T : unmanaged, IFloatingPointIeee754<T> where TRule : IUpdateRule<T>, allows ref struct
     {
         private readonly Span<T> p = p;
         private readonly ReadOnlySpan<T> g = g;
-        private TRule rule = rule;
+        private readonly TRule rule = rule;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, T>
@@ -93,15 +93,12 @@ internal static class OptimizerKernels
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Update<TV, TS>(TV p, TV g, nuint i) where TV : struct where TS : ISimd<TV, T>
         {
-            if (momentum != T.Zero)
-            {
-                ref T br = ref MemoryMarshal.GetReference(buf);
-                var vmu = TS.Create(momentum);
-                var vb = firstStep ? g : TS.Add(TS.Multiply(vmu, TS.Load(in br, i)), TS.Multiply(TS.Create(oneMinusDamp), g));
-                TS.Store(vb, ref br, i);
-                g = nesterov ? TS.Add(g, TS.Multiply(vmu, vb)) : vb;
-            }
-            return TS.Subtract(p, TS.Multiply(TS.Create(lr), g));
+            if (momentum == T.Zero) return TS.Subtract(p, TS.Multiply(TS.Create(lr), g));
+            ref T br = ref MemoryMarshal.GetReference(buf);
+            var vmu = TS.Create(momentum);
+            var vb = firstStep ? g : TS.Add(TS.Multiply(vmu, TS.Load(in br, i)), TS.Multiply(TS.Create(oneMinusDamp), g));
+            TS.Store(vb, ref br, i);
+            return TS.Subtract(p, TS.Multiply(TS.Create(lr), nesterov ? TS.Add(g, TS.Multiply(vmu, vb)) : vb));
         }
     }
 
