@@ -152,17 +152,13 @@ internal static class ExpKernels
     public static void Exp(ReadOnlySpan<float> x, Span<float> y, VectorWidth width = VectorWidth.Auto)
     {
         if (y.Length < x.Length) throw new ArgumentException($"exp: destination of {y.Length} elements is shorter than the input ({x.Length})");
-        Simd.For<float, ExpStep>(new(x, y), x.Length, width);
+        Simd.For<float, MapStep<float, ExpMap>>(new(x, y), x.Length, width);
     }
 
-    private readonly ref struct ExpStep(ReadOnlySpan<float> x, Span<float> y) : ISimdStep<float>
+    private readonly struct ExpMap : ISimdMap<float>
     {
-        private readonly ReadOnlySpan<float> x = x;
-        private readonly Span<float> y = y;
-
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, float> =>
-            TS.Store(Exp<TV, TS>(TS.Load(in MemoryMarshal.GetReference(x), i)), ref MemoryMarshal.GetReference(y), i);
+        public static TV Apply<TV, TS>(TV x) where TV : struct where TS : ISimd<TV, float> => Exp<TV, TS>(x);
     }
 
     /// <summary>y = exp(x − shift); returns Σ y. <paramref name="y"/> may be empty to only sum.</summary>

@@ -16,31 +16,9 @@ internal static class OptimizerKernels
     public static void Sgd<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> buf, T lr, T weightDecay, T momentum, T dampening, bool nesterov, bool firstStep,
         VectorWidth width = VectorWidth.Auto) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Simd.For<T, SgdStep<T>>(new(p, g, buf, lr, weightDecay, momentum, T.One - dampening, nesterov, firstStep), p.Length, width);
-    }
-
-    private readonly ref struct SgdStep<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> buf, T lr, T weightDecay, T momentum, T oneMinusDamp,
-        bool nesterov, bool firstStep) : ISimdStep<T> where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        private readonly Span<T> p = p, buf = buf;
-        private readonly ReadOnlySpan<T> g = g;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, T>
-        {
-            ref T pr = ref MemoryMarshal.GetReference(p);
-            var vp = TS.Load(in pr, i);
-            var vg = TS.Add(TS.Load(in MemoryMarshal.GetReference(g), i), TS.Multiply(TS.Create(weightDecay), vp));
-            if (momentum != T.Zero)
-            {
-                ref T br = ref MemoryMarshal.GetReference(buf);
-                var vmu = TS.Create(momentum);
-                var vb = firstStep ? vg : TS.Add(TS.Multiply(vmu, TS.Load(in br, i)), TS.Multiply(TS.Create(oneMinusDamp), vg));
-                TS.Store(vb, ref br, i);
-                vg = nesterov ? TS.Add(vg, TS.Multiply(vmu, vb)) : vb;
-            }
-            TS.Store(TS.Subtract(vp, TS.Multiply(TS.Create(lr), vg)), ref pr, i);
-        }
+        // Without momentum the rule is p − lr·g alone; deciding that here keeps the test out of the loop.
+        if (momentum == T.Zero) Simd.For<T, UpdateStep<T, PlainSgdRule<T>>>(new(p, g, weightDecay, new(lr)), p.Length, width);
+        else Simd.For<T, UpdateStep<T, MomentumSgdRule<T>>>(new(p, g, weightDecay, new(buf, lr, momentum, T.One - dampening, nesterov, firstStep)), p.Length, width);
     }
 
     /// <summary>
@@ -54,42 +32,11 @@ internal static class OptimizerKernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         T bc1 = T.One - T.Pow(beta1, T.CreateChecked(step));
-        var update = new AdamStep<T>(p, g, m, v, vmax, beta1, beta2, eps,
+        var rule = new AdamRule<T>(m, v, vmax, beta1, beta2, eps,
             decay: decoupled ? T.One - lr * weightDecay : T.One,
-            coupledWeightDecay: decoupled ? T.Zero : weightDecay,
             stepSize: lr / bc1,
             bc2Sqrt: T.Sqrt(T.One - T.Pow(beta2, T.CreateChecked(step))));
-        Simd.For<T, AdamStep<T>>(update, p.Length, width);
-    }
-
-    private readonly ref struct AdamStep<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> m, Span<T> v, Span<T> vmax, T beta1, T beta2, T eps,
-        T decay, T coupledWeightDecay, T stepSize, T bc2Sqrt) : ISimdStep<T> where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        private readonly Span<T> p = p, m = m, v = v, vmax = vmax;
-        private readonly ReadOnlySpan<T> g = g;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, T>
-        {
-            ref T pr = ref MemoryMarshal.GetReference(p);
-            ref T mr = ref MemoryMarshal.GetReference(m);
-            ref T vr = ref MemoryMarshal.GetReference(v);
-            var vp = TS.Load(in pr, i);
-            var vg = TS.Add(TS.Load(in MemoryMarshal.GetReference(g), i), TS.Multiply(TS.Create(coupledWeightDecay), vp));
-            vp = TS.Multiply(vp, TS.Create(decay));
-            var vm = TS.Add(TS.Multiply(TS.Create(beta1), TS.Load(in mr, i)), TS.Multiply(TS.Create(T.One - beta1), vg));
-            var vv = TS.Add(TS.Multiply(TS.Create(beta2), TS.Load(in vr, i)), TS.Multiply(TS.Multiply(TS.Create(T.One - beta2), vg), vg));
-            TS.Store(vm, ref mr, i);
-            TS.Store(vv, ref vr, i);
-            if (!vmax.IsEmpty)
-            {
-                ref T xr = ref MemoryMarshal.GetReference(vmax);
-                vv = TS.Max(TS.Load(in xr, i), vv);
-                TS.Store(vv, ref xr, i);
-            }
-            var denominator = TS.Add(TS.Divide(TS.Sqrt(vv), TS.Create(bc2Sqrt)), TS.Create(eps));
-            TS.Store(TS.Subtract(vp, TS.Divide(TS.Multiply(TS.Create(stepSize), vm), denominator)), ref pr, i);
-        }
+        Simd.For<T, UpdateStep<T, AdamRule<T>>>(new(p, g, decoupled ? T.Zero : weightDecay, rule), p.Length, width);
     }
 
     /// <summary>
@@ -101,30 +48,110 @@ internal static class OptimizerKernels
         T weightDecay, T momentum, VectorWidth width = VectorWidth.Auto)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Simd.For<T, RmsPropStep<T>>(new(p, g, sq, gradAvg, buf, lr, alpha, eps, weightDecay, momentum), p.Length, width);
+        Simd.For<T, UpdateStep<T, RmsPropRule<T>>>(new(p, g, weightDecay, new(sq, gradAvg, buf, lr, alpha, eps, momentum)), p.Length, width);
     }
 
-    private readonly ref struct RmsPropStep<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> sq, Span<T> gradAvg, Span<T> buf, T lr, T alpha, T eps,
-        T weightDecay, T momentum) : ISimdStep<T> where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Adagrad: clr = lr / (1 + (t−1)·lr_decay); g ← g + wd·p; sum ← sum + g²; p ← p − clr·g / (√sum + ε).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    public static void Adagrad<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> sum, T lr, T lrDecay, T eps, T weightDecay, long step,
+        VectorWidth width = VectorWidth.Auto) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        private readonly Span<T> p = p, sq = sq, gradAvg = gradAvg, buf = buf;
+        var rule = new AdagradRule<T>(sum, lr / (T.One + T.CreateChecked(step - 1) * lrDecay), eps);
+        Simd.For<T, UpdateStep<T, AdagradRule<T>>>(new(p, g, weightDecay, rule), p.Length, width);
+    }
+
+    /// <summary>
+    /// What one optimiser does to TS.Count parameters at i: from p and its gradient g (PyTorch's coupled weight decay
+    /// already added), update the rule's own state buffers at i and return the new p.
+    /// </summary>
+    private interface IUpdateRule<T> where T : unmanaged
+    {
+        TV Update<TV, TS>(TV p, TV g, nuint i) where TV : struct where TS : ISimd<TV, T>;
+    }
+
+    /// <summary>The part every rule shares: load p, g ← g + wd·p, store the rule's new p.</summary>
+    private readonly ref struct UpdateStep<T, TRule>(Span<T> p, ReadOnlySpan<T> g, T weightDecay, TRule rule) : ISimdStep<T>
+        where T : unmanaged, IFloatingPointIeee754<T> where TRule : IUpdateRule<T>, allows ref struct
+    {
+        private readonly Span<T> p = p;
         private readonly ReadOnlySpan<T> g = g;
+        private readonly TRule rule = rule;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, T>
         {
             ref T pr = ref MemoryMarshal.GetReference(p);
-            ref T sr = ref MemoryMarshal.GetReference(sq);
             var vp = TS.Load(in pr, i);
             var vg = TS.Add(TS.Load(in MemoryMarshal.GetReference(g), i), TS.Multiply(TS.Create(weightDecay), vp));
+            TS.Store(rule.Update<TV, TS>(vp, vg, i), ref pr, i);
+        }
+    }
+
+    private readonly ref struct PlainSgdRule<T>(T lr) : IUpdateRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public TV Update<TV, TS>(TV p, TV g, nuint i) where TV : struct where TS : ISimd<TV, T> => TS.Subtract(p, TS.Multiply(TS.Create(lr), g));
+    }
+
+    private readonly ref struct MomentumSgdRule<T>(Span<T> buf, T lr, T momentum, T oneMinusDamp, bool nesterov, bool firstStep) : IUpdateRule<T>
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly Span<T> buf = buf;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public TV Update<TV, TS>(TV p, TV g, nuint i) where TV : struct where TS : ISimd<TV, T>
+        {
+            ref T br = ref MemoryMarshal.GetReference(buf);
+            var vmu = TS.Create(momentum);
+            var vb = firstStep ? g : TS.Add(TS.Multiply(vmu, TS.Load(in br, i)), TS.Multiply(TS.Create(oneMinusDamp), g));
+            TS.Store(vb, ref br, i);
+            return TS.Subtract(p, TS.Multiply(TS.Create(lr), nesterov ? TS.Add(g, TS.Multiply(vmu, vb)) : vb));
+        }
+    }
+
+    private readonly ref struct AdamRule<T>(Span<T> m, Span<T> v, Span<T> vmax, T beta1, T beta2, T eps, T decay, T stepSize, T bc2Sqrt)
+        : IUpdateRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly Span<T> m = m, v = v, vmax = vmax;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public TV Update<TV, TS>(TV p, TV g, nuint i) where TV : struct where TS : ISimd<TV, T>
+        {
+            ref T mr = ref MemoryMarshal.GetReference(m);
+            ref T vr = ref MemoryMarshal.GetReference(v);
+            p = TS.Multiply(p, TS.Create(decay));
+            var vm = TS.Add(TS.Multiply(TS.Create(beta1), TS.Load(in mr, i)), TS.Multiply(TS.Create(T.One - beta1), g));
+            var vv = TS.Add(TS.Multiply(TS.Create(beta2), TS.Load(in vr, i)), TS.Multiply(TS.Multiply(TS.Create(T.One - beta2), g), g));
+            TS.Store(vm, ref mr, i);
+            TS.Store(vv, ref vr, i);
+            if (!vmax.IsEmpty)
+            {
+                ref T xr = ref MemoryMarshal.GetReference(vmax);
+                vv = TS.Max(TS.Load(in xr, i), vv);
+                TS.Store(vv, ref xr, i);
+            }
+            var denominator = TS.Add(TS.Divide(TS.Sqrt(vv), TS.Create(bc2Sqrt)), TS.Create(eps));
+            return TS.Subtract(p, TS.Divide(TS.Multiply(TS.Create(stepSize), vm), denominator));
+        }
+    }
+
+    private readonly ref struct RmsPropRule<T>(Span<T> sq, Span<T> gradAvg, Span<T> buf, T lr, T alpha, T eps, T momentum) : IUpdateRule<T>
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly Span<T> sq = sq, gradAvg = gradAvg, buf = buf;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public TV Update<TV, TS>(TV p, TV g, nuint i) where TV : struct where TS : ISimd<TV, T>
+        {
+            ref T sr = ref MemoryMarshal.GetReference(sq);
             var valpha = TS.Create(alpha);
             var oneMinusAlpha = TS.Create(T.One - alpha);
-            var s = TS.Add(TS.Multiply(valpha, TS.Load(in sr, i)), TS.Multiply(TS.Multiply(oneMinusAlpha, vg), vg));
+            var s = TS.Add(TS.Multiply(valpha, TS.Load(in sr, i)), TS.Multiply(TS.Multiply(oneMinusAlpha, g), g));
             TS.Store(s, ref sr, i);
             if (!gradAvg.IsEmpty)
             {
                 ref T ar = ref MemoryMarshal.GetReference(gradAvg);
-                var ga = TS.Add(TS.Multiply(valpha, TS.Load(in ar, i)), TS.Multiply(oneMinusAlpha, vg));
+                var ga = TS.Add(TS.Multiply(valpha, TS.Load(in ar, i)), TS.Multiply(oneMinusAlpha, g));
                 TS.Store(ga, ref ar, i);
                 s = TS.Subtract(s, TS.Multiply(ga, ga));
             }
@@ -133,41 +160,25 @@ internal static class OptimizerKernels
             if (momentum > T.Zero)
             {
                 ref T br = ref MemoryMarshal.GetReference(buf);
-                var b = TS.Add(TS.Multiply(TS.Create(momentum), TS.Load(in br, i)), TS.Divide(vg, avg));
+                var b = TS.Add(TS.Multiply(TS.Create(momentum), TS.Load(in br, i)), TS.Divide(g, avg));
                 TS.Store(b, ref br, i);
-                TS.Store(TS.Subtract(vp, TS.Multiply(vlr, b)), ref pr, i);
+                return TS.Subtract(p, TS.Multiply(vlr, b));
             }
-            else
-            {
-                TS.Store(TS.Subtract(vp, TS.Divide(TS.Multiply(vlr, vg), avg)), ref pr, i);
-            }
+            return TS.Subtract(p, TS.Divide(TS.Multiply(vlr, g), avg));
         }
     }
 
-    /// <summary>Adagrad: clr = lr / (1 + (t−1)·lr_decay); g ← g + wd·p; sum ← sum + g²; p ← p − clr·g / (√sum + ε).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    public static void Adagrad<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> sum, T lr, T lrDecay, T eps, T weightDecay, long step,
-        VectorWidth width = VectorWidth.Auto) where T : unmanaged, IFloatingPointIeee754<T>
+    private readonly ref struct AdagradRule<T>(Span<T> sum, T clr, T eps) : IUpdateRule<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Simd.For<T, AdagradStep<T>>(new(p, g, sum, lr / (T.One + T.CreateChecked(step - 1) * lrDecay), eps, weightDecay), p.Length, width);
-    }
-
-    private readonly ref struct AdagradStep<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> sum, T clr, T eps, T weightDecay)
-        : ISimdStep<T> where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        private readonly Span<T> p = p, sum = sum;
-        private readonly ReadOnlySpan<T> g = g;
+        private readonly Span<T> sum = sum;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, T>
+        public TV Update<TV, TS>(TV p, TV g, nuint i) where TV : struct where TS : ISimd<TV, T>
         {
-            ref T pr = ref MemoryMarshal.GetReference(p);
             ref T sr = ref MemoryMarshal.GetReference(sum);
-            var vp = TS.Load(in pr, i);
-            var vg = TS.Add(TS.Load(in MemoryMarshal.GetReference(g), i), TS.Multiply(TS.Create(weightDecay), vp));
-            var s = TS.Add(TS.Load(in sr, i), TS.Multiply(vg, vg));
+            var s = TS.Add(TS.Load(in sr, i), TS.Multiply(g, g));
             TS.Store(s, ref sr, i);
-            TS.Store(TS.Subtract(vp, TS.Divide(TS.Multiply(TS.Create(clr), vg), TS.Add(TS.Sqrt(s), TS.Create(eps)))), ref pr, i);
+            return TS.Subtract(p, TS.Divide(TS.Multiply(TS.Create(clr), g), TS.Add(TS.Sqrt(s), TS.Create(eps))));
         }
     }
 }

@@ -165,23 +165,21 @@ internal static class RecurrentKernels
     public static void RnnBackward<T>(ReadOnlySpan<T> h, ReadOnlySpan<T> dh, bool relu, Span<T> dA, VectorWidth width = VectorWidth.Auto)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Simd.For<T, RnnBackwardStep<T>>(new(h, dh, relu, dA), dh.Length, width);
+        if (relu) Simd.For<T, BinaryMapStep<T, ReluGradient<T>>>(new(h, dh, dA), dh.Length, width);
+        else Simd.For<T, BinaryMapStep<T, TanhGradient<T>>>(new(h, dh, dA), dh.Length, width);
     }
 
-    private readonly ref struct RnnBackwardStep<T>(ReadOnlySpan<T> h, ReadOnlySpan<T> dh, bool relu, Span<T> dA) : ISimdStep<T> where T : unmanaged
+    /// <summary>dh⊙(1 − h²) from h = tanh(a).</summary>
+    private readonly struct TanhGradient<T> : ISimdBinaryMap<T> where T : unmanaged
     {
-        private readonly ReadOnlySpan<T> h = h, dh = dh;
-        private readonly Span<T> dA = dA;
-
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Step<TV, TS>(nuint j) where TV : struct where TS : ISimd<TV, T>
-        {
-            var hj = TS.Load(in MemoryMarshal.GetReference(h), j);
-            var dhj = TS.Load(in MemoryMarshal.GetReference(dh), j);
-            var da = relu
-                ? SimdMath.ReluGradient<TV, TS, T>(dhj, hj)
-                : TS.Multiply(dhj, TS.Subtract(TS.One, TS.Multiply(hj, hj)));
-            TS.Store(da, ref MemoryMarshal.GetReference(dA), j);
-        }
+        public static TV Apply<TV, TS>(TV h, TV dh) where TV : struct where TS : ISimd<TV, T> =>
+            TS.Multiply(dh, TS.Subtract(TS.One, TS.Multiply(h, h)));
+    }
+
+    private readonly struct ReluGradient<T> : ISimdBinaryMap<T> where T : unmanaged
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static TV Apply<TV, TS>(TV h, TV dh) where TV : struct where TS : ISimd<TV, T> => SimdMath.ReluGradient<TV, TS, T>(dh, h);
     }
 }

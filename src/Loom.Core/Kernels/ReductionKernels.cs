@@ -45,25 +45,24 @@ internal static class ReductionKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Variance<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, int correction, Span<T> destination)
         where T : unmanaged, IFloatingPointIeee754<T> =>
-        CenteredSum(x, outer, reduce, inner, destination, logSumExp: false, T.CreateTruncating(Math.Max(0, reduce - correction)), "var");
+        CenteredSum(x, outer, reduce, inner, destination, new SquaredDeviations<T>(T.CreateTruncating(reduce), T.CreateTruncating(Math.Max(0, reduce - correction))), "var");
 
     /// <summary>log Σ exp(x), computed as m + log Σ exp(x − m) with m the maximum (taken as 0 when infinite, as PyTorch, so that all −∞ gives −∞).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LogSumExp<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<T> destination)
         where T : unmanaged, IFloatingPointIeee754<T> =>
-        CenteredSum(x, outer, reduce, inner, destination, logSumExp: true, T.One, "logsumexp");
+        CenteredSum(x, outer, reduce, inner, destination, new ExpsAboutMax<T>(), "logsumexp");
 
     /// <summary>
     /// The two two-pass reductions: a centre c per output (variance: the mean; logsumexp: the maximum, 0 where
-    /// infinite), then Σ (x − c)² / <paramref name="divisor"/> or c + log Σ exp(x − c). With inner = 1 a row is
-    /// transformed in chunks of <see cref="SumBlock"/> into scratch and the chunk sums add up in double; with
-    /// inner &gt; 1 whole rows are combined element-wise.
+    /// infinite), then the terms f(x − c) summed and finished (Σ (x − c)² / divisor, or c + log Σ exp(x − c)). With
+    /// inner = 1 a row is transformed in chunks of <see cref="SumBlock"/> into scratch and the chunk sums add up in
+    /// double; with inner &gt; 1 whole rows are combined element-wise.
     /// </summary>
-    private static void CenteredSum<T>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<T> destination, bool logSumExp, T divisor, string op)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    private static void CenteredSum<T, TReduction>(ReadOnlySpan<T> x, int outer, int reduce, int inner, Span<T> destination, TReduction reduction, string op)
+        where T : unmanaged, IFloatingPointIeee754<T> where TReduction : struct, ICenteredReduction<T>
     {
         CheckLayout(x.Length, outer, reduce, inner, destination.Length, op);
-        T n = T.CreateTruncating(reduce);
         int size = reduce * inner;
         var scratch = ArrayPool<T>.Shared.Rent(Math.Max(1, inner == 1 ? Math.Min(reduce, SumBlock) : 2 * inner));
         try
@@ -73,69 +72,117 @@ internal static class ReductionKernels
                 var block = x.Slice(o * size, size);
                 if (inner == 1)
                 {
-                    T c = logSumExp ? (reduce == 0 ? T.NegativeInfinity : TensorPrimitives.Max(block)) : RowSum(block) / n;
-                    if (logSumExp && T.IsInfinity(c)) c = T.Zero;
+                    T c = reduction.Centre(block);
                     double sum = 0;
                     for (int i = 0; i < reduce; i += SumBlock)
                     {
                         var part = block.Slice(i, Math.Min(SumBlock, reduce - i));
                         var d = scratch.AsSpan(0, part.Length);
                         TensorPrimitives.Subtract(part, c, d);
-                        if (logSumExp)
-                        {
-                            ExpKernels.Exp(d, d);
-                            sum += double.CreateTruncating(TensorPrimitives.Sum<T>(d));
-                        }
-                        else
-                        {
-                            sum += double.CreateTruncating(TensorPrimitives.SumOfSquares<T>(d));
-                        }
+                        sum += reduction.SumOfTerms(d);
                     }
-                    destination[o] = logSumExp ? c + T.CreateTruncating(Math.Log(sum)) : T.CreateTruncating(sum) / divisor;
+                    destination[o] = reduction.Finish(c, sum);
                     continue;
                 }
                 var centre = scratch.AsSpan(0, inner);
                 var diff = scratch.AsSpan(inner, inner);
                 var dst = destination.Slice(o * inner, inner);
-                if (!logSumExp)
-                {
-                    SumRows(block, reduce, inner, centre);
-                    TensorPrimitives.Divide(centre, n, centre);
-                }
-                else if (reduce == 0) centre.Fill(T.Zero);
-                else
-                {
-                    ExtremeRows(block, reduce, inner, centre, max: true);
-                    for (int i = 0; i < inner; i++) if (T.IsInfinity(centre[i])) centre[i] = T.Zero;
-                }
+                reduction.Centres(block, reduce, inner, centre);
                 dst.Clear();
                 for (int r = 0; r < reduce; r++)
                 {
                     TensorPrimitives.Subtract(block.Slice(r * inner, inner), centre, diff);
-                    if (logSumExp)
-                    {
-                        ExpKernels.Exp(diff, diff);
-                        TensorPrimitives.Add(dst, diff, dst);
-                    }
-                    else
-                    {
-                        TensorPrimitives.MultiplyAdd(diff, diff, dst, dst);
-                    }
+                    reduction.AddTerms(diff, dst);
                 }
-                if (logSumExp)
-                {
-                    TensorPrimitives.Log(dst, dst);
-                    TensorPrimitives.Add(dst, centre, dst);
-                }
-                else
-                {
-                    TensorPrimitives.Divide(dst, divisor, dst);
-                }
+                reduction.Finish(centre, dst);
             }
         }
         finally
         {
             ArrayPool<T>.Shared.Return(scratch);
+        }
+    }
+
+    /// <summary>What a <see cref="CenteredSum"/> reduction does at each of its steps, for one row and for rows side by side.</summary>
+    private interface ICenteredReduction<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        /// <summary>The centre of one row.</summary>
+        T Centre(ReadOnlySpan<T> row);
+
+        /// <summary>The centre of each of the inner columns of a [reduce, inner] block.</summary>
+        void Centres(ReadOnlySpan<T> block, int reduce, int inner, Span<T> centre);
+
+        /// <summary>Σ f(d) over a chunk of d = x − c (d is scratch and may be overwritten), in double.</summary>
+        double SumOfTerms(Span<T> d);
+
+        /// <summary>sum += f(d) element-wise (d may be overwritten).</summary>
+        void AddTerms(Span<T> d, Span<T> sum);
+
+        /// <summary>The result of one row from its centre and its sum of terms.</summary>
+        T Finish(T centre, double sum);
+
+        /// <summary><paramref name="sum"/> replaced by the results of its columns.</summary>
+        void Finish(ReadOnlySpan<T> centre, Span<T> sum);
+    }
+
+    /// <summary>Variance: the mean as the centre, f(d) = d², the sum divided by <paramref name="divisor"/>.</summary>
+    private readonly struct SquaredDeviations<T>(T count, T divisor) : ICenteredReduction<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T Centre(ReadOnlySpan<T> row) => RowSum(row) / count;
+
+        public void Centres(ReadOnlySpan<T> block, int reduce, int inner, Span<T> centre)
+        {
+            SumRows(block, reduce, inner, centre);
+            TensorPrimitives.Divide(centre, count, centre);
+        }
+
+        public double SumOfTerms(Span<T> d) => double.CreateTruncating(TensorPrimitives.SumOfSquares<T>(d));
+
+        public void AddTerms(Span<T> d, Span<T> sum) => TensorPrimitives.MultiplyAdd(d, d, sum, sum);
+
+        public T Finish(T centre, double sum) => T.CreateTruncating(sum) / divisor;
+
+        public void Finish(ReadOnlySpan<T> centre, Span<T> sum) => TensorPrimitives.Divide(sum, divisor, sum);
+    }
+
+    /// <summary>logsumexp: the maximum as the centre (0 where infinite), f(d) = exp d, then c + log of the sum.</summary>
+    private readonly struct ExpsAboutMax<T> : ICenteredReduction<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T Centre(ReadOnlySpan<T> row)
+        {
+            T c = row.IsEmpty ? T.NegativeInfinity : TensorPrimitives.Max(row);
+            return T.IsInfinity(c) ? T.Zero : c;
+        }
+
+        public void Centres(ReadOnlySpan<T> block, int reduce, int inner, Span<T> centre)
+        {
+            if (reduce == 0)
+            {
+                centre.Fill(T.Zero);
+                return;
+            }
+            ExtremeRows(block, reduce, inner, centre, max: true);
+            for (int i = 0; i < inner; i++) if (T.IsInfinity(centre[i])) centre[i] = T.Zero;
+        }
+
+        public double SumOfTerms(Span<T> d)
+        {
+            ExpKernels.Exp(d, d);
+            return double.CreateTruncating(TensorPrimitives.Sum<T>(d));
+        }
+
+        public void AddTerms(Span<T> d, Span<T> sum)
+        {
+            ExpKernels.Exp(d, d);
+            TensorPrimitives.Add(sum, d, sum);
+        }
+
+        public T Finish(T centre, double sum) => centre + T.CreateTruncating(Math.Log(sum));
+
+        public void Finish(ReadOnlySpan<T> centre, Span<T> sum)
+        {
+            TensorPrimitives.Log(sum, sum);
+            TensorPrimitives.Add(sum, centre, sum);
         }
     }
 
@@ -276,22 +323,14 @@ internal static class ReductionKernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (y.Length != x.Length || mask.Length < x.Length) throw new ArgumentException("equal_mask: spans differ in length");
-        Simd.For<T, EqualMaskStep<T>>(new(x, y, mask), x.Length, width);
+        Simd.For<T, BinaryMapStep<T, EqualOrBothNaN<T>>>(new(x, y, mask), x.Length, width);
     }
 
-    private readonly ref struct EqualMaskStep<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> mask) : ISimdStep<T> where T : unmanaged
+    private readonly struct EqualOrBothNaN<T> : ISimdBinaryMap<T> where T : unmanaged
     {
-        private readonly ReadOnlySpan<T> x = x, y = y;
-        private readonly Span<T> mask = mask;
-
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, T>
-        {
-            var a = TS.Load(in MemoryMarshal.GetReference(x), i);
-            var b = TS.Load(in MemoryMarshal.GetReference(y), i);
-            var equal = TS.Or(TS.Equal(a, b), TS.And(TS.IsNaN(a), TS.IsNaN(b)));
-            TS.Store(TS.And(equal, TS.One), ref MemoryMarshal.GetReference(mask), i);
-        }
+        public static TV Apply<TV, TS>(TV x, TV y) where TV : struct where TS : ISimd<TV, T> =>
+            TS.And(TS.Or(TS.Equal(x, y), TS.And(TS.IsNaN(x), TS.IsNaN(y))), TS.One);
     }
 
     /// <summary>The sum of one row; float32 accumulates in double (see the class remarks).</summary>

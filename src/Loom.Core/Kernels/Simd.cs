@@ -121,6 +121,28 @@ internal readonly ref struct MapStep<T, TMap>(ReadOnlySpan<T> x, Span<T> y) : IS
         TS.Store(TMap.Apply<TV, TS>(TS.Load(in MemoryMarshal.GetReference(x), i)), ref MemoryMarshal.GetReference(y), i);
 }
 
+/// <summary>
+/// An element-wise function z = f(x, y) of two operands written once over <see cref="ISimd{TV, T}"/>;
+/// <see cref="BinaryMapStep{T, TMap}"/> runs it over spans.
+/// </summary>
+internal interface ISimdBinaryMap<T> where T : unmanaged
+{
+    static abstract TV Apply<TV, TS>(TV x, TV y) where TV : struct where TS : ISimd<TV, T>;
+}
+
+/// <summary>z[i] = f(x[i], y[i]) for <see cref="Simd.For{T, TStep}"/>: <see cref="MapStep{T, TMap}"/> for two operands.</summary>
+internal readonly ref struct BinaryMapStep<T, TMap>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> z) : ISimdStep<T>
+    where T : unmanaged where TMap : ISimdBinaryMap<T>
+{
+    private readonly ReadOnlySpan<T> x = x, y = y;
+    private readonly Span<T> z = z;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Step<TV, TS>(nuint i) where TV : struct where TS : ISimd<TV, T> =>
+        TS.Store(TMap.Apply<TV, TS>(TS.Load(in MemoryMarshal.GetReference(x), i), TS.Load(in MemoryMarshal.GetReference(y), i)),
+            ref MemoryMarshal.GetReference(z), i);
+}
+
 /// <summary>A kernel that runs at one width from start to end (a reduction, whose order depends on the width).</summary>
 internal interface ISimdKernel<T, TResult> where T : unmanaged
 {

@@ -11,6 +11,26 @@ public abstract class ImageTransform : ITransform
     /// <summary>The op name used in error messages.</summary>
     protected abstract string Name { get; }
 
+    /// <summary>
+    /// <paramref name="value"/> if it lies in [<paramref name="low"/>, <paramref name="high"/>] (NaN does not); else the
+    /// one-line "transform: parameter must lie in [low, high]" every transform's constructor gives.
+    /// </summary>
+    private protected static double InRange(string transform, string parameter, double value, double low, double high) =>
+        value >= low && value <= high
+            ? value
+            : throw new ArgumentOutOfRangeException(parameter, value, $"{transform}: {parameter} must lie in [{low}, {high}], got {value}");
+
+    /// <summary>
+    /// <paramref name="range"/> if 0 &lt; Min ≤ Max ≤ <paramref name="upper"/> (finite): a range a positive parameter is
+    /// drawn from (a scale, an aspect ratio); else the one-line error naming it.
+    /// </summary>
+    private protected static (double Min, double Max) PositiveRange(string transform, string parameter, (double Min, double Max) range,
+        double upper = double.MaxValue) =>
+        range.Min > 0 && range.Min <= range.Max && range.Max <= upper
+            ? range
+            : throw new ArgumentOutOfRangeException(parameter, range,
+                $"{transform}: {parameter} ({range.Min}, {range.Max}) must satisfy 0 < min ≤ max{(upper < double.MaxValue ? $" ≤ {upper}" : "")}");
+
     /// <summary>The size of the output image for an input of <paramref name="height"/>×<paramref name="width"/>.</summary>
     protected virtual (int Height, int Width) OutputSize(int height, int width) => (height, width);
 

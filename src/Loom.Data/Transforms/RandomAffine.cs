@@ -9,29 +9,22 @@ namespace Loom.Data;
 /// inverse image p = c + R(−θ)(p' − c − t)/s, and points outside the image read <see cref="Fill"/>.
 /// </summary>
 /// <remarks>Positive angles turn the picture counter-clockwise as displayed (rows grow downwards), as in torchvision.</remarks>
-public sealed class RandomAffine : RandomImageTransform
+/// <param name="degrees">θ is drawn uniformly from [−degrees, degrees].</param>
+/// <param name="translate">Largest shift as a fraction of the width (x) and height (y); the shift is uniform in ±that.</param>
+/// <param name="scale">s is drawn uniformly from [scale.Min, scale.Max]; null keeps the size.</param>
+public sealed class RandomAffine(double degrees, (double X, double Y)? translate = null, (double Min, double Max)? scale = null, double fill = 0, ulong seed = 0)
+    : RandomImageTransform(seed)
 {
-    /// <param name="degrees">θ is drawn uniformly from [−degrees, degrees].</param>
-    /// <param name="translate">Largest shift as a fraction of the width (x) and height (y); the shift is uniform in ±that.</param>
-    /// <param name="scale">s is drawn uniformly from [scale.Min, scale.Max]; null keeps the size.</param>
-    public RandomAffine(double degrees, (double X, double Y)? translate = null, (double Min, double Max)? scale = null, double fill = 0, ulong seed = 0)
-        : base(seed)
-    {
-        if (!(degrees >= 0 && degrees <= 180)) throw new ArgumentOutOfRangeException(nameof(degrees), degrees, "RandomAffine: degrees must lie in [0, 180]");
-        var t = translate ?? (0, 0);
-        if (!(t.X >= 0 && t.X <= 1 && t.Y >= 0 && t.Y <= 1)) throw new ArgumentOutOfRangeException(nameof(translate), t, "RandomAffine: translate fractions must lie in [0, 1]");
-        var s = scale ?? (1, 1);
-        if (!(s.Min > 0 && s.Min <= s.Max) || double.IsInfinity(s.Max)) throw new ArgumentOutOfRangeException(nameof(scale), s, "RandomAffine: scale range must satisfy 0 < min ≤ max");
-        (Degrees, Translate, Scale, Fill) = (degrees, t, s, fill);
-    }
+    public double Degrees { get; } = InRange(nameof(RandomAffine), nameof(degrees), degrees, 0, 180);
 
-    public double Degrees { get; }
+    public (double X, double Y) Translate { get; } = Fractions(translate ?? (0, 0));
 
-    public (double X, double Y) Translate { get; }
+    public (double Min, double Max) Scale { get; } = PositiveRange(nameof(RandomAffine), nameof(scale), scale ?? (1, 1));
 
-    public (double Min, double Max) Scale { get; }
+    public double Fill { get; } = fill;
 
-    public double Fill { get; }
+    private static (double X, double Y) Fractions((double X, double Y) t) =>
+        (InRange(nameof(RandomAffine), "translate", t.X, 0, 1), InRange(nameof(RandomAffine), "translate", t.Y, 0, 1));
 
     protected override string Name => "RandomAffine";
 

@@ -9,9 +9,9 @@ public sealed class RandomBrightnessContrast : RandomImageTransform
 {
     public RandomBrightnessContrast(double brightness = 0.2, double contrast = 1.5, ulong seed = 0) : base(seed)
     {
-        if (!(brightness >= 0 && brightness <= 1)) throw new ArgumentOutOfRangeException(nameof(brightness), brightness, "RandomBrightnessContrast: brightness must lie in [0, 1]");
+        Brightness = InRange(nameof(RandomBrightnessContrast), nameof(brightness), brightness, 0, 1);
         if (!(contrast >= 1 && double.IsFinite(contrast))) throw new ArgumentOutOfRangeException(nameof(contrast), contrast, "RandomBrightnessContrast: contrast must be at least 1");
-        (Brightness, Contrast) = (brightness, contrast);
+        Contrast = contrast;
     }
 
     public double Brightness { get; }

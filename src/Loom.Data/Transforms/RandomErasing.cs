@@ -6,28 +6,18 @@ namespace Loom.Data;
 /// <see cref="Scale"/>, its aspect ratio (height / width) log-uniform in <see cref="Ratio"/>. A draw that does not fit
 /// is retried up to 10 times, then the image is left whole, as torchvision does.
 /// </summary>
-public sealed class RandomErasing : RandomImageTransform
+public sealed class RandomErasing(double probability = 0.5, (double Min, double Max)? scale = null, (double Min, double Max)? ratio = null, double value = 0,
+    ulong seed = 0) : RandomImageTransform(seed)
 {
-    public RandomErasing(double probability = 0.5, (double Min, double Max)? scale = null, (double Min, double Max)? ratio = null, double value = 0, ulong seed = 0)
-        : base(seed)
-    {
-        if (!(probability >= 0 && probability <= 1)) throw new ArgumentOutOfRangeException(nameof(probability), probability, "RandomErasing: probability must lie in [0, 1]");
-        var s = scale ?? (0.02, 0.33);
-        var r = ratio ?? (0.3, 3.3);
-        if (!(s.Min > 0 && s.Min <= s.Max && s.Max <= 1)) throw new ArgumentException($"RandomErasing: scale ({s.Min}, {s.Max}) must satisfy 0 < min ≤ max ≤ 1");
-        if (!(r.Min > 0 && r.Min <= r.Max)) throw new ArgumentException($"RandomErasing: ratio ({r.Min}, {r.Max}) must satisfy 0 < min ≤ max");
-        (Probability, Scale, Ratio, Value) = (probability, s, r, value);
-    }
-
-    public double Probability { get; }
+    public double Probability { get; } = InRange(nameof(RandomErasing), nameof(probability), probability, 0, 1);
 
     /// <summary>The erased area as a fraction of the image's.</summary>
-    public (double Min, double Max) Scale { get; }
+    public (double Min, double Max) Scale { get; } = PositiveRange(nameof(RandomErasing), nameof(scale), scale ?? (0.02, 0.33), upper: 1);
 
     /// <summary>Height over width of the erased rectangle.</summary>
-    public (double Min, double Max) Ratio { get; }
+    public (double Min, double Max) Ratio { get; } = PositiveRange(nameof(RandomErasing), nameof(ratio), ratio ?? (0.3, 3.3));
 
-    public double Value { get; }
+    public double Value { get; } = value;
 
     protected override string Name => "RandomErasing";
 

@@ -7,8 +7,7 @@ public sealed class RandomHorizontalFlip : ImageTransform
 {
     public RandomHorizontalFlip(double probability = 0.5, ulong seed = 0)
     {
-        if (!(probability >= 0 && probability <= 1)) throw new ArgumentOutOfRangeException(nameof(probability), probability, "RandomHorizontalFlip: probability must lie in [0, 1]");
-        Probability = probability;
+        Probability = InRange(nameof(RandomHorizontalFlip), nameof(probability), probability, 0, 1);
         Generator = new Generator(seed);
     }
 

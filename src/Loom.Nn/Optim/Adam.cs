@@ -4,24 +4,16 @@ namespace Loom.Nn;
 /// Adam (Kingma &amp; Ba) with optional AMSGrad and coupled L2 weight decay, as <c>torch.optim.Adam</c>.
 /// For decoupled weight decay use <see cref="AdamW"/>.
 /// </summary>
-public class Adam : Optimizer
+public class Adam(IEnumerable<ParamGroup> groups, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0,
+    bool amsgrad = false) : Optimizer(groups, learningRate, weightDecay)
 {
     public Adam(IEnumerable<Parameter> parameters, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0, bool amsgrad = false)
         : this(OneGroup(parameters), learningRate, beta1, beta2, eps, weightDecay, amsgrad) { }
 
-    public Adam(IEnumerable<ParamGroup> groups, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0, bool amsgrad = false)
-        : base(groups, learningRate, weightDecay)
-    {
-        if (!(beta1 >= 0 && beta1 < 1)) throw new ArgumentOutOfRangeException(nameof(beta1), beta1, "beta1 must be in [0, 1)");
-        if (!(beta2 >= 0 && beta2 < 1)) throw new ArgumentOutOfRangeException(nameof(beta2), beta2, "beta2 must be in [0, 1)");
-        if (!(eps >= 0)) throw new ArgumentOutOfRangeException(nameof(eps), eps, "eps must be ≥ 0");
-        (Beta1, Beta2, Eps, AmsGrad) = (beta1, beta2, eps, amsgrad);
-    }
-
-    public double Beta1 { get; }
-    public double Beta2 { get; }
-    public double Eps { get; }
-    public bool AmsGrad { get; }
+    public double Beta1 { get; } = HyperParameter.DecayRate(beta1, nameof(beta1));
+    public double Beta2 { get; } = HyperParameter.DecayRate(beta2, nameof(beta2));
+    public double Eps { get; } = HyperParameter.NonNegative(eps, nameof(eps), "eps");
+    public bool AmsGrad { get; } = amsgrad;
 
     /// <summary>True for AdamW's decoupled weight decay.</summary>
     protected virtual bool Decoupled => false;

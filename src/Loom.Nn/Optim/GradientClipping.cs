@@ -13,7 +13,7 @@ public static class GradientClipping
     /// </summary>
     public static double ClipGradNorm(IEnumerable<Parameter> parameters, double maxNorm, double normType = 2, bool errorIfNonFinite = false)
     {
-        if (!(maxNorm >= 0)) throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "max norm must be ≥ 0");
+        HyperParameter.NonNegative(maxNorm, nameof(maxNorm), "max norm");
         if (!(normType > 0)) throw new ArgumentOutOfRangeException(nameof(normType), normType, "norm type must be > 0");
         var withGrad = parameters.Where(p => p.Grad is not null).ToList();
         if (withGrad.Count == 0) return 0;
@@ -43,7 +43,7 @@ public static class GradientClipping
     /// <summary>Clamps every gradient element into [−clipValue, clipValue].</summary>
     public static void ClipGradValue(IEnumerable<Parameter> parameters, double clipValue)
     {
-        if (!(clipValue >= 0)) throw new ArgumentOutOfRangeException(nameof(clipValue), clipValue, "clip value must be ≥ 0");
+        HyperParameter.NonNegative(clipValue, nameof(clipValue), "clip value");
         foreach (var p in parameters)
         {
             if (p.Grad is not { } g) continue;

@@ -15,8 +15,8 @@ public abstract class Optimizer
 
     protected Optimizer(IEnumerable<ParamGroup> groups, double learningRate, double weightDecay)
     {
-        if (!(learningRate >= 0)) throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "learning rate must be ≥ 0");
-        if (!(weightDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "weight decay must be ≥ 0");
+        HyperParameter.NonNegative(learningRate, nameof(learningRate), "learning rate");
+        HyperParameter.NonNegative(weightDecay, nameof(weightDecay), "weight decay");
         _groups = groups.ToList();
         if (_groups.Count == 0) throw new ArgumentException("optimiser got an empty parameter list");
         var seen = new HashSet<Parameter>(ReferenceEqualityComparer.Instance);
@@ -24,8 +24,8 @@ public abstract class Optimizer
         {
             if (double.IsNaN(g.LearningRate)) g.LearningRate = learningRate;
             if (double.IsNaN(g.WeightDecay)) g.WeightDecay = weightDecay;
-            if (!(g.LearningRate >= 0)) throw new ArgumentOutOfRangeException(nameof(groups), g.LearningRate, "group learning rate must be ≥ 0");
-            if (!(g.WeightDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(groups), g.WeightDecay, "group weight decay must be ≥ 0");
+            HyperParameter.NonNegative(g.LearningRate, nameof(groups), "group learning rate");
+            HyperParameter.NonNegative(g.WeightDecay, nameof(groups), "group weight decay");
             g.InitialLearningRate = g.LearningRate;
             foreach (var p in g.Parameters)
                 if (!seen.Add(p)) throw new ArgumentException($"a parameter of shape {p.Shape} appears in more than one parameter group");

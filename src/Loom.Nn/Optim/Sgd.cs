@@ -9,9 +9,8 @@ public sealed class Sgd : Optimizer
     public Sgd(IEnumerable<ParamGroup> groups, double learningRate, double momentum = 0, double dampening = 0, double weightDecay = 0, bool nesterov = false)
         : base(groups, learningRate, weightDecay)
     {
-        if (!(momentum >= 0)) throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "momentum must be ≥ 0");
+        Momentum = HyperParameter.NonNegative(momentum, nameof(momentum), "momentum");
         if (nesterov && (momentum <= 0 || dampening != 0)) throw new ArgumentException("Nesterov momentum requires a momentum > 0 and zero dampening");
-        Momentum = momentum;
         Dampening = dampening;
         Nesterov = nesterov;
     }

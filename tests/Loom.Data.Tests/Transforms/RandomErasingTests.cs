@@ -43,7 +43,7 @@ public class RandomErasingTests
     public void Rejects_settings_outside_their_ranges()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new RandomErasing(probability: 1.5));
-        TensorAssert.Throws<ArgumentException>(() => new RandomErasing(scale: (0.5, 0.2)), "scale");
-        TensorAssert.Throws<ArgumentException>(() => new RandomErasing(ratio: (0, 1)), "ratio");
+        TensorAssert.Throws<ArgumentOutOfRangeException>(() => new RandomErasing(scale: (0.5, 0.2)), "RandomErasing: scale (0.5, 0.2) must satisfy 0 < min ≤ max ≤ 1");
+        TensorAssert.Throws<ArgumentOutOfRangeException>(() => new RandomErasing(ratio: (0, 1)), "RandomErasing: ratio (0, 1) must satisfy 0 < min ≤ max");
     }
 }

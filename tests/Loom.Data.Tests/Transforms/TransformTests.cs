@@ -179,6 +179,9 @@ public class TransformTests
         Assert.NotEqual(x.ToArray<float>(), a.ToArray<float>());
         Assert.InRange(a.ToArray<float>().Sum(), 144 * 0.75, 144 * 1.3);
         TensorAssert.Throws<ArgumentOutOfRangeException>(() => new RandomAffine(10, scale: (1.2, 1.1)), "scale");
+        TensorAssert.Throws<ArgumentOutOfRangeException>(() => new RandomAffine(10, scale: (1, double.PositiveInfinity)), "RandomAffine: scale");
+        TensorAssert.Throws<ArgumentOutOfRangeException>(() => new RandomAffine(10, translate: (0.1, 1.5)), "RandomAffine: translate must lie in [0, 1], got 1.5");
+        TensorAssert.Throws<ArgumentOutOfRangeException>(() => new RandomAffine(double.NaN), "RandomAffine: degrees must lie in [0, 180]");
     }
 
     [Fact]

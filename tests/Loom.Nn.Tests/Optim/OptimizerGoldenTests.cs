@@ -77,6 +77,14 @@ public class OptimizerGoldenTests
         Assert.Throws<ArgumentException>(() => new Sgd([p], 0.1, nesterov: true));
         Assert.Throws<ArgumentOutOfRangeException>(() => new RmsProp([p], momentum: -0.1));
         Assert.Throws<ArgumentException>(() => new Adam(new[] { new ParamGroup([p]), new ParamGroup([p]) }));
+        // NaN passes a test written as value < 0, so each check must refuse it, with the one wording per rule.
+        TensorAssert.Throws<ArgumentOutOfRangeException>(() => new Adam([p], beta2: double.NaN), "beta2 must be in [0, 1)");
+        TensorAssert.Throws<ArgumentOutOfRangeException>(() => new AdamW([p], eps: double.NaN), "eps must be ≥ 0");
+        TensorAssert.Throws<ArgumentOutOfRangeException>(() => new RmsProp([p], alpha: double.NaN), "alpha must be ≥ 0");
+        TensorAssert.Throws<ArgumentOutOfRangeException>(() => new Adagrad([p], lrDecay: -1), "lr decay must be ≥ 0");
+        TensorAssert.Throws<ArgumentOutOfRangeException>(() => new Adagrad([p], initialAccumulatorValue: double.NaN), "initial accumulator value must be ≥ 0");
+        TensorAssert.Throws<ArgumentOutOfRangeException>(() => new Sgd([p], learningRate: 0.1, weightDecay: double.NaN), "weight decay must be ≥ 0");
+        TensorAssert.Throws<ArgumentOutOfRangeException>(() => GradientClipping.ClipGradValue([p], double.NaN), "clip value must be ≥ 0");
     }
 
     [Fact]

@@ -9,10 +9,7 @@ public sealed class ELU(double alpha = 1.0) : Module<Tensor, Tensor>
 }
 
 /// <summary>Scaled ELU with the self-normalising constants (<c>torch.nn.SELU</c>).</summary>
-public sealed class SELU : Module<Tensor, Tensor>
-{
-    protected override Tensor ForwardCore(Tensor input) => input.Selu();
-}
+public sealed class SELU() : ElementwiseActivation(static x => x.Selu());
 
 /// <summary>max(0, x) + min(0, α(e^(x/α) − 1)) (<c>torch.nn.CELU</c>).</summary>
 public sealed class CELU(double alpha = 1.0) : Module<Tensor, Tensor>

@@ -18,19 +18,10 @@ public sealed class Hardtanh : Module<Tensor, Tensor>
 }
 
 /// <summary>min(max(x, 0), 6) (<c>torch.nn.ReLU6</c>).</summary>
-public sealed class ReLU6 : Module<Tensor, Tensor>
-{
-    protected override Tensor ForwardCore(Tensor input) => input.Relu6();
-}
+public sealed class ReLU6() : ElementwiseActivation(static x => x.Relu6());
 
 /// <summary>clamp(x/6 + ½, 0, 1) (<c>torch.nn.Hardsigmoid</c>).</summary>
-public sealed class Hardsigmoid : Module<Tensor, Tensor>
-{
-    protected override Tensor ForwardCore(Tensor input) => input.Hardsigmoid();
-}
+public sealed class Hardsigmoid() : ElementwiseActivation(static x => x.Hardsigmoid());
 
 /// <summary>x·clamp(x + 3, 0, 6)/6 (<c>torch.nn.Hardswish</c>).</summary>
-public sealed class Hardswish : Module<Tensor, Tensor>
-{
-    protected override Tensor ForwardCore(Tensor input) => input.Hardswish();
-}
+public sealed class Hardswish() : ElementwiseActivation(static x => x.Hardswish());
