@@ -328,6 +328,11 @@ internal static unsafe partial class DirectConv<T> where T : unmanaged, IFloatin
     {
         int sh = l.StrideH, sw = l.StrideW, hq = l.PhaseHeight, wq = l.PhaseWidth;
         dst.Clear();
+        if (sw == 2)
+        {
+            PadTwoColumnPhases(src, l, dst);
+            return;
+        }
         int phase = 0;
         for (int a = 0; a < sh; a++)
         {
@@ -348,6 +353,37 @@ internal static unsafe partial class DirectConv<T> where T : unmanaged, IFloatin
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// <see cref="PadPhases"/> for column stride 2 (every strided layer of ResNet18): each input row goes to the even and
+    /// odd column phases of its row phase in one vectorised split instead of one strided copy per phase.
+    /// </summary>
+    private static void PadTwoColumnPhases(ReadOnlySpan<T> src, in Layout l, Span<T> dst)
+    {
+        int sh = l.StrideH, wq = l.PhaseWidth, columnPhases = l.ColumnPhases;
+        bool evenStored = Reached(0, l.KernelW, l.DilationW, 2), oddStored = Reached(1, l.KernelW, l.DilationW, 2);
+        int rowPhase = 0;
+        for (int a = 0; a < sh; a++)
+        {
+            if (!Reached(a, l.KernelH, l.DilationH, sh)) continue;
+            int evenPlane = rowPhase * columnPhases * l.PhasePlane, oddPlane = evenPlane + (evenStored ? l.PhasePlane : 0);
+            rowPhase++;
+            for (int r = 0; r < l.PhaseHeight; r++)
+            {
+                int ih = sh * r + a - l.PadH;
+                if ((uint)ih >= (uint)l.Height) continue;
+                // Input column iw is padded column j = iw + padW: phase j mod 2, position j / 2. So column 0 goes to
+                // phase padW mod 2 at padW / 2, column 1 to the other phase at (padW + 1) / 2, and so on alternately.
+                var even = evenStored ? dst.Slice(evenPlane + r * wq, wq) : default;
+                var odd = oddStored ? dst.Slice(oddPlane + r * wq, wq) : default;
+                var row = src.Slice(ih * l.Width, l.Width);
+                if (l.PadW % 2 == 0) EvenOdd.Split(row, From(even, l.PadW / 2), From(odd, l.PadW / 2));
+                else EvenOdd.Split(row, From(odd, l.PadW / 2), From(even, (l.PadW + 1) / 2));
+            }
+        }
+
+        static Span<T> From(Span<T> row, int start) => row.IsEmpty ? row : row[start..];
     }
 
     /// <summary>Whether some tap ki (0 ≤ ki &lt; kernel) has ki·d ≡ residue (mod s): whether that phase is stored.</summary>

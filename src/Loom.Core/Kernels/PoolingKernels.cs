@@ -88,18 +88,24 @@ internal static class PoolingKernels
     /// output = max over each window, without recording where (inference: nothing will scatter a gradient back). Per
     /// output row, the window's rows are first reduced element-wise (vectorised along the row), then each window reads
     /// kW values of that row maximum; the indexed kernel's per-window scan was 8 ms of ResNet18's 3×3/2 pool at batch 1.
-    /// NaN wins, as there; a window wholly in the padding gives −∞.
+    /// With stride 2 along rows that second step is vectorised too (ResNet18's stem pool at one thread: 1.09 → 0.35–0.53
+    /// ms, docs/notes/onnx.md, session 26). NaN wins, as there; a window wholly in the padding gives −∞.
     /// </summary>
     public static void MaxPool2dForward<T>(ReadOnlyMemory<T> input, Pool2dGeometry g, Memory<T> output)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ParallelHelper.For(g.Planes, Grain(g, g.KernelH * g.KernelW), (start, end) =>
         {
-            T[] rowMax = System.Buffers.ArrayPool<T>.Shared.Rent(g.Width);
+            // Stride 2 along rows: the row maximum sits at PadW in a row of −∞ (P), split into its even and odd
+            // elements E and O, so that tap kj of every window is one shifted vector range (E or O from kj / 2).
+            bool split = g.StrideW == 2 && g.DilationW == 1;
+            int length = split ? Math.Max(g.PadW + g.Width + 1, 2 * (g.OutWidth + g.KernelW)) / 2 * 2 : g.Width; // even: E and O alike
+            T[] rowMax = System.Buffers.ArrayPool<T>.Shared.Rent(split ? 2 * length : length);
             try
             {
                 for (int p = start; p < end; p++)
-                    MaxPlane(input.Span.Slice(p * g.InPlane, g.InPlane), g, output.Span.Slice(p * g.OutPlane, g.OutPlane), rowMax.AsSpan(0, g.Width));
+                    MaxPlane(input.Span.Slice(p * g.InPlane, g.InPlane), g, output.Span.Slice(p * g.OutPlane, g.OutPlane), rowMax.AsSpan(0, length),
+                        split ? rowMax.AsSpan(length, length) : default);
             }
             finally
             {
@@ -109,8 +115,16 @@ internal static class PoolingKernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MaxPlane<T>(ReadOnlySpan<T> x, in Pool2dGeometry g, Span<T> y, Span<T> rowMax) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void MaxPlane<T>(ReadOnlySpan<T> x, in Pool2dGeometry g, Span<T> y, Span<T> rowMax, Span<T> phases)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
+        bool split = !phases.IsEmpty;
+        var max = split ? rowMax.Slice(g.PadW, g.Width) : rowMax[..g.Width];
+        if (split)
+        {
+            rowMax[..g.PadW].Fill(T.NegativeInfinity);
+            rowMax[(g.PadW + g.Width)..].Fill(T.NegativeInfinity);
+        }
         for (int oh = 0; oh < g.OutHeight; oh++)
         {
             int h0 = oh * g.StrideH - g.PadH;
@@ -120,14 +134,25 @@ internal static class PoolingKernels
                 int ih = h0 + ki * g.DilationH;
                 if ((uint)ih >= (uint)g.Height) continue;
                 var row = x.Slice(ih * g.Width, g.Width);
-                if (any) System.Numerics.Tensors.TensorPrimitives.Max(rowMax, row, rowMax);
-                else row.CopyTo(rowMax);
+                if (any) System.Numerics.Tensors.TensorPrimitives.Max(max, row, max);
+                else row.CopyTo(max);
                 any = true;
             }
             var yRow = y.Slice(oh * g.OutWidth, g.OutWidth);
             if (!any)
             {
                 yRow.Fill(T.NegativeInfinity);
+                continue;
+            }
+            if (split)
+            {
+                // Window ow covers P[2·ow + kj]: E[ow + kj / 2] for even kj, O[ow + kj / 2] for odd.
+                int half = phases.Length / 2;
+                Span<T> even = phases[..half], odd = phases[half..];
+                EvenOdd.Split<T>(rowMax, even, odd);
+                even[..g.OutWidth].CopyTo(yRow);
+                for (int kj = 1; kj < g.KernelW; kj++)
+                    System.Numerics.Tensors.TensorPrimitives.Max(yRow, (kj % 2 == 0 ? even : odd).Slice(kj / 2, g.OutWidth), yRow);
                 continue;
             }
             for (int ow = 0; ow < g.OutWidth; ow++)
@@ -137,7 +162,7 @@ internal static class PoolingKernels
                 for (int kj = 0; kj < g.KernelW; kj++)
                 {
                     int iw = w0 + kj * g.DilationW;
-                    if ((uint)iw < (uint)g.Width) best = T.Max(best, rowMax[iw]);
+                    if ((uint)iw < (uint)max.Length) best = T.Max(best, max[iw]);
                 }
                 yRow[ow] = best;
             }

@@ -19,6 +19,9 @@ public class PackedTileTests
         new[] { 1, 3, 23, 21, 9, 7, 2, 3, 1 },   // a 7×7/2 stem with odd sizes
         new[] { 1, 9, 5, 33, 16, 3, 1, 1, 1 },   // one output row of 33: five row chunks, column tiles over a 35-wide grid
         new[] { 1, 16, 13, 40, 24, 5, 1, 2, 1 }, // column tiles at 3 threads: bands of 4, 4 and 5 output rows, each reading 4 rows below
+        new[] { 1, 3, 6, 75, 8, 3, 2, 1, 1 },    // stride 2, rows wide enough for the vectorised phase split, odd padding
+        new[] { 1, 4, 5, 70, 8, 1, 2, 0, 1 },    // strided 1×1 over wide rows: the even phase alone
+        new[] { 1, 3, 9, 80, 8, 7, 2, 3, 1 },    // a wide 7×7/2 stem
     };
 
     [Theory]

@@ -12,6 +12,9 @@ public class MaxPoolTests
     [InlineData(33, 17, 3, 3, 3, 3, 1, 1, 1, 1, 1)]
     [InlineData(6, 7, 3, 3, 2, 2, 1, 0, 2, 2, 1)]
     [InlineData(65, 1, 4, 1, 3, 1, 2, 0, 1, 1, 1)]
+    [InlineData(9, 70, 3, 3, 2, 2, 1, 1, 1, 1, 0)]  // rows wide enough for the vectorised even/odd split (ResNet's stem pool)
+    [InlineData(5, 45, 2, 3, 1, 2, 0, 1, 1, 1, 1)]  // odd width, ceil mode: the last window reaches past the row
+    [InlineData(6, 50, 3, 4, 2, 2, 1, 2, 1, 1, 0)]  // an even kernel: two taps from each phase
     public void MaxPool2d_matches_the_reference(int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int ceil)
     {
         var x = TestTensors.Randn(1, DType.Float32, 2, 3, h, w);
@@ -23,6 +26,17 @@ public class MaxPoolTests
         // An input that requires grad takes the kernel that records each maximum's index (the others do not).
         var recorded = Functional.MaxPool2d(x.Detach().RequiresGrad_(), (kh, kw), (sh, sw), (ph, pw), (dh, dw), ceil == 1);
         TensorAssert.Close(expected, recorded.Detach(), 0, 0);
+    }
+
+    [Fact]
+    public void NaN_wins_in_the_vectorised_rows_of_the_inference_kernel()
+    {
+        var data = TestTensors.Randn(3, DType.Float32, 1, 1, 6, 70).ToArray<float>();
+        data[2 * 70 + 41] = float.NaN; // row 2, column 41: output row 1, columns 20 (39–41) and 21 (41–43)
+        var y = Functional.MaxPool2d(Tensor.FromArray(data, 1, 1, 6, 70), (3, 3), (2, 2), (1, 1)).ToArray<float>();
+        for (int oh = 0; oh < 3; oh++)
+            for (int ow = 0; ow < 35; ow++)
+                Assert.Equal(oh is 1 && ow is 20 or 21, float.IsNaN(y[oh * 35 + ow]));
     }
 
     [Fact]
