@@ -23,14 +23,7 @@ public class GemmPackingTests
                 fixed (float* b = source)
                 fixed (float* dst = packed)
                     GemmPacking.PackB(true, b, ld, kc, width, nr, dst);
-                for (int q = 0; q < panels; q++)
-                    for (int p = 0; p < kc; p++)
-                        for (int j = 0; j < nr; j++)
-                        {
-                            int column = q * nr + j;
-                            float expected = column < width ? source[column * ld + p] : 0f;
-                            Assert.True(expected.Equals(packed[(q * kc + p) * nr + j]), $"width {width} kc {kc}: panel {q} step {p} column {j}");
-                        }
+                AssertPanels(packed, nr, kc, width, (column, p) => source[column * ld + p], $"width {width} kc {kc}");
             }
     }
 
@@ -50,14 +43,7 @@ public class GemmPackingTests
                 fixed (float* a = source)
                 fixed (float* dst = packed)
                     GemmPacking.PackA(false, a, ld, rows, kc, mr, dst, 0, panels);
-                for (int r = 0; r < panels; r++)
-                    for (int p = 0; p < kc; p++)
-                        for (int i = 0; i < mr; i++)
-                        {
-                            int row = r * mr + i;
-                            float expected = row < rows ? source[row * ld + p] : 0f;
-                            Assert.True(expected.Equals(packed[(r * kc + p) * mr + i]), $"rows {rows} kc {kc}: panel {r} step {p} row {i}");
-                        }
+                AssertPanels(packed, mr, kc, rows, (row, p) => source[row * ld + p], $"rows {rows} kc {kc}");
             }
     }
 
@@ -80,14 +66,7 @@ public class GemmPackingTests
                 fixed (float* b = source)
                 fixed (float* dst = packed)
                     GemmPacking.PackB(false, b, ld, kc, width, nr, dst);
-                for (int q = 0; q < panels; q++)
-                    for (int p = 0; p < kc; p++)
-                        for (int j = 0; j < nr; j++)
-                        {
-                            int column = q * nr + j;
-                            float expected = column < width ? source[p * ld + column] : 0f;
-                            Assert.True(expected.Equals(packed[(q * kc + p) * nr + j]), $"nr {nr} width {width} kc {kc}: panel {q} step {p} column {j}");
-                        }
+                AssertPanels(packed, nr, kc, width, (column, p) => source[p * ld + column], $"nr {nr} width {width} kc {kc}");
             }
     }
 
@@ -108,14 +87,24 @@ public class GemmPackingTests
                 fixed (float* a = source)
                 fixed (float* dst = packed)
                     GemmPacking.PackA(true, a, ld, rows, kc, mr, dst, 0, panels);
-                for (int r = 0; r < panels; r++)
-                    for (int p = 0; p < kc; p++)
-                        for (int i = 0; i < mr; i++)
-                        {
-                            int row = r * mr + i;
-                            float expected = row < rows ? source[p * ld + row] : 0f;
-                            Assert.True(expected.Equals(packed[(r * kc + p) * mr + i]), $"rows {rows} kc {kc}: panel {r} step {p} row {i}");
-                        }
+                AssertPanels(packed, mr, kc, rows, (row, p) => source[p * ld + row], $"rows {rows} kc {kc}");
             }
+    }
+
+    /// <summary>
+    /// Panels of <paramref name="width"/> values per step: panel q, step p, slot j holds source(q·width + j, p) for the
+    /// first <paramref name="count"/> rows or columns and zero past them.
+    /// </summary>
+    private static void AssertPanels(float[] packed, int width, int kc, int count, Func<int, int, float> source, string what)
+    {
+        int panels = (count + width - 1) / width;
+        for (int q = 0; q < panels; q++)
+            for (int p = 0; p < kc; p++)
+                for (int j = 0; j < width; j++)
+                {
+                    int index = q * width + j;
+                    float expected = index < count ? source(index, p) : 0f;
+                    Assert.True(expected.Equals(packed[(q * kc + p) * width + j]), $"{what}: panel {q} step {p} slot {j}");
+                }
     }
 }
