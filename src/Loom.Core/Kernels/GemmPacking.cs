@@ -36,7 +36,7 @@ internal static unsafe class GemmPacking
             if (trans)
                 PackContiguous(a + i0, lda, rows, kc, mr, d);
             else
-                PackTransposed(a + i0 * lda, lda, rows, kc, mr, d);
+                PackTransposed(a + i0 * lda, lda, rows, kc, mr, d, i0 + 2 * mr <= mc);
         }
     }
 
@@ -53,13 +53,33 @@ internal static unsafe class GemmPacking
     {
         int bytes = mr * sizeof(T);
         nint panelStride = (nint)mr * kc;
+        int runBytes = PanelGroup * bytes;
         for (int p = 0; p < kc; p++, src += ld)
         {
             byte* s = (byte*)src;
+            if (p + RowsAhead < kc) PrefetchRun(s + RowsAhead * ld * sizeof(T), runBytes);
             byte* d = (byte*)(dst + (nint)p * mr);
             for (int q = 0; q < PanelGroup; q++, s += bytes, d += panelStride * sizeof(T))
                 CopySmall(s, d, bytes);
         }
+    }
+
+    /// <summary>How many source rows ahead a pack that walks down rows touches the lines it will read.</summary>
+    private const int RowsAhead = 8;
+
+    /// <summary>Asks for the cache line holding <paramref name="p"/> (a hint: no fault, no effect off x86).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Prefetch(void* p)
+    {
+        if (Sse.IsSupported) Sse.Prefetch0(p);
+    }
+
+    /// <summary>Asks for every cache line of <paramref name="bytes"/> bytes from <paramref name="p"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchRun(byte* p, int bytes)
+    {
+        for (int i = 0; i < bytes; i += 64) Prefetch(p + i);
+        Prefetch(p + bytes - 1);
     }
 
     /// <summary>A short copy (a panel row: 24 to 96 bytes) in the widest vectors that fit.</summary>
@@ -81,14 +101,42 @@ internal static unsafe class GemmPacking
     public static void PackB<T>(bool trans, T* b, nint ldb, int kc, int nc, int nr, T* dst)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        for (int j0 = 0; j0 < nc; j0 += nr)
+        int first = 0;
+        if (!trans && Vector256.IsHardwareAccelerated && nr * sizeof(T) % 32 == 0 && nc >= 2 * nr)
+        {
+            // The whole panels row by row: each source row is then read as one contiguous run (a weight that comes
+            // from memory, as in dx = dy·W), where panel by panel it would be read in nr-value pieces a row apart.
+            first = nc / nr * nr;
+            PackRowsIntoPanels(b, ldb, kc, first, nr, dst);
+        }
+        for (int j0 = first; j0 < nc; j0 += nr)
         {
             int cols = Math.Min(nr, nc - j0);
             T* d = dst + (nint)j0 * kc;
             if (trans)
-                PackTransposed(b + j0 * ldb, ldb, cols, kc, nr, d);
+                PackTransposed(b + j0 * ldb, ldb, cols, kc, nr, d, j0 + 2 * nr <= nc);
             else
                 PackContiguous(b + j0, ldb, cols, kc, nr, d);
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="width"/> / nr whole panels of nr columns (nr values a whole number of 32-byte vectors), filled
+    /// source row by source row: row p's run of width values is dealt out to the panels, nr values each.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackRowsIntoPanels<T>(T* src, nint ld, int kc, int width, int nr, T* dst)
+        where T : unmanaged
+    {
+        int bytes = nr * sizeof(T), panels = width / nr;
+        nint panelStride = (nint)nr * kc * sizeof(T);
+        for (int p = 0; p < kc; p++, src += ld)
+        {
+            byte* s = (byte*)src;
+            if (p + RowsAhead < kc) PrefetchRun(s + RowsAhead * ld * sizeof(T), width * sizeof(T));
+            byte* d = (byte*)(dst + (nint)p * nr);
+            for (int q = 0; q < panels; q++, s += bytes, d += panelStride)
+                for (int i = 0; i < bytes; i += 32) Vector256.Store(Vector256.Load(s + i), d + i);
         }
     }
 
@@ -123,8 +171,11 @@ internal static unsafe class GemmPacking
     private static void CopyRows<TV, TS>(byte* src, nint ld, int bytes, int kc, byte* dst) where TV : struct where TS : ISimd<TV, byte>
     {
         for (int p = 0; p < kc; p++, src += ld, dst += bytes)
+        {
+            if (p + RowsAhead < kc) PrefetchRun(src + RowsAhead * ld, bytes);
             for (nuint v = 0; v < (nuint)bytes; v += (nuint)TS.Count)
                 TS.Store(TS.Load(in *src, v), ref *dst, v);
+        }
     }
 
     /// <summary>
@@ -133,9 +184,11 @@ internal static unsafe class GemmPacking
     /// element, which matters at n ≈ 512 where packing A is several percent of the run); the edges go element-wise.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackTransposed<T>(T* src, nint ld, int width, int kc, int stride, T* dst)
+    private static void PackTransposed<T>(T* src, nint ld, int width, int kc, int stride, T* dst, bool prefetchNextPanel)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        // The next panel's rows start stride·ld further on; each block below touches its own rows' lines there.
+        nint ahead = prefetchNextPanel ? stride * ld : 0;
         // Rows below i8 are transposed up to kc8 in 8×8 blocks, rows from i8 to i4 up to kc4 in 4×4 blocks; the
         // element loop finishes each row from there.
         int i8 = 0, i4 = 0, kc8 = 0, kc4 = 0;
@@ -143,14 +196,14 @@ internal static unsafe class GemmPacking
         {
             kc8 = kc & ~7;
             for (; i8 + 8 <= width; i8 += 8)
-                Transpose8Rows((float*)(src + i8 * ld), ld, kc8, stride, (float*)(dst + i8));
+                Transpose8Rows((float*)(src + i8 * ld), ld, kc8, stride, (float*)(dst + i8), ahead);
         }
         i4 = i8;
         if (typeof(T) == typeof(float) && Sse.IsSupported)
         {
             kc4 = kc & ~3;
             for (; i4 + 4 <= width; i4 += 4)
-                Transpose4Rows((float*)(src + i4 * ld), ld, kc4, stride, (float*)(dst + i4));
+                Transpose4Rows((float*)(src + i4 * ld), ld, kc4, stride, (float*)(dst + i4), ahead);
         }
         for (int r = 0; r < width; r++)
         {
@@ -170,12 +223,14 @@ internal static unsafe class GemmPacking
     /// 8×8 blocks transposed in registers (24 shuffles per 64 values), each column stored whole. Against the 4×4 SSE
     /// form this halves the shuffles per value and the partial-line stores into each packed row.
     /// </summary>
-    private static void Transpose8Rows(float* src, nint ld, int kc8, int stride, float* dst)
+    private static void Transpose8Rows(float* src, nint ld, int kc8, int stride, float* dst, nint ahead)
     {
         float* s0 = src, s1 = src + ld, s2 = src + 2 * ld, s3 = src + 3 * ld;
         float* s4 = src + 4 * ld, s5 = src + 5 * ld, s6 = src + 6 * ld, s7 = src + 7 * ld;
         for (int p = 0; p < kc8; p += 8)
         {
+            if (ahead != 0 && (p & 15) == 0)
+                for (int r = 0; r < 8; r++) Prefetch(src + ahead + r * ld + p);
             var r0 = Avx.LoadVector256(s0 + p);
             var r1 = Avx.LoadVector256(s1 + p);
             var r2 = Avx.LoadVector256(s2 + p);
@@ -213,11 +268,13 @@ internal static unsafe class GemmPacking
     }
 
     /// <summary>Rows r0..r3 (each contiguous, `kc4` a multiple of 4 long) written as kc4 groups of 4 values, `stride` apart.</summary>
-    private static void Transpose4Rows(float* src, nint ld, int kc4, int stride, float* dst)
+    private static void Transpose4Rows(float* src, nint ld, int kc4, int stride, float* dst, nint ahead)
     {
         float* s0 = src, s1 = src + ld, s2 = src + 2 * ld, s3 = src + 3 * ld;
         for (int p = 0; p < kc4; p += 4)
         {
+            if (ahead != 0 && (p & 15) == 0)
+                for (int r = 0; r < 4; r++) Prefetch(src + ahead + r * ld + p);
             var r0 = Sse.LoadVector128(s0 + p);
             var r1 = Sse.LoadVector128(s1 + p);
             var r2 = Sse.LoadVector128(s2 + p);
