@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Loom.Cli.Tests;
 
 /// <summary>
@@ -89,6 +91,66 @@ public sealed partial class DistillCommandTests(SmallRunFixture run) : IClassFix
         CliRunner.Fail(["distill", "--teacher", _temp.File("missing"), "--model", "mlp"], "missing");
         CliRunner.Fail(["distill", "--teacher", run.Folder, "--model", "mlp", "--hint-weight", "-1"], "--hint-weight must be 0 or more, got -1");
     }
+
+    /// <summary>
+    /// A distillation stopped mid-run (--max-steps, which writes the checkpoint) and continued by `--resume RUN` alone
+    /// ends with exactly the weights of the run that was never stopped: the teacher, T, α, mixup (its generator) and the
+    /// hint (its regressor) come back from config.json and the checkpoint. The same stopped run with one stored setting
+    /// changed ends elsewhere, so the equality cannot come from a resume that ignores them.
+    /// </summary>
+    [Fact]
+    public void A_stopped_distillation_resumes_with_its_teacher_and_settings_to_the_uninterrupted_weights()
+    {
+        var teacher = TestData.CopyFolder(run.Folder, _temp.File("teacher"));
+        // No schedule: --max-steps would otherwise shorten the stopped run's learning-rate curve (it spans the steps run).
+        string[] recipe = ["distill", "--teacher", teacher, "--model", "mlp", "--hidden", "4", "--epochs", "2", "--threads", "1", "--schedule", "none",
+            "--temperature", "2", "--alpha", "0.7", "--mixup", "--hint-weight", "0.5"];
+        CliRunner.Succeed([.. recipe, "--output", _temp.File("whole")]);
+        var whole = Weights(CliRunner.RunFolderUnder(_temp.File("whole")));
+
+        CliRunner.Succeed([.. recipe, "--max-steps", "5", "--output", _temp.File("stopped")]);
+        var stopped = CliRunner.RunFolderUnder(_temp.File("stopped"));
+        var settings = JsonNode.Parse(File.ReadAllText(Path.Combine(stopped, "config.json")))!["distillation"]!;
+        Assert.Equal(Path.GetFullPath(teacher), (string?)settings["teacher"]);
+        Assert.Equal((2.0, 0.7, true, 0.5), ((double)settings["temperature"]!, (double)settings["alpha"]!, (bool)settings["mixup"]!, (double)settings["hint_weight"]!));
+        var tampered = TestData.CopyFolder(stopped, _temp.File("tampered"));
+        var resumed = CliRunner.Succeed("distill", "--resume", stopped, "--max-steps", "100000", "--threads", "1");
+        Assert.Contains("resuming", resumed.Output);
+        Assert.Equal(whole, Weights(stopped));
+
+        // Without the mixup the stored run asked for, the same checkpoint trains on to other weights.
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(tampered, "config.json")))!;
+        config["distillation"]!["mixup"] = false;
+        File.WriteAllText(Path.Combine(tampered, "config.json"), config.ToJsonString());
+        CliRunner.Succeed("distill", "--resume", tampered, "--max-steps", "100000", "--threads", "1");
+        Assert.NotEqual(whole, Weights(tampered));
+    }
+
+    [Fact]
+    public void A_resume_without_its_teacher_or_with_other_settings_is_one_error_line()
+    {
+        var teacher = TestData.CopyFolder(run.Folder, _temp.File("teacher"));
+        CliRunner.Succeed("distill", "--teacher", teacher, "--model", "mlp", "--hidden", "4", "--epochs", "2", "--max-steps", "3", "--threads", "1", "--output", _temp.File("student"));
+        var student = CliRunner.RunFolderUnder(_temp.File("student"));
+        CliRunner.Fail(["distill", "--resume", student, "--temperature", "2"], "--temperature cannot change it");
+        CliRunner.Fail(["train", "--resume", student], "is a loom distill run", "loom distill --resume");
+        CliRunner.Fail(["distill", "--resume", run.Folder], "is not a loom distill run");
+        CliRunner.Fail(["distill", "--model", "mlp"], "--teacher RUN is required");
+
+        // Retrained (here: other bytes) since the student started, the teacher would teach another function.
+        var weights = Path.Combine(teacher, "model.safetensors");
+        var original = File.ReadAllBytes(weights);
+        File.WriteAllBytes(weights, [.. original, 0]);
+        CliRunner.Fail(["distill", "--resume", student], "has changed since this run started");
+        File.WriteAllBytes(weights, original);
+        Directory.Delete(teacher, recursive: true);
+        CliRunner.Fail(["distill", "--resume", student], "is gone");
+    }
+
+    /// <summary>Every tensor of a run's model.safetensors, by name, as its raw float bits.</summary>
+    private static Dictionary<string, string> Weights(string folder) =>
+        SafeTensors.Load(Path.Combine(folder, "model.safetensors")).Tensors
+            .ToDictionary(kv => kv.Key, kv => Convert.ToHexString(MemoryMarshal.AsBytes(kv.Value.ToArray<float>().AsSpan())));
 
     [GeneratedRegex(@"teacher ran on ([\d,]+) samples, its remembered outputs served ([\d,]+)")]
     private static partial Regex TeacherCounts();
