@@ -51,8 +51,12 @@ public sealed partial class DistillCommandTests(SmallRunFixture run) : IClassFix
         // mixed, so epoch 2's validation samples are still served from memory.
         var mixed = Distil("mixed", "--mixup");
         Assert.True(mixed.Ran > plain.Ran && mixed.Served > 0, $"plain {plain}, mixed {mixed}");
+        // No mixed sample is kept (none comes again): the cache holds the validation and test samples only, so the
+        // training samples the plain run keeps are those the mixed run ran twice (two epochs) and never kept.
+        Assert.Equal(plain.Ran, plain.Kept);
+        Assert.Equal(2 * (plain.Kept - mixed.Kept), mixed.Ran - mixed.Kept);
         // α = 0 (the student alone, with the same mixup) weighs the teacher by 0 and never asks it.
-        Assert.Equal((0L, 0L), Distil("alone", "--mixup", "--alpha", "0"));
+        Assert.Equal((0L, 0L, 0L), Distil("alone", "--mixup", "--alpha", "0"));
     }
 
     [Fact]
@@ -70,7 +74,7 @@ public sealed partial class DistillCommandTests(SmallRunFixture run) : IClassFix
     /// A two-epoch distillation into a run folder that eval takes, with the teacher's counts the command prints: the
     /// samples it ran on and those its remembered outputs served.
     /// </summary>
-    private (long Ran, long Served) Distil(string name, params string[] extra)
+    private (long Ran, long Served, long Kept) Distil(string name, params string[] extra)
     {
         var result = CliRunner.Succeed(["distill", "--teacher", run.Folder, "--model", "mlp", "--hidden", "4", "--epochs", "2", "--threads", "1",
             "--output", _temp.File(name), .. extra]);
@@ -80,7 +84,8 @@ public sealed partial class DistillCommandTests(SmallRunFixture run) : IClassFix
         if (extra.Contains("--mixup")) Assert.Contains(", mixup", output);
         if (extra.Contains("--hint-weight")) Assert.Contains("(4 → 8 features, regressor 40 parameters, not saved)", output);
         Assert.Contains("accuracy", CliRunner.Succeed("eval", CliRunner.RunFolderUnder(_temp.File(name)), "--threads", "1").Output);
-        return (long.Parse(counts.Groups[1].Value.Replace(",", "")), long.Parse(counts.Groups[2].Value.Replace(",", "")));
+        long Count(int group) => long.Parse(counts.Groups[group].Value.Replace(",", ""));
+        return (Count(1), Count(2), Count(3));
     }
 
     [Fact]
@@ -152,6 +157,6 @@ public sealed partial class DistillCommandTests(SmallRunFixture run) : IClassFix
         SafeTensors.Load(Path.Combine(folder, "model.safetensors")).Tensors
             .ToDictionary(kv => kv.Key, kv => Convert.ToHexString(MemoryMarshal.AsBytes(kv.Value.ToArray<float>().AsSpan())));
 
-    [GeneratedRegex(@"teacher ran on ([\d,]+) samples, its remembered outputs served ([\d,]+)")]
+    [GeneratedRegex(@"teacher ran on ([\d,]+) samples, its remembered outputs served ([\d,]+) \(([\d,]+) kept\)")]
     private static partial Regex TeacherCounts();
 }
