@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Loom.Cli.Tests;
 
 /// <summary>
@@ -49,8 +51,12 @@ public sealed partial class DistillCommandTests(SmallRunFixture run) : IClassFix
         // mixed, so epoch 2's validation samples are still served from memory.
         var mixed = Distil("mixed", "--mixup");
         Assert.True(mixed.Ran > plain.Ran && mixed.Served > 0, $"plain {plain}, mixed {mixed}");
+        // No mixed sample is kept (none comes again): the cache holds the validation and test samples only, so the
+        // training samples the plain run keeps are those the mixed run ran twice (two epochs) and never kept.
+        Assert.Equal(plain.Ran, plain.Kept);
+        Assert.Equal(2 * (plain.Kept - mixed.Kept), mixed.Ran - mixed.Kept);
         // α = 0 (the student alone, with the same mixup) weighs the teacher by 0 and never asks it.
-        Assert.Equal((0L, 0L), Distil("alone", "--mixup", "--alpha", "0"));
+        Assert.Equal((0L, 0L, 0L), Distil("alone", "--mixup", "--alpha", "0"));
     }
 
     [Fact]
@@ -68,7 +74,7 @@ public sealed partial class DistillCommandTests(SmallRunFixture run) : IClassFix
     /// A two-epoch distillation into a run folder that eval takes, with the teacher's counts the command prints: the
     /// samples it ran on and those its remembered outputs served.
     /// </summary>
-    private (long Ran, long Served) Distil(string name, params string[] extra)
+    private (long Ran, long Served, long Kept) Distil(string name, params string[] extra)
     {
         var result = CliRunner.Succeed(["distill", "--teacher", run.Folder, "--model", "mlp", "--hidden", "4", "--epochs", "2", "--threads", "1",
             "--output", _temp.File(name), .. extra]);
@@ -78,7 +84,8 @@ public sealed partial class DistillCommandTests(SmallRunFixture run) : IClassFix
         if (extra.Contains("--mixup")) Assert.Contains(", mixup", output);
         if (extra.Contains("--hint-weight")) Assert.Contains("(4 → 8 features, regressor 40 parameters, not saved)", output);
         Assert.Contains("accuracy", CliRunner.Succeed("eval", CliRunner.RunFolderUnder(_temp.File(name)), "--threads", "1").Output);
-        return (long.Parse(counts.Groups[1].Value.Replace(",", "")), long.Parse(counts.Groups[2].Value.Replace(",", "")));
+        long Count(int group) => long.Parse(counts.Groups[group].Value.Replace(",", ""));
+        return (Count(1), Count(2), Count(3));
     }
 
     [Fact]
@@ -90,6 +97,66 @@ public sealed partial class DistillCommandTests(SmallRunFixture run) : IClassFix
         CliRunner.Fail(["distill", "--teacher", run.Folder, "--model", "mlp", "--hint-weight", "-1"], "--hint-weight must be 0 or more, got -1");
     }
 
-    [GeneratedRegex(@"teacher ran on ([\d,]+) samples, its remembered outputs served ([\d,]+)")]
+    /// <summary>
+    /// A distillation stopped mid-run (--max-steps, which writes the checkpoint) and continued by `--resume RUN` alone
+    /// ends with exactly the weights of the run that was never stopped: the teacher, T, α, mixup (its generator) and the
+    /// hint (its regressor) come back from config.json and the checkpoint. The same stopped run with one stored setting
+    /// changed ends elsewhere, so the equality cannot come from a resume that ignores them.
+    /// </summary>
+    [Fact]
+    public void A_stopped_distillation_resumes_with_its_teacher_and_settings_to_the_uninterrupted_weights()
+    {
+        var teacher = TestData.CopyFolder(run.Folder, _temp.File("teacher"));
+        // No schedule: --max-steps would otherwise shorten the stopped run's learning-rate curve (it spans the steps run).
+        string[] recipe = ["distill", "--teacher", teacher, "--model", "mlp", "--hidden", "4", "--epochs", "2", "--threads", "1", "--schedule", "none",
+            "--temperature", "2", "--alpha", "0.7", "--mixup", "--hint-weight", "0.5"];
+        CliRunner.Succeed([.. recipe, "--output", _temp.File("whole")]);
+        var whole = Weights(CliRunner.RunFolderUnder(_temp.File("whole")));
+
+        CliRunner.Succeed([.. recipe, "--max-steps", "5", "--output", _temp.File("stopped")]);
+        var stopped = CliRunner.RunFolderUnder(_temp.File("stopped"));
+        var settings = JsonNode.Parse(File.ReadAllText(Path.Combine(stopped, "config.json")))!["distillation"]!;
+        Assert.Equal(Path.GetFullPath(teacher), (string?)settings["teacher"]);
+        Assert.Equal((2.0, 0.7, true, 0.5), ((double)settings["temperature"]!, (double)settings["alpha"]!, (bool)settings["mixup"]!, (double)settings["hint_weight"]!));
+        var tampered = TestData.CopyFolder(stopped, _temp.File("tampered"));
+        var resumed = CliRunner.Succeed("distill", "--resume", stopped, "--max-steps", "100000", "--threads", "1");
+        Assert.Contains("resuming", resumed.Output);
+        Assert.Equal(whole, Weights(stopped));
+
+        // Without the mixup the stored run asked for, the same checkpoint trains on to other weights.
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(tampered, "config.json")))!;
+        config["distillation"]!["mixup"] = false;
+        File.WriteAllText(Path.Combine(tampered, "config.json"), config.ToJsonString());
+        CliRunner.Succeed("distill", "--resume", tampered, "--max-steps", "100000", "--threads", "1");
+        Assert.NotEqual(whole, Weights(tampered));
+    }
+
+    [Fact]
+    public void A_resume_without_its_teacher_or_with_other_settings_is_one_error_line()
+    {
+        var teacher = TestData.CopyFolder(run.Folder, _temp.File("teacher"));
+        CliRunner.Succeed("distill", "--teacher", teacher, "--model", "mlp", "--hidden", "4", "--epochs", "2", "--max-steps", "3", "--threads", "1", "--output", _temp.File("student"));
+        var student = CliRunner.RunFolderUnder(_temp.File("student"));
+        CliRunner.Fail(["distill", "--resume", student, "--temperature", "2"], "--temperature cannot change it");
+        CliRunner.Fail(["train", "--resume", student], "is a loom distill run", "loom distill --resume");
+        CliRunner.Fail(["distill", "--resume", run.Folder], "is not a loom distill run");
+        CliRunner.Fail(["distill", "--model", "mlp"], "--teacher RUN is required");
+
+        // Retrained (here: other bytes) since the student started, the teacher would teach another function.
+        var weights = Path.Combine(teacher, "model.safetensors");
+        var original = File.ReadAllBytes(weights);
+        File.WriteAllBytes(weights, [.. original, 0]);
+        CliRunner.Fail(["distill", "--resume", student], "has changed since this run started");
+        File.WriteAllBytes(weights, original);
+        Directory.Delete(teacher, recursive: true);
+        CliRunner.Fail(["distill", "--resume", student], "is gone");
+    }
+
+    /// <summary>Every tensor of a run's model.safetensors, by name, as its raw float bits.</summary>
+    private static Dictionary<string, string> Weights(string folder) =>
+        SafeTensors.Load(Path.Combine(folder, "model.safetensors")).Tensors
+            .ToDictionary(kv => kv.Key, kv => Convert.ToHexString(MemoryMarshal.AsBytes(kv.Value.ToArray<float>().AsSpan())));
+
+    [GeneratedRegex(@"teacher ran on ([\d,]+) samples, its remembered outputs served ([\d,]+) \(([\d,]+) kept\)")]
     private static partial Regex TeacherCounts();
 }

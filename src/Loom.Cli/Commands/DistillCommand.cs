@@ -7,14 +7,15 @@ namespace Loom.Cli.Commands;
 /// (<see cref="TeacherCache"/>). With --mixup every training batch is mixed (<see cref="Mixup"/>) and the teacher scores
 /// the mixed batch (function matching); --alpha 0 --mixup is the student trained alone with the same mixup on its labels.
 /// --hint-weight W adds W × the FitNets hint (<see cref="FeatureHint"/>) between the features the two models' last Linear
-/// layers read; its regressor trains with the student and is not saved with it.
+/// layers read; its regressor trains with the student and is not saved with it. config.json records the teacher (with a
+/// hash of its weights) and these settings, so `loom distill --resume RUN` continues a stopped run as it started.
 /// </summary>
 internal static class DistillCommand
 {
     public static Command Build(IAnsiConsole console)
     {
         var options = new TrainingOptions();
-        var teacher = new Option<string>("--teacher") { Description = "the trained run whose model teaches (its data is the student's)", Required = true };
+        var teacher = new Option<string?>("--teacher") { Description = "the trained run whose model teaches (its data is the student's); required unless --resume" };
         var temperature = new Option<double>("--temperature") { Description = "softmax temperature of the soft targets", DefaultValueFactory = _ => 4 };
         var alpha = new Option<double>("--alpha") { Description = "weight of the soft-target term (1 − alpha on the labels)", DefaultValueFactory = _ => 0.9 };
         var mixup = new Option<bool>("--mixup") { Description = "mix each training batch with a shuffled copy of itself (λ uniform in [0, 1]); the teacher scores the mixed batch, the labels mix alike" };
@@ -23,29 +24,82 @@ internal static class DistillCommand
             Description = "weight of the FitNets hint: the features the student's last Linear layer reads, through a trained linear regressor, match the teacher's in mean squared error (0: none)",
             DefaultValueFactory = _ => 0,
         };
-        var command = options.Command("distill", "Train a smaller model (--model) from a trained run's model (--teacher) by knowledge distillation, into a new run folder", teacher, temperature, alpha, mixup, hintWeight);
+        var resume = new Option<string?>("--resume")
+        {
+            Description = "continue the distillation in this run folder from its last checkpoint, with the teacher and settings its config.json recorded (with more --epochs if given)",
+        };
+        var command = options.Command("distill", "Train a smaller model (--model) from a trained run's model (--teacher) by knowledge distillation, into a new run folder",
+            teacher, temperature, alpha, mixup, hintWeight, resume);
         command.SetAction(parse =>
         {
-            double t = parse.GetValue(temperature), a = parse.GetValue(alpha);
-            if (!(t > 0) || !double.IsFinite(t)) throw new UserErrorException($"--temperature must be positive, got {t}");
-            if (!(a >= 0 && a <= 1)) throw new UserErrorException($"--alpha must be in [0, 1], got {a}");
-            double hint = parse.GetValue(hintWeight);
-            if (!(hint >= 0) || !double.IsFinite(hint)) throw new UserErrorException($"--hint-weight must be 0 or more, got {hint}");
-            var teacherFolder = new RunFolder(RunOptions.ExistingRun(parse.GetValue(teacher)!));
-            var trained = Pipeline.Load(teacherFolder, threads: parse.GetValue(options.Threads));
-            if (trained.Config.Quantization is not null) throw new UserErrorException($"{teacherFolder.Path} is quantised; distil from the float run it came from");
-            var config = Tasks.Resolve(options.Read(parse) with { Data = trained.Config.Data, Task = trained.Config.Task }).Config;
-            return options.InNewRunFolder(parse, $"{Path.GetFileNameWithoutExtension(config.Data)}-{config.Model}-distilled",
-                folder => Run(console, config, folder, trained, new Recipe(t, a, parse.GetValue(mixup), hint)), folder => File.Exists(folder.CheckpointPath));
+            if (parse.GetValue(resume) is { } runPath)
+            {
+                // The teacher and the loss are the run's: another value would continue a different distillation.
+                var given = new Option[] { teacher, temperature, alpha, mixup, hintWeight }.Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
+                if (given.Count > 0)
+                    throw new UserErrorException($"--resume continues the distillation as its config.json set it up: {string.Join(", ", given)} cannot change it");
+                var folder = new RunFolder(RunOptions.ExistingRun(runPath));
+                var saved = Pipeline.ReadConfig(folder);
+                var settings = Checked(saved.Distillation
+                    ?? throw new UserErrorException($"{folder.Path} is not a loom distill run (its config.json has no \"distillation\"); continue it with loom train --resume {folder.Path}"));
+                if (string.IsNullOrEmpty(settings.Teacher) || string.IsNullOrEmpty(settings.TeacherSha256))
+                    throw new UserErrorException($"{folder.ConfigPath}: \"distillation\" lacks \"teacher\" or \"teacher_sha256\"; without them the run cannot resume");
+                var config = options.ForResume(parse, saved);
+                var trained = LoadTeacher(settings.Teacher, config.Threads, settings.TeacherSha256).Run;
+                if (config.Epochs != saved.Epochs && config.Schedule is not ("none" or "plateau"))
+                    console.WriteOneLine($"note: the {config.Schedule} schedule now spans {config.Epochs} epochs instead of {saved.Epochs}; the learning rate continues on the longer curve");
+                return Run(console, config, folder, trained, resume: true);
+            }
+            var teacherPath = parse.GetValue(teacher)
+                ?? throw new UserErrorException("--teacher RUN is required: the trained run whose model teaches (or --resume RUN to continue a distillation)");
+            var recipe = Checked(new DistillationConfig("", "", parse.GetValue(temperature), parse.GetValue(alpha), parse.GetValue(mixup), parse.GetValue(hintWeight)));
+            var (teacherRun, teacherFolder, sha) = LoadTeacher(teacherPath, parse.GetValue(options.Threads), expectedSha256: null);
+            var fresh = Tasks.Resolve(options.Read(parse) with
+            {
+                Data = teacherRun.Config.Data,
+                Task = teacherRun.Config.Task,
+                Distillation = recipe with { Teacher = Path.GetFullPath(teacherFolder), TeacherSha256 = sha },
+            }).Config;
+            return options.InNewRunFolder(parse, $"{Path.GetFileNameWithoutExtension(fresh.Data)}-{fresh.Model}-distilled",
+                folder => Run(console, fresh, folder, teacherRun, resume: false), folder => File.Exists(folder.CheckpointPath));
         });
         return command;
     }
 
-    private sealed record Recipe(double Temperature, double Alpha, bool Mixup, double HintWeight);
-
-    private static int Run(IAnsiConsole console, TrainingConfig config, RunFolder folder, TrainedRun teacher, Recipe recipe)
+    /// <summary>The settings, checked: given on the command line or read back from a run's config.json.</summary>
+    private static DistillationConfig Checked(DistillationConfig settings)
     {
-        var (temperature, alpha, mix, hintWeight) = recipe;
+        var (t, a, hint) = (settings.Temperature, settings.Alpha, settings.HintWeight);
+        if (!(t > 0) || !double.IsFinite(t)) throw new UserErrorException($"--temperature must be positive, got {t}");
+        if (!(a >= 0 && a <= 1)) throw new UserErrorException($"--alpha must be in [0, 1], got {a}");
+        if (!(hint >= 0) || !double.IsFinite(hint)) throw new UserErrorException($"--hint-weight must be 0 or more, got {hint}");
+        return settings;
+    }
+
+    /// <summary>
+    /// The teacher run, its folder and the SHA-256 of its weights. With <paramref name="expectedSha256"/> (a resume), a
+    /// teacher that is gone or whose weights changed since the run started is refused: the student would go on
+    /// learning from another model.
+    /// </summary>
+    private static (TrainedRun Run, string Folder, string Sha256) LoadTeacher(string path, int threads, string? expectedSha256)
+    {
+        if (expectedSha256 is not null && !Directory.Exists(path))
+            throw new UserErrorException($"the teacher run {path} that config.json names is gone; the distillation cannot resume without it");
+        var folder = new RunFolder(RunOptions.ExistingRun(path));
+        if (!File.Exists(folder.ModelPath)) throw new UserErrorException($"the teacher run {folder.Path} has no model.safetensors (it has not finished training)");
+        string sha;
+        using (var weights = File.OpenRead(folder.ModelPath)) sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(weights));
+        // Before loading: changed weights may not even load into the recorded model, and the change is the news.
+        if (expectedSha256 is not null && sha != expectedSha256)
+            throw new UserErrorException($"the teacher {folder.Path} has changed since this run started (its model.safetensors is not the one the student learnt from); the distillation cannot resume with it");
+        var run = Pipeline.Load(folder, threads: threads);
+        if (run.Config.Quantization is not null) throw new UserErrorException($"{folder.Path} is quantised; distil from the float run it came from");
+        return (run, folder.Path, sha);
+    }
+
+    private static int Run(IAnsiConsole console, TrainingConfig config, RunFolder folder, TrainedRun teacher, bool resume)
+    {
+        var (_, _, temperature, alpha, mix, hintWeight) = config.Distillation!;
         // The loss sees (output, target) only: the batch's input reaches it through a pre-hook on the student.
         Tensor? input = null;
         bool inputCanRepeat = true;
@@ -79,7 +133,11 @@ internal static class DistillCommand
             var width = FeatureHint.TapPenultimate(student)?.Width ?? throw NoLinear(config.Model!);
             hint = new FeatureHint(width, teacherTap.Width, new Loom.Random.Generator(config.Seed));
         }
-        var setup = Pipeline.Prepare(config, folder, mixup is null ? [progress] : [progress, mixup], teacher.Data, loss: Loss, lossModule: hint);
+        // Mixup's generator and the hint's regressor are stateful callbacks: checkpoints keep them, a resume restores them.
+        List<ICallback> callbacks = [progress];
+        if (mixup is not null) callbacks.Add(mixup);
+        if (hint is not null) callbacks.Add(hint);
+        var setup = Pipeline.Prepare(config, folder, callbacks, teacher.Data, loss: Loss, lossModule: hint);
         if (hint is not null) studentTap = FeatureHint.TapPenultimate(setup.Model);
         setup.Model.RegisterForwardPreHook((student, x) =>
         {
@@ -98,18 +156,22 @@ internal static class DistillCommand
         long teacherParameters = teacher.Model.ParameterCount(), studentParameters = setup.Model.ParameterCount();
         console.MarkupLine($"[bold]loom distill[/] {Markup.Escape(setup.Config.Model!)} ({studentParameters:N0} parameters) from the {Markup.Escape(teacher.Config.Model!)} " +
             $"({teacherParameters:N0} parameters, {(double)studentParameters / teacherParameters:P1}) on {Markup.Escape(setup.Data.Description)}, T = {temperature}, α = {alpha}{(mix ? ", mixup" : "")}" +
-            (hint is null ? "" : $", hint × {hintWeight} ({studentTap!.Width} → {teacherTap!.Width} features, regressor {hint.ParameterCount():N0} parameters, not saved)"));
-        var result = progress.Run(() => Pipeline.Train(setup, folder));
+            (hint is null ? "" : $", hint × {hintWeight} ({studentTap!.Width} → {teacherTap!.Width} features, regressor {hint.ParameterCount():N0} parameters, not saved)") +
+            (resume ? ", resuming" : ""));
+        using var onSignal = new StopOnSignals(setup.Trainer);
+        var result = progress.Run(() => Pipeline.Train(setup, folder, resume));
         if (result.Test is null)
         {
-            console.MarkupLine($"[yellow]stopped ({Markup.Escape(result.Fit.StopReason)})[/]");
-            return 130;
+            var at = setup.Trainer;
+            console.MarkupLine($"[yellow]stopped ({Markup.Escape(result.Fit.StopReason)})[/] at epoch {at.Epoch + 1} batch {at.BatchInEpoch} (step {at.GlobalStep}); " +
+                $"checkpoint saved. Continue with: loom distill --resume {Markup.Escape(folder.Path)}");
+            return result.Fit.StopReason == "terminated" ? 143 : 130;
         }
         var table = new Table().AddColumn("test metric").AddColumn(new TableColumn("value").RightAligned());
         foreach (var (k, v) in result.Test.Metrics) table.AddRow(k, $"{v:F4}");
         console.Write(table);
         console.MarkupLine($"training took {result.Fit.Epochs.Sum(e => e.Duration.TotalSeconds):F1} s; the teacher ran on {cache.Misses:N0} samples, " +
-            $"its remembered outputs served {cache.Hits:N0}");
+            $"its remembered outputs served {cache.Hits:N0} ({cache.Remembered:N0} kept)");
         console.MarkupLine($"run folder: [link]{Markup.Escape(folder.Path)}[/]");
         return 0;
     }

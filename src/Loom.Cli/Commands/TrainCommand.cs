@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Loom.Distributed;
 
 namespace Loom.Cli.Commands;
@@ -42,6 +41,8 @@ internal static class TrainCommand
             {
                 var folder = new RunFolder(RunOptions.ExistingRun(runPath));
                 var saved = Pipeline.ReadConfig(folder);
+                // Trained on without its teacher, a distilled run would go on as another recipe than the one it started.
+                if (saved.Distillation is not null) throw new UserErrorException($"{folder.Path} is a loom distill run; continue it with loom distill --resume {folder.Path}");
                 // Synchronised and per-rank statistics leave the same state dict, so a resume may turn it on; a run
                 // started with it keeps it (a resume on one plain process has nothing to synchronise).
                 var config = options.ForResume(parse, saved) with { SyncBatchNorm = saved.SyncBatchNorm || parse.GetValue(syncBatchNorm) };
@@ -76,15 +77,7 @@ internal static class TrainCommand
         console.MarkupLine($"[bold]loom train[/] {Markup.Escape(setup.Config.Model!)} on {Markup.Escape(setup.Data.Description)}");
         console.MarkupLine($"{setup.Data.Train.Count} training samples ({setup.TrainLoader.Dataset.Count} used for training), {setup.Data.Test.Count} test samples, " +
             $"{setup.Model.ParameterCount():N0} parameters, {(world is null ? "" : $"{world.Size} ranks × ")}{config.Threads} threads{(resume ? ", resuming" : "")}");
-        // Ctrl-C (SIGINT) and SIGTERM, which kill, Docker, systemd and Slurm send, both stop after the current batch
-        // and write the checkpoint; without a handler .NET would end the process on SIGTERM with the epoch's work lost.
-        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        void Stop(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            setup.Trainer.Interrupt(context.Signal == PosixSignal.SIGTERM ? "terminated" : "interrupted");
-        }
+        using var onSignal = new StopOnSignals(setup.Trainer);
         var result = progress.Run(() => Pipeline.Train(setup, folder, resume));
         if (world is { Rank: > 0 }) return result.Fit.Interrupted ? 130 : 0; // rank 0 reports
         if (result.Test is null)

@@ -1,4 +1,5 @@
 using Loom.Random;
+using Loom.Train;
 
 namespace Loom.Compress;
 
@@ -7,9 +8,11 @@ namespace Loom.Compress;
 /// regressor trained with the student, match the teacher's features in mean squared error. The logits say what the
 /// teacher concludes; its features say how it represents the input, which a student of another architecture (an MLP
 /// taught by a CNN) cannot get from the logits alone. The regressor is not part of the student: train its
-/// <see cref="Module.Parameters"/> with the student's optimiser and leave it out of the saved model.
+/// <see cref="Module.Parameters"/> with the student's optimiser and leave it out of the saved model. Given to the trainer
+/// as a callback, its weights go into checkpoints (they are in no model's state dict), so a resumed run continues with
+/// the regressor it had instead of a fresh one.
 /// </summary>
-public sealed class FeatureHint : Module
+public sealed class FeatureHint : Module, IStatefulCallback
 {
     public FeatureHint(int studentFeatures, int teacherFeatures, Generator? generator = null, DType dtype = DType.Float32)
     {
@@ -35,6 +38,34 @@ public sealed class FeatureHint : Module
         if (s.Shape[1] != Regressor.InFeatures || t.Shape[1] != Regressor.OutFeatures)
             throw new ArgumentException($"hint: the regressor maps {Regressor.InFeatures} student features to {Regressor.OutFeatures} teacher features, got {s.Shape[1]} and {t.Shape[1]}");
         return Functional.MseLoss(Regressor.Forward(s), t.To(s.DType));
+    }
+
+    public string StateKey => "hint_regressor";
+
+    // Checkpoint states are doubles, which hold every float32 weight exactly: one entry per weight, "name[i]".
+    public Dictionary<string, double> GetState()
+    {
+        var state = new Dictionary<string, double>();
+        foreach (var (name, tensor) in StateDict())
+        {
+            var values = tensor.ToArray<double>();
+            for (int i = 0; i < values.Length; i++) state[$"{name}[{i}]"] = values[i];
+        }
+        return state;
+    }
+
+    public void SetState(IReadOnlyDictionary<string, double> state)
+    {
+        var restored = new Dictionary<string, Tensor>();
+        foreach (var (name, tensor) in StateDict())
+        {
+            var values = new double[tensor.Shape.Numel];
+            for (int i = 0; i < values.Length; i++)
+                values[i] = state.TryGetValue($"{name}[{i}]", out var v) ? v
+                    : throw new InvalidDataException($"hint: the checkpoint's regressor lacks {name}[{i}]; it was written for a regressor of another size");
+            restored[name] = Tensor.FromArray(values, tensor.Shape.ToArray()).To(tensor.DType);
+        }
+        LoadStateDict(restored);
     }
 
     /// <summary>

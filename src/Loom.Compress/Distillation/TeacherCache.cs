@@ -24,6 +24,9 @@ public sealed class TeacherCache(Func<Tensor, Tensor> teacher)
     /// <summary>Samples the teacher ran on.</summary>
     public long Misses { get; private set; }
 
+    /// <summary>Distinct samples whose outputs are kept: what the cache holds in memory.</summary>
+    public int Remembered => _outputs.Count;
+
     /// <summary>The teacher's outputs for <paramref name="input"/> [N, ...]: [N, ...] float32, no gradient.</summary>
     /// <param name="input">The batch.</param>
     /// <param name="remember">False for a batch that cannot come again (mixed or augmented training batches): the

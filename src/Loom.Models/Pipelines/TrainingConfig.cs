@@ -86,6 +86,12 @@ public sealed record TrainingConfig
     public Dictionary<string, int>? PrunedHeads { get; init; }
 
     /// <summary>
+    /// How a run written by <c>loom distill</c> was taught (its teacher run and loss): `loom distill --resume` continues
+    /// it with these, where a plain resume would train on without the teacher. Null for every other run.
+    /// </summary>
+    public DistillationConfig? Distillation { get; init; }
+
+    /// <summary>
     /// The task's own options by their snake_case names ("target", "image_size"…), read with
     /// <see cref="GetTaskOptions{T}"/>. In config.json they sit beside the shared options, so files written before
     /// tasks existed read unchanged.
@@ -232,6 +238,15 @@ public sealed record TrainingConfig
         Require(Schedule is null || new[] { "none", "step", "cosine", "warmup-cosine", "onecycle", "plateau" }.Contains(Schedule), $"--schedule must be one of none, step, cosine, warmup-cosine, onecycle, plateau; got '{Schedule}'");
     }
 }
+
+/// <summary>What config.json keeps of a distillation (<see cref="TrainingConfig.Distillation"/>).</summary>
+/// <param name="Teacher">The teacher's run folder, as a full path.</param>
+/// <param name="TeacherSha256">SHA-256 of the teacher's model.safetensors when the run started (hex): a resume refuses a teacher retrained since.</param>
+/// <param name="Temperature">Softmax temperature of the soft targets.</param>
+/// <param name="Alpha">Weight of the soft-target term (1 − alpha on the labels).</param>
+/// <param name="Mixup">Every training batch mixed with a shuffled copy of itself, the teacher scoring the mixed batch.</param>
+/// <param name="HintWeight">Weight of the FitNets hint (0: none).</param>
+public sealed record DistillationConfig(string Teacher, string TeacherSha256, double Temperature, double Alpha, bool Mixup, double HintWeight);
 
 /// <summary>
 /// What a task trains with unless told otherwise (<see cref="ITask.TrainingDefaults"/>): the values

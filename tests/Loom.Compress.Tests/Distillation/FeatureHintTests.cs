@@ -52,4 +52,17 @@ public class FeatureHintTests
         Assert.Equal(5, tap.Features!.Shape[0]); // no longer updated
         Assert.Null(FeatureHint.TapPenultimate(new Sequential(new ReLU())));
     }
+
+    [Fact]
+    public void Checkpoint_state_restores_the_regressor_exactly_and_refuses_another_size()
+    {
+        var trained = new FeatureHint(3, 2, new Generator(1));
+        var fresh = new FeatureHint(3, 2, new Generator(2));
+        Assert.NotEqual(trained.Regressor.Weight.ToArray<float>(), fresh.Regressor.Weight.ToArray<float>());
+        fresh.SetState(trained.GetState());
+        Assert.Equal(trained.Regressor.Weight.ToArray<float>(), fresh.Regressor.Weight.ToArray<float>());
+        Assert.Equal(trained.Regressor.Bias!.ToArray<float>(), fresh.Regressor.Bias!.ToArray<float>());
+        // A regressor of another width finds entries missing: refused, not half restored in silence.
+        TensorAssert.Throws<InvalidDataException>(() => new FeatureHint(4, 2).SetState(trained.GetState()), "lacks");
+    }
 }

@@ -41,11 +41,11 @@ public class TeacherCacheTests
         var once = cache.Forward(batch, remember: false);
         Assert.Equal(DType.Float32, once.DType);
         Assert.Equal(new[] { 2f, 4f, 6f, 8f }, once.ToArray<float>());
-        Assert.Equal((1, 0L, 2L), (calls, cache.Hits, cache.Misses));
+        Assert.Equal((1, 0L, 2L, 0), (calls, cache.Hits, cache.Misses, cache.Remembered));
         // Nothing was kept: the same batch again is a miss, and this time it is remembered and served the third time.
         cache.Forward(batch);
         cache.Forward(batch);
-        Assert.Equal((2, 2L, 4L), (calls, cache.Hits, cache.Misses));
+        Assert.Equal((2, 2L, 4L, 2), (calls, cache.Hits, cache.Misses, cache.Remembered));
     }
 
     [Fact]
