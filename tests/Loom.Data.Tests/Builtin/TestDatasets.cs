@@ -16,3 +16,6 @@ public sealed class FashionMnistFactAttribute() : InstalledDataFactAttribute(Tes
 public sealed class SklearnDigitsFactAttribute() : InstalledDataFactAttribute(TestDatasets.SklearnDigits);
 
 public sealed class LfwSubsetFactAttribute() : InstalledDataFactAttribute(TestDatasets.LfwSubset);
+
+/// <summary>A test of <see cref="Data.Glyphs"/> on the DejaVu fonts (fonts-dejavu-core and fonts-dejavu-extra).</summary>
+public sealed class DejaVuFontsFactAttribute() : InstalledDataFactAttribute(GlyphsTests.DejaVu);

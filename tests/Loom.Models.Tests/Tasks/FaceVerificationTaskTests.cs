@@ -2,11 +2,16 @@ namespace Loom.Models.Tests.Tasks;
 
 public sealed class FashionMnistFactAttribute() : InstalledDataFactAttribute(FaceVerificationTaskTests.FashionMnist);
 
+public sealed class DejaVuFontsFactAttribute() : InstalledDataFactAttribute(FaceVerificationTaskTests.DejaVu);
+
 /// <summary>The face-verification task: asked for, it trains on some classes and verifies on classes it never saw.</summary>
 public sealed class FaceVerificationTaskTests
 {
     internal static readonly InstalledData FashionMnist = new("Fashion-MNIST", "apt-get install dataset-fashion-mnist",
         Loom.Data.FashionMnist.Files.Select(f => Path.Combine(Loom.Data.FashionMnist.DefaultFolder, f)));
+
+    internal static readonly InstalledData DejaVu = new("the DejaVu fonts", "apt-get install fonts-dejavu-core fonts-dejavu-extra",
+        Path.Combine(Glyphs.DefaultFontFolder, "DejaVuSans.ttf"), Path.Combine(Glyphs.DefaultFontFolder, "DejaVuSerif.ttf"));
 
     private static TrainingConfig Quick() => new()
     {
@@ -55,6 +60,30 @@ public sealed class FaceVerificationTaskTests
         Assert.Equal(["7", "8", "9"], data.HeldOutNames);
         var plain = (FaceVerificationData)task.Load(Models.Tasks.Resolve(Quick()).Config);
         Assert.True(plain.Test.Inputs.Equal(data.Test.Inputs));
+    }
+
+    [DejaVuFontsFact]
+    public void Extra_glyphs_join_training_as_identities_drawn_alike_for_a_seed_and_the_held_out_digits_stay()
+    {
+        DejaVu.Require();
+        TrainingConfig Glyphs(ulong seed) => Quick() with { Seed = seed, TaskOptions = new JsonObject { ["extra_data"] = "glyphs", ["glyphs"] = 5, ["glyph_samples"] = 3 } };
+        var (task, _, config) = Models.Tasks.Resolve(Glyphs(1));
+        var data = (FaceVerificationData)task.Load(config);
+        Assert.Equal(12, data.Shape.TrainedClasses);
+        var targets = data.Train.Targets.ToArray<long>();
+        Assert.All(Enumerable.Range(7, 5), c => Assert.Equal(3, targets.Count(t => t == c)));
+        Assert.Contains("+ 5 classes of glyphs (15 images)", data.Description);
+        Assert.Equal(["7", "8", "9"], data.HeldOutNames);
+        var plain = (FaceVerificationData)task.Load(Models.Tasks.Resolve(Quick()).Config);
+        Assert.True(plain.Test.Inputs.Equal(data.Test.Inputs));
+        Assert.True(plain.HeldOutValidation!.Inputs.Equal(data.HeldOutValidation!.Inputs));
+        // The glyph images come after the digits', the same for the same seed and drawn anew for another.
+        int digits = plain.Train.Count;
+        Assert.True(plain.Train.Inputs.Equal(data.Train.Inputs.Narrow(0, 0, digits)));
+        Assert.True(data.Train.Inputs.Equal(((FaceVerificationData)task.Load(Models.Tasks.Resolve(Glyphs(1)).Config)).Train.Inputs));
+        Assert.False(data.Train.Inputs.Equal(((FaceVerificationData)task.Load(Models.Tasks.Resolve(Glyphs(2)).Config)).Train.Inputs));
+        var none = Quick() with { TaskOptions = new JsonObject { ["extra_data"] = "glyphs", ["glyphs"] = 0 } };
+        Assert.Contains("--glyphs must be between 1", Assert.Throws<ArgumentException>(() => Models.Tasks.Resolve(none)).Message);
     }
 
     [Fact]

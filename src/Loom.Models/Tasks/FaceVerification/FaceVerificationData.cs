@@ -70,7 +70,9 @@ public sealed class FaceVerificationData(TensorDataset train, TensorDataset test
         string extraText = "";
         if (options.ExtraData is { } extraName)
         {
-            var (extra, extraNames) = ExtraIdentities(extraName, split.Info.Name, input, perClass: trainRows.Length / trained, firstTarget: trained);
+            var (extra, extraNames) = string.Equals(extraName, Glyphs.Name, StringComparison.OrdinalIgnoreCase)
+                ? GlyphIdentities(options, input, config.Seed, firstTarget: trained)
+                : ExtraIdentities(extraName, split.Info.Name, input, perClass: trainRows.Length / trained, firstTarget: trained);
             train = new TensorDataset(Tensor.Cat([train.Inputs, extra.Inputs]), Tensor.Cat([train.Targets.To(DType.Int64), extra.Targets]));
             trainedNames.AddRange(extraNames);
             extraText = $" + {extraNames.Count} classes of {extraName} ({extra.Count} images)";
@@ -104,6 +106,20 @@ public sealed class FaceVerificationData(TensorDataset train, TensorDataset test
         var picked = split.Train.Gather(rows);
         var shifted = Tensor.FromArray(picked.Targets.ToArray<long>().Select(t => t + firstTarget).ToArray(), picked.Count);
         return (new TensorDataset(picked.Inputs, shifted), [.. split.Info.ClassNames.Select(c => $"{split.Info.Name}:{c}")]);
+    }
+
+    /// <summary>
+    /// <see cref="FaceVerificationOptions.Glyphs"/> characters rendered from the installed fonts as further training
+    /// identities, <see cref="FaceVerificationOptions.GlyphSamples"/> renders each (<see cref="Loom.Data.Glyphs"/>).
+    /// </summary>
+    private static (TensorDataset Data, IReadOnlyList<string> Names) GlyphIdentities(FaceVerificationOptions options, int[] input, ulong seed, int firstTarget)
+    {
+        if (!input.SequenceEqual([1, Glyphs.Size, Glyphs.Size]))
+            throw new ArgumentException($"--extra-data glyphs renders [1, {Glyphs.Size}, {Glyphs.Size}] images; the --data images are [{string.Join(", ", input)}]");
+        var fonts = Glyphs.FindFonts();
+        var identities = Glyphs.ChooseIdentities(fonts, options.Glyphs);
+        var (data, names) = Glyphs.Render(fonts, identities, options.GlyphSamples, seed, firstTarget);
+        return (data, [.. names.Select(n => $"{Glyphs.Name}:{n}")]);
     }
 
     // Held-out classes renumbered from 0, so their targets index the held-out names.

@@ -57,6 +57,12 @@ public sealed record FaceVerificationOptions
     /// </summary>
     public string? ExtraData { get; init; }
 
+    /// <summary>With `--extra-data glyphs`: how many characters rendered from the installed fonts join training as identities.</summary>
+    public int Glyphs { get; init; } = 500;
+
+    /// <summary>With `--extra-data glyphs`: renders of each character (random font, slant, rotation, aspect, thickness, blur).</summary>
+    public int GlyphSamples { get; init; } = 20;
+
     /// <summary>
     /// How a pair is scored: "cosine" (the embeddings' cosine) or "asnorm" (the cosine normalised against a cohort of
     /// training images, <see cref="CohortNormalization"/>). Used by the test evaluation, `loom faces verify` and `loom faces pairs`.
@@ -81,7 +87,9 @@ public sealed record FaceVerificationOptions
         TaskOption.Number("--scale", "scale", "CosFace/ArcFace logit scale s (face verification)", Defaults.Scale),
         TaskOption.Text("--embedding-norm", "embedding_norm", "batch (batch norm before the L2 normalisation) or none (face verification)", Defaults.EmbeddingNorm),
         SharedTaskOptions.Augment(),
-        TaskOption.Text("--extra-data", "extra_data", "another built-in image dataset whose classes all join training as further identities (face verification)"),
+        TaskOption.Text("--extra-data", "extra_data", "another built-in image dataset, or glyphs (characters rendered from the installed fonts), whose classes all join training as further identities (face verification)"),
+        TaskOption.Integer("--glyphs", "glyphs", "with --extra-data glyphs: characters that join training as identities (face verification)", Defaults.Glyphs),
+        TaskOption.Integer("--glyph-samples", "glyph_samples", "with --extra-data glyphs: renders of each character (face verification)", Defaults.GlyphSamples),
         TaskOption.Text("--score-norm", "score_norm", "pair score, cosine or asnorm (cosine normalised against a cohort of training images; face verification)", Defaults.ScoreNorm),
         TaskOption.Integer("--cohort-top", "cohort_top", $"AS-norm's K: nearest cohort embeddings per side, 2 to {FaceVerificationEvaluation.CohortSize} (face verification)", Defaults.CohortTop),
         TaskOption.Integer("--pairs", "pairs", "held-out test pairs scored for the ROC (face verification)", Defaults.Pairs),
@@ -104,6 +112,8 @@ public sealed record FaceVerificationOptions
             throw new ArgumentException($"--augment takes {string.Join(", ", ImageAugmentation.Names)}, comma-separated; got {string.Join(",", Augment)}");
         if (ScoreNorm is not ("cosine" or "asnorm")) throw new ArgumentException($"--score-norm must be cosine or asnorm, got '{ScoreNorm}'");
         if (CohortTop < 2 || CohortTop > FaceVerificationEvaluation.CohortSize) throw new ArgumentException($"--cohort-top must be between 2 and {FaceVerificationEvaluation.CohortSize}, got {CohortTop}");
+        if (Glyphs is < 1 or > 100_000) throw new ArgumentException($"--glyphs must be between 1 and 100000, got {Glyphs}");
+        if (GlyphSamples is < 1 or > 100_000) throw new ArgumentException($"--glyph-samples must be between 1 and 100000, got {GlyphSamples}");
         if (Pairs is < 2 or > 10_000_000) throw new ArgumentException($"--pairs must be between 2 and 10000000, got {Pairs}");
     }
 }
