@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Numerics.Tensors;
-using System.Text;
 using SkiaSharp;
 
 namespace Loom.Data;
