@@ -70,11 +70,11 @@ internal static class Collectives
     // gradient of p_i is c_i and DDP must leave mean_r(c_i) in every replica.
     private sealed class Bag : Module
     {
-        public Bag(int rank)
+        public Bag(int rank, bool withUnused = true)
         {
             // Registered first, so it lands in the last bucket: buckets start in order, and one waiting for a
             // parameter backward never reaches would hold back every bucket after it until SynchronizeGradients.
-            RegisterParameter("unused", new Parameter(Tensor.Ones(new Shape(10))));
+            if (withUnused) RegisterParameter("unused", new Parameter(Tensor.Ones(new Shape(10))));
             int[][] shapes = [[3], [257, 5], [1], [4000], [2, 3, 4], [999]];
             for (int i = 0; i < shapes.Length; i++)
                 RegisterParameter($"p{i}", new Parameter(Tensor.Randn(new Shape(shapes[i]), new Generator((ulong)(77 + rank * 10 + i)))));
@@ -116,5 +116,25 @@ internal static class Collectives
         }
         RankHost.Result(world, "ddp.buckets", ddp.BucketBytes.Count);
         RankHost.Result(world, "ddp.bucketBytes", string.Join(",", ddp.BucketBytes));
+
+        // Every parameter used: every bucket fills during backward. The last (the first layers, full only as backward
+        // ends) is left for SynchronizeGradients to run on this thread; the others start on the communication thread.
+        var used = new Bag(world.Rank, withUnused: false);
+        using var ddpUsed = new DistributedDataParallel(used, world, bucketCapBytes: 4096);
+        var usedParameters = used.Parameters().ToList();
+        Tensor usedLoss = Tensor.Zeros(new Shape());
+        for (int i = 0; i < usedParameters.Count; i++) usedLoss = usedLoss.Add(usedParameters[i].Mul(Coefficients(world.Rank, i)).Sum());
+        usedLoss.Backward();
+        ddpUsed.SynchronizeGradients();
+        double usedWorst = 0;
+        for (int i = 0; i < usedParameters.Count; i++)
+        {
+            var got = usedParameters[i].Grad!.ToArray<float>();
+            var all = Enumerable.Range(0, world.Size).Select(r => Coefficients(r, i).ToArray<float>()).ToArray();
+            for (int k = 0; k < got.Length; k++) usedWorst = Math.Max(usedWorst, Math.Abs(got[k] - all.Sum(c => (double)c[k]) / world.Size));
+        }
+        RankHost.Result(world, "ddpUsed.maxerr", usedWorst.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+        RankHost.Result(world, "ddpUsed.buckets", ddpUsed.BucketBytes.Count);
+        RankHost.Result(world, "ddpUsed.launchedDuringBackward", ddpUsed.BucketsLaunchedDuringBackward);
     }
 }
