@@ -14,7 +14,8 @@ namespace Loom.Distributed;
 /// the order backward produces them). A hook on each parameter (<see cref="Tensor.RegisterPostAccumulateGradHook"/>)
 /// divides the gradient by the number of ranks while it is in cache and counts it ready; a full bucket's all-reduce
 /// starts at once on the communicator's communication thread (the library's blocking MPI_Allreduce there), while
-/// backward goes on with the layers below, so communication overlaps computation. Buckets start strictly in order,
+/// backward goes on with the layers below, so communication overlaps computation. The last bucket fills only as
+/// backward ends, so it runs on the caller's thread in <see cref="SynchronizeGradients"/>. Buckets start strictly in order,
 /// which keeps the collectives in the same order on every rank. <see cref="SynchronizeGradients"/> (after backward,
 /// before the optimiser step) runs what is left (parameters that took no part in this forward, and the last bucket),
 /// waits, and leaves the average in each gradient.</para>
@@ -131,7 +132,13 @@ public sealed class DistributedDataParallel : IDataParallel, IDisposable
 
     private void LaunchReadyBuckets(bool inBackground)
     {
-        while (_nextToLaunch < _buckets.Length && _buckets[_nextToLaunch].Ready >= _buckets[_nextToLaunch].Parameters.Count)
+        // The last bucket holds the first layers' gradients, the last ones backward makes: once it is full, backward
+        // is over and nothing is left to overlap with. It waits for SynchronizeGradients, which runs it on the
+        // training thread. Handed to the communication thread it cost two thread hand-offs, and on a machine with a
+        // core per rank that thread, spinning in MPI_Allreduce for the other rank, was a third runnable thread, which
+        // the scheduler could put on the other rank's core while that rank still computed (Note [Distributed], session 26).
+        int launchable = inBackground ? _buckets.Length - 1 : _buckets.Length;
+        while (_nextToLaunch < launchable && _buckets[_nextToLaunch].Ready >= _buckets[_nextToLaunch].Parameters.Count)
             _buckets[_nextToLaunch++].Launch(Communicator, inBackground);
     }
 

@@ -19,5 +19,9 @@ public class CollectiveTests
             Assert.InRange(job.Number($"ddp.step{step}.launchedDuringBackward"), 2, double.MaxValue);
         }
         Assert.InRange(job.Number("ddp.buckets"), 3, 10);
+        // With every parameter used, all buckets but the last start during backward; the last runs in SynchronizeGradients.
+        Assert.InRange(job.Number("ddpUsed.maxerr"), 0, 1e-6);
+        Assert.InRange(job.Number("ddpUsed.buckets"), 3, 10);
+        Assert.Equal(job.Number("ddpUsed.buckets") - 1, job.Number("ddpUsed.launchedDuringBackward"));
     }
 }

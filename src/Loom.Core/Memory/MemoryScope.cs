@@ -40,6 +40,19 @@ public sealed class MemoryScope : IDisposable
         return tensor;
     }
 
+    /// <summary>
+    /// Makes the innermost scope of this thread return <paramref name="tensor"/>'s storage to the pool when it ends, as
+    /// if the tensor had been created inside it: for a tensor made on another thread (a data loader's batch, built by
+    /// its prefetch worker) that nothing uses after the scope. Without it such a storage, rented from the pool, never
+    /// goes back, and each step allocates its size anew (Note [Memory]). Without a scope it does nothing.
+    /// </summary>
+    public static Tensor Adopt(Tensor tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        if (_persistentDepth == 0 && _current is { } scope && !scope._storages.Contains(tensor.Storage)) scope._storages.Add(tensor.Storage);
+        return tensor;
+    }
+
     /// <summary>Inside the returned region, allocations are not tracked by any scope (for state that outlives steps).</summary>
     public static PersistentRegion Persistent()
     {

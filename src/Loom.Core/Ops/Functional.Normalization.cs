@@ -217,18 +217,17 @@ public static partial class Functional
 
     private static ReadOnlySpan<double> SpanD(Tensor? t) => t is null ? default : t.Data<double>();
 
-    private static T[] ToArray<T>(double[] values) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var result = new T[values.Length];
-        for (int i = 0; i < values.Length; i++) result[i] = T.CreateTruncating(values[i]);
-        return result;
-    }
+    // Per-row scratch of the channel norms (one value per (sample, channel) row: n·c of them, 2,048 for a batch of 32
+    // with 64 channels) comes from the shared array pool: the layer runs every step, and fresh arrays made it the
+    // bulk of a CNN step's garbage (Note [Distributed], session 26).
+    private static T[] RentRows<T>(int rows) where T : unmanaged => ArrayPool<T>.Shared.Rent(Math.Max(rows, 1));
 
-    private static double[] ToDoubles<T>(ReadOnlySpan<T> values) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void ReturnRows<T>(T[] rows) where T : unmanaged => ArrayPool<T>.Shared.Return(rows);
+
+    // Each row's copy of its channel's value: rows[i·c + ch] = perChannel[ch], or perChannel[i·c + ch] when already per row.
+    private static void FillRows<T>(Span<T> rows, ReadOnlySpan<double> values, int c, bool perRow) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var result = new double[values.Length];
-        for (int i = 0; i < values.Length; i++) result[i] = double.CreateTruncating(values[i]);
-        return result;
+        for (int r = 0; r < rows.Length; r++) rows[r] = T.CreateTruncating(values[perRow ? r : r % c]);
     }
 
     private readonly record struct ChannelStatistics(double[] Mean, double[] Rstd);
@@ -254,14 +253,25 @@ public static partial class Functional
 
         int rows = n * c;
         double m = (double)n * s;
-        var perRow = new T[rows];
-        NormKernels.RowSums<T>(x.Data<T>(), rows, s, perRow);
-        for (int r = 0; r < rows; r++) mean[r % c] += double.CreateTruncating(perRow[r]);
-        for (int ch = 0; ch < c; ch++) mean[ch] /= m;
-        var centers = ToArray<T>(RepeatPerRow(mean, n));
-        NormKernels.RowCenteredSquares<T>(x.Data<T>(), rows, s, centers, perRow);
-        var variance = new double[c];
-        for (int r = 0; r < rows; r++) variance[r % c] += double.CreateTruncating(perRow[r]);
+        Span<double> variance = c <= 256 ? stackalloc double[c] : new double[c];
+        variance.Clear();
+        T[] perRowArray = RentRows<T>(rows), centersArray = RentRows<T>(rows);
+        try
+        {
+            var perRow = perRowArray.AsSpan(0, rows);
+            var centers = centersArray.AsSpan(0, rows);
+            NormKernels.RowSums<T>(x.Data<T>(), rows, s, perRow);
+            for (int r = 0; r < rows; r++) mean[r % c] += double.CreateTruncating(perRow[r]);
+            for (int ch = 0; ch < c; ch++) mean[ch] /= m;
+            FillRows<T>(centers, mean, c, perRow: false);
+            NormKernels.RowCenteredSquares<T>(x.Data<T>(), rows, s, centers, perRow);
+            for (int r = 0; r < rows; r++) variance[r % c] += double.CreateTruncating(perRow[r]);
+        }
+        finally
+        {
+            ReturnRows(perRowArray);
+            ReturnRows(centersArray);
+        }
         for (int ch = 0; ch < c; ch++)
         {
             variance[ch] /= m;
@@ -287,30 +297,43 @@ public static partial class Functional
 
     private static void GroupStats<T>(Tensor x, int rows, int length, double eps, double[] mean, double[] rstd) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var perRow = new T[rows];
-        NormKernels.RowSums<T>(x.Data<T>(), rows, length, perRow);
-        for (int r = 0; r < rows; r++) mean[r] = double.CreateTruncating(perRow[r]) / length;
-        NormKernels.RowCenteredSquares<T>(x.Data<T>(), rows, length, ToArray<T>(mean), perRow);
-        for (int r = 0; r < rows; r++) rstd[r] = 1 / Math.Sqrt(double.CreateTruncating(perRow[r]) / length + eps);
-    }
-
-    // A per-channel value for every (sample, channel) row of [N, C, S].
-    private static double[] RepeatPerRow(double[] perChannel, int n)
-    {
-        int c = perChannel.Length;
-        var result = new double[n * c];
-        for (int i = 0; i < n; i++) Array.Copy(perChannel, 0, result, i * c, c);
-        return result;
+        T[] perRowArray = RentRows<T>(rows), centersArray = RentRows<T>(rows);
+        try
+        {
+            var perRow = perRowArray.AsSpan(0, rows);
+            NormKernels.RowSums<T>(x.Data<T>(), rows, length, perRow);
+            for (int r = 0; r < rows; r++) mean[r] = double.CreateTruncating(perRow[r]) / length;
+            FillRows<T>(centersArray.AsSpan(0, rows), mean, rows, perRow: true);
+            NormKernels.RowCenteredSquares<T>(x.Data<T>(), rows, length, centersArray.AsSpan(0, rows), perRow);
+            for (int r = 0; r < rows; r++) rstd[r] = 1 / Math.Sqrt(double.CreateTruncating(perRow[r]) / length + eps);
+        }
+        finally
+        {
+            ReturnRows(perRowArray);
+            ReturnRows(centersArray);
+        }
     }
 
     // y = x · scale + shift per (sample, channel) row (then max(·, 0) when relu); scale and shift are per channel, or already per row.
     private static void ApplyChannelAffine<T>(Tensor x, Tensor y, int n, int c, int s, double[] scale, double[] shift, bool perRow, bool relu = false)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var scaleRows = ToArray<T>(perRow ? scale : RepeatPerRow(scale, n));
-        var shiftRows = ToArray<T>(perRow ? shift : RepeatPerRow(shift, n));
-        if (relu) NormKernels.RowAffineRelu<T>(x.Data<T>(), n * c, s, scaleRows, shiftRows, y.Data<T>());
-        else NormKernels.RowAffine<T>(x.Data<T>(), n * c, s, scaleRows, shiftRows, y.Data<T>());
+        int rows = n * c;
+        T[] scaleArray = RentRows<T>(rows), shiftArray = RentRows<T>(rows);
+        try
+        {
+            var scaleRows = scaleArray.AsSpan(0, rows);
+            var shiftRows = shiftArray.AsSpan(0, rows);
+            FillRows<T>(scaleRows, scale, c, perRow);
+            FillRows<T>(shiftRows, shift, c, perRow);
+            if (relu) NormKernels.RowAffineRelu<T>(x.Data<T>(), rows, s, scaleRows, shiftRows, y.Data<T>());
+            else NormKernels.RowAffine<T>(x.Data<T>(), rows, s, scaleRows, shiftRows, y.Data<T>());
+        }
+        finally
+        {
+            ReturnRows(scaleArray);
+            ReturnRows(shiftArray);
+        }
     }
 
     /// <summary>Backward of layer norm and RMS norm (RMS norm has no mean and no bias).</summary>
@@ -412,58 +435,75 @@ public static partial class Functional
         private (double[] Dw, double[] Db) Run<T>(Tensor x, Tensor dy, Tensor? dx) where T : unmanaged, IFloatingPointIeee754<T>
         {
             int n = _n, c = _c, s = _s, rows = n * c;
+            // Six per-row scalars (centres, the two sums, k1..k3) in one pooled block.
+            var scratch = RentRows<T>(6 * rows);
+            try
+            {
+                return Run(x, dy, dx, scratch.AsSpan(0, 6 * rows));
+            }
+            finally
+            {
+                ReturnRows(scratch);
+            }
+        }
+
+        private (double[] Dw, double[] Db) Run<T>(Tensor x, Tensor dy, Tensor? dx, Span<T> scratch) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            int n = _n, c = _c, s = _s, rows = n * c;
             int perGroup = _groups == 0 ? 1 : c / _groups;
             // The mean and rstd that apply to row (i, ch).
             int StatOf(int i, int ch) => _groups == 0 ? ch : i * _groups + ch / perGroup;
-            double W(int ch) => _weight is null ? 1 : _weight.GetDouble(ch);
+            ReadOnlySpan<T> weight = _weight is null ? default : _weight.Data<T>();
 
-            var centers = new T[rows];
+            var centers = scratch.Slice(0, rows);
+            var sumDy = scratch.Slice(rows, rows);
+            var sumDyCentered = scratch.Slice(2 * rows, rows);
             for (int r = 0; r < rows; r++) centers[r] = T.CreateTruncating(_mean[StatOf(r / c, r % c)]);
-            var sumDyT = new T[rows];
-            var sumDyCenteredT = new T[rows];
             var relu = _reluOutput?.Value;
             if (relu is null)
             {
-                NormKernels.RowSums<T>(dy.Data<T>(), rows, s, sumDyT);
-                NormKernels.RowCenteredDot<T>(dy.Data<T>(), x.Data<T>(), rows, s, centers, sumDyCenteredT);
+                NormKernels.RowSums<T>(dy.Data<T>(), rows, s, sumDy);
+                NormKernels.RowCenteredDot<T>(dy.Data<T>(), x.Data<T>(), rows, s, centers, sumDyCentered);
             }
             else
             {
-                NormKernels.RowMaskedSums<T>(dy.Data<T>(), relu.Data<T>(), x.Data<T>(), rows, s, centers, sumDyT, sumDyCenteredT);
+                NormKernels.RowMaskedSums<T>(dy.Data<T>(), relu.Data<T>(), x.Data<T>(), rows, s, centers, sumDy, sumDyCentered);
             }
-            var sumDy = ToDoubles<T>(sumDyT);
-            var sumDyCentered = ToDoubles<T>(sumDyCenteredT);
 
             var dw = new double[c];
             var db = new double[c];
             for (int r = 0; r < rows; r++)
             {
                 int ch = r % c;
-                dw[ch] += _rstd[StatOf(r / c, ch)] * sumDyCentered[r];
-                db[ch] += sumDy[r];
+                dw[ch] += _rstd[StatOf(r / c, ch)] * double.CreateTruncating(sumDyCentered[r]);
+                db[ch] += double.CreateTruncating(sumDy[r]);
             }
             if (dx is null) return (dw, db);
 
             // A = Σ d, B = Σ d ⊙ x̂ over each statistics group, where d = dy · w.
-            var a = new double[_mean.Length];
-            var b = new double[_mean.Length];
+            int statistics = _mean.Length;
+            Span<double> a = statistics <= 256 ? stackalloc double[statistics] : new double[statistics];
+            Span<double> b = statistics <= 256 ? stackalloc double[statistics] : new double[statistics];
+            a.Clear();
+            b.Clear();
             for (int r = 0; r < rows; r++)
             {
                 int ch = r % c, g = StatOf(r / c, ch);
-                a[g] += W(ch) * sumDy[r];
-                b[g] += W(ch) * _rstd[g] * sumDyCentered[r];
+                double w = weight.IsEmpty ? 1 : double.CreateTruncating(weight[ch]);
+                a[g] += w * double.CreateTruncating(sumDy[r]);
+                b[g] += w * _rstd[g] * double.CreateTruncating(sumDyCentered[r]);
             }
             double length = _groups == 0 ? (double)n * s : (double)perGroup * s;
-            var k1 = new T[rows];
-            var k2 = new T[rows];
-            var k3 = new T[rows];
+            var k1 = scratch.Slice(3 * rows, rows);
+            var k2 = scratch.Slice(4 * rows, rows);
+            var k3 = scratch.Slice(5 * rows, rows);
             for (int r = 0; r < rows; r++)
             {
                 int ch = r % c, g = StatOf(r / c, ch);
-                double rstd = _rstd[g];
+                double rstd = _rstd[g], w = weight.IsEmpty ? 1 : double.CreateTruncating(weight[ch]);
                 double coefficient2 = _batchStatistics ? -rstd * rstd * b[g] / length : 0;
                 double coefficient3 = _batchStatistics ? -rstd * a[g] / length - _mean[g] * coefficient2 : 0;
-                k1[r] = T.CreateTruncating(W(ch) * rstd);
+                k1[r] = T.CreateTruncating(w * rstd);
                 k2[r] = T.CreateTruncating(coefficient2);
                 k3[r] = T.CreateTruncating(coefficient3);
             }

@@ -43,6 +43,7 @@ public sealed class DataLoader<T> : IEnumerable<Batch>
         ArgumentNullException.ThrowIfNull(dataset);
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "DataLoader: batch size must be at least 1");
         if (prefetch < 0) throw new ArgumentOutOfRangeException(nameof(prefetch), prefetch, "DataLoader: prefetch must be 0 (no worker) or more");
+        BatchesAreCopies = collate is null;
         if (collate is null)
         {
             if (dataset is IRowGather { CanGather: true } rows) _rows = rows;
@@ -73,6 +74,14 @@ public sealed class DataLoader<T> : IEnumerable<Batch>
     public bool DropLast { get; }
 
     public int Prefetch { get; }
+
+    /// <summary>
+    /// Whether every batch holds new tensors, copies of its samples that nothing else refers to: true with the row
+    /// gather and the default collate, false with a collate of the caller's (which may return views of the data). A
+    /// consumer that is done with each batch after one step may then give its storage back to the buffer pool with
+    /// <see cref="Memory.MemoryScope.Adopt"/>, as the Trainer does; otherwise every batch costs a fresh array.
+    /// </summary>
+    public bool BatchesAreCopies { get; }
 
     public ulong Seed
     {

@@ -29,7 +29,7 @@ public sealed class Evaluator(Module<Tensor, Tensor> model, Func<Tensor, Tensor,
     public EvaluationResult Evaluate(IEnumerable<Batch> data, params IMetric[] extraMetrics)
     {
         var metrics = CreateMetrics();
-        var (lossSum, samples) = Accumulate(data, metrics, extraMetrics);
+        var (lossSum, samples) = Accumulate(data, metrics, extraMetrics, RecyclesBatches(data));
         return Result(lossSum, samples, metrics);
     }
 
@@ -43,14 +43,18 @@ public sealed class Evaluator(Module<Tensor, Tensor> model, Func<Tensor, Tensor,
     {
         var metrics = CreateMetrics();
         if (ranks.WorldSize == 1 || metrics.Any(m => m is not IReducibleMetric)) return Evaluate(data);
-        var (lossSum, samples) = Accumulate(data.Where((_, i) => i % ranks.WorldSize == ranks.Rank), metrics, []);
+        var (lossSum, samples) = Accumulate(data.Where((_, i) => i % ranks.WorldSize == ranks.Rank), metrics, [], RecyclesBatches(data));
         Span<double> totals = [lossSum, samples];
         ranks.SumAcrossRanks(totals);
         foreach (var m in metrics) ((IReducibleMetric)m).Reduce(ranks.SumAcrossRanks);
         return Result(totals[0], (long)totals[1], metrics);
     }
 
-    private (double LossSum, long Samples) Accumulate(IEnumerable<Batch> data, IReadOnlyList<IMetric> metrics, IMetric[] extraMetrics)
+    // A loader's enumeration makes new batches that only this evaluation sees: they can go back to the buffer pool
+    // after their step (see DataLoader.BatchesAreCopies). Batches from anywhere else (a list kept for every epoch) cannot.
+    private static bool RecyclesBatches(IEnumerable<Batch> data) => data is DataLoader<Sample> { BatchesAreCopies: true };
+
+    private (double LossSum, long Samples) Accumulate(IEnumerable<Batch> data, IReadOnlyList<IMetric> metrics, IMetric[] extraMetrics, bool recycleBatches)
     {
         double lossSum = 0;
         long samples = 0;
@@ -59,6 +63,11 @@ public sealed class Evaluator(Module<Tensor, Tensor> model, Func<Tensor, Tensor,
             foreach (var batch in data)
             {
                 using var scope = new MemoryScope();
+                if (recycleBatches)
+                {
+                    MemoryScope.Adopt(batch.Inputs);
+                    MemoryScope.Adopt(batch.Targets);
+                }
                 var output = Model.Forward(batch.Inputs);
                 lossSum += loss(output, batch.Targets).Item() * batch.Size;
                 samples += batch.Size;

@@ -44,9 +44,13 @@ internal static partial class StepProfile
         return t.Seconds * 1_000_000_000 + t.Nanoseconds;
     }
 
+    private static AllocationTally? _tally;
+
     public static void Begin()
     {
         if (!Enabled) return;
+        _tally ??= new AllocationTally();
+        _tally.Clear();
         Array.Clear(Wall);
         Array.Clear(Cpu);
         Array.Clear(Alloc);
@@ -92,6 +96,7 @@ internal static partial class StepProfile
         for (int i = 0; i < (int)Phase.Count; i++)
             w.WriteLine($"[profile rank {rank}]   {(Phase)i,-15} wall {Wall[i] / (double)Stopwatch.Frequency,8:F3} s  cpu {Cpu[i] / 1e9,8:F3} s  alloc {Alloc[i] / 1e6,8:F1} MB");
         w.WriteLine($"[profile rank {rank}] gc gen0 {GC.CollectionCount(0) - _gc0} gen1 {GC.CollectionCount(1) - _gc1} gen2 {GC.CollectionCount(2) - _gc2}, pause {(GC.GetTotalPauseDuration() - _pause).TotalSeconds:F3} s, allocated {(GC.GetTotalAllocatedBytes() - _allocated) / 1e6:F0} MB, threads {Process.GetCurrentProcess().Threads.Count}, server {System.Runtime.GCSettings.IsServerGC}");
+        _tally?.Report(w, rank);
         try
         {
             foreach (var task in Directory.GetDirectories("/proc/self/task"))
@@ -105,6 +110,46 @@ internal static partial class StepProfile
         }
         catch (IOException)
         {
+        }
+    }
+
+    /// <summary>
+    /// The runtime's allocation sampling (an AllocationTick event about every 100 KB a thread allocates, naming the type
+    /// whose allocation crossed the mark): which types the step allocates, in proportion.
+    /// </summary>
+    private sealed class AllocationTally : System.Diagnostics.Tracing.EventListener
+    {
+        private readonly Dictionary<string, (long Bytes, int Ticks)> _byType = [];
+
+        protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource source)
+        {
+            if (source.Name == "Microsoft-Windows-DotNETRuntime")
+                EnableEvents(source, System.Diagnostics.Tracing.EventLevel.Verbose, (System.Diagnostics.Tracing.EventKeywords)0x1);
+        }
+
+        protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs e)
+        {
+            if (e.EventName is null || !e.EventName.StartsWith("GCAllocationTick", StringComparison.Ordinal) || e.Payload is null) return;
+            int nameAt = e.PayloadNames!.IndexOf("TypeName"), amountAt = e.PayloadNames.IndexOf("AllocationAmount64");
+            string type = nameAt >= 0 ? e.Payload[nameAt] as string ?? "?" : "?";
+            long amount = amountAt >= 0 ? Convert.ToInt64(e.Payload[amountAt]) : 100_000;
+            lock (_byType)
+            {
+                _byType.TryGetValue(type, out var t);
+                _byType[type] = (t.Bytes + amount, t.Ticks + 1);
+            }
+        }
+
+        public void Clear()
+        {
+            lock (_byType) _byType.Clear();
+        }
+
+        public void Report(TextWriter w, string rank)
+        {
+            lock (_byType)
+                foreach (var (type, (bytes, ticks)) in _byType.OrderByDescending(kv => kv.Value.Bytes).Take(40))
+                    w.WriteLine($"[profile rank {rank}]   alloc {bytes / 1e6,8:F1} MB {ticks,6} ticks  {type}");
         }
     }
 }

@@ -128,7 +128,7 @@ public sealed partial class Trainer
             foreach (var batch in train)
             {
                 StepProfile.End(StepProfile.Phase.Fetch);
-                double loss = TrainBatch(batch, trainMetrics);
+                double loss = TrainBatch(batch, trainMetrics, recycleBatch: train.BatchesAreCopies);
                 BatchInEpoch++;
                 batches++;
                 NoteLoaderState(train.GetState());
@@ -178,11 +178,18 @@ public sealed partial class Trainer
         return result;
     }
 
-    private double TrainBatch(Batch batch, List<IMetric> metrics)
+    private double TrainBatch(Batch batch, List<IMetric> metrics, bool recycleBatch)
     {
         double value;
         using (new MemoryScope())
         {
+            if (recycleBatch)
+            {
+                // The loader's worker rented the batch from the pool on its own thread; given back with the step's
+                // activations, it serves a later batch instead of every step allocating one anew.
+                MemoryScope.Adopt(batch.Inputs);
+                MemoryScope.Adopt(batch.Targets);
+            }
             var output = Model.Forward(batch.Inputs);
             StepProfile.End(StepProfile.Phase.Forward);
             var loss = _loss(output, batch.Targets);

@@ -20,6 +20,34 @@ public class BufferPoolTests
     }
 
     [Fact]
+    public void A_tensor_made_on_another_thread_and_adopted_goes_back_with_the_scope()
+    {
+        BufferPool<sbyte>.Clear();
+        var made = OnAnotherThread(); // a loader's worker, say
+        var kept = OnAnotherThread();
+        using (new MemoryScope())
+        {
+            Assert.Same(made, MemoryScope.Adopt(made));
+            MemoryScope.Adopt(made); // twice is once
+        }
+        Assert.Equal(1, BufferPool<sbyte>.Pooled(Length));
+        TensorAssert.Throws<ObjectDisposedException>(() => made.AsSpan<sbyte>(), "returned to the buffer pool");
+        MemoryScope.Adopt(kept); // no scope: nothing to return it with
+        Assert.Equal(0, kept.AsSpan<sbyte>()[0]);
+        Assert.Equal(1, BufferPool<sbyte>.Pooled(Length));
+        BufferPool<sbyte>.Clear();
+    }
+
+    private static Tensor OnAnotherThread()
+    {
+        Tensor? made = null;
+        var worker = new Thread(() => made = Tensor.Zeros(new Shape(Length), DType.Int8));
+        worker.Start();
+        worker.Join();
+        return made!;
+    }
+
+    [Fact]
     public void Arrays_past_the_budget_go_to_the_GC()
     {
         BufferPool<sbyte>.Clear();

@@ -147,6 +147,7 @@ public class DataLoaderTests
         var loader = new DataLoader<int>(data, batchSize: 4, collate: items =>
             new Batch(Tensor.FromArray(items.Select(i => (float)i).ToArray()), Tensor.FromArray(items.Select(i => (long)i * 2).ToArray())));
         var batches = loader.ToList();
+        Assert.False(loader.BatchesAreCopies); // a collate of the caller's may return views of the data
         Assert.Equal(new float[] { 8, 9 }, batches[2].Inputs.ToArray<float>());
         Assert.Equal(new long[] { 16, 18 }, batches[2].Targets.ToArray<long>());
     }
@@ -164,7 +165,10 @@ public class DataLoaderTests
         // A mapped dataset has no row fast path: samples go through Collate.Samples, including non-contiguous ones.
         var baseData = Numbered(9);
         var mapped = baseData.Map(s => new Sample(TestTensors.NonContiguous(s.Input.Reshape(1, 2)), s.Target));
-        var batch = new DataLoader<Sample>(mapped, batchSize: 9, prefetch: 0).Single();
+        var loader = new DataLoader<Sample>(mapped, batchSize: 9, prefetch: 0);
+        var batch = loader.Single();
+        Assert.True(loader.BatchesAreCopies);
+        Assert.True(new DataLoader<Sample>(baseData).BatchesAreCopies); // the row gather copies too
         Assert.Equal(new Shape(9, 1, 2), batch.Inputs.Shape);
         Assert.True(batch.Inputs.IsContiguous);
         Assert.Equal(baseData.Inputs.ToArray<float>(), batch.Inputs.ToArray<float>());

@@ -70,11 +70,11 @@ internal static class Collectives
     // gradient of p_i is c_i and DDP must leave mean_r(c_i) in every replica.
     private sealed class Bag : Module
     {
-        public Bag(int rank)
+        public Bag(int rank, bool withUnused = true)
         {
             // Registered first, so it lands in the last bucket: buckets start in order, and one waiting for a
             // parameter backward never reaches would hold back every bucket after it until SynchronizeGradients.
-            RegisterParameter("unused", new Parameter(Tensor.Ones(new Shape(10))));
+            if (withUnused) RegisterParameter("unused", new Parameter(Tensor.Ones(new Shape(10))));
             int[][] shapes = [[3], [257, 5], [1], [4000], [2, 3, 4], [999]];
             for (int i = 0; i < shapes.Length; i++)
                 RegisterParameter($"p{i}", new Parameter(Tensor.Randn(new Shape(shapes[i]), new Generator((ulong)(77 + rank * 10 + i)))));
@@ -92,29 +92,45 @@ internal static class Collectives
 
         var parameters = bag.NamedParameters().Where(p => p.Name != "unused").Select(p => p.Parameter).ToList();
         Tensor Coefficients(int rank, int i) => Tensor.Randn(parameters[i].Shape, new Generator((ulong)(5000 + rank * 100 + i)));
+        // Backward of this rank's loss, then the sync: the largest gap between a gradient and mean_r(c_i).
+        double SyncedError(IReadOnlyList<Tensor> ps, DistributedDataParallel d)
+        {
+            Tensor loss = Tensor.Zeros(new Shape());
+            for (int i = 0; i < ps.Count; i++) loss = loss.Add(ps[i].Mul(Coefficients(world.Rank, i)).Sum());
+            loss.Backward();
+            d.SynchronizeGradients();
+            double worst = 0;
+            for (int i = 0; i < ps.Count; i++)
+            {
+                var got = ps[i].Grad!.ToArray<float>();
+                var all = Enumerable.Range(0, world.Size).Select(r => Coefficients(r, i).ToArray<float>()).ToArray();
+                for (int k = 0; k < got.Length; k++)
+                    worst = Math.Max(worst, Math.Abs(got[k] - all.Sum(c => (double)c[k]) / world.Size));
+            }
+            return worst;
+        }
+        string Exact(double value) => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+
         // Step 0 starts with no gradients (copied into the buckets); steps 1 and 2 zero them in place, so backward
         // accumulates straight into the buckets the gradients are views of.
         for (int step = 0; step < 3; step++)
         {
             bag.ZeroGrad(setToNone: step == 0);
-            Tensor loss = Tensor.Zeros(new Shape());
-            for (int i = 0; i < parameters.Count; i++) loss = loss.Add(parameters[i].Mul(Coefficients(world.Rank, i)).Sum());
-            loss.Backward();
-            ddp.SynchronizeGradients();
-            double worst = 0;
-            for (int i = 0; i < parameters.Count; i++)
-            {
-                var got = parameters[i].Grad!.ToArray<float>();
-                var all = Enumerable.Range(0, world.Size).Select(r => Coefficients(r, i).ToArray<float>()).ToArray();
-                for (int k = 0; k < got.Length; k++)
-                    worst = Math.Max(worst, Math.Abs(got[k] - all.Sum(c => (double)c[k]) / world.Size));
-            }
+            double worst = SyncedError(parameters, ddp);
             var unused = bag.NamedParameters().Single(p => p.Name == "unused").Parameter.Grad;
             RankHost.Check(unused is not null && unused.ToArray<float>().All(v => v == 0), "an unused parameter leaves with a zero gradient");
-            RankHost.Result(world, $"ddp.step{step}.maxerr", worst.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+            RankHost.Result(world, $"ddp.step{step}.maxerr", Exact(worst));
             RankHost.Result(world, $"ddp.step{step}.launchedDuringBackward", ddp.BucketsLaunchedDuringBackward);
         }
         RankHost.Result(world, "ddp.buckets", ddp.BucketBytes.Count);
         RankHost.Result(world, "ddp.bucketBytes", string.Join(",", ddp.BucketBytes));
+
+        // Every parameter used: every bucket fills during backward. The last (the first layers, full only as backward
+        // ends) is left for SynchronizeGradients to run on this thread; the others start on the communication thread.
+        var used = new Bag(world.Rank, withUnused: false);
+        using var ddpUsed = new DistributedDataParallel(used, world, bucketCapBytes: 4096);
+        RankHost.Result(world, "ddpUsed.maxerr", Exact(SyncedError([.. used.Parameters()], ddpUsed)));
+        RankHost.Result(world, "ddpUsed.buckets", ddpUsed.BucketBytes.Count);
+        RankHost.Result(world, "ddpUsed.launchedDuringBackward", ddpUsed.BucketsLaunchedDuringBackward);
     }
 }
