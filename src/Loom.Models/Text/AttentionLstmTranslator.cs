@@ -55,7 +55,7 @@ public sealed class AttentionLstmTranslator : Module<Tensor, Tensor>, ISequenceT
     }
 
     /// <summary>What decoding needs of a source batch: encoder outputs [B, S, d], padding [B, S, 1] (true at padding), keys W_a·s and the decoder's initial state.</summary>
-    public sealed record Encoded(Tensor Memory, Tensor Padding, Tensor Keys, (Tensor H, Tensor C) State)
+    public sealed record Encoded(Tensor Memory, Tensor Padding, Tensor Keys, (Tensor H, Tensor C) State) : IEncodingRows<Encoded>
     {
         public Encoded Rows(Tensor rows) =>
             new(Memory.IndexSelect(0, rows), Padding.IndexSelect(0, rows), Keys.IndexSelect(0, rows), (State.H.IndexSelect(1, rows), State.C.IndexSelect(1, rows)));
@@ -81,13 +81,8 @@ public sealed class AttentionLstmTranslator : Module<Tensor, Tensor>, ISequenceT
         return Functional.Linear(Drop.Forward(combined), Embedding.Weight);
     }
 
-    public IStepDecoder StartDecoding(Tensor source, int copies)
-    {
-        using var noGrad = new NoGrad();
-        var encoded = Encode(SentencePairs.Trim(source));
-        if (copies > 1) encoded = encoded.Rows(SequenceSearch.CopyRows(source.Shape[0], copies));
-        return new Stepper(this, encoded);
-    }
+    public IStepDecoder StartDecoding(Tensor source, int copies) =>
+        SequenceSearch.StartDecoding(source, copies, Encode, encoded => new Stepper(this, encoded));
 
     private sealed class Stepper(AttentionLstmTranslator model, Encoded encoded) : IStepDecoder
     {

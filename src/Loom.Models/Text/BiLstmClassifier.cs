@@ -33,8 +33,7 @@ public sealed class BiLstmClassifier : Module<Tensor, Tensor>, IOnnxExportable
         var (output, _) = Lstm.Forward(x, null, lengths); // [B, T, 2H], zero beyond each length
         var padding = TextMasks.Padding(ids).Unsqueeze(2);
         var max = output.MaskedFill(padding, double.NegativeInfinity).Max(1);
-        var mean = output.Sum(1).Div(TextMasks.LengthColumn(lengths, output.DType));
-        return Head.Forward(Drop.Forward(Tensor.Cat([max, mean], 1)));
+        return Head.Forward(Drop.Forward(Tensor.Cat([max, TextMasks.MeanOverText(output, lengths)], 1)));
     }
 
     /// <summary>The same graph with the lengths and the padding computed from the ids at run time (ONNX's LSTM takes the lengths).</summary>
@@ -45,7 +44,6 @@ public sealed class BiLstmClassifier : Module<Tensor, Tensor>, IOnnxExportable
         var output = onnx.Recurrent(Lstm, onnx.Module(Embedding, ids), onnx.Cast(lengths, DType.Int32));
         var max = onnx.Op("ReduceMax", [onnx.Op("Where", [onnx.Unsqueeze(padding, 2), onnx.Scalar("masked", double.NegativeInfinity), output])],
             OnnxExportContext.Ints("axes", 1), OnnxExportContext.Int("keepdims", 0));
-        var mean = onnx.Op("Div", [onnx.Op("ReduceSum", [output, onnx.Longs("time", 1)], OnnxExportContext.Int("keepdims", 0)), onnx.Unsqueeze(lengths, 1)]);
-        return onnx.Module(Head, onnx.Op("Concat", [max, mean], OnnxExportContext.Int("axis", 1)));
+        return onnx.Module(Head, onnx.Op("Concat", [max, TextMasks.MeanOverText(onnx, output, lengths)], OnnxExportContext.Int("axis", 1)));
     }
 }

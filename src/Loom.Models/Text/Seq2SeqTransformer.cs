@@ -91,7 +91,7 @@ public sealed class Seq2SeqTransformer : Module<Tensor, Tensor>, ISequenceToSequ
     /// What decoding needs of a source batch: the encoder's output [B, S, d], the padding mask [B, S] (true at
     /// padding), the source ids as given (extended ids included) and, with copying, the copy attention's keys [B, S, d].
     /// </summary>
-    public sealed record Encoding(Tensor Memory, Tensor Padding, Tensor SourceIds, Tensor? CopyKeys)
+    public sealed record Encoding(Tensor Memory, Tensor Padding, Tensor SourceIds, Tensor? CopyKeys) : IEncodingRows<Encoding>
     {
         /// <summary>Row i is the old row <paramref name="rows"/>[i]: one copy per hypothesis of beam search.</summary>
         public Encoding Rows(Tensor rows) =>
@@ -150,13 +150,8 @@ public sealed class Seq2SeqTransformer : Module<Tensor, Tensor>, ISequenceToSequ
         return Drop.Forward(Embedding.Forward(ids).Mul(Math.Sqrt(Dim)).Add(_positions.Narrow(0, start, t)));
     }
 
-    public IStepDecoder StartDecoding(Tensor source, int copies)
-    {
-        using var noGrad = new NoGrad();
-        var encoding = Encode(SentencePairs.Trim(source));
-        if (copies > 1) encoding = encoding.Rows(SequenceSearch.CopyRows(source.Shape[0], copies));
-        return new Stepper(this, encoding);
-    }
+    public IStepDecoder StartDecoding(Tensor source, int copies) =>
+        SequenceSearch.StartDecoding(source, copies, Encode, encoding => new Stepper(this, encoding));
 
     private sealed class Stepper(Seq2SeqTransformer model, Encoding source) : IStepDecoder
     {

@@ -42,6 +42,13 @@ public sealed class ConstrainedDecoder(IStepDecoder inner, int eos, int minLengt
     }
 }
 
+/// <summary>An encoded source batch whose rows can be picked: repeated for the hypotheses of beam search.</summary>
+internal interface IEncodingRows<TSelf> where TSelf : IEncodingRows<TSelf>
+{
+    /// <summary>Row i is the old row <paramref name="rows"/>[i].</summary>
+    TSelf Rows(Tensor rows);
+}
+
 /// <summary>One finished hypothesis: its tokens (without bos and eos), log-probability and length-normalised score.</summary>
 public sealed record Hypothesis(int[] Tokens, double LogProbability, double Score);
 
@@ -53,10 +60,21 @@ public sealed record Hypothesis(int[] Tokens, double LogProbability, double Scor
 public static class SequenceSearch
 {
     /// <summary>
-    /// For each of the B · <paramref name="copies"/> decoder rows of <see cref="ISequenceToSequence.StartDecoding"/>, the
-    /// sentence it decodes (row r: sentence r / copies): the row index that spreads an encoded batch of B sentences over them.
+    /// <see cref="ISequenceToSequence.StartDecoding"/> of a model that encodes a source batch once and decodes from the
+    /// encoding: <paramref name="encode"/> the source cut to its longest row, without gradients, give sentence b the
+    /// rows b·copies … b·copies + copies − 1 of the encoding, and start <paramref name="decoder"/> on it.
     /// </summary>
-    internal static Tensor CopyRows(int sentences, int copies) =>
+    internal static IStepDecoder StartDecoding<TEncoding>(Tensor source, int copies, Func<Tensor, TEncoding> encode, Func<TEncoding, IStepDecoder> decoder)
+        where TEncoding : IEncodingRows<TEncoding>
+    {
+        using var noGrad = new NoGrad();
+        var encoding = encode(SentencePairs.Trim(source));
+        if (copies > 1) encoding = encoding.Rows(CopyRows(source.Shape[0], copies));
+        return decoder(encoding);
+    }
+
+    /// <summary>For each of the B · <paramref name="copies"/> decoder rows, the sentence it decodes (row r: sentence r / copies).</summary>
+    private static Tensor CopyRows(int sentences, int copies) =>
         Tensor.FromArray(Enumerable.Range(0, sentences * copies).Select(r => (long)(r / copies)).ToArray());
 
     /// <summary>GNMT's length penalty ((5 + length) / 6)^α.</summary>

@@ -28,9 +28,9 @@ internal static class TextMasks
         return lengths;
     }
 
-    /// <summary>[B, 1] lengths as floats, to divide sums over positions by.</summary>
-    public static Tensor LengthColumn(int[] lengths, DType dtype) =>
-        Tensor.FromArray(lengths.Select(l => (double)l).ToArray(), lengths.Length, 1).To(dtype);
+    /// <summary>The mean of <paramref name="x"/> [B, T, D], zero at padding, over each text's positions: [B, D].</summary>
+    public static Tensor MeanOverText(Tensor x, int[] lengths) =>
+        x.Sum(1).Div(Tensor.FromArray(lengths.Select(l => (double)l).ToArray(), lengths.Length, 1).To(x.DType));
 
     /// <summary>Ids [B, T] padded on the right to at least <paramref name="length"/> positions.</summary>
     public static Tensor AtLeast(Tensor ids, int length)
@@ -53,6 +53,10 @@ internal static class TextMasks
         var firstPad = onnx.Op("ArgMax", [onnx.Op("Concat", [isPad, column], OnnxExportContext.Int("axis", 1))], OnnxExportContext.Int("axis", 1), OnnxExportContext.Int("keepdims", 0));
         return onnx.Op("Max", [onnx.Cast(firstPad, DType.Float32), onnx.Constant("min_length", Tensor.Scalar(1))]);
     }
+
+    /// <summary><see cref="MeanOverText(Tensor, int[])"/> in an exported graph, with the float lengths [B] of <see cref="Lengths(OnnxExportContext, string, string)"/>.</summary>
+    public static string MeanOverText(OnnxExportContext onnx, string x, string lengths) =>
+        onnx.Op("Div", [onnx.Op("ReduceSum", [x, onnx.Longs("time", 1)], OnnxExportContext.Int("keepdims", 0)), onnx.Unsqueeze(lengths, 1)]);
 
     public static void CheckIds(Tensor ids, string model)
     {

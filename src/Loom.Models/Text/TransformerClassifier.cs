@@ -40,7 +40,7 @@ public sealed class TransformerClassifier : Module<Tensor, Tensor>, IOnnxExporta
         var x = Embedding.Forward(ids).Mul(Math.Sqrt(Dim)).Add(Positions(ids.Shape[1], Dim).To(DType.Float32));
         x = Encoder.Forward(Drop.Forward(x), null, padding);
         x = Norm.Forward(x).MaskedFill(padding.Unsqueeze(2), 0);
-        return Head.Forward(x.Sum(1).Div(TextMasks.LengthColumn(lengths, x.DType)));
+        return Head.Forward(TextMasks.MeanOverText(x, lengths));
     }
 
     /// <summary>Vaswani et al.'s sinusoidal positions [T, d]: sin at even and cos at odd features, wavelengths from 2π to 10000·2π.</summary>
@@ -66,8 +66,7 @@ public sealed class TransformerClassifier : Module<Tensor, Tensor>, IOnnxExporta
         x = onnx.Op("Add", [x, OnnxPositions(onnx, onnx.Dim(ids, 1), Dim)]);
         x = onnx.Encoder(Encoder, x, padding);
         x = onnx.Op("Where", [onnx.Unsqueeze(padding, 2), onnx.Scalar("zero", 0), onnx.Module(Norm, x)]);
-        var sum = onnx.Op("ReduceSum", [x, onnx.Longs("time", 1)], OnnxExportContext.Int("keepdims", 0));
-        return onnx.Module(Head, onnx.Op("Div", [sum, onnx.Unsqueeze(lengths, 1)]));
+        return onnx.Module(Head, TextMasks.MeanOverText(onnx, x, lengths));
     }
 
     // Positions [T, d] for a run-time T, in double as Positions computes them: pos / 10000^(i/d) for the pair (i, i + 1),

@@ -96,7 +96,6 @@ public sealed class TransformerDecoderLayer : Module
     private Tensor FeedForwardBlock(Tensor x) =>
         Dropout3.Forward(TransformerSublayer.FeedForward(x, Linear1, _activation, Dropout, Linear2));
 
-    /// <summary>A layer with the same configuration, weights (copied), trainability and mode: what PyTorch's deepcopy gives.</summary>
     /// <summary>
     /// Accepts an attention layer with fewer heads (head pruning) in place of self_attn or multihead_attn (the
     /// cross-attention, whose keys and values are the d_model-wide memory); refuses anything else.
@@ -108,6 +107,7 @@ public sealed class TransformerDecoderLayer : Module
         else MultiheadAttn = TransformerSublayer.AcceptAttention(nameof(TransformerDecoderLayer), name, replacement, DModel, BatchFirst);
     }
 
+    /// <summary>A layer with the same configuration, weights (copied), trainability and mode: what PyTorch's deepcopy gives.</summary>
     internal TransformerDecoderLayer Copy()
     {
         var copy = new TransformerDecoderLayer(DModel, NHead, DimFeedforward, DropoutP, Activation, LayerNormEps, BatchFirst, NormFirst, HasBias, _dtype, _generator);

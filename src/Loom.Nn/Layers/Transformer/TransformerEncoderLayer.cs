@@ -75,7 +75,6 @@ public sealed class TransformerEncoderLayer : Module<Tensor, Tensor>
     private Tensor FeedForwardBlock(Tensor x) =>
         Dropout2.Forward(TransformerSublayer.FeedForward(x, Linear1, _activation, Dropout, Linear2));
 
-    /// <summary>A layer with the same configuration, weights (copied), trainability and mode: what PyTorch's deepcopy gives.</summary>
     /// <summary>
     /// Accepts another self-attention of the same width and layout in place of <see cref="SelfAttn"/> (one with fewer
     /// heads, after head pruning); refuses anything else, which this layer could not call.
@@ -86,6 +85,7 @@ public sealed class TransformerEncoderLayer : Module<Tensor, Tensor>
         else SelfAttn = TransformerSublayer.AcceptAttention(nameof(TransformerEncoderLayer), name, replacement, DModel, BatchFirst);
     }
 
+    /// <summary>A layer with the same configuration, weights (copied), trainability and mode: what PyTorch's deepcopy gives.</summary>
     internal TransformerEncoderLayer Copy()
     {
         var copy = new TransformerEncoderLayer(DModel, NHead, DimFeedforward, DropoutP, Activation, LayerNormEps, BatchFirst, NormFirst, HasBias, _dtype, _generator);
