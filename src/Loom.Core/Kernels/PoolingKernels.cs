@@ -411,6 +411,7 @@ internal static class PoolingKernels
         for (int ow = 0; ow < count; ow++) TWindows.Scalar(top + 2 * ow, bottom + 2 * ow, windows + ow, codes + ow);
     }
 
+    /// <summary>The window's maximum and its position: a later input replaces the best when greater or NaN.</summary>
     private readonly unsafe struct MaxWindows : IWindows2x2
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -449,6 +450,7 @@ internal static class PoolingKernels
         }
     }
 
+    /// <summary>((x00 + x01) + x10) + x11, times 1/4.</summary>
     private readonly unsafe struct AverageWindows : IWindows2x2
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
