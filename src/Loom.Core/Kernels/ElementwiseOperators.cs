@@ -15,6 +15,36 @@ internal interface IBinaryOperator<T> where T : unmanaged
     static abstract void Invoke(T x, ReadOnlySpan<T> y, Span<T> destination);
 }
 
+/// <summary>
+/// An operator with x ∘ y = y ∘ x, so c ∘ y is computed as y ∘ c: TensorPrimitives has the (span, scalar) form of
+/// Add, Multiply, Min and Max but not the (scalar, span) one.
+/// </summary>
+internal interface ICommutativeOperator<TSelf, T> : IBinaryOperator<T>
+    where T : unmanaged where TSelf : ICommutativeOperator<TSelf, T>
+{
+    static void IBinaryOperator<T>.Invoke(T x, ReadOnlySpan<T> y, Span<T> d) => TSelf.Invoke(y, x, d);
+}
+
+/// <summary>An operator defined by its scalar Invoke: the span forms are plain loops over it, written here once.</summary>
+internal interface IScalarBinaryOperator<TSelf, T> : IBinaryOperator<T>
+    where T : unmanaged where TSelf : IScalarBinaryOperator<TSelf, T>
+{
+    static void IBinaryOperator<T>.Invoke(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d)
+    {
+        for (int i = 0; i < d.Length; i++) d[i] = TSelf.Invoke(x[i], y[i]);
+    }
+
+    static void IBinaryOperator<T>.Invoke(ReadOnlySpan<T> x, T y, Span<T> d)
+    {
+        for (int i = 0; i < d.Length; i++) d[i] = TSelf.Invoke(x[i], y);
+    }
+
+    static void IBinaryOperator<T>.Invoke(T x, ReadOnlySpan<T> y, Span<T> d)
+    {
+        for (int i = 0; i < d.Length; i++) d[i] = TSelf.Invoke(x, y[i]);
+    }
+}
+
 /// <summary>A unary operator over a span, possibly carrying parameters.</summary>
 internal interface IUnaryOperator<T> where T : unmanaged
 {
@@ -27,12 +57,11 @@ internal interface IComparisonOperator<T> where T : unmanaged
     static abstract bool Invoke(T x, T y);
 }
 
-internal readonly struct AddOperator<T> : IBinaryOperator<T> where T : unmanaged, INumber<T>
+internal readonly struct AddOperator<T> : ICommutativeOperator<AddOperator<T>, T> where T : unmanaged, INumber<T>
 {
     public static T Invoke(T x, T y) => x + y;
     public static void Invoke(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Add(x, y, d);
     public static void Invoke(ReadOnlySpan<T> x, T y, Span<T> d) => TensorPrimitives.Add(x, y, d);
-    public static void Invoke(T x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Add(y, x, d);
 }
 
 internal readonly struct SubtractOperator<T> : IBinaryOperator<T> where T : unmanaged, INumber<T>
@@ -43,12 +72,11 @@ internal readonly struct SubtractOperator<T> : IBinaryOperator<T> where T : unma
     public static void Invoke(T x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Subtract(x, y, d);
 }
 
-internal readonly struct MultiplyOperator<T> : IBinaryOperator<T> where T : unmanaged, INumber<T>
+internal readonly struct MultiplyOperator<T> : ICommutativeOperator<MultiplyOperator<T>, T> where T : unmanaged, INumber<T>
 {
     public static T Invoke(T x, T y) => x * y;
     public static void Invoke(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Multiply(x, y, d);
     public static void Invoke(ReadOnlySpan<T> x, T y, Span<T> d) => TensorPrimitives.Multiply(x, y, d);
-    public static void Invoke(T x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Multiply(y, x, d);
 }
 
 internal readonly struct DivideOperator<T> : IBinaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -68,21 +96,19 @@ internal readonly struct PowOperator<T> : IBinaryOperator<T> where T : unmanaged
 }
 
 /// <summary>Element-wise minimum; NaN wins, as in <c>torch.minimum</c>.</summary>
-internal readonly struct MinimumOperator<T> : IBinaryOperator<T> where T : unmanaged, INumber<T>
+internal readonly struct MinimumOperator<T> : ICommutativeOperator<MinimumOperator<T>, T> where T : unmanaged, INumber<T>
 {
     public static T Invoke(T x, T y) => T.Min(x, y);
     public static void Invoke(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Min(x, y, d);
     public static void Invoke(ReadOnlySpan<T> x, T y, Span<T> d) => TensorPrimitives.Min(x, y, d);
-    public static void Invoke(T x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Min(y, x, d);
 }
 
 /// <summary>Element-wise maximum; NaN wins, as in <c>torch.maximum</c>.</summary>
-internal readonly struct MaximumOperator<T> : IBinaryOperator<T> where T : unmanaged, INumber<T>
+internal readonly struct MaximumOperator<T> : ICommutativeOperator<MaximumOperator<T>, T> where T : unmanaged, INumber<T>
 {
     public static T Invoke(T x, T y) => T.Max(x, y);
     public static void Invoke(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Max(x, y, d);
     public static void Invoke(ReadOnlySpan<T> x, T y, Span<T> d) => TensorPrimitives.Max(x, y, d);
-    public static void Invoke(T x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Max(y, x, d);
 }
 
 /// <summary>x ∘ c for a fixed scalar c: a binary operator turned unary.</summary>
@@ -199,12 +225,11 @@ internal readonly struct LogicalXorOperator : IComparisonOperator<bool>
     public static bool Invoke(bool x, bool y) => x ^ y;
 }
 
-/// <summary>Stands in for the integer instantiation of a float-only op; dtype checks make it unreachable.</summary>
 /// <summary>
 /// Integer xʸ by squaring, wrapping on overflow as PyTorch's integer pow does. A negative exponent gives 0 unless
 /// |x| = 1 (x⁻ⁿ truncated toward zero).
 /// </summary>
-internal readonly struct IntegerPowOperator<T> : IBinaryOperator<T> where T : unmanaged, IBinaryInteger<T>
+internal readonly struct IntegerPowOperator<T> : IScalarBinaryOperator<IntegerPowOperator<T>, T> where T : unmanaged, IBinaryInteger<T>
 {
     public static T Invoke(T x, T y)
     {
@@ -218,23 +243,9 @@ internal readonly struct IntegerPowOperator<T> : IBinaryOperator<T> where T : un
         }
         return result;
     }
-
-    public static void Invoke(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d)
-    {
-        for (int i = 0; i < x.Length; i++) d[i] = Invoke(x[i], y[i]);
-    }
-
-    public static void Invoke(ReadOnlySpan<T> x, T y, Span<T> d)
-    {
-        for (int i = 0; i < x.Length; i++) d[i] = Invoke(x[i], y);
-    }
-
-    public static void Invoke(T x, ReadOnlySpan<T> y, Span<T> d)
-    {
-        for (int i = 0; i < y.Length; i++) d[i] = Invoke(x, y[i]);
-    }
 }
 
+/// <summary>Stands in for the integer instantiation of a float-only op; dtype checks make it unreachable.</summary>
 internal readonly struct NoIntegerOperator<T> : IBinaryOperator<T> where T : unmanaged
 {
     public static T Invoke(T x, T y) => throw Unsupported();

@@ -299,183 +299,177 @@ internal static class PoolingKernels
     /// 2·row + column within the window (one byte instead of an int index). Same answers as the general kernel: the
     /// first maximum in row-major order wins, and NaN wins (the last NaN).
     /// </summary>
-    public static void MaxPool2x2Forward<T>(ReadOnlyMemory<T> input, Pool2dGeometry g, Memory<T> output, Memory<byte> codes)
+    public static unsafe void MaxPool2x2Forward<T>(ReadOnlyMemory<T> input, Pool2dGeometry g, Memory<T> output, Memory<byte> codes)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ParallelHelper.For(g.Planes, Grain(g, 4), (start, end) =>
         {
-            var x = input.Span;
-            var y = output.Span;
-            var at = codes.Span;
-            for (int p = start; p < end; p++)
-            {
-                for (int oh = 0; oh < g.OutHeight; oh++)
-                {
-                    var top = x.Slice(p * g.InPlane + 2 * oh * g.Width, g.Width);
-                    var bottom = x.Slice(p * g.InPlane + (2 * oh + 1) * g.Width, g.Width);
-                    int o = (p * g.OutHeight + oh) * g.OutWidth;
-                    MaxRow2x2(top, bottom, y.Slice(o, g.OutWidth), at.Slice(o, g.OutWidth));
-                }
-            }
+            fixed (T* x = input.Span, y = output.Span)
+            fixed (byte* at = codes.Span)
+                for (int p = start; p < end; p++)
+                    Pool2x2Plane<T, MaxWindows>(x, y, at, g, p);
         });
     }
 
     /// <summary>gradInput = gradOutput placed at each 2×2 window's recorded maximum, zeros elsewhere (a row or column no window covers included). Overwrites gradInput.</summary>
-    public static void MaxPool2x2Backward<T>(ReadOnlyMemory<T> gradOutput, ReadOnlyMemory<byte> codes, Pool2dGeometry g, Memory<T> gradInput)
+    public static unsafe void MaxPool2x2Backward<T>(ReadOnlyMemory<T> gradOutput, ReadOnlyMemory<byte> codes, Pool2dGeometry g, Memory<T> gradInput)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ParallelHelper.For(g.Planes, Grain(g, 4), (start, end) =>
         {
-            var dy = gradOutput.Span;
-            var at = codes.Span;
             var dx = gradInput.Span;
-            for (int p = start; p < end; p++)
-            {
-                var plane = dx.Slice(p * g.InPlane, g.InPlane);
-                for (int oh = 0; oh < g.OutHeight; oh++)
-                {
-                    int o = (p * g.OutHeight + oh) * g.OutWidth;
-                    var top = plane.Slice(2 * oh * g.Width, g.Width);
-                    var bottom = plane.Slice((2 * oh + 1) * g.Width, g.Width);
-                    ScatterRow2x2(dy.Slice(o, g.OutWidth), at.Slice(o, g.OutWidth), top, bottom);
-                    if (g.Width % 2 == 1)
-                    {
-                        top[^1] = T.Zero;
-                        bottom[^1] = T.Zero;
-                    }
-                }
-                plane[(2 * g.OutHeight * g.Width)..].Clear();
-            }
+            fixed (T* dy = gradOutput.Span)
+            fixed (byte* at = codes.Span)
+                for (int p = start; p < end; p++)
+                    Unpool2x2Plane<T, ScatterWindows>(dy, at, g, dx, p);
         });
     }
 
     /// <summary>Average pooling over 2×2 windows with stride 2 (<see cref="Is2x2"/>): ((x00 + x01) + x10) + x11, times 1/4, as the general kernel sums.</summary>
-    public static void AvgPool2x2Forward<T>(ReadOnlyMemory<T> input, Pool2dGeometry g, Memory<T> output) where T : unmanaged, IFloatingPointIeee754<T>
+    public static unsafe void AvgPool2x2Forward<T>(ReadOnlyMemory<T> input, Pool2dGeometry g, Memory<T> output) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ParallelHelper.For(g.Planes, Grain(g, 4), (start, end) =>
         {
-            var x = input.Span;
-            var y = output.Span;
-            for (int p = start; p < end; p++)
-                for (int oh = 0; oh < g.OutHeight; oh++)
-                    AvgRow2x2(x.Slice(p * g.InPlane + 2 * oh * g.Width, g.Width), x.Slice(p * g.InPlane + (2 * oh + 1) * g.Width, g.Width),
-                        y.Slice((p * g.OutHeight + oh) * g.OutWidth, g.OutWidth));
+            fixed (T* x = input.Span, y = output.Span)
+                for (int p = start; p < end; p++)
+                    Pool2x2Plane<T, AverageWindows>(x, y, null, g, p);
         });
     }
 
     /// <summary>gradInput = gradOutput / 4 over each 2×2 window, zeros where no window reaches. Overwrites gradInput.</summary>
-    public static void AvgPool2x2Backward<T>(ReadOnlyMemory<T> gradOutput, Pool2dGeometry g, Memory<T> gradInput) where T : unmanaged, IFloatingPointIeee754<T>
+    public static unsafe void AvgPool2x2Backward<T>(ReadOnlyMemory<T> gradOutput, Pool2dGeometry g, Memory<T> gradInput) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ParallelHelper.For(g.Planes, Grain(g, 4), (start, end) =>
         {
-            var dy = gradOutput.Span;
             var dx = gradInput.Span;
-            for (int p = start; p < end; p++)
-            {
-                var plane = dx.Slice(p * g.InPlane, g.InPlane);
-                for (int oh = 0; oh < g.OutHeight; oh++)
-                {
-                    var top = plane.Slice(2 * oh * g.Width, g.Width);
-                    SpreadRow2x2(dy.Slice((p * g.OutHeight + oh) * g.OutWidth, g.OutWidth), top);
-                    if (g.Width % 2 == 1) top[^1] = T.Zero;
-                    top.CopyTo(plane.Slice((2 * oh + 1) * g.Width, g.Width));
-                }
-                plane[(2 * g.OutHeight * g.Width)..].Clear();
-            }
+            fixed (T* dy = gradOutput.Span)
+                for (int p = start; p < end; p++)
+                    Unpool2x2Plane<T, SpreadWindows>(dy, null, g, dx, p);
         });
     }
 
-    // Row kernels of the 2×2 paths: one output row (two input rows) each. The AVX-512 path takes 16 windows per step,
-    // the last ones of a row with masked loads and stores (rows of LeNet's 14 windows are all remainder); the scalar
-    // loop serves every other type and CPU. Both give the same answers.
+    /// <summary>Plane p of a 2×2 forward: each row of windows from its two rows of input.</summary>
+    private static unsafe void Pool2x2Plane<T, TWindows>(T* x, T* y, byte* codes, in Pool2dGeometry g, int p)
+        where T : unmanaged, IFloatingPointIeee754<T> where TWindows : IWindows2x2
+    {
+        for (int oh = 0; oh < g.OutHeight; oh++)
+        {
+            T* top = x + p * g.InPlane + 2 * oh * g.Width;
+            int o = (p * g.OutHeight + oh) * g.OutWidth;
+            Row2x2<T, TWindows>(top, top + g.Width, y + o, codes + o, g.OutWidth);
+        }
+    }
+
+    /// <summary>
+    /// Plane p of a 2×2 backward: every window's four inputs from its gradient (and code), then zeros where no window
+    /// reaches (the last column of an odd width, the last row of an odd height).
+    /// </summary>
+    private static unsafe void Unpool2x2Plane<T, TWindows>(T* dy, byte* codes, in Pool2dGeometry g, Span<T> gradInput, int p)
+        where T : unmanaged, IFloatingPointIeee754<T> where TWindows : IWindows2x2
+    {
+        var plane = gradInput.Slice(p * g.InPlane, g.InPlane);
+        fixed (T* dx = plane)
+            for (int oh = 0; oh < g.OutHeight; oh++)
+            {
+                T* top = dx + 2 * oh * g.Width, bottom = top + g.Width;
+                int o = (p * g.OutHeight + oh) * g.OutWidth;
+                Row2x2<T, TWindows>(top, bottom, dy + o, codes + o, g.OutWidth);
+                if (g.Width % 2 == 1) top[g.Width - 1] = bottom[g.Width - 1] = T.Zero;
+            }
+        plane[(2 * g.OutHeight * g.Width)..].Clear();
+    }
+
+    // The 2×2 paths work a row of windows at a time (two input rows, one output row). The AVX-512 path takes 16
+    // windows per step, the last ones of a row with masked loads and stores (rows of LeNet's 14 windows are all
+    // remainder); the scalar path serves every other type and CPU. Both give the same answers.
 
     private static bool VectorPath<T>() => typeof(T) == typeof(float) && Avx512BW.VL.IsSupported;
 
+    /// <summary>
+    /// What one 2×2 path does to a window: top and bottom point at its two rows of inputs (or their gradients), window
+    /// at its output (or the output's gradient), code at its max-pool position (for average pooling, an offset from
+    /// null, never read).
+    /// </summary>
+    private unsafe interface IWindows2x2
+    {
+        /// <summary><paramref name="count"/> (1 to <see cref="Window2x2.Lanes"/>) consecutive float windows with AVX-512.</summary>
+        static abstract void Vector(float* top, float* bottom, float* window, byte* code, int count);
+
+        static abstract void Scalar<T>(T* top, T* bottom, T* window, byte* code) where T : unmanaged, IFloatingPointIeee754<T>;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void MaxRow2x2<T>(ReadOnlySpan<T> top, ReadOnlySpan<T> bottom, Span<T> y, Span<byte> code) where T : unmanaged, IFloatingPointIeee754<T>
+    private static unsafe void Row2x2<T, TWindows>(T* top, T* bottom, T* windows, byte* codes, int count)
+        where T : unmanaged, IFloatingPointIeee754<T> where TWindows : IWindows2x2
     {
         if (VectorPath<T>())
         {
-            fixed (T* tp = top, bp = bottom, yp = y)
-            fixed (byte* cp = code)
-            {
-                float* t = (float*)tp, b = (float*)bp, o = (float*)yp;
-                for (int ow = 0; ow < y.Length; ow += Window2x2.Lanes)
-                    Window2x2.Max(t + 2 * ow, b + 2 * ow, o + ow, cp + ow, Math.Min(Window2x2.Lanes, y.Length - ow));
-            }
+            for (int ow = 0; ow < count; ow += Window2x2.Lanes)
+                TWindows.Vector((float*)top + 2 * ow, (float*)bottom + 2 * ow, (float*)windows + ow, codes + ow, Math.Min(Window2x2.Lanes, count - ow));
             return;
         }
-        for (int ow = 0; ow < y.Length; ow++)
+        for (int ow = 0; ow < count; ow++) TWindows.Scalar(top + 2 * ow, bottom + 2 * ow, windows + ow, codes + ow);
+    }
+
+    /// <summary>The window's maximum and its position: a later input replaces the best when greater or NaN.</summary>
+    private readonly unsafe struct MaxWindows : IWindows2x2
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Vector(float* top, float* bottom, float* window, byte* code, int count) => Window2x2.Max(top, bottom, window, code, count);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Scalar<T>(T* top, T* bottom, T* window, byte* code) where T : unmanaged, IFloatingPointIeee754<T>
         {
-            T best = top[2 * ow];
+            T best = top[0];
             byte at = 0;
-            T v = top[2 * ow + 1];
+            T v = top[1];
             if (v > best || T.IsNaN(v)) { best = v; at = 1; }
-            v = bottom[2 * ow];
+            v = bottom[0];
             if (v > best || T.IsNaN(v)) { best = v; at = 2; }
-            v = bottom[2 * ow + 1];
+            v = bottom[1];
             if (v > best || T.IsNaN(v)) { best = v; at = 3; }
-            y[ow] = best;
-            code[ow] = at;
+            *window = best;
+            *code = at;
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void ScatterRow2x2<T>(ReadOnlySpan<T> dy, ReadOnlySpan<byte> code, Span<T> top, Span<T> bottom) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>The window's gradient to the position its code names, zeros to the other three.</summary>
+    private readonly unsafe struct ScatterWindows : IWindows2x2
     {
-        if (VectorPath<T>())
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Vector(float* top, float* bottom, float* window, byte* code, int count) => Window2x2.Scatter(window, code, top, bottom, count);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Scalar<T>(T* top, T* bottom, T* window, byte* code) where T : unmanaged, IFloatingPointIeee754<T>
         {
-            fixed (T* dp = dy, tp = top, bp = bottom)
-            fixed (byte* cp = code)
-            {
-                float* d = (float*)dp, t = (float*)tp, b = (float*)bp;
-                for (int ow = 0; ow < dy.Length; ow += Window2x2.Lanes)
-                    Window2x2.Scatter(d + ow, cp + ow, t + 2 * ow, b + 2 * ow, Math.Min(Window2x2.Lanes, dy.Length - ow));
-            }
-            return;
-        }
-        for (int ow = 0; ow < dy.Length; ow++)
-        {
-            int at = code[ow];
-            top[2 * ow] = at == 0 ? dy[ow] : T.Zero;
-            top[2 * ow + 1] = at == 1 ? dy[ow] : T.Zero;
-            bottom[2 * ow] = at == 2 ? dy[ow] : T.Zero;
-            bottom[2 * ow + 1] = at == 3 ? dy[ow] : T.Zero;
+            int at = *code;
+            top[0] = at == 0 ? *window : T.Zero;
+            top[1] = at == 1 ? *window : T.Zero;
+            bottom[0] = at == 2 ? *window : T.Zero;
+            bottom[1] = at == 3 ? *window : T.Zero;
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void AvgRow2x2<T>(ReadOnlySpan<T> top, ReadOnlySpan<T> bottom, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>((x00 + x01) + x10) + x11, times 1/4.</summary>
+    private readonly unsafe struct AverageWindows : IWindows2x2
     {
-        if (VectorPath<T>())
-        {
-            fixed (T* tp = top, bp = bottom, yp = y)
-            {
-                float* t = (float*)tp, b = (float*)bp, o = (float*)yp;
-                for (int ow = 0; ow < y.Length; ow += Window2x2.Lanes)
-                    Window2x2.Average(t + 2 * ow, b + 2 * ow, o + ow, Math.Min(Window2x2.Lanes, y.Length - ow));
-            }
-            return;
-        }
-        T quarter = T.One / T.CreateTruncating(4);
-        for (int ow = 0; ow < y.Length; ow++) y[ow] = (top[2 * ow] + top[2 * ow + 1] + bottom[2 * ow] + bottom[2 * ow + 1]) * quarter;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Vector(float* top, float* bottom, float* window, byte* code, int count) => Window2x2.Average(top, bottom, window, count);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Scalar<T>(T* top, T* bottom, T* window, byte* code) where T : unmanaged, IFloatingPointIeee754<T> =>
+            *window = (top[0] + top[1] + bottom[0] + bottom[1]) * (T.One / T.CreateTruncating(4));
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void SpreadRow2x2<T>(ReadOnlySpan<T> dy, Span<T> row) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>A quarter of the window's gradient to each of its four inputs.</summary>
+    private readonly unsafe struct SpreadWindows : IWindows2x2
     {
-        if (VectorPath<T>())
-        {
-            fixed (T* dp = dy, rp = row)
-            {
-                float* d = (float*)dp, r = (float*)rp;
-                for (int ow = 0; ow < dy.Length; ow += Window2x2.Lanes)
-                    Window2x2.Spread(d + ow, r + 2 * ow, Math.Min(Window2x2.Lanes, dy.Length - ow));
-            }
-            return;
-        }
-        T quarter = T.One / T.CreateTruncating(4);
-        for (int ow = 0; ow < dy.Length; ow++) row[2 * ow] = row[2 * ow + 1] = dy[ow] * quarter;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Vector(float* top, float* bottom, float* window, byte* code, int count) => Window2x2.Spread(window, top, bottom, count);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Scalar<T>(T* top, T* bottom, T* window, byte* code) where T : unmanaged, IFloatingPointIeee754<T> =>
+            top[0] = top[1] = bottom[0] = bottom[1] = *window * (T.One / T.CreateTruncating(4));
     }
 
     /// <summary>
@@ -572,12 +566,16 @@ internal static class PoolingKernels
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Spread(float* dy, float* row, int count)
+        public static void Spread(float* dy, float* top, float* bottom, int count)
         {
             var share = Load(dy, count) * 0.25f;
             int low = Math.Min(2 * count, Lanes), high = 2 * count - low;
-            Store(row, Avx512F.PermuteVar16x32(share, DoubleLow), low);
-            Store(row + Lanes, Avx512F.PermuteVar16x32(share, DoubleHigh), high);
+            var shares0 = Avx512F.PermuteVar16x32(share, DoubleLow);
+            var shares1 = Avx512F.PermuteVar16x32(share, DoubleHigh);
+            Store(top, shares0, low);
+            Store(top + Lanes, shares1, high);
+            Store(bottom, shares0, low);
+            Store(bottom + Lanes, shares1, high);
         }
     }
 

@@ -61,21 +61,17 @@ internal static class RecurrentKernels
         public void Step<TV, TS>(nuint j) where TV : struct where TS : ISimd<TV, T>
         {
             nuint n = (nuint)dc.Length;
-            ref T gr = ref MemoryMarshal.GetReference(gates);
-            ref T ar = ref MemoryMarshal.GetReference(dA);
-            ref T dcr = ref MemoryMarshal.GetReference(dc);
-            var one = TS.One;
-            var i = TS.Load(in gr, j);
-            var f = TS.Load(in gr, n + j);
-            var g = TS.Load(in gr, 2 * n + j);
-            var o = TS.Load(in gr, 3 * n + j);
+            LoadGates<T, TV, TS>(gates, n, j, out var i, out var f, out var g, out var o);
             var tc = TS.Load(in MemoryMarshal.GetReference(tanhC), j);
             var dhj = TS.Load(in MemoryMarshal.GetReference(dh), j);
-            var dct = TS.Add(TS.Load(in dcr, j), TS.Multiply(TS.Multiply(dhj, o), TS.Subtract(one, TS.Multiply(tc, tc))));
-            TS.Store(TS.Multiply(TS.Multiply(TS.Multiply(dct, g), i), TS.Subtract(one, i)), ref ar, j);
-            TS.Store(TS.Multiply(TS.Multiply(TS.Multiply(dct, TS.Load(in MemoryMarshal.GetReference(cPrev), j)), f), TS.Subtract(one, f)), ref ar, n + j);
-            TS.Store(TS.Multiply(TS.Multiply(dct, i), TS.Subtract(one, TS.Multiply(g, g))), ref ar, 2 * n + j);
-            TS.Store(TS.Multiply(TS.Multiply(TS.Multiply(dhj, tc), o), TS.Subtract(one, o)), ref ar, 3 * n + j);
+            ref T dcr = ref MemoryMarshal.GetReference(dc);
+            var dct = TS.Add(TS.Load(in dcr, j), SimdMath.TanhGradient<TV, TS, T>(TS.Multiply(dhj, o), tc));
+            var cp = TS.Load(in MemoryMarshal.GetReference(cPrev), j);
+            StoreGates<T, TV, TS>(dA, n, j,
+                SimdMath.SigmoidGradient<TV, TS, T>(TS.Multiply(dct, g), i),
+                SimdMath.SigmoidGradient<TV, TS, T>(TS.Multiply(dct, cp), f),
+                SimdMath.TanhGradient<TV, TS, T>(TS.Multiply(dct, i), g),
+                SimdMath.SigmoidGradient<TV, TS, T>(TS.Multiply(dhj, tc), o));
             TS.Store(TS.Multiply(dct, f), ref dcr, j);
         }
     }
@@ -124,25 +120,53 @@ internal static class RecurrentKernels
         public void Step<TV, TS>(nuint j) where TV : struct where TS : ISimd<TV, T>
         {
             nuint n = (nuint)dh.Length;
-            ref T gr = ref MemoryMarshal.GetReference(gates);
-            ref T xr = ref MemoryMarshal.GetReference(dgx);
-            ref T ar = ref MemoryMarshal.GetReference(dA);
-            var one = TS.One;
-            var r = TS.Load(in gr, j);
-            var z = TS.Load(in gr, n + j);
-            var c = TS.Load(in gr, 2 * n + j);
+            LoadGates<T, TV, TS>(gates, n, j, out var r, out var z, out var c);
             var dhj = TS.Load(in MemoryMarshal.GetReference(dh), j);
-            var dn = TS.Multiply(TS.Multiply(dhj, TS.Subtract(one, z)), TS.Subtract(one, TS.Multiply(c, c)));
-            var dr = TS.Multiply(TS.Multiply(TS.Multiply(dn, TS.Load(in MemoryMarshal.GetReference(hgN), j)), r), TS.Subtract(one, r));
-            var dz = TS.Multiply(TS.Multiply(TS.Multiply(dhj, TS.Subtract(TS.Load(in MemoryMarshal.GetReference(hPrev), j), c)), z), TS.Subtract(one, z));
-            TS.Store(dr, ref xr, j);
-            TS.Store(dz, ref xr, n + j);
-            TS.Store(dn, ref xr, 2 * n + j);
-            TS.Store(dr, ref ar, j);
-            TS.Store(dz, ref ar, n + j);
-            TS.Store(TS.Multiply(dn, r), ref ar, 2 * n + j);
+            var dn = SimdMath.TanhGradient<TV, TS, T>(TS.Multiply(dhj, TS.Subtract(TS.One, z)), c);
+            var dr = SimdMath.SigmoidGradient<TV, TS, T>(TS.Multiply(dn, TS.Load(in MemoryMarshal.GetReference(hgN), j)), r);
+            var dz = SimdMath.SigmoidGradient<TV, TS, T>(TS.Multiply(dhj, TS.Subtract(TS.Load(in MemoryMarshal.GetReference(hPrev), j), c)), z);
+            StoreGates<T, TV, TS>(dgx, n, j, dr, dz, dn);
+            StoreGates<T, TV, TS>(dA, n, j, dr, dz, TS.Multiply(dn, r));
             TS.Store(TS.Multiply(dhj, z), ref MemoryMarshal.GetReference(dhPrev), j);
         }
+    }
+
+    // Gate rows: G rows of H (n) units in PyTorch's order, gate k of unit j at k·n + j; the LSTM has four, the GRU three.
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void LoadGates<T, TV, TS>(ReadOnlySpan<T> rows, nuint n, nuint j, out TV first, out TV second, out TV third)
+        where T : unmanaged where TV : struct where TS : ISimd<TV, T>
+    {
+        ref readonly T r = ref MemoryMarshal.GetReference(rows);
+        first = TS.Load(in r, j);
+        second = TS.Load(in r, n + j);
+        third = TS.Load(in r, 2 * n + j);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void LoadGates<T, TV, TS>(ReadOnlySpan<T> rows, nuint n, nuint j, out TV first, out TV second, out TV third, out TV fourth)
+        where T : unmanaged where TV : struct where TS : ISimd<TV, T>
+    {
+        LoadGates<T, TV, TS>(rows, n, j, out first, out second, out third);
+        fourth = TS.Load(in MemoryMarshal.GetReference(rows), 3 * n + j);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreGates<T, TV, TS>(Span<T> rows, nuint n, nuint j, TV first, TV second, TV third)
+        where T : unmanaged where TV : struct where TS : ISimd<TV, T>
+    {
+        ref T r = ref MemoryMarshal.GetReference(rows);
+        TS.Store(first, ref r, j);
+        TS.Store(second, ref r, n + j);
+        TS.Store(third, ref r, 2 * n + j);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreGates<T, TV, TS>(Span<T> rows, nuint n, nuint j, TV first, TV second, TV third, TV fourth)
+        where T : unmanaged where TV : struct where TS : ISimd<TV, T>
+    {
+        StoreGates<T, TV, TS>(rows, n, j, first, second, third);
+        TS.Store(fourth, ref MemoryMarshal.GetReference(rows), 3 * n + j);
     }
 
     // ---------------------------------------------------------------- Elman RNN
@@ -173,8 +197,7 @@ internal static class RecurrentKernels
     private readonly struct TanhGradient<T> : ISimdBinaryMap<T> where T : unmanaged
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static TV Apply<TV, TS>(TV h, TV dh) where TV : struct where TS : ISimd<TV, T> =>
-            TS.Multiply(dh, TS.Subtract(TS.One, TS.Multiply(h, h)));
+        public static TV Apply<TV, TS>(TV h, TV dh) where TV : struct where TS : ISimd<TV, T> => SimdMath.TanhGradient<TV, TS, T>(dh, h);
     }
 
     private readonly struct ReluGradient<T> : ISimdBinaryMap<T> where T : unmanaged

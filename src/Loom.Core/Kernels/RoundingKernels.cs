@@ -62,26 +62,6 @@ internal readonly struct SignOperator<T> : IUnaryOperator<T> where T : unmanaged
     }
 }
 
-/// <summary>An operator defined by its scalar Invoke: the span forms are plain loops over it, written here once.</summary>
-internal interface IScalarBinaryOperator<TSelf, T> : IBinaryOperator<T>
-    where T : unmanaged where TSelf : IScalarBinaryOperator<TSelf, T>
-{
-    static void IBinaryOperator<T>.Invoke(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d)
-    {
-        for (int i = 0; i < d.Length; i++) d[i] = TSelf.Invoke(x[i], y[i]);
-    }
-
-    static void IBinaryOperator<T>.Invoke(ReadOnlySpan<T> x, T y, Span<T> d)
-    {
-        for (int i = 0; i < d.Length; i++) d[i] = TSelf.Invoke(x[i], y);
-    }
-
-    static void IBinaryOperator<T>.Invoke(T x, ReadOnlySpan<T> y, Span<T> d)
-    {
-        for (int i = 0; i < d.Length; i++) d[i] = TSelf.Invoke(x, y[i]);
-    }
-}
-
 /// <summary>
 /// ⌊x / y⌋ for floats as PyTorch's div_floor: (x − fmod(x, y)) / y is exact or nearly, corrected by one where the
 /// remainder's sign differs from y's and rounded to the nearest integer; y = 0 gives x / y (±∞ or NaN).

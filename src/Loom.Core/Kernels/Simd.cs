@@ -223,6 +223,16 @@ internal static class SimdMath
     public static TV ReluGradient<TV, TS, T>(TV dy, TV y) where TV : struct where TS : ISimd<TV, T> where T : unmanaged =>
         TS.Select(TS.Or(TS.LessThan(y, TS.Zero), TS.Equal(y, TS.Zero)), TS.Zero, dy);
 
+    /// <summary>dy·(1 − y²): the gradient through tanh from its output y.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV TanhGradient<TV, TS, T>(TV dy, TV y) where TV : struct where TS : ISimd<TV, T> where T : unmanaged =>
+        TS.Multiply(dy, TS.Subtract(TS.One, TS.Multiply(y, y)));
+
+    /// <summary>(dy·y)·(1 − y): the gradient through the sigmoid from its output y.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV SigmoidGradient<TV, TS, T>(TV dy, TV y) where TV : struct where TS : ISimd<TV, T> where T : unmanaged =>
+        TS.Multiply(TS.Multiply(dy, y), TS.Subtract(TS.One, y));
+
     /// <summary>c0 + c1·x + … + c5·x⁵ by Horner's rule.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Polynomial<TV, TS>(TV x, float c0, float c1, float c2, float c3, float c4, float c5) where TV : struct where TS : ISimd<TV, float>

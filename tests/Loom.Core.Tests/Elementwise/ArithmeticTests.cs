@@ -253,6 +253,27 @@ public class ArithmeticTests
         TensorAssert.Throws<ArgumentException>(() => a.Add(Tensor.Zeros(4, 1, 4)), "add: shapes [2, 3] and [4, 1, 4] cannot be broadcast together (dimension 2: 3 vs 4)");
     }
 
+    [Theory]
+    [InlineData(DType.Int32)]
+    [InlineData(DType.Int64)]
+    public void Integer_binary_ops_take_the_scalar_on_either_side(DType dtype)
+    {
+        // A one-element operand and a [6, 1] column against rows reach the operators' (scalar, span) and (span, scalar)
+        // forms: the commutative ones swap their operands, integer pow loops over its scalar definition.
+        foreach (var op in new[] { "add", "sub", "mul", "minimum", "maximum" })
+            foreach (var (a, b) in new (int[], int[])[] { ([], [9]), ([1], [9]), ([6, 1], [6, 33]) })
+            {
+                ElementwiseCheck.Binary(Op(op), Reference(op, dtype), dtype, a, b);
+                ElementwiseCheck.Binary(Op(op), Reference(op, dtype), dtype, b, a);
+            }
+        var bases = Tensor.FromArray(new long[] { -3, -2, -1, 0, 1, 2, 3 }).To(dtype);
+        var exponents = Tensor.FromArray(new long[] { 0, 1, 2, 3, 5, -1 }, 6, 1).To(dtype);
+        double Pow(double x, double y) => y >= 0 ? Math.Pow(x, y) : Math.Abs(x) == 1 ? Math.Pow(x, y) : 0;
+        ElementwiseCheck.AssertBinary((x, y) => x.Pow(y), Pow, bases, exponents, 0);
+        ElementwiseCheck.AssertBinary((x, y) => x.Pow(y), Pow, Tensor.Scalar(-2, dtype), exponents, 0);
+        ElementwiseCheck.AssertBinary((x, y) => x.Pow(y), Pow, bases, Tensor.Scalar(3, dtype), 0);
+    }
+
     [Fact]
     public void Integer_and_bool_arithmetic_follows_pytorch_and_refuses_what_it_refuses()
     {

@@ -218,17 +218,28 @@ public class SimdPathTests
     public void Recurrent_backward_kernels_give_the_same_bits_at_every_width(int n)
     {
         var gates = Data<double>(4 * n, 1);
-        var (c, cPrev, dh, h) = (Data<double>(n, 2), Data<double>(n, 3), Data<double>(n, 4), Data<double>(n, 5));
-        SameBitsAtEveryWidth([Data<double>(n, 6), new double[n], new double[4 * n]],
-            (w, s) => RecurrentKernels.LstmBackward<double>(gates, c, cPrev, dh, s[0], s[1], s[2], w), out _);
+        var (c, cPrev, dh, h, dc) = (Data<double>(n, 2), Data<double>(n, 3), Data<double>(n, 4), Data<double>(n, 5), Data<double>(n, 6));
+        SameBitsAtEveryWidth([dc, new double[n], new double[4 * n]],
+            (w, s) => RecurrentKernels.LstmBackward<double>(gates, c, cPrev, dh, s[0], s[1], s[2], w), out var lstm);
         SameBitsAtEveryWidth([new double[3 * n], new double[3 * n], new double[n]],
-            (w, s) => RecurrentKernels.GruBackward<double>(gates.AsSpan(0, 3 * n), c, cPrev, dh, s[0], s[1], s[2], w), out _);
+            (w, s) => RecurrentKernels.GruBackward<double>(gates.AsSpan(0, 3 * n), c, cPrev, dh, s[0], s[1], s[2], w), out var gru);
         SameBitsAtEveryWidth([new double[n]], (w, s) => RecurrentKernels.RnnBackward<double>(h, dh, true, s[0], w), out var relu);
         SameBitsAtEveryWidth([new double[n]], (w, s) => RecurrentKernels.RnnBackward<double>(h, dh, false, s[0], w), out var tanh);
-        for (int i = 0; i < n; i++)
+        for (int k = 0; k < n; k++)
         {
-            Assert.Equal(h[i] > 0 ? dh[i] : 0, relu[0][i]);
-            Assert.Equal(dh[i] * (1 - h[i] * h[i]), tanh[0][i]);
+            Assert.Equal(h[k] > 0 ? dh[k] : 0, relu[0][k]);
+            Assert.Equal(dh[k] * (1 - h[k] * h[k]), tanh[0][k]);
+            // The documented formulas, evaluated in the kernels' order of operations: the same bits.
+            double i = gates[k], f = gates[n + k], g = gates[2 * n + k], o = gates[3 * n + k], tc = lstm[1][k];
+            double dct = dc[k] + dh[k] * o * (1 - tc * tc);
+            Assert.Equal([dct * g * i * (1 - i), dct * cPrev[k] * f * (1 - f), dct * i * (1 - g * g), dh[k] * tc * o * (1 - o)],
+                [lstm[2][k], lstm[2][n + k], lstm[2][2 * n + k], lstm[2][3 * n + k]]);
+            Assert.Equal(dct * f, lstm[0][k]);
+            double r = gates[k], z = gates[n + k], candidate = gates[2 * n + k];
+            double dn = dh[k] * (1 - z) * (1 - candidate * candidate), dr = dn * c[k] * r * (1 - r), dz = dh[k] * (cPrev[k] - candidate) * z * (1 - z);
+            Assert.Equal([dr, dz, dn], [gru[0][k], gru[0][n + k], gru[0][2 * n + k]]);
+            Assert.Equal([dr, dz, dn * r], [gru[1][k], gru[1][n + k], gru[1][2 * n + k]]);
+            Assert.Equal(dh[k] * z, gru[2][k]);
         }
     }
 
