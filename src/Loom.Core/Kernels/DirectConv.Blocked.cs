@@ -13,8 +13,8 @@ namespace Loom.Kernels;
 internal static unsafe partial class DirectConv<T>
 {
     /// <summary>
-    /// For tests and benchmarks: on the calling thread, forces the blocked input on (true) or off (false) wherever it
-    /// applies (<see cref="BlockedApplies"/>); null chooses by default.
+    /// For tests and benchmarks: on the calling thread, turns the blocked input off (false) where it applies
+    /// (<see cref="BlockedApplies"/>); null or true uses it there (unless column tiles are forced).
     /// </summary>
     internal static bool? ForcedBlocked
     {
@@ -25,8 +25,6 @@ internal static unsafe partial class DirectConv<T>
     [ThreadStatic]
     private static bool? _forcedBlocked;
 
-    private static readonly bool BlockedByDefault = Environment.GetEnvironmentVariable("LOOM_TMP_NCHWC") != "0";
-
     /// <summary>
     /// Whether the packed forward can read a blocked input: whole blocks of Lanes input channels per group (so no lane
     /// of a block is padding: a 3-channel stem would waste 13 of 16) and stride 1 or 2.
@@ -34,7 +32,7 @@ internal static unsafe partial class DirectConv<T>
     private static bool BlockedApplies(in Conv2dGeometry g) => g.InPerGroup % Lanes == 0 && g.StrideW is 1 or 2;
 
     private static bool UsesBlocked(in Conv2dGeometry g) =>
-        BlockedApplies(g) && ForcedRowTiles != false && (ForcedBlocked ?? BlockedByDefault);
+        BlockedApplies(g) && ForcedRowTiles != false && (ForcedBlocked ?? true);
 
     /// <summary>Elements of one image group's blocked, padded input (no tail: every window lies inside the padded image).</summary>
     private static int BlockedLength(in Layout l) => l.Channels * l.PaddedHeight * l.PaddedWidth;

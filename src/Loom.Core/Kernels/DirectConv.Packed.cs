@@ -16,6 +16,8 @@ namespace Loom.Kernels;
 //   pixels. No grid: every position computed is an output, so the 7 × 7 stage computes 49 positions, not 64. Its
 //   epilogue transposes through a small buffer (scalar), which costs little when the depth k is large, as it is
 //   where outputs are narrow.
+// - Row tiles over a blocked input (DirectConv.Blocked.cs): where input channels come in whole vectors, the same row
+//   tile reads the image reordered to [channel block][row][column][Lanes], for every width and stride 1 or 2.
 // Both write their outputs with bias, residual and ReLU applied, in the worker that computed them: no grid-sized
 // buffer is extracted on the calling thread, and no separate pass runs over the output.
 internal static unsafe partial class DirectConv<T>
