@@ -31,7 +31,7 @@ internal static unsafe partial class DirectConv<T>
     /// </summary>
     private static bool BlockedApplies(in Conv2dGeometry g) => g.InPerGroup % Lanes == 0 && g.StrideW is 1 or 2;
 
-    private static bool UsesBlocked(in Conv2dGeometry g) =>
+    internal static bool UsesBlocked(in Conv2dGeometry g) =>
         BlockedApplies(g) && ForcedRowTiles != false && (ForcedBlocked ?? true);
 
     /// <summary>Elements of one image group's blocked, padded input (no tail: every window lies inside the padded image).</summary>

@@ -96,6 +96,24 @@ public class PackedTileTests
         });
     }
 
+    [Theory]
+    [InlineData(32, 3, 1, 1, true, true)]   // whole blocks of 16 (float) and 8 (double)
+    [InlineData(16, 3, 2, 1, true, true)]   // stride 2
+    [InlineData(32, 1, 2, 2, true, true)]   // 2 groups of 16 channels, a strided 1×1
+    [InlineData(24, 3, 1, 1, false, true)]  // 24 channels: whole blocks of 8, not of 16
+    [InlineData(3, 7, 2, 1, false, false)]  // a 3-channel stem
+    [InlineData(32, 3, 3, 1, false, false)] // stride 3: no pixel step for it
+    public void The_blocked_input_is_taken_where_input_channels_fill_whole_vectors(int channels, int kernel, int stride, int groups, bool inFloat, bool inDouble)
+    {
+        int size = 12, outSize = (size + 2 * (kernel / 2) - kernel) / stride + 1;
+        var g = new Conv2dGeometry(1, channels, size, size, 8 * groups, outSize, outSize, kernel, kernel, stride, stride, kernel / 2, kernel / 2, 1, 1, groups);
+        Assert.True(DirectConv<float>.AppliesPacked(g));
+        Assert.Equal(inFloat, DirectConv<float>.UsesBlocked(g));
+        Assert.Equal(inDouble, DirectConv<double>.UsesBlocked(g));
+        Assert.False(WithTiles(Tiles.Row, () => DirectConv<float>.UsesBlocked(g) || DirectConv<double>.UsesBlocked(g)));
+        Assert.False(WithTiles(Tiles.Column, () => DirectConv<float>.UsesBlocked(g) || DirectConv<double>.UsesBlocked(g)));
+    }
+
     [Fact]
     public void The_relu_epilogue_keeps_nan_as_the_separate_relu_does()
     {
