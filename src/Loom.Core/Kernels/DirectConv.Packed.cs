@@ -16,6 +16,8 @@ namespace Loom.Kernels;
 //   pixels. No grid: every position computed is an output, so the 7 × 7 stage computes 49 positions, not 64. Its
 //   epilogue transposes through a small buffer (scalar), which costs little when the depth k is large, as it is
 //   where outputs are narrow.
+// - Row tiles over a blocked input (DirectConv.Blocked.cs): where input channels come in whole vectors, the same row
+//   tile reads the image reordered to [channel block][row][column][Lanes], for every width and stride 1 or 2.
 // Both write their outputs with bias, residual and ReLU applied, in the worker that computed them: no grid-sized
 // buffer is extracted on the calling thread, and no separate pass runs over the output.
 internal static unsafe partial class DirectConv<T>
@@ -85,7 +87,7 @@ internal static unsafe partial class DirectConv<T>
     /// three already sliced to the group), and which tile computes it.
     /// </summary>
     private readonly record struct PackedJob(Layout L, int[] Offsets, T[] Weights, int K, int Rows, bool RowTiles, bool Relu,
-        T[]? Padded = null, int WeightBase = 0, ReadOnlyMemory<T> Bias = default, Memory<T> Output = default, ReadOnlyMemory<T> Residual = default,
+        bool Blocked = false, T[]? Padded = null, int WeightBase = 0, ReadOnlyMemory<T> Bias = default, Memory<T> Output = default, ReadOnlyMemory<T> Residual = default,
         int OutPlane = 0, ReadOnlyMemory<T> Input = default)
     {
         /// <summary>Work units: (block, output row) pairs for row tiles, slices of MaxRows channels for column tiles.</summary>
@@ -104,9 +106,13 @@ internal static unsafe partial class DirectConv<T>
         int[] offsets = ArrayPool<int>.Shared.Rent(k);
         try
         {
-            l.FillOffsets(offsets);
             // ReLU runs in the tiles' epilogue; any other activation afterwards over each image group's output.
-            var job = new PackedJob(l, offsets, packed, k, rows, ForcedRowTiles ?? g.OutWidth <= RowTileMaxWidth, activation == Activation.Relu);
+            bool blocked = UsesBlocked(g);
+            var job = new PackedJob(l, offsets, packed, k, rows, blocked || (ForcedRowTiles ?? g.OutWidth <= RowTileMaxWidth),
+                activation == Activation.Relu, blocked);
+            if (blocked) FillBlockedOffsets(l, offsets);
+            else l.FillOffsets(offsets);
+            int bufferLength = blocked ? BlockedLength(l) : l.BufferLength;
             Activation after = activation == Activation.Relu ? Activation.None : activation;
             PackedJob Part(PackedJob j, T[] padded, int n, int grp) => j with
             {
@@ -120,7 +126,7 @@ internal static unsafe partial class DirectConv<T>
             {
                 // Fewer images than threads (inference at batch 1): threads share each image's padding (by channels)
                 // and then its work units; nothing is left to the calling thread alone.
-                T[] padded = ArrayPool<T>.Shared.Rent(l.BufferLength);
+                T[] padded = ArrayPool<T>.Shared.Rent(bufferLength);
                 try
                 {
                     int padGrain = Math.Max(1, (1 << 14) / Math.Max(1, l.Plane));
@@ -140,6 +146,11 @@ internal static unsafe partial class DirectConv<T>
                                 {
                                     for (int band = first; band < end; band++) RunBand(s.Job, band, s.Bands);
                                 });
+                            else if (blocked)
+                            {
+                                ParallelHelper.For(l.Channels / Lanes, 1, part, static (j, first, end) => PadBlocked(j.Input.Span, j.L, j.Padded, first, end));
+                                ParallelHelper.For(part.Units, unitGrain, part, static (j, first, end) => Run(j, first, end));
+                            }
                             else
                             {
                                 ParallelHelper.For(l.Channels, padGrain, part, static (j, first, end) => Pad(j.Input.Span, j.L, j.Padded, first, end));
@@ -158,14 +169,16 @@ internal static unsafe partial class DirectConv<T>
             int imageGrain = (int)Math.Clamp((1L << 17) / Math.Max(1, g.MacsPerImage), 1, int.MaxValue);
             ParallelHelper.For(g.Batch, imageGrain, (start, end) =>
             {
-                T[] padded = ArrayPool<T>.Shared.Rent(l.BufferLength);
+                T[] padded = ArrayPool<T>.Shared.Rent(bufferLength);
                 try
                 {
                     for (int n = start; n < end; n++)
                     {
                         for (int grp = 0; grp < g.Groups; grp++)
                         {
-                            Pad(input.Span.Slice((n * g.Groups + grp) * groupIn, groupIn), l, padded);
+                            var planes = input.Span.Slice((n * g.Groups + grp) * groupIn, groupIn);
+                            if (blocked) PadBlocked(planes, l, padded, 0, l.Channels / Lanes);
+                            else Pad(planes, l, padded);
                             var part = Part(job, padded, n, grp);
                             Run(part, 0, part.Units);
                             if (after != Activation.None) GemmEpilogue.Activate<T>(part.Output.Span, part.Output.Span, after);
@@ -187,8 +200,10 @@ internal static unsafe partial class DirectConv<T>
     /// <summary>Work units [first, end) of one image group, each written to the output with its epilogue.</summary>
     private static void Run(PackedJob j, int first, int end)
     {
-        if (j.RowTiles) RunRowTiles(j, first, end);
-        else RunColumnTiles(j, first, end);
+        if (!j.RowTiles) RunColumnTiles(j, first, end);
+        else if (!j.Blocked) RunRowTiles<R1>(j, first, end);
+        else if (j.L.StrideW == 1) RunRowTiles<BlockStride1>(j, first, end);
+        else RunRowTiles<BlockStride2>(j, first, end);
     }
 
     /// <summary>
@@ -321,13 +336,18 @@ internal static unsafe partial class DirectConv<T>
     /// written through a small transposing buffer with the epilogue.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RunRowTiles(PackedJob j, int first, int end)
+    private static void RunRowTiles<TStep>(PackedJob j, int first, int end) where TStep : struct, IRowCount
     {
         var l = j.L;
         int blockRows = BlockRows, outHeight = l.OutHeight, outWidth = l.OutWidth, plane = j.OutPlane;
+        // Where output (oh, ow)'s window starts: on the grid of padded planes, or in the blocked image (pixel-major
+        // within each block of Lanes channels, no stride phases: output column ow reads pixel s·ow).
+        nint rowStep = j.Blocked ? (nint)l.StrideH * l.PaddedWidth * Lanes : l.GridWidth, columnStep = j.Blocked ? TStep.Count : 1;
         // Equal chunks (9 outputs as 5 + 4, not 8 + 1): a narrow tile costs nearly as many loads as a wide one.
         int chunks = (outWidth + MaxPositions - 1) / MaxPositions;
-        T* tile = stackalloc T[MaxPositions * BlockRows];
+        // Room for 2·MaxPositions positions: the vector epilogue transposes 16 positions at a time, the rest unused.
+        T* tile = stackalloc T[2 * MaxPositions * BlockRows];
+        bool vectorEpilogue = j.Blocked && typeof(T) == typeof(float) && Avx512F.IsSupported && BlockRows == 32;
         fixed (T* xp = j.Padded, wp = j.Weights, yp = j.Output.Span, bp = j.Bias.Span, rp = j.Residual.Span)
         fixed (int* op = j.Offsets)
         {
@@ -346,19 +366,25 @@ internal static unsafe partial class DirectConv<T>
                 for (int chunk = 0; chunk < chunks; chunk++, lineCount = 0)
                 {
                     int ow = chunk * outWidth / chunks, n = (chunk + 1) * outWidth / chunks - ow;
-                    T* x = xp + (nint)oh * l.GridWidth + ow;
+                    T* x = xp + oh * rowStep + ow * columnStep;
                     switch (n)
                     {
-                        case 1: RowTile<R1>(x, op, j.K, w, tile, next, lineCount); break;
-                        case 2: RowTile<R2>(x, op, j.K, w, tile, next, lineCount); break;
-                        case 3: RowTile<R3>(x, op, j.K, w, tile, next, lineCount); break;
-                        case 4: RowTile<R4>(x, op, j.K, w, tile, next, lineCount); break;
-                        case 5: RowTile<R5>(x, op, j.K, w, tile, next, lineCount); break;
-                        case 6: RowTile<R6>(x, op, j.K, w, tile, next, lineCount); break;
-                        case 7: RowTile<R7>(x, op, j.K, w, tile, next, lineCount); break;
-                        default: RowTile<R8>(x, op, j.K, w, tile, next, lineCount); break;
+                        case 1: RowTile<R1, TStep>(x, op, j.K, w, tile, next, lineCount); break;
+                        case 2: RowTile<R2, TStep>(x, op, j.K, w, tile, next, lineCount); break;
+                        case 3: RowTile<R3, TStep>(x, op, j.K, w, tile, next, lineCount); break;
+                        case 4: RowTile<R4, TStep>(x, op, j.K, w, tile, next, lineCount); break;
+                        case 5: RowTile<R5, TStep>(x, op, j.K, w, tile, next, lineCount); break;
+                        case 6: RowTile<R6, TStep>(x, op, j.K, w, tile, next, lineCount); break;
+                        case 7: RowTile<R7, TStep>(x, op, j.K, w, tile, next, lineCount); break;
+                        default: RowTile<R8, TStep>(x, op, j.K, w, tile, next, lineCount); break;
                     }
                     nint at = (nint)oh * outWidth + ow;
+                    if (vectorEpilogue)
+                    {
+                        TransposedEpilogue((float*)tile, n, rows, (float*)yp + (nint)o * plane + at, plane,
+                            rp == null ? null : (float*)rp + (nint)o * plane + at, bp == null ? null : (float*)bp + o, j.Relu);
+                        continue;
+                    }
                     for (int c = 0; c < rows; c++)
                     {
                         T* y = yp + (nint)(o + c) * plane + at, res = rp == null ? null : rp + (nint)(o + c) * plane + at;
@@ -383,9 +409,11 @@ internal static unsafe partial class DirectConv<T>
     /// <paramref name="prefetchLines"/> cache lines from <paramref name="prefetch"/> into L2 along the way, at most two per tap.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowTile<TPositions>(T* x, int* offsets, int k, T* w, T* tile, byte* prefetch, int prefetchLines) where TPositions : struct, IRowCount
+    private static void RowTile<TPositions, TStep>(T* x, int* offsets, int k, T* w, T* tile, byte* prefetch, int prefetchLines)
+        where TPositions : struct, IRowCount where TStep : struct, IRowCount
     {
         int n = TPositions.Count;
+        nint step = TStep.Count; // elements from one output's input pixel to the next's: 1 on the grid, s·Lanes blocked
         nint lanes = Vector512<T>.Count;
         Vector512<T> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
         Vector512<T> a4 = default, b4 = default, a5 = default, b5 = default, a6 = default, b6 = default, a7 = default, b7 = default;
@@ -401,13 +429,13 @@ internal static unsafe partial class DirectConv<T>
             var hi = Vector512.Load(w + lanes);
             Vector512<T> v = Vector512.Create(xp[0]);
             a0 = GemmFma.Fma(v, lo, a0); b0 = GemmFma.Fma(v, hi, b0);
-            if (n > 1) { v = Vector512.Create(xp[1]); a1 = GemmFma.Fma(v, lo, a1); b1 = GemmFma.Fma(v, hi, b1); }
-            if (n > 2) { v = Vector512.Create(xp[2]); a2 = GemmFma.Fma(v, lo, a2); b2 = GemmFma.Fma(v, hi, b2); }
-            if (n > 3) { v = Vector512.Create(xp[3]); a3 = GemmFma.Fma(v, lo, a3); b3 = GemmFma.Fma(v, hi, b3); }
-            if (n > 4) { v = Vector512.Create(xp[4]); a4 = GemmFma.Fma(v, lo, a4); b4 = GemmFma.Fma(v, hi, b4); }
-            if (n > 5) { v = Vector512.Create(xp[5]); a5 = GemmFma.Fma(v, lo, a5); b5 = GemmFma.Fma(v, hi, b5); }
-            if (n > 6) { v = Vector512.Create(xp[6]); a6 = GemmFma.Fma(v, lo, a6); b6 = GemmFma.Fma(v, hi, b6); }
-            if (n > 7) { v = Vector512.Create(xp[7]); a7 = GemmFma.Fma(v, lo, a7); b7 = GemmFma.Fma(v, hi, b7); }
+            if (n > 1) { v = Vector512.Create(xp[1 * step]); a1 = GemmFma.Fma(v, lo, a1); b1 = GemmFma.Fma(v, hi, b1); }
+            if (n > 2) { v = Vector512.Create(xp[2 * step]); a2 = GemmFma.Fma(v, lo, a2); b2 = GemmFma.Fma(v, hi, b2); }
+            if (n > 3) { v = Vector512.Create(xp[3 * step]); a3 = GemmFma.Fma(v, lo, a3); b3 = GemmFma.Fma(v, hi, b3); }
+            if (n > 4) { v = Vector512.Create(xp[4 * step]); a4 = GemmFma.Fma(v, lo, a4); b4 = GemmFma.Fma(v, hi, b4); }
+            if (n > 5) { v = Vector512.Create(xp[5 * step]); a5 = GemmFma.Fma(v, lo, a5); b5 = GemmFma.Fma(v, hi, b5); }
+            if (n > 6) { v = Vector512.Create(xp[6 * step]); a6 = GemmFma.Fma(v, lo, a6); b6 = GemmFma.Fma(v, hi, b6); }
+            if (n > 7) { v = Vector512.Create(xp[7 * step]); a7 = GemmFma.Fma(v, lo, a7); b7 = GemmFma.Fma(v, hi, b7); }
         }
         a0.Store(tile); b0.Store(tile + lanes);
         if (n > 1) { a1.Store(tile + 2 * lanes); b1.Store(tile + 3 * lanes); }

@@ -22,7 +22,22 @@ public class PackedTileTests
         new[] { 1, 3, 6, 75, 8, 3, 2, 1, 1 },    // stride 2, rows wide enough for the vectorised phase split, odd padding
         new[] { 1, 4, 5, 70, 8, 1, 2, 0, 1 },    // strided 1×1 over wide rows: the even phase alone
         new[] { 1, 3, 9, 80, 8, 7, 2, 3, 1 },    // a wide 7×7/2 stem
+        // Whole blocks of 16 input channels (8 in float64): the blocked input applies.
+        new[] { 1, 32, 9, 17, 37, 3, 1, 1, 1 },  // two channel blocks, a partial block of outputs, row chunks 6 + 6 + 5
+        new[] { 1, 16, 15, 13, 20, 3, 2, 1, 1 }, // stride 2 read from the blocked input directly (no phases), odd input
+        new[] { 1, 32, 6, 40, 24, 3, 1, 1, 2 },  // 2 groups of 16 channels; rows of 40: 16 + 16 + 8 in the transposition
+        new[] { 3, 16, 11, 10, 12, 1, 2, 0, 1 }, // strided 1×1 at batch 3
+        new[] { 1, 16, 7, 23, 40, 5, 1, 2, 1 },  // 5×5, padding 2
+        new[] { 1, 48, 4, 4, 33, 3, 1, 1, 1 },   // 4 × 4 outputs, 3 channel blocks, one output channel past two blocks
     };
+
+    /// <summary>The packed forward's paths: column tiles, row tiles over padded planes, row tiles over the blocked input.</summary>
+    private enum Tiles
+    {
+        Column,
+        Row,
+        Blocked,
+    }
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -39,9 +54,9 @@ public class PackedTileTests
         {
             GlobalSettings.WithThreads(threads, () =>
             {
-                foreach (bool rowTiles in new[] { true, false })
+                foreach (var tiles in Enum.GetValues<Tiles>())
                 {
-                    WithTiles(rowTiles, () =>
+                    WithTiles(tiles, () =>
                     {
                         TensorAssert.Close(conv.Add(residual).Relu(), Functional.Conv2d(x, packed, b, stride, pad, (1, 1), Activation.Relu, residual), 1e-12, 1e-12);
                         TensorAssert.Close(conv.Sub(b.Reshape(1, c[4], 1, 1)), Functional.Conv2d(x, packed, null, stride, pad, (1, 1)), 1e-12, 1e-12);
@@ -64,9 +79,10 @@ public class PackedTileTests
         var residual = TestTensors.Randn(4, DType.Float32, Functional.Conv2d(x, w, b, stride, pad, (1, 1), c[8]).Shape.ToArray());
         GlobalSettings.WithThreads(2, () =>
         {
-            Tensor Run(bool rowTiles) => WithTiles(rowTiles, () => Functional.Conv2d(x, packed, b, stride, pad, (1, 1), Activation.Relu, residual));
-            var rows = Run(true);
-            Assert.Equal(Run(false).ToArray<float>(), rows.ToArray<float>());
+            Tensor Run(Tiles tiles) => WithTiles(tiles, () => Functional.Conv2d(x, packed, b, stride, pad, (1, 1), Activation.Relu, residual));
+            var rows = Run(Tiles.Row);
+            Assert.Equal(Run(Tiles.Column).ToArray<float>(), rows.ToArray<float>());
+            Assert.Equal(Run(Tiles.Blocked).ToArray<float>(), rows.ToArray<float>());
             var saved = ConvKernels.ForcedAlgorithm;
             ConvKernels.ForcedAlgorithm = ConvAlgorithm.Direct;
             try
@@ -80,43 +96,60 @@ public class PackedTileTests
         });
     }
 
+    [Theory]
+    [InlineData(32, 3, 1, 1, true, true)]   // whole blocks of 16 (float) and 8 (double)
+    [InlineData(16, 3, 2, 1, true, true)]   // stride 2
+    [InlineData(32, 1, 2, 2, true, true)]   // 2 groups of 16 channels, a strided 1×1
+    [InlineData(24, 3, 1, 1, false, true)]  // 24 channels: whole blocks of 8, not of 16
+    [InlineData(3, 7, 2, 1, false, false)]  // a 3-channel stem
+    [InlineData(32, 3, 3, 1, false, false)] // stride 3: no pixel step for it
+    public void The_blocked_input_is_taken_where_input_channels_fill_whole_vectors(int channels, int kernel, int stride, int groups, bool inFloat, bool inDouble)
+    {
+        int size = 12, outSize = (size + 2 * (kernel / 2) - kernel) / stride + 1;
+        var g = new Conv2dGeometry(1, channels, size, size, 8 * groups, outSize, outSize, kernel, kernel, stride, stride, kernel / 2, kernel / 2, 1, 1, groups);
+        Assert.True(DirectConv<float>.AppliesPacked(g));
+        Assert.Equal(inFloat, DirectConv<float>.UsesBlocked(g));
+        Assert.Equal(inDouble, DirectConv<double>.UsesBlocked(g));
+        Assert.False(WithTiles(Tiles.Row, () => DirectConv<float>.UsesBlocked(g) || DirectConv<double>.UsesBlocked(g)));
+        Assert.False(WithTiles(Tiles.Column, () => DirectConv<float>.UsesBlocked(g) || DirectConv<double>.UsesBlocked(g)));
+    }
+
     [Fact]
     public void The_relu_epilogue_keeps_nan_as_the_separate_relu_does()
     {
-        var x = TestTensors.Randn(1, DType.Float32, 1, 4, 6, 40);
+        var x = TestTensors.Randn(1, DType.Float32, 1, 16, 6, 40);
         var data = (float[])x.Storage.RawArray;
         data[3 * 6 * 40 + 2 * 40 + 17] = float.NaN; // one pixel: every output whose window covers it is NaN
-        var w = TestTensors.Randn(2, DType.Float32, 5, 4, 3, 3);
+        var w = TestTensors.Randn(2, DType.Float32, 5, 16, 3, 3);
         var packed = new PackedConv2dWeight(w);
         var expected = Functional.Conv2d(x, w, null, padding: 1).Relu().ToArray<float>();
         Assert.Contains(expected, float.IsNaN);
-        foreach (bool rowTiles in new[] { true, false })
+        foreach (var tiles in Enum.GetValues<Tiles>())
         {
-            var actual = WithTiles(rowTiles, () => Functional.Conv2d(x, packed, null, (1, 1), (1, 1), (1, 1), Activation.Relu)).ToArray<float>();
+            var actual = WithTiles(tiles, () => Functional.Conv2d(x, packed, null, (1, 1), (1, 1), (1, 1), Activation.Relu)).ToArray<float>();
             Assert.Equal(expected.Select(float.IsNaN), actual.Select(float.IsNaN));
             Assert.Equal(expected.Where(v => !float.IsNaN(v)), actual.Where(v => !float.IsNaN(v)));
         }
     }
 
-    private static void WithTiles(bool rowTiles, Action action) => WithTiles(rowTiles, () =>
+    private static void WithTiles(Tiles tiles, Action action) => WithTiles(tiles, () =>
     {
         action();
         return 0;
     });
 
-    private static TResult WithTiles<TResult>(bool rowTiles, Func<TResult> action)
+    private static TResult WithTiles<TResult>(Tiles tiles, Func<TResult> action)
     {
-        var saved = DirectConv<float>.ForcedRowTiles;
-        var savedDouble = DirectConv<double>.ForcedRowTiles;
-        DirectConv<float>.ForcedRowTiles = DirectConv<double>.ForcedRowTiles = rowTiles;
+        var saved = (DirectConv<float>.ForcedRowTiles, DirectConv<double>.ForcedRowTiles, DirectConv<float>.ForcedBlocked, DirectConv<double>.ForcedBlocked);
+        DirectConv<float>.ForcedRowTiles = DirectConv<double>.ForcedRowTiles = tiles != Tiles.Column;
+        DirectConv<float>.ForcedBlocked = DirectConv<double>.ForcedBlocked = tiles == Tiles.Blocked;
         try
         {
             return action();
         }
         finally
         {
-            DirectConv<float>.ForcedRowTiles = saved;
-            DirectConv<double>.ForcedRowTiles = savedDouble;
+            (DirectConv<float>.ForcedRowTiles, DirectConv<double>.ForcedRowTiles, DirectConv<float>.ForcedBlocked, DirectConv<double>.ForcedBlocked) = saved;
         }
     }
 }
