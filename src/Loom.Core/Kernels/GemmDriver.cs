@@ -112,12 +112,57 @@ internal static unsafe partial class GemmDriver<T, TKernel>
     }
 
     /// <summary>The loop nest above, on the calling thread.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RunBlocked(in GemmProblem<T> p)
+    private static void RunBlocked(in GemmProblem<T> p) => RunBlocked(p, new PackEachBlock(), BalancedBlock(p.K, Blocking.Kc, 1));
+
+    /// <summary>
+    /// Where the kc×nc blocks of op(B) come from: packed as the loop reaches them (<see cref="PackEachBlock"/>), or
+    /// from op(B) packed whole ahead of time (<see cref="Prepacked"/>). A struct, so each loop nest is specialised.
+    /// </summary>
+    private interface IBlocksOfB
     {
-        var blocking = Blocking;
-        int mc = BalancedBlock(p.M, blocking.Mc, TKernel.MR);
-        int kc = BalancedBlock(p.K, blocking.Kc, 1);
+        /// <summary>Whether the blocks are packed per call, into a buffer the loop provides.</summary>
+        bool PacksPerCall { get; }
+
+        /// <summary>Columns per block, for the columns [0, n) of the rectangle.</summary>
+        int ColumnBlock(int n);
+
+        /// <summary>The packed block of depth [pc, pc + kc) and columns [jc, jc + nc): packed into <paramref name="buffer"/> now, or found.</summary>
+        T* Block(in GemmProblem<T> p, int pc, int kc, int jc, int nc, T* buffer);
+    }
+
+    private readonly struct PackEachBlock : IBlocksOfB
+    {
+        public bool PacksPerCall => true;
+
+        public int ColumnBlock(int n) => BalancedBlock(n, Blocking.Nc, TKernel.NR);
+
+        public T* Block(in GemmProblem<T> p, int pc, int kc, int jc, int nc, T* buffer)
+        {
+            GemmPacking.PackB(p.TransB, p.BAt(pc, jc), p.Ldb, kc, nc, TKernel.NR, buffer);
+            return buffer;
+        }
+    }
+
+    /// <summary>
+    /// op(B) packed by <see cref="PackWholeB"/> into <paramref name="panels"/> column panels; the rectangle's columns
+    /// start at panel <paramref name="firstPanel"/>. One panel per block, so each B panel (from memory: a weight used
+    /// for few rows) is read once per depth block and runs against every row panel of A while it is in cache.
+    /// </summary>
+    private readonly struct Prepacked(T* data, int panels, int firstPanel) : IBlocksOfB
+    {
+        public bool PacksPerCall => false;
+
+        public int ColumnBlock(int n) => TKernel.NR;
+
+        public T* Block(in GemmProblem<T> p, int pc, int kc, int jc, int nc, T* buffer) =>
+            data + (nint)panels * TKernel.NR * pc + ((nint)firstPanel * TKernel.NR + jc) * kc;
+    }
+
+    /// <summary>The loop nest above, on the calling thread, with depth blocks of <paramref name="kc"/> and B's blocks from <paramref name="b"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RunBlocked<TB>(in GemmProblem<T> p, TB b, int kc) where TB : struct, IBlocksOfB
+    {
+        int mc = BalancedBlock(p.M, Blocking.Mc, TKernel.MR);
         T[] aArray = Rent(RoundUp(mc, TKernel.MR) * kc);
         try
         {
@@ -131,7 +176,7 @@ internal static unsafe partial class GemmDriver<T, TKernel>
                     {
                         int kcCur = Math.Min(kc, p.K - pc);
                         GemmPacking.PackA(p.TransA, p.AAt(ic, pc), p.Lda, mcCur, kcCur, TKernel.MR, aPack, 0, (mcCur + TKernel.MR - 1) / TKernel.MR);
-                        ComputeColumns(p, aPack, ic, mcCur, pc, kcCur, 0, p.N);
+                        ComputeColumns(p, b, aPack, ic, mcCur, pc, kcCur, 0, p.N);
                     }
                 }
             }
@@ -144,24 +189,25 @@ internal static unsafe partial class GemmDriver<T, TKernel>
 
     /// <summary>Columns [j0, j1) of the C block rows [ic, ic + mc), depth block [pc, pc + kc), with A already packed.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ComputeColumns(in GemmProblem<T> p, T* aPack, int ic, int mc, int pc, int kc, int j0, int j1)
+    private static void ComputeColumns<TB>(in GemmProblem<T> p, TB b, T* aPack, int ic, int mc, int pc, int kc, int j0, int j1)
+        where TB : struct, IBlocksOfB
     {
         int mr = TKernel.MR, nr = TKernel.NR;
-        int nc = BalancedBlock(j1 - j0, Blocking.Nc, nr);
+        int nc = b.ColumnBlock(j1 - j0);
         T beta = pc == 0 ? p.Beta : T.One; // later depth blocks accumulate onto the first
         T alpha = p.Alpha;
         bool epilogue = pc + kc >= p.K && !p.Epilogue.IsIdentity; // C is final after the last depth block
         T* edge = stackalloc T[mr * nr];
-        T[] bArray = Rent(RoundUp(nc, nr) * kc);
+        T[]? bArray = b.PacksPerCall ? Rent(RoundUp(nc, nr) * kc) : null;
         try
         {
             fixed (T* bRaw = bArray)
             {
-                T* bPack = Align(bRaw);
+                T* bBuffer = b.PacksPerCall ? Align(bRaw) : null;
                 for (int jc = j0; jc < j1; jc += nc)
                 {
                     int ncCur = Math.Min(nc, j1 - jc);
-                    GemmPacking.PackB(p.TransB, p.BAt(pc, jc), p.Ldb, kc, ncCur, nr, bPack);
+                    T* bPack = b.Block(p, pc, kc, jc, ncCur, bBuffer);
                     for (int ir = 0; ir < mc; ir += mr)
                     {
                         int rows = Math.Min(mr, mc - ir);
@@ -186,7 +232,7 @@ internal static unsafe partial class GemmDriver<T, TKernel>
         }
         finally
         {
-            ArrayPool<T>.Shared.Return(bArray);
+            if (bArray != null) ArrayPool<T>.Shared.Return(bArray);
         }
     }
 
