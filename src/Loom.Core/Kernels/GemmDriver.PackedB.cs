@@ -58,7 +58,7 @@ internal static unsafe partial class GemmDriver<T, TKernel>
 
     private static void RunRectangle(in GemmProblem<T> p, T* packed, int kc, bool packedB, int mPanels, int nPanels, int firstRowPanel, int firstColumnPanel)
     {
-        if (packedB) RunBlocked(p, new Prepacked(packed, nPanels, firstColumnPanel), kc);
+        if (packedB) RunBlocked(p, new Prepacked(packed, nPanels, firstColumnPanel), kc, BalancedBlock(p.M, Blocking.Mc, TKernel.MR));
         else RunBlockedPackedA(p, packed, mPanels, firstRowPanel, kc);
     }
 }

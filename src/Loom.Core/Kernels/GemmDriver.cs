@@ -62,6 +62,8 @@ internal readonly record struct ThreadGrid(int RowBlocks, int ColumnBlocks)
 ///           C[ir.., jr..] (+)= A panel · B panel
 ///         after the last depth block: the epilogue (bias, activation) on the strip C[ir.., jc..]
 /// </code>
+/// A narrow product whose C outgrows L2 runs row blocks of C through every depth block instead, from B packed whole
+/// (<see cref="RunInRowBlocksOfC"/>).
 /// Threads do not share packed data: each takes a rectangle of C (<see cref="ThreadGrid"/>) and runs the whole loop
 /// nest on it alone, packing its own A and B blocks. Packed blocks shared between cores cost more than packing them
 /// twice (docs/notes/gemm.md, "Threads").
@@ -112,7 +114,50 @@ internal static unsafe partial class GemmDriver<T, TKernel>
     }
 
     /// <summary>The loop nest above, on the calling thread.</summary>
-    private static void RunBlocked(in GemmProblem<T> p) => RunBlocked(p, new PackEachBlock(), BalancedBlock(p.K, Blocking.Kc, 1));
+    private static void RunBlocked(in GemmProblem<T> p)
+    {
+        int kc = BalancedBlock(p.K, Blocking.Kc, 1);
+        if (p.K > kc && p.N <= Blocking.Nc && (long)p.M * p.N * sizeof(T) > RowBlocksOfCAbove)
+            RunInRowBlocksOfC(p, kc);
+        else
+            RunBlocked(p, new PackEachBlock(), kc, BalancedBlock(p.M, Blocking.Mc, TKernel.MR));
+    }
+
+    /// <summary>
+    /// Bytes of C above which a narrow product with several depth blocks runs <see cref="RunInRowBlocksOfC"/>. The
+    /// GPT 4L logits' weight gradient (C 4096 × 256, 4 MB) gained 11 % there; fc's (1024 × 256, 1 MB) lost 12 % with
+    /// the cut at 600 KB: B re-read from L3 per row block cost more than the passes over a C that L2 half holds.
+    /// </summary>
+    private const long RowBlocksOfCAbove = 1_500_000;
+
+    /// <summary>Bytes of C per row block in <see cref="RunInRowBlocksOfC"/>: 192 KiB beside a 350 KB B block and the A panels in a 1 MiB L2 (384 KiB gained nothing).</summary>
+    private const int RowBlockOfCBytes = 192 * 1024;
+
+    /// <summary>
+    /// The loop nest with B (k × n, n ≤ NC) packed whole first and C's rows in blocks of ~192 KiB, each block run
+    /// through every depth block while it stays in L2. Otherwise each depth block reads and writes all of C, from L3
+    /// once C outgrows L2 (the GPT 4L logits' weight gradient: 4 MB of C, three depth blocks). The tiles and their
+    /// order per element of C are those of the usual nest, so the bits are the same.
+    /// </summary>
+    private static void RunInRowBlocksOfC(in GemmProblem<T> p, int kc)
+    {
+        int nPanels = (p.N + TKernel.NR - 1) / TKernel.NR;
+        int rows = Math.Max(TKernel.MR, RowBlockOfCBytes / (p.N * sizeof(T)));
+        T[] bArray = Rent(nPanels * TKernel.NR * p.K);
+        try
+        {
+            fixed (T* bRaw = bArray)
+            {
+                T* bPack = Align(bRaw);
+                PackWholeB(p.TransB, p.B, p.Ldb, p.K, p.N, kc, bPack);
+                RunBlocked(p, new Prepacked(bPack, nPanels, 0, wholeBlocks: true), kc, BalancedBlock(p.M, rows, TKernel.MR));
+            }
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(bArray);
+        }
+    }
 
     /// <summary>
     /// Where the kc×nc blocks of op(B) come from: packed as the loop reaches them (<see cref="PackEachBlock"/>), or
@@ -145,14 +190,15 @@ internal static unsafe partial class GemmDriver<T, TKernel>
 
     /// <summary>
     /// op(B) packed by <see cref="PackWholeB"/> into <paramref name="panels"/> column panels; the rectangle's columns
-    /// start at panel <paramref name="firstPanel"/>. One panel per block, so each B panel (from memory: a weight used
-    /// for few rows) is read once per depth block and runs against every row panel of A while it is in cache.
+    /// start at panel <paramref name="firstPanel"/>. One panel per block unless <paramref name="wholeBlocks"/>, so each
+    /// B panel (from memory: a weight used for few rows) is read once per depth block and runs against every row
+    /// panel of A while it is in cache.
     /// </summary>
-    private readonly struct Prepacked(T* data, int panels, int firstPanel) : IBlocksOfB
+    private readonly struct Prepacked(T* data, int panels, int firstPanel, bool wholeBlocks = false) : IBlocksOfB
     {
         public bool PacksPerCall => false;
 
-        public int ColumnBlock(int n) => TKernel.NR;
+        public int ColumnBlock(int n) => wholeBlocks ? BalancedBlock(n, Blocking.Nc, TKernel.NR) : TKernel.NR;
 
         public T* Block(in GemmProblem<T> p, int pc, int kc, int jc, int nc, T* buffer) =>
             data + (nint)panels * TKernel.NR * pc + ((nint)firstPanel * TKernel.NR + jc) * kc;
@@ -160,9 +206,8 @@ internal static unsafe partial class GemmDriver<T, TKernel>
 
     /// <summary>The loop nest above, on the calling thread, with depth blocks of <paramref name="kc"/> and B's blocks from <paramref name="b"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RunBlocked<TB>(in GemmProblem<T> p, TB b, int kc) where TB : struct, IBlocksOfB
+    private static void RunBlocked<TB>(in GemmProblem<T> p, TB b, int kc, int mc) where TB : struct, IBlocksOfB
     {
-        int mc = BalancedBlock(p.M, Blocking.Mc, TKernel.MR);
         T[] aArray = Rent(RoundUp(mc, TKernel.MR) * kc);
         try
         {
