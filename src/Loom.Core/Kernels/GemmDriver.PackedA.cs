@@ -38,7 +38,7 @@ internal static unsafe partial class GemmDriver<T, TKernel>
         {
             int kcCur = Math.Min(kc, p.K - pc);
             T* aPack = packedA + (nint)mPanels * TKernel.MR * pc + (nint)firstPanel * TKernel.MR * kcCur;
-            ComputeColumns(p, aPack, 0, p.M, pc, kcCur, 0, p.N);
+            ComputeColumns(p, new PackEachBlock(), aPack, 0, p.M, pc, kcCur, 0, p.N);
         }
     }
 }

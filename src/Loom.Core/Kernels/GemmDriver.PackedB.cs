@@ -58,62 +58,7 @@ internal static unsafe partial class GemmDriver<T, TKernel>
 
     private static void RunRectangle(in GemmProblem<T> p, T* packed, int kc, bool packedB, int mPanels, int nPanels, int firstRowPanel, int firstColumnPanel)
     {
-        if (packedB) RunBlockedPackedB(p, packed, nPanels, firstColumnPanel, kc);
+        if (packedB) RunBlocked(p, new Prepacked(packed, nPanels, firstColumnPanel), kc, BalancedBlock(p.M, Blocking.Mc, TKernel.MR));
         else RunBlockedPackedA(p, packed, mPanels, firstRowPanel, kc);
-    }
-
-    /// <summary>
-    /// The loop nest of <see cref="RunBlocked"/> for columns starting at panel <paramref name="firstPanel"/> of a packed
-    /// B of <paramref name="nPanels"/> panels. Each B panel is read once per depth block and used by every row panel
-    /// of A while it is in L1 (B panels outside, A's inside: with few rows, B is what streams from memory).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RunBlockedPackedB(in GemmProblem<T> p, T* packedB, int nPanels, int firstPanel, int kc)
-    {
-        int mr = TKernel.MR, nr = TKernel.NR;
-        int mc = BalancedBlock(p.M, Blocking.Mc, mr);
-        T* edge = stackalloc T[mr * nr];
-        T[] aArray = Rent(RoundUp(mc, mr) * kc);
-        try
-        {
-            fixed (T* aRaw = aArray)
-            {
-                T* aPack = Align(aRaw);
-                for (int ic = 0; ic < p.M; ic += mc)
-                {
-                    int mcCur = Math.Min(mc, p.M - ic);
-                    for (int pc = 0; pc < p.K; pc += kc)
-                    {
-                        int kcCur = Math.Min(kc, p.K - pc);
-                        GemmPacking.PackA(p.TransA, p.AAt(ic, pc), p.Lda, mcCur, kcCur, mr, aPack, 0, (mcCur + mr - 1) / mr);
-                        T* bBlock = packedB + (nint)nPanels * nr * pc + (nint)firstPanel * nr * kcCur;
-                        T beta = pc == 0 ? p.Beta : T.One; // later depth blocks accumulate onto the first
-                        bool epilogue = pc + kcCur >= p.K && !p.Epilogue.IsIdentity;
-                        for (int jr = 0; jr < p.N; jr += nr)
-                        {
-                            int cols = Math.Min(nr, p.N - jr);
-                            T* bPanel = bBlock + (nint)jr * kcCur;
-                            for (int ir = 0; ir < mcCur; ir += mr)
-                            {
-                                int rows = Math.Min(mr, mcCur - ir);
-                                T* aPanel = aPack + (nint)ir * kcCur;
-                                T* c = p.C + (ic + ir) * p.Ldc + jr;
-                                if (rows == mr && cols == nr)
-                                    TKernel.Run(kcCur, aPanel, bPanel, c, p.Ldc, p.Alpha, beta);
-                                else if (rows == 4 && cols == nr && TKernel.HasFourRowTile)
-                                    TKernel.RunFourRows(kcCur, aPanel, bPanel, c, p.Ldc, p.Alpha, beta);
-                                else
-                                    EdgeTile(kcCur, aPanel, bPanel, c, p.Ldc, rows, cols, p.Alpha, beta, edge);
-                            }
-                            if (epilogue) GemmEpilogue.Apply(p.Epilogue, p.C, p.Ldc, ic, ic + mcCur, jr, jr + cols);
-                        }
-                    }
-                }
-            }
-        }
-        finally
-        {
-            ArrayPool<T>.Shared.Return(aArray);
-        }
     }
 }

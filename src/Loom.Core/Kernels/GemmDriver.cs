@@ -62,6 +62,8 @@ internal readonly record struct ThreadGrid(int RowBlocks, int ColumnBlocks)
 ///           C[ir.., jr..] (+)= A panel · B panel
 ///         after the last depth block: the epilogue (bias, activation) on the strip C[ir.., jc..]
 /// </code>
+/// A narrow product whose C outgrows L2 runs row blocks of C through every depth block instead, from B packed whole
+/// (<see cref="RunInRowBlocksOfC"/>).
 /// Threads do not share packed data: each takes a rectangle of C (<see cref="ThreadGrid"/>) and runs the whole loop
 /// nest on it alone, packing its own A and B blocks. Packed blocks shared between cores cost more than packing them
 /// twice (docs/notes/gemm.md, "Threads").
@@ -112,12 +114,100 @@ internal static unsafe partial class GemmDriver<T, TKernel>
     }
 
     /// <summary>The loop nest above, on the calling thread.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunBlocked(in GemmProblem<T> p)
     {
-        var blocking = Blocking;
-        int mc = BalancedBlock(p.M, blocking.Mc, TKernel.MR);
-        int kc = BalancedBlock(p.K, blocking.Kc, 1);
+        int kc = BalancedBlock(p.K, Blocking.Kc, 1);
+        if (p.K > kc && p.N <= Blocking.Nc && (long)p.M * p.N * sizeof(T) > RowBlocksOfCAbove)
+            RunInRowBlocksOfC(p, kc);
+        else
+            RunBlocked(p, new PackEachBlock(), kc, BalancedBlock(p.M, Blocking.Mc, TKernel.MR));
+    }
+
+    /// <summary>
+    /// Bytes of C above which a narrow product with several depth blocks runs <see cref="RunInRowBlocksOfC"/>. The
+    /// GPT 4L logits' weight gradient (C 4096 × 256, 4 MB) gained 11 % there; fc's (1024 × 256, 1 MB) lost 12 % with
+    /// the cut at 600 KB: B re-read from L3 per row block cost more than the passes over a C that L2 half holds.
+    /// </summary>
+    private const long RowBlocksOfCAbove = 1_500_000;
+
+    /// <summary>Bytes of C per row block in <see cref="RunInRowBlocksOfC"/>: 192 KiB beside a 350 KB B block and the A panels in a 1 MiB L2 (384 KiB gained nothing).</summary>
+    private const int RowBlockOfCBytes = 192 * 1024;
+
+    /// <summary>
+    /// The loop nest with B (k × n, n ≤ NC) packed whole first and C's rows in blocks of ~192 KiB, each block run
+    /// through every depth block while it stays in L2. Otherwise each depth block reads and writes all of C, from L3
+    /// once C outgrows L2 (the GPT 4L logits' weight gradient: 4 MB of C, three depth blocks). The tiles and their
+    /// order per element of C are those of the usual nest, so the bits are the same.
+    /// </summary>
+    private static void RunInRowBlocksOfC(in GemmProblem<T> p, int kc)
+    {
+        int nPanels = (p.N + TKernel.NR - 1) / TKernel.NR;
+        int rows = Math.Max(TKernel.MR, RowBlockOfCBytes / (p.N * sizeof(T)));
+        T[] bArray = Rent(nPanels * TKernel.NR * p.K);
+        try
+        {
+            fixed (T* bRaw = bArray)
+            {
+                T* bPack = Align(bRaw);
+                PackWholeB(p.TransB, p.B, p.Ldb, p.K, p.N, kc, bPack);
+                RunBlocked(p, new Prepacked(bPack, nPanels, 0, wholeBlocks: true), kc, BalancedBlock(p.M, rows, TKernel.MR));
+            }
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(bArray);
+        }
+    }
+
+    /// <summary>
+    /// Where the kc×nc blocks of op(B) come from: packed as the loop reaches them (<see cref="PackEachBlock"/>), or
+    /// from op(B) packed whole ahead of time (<see cref="Prepacked"/>). A struct, so each loop nest is specialised.
+    /// </summary>
+    private interface IBlocksOfB
+    {
+        /// <summary>Whether the blocks are packed per call, into a buffer the loop provides.</summary>
+        bool PacksPerCall { get; }
+
+        /// <summary>Columns per block, for the columns [0, n) of the rectangle.</summary>
+        int ColumnBlock(int n);
+
+        /// <summary>The packed block of depth [pc, pc + kc) and columns [jc, jc + nc): packed into <paramref name="buffer"/> now, or found.</summary>
+        T* Block(in GemmProblem<T> p, int pc, int kc, int jc, int nc, T* buffer);
+    }
+
+    private readonly struct PackEachBlock : IBlocksOfB
+    {
+        public bool PacksPerCall => true;
+
+        public int ColumnBlock(int n) => BalancedBlock(n, Blocking.Nc, TKernel.NR);
+
+        public T* Block(in GemmProblem<T> p, int pc, int kc, int jc, int nc, T* buffer)
+        {
+            GemmPacking.PackB(p.TransB, p.BAt(pc, jc), p.Ldb, kc, nc, TKernel.NR, buffer);
+            return buffer;
+        }
+    }
+
+    /// <summary>
+    /// op(B) packed by <see cref="PackWholeB"/> into <paramref name="panels"/> column panels; the rectangle's columns
+    /// start at panel <paramref name="firstPanel"/>. One panel per block unless <paramref name="wholeBlocks"/>, so each
+    /// B panel (from memory: a weight used for few rows) is read once per depth block and runs against every row
+    /// panel of A while it is in cache.
+    /// </summary>
+    private readonly struct Prepacked(T* data, int panels, int firstPanel, bool wholeBlocks = false) : IBlocksOfB
+    {
+        public bool PacksPerCall => false;
+
+        public int ColumnBlock(int n) => wholeBlocks ? BalancedBlock(n, Blocking.Nc, TKernel.NR) : TKernel.NR;
+
+        public T* Block(in GemmProblem<T> p, int pc, int kc, int jc, int nc, T* buffer) =>
+            data + (nint)panels * TKernel.NR * pc + ((nint)firstPanel * TKernel.NR + jc) * kc;
+    }
+
+    /// <summary>The loop nest above, on the calling thread, with depth blocks of <paramref name="kc"/> and B's blocks from <paramref name="b"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RunBlocked<TB>(in GemmProblem<T> p, TB b, int kc, int mc) where TB : struct, IBlocksOfB
+    {
         T[] aArray = Rent(RoundUp(mc, TKernel.MR) * kc);
         try
         {
@@ -131,7 +221,7 @@ internal static unsafe partial class GemmDriver<T, TKernel>
                     {
                         int kcCur = Math.Min(kc, p.K - pc);
                         GemmPacking.PackA(p.TransA, p.AAt(ic, pc), p.Lda, mcCur, kcCur, TKernel.MR, aPack, 0, (mcCur + TKernel.MR - 1) / TKernel.MR);
-                        ComputeColumns(p, aPack, ic, mcCur, pc, kcCur, 0, p.N);
+                        ComputeColumns(p, b, aPack, ic, mcCur, pc, kcCur, 0, p.N);
                     }
                 }
             }
@@ -144,24 +234,25 @@ internal static unsafe partial class GemmDriver<T, TKernel>
 
     /// <summary>Columns [j0, j1) of the C block rows [ic, ic + mc), depth block [pc, pc + kc), with A already packed.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ComputeColumns(in GemmProblem<T> p, T* aPack, int ic, int mc, int pc, int kc, int j0, int j1)
+    private static void ComputeColumns<TB>(in GemmProblem<T> p, TB b, T* aPack, int ic, int mc, int pc, int kc, int j0, int j1)
+        where TB : struct, IBlocksOfB
     {
         int mr = TKernel.MR, nr = TKernel.NR;
-        int nc = BalancedBlock(j1 - j0, Blocking.Nc, nr);
+        int nc = b.ColumnBlock(j1 - j0);
         T beta = pc == 0 ? p.Beta : T.One; // later depth blocks accumulate onto the first
         T alpha = p.Alpha;
         bool epilogue = pc + kc >= p.K && !p.Epilogue.IsIdentity; // C is final after the last depth block
         T* edge = stackalloc T[mr * nr];
-        T[] bArray = Rent(RoundUp(nc, nr) * kc);
+        T[]? bArray = b.PacksPerCall ? Rent(RoundUp(nc, nr) * kc) : null;
         try
         {
             fixed (T* bRaw = bArray)
             {
-                T* bPack = Align(bRaw);
+                T* bBuffer = b.PacksPerCall ? Align(bRaw) : null;
                 for (int jc = j0; jc < j1; jc += nc)
                 {
                     int ncCur = Math.Min(nc, j1 - jc);
-                    GemmPacking.PackB(p.TransB, p.BAt(pc, jc), p.Ldb, kc, ncCur, nr, bPack);
+                    T* bPack = b.Block(p, pc, kc, jc, ncCur, bBuffer);
                     for (int ir = 0; ir < mc; ir += mr)
                     {
                         int rows = Math.Min(mr, mc - ir);
@@ -186,7 +277,7 @@ internal static unsafe partial class GemmDriver<T, TKernel>
         }
         finally
         {
-            ArrayPool<T>.Shared.Return(bArray);
+            if (bArray != null) ArrayPool<T>.Shared.Return(bArray);
         }
     }
 

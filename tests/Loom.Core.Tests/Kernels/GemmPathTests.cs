@@ -91,6 +91,44 @@ public class GemmPathTests
         }
     }
 
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void A_product_whose_C_outgrows_the_cache_gives_the_bits_of_its_rows_computed_a_slice_at_a_time(bool transA, bool transB)
+    {
+        // 1800 × 250 floats of C (1.8 MB) over three depth blocks: the whole product keeps blocks of C's rows in cache
+        // across the depth blocks (B packed whole), each 12-row slice runs the ordinary loop nest.
+        const int m = 1800, n = 250, k = 900, slice = 12;
+        var random = new System.Random(7);
+        float[] Fill(int length)
+        {
+            var v = new float[length];
+            for (int i = 0; i < v.Length; i++) v[i] = (float)(random.NextDouble() * 2 - 1);
+            return v;
+        }
+        var a = Fill(m * k);
+        var b = Fill(k * n);
+        var c0 = Fill(m * n);
+        int lda = transA ? m : k, ldb = transB ? k : n;
+        foreach (var path in Enum.GetValues<GemmPath>().Where(Gemm.IsSupported))
+        {
+            GemmTestCase.WithPath(path, () =>
+            {
+                var whole = (float[])c0.Clone();
+                var slices = (float[])c0.Clone();
+                GlobalSettings.WithThreads(1, () =>
+                {
+                    Gemm.Sgemm(transA, transB, m, n, k, 0.5f, a, lda, b, ldb, 1f, whole, n);
+                    for (int i0 = 0; i0 < m; i0 += slice)
+                        Gemm.Sgemm(transA, transB, slice, n, k, 0.5f, a.AsSpan(transA ? i0 : i0 * k), lda, b, ldb, 1f, slices.AsSpan(i0 * n), n);
+                });
+                Assert.Equal(slices, whole);
+            });
+        }
+    }
+
     [Fact]
     public void Every_supported_path_gives_the_same_result_within_float_rounding()
     {
