@@ -70,22 +70,7 @@ internal static class NormKernels
                 for (; i < len; i++) total += Unsafe.Add(ref xr, i);
                 T m = total / count;
                 var vm = TS.Create(m);
-                a0 = TS.Zero;
-                a1 = TS.Zero;
-                for (i = 0; i + 2 * w <= len; i += 2 * w)
-                {
-                    var d0 = TS.Subtract(TS.Load(in xr, i), vm);
-                    var d1 = TS.Subtract(TS.Load(in xr, i + w), vm);
-                    a0 = TS.Add(a0, TS.Multiply(d0, d0));
-                    a1 = TS.Add(a1, TS.Multiply(d1, d1));
-                }
-                T squares = TS.Sum(TS.Add(a0, a1));
-                for (; i < len; i++)
-                {
-                    T d = Unsafe.Add(ref xr, i) - m;
-                    squares += d * d;
-                }
-                T s = T.One / T.Sqrt(squares / count + eps);
+                T s = T.One / T.Sqrt(SquaredDeviationsKernel<T>.Sum<TV, TS>(ref xr, len, m) / count + eps);
                 mean[r] = m;
                 rstd[r] = s;
                 var vs = TS.Create(s);
@@ -113,10 +98,14 @@ internal static class NormKernels
         private readonly ReadOnlySpan<T> x = x;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public T Run<TV, TS>() where TV : struct where TS : ISimd<TV, T>
+        public T Run<TV, TS>() where TV : struct where TS : ISimd<TV, T> =>
+            Sum<TV, TS>(ref MemoryMarshal.GetReference(x), (nuint)x.Length, mean);
+
+        /// <summary>Σ (x − mean)² over the n values at xs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static T Sum<TV, TS>(ref T xs, nuint n, T mean) where TV : struct where TS : ISimd<TV, T>
         {
-            ref T xs = ref MemoryMarshal.GetReference(x);
-            nuint i = 0, n = (nuint)x.Length, w = (nuint)TS.Count;
+            nuint i = 0, w = (nuint)TS.Count;
             var m = TS.Create(mean);
             TV a0 = TS.Zero, a1 = TS.Zero;
             for (; i + 2 * w <= n; i += 2 * w)
