@@ -88,7 +88,16 @@ internal static class AutogradEngine
                 throw new InvalidOperationException($"{node.OpName}: trying to backward through the graph a second time (its saved tensors were freed after the first Backward()); pass retainGraph: true to the first Backward()");
             var profiler = OpProfiler.Active;
             profiler?.Mark("autograd engine");
-            var inputGrads = node.Apply(g);
+            Tensor?[] inputGrads;
+            node.BeginApply(grads);
+            try
+            {
+                inputGrads = node.Apply(g);
+            }
+            finally
+            {
+                node.EndApply();
+            }
             if (inputGrads.Length != node.Inputs.Length)
                 throw new InvalidOperationException($"{node.OpName}: backward returned {inputGrads.Length} gradients for {node.Inputs.Length} inputs");
             for (int i = 0; i < inputGrads.Length; i++)
@@ -99,7 +108,7 @@ internal static class AutogradEngine
                 if (ig.Shape != input.Shape)
                     throw new InvalidOperationException($"{node.OpName}: backward produced a gradient of shape {ig.Shape} for input {i} of shape {input.Shape}");
                 if (input.GradFn is { } next)
-                    grads[next] = grads.TryGetValue(next, out var acc) ? Sum(acc, ig) : ig;
+                    grads[next] = !node.Absorbed(i) && grads.TryGetValue(next, out var acc) ? Sum(acc, ig) : ig;
                 else
                     AccumulateLeaf(input, ig);
             }

@@ -58,6 +58,34 @@ public abstract class BackwardNode
     /// <summary>Gradients with respect to each input (null for inputs that need none), given the output's gradient.</summary>
     protected internal abstract Tensor?[] Apply(Tensor gradOutput);
 
+    // Set by the engine around Apply: the gradients summed so far for the nodes not run yet, and which inputs' returned
+    // gradients already include theirs (a bit per input).
+    private Dictionary<BackwardNode, Tensor>? _pending;
+    private uint _absorbed;
+
+    internal void BeginApply(Dictionary<BackwardNode, Tensor>? pending) => (_pending, _absorbed) = (pending, 0u);
+
+    internal void EndApply() => _pending = null;
+
+    /// <summary>Whether the gradient Apply returned for input <paramref name="index"/> includes what was pending for it.</summary>
+    internal bool Absorbed(int index) => index < 32 && (_absorbed >> index & 1) != 0;
+
+    /// <summary>
+    /// The gradient other consumers have already sent to input <paramref name="index"/> (a residual stream feeding a
+    /// norm and an add), or null. A node that calls this must return, for that input, a fresh tensor holding its own
+    /// gradient plus this one, added in the order pending + own (the engine's sum); it may only read the pending one.
+    /// Saves the engine a pass over both, when the node's kernel can add it while it writes.
+    /// </summary>
+    private protected Tensor? TakePendingGradient(int index)
+    {
+        if (_pending is null || index >= 32 || Inputs[index]?.GradFn is not { } producer) return null;
+        for (int j = 0; j < Inputs.Length; j++)
+            if (j != index && Inputs[j]?.GradFn == producer) return null; // the engine sums what two inputs send to one node
+        if (!_pending.TryGetValue(producer, out var pending)) return null;
+        _absorbed |= 1u << index;
+        return pending;
+    }
+
     internal void Release()
     {
         Released = true;

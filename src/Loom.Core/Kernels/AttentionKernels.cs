@@ -125,7 +125,7 @@ internal static class AttentionKernels
     }
 
     /// <summary>
-    /// dqkv (cleared by the caller) from qkv, out, lse and dout; each (b, h) recomputes its weights tile by tile.
+    /// dqkv (each item clears its head's columns first) from qkv, out, lse and dout; each (b, h) recomputes its weights tile by tile.
     /// </summary>
     public static unsafe void Backward<T>(ReadOnlySpan<T> qkv, ReadOnlySpan<bool> keyMask, ReadOnlySpan<T> output, ReadOnlySpan<T> lse,
         ReadOnlySpan<T> gradOutput, Span<T> gradQkv, int batch, int tokens, int heads, int headDim, T scale, bool causal)
@@ -168,9 +168,17 @@ internal static class AttentionKernels
         var weights = scratch.AsSpan(0, QueryTile * KeyTile);
         var gradScores = scratch.AsSpan(QueryTile * KeyTile, QueryTile * KeyTile);
         var delta = scratch.AsSpan(2 * QueryTile * KeyTile, tokens);
+        int qCol = h * d, kCol = c + h * d, vCol = 2 * c + h * d;
+        // The head's columns of d(qkv), cleared here rather than by the caller: in parallel, and left in this core's
+        // cache for the products that accumulate into them.
+        for (int i = 0; i < tokens; i++)
+        {
+            gradRows.Slice(i * ld + qCol, d).Clear();
+            gradRows.Slice(i * ld + kCol, d).Clear();
+            gradRows.Slice(i * ld + vCol, d).Clear();
+        }
         for (int i = 0; i < tokens; i++)
             delta[i] = TensorPrimitives.Dot(dOutRows.Slice(i * c + h * d, d), outRows.Slice(i * c + h * d, d));
-        int qCol = h * d, kCol = c + h * d, vCol = 2 * c + h * d;
         var (columnSkip, depthSkip, transposedSkip) = Skips(p.Causal);
         for (int i0 = 0; i0 < tokens; i0 += QueryTile)
         {
@@ -201,8 +209,8 @@ internal static class AttentionKernels
                     // Past the last visible key P is 0, and a causal dP was not computed there: dS = 0 explicitly.
                     int seen = Visible(p, i0 + r, j0, keys);
                     var dS = gradScores.Slice(r * KeyTile, keys);
-                    TensorPrimitives.Subtract(dS[..seen], delta[i0 + r], dS[..seen]);
-                    TensorPrimitives.Multiply(dS[..seen], weights.Slice(r * KeyTile, seen), dS[..seen]);
+                    // (dP + (−D)) ⊙ P in one pass: the same two roundings as dP − D, then the product.
+                    TensorPrimitives.AddMultiply(dS[..seen], -delta[i0 + r], weights.Slice(r * KeyTile, seen), dS[..seen]);
                     dS[seen..].Clear();
                 }
                 // dQ_i += scale·dS·K_j,  dK_j += scale·dSᵀ·Q_i

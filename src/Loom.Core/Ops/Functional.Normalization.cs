@@ -358,14 +358,17 @@ public static partial class Functional
             var x = _x.Value;
             var dy = gradOutput.Contiguous();
             var dx = NeedsGrad(0) ? Tensor.Empty(x.Shape, x.DType) : null;
+            // The residual stream's gradient so far (it feeds this norm and an add): added in the kernel's last pass
+            // instead of by the engine in a pass of its own.
+            var pending = dx is not null && Inputs[0]!.DType == x.DType ? TakePendingGradient(0)?.Contiguous() : null;
             var dw = NeedsGrad(1) ? Tensor.Zeros(InputShape(1), x.DType) : null;
             var db = NeedsGrad(2) ? Tensor.Zeros(InputShape(2), x.DType) : null;
-            if (x.DType == DType.Float32) Run<float>(x, dy, dx, dw, db);
-            else Run<double>(x, dy, dx, dw, db);
+            if (x.DType == DType.Float32) Run<float>(x, dy, dx, dw, db, pending);
+            else Run<double>(x, dy, dx, dw, db, pending);
             return [dx, dw, db];
         }
 
-        private void Run<T>(Tensor x, Tensor dy, Tensor? dx, Tensor? dw, Tensor? db) where T : unmanaged, IFloatingPointIeee754<T>
+        private void Run<T>(Tensor x, Tensor dy, Tensor? dx, Tensor? dw, Tensor? db, Tensor? pending) where T : unmanaged, IFloatingPointIeee754<T>
         {
             int n = _n;
             var w = _weight?.Value;
@@ -382,10 +385,12 @@ public static partial class Functional
                 var xs = x.Data<T>().Slice(start * n, count * n);
                 var dxs = dx is null ? default : dx.Data<T>().Slice(start * n, count * n);
                 var ws = w is null ? default : w.Data<T>();
+                var adds = pending is null ? default : pending.Data<T>().Slice(start * n, count * n);
                 if (mean is null)
-                    NormKernels.RmsNormBackward<T>(dys, xs, count, n, ws, rstd.Data<T>().Slice(start, count), dxs, pw);
+                    NormKernels.RmsNormBackward<T>(dys, xs, count, n, ws, rstd.Data<T>().Slice(start, count), dxs, pw, addToDx: adds);
                 else
-                    NormKernels.LayerNormBackward<T>(dys, xs, count, n, ws, mean.Data<T>().Slice(start, count), rstd.Data<T>().Slice(start, count), dxs, pw, pb);
+                    NormKernels.LayerNormBackward<T>(dys, xs, count, n, ws, mean.Data<T>().Slice(start, count), rstd.Data<T>().Slice(start, count), dxs, pw, pb,
+                        addToDx: adds);
                 lock (gate)
                 {
                     if (pw is not null) TensorPrimitives.Add<T>(dw!.Data<T>(), pw, dw.Data<T>());

@@ -59,6 +59,78 @@ public static partial class Functional
     }
 
     /// <summary>
+    /// One Adam (or AdamW) step over a list of parameters at once, as PyTorch's multi-tensor (foreach) Adam: each
+    /// parameter i is updated from grads[i], expAvgs[i] and expAvgSqs[i] (and maxExpAvgSqs[i] with AMSGrad) exactly as
+    /// <see cref="AdamUpdate(Tensor, Tensor, Tensor, Tensor, Tensor?, long, double, double, double, double, double, bool)"/>
+    /// updates it, with the same bits; all share the step number and hyperparameters. The parameters are one pass
+    /// over their elements laid end to end, split evenly over the threads, instead of one call (and one parallel
+    /// dispatch, or none for a small tensor) per parameter.
+    /// </summary>
+    public static void AdamUpdate(IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> grads, IReadOnlyList<Tensor> expAvgs,
+        IReadOnlyList<Tensor> expAvgSqs, IReadOnlyList<Tensor>? maxExpAvgSqs, long step, double learningRate, double beta1 = 0.9,
+        double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0, bool decoupledWeightDecay = false)
+    {
+        int count = parameters.Count;
+        if (grads.Count != count || expAvgs.Count != count || expAvgSqs.Count != count || (maxExpAvgSqs is not null && maxExpAvgSqs.Count != count))
+            throw new ArgumentException($"adam: {count} parameters need as many gradients, first and second moments (and max second moments), " +
+                $"got {grads.Count}, {expAvgs.Count}, {expAvgSqs.Count}" + (maxExpAvgSqs is null ? "" : $", {maxExpAvgSqs.Count}"));
+        if (step < 1) throw new ArgumentOutOfRangeException(nameof(step), step, "adam: step counts from 1");
+        if (count == 0) return;
+        var dtype = parameters[0].DType;
+        for (int i = 0; i < count; i++)
+        {
+            CheckUpdate("adam", parameters[i], grads[i], expAvgs[i], expAvgSqs[i], maxExpAvgSqs?[i]);
+            if (parameters[i].DType != dtype)
+                throw new ArgumentException($"adam: parameters of one update share a dtype, got {dtype.Name()} and {parameters[i].DType.Name()}");
+        }
+        var tensors = new AdamTensors(parameters, grads, expAvgs, expAvgSqs, maxExpAvgSqs);
+        if (dtype == DType.Float32) AdamForeach<float>(tensors, step, learningRate, beta1, beta2, eps, weightDecay, decoupledWeightDecay);
+        else AdamForeach<double>(tensors, step, learningRate, beta1, beta2, eps, weightDecay, decoupledWeightDecay);
+    }
+
+    private sealed record AdamTensors(IReadOnlyList<Tensor> Parameters, IReadOnlyList<Tensor> Grads, IReadOnlyList<Tensor> ExpAvgs,
+        IReadOnlyList<Tensor> ExpAvgSqs, IReadOnlyList<Tensor>? MaxExpAvgSqs);
+
+    private static void AdamForeach<T>(AdamTensors t, long step, double learningRate, double beta1, double beta2, double eps,
+        double weightDecay, bool decoupled) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int count = t.Parameters.Count;
+        // Where each parameter starts in the elements laid end to end, in 64-element blocks (each parameter starts a block).
+        var firstBlock = new long[count + 1];
+        for (int i = 0; i < count; i++)
+        {
+            BeginWrite<T>(t.Parameters[i], t.ExpAvgs[i], t.ExpAvgSqs[i], t.MaxExpAvgSqs?[i]);
+            t.Grads[i].AsReadOnlySpan<T>();
+            firstBlock[i + 1] = firstBlock[i] + (t.Parameters[i].Numel + UpdateBlock - 1) / UpdateBlock;
+        }
+        var (lr, b1, b2, e, wd) = (T.CreateTruncating(learningRate), T.CreateTruncating(beta1), T.CreateTruncating(beta2), T.CreateTruncating(eps),
+            T.CreateTruncating(weightDecay));
+        long blocks = firstBlock[count];
+        if (blocks > int.MaxValue) throw new NotSupportedException($"adam: {blocks * UpdateBlock} elements in one update are more than it can address");
+        int grain = Threads.Count == 1 ? int.MaxValue : ParallelUpdateElements / UpdateBlock;
+        ParallelHelper.For((int)blocks, grain, (start, end) =>
+        {
+            // The parameters this range overlaps, each from its part of the range.
+            int i = Array.BinarySearch(firstBlock, (long)start);
+            if (i < 0) i = ~i - 1;
+            while (i < count && firstBlock[i] < end)
+            {
+                if (firstBlock[i + 1] > start)
+                {
+                    int numel = t.Parameters[i].Numel;
+                    int from = (int)(Math.Max(start, firstBlock[i]) - firstBlock[i]) * UpdateBlock;
+                    int to = (int)Math.Min((Math.Min(end, firstBlock[i + 1]) - firstBlock[i]) * UpdateBlock, numel);
+                    int length = to - from;
+                    OptimizerKernels.Adam(t.Parameters[i].Data<T>().Slice(from, length), t.Grads[i].Data<T>().Slice(from, length),
+                        t.ExpAvgs[i].Data<T>().Slice(from, length), t.ExpAvgSqs[i].Data<T>().Slice(from, length),
+                        SpanOrEmpty<T>(t.MaxExpAvgSqs?[i], from, length), lr, b1, b2, e, wd, decoupled, step);
+                }
+                i++;
+            }
+        });
+    }
+
+    /// <summary>
     /// One RMSprop step in place: g ← grad + weightDecay·param; sq ← α·sq + (1 − α)·g²; centred (with a
     /// <paramref name="gradAvg"/>) ga ← α·ga + (1 − α)·g and avg = √(sq − ga²) + eps, else avg = √sq + eps; with
     /// momentum buf ← momentum·buf + g/avg and param ← param − learningRate·buf, else param ← param − learningRate·g/avg.

@@ -18,6 +18,32 @@ public class Adam(IEnumerable<ParamGroup> groups, double learningRate = 1e-3, do
     /// <summary>True for AdamW's decoupled weight decay.</summary>
     protected virtual bool Decoupled => false;
 
+    /// <summary>
+    /// The group's parameters in runs that share a step number and dtype (all of them, unless parameters joined or
+    /// skipped steps), each run one multi-tensor update: the bits of one update per parameter, in one parallel pass.
+    /// </summary>
+    private protected sealed override void UpdateGroup(ParamGroup group, IReadOnlyList<ParameterUpdate> updates)
+    {
+        for (int first = 0; first < updates.Count;)
+        {
+            int end = first + 1;
+            while (end < updates.Count && updates[end].State.Step == updates[first].State.Step
+                   && updates[end].Parameter.DType == updates[first].Parameter.DType) end++;
+            var (parameters, grads, m, v) = (new Tensor[end - first], new Tensor[end - first], new Tensor[end - first], new Tensor[end - first]);
+            var vmax = AmsGrad ? new Tensor[end - first] : null;
+            for (int i = first; i < end; i++)
+            {
+                var (p, state) = (updates[i].Parameter, updates[i].State);
+                (parameters[i - first], grads[i - first]) = (p, updates[i].Grad);
+                m[i - first] = state.Buffer("exp_avg", p);
+                v[i - first] = state.Buffer("exp_avg_sq", p);
+                if (vmax is not null) vmax[i - first] = state.Buffer("max_exp_avg_sq", p);
+            }
+            Functional.AdamUpdate(parameters, grads, m, v, vmax, updates[first].State.Step, group.LearningRate, Beta1, Beta2, Eps, group.WeightDecay, Decoupled);
+            first = end;
+        }
+    }
+
     protected sealed override void Update(ParamGroup group, Parameter parameter, Tensor grad, ParameterState state)
     {
         var m = state.Buffer("exp_avg", parameter);

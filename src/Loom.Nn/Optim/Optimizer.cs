@@ -64,15 +64,32 @@ public abstract class Optimizer
         using var noGrad = new NoGrad();
         foreach (var group in _groups)
         {
+            _updates.Clear();
             foreach (var p in group.Parameters)
             {
                 if (p.Grad is not { } grad) continue;
                 if (grad.Shape != p.Shape) throw new InvalidOperationException($"gradient of shape {grad.Shape} does not match its parameter's shape {p.Shape}");
                 if (!_state.TryGetValue(p, out var state)) _state[p] = state = new ParameterState();
                 state.Step++;
-                Update(group, p, grad.Contiguous(), state);
+                _updates.Add(new ParameterUpdate(p, grad.Contiguous(), state));
             }
+            UpdateGroup(group, _updates);
         }
+        _updates.Clear();
+    }
+
+    private readonly List<ParameterUpdate> _updates = [];
+
+    /// <summary>A parameter to update, its (contiguous) gradient and its state, the step already counted.</summary>
+    private protected readonly record struct ParameterUpdate(Parameter Parameter, Tensor Grad, ParameterState State);
+
+    /// <summary>
+    /// Updates a group's parameters that have a gradient, in order: one <see cref="Update"/> each, unless the
+    /// optimiser updates them together (Adam: one pass over all of them, split over the threads).
+    /// </summary>
+    private protected virtual void UpdateGroup(ParamGroup group, IReadOnlyList<ParameterUpdate> updates)
+    {
+        foreach (var u in updates) Update(group, u.Parameter, u.Grad, u.State);
     }
 
     /// <summary>

@@ -266,6 +266,86 @@ public class SimdPathTests
     }
 
     [Theory, MemberData(nameof(Lengths))]
+    public void Layer_norm_forward_agrees_with_float64_at_every_width(int n)
+    {
+        const int rows = 3;
+        var x = Data<float>(rows * n, 1).Select(v => v + 3f).ToArray(); // an offset, so that the mean matters
+        var w = Data<float>(n, 2);
+        var b = Data<float>(n, 3);
+        var expected = new double[rows * n];
+        ReferenceNorm.LayerNorm(x.Select(v => (double)v).ToArray(), rows, n, w.Select(v => (double)v).ToArray(), b.Select(v => (double)v).ToArray(),
+            1e-5, expected);
+        foreach (var width in Widths)
+        {
+            var (y, mean, rstd) = (new float[rows * n], new float[rows], new float[rows]);
+            NormKernels.LayerNorm<float>(x, rows, n, w, b, 1e-5f, y, mean, rstd, width);
+            for (int i = 0; i < rows * n; i++) Assert.Equal(expected[i], y[i], 1e-4 * (1 + Math.Abs(expected[i])));
+            for (int r = 0; r < rows; r++) Assert.Equal(x.Skip(r * n).Take(n).Average(v => (double)v), mean[r], 1e-5);
+        }
+    }
+
+    [Theory, MemberData(nameof(Lengths))]
+    public void Layer_norm_and_rms_norm_backward_agree_with_float64_at_every_width(int n)
+    {
+        // Three rows; dweight and dbias start from a previous contribution, to which the kernel must add.
+        const int rows = 3;
+        var x = Data<float>(rows * n, 1);
+        var dy = Data<float>(rows * n, 2);
+        var w = Data<float>(n, 3);
+        var prior = Data<float>(n, 4);
+        var mean = new[] { 0.25f, -0.5f, 0.125f };
+        var scale = new[] { 1.5f, 0.75f, 2f };
+        foreach (bool centered in new[] { true, false })
+        foreach (bool affine in new[] { true, false })
+        {
+            var (dx, dw, db) = Expected(centered, affine);
+            foreach (var width in Widths)
+            {
+                var (gx, gw, gb) = (new float[rows * n], (float[])prior.Clone(), (float[])prior.Clone());
+                if (centered) NormKernels.LayerNormBackward<float>(dy, x, rows, n, affine ? w : default, mean, scale, gx, gw, gb, width);
+                else NormKernels.RmsNormBackward<float>(dy, x, rows, n, affine ? w : default, scale, gx, gw, width);
+                for (int i = 0; i < rows * n; i++) Assert.Equal(dx[i], gx[i], 2e-5 * (1 + Math.Abs(dx[i])));
+                for (int i = 0; i < n; i++)
+                {
+                    Assert.Equal(dw[i], gw[i], 2e-5 * (1 + Math.Abs(dw[i])));
+                    Assert.Equal(centered ? db[i] : prior[i], gb[i], 2e-5 * (1 + Math.Abs(db[i])));
+                }
+                // dx alone, without the parameter gradients.
+                var only = new float[rows * n];
+                if (centered) NormKernels.LayerNormBackward<float>(dy, x, rows, n, affine ? w : default, mean, scale, only, default, default, width);
+                else NormKernels.RmsNormBackward<float>(dy, x, rows, n, affine ? w : default, scale, only, default, width);
+                Assert.Equal(gx, only);
+                // Another gradient of x added as dx is written: the bits of adding it afterwards.
+                var other = Data<float>(rows * n, 5);
+                var summed = new float[rows * n];
+                if (centered) NormKernels.LayerNormBackward<float>(dy, x, rows, n, affine ? w : default, mean, scale, summed, default, default, width, other);
+                else NormKernels.RmsNormBackward<float>(dy, x, rows, n, affine ? w : default, scale, summed, default, width, other);
+                for (int i = 0; i < rows * n; i++) Assert.Equal(other[i] + gx[i], summed[i]);
+            }
+        }
+
+        (double[] Dx, double[] Dw, double[] Db) Expected(bool centered, bool affine)
+        {
+            var (dx, dw, db) = (new double[rows * n], prior.Select(v => (double)v).ToArray(), prior.Select(v => (double)v).ToArray());
+            for (int r = 0; r < rows; r++)
+            {
+                var norm = new double[n];
+                var d = new double[n];
+                for (int i = 0; i < n; i++)
+                {
+                    norm[i] = ((double)x[r * n + i] - (centered ? mean[r] : 0)) * scale[r];
+                    d[i] = dy[r * n + i] * (affine ? (double)w[i] : 1);
+                    dw[i] += dy[r * n + i] * norm[i];
+                    db[i] += dy[r * n + i];
+                }
+                double meanD = d.Average(), meanDx = d.Zip(norm, (a, b) => a * b).Average();
+                for (int i = 0; i < n; i++) dx[r * n + i] = scale[r] * (d[i] - (centered ? meanD : 0) - norm[i] * meanDx);
+            }
+            return (dx, dw, db);
+        }
+    }
+
+    [Theory, MemberData(nameof(Lengths))]
     public void Batch_norm_relu_backward_rows_agree_at_every_width(int s)
     {
         const int rows = 3;

@@ -55,6 +55,31 @@ public class NormalizationTests
     }
 
     [Fact]
+    public void A_norm_on_a_residual_stream_adds_the_stream_gradient_into_its_own()
+    {
+        // x feeds the norm and an add (a pre-norm block); the norm's backward takes the add's gradient for x and sums
+        // it in its kernel instead of the engine. x is not a leaf, and is used once more after the norm.
+        var a = TestTensors.Param(8, 3, 5);
+        var w = TestTensors.Param(9, 5);
+        var b = TestTensors.Param(10, 5);
+        TensorAssert.GradientsMatch(t => { var x = t[0].Mul(1.5); return x.Add(Functional.LayerNorm(x, [5], t[1], t[2])); }, a, w, b);
+        TensorAssert.GradientsMatch(t => { var x = t[0].Mul(1.5); return Functional.LayerNorm(x, [5], t[1], t[2]).Add(x).Mul(x); }, a, w, b);
+        TensorAssert.GradientsMatch(t => { var x = t[0].Tanh(); return x.Add(Functional.RmsNorm(x, [5], t[1])); }, a, w);
+        // The norm of a norm: the inner one's input feeds nothing else.
+        TensorAssert.GradientsMatch(t => { var x = t[0].Mul(2); var h = x.Add(Functional.LayerNorm(x, [5])); return h.Add(Functional.LayerNorm(h, [5], t[1], t[2])); }, a, w, b);
+        // The same sum in float32 as the engine's: equal to the gradient with the stream's contribution added by hand.
+        var x32 = TestTensors.Randn(11, DType.Float32, 64, 40);
+        var w32 = TestTensors.Randn(12, DType.Float32, 40);
+        var up = TestTensors.Randn(13, DType.Float32, 64, 40);
+        var leaf = x32.Detach().RequiresGrad_();
+        var y = leaf.Mul(1f);
+        y.Add(Functional.LayerNorm(y, [40], w32)).Mul(up).Sum().Backward();
+        var alone = x32.Detach().RequiresGrad_();
+        Functional.LayerNorm(alone.Mul(1f), [40], w32).Mul(up).Sum().Backward();
+        Assert.Equal(up.Add(alone.Grad!).ToArray<float>(), leaf.Grad!.ToArray<float>());
+    }
+
+    [Fact]
     public void Layer_norm_weight_gradients_accumulate_across_many_rows()
     {
         // Enough rows to be split over threads: the per-thread partial sums must add up.

@@ -48,6 +48,57 @@ public class OptimizerUpdateTests
         return [p.Detach(), a, b, c];
     }
 
+    [Theory]
+    [InlineData(false, 1)]
+    [InlineData(false, 2)]
+    [InlineData(false, 3)]
+    [InlineData(true, 2)]
+    public void Adam_over_a_list_of_parameters_gives_the_bits_of_one_update_per_parameter(bool amsgrad, int threads)
+    {
+        // Sizes that put range boundaries inside tensors, on their ends, and across tiny and empty ones.
+        int[] sizes = [Large, 3, 0, 65536, 1, 64, 2 * 65536 + 5, 17];
+        var (single, multi) = (Make(), Make());
+        GlobalSettings.WithThreads(threads, () =>
+        {
+            using var noGrad = new Loom.Autograd.NoGrad();
+            for (int step = 1; step <= 2; step++)
+            {
+                for (int i = 0; i < sizes.Length; i++)
+                    Functional.AdamUpdate(single.P[i], single.G[i], single.M[i], single.V[i], amsgrad ? single.X[i] : null, step, 1e-2,
+                        weightDecay: 0.1, decoupledWeightDecay: !amsgrad);
+                Functional.AdamUpdate(multi.P, multi.G, multi.M, multi.V, amsgrad ? multi.X : null, step, 1e-2,
+                    weightDecay: 0.1, decoupledWeightDecay: !amsgrad);
+            }
+        });
+        for (int i = 0; i < sizes.Length; i++)
+        {
+            Assert.Equal(single.P[i].ToArray<float>(), multi.P[i].ToArray<float>());
+            Assert.Equal(single.M[i].ToArray<float>(), multi.M[i].ToArray<float>());
+            Assert.Equal(single.V[i].ToArray<float>(), multi.V[i].ToArray<float>());
+            Assert.Equal(single.X[i].ToArray<float>(), multi.X[i].ToArray<float>());
+        }
+        Assert.NotEqual(Make().P[0].ToArray<float>(), multi.P[0].ToArray<float>());
+
+        (Tensor[] P, Tensor[] G, Tensor[] M, Tensor[] V, Tensor[] X) Make()
+        {
+            var gen = new Random.Generator(9);
+            return (sizes.Select(n => Tensor.Randn(new Shape(n), generator: gen).RequiresGrad_()).ToArray(),
+                sizes.Select(n => Tensor.Randn(new Shape(n), generator: gen)).ToArray(),
+                sizes.Select(n => Tensor.Zeros(new Shape(n))).ToArray(), sizes.Select(n => Tensor.Zeros(new Shape(n))).ToArray(),
+                sizes.Select(n => Tensor.Zeros(new Shape(n))).ToArray());
+        }
+    }
+
+    [Fact]
+    public void Adam_over_a_list_refuses_mismatched_lists_and_dtypes()
+    {
+        Tensor[] one = [Tensor.Zeros(new Shape(4))], two = [Tensor.Zeros(new Shape(4)), Tensor.Zeros(new Shape(4))];
+        TensorAssert.Throws<ArgumentException>(() => Functional.AdamUpdate(two, one, two, two, null, 1, 0.1), "adam", "2 parameters");
+        Tensor[] mixed = [Tensor.Zeros(new Shape(4)), Tensor.Zeros(new Shape(4), DType.Float64)];
+        TensorAssert.Throws<ArgumentException>(() => Functional.AdamUpdate(mixed, mixed, mixed, mixed, null, 1, 0.1), "adam", "float32", "float64");
+        TensorAssert.Throws<ArgumentException>(() => Functional.AdamUpdate(one, one, [Tensor.Zeros(new Shape(3))], one, null, 1, 0.1), "adam", "[3]");
+    }
+
     [Fact]
     public void Adam_update_moves_the_parameter_against_the_gradient_and_fills_its_moments()
     {
