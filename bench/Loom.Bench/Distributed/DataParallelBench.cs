@@ -49,15 +49,15 @@ public sealed class DataParallelBench : IBenchmark
     private sealed record Set(string Kind, string Title, Configuration[] Configurations, Ratio[] Ratios, (string Key, object Value)[] Facts,
         int? StepsPerBlock = null);
 
-    // The CLI's real training loop, in blocks of this many steps: 1 rank takes ~3 s a block, 2 ranks ~1.7 s.
+    // The CLI's real training loop in blocks of this many steps: 1 rank takes ~3 s a block, 2 ranks ~1.7 s (quiet).
     private const int TrainerLoopSteps = 120;
 
-    private static Set TrainerLoop(int batch) =>
-        new("trainer loop", $"the CLI's training loop over the data, global batch {batch}, blocks of {TrainerLoopSteps} steps",
+    private static Set TrainerLoop(int batch, int steps) =>
+        new("trainer loop", $"the CLI's training loop over the data, global batch {batch}",
             [new("1x1", 1, 1, batch), new("2x1", 2, 1, batch / 2), new("1x2", 1, 2, batch)],
             [new("speedup_2x1_over_1x1", "2x1", "1x1"), new("ranks_2x1_over_threads_1x2", "2x1", "1x2")],
-            [("global_batch", batch), ("per_rank_batch_2x1", batch / 2), ("steps_per_block", TrainerLoopSteps)],
-            StepsPerBlock: TrainerLoopSteps);
+            [("global_batch", batch), ("per_rank_batch_2x1", batch / 2), ("steps_per_block", steps)],
+            StepsPerBlock: steps);
 
     private static Set[] Sets(int batch) =>
     [
@@ -98,7 +98,7 @@ public sealed class DataParallelBench : IBenchmark
             }
         // The bar's epoch: `loom train --data fashion-mnist --model cnn --threads 1` against 2 ranks of it, in
         // alternating blocks of the same number of steps, so that the host's swings hit both (Note [Scaling], session 27).
-        var loop = TrainerLoop(64);
+        var loop = TrainerLoop(64, options.Quick ? 10 : TrainerLoopSteps);
         string loopName = $"cnn fashion-mnist, {loop.Title}";
         if (options.Includes(loopName)) Measure(report, options, loopName, "trainer/cnn/fashion-mnist", loop);
     }

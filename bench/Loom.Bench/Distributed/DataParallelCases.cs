@@ -154,12 +154,22 @@ internal static class DataParallelCases
         var block = new BlockOfSteps(steps);
         var setup = Pipeline.Prepare(config, folder: null, extraCallbacks: [block], world: world.Size > 1 ? world : null);
         block.Loader = setup.TrainLoader;
+        if (BucketCap is int cap && setup.Trainer.DataParallel is DistributedDataParallel ddp)
+        {
+            ddp.Dispose();
+            setup.Trainer.DataParallel = new DistributedDataParallel(setup.Model, world, cap);
+        }
+        var trainer = setup.Trainer;
+        int perEpoch = setup.TrainLoader.Count;
         return new BenchStep(() =>
         {
-            var fit = setup.Trainer.Fit(setup.TrainLoader);
-            if (fit.Batches != steps) throw new InvalidOperationException($"trainer loop: a block ran {fit.Batches} batches, not {steps}");
+            long position = trainer.Epoch * (long)perEpoch + trainer.BatchInEpoch;
+            var fit = trainer.Fit(setup.TrainLoader);
+            // Each block goes on where the last one stopped, through the epoch's end into the next epoch.
+            if (fit.Batches != steps || trainer.Epoch * (long)perEpoch + trainer.BatchInEpoch != position + steps)
+                throw new InvalidOperationException($"trainer loop: a block ran {fit.Batches} batches from batch {position}, not {steps}; now at epoch {trainer.Epoch}, batch {trainer.BatchInEpoch}");
             // Stopped mid-epoch, the loader has moved on to the next epoch: the next block continues this one.
-            if (setup.Trainer.BatchInEpoch > 0) setup.TrainLoader.SetState(block.LoaderState!.Value);
+            if (trainer.BatchInEpoch > 0) setup.TrainLoader.SetState(block.LoaderState!.Value);
         });
     }
 
@@ -182,12 +192,13 @@ internal static class DataParallelCases
         }
     }
 
+    // LOOM_BENCH_BUCKET_CAP (bytes) replaces DDP's default bucket rule, to compare bucket sizes on one build.
+    private static int? BucketCap => int.TryParse(Environment.GetEnvironmentVariable("LOOM_BENCH_BUCKET_CAP"), out int cap) ? cap : null;
+
     private static BenchStep TrainingStep(Module<Tensor, Tensor> model, double learningRate, Communicator world, bool independent,
         Func<int, (Tensor Inputs, Tensor Targets)> batchAt, bool sequence)
     {
-        // LOOM_BENCH_BUCKET_CAP (bytes) replaces DDP's default bucket rule, to compare bucket sizes on one build.
-        int? cap = int.TryParse(Environment.GetEnvironmentVariable("LOOM_BENCH_BUCKET_CAP"), out int c) ? c : null;
-        var ddp = world.Size > 1 && !independent ? new DistributedDataParallel(model, world, cap) : null;
+        var ddp = world.Size > 1 && !independent ? new DistributedDataParallel(model, world, BucketCap) : null;
         var optimizer = new Adam(model.Parameters(), learningRate);
         model.Train();
         int k = 0;
