@@ -115,7 +115,8 @@ public sealed class DataParallelBench : IBenchmark
             {
                 var parameters = new JsonObject { ["per_rank_batch"] = c.Batch, ["independent"] = c.Independent };
                 if (set.StepsPerBlock is int steps) parameters["steps"] = steps;
-                prepared[c] = jobs.Loom(c.Ranks).Setup(@case, c.Threads, parameters, warmup: set.StepsPerBlock is null ? 3 : 1);
+                // The CLI's loop runs as `loom launch` runs it: MPI's blocking calls spin unless the environment says otherwise.
+                prepared[c] = jobs.Loom(c.Ranks, yieldWhenIdle: set.StepsPerBlock is null).Setup(@case, c.Threads, parameters, warmup: set.StepsPerBlock is null ? 3 : 1);
             }
         }
         catch (PeerException e)

@@ -11,9 +11,14 @@ internal static class Collectives
     private static float[] Values(int rank, int salt, int n) =>
         Tensor.Randn(new Shape(n), new Generator((ulong)(1000 * rank + salt))).ToArray<float>();
 
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "getenv")]
+    private static extern nint GetEnv(string name);
+
     public static void Run(Communicator world)
     {
         RankHost.Result(world, "size", world.Size);
+        // What MPI_Init read (the C environment, which .NET's Environment does not see change).
+        RankHost.Result(world, "yieldWhenIdle", System.Runtime.InteropServices.Marshal.PtrToStringAnsi(GetEnv(Mpi.YieldWhenIdleVariable)) ?? "unset");
 
         // Blocking all-reduce of several lengths (0, 1, odd, large), float and double, sum/max/min.
         foreach (int n in new[] { 0, 1, 17, 100_003 })
