@@ -11,9 +11,10 @@ namespace Loom.Distributed;
 /// <para>At construction, parameters and buffers are broadcast from rank 0, so the replicas start equal whatever each
 /// rank's initialisation did.</para>
 /// <para>Gradients are grouped into buckets of about <c>bucketCapBytes</c> (by default an eighth of the model's
-/// gradients, 1 to 25 MB), in reverse registration order (roughly the order backward produces them). A hook on each parameter (<see cref="Tensor.RegisterPostAccumulateGradHook"/>)
-/// divides the gradient by the number of ranks while it is in cache and counts it ready; a full bucket's all-reduce
-/// starts at once on the communicator's communication thread (the library's blocking MPI_Allreduce there), while
+/// gradients, 2 to 25 MB), in reverse registration order (roughly the order backward produces them). A hook on each
+/// parameter (<see cref="Tensor.RegisterPostAccumulateGradHook"/>) divides the gradient by the number of ranks while
+/// it is in cache and counts it ready; a full bucket's all-reduce starts at once on the communicator's communication
+/// thread (the library's blocking MPI_Allreduce there), while
 /// backward goes on with the layers below, so communication overlaps computation. The last bucket fills only as
 /// backward ends, so it runs on the caller's thread in <see cref="SynchronizeGradients"/>. Buckets start strictly in order,
 /// which keeps the collectives in the same order on every rank. <see cref="SynchronizeGradients"/> (after backward,
@@ -34,9 +35,11 @@ public sealed class DistributedDataParallel : IDataParallel, IDisposable
     /// </summary>
     public const int DefaultBucketCapBytes = 25 << 20;
 
-    // The default rule's floor (PyTorch's first bucket): a 1-MB all-reduce between two ranks over shared memory takes
-    // ~0.3 ms, against tens of microseconds of fixed cost per collective.
-    private const int MinimumDefaultBucketCapBytes = 1 << 20;
+    // The default rule's floor. A bucket handed to the communication thread costs two thread hand-offs and a thread
+    // that waits in MPI_Allreduce for the other ranks while backward runs; under ~2 MB (~0.6 ms of all-reduce between
+    // two ranks) that costs more than it overlaps: splitting the CLI's 1.7-MB CNN in two took its real training loop
+    // from 1.69x to 1.38x one rank on 2 ranks of a 2-core machine (Note [Distributed], session 27).
+    private const int MinimumDefaultBucketCapBytes = 2 << 20;
 
     // Buckets per model under the default rule. The last bucket (the first layers) fills only as backward ends, so its
     // all-reduce is all that cannot overlap backward: with the whole model in one bucket, as PyTorch's 25 MB gives any
@@ -51,7 +54,7 @@ public sealed class DistributedDataParallel : IDataParallel, IDisposable
     /// <param name="model">The replica on this rank.</param>
     /// <param name="communicator">The ranks that train together (<see cref="Mpi.World"/>).</param>
     /// <param name="bucketCapBytes">Gradient bytes per all-reduce (the last parameter of a bucket may take it past);
-    /// by default an eighth of the model's gradient bytes, at least 1 MB and at most <see cref="DefaultBucketCapBytes"/>,
+    /// by default an eighth of the model's gradient bytes, at least 2 MB and at most <see cref="DefaultBucketCapBytes"/>,
     /// so that a small model's all-reduce overlaps backward too.</param>
     public DistributedDataParallel(Module model, Communicator communicator, int? bucketCapBytes = null)
     {

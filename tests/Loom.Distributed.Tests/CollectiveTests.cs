@@ -9,8 +9,6 @@ public class CollectiveTests
         var job = MpiJob.Run(3, ["collectives"]);
         Assert.True(job.ExitCode == 0, job.ToString());
         Assert.Equal("3", job.Results["size"]);
-        // Blocking MPI calls yield the core while waiting, unless the user says otherwise (MpiJob sets nothing).
-        Assert.Equal("1", job.Results["yieldWhenIdle"]);
         // float32 sums of three N(0,1) values: a few ulps of error at most.
         foreach (var n in new[] { 0, 1, 17, 100_003 }) Assert.InRange(job.Number($"allreduce{n}.maxerr"), 0, 1e-5);
         Assert.InRange(job.Number("async.maxerr"), 0, 1e-5);
@@ -30,5 +28,7 @@ public class CollectiveTests
         Assert.InRange(job.Number("gpt.buckets"), 3, 12);
         Assert.Equal(job.Number("gpt.buckets") - 1, job.Number("gpt.launchedDuringBackward"));
         Assert.InRange(job.Number("gpt.relerr"), 0, 1e-5);
+        // Under the 2-MB floor a small model stays one bucket: split, the CNN's real loop lost (Note [Distributed], session 27).
+        Assert.Equal(1, job.Number("cnn.buckets"));
     }
 }

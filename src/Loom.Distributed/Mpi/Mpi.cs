@@ -11,12 +11,6 @@ public static class Mpi
     /// <summary>The MCA variable that chooses OpenMPI's MPI_Iallreduce algorithm; Loom sets it (unless already set) before MPI_Init.</summary>
     public const string IallreduceAlgorithmVariable = "OMPI_MCA_coll_libnbc_iallreduce_algorithm";
 
-    /// <summary>
-    /// The MCA variable that makes OpenMPI's blocking calls yield the core while they wait (sched_yield) instead of
-    /// spinning; Loom sets it to 1 (unless already set) before MPI_Init.
-    /// </summary>
-    public const string YieldWhenIdleVariable = "OMPI_MCA_mpi_yield_when_idle";
-
     /// <summary>Whether this process was started by OpenMPI's mpirun (which sets OMPI_COMM_WORLD_SIZE).</summary>
     public static bool LaunchedByMpirun => Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_SIZE") is not null;
 
@@ -38,11 +32,6 @@ public static class Mpi
             // Reduce-scatter + all-gather (Rabenseifner) splits the reduction among the ranks and needs log2(p)
             // rounds of progress instead of a ring's 2(p−1). A user's own setting wins (overwrite 0).
             MpiNative.SetEnv(IallreduceAlgorithmVariable, "3", 0); // 3: rabenseifner
-            // A rank holds more threads than cores are spared for it (the training thread and the communication
-            // thread, which waits in MPI_Allreduce for the other ranks while backward still runs): a spinning wait there
-            // took the core from the training thread of its own rank or, unpinned, of another one. The CLI's real CNN
-            // loop with two gradient buckets went from 1.38× to 1.66× one rank with it (Note [Distributed], session 27).
-            MpiNative.SetEnv(YieldWhenIdleVariable, "1", 0);
             // SERIALIZED, not SINGLE: the .NET runtime may move work between threads (test hosts, finalisers), and
             // Loom's own calls never overlap.
             MpiNative.Check(MpiNative.InitThread(null, null, MpiNative.ThreadSerialized, out _), "MPI_Init_thread");
