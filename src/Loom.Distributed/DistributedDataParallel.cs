@@ -10,10 +10,11 @@ namespace Loom.Distributed;
 /// <remarks>
 /// <para>At construction, parameters and buffers are broadcast from rank 0, so the replicas start equal whatever each
 /// rank's initialisation did.</para>
-/// <para>Gradients are grouped into buckets of about <c>bucketCapBytes</c>, in reverse registration order (roughly
-/// the order backward produces them). A hook on each parameter (<see cref="Tensor.RegisterPostAccumulateGradHook"/>)
-/// divides the gradient by the number of ranks while it is in cache and counts it ready; a full bucket's all-reduce
-/// starts at once on the communicator's communication thread (the library's blocking MPI_Allreduce there), while
+/// <para>Gradients are grouped into buckets of about <c>bucketCapBytes</c> (by default an eighth of the model's
+/// gradients, 2 to 25 MB), in reverse registration order (roughly the order backward produces them). A hook on each
+/// parameter (<see cref="Tensor.RegisterPostAccumulateGradHook"/>) divides the gradient by the number of ranks while
+/// it is in cache and counts it ready; a full bucket's all-reduce starts at once on the communicator's communication
+/// thread (the library's blocking MPI_Allreduce there), while
 /// backward goes on with the layers below, so communication overlaps computation. The last bucket fills only as
 /// backward ends, so it runs on the caller's thread in <see cref="SynchronizeGradients"/>. Buckets start strictly in order,
 /// which keeps the collectives in the same order on every rank. <see cref="SynchronizeGradients"/> (after backward,
@@ -28,8 +29,22 @@ namespace Loom.Distributed;
 /// </remarks>
 public sealed class DistributedDataParallel : IDataParallel, IDisposable
 {
-    /// <summary>PyTorch's default bucket size: large enough that a collective's latency is amortised.</summary>
+    /// <summary>
+    /// The largest bucket the default rule makes, PyTorch's default bucket size: large enough that a collective's
+    /// latency is amortised.
+    /// </summary>
     public const int DefaultBucketCapBytes = 25 << 20;
+
+    // The default rule's floor. A bucket handed to the communication thread costs two thread hand-offs and a thread
+    // that waits in MPI_Allreduce for the other ranks while backward runs; under ~2 MB (~0.6 ms of all-reduce between
+    // two ranks) that costs more than it overlaps: splitting the CLI's 1.7-MB CNN in two took its real training loop
+    // from 1.69x to 1.38x one rank on 2 ranks of a 2-core machine (Note [Distributed], session 27).
+    private const int MinimumDefaultBucketCapBytes = 2 << 20;
+
+    // Buckets per model under the default rule. The last bucket (the first layers) fills only as backward ends, so its
+    // all-reduce is all that cannot overlap backward: with the whole model in one bucket, as PyTorch's 25 MB gives any
+    // model under 25 MB (GPT 4L's 17 MB), none of it overlapped (Note [Distributed], session 27).
+    private const int DefaultBucketsPerModel = 8;
 
     private readonly IGradientBucket[] _buckets;
     private readonly Dictionary<Parameter, (IGradientBucket Bucket, int Index)> _bucketOf = new(ReferenceEqualityComparer.Instance);
@@ -38,8 +53,10 @@ public sealed class DistributedDataParallel : IDataParallel, IDisposable
 
     /// <param name="model">The replica on this rank.</param>
     /// <param name="communicator">The ranks that train together (<see cref="Mpi.World"/>).</param>
-    /// <param name="bucketCapBytes">Gradient bytes per all-reduce (the last parameter of a bucket may take it past).</param>
-    public DistributedDataParallel(Module model, Communicator communicator, int bucketCapBytes = DefaultBucketCapBytes)
+    /// <param name="bucketCapBytes">Gradient bytes per all-reduce (the last parameter of a bucket may take it past);
+    /// by default an eighth of the model's gradient bytes, at least 2 MB and at most <see cref="DefaultBucketCapBytes"/>,
+    /// so that a small model's all-reduce overlaps backward too.</param>
+    public DistributedDataParallel(Module model, Communicator communicator, int? bucketCapBytes = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(communicator);
@@ -49,7 +66,8 @@ public sealed class DistributedDataParallel : IDataParallel, IDisposable
         BroadcastParameters();
         BroadcastBuffers();
         var parameters = model.Parameters().Where(p => p.RequiresGrad).Distinct(ReferenceEqualityComparer.Instance).Cast<Parameter>().Reverse().ToList();
-        _buckets = [.. Bucketize(parameters, bucketCapBytes)];
+        long gradientBytes = parameters.Sum(p => (long)p.Numel * p.DType.SizeInBytes());
+        _buckets = [.. Bucketize(parameters, bucketCapBytes ?? DefaultBucketCap(gradientBytes))];
         foreach (var bucket in _buckets)
             for (int i = 0; i < bucket.Parameters.Count; i++)
             {
@@ -141,6 +159,9 @@ public sealed class DistributedDataParallel : IDataParallel, IDisposable
         while (_nextToLaunch < launchable && _buckets[_nextToLaunch].Ready >= _buckets[_nextToLaunch].Parameters.Count)
             _buckets[_nextToLaunch++].Launch(Communicator, inBackground);
     }
+
+    private static int DefaultBucketCap(long gradientBytes) =>
+        (int)Math.Clamp(gradientBytes / DefaultBucketsPerModel, MinimumDefaultBucketCapBytes, DefaultBucketCapBytes);
 
     private static IEnumerable<IGradientBucket> Bucketize(List<Parameter> parameters, int capBytes)
     {

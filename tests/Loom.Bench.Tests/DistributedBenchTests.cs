@@ -42,4 +42,33 @@ public class DistributedBenchTests
             }
         }
     }
+
+    [MpiFact]
+    public void The_training_loop_row_alternates_blocks_of_the_CLIs_real_loop_on_one_and_two_ranks()
+    {
+        var log = new StringWriter();
+        var options = new BenchOptions(Quick: true, ThreadCounts: [1]) { Cases = ["training loop"] };
+        var report = new BenchReport(log, null, options.ComparisonSettings);
+        new DataParallelBench().Run(report, options);
+        var row = report.Results.OfType<JsonObject>().Single();
+        if (!MpiLauncher.CanIsolateNetwork)
+        {
+            Assert.Contains("network namespace", (string)row["error"]!);
+            return;
+        }
+        if (!InstalledData.Required && !Loom.Data.FashionMnist.IsAvailable())
+        {
+            Assert.Contains("Fashion-MNIST", (string)row["error"]!);
+            return;
+        }
+        Assert.True(row["error"] is null, log.ToString());
+        Assert.Equal("cnn fashion-mnist, the CLI's training loop over the data, global batch 64", (string)row["case"]!);
+        Assert.Equal(10, (int)row["steps_per_block"]!);
+        foreach (var configuration in new[] { "1x1", "2x1", "1x2" })
+            Assert.InRange((double)row[$"samples_per_s_{configuration}"]!, 1, 1e6);
+        // One ratio per round, each taken from blocks that ran one after another.
+        var rounds = row["speedup_2x1_over_1x1_rounds"]!.AsArray();
+        Assert.Equal(options.ComparisonSettings.Rounds, rounds.Count);
+        Assert.All(rounds, r => Assert.InRange((double)r!, 0.05, 20));
+    }
 }

@@ -23,7 +23,7 @@ public sealed class DistributedTrainTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private static Process Start(int ranks, string[] args, System.Text.StringBuilder output)
+    private static Process Start(int ranks, string[] args, System.Text.StringBuilder output, IReadOnlyDictionary<string, string>? environment = null)
     {
         OpenMpi.Installed.Require();
         var loom = Path.Combine(AppContext.BaseDirectory, "loom.dll");
@@ -31,6 +31,7 @@ public sealed class DistributedTrainTests : IDisposable
         var info = MpiLauncher.StartInfo(ranks, dotnet, [loom, .. args, "--distributed"], MpiLauncher.CanIsolateNetwork);
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) info.Environment[k] = v;
         var process = Process.Start(info)!;
         process.OutputDataReceived += (_, e) => { if (e.Data is { } l) lock (output) output.AppendLine(l); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is { } l) lock (output) output.AppendLine(l); };
@@ -43,6 +44,35 @@ public sealed class DistributedTrainTests : IDisposable
 
     private static Dictionary<string, float[]> Weights(string folder) =>
         SafeTensors.Load(Path.Combine(folder, "model.safetensors")).Tensors.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray<float>());
+
+    [MpiFact]
+    public void The_step_timeline_of_two_ranks_shows_neither_leaving_the_gradient_sync_before_both_entered()
+    {
+        var timeline = _temp.File("timeline");
+        var log = new System.Text.StringBuilder();
+        using (var job = Start(2, [.. Recipe, "--max-steps", "20", "--output", _temp.File("run")], log,
+            new Dictionary<string, string> { ["LOOM_PROFILE_STEP"] = "1", ["LOOM_PROFILE_TIMELINE"] = timeline }))
+        {
+            Assert.True(job.WaitForExit(Limit), $"the job did not finish: {log}");
+            job.WaitForExit();
+            Assert.True(job.ExitCode == 0, $"exit {job.ExitCode}: {log}");
+        }
+        var files = Directory.GetFiles(timeline).Order().ToArray();
+        Assert.Equal(2, files.Length);
+        Assert.StartsWith("timeline-rank0-", Path.GetFileName(files[0]));
+        var ranks = files.Select(f => File.ReadAllLines(f)[2..].Select(l => l.Split('\t').Select(long.Parse).ToArray()).ToArray()).ToArray();
+        var header = File.ReadAllLines(files[0])[1].Split('\t');
+        int metrics = Array.IndexOf(header, "metrics"), sync = Array.IndexOf(header, "sync"), callbacks = Array.IndexOf(header, "callbacks");
+        Assert.All(ranks, r => Assert.Equal(20, r.Length));
+        for (int step = 0; step < 20; step++)
+        {
+            foreach (var r in ranks)
+                for (int phase = 1; phase <= callbacks; phase++) Assert.True(r[step][phase - 1] <= r[step][phase], $"step {step}: phase {header[phase]} ends before {header[phase - 1]}");
+            // The all-reduce completes only once both ranks are in it: one clock for both processes.
+            Assert.True(Math.Max(ranks[0][step][metrics], ranks[1][step][metrics]) <= Math.Min(ranks[0][step][sync], ranks[1][step][sync]),
+                $"step {step}: a rank left the gradient sync before the other entered it");
+        }
+    }
 
     [MpiFact]
     [Trait("Category", "Slow")]

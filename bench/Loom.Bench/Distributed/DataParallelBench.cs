@@ -44,7 +44,20 @@ public sealed class DataParallelBench : IBenchmark
     /// </summary>
     private sealed record Ratio(string Key, string Faster, string Slower, bool PerRank = false);
 
-    private sealed record Set(string Kind, string Title, Configuration[] Configurations, Ratio[] Ratios, (string Key, object Value)[] Facts);
+    /// <param name="StepsPerBlock">With a value, each timed iteration is a block of that many training steps, one block
+    /// per configuration and round (the real training loop, whose step is too short and too uneven to time alone).</param>
+    private sealed record Set(string Kind, string Title, Configuration[] Configurations, Ratio[] Ratios, (string Key, object Value)[] Facts,
+        int? StepsPerBlock = null);
+
+    // The CLI's real training loop in blocks of this many steps: 1 rank takes ~3 s a block, 2 ranks ~1.7 s (quiet).
+    private const int TrainerLoopSteps = 120;
+
+    private static Set TrainerLoop(int batch, int steps) =>
+        new("trainer loop", $"the CLI's training loop over the data, global batch {batch}",
+            [new("1x1", 1, 1, batch), new("2x1", 2, 1, batch / 2), new("1x2", 1, 2, batch)],
+            [new("speedup_2x1_over_1x1", "2x1", "1x1"), new("ranks_2x1_over_threads_1x2", "2x1", "1x2")],
+            [("global_batch", batch), ("per_rank_batch_2x1", batch / 2), ("steps_per_block", steps)],
+            StepsPerBlock: steps);
 
     private static Set[] Sets(int batch) =>
     [
@@ -83,6 +96,11 @@ public sealed class DataParallelBench : IBenchmark
                 string name = $"{model}, {set.Title}";
                 if (options.Includes(name)) Measure(report, options, name, @case, set);
             }
+        // The bar's epoch: `loom train --data fashion-mnist --model cnn --threads 1` against 2 ranks of it, in
+        // alternating blocks of the same number of steps, so that the host's swings hit both (Note [Scaling], session 27).
+        var loop = TrainerLoop(64, options.Quick ? 10 : TrainerLoopSteps);
+        string loopName = $"cnn fashion-mnist, {loop.Title}";
+        if (options.Includes(loopName)) Measure(report, options, loopName, "trainer/cnn/fashion-mnist", loop);
     }
 
     private void Measure(BenchReport report, BenchOptions options, string name, string @case, Set set)
@@ -96,7 +114,9 @@ public sealed class DataParallelBench : IBenchmark
             foreach (var c in configurations)
             {
                 var parameters = new JsonObject { ["per_rank_batch"] = c.Batch, ["independent"] = c.Independent };
-                prepared[c] = jobs.Loom(c.Ranks).Setup(@case, c.Threads, parameters, warmup: 3);
+                if (set.StepsPerBlock is int steps) parameters["steps"] = steps;
+                // The CLI's loop runs as `loom launch` runs it: MPI's blocking calls spin unless the environment says otherwise.
+                prepared[c] = jobs.Loom(c.Ranks, yieldWhenIdle: set.StepsPerBlock is null).Setup(@case, c.Threads, parameters, warmup: set.StepsPerBlock is null ? 3 : 1);
             }
         }
         catch (PeerException e)
@@ -112,9 +132,12 @@ public sealed class DataParallelBench : IBenchmark
         // recompiled (tiered JIT, then PGO) on a background thread during the first rounds. One rank alone has an idle
         // core for that thread; two ranks have none, so the first rounds ran 2 × 1 at 0.8–1.0 × 1 × 1 and the later
         // ones at 1.6–1.9 × (session 24).
+        int leastWarmup = set.StepsPerBlock is null ? 10 : 1;
         if (!options.Quick)
-            foreach (var (c, job) in prepared) job.Run(Math.Max(10, Interleaved.IterationsFor(job.StepSeconds, WarmupSeconds)));
-        var iterations = prepared.ToDictionary(kv => kv.Key, kv => Interleaved.IterationsFor(kv.Value.StepSeconds, settings.RoundSeconds));
+            foreach (var (c, job) in prepared) job.Run(Math.Max(leastWarmup, Interleaved.IterationsFor(job.StepSeconds, WarmupSeconds)));
+        // A block of the training loop is timed whole, one per configuration and round.
+        int Iterations(double seconds) => set.StepsPerBlock is null ? Interleaved.IterationsFor(seconds, settings.RoundSeconds) : 1;
+        var iterations = prepared.ToDictionary(kv => kv.Key, kv => Iterations(kv.Value.StepSeconds));
         var rounds = configurations.ToDictionary(c => c, _ => new List<RoundTiming>());
         var ratios = set.Ratios.ToDictionary(r => r, _ => new List<double>());
         Configuration Named(string configuration) => configurations.First(c => c.Name == configuration);
@@ -133,14 +156,14 @@ public sealed class DataParallelBench : IBenchmark
             }
             foreach (var r in set.Ratios) ratios[r].Add(Throughput(r.Faster, r.PerRank) / Throughput(r.Slower, r.PerRank));
             if (round == 0)
-                foreach (var c in configurations) iterations[c] = Interleaved.IterationsFor(rounds[c][0].MedianSeconds, settings.RoundSeconds);
+                foreach (var c in configurations) iterations[c] = Iterations(rounds[c][0].MedianSeconds);
         }
         var metrics = new List<(string, object)> { ("scaling", set.Kind) };
         metrics.AddRange(set.Facts);
         if (!double.IsNaN(load)) metrics.Add(("load_avg_1min", load));
         foreach (var c in configurations)
         {
-            double median = RatioSummary.Quantile(rounds[c].Select(r => r.MedianSeconds).Order().ToArray(), 0.5);
+            double median = RatioSummary.Quantile(rounds[c].Select(r => r.MedianSeconds).Order().ToArray(), 0.5) / (set.StepsPerBlock ?? 1);
             metrics.Add(($"samples_per_s_{c.Name}", c.Samples / median));
             metrics.Add(($"step_ms_{c.Name}", median * 1e3));
             // Where a step's time goes in each configuration (rank 0's view; means over rounds).

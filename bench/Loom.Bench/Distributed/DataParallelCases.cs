@@ -6,6 +6,7 @@ using Loom.Memory;
 using Loom.Models;
 using Loom.Nn;
 using Loom.Random;
+using Loom.Train;
 
 namespace Loom.Bench.Distributed;
 
@@ -27,6 +28,11 @@ namespace Loom.Bench.Distributed;
 /// before each step keeping them in step: what the ranks' computation alone costs when they run at once. Each step's
 /// time is also split into forward (with the loss), backward, gradient synchronisation and optimiser (with zeroing
 /// the gradients), reported per configuration.</item>
+/// <item><c>trainer/cnn/fashion-mnist</c> (<c>{"per_rank_batch": b, "steps": k}</c>): k steps of the real training loop
+/// of `loom train --data fashion-mnist --model cnn` (<see cref="Pipeline.Prepare"/>: the CLI's model, optimiser, loss,
+/// metrics, DataLoader with its prefetch worker, and with several ranks its DistributedSampler and
+/// DistributedDataParallel) over the real training set, continuing the epoch from one block to the next; no
+/// validation, no run folder, no progress line.</item>
 /// </list>
 /// </summary>
 internal static class DataParallelCases
@@ -37,7 +43,8 @@ internal static class DataParallelCases
         "iallreduce" => new BenchStep(Collective(parameters["bytes"]?.GetValue<long>() ?? 4 << 20, world)),
         "trainstep/gpt" => GptStep(Batch(parameters, 8, world), world, Independent(parameters)),
         "cnn/fashion-mnist" => CnnStep(Batch(parameters, 64, world), world, Independent(parameters)),
-        _ => throw new CaseUnavailableException($"unknown case '{name}' (this job has: allreduce, iallreduce, trainstep/gpt, cnn/fashion-mnist)"),
+        "trainer/cnn/fashion-mnist" => TrainerLoop(Batch(parameters, 64, world), parameters["steps"]?.GetValue<int>() ?? 100, world),
+        _ => throw new CaseUnavailableException($"unknown case '{name}' (this job has: allreduce, iallreduce, trainstep/gpt, cnn/fashion-mnist, trainer/cnn/fashion-mnist)"),
     };
 
     private static bool Independent(JsonObject parameters) => parameters["independent"]?.GetValue<bool>() ?? false;
@@ -134,10 +141,64 @@ internal static class DataParallelCases
         }, sequence: false);
     }
 
+    // `loom train --data fashion-mnist --model cnn --threads T` (with --distributed on several ranks), as the CLI builds
+    // it, run in blocks of `steps` batches: Fit stops after a block mid-epoch and the next block goes on from there.
+    private static BenchStep TrainerLoop(int batch, int steps, Communicator world)
+    {
+        if (!FashionMnist.IsAvailable())
+            throw new CaseUnavailableException($"Fashion-MNIST is not installed in {FashionMnist.DefaultFolder} (apt-get install dataset-fashion-mnist)");
+        var config = new TrainingConfig
+        {
+            Data = "fashion-mnist", Model = "cnn", BatchSize = batch * world.Size, Threads = Loom.Threads.Count, Epochs = 1_000_000,
+        };
+        var block = new BlockOfSteps(steps);
+        var setup = Pipeline.Prepare(config, folder: null, extraCallbacks: [block], world: world.Size > 1 ? world : null);
+        block.Loader = setup.TrainLoader;
+        if (BucketCap is int cap && setup.Trainer.DataParallel is DistributedDataParallel ddp)
+        {
+            ddp.Dispose();
+            setup.Trainer.DataParallel = new DistributedDataParallel(setup.Model, world, cap);
+        }
+        var trainer = setup.Trainer;
+        int perEpoch = setup.TrainLoader.Count;
+        return new BenchStep(() =>
+        {
+            long position = trainer.Epoch * (long)perEpoch + trainer.BatchInEpoch;
+            var fit = trainer.Fit(setup.TrainLoader);
+            // Each block goes on where the last one stopped, through the epoch's end into the next epoch.
+            if (fit.Batches != steps || trainer.Epoch * (long)perEpoch + trainer.BatchInEpoch != position + steps)
+                throw new InvalidOperationException($"trainer loop: a block ran {fit.Batches} batches from batch {position}, not {steps}; now at epoch {trainer.Epoch}, batch {trainer.BatchInEpoch}");
+            // Stopped mid-epoch, the loader has moved on to the next epoch: the next block continues this one.
+            if (trainer.BatchInEpoch > 0) setup.TrainLoader.SetState(block.LoaderState!.Value);
+        });
+    }
+
+    /// <summary>Stops the fit after a fixed number of batches, noting where the loader was.</summary>
+    private sealed class BlockOfSteps(int steps) : ICallback
+    {
+        private int _done;
+
+        public DataLoader<Sample>? Loader { get; set; }
+
+        public DataLoaderState? LoaderState { get; private set; }
+
+        public void OnFitStart(Trainer trainer) => _done = 0;
+
+        public void OnBatchEnd(Trainer trainer, StepInfo step)
+        {
+            if (++_done < steps) return;
+            LoaderState = Loader!.GetState();
+            trainer.RequestStop($"a block of {steps} steps");
+        }
+    }
+
+    // LOOM_BENCH_BUCKET_CAP (bytes) replaces DDP's default bucket rule, to compare bucket sizes on one build.
+    private static int? BucketCap => int.TryParse(Environment.GetEnvironmentVariable("LOOM_BENCH_BUCKET_CAP"), out int cap) ? cap : null;
+
     private static BenchStep TrainingStep(Module<Tensor, Tensor> model, double learningRate, Communicator world, bool independent,
         Func<int, (Tensor Inputs, Tensor Targets)> batchAt, bool sequence)
     {
-        var ddp = world.Size > 1 && !independent ? new DistributedDataParallel(model, world) : null;
+        var ddp = world.Size > 1 && !independent ? new DistributedDataParallel(model, world, BucketCap) : null;
         var optimizer = new Adam(model.Parameters(), learningRate);
         model.Train();
         int k = 0;

@@ -31,7 +31,9 @@ internal sealed class MpiJobs : IDisposable
     }
 
     /// <summary>A job of <paramref name="ranks"/> Loom ranks serving <see cref="DataParallelCases"/>.</summary>
-    public PeerProcess Loom(int ranks)
+    /// <param name="yieldWhenIdle">Set mpi_yield_when_idle (see <see cref="Start"/>); false runs the ranks with
+    /// `loom launch`'s settings only, unless the environment sets it.</param>
+    public PeerProcess Loom(int ranks, bool yieldWhenIdle = true)
     {
         // The ranks run this assembly with the runtime settings and dependency list of a program beside it: its own
         // when built as Loom.Bench, else the program's that started the benchmark (the loom tool, a test host), whose
@@ -48,7 +50,7 @@ internal sealed class MpiJobs : IDisposable
         List<string> arguments = ["exec", "--runtimeconfig", runtimeConfig];
         if (dependencies is not null) arguments.AddRange(["--depsfile", dependencies]);
         arguments.AddRange([self, RankServer.Command]);
-        return Start(ranks, dotnet, arguments, AppContext.BaseDirectory);
+        return Start(ranks, dotnet, arguments, AppContext.BaseDirectory, yieldWhenIdle);
     }
 
     /// <summary>A job of <paramref name="ranks"/> ranks of bench/peers/mpi4py_peer.py: MPI_Allreduce with no Loom code.</summary>
@@ -61,7 +63,7 @@ internal sealed class MpiJobs : IDisposable
         return Start(ranks, PeerSet.Python, ["-u", "-B", script, "--serve"], folder);
     }
 
-    private PeerProcess Start(int ranks, string program, IReadOnlyList<string> arguments, string workingDirectory)
+    private PeerProcess Start(int ranks, string program, IReadOnlyList<string> arguments, string workingDirectory, bool yieldWhenIdle = true)
     {
         if (Unavailable is { } why) throw new PeerException(why);
         var info = MpiLauncher.StartInfo(ranks, program, arguments, isolateNetwork: true);
@@ -69,7 +71,7 @@ internal sealed class MpiJobs : IDisposable
         // A blocking MPI call yields its core while it waits, as Loom's polled wait does (CollectiveRequest.Wait):
         // otherwise, on a machine with other work, MPI_Allreduce spins through its time slice while the rank it waits
         // for waits for a core, and the peer's figure measures the scheduler. On a quiet machine it changes nothing.
-        environment["OMPI_MCA_mpi_yield_when_idle"] = "1";
+        if (yieldWhenIdle) environment["OMPI_MCA_mpi_yield_when_idle"] = "1";
         var job = PeerProcess.Start(info.FileName, [.. info.ArgumentList], workingDirectory, environment);
         _started.Add(job);
         return job;

@@ -17,6 +17,14 @@ internal static partial class StepProfile
 
     public enum Phase { Fetch, Forward, Loss, Backward, Metrics, Sync, Optimizer, Callbacks, EpochEnd, EpochCallbacks, Count }
 
+    // With LOOM_PROFILE_TIMELINE=folder as well, each step's phase ends (Stopwatch timestamps: CLOCK_MONOTONIC on
+    // Linux, comparable between the ranks of one machine) and gen0 count go to folder/timeline-rank{r}-{pid}.tsv, to
+    // see which rank reaches the gradient all-reduce late, by how much and after what.
+    private static readonly string? TimelineFolder = Enabled ? Environment.GetEnvironmentVariable("LOOM_PROFILE_TIMELINE") : null;
+    private const int StepPhases = (int)Phase.Callbacks + 1;
+    private static readonly List<long[]> Timeline = [];
+    private static long[] _row = new long[StepPhases + 2];
+
     private static readonly long[] Wall = new long[(int)Phase.Count];
     private static readonly long[] Cpu = new long[(int)Phase.Count];
     private static readonly long[] Alloc = new long[(int)Phase.Count];
@@ -55,6 +63,7 @@ internal static partial class StepProfile
         Array.Clear(Cpu);
         Array.Clear(Alloc);
         _steps = 0;
+        Timeline.Clear();
         _start = Stopwatch.GetTimestamp();
         _cpuStart = ThreadCpuNs();
         (_gc0, _gc1, _gc2) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
@@ -82,6 +91,17 @@ internal static partial class StepProfile
         long alloc = GC.GetAllocatedBytesForCurrentThread();
         Alloc[(int)phase] += alloc - _allocMark;
         _allocMark = alloc;
+        if (TimelineFolder is not null && phase < Phase.EpochEnd)
+        {
+            _row[(int)phase] = wall;
+            if (phase == Phase.Callbacks)
+            {
+                _row[StepPhases] = GC.CollectionCount(0);
+                _row[StepPhases + 1] = GC.CollectionCount(1);
+                Timeline.Add(_row);
+                _row = new long[StepPhases + 2];
+            }
+        }
         if (phase == Phase.Callbacks) _steps++;
     }
 
@@ -97,6 +117,13 @@ internal static partial class StepProfile
             w.WriteLine($"[profile rank {rank}]   {(Phase)i,-15} wall {Wall[i] / (double)Stopwatch.Frequency,8:F3} s  cpu {Cpu[i] / 1e9,8:F3} s  alloc {Alloc[i] / 1e6,8:F1} MB");
         w.WriteLine($"[profile rank {rank}] gc gen0 {GC.CollectionCount(0) - _gc0} gen1 {GC.CollectionCount(1) - _gc1} gen2 {GC.CollectionCount(2) - _gc2}, pause {(GC.GetTotalPauseDuration() - _pause).TotalSeconds:F3} s, allocated {(GC.GetTotalAllocatedBytes() - _allocated) / 1e6:F0} MB, threads {Process.GetCurrentProcess().Threads.Count}, server {System.Runtime.GCSettings.IsServerGC}");
         _tally?.Report(w, rank);
+        if (TimelineFolder is not null)
+        {
+            Directory.CreateDirectory(TimelineFolder);
+            var lines = Timeline.Select(r => string.Join('\t', r.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture))));
+            string header = string.Join('\t', Enumerable.Range(0, StepPhases).Select(i => ((Phase)i).ToString().ToLowerInvariant()).Append("gen0").Append("gen1"));
+            File.WriteAllLines(Path.Combine(TimelineFolder, $"timeline-rank{rank}-{Environment.ProcessId}.tsv"), [$"# ticks per second {Stopwatch.Frequency}", header, .. lines]);
+        }
         try
         {
             foreach (var task in Directory.GetDirectories("/proc/self/task"))
