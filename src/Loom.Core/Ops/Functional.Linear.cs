@@ -114,25 +114,38 @@ public static partial class Functional
             var dy = dz.Reshape(RowsOf(_inputShape), outFeatures);
             var g = MatrixOperand.Of(dy, []);
             Tensor? gradInput = null, gradWeight = null, gradBias = null;
+            Products products = default;
             if (NeedsGrad(0))
             {
                 var w = _weight!.Value;
                 var dx = Tensor.Empty(Shape.Wrap([dy.Shape[0], w.Shape[1]]), w.DType);
-                MatrixOperand.Multiply(g, MatrixOperand.Of(w, []), MatrixOperand.Of(dx, []), [], accumulate: false);
+                products.Dx = (g, MatrixOperand.Of(w, []), MatrixOperand.Of(dx, []));
                 gradInput = new Tensor(dx.Storage, _inputShape);
             }
             // A parameter whose gradient array exists (a loop that zeroes rather than drops gradients) gets its
             // contribution written straight into it, with beta = 0 after a deferred ZeroGrad and 1 otherwise: a
             // temporary would cost GPT-2's step 500 MB written, then read twice and written again by the add.
+            Tensor? weightTarget = null;
             if (NeedsGrad(1))
             {
                 var x = _x!.Value;
                 var shape = Shape.Wrap([outFeatures, x.Shape[1]]);
-                var target = Inputs[1]!.InPlaceGradTarget(shape, x.DType, out bool assign);
-                var dw = target ?? (gradWeight = Tensor.Empty(shape, x.DType));
-                MatrixOperand.Multiply(g.Transposed, MatrixOperand.Of(x, []), MatrixOperand.Of(dw, []), [], accumulate: target is not null && !assign);
-                if (target is not null) Inputs[1]!.GradWritten();
+                weightTarget = Inputs[1]!.InPlaceGradTarget(shape, x.DType, out bool assign);
+                var dw = weightTarget ?? (gradWeight = Tensor.Empty(shape, x.DType));
+                products.Dw = (g.Transposed, MatrixOperand.Of(x, []), MatrixOperand.Of(dw, []));
+                products.AccumulateDw = weightTarget is not null && !assign;
             }
+            if (products.Dx.HasValue && products.Dw.HasValue && SideBySide(2L * dy.Shape[0] * outFeatures * _inputShape.Dims[^1]))
+                ParallelHelper.For(2, 1, products, static (p, start, end) =>
+                {
+                    for (int i = start; i < end; i++) p.Run(i);
+                });
+            else
+            {
+                products.Run(0);
+                products.Run(1);
+            }
+            if (weightTarget is not null) Inputs[1]!.GradWritten();
             if (NeedsGrad(2))
             {
                 var rows = dy.Contiguous();
@@ -144,6 +157,28 @@ public static partial class Functional
                 if (target is not null) Inputs[2]!.GradWritten();
             }
             return [gradInput, gradWeight, gradBias];
+        }
+
+        /// <summary>
+        /// Whether dx and dW run side by side, one whole product per thread, rather than one after the other with each
+        /// split over both threads. The two products have the same FLOPs, and split in two a product of few rows
+        /// scales poorly: both threads pack all of its narrow operand (dz for dx, all 50,257 columns of it for GPT-2's
+        /// tied logits). Side by side each operand is packed once, and the results are the same bits (every GEMM sums
+        /// in the same order at any thread count). Only at two threads: the pool runs a nested product on one thread.
+        /// </summary>
+        private static bool SideBySide(long flopsEach) => Threads.Count == 2 && flopsEach >= MatrixOperand.ParallelFlops;
+
+        /// <summary>The input and weight gradient products of one backward: dx = dz · W (0) and dW = dzᵀ · x (1).</summary>
+        private struct Products
+        {
+            public (MatrixOperand A, MatrixOperand B, MatrixOperand C)? Dx, Dw;
+            public bool AccumulateDw;
+
+            public readonly void Run(int which)
+            {
+                if ((which == 0 ? Dx : Dw) is not { } product) return;
+                MatrixOperand.Multiply(product.A, product.B, product.C, [], accumulate: which == 1 && AccumulateDw);
+            }
         }
 
         /// <summary>dz = dy ⊙ act'(·) through the same fused kernels as the activations' own backward.</summary>

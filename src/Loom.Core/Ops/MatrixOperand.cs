@@ -110,7 +110,7 @@ internal readonly record struct MatrixOperand(Tensor Source, int Offset, int Row
     }
 
     // Below this many flops a product stays on one thread: a parallel dispatch costs microseconds.
-    private const long ParallelFlops = 1 << 18;
+    internal const long ParallelFlops = 1 << 18;
 
     private static void Multiply<T>(MatrixOperand a, MatrixOperand b, MatrixOperand c, int[] batchShape, bool accumulate)
         where T : unmanaged
