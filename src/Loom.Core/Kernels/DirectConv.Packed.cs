@@ -155,10 +155,7 @@ internal static unsafe partial class DirectConv<T>
                                 });
                             else if (blocked)
                             {
-                                // From blocks, the padding is a copy of rows: on one thread below 2^16 elements per
-                                // thread (a fork costs more than copying ResNet18's 28×28 blocks).
-                                int blockGrain = blockedLayout ? Math.Max(1, (1 << 16) / Math.Max(1, l.Height * l.Width * Lanes)) : 1;
-                                ParallelHelper.For(l.Channels / Lanes, blockGrain, part, static (j, first, end) => PadBlocked(j.Input.Span, j.L, j.Padded, first, end, j.BlockedLayout));
+                                ParallelHelper.For(l.Channels / Lanes, 1, part, static (j, first, end) => PadBlocked(j.Input.Span, j.L, j.Padded, first, end, j.BlockedLayout));
                                 ParallelHelper.For(part.Units, unitGrain, part, static (j, first, end) => Run(j, first, end));
                             }
                             else

@@ -45,10 +45,7 @@ public class PackedTileTests
     [MemberData(nameof(Cases))]
     public void Both_tiles_match_the_float64_oracle_with_bias_residual_and_relu(int[] c)
     {
-        var x = TestTensors.Randn(1, DType.Float64, c[0], c[1], c[2], c[3]);
-        var w = TestTensors.Randn(2, DType.Float64, c[4], c[1] / c[8], c[5], c[5]);
-        var b = TestTensors.Randn(3, DType.Float64, c[4]);
-        (int, int) stride = (c[6], c[6]), pad = (c[7], c[7]);
+        var (x, w, b, stride, pad) = Operands(c, DType.Float64);
         var conv = ConvOracle.Conv2d(x, w, b, stride, pad, (1, 1), c[8]);
         var residual = TestTensors.Randn(4, DType.Float64, conv.Shape.ToArray());
         var packed = new PackedConv2dWeight(w, c[8]);
@@ -73,10 +70,7 @@ public class PackedTileTests
     [MemberData(nameof(Cases))]
     public void Row_tiles_give_the_bits_of_column_tiles_and_of_the_unpacked_kernel(int[] c)
     {
-        var x = TestTensors.Randn(1, DType.Float32, c[0], c[1], c[2], c[3]);
-        var w = TestTensors.Randn(2, DType.Float32, c[4], c[1] / c[8], c[5], c[5]);
-        var b = TestTensors.Randn(3, DType.Float32, c[4]);
-        (int, int) stride = (c[6], c[6]), pad = (c[7], c[7]);
+        var (x, w, b, stride, pad) = Operands(c, DType.Float32);
         var packed = new PackedConv2dWeight(w, c[8]);
         var residual = TestTensors.Randn(4, DType.Float32, Functional.Conv2d(x, w, b, stride, pad, (1, 1), c[8]).Shape.ToArray());
         GlobalSettings.WithThreads(2, () =>
@@ -155,10 +149,7 @@ public class PackedTileTests
     [MemberData(nameof(BlockedCases))]
     public void The_blocked_layout_matches_the_float64_oracle_with_bias_residual_and_relu(int[] c)
     {
-        var x = TestTensors.Randn(1, DType.Float64, c[0], c[1], c[2], c[3]);
-        var w = TestTensors.Randn(2, DType.Float64, c[4], c[1] / c[8], c[5], c[5]);
-        var b = TestTensors.Randn(3, DType.Float64, c[4]);
-        (int, int) stride = (c[6], c[6]), pad = (c[7], c[7]);
+        var (x, w, b, stride, pad) = Operands(c, DType.Float64);
         var conv = ConvOracle.Conv2d(x, w, b, stride, pad, (1, 1), c[8]);
         var residual = TestTensors.Randn(4, DType.Float64, conv.Shape.ToArray());
         var packed = new PackedConv2dWeight(w, c[8]);
@@ -185,10 +176,7 @@ public class PackedTileTests
     [MemberData(nameof(BlockedCases))]
     public void The_blocked_layout_gives_the_bits_of_the_nchw_convolution(int[] c)
     {
-        var x = TestTensors.Randn(1, DType.Float32, c[0], c[1], c[2], c[3]);
-        var w = TestTensors.Randn(2, DType.Float32, c[4], c[1] / c[8], c[5], c[5]);
-        var b = TestTensors.Randn(3, DType.Float32, c[4]);
-        (int, int) stride = (c[6], c[6]), pad = (c[7], c[7]);
+        var (x, w, b, stride, pad) = Operands(c, DType.Float32);
         var packed = new PackedConv2dWeight(w, c[8]);
         var residual = TestTensors.Randn(4, DType.Float32, Functional.Conv2d(x, w, b, stride, pad, (1, 1), c[8]).Shape.ToArray());
         var g = new Conv2dGeometry(c[0], c[1], c[2], c[3], c[4], residual.Shape[2], residual.Shape[3], c[5], c[5], c[6], c[6], c[7], c[7], 1, 1, c[8]);
@@ -246,6 +234,11 @@ public class PackedTileTests
         TensorAssert.Close(x.Grad!, gx, 1e-12, 1e-12);
         TensorAssert.Close(w.Grad!, gw, 1e-12, 1e-12);
     }
+
+    /// <summary>A case's input, weight and bias (seeds 1, 2, 3) in <paramref name="dtype"/>, with its stride and padding.</summary>
+    private static (Tensor X, Tensor W, Tensor B, (int, int) Stride, (int, int) Pad) Operands(int[] c, DType dtype) =>
+        (TestTensors.Randn(1, dtype, c[0], c[1], c[2], c[3]), TestTensors.Randn(2, dtype, c[4], c[1] / c[8], c[5], c[5]), TestTensors.Randn(3, dtype, c[4]),
+         (c[6], c[6]), (c[7], c[7]));
 
     private static void WithTiles(Tiles tiles, Action action) => WithTiles(tiles, () =>
     {
