@@ -75,6 +75,71 @@ public class FusedInferenceTests
         TensorAssert.Close(Unfused(model, x)[0], after, 1e-4, 1e-4);
     }
 
+    // Channels in whole blocks of 16: a stride-2 conv–BN–ReLU and a 1×1/2 shortcut conv–BN read the input, a
+    // conv–BN adds the shortcut (its output is also returned), then conv–ReLU, conv–ReLU and a global average pool.
+    private static byte[] BlockedChain(DType dtype)
+    {
+        var g = new Loom.Random.Generator(23);
+        Tensor R(params int[] s) => Tensor.Randn(new Shape(s), g).Mul(0.2).To(dtype);
+        Tensor V(int c) => Tensor.Rand(new Shape(c), g).Add(0.5).To(dtype);
+        var type = dtype == DType.Float64 ? OnnxDataType.Double : OnnxDataType.Float;
+        var b = new OnnxGraphBuilder(13).TypedInput("x", type, "N", 16, 9, 10);
+        foreach (var (name, cin, k) in new[] { ("a", 16, 3), ("b", 32, 3), ("s", 16, 1) })
+            b.Initializer($"{name}w", R(32, cin, k, k)).Initializer($"{name}g", R(32)).Initializer($"{name}b", R(32)).Initializer($"{name}m", R(32)).Initializer($"{name}v", V(32));
+        return b.Initializer("cw", R(32, 32, 3, 3)).Initializer("cb", R(32)).Initializer("dw", R(16, 32, 1, 1))
+            .Node("Conv", ["x", "aw"], ["a1"], Ints("pads", 1, 1, 1, 1), Ints("strides", 2, 2))
+            .Node("BatchNormalization", ["a1", "ag", "ab", "am", "av"], ["a2"]).Node("Relu", ["a2"], ["a3"])
+            .Node("Conv", ["a3", "bw"], ["b1"], Ints("pads", 1, 1, 1, 1))
+            .Node("BatchNormalization", ["b1", "bg", "bb", "bm", "bv"], ["b2"])
+            .Node("Conv", ["x", "sw"], ["s1"], Ints("strides", 2, 2))
+            .Node("BatchNormalization", ["s1", "sg", "sb", "sm", "sv"], ["s2"])
+            .Node("Add", ["b2", "s2"], ["r1"]).Node("Relu", ["r1"], ["r2"])
+            .Node("Conv", ["r2", "cw", "cb"], ["c1"], Ints("pads", 1, 1, 1, 1)).Node("Relu", ["c1"], ["c2"])
+            .Node("Conv", ["c2", "dw"], ["d1"]).Node("Relu", ["d1"], ["d2"])
+            .Node("GlobalAveragePool", ["d2"], ["y"])
+            .Output("y", type).Output("r2", type).Bytes();
+    }
+
+    [Theory]
+    [InlineData(DType.Float32)]
+    [InlineData(DType.Float64)]
+    public void Activations_stay_blocked_between_convolutions_with_the_bits_of_nchw(DType dtype)
+    {
+        var model = OnnxModule.Load(BlockedChain(dtype));
+        Assert.Equal((5, 3, 0, 0), model.FusedBlocks);
+        // The stride-2 conv and the shortcut write blocked for the residual block; its output is returned (NCHW), the
+        // next conv writes blocked for the last, whose output the pool reads. None where no kernel reads blocks.
+        Assert.Equal(Functional.Conv2dChannelBlock(dtype) > 0 ? 3 : 0, model.BlockedOutputs);
+        var x = Tensor.Randn(new Shape(2, 16, 9, 10), new Loom.Random.Generator(7), dtype);
+        foreach (int threads in new[] { 1, 3 })
+        {
+            int saved = Threads.Count;
+            Threads.Count = threads;
+            try
+            {
+                Tensor[] blocked, nchw;
+                using (new NoGrad())
+                {
+                    blocked = model.Run(x);
+                    model.BlockedPlan = false;
+                    nchw = model.Run(x);
+                    model.BlockedPlan = true;
+                }
+                for (int i = 0; i < blocked.Length; i++)
+                {
+                    Assert.Equal(nchw[i].Shape, blocked[i].Shape);
+                    Assert.Equal(nchw[i].To(DType.Float64).ToArray<double>(), blocked[i].To(DType.Float64).ToArray<double>());
+                }
+                var expected = Unfused(model, x);
+                for (int i = 0; i < blocked.Length; i++) TensorAssert.Close(expected[i], blocked[i], 1e-4, 1e-4);
+            }
+            finally
+            {
+                Threads.Count = saved;
+            }
+        }
+    }
+
     // A transformer's feed-forward block as exported from PyTorch: MatMul by a weight and Add of the bias (bias first),
     // ReLU, MatMul without a bias and a residual Add (not a constant: it stays a node), then a MatMul whose output the
     // graph also returns (so its bias Add stays a node), and a MatMul by a computed value (not a weight).

@@ -30,6 +30,12 @@ internal static unsafe partial class DirectConv<T>
     /// </summary>
     private static bool BlockedApplies(in Conv2dGeometry g) => g.InPerGroup % Lanes == 0 && g.StrideW is 1 or 2;
 
+    /// <summary>
+    /// Whether <see cref="ForwardPacked"/> runs this convolution with input, residual and output all in the blocked
+    /// layout [N][C / Lanes][H][W][Lanes]: a blocked input (above) and whole blocks of output channels per group.
+    /// </summary>
+    public static bool AppliesBlockedLayout(in Conv2dGeometry g) => AppliesPacked(g) && BlockedApplies(g) && g.OutPerGroup % Lanes == 0;
+
     internal static bool UsesBlocked(in Conv2dGeometry g) =>
         BlockedApplies(g) && ForcedRowTiles != false && (ForcedBlocked ?? true);
 
@@ -46,8 +52,11 @@ internal static unsafe partial class DirectConv<T>
                     offsets[k] = c / lanes * blockPlane + (ki * l.DilationH * l.PaddedWidth + kj * l.DilationW) * lanes + c % lanes;
     }
 
-    /// <summary>Channel blocks [first, end) of one image group's planes into the blocked, zero-padded layout.</summary>
-    private static void PadBlocked(ReadOnlySpan<T> planes, in Layout l, Span<T> padded, int first, int end)
+    /// <summary>
+    /// Channel blocks [first, end) of one image group's planes into the blocked, zero-padded layout; from blocks
+    /// already in that layout but unpadded (<paramref name="fromBlocks"/>), a copy of whole rows.
+    /// </summary>
+    private static void PadBlocked(ReadOnlySpan<T> planes, in Layout l, Span<T> padded, int first, int end, bool fromBlocks = false)
     {
         int lanes = Lanes, wp = l.PaddedWidth, rowLength = wp * lanes, blockPlane = l.PaddedHeight * rowLength, plane = l.Height * l.Width;
         for (int cb = first; cb < end; cb++)
@@ -61,6 +70,11 @@ internal static unsafe partial class DirectConv<T>
                 row[..(l.PadW * lanes)].Clear();
                 row[((l.PadW + l.Width) * lanes)..].Clear();
                 var inner = row.Slice(l.PadW * lanes, l.Width * lanes);
+                if (fromBlocks)
+                {
+                    planes.Slice((cb * plane + h * l.Width) * lanes, l.Width * lanes).CopyTo(inner);
+                    continue;
+                }
                 if (typeof(T) == typeof(float) && Avx512F.IsSupported)
                 {
                     TransposeRows(MemoryMarshal.Cast<T, float>(planes), cb * lanes * plane + h * l.Width, plane, l.Width, MemoryMarshal.Cast<T, float>(inner));
@@ -73,6 +87,21 @@ internal static unsafe partial class DirectConv<T>
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Planes [blocks·Lanes][plane] into blocks [blocks][plane][Lanes] (NCHW to the blocked layout), float with
+    /// AVX-512 only (16 × 16 transpositions in registers), spread over the threads by blocks.
+    /// </summary>
+    internal static void ToBlocks(ReadOnlyMemory<float> planes, int blocks, int plane, Memory<float> dst)
+    {
+        if (!Avx512F.IsSupported) throw new PlatformNotSupportedException("the blocked reorder needs AVX-512");
+        int grain = Math.Max(1, (1 << 16) / Math.Max(1, plane * 16));
+        ParallelHelper.For(blocks, grain, (Planes: planes, Plane: plane, Dst: dst), static (s, first, end) =>
+        {
+            for (int cb = first; cb < end; cb++)
+                TransposeRows(s.Planes.Span, cb * 16 * s.Plane, s.Plane, s.Plane, s.Dst.Span.Slice(cb * s.Plane * 16, s.Plane * 16));
+        });
     }
 
     /// <summary>
@@ -203,6 +232,30 @@ internal static unsafe partial class DirectConv<T>
                 if (residual != null) v += Avx512F.MaskLoad(residual + c * plane, mask, Vector512<float>.Zero);
                 if (relu) v = Vector512.Max(v, Vector512<float>.Zero);
                 Avx512F.MaskStore(y + c * plane, mask, v);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A row tile's epilogue into the blocked layout: position i's channels o..o + Lanes are one vector of the tile and
+    /// one vector of the output (block stride <paramref name="blockStride"/>), so no transposition; bias, residual and
+    /// ReLU in the scalar epilogue's order, so the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void BlockedEpilogue(T* tile, int n, int rows, T* y, nint blockStride, T* residual, T* bias, bool relu)
+    {
+        int lanes = Lanes, blockRows = BlockRows;
+        for (int half = 0; half * lanes < rows; half++)
+        {
+            var b = bias == null ? Vector512<T>.Zero : Vector512.Load(bias + half * lanes);
+            T* yh = y + half * blockStride, rh = residual == null ? null : residual + half * blockStride;
+            for (int i = 0; i < n; i++)
+            {
+                var v = Vector512.Load(tile + i * blockRows + half * lanes);
+                if (bias != null) v += b;
+                if (rh != null) v += Vector512.Load(rh + i * lanes);
+                if (relu) v = Vector512.Max(v, Vector512<T>.Zero);
+                v.Store(yh + i * lanes);
             }
         }
     }

@@ -18,6 +18,8 @@ namespace Loom.Kernels;
 //   where outputs are narrow.
 // - Row tiles over a blocked input (DirectConv.Blocked.cs): where input channels come in whole vectors, the same row
 //   tile reads the image reordered to [channel block][row][column][Lanes], for every width and stride 1 or 2.
+//   Where the caller keeps its activations in that layout (Functional.Conv2dBlocked: an inference plan's chain of
+//   convolutions), the input is only padded (a copy of rows) and the tile's vectors are stored as they are.
 // Both write their outputs with bias, residual and ReLU applied, in the worker that computed them: no grid-sized
 // buffer is extracted on the calling thread, and no separate pass runs over the output.
 internal static unsafe partial class DirectConv<T>
@@ -87,7 +89,7 @@ internal static unsafe partial class DirectConv<T>
     /// three already sliced to the group), and which tile computes it.
     /// </summary>
     private readonly record struct PackedJob(Layout L, int[] Offsets, T[] Weights, int K, int Rows, bool RowTiles, bool Relu,
-        bool Blocked = false, T[]? Padded = null, int WeightBase = 0, ReadOnlyMemory<T> Bias = default, Memory<T> Output = default, ReadOnlyMemory<T> Residual = default,
+        bool Blocked = false, bool BlockedLayout = false, T[]? Padded = null, int WeightBase = 0, ReadOnlyMemory<T> Bias = default, Memory<T> Output = default, ReadOnlyMemory<T> Residual = default,
         int OutPlane = 0, ReadOnlyMemory<T> Input = default)
     {
         /// <summary>Work units: (block, output row) pairs for row tiles, slices of MaxRows channels for column tiles.</summary>
@@ -96,10 +98,15 @@ internal static unsafe partial class DirectConv<T>
         public long UnitMacs => RowTiles ? (long)BlockRows * K * L.OutWidth : (long)MaxRows * K * L.Grid;
     }
 
-    /// <summary><see cref="Forward"/> from weights packed by <see cref="PackWeights"/>, for any stride (<see cref="AppliesPacked"/>).</summary>
+    /// <summary>
+    /// <see cref="Forward"/> from weights packed by <see cref="PackWeights"/>, for any stride (<see cref="AppliesPacked"/>).
+    /// With <paramref name="blockedLayout"/>, input, residual and output are in the blocked-channel layout
+    /// [N][C / Lanes][H][W][Lanes] instead (only where <see cref="AppliesBlockedLayout"/>).
+    /// </summary>
     public static void ForwardPacked(ReadOnlyMemory<T> input, T[] packed, ReadOnlyMemory<T> bias, Conv2dGeometry g, Memory<T> output,
-        ReadOnlyMemory<T> residual, Activation activation)
+        ReadOnlyMemory<T> residual, Activation activation, bool blockedLayout = false)
     {
+        if (blockedLayout && !AppliesBlockedLayout(g)) throw new ArgumentException("conv2d: this convolution does not run on the blocked-channel layout");
         var l = new Layout(g.InPerGroup, g.Height, g.Width, g.PadH, g.PadW, g.KernelH, g.KernelW, g.DilationH, g.DilationW, g.StrideH, g.StrideW);
         int k = g.ColumnRows, rows = g.OutPerGroup, blocks = (rows + BlockRows - 1) / BlockRows;
         int groupIn = g.InPerGroup * g.InPlane, groupOut = rows * g.OutPlane;
@@ -107,9 +114,9 @@ internal static unsafe partial class DirectConv<T>
         try
         {
             // ReLU runs in the tiles' epilogue; any other activation afterwards over each image group's output.
-            bool blocked = UsesBlocked(g);
+            bool blocked = blockedLayout || UsesBlocked(g);
             var job = new PackedJob(l, offsets, packed, k, rows, blocked || (ForcedRowTiles ?? g.OutWidth <= RowTileMaxWidth),
-                activation == Activation.Relu, blocked);
+                activation == Activation.Relu, blocked, blockedLayout);
             if (blocked) FillBlockedOffsets(l, offsets);
             else l.FillOffsets(offsets);
             int bufferLength = blocked ? BlockedLength(l) : l.BufferLength;
@@ -148,7 +155,7 @@ internal static unsafe partial class DirectConv<T>
                                 });
                             else if (blocked)
                             {
-                                ParallelHelper.For(l.Channels / Lanes, 1, part, static (j, first, end) => PadBlocked(j.Input.Span, j.L, j.Padded, first, end));
+                                ParallelHelper.For(l.Channels / Lanes, 1, part, static (j, first, end) => PadBlocked(j.Input.Span, j.L, j.Padded, first, end, j.BlockedLayout));
                                 ParallelHelper.For(part.Units, unitGrain, part, static (j, first, end) => Run(j, first, end));
                             }
                             else
@@ -177,7 +184,7 @@ internal static unsafe partial class DirectConv<T>
                         for (int grp = 0; grp < g.Groups; grp++)
                         {
                             var planes = input.Span.Slice((n * g.Groups + grp) * groupIn, groupIn);
-                            if (blocked) PadBlocked(planes, l, padded, 0, l.Channels / Lanes);
+                            if (blocked) PadBlocked(planes, l, padded, 0, l.Channels / Lanes, blockedLayout);
                             else Pad(planes, l, padded);
                             var part = Part(job, padded, n, grp);
                             Run(part, 0, part.Units);
@@ -379,6 +386,12 @@ internal static unsafe partial class DirectConv<T>
                         default: RowTile<R8, TStep>(x, op, j.K, w, tile, next, lineCount); break;
                     }
                     nint at = (nint)oh * outWidth + ow;
+                    if (j.BlockedLayout)
+                    {
+                        BlockedEpilogue(tile, n, rows, yp + ((nint)o * plane + at * Lanes), (nint)plane * Lanes,
+                            rp == null ? null : rp + ((nint)o * plane + at * Lanes), bp == null ? null : bp + o, j.Relu);
+                        continue;
+                    }
                     if (vectorEpilogue)
                     {
                         TransposedEpilogue((float*)tile, n, rows, (float*)yp + (nint)o * plane + at, plane,

@@ -25,4 +25,94 @@ public static partial class Functional
             ? Conv2dFused<float>(input, w, bias, residual, activation, g, weight)
             : Conv2dFused<double>(input, w, bias, residual, activation, g, weight);
     }
+
+    /// <summary>
+    /// Channels per block of the layout <see cref="Conv2dBlocked"/> runs fastest on for <paramref name="dtype"/> on this
+    /// machine (one SIMD vector: 16 float32 or 8 float64 with AVX-512), or 0 where no kernel reads that layout.
+    /// </summary>
+    public static int Conv2dChannelBlock(DType dtype) => dtype switch
+    {
+        DType.Float32 when DirectConv<float>.IsSupported => Vector512<float>.Count,
+        DType.Float64 when DirectConv<double>.IsSupported => Vector512<double>.Count,
+        _ => 0,
+    };
+
+    /// <summary>
+    /// The fused convolution with a packed weight on activations kept in the blocked-channel layout [N, C / b, H, W, b]
+    /// (b = the input's last dimension; ONNX Runtime's NCHWc): returns relu?(conv2d(x, weight) + bias + residual) as
+    /// [N, OutC / b, OH, OW, b], the residual given in that layout too. A chain of such convolutions reorders its
+    /// activations once, not around every convolution. With b = <see cref="Conv2dChannelBlock"/> and whole blocks of
+    /// channels in every group, stride 1 or 2, the direct kernel reads and writes that layout; otherwise (and when
+    /// autograd records) it is <see cref="Conv2d(Tensor, PackedConv2dWeight, Tensor?, ValueTuple{int, int}, ValueTuple{int, int}, ValueTuple{int, int}, Activation, Tensor?)"/>
+    /// between reorders. The same values as that convolution on the NCHW tensors.
+    /// </summary>
+    public static Tensor Conv2dBlocked(Tensor input, PackedConv2dWeight weight, Tensor? bias, (int H, int W) stride, (int H, int W) padding,
+        (int H, int W) dilation, Activation activation = Activation.None, Tensor? residual = null)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        var w = weight.Weight;
+        if (input.Rank != 5 || input.Shape[4] <= 0)
+            throw new ArgumentException($"conv2d: a blocked input must be [N, C / b, H, W, b], got {input.Shape}");
+        int block = input.Shape[4];
+        if (w.Shape[0] % block != 0)
+            throw new ArgumentException($"conv2d: {w.Shape[0]} output channels do not fill blocks of {block}");
+        var nchw = Shape.Wrap([input.Shape[0], input.Shape[1] * block, input.Shape[2], input.Shape[3]]);
+        var g = ConvGeometry("conv2d", nchw, w.Shape, bias, stride, padding, dilation, (0, 0), weight.Groups, transposed: false, oneD: false);
+        CheckLayerDTypes("conv2d", input, w, bias);
+        if (!Enum.IsDefined(activation))
+            throw new ArgumentOutOfRangeException(nameof(activation), activation, $"conv2d: unknown activation {activation}");
+        var outShape = Shape.Wrap([g.Batch, g.OutChannels / block, g.OutHeight, g.OutWidth, block]);
+        if (residual is not null && (residual.Shape != outShape || residual.DType != input.DType))
+            throw new ArgumentException($"conv2d: the residual must be the output's {input.DType} {outShape}, got {residual.DType} {residual.Shape}");
+        bool direct = block == Conv2dChannelBlock(input.DType) && ConvKernels.ForcedAlgorithm != ConvAlgorithm.Im2col
+            && !GradMode.ShouldRecord(input, w, bias) && (residual is null || !GradMode.ShouldRecord(residual))
+            && (input.DType == DType.Float32 ? DirectConv<float>.AppliesBlockedLayout(g) : DirectConv<double>.AppliesBlockedLayout(g));
+        if (!direct)
+        {
+            var y = Conv2d(FromChannelBlocks(input), weight, bias, stride, padding, dilation, activation,
+                residual is null ? null : FromChannelBlocks(residual));
+            return ToChannelBlocks(y, block);
+        }
+        return input.DType == DType.Float32
+            ? Conv2dBlocked<float>(input, weight, bias, residual, activation, g, outShape)
+            : Conv2dBlocked<double>(input, weight, bias, residual, activation, g, outShape);
+    }
+
+    private static Tensor Conv2dBlocked<T>(Tensor input, PackedConv2dWeight weight, Tensor? bias, Tensor? residual, Activation activation,
+        Conv2dGeometry g, Shape outShape) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var x = input.Contiguous();
+        var b = bias?.Contiguous() ?? Tensor.Empty(Shape.Wrap([0]), input.DType);
+        var r = residual?.Contiguous();
+        var y = Tensor.Empty(outShape, input.DType);
+        DirectConv<T>.ForwardPacked(x.AsReadOnlyMemory<T>(), weight.Direct<T>(), b.AsReadOnlyMemory<T>(), g, y.AsMemory<T>(),
+            r is null ? ReadOnlyMemory<T>.Empty : r.AsReadOnlyMemory<T>(), activation, blockedLayout: true);
+        return y;
+    }
+
+    /// <summary>
+    /// [N, C, H, W] → [N, C / b, H, W, b], the layout of <see cref="Conv2dBlocked"/>: channel c of pixel (h, w) at
+    /// [n, c / b, h, w, c mod b]. A copy (a view's permutation made contiguous), differentiable.
+    /// </summary>
+    public static Tensor ToChannelBlocks(Tensor x, int block)
+    {
+        if (x.Rank != 4 || block <= 0 || x.Shape[1] % block != 0)
+            throw new ArgumentException($"to_channel_blocks: expects [N, C, H, W] with C a multiple of the block {block}, got {x.Shape}");
+        if (x.DType == DType.Float32 && block == 16 && System.Runtime.Intrinsics.X86.Avx512F.IsSupported && !GradMode.ShouldRecord(x))
+        {
+            // The plan's reorder where a chain of blocked convolutions starts: transposed in registers.
+            var planes = x.Contiguous();
+            var y = Tensor.Empty(Shape.Wrap([x.Shape[0], x.Shape[1] / block, x.Shape[2], x.Shape[3], block]), DType.Float32);
+            DirectConv<float>.ToBlocks(planes.AsReadOnlyMemory<float>(), x.Shape[0] * x.Shape[1] / block, x.Shape[2] * x.Shape[3], y.AsMemory<float>());
+            return y;
+        }
+        return x.Reshape(x.Shape[0], x.Shape[1] / block, block, x.Shape[2], x.Shape[3]).Permute(0, 1, 3, 4, 2).Contiguous();
+    }
+
+    /// <summary>[N, C / b, H, W, b] → [N, C, H, W], the inverse of <see cref="ToChannelBlocks"/>.</summary>
+    public static Tensor FromChannelBlocks(Tensor x)
+    {
+        if (x.Rank != 5) throw new ArgumentException($"from_channel_blocks: expects [N, C / b, H, W, b], got {x.Shape}");
+        return x.Permute(0, 1, 4, 2, 3).Reshape(x.Shape[0], x.Shape[1] * x.Shape[4], x.Shape[2], x.Shape[3]);
+    }
 }

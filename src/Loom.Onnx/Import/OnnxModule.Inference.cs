@@ -8,7 +8,9 @@ namespace Loom.Onnx;
 // a = scale/√(var + ε). The fold is cached and recomputed when any of its six tensors changes (storage versions move
 // on every in-place write: optimiser steps, load_state_dict), so a model fine-tuned and then evaluated sees its new
 // weights. Training mode, and any run in which autograd records, take the node-by-node graph: BatchNormalization then
-// uses batch statistics, and gradients reach scale and B as separate parameters.
+// uses batch statistics, and gradients reach scale and B as separate parameters. Where the machine has a blocked-channel
+// kernel (Functional.Conv2dBlocked), a chain of blocks keeps its activations in that layout: reordered once where the
+// chain starts, back to NCHW only for readers outside it (RunValues).
 public sealed partial class OnnxModule
 {
     /// <summary>One step of the inference plan: an imported node, or a convolution or product block standing for several.</summary>
@@ -97,9 +99,32 @@ public sealed partial class OnnxModule
 
         // The convolution's weight (the folded one, or the Conv's own) packed for GEMM once rather than on every run.
         public PackedConv2dWeight? Packed;
+
+        /// <summary>Whether the block can run on blocked-channel activations (<see cref="Functional.Conv2dBlocked"/>).</summary>
+        public bool Blockable;
+
+        /// <summary>Whether the block writes its output blocked: every reader is a blockable block (as its input or residual).</summary>
+        public bool BlockedOutput;
+    }
+
+    /// <summary>
+    /// A run's values. Between convolution blocks the activations stay in the blocked-channel layout [N, C / b, H, W, b]
+    /// (<see cref="Functional.Conv2dBlocked"/>; ONNX Runtime's NCHWc): reordered once where the chain starts, and back
+    /// to NCHW only for a reader outside it (<see cref="Lookup"/>), not around every convolution. A value may be held in
+    /// either layout or both.
+    /// </summary>
+    private sealed class RunValues : Dictionary<string, Tensor>
+    {
+        public Dictionary<string, Tensor> Blocked { get; } = [];
     }
 
     private readonly List<PlanStep> _plan = [];
+
+    /// <summary>For tests: whether the plan keeps activations blocked between convolutions (false: NCHW throughout).</summary>
+    internal bool BlockedPlan { get; set; } = true;
+
+    /// <summary>For tests: how many convolution blocks write their output blocked for blockable readers.</summary>
+    internal int BlockedOutputs => _plan.Count(s => s.Block?.BlockedOutput == true);
     private readonly Dictionary<string, int> _planLastUse = [];
 
     /// <summary>
@@ -122,6 +147,7 @@ public sealed partial class OnnxModule
         OnnxNode? SoleReader(string value) => SoleReaderOf(value, readers, graphOutputs, absorbed);
 
         var blockAt = new Dictionary<OnnxNode, ConvBlock>(); // keyed by the block's last node, where it runs
+        var blockOf = new Dictionary<OnnxNode, ConvBlock>(); // every node of a block
         foreach (var conv in _nodes.Where(n => n.OpType == "Conv"))
         {
             if (!_weights.TryGetValue(conv.Inputs.ElementAtOrDefault(1) ?? "", out var weight) || weight.Rank != 4) continue;
@@ -147,8 +173,15 @@ public sealed partial class OnnxModule
             if (chain.Count == 1) continue;
             var last = chain[^1];
             absorbed.UnionWith(chain);
-            blockAt[last] = new ConvBlock(conv, norm, residual, relu, last.Outputs[0]);
+            var block = blockAt[last] = new ConvBlock(conv, norm, residual, relu, last.Outputs[0]) { Blockable = Blockable(conv, weight) };
+            foreach (var node in chain) blockOf[node] = block;
         }
+        // A block's output stays blocked when only blockable blocks read it, as their input or their residual.
+        foreach (var block in blockAt.Values)
+            block.BlockedOutput = block.Blockable && !graphOutputs.Contains(block.Output) && readers.TryGetValue(block.Output, out var outputReaders)
+                && outputReaders.All(i => blockOf.TryGetValue(_nodes[i], out var reader) && reader.Blockable
+                    && (_nodes[i] == reader.Conv && reader.Conv.Inputs.Count(n => n == block.Output) == 1 && reader.Conv.Inputs[0] == block.Output
+                        || reader.Residual == block.Output && _nodes[i] != reader.Conv));
         var productAt = new Dictionary<OnnxNode, MatmulBlock>();
         foreach (var matmul in _nodes.Where(n => n.OpType == "MatMul" && n.Inputs.Length == 2))
         {
@@ -299,29 +332,65 @@ public sealed partial class OnnxModule
         return bn.Inputs.Skip(1).Take(4).All(name => _weights.TryGetValue(name, out var t) && t.Numel == channels);
     }
 
+    // Whether the direct kernel can take the Conv on blocked-channel activations: whole blocks of this machine's size
+    // (Functional.Conv2dChannelBlock) of input and output channels per group, 2-D, equal strides of 1 or 2. The rest
+    // (the input's size, the padding) is checked when it runs.
+    private static bool Blockable(OnnxNode conv, Tensor weight)
+    {
+        int block = Functional.Conv2dChannelBlock(weight.DType), groups = conv.SmallInt("group", 1);
+        var strides = conv.SmallInts("strides") ?? [1, 1];
+        return block > 0 && weight.Rank == 4 && groups > 0 && weight.Shape[0] % (groups * block) == 0 && weight.Shape[1] % block == 0
+            && strides is [var sh, var sw] && sh == sw && sh is 1 or 2;
+    }
+
     /// <summary>Whether a run takes the fused plan: evaluation mode, and nothing for autograd to record.</summary>
     private bool Fusing(bool recording) => !Training && !recording;
 
-    private Tensor RunBlock(ConvBlock block, Func<string, Tensor> lookup)
+    /// <summary>Runs a block: its output, and whether it is in the blocked-channel layout (then held in <see cref="RunValues.Blocked"/>).</summary>
+    private (Tensor Output, bool Blocked) RunBlock(ConvBlock block, Dictionary<string, Tensor> values)
     {
         var conv = block.Conv;
+        Tensor lookup(string name) => Lookup(values, name);
         try
         {
-            var x = lookup(conv.Inputs[0]);
             Tensor weight = lookup(conv.Inputs[1]);
             Tensor? bias = conv.Inputs.Length > 2 && conv.Inputs[2] != "" ? lookup(conv.Inputs[2]) : null;
             if (block.Norm is not null) (weight, bias) = Folded(block, weight, bias);
             // A new fold is a new tensor; the Conv's own weight repacks itself when its storage version moves.
             if (!ReferenceEquals(block.Packed?.Weight, weight) && weight.Rank == 4 && weight.DType is DType.Float32 or DType.Float64)
                 block.Packed = new PackedConv2dWeight(weight, conv.SmallInt("group", 1));
+            if (block.Blockable && values is RunValues run && block.Packed is { } packed && RunBlocked(block, run, packed, bias) is { } blocked)
+                return (blocked, true);
             var residual = block.Residual is null ? null : lookup(block.Residual);
-            return OnnxOps.FusedConv(conv, x, weight, bias, residual, block.Relu, block.Packed);
+            return (OnnxOps.FusedConv(conv, lookup(conv.Inputs[0]), weight, bias, residual, block.Relu, block.Packed), false);
         }
         catch (OnnxException e) { throw new OnnxException($"{Source}: {conv.Describe()}: {e.Message}", e); }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException)
         {
             throw new OnnxException($"{Source}: {conv.Describe()}: {e.Message}", e);
         }
+    }
+
+    // The block on blocked-channel activations, where its input is blocked already or its output is to be (the input,
+    // and the residual, reordered then and kept for their other readers); null where it does not run so.
+    private Tensor? RunBlocked(ConvBlock block, RunValues run, PackedConv2dWeight packed, Tensor? bias)
+    {
+        int channels = Functional.Conv2dChannelBlock(packed.Weight.DType);
+        string input = block.Conv.Inputs[0];
+        if (channels == 0 || !BlockedPlan) return null;
+        // The NCHW shape of a value, blocked (of this block size) or not.
+        Shape ShapeOf(string name) => run.Blocked.TryGetValue(name, out var t) && t.Shape[4] == channels
+            ? new Shape(t.Shape[0], t.Shape[1] * channels, t.Shape[2], t.Shape[3]) : Lookup(run, name).Shape;
+        Tensor Blocked(string name) => run.Blocked.TryGetValue(name, out var t) && t.Shape[4] == channels
+            ? t : run.Blocked[name] = Functional.ToChannelBlocks(Lookup(run, name), channels);
+        bool inputBlocked = run.Blocked.TryGetValue(input, out var xb) && xb.Shape[4] == channels;
+        if (!inputBlocked && !block.BlockedOutput) return null;
+        var x = ShapeOf(input);
+        if (x.Rank != 4 || x[1] % channels != 0 || !inputBlocked && Lookup(run, input).DType != packed.Weight.DType) return null;
+        var residual = block.Residual is { } r ? ShapeOf(r) : (Shape?)null;
+        if (residual is { } rs && (rs.Rank != 4 || rs[1] % channels != 0)) return null;
+        return OnnxOps.FusedConvBlocked(block.Conv, x, () => Blocked(input), packed, bias, residual,
+            () => block.Residual is null ? null : Blocked(block.Residual), block.Relu);
     }
 
     private Tensor RunProduct(MatmulBlock block, Func<string, Tensor> lookup)

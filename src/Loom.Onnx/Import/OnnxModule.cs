@@ -144,7 +144,7 @@ public sealed partial class OnnxModule : Module<Tensor, Tensor>, IOnnxExportable
     public IReadOnlyDictionary<string, Tensor> Run(IReadOnlyDictionary<string, Tensor> inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        var values = new Dictionary<string, Tensor>();
+        var values = new RunValues();
         foreach (var input in Inputs)
         {
             if (!inputs.TryGetValue(input.Name, out var t))
@@ -165,15 +165,24 @@ public sealed partial class OnnxModule : Module<Tensor, Tensor>, IOnnxExportable
         {
             var step = fused ? _plan[i] : new PlanStep(_nodes[i], null);
             Tensor[] results;
-            if (step.Block is { } block) results = [RunBlock(block, name => Lookup(values, name))];
+            bool blocked = false;
+            if (step.Block is { } block)
+            {
+                (var y, blocked) = RunBlock(block, values);
+                results = [y];
+            }
             else if (step.Product is { } product) results = [RunProduct(product, name => Lookup(values, name))];
             else if (step.Norm is { } norm) results = [RunNorm(norm, name => Lookup(values, name))];
             else results = RunNode(step.Node!, step.Node!.Inputs.Select(name => name == "" ? null : Lookup(values, name)).ToArray(), Training);
             // Drop what no later node reads, so inference holds only the live activations (autograd keeps what backward needs).
             foreach (var name in step.Inputs)
-                if (name != "" && lastUse.GetValueOrDefault(name, -1) == i && !outputNames.Contains(name)) values.Remove(name);
+                if (name != "" && lastUse.GetValueOrDefault(name, -1) == i && !outputNames.Contains(name))
+                {
+                    values.Remove(name);
+                    values.Blocked.Remove(name);
+                }
             for (int k = 0; k < step.Outputs.Length; k++)
-                if (step.Outputs[k] != "") values[step.Outputs[k]] = results[k];
+                if (step.Outputs[k] != "") (blocked ? values.Blocked : values)[step.Outputs[k]] = results[k];
         }
         return Outputs.ToDictionary(o => o.Name, o => scope is null ? Lookup(values, o.Name) : KeepComputed(Lookup(values, o.Name), inputs));
     }
@@ -253,6 +262,7 @@ public sealed partial class OnnxModule : Module<Tensor, Tensor>, IOnnxExportable
 
     private Tensor Lookup(Dictionary<string, Tensor> values, string name) =>
         values.TryGetValue(name, out var t) ? t
+        : values is RunValues run && run.Blocked.TryGetValue(name, out var blocked) ? values[name] = Functional.FromChannelBlocks(blocked)
         : _weights.TryGetValue(name, out var w) ? w
         : _constants.TryGetValue(name, out var c) ? c
         : throw new OnnxException($"{Source}: value '{name}' is not available");

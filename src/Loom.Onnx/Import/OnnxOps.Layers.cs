@@ -29,16 +29,18 @@ internal static partial class OnnxOps
     /// <summary>Kernel geometry shared by Conv, ConvTranspose and the pools, for 1-D or 2-D spatial inputs.</summary>
     private readonly record struct Window(int[] Kernel, int[] Strides, int[] Dilations, int[] Begin, int[] End);
 
-    private static Window ReadWindow(OnnxNode n, Tensor x, int[]? kernelFromWeight)
+    private static Window ReadWindow(OnnxNode n, Tensor x, int[]? kernelFromWeight) => ReadWindow(n, x.Shape, kernelFromWeight);
+
+    private static Window ReadWindow(OnnxNode n, Shape x, int[]? kernelFromWeight)
     {
         int spatial = x.Rank - 2;
-        if (spatial is not (1 or 2)) throw new OnnxException($"only 1-D and 2-D inputs are supported, got shape {x.Shape}");
+        if (spatial is not (1 or 2)) throw new OnnxException($"only 1-D and 2-D inputs are supported, got shape {x}");
         var kernel = n.SmallInts("kernel_shape") ?? kernelFromWeight ?? throw new OnnxException("attribute 'kernel_shape' is missing");
         var strides = n.SmallInts("strides") ?? Enumerable.Repeat(1, spatial).ToArray();
         var dilations = n.SmallInts("dilations") ?? Enumerable.Repeat(1, spatial).ToArray();
         var pads = n.SmallInts("pads") ?? new int[2 * spatial];
         if (kernel.Length != spatial || strides.Length != spatial || dilations.Length != spatial || pads.Length != 2 * spatial)
-            throw new OnnxException($"kernel_shape, strides, dilations and pads must match the {spatial} spatial dimensions of {x.Shape}");
+            throw new OnnxException($"kernel_shape, strides, dilations and pads must match the {spatial} spatial dimensions of {x}");
         if (kernel.Any(k => k <= 0) || strides.Any(s => s <= 0) || dilations.Any(d => d <= 0) || pads.Any(p => p < 0))
             throw new OnnxException("kernel sizes, strides and dilations must be positive and pads non-negative");
         var begin = pads[..spatial];
@@ -47,7 +49,7 @@ internal static partial class OnnxOps
         if (autoPad is "SAME_UPPER" or "SAME_LOWER")
             for (int i = 0; i < spatial; i++)
             {
-                int size = x.Shape[2 + i], outSize = (size + strides[i] - 1) / strides[i];
+                int size = x[2 + i], outSize = (size + strides[i] - 1) / strides[i];
                 int total = Math.Max(0, (outSize - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - size);
                 begin[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
                 end[i] = total - begin[i];
@@ -141,11 +143,36 @@ internal static partial class OnnxOps
         return relu ? y.Relu() : y;
     }
 
-    /// <summary>ONNX's output size of a convolution along spatial axis i (floor mode).</summary>
-    private static int ConvOutSize(Tensor x, Window w, int i)
+    /// <summary>
+    /// The fused convolution of <see cref="FusedConv"/> on activations in the blocked-channel layout of b channels
+    /// (<see cref="Functional.Conv2dBlocked"/>): the input [N, C / b, H, W, b] (of NCHW shape <paramref name="x"/>), the
+    /// residual, if any, and the output in that layout. Null where the Conv is not a 2-D one with the packed group
+    /// count whose padding maps onto symmetric padding without a crop (see the note at the top), or the residual does not
+    /// have the output's shape (the caller then runs <see cref="FusedConv"/>); the operands are fetched (reordered) only
+    /// when it runs.
+    /// </summary>
+    public static Tensor? FusedConvBlocked(OnnxNode n, Shape x, Func<Tensor> input, PackedConv2dWeight packed, Tensor? bias,
+        Shape? residual, Func<Tensor?> blockedResidual, bool relu)
     {
-        long span = x.Shape[2 + i] + w.Begin[i] + w.End[i] - ((long)(w.Kernel[i] - 1) * w.Dilations[i] + 1);
-        if (span < 0) throw new OnnxException($"the kernel is larger than the padded input {x.Shape}");
+        var weight = packed.Weight;
+        if (x.Rank != 4 || weight.Rank != 4 || packed.Groups != n.SmallInt("group", 1)) return null;
+        var w = ReadWindow(n, x, weight.Shape.Dims[2..].ToArray());
+        var outShape = new Shape(x[0], weight.Shape[0], ConvOutSize(x, w, 0), ConvOutSize(x, w, 1));
+        for (int i = 0; i < 2; i++)
+            if (w.End[i] > w.Begin[i] || ConvOutSize(x, w with { End = w.Begin }, i) != outShape[2 + i]) return null;
+        if (residual is { } r && r != outShape) return null;
+        return Functional.Conv2dBlocked(input(), packed, bias, Pair(w.Strides, 1), Pair(w.Begin, 0), Pair(w.Dilations, 1),
+            relu ? Activation.Relu : Activation.None, blockedResidual());
+    }
+
+    /// <summary>ONNX's output size of a convolution along spatial axis i (floor mode).</summary>
+    private static int ConvOutSize(Tensor x, Window w, int i) => ConvOutSize(x.Shape, w, i);
+
+    /// <summary>ONNX's output size of a convolution along spatial axis i (floor mode).</summary>
+    private static int ConvOutSize(Shape x, Window w, int i)
+    {
+        long span = x[2 + i] + w.Begin[i] + w.End[i] - ((long)(w.Kernel[i] - 1) * w.Dilations[i] + 1);
+        if (span < 0) throw new OnnxException($"the kernel is larger than the padded input {x}");
         return (int)(span / w.Strides[i] + 1);
     }
 

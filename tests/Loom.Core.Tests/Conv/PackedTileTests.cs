@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace Loom.Tests.Conv;
 
 /// <summary>
@@ -43,10 +45,7 @@ public class PackedTileTests
     [MemberData(nameof(Cases))]
     public void Both_tiles_match_the_float64_oracle_with_bias_residual_and_relu(int[] c)
     {
-        var x = TestTensors.Randn(1, DType.Float64, c[0], c[1], c[2], c[3]);
-        var w = TestTensors.Randn(2, DType.Float64, c[4], c[1] / c[8], c[5], c[5]);
-        var b = TestTensors.Randn(3, DType.Float64, c[4]);
-        (int, int) stride = (c[6], c[6]), pad = (c[7], c[7]);
+        var (x, w, b, stride, pad) = Operands(c, DType.Float64);
         var conv = ConvOracle.Conv2d(x, w, b, stride, pad, (1, 1), c[8]);
         var residual = TestTensors.Randn(4, DType.Float64, conv.Shape.ToArray());
         var packed = new PackedConv2dWeight(w, c[8]);
@@ -71,10 +70,7 @@ public class PackedTileTests
     [MemberData(nameof(Cases))]
     public void Row_tiles_give_the_bits_of_column_tiles_and_of_the_unpacked_kernel(int[] c)
     {
-        var x = TestTensors.Randn(1, DType.Float32, c[0], c[1], c[2], c[3]);
-        var w = TestTensors.Randn(2, DType.Float32, c[4], c[1] / c[8], c[5], c[5]);
-        var b = TestTensors.Randn(3, DType.Float32, c[4]);
-        (int, int) stride = (c[6], c[6]), pad = (c[7], c[7]);
+        var (x, w, b, stride, pad) = Operands(c, DType.Float32);
         var packed = new PackedConv2dWeight(w, c[8]);
         var residual = TestTensors.Randn(4, DType.Float32, Functional.Conv2d(x, w, b, stride, pad, (1, 1), c[8]).Shape.ToArray());
         GlobalSettings.WithThreads(2, () =>
@@ -130,7 +126,119 @@ public class PackedTileTests
             Assert.Equal(expected.Select(float.IsNaN), actual.Select(float.IsNaN));
             Assert.Equal(expected.Where(v => !float.IsNaN(v)), actual.Where(v => !float.IsNaN(v)));
         }
+        var packed16 = new PackedConv2dWeight(w.Repeat(4, 1, 1, 1).Narrow(0, 0, 16));
+        var expected16 = Functional.Conv2d(x, packed16.Weight, null, padding: 1).Relu().ToArray<float>();
+        var blocked = Functional.FromChannelBlocks(Functional.Conv2dBlocked(Functional.ToChannelBlocks(x, 16), packed16, null, (1, 1), (1, 1), (1, 1), Activation.Relu))
+            .ToArray<float>();
+        Assert.Equal(expected16.Select(float.IsNaN), blocked.Select(float.IsNaN));
+        Assert.Equal(expected16.Where(v => !float.IsNaN(v)), blocked.Where(v => !float.IsNaN(v)));
     }
+
+    // N, C, H, W, OutC, k, stride, pad, groups: whole blocks of 16 (and so of 8) input and output channels per group.
+    public static TheoryData<int[]> BlockedCases => new()
+    {
+        new[] { 1, 32, 9, 17, 64, 3, 1, 1, 1 },  // two blocks in, four out; row chunks 6 + 6 + 5
+        new[] { 1, 16, 15, 13, 48, 3, 2, 1, 1 }, // stride 2, odd input; 48 outputs: a last pair of blocks with one block
+        new[] { 1, 32, 6, 40, 32, 3, 1, 1, 2 },  // 2 groups of 16 channels in and out
+        new[] { 3, 16, 11, 10, 32, 1, 2, 0, 1 }, // strided 1×1 at batch 3: threads take images
+        new[] { 1, 16, 7, 23, 16, 5, 1, 2, 1 },  // 5×5, padding 2, one block out
+        new[] { 1, 48, 4, 4, 64, 3, 1, 1, 1 },   // 4 × 4 outputs, three blocks in
+    };
+
+    [Theory]
+    [MemberData(nameof(BlockedCases))]
+    public void The_blocked_layout_matches_the_float64_oracle_with_bias_residual_and_relu(int[] c)
+    {
+        var (x, w, b, stride, pad) = Operands(c, DType.Float64);
+        var conv = ConvOracle.Conv2d(x, w, b, stride, pad, (1, 1), c[8]);
+        var residual = TestTensors.Randn(4, DType.Float64, conv.Shape.ToArray());
+        var packed = new PackedConv2dWeight(w, c[8]);
+        // The machine's block (the direct kernel) where there is one, else blocks of 8 (the reordering fallback).
+        int block = Functional.Conv2dChannelBlock(DType.Float64) is > 0 and var lanes ? lanes : 8;
+        Assert.Equal(Vector512.IsHardwareAccelerated ? 8 : 0, Functional.Conv2dChannelBlock(DType.Float64));
+        Assert.Equal(Vector512.IsHardwareAccelerated ? 16 : 0, Functional.Conv2dChannelBlock(DType.Float32));
+        var xb = Functional.ToChannelBlocks(x, block);
+        var rb = Functional.ToChannelBlocks(residual, block);
+        foreach (int threads in new[] { 1, 3 })
+        {
+            GlobalSettings.WithThreads(threads, () =>
+            {
+                var y = Functional.Conv2dBlocked(xb, packed, b, stride, pad, (1, 1), Activation.Relu, rb);
+                Assert.Equal(new Shape(c[0], c[4] / block, conv.Shape[2], conv.Shape[3], block), y.Shape);
+                TensorAssert.Close(conv.Add(residual).Relu(), Functional.FromChannelBlocks(y), 1e-12, 1e-12);
+                TensorAssert.Close(conv.Sub(b.Reshape(1, c[4], 1, 1)), Functional.FromChannelBlocks(Functional.Conv2dBlocked(xb, packed, null, stride, pad, (1, 1))), 1e-12, 1e-12);
+                TensorAssert.Close(conv.Tanh(), Functional.FromChannelBlocks(Functional.Conv2dBlocked(xb, packed, b, stride, pad, (1, 1), Activation.Tanh)), 1e-12, 1e-12);
+            });
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(BlockedCases))]
+    public void The_blocked_layout_gives_the_bits_of_the_nchw_convolution(int[] c)
+    {
+        var (x, w, b, stride, pad) = Operands(c, DType.Float32);
+        var packed = new PackedConv2dWeight(w, c[8]);
+        var residual = TestTensors.Randn(4, DType.Float32, Functional.Conv2d(x, w, b, stride, pad, (1, 1), c[8]).Shape.ToArray());
+        var g = new Conv2dGeometry(c[0], c[1], c[2], c[3], c[4], residual.Shape[2], residual.Shape[3], c[5], c[5], c[6], c[6], c[7], c[7], 1, 1, c[8]);
+        Assert.Equal(Vector512.IsHardwareAccelerated, DirectConv<float>.AppliesBlockedLayout(g));
+        // 16 channels a block: the direct kernel where it applies; 8: the NCHW convolution between reorders.
+        foreach (int block in new[] { 16, 8 })
+            GlobalSettings.WithThreads(2, () =>
+            {
+                var expected = WithTiles(Tiles.Blocked, () => Functional.Conv2d(x, packed, b, stride, pad, (1, 1), Activation.Relu, residual));
+                var y = Functional.Conv2dBlocked(Functional.ToChannelBlocks(x, block), packed, b, stride, pad, (1, 1), Activation.Relu,
+                    Functional.ToChannelBlocks(residual, block));
+                Assert.Equal(expected.ToArray<float>(), Functional.FromChannelBlocks(y).ToArray<float>());
+            });
+    }
+
+    [Fact]
+    public void Channel_blocks_put_channel_c_at_block_c_div_b_lane_c_mod_b_and_back()
+    {
+        var x = Tensor.Arange(0, 2 * 6 * 2 * 3, 1, DType.Float32).Reshape(2, 6, 2, 3);
+        var xb = Functional.ToChannelBlocks(x, 3);
+        Assert.Equal(new Shape(2, 2, 2, 3, 3), xb.Shape);
+        var values = xb.ToArray<float>();
+        for (int n = 0; n < 2; n++)
+            for (int ch = 0; ch < 6; ch++)
+                for (int h = 0; h < 2; h++)
+                    for (int w = 0; w < 3; w++)
+                        Assert.Equal(((n * 6 + ch) * 2 + h) * 3 + w, values[(((n * 2 + ch / 3) * 2 + h) * 3 + w) * 3 + ch % 3]);
+        Assert.Equal(x.ToArray<float>(), Functional.FromChannelBlocks(xb).ToArray<float>());
+        // 16 float channels (transposed in registers with AVX-512): planes of 35 (two 16 × 16 blocks and a ragged one), batch 2.
+        var wide = TestTensors.Randn(5, DType.Float32, 2, 48, 5, 7);
+        Assert.Equal(wide.Reshape(2, 3, 16, 5, 7).Permute(0, 1, 3, 4, 2).Contiguous().ToArray<float>(), Functional.ToChannelBlocks(wide, 16).ToArray<float>());
+        Assert.Equal(wide.ToArray<float>(), Functional.FromChannelBlocks(Functional.ToChannelBlocks(wide, 16)).ToArray<float>());
+        Assert.Throws<ArgumentException>(() => Functional.ToChannelBlocks(x, 4));
+        Assert.Throws<ArgumentException>(() => Functional.FromChannelBlocks(x));
+        var packed = new PackedConv2dWeight(Tensor.Randn(new Shape(4, 6, 1, 1), new Loom.Random.Generator(1)));
+        // 4 output channels do not fill blocks of 3; a residual of the wrong shape.
+        Assert.Throws<ArgumentException>(() => Functional.Conv2dBlocked(xb, packed, null, (1, 1), (0, 0), (1, 1)));
+        var packed6 = new PackedConv2dWeight(Tensor.Randn(new Shape(6, 6, 1, 1), new Loom.Random.Generator(2)));
+        Assert.Throws<ArgumentException>(() => Functional.Conv2dBlocked(xb, packed6, null, (1, 1), (0, 0), (1, 1), Activation.None, xb.Narrow(4, 0, 2)));
+    }
+
+    [Fact]
+    public void The_blocked_convolution_takes_gradients_through_the_nchw_one()
+    {
+        var x = TestTensors.Randn(1, DType.Float64, 1, 16, 5, 6).RequiresGrad_();
+        var w = TestTensors.Randn(2, DType.Float64, 16, 16, 3, 3).RequiresGrad_();
+        var packed = new PackedConv2dWeight(w);
+        int block = 8;
+        Functional.FromChannelBlocks(Functional.Conv2dBlocked(Functional.ToChannelBlocks(x, block), packed, null, (2, 2), (1, 1), (1, 1), Activation.Relu))
+            .Square().Sum().Backward();
+        var (gx, gw) = (x.Grad!.Clone(), w.Grad!.Clone());
+        x.Grad = null;
+        w.Grad = null;
+        Functional.Conv2d(x, w, null, (2, 2), (1, 1), (1, 1), 1, Activation.Relu).Square().Sum().Backward();
+        TensorAssert.Close(x.Grad!, gx, 1e-12, 1e-12);
+        TensorAssert.Close(w.Grad!, gw, 1e-12, 1e-12);
+    }
+
+    /// <summary>A case's input, weight and bias (seeds 1, 2, 3) in <paramref name="dtype"/>, with its stride and padding.</summary>
+    private static (Tensor X, Tensor W, Tensor B, (int, int) Stride, (int, int) Pad) Operands(int[] c, DType dtype) =>
+        (TestTensors.Randn(1, dtype, c[0], c[1], c[2], c[3]), TestTensors.Randn(2, dtype, c[4], c[1] / c[8], c[5], c[5]), TestTensors.Randn(3, dtype, c[4]),
+         (c[6], c[6]), (c[7], c[7]));
 
     private static void WithTiles(Tiles tiles, Action action) => WithTiles(tiles, () =>
     {
