@@ -124,24 +124,46 @@ public static partial class Functional
             // A parameter whose gradient array exists (a loop that zeroes rather than drops gradients) gets its
             // contribution written straight into it, with beta = 0 after a deferred ZeroGrad and 1 otherwise: a
             // temporary would cost GPT-2's step 500 MB written, then read twice and written again by the add.
+            Tensor? db = null, biasTarget = null;
+            bool accumulateBias = false;
+            if (NeedsGrad(2))
+            {
+                biasTarget = Inputs[2]!.InPlaceGradTarget(Shape.Wrap([outFeatures]), dy.DType, out bool assign);
+                db = biasTarget ?? (gradBias = Tensor.Empty(Shape.Wrap([outFeatures]), dy.DType));
+                accumulateBias = biasTarget is not null && !assign;
+            }
+            bool biasSummed = false;
             if (NeedsGrad(1))
             {
                 var x = _x!.Value;
                 var shape = Shape.Wrap([outFeatures, x.Shape[1]]);
                 var target = Inputs[1]!.InPlaceGradTarget(shape, x.DType, out bool assign);
                 var dw = target ?? (gradWeight = Tensor.Empty(shape, x.DType));
-                MatrixOperand.Multiply(g.Transposed, MatrixOperand.Of(x, []), MatrixOperand.Of(dw, []), [], accumulate: target is not null && !assign);
+                bool accumulate = target is not null && !assign;
+                if (db is not null)
+                {
+                    // The bias gradient, dy's column sums, is added as the weight gradient's GEMM packs dyᵀ (same bits
+                    // as summing dy's rows in order): no pass over dy of its own, on every thread that packs.
+                    if (!accumulateBias && db.DType == DType.Float32) db.Data<float>().Clear();
+                    else if (!accumulateBias) db.Data<double>().Clear();
+                    MatrixOperand.MultiplyWithColumnSums(g.Transposed, MatrixOperand.Of(x, []), MatrixOperand.Of(dw, []), accumulate, db);
+                    biasSummed = true;
+                }
+                else
+                {
+                    MatrixOperand.Multiply(g.Transposed, MatrixOperand.Of(x, []), MatrixOperand.Of(dw, []), [], accumulate);
+                }
                 if (target is not null) Inputs[1]!.GradWritten();
             }
-            if (NeedsGrad(2))
+            if (db is not null)
             {
-                var rows = dy.Contiguous();
-                var target = Inputs[2]!.InPlaceGradTarget(Shape.Wrap([outFeatures]), rows.DType, out bool assign);
-                var db = target ?? (gradBias = Tensor.Empty(Shape.Wrap([outFeatures]), rows.DType));
-                bool accumulate = target is not null && !assign;
-                if (rows.DType == DType.Float32) BiasKernels.ColumnSums<float>(rows.Data<float>(), db.Data<float>(), accumulate);
-                else BiasKernels.ColumnSums<double>(rows.Data<double>(), db.Data<double>(), accumulate);
-                if (target is not null) Inputs[2]!.GradWritten();
+                if (!biasSummed)
+                {
+                    var rows = dy.Contiguous();
+                    if (rows.DType == DType.Float32) BiasKernels.ColumnSums<float>(rows.Data<float>(), db.Data<float>(), accumulateBias);
+                    else BiasKernels.ColumnSums<double>(rows.Data<double>(), db.Data<double>(), accumulateBias);
+                }
+                if (biasTarget is not null) Inputs[2]!.GradWritten();
             }
             return [gradInput, gradWeight, gradBias];
         }
