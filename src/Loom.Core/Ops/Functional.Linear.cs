@@ -140,7 +140,7 @@ public static partial class Functional
                 var target = Inputs[1]!.InPlaceGradTarget(shape, x.DType, out bool assign);
                 var dw = target ?? (gradWeight = Tensor.Empty(shape, x.DType));
                 bool accumulate = target is not null && !assign;
-                if (db is not null)
+                if (db is not null && !g.Trans) // dy stored by rows (a transposed view of it takes the plain path)
                 {
                     // The bias gradient, dy's column sums, is added as the weight gradient's GEMM packs dyᵀ (same bits
                     // as summing dy's rows in order): no pass over dy of its own, on every thread that packs.
