@@ -130,22 +130,55 @@ public static class Gemm
         Run(op, transA, transB, m, n, k, T.One, a, lda, 0, b, ldb, 0, T.Zero, c, ldc, 0, 1, bias, activation, activated);
     }
 
+    /// <summary>
+    /// C = alpha · Aᵀ · op(B) + beta · C with A stored [k, m], and <paramref name="columnSumsOfA"/>[i] += Σ_p A[p, i],
+    /// added a row of A at a time in order of p (the bits of summing A's rows one after the other), as GEMM packs those
+    /// rows, on the thread that packs them: the bias gradient of a linear layer beside its weight gradient dyᵀ·x,
+    /// without a pass over dy of its own.
+    /// </summary>
+    internal static void GemmTransposedAWithColumnSums<T>(bool transB, int m, int n, int k, T alpha,
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc, Span<T> columnSumsOfA)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        const string op = "gemm_column_sums";
+        if (columnSumsOfA.Length < m)
+            throw new ArgumentException($"{op}: the column sums have {columnSumsOfA.Length} elements, Aᵀ has {m} rows");
+        if (n == 0)
+        {
+            // No product to pack A for.
+            for (int p = 0; p < k; p++) TensorPrimitives.Add(columnSumsOfA[..m], a.Slice(p * lda, m), columnSumsOfA[..m]);
+            return;
+        }
+        Run(op, true, transB, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, 1, rowSumsOfA: columnSumsOfA);
+    }
+
+    /// <summary>Adds rows [p0, p0 + depth) of the stored A (op(A) = Aᵀ), columns [i0, i0 + rows), to the problem's row sums of op(A), in order of p.</summary>
+    internal static unsafe void AddToRowSumsOfA<T>(in GemmProblem<T> p, int i0, int rows, int p0, int depth)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var sums = new Span<T>(p.RowSumsOfA + i0, rows);
+        for (int q = p0; q < p0 + depth; q++)
+            TensorPrimitives.Add(sums, new ReadOnlySpan<T>(p.A + q * p.Lda + i0, rows), sums);
+    }
+
     private static unsafe void Run<T>(string op, bool transA, bool transB, int m, int n, int k, T alpha,
         ReadOnlySpan<T> a, int lda, int strideA, ReadOnlySpan<T> b, int ldb, int strideB,
         T beta, Span<T> c, int ldc, int strideC, int batchCount,
-        ReadOnlySpan<T> bias = default, Activation activation = Activation.None, Span<T> activated = default)
+        ReadOnlySpan<T> bias = default, Activation activation = Activation.None, Span<T> activated = default,
+        Span<T> rowSumsOfA = default)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Validate(op, transA, transB, m, n, k, a.Length, lda, strideA, b.Length, ldb, strideB, c.Length, ldc, strideC, batchCount);
         if (m == 0 || n == 0 || batchCount == 0) return;
         var path = ActivePath;
-        fixed (T* pa = a, pb = b, pc = c, pBias = bias, pActivated = activated)
+        fixed (T* pa = a, pb = b, pc = c, pBias = bias, pActivated = activated, pSums = rowSumsOfA)
         {
             var problem = new GemmProblem<T>
             {
                 TransA = transA, TransB = transB, M = m, N = n, K = k, Alpha = alpha, Beta = beta,
                 A = pa, B = pb, C = pc, Lda = lda, Ldb = ldb, Ldc = ldc,
                 Epilogue = new GemmEpilogue<T> { Bias = pBias, Activation = activation, Activated = pActivated },
+                RowSumsOfA = pSums,
             };
             long flops = 2L * m * n * k;
             int threads = flops < ParallelThresholdFlops ? 1 : Threads.Count;
@@ -186,6 +219,15 @@ public static class Gemm
     private static unsafe void Dispatch<T>(GemmPath path, in GemmProblem<T> p, int threads)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (p.RowSumsOfA != null && (p.K == 0 || T.IsZero(p.Alpha) || GemmVector.Applies(p)))
+        {
+            // These paths do not pack A (or do not read it): sum its rows here.
+            AddToRowSumsOfA(p, 0, p.M, 0, p.K);
+            var rest = p;
+            rest.RowSumsOfA = null;
+            Dispatch(path, rest, threads);
+            return;
+        }
         if (p.K == 0 || T.IsZero(p.Alpha))
         {
             ScaleC(p);

@@ -221,6 +221,8 @@ internal static unsafe partial class GemmDriver<T, TKernel>
                     {
                         int kcCur = Math.Min(kc, p.K - pc);
                         GemmPacking.PackA(p.TransA, p.AAt(ic, pc), p.Lda, mcCur, kcCur, TKernel.MR, aPack, 0, (mcCur + TKernel.MR - 1) / TKernel.MR);
+                        // The rows just packed are still in L2: a linear layer's bias gradient costs no pass over dy of its own.
+                        if (p.RowSumsOfA != null) Gemm.AddToRowSumsOfA(p, ic, mcCur, pc, kcCur);
                         ComputeColumns(p, b, aPack, ic, mcCur, pc, kcCur, 0, p.N);
                     }
                 }

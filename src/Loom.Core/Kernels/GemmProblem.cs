@@ -12,6 +12,12 @@ internal unsafe struct GemmProblem<T> where T : unmanaged
     /// <summary>Bias and activation applied to C after the product (C = alpha · op(A) · op(B) + beta · C first).</summary>
     public GemmEpilogue<T> Epilogue;
 
+    /// <summary>
+    /// With op(A) = Aᵀ: RowSumsOfA[i] += Σ_p op(A)[i, p], added row p of the stored A at a time in order of p (a column
+    /// sum of A as stored), by the thread that packs those rows; null: none.
+    /// </summary>
+    public T* RowSumsOfA;
+
     /// <summary>Pointer to op(A)[i, p].</summary>
     public readonly T* AAt(int i, int p) => TransA ? A + p * Lda + i : A + i * Lda + p;
 
@@ -36,6 +42,7 @@ internal unsafe struct GemmProblem<T> where T : unmanaged
         sub.A = AAt(i0, 0);
         sub.C = C + i0 * Ldc;
         if (Epilogue.Activated != null) sub.Epilogue.Activated = Epilogue.Activated + i0 * Ldc;
+        if (RowSumsOfA != null) sub.RowSumsOfA = RowSumsOfA + i0;
         return sub;
     }
 
@@ -48,6 +55,7 @@ internal unsafe struct GemmProblem<T> where T : unmanaged
         sub.C = C + j0;
         if (Epilogue.Bias != null) sub.Epilogue.Bias = Epilogue.Bias + j0;
         if (Epilogue.Activated != null) sub.Epilogue.Activated = Epilogue.Activated + j0;
+        if (j0 > 0) sub.RowSumsOfA = null; // the rectangle holding the first columns sums these rows of A
         return sub;
     }
 }

@@ -125,6 +125,14 @@ public static partial class Functional
             // A parameter whose gradient array exists (a loop that zeroes rather than drops gradients) gets its
             // contribution written straight into it, with beta = 0 after a deferred ZeroGrad and 1 otherwise: a
             // temporary would cost GPT-2's step 500 MB written, then read twice and written again by the add.
+            Tensor? biasTarget = null;
+            bool accumulateBias = false;
+            if (NeedsGrad(2))
+            {
+                biasTarget = Inputs[2]!.InPlaceGradTarget(Shape.Wrap([outFeatures]), dy.DType, out bool assign);
+                products.Bias = biasTarget ?? (gradBias = Tensor.Empty(Shape.Wrap([outFeatures]), dy.DType));
+                accumulateBias = biasTarget is not null && !assign;
+            }
             Tensor? weightTarget = null;
             if (NeedsGrad(1))
             {
@@ -134,6 +142,14 @@ public static partial class Functional
                 var dw = weightTarget ?? (gradWeight = Tensor.Empty(shape, x.DType));
                 products.Dw = (g.Transposed, MatrixOperand.Of(x, []), MatrixOperand.Of(dw, []));
                 products.AccumulateDw = weightTarget is not null && !assign;
+                // The bias gradient, dy's column sums, is added as the weight gradient's GEMM packs dyᵀ (same bits as
+                // summing dy's rows in order): no pass over dy of its own. dy stored by columns (a transposed view)
+                // keeps the separate sums below.
+                if (products.Bias is { } db && !g.Trans)
+                {
+                    if (!accumulateBias) ClearSums(db);
+                    products.SumBiasInDw = true;
+                }
             }
             if (products.Dx.HasValue && products.Dw.HasValue && SideBySide(2L * dy.Shape[0] * outFeatures * _inputShape.Dims[^1]))
                 ParallelHelper.For(2, 1, products, static (p, start, end) =>
@@ -146,15 +162,15 @@ public static partial class Functional
                 products.Run(1);
             }
             if (weightTarget is not null) Inputs[1]!.GradWritten();
-            if (NeedsGrad(2))
+            if (products.Bias is { } bias)
             {
-                var rows = dy.Contiguous();
-                var target = Inputs[2]!.InPlaceGradTarget(Shape.Wrap([outFeatures]), rows.DType, out bool assign);
-                var db = target ?? (gradBias = Tensor.Empty(Shape.Wrap([outFeatures]), rows.DType));
-                bool accumulate = target is not null && !assign;
-                if (rows.DType == DType.Float32) BiasKernels.ColumnSums<float>(rows.Data<float>(), db.Data<float>(), accumulate);
-                else BiasKernels.ColumnSums<double>(rows.Data<double>(), db.Data<double>(), accumulate);
-                if (target is not null) Inputs[2]!.GradWritten();
+                if (!products.SumBiasInDw)
+                {
+                    var rows = dy.Contiguous();
+                    if (rows.DType == DType.Float32) BiasKernels.ColumnSums<float>(rows.Data<float>(), bias.Data<float>(), accumulateBias);
+                    else BiasKernels.ColumnSums<double>(rows.Data<double>(), bias.Data<double>(), accumulateBias);
+                }
+                if (biasTarget is not null) Inputs[2]!.GradWritten();
             }
             return [gradInput, gradWeight, gradBias];
         }
@@ -168,17 +184,30 @@ public static partial class Functional
         /// </summary>
         private static bool SideBySide(long flopsEach) => Threads.Count == 2 && flopsEach >= MatrixOperand.ParallelFlops;
 
-        /// <summary>The input and weight gradient products of one backward: dx = dz · W (0) and dW = dzᵀ · x (1).</summary>
+        /// <summary>
+        /// The input and weight gradient products of one backward: dx = dz · W (0) and dW = dzᵀ · x (1), the latter
+        /// also summing the bias gradient when <see cref="SumBiasInDw"/>.
+        /// </summary>
         private struct Products
         {
             public (MatrixOperand A, MatrixOperand B, MatrixOperand C)? Dx, Dw;
-            public bool AccumulateDw;
+            public bool AccumulateDw, SumBiasInDw;
+            public Tensor? Bias;
 
             public readonly void Run(int which)
             {
                 if ((which == 0 ? Dx : Dw) is not { } product) return;
-                MatrixOperand.Multiply(product.A, product.B, product.C, [], accumulate: which == 1 && AccumulateDw);
+                if (which == 1 && SumBiasInDw)
+                    MatrixOperand.MultiplyWithColumnSums(product.A, product.B, product.C, AccumulateDw, Bias!);
+                else
+                    MatrixOperand.Multiply(product.A, product.B, product.C, [], accumulate: which == 1 && AccumulateDw);
             }
+        }
+
+        private static void ClearSums(Tensor sums)
+        {
+            if (sums.DType == DType.Float32) sums.Data<float>().Clear();
+            else sums.Data<double>().Clear();
         }
 
         /// <summary>dz = dy ⊙ act'(·) through the same fused kernels as the activations' own backward.</summary>

@@ -109,6 +109,38 @@ internal readonly record struct MatrixOperand(Tensor Source, int Offset, int Row
             bias is null ? default : bias.Data<T>(), activation, activated is null ? default : activated.Data<T>());
     }
 
+    /// <summary>
+    /// C = op(A) · op(B) (C += … when <paramref name="accumulate"/>) for single matrices with op(A) = Aᵀ, and
+    /// <paramref name="columnSums"/>[i] += Σ_p A[p, i] over A as stored, with the bits of adding A's rows in order
+    /// (see <see cref="Gemm.GemmTransposedAWithColumnSums{T}"/>). C and the sums are contiguous.
+    /// </summary>
+    public static void MultiplyWithColumnSums(MatrixOperand a, MatrixOperand b, MatrixOperand c, bool accumulate, Tensor columnSums)
+    {
+        if (!a.Trans || a.Cols != b.Rows || a.Rows != c.Rows || b.Cols != c.Cols || c.Trans || columnSums.Numel != a.Rows)
+            throw new ArgumentException($"matmul: internal shape mismatch Aᵀ [{a.Rows}, {a.Cols}]·[{b.Rows}, {b.Cols}] into [{c.Rows}, {c.Cols}] with {columnSums.Numel} sums");
+        switch (c.Source.DType)
+        {
+            case DType.Float32: MultiplyWithColumnSums<float>(a, b, c, accumulate, columnSums); break;
+            case DType.Float64: MultiplyWithColumnSums<double>(a, b, c, accumulate, columnSums); break;
+            default: throw new NotSupportedException($"matmul: dtype {c.Source.DType.Name()} is not supported (float32 or float64 only)");
+        }
+    }
+
+    private static void MultiplyWithColumnSums<T>(MatrixOperand a, MatrixOperand b, MatrixOperand c, bool accumulate, Tensor columnSums)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        int m = a.Rows, k = a.Cols, n = b.Cols;
+        if (m == 0) return;
+        var cSpan = c.Span(c.Source.Array<T>(), c.Offset, c.StoredRows);
+        if (k == 0)
+        {
+            if (!accumulate) for (int i = 0; i < m; i++) cSpan.Slice(i * c.Ld, n).Clear();
+            return;
+        }
+        Gemm.GemmTransposedAWithColumnSums<T>(b.Trans, m, n, k, T.One, a.Span(a.Source.Array<T>(), a.Offset, a.StoredRows), a.Ld,
+            b.Span(b.Source.Array<T>(), b.Offset, b.StoredRows), b.Ld, accumulate ? T.One : T.Zero, cSpan, c.Ld, columnSums.Data<T>());
+    }
+
     // Below this many flops a product stays on one thread: a parallel dispatch costs microseconds.
     internal const long ParallelFlops = 1 << 18;
 

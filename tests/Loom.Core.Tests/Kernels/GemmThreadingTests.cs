@@ -15,6 +15,8 @@ public class GemmThreadingTests
         { 50, 2000, 64, false, true },
         { 130, 130, 1025, true, true },  // several depth blocks
         { 400, 64, 50, false, false },   // rows split; the last panel holds four rows (the four-row tile)
+        { 900, 600, 900, false, false }, // rows split sharing B: 3 depth × 2 column blocks through the two buffers
+        { 700, 650, 800, true, true },   // the same, both operands transposed, a partial last B panel per block
     };
 
     [Theory]

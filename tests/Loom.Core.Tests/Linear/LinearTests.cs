@@ -62,6 +62,9 @@ public class LinearTests
         TensorAssert.GradientsMatch(t => Functional.Linear(t[0], t[1]), x, w);
         TensorAssert.GradientsMatch(t => Functional.Linear(t[0].Transpose(0, 1), t[1]), x, w);
         TensorAssert.GradientsMatch(t => Functional.Linear(t[0], t[1], t[2]).Transpose(0, 2), x, w, b);
+        // The output's gradient reaches the layer as a transposed view (dy stored by columns), which the bias
+        // gradient's sums inside the weight gradient's GEMM do not take.
+        TensorAssert.GradientsMatch(t => Functional.Linear(t[0], t[1], t[2]).Transpose(0, 1), TestTensors.Param(6, 3, 4), w, b);
     }
 
     [Fact]
