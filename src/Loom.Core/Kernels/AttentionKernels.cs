@@ -15,6 +15,8 @@ namespace Loom.Kernels;
 // Each (b, h) owns its own columns of dqkv, so threads never write the same element.
 // The products: float heads whose size is a multiple of 16 run them in place through AttentionTileGemm (no packing;
 // each (b, h) transposes its K, and in backward its V, once, for Q·Kᵀ and dO·Vᵀ); others through Loom's GEMM.
+// The row work between them (max, exponentials, dS, D, clears) on that path is AttentionRows' whole-vector passes;
+// others make a TensorPrimitives / ExpKernels call per row and operation.
 // Masking: causal hides key j from query i when j > i; a key mask hides key j of batch row b everywhere. A query
 // that sees no key at all outputs zeros and passes no gradient (lse = +∞ makes its weights exp(−∞) = 0), where the
 // unfused softmax(−∞, …) gives NaN.
@@ -78,6 +80,7 @@ internal static class AttentionKernels
         sum.Clear();
         // Causal: scores past the diagonal are never read (each row stops at its last visible key), weights there are 0.
         var (columnSkip, depthSkip, _) = Skips(p.Causal);
+        bool fastRows = keysT.Fast; // the row passes of AttentionRows: whole vectors, no call per row and op
         for (int j0 = 0; j0 < keyEnd; j0 += KeyTile)
         {
             int keys = Math.Min(KeyTile, keyEnd - j0);
@@ -88,15 +91,21 @@ internal static class AttentionKernels
                 var row = scores.Slice(r * KeyTile, keys);
                 int seen = Visible(p, i0 + r, j0, keys);
                 if (keyMask != null) HideMasked(row[..seen], new ReadOnlySpan<bool>(keyMask + (long)b * tokens + j0, seen));
-                T rowMax = seen > 0 ? TensorPrimitives.Max(row[..seen]) : T.NegativeInfinity;
+                T rowMax = seen == 0 ? T.NegativeInfinity : fastRows ? RowMax(row, seen) : TensorPrimitives.Max(row[..seen]);
                 T newMax = T.Max(max[r], rowMax);
                 if (T.IsNegativeInfinity(newMax))
                 {
                     row.Clear(); // nothing visible yet: P = 0, and O (zero or untouched) needs no rescale
                     continue;
                 }
-                T rowSum = ExpShifted(row[..seen], newMax);
-                row[seen..].Clear();
+                T rowSum;
+                if (fastRows)
+                    rowSum = RowExpShifted(row, seen, keys, newMax);
+                else
+                {
+                    rowSum = ExpShifted(row[..seen], newMax);
+                    row[seen..].Clear();
+                }
                 T factor = T.Exp(max[r] - newMax); // 0 when max was −∞
                 sum[r] = sum[r] * factor + rowSum;
                 max[r] = newMax;
@@ -119,7 +128,10 @@ internal static class AttentionKernels
                 rowLse[r] = T.PositiveInfinity;
                 continue;
             }
-            TensorPrimitives.Multiply(o, T.One / sum[r], o);
+            if (fastRows)
+                fixed (T* po = o) AttentionRows.Scale((float*)po, d, float.CreateTruncating(T.One / sum[r]));
+            else
+                TensorPrimitives.Multiply(o, T.One / sum[r], o);
             rowLse[r] = max[r] + T.Log(sum[r]);
         }
     }
@@ -169,16 +181,30 @@ internal static class AttentionKernels
         var gradScores = scratch.AsSpan(QueryTile * KeyTile, QueryTile * KeyTile);
         var delta = scratch.AsSpan(2 * QueryTile * KeyTile, tokens);
         int qCol = h * d, kCol = c + h * d, vCol = 2 * c + h * d;
+        bool fastRows = keysValuesT.Fast;
         // The head's columns of d(qkv), cleared here rather than by the caller: in parallel, and left in this core's
         // cache for the products that accumulate into them.
-        for (int i = 0; i < tokens; i++)
+        if (fastRows)
         {
-            gradRows.Slice(i * ld + qCol, d).Clear();
-            gradRows.Slice(i * ld + kCol, d).Clear();
-            gradRows.Slice(i * ld + vCol, d).Clear();
+            float* head = (float*)gradQkv + (long)b * tokens * ld;
+            AttentionRows.Clear(head + qCol, tokens, ld, d);
+            AttentionRows.Clear(head + kCol, tokens, ld, d);
+            AttentionRows.Clear(head + vCol, tokens, ld, d);
+            float* dO = (float*)gradOutput + (long)b * tokens * c + h * d, o = (float*)output + (long)b * tokens * c + h * d;
+            for (int i = 0; i < tokens; i++)
+                delta[i] = T.CreateTruncating(AttentionRows.Dot(dO + (long)i * c, o + (long)i * c, d));
         }
-        for (int i = 0; i < tokens; i++)
-            delta[i] = TensorPrimitives.Dot(dOutRows.Slice(i * c + h * d, d), outRows.Slice(i * c + h * d, d));
+        else
+        {
+            for (int i = 0; i < tokens; i++)
+            {
+                gradRows.Slice(i * ld + qCol, d).Clear();
+                gradRows.Slice(i * ld + kCol, d).Clear();
+                gradRows.Slice(i * ld + vCol, d).Clear();
+            }
+            for (int i = 0; i < tokens; i++)
+                delta[i] = TensorPrimitives.Dot(dOutRows.Slice(i * c + h * d, d), outRows.Slice(i * c + h * d, d));
+        }
         var (columnSkip, depthSkip, transposedSkip) = Skips(p.Causal);
         for (int i0 = 0; i0 < tokens; i0 += QueryTile)
         {
@@ -196,8 +222,13 @@ internal static class AttentionKernels
                     var row = weights.Slice(r * KeyTile, keys);
                     int seen = Visible(p, i0 + r, j0, keys);
                     if (keyMask != null) HideMasked(row[..seen], new ReadOnlySpan<bool>(keyMask + (long)b * tokens + j0, seen));
-                    ExpShifted(row[..seen], rowLse[i0 + r]);
-                    row[seen..].Clear();
+                    if (fastRows)
+                        RowExpShifted(row, seen, keys, rowLse[i0 + r]);
+                    else
+                    {
+                        ExpShifted(row[..seen], rowLse[i0 + r]);
+                        row[seen..].Clear();
+                    }
                 }
                 // dV_j += Pᵀ·dO_i
                 Product(keysValuesT.Fast, true, keys, d, rows, T.One, weights, KeyTile, dOut, c, T.One, gradRows[(j0 * ld + vCol)..], ld,
@@ -210,8 +241,14 @@ internal static class AttentionKernels
                     int seen = Visible(p, i0 + r, j0, keys);
                     var dS = gradScores.Slice(r * KeyTile, keys);
                     // (dP + (−D)) ⊙ P in one pass: the same two roundings as dP − D, then the product.
-                    TensorPrimitives.AddMultiply(dS[..seen], -delta[i0 + r], weights.Slice(r * KeyTile, seen), dS[..seen]);
-                    dS[seen..].Clear();
+                    if (fastRows)
+                        fixed (T* pds = dS, pw = weights.Slice(r * KeyTile))
+                            AttentionRows.ScoreGradient((float*)pds, (float*)pw, seen, keys, float.CreateTruncating(delta[i0 + r]));
+                    else
+                    {
+                        TensorPrimitives.AddMultiply(dS[..seen], -delta[i0 + r], weights.Slice(r * KeyTile, seen), dS[..seen]);
+                        dS[seen..].Clear();
+                    }
                 }
                 // dQ_i += scale·dS·K_j,  dK_j += scale·dSᵀ·Q_i
                 Product(keysValuesT.Fast, false, rows, d, keys, p.Scale, gradScores, KeyTile, keyRows, ld, T.One, gradRows[(i0 * ld + qCol)..], ld,
@@ -238,6 +275,23 @@ internal static class AttentionKernels
     {
         for (int j = 0; j < row.Length; j++)
             if (hidden[j]) row[j] = T.NegativeInfinity;
+    }
+
+    /// <summary>
+    /// max of the row's first <paramref name="seen"/> scores on the in-place path (float, whole vectors: the row's slot
+    /// is at least the key count rounded up to 16 long).
+    /// </summary>
+    private static unsafe T RowMax<T>(Span<T> row, int seen) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        fixed (T* r = row)
+            return T.CreateTruncating(AttentionRows.Max((float*)r, seen));
+    }
+
+    /// <summary>As <see cref="AttentionRows.ExpShifted"/> on the in-place path: exp(row − shift) over seen, zeros to keys.</summary>
+    private static unsafe T RowExpShifted<T>(Span<T> row, int seen, int keys, T shift) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        fixed (T* r = row)
+            return T.CreateTruncating(AttentionRows.ExpShifted((float*)r, seen, keys, float.CreateTruncating(shift)));
     }
 
     /// <summary>row = exp(row − shift) in place; returns Σ row. Float goes through softmax's one-pass kernel.</summary>

@@ -130,6 +130,42 @@ public class SelfAttentionTests
                 }
     }
 
+    // The in-place path's row passes compute whole 16-key vectors and select away the keys a row may not see. Here
+    // every later key scores 10 more than the one before (q = 1, k_j = 1.25·(j + 1), scale 1/8 over 64 dims), so a
+    // hidden key that reached a row's max would underflow all of its weights (exp(−150) = 0 in float) and one that
+    // reached its sum would make it infinite: causal rows of 1–40 keys (no multiple of 16), and without the causal
+    // mask the last ten keys as padding (they score highest).
+    [GemmPathFact(GemmPath.Avx512)]
+    public void Hidden_keys_never_reach_a_row_of_the_in_place_path()
+    {
+        const int tokens = 40, d = 64;
+        var values = new double[2 * tokens * 3 * d];
+        var random = new System.Random(5);
+        for (int b = 0; b < 2; b++)
+            for (int t = 0; t < tokens; t++)
+                for (int x = 0; x < d; x++)
+                {
+                    int row = (b * tokens + t) * 3 * d;
+                    values[row + x] = 1;
+                    values[row + d + x] = 1.25 * (t + 1);
+                    values[row + 2 * d + x] = random.NextDouble() - 0.5;
+                }
+        var qkv = Tensor.FromArray(values, 2, tokens, 3 * d);
+        var w = TestTensors.Randn(12, F64, 2, tokens, d);
+        var padding = new bool[2 * tokens];
+        for (int j = 30; j < tokens; j++) padding[j] = padding[tokens + j] = true;
+        var mask = Tensor.FromArray(padding, 2, tokens);
+        foreach (bool causal in new[] { true, false })
+        {
+            var keyPadding = causal ? null : mask;
+            var (expected, expectedGrad) = Run(x => Unfused(x, 1, causal, keyPadding), qkv, w);
+            var (actual, actualGrad) = Run(x => Functional.SelfAttention(x, 1, causal, keyPadding), qkv.To(DType.Float32), w.To(DType.Float32));
+            Assert.False(actual.HasNonFinite());
+            TensorAssert.Close(expected, actual.To(F64), 1e-5, 1e-4);
+            TensorAssert.Close(expectedGrad, actualGrad.To(F64), 1e-4, 1e-3);
+        }
+    }
+
     [Fact]
     public void Threads_do_not_change_a_result()
     {
