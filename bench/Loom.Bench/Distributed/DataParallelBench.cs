@@ -54,7 +54,8 @@ public sealed class DataParallelBench : IBenchmark
     private const int TrainerLoopSteps = 120;
 
     // LOOM_BENCH_VARIANTS="name:KEY=VALUE,KEY=VALUE;name2:…" adds a 2 × 1 job per variant, with those variables in
-    // its ranks' environment, to the strong-scaling and training-loop sets: A/B of a setting inside one run.
+    // its ranks' environment, to the strong-scaling and training-loop sets: A/B of a setting inside one run, each
+    // variant's blocks alternating with the others'. LOOM_BIND=none leaves the variant's ranks unbound (MpiJobs).
     private static (string Name, Dictionary<string, string> Environment)[] Variants() =>
         [.. (System.Environment.GetEnvironmentVariable("LOOM_BENCH_VARIANTS") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries).Select(v =>
         {
@@ -79,18 +80,18 @@ public sealed class DataParallelBench : IBenchmark
         };
     }
 
-    private static Set TrainerLoop(int batch, int steps) => WithVariants(TrainerLoop0(batch, steps), batch);
+    private static Set TrainerLoop(int batch, int steps) => WithVariants(TrainerLoopWithoutVariants(batch, steps), batch);
 
-    private static Set TrainerLoop0(int batch, int steps) =>
+    private static Set TrainerLoopWithoutVariants(int batch, int steps) =>
         new("trainer loop", $"the CLI's training loop over the data, global batch {batch}",
             [new("1x1", 1, 1, batch), new("2x1", 2, 1, batch / 2), new("1x2", 1, 2, batch)],
             [new("speedup_2x1_over_1x1", "2x1", "1x1"), new("ranks_2x1_over_threads_1x2", "2x1", "1x2")],
             [("global_batch", batch), ("per_rank_batch_2x1", batch / 2), ("steps_per_block", steps)],
             StepsPerBlock: steps);
 
-    private static Set[] Sets(int batch) => [.. Sets0(batch).Select(s => s.Kind == "strong" ? WithVariants(s, batch) : s)];
+    private static Set[] Sets(int batch) => [.. SetsWithoutVariants(batch).Select(s => s.Kind == "strong" ? WithVariants(s, batch) : s)];
 
-    private static Set[] Sets0(int batch) =>
+    private static Set[] SetsWithoutVariants(int batch) =>
     [
         new("strong", $"strong scaling, global batch {batch}",
             [new("1x1", 1, 1, batch), new("2x1", 2, 1, batch / 2), new("1x2", 1, 2, batch)],

@@ -87,8 +87,8 @@ public static class Pipeline
     /// Batches a data-parallel rank's loader prepares on a worker thread: none (the batch is loaded on the training
     /// thread) when the rank has no core beyond its compute threads, as when <c>loom launch</c> binds each rank to its
     /// own cores. A worker then only takes the rank's own core from its training thread, and costs a thread hand-off
-    /// each step: on 2 ranks bound to the 2 cores of a machine the CLI's Fashion-MNIST loop ran 1.08× faster with the
-    /// batch loaded inline (Note [Distributed], session 28).
+    /// each step: 2 ranks of the CLI's Fashion-MNIST loop, against unbound ranks in the same run, gained 1.01× bound
+    /// to the 2 cores of a machine with the worker and 1.08× with the batch loaded inline (Note [Distributed], session 28).
     /// </summary>
     internal static int RankPrefetch(int threads) => Environment.ProcessorCount > threads ? 2 : 0;
 
