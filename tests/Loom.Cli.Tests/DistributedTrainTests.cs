@@ -46,6 +46,55 @@ public sealed class DistributedTrainTests : IDisposable
         SafeTensors.Load(Path.Combine(folder, "model.safetensors")).Tensors.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray<float>());
 
     [MpiFact]
+    public void Loom_launch_binds_each_rank_to_a_core_of_its_own_and_a_rank_with_one_core_loads_its_batches_inline()
+    {
+        OpenMpi.Installed.Require();
+        var loom = Path.Combine(AppContext.BaseDirectory, "loom.dll");
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        string[] isolate = MpiLauncher.CanIsolateNetwork ? ["--isolate-network"] : [];
+        string Run(string bind)
+        {
+            var info = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            string[] args = [loom, "launch", "-n", "2", "--bind-to", bind, .. isolate, "--", .. Recipe, "--max-steps", "5", "--output", _temp.File($"run-{bind}")];
+            foreach (var a in args)
+                info.ArgumentList.Add(a);
+            info.Environment["LOOM_PROFILE_STEP"] = "1";
+            using var job = Process.Start(info)!;
+            var stdout = job.StandardOutput.ReadToEndAsync();
+            var stderr = job.StandardError.ReadToEndAsync();
+            Assert.True(job.WaitForExit(Limit), "the job did not finish");
+            job.WaitForExit();
+            string log = stdout.Result + stderr.Result;
+            Assert.True(job.ExitCode == 0, $"exit {job.ExitCode}: {log}");
+            return log;
+        }
+        // "[profile rank r] cores N (cpus LIST), loader prefetch P", one line per rank.
+        (int Cores, string Cpus, int Prefetch)[] Placement(string log) =>
+        [
+            .. Enumerable.Range(0, 2).Select(r =>
+            {
+                var m = System.Text.RegularExpressions.Regex.Match(log, $@"\[profile rank {r}\] cores (\d+) \(cpus ([^)]*)\), loader prefetch (\d+)");
+                Assert.True(m.Success, $"no placement line from rank {r}: {log}");
+                return (int.Parse(m.Groups[1].Value), m.Groups[2].Value, int.Parse(m.Groups[3].Value));
+            }),
+        ];
+        int cores = Environment.ProcessorCount;
+        var bound = Placement(Run("core"));
+        if (MpiLauncher.BindsRanks(2, 1, cores))
+        {
+            // One core each, not the same one, and no loader thread to take it from the training thread.
+            Assert.All(bound, p => Assert.Equal((1, 0), (p.Cores, p.Prefetch)));
+            Assert.NotEqual(bound[0].Cpus, bound[1].Cpus);
+        }
+        else
+        {
+            Assert.All(bound, p => Assert.Equal(cores, p.Cores));
+        }
+        // Left to the scheduler, each rank may run anywhere and keeps its loader's worker where a core is spare.
+        Assert.All(Placement(Run("none")), p => Assert.Equal((cores, cores > 1 ? 2 : 0), (p.Cores, p.Prefetch)));
+    }
+
+    [MpiFact]
     public void The_step_timeline_of_two_ranks_shows_neither_leaving_the_gradient_sync_before_both_entered()
     {
         var timeline = _temp.File("timeline");

@@ -14,12 +14,14 @@ internal static class MpiJob
     }
 
     /// <summary>Runs the scenario; a job still running after <paramref name="limit"/> is killed and reported as exit −1.</summary>
-    public static Outcome Run(int ranks, string[] scenario, TimeSpan? limit = null, IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="threadsPerRank">Given, the ranks are placed as `loom launch` places ranks of that many threads (bound
+    /// to cores of their own when they fit); null, they are left to the scheduler.</param>
+    public static Outcome Run(int ranks, string[] scenario, TimeSpan? limit = null, IReadOnlyDictionary<string, string>? environment = null, int? threadsPerRank = null)
     {
         OpenMpi.Installed.Require();
         string assembly = typeof(Host.RankHost).Assembly.Location;
         string dotnet = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
-        var info = MpiLauncher.StartInfo(ranks, dotnet, [assembly, .. scenario], MpiLauncher.CanIsolateNetwork);
+        var info = MpiLauncher.StartInfo(ranks, dotnet, [assembly, .. scenario], MpiLauncher.CanIsolateNetwork, threadsPerRank);
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) info.Environment[k] = v;

@@ -25,7 +25,7 @@ public sealed class AllReduceBench : IBenchmark
     {
         if (MpiJobs.Refused(report, Name)) return;
         using var jobs = new MpiJobs();
-        var loom = jobs.Loom(Ranks);
+        var loom = jobs.Loom(Ranks, threads: null); // unbound, as the mpi4py job it is held against
         PeerProcess? mpi = null;
         try
         {

@@ -33,7 +33,8 @@ public sealed class DataParallelBench : IBenchmark
 
     /// <param name="Batch">Samples per rank.</param>
     /// <param name="Independent">Ranks train their own replicas with no gradient sync (the memory-system set).</param>
-    private sealed record Configuration(string Name, int Ranks, int Threads, int Batch, bool Independent = false)
+    private sealed record Configuration(string Name, int Ranks, int Threads, int Batch, bool Independent = false,
+        IReadOnlyDictionary<string, string>? Environment = null)
     {
         public int Samples => Ranks * Batch;
     }
@@ -52,14 +53,45 @@ public sealed class DataParallelBench : IBenchmark
     // The CLI's real training loop in blocks of this many steps: 1 rank takes ~3 s a block, 2 ranks ~1.7 s (quiet).
     private const int TrainerLoopSteps = 120;
 
-    private static Set TrainerLoop(int batch, int steps) =>
+    // LOOM_BENCH_VARIANTS="name:KEY=VALUE,KEY=VALUE;name2:…" adds a 2 × 1 job per variant, with those variables in
+    // its ranks' environment, to the strong-scaling and training-loop sets: A/B of a setting inside one run, each
+    // variant's blocks alternating with the others'. LOOM_BIND=none leaves the variant's ranks unbound (MpiJobs).
+    private static (string Name, Dictionary<string, string> Environment)[] Variants() =>
+        [.. (System.Environment.GetEnvironmentVariable("LOOM_BENCH_VARIANTS") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries).Select(v =>
+        {
+            var (name, rest) = (v[..v.IndexOf(':')], v[(v.IndexOf(':') + 1)..]);
+            var env = rest.Split(',', StringSplitOptions.RemoveEmptyEntries).ToDictionary(kv => kv[..kv.IndexOf('=')], kv => kv[(kv.IndexOf('=') + 1)..]);
+            env["LOOM_BENCH_VARIANT"] = name;
+            return (name, env);
+        })];
+
+    private static Set WithVariants(Set set, int batch)
+    {
+        var variants = Variants();
+        if (variants.Length == 0) return set;
+        return set with
+        {
+            Configurations = [.. set.Configurations, .. variants.Select(v => new Configuration($"2x1/{v.Name}", 2, 1, batch / 2, Environment: v.Environment))],
+            Ratios = [.. set.Ratios, .. variants.SelectMany(v => new[]
+            {
+                new Ratio($"speedup_2x1/{v.Name}_over_1x1", $"2x1/{v.Name}", "1x1"),
+                new Ratio($"2x1/{v.Name}_over_2x1", $"2x1/{v.Name}", "2x1"),
+            })],
+        };
+    }
+
+    private static Set TrainerLoop(int batch, int steps) => WithVariants(TrainerLoopWithoutVariants(batch, steps), batch);
+
+    private static Set TrainerLoopWithoutVariants(int batch, int steps) =>
         new("trainer loop", $"the CLI's training loop over the data, global batch {batch}",
             [new("1x1", 1, 1, batch), new("2x1", 2, 1, batch / 2), new("1x2", 1, 2, batch)],
             [new("speedup_2x1_over_1x1", "2x1", "1x1"), new("ranks_2x1_over_threads_1x2", "2x1", "1x2")],
             [("global_batch", batch), ("per_rank_batch_2x1", batch / 2), ("steps_per_block", steps)],
             StepsPerBlock: steps);
 
-    private static Set[] Sets(int batch) =>
+    private static Set[] Sets(int batch) => [.. SetsWithoutVariants(batch).Select(s => s.Kind == "strong" ? WithVariants(s, batch) : s)];
+
+    private static Set[] SetsWithoutVariants(int batch) =>
     [
         new("strong", $"strong scaling, global batch {batch}",
             [new("1x1", 1, 1, batch), new("2x1", 2, 1, batch / 2), new("1x2", 1, 2, batch)],
@@ -116,7 +148,7 @@ public sealed class DataParallelBench : IBenchmark
                 var parameters = new JsonObject { ["per_rank_batch"] = c.Batch, ["independent"] = c.Independent };
                 if (set.StepsPerBlock is int steps) parameters["steps"] = steps;
                 // The CLI's loop runs as `loom launch` runs it: MPI's blocking calls spin unless the environment says otherwise.
-                prepared[c] = jobs.Loom(c.Ranks, yieldWhenIdle: set.StepsPerBlock is null).Setup(@case, c.Threads, parameters, warmup: set.StepsPerBlock is null ? 3 : 1);
+                prepared[c] = jobs.Loom(c.Ranks, c.Threads, yieldWhenIdle: set.StepsPerBlock is null, c.Environment).Setup(@case, c.Threads, parameters, warmup: set.StepsPerBlock is null ? 3 : 1);
             }
         }
         catch (PeerException e)

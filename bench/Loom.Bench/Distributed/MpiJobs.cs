@@ -33,7 +33,7 @@ internal sealed class MpiJobs : IDisposable
     /// <summary>A job of <paramref name="ranks"/> Loom ranks serving <see cref="DataParallelCases"/>.</summary>
     /// <param name="yieldWhenIdle">Set mpi_yield_when_idle (see <see cref="Start"/>); false runs the ranks with
     /// `loom launch`'s settings only, unless the environment sets it.</param>
-    public PeerProcess Loom(int ranks, bool yieldWhenIdle = true)
+    public PeerProcess Loom(int ranks, int? threads, bool yieldWhenIdle = true, IReadOnlyDictionary<string, string>? extraEnvironment = null)
     {
         // The ranks run this assembly with the runtime settings and dependency list of a program beside it: its own
         // when built as Loom.Bench, else the program's that started the benchmark (the loom tool, a test host), whose
@@ -50,7 +50,7 @@ internal sealed class MpiJobs : IDisposable
         List<string> arguments = ["exec", "--runtimeconfig", runtimeConfig];
         if (dependencies is not null) arguments.AddRange(["--depsfile", dependencies]);
         arguments.AddRange([self, RankServer.Command]);
-        return Start(ranks, dotnet, arguments, AppContext.BaseDirectory, yieldWhenIdle);
+        return Start(ranks, dotnet, arguments, AppContext.BaseDirectory, yieldWhenIdle, extraEnvironment, threads);
     }
 
     /// <summary>A job of <paramref name="ranks"/> ranks of bench/peers/mpi4py_peer.py: MPI_Allreduce with no Loom code.</summary>
@@ -63,15 +63,19 @@ internal sealed class MpiJobs : IDisposable
         return Start(ranks, PeerSet.Python, ["-u", "-B", script, "--serve"], folder);
     }
 
-    private PeerProcess Start(int ranks, string program, IReadOnlyList<string> arguments, string workingDirectory, bool yieldWhenIdle = true)
+    private PeerProcess Start(int ranks, string program, IReadOnlyList<string> arguments, string workingDirectory, bool yieldWhenIdle = true,
+        IReadOnlyDictionary<string, string>? extraEnvironment = null, int? threads = null)
     {
         if (Unavailable is { } why) throw new PeerException(why);
-        var info = MpiLauncher.StartInfo(ranks, program, arguments, isolateNetwork: true);
+        // Loom's ranks are placed as `loom launch` places them (bound to cores of their own when their threads fit).
+        bool unbound = extraEnvironment?.GetValueOrDefault("LOOM_BIND") == "none";
+        var info = MpiLauncher.StartInfo(ranks, program, arguments, isolateNetwork: true, threadsPerRank: unbound ? null : threads);
         var environment = info.Environment.Where(kv => MpiLauncher.Environment.ContainsKey(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value);
         // A blocking MPI call yields its core while it waits, as Loom's polled wait does (CollectiveRequest.Wait):
         // otherwise, on a machine with other work, MPI_Allreduce spins through its time slice while the rank it waits
         // for waits for a core, and the peer's figure measures the scheduler. On a quiet machine it changes nothing.
         if (yieldWhenIdle) environment["OMPI_MCA_mpi_yield_when_idle"] = "1";
+        foreach (var (k, v) in extraEnvironment ?? new Dictionary<string, string>()) environment[k] = v;
         var job = PeerProcess.Start(info.FileName, [.. info.ArgumentList], workingDirectory, environment);
         _started.Add(job);
         return job;

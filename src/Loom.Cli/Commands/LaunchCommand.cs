@@ -15,8 +15,14 @@ internal static class LaunchCommand
         {
             Description = "run the job in an empty network namespace (unshare --net), so mpirun listens on nothing reachable; needs the right to create namespaces",
         };
+        var bind = new Option<string>("--bind-to")
+        {
+            Description = "core: each rank on cores of its own (when the ranks' threads fit the machine's cores); none: leave the ranks to the OS scheduler",
+            DefaultValueFactory = _ => "core",
+        };
+        bind.AcceptOnlyFromAmong("core", "none");
         var rest = new Argument<string[]>("command") { Description = "the loom command each rank runs, after --: train …", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("launch", "Run a loom command as N data-parallel ranks on this machine through OpenMPI's mpirun") { ranks, isolate, rest };
+        var command = new Command("launch", "Run a loom command as N data-parallel ranks on this machine through OpenMPI's mpirun") { ranks, isolate, bind, rest };
         command.SetAction(parse =>
         {
             var args = parse.GetValue(rest)!.ToList();
@@ -28,12 +34,14 @@ internal static class LaunchCommand
             // N ranks × T threads want N·T cores: without --threads, the cores are shared out rather than each rank
             // taking them all (train's own default), which would oversubscribe the machine N-fold.
             if (!args.Contains("--threads")) args.AddRange(["--threads", Math.Max(1, Environment.ProcessorCount / n).ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            int at = args.LastIndexOf("--threads");
+            int? threads = at + 1 < args.Count && int.TryParse(args[at + 1], System.Globalization.CultureInfo.InvariantCulture, out int t) && t > 0 ? t : null;
             // The same loom the user ran: the tool's executable, or `dotnet loom.dll` when run through dotnet.
             var program = Environment.ProcessPath!;
             if (Path.GetFileNameWithoutExtension(program) == "dotnet") args.Insert(0, typeof(LaunchCommand).Assembly.Location);
             bool isolated = parse.GetValue(isolate);
             if (isolated && !MpiLauncher.CanIsolateNetwork) throw new UserErrorException("launch: --isolate-network: unshare --net is not permitted here");
-            var info = MpiLauncher.StartInfo(n, program, args, isolated);
+            var info = MpiLauncher.StartInfo(n, program, args, isolated, parse.GetValue(bind) == "core" ? threads : null);
             console.MarkupLine($"[bold]loom launch[/] {n} ranks: {Markup.Escape(string.Join(' ', args))}");
             using var job = Process.Start(info)!;
             job.WaitForExit();

@@ -54,9 +54,13 @@ internal static partial class StepProfile
 
     private static AllocationTally? _tally;
 
-    public static void Begin()
+    private static int _prefetch;
+
+    /// <param name="prefetch">The training loader's <see cref="DataLoader{T}.Prefetch"/> (0: batches loaded on the training thread).</param>
+    public static void Begin(int prefetch)
     {
         if (!Enabled) return;
+        _prefetch = prefetch;
         _tally ??= new AllocationTally();
         _tally.Clear();
         Array.Clear(Wall);
@@ -116,6 +120,9 @@ internal static partial class StepProfile
         for (int i = 0; i < (int)Phase.Count; i++)
             w.WriteLine($"[profile rank {rank}]   {(Phase)i,-15} wall {Wall[i] / (double)Stopwatch.Frequency,8:F3} s  cpu {Cpu[i] / 1e9,8:F3} s  alloc {Alloc[i] / 1e6,8:F1} MB");
         w.WriteLine($"[profile rank {rank}] gc gen0 {GC.CollectionCount(0) - _gc0} gen1 {GC.CollectionCount(1) - _gc1} gen2 {GC.CollectionCount(2) - _gc2}, pause {(GC.GetTotalPauseDuration() - _pause).TotalSeconds:F3} s, allocated {(GC.GetTotalAllocatedBytes() - _allocated) / 1e6:F0} MB, threads {Process.GetCurrentProcess().Threads.Count}, server {System.Runtime.GCSettings.IsServerGC}");
+        // Where the process may run (a rank bound by `loom launch` sees only its own cores) and whether its loader had a worker.
+        string cpus = File.Exists("/proc/self/status") ? File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal))?.Split(':')[1].Trim() ?? "?" : "?";
+        w.WriteLine($"[profile rank {rank}] cores {Environment.ProcessorCount} (cpus {cpus}), loader prefetch {_prefetch}");
         _tally?.Report(w, rank);
         if (TimelineFolder is not null)
         {

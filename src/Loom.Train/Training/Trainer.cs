@@ -116,7 +116,7 @@ public sealed partial class Trainer
         (int startEpoch, int startBatch, long startStep, long batches) = (Epoch, BatchInEpoch, GlobalStep, 0);
         foreach (var c in Callbacks) c.OnFitStart(this);
         var trainMetrics = _metricFactories.Select(f => f()).ToList();
-        StepProfile.Begin();
+        StepProfile.Begin(train.Prefetch);
         while (Epoch < Options.Epochs && !_stopRequested)
         {
             var clock = Stopwatch.StartNew();

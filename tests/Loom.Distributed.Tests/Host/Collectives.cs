@@ -13,6 +13,9 @@ internal static class Collectives
 
     public static void Run(Communicator world)
     {
+        // One compute thread per rank, as `loom launch` gives 2 ranks on 2 cores: here 3 ranks share them unbound, so
+        // each has cores beyond its thread and DDP overlaps the all-reduce with backward.
+        Loom.Threads.Count = 1;
         RankHost.Result(world, "size", world.Size);
 
         // Blocking all-reduce of several lengths (0, 1, odd, large), float and double, sum/max/min.
@@ -148,25 +151,7 @@ internal static class Collectives
             RankHost.Check(p.ToArray<float>().SequenceEqual(q.ToArray<float>()), $"parameter {name} was not broadcast from rank 0");
 
         var parameters = bag.NamedParameters().Where(p => p.Name != "unused").Select(p => p.Parameter).ToList();
-        Tensor Coefficients(int rank, int i) => Tensor.Randn(parameters[i].Shape, new Generator((ulong)(5000 + rank * 100 + i)));
-        // Backward of this rank's loss, then the sync: the largest gap between a gradient and mean_r(c_i).
-        double SyncedError(IReadOnlyList<Tensor> ps, DistributedDataParallel d)
-        {
-            Tensor loss = Tensor.Zeros(new Shape());
-            for (int i = 0; i < ps.Count; i++) loss = loss.Add(ps[i].Mul(Coefficients(world.Rank, i)).Sum());
-            loss.Backward();
-            d.SynchronizeGradients();
-            double worst = 0;
-            for (int i = 0; i < ps.Count; i++)
-            {
-                var got = ps[i].Grad!.ToArray<float>();
-                var all = Enumerable.Range(0, world.Size).Select(r => Coefficients(r, i).ToArray<float>()).ToArray();
-                for (int k = 0; k < got.Length; k++)
-                    worst = Math.Max(worst, Math.Abs(got[k] - all.Sum(c => (double)c[k]) / world.Size));
-            }
-            return worst;
-        }
-        string Exact(double value) => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        double SyncedError(IReadOnlyList<Tensor> ps, DistributedDataParallel d) => Collectives.SyncedError(world, ps, d);
 
         // Step 0 starts with no gradients (copied into the buckets); steps 1 and 2 zero them in place, so backward
         // accumulates straight into the buckets the gradients are views of.
@@ -184,10 +169,50 @@ internal static class Collectives
 
         // Every parameter used: every bucket fills during backward. The last (the first layers, full only as backward
         // ends) is left for SynchronizeGradients to run on this thread; the others start on the communication thread.
+        UsedBuckets(world, "ddpUsed");
+    }
+
+    private static string Exact(double value) => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static Tensor Coefficients(IReadOnlyList<Tensor> ps, int rank, int i) => Tensor.Randn(ps[i].Shape, new Generator((ulong)(5000 + rank * 100 + i)));
+
+    // Backward of this rank's loss, then the sync: the largest gap between a gradient and mean_r(c_i).
+    private static double SyncedError(Communicator world, IReadOnlyList<Tensor> ps, DistributedDataParallel d)
+    {
+        Tensor loss = Tensor.Zeros(new Shape());
+        for (int i = 0; i < ps.Count; i++) loss = loss.Add(ps[i].Mul(Coefficients(ps, world.Rank, i)).Sum());
+        loss.Backward();
+        d.SynchronizeGradients();
+        double worst = 0;
+        for (int i = 0; i < ps.Count; i++)
+        {
+            var got = ps[i].Grad!.ToArray<float>();
+            var all = Enumerable.Range(0, world.Size).Select(r => Coefficients(ps, r, i).ToArray<float>()).ToArray();
+            for (int k = 0; k < got.Length; k++)
+                worst = Math.Max(worst, Math.Abs(got[k] - all.Sum(c => (double)c[k]) / world.Size));
+        }
+        return worst;
+    }
+
+    /// <summary>
+    /// A model whose every parameter backward reaches, in 4-KB buckets: the average's error, the buckets, how many
+    /// started during backward (on every rank), the most cores any rank may use and how many ranks run a communication
+    /// thread.
+    /// </summary>
+    public static void UsedBuckets(Communicator world, string prefix)
+    {
         var used = new Bag(world.Rank, withUnused: false);
-        using var ddpUsed = new DistributedDataParallel(used, world, bucketCapBytes: 4096);
-        RankHost.Result(world, "ddpUsed.maxerr", Exact(SyncedError([.. used.Parameters()], ddpUsed)));
-        RankHost.Result(world, "ddpUsed.buckets", ddpUsed.BucketBytes.Count);
-        RankHost.Result(world, "ddpUsed.launchedDuringBackward", ddpUsed.BucketsLaunchedDuringBackward);
+        using var ddp = new DistributedDataParallel(used, world, bucketCapBytes: 4096);
+        RankHost.Result(world, $"{prefix}.maxerr", Exact(SyncedError(world, [.. used.Parameters()], ddp)));
+        RankHost.Result(world, $"{prefix}.buckets", ddp.BucketBytes.Count);
+        bool communicationThread = Directory.GetDirectories("/proc/self/task")
+            .Any(t => File.ReadAllText(Path.Combine(t, "comm")).Trim().StartsWith("loom-mpi-commun", StringComparison.Ordinal));
+        double[] launched = [ddp.BucketsLaunchedDuringBackward, communicationThread ? 1 : 0];
+        world.AllReduce<double>(launched);
+        int[] cores = [Environment.ProcessorCount];
+        world.AllReduce<int>(cores, ReduceOp.Max);
+        RankHost.Result(world, $"{prefix}.launchedDuringBackward", launched[0] / world.Size);
+        RankHost.Result(world, $"{prefix}.communicationThreads", launched[1]);
+        RankHost.Result(world, $"{prefix}.cores", cores[0]);
     }
 }

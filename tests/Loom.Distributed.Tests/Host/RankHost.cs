@@ -16,6 +16,10 @@ public static class RankHost
             switch (args[0])
             {
                 case "collectives": Collectives.Run(world); break;
+                case "bound-buckets":
+                    Loom.Threads.Count = 1;
+                    Collectives.UsedBuckets(world, "bound");
+                    break;
                 case "sampler": SamplerCoverage.Run(world, int.Parse(args[1], CultureInfo.InvariantCulture), args[2] == "drop"); break;
                 case "equivalence": Equivalence.Run(world, args[1], args[2]); break;
                 case "convert-refusal": Equivalence.ConvertRefusal(world); break;
