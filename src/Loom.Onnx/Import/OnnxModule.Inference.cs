@@ -347,7 +347,7 @@ public sealed partial class OnnxModule
     private bool Fusing(bool recording) => !Training && !recording;
 
     /// <summary>Runs a block: its output, and whether it is in the blocked-channel layout (then held in <see cref="RunValues.Blocked"/>).</summary>
-    private (Tensor Output, bool Blocked) RunBlock(ConvBlock block, Dictionary<string, Tensor> values)
+    private (Tensor Output, bool Blocked) RunBlock(ConvBlock block, RunValues values)
     {
         var conv = block.Conv;
         Tensor lookup(string name) => Lookup(values, name);
@@ -359,7 +359,7 @@ public sealed partial class OnnxModule
             // A new fold is a new tensor; the Conv's own weight repacks itself when its storage version moves.
             if (!ReferenceEquals(block.Packed?.Weight, weight) && weight.Rank == 4 && weight.DType is DType.Float32 or DType.Float64)
                 block.Packed = new PackedConv2dWeight(weight, conv.SmallInt("group", 1));
-            if (block.Blockable && values is RunValues run && block.Packed is { } packed && RunBlocked(block, run, packed, bias) is { } blocked)
+            if (block.Blockable && block.Packed is { } packed && RunBlocked(block, values, packed, bias) is { } blocked)
                 return (blocked, true);
             var residual = block.Residual is null ? null : lookup(block.Residual);
             return (OnnxOps.FusedConv(conv, lookup(conv.Inputs[0]), weight, bias, residual, block.Relu, block.Packed), false);
@@ -378,12 +378,13 @@ public sealed partial class OnnxModule
         int channels = Functional.Conv2dChannelBlock(packed.Weight.DType);
         string input = block.Conv.Inputs[0];
         if (channels == 0 || !BlockedPlan) return null;
-        // The NCHW shape of a value, blocked (of this block size) or not.
-        Shape ShapeOf(string name) => run.Blocked.TryGetValue(name, out var t) && t.Shape[4] == channels
+        // A value held blocked in this block size.
+        bool TryBlocked(string name, out Tensor t) => run.Blocked.TryGetValue(name, out t!) && t.Shape[4] == channels;
+        // The NCHW shape of a value, blocked or not.
+        Shape ShapeOf(string name) => TryBlocked(name, out var t)
             ? new Shape(t.Shape[0], t.Shape[1] * channels, t.Shape[2], t.Shape[3]) : Lookup(run, name).Shape;
-        Tensor Blocked(string name) => run.Blocked.TryGetValue(name, out var t) && t.Shape[4] == channels
-            ? t : run.Blocked[name] = Functional.ToChannelBlocks(Lookup(run, name), channels);
-        bool inputBlocked = run.Blocked.TryGetValue(input, out var xb) && xb.Shape[4] == channels;
+        Tensor Blocked(string name) => TryBlocked(name, out var t) ? t : run.Blocked[name] = Functional.ToChannelBlocks(Lookup(run, name), channels);
+        bool inputBlocked = TryBlocked(input, out _);
         if (!inputBlocked && !block.BlockedOutput) return null;
         var x = ShapeOf(input);
         if (x.Rank != 4 || x[1] % channels != 0 || !inputBlocked && Lookup(run, input).DType != packed.Weight.DType) return null;
