@@ -21,7 +21,7 @@ public sealed class TrainStepBench : IBenchmark
     public string Name => "trainstep";
 
     /// <summary>
-    /// A model, a fixed batch and the peer's case name; language models flatten [B, T, V] logits for the loss. Flops:
+    /// A model, a fixed batch and the peer's case name; language models flatten [B, T, V] logits for the loss (a GPT computes it with its head, Gpt.Loss). Flops:
     /// the step's nominal floating-point operations (0: not reported, unless CountFlops counts them from the model's
     /// convolutions and linear layers); Threads: the only thread count the case runs at; StepsPerEpoch: when set, the
     /// step times are also given as the time of an epoch of that many steps (the epoch-time bar).
@@ -126,10 +126,15 @@ public sealed class TrainStepBench : IBenchmark
                     using var scope = new MemoryScope();
                     optimizer.ZeroGrad(setToNone: false);
                     profiler?.Mark("zero_grad");
-                    var output = model.Forward(c.Inputs);
-                    var loss = c.Sequence
-                        ? Functional.CrossEntropy(output.Reshape(-1, output.Shape[^1]), c.Targets.Reshape(-1))
-                        : Functional.CrossEntropy(output, c.Targets);
+                    Tensor loss;
+                    if (model is Gpt gpt) loss = gpt.Loss(c.Inputs, c.Targets); // the tied head and the loss as one op (Functional.LinearCrossEntropy)
+                    else
+                    {
+                        var output = model.Forward(c.Inputs);
+                        loss = c.Sequence
+                            ? Functional.CrossEntropy(output.Reshape(-1, output.Shape[^1]), c.Targets.Reshape(-1))
+                            : Functional.CrossEntropy(output, c.Targets);
+                    }
                     profiler?.Mark("forward (not in an op)");
                     loss.Backward();
                     profiler?.Mark("backward (after the last node)");

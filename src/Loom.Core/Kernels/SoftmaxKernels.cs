@@ -324,6 +324,54 @@ internal static class SoftmaxKernels
         }
     }
 
+    /// <summary>
+    /// The losses of <see cref="CrossEntropy{T}"/> (no weights, no smoothing: the same bits) with the gradient written
+    /// over the logits, for logits nobody else reads (<c>Functional.LinearCrossEntropy</c>): each row becomes
+    /// g · softmax − g · one-hot, the loss gradient for a row gradient of <paramref name="rowGrad"/>. Softmax is
+    /// exp(x − max) / Σ from the exponentials the sum pass stores, not exp(x − lse) recomputed as the backward of
+    /// <see cref="CrossEntropy{T}"/> does: one exponential per logit instead of two, a few ulp apart.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void CrossEntropyGradientInPlace<T>(Span<T> logits, int rows, int classes, ReadOnlySpan<long> target, long ignoreIndex,
+        T rowGrad, Span<T> loss) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckRows(logits.Length, rows, classes, target.Length, loss.Length, loss.Length, "cross_entropy");
+        for (int i = 0; i < rows; i++)
+        {
+            var x = logits.Slice(i * classes, classes);
+            long t = target[i];
+            bool ignored = t == ignoreIndex;
+            T xt = ignored ? T.Zero : x[(int)t];
+            T max = T.Zero, logSum = T.NegativeInfinity, sum = T.Zero;
+            if (classes > 0)
+            {
+                // MaxAndLogSum's steps, with exp(x − max) kept in place of x.
+                max = TensorPrimitives.Max<T>(x);
+                if (T.IsInfinity(max)) max = T.Zero;
+                sum = ExpShifted<T>(x, max, x);
+                logSum = T.Log(sum);
+            }
+            bool finite = T.IsFinite(logSum);
+            if (ignored)
+            {
+                loss[i] = T.Zero;
+                // As CrossEntropyBackward: an ignored row's gradient is zero, NaN for a row whose softmax is NaN.
+                if (finite) x.Clear();
+                else x.Fill(T.NaN);
+                continue;
+            }
+            if (!finite)
+            {
+                loss[i] = T.NaN;
+                x.Fill(T.NaN);
+                continue;
+            }
+            loss[i] = max - xt + logSum;
+            TensorPrimitives.Multiply<T>(x, rowGrad / sum, x);
+            x[(int)t] -= rowGrad;
+        }
+    }
+
     /// <summary>Per-row losses and lse for probability targets [rows, classes].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SoftCrossEntropy<T>(ReadOnlySpan<T> logits, int rows, int classes, ReadOnlySpan<T> probabilities, ReadOnlySpan<T> weight,

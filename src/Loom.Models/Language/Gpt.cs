@@ -73,6 +73,13 @@ public sealed class Gpt : Module<Tensor, Tensor>, IOnnxExportable
     /// </summary>
     public Tensor Forward(Tensor ids, GptCache? cache, bool lastOnly = false)
     {
+        var h = Hidden(ids, cache, lastOnly);
+        return LmHead is null ? Functional.Linear(h, Wte.Weight) : LmHead.Forward(h);
+    }
+
+    /// <summary>The final layer norm's output [B, T, Dim] (or [B, 1, Dim] with <paramref name="lastOnly"/>): what the head turns into logits.</summary>
+    private Tensor Hidden(Tensor ids, GptCache? cache, bool lastOnly)
+    {
         if (ids.Rank != 2) throw new ArgumentException($"gpt: token ids must be [B, T], got shape {ids.Shape}");
         int b = ids.Shape[0], t = ids.Shape[1], start = cache?.Length ?? 0;
         if (start + t > Config.Context)
@@ -84,8 +91,24 @@ public sealed class Gpt : Module<Tensor, Tensor>, IOnnxExportable
         x = Drop.Forward(x);
         for (int i = 0; i < H.Count; i++) x = H[i].Forward(x, context, cache?.Layers[i]);
         if (lastOnly && t > 1) x = x.Narrow(1, t - 1, 1);
-        var h = LnF.Forward(x);
-        return LmHead is null ? Functional.Linear(h, Wte.Weight) : LmHead.Forward(h);
+        return LnF.Forward(x);
+    }
+
+    /// <summary>
+    /// The mean cross-entropy of the next-token predictions for <paramref name="ids"/> [B, T] against
+    /// <paramref name="targets"/> [B, T] (targets equal to <paramref name="ignoreIndex"/> left out): the value of
+    /// <c>cross_entropy(Forward(ids).flatten(0, 1), targets.flatten())</c>, with the tied head and the loss as one
+    /// op that never keeps the [B·T, V] logits beside their gradient (<see cref="Functional.LinearCrossEntropy"/>).
+    /// </summary>
+    public Tensor Loss(Tensor ids, Tensor targets, long ignoreIndex = -100)
+    {
+        if (LmHead is not null)
+        {
+            var logits = Forward(ids, null);
+            return Functional.CrossEntropy(logits.Reshape(-1, logits.Shape[^1]), targets.Reshape(-1), ignoreIndex: ignoreIndex);
+        }
+        var h = Hidden(ids, null, lastOnly: false);
+        return Functional.LinearCrossEntropy(h, Wte.Weight, targets, ignoreIndex);
     }
 
     /// <summary>

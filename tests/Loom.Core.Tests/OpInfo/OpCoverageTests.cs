@@ -14,6 +14,7 @@ public class OpCoverageTests(ITestOutputHelper output)
         ["Backward"] = "autograd entry point (tests/Loom.Core.Tests/Autograd)",
         ["CausalMask"] = "builds a constant Bool mask, no gradient; its layout and argument check are tested through Attention.CausalMask in tests/Loom.Nn.Tests/Attention",
         ["ScaledDotProductAttention"] = "a composition of rows (Mul, Matmul, MaskedFill, Add, Softmax, Dropout); checked in tests/Loom.Nn.Tests/Attention and by the GPT's float64 GradCheck (Loom.Models.Tests), until a fused kernel gets its own row",
+        ["LinearCrossEntropy"] = "fused Linear + CrossEntropy (both rows of the table), checked against that composition (loss, gradients, ignore index, reductions, every GEMM path, thread counts) and by GradCheck in tests/Loom.Core.Tests/Reductions/LinearCrossEntropyTests",
         ["SelfAttention"] = "fused kernel checked against the unfused composition (forward, gradients, causal and padded) and by GradCheck in tests/Loom.Core.Tests/Attention",
         ["Activate"] = "dispatches to the activation rows (Relu, Gelu, Silu, Sigmoid, Tanh); the mapping is checked in tests/Loom.Core.Tests/Elementwise/ActivationTests",
         ["Detach"] = "autograd bookkeeping, no values change",

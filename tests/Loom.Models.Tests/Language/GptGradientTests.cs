@@ -7,7 +7,7 @@ namespace Loom.Models.Tests.Language;
 /// </summary>
 public class GptGradientTests
 {
-    private static void Check(GptConfig config)
+    private static void Check(GptConfig config, bool fusedLoss = false)
     {
         Generator.ManualSeed(5);
         var gpt = new Gpt(config);
@@ -24,8 +24,39 @@ public class GptGradientTests
         var ids = Tensor.FromArray(new long[] { 1, 4, 2, 6, 0, 3, 3, 5, 1, 2 }, 2, 5);
         var targets = Tensor.FromArray(new long[] { 4, 2, 6, 0, 3, 3, 5, 1, 2, 6 }, 10);
         var parameters = gpt.Parameters().Cast<Tensor>().ToArray();
-        TensorAssert.GradientsMatch(_ => Functional.CrossEntropy(gpt.Forward(ids).Reshape(-1, config.Vocab), targets), parameters,
-            eps: 1e-6, atol: 1e-7, rtol: 1e-5);
+        Func<Tensor[], Tensor> loss = fusedLoss
+            ? _ => gpt.Loss(ids, targets.Reshape(2, 5))
+            : _ => Functional.CrossEntropy(gpt.Forward(ids).Reshape(-1, config.Vocab), targets);
+        TensorAssert.GradientsMatch(loss, parameters, eps: 1e-6, atol: 1e-7, rtol: 1e-5);
+    }
+
+    // Gpt.Loss: the tied head and the cross-entropy as one op (Functional.LinearCrossEntropy).
+    [Fact]
+    public void The_fused_loss() => Check(Tiny, fusedLoss: true);
+
+    [Fact]
+    public void The_fused_loss_equals_the_loss_of_the_logits()
+    {
+        foreach (var config in new[] { Tiny with { DType = DType.Float32 }, Tiny with { TiedEmbeddings = false } })
+        {
+            Generator.ManualSeed(3);
+            var gpt = new Gpt(config);
+            var ids = Tensor.FromArray(new long[] { 1, 4, 2, 6, 0, 3, 3, 5, 1, 2 }, 2, 5);
+            var targets = Tensor.FromArray(new long[] { 4, 2, -100, 0, 3, 3, 5, 1, 2, 6 }, 2, 5);
+            var (viaLogits, viaLogitsGrads) = LossAndGradients(gpt, () => Functional.CrossEntropy(gpt.Forward(ids).Reshape(-1, config.Vocab), targets.Reshape(-1)));
+            var (fused, fusedGrads) = LossAndGradients(gpt, () => gpt.Loss(ids, targets));
+            Assert.Equal(viaLogits, fused); // the same forward and the same row passes
+            for (int i = 0; i < fusedGrads.Length; i++)
+                TensorAssert.Close(viaLogitsGrads[i], fusedGrads[i], 1e-6, 1e-4, $"parameter {i}");
+        }
+    }
+
+    private static (double Loss, double[][] Gradients) LossAndGradients(Gpt gpt, Func<Tensor> loss)
+    {
+        foreach (var p in gpt.Parameters()) p.Grad = null;
+        var value = loss();
+        value.Backward();
+        return (value.Item(), gpt.Parameters().Select(p => p.Grad!.ToArray<double>()).ToArray());
     }
 
     private static GptConfig Tiny => GptConfig.Preset("gpt-tiny", vocab: 7) with { Dim = 8, Heads = 2, Context = 6, DType = DType.Float64 };
