@@ -34,7 +34,15 @@ internal static unsafe partial class DirectConv<T>
     /// Whether <see cref="ForwardPacked"/> runs this convolution with input, residual and output all in the blocked
     /// layout [N][C / Lanes][H][W][Lanes]: a blocked input (above) and whole blocks of output channels per group.
     /// </summary>
-    public static bool AppliesBlockedLayout(in Conv2dGeometry g) => AppliesPacked(g) && BlockedApplies(g) && g.OutPerGroup % Lanes == 0;
+    public static bool AppliesBlockedLayout(in Conv2dGeometry g) => AppliesBlockedOutput(g) && BlockedApplies(g);
+
+    /// <summary>
+    /// Whether <see cref="ForwardPacked"/> can write this convolution's output (and read its residual) in the blocked
+    /// layout from an NCHW input: whole blocks of output channels per group. The row tiles then read the padded planes
+    /// (or their stride phases) and store each position's channel vectors as they are: ResNet's 3-channel 7×7/2 stem,
+    /// whose input cannot be blocked, so that the chain is blocked from the stem on.
+    /// </summary>
+    public static bool AppliesBlockedOutput(in Conv2dGeometry g) => AppliesPacked(g) && g.OutPerGroup % Lanes == 0;
 
     internal static bool UsesBlocked(in Conv2dGeometry g) =>
         BlockedApplies(g) && ForcedRowTiles != false && (ForcedBlocked ?? true);

@@ -89,7 +89,7 @@ internal static unsafe partial class DirectConv<T>
     /// three already sliced to the group), and which tile computes it.
     /// </summary>
     private readonly record struct PackedJob(Layout L, int[] Offsets, T[] Weights, int K, int Rows, bool RowTiles, bool Relu,
-        bool Blocked = false, bool BlockedLayout = false, T[]? Padded = null, int WeightBase = 0, ReadOnlyMemory<T> Bias = default, Memory<T> Output = default, ReadOnlyMemory<T> Residual = default,
+        bool Blocked = false, bool BlockedInput = false, bool BlockedOutput = false, T[]? Padded = null, int WeightBase = 0, ReadOnlyMemory<T> Bias = default, Memory<T> Output = default, ReadOnlyMemory<T> Residual = default,
         int OutPlane = 0, ReadOnlyMemory<T> Input = default)
     {
         /// <summary>Work units: (block, output row) pairs for row tiles, slices of MaxRows channels for column tiles.</summary>
@@ -100,13 +100,15 @@ internal static unsafe partial class DirectConv<T>
 
     /// <summary>
     /// <see cref="Forward"/> from weights packed by <see cref="PackWeights"/>, for any stride (<see cref="AppliesPacked"/>).
-    /// With <paramref name="blockedLayout"/>, input, residual and output are in the blocked-channel layout
-    /// [N][C / Lanes][H][W][Lanes] instead (only where <see cref="AppliesBlockedLayout"/>).
+    /// With <paramref name="blockedInput"/>, the input is in the blocked-channel layout [N][C / Lanes][H][W][Lanes]
+    /// (only where <see cref="AppliesBlockedLayout"/>); with <paramref name="blockedOutput"/>, output and residual are
+    /// (only where <see cref="AppliesBlockedOutput"/>: row tiles then, whose vectors are the output's).
     /// </summary>
     public static void ForwardPacked(ReadOnlyMemory<T> input, T[] packed, ReadOnlyMemory<T> bias, Conv2dGeometry g, Memory<T> output,
-        ReadOnlyMemory<T> residual, Activation activation, bool blockedLayout = false)
+        ReadOnlyMemory<T> residual, Activation activation, bool blockedInput = false, bool blockedOutput = false)
     {
-        if (blockedLayout && !AppliesBlockedLayout(g)) throw new ArgumentException("conv2d: this convolution does not run on the blocked-channel layout");
+        if (blockedInput && !AppliesBlockedLayout(g) || blockedOutput && !AppliesBlockedOutput(g))
+            throw new ArgumentException("conv2d: this convolution does not run on the blocked-channel layout");
         var l = new Layout(g.InPerGroup, g.Height, g.Width, g.PadH, g.PadW, g.KernelH, g.KernelW, g.DilationH, g.DilationW, g.StrideH, g.StrideW);
         int k = g.ColumnRows, rows = g.OutPerGroup, blocks = (rows + BlockRows - 1) / BlockRows;
         int groupIn = g.InPerGroup * g.InPlane, groupOut = rows * g.OutPlane;
@@ -114,9 +116,9 @@ internal static unsafe partial class DirectConv<T>
         try
         {
             // ReLU runs in the tiles' epilogue; any other activation afterwards over each image group's output.
-            bool blocked = blockedLayout || UsesBlocked(g);
-            var job = new PackedJob(l, offsets, packed, k, rows, blocked || (ForcedRowTiles ?? g.OutWidth <= RowTileMaxWidth),
-                activation == Activation.Relu, blocked, blockedLayout);
+            bool blocked = blockedInput || UsesBlocked(g);
+            var job = new PackedJob(l, offsets, packed, k, rows, blocked || blockedOutput || (ForcedRowTiles ?? g.OutWidth <= RowTileMaxWidth),
+                activation == Activation.Relu, blocked, blockedInput, blockedOutput);
             if (blocked) FillBlockedOffsets(l, offsets);
             else l.FillOffsets(offsets);
             int bufferLength = blocked ? BlockedLength(l) : l.BufferLength;
@@ -155,7 +157,7 @@ internal static unsafe partial class DirectConv<T>
                                 });
                             else if (blocked)
                             {
-                                ParallelHelper.For(l.Channels / Lanes, 1, part, static (j, first, end) => PadBlocked(j.Input.Span, j.L, j.Padded, first, end, j.BlockedLayout));
+                                ParallelHelper.For(l.Channels / Lanes, 1, part, static (j, first, end) => PadBlocked(j.Input.Span, j.L, j.Padded, first, end, j.BlockedInput));
                                 ParallelHelper.For(part.Units, unitGrain, part, static (j, first, end) => Run(j, first, end));
                             }
                             else
@@ -184,7 +186,7 @@ internal static unsafe partial class DirectConv<T>
                         for (int grp = 0; grp < g.Groups; grp++)
                         {
                             var planes = input.Span.Slice((n * g.Groups + grp) * groupIn, groupIn);
-                            if (blocked) PadBlocked(planes, l, padded, 0, l.Channels / Lanes, blockedLayout);
+                            if (blocked) PadBlocked(planes, l, padded, 0, l.Channels / Lanes, blockedInput);
                             else Pad(planes, l, padded);
                             var part = Part(job, padded, n, grp);
                             Run(part, 0, part.Units);
@@ -386,7 +388,7 @@ internal static unsafe partial class DirectConv<T>
                         default: RowTile<R8, TStep>(x, op, j.K, w, tile, next, lineCount); break;
                     }
                     nint at = (nint)oh * outWidth + ow;
-                    if (j.BlockedLayout)
+                    if (j.BlockedOutput)
                     {
                         BlockedEpilogue(tile, n, rows, yp + ((nint)o * plane + at * Lanes), (nint)plane * Lanes,
                             rp == null ? null : rp + ((nint)o * plane + at * Lanes), bp == null ? null : bp + o, j.Relu);

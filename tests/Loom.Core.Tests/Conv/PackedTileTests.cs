@@ -192,6 +192,83 @@ public class PackedTileTests
             });
     }
 
+    // N, C, H, W, OutC, k, stride, pad, groups: NCHW input of any channel count, whole blocks of 16 (and 8) outputs per group.
+    public static TheoryData<int[]> IntoBlocksCases => new()
+    {
+        new[] { 1, 3, 23, 21, 32, 7, 2, 3, 1 }, // a 7×7/2 stem with odd sizes, over the stride phases; two blocks out
+        new[] { 1, 3, 9, 80, 16, 7, 2, 3, 1 },  // a wide stem: rows of 37 outputs in chunks of 8 and 7, one block out
+        new[] { 1, 5, 11, 13, 48, 3, 1, 1, 1 }, // stride 1 on the padded planes; a last pair of blocks with one block
+        new[] { 1, 6, 10, 9, 32, 5, 2, 2, 2 },  // 2 groups of 3 channels in, 16 out each
+        new[] { 3, 3, 12, 11, 16, 3, 2, 1, 1 }, // batch 3: threads take images
+        new[] { 1, 16, 7, 9, 32, 3, 1, 1, 1 },  // whole input blocks: reordered internally, then the blocked row tiles
+    };
+
+    [Theory]
+    [MemberData(nameof(IntoBlocksCases))]
+    public void A_convolution_from_nchw_into_blocks_matches_the_float64_oracle_with_bias_residual_and_relu(int[] c)
+    {
+        var (x, w, b, stride, pad) = Operands(c, DType.Float64);
+        var conv = ConvOracle.Conv2d(x, w, b, stride, pad, (1, 1), c[8]);
+        var residual = TestTensors.Randn(4, DType.Float64, conv.Shape.ToArray());
+        var packed = new PackedConv2dWeight(w, c[8]);
+        int block = Functional.Conv2dChannelBlock(DType.Float64) is > 0 and var lanes ? lanes : 8;
+        var rb = Functional.ToChannelBlocks(residual, block);
+        foreach (int threads in new[] { 1, 3 })
+        {
+            GlobalSettings.WithThreads(threads, () =>
+            {
+                var y = Functional.Conv2dIntoBlocks(x, packed, b, stride, pad, (1, 1), block, Activation.Relu, rb);
+                Assert.Equal(new Shape(c[0], c[4] / block, conv.Shape[2], conv.Shape[3], block), y.Shape);
+                TensorAssert.Close(conv.Add(residual).Relu(), Functional.FromChannelBlocks(y), 1e-12, 1e-12);
+                TensorAssert.Close(conv.Sub(b.Reshape(1, c[4], 1, 1)), Functional.FromChannelBlocks(Functional.Conv2dIntoBlocks(x, packed, null, stride, pad, (1, 1), block)), 1e-12, 1e-12);
+                TensorAssert.Close(conv.Tanh(), Functional.FromChannelBlocks(Functional.Conv2dIntoBlocks(x, packed, b, stride, pad, (1, 1), block, Activation.Tanh)), 1e-12, 1e-12);
+            });
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(IntoBlocksCases))]
+    public void A_convolution_from_nchw_into_blocks_gives_the_bits_of_the_nchw_convolution(int[] c)
+    {
+        var (x, w, b, stride, pad) = Operands(c, DType.Float32);
+        var packed = new PackedConv2dWeight(w, c[8]);
+        var residual = TestTensors.Randn(4, DType.Float32, Functional.Conv2d(x, w, b, stride, pad, (1, 1), c[8]).Shape.ToArray());
+        var g = new Conv2dGeometry(c[0], c[1], c[2], c[3], c[4], residual.Shape[2], residual.Shape[3], c[5], c[5], c[6], c[6], c[7], c[7], 1, 1, c[8]);
+        Assert.Equal(Vector512.IsHardwareAccelerated, DirectConv<float>.AppliesBlockedOutput(g));
+        // 16 channels a block: the direct kernel's row tiles where it applies, against column tiles (the NCHW stem's);
+        // 8: the NCHW convolution, then a reorder.
+        foreach (int block in new[] { 16, 8 })
+            foreach (int threads in new[] { 1, 3 })
+                GlobalSettings.WithThreads(threads, () =>
+                {
+                    var expected = WithTiles(Tiles.Column, () => Functional.Conv2d(x, packed, b, stride, pad, (1, 1), Activation.Relu, residual));
+                    var y = WithTiles(Tiles.Column, () => Functional.Conv2dIntoBlocks(x, packed, b, stride, pad, (1, 1), block, Activation.Relu,
+                        Functional.ToChannelBlocks(residual, block)));
+                    Assert.Equal(expected.ToArray<float>(), Functional.FromChannelBlocks(y).ToArray<float>());
+                });
+    }
+
+    [Fact]
+    public void A_convolution_into_blocks_rejects_bad_shapes_and_takes_gradients_through_the_nchw_one()
+    {
+        var packed = new PackedConv2dWeight(TestTensors.Randn(2, DType.Float64, 16, 3, 3, 3));
+        var x = TestTensors.Randn(1, DType.Float64, 1, 3, 6, 5);
+        // A blocked input, 16 outputs in blocks of 3, a residual of the wrong shape.
+        Assert.Throws<ArgumentException>(() => Functional.Conv2dIntoBlocks(x.Unsqueeze(4), packed, null, (1, 1), (1, 1), (1, 1), 8));
+        Assert.Throws<ArgumentException>(() => Functional.Conv2dIntoBlocks(x, packed, null, (1, 1), (1, 1), (1, 1), 3));
+        Assert.Throws<ArgumentException>(() => Functional.Conv2dIntoBlocks(x, packed, null, (1, 1), (1, 1), (1, 1), 8, Activation.None,
+            Tensor.Zeros(new Shape(1, 2, 6, 5, 4), DType.Float64)));
+        x.RequiresGrad_();
+        var w = packed.Weight.RequiresGrad_();
+        Functional.FromChannelBlocks(Functional.Conv2dIntoBlocks(x, packed, null, (2, 2), (1, 1), (1, 1), 8, Activation.Relu)).Square().Sum().Backward();
+        var (gx, gw) = (x.Grad!.Clone(), w.Grad!.Clone());
+        x.Grad = null;
+        w.Grad = null;
+        Functional.Conv2d(x, w, null, (2, 2), (1, 1), (1, 1), 1, Activation.Relu).Square().Sum().Backward();
+        TensorAssert.Close(x.Grad!, gx, 1e-12, 1e-12);
+        TensorAssert.Close(w.Grad!, gw, 1e-12, 1e-12);
+    }
+
     [Fact]
     public void Channel_blocks_put_channel_c_at_block_c_div_b_lane_c_mod_b_and_back()
     {
