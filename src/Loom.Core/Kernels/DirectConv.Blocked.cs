@@ -64,15 +64,19 @@ internal static unsafe partial class DirectConv<T>
     /// Channel blocks [first, end) of one image group's planes into the blocked, zero-padded layout; from blocks
     /// already in that layout but unpadded (<paramref name="fromBlocks"/>), a copy of whole rows.
     /// </summary>
-    private static void PadBlocked(ReadOnlySpan<T> planes, in Layout l, Span<T> padded, int first, int end, bool fromBlocks = false)
+    private static void PadBlocked(ReadOnlySpan<T> planes, in Layout l, Span<T> padded, int first, int end, bool fromBlocks = false,
+        int rowFirst = 0, int rowEnd = int.MaxValue)
     {
         int lanes = Lanes, wp = l.PaddedWidth, rowLength = wp * lanes, blockPlane = l.PaddedHeight * rowLength, plane = l.Height * l.Width;
+        rowEnd = Math.Min(rowEnd, l.PaddedHeight);
         for (int cb = first; cb < end; cb++)
         {
             var block = padded.Slice(cb * blockPlane, blockPlane);
-            block[..(l.PadH * rowLength)].Clear();
-            block[((l.PadH + l.Height) * rowLength)..].Clear();
-            for (int h = 0; h < l.Height; h++)
+            // Padded rows [rowFirst, rowEnd) only: the zero rows among them, then the image rows.
+            int top = Math.Min(l.PadH, rowEnd), bottom = Math.Max(l.PadH + l.Height, rowFirst);
+            if (rowFirst < top) block[(rowFirst * rowLength)..(top * rowLength)].Clear();
+            if (bottom < rowEnd) block[(bottom * rowLength)..(rowEnd * rowLength)].Clear();
+            for (int h = Math.Max(0, rowFirst - l.PadH), hEnd = Math.Min(l.Height, rowEnd - l.PadH); h < hEnd; h++)
             {
                 var row = block.Slice((l.PadH + h) * rowLength, rowLength);
                 row[..(l.PadW * lanes)].Clear();

@@ -149,47 +149,66 @@ public class PackedTileTests
     [MemberData(nameof(BlockedCases))]
     public void The_blocked_layout_matches_the_float64_oracle_with_bias_residual_and_relu(int[] c)
     {
-        var (x, w, b, stride, pad) = Operands(c, DType.Float64);
-        var conv = ConvOracle.Conv2d(x, w, b, stride, pad, (1, 1), c[8]);
-        var residual = TestTensors.Randn(4, DType.Float64, conv.Shape.ToArray());
-        var packed = new PackedConv2dWeight(w, c[8]);
-        // The machine's block (the direct kernel) where there is one, else blocks of 8 (the reordering fallback).
-        int block = Functional.Conv2dChannelBlock(DType.Float64) is > 0 and var lanes ? lanes : 8;
         Assert.Equal(Vector512.IsHardwareAccelerated ? 8 : 0, Functional.Conv2dChannelBlock(DType.Float64));
         Assert.Equal(Vector512.IsHardwareAccelerated ? 16 : 0, Functional.Conv2dChannelBlock(DType.Float32));
-        var xb = Functional.ToChannelBlocks(x, block);
+        AssertBlockedMatchesOracle(c, (x, packed, b, stride, pad, block, activation, residual) =>
+            Functional.Conv2dBlocked(Functional.ToChannelBlocks(x, block), packed, b, stride, pad, (1, 1), activation, residual));
+    }
+
+    /// <summary>
+    /// A convolution into blocks (<paramref name="conv"/>: x NCHW, the block, bias, activation, blocked residual) against
+    /// the float64 oracle at 1 and 3 threads: with bias, residual and ReLU, without bias, with Tanh. The machine's block
+    /// (the direct kernel) where there is one, else blocks of 8 (the reordering fallback).
+    /// </summary>
+    private static void AssertBlockedMatchesOracle(int[] c,
+        Func<Tensor, PackedConv2dWeight, Tensor?, (int, int), (int, int), int, Activation, Tensor?, Tensor> conv)
+    {
+        var (x, w, b, stride, pad) = Operands(c, DType.Float64);
+        var expected = ConvOracle.Conv2d(x, w, b, stride, pad, (1, 1), c[8]);
+        var residual = TestTensors.Randn(4, DType.Float64, expected.Shape.ToArray());
+        var packed = new PackedConv2dWeight(w, c[8]);
+        int block = Functional.Conv2dChannelBlock(DType.Float64) is > 0 and var lanes ? lanes : 8;
         var rb = Functional.ToChannelBlocks(residual, block);
         foreach (int threads in new[] { 1, 3 })
         {
             GlobalSettings.WithThreads(threads, () =>
             {
-                var y = Functional.Conv2dBlocked(xb, packed, b, stride, pad, (1, 1), Activation.Relu, rb);
-                Assert.Equal(new Shape(c[0], c[4] / block, conv.Shape[2], conv.Shape[3], block), y.Shape);
-                TensorAssert.Close(conv.Add(residual).Relu(), Functional.FromChannelBlocks(y), 1e-12, 1e-12);
-                TensorAssert.Close(conv.Sub(b.Reshape(1, c[4], 1, 1)), Functional.FromChannelBlocks(Functional.Conv2dBlocked(xb, packed, null, stride, pad, (1, 1))), 1e-12, 1e-12);
-                TensorAssert.Close(conv.Tanh(), Functional.FromChannelBlocks(Functional.Conv2dBlocked(xb, packed, b, stride, pad, (1, 1), Activation.Tanh)), 1e-12, 1e-12);
+                var y = conv(x, packed, b, stride, pad, block, Activation.Relu, rb);
+                Assert.Equal(new Shape(c[0], c[4] / block, expected.Shape[2], expected.Shape[3], block), y.Shape);
+                TensorAssert.Close(expected.Add(residual).Relu(), Functional.FromChannelBlocks(y), 1e-12, 1e-12);
+                TensorAssert.Close(expected.Sub(b.Reshape(1, c[4], 1, 1)), Functional.FromChannelBlocks(conv(x, packed, null, stride, pad, block, Activation.None, null)), 1e-12, 1e-12);
+                TensorAssert.Close(expected.Tanh(), Functional.FromChannelBlocks(conv(x, packed, b, stride, pad, block, Activation.Tanh, null)), 1e-12, 1e-12);
             });
         }
     }
 
     [Theory]
     [MemberData(nameof(BlockedCases))]
-    public void The_blocked_layout_gives_the_bits_of_the_nchw_convolution(int[] c)
+    public void The_blocked_layout_gives_the_bits_of_the_nchw_convolution(int[] c) =>
+        AssertBlockedGivesNchwBits(c, Tiles.Blocked, g => DirectConv<float>.AppliesBlockedLayout(g), (x, packed, b, stride, pad, block, residual) =>
+            Functional.Conv2dBlocked(Functional.ToChannelBlocks(x, block), packed, b, stride, pad, (1, 1), Activation.Relu, residual));
+
+    /// <summary>
+    /// A float convolution into blocks (<paramref name="conv"/>, with ReLU) against the NCHW packed convolution on
+    /// <paramref name="tiles"/>, bit for bit, at 1 and 3 threads: 16 channels a block, the direct kernel where it
+    /// <paramref name="applies"/>; 8, the NCHW convolution and reorders.
+    /// </summary>
+    private static void AssertBlockedGivesNchwBits(int[] c, Tiles tiles, Func<Conv2dGeometry, bool> applies,
+        Func<Tensor, PackedConv2dWeight, Tensor, (int, int), (int, int), int, Tensor, Tensor> conv)
     {
         var (x, w, b, stride, pad) = Operands(c, DType.Float32);
         var packed = new PackedConv2dWeight(w, c[8]);
         var residual = TestTensors.Randn(4, DType.Float32, Functional.Conv2d(x, w, b, stride, pad, (1, 1), c[8]).Shape.ToArray());
         var g = new Conv2dGeometry(c[0], c[1], c[2], c[3], c[4], residual.Shape[2], residual.Shape[3], c[5], c[5], c[6], c[6], c[7], c[7], 1, 1, c[8]);
-        Assert.Equal(Vector512.IsHardwareAccelerated, DirectConv<float>.AppliesBlockedLayout(g));
-        // 16 channels a block: the direct kernel where it applies; 8: the NCHW convolution between reorders.
+        Assert.Equal(Vector512.IsHardwareAccelerated, applies(g));
         foreach (int block in new[] { 16, 8 })
-            GlobalSettings.WithThreads(2, () =>
-            {
-                var expected = WithTiles(Tiles.Blocked, () => Functional.Conv2d(x, packed, b, stride, pad, (1, 1), Activation.Relu, residual));
-                var y = Functional.Conv2dBlocked(Functional.ToChannelBlocks(x, block), packed, b, stride, pad, (1, 1), Activation.Relu,
-                    Functional.ToChannelBlocks(residual, block));
-                Assert.Equal(expected.ToArray<float>(), Functional.FromChannelBlocks(y).ToArray<float>());
-            });
+            foreach (int threads in new[] { 1, 3 })
+                GlobalSettings.WithThreads(threads, () =>
+                {
+                    var expected = WithTiles(tiles, () => Functional.Conv2d(x, packed, b, stride, pad, (1, 1), Activation.Relu, residual));
+                    var y = WithTiles(tiles, () => conv(x, packed, b, stride, pad, block, Functional.ToChannelBlocks(residual, block)));
+                    Assert.Equal(expected.ToArray<float>(), Functional.FromChannelBlocks(y).ToArray<float>());
+                });
     }
 
     // N, C, H, W, OutC, k, stride, pad, groups: NCHW input of any channel count, whole blocks of 16 (and 8) outputs per group.
@@ -205,48 +224,16 @@ public class PackedTileTests
 
     [Theory]
     [MemberData(nameof(IntoBlocksCases))]
-    public void A_convolution_from_nchw_into_blocks_matches_the_float64_oracle_with_bias_residual_and_relu(int[] c)
-    {
-        var (x, w, b, stride, pad) = Operands(c, DType.Float64);
-        var conv = ConvOracle.Conv2d(x, w, b, stride, pad, (1, 1), c[8]);
-        var residual = TestTensors.Randn(4, DType.Float64, conv.Shape.ToArray());
-        var packed = new PackedConv2dWeight(w, c[8]);
-        int block = Functional.Conv2dChannelBlock(DType.Float64) is > 0 and var lanes ? lanes : 8;
-        var rb = Functional.ToChannelBlocks(residual, block);
-        foreach (int threads in new[] { 1, 3 })
-        {
-            GlobalSettings.WithThreads(threads, () =>
-            {
-                var y = Functional.Conv2dIntoBlocks(x, packed, b, stride, pad, (1, 1), block, Activation.Relu, rb);
-                Assert.Equal(new Shape(c[0], c[4] / block, conv.Shape[2], conv.Shape[3], block), y.Shape);
-                TensorAssert.Close(conv.Add(residual).Relu(), Functional.FromChannelBlocks(y), 1e-12, 1e-12);
-                TensorAssert.Close(conv.Sub(b.Reshape(1, c[4], 1, 1)), Functional.FromChannelBlocks(Functional.Conv2dIntoBlocks(x, packed, null, stride, pad, (1, 1), block)), 1e-12, 1e-12);
-                TensorAssert.Close(conv.Tanh(), Functional.FromChannelBlocks(Functional.Conv2dIntoBlocks(x, packed, b, stride, pad, (1, 1), block, Activation.Tanh)), 1e-12, 1e-12);
-            });
-        }
-    }
+    public void A_convolution_from_nchw_into_blocks_matches_the_float64_oracle_with_bias_residual_and_relu(int[] c) =>
+        AssertBlockedMatchesOracle(c, (x, packed, b, stride, pad, block, activation, residual) =>
+            Functional.Conv2dIntoBlocks(x, packed, b, stride, pad, (1, 1), block, activation, residual));
 
     [Theory]
     [MemberData(nameof(IntoBlocksCases))]
-    public void A_convolution_from_nchw_into_blocks_gives_the_bits_of_the_nchw_convolution(int[] c)
-    {
-        var (x, w, b, stride, pad) = Operands(c, DType.Float32);
-        var packed = new PackedConv2dWeight(w, c[8]);
-        var residual = TestTensors.Randn(4, DType.Float32, Functional.Conv2d(x, w, b, stride, pad, (1, 1), c[8]).Shape.ToArray());
-        var g = new Conv2dGeometry(c[0], c[1], c[2], c[3], c[4], residual.Shape[2], residual.Shape[3], c[5], c[5], c[6], c[6], c[7], c[7], 1, 1, c[8]);
-        Assert.Equal(Vector512.IsHardwareAccelerated, DirectConv<float>.AppliesBlockedOutput(g));
-        // 16 channels a block: the direct kernel's row tiles where it applies, against column tiles (the NCHW stem's);
-        // 8: the NCHW convolution, then a reorder.
-        foreach (int block in new[] { 16, 8 })
-            foreach (int threads in new[] { 1, 3 })
-                GlobalSettings.WithThreads(threads, () =>
-                {
-                    var expected = WithTiles(Tiles.Column, () => Functional.Conv2d(x, packed, b, stride, pad, (1, 1), Activation.Relu, residual));
-                    var y = WithTiles(Tiles.Column, () => Functional.Conv2dIntoBlocks(x, packed, b, stride, pad, (1, 1), block, Activation.Relu,
-                        Functional.ToChannelBlocks(residual, block)));
-                    Assert.Equal(expected.ToArray<float>(), Functional.FromChannelBlocks(y).ToArray<float>());
-                });
-    }
+    public void A_convolution_from_nchw_into_blocks_gives_the_bits_of_the_nchw_convolution(int[] c) =>
+        // The row tiles that write blocks against column tiles (the NCHW stem's).
+        AssertBlockedGivesNchwBits(c, Tiles.Column, g => DirectConv<float>.AppliesBlockedOutput(g), (x, packed, b, stride, pad, block, residual) =>
+            Functional.Conv2dIntoBlocks(x, packed, b, stride, pad, (1, 1), block, Activation.Relu, residual));
 
     [Fact]
     public void A_convolution_into_blocks_rejects_bad_shapes_and_takes_gradients_through_the_nchw_one()
