@@ -140,6 +140,67 @@ public class FusedInferenceTests
         }
     }
 
+    // ResNet's opening on a small image: a 3-channel 7×7/2 conv–BN–ReLU with CNTK's uneven pads [3, 3, 2, 2], a 3×3/2
+    // max pool with pads [1, 1, 0, 0], then a conv–BN that adds the pool's output, ReLU, and a global average pool.
+    private static byte[] StemChain(DType dtype, int width)
+    {
+        var g = new Loom.Random.Generator(29);
+        Tensor R(params int[] s) => Tensor.Randn(new Shape(s), g).Mul(0.2).To(dtype);
+        Tensor V(int c) => Tensor.Rand(new Shape(c), g).Add(0.5).To(dtype);
+        var type = dtype == DType.Float64 ? OnnxDataType.Double : OnnxDataType.Float;
+        var b = new OnnxGraphBuilder(8).TypedInput("x", type, "N", 3, 16, width);
+        foreach (var (name, cin, k) in new[] { ("a", 3, 7), ("b", 32, 3) })
+            b.Initializer($"{name}w", R(32, cin, k, k)).Initializer($"{name}g", R(32)).Initializer($"{name}b", R(32)).Initializer($"{name}m", R(32)).Initializer($"{name}v", V(32));
+        return b.Node("Conv", ["x", "aw"], ["a1"], Ints("pads", 3, 3, 2, 2), Ints("strides", 2, 2))
+            .Node("BatchNormalization", ["a1", "ag", "ab", "am", "av"], ["a2"], Int("spatial", 1)).Node("Relu", ["a2"], ["a3"])
+            .Node("MaxPool", ["a3"], ["p"], Ints("kernel_shape", 3, 3), Ints("strides", 2, 2), Ints("pads", 1, 1, 0, 0))
+            .Node("Conv", ["p", "bw"], ["b1"], Ints("pads", 1, 1, 1, 1))
+            .Node("BatchNormalization", ["b1", "bg", "bb", "bm", "bv"], ["b2"])
+            .Node("Add", ["b2", "p"], ["r1"]).Node("Relu", ["r1"], ["r2"])
+            .Node("GlobalAveragePool", ["r2"], ["y"])
+            .Output("y", type).Bytes();
+    }
+
+    [Theory]
+    [InlineData(DType.Float32, 20)]
+    [InlineData(DType.Float64, 20)]
+    [InlineData(DType.Float32, 18)] // 9 columns into the pool: its uneven pads would give 5 windows by symmetric padding, not 4, so it runs on NCHW
+    public void The_stem_writes_blocks_and_the_max_pool_keeps_them_with_the_bits_of_nchw(DType dtype, int width)
+    {
+        var model = OnnxModule.Load(StemChain(dtype, width));
+        Assert.Equal((2, 2, 0, 0), model.FusedBlocks);
+        // The 3-channel stem writes blocks for the pool, whose readers (the next conv, as input and residual) take blocks.
+        bool blocks = Functional.Conv2dChannelBlock(dtype) > 0;
+        Assert.Equal(blocks ? 1 : 0, model.BlockedOutputs);
+        Assert.Equal(blocks ? 1 : 0, model.BlockedPools);
+        var x = Tensor.Randn(new Shape(2, 3, 16, width), new Loom.Random.Generator(9), dtype);
+        foreach (int threads in new[] { 1, 3 })
+        {
+            int saved = Threads.Count;
+            Threads.Count = threads;
+            try
+            {
+                Tensor blocked, nchw;
+                using (new NoGrad())
+                {
+                    int before = model.BlockedPoolRuns;
+                    blocked = model.Run(x)[0];
+                    Assert.Equal(blocks && width == 20 ? before + 1 : before, model.BlockedPoolRuns);
+                    model.BlockedPlan = false;
+                    nchw = model.Run(x)[0];
+                    model.BlockedPlan = true;
+                }
+                Assert.Equal(nchw.Shape, blocked.Shape);
+                Assert.Equal(nchw.To(DType.Float64).ToArray<double>(), blocked.To(DType.Float64).ToArray<double>());
+                TensorAssert.Close(Unfused(model, x)[0], blocked, 1e-4, 1e-4);
+            }
+            finally
+            {
+                Threads.Count = saved;
+            }
+        }
+    }
+
     // A transformer's feed-forward block as exported from PyTorch: MatMul by a weight and Add of the bias (bias first),
     // ReLU, MatMul without a bias and a residual Add (not a constant: it stays a node), then a MatMul whose output the
     // graph also returns (so its bias Add stays a node), and a MatMul by a computed value (not a weight).

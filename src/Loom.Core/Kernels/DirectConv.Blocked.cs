@@ -34,7 +34,15 @@ internal static unsafe partial class DirectConv<T>
     /// Whether <see cref="ForwardPacked"/> runs this convolution with input, residual and output all in the blocked
     /// layout [N][C / Lanes][H][W][Lanes]: a blocked input (above) and whole blocks of output channels per group.
     /// </summary>
-    public static bool AppliesBlockedLayout(in Conv2dGeometry g) => AppliesPacked(g) && BlockedApplies(g) && g.OutPerGroup % Lanes == 0;
+    public static bool AppliesBlockedLayout(in Conv2dGeometry g) => AppliesBlockedOutput(g) && BlockedApplies(g);
+
+    /// <summary>
+    /// Whether <see cref="ForwardPacked"/> can write this convolution's output (and read its residual) in the blocked
+    /// layout from an NCHW input: whole blocks of output channels per group. The row tiles then read the padded planes
+    /// (or their stride phases) and store each position's channel vectors as they are: ResNet's 3-channel 7×7/2 stem,
+    /// whose input cannot be blocked, so that the chain is blocked from the stem on.
+    /// </summary>
+    public static bool AppliesBlockedOutput(in Conv2dGeometry g) => AppliesPacked(g) && g.OutPerGroup % Lanes == 0;
 
     internal static bool UsesBlocked(in Conv2dGeometry g) =>
         BlockedApplies(g) && ForcedRowTiles != false && (ForcedBlocked ?? true);
@@ -56,15 +64,19 @@ internal static unsafe partial class DirectConv<T>
     /// Channel blocks [first, end) of one image group's planes into the blocked, zero-padded layout; from blocks
     /// already in that layout but unpadded (<paramref name="fromBlocks"/>), a copy of whole rows.
     /// </summary>
-    private static void PadBlocked(ReadOnlySpan<T> planes, in Layout l, Span<T> padded, int first, int end, bool fromBlocks = false)
+    private static void PadBlocked(ReadOnlySpan<T> planes, in Layout l, Span<T> padded, int first, int end, bool fromBlocks = false,
+        int rowFirst = 0, int rowEnd = int.MaxValue)
     {
         int lanes = Lanes, wp = l.PaddedWidth, rowLength = wp * lanes, blockPlane = l.PaddedHeight * rowLength, plane = l.Height * l.Width;
+        rowEnd = Math.Min(rowEnd, l.PaddedHeight);
         for (int cb = first; cb < end; cb++)
         {
             var block = padded.Slice(cb * blockPlane, blockPlane);
-            block[..(l.PadH * rowLength)].Clear();
-            block[((l.PadH + l.Height) * rowLength)..].Clear();
-            for (int h = 0; h < l.Height; h++)
+            // Padded rows [rowFirst, rowEnd) only: the zero rows among them, then the image rows.
+            int top = Math.Min(l.PadH, rowEnd), bottom = Math.Max(l.PadH + l.Height, rowFirst);
+            if (rowFirst < top) block[(rowFirst * rowLength)..(top * rowLength)].Clear();
+            if (bottom < rowEnd) block[(bottom * rowLength)..(rowEnd * rowLength)].Clear();
+            for (int h = Math.Max(0, rowFirst - l.PadH), hEnd = Math.Min(l.Height, rowEnd - l.PadH); h < hEnd; h++)
             {
                 var row = block.Slice((l.PadH + h) * rowLength, rowLength);
                 row[..(l.PadW * lanes)].Clear();

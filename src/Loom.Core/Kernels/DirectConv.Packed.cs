@@ -89,7 +89,7 @@ internal static unsafe partial class DirectConv<T>
     /// three already sliced to the group), and which tile computes it.
     /// </summary>
     private readonly record struct PackedJob(Layout L, int[] Offsets, T[] Weights, int K, int Rows, bool RowTiles, bool Relu,
-        bool Blocked = false, bool BlockedLayout = false, T[]? Padded = null, int WeightBase = 0, ReadOnlyMemory<T> Bias = default, Memory<T> Output = default, ReadOnlyMemory<T> Residual = default,
+        bool Blocked = false, bool BlockedInput = false, bool BlockedOutput = false, bool RowMajor = false, T[]? Padded = null, int WeightBase = 0, ReadOnlyMemory<T> Bias = default, Memory<T> Output = default, ReadOnlyMemory<T> Residual = default,
         int OutPlane = 0, ReadOnlyMemory<T> Input = default)
     {
         /// <summary>Work units: (block, output row) pairs for row tiles, slices of MaxRows channels for column tiles.</summary>
@@ -100,13 +100,15 @@ internal static unsafe partial class DirectConv<T>
 
     /// <summary>
     /// <see cref="Forward"/> from weights packed by <see cref="PackWeights"/>, for any stride (<see cref="AppliesPacked"/>).
-    /// With <paramref name="blockedLayout"/>, input, residual and output are in the blocked-channel layout
-    /// [N][C / Lanes][H][W][Lanes] instead (only where <see cref="AppliesBlockedLayout"/>).
+    /// With <paramref name="blockedInput"/>, the input is in the blocked-channel layout [N][C / Lanes][H][W][Lanes]
+    /// (only where <see cref="AppliesBlockedLayout"/>); with <paramref name="blockedOutput"/>, output and residual are
+    /// (only where <see cref="AppliesBlockedOutput"/>: row tiles then, whose vectors are the output's).
     /// </summary>
     public static void ForwardPacked(ReadOnlyMemory<T> input, T[] packed, ReadOnlyMemory<T> bias, Conv2dGeometry g, Memory<T> output,
-        ReadOnlyMemory<T> residual, Activation activation, bool blockedLayout = false)
+        ReadOnlyMemory<T> residual, Activation activation, bool blockedInput = false, bool blockedOutput = false)
     {
-        if (blockedLayout && !AppliesBlockedLayout(g)) throw new ArgumentException("conv2d: this convolution does not run on the blocked-channel layout");
+        if (blockedInput && !AppliesBlockedLayout(g) || blockedOutput && !AppliesBlockedOutput(g))
+            throw new ArgumentException("conv2d: this convolution does not run on the blocked-channel layout");
         var l = new Layout(g.InPerGroup, g.Height, g.Width, g.PadH, g.PadW, g.KernelH, g.KernelW, g.DilationH, g.DilationW, g.StrideH, g.StrideW);
         int k = g.ColumnRows, rows = g.OutPerGroup, blocks = (rows + BlockRows - 1) / BlockRows;
         int groupIn = g.InPerGroup * g.InPlane, groupOut = rows * g.OutPlane;
@@ -114,9 +116,9 @@ internal static unsafe partial class DirectConv<T>
         try
         {
             // ReLU runs in the tiles' epilogue; any other activation afterwards over each image group's output.
-            bool blocked = blockedLayout || UsesBlocked(g);
-            var job = new PackedJob(l, offsets, packed, k, rows, blocked || (ForcedRowTiles ?? g.OutWidth <= RowTileMaxWidth),
-                activation == Activation.Relu, blocked, blockedLayout);
+            bool blocked = blockedInput || UsesBlocked(g);
+            var job = new PackedJob(l, offsets, packed, k, rows, blocked || blockedOutput || (ForcedRowTiles ?? g.OutWidth <= RowTileMaxWidth),
+                activation == Activation.Relu, blocked, blockedInput, blockedOutput);
             if (blocked) FillBlockedOffsets(l, offsets);
             else l.FillOffsets(offsets);
             int bufferLength = blocked ? BlockedLength(l) : l.BufferLength;
@@ -141,6 +143,13 @@ internal static unsafe partial class DirectConv<T>
                     // Column tiles over a wide stride-1 image: threads take bands of output rows instead, each padding
                     // its own input rows. Split by channels, each thread read the whole padded input, half of it written
                     // by the other core (ResNet18's 56×56 layers: 1.32 ms at one thread, still 1.1–1.3 at two).
+                    // Blocked stride-1 layers whose weights fit in L2 twice over (ResNet18's 56×56 and 28×28): threads take
+                    // whole output rows and pad the input rows they wrote in the previous layer, so each reads the other
+                    // core's lines only at its band's edges; by channel blocks each read all the input, half of it
+                    // written by the other core (56×56 at two threads: 0.72–0.75 → 0.64–0.66 ms a layer). Wider layers
+                    // keep the block-major split: every thread would stream every block's weights.
+                    bool rowMajor = blocked && Threads.Count > 1 && l.StrideH == 1
+                        && (long)blocks * BlockRows * k * sizeof(T) <= 640 * 1024;
                     int bands = !job.RowTiles && l.StrideH == 1 && l.StrideW == 1
                         ? (int)Math.Clamp(g.MacsPerImage / g.Groups / (1L << 17), 1, Math.Min(Threads.Count, g.OutHeight)) : 1;
                     for (int n = 0; n < g.Batch; n++)
@@ -153,9 +162,16 @@ internal static unsafe partial class DirectConv<T>
                                 {
                                     for (int band = first; band < end; band++) RunBand(s.Job, band, s.Bands);
                                 });
+                            else if (blocked && rowMajor)
+                            {
+                                var rowPart = part with { RowMajor = true };
+                                ParallelHelper.For(l.PaddedHeight, 1, rowPart, static (j, first, end) =>
+                                    PadBlocked(j.Input.Span, j.L, j.Padded, 0, j.L.Channels / Lanes, j.BlockedInput, first, end));
+                                ParallelHelper.For(rowPart.Units, unitGrain, rowPart, static (j, first, end) => Run(j, first, end));
+                            }
                             else if (blocked)
                             {
-                                ParallelHelper.For(l.Channels / Lanes, 1, part, static (j, first, end) => PadBlocked(j.Input.Span, j.L, j.Padded, first, end, j.BlockedLayout));
+                                ParallelHelper.For(l.Channels / Lanes, 1, part, static (j, first, end) => PadBlocked(j.Input.Span, j.L, j.Padded, first, end, j.BlockedInput));
                                 ParallelHelper.For(part.Units, unitGrain, part, static (j, first, end) => Run(j, first, end));
                             }
                             else
@@ -184,7 +200,7 @@ internal static unsafe partial class DirectConv<T>
                         for (int grp = 0; grp < g.Groups; grp++)
                         {
                             var planes = input.Span.Slice((n * g.Groups + grp) * groupIn, groupIn);
-                            if (blocked) PadBlocked(planes, l, padded, 0, l.Channels / Lanes, blockedLayout);
+                            if (blocked) PadBlocked(planes, l, padded, 0, l.Channels / Lanes, blockedInput);
                             else Pad(planes, l, padded);
                             var part = Part(job, padded, n, grp);
                             Run(part, 0, part.Units);
@@ -346,7 +362,7 @@ internal static unsafe partial class DirectConv<T>
     private static void RunRowTiles<TStep>(PackedJob j, int first, int end) where TStep : struct, IRowCount
     {
         var l = j.L;
-        int blockRows = BlockRows, outHeight = l.OutHeight, outWidth = l.OutWidth, plane = j.OutPlane;
+        int blockRows = BlockRows, outHeight = l.OutHeight, outWidth = l.OutWidth, plane = j.OutPlane, blocks = (j.Rows + blockRows - 1) / blockRows;
         // Where output (oh, ow)'s window starts: on the grid of padded planes, or in the blocked image (pixel-major
         // within each block of Lanes channels, no stride phases: output column ow reads pixel s·ow).
         nint rowStep = j.Blocked ? (nint)l.StrideH * l.PaddedWidth * Lanes : l.GridWidth, columnStep = j.Blocked ? TStep.Count : 1;
@@ -365,9 +381,11 @@ internal static unsafe partial class DirectConv<T>
             long lines = (long)j.K * blockRows * sizeof(T) / 64;
             for (int unit = first; unit < end; unit++)
             {
-                int o = unit / outHeight * blockRows, oh = unit % outHeight, rows = Math.Min(blockRows, j.Rows - o);
+                // Row-major units (j.RowMajor): each thread takes whole output rows, every block of them.
+                int o = j.RowMajor ? unit % blocks * blockRows : unit / outHeight * blockRows, oh = j.RowMajor ? unit / blocks : unit % outHeight;
+                int rows = Math.Min(blockRows, j.Rows - o);
                 T* w = wp + j.WeightBase + (nint)o * j.K;
-                bool prefetch = o + blockRows < j.Rows;
+                bool prefetch = !j.RowMajor && o + blockRows < j.Rows;
                 int lineStart = (int)(oh * lines / outHeight), lineCount = prefetch ? (int)((oh + 1) * lines / outHeight) - lineStart : 0;
                 byte* next = (byte*)(w + (nint)blockRows * j.K) + (nint)lineStart * 64;
                 for (int chunk = 0; chunk < chunks; chunk++, lineCount = 0)
@@ -386,7 +404,7 @@ internal static unsafe partial class DirectConv<T>
                         default: RowTile<R8, TStep>(x, op, j.K, w, tile, next, lineCount); break;
                     }
                     nint at = (nint)oh * outWidth + ow;
-                    if (j.BlockedLayout)
+                    if (j.BlockedOutput)
                     {
                         BlockedEpilogue(tile, n, rows, yp + ((nint)o * plane + at * Lanes), (nint)plane * Lanes,
                             rp == null ? null : rp + ((nint)o * plane + at * Lanes), bp == null ? null : bp + o, j.Relu);

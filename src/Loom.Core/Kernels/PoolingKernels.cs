@@ -169,6 +169,103 @@ internal static class PoolingKernels
         }
     }
 
+    /// <summary>For tests: on the calling thread, turns the vector path of <see cref="MaxPool2dBlocked"/> off (false).</summary>
+    internal static bool? ForcedBlockedVectors
+    {
+        get => _forcedBlockedVectors;
+        set => _forcedBlockedVectors = value;
+    }
+
+    [ThreadStatic]
+    private static bool? _forcedBlockedVectors;
+
+    /// <summary>
+    /// Max pooling on blocked channels: g.Planes planes [Height][Width][block] become [OutHeight][OutWidth][block].
+    /// Each output pixel's block is the maximum of one block per tap: with a block of one SIMD vector (the inference
+    /// plan's layout), a vector load and maximum per tap and no shuffles, where the NCHW kernel gathers every other
+    /// column (ResNet18's 3×3/2 stem pool). Output rows are split over the threads. PyTorch's scan: the first maximum in
+    /// window order wins and NaN wins, so the values of the indexed and 2×2 kernels (the NCHW kernel without indices
+    /// takes IEEE's maximum, which differs only in giving +0 for a window whose first maximum is −0); a window wholly in
+    /// the padding gives −∞.
+    /// </summary>
+    public static unsafe void MaxPool2dBlocked<T>(ReadOnlyMemory<T> input, Pool2dGeometry g, int block, Memory<T> output)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        bool vectors = block == Vector512<T>.Count && Avx512F.IsSupported && (ForcedBlockedVectors ?? true);
+        int rows = g.Planes * g.OutHeight, grain = Math.Max(1, ParallelWork / Math.Max(1, g.OutWidth * block * g.KernelH * g.KernelW));
+        ParallelHelper.For(rows, grain, (Input: input, G: g, Block: block, Output: output, Vectors: vectors), static (s, first, end) =>
+        {
+            var g = s.G;
+            fixed (T* xp = s.Input.Span, yp = s.Output.Span)
+            {
+                for (int row = first; row < end; row++)
+                {
+                    int p = row / g.OutHeight, oh = row % g.OutHeight;
+                    T* x = xp + (nint)p * g.InPlane * s.Block;
+                    T* y = yp + ((nint)p * g.OutPlane + (nint)oh * g.OutWidth) * s.Block;
+                    if (s.Vectors) MaxBlockedRow<T, Vector512<T>>(x, y, g, oh, s.Block);
+                    else MaxBlockedRow<T, T>(x, y, g, oh, s.Block);
+                }
+            }
+        });
+    }
+
+    /// <summary>Output row oh of one blocked plane; TVector is Vector512&lt;T&gt; (block = one vector) or T (any block, lane by lane).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void MaxBlockedRow<T, TVector>(T* x, T* y, in Pool2dGeometry g, int oh, int block) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        // The window's rows and columns inside the input: taps [first, end) along each axis.
+        int h0 = oh * g.StrideH - g.PadH;
+        int kiFirst = FirstTap(h0, g.DilationH), kiEnd = EndTap(h0, g.DilationH, g.KernelH, g.Height);
+        nint rowLength = (nint)g.Width * block;
+        for (int ow = 0; ow < g.OutWidth; ow++, y += block)
+        {
+            int w0 = ow * g.StrideW - g.PadW;
+            int kjFirst = FirstTap(w0, g.DilationW), kjEnd = EndTap(w0, g.DilationW, g.KernelW, g.Width);
+            if (typeof(TVector) == typeof(Vector512<T>))
+            {
+                // vmaxps(v, best) is v > best ? v : best: the scan's rule, except that a NaN v is dropped; those are
+                // flagged and put back at the end.
+                Vector512<T> best = Vector512.Create(T.NegativeInfinity), nan = Vector512<T>.Zero;
+                for (int ki = kiFirst; ki < kiEnd; ki++)
+                {
+                    T* r = x + (h0 + ki * g.DilationH) * rowLength + (nint)w0 * block;
+                    for (int kj = kjFirst; kj < kjEnd; kj++)
+                    {
+                        var v = Vector512.Load(r + (nint)kj * g.DilationW * block);
+                        best = typeof(T) == typeof(float)
+                            ? Avx512F.Max(v.AsSingle(), best.AsSingle()).As<float, T>()
+                            : Avx512F.Max(v.AsDouble(), best.AsDouble()).As<double, T>();
+                        nan |= ~Vector512.Equals(v, v);
+                    }
+                }
+                Vector512.ConditionalSelect(nan, Vector512.Create(T.NaN), best).Store(y);
+                continue;
+            }
+            for (int c = 0; c < block; c++)
+            {
+                T best = T.NegativeInfinity;
+                for (int ki = kiFirst; ki < kiEnd; ki++)
+                {
+                    T* r = x + (h0 + ki * g.DilationH) * rowLength + (nint)w0 * block + c;
+                    for (int kj = kjFirst; kj < kjEnd; kj++)
+                    {
+                        T v = r[(nint)kj * g.DilationW * block];
+                        if (v > best || T.IsNaN(v)) best = v;
+                    }
+                }
+                y[c] = best;
+            }
+        }
+    }
+
+    /// <summary>The first tap k with start + k·dilation ≥ 0.</summary>
+    private static int FirstTap(int start, int dilation) => start >= 0 ? 0 : (-start + dilation - 1) / dilation;
+
+    /// <summary>One past the last tap k &lt; kernel with start + k·dilation &lt; size.</summary>
+    private static int EndTap(int start, int dilation, int kernel, int size) =>
+        start >= size ? 0 : Math.Min(kernel, (size - 1 - start) / dilation + 1);
+
     /// <summary>gradInput = scatter-add of gradOutput to the recorded maxima. Overwrites gradInput.</summary>
     public static void MaxPool2dBackward<T>(ReadOnlyMemory<T> gradOutput, ReadOnlyMemory<int> indices, Pool2dGeometry g, Memory<T> gradInput)
         where T : unmanaged, IFloatingPointIeee754<T>

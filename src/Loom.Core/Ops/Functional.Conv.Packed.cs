@@ -50,13 +50,40 @@ public static partial class Functional
         (int H, int W) dilation, Activation activation = Activation.None, Tensor? residual = null)
     {
         ArgumentNullException.ThrowIfNull(weight);
-        var w = weight.Weight;
         if (input.Rank != 5 || input.Shape[4] <= 0)
             throw new ArgumentException($"conv2d: a blocked input must be [N, C / b, H, W, b], got {input.Shape}");
         int block = input.Shape[4];
-        if (w.Shape[0] % block != 0)
-            throw new ArgumentException($"conv2d: {w.Shape[0]} output channels do not fill blocks of {block}");
         var nchw = Shape.Wrap([input.Shape[0], input.Shape[1] * block, input.Shape[2], input.Shape[3]]);
+        return BlockedConv(input, nchw, blockedInput: true, weight, bias, stride, padding, dilation, block, activation, residual);
+    }
+
+    /// <summary>
+    /// The fused convolution with a packed weight from an NCHW input [N, C, H, W] into the blocked-channel layout of
+    /// <paramref name="block"/> channels: returns relu?(conv2d(x, weight) + bias + residual) as [N, OutC / b, OH, OW, b],
+    /// the residual given in that layout. Where a chain of <see cref="Conv2dBlocked"/> starts at a convolution whose
+    /// input cannot be blocked (ResNet's 3-channel stem): no reorder of its output. With b = <see cref="Conv2dChannelBlock"/>
+    /// and whole blocks of output channels per group the direct kernel writes the blocks; otherwise (and when autograd
+    /// records) the NCHW convolution, then a reorder. The same values as that convolution either way.
+    /// </summary>
+    public static Tensor Conv2dIntoBlocks(Tensor input, PackedConv2dWeight weight, Tensor? bias, (int H, int W) stride, (int H, int W) padding,
+        (int H, int W) dilation, int block, Activation activation = Activation.None, Tensor? residual = null)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        if (input.Rank != 4) throw new ArgumentException($"conv2d: expects an input [N, C, H, W], got {input.Shape}");
+        return BlockedConv(input, input.Shape, blockedInput: false, weight, bias, stride, padding, dilation, block, activation, residual);
+    }
+
+    /// <summary>
+    /// <see cref="Conv2dBlocked"/> (<paramref name="blockedInput"/>) or <see cref="Conv2dIntoBlocks"/> on an input of NCHW
+    /// shape <paramref name="nchw"/>: checks the operands, then the direct kernel where it applies, else the NCHW
+    /// convolution between reorders.
+    /// </summary>
+    private static Tensor BlockedConv(Tensor input, Shape nchw, bool blockedInput, PackedConv2dWeight weight, Tensor? bias, (int H, int W) stride,
+        (int H, int W) padding, (int H, int W) dilation, int block, Activation activation, Tensor? residual)
+    {
+        var w = weight.Weight;
+        if (block <= 0 || w.Shape[0] % block != 0)
+            throw new ArgumentException($"conv2d: {w.Shape[0]} output channels do not fill blocks of {block}");
         var g = ConvGeometry("conv2d", nchw, w.Shape, bias, stride, padding, dilation, (0, 0), weight.Groups, transposed: false, oneD: false);
         CheckLayerDTypes("conv2d", input, w, bias);
         if (!Enum.IsDefined(activation))
@@ -64,29 +91,31 @@ public static partial class Functional
         var outShape = Shape.Wrap([g.Batch, g.OutChannels / block, g.OutHeight, g.OutWidth, block]);
         if (residual is not null && (residual.Shape != outShape || residual.DType != input.DType))
             throw new ArgumentException($"conv2d: the residual must be the output's {input.DType} {outShape}, got {residual.DType} {residual.Shape}");
-        bool direct = block == Conv2dChannelBlock(input.DType) && ConvKernels.ForcedAlgorithm != ConvAlgorithm.Im2col
-            && !GradMode.ShouldRecord(input, w, bias) && (residual is null || !GradMode.ShouldRecord(residual))
-            && (input.DType == DType.Float32 ? DirectConv<float>.AppliesBlockedLayout(g) : DirectConv<double>.AppliesBlockedLayout(g));
+        bool applies = input.DType == DType.Float32
+            ? blockedInput ? DirectConv<float>.AppliesBlockedLayout(g) : DirectConv<float>.AppliesBlockedOutput(g)
+            : blockedInput ? DirectConv<double>.AppliesBlockedLayout(g) : DirectConv<double>.AppliesBlockedOutput(g);
+        bool direct = applies && block == Conv2dChannelBlock(input.DType) && ConvKernels.ForcedAlgorithm != ConvAlgorithm.Im2col
+            && !GradMode.ShouldRecord(input, w, bias) && (residual is null || !GradMode.ShouldRecord(residual));
         if (!direct)
         {
-            var y = Conv2d(FromChannelBlocks(input), weight, bias, stride, padding, dilation, activation,
+            var y = Conv2d(blockedInput ? FromChannelBlocks(input) : input, weight, bias, stride, padding, dilation, activation,
                 residual is null ? null : FromChannelBlocks(residual));
             return ToChannelBlocks(y, block);
         }
         return input.DType == DType.Float32
-            ? Conv2dBlocked<float>(input, weight, bias, residual, activation, g, outShape)
-            : Conv2dBlocked<double>(input, weight, bias, residual, activation, g, outShape);
+            ? Conv2dBlocked<float>(input, weight, bias, residual, activation, g, outShape, blockedInput)
+            : Conv2dBlocked<double>(input, weight, bias, residual, activation, g, outShape, blockedInput);
     }
 
     private static Tensor Conv2dBlocked<T>(Tensor input, PackedConv2dWeight weight, Tensor? bias, Tensor? residual, Activation activation,
-        Conv2dGeometry g, Shape outShape) where T : unmanaged, IFloatingPointIeee754<T>
+        Conv2dGeometry g, Shape outShape, bool blockedInput) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var x = input.Contiguous();
         var b = bias?.Contiguous() ?? Tensor.Empty(Shape.Wrap([0]), input.DType);
         var r = residual?.Contiguous();
         var y = Tensor.Empty(outShape, input.DType);
         DirectConv<T>.ForwardPacked(x.AsReadOnlyMemory<T>(), weight.Direct<T>(), b.AsReadOnlyMemory<T>(), g, y.AsMemory<T>(),
-            r is null ? ReadOnlyMemory<T>.Empty : r.AsReadOnlyMemory<T>(), activation, blockedLayout: true);
+            r is null ? ReadOnlyMemory<T>.Empty : r.AsReadOnlyMemory<T>(), activation, blockedInput, blockedOutput: true);
         return y;
     }
 

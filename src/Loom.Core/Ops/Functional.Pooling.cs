@@ -21,6 +21,34 @@ public static partial class Functional
         return input.DType == DType.Float32 ? MaxPoolCore<float>(input, g, shape) : MaxPoolCore<double>(input, g, shape);
     }
 
+    /// <summary>
+    /// <see cref="MaxPool2d(Tensor, ValueTuple{int, int}, ValueTuple{int, int}?, ValueTuple{int, int}?, ValueTuple{int, int}?, bool)"/>
+    /// on activations in the blocked-channel layout [N, C / b, H, W, b] of <see cref="Conv2dBlocked"/>: returns
+    /// [N, C / b, OH, OW, b], the values of max_pool2d on the NCHW tensor as PyTorch scans a window (the first maximum
+    /// in window order wins, NaN wins), so that an inference chain of blocked convolutions need not leave the layout for a max pool. With
+    /// one SIMD vector per block each window is one vector maximum per tap, no shuffles; when autograd records it is the
+    /// NCHW op between reorders.
+    /// </summary>
+    public static Tensor MaxPool2dBlocked(Tensor input, (int H, int W) kernelSize, (int H, int W)? stride = null, (int H, int W)? padding = null,
+        (int H, int W)? dilation = null, bool ceilMode = false)
+    {
+        const string op = "max_pool2d";
+        if (input.Rank != 5 || input.Shape[4] <= 0)
+            throw new ArgumentException($"{op}: a blocked input must be [N, C / b, H, W, b], got {input.Shape}");
+        CheckPoolDType(op, input);
+        int block = input.Shape[4];
+        var nchw = Shape.Wrap([input.Shape[0], input.Shape[1] * block, input.Shape[2], input.Shape[3]]);
+        var (g, _) = PoolGeometry(op, nchw, kernelSize, stride ?? kernelSize, padding ?? (0, 0), dilation ?? (1, 1), ceilMode, oneD: false, average: false);
+        if (GradMode.ShouldRecord(input))
+            return ToChannelBlocks(MaxPool2d(FromChannelBlocks(input), kernelSize, stride, padding, dilation, ceilMode), block);
+        g = g with { Planes = input.Shape[0] * input.Shape[1] };
+        var x = input.Contiguous();
+        var y = Tensor.Empty(Shape.Wrap([input.Shape[0], input.Shape[1], g.OutHeight, g.OutWidth, block]), input.DType);
+        if (input.DType == DType.Float32) PoolingKernels.MaxPool2dBlocked(x.AsReadOnlyMemory<float>(), g, block, y.AsMemory<float>());
+        else PoolingKernels.MaxPool2dBlocked(x.AsReadOnlyMemory<double>(), g, block, y.AsMemory<double>());
+        return y;
+    }
+
     /// <summary>1-D max pooling of an input [N, C, L] (or [C, L]); stride defaults to the kernel size.</summary>
     public static Tensor MaxPool1d(Tensor input, int kernelSize, int? stride = null, int padding = 0, int dilation = 1, bool ceilMode = false)
     {
@@ -174,6 +202,13 @@ public static partial class Functional
     private static (Pool2dGeometry Geometry, Shape Output) PoolGeometry(string op, Tensor input, (int H, int W) kernel, (int H, int W) stride,
         (int H, int W) padding, (int H, int W) dilation, bool ceilMode, bool oneD, bool average)
     {
+        CheckPoolDType(op, input);
+        return PoolGeometry(op, input.Shape, kernel, stride, padding, dilation, ceilMode, oneD, average);
+    }
+
+    private static (Pool2dGeometry Geometry, Shape Output) PoolGeometry(string op, Shape input, (int H, int W) kernel, (int H, int W) stride,
+        (int H, int W) padding, (int H, int W) dilation, bool ceilMode, bool oneD, bool average)
+    {
         string Pair((int H, int W) p) => oneD ? $"{p.W}" : $"({p.H}, {p.W})";
         string Options() => $"kernel {Pair(kernel)}, stride {Pair(stride)}, padding {Pair(padding)}" + (average ? "" : $", dilation {Pair(dilation)}")
             + (ceilMode ? ", ceil mode" : "");
@@ -181,23 +216,22 @@ public static partial class Functional
         int spatial = oneD ? 1 : 2;
         if (input.Rank != spatial + 1 && input.Rank != spatial + 2)
             throw new ArgumentException(oneD
-                ? $"{op}: expected input [N, C, L] or unbatched [C, L], got shape {input.Shape}"
-                : $"{op}: expected input [N, C, H, W] or unbatched [C, H, W], got shape {input.Shape}");
-        CheckPoolDType(op, input);
+                ? $"{op}: expected input [N, C, L] or unbatched [C, L], got shape {input}"
+                : $"{op}: expected input [N, C, H, W] or unbatched [C, H, W], got shape {input}");
         if (kernel.H < 1 || kernel.W < 1 || stride.H < 1 || stride.W < 1 || dilation.H < 1 || dilation.W < 1 || padding.H < 0 || padding.W < 0)
-            throw new ArgumentException($"{op}: invalid {Options()} for input {input.Shape} (kernel, stride and dilation must be positive, padding non-negative)");
+            throw new ArgumentException($"{op}: invalid {Options()} for input {input} (kernel, stride and dilation must be positive, padding non-negative)");
         // A window must see at least one input element, hence PyTorch's limit of half the (dilated) kernel.
         if (padding.H > (dilation.H * (kernel.H - 1) + 1) / 2 || padding.W > (dilation.W * (kernel.W - 1) + 1) / 2)
-            throw new ArgumentException($"{op}: padding should be at most half of the kernel size, got {Options()} for input {input.Shape}");
+            throw new ArgumentException($"{op}: padding should be at most half of the kernel size, got {Options()} for input {input}");
 
-        int h = oneD ? 1 : input.Shape.Dims[^2], w = input.Shape.Dims[^1];
+        int h = oneD ? 1 : input.Dims[^2], w = input.Dims[^1];
         if (h == 0 || w == 0)
-            throw new ArgumentException($"{op}: input {input.Shape} has an empty plane");
+            throw new ArgumentException($"{op}: input {input} has an empty plane");
         int oh = Pool2dGeometry.OutputSize(h, kernel.H, stride.H, padding.H, dilation.H, ceilMode);
         int ow = Pool2dGeometry.OutputSize(w, kernel.W, stride.W, padding.W, dilation.W, ceilMode);
         if (oh <= 0 || ow <= 0)
-            throw new ArgumentException($"{op}: output would be empty: input {input.Shape} is smaller than the window with {Options()}");
-        var shape = input.Shape.ToArray();
+            throw new ArgumentException($"{op}: output would be empty: input {input} is smaller than the window with {Options()}");
+        var shape = input.ToArray();
         if (!oneD) shape[^2] = oh;
         shape[^1] = ow;
         var g = new Pool2dGeometry(input.Numel / (h * w), h, w, oh, ow, kernel.H, kernel.W, stride.H, stride.W, padding.H, padding.W, dilation.H, dilation.W);

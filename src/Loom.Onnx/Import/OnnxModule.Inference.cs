@@ -103,7 +103,16 @@ public sealed partial class OnnxModule
         /// <summary>Whether the block can run on blocked-channel activations (<see cref="Functional.Conv2dBlocked"/>).</summary>
         public bool Blockable;
 
-        /// <summary>Whether the block writes its output blocked: every reader is a blockable block (as its input or residual).</summary>
+        /// <summary>
+        /// Whether the block can write blocked-channel activations, from blocks or from NCHW (<see cref="Functional.Conv2dIntoBlocks"/>:
+        /// ResNet's 3-channel stem).
+        /// </summary>
+        public bool BlockableOutput;
+
+        /// <summary>
+        /// Whether the block writes its output blocked: every reader is a blockable block (as its input or residual) or a
+        /// max pool whose readers all are.
+        /// </summary>
         public bool BlockedOutput;
     }
 
@@ -125,6 +134,14 @@ public sealed partial class OnnxModule
 
     /// <summary>For tests: how many convolution blocks write their output blocked for blockable readers.</summary>
     internal int BlockedOutputs => _plan.Count(s => s.Block?.BlockedOutput == true);
+
+    /// <summary>For tests: how many max pools the plan expects to run on blocks (their input written blocked for them).</summary>
+    internal int BlockedPools => _blockedPools.Count;
+
+    /// <summary>For tests: how many times a max pool ran on blocks.</summary>
+    internal int BlockedPoolRuns { get; private set; }
+
+    private readonly HashSet<OnnxNode> _blockedPools = [];
     private readonly Dictionary<string, int> _planLastUse = [];
 
     /// <summary>
@@ -173,15 +190,26 @@ public sealed partial class OnnxModule
             if (chain.Count == 1) continue;
             var last = chain[^1];
             absorbed.UnionWith(chain);
-            var block = blockAt[last] = new ConvBlock(conv, norm, residual, relu, last.Outputs[0]) { Blockable = Blockable(conv, weight) };
+            var block = blockAt[last] = new ConvBlock(conv, norm, residual, relu, last.Outputs[0])
+            {
+                Blockable = Blockable(conv, weight), BlockableOutput = BlockableOutput(conv, weight),
+            };
             foreach (var node in chain) blockOf[node] = block;
         }
-        // A block's output stays blocked when only blockable blocks read it, as their input or their residual.
+        // A value stays blocked when only blockable blocks read it, as their input or their residual, or (pools) max
+        // pools whose outputs only such blocks read (OnnxOps.MaxPoolBlocked; one that cannot run so gets NCHW).
+        bool ReadBlocked(string value, Func<OnnxNode, bool> pool) =>
+            !graphOutputs.Contains(value) && readers.TryGetValue(value, out var valueReaders)
+            && valueReaders.All(i => blockOf.TryGetValue(_nodes[i], out var reader) && reader.Blockable
+                    && (_nodes[i] == reader.Conv && reader.Conv.Inputs.Count(n => n == value) == 1 && reader.Conv.Inputs[0] == value
+                        || reader.Residual == value && _nodes[i] != reader.Conv)
+                || pool(_nodes[i]) && _nodes[i].Inputs[0] == value);
+        _blockedPools.UnionWith(_nodes.Where(n => n is { OpType: "MaxPool", Inputs.Length: 1 } && n.Outputs.Skip(1).All(o => o == "")
+            && ReadBlocked(n.Outputs[0], _ => false)));
         foreach (var block in blockAt.Values)
-            block.BlockedOutput = block.Blockable && !graphOutputs.Contains(block.Output) && readers.TryGetValue(block.Output, out var outputReaders)
-                && outputReaders.All(i => blockOf.TryGetValue(_nodes[i], out var reader) && reader.Blockable
-                    && (_nodes[i] == reader.Conv && reader.Conv.Inputs.Count(n => n == block.Output) == 1 && reader.Conv.Inputs[0] == block.Output
-                        || reader.Residual == block.Output && _nodes[i] != reader.Conv));
+            block.BlockedOutput = block.BlockableOutput && ReadBlocked(block.Output, _blockedPools.Contains);
+        // A pool whose producer does not write blocks (not a block, or one that cannot) is not counted.
+        _blockedPools.RemoveWhere(pool => !blockAt.Values.Any(b => b.BlockedOutput && b.Output == pool.Inputs[0]));
         var productAt = new Dictionary<OnnxNode, MatmulBlock>();
         foreach (var matmul in _nodes.Where(n => n.OpType == "MatMul" && n.Inputs.Length == 2))
         {
@@ -337,10 +365,17 @@ public sealed partial class OnnxModule
     // (the input's size, the padding) is checked when it runs.
     private static bool Blockable(OnnxNode conv, Tensor weight)
     {
-        int block = Functional.Conv2dChannelBlock(weight.DType), groups = conv.SmallInt("group", 1);
         var strides = conv.SmallInts("strides") ?? [1, 1];
-        return block > 0 && weight.Rank == 4 && groups > 0 && weight.Shape[0] % (groups * block) == 0 && weight.Shape[1] % block == 0
+        return BlockableOutput(conv, weight) && weight.Shape[1] % Functional.Conv2dChannelBlock(weight.DType) == 0
             && strides is [var sh, var sw] && sh == sw && sh is 1 or 2;
+    }
+
+    // Whether the direct kernel can write the Conv's output blocked from an NCHW input (Functional.Conv2dIntoBlocks):
+    // whole blocks of output channels per group, 2-D.
+    private static bool BlockableOutput(OnnxNode conv, Tensor weight)
+    {
+        int block = Functional.Conv2dChannelBlock(weight.DType), groups = conv.SmallInt("group", 1);
+        return block > 0 && weight.Rank == 4 && groups > 0 && weight.Shape[0] % (groups * block) == 0;
     }
 
     /// <summary>Whether a run takes the fused plan: evaluation mode, and nothing for autograd to record.</summary>
@@ -359,7 +394,7 @@ public sealed partial class OnnxModule
             // A new fold is a new tensor; the Conv's own weight repacks itself when its storage version moves.
             if (!ReferenceEquals(block.Packed?.Weight, weight) && weight.Rank == 4 && weight.DType is DType.Float32 or DType.Float64)
                 block.Packed = new PackedConv2dWeight(weight, conv.SmallInt("group", 1));
-            if (block.Blockable && block.Packed is { } packed && RunBlocked(block, values, packed, bias) is { } blocked)
+            if ((block.Blockable || block.BlockedOutput) && block.Packed is { } packed && RunBlocked(block, values, packed, bias) is { } blocked)
                 return (blocked, true);
             var residual = block.Residual is null ? null : lookup(block.Residual);
             return (OnnxOps.FusedConv(conv, lookup(conv.Inputs[0]), weight, bias, residual, block.Relu, block.Packed), false);
@@ -386,12 +421,33 @@ public sealed partial class OnnxModule
         Tensor Blocked(string name) => TryBlocked(name, out var t) ? t : run.Blocked[name] = Functional.ToChannelBlocks(Lookup(run, name), channels);
         bool inputBlocked = TryBlocked(input, out _);
         if (!inputBlocked && !block.BlockedOutput) return null;
+        // A block whose input cannot be blocked (the stem's 3 channels) reads NCHW and writes blocks.
+        bool readsBlocks = block.Blockable;
         var x = ShapeOf(input);
-        if (x.Rank != 4 || x[1] % channels != 0 || !inputBlocked && Lookup(run, input).DType != packed.Weight.DType) return null;
+        if (x.Rank != 4 || readsBlocks && x[1] % channels != 0 || !inputBlocked && Lookup(run, input).DType != packed.Weight.DType) return null;
         var residual = block.Residual is { } r ? ShapeOf(r) : (Shape?)null;
         if (residual is { } rs && (rs.Rank != 4 || rs[1] % channels != 0)) return null;
-        return OnnxOps.FusedConvBlocked(block.Conv, x, () => Blocked(input), packed, bias, residual,
-            () => block.Residual is null ? null : Blocked(block.Residual), block.Relu);
+        return OnnxOps.FusedConvBlocked(block.Conv, x, () => readsBlocks ? Blocked(input) : Lookup(run, input), packed, bias, residual,
+            () => block.Residual is null ? null : Blocked(block.Residual), block.Relu, intoBlocks: readsBlocks ? 0 : channels);
+    }
+
+    // A MaxPool whose input is held blocked (its producer writes blocks because the pool's readers take them) runs
+    // on the blocks and keeps its output blocked; null where it cannot (then it runs on NCHW, see Lookup).
+    private Tensor? RunPoolBlocked(OnnxNode pool, RunValues run)
+    {
+        if (!BlockedPlan || pool.Inputs.Length != 1 || pool.Outputs.Skip(1).Any(o => o != "") || !run.Blocked.TryGetValue(pool.Inputs[0], out var x))
+            return null;
+        try
+        {
+            var y = OnnxOps.MaxPoolBlocked(pool, x);
+            if (y is not null) BlockedPoolRuns++;
+            return y;
+        }
+        catch (OnnxException e) { throw new OnnxException($"{Source}: {pool.Describe()}: {e.Message}", e); }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException)
+        {
+            throw new OnnxException($"{Source}: {pool.Describe()}: {e.Message}", e);
+        }
     }
 
     private Tensor RunProduct(MatmulBlock block, Func<string, Tensor> lookup)

@@ -173,6 +173,11 @@ public sealed partial class OnnxModule : Module<Tensor, Tensor>, IOnnxExportable
             }
             else if (step.Product is { } product) results = [RunProduct(product, name => Lookup(values, name))];
             else if (step.Norm is { } norm) results = [RunNorm(norm, name => Lookup(values, name))];
+            else if (fused && step.Node is { OpType: "MaxPool" } pool && RunPoolBlocked(pool, values) is { } pooled)
+            {
+                results = [pooled];
+                blocked = true;
+            }
             else results = RunNode(step.Node!, step.Node!.Inputs.Select(name => name == "" ? null : Lookup(values, name)).ToArray(), Training);
             // Drop what no later node reads, so inference holds only the live activations (autograd keeps what backward needs).
             foreach (var name in step.Inputs)

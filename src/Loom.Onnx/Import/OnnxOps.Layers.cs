@@ -151,8 +151,9 @@ internal static partial class OnnxOps
     /// have the output's shape (the caller then runs <see cref="FusedConv"/>); the operands are fetched (reordered) only
     /// when it runs.
     /// </summary>
+    /// <remarks>With <paramref name="intoBlocks"/> &gt; 0, the input is NCHW and only the output (and residual) is blocked, in blocks of that size.</remarks>
     public static Tensor? FusedConvBlocked(OnnxNode n, Shape x, Func<Tensor> input, PackedConv2dWeight packed, Tensor? bias,
-        Shape? residual, Func<Tensor?> blockedResidual, bool relu)
+        Shape? residual, Func<Tensor?> blockedResidual, bool relu, int intoBlocks = 0)
     {
         var weight = packed.Weight;
         if (x.Rank != 4 || weight.Rank != 4 || packed.Groups != n.SmallInt("group", 1)) return null;
@@ -161,8 +162,30 @@ internal static partial class OnnxOps
         for (int i = 0; i < 2; i++)
             if (w.End[i] > w.Begin[i] || ConvOutSize(x, w with { End = w.Begin }, i) != outShape[2 + i]) return null;
         if (residual is { } r && r != outShape) return null;
-        return Functional.Conv2dBlocked(input(), packed, bias, Pair(w.Strides, 1), Pair(w.Begin, 0), Pair(w.Dilations, 1),
-            relu ? Activation.Relu : Activation.None, blockedResidual());
+        var activation = relu ? Activation.Relu : Activation.None;
+        return intoBlocks > 0
+            ? Functional.Conv2dIntoBlocks(input(), packed, bias, Pair(w.Strides, 1), Pair(w.Begin, 0), Pair(w.Dilations, 1), intoBlocks, activation, blockedResidual())
+            : Functional.Conv2dBlocked(input(), packed, bias, Pair(w.Strides, 1), Pair(w.Begin, 0), Pair(w.Dilations, 1), activation, blockedResidual());
+    }
+
+    /// <summary>
+    /// A MaxPool on activations in the blocked-channel layout [N, C / b, H, W, b] (<see cref="Functional.MaxPool2dBlocked"/>),
+    /// the output in that layout: ResNet's stem pool between the blocked stem and the first blocked block. Null where the
+    /// pool is not 2-D, uses ceil mode or has more padding at an end than at the start (the caller then runs the NCHW op).
+    /// </summary>
+    public static Tensor? MaxPoolBlocked(OnnxNode n, Tensor x)
+    {
+        if (x.Rank != 5 || n.Int("ceil_mode", 0) != 0) return null;
+        var w = ReadWindow(n, new Shape(x.Shape[0], x.Shape[1] * x.Shape[4], x.Shape[2], x.Shape[3]), null);
+        for (int i = 0; i < 2; i++)
+        {
+            // Symmetric padding `begin` gives ONNX's windows as long as it yields no more of them (see the note at the top).
+            long dilated = (long)(w.Kernel[i] - 1) * w.Dilations[i] + 1, size = x.Shape[2 + i];
+            if (w.End[i] > w.Begin[i] || 2L * w.Begin[i] > dilated || size + w.Begin[i] + w.End[i] < dilated
+                || (size + 2L * w.Begin[i] - dilated) / w.Strides[i] != (size + w.Begin[i] + w.End[i] - dilated) / w.Strides[i])
+                return null;
+        }
+        return Functional.MaxPool2dBlocked(x, Pair(w.Kernel, 1), Pair(w.Strides, 1), Pair(w.Begin, 0), Pair(w.Dilations, 1));
     }
 
     /// <summary>ONNX's output size of a convolution along spatial axis i (floor mode).</summary>

@@ -149,47 +149,102 @@ public class PackedTileTests
     [MemberData(nameof(BlockedCases))]
     public void The_blocked_layout_matches_the_float64_oracle_with_bias_residual_and_relu(int[] c)
     {
-        var (x, w, b, stride, pad) = Operands(c, DType.Float64);
-        var conv = ConvOracle.Conv2d(x, w, b, stride, pad, (1, 1), c[8]);
-        var residual = TestTensors.Randn(4, DType.Float64, conv.Shape.ToArray());
-        var packed = new PackedConv2dWeight(w, c[8]);
-        // The machine's block (the direct kernel) where there is one, else blocks of 8 (the reordering fallback).
-        int block = Functional.Conv2dChannelBlock(DType.Float64) is > 0 and var lanes ? lanes : 8;
         Assert.Equal(Vector512.IsHardwareAccelerated ? 8 : 0, Functional.Conv2dChannelBlock(DType.Float64));
         Assert.Equal(Vector512.IsHardwareAccelerated ? 16 : 0, Functional.Conv2dChannelBlock(DType.Float32));
-        var xb = Functional.ToChannelBlocks(x, block);
+        AssertBlockedMatchesOracle(c, (x, packed, b, stride, pad, block, activation, residual) =>
+            Functional.Conv2dBlocked(Functional.ToChannelBlocks(x, block), packed, b, stride, pad, (1, 1), activation, residual));
+    }
+
+    /// <summary>
+    /// A convolution into blocks (<paramref name="conv"/>: x NCHW, the block, bias, activation, blocked residual) against
+    /// the float64 oracle at 1 and 3 threads: with bias, residual and ReLU, without bias, with Tanh. The machine's block
+    /// (the direct kernel) where there is one, else blocks of 8 (the reordering fallback).
+    /// </summary>
+    private static void AssertBlockedMatchesOracle(int[] c,
+        Func<Tensor, PackedConv2dWeight, Tensor?, (int, int), (int, int), int, Activation, Tensor?, Tensor> conv)
+    {
+        var (x, w, b, stride, pad) = Operands(c, DType.Float64);
+        var expected = ConvOracle.Conv2d(x, w, b, stride, pad, (1, 1), c[8]);
+        var residual = TestTensors.Randn(4, DType.Float64, expected.Shape.ToArray());
+        var packed = new PackedConv2dWeight(w, c[8]);
+        int block = Functional.Conv2dChannelBlock(DType.Float64) is > 0 and var lanes ? lanes : 8;
         var rb = Functional.ToChannelBlocks(residual, block);
         foreach (int threads in new[] { 1, 3 })
         {
             GlobalSettings.WithThreads(threads, () =>
             {
-                var y = Functional.Conv2dBlocked(xb, packed, b, stride, pad, (1, 1), Activation.Relu, rb);
-                Assert.Equal(new Shape(c[0], c[4] / block, conv.Shape[2], conv.Shape[3], block), y.Shape);
-                TensorAssert.Close(conv.Add(residual).Relu(), Functional.FromChannelBlocks(y), 1e-12, 1e-12);
-                TensorAssert.Close(conv.Sub(b.Reshape(1, c[4], 1, 1)), Functional.FromChannelBlocks(Functional.Conv2dBlocked(xb, packed, null, stride, pad, (1, 1))), 1e-12, 1e-12);
-                TensorAssert.Close(conv.Tanh(), Functional.FromChannelBlocks(Functional.Conv2dBlocked(xb, packed, b, stride, pad, (1, 1), Activation.Tanh)), 1e-12, 1e-12);
+                var y = conv(x, packed, b, stride, pad, block, Activation.Relu, rb);
+                Assert.Equal(new Shape(c[0], c[4] / block, expected.Shape[2], expected.Shape[3], block), y.Shape);
+                TensorAssert.Close(expected.Add(residual).Relu(), Functional.FromChannelBlocks(y), 1e-12, 1e-12);
+                TensorAssert.Close(expected.Sub(b.Reshape(1, c[4], 1, 1)), Functional.FromChannelBlocks(conv(x, packed, null, stride, pad, block, Activation.None, null)), 1e-12, 1e-12);
+                TensorAssert.Close(expected.Tanh(), Functional.FromChannelBlocks(conv(x, packed, b, stride, pad, block, Activation.Tanh, null)), 1e-12, 1e-12);
             });
         }
     }
 
     [Theory]
     [MemberData(nameof(BlockedCases))]
-    public void The_blocked_layout_gives_the_bits_of_the_nchw_convolution(int[] c)
+    public void The_blocked_layout_gives_the_bits_of_the_nchw_convolution(int[] c) =>
+        AssertBlockedGivesNchwBits(c, Tiles.Blocked, g => DirectConv<float>.AppliesBlockedLayout(g), (x, packed, b, stride, pad, block, residual) =>
+            Functional.Conv2dBlocked(Functional.ToChannelBlocks(x, block), packed, b, stride, pad, (1, 1), Activation.Relu, residual));
+
+    /// <summary>
+    /// A float convolution into blocks (<paramref name="conv"/>, with ReLU) against the NCHW packed convolution on
+    /// <paramref name="tiles"/>, bit for bit, at 1 and 3 threads: 16 channels a block, the direct kernel where it
+    /// <paramref name="applies"/>; 8, the NCHW convolution and reorders.
+    /// </summary>
+    private static void AssertBlockedGivesNchwBits(int[] c, Tiles tiles, Func<Conv2dGeometry, bool> applies,
+        Func<Tensor, PackedConv2dWeight, Tensor, (int, int), (int, int), int, Tensor, Tensor> conv)
     {
         var (x, w, b, stride, pad) = Operands(c, DType.Float32);
         var packed = new PackedConv2dWeight(w, c[8]);
         var residual = TestTensors.Randn(4, DType.Float32, Functional.Conv2d(x, w, b, stride, pad, (1, 1), c[8]).Shape.ToArray());
         var g = new Conv2dGeometry(c[0], c[1], c[2], c[3], c[4], residual.Shape[2], residual.Shape[3], c[5], c[5], c[6], c[6], c[7], c[7], 1, 1, c[8]);
-        Assert.Equal(Vector512.IsHardwareAccelerated, DirectConv<float>.AppliesBlockedLayout(g));
-        // 16 channels a block: the direct kernel where it applies; 8: the NCHW convolution between reorders.
+        Assert.Equal(Vector512.IsHardwareAccelerated, applies(g));
         foreach (int block in new[] { 16, 8 })
-            GlobalSettings.WithThreads(2, () =>
-            {
-                var expected = WithTiles(Tiles.Blocked, () => Functional.Conv2d(x, packed, b, stride, pad, (1, 1), Activation.Relu, residual));
-                var y = Functional.Conv2dBlocked(Functional.ToChannelBlocks(x, block), packed, b, stride, pad, (1, 1), Activation.Relu,
-                    Functional.ToChannelBlocks(residual, block));
-                Assert.Equal(expected.ToArray<float>(), Functional.FromChannelBlocks(y).ToArray<float>());
-            });
+            foreach (int threads in new[] { 1, 3 })
+                GlobalSettings.WithThreads(threads, () =>
+                {
+                    var expected = WithTiles(tiles, () => Functional.Conv2d(x, packed, b, stride, pad, (1, 1), Activation.Relu, residual));
+                    var y = WithTiles(tiles, () => conv(x, packed, b, stride, pad, block, Functional.ToChannelBlocks(residual, block)));
+                    Assert.Equal(expected.ToArray<float>(), Functional.FromChannelBlocks(y).ToArray<float>());
+                });
+    }
+
+    // N, C, H, W, OutC, k, stride, pad, groups: NCHW input of any channel count, whole blocks of 16 (and 8) outputs per group.
+    public static TheoryData<int[]> IntoBlocksCases => new()
+    {
+        new[] { 1, 3, 23, 21, 32, 7, 2, 3, 1 }, // a 7×7/2 stem with odd sizes, over the stride phases; two blocks out
+        new[] { 1, 3, 9, 80, 16, 7, 2, 3, 1 },  // a wide stem: rows of 37 outputs in chunks of 8 and 7, one block out
+        new[] { 1, 5, 11, 13, 48, 3, 1, 1, 1 }, // stride 1 on the padded planes; a last pair of blocks with one block
+        new[] { 1, 6, 10, 9, 32, 5, 2, 2, 2 },  // 2 groups of 3 channels in, 16 out each
+        new[] { 3, 3, 12, 11, 16, 3, 2, 1, 1 }, // batch 3: threads take images
+        new[] { 1, 16, 7, 9, 32, 3, 1, 1, 1 },  // whole input blocks: reordered internally, then the blocked row tiles
+    };
+
+    [Theory]
+    [MemberData(nameof(IntoBlocksCases))]
+    public void A_convolution_from_nchw_into_blocks_matches_the_float64_oracle_with_bias_residual_and_relu(int[] c) =>
+        AssertBlockedMatchesOracle(c, (x, packed, b, stride, pad, block, activation, residual) =>
+            Functional.Conv2dIntoBlocks(x, packed, b, stride, pad, (1, 1), block, activation, residual));
+
+    [Theory]
+    [MemberData(nameof(IntoBlocksCases))]
+    public void A_convolution_from_nchw_into_blocks_gives_the_bits_of_the_nchw_convolution(int[] c) =>
+        // The row tiles that write blocks against column tiles (the NCHW stem's).
+        AssertBlockedGivesNchwBits(c, Tiles.Column, g => DirectConv<float>.AppliesBlockedOutput(g), (x, packed, b, stride, pad, block, residual) =>
+            Functional.Conv2dIntoBlocks(x, packed, b, stride, pad, (1, 1), block, Activation.Relu, residual));
+
+    [Fact]
+    public void A_convolution_into_blocks_rejects_bad_shapes()
+    {
+        var packed = new PackedConv2dWeight(TestTensors.Randn(2, DType.Float64, 16, 3, 3, 3));
+        var x = TestTensors.Randn(1, DType.Float64, 1, 3, 6, 5);
+        // A blocked input, 16 outputs in blocks of 3, a residual of the wrong shape.
+        Assert.Throws<ArgumentException>(() => Functional.Conv2dIntoBlocks(x.Unsqueeze(4), packed, null, (1, 1), (1, 1), (1, 1), 8));
+        Assert.Throws<ArgumentException>(() => Functional.Conv2dIntoBlocks(x, packed, null, (1, 1), (1, 1), (1, 1), 3));
+        Assert.Throws<ArgumentException>(() => Functional.Conv2dIntoBlocks(x, packed, null, (1, 1), (1, 1), (1, 1), 8, Activation.None,
+            Tensor.Zeros(new Shape(1, 2, 6, 5, 4), DType.Float64)));
     }
 
     [Fact]
@@ -219,14 +274,19 @@ public class PackedTileTests
     }
 
     [Fact]
-    public void The_blocked_convolution_takes_gradients_through_the_nchw_one()
+    public void The_blocked_convolutions_take_gradients_through_the_nchw_one()
     {
-        var x = TestTensors.Randn(1, DType.Float64, 1, 16, 5, 6).RequiresGrad_();
-        var w = TestTensors.Randn(2, DType.Float64, 16, 16, 3, 3).RequiresGrad_();
-        var packed = new PackedConv2dWeight(w);
         int block = 8;
-        Functional.FromChannelBlocks(Functional.Conv2dBlocked(Functional.ToChannelBlocks(x, block), packed, null, (2, 2), (1, 1), (1, 1), Activation.Relu))
-            .Square().Sum().Backward();
+        AssertGradientsOfNchwConv(16, (x, packed) => Functional.Conv2dBlocked(Functional.ToChannelBlocks(x, block), packed, null, (2, 2), (1, 1), (1, 1), Activation.Relu));
+        AssertGradientsOfNchwConv(3, (x, packed) => Functional.Conv2dIntoBlocks(x, packed, null, (2, 2), (1, 1), (1, 1), block, Activation.Relu));
+    }
+
+    /// <summary>Gradients of Σ y² through a blocked convolution (<paramref name="conv"/>, 3×3/2, pad 1, ReLU) equal the NCHW convolution's.</summary>
+    private static void AssertGradientsOfNchwConv(int channels, Func<Tensor, PackedConv2dWeight, Tensor> conv)
+    {
+        var x = TestTensors.Randn(1, DType.Float64, 1, channels, 5, 6).RequiresGrad_();
+        var w = TestTensors.Randn(2, DType.Float64, 16, channels, 3, 3).RequiresGrad_();
+        Functional.FromChannelBlocks(conv(x, new PackedConv2dWeight(w))).Square().Sum().Backward();
         var (gx, gw) = (x.Grad!.Clone(), w.Grad!.Clone());
         x.Grad = null;
         w.Grad = null;
