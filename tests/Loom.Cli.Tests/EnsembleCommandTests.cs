@@ -67,7 +67,8 @@ public sealed partial class EnsembleCommandTests(TwoRunsFixture fixture) : IClas
         // Two members that disagree somewhere: the ensemble's loss is neither member's.
         var losses = fixture.Runs.Append(ensemble).Select(r => Metrics(CliRunner.Succeed("eval", r, "--threads", "1"))[0]).ToList();
         Assert.Equal(3, losses.Distinct().Count());
-        CliRunner.Succeed("predict", ensemble, "--threads", "1");
+        CliRunner.Succeed("predict", ensemble, "--threads", "1", "--output", _temp.File("predictions.csv"));
+        Assert.True(File.Exists(_temp.File("predictions.csv")));
 
         // The compression report counts both members' parameters and bytes.
         CliRunner.Succeed("compress-report", ensemble, fixture.Runs[0], "--threads", "1", "--out", _temp.File("report"));
@@ -89,6 +90,8 @@ public sealed partial class EnsembleCommandTests(TwoRunsFixture fixture) : IClas
         var ensemble = Ensemble("ok", fixture.Runs[0], member);
         CliRunner.Fail(["ensemble", ensemble, fixture.Runs[0], "--output", _temp.File("nested")], "is itself an ensemble");
         CliRunner.Fail(["eval", ensemble, "--best"], "leave out --best");
+        CliRunner.Fail(["train", "--resume", ensemble], "is an ensemble", "loom distill --teacher");
+        CliRunner.Fail(["quantize", ensemble, "--out", _temp.File("quantized")], "compress its member runs");
 
         var weights = Path.Combine(member, "model.safetensors");
         File.WriteAllBytes(weights, [.. File.ReadAllBytes(weights), 0]);

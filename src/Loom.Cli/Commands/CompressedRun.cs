@@ -5,7 +5,9 @@ internal static class CompressedRun
 {
     public sealed record Measurement(double Loss, IReadOnlyDictionary<string, double> Metrics, long Bytes, double Batch1Milliseconds, double Batch64Milliseconds);
 
-    public static Measurement Measure(TrainedRun run, string weights) => Measure(run, new FileInfo(weights).Length);
+    public static Measurement Measure(TrainedRun run, string weights) => run.Model is Ensemble
+        ? throw new UserErrorException("the run is an ensemble (loom ensemble), which holds no weights of its own: compress its member runs and make an ensemble of those")
+        : Measure(run, new FileInfo(weights).Length);
 
     /// <summary>The run's test figures and latencies, with <paramref name="bytes"/> as its size on disk.</summary>
     public static Measurement Measure(TrainedRun run, long bytes)
