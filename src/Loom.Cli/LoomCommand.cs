@@ -22,6 +22,7 @@ public static class LoomCommand
         DatasetsCommand.Build(console),
         QuantizeCommand.Build(console),
         DistillCommand.Build(console),
+        EnsembleCommand.Build(console),
         ExplainCommand.Build(console),
         ActivationsCommand.Build(console),
         PruneCommand.Build(console),

@@ -54,18 +54,28 @@ internal static class CompressReportCommand
     /// </summary>
     public static Figures Measure(RunFolder folder, TrainedRun run)
     {
-        long parameters = 0, nonZero = 0;
-        var saved = SafeTensors.Load(folder.ModelPath).Tensors;
-        // A clustered run's weights are counted as the float weights its indices stand for.
-        IReadOnlyDictionary<string, Tensor> tensors = WeightClustering.IsClustered(saved) ? WeightClustering.Decode(saved, run.Model, folder.ModelPath) : saved;
-        foreach (var (name, tensor) in tensors)
+        long parameters = 0, nonZero = 0, bytes = 0;
+        // An ensemble's weights are its members': counted and sized from their files.
+        var weights = run.Model is Ensemble ensemble
+            ? run.Config.Ensemble!.Select((m, i) => (File: Path.Combine(m.Run, "model.safetensors"), Model: (Module)ensemble.Members[i])).ToList()
+            : [(folder.ModelPath, run.Model)];
+        IReadOnlyDictionary<string, Tensor> saved = new Dictionary<string, Tensor>();
+        foreach (var (file, model) in weights)
         {
-            if (!IsParameter(name)) continue;
-            parameters += tensor.Shape.Numel;
-            nonZero += tensor.ToArray<double>().Count(v => v != 0);
+            saved = SafeTensors.Load(file).Tensors;
+            bytes += new FileInfo(file).Length;
+            // A clustered run's weights are counted as the float weights its indices stand for.
+            IReadOnlyDictionary<string, Tensor> tensors = WeightClustering.IsClustered(saved) ? WeightClustering.Decode(saved, model, file) : saved;
+            foreach (var (name, tensor) in tensors)
+            {
+                if (!IsParameter(name)) continue;
+                parameters += tensor.Shape.Numel;
+                nonZero += tensor.ToArray<double>().Count(v => v != 0);
+            }
         }
-        var m = CompressedRun.Measure(run, folder.ModelPath);
-        return new Figures(Path.GetFileName(folder.Path.TrimEnd(Path.DirectorySeparatorChar)), run.Config.Model ?? "", Method(folder, run.Config, saved),
+        var m = CompressedRun.Measure(run, bytes);
+        var method = run.Model is Ensemble members ? $"ensemble of {members.Members.Count}" : Method(folder, run.Config, saved);
+        return new Figures(Path.GetFileName(folder.Path.TrimEnd(Path.DirectorySeparatorChar)), run.Config.Model ?? "", method,
             parameters, nonZero, m.Bytes, m.Batch1Milliseconds, m.Batch64Milliseconds, m.Loss, m.Metrics);
     }
 

@@ -5,10 +5,15 @@ internal static class CompressedRun
 {
     public sealed record Measurement(double Loss, IReadOnlyDictionary<string, double> Metrics, long Bytes, double Batch1Milliseconds, double Batch64Milliseconds);
 
-    public static Measurement Measure(TrainedRun run, string weights)
+    public static Measurement Measure(TrainedRun run, string weights) => run.Model is Ensemble
+        ? throw new UserErrorException("the run is an ensemble (loom ensemble), which holds no weights of its own: compress its member runs and make an ensemble of those")
+        : Measure(run, new FileInfo(weights).Length);
+
+    /// <summary>The run's test figures and latencies, with <paramref name="bytes"/> as its size on disk.</summary>
+    public static Measurement Measure(TrainedRun run, long bytes)
     {
         var test = run.Evaluate();
-        return new Measurement(test.Loss, test.Metrics, new FileInfo(weights).Length, Latency(run, 1, 200), Latency(run, 64, 30));
+        return new Measurement(test.Loss, test.Metrics, bytes, Latency(run, 1, 200), Latency(run, 64, 30));
     }
 
     /// <summary>Median of <paramref name="repeats"/> forwards (after a tenth as many of warm-up) of the first test batch of <paramref name="batchSize"/>.</summary>

@@ -7,7 +7,8 @@ namespace Loom.Cli.Commands;
 /// (<see cref="TeacherCache"/>). With --mixup every training batch is mixed (<see cref="Mixup"/>) and the teacher scores
 /// the mixed batch (function matching); --alpha 0 --mixup is the student trained alone with the same mixup on its labels.
 /// --hint-weight W adds W × the FitNets hint (<see cref="FeatureHint"/>) between the features the two models' last Linear
-/// layers read; its regressor trains with the student and is not saved with it. config.json records the teacher (with a
+/// layers read; its regressor trains with the student and is not saved with it. The teacher may be an ensemble run
+/// (`loom ensemble`): its soft targets are the mean of its members' softmax(z / T). config.json records the teacher (with a
 /// hash of its weights) and these settings, so `loom distill --resume RUN` continues a stopped run as it started.
 /// </summary>
 internal static class DistillCommand
@@ -86,12 +87,14 @@ internal static class DistillCommand
         if (expectedSha256 is not null && !Directory.Exists(path))
             throw new UserErrorException($"the teacher run {path} that config.json names is gone; the distillation cannot resume without it");
         var folder = new RunFolder(RunOptions.ExistingRun(path));
-        if (!File.Exists(folder.ModelPath)) throw new UserErrorException($"the teacher run {folder.Path} has no model.safetensors (it has not finished training)");
-        string sha;
-        using (var weights = File.OpenRead(folder.ModelPath)) sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(weights));
+        // An ensemble holds no weights: its config.json names each member's by SHA-256 (checked whenever it loads), so
+        // that file stands for the teacher's weights.
+        bool ensemble = Pipeline.ReadConfig(folder).Ensemble is not null;
+        if (!ensemble && !File.Exists(folder.ModelPath)) throw new UserErrorException($"the teacher run {folder.Path} has no model.safetensors (it has not finished training)");
+        var sha = Ensembles.Sha256(ensemble ? folder.ConfigPath : folder.ModelPath);
         // Before loading: changed weights may not even load into the recorded model, and the change is the news.
         if (expectedSha256 is not null && sha != expectedSha256)
-            throw new UserErrorException($"the teacher {folder.Path} has changed since this run started (its model.safetensors is not the one the student learnt from); the distillation cannot resume with it");
+            throw new UserErrorException($"the teacher {folder.Path} has changed since this run started (its {(ensemble ? "config.json (its members)" : "model.safetensors")} is not the one the student learnt from); the distillation cannot resume with it");
         var run = Pipeline.Load(folder, threads: threads);
         if (run.Config.Quantization is not null) throw new UserErrorException($"{folder.Path} is quantised; distil from the float run it came from");
         return (run, folder.Path, sha);
@@ -100,6 +103,12 @@ internal static class DistillCommand
     private static int Run(IAnsiConsole console, TrainingConfig config, RunFolder folder, TrainedRun teacher, bool resume)
     {
         var (_, _, temperature, alpha, mix, hintWeight) = config.Distillation!;
+        if (teacher.Model is Ensemble ensemble)
+        {
+            if (hintWeight > 0) throw new UserErrorException("--hint-weight: an ensemble teacher has no one layer of features to hint with; distil it without a hint");
+            // Its soft targets are then the mean of the members' softmax(z / T), not the averaged probabilities re-softened.
+            ensemble.Temperature = temperature;
+        }
         // The loss sees (output, target) only: the batch's input reaches it through a pre-hook on the student.
         Tensor? input = null;
         bool inputCanRepeat = true;

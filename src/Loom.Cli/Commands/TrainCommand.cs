@@ -42,6 +42,7 @@ internal static class TrainCommand
                 var folder = new RunFolder(RunOptions.ExistingRun(runPath));
                 var saved = Pipeline.ReadConfig(folder);
                 // Trained on without its teacher, a distilled run would go on as another recipe than the one it started.
+                if (saved.Ensemble is not null) throw new UserErrorException($"{folder.Path} is an ensemble (loom ensemble): it has nothing to train; resume its members, or distil it with loom distill --teacher {folder.Path}");
                 if (saved.Distillation is not null) throw new UserErrorException($"{folder.Path} is a loom distill run; continue it with loom distill --resume {folder.Path}");
                 // Synchronised and per-rank statistics leave the same state dict, so a resume may turn it on; a run
                 // started with it keeps it (a resume on one plain process has nothing to synchronise).

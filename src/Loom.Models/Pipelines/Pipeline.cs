@@ -170,7 +170,9 @@ public static class Pipeline
         {
             if (!Tasks.All.Any(t => t.Name == config.Task))
                 throw new InvalidDataException($"\"task\" is '{config.Task}', which this Loom does not know (tasks: {string.Join(", ", Tasks.All.Select(t => t.Name))})");
-            if (!ModelZoo.Models.ContainsKey(config.Model!))
+            if (config.Ensemble is not null && config.Model != Ensemble.ModelName)
+                throw new InvalidDataException($"\"ensemble\" lists member runs, but \"model\" is '{config.Model}' rather than '{Ensemble.ModelName}'");
+            if (config.Ensemble is null && !ModelZoo.Models.ContainsKey(config.Model!))
                 throw new InvalidDataException($"\"model\" is '{config.Model}', which this Loom does not have (models: {string.Join(", ", ModelZoo.Models.Keys)})");
             config.Validate();
             Tasks.Get(config.Task!).NormalizeOptions(config);
@@ -192,6 +194,11 @@ public static class Pipeline
     public static TrainedRun Load(RunFolder folder, string? data = null, bool best = false, int? threads = null)
     {
         var saved = ReadConfig(folder);
+        if (saved.Ensemble is not null)
+        {
+            if (best) throw new ArgumentException($"{folder.Path} is an ensemble: its members' final weights are its weights, and it has no best.safetensors; leave out --best");
+            return Ensembles.Load(folder, saved, data, threads);
+        }
         var task = Tasks.Get(saved.Task!);
         var weights = best ? folder.BestModelPath : folder.ModelPath;
         if (best && !File.Exists(weights))

@@ -92,6 +92,13 @@ public sealed record TrainingConfig
     public DistillationConfig? Distillation { get; init; }
 
     /// <summary>
+    /// The member runs of an ensemble (written by <c>loom ensemble</c>, model <see cref="Models.Ensemble.ModelName"/>):
+    /// each run folder with the SHA-256 of its weights, so that loading refuses a member retrained or replaced since.
+    /// Null for every other run.
+    /// </summary>
+    public List<EnsembleMember>? Ensemble { get; init; }
+
+    /// <summary>
     /// The task's own options by their snake_case names ("target", "image_size"…), read with
     /// <see cref="GetTaskOptions{T}"/>. In config.json they sit beside the shared options, so files written before
     /// tasks existed read unchanged.
@@ -247,6 +254,11 @@ public sealed record TrainingConfig
 /// <param name="Mixup">Every training batch mixed with a shuffled copy of itself, the teacher scoring the mixed batch.</param>
 /// <param name="HintWeight">Weight of the FitNets hint (0: none).</param>
 public sealed record DistillationConfig(string Teacher, string TeacherSha256, double Temperature, double Alpha, bool Mixup, double HintWeight);
+
+/// <summary>One member of an ensemble run (<see cref="TrainingConfig.Ensemble"/>).</summary>
+/// <param name="Run">The member's run folder, as a full path.</param>
+/// <param name="Sha256">SHA-256 of its model.safetensors when the ensemble was made (hex).</param>
+public sealed record EnsembleMember(string Run, string Sha256);
 
 /// <summary>
 /// What a task trains with unless told otherwise (<see cref="ITask.TrainingDefaults"/>): the values
