@@ -48,6 +48,13 @@ public class ExportTests
     public void ResNet_runs_in_onnx_runtime() =>
         ExportsAndMatches(Randomized(new ResNet(ResNetConfig.ResNet18 with { Widths = [8, 8, 16, 16] }, 3, 5), 7), Images(2, 3, 32, 32, 8), Images(3, 3, 32, 32, 9));
 
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(3.0)]
+    public void Ensemble_runs_in_onnx_runtime(double temperature) =>
+        ExportsAndMatches(new Ensemble([Randomized(ModelZoo.SmallCnn((3, 8, 8), 4), 10), Randomized(ModelZoo.Mlp(192, 16, 4), 11),
+            Randomized(ModelZoo.SmallCnn((3, 8, 8), 4), 12)]) { Temperature = temperature }, Images(2, 3, 8, 8, 13), Images(3, 3, 8, 8, 14));
+
     [Fact]
     public void Graph_has_named_dynamic_input_and_module_names_in_node_names()
     {

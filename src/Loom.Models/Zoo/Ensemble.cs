@@ -1,3 +1,5 @@
+using Loom.Onnx;
+
 namespace Loom.Models;
 
 /// <summary>
@@ -9,7 +11,7 @@ namespace Loom.Models;
 /// and Dean 2015 distil an ensemble this way) rather than the average re-softened.
 /// </summary>
 /// <remarks>Children: <c>member0</c>, <c>member1</c>…; its parameters are the sum of the members'.</remarks>
-public sealed class Ensemble : Module<Tensor, Tensor>
+public sealed class Ensemble : Module<Tensor, Tensor>, IOnnxExportable
 {
     /// <summary>The model name a run folder of an ensemble has in config.json (written by `loom ensemble`).</summary>
     public const string ModelName = "ensemble";
@@ -45,5 +47,21 @@ public sealed class Ensemble : Module<Tensor, Tensor>
         }
         // log(mean p) = logsumexp(log p) − log N, without leaving log space: a class every member finds unlikely keeps its small value.
         return Tensor.Stack(logProbabilities, 0).LogSumExp(0).Sub(Math.Log(_members.Count)).Mul(_temperature);
+    }
+
+    /// <summary>The same computation in ONNX: each member's LogSoftmax(z / T) stacked, ReduceLogSumExp − log N, × T.</summary>
+    public string ExportOnnx(OnnxExportContext onnx, string input)
+    {
+        var stacked = new List<string>(_members.Count);
+        foreach (var member in _members)
+        {
+            var logits = onnx.Module(member, input);
+            if (_temperature != 1) logits = onnx.Op("Div", [logits, onnx.Scalar("temperature", _temperature)]);
+            stacked.Add(onnx.Unsqueeze(onnx.Op("LogSoftmax", [logits], OnnxExportContext.Int("axis", -1)), 0));
+        }
+        var lse = onnx.Op("ReduceLogSumExp", [onnx.Op("Concat", stacked, OnnxExportContext.Int("axis", 0))],
+            OnnxExportContext.Ints("axes", 0), OnnxExportContext.Int("keepdims", 0));
+        var mean = onnx.Op("Sub", [lse, onnx.Scalar("log_members", Math.Log(_members.Count))]);
+        return _temperature == 1 ? mean : onnx.Op("Mul", [mean, onnx.Scalar("temperature", _temperature)]);
     }
 }

@@ -81,6 +81,7 @@ internal static partial class OnnxOps
         ["ReduceMean"] = (n, x, _) => [Reduce(n, x, (t, axes, keep) => t.Mean(axes, keep), inputAxesFrom: 18)],
         ["ReduceSum"] = (n, x, _) => [Reduce(n, x, (t, axes, keep) => t.Sum(axes, keep), inputAxesFrom: 13)],
         ["ReduceMax"] = (n, x, _) => [Reduce(n, x, (t, axes, keep) => t.Max(axes, keep), inputAxesFrom: 18)],
+        ["ReduceLogSumExp"] = (n, x, _) => [Reduce(n, x, (t, axes, keep) => t.LogSumExp(axes, keep), inputAxesFrom: 18)],
         ["Shape"] = (n, x, _) => [ShapeOf(n, Req(x, 0))],
         ["ConstantOfShape"] = (n, x, _) => [ConstantOfShape(n, Req(x, 0))],
         ["Constant"] = (n, x, _) => [Constant(n)],
