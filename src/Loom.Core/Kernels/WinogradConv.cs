@@ -7,10 +7,10 @@ namespace Loom.Kernels;
 // 16 · Cin · Cout multiply-adds per tile against the direct convolution's 36 · Cin · Cout (2.25× fewer), plus
 // transforms that are vector additions over whole registers (16 lanes = 16 channels of one pixel).
 //
-// Work goes in blocks of tiles whose transformed input and output (16 points × tiles × channels each) stay in L2
-// while the 16 GEMMs run; the GEMMs are Loom's own, from the right operands packed once (PackedGemmB: U per point).
-// Threads take whole blocks (input transform, 16 GEMMs, output transform with bias, residual and ReLU) where there
-// are enough tiles; otherwise (ResNet18's 7 × 7 stage: 16 tiles) one block at a time with each phase split.
+// Work goes in blocks of tiles whose transformed input and output (16 points × tiles × channels each) mostly stay in
+// L2 while the 16 GEMMs run; the GEMMs are Loom's own, from the right operands packed once (PackedGemmB: U per
+// point). Threads take whole blocks (input transform, 16 GEMMs, output transform with bias, residual and ReLU)
+// where there are enough tiles; otherwise each block's three phases are split over the threads in turn.
 //
 // Numerics: the transforms round differently from the direct sum, so outputs differ from the direct kernel's by a few
 // units in the last place of the sum's magnitude (docs/notes/conv.md, "Winograd"): Loom differs from the direct path
@@ -18,18 +18,12 @@ namespace Loom.Kernels;
 internal static unsafe class WinogradConv
 {
     private const int Lanes = 16;
-    public static long ProfIn, ProfGemm, ProfOut;
-    [System.Runtime.InteropServices.DllImport("libc")] private static extern int clock_gettime(int clk, out Timespec ts);
-    private struct Timespec { public long Sec, Nsec; }
-    private static long ThreadNs() { clock_gettime(3, out var ts); return ts.Sec * 1_000_000_000 + ts.Nsec; }
 
     /// <summary>Points of the 4 × 4 transformed tile: one GEMM each.</summary>
     private const int Points = 16;
 
     /// <summary>Bytes of one block's transformed input and output together: most of a 1 MiB L2, beside a GEMM's B block streaming through.</summary>
-    public static int BlockBytes = 1536 * 1024;
-    public static int MinBlock = 24;
-    public static bool SplitPoints = Environment.GetEnvironmentVariable("LOOM_WINO_SPLIT") == "1";
+    private const int BlockBytes = 1536 * 1024;
 
     /// <summary>Rows of the GEMM's register tile (12 on AVX-512): a block is a whole number of them where it can be.</summary>
     private const int RowTile = 12;
@@ -45,25 +39,19 @@ internal static unsafe class WinogradConv
         && g.OutHeight == g.Height + 2 * g.PadH - 2 && g.OutWidth == g.Width + 2 * g.PadW - 2 && g.OutHeight > 0 && g.OutWidth > 0;
 
     /// <summary>
-    /// Whether to take it rather than the direct kernel (<see cref="ConvKernels.ForcedAlgorithm"/> forces either):
-    /// by shape, measured on ResNet18's layers (docs/notes/conv.md, "Session 29").
+    /// Whether to take it rather than the direct kernel (<see cref="ConvKernels.ForcedAlgorithm"/> forces either): 64
+    /// channels or more in and out, and at more than one thread 128 or more in. Measured on ResNet18's layers (batch 1,
+    /// docs/notes/conv.md, "Session 29"): Winograd took 0.57–0.67 of the direct kernel's time at one thread for every
+    /// width (0.72–0.86 at 512 → 512 on 7 × 7, whose 16.8 MB of transformed weights come from memory) and 0.54–0.84 at two
+    /// threads from 128 channels; in the whole model at two threads, 64 → 64 on 56 × 56 by Winograd lost (ResNet18
+    /// 1.26 of ORT's time with it, 1.11 without, same run), so 64-channel layers stay direct there.
     /// </summary>
     public static bool Chooses(in Conv2dGeometry g) => ConvKernels.ForcedAlgorithm switch
     {
         ConvAlgorithm.Winograd => Applies(g),
-        ConvAlgorithm.Auto => Applies(g) && g.InChannels >= 64 && g.OutChannels >= 64 && Mode switch
-        {
-            "off" => false,
-            "no7" => g.OutPlane >= 100,
-            "no56" => g.OutPlane < 1000,
-            "mid" => g.OutPlane >= 100 && g.OutPlane < 1000,
-            _ => true,
-        },
+        ConvAlgorithm.Auto => Applies(g) && g.InChannels >= 64 && g.OutChannels >= 64 && (Threads.Count == 1 || g.InChannels >= 128),
         _ => false,
     };
-
-    /// <summary>Outputs per image below which the direct kernel stays (set by measurement).</summary>
-    internal static readonly string Mode = Environment.GetEnvironmentVariable("LOOM_WINO_MODE") ?? "all";
 
     /// <summary>The transformed weights: U_ξ [Cin × Cout] per point ξ, packed as GEMM's right operand.</summary>
     internal sealed class Weights
@@ -125,16 +113,18 @@ internal static unsafe class WinogradConv
     {
         if (!Applies(g) || u.InChannels != g.InChannels || u.OutChannels != g.OutChannels)
             throw new ArgumentException("conv2d: this convolution does not run on the Winograd kernel");
-        int tilesH = (g.OutHeight + 1) / 2, tilesW = (g.OutWidth + 1) / 2;
-        int total = g.Batch * tilesH * tilesW, threads = Threads.Count;
+        int tilesH = (g.OutHeight + 1) / 2, tilesW = (g.OutWidth + 1) / 2, total = g.Batch * tilesH * tilesW, threads = Threads.Count;
+        // As many tiles per block as BlockBytes holds, an equal number of blocks per thread, in whole rows of the GEMM's
+        // register tile where that adds no block.
         int budget = Math.Max(RowTile, BlockBytes / (Points * (g.InChannels + g.OutChannels) * sizeof(float)));
         int blocks = (total + budget - 1) / budget;
-        if (threads > 1) blocks = (blocks + threads - 1) / threads * threads;
-        // Whole register-tile rows of tiles per block, as long as every thread keeps as many blocks.
+        blocks = (blocks + threads - 1) / threads * threads;
         int block = (total + blocks - 1) / blocks, rounded = (block + RowTile - 1) / RowTile * RowTile;
-        if ((total + rounded - 1) / rounded >= blocks) block = rounded;
-        bool byBlocks = threads == 1 || !SplitPoints && ((total + block - 1) / block) % threads == 0 && block >= MinBlock;
-        if (!byBlocks) block = SplitPoints ? Math.Min(total, budget) : total;
+        if ((total + rounded - 1) / rounded == blocks) block = rounded;
+        // Threads take whole blocks (no synchronisation between the phases) where each gets some of at least two
+        // register-tile rows; otherwise (ResNet18's 7 × 7 stage: 16 tiles) they split each block's phases.
+        bool byBlocks = threads == 1 || block >= 2 * RowTile && (total + block - 1) / block % threads == 0;
+        if (!byBlocks) block = Math.Min(total, budget);
         using var pin = input.Pin();
         using var pout = output.Pin();
         using var pres = residual.Pin();
@@ -143,7 +133,6 @@ internal static unsafe class WinogradConv
             u, g, relu, tilesH, tilesW, total, block);
         if (byBlocks)
         {
-            // Each thread its blocks, every phase of them: no synchronisation between the phases.
             ParallelHelper.For((total + block - 1) / block, 1, job, static (j, first, end) =>
             {
                 var (v, m) = Rent(j, j.Block);
@@ -155,14 +144,9 @@ internal static unsafe class WinogradConv
                         for (int b = first; b < end; b++)
                         {
                             int t0 = b * j.Block, count = Math.Min(j.Block, j.Total - t0);
-                            long q0 = ThreadNs();
                             InputTransform(j, pv, t0, count, 0, j.G.InChannels / Lanes);
-                            long q1 = ThreadNs();
                             Multiply(j, pv, pm, count, 0, Points);
-                            long q2 = ThreadNs();
                             OutputTransform(j, pm, t0, count, 0, j.G.OutChannels / Lanes);
-                            long q3 = ThreadNs();
-                            ProfIn += q1 - q0; ProfGemm += q2 - q1; ProfOut += q3 - q2;
                         }
                     }
                 }
@@ -173,7 +157,6 @@ internal static unsafe class WinogradConv
             });
             return;
         }
-        // Few tiles for several threads: block after block, each phase split (channel blocks, then points, then output blocks).
         var (vs, ms) = Rent(job, block);
         try
         {
@@ -181,6 +164,8 @@ internal static unsafe class WinogradConv
             {
                 for (int t0 = 0; t0 < total; t0 += block)
                 {
+                    // Each phase split over the threads: channel blocks, then points (each thread reads only its points'
+                    // share of the transformed weights: 16.8 MB at 512 → 512), then output channel blocks.
                     var phase = (Job: job, V: (nint)Align(rv), M: (nint)Align(rm), T0: t0, Count: Math.Min(block, total - t0));
                     ParallelHelper.For(g.InChannels / Lanes, 1, phase, static (s, first, end) => InputTransform(s.Job, (float*)s.V, s.T0, s.Count, first, end));
                     ParallelHelper.For(Points, 1, phase, static (s, first, end) => Multiply(s.Job, (float*)s.V, (float*)s.M, s.Count, first, end));

@@ -44,7 +44,9 @@ public static partial class Functional
     /// activations once, not around every convolution. With b = <see cref="Conv2dChannelBlock"/> and whole blocks of
     /// channels in every group, stride 1 or 2, the direct kernel reads and writes that layout; otherwise (and when
     /// autograd records) it is <see cref="Conv2d(Tensor, PackedConv2dWeight, Tensor?, ValueTuple{int, int}, ValueTuple{int, int}, ValueTuple{int, int}, Activation, Tensor?)"/>
-    /// between reorders. The same values as that convolution on the NCHW tensors.
+    /// between reorders. The same values as that convolution on the NCHW tensors, except where a float 3×3 stride-1
+    /// convolution runs by Winograd F(2×2, 3×3) (wide layers on AVX-512, ReLU or no activation; see
+    /// <see cref="PackedConv2dWeight.AllowWinograd"/>): then within float32 rounding of them, not bit-equal.
     /// </summary>
     public static Tensor Conv2dBlocked(Tensor input, PackedConv2dWeight weight, Tensor? bias, (int H, int W) stride, (int H, int W) padding,
         (int H, int W) dilation, Activation activation = Activation.None, Tensor? residual = null)
