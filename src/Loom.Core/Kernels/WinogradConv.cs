@@ -40,16 +40,15 @@ internal static unsafe class WinogradConv
 
     /// <summary>
     /// Whether to take it rather than the direct kernel (<see cref="ConvKernels.ForcedAlgorithm"/> forces either): 64
-    /// channels or more in and out, and at more than one thread 128 or more in. Measured on ResNet18's layers (batch 1,
-    /// docs/notes/conv.md, "Session 29"): Winograd took 0.57–0.67 of the direct kernel's time at one thread for every
-    /// width (0.72–0.86 at 512 → 512 on 7 × 7, whose 16.8 MB of transformed weights come from memory) and 0.54–0.84 at two
-    /// threads from 128 channels; in the whole model at two threads, 64 → 64 on 56 × 56 by Winograd lost (ResNet18
-    /// 1.26 of ORT's time with it, 1.11 without, same run), so 64-channel layers stay direct there.
+    /// channels or more in and out. Measured on ResNet18's layers (batch 1, docs/notes/conv.md, "Session 29"): Winograd
+    /// took 0.54–0.62 of the direct kernel's time from 128 channels at one thread (0.72–0.86 at 512 → 512 on 7 × 7, whose
+    /// 16.8 MB of transformed weights come from memory) and 0.54–0.84 at two; the whole model gained from it at 64
+    /// channels too, at one and two threads. Narrower layers were not measured and stay direct.
     /// </summary>
     public static bool Chooses(in Conv2dGeometry g) => ConvKernels.ForcedAlgorithm switch
     {
         ConvAlgorithm.Winograd => Applies(g),
-        ConvAlgorithm.Auto => Applies(g) && g.InChannels >= 64 && g.OutChannels >= 64 && (Threads.Count == 1 || g.InChannels >= 128),
+        ConvAlgorithm.Auto => Applies(g) && g.InChannels >= 64 && g.OutChannels >= 64,
         _ => false,
     };
 
