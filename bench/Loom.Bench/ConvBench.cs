@@ -64,6 +64,52 @@ public sealed class ConvBench : IBenchmark
         }
 
         RunLeNet(report, options, batch);
+        RunResNet18Blocked(report, options);
+    }
+
+    /// <summary>
+    /// ResNet18's 3×3 stride-1 convolutions at batch 1 as its inference plan runs them (blocked channels, bias,
+    /// residual, ReLU): Winograd F(2×2, 3×3) against the direct kernel (<see cref="PackedConv2dWeight.AllowWinograd"/>
+    /// off), alternating, with the largest difference between their outputs.
+    /// </summary>
+    private void RunResNet18Blocked(BenchReport report, BenchOptions options)
+    {
+        if (Functional.Conv2dChannelBlock(DType.Float32) is not (> 0 and var block)) return;
+        var g = new Generator(3);
+        foreach (int threads in options.ThreadCounts)
+        {
+            Threads.Count = threads;
+            foreach (var (channels, size) in new[] { (64, 56), (128, 28), (256, 14), (512, 7) })
+            {
+                string name = $"resnet18 {channels}->{channels} {size}x{size} k3 p1 b1 blocked t{threads}";
+                if (!options.Includes(name)) continue;
+                var x = Functional.ToChannelBlocks(Tensor.Randn(new Shape(1, channels, size, size), g), block);
+                var residual = Functional.ToChannelBlocks(Tensor.Randn(new Shape(1, channels, size, size), g), block);
+                var w = Tensor.Randn(new Shape(channels, channels, 3, 3), g, std: Math.Sqrt(2.0 / (9 * channels)));
+                var b = Tensor.Randn(new Shape(channels), g, std: 0.1);
+                var winograd = new PackedConv2dWeight(w);
+                var direct = new PackedConv2dWeight(w) { AllowWinograd = false };
+                Tensor Run(PackedConv2dWeight packed) => Functional.Conv2dBlocked(x, packed, b, (1, 1), (1, 1), (1, 1), Activation.Relu, residual);
+                float diff;
+                using (new NoGrad()) diff = (float)Run(winograd).Sub(Run(direct)).Abs().Max().Item();
+                int warmup = options.Quick ? 1 : 10, iterations = options.Quick ? 2 : 20;
+                double budget = options.Quick ? 0.05 : 0.3, d = double.MaxValue, wi = double.MaxValue;
+                // Two alternating rounds each, the faster kept: both see the same machine state.
+                for (int round = 0; round < 2; round++)
+                {
+                    d = Math.Min(d, Time(direct));
+                    wi = Math.Min(wi, Time(winograd));
+                }
+                report.Add(Name, name, [("direct_ms", d * 1e3), ("winograd_ms", wi * 1e3), ("winograd_over_direct", wi / d), ("max_abs_diff", diff)]);
+
+                double Time(PackedConv2dWeight packed) => CaseTimer.Time(() =>
+                {
+                    using var scope = new MemoryScope();
+                    using var noGrad = new NoGrad();
+                    Run(packed);
+                }, null, options, warmup, iterations, budget).MedianSeconds;
+            }
+        }
     }
 
     /// <summary>LeNet-5's conv1 (1 → 6, 5×5, padding 2, 28×28) and conv2 (6 → 16, 5×5, 14×14), forward and forward+backward.</summary>

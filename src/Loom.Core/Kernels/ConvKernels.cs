@@ -90,7 +90,7 @@ internal static class ConvKernels
         return ForcedAlgorithm switch
         {
             ConvAlgorithm.Im2col => false,
-            ConvAlgorithm.Direct => applies,
+            ConvAlgorithm.Direct or ConvAlgorithm.Winograd => applies,
             _ => applies && (long)g.OutPerGroup * g.ColumnRows * Unsafe.SizeOf<T>() <= DirectWeightBytes
                 && (!weightGrad || g.Batch >= Threads.Count || g.MacsPerImage * g.Batch < 2 * ParallelMacs * Threads.Count),
         };

@@ -58,9 +58,11 @@ internal sealed unsafe class PackedGemmB<T> where T : unmanaged, IFloatingPointI
     /// C = A · B, then C[i, j] += bias[j] and the activation, for A [m, k] with row stride <paramref name="lda"/> and C
     /// [m, n] with row stride <paramref name="ldc"/>; the same bits as GEMM with the same epilogue on the unpacked B,
     /// for m ≥ 2 (a single row is a matrix-vector product that GEMM runs from B as stored: see <see cref="GemmVector"/>).
-    /// Requires <see cref="Matches"/>.
+    /// Requires <see cref="Matches"/>. Not <paramref name="parallel"/>: on the calling thread only (a caller that splits
+    /// its own work over the threads, as the Winograd convolution does).
     /// </summary>
-    public void Multiply(int m, ReadOnlySpan<T> a, int lda, Span<T> c, int ldc, ReadOnlySpan<T> bias = default, Activation activation = Activation.None)
+    public void Multiply(int m, ReadOnlySpan<T> a, int lda, Span<T> c, int ldc, ReadOnlySpan<T> bias = default, Activation activation = Activation.None,
+        bool parallel = true)
     {
         if (!Matches) throw new InvalidOperationException($"gemm: B was packed for {Path} and depth block {Kc}; GEMM now runs {Gemm.ActivePath}");
         if (m == 0) return;
@@ -70,7 +72,7 @@ internal sealed unsafe class PackedGemmB<T> where T : unmanaged, IFloatingPointI
             throw new ArgumentException($"gemm: C [{m}, {N}] with ldc {ldc} needs {(long)(m - 1) * ldc + N} elements, span has {c.Length}");
         if (!bias.IsEmpty && bias.Length < N) throw new ArgumentException($"gemm: bias has {bias.Length} elements, C has {N} columns");
         long flops = 2L * m * N * K;
-        int threads = flops < Gemm.ParallelThresholdFlops ? 1 : Threads.Count;
+        int threads = !parallel || flops < Gemm.ParallelThresholdFlops ? 1 : Threads.Count;
         fixed (T* pa = a, pc = c, pBias = bias)
         {
             var problem = new GemmProblem<T>

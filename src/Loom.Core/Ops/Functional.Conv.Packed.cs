@@ -44,7 +44,9 @@ public static partial class Functional
     /// activations once, not around every convolution. With b = <see cref="Conv2dChannelBlock"/> and whole blocks of
     /// channels in every group, stride 1 or 2, the direct kernel reads and writes that layout; otherwise (and when
     /// autograd records) it is <see cref="Conv2d(Tensor, PackedConv2dWeight, Tensor?, ValueTuple{int, int}, ValueTuple{int, int}, ValueTuple{int, int}, Activation, Tensor?)"/>
-    /// between reorders. The same values as that convolution on the NCHW tensors.
+    /// between reorders. The same values as that convolution on the NCHW tensors, except where a float 3×3 stride-1
+    /// convolution runs by Winograd F(2×2, 3×3) (wide layers on AVX-512, ReLU or no activation; see
+    /// <see cref="PackedConv2dWeight.AllowWinograd"/>): then within float32 rounding of them, not bit-equal.
     /// </summary>
     public static Tensor Conv2dBlocked(Tensor input, PackedConv2dWeight weight, Tensor? bias, (int H, int W) stride, (int H, int W) padding,
         (int H, int W) dilation, Activation activation = Activation.None, Tensor? residual = null)
@@ -101,6 +103,16 @@ public static partial class Functional
             var y = Conv2d(blockedInput ? FromChannelBlocks(input) : input, weight, bias, stride, padding, dilation, activation,
                 residual is null ? null : FromChannelBlocks(residual));
             return ToChannelBlocks(y, block);
+        }
+        if (input.DType == DType.Float32 && activation is Activation.None or Activation.Relu && weight.AllowWinograd && WinogradConv.Chooses(g))
+        {
+            // 3×3 stride 1 by Winograd F(2×2, 3×3): 2.25× fewer multiply-adds, outputs rounded differently (see the kernel).
+            var x = input.Contiguous();
+            var r = residual?.Contiguous();
+            var y = Tensor.Empty(outShape, DType.Float32);
+            WinogradConv.Forward(x.AsReadOnlyMemory<float>(), weight.WinogradWeights(), bias?.Contiguous().AsReadOnlyMemory<float>() ?? default, g,
+                y.AsMemory<float>(), r is null ? ReadOnlyMemory<float>.Empty : r.AsReadOnlyMemory<float>(), activation == Activation.Relu);
+            return y;
         }
         return input.DType == DType.Float32
             ? Conv2dBlocked<float>(input, weight, bias, residual, activation, g, outShape, blockedInput)

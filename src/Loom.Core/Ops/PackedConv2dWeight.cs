@@ -17,7 +17,8 @@ public sealed class PackedConv2dWeight
 {
     private readonly object _sync = new();
     private object? _gemm, _direct; // PackedGemmA<T>[] per group; T[] in the direct kernel's layout
-    private int _gemmVersion = -1, _directVersion = -1;
+    private WinogradConv.Weights? _winograd;
+    private int _gemmVersion = -1, _directVersion = -1, _winogradVersion = -1;
 
     /// <summary>Packs <paramref name="weight"/> (float32 or float64, rank 4) split into <paramref name="groups"/> groups of output channels.</summary>
     public PackedConv2dWeight(Tensor weight, int groups = 1)
@@ -35,6 +36,14 @@ public sealed class PackedConv2dWeight
     public Tensor Weight { get; }
 
     public int Groups { get; }
+
+    /// <summary>
+    /// Whether <see cref="Functional.Conv2dBlocked"/> may compute this 3 × 3, stride-1 float convolution by Winograd
+    /// F(2×2, 3×3) where it is faster (wide layers on AVX-512): 2.25× fewer multiply-adds, outputs within float32
+    /// rounding of the exact result but not bit-equal to the direct kernel's (docs/notes/conv.md). Default true; false
+    /// keeps the direct kernel's bits.
+    /// </summary>
+    public bool AllowWinograd { get; set; } = true;
 
     /// <summary>Each group's W_g [OutC / groups, C / groups · kH · kW] packed for GEMM, repacked if the weight or GEMM's path moved since.</summary>
     internal PackedGemmA<T>[] Gemm<T>() where T : unmanaged, IFloatingPointIeee754<T>
@@ -65,6 +74,22 @@ public sealed class PackedConv2dWeight
             _direct = packed;
             _directVersion = version;
             return packed;
+        }
+    }
+
+    /// <summary>
+    /// The weights transformed for <see cref="WinogradConv"/> (float, one group, 3 × 3: 16/9 of the weight's bytes),
+    /// remade if the weight or GEMM's path moved since.
+    /// </summary>
+    internal WinogradConv.Weights WinogradWeights()
+    {
+        lock (_sync)
+        {
+            if (_winograd is { Matches: true } current && _winogradVersion == Weight.Storage.Version) return current;
+            int version = Weight.Storage.Version;
+            _winograd = new WinogradConv.Weights(Weight.Contiguous().AsReadOnlySpan<float>(), Weight.Shape[0], Weight.Shape[1]);
+            _winogradVersion = version;
+            return _winograd;
         }
     }
 

@@ -189,7 +189,8 @@ public class ConvAlgorithmTests
             Assert.Equal(double.IsFinite(expected[i]), float.IsFinite(actual[i]));
     }
 
-    private static TResult WithAlgorithm<TResult>(ConvAlgorithm algorithm, Func<TResult> body)
+    /// <summary>Runs <paramref name="body"/> with <see cref="ConvKernels.ForcedAlgorithm"/> set, then restores it (WinogradTests too).</summary>
+    internal static TResult WithAlgorithm<TResult>(ConvAlgorithm algorithm, Func<TResult> body)
     {
         var saved = ConvKernels.ForcedAlgorithm;
         ConvKernels.ForcedAlgorithm = algorithm;
