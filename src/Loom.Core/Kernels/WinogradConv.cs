@@ -95,9 +95,6 @@ internal static unsafe class WinogradConv
 
         /// <summary>Whether GEMM would run these panels now (its path and depth block can be forced in tests).</summary>
         public bool Matches => Packed[0].Matches;
-
-        /// <summary>Bytes of the packed transformed weights: 16/9 of the weight's, plus panel padding.</summary>
-        public long SizeInBytes => Packed.Sum(p => p.SizeInBytes);
     }
 
     private readonly record struct Job(nint Input, nint Output, nint Residual, nint Bias, Weights U, Conv2dGeometry G, bool Relu,

@@ -435,7 +435,7 @@ public sealed partial class OnnxModule
     // on the blocks and keeps its output blocked; null where it cannot (then it runs on NCHW, see Lookup).
     private Tensor? RunPoolBlocked(OnnxNode pool, RunValues run)
     {
-        if (!BlockedPlan || pool.Inputs.Length != 1 || pool.Outputs.Skip(1).Any(o => o != "") || !run.Blocked.TryGetValue(pool.Inputs[0], out var x))
+        if (!BlockedPlan || !_blockedPools.Contains(pool) || !run.Blocked.TryGetValue(pool.Inputs[0], out var x))
             return null;
         try
         {
