@@ -57,7 +57,7 @@ internal static class CompressReportCommand
         long parameters = 0, nonZero = 0, bytes = 0;
         // An ensemble's weights are its members': counted and sized from their files.
         var weights = run.Model is Ensemble ensemble
-            ? run.Config.Ensemble!.Select((m, i) => (File: Path.Combine(m.Run, "model.safetensors"), Model: (Module)ensemble.Members[i])).ToList()
+            ? run.Config.Ensemble!.Select((m, i) => (File: Path.Combine(m.Run, RunFolder.ModelFile), Model: (Module)ensemble.Members[i])).ToList()
             : [(folder.ModelPath, run.Model)];
         IReadOnlyDictionary<string, Tensor> saved = new Dictionary<string, Tensor>();
         foreach (var (file, model) in weights)

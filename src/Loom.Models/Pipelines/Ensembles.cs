@@ -58,16 +58,17 @@ public static class Ensembles
         var members = saved.Ensemble ?? throw new ArgumentException("not an ensemble run", nameof(saved));
         if (members.Count == 0) throw new InvalidDataException($"{folder.ConfigPath}: \"ensemble\" lists no member runs");
         TrainedRun? first = null;
+        RunFolder? firstFolder = null;
         var models = new List<Module<Tensor, Tensor>>();
         foreach (var member in members)
         {
             // Checked before a RunFolder is made of it, which would create the folder.
-            var weights = Path.Combine(member.Run, "model.safetensors");
+            var weights = Path.Combine(member.Run, RunFolder.ModelFile);
             if (!File.Exists(weights))
                 throw new FileNotFoundException($"{folder.ConfigPath}: the member run {member.Run} is gone (no model.safetensors); the ensemble cannot be loaded without it", weights);
             var memberFolder = new RunFolder(member.Run);
             // Before loading: other weights may not even fit the member's model, and the change is the news.
-            if (Sha256(memberFolder.ModelPath) != member.Sha256)
+            if (Sha256(weights) != member.Sha256)
                 throw new InvalidDataException($"{folder.ConfigPath}: the member {member.Run} has changed since the ensemble was made (its model.safetensors is not the one recorded); make the ensemble again with loom ensemble");
             if (Pipeline.ReadConfig(memberFolder).Ensemble is not null)
                 throw new InvalidDataException($"{folder.ConfigPath}: the member {member.Run} is itself an ensemble; list its member runs instead");
@@ -76,9 +77,9 @@ public static class Ensembles
             {
                 if (run.Data is not ClassificationData)
                     throw new InvalidDataException($"{member.Run} is a {run.Task.Name} run; an ensemble averages class probabilities, so its members are classification runs");
-                first = run;
+                (first, firstFolder) = (run, memberFolder);
             }
-            else Compatible(new RunFolder(members[0].Run), first, memberFolder, run);
+            else Compatible(firstFolder!, first, memberFolder, run);
             models.Add(run.Model);
         }
         var ensemble = new Ensemble(models);

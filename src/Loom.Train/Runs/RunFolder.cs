@@ -30,7 +30,10 @@ public sealed class RunFolder
 
     public string ConfigPath => File("config.json");
     public string MetricsPath => File("metrics.jsonl");
-    public string ModelPath => File("model.safetensors");
+    /// <summary>The final weights' file name in a run folder (<see cref="ModelPath"/>).</summary>
+    public const string ModelFile = "model.safetensors";
+
+    public string ModelPath => File(ModelFile);
     public string CheckpointPath => File("last.ckpt");
     public string BestModelPath => File("best.safetensors");
     public string ReportPath => File("report.md");
