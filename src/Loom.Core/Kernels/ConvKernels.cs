@@ -350,7 +350,7 @@ internal static class ConvKernels
 
     /// <summary>
     /// gradWeight = Σ_images dy_g · im2col(x_g)ᵀ per group, the weight gradient of conv2d (and, with input and output
-    /// swapped, of conv_transpose2d). Threads sum into private buffers that are added up at the end. Overwrites
+    /// swapped, of conv_transpose2d). Threads sum into private buffers that are added up in batch order at the end. Overwrites
     /// <paramref name="gradWeight"/> [OutChannels, InPerGroup, kH, kW].
     /// </summary>
     public static void Conv2dWeightGrad<T>(ReadOnlyMemory<T> input, ReadOnlyMemory<T> gradOutput, Conv2dGeometry g, Memory<T> gradWeight)
@@ -363,17 +363,15 @@ internal static class ConvKernels
         }
         gradWeight.Span.Clear();
         int groupImage = g.InPerGroup * g.InPlane, columnSize = g.ColumnRows * g.OutPlane;
-        var sync = new object();
+        var sums = new OrderedSums<T>(g.WeightSize);
         ParallelHelper.For(g.Batch, BatchGrain(g), (start, end) =>
         {
             // A thread that has the whole batch writes the result directly; otherwise it sums privately first.
             bool alone = start == 0 && end == g.Batch;
-            T[]? partial = alone ? null : ArrayPool<T>.Shared.Rent(g.WeightSize);
             T[]? columns = g.IsPointwise ? null : ArrayPool<T>.Shared.Rent(columnSize);
             try
             {
-                var dw = partial is null ? gradWeight.Span : partial.AsSpan(0, g.WeightSize);
-                if (partial is not null) dw.Clear();
+                var dw = alone ? gradWeight.Span : sums.Rent(start);
                 for (int n = start; n < end; n++)
                 {
                     var dy = gradOutput.Span.Slice(n * g.OutImageSize, g.OutImageSize);
@@ -387,21 +385,13 @@ internal static class ConvKernels
                             true, dw.Slice(grp * g.OutPerGroup * g.ColumnRows, g.OutPerGroup * g.ColumnRows), g.ColumnRows);
                     }
                 }
-                if (partial is not null)
-                {
-                    lock (sync)
-                    {
-                        var total = gradWeight.Span;
-                        TensorPrimitives.Add(total, dw, total);
-                    }
-                }
             }
             finally
             {
-                if (partial is not null) ArrayPool<T>.Shared.Return(partial);
                 if (columns is not null) ArrayPool<T>.Shared.Return(columns);
             }
         });
+        sums.AddInto(gradWeight.Span);
     }
 
     private static int BatchGrain(in Conv2dGeometry g) => (int)Math.Clamp(ParallelMacs / Math.Max(1, g.MacsPerImage), 1, int.MaxValue);

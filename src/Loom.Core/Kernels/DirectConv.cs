@@ -474,7 +474,8 @@ internal static unsafe partial class DirectConv<T> where T : unmanaged, IFloatin
 
     /// <summary>
     /// gradWeight[o, c, ki, kj] = Σ_n Σ_q dy_grid[n, o, q] · x_pad[n, c, q + offset(ki, kj)]. Threads keep vector partial
-    /// sums per (o, tap) over their images; the lanes and the threads are summed at the end. Overwrites gradWeight.
+    /// sums per (o, tap) over their images; the lanes, then the threads' sums in batch order, are summed at the end. Overwrites
+    /// gradWeight.
     /// </summary>
     public static void WeightGrad(ReadOnlyMemory<T> input, ReadOnlyMemory<T> gradOutput, Conv2dGeometry g, Memory<T> gradWeight)
     {
@@ -484,7 +485,7 @@ internal static unsafe partial class DirectConv<T> where T : unmanaged, IFloatin
         int lanes = Lanes, accLength = g.Groups * rowsPadded * kPadded * lanes;
         int grain = (int)Math.Clamp((1L << 17) / Math.Max(1, g.MacsPerImage), 1, int.MaxValue);
         gradWeight.Span.Clear();
-        var sync = new object();
+        var sums = new OrderedSums<T>(gradWeight.Length);
         ParallelHelper.For(g.Batch, grain, (start, end) =>
         {
             T[] padded = ArrayPool<T>.Shared.Rent(l.BufferLength);
@@ -516,14 +517,11 @@ internal static unsafe partial class DirectConv<T> where T : unmanaged, IFloatin
                         }
                     }
                 }
-                lock (sync)
-                {
-                    var dw = gradWeight.Span;
-                    for (int grp = 0; grp < g.Groups; grp++)
-                        for (int o = 0; o < rows; o++)
-                            for (int p = 0; p < k; p++)
-                                dw[(grp * rows + o) * k + p] += Vector512.Sum(Vector512.Create<T>(acc.AsSpan((((grp * rowsPadded) + o) * kPadded + p) * lanes, lanes)));
-                }
+                var dw = sums.Rent(start);
+                for (int grp = 0; grp < g.Groups; grp++)
+                    for (int o = 0; o < rows; o++)
+                        for (int p = 0; p < k; p++)
+                            dw[(grp * rows + o) * k + p] = Vector512.Sum(Vector512.Create<T>(acc.AsSpan((((grp * rowsPadded) + o) * kPadded + p) * lanes, lanes)));
             }
             finally
             {
@@ -533,6 +531,7 @@ internal static unsafe partial class DirectConv<T> where T : unmanaged, IFloatin
                 ArrayPool<T>.Shared.Return(padded);
             }
         });
+        sums.AddInto(gradWeight.Span);
     }
 
     /// <summary>Copies dy planes [rows, OutHeight, OutWidth] onto the grid [rows, Grid], leaving the garbage columns zero.</summary>

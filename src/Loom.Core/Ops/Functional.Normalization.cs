@@ -374,13 +374,14 @@ public static partial class Functional
             var w = _weight?.Value;
             var mean = _mean?.Value;
             var rstd = _rstd.Value;
-            var gate = new object();
-            // Rows split over threads; each range accumulates its own weight and bias gradients, added under a lock.
+            // Rows split over threads; each range accumulates its own weight and bias gradients, added in row order.
+            var weightSums = dw is null ? null : new OrderedSums<T>(n);
+            var biasSums = db is null ? null : new OrderedSums<T>(n);
             ParallelHelper.For(_rows, Tensor.RowGrain(n), (start, end) =>
             {
                 int count = end - start;
-                var pw = dw is null ? null : new T[n];
-                var pb = db is null ? null : new T[n];
+                var pw = weightSums is null ? default : weightSums.Rent(start);
+                var pb = biasSums is null ? default : biasSums.Rent(start);
                 var dys = dy.Data<T>().Slice(start * n, count * n);
                 var xs = x.Data<T>().Slice(start * n, count * n);
                 var dxs = dx is null ? default : dx.Data<T>().Slice(start * n, count * n);
@@ -391,12 +392,9 @@ public static partial class Functional
                 else
                     NormKernels.LayerNormBackward<T>(dys, xs, count, n, ws, mean.Data<T>().Slice(start, count), rstd.Data<T>().Slice(start, count), dxs, pw, pb,
                         addToDx: adds);
-                lock (gate)
-                {
-                    if (pw is not null) TensorPrimitives.Add<T>(dw!.Data<T>(), pw, dw.Data<T>());
-                    if (pb is not null) TensorPrimitives.Add<T>(db!.Data<T>(), pb, db.Data<T>());
-                }
             });
+            weightSums?.AddInto(dw!.Data<T>());
+            biasSums?.AddInto(db!.Data<T>());
         }
     }
 

@@ -189,6 +189,42 @@ public class ConvAlgorithmTests
             Assert.Equal(double.IsFinite(expected[i]), float.IsFinite(actual[i]));
     }
 
+    [Fact]
+    public void Weight_gradients_add_the_batch_ranges_in_batch_order_whichever_thread_finishes_first()
+    {
+        // Eight images big enough for one image per dispatch: four threads take two images each. Each range's sums
+        // are what its two images give alone on one thread; the result must be ((r0 + r1) + r2) + r3 every time.
+        var x = TestTensors.Randn(31, DType.Float32, 8, 8, 24, 24);
+        var w = TestTensors.Randn(32, DType.Float32, 16, 8, 3, 3);
+        var up = TestTensors.Randn(33, DType.Float32, 8, 16, 24, 24);
+        float[] WeightGradient(int first, int count)
+        {
+            var weight = w.Detach().RequiresGrad_();
+            Functional.Conv2d(x.Narrow(0, first, count), weight, null, padding: 1).Mul(up.Narrow(0, first, count)).Sum().Backward();
+            return weight.Grad!.ToArray<float>();
+        }
+        foreach (var algorithm in new[] { ConvAlgorithm.Im2col, ConvAlgorithm.Direct })
+        {
+            WithAlgorithm(algorithm, () =>
+            {
+                var expected = new float[w.Numel];
+                GlobalSettings.WithThreads(1, () =>
+                {
+                    for (int first = 0; first < 8; first += 2)
+                    {
+                        var range = WeightGradient(first, 2);
+                        for (int i = 0; i < expected.Length; i++) expected[i] += range[i];
+                    }
+                });
+                GlobalSettings.WithThreads(4, () =>
+                {
+                    for (int repeat = 0; repeat < 10; repeat++) Assert.Equal(expected, WeightGradient(0, 8));
+                });
+                return 0;
+            });
+        }
+    }
+
     /// <summary>Runs <paramref name="body"/> with <see cref="ConvKernels.ForcedAlgorithm"/> set, then restores it (WinogradTests too).</summary>
     internal static TResult WithAlgorithm<TResult>(ConvAlgorithm algorithm, Func<TResult> body)
     {
