@@ -14,7 +14,7 @@ internal static unsafe partial class WinogradConv
     private const int Columns = 2 * Lanes;
 
     /// <summary>
-    /// <see cref="MultiplyBlocked(int, float*, nint, PackedGemmB{float}, float*, int)"/> on spans, their sizes checked
+    /// <see cref="MultiplyBlocked(int, float*, nint, PackedGemmB{float}, float*, int, int, int)"/> on spans, their sizes checked
     /// (the kernel reads whole register-tile rows of every channel block of V).
     /// </summary>
     internal static void MultiplyBlocked(int m, ReadOnlySpan<float> v, int blockStride, PackedGemmB<float> u, Span<float> c, int ldc)
@@ -29,12 +29,14 @@ internal static unsafe partial class WinogradConv
     /// <summary>
     /// C [m × N] = V [m × K] · U for V stored by channel blocks (row i, channel c at
     /// v[(c / 16) · <paramref name="blockStride"/> + 16 · i + c % 16], with whole register-tile rows readable) and U
-    /// packed for the AVX-512 path; C row-major with row stride <paramref name="ldc"/>.
+    /// packed for the AVX-512 path; C row-major with row stride <paramref name="ldc"/>. Only the columns of U's column
+    /// panels [<paramref name="firstPanel"/>, <paramref name="endPanel"/>) when given.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void MultiplyBlocked(int m, float* v, nint blockStride, PackedGemmB<float> u, float* c, int ldc)
+    internal static void MultiplyBlocked(int m, float* v, nint blockStride, PackedGemmB<float> u, float* c, int ldc, int firstPanel = 0, int endPanel = int.MaxValue)
     {
         int k = u.K, n = u.N, kc = u.Kc, panels = (n + Columns - 1) / Columns;
+        endPanel = Math.Min(endPanel, panels);
         float* edge = stackalloc float[RowTile * Columns];
         for (int pc = 0; pc < k; pc += kc)
         {
@@ -42,7 +44,7 @@ internal static unsafe partial class WinogradConv
             bool first = pc == 0; // later depth blocks add onto the first, as GEMM's do
             float* block = u.Panels + (nint)panels * Columns * pc;
             float* aDepth = v + (pc / Lanes) * blockStride + pc % Lanes;
-            for (int jp = 0; jp < panels; jp++)
+            for (int jp = firstPanel; jp < endPanel; jp++)
             {
                 float* b = block + (nint)jp * Columns * depth;
                 int j0 = jp * Columns, cols = Math.Min(Columns, n - j0);

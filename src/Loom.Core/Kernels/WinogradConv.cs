@@ -11,7 +11,8 @@ namespace Loom.Kernels;
 // L2 while the 16 GEMMs run; the GEMMs run on the right operands packed once (PackedGemmB: U per point), by GEMM's
 // own driver or, on AVX-512, by its micro-kernel reading V as the input transform wrote it (WinogradConv.Gemm.cs).
 // Where there are enough tiles each thread takes an equal range of them, in blocks (input transform, 16 GEMMs,
-// output transform with bias, residual and ReLU); otherwise each block's three phases are split over the threads.
+// output transform with bias, residual and ReLU); where they make one block, each thread its share of the output
+// channels; otherwise each block's three phases are split over the threads.
 //
 // Numerics: the transforms round differently from the direct sum, so outputs differ from the direct kernel's by a few
 // units in the last place of the sum's magnitude (docs/notes/conv.md, "Winograd"): Loom differs from the direct path
@@ -113,8 +114,8 @@ internal static unsafe partial class WinogradConv
         int tilesH = (g.OutHeight + 1) / 2, tilesW = (g.OutWidth + 1) / 2, total = g.Batch * tilesH * tilesW, threads = Threads.Count;
         // As many tiles per block as BlockBytes holds.
         int budget = Math.Max(RowTile, BlockBytes / (Points * (g.InChannels + g.OutChannels) * sizeof(float)));
-        // Threads take whole blocks (no synchronisation between the phases) where each gets at least two register-tile
-        // rows of tiles; otherwise (ResNet18's 7 × 7 stage: 16 tiles) they split each block's phases.
+        // Threads take ranges of tiles (no synchronisation between the phases) where each gets at least two
+        // register-tile rows of them; otherwise, unless the output channels can be split (below), each block's phases.
         bool byBlocks = threads == 1 || total >= 2 * RowTile * threads;
         using var pin = input.Pin();
         using var pout = output.Pin();
@@ -123,6 +124,38 @@ internal static unsafe partial class WinogradConv
         // The transformed input in the layout the micro-kernel reads where GEMM runs AVX-512's (see MultiplyBlocked).
         var job = new Job((nint)pin.Pointer, (nint)pout.Pointer, residual.IsEmpty ? 0 : (nint)pres.Pointer, bias.IsEmpty ? 0 : (nint)pbias.Pointer,
             u, g, relu, tilesH, tilesW, total, byBlocks ? budget : Math.Min(total, budget), u.Packed[0].Path == GemmPath.Avx512);
+        int panels = (g.OutChannels + Columns - 1) / Columns;
+        if (threads > 1 && job.ByChannelBlocks && BlocksOf(total, budget) == 1 && panels >= threads)
+        {
+            // Tiles for one block only (ResNet18's 14 × 14 and 7 × 7 stages): each thread transforms the whole input
+            // (a few percent of the work) and computes its share of the output channels, so it reads only its columns
+            // of the transformed weights (4.2 and 16.8 MB there), with no synchronisation between the phases.
+            ParallelHelper.For(threads, 1, (Job: job, Ranges: threads, Panels: panels), static (s, first, end) =>
+            {
+                var j = s.Job;
+                var (v, m) = Rent(j, j.Total);
+                try
+                {
+                    fixed (float* rv = v, rm = m)
+                    {
+                        float* pv = Align(rv), pm = Align(rm);
+                        InputTransform(j, pv, 0, j.Total, 0, j.G.InChannels / Lanes);
+                        int blocksOut = j.G.OutChannels / Lanes, perPanel = Columns / Lanes;
+                        for (int range = first; range < end; range++)
+                        {
+                            int p0 = s.Panels * range / s.Ranges, p1 = s.Panels * (range + 1) / s.Ranges;
+                            Multiply(j, pv, pm, j.Total, 0, Points, p0, p1);
+                            OutputTransform(j, pm, 0, j.Total, Math.Min(blocksOut, p0 * perPanel), Math.Min(blocksOut, p1 * perPanel));
+                        }
+                    }
+                }
+                finally
+                {
+                    Return(v, m);
+                }
+            });
+            return;
+        }
         if (byBlocks)
         {
             // Each thread one contiguous range of tiles, equal to a register-tile row (the last range ends in the partial
@@ -170,7 +203,7 @@ internal static unsafe partial class WinogradConv
     {
         // The nearest number of blocks, not the next: a block up to half again as large as the budget (measured no
         // slower up to 3 MB) rather than a second pass over the transformed weights (256 × 14²: 49 tiles, 48 budgeted).
-        int count = t1 - t0, blocks = Math.Max(1, (count + j.Block / 2) / j.Block), block = (count + blocks - 1) / blocks;
+        int count = t1 - t0, blocks = BlocksOf(count, j.Block), block = (count + blocks - 1) / blocks;
         int rounded = (block + RowTile - 1) / RowTile * RowTile;
         if ((count + rounded - 1) / rounded == blocks) block = rounded;
         var (v, m) = Rent(j, block);
@@ -193,6 +226,9 @@ internal static unsafe partial class WinogradConv
             Return(v, m);
         }
     }
+
+    /// <summary>Blocks for <paramref name="tiles"/> tiles at <paramref name="budget"/> a block: the nearest number, at least one.</summary>
+    private static int BlocksOf(int tiles, int budget) => Math.Max(1, (tiles + budget / 2) / budget);
 
     /// <summary>
     /// Elements between two points' matrices of a block: one cache line more than the matrix, so that the 16 lines a
@@ -224,14 +260,14 @@ internal static unsafe partial class WinogradConv
     }
 
     /// <summary>M_ξ [count × Cout] = V_ξ [count × Cin] · U_ξ for points [first, end).</summary>
-    private static void Multiply(in Job j, float* v, float* m, int count, int first, int end)
+    private static void Multiply(in Job j, float* v, float* m, int count, int first, int end, int firstPanel = 0, int endPanel = int.MaxValue)
     {
         int cin = j.G.InChannels, cout = j.G.OutChannels;
         nint slabIn = InputSlab(j, count), slabOut = Slab(count, cout);
         for (int p = first; p < end; p++)
         {
             if (j.ByChannelBlocks)
-                MultiplyBlocked(count, v + p * slabIn, (nint)RowsOf(count) * Lanes, j.U.Packed[p], m + p * slabOut, cout);
+                MultiplyBlocked(count, v + p * slabIn, (nint)RowsOf(count) * Lanes, j.U.Packed[p], m + p * slabOut, cout, firstPanel, endPanel);
             else
                 j.U.Packed[p].Multiply(count, new ReadOnlySpan<float>(v + p * slabIn, count * cin), cin, new Span<float>(m + p * slabOut, count * cout), cout,
                     parallel: false);

@@ -81,6 +81,8 @@ public class WinogradTests
     [InlineData(1, 256, 18, 17, 256, 1)] // ranges of whole register-tile rows at 2–4 threads, blocks within them at 1
     [InlineData(1, 64, 7, 7, 64, 1)]     // 16 tiles: each block's phases split over the threads
     [InlineData(2, 48, 9, 11, 32, 0)]    // batch 2: ranges that cross from one image to the next
+    [InlineData(1, 128, 9, 9, 128, 1)]   // 25 tiles, one block: the threads split the output channels (four column panels)
+    [InlineData(1, 32, 6, 7, 48, 1)]     // the same with a last column panel of half width
     public void Winograd_gives_the_same_bits_at_every_thread_count(int n, int cin, int h, int w, int cout, int pad)
     {
         if (!Vector512.IsHardwareAccelerated) return;
