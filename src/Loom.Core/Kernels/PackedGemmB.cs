@@ -41,6 +41,13 @@ internal sealed unsafe class PackedGemmB<T> where T : unmanaged, IFloatingPointI
         }
     }
 
+    /// <summary>
+    /// The packed panels: depth blocks of <see cref="Kc"/> (the last may be shorter), each ⌈N/NR⌉ panels of kcCur × NR,
+    /// block pc starting at ⌈N/NR⌉·NR·pc. For a caller that runs the micro-kernel on them itself (the Winograd
+    /// convolution, whose left operand is already in a layout the kernel can read).
+    /// </summary>
+    public T* Panels => _data;
+
     /// <summary>Bytes held by the packed panels.</summary>
     public long SizeInBytes => (long)_array.Length * sizeof(T);
 

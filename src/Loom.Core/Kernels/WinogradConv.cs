@@ -8,14 +8,16 @@ namespace Loom.Kernels;
 // transforms that are vector additions over whole registers (16 lanes = 16 channels of one pixel).
 //
 // Work goes in blocks of tiles whose transformed input and output (16 points × tiles × channels each) mostly stay in
-// L2 while the 16 GEMMs run; the GEMMs are Loom's own, from the right operands packed once (PackedGemmB: U per
-// point). Threads take whole blocks (input transform, 16 GEMMs, output transform with bias, residual and ReLU)
-// where there are enough tiles; otherwise each block's three phases are split over the threads in turn.
+// L2 while the 16 GEMMs run; the GEMMs run on the right operands packed once (PackedGemmB: U per point), by GEMM's
+// own driver or, on AVX-512, by its micro-kernel reading V as the input transform wrote it (WinogradConv.Gemm.cs).
+// Where there are enough tiles each thread takes an equal range of them, in blocks (input transform, 16 GEMMs,
+// output transform with bias, residual and ReLU); where they make one block, each thread its share of the output
+// channels; otherwise each block's three phases are split over the threads.
 //
 // Numerics: the transforms round differently from the direct sum, so outputs differ from the direct kernel's by a few
 // units in the last place of the sum's magnitude (docs/notes/conv.md, "Winograd"): Loom differs from the direct path
 // on purpose where this runs.
-internal static unsafe class WinogradConv
+internal static unsafe partial class WinogradConv
 {
     private const int Lanes = 16;
 
@@ -98,7 +100,7 @@ internal static unsafe class WinogradConv
     }
 
     private readonly record struct Job(nint Input, nint Output, nint Residual, nint Bias, Weights U, Conv2dGeometry G, bool Relu,
-        int TilesH, int TilesW, int Total, int Block);
+        int TilesH, int TilesW, int Total, int Block, bool ByChannelBlocks);
 
     /// <summary>
     /// y = relu?(conv3×3(x, w) + bias + residual) on [N, C / 16, H, W, 16] in and out (residual in the output's layout;
@@ -110,39 +112,40 @@ internal static unsafe class WinogradConv
         if (!Applies(g) || u.InChannels != g.InChannels || u.OutChannels != g.OutChannels)
             throw new ArgumentException("conv2d: this convolution does not run on the Winograd kernel");
         int tilesH = (g.OutHeight + 1) / 2, tilesW = (g.OutWidth + 1) / 2, total = g.Batch * tilesH * tilesW, threads = Threads.Count;
-        // As many tiles per block as BlockBytes holds, an equal number of blocks per thread, in whole rows of the GEMM's
-        // register tile where that adds no block.
+        // As many tiles per block as BlockBytes holds.
         int budget = Math.Max(RowTile, BlockBytes / (Points * (g.InChannels + g.OutChannels) * sizeof(float)));
-        int blocks = (total + budget - 1) / budget;
-        blocks = (blocks + threads - 1) / threads * threads;
-        int block = (total + blocks - 1) / blocks, rounded = (block + RowTile - 1) / RowTile * RowTile;
-        if ((total + rounded - 1) / rounded == blocks) block = rounded;
-        // Threads take whole blocks (no synchronisation between the phases) where each gets some of at least two
-        // register-tile rows; otherwise (ResNet18's 7 × 7 stage: 16 tiles) they split each block's phases.
-        bool byBlocks = threads == 1 || block >= 2 * RowTile && (total + block - 1) / block % threads == 0;
-        if (!byBlocks) block = Math.Min(total, budget);
+        // Threads take ranges of tiles (no synchronisation between the phases) where each gets at least two
+        // register-tile rows of them; otherwise, unless the output channels can be split (below), each block's phases.
+        bool byBlocks = threads == 1 || total >= 2 * RowTile * threads;
         using var pin = input.Pin();
         using var pout = output.Pin();
         using var pres = residual.Pin();
         using var pbias = bias.Pin();
+        // The transformed input in the layout the micro-kernel reads where GEMM runs AVX-512's (see MultiplyBlocked).
         var job = new Job((nint)pin.Pointer, (nint)pout.Pointer, residual.IsEmpty ? 0 : (nint)pres.Pointer, bias.IsEmpty ? 0 : (nint)pbias.Pointer,
-            u, g, relu, tilesH, tilesW, total, block);
-        if (byBlocks)
+            u, g, relu, tilesH, tilesW, total, byBlocks ? budget : Math.Min(total, budget), u.Packed[0].Path == GemmPath.Avx512);
+        int panels = (g.OutChannels + Columns - 1) / Columns;
+        if (threads > 1 && job.ByChannelBlocks && BlocksOf(total, budget) == 1 && panels >= threads)
         {
-            ParallelHelper.For((total + block - 1) / block, 1, job, static (j, first, end) =>
+            // Tiles for one block only (ResNet18's 14 × 14 and 7 × 7 stages): each thread transforms the whole input
+            // (a few percent of the work) and computes its share of the output channels, so it reads only its columns
+            // of the transformed weights (4.2 and 16.8 MB there), with no synchronisation between the phases.
+            ParallelHelper.For(threads, 1, (Job: job, Ranges: threads, Panels: panels), static (s, first, end) =>
             {
-                var (v, m) = Rent(j, j.Block);
+                var j = s.Job;
+                var (v, m) = Rent(j, j.Total);
                 try
                 {
                     fixed (float* rv = v, rm = m)
                     {
                         float* pv = Align(rv), pm = Align(rm);
-                        for (int b = first; b < end; b++)
+                        InputTransform(j, pv, 0, j.Total, 0, j.G.InChannels / Lanes);
+                        int blocksOut = j.G.OutChannels / Lanes, perPanel = Columns / Lanes;
+                        for (int range = first; range < end; range++)
                         {
-                            int t0 = b * j.Block, count = Math.Min(j.Block, j.Total - t0);
-                            InputTransform(j, pv, t0, count, 0, j.G.InChannels / Lanes);
-                            Multiply(j, pv, pm, count, 0, Points);
-                            OutputTransform(j, pm, t0, count, 0, j.G.OutChannels / Lanes);
+                            int p0 = s.Panels * range / s.Ranges, p1 = s.Panels * (range + 1) / s.Ranges;
+                            Multiply(j, pv, pm, j.Total, 0, Points, p0, p1);
+                            OutputTransform(j, pm, 0, j.Total, Math.Min(blocksOut, p0 * perPanel), Math.Min(blocksOut, p1 * perPanel));
                         }
                     }
                 }
@@ -153,6 +156,23 @@ internal static unsafe class WinogradConv
             });
             return;
         }
+        if (byBlocks)
+        {
+            // Each thread one contiguous range of tiles, equal to a register-tile row (the last range ends in the partial
+            // row): with blocks dealt out whole, 196 tiles (128 × 28²) went 120 : 76 over two threads.
+            ParallelHelper.For(threads, 1, (Job: job, Ranges: threads), static (s, first, end) =>
+            {
+                int rows = (s.Job.Total + RowTile - 1) / RowTile;
+                for (int range = first; range < end; range++)
+                {
+                    int t0 = (int)((long)rows * range / s.Ranges) * RowTile;
+                    int t1 = Math.Min(s.Job.Total, (int)((long)rows * (range + 1) / s.Ranges) * RowTile);
+                    if (t1 > t0) RunRange(s.Job, t0, t1);
+                }
+            });
+            return;
+        }
+        int block = job.Block;
         var (vs, ms) = Rent(job, block);
         try
         {
@@ -176,6 +196,41 @@ internal static unsafe class WinogradConv
     }
 
     /// <summary>
+    /// Tiles [t0, t1) on the calling thread, in blocks of at most <see cref="Job.Block"/> tiles, as equal as whole
+    /// register-tile rows allow without adding a block.
+    /// </summary>
+    private static void RunRange(in Job j, int t0, int t1)
+    {
+        // The nearest number of blocks, not the next: a block up to half again as large as the budget (measured no
+        // slower up to 3 MB) rather than a second pass over the transformed weights (256 × 14²: 49 tiles, 48 budgeted).
+        int count = t1 - t0, blocks = BlocksOf(count, j.Block), block = (count + blocks - 1) / blocks;
+        int rounded = (block + RowTile - 1) / RowTile * RowTile;
+        if ((count + rounded - 1) / rounded == blocks) block = rounded;
+        var (v, m) = Rent(j, block);
+        try
+        {
+            fixed (float* rv = v, rm = m)
+            {
+                float* pv = Align(rv), pm = Align(rm);
+                for (int start = t0; start < t1; start += block)
+                {
+                    int n = Math.Min(block, t1 - start);
+                    InputTransform(j, pv, start, n, 0, j.G.InChannels / Lanes);
+                    Multiply(j, pv, pm, n, 0, Points);
+                    OutputTransform(j, pm, start, n, 0, j.G.OutChannels / Lanes);
+                }
+            }
+        }
+        finally
+        {
+            Return(v, m);
+        }
+    }
+
+    /// <summary>Blocks for <paramref name="tiles"/> tiles at <paramref name="budget"/> a block: the nearest number, at least one.</summary>
+    private static int BlocksOf(int tiles, int budget) => Math.Max(1, (tiles + budget / 2) / budget);
+
+    /// <summary>
     /// Elements between two points' matrices of a block: one cache line more than the matrix, so that the 16 lines a
     /// transform reads or writes for one tile do not fall into one L1 set when the matrix is a multiple of 4 KiB
     /// (ResNet18's 7 × 7 stage: 16 tiles × 512 channels).
@@ -184,7 +239,16 @@ internal static unsafe class WinogradConv
 
     /// <summary>Buffers for a block's transformed input and output, a line longer for <see cref="Align"/>.</summary>
     private static (float[] V, float[] M) Rent(in Job j, int tiles) =>
-        (ArrayPool<float>.Shared.Rent((int)(Points * Slab(tiles, j.G.InChannels)) + Lanes), ArrayPool<float>.Shared.Rent((int)(Points * Slab(tiles, j.G.OutChannels)) + Lanes));
+        (ArrayPool<float>.Shared.Rent((int)(Points * InputSlab(j, tiles)) + Lanes), ArrayPool<float>.Shared.Rent((int)(Points * Slab(tiles, j.G.OutChannels)) + Lanes));
+
+    /// <summary>
+    /// <see cref="Slab"/> of the transformed input: by channel blocks, each of whole register-tile rows of tiles (the
+    /// kernel reads a whole row tile; the rows past the block's tiles are zeros).
+    /// </summary>
+    private static nint InputSlab(in Job j, int tiles) => Slab(j.ByChannelBlocks ? RowsOf(tiles) : tiles, j.G.InChannels);
+
+    /// <summary>Tiles rounded up to whole register-tile rows.</summary>
+    private static int RowsOf(int tiles) => (tiles + RowTile - 1) / RowTile * RowTile;
 
     /// <summary>The first 64-byte boundary in a rented buffer: whole-line vector loads and stores.</summary>
     private static float* Align(float* p) => (float*)(((nint)p + 63) & ~(nint)63);
@@ -196,13 +260,18 @@ internal static unsafe class WinogradConv
     }
 
     /// <summary>M_ξ [count × Cout] = V_ξ [count × Cin] · U_ξ for points [first, end).</summary>
-    private static void Multiply(in Job j, float* v, float* m, int count, int first, int end)
+    private static void Multiply(in Job j, float* v, float* m, int count, int first, int end, int firstPanel = 0, int endPanel = int.MaxValue)
     {
         int cin = j.G.InChannels, cout = j.G.OutChannels;
-        nint slabIn = Slab(count, cin), slabOut = Slab(count, cout);
+        nint slabIn = InputSlab(j, count), slabOut = Slab(count, cout);
         for (int p = first; p < end; p++)
-            j.U.Packed[p].Multiply(count, new ReadOnlySpan<float>(v + p * slabIn, count * cin), cin, new Span<float>(m + p * slabOut, count * cout), cout,
-                parallel: false);
+        {
+            if (j.ByChannelBlocks)
+                MultiplyBlocked(count, v + p * slabIn, (nint)RowsOf(count) * Lanes, j.U.Packed[p], m + p * slabOut, cout, firstPanel, endPanel);
+            else
+                j.U.Packed[p].Multiply(count, new ReadOnlySpan<float>(v + p * slabIn, count * cin), cin, new Span<float>(m + p * slabOut, count * cout), cout,
+                    parallel: false);
+        }
     }
 
     /// <summary>
@@ -214,16 +283,27 @@ internal static unsafe class WinogradConv
     {
         var g = j.G;
         int h = g.Height, w = g.Width, cin = g.InChannels, perImage = j.TilesH * j.TilesW, blocksIn = cin / Lanes;
-        nint slab = Slab(count, cin), plane = (nint)h * w * Lanes, row = (nint)w * Lanes;
+        nint slab = InputSlab(j, count), plane = (nint)h * w * Lanes, row = (nint)w * Lanes;
+        // Tile t, channel block cb at v + t·perTile + cb·perBlock: by channel blocks (the GEMM kernel's layout, see
+        // MultiplyBlocked) or row-major [tiles × channels] (GEMM's own A operand).
+        nint perTile = j.ByChannelBlocks ? Lanes : cin, perBlock = j.ByChannelBlocks ? (nint)RowsOf(count) * Lanes : Lanes;
         float* x = (float*)j.Input;
+        if (j.ByChannelBlocks && RowsOf(count) > count)
+        {
+            // The rows past the tiles, read by the kernel's last row tile into rows of M no one reads: zeros, not
+            // whatever the rented buffer held (a NaN or a subnormal there would cost time, not results).
+            for (int p = 0; p < Points; p++)
+                for (int cb = cb0; cb < cb1; cb++)
+                    new Span<float>(v + p * slab + cb * perBlock + (nint)count * Lanes, (RowsOf(count) - count) * Lanes).Clear();
+        }
         for (int t = 0; t < count; t++)
         {
             int tile = t0 + t, n = tile / perImage, r = tile % perImage;
             int h0 = r / j.TilesW * 2 - g.PadH, w0 = r % j.TilesW * 2 - g.PadW;
             bool inside = h0 >= 0 && w0 >= 0 && h0 + 4 <= h && w0 + 4 <= w;
-            float* dst = v + (nint)t * cin + cb0 * Lanes;
+            float* dst = v + t * perTile + cb0 * perBlock;
             float* p = x + (nint)(n * blocksIn + cb0) * plane + ((nint)h0 * w + w0) * Lanes;
-            for (int cb = cb0; cb < cb1; cb++, p += plane, dst += Lanes)
+            for (int cb = cb0; cb < cb1; cb++, p += plane, dst += perBlock)
             {
                 if (inside)
                 {

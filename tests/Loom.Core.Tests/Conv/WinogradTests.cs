@@ -22,6 +22,8 @@ public class WinogradTests
         new[] { 1, 32, 10, 11, 16, 2 }, // padding 2: 12 × 13 outputs, tiles reading two rows and columns of zeros
         new[] { 1, 16, 3, 4, 16, 0 },   // a single row of outputs (1 × 2): every tile half outside
         new[] { 1, 128, 7, 7, 64, 1 },  // ResNet18's last stage shape, narrowed: 16 tiles of 128 channels
+        new[] { 1, 256, 18, 17, 256, 1 }, // 81 tiles, 48 to a block: two blocks at one thread, a range each at three
+        new[] { 1, 400, 6, 5, 48, 2 },  // depth blocks of 200 (GEMM's cut of 400), the second from lane 8 of a channel block
     };
 
     [Theory]
@@ -68,6 +70,70 @@ public class WinogradTests
         try
         {
             GlobalSettings.WithThreads(2, () => AssertWithin(exact, WithAlgorithm(ConvAlgorithm.Winograd, () => Blocked(x, packed, b, r, pad, Activation.Relu)), bound));
+        }
+        finally
+        {
+            Gemm.ForcedPath = saved;
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 256, 18, 17, 256, 1)] // ranges of whole register-tile rows at 2–4 threads, blocks within them at 1
+    [InlineData(1, 64, 7, 7, 64, 1)]     // 16 tiles: each block's phases split over the threads
+    [InlineData(2, 48, 9, 11, 32, 0)]    // batch 2: ranges that cross from one image to the next
+    [InlineData(1, 128, 9, 9, 128, 1)]   // 25 tiles, one block: the threads split the output channels (four column panels)
+    [InlineData(1, 32, 6, 7, 48, 1)]     // the same with a last column panel of half width
+    public void Winograd_gives_the_same_bits_at_every_thread_count(int n, int cin, int h, int w, int cout, int pad)
+    {
+        if (!Vector512.IsHardwareAccelerated) return;
+        int[] c = [n, cin, h, w, cout, pad];
+        var (x, wt, b, r, _) = Operands(c);
+        var packed = new PackedConv2dWeight(wt);
+        Tensor Run(int threads)
+        {
+            Tensor y = null!;
+            GlobalSettings.WithThreads(threads, () => y = WithAlgorithm(ConvAlgorithm.Winograd, () => Blocked(x, packed, b, r, pad, Activation.Relu)));
+            return y;
+        }
+        var one = Run(1);
+        AssertWithin(Oracle(x, wt, b, r, pad).Relu(), one, Bound(x, wt, b, r, pad));
+        var bits = one.ToArray<float>();
+        foreach (int threads in new[] { 2, 3, 4 })
+            Assert.True(bits.AsSpan().SequenceEqual(Run(threads).ToArray<float>()), $"{threads} threads");
+    }
+
+    [Theory]
+    [InlineData(4, 64, 64)]   // one row tile of four: the four-row kernel
+    [InlineData(5, 64, 64)]   // one of five: the whole kernel into a scratch tile
+    [InlineData(25, 128, 48)] // two whole row tiles and one row; 48 columns: half a column panel
+    [InlineData(12, 400, 64)] // depth blocks of 200 (GEMM's balanced cut of 400): the second starts in lane 8 of a channel block
+    [InlineData(30, 512, 96)] // two depth blocks of 256, the second added onto C; a last row tile of six
+    public void The_channel_block_kernel_gives_the_bits_of_gemm_on_the_row_major_operand(int m, int k, int n)
+    {
+        if (!Gemm.IsSupported(GemmPath.Avx512)) return;
+        var saved = Gemm.ForcedPath;
+        Gemm.ForcedPath = GemmPath.Avx512;
+        try
+        {
+            var v = TestTensors.Randn(5, DType.Float32, m, k).ToArray<float>();
+            var u = new PackedGemmB<float>(false, TestTensors.Randn(6, DType.Float32, k, n).ToArray<float>(), k, n, n);
+            var expected = new float[m * n];
+            u.Multiply(m, v, k, expected, n, parallel: false);
+            // V by channel blocks, a line of slack between them; the rows past m hold NaN, which must reach no stored row.
+            int rows = (m + 11) / 12 * 12, stride = rows * 16 + 16, ldc = n + 3;
+            var blocked = new float[k / 16 * stride];
+            Array.Fill(blocked, float.NaN);
+            for (int i = 0; i < m; i++)
+                for (int ch = 0; ch < k; ch++)
+                    blocked[ch / 16 * stride + 16 * i + ch % 16] = v[i * k + ch];
+            var c = new float[m * ldc];
+            Array.Fill(c, float.NaN);
+            WinogradConv.MultiplyBlocked(m, blocked, stride, u, c, ldc);
+            for (int i = 0; i < m; i++)
+            {
+                Assert.True(c.AsSpan(i * ldc, n).SequenceEqual(expected.AsSpan(i * n, n)), $"row {i}");
+                Assert.True(c.AsSpan(i * ldc + n, i + 1 < m ? 3 : 0).ToArray().All(float.IsNaN), $"row {i}: written past its columns");
+            }
         }
         finally
         {
