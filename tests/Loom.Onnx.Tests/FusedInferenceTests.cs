@@ -201,6 +201,63 @@ public class FusedInferenceTests
         }
     }
 
+    // A blocked chain ending in two average pools (3×3/2 counting the padding; the whole plane, as ResNet18's last).
+    private static byte[] PoolChain(DType dtype)
+    {
+        var g = new Loom.Random.Generator(31);
+        Tensor R(params int[] s) => Tensor.Randn(new Shape(s), g).Mul(0.2).To(dtype);
+        Tensor V(int c) => Tensor.Rand(new Shape(c), g).Add(0.5).To(dtype);
+        var type = dtype == DType.Float64 ? OnnxDataType.Double : OnnxDataType.Float;
+        return new OnnxGraphBuilder(8).TypedInput("x", type, "N", 16, 9, 10)
+            .Initializer("aw", R(32, 16, 3, 3)).Initializer("ag", R(32)).Initializer("ab", R(32)).Initializer("am", R(32)).Initializer("av", V(32))
+            .Initializer("bw", R(32, 32, 3, 3)).Initializer("bb", R(32))
+            .Node("Conv", ["x", "aw"], ["a1"], Ints("pads", 1, 1, 1, 1))
+            .Node("BatchNormalization", ["a1", "ag", "ab", "am", "av"], ["a2"], Int("spatial", 1)).Node("Relu", ["a2"], ["a3"])
+            .Node("Conv", ["a3", "bw", "bb"], ["b1"], Ints("pads", 1, 1, 1, 1)).Node("Relu", ["b1"], ["b2"])
+            .Node("AveragePool", ["b2"], ["y1"], Ints("kernel_shape", 3, 3), Ints("strides", 2, 2), Ints("pads", 1, 1, 1, 1), Int("count_include_pad", 1))
+            .Node("AveragePool", ["b2"], ["y2"], Ints("kernel_shape", 9, 10))
+            .Output("y1", type).Output("y2", type).Bytes();
+    }
+
+    [Theory]
+    [InlineData(DType.Float32)]
+    [InlineData(DType.Float64)]
+    public void Average_pools_read_the_blocks_of_the_last_convolution_with_the_bits_of_nchw(DType dtype)
+    {
+        var model = OnnxModule.Load(PoolChain(dtype));
+        bool blocks = Functional.Conv2dChannelBlock(dtype) > 0;
+        var x = Tensor.Randn(new Shape(2, 16, 9, 10), new Loom.Random.Generator(11), dtype);
+        foreach (int threads in new[] { 1, 3 })
+        {
+            int saved = Threads.Count;
+            Threads.Count = threads;
+            try
+            {
+                Tensor[] blocked, nchw;
+                using (new NoGrad())
+                {
+                    int before = model.BlockedPoolRuns;
+                    blocked = model.Run(x);
+                    Assert.Equal(blocks ? before + 2 : before, model.BlockedPoolRuns);
+                    model.BlockedPlan = false;
+                    nchw = model.Run(x);
+                    model.BlockedPlan = true;
+                }
+                var expected = Unfused(model, x);
+                for (int i = 0; i < 2; i++)
+                {
+                    Assert.Equal(nchw[i].Shape, blocked[i].Shape);
+                    Assert.Equal(nchw[i].To(DType.Float64).ToArray<double>(), blocked[i].To(DType.Float64).ToArray<double>());
+                    TensorAssert.Close(expected[i], blocked[i], 1e-4, 1e-4);
+                }
+            }
+            finally
+            {
+                Threads.Count = saved;
+            }
+        }
+    }
+
     // A transformer's feed-forward block as exported from PyTorch: MatMul by a weight and Add of the bias (bias first),
     // ReLU, MatMul without a bias and a residual Add (not a constant: it stays a node), then a MatMul whose output the
     // graph also returns (so its bias Add stays a node), and a MatMul by a computed value (not a weight).
