@@ -9,6 +9,12 @@ namespace Loom.Onnx.Tests;
 /// </summary>
 public class FusedInferenceTests
 {
+    // Runs `check` at one thread and at three.
+    private static void AtOneAndThreeThreads(Action check)
+    {
+        foreach (int threads in new[] { 1, 3 }) ThreadCounts.With(threads, check);
+    }
+
     // A residual block as ResNet18 has it: x → conv–BN–ReLU → conv–BN, plus a conv–BN shortcut, Add, ReLU; then a
     // conv with bias and ReLU (no BN), a conv alone, and a conv–BN whose output the graph also returns.
     private static byte[] ResidualBlock(DType dtype)
@@ -111,33 +117,24 @@ public class FusedInferenceTests
         // next conv writes blocked for the last, whose output the pool reads. None where no kernel reads blocks.
         Assert.Equal(Functional.Conv2dChannelBlock(dtype) > 0 ? 3 : 0, model.BlockedOutputs);
         var x = Tensor.Randn(new Shape(2, 16, 9, 10), new Loom.Random.Generator(7), dtype);
-        foreach (int threads in new[] { 1, 3 })
+        AtOneAndThreeThreads(() =>
         {
-            int saved = Threads.Count;
-            Threads.Count = threads;
-            try
+            Tensor[] blocked, nchw;
+            using (new NoGrad())
             {
-                Tensor[] blocked, nchw;
-                using (new NoGrad())
-                {
-                    blocked = model.Run(x);
-                    model.BlockedPlan = false;
-                    nchw = model.Run(x);
-                    model.BlockedPlan = true;
-                }
-                for (int i = 0; i < blocked.Length; i++)
-                {
-                    Assert.Equal(nchw[i].Shape, blocked[i].Shape);
-                    Assert.Equal(nchw[i].To(DType.Float64).ToArray<double>(), blocked[i].To(DType.Float64).ToArray<double>());
-                }
-                var expected = Unfused(model, x);
-                for (int i = 0; i < blocked.Length; i++) TensorAssert.Close(expected[i], blocked[i], 1e-4, 1e-4);
+                blocked = model.Run(x);
+                model.BlockedPlan = false;
+                nchw = model.Run(x);
+                model.BlockedPlan = true;
             }
-            finally
+            for (int i = 0; i < blocked.Length; i++)
             {
-                Threads.Count = saved;
+                Assert.Equal(nchw[i].Shape, blocked[i].Shape);
+                Assert.Equal(nchw[i].To(DType.Float64).ToArray<double>(), blocked[i].To(DType.Float64).ToArray<double>());
             }
-        }
+            var expected = Unfused(model, x);
+            for (int i = 0; i < blocked.Length; i++) TensorAssert.Close(expected[i], blocked[i], 1e-4, 1e-4);
+        });
     }
 
     // ResNet's opening on a small image: a 3-channel 7×7/2 conv–BN–ReLU with CNTK's uneven pads [3, 3, 2, 2], a 3×3/2
@@ -174,31 +171,70 @@ public class FusedInferenceTests
         Assert.Equal(blocks ? 1 : 0, model.BlockedOutputs);
         Assert.Equal(blocks ? 1 : 0, model.BlockedPools);
         var x = Tensor.Randn(new Shape(2, 3, 16, width), new Loom.Random.Generator(9), dtype);
-        foreach (int threads in new[] { 1, 3 })
+        AtOneAndThreeThreads(() =>
         {
-            int saved = Threads.Count;
-            Threads.Count = threads;
-            try
+            Tensor blocked, nchw;
+            using (new NoGrad())
             {
-                Tensor blocked, nchw;
-                using (new NoGrad())
-                {
-                    int before = model.BlockedPoolRuns;
-                    blocked = model.Run(x)[0];
-                    Assert.Equal(blocks && width == 20 ? before + 1 : before, model.BlockedPoolRuns);
-                    model.BlockedPlan = false;
-                    nchw = model.Run(x)[0];
-                    model.BlockedPlan = true;
-                }
-                Assert.Equal(nchw.Shape, blocked.Shape);
-                Assert.Equal(nchw.To(DType.Float64).ToArray<double>(), blocked.To(DType.Float64).ToArray<double>());
-                TensorAssert.Close(Unfused(model, x)[0], blocked, 1e-4, 1e-4);
+                int before = model.BlockedPoolRuns;
+                blocked = model.Run(x)[0];
+                Assert.Equal(blocks && width == 20 ? before + 1 : before, model.BlockedPoolRuns);
+                model.BlockedPlan = false;
+                nchw = model.Run(x)[0];
+                model.BlockedPlan = true;
             }
-            finally
+            Assert.Equal(nchw.Shape, blocked.Shape);
+            Assert.Equal(nchw.To(DType.Float64).ToArray<double>(), blocked.To(DType.Float64).ToArray<double>());
+            TensorAssert.Close(Unfused(model, x)[0], blocked, 1e-4, 1e-4);
+        });
+    }
+
+    // A blocked chain ending in two average pools (3×3/2 counting the padding; the whole plane, as ResNet18's last).
+    private static byte[] PoolChain(DType dtype)
+    {
+        var g = new Loom.Random.Generator(31);
+        Tensor R(params int[] s) => Tensor.Randn(new Shape(s), g).Mul(0.2).To(dtype);
+        Tensor V(int c) => Tensor.Rand(new Shape(c), g).Add(0.5).To(dtype);
+        var type = dtype == DType.Float64 ? OnnxDataType.Double : OnnxDataType.Float;
+        return new OnnxGraphBuilder(8).TypedInput("x", type, "N", 16, 9, 10)
+            .Initializer("aw", R(32, 16, 3, 3)).Initializer("ag", R(32)).Initializer("ab", R(32)).Initializer("am", R(32)).Initializer("av", V(32))
+            .Initializer("bw", R(32, 32, 3, 3)).Initializer("bb", R(32))
+            .Node("Conv", ["x", "aw"], ["a1"], Ints("pads", 1, 1, 1, 1))
+            .Node("BatchNormalization", ["a1", "ag", "ab", "am", "av"], ["a2"], Int("spatial", 1)).Node("Relu", ["a2"], ["a3"])
+            .Node("Conv", ["a3", "bw", "bb"], ["b1"], Ints("pads", 1, 1, 1, 1)).Node("Relu", ["b1"], ["b2"])
+            .Node("AveragePool", ["b2"], ["y1"], Ints("kernel_shape", 3, 3), Ints("strides", 2, 2), Ints("pads", 1, 1, 1, 1), Int("count_include_pad", 1))
+            .Node("AveragePool", ["b2"], ["y2"], Ints("kernel_shape", 9, 10))
+            .Output("y1", type).Output("y2", type).Bytes();
+    }
+
+    [Theory]
+    [InlineData(DType.Float32)]
+    [InlineData(DType.Float64)]
+    public void Average_pools_read_the_blocks_of_the_last_convolution_with_the_bits_of_nchw(DType dtype)
+    {
+        var model = OnnxModule.Load(PoolChain(dtype));
+        bool blocks = Functional.Conv2dChannelBlock(dtype) > 0;
+        var x = Tensor.Randn(new Shape(2, 16, 9, 10), new Loom.Random.Generator(11), dtype);
+        AtOneAndThreeThreads(() =>
+        {
+            Tensor[] blocked, nchw;
+            using (new NoGrad())
             {
-                Threads.Count = saved;
+                int before = model.BlockedPoolRuns;
+                blocked = model.Run(x);
+                Assert.Equal(blocks ? before + 2 : before, model.BlockedPoolRuns);
+                model.BlockedPlan = false;
+                nchw = model.Run(x);
+                model.BlockedPlan = true;
             }
-        }
+            var expected = Unfused(model, x);
+            for (int i = 0; i < 2; i++)
+            {
+                Assert.Equal(nchw[i].Shape, blocked[i].Shape);
+                Assert.Equal(nchw[i].To(DType.Float64).ToArray<double>(), blocked[i].To(DType.Float64).ToArray<double>());
+                TensorAssert.Close(expected[i], blocked[i], 1e-4, 1e-4);
+            }
+        });
     }
 
     // A transformer's feed-forward block as exported from PyTorch: MatMul by a weight and Add of the bias (bias first),

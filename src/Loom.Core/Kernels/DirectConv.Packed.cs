@@ -89,7 +89,7 @@ internal static unsafe partial class DirectConv<T>
     /// three already sliced to the group), and which tile computes it.
     /// </summary>
     private readonly record struct PackedJob(Layout L, int[] Offsets, T[] Weights, int K, int Rows, bool RowTiles, bool Relu,
-        bool Blocked = false, bool BlockedInput = false, bool BlockedOutput = false, bool RowMajor = false, T[]? Padded = null, int WeightBase = 0, ReadOnlyMemory<T> Bias = default, Memory<T> Output = default, ReadOnlyMemory<T> Residual = default,
+        bool Blocked = false, bool BlockedInput = false, bool BlockedOutput = false, bool RowMajor = false, bool InPlace = false, T[]? Padded = null, int WeightBase = 0, ReadOnlyMemory<T> Bias = default, Memory<T> Output = default, ReadOnlyMemory<T> Residual = default,
         int OutPlane = 0, ReadOnlyMemory<T> Input = default)
     {
         /// <summary>Work units: (block, output row) pairs for row tiles, slices of MaxRows channels for column tiles.</summary>
@@ -117,8 +117,11 @@ internal static unsafe partial class DirectConv<T>
         {
             // ReLU runs in the tiles' epilogue; any other activation afterwards over each image group's output.
             bool blocked = blockedInput || UsesBlocked(g);
+            // A blocked input without padding (the 1×1/2 shortcuts) is its own padded image: the tiles read it in place,
+            // and only the pixels the stride picks (a quarter of them) are read rather than all of them copied.
+            bool inPlace = blockedInput && l.PadH == 0 && l.PadW == 0;
             var job = new PackedJob(l, offsets, packed, k, rows, blocked || blockedOutput || (ForcedRowTiles ?? g.OutWidth <= RowTileMaxWidth),
-                activation == Activation.Relu, blocked, blockedInput, blockedOutput);
+                activation == Activation.Relu, blocked, blockedInput, blockedOutput, InPlace: inPlace);
             if (blocked) FillBlockedOffsets(l, offsets);
             else l.FillOffsets(offsets);
             int bufferLength = blocked ? BlockedLength(l) : l.BufferLength;
@@ -135,7 +138,7 @@ internal static unsafe partial class DirectConv<T>
             {
                 // Fewer images than threads (inference at batch 1): threads share each image's padding (by channels)
                 // and then its work units; nothing is left to the calling thread alone.
-                T[] padded = ArrayPool<T>.Shared.Rent(bufferLength);
+                T[] padded = inPlace ? [] : ArrayPool<T>.Shared.Rent(bufferLength);
                 try
                 {
                     int padGrain = Math.Max(1, (1 << 14) / Math.Max(1, l.Plane));
@@ -148,8 +151,10 @@ internal static unsafe partial class DirectConv<T>
                     // core's lines only at its band's edges; by channel blocks each read all the input, half of it
                     // written by the other core (56×56 at two threads: 0.72–0.75 → 0.64–0.66 ms a layer). Wider layers
                     // keep the block-major split: every thread would stream every block's weights.
-                    bool rowMajor = blocked && Threads.Count > 1 && l.StrideH == 1
-                        && (long)blocks * BlockRows * k * sizeof(T) <= 640 * 1024;
+                    // Stride 2 likewise (ResNet18's 64 → 128 3×3/2 and its three 1×1/2 shortcuts): thread t's output
+                    // rows read about the input rows thread t wrote in the previous layer (ResNet18 at two threads:
+                    // 3×3/2 0.54 → 0.45 ms, 1×1/2 shortcuts 0.27 / 0.21 / 0.12 → 0.13 / 0.17 / 0.11 with the in-place read).
+                    bool rowMajor = blocked && Threads.Count > 1 && (long)blocks * BlockRows * k * sizeof(T) <= 640 * 1024;
                     int bands = !job.RowTiles && l.StrideH == 1 && l.StrideW == 1
                         ? (int)Math.Clamp(g.MacsPerImage / g.Groups / (1L << 17), 1, Math.Min(Threads.Count, g.OutHeight)) : 1;
                     for (int n = 0; n < g.Batch; n++)
@@ -165,13 +170,15 @@ internal static unsafe partial class DirectConv<T>
                             else if (blocked && rowMajor)
                             {
                                 var rowPart = part with { RowMajor = true };
-                                ParallelHelper.For(l.PaddedHeight, 1, rowPart, static (j, first, end) =>
-                                    PadBlocked(j.Input.Span, j.L, j.Padded, 0, j.L.Channels / Lanes, j.BlockedInput, first, end));
+                                if (!inPlace)
+                                    ParallelHelper.For(l.PaddedHeight, 1, rowPart, static (j, first, end) =>
+                                        PadBlocked(j.Input.Span, j.L, j.Padded, 0, j.L.Channels / Lanes, j.BlockedInput, first, end));
                                 ParallelHelper.For(rowPart.Units, unitGrain, rowPart, static (j, first, end) => Run(j, first, end));
                             }
                             else if (blocked)
                             {
-                                ParallelHelper.For(l.Channels / Lanes, 1, part, static (j, first, end) => PadBlocked(j.Input.Span, j.L, j.Padded, first, end, j.BlockedInput));
+                                if (!inPlace)
+                                    ParallelHelper.For(l.Channels / Lanes, 1, part, static (j, first, end) => PadBlocked(j.Input.Span, j.L, j.Padded, first, end, j.BlockedInput));
                                 ParallelHelper.For(part.Units, unitGrain, part, static (j, first, end) => Run(j, first, end));
                             }
                             else
@@ -185,14 +192,14 @@ internal static unsafe partial class DirectConv<T>
                 }
                 finally
                 {
-                    ArrayPool<T>.Shared.Return(padded);
+                    if (!inPlace) ArrayPool<T>.Shared.Return(padded);
                 }
                 return;
             }
             int imageGrain = (int)Math.Clamp((1L << 17) / Math.Max(1, g.MacsPerImage), 1, int.MaxValue);
             ParallelHelper.For(g.Batch, imageGrain, (start, end) =>
             {
-                T[] padded = ArrayPool<T>.Shared.Rent(bufferLength);
+                T[] padded = inPlace ? [] : ArrayPool<T>.Shared.Rent(bufferLength);
                 try
                 {
                     for (int n = start; n < end; n++)
@@ -200,8 +207,8 @@ internal static unsafe partial class DirectConv<T>
                         for (int grp = 0; grp < g.Groups; grp++)
                         {
                             var planes = input.Span.Slice((n * g.Groups + grp) * groupIn, groupIn);
-                            if (blocked) PadBlocked(planes, l, padded, 0, l.Channels / Lanes, blockedInput);
-                            else Pad(planes, l, padded);
+                            if (blocked && !inPlace) PadBlocked(planes, l, padded, 0, l.Channels / Lanes, blockedInput);
+                            else if (!blocked) Pad(planes, l, padded);
                             var part = Part(job, padded, n, grp);
                             Run(part, 0, part.Units);
                             if (after != Activation.None) GemmEpilogue.Activate<T>(part.Output.Span, part.Output.Span, after);
@@ -210,7 +217,7 @@ internal static unsafe partial class DirectConv<T>
                 }
                 finally
                 {
-                    ArrayPool<T>.Shared.Return(padded);
+                    if (!inPlace) ArrayPool<T>.Shared.Return(padded);
                 }
             });
         }
@@ -371,9 +378,10 @@ internal static unsafe partial class DirectConv<T>
         // Room for 2·MaxPositions positions: the vector epilogue transposes 16 positions at a time, the rest unused.
         T* tile = stackalloc T[2 * MaxPositions * BlockRows];
         bool vectorEpilogue = j.Blocked && typeof(T) == typeof(float) && Avx512F.IsSupported && BlockRows == 32;
-        fixed (T* xp = j.Padded, wp = j.Weights, yp = j.Output.Span, bp = j.Bias.Span, rp = j.Residual.Span)
+        fixed (T* padded = j.Padded, source = j.Input.Span, wp = j.Weights, yp = j.Output.Span, bp = j.Bias.Span, rp = j.Residual.Span)
         fixed (int* op = j.Offsets)
         {
+            T* xp = j.InPlace ? source : padded;
             // A block's weights are read once per output row: the first row takes them from memory (ResNet18's 512 →
             // 512 layers hold 590 KB per block, 9.4 MB per layer, read once per run), at far fewer FMAs per byte than
             // the FMAs could use. So each row prefetches its share of the next block's cache lines into L2, spread

@@ -210,6 +210,56 @@ internal static class PoolingKernels
         });
     }
 
+    /// <summary>
+    /// Average pooling on blocked channels: g.Planes planes [Height][Width][block] become [OutHeight][OutWidth][block],
+    /// each output block the sum of its window's blocks in row-major order over the divisor (<see cref="AvgWindows"/>),
+    /// so every lane is the NCHW kernel's sum and quotient (<see cref="Average{T}"/>): the same bits. With a block of
+    /// one SIMD vector, one vector add per tap. Output rows are split over the threads.
+    /// </summary>
+    public static unsafe void AvgPool2dBlocked<T>(ReadOnlyMemory<T> input, Pool2dGeometry g, int block, bool countIncludePad, Memory<T> output)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        bool vectors = block == Vector512<T>.Count && Avx512F.IsSupported && (ForcedBlockedVectors ?? true);
+        int count = g.Planes * g.OutHeight, grain = Math.Max(1, ParallelWork / Math.Max(1, g.OutWidth * block * g.KernelH * g.KernelW));
+        var job = (Input: input, G: g, Block: block, Output: output, Vectors: vectors, Rows: AvgRows(g), Columns: AvgColumns(g), Pad: countIncludePad);
+        ParallelHelper.For(count, grain, job, static (s, first, end) =>
+        {
+            var g = s.G;
+            int block = s.Block;
+            fixed (T* xp = s.Input.Span, yp = s.Output.Span)
+            {
+                for (int row = first; row < end; row++)
+                {
+                    int p = row / g.OutHeight, oh = row % g.OutHeight;
+                    var r = s.Rows[oh];
+                    T* x = xp + (nint)p * g.InPlane * block;
+                    T* y = yp + ((nint)p * g.OutPlane + (nint)oh * g.OutWidth) * block;
+                    for (int ow = 0; ow < g.OutWidth; ow++, y += block)
+                    {
+                        var c = s.Columns[ow];
+                        int divisor = s.Pad ? r.Padded * c.Padded : (r.End - r.Start) * (c.End - c.Start);
+                        T d = T.CreateTruncating(divisor);
+                        if (s.Vectors)
+                        {
+                            var sum = Vector512<T>.Zero;
+                            for (int ih = r.Start; ih < r.End; ih++)
+                                for (int iw = c.Start; iw < c.End; iw++) sum += Vector512.Load(x + ((nint)ih * g.Width + iw) * block);
+                            (divisor == 0 ? Vector512<T>.Zero : sum / Vector512.Create(d)).Store(y);
+                            continue;
+                        }
+                        for (int lane = 0; lane < block; lane++)
+                        {
+                            T sum = T.Zero;
+                            for (int ih = r.Start; ih < r.End; ih++)
+                                for (int iw = c.Start; iw < c.End; iw++) sum += x[((nint)ih * g.Width + iw) * block + lane];
+                            y[lane] = divisor == 0 ? T.Zero : sum / d;
+                        }
+                    }
+                }
+            }
+        });
+    }
+
     /// <summary>Output row oh of one blocked plane; TVector is Vector512&lt;T&gt; (block = one vector) or T (any block, lane by lane).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void MaxBlockedRow<T, TVector>(T* x, T* y, in Pool2dGeometry g, int oh, int block) where T : unmanaged, IFloatingPointIeee754<T>

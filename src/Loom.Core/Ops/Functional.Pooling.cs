@@ -49,6 +49,34 @@ public static partial class Functional
         return y;
     }
 
+    /// <summary>
+    /// <see cref="AvgPool2d(Tensor, ValueTuple{int, int}, ValueTuple{int, int}?, ValueTuple{int, int}?, bool, bool, int?)"/>
+    /// on activations in the blocked-channel layout [N, C / b, H, W, b] of <see cref="Conv2dBlocked"/>: returns
+    /// [N, C / b, OH, OW, b], each value avg_pool2d's on the NCHW tensor (the window summed in the same order; a 2 × 2
+    /// window of four −0 gives +0 where the NCHW 2 × 2 kernel keeps −0), so that
+    /// an inference chain of blocked convolutions ends in its pool without a reorder (ResNet's final 7×7 pool). When
+    /// autograd records it is the NCHW op between reorders.
+    /// </summary>
+    public static Tensor AvgPool2dBlocked(Tensor input, (int H, int W) kernelSize, (int H, int W)? stride = null, (int H, int W)? padding = null,
+        bool countIncludePad = true, bool ceilMode = false)
+    {
+        const string op = "avg_pool2d";
+        if (input.Rank != 5 || input.Shape[4] <= 0)
+            throw new ArgumentException($"{op}: a blocked input must be [N, C / b, H, W, b], got {input.Shape}");
+        CheckPoolDType(op, input);
+        int block = input.Shape[4];
+        var nchw = Shape.Wrap([input.Shape[0], input.Shape[1] * block, input.Shape[2], input.Shape[3]]);
+        var (g, _) = PoolGeometry(op, nchw, kernelSize, stride ?? kernelSize, padding ?? (0, 0), (1, 1), ceilMode, oneD: false, average: true);
+        if (GradMode.ShouldRecord(input))
+            return ToChannelBlocks(AvgPool2d(FromChannelBlocks(input), kernelSize, stride, padding, countIncludePad, ceilMode), block);
+        g = g with { Planes = input.Shape[0] * input.Shape[1] };
+        var x = input.Contiguous();
+        var y = Tensor.Empty(Shape.Wrap([input.Shape[0], input.Shape[1], g.OutHeight, g.OutWidth, block]), input.DType);
+        if (input.DType == DType.Float32) PoolingKernels.AvgPool2dBlocked(x.AsReadOnlyMemory<float>(), g, block, countIncludePad, y.AsMemory<float>());
+        else PoolingKernels.AvgPool2dBlocked(x.AsReadOnlyMemory<double>(), g, block, countIncludePad, y.AsMemory<double>());
+        return y;
+    }
+
     /// <summary>1-D max pooling of an input [N, C, L] (or [C, L]); stride defaults to the kernel size.</summary>
     public static Tensor MaxPool1d(Tensor input, int kernelSize, int? stride = null, int padding = 0, int dilation = 1, bool ceilMode = false)
     {

@@ -138,7 +138,7 @@ public sealed partial class OnnxModule
     /// <summary>For tests: how many max pools the plan expects to run on blocks (their input written blocked for them).</summary>
     internal int BlockedPools => _blockedPools.Count;
 
-    /// <summary>For tests: how many times a max pool ran on blocks.</summary>
+    /// <summary>For tests: how many times a pool ran on blocks.</summary>
     internal int BlockedPoolRuns { get; private set; }
 
     private readonly HashSet<OnnxNode> _blockedPools = [];
@@ -432,14 +432,18 @@ public sealed partial class OnnxModule
     }
 
     // A MaxPool whose input is held blocked (its producer writes blocks because the pool's readers take them) runs
-    // on the blocks and keeps its output blocked; null where it cannot (then it runs on NCHW, see Lookup).
+    // on the blocks and keeps its output blocked; likewise an AveragePool whose input is held blocked only (a chain's
+    // last block writes blocks whoever reads them: ResNet's final pool then needs no reorder of its 25 K inputs, only
+    // of its 512 outputs). Null where it cannot (then it runs on NCHW, see Lookup).
     private Tensor? RunPoolBlocked(OnnxNode pool, RunValues run)
     {
-        if (!BlockedPlan || !_blockedPools.Contains(pool) || !run.Blocked.TryGetValue(pool.Inputs[0], out var x))
+        bool max = pool.OpType == "MaxPool";
+        if (!BlockedPlan || (max ? !_blockedPools.Contains(pool) : run.ContainsKey(pool.Inputs[0]) || pool.Outputs.Length != 1)
+            || !run.Blocked.TryGetValue(pool.Inputs[0], out var x))
             return null;
         try
         {
-            var y = OnnxOps.MaxPoolBlocked(pool, x);
+            var y = max ? OnnxOps.MaxPoolBlocked(pool, x) : OnnxOps.AvgPoolBlocked(pool, x);
             if (y is not null) BlockedPoolRuns++;
             return y;
         }

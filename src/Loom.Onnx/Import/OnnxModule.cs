@@ -173,7 +173,7 @@ public sealed partial class OnnxModule : Module<Tensor, Tensor>, IOnnxExportable
             }
             else if (step.Product is { } product) results = [RunProduct(product, name => Lookup(values, name))];
             else if (step.Norm is { } norm) results = [RunNorm(norm, name => Lookup(values, name))];
-            else if (fused && step.Node is { OpType: "MaxPool" } pool && RunPoolBlocked(pool, values) is { } pooled)
+            else if (fused && step.Node is { OpType: "MaxPool" or "AveragePool" } pool && RunPoolBlocked(pool, values) is { } pooled)
             {
                 results = [pooled];
                 blocked = true;

@@ -188,6 +188,19 @@ internal static partial class OnnxOps
         return Functional.MaxPool2dBlocked(x, Pair(w.Kernel, 1), Pair(w.Strides, 1), Pair(w.Begin, 0), Pair(w.Dilations, 1));
     }
 
+    /// <summary>
+    /// An AveragePool on activations in the blocked-channel layout (<see cref="Functional.AvgPool2dBlocked"/>), the
+    /// output in that layout: ResNet's final pool reading the last blocked convolution. Null where the pool is not 2-D,
+    /// uses ceil mode, dilation or padding that differs between the ends (the caller then runs the NCHW op).
+    /// </summary>
+    public static Tensor? AvgPoolBlocked(OnnxNode n, Tensor x)
+    {
+        if (x.Rank != 5 || n.Int("ceil_mode", 0) != 0) return null;
+        var w = ReadWindow(n, new Shape(x.Shape[0], x.Shape[1] * x.Shape[4], x.Shape[2], x.Shape[3]), null);
+        if (w.Dilations.Any(d => d != 1) || !w.Begin.SequenceEqual(w.End)) return null;
+        return Functional.AvgPool2dBlocked(x, Pair(w.Kernel, 1), Pair(w.Strides, 1), Pair(w.Begin, 0), n.Int("count_include_pad", 0) != 0);
+    }
+
     /// <summary>ONNX's output size of a convolution along spatial axis i (floor mode).</summary>
     private static int ConvOutSize(Tensor x, Window w, int i) => ConvOutSize(x.Shape, w, i);
 

@@ -3,9 +3,10 @@ using System.Runtime.Intrinsics;
 namespace Loom.Tests.Conv;
 
 /// <summary>
-/// Max pooling on the blocked-channel layout [N, C / b, H, W, b] (an inference chain of blocked convolutions): the
-/// values of PyTorch's scan (max_pool2d with indices on the NCHW tensor), NaN, −∞ and signed zeros included, on the vector path (one SIMD
-/// vector a block) and lane by lane (any block, or forced), at one thread and at several.
+/// Max and average pooling on the blocked-channel layout [N, C / b, H, W, b] (an inference chain of blocked convolutions):
+/// the max pool the values of PyTorch's scan (max_pool2d with indices on the NCHW tensor), NaN, −∞ and signed zeros
+/// included, the average pool the bits of avg_pool2d; on the vector path (one SIMD vector a block) and lane by lane
+/// (any block, or forced), at one thread and at several.
 /// </summary>
 [Collection(GlobalSettings.Name)]
 public class BlockedPoolTests
@@ -30,24 +31,61 @@ public class BlockedPoolTests
             var x = WithSpecials(TestTensors.Randn(1, dtype, c[0], c[1], c[2], c[3]));
             (int, int) kernel = (c[4], c[4]), stride = (c[5], c[5]), pad = (c[6], c[6]), dilation = (c[7], c[7]);
             var expected = Functional.MaxPool2dWithIndices(x, kernel, stride, pad, dilation, c[8] == 1).Output;
-            // One vector a block (16 float, 8 double), the same lane by lane, and blocks of 4 (always lane by lane).
-            int vector = dtype == DType.Float32 ? 16 : 8;
-            foreach (var (block, vectors) in new[] { (vector, true), (vector, false), (4, true) })
-                foreach (int threads in new[] { 1, 3 })
-                    GlobalSettings.WithThreads(threads, () =>
+            ForEachBlocking(dtype, block =>
+            {
+                var y = Functional.MaxPool2dBlocked(Functional.ToChannelBlocks(x, block), kernel, stride, pad, dilation, c[8] == 1);
+                Assert.Equal(new Shape(c[0], c[1] / block, expected.Shape[2], expected.Shape[3], block), y.Shape);
+                AssertSameValues(expected, Functional.FromChannelBlocks(y));
+            });
+        }
+    }
+
+    // Runs `check` with one vector a block (16 float, 8 double), the same lane by lane, and blocks of 4 (always lane by
+    // lane), each at 1 and 3 threads.
+    private static void ForEachBlocking(DType dtype, Action<int> check)
+    {
+        int vector = dtype == DType.Float32 ? 16 : 8;
+        foreach (var (block, vectors) in new[] { (vector, true), (vector, false), (4, true) })
+            foreach (int threads in new[] { 1, 3 })
+                GlobalSettings.WithThreads(threads, () =>
+                {
+                    PoolingKernels.ForcedBlockedVectors = vectors;
+                    try
                     {
-                        PoolingKernels.ForcedBlockedVectors = vectors;
-                        try
-                        {
-                            var y = Functional.MaxPool2dBlocked(Functional.ToChannelBlocks(x, block), kernel, stride, pad, dilation, c[8] == 1);
-                            Assert.Equal(new Shape(c[0], c[1] / block, expected.Shape[2], expected.Shape[3], block), y.Shape);
-                            AssertSameValues(expected, Functional.FromChannelBlocks(y));
-                        }
-                        finally
-                        {
-                            PoolingKernels.ForcedBlockedVectors = null;
-                        }
-                    });
+                        check(block);
+                    }
+                    finally
+                    {
+                        PoolingKernels.ForcedBlockedVectors = null;
+                    }
+                });
+    }
+
+    // N, C, H, W, kernel, stride, pad, count_include_pad (0/1), ceil mode (0/1).
+    public static TheoryData<int[]> AverageCases => new()
+    {
+        new[] { 1, 32, 7, 7, 7, 1, 0, 0, 0 },   // ResNet18's final pool: the whole 7×7 plane
+        new[] { 2, 48, 9, 10, 3, 2, 1, 1, 0 },  // 3×3/2 with padding counted, batch 2, three blocks
+        new[] { 1, 16, 9, 10, 3, 2, 1, 0, 0 },  // padding not counted
+        new[] { 1, 32, 10, 12, 3, 2, 1, 0, 1 }, // ceil mode: a last window past the padded input
+        new[] { 1, 16, 8, 6, 2, 2, 0, 1, 0 },   // 2×2/2 (the NCHW op's 2 × 2 kernel)
+    };
+
+    [Theory]
+    [MemberData(nameof(AverageCases))]
+    public void The_blocked_average_pool_gives_the_bits_of_the_nchw_one(int[] c)
+    {
+        foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+        {
+            var x = TestTensors.Randn(2, dtype, c[0], c[1], c[2], c[3]);
+            (int, int) kernel = (c[4], c[4]), stride = (c[5], c[5]), pad = (c[6], c[6]);
+            var expected = Functional.AvgPool2d(x, kernel, stride, pad, c[7] == 1, c[8] == 1);
+            ForEachBlocking(dtype, block =>
+            {
+                var y = Functional.AvgPool2dBlocked(Functional.ToChannelBlocks(x, block), kernel, stride, pad, c[7] == 1, c[8] == 1);
+                Assert.Equal(new Shape(c[0], c[1] / block, expected.Shape[2], expected.Shape[3], block), y.Shape);
+                Assert.Equal(expected.To(DType.Float64).ToArray<double>(), Functional.FromChannelBlocks(y).To(DType.Float64).ToArray<double>());
+            });
         }
     }
 
@@ -83,18 +121,24 @@ public class BlockedPoolTests
         }
     }
 
-    [Fact]
-    public void The_blocked_max_pool_rejects_bad_shapes_and_takes_gradients_through_the_nchw_one()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_blocked_pool_rejects_bad_shapes_and_takes_gradients_through_the_nchw_one(bool max)
     {
+        // 3×3/2 with padding p, on blocks and on NCHW (the average pool without the padding counted).
+        Tensor Blocked(Tensor t, int p) =>
+            max ? Functional.MaxPool2dBlocked(t, (3, 3), (2, 2), (p, p)) : Functional.AvgPool2dBlocked(t, (3, 3), (2, 2), (p, p), false);
+        Tensor Nchw(Tensor t) => max ? Functional.MaxPool2d(t, (3, 3), (2, 2), (1, 1)) : Functional.AvgPool2d(t, (3, 3), (2, 2), (1, 1), false);
         var x = TestTensors.Randn(1, DType.Float64, 1, 16, 6, 7);
-        Assert.Throws<ArgumentException>(() => Functional.MaxPool2dBlocked(x, (3, 3)));
-        Assert.Throws<ArgumentException>(() => Functional.MaxPool2dBlocked(Functional.ToChannelBlocks(x, 8), (3, 3), (2, 2), (2, 2)));
-        Assert.Throws<NotSupportedException>(() => Functional.MaxPool2dBlocked(Tensor.Zeros(new Shape(1, 1, 4, 4, 8), DType.Int32), (2, 2)));
+        Assert.Throws<ArgumentException>(() => Blocked(x, 0));
+        Assert.Throws<ArgumentException>(() => Blocked(Functional.ToChannelBlocks(x, 8), 2));
+        Assert.Throws<NotSupportedException>(() => Blocked(Tensor.Zeros(new Shape(1, 1, 4, 4, 8), DType.Int32), 0));
         x.RequiresGrad_();
-        Functional.FromChannelBlocks(Functional.MaxPool2dBlocked(Functional.ToChannelBlocks(x, 8), (3, 3), (2, 2), (1, 1))).Square().Sum().Backward();
+        Functional.FromChannelBlocks(Blocked(Functional.ToChannelBlocks(x, 8), 1)).Square().Sum().Backward();
         var gx = x.Grad!.Clone();
         x.Grad = null;
-        Functional.MaxPool2d(x, (3, 3), (2, 2), (1, 1)).Square().Sum().Backward();
+        Nchw(x).Square().Sum().Backward();
         TensorAssert.Close(x.Grad!, gx, 0, 0);
     }
 

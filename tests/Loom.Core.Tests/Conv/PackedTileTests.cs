@@ -143,6 +143,11 @@ public class PackedTileTests
         new[] { 3, 16, 11, 10, 32, 1, 2, 0, 1 }, // strided 1×1 at batch 3: threads take images
         new[] { 1, 16, 7, 23, 16, 5, 1, 2, 1 },  // 5×5, padding 2, one block out
         new[] { 1, 48, 4, 4, 64, 3, 1, 1, 1 },   // 4 × 4 outputs, three blocks in
+        // Unpadded, read in place (no padding copy); at 3 threads split by output rows, the last by blocks (weights > 640 KB).
+        new[] { 1, 32, 13, 11, 64, 1, 2, 0, 1 }, // a strided 1×1 at batch 1, odd input
+        new[] { 1, 32, 5, 9, 32, 1, 1, 0, 1 },   // a 1×1 at stride 1
+        new[] { 1, 32, 6, 7, 32, 1, 2, 0, 2 },   // 2 groups, strided 1×1
+        new[] { 1, 512, 5, 5, 352, 1, 2, 0, 1 }, // a strided 1×1 too wide for the row split
     };
 
     [Theory]

@@ -48,6 +48,7 @@ public class OpCoverageTests(ITestOutputHelper output)
         ["Conv2dBlocked"] = "inference layout for fused convolution chains (NCHWc); against the float64 oracle and bit for bit against the NCHW convolution in PackedTileTests",
         ["Conv2dIntoBlocks"] = "inference layout (NCHW in, NCHWc out) for the start of a blocked chain; against the float64 oracle and bit for bit against the NCHW convolution in PackedTileTests",
         ["MaxPool2dBlocked"] = "inference layout (NCHWc) for a max pool inside a blocked chain; the values of max_pool2d (NaN, signed zeros) in BlockedPoolTests",
+        ["AvgPool2dBlocked"] = "inference layout (NCHWc) for the average pool ending a blocked chain; the bits of avg_pool2d in BlockedPoolTests",
         ["Conv2dChannelBlock"] = "a machine query (the block size the direct kernel reads), not an op on values",
         ["ToChannelBlocks"] = "a layout reorder (view permutation made contiguous); index map and register path in PackedTileTests",
         ["FromChannelBlocks"] = "a layout reorder (view permutation); the inverse of ToChannelBlocks in PackedTileTests",

@@ -11,17 +11,5 @@ public sealed class GlobalSettings
     public const string Name = "Process-wide settings";
 
     /// <summary>Runs <paramref name="action"/> with Threads.Count set to <paramref name="threads"/>, then restores it.</summary>
-    public static void WithThreads(int threads, Action action)
-    {
-        int saved = Threads.Count;
-        Threads.Count = threads;
-        try
-        {
-            action();
-        }
-        finally
-        {
-            Threads.Count = saved;
-        }
-    }
+    public static void WithThreads(int threads, Action action) => ThreadCounts.With(threads, action);
 }
