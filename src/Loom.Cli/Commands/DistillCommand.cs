@@ -8,7 +8,8 @@ namespace Loom.Cli.Commands;
 /// the mixed batch (function matching); --alpha 0 --mixup is the student trained alone with the same mixup on its labels.
 /// --hint-weight W adds W × the FitNets hint (<see cref="FeatureHint"/>) between the features the two models' last Linear
 /// layers read; its regressor trains with the student and is not saved with it. The teacher may be an ensemble run
-/// (`loom ensemble`): its soft targets are the mean of its members' softmax(z / T). config.json records the teacher (with a
+/// (`loom ensemble`): its soft targets are the mean of its members' softmax(z / T), and with `loom ensemble --out-of-fold`
+/// the mean of the members that did not train on the sample (cross-fitted soft targets). config.json records the teacher (with a
 /// hash of its weights) and these settings, so `loom distill --resume RUN` continues a stopped run as it started.
 /// </summary>
 internal static class DistillCommand
@@ -164,7 +165,7 @@ internal static class DistillCommand
         progress.Throughput = setup.Data.Throughput;
         long teacherParameters = teacher.Model.ParameterCount(), studentParameters = setup.Model.ParameterCount();
         console.MarkupLine($"[bold]loom distill[/] {Markup.Escape(setup.Config.Model!)} ({studentParameters:N0} parameters) from the {Markup.Escape(teacher.Config.Model!)} " +
-            $"({teacherParameters:N0} parameters, {(double)studentParameters / teacherParameters:P1}) on {Markup.Escape(setup.Data.Description)}, T = {temperature}, α = {alpha}{(mix ? ", mixup" : "")}" +
+            $"({teacherParameters:N0} parameters, {(double)studentParameters / teacherParameters:P1}{(teacher.Model is Ensemble { TrainedOn: not null } ? ", out-of-fold targets" : "")}) on {Markup.Escape(setup.Data.Description)}, T = {temperature}, α = {alpha}{(mix ? ", mixup" : "")}" +
             (hint is null ? "" : $", hint × {hintWeight} ({studentTap!.Width} → {teacherTap!.Width} features, regressor {hint.ParameterCount():N0} parameters, not saved)") +
             (resume ? ", resuming" : ""));
         using var onSignal = new StopOnSignals(setup.Trainer);

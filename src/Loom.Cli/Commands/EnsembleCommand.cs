@@ -13,9 +13,13 @@ internal static class EnsembleCommand
         var runs = new Argument<string[]>("runs") { Description = "the member runs: classifiers trained on the same data (for instance the same recipe with other --seed values)", Arity = ArgumentArity.OneOrMore };
         var output = new Option<string>("--output") { Description = "folder under which the ensemble's run folder is created", DefaultValueFactory = _ => "runs" };
         var threads = new Option<int?>("--threads") { Description = "threads for kernels (default: the first member's)" };
+        var outOfFold = new Option<bool>("--out-of-fold")
+        {
+            Description = "for each sample, average only the members that did not train on it (cross-fitted members: loom train --split-seed S --fold k/K); each member's training split is recorded and checked on every load",
+        };
         var command = new Command("ensemble", "Average trained classifiers of the same data (mean of their softmax outputs) into an ensemble run folder, and evaluate it")
         {
-            runs, output, threads,
+            runs, output, threads, outOfFold,
         };
         command.SetAction(parse =>
         {
@@ -28,7 +32,7 @@ internal static class EnsembleCommand
             TrainedRun run;
             try
             {
-                run = Ensembles.Create(members, folder, parse.GetValue(threads));
+                run = Ensembles.Create(members, folder, parse.GetValue(threads), parse.GetValue(outOfFold));
             }
             catch
             {
@@ -38,7 +42,7 @@ internal static class EnsembleCommand
                 throw;
             }
             var test = run.Evaluate();
-            console.WriteOneLine($"ensemble of {members.Count} runs ({run.Model.ParameterCount():N0} parameters) on {run.Data.Description}");
+            console.WriteOneLine($"ensemble of {members.Count} runs ({run.Model.ParameterCount():N0} parameters){(parse.GetValue(outOfFold) ? ", out of fold" : "")} on {run.Data.Description}");
             var table = new Table().AddColumn("test metric").AddColumn(new TableColumn("value").RightAligned());
             table.AddRow("loss", $"{test.Loss:F4}");
             foreach (var (k, v) in test.Metrics) table.AddRow(k, $"{v:F4}");

@@ -26,6 +26,8 @@ internal sealed class TrainingOptions
     public Option<ulong> Seed { get; } = new("--seed") { Description = "random seed (same seed, same numbers)", DefaultValueFactory = _ => Defaults.Seed };
     public Option<int> Threads { get; } = new("--threads") { Description = "threads for kernels", DefaultValueFactory = _ => Environment.ProcessorCount };
     public Option<double> ValidationFraction { get; } = new("--val-fraction") { Description = "fraction of the training data held out for validation (an image folder's val/ is used instead when it has one)", DefaultValueFactory = _ => Defaults.ValidationFraction };
+    public Option<ulong?> SplitSeed { get; } = new("--split-seed") { Description = "seed of the validation hold-out and of --fold's folds (default: --seed); runs with other --seed values and the same split seed validate on the same samples" };
+    public Option<string?> Fold { get; } = new("--fold") { Description = "k/K: cut the training part (after the validation hold-out) into K stratified folds by the split seed and leave fold k out too (cross-fitting, for loom ensemble --out-of-fold)" };
     public Option<int> Patience { get; } = new("--patience") { Description = "stop when validation loss has not improved for this many epochs (0: never)", DefaultValueFactory = _ => 0 };
     public Option<long?> MaxSteps { get; } = new("--max-steps") { Description = "stop after this many optimiser steps" };
     public Option<string> Output { get; } = new("--output") { Description = "folder under which the run folder is created", DefaultValueFactory = _ => "runs" };
@@ -43,7 +45,7 @@ internal sealed class TrainingOptions
         .ToList();
 
     public IEnumerable<Option> All => [Task, Data, Model, Epochs, BatchSize, Optimizer, LearningRate, Schedule, WeightDecay, ClipGradNorm, GradientAccumulation,
-        L1, L2, Dropout, Seed, Threads, ValidationFraction, Patience, MaxSteps,
+        L1, L2, Dropout, Seed, SplitSeed, Threads, ValidationFraction, Fold, Patience, MaxSteps,
         .. _taskOptions.Select(t => t.Option), Output];
 
     /// <summary>
@@ -88,10 +90,22 @@ internal sealed class TrainingOptions
             Seed = parse.GetValue(Seed),
             Threads = parse.GetValue(Threads),
             ValidationFraction = parse.GetValue(ValidationFraction),
+            SplitSeed = parse.GetValue(SplitSeed),
+            Fold = parse.GetValue(Fold) is { } fold ? ParseFold(fold) : null,
             Patience = parse.GetValue(Patience),
             MaxSteps = parse.GetValue(MaxSteps),
             TaskOptions = taskOptions,
         };
+    }
+
+    /// <summary>"2/5" as fold 2 of 5; anything else is one error line.</summary>
+    internal static TrainingFold ParseFold(string text)
+    {
+        var parts = text.Split('/');
+        if (parts.Length == 2 && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int k)
+            && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int count) && count >= 2 && k >= 1 && k <= count)
+            return new TrainingFold(k, count);
+        throw new UserErrorException($"--fold must be k/K with K ≥ 2 and 1 ≤ k ≤ K (fold k of K left out), got '{text}'");
     }
 
     // "16 for language-model, 64 for classification": a shared option's default per task.

@@ -44,7 +44,7 @@ public sealed class TeacherCache(Func<Tensor, Tensor> teacher)
         bool all = n > 0;
         for (int i = 0; i < n; i++)
         {
-            keys[i] = Key(values.AsSpan(i * width, width));
+            keys[i] = SampleKey(values.AsSpan(i * width, width));
             if (all && _outputs.TryGetValue(keys[i], out var row) && (i == 0 || row.Shape.AsSpan().SequenceEqual(rows[0].Shape))) rows[i] = row;
             else all = false;
         }
@@ -76,7 +76,11 @@ public sealed class TeacherCache(Func<Tensor, Tensor> teacher)
 
     private static Tensor ToFloat32(Tensor output) => output.DType == DType.Float32 ? output : output.To(DType.Float32);
 
-    private static (ulong, ulong) Key(ReadOnlySpan<double> values)
+    /// <summary>
+    /// The key a sample's values are remembered by: two independent 64-bit hashes of their bits. Also how an out-of-fold
+    /// ensemble recognises its members' training samples in a batch.
+    /// </summary>
+    public static (ulong, ulong) SampleKey(ReadOnlySpan<double> values)
     {
         // Two multiply-xorshift chains with different odd constants and seeds (splitmix64's finaliser at the end).
         ulong a = 0x9E3779B97F4A7C15, b = 0xC2B2AE3D27D4EB4F ^ (ulong)values.Length;

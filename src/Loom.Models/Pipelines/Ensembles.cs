@@ -22,7 +22,10 @@ public static class Ensembles
     /// data (same classes and input shape, read the same way); anything else is an <see cref="InvalidDataException"/>
     /// of one line.
     /// </summary>
-    public static TrainedRun Create(IReadOnlyList<RunFolder> members, RunFolder folder, int? threads = null)
+    /// <param name="outOfFold">Average, for each sample, only the members that did not train on it
+    /// (<see cref="Ensemble.TrainedOn"/>): each member's training rows are reproduced from its config.json (its split
+    /// seed, validation fraction and fold) and recorded, so a later load refuses a member whose split has changed.</param>
+    public static TrainedRun Create(IReadOnlyList<RunFolder> members, RunFolder folder, int? threads = null, bool outOfFold = false)
     {
         if (members.Count == 0) throw new ArgumentException("an ensemble needs at least one member run", nameof(members));
         var entries = new List<EnsembleMember>();
@@ -35,17 +38,21 @@ public static class Ensembles
             entries.Add(new EnsembleMember(Path.GetFullPath(member.Path), Sha256(member.ModelPath)));
         }
         var first = Pipeline.ReadConfig(members[0]);
-        var config = Stored(first, entries);
-        var run = Load(folder, config, data: null, threads);
-        folder.WriteConfig(Pipeline.Stored(config));
+        var config = Stored(first, entries, outOfFold);
+        var run = Load(folder, config, data: null, threads, recordSplits: true);
+        // The members as the load recorded them (with their training splits when out of fold).
+        folder.WriteConfig(Pipeline.Stored(config with { Ensemble = run.Config.Ensemble }));
         return run;
     }
 
     // The ensemble's config.json: the first member's data and task options (how its data is read), no training history.
-    private static TrainingConfig Stored(TrainingConfig first, List<EnsembleMember> members) => first with
+    private static TrainingConfig Stored(TrainingConfig first, List<EnsembleMember> members, bool outOfFold) => first with
     {
         Model = Ensemble.ModelName,
         Ensemble = members,
+        OutOfFold = outOfFold ? true : null,
+        SplitSeed = null,
+        Fold = null,
         Distillation = null,
         Quantization = null,
         PrunedUnits = null,
@@ -53,7 +60,9 @@ public static class Ensembles
     };
 
     /// <summary>The ensemble <paramref name="folder"/>'s config.json describes, each member checked against its recorded weights.</summary>
-    internal static TrainedRun Load(RunFolder folder, TrainingConfig saved, string? data, int? threads)
+    /// <param name="recordSplits">Making the ensemble: an out-of-fold ensemble's members get their training splits
+    /// recorded rather than checked.</param>
+    internal static TrainedRun Load(RunFolder folder, TrainingConfig saved, string? data, int? threads, bool recordSplits = false)
     {
         var members = saved.Ensemble ?? throw new ArgumentException("not an ensemble run", nameof(saved));
         if (members.Count == 0) throw new InvalidDataException($"{folder.ConfigPath}: \"ensemble\" lists no member runs");
@@ -84,9 +93,68 @@ public static class Ensembles
         }
         var ensemble = new Ensemble(models);
         ensemble.Eval();
+        bool outOfFold = saved.OutOfFold == true;
+        if (outOfFold)
+        {
+            // Another --data is scored with the members' own training data in mind: a sample of it that is a member's
+            // training sample is still that member's.
+            var own = data is null ? first!.Data : Pipeline.Load(firstFolder!, threads: threads).Data;
+            (ensemble.TrainedOn, members) = TrainedOn(folder, members, own, recordSplits);
+        }
         // Every member reads the data as the first does (checked), so the first's data is the ensemble's.
-        var config = Stored(first!.Config, members) with { Threads = first.Config.Threads };
+        var config = Stored(first!.Config, members, outOfFold) with { Threads = first.Config.Threads };
         return new TrainedRun(config, first.Task, first.Data, ensemble) { Notes = first.Notes };
+    }
+
+    /// <summary>
+    /// Which members trained on a sample, by its content: each member's training rows reproduced from its config.json
+    /// (<see cref="Pipeline.TrainingRows"/>) and checked against (or, when <paramref name="record"/>, recorded in) the
+    /// ensemble's config.json, then every training sample's key (<see cref="Compress.TeacherCache.SampleKey"/>, the key the
+    /// distillation's cache uses) mapped to the bit mask of the members that trained on it. Keyed by content because
+    /// a model's forward sees the batch, not dataset indices; a sample that appears twice in the data counts as trained
+    /// on if either copy was.
+    /// </summary>
+    private static (Func<Tensor, ulong[]> TrainedOn, List<EnsembleMember> Members) TrainedOn(RunFolder folder, List<EnsembleMember> members, TaskData data, bool record)
+    {
+        if (members.Count > 64) throw new InvalidDataException($"{folder.ConfigPath}: an out-of-fold ensemble takes at most 64 members, this one lists {members.Count}");
+        var train = ((ClassificationData)data).Train;
+        var keys = new (ulong, ulong)[train.Count];
+        const int chunk = 1024;
+        for (int start = 0; start < train.Count; start += chunk)
+        {
+            int rows = Math.Min(chunk, train.Count - start);
+            var values = train.Inputs.Narrow(0, start, rows).ToArray<double>();
+            int width = values.Length / rows;
+            for (int r = 0; r < rows; r++) keys[start + r] = Compress.TeacherCache.SampleKey(values.AsSpan(r * width, width));
+        }
+        var masks = new Dictionary<(ulong, ulong), ulong>();
+        var recorded = new List<EnsembleMember>(members.Count);
+        for (int i = 0; i < members.Count; i++)
+        {
+            var member = members[i];
+            var config = Pipeline.ReadConfig(new RunFolder(member.Run));
+            ulong splitSeed = config.SplitSeed ?? config.Seed;
+            var trained = Pipeline.TrainingRows(config, data).Train;
+            var sha = Convert.ToHexStringLower(SHA256.HashData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(trained.AsSpan())));
+            if (record) member = member with { SplitSeed = splitSeed, Fold = config.Fold, TrainedRowsSha256 = sha };
+            else if (member.TrainedRowsSha256 is null)
+                throw new InvalidDataException($"{folder.ConfigPath}: the member {member.Run} records no training split (\"trained_rows_sha256\"), which an out-of-fold ensemble needs; make the ensemble again with loom ensemble --out-of-fold");
+            else if (member.SplitSeed != splitSeed || member.Fold != config.Fold || member.TrainedRowsSha256 != sha)
+                throw new InvalidDataException($"{folder.ConfigPath}: the member {member.Run}'s training split cannot be reproduced: its config.json now gives split seed {splitSeed}, fold {config.Fold?.ToString() ?? "none"}" +
+                    $"{(member.TrainedRowsSha256 != sha ? " and other training rows" : "")} than recorded (split seed {member.SplitSeed}, fold {member.Fold?.ToString() ?? "none"}); make the ensemble again with loom ensemble --out-of-fold");
+            recorded.Add(member);
+            foreach (int row in trained) masks[keys[row]] = masks.GetValueOrDefault(keys[row]) | 1UL << i;
+        }
+        return (input =>
+        {
+            int n = input.Shape[0];
+            var result = new ulong[n];
+            if (n == 0) return result;
+            var values = input.ToArray<double>();
+            int width = values.Length / n;
+            for (int b = 0; b < n; b++) result[b] = masks.GetValueOrDefault(Compress.TeacherCache.SampleKey(values.AsSpan(b * width, width)));
+            return result;
+        }, recorded);
     }
 
     // The members score the first member's batches: they must have been trained on the same classes from samples of the

@@ -43,7 +43,13 @@ public static class Pipeline
         data ??= task.Load(config);
         var train = data.Train;
         var validation = data.Validation;
-        if (validation is null && config.ValidationFraction > 0) (train, validation) = data.HoldOut(config.ValidationFraction, config.Seed);
+        if (config.Fold is not null)
+        {
+            var (trained, heldOut) = TrainingRows(config, data);
+            train = Rows(data.Train, trained);
+            if (validation is null && heldOut.Length > 0) validation = Rows(data.Train, heldOut);
+        }
+        else if (validation is null && config.ValidationFraction > 0) (train, validation) = data.HoldOut(config.ValidationFraction, config.SplitSeed ?? config.Seed);
         if (train.Count == 0) throw new InvalidDataException($"{data.Description}: no training samples");
         if (data.Test.Count == 0) throw new InvalidDataException($"{data.Description}: no test samples");
         var model = CreateModel(task, config, data);
@@ -306,7 +312,7 @@ public static class Pipeline
         var (task, _, resolved) = Tasks.Resolve(config with { ValidationFraction = 0 });
         if (folds > data.Train.Count) throw new InvalidDataException($"--folds {folds}: the training split has {data.Train.Count} samples; give at most {data.Train.Count} folds");
         Loom.Threads.Count = resolved.Threads;
-        return CrossValidation.Run(data.Train.Count, data.Strata, folds, resolved.Seed, fold =>
+        return CrossValidation.Run(data.Train.Count, data.Strata, folds, resolved.SplitSeed ?? resolved.Seed, fold =>
         {
             var foldData = data.Fold(fold.Train, fold.Validation);
             var setup = Prepare(resolved, null, data: foldData);
@@ -392,6 +398,31 @@ public static class Pipeline
 
     /// <summary>A dataset's samples in order, in evaluation-sized batches.</summary>
     public static DataLoader<Sample> Batches(IDataset<Sample> data, int batchSize) => new(data, batchSize);
+
+    /// <summary>
+    /// The rows of <paramref name="data"/>'s training split that a classification run of <paramref name="config"/>
+    /// trains on and the rows it validates on (indices into <see cref="TaskData.Train"/>, ascending): its
+    /// `--val-fraction` held out by the split seed (none when the data has its own validation split), then with
+    /// `--fold k/K` fold k of K stratified folds of the rest left out too. <see cref="Prepare"/> trains on exactly these
+    /// rows, and an out-of-fold ensemble reproduces its members' from their configs this way.
+    /// </summary>
+    /// <exception cref="InvalidDataException">Data that is not a classification task's (whose hold-out is not by rows).</exception>
+    public static (int[] Train, int[] Validation) TrainingRows(TrainingConfig config, TaskData data)
+    {
+        if (data is not ClassificationData)
+            throw new InvalidDataException($"--fold and out-of-fold ensembles are for classification data; {data.Description} is not");
+        ulong seed = config.SplitSeed ?? config.Seed;
+        int[] train = Enumerable.Range(0, data.Train.Count).ToArray(), validation = [];
+        if (data.Validation is null && config.ValidationFraction > 0) (train, validation) = data.HoldOutRows(config.ValidationFraction, seed);
+        if (config.Fold is { } fold)
+        {
+            if (train.Length < fold.Count) throw new InvalidDataException($"--fold {fold}: {train.Length} training samples cannot make {fold.Count} folds");
+            var labels = data.Strata!.ToArray<int>();
+            var kept = new StratifiedKFold(fold.Count, seed).Split(train.Select(i => labels[i]).ToArray()).ElementAt(fold.Index - 1).Train;
+            train = kept.Select(i => train[i]).ToArray();
+        }
+        return (train, validation);
+    }
 
     // In-memory rows are copied (contiguous batches later); other datasets are indexed through.
     internal static IDataset<Sample> Rows(IDataset<Sample> data, int[] indices) =>

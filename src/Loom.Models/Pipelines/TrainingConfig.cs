@@ -49,6 +49,20 @@ public sealed record TrainingConfig
     /// <summary>Fraction of the training data held out for validation (stratified when the task has classes).</summary>
     public double ValidationFraction { get; init; } = 0.1;
 
+    /// <summary>
+    /// Seed of the validation hold-out and of <see cref="Fold"/>'s folds; null: <see cref="Seed"/>. Runs that differ in
+    /// <see cref="Seed"/> (initialisation, batch order) but share this hold out the same validation images, so an
+    /// ensemble's members and a student distilled from it can all be validated on images none of them trained on.
+    /// </summary>
+    public ulong? SplitSeed { get; init; }
+
+    /// <summary>
+    /// Cross-fitting: the training part (what is left after the validation hold-out) cut into <see cref="TrainingFold.Count"/>
+    /// stratified folds by <see cref="SplitSeed"/>, and fold <see cref="TrainingFold.Index"/> left out of training too.
+    /// Null: the run trains on the whole training part.
+    /// </summary>
+    public TrainingFold? Fold { get; init; }
+
     /// <summary>Early-stopping patience in epochs on validation loss (0: off).</summary>
     public int Patience { get; init; }
 
@@ -97,6 +111,13 @@ public sealed record TrainingConfig
     /// Null for every other run.
     /// </summary>
     public List<EnsembleMember>? Ensemble { get; init; }
+
+    /// <summary>
+    /// An ensemble whose output for a sample averages only the members that did not train on it (written by
+    /// <c>loom ensemble --out-of-fold</c>; each member then records how its training split is reproduced). Null (plain
+    /// mean of every member) for every other run.
+    /// </summary>
+    public bool? OutOfFold { get; init; }
 
     /// <summary>
     /// The task's own options by their snake_case names ("target", "image_size"…), read with
@@ -238,6 +259,7 @@ public sealed record TrainingConfig
         Require(L1 >= 0 && L2 >= 0, $"--l1 and --l2 must be ≥ 0, got {L1} and {L2}");
         Require(Dropout >= 0 && Dropout < 1, $"--dropout must be in [0, 1), got {Dropout}");
         Require(ValidationFraction >= 0 && ValidationFraction < 1, $"--val-fraction must be in [0, 1), got {ValidationFraction}");
+        Require(Fold is null || (Fold.Count >= 2 && Fold.Index >= 1 && Fold.Index <= Fold.Count), $"--fold must be k/K with K ≥ 2 and 1 ≤ k ≤ K, got {Fold}");
         Require(Threads >= 1, $"--threads must be at least 1, got {Threads}");
         Require(Optimizer is null || new[] { "sgd", "adam", "adamw", "rmsprop", "adagrad" }.Contains(Optimizer), $"--optimizer must be one of sgd, adam, adamw, rmsprop, adagrad; got '{Optimizer}'");
         Require(Quantization is null or Compress.Quantization.DynamicInt8 or Compress.StaticQuantization.StaticInt8,
@@ -255,10 +277,30 @@ public sealed record TrainingConfig
 /// <param name="HintWeight">Weight of the FitNets hint (0: none).</param>
 public sealed record DistillationConfig(string Teacher, string TeacherSha256, double Temperature, double Alpha, bool Mixup, double HintWeight);
 
+/// <summary>Which fold a cross-fitted run leaves out (<see cref="TrainingConfig.Fold"/>): fold <paramref name="Index"/> (1-based) of <paramref name="Count"/>.</summary>
+public sealed record TrainingFold(int Index, int Count)
+{
+    public override string ToString() => $"{Index}/{Count}";
+}
+
 /// <summary>One member of an ensemble run (<see cref="TrainingConfig.Ensemble"/>).</summary>
 /// <param name="Run">The member's run folder, as a full path.</param>
 /// <param name="Sha256">SHA-256 of its model.safetensors when the ensemble was made (hex).</param>
-public sealed record EnsembleMember(string Run, string Sha256);
+public sealed record EnsembleMember(string Run, string Sha256)
+{
+    /// <summary>Out-of-fold ensembles only: the seed of the member's validation hold-out and folds when the ensemble was made.</summary>
+    public ulong? SplitSeed { get; init; }
+
+    /// <summary>Out-of-fold ensembles only: the fold the member left out (null: it trained on its whole training part).</summary>
+    public TrainingFold? Fold { get; init; }
+
+    /// <summary>
+    /// Out-of-fold ensembles only: SHA-256 of the member's training rows (the indices into the data's training split,
+    /// ascending, as 32-bit little-endian integers), reproduced from its config.json when the ensemble was made; a load
+    /// that reproduces other rows refuses the member.
+    /// </summary>
+    public string? TrainedRowsSha256 { get; init; }
+}
 
 /// <summary>
 /// What a task trains with unless told otherwise (<see cref="ITask.TrainingDefaults"/>): the values

@@ -43,6 +43,16 @@ public abstract class TaskData
     /// </summary>
     public virtual (IDataset<Sample> Train, IDataset<Sample> Validation) HoldOut(double fraction, ulong seed)
     {
+        var (train, validation) = HoldOutRows(fraction, seed);
+        return (Pipeline.Rows(Train, train), Pipeline.Rows(Train, validation));
+    }
+
+    /// <summary>
+    /// The default <see cref="HoldOut"/> as row indices into <see cref="Train"/> (ascending): what cross-fitting
+    /// (<see cref="TrainingConfig.Fold"/>) and an out-of-fold ensemble reproduce a run's training rows from.
+    /// </summary>
+    public (int[] Train, int[] Validation) HoldOutRows(double fraction, ulong seed)
+    {
         var split = Strata is { } strata
             ? Split.Stratified(strata, fraction, seed: seed)
             : Split.Random(Train.Count, fraction, seed: seed);
@@ -51,7 +61,7 @@ public abstract class TaskData
             throw new InvalidDataException($"--val-fraction {fraction} of {Train.Count} training samples holds out none for validation; give more data, a larger fraction, or --val-fraction 0");
         if (split.Train.Length == 0)
             throw new InvalidDataException($"--val-fraction {fraction} of {Train.Count} training samples leaves none to train on; give more data or a smaller fraction");
-        return (Pipeline.Rows(Train, split.Train), Pipeline.Rows(Train, split.Validation));
+        return (split.Train, split.Validation);
     }
 
     /// <summary>

@@ -34,6 +34,20 @@ public sealed class Ensemble : Module<Tensor, Tensor>, IOnnxExportable
         set => _temperature = value > 0 && double.IsFinite(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "ensemble: the temperature must be positive");
     }
 
+    /// <summary>
+    /// Out-of-fold averaging (cross-fitted members): for each sample of a batch, a bit mask of the members that trained
+    /// on it (bit i: member i). The output for a sample then averages only the members whose bit is clear, so a
+    /// member's training sample gets the answers of members that never fitted it; a sample with no clear bit (or when
+    /// this is null) gets every member's. At most 64 members.
+    /// </summary>
+    public Func<Tensor, ulong[]>? TrainedOn
+    {
+        get => _trainedOn;
+        set => _trainedOn = value is null || _members.Count <= 64 ? value : throw new InvalidOperationException($"ensemble: out-of-fold averaging takes at most 64 members, this one has {_members.Count}");
+    }
+
+    private Func<Tensor, ulong[]>? _trainedOn;
+
     protected override Tensor ForwardCore(Tensor input)
     {
         var logProbabilities = new List<Tensor>(_members.Count);
@@ -45,11 +59,37 @@ public sealed class Ensemble : Module<Tensor, Tensor>, IOnnxExportable
                 throw new InvalidOperationException($"ensemble: members gave {logProbabilities[0].Shape} and {logits.Shape}; they must score the same classes");
             logProbabilities.Add(logits.Div(_temperature).LogSoftmax(-1));
         }
+        var stacked = Tensor.Stack(logProbabilities, 0);
         // log(mean p) = logsumexp(log p) − log N, without leaving log space: a class every member finds unlikely keeps its small value.
-        return Tensor.Stack(logProbabilities, 0).LogSumExp(0).Sub(Math.Log(_members.Count)).Mul(_temperature);
+        if (_trainedOn is null) return stacked.LogSumExp(0).Sub(Math.Log(_members.Count)).Mul(_temperature);
+        return stacked.Add(LogWeights(_trainedOn(input), stacked)).LogSumExp(0).Mul(_temperature);
     }
 
-    /// <summary>The same computation in ONNX: each member's LogSoftmax(z / T) stacked, ReduceLogSumExp − log N, × T.</summary>
+    // [members, batch, 1]: log(1 / m) for the m members that did not train on the sample, a log-weight far below any
+    // log-probability (its exp is exactly 0) for those that did, so the logsumexp over members is log of the mean over
+    // the m; a sample every member trained on weighs them all alike.
+    private Tensor LogWeights(ulong[] trainedOn, Tensor stacked)
+    {
+        int n = _members.Count, batch = stacked.Shape[1];
+        if (trainedOn.Length != batch) throw new InvalidOperationException($"ensemble: TrainedOn gave {trainedOn.Length} masks for a batch of {batch}");
+        ulong all = n == 64 ? ulong.MaxValue : (1UL << n) - 1;
+        var weights = new float[n * batch];
+        for (int b = 0; b < batch; b++)
+        {
+            ulong excluded = trainedOn[b] & all;
+            if (excluded == all) excluded = 0;
+            float share = -MathF.Log(n - System.Numerics.BitOperations.PopCount(excluded));
+            for (int i = 0; i < n; i++) weights[i * batch + b] = (excluded >> i & 1) != 0 ? -1e30f : share;
+        }
+        var tensor = Tensor.FromArray(weights, [n, batch, 1]);
+        return tensor.DType == stacked.DType ? tensor : tensor.To(stacked.DType);
+    }
+
+    /// <summary>
+    /// The same computation in ONNX: each member's LogSoftmax(z / T) stacked, ReduceLogSumExp − log N, × T. Out-of-fold
+    /// averaging is not exported: the exported model scores new samples, which no member trained on, and for those the
+    /// mean over every member is what it computes.
+    /// </summary>
     public string ExportOnnx(OnnxExportContext onnx, string input)
     {
         var stacked = new List<string>(_members.Count);

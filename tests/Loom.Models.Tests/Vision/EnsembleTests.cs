@@ -52,6 +52,44 @@ public sealed class EnsembleTests
     }
 
     [Fact]
+    public void Out_of_fold_each_sample_averages_exactly_the_members_that_did_not_train_on_it()
+    {
+        // Probabilities: member 0 (1/3, 1/3, 1/3); member 1 (1/2, 1/4, 1/4); member 2 ∝ (1, 1, 2) = (1/4, 1/4, 1/2).
+        var ensemble = new Ensemble([Member(0, 0, 0), Member(MathF.Log(2), 0, 0), Member(0, 0, MathF.Log(2))]);
+        // Bit i: member i trained on the sample. Sample 0: member 0 did → mean of 1 and 2; sample 1: 1 and 2 did →
+        // member 0 alone; sample 2: every member did → all three; sample 3: none did → all three; sample 4: member 2 did.
+        ulong[] trainedOn = [0b001, 0b110, 0b111, 0b000, 0b100];
+        ensemble.TrainedOn = x => x.Shape[0] == trainedOn.Length ? trainedOn : throw new InvalidOperationException("another batch");
+        var probabilities = Softmax(ensemble.Forward(Tensor.Ones([5, 2])));
+        double[][] p = [[1 / 3.0, 1 / 3.0, 1 / 3.0], [0.5, 0.25, 0.25], [0.25, 0.25, 0.5]];
+        double[] Mean(params int[] members) => [.. Enumerable.Range(0, 3).Select(c => members.Average(m => p[m][c]))];
+        double[][] expected = [Mean(1, 2), Mean(0), Mean(0, 1, 2), Mean(0, 1, 2), Mean(0, 1)];
+        for (int b = 0; b < 5; b++)
+            for (int c = 0; c < 3; c++) Assert.Equal(expected[b][c], probabilities[b * 3 + c], 1e-6);
+        // The output is still the log of the averaged probabilities (normalised): member 0 alone for sample 1.
+        Assert.Equal(Math.Log(1 / 3.0), ensemble.Forward(Tensor.Ones([5, 2])).ToArray<double>()[3], 1e-6);
+
+        // At T = 2 the chosen members' softened distributions are averaged.
+        ensemble.Temperature = 2;
+        var softened = Softmax(ensemble.Forward(Tensor.Ones([5, 2])), 2);
+        var member0 = Softmax(Tensor.FromArray(new float[] { 0, 0, 0 }, [1, 3]), 2);
+        var member2 = Softmax(Tensor.FromArray(new float[] { 0, 0, MathF.Log(2) }, [1, 3]), 2);
+        var member1 = Softmax(Tensor.FromArray(new float[] { MathF.Log(2), 0, 0 }, [1, 3]), 2);
+        for (int c = 0; c < 3; c++)
+        {
+            Assert.Equal((member1[c] + member2[c]) / 2, softened[c], 1e-6);
+            Assert.Equal(member0[c], softened[3 + c], 1e-6);
+            Assert.Equal((member0[c] + member1[c]) / 2, softened[12 + c], 1e-6);
+        }
+
+        // Without the masks every sample gets all three.
+        ensemble.Temperature = 1;
+        ensemble.TrainedOn = null;
+        var plain = Softmax(ensemble.Forward(Tensor.Ones([5, 2])));
+        for (int b = 0; b < 5; b++) Assert.Equal(Mean(0, 1, 2)[0], plain[b * 3], 1e-6);
+    }
+
+    [Fact]
     public void One_member_gives_that_members_probabilities_and_predictions()
     {
         var member = new Linear(5, 4, generator: new Generator(3));
