@@ -44,6 +44,22 @@ public class SentenceEncoderTests
         }
     }
 
+    [PangLeeFact]
+    public void Three_hundred_real_sentences_match_onnx_runtime()
+    {
+        // Issue 16's bar: cosine ≥ 0.9999 to ORT's on a few hundred real sentences — every 13th of Pang & Lee's 4,000
+        // movie-review sentences (both polarities, 2 to 60-odd words), embedded in Loom's padded batches.
+        PangLee.Data.Require();
+        var all = Loom.Data.TextTable.Read(PangLee.Sentences).Texts;
+        var texts = all.Where((_, i) => i % 13 == 0).ToArray();
+        Assert.True(texts.Length >= 300, $"{texts.Length} sentences");
+        var encoder = Encoder.Value;
+        var actual = encoder.Embed(texts).ToArray<float>();
+        using var session = new InferenceSession(MiniLm.ReadFiles().Model);
+        for (int i = 0; i < texts.Length; i++)
+            AssertClose(OrtEmbedding(session, Assert.Single(encoder.Windows(texts[i]))), actual.AsSpan(i * encoder.Dim, encoder.Dim), $"sentence {i * 13}");
+    }
+
     [Fact]
     public void A_text_longer_than_a_window_is_the_weighted_mean_of_its_windows()
     {
