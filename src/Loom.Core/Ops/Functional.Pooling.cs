@@ -32,18 +32,11 @@ public static partial class Functional
     public static Tensor MaxPool2dBlocked(Tensor input, (int H, int W) kernelSize, (int H, int W)? stride = null, (int H, int W)? padding = null,
         (int H, int W)? dilation = null, bool ceilMode = false)
     {
-        const string op = "max_pool2d";
-        if (input.Rank != 5 || input.Shape[4] <= 0)
-            throw new ArgumentException($"{op}: a blocked input must be [N, C / b, H, W, b], got {input.Shape}");
-        CheckPoolDType(op, input);
-        int block = input.Shape[4];
-        var nchw = Shape.Wrap([input.Shape[0], input.Shape[1] * block, input.Shape[2], input.Shape[3]]);
-        var (g, _) = PoolGeometry(op, nchw, kernelSize, stride ?? kernelSize, padding ?? (0, 0), dilation ?? (1, 1), ceilMode, oneD: false, average: false);
+        var (g, block) = BlockedPoolGeometry("max_pool2d", input, kernelSize, stride ?? kernelSize, padding ?? (0, 0), dilation ?? (1, 1), ceilMode, average: false);
         if (GradMode.ShouldRecord(input))
             return ToChannelBlocks(MaxPool2d(FromChannelBlocks(input), kernelSize, stride, padding, dilation, ceilMode), block);
-        g = g with { Planes = input.Shape[0] * input.Shape[1] };
         var x = input.Contiguous();
-        var y = Tensor.Empty(Shape.Wrap([input.Shape[0], input.Shape[1], g.OutHeight, g.OutWidth, block]), input.DType);
+        var y = BlockedPoolOutput(input, g, block);
         if (input.DType == DType.Float32) PoolingKernels.MaxPool2dBlocked(x.AsReadOnlyMemory<float>(), g, block, y.AsMemory<float>());
         else PoolingKernels.MaxPool2dBlocked(x.AsReadOnlyMemory<double>(), g, block, y.AsMemory<double>());
         return y;
@@ -60,22 +53,35 @@ public static partial class Functional
     public static Tensor AvgPool2dBlocked(Tensor input, (int H, int W) kernelSize, (int H, int W)? stride = null, (int H, int W)? padding = null,
         bool countIncludePad = true, bool ceilMode = false)
     {
-        const string op = "avg_pool2d";
+        var (g, block) = BlockedPoolGeometry("avg_pool2d", input, kernelSize, stride ?? kernelSize, padding ?? (0, 0), (1, 1), ceilMode, average: true);
+        if (GradMode.ShouldRecord(input))
+            return ToChannelBlocks(AvgPool2d(FromChannelBlocks(input), kernelSize, stride, padding, countIncludePad, ceilMode), block);
+        var x = input.Contiguous();
+        var y = BlockedPoolOutput(input, g, block);
+        if (input.DType == DType.Float32) PoolingKernels.AvgPool2dBlocked(x.AsReadOnlyMemory<float>(), g, block, countIncludePad, y.AsMemory<float>());
+        else PoolingKernels.AvgPool2dBlocked(x.AsReadOnlyMemory<double>(), g, block, countIncludePad, y.AsMemory<double>());
+        return y;
+    }
+
+    /// <summary>
+    /// A blocked pool's checks and geometry: the input [N, C / b, H, W, b] validated as the NCHW pool would validate
+    /// [N, C, H, W] (errors name the op and options), the planes counted per block of channels.
+    /// </summary>
+    private static (Pool2dGeometry Geometry, int Block) BlockedPoolGeometry(string op, Tensor input, (int H, int W) kernel, (int H, int W) stride,
+        (int H, int W) padding, (int H, int W) dilation, bool ceilMode, bool average)
+    {
         if (input.Rank != 5 || input.Shape[4] <= 0)
             throw new ArgumentException($"{op}: a blocked input must be [N, C / b, H, W, b], got {input.Shape}");
         CheckPoolDType(op, input);
         int block = input.Shape[4];
         var nchw = Shape.Wrap([input.Shape[0], input.Shape[1] * block, input.Shape[2], input.Shape[3]]);
-        var (g, _) = PoolGeometry(op, nchw, kernelSize, stride ?? kernelSize, padding ?? (0, 0), (1, 1), ceilMode, oneD: false, average: true);
-        if (GradMode.ShouldRecord(input))
-            return ToChannelBlocks(AvgPool2d(FromChannelBlocks(input), kernelSize, stride, padding, countIncludePad, ceilMode), block);
-        g = g with { Planes = input.Shape[0] * input.Shape[1] };
-        var x = input.Contiguous();
-        var y = Tensor.Empty(Shape.Wrap([input.Shape[0], input.Shape[1], g.OutHeight, g.OutWidth, block]), input.DType);
-        if (input.DType == DType.Float32) PoolingKernels.AvgPool2dBlocked(x.AsReadOnlyMemory<float>(), g, block, countIncludePad, y.AsMemory<float>());
-        else PoolingKernels.AvgPool2dBlocked(x.AsReadOnlyMemory<double>(), g, block, countIncludePad, y.AsMemory<double>());
-        return y;
+        var (g, _) = PoolGeometry(op, nchw, kernel, stride, padding, dilation, ceilMode, oneD: false, average);
+        return (g with { Planes = input.Shape[0] * input.Shape[1] }, block);
     }
+
+    /// <summary>A blocked pool's output [N, C / b, OH, OW, b].</summary>
+    private static Tensor BlockedPoolOutput(Tensor input, Pool2dGeometry g, int block) =>
+        Tensor.Empty(Shape.Wrap([input.Shape[0], input.Shape[1], g.OutHeight, g.OutWidth, block]), input.DType);
 
     /// <summary>1-D max pooling of an input [N, C, L] (or [C, L]); stride defaults to the kernel size.</summary>
     public static Tensor MaxPool1d(Tensor input, int kernelSize, int? stride = null, int padding = 0, int dilation = 1, bool ceilMode = false)
