@@ -37,14 +37,11 @@ public sealed class TeacherCache(Func<Tensor, Tensor> teacher)
         if (input.Shape.Rank == 0) throw new ArgumentException("teacher cache: the input needs a batch dimension");
         int n = input.Shape[0];
         if (!remember) return ToFloat32(RunTeacher(input, n));
-        var values = input.ToArray<double>();
-        int width = n == 0 ? 0 : values.Length / n;
-        var keys = new (ulong, ulong)[n];
+        var keys = SampleKeys(input);
         var rows = new (float[] Values, int[] Shape)[n];
         bool all = n > 0;
         for (int i = 0; i < n; i++)
         {
-            keys[i] = SampleKey(values.AsSpan(i * width, width));
             if (all && _outputs.TryGetValue(keys[i], out var row) && (i == 0 || row.Shape.AsSpan().SequenceEqual(rows[0].Shape))) rows[i] = row;
             else all = false;
         }
@@ -77,10 +74,22 @@ public sealed class TeacherCache(Func<Tensor, Tensor> teacher)
     private static Tensor ToFloat32(Tensor output) => output.DType == DType.Float32 ? output : output.To(DType.Float32);
 
     /// <summary>
-    /// The key a sample's values are remembered by: two independent 64-bit hashes of their bits. Also how an out-of-fold
-    /// ensemble recognises its members' training samples in a batch.
+    /// The keys the samples (rows) of <paramref name="batch"/> [N, ...] are remembered by: per sample two independent
+    /// 64-bit hashes of its values' bits. Also how an out-of-fold ensemble recognises its members' training samples.
     /// </summary>
-    public static (ulong, ulong) SampleKey(ReadOnlySpan<double> values)
+    public static (ulong, ulong)[] SampleKeys(Tensor batch)
+    {
+        if (batch.Shape.Rank == 0) throw new ArgumentException("teacher cache: the input needs a batch dimension");
+        int n = batch.Shape[0];
+        var keys = new (ulong, ulong)[n];
+        if (n == 0) return keys;
+        var values = batch.ToArray<double>();
+        int width = values.Length / n;
+        for (int i = 0; i < n; i++) keys[i] = SampleKey(values.AsSpan(i * width, width));
+        return keys;
+    }
+
+    private static (ulong, ulong) SampleKey(ReadOnlySpan<double> values)
     {
         // Two multiply-xorshift chains with different odd constants and seeds (splitmix64's finaliser at the end).
         ulong a = 0x9E3779B97F4A7C15, b = 0xC2B2AE3D27D4EB4F ^ (ulong)values.Length;

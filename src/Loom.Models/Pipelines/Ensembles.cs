@@ -109,7 +109,7 @@ public static class Ensembles
     /// <summary>
     /// Which members trained on a sample, by its content: each member's training rows reproduced from its config.json
     /// (<see cref="Pipeline.TrainingRows"/>) and checked against (or, when <paramref name="record"/>, recorded in) the
-    /// ensemble's config.json, then every training sample's key (<see cref="Compress.TeacherCache.SampleKey"/>, the key the
+    /// ensemble's config.json, then every training sample's key (<see cref="Compress.TeacherCache.SampleKeys"/>, the key the
     /// distillation's cache uses) mapped to the bit mask of the members that trained on it. Keyed by content because
     /// a model's forward sees the batch, not dataset indices; a sample that appears twice in the data counts as trained
     /// on if either copy was.
@@ -121,12 +121,7 @@ public static class Ensembles
         var keys = new (ulong, ulong)[train.Count];
         const int chunk = 1024;
         for (int start = 0; start < train.Count; start += chunk)
-        {
-            int rows = Math.Min(chunk, train.Count - start);
-            var values = train.Inputs.Narrow(0, start, rows).ToArray<double>();
-            int width = values.Length / rows;
-            for (int r = 0; r < rows; r++) keys[start + r] = Compress.TeacherCache.SampleKey(values.AsSpan(r * width, width));
-        }
+            Compress.TeacherCache.SampleKeys(train.Inputs.Narrow(0, start, Math.Min(chunk, train.Count - start))).CopyTo(keys, start);
         var masks = new Dictionary<(ulong, ulong), ulong>();
         var recorded = new List<EnsembleMember>(members.Count);
         for (int i = 0; i < members.Count; i++)
@@ -147,12 +142,9 @@ public static class Ensembles
         }
         return (input =>
         {
-            int n = input.Shape[0];
-            var result = new ulong[n];
-            if (n == 0) return result;
-            var values = input.ToArray<double>();
-            int width = values.Length / n;
-            for (int b = 0; b < n; b++) result[b] = masks.GetValueOrDefault(Compress.TeacherCache.SampleKey(values.AsSpan(b * width, width)));
+            var keys = Compress.TeacherCache.SampleKeys(input);
+            var result = new ulong[keys.Length];
+            for (int b = 0; b < keys.Length; b++) result[b] = masks.GetValueOrDefault(keys[b]);
             return result;
         }, recorded);
     }
