@@ -335,11 +335,7 @@ public sealed partial class OnnxModule
             // Not a layer norm after all (another exponent, γ broadcast otherwise…): the nodes run as written.
             return RunAsWritten(block.Nodes, [], lookup, block.Output);
         }
-        catch (OnnxException e) { throw new OnnxException($"{Source}: {block.Shift.Describe()}: {e.Message}", e); }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException)
-        {
-            throw new OnnxException($"{Source}: {block.Shift.Describe()}: {e.Message}", e);
-        }
+        catch (Exception e) when (IsOpError(e)) { throw AtNode(block.Shift, e); }
     }
 
     // Whether the divisor is √2, the added constant 1 and the factor 0.5 (as float32 rounds them).
@@ -399,11 +395,7 @@ public sealed partial class OnnxModule
             var residual = block.Residual is null ? null : lookup(block.Residual);
             return (OnnxOps.FusedConv(conv, lookup(conv.Inputs[0]), weight, bias, residual, block.Relu, block.Packed), false);
         }
-        catch (OnnxException e) { throw new OnnxException($"{Source}: {conv.Describe()}: {e.Message}", e); }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException)
-        {
-            throw new OnnxException($"{Source}: {conv.Describe()}: {e.Message}", e);
-        }
+        catch (Exception e) when (IsOpError(e)) { throw AtNode(conv, e); }
     }
 
     // The block on blocked-channel activations, where its input is blocked already or its output is to be (the input,
@@ -447,11 +439,7 @@ public sealed partial class OnnxModule
             if (y is not null) BlockedPoolRuns++;
             return y;
         }
-        catch (OnnxException e) { throw new OnnxException($"{Source}: {pool.Describe()}: {e.Message}", e); }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException)
-        {
-            throw new OnnxException($"{Source}: {pool.Describe()}: {e.Message}", e);
-        }
+        catch (Exception e) when (IsOpError(e)) { throw AtNode(pool, e); }
     }
 
     private Tensor RunProduct(MatmulBlock block, Func<string, Tensor> lookup)
@@ -467,11 +455,7 @@ public sealed partial class OnnxModule
             // Its constants were changed (fine-tuned): the GELU nodes run as written.
             return RunAsWritten(block.Gelu.Nodes, new() { [block.Gelu.Div.Inputs[0]] = h }, lookup, block.Output);
         }
-        catch (OnnxException e) { throw new OnnxException($"{Source}: {matmul.Describe()}: {e.Message}", e); }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException)
-        {
-            throw new OnnxException($"{Source}: {matmul.Describe()}: {e.Message}", e);
-        }
+        catch (Exception e) when (IsOpError(e)) { throw AtNode(matmul, e); }
     }
 
     private (Tensor Weight, Tensor Bias) Folded(ConvBlock block, Tensor weight, Tensor? bias)

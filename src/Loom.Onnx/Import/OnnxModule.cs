@@ -272,6 +272,13 @@ public sealed partial class OnnxModule : Module<Tensor, Tensor>, IOnnxExportable
         : _constants.TryGetValue(name, out var c) ? c
         : throw new OnnxException($"{Source}: value '{name}' is not available");
 
+    /// <summary>Whether an exception from running a node (or a fused block) is the model's fault, to report as the file's.</summary>
+    private static bool IsOpError(Exception e) =>
+        e is OnnxException or ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException;
+
+    /// <summary>An op's error as an <see cref="OnnxException"/> naming the file and the node.</summary>
+    private OnnxException AtNode(OnnxNode node, Exception e) => new($"{Source}: {node.Describe()}: {e.Message}", e);
+
     private Tensor[] RunNode(OnnxNode node, Tensor?[] args, bool training)
     {
         Tensor[] results;
@@ -279,11 +286,7 @@ public sealed partial class OnnxModule : Module<Tensor, Tensor>, IOnnxExportable
         {
             results = OnnxOps.Registry[node.OpType](node, args, training);
         }
-        catch (OnnxException e) { throw new OnnxException($"{Source}: {node.Describe()}: {e.Message}", e); }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException)
-        {
-            throw new OnnxException($"{Source}: {node.Describe()}: {e.Message}", e);
-        }
+        catch (Exception e) when (IsOpError(e)) { throw AtNode(node, e); }
         for (int k = 0; k < node.Outputs.Length; k++)
             if (node.Outputs[k] != "" && k >= results.Length)
                 throw new OnnxException($"{Source}: {node.Describe()}: output {k} ('{node.Outputs[k]}') is not supported");
