@@ -24,8 +24,10 @@ public sealed class InDomainCohortTests
         Assert.Equal("AS-norm, top 2 of 4 cohort images", decision.Describe());
         var scores = decision.ScoresOf(Angles(0, 60), 2);
         Assert.Equal(-(2 + Math.Sqrt(3)), scores[0, 1], 1e-5);
-        // A cohort smaller than the run's K is used whole.
+        // A cohort smaller than the run's K is used whole; with the size of the cohort K was chosen with, K scales with the cohort.
         Assert.Equal(3, Decision(50, 0).WithCohort(Angles(0, 60, 90), "run").CohortTop);
+        Assert.Equal(4, (Decision(2, 0) with { InDomainCohortSize = 3 }).WithCohort(Angles(0, 10, 20, 30, 40, 50), "run").CohortTop);
+        Assert.Equal(5, (Decision(100, 0) with { InDomainCohortSize = 100, InDomainScore = "overlap" }).WithCohort(Angles(0, 10, 20, 30, 40, 50), "run").CohortTop);
         // A run whose validation chose neighbour overlap scores the user's cohort by overlap.
         var overlap = Decision(3, 0.4) with { InDomainScore = "overlap" };
         var byOverlap = overlap.WithCohort(Angles(0, 20, 40, 60, 90), "run");

@@ -174,7 +174,7 @@ public sealed class FaceVerificationEvaluation : TaskEvaluation
         tables.Add(new ResultTable($"Test pairs by pair score (validation EER beside{(inDomainChoice is null ? "" : $"; in-domain: the unlabelled cohort, {inDomainChoice.Score} chosen on validation")})",
             ["score", "cohort", "top K", "validation EER", "test EER", "TAR at FAR 1e-2", "top-1"], testCells));
         var decision = new VerificationDecision(thresholds[0], thresholds[1], options.ScoreNorm, Math.Min(options.CohortTop, cohort.Length / d), cohort, d,
-            inDomainChoice?.Top, inDomainChoice is null ? null : inDomainThreshold, inDomainChoice?.Score ?? "asnorm");
+            inDomainChoice?.Top, inDomainChoice is null ? null : inDomainThreshold, inDomainChoice?.Score ?? "asnorm", inDomain is null ? null : inDomain.Length / d);
         return new FaceVerificationEvaluation(new EvaluationResult(double.NaN, metrics, labels.Length), roc, decision, tables);
     }
 

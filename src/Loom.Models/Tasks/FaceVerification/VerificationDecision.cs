@@ -11,7 +11,7 @@ namespace Loom.Models;
 /// cohort. Runs written before the score could be chosen read as cosine without a cohort.
 /// </summary>
 public sealed record VerificationDecision(double CosineThreshold, double? AsNormThreshold, string ScoreNorm, int CohortTop, float[]? Cohort, int Dimension,
-    int? InDomainTop = null, double? InDomainThreshold = null, string InDomainScore = "asnorm")
+    int? InDomainTop = null, double? InDomainThreshold = null, string InDomainScore = "asnorm", int? InDomainCohortSize = null)
 {
     /// <summary>The scores against an in-domain cohort: AS-norm, or the overlap of cohort neighbours (<see cref="NeighbourOverlap"/>).</summary>
     public static IReadOnlyList<string> InDomainScores { get; } = ["asnorm", "overlap"];
@@ -33,7 +33,9 @@ public sealed record VerificationDecision(double CosineThreshold, double? AsNorm
     /// <summary>
     /// The run's in-domain score (AS-norm or neighbour overlap, chosen on held-out validation) against
     /// <paramref name="cohort"/> (L2-normalised embeddings [M, D] of unlabelled images of the population verified:
-    /// `loom faces verify|pairs --cohort DIR`), with the run's in-domain K (at most M) and threshold.
+    /// `loom faces verify|pairs --cohort DIR`) and the run's threshold. K is the run's in-domain K scaled by M over the
+    /// size of the cohort it was chosen with: what it measures is a share of the cohort (a neighbourhood), so a smaller
+    /// cohort takes fewer neighbours rather than all of them (with which every overlap would be 1).
     /// </summary>
     public VerificationDecision WithCohort(float[] cohort, string run)
     {
@@ -41,7 +43,9 @@ public sealed record VerificationDecision(double CosineThreshold, double? AsNorm
             throw new InvalidDataException($"{run} has no in-domain cohort K and threshold (written before --cohort existed, or without held-out validation images); evaluate it again with loom eval");
         int size = cohort.Length / Dimension;
         if (size < 2) throw new InvalidDataException($"--cohort needs at least 2 images, got {size}");
-        return this with { ScoreNorm = InDomainScore, Cohort = cohort, CohortTop = Math.Min(top, size), AsNormThreshold = threshold };
+        int scaled = InDomainCohortSize is int chosenWith && chosenWith > 0 ? (int)Math.Round((double)top * size / chosenWith) : top;
+        int k = InDomainScore == "overlap" ? Math.Clamp(scaled, 1, size - 1) : Math.Clamp(scaled, 2, size);
+        return this with { ScoreNorm = InDomainScore, Cohort = cohort, CohortTop = k, AsNormThreshold = threshold };
     }
 
     /// <summary>The pair scores of <paramref name="embeddings"/> [N, <paramref name="dimension"/>] under the score in use.</summary>
@@ -68,7 +72,8 @@ public sealed record VerificationDecision(double CosineThreshold, double? AsNorm
     {
         File.WriteAllText(folder.File(FaceVerificationEvaluation.ThresholdFile),
             new JsonObject { ["threshold"] = Threshold, ["eer"] = eer, ["score_norm"] = ScoreNorm, ["cohort_top"] = CohortTop, ["threshold_cosine"] = CosineThreshold, ["threshold_asnorm"] = AsNormThreshold,
-                ["cohort_top_in_domain"] = InDomainTop, ["threshold_in_domain"] = InDomainThreshold, ["score_in_domain"] = InDomainScore }.ToJsonString());
+                ["cohort_top_in_domain"] = InDomainTop, ["threshold_in_domain"] = InDomainThreshold, ["score_in_domain"] = InDomainScore,
+                ["cohort_size_in_domain"] = InDomainCohortSize }.ToJsonString());
         if (Cohort is not null) NpyWriter.Write(folder.File(FaceVerificationEvaluation.CohortFile), Tensor.FromArray(Cohort, Cohort.Length / Dimension, Dimension));
     }
 
@@ -92,6 +97,7 @@ public sealed record VerificationDecision(double CosineThreshold, double? AsNorm
         int? inDomainTop;
         double? inDomainThreshold;
         string inDomainScore;
+        int? inDomainSize;
         try
         {
             threshold = json?["threshold"]?.GetValue<double>() is double t && double.IsFinite(t) ? t : throw new InvalidDataException($"{path}: expected {{\"threshold\": number}}, as loom train writes it");
@@ -102,6 +108,7 @@ public sealed record VerificationDecision(double CosineThreshold, double? AsNorm
             inDomainTop = json?["cohort_top_in_domain"]?.GetValue<int>();
             inDomainThreshold = json?["threshold_in_domain"]?.GetValue<double>();
             inDomainScore = json?["score_in_domain"]?.GetValue<string>() ?? "asnorm";
+            inDomainSize = json?["cohort_size_in_domain"]?.GetValue<int>();
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException)
         {
@@ -112,7 +119,7 @@ public sealed record VerificationDecision(double CosineThreshold, double? AsNorm
         if (!File.Exists(cohortPath))
             return score == "asnorm"
                 ? throw new FileNotFoundException($"{folder.Path} scores by AS-norm but has no {FaceVerificationEvaluation.CohortFile}", cohortPath)
-                : new VerificationDecision(threshold, null, score, top, null, 0, inDomainTop, inDomainThreshold, inDomainScore);
+                : new VerificationDecision(threshold, null, score, top, null, 0, inDomainTop, inDomainThreshold, inDomainScore, inDomainSize);
         var cohort = NpyReader.Read(cohortPath);
         if (cohort.Rank != 2 || cohort.Shape[0] < 2 || cohort.DType != DType.Float32)
             throw new InvalidDataException($"{cohortPath}: expected a float32 [cohort, embedding] array, as loom train writes it");
@@ -120,6 +127,6 @@ public sealed record VerificationDecision(double CosineThreshold, double? AsNorm
         if (!InDomainScores.Contains(inDomainScore)) throw new InvalidDataException($"{path}: score_in_domain must be {string.Join(" or ", InDomainScores)}, got '{inDomainScore}'");
         if (top < 2 || top > cohort.Shape[0]) throw new InvalidDataException($"{path}: cohort_top {top} is not between 2 and the cohort's {cohort.Shape[0]} embeddings");
         if (score == "asnorm") asnorm ??= threshold;
-        return new VerificationDecision(cosine ?? threshold, asnorm, score, top, cohort.ToArray<float>(), cohort.Shape[1], inDomainTop, inDomainThreshold, inDomainScore);
+        return new VerificationDecision(cosine ?? threshold, asnorm, score, top, cohort.ToArray<float>(), cohort.Shape[1], inDomainTop, inDomainThreshold, inDomainScore, inDomainSize);
     }
 }
