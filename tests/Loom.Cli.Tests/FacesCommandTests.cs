@@ -41,7 +41,7 @@ public class FacesCommandTests(FaceRunFixture run) : IClassFixture<FaceRunFixtur
 {
     private static (double Similarity, string Decision, double Threshold) Parse(string line)
     {
-        var m = System.Text.RegularExpressions.Regex.Match(line, @"^similarity (-?[0-9.]+): (same|different) \(threshold (-?[0-9.]+), the run's equal-error-rate threshold; (cosine|AS-norm, top [0-9]+ of [0-9]+ cohort images)\)$");
+        var m = System.Text.RegularExpressions.Regex.Match(line, @"^similarity (-?[0-9.]+): (same|different) \(threshold (-?[0-9.]+), the run's equal-error-rate threshold; (cosine|(AS-norm|neighbour overlap), top [0-9]+ of [0-9]+ cohort images)\)$");
         Assert.True(m.Success, line);
         return (double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), m.Groups[2].Value, double.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture));
     }
@@ -120,6 +120,87 @@ public class FacesCommandTests(FaceRunFixture run) : IClassFixture<FaceRunFixtur
         Assert.Equal("4", CliRunner.Succeed("faces", "pairs", folder, run.Lfw).Lines[1].Split(',')[0]);
         Assert.Contains("eer", CliRunner.Succeed("eval", folder).Output);
         CliRunner.Fail(["train", "--task", "face-verification", "--data", "digits", "--loss", "supcon", "--output", runs], "--loss supcon compares two random views of each image: give --augment");
+    }
+
+    // Held-out digits of the training split (never test images) written as a user's folder of unlabelled pictures.
+    private static string CohortFolder(FaceRunFixture run, string name, int count)
+    {
+        var folder = run.Temp(name);
+        if (Directory.Exists(folder)) return folder;
+        var train = Digits.Load().Train;
+        var pixels = train.Inputs.ToArray<float>();
+        var labels = train.Targets.ToArray<long>();
+        var rows = Enumerable.Range(0, labels.Length).Where(i => labels[i] >= 7).Take(count).ToArray();
+        Directory.CreateDirectory(Path.Combine(folder, "more"));
+        for (int k = 0; k < rows.Length; k++)
+            Detector.WriteGrey(pixels.AsSpan(rows[k] * 784, 784).ToArray(), 28, 28, Path.Combine(folder, k % 2 == 0 ? "" : "more", $"{k:D3}.png"));
+        File.WriteAllText(Path.Combine(folder, "notes.txt"), "not an image: skipped");
+        return folder;
+    }
+
+    [Fact]
+    public void Verify_and_pairs_with_an_in_domain_cohort_score_by_the_run_s_in_domain_choice()
+    {
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(run.Folder, "verification.json")))!;
+        int top = (int)json["cohort_top_in_domain"]!;
+        double threshold = (double)json["threshold_in_domain"]!;
+        string kind = (string)json["score_in_domain"]! == "overlap" ? "neighbour overlap" : "AS-norm";
+        var test = TestData.Metrics(run.Folder).Single(l => (string?)l["kind"] == "test");
+        Assert.InRange((double)test["val_eer_in_domain"]!, 0, 1);
+        Assert.InRange((double)test["eer_in_domain"]!, 0, 1);
+        var report = File.ReadAllText(Path.Combine(run.Folder, "report.md"));
+        Assert.Contains("| asnorm | in-domain |", report);
+        Assert.Contains("| overlap | in-domain |", report);
+        // 30 pictures, in the folder and a sub-folder; the text file is not one of them.
+        var cohort = CohortFolder(run, "cohort", 30);
+        string seven = LfwPairs.ImagePath(run.Lfw, "Seven", 1), eight = LfwPairs.ImagePath(run.Lfw, "Eight", 1);
+        var line = Assert.Single(CliRunner.Succeed("faces", "verify", run.Folder, seven, eight, "--cohort", cohort).Lines);
+        // K scaled from the cohort it was chosen with (half the held-out classes' 2,393 training images) to these 30.
+        int size = (int)json["cohort_size_in_domain"]!, k = (int)Math.Round((double)top * 30 / size);
+        Assert.EndsWith($"{kind}, top {(kind == "AS-norm" ? Math.Clamp(k, 2, 30) : Math.Clamp(k, 1, 29))} of 30 cohort images)", line);
+        var (s, decision, printed) = Parse(line);
+        Assert.Equal(threshold, printed, 1e-4);
+        Assert.Equal(s >= printed ? "same" : "different", decision);
+        // Another cohort: the score is read against the cohort given.
+        Assert.EndsWith(" of 12 cohort images)", Assert.Single(CliRunner.Succeed("faces", "verify", run.Folder, seven, eight, "--cohort", CohortFolder(run, "cohort-small", 12)).Lines));
+        var pairs = CliRunner.Succeed("faces", "pairs", run.Folder, run.Lfw, "--cohort", cohort).Lines[1].Split(',');
+        Assert.Equal("4", pairs[0]);
+        Assert.Equal(threshold, double.Parse(pairs[4], CultureInfo.InvariantCulture), 1e-4);
+        CliRunner.Fail(["faces", "verify", run.Folder, seven, eight, "--cohort", cohort, "--score-norm", "cosine"], "--cohort scores by the in-domain score the run chose");
+    }
+
+    [Fact]
+    public void A_missing_empty_or_bad_cohort_folder_is_one_line()
+    {
+        string seven = LfwPairs.ImagePath(run.Lfw, "Seven", 1), eight = LfwPairs.ImagePath(run.Lfw, "Eight", 1);
+        CliRunner.Fail(["faces", "verify", run.Folder, seven, eight, "--cohort", run.Temp("no-such-cohort")], "--cohort", "no-such-cohort: no such folder");
+        var empty = run.Temp("empty-cohort");
+        Directory.CreateDirectory(empty);
+        File.WriteAllText(Path.Combine(empty, "readme.txt"), "no pictures here");
+        CliRunner.Fail(["faces", "pairs", run.Folder, run.Lfw, "--cohort", empty], "--cohort", "0 images");
+        var bad = run.Temp("bad-cohort");
+        Directory.CreateDirectory(bad);
+        File.Copy(seven, Path.Combine(bad, "a.png"));
+        File.WriteAllBytes(Path.Combine(bad, "b.png"), File.ReadAllBytes(seven)[..30]);
+        CliRunner.Fail(["faces", "verify", run.Folder, seven, eight, "--cohort", bad], "b.png");
+    }
+
+    [Fact]
+    public void Adaptation_clusters_the_held_out_classes_unlabelled_images_into_pseudo_identities_that_join_training()
+    {
+        var runs = run.Temp("adapted-runs");
+        var train = CliRunner.Succeed("train", "--task", "face-verification", "--data", "digits", "--epochs", "1", "--max-steps", "3", "--pairs", "200", "--threads", "2",
+            "--adapt-from", run.Folder, "--adapt-clusters", "4", "--adapt-keep", "0.5", "--output", runs);
+        var folder = CliRunner.RunFolderUnder(runs);
+        Assert.Matches(@"\+ [234] pseudo-identities clustered from 1197 unlabelled held-out images by .* \(silhouette [0-9.]+; the surest [0-9]+ trained on\)",
+            File.ReadAllText(Path.Combine(folder, "report.md")));
+        var shape = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "faces.json")))!;
+        Assert.InRange((int)shape["trained_classes"]!, 9, 11);
+        // The training-class cohort stays labelled training images only.
+        Assert.Equal([FaceVerificationEvaluation.CohortSize, 64], NpyReader.Read(Path.Combine(folder, "cohort.npy")).Shape.ToArray());
+        Assert.Contains("eer", CliRunner.Succeed("eval", folder).Output);
+        CliRunner.Fail(["train", "--task", "face-verification", "--data", "digits", "--held-out", "4", "--adapt-from", run.Folder, "--output", runs], "--adapt-from", "--held-out 4");
+        CliRunner.Fail(["train", "--task", "face-verification", "--data", "digits", "--adapt-from", run.Temp("nowhere"), "--output", runs], "--adapt-from", "no such run folder");
     }
 
     [Fact]

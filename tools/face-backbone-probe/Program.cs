@@ -67,6 +67,24 @@ switch (args[0])
         }
         break;
     }
+    case "dump":
+    {
+        // The run's embeddings of the validation images, the held-out test images and the training cohort, as .npy for a quick look elsewhere.
+        var p = Split(args[2]);
+        var model = LoadRun(args[1]);
+        var split = p.Data;
+        long[] testTargets = split.Test.Targets.ToArray<long>();
+        int[] testRows = [.. Enumerable.Range(0, testTargets.Length).Where(i => testTargets[i] >= p.Trained)];
+        void Write(string name, float[] values, int d) => NpyWriter.Write(name, Tensor.FromArray(values, values.Length / d, d));
+        int dim = model.Dimension;
+        Write("val.npy", FaceVerificationEvaluation.Embed(model, split.Train.Gather(p.ValRows).Inputs), dim);
+        Write("val_labels.npy", [.. p.ValLabels.Select(l => (float)l)], 1);
+        Write("test.npy", FaceVerificationEvaluation.Embed(model, split.Test.Gather(testRows).Inputs), dim);
+        Write("test_labels.npy", [.. testRows.Select(i => (float)(testTargets[i] - p.Trained))], 1);
+        Write("train.npy", FaceVerificationEvaluation.Embed(model, split.Train.Gather(p.TrainRows).Inputs), dim);
+        Write("train_labels.npy", [.. p.TrainLabels.Select(l => (float)l)], 1);
+        break;
+    }
     default:
         Console.Error.WriteLine("usage: frozen DATA SIZE VALUE [--head] | prelinear RUN DATA | fuse RUN DATA SIZE VALUE | names");
         return 2;

@@ -23,10 +23,11 @@ internal static class FacesCommand
         var first = new Argument<string>("first") { Description = "a picture (PNG, JPEG…)" };
         var second = new Argument<string>("second") { Description = "another picture" };
         var score = ScoreOption();
-        var command = new Command("verify", "Print the score of two pictures' embeddings (cosine or AS-norm) and whether they are the same identity at the run's threshold") { run, first, second, score };
+        var cohort = CohortOption();
+        var command = new Command("verify", "Print the score of two pictures' embeddings (cosine or AS-norm) and whether they are the same identity at the run's threshold") { run, first, second, score, cohort };
         command.SetAction(parse =>
         {
-            var verifier = LoadVerifier(parse, run, score, "faces verify");
+            var verifier = LoadVerifier(parse, run, score, cohort, "faces verify");
             foreach (var image in new[] { parse.GetValue(first)!, parse.GetValue(second)! })
                 if (!File.Exists(image)) throw new UserErrorException($"image '{image}' does not exist");
             var (similarity, same) = verifier.Verify(parse.GetValue(first)!, parse.GetValue(second)!);
@@ -42,10 +43,11 @@ internal static class FacesCommand
         var run = new Argument<string>("run") { Description = "a run folder written by loom train --task face-verification" };
         var folder = new Argument<string>("folder") { Description = "an LFW-format folder: one folder of Name_0001.jpg… per person, and pairs.txt" };
         var score = ScoreOption();
-        var command = new Command("pairs", "Score a run on an LFW-format folder's pairs.txt: equal error rate, TAR at FAR 1e-2, accuracy at the run's threshold") { run, folder, score };
+        var cohort = CohortOption();
+        var command = new Command("pairs", "Score a run on an LFW-format folder's pairs.txt: equal error rate, TAR at FAR 1e-2, accuracy at the run's threshold") { run, folder, score, cohort };
         command.SetAction(parse =>
         {
-            var verifier = LoadVerifier(parse, run, score, "faces pairs");
+            var verifier = LoadVerifier(parse, run, score, cohort, "faces pairs");
             var (pairs, eer, tar, accuracy) = verifier.Evaluate(parse.GetValue(folder)!);
             var w = console.Profile.Out.Writer;
             w.WriteLine("pairs,eer,tar_at_far_1e-2,accuracy,threshold");
@@ -58,11 +60,14 @@ internal static class FacesCommand
     private static Option<string?> ScoreOption() =>
         new("--score-norm") { Description = "pair score: cosine, or asnorm (normalised against the run's cohort of training images); default: the one the run was evaluated with" };
 
-    private static FaceVerifier LoadVerifier(ParseResult parse, Argument<string> run, Option<string?> score, string verb)
+    private static Option<string?> CohortOption() =>
+        new("--cohort") { Description = "a folder of unlabelled images of the population verified (never the pictures scored): AS-norm against them, at the K and threshold the run chose on its held-out classes' in-domain cohort" };
+
+    private static FaceVerifier LoadVerifier(ParseResult parse, Argument<string> run, Option<string?> score, Option<string?> cohort, string verb)
     {
         var choice = parse.GetValue(score);
         if (choice is not null && !VerificationDecision.Scores.Contains(choice)) throw new UserErrorException($"--score-norm must be cosine or asnorm, got '{choice}'");
-        return FaceVerifier.Load(new RunFolder(RunOptions.ExistingRun(parse.GetValue(run)!)), verb, choice);
+        return FaceVerifier.Load(new RunFolder(RunOptions.ExistingRun(parse.GetValue(run)!)), verb, choice, parse.GetValue(cohort));
     }
 
     // The search options detect and mine share.

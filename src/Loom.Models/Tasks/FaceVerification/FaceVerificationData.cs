@@ -16,6 +16,19 @@ public sealed class FaceVerificationData(TensorDataset train, TensorDataset test
     /// </summary>
     public TensorDataset? HeldOutValidation { get; init; }
 
+    /// <summary>
+    /// The other half of the held-out classes' spread training-split images, as images only (no label is kept): the
+    /// in-domain AS-norm cohort and the images `--adapt-from` clusters into pseudo-identities. Never in a test pair,
+    /// never in <see cref="HeldOutValidation"/>. Null when the source has none.
+    /// </summary>
+    public Tensor? UnlabelledHeldOut { get; init; }
+
+    /// <summary>
+    /// The images of labelled training identities the training-class AS-norm cohort is embedded from (no
+    /// pseudo-identity of `--adapt-from` among them); null: <see cref="Train"/>.
+    /// </summary>
+    public TensorDataset? LabelledTrain { get; init; }
+
     public FaceVerificationOptions Options { get; } = options;
 
     public const string ShapeFile = "faces.json";
@@ -67,6 +80,7 @@ public sealed class FaceVerificationData(TensorDataset train, TensorDataset test
         int[] input = split.Info.InputShape;
         var train = split.Train.Gather(trainRows);
         var trainedNames = names.Take(trained).ToList();
+        var (unlabelled, validation) = heldOutTrain.Count >= 4 ? SplitHeldOut(Renumbered(heldOutTrain, trained)) : (null, null);
         string extraText = "";
         if (options.ExtraData is { } extraName)
         {
@@ -77,14 +91,66 @@ public sealed class FaceVerificationData(TensorDataset train, TensorDataset test
             trainedNames.AddRange(extraNames);
             extraText = $" + {extraNames.Count} classes of {extraName} ({extra.Count} images)";
         }
+        var labelledTrain = train;
+        if (options.AdaptFrom is { } adaptFrom)
+        {
+            if (unlabelled is null) throw new ArgumentException($"--adapt-from: {split.Info.Name} has no training-split images of the held-out classes to cluster");
+            var (pseudo, count, silhouette) = AdaptationIdentities(adaptFrom, config, options, unlabelled, firstTarget: trainedNames.Count);
+            train = new TensorDataset(Tensor.Cat([train.Inputs, pseudo.Inputs]), Tensor.Cat([train.Targets.To(DType.Int64), pseudo.Targets]));
+            trainedNames.AddRange(Enumerable.Range(0, count).Select(c => $"pseudo:{c}"));
+            extraText += string.Create(CultureInfo.InvariantCulture,
+                $" + {count} pseudo-identities clustered from {unlabelled.Shape[0]} unlabelled held-out images by {adaptFrom} (silhouette {silhouette:F3}{(pseudo.Count < unlabelled.Shape[0] ? $"; the surest {pseudo.Count} trained on" : "")})");
+        }
         var shape = new FaceModelShape(input, trainedNames.Count, options.Embedding, config.Model ?? FaceVerificationTask.ModelName, options.EmbeddingNorm == "batch",
             options.Contrastive ? options.Projection : 0, MarginHead: options.Loss != "supcon");
         return new FaceVerificationData(train, Renumbered(test, trained), shape, names.Skip(trained).ToArray(), options,
             $"{split.Info.Name}: trained on {trained} classes ({string.Join(", ", names.Take(trained))}){extraText}, verified on {options.HeldOut} held out ({string.Join(", ", names.Skip(trained))})")
         {
             Augmentation = options.Augment is { Length: > 0 } augment ? ImageAugmentation.Create(augment, input[^2], input[^1], config.Seed) : null,
-            HeldOutValidation = heldOutTrain.Count >= 2 ? Renumbered(heldOutTrain, trained) : null,
+            HeldOutValidation = validation,
+            UnlabelledHeldOut = unlabelled,
+            LabelledTrain = labelledTrain,
         };
+    }
+
+    /// <summary>
+    /// The held-out classes' training-split images, spread evenly to at most
+    /// <see cref="FaceVerificationEvaluation.ValidationSize"/>, cut in two by alternate rows: the even rows as images
+    /// without labels (the in-domain cohort and the adaptation images) and the odd rows, labelled, whose pairs are
+    /// scored for every open-set choice. No image is in both, and neither holds a test image.
+    /// </summary>
+    public static (Tensor Unlabelled, TensorDataset Validation) SplitHeldOut(TensorDataset heldOut)
+    {
+        var spread = Spread(heldOut, FaceVerificationEvaluation.ValidationSize);
+        return (spread.Gather([.. Enumerable.Range(0, (spread.Count + 1) / 2).Select(k => 2 * k)]).Inputs,
+            spread.Gather([.. Enumerable.Range(0, spread.Count / 2).Select(k => 2 * k + 1)]));
+    }
+
+    /// <summary>At most <paramref name="count"/> rows spread evenly over the dataset's order, so every class keeps its share.</summary>
+    internal static TensorDataset Spread(TensorDataset data, int count) =>
+        data.Count <= count ? data : data.Gather([.. Enumerable.Range(0, count).Select(k => (int)((long)k * data.Count / count))]);
+
+    /// <summary>
+    /// `--adapt-from RUN`: the unlabelled held-out images embedded by an earlier run on the same data and held-out
+    /// classes, clustered (<see cref="PseudoIdentities"/>, k by silhouette up to `--adapt-clusters`), each cluster an
+    /// identity numbered from <paramref name="firstTarget"/>.
+    /// </summary>
+    private static (TensorDataset Data, int Clusters, double Silhouette) AdaptationIdentities(string run, TrainingConfig config, FaceVerificationOptions options, Tensor unlabelled, int firstTarget)
+    {
+        if (!Directory.Exists(run)) throw new ArgumentException($"--adapt-from {run}: no such run folder");
+        var folder = new RunFolder(run);
+        var earlier = TrainedWeights.ReadConfig(folder, FaceVerificationTask.TaskName, "train --adapt-from");
+        if (!string.Equals(earlier.Data, config.Data, StringComparison.OrdinalIgnoreCase) || earlier.GetTaskOptions<FaceVerificationOptions>().HeldOut != options.HeldOut)
+            throw new ArgumentException($"--adapt-from {run}: that run verified on other held-out classes (--data {earlier.Data}, --held-out {earlier.GetTaskOptions<FaceVerificationOptions>().HeldOut}); it must match --data {config.Data} --held-out {options.HeldOut}");
+        var shape = ReadShape(folder);
+        var model = FaceVerificationTask.CreateModel(shape);
+        TrainedWeights.Load(model, folder);
+        var embeddings = FaceVerificationEvaluation.Embed(model, unlabelled);
+        int n = unlabelled.Shape[0];
+        var (assignment, clusters, silhouettes) = PseudoIdentities.Cluster(embeddings, model.Dimension, Math.Min(options.AdaptClusters, n - 1), config.Seed, options.AdaptMinClusters);
+        var kept = PseudoIdentities.Confident(embeddings, model.Dimension, assignment, clusters, options.AdaptKeep);
+        var targets = Tensor.FromArray(kept.Select(i => (long)(assignment[i] + firstTarget)).ToArray(), kept.Length);
+        return (new TensorDataset(new TensorDataset(unlabelled, Tensor.FromArray(new long[n], n)).Gather(kept).Inputs, targets), clusters, silhouettes[clusters - options.AdaptMinClusters]);
     }
 
     /// <summary>

@@ -29,6 +29,9 @@ public sealed class FaceVerificationEvaluation : TaskEvaluation
     /// <summary>The AS-norm K values the validation table compares (K = the cohort's size is plain S-norm).</summary>
     public static IReadOnlyList<int> CohortTopGrid { get; } = [10, 50, 200, 1000, CohortSize];
 
+    /// <summary>The K values compared against the in-domain cohort, for AS-norm (and the whole cohort) and neighbour overlap.</summary>
+    public static IReadOnlyList<int> InDomainTopGrid { get; } = [10, 25, 50, 100, 200, 300, 400, 600, 1000];
+
     /// <summary>The sequence test pairs are drawn from; fixed, so every run is scored on the same pairs.</summary>
     public const ulong PairSeed = 0xFACE5;
 
@@ -92,8 +95,10 @@ public sealed class FaceVerificationEvaluation : TaskEvaluation
         var model = (FaceEmbedder)evaluator.Model;
         var options = data.Options;
         int d = model.Dimension;
-        var cohort = Embed(model, Spread(data.Train, CohortSize).Inputs);
+        var cohort = Embed(model, FaceVerificationData.Spread(data.LabelledTrain ?? data.Train, CohortSize).Inputs);
         CohortNormalization Norm(int top) => new(cohort, d, Math.Min(top, cohort.Length / d));
+        // The in-domain cohort: the held-out classes' unlabelled images (no test image, no validation image, no label).
+        var inDomain = data.UnlabelledHeldOut is { } unlabelled ? Embed(model, unlabelled) : null;
         var chosen = options.ScoreNorm == "asnorm" ? Norm(options.CohortTop) : null;
 
         var embeddings = Embed(model, data.Test.Inputs);
@@ -107,33 +112,77 @@ public sealed class FaceVerificationEvaluation : TaskEvaluation
             ["top1_identification"] = Verification.NearestNeighbourAccuracy(scores, labels),
         };
         var tables = new List<ResultTable>();
+        // Every pair score compared: its name, cohort, K and how it scores a set of embeddings.
+        var candidates = new List<Candidate> { new("cosine", "", null, e => new PairScores(e, d)) };
+        candidates.AddRange(CohortTopGrid.Where(k => k <= cohort.Length / d).Select(k => new Candidate("asnorm", "training", k, e => new PairScores(e, d, Norm(k)))));
+        if (inDomain is not null)
+        {
+            int size = inDomain.Length / d;
+            var grid = InDomainTopGrid.Select(k => Math.Min(k, size)).Append(size).Where(k => k >= 2).Distinct().ToList();
+            candidates.AddRange(grid.Select(k => new Candidate("asnorm", "in-domain", k, e => new PairScores(e, d, new CohortNormalization(inDomain, d, k)))));
+            candidates.AddRange(grid.Where(k => k < size).Select(k => new Candidate("overlap", "in-domain", k, e => new PairScores(e, d, new NeighbourOverlap(inDomain, d, k)))));
+        }
+        var validationEer = new Dictionary<Candidate, double>();
+        Candidate? inDomainChoice = null;
+        double inDomainThreshold = double.NaN;
         if (data.HeldOutValidation is { } validation)
         {
-            // The choice of score, on held-out classes' images no test pair uses.
-            var rows = Spread(validation, ValidationSize);
-            var ve = Embed(model, rows.Inputs);
-            var vl = Labels(rows.Targets);
-            var choices = new List<(string Score, int? Top, CohortNormalization? Norm)> { ("cosine", null, null) };
-            choices.AddRange(CohortTopGrid.Where(k => k <= cohort.Length / d).Select(k => ("asnorm", (int?)k, (CohortNormalization?)Norm(k))));
+            // The choice of score, on held-out classes' images no test pair uses and no cohort holds.
+            var ve = Embed(model, validation.Inputs);
+            var vl = Labels(validation.Targets);
             var cells = new List<IReadOnlyList<Cell>>();
-            foreach (var (score, top, norm) in choices)
+            foreach (var candidate in candidates)
             {
-                var (vroc, veer, _) = Score(new PairScores(ve, d, norm), vl, pairs);
-                cells.Add([score, top is int k ? (long)k : "", veer, Verification.TrueAcceptRateAt(vroc, 1e-2).Rate]);
+                var (vroc, veer, vthreshold) = Score(candidate.Scores(ve), vl, pairs);
+                validationEer[candidate] = veer;
+                cells.Add([candidate.Score, candidate.Cohort, candidate.Top is int k ? (long)k : "", veer, Verification.TrueAcceptRateAt(vroc, 1e-2).Rate]);
+                if (candidate.Cohort == "in-domain" && (inDomainChoice is null || veer < validationEer[inDomainChoice])) (inDomainChoice, inDomainThreshold) = (candidate, vthreshold);
             }
-            tables.Add(new ResultTable($"Pair score on held-out validation ({vl.Length} training-split images of the held-out classes; choose --score-norm and --cohort-top here)",
-                ["score", "cohort top K", "EER", "TAR at FAR 1e-2"], cells));
-            metrics["val_eer_cosine"] = Score(new PairScores(ve, d), vl, pairs).Eer;
+            tables.Add(new ResultTable($"Pair score on held-out validation ({vl.Length} training-split images of the held-out classes; the in-domain cohort is the other {(inDomain?.Length ?? 0) / d}, unlabelled; choose --score-norm, --cohort-top and the in-domain score here)",
+                ["score", "cohort", "top K", "EER", "TAR at FAR 1e-2"], cells));
+            metrics["val_eer_cosine"] = validationEer[candidates[0]];
             metrics["val_eer_asnorm"] = Score(new PairScores(ve, d, Norm(options.CohortTop)), vl, pairs).Eer;
+            if (inDomainChoice is not null)
+            {
+                metrics["val_eer_in_domain"] = validationEer[inDomainChoice];
+                metrics["cohort_top_in_domain"] = inDomainChoice.Top!.Value;
+            }
         }
-        // Both scores' test figures and thresholds, so `loom faces verify --score-norm` can decide by either.
-        var cosineTest = Score(new PairScores(embeddings, d), labels, pairs);
-        var asnormTest = Score(new PairScores(embeddings, d, Norm(options.CohortTop)), labels, pairs);
-        metrics["eer_cosine"] = cosineTest.Eer;
-        metrics["eer_asnorm"] = asnormTest.Eer;
-        var decision = new VerificationDecision(cosineTest.Threshold, asnormTest.Threshold, options.ScoreNorm, Math.Min(options.CohortTop, cohort.Length / d), cohort, d);
+        // The test figures side by side: cosine, training-cohort AS-norm at --cohort-top, and the in-domain score chosen
+        // on validation. The thresholds of the first two are the test ROC's, so `loom faces verify --score-norm` can
+        // decide by either; the in-domain one is validation's (with --cohort, the cohort is the user's).
+        var testRows = new List<Candidate>
+        {
+            candidates[0],
+            candidates.FirstOrDefault(c => c.Cohort == "training" && c.Top == options.CohortTop) ?? new("asnorm", "training", Math.Min(options.CohortTop, cohort.Length / d), e => new PairScores(e, d, Norm(options.CohortTop))),
+        };
+        // Both in-domain scores at their best K on validation, the chosen one last.
+        foreach (var kind in new[] { "asnorm", "overlap" }.OrderBy(k => k == inDomainChoice?.Score))
+            if (candidates.Where(c => c.Cohort == "in-domain" && c.Score == kind && validationEer.ContainsKey(c)).MinBy(c => validationEer[c]) is { } best)
+                testRows.Add(best);
+        var testCells = new List<IReadOnlyList<Cell>>();
+        var thresholds = new List<double>();
+        foreach (var candidate in testRows)
+        {
+            var pairScores = candidate.Scores(embeddings);
+            var (troc, teer, tthreshold) = Score(pairScores, labels, pairs);
+            double tar = Verification.TrueAcceptRateAt(troc, 1e-2).Rate, top1 = Verification.NearestNeighbourAccuracy(pairScores, labels);
+            testCells.Add([candidate.Score, candidate.Cohort, candidate.Top is int k ? (long)k : "", validationEer.GetValueOrDefault(candidate, double.NaN), teer, tar, top1]);
+            string suffix = candidate.Cohort switch { "" => "_cosine", "training" => "_asnorm", _ => candidate == inDomainChoice ? "_in_domain" : $"_{candidate.Score}_in_domain" };
+            metrics["eer" + suffix] = teer;
+            metrics["tar_at_far_1e-2" + suffix] = tar;
+            metrics["top1" + suffix] = top1;
+            thresholds.Add(tthreshold);
+        }
+        tables.Add(new ResultTable($"Test pairs by pair score (validation EER beside{(inDomainChoice is null ? "" : $"; in-domain: the unlabelled cohort, each score at its best K on validation, {inDomainChoice.Score} chosen")})",
+            ["score", "cohort", "top K", "validation EER", "test EER", "TAR at FAR 1e-2", "top-1"], testCells));
+        var decision = new VerificationDecision(thresholds[0], thresholds[1], options.ScoreNorm, Math.Min(options.CohortTop, cohort.Length / d), cohort, d,
+            inDomainChoice?.Top, inDomainChoice is null ? null : inDomainThreshold, inDomainChoice?.Score ?? "asnorm", inDomain is null ? null : inDomain.Length / d);
         return new FaceVerificationEvaluation(new EvaluationResult(double.NaN, metrics, labels.Length), roc, decision, tables);
     }
+
+    // A pair score the evaluation compares: "cosine", "asnorm" or "overlap", against no, the training or the in-domain cohort, at K.
+    private sealed record Candidate(string Score, string Cohort, int? Top, Func<float[], PairScores> Scores);
 
     private static (IReadOnlyList<RocPoint> Roc, double Eer, double Threshold) Score(PairScores scores, int[] labels, int pairs)
     {
@@ -144,10 +193,6 @@ public sealed class FaceVerificationEvaluation : TaskEvaluation
     }
 
     private static int[] Labels(Tensor targets) => [.. targets.ToArray<long>().Select(t => (int)t)];
-
-    // At most `count` rows spread evenly over the dataset's order, so every class keeps its share.
-    private static TensorDataset Spread(TensorDataset data, int count) =>
-        data.Count <= count ? data : data.Gather([.. Enumerable.Range(0, count).Select(k => (int)((long)k * data.Count / count))]);
 
     /// <summary>
     /// The index pairs of <paramref name="count"/> pairs of different images, half of one class and half of two, drawn

@@ -72,6 +72,22 @@ public sealed record FaceVerificationOptions
     /// <summary>AS-norm's K: the most similar cohort embeddings whose mean and spread normalise each side.</summary>
     public int CohortTop { get; init; } = 200;
 
+    /// <summary>
+    /// An earlier face-verification run (same data, same held-out classes) whose embedding clusters the held-out classes'
+    /// unlabelled images (<see cref="FaceVerificationData.UnlabelledHeldOut"/>) into pseudo-identities that join training
+    /// (unsupervised adaptation; no label of a held-out class is read); null (none) is left out of config.json.
+    /// </summary>
+    public string? AdaptFrom { get; init; }
+
+    /// <summary>With `--adapt-from`: the most clusters tried; k is chosen from 2 up to it by silhouette, without labels.</summary>
+    public int AdaptClusters { get; init; } = 10;
+
+    /// <summary>With `--adapt-from`: the fewest clusters tried (equal to <see cref="AdaptClusters"/>: k fixed).</summary>
+    public int AdaptMinClusters { get; init; } = 2;
+
+    /// <summary>With `--adapt-from`: the share of each cluster trained on, its rows surest of their cluster (<see cref="PseudoIdentities.Confident"/>).</summary>
+    public double AdaptKeep { get; init; } = 1;
+
     private static readonly FaceVerificationOptions Defaults = new();
 
     public static IReadOnlyList<TaskOption> Declared { get; } =
@@ -90,6 +106,10 @@ public sealed record FaceVerificationOptions
         TaskOption.Text("--extra-data", "extra_data", "another built-in image dataset, or glyphs (characters rendered from the installed fonts), whose classes all join training as further identities (face verification)"),
         TaskOption.Integer("--glyphs", "glyphs", "with --extra-data glyphs: characters that join training as identities (face verification)", Defaults.Glyphs),
         TaskOption.Integer("--glyph-samples", "glyph_samples", "with --extra-data glyphs: renders of each character (face verification)", Defaults.GlyphSamples),
+        TaskOption.Text("--adapt-from", "adapt_from", "an earlier face-verification run whose embedding clusters the held-out classes' unlabelled training-split images into pseudo-identities that join training (face verification)"),
+        TaskOption.Integer("--adapt-clusters", "adapt_clusters", "with --adapt-from: most clusters tried, k chosen by silhouette (face verification)", Defaults.AdaptClusters),
+        TaskOption.Integer("--adapt-min-clusters", "adapt_min_clusters", "with --adapt-from: fewest clusters tried (equal to --adapt-clusters: k fixed) (face verification)", Defaults.AdaptMinClusters),
+        TaskOption.Number("--adapt-keep", "adapt_keep", "with --adapt-from: share of each cluster trained on, the rows surest of their cluster, in (0, 1] (face verification)", Defaults.AdaptKeep),
         TaskOption.Text("--score-norm", "score_norm", "pair score, cosine or asnorm (cosine normalised against a cohort of training images; face verification)", Defaults.ScoreNorm),
         TaskOption.Integer("--cohort-top", "cohort_top", $"AS-norm's K: nearest cohort embeddings per side, 2 to {FaceVerificationEvaluation.CohortSize} (face verification)", Defaults.CohortTop),
         TaskOption.Integer("--pairs", "pairs", "held-out test pairs scored for the ROC (face verification)", Defaults.Pairs),
@@ -114,6 +134,9 @@ public sealed record FaceVerificationOptions
         if (CohortTop < 2 || CohortTop > FaceVerificationEvaluation.CohortSize) throw new ArgumentException($"--cohort-top must be between 2 and {FaceVerificationEvaluation.CohortSize}, got {CohortTop}");
         if (Glyphs is < 1 or > 100_000) throw new ArgumentException($"--glyphs must be between 1 and 100000, got {Glyphs}");
         if (GlyphSamples is < 1 or > 100_000) throw new ArgumentException($"--glyph-samples must be between 1 and 100000, got {GlyphSamples}");
+        if (AdaptClusters is < 2 or > 1000) throw new ArgumentException($"--adapt-clusters must be between 2 and 1000, got {AdaptClusters}");
+        if (AdaptMinClusters < 2 || AdaptMinClusters > AdaptClusters) throw new ArgumentException($"--adapt-min-clusters must be between 2 and --adapt-clusters {AdaptClusters}, got {AdaptMinClusters}");
+        if (!(AdaptKeep > 0 && AdaptKeep <= 1)) throw new ArgumentException($"--adapt-keep must be in (0, 1], got {AdaptKeep}");
         if (Pairs is < 2 or > 10_000_000) throw new ArgumentException($"--pairs must be between 2 and 10000000, got {Pairs}");
     }
 }

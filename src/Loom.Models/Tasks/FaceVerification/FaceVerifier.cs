@@ -11,8 +11,8 @@ public sealed class FaceVerifier
 
     public FaceVerifier(FaceEmbedder model, FaceModelShape shape, VerificationDecision decision)
     {
-        if (decision.Normalization is { } norm && norm.Dimension != shape.Embedding)
-            throw new InvalidDataException($"the run's cohort has embeddings of {norm.Dimension}, its network gives {shape.Embedding}");
+        if (decision.ScoreNorm != "cosine" && decision.Dimension != shape.Embedding)
+            throw new InvalidDataException($"the run's cohort has embeddings of {decision.Dimension}, its network gives {shape.Embedding}");
         (_model, Shape, Decision) = (model, shape, decision);
         _model.Eval();
     }
@@ -24,15 +24,34 @@ public sealed class FaceVerifier
     /// <summary>Score (cosine, or AS-norm) at or above which two pictures are judged the same identity.</summary>
     public double Threshold => Decision.Threshold;
 
-    /// <summary>The run in <paramref name="folder"/>, deciding by <paramref name="score"/> ("cosine" or "asnorm") or, when null, by the score it was evaluated with.</summary>
-    public static FaceVerifier Load(RunFolder folder, string verb, string? score = null)
+    /// <summary>
+    /// The run in <paramref name="folder"/>, deciding by <paramref name="score"/> ("cosine" or "asnorm") or, when null, by
+    /// the score it was evaluated with; with <paramref name="cohortFolder"/>, by the run's in-domain score (AS-norm or
+    /// neighbour overlap) against the images in that folder (<see cref="CohortImages"/>) at the run's in-domain K and threshold.
+    /// </summary>
+    public static FaceVerifier Load(RunFolder folder, string verb, string? score = null, string? cohortFolder = null)
     {
         TrainedWeights.ReadConfig(folder, FaceVerificationTask.TaskName, verb);
+        if (cohortFolder is not null && score is not null)
+            throw new ArgumentException($"--cohort scores by the in-domain score the run chose on held-out validation; it does not go with --score-norm {score}");
         var shape = FaceVerificationData.ReadShape(folder);
         var model = FaceVerificationTask.CreateModel(shape);
         TrainedWeights.Load(model, folder);
         var decision = FaceVerificationEvaluation.ReadDecision(folder);
-        return new FaceVerifier(model, shape, score is null ? decision : decision.Using(score, folder.Path));
+        var verifier = new FaceVerifier(model, shape, score is null ? decision : decision.Using(score, folder.Path));
+        return cohortFolder is null ? verifier : new FaceVerifier(model, shape, decision.WithCohort(verifier.Embed(CohortImages(cohortFolder)), folder.Path));
+    }
+
+    /// <summary>
+    /// The image files (by extension, <see cref="ImageFolder.Extensions"/>) anywhere under <paramref name="folder"/>, in
+    /// ordinal order: an unlabelled cohort, so sub-folders are read but mean nothing.
+    /// </summary>
+    public static IReadOnlyList<string> CohortImages(string folder)
+    {
+        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"--cohort {folder}: no such folder");
+        var files = Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
+            .Where(f => ImageFolder.Extensions.Contains(Path.GetExtension(f))).Order(StringComparer.Ordinal).ToList();
+        return files.Count >= 2 ? files : throw new InvalidDataException($"--cohort {folder}: {files.Count} images ({string.Join(", ", ImageFolder.Extensions)}); AS-norm needs at least 2");
     }
 
     /// <summary>Embeddings [N, D] of image files, each read as the run's images were (channels and size).</summary>
@@ -48,7 +67,7 @@ public sealed class FaceVerifier
     /// <summary>The score of two pictures' embeddings (their cosine, or its AS-norm) and whether it reaches <see cref="Threshold"/>.</summary>
     public (double Similarity, bool Same) Verify(string first, string second)
     {
-        double s = new PairScores(Embed([first, second]), Shape.Embedding, Decision.Normalization)[0, 1];
+        double s = Decision.ScoresOf(Embed([first, second]), Shape.Embedding)[0, 1];
         return (s, s >= Threshold);
     }
 
@@ -58,7 +77,7 @@ public sealed class FaceVerifier
         var pairs = LfwPairs.Read(lfwFolder);
         var files = pairs.SelectMany(p => new[] { p.First, p.Second }).Distinct().ToList();
         var index = files.Select((f, i) => (f, i)).ToDictionary(p => p.f, p => p.i);
-        var pairScores = new PairScores(Embed(files), Shape.Embedding, Decision.Normalization);
+        var pairScores = Decision.ScoresOf(Embed(files), Shape.Embedding);
         var scores = pairs.Select(p => pairScores[index[p.First], index[p.Second]]).ToArray();
         var same = pairs.Select(p => p.Same).ToArray();
         var roc = Verification.Roc(scores, same);

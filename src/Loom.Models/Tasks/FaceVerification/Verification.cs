@@ -99,12 +99,20 @@ public static class Verification
 
 /// <summary>
 /// The score of a pair of rows of one set of L2-normalised embeddings [N, D]: their cosine, or with a cohort
-/// (<see cref="CohortNormalization"/>) the cosine normalised by both sides' cohort statistics.
+/// (<see cref="CohortNormalization"/>) the cosine normalised by both sides' cohort statistics, or the overlap of their
+/// cohort neighbours (<see cref="NeighbourOverlap"/>).
 /// </summary>
 public sealed class PairScores
 {
     private readonly float[] _embeddings;
     private readonly (double Mean, double Std)[]? _statistics;
+    private readonly int[][]? _neighbours;
+
+    public PairScores(float[] embeddings, int dimension, NeighbourOverlap overlap) : this(embeddings, dimension)
+    {
+        if (overlap.Dimension != dimension) throw new ArgumentException($"Verification: embeddings of {dimension} against a cohort of {overlap.Dimension}");
+        _neighbours = overlap.Neighbours(embeddings);
+    }
 
     public PairScores(float[] embeddings, int dimension, CohortNormalization? normalization = null)
     {
@@ -122,5 +130,7 @@ public sealed class PairScores
 
     public double Cosine(int i, int j) => System.Numerics.Tensors.TensorPrimitives.Dot(_embeddings.AsSpan(i * Dimension, Dimension), _embeddings.AsSpan(j * Dimension, Dimension));
 
-    public double this[int i, int j] => _statistics is null ? Cosine(i, j) : CohortNormalization.Score(Cosine(i, j), _statistics[i], _statistics[j]);
+    public double this[int i, int j] =>
+        _neighbours is not null ? NeighbourOverlap.Score(_neighbours[i], _neighbours[j], Cosine(i, j))
+        : _statistics is null ? Cosine(i, j) : CohortNormalization.Score(Cosine(i, j), _statistics[i], _statistics[j]);
 }
