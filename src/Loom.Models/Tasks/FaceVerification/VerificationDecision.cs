@@ -8,9 +8,11 @@ namespace Loom.Models;
 /// training-image embeddings saved with the run) and, per score, the threshold its test evaluation found (the
 /// equal-error-rate one). For AS-norm against a cohort the user brings (<see cref="WithCohort"/>: unlabelled images of
 /// the population being verified), the K and threshold chosen on held-out validation against the run's in-domain
-/// cohort. Runs written before the score could be chosen read as cosine without a cohort.
+/// cohort. Runs written before the score could be chosen read as cosine without a cohort. <see cref="CohortThreshold"/>
+/// is the threshold of whichever cohort score is in use: AS-norm against the training cohort as evaluated, or the
+/// in-domain score once <see cref="WithCohort"/> has taken the user's cohort.
 /// </summary>
-public sealed record VerificationDecision(double CosineThreshold, double? AsNormThreshold, string ScoreNorm, int CohortTop, float[]? Cohort, int Dimension,
+public sealed record VerificationDecision(double CosineThreshold, double? CohortThreshold, string ScoreNorm, int CohortTop, float[]? Cohort, int Dimension,
     int? InDomainTop = null, double? InDomainThreshold = null, string InDomainScore = "asnorm", int? InDomainCohortSize = null)
 {
     /// <summary>The scores against an in-domain cohort: AS-norm, or the overlap of cohort neighbours (<see cref="NeighbourOverlap"/>).</summary>
@@ -19,13 +21,13 @@ public sealed record VerificationDecision(double CosineThreshold, double? AsNorm
     public static IReadOnlyList<string> Scores { get; } = ["cosine", "asnorm"];
 
     /// <summary>The threshold of the score in use (for a cohort score, the one the cohort was chosen with).</summary>
-    public double Threshold => ScoreNorm == "cosine" ? CosineThreshold : AsNormThreshold!.Value;
+    public double Threshold => ScoreNorm == "cosine" ? CosineThreshold : CohortThreshold!.Value;
 
     /// <summary>The same run deciding by another score (`loom faces verify --score-norm`).</summary>
     public VerificationDecision Using(string score, string run) => score switch
     {
         "cosine" => this with { ScoreNorm = score },
-        "asnorm" when Cohort is not null && AsNormThreshold is not null => this with { ScoreNorm = score },
+        "asnorm" when Cohort is not null && CohortThreshold is not null => this with { ScoreNorm = score },
         "asnorm" => throw new InvalidDataException($"{run} has no AS-norm cohort and threshold (written before --score-norm existed); evaluate it again with loom eval"),
         _ => throw new ArgumentException($"--score-norm must be cosine or asnorm, got '{score}'"),
     };
@@ -45,7 +47,7 @@ public sealed record VerificationDecision(double CosineThreshold, double? AsNorm
         if (size < 2) throw new InvalidDataException($"--cohort needs at least 2 images, got {size}");
         int scaled = InDomainCohortSize is int chosenWith && chosenWith > 0 ? (int)Math.Round((double)top * size / chosenWith) : top;
         int k = InDomainScore == "overlap" ? Math.Clamp(scaled, 1, size - 1) : Math.Clamp(scaled, 2, size);
-        return this with { ScoreNorm = InDomainScore, Cohort = cohort, CohortTop = k, AsNormThreshold = threshold };
+        return this with { ScoreNorm = InDomainScore, Cohort = cohort, CohortTop = k, CohortThreshold = threshold };
     }
 
     /// <summary>The pair scores of <paramref name="embeddings"/> [N, <paramref name="dimension"/>] under the score in use.</summary>
@@ -71,7 +73,7 @@ public sealed record VerificationDecision(double CosineThreshold, double? AsNorm
     public void Write(RunFolder folder, double eer)
     {
         File.WriteAllText(folder.File(FaceVerificationEvaluation.ThresholdFile),
-            new JsonObject { ["threshold"] = Threshold, ["eer"] = eer, ["score_norm"] = ScoreNorm, ["cohort_top"] = CohortTop, ["threshold_cosine"] = CosineThreshold, ["threshold_asnorm"] = AsNormThreshold,
+            new JsonObject { ["threshold"] = Threshold, ["eer"] = eer, ["score_norm"] = ScoreNorm, ["cohort_top"] = CohortTop, ["threshold_cosine"] = CosineThreshold, ["threshold_asnorm"] = CohortThreshold,
                 ["cohort_top_in_domain"] = InDomainTop, ["threshold_in_domain"] = InDomainThreshold, ["score_in_domain"] = InDomainScore,
                 ["cohort_size_in_domain"] = InDomainCohortSize }.ToJsonString());
         if (Cohort is not null) NpyWriter.Write(folder.File(FaceVerificationEvaluation.CohortFile), Tensor.FromArray(Cohort, Cohort.Length / Dimension, Dimension));
