@@ -51,7 +51,8 @@ public static class PseudoIdentities
     public static int[] Confident(float[] embeddings, int dimension, int[] assignment, int clusters, double fraction)
     {
         if (!(fraction > 0 && fraction <= 1)) throw new ArgumentException($"PseudoIdentities: the fraction kept must be in (0, 1], got {fraction}");
-        var centres = Centres(embeddings, dimension, assignment, clusters);
+        var centres = new float[clusters * dimension];
+        Centres(embeddings, dimension, assignment, centres);
         int n = assignment.Length;
         var margin = new double[n];
         for (int i = 0; i < n; i++)
@@ -67,19 +68,18 @@ public static class PseudoIdentities
             .Order()];
     }
 
-    // The unit mean of each cluster's rows.
-    private static float[] Centres(float[] embeddings, int dimension, int[] assignment, int clusters)
+    // The unit mean of each cluster's rows, written over `centres` [k, D]; a cluster whose rows sum to zero (none) stays zero.
+    private static void Centres(float[] embeddings, int dimension, int[] assignment, float[] centres)
     {
-        var centres = new float[clusters * dimension];
+        Array.Clear(centres);
         for (int i = 0; i < assignment.Length; i++)
             TensorPrimitives.Add(centres.AsSpan(assignment[i] * dimension, dimension), embeddings.AsSpan(i * dimension, dimension), centres.AsSpan(assignment[i] * dimension, dimension));
-        for (int c = 0; c < clusters; c++)
+        for (int c = 0; c < centres.Length / dimension; c++)
         {
             var centre = centres.AsSpan(c * dimension, dimension);
             float norm = TensorPrimitives.Norm(centre);
             if (norm > 0) TensorPrimitives.Divide(centre, norm, centre);
         }
-        return centres;
     }
 
     /// <summary>Spherical k-means (centres renormalised, assignment by highest cosine), best of <see cref="Restarts"/> seeded starts.</summary>
@@ -121,17 +121,11 @@ public static class PseudoIdentities
                     fit += similarity;
                 }
                 if (!changed) break;
-                Array.Clear(centres);
-                for (int i = 0; i < n; i++)
-                    TensorPrimitives.Add(centres.AsSpan(assignment[i] * dimension, dimension), embeddings.AsSpan(i * dimension, dimension), centres.AsSpan(assignment[i] * dimension, dimension));
+                Centres(embeddings, dimension, assignment, centres);
+                // An emptied cluster restarts at a random row rather than vanishing: k stays k.
                 for (int c = 0; c < k; c++)
-                {
-                    var centre = centres.AsSpan(c * dimension, dimension);
-                    float norm = TensorPrimitives.Norm(centre);
-                    // An emptied cluster restarts at a random row rather than vanishing: k stays k.
-                    if (norm == 0) embeddings.AsSpan(generator.NextInt(0, n) * dimension, dimension).CopyTo(centre);
-                    else TensorPrimitives.Divide(centre, norm, centre);
-                }
+                    if (TensorPrimitives.Norm(centres.AsSpan(c * dimension, dimension)) == 0)
+                        embeddings.AsSpan(generator.NextInt(0, n) * dimension, dimension).CopyTo(centres.AsSpan(c * dimension, dimension));
             }
             if (fit > bestFit) (best, bestFit) = ((int[])assignment.Clone(), fit);
         }
