@@ -117,6 +117,8 @@ public sealed record VerificationDecision(double CosineThreshold, double? Cohort
             throw new InvalidDataException($"{path}: expected a number threshold, a score_norm string and a cohort_top integer, as loom train writes them");
         }
         if (score is not ("cosine" or "asnorm")) throw new InvalidDataException($"{path}: score_norm must be cosine or asnorm, got '{score}'");
+        if (inDomainTop is < 2) throw new InvalidDataException($"{path}: cohort_top_in_domain {inDomainTop} is below 2");
+        if (!InDomainScores.Contains(inDomainScore)) throw new InvalidDataException($"{path}: score_in_domain must be {string.Join(" or ", InDomainScores)}, got '{inDomainScore}'");
         var cohortPath = folder.File(FaceVerificationEvaluation.CohortFile);
         if (!File.Exists(cohortPath))
             return score == "asnorm"
@@ -125,8 +127,6 @@ public sealed record VerificationDecision(double CosineThreshold, double? Cohort
         var cohort = NpyReader.Read(cohortPath);
         if (cohort.Rank != 2 || cohort.Shape[0] < 2 || cohort.DType != DType.Float32)
             throw new InvalidDataException($"{cohortPath}: expected a float32 [cohort, embedding] array, as loom train writes it");
-        if (inDomainTop is < 2) throw new InvalidDataException($"{path}: cohort_top_in_domain {inDomainTop} is below 2");
-        if (!InDomainScores.Contains(inDomainScore)) throw new InvalidDataException($"{path}: score_in_domain must be {string.Join(" or ", InDomainScores)}, got '{inDomainScore}'");
         if (top < 2 || top > cohort.Shape[0]) throw new InvalidDataException($"{path}: cohort_top {top} is not between 2 and the cohort's {cohort.Shape[0]} embeddings");
         if (score == "asnorm") asnorm ??= threshold;
         return new VerificationDecision(cosine ?? threshold, asnorm, score, top, cohort.ToArray<float>(), cohort.Shape[1], inDomainTop, inDomainThreshold, inDomainScore, inDomainSize);
