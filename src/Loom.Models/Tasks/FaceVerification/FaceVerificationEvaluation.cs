@@ -122,6 +122,8 @@ public sealed class FaceVerificationEvaluation : TaskEvaluation
             candidates.AddRange(grid.Select(k => new Candidate("asnorm", "in-domain", k, e => new PairScores(e, d, new CohortNormalization(inDomain, d, k)))));
             candidates.AddRange(grid.Where(k => k < size).Select(k => new Candidate("overlap", "in-domain", k, e => new PairScores(e, d, new NeighbourOverlap(inDomain, d, k)))));
         }
+        // Training-cohort AS-norm at --cohort-top: the grid's entry when the grid has that K.
+        var trainingAsNorm = candidates.FirstOrDefault(c => c.Cohort == "training" && c.Top == options.CohortTop) ?? new("asnorm", "training", Math.Min(options.CohortTop, cohort.Length / d), e => new PairScores(e, d, Norm(options.CohortTop)));
         var validationEer = new Dictionary<Candidate, double>();
         Candidate? inDomainChoice = null;
         double inDomainThreshold = double.NaN;
@@ -141,7 +143,7 @@ public sealed class FaceVerificationEvaluation : TaskEvaluation
             tables.Add(new ResultTable($"Pair score on held-out validation ({vl.Length} training-split images of the held-out classes; the in-domain cohort is the other {(inDomain?.Length ?? 0) / d}, unlabelled; choose --score-norm, --cohort-top and the in-domain score here)",
                 ["score", "cohort", "top K", "EER", "TAR at FAR 1e-2"], cells));
             metrics["val_eer_cosine"] = validationEer[candidates[0]];
-            metrics["val_eer_asnorm"] = Score(new PairScores(ve, d, Norm(options.CohortTop)), vl, pairs).Eer;
+            metrics["val_eer_asnorm"] = validationEer.TryGetValue(trainingAsNorm, out double asnormEer) ? asnormEer : Score(trainingAsNorm.Scores(ve), vl, pairs).Eer;
             if (inDomainChoice is not null)
             {
                 metrics["val_eer_in_domain"] = validationEer[inDomainChoice];
@@ -154,7 +156,7 @@ public sealed class FaceVerificationEvaluation : TaskEvaluation
         var testRows = new List<Candidate>
         {
             candidates[0],
-            candidates.FirstOrDefault(c => c.Cohort == "training" && c.Top == options.CohortTop) ?? new("asnorm", "training", Math.Min(options.CohortTop, cohort.Length / d), e => new PairScores(e, d, Norm(options.CohortTop))),
+            trainingAsNorm,
         };
         // Both in-domain scores at their best K on validation, the chosen one last.
         foreach (var kind in new[] { "asnorm", "overlap" }.OrderBy(k => k == inDomainChoice?.Score))
