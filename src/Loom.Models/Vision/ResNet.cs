@@ -15,6 +15,16 @@ public sealed record ResNetConfig(int[] Widths, int[] Blocks, bool ImageNetStem)
 
     /// <summary>ResNet-18 as in He et al. 2016 and torchvision: 7×7 stem and max pooling, four stages of 64–512 channels, two blocks each.</summary>
     public static ResNetConfig ResNet18 { get; } = new([64, 128, 256, 512], [2, 2, 2, 2], ImageNetStem: true);
+
+    /// <summary>
+    /// The same layout with every stage's channels times <paramref name="factor"/> (rounded half away from zero, at least
+    /// 1): a narrower copy of the network, whose parameters scale about as the factor squared (a distillation student).
+    /// </summary>
+    public ResNetConfig Scaled(double factor)
+    {
+        if (!(factor > 0) || !double.IsFinite(factor)) throw new ArgumentOutOfRangeException(nameof(factor), factor, "ResNet: the width factor must be positive");
+        return this with { Widths = [.. Widths.Select(w => Math.Max(1, (int)Math.Round(w * factor, MidpointRounding.AwayFromZero)))] };
+    }
 }
 
 /// <summary>

@@ -12,7 +12,7 @@ public static class ModelZoo
         ["mlp"] = "multilayer perceptron: flatten → Linear(·, hidden) → ReLU → Dropout → Linear(hidden, hidden) → ReLU → Linear(hidden, classes)",
         ["cnn"] = "small CNN for images: two Conv(3×3)–BatchNorm–ReLU–MaxPool blocks, then Linear layers",
         ["lenet5"] = "LeNet-5: Conv(5×5, 6) → pool → Conv(5×5, 16) → pool → 120 → 84 → classes",
-        ["resnet-mini"] = "ResNet for 28×28–32×32 images: 3×3 stem, three stages of two basic blocks (16, 32, 64 channels), global average pooling",
+        ["resnet-mini"] = "ResNet for 28×28–32×32 images: 3×3 stem, three stages of two basic blocks (16, 32, 64 channels; --width scales them), global average pooling",
         [FaceWindowNet] = "fully convolutional window classifier (a face detector's): two Conv(3×3)–BatchNorm–ReLU–MaxPool blocks, a convolution over the rest of the window, 1×1 to the classes; slides over a picture as one convolution",
         ["resnet18"] = "ResNet-18 (ImageNet layout): 7×7 stride-2 stem, max pooling, four stages of two basic blocks (64–512 channels), global average pooling",
         // An imported network takes its ONNX file: ClassificationTask builds it for runs that loom import --out writes.
@@ -45,18 +45,19 @@ public static class ModelZoo
     };
 
     /// <summary>Builds model <paramref name="name"/> for samples of <paramref name="inputShape"/> (without the batch dimension).</summary>
-    /// <param name="width">Factor on the cnn's channels and hidden units (<see cref="SmallCnn"/>); other models refuse anything but 1.</param>
+    /// <param name="width">Factor on the channels (and the cnn's hidden units) of the cnn (<see cref="SmallCnn"/>) and
+    /// resnet-mini (<see cref="ResNetConfig.Scaled"/>); other models refuse anything but 1.</param>
     public static Module<Tensor, Tensor> Create(string name, int[] inputShape, int outputs, int hidden = 256, double dropout = 0.1, double width = 1)
     {
         if (outputs <= 0) throw new ArgumentException($"the model needs at least one output, got {outputs}");
-        if (width != 1 && name != "cnn") throw new ArgumentException($"--width scales the cnn only; model '{name}' has its own sizes");
+        if (width != 1 && name is not ("cnn" or "resnet-mini")) throw new ArgumentException($"--width scales the cnn and resnet-mini only; model '{name}' has its own sizes");
         return name switch
         {
             "mlp" => Mlp(inputShape.Aggregate(1, (a, b) => a * b), hidden, outputs, dropout),
             "cnn" => SmallCnn(ImageShape(inputShape, name), outputs, dropout, width),
             "lenet5" => LeNet5(ImageShape(inputShape, name), outputs),
             FaceWindowNet => WindowClassifier(ImageShape(inputShape, name), outputs),
-            "resnet-mini" => new ResNet(ResNetConfig.Mini, ImageShape(inputShape, name).C, outputs),
+            "resnet-mini" => new ResNet(width == 1 ? ResNetConfig.Mini : ResNetConfig.Mini.Scaled(width), ImageShape(inputShape, name).C, outputs),
             "resnet18" => new ResNet(ResNetConfig.ResNet18, ImageShape(inputShape, name).C, outputs),
             _ => throw new ArgumentException($"unknown model '{name}'; choose one of: {string.Join(", ", Models.Keys)}"),
         };

@@ -16,8 +16,9 @@ public sealed record ClassificationOptions
     public int Hidden { get; init; } = 256;
 
     /// <summary>
-    /// Factor on the channel and hidden widths of the CNN (0.5: half the channels in every layer, about a quarter of the
-    /// parameters): a narrower copy of the same architecture, the natural student for distilling a trained CNN; null (1) is left out of config.json.
+    /// Factor on the channel (and hidden) widths of the CNN or resnet-mini (0.5: half the channels in every layer, about a
+    /// quarter of the parameters): a narrower copy of the same architecture, the natural student for distilling a trained
+    /// one; null (1) is left out of config.json.
     /// </summary>
     public double? Width { get; init; }
 
@@ -66,7 +67,7 @@ public sealed record ClassificationOptions
         TaskOption.List("--categorical", "categorical", "CSV columns to read as categories, comma-separated (codes written as numbers, or a mostly numeric column with text in it)"),
         TaskOption.List("--ignore", "ignore", "CSV columns to leave out of the features, comma-separated (identifiers, free text)"),
         TaskOption.Integer("--hidden", "hidden", "hidden width of the MLP", Defaults.Hidden),
-        TaskOption.Number("--width", "width", "cnn only: factor on every layer's channels and hidden units (0.5 ≈ a quarter of the parameters)", 1),
+        TaskOption.Number("--width", "width", "cnn and resnet-mini only: factor on every layer's channels (and the cnn's hidden units; 0.5 ≈ a quarter of the parameters)", 1),
         TaskOption.Size("--image-size", "image_size", "HEIGHTxWIDTH images of an image folder are resized to", Defaults.ImageSize),
         TaskOption.Integer("--channels", "image_channels", "1 (grayscale) or 3 (RGB) for image folders", Defaults.ImageChannels),
         SharedTaskOptions.Augment(),
