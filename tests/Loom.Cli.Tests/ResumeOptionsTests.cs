@@ -41,9 +41,20 @@ public sealed class ResumeOptionsTests : IDisposable
 
         Assert.Equal(["epoch", "epoch", "epoch", "test"], TestData.Metrics(folder).Select(l => (string?)l["kind"]));
         Assert.Contains(result.Lines, l => l.Contains("resumed at epoch 2 batch 0", StringComparison.Ordinal));
-        Assert.Contains(result.Lines, l => l.StartsWith("note: the cosine schedule now spans 3 epochs instead of 1", StringComparison.Ordinal));
+        Assert.Contains("note: the cosine schedule now spans 3 epochs instead of 1; the learning rate continues on the longer curve", result.Lines);
         var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!;
         Assert.Equal(3, (int)config["epochs"]!);
+    }
+
+    [Fact]
+    public void The_schedule_note_says_which_way_the_curve_moved_and_is_absent_when_nothing_moves()
+    {
+        var saved = new TrainingConfig { Epochs = 15, Schedule = "onecycle" };
+        Assert.Equal("note: the onecycle schedule now spans 12 epochs instead of 15; the learning rate continues on the shorter curve",
+            Commands.TrainingOptions.ScheduleChangeNote(saved, saved with { Epochs = 12 }));
+        Assert.EndsWith("the longer curve", Commands.TrainingOptions.ScheduleChangeNote(saved, saved with { Epochs = 20 }));
+        Assert.Null(Commands.TrainingOptions.ScheduleChangeNote(saved, saved));
+        Assert.Null(Commands.TrainingOptions.ScheduleChangeNote(saved with { Schedule = "plateau" }, saved with { Schedule = "plateau", Epochs = 20 }));
     }
 
     [Fact]

@@ -48,8 +48,7 @@ internal static class DistillCommand
                     throw new UserErrorException($"{folder.ConfigPath}: \"distillation\" lacks \"teacher\" or \"teacher_sha256\"; without them the run cannot resume");
                 var config = options.ForResume(parse, saved);
                 var trained = LoadTeacher(settings.Teacher, config.Threads, settings.TeacherSha256).Run;
-                if (config.Epochs != saved.Epochs && config.Schedule is not ("none" or "plateau"))
-                    console.WriteOneLine($"note: the {config.Schedule} schedule now spans {config.Epochs} epochs instead of {saved.Epochs}; the learning rate continues on the longer curve");
+                if (TrainingOptions.ScheduleChangeNote(saved, config) is { } note) console.WriteOneLine(note);
                 return Run(console, config, folder, trained, resume: true);
             }
             var teacherPath = parse.GetValue(teacher)

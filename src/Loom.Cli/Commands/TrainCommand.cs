@@ -47,9 +47,7 @@ internal static class TrainCommand
                 // Synchronised and per-rank statistics leave the same state dict, so a resume may turn it on; a run
                 // started with it keeps it (a resume on one plain process has nothing to synchronise).
                 var config = options.ForResume(parse, saved) with { SyncBatchNorm = saved.SyncBatchNorm || parse.GetValue(syncBatchNorm) };
-                // Schedules laid out over the epochs stretch to the new count from where the run stopped, as PyTorch's would.
-                if (config.Epochs != saved.Epochs && config.Schedule is not ("none" or "plateau"))
-                    console.WriteOneLine($"note: the {config.Schedule} schedule now spans {config.Epochs} epochs instead of {saved.Epochs}; the learning rate continues on the longer curve");
+                if (TrainingOptions.ScheduleChangeNote(saved, config) is { } note) console.WriteOneLine(note);
                 return Run(console, config, folder, resume: true, world);
             }
             // Resolved here, so the run folder is named after the model the data chose.

@@ -154,6 +154,14 @@ internal sealed class TrainingOptions
     }
 
     /// <summary>
+    /// The line a resume prints when --epochs changes a run whose schedule is laid out over its epochs (it stretches or
+    /// shrinks to the new count from where the run stopped, as PyTorch's would); null when nothing moves.
+    /// </summary>
+    public static string? ScheduleChangeNote(TrainingConfig saved, TrainingConfig resumed) =>
+        resumed.Epochs == saved.Epochs || resumed.Schedule is "none" or "plateau" ? null
+            : $"note: the {resumed.Schedule} schedule now spans {resumed.Epochs} epochs instead of {saved.Epochs}; the learning rate continues on the {(resumed.Epochs > saved.Epochs ? "longer" : "shorter")} curve";
+
+    /// <summary>
     /// Runs <paramref name="body"/> in a new run folder under --output named after <paramref name="name"/>. If it fails
     /// before the folder holds anything worth keeping (<paramref name="worthKeeping"/>: a checkpoint, a finished fold),
     /// the folder is removed, and --output too if this created it and it is left empty: a failed start leaves nothing.
