@@ -23,7 +23,7 @@ public sealed record ResNetConfig(int[] Widths, int[] Blocks, bool ImageNetStem)
     public ResNetConfig Scaled(double factor)
     {
         if (!(factor > 0) || !double.IsFinite(factor)) throw new ArgumentOutOfRangeException(nameof(factor), factor, "ResNet: the width factor must be positive");
-        return this with { Widths = [.. Widths.Select(w => Math.Max(1, (int)Math.Round(w * factor, MidpointRounding.AwayFromZero)))] };
+        return this with { Widths = [.. Widths.Select(w => WidthFactor.Scale(w, factor))] };
     }
 }
 

@@ -57,7 +57,7 @@ public static class ModelZoo
             "cnn" => SmallCnn(ImageShape(inputShape, name), outputs, dropout, width),
             "lenet5" => LeNet5(ImageShape(inputShape, name), outputs),
             FaceWindowNet => WindowClassifier(ImageShape(inputShape, name), outputs),
-            "resnet-mini" => new ResNet(width == 1 ? ResNetConfig.Mini : ResNetConfig.Mini.Scaled(width), ImageShape(inputShape, name).C, outputs),
+            "resnet-mini" => new ResNet(ResNetConfig.Mini.Scaled(width), ImageShape(inputShape, name).C, outputs),
             "resnet18" => new ResNet(ResNetConfig.ResNet18, ImageShape(inputShape, name).C, outputs),
             _ => throw new ArgumentException($"unknown model '{name}'; choose one of: {string.Join(", ", Models.Keys)}"),
         };
@@ -78,15 +78,13 @@ public static class ModelZoo
     {
         if (!(width > 0) || !double.IsFinite(width)) throw new ArgumentOutOfRangeException(nameof(width), width, "cnn: width must be positive");
         int h = image.H / 4, w = image.W / 4;
-        int c1 = Scaled(32), c2 = Scaled(64), hidden = Scaled(128);
+        int c1 = WidthFactor.Scale(32, width), c2 = WidthFactor.Scale(64, width), hidden = WidthFactor.Scale(128, width);
         return new Sequential(
             new Conv2d(image.C, c1, 3, padding: 1), new BatchNorm2d(c1), new ReLU(), new MaxPool2d(2),
             new Conv2d(c1, c2, 3, padding: 1), new BatchNorm2d(c2), new ReLU(), new MaxPool2d(2),
             new Flatten(),
             new Linear(c2 * h * w, hidden), new ReLU(), new Dropout(dropout),
             new Linear(hidden, outputs));
-
-        int Scaled(int units) => Math.Max(1, (int)Math.Round(units * width, MidpointRounding.AwayFromZero));
     }
 
     /// <summary>The name of <see cref="WindowClassifier"/> in the zoo.</summary>
