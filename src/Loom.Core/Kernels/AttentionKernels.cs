@@ -12,10 +12,11 @@ namespace Loom.Kernels;
 // computed (a causal step does about half the unfused score work).
 // Backward, per (b, h), recomputing P = exp(S − lse) tile by tile, with Dᵢ = Σ dOᵢ ⊙ Oᵢ:
 //   dV += Pᵀ·dO,  dP = dO·Vᵀ,  dS = P ⊙ (dP − D),  dQ += scale · dS·K,  dK += scale · dSᵀ·Q      (all GEMMs)
-// Each (b, h) owns its own columns of dqkv, so threads never write the same element.
+// Each (b, h) owns its own columns of dqkv, so threads never write the same element; dqkv is not cleared first: the
+// first product into a row of it writes (beta 0), later ones accumulate.
 // The products: float heads whose size is a multiple of 16 run them in place through AttentionTileGemm (no packing;
 // each (b, h) transposes its K, and in backward its V, once, for Q·Kᵀ and dO·Vᵀ); others through Loom's GEMM.
-// The row work between them (max, exponentials, dS, D, clears) on that path is AttentionRows' whole-vector passes;
+// The row work between them (max, exponentials, dS, D) on that path is AttentionRows' whole-vector passes;
 // others make a TensorPrimitives / ExpKernels call per row and operation.
 // Masking: causal hides key j from query i when j > i; a key mask hides key j of batch row b everywhere. A query
 // that sees no key at all outputs zeros and passes no gradient (lse = +∞ makes its weights exp(−∞) = 0), where the
@@ -106,7 +107,7 @@ internal static class AttentionKernels
                     rowSum = ExpShifted(row[..seen], newMax);
                     row[seen..].Clear();
                 }
-                T factor = T.Exp(max[r] - newMax); // 0 when max was −∞
+                T factor = T.IsNegativeInfinity(max[r]) ? T.Zero : T.Exp(max[r] - newMax); // the first visible keys: no call
                 sum[r] = sum[r] * factor + rowSum;
                 max[r] = newMax;
                 if (!first && factor != T.One)
@@ -137,7 +138,7 @@ internal static class AttentionKernels
     }
 
     /// <summary>
-    /// dqkv (each item clears its head's columns first) from qkv, out, lse and dout; each (b, h) recomputes its weights tile by tile.
+    /// dqkv (every element written, none read: it may hold anything) from qkv, out, lse and dout; each (b, h) recomputes its weights tile by tile.
     /// </summary>
     public static unsafe void Backward<T>(ReadOnlySpan<T> qkv, ReadOnlySpan<bool> keyMask, ReadOnlySpan<T> output, ReadOnlySpan<T> lse,
         ReadOnlySpan<T> gradOutput, Span<T> gradQkv, int batch, int tokens, int heads, int headDim, T scale, bool causal)
@@ -157,7 +158,8 @@ internal static class AttentionKernels
                 {
                     for (int item = start; item < end; item++)
                         BackwardHead(p, item, (T*)q, (bool*)mask, (T*)o, (T*)l, (T*)dout, (T*)dq, scratch,
-                            transposedHeads.Transpose(p, item, (T*)q, scratch, 2 * QueryTile * KeyTile + p.Tokens));
+                            transposedHeads.Transpose(p, item, (T*)q, scratch, 2 * QueryTile * KeyTile + p.Tokens),
+                            transposedHeads.Fast && item + 1 < end ? item + 1 : -1);
                 }
                 finally
                 {
@@ -168,7 +170,7 @@ internal static class AttentionKernels
     }
 
     private static unsafe void BackwardHead<T>(Problem<T> p, int batchHead, T* qkv, bool* keyMask, T* output, T* lse, T* gradOutput, T* gradQkv, T[] scratch,
-        Transposed<T> keysValuesT)
+        Transposed<T> keysValuesT, int nextItem)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int b = batchHead / p.Heads, h = batchHead % p.Heads, d = p.HeadDim, c = p.Width, ld = p.Stride, tokens = p.Tokens;
@@ -182,14 +184,8 @@ internal static class AttentionKernels
         var delta = scratch.AsSpan(2 * QueryTile * KeyTile, tokens);
         int qCol = h * d, kCol = c + h * d, vCol = 2 * c + h * d;
         bool fastRows = keysValuesT.Fast;
-        // The head's columns of d(qkv), cleared here rather than by the caller: in parallel, and left in this core's
-        // cache for the products that accumulate into them.
         if (fastRows)
         {
-            float* head = (float*)gradQkv + (long)b * tokens * ld;
-            AttentionRows.Clear(head + qCol, tokens, ld, d);
-            AttentionRows.Clear(head + kCol, tokens, ld, d);
-            AttentionRows.Clear(head + vCol, tokens, ld, d);
             float* dO = (float*)gradOutput + (long)b * tokens * c + h * d, o = (float*)output + (long)b * tokens * c + h * d;
             for (int i = 0; i < tokens; i++)
                 delta[i] = T.CreateTruncating(AttentionRows.Dot(dO + (long)i * c, o + (long)i * c, d));
@@ -197,18 +193,20 @@ internal static class AttentionKernels
         else
         {
             for (int i = 0; i < tokens; i++)
-            {
-                gradRows.Slice(i * ld + qCol, d).Clear();
-                gradRows.Slice(i * ld + kCol, d).Clear();
-                gradRows.Slice(i * ld + vCol, d).Clear();
-            }
-            for (int i = 0; i < tokens; i++)
                 delta[i] = TensorPrimitives.Dot(dOutRows.Slice(i * c + h * d, d), outRows.Slice(i * c + h * d, d));
         }
         var (columnSkip, depthSkip, transposedSkip) = Skips(p.Causal);
+        // The next item's rows, asked for one token per row of the exponentials' pass (see PrefetchRow).
+        float* next = nextItem < 0 ? null : (float*)HeadRows(p, nextItem, qkv);
+        float* nextOut = nextItem < 0 ? null : (float*)output + (long)(nextItem / p.Heads) * tokens * c + nextItem % p.Heads * d;
+        float* nextDOut = nextItem < 0 ? null : (float*)gradOutput + (long)(nextItem / p.Heads) * tokens * c + nextItem % p.Heads * d;
         for (int i0 = 0; i0 < tokens; i0 += QueryTile)
         {
             int rows = Math.Min(QueryTile, tokens - i0), keyEnd = p.Causal ? i0 + rows : tokens;
+            // d(qkv) is never cleared: the first product into a row writes it (beta 0), later ones accumulate. dQ's rows
+            // are this tile's (written at the first key tile); dK's and dV's rows are keys, and the earlier query
+            // tiles have written the keys before i0 (causal: each saw keys up to its last query) or all of them.
+            int written = p.Causal ? i0 : i0 > 0 ? tokens : 0;
             var queries = qkvRows[(i0 * ld + qCol)..];
             var dOut = dOutRows[(i0 * c + h * d)..];
             for (int j0 = 0; j0 < keyEnd; j0 += KeyTile)
@@ -219,6 +217,8 @@ internal static class AttentionKernels
                 ScoreProduct(keysValuesT, 0, rows, keys, d, p.Scale, queries, ld, keyRows, ld, j0, weights, KeyTile, columnSkip, i0 - j0);
                 for (int r = 0; r < rows; r++)
                 {
+                    if (next != null && j0 == 0)
+                        PrefetchRow(next + (long)(i0 + r) * ld, c, d, nextOut + (long)(i0 + r) * c, nextDOut + (long)(i0 + r) * c);
                     var row = weights.Slice(r * KeyTile, keys);
                     int seen = Visible(p, i0 + r, j0, keys);
                     if (keyMask != null) HideMasked(row[..seen], new ReadOnlySpan<bool>(keyMask + (long)b * tokens + j0, seen));
@@ -231,8 +231,13 @@ internal static class AttentionKernels
                     }
                 }
                 // dV_j += Pᵀ·dO_i
-                Product(keysValuesT.Fast, true, keys, d, rows, T.One, weights, KeyTile, dOut, c, T.One, gradRows[(j0 * ld + vCol)..], ld,
-                    transposedSkip, j0 - i0);
+                int old = Math.Clamp(written - j0, 0, keys);
+                if (old > 0)
+                    Product(keysValuesT.Fast, true, old, d, rows, T.One, weights, KeyTile, dOut, c, T.One, gradRows[(j0 * ld + vCol)..], ld,
+                        transposedSkip, j0 - i0);
+                if (old < keys)
+                    Product(keysValuesT.Fast, true, keys - old, d, rows, T.One, weights[old..], KeyTile, dOut, c, T.Zero, gradRows[((j0 + old) * ld + vCol)..], ld,
+                        transposedSkip, j0 + old - i0);
                 // dP = dO_i·V_jᵀ, then dS = P ⊙ (dP − D) in place
                 ScoreProduct(keysValuesT, 1, rows, keys, d, T.One, dOut, c, valueRows, ld, j0, gradScores, KeyTile, columnSkip, i0 - j0);
                 for (int r = 0; r < rows; r++)
@@ -251,11 +256,37 @@ internal static class AttentionKernels
                     }
                 }
                 // dQ_i += scale·dS·K_j,  dK_j += scale·dSᵀ·Q_i
-                Product(keysValuesT.Fast, false, rows, d, keys, p.Scale, gradScores, KeyTile, keyRows, ld, T.One, gradRows[(i0 * ld + qCol)..], ld,
-                    depthSkip, i0 - j0);
-                Product(keysValuesT.Fast, true, keys, d, rows, p.Scale, gradScores, KeyTile, queries, ld, T.One, gradRows[(j0 * ld + kCol)..], ld,
-                    transposedSkip, j0 - i0);
+                Product(keysValuesT.Fast, false, rows, d, keys, p.Scale, gradScores, KeyTile, keyRows, ld, j0 > 0 ? T.One : T.Zero,
+                    gradRows[(i0 * ld + qCol)..], ld, depthSkip, i0 - j0);
+                if (old > 0)
+                    Product(keysValuesT.Fast, true, old, d, rows, p.Scale, gradScores, KeyTile, queries, ld, T.One, gradRows[(j0 * ld + kCol)..], ld,
+                        transposedSkip, j0 - i0);
+                if (old < keys)
+                    Product(keysValuesT.Fast, true, keys - old, d, rows, p.Scale, gradScores[old..], KeyTile, queries, ld, T.Zero,
+                        gradRows[((j0 + old) * ld + kCol)..], ld, transposedSkip, j0 + old - i0);
             }
+        }
+    }
+
+    /// <summary>Row 0 of head <paramref name="batchHead"/>'s queries in qkv (its keys and values follow at C and 2C).</summary>
+    private static unsafe T* HeadRows<T>(Problem<T> p, int batchHead, T* qkv) where T : unmanaged, IFloatingPointIeee754<T> =>
+        qkv + (long)(batchHead / p.Heads) * p.Tokens * p.Stride + batchHead % p.Heads * p.HeadDim;
+
+    /// <summary>
+    /// Asks for one token's q, k and v of the next head, and its output and output-gradient rows, to be brought into
+    /// L2 while this head computes: they are 256-byte pieces of 3 KiB (qkv) and 1 KiB rows, which the hardware
+    /// prefetchers do not follow, so the next head's K/V transpose and first products would wait on them.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PrefetchRow(float* qkvRow, int width, int d, float* outRow, float* dOutRow)
+    {
+        for (int part = 0; part < 3; part++)
+            for (int v = 0; v < d; v += 16)
+                System.Runtime.Intrinsics.X86.Sse.Prefetch1(qkvRow + part * width + v);
+        for (int v = 0; v < d; v += 16)
+        {
+            System.Runtime.Intrinsics.X86.Sse.Prefetch1(outRow + v);
+            System.Runtime.Intrinsics.X86.Sse.Prefetch1(dOutRow + v);
         }
     }
 

@@ -2,8 +2,8 @@ namespace Loom.Kernels;
 
 /// <summary>
 /// The row passes of fused attention's in-place path (<see cref="AttentionTileGemm"/>: float, AVX-512): the running
-/// max, the exponentials with their sum, dS = (dP − D) ⊙ P, a head row's Σ dO ⊙ O, scaling and clearing a head's
-/// columns, each over whole 16-lane vectors of one row of a tile.
+/// max, the exponentials with their sum, dS = (dP − D) ⊙ P, a head row's Σ dO ⊙ O and scaling a row, each over
+/// whole 16-lane vectors of one row of a tile.
 /// </summary>
 /// <remarks>
 /// Why not TensorPrimitives and <see cref="ExpKernels.ExpShiftedSum"/>: a row holds 1–256 visible keys (the causal
@@ -107,15 +107,6 @@ internal static unsafe class AttentionRows
         var f = Vector512.Create(factor);
         for (int v = 0; v < length; v += Lanes)
             Vector512.Store(Vector512.Load(x + v) * f, x + v);
-    }
-
-    /// <summary>Zeros <paramref name="rows"/> rows of <paramref name="length"/> values (a multiple of 16), <paramref name="stride"/> apart.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Clear(float* x, int rows, nint stride, int length)
-    {
-        for (int r = 0; r < rows; r++, x += stride)
-            for (int v = 0; v < length; v += Lanes)
-                Vector512.Store(Vector512<float>.Zero, x + v);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

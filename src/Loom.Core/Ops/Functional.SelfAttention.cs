@@ -79,7 +79,7 @@ public static partial class Functional
             var output = _output.Value;
             var dOut = gradOutput.Contiguous();
             int b = qkv.Shape[0], t = qkv.Shape[1], d = qkv.Shape[2] / 3 / _heads;
-            var grad = Tensor.Empty(qkv.Shape, qkv.DType); // each head clears its own columns in the kernel
+            var grad = Tensor.Empty(qkv.Shape, qkv.DType); // the kernel writes every element
             ReadOnlySpan<bool> hidden = _mask is null ? [] : _mask.Data<bool>();
             if (qkv.DType == DType.Float32)
                 AttentionKernels.Backward(qkv.Data<float>(), hidden, output.Data<float>(), _lse.Data<float>(), dOut.Data<float>(),

@@ -166,6 +166,48 @@ public class SelfAttentionTests
         }
     }
 
+    // The backward does not clear d(qkv): the first product into each row writes it, later ones accumulate. Over a
+    // buffer of NaN, a row that no product wrote, or one accumulated into before it was written, stays NaN. Lengths
+    // around the 64-query and 256-key tiles, causal or not, one batch row padded; float32 on the in-place path and on
+    // GEMM (AVX2 forced), float64 on GEMM; the result equals the one over zeros.
+    [GemmPathFact(GemmPath.Avx512)]
+    public void The_backward_writes_every_element_of_the_gradient()
+    {
+        foreach (int tokens in new[] { 1, 13, 64, 70, 129, 300 })
+            foreach (bool causal in new[] { true, false })
+            {
+                const int batch = 2, heads = 2, d = 64, c = heads * d;
+                var qkv = TestTensors.Randn(tokens, DType.Float32, batch, tokens, 3 * c).ToArray<float>();
+                var dOut = TestTensors.Randn(tokens + 1, DType.Float32, batch, tokens, c).ToArray<float>();
+                var hidden = new bool[batch * tokens];
+                for (int j = 1; j < tokens; j += 3) hidden[tokens + j] = true;
+                Check(qkv, dOut);
+                GemmTestCase.WithPath(GemmPath.Avx2, () => Check(qkv, dOut));
+                Check(Array.ConvertAll(qkv, x => (double)x), Array.ConvertAll(dOut, x => (double)x));
+
+                void Check<T>(T[] x, T[] g) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+                {
+                    var output = new T[batch * tokens * c];
+                    var lse = new T[batch * heads * tokens];
+                    T scale = T.One / T.Sqrt(T.CreateTruncating(d));
+                    Loom.Kernels.AttentionKernels.Forward<T>(x, hidden, output, lse, batch, tokens, heads, d, scale, causal);
+                    T[] Gradient(T fill)
+                    {
+                        var grad = new T[x.Length];
+                        Array.Fill(grad, fill);
+                        Loom.Kernels.AttentionKernels.Backward<T>(x, hidden, output, lse, g, grad, batch, tokens, heads, d, scale, causal);
+                        return grad;
+                    }
+                    var overNaN = Gradient(T.NaN);
+                    var overZeros = Gradient(T.Zero);
+                    Assert.DoesNotContain(overNaN, T.IsNaN);
+                    // Equal up to GEMM's own run-to-run rounding (its float64 path moved the last bit between calls).
+                    for (int i = 0; i < overNaN.Length; i++)
+                        Assert.True(T.Abs(overNaN[i] - overZeros[i]) <= T.CreateTruncating(1e-6) * (T.One + T.Abs(overZeros[i])), $"element {i}");
+                }
+            }
+    }
+
     [Fact]
     public void Threads_do_not_change_a_result()
     {
