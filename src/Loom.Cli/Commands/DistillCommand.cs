@@ -179,7 +179,7 @@ internal static class DistillCommand
         var table = new Table().AddColumn("test metric").AddColumn(new TableColumn("value").RightAligned());
         foreach (var (k, v) in result.Test.Metrics) table.AddRow(k, $"{v:F4}");
         console.Write(table);
-        console.MarkupLine($"training took {result.Fit.Epochs.Sum(e => e.Duration.TotalSeconds):F1} s; the teacher ran on {cache.Misses:N0} samples, " +
+        console.MarkupLine($"training took {result.Fit.TrainingTime.TotalSeconds:F1} s; the teacher ran on {cache.Misses:N0} samples, " +
             $"its remembered outputs served {cache.Hits:N0} ({cache.Remembered:N0} kept)");
         console.MarkupLine($"run folder: [link]{Markup.Escape(folder.Path)}[/]");
         return 0;

@@ -91,7 +91,7 @@ internal static class TrainCommand
         foreach (var (k, v) in result.Test.Metrics) table.AddRow(k, $"{v:F4}");
         table.AddRow("samples", result.Test.Samples.ToString());
         console.Write(table);
-        console.MarkupLine($"stopped: {Markup.Escape(result.Fit.StopReason)}; {StepsLine(result.Fit)}; training took {result.Fit.Epochs.Sum(e => e.Duration.TotalSeconds):F1} s");
+        console.MarkupLine($"stopped: {Markup.Escape(result.Fit.StopReason)}; {StepsLine(result.Fit)}; training took {result.Fit.TrainingTime.TotalSeconds:F1} s");
         console.MarkupLine($"run folder: [link]{Markup.Escape(folder.Path)}[/]");
         return 0;
     }

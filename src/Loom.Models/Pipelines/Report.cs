@@ -13,7 +13,7 @@ public static class Report
         sb.AppendLine($"- data: {setup.Data.Description}");
         sb.AppendLine($"- model: {c.Model}, {setup.Model.ParameterCount():N0} parameters");
         sb.AppendLine($"- training: {fit.Epochs.Count} epochs, {fit.GlobalStep} steps, batch {c.BatchSize}, {c.Optimizer} lr {c.LearningRate}, schedule {c.Schedule}, seed {c.Seed}, {c.Threads} threads");
-        sb.AppendLine($"- stopped: {fit.StopReason}; training time {TimeSpan.FromSeconds(fit.Epochs.Sum(e => e.Duration.TotalSeconds)):mm\\:ss\\.f}").AppendLine();
+        sb.AppendLine($"- stopped: {fit.StopReason}; training time {Duration(fit.TrainingTime)}").AppendLine();
         sb.AppendLine("## Test metrics").AppendLine();
         sb.AppendLine("| metric | value |").AppendLine("|---|---|");
         sb.AppendLine($"| loss | {F(test.Loss)} |");
@@ -32,4 +32,7 @@ public static class Report
     }
 
     private static string F(double v) => v.ToString("G5", CultureInfo.InvariantCulture);
+
+    // h:mm:ss.f: a run of over an hour (the TimeSpan format "mm" alone drops the hours) still reads right.
+    internal static string Duration(TimeSpan t) => $"{(int)t.TotalHours}:{t:mm\\:ss\\.f}";
 }

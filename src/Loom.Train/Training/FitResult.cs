@@ -23,6 +23,12 @@ public sealed record FitResult(IReadOnlyList<EpochSummary> Epochs, long GlobalSt
     /// <summary>Stopped by <see cref="Trainer.Interrupt"/>: the run is unfinished and resumes from its checkpoint.</summary>
     public bool Interrupted { get; init; }
 
+    /// <summary>Time spent in the epoch this call left unfinished (a step limit or stop mid-epoch): it has no <see cref="EpochSummary"/> to hold it.</summary>
+    public TimeSpan UnfinishedEpochTime { get; init; }
+
+    /// <summary>Training time: every finished epoch's duration and the unfinished one's, so a run stopped mid-epoch does not report zero.</summary>
+    public TimeSpan TrainingTime => Epochs.Aggregate(UnfinishedEpochTime, (sum, e) => sum + e.Duration);
+
     /// <summary>Whether this call continued a run (from a checkpoint or an earlier call) rather than starting one.</summary>
     public bool Continued => StartStep > 0 || StartEpoch > 0 || StartBatch > 0;
 }

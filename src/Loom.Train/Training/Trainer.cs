@@ -114,6 +114,7 @@ public sealed partial class Trainer
         _interrupted = false;
         _stopReason = "completed";
         (int startEpoch, int startBatch, long startStep, long batches) = (Epoch, BatchInEpoch, GlobalStep, 0);
+        var unfinished = TimeSpan.Zero;
         foreach (var c in Callbacks) c.OnFitStart(this);
         var trainMetrics = _metricFactories.Select(f => f()).ToList();
         StepProfile.Begin(train.Prefetch);
@@ -139,7 +140,11 @@ public sealed partial class Trainer
                 if (_stopRequested) break;
             }
             StepProfile.Mark();
-            if (_stopRequested && BatchInEpoch < train.Count) break; // interrupted mid-epoch: no epoch summary
+            if (_stopRequested && BatchInEpoch < train.Count)
+            {
+                unfinished = clock.Elapsed; // interrupted mid-epoch: no epoch summary to hold its time
+                break;
+            }
             FlushAccumulatedGradients();
             var (lossSum, samples) = (_epochLossSum, (double)_epochSamples);
             if (DataParallel is { } dp)
@@ -173,6 +178,7 @@ public sealed partial class Trainer
         var result = new FitResult(_history.ToList(), GlobalStep, _stopReason)
         {
             StartEpoch = startEpoch, StartBatch = startBatch, StartStep = startStep, Batches = batches, Interrupted = _interrupted,
+            UnfinishedEpochTime = unfinished,
         };
         foreach (var c in Callbacks) c.OnFitEnd(this, result);
         return result;

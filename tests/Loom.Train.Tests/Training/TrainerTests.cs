@@ -135,6 +135,9 @@ public class TrainerTests
         Assert.Empty(fit.Epochs);
         Assert.Equal(0, trainer.Epoch);
         Assert.Equal(5, trainer.BatchInEpoch);
+        // Five steps took time though no epoch finished (the CLI said "training took 0.0 s").
+        Assert.True(fit.UnfinishedEpochTime > TimeSpan.Zero);
+        Assert.Equal(fit.UnfinishedEpochTime, fit.TrainingTime);
     }
 
     [Fact]
@@ -147,6 +150,8 @@ public class TrainerTests
         Assert.Equal(2, fit.Epochs.Count);
         Assert.Equal(12, fit.GlobalStep);
         Assert.Equal(0, trainer.BatchInEpoch);
+        Assert.Equal(TimeSpan.Zero, fit.UnfinishedEpochTime);
+        Assert.Equal(fit.Epochs[0].Duration + fit.Epochs[1].Duration, fit.TrainingTime);
     }
 
     [Fact]
