@@ -231,13 +231,7 @@ internal static class AttentionKernels
                     }
                 }
                 // dV_j += Pᵀ·dO_i
-                int old = Math.Clamp(written - j0, 0, keys);
-                if (old > 0)
-                    Product(keysValuesT.Fast, true, old, d, rows, T.One, weights, KeyTile, dOut, c, T.One, gradRows[(j0 * ld + vCol)..], ld,
-                        transposedSkip, j0 - i0);
-                if (old < keys)
-                    Product(keysValuesT.Fast, true, keys - old, d, rows, T.One, weights[old..], KeyTile, dOut, c, T.Zero, gradRows[((j0 + old) * ld + vCol)..], ld,
-                        transposedSkip, j0 + old - i0);
+                KeyRowsProduct(keysValuesT.Fast, written, j0, keys, d, rows, T.One, weights, dOut, c, gradRows[vCol..], ld, transposedSkip, j0 - i0);
                 // dP = dO_i·V_jᵀ, then dS = P ⊙ (dP − D) in place
                 ScoreProduct(keysValuesT, 1, rows, keys, d, T.One, dOut, c, valueRows, ld, j0, gradScores, KeyTile, columnSkip, i0 - j0);
                 for (int r = 0; r < rows; r++)
@@ -258,14 +252,24 @@ internal static class AttentionKernels
                 // dQ_i += scale·dS·K_j,  dK_j += scale·dSᵀ·Q_i
                 Product(keysValuesT.Fast, false, rows, d, keys, p.Scale, gradScores, KeyTile, keyRows, ld, j0 > 0 ? T.One : T.Zero,
                     gradRows[(i0 * ld + qCol)..], ld, depthSkip, i0 - j0);
-                if (old > 0)
-                    Product(keysValuesT.Fast, true, old, d, rows, p.Scale, gradScores, KeyTile, queries, ld, T.One, gradRows[(j0 * ld + kCol)..], ld,
-                        transposedSkip, j0 - i0);
-                if (old < keys)
-                    Product(keysValuesT.Fast, true, keys - old, d, rows, p.Scale, gradScores[old..], KeyTile, queries, ld, T.Zero,
-                        gradRows[((j0 + old) * ld + kCol)..], ld, transposedSkip, j0 + old - i0);
+                KeyRowsProduct(keysValuesT.Fast, written, j0, keys, d, rows, p.Scale, gradScores, queries, ld, gradRows[kCol..], ld, transposedSkip, j0 - i0);
             }
         }
+    }
+
+    /// <summary>
+    /// Key rows j0 … j0 + <paramref name="keys"/> of one head's d(qkv) columns (<paramref name="head"/> starts at the
+    /// column) get alpha·Aᵀ·B, A a tile of <see cref="KeyTile"/>-wide score rows. d(qkv) is never cleared: rows an
+    /// earlier query tile has written (those before <paramref name="written"/>) accumulate, the rest are written (beta 0).
+    /// </summary>
+    private static void KeyRowsProduct<T>(bool fast, int written, int j0, int keys, int d, int rows, T alpha, ReadOnlySpan<T> a,
+        ReadOnlySpan<T> b, int ldb, Span<T> head, int ld, CausalSkip skip, int diagonal) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int old = Math.Clamp(written - j0, 0, keys);
+        if (old > 0)
+            Product(fast, true, old, d, rows, alpha, a, KeyTile, b, ldb, T.One, head[(j0 * ld)..], ld, skip, diagonal);
+        if (old < keys)
+            Product(fast, true, keys - old, d, rows, alpha, a[old..], KeyTile, b, ldb, T.Zero, head[((j0 + old) * ld)..], ld, skip, diagonal + old);
     }
 
     /// <summary>Row 0 of head <paramref name="batchHead"/>'s queries in qkv (its keys and values follow at C and 2C).</summary>
