@@ -66,9 +66,11 @@ public class DistributedBenchTests
         Assert.Equal(10, (int)row["steps_per_block"]!);
         foreach (var configuration in new[] { "1x1", "2x1", "1x2" })
             Assert.InRange((double)row[$"samples_per_s_{configuration}"]!, 1, 1e6);
-        // One ratio per round, each taken from blocks that ran one after another.
+        // One ratio per round, each taken from blocks that ran one after another. Only its sign and finiteness are
+        // behaviour: on a machine loaded 10× over its cores a starved block has read 0.017, so a floor on the ratio
+        // tests the host, not the benchmark.
         var rounds = row["speedup_2x1_over_1x1_rounds"]!.AsArray();
         Assert.Equal(options.ComparisonSettings.Rounds, rounds.Count);
-        Assert.All(rounds, r => Assert.InRange((double)r!, 0.05, 20));
+        Assert.All(rounds, r => Assert.True(double.IsFinite((double)r!) && (double)r! > 0, $"speed-up {r} is not a positive number"));
     }
 }
