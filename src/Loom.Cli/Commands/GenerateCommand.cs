@@ -59,7 +59,7 @@ internal static class GenerateCommand
                 }
             }
             produced = generator.TokensGenerated;
-            Console.Error.WriteLine($"{produced} tokens in {clock.Elapsed.TotalSeconds:F2} s ({produced / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):F0} tokens/s, {prompts.Length} prompt{(prompts.Length == 1 ? "" : "s")}, {Loom.Threads.Count} threads)");
+            Console.Error.WriteLine($"{produced} tokens in {clock.Elapsed.TotalSeconds:F2} s ({produced / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):F0} tokens/s, {prompts.Length} prompt{(prompts.Length == 1 ? "" : "s")}, {Loom.Threads.Count} thread{(Loom.Threads.Count == 1 ? "" : "s")})");
             return 0;
         });
         return command;

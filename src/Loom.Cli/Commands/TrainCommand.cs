@@ -75,7 +75,7 @@ internal static class TrainCommand
         progress.Throughput = setup.Data.Throughput;
         console.MarkupLine($"[bold]loom train[/] {Markup.Escape(setup.Config.Model!)} on {Markup.Escape(setup.Data.Description)}");
         console.MarkupLine($"{setup.Data.Train.Count} training samples ({setup.TrainLoader.Dataset.Count} used for training), {setup.Data.Test.Count} test samples, " +
-            $"{setup.Model.ParameterCount():N0} parameters, {(world is null ? "" : $"{world.Size} ranks × ")}{config.Threads} threads{(resume ? ", resuming" : "")}");
+            $"{setup.Model.ParameterCount():N0} parameters, {(world is null ? "" : $"{world.Size} ranks × ")}{config.Threads} thread{(config.Threads == 1 ? "" : "s")}{(resume ? ", resuming" : "")}");
         using var onSignal = new StopOnSignals(setup.Trainer);
         var result = progress.Run(() => Pipeline.Train(setup, folder, resume));
         if (world is { Rank: > 0 }) return result.Fit.Interrupted ? 130 : 0; // rank 0 reports

@@ -12,7 +12,7 @@ public static class Report
         sb.AppendLine($"# Loom run: {c.Model} on {c.Data}").AppendLine();
         sb.AppendLine($"- data: {setup.Data.Description}");
         sb.AppendLine($"- model: {c.Model}, {setup.Model.ParameterCount():N0} parameters");
-        sb.AppendLine($"- training: {fit.Epochs.Count} epochs, {fit.GlobalStep} steps, batch {c.BatchSize}, {c.Optimizer} lr {c.LearningRate}, schedule {c.Schedule}, seed {c.Seed}, {c.Threads} threads");
+        sb.AppendLine($"- training: {fit.Epochs.Count} epochs, {fit.GlobalStep} steps, batch {c.BatchSize}, {c.Optimizer} lr {c.LearningRate}, schedule {c.Schedule}, seed {c.Seed}, {c.Threads} thread{(c.Threads == 1 ? "" : "s")}");
         sb.AppendLine($"- stopped: {fit.StopReason}; training time {Duration(fit.TrainingTime)}").AppendLine();
         sb.AppendLine("## Test metrics").AppendLine();
         sb.AppendLine("| metric | value |").AppendLine("|---|---|");
