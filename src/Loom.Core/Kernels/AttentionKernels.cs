@@ -23,13 +23,18 @@ namespace Loom.Kernels;
 // unfused softmax(−∞, …) gives NaN.
 internal static class AttentionKernels
 {
-    private const int QueryTile = 64;  // Br: 64 queries × 64 head dims of Q stay in L1 while K and V tiles stream
-    private const int KeyTile = 256;   // Bc: the 64×256 score tile (64 KiB of float) stays in L2
+    private const int TileLength = 64 * 256; // a score tile: 64 KiB of float, which stays in L2
 
     private readonly record struct Problem<T>(int Batch, int Tokens, int Heads, int HeadDim, T Scale, bool Causal)
     {
         public int Width => Heads * HeadDim;        // C
         public int Stride => 3 * Heads * HeadDim;   // a row of qkv
+
+        // Br × Bc: 64 queries against up to 256 keys, or for T ≤ 128 the head's whole score matrix as one 128 × 128
+        // tile. One query tile per head means one pass of the key-row products (dV, dK) over all queries instead of
+        // two that accumulate, and score rows 128 floats apart instead of 256.
+        public int QueryTile { get; } = Tokens <= 128 ? 128 : 64;
+        public int KeyTile { get; } = Tokens <= 128 ? 128 : 256;
     }
 
     /// <summary>out and lse from qkv; <paramref name="keyMask"/> ([B·T], true = hidden) may be empty.</summary>
@@ -47,13 +52,13 @@ internal static class AttentionKernels
             {
                 var (p, q, mask, o, l) = s;
                 var keysT = TransposedHeads(p, 1);
-                T[] scratch = ArrayPool<T>.Shared.Rent(QueryTile * KeyTile + 2 * QueryTile + keysT.Length);
+                T[] scratch = ArrayPool<T>.Shared.Rent(TileLength + 2 * p.QueryTile + keysT.Length);
                 try
                 {
                     for (int item = start; item < end; item++)
                     {
-                        var transposed = keysT.Transpose(p, item, (T*)q, scratch, QueryTile * KeyTile + 2 * QueryTile);
-                        for (int i0 = 0; i0 < p.Tokens; i0 += QueryTile)
+                        var transposed = keysT.Transpose(p, item, (T*)q, scratch, TileLength + 2 * p.QueryTile);
+                        for (int i0 = 0; i0 < p.Tokens; i0 += p.QueryTile)
                             ForwardTile(p, item, i0, (T*)q, (bool*)mask, (T*)o, (T*)l, scratch, transposed);
                     }
                 }
@@ -70,26 +75,26 @@ internal static class AttentionKernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int b = batchHead / p.Heads, h = batchHead % p.Heads, d = p.HeadDim, c = p.Width, ld = p.Stride, tokens = p.Tokens;
-        int rows = Math.Min(QueryTile, tokens - i0), keyEnd = p.Causal ? i0 + rows : tokens;
+        int rows = Math.Min(p.QueryTile, tokens - i0), keyEnd = p.Causal ? i0 + rows : tokens;
         var qkvRows = new ReadOnlySpan<T>(qkv + (long)b * tokens * ld, tokens * ld);
         var queries = qkvRows[(i0 * ld + h * d)..];
         var outRows = new Span<T>(output + ((long)b * tokens + i0) * c + h * d, (rows - 1) * c + d);
-        var scores = scratch.AsSpan(0, QueryTile * KeyTile);
-        var max = scratch.AsSpan(QueryTile * KeyTile, rows);
-        var sum = scratch.AsSpan(QueryTile * KeyTile + QueryTile, rows);
+        var scores = scratch.AsSpan(0, TileLength);
+        var max = scratch.AsSpan(TileLength, rows);
+        var sum = scratch.AsSpan(TileLength + p.QueryTile, rows);
         max.Fill(T.NegativeInfinity);
         sum.Clear();
         // Causal: scores past the diagonal are never read (each row stops at its last visible key), weights there are 0.
         var (columnSkip, depthSkip, _) = Skips(p.Causal);
         bool fastRows = keysT.Fast; // the row passes of AttentionRows: whole vectors, no call per row and op
-        for (int j0 = 0; j0 < keyEnd; j0 += KeyTile)
+        for (int j0 = 0; j0 < keyEnd; j0 += p.KeyTile)
         {
-            int keys = Math.Min(KeyTile, keyEnd - j0);
+            int keys = Math.Min(p.KeyTile, keyEnd - j0);
             bool first = j0 == 0;
-            ScoreProduct(keysT, 0, rows, keys, d, p.Scale, queries, ld, qkvRows[(j0 * ld + c + h * d)..], ld, j0, scores, KeyTile, columnSkip, i0 - j0);
+            ScoreProduct(keysT, 0, rows, keys, d, p.Scale, queries, ld, qkvRows[(j0 * ld + c + h * d)..], ld, j0, scores, p.KeyTile, columnSkip, i0 - j0);
             for (int r = 0; r < rows; r++)
             {
-                var row = scores.Slice(r * KeyTile, keys);
+                var row = scores.Slice(r * p.KeyTile, keys);
                 int seen = Visible(p, i0 + r, j0, keys);
                 if (keyMask != null) HideMasked(row[..seen], new ReadOnlySpan<bool>(keyMask + (long)b * tokens + j0, seen));
                 T rowMax = seen == 0 ? T.NegativeInfinity : fastRows ? RowMax(row, seen) : TensorPrimitives.Max(row[..seen]);
@@ -116,7 +121,7 @@ internal static class AttentionKernels
                     TensorPrimitives.Multiply(o, factor, o);
                 }
             }
-            Product(keysT.Fast, false, rows, d, keys, T.One, scores, KeyTile, qkvRows[(j0 * ld + 2 * c + h * d)..], ld, first ? T.Zero : T.One, outRows, c,
+            Product(keysT.Fast, false, rows, d, keys, T.One, scores, p.KeyTile, qkvRows[(j0 * ld + 2 * c + h * d)..], ld, first ? T.Zero : T.One, outRows, c,
                 depthSkip, i0 - j0);
         }
         var rowLse = new Span<T>(lse + (long)batchHead * tokens + i0, rows);
@@ -153,12 +158,12 @@ internal static class AttentionKernels
             {
                 var (p, q, mask, o, l, dout, dq) = s;
                 var transposedHeads = TransposedHeads(p, 2);
-                T[] scratch = ArrayPool<T>.Shared.Rent(2 * QueryTile * KeyTile + p.Tokens + transposedHeads.Length);
+                T[] scratch = ArrayPool<T>.Shared.Rent(2 * TileLength + p.Tokens + transposedHeads.Length);
                 try
                 {
                     for (int item = start; item < end; item++)
                         BackwardHead(p, item, (T*)q, (bool*)mask, (T*)o, (T*)l, (T*)dout, (T*)dq, scratch,
-                            transposedHeads.Transpose(p, item, (T*)q, scratch, 2 * QueryTile * KeyTile + p.Tokens),
+                            transposedHeads.Transpose(p, item, (T*)q, scratch, 2 * TileLength + p.Tokens),
                             transposedHeads.Fast && item + 1 < end ? item + 1 : -1);
                 }
                 finally
@@ -179,9 +184,9 @@ internal static class AttentionKernels
         var outRows = new ReadOnlySpan<T>(output + (long)b * tokens * c, tokens * c);
         var dOutRows = new ReadOnlySpan<T>(gradOutput + (long)b * tokens * c, tokens * c);
         var rowLse = new ReadOnlySpan<T>(lse + (long)batchHead * tokens, tokens);
-        var weights = scratch.AsSpan(0, QueryTile * KeyTile);
-        var gradScores = scratch.AsSpan(QueryTile * KeyTile, QueryTile * KeyTile);
-        var delta = scratch.AsSpan(2 * QueryTile * KeyTile, tokens);
+        var weights = scratch.AsSpan(0, TileLength);
+        var gradScores = scratch.AsSpan(TileLength, TileLength);
+        var delta = scratch.AsSpan(2 * TileLength, tokens);
         int qCol = h * d, kCol = c + h * d, vCol = 2 * c + h * d;
         bool fastRows = keysValuesT.Fast;
         if (fastRows)
@@ -200,26 +205,26 @@ internal static class AttentionKernels
         float* next = nextItem < 0 ? null : (float*)HeadRows(p, nextItem, qkv);
         float* nextOut = nextItem < 0 ? null : (float*)output + (long)(nextItem / p.Heads) * tokens * c + nextItem % p.Heads * d;
         float* nextDOut = nextItem < 0 ? null : (float*)gradOutput + (long)(nextItem / p.Heads) * tokens * c + nextItem % p.Heads * d;
-        for (int i0 = 0; i0 < tokens; i0 += QueryTile)
+        for (int i0 = 0; i0 < tokens; i0 += p.QueryTile)
         {
-            int rows = Math.Min(QueryTile, tokens - i0), keyEnd = p.Causal ? i0 + rows : tokens;
+            int rows = Math.Min(p.QueryTile, tokens - i0), keyEnd = p.Causal ? i0 + rows : tokens;
             // d(qkv) is never cleared: the first product into a row writes it (beta 0), later ones accumulate. dQ's rows
             // are this tile's (written at the first key tile); dK's and dV's rows are keys, and the earlier query
             // tiles have written the keys before i0 (causal: each saw keys up to its last query) or all of them.
             int written = p.Causal ? i0 : i0 > 0 ? tokens : 0;
             var queries = qkvRows[(i0 * ld + qCol)..];
             var dOut = dOutRows[(i0 * c + h * d)..];
-            for (int j0 = 0; j0 < keyEnd; j0 += KeyTile)
+            for (int j0 = 0; j0 < keyEnd; j0 += p.KeyTile)
             {
-                int keys = Math.Min(KeyTile, keyEnd - j0);
+                int keys = Math.Min(p.KeyTile, keyEnd - j0);
                 var keyRows = qkvRows[(j0 * ld + kCol)..];
                 var valueRows = qkvRows[(j0 * ld + vCol)..];
-                ScoreProduct(keysValuesT, 0, rows, keys, d, p.Scale, queries, ld, keyRows, ld, j0, weights, KeyTile, columnSkip, i0 - j0);
+                ScoreProduct(keysValuesT, 0, rows, keys, d, p.Scale, queries, ld, keyRows, ld, j0, weights, p.KeyTile, columnSkip, i0 - j0);
                 for (int r = 0; r < rows; r++)
                 {
                     if (next != null && j0 == 0)
                         PrefetchRow(next + (long)(i0 + r) * ld, c, d, nextOut + (long)(i0 + r) * c, nextDOut + (long)(i0 + r) * c);
-                    var row = weights.Slice(r * KeyTile, keys);
+                    var row = weights.Slice(r * p.KeyTile, keys);
                     int seen = Visible(p, i0 + r, j0, keys);
                     if (keyMask != null) HideMasked(row[..seen], new ReadOnlySpan<bool>(keyMask + (long)b * tokens + j0, seen));
                     if (fastRows)
@@ -231,45 +236,45 @@ internal static class AttentionKernels
                     }
                 }
                 // dV_j += Pᵀ·dO_i
-                KeyRowsProduct(keysValuesT.Fast, written, j0, keys, d, rows, T.One, weights, dOut, c, gradRows[vCol..], ld, transposedSkip, j0 - i0);
+                KeyRowsProduct(keysValuesT.Fast, written, j0, keys, d, rows, T.One, weights, p.KeyTile, dOut, c, gradRows[vCol..], ld, transposedSkip, j0 - i0);
                 // dP = dO_i·V_jᵀ, then dS = P ⊙ (dP − D) in place
-                ScoreProduct(keysValuesT, 1, rows, keys, d, T.One, dOut, c, valueRows, ld, j0, gradScores, KeyTile, columnSkip, i0 - j0);
+                ScoreProduct(keysValuesT, 1, rows, keys, d, T.One, dOut, c, valueRows, ld, j0, gradScores, p.KeyTile, columnSkip, i0 - j0);
                 for (int r = 0; r < rows; r++)
                 {
                     // Past the last visible key P is 0, and a causal dP was not computed there: dS = 0 explicitly.
                     int seen = Visible(p, i0 + r, j0, keys);
-                    var dS = gradScores.Slice(r * KeyTile, keys);
+                    var dS = gradScores.Slice(r * p.KeyTile, keys);
                     // (dP + (−D)) ⊙ P in one pass: the same two roundings as dP − D, then the product.
                     if (fastRows)
-                        fixed (T* pds = dS, pw = weights.Slice(r * KeyTile))
+                        fixed (T* pds = dS, pw = weights.Slice(r * p.KeyTile))
                             AttentionRows.ScoreGradient((float*)pds, (float*)pw, seen, keys, float.CreateTruncating(delta[i0 + r]));
                     else
                     {
-                        TensorPrimitives.AddMultiply(dS[..seen], -delta[i0 + r], weights.Slice(r * KeyTile, seen), dS[..seen]);
+                        TensorPrimitives.AddMultiply(dS[..seen], -delta[i0 + r], weights.Slice(r * p.KeyTile, seen), dS[..seen]);
                         dS[seen..].Clear();
                     }
                 }
                 // dQ_i += scale·dS·K_j,  dK_j += scale·dSᵀ·Q_i
-                Product(keysValuesT.Fast, false, rows, d, keys, p.Scale, gradScores, KeyTile, keyRows, ld, j0 > 0 ? T.One : T.Zero,
+                Product(keysValuesT.Fast, false, rows, d, keys, p.Scale, gradScores, p.KeyTile, keyRows, ld, j0 > 0 ? T.One : T.Zero,
                     gradRows[(i0 * ld + qCol)..], ld, depthSkip, i0 - j0);
-                KeyRowsProduct(keysValuesT.Fast, written, j0, keys, d, rows, p.Scale, gradScores, queries, ld, gradRows[kCol..], ld, transposedSkip, j0 - i0);
+                KeyRowsProduct(keysValuesT.Fast, written, j0, keys, d, rows, p.Scale, gradScores, p.KeyTile, queries, ld, gradRows[kCol..], ld, transposedSkip, j0 - i0);
             }
         }
     }
 
     /// <summary>
     /// Key rows j0 … j0 + <paramref name="keys"/> of one head's d(qkv) columns (<paramref name="head"/> starts at the
-    /// column) get alpha·Aᵀ·B, A a tile of <see cref="KeyTile"/>-wide score rows. d(qkv) is never cleared: rows an
+    /// column) get alpha·Aᵀ·B, A a tile of score rows <paramref name="lda"/> apart. d(qkv) is never cleared: rows an
     /// earlier query tile has written (those before <paramref name="written"/>) accumulate, the rest are written (beta 0).
     /// </summary>
-    private static void KeyRowsProduct<T>(bool fast, int written, int j0, int keys, int d, int rows, T alpha, ReadOnlySpan<T> a,
+    private static void KeyRowsProduct<T>(bool fast, int written, int j0, int keys, int d, int rows, T alpha, ReadOnlySpan<T> a, int lda,
         ReadOnlySpan<T> b, int ldb, Span<T> head, int ld, CausalSkip skip, int diagonal) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int old = Math.Clamp(written - j0, 0, keys);
         if (old > 0)
-            Product(fast, true, old, d, rows, alpha, a, KeyTile, b, ldb, T.One, head[(j0 * ld)..], ld, skip, diagonal);
+            Product(fast, true, old, d, rows, alpha, a, lda, b, ldb, T.One, head[(j0 * ld)..], ld, skip, diagonal);
         if (old < keys)
-            Product(fast, true, keys - old, d, rows, alpha, a[old..], KeyTile, b, ldb, T.Zero, head[((j0 + old) * ld)..], ld, skip, diagonal + old);
+            Product(fast, true, keys - old, d, rows, alpha, a[old..], lda, b, ldb, T.Zero, head[((j0 + old) * ld)..], ld, skip, diagonal + old);
     }
 
     /// <summary>Row 0 of head <paramref name="batchHead"/>'s queries in qkv (its keys and values follow at C and 2C).</summary>

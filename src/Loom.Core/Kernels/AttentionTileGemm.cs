@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics.X86;
 namespace Loom.Kernels;
 
 /// <summary>
-/// The small float products of fused attention's tiles (64 queries × up to 256 keys × a head of 64), read in place:
+/// The small float products of fused attention's tiles (64 queries × up to 256 keys, or 128 × 128 at T ≤ 128, × a head of 64), read in place:
 /// C[m×n] = alpha · A · B + beta · C, where element (i, p) of A is a[i·aRow + p·aCol] (so Q, dO, P and dS as stored,
 /// and Pᵀ, dSᵀ by swapping the strides) and row p of B is the n contiguous values at b + p·ldb (V, K, Q and dO rows
 /// straight from the projections, or a head's Kᵀ / Vᵀ transposed once per head by the caller).

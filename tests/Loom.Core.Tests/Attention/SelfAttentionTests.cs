@@ -30,12 +30,16 @@ public class SelfAttentionTests
         return (y.Detach(), x.Grad!);
     }
 
-    // Lengths around the kernel's 64-query and 256-key tiles, so that the online softmax rescales across key tiles.
+    // Lengths around the kernel's tiles (one 128 × 128 tile up to 128 tokens, 64 queries × 256 keys above), so that
+    // the online softmax rescales across key tiles.
     [Theory]
     [InlineData(1, true)]
     [InlineData(7, true)]
     [InlineData(7, false)]
     [InlineData(70, true)]
+    [InlineData(100, false)]
+    [InlineData(128, true)]
+    [InlineData(129, true)]
     [InlineData(300, true)]
     [InlineData(300, false)]
     public void Matches_the_unfused_attention_and_its_gradients(int tokens, bool causal)
@@ -103,31 +107,33 @@ public class SelfAttentionTests
     }
 
     // Heads of 64 and 48 take the in-place tile products (AttentionTileGemm: 32- and 16-column tiles, an 8-row
-    // remainder at 13 and 70 tokens, two key tiles at 300); float32 against float64 and against the same op with GEMM
-    // doing the products (the AVX2 path forced), forward and gradients, causal or not, one batch row padded.
+    // remainder at 13, 70 and 100 tokens, one 128 × 128 tile up to 128 tokens, two query tiles at 129, two key tiles
+    // at 300); float32 against float64 and against the same op with GEMM doing the products (the AVX2 path forced),
+    // forward and gradients, causal or not, with one batch row padded or no mask.
     [GemmPathFact(GemmPath.Avx512)]
     public void Float32_tile_products_agree_with_gemm_and_float64()
     {
         foreach (int d in new[] { 64, 48 })
-            foreach (int tokens in new[] { 1, 13, 70, 300 })
+            foreach (int tokens in new[] { 1, 13, 70, 100, 128, 129, 300 })
                 foreach (bool causal in new[] { true, false })
-                {
-                    const int heads = 2;
-                    int c = heads * d;
-                    var qkv = TestTensors.Randn(tokens + d, F64, 2, tokens, 3 * c);
-                    var w = TestTensors.Randn(tokens + d + 1, F64, 2, tokens, c);
-                    var padding = new bool[2 * tokens];
-                    for (int j = 1; j < tokens; j += 3) padding[tokens + j] = true; // key 0 stays visible
-                    var mask = Tensor.FromArray(padding, 2, tokens);
-                    Tensor Attention(Tensor x) => Functional.SelfAttention(x, heads, causal, mask);
-                    var (expected, expectedGrad) = Run(Attention, qkv, w);
-                    var (fast, fastGrad) = Run(Attention, qkv.To(DType.Float32), w.To(DType.Float32));
-                    var (gemm, gemmGrad) = GemmTestCase.WithPath(GemmPath.Avx2, () => Run(Attention, qkv.To(DType.Float32), w.To(DType.Float32)));
-                    TensorAssert.Close(expected, fast.To(F64), 1e-5, 1e-4);
-                    TensorAssert.Close(expectedGrad, fastGrad.To(F64), 1e-4, 1e-3);
-                    TensorAssert.Close(gemm, fast, 1e-6, 1e-5);
-                    TensorAssert.Close(gemmGrad, fastGrad, 1e-5, 1e-4);
-                }
+                    foreach (bool padded in new[] { true, false })
+                    {
+                        const int heads = 2;
+                        int c = heads * d;
+                        var qkv = TestTensors.Randn(tokens + d, F64, 2, tokens, 3 * c);
+                        var w = TestTensors.Randn(tokens + d + 1, F64, 2, tokens, c);
+                        var padding = new bool[2 * tokens];
+                        for (int j = 1; j < tokens; j += 3) padding[tokens + j] = true; // key 0 stays visible
+                        var mask = padded ? Tensor.FromArray(padding, 2, tokens) : null;
+                        Tensor Attention(Tensor x) => Functional.SelfAttention(x, heads, causal, mask);
+                        var (expected, expectedGrad) = Run(Attention, qkv, w);
+                        var (fast, fastGrad) = Run(Attention, qkv.To(DType.Float32), w.To(DType.Float32));
+                        var (gemm, gemmGrad) = GemmTestCase.WithPath(GemmPath.Avx2, () => Run(Attention, qkv.To(DType.Float32), w.To(DType.Float32)));
+                        TensorAssert.Close(expected, fast.To(F64), 1e-5, 1e-4);
+                        TensorAssert.Close(expectedGrad, fastGrad.To(F64), 1e-4, 1e-3);
+                        TensorAssert.Close(gemm, fast, 1e-6, 1e-5);
+                        TensorAssert.Close(gemmGrad, fastGrad, 1e-5, 1e-4);
+                    }
     }
 
     // The in-place path's row passes compute whole 16-key vectors and select away the keys a row may not see. Here
@@ -168,12 +174,12 @@ public class SelfAttentionTests
 
     // The backward does not clear d(qkv): the first product into each row writes it, later ones accumulate. Over a
     // buffer of NaN, a row that no product wrote, or one accumulated into before it was written, stays NaN. Lengths
-    // around the 64-query and 256-key tiles, causal or not, one batch row padded; float32 on the in-place path and on
-    // GEMM (AVX2 forced), float64 on GEMM; the result equals the one over zeros.
+    // around the tiles (one of 128 × 128 up to 128 tokens, 64 queries × 256 keys above), causal or not, one batch row
+    // padded; float32 on the in-place path and on GEMM (AVX2 forced), float64 on GEMM; the result equals the one over zeros.
     [GemmPathFact(GemmPath.Avx512)]
     public void The_backward_writes_every_element_of_the_gradient()
     {
-        foreach (int tokens in new[] { 1, 13, 64, 70, 129, 300 })
+        foreach (int tokens in new[] { 1, 13, 64, 70, 128, 129, 300 })
             foreach (bool causal in new[] { true, false })
             {
                 const int batch = 2, heads = 2, d = 64, c = heads * d;
