@@ -122,6 +122,28 @@ public class FacesCommandTests(FaceRunFixture run) : IClassFixture<FaceRunFixtur
         CliRunner.Fail(["train", "--task", "face-verification", "--data", "digits", "--loss", "supcon", "--output", runs], "--loss supcon compares two random views of each image: give --augment");
     }
 
+    [Fact]
+    public void A_parts_run_records_its_grids_and_verify_and_pairs_and_eval_load_it()
+    {
+        var runs = run.Temp("parts-runs");
+        CliRunner.Succeed("train", "--task", "face-verification", "--data", "digits", "--epochs", "1", "--max-steps", "3", "--pairs", "200", "--threads", "2",
+            "--parts", "1x1+2x2", "--embedding", "16", "--output", runs);
+        var folder = CliRunner.RunFolderUnder(runs);
+        Assert.Equal("1x1+2x2", (string?)System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!["parts"]);
+        var shape = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "faces.json")))!;
+        Assert.Equal(("1x1+2x2", 16), ((string?)shape["parts"], (int)shape["embedding"]!));
+        Assert.InRange((double)TestData.Metrics(folder).Single(l => (string?)l["kind"] == "test")["eer"]!, 0, 1);
+        // The network is rebuilt with its parts from faces.json, so its weights load and an image matches itself.
+        string seven = LfwPairs.ImagePath(run.Lfw, "Seven", 1), eight = LfwPairs.ImagePath(run.Lfw, "Eight", 1);
+        Assert.Equal(1, Parse(Assert.Single(CliRunner.Succeed("faces", "verify", folder, seven, seven).Lines)).Similarity, 1e-3);
+        Assert.InRange(Parse(Assert.Single(CliRunner.Succeed("faces", "verify", folder, seven, eight).Lines)).Similarity, -1, 0.9999);
+        // The training cohort was embedded by the same network: AS-norm scores against embeddings of the parts' summed length.
+        Assert.Single(CliRunner.Succeed("faces", "verify", folder, seven, eight, "--score-norm", "asnorm").Lines);
+        Assert.Equal("4", CliRunner.Succeed("faces", "pairs", folder, run.Lfw).Lines[1].Split(',')[0]);
+        Assert.Contains("eer", CliRunner.Succeed("eval", folder).Output);
+        CliRunner.Fail(["train", "--task", "face-verification", "--data", "digits", "--parts", "2x", "--output", runs], "--parts takes grids HxW");
+    }
+
     // Held-out digits of the training split (never test images) written as a user's folder of unlabelled pictures.
     private static string CohortFolder(FaceRunFixture run, string name, int count)
     {

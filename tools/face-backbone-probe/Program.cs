@@ -15,6 +15,8 @@ using Loom.Train;
 //   prelinear RUN DATA                a trained face-verification run: its embedding against the trunk's pooled
 //                                     features before the last Linear layer
 //   fuse RUN DATA SIZE VALUE          the run's cosine and the frozen features' (centred) averaged with weights 0…1
+//   spatial RUN DATA                  the trunk's feature map before global pooling, pooled to grids of cells, each
+//                                     cell normalised; and the embedding averaged over shifted copies
 //   names                             the ResNet18 graph's nodes, to pick VALUE
 const int Pairs = 6000, ValidationImages = 3000, TrainingImages = 6000, HeldOut = 3;
 string resNet18 = Path.Combine(Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages"),
@@ -67,6 +69,134 @@ switch (args[0])
         }
         break;
     }
+    case "spatial":
+    {
+        // The trunk's last feature map before global pooling ([N, 128, 7, 7] for the small CNN), pooled to grids of
+        // cells, each cell raw / centred / standardised on the training images, L2-normalised and concatenated; and
+        // test-time augmentation (the embedding averaged over shifted copies). Validation as the task cuts it.
+        var model = LoadRun(args[1]);
+        var (valImages, valLabels, trainImages) = TaskValidation(args[2]);
+        var trunk = (Sequential)model.Backbone;
+        int pooled = trunk.Count - 3; // the layers before AdaptiveAvgPool2d, Flatten, Linear
+        Tensor Map(Tensor images)
+        {
+            var maps = new List<Tensor>();
+            using var noGrad = new NoGrad();
+            for (int start = 0; start < images.Shape[0]; start += 256)
+            {
+                var h = images.Narrow(0, start, Math.Min(256, images.Shape[0] - start));
+                for (int k = 0; k < pooled; k++) h = trunk[k].Forward(h);
+                maps.Add(h.Contiguous());
+            }
+            return Tensor.Cat(maps);
+        }
+        var (valMap, trainMap) = (Map(valImages), Map(trainImages));
+        Console.WriteLine($"feature map {valMap.Shape}; {valLabels.Length} validation images, {trainMap.Shape[0]} training images");
+        var emb = FaceVerificationEvaluation.Embed(model, valImages);
+        Report("the run's embedding", emb, model.Dimension, valLabels);
+        int c = valMap.Shape[1];
+        var linear = (Linear)trunk[trunk.Count - 1];
+        foreach (var (gh, gw) in new[] { (1, 1), (2, 1), (3, 1), (1, 2), (1, 3), (2, 2), (3, 3), (7, 7) })
+        {
+            // [N, cells, C] per grid.
+            float[] Cells(Tensor map) => Functional.AdaptiveAvgPool2d(map, (gh, gw)).Reshape(map.Shape[0], c, gh * gw).Transpose(1, 2).Contiguous().ToArray<float>();
+            var (v, t) = (Cells(valMap), Cells(trainMap));
+            int cells = gh * gw;
+            foreach (var mode in new[] { "raw", "centred", "standardised" })
+            {
+                var x = PerCell(v, t, cells, c, mode);
+                Report($"grid {gh}×{gw}, cells {mode}, each normalised", NormaliseCells(x, cells, c), cells * c, valLabels);
+                if (mode == "raw" && cells > 1) Report($"grid {gh}×{gw}, raw, whole vector normalised", NormaliseCells(x, 1, cells * c), cells * c, valLabels);
+            }
+            if (cells == 1 || cells == 49) continue;
+            // Each cell through the trained Linear and the embedding's batch norm: part embeddings in the run's space.
+            var parts = PartEmbeddings(model, linear, v, cells, c);
+            Report($"grid {gh}×{gw}, cells through the trained Linear + BN, each normalised", parts, cells * model.Dimension, valLabels);
+            Report($"grid {gh}×{gw}, the same + the global embedding (MGN-style)", Concat(emb, model.Dimension, parts, cells * model.Dimension), (cells + 1) * model.Dimension, valLabels);
+        }
+        // Test-time augmentation: the embedding averaged over shifted copies, renormalised.
+        foreach (var shifts in new[] { new[] { (0, 0), (1, 0), (-1, 0), (0, 1), (0, -1) }, new[] { (0, 0), (2, 0), (-2, 0), (0, 2), (0, -2) },
+            new[] { (0, 0), (1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (1, -1), (-1, 1), (-1, -1) } })
+        {
+            int d = model.Dimension;
+            var sum = new double[emb.Length];
+            foreach (var (dx, dy) in shifts)
+            {
+                var shifted = Functional.Pad(valImages, [dx, -dx, dy, -dy]);
+                var e = FaceVerificationEvaluation.Embed(model, shifted);
+                for (int i = 0; i < e.Length; i++) sum[i] += e[i];
+            }
+            Report($"TTA: mean embedding over {shifts.Length} shifts up to {shifts.Max(s => Math.Abs(s.Item1) + Math.Abs(s.Item2))} px (L1)", NormaliseCells([.. sum.Select(x => (float)x)], 1, d), d, valLabels);
+        }
+        break;
+    }
+    case "parts":
+    {
+        // PCB / MGN trained jointly: the small CNN's trunk up to its last feature map, then per grid in args[2] (e.g.
+        // "1x1", "3x1", "1x1+2x1+3x1") one branch per cell: pooled over the cell, its own Linear → 64, batch norm and
+        // CosFace head (s 16, m 0.35) on the 7 training classes; the loss is the branches' mean. Verification embeds by
+        // the concatenation of the branches' L2-normalised embeddings (cosine = the mean of the parts' cosines).
+        // 5 epochs, AdamW 3e-3 (weight decay 5e-4), cosine schedule per step, batch 128, --augment crop: the task's defaults.
+        var (valImages, valLabels, _) = TaskValidation(args[1]);
+        int seed = args.Length > 3 ? int.Parse(args[3]) : 1, epochs = args.Length > 4 ? int.Parse(args[4]) : 5;
+        var grids = args[2].Split('+').Select(g => g.Split('x')).Select(g => (int.Parse(g[0]), int.Parse(g[1]))).ToArray();
+        var split = BuiltinDatasets.Load(args[1]);
+        int trained = split.Info.ClassNames.Count - HeldOut;
+        long[] targets = split.Train.Targets.ToArray<long>();
+        int[] rows = [.. Enumerable.Range(0, targets.Length).Where(i => targets[i] < trained)];
+        float[] images = split.Train.Gather(rows).Inputs.Contiguous().ToArray<float>();
+        int[] shape = split.Info.InputShape;
+        int size = shape[0] * shape[1] * shape[2];
+        Loom.Random.Generator.Default.Seed((ulong)seed);
+        var net = new PartNet(shape[0], trained, grids);
+        var augment = ImageAugmentation.Create(["crop"], shape[1], shape[2], (ulong)seed)!;
+        var optimizer = new AdamW(net.Parameters(), 3e-3, weightDecay: 5e-4);
+        int batch = 128, steps = epochs * ((rows.Length + batch - 1) / batch);
+        var schedule = new CosineAnnealingLR(optimizer, steps);
+        var order = new Loom.Random.Generator((ulong)seed + 7);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (int epoch = 1; epoch <= epochs; epoch++)
+        {
+            net.Train();
+            var perm = Enumerable.Range(0, rows.Length).OrderBy(_ => order.NextInt(0, int.MaxValue)).ToArray();
+            double total = 0;
+            int batches = 0;
+            for (int start = 0; start < perm.Length; start += batch)
+            {
+                using var scope = new Loom.Memory.MemoryScope();
+                int count = Math.Min(batch, perm.Length - start);
+                var x = new float[count * size];
+                var y = new long[count];
+                for (int k = 0; k < count; k++)
+                {
+                    int i = perm[start + k];
+                    augment.Apply(images.AsSpan(i * size, size).ToArray(), shape).CopyTo(x, k * size);
+                    y[k] = targets[rows[i]];
+                }
+                var yt = Tensor.FromArray(y, count);
+                var losses = net.Forward(Tensor.FromArray(x, count, shape[0], shape[1], shape[2])).Select(c => CosFace.Loss(c, yt, 16, 0.35)).ToList();
+                var loss = losses.Aggregate((a, b) => a + b) / losses.Count;
+                optimizer.ZeroGrad();
+                loss.Backward();
+                optimizer.Step();
+                schedule.Step();
+                total += loss.Item<float>();
+                batches++;
+            }
+            Console.WriteLine($"epoch {epoch}: loss {total / batches:F4} ({clock.Elapsed.TotalSeconds:F0} s)");
+        }
+        net.Eval();
+        var parts = net.PartEmbeddings(valImages);
+        int d = PartNet.Dimension, p = parts.Count;
+        for (int k = 0; k < p && p > 1; k++) Report($"{args[2]}, part {k} ({net.PartNames[k]}) alone", parts[k], d, valLabels);
+        var all = new float[parts[0].Length * p];
+        int n = parts[0].Length / d;
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < p; k++)
+                for (int j = 0; j < d; j++) all[(i * p + k) * d + j] = (float)(parts[k][i * d + j] / Math.Sqrt(p));
+        Report($"{args[2]} (seed {seed}, {epochs} epochs), the {p} parts concatenated", all, p * d, valLabels);
+        break;
+    }
     case "dump":
     {
         // The run's embeddings of the validation images, the held-out test images and the training cohort, as .npy for a quick look elsewhere.
@@ -86,7 +216,7 @@ switch (args[0])
         break;
     }
     default:
-        Console.Error.WriteLine("usage: frozen DATA SIZE VALUE [--head] | prelinear RUN DATA | fuse RUN DATA SIZE VALUE | names");
+        Console.Error.WriteLine("usage: frozen DATA SIZE VALUE [--head] | prelinear RUN DATA | spatial RUN DATA | dump RUN DATA | fuse RUN DATA SIZE VALUE | names");
         return 2;
 }
 return 0;
@@ -132,6 +262,79 @@ Probe Split(string data)
     }
     var val = Features(p.ValRows, "val");
     return (val, Features(p.TrainRows, "train"), val.Length / p.ValRows.Length);
+}
+
+// Validation as the task cuts it (FaceVerificationData.SplitHeldOut: the held-out classes' training-split images,
+// spread to 3,000, the odd rows labelled), and up to 6,000 labelled training images spread evenly for centring.
+(Tensor Images, int[] Labels, Tensor Train) TaskValidation(string data)
+{
+    var split = BuiltinDatasets.Load(data);
+    int trained = split.Info.ClassNames.Count - HeldOut;
+    long[] targets = split.Train.Targets.ToArray<long>();
+    int[] held = [.. Enumerable.Range(0, targets.Length).Where(i => targets[i] >= trained)];
+    var heldOut = new TensorDataset(split.Train.Gather(held).Inputs, Tensor.FromArray(held.Select(i => targets[i] - trained).ToArray(), held.Length));
+    var (_, validation) = FaceVerificationData.SplitHeldOut(heldOut);
+    int[] trainRows = [.. Enumerable.Range(0, targets.Length).Where(i => targets[i] < trained)];
+    if (trainRows.Length > TrainingImages) trainRows = [.. Enumerable.Range(0, TrainingImages).Select(k => trainRows[(int)((long)k * trainRows.Length / TrainingImages)])];
+    var images = validation.Inputs.Rank == 3 ? validation.Inputs.Unsqueeze(1) : validation.Inputs;
+    var train = split.Train.Gather(trainRows).Inputs;
+    return (images, [.. validation.Targets.ToArray<long>().Select(t => (int)t)], train.Rank == 3 ? train.Unsqueeze(1) : train);
+}
+
+// Rows [N, cells, C]: raw, centred on the training rows' per-cell mean, or standardised by its per-cell std too.
+static float[] PerCell(float[] rows, float[] train, int cells, int c, string mode)
+{
+    if (mode == "raw") return rows;
+    int d = cells * c, n = train.Length / d;
+    var (mean, sq) = (new double[d], new double[d]);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < d; j++) { double x = train[i * d + j]; mean[j] += x / n; sq[j] += x * x / n; }
+    var result = new float[rows.Length];
+    for (int i = 0; i < rows.Length; i++)
+    {
+        int j = i % d;
+        double x = rows[i] - mean[j];
+        result[i] = (float)(mode == "centred" ? x : x / Math.Sqrt(Math.Max(sq[j] - mean[j] * mean[j], 1e-12)));
+    }
+    return result;
+}
+
+// Each consecutive block of c values scaled to unit length, then the whole scaled by 1/√cells, so the cosine of two
+// rows is the mean of their cells' cosines.
+static float[] NormaliseCells(float[] rows, int cells, int c)
+{
+    var result = new float[rows.Length];
+    for (int start = 0; start < rows.Length; start += c)
+    {
+        double norm = 0;
+        for (int j = 0; j < c; j++) norm += (double)rows[start + j] * rows[start + j];
+        double scale = 1 / Math.Max(Math.Sqrt(norm), 1e-12) / Math.Sqrt(cells);
+        for (int j = 0; j < c; j++) result[start + j] = (float)(rows[start + j] * scale);
+    }
+    return result;
+}
+
+// Cells [N, cells, C] through the run's last Linear and embedding batch norm (eval statistics), each normalised.
+static float[] PartEmbeddings(FaceEmbedder model, Linear linear, float[] cellRows, int cells, int c)
+{
+    using var noGrad = new NoGrad();
+    int n = cellRows.Length / (cells * c);
+    var e = linear.Forward(Tensor.FromArray(cellRows, n * cells, c));
+    if (model.EmbeddingNorm is { } bn) e = bn.Forward(e);
+    return NormaliseCells(e.Contiguous().ToArray<float>(), cells, model.Dimension);
+}
+
+static float[] Concat(float[] a, int da, float[] b, int db)
+{
+    int n = a.Length / da;
+    var result = new float[n * (da + db)];
+    double wa = Math.Sqrt(1.0 / 2), wb = Math.Sqrt(1.0 / 2);
+    for (int i = 0; i < n; i++)
+    {
+        for (int j = 0; j < da; j++) result[i * (da + db) + j] = (float)(a[i * da + j] * wa);
+        for (int j = 0; j < db; j++) result[i * (da + db) + da + j] = (float)(b[i * db + j] * wb);
+    }
+    return result;
 }
 
 static float[] Centred(float[] rows, float[] reference, int d)
@@ -226,3 +429,64 @@ static (float[] Embedding, float[] BeforeLinear, int Dim) RunFeatures(FaceEmbedd
 }
 
 internal sealed record Probe(string Name, DatasetSplit Data, int Trained, int[] ValRows, int[] TrainRows, int[] ValLabels, long[] TrainLabels);
+
+// The small CNN's trunk (three Conv–BatchNorm–ReLU blocks, two max-pools) and, per cell of each grid, a branch: the
+// cell's average-pooled channels, a Linear to the embedding, a batch norm and a CosFace head (PCB; several grids: MGN).
+internal sealed class PartNet : Module<Tensor, IReadOnlyList<Tensor>>
+{
+    public const int Dimension = 64;
+    private readonly Sequential _trunk;
+    private readonly (int H, int W)[] _grids;
+    private readonly List<(Linear Linear, BatchNorm1d Norm, CosineClassifier Head)> _branches = [];
+
+    public PartNet(int channels, int classes, (int H, int W)[] grids)
+    {
+        _grids = grids;
+        _trunk = RegisterModule("trunk", new Sequential(
+            new Conv2d(channels, 32, 3, padding: 1, bias: false), new BatchNorm2d(32), new ReLU(), new MaxPool2d(2),
+            new Conv2d(32, 64, 3, padding: 1, bias: false), new BatchNorm2d(64), new ReLU(), new MaxPool2d(2),
+            new Conv2d(64, 128, 3, padding: 1, bias: false), new BatchNorm2d(128), new ReLU()));
+        foreach (var (h, w) in grids)
+            for (int cell = 0; cell < h * w; cell++)
+            {
+                int k = _branches.Count;
+                _branches.Add((RegisterModule($"linear{k}", new Linear(128, Dimension)), RegisterModule($"norm{k}", new BatchNorm1d(Dimension)),
+                    RegisterModule($"head{k}", new CosineClassifier(Dimension, classes))));
+                PartNames.Add($"{h}x{w} cell {cell}");
+            }
+    }
+
+    public List<string> PartNames { get; } = [];
+
+    // Each branch's batch-normalised embedding [N, 64] (before L2 normalisation).
+    private List<Tensor> Embeddings(Tensor x)
+    {
+        var map = _trunk.Forward(x);
+        var result = new List<Tensor>();
+        int n = map.Shape[0], c = map.Shape[1];
+        foreach (var (h, w) in _grids)
+        {
+            var cells = Functional.AdaptiveAvgPool2d(map, (h, w)).Reshape(n, c, h * w);
+            for (int cell = 0; cell < h * w; cell++)
+            {
+                var (linear, norm, _) = _branches[result.Count];
+                result.Add(norm.Forward(linear.Forward(cells.Narrow(2, cell, 1).Reshape(n, c))));
+            }
+        }
+        return result;
+    }
+
+    protected override IReadOnlyList<Tensor> ForwardCore(Tensor x) => [.. Embeddings(x).Select((e, k) => _branches[k].Head.Forward(CosFace.Normalize(e)))];
+
+    public List<float[]> PartEmbeddings(Tensor images)
+    {
+        var parts = _branches.Select(_ => new List<float>()).ToList();
+        using var noGrad = new NoGrad();
+        for (int start = 0; start < images.Shape[0]; start += 256)
+        {
+            var e = Embeddings(images.Narrow(0, start, Math.Min(256, images.Shape[0] - start)));
+            for (int k = 0; k < e.Count; k++) parts[k].AddRange(CosFace.Normalize(e[k]).Contiguous().ToArray<float>());
+        }
+        return [.. parts.Select(p => p.ToArray())];
+    }
+}

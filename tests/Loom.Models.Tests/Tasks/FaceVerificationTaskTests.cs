@@ -167,6 +167,33 @@ public sealed class FaceVerificationTaskTests
     }
 
     [Fact]
+    public void Parts_train_a_margin_head_per_cell_and_the_shape_file_records_the_grids()
+    {
+        var (task, _, config) = Models.Tasks.Resolve(Quick() with { TaskOptions = new JsonObject { ["parts"] = "1x1+2x2", ["embedding"] = 16 } });
+        var data = (FaceVerificationData)task.Load(config);
+        Assert.Equal("1x1+2x2", data.Shape.Parts);
+        var model = (FaceEmbedder)task.CreateModel(config, data);
+        Assert.Equal((5, 80), (model.Parts!.Parts, model.Dimension));
+        var images = data.Train.Inputs.Narrow(0, 0, 4);
+        if (images.Rank == 3) images = images.Unsqueeze(1);
+        var cosines = model.Forward(images);
+        Assert.Equal(new Shape(4, 5, 7), cosines.Shape);
+        var targets = data.Train.Targets.Narrow(0, 0, 4);
+        Assert.Equal(FaceVerificationTask.PartLoss(cosines, targets, (c, t) => CosFace.Loss(c, t, 16, 0.35)).Item(), task.Loss(data)(cosines, targets).Item(), 1e-6);
+        // Training accuracy is of the parts' mean cosines.
+        var accuracy = Assert.Single(task.Metrics(data))();
+        accuracy.Update(cosines, targets);
+        var reference = new Accuracy();
+        reference.Update(cosines.Mean([1]), targets);
+        Assert.Equal(reference.Compute(), accuracy.Compute());
+        Assert.Contains("--parts takes grids", Assert.Throws<ArgumentException>(() => Models.Tasks.Resolve(Quick() with { TaskOptions = new JsonObject { ["parts"] = "2by2" } })).Message);
+        Assert.Contains("does not combine with --loss supcon", Assert.Throws<ArgumentException>(() =>
+            Models.Tasks.Resolve(Quick() with { TaskOptions = new JsonObject { ["parts"] = "2x2", ["loss"] = "supcon", ["augment"] = new JsonArray("crop") } })).Message);
+        Assert.Contains("does not take --model face-resnet", Assert.Throws<ArgumentException>(() =>
+            Models.Tasks.Resolve(Quick() with { Model = FaceVerificationTask.ResNetModelName, TaskOptions = new JsonObject { ["parts"] = "2x2" } })).Message);
+    }
+
+    [Fact]
     public void A_shape_file_written_before_trunks_and_embedding_norms_reads_as_the_small_cnn_without_batch_norm()
     {
         var dir = Directory.CreateTempSubdirectory("loom-faces-shape");
@@ -175,8 +202,13 @@ public sealed class FaceVerificationTaskTests
             var folder = new RunFolder(dir.FullName);
             File.WriteAllText(folder.File(FaceVerificationData.ShapeFile), """{"input_shape":[1,28,28],"trained_classes":7,"embedding":64}""");
             var shape = FaceVerificationData.ReadShape(folder);
-            Assert.Equal((FaceVerificationTask.ModelName, false), (shape.Model, shape.BatchNormEmbedding));
-            Assert.Null(FaceVerificationTask.CreateModel(shape).EmbeddingNorm);
+            Assert.Equal((FaceVerificationTask.ModelName, false, null), (shape.Model, shape.BatchNormEmbedding, shape.Parts));
+            var model = FaceVerificationTask.CreateModel(shape);
+            Assert.Null(model.EmbeddingNorm);
+            Assert.Null(model.Parts);
+            // The small CNN's parameter names are those of runs written before parts existed, so their weights load.
+            Assert.Equal(["backbone.0.weight", "backbone.13.weight", "backbone.13.bias", "head.weight"],
+                model.NamedParameters().Select(p => p.Name).Where(n => n is "backbone.0.weight" or "backbone.13.weight" or "backbone.13.bias" or "head.weight"));
         }
         finally
         {

@@ -67,10 +67,12 @@ public sealed class CosineClassifier : Module<Tensor, Tensor>
 public sealed class FaceEmbedder : Module<Tensor, Tensor>
 {
     public FaceEmbedder(int inChannels, int height, int width, int classes, int dimension = 64, string trunk = FaceVerificationTask.ModelName, bool batchNormEmbedding = false,
-        int projection = 0, bool marginHead = true)
+        int projection = 0, bool marginHead = true, string? parts = null)
     {
         if (projection < 0) throw new ArgumentException($"FaceEmbedder: the projection head's size must be ≥ 0 (0: none), got {projection}");
         if (projection == 0 && !marginHead) throw new ArgumentException("FaceEmbedder: needs a margin head, a projection head or both");
+        if (parts is not null && trunk != FaceVerificationTask.ModelName) throw new ArgumentException($"--parts cuts the {FaceVerificationTask.ModelName} trunk's feature map; it does not take --model {trunk}");
+        if (parts is not null && (projection > 0 || !marginHead)) throw new ArgumentException("--parts trains a margin head per part; it does not combine with a projection head (--loss supcon, --instance-weight)");
         InChannels = inChannels;
         Dimension = dimension;
         Backbone = RegisterModule("backbone", trunk switch
@@ -78,22 +80,40 @@ public sealed class FaceEmbedder : Module<Tensor, Tensor>
             FaceVerificationTask.ModelName => new Sequential(
                 new Conv2d(inChannels, 32, 3, padding: 1, bias: false), new BatchNorm2d(32), new ReLU(), new MaxPool2d(2),
                 new Conv2d(32, 64, 3, padding: 1, bias: false), new BatchNorm2d(64), new ReLU(), new MaxPool2d(2),
-                new Conv2d(64, 128, 3, padding: 1, bias: false), new BatchNorm2d(128), new ReLU(), new AdaptiveAvgPool2d(1),
-                new Flatten(), new Linear(128, dimension)),
+                new Conv2d(64, 128, 3, padding: 1, bias: false), new BatchNorm2d(128), new ReLU()),
             FaceVerificationTask.ResNetModelName => (Module<Tensor, Tensor>)new ResNet(ResNetConfig.Mini, inChannels, dimension),
             _ => throw new ArgumentException($"unknown face-embedding trunk '{trunk}'; choose {FaceVerificationTask.ModelName} or {FaceVerificationTask.ResNetModelName}"),
         });
+        if (parts is not null)
+        {
+            // Each part: its own Linear, batch norm and margin head; the verification embedding is their concatenation.
+            Parts = RegisterModule("parts", new PartEmbedding(128, dimension, parts, batchNormEmbedding));
+            Dimension = Parts.Parts * dimension;
+            PartHeads = [.. Enumerable.Range(0, Parts.Parts).Select(k => RegisterModule($"part_head{k}", new CosineClassifier(dimension, classes)))];
+            return;
+        }
+        // The small CNN's global pooling and Linear to the embedding; same names and order as before parts existed, so old weights load.
+        if (Backbone is Sequential small)
+            foreach (var layer in new Module<Tensor, Tensor>[] { new AdaptiveAvgPool2d(1), new Flatten(), new Linear(128, dimension) }) small.Append(layer);
         if (batchNormEmbedding) EmbeddingNorm = RegisterModule("embedding_norm", new BatchNorm1d(dimension));
         if (marginHead) Head = RegisterModule("head", new CosineClassifier(dimension, classes));
         if (projection > 0) Projector = RegisterModule("projector", new Sequential(new Linear(dimension, projection), new ReLU(), new Linear(projection, projection)));
     }
 
     public int InChannels { get; }
+
+    /// <summary>The verification embedding's length: the parts' lengths summed with <see cref="Parts"/>.</summary>
     public int Dimension { get; }
     public Module<Tensor, Tensor> Backbone { get; }
     public BatchNorm1d? EmbeddingNorm { get; }
-    /// <summary>The margin losses' head (cosines to the training identities); null for SupCon alone.</summary>
+    /// <summary>The margin losses' head (cosines to the training identities); null for SupCon alone and with <see cref="Parts"/>.</summary>
     public CosineClassifier? Head { get; }
+
+    /// <summary>`--parts`: the part embeddings cut from the trunk's feature map (<see cref="PartEmbedding"/>); null: one global embedding.</summary>
+    public PartEmbedding? Parts { get; }
+
+    /// <summary>With <see cref="Parts"/>: each part's margin head, used in training only.</summary>
+    public IReadOnlyList<CosineClassifier> PartHeads { get; } = [];
 
     /// <summary>
     /// SupCon's projection head (Linear–ReLU–Linear from the embedding before its L2 normalisation), used in training
@@ -106,16 +126,29 @@ public sealed class FaceEmbedder : Module<Tensor, Tensor>
     public Tensor Embed(Tensor images)
     {
         var e = Backbone.Forward(images);
+        if (Parts is not null)
+        {
+            // Each part on the unit sphere, scaled by 1/√parts: the concatenation is a unit vector whose cosine to another is the parts' mean cosine.
+            var p = Parts.Forward(e);
+            var unit = p / p.Norm(2, 2, keepDim: true).Clamp(min: 1e-12);
+            return unit.Reshape(p.Shape[0], Dimension) * (1 / Math.Sqrt(Parts.Parts));
+        }
         return CosFace.Normalize(EmbeddingNorm is null ? e : EmbeddingNorm.Forward(e));
     }
 
     /// <summary>
-    /// Without a <see cref="Projector"/>: cosines [N, classes] of images [N, C, H, W]. With one: for images given as V
+    /// With <see cref="Parts"/>: each part's cosines, [N, parts, classes]. Without a <see cref="Projector"/>: cosines
+    /// [N, classes] of images [N, C, H, W]. With one: for images given as V
     /// views stacked on the channel axis, [N, V·C, H, W] (V = 1 for plain images), each view's cosines (with a
     /// <see cref="Head"/>) followed by its projection, [N, V, classes + P] (or [N, V, P]).
     /// </summary>
     protected override Tensor ForwardCore(Tensor input)
     {
+        if (Parts is not null)
+        {
+            var p = Parts.Forward(Backbone.Forward(input));
+            return Tensor.Stack([.. PartHeads.Select((head, k) => head.Forward(p.Narrow(1, k, 1).Reshape(p.Shape[0], Parts.Dimension)))], 1);
+        }
         if (Projector is null) return Head!.Forward(Embed(input));
         if (input.Rank != 4 || input.Shape[1] % InChannels != 0)
             throw new ArgumentException($"FaceEmbedder: expected views stacked on the channel axis, [N, V·{InChannels}, H, W], got {input.Shape}");

@@ -102,7 +102,7 @@ public sealed class FaceVerificationData(TensorDataset train, TensorDataset test
                 $" + {count} pseudo-identities clustered from {unlabelled.Shape[0]} unlabelled held-out images by {adaptFrom} (silhouette {silhouette:F3}{(pseudo.Count < unlabelled.Shape[0] ? $"; the surest {pseudo.Count} trained on" : "")})");
         }
         var shape = new FaceModelShape(input, trainedNames.Count, options.Embedding, config.Model ?? FaceVerificationTask.ModelName, options.EmbeddingNorm == "batch",
-            options.Contrastive ? options.Projection : 0, MarginHead: options.Loss != "supcon");
+            options.Contrastive ? options.Projection : 0, MarginHead: options.Loss != "supcon", Parts: options.Parts);
         return new FaceVerificationData(train, Renumbered(test, trained), shape, names.Skip(trained).ToArray(), options,
             $"{split.Info.Name}: trained on {trained} classes ({string.Join(", ", names.Take(trained))}){extraText}, verified on {options.HeldOut} held out ({string.Join(", ", names.Skip(trained))})")
         {
@@ -218,9 +218,10 @@ public sealed class FaceVerificationData(TensorDataset train, TensorDataset test
 
 /// <summary>
 /// What a face run's network takes and gives: images [C, H, W], the trained classes of its margin head, the embedding
-/// length, the trunk (a model name), whether the embedding is batch-normalised, the size of the contrastive projection
-/// head (0: none) and whether there is a margin head (not with SupCon alone). Runs written before the last four
-/// existed read as the small CNN without the batch norm, with a margin head and no projection, which is what they were.
+/// length (of each part, with parts), the trunk (a model name), whether the embedding is batch-normalised, the size of
+/// the contrastive projection head (0: none), whether there is a margin head (not with SupCon alone) and the part grids
+/// (`--parts`; null: one global embedding). Runs written before the last five existed read as the small CNN without
+/// the batch norm, with a margin head, no projection and no parts, which is what they were.
 /// </summary>
 public sealed record FaceModelShape(
     [property: System.Text.Json.Serialization.JsonPropertyName("input_shape")] int[] InputShape,
@@ -229,4 +230,5 @@ public sealed record FaceModelShape(
     [property: System.Text.Json.Serialization.JsonPropertyName("model")] string Model = FaceVerificationTask.ModelName,
     [property: System.Text.Json.Serialization.JsonPropertyName("batch_norm_embedding")] bool BatchNormEmbedding = false,
     [property: System.Text.Json.Serialization.JsonPropertyName("projection")] int Projection = 0,
-    [property: System.Text.Json.Serialization.JsonPropertyName("margin_head")] bool MarginHead = true);
+    [property: System.Text.Json.Serialization.JsonPropertyName("margin_head")] bool MarginHead = true,
+    [property: System.Text.Json.Serialization.JsonPropertyName("parts")] string? Parts = null);

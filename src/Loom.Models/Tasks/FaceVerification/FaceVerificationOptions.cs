@@ -34,6 +34,13 @@ public sealed record FaceVerificationOptions
     /// <summary>The projection head: Linear–ReLU–Linear to this many outputs, trained on and dropped for verification.</summary>
     public int Projection { get; init; } = 128;
 
+    /// <summary>
+    /// Part-based embeddings (<see cref="PartEmbedding"/>): grids `HxW` joined by `+` cutting the trunk's last feature
+    /// map into cells, each with its own embedding of <see cref="Embedding"/> and margin head; verification uses their
+    /// concatenation. Null (one globally pooled embedding) is left out of config.json.
+    /// </summary>
+    public string? Parts { get; init; }
+
     /// <summary>"batch": a batch norm on the embedding before its L2 normalisation (see <see cref="FaceEmbedder"/>); "none": straight from the trunk.</summary>
     public string EmbeddingNorm { get; init; } = "batch";
 
@@ -101,6 +108,7 @@ public sealed record FaceVerificationOptions
         TaskOption.Integer("--projection", "projection", "projection-head size of supcon and of the instance term (face verification)", Defaults.Projection),
         TaskOption.Number("--margin", "margin", "CosFace cosine margin or ArcFace angle margin m (face verification)", Defaults.Margin),
         TaskOption.Number("--scale", "scale", "CosFace/ArcFace logit scale s (face verification)", Defaults.Scale),
+        TaskOption.Text("--parts", "parts", "part-based embedding: grids HxW joined by + (2x2; 1x1+2x2 for global + parts) cutting the trunk's last feature map into cells, each with its own embedding and margin head, concatenated for verification (face verification)"),
         TaskOption.Text("--embedding-norm", "embedding_norm", "batch (batch norm before the L2 normalisation) or none (face verification)", Defaults.EmbeddingNorm),
         SharedTaskOptions.Augment(),
         TaskOption.Text("--extra-data", "extra_data", "another built-in image dataset, or glyphs (characters rendered from the installed fonts), whose classes all join training as further identities (face verification)"),
@@ -127,6 +135,11 @@ public sealed record FaceVerificationOptions
         if (Projection is < 1 or > 4096) throw new ArgumentException($"--projection must be between 1 and 4096, got {Projection}");
         if (Contrastive && Augment is not { Length: > 0 })
             throw new ArgumentException($"{(Loss == "supcon" ? "--loss supcon" : "--instance-weight")} compares two random views of each image: give --augment (e.g. crop,jitter)");
+        if (Parts is not null)
+        {
+            PartEmbedding.ParseGrids(Parts);
+            if (Contrastive) throw new ArgumentException("--parts trains a margin head per part; it does not combine with --loss supcon or --instance-weight");
+        }
         if (EmbeddingNorm is not ("batch" or "none")) throw new ArgumentException($"--embedding-norm must be batch or none, got '{EmbeddingNorm}'");
         if (Augment is not null && Augment.Any(a => !ImageAugmentation.Names.Contains(a)))
             throw new ArgumentException($"--augment takes {string.Join(", ", ImageAugmentation.Names)}, comma-separated; got {string.Join(",", Augment)}");

@@ -38,6 +38,8 @@ public sealed class FaceVerificationTask : ITask
     {
         var options = config.GetTaskOptions<FaceVerificationOptions>();
         options.Validate();
+        if (options.Parts is not null && (config.Model ?? ModelName) != ModelName)
+            throw new ArgumentException($"--parts cuts the {ModelName} trunk's feature map; it does not take --model {config.Model}");
         return config.WithTaskOptions(options);
     }
 
@@ -46,7 +48,7 @@ public sealed class FaceVerificationTask : ITask
     public Module<Tensor, Tensor> CreateModel(TrainingConfig config, TaskData data) => CreateModel(((FaceVerificationData)data).Shape);
 
     public static FaceEmbedder CreateModel(FaceModelShape shape) =>
-        new(shape.InputShape[0], shape.InputShape[1], shape.InputShape[2], shape.TrainedClasses, shape.Embedding, shape.Model, shape.BatchNormEmbedding, shape.Projection, shape.MarginHead);
+        new(shape.InputShape[0], shape.InputShape[1], shape.InputShape[2], shape.TrainedClasses, shape.Embedding, shape.Model, shape.BatchNormEmbedding, shape.Projection, shape.MarginHead, shape.Parts);
 
     public Func<Tensor, Tensor, Tensor> Loss(TaskData data)
     {
@@ -57,11 +59,47 @@ public sealed class FaceVerificationTask : ITask
         Func<Tensor, Tensor, Tensor> margin = options.Loss == "arcface"
             ? (cosines, targets) => ArcFace.Loss(cosines, targets, options.Scale, options.Margin)
             : (cosines, targets) => CosFace.Loss(cosines, targets, options.Scale, options.Margin);
+        if (options.Parts is not null) return (cosines, targets) => PartLoss(cosines, targets, margin);
         return options.Contrastive ? (output, targets) => SupCon.WithMargin(output, targets, d.Shape.TrainedClasses, margin, options.ContrastTemperature, w) : margin;
     }
 
+    /// <summary>
+    /// `--parts`: the margin loss of every part's cosines [N, parts, classes] against targets [N], averaged over the
+    /// parts (PCB's sum of part losses, divided by their number so the learning rate means what it does without parts).
+    /// </summary>
+    public static Tensor PartLoss(Tensor cosines, Tensor targets, Func<Tensor, Tensor, Tensor> margin)
+    {
+        if (cosines.Rank != 3 || targets.Rank != 1 || targets.Shape[0] != cosines.Shape[0])
+            throw new ArgumentException($"--parts: expected cosines [N, parts, classes] and targets [N], got {cosines.Shape} and {targets.Shape}");
+        int n = cosines.Shape[0], parts = cosines.Shape[1];
+        // Every row of every part is one sample of the margin loss, so its mean over N·parts is the parts' mean.
+        var repeated = targets.To(DType.Int64).Unsqueeze(1).Expand(n, parts).Contiguous().Reshape(n * parts);
+        return margin(cosines.Reshape(n * parts, cosines.Shape[2]), repeated);
+    }
+
     // Contrastive training's output is views' projections, not one row of class scores: there is no training accuracy to count.
-    public IReadOnlyList<Func<IMetric>> Metrics(TaskData data) => ((FaceVerificationData)data).Options.Contrastive ? [] : [() => new Accuracy()];
+    // With parts, training accuracy is of the parts' mean cosines.
+    public IReadOnlyList<Func<IMetric>> Metrics(TaskData data) => ((FaceVerificationData)data).Options switch
+    {
+        { Contrastive: true } => [],
+        { Parts: not null } => [() => new PartMeanAccuracy()],
+        _ => [() => new Accuracy()],
+    };
+
+    private sealed class PartMeanAccuracy : IMetric
+    {
+        private readonly Accuracy _accuracy = new();
+
+        public string Name => _accuracy.Name;
+
+        public bool HigherIsBetter => _accuracy.HigherIsBetter;
+
+        public void Update(Tensor predictions, Tensor targets) => _accuracy.Update(predictions.Rank == 3 ? predictions.Mean([1]) : predictions, targets);
+
+        public double Compute() => _accuracy.Compute();
+
+        public void Reset() => _accuracy.Reset();
+    }
 
     public TaskEvaluation Evaluate(Evaluator evaluator, TaskData data, IEnumerable<Batch> test)
     {

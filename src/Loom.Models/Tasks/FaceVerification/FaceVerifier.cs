@@ -11,8 +11,9 @@ public sealed class FaceVerifier
 
     public FaceVerifier(FaceEmbedder model, FaceModelShape shape, VerificationDecision decision)
     {
-        if (decision.ScoreNorm != "cosine" && decision.Dimension != shape.Embedding)
-            throw new InvalidDataException($"the run's cohort has embeddings of {decision.Dimension}, its network gives {shape.Embedding}");
+        // The network's embedding length, not the shape's: with parts it is their lengths summed.
+        if (decision.ScoreNorm != "cosine" && decision.Dimension != model.Dimension)
+            throw new InvalidDataException($"the run's cohort has embeddings of {decision.Dimension}, its network gives {model.Dimension}");
         (_model, Shape, Decision) = (model, shape, decision);
         _model.Eval();
     }
@@ -67,7 +68,7 @@ public sealed class FaceVerifier
     /// <summary>The score of two pictures' embeddings (their cosine, or its AS-norm) and whether it reaches <see cref="Threshold"/>.</summary>
     public (double Similarity, bool Same) Verify(string first, string second)
     {
-        double s = Decision.ScoresOf(Embed([first, second]), Shape.Embedding)[0, 1];
+        double s = Decision.ScoresOf(Embed([first, second]), _model.Dimension)[0, 1];
         return (s, s >= Threshold);
     }
 
@@ -77,7 +78,7 @@ public sealed class FaceVerifier
         var pairs = LfwPairs.Read(lfwFolder);
         var files = pairs.SelectMany(p => new[] { p.First, p.Second }).Distinct().ToList();
         var index = files.Select((f, i) => (f, i)).ToDictionary(p => p.f, p => p.i);
-        var pairScores = Decision.ScoresOf(Embed(files), Shape.Embedding);
+        var pairScores = Decision.ScoresOf(Embed(files), _model.Dimension);
         var scores = pairs.Select(p => pairScores[index[p.First], index[p.Second]]).ToArray();
         var same = pairs.Select(p => p.Same).ToArray();
         var roc = Verification.Roc(scores, same);
