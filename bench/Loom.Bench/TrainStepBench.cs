@@ -144,27 +144,6 @@ public sealed class TrainStepBench : IBenchmark
                 var peer = report.Peers.Setup("torch", c.PeerCase, threads, warmup: 5);
                 bool big = c.Flops > 1e11;
                 var t = CaseTimer.Time(Step, peer, options, warmup: big ? 2 : 5, minIterations: options.Quick || big ? 5 : 20, budgetSeconds: options.Quick ? 0.5 : 3);
-                if (Environment.GetEnvironmentVariable("LOOM_AB_STEPS") is { } abSteps) // AB-TEMP
-                {
-                    int nAb = int.Parse(abSteps);
-                    var times = new List<double>[] { new(), new() };
-                    foreach (var f in new[] { "StatIdleBeforeTicks", "StatPairs", "StatTaken", "StatHelperChunks", "StatWaitTicks", "StatHelpTicks", "StatOwnerWaitTicks" }) typeof(Tensor).Assembly.GetType("Loom.Kernels.GemmPair")!.GetField(f)!.SetValue(null, 0L); // AB-TEMP
-                    for (int i = 0; i < 2 * nAb; i++)
-                    {
-                        AppContext.SetSwitch("Loom.AB.Old", i % 2 == 0);
-                        var sw = System.Diagnostics.Stopwatch.StartNew();
-                        Step();
-                        times[i % 2].Add(sw.Elapsed.TotalMilliseconds);
-                    }
-                    AppContext.SetSwitch("Loom.AB.Old", false);
-                    var gp = typeof(Tensor).Assembly.GetType("Loom.Kernels.GemmPair")!; // AB-TEMP
-                    long St(string f) => (long)gp.GetField(f)!.GetValue(null)!;
-                    double ms(long t) => t * 1e3 / System.Diagnostics.Stopwatch.Frequency / nAb;
-                    Console.Out.WriteLine($"pairs/step {St("StatPairs") / (double)nAb:F1} taken/step {St("StatTaken") / (double)nAb:F1} helper chunks/step {St("StatHelperChunks") / (double)nAb:F1} wait ms/step {ms(St("StatWaitTicks")):F2} of which helping {ms(St("StatHelpTicks")):F2}, owner waits {ms(St("StatOwnerWaitTicks")):F2}, idle before taking {ms(St("StatIdleBeforeTicks")):F2}");
-                    foreach (var f in new[] { "StatIdleBeforeTicks", "StatPairs", "StatTaken", "StatHelperChunks", "StatWaitTicks", "StatHelpTicks", "StatOwnerWaitTicks" }) gp.GetField(f)!.SetValue(null, 0L);
-                    foreach (var l in times) l.Sort();
-                    Console.Out.WriteLine($"AB {c.Name} @{threads}t: old {times[0][nAb / 2]:F1} (min {times[0][0]:F1}) -> new {times[1][nAb / 2]:F1} (min {times[1][0]:F1}) ms, {nAb} each; ratio {times[1][nAb / 2] / times[0][nAb / 2]:F3}");
-                }
                 const int allocSteps = 10;
                 long before = GC.GetTotalAllocatedBytes(precise: true);
                 for (int i = 0; i < allocSteps; i++) Step();

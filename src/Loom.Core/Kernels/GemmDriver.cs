@@ -206,7 +206,7 @@ internal static unsafe partial class GemmDriver<T, TKernel>
 
     /// <summary>The loop nest above, on the calling thread, with depth blocks of <paramref name="kc"/> and B's blocks from <paramref name="b"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RunBlocked<TB>(in GemmProblem<T> p, TB b, int kc, int mc) where TB : unmanaged, IBlocksOfB
+    private static void RunBlocked<TB>(in GemmProblem<T> p, TB b, int kc, int mc) where TB : struct, IBlocksOfB
     {
         T[] aArray = Rent(RoundUp(mc, TKernel.MR) * kc);
         try
@@ -217,10 +217,7 @@ internal static unsafe partial class GemmDriver<T, TKernel>
                 for (int ic = 0; ic < p.M; ic += mc)
                 {
                     int mcCur = Math.Min(mc, p.M - ic);
-                    var pair = ic + mcCur >= p.M ? GemmPair.Current : null;
-                    int tail = pair is null ? 0 : OfferedDepthBlocks(p.K, kc, mcCur);
-                    int pcTail = tail == 0 ? p.K : ((p.K + kc - 1) / kc - tail) * kc;
-                    for (int pc = 0; pc < pcTail; pc += kc)
+                    for (int pc = 0; pc < p.K; pc += kc)
                     {
                         int kcCur = Math.Min(kc, p.K - pc);
                         GemmPacking.PackA(p.TransA, p.AAt(ic, pc), p.Lda, mcCur, kcCur, TKernel.MR, aPack, 0, (mcCur + TKernel.MR - 1) / TKernel.MR);
@@ -228,7 +225,6 @@ internal static unsafe partial class GemmDriver<T, TKernel>
                         if (p.RowSumsOfA != null) Gemm.AddToRowSumsOfA(p, ic, mcCur, pc, kcCur);
                         ComputeColumns(p, b, aPack, ic, mcCur, pc, kcCur, 0, p.N);
                     }
-                    if (tail > 0) ComputeTailOffered(pair!, p, b, tail == 1 ? aPack : null, ic, mcCur, pcTail, kc);
                 }
             }
         }
@@ -241,7 +237,7 @@ internal static unsafe partial class GemmDriver<T, TKernel>
     /// <summary>Columns [j0, j1) of the C block rows [ic, ic + mc), depth block [pc, pc + kc), with A already packed.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ComputeColumns<TB>(in GemmProblem<T> p, TB b, T* aPack, int ic, int mc, int pc, int kc, int j0, int j1)
-        where TB : unmanaged, IBlocksOfB
+        where TB : struct, IBlocksOfB
     {
         int mr = TKernel.MR, nr = TKernel.NR;
         int nc = b.ColumnBlock(j1 - j0);
@@ -284,105 +280,6 @@ internal static unsafe partial class GemmDriver<T, TKernel>
         finally
         {
             if (bArray != null) ArrayPool<T>.Shared.Return(bArray);
-        }
-    }
-
-    /// <summary>Most chunks the offered tail of a product is cut into (<see cref="GemmPair"/>).</summary>
-    private const int MaxOfferedChunks = 16;
-
-    /// <summary>Bytes of packed A for the depth blocks offered to the other product of a pair: ~2 MB, in L3 beside everything else.</summary>
-    private const int OfferedTailBytes = 2 << 20;
-
-    /// <summary>
-    /// How many of the last depth blocks of the last row block a product run beside another offers in column chunks:
-    /// as many as fit <see cref="OfferedTailBytes"/> of packed A (at least the last one); 0 for a depth of 0.
-    /// </summary>
-    private static int OfferedDepthBlocks(int k, int kc, int mc)
-    {
-        int blocks = (k + kc - 1) / kc;
-        long blockBytes = (long)RoundUp(mc, TKernel.MR) * kc * sizeof(T);
-        return (int)Math.Min(blocks, Math.Max(1, OfferedTailBytes / blockBytes));
-    }
-
-    /// <summary>
-    /// The last depth blocks [pc0, K) of a product's last row block, run beside another product (<see cref="GemmPair"/>):
-    /// A packed for all of them first, then C's columns in chunks of whole register panels, each chunk taken through
-    /// every depth block in order (so each element's sum runs in the same order as in the usual nest), claimed from
-    /// the front by this thread and from the back by the other once its own product is done. A single block reuses
-    /// <paramref name="aPack"/> (the buffer the nest packs into); several get a buffer of their own.
-    /// </summary>
-    private static void ComputeTailOffered<TB>(GemmPair pair, in GemmProblem<T> p, TB b, T* aPack, int ic, int mc, int pc0, int kc)
-        where TB : unmanaged, IBlocksOfB
-    {
-        int panels = (mc + TKernel.MR - 1) / TKernel.MR;
-        nint blockSize = (nint)panels * TKernel.MR * kc;
-        int blocks = (p.K - pc0 + kc - 1) / kc;
-        T[]? tailArray = aPack == null ? Rent((int)(blockSize * blocks)) : null;
-        try
-        {
-            fixed (T* tailRaw = tailArray)
-            {
-                T* tailA = aPack != null ? aPack : Align(tailRaw);
-                for (int pc = pc0, r = 0; pc < p.K; pc += kc, r++)
-                {
-                    int kcCur = Math.Min(kc, p.K - pc);
-                    GemmPacking.PackA(p.TransA, p.AAt(ic, pc), p.Lda, mc, kcCur, TKernel.MR, tailA + r * blockSize, 0, panels);
-                    if (p.RowSumsOfA != null) Gemm.AddToRowSumsOfA(p, ic, mc, pc, kcCur);
-                }
-                int nPanels = (p.N + TKernel.NR - 1) / TKernel.NR;
-                int chunks = Math.Min(MaxOfferedChunks, nPanels / 2); // at least two panels a chunk: each chunk streams all of A's panels
-                var tail = new OfferedTail<TB>
-                {
-                    Head = new GemmPair.Offer(&RunOfferedChunks<TB>, chunks),
-                    Problem = p, B = b, A = tailA, BlockSize = blockSize, Ic = ic, Mc = mc, Pc0 = pc0, Kc = kc, Chunks = chunks, NPanels = nPanels,
-                };
-                var offer = &tail.Head;
-                if (chunks >= 2 && pair.Publish(offer))
-                {
-                    try
-                    {
-                        RunOfferedChunks<TB>(offer, false);
-                    }
-                    finally
-                    {
-                        pair.Withdraw(offer);
-                    }
-                }
-                else
-                {
-                    for (int pc = pc0, r = 0; pc < p.K; pc += kc, r++)
-                        ComputeColumns(p, b, tailA + r * blockSize, ic, mc, pc, Math.Min(kc, p.K - pc), 0, p.N);
-                }
-            }
-        }
-        finally
-        {
-            if (tailArray != null) ArrayPool<T>.Shared.Return(tailArray);
-        }
-    }
-
-    /// <summary>An offered tail: the offer's head first, so its address is the tail's.</summary>
-    private struct OfferedTail<TB> where TB : unmanaged, IBlocksOfB
-    {
-        public GemmPair.Offer Head;
-        public GemmProblem<T> Problem;
-        public TB B;
-        public T* A;
-        public nint BlockSize;
-        public int Ic, Mc, Pc0, Kc, Chunks, NPanels;
-    }
-
-    private static void RunOfferedChunks<TB>(GemmPair.Offer* offer, bool fromBack) where TB : unmanaged, IBlocksOfB
-    {
-        var tail = (OfferedTail<TB>*)offer;
-        int k = tail->Problem.K, kc = tail->Kc;
-        int chunk;
-        while ((chunk = GemmPair.Claim(offer, fromBack)) >= 0)
-        {
-            int j0 = (int)((long)tail->NPanels * chunk / tail->Chunks) * TKernel.NR;
-            int j1 = Math.Min(tail->Problem.N, (int)((long)tail->NPanels * (chunk + 1) / tail->Chunks) * TKernel.NR);
-            for (int pc = tail->Pc0, r = 0; pc < k; pc += kc, r++)
-                ComputeColumns(tail->Problem, tail->B, tail->A + r * tail->BlockSize, tail->Ic, tail->Mc, pc, Math.Min(kc, k - pc), j0, j1);
         }
     }
 

@@ -152,12 +152,9 @@ public static partial class Functional
                 }
             }
             if (products.Dx.HasValue && products.Dw.HasValue && SideBySide(2L * dy.Shape[0] * outFeatures * _inputShape.Dims[^1]))
-                if (AppContext.TryGetSwitch("Loom.AB.Old", out bool abOld) && abOld) // AB-TEMP
-                    ParallelHelper.For(2, 1, products, static (p, start, end) => { for (int i = start; i < end; i++) p.Run(i); }); // AB-TEMP
-                else // AB-TEMP
-                ParallelHelper.For(2, 1, (Products: products, Pair: new GemmPair()), static (p, start, end) =>
+                ParallelHelper.For(2, 1, products, static (p, start, end) =>
                 {
-                    for (int i = start; i < end; i++) p.Pair.Run(p.Products, i, static (products, which) => products.Run(which));
+                    for (int i = start; i < end; i++) p.Run(i);
                 });
             else
             {
