@@ -71,7 +71,7 @@ public sealed class FaceEmbedder : Module<Tensor, Tensor>
     {
         if (projection < 0) throw new ArgumentException($"FaceEmbedder: the projection head's size must be ≥ 0 (0: none), got {projection}");
         if (projection == 0 && !marginHead) throw new ArgumentException("FaceEmbedder: needs a margin head, a projection head or both");
-        if (parts is not null && trunk != FaceVerificationTask.ModelName) throw new ArgumentException($"--parts cuts the {FaceVerificationTask.ModelName} trunk's feature map; it does not take --model {trunk}");
+        RequirePartsTrunk(parts, trunk);
         if (parts is not null && (projection > 0 || !marginHead)) throw new ArgumentException("--parts trains a margin head per part; it does not combine with a projection head (--loss supcon, --instance-weight)");
         InChannels = inChannels;
         Dimension = dimension;
@@ -98,6 +98,13 @@ public sealed class FaceEmbedder : Module<Tensor, Tensor>
         if (batchNormEmbedding) EmbeddingNorm = RegisterModule("embedding_norm", new BatchNorm1d(dimension));
         if (marginHead) Head = RegisterModule("head", new CosineClassifier(dimension, classes));
         if (projection > 0) Projector = RegisterModule("projector", new Sequential(new Linear(dimension, projection), new ReLU(), new Linear(projection, projection)));
+    }
+
+    /// <summary>Parts are cut from the small CNN's last feature map; the ResNet trunk ends in its embedding, with no map to cut.</summary>
+    internal static void RequirePartsTrunk(string? parts, string trunk)
+    {
+        if (parts is not null && trunk != FaceVerificationTask.ModelName)
+            throw new ArgumentException($"--parts cuts the {FaceVerificationTask.ModelName} trunk's feature map; it does not take --model {trunk}");
     }
 
     public int InChannels { get; }
@@ -129,9 +136,9 @@ public sealed class FaceEmbedder : Module<Tensor, Tensor>
         if (Parts is not null)
         {
             // Each part on the unit sphere, scaled by 1/√parts: the concatenation is a unit vector whose cosine to another is the parts' mean cosine.
-            var p = Parts.Forward(e);
-            var unit = p / p.Norm(2, 2, keepDim: true).Clamp(min: 1e-12);
-            return unit.Reshape(p.Shape[0], Dimension) * (1 / Math.Sqrt(Parts.Parts));
+            int n = images.Shape[0];
+            var unit = CosFace.Normalize(Parts.Forward(e).Reshape(n * Parts.Parts, Parts.Dimension));
+            return unit.Reshape(n, Dimension) * (1 / Math.Sqrt(Parts.Parts));
         }
         return CosFace.Normalize(EmbeddingNorm is null ? e : EmbeddingNorm.Forward(e));
     }

@@ -38,8 +38,7 @@ public sealed class FaceVerificationTask : ITask
     {
         var options = config.GetTaskOptions<FaceVerificationOptions>();
         options.Validate();
-        if (options.Parts is not null && (config.Model ?? ModelName) != ModelName)
-            throw new ArgumentException($"--parts cuts the {ModelName} trunk's feature map; it does not take --model {config.Model}");
+        FaceEmbedder.RequirePartsTrunk(options.Parts, config.Model ?? ModelName); // before the data loads, not after
         return config.WithTaskOptions(options);
     }
 
