@@ -75,6 +75,11 @@ public sealed class TextCorpus
     private static string ReadText(string path)
     {
         var bytes = File.ReadAllBytes(path);
+        // A NUL decodes as valid UTF-8, so binary files and UTF-16 text without a byte-order mark would otherwise be
+        // read as text full of control characters; no text written for people holds one.
+        int nul = Array.IndexOf(bytes, (byte)0);
+        if (nul >= 0)
+            throw new InvalidDataException($"{path}: not UTF-8 text (a NUL byte at offset {nul}: a binary file, or UTF-16 text); convert text first (iconv -f UTF-16 -t UTF-8)");
         try
         {
             // Strict decoding: a Latin-1 file read as UTF-8 would otherwise turn into replacement characters silently.

@@ -37,6 +37,16 @@ public class TextDataTests
     }
 
     [Fact]
+    public void A_binary_or_utf16_file_is_refused_although_its_bytes_decode_as_utf8()
+    {
+        using var dir = new TempDir();
+        File.WriteAllBytes(dir.File("notes"), System.Text.Encoding.Unicode.GetBytes("plain words")); // UTF-16 LE, no byte-order mark
+        var e = Assert.Throws<InvalidDataException>(() => TextCorpus.Read(dir.File("notes")));
+        Assert.StartsWith(dir.File("notes") + ": not UTF-8 text (a NUL byte at offset 1", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
     public void Windows_have_targets_shifted_by_one_and_stay_inside_the_stream()
     {
         int[] tokens = [10, 11, 12, 13, 14, 15, 16, 17, 18, 19];

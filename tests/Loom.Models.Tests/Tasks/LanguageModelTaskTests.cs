@@ -48,6 +48,19 @@ public sealed class LanguageModelTaskTests : IDisposable
     }
 
     [Fact]
+    public void A_file_without_a_text_extension_is_text_only_when_the_language_model_is_asked_for()
+    {
+        var corpus = Text("corpus");
+        var e = Assert.Throws<ArgumentException>(() => Models.Tasks.Resolve(new TrainingConfig { Data = corpus }));
+        Assert.Contains("unsupported file type", e.Message);
+        var asked = Models.Tasks.Resolve(new TrainingConfig { Data = corpus, Task = "language-model", Model = "gpt-tiny" });
+        Assert.Same(LanguageModelTask.Text, asked.Kind);
+        var config = asked.Config.WithTaskOptions(asked.Config.GetTaskOptions<LanguageModelOptions>() with { Context = 8 });
+        var data = (LanguageModelData)new LanguageModelTask().Load(config);
+        Assert.True(data.Train.Count > 0);
+    }
+
+    [Fact]
     public void A_csv_is_a_language_model_only_when_asked_and_needs_its_text_column()
     {
         var csv = _temp.File("posts.csv");

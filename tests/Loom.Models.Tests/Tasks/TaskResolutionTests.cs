@@ -81,7 +81,7 @@ public sealed class TaskResolutionTests : IDisposable
         File.WriteAllText(text, "{}");
         Assert.StartsWith($"--data {text}: unsupported file type; give composed scenes (digit-scenes: MNIST digits", Assert.Throws<ArgumentException>(() => Resolve(text)).Message);
         Assert.Contains("; or an audio folder (one sub-folder of .wav clips per word", Assert.Throws<ArgumentException>(() => Resolve(text)).Message);
-        Assert.Contains("; or a text file (.txt, .text, .md), a folder of text files", Assert.Throws<ArgumentException>(() => Resolve(text)).Message);
+        Assert.Contains("; or a text file (.txt, .text, .md, or any UTF-8 file with --task language-model), a folder of text files", Assert.Throws<ArgumentException>(() => Resolve(text)).Message);
         Assert.Contains("; or a .csv file (with --target)", Assert.Throws<ArgumentException>(() => Resolve(text)).Message);
         Assert.StartsWith($"--task classification does not take --data {text}; it takes a .csv file", Assert.Throws<ArgumentException>(() => Resolve(text, task: "classification")).Message);
     }

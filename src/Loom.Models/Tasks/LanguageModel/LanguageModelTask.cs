@@ -16,7 +16,7 @@ public sealed class LanguageModelTask : ITask
 
     public string Description => "next-token prediction on text (a GPT), with generation";
 
-    public string AcceptedData => $"a text file ({string.Join(", ", TextCorpus.TextExtensions)}), a folder of text files, or a CSV with --text-column (with --task {TaskName})";
+    public string AcceptedData => $"a text file ({string.Join(", ", TextCorpus.TextExtensions)}, or any UTF-8 file with --task {TaskName}), a folder of text files, or a CSV with --text-column (with --task {TaskName})";
 
     public IReadOnlyList<DataKind> Kinds { get; } = [Text];
 
@@ -37,8 +37,8 @@ public sealed class LanguageModelTask : ITask
         return files.Count > 0 && files.All(f => TextCorpus.TextExtensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase)) ? Text : null;
     }
 
-    public DataKind? RecognizeWhenAsked(string data) =>
-        File.Exists(data) && data.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? Text : Recognize(data);
+    // Asked for by name, any file is text (README, a corpus without an extension): its reader refuses what is not UTF-8.
+    public DataKind? RecognizeWhenAsked(string data) => File.Exists(data) ? Text : Recognize(data);
 
     public IReadOnlyList<string> Models(DataKind kind) => ["gpt-small", "gpt-tiny", "gpt2"];
 
