@@ -68,6 +68,43 @@ public sealed class ImageFolderRunTests : IDisposable
     }
 
     [Fact]
+    public void Single_images_and_a_folder_without_class_folders_are_predicted_keyed_by_file()
+    {
+        var folder = Train(TestData.ImageFolder(_temp.Path, perClass: 10));
+        var labelled = TestData.ImageFolder(_temp.Path, perClass: 3, name: "new");
+        var loose = Directory.CreateDirectory(_temp.File("loose")).FullName;
+        foreach (var c in new[] { "dark", "light" })
+            foreach (var f in Directory.GetFiles(Path.Combine(labelled, c)))
+                File.Copy(f, Path.Combine(loose, $"{c}-{Path.GetFileName(f)}"));
+        File.WriteAllText(Path.Combine(loose, "notes.txt"), "not an image");
+        var byFolder = _temp.File("by-folder.csv");
+        CliRunner.Succeed("predict", folder, "--data", labelled, "--output", byFolder);
+        // The same images through the class folders: the same probabilities, whichever way they are given.
+        var expected = File.ReadAllLines(byFolder).Skip(1).Select(l => string.Join(',', l.Split(',').Skip(2))).ToArray();
+
+        var lines = CliRunner.Succeed("predict", folder, loose).Output.Trim().Split('\n');
+        Assert.Equal("file,predicted,probability,p_dark,p_light", lines[0]);
+        string[] files = [.. Directory.GetFiles(loose, "*.png").Order(StringComparer.Ordinal)];
+        Assert.Equal(files, lines.Skip(1).Select(l => l.Split(',')[0]));
+        Assert.Equal(expected, lines.Skip(1).Select(l => string.Join(',', l.Split(',').Skip(1))));
+
+        var one = CliRunner.Succeed("predict", folder, files[4]).Output.Trim().Split('\n');
+        Assert.Equal(lines[0], one[0]);
+        Assert.Equal(lines[5], Assert.Single(one.Skip(1)));
+    }
+
+    [Fact]
+    public void A_corrupt_image_given_to_predict_is_named_and_one_image_is_not_training_data()
+    {
+        var folder = Train(TestData.ImageFolder(_temp.Path, perClass: 10));
+        var broken = _temp.File("broken.png");
+        File.WriteAllBytes(broken, [0x89, 0x50, 0x4E, 0x47, 1, 2, 3]);
+        CliRunner.Fail(["predict", folder, broken], "broken.png", "not a decodable image");
+        var image = Directory.GetFiles(Path.Combine(TestData.ImageFolder(_temp.Path, perClass: 1, name: "one"), "dark"))[0];
+        CliRunner.Fail(["train", "--data", image, "--task", "classification", "--output", _temp.File("runs2")], "unsupported file type");
+    }
+
+    [Fact]
     public void A_class_folder_the_run_never_saw_is_refused()
     {
         var folder = Train(TestData.ImageFolder(_temp.Path, perClass: 10));

@@ -14,7 +14,7 @@ internal static class PredictCommand
         var force = new Option<bool>("--force") { Description = "overwrite --output if it exists" };
         var text = new Option<string[]>("--text") { Description = "a text-classification run: print the class and probability of this text (may be repeated) instead of writing a CSV" };
         var command = run.Command("predict", "Write predictions of a trained run (for a classifier: class and probabilities) as CSV", output, force, text);
-        var input = new Argument<string?>("input") { Description = "data to predict (a .wav clip for a keyword-spotting run); the predictions are printed unless --output is given", Arity = ArgumentArity.ZeroOrOne };
+        var input = new Argument<string?>("input") { Description = "data to predict (an image or a folder of images for an image classifier, a .wav clip for a keyword-spotting run); the predictions are printed unless --output is given", Arity = ArgumentArity.ZeroOrOne };
         command.Arguments.Add(input);
         command.SetAction(parse =>
         {

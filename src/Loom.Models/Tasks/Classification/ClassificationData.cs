@@ -53,6 +53,9 @@ public sealed class ClassificationData : TaskData
     /// <summary>Where each test sample is in its source (a CSV's data row, an image's place in its folder), for predictions; null: in order.</summary>
     public IReadOnlyList<int>? TestRows { get; init; }
 
+    /// <summary>For images predicted one by one or from a folder without class folders: each test sample's file, which keys its prediction.</summary>
+    public IReadOnlyList<string>? TestFiles { get; init; }
+
     public override string? Unlabelled => UnlabelledReason;
 
     internal string? UnlabelledReason { get; init; }
@@ -63,9 +66,10 @@ public sealed class ClassificationData : TaskData
 
     public override Tensor Strata => Train.Targets;
 
-    /// <summary>The predictions table of the test samples, keyed by their index in the data (<see cref="TestRows"/>).</summary>
-    internal ResultTable Predictions(Tensor logits) =>
-        ClassificationEvaluation.Predictions(logits, ClassNames, ["index"], i => [(long)(TestRows?[i] ?? i)], ClassificationEvaluation.TestClasses(this, Test));
+    /// <summary>The predictions table of the test samples, keyed by their file (<see cref="TestFiles"/>) or their index in the data (<see cref="TestRows"/>).</summary>
+    internal ResultTable Predictions(Tensor logits) => TestFiles is { } files
+        ? ClassificationEvaluation.Predictions(logits, ClassNames, ["file"], i => [files[i]], ClassificationEvaluation.TestClasses(this, Test))
+        : ClassificationEvaluation.Predictions(logits, ClassNames, ["index"], i => [(long)(TestRows?[i] ?? i)], ClassificationEvaluation.TestClasses(this, Test));
 
     /// <summary>The random augmentation of training images (`--augment`), or null.</summary>
     public ITransform? Augmentation { get; internal set; }

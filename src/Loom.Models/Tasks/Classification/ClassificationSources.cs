@@ -53,6 +53,7 @@ public static class ClassificationSources
             }
             return new ClassificationData(train, split.Test, split.Info.InputShape, split.Info.ClassNames, $"{split.Info.Name} ({split.Info.Source})");
         }
+        if (newData && LooseImages(data) is { } loose) return FromLooseImages(data, loose, options, trained!);
         if (kind == DataKind.Table) return FromCsv(data, options, config.Seed, trained, newData);
         if (Directory.Exists(data))
         {
@@ -314,6 +315,37 @@ public static class ClassificationSources
         : string.Join(" + ", new[] { splits.Train, splits.Validation, splits.Test }.OfType<ImageFolder>().Select(s => $"{s.Count} in {Path.GetFileName(s.Root)}/"));
 
     /// <summary>Every image decoded into one tensor [N, C, H, W] with its labels.</summary>
+    /// <summary>
+    /// The images of <paramref name="data"/> when it is one image file, or a folder of images not sorted into class
+    /// folders (no sub-folders; other files ignored), in ordinal order of their paths; null for anything else.
+    /// </summary>
+    internal static IReadOnlyList<string>? LooseImages(string data)
+    {
+        if (File.Exists(data)) return ImageFolder.Extensions.Contains(Path.GetExtension(data)) ? [data] : null;
+        if (!Directory.Exists(data) || Directory.EnumerateDirectories(data).Any()) return null;
+        var files = Directory.EnumerateFiles(data).Where(f => ImageFolder.Extensions.Contains(Path.GetExtension(f))).Order(StringComparer.Ordinal).ToList();
+        return files.Count > 0 ? files : null;
+    }
+
+    /// <summary>Unlabelled images for a trained image run to predict, read as its training images were; each row keyed by its file.</summary>
+    private static ClassificationData FromLooseImages(string data, IReadOnlyList<string> files, ClassificationOptions options, TrainedFiles trained)
+    {
+        if (trained.Standardizer is not null)
+            throw new InvalidDataException($"--data {data} is {DataKind.Images.Description}, but the run was trained on {DataKind.Table.Description}: give it data like its training data");
+        var classes = trained.Classes ?? throw new InvalidDataException($"--data {data}: the run (trained by an older Loom) has no {ClassificationData.ClassesFile} to name its classes, so it can only predict a folder of class folders");
+        int[] sampleShape = [options.ImageChannels, options.ImageSize[0], options.ImageSize[1]];
+        int per = sampleShape.Aggregate(1, (a, b) => a * b);
+        var x = new float[files.Count * per];
+        for (int i = 0; i < files.Count; i++)
+            ImageReader.Read(files[i], (options.ImageSize[0], options.ImageSize[1]), options.ImageChannels).ToArray<float>().CopyTo(x, i * per);
+        var all = new TensorDataset(Tensor.FromArray(x, [files.Count, .. sampleShape]), Tensor.FromArray(new long[files.Count]));
+        string what = files.Count == 1 ? $"image {files[0]}" : $"{files.Count} images in {data}";
+        return new ClassificationData(all.Gather([]), all, sampleShape, classes, what)
+        {
+            TestFiles = files, UnlabelledReason = $"{data}: {(files.Count == 1 ? "one image" : "images")} without a class folder",
+        };
+    }
+
     private static TensorDataset Tensors(ImageFolder images, int[] sampleShape)
     {
         int n = images.Count, per = sampleShape.Aggregate(1, (a, b) => a * b);

@@ -23,6 +23,9 @@ public sealed class ClassificationTask : ITask
 
     public DataKind? Recognize(string data) => ClassificationSources.Recognize(data);
 
+    // A trained image run also predicts single image files; training on one is refused when the data is read.
+    public DataKind? RecognizeWhenAsked(string data) => Recognize(data) ?? (ClassificationSources.LooseImages(data) is null ? null : DataKind.Images);
+
     public TrainingDefaults TrainingDefaults { get; } = new(BatchSize: 64, Optimizer: "adam", LearningRate: 2e-3, WeightDecay: 0, Schedule: "cosine", ClipGradNorm: 0);
 
     // A table row has no spatial layout for a convolution to exploit; an image can be flattened for an MLP.
