@@ -44,5 +44,12 @@ public sealed class CompressReportCommandTests(SmallRunFixture run) : IClassFixt
         Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
 
         CliRunner.Fail(["compress-report", _temp.File("missing")], "run folder", "does not exist");
+
+        // A second report into the same folder keeps the first unless --force says otherwise.
+        var first = File.ReadAllBytes(Path.Combine(report, "compress-report.md"));
+        CliRunner.Fail(["compress-report", run.Folder, "--out", report, "--threads", "1"], $"--out {report} already holds a report", "--force");
+        Assert.Equal(first, File.ReadAllBytes(Path.Combine(report, "compress-report.md")));
+        CliRunner.Succeed("compress-report", run.Folder, "--out", report, "--threads", "1", "--force");
+        Assert.Single(JsonNode.Parse(File.ReadAllText(Path.Combine(report, "compress-report.json")))!.AsArray());
     }
 }

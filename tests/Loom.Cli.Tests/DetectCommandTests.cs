@@ -65,6 +65,27 @@ public class DetectCommandTests(DetectionRunFixture run) : IClassFixture<Detecti
     }
 
     [Fact]
+    public void Detect_never_draws_over_its_picture_the_run_or_an_existing_file_without_force()
+    {
+        var picture = run.Temp("mine.png");
+        File.Copy(run.Scene, picture, overwrite: true);
+        var bytes = File.ReadAllBytes(picture);
+        CliRunner.Fail(["detect", run.Folder, picture, "-o", picture, "--force"], $"-o {picture} is the command's input {picture}");
+        Assert.Equal(bytes, File.ReadAllBytes(picture));
+
+        var existing = run.Temp("existing.png");
+        File.WriteAllText(existing, "precious");
+        CliRunner.Fail(["detect", run.Folder, picture, "-o", existing], $"-o {existing} exists; pass --force to overwrite it");
+        Assert.Equal("precious", File.ReadAllText(existing));
+        CliRunner.Succeed("detect", run.Folder, picture, "-o", existing, "--force");
+        Assert.Equal(new Shape(3, 480, 480), ImageReader.Read(existing).Shape);
+
+        var before = TestData.Snapshot(run.Folder);
+        CliRunner.Fail(["detect", run.Folder, picture, "-o", Path.Combine(run.Folder, "config.json"), "--force"], "is inside the run folder");
+        Assert.Equal(before, TestData.Snapshot(run.Folder));
+    }
+
+    [Fact]
     public void Predict_writes_one_row_per_detection_of_each_test_scene()
     {
         var csv = run.Temp("detections.csv");

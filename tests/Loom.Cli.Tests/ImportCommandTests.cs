@@ -27,6 +27,10 @@ public sealed class ImportCommandTests : IDisposable
         string run = _temp.File("run");
 
         var imported = CliRunner.Succeed("import", onnx, "--out", run, "--data", "digits", "--epochs", "2");
+        // Never into a folder that holds anything: a second import would replace this run's files.
+        var files = TestData.Snapshot(run);
+        CliRunner.Fail(["import", onnx, "--out", run, "--data", "digits"], $"--out {run} already exists and is not empty");
+        Assert.Equal(files, TestData.Snapshot(run));
         Assert.Contains("(970 trained by loom train --resume", imported.Output); // the head: 96 features × 10 classes + 10
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "config.json")))!;
         Assert.Equal("onnx", (string?)config["model"]);

@@ -57,10 +57,10 @@ public sealed class PredictOutputTests(SmallRunFixture run) : IClassFixture<Smal
         File.Copy(csv, input);
         var bytes = File.ReadAllBytes(input);
 
-        CliRunner.Fail(["predict", tableRun, "--data", input, "--output", input, "--force"], $"--output {input} is the data being predicted");
+        CliRunner.Fail(["predict", tableRun, "--data", input, "--output", input, "--force"], $"--output {input} is the command's input {input}");
         Assert.Equal(bytes, File.ReadAllBytes(input));
         // Without --data the run's own data is the input.
-        CliRunner.Fail(["predict", tableRun, "--output", csv, "--force"], "is the data being predicted");
+        CliRunner.Fail(["predict", tableRun, "--output", csv, "--force"], "is the command's input");
         Assert.Equal(bytes, File.ReadAllBytes(csv));
     }
 
@@ -69,5 +69,30 @@ public sealed class PredictOutputTests(SmallRunFixture run) : IClassFixture<Smal
     {
         CliRunner.Fail(["predict", run.Folder, "--output", _temp.Path], "is a folder");
         CliRunner.Fail(["predict", run.Folder, "--output", _temp.File("no/such/folder.csv")], "does not exist");
+    }
+
+    [Fact]
+    public void Export_keeps_an_existing_file_unless_forced_and_never_writes_into_the_run()
+    {
+        var path = _temp.File("model.onnx");
+        File.WriteAllText(path, "precious\n");
+        CliRunner.Fail(["export", run.Folder, "--onnx", path], $"--onnx {path} exists; pass --force to overwrite it");
+        Assert.Equal("precious\n", File.ReadAllText(path));
+        CliRunner.Succeed("export", run.Folder, "--onnx", path, "--force");
+        Assert.Equal((byte)0x08, File.ReadAllBytes(path)[0]); // an ONNX ModelProto starts with field 1 (ir_version), varint: tag 0x08
+
+        var before = TestData.Snapshot(run.Folder);
+        CliRunner.Fail(["export", run.Folder, "--onnx", Path.Combine(run.Folder, "model.safetensors"), "--force"], "is inside the run folder");
+        Assert.Equal(before, TestData.Snapshot(run.Folder));
+    }
+
+    [Fact]
+    public void Bench_refuses_an_existing_json_before_it_measures_anything()
+    {
+        var path = _temp.File("results.json");
+        File.WriteAllText(path, "{}");
+        CliRunner.Fail(["bench", "kernels", "--only", "sgemm", "--json", path], $"--json {path} exists; pass --force to overwrite it");
+        Assert.Equal("{}", File.ReadAllText(path));
+        CliRunner.Fail(["bench", "kernels", "--only", "sgemm", "--json", _temp.File("no-such-folder/r.json")], "the folder", "does not exist");
     }
 }

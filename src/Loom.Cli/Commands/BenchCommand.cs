@@ -17,7 +17,8 @@ internal static class BenchCommand
         var rounds = new Option<int?>("--rounds") { Description = "rounds per case compared with a peer (default 7, 3 with --quick)" };
         var cases = new Option<string?>("--case") { Description = "comma-separated parts of case names to run (e.g. gpt2 runs only the GPT-2 124M step)" };
         var profile = new Option<bool>("--profile") { Description = "also profile each training step op by op and print the breakdown" };
-        var command = new Command("bench", "Measure kernels and training steps; figures are medians after warm-up") { suite, json, quick, threads, only, peers, rounds, cases, profile };
+        var force = new Option<bool>("--force") { Description = "overwrite --json's file if it exists" };
+        var command = new Command("bench", "Measure kernels and training steps; figures are medians after warm-up") { suite, json, quick, threads, only, peers, rounds, cases, profile, force };
         command.SetAction(parse =>
         {
             int[] threadCounts;
@@ -43,7 +44,14 @@ internal static class BenchCommand
                 if (r < 1) throw new UserErrorException($"--rounds must be at least 1, got {r}");
                 options = options with { Comparison = options.ComparisonSettings with { Rounds = r } };
             }
-            BenchRunner.Run(parse.GetValue(suite)!, options, parse.GetValue(json), Console.Out);
+            // Checked before minutes of measuring, not after.
+            var path = parse.GetValue(json) is { } j ? OutputFile.Check(j, "--json", parse.GetValue(force), []) : null;
+            var report = BenchRunner.Run(parse.GetValue(suite)!, options, jsonPath: null, Console.Out);
+            if (path is not null)
+            {
+                OutputFile.WriteText(path, report.ToJson());
+                Console.Out.WriteLine($"wrote {parse.GetValue(json)}");
+            }
             return 0;
         });
         return command;

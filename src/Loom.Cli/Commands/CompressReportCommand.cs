@@ -14,26 +14,33 @@ internal static class CompressReportCommand
     public sealed record Figures(string Run, string Model, string Method, long Parameters, long NonZero, long Bytes,
         double Batch1Milliseconds, double Batch64Milliseconds, double Loss, IReadOnlyDictionary<string, double> Metrics);
 
+    private static readonly string[] ReportFiles = ["compress-report.md", "compress-report.json", "compress-report.png"];
+
     public static Command Build(IAnsiConsole console)
     {
         var runs = new Argument<string[]>("runs") { Description = "run folders written by loom train, quantize, prune or distill", Arity = ArgumentArity.OneOrMore };
         var output = new Option<string>("--out") { Description = "folder for compress-report.md, .png and .json", DefaultValueFactory = _ => "compress-report" };
         var threads = new Option<int?>("--threads") { Description = "threads for kernels (default: each run's)" };
+        var force = new Option<bool>("--force") { Description = "overwrite an earlier report in --out's folder" };
         var command = new Command("compress-report", "Compare run folders (a model and its compressed forms): size, sparsity, latency and test metrics as markdown, PNG and JSON")
         {
-            runs, output, threads,
+            runs, output, threads, force,
         };
         command.SetAction(parse =>
         {
             if (parse.GetValue(threads) is < 1 and var t) throw new UserErrorException($"--threads must be at least 1, got {t}");
             var folders = parse.GetValue(runs)!.Select(r => new RunFolder(RunOptions.ExistingRun(r))).ToList();
+            // Checked before the runs are measured: an earlier report is the user's until --force says otherwise.
+            var outDir = parse.GetValue(output)!;
+            if (File.Exists(outDir)) throw new UserErrorException($"--out {outDir} is a file; give the folder to write the report to");
+            var earlier = ReportFiles.Select(f => Path.Combine(outDir, f)).FirstOrDefault(File.Exists);
+            if (earlier is not null && !parse.GetValue(force)) throw new UserErrorException($"--out {outDir} already holds a report ({earlier}); pass --force to replace it, or give another folder");
             var figures = new List<Figures>();
             foreach (var folder in folders)
             {
                 console.WriteOneLine($"measuring {folder.Path}");
                 figures.Add(Measure(folder, Pipeline.Load(folder, threads: parse.GetValue(threads))));
             }
-            var outDir = parse.GetValue(output)!;
             Directory.CreateDirectory(outDir);
             var metrics = CommonMetrics(figures);
             var markdown = Markdown(figures, metrics);

@@ -11,24 +11,26 @@ internal static class DetectCommand
         var threshold = new Option<double>("--threshold") { Description = "lowest score of a detection reported", DefaultValueFactory = _ => 0.3 };
         var best = new Option<bool>("--best") { Description = "use the run's best.safetensors (lowest validation loss)" };
         var threads = new Option<int>("--threads") { Description = "threads for kernels", DefaultValueFactory = _ => 1 };
-        var command = new Command("detect", "Find objects in a picture with a detection run: prints class, score and box per object, draws them with -o") { run, image, output, threshold, best, threads };
+        var force = new Option<bool>("--force") { Description = "overwrite -o's file if it exists" };
+        var command = new Command("detect", "Find objects in a picture with a detection run: prints class, score and box per object, draws them with -o") { run, image, output, threshold, best, threads, force };
         command.SetAction(parse =>
         {
             if (parse.GetValue(threads) < 1) throw new UserErrorException($"--threads must be at least 1, got {parse.GetValue(threads)}");
             Loom.Threads.Count = parse.GetValue(threads);
-            var detector = Detector.Load(new RunFolder(RunOptions.ExistingRun(parse.GetValue(run)!)), parse.GetValue(best));
-            string path = parse.GetValue(image)!;
+            string runFolder = RunOptions.ExistingRun(parse.GetValue(run)!), path = parse.GetValue(image)!;
             if (!File.Exists(path)) throw new UserErrorException($"image '{path}' does not exist");
+            var png = parse.GetValue(output) is { } drawn ? OutputFile.Check(drawn, "-o", parse.GetValue(force), [path], runFolder) : null;
+            var detector = Detector.Load(new RunFolder(runFolder), parse.GetValue(best));
             var (objects, inverted) = detector.Detect(path, parse.GetValue(threshold));
             var writer = console.Profile.Out.Writer;
             writer.WriteLine("class,score,x1,y1,x2,y2");
             foreach (var o in objects)
                 writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{detector.Classes[o.Class]},{o.Score:F3},{o.Box.X1:F1},{o.Box.Y1:F1},{o.Box.X2:F1},{o.Box.Y2:F1}"));
             if (inverted) Console.Error.WriteLine("note: the picture is mostly light, so it was inverted (the detector learnt bright objects on a dark ground)");
-            if (parse.GetValue(output) is { } png)
+            if (png is not null)
             {
-                detector.Draw(path, objects, png);
-                Console.Error.WriteLine($"{objects.Count} object{(objects.Count == 1 ? "" : "s")} drawn to {png}");
+                OutputFile.Write(png, temp => detector.Draw(path, objects, temp));
+                Console.Error.WriteLine($"{objects.Count} object{(objects.Count == 1 ? "" : "s")} drawn to {parse.GetValue(output)}");
             }
             return 0;
         });

@@ -107,15 +107,17 @@ internal static class FacesCommand
         var run = new Argument<string>("run") { Description = "a run folder written by loom train --data lfw-faces --model face-fcn" };
         var images = new Argument<string[]>("images") { Description = "pictures (PNG, JPEG…)", Arity = ArgumentArity.OneOrMore };
         var output = new Option<string?>("--output", "-o") { Description = "write the picture with the face boxes and scores to this PNG (one picture only)" };
+        var force = new Option<bool>("--force") { Description = "overwrite -o's file if it exists" };
         var search = new SearchOptions();
-        var command = new Command("detect", "Find faces in pictures: prints image, score and box per face; draws them with -o") { run, images, output };
+        var command = new Command("detect", "Find faces in pictures: prints image, score and box per face; draws them with -o") { run, images, output, force };
         search.AddTo(command);
         command.SetAction(parse =>
         {
             var paths = parse.GetValue(images)!;
             if (parse.GetValue(output) is not null && paths.Length != 1) throw new UserErrorException($"-o draws one picture; {paths.Length} were given");
-            var (detector, settings) = search.Read(parse, parse.GetValue(run)!, "faces detect");
             CheckImages(paths);
+            var png = parse.GetValue(output) is { } o ? OutputFile.Check(o, "-o", parse.GetValue(force), paths, RunOptions.ExistingRun(parse.GetValue(run)!)) : null;
+            var (detector, settings) = search.Read(parse, parse.GetValue(run)!, "faces detect");
             var writer = console.Profile.Out.Writer;
             writer.WriteLine("image,score,x1,y1,x2,y2");
             foreach (var path in paths)
@@ -123,10 +125,10 @@ internal static class FacesCommand
                 var faces = detector.Detect(path, settings);
                 foreach (var f in faces)
                     writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{path},{f.Score:F3},{f.Box.X1:F1},{f.Box.Y1:F1},{f.Box.X2:F1},{f.Box.Y2:F1}"));
-                if (parse.GetValue(output) is { } png)
+                if (png is not null)
                 {
-                    Detector.Draw(path, faces, ["face"], png);
-                    Console.Error.WriteLine($"{faces.Count} face{(faces.Count == 1 ? "" : "s")} drawn to {png}");
+                    OutputFile.Write(png, temp => Detector.Draw(path, faces, ["face"], temp));
+                    Console.Error.WriteLine($"{faces.Count} face{(faces.Count == 1 ? "" : "s")} drawn to {parse.GetValue(output)}");
                 }
             }
             return 0;
@@ -139,14 +141,16 @@ internal static class FacesCommand
         var run = new Argument<string>("run") { Description = "a run folder written by loom train --data lfw-faces --model face-fcn" };
         var images = new Argument<string[]>("images") { Description = "pictures WITHOUT faces: every window taken for a face is a false alarm", Arity = ArgumentArity.OneOrMore };
         var output = new Option<string>("--output", "-o") { Description = "the .npy file of windows [N, 25, 25] to write (train on it with --negatives)", Required = true };
+        var force = new Option<bool>("--force") { Description = "overwrite -o's file if it exists" };
         var search = new SearchOptions();
-        var command = new Command("mine", "Hard negatives: the windows of face-free pictures that the detector takes for faces, as an .npy array for --negatives") { run, images, output };
+        var command = new Command("mine", "Hard negatives: the windows of face-free pictures that the detector takes for faces, as an .npy array for --negatives") { run, images, output, force };
         search.AddTo(command);
         command.SetAction(parse =>
         {
             var paths = parse.GetValue(images)!;
-            var (detector, settings) = search.Read(parse, parse.GetValue(run)!, "faces mine");
             CheckImages(paths);
+            var npy = OutputFile.Check(parse.GetValue(output)!, "-o", parse.GetValue(force), paths, RunOptions.ExistingRun(parse.GetValue(run)!));
+            var (detector, settings) = search.Read(parse, parse.GetValue(run)!, "faces mine");
             var windows = new List<float[]>();
             foreach (var path in paths)
             {
@@ -157,7 +161,7 @@ internal static class FacesCommand
             }
             const int side = Loom.Data.LfwSubset.Side;
             var array = Tensor.FromArray(windows.SelectMany(w => w).ToArray(), windows.Count, side, side);
-            Loom.Data.NpyWriter.Write(parse.GetValue(output)!, array);
+            OutputFile.Write(npy, temp => Loom.Data.NpyWriter.Write(temp, array));
             console.Profile.Out.Writer.WriteLine($"{windows.Count} windows written to {parse.GetValue(output)}");
             return 0;
         });

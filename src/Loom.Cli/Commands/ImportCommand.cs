@@ -24,6 +24,10 @@ internal static class ImportCommand
         command.SetAction(parse =>
         {
             string path = parse.GetValue(file)!;
+            // The run folder is new: importing into another run's folder would replace its config, weights and checkpoint.
+            if (parse.GetValue(output) is { } outDir && Directory.Exists(outDir)
+                && Directory.EnumerateFileSystemEntries(outDir).Any(e => Path.GetFullPath(e) != Path.GetFullPath(path)))
+                throw new UserErrorException($"--out {outDir} already exists and is not empty; give a new or empty folder");
             OnnxModule model;
             try
             {

@@ -39,53 +39,12 @@ internal static class PredictCommand
             // Checked before the model runs: a mistake costs nothing, and nothing of the user's is overwritten.
             var folder = run.Folder(parse);
             var data = parse.GetValue(input) ?? parse.GetValue(run.Data);
-            var path = CheckOutput(parse.GetValue(output)!, folder.Path, data ?? Pipeline.ReadConfig(folder).Data, parse.GetValue(force));
+            var path = OutputFile.Check(parse.GetValue(output)!, "--output", parse.GetValue(force), [data ?? Pipeline.ReadConfig(folder).Data], folder.Path);
             var predictions = run.Load(parse, data: data).Predict();
-            WriteReplacing(path, predictions.ToCsv());
+            OutputFile.WriteText(path, predictions.ToCsv());
             console.MarkupLine($"wrote {predictions.Rows.Count} predictions to {Markup.Escape(parse.GetValue(output)!)}");
             return 0;
         });
         return command;
-    }
-
-    /// <summary>
-    /// The full path to write to. Refused whatever --force says: a folder, a file inside the run folder (its config,
-    /// weights and checkpoint), the data being predicted. Refused without --force: any other existing file.
-    /// </summary>
-    private static string CheckOutput(string output, string runFolder, string data, bool force)
-    {
-        var path = Path.GetFullPath(output);
-        if (Directory.Exists(path)) throw new UserErrorException($"--output {output} is a folder; give the file to write");
-        var real = RealPath(path);
-        if (real.StartsWith(Path.TrimEndingDirectorySeparator(RealPath(runFolder)) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
-            throw new UserErrorException($"--output {output} is inside the run folder {runFolder}; write the predictions elsewhere, so that no file of the run is replaced");
-        if (File.Exists(data) && real == RealPath(data)) throw new UserErrorException($"--output {output} is the data being predicted; write the predictions to another file");
-        if (File.Exists(path) && !force) throw new UserErrorException($"--output {output} exists; pass --force to overwrite it");
-        var folder = Path.GetDirectoryName(path)!;
-        if (!Directory.Exists(folder)) throw new UserErrorException($"--output {output}: the folder {folder} does not exist");
-        return path;
-    }
-
-    // A link (or a link to a link) stands for the file it points to: writing through it would overwrite that file.
-    private static string RealPath(string path)
-    {
-        var full = Path.GetFullPath(path);
-        FileSystemInfo info = Directory.Exists(full) ? new DirectoryInfo(full) : new FileInfo(full);
-        return info.LinkTarget is null ? full : info.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full;
-    }
-
-    /// <summary>Writes a temporary file beside <paramref name="path"/> and moves it over: a failure never leaves a half-written file in its place.</summary>
-    private static void WriteReplacing(string path, string text)
-    {
-        var temp = Path.Combine(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}.{Environment.ProcessId}.tmp");
-        try
-        {
-            File.WriteAllText(temp, text);
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
     }
 }
