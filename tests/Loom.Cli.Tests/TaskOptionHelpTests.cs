@@ -54,4 +54,14 @@ public sealed class TaskOptionHelpTests
         Assert.Contains("--beam", error.Message);
         Assert.NotNull(new TrainingOptions().Command("distill", "d", new Option<double>("--temperature")));
     }
+
+    [Theory]
+    [InlineData("digits", "--quick", "--quick is an option of ", "not of classification (digits is ")]
+    [InlineData("digit-scenes", "--dim", "--dim is an option of translation", "not of detection")]
+    public void A_task_option_the_data_s_task_does_not_read_is_refused_not_dropped(string data, string option, params string[] fragments)
+    {
+        string[] value = option == "--quick" ? [] : ["5"];
+        CliRunner.Fail(["train", "--data", data, option, .. value, "--max-steps", "1"], fragments);
+        CliRunner.Fail(["cv", "--data", data, option, .. value, "--folds", "2"], fragments);
+    }
 }

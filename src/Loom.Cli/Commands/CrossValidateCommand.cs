@@ -13,7 +13,7 @@ internal static class CrossValidateCommand
             int k = parse.GetValue(folds);
             if (k < 2) throw new UserErrorException($"--folds must be at least 2, got {k}");
             if (parse.GetResult(options.Fold) is { Implicit: false }) throw new UserErrorException("--fold trains one fold's run: give it to loom train; loom cv trains every fold itself");
-            var (task, _, config) = Tasks.Resolve(options.Read(parse) with { ValidationFraction = 0 });
+            var (task, _, config) = options.Resolve(parse, c => c with { ValidationFraction = 0 });
             Loom.Threads.Count = config.Threads;
             var data = task.Load(config);
             console.MarkupLine($"[bold]loom cv[/] {k} {(data.Strata is null ? "" : "stratified ")}folds of {data.Train.Count} samples: {Markup.Escape(config.Model!)} on {Markup.Escape(data.Description)}");

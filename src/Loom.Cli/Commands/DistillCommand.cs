@@ -55,7 +55,7 @@ internal static class DistillCommand
                 ?? throw new UserErrorException("--teacher RUN is required: the trained run whose model teaches (or --resume RUN to continue a distillation)");
             var recipe = Checked(new DistillationConfig("", "", parse.GetValue(temperature), parse.GetValue(alpha), parse.GetValue(mixup), parse.GetValue(hintWeight)));
             var (teacherRun, teacherFolder, sha) = LoadTeacher(teacherPath, parse.GetValue(options.Threads), expectedSha256: null);
-            var fresh = Tasks.Resolve(options.Read(parse) with
+            var fresh = options.Resolve(parse, c => c with
             {
                 Data = teacherRun.Config.Data,
                 Task = teacherRun.Config.Task,

@@ -51,7 +51,7 @@ internal static class TrainCommand
                 return Run(console, config, folder, resume: true, world);
             }
             // Resolved here, so the run folder is named after the model the data chose.
-            var fresh = Tasks.Resolve(options.Read(parse) with { SyncBatchNorm = parse.GetValue(syncBatchNorm) }).Config;
+            var fresh = options.Resolve(parse, c => c with { SyncBatchNorm = parse.GetValue(syncBatchNorm) }).Config;
             if (world is { Rank: > 0 }) return Run(console, fresh, new RunFolder(world.BroadcastString(null)), resume: false, world);
             return options.InNewRunFolder(parse, $"{Path.GetFileNameWithoutExtension(fresh.Data)}-{fresh.Model}",
                 folder => Run(console, fresh, folder, resume: false, world, announce: true), folder => File.Exists(folder.CheckpointPath));

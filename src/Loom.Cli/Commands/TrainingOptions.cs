@@ -98,6 +98,22 @@ internal sealed class TrainingOptions
         };
     }
 
+    /// <summary>
+    /// The config as given, resolved (<see cref="Tasks.Resolve"/>); a task option the user gave that the resolved task
+    /// does not read is refused, where it would otherwise be dropped without a word (--dim on scenes, --quick on digits).
+    /// </summary>
+    public ResolvedConfig Resolve(ParseResult parse, Func<TrainingConfig, TrainingConfig> adjust)
+    {
+        var resolved = Tasks.Resolve(adjust(Read(parse)));
+        foreach (var (declared, option) in _taskOptions)
+        {
+            if (parse.GetResult(option) is not { Implicit: false } || resolved.Task.Options.Any(o => o.Name == declared.Name)) continue;
+            var owners = Tasks.All.Where(t => t.Options.Any(o => o.Name == declared.Name)).Select(t => t.Name);
+            throw new UserErrorException($"{declared.Name} is an option of {string.Join(", ", owners)}, not of {resolved.Task.Name} ({resolved.Config.Data} is {resolved.Kind.Description}); leave it out, or give --task");
+        }
+        return resolved;
+    }
+
     /// <summary>"2/5" as fold 2 of 5; anything else is one error line.</summary>
     internal static TrainingFold ParseFold(string text)
     {
