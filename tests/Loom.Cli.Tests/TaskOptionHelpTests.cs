@@ -56,8 +56,8 @@ public sealed class TaskOptionHelpTests
     }
 
     [Theory]
-    [InlineData("digits", "--quick", "--quick is an option of ", "not of classification (digits is ")]
-    [InlineData("digit-scenes", "--dim", "--dim is an option of translation", "not of detection")]
+    [InlineData("digits", "--quick", "--quick is read only by --task ", "; digits (", ") makes a classification run: leave it out, or give --task")]
+    [InlineData("digit-scenes", "--dim", "--dim is read only by --task translation", ") makes a detection run")]
     public void A_task_option_the_data_s_task_does_not_read_is_refused_not_dropped(string data, string option, params string[] fragments)
     {
         string[] value = option == "--quick" ? [] : ["5"];

@@ -108,8 +108,9 @@ internal sealed class TrainingOptions
         foreach (var (declared, option) in _taskOptions)
         {
             if (parse.GetResult(option) is not { Implicit: false } || resolved.Task.Options.Any(o => o.Name == declared.Name)) continue;
-            var owners = Tasks.All.Where(t => t.Options.Any(o => o.Name == declared.Name)).Select(t => t.Name);
-            throw new UserErrorException($"{declared.Name} is an option of {string.Join(", ", owners)}, not of {resolved.Task.Name} ({resolved.Config.Data} is {resolved.Kind.Description}); leave it out, or give --task");
+            var owners = Tasks.All.Where(t => t.Options.Any(o => o.Name == declared.Name)).Select(t => t.Name).ToList();
+            var either = owners.Count == 1 ? owners[0] : string.Join(", ", owners[..^1]) + " or " + owners[^1];
+            throw new UserErrorException($"{declared.Name} is read only by --task {either}; {resolved.Config.Data} ({resolved.Kind.Description}) makes a {resolved.Task.Name} run: leave it out, or give --task");
         }
         return resolved;
     }
