@@ -54,6 +54,10 @@ public sealed class SummarizeCommandTests : IDisposable
         var result = CliRunner.Succeed("summarize", run, "--text", "This free software program number 3 is a font editor for the desktop. It is easy to use.");
         Assert.Single(result.Lines);
         Assert.NotEmpty(result.Lines[0].Trim());
+        CliRunner.Fail(["summarize", run, "--text", ""], "an empty text has nothing to summarise");
+        var latin1 = _temp.File("latin1.txt");
+        File.WriteAllBytes(latin1, [0x63, 0x61, 0x66, 0xE9]);
+        CliRunner.Fail(["summarize", run, "--file", latin1], $"{latin1}: not UTF-8 text");
     }
 
     [Fact]

@@ -34,6 +34,13 @@ public sealed class TranslateCommandTests : IDisposable
 
         CliRunner.Fail(["translate", run], "--text");
         CliRunner.Fail(["translate", run, "--text", "one", "--beam", "0"], "--beam must be at least 1");
+        CliRunner.Fail(["translate", run, "--text", " "], "an empty sentence has nothing to translate");
+        var utf16 = _temp.File("sentences.txt");
+        File.WriteAllBytes(utf16, Encoding.Unicode.GetBytes("one two\nfive five\n"));
+        CliRunner.Fail(["translate", run, "--file", utf16], $"{utf16}: not UTF-8 text (a NUL byte at offset 1");
+        var lines = _temp.File("lines.txt");
+        File.WriteAllText(lines, "\uFEFFone two\r\n\r\nfive five\r\n");
+        Assert.Equal(result.Output, CliRunner.Succeed("translate", run, "--file", lines, "--beam", "1").Output);
         CliRunner.Fail(["train", "--data", Pairs(), "--task", "translation", "--beam", "0", "--output", _temp.File("bad")], "--beam must be at least 1");
 
         // Weights of a model with other layers (a run of an older Loom): one line naming the file and the tensors.

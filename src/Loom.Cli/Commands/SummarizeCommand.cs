@@ -17,8 +17,9 @@ internal static class SummarizeCommand
             if (parse.GetValue(file) is { } path)
             {
                 if (!File.Exists(path)) throw new UserErrorException($"--file {path}: no such file");
-                texts.Add(File.ReadAllText(path));
+                texts.Add(TextCorpus.ReadText(path));
             }
+            if (texts.Any(t => t.Trim().Length == 0)) throw new UserErrorException("an empty text has nothing to summarise: give words with --text or in --file");
             if (texts.Count == 0) throw new UserErrorException("give a text to summarise with --text \"…\" or --file FILE");
             var summarizer = Summarizer.Load(new RunFolder(RunOptions.ExistingRun(parse.GetValue(run)!)), parse.GetValue(inference.Best));
             foreach (var summary in summarizer.Summarize(texts)) console.Profile.Out.Writer.WriteLine(summary);

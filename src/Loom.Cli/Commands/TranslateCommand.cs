@@ -19,9 +19,10 @@ internal static class TranslateCommand
             if (parse.GetValue(file) is { } path)
             {
                 if (!File.Exists(path)) throw new UserErrorException($"--file {path}: no such file");
-                sentences.AddRange(File.ReadAllLines(path).Where(l => l.Trim().Length > 0));
+                sentences.AddRange(TextCorpus.ReadText(path).Split('\n').Where(l => l.Trim().Length > 0));
             }
             if (sentences.Count == 0) throw new UserErrorException("give a sentence with --text \"…\" or a file of sentences with --file");
+            if (sentences.Any(t => t.Trim().Length == 0)) throw new UserErrorException("--text: an empty sentence has nothing to translate");
             var translator = TranslationTask.LoadTranslator(new RunFolder(RunOptions.ExistingRun(parse.GetValue(run)!)), parse.GetValue(inference.Best), parse.GetValue(beam));
             var output = console.Profile.Out.Writer;
             foreach (var translation in translator.Translate(sentences)) output.WriteLine(translation);

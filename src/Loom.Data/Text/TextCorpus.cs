@@ -72,7 +72,11 @@ public sealed class TextCorpus
         return new TextCorpus(documents, $"{Path.GetFileName(path)} column '{column}': {documents.Count:N0} rows, {documents.Sum(d => (long)d.Length):N0} characters");
     }
 
-    private static string ReadText(string path)
+    /// <summary>
+    /// A UTF-8 text file's content, strictly decoded (a byte that is not UTF-8, or a NUL, is one error naming the file
+    /// and the offset), without a byte-order mark, line endings normalised to \n.
+    /// </summary>
+    public static string ReadText(string path)
     {
         var bytes = File.ReadAllBytes(path);
         // A NUL decodes as valid UTF-8, so binary files and UTF-16 text without a byte-order mark would otherwise be
