@@ -47,8 +47,11 @@ public static class LoomCommand
             var parse = Build(console).Parse(args);
             if (parse.Errors.Count > 0)
             {
-                var command = parse.CommandResult.Command is RootCommand ? "loom" : $"loom {parse.CommandResult.Command.Name}";
-                WriteError(errors, string.Join("; ", parse.Errors.Select(e => e.Message.TrimEnd('.'))) + $"; run {command} --help for the options");
+                // The whole path of a sub-command (loom faces verify), from the root down.
+                var names = new List<string>();
+                for (System.CommandLine.Parsing.SymbolResult? r = parse.CommandResult; r is System.CommandLine.Parsing.CommandResult c && c.Command is not RootCommand; r = r.Parent) names.Insert(0, c.Command.Name);
+                var command = string.Join(' ', ["loom", .. names]);
+                WriteError(errors, string.Join("; ", parse.Errors.Select(e => e.Message.TrimEnd('.')).Distinct()) + $"; run {command} --help for the options");
                 return 1;
             }
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });

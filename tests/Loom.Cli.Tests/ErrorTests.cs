@@ -22,6 +22,9 @@ public sealed class ErrorTests : IDisposable
         var result = CliRunner.Run("train", "--bogus");
         AssertOneErrorLine(result, "--bogus", "run loom train --help for the options");
         Assert.Empty(result.Output);
+        // A sub-command's hint names its whole path.
+        var missing = CliRunner.AssertOneErrorLine(CliRunner.Run("faces", "verify"), "error: Required argument missing for command: 'verify'; run loom faces verify --help for the options");
+        Assert.Single(Regex.Matches(missing, "Required argument missing")); // said once, not once per missing argument
     }
 
     [Fact]
