@@ -226,6 +226,34 @@ public class FacesCommandTests(FaceRunFixture run) : IClassFixture<FaceRunFixtur
     }
 
     [Fact]
+    public void A_parts_run_adapts_from_a_parts_run_with_the_pseudo_identities_in_every_part_head_and_eval_clusters_again()
+    {
+        var sourceRuns = run.Temp("parts-source-runs");
+        CliRunner.Succeed("train", "--task", "face-verification", "--data", "digits", "--epochs", "1", "--max-steps", "3", "--pairs", "200", "--threads", "2",
+            "--parts", "2x2", "--embedding", "16", "--output", sourceRuns);
+        var source = CliRunner.RunFolderUnder(sourceRuns);
+        var runs = run.Temp("parts-adapted-runs");
+        CliRunner.Succeed("train", "--task", "face-verification", "--data", "digits", "--epochs", "1", "--max-steps", "3", "--pairs", "200", "--threads", "2",
+            "--parts", "2x2", "--embedding", "16", "--adapt-from", source, "--adapt-clusters", "4", "--output", runs);
+        var folder = CliRunner.RunFolderUnder(runs);
+        // The source's embedding (the 4 parts' 16-long vectors concatenated) clustered the unlabelled held-out images.
+        var clusters = Regex.Match(File.ReadAllText(Path.Combine(folder, "report.md")), @"\+ ([234]) pseudo-identities clustered from 1197 unlabelled held-out images");
+        Assert.True(clusters.Success);
+        int classes = 7 + int.Parse(clusters.Groups[1].Value, CultureInfo.InvariantCulture);
+        var shape = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "faces.json")))!;
+        Assert.Equal(("2x2", classes, 16), ((string?)shape["parts"], (int)shape["trained_classes"]!, (int)shape["embedding"]!));
+        // Every part's head holds a direction for each training class and each pseudo-identity.
+        var tensors = SafeTensors.Load(Path.Combine(folder, "model.safetensors")).Tensors;
+        var heads = tensors.Keys.Where(name => name.StartsWith("part_head", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(["part_head0.weight", "part_head1.weight", "part_head2.weight", "part_head3.weight"], heads);
+        Assert.All(heads, name => Assert.Equal(new Shape(classes, 16), tensors[name].Shape));
+        // loom eval clusters again from the --adapt-from run its config names, so it rebuilds the same heads and loads the weights.
+        Assert.Matches($@"\+\s+{classes - 7}\s+pseudo-identities", CliRunner.Succeed("eval", folder).Output);
+        string seven = LfwPairs.ImagePath(run.Lfw, "Seven", 1);
+        Assert.Equal(1, Parse(Assert.Single(CliRunner.Succeed("faces", "verify", folder, seven, seven).Lines)).Similarity, 1e-3);
+    }
+
+    [Fact]
     public void Bad_input_is_one_line_naming_the_file()
     {
         var seven = LfwPairs.ImagePath(run.Lfw, "Seven", 1);
