@@ -122,13 +122,19 @@ public class FacesCommandTests(FaceRunFixture run) : IClassFixture<FaceRunFixtur
         CliRunner.Fail(["train", "--task", "face-verification", "--data", "digits", "--loss", "supcon", "--output", runs], "--loss supcon compares two random views of each image: give --augment");
     }
 
+    // A few training steps on digits (plumbing, not quality) under a folder of its own; returns the run folder.
+    private string QuickRun(string runsName, params string[] options)
+    {
+        var runs = run.Temp(runsName);
+        CliRunner.Succeed(["train", "--task", "face-verification", "--data", "digits", "--epochs", "1", "--max-steps", "3", "--pairs", "200", "--threads", "2",
+            .. options, "--output", runs]);
+        return CliRunner.RunFolderUnder(runs);
+    }
+
     [Fact]
     public void A_parts_run_records_its_grids_and_verify_and_pairs_and_eval_load_it()
     {
-        var runs = run.Temp("parts-runs");
-        CliRunner.Succeed("train", "--task", "face-verification", "--data", "digits", "--epochs", "1", "--max-steps", "3", "--pairs", "200", "--threads", "2",
-            "--parts", "1x1+2x2", "--embedding", "16", "--output", runs);
-        var folder = CliRunner.RunFolderUnder(runs);
+        var folder = QuickRun("parts-runs", "--parts", "1x1+2x2", "--embedding", "16");
         Assert.Equal("1x1+2x2", (string?)System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!["parts"]);
         var shape = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "faces.json")))!;
         Assert.Equal(("1x1+2x2", 16), ((string?)shape["parts"], (int)shape["embedding"]!));
@@ -141,7 +147,7 @@ public class FacesCommandTests(FaceRunFixture run) : IClassFixture<FaceRunFixtur
         Assert.Single(CliRunner.Succeed("faces", "verify", folder, seven, eight, "--score-norm", "asnorm").Lines);
         Assert.Equal("4", CliRunner.Succeed("faces", "pairs", folder, run.Lfw).Lines[1].Split(',')[0]);
         Assert.Contains("eer", CliRunner.Succeed("eval", folder).Output);
-        CliRunner.Fail(["train", "--task", "face-verification", "--data", "digits", "--parts", "2x", "--output", runs], "--parts takes grids HxW");
+        CliRunner.Fail(["train", "--task", "face-verification", "--data", "digits", "--parts", "2x", "--output", run.Temp("parts-runs")], "--parts takes grids HxW");
     }
 
     // Held-out digits of the training split (never test images) written as a user's folder of unlabelled pictures.
@@ -223,6 +229,28 @@ public class FacesCommandTests(FaceRunFixture run) : IClassFixture<FaceRunFixtur
         Assert.Contains("eer", CliRunner.Succeed("eval", folder).Output);
         CliRunner.Fail(["train", "--task", "face-verification", "--data", "digits", "--held-out", "4", "--adapt-from", run.Folder, "--output", runs], "--adapt-from", "--held-out 4");
         CliRunner.Fail(["train", "--task", "face-verification", "--data", "digits", "--adapt-from", run.Temp("nowhere"), "--output", runs], "--adapt-from", "no such run folder");
+    }
+
+    [Fact]
+    public void A_parts_run_adapts_from_a_parts_run_with_the_pseudo_identities_in_every_part_head_and_eval_clusters_again()
+    {
+        var source = QuickRun("parts-source-runs", "--parts", "2x2", "--embedding", "16");
+        var folder = QuickRun("parts-adapted-runs", "--parts", "2x2", "--embedding", "16", "--adapt-from", source, "--adapt-clusters", "4");
+        // The source's embedding (the 4 parts' 16-long vectors concatenated) clustered the unlabelled held-out images.
+        var clusters = Regex.Match(File.ReadAllText(Path.Combine(folder, "report.md")), @"\+ ([234]) pseudo-identities clustered from 1197 unlabelled held-out images");
+        Assert.True(clusters.Success);
+        int classes = 7 + int.Parse(clusters.Groups[1].Value, CultureInfo.InvariantCulture);
+        var shape = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "faces.json")))!;
+        Assert.Equal(("2x2", classes, 16), ((string?)shape["parts"], (int)shape["trained_classes"]!, (int)shape["embedding"]!));
+        // Every part's head holds a direction for each training class and each pseudo-identity.
+        var tensors = SafeTensors.Load(Path.Combine(folder, "model.safetensors")).Tensors;
+        var heads = tensors.Keys.Where(name => name.StartsWith("part_head", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(["part_head0.weight", "part_head1.weight", "part_head2.weight", "part_head3.weight"], heads);
+        Assert.All(heads, name => Assert.Equal(new Shape(classes, 16), tensors[name].Shape));
+        // loom eval clusters again from the --adapt-from run its config names, so it rebuilds the same heads and loads the weights.
+        Assert.Matches($@"\+\s+{classes - 7}\s+pseudo-identities", CliRunner.Succeed("eval", folder).Output);
+        string seven = LfwPairs.ImagePath(run.Lfw, "Seven", 1);
+        Assert.Equal(1, Parse(Assert.Single(CliRunner.Succeed("faces", "verify", folder, seven, seven).Lines)).Similarity, 1e-3);
     }
 
     [Fact]
