@@ -10,16 +10,21 @@ public sealed class PredictOutputTests(SmallRunFixture run) : IClassFixture<Smal
 
     public void Dispose() => _temp.Dispose();
 
+    /// <summary>The command writing to an existing file named by <paramref name="option"/>: refused and the file kept, then written with --force.</summary>
+    private string ExistingFileKeptUntilForced(string option, string name, params string[] command)
+    {
+        var path = _temp.File(name);
+        File.WriteAllText(path, "precious\n");
+        CliRunner.Fail([.. command, option, path], $"{option} {path} exists; pass --force to overwrite it");
+        Assert.Equal("precious\n", File.ReadAllText(path));
+        CliRunner.Succeed([.. command, option, path, "--force"]);
+        return path;
+    }
+
     [Fact]
     public void An_existing_file_is_kept_unless_force_is_given()
     {
-        var path = _temp.File("mine.csv");
-        File.WriteAllText(path, "precious\n");
-
-        CliRunner.Fail(["predict", run.Folder, "--output", path], $"--output {path} exists; pass --force to overwrite it");
-        Assert.Equal("precious\n", File.ReadAllText(path));
-
-        CliRunner.Succeed("predict", run.Folder, "--output", path, "--force");
+        var path = ExistingFileKeptUntilForced("--output", "mine.csv", "predict", run.Folder);
         Assert.StartsWith("index,target,predicted,probability,p_0,", File.ReadAllText(path));
     }
 
@@ -74,11 +79,7 @@ public sealed class PredictOutputTests(SmallRunFixture run) : IClassFixture<Smal
     [Fact]
     public void Export_keeps_an_existing_file_unless_forced_and_never_writes_into_the_run()
     {
-        var path = _temp.File("model.onnx");
-        File.WriteAllText(path, "precious\n");
-        CliRunner.Fail(["export", run.Folder, "--onnx", path], $"--onnx {path} exists; pass --force to overwrite it");
-        Assert.Equal("precious\n", File.ReadAllText(path));
-        CliRunner.Succeed("export", run.Folder, "--onnx", path, "--force");
+        var path = ExistingFileKeptUntilForced("--onnx", "model.onnx", "export", run.Folder);
         Assert.Equal((byte)0x08, File.ReadAllBytes(path)[0]); // an ONNX ModelProto starts with field 1 (ir_version), varint: tag 0x08
 
         var before = TestData.Snapshot(run.Folder);
