@@ -314,7 +314,6 @@ public static class ClassificationSources
         ? images.Count.ToString()
         : string.Join(" + ", new[] { splits.Train, splits.Validation, splits.Test }.OfType<ImageFolder>().Select(s => $"{s.Count} in {Path.GetFileName(s.Root)}/"));
 
-    /// <summary>Every image decoded into one tensor [N, C, H, W] with its labels.</summary>
     /// <summary>
     /// The images of <paramref name="data"/> when it is one image file, or a folder of images not sorted into class
     /// folders (no sub-folders; other files ignored), in ordinal order of their paths; null for anything else.
@@ -346,6 +345,7 @@ public static class ClassificationSources
         };
     }
 
+    /// <summary>Every image decoded into one tensor [N, C, H, W] with its labels.</summary>
     private static TensorDataset Tensors(ImageFolder images, int[] sampleShape)
     {
         int n = images.Count, per = sampleShape.Aggregate(1, (a, b) => a * b);
