@@ -333,11 +333,7 @@ public static class ClassificationSources
             throw new InvalidDataException($"--data {data} is {DataKind.Images.Description}, but the run was trained on {DataKind.Table.Description}: give it data like its training data");
         var classes = trained.Classes ?? throw new InvalidDataException($"--data {data}: the run (trained by an older Loom) has no {ClassificationData.ClassesFile} to name its classes, so it can only predict a folder of class folders");
         int[] sampleShape = [options.ImageChannels, options.ImageSize[0], options.ImageSize[1]];
-        int per = sampleShape.Aggregate(1, (a, b) => a * b);
-        var x = new float[files.Count * per];
-        for (int i = 0; i < files.Count; i++)
-            ImageReader.Read(files[i], (options.ImageSize[0], options.ImageSize[1]), options.ImageChannels).ToArray<float>().CopyTo(x, i * per);
-        var all = new TensorDataset(Tensor.FromArray(x, [files.Count, .. sampleShape]), Tensor.FromArray(new long[files.Count]));
+        var all = Decode(files, new long[files.Count], sampleShape);
         string what = files.Count == 1 ? $"image {files[0]}" : $"{files.Count} images in {data}";
         return new ClassificationData(all.Gather([]), all, sampleShape, classes, what)
         {
@@ -346,17 +342,16 @@ public static class ClassificationSources
     }
 
     /// <summary>Every image decoded into one tensor [N, C, H, W] with its labels.</summary>
-    private static TensorDataset Tensors(ImageFolder images, int[] sampleShape)
+    private static TensorDataset Tensors(ImageFolder images, int[] sampleShape) =>
+        Decode([.. images.Samples.Select(s => s.Path)], [.. images.Samples.Select(s => (long)s.Label)], sampleShape);
+
+    /// <summary>Image files decoded as [C, H, W] = <paramref name="sampleShape"/> into one tensor [N, C, H, W], with <paramref name="labels"/> as targets.</summary>
+    private static TensorDataset Decode(IReadOnlyList<string> files, long[] labels, int[] sampleShape)
     {
-        int n = images.Count, per = sampleShape.Aggregate(1, (a, b) => a * b);
+        int n = files.Count, per = sampleShape.Aggregate(1, (a, b) => a * b);
         var x = new float[n * per];
-        var y = new long[n];
         for (int i = 0; i < n; i++)
-        {
-            var s = images[i];
-            s.Input.ToArray<float>().CopyTo(x, i * per);
-            y[i] = (long)s.Target.Item();
-        }
-        return new TensorDataset(Tensor.FromArray(x, [n, .. sampleShape]), Tensor.FromArray(y));
+            ImageReader.Read(files[i], (sampleShape[1], sampleShape[2]), sampleShape[0]).ToArray<float>().CopyTo(x, i * per);
+        return new TensorDataset(Tensor.FromArray(x, [n, .. sampleShape]), Tensor.FromArray(labels));
     }
 }
