@@ -29,8 +29,13 @@ public sealed class ImportCommandTests : IDisposable
         var imported = CliRunner.Succeed("import", onnx, "--out", run, "--data", "digits", "--epochs", "2");
         // Never into a folder that holds anything: a second import would replace this run's files.
         var files = TestData.Snapshot(run);
-        CliRunner.Fail(["import", onnx, "--out", run, "--data", "digits"], $"--out {run} already exists and is not empty");
+        CliRunner.Fail(["import", onnx, "--out", run, "--data", "digits"], $"'{run}' already exists and is not empty; give another folder with --out");
         Assert.Equal(files, TestData.Snapshot(run));
+        // …except for the model itself: a folder holding only the file being imported becomes its run folder.
+        string beside = Directory.CreateDirectory(_temp.File("beside")).FullName, model = Path.Combine(beside, "model.onnx");
+        File.Copy(onnx, model);
+        CliRunner.Succeed("import", model, "--out", beside, "--data", "digits");
+        Assert.True(File.Exists(Path.Combine(beside, "config.json")));
         Assert.Contains("(970 trained by loom train --resume", imported.Output); // the head: 96 features × 10 classes + 10
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "config.json")))!;
         Assert.Equal("onnx", (string?)config["model"]);

@@ -64,8 +64,7 @@ internal static class CompressedRun
     public static RunFolder NewFolder(RunFolder source, string? output, string suffix)
     {
         var path = output ?? source.Path.TrimEnd(Path.DirectorySeparatorChar) + "-" + suffix;
-        if (Directory.Exists(path) && Directory.EnumerateFileSystemEntries(path).Any())
-            throw new UserErrorException($"'{path}' already exists and is not empty; give another folder with --out");
+        OutputFile.RequireNewFolder(path);
         return new RunFolder(path);
     }
 

@@ -24,10 +24,8 @@ internal static class ImportCommand
         command.SetAction(parse =>
         {
             string path = parse.GetValue(file)!;
-            // The run folder is new: importing into another run's folder would replace its config, weights and checkpoint.
-            if (parse.GetValue(output) is { } outDir && Directory.Exists(outDir)
-                && Directory.EnumerateFileSystemEntries(outDir).Any(e => Path.GetFullPath(e) != Path.GetFullPath(path)))
-                throw new UserErrorException($"--out {outDir} already exists and is not empty; give a new or empty folder");
+            // The run folder is new (it may already hold the model being imported, which is copied nowhere then).
+            if (parse.GetValue(output) is { } outDir) OutputFile.RequireNewFolder(outDir, input: path);
             OnnxModule model;
             try
             {

@@ -30,6 +30,16 @@ internal static class OutputFile
     }
 
     /// <summary>
+    /// A folder a command fills (a new run folder) must be new or empty, apart from <paramref name="input"/>, a file the
+    /// command reads from it: anything else there would be replaced (another run's config, weights and checkpoint).
+    /// </summary>
+    public static void RequireNewFolder(string path, string? input = null)
+    {
+        if (Directory.Exists(path) && Directory.EnumerateFileSystemEntries(path).Any(e => input is null || Path.GetFullPath(e) != Path.GetFullPath(input)))
+            throw new UserErrorException($"'{path}' already exists and is not empty; give another folder with --out");
+    }
+
+    /// <summary>
     /// Writes <paramref name="path"/> through <paramref name="write"/>, given a temporary file beside it with the same
     /// extension (writers that pick a format by extension pick the same one), then moves that over the destination.
     /// </summary>
