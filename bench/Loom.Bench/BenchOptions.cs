@@ -20,6 +20,13 @@ public sealed record BenchOptions(bool Quick, int[] ThreadCounts, IReadOnlySet<s
     /// <summary>Also profile each training step op by op (<see cref="Loom.Autograd.OpProfiler"/>) and print the table.</summary>
     public bool Profile { get; init; }
 
+    /// <summary>
+    /// When at least 2: the training steps also run as this many independent 1-thread copies at once, one per thread,
+    /// and report their summed rate against the FMA peak at as many threads: what a step over that many threads could
+    /// reach if threading cost nothing but the shared caches and memory (0: not run).
+    /// </summary>
+    public int Copies { get; init; }
+
     /// <summary>Whether the case named <paramref name="name"/> passes <see cref="Cases"/>.</summary>
     public bool Includes(string name) => Cases is null || Cases.Any(c => name.Contains(c, StringComparison.OrdinalIgnoreCase));
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Loom.Autograd;
 using Loom.Bench.Comparison;
 using Loom.Memory;
@@ -116,34 +117,12 @@ public sealed class TrainStepBench : IBenchmark
             foreach (var c in Cases())
             {
                 if (!options.Includes(c.Name) || c.Threads is int only && only != threads) continue;
-                Generator.ManualSeed(1);
                 PeakResidentMemory.Reset();
-                var model = c.Model();
-                Optimizer optimizer = c.DecoupledDecay ? new AdamW(model.Parameters(), 1e-4) : new Adam(model.Parameters(), 1e-3);
+                var (model, optimizer) = Build(c);
                 OpProfiler? profiler = null;
-                void Step()
-                {
-                    using var scope = new MemoryScope();
-                    optimizer.ZeroGrad(setToNone: false);
-                    profiler?.Mark("zero_grad");
-                    Tensor loss;
-                    if (model is Gpt gpt) loss = gpt.Loss(c.Inputs, c.Targets); // the tied head and the loss as one op (Functional.LinearCrossEntropy)
-                    else
-                    {
-                        var output = model.Forward(c.Inputs);
-                        loss = c.Sequence
-                            ? Functional.CrossEntropy(output.Reshape(-1, output.Shape[^1]), c.Targets.Reshape(-1))
-                            : Functional.CrossEntropy(output, c.Targets);
-                    }
-                    profiler?.Mark("forward (not in an op)");
-                    loss.Backward();
-                    profiler?.Mark("backward (after the last node)");
-                    optimizer.Step();
-                    profiler?.Mark("optimizer step");
-                }
+                void Step() => TrainStep(c, model, optimizer, profiler);
                 var peer = report.Peers.Setup("torch", c.PeerCase, threads, warmup: 5);
-                bool big = c.Flops > 1e11;
-                var t = CaseTimer.Time(Step, peer, options, warmup: big ? 2 : 5, minIterations: options.Quick || big ? 5 : 20, budgetSeconds: options.Quick ? 0.5 : 3);
+                var t = CaseTimer.Time(Step, peer, options, warmup: Warmup(c), minIterations: MinSteps(c, options), budgetSeconds: options.Quick ? 0.5 : 3);
                 const int allocSteps = 10;
                 long before = GC.GetTotalAllocatedBytes(precise: true);
                 for (int i = 0; i < allocSteps; i++) Step();
@@ -186,6 +165,96 @@ public sealed class TrainStepBench : IBenchmark
                 }
             }
         }
+        if (options.Copies >= 2)
+            foreach (var c in Cases())
+                if (options.Includes(c.Name)) RunCopies(c, options.Copies, report, options, ref limits);
+    }
+
+    private static (Module<Tensor, Tensor> Model, Optimizer Optimizer) Build(Case c)
+    {
+        Generator.ManualSeed(1);
+        var model = c.Model();
+        return (model, c.DecoupledDecay ? new AdamW(model.Parameters(), 1e-4) : new Adam(model.Parameters(), 1e-3));
+    }
+
+    /// <summary>A big step (GPT-2) is warmed up and timed fewer times.</summary>
+    private static int Warmup(Case c) => c.Flops > 1e11 ? 2 : 5;
+
+    private static int MinSteps(Case c, BenchOptions options) => options.Quick || c.Flops > 1e11 ? 5 : 20;
+
+    /// <summary>One training step as the trainer runs it: zero the gradients, forward and loss, backward, optimizer step.</summary>
+    private static void TrainStep(Case c, Module<Tensor, Tensor> model, Optimizer optimizer, OpProfiler? profiler)
+    {
+        using var scope = new MemoryScope();
+        optimizer.ZeroGrad(setToNone: false);
+        profiler?.Mark("zero_grad");
+        Tensor loss;
+        if (model is Gpt gpt) loss = gpt.Loss(c.Inputs, c.Targets); // the tied head and the loss as one op (Functional.LinearCrossEntropy)
+        else
+        {
+            var output = model.Forward(c.Inputs);
+            loss = c.Sequence
+                ? Functional.CrossEntropy(output.Reshape(-1, output.Shape[^1]), c.Targets.Reshape(-1))
+                : Functional.CrossEntropy(output, c.Targets);
+        }
+        profiler?.Mark("forward (not in an op)");
+        loss.Backward();
+        profiler?.Mark("backward (after the last node)");
+        optimizer.Step();
+        profiler?.Mark("optimizer step");
+    }
+
+    /// <summary>
+    /// The case as <paramref name="copies"/> independent 1-thread steps at once, each its own model, optimizer and thread
+    /// (the figures are each copy's median step; the rate is the sum of the copies' rates).
+    /// Every timed step runs while all copies are stepping (a copy done with its own count keeps stepping untimed until the
+    /// last is done), so the summed rate is what the cores deliver together: the ceiling of a step split over that many
+    /// threads, which shares the same caches and memory and adds its own waits on top.
+    /// </summary>
+    private void RunCopies(Case c, int copies, BenchReport report, BenchOptions options, ref MachineLimits? limits)
+    {
+        int threadsBefore = Threads.Count;
+        Threads.Count = 1;
+        var built = Enumerable.Range(0, copies).Select(_ => Build(c)).ToArray();
+        int warmup = Warmup(c), steps = MinSteps(c, options);
+        var medians = new double[copies];
+        int done = 0;
+        using var start = new Barrier(copies);
+        var workers = Enumerable.Range(0, copies).Select(k => new Thread(() =>
+        {
+            var (model, optimizer) = built[k];
+            start.SignalAndWait();
+            for (int i = 0; i < warmup; i++) TrainStep(c, model, optimizer, null);
+            var times = new double[steps];
+            for (int i = 0; i < steps; i++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                TrainStep(c, model, optimizer, null);
+                times[i] = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            }
+            Interlocked.Increment(ref done);
+            while (Volatile.Read(ref done) < copies) TrainStep(c, model, optimizer, null);
+            Array.Sort(times);
+            medians[k] = times[steps / 2];
+        }) { IsBackground = true }).ToArray();
+        foreach (var w in workers) w.Start();
+        foreach (var w in workers) w.Join();
+        Threads.Count = threadsBefore;
+
+        double stepsPerSecond = medians.Sum(m => 1 / m);
+        var metrics = new List<(string, object)>
+        {
+            ("threads", copies), ("copies", copies), ("slowest_copy_ms", medians.Max() * 1e3), ("fastest_copy_ms", medians.Min() * 1e3),
+            ("steps", steps), ("steps_per_s", stepsPerSecond),
+        };
+        double flops = c.CountFlops ? TrainingFlops(built[0].Model, c.Inputs) : c.Flops;
+        if (flops > 0)
+        {
+            limits ??= MachineLimits.Measure();
+            double gflops = flops * stepsPerSecond / 1e9, peak = limits.FmaPeak(copies);
+            metrics.AddRange([("gflop_per_step", flops / 1e9), ("gflops", gflops), ("of_peak", gflops / peak), ("peak_gflops", peak)]);
+        }
+        report.Add(Name, $"{c.Name} @1t x{copies} copies", [.. metrics]);
     }
 }
 

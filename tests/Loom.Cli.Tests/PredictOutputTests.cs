@@ -96,4 +96,8 @@ public sealed class PredictOutputTests(SmallRunFixture run) : IClassFixture<Smal
         Assert.Equal("{}", File.ReadAllText(path));
         CliRunner.Fail(["bench", "kernels", "--only", "sgemm", "--json", _temp.File("no-such-folder/r.json")], "the folder", "does not exist");
     }
+
+    [Fact]
+    public void Bench_refuses_a_single_copy_before_it_measures_anything() =>
+        CliRunner.Fail(["bench", "train", "--only", "trainstep", "--copies", "1"], "--copies must be at least 2, got 1");
 }

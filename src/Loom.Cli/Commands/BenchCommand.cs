@@ -17,8 +17,9 @@ internal static class BenchCommand
         var rounds = new Option<int?>("--rounds") { Description = "rounds per case compared with a peer (default 7, 3 with --quick)" };
         var cases = new Option<string?>("--case") { Description = "comma-separated parts of case names to run (e.g. gpt2 runs only the GPT-2 124M step)" };
         var profile = new Option<bool>("--profile") { Description = "also profile each training step op by op and print the breakdown" };
+        var copies = new Option<int>("--copies") { Description = "also run each training step as N independent 1-thread copies at once and report their summed rate against the N-thread FMA peak (the ceiling of an N-thread step on this machine's shared caches and memory)" };
         var force = new Option<bool>("--force") { Description = "overwrite --json's file if it exists" };
-        var command = new Command("bench", "Measure kernels and training steps; figures are medians after warm-up") { suite, json, quick, threads, only, peers, rounds, cases, profile, force };
+        var command = new Command("bench", "Measure kernels and training steps; figures are medians after warm-up") { suite, json, quick, threads, only, peers, rounds, cases, profile, copies, force };
         command.SetAction(parse =>
         {
             int[] threadCounts;
@@ -38,12 +39,14 @@ internal static class BenchCommand
                 Peers = parse.GetValue(peers),
                 Cases = parse.GetValue(cases)?.Split(','),
                 Profile = parse.GetValue(profile),
+                Copies = parse.GetValue(copies),
             };
             if (parse.GetValue(rounds) is int r)
             {
                 if (r < 1) throw new UserErrorException($"--rounds must be at least 1, got {r}");
                 options = options with { Comparison = options.ComparisonSettings with { Rounds = r } };
             }
+            if (options.Copies is 1 or < 0) throw new UserErrorException($"--copies must be at least 2, got {options.Copies}");
             // Checked before minutes of measuring, not after.
             var path = parse.GetValue(json) is { } j ? OutputFile.Check(j, "--json", parse.GetValue(force), []) : null;
             var report = BenchRunner.Run(parse.GetValue(suite)!, options, jsonPath: null, Console.Out);
