@@ -61,6 +61,8 @@ public class GemmVectorTests
     [InlineData(100_000, 1, 64)]
     [InlineData(1, 3000, 2000)]
     [InlineData(1, 3003, 2000)] // the threads' ranges split a block of four rows
+    [InlineData(1, 1155, 384)]  // below GEMM's 2 MFLOP threshold: split by the vector's own grain (gpt-small decoding)
+    [InlineData(1538, 1, 384)]
     public void Matrix_vector_products_are_identical_on_one_and_two_threads(int m, int n, int k)
     {
         foreach (var c in GemmTestCase.AllTransposes([(m, n, k)]))
