@@ -54,6 +54,7 @@ public static class LoomCommand
                 WriteError(errors, string.Join("; ", parse.Errors.Select(e => e.Message.TrimEnd('.')).Distinct()) + $"; run {command} --help for the options");
                 return 1;
             }
+            WarnOfOversubscription(parse, errors);
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (e is UserErrorException or Train.TrainingDivergedException or Nn.StateDictMismatchException or ArgumentException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or IOException or UnauthorizedAccessException)
@@ -61,6 +62,23 @@ public static class LoomCommand
             WriteError(errors, e.Message);
             return 1;
         }
+    }
+
+    /// <summary>
+    /// A --threads far above the cores this process may use is taken, as torch.set_num_threads takes it, but said on
+    /// standard error: the extra threads take turns on the cores, which is slower and easy to miss (--threads 1000 ran
+    /// without a word). Up to twice the cores stays quiet: a rank that loom launch binds to one core runs the config's
+    /// --threads 2, and a script from a bigger machine would otherwise warn on every command. The value is read as
+    /// given, before any command's own checks.
+    /// </summary>
+    private static void WarnOfOversubscription(ParseResult parse, IAnsiConsole errors)
+    {
+        var given = parse.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>()
+            .FirstOrDefault(o => o.Option.Name == "--threads" && !o.Implicit && o.Tokens.Count == 1);
+        if (given is null || !int.TryParse(given.Tokens[0].Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int threads)) return;
+        int cores = Environment.ProcessorCount;
+        if (threads > 2 * cores)
+            errors.WriteOneLine($"warning: --threads {threads} is more than the {cores} core{(cores == 1 ? "" : "s")} this process can use; the extra threads take turns on them (usually slower)");
     }
 
     /// <summary>
