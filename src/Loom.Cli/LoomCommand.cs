@@ -51,7 +51,7 @@ public static class LoomCommand
                 var names = new List<string>();
                 for (System.CommandLine.Parsing.SymbolResult? r = parse.CommandResult; r is System.CommandLine.Parsing.CommandResult c && c.Command is not RootCommand; r = r.Parent) names.Insert(0, c.Command.Name);
                 var command = string.Join(' ', ["loom", .. names]);
-                WriteError(errors, string.Join("; ", parse.Errors.Select(e => e.Message.TrimEnd('.')).Distinct()) + $"; run {command} --help for the options");
+                WriteError(errors, string.Join("; ", parse.Errors.Select(e => Readable(e.Message.TrimEnd('.'))).Distinct()) + $"; run {command} --help for the options");
                 return 1;
             }
             WarnOfOversubscription(parse, errors);
@@ -62,6 +62,29 @@ public static class LoomCommand
             WriteError(errors, e.Message);
             return 1;
         }
+    }
+
+    private static readonly System.Text.RegularExpressions.Regex CannotParse =
+        new(@"^Cannot parse argument '(?<value>.*)' for (option|argument) '(?<name>.*)' as expected type '(?:System\.Nullable`1\[)?System\.(?<type>\w+)\]?'$");
+
+    /// <summary>
+    /// System.CommandLine's "Cannot parse argument '-1' for option '--seed' as expected type 'System.UInt64'" in the
+    /// words task options use ("--hidden expects a whole number, got 'wide'"): a .NET type name tells a user nothing
+    /// about what to type instead.
+    /// </summary>
+    private static string Readable(string message)
+    {
+        var m = CannotParse.Match(message);
+        if (!m.Success) return message;
+        string? expected = m.Groups["type"].Value switch
+        {
+            "Int32" => $"a whole number from {int.MinValue} to {int.MaxValue}",
+            "Int64" => $"a whole number from {long.MinValue} to {long.MaxValue}",
+            "UInt64" => $"a whole number from 0 to {ulong.MaxValue}",
+            "Double" or "Single" => "a number (such as 0.5 or 1e-3)",
+            _ => null,
+        };
+        return expected is null ? message : $"{m.Groups["name"].Value} expects {expected}, got '{m.Groups["value"].Value}'";
     }
 
     /// <summary>
