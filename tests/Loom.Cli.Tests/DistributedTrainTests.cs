@@ -176,6 +176,53 @@ public sealed class DistributedTrainTests : IDisposable
     }
 
     [MpiFact]
+    [Trait("Category", "Slow")]
+    public void Sigterm_to_loom_launch_stops_its_ranks_instead_of_leaving_them_training()
+    {
+        OpenMpi.Installed.Require();
+        // `kill PID` of loom launch (a job scheduler's stop) ended launch at once and left mpirun and both ranks
+        // training on, orphaned; now it passes SIGTERM on and waits for the job, a bounded wait.
+        var root = _temp.File("launched");
+        var loom = Path.Combine(AppContext.BaseDirectory, "loom.dll");
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        var info = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        string[] isolate = MpiLauncher.CanIsolateNetwork ? ["--isolate-network"] : [];
+        var recipe = Recipe.ToArray();
+        recipe[Array.IndexOf(recipe, "--epochs") + 1] = "50"; // long enough never to finish before the signal
+        string[] args = [loom, "launch", "-n", "2", .. isolate, "--", .. recipe, "--output", root];
+        foreach (var a in args) info.ArgumentList.Add(a);
+        var log = new System.Text.StringBuilder();
+        using var launch = Process.Start(info)!;
+        launch.OutputDataReceived += (_, e) => { if (e.Data is { } l) lock (log) log.AppendLine(l); };
+        launch.ErrorDataReceived += (_, e) => { if (e.Data is { } l) lock (log) log.AppendLine(l); };
+        launch.BeginOutputReadLine();
+        launch.BeginErrorReadLine();
+        var clock = Stopwatch.StartNew();
+        while (!(Directory.Exists(root) && Directory.GetFiles(root, "last.ckpt", SearchOption.AllDirectories).Length > 0))
+        {
+            Assert.False(launch.HasExited, $"the job ended before its first checkpoint: {log}");
+            Assert.True(clock.Elapsed < Limit, "no checkpoint appeared in time");
+            Thread.Sleep(5);
+        }
+        int rank0 = RankProcess(root, 0);
+        Assert.Equal(0, Kill(launch.Id, 15));
+        Assert.True(launch.WaitForExit(LaunchCommandGrace + TimeSpan.FromSeconds(30)), $"loom launch did not end after SIGTERM: {log}");
+        launch.WaitForExit();
+        Assert.NotEqual(0, launch.ExitCode);
+        // The ranks went with it: none is left under any parent.
+        var rankGone = Stopwatch.StartNew();
+        while (Alive(rank0) && rankGone.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(50);
+        Assert.False(Alive(rank0), $"rank 0 (pid {rank0}) still runs after loom launch ended: {log}");
+    }
+
+    private static readonly TimeSpan LaunchCommandGrace = TimeSpan.FromSeconds(60);
+
+    private static bool Alive(int pid) => Directory.Exists($"/proc/{pid}") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+
+    [MpiFact]
     public void Sync_batchnorm_makes_two_ranks_train_the_cnn_as_one_process_with_the_whole_batch()
     {
         // The digits CNN has batch norm; each rank sees 8 of the global 16 samples a step.

@@ -37,6 +37,10 @@ public sealed class ErrorTests : IDisposable
     [InlineData("--model", "resnet", "--model must be one of")]
     [InlineData("--schedule", "sometimes", "--schedule must be one of")]
     [InlineData("--image-size", "28by28", "--image-size expects HEIGHTxWIDTH")]
+    [InlineData("--max-steps", "0", "--max-steps must be at least 1, got 0")] // took one step
+    [InlineData("--max-steps", "-1", "--max-steps must be at least 1, got -1")] // "(Parameter 'MaxSteps'); Actual value was -1"
+    [InlineData("--seed", "-1", "--seed expects a whole number from 0 to 18446744073709551615, got '-1'")] // "as expected type 'System.UInt64'"
+    [InlineData("--lr", "fast", "--lr expects a number (such as 0.5 or 1e-3), got 'fast'")]
     public void An_invalid_option_value_is_one_error_line_naming_the_option(string option, string value, string message) =>
         AssertOneErrorLine(CliRunner.Run("train", option, value, "--output", _temp.Path), message);
 

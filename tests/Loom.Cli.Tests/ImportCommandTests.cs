@@ -17,6 +17,24 @@ public sealed class ImportCommandTests : IDisposable
         double.Parse(Regex.Match(evalOutput, @"loss\D*?([0-9]+\.[0-9]+)").Groups[1].Value, CultureInfo.InvariantCulture);
 
     [Fact]
+    public void An_import_that_fails_on_its_inputs_leaves_no_run_folder()
+    {
+        // An 8×8 pooling window: the network cannot run on 4×4 inputs, which only building the run finds out, after
+        // model.onnx and summary.txt were written (ResNet18.onnx with --input 3,32,32 left that half folder).
+        var network = new Sequential(new Conv2d(1, 2, 3, padding: 1), new MaxPool2d(8), new Flatten());
+        string onnx = _temp.File("pooled.onnx");
+        OnnxExport.Save(network, Tensor.Randn(2, 1, 8, 8), onnx);
+        string run = _temp.File("run");
+        CliRunner.Fail(["import", onnx, "--out", run, "--data", "digits", "--input", "1,4,4"], "--input");
+        Assert.False(Directory.Exists(run), "the failed import left " + string.Join(", ", Directory.Exists(run) ? Directory.GetFiles(run) : []));
+        // A folder holding only the model being imported keeps the model, and only it.
+        string beside = Directory.CreateDirectory(_temp.File("beside")).FullName, model = Path.Combine(beside, "model.onnx");
+        File.Copy(onnx, model);
+        CliRunner.Fail(["import", model, "--out", beside, "--data", "digits", "--input", "1,4,4"], "--input");
+        Assert.Equal([model], Directory.GetFileSystemEntries(beside));
+    }
+
+    [Fact]
     public void Imported_network_evaluates_predicts_fine_tunes_and_exports()
     {
         // A small convolutional feature extractor for 8×8 digits, as another framework would ship it.

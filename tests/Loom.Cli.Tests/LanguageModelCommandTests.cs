@@ -128,6 +128,16 @@ public class LanguageModelCommandTests(TextRunFixture run) : IClassFixture<TextR
     }
 
     [Fact]
+    public void Distill_from_a_language_model_is_refused_before_any_training()
+    {
+        // A teacher's soft targets are one row of class logits per sample; a language model's distillation trained
+        // until the loss failed on the shapes ("cross_entropy: target shape [16, 32] does not match ...").
+        var runs = run.Temp("distilled");
+        CliRunner.Fail(["distill", "--teacher", run.Folder, "--model", "gpt-tiny", "--output", runs], "is a language-model run", "classification, text-classification, keyword-spotting or face-verification");
+        Assert.False(Directory.Exists(runs) && Directory.EnumerateFileSystemEntries(runs).Any(), "a refused distillation left a run folder");
+    }
+
+    [Fact]
     public void Activations_attention_draws_each_blocks_heads_over_the_characters_of_a_text()
     {
         var result = CliRunner.Succeed("activations", run.Folder, "--attention", "--text", "The cat sat");

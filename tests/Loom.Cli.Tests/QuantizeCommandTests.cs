@@ -39,6 +39,16 @@ public sealed class QuantizeCommandTests(SmallRunFixture run) : IClassFixture<Sm
         File.Copy(Path.Combine(run.Folder, "model.safetensors"), Path.Combine(target, "model.safetensors"), overwrite: true);
         CliRunner.Fail(["eval", target], "model.safetensors", "'1.weight' is float32", "quantised model holds int8");
     }
+
+    [Fact]
+    public void The_table_says_slower_and_larger_when_the_compressed_model_is()
+    {
+        var metrics = new Dictionary<string, double>();
+        var rows = Commands.CompressedRun.Rows(new(0.5, metrics, 1000, 2.0, 5.1), new(0.5, metrics, 4000, 1.0, 7.9)).ToDictionary(r => r.Name, r => r.Change);
+        Assert.Equal("4.00× larger", rows["bytes on disk"]);
+        Assert.Equal("2.00× faster", rows["batch-1 latency (ms)"]);
+        Assert.Equal("1.55× slower", rows["batch-64 latency (ms)"]); // was "0.65× faster"
+    }
 }
 
 /// <summary>`loom quantize` of a bilstm text classifier: the LSTM's W_ih and W_hh of both directions become int8 in place.</summary>

@@ -134,6 +134,20 @@ public class SpeechCommandTests(SpeechRunFixture run) : IClassFixture<SpeechRunF
         CliRunner.Fail(["datasets", "make", "speech-commands", "--words", "yes", "--out", run.Dataset], "is not empty");
     }
 
+    [EspeakFact]
+    public void Compression_verbs_that_read_training_clips_get_them_from_a_trained_run()
+    {
+        SpeechData.Espeak.Require();
+        // A trained run's data loads without its training features (eval needs none): calibration and distillation
+        // found no training samples ("static int8: calibration needs at least one batch").
+        var quantized = run.Temp("int8");
+        CliRunner.Succeed("quantize", run.Folder, "--calibrate", "16", "--out", quantized);
+        Assert.Contains("\"quantization\": \"static-int8\"", File.ReadAllText(Path.Combine(quantized, "config.json")));
+        Assert.Contains("accuracy", CliRunner.Succeed("eval", quantized).Output);
+        CliRunner.Succeed("distill", "--teacher", run.Folder, "--model", "kws-dscnn", "--epochs", "1", "--max-steps", "2", "--output", run.Temp("distilled"));
+        Assert.True(File.Exists(Path.Combine(CliRunner.RunFolderUnder(run.Temp("distilled")), "model.safetensors")));
+    }
+
     [EspeakAndAsteriskFact]
     public void Eval_on_the_real_digit_recordings_reads_them_labelled_by_file_name()
     {

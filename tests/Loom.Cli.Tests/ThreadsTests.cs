@@ -56,4 +56,18 @@ public sealed class ThreadsTests : IDisposable
         Assert.Equal(1, result.ExitCode);
         Assert.Equal("error: --threads must be at least 1, got 0", Assert.Single(result.ErrorLines));
     }
+
+    [Fact]
+    public void A_thread_count_far_above_the_cores_is_taken_with_a_warning()
+    {
+        var run = TrainedRun();
+        int cores = Environment.ProcessorCount;
+        var result = CliRunner.Run("eval", run, "--threads", (2 * cores + 1).ToString(CultureInfo.InvariantCulture));
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal(2 * cores + 1, Loom.Threads.Count);
+        Assert.StartsWith($"warning: --threads {2 * cores + 1} is more than the {cores} core", Assert.Single(result.ErrorLines));
+        // Twice the cores is quiet; and a refused count is the error alone.
+        CliRunner.Succeed("eval", run, "--threads", (2 * cores).ToString(CultureInfo.InvariantCulture));
+        CliRunner.Fail(["eval", run, "--threads", "-1"], "--threads must be at least 1, got -1");
+    }
 }

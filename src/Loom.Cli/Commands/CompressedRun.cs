@@ -41,11 +41,15 @@ internal static class CompressedRun
         var rows = new List<Row> { new("loss", $"{before.Loss:F4}", $"{after.Loss:F4}", $"{after.Loss - before.Loss:+0.0000;-0.0000}") };
         foreach (var (name, value) in before.Metrics)
             if (after.Metrics.TryGetValue(name, out var v)) rows.Add(new(name, $"{value:F4}", $"{v:F4}", $"{v - value:+0.0000;-0.0000}"));
-        rows.Add(new("bytes on disk", $"{before.Bytes:N0}", $"{after.Bytes:N0}", $"{(double)before.Bytes / after.Bytes:F2}× smaller"));
-        rows.Add(new("batch-1 latency (ms)", $"{before.Batch1Milliseconds:F4}", $"{after.Batch1Milliseconds:F4}", $"{before.Batch1Milliseconds / after.Batch1Milliseconds:F2}× faster"));
-        rows.Add(new("batch-64 latency (ms)", $"{before.Batch64Milliseconds:F3}", $"{after.Batch64Milliseconds:F3}", $"{before.Batch64Milliseconds / after.Batch64Milliseconds:F2}× faster"));
+        rows.Add(new("bytes on disk", $"{before.Bytes:N0}", $"{after.Bytes:N0}", Ratio(before.Bytes, after.Bytes, "smaller", "larger")));
+        rows.Add(new("batch-1 latency (ms)", $"{before.Batch1Milliseconds:F4}", $"{after.Batch1Milliseconds:F4}", Ratio(before.Batch1Milliseconds, after.Batch1Milliseconds, "faster", "slower")));
+        rows.Add(new("batch-64 latency (ms)", $"{before.Batch64Milliseconds:F3}", $"{after.Batch64Milliseconds:F3}", Ratio(before.Batch64Milliseconds, after.Batch64Milliseconds, "faster", "slower")));
         return rows;
     }
+
+    // A keyword-spotting CNN quantised to int8 ran its batches of 64 in 7.9 ms against 5.1 ms: "1.54× slower", not "0.65× faster".
+    private static string Ratio(double before, double after, string less, string more) =>
+        before >= after ? $"{before / after:F2}× {less}" : $"{after / before:F2}× {more}";
 
     /// <summary>The before/after table on the console.</summary>
     public static void Write(IAnsiConsole console, string title, string before, string after, IEnumerable<Row> rows)

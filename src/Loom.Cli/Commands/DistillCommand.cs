@@ -97,6 +97,10 @@ internal static class DistillCommand
             throw new UserErrorException($"the teacher {folder.Path} has changed since this run started (its {(ensemble ? "config.json (its members)" : "model.safetensors")} is not the one the student learnt from); the distillation cannot resume with it");
         var run = Pipeline.Load(folder, threads: threads);
         if (run.Config.Quantization is not null) throw new UserErrorException($"{folder.Path} is quantised; distil from the float run it came from");
+        // The soft targets are one row of class logits per sample; a sequence or box model's outputs are not (a
+        // language model, translation or detection teacher failed mid-training on the loss's shapes).
+        if (run.Task.Name is LanguageModelTask.TaskName or TranslationTask.TaskName or SummarizationTask.TaskName or DetectionTask.TaskName)
+            throw new UserErrorException($"{folder.Path} is a {run.Task.Name} run; distillation matches one row of class probabilities per sample, so the teacher is a classification, text-classification, keyword-spotting or face-verification run");
         return (run, folder.Path, sha);
     }
 

@@ -40,6 +40,14 @@ internal static class ImportCommand
             if (parse.GetValue(output) is not { } dir) return 0;
 
             var networkInput = parse.GetValue(input) is { } text ? ParseDims(text) : StaticInput(model);
+            // A network that does not run on the inputs fails in Prepare, after model.onnx and summary.txt are written.
+            OutputFile.FillNewFolder(dir, path, () => WriteRun(parse, path, dir, model, summary, networkInput));
+            return 0;
+        });
+        return command;
+
+        void WriteRun(ParseResult parse, string path, string dir, OnnxModule model, string summary, int[]? networkInput)
+        {
             Directory.CreateDirectory(dir);
             var folder = new RunFolder(dir);
             string onnxPath = Path.Combine(folder.Path, "model.onnx");
@@ -57,9 +65,7 @@ internal static class ImportCommand
             setup.Trainer.SaveCheckpoint(folder.CheckpointPath);
             long trainable = setup.Model.ParameterCount(trainableOnly: true);
             console.WriteOneLine($"wrote {folder.Path}: {setup.Data.Description}, {setup.Model.ParameterCount():N0} parameters ({trainable:N0} trained by loom train --resume {dir})");
-            return 0;
-        });
-        return command;
+        }
     }
 
     private static double[] ParseMeans(string text)

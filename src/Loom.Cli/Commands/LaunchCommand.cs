@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Loom.Distributed;
 
 namespace Loom.Cli.Commands;
@@ -44,10 +45,50 @@ internal static class LaunchCommand
             var info = MpiLauncher.StartInfo(n, program, args, isolated, parse.GetValue(bind) == "core" ? threads : null);
             console.MarkupLine($"[bold]loom launch[/] {n} ranks: {Markup.Escape(string.Join(' ', args))}");
             using var job = Process.Start(info)!;
-            job.WaitForExit();
-            if (job.ExitCode != 0) console.WriteOneLine($"loom launch: the job ended with exit code {job.ExitCode}{(job.ExitCode == 137 ? " (a rank was killed)" : "")}");
-            return job.ExitCode;
+            int code = WaitForJob(job);
+            if (code != 0) Console.Error.WriteLine($"loom launch: the job ended with exit code {code}{(code == 137 ? " (a rank was killed)" : "")}");
+            return code;
         });
         return command;
     }
+
+    /// <summary>After a stop signal, how long mpirun has to end the ranks (each saves its checkpoint) before the job is killed.</summary>
+    internal static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Waits for mpirun. SIGTERM or SIGINT sent to this process alone (a job scheduler, kill PID) used to end it at
+    /// once and leave mpirun and its ranks training on, orphaned; they are passed on to mpirun as SIGTERM, which stops
+    /// the ranks (each saves its checkpoint as a single `loom train` does), and the wait after that is bounded.
+    /// </summary>
+    private static int WaitForJob(Process job)
+    {
+        long signalled = 0;
+        void Forward(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            if (Interlocked.CompareExchange(ref signalled, Stopwatch.GetTimestamp(), 0) == 0) _ = Kill(job.Id, Sigterm);
+        }
+        using (PosixSignalRegistration.Create(PosixSignal.SIGINT, Forward))
+        using (PosixSignalRegistration.Create(PosixSignal.SIGTERM, Forward))
+        {
+            while (!job.WaitForExit(200))
+            {
+                long at = Interlocked.Read(ref signalled);
+                if (at != 0 && Stopwatch.GetElapsedTime(at) > StopGrace)
+                {
+                    Console.Error.WriteLine($"loom launch: the job did not stop within {StopGrace.TotalSeconds:F0} s of the signal; killing it");
+                    job.Kill(entireProcessTree: true);
+                    job.WaitForExit();
+                    return 137;
+                }
+            }
+            job.WaitForExit(); // and its output is flushed
+            return job.ExitCode;
+        }
+    }
+
+    private const int Sigterm = 15;
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
 }

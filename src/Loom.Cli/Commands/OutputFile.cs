@@ -40,6 +40,34 @@ internal static class OutputFile
     }
 
     /// <summary>
+    /// Runs <paramref name="fill"/>, which writes into the folder <paramref name="path"/> (checked by
+    /// <see cref="RequireNewFolder"/>); if it fails, what it wrote goes: the folder, had it not existed, or else
+    /// everything in it but <paramref name="input"/>. A failed command leaves no half run folder that looks finished.
+    /// </summary>
+    public static void FillNewFolder(string path, string? input, Action fill)
+    {
+        bool existed = Directory.Exists(path);
+        try
+        {
+            fill();
+        }
+        catch
+        {
+            if (!existed && Directory.Exists(path)) Directory.Delete(path, recursive: true);
+            else if (existed)
+            {
+                foreach (var entry in Directory.EnumerateFileSystemEntries(path).ToList())
+                {
+                    if (input is not null && Path.GetFullPath(entry) == Path.GetFullPath(input)) continue;
+                    if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true);
+                    else File.Delete(entry);
+                }
+            }
+            throw;
+        }
+    }
+
+    /// <summary>
     /// Writes <paramref name="path"/> through <paramref name="write"/>, given a temporary file beside it with the same
     /// extension (writers that pick a format by extension pick the same one), then moves that over the destination.
     /// </summary>

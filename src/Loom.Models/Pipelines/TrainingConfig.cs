@@ -256,6 +256,8 @@ public sealed record TrainingConfig
         Require(WeightDecay is null or >= 0, $"--weight-decay must be ≥ 0, got {WeightDecay}");
         Require(ClipGradNorm is null || (ClipGradNorm >= 0 && double.IsFinite(ClipGradNorm.Value)), $"--clip-grad-norm must be ≥ 0 (0: off), got {ClipGradNorm}");
         Require(GradientAccumulation >= 1, $"--grad-accum must be at least 1, got {GradientAccumulation}");
+        // 0 took one step anyway (the trainer checks after each), and a negative count failed inside TrainerOptions.
+        Require(MaxSteps is null or >= 1, $"--max-steps must be at least 1, got {MaxSteps}");
         Require(L1 >= 0 && L2 >= 0, $"--l1 and --l2 must be ≥ 0, got {L1} and {L2}");
         Require(Dropout >= 0 && Dropout < 1, $"--dropout must be in [0, 1), got {Dropout}");
         Require(ValidationFraction >= 0 && ValidationFraction < 1, $"--val-fraction must be in [0, 1), got {ValidationFraction}");

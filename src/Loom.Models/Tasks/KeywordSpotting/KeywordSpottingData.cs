@@ -12,11 +12,21 @@ public sealed class KeywordSpottingData : TaskData
     public const double TestFraction = 0.2;
 
     public KeywordSpottingData(TensorDataset train, TensorDataset test, TensorDataset? validation, IReadOnlyList<string> classNames, IReadOnlyList<string> testFiles, string description)
+        : this(() => train, test, validation, classNames, testFiles, description)
     {
-        (Train, Test, OwnValidation, ClassNames, TestFiles, Description) = (train, test, validation, classNames, testFiles, description);
     }
 
-    public override TensorDataset Train { get; }
+    /// <param name="train">Computes the training features when first asked for: a trained run's eval and predict
+    /// never are, while quantize --calibrate, --qat and fine-tuning verbs are.</param>
+    public KeywordSpottingData(Func<TensorDataset> train, TensorDataset test, TensorDataset? validation, IReadOnlyList<string> classNames, IReadOnlyList<string> testFiles, string description)
+    {
+        _train = new Lazy<TensorDataset>(train);
+        (Test, OwnValidation, ClassNames, TestFiles, Description) = (test, validation, classNames, testFiles, description);
+    }
+
+    private readonly Lazy<TensorDataset> _train;
+
+    public override TensorDataset Train => _train.Value;
 
     public override TensorDataset Test { get; }
 
@@ -136,13 +146,13 @@ public sealed class KeywordSpottingData : TaskData
             how = $"{train.Count} training and {test.Count} test clips ({TestFraction:P0} held out, stratified)";
         }
         if (test.Count == 0) throw new InvalidDataException($"{data}: no test clips ({how})");
-        // Eval of the run's own data needs only the test split.
-        var trainSet = trainedRun is null ? Features(features, train, options.AugmentCopies, config.Seed) : empty;
-        return new KeywordSpottingData(trainSet, Features(features, test, 0, config.Seed),
+        // Eval of the run's own data needs only the test split: a trained run's training features are computed when a
+        // verb asks for them (calibration, fine-tuning), not on every load.
+        return new KeywordSpottingData(() => Features(features, train, options.AugmentCopies, config.Seed), Features(features, test, 0, config.Seed),
             validation.Count > 0 ? Features(features, validation, 0, config.Seed) : null, classes, [.. test.Select(c => c.File)],
             $"audio folder {data}: {all.Count} clips in {classes.Count} classes; {how}; {options.SampleRate} Hz, {options.Mels} mel bands{(options.AugmentCopies > 0 ? $", {options.AugmentCopies} augmented copies per training clip" : "")}")
         {
-            Copies = trainedRun is null ? 1 + options.AugmentCopies : 1,
+            Copies = 1 + options.AugmentCopies,
         };
     }
 
