@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Loom.Autograd;
 using Loom.Bench.Comparison;
 using Loom.Memory;
@@ -135,10 +134,7 @@ public sealed class TrainStepBench : IBenchmark
                 double flops = c.CountFlops ? TrainingFlops(model, c.Inputs) : c.Flops;
                 if (flops > 0)
                 {
-                    limits ??= MachineLimits.Measure();
-                    double gflops = flops / t.MedianSeconds / 1e9, peak = limits.FmaPeak(threads);
-                    if (gflops > peak) peak = limits.RemeasureFmaPeak(threads);
-                    metrics.AddRange([("gflop_per_step", flops / 1e9), ("gflops", gflops), ("of_peak", gflops / peak), ("peak_gflops", peak)]);
+                    double peak = AddRate(metrics, flops, 1 / t.MedianSeconds, threads, ref limits);
                     if (t.Comparison is { } cmp)
                     {
                         double peerGflops = flops / cmp.PeerMedianSeconds / 1e9;
@@ -175,6 +171,19 @@ public sealed class TrainStepBench : IBenchmark
         Generator.ManualSeed(1);
         var model = c.Model();
         return (model, c.DecoupledDecay ? new AdamW(model.Parameters(), 1e-4) : new Adam(model.Parameters(), 1e-3));
+    }
+
+    /// <summary>
+    /// Adds GFLOP/s and its fraction of the FMA peak at <paramref name="threads"/> (probed again if the rate comes out above
+    /// it) to <paramref name="metrics"/>; returns the peak it divided by.
+    /// </summary>
+    private static double AddRate(List<(string, object)> metrics, double flops, double stepsPerSecond, int threads, ref MachineLimits? limits)
+    {
+        limits ??= MachineLimits.Measure();
+        double gflops = flops * stepsPerSecond / 1e9, peak = limits.FmaPeak(threads);
+        if (gflops > peak) peak = limits.RemeasureFmaPeak(threads);
+        metrics.AddRange([("gflop_per_step", flops / 1e9), ("gflops", gflops), ("of_peak", gflops / peak), ("peak_gflops", peak)]);
+        return peak;
     }
 
     /// <summary>A big step (GPT-2) is warmed up and timed fewer times.</summary>
@@ -225,17 +234,9 @@ public sealed class TrainStepBench : IBenchmark
             var (model, optimizer) = built[k];
             start.SignalAndWait();
             for (int i = 0; i < warmup; i++) TrainStep(c, model, optimizer, null);
-            var times = new double[steps];
-            for (int i = 0; i < steps; i++)
-            {
-                long t0 = Stopwatch.GetTimestamp();
-                TrainStep(c, model, optimizer, null);
-                times[i] = Stopwatch.GetElapsedTime(t0).TotalSeconds;
-            }
+            medians[k] = Timing.Round(() => TrainStep(c, model, optimizer, null), steps).MedianSeconds;
             Interlocked.Increment(ref done);
             while (Volatile.Read(ref done) < copies) TrainStep(c, model, optimizer, null);
-            Array.Sort(times);
-            medians[k] = times[steps / 2];
         }) { IsBackground = true }).ToArray();
         foreach (var w in workers) w.Start();
         foreach (var w in workers) w.Join();
@@ -248,12 +249,7 @@ public sealed class TrainStepBench : IBenchmark
             ("steps", steps), ("steps_per_s", stepsPerSecond),
         };
         double flops = c.CountFlops ? TrainingFlops(built[0].Model, c.Inputs) : c.Flops;
-        if (flops > 0)
-        {
-            limits ??= MachineLimits.Measure();
-            double gflops = flops * stepsPerSecond / 1e9, peak = limits.FmaPeak(copies);
-            metrics.AddRange([("gflop_per_step", flops / 1e9), ("gflops", gflops), ("of_peak", gflops / peak), ("peak_gflops", peak)]);
-        }
+        if (flops > 0) AddRate(metrics, flops, stepsPerSecond, copies, ref limits);
         report.Add(Name, $"{c.Name} @1t x{copies} copies", [.. metrics]);
     }
 }
