@@ -111,7 +111,6 @@ public sealed class KeywordSpottingData : TaskData
         var features = new SpeechFeatures(options);
         if (!File.Exists(data) && !Directory.Exists(data)) throw new FileNotFoundException($"--data {data}: no such file or folder", data);
         IReadOnlyList<string> classes = trainedRun is not null ? ReadClasses(trainedRun) : Directory.Exists(data) ? AudioClips.ClassesOf(data) : [];
-        var empty = Features(features, [], 0, config.Seed);
         if (newData)
         {
             var (clips, notes) = AudioClips.NewData(data, classes);
@@ -119,7 +118,7 @@ public sealed class KeywordSpottingData : TaskData
             bool labelled = clips.All(c => c.Label is not null);
             string? unlabelled = labelled ? null : $"{data}: the clips are not labelled (no class folders, and file names that are not classes)";
             var newTest = Features(features, labelled ? clips : [.. clips.Select(c => c with { Label = 0 })], 0, config.Seed);
-            return new KeywordSpottingData(empty, newTest, null, classes, [.. clips.Select(c => c.File)], $"audio {data}: {clips.Count} clips")
+            return new KeywordSpottingData(Features(features, [], 0, config.Seed), newTest, null, classes, [.. clips.Select(c => c.File)], $"audio {data}: {clips.Count} clips")
             {
                 UnlabelledReason = unlabelled, NoteList = notes,
             };
