@@ -35,9 +35,11 @@ internal static class OutputFile
     /// </summary>
     public static void RequireNewFolder(string path, string? input = null)
     {
-        if (Directory.Exists(path) && Directory.EnumerateFileSystemEntries(path).Any(e => input is null || Path.GetFullPath(e) != Path.GetFullPath(input)))
+        if (Directory.Exists(path) && Directory.EnumerateFileSystemEntries(path).Any(e => !IsInput(e, input)))
             throw new UserErrorException($"'{path}' already exists and is not empty; give another folder with --out");
     }
+
+    private static bool IsInput(string entry, string? input) => input is not null && Path.GetFullPath(entry) == Path.GetFullPath(input);
 
     /// <summary>
     /// Runs <paramref name="fill"/>, which writes into the folder <paramref name="path"/> (checked by
@@ -58,7 +60,7 @@ internal static class OutputFile
             {
                 foreach (var entry in Directory.EnumerateFileSystemEntries(path).ToList())
                 {
-                    if (input is not null && Path.GetFullPath(entry) == Path.GetFullPath(input)) continue;
+                    if (IsInput(entry, input)) continue;
                     if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true);
                     else File.Delete(entry);
                 }
